@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { loadConfig } from '@ncp/nest-common';
+
+export const gatewayConfigSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(9696),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Base URL of the IPAM service. */
+  IPAM_URL: z.url().default('http://127.0.0.1:9701'),
+  /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
+  PUBLIC_URL: z.url().optional(),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export function gatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigSchema, env);
+}

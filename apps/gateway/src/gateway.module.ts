@@ -1,0 +1,99 @@
+import { Controller, type DynamicModule, Get, Inject, Module, NotFoundException, Param, Req } from '@nestjs/common';
+import { ServiceCommonModule, type NeutronExtension } from '@ncp/nest-common';
+import { type GatewayConfig } from './config';
+import { resourcesDocument, versionsDocument } from './routing';
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+export const EXTENSIONS = Symbol('EXTENSIONS');
+
+interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  protocol: string;
+}
+
+function baseUrl(config: GatewayConfig, req: RequestLike): string {
+  if (config.PUBLIC_URL) return config.PUBLIC_URL.replace(/\/$/, '');
+  const host = req.headers.host ?? `${config.HOST}:${config.PORT}`;
+  return `${req.protocol}://${Array.isArray(host) ? host[0] : host}`;
+}
+
+/** Collects the extensions every service implements, so clients see exactly those. */
+export class ExtensionCatalog {
+  private cached: { at: number; extensions: NeutronExtension[] } | undefined;
+
+  constructor(private readonly upstreams: readonly string[]) {}
+
+  async list(): Promise<NeutronExtension[]> {
+    if (this.cached && Date.now() - this.cached.at < 30_000) return this.cached.extensions;
+    const lists = await Promise.all(
+      this.upstreams.map(async (url) => {
+        const res = await fetch(`${url}/v2.0/extensions`, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) throw new Error(`${url} answered ${res.status} for its extensions`);
+        return ((await res.json()) as { extensions: NeutronExtension[] }).extensions;
+      }),
+    );
+    const byAlias = new Map(lists.flat().map((e) => [e.alias, e]));
+    const extensions = [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));
+    this.cached = { at: Date.now(), extensions };
+    return extensions;
+  }
+}
+
+@Controller()
+export class DiscoveryController {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(ExtensionCatalog) private readonly catalog: ExtensionCatalog,
+  ) {}
+
+  @Get()
+  versions(@Req() req: RequestLike) {
+    return versionsDocument(baseUrl(this.config, req));
+  }
+
+  @Get('v2.0')
+  resources(@Req() req: RequestLike) {
+    return resourcesDocument(baseUrl(this.config, req));
+  }
+
+  @Get('v2.0/extensions')
+  async extensions() {
+    return { extensions: await this.catalog.list() };
+  }
+
+  @Get('v2.0/extensions/:alias')
+  async extension(@Param('alias') alias: string) {
+    const found = (await this.catalog.list()).find((e) => e.alias === alias);
+    if (!found) {
+      throw new NotFoundException({ NeutronError: { type: 'HTTPNotFound', message: `Extension with alias ${alias} does not exist`, detail: '' } });
+    }
+    return { extension: found };
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static with(config: GatewayConfig): DynamicModule {
+    const upstreams = [config.IPAM_URL];
+    return {
+      module: GatewayModule,
+      imports: [
+        ServiceCommonModule.forRoot({
+          service: 'gateway',
+          healthChecks: upstreams.map((url) => ({
+            name: new URL(url).host,
+            check: async () => {
+              const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
+              if (!res.ok) throw new Error(`answered ${res.status}`);
+            },
+          })),
+        }),
+      ],
+      controllers: [DiscoveryController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: ExtensionCatalog, useValue: new ExtensionCatalog(upstreams) },
+      ],
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { createLogger, startHttpService } from '@ncp/nest-common';
+import { gatewayConfig, type GatewayConfig } from './config';
+import { GatewayModule } from './gateway.module';
+import { collectionOf, serviceOf, stripJsonSuffix } from './routing';
+
+function upstreamOf(config: GatewayConfig, path: string): string {
+  const collection = collectionOf(path);
+  if (collection === null) throw new Error(`no service for ${path}`);
+  switch (serviceOf(collection)) {
+    case 'ipam':
+      return config.IPAM_URL;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = gatewayConfig();
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const proxy = createProxyMiddleware({
+    pathFilter: (path) => collectionOf(path) !== null,
+    router: (req) => upstreamOf(config, req.url ?? '/'),
+    pathRewrite: (path) => stripJsonSuffix(path),
+    // The services build links from the host and scheme the client used.
+    xfwd: true,
+    changeOrigin: false,
+    proxyTimeout: 120_000,
+    on: {
+      error: (err, _req, res) => {
+        logger.error({ err }, 'upstream request failed');
+        if ('writeHead' in res && !res.headersSent) {
+          res.writeHead(503, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ NeutronError: { type: 'HTTPServiceUnavailable', message: 'The service is unavailable.', detail: '' } }));
+        }
+      },
+    },
+  });
+  await startHttpService(GatewayModule.with(config), {
+    service: 'gateway',
+    host: config.HOST,
+    port: config.PORT,
+    logger,
+    parseJson: false,
+    middleware: [proxy as never],
+    openapi: { title: 'ncp gateway', description: 'Version discovery and extensions; resources are documented by each service at /docs.' },
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import { SERVICE_OF_COLLECTION, SINGULAR_OF_COLLECTION, type ApiService } from '@ncp/contracts';
+
+/** Pure routing decisions of the gateway. */
+
+export type Collection = keyof typeof SERVICE_OF_COLLECTION;
+
+/** `/v2.0/networks/abc.json?x=1` -> `networks`, or null for paths that are not resources. */
+export function collectionOf(path: string): Collection | null {
+  const m = /^\/v2\.0\/([^/?.]+)/.exec(path);
+  const name = m?.[1];
+  return name !== undefined && name in SERVICE_OF_COLLECTION ? (name as Collection) : null;
+}
+
+export function serviceOf(collection: Collection): ApiService {
+  return SERVICE_OF_COLLECTION[collection];
+}
+
+/** Old clients append `.json` to resource paths; Neutron accepts it. */
+export function stripJsonSuffix(path: string): string {
+  const [p = '', query] = path.split('?', 2);
+  const stripped = p.endsWith('.json') ? p.slice(0, -'.json'.length) : p;
+  return query === undefined ? stripped : `${stripped}?${query}`;
+}
+
+export function versionsDocument(baseUrl: string) {
+  return { versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${baseUrl}/v2.0/`, rel: 'self' }] }] };
+}
+
+export function resourcesDocument(baseUrl: string) {
+  return {
+    resources: (Object.keys(SINGULAR_OF_COLLECTION) as Collection[]).map((collection) => ({
+      name: SINGULAR_OF_COLLECTION[collection],
+      collection,
+      links: [{ href: `${baseUrl}/v2.0/${collection}`, rel: 'self' }],
+    })),
+  };
+}

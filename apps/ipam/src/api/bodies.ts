@@ -1,0 +1,345 @@
+import { z } from 'zod';
+import { ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { neutronBoolean, neutronInteger, neutronNullableInteger, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { type CreateNetworkInput } from '../application/network.commands';
+import { type CreateSubnetInput } from '../application/subnet.commands';
+import { type NetworkAttributes, type PortRequest, type PortUpdate, type SubnetUpdate } from '../domain/network.decider';
+import { defaultPrefixBounds, type SubnetPoolAttributes, type SubnetPoolUpdate } from '../domain/subnet-pool.decider';
+
+/**
+ * Neutron request bodies -> command inputs. Unknown attributes are refused by name,
+ * strings are accepted for numbers and booleans, and PUT refuses read-only attributes.
+ */
+
+const text = z.string().max(255);
+const ipVersion = z.unknown().transform((v, ctx): 4 | 6 => {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (n !== 4 && n !== 6) {
+    ctx.addIssue({ code: 'custom', message: `'${String(v)}' is not in [4, 6]` });
+    return z.NEVER;
+  }
+  return n;
+});
+const ipv6Mode = z.enum(['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless']).nullable();
+const pools = z.array(z.strictObject({ start: z.string(), end: z.string() }));
+const routes = z.array(z.strictObject({ destination: z.string(), nexthop: z.string() }));
+const owner = { tenant_id: z.string().optional(), project_id: z.string().optional() };
+
+/** The project a new resource belongs to; only admins create for another project. */
+function ownerOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
+  const asked = body.project_id ?? body.tenant_id;
+  if (body.project_id !== undefined && body.tenant_id !== undefined && body.project_id !== body.tenant_id) {
+    throw new ValidationError('API.HTTPBadRequest', "'project_id' and 'tenant_id' do not match");
+  }
+  if (asked === undefined || asked === meta.projectId) return meta.projectId;
+  if (!meta.isAdmin) {
+    throw new ValidationError(
+      'API.HTTPBadRequest',
+      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
+    );
+  }
+  return asked;
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function innerKeys(body: unknown, singular: string): Record<string, unknown> {
+  const inner = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[singular] : undefined;
+  return typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>) : {};
+}
+
+// ---- networks ---------------------------------------------------------------------------
+
+const networkBody = z.strictObject({
+  ...owner,
+  name: text.optional(),
+  description: text.optional(),
+  admin_state_up: neutronBoolean('admin_state_up').optional(),
+  shared: neutronBoolean('shared').optional(),
+  'router:external': neutronBoolean('router:external').optional(),
+  mtu: neutronInteger('mtu').optional(),
+  port_security_enabled: neutronBoolean('port_security_enabled').optional(),
+  'provider:network_type': z.enum(['flat', 'vlan', 'vxlan', 'local']).optional(),
+  'provider:physical_network': z.string().nullable().optional(),
+  'provider:segmentation_id': neutronNullableInteger('provider:segmentation_id').optional(),
+  availability_zone_hints: z.array(z.string()).max(0, 'availability zones are not supported').optional(),
+});
+const NETWORK_UPDATABLE = ['name', 'description', 'admin_state_up', 'shared', 'router:external', 'mtu', 'port_security_enabled'];
+
+export function createNetworkInput(body: unknown, meta: CommandMetadata): CreateNetworkInput {
+  const b = parseBody(body, 'network', networkBody);
+  const provider = b['provider:network_type'] !== undefined || b['provider:physical_network'] !== undefined || b['provider:segmentation_id'] !== undefined;
+  if ((provider || b['router:external'] === true || b.shared === true) && !meta.isAdmin) {
+    throw new ValidationError('API.HTTPForbidden', 'Provider attributes, router:external and shared require admin privileges');
+  }
+  return {
+    projectId: ownerOf(b, meta),
+    attributes: {
+      name: b.name ?? '',
+      description: b.description ?? '',
+      adminStateUp: b.admin_state_up ?? true,
+      shared: b.shared ?? false,
+      external: b['router:external'] ?? false,
+      portSecurityEnabled: b.port_security_enabled ?? true,
+    },
+    mtu: b.mtu,
+    segment: defined({
+      networkType: b['provider:network_type'],
+      physicalNetwork: b['provider:physical_network'],
+      segmentationId: b['provider:segmentation_id'],
+    }),
+  };
+}
+
+export function updateNetworkInput(body: unknown): Partial<NetworkAttributes> & { mtu?: number } {
+  const keys = innerKeys(body, 'network');
+  if (Object.keys(keys).some((k) => k.startsWith('provider:'))) {
+    throw new ValidationError('API.HTTPBadRequest', 'Invalid input for operation: Plugin does not support updating provider attributes.');
+  }
+  const b = parseBody(body, 'network', networkBody);
+  readOnlyOnUpdate(keys, NETWORK_UPDATABLE);
+  return defined({
+    name: b.name,
+    description: b.description,
+    adminStateUp: b.admin_state_up,
+    shared: b.shared,
+    external: b['router:external'],
+    mtu: b.mtu,
+    portSecurityEnabled: b.port_security_enabled,
+  });
+}
+
+// ---- subnets ----------------------------------------------------------------------------
+
+const subnetBody = z.strictObject({
+  ...owner,
+  network_id: z.string().optional(),
+  name: text.optional(),
+  description: text.optional(),
+  ip_version: ipVersion.optional(),
+  cidr: z.string().optional(),
+  subnetpool_id: z.string().nullable().optional(),
+  use_default_subnetpool: neutronBoolean('use_default_subnetpool').optional(),
+  prefixlen: neutronInteger('prefixlen').optional(),
+  gateway_ip: z.string().nullable().optional(),
+  allocation_pools: pools.optional(),
+  enable_dhcp: neutronBoolean('enable_dhcp').optional(),
+  dns_nameservers: z.array(z.string()).optional(),
+  host_routes: routes.optional(),
+  ipv6_ra_mode: ipv6Mode.optional(),
+  ipv6_address_mode: ipv6Mode.optional(),
+  service_types: z.array(z.string()).optional(),
+  segment_id: z.null().optional(),
+});
+const SUBNET_UPDATABLE = ['name', 'description', 'gateway_ip', 'allocation_pools', 'enable_dhcp', 'dns_nameservers', 'host_routes', 'service_types'];
+
+export function createSubnetInput(body: unknown, meta: CommandMetadata): CreateSubnetInput {
+  const b = parseBody(body, 'subnet', subnetBody);
+  if (b.network_id === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'network_id' not specified");
+  return {
+    networkId: b.network_id,
+    projectId: ownerOf(b, meta),
+    ipVersion: b.ip_version,
+    cidr: b.cidr,
+    subnetPoolId: b.subnetpool_id ?? undefined,
+    useDefaultSubnetPool: b.use_default_subnetpool ?? false,
+    prefixLength: b.prefixlen,
+    gatewayIp: b.gateway_ip,
+    allocationPools: b.allocation_pools,
+    enableDhcp: b.enable_dhcp ?? true,
+    dnsNameservers: b.dns_nameservers ?? [],
+    hostRoutes: b.host_routes ?? [],
+    ipv6RaMode: b.ipv6_ra_mode ?? null,
+    ipv6AddressMode: b.ipv6_address_mode ?? null,
+    serviceTypes: b.service_types ?? [],
+    name: b.name ?? '',
+    description: b.description ?? '',
+  };
+}
+
+export function updateSubnetInput(body: unknown): SubnetUpdate {
+  const b = parseBody(body, 'subnet', subnetBody);
+  readOnlyOnUpdate(innerKeys(body, 'subnet'), SUBNET_UPDATABLE);
+  return defined({
+    name: b.name,
+    description: b.description,
+    gatewayIp: b.gateway_ip,
+    allocationPools: b.allocation_pools,
+    enableDhcp: b.enable_dhcp,
+    dnsNameservers: b.dns_nameservers,
+    hostRoutes: b.host_routes,
+    serviceTypes: b.service_types,
+  });
+}
+
+// ---- ports ------------------------------------------------------------------------------
+
+const portBody = z.strictObject({
+  ...owner,
+  network_id: z.string().optional(),
+  name: text.optional(),
+  description: text.optional(),
+  admin_state_up: neutronBoolean('admin_state_up').optional(),
+  mac_address: z.string().optional(),
+  fixed_ips: z.array(z.strictObject({ subnet_id: z.string().optional(), ip_address: z.string().optional() })).optional(),
+  device_id: z.string().max(255).optional(),
+  device_owner: z.string().max(255).optional(),
+  'binding:host_id': z.string().max(255).optional(),
+  'binding:profile': z.record(z.string(), z.unknown()).nullable().optional(),
+  'binding:vnic_type': z.enum(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed']).optional(),
+  port_security_enabled: neutronBoolean('port_security_enabled').optional(),
+  security_groups: z.array(z.string()).nullable().optional(),
+  allowed_address_pairs: z.array(z.strictObject({ ip_address: z.string(), mac_address: z.string().optional() })).optional(),
+});
+const PORT_UPDATABLE = [
+  'name',
+  'description',
+  'admin_state_up',
+  'mac_address',
+  'fixed_ips',
+  'device_id',
+  'device_owner',
+  'binding:host_id',
+  'binding:profile',
+  'binding:vnic_type',
+  'port_security_enabled',
+  'security_groups',
+  'allowed_address_pairs',
+];
+
+const fixedIpsOf = (f: { subnet_id?: string; ip_address?: string }[] | undefined) =>
+  f?.map((x) => defined({ subnetId: x.subnet_id, ipAddress: x.ip_address }));
+const pairsOf = (p: { ip_address: string; mac_address?: string }[] | undefined) =>
+  p?.map((x) => defined({ ipAddress: x.ip_address, macAddress: x.mac_address }) as { ipAddress: string; macAddress?: string });
+
+export function createPortInput(body: unknown, meta: CommandMetadata): { networkId: string; projectId: string; request: PortRequest } {
+  const b = parseBody(body, 'port', portBody);
+  if (b.network_id === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'network_id' not specified");
+  return {
+    networkId: b.network_id,
+    projectId: ownerOf(b, meta),
+    request: {
+      name: b.name ?? '',
+      description: b.description ?? '',
+      adminStateUp: b.admin_state_up ?? true,
+      ...defined({ macAddress: b.mac_address, fixedIps: fixedIpsOf(b.fixed_ips), portSecurityEnabled: b.port_security_enabled }),
+      securityGroups: b.security_groups ?? undefined,
+      deviceOwner: b.device_owner ?? '',
+      deviceId: b.device_id ?? '',
+      bindingHostId: b['binding:host_id'] ?? '',
+      bindingProfile: b['binding:profile'] ?? {},
+      bindingVnicType: b['binding:vnic_type'] ?? 'normal',
+      allowedAddressPairs: pairsOf(b.allowed_address_pairs) ?? [],
+    },
+  };
+}
+
+export function updatePortInput(body: unknown): PortUpdate {
+  const b = parseBody(body, 'port', portBody);
+  readOnlyOnUpdate(innerKeys(body, 'port'), PORT_UPDATABLE);
+  return defined({
+    name: b.name,
+    description: b.description,
+    adminStateUp: b.admin_state_up,
+    macAddress: b.mac_address,
+    fixedIps: fixedIpsOf(b.fixed_ips),
+    deviceId: b.device_id,
+    deviceOwner: b.device_owner,
+    bindingHostId: b['binding:host_id'],
+    bindingProfile: b['binding:profile'] === null ? {} : b['binding:profile'],
+    bindingVnicType: b['binding:vnic_type'],
+    portSecurityEnabled: b.port_security_enabled,
+    securityGroups: b.security_groups === null ? [] : b.security_groups,
+    allowedAddressPairs: pairsOf(b.allowed_address_pairs),
+  });
+}
+
+// ---- subnet pools -----------------------------------------------------------------------
+
+const poolBody = z.strictObject({
+  ...owner,
+  name: text.optional(),
+  description: text.optional(),
+  prefixes: z.array(z.string()).optional(),
+  default_prefixlen: neutronInteger('default_prefixlen').optional(),
+  min_prefixlen: neutronInteger('min_prefixlen').optional(),
+  max_prefixlen: neutronInteger('max_prefixlen').optional(),
+  default_quota: neutronNullableInteger('default_quota').optional(),
+  shared: neutronBoolean('shared').optional(),
+  is_default: neutronBoolean('is_default').optional(),
+  address_scope_id: z.string().nullable().optional(),
+});
+const POOL_UPDATABLE = ['name', 'description', 'prefixes', 'default_prefixlen', 'min_prefixlen', 'max_prefixlen', 'default_quota', 'is_default', 'address_scope_id'];
+
+export function createSubnetPoolInput(body: unknown, meta: CommandMetadata): { projectId: string; prefixes: string[]; attributes: SubnetPoolAttributes } {
+  const b = parseBody(body, 'subnetpool', poolBody);
+  if (b.prefixes === undefined || b.prefixes.length === 0) {
+    throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'prefixes' not specified");
+  }
+  if (b.is_default === true && !meta.isAdmin) throw new ValidationError('API.HTTPForbidden', 'is_default requires admin privileges');
+  const version = b.prefixes.some((p) => p.includes(':')) ? 6 : 4;
+  const bounds = defaultPrefixBounds(version);
+  const min = b.min_prefixlen ?? bounds.min;
+  return {
+    projectId: ownerOf(b, meta),
+    prefixes: b.prefixes,
+    attributes: {
+      name: b.name ?? '',
+      description: b.description ?? '',
+      minPrefixLength: min,
+      maxPrefixLength: b.max_prefixlen ?? bounds.max,
+      defaultPrefixLength: b.default_prefixlen ?? min,
+      defaultQuota: b.default_quota ?? null,
+      shared: b.shared ?? false,
+      isDefault: b.is_default ?? false,
+      addressScopeId: b.address_scope_id ?? null,
+    },
+  };
+}
+
+export function updateSubnetPoolInput(body: unknown): SubnetPoolUpdate {
+  const b = parseBody(body, 'subnetpool', poolBody);
+  readOnlyOnUpdate(innerKeys(body, 'subnetpool'), POOL_UPDATABLE);
+  return defined({
+    name: b.name,
+    description: b.description,
+    prefixes: b.prefixes,
+    defaultPrefixLength: b.default_prefixlen,
+    minPrefixLength: b.min_prefixlen,
+    maxPrefixLength: b.max_prefixlen,
+    defaultQuota: b.default_quota,
+    isDefault: b.is_default,
+    addressScopeId: b.address_scope_id,
+  });
+}
+
+export function prefixesInput(body: unknown): string[] {
+  const parsed = z.strictObject({ prefixes: z.array(z.string()).min(1) }).safeParse(body);
+  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', "Invalid input: the body must be {\"prefixes\": [\"<cidr>\", ...]}");
+  return parsed.data.prefixes;
+}
+
+// ---- address scopes -------------------------------------------------------------------------
+
+const scopeBody = z.strictObject({
+  ...owner,
+  name: text.optional(),
+  ip_version: ipVersion.optional(),
+  shared: neutronBoolean('shared').optional(),
+});
+
+export function createAddressScopeInput(body: unknown, meta: CommandMetadata) {
+  const b = parseBody(body, 'address_scope', scopeBody);
+  if (b.ip_version === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'ip_version' not specified");
+  if (b.name === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'name' not specified");
+  if (b.shared === true && !meta.isAdmin) throw new ValidationError('API.HTTPForbidden', 'shared address scopes require admin privileges');
+  return { projectId: ownerOf(b, meta), name: b.name, ipVersion: b.ip_version, shared: b.shared ?? false };
+}
+
+export function updateAddressScopeInput(body: unknown): { name?: string; shared?: boolean } {
+  const b = parseBody(body, 'address_scope', scopeBody);
+  readOnlyOnUpdate(innerKeys(body, 'address_scope'), ['name', 'shared']);
+  return defined({ name: b.name, shared: b.shared });
+}

@@ -1,0 +1,300 @@
+import { type CommandMetadata } from '@ncp/contracts';
+import { type AttributeSpec, type ResourceSpec, type SortKey } from '@ncp/nest-common';
+import { type Prisma } from '../generated/prisma/client';
+import { type IpamPrisma } from '../infrastructure/prisma';
+
+/**
+ * The Neutron resources IPAM serves: wire attributes, the columns behind them, who may
+ * see a row, and how a row looks on the wire.
+ */
+type Where = Record<string, unknown>;
+
+export interface ResourceReader<Row> {
+  readonly spec: ResourceSpec;
+  /** URL path segment, which differs from the collection key for address-scopes. */
+  readonly path: string;
+  /** Neutron exception name and message for a missing id. */
+  notFound(id: string): { type: string; message: string };
+  readonly defaultSort: readonly SortKey[];
+  visibleTo(meta: CommandMetadata): Where;
+  customFilter?(name: string, values: readonly string[]): Where;
+  findMany(prisma: IpamPrisma, args: { where: Where; orderBy: Where[]; take?: number }): Promise<Row[]>;
+  toWire(row: Row): Record<string, unknown>;
+}
+
+const s = (column?: string): AttributeSpec => ({ type: 'string', column });
+const b = (column?: string): AttributeSpec => ({ type: 'boolean', column });
+const i = (column?: string): AttributeSpec => ({ type: 'integer', column });
+const list: AttributeSpec = { type: 'list' };
+const obj: AttributeSpec = { type: 'json' };
+
+const standard = {
+  id: s('id'),
+  name: s('name'),
+  project_id: s('projectId'),
+  tenant_id: s('projectId'),
+  revision_number: i('revisionNumber'),
+  created_at: s('createdAt'),
+  updated_at: s('updatedAt'),
+  tags: list,
+};
+const byCreation: SortKey[] = [{ attribute: 'created_at', column: 'createdAt', direction: 'asc' }];
+
+/** Neutron prints timestamps without fractions: 2026-01-01T00:00:00Z. */
+export const timestamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const own = (meta: CommandMetadata, ...alsoVisible: Where[]): Where =>
+  meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] };
+
+function standardWire(row: { id: string; name: string; projectId: string; revisionNumber: number; createdAt: Date; updatedAt: Date }) {
+  return {
+    id: row.id,
+    name: row.name,
+    tenant_id: row.projectId,
+    project_id: row.projectId,
+    revision_number: row.revisionNumber,
+    created_at: timestamp(row.createdAt),
+    updated_at: timestamp(row.updatedAt),
+    tags: [] as string[],
+  };
+}
+
+// ---- networks -------------------------------------------------------------------------
+
+const networkInclude = { subnets: { select: { id: true, ipVersion: true, addressScopeId: true }, orderBy: { createdAt: 'asc' as const } } };
+type NetworkRow = Prisma.NetworkGetPayload<{ include: typeof networkInclude }>;
+
+export const networks: ResourceReader<NetworkRow> = {
+  path: 'networks',
+  spec: {
+    singular: 'network',
+    collection: 'networks',
+    attributes: {
+      ...standard,
+      description: s('description'),
+      admin_state_up: b('adminStateUp'),
+      shared: b('shared'),
+      status: s('status'),
+      subnets: list,
+      mtu: i('mtu'),
+      port_security_enabled: b('portSecurityEnabled'),
+      'router:external': b('external'),
+      'provider:network_type': s('networkType'),
+      'provider:physical_network': s('physicalNetwork'),
+      'provider:segmentation_id': i('segmentationId'),
+      availability_zone_hints: list,
+      availability_zones: list,
+      ipv4_address_scope: s(),
+      ipv6_address_scope: s(),
+      is_default: b(),
+      l2_adjacency: b(),
+    },
+  },
+  notFound: (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => own(meta, { shared: true }, { external: true }),
+  findMany: (prisma, args) => prisma.network.findMany({ ...args, include: networkInclude } as Prisma.NetworkFindManyArgs) as Promise<NetworkRow[]>,
+  toWire: (n) => ({
+    ...standardWire(n),
+    description: n.description,
+    admin_state_up: n.adminStateUp,
+    shared: n.shared,
+    status: n.status,
+    subnets: n.subnets.map((x) => x.id),
+    mtu: n.mtu,
+    port_security_enabled: n.portSecurityEnabled,
+    'router:external': n.external,
+    'provider:network_type': n.networkType,
+    'provider:physical_network': n.physicalNetwork,
+    'provider:segmentation_id': n.segmentationId,
+    availability_zone_hints: [],
+    availability_zones: [],
+    ipv4_address_scope: n.subnets.find((x) => x.ipVersion === 4)?.addressScopeId ?? null,
+    ipv6_address_scope: n.subnets.find((x) => x.ipVersion === 6)?.addressScopeId ?? null,
+    is_default: false,
+    l2_adjacency: true,
+  }),
+};
+
+// ---- subnets --------------------------------------------------------------------------
+
+type SubnetRow = Prisma.SubnetGetPayload<object>;
+
+export const subnets: ResourceReader<SubnetRow> = {
+  path: 'subnets',
+  spec: {
+    singular: 'subnet',
+    collection: 'subnets',
+    attributes: {
+      ...standard,
+      description: s('description'),
+      network_id: s('networkId'),
+      ip_version: i('ipVersion'),
+      cidr: s('cidr'),
+      gateway_ip: s('gatewayIp'),
+      allocation_pools: obj,
+      host_routes: obj,
+      dns_nameservers: list,
+      enable_dhcp: b('enableDhcp'),
+      ipv6_ra_mode: s('ipv6RaMode'),
+      ipv6_address_mode: s('ipv6AddressMode'),
+      subnetpool_id: s('subnetpoolId'),
+      service_types: list,
+      segment_id: s(),
+    },
+  },
+  notFound: (id) => ({ type: 'SubnetNotFound', message: `Subnet ${id} could not be found.` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => own(meta, { networkShared: true }),
+  findMany: (prisma, args) => prisma.subnet.findMany(args as Prisma.SubnetFindManyArgs),
+  toWire: (x) => ({
+    ...standardWire(x),
+    description: x.description,
+    network_id: x.networkId,
+    ip_version: x.ipVersion,
+    cidr: x.cidr,
+    gateway_ip: x.gatewayIp,
+    allocation_pools: x.allocationPools,
+    host_routes: x.hostRoutes,
+    dns_nameservers: x.dnsNameservers,
+    enable_dhcp: x.enableDhcp,
+    ipv6_ra_mode: x.ipv6RaMode,
+    ipv6_address_mode: x.ipv6AddressMode,
+    subnetpool_id: x.subnetpoolId,
+    service_types: x.serviceTypes,
+    segment_id: null,
+  }),
+};
+
+// ---- ports ----------------------------------------------------------------------------
+
+const portInclude = { fixedIps: { orderBy: { position: 'asc' as const } } };
+type PortRow = Prisma.PortGetPayload<{ include: typeof portInclude }>;
+
+const FIXED_IP_KEYS = ['ip_address', 'subnet_id', 'ip_address_substr'] as const;
+
+export const ports: ResourceReader<PortRow> = {
+  path: 'ports',
+  spec: {
+    singular: 'port',
+    collection: 'ports',
+    attributes: {
+      ...standard,
+      description: s('description'),
+      network_id: s('networkId'),
+      admin_state_up: b('adminStateUp'),
+      mac_address: s('macAddress'),
+      fixed_ips: obj,
+      device_id: s('deviceId'),
+      device_owner: s('deviceOwner'),
+      status: s('status'),
+      security_groups: list,
+      allowed_address_pairs: obj,
+      port_security_enabled: b('portSecurityEnabled'),
+      'binding:host_id': s('bindingHostId'),
+      'binding:profile': obj,
+      'binding:vnic_type': s('bindingVnicType'),
+      'binding:vif_type': s(),
+      'binding:vif_details': obj,
+    },
+    customFilters: ['fixed_ips'],
+  },
+  notFound: (id) => ({ type: 'PortNotFound', message: `Port ${id} could not be found.` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => own(meta, { networkProjectId: meta.projectId }),
+  customFilter: (_name, values) => ({
+    // Each value is one condition (`ip_address=10.0.0.5`); all must hold, as in Neutron.
+    AND: values.map((v) => {
+      const eq = v.indexOf('=');
+      const key = v.slice(0, eq) as (typeof FIXED_IP_KEYS)[number];
+      const value = v.slice(eq + 1);
+      if (eq < 0 || !FIXED_IP_KEYS.includes(key)) return { id: { in: [] } };
+      const cond =
+        key === 'ip_address' ? { ipAddress: value } : key === 'subnet_id' ? { subnetId: value } : { ipAddress: { contains: value } };
+      return { fixedIps: { some: cond } };
+    }),
+  }),
+  findMany: (prisma, args) => prisma.port.findMany({ ...args, include: portInclude } as Prisma.PortFindManyArgs) as Promise<PortRow[]>,
+  toWire: (p) => ({
+    ...standardWire(p),
+    description: p.description,
+    network_id: p.networkId,
+    admin_state_up: p.adminStateUp,
+    mac_address: p.macAddress,
+    fixed_ips: p.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })),
+    device_id: p.deviceId,
+    device_owner: p.deviceOwner,
+    status: p.status,
+    security_groups: p.securityGroups,
+    allowed_address_pairs: (p.allowedAddressPairs as { ipAddress: string; macAddress: string }[]).map((a) => ({
+      ip_address: a.ipAddress,
+      mac_address: a.macAddress,
+    })),
+    port_security_enabled: p.portSecurityEnabled,
+    'binding:host_id': p.bindingHostId,
+    'binding:profile': p.bindingProfile,
+    'binding:vnic_type': p.bindingVnicType,
+    'binding:vif_type': p.bindingHostId === '' ? 'unbound' : 'bridge',
+    'binding:vif_details': {},
+  }),
+};
+
+// ---- subnet pools -----------------------------------------------------------------------
+
+type SubnetPoolRow = Prisma.SubnetPoolGetPayload<object>;
+
+export const subnetPools: ResourceReader<SubnetPoolRow> = {
+  path: 'subnetpools',
+  spec: {
+    singular: 'subnetpool',
+    collection: 'subnetpools',
+    attributes: {
+      ...standard,
+      description: s('description'),
+      ip_version: i('ipVersion'),
+      prefixes: list,
+      default_prefixlen: i('defaultPrefixlen'),
+      min_prefixlen: i('minPrefixlen'),
+      max_prefixlen: i('maxPrefixlen'),
+      default_quota: i('defaultQuota'),
+      shared: b('shared'),
+      is_default: b('isDefault'),
+      address_scope_id: s('addressScopeId'),
+    },
+  },
+  notFound: (id) => ({ type: 'SubnetPoolNotFound', message: `Subnet pool ${id} could not be found.` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => own(meta, { shared: true }),
+  findMany: (prisma, args) => prisma.subnetPool.findMany(args as Prisma.SubnetPoolFindManyArgs),
+  toWire: (p) => ({
+    ...standardWire(p),
+    description: p.description,
+    ip_version: p.ipVersion,
+    prefixes: p.prefixes,
+    default_prefixlen: p.defaultPrefixlen,
+    min_prefixlen: p.minPrefixlen,
+    max_prefixlen: p.maxPrefixlen,
+    default_quota: p.defaultQuota,
+    shared: p.shared,
+    is_default: p.isDefault,
+    address_scope_id: p.addressScopeId,
+  }),
+};
+
+// ---- address scopes ---------------------------------------------------------------------
+
+type AddressScopeRow = Prisma.AddressScopeGetPayload<object>;
+
+export const addressScopes: ResourceReader<AddressScopeRow> = {
+  path: 'address-scopes',
+  spec: {
+    singular: 'address_scope',
+    collection: 'address_scopes',
+    attributes: { ...standard, ip_version: i('ipVersion'), shared: b('shared') },
+  },
+  notFound: (id) => ({ type: 'AddressScopeNotFound', message: `Address scope ${id} could not be found.` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => own(meta, { shared: true }),
+  findMany: (prisma, args) => prisma.addressScope.findMany(args as Prisma.AddressScopeFindManyArgs),
+  toWire: (a) => ({ ...standardWire(a), ip_version: a.ipVersion, shared: a.shared }),
+};

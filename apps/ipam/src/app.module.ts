@@ -1,0 +1,67 @@
+import { Controller, type DynamicModule, Get, Module, NotFoundException, Param } from '@nestjs/common';
+import { ServiceCommonModule } from '@ncp/nest-common';
+import { AddressScopeCommands } from './application/address-scope.commands';
+import { NetworkCommands } from './application/network.commands';
+import { PortCommands } from './application/port.commands';
+import { SubnetCommands } from './application/subnet.commands';
+import { SubnetPoolCommands } from './application/subnet-pool.commands';
+import { ApiSupport } from './api/api-support';
+import { IPAM_EXTENSIONS } from './api/extensions';
+import {
+  AddressScopesController,
+  NetworksController,
+  PortsController,
+  SubnetPoolsController,
+  SubnetsController,
+} from './api/ipam.controllers';
+import { type IpamContext } from './context';
+
+@Controller('v2.0/extensions')
+export class ExtensionsController {
+  @Get()
+  list() {
+    return { extensions: IPAM_EXTENSIONS };
+  }
+
+  @Get(':alias')
+  get(@Param('alias') alias: string) {
+    const found = IPAM_EXTENSIONS.find((e) => e.alias === alias);
+    if (!found) {
+      throw new NotFoundException({ NeutronError: { type: 'HTTPNotFound', message: `Extension with alias ${alias} does not exist`, detail: '' } });
+    }
+    return { extension: found };
+  }
+}
+
+@Module({})
+export class IpamModule {
+  static with(ctx: IpamContext): DynamicModule {
+    return {
+      module: IpamModule,
+      imports: [
+        ServiceCommonModule.forRoot({
+          service: 'ipam',
+          healthChecks: [
+            { name: 'postgres', check: async () => void (await ctx.prisma.$queryRaw`SELECT 1`) },
+            { name: 'nats', check: async () => void (await ctx.nc.flush()) },
+            {
+              name: 'projection',
+              check: async () => {
+                if (!(await ctx.projection.status()).running) throw new Error('projection stopped');
+              },
+            },
+          ],
+        }),
+      ],
+      controllers: [ExtensionsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],
+      providers: [
+        { provide: ApiSupport, useValue: ctx.api },
+        { provide: NetworkCommands, useValue: ctx.networks },
+        { provide: SubnetCommands, useValue: ctx.subnets },
+        { provide: PortCommands, useValue: ctx.ports },
+        { provide: SubnetPoolCommands, useValue: ctx.subnetPools },
+        { provide: AddressScopeCommands, useValue: ctx.addressScopes },
+      ],
+    };
+  }
+}

@@ -1,0 +1,139 @@
+import { EventRegistry, Naming, ipamEventDefinitions } from '@ncp/contracts';
+import { JetStreamEventStore, ProjectionRunner, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { createLogger, withSchema, type Logger } from '@ncp/nest-common';
+import { AddressScopeCommands } from './application/address-scope.commands';
+import { FollowUps } from './application/follow-ups';
+import { AggregateLookups } from './application/lookups';
+import { NetworkCommands } from './application/network.commands';
+import { OrphanSweeper } from './application/orphan-sweeper';
+import { PortCommands } from './application/port.commands';
+import { SubnetCommands } from './application/subnet.commands';
+import { SubnetPoolCommands } from './application/subnet-pool.commands';
+import { IpamWriteModel } from './application/write-model';
+import { ApiSupport } from './api/api-support';
+import { createPortInput, updatePortInput } from './api/bodies';
+import { ReadModel } from './api/read-model';
+import { ports } from './api/resources';
+import { type IpamConfig } from './config';
+import { CommandResponder } from './messaging/command-responder';
+import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
+import { PrismaProjectionStore, PrismaSnapshotStore } from './infrastructure/prisma-stores';
+import { IpamProjection } from './projection/ipam.projection';
+
+/** The composition root: every part of the IPAM service, wired once. */
+export class IpamContext {
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly config: IpamConfig,
+    readonly logger: Logger,
+    readonly nc: NatsConnection,
+    readonly prisma: IpamPrisma,
+    readonly store: JetStreamEventStore,
+    readonly model: IpamWriteModel,
+    readonly projection: ProjectionRunner<IpamTx>,
+    readonly readModel: ReadModel,
+    readonly api: ApiSupport,
+    readonly networks: NetworkCommands,
+    readonly subnets: SubnetCommands,
+    readonly ports: PortCommands,
+    readonly subnetPools: SubnetPoolCommands,
+    readonly addressScopes: AddressScopeCommands,
+    readonly sweeper: OrphanSweeper,
+    readonly responder: CommandResponder,
+  ) {}
+
+  static async create(config: IpamConfig, logger = createLogger('ipam', config.LOG_LEVEL)): Promise<IpamContext> {
+    const naming = new Naming({ prefix: config.NATS_PREFIX });
+    const nc = await connectNats(config.NATS_URL, `ipam-${config.INSTANCE_ID}`);
+    const prisma = createPrisma(withSchema(config.DATABASE_URL, IPAM_SCHEMA));
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry(ipamEventDefinitions));
+    const model = new IpamWriteModel(
+      store,
+      new PrismaSnapshotStore(prisma),
+      {
+        segments: {
+          tenantNetworkType: config.TENANT_NETWORK_TYPE,
+          vxlanRange: config.VXLAN_VNI_RANGE,
+          vlanRanges: config.VLAN_RANGES,
+          physicalNetworks: config.PHYSICAL_NETWORKS.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+        },
+        mtu: { physicalMtu: config.PHYSICAL_MTU, vxlanOverhead: 50 },
+        macPrefix: config.MAC_PREFIX.toLowerCase(),
+      },
+      (subject, err) => logger.warn({ err, subject }, 'snapshot not saved'),
+    );
+    const projection = new ProjectionRunner(store, new IpamProjection(naming.eventsOfContext('ipam')), new PrismaProjectionStore(prisma), {
+      instance: config.INSTANCE_ID,
+      logger,
+    });
+    const readModel = new ReadModel(prisma, config.PAGINATION_MAX_LIMIT > 0 ? config.PAGINATION_MAX_LIMIT : undefined);
+    const api = new ApiSupport(readModel, projection, {
+      defaultProjectId: config.DEFAULT_PROJECT_ID,
+      defaultRoles: config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
+    });
+    const lookups = new AggregateLookups(prisma);
+    const followUps = new FollowUps(model, logger);
+    const portCommands = new PortCommands(model, lookups);
+    const responder = new CommandResponder(
+      nc,
+      naming,
+      {
+        // The port commands other services need (L3's router ports), with the API's own
+        // body parsing, so both paths accept exactly the same input.
+        create_port: async (input, meta) => {
+          const i = createPortInput({ port: input }, meta);
+          const written = await portCommands.create(i.networkId, i.projectId, i.request, meta);
+          return api.show(ports, written, meta);
+        },
+        update_port: async (input, meta) => {
+          const { id, ...changes } = input as { id: string };
+          return api.show(ports, await portCommands.update(id, updatePortInput({ port: changes }), undefined, meta), meta);
+        },
+        delete_port: async (input, meta) => {
+          const { id, force } = input as { id: string; force?: boolean };
+          await api.settled(await portCommands.delete(id, meta, force === true));
+          return { id };
+        },
+      },
+      logger,
+    );
+    return new IpamContext(
+      config,
+      logger,
+      nc,
+      prisma,
+      store,
+      model,
+      projection,
+      readModel,
+      api,
+      new NetworkCommands(model, followUps),
+      new SubnetCommands(model, lookups, followUps),
+      portCommands,
+      new SubnetPoolCommands(model, followUps),
+      new AddressScopeCommands(model),
+      new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger),
+      responder,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.store.ensureStream();
+    await this.projection.start();
+    this.responder.start();
+    const every = Math.max(5, Math.floor(this.config.ORPHAN_GRACE_SECONDS / 2)) * 1000;
+    this.sweepTimer = setInterval(() => {
+      this.sweeper.sweep(new Date()).catch((err: unknown) => this.logger.error({ err }, 'orphan sweep failed'));
+    }, every);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.responder.stop();
+    await this.projection.stop();
+    await this.nc.drain();
+    await this.prisma.$disconnect();
+  }
+}

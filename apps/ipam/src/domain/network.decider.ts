@@ -1,0 +1,422 @@
+import { ForbiddenError, IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type NetworkEvent, type Segment } from '@ncp/contracts';
+import { type Decider } from '@ncp/eventstore';
+import { eui64Address, formatCidr, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
+import { badRequest, canModify, canSee, checkRevision, conflict, invalidInput, notFound, unique } from './rules';
+import {
+  AUTO_DELETE_OWNERS,
+  NETWORK_SNAPSHOT_VERSION,
+  ROUTER_INTERFACE_OWNERS,
+  evolveNetwork,
+  initialNetwork,
+  isAutoAddressSubnet,
+  networkFromJson,
+  networkToJson,
+  type NetworkState,
+  type PortFixedIp,
+  type SubnetState,
+} from './network.state';
+import {
+  IPV6_MIN_MTU,
+  checkSubnetFitsNetwork,
+  poolsToWire,
+  subnetCidr,
+  subnetLayout,
+  validateDnsNameservers,
+  validateHostRoutes,
+  validateIpv6Modes,
+  validateServiceTypes,
+  type SubnetRequest,
+} from './subnet-rules';
+import { generateMac, macInput, rekeyAutoAddresses, resolveFixedIps, type FixedIpRequest } from './port-rules';
+
+export interface NetworkAttributes {
+  name: string;
+  description: string;
+  adminStateUp: boolean;
+  shared: boolean;
+  external: boolean;
+  portSecurityEnabled: boolean;
+}
+
+/** The largest MTU each network type allows, from configuration. */
+export interface MtuPolicy {
+  readonly physicalMtu: number;
+  /** Bytes of encapsulation overhead of a VXLAN network over IPv4 (50 in Neutron). */
+  readonly vxlanOverhead: number;
+}
+
+export interface AddressPair {
+  readonly ipAddress: string;
+  readonly macAddress?: string;
+}
+
+export interface PortRequest {
+  name: string;
+  description: string;
+  adminStateUp: boolean;
+  macAddress?: string;
+  fixedIps?: readonly FixedIpRequest[];
+  deviceOwner: string;
+  deviceId: string;
+  bindingHostId: string;
+  bindingProfile: Record<string, unknown>;
+  bindingVnicType: string;
+  portSecurityEnabled?: boolean;
+  securityGroups?: readonly string[];
+  allowedAddressPairs: readonly AddressPair[];
+}
+
+export type PortUpdate = Partial<Omit<PortRequest, 'allowedAddressPairs'>> & { allowedAddressPairs?: readonly AddressPair[] };
+
+export type SubnetUpdate = Partial<
+  Pick<SubnetRequest, 'name' | 'description' | 'gatewayIp' | 'enableDhcp' | 'dnsNameservers' | 'hostRoutes' | 'serviceTypes'>
+> & { allocationPools?: readonly { start: string; end: string }[] };
+
+export type NetworkCommand =
+  | { type: 'CreateNetwork'; id: string; projectId: string; attributes: NetworkAttributes; mtu?: number; segment: Segment; mtuPolicy: MtuPolicy }
+  | {
+      type: 'UpdateNetwork';
+      id: string;
+      changes: Partial<NetworkAttributes> & { mtu?: number };
+      expectedRevision?: number;
+      mtuPolicy: MtuPolicy;
+    }
+  | { type: 'DeleteNetwork'; id: string }
+  | { type: 'CreateSubnet'; id: string; subnetId: string; projectId: string; request: SubnetRequest }
+  | { type: 'UpdateSubnet'; id: string; subnetId: string; changes: SubnetUpdate; expectedRevision?: number }
+  | { type: 'DeleteSubnet'; id: string; subnetId: string }
+  | { type: 'CreatePort'; id: string; portId: string; projectId: string; request: PortRequest; macPrefix: string }
+  | { type: 'UpdatePort'; id: string; portId: string; changes: PortUpdate; expectedRevision?: number }
+  /** `force`: a service deleting a port it owns (router interfaces), which users may not. */
+  | { type: 'DeletePort'; id: string; portId: string; force?: boolean }
+  | { type: 'SetPortStatus'; id: string; portId: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string };
+
+type Result = readonly [] | readonly [NetworkEvent];
+
+export function maxMtu(segment: Segment, policy: MtuPolicy): number {
+  return segment.networkType === 'vxlan' ? policy.physicalMtu - policy.vxlanOverhead : policy.physicalMtu;
+}
+
+function checkMtu(state: Pick<NetworkState, 'subnets'>, mtu: number, max: number): void {
+  if (!Number.isInteger(mtu) || mtu < 68) throw badRequest(`Invalid input for mtu. Reason: ${mtu} is too small, the minimum is 68.`);
+  if (mtu > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
+  const v6 = [...state.subnets.values()].some((s) => s.ipVersion === 6);
+  if (v6 && mtu < IPV6_MIN_MTU) throw invalidInput(`IPv6 subnets need an MTU of at least ${IPV6_MIN_MTU}, requested ${mtu}`);
+}
+
+const wireFixedIps = (state: NetworkState, fixedIps: readonly PortFixedIp[]) =>
+  fixedIps.map((f) => ({ subnetId: f.subnetId, ipAddress: formatIp(state.subnets.get(f.subnetId)?.ipVersion ?? 4, f.ip) }));
+
+function checkAddressPairs(pairs: readonly AddressPair[], portMac: string): { ipAddress: string; macAddress: string }[] {
+  if (pairs.length > 10) throw conflict('AllowedAddressPairExhausted', 'The number of allowed address pair exceeds the maximum 10.');
+  const out = pairs.map((p) => {
+    const ip = p.ipAddress.includes('/') ? formatCidr(parseCidrLoose(p.ipAddress)) : normaliseIp(p.ipAddress);
+    return { ipAddress: ip, macAddress: p.macAddress === undefined ? portMac : macInput(p.macAddress) };
+  });
+  const keys = out.map((p) => `${p.ipAddress}|${p.macAddress}`);
+  if (unique(keys).length !== keys.length) throw badRequest('Request contains duplicate address pair.');
+  return out;
+}
+
+function parseCidrLoose(text: string) {
+  try {
+    return parseCidr(text);
+  } catch {
+    throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${text}' is not a valid IP address or subnet.`);
+  }
+}
+function normaliseIp(text: string): string {
+  try {
+    const ip = parseIp(text);
+    return formatIp(ip.version, ip.value);
+  } catch {
+    throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${text}' is not a valid IP address or subnet.`);
+  }
+}
+
+function checkPortSecurity(enabled: boolean, securityGroups: readonly string[], pairs: number): void {
+  if (enabled) return;
+  if (securityGroups.length > 0) {
+    throw conflict(
+      'PortSecurityAndIPRequiredForSecurityGroups',
+      'Port security must be enabled and port must have an IP address in order to use security groups.',
+    );
+  }
+  if (pairs > 0) {
+    throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+  }
+}
+
+function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: CommandMetadata): Result {
+  const net = state as NetworkState;
+  if (command.type === 'CreateNetwork') {
+    if (state.exists || state.revision > 0) throw conflict('NetworkExists', `Network ${command.id} already exists.`);
+    const max = maxMtu(command.segment, command.mtuPolicy);
+    const mtu = command.mtu ?? max;
+    checkMtu(net, mtu, max);
+    return [{ type: 'NetworkCreated', data: { projectId: command.projectId, segment: command.segment, mtu, ...command.attributes } }];
+  }
+  if (!state.exists || !canSee(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+  switch (command.type) {
+    case 'UpdateNetwork':
+      return updateNetwork(net, command, meta);
+    case 'DeleteNetwork': {
+      if (!canModify(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+      const blocking = [...state.ports.values()].filter((p) => !AUTO_DELETE_OWNERS.has(p.deviceOwner));
+      if (blocking.length > 0) {
+        throw conflict('NetworkInUse', `Unable to complete operation on network ${command.id}. There are one or more ports still in use on the network.`);
+      }
+      return [
+        {
+          type: 'NetworkDeleted',
+          data: {
+            subnets: [...state.subnets.values()].map((s) => ({ subnetId: s.id, cidr: formatCidr(s.cidr), subnetPoolId: s.subnetPoolId })),
+            portIds: [...state.ports.keys()],
+          },
+        },
+      ];
+    }
+    case 'CreateSubnet':
+      return createSubnet(net, command, meta);
+    case 'UpdateSubnet':
+      return updateSubnet(net, command, meta);
+    case 'DeleteSubnet': {
+      const subnet = visibleSubnet(net, command.subnetId, meta);
+      if (!canModify(meta, subnet)) throw notFound('SubnetNotFound', `Subnet ${command.subnetId} could not be found.`);
+      const auto = isAutoAddressSubnet(subnet);
+      const blocking = [...state.ports.values()].some(
+        (p) =>
+          p.fixedIps.some((f) => f.subnetId === subnet.id) &&
+          !AUTO_DELETE_OWNERS.has(p.deviceOwner) &&
+          !(auto && !ROUTER_INTERFACE_OWNERS.has(p.deviceOwner)),
+      );
+      if (blocking) {
+        throw conflict('SubnetInUse', `Unable to complete operation on subnet ${subnet.id}: One or more ports have an IP allocation from this subnet.`);
+      }
+      return [{ type: 'SubnetDeleted', data: { subnetId: subnet.id, cidr: formatCidr(subnet.cidr), subnetPoolId: subnet.subnetPoolId } }];
+    }
+    case 'CreatePort':
+      return createPort(net, command);
+    case 'UpdatePort':
+      return updatePort(net, command, meta);
+    case 'DeletePort': {
+      const port = state.ports.get(command.portId);
+      if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+      if (!command.force && (ROUTER_INTERFACE_OWNERS.has(port.deviceOwner) || port.deviceOwner === 'network:router_gateway')) {
+        throw conflict('ServicePortInUse', `Port ${command.portId} cannot be deleted directly via the port API: has device owner ${port.deviceOwner}.`);
+      }
+      return [{ type: 'PortDeleted', data: { portId: port.id, fixedIps: wireFixedIps(net, port.fixedIps) } }];
+    }
+    case 'SetPortStatus': {
+      if (!state.ports.has(command.portId)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+      return [{ type: 'PortStatusChanged', data: { portId: command.portId, status: command.status, reason: command.reason } }];
+    }
+    default: {
+      const _exhaustive: never = command;
+      return _exhaustive;
+    }
+  }
+}
+
+function visibleSubnet(state: NetworkState, subnetId: string, meta: CommandMetadata): SubnetState {
+  const subnet = state.subnets.get(subnetId);
+  if (!subnet || !(canSee(meta, subnet) || state.shared)) throw notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
+  return subnet;
+}
+
+function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdateNetwork' }>, meta: CommandMetadata): Result {
+  if (!canModify(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+  checkRevision(state.revision, command.expectedRevision);
+  const c = command.changes;
+  if (c.mtu !== undefined && state.segment) checkMtu(state, c.mtu, maxMtu(state.segment, command.mtuPolicy));
+  if (c.shared === false && state.shared) {
+    const others = [...state.ports.values()].some((p) => p.projectId !== state.projectId);
+    if (others) {
+      throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${command.id}. Multiple tenants are using it.`);
+    }
+  }
+  if (c.external === false && state.external) {
+    if ([...state.ports.values()].some((p) => p.deviceOwner === 'network:router_gateway' || p.deviceOwner === 'network:floatingip')) {
+      throw conflict('ExternalNetworkInUse', `External network ${command.id} cannot be updated to be internal: it has router gateway or floating IP ports.`);
+    }
+  }
+  return [{ type: 'NetworkUpdated', data: { changes: c } }];
+}
+
+function createSubnet(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreateSubnet' }>, meta: CommandMetadata): Result {
+  if (!canModify(meta, state)) {
+    throw new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:create_subnet) is disallowed by policy: network ${command.id} belongs to another project`);
+  }
+  if (state.subnets.has(command.subnetId)) throw conflict('SubnetExists', `Subnet ${command.subnetId} already exists.`);
+  const r = command.request;
+  const cidr = subnetCidr(r.cidr);
+  if (cidr.version !== r.ipVersion) {
+    throw invalidInput(`Cidr ${r.cidr} does not match ip_version ${r.ipVersion}`);
+  }
+  validateIpv6Modes(r.ipVersion, cidr, r.ipv6RaMode, r.ipv6AddressMode);
+  if (r.ipVersion === 6 && state.mtu < IPV6_MIN_MTU) {
+    throw invalidInput(`IPv6 protocol requires a minimum MTU of ${IPV6_MIN_MTU}, while the configured value of network ${command.id} is ${state.mtu}`);
+  }
+  const layout = subnetLayout(cidr, r.gatewayIp, r.allocationPools);
+  checkSubnetFitsNetwork(state, command.id, command.subnetId, cidr, r.addressScopeId);
+  const dnsNameservers = validateDnsNameservers(r.dnsNameservers);
+  const hostRoutes = validateHostRoutes(cidr, r.hostRoutes);
+  const serviceTypes = validateServiceTypes(r.serviceTypes);
+  const auto = isAutoAddressSubnet({ ipVersion: r.ipVersion, ipv6AddressMode: r.ipv6AddressMode });
+  // Neutron gives every existing port (router interfaces excepted) its address on a new
+  // SLAAC / DHCPv6-stateless subnet.
+  const autoAddresses = auto
+    ? [...state.ports.values()]
+        .filter((p) => !ROUTER_INTERFACE_OWNERS.has(p.deviceOwner) && !AUTO_DELETE_OWNERS.has(p.deviceOwner))
+        .filter((p) => serviceTypes.length === 0 || serviceTypes.includes(p.deviceOwner))
+        .map((p) => ({ portId: p.id, ipAddress: formatIp(6, eui64Address(cidr, p.macAddress)) }))
+    : [];
+  return [
+    {
+      type: 'SubnetCreated',
+      data: {
+        subnetId: command.subnetId,
+        projectId: command.projectId,
+        ipVersion: r.ipVersion,
+        cidr: formatCidr(cidr),
+        gatewayIp: layout.gateway === null ? null : formatIp(layout.gateway.version, layout.gateway.value),
+        allocationPools: poolsToWire(layout.pools),
+        enableDhcp: r.enableDhcp,
+        dnsNameservers,
+        hostRoutes,
+        ipv6RaMode: r.ipv6RaMode,
+        ipv6AddressMode: r.ipv6AddressMode,
+        subnetPoolId: r.subnetPoolId,
+        addressScopeId: r.addressScopeId,
+        serviceTypes,
+        name: r.name,
+        description: r.description,
+        autoAddresses,
+      },
+    },
+  ];
+}
+
+function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdateSubnet' }>, meta: CommandMetadata): Result {
+  const subnet = visibleSubnet(state, command.subnetId, meta);
+  if (!canModify(meta, subnet)) throw notFound('SubnetNotFound', `Subnet ${command.subnetId} could not be found.`);
+  checkRevision(subnet.revision, command.expectedRevision);
+  const c = command.changes;
+  const changes: Record<string, unknown> = {};
+  if (c.name !== undefined) changes.name = c.name;
+  if (c.description !== undefined) changes.description = c.description;
+  if (c.enableDhcp !== undefined) changes.enableDhcp = c.enableDhcp;
+  if (c.dnsNameservers !== undefined) changes.dnsNameservers = validateDnsNameservers(c.dnsNameservers);
+  if (c.hostRoutes !== undefined) changes.hostRoutes = validateHostRoutes(subnet.cidr, c.hostRoutes);
+  if (c.serviceTypes !== undefined) changes.serviceTypes = validateServiceTypes(c.serviceTypes);
+  if (c.gatewayIp !== undefined || c.allocationPools !== undefined) {
+    const gatewayText =
+      c.gatewayIp !== undefined ? c.gatewayIp : subnet.gatewayIp === null ? null : formatIp(subnet.ipVersion, subnet.gatewayIp);
+    const pools = c.allocationPools ?? poolsToWire(subnet.allocationPools);
+    const layout = subnetLayout(subnet.cidr, gatewayText, pools);
+    if (c.gatewayIp !== undefined) {
+      const gw = layout.gateway;
+      if (gw !== null && gw.value !== subnet.gatewayIp) {
+        const holder = [...state.ports.values()].find(
+          (p) => !ROUTER_INTERFACE_OWNERS.has(p.deviceOwner) && p.fixedIps.some((f) => f.subnetId === subnet.id && f.ip === gw.value),
+        );
+        if (holder) {
+          throw conflict('GatewayIpInUse', `Current gateway ip ${formatIp(gw.version, gw.value)} already in use by port ${holder.id}. Unable to update.`);
+        }
+      }
+      changes.gatewayIp = gw === null ? null : formatIp(gw.version, gw.value);
+    }
+    if (c.allocationPools !== undefined) changes.allocationPools = poolsToWire(layout.pools);
+  }
+  return [{ type: 'SubnetUpdated', data: { subnetId: subnet.id, changes } }];
+}
+
+function createPort(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreatePort' }>): Result {
+  if (state.ports.has(command.portId)) throw conflict('PortExists', `Port ${command.portId} already exists.`);
+  const r = command.request;
+  let macAddress: string;
+  if (r.macAddress !== undefined) {
+    macAddress = macInput(r.macAddress);
+    if (state.macs.has(macAddress)) {
+      throw conflict('MacAddressInUse', `Unable to complete operation for network ${command.id}. The mac address ${macAddress} is in use.`);
+    }
+  } else {
+    macAddress = generateMac(command.macPrefix, command.portId, state.macs);
+  }
+  const fixedIps = resolveFixedIps({ network: state, networkId: command.id, macAddress, deviceOwner: r.deviceOwner, requested: r.fixedIps });
+  const portSecurityEnabled = r.portSecurityEnabled ?? state.portSecurityEnabled;
+  const securityGroups = unique(r.securityGroups ?? []);
+  checkPortSecurity(portSecurityEnabled, securityGroups, r.allowedAddressPairs.length);
+  return [
+    {
+      type: 'PortCreated',
+      data: {
+        portId: command.portId,
+        projectId: command.projectId,
+        status: 'DOWN',
+        name: r.name,
+        description: r.description,
+        adminStateUp: r.adminStateUp,
+        macAddress,
+        fixedIps: wireFixedIps(state, fixedIps),
+        deviceOwner: r.deviceOwner,
+        deviceId: r.deviceId,
+        bindingHostId: r.bindingHostId,
+        bindingProfile: r.bindingProfile,
+        bindingVnicType: r.bindingVnicType,
+        portSecurityEnabled,
+        securityGroups,
+        allowedAddressPairs: checkAddressPairs(r.allowedAddressPairs, macAddress),
+      },
+    },
+  ];
+}
+
+function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdatePort' }>, meta: CommandMetadata): Result {
+  const port = state.ports.get(command.portId);
+  if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+  checkRevision(port.revision, command.expectedRevision);
+  const c = command.changes;
+  const changes: Record<string, unknown> = {};
+  for (const key of ['name', 'description', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'bindingVnicType'] as const) {
+    if (c[key] !== undefined) changes[key] = c[key];
+  }
+  let macAddress = port.macAddress;
+  let fixedIps = port.fixedIps;
+  if (c.macAddress !== undefined) {
+    const mac = macInput(c.macAddress);
+    if (mac !== port.macAddress) {
+      if (port.bindingHostId !== '' && (c.bindingHostId ?? port.bindingHostId) !== '') {
+        throw conflict('PortBound', `Unable to complete operation on port ${port.id}, port is already bound, old_mac ${port.macAddress}, new_mac ${mac}.`);
+      }
+      if (state.macs.has(mac)) {
+        throw conflict('MacAddressInUse', `Unable to complete operation for network ${command.id}. The mac address ${mac} is in use.`);
+      }
+      fixedIps = rekeyAutoAddresses(state, fixedIps, port.macAddress, mac);
+      macAddress = mac;
+      changes.macAddress = mac;
+    }
+  }
+  const deviceOwner = c.deviceOwner ?? port.deviceOwner;
+  if (c.fixedIps !== undefined) {
+    fixedIps = resolveFixedIps({ network: state, networkId: command.id, macAddress, deviceOwner, requested: c.fixedIps, keep: port.fixedIps });
+  }
+  if (c.fixedIps !== undefined || fixedIps !== port.fixedIps) changes.fixedIps = wireFixedIps(state, fixedIps);
+  const portSecurityEnabled = c.portSecurityEnabled ?? port.portSecurityEnabled;
+  const securityGroups = c.securityGroups !== undefined ? unique(c.securityGroups) : port.securityGroups;
+  const pairs = c.allowedAddressPairs !== undefined ? checkAddressPairs(c.allowedAddressPairs, macAddress) : undefined;
+  checkPortSecurity(portSecurityEnabled, securityGroups, pairs?.length ?? port.allowedAddressPairs);
+  if (c.portSecurityEnabled !== undefined) changes.portSecurityEnabled = c.portSecurityEnabled;
+  if (c.securityGroups !== undefined) changes.securityGroups = securityGroups;
+  if (pairs !== undefined) changes.allowedAddressPairs = pairs;
+  return [{ type: 'PortUpdated', data: { portId: port.id, changes } }];
+}
+
+export const networkDecider: Decider<NetworkState, NetworkCommand, NetworkEvent> = {
+  context: IPAM_CONTEXT,
+  aggregate: IPAM_AGGREGATES.network,
+  initialState: initialNetwork,
+  evolve: evolveNetwork,
+  decide,
+  snapshot: { version: NETWORK_SNAPSHOT_VERSION, every: 500, toJSON: networkToJson, fromJSON: networkFromJson },
+};

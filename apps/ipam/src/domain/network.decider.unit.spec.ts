@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '@ncp/testing';
+import { type NetworkEvent } from '@ncp/contracts';
+import { NET, mtuPolicy, networkCreated, portCreated, portRequest, subnetCreated, subnetRequest, vxlan } from './__fixtures__/ipam';
+import { networkDecider } from './network.decider';
+import { networkFromJson, networkToJson } from './network.state';
+
+const spec = deciderSpec(networkDecider);
+const admin = { isAdmin: true };
+
+describe('network decider: networks', () => {
+  it('creates a VXLAN network with the MTU its encapsulation leaves', () => {
+    const [event] = spec
+      .given([])
+      .when({
+        type: 'CreateNetwork',
+        id: NET,
+        projectId: 'project-a',
+        attributes: { name: 'n', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true },
+        segment: vxlan(100),
+        mtuPolicy,
+      })
+      .events();
+    expect(event?.type === 'NetworkCreated' && event.data.mtu).toBe(1450);
+  });
+
+  it('refuses an MTU above what the network type allows', () => {
+    spec
+      .given([])
+      .when({
+        type: 'CreateNetwork',
+        id: NET,
+        projectId: 'p',
+        attributes: { name: '', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true },
+        mtu: 1500,
+        segment: vxlan(100),
+        mtuPolicy,
+      })
+      .thenThrows('IPAM.InvalidInput', /maximum is 1450/);
+  });
+
+  it('hides another project\'s network and refuses to delete one with ports', () => {
+    const given = [networkCreated(), subnetCreated('s4', '10.0.0.0/24', { allocationPools: [{ start: '10.0.0.2', end: '10.0.0.254' }] }), portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])];
+    spec.given(given).when({ type: 'DeleteNetwork', id: NET }, { projectId: 'project-b' }).thenThrows('IPAM.NetworkNotFound');
+    spec.given(given).when({ type: 'DeleteNetwork', id: NET }).thenThrows('IPAM.NetworkInUse');
+  });
+
+  it('deletes a network along with its subnets and DHCP ports', () => {
+    spec
+      .given([networkCreated(), subnetCreated('s4', '10.0.0.0/24'), portCreated('dhcp', 'fa:16:3e:00:00:09', [{ subnetId: 's4', ipAddress: '10.0.0.2' }], 'network:dhcp')])
+      .when({ type: 'DeleteNetwork', id: NET })
+      .then([{ type: 'NetworkDeleted', data: { subnets: [{ subnetId: 's4', cidr: '10.0.0.0/24', subnetPoolId: null }], portIds: ['dhcp'] } }]);
+  });
+
+  it('honours If-Match revision numbers', () => {
+    spec
+      .given([networkCreated()])
+      .when({ type: 'UpdateNetwork', id: NET, changes: { name: 'x' }, expectedRevision: 7, mtuPolicy })
+      .thenThrows('IPAM.RevisionNumberConstraintFailed');
+    spec
+      .given([networkCreated()])
+      .when({ type: 'UpdateNetwork', id: NET, changes: { name: 'x' }, expectedRevision: 1, mtuPolicy })
+      .then([{ type: 'NetworkUpdated', data: { changes: { name: 'x' } } }]);
+  });
+
+  it('refuses to unshare a network other projects have ports on', () => {
+    const foreignPort = portCreated('p1', 'fa:16:3e:00:00:01', []);
+    const foreign = { ...foreignPort, data: { ...foreignPort.data, projectId: 'project-b' } } as NetworkEvent;
+    spec
+      .given([networkCreated({ shared: true }), foreign])
+      .when({ type: 'UpdateNetwork', id: NET, changes: { shared: false }, mtuPolicy })
+      .thenThrows('IPAM.InvalidSharedSetting');
+  });
+});
+
+describe('network decider: subnets', () => {
+  const create = (cidr: string, overrides: Parameters<typeof subnetRequest>[1] = {}) => ({
+    type: 'CreateSubnet' as const,
+    id: NET,
+    subnetId: 'new',
+    projectId: 'project-a',
+    request: subnetRequest(cidr, overrides),
+  });
+
+  it('applies Neutron defaults: first host as gateway, the rest as the pool', () => {
+    const [e] = spec.given([networkCreated()]).when(create('192.168.81.64/26')).events();
+    expect(e?.type === 'SubnetCreated' && [e.data.gatewayIp, e.data.allocationPools]).toEqual([
+      '192.168.81.65',
+      [{ start: '192.168.81.66', end: '192.168.81.126' }],
+    ]);
+  });
+
+  it('accepts a null gateway, giving the pool every usable address', () => {
+    const [e] = spec.given([networkCreated()]).when(create('10.9.0.0/29', { gatewayIp: null })).events();
+    expect(e?.type === 'SubnetCreated' && e.data.allocationPools).toEqual([{ start: '10.9.0.1', end: '10.9.0.6' }]);
+  });
+
+  it('refuses overlapping subnets on one network', () => {
+    spec.given([networkCreated(), subnetCreated('s1', '10.0.0.0/16')]).when(create('10.0.5.0/24')).thenThrows('IPAM.InvalidInput', /overlaps/);
+  });
+
+  it('refuses subnets of one family in different address scopes', () => {
+    spec
+      .given([networkCreated(), subnetCreated('s1', '10.0.0.0/24', { addressScopeId: 'scope-1' })])
+      .when(create('10.1.0.0/24', { addressScopeId: 'scope-2' }))
+      .thenThrows('IPAM.BadRequest', /share an address scope/);
+    // Another family may live in another scope.
+    expect(spec.given([networkCreated(), subnetCreated('s1', '10.0.0.0/24', { addressScopeId: 'scope-1' })]).when(create('2001:db8::/64')).events()).toHaveLength(1);
+  });
+
+  it('checks gateway and pools against the cidr and each other', () => {
+    const given = spec.given([networkCreated()]);
+    given.when(create('10.0.0.0/24', { gatewayIp: '10.0.1.1' })).thenThrows('IPAM.InvalidInput', /Gateway is not valid/);
+    given
+      .when(create('10.0.0.0/24', { gatewayIp: '10.0.0.5', allocationPools: [{ start: '10.0.0.2', end: '10.0.0.10' }] }))
+      .thenThrows('IPAM.GatewayConflictWithAllocationPools');
+    given
+      .when(create('10.0.0.0/24', { allocationPools: [{ start: '10.0.0.2', end: '10.0.0.10' }, { start: '10.0.0.9', end: '10.0.0.20' }] }))
+      .thenThrows('IPAM.BadRequest', /overlapping/);
+    given.when(create('10.0.0.0/24', { allocationPools: [{ start: '10.0.0.200', end: '10.0.1.5' }] })).thenThrows('IPAM.BadRequest', /spans beyond/);
+    given.when(create('10.0.0.5/24')).thenThrows('IPAM.BadRequest', /'10.0.0.0\/24' is recommended/);
+  });
+
+  it('follows Neutron\'s ipv6_ra_mode x ipv6_address_mode matrix', () => {
+    const given = spec.given([networkCreated()]);
+    given.when(create('2001:db8::/64', { ipv6RaMode: 'slaac', ipv6AddressMode: 'dhcpv6-stateful' })).thenThrows('IPAM.InvalidInput', /must be the same value/);
+    given.when(create('10.0.0.0/24', { ipv6AddressMode: 'slaac' })).thenThrows('IPAM.InvalidInput', /ip_version 4/);
+    given.when(create('2001:db8::/80', { ipv6AddressMode: 'slaac' })).thenThrows('IPAM.InvalidInput', /EUI-64/);
+    for (const [ra, address] of [
+      ['slaac', 'slaac'],
+      ['dhcpv6-stateful', 'dhcpv6-stateful'],
+      ['dhcpv6-stateless', 'dhcpv6-stateless'],
+      [null, 'slaac'],
+      ['slaac', null],
+    ] as const) {
+      expect(given.when(create('2001:db8::/64', { ipv6RaMode: ra, ipv6AddressMode: address })).events()).toHaveLength(1);
+    }
+  });
+
+  it('gives existing ports their EUI-64 address on a new SLAAC subnet', () => {
+    const [e] = spec
+      .given([networkCreated(), portCreated('p1', 'fa:16:3e:11:11:11', []), portCreated('r1', 'fa:16:3e:22:22:22', [], 'network:router_interface')])
+      .when(create('2001:db8:0:1::/64', { ipv6RaMode: 'slaac', ipv6AddressMode: 'slaac' }))
+      .events();
+    expect(e?.type === 'SubnetCreated' && e.data.autoAddresses).toEqual([{ portId: 'p1', ipAddress: '2001:db8:0:1:f816:3eff:fe11:1111' }]);
+  });
+
+  it('refuses to delete a subnet whose addresses ports hold, except SLAAC and DHCP ones', () => {
+    spec
+      .given([networkCreated(), subnetCreated('s4', '10.0.0.0/24'), portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.3' }])])
+      .when({ type: 'DeleteSubnet', id: NET, subnetId: 's4' })
+      .thenThrows('IPAM.SubnetInUse');
+    spec
+      .given([
+        networkCreated(),
+        subnetCreated('s6', '2001:db8::/64', { ipv6AddressMode: 'slaac', ipv6RaMode: 'slaac' }),
+        portCreated('p1', 'fa:16:3e:11:11:11', [{ subnetId: 's6', ipAddress: '2001:db8::f816:3eff:fe11:1111' }]),
+      ])
+      .when({ type: 'DeleteSubnet', id: NET, subnetId: 's6' })
+      .then([{ type: 'SubnetDeleted', data: { subnetId: 's6', cidr: '2001:db8::/64', subnetPoolId: null } }]);
+  });
+});
+
+describe('network decider: ports', () => {
+  const v4 = subnetCreated('s4', '10.0.0.0/29', { gatewayIp: '10.0.0.1', allocationPools: [{ start: '10.0.0.2', end: '10.0.0.4' }] });
+  const v6 = subnetCreated('s6', '2001:db8:0:1::/64', { ipv6RaMode: 'slaac', ipv6AddressMode: 'slaac', gatewayIp: '2001:db8:0:1::1' });
+  const createPort = (portId: string, request: Partial<typeof portRequest> & Record<string, unknown> = {}) => ({
+    type: 'CreatePort' as const,
+    id: NET,
+    portId,
+    projectId: 'project-a',
+    macPrefix: 'fa:16:3e',
+    request: { ...portRequest, ...request },
+  });
+
+  it('gives an automatic port one IPv4 address and its EUI-64 address (the reference example)', () => {
+    const [e] = spec.given([networkCreated(), v4, v6]).when(createPort('p1', { macAddress: 'FA:16:3E:11:11:11' })).events();
+    expect(e?.type === 'PortCreated' && [e.data.macAddress, e.data.fixedIps]).toEqual([
+      'fa:16:3e:11:11:11',
+      [
+        { subnetId: 's4', ipAddress: '10.0.0.2' },
+        { subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe11:1111' },
+      ],
+    ]);
+  });
+
+  it('allocates the lowest free address and answers exhaustion with a 409', () => {
+    const events: NetworkEvent[] = [networkCreated(), v4];
+    for (const [i, expected] of ['10.0.0.2', '10.0.0.3', '10.0.0.4'].entries()) {
+      const [e] = spec.given(events).when(createPort(`p${i}`)).events();
+      expect(e?.type === 'PortCreated' && e.data.fixedIps[0]?.ipAddress).toBe(expected);
+      if (e) events.push(e);
+    }
+    spec.given(events).when(createPort('px')).thenThrows('IPAM.IpAddressGenerationFailure', /No more IP addresses available on network net-1/);
+    // Releasing an address makes it the next one handed out.
+    events.push({ type: 'PortDeleted', data: { portId: 'p1', fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.3' }] } });
+    const [again] = spec.given(events).when(createPort('py')).events();
+    expect(again?.type === 'PortCreated' && again.data.fixedIps[0]?.ipAddress).toBe('10.0.0.3');
+  });
+
+  it('takes explicit addresses, refusing ones in use, on SLAAC subnets, or outside the subnet', () => {
+    const given = spec.given([networkCreated(), v4, v6, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])]);
+    given.when(createPort('p2', { fixedIps: [{ ipAddress: '10.0.0.2' }] })).thenThrows('IPAM.IpAddressAlreadyAllocated');
+    given.when(createPort('p2', { fixedIps: [{ subnetId: 's6', ipAddress: '2001:db8:0:1::99' }] })).thenThrows('IPAM.InvalidInput', /automatic addresses/);
+    given.when(createPort('p2', { fixedIps: [{ subnetId: 's4', ipAddress: '10.0.1.9' }] })).thenThrows('IPAM.BadRequest', /not a valid IP for the specified subnet/);
+    given.when(createPort('p2', { fixedIps: [{ ipAddress: '192.0.2.1' }] })).thenThrows('IPAM.BadRequest', /any of the subnets/);
+    given.when(createPort('p2', { fixedIps: [{ subnetId: 'nope' }] })).thenThrows('IPAM.InvalidInput', /invalid subnet nope/);
+    given.when(createPort('p2', { fixedIps: [{ ipAddress: '10.0.0.1' }] })).thenThrows('IPAM.IpAddressInUse', /gateway/);
+    // Outside the allocation pool but inside the cidr is fine, and SLAAC is still added.
+    const [e] = given.when(createPort('p2', { macAddress: 'fa:16:3e:00:00:02', fixedIps: [{ ipAddress: '10.0.0.6' }] })).events();
+    expect(e?.type === 'PortCreated' && e.data.fixedIps.map((f) => f.ipAddress)).toEqual(['10.0.0.6', '2001:db8:0:1:f816:3eff:fe00:2']);
+  });
+
+  it('refuses a MAC already on the network and generates unique ones with the prefix', () => {
+    const given = spec.given([networkCreated(), portCreated('p1', 'fa:16:3e:00:00:01', [])]);
+    given.when(createPort('p2', { macAddress: 'fa:16:3e:00:00:01', fixedIps: [] })).thenThrows('IPAM.MacAddressInUse');
+    given.when(createPort('p2', { macAddress: '01:00:5e:00:00:01', fixedIps: [] })).thenThrows('IPAM.BadRequest', /not a valid MAC/);
+    const [a] = given.when(createPort('p2', { fixedIps: [] })).events();
+    const [b] = given.when(createPort('p2', { fixedIps: [] })).events();
+    const mac = a?.type === 'PortCreated' ? a.data.macAddress : '';
+    expect(mac).toMatch(/^fa:16:3e(:[0-9a-f]{2}){3}$/);
+    expect(b?.type === 'PortCreated' && b.data.macAddress).toBe(mac);
+  });
+
+  it('updates fixed IPs, keeping what stays and releasing what goes', () => {
+    const given = spec.given([networkCreated(), v4, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])]);
+    given
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { fixedIps: [{ subnetId: 's4' }, { ipAddress: '10.0.0.4' }] } })
+      .then([
+        {
+          type: 'PortUpdated',
+          data: { portId: 'p1', changes: { fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.2' }, { subnetId: 's4', ipAddress: '10.0.0.4' }] } },
+        },
+      ]);
+  });
+
+  it('re-derives SLAAC addresses when the MAC changes', () => {
+    spec
+      .given([networkCreated(), v6, portCreated('p1', 'fa:16:3e:11:11:11', [{ subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe11:1111' }])])
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22' } })
+      .then([
+        {
+          type: 'PortUpdated',
+          data: { portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22', fixedIps: [{ subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe22:2222' }] } },
+        },
+      ]);
+  });
+
+  it('requires port security for security groups and address pairs', () => {
+    const given = spec.given([networkCreated()]);
+    given.when(createPort('p1', { portSecurityEnabled: false, securityGroups: ['sg'] })).thenThrows('IPAM.PortSecurityAndIPRequiredForSecurityGroups');
+    given
+      .when(createPort('p1', { portSecurityEnabled: false, allowedAddressPairs: [{ ipAddress: '10.0.0.0/24' }] }))
+      .thenThrows('IPAM.AddressPairAndPortSecurityRequired');
+  });
+
+  it('keeps router interface ports away from the port API\'s delete', () => {
+    const given = spec.given([networkCreated(), v4, portCreated('r1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.1' }], 'network:router_interface')]);
+    given.when({ type: 'DeletePort', id: NET, portId: 'r1' }).thenThrows('IPAM.ServicePortInUse');
+    expect(given.when({ type: 'DeletePort', id: NET, portId: 'r1', force: true }, admin).events()).toHaveLength(1);
+  });
+
+  it('survives a snapshot round trip with the same decisions', () => {
+    const events: NetworkEvent[] = [networkCreated(), v4, v6, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])];
+    const state = spec.given(events).state();
+    const restored = networkFromJson(JSON.parse(JSON.stringify(networkToJson(state))));
+    const command = createPort('p2', { macAddress: 'fa:16:3e:00:00:02' });
+    const meta = { now: 't', correlationId: 'c', causationId: null, projectId: 'project-a', actor: 'a', isAdmin: false };
+    expect(networkDecider.decide(command, restored, meta)).toEqual(networkDecider.decide(command, state, meta));
+  });
+});

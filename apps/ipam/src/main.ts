@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { startHttpService } from '@ncp/nest-common';
+import { IpamModule } from './app.module';
+import { ipamConfig } from './config';
+import { IpamContext } from './context';
+
+async function main(): Promise<void> {
+  const config = ipamConfig();
+  const ctx = await IpamContext.create(config);
+  await ctx.start();
+  const app = await startHttpService(IpamModule.with(ctx), {
+    service: 'ipam',
+    host: config.HOST,
+    port: config.PORT,
+    logger: ctx.logger,
+    openapi: {
+      title: 'ncp IPAM',
+      description: 'Neutron v2.0 networks, subnets, ports, subnet pools and address scopes.',
+    },
+  });
+  const shutdown = async (signal: string) => {
+    ctx.logger.info({ signal }, 'shutting down');
+    await app.close();
+    await ctx.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,239 @@
+import { type IpamEvent, type RecordedEvent } from '@ncp/contracts';
+import { type Projection } from '@ncp/eventstore';
+import { type Prisma } from '../generated/prisma/client';
+import { type IpamTx } from '../infrastructure/prisma';
+
+type Envelope = RecordedEvent['envelope'];
+
+const json = (v: unknown) => v as Prisma.InputJsonValue;
+
+/** Copies the keys that are present, renamed from event to column names. */
+function pick(changes: Record<string, unknown>, rename: Record<string, string> = {}): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(changes)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [rename[k] ?? k, v]),
+  );
+}
+
+const POOL_COLUMNS = {
+  defaultPrefixLength: 'defaultPrefixlen',
+  minPrefixLength: 'minPrefixlen',
+  maxPrefixLength: 'maxPrefixlen',
+};
+
+/** Folds ipam.* events into the tables the API reads. */
+export class IpamProjection implements Projection<IpamTx> {
+  readonly name = 'ipam';
+
+  constructor(readonly filter: string) {}
+
+  async reset(tx: IpamTx): Promise<void> {
+    await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools`;
+  }
+
+  async apply(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
+    const e = recorded.envelope;
+    await this.applyEvent(tx, e, { type: e.type, data: e.data } as IpamEvent);
+  }
+
+  private async applyEvent(tx: IpamTx, e: Envelope, event: IpamEvent): Promise<void> {
+    const id = e.aggregateId;
+    const at = new Date(e.occurredAt);
+    const touched = { updatedAt: at, revisionNumber: { increment: 1 } };
+    switch (event.type) {
+      case 'AddressScopeCreated':
+        await tx.addressScope.create({ data: { id, ...event.data, revisionNumber: 1, createdAt: at, updatedAt: at } });
+        return;
+      case 'AddressScopeUpdated':
+        await tx.addressScope.update({ where: { id }, data: { ...pick(event.data.changes), ...touched } });
+        return;
+      case 'AddressScopeDeleted':
+        await tx.addressScopeClaim.deleteMany({ where: { addressScopeId: id } });
+        await tx.addressScope.delete({ where: { id } });
+        return;
+      case 'AddressScopePrefixesClaimed':
+        await tx.addressScopeClaim.createMany({
+          data: event.data.prefixes.map((prefix) => ({ addressScopeId: id, prefix, subnetPoolId: event.data.subnetPoolId, claimedAt: at })),
+          skipDuplicates: true,
+        });
+        return;
+      case 'AddressScopePrefixesReleased':
+        await tx.addressScopeClaim.deleteMany({
+          where: { addressScopeId: id, subnetPoolId: event.data.subnetPoolId, prefix: { in: event.data.prefixes } },
+        });
+        return;
+      case 'SubnetPoolCreated': {
+        const { defaultPrefixLength, minPrefixLength, maxPrefixLength, ...rest } = event.data;
+        await tx.subnetPool.create({
+          data: {
+            id,
+            ...rest,
+            defaultPrefixlen: defaultPrefixLength,
+            minPrefixlen: minPrefixLength,
+            maxPrefixlen: maxPrefixLength,
+            revisionNumber: 1,
+            createdAt: at,
+            updatedAt: at,
+          },
+        });
+        return;
+      }
+      case 'SubnetPoolUpdated':
+        await tx.subnetPool.update({ where: { id }, data: { ...pick(event.data.changes, POOL_COLUMNS), ...touched } });
+        return;
+      case 'SubnetPoolPrefixesChanged':
+        await tx.subnetPool.update({ where: { id }, data: { prefixes: event.data.prefixes, ...touched } });
+        return;
+      case 'SubnetPoolPrefixAllocated':
+        await tx.subnetPoolAllocation.upsert({
+          where: { subnetId: event.data.subnetId },
+          create: { ...event.data, subnetPoolId: id, allocatedAt: at },
+          update: {},
+        });
+        return;
+      case 'SubnetPoolPrefixReleased':
+        await tx.subnetPoolAllocation.deleteMany({ where: { subnetId: event.data.subnetId, subnetPoolId: id } });
+        return;
+      case 'SubnetPoolDeleted':
+        await tx.subnetPool.delete({ where: { id } });
+        return;
+      case 'SegmentReserved': {
+        const s = event.data.segment;
+        const data = { networkType: s.networkType, physicalNetwork: s.physicalNetwork, segmentationId: s.segmentationId, reservedAt: at };
+        await tx.segmentReservation.upsert({ where: { networkId: event.data.networkId }, create: { networkId: event.data.networkId, ...data }, update: data });
+        return;
+      }
+      case 'SegmentReleased':
+        await tx.segmentReservation.deleteMany({ where: { networkId: event.data.networkId } });
+        return;
+      case 'DefaultSubnetPoolClaimed':
+        await tx.defaultSubnetPool.upsert({
+          where: { ipVersion: event.data.ipVersion },
+          create: { ipVersion: event.data.ipVersion, subnetPoolId: event.data.subnetPoolId, claimedAt: at },
+          update: { subnetPoolId: event.data.subnetPoolId, claimedAt: at },
+        });
+        return;
+      case 'DefaultSubnetPoolReleased':
+        await tx.defaultSubnetPool.deleteMany({ where: { ipVersion: event.data.ipVersion, subnetPoolId: event.data.subnetPoolId } });
+        return;
+      case 'NetworkCreated': {
+        const { segment, ...rest } = event.data;
+        await tx.network.create({
+          data: {
+            id,
+            ...rest,
+            networkType: segment.networkType,
+            physicalNetwork: segment.physicalNetwork,
+            segmentationId: segment.segmentationId,
+            status: 'ACTIVE',
+            revisionNumber: 1,
+            createdAt: at,
+            updatedAt: at,
+          },
+        });
+        return;
+      }
+      case 'NetworkUpdated': {
+        const c = event.data.changes;
+        await tx.network.update({ where: { id }, data: { ...pick(c), ...touched } });
+        if (c.shared !== undefined) await tx.subnet.updateMany({ where: { networkId: id }, data: { networkShared: c.shared } });
+        return;
+      }
+      case 'NetworkDeleted':
+        await tx.port.deleteMany({ where: { networkId: id } });
+        await tx.network.delete({ where: { id } });
+        return;
+      case 'SubnetCreated': {
+        const { subnetId, autoAddresses, allocationPools, hostRoutes, subnetPoolId, ...rest } = event.data;
+        const network = await tx.network.findUniqueOrThrow({ where: { id }, select: { shared: true } });
+        await tx.subnet.create({
+          data: {
+            id: subnetId,
+            networkId: id,
+            ...rest,
+            subnetpoolId: subnetPoolId,
+            allocationPools: json(allocationPools),
+            hostRoutes: json(hostRoutes),
+            networkShared: network.shared,
+            revisionNumber: 1,
+            createdAt: at,
+            updatedAt: at,
+          },
+        });
+        if (autoAddresses.length > 0) {
+          await tx.portFixedIp.createMany({
+            data: autoAddresses.map((a) => ({ portId: a.portId, subnetId, ipAddress: a.ipAddress, position: 1000 })),
+          });
+        }
+        return;
+      }
+      case 'SubnetUpdated': {
+        const { allocationPools, hostRoutes, ...rest } = event.data.changes;
+        await tx.subnet.update({
+          where: { id: event.data.subnetId },
+          data: {
+            ...pick(rest),
+            ...(allocationPools !== undefined ? { allocationPools: json(allocationPools) } : {}),
+            ...(hostRoutes !== undefined ? { hostRoutes: json(hostRoutes) } : {}),
+            ...touched,
+          },
+        });
+        return;
+      }
+      case 'SubnetDeleted':
+        await tx.portFixedIp.deleteMany({ where: { subnetId: event.data.subnetId } });
+        await tx.subnet.delete({ where: { id: event.data.subnetId } });
+        return;
+      case 'PortCreated': {
+        const { portId, fixedIps, bindingProfile, allowedAddressPairs, ...rest } = event.data;
+        const network = await tx.network.findUniqueOrThrow({ where: { id }, select: { projectId: true } });
+        await tx.port.create({
+          data: {
+            id: portId,
+            networkId: id,
+            networkProjectId: network.projectId,
+            ...rest,
+            bindingProfile: json(bindingProfile),
+            allowedAddressPairs: json(allowedAddressPairs),
+            revisionNumber: 1,
+            createdAt: at,
+            updatedAt: at,
+            fixedIps: { create: fixedIps.map((f, position) => ({ subnetId: f.subnetId, ipAddress: f.ipAddress, position })) },
+          },
+        });
+        return;
+      }
+      case 'PortUpdated': {
+        const { portId, changes } = event.data;
+        const { fixedIps, bindingProfile, allowedAddressPairs, ...rest } = changes;
+        if (fixedIps !== undefined) {
+          await tx.portFixedIp.deleteMany({ where: { portId } });
+          await tx.portFixedIp.createMany({
+            data: fixedIps.map((f, position) => ({ portId, subnetId: f.subnetId, ipAddress: f.ipAddress, position })),
+          });
+        }
+        await tx.port.update({
+          where: { id: portId },
+          data: {
+            ...pick(rest),
+            ...(bindingProfile !== undefined ? { bindingProfile: json(bindingProfile) } : {}),
+            ...(allowedAddressPairs !== undefined ? { allowedAddressPairs: json(allowedAddressPairs) } : {}),
+            ...touched,
+          },
+        });
+        return;
+      }
+      case 'PortStatusChanged':
+        await tx.port.update({ where: { id: event.data.portId }, data: { status: event.data.status, ...touched } });
+        return;
+      case 'PortDeleted':
+        await tx.port.delete({ where: { id: event.data.portId } });
+        return;
+      default: {
+        const _exhaustive: never = event;
+        return _exhaustive;
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Which service owns which Neutron collection: the gateway routes `/v2.0/<collection>`
+ * to the owner. Later services add their collections here.
+ */
+export const SERVICE_OF_COLLECTION = {
+  networks: 'ipam',
+  subnets: 'ipam',
+  ports: 'ipam',
+  subnetpools: 'ipam',
+  'address-scopes': 'ipam',
+} as const satisfies Record<string, string>;
+
+export type ApiService = (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION];
+
+/** Singular resource names for the `GET /v2.0/` resource list. */
+export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, string> = {
+  networks: 'network',
+  subnets: 'subnet',
+  ports: 'port',
+  subnetpools: 'subnetpool',
+  'address-scopes': 'address_scope',
+};

@@ -1,0 +1,73 @@
+/**
+ * The error family of the domain. Each error has a stable code (`IPAM.POOL_EXHAUSTED`);
+ * the HTTP and NATS edges map the kind to a status and the code to a wire type.
+ */
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'forbidden' | 'concurrency';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly detail = '',
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly kind = 'validation' as const;
+}
+export class NotFoundError extends DomainError {
+  readonly kind = 'not_found' as const;
+}
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict' as const;
+}
+/** A conditional request (If-Match) whose condition failed. */
+export class PreconditionError extends DomainError {
+  readonly kind = 'precondition' as const;
+}
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden' as const;
+}
+/** Another writer appended to the aggregate first; the only error worth retrying. */
+export class ConcurrencyError extends DomainError {
+  readonly kind = 'concurrency' as const;
+}
+
+export function isDomainError(e: unknown): e is DomainError {
+  return e instanceof DomainError;
+}
+
+/** Serialisable form for NATS replies. */
+export interface ErrorReply {
+  readonly error: { readonly kind: ErrorKind; readonly code: string; readonly message: string; readonly detail: string };
+}
+
+export function toErrorReply(e: DomainError): ErrorReply {
+  return { error: { kind: e.kind, code: e.code, message: e.message, detail: e.detail } };
+}
+
+export function fromErrorReply(reply: ErrorReply): DomainError {
+  const { kind, code, message, detail } = reply.error;
+  switch (kind) {
+    case 'validation':
+      return new ValidationError(code, message, detail);
+    case 'not_found':
+      return new NotFoundError(code, message, detail);
+    case 'conflict':
+      return new ConflictError(code, message, detail);
+    case 'precondition':
+      return new PreconditionError(code, message, detail);
+    case 'forbidden':
+      return new ForbiddenError(code, message, detail);
+    case 'concurrency':
+      return new ConcurrencyError(code, message, detail);
+    default: {
+      const _exhaustive: never = kind;
+      return _exhaustive;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-registry';
+
+/**
+ * IPAM events. Addresses and prefixes are canonical text (RFC 5952 for IPv6);
+ * every field that Neutron lets a user update appears in the matching *Updated
+ * event's `changes`, present only when it changed.
+ */
+
+export const IPAM_CONTEXT = 'ipam';
+export const IPAM_AGGREGATES = {
+  addressScope: 'address_scope',
+  subnetPool: 'subnet_pool',
+  network: 'network',
+  registry: 'registry',
+} as const;
+/** The registry is a single aggregate: deployment-wide uniqueness (segments, default pools). */
+export const IPAM_REGISTRY_ID = 'global';
+
+const ipVersion = z.union([z.literal(4), z.literal(6)]);
+const text = z.string();
+const id = z.string().min(1);
+
+// ---- address scopes -------------------------------------------------------------
+
+export const AddressScopeCreated = defineEvent(
+  'AddressScopeCreated',
+  z.object({ projectId: text, name: text, ipVersion, shared: z.boolean() }),
+);
+export const AddressScopeUpdated = defineEvent(
+  'AddressScopeUpdated',
+  z.object({ changes: z.object({ name: text.optional(), shared: z.boolean().optional() }) }),
+);
+export const AddressScopeDeleted = defineEvent('AddressScopeDeleted', z.object({}));
+/** A subnet pool joined the scope (or grew) with these prefixes; the scope keeps them disjoint. */
+export const AddressScopePrefixesClaimed = defineEvent(
+  'AddressScopePrefixesClaimed',
+  z.object({ subnetPoolId: id, prefixes: z.array(text) }),
+);
+export const AddressScopePrefixesReleased = defineEvent(
+  'AddressScopePrefixesReleased',
+  z.object({ subnetPoolId: id, prefixes: z.array(text) }),
+);
+
+// ---- subnet pools ---------------------------------------------------------------
+
+const subnetPoolAttributes = {
+  name: text,
+  description: text,
+  defaultPrefixLength: z.number().int(),
+  minPrefixLength: z.number().int(),
+  maxPrefixLength: z.number().int(),
+  defaultQuota: z.number().int().nullable(),
+  shared: z.boolean(),
+  isDefault: z.boolean(),
+  addressScopeId: id.nullable(),
+};
+
+export const SubnetPoolCreated = defineEvent(
+  'SubnetPoolCreated',
+  z.object({ projectId: text, ipVersion, prefixes: z.array(text), ...subnetPoolAttributes }),
+);
+export const SubnetPoolUpdated = defineEvent(
+  'SubnetPoolUpdated',
+  z.object({ changes: z.object(subnetPoolAttributes).partial() }),
+);
+/** The pool's complete prefix list after add_prefixes / remove_prefixes / an update. */
+export const SubnetPoolPrefixesChanged = defineEvent('SubnetPoolPrefixesChanged', z.object({ prefixes: z.array(text) }));
+export const SubnetPoolPrefixAllocated = defineEvent(
+  'SubnetPoolPrefixAllocated',
+  z.object({ subnetId: id, networkId: id, projectId: text, cidr: text }),
+);
+export const SubnetPoolPrefixReleased = defineEvent('SubnetPoolPrefixReleased', z.object({ subnetId: id, cidr: text }));
+export const SubnetPoolDeleted = defineEvent('SubnetPoolDeleted', z.object({}));
+
+// ---- registry: deployment-wide uniqueness ------------------------------------------
+
+export const networkType = z.enum(['flat', 'vlan', 'vxlan', 'local']);
+export const segmentSchema = z.object({
+  networkType,
+  physicalNetwork: text.nullable(),
+  segmentationId: z.number().int().nullable(),
+});
+export type Segment = z.infer<typeof segmentSchema>;
+
+export const SegmentReserved = defineEvent('SegmentReserved', z.object({ networkId: id, segment: segmentSchema }));
+export const SegmentReleased = defineEvent('SegmentReleased', z.object({ networkId: id }));
+export const DefaultSubnetPoolClaimed = defineEvent(
+  'DefaultSubnetPoolClaimed',
+  z.object({ ipVersion, subnetPoolId: id }),
+);
+export const DefaultSubnetPoolReleased = defineEvent(
+  'DefaultSubnetPoolReleased',
+  z.object({ ipVersion, subnetPoolId: id }),
+);
+
+// ---- networks, with their subnets and ports ------------------------------------------
+
+const networkAttributes = {
+  name: text,
+  description: text,
+  adminStateUp: z.boolean(),
+  shared: z.boolean(),
+  external: z.boolean(),
+  mtu: z.number().int(),
+  portSecurityEnabled: z.boolean(),
+};
+export const NetworkCreated = defineEvent(
+  'NetworkCreated',
+  z.object({ projectId: text, segment: segmentSchema, ...networkAttributes }),
+);
+export const NetworkUpdated = defineEvent('NetworkUpdated', z.object({ changes: z.object(networkAttributes).partial() }));
+/** Deletes the network with its remaining subnets (Neutron deletes them along). */
+export const NetworkDeleted = defineEvent(
+  'NetworkDeleted',
+  z.object({
+    subnets: z.array(z.object({ subnetId: id, cidr: text, subnetPoolId: id.nullable() })),
+    portIds: z.array(id),
+  }),
+);
+
+export const ipv6Mode = z.enum(['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless']);
+export const allocationPoolSchema = z.object({ start: text, end: text });
+export const hostRouteSchema = z.object({ destination: text, nexthop: text });
+
+const subnetMutableAttributes = {
+  name: text,
+  description: text,
+  gatewayIp: text.nullable(),
+  allocationPools: z.array(allocationPoolSchema),
+  enableDhcp: z.boolean(),
+  dnsNameservers: z.array(text),
+  hostRoutes: z.array(hostRouteSchema),
+  serviceTypes: z.array(text),
+};
+export const SubnetCreated = defineEvent(
+  'SubnetCreated',
+  z.object({
+    subnetId: id,
+    projectId: text,
+    ipVersion,
+    cidr: text,
+    ipv6RaMode: ipv6Mode.nullable(),
+    ipv6AddressMode: ipv6Mode.nullable(),
+    subnetPoolId: id.nullable(),
+    addressScopeId: id.nullable(),
+    ...subnetMutableAttributes,
+    /** Existing ports that received an address on this (SLAAC / DHCPv6-stateless) subnet. */
+    autoAddresses: z.array(z.object({ portId: id, ipAddress: text })),
+  }),
+);
+export const SubnetUpdated = defineEvent(
+  'SubnetUpdated',
+  z.object({ subnetId: id, changes: z.object(subnetMutableAttributes).partial() }),
+);
+export const SubnetDeleted = defineEvent(
+  'SubnetDeleted',
+  z.object({ subnetId: id, cidr: text, subnetPoolId: id.nullable() }),
+);
+
+export const fixedIpSchema = z.object({ subnetId: id, ipAddress: text });
+export type FixedIp = z.infer<typeof fixedIpSchema>;
+export const addressPairSchema = z.object({ ipAddress: text, macAddress: text });
+export const portStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
+
+const portMutableAttributes = {
+  name: text,
+  description: text,
+  adminStateUp: z.boolean(),
+  macAddress: text,
+  fixedIps: z.array(fixedIpSchema),
+  deviceOwner: text,
+  deviceId: text,
+  bindingHostId: text,
+  bindingProfile: z.record(z.string(), z.unknown()),
+  bindingVnicType: text,
+  portSecurityEnabled: z.boolean(),
+  securityGroups: z.array(text),
+  allowedAddressPairs: z.array(addressPairSchema),
+};
+export const PortCreated = defineEvent(
+  'PortCreated',
+  z.object({ portId: id, projectId: text, status: portStatus, ...portMutableAttributes }),
+);
+export const PortUpdated = defineEvent(
+  'PortUpdated',
+  z.object({ portId: id, changes: z.object(portMutableAttributes).partial() }),
+);
+export const PortStatusChanged = defineEvent(
+  'PortStatusChanged',
+  z.object({ portId: id, status: portStatus, reason: text }),
+);
+export const PortDeleted = defineEvent('PortDeleted', z.object({ portId: id, fixedIps: z.array(fixedIpSchema) }));
+
+export const ipamEventDefinitions = [
+  AddressScopeCreated,
+  AddressScopeUpdated,
+  AddressScopeDeleted,
+  AddressScopePrefixesClaimed,
+  AddressScopePrefixesReleased,
+  SubnetPoolCreated,
+  SubnetPoolUpdated,
+  SubnetPoolPrefixesChanged,
+  SubnetPoolPrefixAllocated,
+  SubnetPoolPrefixReleased,
+  SubnetPoolDeleted,
+  SegmentReserved,
+  SegmentReleased,
+  DefaultSubnetPoolClaimed,
+  DefaultSubnetPoolReleased,
+  NetworkCreated,
+  NetworkUpdated,
+  NetworkDeleted,
+  SubnetCreated,
+  SubnetUpdated,
+  SubnetDeleted,
+  PortCreated,
+  PortUpdated,
+  PortStatusChanged,
+  PortDeleted,
+] as const;
+
+type Def = (typeof ipamEventDefinitions)[number];
+type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+/** Every IPAM event, as a discriminated union on `type`. */
+export type IpamEvent = EventOf<Def>;
+export type IpamEventType = IpamEvent['type'];
+export type IpamEventOf<T extends IpamEventType> = Extract<IpamEvent, { type: T }>;
+
+export type AddressScopeEvent = IpamEventOf<
+  'AddressScopeCreated' | 'AddressScopeUpdated' | 'AddressScopeDeleted' | 'AddressScopePrefixesClaimed' | 'AddressScopePrefixesReleased'
+>;
+export type SubnetPoolEvent = IpamEventOf<
+  | 'SubnetPoolCreated'
+  | 'SubnetPoolUpdated'
+  | 'SubnetPoolPrefixesChanged'
+  | 'SubnetPoolPrefixAllocated'
+  | 'SubnetPoolPrefixReleased'
+  | 'SubnetPoolDeleted'
+>;
+export type RegistryEvent = IpamEventOf<
+  'SegmentReserved' | 'SegmentReleased' | 'DefaultSubnetPoolClaimed' | 'DefaultSubnetPoolReleased'
+>;
+export type NetworkEvent = IpamEventOf<
+  | 'NetworkCreated'
+  | 'NetworkUpdated'
+  | 'NetworkDeleted'
+  | 'SubnetCreated'
+  | 'SubnetUpdated'
+  | 'SubnetDeleted'
+  | 'PortCreated'
+  | 'PortUpdated'
+  | 'PortStatusChanged'
+  | 'PortDeleted'
+>;

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { type NatsConnection } from '@nats-io/nats-core';
+import {
+  ConcurrencyError,
+  type CommandMetadata,
+  type DomainEvent,
+  type EventEnvelope,
+  type EventRegistry,
+  type Naming,
+  type RecordedEvent,
+  envelopeSchema,
+} from '@ncp/contracts';
+
+export interface EventStoreOptions {
+  /** How long JetStream remembers message ids for deduplication of retried appends. */
+  readonly duplicateWindowMs?: number;
+  /** Attempts for an append that failed without an answer (timeout, reconnect). */
+  readonly publishAttempts?: number;
+}
+
+export interface AppendResult {
+  readonly sequence: number;
+  /** The stream already had this event id: an earlier attempt got through. */
+  readonly duplicate: boolean;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/**
+ * The event store: one JetStream stream, one subject per aggregate. Appends are
+ * conditional on the aggregate's last sequence and deduplicated by event id.
+ */
+export class JetStreamEventStore {
+  readonly js: JetStreamClient;
+  private jsmPromise: Promise<JetStreamManager> | undefined;
+  private readonly duplicateWindowMs: number;
+  private readonly publishAttempts: number;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly naming: Naming,
+    readonly registry: EventRegistry,
+    opts: EventStoreOptions = {},
+  ) {
+    this.js = jetstream(nc);
+    this.duplicateWindowMs = opts.duplicateWindowMs ?? 120_000;
+    this.publishAttempts = opts.publishAttempts ?? 3;
+  }
+
+  get streamName(): string {
+    return this.naming.eventStream;
+  }
+
+  jsm(): Promise<JetStreamManager> {
+    this.jsmPromise ??= jetstreamManager(this.nc);
+    return this.jsmPromise;
+  }
+
+  /** Creates the stream, or brings an existing one to the configuration we need. */
+  async ensureStream(): Promise<void> {
+    const jsm = await this.jsm();
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.streamName,
+      subjects: [this.naming.allEvents],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_msgs: -1,
+      max_bytes: -1,
+      max_age: 0,
+      duplicate_window: this.duplicateWindowMs * 1_000_000,
+      // Events are the source of truth: nobody deletes or purges single messages.
+      deny_delete: true,
+      deny_purge: true,
+      allow_direct: true,
+    };
+    try {
+      const info = await jsm.streams.info(this.streamName);
+      await jsm.streams.update(this.streamName, { ...info.config, ...config });
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e;
+      await jsm.streams.add(config);
+    }
+  }
+
+  /** Deletes the whole stream; for tests and scratch stacks only. */
+  async deleteStream(): Promise<void> {
+    const jsm = await this.jsm();
+    try {
+      await jsm.streams.delete(this.streamName);
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e;
+    }
+  }
+
+  envelope<E extends DomainEvent>(
+    event: E,
+    aggregate: string,
+    aggregateId: string,
+    meta: CommandMetadata,
+  ): EventEnvelope<E['type'], E['data']> {
+    return {
+      id: randomUUID(),
+      type: event.type,
+      schemaVersion: this.registry.latestVersion(event.type),
+      aggregate,
+      aggregateId,
+      occurredAt: meta.now,
+      correlationId: meta.correlationId,
+      causationId: meta.causationId,
+      projectId: meta.projectId,
+      actor: meta.actor,
+      data: this.registry.validateLatest(event.type, event.data) as E['data'],
+    };
+  }
+
+  /**
+   * Appends one event if the subject's last sequence is still `expectedLastSequence`
+   * (0 = the aggregate has no events yet). Throws ConcurrencyError when it is not.
+   */
+  async append(subject: string, envelope: EventEnvelope, expectedLastSequence: number): Promise<AppendResult> {
+    const payload = textEncoder.encode(JSON.stringify(envelope));
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.publishAttempts; attempt++) {
+      try {
+        const ack = await this.js.publish(subject, payload, {
+          msgID: envelope.id,
+          expect: { lastSubjectSequence: expectedLastSequence, streamName: this.streamName },
+        });
+        return { sequence: ack.seq, duplicate: ack.duplicate };
+      } catch (e) {
+        if (e instanceof JetStreamApiError) {
+          if (e.code === JetStreamApiCodes.StreamWrongLastSequence) {
+            throw new ConcurrencyError('EVENTSTORE.WRONG_LAST_SEQUENCE', `${subject} moved past sequence ${expectedLastSequence}`);
+          }
+          throw e;
+        }
+        // No answer: the append may or may not have been stored. Retrying with the same
+        // message id is safe, JetStream drops the copy and reports a duplicate.
+        lastError = e;
+      }
+    }
+    throw lastError;
+  }
+
+  /** The sequence of the last event on a subject, 0 when there is none. */
+  async lastSequence(subject: string): Promise<number> {
+    const jsm = await this.jsm();
+    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    return msg ? msg.seq : 0;
+  }
+
+  /** The stream's last sequence over all subjects. */
+  async streamLastSequence(): Promise<number> {
+    const jsm = await this.jsm();
+    const info = await jsm.streams.info(this.streamName);
+    return info.state.last_seq;
+  }
+
+  /**
+   * Reads the events of `filter` with sequence in [fromSequence, toSequence], in order.
+   * `toSequence` defaults to the filter's last sequence when reading one aggregate.
+   */
+  async *read(filter: string, fromSequence: number, toSequence?: number): AsyncGenerator<RecordedEvent> {
+    const last = toSequence ?? (await this.lastSequence(filter));
+    if (last < fromSequence) return;
+    const consumer = await this.js.consumers.get(this.streamName, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, fromSequence),
+    });
+    const messages = await consumer.consume({ max_messages: 1000 });
+    try {
+      for await (const m of messages) {
+        if (m.seq > last) break;
+        yield this.decode(m);
+        if (m.seq >= last || m.info.pending === 0) break;
+      }
+    } finally {
+      await messages.close();
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+
+  decode(m: Pick<JsMsg, 'seq' | 'subject' | 'data'>): RecordedEvent {
+    const raw = envelopeSchema.parse(JSON.parse(textDecoder.decode(m.data)));
+    const data = this.registry.readLatest(raw.type, raw.schemaVersion, raw.data);
+    const envelope: EventEnvelope = { ...raw, schemaVersion: this.registry.latestVersion(raw.type), data };
+    return { envelope, sequence: m.seq, subject: m.subject };
+  }
+}

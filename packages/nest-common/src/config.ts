@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * The settings every service shares. Each app extends this schema in its own
+ * `config.ts`, the only place that reads `process.env`.
+ */
+export const baseConfigSchema = z.object({
+  DATABASE_URL: z.string().default('postgresql://postgres@127.0.0.1:5432/ncp'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** Namespaces stream, subjects and consumers, so several stacks can share one NATS. */
+  NATS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Distinguishes instances of one service (durable consumer names). */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('main'),
+  /** The project a request without X-Project-Id acts for (no Keystone yet). */
+  DEFAULT_PROJECT_ID: z.string().min(1).default('00000000000000000000000000000001'),
+  /** Roles of such a request; `admin` lets the default project do what Neutron reserves to admins. */
+  DEFAULT_ROLES: z.string().default('admin,member'),
+});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment against a schema, naming every bad variable at once. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** A Postgres URL with the service's schema selected, as Prisma and its adapter expect. */
+export function withSchema(databaseUrl: string, schema: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('schema', schema);
+  return url.toString();
+}

@@ -1,0 +1,5 @@
+export * from './body';
+export * from './errors';
+export * from './extensions';
+export * from './query';
+export * from './request-context';

@@ -1,0 +1,85 @@
+import { type DynamicModule, type INestApplication, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { type Registry } from 'prom-client';
+import { HEALTH_CHECKS, HealthController, type HealthCheck } from './health';
+import { type Logger, PinoNestLogger } from './logger';
+import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry } from './metrics';
+import { NeutronExceptionFilter } from './neutron/errors';
+import { requestId } from './neutron/request-context';
+
+export interface ServiceCommonOptions {
+  readonly service: string;
+  readonly healthChecks: readonly HealthCheck[];
+  readonly registry?: Registry;
+}
+
+/** /healthz, /metrics and request metrics, the same in every app. */
+@Module({})
+export class ServiceCommonModule implements NestModule {
+  static forRoot(opts: ServiceCommonOptions): DynamicModule {
+    const registry = opts.registry ?? createMetricsRegistry(opts.service);
+    return {
+      module: ServiceCommonModule,
+      global: true,
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: HEALTH_CHECKS, useValue: opts.healthChecks },
+        { provide: METRICS_REGISTRY, useValue: registry },
+        { provide: HttpMetrics, useValue: new HttpMetrics(registry) },
+        HttpMetricsMiddleware,
+      ],
+      exports: [METRICS_REGISTRY, HttpMetrics],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+}
+
+export interface HttpServiceOptions {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly openapi?: { readonly title: string; readonly description: string; readonly enrich?: (doc: OpenAPIObject) => OpenAPIObject };
+  /** Parse request bodies as JSON (default). A proxy turns it off to pass bodies through. */
+  readonly parseJson?: boolean;
+  /** Express middleware mounted ahead of the Nest routes (e.g. a reverse proxy). */
+  readonly middleware?: readonly ((req: never, res: never, next: () => void) => void)[];
+}
+
+interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+}
+interface ResponseLike {
+  setHeader(name: string, value: string): void;
+}
+
+/** Creates and starts a Nest HTTP app with Neutron error bodies, request ids and /docs. */
+export async function startHttpService(module: Type | DynamicModule, opts: HttpServiceOptions): Promise<INestApplication> {
+  const app = await NestFactory.create(module, { logger: new PinoNestLogger(opts.logger), bodyParser: false });
+  if (opts.parseJson !== false) {
+    const express = await import('express');
+    // Neutron clients send JSON; some omit or vary the content type, so parse any body as JSON.
+    app.use(express.json({ type: () => true, limit: '10mb' }));
+  }
+  app.use((req: RequestLike, res: ResponseLike, next: () => void) => {
+    const id = requestId(req.headers);
+    req.headers['x-openstack-request-id'] = id;
+    res.setHeader('X-Openstack-Request-Id', id);
+    next();
+  });
+  for (const m of opts.middleware ?? []) app.use(m);
+  app.useGlobalFilters(new NeutronExceptionFilter(opts.logger));
+  app.enableShutdownHooks();
+  if (opts.openapi) {
+    const config = new DocumentBuilder().setTitle(opts.openapi.title).setDescription(opts.openapi.description).setVersion('2.0').build();
+    const document = SwaggerModule.createDocument(app, config);
+    SwaggerModule.setup('docs', app, opts.openapi.enrich ? opts.openapi.enrich(document) : document, { jsonDocumentUrl: 'docs/openapi.json' });
+  }
+  await app.listen(opts.port, opts.host);
+  opts.logger.info({ host: opts.host, port: opts.port }, `${opts.service} listening`);
+  return app;
+}
