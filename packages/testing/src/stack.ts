@@ -1,0 +1,163 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from './infra';
+
+const execFileAsync = promisify(execFile);
+
+/** The repository root, found from this file (src/ or dist/ of packages/testing). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      last = `status ${res.status}: ${await res.text()}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not healthy within ${timeoutMs} ms (${last})`);
+}
+
+interface Service {
+  readonly name: string;
+  readonly script: string;
+  readonly port: number;
+  readonly env: Record<string, string>;
+  process?: ChildProcess;
+  output: string[];
+}
+
+/**
+ * The built stack (IPAM + gateway) as real processes against a fresh database and a
+ * fresh NATS prefix, for API, crash and CLI tests and for benchmarks. Needs `npm run
+ * build` first (turbo does it before the integration tiers).
+ */
+export class TestStack {
+  private constructor(
+    readonly prefix: string,
+    readonly database: TestDatabase,
+    readonly natsUrl: string,
+    private readonly ipam: Service,
+    private readonly gateway: Service,
+  ) {}
+
+  /** The gateway's base URL, e.g. http://127.0.0.1:40123 */
+  get url(): string {
+    return `http://127.0.0.1:${this.gateway.port}`;
+  }
+
+  get ipamUrl(): string {
+    return `http://127.0.0.1:${this.ipam.port}`;
+  }
+
+  static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
+    const infra = await testInfra();
+    const prefix = uniqueName('t');
+    const database = await createTestDatabase(infra.databaseUrl);
+    await execFileAsync(process.execPath, [
+      path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
+      'deploy',
+      '--schema',
+      path.join(REPO_ROOT, 'apps/ipam/prisma/schema.prisma'),
+      '--db-schema',
+      'ipam',
+      '--url',
+      database.url,
+    ]);
+    const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
+    const ipamPort = await freePort();
+    const ipam: Service = {
+      name: 'ipam',
+      script: path.join(REPO_ROOT, 'apps/ipam/dist/main.js'),
+      port: ipamPort,
+      env: { ...common, PORT: String(ipamPort) },
+      output: [],
+    };
+    const gatewayPort = await freePort();
+    const gateway: Service = {
+      name: 'gateway',
+      script: path.join(REPO_ROOT, 'apps/gateway/dist/main.js'),
+      port: gatewayPort,
+      env: { ...common, PORT: String(gatewayPort), IPAM_URL: `http://127.0.0.1:${ipamPort}` },
+      output: [],
+    };
+    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, gateway);
+    await stack.startService(ipam);
+    await stack.startService(gateway);
+    return stack;
+  }
+
+  /** Starts IPAM again (after killIpam), waiting until it is healthy. */
+  startIpam(): Promise<void> {
+    return this.startService(this.ipam);
+  }
+
+  /** Kills IPAM, by default without warning (kill -9). Resolves once the process is gone. */
+  async killIpam(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.kill(this.ipam, signal);
+  }
+
+  /** Recent output of a service, for failure messages. */
+  logs(name: 'ipam' | 'gateway'): string {
+    return (name === 'ipam' ? this.ipam : this.gateway).output.join('');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
+    const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(`EVENTS_${this.prefix}`).catch(() => undefined);
+    } finally {
+      await nc.close();
+    }
+    await this.database.drop();
+  }
+
+  private async startService(service: Service): Promise<void> {
+    const child = spawn(process.execPath, [service.script], {
+      env: { ...process.env, ...service.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    service.process = child;
+    const keep = (chunk: Buffer) => {
+      service.output.push(chunk.toString());
+      if (service.output.length > 200) service.output.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    await waitForHealthy(`http://127.0.0.1:${service.port}`).catch((e: unknown) => {
+      throw new Error(`${service.name} did not start: ${e instanceof Error ? e.message : String(e)}\n${service.output.join('')}`);
+    });
+  }
+
+  private async kill(service: Service, signal: NodeJS.Signals): Promise<void> {
+    const child = service.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    await exited;
+  }
+}
