@@ -15,6 +15,7 @@ import { createPortInput, updatePortInput } from './api/bodies';
 import { ReadModel } from './api/read-model';
 import { ports } from './api/resources';
 import { type IpamConfig } from './config';
+import { AdminResponder } from './messaging/admin-responder';
 import { CommandResponder } from './messaging/command-responder';
 import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
 import { PrismaProjectionStore, PrismaSnapshotStore } from './infrastructure/prisma-stores';
@@ -41,6 +42,7 @@ export class IpamContext {
     readonly addressScopes: AddressScopeCommands,
     readonly sweeper: OrphanSweeper,
     readonly responder: CommandResponder,
+    readonly admin: AdminResponder,
   ) {}
 
   static async create(config: IpamConfig, logger = createLogger('ipam', config.LOG_LEVEL)): Promise<IpamContext> {
@@ -115,6 +117,7 @@ export class IpamContext {
       new AddressScopeCommands(model),
       new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger),
       responder,
+      new AdminResponder(nc, naming, projection, logger),
     );
   }
 
@@ -122,6 +125,7 @@ export class IpamContext {
     await this.store.ensureStream();
     await this.projection.start();
     this.responder.start();
+    this.admin.start();
     const every = Math.max(5, Math.floor(this.config.ORPHAN_GRACE_SECONDS / 2)) * 1000;
     this.sweepTimer = setInterval(() => {
       this.sweeper.sweep(new Date()).catch((err: unknown) => this.logger.error({ err }, 'orphan sweep failed'));
@@ -132,6 +136,7 @@ export class IpamContext {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.responder.stop();
+    await this.admin.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

@@ -62,6 +62,11 @@ export class Naming {
     return this.p(`cmd.${assertToken('context', context)}.*`);
   }
 
+  /** Operator requests to a service (projection status, rebuild), answered by every instance's leader. */
+  adminSubject(context: string, verb: string): string {
+    return this.p(`admin.${assertToken('context', context)}.${assertToken('verb', verb)}`);
+  }
+
   /** Durable consumer names allow only a restricted alphabet. */
   consumerName(name: string): string {
     return assertToken('consumer', this.prefix ? `${this.prefix}_${name}` : name);

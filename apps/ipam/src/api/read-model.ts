@@ -25,7 +25,8 @@ export class ReadModel {
   async list<Row>(reader: ResourceReader<Row>, raw: RawQuery, meta: CommandMetadata, baseUrl: string): Promise<ListResult> {
     const query = parseListQuery(reader.spec, raw, { maxLimit: this.maxLimit });
     const conditions: Record<string, unknown>[] = [reader.visibleTo(meta)];
-    for (const f of query.filters) conditions.push({ [f.column]: { in: f.values } });
+    // OR of equalities rather than `in`: Prisma has no `in` for boolean columns.
+    for (const f of query.filters) conditions.push({ OR: f.values.map((v) => ({ [f.column]: v })) });
     for (const [name, values] of Object.entries(query.custom)) {
       if (reader.customFilter) conditions.push(reader.customFilter(name, values));
     }

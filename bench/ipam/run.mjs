@@ -1,0 +1,629 @@
+#!/usr/bin/env node
+// IPAM port-allocation benchmark over the Neutron v2.0 HTTP API.
+//
+//   node bench/ipam/run.mjs [--ports N] [--concurrency C] [--url URL] [--cleanup]
+//
+// One network, one /16 subnet, then N ports created one after another (phase 1) and N
+// more by C concurrent clients (phase 2). Reports throughput and latency per phase, then
+// lists the network's ports through the API and checks that no IP or MAC is handed out
+// twice. Without --url it starts its own TestStack (built ipam + gateway, fresh Postgres
+// database and NATS prefix) and tears it down afterwards. See README.md beside this file.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, '..', '..');
+
+// ---------------------------------------------------------------------------- options
+
+const USAGE = `usage: node bench/ipam/run.mjs [options]
+  --ports N         ports per phase (default 5000)
+  --concurrency C   concurrent clients in phase 2 (default 8)
+  --url URL         benchmark an existing gateway instead of starting a TestStack
+  --cidr CIDR       subnet to create (default 10.0.0.0/16)
+  --cleanup         with --url: delete the created ports, subnet and network afterwards
+  -h, --help        this text`;
+
+function parseOptions(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ports: { type: 'string', default: '5000' },
+        concurrency: { type: 'string', default: '8' },
+        url: { type: 'string' },
+        cidr: { type: 'string', default: '10.0.0.0/16' },
+        cleanup: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, min) => {
+    const n = Number(v[name]);
+    if (!Number.isInteger(n) || n < min) {
+      console.error(`--${name} must be an integer >= ${min}, got ${v[name]}\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    ports: int('ports', 1),
+    concurrency: int('concurrency', 1),
+    url: v.url ? v.url.replace(/\/+$/, '') : null,
+    cidr: v.cidr,
+    cleanup: v.cleanup,
+  };
+}
+
+// ---------------------------------------------------------------------------- HTTP client
+
+/**
+ * A keep-alive client: undici's own request() on a connection pool when undici is in
+ * node_modules, else Node's global fetch (which keeps connections alive too).
+ */
+async function makeClient(baseUrl, connections) {
+  let undici = null;
+  try {
+    undici = await import('undici');
+  } catch {
+    undici = null;
+  }
+  if (undici?.Agent && undici?.request) {
+    const dispatcher = new undici.Agent({
+      connections,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      pipelining: 1,
+      headersTimeout: 180_000,
+      bodyTimeout: 180_000,
+    });
+    let version = 'unknown';
+    try {
+      version = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/undici/package.json'), 'utf8')).version;
+    } catch {
+      /* informational only */
+    }
+    return {
+      kind: `undici ${version} Agent (keep-alive, ${connections} connections)`,
+      async call(method, pathAndQuery, body) {
+        const res = await undici.request(`${baseUrl}${pathAndQuery}`, {
+          method,
+          dispatcher,
+          headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.body.text();
+        return { status: res.statusCode, text };
+      },
+      close: () => dispatcher.close(),
+    };
+  }
+  return {
+    kind: 'global fetch (Node built-in keep-alive)',
+    async call(method, pathAndQuery, body) {
+      const res = await fetch(`${baseUrl}${pathAndQuery}`, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, text: await res.text() };
+    },
+    close: async () => undefined,
+  };
+}
+
+function parseJson(text) {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function expect(client, method, p, body, status) {
+  const res = await client.call(method, p, body);
+  if (res.status !== status) throw new Error(`${method} ${p} answered ${res.status} (expected ${status}): ${res.text.slice(0, 500)}`);
+  return parseJson(res.text);
+}
+
+// ---------------------------------------------------------------------------- CPU accounting (Linux /proc)
+
+let CLK_TCK = 100;
+try {
+  CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  /* keep 100 */
+}
+
+/** utime+stime and comm of every process, by pid (Linux only; empty elsewhere). */
+function allProcesses() {
+  const out = new Map();
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Postgres names its backends "postgres: 15/main: user database host(port) state".
+      const args = comm === 'postgres' ? readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ') : '';
+      out.set(Number(e), { comm, args, cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Machine-wide jiffies from /proc/stat. */
+function machineJiffies() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const n = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
+    return { user: user + nice, system, idle, iowait, irq: irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  } catch {
+    return null;
+  }
+}
+
+function cpuSnapshot() {
+  return { at: performance.now(), processes: allProcesses(), machine: machineJiffies() };
+}
+
+/**
+ * CPU use between two snapshots, as % of one core: the named pids (ipam, gateway, this
+ * client) on their own, every other process grouped by command name (postgres backends,
+ * nats-server, anything else running on the machine), and the machine as a whole.
+ */
+function cpuDelta(a, b, pids, dbName) {
+  const wall = (b.at - a.at) / 1000;
+  const pct = (s) => round((s / wall) * 100, 1);
+  const labelOf = new Map(Object.entries(pids).filter(([, pid]) => pid).map(([name, pid]) => [pid, name]));
+  const used = new Map();
+  for (const [pid, after] of b.processes) {
+    const before = a.processes.get(pid);
+    const d = before ? after.cpu - before.cpu : after.cpu; // else started during the phase
+    if (d <= 0) continue;
+    // Kernel workers rename themselves after their current queue: group them.
+    let comm = after.comm.startsWith('kworker') ? 'kworker (kernel)' : after.comm;
+    if (comm === 'postgres') {
+      const backend = /^postgres: (?:[^:]+: )?\S+ (\S+) \S+\(\d+\)/.exec(after.args);
+      comm = !backend ? 'postgres (server)' : dbName === null ? 'postgres (backends)' : backend[1] === dbName ? 'postgres (bench db)' : 'postgres (other dbs)';
+    } else if (comm === 'node') {
+      comm = 'node (not this benchmark)';
+    }
+    const key = labelOf.get(pid) ?? comm;
+    used.set(key, (used.get(key) ?? 0) + d);
+  }
+  const processes = {};
+  for (const name of labelOf.values()) processes[name] = pct(used.get(name) ?? 0);
+  const others = [...used.entries()].filter(([k]) => ![...labelOf.values()].includes(k)).sort((x, y) => y[1] - x[1]);
+  for (const [k, s] of others.slice(0, 8)) if (pct(s) >= 0.5) processes[k] = pct(s);
+  let machine = null;
+  if (a.machine && b.machine && b.machine.total > a.machine.total) {
+    const total = b.machine.total - a.machine.total;
+    const share = (k) => round(((b.machine[k] - a.machine[k]) / total) * 100, 1);
+    machine = { busy_pct: round(100 - share('idle') - share('iowait'), 1), user_pct: share('user'), system_pct: share('system'), irq_pct: share('irq'), iowait_pct: share('iowait'), steal_pct: share('steal') };
+  }
+  // What ran on the machine beside the benchmark and its services, to flag noisy runs.
+  const ours = new Set([...labelOf.values(), 'postgres (bench db)', 'postgres (backends)', 'postgres (server)', 'nats-server', 'kworker (kernel)']);
+  const otherLoad = pct([...used.entries()].filter(([k]) => !ours.has(k)).reduce((x, [, v]) => x + v, 0));
+  return { wall_s: round(wall, 2), pct_of_one_core: processes, other_load_pct_of_one_core: otherLoad, machine_pct_of_all_cores: machine };
+}
+
+// ---------------------------------------------------------------------------- stats
+
+const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** Nearest-rank percentile of a sorted array. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+function summarize(name, clients, results, wallMs) {
+  const lat = results.map((r) => r.ms).sort((a, b) => a - b);
+  const ok = results.filter((r) => r.status === 201).length;
+  const errors = results.length - ok;
+  const byStatus = {};
+  for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  return {
+    phase: name,
+    clients,
+    count: results.length,
+    created: ok,
+    errors,
+    status_counts: byStatus,
+    wall_s: round(wallMs / 1000, 3),
+    ports_per_s: round(ok / (wallMs / 1000), 1),
+    latency_ms: {
+      min: round(lat[0]),
+      mean: round(lat.reduce((a, b) => a + b, 0) / (lat.length || 1)),
+      p50: round(percentile(lat, 50)),
+      p90: round(percentile(lat, 90)),
+      p99: round(percentile(lat, 99)),
+      max: round(lat[lat.length - 1]),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- the benchmark
+
+function progress(label, done, total, startedAt) {
+  const s = (performance.now() - startedAt) / 1000;
+  process.stderr.write(`  ${label}: ${done}/${total} in ${s.toFixed(1)} s (${(done / s).toFixed(1)}/s)\n`);
+}
+
+/** Creates `total` ports on the network with `clients` async loops; returns per-request results. */
+async function createPorts(client, networkId, total, clients, label, sampleErrors) {
+  const results = [];
+  let next = 0;
+  let done = 0;
+  const startedAt = performance.now();
+  const every = Math.max(500, Math.ceil(total / 10));
+  const body = { port: { network_id: networkId } };
+  const loop = async () => {
+    while (next < total) {
+      next++;
+      const t0 = performance.now();
+      let status = 0;
+      let text = '';
+      try {
+        ({ status, text } = await client.call('POST', '/v2.0/ports', body));
+      } catch (e) {
+        text = `transport error: ${e?.cause?.message ?? e?.message ?? String(e)}`;
+      }
+      const ms = performance.now() - t0;
+      const r = { ms, status };
+      if (status === 201) {
+        const port = parseJson(text)?.port;
+        r.id = port?.id;
+        r.mac = port?.mac_address;
+        r.ips = (port?.fixed_ips ?? []).map((f) => f.ip_address);
+      } else if (sampleErrors.length < 10) {
+        sampleErrors.push({ phase: label, status, body: text.slice(0, 500) });
+      }
+      results.push(r);
+      done++;
+      if (done % every === 0 && done < total) progress(label, done, total, startedAt);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, loop));
+  return { results, wallMs: performance.now() - startedAt };
+}
+
+/** Every port of the network through the API, following pagination links if the server pages. */
+async function listPorts(client, baseUrl, networkId) {
+  const ports = [];
+  let pathAndQuery = `/v2.0/ports?network_id=${encodeURIComponent(networkId)}&fields=id&fields=fixed_ips&fields=mac_address`;
+  let pages = 0;
+  for (;;) {
+    const doc = await expect(client, 'GET', pathAndQuery, undefined, 200);
+    pages++;
+    ports.push(...(doc?.ports ?? []));
+    const next = (doc?.ports_links ?? []).find((l) => l.rel === 'next');
+    if (!next || (doc?.ports ?? []).length === 0) break;
+    const u = new URL(next.href);
+    pathAndQuery = `${u.pathname}${u.search}`;
+    if (pages > 10_000) throw new Error('too many pages while listing ports');
+  }
+  return { ports, pages };
+}
+
+function countDuplicates(values) {
+  const seen = new Map();
+  for (const v of values) seen.set(v, (seen.get(v) ?? 0) + 1);
+  const dups = [...seen.entries()].filter(([, n]) => n > 1);
+  return { duplicates: dups.reduce((a, [, n]) => a + n - 1, 0), examples: dups.slice(0, 5).map(([v, n]) => `${v} x${n}`) };
+}
+
+function verify(created, listed) {
+  const listedIps = listed.flatMap((p) => (p.fixed_ips ?? []).map((f) => f.ip_address));
+  const listedMacs = listed.map((p) => p.mac_address).filter((m) => m !== undefined);
+  const ipDup = countDuplicates(listedIps);
+  const macDup = countDuplicates(listedMacs);
+  const idDup = countDuplicates(listed.map((p) => p.id));
+  const createdIps = created.flatMap((r) => r.ips ?? []);
+  const createdIpDup = countDuplicates(createdIps);
+  const createdMacDup = countDuplicates(created.map((r) => r.mac).filter((m) => m !== undefined));
+
+  // Each IP a create returned must appear exactly once in the listing, on the same port.
+  const listedIpCount = new Map();
+  const portOfListedIp = new Map();
+  for (const p of listed) {
+    for (const f of p.fixed_ips ?? []) {
+      listedIpCount.set(f.ip_address, (listedIpCount.get(f.ip_address) ?? 0) + 1);
+      portOfListedIp.set(f.ip_address, p.id);
+    }
+  }
+  let missing = 0;
+  let notExactlyOnce = 0;
+  let onOtherPort = 0;
+  const examples = [];
+  for (const r of created) {
+    for (const ip of r.ips ?? []) {
+      const n = listedIpCount.get(ip) ?? 0;
+      if (n === 0) missing++;
+      else if (n > 1) notExactlyOnce++;
+      else if (portOfListedIp.get(ip) !== r.id) onOtherPort++;
+      if ((n !== 1 || portOfListedIp.get(ip) !== r.id) && examples.length < 5) examples.push(`${ip} (created on ${r.id}) listed ${n}x`);
+    }
+  }
+  const createdWithoutIp = created.filter((r) => (r.ips ?? []).length === 0).length;
+  return {
+    listed_ports: listed.length,
+    created_ports: created.length,
+    count_matches: listed.length === created.length,
+    listed_ips: listedIps.length,
+    duplicate_ips: ipDup.duplicates,
+    duplicate_ip_examples: ipDup.examples,
+    duplicate_macs: macDup.duplicates,
+    duplicate_mac_examples: macDup.examples,
+    duplicate_port_ids: idDup.duplicates,
+    duplicate_ips_in_create_responses: createdIpDup.duplicates,
+    duplicate_macs_in_create_responses: createdMacDup.duplicates,
+    created_ports_without_ip: createdWithoutIp,
+    created_ips_missing_from_list: missing,
+    created_ips_listed_more_than_once: notExactlyOnce,
+    created_ips_listed_on_other_port: onOtherPort,
+    created_ip_mismatch_examples: examples,
+  };
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model?.trim() ?? 'unknown CPU';
+  const memGiB = os.totalmem() / 1024 ** 3;
+  return {
+    specs: `${model} x ${cpus.length}, ${memGiB.toFixed(1)} GiB RAM`,
+    cpu_model: model,
+    cpu_count: cpus.length,
+    total_memory_bytes: os.totalmem(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadavg_at_start: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+function gitInfo() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'packages'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return { commit, apps_or_packages_dirty: dirty };
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------- output
+
+function pad(s, n, right = false) {
+  s = String(s ?? '-');
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function printReport(report) {
+  const lines = [];
+  lines.push('');
+  lines.push(`IPAM port allocation benchmark  ${report.started_at}`);
+  lines.push(`machine : ${report.machine.specs}; ${report.machine.platform}; node ${report.machine.node}`);
+  lines.push(`target  : ${report.target.mode}${report.target.url ? ` ${report.target.url}` : ''}; client: ${report.target.http_client}`);
+  lines.push(`network : ${report.setup.network_id}, subnet ${report.setup.cidr} (${report.setup.subnet_id})`);
+  lines.push('');
+  const cols = [
+    ['phase', 12],
+    ['clients', 7, true],
+    ['count', 6, true],
+    ['errors', 6, true],
+    ['wall s', 8, true],
+    ['ports/s', 8, true],
+    ['p50 ms', 8, true],
+    ['p90 ms', 8, true],
+    ['p99 ms', 8, true],
+    ['max ms', 8, true],
+  ];
+  lines.push(cols.map(([h, n, r]) => pad(h, n, r)).join('  '));
+  lines.push(cols.map(([, n]) => '-'.repeat(n)).join('  '));
+  for (const p of report.phases) {
+    const row = [p.phase, p.clients, p.count, p.errors, p.wall_s.toFixed(2), p.ports_per_s.toFixed(1), p.latency_ms.p50, p.latency_ms.p90, p.latency_ms.p99, p.latency_ms.max];
+    lines.push(row.map((v, i) => pad(typeof v === 'number' && i >= 6 ? v.toFixed(1) : v, cols[i][1], cols[i][2])).join('  '));
+  }
+  lines.push('');
+  const v = report.verification;
+  lines.push(`verification: listed ${v.listed_ports} ports (${report.listing.pages} page(s), ${report.listing.ms} ms) vs ${v.created_ports} created -> ${v.count_matches ? 'match' : 'MISMATCH'}`);
+  lines.push(`  duplicate IPs: ${v.duplicate_ips}   duplicate MACs: ${v.duplicate_macs}   duplicate port ids: ${v.duplicate_port_ids}`);
+  lines.push(
+    `  created IPs: ${v.created_ips_missing_from_list} missing from list, ${v.created_ips_listed_more_than_once} listed >1x, ${v.created_ips_listed_on_other_port} on another port; ` +
+      `${v.duplicate_ips_in_create_responses} duplicate IPs / ${v.duplicate_macs_in_create_responses} duplicate MACs across create responses`,
+  );
+  if (v.duplicate_ip_examples.length) lines.push(`  e.g. ${v.duplicate_ip_examples.join(', ')}`);
+  if (v.created_ip_mismatch_examples.length) lines.push(`  e.g. ${v.created_ip_mismatch_examples.join(', ')}`);
+  if (report.error_samples.length) {
+    lines.push('error samples:');
+    for (const e of report.error_samples.slice(0, 5)) lines.push(`  [${e.phase}] ${e.status}: ${e.body}`);
+  }
+  lines.push('');
+  lines.push('CPU during each phase, % of one core (ipam/gateway/bench client by pid, others grouped by command):');
+  for (const p of report.phases) {
+    const c = report.cpu[p.phase];
+    if (!c) continue;
+    const parts = Object.entries(c.pct_of_one_core).map(([name, v]) => `${name} ${v}%`);
+    lines.push(`  ${pad(p.phase, 11)} ${parts.join(', ')}`);
+    const m = c.machine_pct_of_all_cores;
+    if (c.other_load_pct_of_one_core >= 10) lines.push(`  ${pad('', 11)} WARNING: unrelated processes used ${c.other_load_pct_of_one_core}% of a core meanwhile; figures are perturbed`);
+    if (m) lines.push(`  ${pad('', 11)} machine (${report.machine.cpu_count} cores): busy ${m.busy_pct}% = user ${m.user_pct}% + system ${m.system_pct}% + irq ${m.irq_pct}% + steal ${m.steal_pct}%; iowait ${m.iowait_pct}%`);
+  }
+  lines.push('');
+  lines.push(`result: ${report.ok ? 'PASS' : 'FAIL'}${report.failures.length ? ` (${report.failures.join('; ')})` : ''}`);
+  lines.push(`json  : ${path.relative(process.cwd(), report.json_path)}`);
+  console.log(lines.join('\n'));
+}
+
+// ---------------------------------------------------------------------------- main
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const machine = machineInfo();
+  let stack = null;
+  let baseUrl = opts.url;
+  const pids = {};
+  let dbName = null;
+
+  const stopStack = async () => {
+    if (!stack) return;
+    const s = stack;
+    stack = null;
+    process.stderr.write('stopping TestStack (dropping database, deleting stream)...\n');
+    await s.stop().catch((e) => process.stderr.write(`TestStack.stop failed: ${e?.message ?? e}\n`));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      process.stderr.write(`\n${sig}: cleaning up\n`);
+      stopStack().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    if (!baseUrl) {
+      process.stderr.write('starting TestStack (built ipam + gateway, fresh database and NATS prefix)...\n');
+      const testing = await import('@ncp/testing');
+      const TestStack = testing.TestStack ?? testing.default?.TestStack;
+      if (!TestStack) throw new Error('@ncp/testing does not export TestStack; run `npx turbo run build`');
+      const t0 = performance.now();
+      stack = await TestStack.start();
+      baseUrl = stack.url;
+      // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.
+      pids.ipam = stack.ipam?.process?.pid ?? null;
+      pids.gateway = stack.gateway?.process?.pid ?? null;
+      dbName = stack.database?.name ?? null;
+      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam}, gateway pid ${pids.gateway})\n`);
+    }
+
+    const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2);
+    const suffix = startedAt.toISOString().replace(/[:.]/g, '-');
+    const network = (await expect(client, 'POST', '/v2.0/networks', { network: { name: `bench-ipam-${suffix}` } }, 201)).network;
+    const subnet = (
+      await expect(client, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: opts.cidr, name: `bench-ipam-${suffix}` } }, 201)
+    ).subnet;
+    process.stderr.write(`network ${network.id}, subnet ${subnet.id} ${subnet.cidr}; ${opts.ports} sequential + ${opts.ports} with ${opts.concurrency} clients\n`);
+
+    const errorSamples = [];
+    const phases = [];
+    const cpu = {};
+    const created = [];
+    for (const [name, clients] of [
+      ['sequential', 1],
+      [`concurrent`, opts.concurrency],
+    ]) {
+      process.stderr.write(`phase ${name} (${clients} client${clients === 1 ? '' : 's'})...\n`);
+      const before = cpuSnapshot();
+      const { results, wallMs } = await createPorts(client, network.id, opts.ports, clients, name, errorSamples);
+      const after = cpuSnapshot();
+      const summary = summarize(name, clients, results, wallMs);
+      phases.push(summary);
+      cpu[name] = cpuDelta(before, after, { 'bench client': process.pid, ...pids }, dbName);
+      created.push(...results.filter((r) => r.status === 201));
+      process.stderr.write(`  done: ${summary.created} created, ${summary.errors} errors, ${summary.ports_per_s} ports/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms\n`);
+    }
+
+    process.stderr.write('listing ports and checking for duplicates...\n');
+    const tList = performance.now();
+    const { ports: listed, pages } = await listPorts(client, baseUrl, network.id);
+    const listMs = performance.now() - tList;
+    const verification = verify(created, listed);
+
+    const failures = [];
+    const totalErrors = phases.reduce((a, p) => a + p.errors, 0);
+    if (totalErrors > 0) failures.push(`${totalErrors} failed requests`);
+    if (verification.duplicate_ips > 0) failures.push(`${verification.duplicate_ips} duplicate IPs`);
+    if (verification.duplicate_macs > 0) failures.push(`${verification.duplicate_macs} duplicate MACs`);
+    if (verification.duplicate_port_ids > 0) failures.push(`${verification.duplicate_port_ids} duplicate port ids`);
+    if (verification.duplicate_ips_in_create_responses > 0) failures.push(`${verification.duplicate_ips_in_create_responses} duplicate IPs across create responses`);
+    if (verification.duplicate_macs_in_create_responses > 0) failures.push(`${verification.duplicate_macs_in_create_responses} duplicate MACs across create responses`);
+    if (!verification.count_matches) failures.push(`listed ${verification.listed_ports} ports, created ${verification.created_ports}`);
+    if (verification.created_ports_without_ip > 0) failures.push(`${verification.created_ports_without_ip} created ports without an IP`);
+    const mismatched = verification.created_ips_missing_from_list + verification.created_ips_listed_more_than_once + verification.created_ips_listed_on_other_port;
+    if (mismatched > 0) failures.push(`${mismatched} created IPs not listed exactly once on their port`);
+
+    let cleanup = null;
+    if (opts.url && opts.cleanup) {
+      process.stderr.write(`cleanup: deleting ${listed.length} ports, the subnet and the network...\n`);
+      let i = 0;
+      let failed = 0;
+      await Promise.all(
+        Array.from({ length: opts.concurrency }, async () => {
+          while (i < listed.length) {
+            const p = listed[i++];
+            const res = await client.call('DELETE', `/v2.0/ports/${p.id}`).catch(() => ({ status: 0 }));
+            if (res.status !== 204) failed++;
+          }
+        }),
+      );
+      const s = await client.call('DELETE', `/v2.0/subnets/${subnet.id}`).catch(() => ({ status: 0 }));
+      const n = await client.call('DELETE', `/v2.0/networks/${network.id}`).catch(() => ({ status: 0 }));
+      cleanup = { port_delete_failures: failed, subnet_status: s.status, network_status: n.status };
+    }
+
+    await client.close();
+
+    const resultsDir = path.join(HERE, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const jsonPath = path.join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+    const report = {
+      benchmark: 'ipam-port-allocation',
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      ok: failures.length === 0,
+      failures,
+      options: opts,
+      machine,
+      git: gitInfo(),
+      target: { mode: opts.url ? 'existing gateway (--url)' : 'TestStack', url: opts.url, http_client: client.kind },
+      setup: { network_id: network.id, subnet_id: subnet.id, cidr: subnet.cidr ?? opts.cidr },
+      phases,
+      cpu,
+      listing: { pages, ms: round(listMs, 1) },
+      verification,
+      error_samples: errorSamples,
+      cleanup,
+      json_path: jsonPath,
+    };
+    writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    printReport(report);
+    return report.ok ? 0 : 1;
+  } finally {
+    await stopStack();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err?.stack ?? err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,411 @@
+#!/usr/bin/env node
+// Runs the whole control plane natively on this machine, against the Postgres and NATS
+// named by DATABASE_URL and NATS_URL (defaults: the local ones):
+//
+//   npm run stack                     build (turbo, incremental), migrate, start, wait
+//   npm run stack -- --no-build       use the dist/ folders as they are
+//   npm run stack -- --port-base 19696 --nats-prefix dev2
+//                                     a second stack beside a running one
+//   npm run stack -- --help
+//
+// Plain Node ESM with no dependencies. Every child is started with execFile/spawn and an
+// argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, agents), add
+// an entry to SERVICES below: the order of the list is the start order (each waits for
+// the previous ones to be healthy) and the reverse of the stop order.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The port of the public API; other services' default ports are offsets from it. */
+const API_PORT = 9696;
+
+/**
+ * The services of the stack, in start order.
+ *
+ * - name:        log prefix, and `<NAME>_PORT` overrides its port (e.g. IPAM_PORT)
+ * - script:      the built entry point, relative to the repository root
+ * - defaultPort: its port when nothing overrides it; with --port-base B it becomes
+ *                B + (defaultPort - 9696), so a whole stack moves together
+ * - migrate:     npm arguments of a one-shot step run before anything starts (optional)
+ * - env(ctx):    extra environment; ctx.url(name) is another service's base URL,
+ *                ctx.port(name) its port (optional)
+ * - health:      the path polled until it answers 2xx, or null for a service without
+ *                HTTP (then it only has to stay up for `settleMs`)
+ * - docs:        whether it serves OpenAPI at /docs
+ * - enabled(o):  whether to run it with these options (optional; e.g. agents need root)
+ */
+const SERVICES = [
+  {
+    name: 'ipam',
+    script: 'apps/ipam/dist/main.js',
+    defaultPort: 9701,
+    migrate: ['run', 'migrate', '-w', '@ncp/ipam'],
+    health: '/healthz',
+    docs: true,
+  },
+  // Later services go here, before the gateway, e.g.
+  // { name: 'l3', script: 'apps/l3/dist/main.js', defaultPort: 9702,
+  //   migrate: ['run', 'migrate', '-w', '@ncp/l3'], health: '/healthz', docs: true },
+  // { name: 'agent', script: 'apps/agent/dist/main.js', defaultPort: 9710, health: '/healthz',
+  //   enabled: () => process.getuid?.() === 0 },
+  {
+    name: 'gateway',
+    script: 'apps/gateway/dist/main.js',
+    defaultPort: API_PORT,
+    env: (ctx) => ({ IPAM_URL: ctx.url('ipam') }),
+    health: '/healthz',
+    docs: true,
+  },
+];
+
+const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/ncp';
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+const HEALTH_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const USAGE = `Usage: npm run stack -- [options]
+
+Builds (incrementally), migrates and starts the services natively, waits until they are
+healthy and prints where they are. Ctrl-C stops them all.
+
+Options:
+  --no-build            Do not run \`npx turbo run build\` first (dist/ must exist)
+  --no-migrate          Do not run the migrate steps
+  --port-base <port>    Port of the API (default ${API_PORT}); every service keeps its
+                        offset from it (ipam: +5)
+  --host <addr>         Address the services bind to (default 127.0.0.1)
+  --nats-prefix <p>     NATS_PREFIX for every service (namespaces stream and subjects)
+  --database-url <url>  DATABASE_URL for every service and migration
+  --nats-url <url>      NATS_URL for every service
+  -h, --help            This help
+
+Environment (the options win): DATABASE_URL (default ${DEFAULT_DATABASE_URL}),
+NATS_URL (default ${DEFAULT_NATS_URL}), NATS_PREFIX, LOG_LEVEL, and any other
+service setting (DEFAULT_PROJECT_ID, MAC_PREFIX, ...), which is passed through.
+<NAME>_PORT sets one service's port: ${SERVICES.map((s) => `${envName(s.name)}_PORT`).join(', ')}.
+`;
+
+function envName(name) {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+// ---------------------------------------------------------------------------------------
+// Output: every line of every child, prefixed with its name.
+
+const COLORS = [36, 35, 33, 32, 34, 91, 92, 93, 94, 95, 96];
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const NAMES = ['stack', 'build', ...SERVICES.flatMap((s) => (s.migrate ? [s.name, `${s.name}:migrate`] : [s.name]))];
+const WIDTH = Math.max(...NAMES.map((n) => n.length));
+
+function prefix(name) {
+  const label = name.padEnd(WIDTH);
+  if (!useColor) return `${label} | `;
+  const color = name === 'stack' ? 1 : COLORS[Math.max(0, NAMES.indexOf(name)) % COLORS.length];
+  return `\x1b[${color}m${label}\x1b[0m | `;
+}
+
+function log(message, name = 'stack') {
+  for (const line of String(message).split('\n')) process.stdout.write(`${prefix(name)}${line}\n`);
+}
+
+function pipeLines(stream, name, out) {
+  if (!stream) return;
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', (line) => out.write(`${prefix(name)}${line}\n`));
+}
+
+// ---------------------------------------------------------------------------------------
+// Children.
+
+/** Runs a command to completion with its output prefixed; rejects on a non-zero exit. */
+function run(name, command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    oneShots.add(child);
+    pipeLines(child.stdout, name, process.stdout);
+    pipeLines(child.stderr, name, process.stderr);
+    child.once('error', (e) => {
+      oneShots.delete(child);
+      reject(new Error(`${name}: cannot run ${command}: ${e.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      oneShots.delete(child);
+      if (code === 0) resolve();
+      else reject(new Error(`${name}: \`${[command, ...args].join(' ')}\` failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
+
+/** Build and migrate processes, stopped too if we are interrupted while they run. */
+const oneShots = new Set();
+
+/** The long-running services that have been started, in start order. */
+const running = [];
+
+let stopping = false;
+
+function startService(service, env) {
+  // detached: the child gets its own process group, so a Ctrl-C in the terminal reaches
+  // only us and we stop the services in order instead of all at once.
+  const child = spawn(process.execPath, [path.join(ROOT, service.script)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const entry = { service, child, exited: false };
+  entry.exit = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      entry.exited = true;
+      resolve({ code, signal });
+    });
+    child.once('error', (e) => {
+      entry.exited = true;
+      resolve({ code: null, signal: null, error: e });
+    });
+  });
+  running.push(entry);
+  pipeLines(child.stdout, service.name, process.stdout);
+  pipeLines(child.stderr, service.name, process.stderr);
+  return entry;
+}
+
+async function stopEntry(entry) {
+  if (entry.exited) return;
+  try {
+    entry.child.kill('SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (!entry.exited) {
+      log(`${entry.service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
+      entry.child.kill('SIGKILL');
+    }
+  }, STOP_TIMEOUT_MS);
+  await entry.exit;
+  clearTimeout(timer);
+}
+
+/** Stops everything, the last started first, and exits with `code`. */
+async function shutdown(code, reason) {
+  if (stopping) return;
+  stopping = true;
+  if (reason) log(reason);
+  for (const child of oneShots) child.kill('SIGTERM');
+  for (const entry of [...running].reverse()) {
+    if (!entry.exited) log(`stopping ${entry.service.name}`);
+    await stopEntry(entry);
+  }
+  log(code === 0 ? 'stopped' : `stopped (exit code ${code})`);
+  process.exit(code);
+}
+
+// If we die some other way (an uncaught error), do not leave services behind.
+process.on('exit', () => {
+  for (const entry of running) if (!entry.exited) entry.child.kill('SIGKILL');
+  for (const child of oneShots) child.kill('SIGKILL');
+});
+
+let interrupts = 0;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      log(`${signal} again: killing everything now`);
+      for (const entry of running) if (!entry.exited) entry.child.kill('SIGKILL');
+      process.exit(130);
+    }
+    void shutdown(0, `${signal} received, stopping (again to kill)`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Health and ports.
+
+async function waitForHealthy(entry, url) {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (entry.exited || stopping) return false;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return true;
+      last = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
+    } catch (e) {
+      last = e instanceof Error ? (e.cause?.code ?? e.message) : String(e);
+    }
+    await Promise.race([sleep(200), entry.exit]);
+  }
+  throw new Error(`${entry.service.name} was not healthy at ${url} within ${HEALTH_TIMEOUT_MS / 1000} s (${last})`);
+}
+
+function portIsFree(host, port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      'no-build': { type: 'boolean', default: false },
+      'no-migrate': { type: 'boolean', default: false },
+      'port-base': { type: 'string' },
+      host: { type: 'string' },
+      'nats-prefix': { type: 'string' },
+      'database-url': { type: 'string' },
+      'nats-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const portBase = values['port-base'] ?? process.env.STACK_PORT_BASE;
+  if (portBase !== undefined && !/^\d+$/.test(portBase)) throw new Error(`--port-base: not a port: ${portBase}`);
+  return {
+    build: !values['no-build'],
+    migrate: !values['no-migrate'],
+    portBase: portBase === undefined ? API_PORT : Number(portBase),
+    host: values.host ?? '127.0.0.1',
+    natsPrefix: values['nats-prefix'] ?? process.env.NATS_PREFIX ?? '',
+    databaseUrl: values['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    natsUrl: values['nats-url'] ?? process.env.NATS_URL ?? DEFAULT_NATS_URL,
+  };
+}
+
+function redact(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function main() {
+  const opts = parseOptions();
+  const services = SERVICES.filter((s) => !s.enabled || s.enabled(opts));
+
+  const ports = new Map();
+  for (const s of services) {
+    const override = process.env[`${envName(s.name)}_PORT`];
+    const port = override !== undefined ? Number(override) : opts.portBase + (s.defaultPort - API_PORT);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port for ${s.name}: ${override ?? port}`);
+    ports.set(s.name, port);
+  }
+  const reachHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const ctx = {
+    port: (name) => {
+      const port = ports.get(name);
+      if (port === undefined) throw new Error(`no service named ${name} in the stack`);
+      return port;
+    },
+    url: (name) => `http://${reachHost.includes(':') ? `[${reachHost}]` : reachHost}:${ctx.port(name)}`,
+  };
+
+  // Fail early and clearly if a port is taken (another engineer's stack, say).
+  for (const s of services) {
+    if (!(await portIsFree(opts.host, ports.get(s.name)))) {
+      throw new Error(
+        `port ${ports.get(s.name)} (${s.name}) on ${opts.host} is already in use; ` +
+          `run beside it with --port-base <port> (and --nats-prefix, --database-url) or ${envName(s.name)}_PORT`,
+      );
+    }
+  }
+
+  const common = {
+    ...process.env,
+    DATABASE_URL: opts.databaseUrl,
+    NATS_URL: opts.natsUrl,
+    NATS_PREFIX: opts.natsPrefix,
+    HOST: opts.host,
+  };
+
+  log(`database ${redact(opts.databaseUrl)}, NATS ${opts.natsUrl}${opts.natsPrefix ? ` (prefix ${opts.natsPrefix})` : ''}`);
+
+  if (opts.build) {
+    log('building (npx turbo run build)');
+    await run('build', 'npx', ['--no', 'turbo', 'run', 'build', '--output-logs=errors-only'], {
+      ...process.env,
+      TURBO_TELEMETRY_DISABLED: '1',
+    });
+  }
+  for (const s of services) {
+    const script = path.join(ROOT, s.script);
+    if (!existsSync(script)) throw new Error(`${s.script} does not exist; build first (npm run build) or drop --no-build`);
+  }
+
+  if (opts.migrate) {
+    for (const s of services.filter((x) => x.migrate)) {
+      log(`migrating ${s.name} (npm ${s.migrate.join(' ')})`);
+      await run(`${s.name}:migrate`, 'npm', s.migrate, common);
+    }
+  }
+
+  for (const s of services) {
+    if (stopping) return;
+    const port = ports.get(s.name);
+    const env = { ...common, PORT: String(port), ...(s.env ? s.env(ctx) : {}) };
+    log(`starting ${s.name} on ${opts.host}:${port}`);
+    const entry = startService(s, env);
+    // From now on, a service that exits on its own takes the stack down.
+    void entry.exit.then(({ code, signal, error }) => {
+      if (stopping) return;
+      const why = error ? error.message : signal ? `signal ${signal}` : `exit code ${code}`;
+      void shutdown(1, `${s.name} exited (${why}); stopping everything`);
+    });
+    if (s.health) {
+      const healthy = await waitForHealthy(entry, `${ctx.url(s.name)}${s.health}`);
+      if (!healthy) return; // it exited, and that handler is stopping the stack
+    } else {
+      await Promise.race([sleep(s.settleMs ?? 1000), entry.exit]);
+      if (entry.exited) return;
+    }
+    log(`${s.name} is healthy`);
+  }
+
+  const api = ctx.url('gateway');
+  const docs = services.filter((s) => s.docs).map((s) => `    ${s.name.padEnd(WIDTH)}  ${ctx.url(s.name)}/docs`);
+  log(
+    [
+      '',
+      'the stack is up',
+      `  Neutron API   ${api}/v2.0   (e.g. curl -s ${api}/v2.0/networks)`,
+      '  OpenAPI docs',
+      ...docs,
+      `  database      ${redact(opts.databaseUrl)}`,
+      `  NATS          ${opts.natsUrl}${opts.natsPrefix ? ` (stream EVENTS_${opts.natsPrefix})` : ' (stream EVENTS)'}`,
+      '',
+      '  openstack CLI: put this in ~/.config/openstack/clouds.yaml (no Keystone: every',
+      '  request acts as DEFAULT_PROJECT_ID with DEFAULT_ROLES),',
+      '    clouds:',
+      '      ncp:',
+      '        auth_type: none',
+      '        auth:',
+      `          endpoint: ${api}`,
+      '  then: OS_CLOUD=ncp openstack network create demo && OS_CLOUD=ncp openstack network list',
+      '',
+      'Ctrl-C stops everything',
+    ].join('\n'),
+  );
+}
+
+main().catch((e) => {
+  void shutdown(1, `error: ${e instanceof Error ? e.message : String(e)}`);
+});

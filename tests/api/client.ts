@@ -1,0 +1,49 @@
+/** A small Neutron API client for scenarios: status and parsed JSON of every call. */
+export interface Reply<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export class NeutronClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+
+  as(headers: Record<string, string>): NeutronClient {
+    return new NeutronClient(this.baseUrl, { ...this.headers, ...headers });
+  }
+
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.headers, ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as T, headers: res.headers };
+  }
+
+  get<T = Record<string, unknown>>(path: string) {
+    return this.call<T>('GET', path);
+  }
+  post<T = Record<string, unknown>>(path: string, body: unknown) {
+    return this.call<T>('POST', path, body);
+  }
+  put<T = Record<string, unknown>>(path: string, body: unknown, headers: Record<string, string> = {}) {
+    return this.call<T>('PUT', path, body, headers);
+  }
+  delete(path: string) {
+    return this.call('DELETE', path);
+  }
+
+  /** POST that must succeed; returns the created resource. */
+  async create(collection: string, singular: string, attributes: Record<string, unknown>): Promise<Record<string, any>> {
+    const r = await this.post<Record<string, Record<string, any>>>(`/v2.0/${collection}`, { [singular]: attributes });
+    if (r.status !== 201) throw new Error(`create ${singular} failed: ${r.status} ${JSON.stringify(r.body)}`);
+    const created = r.body[singular];
+    if (!created) throw new Error(`no ${singular} in ${JSON.stringify(r.body)}`);
+    return created;
+  }
+}

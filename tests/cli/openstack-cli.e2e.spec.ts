@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestStack } from '@ncp/testing';
+
+const run = promisify(execFile);
+
+/**
+ * The real `openstack` CLI (Debian python3-openstackclient) against the stack, through
+ * the reference scenario, checking the values it prints.
+ */
+let stack: TestStack;
+let dir: string;
+
+async function openstack(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('openstack', args, {
+      env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(dir, 'clouds.yaml'), OS_CLOUD: 'ncp' },
+      timeout: 60_000,
+    });
+    return stdout;
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string; message: string };
+    if (err.code === 'ENOENT') throw new Error('the openstack CLI is not installed (apt-get install python3-openstackclient; .ci/run does it)');
+    throw new Error(`openstack ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
+  }
+}
+
+async function json(...args: string[]): Promise<Record<string, any>> {
+  return JSON.parse(await openstack(...args, '-f', 'json')) as Record<string, any>;
+}
+
+beforeAll(async () => {
+  stack = await TestStack.start();
+  dir = await mkdtemp(path.join(tmpdir(), 'ncp-cli-'));
+  await writeFile(path.join(dir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+});
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('openstack CLI', () => {
+  it('runs the reference scenario and prints the expected values', async () => {
+    const scope = await json('address', 'scope', 'create', '--share', '--ip-version', '4', 'test-no-nat');
+    expect([scope.name, scope.ip_version, scope.shared]).toEqual(['test-no-nat', 4, true]);
+
+    const pool = await json(
+      'subnet', 'pool', 'create', '--pool-prefix', '192.168.81.0/24', '--default-prefix-length', '26', '--address-scope', 'test-no-nat', 'nonat-pool-ip4',
+    );
+    expect([pool.prefixes, pool.default_prefixlen, pool.address_scope_id]).toEqual([['192.168.81.0/24'], 26, scope.id]);
+
+    const pub = await json('network', 'create', '--share', '--external', '--provider-network-type', 'vxlan', 'Public-Net');
+    expect([pub['router:external'], pub.shared, pub['provider:network_type']]).toEqual([true, true, 'vxlan']);
+
+    const pubSubnet = await json('subnet', 'create', '--network', 'Public-Net', '--subnet-pool', 'nonat-pool-ip4', '--dns-nameserver', '8.8.8.8', 'Public-Subnet');
+    expect([pubSubnet.cidr, pubSubnet.gateway_ip, pubSubnet.allocation_pools, pubSubnet.dns_nameservers]).toEqual([
+      '192.168.81.0/26',
+      '192.168.81.1',
+      [{ start: '192.168.81.2', end: '192.168.81.62' }],
+      ['8.8.8.8'],
+    ]);
+
+    await json('network', 'create', 'nonat-net-1');
+    const tenant = await json('subnet', 'create', '--network', 'nonat-net-1', '--subnet-pool', 'nonat-pool-ip4', 'nonat-subnet-1');
+    expect([tenant.cidr, tenant.gateway_ip, tenant.allocation_pools]).toEqual(['192.168.81.64/26', '192.168.81.65', [{ start: '192.168.81.66', end: '192.168.81.126' }]]);
+
+    const third = await json(
+      'subnet', 'create', '--network', 'nonat-net-1', '--subnet-pool', 'nonat-pool-ip4', '--prefix-length', '26',
+      '--gateway', '192.168.81.129', '--allocation-pool', 'start=192.168.81.140,end=192.168.81.150', 'third-subnet',
+    );
+    expect([third.cidr, third.gateway_ip, third.allocation_pools]).toEqual(['192.168.81.128/26', '192.168.81.129', [{ start: '192.168.81.140', end: '192.168.81.150' }]]);
+
+    await json('network', 'create', 'v6net');
+    const v6 = await json(
+      'subnet', 'create', '--network', 'v6net', '--ip-version', '6', '--subnet-range', '2001:db8:0:1::/64', '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', 'v6subnet',
+    );
+    expect([v6.ipv6_ra_mode, v6.ipv6_address_mode]).toEqual(['slaac', 'slaac']);
+    const port = await json('port', 'create', '--network', 'v6net', '--mac-address', 'fa:16:3e:11:11:11', 'v6port');
+    expect(port.fixed_ips).toEqual([{ subnet_id: v6.id, ip_address: '2001:db8:0:1:f816:3eff:fe11:1111' }]);
+
+    // Reads, updates and deletes the way operators type them.
+    expect((await openstack('subnet', 'pool', 'show', 'nonat-pool-ip4', '-f', 'value', '-c', 'prefixes')).trim()).toBe("['192.168.81.0/24']");
+    const listed = JSON.parse(await openstack('port', 'list', '--network', 'v6net', '-f', 'json')) as { Name: string }[];
+    expect(listed.map((p) => p.Name)).toEqual(['v6port']);
+    await openstack('network', 'set', '--name', 'renamed', 'Public-Net');
+    expect((await json('network', 'show', 'renamed')).revision_number).toBe(2);
+    await openstack('subnet', 'pool', 'set', '--pool-prefix', '192.168.82.0/24', 'nonat-pool-ip4');
+    expect((await json('subnet', 'pool', 'show', 'nonat-pool-ip4')).prefixes).toEqual(['192.168.81.0/24', '192.168.82.0/24']);
+    const p2 = await json('port', 'create', '--network', 'nonat-net-1', '--fixed-ip', 'subnet=nonat-subnet-1,ip-address=192.168.81.70', 'p2');
+    expect(p2.fixed_ips).toEqual([{ subnet_id: tenant.id, ip_address: '192.168.81.70' }]);
+    const found = JSON.parse(await openstack('port', 'list', '--fixed-ip', 'ip-address=192.168.81.70', '-f', 'json')) as { ID: string }[];
+    expect(found.map((p) => p.ID)).toEqual([p2.id]);
+    await expect(openstack('subnet', 'delete', 'nonat-subnet-1')).rejects.toThrow(/One or more ports have an IP allocation from this subnet/);
+    await openstack('port', 'delete', 'v6port');
+    await openstack('network', 'delete', 'v6net');
+    const networks = JSON.parse(await openstack('network', 'list', '-f', 'json')) as { Name: string }[];
+    expect(networks.map((n) => n.Name).sort()).toEqual(['nonat-net-1', 'renamed']);
+  });
+});
