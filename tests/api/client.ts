@@ -1,3 +1,14 @@
+/** A resource as the API returns it; tests name the fields they read. */
+export interface Resource {
+  readonly id: string;
+  readonly [attribute: string]: unknown;
+}
+
+export interface PortResource extends Resource {
+  readonly mac_address: string;
+  readonly fixed_ips: { subnet_id: string; ip_address: string }[];
+}
+
 /** A small Neutron API client for scenarios: status and parsed JSON of every call. */
 export interface Reply<T = Record<string, unknown>> {
   readonly status: number;
@@ -39,8 +50,8 @@ export class NeutronClient {
   }
 
   /** POST that must succeed; returns the created resource. */
-  async create(collection: string, singular: string, attributes: Record<string, unknown>): Promise<Record<string, any>> {
-    const r = await this.post<Record<string, Record<string, any>>>(`/v2.0/${collection}`, { [singular]: attributes });
+  async create<T extends { id: string } = Resource>(collection: string, singular: string, attributes: Record<string, unknown>): Promise<T> {
+    const r = await this.post<Record<string, T>>(`/v2.0/${collection}`, { [singular]: attributes });
     if (r.status !== 201) throw new Error(`create ${singular} failed: ${r.status} ${JSON.stringify(r.body)}`);
     const created = r.body[singular];
     if (!created) throw new Error(`no ${singular} in ${JSON.stringify(r.body)}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack } from '@ncp/testing';
-import { NeutronClient } from './client';
+import { NeutronClient, type PortResource } from './client';
 
 let stack: TestStack;
 let api: NeutronClient;
@@ -13,7 +13,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const errorOf = (body: Record<string, any>) => body.NeutronError as { type: string; message: string; detail: string };
+const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string; detail: string };
 
 describe('discovery', () => {
   it('serves the versions document, the resource list and exactly the supported extensions', async () => {
@@ -49,8 +49,12 @@ describe('discovery', () => {
     expect(await ipamHealth.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', nats: 'ok', projection: 'ok' } });
     const metrics = await (await fetch(`${stack.ipamUrl}/metrics`)).text();
     expect(metrics).toMatch(/http_requests_total\{.*service="ipam"/);
-    const doc = (await (await fetch(`${stack.ipamUrl}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    type Doc = { info: { description: string }; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+    const doc = (await (await fetch(`${stack.ipamUrl}/docs/openapi.json`)).json()) as Doc;
     expect(Object.keys(doc.paths)).toContain('/v2.0/networks/{id}');
+    // Request bodies come from the validating schemas; extensions beyond Neutron are described.
+    expect(JSON.stringify(doc.paths['/v2.0/subnets']?.post?.requestBody)).toContain('subnetpool_id');
+    expect(doc.info.description).toContain('subnet-pool-layout');
   });
 });
 
@@ -123,7 +127,7 @@ describe('the reference scenario over HTTP', () => {
       ipv6_ra_mode: 'slaac',
       ipv6_address_mode: 'slaac',
     });
-    const port = await api.create('ports', 'port', { network_id: net.id, mac_address: 'fa:16:3e:11:11:11' });
+    const port = await api.create<PortResource>('ports', 'port', { network_id: net.id, mac_address: 'fa:16:3e:11:11:11' });
     expect(port.fixed_ips).toEqual([{ subnet_id: subnet.id, ip_address: '2001:db8:0:1:f816:3eff:fe11:1111' }]);
     const invalidModes = await api.post('/v2.0/subnets', {
       subnet: { network_id: net.id, ip_version: 6, cidr: '2001:db8:0:2::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'dhcpv6-stateful' },
@@ -134,7 +138,7 @@ describe('the reference scenario over HTTP', () => {
 
 describe('Neutron list semantics', () => {
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
-  let ids: Record<string, string> = {};
+  const ids: Record<string, string> = {};
   const project = 'list-project';
   let mine: NeutronClient;
 
@@ -167,15 +171,16 @@ describe('Neutron list semantics', () => {
   });
 
   it('sorts and pages with limit, marker and page_reverse', async () => {
-    const page1 = await mine.get<Record<string, any>>('/v2.0/networks?limit=2&sort_key=name&sort_dir=desc');
-    expect(page1.body.networks.map((n: { name: string }) => n.name)).toEqual(['echo', 'delta']);
-    const next = (page1.body.networks_links as { href: string; rel: string }[]).find((l) => l.rel === 'next');
+    type Page = { networks: { name: string }[]; networks_links?: { href: string; rel: string }[] };
+    const page1 = await mine.get<Page>('/v2.0/networks?limit=2&sort_key=name&sort_dir=desc');
+    expect(page1.body.networks.map((n) => n.name)).toEqual(['echo', 'delta']);
+    const next = page1.body.networks_links?.find((l) => l.rel === 'next');
     expect(next).toBeDefined();
-    const page2 = await mine.get<Record<string, any>>(next?.href.slice(stack.url.length) ?? '');
-    expect(page2.body.networks.map((n: { name: string }) => n.name)).toEqual(['charlie', 'bravo']);
-    const prev = (page2.body.networks_links as { href: string; rel: string }[]).find((l) => l.rel === 'previous');
-    const back = await mine.get<Record<string, any>>(prev?.href.slice(stack.url.length) ?? '');
-    expect(back.body.networks.map((n: { name: string }) => n.name)).toEqual(['echo', 'delta']);
+    const page2 = await mine.get<Page>(next?.href.slice(stack.url.length) ?? '');
+    expect(page2.body.networks.map((n) => n.name)).toEqual(['charlie', 'bravo']);
+    const prev = page2.body.networks_links?.find((l) => l.rel === 'previous');
+    const back = await mine.get<Page>(prev?.href.slice(stack.url.length) ?? '');
+    expect(back.body.networks.map((n) => n.name)).toEqual(['echo', 'delta']);
     const mismatched = await mine.get('/v2.0/networks?sort_key=name&sort_key=id&sort_dir=asc');
     expect(mismatched.status).toBe(400);
   });
@@ -231,7 +236,7 @@ describe('ports and their addresses', () => {
     const net = await api.create('networks', 'network', { name: 'small' });
     const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.30.0.0/29' });
     const ips: string[] = [];
-    for (let i = 0; i < 5; i++) ips.push((await api.create('ports', 'port', { network_id: net.id })).fixed_ips[0].ip_address);
+    for (let i = 0; i < 5; i++) ips.push((await api.create<PortResource>('ports', 'port', { network_id: net.id })).fixed_ips[0]?.ip_address ?? '');
     expect(ips).toEqual(['10.30.0.2', '10.30.0.3', '10.30.0.4', '10.30.0.5', '10.30.0.6']);
     const full = await api.post('/v2.0/ports', { port: { network_id: net.id } });
     expect(full.status).toBe(409);

@@ -29,8 +29,11 @@ async function openstack(...args: string[]): Promise<string> {
   }
 }
 
-async function json(...args: string[]): Promise<Record<string, any>> {
-  return JSON.parse(await openstack(...args, '-f', 'json')) as Record<string, any>;
+/** The CLI's `-f json` output; the test names the fields it reads. */
+type Shown = Record<string, unknown> & { id: string };
+
+async function json(...args: string[]): Promise<Shown> {
+  return JSON.parse(await openstack(...args, '-f', 'json')) as Shown;
 }
 
 beforeAll(async () => {

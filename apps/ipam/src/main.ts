@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { startHttpService } from '@ncp/nest-common';
+import { enrichOpenApi } from './api/openapi';
 import { IpamModule } from './app.module';
 import { ipamConfig } from './config';
 import { IpamContext } from './context';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     openapi: {
       title: 'ncp IPAM',
       description: 'Neutron v2.0 networks, subnets, ports, subnet pools and address scopes.',
+      enrich: enrichOpenApi,
     },
   });
   const shutdown = async (signal: string) => {

@@ -53,10 +53,13 @@ export class EventRegistry {
   /** Data of any known version, returned as valid data of the latest version. */
   readLatest(type: string, version: number, data: unknown): unknown {
     const def = this.definition(type);
+    if (!Number.isInteger(version) || version < 1 || version > def.versions.length) {
+      throw new ValidationError('EVENT.UNKNOWN_VERSION', `event ${type} has no version ${version}`);
+    }
     let current = data;
     for (let v = version; v <= def.versions.length; v++) {
       const ver = def.versions[v - 1];
-      if (!ver) throw new ValidationError('EVENT.UNKNOWN_VERSION', `event ${type} has no version ${v}`);
+      if (!ver) break;
       const parsed = ver.schema.safeParse(current);
       if (!parsed.success) {
         throw new ValidationError('EVENT.INVALID', `event ${type} v${v} is invalid: ${parsed.error.message}`);

@@ -125,7 +125,7 @@ export class JetStreamEventStore {
       causationId: meta.causationId,
       projectId: meta.projectId,
       actor: meta.actor,
-      data: this.registry.validateLatest(event.type, event.data) as E['data'],
+      data: this.registry.validateLatest(event.type, event.data),
     };
   }
 

@@ -93,7 +93,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
           this.apply(entry, envelope, sequence);
           this.maybeSnapshot(id, entry);
           const recorded: RecordedEvent<E> = {
-            envelope: envelope as EventEnvelope<E['type'], E['data']>,
+            envelope: envelope,
             sequence,
             subject: this.subject(id),
           };

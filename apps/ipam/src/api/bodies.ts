@@ -343,3 +343,12 @@ export function updateAddressScopeInput(body: unknown): { name?: string; shared?
   readOnlyOnUpdate(innerKeys(body, 'address_scope'), ['name', 'shared']);
   return defined({ name: b.name, shared: b.shared });
 }
+
+/** Request body schemas by singular, for the OpenAPI document. */
+export const REQUEST_SCHEMAS = {
+  network: networkBody,
+  subnet: subnetBody,
+  port: portBody,
+  subnetpool: poolBody,
+  address_scope: scopeBody,
+} as const;

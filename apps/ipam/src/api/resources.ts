@@ -93,7 +93,7 @@ export const networks: ResourceReader<NetworkRow> = {
   notFound: (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` }),
   defaultSort: byCreation,
   visibleTo: (meta) => own(meta, { shared: true }, { external: true }),
-  findMany: (prisma, args) => prisma.network.findMany({ ...args, include: networkInclude } as Prisma.NetworkFindManyArgs) as Promise<NetworkRow[]>,
+  findMany: (prisma, args) => prisma.network.findMany({ ...args, include: networkInclude }),
   toWire: (n) => ({
     ...standardWire(n),
     description: n.description,
@@ -146,7 +146,7 @@ export const subnets: ResourceReader<SubnetRow> = {
   notFound: (id) => ({ type: 'SubnetNotFound', message: `Subnet ${id} could not be found.` }),
   defaultSort: byCreation,
   visibleTo: (meta) => own(meta, { networkShared: true }),
-  findMany: (prisma, args) => prisma.subnet.findMany(args as Prisma.SubnetFindManyArgs),
+  findMany: (prisma, args) => prisma.subnet.findMany(args),
   toWire: (x) => ({
     ...standardWire(x),
     description: x.description,
@@ -214,7 +214,7 @@ export const ports: ResourceReader<PortRow> = {
       return { fixedIps: { some: cond } };
     }),
   }),
-  findMany: (prisma, args) => prisma.port.findMany({ ...args, include: portInclude } as Prisma.PortFindManyArgs) as Promise<PortRow[]>,
+  findMany: (prisma, args) => prisma.port.findMany({ ...args, include: portInclude }),
   toWire: (p) => ({
     ...standardWire(p),
     description: p.description,
@@ -265,7 +265,7 @@ export const subnetPools: ResourceReader<SubnetPoolRow> = {
   notFound: (id) => ({ type: 'SubnetPoolNotFound', message: `Subnet pool ${id} could not be found.` }),
   defaultSort: byCreation,
   visibleTo: (meta) => own(meta, { shared: true }),
-  findMany: (prisma, args) => prisma.subnetPool.findMany(args as Prisma.SubnetPoolFindManyArgs),
+  findMany: (prisma, args) => prisma.subnetPool.findMany(args),
   toWire: (p) => ({
     ...standardWire(p),
     description: p.description,
@@ -295,6 +295,6 @@ export const addressScopes: ResourceReader<AddressScopeRow> = {
   notFound: (id) => ({ type: 'AddressScopeNotFound', message: `Address scope ${id} could not be found.` }),
   defaultSort: byCreation,
   visibleTo: (meta) => own(meta, { shared: true }),
-  findMany: (prisma, args) => prisma.addressScope.findMany(args as Prisma.AddressScopeFindManyArgs),
+  findMany: (prisma, args) => prisma.addressScope.findMany(args),
   toWire: (a) => ({ ...standardWire(a), ip_version: a.ipVersion, shared: a.shared }),
 };

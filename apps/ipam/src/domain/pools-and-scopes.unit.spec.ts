@@ -58,7 +58,7 @@ describe('subnet pool decider', () => {
     pools.given([poolCreated, allocated('s1', '192.168.81.0/26')]).when(allocate('s2', { cidr: '192.168.81.0/27' })).thenThrows('IPAM.SubnetAllocationError');
     pools.given([poolCreated]).when(allocate('s2', { cidr: '10.0.0.0/24' })).thenThrows('IPAM.SubnetAllocationError', /not inside/);
     pools.given([poolCreated, allocated('s1', '192.168.81.0/24')]).when(allocate('s2')).thenThrows('IPAM.SubnetAllocationError', /insufficient/);
-    const quota: SubnetPoolEvent = { ...poolCreated, data: { ...poolCreated.data, defaultQuota: 100 } } as SubnetPoolEvent;
+    const quota: SubnetPoolEvent = { ...poolCreated, data: { ...poolCreated.data, defaultQuota: 100 } };
     pools.given([quota, allocated('s1', '192.168.81.0/26')]).when(allocate('s2')).thenThrows('IPAM.SubnetPoolQuotaExceeded');
     // The quota counts per project.
     expect(pools.given([quota, allocated('s1', '192.168.81.0/26', 'project-b')]).when(allocate('s2')).events()).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { type ProjectionStore, type Snapshot, type SnapshotStore } from '@ncp/eventstore';
-import { Prisma } from '../generated/prisma/client';
+import { type Prisma } from '../generated/prisma/client';
 import { type IpamPrisma, type IpamTx } from './prisma';
 
 /** Checkpoints live in the projection's own schema, so they commit with its rows. */

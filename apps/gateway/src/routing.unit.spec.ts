@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { collectionOf, resourcesDocument, serviceOf, stripJsonSuffix, versionsDocument } from './routing';
+
+describe('gateway routing', () => {
+  it('routes Neutron collections to the service that owns them', () => {
+    expect(collectionOf('/v2.0/networks')).toBe('networks');
+    expect(collectionOf('/v2.0/address-scopes/abc?fields=id')).toBe('address-scopes');
+    expect(collectionOf('/v2.0/ports.json')).toBe('ports');
+    expect(collectionOf('/v2.0/extensions')).toBeNull();
+    expect(collectionOf('/v2.0/routers')).toBeNull();
+    expect(collectionOf('/healthz')).toBeNull();
+    expect(serviceOf('subnetpools')).toBe('ipam');
+  });
+
+  it('accepts the .json suffix old clients send', () => {
+    expect(stripJsonSuffix('/v2.0/networks.json?name=a.json')).toBe('/v2.0/networks?name=a.json');
+    expect(stripJsonSuffix('/v2.0/networks/x')).toBe('/v2.0/networks/x');
+  });
+
+  it('describes itself for version discovery', () => {
+    expect(versionsDocument('http://h:9696').versions[0]?.links[0]?.href).toBe('http://h:9696/v2.0/');
+    expect(resourcesDocument('http://h').resources.find((r) => r.collection === 'address-scopes')?.name).toBe('address_scope');
+  });
+});

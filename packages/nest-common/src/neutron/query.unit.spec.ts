@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '@ncp/contracts';
+import { afterMarker, effectiveSort, pageLinks, parseListQuery, selectFields, toBoolean, toInteger, type ResourceSpec } from './query';
+
+const spec: ResourceSpec = {
+  singular: 'network',
+  collection: 'networks',
+  attributes: {
+    id: { type: 'string', column: 'id' },
+    name: { type: 'string', column: 'name' },
+    shared: { type: 'boolean', column: 'shared' },
+    mtu: { type: 'integer', column: 'mtu' },
+    subnets: { type: 'list' },
+    project_id: { type: 'string', column: 'projectId' },
+  },
+  filterAliases: { tenant_id: 'project_id' },
+};
+
+describe('Neutron list queries', () => {
+  it('converts filter values the way Neutron does and keeps repeated values', () => {
+    const q = parseListQuery(spec, { name: ['a', 'b'], shared: 'True', mtu: '1450', tenant_id: 'p1' });
+    expect(q.filters).toEqual([
+      { attribute: 'name', column: 'name', values: ['a', 'b'] },
+      { attribute: 'shared', column: 'shared', values: [true] },
+      { attribute: 'mtu', column: 'mtu', values: [1450] },
+      { attribute: 'project_id', column: 'projectId', values: ['p1'] },
+    ]);
+  });
+
+  it('refuses filters on unknown or list attributes, and bad values', () => {
+    expect(() => parseListQuery(spec, { colour: 'x' })).toThrow('[colour] is invalid attribute for filtering');
+    expect(() => parseListQuery(spec, { subnets: 'x' })).toThrow(ValidationError);
+    expect(() => parseListQuery(spec, { shared: 'maybe' })).toThrow(/cannot be converted to boolean/);
+    expect(() => parseListQuery(spec, { mtu: '12x' })).toThrow(/is not an integer/);
+  });
+
+  it('parses fields, sorting and paging parameters', () => {
+    const q = parseListQuery(spec, { fields: ['id', 'name', 'nope'], sort_key: ['name', 'mtu'], sort_dir: ['desc', 'asc'], limit: '2', marker: 'm', page_reverse: 'true' });
+    expect(q.fields).toEqual(['id', 'name']);
+    expect(q.sort.map((s) => [s.column, s.direction])).toEqual([
+      ['name', 'desc'],
+      ['mtu', 'asc'],
+    ]);
+    expect([q.limit, q.marker, q.pageReverse]).toEqual([2, 'm', true]);
+    expect(parseListQuery(spec, { limit: '0' }).limit).toBeNull();
+    expect(parseListQuery(spec, {}, { maxLimit: 100 }).limit).toBe(100);
+    expect(() => parseListQuery(spec, { sort_key: ['name', 'id'], sort_dir: 'asc' })).toThrow(/must be same/);
+    expect(() => parseListQuery(spec, { sort_key: 'subnets' })).toThrow(/not supported for sorting/);
+    expect(() => parseListQuery(spec, { limit: '-1' })).toThrow(/0 or greater/);
+  });
+
+  it('orders totally by adding id and reverses for page_reverse', () => {
+    const q = parseListQuery(spec, { sort_key: 'name', sort_dir: 'desc', page_reverse: 'True' });
+    expect(effectiveSort(q, []).map((k) => [k.column, k.direction])).toEqual([
+      ['name', 'asc'],
+      ['id', 'asc'],
+    ]);
+  });
+
+  it('builds the keyset condition for rows after a marker', () => {
+    const sort = effectiveSort(parseListQuery(spec, { sort_key: 'name' }), []);
+    expect(afterMarker(sort, { name: 'b', id: '7' })).toEqual({
+      OR: [{ AND: [{ name: { gt: 'b' } }] }, { AND: [{ name: 'b' }, { id: { gt: '7' } }] }],
+    });
+  });
+
+  it('links the next page only when the page is full, and the previous one after a marker', () => {
+    const items = [{ id: 'a' }, { id: 'b' }];
+    const base = { baseUrl: 'http://h/v2.0', collection: 'networks', query: { limit: '2', name: 'x' }, limit: 2, items, pageReverse: false };
+    expect(pageLinks({ ...base, hadMarker: false })).toEqual([{ href: 'http://h/v2.0/networks?limit=2&name=x&marker=b', rel: 'next' }]);
+    expect(pageLinks({ ...base, items: [{ id: 'a' }], hadMarker: true }).map((l) => l.rel)).toEqual(['previous']);
+    expect(pageLinks({ ...base, limit: null, hadMarker: false })).toEqual([]);
+  });
+
+  it('selects fields and converts scalars', () => {
+    expect(selectFields({ id: '1', name: 'n', mtu: 1 }, ['name'])).toEqual({ name: 'n' });
+    expect([toBoolean('x', '0'), toBoolean('x', 'TRUE'), toInteger('x', ' 42 ')]).toEqual([false, true, 42]);
+  });
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every tier: lint, types, unit, integration
+# (real Postgres and NATS) and end to end (the whole stack, the real openstack CLI).
+#
+# Postgres and NATS: with a Docker engine the tests start them with testcontainers;
+# without one they use DATABASE_URL / NATS_URL (defaults: the local services).
+# Where CI=true, a missing prerequisite is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
+DEBIAN_PACKAGES=(python3-openstackclient)
+COMMANDS=(openstack)
+
+missing=()
+for i in "${!COMMANDS[@]}"; do
+  command -v "${COMMANDS[$i]}" >/dev/null 2>&1 || missing+=("${DEBIAN_PACKAGES[$i]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+echo "== npm ci"
+npm ci --no-audit --no-fund
+
+echo "== build, lint, types, unit tests"
+npx turbo run build lint typecheck test:unit
+
+echo "== docker-compose.yml"
+bash scripts/check-compose.sh
+
+echo "== integration tests (Postgres, NATS, the services as processes)"
+npx turbo run test:int --concurrency=2
+
+echo "== end-to-end tests (the whole stack and the openstack CLI)"
+npx turbo run test:e2e --concurrency=1
