@@ -79,8 +79,8 @@ healthy and prints where they are. Ctrl-C stops them all.
 Options:
   --no-build            Do not run \`npx turbo run build\` first (dist/ must exist)
   --no-migrate          Do not run the migrate steps
-  --port-base <port>    Port of the API (default ${API_PORT}); every service keeps its
-                        offset from it (ipam: +5)
+  --port-base <port>    Port of the API (default ${API_PORT}, or STACK_PORT_BASE); every
+                        service keeps its offset from it (ipam: +5)
   --host <addr>         Address the services bind to (default 127.0.0.1)
   --nats-prefix <p>     NATS_PREFIX for every service (namespaces stream and subjects)
   --database-url <url>  DATABASE_URL for every service and migration
