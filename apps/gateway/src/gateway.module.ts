@@ -1,5 +1,5 @@
-import { Controller, type DynamicModule, Get, Inject, Module, NotFoundException, Param, Req } from '@nestjs/common';
-import { ServiceCommonModule, type NeutronExtension } from '@ncp/nest-common';
+import { Controller, type DynamicModule, Get, Inject, Module, Param, Req } from '@nestjs/common';
+import { ServiceCommonModule, findExtension, type NeutronExtension } from '@ncp/nest-common';
 import { type GatewayConfig } from './config';
 import { resourcesDocument, versionsDocument } from './routing';
 
@@ -63,11 +63,7 @@ export class DiscoveryController {
 
   @Get('v2.0/extensions/:alias')
   async extension(@Param('alias') alias: string) {
-    const found = (await this.catalog.list()).find((e) => e.alias === alias);
-    if (!found) {
-      throw new NotFoundException({ NeutronError: { type: 'HTTPNotFound', message: `Extension with alias ${alias} does not exist`, detail: '' } });
-    }
-    return { extension: found };
+    return findExtension(await this.catalog.list(), alias);
   }
 }
 

@@ -1,5 +1,5 @@
-import { Controller, type DynamicModule, Get, Module, NotFoundException, Param } from '@nestjs/common';
-import { ServiceCommonModule } from '@ncp/nest-common';
+import { Controller, type DynamicModule, Get, Module, Param } from '@nestjs/common';
+import { ServiceCommonModule, findExtension } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { NetworkCommands } from './application/network.commands';
 import { PortCommands } from './application/port.commands';
@@ -25,11 +25,7 @@ export class ExtensionsController {
 
   @Get(':alias')
   get(@Param('alias') alias: string) {
-    const found = IPAM_EXTENSIONS.find((e) => e.alias === alias);
-    if (!found) {
-      throw new NotFoundException({ NeutronError: { type: 'HTTPNotFound', message: `Extension with alias ${alias} does not exist`, detail: '' } });
-    }
-    return { extension: found };
+    return findExtension(IPAM_EXTENSIONS, alias);
   }
 }
 

@@ -71,4 +71,5 @@ export {
   type PrefixAllocationRequest,
   type SpecificPrefixCheck,
 } from './prefix-allocation.js';
+export { mergeCidrs, rangeToCidrs } from './cidr-merge.js';
 export { AddressAllocator, type AddressAllocatorJson } from './address-allocator.js';

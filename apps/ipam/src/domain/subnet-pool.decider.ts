@@ -7,12 +7,11 @@ import {
   cidrSize,
   cidrToRange,
   formatCidr,
-  makeCidr,
-  mergeRanges,
+  mergeCidrs,
+  rangeToCidrs,
   subtractRanges,
   type Cidr,
   type IpAddress,
-  type IpRange,
 } from '@ncp/netaddr';
 import {
   badRequest,
@@ -113,28 +112,7 @@ export function defaultPrefixBounds(version: 4 | 6): { min: number; max: number 
 }
 
 /** Merges overlapping and adjacent prefixes into the fewest CIDRs, as Neutron compacts them. */
-export function compactPrefixes(prefixes: readonly Cidr[]): Cidr[] {
-  return mergeRanges(prefixes.map(cidrToRange)).flatMap(rangeToCidrs);
-}
-
-function rangeToCidrs(range: IpRange): Cidr[] {
-  const bits = range.version === 4 ? 32 : 128;
-  const out: Cidr[] = [];
-  let start = range.first;
-  while (start <= range.last) {
-    // The largest aligned block starting at `start` that stays inside the range.
-    let length = bits;
-    while (length > 0) {
-      const size = 1n << BigInt(bits - length + 1);
-      if (start % size !== 0n || start + size - 1n > range.last) break;
-      length--;
-    }
-    const cidr = makeCidr(range.version, start, length);
-    out.push(cidr);
-    start += cidrSize(cidr);
-  }
-  return out;
-}
+export const compactPrefixes = mergeCidrs;
 
 /** Quota units: addresses for IPv4, /64s for IPv6 (Neutron's convention). */
 function quotaUnits(cidr: Cidr): bigint {
