@@ -10,12 +10,13 @@
 // database and NATS prefix) and tears it down afterwards. See README.md beside this file.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startCpuSampler } from './cpu-sampler.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -28,6 +29,8 @@ const USAGE = `usage: node bench/ipam/run.mjs [options]
   --url URL         benchmark an existing gateway instead of starting a TestStack
   --cidr CIDR       subnet to create (default 10.0.0.0/16)
   --cleanup         with --url: delete the created ports, subnet and network afterwards
+  --direct          with the TestStack: talk to ipam itself, bypassing the gateway
+                    (to see what the gateway hop costs)
   -h, --help        this text`;
 
 function parseOptions(argv) {
@@ -41,6 +44,7 @@ function parseOptions(argv) {
         url: { type: 'string' },
         cidr: { type: 'string', default: '10.0.0.0/16' },
         cleanup: { type: 'boolean', default: false },
+        direct: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -62,12 +66,17 @@ function parseOptions(argv) {
     }
     return n;
   };
+  if (v.direct && v.url) {
+    console.error(`--direct needs the benchmark's own TestStack; it does not go with --url\n${USAGE}`);
+    process.exit(2);
+  }
   return {
     ports: int('ports', 1),
     concurrency: int('concurrency', 1),
     url: v.url ? v.url.replace(/\/+$/, '') : null,
     cidr: v.cidr,
     cleanup: v.cleanup,
+    direct: v.direct,
   };
 }
 
@@ -142,97 +151,6 @@ async function expect(client, method, p, body, status) {
   return parseJson(res.text);
 }
 
-// ---------------------------------------------------------------------------- CPU accounting (Linux /proc)
-
-let CLK_TCK = 100;
-try {
-  CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  /* keep 100 */
-}
-
-/** utime+stime and comm of every process, by pid (Linux only; empty elsewhere). */
-function allProcesses() {
-  const out = new Map();
-  let entries;
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Postgres names its backends "postgres: 15/main: user database host(port) state".
-      const args = comm === 'postgres' ? readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ') : '';
-      out.set(Number(e), { comm, args, cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
-}
-
-/** Machine-wide jiffies from /proc/stat. */
-function machineJiffies() {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    const n = line.trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
-    return { user: user + nice, system, idle, iowait, irq: irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
-  } catch {
-    return null;
-  }
-}
-
-function cpuSnapshot() {
-  return { at: performance.now(), processes: allProcesses(), machine: machineJiffies() };
-}
-
-/**
- * CPU use between two snapshots, as % of one core: the named pids (ipam, gateway, this
- * client) on their own, every other process grouped by command name (postgres backends,
- * nats-server, anything else running on the machine), and the machine as a whole.
- */
-function cpuDelta(a, b, pids, dbName) {
-  const wall = (b.at - a.at) / 1000;
-  const pct = (s) => round((s / wall) * 100, 1);
-  const labelOf = new Map(Object.entries(pids).filter(([, pid]) => pid).map(([name, pid]) => [pid, name]));
-  const used = new Map();
-  for (const [pid, after] of b.processes) {
-    const before = a.processes.get(pid);
-    const d = before ? after.cpu - before.cpu : after.cpu; // else started during the phase
-    if (d <= 0) continue;
-    // Kernel workers rename themselves after their current queue: group them.
-    let comm = after.comm.startsWith('kworker') ? 'kworker (kernel)' : after.comm;
-    if (comm === 'postgres') {
-      const backend = /^postgres: (?:[^:]+: )?\S+ (\S+) \S+\(\d+\)/.exec(after.args);
-      comm = !backend ? 'postgres (server)' : dbName === null ? 'postgres (backends)' : backend[1] === dbName ? 'postgres (bench db)' : 'postgres (other dbs)';
-    } else if (comm === 'node') {
-      comm = 'node (not this benchmark)';
-    }
-    const key = labelOf.get(pid) ?? comm;
-    used.set(key, (used.get(key) ?? 0) + d);
-  }
-  const processes = {};
-  for (const name of labelOf.values()) processes[name] = pct(used.get(name) ?? 0);
-  const others = [...used.entries()].filter(([k]) => ![...labelOf.values()].includes(k)).sort((x, y) => y[1] - x[1]);
-  for (const [k, s] of others.slice(0, 8)) if (pct(s) >= 0.5) processes[k] = pct(s);
-  let machine = null;
-  if (a.machine && b.machine && b.machine.total > a.machine.total) {
-    const total = b.machine.total - a.machine.total;
-    const share = (k) => round(((b.machine[k] - a.machine[k]) / total) * 100, 1);
-    machine = { busy_pct: round(100 - share('idle') - share('iowait'), 1), user_pct: share('user'), system_pct: share('system'), irq_pct: share('irq'), iowait_pct: share('iowait'), steal_pct: share('steal') };
-  }
-  // What ran on the machine beside the benchmark and its services, to flag noisy runs.
-  const ours = new Set([...labelOf.values(), 'postgres (bench db)', 'postgres (backends)', 'postgres (server)', 'nats-server', 'kworker (kernel)']);
-  const otherLoad = pct([...used.entries()].filter(([k]) => !ours.has(k)).reduce((x, [, v]) => x + v, 0));
-  return { wall_s: round(wall, 2), pct_of_one_core: processes, other_load_pct_of_one_core: otherLoad, machine_pct_of_all_cores: machine };
-}
-
 // ---------------------------------------------------------------------------- stats
 
 const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -259,6 +177,13 @@ function summarize(name, clients, results, wallMs) {
     status_counts: byStatus,
     wall_s: round(wallMs / 1000, 3),
     ports_per_s: round(ok / (wallMs / 1000), 1),
+    // How latency moves as the network fills up, and where the worst requests fell
+    // (n = completion order in the phase, at_s = when the request started).
+    latency_by_tenth_ms: tenths(results),
+    slowest: [...results]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10)
+      .map((r) => ({ n: r.n, at_s: round(r.startedMs / 1000, 2), ms: round(r.ms) })),
     latency_ms: {
       min: round(lat[0]),
       mean: round(lat.reduce((a, b) => a + b, 0) / (lat.length || 1)),
@@ -268,6 +193,16 @@ function summarize(name, clients, results, wallMs) {
       max: round(lat[lat.length - 1]),
     },
   };
+}
+
+function tenths(results) {
+  const out = [];
+  const size = Math.ceil(results.length / 10);
+  for (let i = 0; i < results.length; i += size) {
+    const lat = results.slice(i, i + size).map((r) => r.ms).sort((a, b) => a - b);
+    out.push({ from: i + 1, to: i + lat.length, p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)), max: round(lat[lat.length - 1]) });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------- the benchmark
@@ -297,7 +232,7 @@ async function createPorts(client, networkId, total, clients, label, sampleError
         text = `transport error: ${e?.cause?.message ?? e?.message ?? String(e)}`;
       }
       const ms = performance.now() - t0;
-      const r = { ms, status };
+      const r = { n: results.length + 1, startedMs: t0 - startedAt, ms, status };
       if (status === 201) {
         const port = parseJson(text)?.port;
         r.id = port?.id;
@@ -408,6 +343,24 @@ function machineInfo() {
   };
 }
 
+/** Newest file time under a dist folder: which build of a service was measured. */
+function distBuiltAt(rel) {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  try {
+    walk(path.join(REPO_ROOT, rel));
+    return newest ? new Date(newest).toISOString() : null;
+  } catch {
+    return null;
+  }
+}
+
 function gitInfo() {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -430,7 +383,8 @@ function printReport(report) {
   lines.push('');
   lines.push(`IPAM port allocation benchmark  ${report.started_at}`);
   lines.push(`machine : ${report.machine.specs}; ${report.machine.platform}; node ${report.machine.node}`);
-  lines.push(`target  : ${report.target.mode}${report.target.url ? ` ${report.target.url}` : ''}; client: ${report.target.http_client}`);
+  if (report.git) lines.push(`code    : ${report.git.commit.slice(0, 12)}${report.git.apps_or_packages_dirty ? ' + uncommitted changes in apps/ or packages/' : ''}${report.build ? `; ipam dist built ${report.build.ipam_dist_built_at}` : ''}`);
+  lines.push(`target  : ${report.target.mode} ${report.target.url}; client: ${report.target.http_client}`);
   lines.push(`network : ${report.setup.network_id}, subnet ${report.setup.cidr} (${report.setup.subnet_id})`);
   lines.push('');
   const cols = [
@@ -473,12 +427,16 @@ function printReport(report) {
     const parts = Object.entries(c.pct_of_one_core).map(([name, v]) => `${name} ${v}%`);
     lines.push(`  ${pad(p.phase, 11)} ${parts.join(', ')}`);
     const m = c.machine_pct_of_all_cores;
-    if (c.other_load_pct_of_one_core >= 10) lines.push(`  ${pad('', 11)} WARNING: unrelated processes used ${c.other_load_pct_of_one_core}% of a core meanwhile; figures are perturbed`);
+    const per = Object.entries(c.cpu_ms_per_port ?? {}).map(([k, v]) => `${k} ${v}`);
+    if (per.length) lines.push(`  ${pad('', 11)} CPU ms per port: ${per.join(', ')}`);
+    const ps = c.per_second;
+    if (ps?.ipam) lines.push(`  ${pad('', 11)} per second: ipam p50 ${ps.ipam.p50}% / max ${ps.ipam.max}% of a core; machine busy p50 ${ps.machine_busy?.p50}% / max ${ps.machine_busy?.max}% of all cores`);
+    if (c.other_load_pct_of_one_core >= 10) lines.push(`  ${pad('', 11)} WARNING: other work on the machine used ~${c.other_load_pct_of_one_core}% of a core meanwhile; figures are perturbed`);
     if (m) lines.push(`  ${pad('', 11)} machine (${report.machine.cpu_count} cores): busy ${m.busy_pct}% = user ${m.user_pct}% + system ${m.system_pct}% + irq ${m.irq_pct}% + steal ${m.steal_pct}%; iowait ${m.iowait_pct}%`);
   }
   lines.push('');
   lines.push(`result: ${report.ok ? 'PASS' : 'FAIL'}${report.failures.length ? ` (${report.failures.join('; ')})` : ''}`);
-  lines.push(`json  : ${path.relative(process.cwd(), report.json_path)}`);
+  lines.push(`json  : ${report.json_path}`);
   console.log(lines.join('\n'));
 }
 
@@ -488,6 +446,9 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
   const machine = machineInfo();
+  // What code is measured, read before the run (others may commit or rebuild meanwhile).
+  const git = gitInfo();
+  const build = { ipam_dist_built_at: distBuiltAt('apps/ipam/dist'), gateway_dist_built_at: distBuiltAt('apps/gateway/dist') };
   let stack = null;
   let baseUrl = opts.url;
   const pids = {};
@@ -515,12 +476,12 @@ async function main() {
       if (!TestStack) throw new Error('@ncp/testing does not export TestStack; run `npx turbo run build`');
       const t0 = performance.now();
       stack = await TestStack.start();
-      baseUrl = stack.url;
+      baseUrl = opts.direct ? stack.ipamUrl : stack.url;
       // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.
       pids.ipam = stack.ipam?.process?.pid ?? null;
       pids.gateway = stack.gateway?.process?.pid ?? null;
       dbName = stack.database?.name ?? null;
-      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam}, gateway pid ${pids.gateway})\n`);
+      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam}, gateway pid ${pids.gateway}, database ${dbName}, NATS prefix ${stack.prefix})\n`);
     }
 
     const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2);
@@ -540,12 +501,20 @@ async function main() {
       [`concurrent`, opts.concurrency],
     ]) {
       process.stderr.write(`phase ${name} (${clients} client${clients === 1 ? '' : 's'})...\n`);
-      const before = cpuSnapshot();
+      const sampler = await startCpuSampler({ 'bench client': process.pid, ...pids }, dbName);
       const { results, wallMs } = await createPorts(client, network.id, opts.ports, clients, name, errorSamples);
-      const after = cpuSnapshot();
+      cpu[name] = await sampler.stop();
+      if (cpu[name]) {
+        // CPU time each part of the system spent per created port.
+        const created = results.filter((r) => r.status === 201).length || 1;
+        cpu[name].cpu_ms_per_port = Object.fromEntries(
+          Object.entries(cpu[name].pct_of_one_core)
+            .filter(([k]) => ['bench client', 'ipam', 'gateway', 'postgres (bench db)', 'postgres (backends)', 'nats-server'].includes(k))
+            .map(([k, v]) => [k, round(((v / 100) * cpu[name].wall_s * 1000) / created, 2)]),
+        );
+      }
       const summary = summarize(name, clients, results, wallMs);
       phases.push(summary);
-      cpu[name] = cpuDelta(before, after, { 'bench client': process.pid, ...pids }, dbName);
       created.push(...results.filter((r) => r.status === 201));
       process.stderr.write(`  done: ${summary.created} created, ${summary.errors} errors, ${summary.ports_per_s} ports/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms\n`);
     }
@@ -601,8 +570,10 @@ async function main() {
       failures,
       options: opts,
       machine,
-      git: gitInfo(),
-      target: { mode: opts.url ? 'existing gateway (--url)' : 'TestStack', url: opts.url, http_client: client.kind },
+      git,
+      build: opts.url ? null : build,
+      target: { mode: opts.url ? 'existing gateway (--url)' : opts.direct ? 'TestStack, ipam directly (--direct, no gateway)' : 'TestStack via gateway', url: opts.url ?? baseUrl, http_client: client.kind },
+      stack: stack ? { database: dbName, nats_prefix: stack.prefix, ipam_pid: pids.ipam, gateway_pid: pids.gateway } : null,
       setup: { network_id: network.id, subnet_id: subnet.id, cidr: subnet.cidr ?? opts.cidr },
       phases,
       cpu,
@@ -610,11 +581,14 @@ async function main() {
       verification,
       error_samples: errorSamples,
       cleanup,
-      json_path: jsonPath,
+      json_path: path.relative(REPO_ROOT, jsonPath),
     };
     writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
     printReport(report);
     return report.ok ? 0 : 1;
+  } catch (e) {
+    if (stack) process.stderr.write(`--- ipam output (last lines) ---\n${stack.logs('ipam').slice(-4000)}\n--- gateway output (last lines) ---\n${stack.logs('gateway').slice(-2000)}\n`);
+    throw e;
   } finally {
     await stopStack();
   }

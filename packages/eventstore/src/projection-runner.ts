@@ -13,7 +13,10 @@ import { type JetStreamEventStore } from './event-store';
 /** Where a projection keeps its checkpoint: the same database as its tables. */
 export interface ProjectionStore<Tx> {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Inside a transaction, also locks the checkpoint row until commit. */
+  /**
+   * Outside a transaction: creates the checkpoint (at 0) if it is missing. Inside one:
+   * also locks it until commit; the runner always reads it outside first.
+   */
   readCheckpoint(name: string, tx?: Tx): Promise<number>;
   writeCheckpoint(tx: Tx, name: string, sequence: number): Promise<void>;
 }
@@ -144,6 +147,7 @@ export class ProjectionRunner<Tx> {
    */
   async rebuild(onProgress?: (status: ProjectionStatus) => void): Promise<void> {
     await this.stop();
+    await this.store.readCheckpoint(this.projection.name);
     await this.store.transaction(async (tx) => {
       await this.store.readCheckpoint(this.projection.name, tx);
       await this.projection.reset(tx);

@@ -1,8 +1,10 @@
 import { type ProjectionStore, type Snapshot, type SnapshotStore } from '@ncp/eventstore';
-import { type Prisma } from '../generated/prisma/client';
 import { type IpamPrisma, type IpamTx } from './prisma';
 
-/** Checkpoints live in the projection's own schema, so they commit with its rows. */
+/**
+ * Checkpoints live in the projection's own schema, so they commit with its rows. Plain
+ * SQL here: these run once per batch on the hot path, one statement each.
+ */
 export class PrismaProjectionStore implements ProjectionStore<IpamTx> {
   constructor(private readonly prisma: IpamPrisma) {}
 
@@ -12,17 +14,20 @@ export class PrismaProjectionStore implements ProjectionStore<IpamTx> {
 
   async readCheckpoint(name: string, tx?: IpamTx): Promise<number> {
     if (!tx) {
-      const row = await this.prisma.projectionCheckpoint.findUnique({ where: { name } });
-      return row ? Number(row.sequence) : 0;
+      // Outside a batch: make sure the row exists, so batches only ever lock it.
+      await this.prisma.$executeRaw`INSERT INTO projection_checkpoints (name, sequence, updated_at) VALUES (${name}, 0, now()) ON CONFLICT (name) DO NOTHING`;
+      const rows = await this.prisma.$queryRaw<{ sequence: bigint }[]>`SELECT sequence FROM projection_checkpoints WHERE name = ${name}`;
+      return Number(rows[0]?.sequence ?? 0n);
     }
-    await tx.$executeRaw`INSERT INTO projection_checkpoints (name, sequence, updated_at) VALUES (${name}, 0, now()) ON CONFLICT (name) DO NOTHING`;
     // The row lock serialises writers of one projection across processes.
     const rows = await tx.$queryRaw<{ sequence: bigint }[]>`SELECT sequence FROM projection_checkpoints WHERE name = ${name} FOR UPDATE`;
-    return Number(rows[0]?.sequence ?? 0n);
+    const row = rows[0];
+    if (!row) throw new Error(`checkpoint ${name} missing: readCheckpoint(name) must run before the first batch`);
+    return Number(row.sequence);
   }
 
   async writeCheckpoint(tx: IpamTx, name: string, sequence: number): Promise<void> {
-    await tx.projectionCheckpoint.update({ where: { name }, data: { sequence: BigInt(sequence) } });
+    await tx.$executeRaw`UPDATE projection_checkpoints SET sequence = ${BigInt(sequence)}, updated_at = now() WHERE name = ${name}`;
   }
 }
 
@@ -30,18 +35,23 @@ export class PrismaSnapshotStore implements SnapshotStore {
   constructor(private readonly prisma: IpamPrisma) {}
 
   async load(subject: string): Promise<Snapshot | null> {
-    const row = await this.prisma.aggregateSnapshot.findUnique({ where: { subject } });
-    return row ? { sequence: Number(row.sequence), version: row.version, state: row.state } : null;
+    const rows = await this.prisma.$queryRaw<{ sequence: bigint; version: number; state: string }[]>`
+      SELECT sequence, version, state::text AS state FROM aggregate_snapshots WHERE subject = ${subject}`;
+    const row = rows[0];
+    return row ? { sequence: Number(row.sequence), version: row.version, state: JSON.parse(row.state) as unknown } : null;
   }
 
+  /**
+   * The state goes over as one JSON string: handing Prisma the object would make it walk
+   * every port of a large network on the event loop.
+   */
   async save(subject: string, snapshot: Snapshot): Promise<void> {
-    const state = snapshot.state as Prisma.InputJsonValue;
-    const data = { sequence: BigInt(snapshot.sequence), version: snapshot.version, state };
-    // Never move a snapshot backwards (two writers racing).
-    await this.prisma.$transaction(async (tx) => {
-      const current = await tx.aggregateSnapshot.findUnique({ where: { subject }, select: { sequence: true } });
-      if (current && current.sequence >= data.sequence) return;
-      await tx.aggregateSnapshot.upsert({ where: { subject }, create: { subject, ...data }, update: data });
-    });
+    const state = JSON.stringify(snapshot.state);
+    // Never moves a snapshot backwards (two writers racing).
+    await this.prisma.$executeRaw`
+      INSERT INTO aggregate_snapshots (subject, sequence, version, state, saved_at)
+      VALUES (${subject}, ${BigInt(snapshot.sequence)}, ${snapshot.version}, ${state}::jsonb, now())
+      ON CONFLICT (subject) DO UPDATE SET sequence = EXCLUDED.sequence, version = EXCLUDED.version, state = EXCLUDED.state, saved_at = now()
+      WHERE aggregate_snapshots.sequence < EXCLUDED.sequence`;
   }
 }

@@ -188,7 +188,8 @@ export class IpamProjection implements Projection<IpamTx> {
       case 'PortCreated': {
         const { portId, fixedIps, bindingProfile, allowedAddressPairs, ...rest } = event.data;
         const network = await tx.network.findUniqueOrThrow({ where: { id }, select: { projectId: true } });
-        await tx.port.create({
+        // createMany: no read-back of the row, which create would do.
+        await tx.port.createMany({
           data: {
             id: portId,
             networkId: id,
@@ -199,9 +200,11 @@ export class IpamProjection implements Projection<IpamTx> {
             revisionNumber: 1,
             createdAt: at,
             updatedAt: at,
-            fixedIps: { create: fixedIps.map((f, position) => ({ subnetId: f.subnetId, ipAddress: f.ipAddress, position })) },
           },
         });
+        if (fixedIps.length > 0) {
+          await tx.portFixedIp.createMany({ data: fixedIps.map((f, position) => ({ portId, subnetId: f.subnetId, ipAddress: f.ipAddress, position })) });
+        }
         return;
       }
       case 'PortUpdated': {
