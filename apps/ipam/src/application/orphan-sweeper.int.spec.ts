@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
+import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
+import { ipamConfig } from '../config';
+import { IpamContext } from '../context';
+
+const run = promisify(execFile);
+
+/**
+ * Sagas interrupted by a crash leave reservations behind; the sweeper releases them once
+ * they are older than the grace period, and only after the owning aggregate confirms.
+ */
+let db: TestDatabase;
+let ctx: IpamContext;
+const meta: CommandMetadata = { now: new Date().toISOString(), correlationId: 'c', causationId: null, projectId: 'p', actor: 't', isAdmin: true };
+
+beforeAll(async () => {
+  const infra = await testInfra();
+  db = await createTestDatabase(infra.databaseUrl);
+  await run(process.execPath, [
+    path.join(__dirname, '../../../../packages/prisma-migrate/dist/cli.js'),
+    'deploy',
+    '--schema',
+    path.join(__dirname, '../../prisma/schema.prisma'),
+    '--db-schema',
+    'ipam',
+    '--url',
+    db.url,
+  ]);
+  ctx = await IpamContext.create(
+    ipamConfig({ DATABASE_URL: db.url, NATS_URL: infra.natsUrl, NATS_PREFIX: uniqueName('sw'), LOG_LEVEL: 'silent', ORPHAN_GRACE_SECONDS: '60' }),
+  );
+  await ctx.start();
+});
+
+afterAll(async () => {
+  if (ctx) {
+    await ctx.store.deleteStream();
+    await ctx.stop();
+  }
+  await db?.drop();
+});
+
+describe('orphan sweeper', () => {
+  it('releases a segment and a pool prefix whose network and subnet never came, and nothing else', async () => {
+    // A network created properly, with a subnet from a pool: its reservations must stay.
+    const pool = await ctx.subnetPools.create(
+      {
+        projectId: 'p',
+        prefixes: ['10.60.0.0/16'],
+        attributes: { name: 'p', description: '', defaultPrefixLength: 24, minPrefixLength: 8, maxPrefixLength: 32, defaultQuota: null, shared: false, isDefault: false, addressScopeId: null },
+      },
+      meta,
+    );
+    const net = await ctx.networks.create({ projectId: 'p', attributes: { name: 'n', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true }, segment: {} }, meta);
+    await ctx.subnets.create(
+      {
+        networkId: net.id, projectId: 'p', ipVersion: 4, cidr: undefined, subnetPoolId: pool.id, useDefaultSubnetPool: false, prefixLength: undefined,
+        gatewayIp: undefined, allocationPools: undefined, enableDhcp: true, dnsNameservers: [], hostRoutes: [], ipv6RaMode: null, ipv6AddressMode: null,
+        serviceTypes: [], name: '', description: '',
+      },
+      meta,
+    );
+    // The first steps of two sagas whose process died before the second step.
+    await ctx.model.registryCommand({ type: 'ReserveSegment', networkId: 'ghost-net', request: {}, policy: ctx.model.policies.segments }, meta);
+    const allocated = await ctx.model.pools.execute(pool.id, { type: 'AllocatePrefix', id: pool.id, subnetId: 'ghost-subnet', networkId: net.id, projectId: 'p' }, meta);
+    await ctx.projection.waitFor(allocated.sequence);
+
+    // Within the grace period nothing is touched: the saga may still be running.
+    expect(await ctx.sweeper.sweep(new Date())).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0 });
+
+    const later = new Date(Date.now() + 120_000);
+    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 1, prefixes: 1, scopeClaims: 0, defaultPools: 0 });
+    const registry = (await ctx.model.registry.load(IPAM_REGISTRY_ID)).state;
+    expect(registry.segments.has('ghost-net')).toBe(false);
+    expect(registry.segments.has(net.id)).toBe(true);
+    const poolState = (await ctx.model.pools.load(pool.id)).state;
+    expect([...poolState.allocations.keys()]).toHaveLength(1);
+    expect(poolState.allocations.has('ghost-subnet')).toBe(false);
+    // A second sweep finds nothing left to do.
+    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0 });
+  });
+});
