@@ -75,7 +75,7 @@ describe('crash safety', () => {
     const live = await dumpIpamProjection(stack.database.url);
     expect(live.ports?.length).toBe(listed.body.ports.length);
     const rebuilt = await rebuildIpamProjection(stack.natsUrl, stack.prefix);
-    expect(rebuilt.checkpoint).toBeGreaterThan(0);
+    expect(rebuilt.projections.find((p) => p.name === 'ipam')?.checkpoint).toBeGreaterThan(0);
     expect(await dumpIpamProjection(stack.database.url)).toEqual(live);
   });
 });

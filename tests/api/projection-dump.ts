@@ -11,6 +11,7 @@ const IPAM_TABLES = [
   'subnets',
   'ports',
   'port_fixed_ips',
+  'agents',
 ];
 
 /** Every row of the IPAM projection, as text, in a stable order: for equality checks. */
@@ -30,12 +31,15 @@ export async function dumpIpamProjection(databaseUrl: string): Promise<Record<st
 }
 
 /** Asks the running IPAM service to rebuild its projection from sequence 1. */
-export async function rebuildIpamProjection(natsUrl: string, prefix: string): Promise<{ checkpoint: number }> {
+export async function rebuildIpamProjection(natsUrl: string, prefix: string): Promise<{ projections: { name: string; checkpoint: number }[] }> {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers: natsUrl.replace('nats://', '') });
   try {
     const reply = await nc.request(`${prefix}.admin.ipam.projection_rebuild`, '', { timeout: 120_000 });
-    const body = JSON.parse(new TextDecoder().decode(reply.data)) as { result?: { checkpoint: number }; error?: { message: string } };
+    const body = JSON.parse(new TextDecoder().decode(reply.data)) as {
+      result?: { projections: { name: string; checkpoint: number }[] };
+      error?: { message: string };
+    };
     if (!body.result) throw new Error(`rebuild failed: ${body.error?.message ?? 'no result'}`);
     return body.result;
   } finally {

@@ -5,6 +5,7 @@ import { NetworkCommands } from './application/network.commands';
 import { PortCommands } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
 import { SubnetPoolCommands } from './application/subnet-pool.commands';
+import { AGENTS_READER, AgentsController, agentsReader } from './api/agents';
 import { ApiSupport } from './api/api-support';
 import { IPAM_EXTENSIONS } from './api/extensions';
 import {
@@ -49,9 +50,10 @@ export class IpamModule {
           ],
         }),
       ],
-      controllers: [ExtensionsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],
+      controllers: [ExtensionsController, AgentsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],
       providers: [
         { provide: ApiSupport, useValue: ctx.api },
+        { provide: AGENTS_READER, useValue: agentsReader(ctx.liveness) },
         { provide: NetworkCommands, useValue: ctx.networks },
         { provide: SubnetCommands, useValue: ctx.subnets },
         { provide: PortCommands, useValue: ctx.ports },

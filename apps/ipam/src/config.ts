@@ -41,6 +41,8 @@ export const ipamConfigSchema = baseConfigSchema.extend({
   PHYSICAL_MTU: z.coerce.number().int().min(576).max(65535).default(1500),
   /** How long a saga's reservation may exist without its resource before it is released. */
   ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
+  /** An agent whose last heartbeat is older than this is dead, and its ports go DOWN. */
+  AGENT_DOWN_SECONDS: z.coerce.number().int().min(2).default(30),
   /** Largest page a list returns (Neutron's pagination_max_limit); 0 = unlimited. */
   PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
 });

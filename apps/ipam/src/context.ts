@@ -1,5 +1,5 @@
-import { EventRegistry, Naming, ipamEventDefinitions } from '@ncp/contracts';
-import { JetStreamEventStore, ProjectionRunner, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { JetStreamEventStore, ProjectionRunner, ReactionRunner, connectNats, type NatsConnection } from '@ncp/eventstore';
 import { createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { FollowUps } from './application/follow-ups';
@@ -20,6 +20,10 @@ import { CommandResponder } from './messaging/command-responder';
 import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
 import { PrismaProjectionStore, PrismaSnapshotStore } from './infrastructure/prisma-stores';
 import { IpamProjection } from './projection/ipam.projection';
+import { AgentsProjection } from './projection/agents.projection';
+import { AgentLiveness } from './desired-state/agent-liveness';
+import { DesiredStatePublisher } from './desired-state/publisher';
+import { PortStatusFromAgentReports } from './desired-state/port-status.reaction';
 
 /** The composition root: every part of the IPAM service, wired once. */
 export class IpamContext {
@@ -43,13 +47,17 @@ export class IpamContext {
     readonly sweeper: OrphanSweeper,
     readonly responder: CommandResponder,
     readonly admin: AdminResponder,
+    readonly agentsProjection: ProjectionRunner<IpamTx>,
+    readonly publisher: DesiredStatePublisher,
+    readonly liveness: AgentLiveness,
+    readonly portStatus: ReactionRunner,
   ) {}
 
   static async create(config: IpamConfig, logger = createLogger('ipam', config.LOG_LEVEL)): Promise<IpamContext> {
     const naming = new Naming({ prefix: config.NATS_PREFIX });
     const nc = await connectNats(config.NATS_URL, `ipam-${config.INSTANCE_ID}`);
     const prisma = createPrisma(withSchema(config.DATABASE_URL, IPAM_SCHEMA));
-    const store = new JetStreamEventStore(nc, naming, new EventRegistry(ipamEventDefinitions));
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
     const model = new IpamWriteModel(
       store,
       new PrismaSnapshotStore(prisma),
@@ -66,6 +74,10 @@ export class IpamContext {
       (subject, err) => logger.warn({ err, subject }, 'snapshot not saved'),
     );
     const projection = new ProjectionRunner(store, new IpamProjection(naming.eventsOfContext('ipam')), new PrismaProjectionStore(prisma), {
+      instance: config.INSTANCE_ID,
+      logger,
+    });
+    const agentsProjection = new ProjectionRunner(store, new AgentsProjection(naming.eventsOfContext('agent')), new PrismaProjectionStore(prisma), {
       instance: config.INSTANCE_ID,
       logger,
     });
@@ -117,13 +129,21 @@ export class IpamContext {
       new AddressScopeCommands(model),
       new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger),
       responder,
-      new AdminResponder(nc, naming, projection, logger),
+      new AdminResponder(nc, naming, [projection, agentsProjection], logger),
+      agentsProjection,
+      new DesiredStatePublisher(store, naming, logger),
+      new AgentLiveness(nc, naming, prisma, model, config.AGENT_DOWN_SECONDS, logger),
+      new ReactionRunner(store, new PortStatusFromAgentReports(naming.eventsOfContext('agent'), model), logger),
     );
   }
 
   async start(): Promise<void> {
     await this.store.ensureStream();
     await this.projection.start();
+    await this.agentsProjection.start();
+    await this.publisher.start();
+    await this.liveness.start();
+    await this.portStatus.start();
     this.responder.start();
     this.admin.start();
     const every = Math.max(5, Math.floor(this.config.ORPHAN_GRACE_SECONDS / 2)) * 1000;
@@ -137,6 +157,10 @@ export class IpamContext {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.responder.stop();
     await this.admin.stop();
+    await this.portStatus.stop();
+    this.liveness.stop();
+    await this.publisher.stop();
+    await this.agentsProjection.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

@@ -8,6 +8,7 @@ export const SERVICE_OF_COLLECTION = {
   ports: 'ipam',
   subnetpools: 'ipam',
   'address-scopes': 'ipam',
+  agents: 'ipam',
 } as const satisfies Record<string, string>;
 
 export type ApiService = (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION];
@@ -19,4 +20,5 @@ export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, 
   ports: 'port',
   subnetpools: 'subnetpool',
   'address-scopes': 'address_scope',
+  agents: 'agent',
 };

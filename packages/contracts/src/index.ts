@@ -1,3 +1,4 @@
+export * from './agent';
 export * from './api-routes';
 export * from './decider';
 export * from './envelope';

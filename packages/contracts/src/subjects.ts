@@ -67,6 +67,16 @@ export class Naming {
     return this.p(`admin.${assertToken('context', context)}.${assertToken('verb', verb)}`);
   }
 
+  /** Control messages to one agent (core NATS, not events), e.g. `resync`. */
+  agentControlSubject(row: string, host: string, verb: string): string {
+    return this.p(`agentctl.${assertToken('row', row)}.${assertToken('host', host)}.${assertToken('verb', verb)}`);
+  }
+
+  /** KV bucket names allow only a restricted alphabet; the prefix keeps stacks apart. */
+  bucket(name: string): string {
+    return assertToken('bucket', this.prefix ? `${name}_${this.prefix}` : name);
+  }
+
   /** Durable consumer names allow only a restricted alphabet. */
   consumerName(name: string): string {
     return assertToken('consumer', this.prefix ? `${this.prefix}_${name}` : name);

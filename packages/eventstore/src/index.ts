@@ -3,5 +3,6 @@ export * from './event-store';
 export * from './keyed-mutex';
 export * from './nats';
 export * from './projection-runner';
+export * from './reaction-runner';
 export * from './repository';
 export * from './snapshot-store';

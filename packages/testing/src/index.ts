@@ -1,3 +1,4 @@
 export * from './decider-spec';
 export * from './infra';
 export * from './stack';
+export * from './netns';

@@ -53,7 +53,57 @@ interface Service {
  * fresh NATS prefix, for API, crash and CLI tests and for benchmarks. Needs `npm run
  * build` first (turbo does it before the integration tiers).
  */
+export interface AgentOptions {
+  readonly row: string;
+  readonly host: string;
+  readonly tunnelIp: string;
+  readonly hostNetns?: string;
+  readonly physnets?: Record<string, string>;
+  readonly roles?: readonly string[];
+  readonly heartbeatSeconds?: number;
+  readonly resyncSeconds?: number;
+  readonly logLevel?: string;
+}
+
+/** One agent process; kill it (-9 by default) and start it again like a host reboot would. */
+export class AgentProcess {
+  private child: ChildProcess | undefined;
+  readonly output: string[] = [];
+
+  constructor(
+    private readonly script: string,
+    private readonly args: readonly string[],
+    private readonly env: Record<string, string>,
+  ) {}
+
+  start(): void {
+    const child = spawn(process.execPath, [this.script, ...this.args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 500) this.output.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.child = child;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    await exited;
+  }
+
+  logs(): string {
+    return this.output.join('');
+  }
+}
+
 export class TestStack {
+  private readonly agents: AgentProcess[] = [];
+
   private constructor(
     readonly prefix: string,
     readonly database: TestDatabase,
@@ -118,12 +168,45 @@ export class TestStack {
     await this.kill(this.ipam, signal);
   }
 
+  /**
+   * Starts a host agent process (apps/agent) against this stack's NATS prefix and waits
+   * until the API lists it alive.
+   */
+  async startAgent(opts: AgentOptions): Promise<AgentProcess> {
+    const args = ['--row', opts.row, '--host', opts.host, '--tunnel-ip', opts.tunnelIp, '--roles', (opts.roles ?? ['compute']).join(',')];
+    if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
+    for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
+    args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30));
+    const agent = new AgentProcess(path.join(REPO_ROOT, 'apps/agent/dist/main.js'), args, {
+      NATS_URL: this.natsUrl,
+      NATS_PREFIX: this.prefix,
+      LOG_LEVEL: opts.logLevel ?? 'info',
+    });
+    this.agents.push(agent);
+    agent.start();
+    await this.waitForAgent(opts.host, true);
+    return agent;
+  }
+
+  /** Waits until GET /v2.0/agents shows the host with the given liveness. */
+  async waitForAgent(host: string, alive: boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${this.url}/v2.0/agents?host=${encodeURIComponent(host)}`);
+      const body = (await res.json()) as { agents?: { alive: boolean }[] };
+      if (body.agents?.[0]?.alive === alive) return;
+      await sleep(200);
+    }
+    throw new Error(`agent ${host} not ${alive ? 'alive' : 'dead'} within ${timeoutMs} ms`);
+  }
+
   /** Recent output of a service, for failure messages. */
   logs(name: 'ipam' | 'gateway'): string {
     return (name === 'ipam' ? this.ipam : this.gateway).output.join('');
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.kill('SIGTERM')));
     await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
     try {

@@ -89,7 +89,11 @@ export type NetworkCommand =
   | { type: 'UpdatePort'; id: string; portId: string; changes: PortUpdate; expectedRevision?: number }
   /** `force`: a service deleting a port it owns (router interfaces), which users may not. */
   | { type: 'DeletePort'; id: string; portId: string; force?: boolean }
-  | { type: 'SetPortStatus'; id: string; portId: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string };
+  /**
+   * An agent's report. Ignored when the port is gone, bound elsewhere (a late report from
+   * its previous host) or already in that status.
+   */
+  | { type: 'SetPortStatus'; id: string; portId: string; host: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string };
 
 type Result = readonly [] | readonly [NetworkEvent];
 
@@ -208,7 +212,8 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
       return [{ type: 'PortDeleted', data: { portId: port.id, fixedIps: wireFixedIps(net, port.fixedIps) } }];
     }
     case 'SetPortStatus': {
-      if (!state.ports.has(command.portId)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+      const port = state.ports.get(command.portId);
+      if (!port || port.bindingHostId !== command.host || port.status === command.status) return [];
       return [{ type: 'PortStatusChanged', data: { portId: command.portId, status: command.status, reason: command.reason } }];
     }
     default: {
@@ -381,6 +386,8 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
   for (const key of ['name', 'description', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'bindingVnicType'] as const) {
     if (c[key] !== undefined) changes[key] = c[key];
   }
+  // A port moved to another host (or unbound) is DOWN until that host plugs it.
+  if (c.bindingHostId !== undefined && c.bindingHostId !== port.bindingHostId && port.status !== 'DOWN') changes.status = 'DOWN';
   let macAddress = port.macAddress;
   let fixedIps = port.fixedIps;
   if (c.macAddress !== undefined) {

@@ -49,6 +49,7 @@ export interface PortState {
   deviceOwner: string;
   deviceId: string;
   bindingHostId: string;
+  status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR';
   portSecurityEnabled: boolean;
   securityGroups: string[];
   allowedAddressPairs: number;
@@ -220,6 +221,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         deviceOwner: d.deviceOwner,
         deviceId: d.deviceId,
         bindingHostId: d.bindingHostId,
+        status: d.status,
         portSecurityEnabled: d.portSecurityEnabled,
         securityGroups: d.securityGroups,
         allowedAddressPairs: d.allowedAddressPairs.length,
@@ -247,6 +249,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       if (c.deviceOwner !== undefined) port.deviceOwner = c.deviceOwner;
       if (c.deviceId !== undefined) port.deviceId = c.deviceId;
       if (c.bindingHostId !== undefined) port.bindingHostId = c.bindingHostId;
+      if (c.status !== undefined) port.status = c.status;
       if (c.portSecurityEnabled !== undefined) port.portSecurityEnabled = c.portSecurityEnabled;
       if (c.securityGroups !== undefined) port.securityGroups = c.securityGroups;
       if (c.allowedAddressPairs !== undefined) port.allowedAddressPairs = c.allowedAddressPairs.length;
@@ -255,7 +258,10 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
     }
     case 'PortStatusChanged': {
       const port = state.ports.get(event.data.portId);
-      if (port) port.revision++;
+      if (port) {
+        port.status = event.data.status;
+        port.revision++;
+      }
       return state;
     }
     case 'PortDeleted': {
@@ -297,7 +303,7 @@ interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs'> {
   ports: PortJson[];
 }
 
-export const NETWORK_SNAPSHOT_VERSION = 1;
+export const NETWORK_SNAPSHOT_VERSION = 2;
 
 export function networkToJson(state: NetworkState): NetworkJson {
   const { subnets, ports, macs: _macs, ...scalars } = state;

@@ -13,18 +13,21 @@ export class AdminResponder {
   constructor(
     private readonly nc: NatsConnection,
     private readonly naming: Naming,
-    private readonly projection: Pick<ProjectionRunner<unknown>, 'status' | 'rebuild'>,
+    private readonly projections: readonly Pick<ProjectionRunner<unknown>, 'status' | 'rebuild'>[],
     private readonly logger: Logger,
   ) {}
 
   start(): void {
-    this.serve('projection_status', async () => this.projection.status());
+    this.serve('projection_status', async () => Promise.all(this.projections.map((p) => p.status())));
     this.serve('projection_rebuild', async () => {
       const started = Date.now();
-      await this.projection.rebuild();
-      const status = await this.projection.status();
-      this.logger.info({ status, ms: Date.now() - started }, 'projection rebuilt');
-      return { ...status, durationMs: Date.now() - started };
+      const results = [];
+      for (const p of this.projections) {
+        await p.rebuild();
+        results.push(await p.status());
+      }
+      this.logger.info({ results, ms: Date.now() - started }, 'projections rebuilt');
+      return { projections: results, durationMs: Date.now() - started };
     });
   }
 

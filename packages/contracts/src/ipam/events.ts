@@ -184,7 +184,9 @@ export const PortCreated = defineEvent(
 );
 export const PortUpdated = defineEvent(
   'PortUpdated',
-  z.object({ portId: id, changes: z.object(portMutableAttributes).partial() }),
+  // `status` changes only as a consequence (a port bound elsewhere is DOWN until its new
+  // host reports it plugged); users cannot set it.
+  z.object({ portId: id, changes: z.object({ ...portMutableAttributes, status: portStatus }).partial() }),
 );
 export const PortStatusChanged = defineEvent(
   'PortStatusChanged',

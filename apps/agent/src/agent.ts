@@ -1,0 +1,221 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kvm, type KV } from '@nats-io/kv';
+import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import {
+  AGENT_AGGREGATE,
+  AGENT_CONTEXT,
+  AGENT_HEARTBEAT_BUCKET,
+  DESIRED_STATE_BUCKET,
+  agentIdOf,
+  type AgentEvent,
+  type AgentHeartbeat,
+  type CommandMetadata,
+  type Decider,
+  type ResourceReport,
+} from '@ncp/contracts';
+import { reconcileL2, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
+import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
+import { type Logger } from '@ncp/nest-common';
+import { type AgentConfig } from './config';
+import { DesiredState } from './desired-state';
+import { StatusReporter } from './status-reporter';
+
+type AgentCommand = { type: 'Record'; event: AgentEvent };
+
+/** The agent's own aggregate: it is the only writer, so every fact it states is recorded. */
+const agentDecider: Decider<null, AgentCommand, AgentEvent> = {
+  context: AGENT_CONTEXT,
+  aggregate: AGENT_AGGREGATE,
+  initialState: () => null,
+  evolve: (s) => s,
+  decide: (c) => [c.event],
+};
+
+export const AGENT_VERSION = '0.1.0';
+
+/**
+ * Felix-style loop: desired state in (KV watch) -> mark dirty -> reconcile the whole host
+ * with the drivers, which read the kernel back and apply the minimal change -> report
+ * what changed. Level-triggered: a periodic resync heals anything the events missed.
+ */
+export class HostAgent {
+  readonly agentId: string;
+  private readonly desired = new DesiredState();
+  private readonly reporter = new StatusReporter();
+  private readonly repo: AggregateRepository<null, AgentCommand, AgentEvent>;
+  private heartbeatKv: KV | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private control: Subscription | undefined;
+  private stopWatching: (() => void) | undefined;
+  private dirty = true;
+  private wake: (() => void) | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+  /** Resolves after the first reconcile that saw the whole initial desired state. */
+  readonly firstSync: Promise<void>;
+  private firstSyncDone: (() => void) | undefined;
+  private initialLoaded = false;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly nc: NatsConnection,
+    private readonly store: JetStreamEventStore,
+    private readonly runner: CommandRunner,
+    private readonly logger: Logger,
+  ) {
+    this.agentId = agentIdOf(config.row, config.host);
+    this.repo = new AggregateRepository(store, agentDecider);
+    this.firstSync = new Promise((resolve) => (this.firstSyncDone = resolve));
+  }
+
+  private meta(): CommandMetadata {
+    return {
+      now: new Date().toISOString(),
+      correlationId: `agent-${this.agentId}-${Date.now()}`,
+      causationId: null,
+      projectId: '',
+      actor: `agent:${this.config.row}/${this.config.host}`,
+      isAdmin: true,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { row, host } = this.config;
+    const kvm = new Kvm(this.nc);
+    await this.record({
+      type: 'AgentRegistered',
+      data: {
+        row,
+        host,
+        roles: this.config.roles,
+        tunnelIp: this.config.tunnelIp,
+        physnets: this.config.physnets,
+        version: AGENT_VERSION,
+        startedAt: new Date().toISOString(),
+      },
+    });
+    this.heartbeatKv = await kvm.create(this.store.naming.bucket(AGENT_HEARTBEAT_BUCKET), { history: 1 });
+    await this.beat();
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
+    this.control = this.nc.subscribe(this.store.naming.agentControlSubject(row, host, 'resync'), {
+      callback: () => {
+        this.logger.info('resync requested: reporting every status again');
+        this.reporter.reset();
+        this.markDirty();
+      },
+    });
+    await this.watchDesiredState(await kvm.create(this.store.naming.bucket(DESIRED_STATE_BUCKET), { history: 1 }));
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.stopWatching?.();
+    this.control?.unsubscribe();
+    await this.loop;
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  private async beat(): Promise<void> {
+    const beat: AgentHeartbeat = { agentId: this.agentId, at: new Date().toISOString() };
+    try {
+      await this.heartbeatKv?.put(`${this.config.row}.${this.config.host}`, JSON.stringify(beat));
+    } catch (err) {
+      this.logger.warn({ err }, 'heartbeat failed');
+    }
+  }
+
+  private async watchDesiredState(kv: KV): Promise<void> {
+    const filter = `${this.config.row}.${this.config.host}.>`;
+    // Nothing may be swept before the whole initial state has arrived: count it first.
+    let expected = 0;
+    for await (const _key of await kv.keys(filter)) expected++;
+    let seen = 0;
+    if (expected === 0) this.initialLoaded = true;
+    const watcher = await kv.watch({ key: filter });
+    this.stopWatching = () => watcher.stop();
+    void (async () => {
+      for await (const entry of watcher) {
+        if (entry.operation === 'PUT') this.desired.put(entry.key, entry.string());
+        else this.desired.delete(entry.key);
+        if (!this.initialLoaded && (++seen >= expected || entry.delta === 0)) this.initialLoaded = true;
+        if (this.initialLoaded) this.markDirty();
+      }
+    })();
+  }
+
+  private async run(): Promise<void> {
+    let nextResync = Date.now() + this.config.resyncSeconds * 1000;
+    while (this.running) {
+      const backoff = this.failures > 0 ? Math.min(30_000, 500 * 2 ** (this.failures - 1)) : Infinity;
+      const wait = Math.max(0, Math.min(backoff, nextResync - Date.now()));
+      if (!this.dirty || !this.initialLoaded) {
+        await Promise.race([sleep(wait), new Promise<void>((resolve) => (this.wake = resolve))]);
+        this.wake = undefined;
+      }
+      if (!this.running) return;
+      const resyncDue = Date.now() >= nextResync;
+      if (!this.initialLoaded || (!this.dirty && !resyncDue && this.failures === 0)) continue;
+      // Let a burst of KV updates land before touching the kernel.
+      await sleep(20);
+      this.dirty = false;
+      if (resyncDue) nextResync = Date.now() + this.config.resyncSeconds * 1000;
+      await this.reconcile();
+    }
+  }
+
+  private hostConfig(): L2HostConfig {
+    return { netns: this.config.hostNetns, tunnelIp: this.config.tunnelIp, physnets: this.config.physnets };
+  }
+
+  private async reconcile(): Promise<void> {
+    const started = Date.now();
+    const { intent, invalid } = this.desired.l2Intent();
+    for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
+    let results: Awaited<ReturnType<typeof reconcileL2>>;
+    try {
+      results = await reconcileL2(intent, this.hostConfig(), this.runner);
+    } catch (err) {
+      this.failures++;
+      this.logger.error({ err, failures: this.failures }, 'reconcile failed');
+      return;
+    }
+    const failed = results.filter((r) => !r.ok);
+    this.failures = failed.length > 0 ? this.failures + 1 : 0;
+    const byItem = new Map(results.map((r) => [r.item, r]));
+    const reports: ResourceReport[] = intent.ports.map((p) => {
+      const r = byItem.get(`port:${p.id}`);
+      const net = byItem.get(`network:${p.networkId}`);
+      const error = r && !r.ok ? r.error : net && !net.ok ? `network ${p.networkId}: ${net.error ?? ''}` : undefined;
+      if (error !== undefined) return { kind: 'port', id: p.id, networkId: p.networkId, status: 'ERROR', reason: error };
+      return { kind: 'port', id: p.id, networkId: p.networkId, status: p.adminStateUp ? 'ACTIVE' : 'DOWN', reason: p.adminStateUp ? 'plugged' : 'admin down' };
+    });
+    this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
+    for (const batch of this.reporter.changes(reports)) {
+      try {
+        await this.record({ type: 'ResourceStatusReported', data: { host: this.config.host, resources: batch } });
+        this.reporter.confirm(batch);
+      } catch (err) {
+        this.failures = Math.max(this.failures, 1);
+        this.logger.error({ err }, 'status report failed; will retry');
+      }
+    }
+    this.logger.info(
+      { ms: Date.now() - started, networks: intent.networks.length, ports: intent.ports.length, failed: failed.map((f) => f.item) },
+      'reconciled',
+    );
+    this.firstSyncDone?.();
+  }
+
+  private async record(event: AgentEvent): Promise<void> {
+    await this.repo.execute(this.agentId, { type: 'Record', event }, this.meta());
+  }
+}

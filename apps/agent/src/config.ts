@@ -1,0 +1,81 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { agentNameSchema, agentRole } from '@ncp/contracts';
+import { baseConfigSchema } from '@ncp/nest-common';
+
+/**
+ * The agent's identity and host mapping come as flags (they differ per host); the
+ * connection settings as the same environment variables every service reads.
+ */
+export const agentConfigSchema = z.object({
+  row: agentNameSchema,
+  host: agentNameSchema,
+  roles: z.array(agentRole).min(1),
+  tunnelIp: z.string().min(1),
+  physnets: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/)),
+  hostNetns: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .nullable(),
+  heartbeatSeconds: z.number().int().min(1).max(60),
+  resyncSeconds: z.number().int().min(5),
+  natsUrl: z.string(),
+  natsPrefix: z.string(),
+  logLevel: baseConfigSchema.shape.LOG_LEVEL,
+});
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+function physnet(value: string, previous: Record<string, string>): Record<string, string> {
+  const [name, iface, ...rest] = value.split(':');
+  if (!name || !iface || rest.length > 0) throw new Error(`--physnet expects <physical network>:<interface>, got ${value}`);
+  return { ...previous, [name]: iface };
+}
+
+export function parseAgentConfig(argv: readonly string[]): AgentConfig {
+  const program = new Command('ncp-agent')
+    .description('Applies this host\'s desired network state to the kernel and reports what it did')
+    .requiredOption('--row <row>', 'datacenter row of this host')
+    .requiredOption('--host <host>', 'host name (what ports give as binding:host_id)')
+    .option('--roles <roles>', 'comma-separated roles: compute, network, bgp', 'compute')
+    .requiredOption('--tunnel-ip <ip>', 'underlay address for VXLAN')
+    .option('--physnet <physnet:iface>', 'map a physical network to an interface (repeatable)', physnet, {})
+    .option('--host-netns <name>', 'network namespace that stands for this host (default: the root namespace)')
+    .option('--heartbeat-seconds <n>', 'seconds between heartbeats', '5')
+    .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
+    .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
+    .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
+    .addOption(new Option('--log-level <level>').env('LOG_LEVEL').default('info'))
+    .exitOverride()
+    // Errors surface as exceptions with the message; main prints them once.
+    .configureOutput({ writeErr: () => undefined });
+  program.parse([...argv], { from: 'user' });
+  const o = program.opts<{
+    row: string;
+    host: string;
+    roles: string;
+    tunnelIp: string;
+    physnet: Record<string, string>;
+    hostNetns?: string;
+    heartbeatSeconds: string;
+    resyncSeconds: string;
+    natsUrl: string;
+    natsPrefix: string;
+    logLevel: string;
+  }>();
+  return agentConfigSchema.parse({
+    row: o.row,
+    host: o.host,
+    roles: o.roles
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== ''),
+    tunnelIp: o.tunnelIp,
+    physnets: o.physnet,
+    hostNetns: o.hostNetns ?? null,
+    heartbeatSeconds: Number(o.heartbeatSeconds),
+    resyncSeconds: Number(o.resyncSeconds),
+    natsUrl: o.natsUrl,
+    natsPrefix: o.natsPrefix,
+    logLevel: o.logLevel,
+  });
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from './config';
+
+describe('agent flags', () => {
+  it('reads identity, roles, physnet mappings and the host namespace', () => {
+    const c = parseAgentConfig([
+      '--row', 'row-a', '--host', 'host-a1', '--roles', 'compute,network', '--tunnel-ip', '10.1.0.2',
+      '--physnet', 'extnet0:eth1', '--physnet', 'extnet1:eth2', '--host-netns', 'host-a1',
+    ]);
+    expect(c).toMatchObject({
+      row: 'row-a',
+      host: 'host-a1',
+      roles: ['compute', 'network'],
+      tunnelIp: '10.1.0.2',
+      physnets: { extnet0: 'eth1', extnet1: 'eth2' },
+      hostNetns: 'host-a1',
+      heartbeatSeconds: 5,
+    });
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).hostNetns).toBeNull();
+  });
+
+  it('refuses names that cannot be subject tokens, unknown roles and bad mappings', () => {
+    expect(() => parseAgentConfig(['--row', 'row.a', '--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow();
+    expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--roles', 'router'])).toThrow();
+    expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--physnet', 'nocolon'])).toThrow(/physnet/);
+    expect(() => parseAgentConfig(['--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow(/row/);
+  });
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { EventRegistry, Naming, agentEventDefinitions } from '@ncp/contracts';
+import { execFileRunner } from '@ncp/dataplane';
+import { JetStreamEventStore, connectNats } from '@ncp/eventstore';
+import { createLogger } from '@ncp/nest-common';
+import { HostAgent } from './agent';
+import { parseAgentConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = parseAgentConfig(process.argv.slice(2));
+  const logger = createLogger('agent', config.logLevel).child({ row: config.row, host: config.host });
+  const nc = await connectNats(config.natsUrl, `agent-${config.row}-${config.host}`);
+  const store = new JetStreamEventStore(nc, new Naming({ prefix: config.natsPrefix }), new EventRegistry(agentEventDefinitions));
+  const agent = new HostAgent(config, nc, store, execFileRunner(), logger);
+  await agent.start();
+  logger.info({ agentId: agent.agentId, netns: config.hostNetns ?? '(root)' }, 'agent started');
+  const shutdown = async (signal: string) => {
+    // The data plane stays as it is: workloads keep forwarding while the agent is away.
+    logger.info({ signal }, 'agent stopping');
+    await agent.stop();
+    await nc.drain();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,202 @@
+import { type AgentEvent, type NetworkEvent, type RecordedEvent, type Segment } from '@ncp/contracts';
+import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/dataplane';
+
+/**
+ * The L2 facts every host's desired state is computed from, folded from IPAM's network
+ * events and the agents' registrations. The fold is idempotent (an event at or below a
+ * subject's last applied sequence is skipped) and the result depends only on each
+ * entity's latest state, so duplicated, split or differently interleaved streams give
+ * the same intents.
+ */
+interface PortFact {
+  readonly id: string;
+  readonly networkId: string;
+  mac: string;
+  adminStateUp: boolean;
+  host: string;
+  profile: Record<string, unknown>;
+}
+
+interface NetworkFact {
+  readonly id: string;
+  mtu: number;
+  segment: Segment;
+}
+
+export interface AgentFact {
+  readonly agentId: string;
+  readonly row: string;
+  readonly host: string;
+  readonly tunnelIp: string;
+}
+
+export class L2Topology {
+  private readonly networks = new Map<string, NetworkFact>();
+  private readonly ports = new Map<string, PortFact>();
+  private readonly portsOfNetwork = new Map<string, Set<string>>();
+  private readonly portsOfHost = new Map<string, Set<string>>();
+  private readonly agents = new Map<string, AgentFact>();
+  private readonly applied = new Map<string, number>();
+
+  /** Folds one event; returns the hosts whose desired state may have changed. */
+  apply(recorded: RecordedEvent): Set<string> {
+    const last = this.applied.get(recorded.subject) ?? 0;
+    if (recorded.sequence <= last) return new Set();
+    this.applied.set(recorded.subject, recorded.sequence);
+    const e = recorded.envelope;
+    if (e.aggregate === 'network') return this.applyNetworkEvent(e.aggregateId, { type: e.type, data: e.data } as NetworkEvent);
+    if (e.aggregate === 'agent') return this.applyAgentEvent({ type: e.type, data: e.data } as AgentEvent, e.aggregateId);
+    return new Set();
+  }
+
+  agentOf(host: string): AgentFact | undefined {
+    return this.agents.get(host);
+  }
+
+  /** Every host with a registered agent. */
+  hosts(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  /** What the host's agent must build: the networks its ports need, and those ports. */
+  intentFor(host: string): L2HostIntent {
+    const ports = [...(this.portsOfHost.get(host) ?? [])]
+      .map((id) => this.ports.get(id))
+      .filter((p): p is PortFact => p !== undefined && this.networks.has(p.networkId));
+    const networkIds = [...new Set(ports.map((p) => p.networkId))].sort();
+    const networks: L2NetworkIntent[] = networkIds.flatMap((id) => {
+      const n = this.networks.get(id);
+      return n ? [this.networkIntent(n, host)] : [];
+    });
+    const portIntents: L2PortIntent[] = ports
+      .map((p) => ({
+        id: p.id,
+        networkId: p.networkId,
+        mac: p.mac,
+        adminStateUp: p.adminStateUp,
+        workload: {
+          netns: typeof p.profile.netns === 'string' ? p.profile.netns : `wl-${p.id.replace(/-/g, '').slice(0, 11)}`,
+          ifname: typeof p.profile.ifname === 'string' ? p.profile.ifname : 'eth0',
+        },
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+    return { networks, ports: portIntents };
+  }
+
+  private networkIntent(n: NetworkFact, host: string): L2NetworkIntent {
+    const vxlan = n.segment.networkType === 'vxlan';
+    const remote = vxlan
+      ? [...(this.portsOfNetwork.get(n.id) ?? [])]
+          .map((id) => this.ports.get(id))
+          .flatMap((p) => {
+            const agent = p && p.host !== '' && p.host !== host ? this.agents.get(p.host) : undefined;
+            return p && agent ? [{ mac: p.mac, tunnelIp: agent.tunnelIp }] : [];
+          })
+      : [];
+    return {
+      id: n.id,
+      mtu: n.mtu,
+      segment: n.segment,
+      floodList: [...new Set(remote.map((r) => r.tunnelIp))].sort(),
+      remoteMacs: remote.sort((a, b) => a.mac.localeCompare(b.mac) || a.tunnelIp.localeCompare(b.tunnelIp)),
+    };
+  }
+
+  private bind(port: PortFact, host: string): void {
+    this.portsOfHost.get(port.host)?.delete(port.id);
+    port.host = host;
+    if (host === '') return;
+    const set = this.portsOfHost.get(host) ?? new Set<string>();
+    set.add(port.id);
+    this.portsOfHost.set(host, set);
+  }
+
+  private forget(portId: string): void {
+    const p = this.ports.get(portId);
+    if (!p) return;
+    this.portsOfHost.get(p.host)?.delete(portId);
+    this.portsOfNetwork.get(p.networkId)?.delete(portId);
+    this.ports.delete(portId);
+  }
+
+  private hostsOfNetwork(networkId: string): Set<string> {
+    const hosts = new Set<string>();
+    for (const id of this.portsOfNetwork.get(networkId) ?? []) {
+      const host = this.ports.get(id)?.host;
+      if (host) hosts.add(host);
+    }
+    return hosts;
+  }
+
+  private applyAgentEvent(event: AgentEvent, agentId: string): Set<string> {
+    if (event.type !== 'AgentRegistered') return new Set();
+    const d = event.data;
+    const before = this.agents.get(d.host);
+    this.agents.set(d.host, { agentId, row: d.row, host: d.host, tunnelIp: d.tunnelIp });
+    if (before && before.tunnelIp === d.tunnelIp && before.row === d.row) return new Set([d.host]);
+    // Its tunnel address appears in the flood lists of every host it shares a network with.
+    const dirty = new Set([d.host]);
+    for (const id of this.portsOfHost.get(d.host) ?? []) {
+      const p = this.ports.get(id);
+      if (p) for (const h of this.hostsOfNetwork(p.networkId)) dirty.add(h);
+    }
+    return dirty;
+  }
+
+  private applyNetworkEvent(networkId: string, event: NetworkEvent): Set<string> {
+    switch (event.type) {
+      case 'NetworkCreated':
+        this.networks.set(networkId, { id: networkId, mtu: event.data.mtu, segment: event.data.segment });
+        return new Set();
+      case 'NetworkUpdated': {
+        const n = this.networks.get(networkId);
+        if (!n || event.data.changes.mtu === undefined) return new Set();
+        n.mtu = event.data.changes.mtu;
+        return this.hostsOfNetwork(networkId);
+      }
+      case 'NetworkDeleted': {
+        const dirty = this.hostsOfNetwork(networkId);
+        for (const id of [...(this.portsOfNetwork.get(networkId) ?? [])]) this.forget(id);
+        this.portsOfNetwork.delete(networkId);
+        this.networks.delete(networkId);
+        return dirty;
+      }
+      case 'PortCreated': {
+        const d = event.data;
+        const port: PortFact = { id: d.portId, networkId, mac: d.macAddress, adminStateUp: d.adminStateUp, host: '', profile: d.bindingProfile };
+        this.ports.set(d.portId, port);
+        this.bind(port, d.bindingHostId);
+        const set = this.portsOfNetwork.get(networkId) ?? new Set<string>();
+        set.add(d.portId);
+        this.portsOfNetwork.set(networkId, set);
+        return d.bindingHostId === '' ? new Set() : this.hostsOfNetwork(networkId);
+      }
+      case 'PortUpdated': {
+        const p = this.ports.get(event.data.portId);
+        const c = event.data.changes;
+        if (!p) return new Set();
+        const dirty = this.hostsOfNetwork(networkId);
+        if (c.macAddress !== undefined) p.mac = c.macAddress;
+        if (c.adminStateUp !== undefined) p.adminStateUp = c.adminStateUp;
+        if (c.bindingHostId !== undefined) this.bind(p, c.bindingHostId);
+        if (c.bindingProfile !== undefined) p.profile = c.bindingProfile;
+        for (const h of this.hostsOfNetwork(networkId)) dirty.add(h);
+        return dirty;
+      }
+      case 'PortDeleted': {
+        const dirty = this.hostsOfNetwork(networkId);
+        this.forget(event.data.portId);
+        return dirty;
+      }
+      case 'SubnetCreated':
+      case 'SubnetUpdated':
+      case 'SubnetDeleted':
+      case 'PortStatusChanged':
+        return new Set();
+      default: {
+        const _exhaustive: never = event;
+        return _exhaustive;
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { type EventEnvelope, type RecordedEvent } from '@ncp/contracts';
+import { L2Topology } from './l2-topology';
+
+/**
+ * The desired-state calculation must not depend on how the stream reaches it: events
+ * reversed across aggregates, duplicated, or split into batches give the same intents.
+ */
+const NET_A = '11111111-0000-4000-8000-000000000001';
+const NET_B = '11111111-0000-4000-8000-000000000002';
+const PORT_1 = '22222222-0000-4000-8000-000000000001';
+const PORT_2 = '22222222-0000-4000-8000-000000000002';
+const PORT_3 = '22222222-0000-4000-8000-000000000003';
+
+let seq = 0;
+function ev(aggregate: 'network' | 'agent', aggregateId: string, type: string, data: unknown): RecordedEvent {
+  seq++;
+  const envelope: EventEnvelope = {
+    id: `e${seq}`,
+    type,
+    schemaVersion: 1,
+    aggregate,
+    aggregateId,
+    occurredAt: '2026-01-01T00:00:00Z',
+    correlationId: 'c',
+    causationId: null,
+    projectId: 'p',
+    actor: 'a',
+    data,
+  };
+  return { envelope, sequence: seq, subject: `ev.${aggregate === 'agent' ? 'agent' : 'ipam'}.${aggregate}.${aggregateId}` };
+}
+
+const port = (portId: string, mac: string, host: string, extra: Record<string, unknown> = {}) => ({
+  portId,
+  projectId: 'p',
+  status: 'DOWN',
+  name: '',
+  description: '',
+  adminStateUp: true,
+  macAddress: mac,
+  fixedIps: [],
+  deviceOwner: '',
+  deviceId: '',
+  bindingHostId: host,
+  bindingProfile: extra,
+  bindingVnicType: 'normal',
+  portSecurityEnabled: true,
+  securityGroups: [],
+  allowedAddressPairs: [],
+});
+const network = (vni: number) => ({
+  projectId: 'p',
+  segment: { networkType: 'vxlan', physicalNetwork: null, segmentationId: vni },
+  name: '',
+  description: '',
+  adminStateUp: true,
+  shared: false,
+  external: false,
+  mtu: 1450,
+  portSecurityEnabled: true,
+});
+const agent = (row: string, host: string, tunnelIp: string) => ({
+  row,
+  host,
+  roles: ['compute'],
+  tunnelIp,
+  physnets: {},
+  version: '1',
+  startedAt: '2026-01-01T00:00:00Z',
+});
+
+function history(): RecordedEvent[] {
+  seq = 0;
+  return [
+    ev('network', NET_A, 'NetworkCreated', network(100)),
+    ev('network', NET_B, 'NetworkCreated', network(101)),
+    ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')),
+    ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1', { netns: 'wl-1' })),
+    ev('network', NET_A, 'PortCreated', port(PORT_2, 'fa:16:3e:00:00:02', 'host-b1')),
+    ev('agent', 'agent-b', 'AgentRegistered', agent('row-b', 'host-b1', '10.2.0.2')),
+    ev('network', NET_B, 'PortCreated', port(PORT_3, 'fa:16:3e:00:00:03', '')),
+    ev('network', NET_B, 'PortUpdated', { portId: PORT_3, changes: { bindingHostId: 'host-a1' } }),
+    ev('network', NET_A, 'PortUpdated', { portId: PORT_2, changes: { macAddress: 'fa:16:3e:00:00:22' } }),
+    ev('agent', 'agent-b', 'AgentRegistered', agent('row-b', 'host-b1', '10.2.0.9')),
+  ];
+}
+
+const intents = (t: L2Topology) => ({ a: t.intentFor('host-a1'), b: t.intentFor('host-b1') });
+
+function fold(events: readonly RecordedEvent[]): L2Topology {
+  const t = new L2Topology();
+  for (const e of events) t.apply(e);
+  return t;
+}
+
+/** Another interleaving: each aggregate's own events stay in order (JetStream keeps that). */
+function interleaveReversed(events: readonly RecordedEvent[]): RecordedEvent[] {
+  const bySubject = new Map<string, RecordedEvent[]>();
+  for (const e of events) bySubject.set(e.subject, [...(bySubject.get(e.subject) ?? []), e]);
+  return [...bySubject.values()].reverse().flat();
+}
+
+describe('L2 desired-state calculation', () => {
+  it('gives each host its ports, its networks and the other hosts as flood list', () => {
+    const { a, b } = intents(fold(history()));
+    expect(a.ports.map((p) => [p.id, p.workload])).toEqual([
+      [PORT_1, { netns: 'wl-1', ifname: 'eth0' }],
+      // Without binding:profile netns, a namespace named after the port.
+      [PORT_3, { netns: 'wl-22222222000', ifname: 'eth0' }],
+    ]);
+    const netA = a.networks.find((n) => n.id === NET_A);
+    expect(netA?.floodList).toEqual(['10.2.0.9']);
+    expect(netA?.remoteMacs).toEqual([{ mac: 'fa:16:3e:00:00:22', tunnelIp: '10.2.0.9' }]);
+    expect(a.networks.find((n) => n.id === NET_B)?.floodList).toEqual([]);
+    expect(b.networks.map((n) => n.id)).toEqual([NET_A]);
+    expect(b.networks[0]?.floodList).toEqual(['10.1.0.2']);
+  });
+
+  it('does not depend on interleaving, duplicates or batching', () => {
+    const events = history();
+    const expected = intents(fold(events));
+    expect(intents(fold(interleaveReversed(events)))).toEqual(expected);
+    expect(intents(fold(events.flatMap((e) => [e, e])))).toEqual(expected);
+    // Split into batches with intents computed in between (as the publisher does).
+    const t = new L2Topology();
+    for (const [i, e] of events.entries()) {
+      t.apply(e);
+      if (i % 3 === 0) intents(t);
+    }
+    expect(intents(t)).toEqual(expected);
+    // Replaying everything again (a restart that re-reads the stream) changes nothing.
+    for (const e of events) t.apply(e);
+    expect(intents(t)).toEqual(expected);
+  });
+
+  it('reports which hosts a change touches', () => {
+    const events = history();
+    const t = fold(events.slice(0, 6));
+    // Moving a port between hosts touches both, and every host sharing its network.
+    const dirty = t.apply(ev('network', NET_A, 'PortUpdated', { portId: PORT_1, changes: { bindingHostId: 'host-b1' } }));
+    expect([...dirty].sort()).toEqual(['host-a1', 'host-b1']);
+    expect(t.intentFor('host-a1').ports).toEqual([]);
+    // A network's deletion empties it everywhere.
+    t.apply(ev('network', NET_A, 'NetworkDeleted', { subnets: [], portIds: [] }));
+    expect(t.intentFor('host-b1')).toEqual({ networks: [], ports: [] });
+  });
+});

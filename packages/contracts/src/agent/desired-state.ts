@@ -1,0 +1,25 @@
+/**
+ * Desired state goes to agents through a JetStream KV bucket; keys are
+ * `<row>.<host>.<kind>.<id>` so an agent watches `<row>.<host>.>` and nothing else.
+ */
+export const DESIRED_STATE_BUCKET = 'ncp_desired';
+/** Heartbeats: key `<row>.<host>`, value { agentId, at }. */
+export const AGENT_HEARTBEAT_BUCKET = 'ncp_agents';
+
+export const DESIRED_KINDS = { l2Network: 'l2net', l2Port: 'l2port' } as const;
+export type DesiredKind = (typeof DESIRED_KINDS)[keyof typeof DESIRED_KINDS];
+
+export function desiredKey(row: string, host: string, kind: DesiredKind, id: string): string {
+  return `${row}.${host}.${kind}.${id}`;
+}
+
+export function parseDesiredKey(key: string): { row: string; host: string; kind: string; id: string } | null {
+  const [row, host, kind, id, ...rest] = key.split('.');
+  if (!row || !host || !kind || !id || rest.length > 0) return null;
+  return { row, host, kind, id };
+}
+
+export interface AgentHeartbeat {
+  readonly agentId: string;
+  readonly at: string;
+}

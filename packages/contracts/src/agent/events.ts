@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { defineEvent } from '../event-registry';
+
+/**
+ * Events host agents write about themselves, on `ev.agent.agent.<agentId>`: who they
+ * are (on every start) and what they found when applying their desired state.
+ */
+export const AGENT_CONTEXT = 'agent';
+export const AGENT_AGGREGATE = 'agent';
+
+export const agentRole = z.enum(['compute', 'network', 'bgp']);
+export type AgentRole = z.infer<typeof agentRole>;
+
+/** Rows and hosts name KV keys and subjects: one token each. */
+export const agentNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only');
+
+export const AgentRegistered = defineEvent(
+  'AgentRegistered',
+  z.object({
+    row: agentNameSchema,
+    host: agentNameSchema,
+    roles: z.array(agentRole),
+    tunnelIp: z.string(),
+    physnets: z.record(z.string(), z.string()),
+    version: z.string(),
+    startedAt: z.string(),
+  }),
+);
+
+export const resourceStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
+
+export const resourceReportSchema = z.object({
+  kind: z.enum(['port', 'network']),
+  id: z.string().min(1),
+  /** The network the resource belongs to (ports), so its owner finds the aggregate. */
+  networkId: z.string().nullable(),
+  status: resourceStatus,
+  reason: z.string(),
+});
+export type ResourceReport = z.infer<typeof resourceReportSchema>;
+
+/**
+ * What an agent found after applying its desired state: the resources whose status
+ * changed since its last report (all of them after a start), a bounded batch each.
+ */
+export const ResourceStatusReported = defineEvent(
+  'ResourceStatusReported',
+  z.object({ host: agentNameSchema, resources: z.array(resourceReportSchema).max(1000) }),
+);
+
+export const agentEventDefinitions = [AgentRegistered, ResourceStatusReported] as const;
+
+type Def = (typeof agentEventDefinitions)[number];
+type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+export type AgentEvent = EventOf<Def>;
+
+/** A stable agent id for (row, host), shaped like the UUIDs Neutron clients expect. */
+export function agentIdOf(row: string, host: string): string {
+  const h = createHash('sha1').update(`ncp-agent:${row}/${host}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}

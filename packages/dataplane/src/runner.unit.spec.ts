@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ExecFileRunner, RecordingRunner } from './runner.js';
+
+// Runs node itself (always present) rather than network tools: no root needed.
+describe('ExecFileRunner', () => {
+  const node = process.execPath;
+
+  it('passes arguments without a shell', async () => {
+    const runner = new ExecFileRunner();
+    const { stdout } = await runner.run([node, '-e', 'process.stdout.write(process.argv.slice(1).join("|"))', 'a b', '$(x)', ';']);
+    expect(stdout).toBe('a b|$(x)|;');
+  });
+
+  it('rejects with stderr on failure, and on timeout', async () => {
+    const runner = new ExecFileRunner({ timeoutMs: 300 });
+    await expect(runner.run([node, '-e', 'console.error("RTNETLINK answers: File exists"); process.exit(2)'])).rejects.toThrow(
+      /failed: RTNETLINK answers: File exists/,
+    );
+    await expect(runner.run([node, '-e', 'setTimeout(() => {}, 10000)'])).rejects.toThrow(/killed after 300 ms/);
+    await expect(runner.run([])).rejects.toThrow(/empty command/);
+  });
+
+  it('records what it runs', async () => {
+    const recorder = new RecordingRunner(new ExecFileRunner());
+    await recorder.run([node, '-e', '']);
+    expect(recorder.calls).toEqual([[node, '-e', '']]);
+    expect(recorder.mutatingCalls()).toEqual([[node, '-e', '']]);
+  });
+});

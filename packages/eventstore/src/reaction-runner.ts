@@ -1,0 +1,70 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { type RecordedEvent } from '@ncp/contracts';
+import { type JetStreamEventStore } from './event-store';
+import { type ProjectionLogger } from './projection-runner';
+
+export interface Reaction {
+  /** Durable consumer name; also names the reaction in logs. */
+  readonly name: string;
+  readonly filter: string;
+  /** Must be idempotent: an event may be delivered again after a crash. */
+  handle(event: RecordedEvent): Promise<void>;
+}
+
+/**
+ * Runs a reaction to events (a process manager step) at least once per event: the
+ * message is acknowledged after the handler succeeds, redelivered with a delay after it
+ * fails. A new reaction starts at the beginning of the stream, so nothing that happened
+ * before it first ran is missed; its durable consumer remembers where it is after that.
+ */
+export class ReactionRunner {
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly events: JetStreamEventStore,
+    private readonly reaction: Reaction,
+    private readonly logger?: ProjectionLogger,
+  ) {}
+
+  get durableName(): string {
+    return this.events.naming.consumerName(`react_${this.reaction.name}`);
+  }
+
+  async start(): Promise<void> {
+    const jsm = await this.events.jsm();
+    try {
+      await jsm.consumers.info(this.events.streamName, this.durableName);
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
+      await jsm.consumers.add(this.events.streamName, {
+        durable_name: this.durableName,
+        filter_subject: this.reaction.filter,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 60_000_000_000,
+        max_deliver: -1,
+        inactive_threshold: 86_400_000_000_000,
+      });
+    }
+    const consumer = await this.events.js.consumers.get(this.events.streamName, this.durableName);
+    const messages = await consumer.consume({ max_messages: 200 });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const m of messages) {
+        try {
+          await this.reaction.handle(this.events.decode(m));
+          m.ack();
+        } catch (err) {
+          this.logger?.error({ err, reaction: this.reaction.name, sequence: m.seq }, 'reaction failed; will retry');
+          m.nak(2000);
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+  }
+}

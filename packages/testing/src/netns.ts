@@ -1,0 +1,192 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Helpers for data-plane tests that build topologies only inside network namespaces they
+ * create. Every command takes a namespace and runs there (`ip -n NS`, `ip netns exec NS`), so
+ * the machine's own interfaces are never touched; `Topology` remembers the namespaces it made
+ * and deletes them all (which also removes every veth, bridge and VXLAN device inside).
+ * Everything runs with execFile and an argument array, never a shell.
+ */
+
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const LINK_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const SYSCTL_KEY = /^[A-Za-z0-9_.\-/]{1,128}$/;
+const ARG = /^[A-Za-z0-9_.:/-]{1,64}$/;
+
+function check(value: string, pattern: RegExp, what: string): string {
+  if (!pattern.test(value) || value.startsWith('-') || value === '.' || value === '..') throw new Error(`invalid ${what}: '${value}'`);
+  return value;
+}
+
+/** Runs a command; rejects with its stderr. */
+export function runArgv(argv: readonly string[], timeoutMs = 20_000): Promise<string> {
+  const [file, ...args] = argv;
+  if (file === undefined) return Promise.reject(new Error('empty command'));
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`\`${argv.join(' ')}\` failed: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * A short unique prefix for namespace names, e.g. `tl3k9xq-`: base36 time (last 4 digits)
+ * plus 2 random characters, so parallel runs and leftovers of crashed runs do not collide.
+ */
+export function netnsPrefix(): string {
+  const time = Date.now().toString(36).slice(-4);
+  const rand = randomBytes(2).readUInt16BE(0).toString(36).padStart(2, '0').slice(-2);
+  return `t${time}${rand}-`;
+}
+
+export type NetnsPrerequisites = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether namespaces can be built here: root and a working `ip netns`. Tests skip on `ok:
+ * false` only outside CI; with CI=true they must fail instead (see `requireNetns`).
+ */
+export function netnsPrerequisites(): NetnsPrerequisites {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not running as root' };
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'pipe', timeout: 5_000 });
+  } catch (error) {
+    return { ok: false, reason: `ip netns is not usable: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { ok: true };
+}
+
+/** True when the data-plane tests can run; throws under CI=true when they cannot. */
+export function requireNetns(env: NodeJS.ProcessEnv = process.env): boolean {
+  const pre = netnsPrerequisites();
+  if (pre.ok) return true;
+  if (env.CI === 'true') throw new Error(`data-plane tests need root and iproute2 (CI=true, no skipping): ${pre.reason}`);
+  return false;
+}
+
+export async function addNetns(name: string): Promise<void> {
+  await runArgv(['ip', 'netns', 'add', check(name, NETNS_NAME, 'namespace name')]);
+  // Loopback up, as on any real host (ping to self, local services).
+  await linkUp(name, 'lo');
+}
+
+export async function delNetns(name: string): Promise<void> {
+  await runArgv(['ip', 'netns', 'del', check(name, NETNS_NAME, 'namespace name')]);
+}
+
+/** A veth pair with one end in each namespace (both must be namespaces, never the root one). */
+export async function addVethPair(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+  await runArgv([
+    'ip', '-n', check(nsA, NETNS_NAME, 'namespace name'),
+    'link', 'add', check(ifA, LINK_NAME, 'interface name'), 'type', 'veth',
+    'peer', 'name', check(ifB, LINK_NAME, 'interface name'), 'netns', check(nsB, NETNS_NAME, 'namespace name'),
+  ]);
+}
+
+export async function linkUp(ns: string, ifname: string): Promise<void> {
+  await runArgv(['ip', '-n', check(ns, NETNS_NAME, 'namespace name'), 'link', 'set', 'dev', check(ifname, LINK_NAME, 'interface name'), 'up']);
+}
+
+/** `cidr` like 10.91.1.1/24 or fd00::1/64. IPv6 addresses skip DAD so they work at once. */
+export async function addAddress(ns: string, ifname: string, cidr: string): Promise<void> {
+  const extra = cidr.includes(':') ? ['nodad'] : [];
+  await runArgv([
+    'ip', '-n', check(ns, NETNS_NAME, 'namespace name'),
+    'addr', 'add', check(cidr, ARG, 'address'), 'dev', check(ifname, LINK_NAME, 'interface name'), ...extra,
+  ]);
+}
+
+/** `dst` is a prefix or `default`. */
+export async function addRoute(ns: string, dst: string, via: string): Promise<void> {
+  await runArgv(['ip', '-n', check(ns, NETNS_NAME, 'namespace name'), 'route', 'add', check(dst, ARG, 'destination'), 'via', check(via, ARG, 'gateway')]);
+}
+
+/** `sysctl -w key=value` inside the namespace (net.* keys are per namespace). */
+export async function sysctl(ns: string, key: string, value: string): Promise<void> {
+  await runArgv([
+    'ip', 'netns', 'exec', check(ns, NETNS_NAME, 'namespace name'),
+    'sysctl', '-q', '-w', `${check(key, SYSCTL_KEY, 'sysctl key')}=${check(value, ARG, 'sysctl value')}`,
+  ]);
+}
+
+/** Runs a program inside a namespace (`ip netns exec NS argv...`), e.g. ping. */
+export function netnsExec(ns: string, argv: readonly string[], timeoutMs = 20_000): Promise<string> {
+  return runArgv(['ip', 'netns', 'exec', check(ns, NETNS_NAME, 'namespace name'), ...argv], timeoutMs);
+}
+
+/**
+ * A set of namespaces made for one test file. Names are `prefix + suffix`; `destroy()` deletes
+ * every namespace it made or adopted, in reverse order, and may be called any number of times
+ * (afterAll, and again after a failure).
+ */
+export class Topology {
+  private readonly namespaces: string[] = [];
+
+  constructor(readonly prefix: string = netnsPrefix()) {
+    check(`${prefix}x`, NETNS_NAME, 'namespace prefix');
+  }
+
+  /** The full namespace name for a suffix (no side effect). */
+  ns(suffix: string): string {
+    return check(`${this.prefix}${suffix}`, NETNS_NAME, 'namespace name');
+  }
+
+  /** Creates `prefix + suffix` and returns its full name. */
+  async addNetns(suffix: string): Promise<string> {
+    const name = this.ns(suffix);
+    this.adopt(name);
+    await addNetns(name);
+    return name;
+  }
+
+  /** Marks a namespace created by someone else (e.g. the code under test) for deletion. */
+  adopt(name: string): void {
+    if (!name.startsWith(this.prefix)) throw new Error(`${name} is not one of this topology's namespaces (${this.prefix}*)`);
+    if (!this.namespaces.includes(name)) this.namespaces.push(name);
+  }
+
+  private own(ns: string): string {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} was not created by this topology`);
+    return ns;
+  }
+
+  addVethPair(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+    return addVethPair(this.own(nsA), ifA, this.own(nsB), ifB);
+  }
+
+  linkUp(ns: string, ifname: string): Promise<void> {
+    return linkUp(this.own(ns), ifname);
+  }
+
+  addAddress(ns: string, ifname: string, cidr: string): Promise<void> {
+    return addAddress(this.own(ns), ifname, cidr);
+  }
+
+  addRoute(ns: string, dst: string, via: string): Promise<void> {
+    return addRoute(this.own(ns), dst, via);
+  }
+
+  sysctl(ns: string, key: string, value: string): Promise<void> {
+    return sysctl(this.own(ns), key, value);
+  }
+
+  exec(ns: string, argv: readonly string[], timeoutMs?: number): Promise<string> {
+    return netnsExec(this.own(ns), argv, timeoutMs);
+  }
+
+  /** Deletes everything this topology made; namespaces already gone are fine. */
+  async destroy(): Promise<void> {
+    const failures: string[] = [];
+    for (const name of [...this.namespaces].reverse()) {
+      try {
+        await delNetns(name);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (!/No such file|does not exist|Invalid argument/.test(message)) failures.push(message);
+      }
+      this.namespaces.splice(this.namespaces.indexOf(name), 1);
+    }
+    if (failures.length > 0) throw new Error(`topology cleanup failed: ${failures.join('; ')}`);
+  }
+}
