@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient)
-COMMANDS=(openstack)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping)
+COMMANDS=(openstack ip ping)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do

@@ -31,6 +31,7 @@ export {
 } from './l2/model.js';
 export {
   EMPTY_OBSERVED,
+  parseFdbByDevice,
   parseFdbJson,
   parseIpLinkJson,
   parseNetnsJson,

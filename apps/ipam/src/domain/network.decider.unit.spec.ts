@@ -268,4 +268,25 @@ describe('network decider: ports', () => {
     const meta = { now: 't', correlationId: 'c', causationId: null, projectId: 'project-a', actor: 'a', isAdmin: false };
     expect(networkDecider.decide(command, restored, meta)).toEqual(networkDecider.decide(command, state, meta));
   });
+
+  it('takes agents\' status reports only from the host the port is bound to, and only when they change', () => {
+    const bound = portCreated('p1', 'fa:16:3e:00:00:01', []);
+    const onA = { ...bound, data: { ...bound.data, bindingHostId: 'host-a1' } } as NetworkEvent;
+    const given = spec.given([networkCreated(), onA]);
+    const report = (host: string, status: 'ACTIVE' | 'DOWN') => ({ type: 'SetPortStatus' as const, id: NET, portId: 'p1', host, status, reason: 'r' });
+    given.when(report('host-a1', 'ACTIVE'), admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'r' } }]);
+    given.when(report('host-b1', 'ACTIVE'), admin).then([]);
+    given.when(report('host-a1', 'DOWN'), admin).then([]);
+    spec.given([networkCreated()]).when(report('host-a1', 'ACTIVE'), admin).then([]);
+  });
+
+  it('puts a port DOWN when it moves to another host', () => {
+    const bound = portCreated('p1', 'fa:16:3e:00:00:01', []);
+    const onA = { ...bound, data: { ...bound.data, bindingHostId: 'host-a1' } } as NetworkEvent;
+    const active: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } };
+    spec
+      .given([networkCreated(), onA, active])
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } })
+      .then([{ type: 'PortUpdated', data: { portId: 'p1', changes: { bindingHostId: 'host-b1', status: 'DOWN' } } }]);
+  });
 });

@@ -2,7 +2,20 @@ import { bridgeArgv, ipArgv } from '../argv.js';
 import { isValidLinkName, isValidNetnsName, parseOwnerAlias } from '../names.js';
 import { type CommandRunner } from '../runner.js';
 import { type L2HostConfig, type L2HostIntent } from './model.js';
-import { parseFdbJson, parseIpLinkJson, parseNetnsJson, type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
+import { parseFdbByDevice, parseIpLinkJson, parseNetnsJson, type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
+
+const OBSERVE_PARALLELISM = 8;
+
+async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /**
  * Reads back what the planner compares: all links of the host namespace (with -d for the
@@ -14,17 +27,19 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
   const hostLinks = parseIpLinkJson((await runner.run(ipArgv(host, '-j', '-d', 'link', 'show'))).stdout);
 
   const fdb: Record<string, readonly ObservedFdbEntry[]> = {};
-  for (const link of hostLinks) {
-    // Only our VXLAN devices: another driver's fdb is none of our business.
-    if (link.kind !== 'vxlan' || parseOwnerAlias(link.alias)?.tag !== 'vx' || !isValidLinkName(link.name)) continue;
-    fdb[link.name] = parseFdbJson((await runner.run(bridgeArgv(host, '-j', 'fdb', 'show', 'dev', link.name))).stdout);
+  // Only our VXLAN devices: another driver's fdb is none of our business.
+  const ours = hostLinks.filter((l) => l.kind === 'vxlan' && parseOwnerAlias(l.alias)?.tag === 'vx' && isValidLinkName(l.name));
+  if (ours.length > 0) {
+    const byDevice = parseFdbByDevice((await runner.run(bridgeArgv(host, '-j', 'fdb', 'show'))).stdout);
+    for (const link of ours) fdb[link.name] = byDevice[link.name] ?? [];
   }
 
   const netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
-  const wanted = new Set(intent.ports.map((p) => p.workload.netns).filter((ns) => isValidNetnsName(ns) && netns.includes(ns)));
+  const wanted = [...new Set(intent.ports.map((p) => p.workload.netns).filter((ns) => isValidNetnsName(ns) && netns.includes(ns)))].sort();
+  // One command per workload namespace: read them a few at a time.
   const workloadLinks: Record<string, readonly ObservedLink[]> = {};
-  for (const ns of [...wanted].sort()) {
+  await inParallel(wanted, OBSERVE_PARALLELISM, async (ns) => {
     workloadLinks[ns] = parseIpLinkJson((await runner.run(ipArgv(ns, '-j', '-d', 'link', 'show'))).stdout);
-  }
+  });
   return { hostLinks, fdb, netns, workloadLinks };
 }

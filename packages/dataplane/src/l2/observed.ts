@@ -80,6 +80,7 @@ const VlanData = z.object({ id: z.number() });
 const FdbJson = z.array(
   z.object({
     mac: z.string(),
+    ifname: z.string().optional(),
     dst: z.string().optional(),
     master: z.string().optional(),
   }),
@@ -141,6 +142,19 @@ export function parseFdbJson(text: string): ObservedFdbEntry[] {
   return parseWith(FdbJson, text, 'bridge -j fdb show').flatMap((e) =>
     e.dst !== undefined && e.master === undefined ? [{ mac: e.mac.toLowerCase(), dst: e.dst }] : [],
   );
+}
+
+/**
+ * Parses `bridge -j fdb show` of a whole namespace into the remote entries (with `dst`) of
+ * each device; one command instead of one per VXLAN device.
+ */
+export function parseFdbByDevice(text: string): Record<string, ObservedFdbEntry[]> {
+  const byDevice: Record<string, ObservedFdbEntry[]> = {};
+  for (const e of parseWith(FdbJson, text, 'bridge -j fdb show')) {
+    if (e.dst === undefined || e.master !== undefined || e.ifname === undefined) continue;
+    (byDevice[e.ifname] ??= []).push({ mac: e.mac.toLowerCase(), dst: e.dst });
+  }
+  return byDevice;
 }
 
 /** Parses `ip -j netns list`. */

@@ -167,8 +167,13 @@ export class FakeKernel implements CommandRunner {
     const [object, verb, ...rest] = args;
     if (object !== 'fdb') throw new Error(`fake: unsupported bridge ${args.join(' ')}`);
     if (verb === 'show') {
-      const dev = this.dev(ns, rest);
-      return JSON.stringify(this.fdb(ns, dev.name).map((e) => ({ mac: e.mac, dst: e.dst, flags: ['self'], state: 'permanent' })));
+      // Without `dev`, the whole namespace, each entry naming its device (as the real one does).
+      const devices = rest.includes('dev')
+        ? [this.dev(ns, rest).name]
+        : [...this.fdbs.keys()].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
+      return JSON.stringify(
+        devices.flatMap((d) => this.fdb(ns, d).map((e) => ({ mac: e.mac, ifname: d, dst: e.dst, flags: ['self'], state: 'permanent' }))),
+      );
     }
     const [mac = ''] = rest;
     const dev = this.dev(ns, rest);

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Host agent benchmark, on the real kernel, in namespaces it creates (needs root).
+//
+//   node bench/agent/run.mjs [--networks 50] [--ports 500] [--bind 100]
+//
+// 1. Cold start: with the agent stopped, N networks (VXLAN, one /24 each) and P ports
+//    bound to its host are created through the API; then the agent process starts and
+//    the clock runs until the API shows every port ACTIVE.
+// 2. Bind latency: with the agent running, B more ports are created one at a time, each
+//    bound to the host; for each, the time from sending the POST to the PortStatusChanged
+//    ACTIVE event on the stream (the moment the API shows ACTIVE).
+// It starts its own TestStack (built ipam + gateway + agent, fresh database and NATS
+// prefix) and removes everything it made. See README.md beside this file.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { TestStack, Topology } from '@ncp/testing';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const { values: opts } = parseArgs({
+  options: {
+    networks: { type: 'string', default: '50' },
+    ports: { type: 'string', default: '500' },
+    bind: { type: 'string', default: '100' },
+  },
+});
+const NETWORKS = Number(opts.networks);
+const PORTS = Number(opts.ports);
+const BIND = Number(opts.bind);
+const HOST = 'bench-h1';
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+async function api(stack, method, urlPath, body) {
+  const res = await fetch(`${stack.url}${urlPath}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
+  return text === '' ? {} : JSON.parse(text);
+}
+
+async function activeCount(stack) {
+  const body = await api(stack, 'GET', `/v2.0/ports?binding%3Ahost_id=${HOST}&status=ACTIVE&fields=id`);
+  return body.ports.length;
+}
+
+async function main() {
+  const topo = new Topology();
+  const host = await topo.addNetns('bh');
+  const peer = await topo.addNetns('bp');
+  await topo.addVethPair(host, 'ul0', peer, 'ul0');
+  await topo.linkUp(host, 'ul0');
+  await topo.linkUp(peer, 'ul0');
+  await topo.addAddress(host, 'ul0', '10.77.0.2/24');
+  const workloads = Array.from({ length: NETWORKS }, (_, i) => topo.ns(`w${i}`));
+  for (const w of workloads) topo.adopt(w);
+  workloads.push(topo.ns('wbind'));
+  topo.adopt(topo.ns('wbind'));
+
+  const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn' } });
+  const result = { at: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`, networks: NETWORKS, ports: PORTS, bind: BIND };
+  try {
+    const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'warn', heartbeatSeconds: 2 };
+    // Register once (desired state is published for known hosts), then stop the agent.
+    const agent = await stack.startAgent(agentOptions);
+    await agent.kill('SIGTERM');
+
+    console.log(`creating ${NETWORKS} networks and ${PORTS} ports bound to ${HOST}...`);
+    const networks = [];
+    for (let i = 0; i < NETWORKS; i++) {
+      const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: `bench-${i}` } });
+      await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: `10.${100 + Math.floor(i / 200)}.${i % 200}.0/24` } });
+      networks.push(network.id);
+    }
+    for (let j = 0; j < PORTS; j++) {
+      const i = j % NETWORKS;
+      await api(stack, 'POST', '/v2.0/ports', {
+        port: { network_id: networks[i], 'binding:host_id': HOST, 'binding:profile': { netns: workloads[i], ifname: `e${Math.floor(j / NETWORKS)}` } },
+      });
+    }
+
+    console.log('cold start: starting the agent...');
+    const t0 = performance.now();
+    agent.start();
+    let active = 0;
+    while (active < PORTS) {
+      if (performance.now() - t0 > 600_000) throw new Error(`only ${active}/${PORTS} ACTIVE after 10 minutes`);
+      await sleep(100);
+      active = await activeCount(stack);
+    }
+    result.coldStartSeconds = Number(((performance.now() - t0) / 1000).toFixed(2));
+    console.log(`cold start: ${PORTS} ports on ${NETWORKS} networks ACTIVE after ${result.coldStartSeconds} s`);
+
+    // Bind latency, measured on the event stream: PortStatusChanged ACTIVE for the port.
+    const nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
+    const activeAt = new Map();
+    const sub = nc.subscribe(`${stack.prefix}.ev.ipam.network.>`, {
+      callback: (_err, msg) => {
+        const e = JSON.parse(new TextDecoder().decode(msg.data));
+        if (e.type === 'PortStatusChanged' && e.data.status === 'ACTIVE') activeAt.set(e.data.portId, performance.now());
+      },
+    });
+    const latencies = [];
+    for (let k = 0; k < BIND; k++) {
+      const sent = performance.now();
+      const { port } = await api(stack, 'POST', '/v2.0/ports', {
+        port: { network_id: networks[k % NETWORKS], 'binding:host_id': HOST, 'binding:profile': { netns: topo.ns('wbind'), ifname: `b${k}` } },
+      });
+      const deadline = sent + 30_000;
+      while (!activeAt.has(port.id)) {
+        if (performance.now() > deadline) throw new Error(`port ${port.id} not ACTIVE within 30 s`);
+        await sleep(2);
+      }
+      latencies.push(activeAt.get(port.id) - sent);
+    }
+    sub.unsubscribe();
+    await nc.close();
+    latencies.sort((a, b) => a - b);
+    result.bindToActiveMs = {
+      count: latencies.length,
+      p50: Number(percentile(latencies, 50).toFixed(1)),
+      p90: Number(percentile(latencies, 90).toFixed(1)),
+      p99: Number(percentile(latencies, 99).toFixed(1)),
+      max: Number(latencies[latencies.length - 1].toFixed(1)),
+    };
+    console.log(`bind -> ACTIVE over ${BIND} ports: p50 ${result.bindToActiveMs.p50} ms, p90 ${result.bindToActiveMs.p90} ms, p99 ${result.bindToActiveMs.p99} ms, max ${result.bindToActiveMs.max} ms`);
+  } finally {
+    await stack.stop();
+    await topo.destroy();
+  }
+  mkdirSync(path.join(HERE, 'results'), { recursive: true });
+  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
