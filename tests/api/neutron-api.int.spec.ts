@@ -129,6 +129,8 @@ describe('the reference scenario over HTTP', () => {
     });
     const port = await api.create<PortResource>('ports', 'port', { network_id: net.id, mac_address: 'fa:16:3e:11:11:11' });
     expect(port.fixed_ips).toEqual([{ subnet_id: subnet.id, ip_address: '2001:db8:0:1:f816:3eff:fe11:1111' }]);
+    // Not bound anywhere, so nothing has plugged it.
+    expect([port.status, port['binding:vif_type']]).toEqual(['DOWN', 'unbound']);
     const invalidModes = await api.post('/v2.0/subnets', {
       subnet: { network_id: net.id, ip_version: 6, cidr: '2001:db8:0:2::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'dhcpv6-stateful' },
     });
