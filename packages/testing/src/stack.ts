@@ -12,6 +12,20 @@ const execFileAsync = promisify(execFile);
 /** The repository root, found from this file (src/ or dist/ of packages/testing). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
+/** Applies IPAM's migrations to a database with the built ncp-migrate (as deployments do). */
+export async function deployIpamMigrations(databaseUrl: string): Promise<void> {
+  await execFileAsync(process.execPath, [
+    path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
+    'deploy',
+    '--schema',
+    path.join(REPO_ROOT, 'apps/ipam/prisma/schema.prisma'),
+    '--db-schema',
+    'ipam',
+    '--url',
+    databaseUrl,
+  ]);
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -125,16 +139,7 @@ export class TestStack {
     const infra = await testInfra();
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
-    await execFileAsync(process.execPath, [
-      path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
-      'deploy',
-      '--schema',
-      path.join(REPO_ROOT, 'apps/ipam/prisma/schema.prisma'),
-      '--db-schema',
-      'ipam',
-      '--url',
-      database.url,
-    ]);
+    await deployIpamMigrations(database.url);
     const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
     const ipamPort = await freePort();
     const ipam: Service = {

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
-import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
+import { createTestDatabase, deployIpamMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { ipamConfig } from '../config';
 import { IpamContext } from '../context';
 
-const run = promisify(execFile);
 
 /**
  * Sagas interrupted by a crash leave reservations behind; the sweeper releases them once
@@ -20,16 +16,7 @@ const meta: CommandMetadata = { now: new Date().toISOString(), correlationId: 'c
 beforeAll(async () => {
   const infra = await testInfra();
   db = await createTestDatabase(infra.databaseUrl);
-  await run(process.execPath, [
-    path.join(__dirname, '../../../../packages/prisma-migrate/dist/cli.js'),
-    'deploy',
-    '--schema',
-    path.join(__dirname, '../../prisma/schema.prisma'),
-    '--db-schema',
-    'ipam',
-    '--url',
-    db.url,
-  ]);
+  await deployIpamMigrations(db.url);
   ctx = await IpamContext.create(
     ipamConfig({ DATABASE_URL: db.url, NATS_URL: infra.natsUrl, NATS_PREFIX: uniqueName('sw'), LOG_LEVEL: 'silent', ORPHAN_GRACE_SECONDS: '60' }),
   );

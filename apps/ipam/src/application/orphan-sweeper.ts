@@ -2,7 +2,7 @@ import { type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import { type FollowUps } from './follow-ups';
-import { type IpamWriteModel } from './write-model';
+import { serviceMeta, type IpamWriteModel } from './write-model';
 
 export interface SweepReport {
   readonly segments: number;
@@ -28,14 +28,7 @@ export class OrphanSweeper {
 
   async sweep(now: Date): Promise<SweepReport> {
     const cutoff = new Date(now.getTime() - this.graceSeconds * 1000);
-    const meta: CommandMetadata = {
-      now: now.toISOString(),
-      correlationId: `sweep-${now.getTime()}`,
-      causationId: null,
-      projectId: '',
-      actor: 'ipam:orphan-sweeper',
-      isAdmin: true,
-    };
+    const meta = serviceMeta('ipam:orphan-sweeper', now);
     const report = {
       segments: await this.sweepSegments(cutoff, meta),
       prefixes: await this.sweepPrefixes(cutoff, meta),

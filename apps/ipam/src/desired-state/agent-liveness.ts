@@ -1,9 +1,9 @@
 import { Kvm, type KV } from '@nats-io/kv';
-import { AGENT_HEARTBEAT_BUCKET, type AgentHeartbeat, type CommandMetadata, type Naming } from '@ncp/contracts';
+import { AGENT_HEARTBEAT_BUCKET, type AgentHeartbeat, type Naming } from '@ncp/contracts';
 import { type NatsConnection } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type IpamPrisma } from '../infrastructure/prisma';
-import { type IpamWriteModel } from '../application/write-model';
+import { serviceMeta, type IpamWriteModel } from '../application/write-model';
 
 /**
  * Which agents are alive, from their heartbeats in the KV bucket, and the consequence of
@@ -71,14 +71,7 @@ export class AgentLiveness {
       where: { bindingHostId: { in: dead }, status: { not: 'DOWN' } },
       select: { id: true, networkId: true, bindingHostId: true },
     });
-    const meta: CommandMetadata = {
-      now: now.toISOString(),
-      correlationId: `liveness-${now.getTime()}`,
-      causationId: null,
-      projectId: '',
-      actor: 'ipam:agent-liveness',
-      isAdmin: true,
-    };
+    const meta = serviceMeta('ipam:agent-liveness', now);
     for (const p of ports) {
       await this.model.networks.execute(
         p.networkId,
