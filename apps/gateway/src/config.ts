@@ -7,6 +7,8 @@ export const gatewayConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Base URL of the IPAM service. */
   IPAM_URL: z.url().default('http://127.0.0.1:9701'),
+  /** Base URL of the L3 service (routers, floating IPs). */
+  L3_URL: z.url().default('http://127.0.0.1:9702'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
 });

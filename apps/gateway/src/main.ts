@@ -11,6 +11,8 @@ function upstreamOf(config: GatewayConfig, path: string): string {
   switch (serviceOf(collection)) {
     case 'ipam':
       return config.IPAM_URL;
+    case 'l3':
+      return config.L3_URL;
   }
 }
 

@@ -7,7 +7,9 @@ describe('gateway routing', () => {
     expect(collectionOf('/v2.0/address-scopes/abc?fields=id')).toBe('address-scopes');
     expect(collectionOf('/v2.0/ports.json')).toBe('ports');
     expect(collectionOf('/v2.0/extensions')).toBeNull();
-    expect(collectionOf('/v2.0/routers')).toBeNull();
+    expect(collectionOf('/v2.0/routers')).toBe('routers');
+    expect(serviceOf('floatingips')).toBe('l3');
+    expect(collectionOf('/v2.0/qos')).toBeNull();
     expect(collectionOf('/healthz')).toBeNull();
     expect(serviceOf('subnetpools')).toBe('ipam');
   });

@@ -6,7 +6,7 @@ import { PortCommands } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
 import { SubnetPoolCommands } from './application/subnet-pool.commands';
 import { AGENTS_READER, AgentsController, agentsReader } from './api/agents';
-import { ApiSupport } from './api/api-support';
+import { ApiSupport } from '@ncp/nest-common';
 import { IPAM_EXTENSIONS } from './api/extensions';
 import {
   AddressScopesController,

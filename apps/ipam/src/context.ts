@@ -1,6 +1,6 @@
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
-import { JetStreamEventStore, ProjectionRunner, ReactionRunner, connectNats, type NatsConnection } from '@ncp/eventstore';
-import { createLogger, withSchema, type Logger } from '@ncp/nest-common';
+import { JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { FollowUps } from './application/follow-ups';
 import { AggregateLookups } from './application/lookups';
@@ -10,15 +10,13 @@ import { PortCommands } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
 import { SubnetPoolCommands } from './application/subnet-pool.commands';
 import { IpamWriteModel } from './application/write-model';
-import { ApiSupport } from './api/api-support';
 import { createPortInput, updatePortInput } from './api/bodies';
-import { ReadModel } from './api/read-model';
 import { ports } from './api/resources';
 import { type IpamConfig } from './config';
 import { AdminResponder } from './messaging/admin-responder';
 import { CommandResponder } from './messaging/command-responder';
 import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
-import { PrismaProjectionStore, PrismaSnapshotStore } from './infrastructure/prisma-stores';
+
 import { IpamProjection } from './projection/ipam.projection';
 import { AgentsProjection } from './projection/agents.projection';
 import { AgentLiveness } from './desired-state/agent-liveness';
@@ -37,8 +35,8 @@ export class IpamContext {
     readonly store: JetStreamEventStore,
     readonly model: IpamWriteModel,
     readonly projection: ProjectionRunner<IpamTx>,
-    readonly readModel: ReadModel,
-    readonly api: ApiSupport,
+    readonly readModel: ReadModel<IpamPrisma>,
+    readonly api: ApiSupport<IpamPrisma>,
     readonly networks: NetworkCommands,
     readonly subnets: SubnetCommands,
     readonly ports: PortCommands,
@@ -60,7 +58,7 @@ export class IpamContext {
     const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
     const model = new IpamWriteModel(
       store,
-      new PrismaSnapshotStore(prisma),
+      new SqlSnapshotStore(prisma),
       {
         segments: {
           tenantNetworkType: config.TENANT_NETWORK_TYPE,
@@ -73,11 +71,11 @@ export class IpamContext {
       },
       (subject, err) => logger.warn({ err, subject }, 'snapshot not saved'),
     );
-    const projection = new ProjectionRunner(store, new IpamProjection(naming.eventsOfContext('ipam')), new PrismaProjectionStore(prisma), {
+    const projection = new ProjectionRunner(store, new IpamProjection(naming.eventsOfContext('ipam')), new SqlProjectionStore<IpamTx>(prisma), {
       instance: config.INSTANCE_ID,
       logger,
     });
-    const agentsProjection = new ProjectionRunner(store, new AgentsProjection(naming.eventsOfContext('agent')), new PrismaProjectionStore(prisma), {
+    const agentsProjection = new ProjectionRunner(store, new AgentsProjection(naming.eventsOfContext('agent')), new SqlProjectionStore<IpamTx>(prisma), {
       instance: config.INSTANCE_ID,
       logger,
     });

@@ -9,6 +9,8 @@ export const SERVICE_OF_COLLECTION = {
   subnetpools: 'ipam',
   'address-scopes': 'ipam',
   agents: 'ipam',
+  routers: 'l3',
+  floatingips: 'l3',
 } as const satisfies Record<string, string>;
 
 export type ApiService = (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION];
@@ -21,4 +23,6 @@ export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, 
   subnetpools: 'subnetpool',
   'address-scopes': 'address_scope',
   agents: 'agent',
+  routers: 'router',
+  floatingips: 'floatingip',
 };

@@ -6,3 +6,4 @@ export * from './errors';
 export * from './event-registry';
 export * from './subjects';
 export * from './ipam';
+export * from './l3';

@@ -1,5 +1,14 @@
 export { DataplaneError, type DataplaneErrorCode } from './errors.js';
-export { ExecFileRunner, RecordingRunner, execFileRunner, isReadOnlyCommand, type CommandResult, type CommandRunner, type ExecFileRunnerOptions } from './runner.js';
+export {
+  ExecFileRunner,
+  RecordingRunner,
+  execFileRunner,
+  isReadOnlyCommand,
+  type CommandResult,
+  type CommandRunner,
+  type ExecFileRunnerOptions,
+  type RunOptions,
+} from './runner.js';
 export { bridgeArgv, ipArgv } from './argv.js';
 export {
   assertId,
@@ -45,3 +54,48 @@ export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2I
 export { formatSteps } from './l2/format.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
 export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
+export {
+  FloatingIpIntentSchema,
+  ROUTER_NAMESPACE_PREFIX,
+  RouterIntentSchema,
+  routerInterfaceName,
+  routerNamespace,
+  type FloatingIpIntent,
+  type L3Options,
+  type RouterInterfaceIntent,
+  type RouterIntent,
+  type RouterRouteIntent,
+  type SnatIntent,
+} from './l3/model.js';
+export {
+  EMPTY_OBSERVED_L3,
+  NFT_TABLE_FAMILY,
+  NFT_TABLE_NAME,
+  ROUTER_SYSCTLS,
+  parseIpAddrJson,
+  parseIpRouteJson,
+  parseNftTableText,
+  parseNftTablesJson,
+  parseSysctlValues,
+  type ObservedAddress,
+  type ObservedL3,
+  type ObservedRoute,
+  type ObservedRouterLink,
+  type ObservedRouterNs,
+  type ObservedRuleset,
+} from './l3/observed.js';
+export { observeL3 } from './l3/observe.js';
+export {
+  renderRouterNat,
+  renderRouterRuleset,
+  replaceTableScript,
+  routerNat,
+  type FloatingNat,
+  type RenderedRuleset,
+  type RouterNat,
+  type SourceNat,
+} from './l3/nft.js';
+export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemError, type L3Plan, type L3Step, type StepTolerance } from './l3/plan.js';
+export { formatL3Steps } from './l3/format.js';
+export { applyL3, type L3ApplyResult } from './l3/apply.js';
+export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';

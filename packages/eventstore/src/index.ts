@@ -1,8 +1,10 @@
 export type { Decider, SnapshotCodec } from '@ncp/contracts';
 export * from './event-store';
+export * from './heartbeat-watcher';
 export * from './keyed-mutex';
 export * from './nats';
 export * from './projection-runner';
 export * from './reaction-runner';
 export * from './repository';
 export * from './snapshot-store';
+export * from './sql-projection-store';

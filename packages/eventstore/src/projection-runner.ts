@@ -26,6 +26,11 @@ export interface Projection<Tx> {
   /** Subject filter of the events it folds, e.g. `ev.ipam.>`. */
   readonly filter: string;
   apply(tx: Tx, event: RecordedEvent): Promise<void>;
+  /**
+   * Subjects the projection folds, when its filter is wider (one consumer over several
+   * contexts: NATS 2.9 allows one filter per consumer). Others are skipped undecoded.
+   */
+  accepts?(subject: string): boolean;
   /** Empties the projection's tables, for a rebuild from sequence 1. */
   reset(tx: Tx): Promise<void>;
 }
@@ -40,6 +45,8 @@ export interface ProjectionRunnerOptions {
   readonly instance: string;
   readonly batchSize?: number;
   readonly logger?: ProjectionLogger;
+  /** Called after each committed batch (e.g. to recompute what depends on the projection). */
+  readonly onAdvance?: (sequence: number) => void;
 }
 
 export interface ProjectionStatus {
@@ -210,7 +217,7 @@ export class ProjectionRunner<Tx> {
           let last = checkpoint;
           for (const m of batch) {
             if (m.seq <= last) continue;
-            await this.projection.apply(tx, this.events.decode(m));
+            if (this.projection.accepts?.(m.subject) !== false) await this.projection.apply(tx, this.events.decode(m));
             last = m.seq;
           }
           if (last > checkpoint) await this.store.writeCheckpoint(tx, this.projection.name, last);
@@ -235,6 +242,7 @@ export class ProjectionRunner<Tx> {
   private advance(sequence: number): void {
     if (sequence <= this.position) return;
     this.position = sequence;
+    this.opts.onAdvance?.(sequence);
     const ready = this.waiters.filter((w) => w.sequence <= sequence);
     this.waiters = this.waiters.filter((w) => w.sequence > sequence);
     for (const w of ready) w.resolve();

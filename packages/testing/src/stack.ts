@@ -12,19 +12,21 @@ const execFileAsync = promisify(execFile);
 /** The repository root, found from this file (src/ or dist/ of packages/testing). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** Applies IPAM's migrations to a database with the built ncp-migrate (as deployments do). */
-export async function deployIpamMigrations(databaseUrl: string): Promise<void> {
+/** Applies a service's migrations to a database with the built ncp-migrate (as deployments do). */
+export async function deployMigrations(service: 'ipam' | 'l3', databaseUrl: string): Promise<void> {
   await execFileAsync(process.execPath, [
     path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
     'deploy',
     '--schema',
-    path.join(REPO_ROOT, 'apps/ipam/prisma/schema.prisma'),
+    path.join(REPO_ROOT, `apps/${service}/prisma/schema.prisma`),
     '--db-schema',
-    'ipam',
+    service,
     '--url',
     databaseUrl,
   ]);
 }
+
+export const deployIpamMigrations = (databaseUrl: string) => deployMigrations('ipam', databaseUrl);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,6 +125,7 @@ export class TestStack {
     readonly database: TestDatabase,
     readonly natsUrl: string,
     private readonly ipam: Service,
+    private readonly l3: Service,
     private readonly gateway: Service,
   ) {}
 
@@ -135,11 +138,16 @@ export class TestStack {
     return `http://127.0.0.1:${this.ipam.port}`;
   }
 
+  get l3Url(): string {
+    return `http://127.0.0.1:${this.l3.port}`;
+  }
+
   static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
     const infra = await testInfra();
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
-    await deployIpamMigrations(database.url);
+    await deployMigrations('ipam', database.url);
+    await deployMigrations('l3', database.url);
     const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
     const ipamPort = await freePort();
     const ipam: Service = {
@@ -149,16 +157,25 @@ export class TestStack {
       env: { ...common, PORT: String(ipamPort) },
       output: [],
     };
+    const l3Port = await freePort();
+    const l3: Service = {
+      name: 'l3',
+      script: path.join(REPO_ROOT, 'apps/l3/dist/main.js'),
+      port: l3Port,
+      env: { ...common, PORT: String(l3Port) },
+      output: [],
+    };
     const gatewayPort = await freePort();
     const gateway: Service = {
       name: 'gateway',
       script: path.join(REPO_ROOT, 'apps/gateway/dist/main.js'),
       port: gatewayPort,
-      env: { ...common, PORT: String(gatewayPort), IPAM_URL: `http://127.0.0.1:${ipamPort}` },
+      env: { ...common, PORT: String(gatewayPort), IPAM_URL: `http://127.0.0.1:${ipamPort}`, L3_URL: `http://127.0.0.1:${l3Port}` },
       output: [],
     };
-    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, gateway);
+    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, l3, gateway);
     await stack.startService(ipam);
+    await stack.startService(l3);
     await stack.startService(gateway);
     return stack;
   }
@@ -206,13 +223,13 @@ export class TestStack {
   }
 
   /** Recent output of a service, for failure messages. */
-  logs(name: 'ipam' | 'gateway'): string {
-    return (name === 'ipam' ? this.ipam : this.gateway).output.join('');
+  logs(name: 'ipam' | 'l3' | 'gateway'): string {
+    return { ipam: this.ipam, l3: this.l3, gateway: this.gateway }[name].output.join('');
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.kill('SIGTERM')));
-    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
+    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.l3, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
     try {
       const jsm = await jetstreamManager(nc);

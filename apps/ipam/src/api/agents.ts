@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
-import { type ResourceReader } from './resources';
-import { ApiSupport, type HttpRequestLike } from './api-support';
+import { ApiSupport, type HttpRequestLike } from '@ncp/nest-common';
+import { type IpamReader } from './resources';
+import { type IpamPrisma } from '../infrastructure/prisma';
 import { type AgentLiveness } from '../desired-state/agent-liveness';
 import { type Prisma } from '../generated/prisma/client';
 import { timestamp } from './resources';
@@ -10,7 +11,7 @@ type AgentRow = Prisma.AgentGetPayload<object>;
 /** Every agent does L2 the way Neutron's Linux bridge agent does; later roles add rows. */
 export const L2_AGENT_TYPE = 'Linux bridge agent';
 
-export function agentsReader(liveness: AgentLiveness): ResourceReader<AgentRow> {
+export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
   return {
     path: 'agents',
     spec: {
@@ -73,8 +74,8 @@ export const AGENTS_READER = Symbol('AGENTS_READER');
 @Controller('v2.0/agents')
 export class AgentsController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
-    @Inject(AGENTS_READER) private readonly agents: ResourceReader<AgentRow>,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
+    @Inject(AGENTS_READER) private readonly agents: IpamReader<AgentRow>,
   ) {}
 
   @Get()

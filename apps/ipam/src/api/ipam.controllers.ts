@@ -4,7 +4,8 @@ import { NetworkCommands } from '../application/network.commands';
 import { PortCommands } from '../application/port.commands';
 import { SubnetCommands } from '../application/subnet.commands';
 import { SubnetPoolCommands } from '../application/subnet-pool.commands';
-import { ApiSupport, type HttpRequestLike } from './api-support';
+import { ApiSupport, type HttpRequestLike } from '@ncp/nest-common';
+import { type IpamPrisma } from '../infrastructure/prisma';
 import {
   createAddressScopeInput,
   createNetworkInput,
@@ -25,7 +26,7 @@ import { addressScopes, networks, ports, subnetPools, subnets } from './resource
 @Controller('v2.0/networks')
 export class NetworksController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(NetworkCommands) private readonly commands: NetworkCommands,
   ) {}
 
@@ -61,7 +62,7 @@ export class NetworksController {
 @Controller('v2.0/subnets')
 export class SubnetsController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(SubnetCommands) private readonly commands: SubnetCommands,
   ) {}
 
@@ -97,7 +98,7 @@ export class SubnetsController {
 @Controller('v2.0/ports')
 export class PortsController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(PortCommands) private readonly commands: PortCommands,
   ) {}
 
@@ -134,7 +135,7 @@ export class PortsController {
 @Controller('v2.0/subnetpools')
 export class SubnetPoolsController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(SubnetPoolCommands) private readonly commands: SubnetPoolCommands,
   ) {}
 
@@ -185,7 +186,7 @@ export class SubnetPoolsController {
 @Controller('v2.0/address-scopes')
 export class AddressScopesController {
   constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport,
+    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(AddressScopeCommands) private readonly commands: AddressScopeCommands,
   ) {}
 

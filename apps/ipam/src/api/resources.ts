@@ -1,70 +1,38 @@
-import { type CommandMetadata } from '@ncp/contracts';
-import { type AttributeSpec, type ResourceSpec, type SortKey } from '@ncp/nest-common';
+import {
+  BY_CREATION,
+  STANDARD_ATTRIBUTES,
+  booleanAttr,
+  integerAttr,
+  jsonAttr,
+  listAttr,
+  neutronTimestamp,
+  ownOr,
+  standardWire,
+  stringAttr,
+  type ResourceReader,
+} from '@ncp/nest-common';
 import { type Prisma } from '../generated/prisma/client';
 import { type IpamPrisma } from '../infrastructure/prisma';
 
-/**
- * The Neutron resources IPAM serves: wire attributes, the columns behind them, who may
- * see a row, and how a row looks on the wire.
- */
-type Where = Record<string, unknown>;
+/** The Neutron resources IPAM serves, read from its projection. */
+export type IpamReader<Row> = ResourceReader<Row, IpamPrisma>;
 
-export interface ResourceReader<Row> {
-  readonly spec: ResourceSpec;
-  /** URL path segment, which differs from the collection key for address-scopes. */
-  readonly path: string;
-  /** Neutron exception name and message for a missing id. */
-  notFound(id: string): { type: string; message: string };
-  readonly defaultSort: readonly SortKey[];
-  visibleTo(meta: CommandMetadata): Where;
-  customFilter?(name: string, values: readonly string[]): Where;
-  findMany(prisma: IpamPrisma, args: { where: Where; orderBy: Where[]; take?: number }): Promise<Row[]>;
-  toWire(row: Row): Record<string, unknown>;
-}
-
-const s = (column?: string): AttributeSpec => ({ type: 'string', column });
-const b = (column?: string): AttributeSpec => ({ type: 'boolean', column });
-const i = (column?: string): AttributeSpec => ({ type: 'integer', column });
-const list: AttributeSpec = { type: 'list' };
-const obj: AttributeSpec = { type: 'json' };
-
-const standard = {
-  id: s('id'),
-  name: s('name'),
-  project_id: s('projectId'),
-  tenant_id: s('projectId'),
-  revision_number: i('revisionNumber'),
-  created_at: s('createdAt'),
-  updated_at: s('updatedAt'),
-  tags: list,
-};
-const byCreation: SortKey[] = [{ attribute: 'created_at', column: 'createdAt', direction: 'asc' }];
-
-/** Neutron prints timestamps without fractions: 2026-01-01T00:00:00Z. */
-export const timestamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-const own = (meta: CommandMetadata, ...alsoVisible: Where[]): Where =>
-  meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] };
-
-function standardWire(row: { id: string; name: string; projectId: string; revisionNumber: number; createdAt: Date; updatedAt: Date }) {
-  return {
-    id: row.id,
-    name: row.name,
-    tenant_id: row.projectId,
-    project_id: row.projectId,
-    revision_number: row.revisionNumber,
-    created_at: timestamp(row.createdAt),
-    updated_at: timestamp(row.updatedAt),
-    tags: [] as string[],
-  };
-}
+const s = stringAttr;
+const b = booleanAttr;
+const i = integerAttr;
+const list = listAttr;
+const obj = jsonAttr;
+const standard = STANDARD_ATTRIBUTES;
+const byCreation = BY_CREATION;
+const own = ownOr;
+export const timestamp = neutronTimestamp;
 
 // ---- networks -------------------------------------------------------------------------
 
 const networkInclude = { subnets: { select: { id: true, ipVersion: true, addressScopeId: true }, orderBy: { createdAt: 'asc' as const } } };
 type NetworkRow = Prisma.NetworkGetPayload<{ include: typeof networkInclude }>;
 
-export const networks: ResourceReader<NetworkRow> = {
+export const networks: IpamReader<NetworkRow> = {
   path: 'networks',
   spec: {
     singular: 'network',
@@ -120,7 +88,7 @@ export const networks: ResourceReader<NetworkRow> = {
 
 type SubnetRow = Prisma.SubnetGetPayload<object>;
 
-export const subnets: ResourceReader<SubnetRow> = {
+export const subnets: IpamReader<SubnetRow> = {
   path: 'subnets',
   spec: {
     singular: 'subnet',
@@ -173,7 +141,7 @@ type PortRow = Prisma.PortGetPayload<{ include: typeof portInclude }>;
 
 const FIXED_IP_KEYS = ['ip_address', 'subnet_id', 'ip_address_substr'] as const;
 
-export const ports: ResourceReader<PortRow> = {
+export const ports: IpamReader<PortRow> = {
   path: 'ports',
   spec: {
     singular: 'port',
@@ -243,7 +211,7 @@ export const ports: ResourceReader<PortRow> = {
 
 type SubnetPoolRow = Prisma.SubnetPoolGetPayload<object>;
 
-export const subnetPools: ResourceReader<SubnetPoolRow> = {
+export const subnetPools: IpamReader<SubnetPoolRow> = {
   path: 'subnetpools',
   spec: {
     singular: 'subnetpool',
@@ -285,7 +253,7 @@ export const subnetPools: ResourceReader<SubnetPoolRow> = {
 
 type AddressScopeRow = Prisma.AddressScopeGetPayload<object>;
 
-export const addressScopes: ResourceReader<AddressScopeRow> = {
+export const addressScopes: IpamReader<AddressScopeRow> = {
   path: 'address-scopes',
   spec: {
     singular: 'address_scope',

@@ -20,12 +20,7 @@ export interface IpamPolicies {
   readonly macPrefix: string;
 }
 
-export interface Written {
-  /** The resource the request created or changed. */
-  readonly id: string;
-  /** Stream sequence to wait for before reading the result back. */
-  readonly sequence: number;
-}
+export type { Written } from '@ncp/nest-common';
 
 /** The IPAM aggregates, each behind its repository. */
 export class IpamWriteModel {

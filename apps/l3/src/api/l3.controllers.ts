@@ -1,0 +1,164 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
+import { ApiSupport, findExtension, neutronTimestamp, type HttpRequestLike } from '@ncp/nest-common';
+import { FloatingIpCommands } from '../application/floating-ip.commands';
+import { RouterCommands } from '../application/router.commands';
+import { type L3Prisma } from '../infrastructure/prisma';
+import { createFloatingIpInput, createRouterInput, extraRoutesInput, interfaceInput, updateFloatingIpInput, updateRouterInput } from './bodies';
+import { L3_EXTENSIONS } from './extensions';
+import { floatingIps, routers } from './resources';
+
+export const L3_PRISMA = Symbol('L3_PRISMA');
+export const HEARTBEATS = Symbol('HEARTBEATS');
+
+@Controller('v2.0/extensions')
+export class ExtensionsController {
+  @Get()
+  list() {
+    return { extensions: L3_EXTENSIONS };
+  }
+
+  @Get(':alias')
+  get(@Param('alias') alias: string) {
+    return findExtension(L3_EXTENSIONS, alias);
+  }
+}
+
+@Controller('v2.0/routers')
+export class RoutersController {
+  constructor(
+    @Inject(ApiSupport) private readonly api: ApiSupport<L3Prisma>,
+    @Inject(RouterCommands) private readonly commands: RouterCommands,
+    @Inject(L3_PRISMA) private readonly prisma: L3Prisma,
+    @Inject(HEARTBEATS) private readonly heartbeats: { isAlive(host: string): boolean; heartbeat(host: string): Date | undefined },
+  ) {}
+
+  @Get()
+  list(@Req() req: HttpRequestLike) {
+    return this.api.list(routers, req);
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    return this.api.get(routers, id, req);
+  }
+
+  @Post()
+  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    return this.api.show(routers, await this.commands.create(createRouterInput(body, meta), meta), meta);
+  }
+
+  @Put(':id')
+  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    const { changes, gateway, routes } = updateRouterInput(body);
+    return this.api.show(routers, await this.commands.update(id, changes, gateway, routes, this.api.expectedRevision(req), meta), meta);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
+  }
+
+  @Put(':id/add_router_interface')
+  async addInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    const r = await this.commands.addInterface(id, interfaceInput(body), meta);
+    await this.api.settled({ id, sequence: r.sequence });
+    return { id, tenant_id: r.projectId, project_id: r.projectId, port_id: r.portId, subnet_id: r.subnetId, subnet_ids: r.subnetIds, network_id: r.networkId, tags: [] };
+  }
+
+  @Put(':id/remove_router_interface')
+  async removeInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    const r = await this.commands.removeInterface(id, interfaceInput(body), meta);
+    await this.api.settled({ id, sequence: r.sequence });
+    return { id, tenant_id: r.projectId, project_id: r.projectId, port_id: r.portId, subnet_id: r.subnetId, subnet_ids: r.subnetIds, network_id: r.networkId, tags: [] };
+  }
+
+  @Put(':id/add_extraroutes')
+  async addExtraRoutes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    return this.api.show(routers, await this.commands.changeRoutes(id, extraRoutesInput(body), [], meta), meta);
+  }
+
+  @Put(':id/remove_extraroutes')
+  async removeExtraRoutes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    return this.api.show(routers, await this.commands.changeRoutes(id, [], extraRoutesInput(body), meta), meta);
+  }
+
+  /** Where the router runs, in the shape of Neutron's l3_agent_scheduler extension. */
+  @Get(':id/l3-agents')
+  async l3Agents(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    await this.api.get(routers, id, req);
+    const router = await this.prisma.router.findUnique({ where: { id } });
+    const agent = router?.host ? await this.prisma.agent.findUnique({ where: { host: router.host } }) : null;
+    if (!agent) return { agents: [] };
+    const beat = this.heartbeats.heartbeat(agent.host);
+    return {
+      agents: [
+        {
+          id: agent.id,
+          agent_type: 'L3 agent',
+          binary: 'ncp-agent',
+          topic: 'l3_agent',
+          host: agent.host,
+          row: agent.row,
+          admin_state_up: true,
+          alive: this.heartbeats.isAlive(agent.host),
+          heartbeat_timestamp: beat ? neutronTimestamp(beat).replace('T', ' ').replace('Z', '') : null,
+          ha_state: null,
+          configurations: { routers: await this.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
+        },
+      ],
+    };
+  }
+}
+
+@Controller('v2.0/floatingips')
+export class FloatingIpsController {
+  constructor(
+    @Inject(ApiSupport) private readonly api: ApiSupport<L3Prisma>,
+    @Inject(FloatingIpCommands) private readonly commands: FloatingIpCommands,
+  ) {}
+
+  @Get()
+  list(@Req() req: HttpRequestLike) {
+    return this.api.list(floatingIps, req);
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    return this.api.get(floatingIps, id, req);
+  }
+
+  @Post()
+  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    return this.api.show(floatingIps, await this.commands.create(createFloatingIpInput(body, meta), meta), meta);
+  }
+
+  @Put(':id')
+  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    const meta = this.api.meta(req);
+    const input = updateFloatingIpInput(body);
+    const revision = this.api.expectedRevision(req);
+    let written = { id, sequence: 0 };
+    if (input.description !== undefined) written = await this.commands.updateDescription(id, input.description, revision, meta);
+    if (input.hasPort) {
+      written =
+        input.portId === null || input.portId === undefined
+          ? await this.commands.disassociate(id, revision, meta)
+          : await this.commands.associate(id, input.portId, input.fixedIpAddress, revision, meta);
+    }
+    return this.api.show(floatingIps, written, meta);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
+  }
+}

@@ -1,0 +1,116 @@
+import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions, l3EventDefinitions } from '@ncp/contracts';
+import {
+  HeartbeatWatcher,
+  JetStreamEventStore,
+  ProjectionRunner,
+  ReactionRunner,
+  SqlProjectionStore,
+  connectNats,
+  type NatsConnection,
+} from '@ncp/eventstore';
+import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
+import { IpamFacts } from './application/facts';
+import { FloatingIpCommands } from './application/floating-ip.commands';
+import { RouterPlacement } from './application/placement';
+import { RouterCommands } from './application/router.commands';
+import { L3WriteModel, serviceMeta } from './application/write-model';
+import { type L3Config } from './config';
+import { RouterIntentPublisher } from './desired-state/router-publisher';
+import { L3StatusFromAgentReports } from './desired-state/status.reaction';
+import { IpamClient } from './infrastructure/ipam-client';
+import { createPrisma, L3_SCHEMA, type L3Prisma, type L3Tx } from './infrastructure/prisma';
+import { L3Projection } from './projection/l3.projection';
+
+/** The composition root of the L3 service. */
+export class L3Context {
+  private placementTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly config: L3Config,
+    readonly logger: Logger,
+    readonly nc: NatsConnection,
+    readonly prisma: L3Prisma,
+    readonly store: JetStreamEventStore,
+    readonly projection: ProjectionRunner<L3Tx>,
+    readonly api: ApiSupport<L3Prisma>,
+    readonly routers: RouterCommands,
+    readonly floatingIps: FloatingIpCommands,
+    readonly placement: RouterPlacement,
+    readonly heartbeats: HeartbeatWatcher,
+    readonly publisher: RouterIntentPublisher,
+    readonly status: ReactionRunner,
+  ) {}
+
+  static async create(config: L3Config, logger = createLogger('l3', config.LOG_LEVEL)): Promise<L3Context> {
+    const naming = new Naming({ prefix: config.NATS_PREFIX });
+    const nc = await connectNats(config.NATS_URL, `l3-${config.INSTANCE_ID}`);
+    const prisma = createPrisma(withSchema(config.DATABASE_URL, L3_SCHEMA));
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...l3EventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions]));
+    const model = new L3WriteModel(store);
+    const publisher = new RouterIntentPublisher(nc, naming, prisma, logger);
+    const projection = new ProjectionRunner(store, new L3Projection(naming), new SqlProjectionStore<L3Tx>(prisma), {
+      instance: config.INSTANCE_ID,
+      logger,
+      onAdvance: () => publisher.schedule(),
+    });
+    const api = new ApiSupport(new ReadModel(prisma, config.PAGINATION_MAX_LIMIT > 0 ? config.PAGINATION_MAX_LIMIT : undefined), projection, {
+      defaultProjectId: config.DEFAULT_PROJECT_ID,
+      defaultRoles: config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
+    });
+    const heartbeats = new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS);
+    const ipam = new IpamClient(nc, naming);
+    const facts = new IpamFacts(prisma);
+    const placement = new RouterPlacement(prisma, model, ipam, heartbeats, logger);
+    // Reads of IPAM facts wait until L3's copy has everything IPAM had when asked.
+    const catchUp = () => projection.catchUp();
+    return new L3Context(
+      config,
+      logger,
+      nc,
+      prisma,
+      store,
+      projection,
+      api,
+      new RouterCommands(model, facts, ipam, placement, prisma, catchUp, logger),
+      new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger),
+      placement,
+      heartbeats,
+      publisher,
+      new ReactionRunner(store, new L3StatusFromAgentReports(naming.eventsOfContext('agent'), model), logger),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.store.ensureStream();
+    await this.heartbeats.start();
+    await this.projection.start();
+    await this.publisher.start();
+    await this.status.start();
+    this.placementTimer = setInterval(() => {
+      this.placeUnscheduledRouters().catch((err: unknown) => this.logger.error({ err }, 'router placement failed'));
+    }, this.config.PLACEMENT_INTERVAL_SECONDS * 1000);
+    this.placementTimer.unref();
+  }
+
+  /** Routers with ports but no host (no agent could take them yet) are placed when one can. */
+  async placeUnscheduledRouters(): Promise<void> {
+    const waiting = await this.prisma.router.findMany({
+      where: { host: null, OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] },
+      select: { id: true },
+    });
+    for (const r of waiting) {
+      const meta = serviceMeta('l3:placement', new Date());
+      if ((await this.placement.ensureScheduled(r.id, meta)) !== null) await this.placement.bindPorts(r.id, meta);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.placementTimer) clearInterval(this.placementTimer);
+    await this.status.stop();
+    this.publisher.stop();
+    this.heartbeats.stop();
+    await this.projection.stop();
+    await this.nc.drain();
+    await this.prisma.$disconnect();
+  }
+}

@@ -1,0 +1,33 @@
+import { ConflictError, NotFoundError, PreconditionError, ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
+
+/** Error constructors of the L3 deciders: codes are `L3.<NeutronExceptionName>`. */
+export const badRequest = (message: string) => new ValidationError('L3.BadRequest', message);
+export const invalidInput = (message: string) => new ValidationError('L3.InvalidInput', `Invalid input for operation: ${message}.`);
+export const notFound = (type: string, message: string) => new NotFoundError(`L3.${type}`, message);
+export const conflict = (type: string, message: string) => new ConflictError(`L3.${type}`, message);
+
+export const canModify = (meta: CommandMetadata, owner: { projectId: string }) => meta.isAdmin || owner.projectId === meta.projectId;
+
+export function checkRevision(current: number, expected: number | undefined): void {
+  if (expected !== undefined && expected !== current) {
+    throw new PreconditionError('L3.RevisionNumberConstraintFailed', `Constraint for revision_number=${expected} failed`);
+  }
+}
+
+export function cidrInput(attribute: string, text: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch {
+    throw badRequest(`Invalid input for ${attribute}. Reason: '${text}' is not a valid IP subnet.`);
+  }
+}
+
+export function ipText(attribute: string, text: string): string {
+  try {
+    const ip = parseIp(text);
+    return ip.version === 4 ? text : formatCidr({ version: 6, network: ip.value, prefixLength: 128 }).replace(/\/128$/, '');
+  } catch {
+    throw badRequest(`Invalid input for ${attribute}. Reason: '${text}' is not a valid IP address.`);
+  }
+}

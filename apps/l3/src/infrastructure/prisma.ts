@@ -1,0 +1,12 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+
+export const L3_SCHEMA = 'l3';
+export type L3Prisma = PrismaClient;
+export type L3Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+export function createPrisma(databaseUrl: string): PrismaClient {
+  // search_path too: raw SQL (checkpoint locks, sweeper queries) names tables unqualified.
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${L3_SCHEMA}` }, { schema: L3_SCHEMA });
+  return new PrismaClient({ adapter });
+}

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { startHttpService } from '@ncp/nest-common';
+import { L3Module } from './app.module';
+import { l3Config } from './config';
+import { L3Context } from './context';
+
+async function main(): Promise<void> {
+  const config = l3Config();
+  const ctx = await L3Context.create(config);
+  await ctx.start();
+  const app = await startHttpService(L3Module.with(ctx), {
+    service: 'l3',
+    host: config.HOST,
+    port: config.PORT,
+    logger: ctx.logger,
+    openapi: {
+      title: 'ncp L3',
+      description:
+        'Neutron v2.0 routers and floating IPs. Beyond Neutron: nat_exclusions on routers (destinations reached without SNAT), and no NAT at all for internal subnets in the external subnet\'s address scope.',
+    },
+  });
+  const shutdown = async (signal: string) => {
+    ctx.logger.info({ signal }, 'shutting down');
+    await app.close();
+    await ctx.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-registry';
+
+/**
+ * L3 events: routers (interfaces, gateway, routes, placement) and floating IPs. Router
+ * ports and floating IP ports are IPAM ports; these events name them by id.
+ */
+export const L3_CONTEXT = 'l3';
+export const L3_AGGREGATES = { router: 'router', floatingIp: 'floatingip', registry: 'registry' } as const;
+export const L3_REGISTRY_ID = 'global';
+
+const id = z.string().min(1);
+const text = z.string();
+const fixedIp = z.object({ subnetId: id, ipAddress: text });
+const route = z.object({ destination: text, nexthop: text });
+/** A subnet a router port is on, with its CIDR (immutable), for overlap and nexthop checks. */
+const attachedSubnet = z.object({ subnetId: id, cidr: text });
+export const l3Status = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
+
+const routerAttributes = {
+  name: text,
+  description: text,
+  adminStateUp: z.boolean(),
+  ha: z.boolean(),
+  distributed: z.boolean(),
+  /** Destinations reached with the instance's own address while the rest is SNATed. */
+  natExclusions: z.array(text),
+};
+
+export const RouterCreated = defineEvent('RouterCreated', z.object({ projectId: text, ...routerAttributes }));
+export const RouterUpdated = defineEvent('RouterUpdated', z.object({ changes: z.object(routerAttributes).partial() }));
+/** The whole gateway, set or replaced. */
+export const RouterGatewaySet = defineEvent(
+  'RouterGatewaySet',
+  z.object({ networkId: id, enableSnat: z.boolean(), portId: id, fixedIps: z.array(fixedIp), subnets: z.array(attachedSubnet) }),
+);
+export const RouterGatewayCleared = defineEvent('RouterGatewayCleared', z.object({ portId: id }));
+export const RouterInterfaceAdded = defineEvent(
+  'RouterInterfaceAdded',
+  z.object({ portId: id, networkId: id, fixedIps: z.array(fixedIp), subnets: z.array(attachedSubnet) }),
+);
+export const RouterInterfaceRemoved = defineEvent('RouterInterfaceRemoved', z.object({ portId: id }));
+export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes: z.array(route) }));
+export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
+export const RouterStatusChanged = defineEvent('RouterStatusChanged', z.object({ status: l3Status, reason: text }));
+export const RouterDeleted = defineEvent('RouterDeleted', z.object({}));
+
+export const FloatingIpCreated = defineEvent(
+  'FloatingIpCreated',
+  z.object({
+    projectId: text,
+    description: text,
+    floatingNetworkId: id,
+    floatingPortId: id,
+    subnetId: id,
+    floatingIpAddress: text,
+  }),
+);
+export const FloatingIpAssociated = defineEvent(
+  'FloatingIpAssociated',
+  z.object({ portId: id, fixedIpAddress: text, routerId: id }),
+);
+export const FloatingIpDisassociated = defineEvent('FloatingIpDisassociated', z.object({}));
+export const FloatingIpUpdated = defineEvent('FloatingIpUpdated', z.object({ changes: z.object({ description: text }).partial() }));
+export const FloatingIpStatusChanged = defineEvent('FloatingIpStatusChanged', z.object({ status: l3Status, reason: text }));
+export const FloatingIpDeleted = defineEvent('FloatingIpDeleted', z.object({}));
+
+/** Deployment-wide: one floating IP per fixed address. */
+export const FixedIpFloatingIpClaimed = defineEvent(
+  'FixedIpFloatingIpClaimed',
+  z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }),
+);
+export const FixedIpFloatingIpReleased = defineEvent(
+  'FixedIpFloatingIpReleased',
+  z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }),
+);
+
+export const l3EventDefinitions = [
+  RouterCreated,
+  RouterUpdated,
+  RouterGatewaySet,
+  RouterGatewayCleared,
+  RouterInterfaceAdded,
+  RouterInterfaceRemoved,
+  RouterRoutesSet,
+  RouterScheduled,
+  RouterStatusChanged,
+  RouterDeleted,
+  FloatingIpCreated,
+  FloatingIpAssociated,
+  FloatingIpDisassociated,
+  FloatingIpUpdated,
+  FloatingIpStatusChanged,
+  FloatingIpDeleted,
+  FixedIpFloatingIpClaimed,
+  FixedIpFloatingIpReleased,
+] as const;
+
+type Def = (typeof l3EventDefinitions)[number];
+type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+export type L3Event = EventOf<Def>;
+export type L3EventOf<T extends L3Event['type']> = Extract<L3Event, { type: T }>;
+export type RouterEvent = L3EventOf<
+  | 'RouterCreated'
+  | 'RouterUpdated'
+  | 'RouterGatewaySet'
+  | 'RouterGatewayCleared'
+  | 'RouterInterfaceAdded'
+  | 'RouterInterfaceRemoved'
+  | 'RouterRoutesSet'
+  | 'RouterScheduled'
+  | 'RouterStatusChanged'
+  | 'RouterDeleted'
+>;
+export type FloatingIpEvent = L3EventOf<
+  'FloatingIpCreated' | 'FloatingIpAssociated' | 'FloatingIpDisassociated' | 'FloatingIpUpdated' | 'FloatingIpStatusChanged' | 'FloatingIpDeleted'
+>;
+export type L3RegistryEvent = L3EventOf<'FixedIpFloatingIpClaimed' | 'FixedIpFloatingIpReleased'>;

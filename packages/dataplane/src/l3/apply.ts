@@ -1,0 +1,61 @@
+import { type CommandRunner } from '../runner.js';
+import { type L3Item, type L3Step } from './plan.js';
+
+export type L3ApplyResult =
+  | { readonly item: L3Item; readonly ok: true; readonly applied: number; readonly warnings: readonly string[] }
+  | {
+      readonly item: L3Item;
+      readonly ok: false;
+      readonly applied: number;
+      readonly warnings: readonly string[];
+      readonly error: string;
+      readonly failedStep: L3Step;
+    };
+
+/** conntrack -D exits 1 when nothing matched; that is "already clean", not a failure. */
+const NOTHING_DELETED = /\b0 flow entries have been deleted\b/;
+
+/**
+ * Runs the steps item by item, in plan order. A failing command stops the rest of its own
+ * item (later steps assume the earlier ones happened) and the other items go on; the failed
+ * item stays different from its intent, so the next resync plans it again. Tolerated failures
+ * (see `StepTolerance`) do not stop the item: a best-effort one becomes a warning.
+ */
+export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): Promise<L3ApplyResult[]> {
+  const groups = new Map<L3Item, L3Step[]>();
+  for (const step of steps) {
+    const group = groups.get(step.item);
+    if (group === undefined) groups.set(step.item, [step]);
+    else group.push(step);
+  }
+  const results: L3ApplyResult[] = [];
+  for (const [item, group] of groups) {
+    let applied = 0;
+    const warnings: string[] = [];
+    let failure: { step: L3Step; error: string } | null = null;
+    for (const step of group) {
+      try {
+        await runner.run(step.argv, step.input === undefined ? undefined : { input: step.input });
+        applied += 1;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (step.tolerate === 'no-flow-entries' && NOTHING_DELETED.test(message)) {
+          applied += 1;
+          continue;
+        }
+        if (step.tolerate === 'best-effort') {
+          warnings.push(`${step.why}: ${message}`);
+          continue;
+        }
+        failure = { step, error: `${step.why}: ${message}` };
+        break;
+      }
+    }
+    results.push(
+      failure === null
+        ? { item, ok: true, applied, warnings }
+        : { item, ok: false, applied, warnings, error: failure.error, failedStep: failure.step },
+    );
+  }
+  return results;
+}

@@ -1,0 +1,189 @@
+import { NotFoundError, ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { afterMarker, effectiveSort, pageLinks, parseListQuery, selectFields, type AttributeSpec, type RawQuery, type ResourceSpec, type SortKey } from './query';
+import { commandMetadata, type TenancyDefaults } from './request-context';
+
+/**
+ * A Neutron resource served from a projection: wire attributes and their columns, who may
+ * see a row, and how a row looks on the wire. `Db` is the service's database client.
+ */
+export type Where = Record<string, unknown>;
+
+export interface ResourceReader<Row, Db> {
+  readonly spec: ResourceSpec;
+  /** URL path segment, which differs from the collection key for address-scopes. */
+  readonly path: string;
+  /** Neutron exception name and message for a missing id. */
+  notFound(id: string): { type: string; message: string };
+  readonly defaultSort: readonly SortKey[];
+  visibleTo(meta: CommandMetadata): Where;
+  customFilter?(name: string, values: readonly string[]): Where;
+  findMany(db: Db, args: { where: Where; orderBy: Where[]; take?: number }): Promise<Row[]>;
+  toWire(row: Row): Record<string, unknown>;
+}
+
+// Attribute specs and wire fields every Neutron resource shares.
+export const stringAttr = (column?: string): AttributeSpec => ({ type: 'string', column });
+export const booleanAttr = (column?: string): AttributeSpec => ({ type: 'boolean', column });
+export const integerAttr = (column?: string): AttributeSpec => ({ type: 'integer', column });
+export const listAttr: AttributeSpec = { type: 'list' };
+export const jsonAttr: AttributeSpec = { type: 'json' };
+
+export const STANDARD_ATTRIBUTES = {
+  id: stringAttr('id'),
+  name: stringAttr('name'),
+  project_id: stringAttr('projectId'),
+  tenant_id: stringAttr('projectId'),
+  revision_number: integerAttr('revisionNumber'),
+  created_at: stringAttr('createdAt'),
+  updated_at: stringAttr('updatedAt'),
+  tags: listAttr,
+};
+
+export const BY_CREATION: SortKey[] = [{ attribute: 'created_at', column: 'createdAt', direction: 'asc' }];
+
+/** Neutron prints timestamps without fractions: 2026-01-01T00:00:00Z. */
+export const neutronTimestamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function standardWire(row: { id: string; name: string; projectId: string; revisionNumber: number; createdAt: Date; updatedAt: Date }) {
+  return {
+    id: row.id,
+    name: row.name,
+    tenant_id: row.projectId,
+    project_id: row.projectId,
+    revision_number: row.revisionNumber,
+    created_at: neutronTimestamp(row.createdAt),
+    updated_at: neutronTimestamp(row.updatedAt),
+    tags: [] as string[],
+  };
+}
+
+/** Rows of the caller's project, plus those matching `alsoVisible`; admins see all. */
+export const ownOr = (meta: CommandMetadata, ...alsoVisible: Where[]): Where =>
+  meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] };
+
+export interface ListResult {
+  readonly items: Record<string, unknown>[];
+  readonly links: { href: string; rel: 'next' | 'previous' }[];
+}
+
+/** Neutron GET semantics over a projection. */
+export class ReadModel<Db> {
+  constructor(
+    private readonly db: Db,
+    private readonly maxLimit: number | undefined,
+  ) {}
+
+  async list<Row>(reader: ResourceReader<Row, Db>, raw: RawQuery, meta: CommandMetadata, baseUrl: string): Promise<ListResult> {
+    const query = parseListQuery(reader.spec, raw, { maxLimit: this.maxLimit });
+    const conditions: Where[] = [reader.visibleTo(meta)];
+    // OR of equalities rather than `in`: Prisma has no `in` for boolean columns.
+    for (const f of query.filters) conditions.push({ OR: f.values.map((v) => ({ [f.column]: v })) });
+    for (const [name, values] of Object.entries(query.custom)) {
+      if (reader.customFilter) conditions.push(reader.customFilter(name, values));
+    }
+    const sort = effectiveSort(query, reader.defaultSort);
+    if (query.marker !== null) {
+      const [marker] = await reader.findMany(this.db, { where: { AND: [{ id: query.marker }, reader.visibleTo(meta)] }, orderBy: [] });
+      if (!marker) throw new ValidationError('API.HTTPBadRequest', `Marker ${query.marker} could not be found.`);
+      conditions.push(afterMarker(sort, marker as Record<string, unknown>));
+    }
+    const rows = await reader.findMany(this.db, {
+      where: { AND: conditions },
+      orderBy: sort.map((k) => ({ [k.column]: k.direction })),
+      ...(query.limit !== null ? { take: query.limit } : {}),
+    });
+    if (query.pageReverse) rows.reverse();
+    const wire = rows.map((r) => reader.toWire(r));
+    const links = pageLinks({
+      baseUrl,
+      collection: reader.path,
+      query: raw,
+      limit: query.limit,
+      items: wire as { id: string }[],
+      pageReverse: query.pageReverse,
+      hadMarker: query.marker !== null,
+    });
+    return { items: wire.map((w) => selectFields(w, query.fields)), links };
+  }
+
+  async get<Row>(reader: ResourceReader<Row, Db>, id: string, meta: CommandMetadata, fields: readonly string[] | null = null): Promise<Record<string, unknown>> {
+    const [row] = await reader.findMany(this.db, { where: { AND: [{ id }, reader.visibleTo(meta)] }, orderBy: [] });
+    if (!row) {
+      const { type, message } = reader.notFound(id);
+      throw new NotFoundError(`API.${type}`, message);
+    }
+    return selectFields(reader.toWire(row), fields);
+  }
+}
+
+export interface HttpRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  query: RawQuery;
+  protocol?: string;
+  body?: unknown;
+}
+
+/** A write: the resource it created or changed and the stream sequence to wait for. */
+export interface Written {
+  readonly id: string;
+  readonly sequence: number;
+}
+
+const header = (req: HttpRequestLike, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** What every controller needs: who asks, read-your-writes, and the wire shapes. */
+export class ApiSupport<Db> {
+  constructor(
+    readonly readModel: ReadModel<Db>,
+    private readonly projection: { waitFor(sequence: number): Promise<void> },
+    private readonly tenancy: TenancyDefaults,
+  ) {}
+
+  meta(req: HttpRequestLike): CommandMetadata {
+    return commandMetadata(req.headers, this.tenancy);
+  }
+
+  /** The public base URL for links: the gateway forwards the client's host and scheme. */
+  baseUrl(req: HttpRequestLike): string {
+    const proto = header(req, 'x-forwarded-proto') ?? req.protocol ?? 'http';
+    const host = header(req, 'x-forwarded-host') ?? header(req, 'host') ?? '127.0.0.1:9696';
+    return `${proto}://${host}/v2.0`;
+  }
+
+  /** `If-Match: revision_number=N` (several may be given; all must hold, so all must be equal). */
+  expectedRevision(req: HttpRequestLike): number | undefined {
+    const value = header(req, 'if-match');
+    if (value === undefined) return undefined;
+    const numbers = value.split(',').map((part) => {
+      const m = /^\s*revision_number=(\d+)\s*$/.exec(part);
+      if (!m?.[1]) throw new ValidationError('API.HTTPBadRequest', `Invalid If-Match header: ${value} (expected revision_number=<N>)`);
+      return Number(m[1]);
+    });
+    return numbers.reduce((a, b) => (a === b ? a : -1));
+  }
+
+  /** Waits until the projection shows the write, then returns the resource as a GET would. */
+  async show<Row>(reader: ResourceReader<Row, Db>, written: Written, meta: CommandMetadata): Promise<Record<string, Record<string, unknown>>> {
+    await this.projection.waitFor(written.sequence);
+    return { [reader.spec.singular]: await this.readModel.get(reader, written.id, meta) };
+  }
+
+  async settled(written: Written): Promise<void> {
+    await this.projection.waitFor(written.sequence);
+  }
+
+  async list<Row>(reader: ResourceReader<Row, Db>, req: HttpRequestLike): Promise<Record<string, unknown>> {
+    const { items, links } = await this.readModel.list(reader, req.query, this.meta(req), this.baseUrl(req));
+    const key = reader.spec.collection;
+    return links.length > 0 ? { [key]: items, [`${key}_links`]: links } : { [key]: items };
+  }
+
+  async get<Row>(reader: ResourceReader<Row, Db>, id: string, req: HttpRequestLike): Promise<Record<string, unknown>> {
+    const raw = req.query.fields;
+    const fields = raw === undefined ? null : (typeof raw === 'string' ? [raw] : [...raw]).filter((f) => f in reader.spec.attributes);
+    return { [reader.spec.singular]: await this.readModel.get(reader, id, this.meta(req), fields && fields.length > 0 ? fields : null) };
+  }
+}
