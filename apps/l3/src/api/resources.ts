@@ -38,7 +38,7 @@ export const routers: ResourceReader<RouterRow, L3Prisma> = {
   notFound: (id) => ({ type: 'RouterNotFound', message: `Router ${id} could not be found.` }),
   defaultSort: BY_CREATION,
   visibleTo: (meta) => ownOr(meta),
-  findMany: (prisma, args) => prisma.router.findMany({ ...args, include: { interfaces: true } } as Prisma.RouterFindManyArgs) as Promise<RouterRow[]>,
+  findMany: (prisma, args) => prisma.router.findMany({ ...args, include: { interfaces: true } }),
   toWire: (r) => ({
     ...standardWire(r),
     description: r.description,
@@ -84,7 +84,7 @@ export const floatingIps: ResourceReader<FloatingIpRow, L3Prisma> = {
   notFound: (id) => ({ type: 'FloatingIPNotFound', message: `Floating IP ${id} could not be found` }),
   defaultSort: BY_CREATION,
   visibleTo: (meta) => ownOr(meta),
-  findMany: (prisma, args) => prisma.floatingIp.findMany(args as Prisma.FloatingIpFindManyArgs),
+  findMany: (prisma, args) => prisma.floatingIp.findMany(args),
   toWire: (f) => {
     const { name: _name, ...standard } = standardWire({ ...f, name: '' });
     return {

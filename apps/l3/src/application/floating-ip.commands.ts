@@ -88,7 +88,7 @@ export class FloatingIpCommands {
     const port = await this.facts.port(portId);
     if (!meta.isAdmin && port.projectId !== meta.projectId) throw notFound('PortNotFound', `Port ${portId} could not be found.`);
     const v4 = port.fixedIps.filter((f) => parseIp(f.ipAddress).version === 4);
-    let chosen = fixedIp !== undefined ? v4.find((f) => f.ipAddress === fixedIp) : v4[0];
+    const chosen = fixedIp !== undefined ? v4.find((f) => f.ipAddress === fixedIp) : v4[0];
     if (fixedIp !== undefined && !chosen) throw badRequest(`Bad floatingip request: Port ${portId} does not have fixed ip ${fixedIp}.`);
     if (fixedIp === undefined && v4.length > 1) {
       throw badRequest(`Bad floatingip request: Port ${portId} has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP.`);

@@ -153,6 +153,11 @@ export class RouterCommands {
     let created = false;
     if (input.subnetId !== undefined) {
       const subnet = await this.facts.subnet(input.subnetId);
+      // Checked here too (the router decides it again below) so that IPAM's refusal of the
+      // gateway address, already taken by the first interface, does not mask the reason.
+      if ([...router.interfaces.values()].some((i) => i.subnets.some((s) => s.subnetId === subnet.id))) {
+        throw badRequest(`Router already has a port on subnet ${subnet.id}.`);
+      }
       if (subnet.gatewayIp === null) throw badRequest(`Bad router request: Subnet ${subnet.id} does not have a gateway IP.`);
       port = await this.ipam.createPort(
         {

@@ -32,7 +32,7 @@ export interface RouterNat {
 
 /** The serialized table with what observe can compare it by. */
 export interface RenderedRuleset {
-  /** `table inet ncp_router { ... }`, as `nft list table` prints it back */
+  /** `table inet ncp_router { ... }`, as `nft list table` prints it back (but for the empty lines between chains) */
   readonly text: string;
   /** the table comment: a hash of the chains, so an unchanged ruleset is recognised by it */
   readonly comment: string;
@@ -110,9 +110,9 @@ export function renderRouterNat(nat: RouterNat): RenderedRuleset {
   const postrouting = [
     ...nat.floatingIps.map((f) => `ip saddr ${ipv4(f.fixedIp)} ${oif} snat ip to ${ipv4(f.floatingIp)}`),
     ...nat.snat.map((s) => {
-      const except = s.exceptDestinations.map((c) => formatCidr(ipv4Cidr(c)));
-      const daddr = except.length === 0 ? '' : ` ip daddr != { ${except.join(', ')} }`;
-      return `ip saddr ${formatCidr(ipv4Cidr(s.source))}${daddr} ${oif} snat ip to ${ipv4(s.to)}`;
+      const except = s.exceptDestinations.map((c) => nftPrefix(ipv4Cidr(c)));
+      const daddr = except.length === 0 ? '' : except.length === 1 ? ` ip daddr != ${except.join('')}` : ` ip daddr != { ${except.join(', ')} }`;
+      return `ip saddr ${nftPrefix(ipv4Cidr(s.source))}${daddr} ${oif} snat ip to ${ipv4(s.to)}`;
     }),
   ];
   const rules: Record<keyof typeof CHAINS, string[]> = { prerouting: dnat, output: dnat, postrouting };
@@ -149,6 +149,15 @@ export function renderRouterRuleset(intent: RouterIntent): string {
  */
 export function replaceTableScript(rendered: RenderedRuleset): string {
   return `table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME} {}\ndelete table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}\n${rendered.text}`;
+}
+
+/**
+ * A prefix as `nft list` prints it back (a /32 as a bare address; likewise a one-element set
+ * without braces), so that the rendered table reads exactly like the listed one.
+ */
+function nftPrefix(cidr: Cidr): string {
+  const text = formatCidr(cidr);
+  return cidr.prefixLength === 32 ? text.slice(0, text.indexOf('/')) : text;
 }
 
 function ipv4(text: string): string {

@@ -1,0 +1,60 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { randomUUID } from 'node:crypto';
+import { agentIdOf } from '@ncp/contracts';
+
+/**
+ * An agent that exists only on the bus: it registers and heartbeats like a real one, so
+ * the control plane's placement and desired state can be tested without a data plane.
+ */
+export class FakeAgent {
+  private timer: NodeJS.Timeout | undefined;
+  private constructor(
+    private readonly nc: Awaited<ReturnType<typeof connect>>,
+    readonly row: string,
+    readonly host: string,
+    private readonly prefix: string,
+  ) {}
+
+  static async start(natsUrl: string, prefix: string, opts: { row: string; host: string; roles: string[]; physnets: Record<string, string> }): Promise<FakeAgent> {
+    const nc = await connect({ servers: natsUrl.replace('nats://', '') });
+    const agent = new FakeAgent(nc, opts.row, opts.host, prefix);
+    const id = agentIdOf(opts.row, opts.host);
+    const envelope = {
+      id: randomUUID(),
+      type: 'AgentRegistered',
+      schemaVersion: 1,
+      aggregate: 'agent',
+      aggregateId: id,
+      occurredAt: new Date().toISOString(),
+      correlationId: 'fake-agent',
+      causationId: null,
+      projectId: '',
+      actor: 'fake-agent',
+      data: { row: opts.row, host: opts.host, roles: opts.roles, tunnelIp: '192.0.2.1', physnets: opts.physnets, version: 'fake', startedAt: new Date().toISOString() },
+    };
+    await jetstream(nc).publish(`${prefix}.ev.agent.agent.${id}`, JSON.stringify(envelope), { msgID: envelope.id });
+    const kv = await new Kvm(nc).create(`ncp_agents_${prefix}`, { history: 1 });
+    const beat = () => kv.put(`${opts.row}.${opts.host}`, JSON.stringify({ agentId: id, at: new Date().toISOString() }));
+    await beat();
+    agent.timer = setInterval(() => void beat(), 1000);
+    return agent;
+  }
+
+  /** The desired state the control plane published for this host. */
+  async desired(): Promise<Map<string, unknown>> {
+    const kv = await new Kvm(this.nc).create(`ncp_desired_${this.prefix}`, { history: 1 });
+    const out = new Map<string, unknown>();
+    for await (const key of await kv.keys(`${this.row}.${this.host}.>`)) {
+      const e = await kv.get(key);
+      if (e?.operation === 'PUT') out.set(key, e.json());
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.nc.close();
+  }
+}

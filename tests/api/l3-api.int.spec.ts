@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestStack } from '@ncp/testing';
+import { NeutronClient, type PortResource, type Resource } from './client';
+import { FakeAgent } from './fake-agent';
+
+/**
+ * Routers and floating IPs through the API, against IPAM and L3 as processes and an
+ * agent that exists only on the bus: Neutron's rules, placement and the desired state.
+ */
+let stack: TestStack;
+let api: NeutronClient;
+let agent: FakeAgent;
+
+type Router = Resource & { external_gateway_info: { network_id: string; enable_snat: boolean; external_fixed_ips: { subnet_id: string; ip_address: string }[] } | null; status: string; routes: unknown[] };
+type FloatingIp = Resource & { floating_ip_address: string; router_id: string | null; port_id: string | null; fixed_ip_address: string | null; status: string };
+const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
+
+let ext: Resource;
+let extSubnet: Resource;
+let tenant: Resource;
+let tenantSubnet: Resource;
+let router: Router;
+let workload: PortResource;
+
+beforeAll(async () => {
+  stack = await TestStack.start();
+  api = new NeutronClient(stack.url);
+  agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-a1', roles: ['network'], physnets: { extnet0: 'eth1' } });
+  ext = await api.create('networks', 'network', { name: 'ext_n2', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+  extSubnet = await api.create('subnets', 'subnet', {
+    network_id: ext.id,
+    ip_version: 4,
+    cidr: '10.0.2.0/24',
+    gateway_ip: '10.0.2.2',
+    enable_dhcp: false,
+    allocation_pools: [{ start: '10.0.2.210', end: '10.0.2.220' }],
+  });
+  tenant = await api.create('networks', 'network', { name: 'tenant' });
+  tenantSubnet = await api.create('subnets', 'subnet', { network_id: tenant.id, ip_version: 4, cidr: '172.16.100.0/24' });
+  workload = await api.create<PortResource>('ports', 'port', { network_id: tenant.id, fixed_ips: [{ ip_address: '172.16.100.10' }] });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await stack?.stop();
+});
+
+describe('routers', () => {
+  it('creates a router with a gateway on the external network', async () => {
+    router = await api.create<Router>('routers', 'router', {
+      name: 'r1',
+      external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '10.0.2.211' }] },
+    });
+    expect(router.external_gateway_info).toEqual({
+      network_id: ext.id,
+      enable_snat: true,
+      external_fixed_ips: [{ subnet_id: extSubnet.id, ip_address: '10.0.2.211' }],
+    });
+    const bad = await api.post('/v2.0/routers', { router: { name: 'x', external_gateway_info: { network_id: tenant.id } } });
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad.body).message).toMatch(/not a valid external network/);
+  });
+
+  it('adds an interface as an IPAM port on the subnet gateway, placed on a network agent', async () => {
+    const added = await api.put<{ port_id: string; subnet_id: string; network_id: string }>(`/v2.0/routers/${router.id}/add_router_interface`, {
+      subnet_id: tenantSubnet.id,
+    });
+    expect(added.status).toBe(200);
+    expect([added.body.subnet_id, added.body.network_id]).toEqual([tenantSubnet.id, tenant.id]);
+    const port = (await api.get<{ port: Record<string, unknown> }>(`/v2.0/ports/${added.body.port_id}`)).body.port;
+    expect(port).toMatchObject({
+      device_owner: 'network:router_interface',
+      device_id: router.id,
+      fixed_ips: [{ subnet_id: tenantSubnet.id, ip_address: '172.16.100.1' }],
+      'binding:host_id': 'net-a1',
+      'binding:profile': { netns: `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`, ifname: `qr-${added.body.port_id.replace(/-/g, '').slice(0, 11)}` },
+    });
+    const agents = await api.get<{ agents: { host: string; row: string; agent_type: string; alive: boolean }[] }>(`/v2.0/routers/${router.id}/l3-agents`);
+    expect(agents.body.agents.map((a) => [a.host, a.row, a.agent_type, a.alive])).toEqual([['net-a1', 'row-a', 'L3 agent', true]]);
+    // Neutron's rules around interfaces.
+    const twice = await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: tenantSubnet.id });
+    expect(twice.status).toBe(400);
+    expect(errorOf(twice.body).message).toMatch(/already has a port on subnet/);
+    const inUse = await api.delete(`/v2.0/subnets/${tenantSubnet.id}`);
+    expect(inUse.status).toBe(409);
+    const routerInUse = await api.delete(`/v2.0/routers/${router.id}`);
+    expect(routerInUse.status).toBe(409);
+    expect(errorOf(routerInUse.body).type).toBe('RouterInUse');
+  });
+
+  it('accepts extra routes only through connected subnets', async () => {
+    const far = await api.put(`/v2.0/routers/${router.id}/add_extraroutes`, { router: { routes: [{ destination: '10.9.0.0/16', nexthop: '192.0.2.1' }] } });
+    expect(far.status).toBe(400);
+    const near = await api.put<{ router: Router }>(`/v2.0/routers/${router.id}/add_extraroutes`, { router: { routes: [{ destination: '10.9.0.0/16', nexthop: '172.16.100.254' }] } });
+    expect(near.body.router.routes).toEqual([{ destination: '10.9.0.0/16', nexthop: '172.16.100.254' }]);
+  });
+});
+
+describe('floating IPs', () => {
+  let fip: FloatingIp;
+
+  it('allocates from the external pool and associates with a port behind the router', async () => {
+    fip = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id, floating_ip_address: '10.0.2.215' });
+    expect([fip.floating_ip_address, fip.status, fip.router_id]).toEqual(['10.0.2.215', 'DOWN', null]);
+    const auto = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id });
+    expect(auto.floating_ip_address).toBe('10.0.2.210'); // .211 is the router's gateway
+    const associated = await api.put<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: workload.id } });
+    expect(associated.body.floatingip).toMatchObject({ port_id: workload.id, fixed_ip_address: '172.16.100.10', router_id: router.id });
+    // One floating IP per fixed address.
+    const second = await api.put(`/v2.0/floatingips/${auto.id}`, { floatingip: { port_id: workload.id } });
+    expect(second.status).toBe(409);
+    expect(errorOf(second.body).type).toBe('FloatingIPPortAlreadyAssociated');
+  });
+
+  it('refuses ports no router connects to the floating network', async () => {
+    const island = await api.create('networks', 'network', { name: 'island' });
+    await api.create('subnets', 'subnet', { network_id: island.id, ip_version: 4, cidr: '172.17.0.0/24' });
+    const lonely = await api.create<PortResource>('ports', 'port', { network_id: island.id });
+    const r = await api.post('/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, port_id: lonely.id } });
+    expect(r.status).toBe(404);
+    expect(errorOf(r.body).type).toBe('ExternalGatewayForFloatingIPNotFound');
+  });
+
+  it('publishes the router intent for its host: addresses, routes, SNAT and the floating IP', async () => {
+    let intent: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && intent?.floatingIps === undefined; i++) {
+      const desired = await agent.desired();
+      intent = desired.get(`row-a.net-a1.router.${router.id}`) as Record<string, unknown> | undefined;
+      if ((intent?.floatingIps as unknown[] | undefined)?.length !== 1) intent = undefined;
+      await sleep(100);
+    }
+    expect(intent).toMatchObject({
+      id: router.id,
+      routes: [
+        { destination: '0.0.0.0/0', nexthop: '10.0.2.2' },
+        { destination: '10.9.0.0/16', nexthop: '172.16.100.254' },
+      ],
+      snat: [{ source: '172.16.100.0/24', to: '10.0.2.211', exceptDestinations: [] }],
+      floatingIps: [{ id: fip.id, floatingIp: '10.0.2.215', fixedIp: '172.16.100.10' }],
+    });
+    const interfaces = intent?.interfaces as { kind: string; addresses: string[] }[];
+    expect(interfaces.map((i) => [i.kind, i.addresses])).toEqual([
+      ['internal', ['172.16.100.1/24']],
+      ['gateway', ['10.0.2.211/24']],
+    ]);
+  });
+
+  it('keeps an interface a floating IP needs, and lets it go once disassociated', async () => {
+    const blocked = await api.put(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: tenantSubnet.id });
+    expect(blocked.status).toBe(409);
+    expect(errorOf(blocked.body).type).toBe('RouterInterfaceInUseByFloatingIP');
+    const gatewayBlocked = await api.put(`/v2.0/routers/${router.id}`, { router: { external_gateway_info: null } });
+    expect(gatewayBlocked.status).toBe(409);
+    const off = await api.put<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } });
+    expect(off.body.floatingip).toMatchObject({ port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN' });
+    const removed = await api.put<{ port_id: string }>(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: tenantSubnet.id });
+    expect(removed.status).toBe(200);
+    expect((await api.get(`/v2.0/ports/${removed.body.port_id}`)).status).toBe(404);
+    expect((await api.delete(`/v2.0/routers/${router.id}`)).status).toBe(204);
+    const gatewayPorts = await api.get<{ ports: unknown[] }>(`/v2.0/ports?device_id=${router.id}`);
+    expect(gatewayPorts.body.ports).toEqual([]);
+  });
+});
