@@ -51,16 +51,21 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
-  // Later services go here, before the gateway, e.g.
-  // { name: 'l3', script: 'apps/l3/dist/main.js', defaultPort: 9702,
-  //   migrate: ['run', 'migrate', '-w', '@ncp/l3'], health: '/healthz', docs: true },
-  // { name: 'agent', script: 'apps/agent/dist/main.js', defaultPort: 9710, health: '/healthz',
-  //   enabled: () => process.getuid?.() === 0 },
+  {
+    name: 'l3',
+    script: 'apps/l3/dist/main.js',
+    defaultPort: 9702,
+    migrate: ['run', 'migrate', '-w', '@ncp/l3'],
+    health: '/healthz',
+    docs: true,
+  },
+  // Later services go here, before the gateway (dhcp, bgp, metadata). Agents are not
+  // started here: in the root namespace they would reconfigure this machine's network.
   {
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
     defaultPort: API_PORT,
-    env: (ctx) => ({ IPAM_URL: ctx.url('ipam') }),
+    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3') }),
     health: '/healthz',
     docs: true,
   },

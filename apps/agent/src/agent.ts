@@ -13,7 +13,7 @@ import {
   type Decider,
   type ResourceReport,
 } from '@ncp/contracts';
-import { reconcileL2, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
+import { reconcileL2, reconcileL3, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
@@ -179,25 +179,46 @@ export class HostAgent {
   private async reconcile(): Promise<void> {
     const started = Date.now();
     const { intent, invalid } = this.desired.l2Intent();
-    for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
-    let results: Awaited<ReturnType<typeof reconcileL2>>;
+    const routers = this.desired.routerIntents();
+    for (const i of [...invalid, ...routers.invalid]) this.logger.error(i, 'desired state entry ignored');
+    let l2: Awaited<ReturnType<typeof reconcileL2>>;
+    let l3: Awaited<ReturnType<typeof reconcileL3>>;
     try {
-      results = await reconcileL2(intent, this.hostConfig(), this.runner);
+      // L2 first: it plugs the router ports that the L3 driver then configures.
+      l2 = await reconcileL2(intent, this.hostConfig(), this.runner);
+      l3 = await reconcileL3(routers.intents, this.runner);
     } catch (err) {
       this.failures++;
       this.logger.error({ err, failures: this.failures }, 'reconcile failed');
       return;
     }
-    const failed = results.filter((r) => !r.ok);
+    const failed = [...l2, ...l3].filter((r) => !r.ok);
     this.failures = failed.length > 0 ? this.failures + 1 : 0;
-    const byItem = new Map(results.map((r) => [r.item, r]));
+    const byItem = new Map<string, { ok: boolean; error?: string }>([...l2, ...l3].map((r) => [r.item, r]));
+    const errorOf = (item: string) => {
+      const r = byItem.get(item);
+      return r && !r.ok ? (r.error ?? 'failed') : undefined;
+    };
     const reports: ResourceReport[] = intent.ports.map((p) => {
-      const r = byItem.get(`port:${p.id}`);
-      const net = byItem.get(`network:${p.networkId}`);
-      const error = r && !r.ok ? r.error : net && !net.ok ? `network ${p.networkId}: ${net.error ?? ''}` : undefined;
+      const netError = errorOf(`network:${p.networkId}`);
+      const error = errorOf(`port:${p.id}`) ?? (netError !== undefined ? `network ${p.networkId}: ${netError}` : undefined);
       if (error !== undefined) return { kind: 'port', id: p.id, networkId: p.networkId, status: 'ERROR', reason: error };
       return { kind: 'port', id: p.id, networkId: p.networkId, status: p.adminStateUp ? 'ACTIVE' : 'DOWN', reason: p.adminStateUp ? 'plugged' : 'admin down' };
     });
+    for (const r of routers.intents) {
+      const error = errorOf(`router:${r.id}`);
+      reports.push({
+        kind: 'router',
+        id: r.id,
+        networkId: null,
+        status: error !== undefined ? 'ERROR' : r.adminStateUp ? 'ACTIVE' : 'DOWN',
+        reason: error ?? (r.adminStateUp ? 'configured' : 'admin down'),
+      });
+      for (const f of r.floatingIps) {
+        const fipError = errorOf(`fip:${f.id}`);
+        reports.push({ kind: 'floatingip', id: f.id, networkId: null, status: fipError !== undefined ? 'ERROR' : 'ACTIVE', reason: fipError ?? 'NAT in place' });
+      }
+    }
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
     for (const batch of this.reporter.changes(reports)) {
       try {
@@ -209,7 +230,7 @@ export class HostAgent {
       }
     }
     this.logger.info(
-      { ms: Date.now() - started, networks: intent.networks.length, ports: intent.ports.length, failed: failed.map((f) => f.item) },
+      { ms: Date.now() - started, networks: intent.networks.length, ports: intent.ports.length, routers: routers.intents.length, failed: failed.map((f) => f.item) },
       'reconciled',
     );
     this.firstSyncDone?.();

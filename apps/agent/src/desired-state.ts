@@ -1,5 +1,13 @@
 import { DESIRED_KINDS, parseDesiredKey } from '@ncp/contracts';
-import { L2NetworkIntentSchema, L2PortIntentSchema, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/dataplane';
+import {
+  L2NetworkIntentSchema,
+  L2PortIntentSchema,
+  RouterIntentSchema,
+  type L2HostIntent,
+  type L2NetworkIntent,
+  type L2PortIntent,
+  type RouterIntent,
+} from '@ncp/dataplane';
 
 /**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
@@ -18,6 +26,21 @@ export class DesiredState {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The routers this host runs (every one of them: namespaces of others are swept). */
+  routerIntents(): { intents: RouterIntent[]; invalid: { key: string; error: string }[] } {
+    const intents: RouterIntent[] = [];
+    const invalid: { key: string; error: string }[] = [];
+    for (const [key, value] of this.entries) {
+      if (parseDesiredKey(key)?.kind !== DESIRED_KINDS.router) continue;
+      try {
+        intents.push(RouterIntentSchema.parse(JSON.parse(value)));
+      } catch (e) {
+        invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return { intents: intents.sort((a, b) => a.id.localeCompare(b.id)), invalid };
   }
 
   l2Intent(): { intent: L2HostIntent; invalid: { key: string; error: string }[] } {
