@@ -186,7 +186,9 @@ export class HostAgent {
     try {
       // L2 first: it plugs the router ports that the L3 driver then configures.
       l2 = await reconcileL2(intent, this.hostConfig(), this.runner);
-      l3 = await reconcileL3(routers.intents, this.runner);
+      // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
+      // several hosts in namespaces) from sweeping each other's routers.
+      l3 = await reconcileL3(routers.intents, this.runner, { owner: this.config.host });
     } catch (err) {
       this.failures++;
       this.logger.error({ err, failures: this.failures }, 'reconcile failed');

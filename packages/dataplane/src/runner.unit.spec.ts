@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from './runner.js';
+import { ExecFileRunner, RecordingRunner, isReadOnlyCommand } from './runner.js';
 
 // Runs node itself (always present) rather than network tools: no root needed.
 describe('ExecFileRunner', () => {
@@ -31,5 +31,31 @@ describe('ExecFileRunner', () => {
     await recorder.run([node, '-e', '']);
     expect(recorder.calls).toEqual([[node, '-e', '']]);
     expect(recorder.mutatingCalls()).toEqual([[node, '-e', '']]);
+  });
+
+  it('writes an input to stdin, through a recorder too', async () => {
+    const recorder = new RecordingRunner(new ExecFileRunner({ timeoutMs: 30_000 }));
+    const echo = [node, '-e', 'process.stdin.pipe(process.stdout)'];
+    expect((await recorder.run(echo, { input: 'table inet x {}\n' })).stdout).toBe('table inet x {}\n');
+    // a command that does not read its input still reports its own exit status
+    await expect(recorder.run([node, '-e', 'process.exit(3)'], { input: 'x'.repeat(1 << 20) })).rejects.toThrow(/failed/);
+  });
+});
+
+describe('isReadOnlyCommand inside a namespace', () => {
+  it('counts the L3 observer reads as reads, and nothing else run with ip netns exec', () => {
+    const exec = ['ip', 'netns', 'exec', 'qrouter-1'];
+    expect(isReadOnlyCommand([...exec, 'sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'])).toBe(true);
+    expect(isReadOnlyCommand([...exec, 'nft', '-j', 'list', 'tables'])).toBe(true);
+    expect(isReadOnlyCommand([...exec, 'nft', 'list', 'table', 'inet', 'ncp_router'])).toBe(true);
+    expect(isReadOnlyCommand(['ip', '-n', 'qrouter-1', '-N', '-6', '-j', 'route', 'show', 'table', 'main'])).toBe(true);
+    expect(isReadOnlyCommand([...exec, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'sysctl', '-n', 'net.ipv4.ip_forward=1'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'nft', '-f', '-'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'nft', 'delete', 'table', 'inet', 'ncp_router'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'nft', '-f', 'list'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'conntrack', '-D', '-d', '10.0.0.1'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'arping', '-U', '-c', '1', '-I', 'qg-1', '10.0.0.1'])).toBe(false);
+    expect(isReadOnlyCommand([...exec, 'ip', 'link', 'show'])).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -189,4 +189,132 @@ export class Topology {
     }
     if (failures.length > 0) throw new Error(`topology cleanup failed: ${failures.join('; ')}`);
   }
+}
+
+/** A bridge in a namespace, up (e.g. a "switch" joining several test namespaces). */
+export async function addBridge(ns: string, name: string): Promise<void> {
+  check(ns, NETNS_NAME, 'namespace name');
+  await runArgv(['ip', '-n', ns, 'link', 'add', check(name, LINK_NAME, 'interface name'), 'type', 'bridge']);
+  await linkUp(ns, name);
+}
+
+/** Enslaves an interface to a bridge of the same namespace. */
+export async function setMaster(ns: string, ifname: string, master: string): Promise<void> {
+  await runArgv([
+    'ip', '-n', check(ns, NETNS_NAME, 'namespace name'),
+    'link', 'set', 'dev', check(ifname, LINK_NAME, 'interface name'), 'master', check(master, LINK_NAME, 'interface name'),
+  ]);
+}
+
+/**
+ * Waits until no address in the namespace is still tentative (IPv6 duplicate address
+ * detection), so a test can use an address the code under test just added. Polls every 100 ms,
+ * up to `timeoutMs`.
+ */
+export async function waitForDad(ns: string, timeoutMs = 10_000): Promise<void> {
+  check(ns, NETNS_NAME, 'namespace name');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const links = JSON.parse(await runArgv(['ip', '-n', ns, '-j', 'addr', 'show'])) as { addr_info?: { tentative?: boolean; local?: string }[] }[];
+    const pending = links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.tentative === true).map((a) => a.local ?? '?'));
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`addresses still tentative in ${ns} after ${timeoutMs} ms: ${pending.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A UDP listener started by {@link listenUdpOnce}. */
+export interface UdpListener {
+  /** the source address of the first datagram received (as the listener saw it, after any NAT) */
+  readonly peer: Promise<string>;
+  /** stops the listener if it is still running */
+  close(): void;
+}
+
+const UDP_LISTENER = `
+const [port, timeoutMs] = process.argv.slice(1).map(Number);
+const socket = require('node:dgram').createSocket({ type: 'udp6', ipv6Only: false });
+socket.on('message', (_msg, rinfo) => {
+  process.stdout.write('peer ' + rinfo.address.replace(/^::ffff:/, '') + '\\n', () => process.exit(0));
+});
+socket.bind(port, () => process.stdout.write('ready\\n'));
+setTimeout(() => process.exit(2), timeoutMs);
+`;
+
+/**
+ * Starts a one-shot UDP listener on all addresses of a namespace (a `node` child process run
+ * with `ip netns exec`). Resolves once the socket is bound; `peer` then resolves with the
+ * source address of the first datagram, which is how a test sees what NAT did to a flow.
+ */
+export function listenUdpOnce(ns: string, port: number, timeoutMs = 15_000): Promise<UdpListener> {
+  check(ns, NETNS_NAME, 'namespace name');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return Promise.reject(new Error(`invalid port ${port}`));
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', UDP_LISTENER, String(port), String(timeoutMs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const close = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  const peer = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /^peer (\S+)$/m.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`UDP listener in ${ns} exited (${String(code)}) without a datagram: ${stderr.trim()}`)));
+  });
+  // Never an unhandled rejection: the caller may not await `peer` (e.g. after a failed step).
+  peer.catch(() => undefined);
+  return new Promise<UdpListener>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      if (/^ready$/m.test(output)) resolve({ peer, close });
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`UDP listener in ${ns} did not start (${String(code)}): ${stderr.trim()}`)));
+  });
+}
+
+const UDP_SENDER = `
+const [host, port, count] = process.argv.slice(1);
+const socket = require('node:dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
+let sent = 0;
+const send = () => socket.send('probe', Number(port), host, (error) => {
+  if (error) { console.error(error.message); process.exit(1); }
+  if (++sent === Number(count)) socket.close(); else setTimeout(send, 100);
+});
+send();
+`;
+
+/**
+ * Sends `count` UDP datagrams (100 ms apart, from one socket: one flow) from a namespace to
+ * host:port. More than one covers the first being dropped while a neighbour is resolved.
+ */
+export async function sendUdp(ns: string, host: string, port: number, count = 3): Promise<void> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port}`);
+  await netnsExec(ns, [process.execPath, '-e', UDP_SENDER, check(host, ARG, 'address'), String(port), String(count)]);
+}
+
+/**
+ * Whether the given tools run here (each probe is an argv such as `['nft', '--version']` that
+ * must exit 0). Like {@link requireNetns}: false outside CI, a thrown error with CI=true.
+ */
+export function requireCommands(probes: readonly (readonly string[])[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const missing = probes.filter(([file, ...args]) => {
+    if (file === undefined) return true;
+    try {
+      execFileSync(file, args, { stdio: 'pipe', timeout: 5_000 });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return true;
+  const names = missing.map((p) => p.join(' ')).join(', ');
+  if (env.CI === 'true') throw new Error(`data-plane tests need these tools (CI=true, no skipping): ${names}`);
+  return false;
 }

@@ -1,9 +1,9 @@
 import { ipArgv } from '../argv.js';
 import { isValidNetnsName } from '../names.js';
 import { type CommandRunner } from '../runner.js';
-import { parseNetnsJson } from '../l2/observed.js';
+import { parseIpLinkJson, parseNetnsJson } from '../l2/observed.js';
 import { netnsExecArgv } from './argv.js';
-import { type RouterIntent } from './model.js';
+import { resolveL3Options, type L3Options, type RouterIntent } from './model.js';
 import {
   NFT_TABLE_FAMILY,
   NFT_TABLE_NAME,
@@ -36,24 +36,46 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T)
  * IPv6 routes of table main (`-N`: protocol numbers, whatever rt_protos names them), the router
  * sysctls and our nftables table if present. Read-only; no decisions here.
  *
+ * With an owner (see `L3Options.owner`) it also reads the owner mark (the `lo` alias) of those
+ * namespaces and of the unwanted ones of our name form, the sweep candidates.
+ *
  * A namespace that cannot be read (deleted meanwhile, a tool missing) is reported in `errors`
  * and fails only its router.
  *
- * @throws DataplaneError when even `ip netns list` fails
+ * @throws DataplaneError when even `ip netns list` fails; `DATAPLANE.INVALID_CONFIG` for
+ *   invalid options
  */
-export async function observeL3(intents: readonly RouterIntent[], runner: CommandRunner): Promise<ObservedL3> {
+export async function observeL3(intents: readonly RouterIntent[], runner: CommandRunner, options: L3Options = {}): Promise<ObservedL3> {
+  const { namespacePattern, ownerMark } = resolveL3Options(options);
   const netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
-  const wanted = [...new Set(intents.map((r) => r.namespace).filter((ns) => typeof ns === 'string' && isValidNetnsName(ns) && netns.includes(ns)))].sort();
+  const named = new Set(intents.map((r) => r.namespace));
+  const wanted = [...named].filter((ns) => typeof ns === 'string' && isValidNetnsName(ns) && netns.includes(ns)).sort();
   const routers: Record<string, ObservedRouterNs> = {};
   const errors: Record<string, string> = {};
+  const marks: Record<string, string | null> = {};
+  const readMark = async (ns: string): Promise<void> => {
+    const [lo] = parseIpLinkJson((await runner.run(ipArgv(ns, '-j', 'link', 'show', 'dev', 'lo'))).stdout);
+    marks[ns] = lo?.alias ?? null;
+  };
   await inParallel(wanted, OBSERVE_PARALLELISM, async (ns) => {
     try {
       routers[ns] = await observeNamespace(ns, runner);
+      if (ownerMark !== null) await readMark(ns);
     } catch (error) {
       errors[ns] = error instanceof Error ? error.message : String(error);
     }
   });
-  return Object.keys(errors).length === 0 ? { netns, routers } : { netns, routers, errors };
+  if (ownerMark === null) return Object.keys(errors).length === 0 ? { netns, routers } : { netns, routers, errors };
+  // Sweep candidates: only those with our mark are ours to delete; an unreadable one is not.
+  const candidates = netns.filter((ns) => namespacePattern.test(ns) && !named.has(ns));
+  await inParallel(candidates, OBSERVE_PARALLELISM, async (ns) => {
+    try {
+      await readMark(ns);
+    } catch {
+      marks[ns] = null;
+    }
+  });
+  return Object.keys(errors).length === 0 ? { netns, routers, marks } : { netns, routers, errors, marks };
 }
 
 async function observeNamespace(ns: string, runner: CommandRunner): Promise<ObservedRouterNs> {

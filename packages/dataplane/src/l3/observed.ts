@@ -64,6 +64,11 @@ export interface ObservedL3 {
   readonly routers: Readonly<Record<string, ObservedRouterNs>>;
   /** namespaces that could not be read (e.g. deleted meanwhile), with why: their routers fail alone */
   readonly errors?: Readonly<Record<string, string>>;
+  /**
+   * Only with an owner (see `L3Options.owner`): the `lo` alias, our owner mark, of each router
+   * namespace observe looked at, the wanted ones and the sweep candidates.
+   */
+  readonly marks?: Readonly<Record<string, string | null>>;
 }
 
 export const EMPTY_OBSERVED_L3: ObservedL3 = { netns: [], routers: {} };

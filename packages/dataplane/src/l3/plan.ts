@@ -1,13 +1,12 @@
 import { cidrContainsIp, cidrsOverlap, formatCidr, isValidIp, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 import { type z } from 'zod';
 import { ipArgv } from '../argv.js';
-import { DataplaneError } from '../errors.js';
 import { isValidId, isValidNetnsName } from '../names.js';
 import { netnsExecArgv } from './argv.js';
 import {
   FloatingIpIntentSchema,
-  ROUTER_NAMESPACE_PREFIX,
   RouterIntentSchema,
+  resolveL3Options,
   type FloatingIpIntent,
   type L3Options,
   type RouterIntent,
@@ -130,8 +129,9 @@ const EMPTY_NS: ObservedRouterNs = { links: [], routes: [], sysctl: {}, ruleset:
  * (routers, interfaces, routes, SNAT entries and floating IPs are sorted), and empty when every
  * namespace already matches, so a resync never disturbs a working router.
  *
- * Ours without memory: namespaces named `<prefix><8 hex>`, interfaces named `qr-`/`qg-` inside
- * them, routes with protocol {@link ROUTE_PROTOCOL}, and the nftables table `inet ncp_router`.
+ * Ours without memory: namespaces named `<prefix><8 hex>` (and marked, with an owner),
+ * interfaces named `qr-`/`qg-` inside them, routes with protocol {@link ROUTE_PROTOCOL}, and the
+ * nftables table `inet ncp_router`.
  * Nothing else is changed (link-local and other non-global addresses, other protocols' routes,
  * other tables, other links).
  *
@@ -142,7 +142,7 @@ const EMPTY_NS: ObservedRouterNs = { links: [], routes: [], sysctl: {}, ruleset:
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for invalid options.
  */
 export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, options: L3Options = {}): L3Plan {
-  const prefix = parsePrefix(options);
+  const { namespacePrefix: prefix, namespacePattern, ownerMark } = resolveL3Options(options);
   const errors = new Map<L3Item, string>();
   const fail = (item: L3Item, message: string): void => {
     if (!errors.has(item)) errors.set(item, message);
@@ -167,12 +167,16 @@ export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, o
       }
       fail(item, why);
     };
-    const intent = acceptOne(RouterIntentSchema, group.values.map((v) => ({ ...v, floatingIps: [] })), 'router');
+    // The router without its floating IPs: a bad floating IP fails only its own item.
+    const first = group.values[0];
+    const intent = conflicting(group.values)
+      ? 'the intent holds conflicting entries for this router'
+      : acceptOne(RouterIntentSchema, first === undefined ? [] : [{ ...first, floatingIps: [] }], 'router');
     if (typeof intent === 'string') {
       failFips(intent);
       continue;
     }
-    const fipValues = group.values[0]?.floatingIps ?? [];
+    const fipValues = Array.isArray(first?.floatingIps) ? first.floatingIps : [];
     const built = buildRouter(item, id, intent, fipValues, prefix, fipOwners, fail);
     if (typeof built === 'string') {
       failFips(built);
@@ -187,10 +191,9 @@ export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, o
     routers.push(built);
   }
 
-  // --- Sweep: router namespaces (by exact name form) that no intent wants --------------------
-  const ours = new RegExp(`^${escapeRegExp(prefix)}[0-9a-f]{8}$`);
+  // --- Sweep: router namespaces (by exact name form, and mark) that no intent wants ------------
   const sweepSteps: L3Step[] = observed.netns
-    .filter((ns) => ours.test(ns) && !keep.has(ns))
+    .filter((ns) => namespacePattern.test(ns) && !keep.has(ns) && (ownerMark === null || observed.marks?.[ns] === ownerMark))
     .sort(compare)
     .map((ns) => ({ item: 'sweep', argv: ['ip', 'netns', 'del', ns], why: `router namespace ${ns} is no longer wanted` }));
 
@@ -203,7 +206,7 @@ export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, o
       for (const f of router.fips) fail(f.item, `router ${router.id}: reading namespace ${router.namespace} failed`);
       continue;
     }
-    routerSteps.push(...planRouter(router, observed, fail));
+    routerSteps.push(...planRouter(router, observed, ownerMark, fail));
   }
 
   return {
@@ -214,7 +217,7 @@ export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, o
 
 type Fail = (item: L3Item, message: string) => void;
 
-function planRouter(r: DesiredRouter, observed: ObservedL3, fail: Fail): L3Step[] {
+function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | null, fail: Fail): L3Step[] {
   const ns = r.namespace;
   const exists = observed.netns.includes(ns);
   const state = exists ? (observed.routers[ns] ?? EMPTY_NS) : EMPTY_NS;
@@ -231,15 +234,26 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, fail: Fail): L3Step[
   // Namespace: normally made by the L2 driver when it plugs the first port.
   if (!exists) steps.push({ item: r.item, argv: ['ip', 'netns', 'add', ns], why: `create the router namespace ${ns}` });
 
-  const sysctls = Object.entries(ROUTER_SYSCTLS).filter(([key, value]) => state.sysctl[key] !== value);
+  // Admin state is forwarding on or off. The links are the L2 driver's (it plugs the router
+  // ports and keeps them up): toggling them here would fight it on every resync.
+  const wantedSysctls: Record<string, string> = { ...ROUTER_SYSCTLS };
+  if (!r.adminStateUp) {
+    wantedSysctls['net.ipv4.ip_forward'] = '0';
+    wantedSysctls['net.ipv6.conf.all.forwarding'] = '0';
+  }
+  const sysctls = Object.entries(wantedSysctls).filter(([key, value]) => state.sysctl[key] !== value);
   if (sysctls.length > 0) {
     exec(
-      sysctls.map(([key]) => `${key} ${state.sysctl[key] ?? 'unknown'} -> ${ROUTER_SYSCTLS[key] ?? ''}`).join(', '),
+      sysctls.map(([key]) => `${key} ${state.sysctl[key] ?? 'unknown'} -> ${wantedSysctls[key] ?? ''}`).join(', '),
       ['sysctl', '-q', '-w', ...sysctls.map(([key, value]) => `${key}=${value}`)],
     );
   }
   const lo = links.get('lo');
-  if (lo === undefined || !lo.up) ip('loopback up', 'link', 'set', 'dev', 'lo', 'up');
+  const loUp = lo === undefined || !lo.up ? ['up'] : [];
+  const mark = ownerMark !== null && (observed.marks?.[ns] ?? null) !== ownerMark ? ['alias', ownerMark] : [];
+  if (loUp.length > 0 || mark.length > 0) {
+    ip([...(loUp.length > 0 ? ['loopback up'] : []), ...(mark.length > 0 ? [`mark the namespace ${ownerMark ?? ''}`] : [])].join(', '), 'link', 'set', 'dev', 'lo', ...mark, ...loUp);
+  }
 
   // Interfaces that the L2 driver has plugged; the others are reported and skipped.
   const plugged = new Set<string>();
@@ -259,14 +273,6 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, fail: Fail): L3Step[
       'route', 'del', ...(rt.type === 'unicast' ? [] : [rt.type]), rt.destination, 'proto', ROUTE_PROTOCOL,
       ...(rt.metric === null ? [] : ['metric', String(rt.metric)]),
     );
-  }
-
-  // Admin state: our interfaces up, or all down for an admin-down router.
-  for (const i of r.interfaces) {
-    const link = links.get(i.ifname);
-    if (link !== undefined && link.up !== r.adminStateUp) {
-      ip(`${i.ifname}: ${r.adminStateUp ? 'down -> up' : 'up -> down (router admin state down)'}`, 'link', 'set', 'dev', i.ifname, r.adminStateUp ? 'up' : 'down');
-    }
   }
 
   // Addresses: exactly the intent's global addresses on our interfaces (plus the floating IPs
@@ -305,9 +311,9 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, fail: Fail): L3Step[
     }
   }
 
-  // Routes: replace what is missing or differs. An admin-down router has none (the kernel
-  // drops routes through a down interface and refuses new ones).
-  if (r.adminStateUp) {
+  // Routes: replace what is missing or differs (admin state does not matter: forwarding is
+  // what an admin-down router lacks).
+  {
     for (const rt of r.routes) {
       if (!rt.via.every((name) => plugged.has(name))) continue; // reported as not plugged
       const other = state.routes.find(
@@ -538,14 +544,6 @@ function parseInterfaceAddress(text: string): DesiredAddress | string {
   return { cidr: `${normalizeIp(addr)}/${subnet.prefixLength}`, ip, subnet };
 }
 
-function parsePrefix(options: L3Options): string {
-  const prefix = options.namespacePrefix ?? ROUTER_NAMESPACE_PREFIX;
-  if (typeof prefix !== 'string' || prefix === '' || !isValidNetnsName(`${prefix}00000000`)) {
-    throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `invalid L3 options: namespacePrefix '${String(prefix)}' does not make valid namespace names`);
-  }
-  return prefix;
-}
-
 /** Items by lowercased id, sorted, so input order never shows in the plan. */
 function groupById<T extends { id: string }>(items: readonly T[]): [string, { raw: string; values: T[] }][] {
   const groups = new Map<string, { raw: string; values: T[] }>();
@@ -558,12 +556,17 @@ function groupById<T extends { id: string }>(items: readonly T[]): [string, { ra
   return [...groups].sort(([a], [b]) => compare(a, b));
 }
 
-/** The single valid entry of an id, or why not (identical duplicates are harmless). */
+/** True when entries with the same id differ (identical duplicates are harmless). */
+function conflicting(values: readonly unknown[]): boolean {
+  const text = JSON.stringify(values[0]);
+  return values.some((v) => JSON.stringify(v) !== text);
+}
+
+/** The single valid entry of an id, or why not. */
 function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], what: string): T | string {
   const [first] = values;
   if (first === undefined) return `no ${what}`;
-  const text = JSON.stringify(first);
-  if (values.some((v) => JSON.stringify(v) !== text)) return `the intent holds conflicting entries for this ${what}`;
+  if (conflicting(values)) return `the intent holds conflicting entries for this ${what}`;
   const result = schema.safeParse(first);
   return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
 }
@@ -584,10 +587,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
   const keys = Object.keys(b);
   return Object.keys(a).length === keys.length && keys.every((k) => a[k] === b[k]);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function compare(a: string, b: string): number {

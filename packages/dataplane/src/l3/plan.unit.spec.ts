@@ -119,27 +119,15 @@ describe('planL3', () => {
     expect(itemSteps(unplugged, `router:${R1}`).map((s) => s.split(' ').slice(4, 6).join(' '))).toEqual(['sysctl -q', 'nft -f']);
   });
 
-  it('sets the interfaces of an admin-down router down, then leaves it alone', () => {
+  it('turns forwarding off for an admin-down router, leaving its links to the L2 driver', () => {
     const down: RouterIntent = { ...router1, adminStateUp: false };
-    expect(argvs(planL3([down, router2], convergedHost()).steps)).toEqual([
-      j(...IP, 'link', 'set', 'dev', QG, 'down'),
-      j(...IP, 'link', 'set', 'dev', QR, 'down'),
-    ]);
-    // the kernel drops routes through a down interface; none are re-added while down
-    const afterwards = drifted((ns) => ({
-      ...ns,
-      links: ns.links.map((l) => (l.name === 'lo' ? l : { ...l, up: false })),
-      routes: ns.routes.filter((r) => r.protocol !== '190'),
-    }));
-    expect(planL3([down, router2], afterwards)).toEqual({ steps: [], errors: [] });
-    // and back up: links first, then the routes
-    expect(argvs(planL3(both, afterwards).steps)).toEqual([
-      j(...IP, 'link', 'set', 'dev', QG, 'up'),
-      j(...IP, 'link', 'set', 'dev', QR, 'up'),
-      j(...IP, 'route', 'replace', '0.0.0.0/0', 'via', '10.0.2.2', 'proto', '190'),
-      j(...IP, 'route', 'replace', '10.50.0.0/16', 'via', '172.16.100.254', 'proto', '190'),
-      j(...IP, 'route', 'replace', '::/0', 'via', '2001:db8:0:1::2', 'proto', '190'),
-      j(...IP, 'route', 'replace', '2001:db8:0:2::/64', 'via', '2001:db8:0:1::2', 'proto', '190'),
+    const off = j('ip', 'netns', 'exec', NS1, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0', 'net.ipv6.conf.all.forwarding=0');
+    expect(argvs(planL3([down, router2], convergedHost()).steps)).toEqual([off]);
+    const forwardingOff = drifted((ns) => ({ ...ns, sysctl: { ...ns.sysctl, 'net.ipv4.ip_forward': '0', 'net.ipv6.conf.all.forwarding': '0' } }));
+    expect(planL3([down, router2], forwardingOff)).toEqual({ steps: [], errors: [] });
+    // and back up
+    expect(argvs(planL3(both, forwardingOff).steps)).toEqual([
+      j('ip', 'netns', 'exec', NS1, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'),
     ]);
   });
 
@@ -246,6 +234,23 @@ describe('planL3', () => {
     expect(argvs(plan.steps)).toEqual([j(...EXEC, 'nft', '-f', '-')]);
   });
 
+  it('refuses conflicting entries for one router, and a floating IP listed by two routers', () => {
+    const twice = planL3([router1, { ...router1, floatingIps: [] }, router2], convergedHost());
+    expect(twice.steps).toEqual([]);
+    expect(twice.errors.find((e) => e.item === `router:${R1}`)?.error).toBe('the intent holds conflicting entries for this router');
+
+    const r2WithF1: RouterIntent = {
+      ...router2,
+      interfaces: router1.interfaces.map((i) => ({ ...i, portId: i.portId.replace('c', 'e'), ifname: i.ifname.replace('c1', 'e1').replace('c2', 'e2') })),
+      floatingIps: router1.floatingIps.filter((f) => f.id === F1),
+    };
+    const shared = planL3([router1, r2WithF1], { ...convergedHost(), netns: [NS1] });
+    expect(shared.errors).toEqual(
+      expect.arrayContaining([{ item: `fip:${F1}`, error: `floating IP ${F1} is also in the intent of router ${R1}` }]),
+    );
+    expect(shared.steps.filter((s) => s.item === `fip:${F1}`)).toEqual([]);
+  });
+
   it('refuses a route that would replace one that is not ours', () => {
     const clash: RouterIntent = { ...router1, routes: [...router1.routes, { destination: '172.16.100.0/24', nexthop: '10.0.2.2' }] };
     const plan = planL3([clash, router2], convergedHost());
@@ -307,9 +312,31 @@ describe('planL3', () => {
     expect(plan.errors.map((e) => e.item)).toEqual([`fip:${F1}`, `fip:${F2}`, `router:${R1}`]);
   });
 
+  it('with an owner, marks its namespaces and sweeps only the ones it marked', () => {
+    const fresh = planL3(both, freshlyPlugged(), { owner: 'host-a' });
+    expect(itemSteps(fresh, `router:${R1}`)[1]).toBe(j(...IP, 'link', 'set', 'dev', 'lo', 'alias', 'ncp:l3:host-a', 'up'));
+    expect(itemSteps(fresh, `router:${R2}`)[2]).toBe(j('ip', '-n', NS2, 'link', 'set', 'dev', 'lo', 'alias', 'ncp:l3:host-a', 'up'));
+
+    const marked: ObservedL3 = {
+      ...convergedHost(),
+      netns: [NS1, NS2, 'qrouter-0000000a', 'qrouter-0000000b', 'qrouter-0000000c'],
+      marks: { [NS1]: 'ncp:l3:host-a', [NS2]: 'ncp:l3:host-a', 'qrouter-0000000a': 'ncp:l3:host-a', 'qrouter-0000000b': 'ncp:l3:host-b', 'qrouter-0000000c': null },
+    };
+    expect(argvs(planL3(both, marked, { owner: 'host-a' }).steps)).toEqual(['ip netns del qrouter-0000000a']);
+    // a namespace of ours that lost its mark gets it back
+    const unmarked = { ...marked, marks: { ...marked.marks, [NS1]: null } };
+    expect(argvs(planL3(both, unmarked, { owner: 'host-a' }).steps)).toEqual([
+      'ip netns del qrouter-0000000a',
+      j(...IP, 'link', 'set', 'dev', 'lo', 'alias', 'ncp:l3:host-a'),
+    ]);
+    // without an owner, the name alone decides
+    expect(argvs(planL3(both, marked).steps)).toEqual(['ip netns del qrouter-0000000a', 'ip netns del qrouter-0000000b', 'ip netns del qrouter-0000000c']);
+  });
+
   it('refuses invalid options', () => {
     expect(() => planL3(both, convergedHost(), { namespacePrefix: '-x' })).toThrow(/invalid L3 options/);
     expect(() => planL3(both, convergedHost(), { namespacePrefix: 'a/b' })).toThrow(/invalid L3 options/);
+    expect(() => planL3(both, convergedHost(), { owner: 'host a' })).toThrow(/invalid L3 options: owner/);
   });
 
   it('does not depend on the order of the intent', () => {

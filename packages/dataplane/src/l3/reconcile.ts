@@ -1,6 +1,6 @@
 import { type CommandRunner } from '../runner.js';
 import { applyL3 } from './apply.js';
-import { type L3Options, type RouterIntent } from './model.js';
+import { resolveL3Options, type L3Options, type RouterIntent } from './model.js';
 import { observeL3 } from './observe.js';
 import { fipItem, planL3, routerItem, type L3Item } from './plan.js';
 
@@ -24,12 +24,14 @@ export type L3ItemResult =
  *   namespace list is not thrown: every item is reported with it, to be retried.
  */
 export async function reconcileL3(intents: readonly RouterIntent[], runner: CommandRunner, options: L3Options = {}): Promise<L3ItemResult[]> {
+  resolveL3Options(options); // invalid options are an operator error: thrown, not reported per item
   const items: L3Item[] = [];
   const routerOf = new Map<L3Item, L3Item>();
   for (const r of intents) {
     const router = routerItem(r.id);
     if (!items.includes(router)) items.push(router);
     for (const f of Array.isArray(r.floatingIps) ? r.floatingIps : []) {
+      if (typeof f.id !== 'string') continue; // reported with its router
       const fip = fipItem(f.id);
       if (!items.includes(fip)) items.push(fip);
       if (!routerOf.has(fip)) routerOf.set(fip, router);
@@ -39,7 +41,7 @@ export async function reconcileL3(intents: readonly RouterIntent[], runner: Comm
 
   let observed;
   try {
-    observed = await observeL3(intents, runner);
+    observed = await observeL3(intents, runner, options);
   } catch (error) {
     const message = `reading the router namespaces failed: ${error instanceof Error ? error.message : String(error)}`;
     return items.map((item) => ({ item, ok: false, error: message }));

@@ -17,6 +17,7 @@ interface FakeAddr {
 
 interface FakeLink {
   name: string;
+  alias?: string;
   up: boolean;
   addrs: FakeAddr[];
 }
@@ -53,6 +54,7 @@ export class FakeRouterKernel implements CommandRunner {
   readonly namespaces = new Map<string, FakeNs>();
   /** argv (joined) that should fail, to test per-item failure handling */
   readonly failOn = new Set<string>();
+  private plugged = 0;
 
   addNs(name: string): FakeNs {
     const existing = this.namespaces.get(name);
@@ -70,7 +72,8 @@ export class FakeRouterKernel implements CommandRunner {
 
   /** What the L2 driver does for a router port: a link in the namespace, up, with its fe80 address. */
   plug(nsName: string, ifname: string): void {
-    this.addNs(nsName).links.set(ifname, { name: ifname, up: true, addrs: [{ family: 'inet6', local: `fe80::${this.namespaces.size}:1`, prefixlen: 64, scope: 'link' }] });
+    this.plugged += 1;
+    this.addNs(nsName).links.set(ifname, { name: ifname, up: true, addrs: [{ family: 'inet6', local: `fe80::${this.plugged}`, prefixlen: 64, scope: 'link' }] });
   }
 
   ns(name: string): FakeNs {
@@ -106,8 +109,13 @@ export class FakeRouterKernel implements CommandRunner {
     if (object === 'route') return { stdout: this.route(ns, verb, rest, family ?? 4) };
     if (object === 'link' && verb === 'set') {
       const link = this.dev(ns, rest);
-      link.up = rest.includes('up');
+      if (rest.includes('up') || rest.includes('down')) link.up = rest.includes('up');
+      if (rest.includes('alias')) link.alias = this.need(rest[rest.indexOf('alias') + 1]);
       return { stdout: '' };
+    }
+    if (object === 'link' && verb === 'show') {
+      const link = this.dev(ns, rest);
+      return { stdout: JSON.stringify([{ ifname: link.name, flags: link.up ? ['UP'] : [], mtu: 1500, ...(link.alias === undefined ? {} : { ifalias: link.alias }) }]) };
     }
     throw new Error(`fake: unsupported ${argv.join(' ')}`);
   }

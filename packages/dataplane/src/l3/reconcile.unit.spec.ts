@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
+import { FakeRouterKernel } from './__fixtures__/fake-router-kernel.js';
+import { F1, F2, NS1, NS2, QG, QR, R1, R2, router1, router2 } from './__fixtures__/intent.js';
+import { applyL3 } from './apply.js';
+import { type RouterIntent } from './model.js';
+import { reconcileL3 } from './reconcile.js';
+
+const mutating = (calls: readonly (readonly string[])[]): string[] => calls.filter((c) => !isReadOnlyCommand(c)).map((c) => c.join(' '));
+// In intent order: router 1 lists F2 before F1.
+const allOk = [`router:${R1}`, `fip:${F2}`, `fip:${F1}`, `router:${R2}`, 'sweep'].map((item) => ({ item, ok: true }));
+
+/** A host where the L2 driver has plugged router 1's two ports. */
+function pluggedKernel(): FakeRouterKernel {
+  const kernel = new FakeRouterKernel();
+  kernel.plug(NS1, QR);
+  kernel.plug(NS1, QG);
+  return kernel;
+}
+
+describe('reconcileL3 against an in-memory kernel', () => {
+  it('converges in one pass and then issues no mutating command', async () => {
+    const kernel = pluggedKernel();
+    expect(await reconcileL3([router1, router2], kernel)).toEqual(allOk);
+    const ns = kernel.ns(NS1);
+    expect(ns.sysctl.get('net.ipv4.ip_forward')).toBe('1');
+    expect(ns.links.get(QG)?.addrs.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([
+      'fe80::2/64',
+      '10.0.2.211/24',
+      '2001:db8:0:1::1/64',
+      '10.0.2.215/32',
+      '10.0.2.216/32',
+    ]);
+    expect(ns.table).toContain('ip daddr 10.0.2.215 dnat ip to 172.16.100.10');
+    expect(kernel.namespaces.has(NS2)).toBe(true);
+
+    const recorder = new RecordingRunner(kernel);
+    expect(await reconcileL3([router1, router2], recorder)).toEqual(allOk);
+    expect(recorder.mutatingCalls()).toEqual([]);
+    expect(recorder.calls.length).toBeGreaterThan(0);
+  });
+
+  it('counts "0 flow entries have been deleted" as success and flushes what is there', async () => {
+    const kernel = pluggedKernel();
+    await reconcileL3([router1, router2], kernel);
+    const ns = kernel.ns(NS1);
+    ns.conntrack.push({ dst: '10.0.2.216', replyDst: '10.0.0.9' }, { dst: '172.16.100.99', replyDst: '10.0.2.216' }, { dst: '10.0.2.215', replyDst: '10.0.0.9' });
+    const without: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id !== F2) };
+    const before = kernel.calls.length;
+    expect(await reconcileL3([without, router2], kernel)).toEqual(allOk.filter((r) => r.item !== `fip:${F2}`));
+    expect(mutating(kernel.calls.slice(before))).toEqual([
+      `ip -n ${NS1} addr del 10.0.2.216/32 dev ${QG}`,
+      `ip netns exec ${NS1} nft -f -`,
+      `ip netns exec ${NS1} conntrack -D -d 10.0.2.216`,
+      `ip netns exec ${NS1} conntrack -D -q 10.0.2.216`,
+    ]);
+    expect(ns.conntrack).toEqual([{ dst: '10.0.2.215', replyDst: '10.0.0.9' }]);
+  });
+
+  it('keeps going when one item fails, reports the floating IPs of a failed router, and finishes later', async () => {
+    const kernel = pluggedKernel();
+    const broken = `ip -n ${NS1} route replace 0.0.0.0/0 via 10.0.2.2 proto 190`;
+    kernel.failOn.add(broken);
+    const first = await reconcileL3([router1, router2], kernel);
+    expect(first.filter((r) => !r.ok).map((r) => r.item)).toEqual([`router:${R1}`, `fip:${F2}`, `fip:${F1}`]);
+    expect(first[0]).toEqual({ item: `router:${R1}`, ok: false, error: `route to 0.0.0.0/0 is missing: ${broken}: injected failure` });
+    expect(first[1]).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`^router:${R1} failed: `)) as unknown });
+    // the floating IPs' own steps ran; the router's NAT table (after the failed step) did not
+    expect(kernel.ns(NS1).links.get(QG)?.addrs.some((a) => a.local === '10.0.2.215')).toBe(true);
+    expect(kernel.ns(NS1).table).toBeNull();
+
+    kernel.failOn.clear();
+    const before = kernel.calls.length;
+    expect(await reconcileL3([router1, router2], kernel)).toEqual(allOk);
+    expect(mutating(kernel.calls.slice(before))).toEqual([
+      broken,
+      `ip -n ${NS1} route replace 10.50.0.0/16 via 172.16.100.254 proto 190`,
+      `ip -n ${NS1} route replace ::/0 via 2001:db8:0:1::2 proto 190`,
+      `ip -n ${NS1} route replace 2001:db8:0:2::/64 via 2001:db8:0:1::2 proto 190`,
+      `ip netns exec ${NS1} nft -f -`,
+    ]);
+  });
+
+  it('reports a router whose ports are not plugged, and converges once they are', async () => {
+    const kernel = new FakeRouterKernel();
+    const first = await reconcileL3([router1], kernel);
+    expect(first).toEqual([
+      { item: `router:${R1}`, ok: false, error: `interface ${QG} not plugged yet; interface ${QR} not plugged yet` },
+      { item: `fip:${F2}`, ok: false, error: `gateway interface ${QG} not plugged yet` },
+      { item: `fip:${F1}`, ok: false, error: `gateway interface ${QG} not plugged yet` },
+      { item: 'sweep', ok: true },
+    ]);
+    // the namespace was created (the L2 driver plugs into it)
+    expect(kernel.namespaces.has(NS1)).toBe(true);
+    kernel.plug(NS1, QR);
+    kernel.plug(NS1, QG);
+    expect((await reconcileL3([router1], kernel)).every((r) => r.ok)).toBe(true);
+    const recorder = new RecordingRunner(kernel);
+    await reconcileL3([router1], recorder);
+    expect(recorder.mutatingCalls()).toEqual([]);
+  });
+
+  it('sweeps the namespace of a removed router', async () => {
+    const kernel = pluggedKernel();
+    await reconcileL3([router1, router2], kernel);
+    const before = kernel.calls.length;
+    expect(await reconcileL3([router1], kernel)).toEqual(allOk.filter((r) => r.item !== `router:${R2}`));
+    expect(mutating(kernel.calls.slice(before))).toEqual([`ip netns del ${NS2}`]);
+  });
+
+  it('with owners, two agents sharing the namespaces never sweep each other\'s routers', async () => {
+    const kernel = pluggedKernel();
+    const hostA = { owner: 'host-a' };
+    const hostB = { owner: 'host-b' };
+    expect((await reconcileL3([router1], kernel, hostA)).every((r) => r.ok)).toBe(true);
+    expect((await reconcileL3([router2], kernel, hostB)).every((r) => r.ok)).toBe(true);
+    const recorder = new RecordingRunner(kernel);
+    await reconcileL3([router1], recorder, hostA);
+    await reconcileL3([router2], recorder, hostB);
+    expect(recorder.mutatingCalls()).toEqual([]);
+    // host B's router goes away: only host B deletes its namespace
+    const before = kernel.calls.length;
+    await reconcileL3([router1], kernel, hostA);
+    await reconcileL3([], kernel, hostB);
+    expect(mutating(kernel.calls.slice(before))).toEqual([`ip netns del ${NS2}`]);
+  });
+
+  it('turns a failed gratuitous ARP into a warning', async () => {
+    const kernel = pluggedKernel();
+    kernel.failOn.add(`ip netns exec ${NS1} arping -U -c 1 -I ${QG} 10.0.2.215`);
+    const result = await reconcileL3([router1], kernel);
+    expect(result.find((r) => r.item === `fip:${F1}`)).toEqual({
+      item: `fip:${F1}`,
+      ok: true,
+      warnings: [`announce 10.0.2.215 on ${QG}: ip netns exec ${NS1} arping -U -c 1 -I ${QG} 10.0.2.215: injected failure`],
+    });
+  });
+
+  it('reports every item when the namespaces cannot be listed, and changes nothing', async () => {
+    const kernel = new FakeRouterKernel();
+    kernel.failOn.add('ip -j netns list');
+    const result = await reconcileL3([router1, router2], kernel);
+    expect(result).toHaveLength(5);
+    expect(result.every((r) => !r.ok && /reading the router namespaces failed/.test(r.error))).toBe(true);
+    expect(mutating(kernel.calls)).toEqual([]);
+  });
+});
+
+describe('applyL3', () => {
+  it('tolerates conntrack with nothing to delete, but not other conntrack failures', async () => {
+    const kernel = new FakeRouterKernel();
+    kernel.addNs('ns1');
+    const results = await applyL3(
+      [
+        { item: 'router:a', argv: ['ip', 'netns', 'exec', 'ns1', 'conntrack', '-D', '-d', '10.0.0.1'], why: 'one', tolerate: 'no-flow-entries' },
+        { item: 'router:b', argv: ['ip', 'netns', 'exec', 'nope', 'conntrack', '-D', '-d', '10.0.0.1'], why: 'two', tolerate: 'no-flow-entries' },
+        { item: 'router:a', argv: ['ip', 'netns', 'add', 'ns2'], why: 'three' },
+      ],
+      kernel,
+    );
+    expect(results).toEqual([
+      { item: 'router:a', ok: true, applied: 2, warnings: [] },
+      {
+        item: 'router:b',
+        ok: false,
+        applied: 0,
+        warnings: [],
+        error: 'two: Cannot open network namespace "nope": No such file or directory',
+        failedStep: { item: 'router:b', argv: ['ip', 'netns', 'exec', 'nope', 'conntrack', '-D', '-d', '10.0.0.1'], why: 'two', tolerate: 'no-flow-entries' },
+      },
+    ]);
+  });
+
+  it('passes a step input to the runner as stdin', async () => {
+    const kernel = new FakeRouterKernel();
+    kernel.addNs('ns1');
+    const script = 'table inet ncp_router {}\ndelete table inet ncp_router\ntable inet ncp_router {\n}\n';
+    await applyL3([{ item: 'router:a', argv: ['ip', 'netns', 'exec', 'ns1', 'nft', '-f', '-'], why: 'nat', input: script }], kernel);
+    expect([...kernel.inputs.values()]).toEqual([script]);
+  });
+});
