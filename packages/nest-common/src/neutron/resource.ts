@@ -85,7 +85,7 @@ export class ReadModel<Db> {
     if (query.marker !== null) {
       const [marker] = await reader.findMany(this.db, { where: { AND: [{ id: query.marker }, reader.visibleTo(meta)] }, orderBy: [] });
       if (!marker) throw new ValidationError('API.HTTPBadRequest', `Marker ${query.marker} could not be found.`);
-      conditions.push(afterMarker(sort, marker as Record<string, unknown>));
+      conditions.push(afterMarker(sort, marker));
     }
     const rows = await reader.findMany(this.db, {
       where: { AND: conditions },
