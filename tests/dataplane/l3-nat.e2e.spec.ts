@@ -1,0 +1,275 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestStack, Topology, listenUdpOnce, netnsPrerequisites, sendUdp, type AgentProcess } from '@ncp/testing';
+import { NeutronClient, type PortResource, type Resource } from '../api/client';
+
+const run = promisify(execFile);
+
+/**
+ * Routers, floating IPs and NAT policy end to end on the real kernel, in namespaces this
+ * test creates. Routers run on net-a1 (row-a, network role, two flat provider networks to
+ * an "upstream" and a "core"); workloads on cmp-b1 (row-b), across a routed spine.
+ *   upstream 10.0.2.2 (ext_n2, flat extnet0) -- prod 10.200.0.2 behind it
+ *   core 192.168.81.1 (Public-Net, flat extnet1)
+ */
+const topo = new Topology();
+let stack: TestStack;
+let api: NeutronClient;
+let netAgent: AgentProcess;
+let cliDir: string;
+const ns = {
+  spine: topo.ns('spine'),
+  net: topo.ns('net'),
+  cmp: topo.ns('cmp'),
+  up: topo.ns('up'),
+  prod: topo.ns('prod'),
+  core: topo.ns('core'),
+  wa: topo.ns('wa'),
+  wb: topo.ns('wb'),
+  wn: topo.ns('wn'),
+  w6a: topo.ns('w6a'),
+  w6b: topo.ns('w6b'),
+  w6c: topo.ns('w6c'),
+};
+
+async function openstack(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('openstack', args, { env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(cliDir, 'clouds.yaml'), OS_CLOUD: 'ncp' } });
+    return stdout;
+  } catch (e) {
+    throw new Error(`openstack ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+  }
+}
+const cliJson = async (...args: string[]) => JSON.parse(await openstack(...args, '-f', 'json')) as Record<string, unknown> & { id: string };
+
+beforeAll(async () => {
+  const pre = netnsPrerequisites();
+  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
+  for (const suffix of ['spine', 'net', 'cmp', 'up', 'prod', 'core']) await topo.addNetns(suffix);
+  for (const w of [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c]) topo.adopt(w);
+  await topo.addVethPair(ns.spine, 'to-a', ns.net, 'ul0');
+  await topo.addVethPair(ns.spine, 'to-b', ns.cmp, 'ul0');
+  await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
+  await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
+  await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
+  for (const [n, i] of [
+    [ns.spine, 'to-a'], [ns.spine, 'to-b'], [ns.net, 'ul0'], [ns.cmp, 'ul0'], [ns.net, 'ext0'], [ns.net, 'ext1'],
+    [ns.up, 'ext'], [ns.up, 'prod'], [ns.prod, 'p0'], [ns.core, 'ext'],
+  ] as const) await topo.linkUp(n, i);
+  await topo.addAddress(ns.spine, 'to-a', '10.1.0.1/24');
+  await topo.addAddress(ns.spine, 'to-b', '10.2.0.1/24');
+  await topo.sysctl(ns.spine, 'net.ipv4.ip_forward', '1');
+  await topo.addAddress(ns.net, 'ul0', '10.1.0.2/24');
+  await topo.addAddress(ns.cmp, 'ul0', '10.2.0.2/24');
+  await topo.addRoute(ns.net, '10.2.0.0/24', '10.1.0.1');
+  await topo.addRoute(ns.cmp, '10.1.0.0/24', '10.2.0.1');
+  // upstream: the external subnet's gateway; "prod" behind it, reached without NAT when excluded
+  await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
+  await topo.addAddress(ns.up, 'prod', '10.200.0.1/24');
+  await topo.sysctl(ns.up, 'net.ipv4.ip_forward', '1');
+  await topo.addRoute(ns.up, '172.16.100.0/24', '10.0.2.211');
+  await topo.addAddress(ns.prod, 'p0', '10.200.0.2/24');
+  await topo.addRoute(ns.prod, 'default', '10.200.0.1');
+  await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
+
+  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  api = new NeutronClient(stack.url);
+  netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, physnets: { extnet0: 'ext0', extnet1: 'ext1' } });
+  await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  cliDir = await mkdtemp(path.join(tmpdir(), 'ncp-l3-cli-'));
+  await writeFile(path.join(cliDir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await topo.destroy();
+  if (cliDir) await rm(cliDir, { recursive: true, force: true });
+});
+
+async function waitFor(what: string, read: () => Promise<unknown>, expected: unknown, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (JSON.stringify(last) === JSON.stringify(expected)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what}: ${JSON.stringify(last)} instead of ${JSON.stringify(expected)} after ${timeoutMs} ms\nagent:\n${netAgent.logs().slice(-4000)}`);
+}
+const statusOf = async (collection: string, singular: string, id: string) => ((await api.get<Record<string, { status: string }>>(`/v2.0/${collection}/${id}`)).body[singular]?.status) ?? 'missing';
+
+async function plugWorkload(netns: string, network: string, fixedIps: unknown, gateways: { v4?: string; v6?: string }, prefix4 = 24): Promise<PortResource> {
+  const port = await api.create<PortResource>('ports', 'port', {
+    network_id: network,
+    'binding:host_id': 'cmp-b1',
+    'binding:profile': { netns },
+    ...(fixedIps === undefined ? {} : { fixed_ips: fixedIps }),
+  });
+  await waitFor(`port ${port.id}`, () => statusOf('ports', 'port', port.id), 'ACTIVE');
+  for (const f of port.fixed_ips) {
+    const v6 = f.ip_address.includes(':');
+    await topo.exec(netns, ['ip', 'addr', 'add', `${f.ip_address}/${v6 ? 64 : prefix4}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]);
+  }
+  if (gateways.v4) await topo.exec(netns, ['ip', 'route', 'add', 'default', 'via', gateways.v4]);
+  if (gateways.v6) await topo.exec(netns, ['ip', '-6', 'route', 'add', 'default', 'via', gateways.v6]);
+  return port;
+}
+
+const ping = (netns: string, address: string, count = 2) =>
+  topo.exec(netns, ['ping', '-c', String(count), '-W', '2', ...(address.includes(':') ? ['-6'] : []), address], 30_000);
+
+/** The source address a datagram from `from` carries when it reaches `to`. */
+async function sourceSeen(from: string, to: string, address: string, port = 7777): Promise<string> {
+  const listener = await listenUdpOnce(to, port);
+  try {
+    await sendUdp(from, address, port);
+    return await listener.peer;
+  } finally {
+    listener.close();
+  }
+}
+
+async function eventually<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (last === expected) return;
+    } catch (e) {
+      last = e instanceof Error ? e.message : e;
+    }
+    await sleep(300);
+  }
+  throw new Error(`${what}: ${String(last)} instead of ${String(expected)}`);
+}
+
+describe('floating IPs and SNAT (openstack CLI)', () => {
+  let router: { id: string };
+  let wa: PortResource;
+  let wb: PortResource;
+
+  it('builds the router and a floating IP with the CLI, and the upstream reaches the workload through it', async () => {
+    await openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'extnet0', 'ext_n2');
+    await openstack('subnet', 'create', '--network', 'ext_n2', '--subnet-range', '10.0.2.0/24', '--gateway', '10.0.2.2', '--no-dhcp',
+      '--allocation-pool', 'start=10.0.2.210,end=10.0.2.220', 'ext_sub');
+    const tenant = await cliJson('network', 'create', 'tenant');
+    await openstack('subnet', 'create', '--network', 'tenant', '--subnet-range', '172.16.100.0/24', 'tenant_sub');
+    router = await cliJson('router', 'create', 'r1');
+    // Pinned at .211 (our IPAM hands out the lowest free address, .210, by default).
+    await openstack('router', 'set', '--external-gateway', 'ext_n2', '--fixed-ip', 'subnet=ext_sub,ip-address=10.0.2.211', 'r1');
+    await openstack('router', 'add', 'subnet', 'r1', 'tenant_sub');
+    const shown = await cliJson('router', 'show', 'r1');
+    expect(JSON.stringify(shown.external_gateway_info)).toContain('10.0.2.211');
+
+    wa = await plugWorkload(ns.wa, tenant.id, [{ ip_address: '172.16.100.10' }], { v4: '172.16.100.1' });
+    wb = await plugWorkload(ns.wb, tenant.id, [{ ip_address: '172.16.100.11' }], { v4: '172.16.100.1' });
+    const fip = await cliJson('floating', 'ip', 'create', '--floating-ip-address', '10.0.2.215', 'ext_n2');
+    await openstack('floating', 'ip', 'set', '--port', wa.id, '10.0.2.215');
+    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
+    await waitFor('floating IP status', () => statusOf('floatingips', 'floatingip', fip.id), 'ACTIVE');
+    const agents = (await api.get<{ agents: { host: string }[] }>(`/v2.0/routers/${router.id}/l3-agents`)).body.agents;
+    expect(agents.map((a) => a.host)).toEqual(['net-a1']);
+
+    await ping(ns.up, '10.0.2.215');
+    expect(await sourceSeen(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.215');
+    expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+  });
+
+  it('keeps the workload\'s own address towards a NAT exclusion, SNATs the rest', async () => {
+    const r = await api.put(`/v2.0/routers/${router.id}`, { router: { nat_exclusions: ['10.200.0.0/24'] } });
+    expect(r.status).toBe(200);
+    await eventually('source at prod', () => sourceSeen(ns.wb, ns.prod, '10.200.0.2'), '172.16.100.11');
+    expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+  });
+
+  it('keeps forwarding while the router\'s agent is killed and restarted, without duplicating rules', async () => {
+    const routerNs = `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`;
+    const rulesBefore = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
+    const pinger = spawn('ip', ['netns', 'exec', ns.up, 'ping', '-i', '0.2', '-W', '1', '10.0.2.215'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    pinger.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await sleep(1000);
+    await netAgent.kill('SIGKILL');
+    await sleep(3000);
+    netAgent.start();
+    await stack.waitForAgent('net-a1', true);
+    await sleep(3000);
+    pinger.kill('SIGINT');
+    await new Promise((resolve) => pinger.once('exit', resolve));
+    const [, sent, received] = /(\d+) packets transmitted, (\d+) received/.exec(out) ?? [];
+    console.log(`ping to the floating IP across the agent restart: ${String(sent)} sent, ${String(received)} received`);
+    expect(Number(sent)).toBeGreaterThan(20);
+    expect(Number(received)).toBe(Number(sent));
+    const rulesAfter = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
+    expect(rulesAfter.stdout).toBe(rulesBefore.stdout);
+  });
+
+  it('stops answering on the floating IP once it is disassociated', async () => {
+    await openstack('floating', 'ip', 'unset', '--port', '10.0.2.215');
+    await eventually(
+      'floating IP answers',
+      () => ping(ns.up, '10.0.2.215', 1).then(() => 'answers', () => 'silent'),
+      'silent',
+    );
+    expect(await sourceSeen(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+  });
+});
+
+describe('no NAT within an address scope', () => {
+  it('routes the tenant subnet of the reference scenario with its own addresses', async () => {
+    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
+    const pool = await api.create('subnetpools', 'subnetpool', { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26, address_scope_id: scope.id });
+    const pub = await api.create('networks', 'network', {
+      name: 'Public-Net', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1',
+    });
+    await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
+    const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
+    const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
+    const router = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', {
+      name: 'r2', external_gateway_info: { network_id: pub.id },
+    });
+    const gatewayIp = router.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
+    expect(gatewayIp).toBe('192.168.81.2');
+    await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    const wn = await plugWorkload(ns.wn, net.id, undefined, { v4: '192.168.81.65' }, 26);
+    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
+    // The core router learns the tenant prefix (statically here; BGP announces it later).
+    await topo.exec(ns.core, ['ip', 'route', 'add', '192.168.81.64/26', 'via', gatewayIp]);
+    const own = wn.fixed_ips[0]?.ip_address ?? '';
+    await eventually('core reaches the workload at its own address', () => ping(ns.core, own, 1).then(() => 'ok', () => 'no'), 'ok');
+    expect(await sourceSeen(ns.wn, ns.core, '192.168.81.1')).toBe(own);
+  });
+});
+
+describe('IPv6', () => {
+  it('routes between two IPv6 subnets without NAT and honours an extra route', async () => {
+    const n1 = await api.create('networks', 'network', { name: 'v6-1' });
+    const s1 = await api.create('subnets', 'subnet', { network_id: n1.id, ip_version: 6, cidr: '2001:db8:0:1::/64', ipv6_address_mode: 'slaac' });
+    const n3 = await api.create('networks', 'network', { name: 'v6-3' });
+    const s3 = await api.create('subnets', 'subnet', { network_id: n3.id, ip_version: 6, cidr: '2001:db8:0:3::/64', ipv6_address_mode: 'slaac' });
+    const router = await api.create('routers', 'router', { name: 'r3' });
+    await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s1.id });
+    await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s3.id });
+    const a = await plugWorkload(ns.w6a, n1.id, undefined, { v6: '2001:db8:0:1::1' });
+    const b = await plugWorkload(ns.w6b, n3.id, undefined, { v6: '2001:db8:0:3::1' });
+    const c = await plugWorkload(ns.w6c, n1.id, undefined, { v6: '2001:db8:0:1::1' });
+    const cAddress = c.fixed_ips[0]?.ip_address ?? '';
+    // c also owns 2001:db8:0:2::/64, which the router reaches through c (an extra route).
+    await topo.exec(ns.w6c, ['ip', 'addr', 'add', '2001:db8:0:2::1/64', 'dev', 'eth0', 'nodad']);
+    const r = await api.put<{ router: { routes: unknown[] } }>(`/v2.0/routers/${router.id}`, {
+      router: { routes: [{ destination: '2001:db8:0:2::/64', nexthop: cAddress }] },
+    });
+    expect(r.body.router.routes).toEqual([{ destination: '2001:db8:0:2::/64', nexthop: cAddress }]);
+    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
+    const bAddress = b.fixed_ips[0]?.ip_address ?? '';
+    await eventually('a reaches b', () => ping(ns.w6a, bAddress, 1).then(() => 'ok', () => 'no'), 'ok');
+    expect(await sourceSeen(ns.w6a, ns.w6b, bAddress)).toBe(a.fixed_ips[0]?.ip_address);
+    await eventually('b reaches the extra route', () => ping(ns.w6b, '2001:db8:0:2::1', 1).then(() => 'ok', () => 'no'), 'ok');
+  });
+});
