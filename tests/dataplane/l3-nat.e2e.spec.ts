@@ -86,7 +86,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // Router namespaces are the agent's and outlive it (as they must on a real host): this
+  // test removes the ones its routers got.
+  const routers = stack ? ((await api.get<{ routers: { id: string }[] }>('/v2.0/routers')).body.routers ?? []) : [];
   await stack?.stop();
+  for (const r of routers) await run('ip', ['netns', 'del', `qrouter-${r.id.replace(/-/g, '').slice(0, 8)}`]).catch(() => undefined);
   await topo.destroy();
   if (cliDir) await rm(cliDir, { recursive: true, force: true });
 });
@@ -152,7 +156,6 @@ async function eventually<T>(what: string, read: () => Promise<T>, expected: T, 
 describe('floating IPs and SNAT (openstack CLI)', () => {
   let router: { id: string };
   let wa: PortResource;
-  let wb: PortResource;
 
   it('builds the router and a floating IP with the CLI, and the upstream reaches the workload through it', async () => {
     await openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'extnet0', 'ext_n2');
@@ -168,7 +171,7 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     expect(JSON.stringify(shown.external_gateway_info)).toContain('10.0.2.211');
 
     wa = await plugWorkload(ns.wa, tenant.id, [{ ip_address: '172.16.100.10' }], { v4: '172.16.100.1' });
-    wb = await plugWorkload(ns.wb, tenant.id, [{ ip_address: '172.16.100.11' }], { v4: '172.16.100.1' });
+    await plugWorkload(ns.wb, tenant.id, [{ ip_address: '172.16.100.11' }], { v4: '172.16.100.1' });
     const fip = await cliJson('floating', 'ip', 'create', '--floating-ip-address', '10.0.2.215', 'ext_n2');
     await openstack('floating', 'ip', 'set', '--port', wa.id, '10.0.2.215');
     await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// L3 benchmark, on the real kernel, in namespaces it creates (needs root).
+//
+//   node bench/l3/run.mjs [--fips 100] [--routers 100]
+//
+// 1. Floating IP latency: one router (gateway on a flat external network towards an
+//    "upstream" namespace, one tenant interface) with 10 workloads; then --fips floating IPs
+//    are associated one at a time, each timed from sending the PUT to the first ping reply
+//    the upstream gets from the workload through it (the DNAT is in place).
+// 2. Cold start: with the agent stopped, --routers routers are created, each with a gateway
+//    and an interface on its own tenant network; the agent starts and the clock runs until
+//    the API shows every router ACTIVE.
+// It starts its own TestStack and removes everything it made. See README.md beside this file.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { TestStack, Topology } from '@ncp/testing';
+
+const run = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({ options: { fips: { type: 'string', default: '100' }, routers: { type: 'string', default: '100' } } });
+const FIPS = Number(opts.fips);
+const ROUTERS = Number(opts.routers);
+const HOST = 'bench-n1';
+const WORKLOADS = 10;
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+async function api(stack, method, urlPath, body) {
+  const res = await fetch(`${stack.url}${urlPath}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
+  return text === '' ? {} : JSON.parse(text);
+}
+
+async function waitUntil(what, check, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what}: timed out`);
+    await sleep(50);
+  }
+}
+
+async function main() {
+  const topo = new Topology();
+  const host = await topo.addNetns('bh');
+  const up = await topo.addNetns('up');
+  await topo.addVethPair(host, 'ext0', up, 'ext');
+  await topo.linkUp(host, 'ext0');
+  await topo.linkUp(up, 'ext');
+  await topo.addAddress(up, 'ext', '10.0.0.1/16');
+  const workloads = Array.from({ length: WORKLOADS }, (_, i) => topo.ns(`w${i}`));
+  for (const w of workloads) topo.adopt(w);
+
+  const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  const result = { at: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`, fips: FIPS, routers: ROUTERS };
+  const routerIds = [];
+  try {
+    const agentOptions = { row: 'bench', host: HOST, roles: ['compute', 'network'], tunnelIp: '10.0.0.3', hostNetns: host, physnets: { extnet0: 'ext0' }, logLevel: 'warn', heartbeatSeconds: 2 };
+    let agent = await stack.startAgent(agentOptions);
+
+    const { network: ext } = await api(stack, 'POST', '/v2.0/networks', {
+      network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' },
+    });
+    await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false } });
+
+    // --- 1. floating IP association -> DNAT in place
+    const { network: tenant } = await api(stack, 'POST', '/v2.0/networks', { network: { name: 'tenant' } });
+    const { subnet } = await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: tenant.id, ip_version: 4, cidr: '172.16.0.0/24' } });
+    const { router } = await api(stack, 'POST', '/v2.0/routers', { router: { name: 'fips', external_gateway_info: { network_id: ext.id } } });
+    routerIds.push(router.id);
+    await api(stack, 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    const ports = [];
+    for (const w of workloads) {
+      const { port } = await api(stack, 'POST', '/v2.0/ports', { port: { network_id: tenant.id, 'binding:host_id': HOST, 'binding:profile': { netns: w } } });
+      ports.push(port);
+    }
+    await waitUntil('workloads ACTIVE', async () => (await api(stack, 'GET', `/v2.0/ports?network_id=${tenant.id}&status=ACTIVE&fields=id`)).ports.length >= WORKLOADS + 1, 120_000);
+    for (const [i, w] of workloads.entries()) {
+      await topo.exec(w, ['ip', 'addr', 'add', `${ports[i].fixed_ips[0].ip_address}/24`, 'dev', 'eth0']);
+      await topo.exec(w, ['ip', 'route', 'add', 'default', 'via', '172.16.0.1']);
+    }
+    await waitUntil('router ACTIVE', async () => (await api(stack, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000);
+    const fips = [];
+    for (let k = 0; k < FIPS; k++) fips.push((await api(stack, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
+    console.log(`associating ${FIPS} floating IPs, each timed until the upstream's ping gets a reply...`);
+    const latencies = [];
+    const current = new Map();
+    for (const [k, fip] of fips.entries()) {
+      const w = k % WORKLOADS;
+      const previous = current.get(w);
+      if (previous) await api(stack, 'PUT', `/v2.0/floatingips/${previous}`, { floatingip: { port_id: null } });
+      const sent = performance.now();
+      await api(stack, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: ports[w].id } });
+      for (;;) {
+        try {
+          await run('ip', ['netns', 'exec', up, 'ping', '-c', '1', '-W', '0.2', fip.floating_ip_address]);
+          break;
+        } catch {
+          if (performance.now() - sent > 30_000) throw new Error(`${fip.floating_ip_address} never answered`);
+        }
+      }
+      latencies.push(performance.now() - sent);
+      current.set(w, fip.id);
+    }
+    latencies.sort((a, b) => a - b);
+    result.fipToDnatMs = { count: latencies.length, p50: +percentile(latencies, 50).toFixed(1), p90: +percentile(latencies, 90).toFixed(1), p99: +percentile(latencies, 99).toFixed(1), max: +latencies[latencies.length - 1].toFixed(1) };
+    console.log(`floating IP associate -> first reply: p50 ${result.fipToDnatMs.p50} ms, p90 ${result.fipToDnatMs.p90} ms, p99 ${result.fipToDnatMs.p99} ms, max ${result.fipToDnatMs.max} ms`);
+
+    // --- 2. cold start with many routers
+    await agent.kill('SIGTERM');
+    console.log(`creating ${ROUTERS} routers (gateway + one interface each) while the agent is stopped...`);
+    for (let i = 0; i < ROUTERS; i++) {
+      const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: `t${i}` } });
+      const { subnet: s } = await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: `172.${17 + Math.floor(i / 250)}.${i % 250}.0/24` } });
+      const { router: r } = await api(stack, 'POST', '/v2.0/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: ext.id } } });
+      routerIds.push(r.id);
+      await api(stack, 'PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: s.id });
+    }
+    const t0 = performance.now();
+    agent.start();
+    await waitUntil(
+      'routers ACTIVE',
+      async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= ROUTERS + 1,
+      900_000,
+    );
+    result.coldStartSeconds = +((performance.now() - t0) / 1000).toFixed(2);
+    console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${result.coldStartSeconds} s`);
+  } finally {
+    await stack.stop();
+    for (const id of routerIds) await run('ip', ['netns', 'del', `qrouter-${id.replace(/-/g, '').slice(0, 8)}`]).catch(() => undefined);
+    await topo.destroy();
+  }
+  mkdirSync(path.join(HERE, 'results'), { recursive: true });
+  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
