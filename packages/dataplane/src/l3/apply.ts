@@ -19,7 +19,10 @@ const NOTHING_DELETED = /\b0 flow entries have been deleted\b/;
  * Runs the steps item by item, in plan order. A failing command stops the rest of its own
  * item (later steps assume the earlier ones happened) and the other items go on; the failed
  * item stays different from its intent, so the next resync plans it again. Tolerated failures
- * (see `StepTolerance`) do not stop the item: a best-effort one becomes a warning.
+ * (see `StepTolerance`) do not stop the item. Best-effort steps (gratuitous ARP) run in the
+ * background: arping lingers a second waiting for replies that never come, and the agent must
+ * not spend that second before its next change (a floating IP association would wait for
+ * the previous one's announcement).
  */
 export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): Promise<L3ApplyResult[]> {
   const groups = new Map<L3Item, L3Step[]>();
@@ -34,6 +37,11 @@ export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): 
     const warnings: string[] = [];
     let failure: { step: L3Step; error: string } | null = null;
     for (const step of group) {
+      if (step.tolerate === 'best-effort') {
+        runner.run(step.argv).catch(() => undefined);
+        applied += 1;
+        continue;
+      }
       try {
         await runner.run(step.argv, step.input === undefined ? undefined : { input: step.input });
         applied += 1;
@@ -41,10 +49,6 @@ export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): 
         const message = error instanceof Error ? error.message : String(error);
         if (step.tolerate === 'no-flow-entries' && NOTHING_DELETED.test(message)) {
           applied += 1;
-          continue;
-        }
-        if (step.tolerate === 'best-effort') {
-          warnings.push(`${step.why}: ${message}`);
           continue;
         }
         failure = { step, error: `${step.why}: ${message}` };
