@@ -2,7 +2,7 @@
 import { EventRegistry, Naming, agentEventDefinitions } from '@ncp/contracts';
 import { execFileRunner } from '@ncp/dataplane';
 import { JetStreamEventStore, connectNats } from '@ncp/eventstore';
-import { createLogger } from '@ncp/nest-common';
+import { createLogger, stopOnSignals } from '@ncp/nest-common';
 import { HostAgent } from './agent';
 import { parseAgentConfig } from './config';
 
@@ -14,15 +14,8 @@ async function main(): Promise<void> {
   const agent = new HostAgent(config, nc, store, execFileRunner(), logger);
   await agent.start();
   logger.info({ agentId: agent.agentId, netns: config.hostNetns ?? '(root)' }, 'agent started');
-  const shutdown = async (signal: string) => {
-    // The data plane stays as it is: workloads keep forwarding while the agent is away.
-    logger.info({ signal }, 'agent stopping');
-    await agent.stop();
-    await nc.drain();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // The data plane stays as it is: workloads keep forwarding while the agent is away.
+  stopOnSignals(logger, () => agent.stop(), () => nc.drain());
 }
 
 main().catch((err: unknown) => {

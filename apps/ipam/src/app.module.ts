@@ -1,5 +1,5 @@
 import { Controller, type DynamicModule, Get, Module, Param } from '@nestjs/common';
-import { ServiceCommonModule, findExtension } from '@ncp/nest-common';
+import { ServiceCommonModule, findExtension, projectionServiceHealth } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { NetworkCommands } from './application/network.commands';
 import { PortCommands } from './application/port.commands';
@@ -38,16 +38,7 @@ export class IpamModule {
       imports: [
         ServiceCommonModule.forRoot({
           service: 'ipam',
-          healthChecks: [
-            { name: 'postgres', check: async () => void (await ctx.prisma.$queryRaw`SELECT 1`) },
-            { name: 'nats', check: async () => void (await ctx.nc.flush()) },
-            {
-              name: 'projection',
-              check: async () => {
-                if (!(await ctx.projection.status()).running) throw new Error('projection stopped');
-              },
-            },
-          ],
+          healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection, ctx.agentsProjection]),
         }),
       ],
       controllers: [ExtensionsController, AgentsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startHttpService } from '@ncp/nest-common';
+import { startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { enrichOpenApi } from './api/openapi';
 import { IpamModule } from './app.module';
 import { ipamConfig } from './config';
@@ -20,14 +20,7 @@ async function main(): Promise<void> {
       enrich: enrichOpenApi,
     },
   });
-  const shutdown = async (signal: string) => {
-    ctx.logger.info({ signal }, 'shutting down');
-    await app.close();
-    await ctx.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(ctx.logger, () => app.close(), () => ctx.stop());
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ApiSupport, ServiceCommonModule } from '@ncp/nest-common';
+import { ApiSupport, ServiceCommonModule, projectionServiceHealth } from '@ncp/nest-common';
 import { FloatingIpCommands } from './application/floating-ip.commands';
 import { RouterCommands } from './application/router.commands';
 import { ExtensionsController, FloatingIpsController, HEARTBEATS, L3_PRISMA, RoutersController } from './api/l3.controllers';
@@ -13,16 +13,7 @@ export class L3Module {
       imports: [
         ServiceCommonModule.forRoot({
           service: 'l3',
-          healthChecks: [
-            { name: 'postgres', check: async () => void (await ctx.prisma.$queryRaw`SELECT 1`) },
-            { name: 'nats', check: async () => void (await ctx.nc.flush()) },
-            {
-              name: 'projection',
-              check: async () => {
-                if (!(await ctx.projection.status()).running) throw new Error('projection stopped');
-              },
-            },
-          ],
+          healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection]),
         }),
       ],
       controllers: [ExtensionsController, RoutersController, FloatingIpsController],

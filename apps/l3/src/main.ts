@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startHttpService } from '@ncp/nest-common';
+import { startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { L3Module } from './app.module';
 import { l3Config } from './config';
 import { L3Context } from './context';
@@ -19,14 +19,7 @@ async function main(): Promise<void> {
         'Neutron v2.0 routers and floating IPs. Beyond Neutron: nat_exclusions on routers (destinations reached without SNAT), and no NAT at all for internal subnets in the external subnet\'s address scope.',
     },
   });
-  const shutdown = async (signal: string) => {
-    ctx.logger.info({ signal }, 'shutting down');
-    await app.close();
-    await ctx.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(ctx.logger, () => app.close(), () => ctx.stop());
 }
 
 main().catch((err: unknown) => {

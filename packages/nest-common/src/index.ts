@@ -4,3 +4,4 @@ export * from './logger';
 export * from './metrics';
 export * from './neutron';
 export * from './service-app';
+export * from './lifecycle';

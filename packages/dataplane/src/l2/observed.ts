@@ -1,5 +1,5 @@
+import { parseToolJson } from '../json-output.js';
 import { z } from 'zod';
-import { DataplaneError } from '../errors.js';
 
 /** One link as read back from `ip -j -d link show`, reduced to what the planner compares. */
 export interface ObservedLink {
@@ -86,27 +86,10 @@ const FdbJson = z.array(
   }),
 );
 
-function parseJson(text: string, what: string): unknown {
-  // `ip -j` prints nothing at all for some empty lists (older versions); treat as [].
-  if (text.trim() === '') return [];
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `${what}: not JSON (${String(error)})`);
-  }
-}
-
-function parseWith<T>(schema: z.ZodType<T>, text: string, what: string): T {
-  const result = schema.safeParse(parseJson(text, what));
-  if (!result.success) {
-    throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `${what}: unexpected JSON (${result.error.message})`);
-  }
-  return result.data;
-}
 
 /** Parses `ip [-n NS] -j [-d] link show`. */
 export function parseIpLinkJson(text: string): ObservedLink[] {
-  return parseWith(IpLinkJson, text, 'ip -j link show').map((l) => {
+  return parseToolJson(IpLinkJson, text, 'ip -j link show').map((l) => {
     const kind = l.linkinfo?.info_kind ?? null;
     const data = l.linkinfo?.info_data;
     const vx = kind === 'vxlan' ? VxlanData.safeParse(data) : null;
@@ -139,7 +122,7 @@ export function parseIpLinkJson(text: string): ObservedLink[] {
  * bridge's (its own address, learned MACs) and are not ours to manage.
  */
 export function parseFdbJson(text: string): ObservedFdbEntry[] {
-  return parseWith(FdbJson, text, 'bridge -j fdb show').flatMap((e) =>
+  return parseToolJson(FdbJson, text, 'bridge -j fdb show').flatMap((e) =>
     e.dst !== undefined && e.master === undefined ? [{ mac: e.mac.toLowerCase(), dst: e.dst }] : [],
   );
 }
@@ -150,7 +133,7 @@ export function parseFdbJson(text: string): ObservedFdbEntry[] {
  */
 export function parseFdbByDevice(text: string): Record<string, ObservedFdbEntry[]> {
   const byDevice: Record<string, ObservedFdbEntry[]> = {};
-  for (const e of parseWith(FdbJson, text, 'bridge -j fdb show')) {
+  for (const e of parseToolJson(FdbJson, text, 'bridge -j fdb show')) {
     if (e.dst === undefined || e.master !== undefined || e.ifname === undefined) continue;
     (byDevice[e.ifname] ??= []).push({ mac: e.mac.toLowerCase(), dst: e.dst });
   }
@@ -159,5 +142,5 @@ export function parseFdbByDevice(text: string): Record<string, ObservedFdbEntry[
 
 /** Parses `ip -j netns list`. */
 export function parseNetnsJson(text: string): string[] {
-  return parseWith(z.array(z.object({ name: z.string() })), text, 'ip -j netns list').map((n) => n.name);
+  return parseToolJson(z.array(z.object({ name: z.string() })), text, 'ip -j netns list').map((n) => n.name);
 }

@@ -1,3 +1,4 @@
+import { parseToolJson } from '../json-output.js';
 import { formatCidr, isValidIp, normalizeIp, parseCidr } from '@ncp/netaddr';
 import { z } from 'zod';
 import { DataplaneError } from '../errors.js';
@@ -123,27 +124,10 @@ const NftTablesJson = z.object({
   nftables: z.array(z.object({ table: z.object({ family: z.string(), name: z.string() }).optional() })),
 });
 
-function parseJson(text: string, what: string): unknown {
-  // `ip -j` prints nothing at all for some empty lists (older versions); treat as [].
-  if (text.trim() === '') return [];
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `${what}: not JSON (${String(error)})`);
-  }
-}
-
-function parseWith<T>(schema: z.ZodType<T>, text: string, what: string): T {
-  const result = schema.safeParse(parseJson(text, what));
-  if (!result.success) {
-    throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `${what}: unexpected JSON (${result.error.message})`);
-  }
-  return result.data;
-}
 
 /** Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses. */
 export function parseIpAddrJson(text: string): ObservedRouterLink[] {
-  return parseWith(IpAddrJson, text, 'ip -j addr show').map((l) => ({
+  return parseToolJson(IpAddrJson, text, 'ip -j addr show').map((l) => ({
     name: l.ifname,
     up: (l.flags ?? []).includes('UP'),
     addresses: (l.addr_info ?? []).flatMap((a): ObservedAddress[] => {
@@ -156,7 +140,7 @@ export function parseIpAddrJson(text: string): ObservedRouterLink[] {
 
 /** Parses `ip [-n NS] -N [-6] -j route show table main`; `family` says which of the two it was. */
 export function parseIpRouteJson(text: string, family: 4 | 6): ObservedRoute[] {
-  return parseWith(IpRouteJson, text, 'ip -j route show').map((r) => {
+  return parseToolJson(IpRouteJson, text, 'ip -j route show').map((r) => {
     const gateways = r.nexthops !== undefined ? r.nexthops.map((n) => n.gateway) : [r.gateway];
     return {
       family,
@@ -193,7 +177,7 @@ export function parseSysctlValues(text: string, keys: readonly string[]): Record
 
 /** Parses `nft -j list tables` into `family name` pairs. */
 export function parseNftTablesJson(text: string): string[] {
-  return parseWith(NftTablesJson, text.trim() === '' ? '{"nftables":[]}' : text, 'nft -j list tables').nftables.flatMap((e) =>
+  return parseToolJson(NftTablesJson, text.trim() === '' ? '{"nftables":[]}' : text, 'nft -j list tables').nftables.flatMap((e) =>
     e.table === undefined ? [] : [`${e.table.family} ${e.table.name}`],
   );
 }
