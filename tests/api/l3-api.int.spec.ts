@@ -89,6 +89,25 @@ describe('routers', () => {
     expect(errorOf(routerInUse.body).type).toBe('RouterInUse');
   });
 
+  it('attaches and detaches an existing port by port_id', async () => {
+    const other = await api.create('networks', 'network', { name: 'other' });
+    await api.create('subnets', 'subnet', { network_id: other.id, ip_version: 4, cidr: '172.18.0.0/24' });
+    const port = await api.create<PortResource>('ports', 'port', { network_id: other.id, fixed_ips: [{ ip_address: '172.18.0.1' }] });
+    const added = await api.put<{ port_id: string; network_id: string }>(`/v2.0/routers/${router.id}/add_router_interface`, { port_id: port.id });
+    expect([added.status, added.body.port_id, added.body.network_id]).toEqual([200, port.id, other.id]);
+    const shown = (await api.get<{ port: Record<string, unknown> }>(`/v2.0/ports/${port.id}`)).body.port;
+    expect([shown.device_owner, shown.device_id]).toEqual(['network:router_interface', router.id]);
+    const inUse = await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { port_id: port.id });
+    expect(inUse.status).toBe(400);
+    const removed = await api.put(`/v2.0/routers/${router.id}/remove_router_interface`, { port_id: port.id });
+    expect(removed.status).toBe(200);
+    expect((await api.get(`/v2.0/ports/${port.id}`)).status).toBe(404);
+    // The OpenAPI document carries the extension beyond Neutron with the request body.
+    const doc = (await (await fetch(`${stack.l3Url}/docs/openapi.json`)).json()) as { info: { description: string }; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    expect(JSON.stringify(doc.paths['/v2.0/routers']?.post?.requestBody)).toContain('nat_exclusions');
+    expect(doc.info.description).toContain('router-nat-exclusions');
+  });
+
   it('accepts extra routes only through connected subnets', async () => {
     const far = await api.put(`/v2.0/routers/${router.id}/add_extraroutes`, { router: { routes: [{ destination: '10.9.0.0/16', nexthop: '192.0.2.1' }] } });
     expect(far.status).toBe(400);

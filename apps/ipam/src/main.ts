@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { startHttpService, stopOnSignals } from '@ncp/nest-common';
-import { enrichOpenApi } from './api/openapi';
+import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { REQUEST_SCHEMAS } from './api/bodies';
+import { IPAM_EXTENSIONS } from './api/extensions';
 import { IpamModule } from './app.module';
 import { ipamConfig } from './config';
 import { IpamContext } from './context';
@@ -17,7 +18,16 @@ async function main(): Promise<void> {
     openapi: {
       title: 'ncp IPAM',
       description: 'Neutron v2.0 networks, subnets, ports, subnet pools and address scopes.',
-      enrich: enrichOpenApi,
+      enrich: neutronOpenApi(
+        {
+          networks: ['network', REQUEST_SCHEMAS.network],
+          subnets: ['subnet', REQUEST_SCHEMAS.subnet],
+          ports: ['port', REQUEST_SCHEMAS.port],
+          subnetpools: ['subnetpool', REQUEST_SCHEMAS.subnetpool],
+          'address-scopes': ['address_scope', REQUEST_SCHEMAS.address_scope],
+        },
+        IPAM_EXTENSIONS,
+      ),
     },
   });
   stopOnSignals(ctx.logger, () => app.close(), () => ctx.stop());

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { REQUEST_SCHEMAS } from './api/bodies';
+import { L3_EXTENSIONS } from './api/extensions';
 import { L3Module } from './app.module';
 import { l3Config } from './config';
 import { L3Context } from './context';
@@ -17,6 +19,7 @@ async function main(): Promise<void> {
       title: 'ncp L3',
       description:
         'Neutron v2.0 routers and floating IPs. Beyond Neutron: nat_exclusions on routers (destinations reached without SNAT), and no NAT at all for internal subnets in the external subnet\'s address scope.',
+      enrich: neutronOpenApi({ routers: ['router', REQUEST_SCHEMAS.router], floatingips: ['floatingip', REQUEST_SCHEMAS.floatingip] }, L3_EXTENSIONS),
     },
   });
   stopOnSignals(ctx.logger, () => app.close(), () => ctx.stop());

@@ -5,3 +5,4 @@ export * from './metrics';
 export * from './neutron';
 export * from './service-app';
 export * from './lifecycle';
+export * from './openapi';

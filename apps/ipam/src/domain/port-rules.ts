@@ -164,12 +164,6 @@ export function resolveFixedIps(args: {
           `IPv6 address ${formatIp(6, ip.value)} cannot be directly assigned to a port on subnet ${subnet.id} as the subnet is configured for automatic addresses`,
         );
       }
-      if (subnet.gatewayIp === ip.value && !isRouterInterface && !mine(subnet.id, ip.value)) {
-        throw conflict(
-          'IpAddressInUse',
-          `Unable to complete operation for network ${networkId}. The IP address ${formatIp(ip.version, ip.value)} is the gateway of subnet ${subnet.id}.`,
-        );
-      }
       if (taken(subnet, ip.value)) {
         throw conflict('IpAddressAlreadyAllocated', `IP address ${formatIp(ip.version, ip.value)} already allocated in subnet ${subnet.id}`);
       }
