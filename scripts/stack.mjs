@@ -59,13 +59,21 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
-  // Later services go here, before the gateway (dhcp, bgp, metadata). Agents are not
+  {
+    name: 'dhcp',
+    script: 'apps/dhcp/dist/main.js',
+    defaultPort: 9703,
+    migrate: ['run', 'migrate', '-w', '@ncp/dhcp'],
+    health: '/healthz',
+    docs: true,
+  },
+  // Later services go here, before the gateway (bgp, metadata). Agents are not
   // started here: in the root namespace they would reconfigure this machine's network.
   {
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
     defaultPort: API_PORT,
-    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3') }),
+    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp') }),
     health: '/healthz',
     docs: true,
   },

@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping)
-COMMANDS=(openstack ip ping)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack arping dnsmasq-base radvd isc-dhcp-client ndisc6)
+COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do

@@ -13,7 +13,7 @@ import {
   type Decider,
   type ResourceReport,
 } from '@ncp/contracts';
-import { reconcileL2, reconcileL3, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
+import { reconcileDhcp, reconcileL2, reconcileL3, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
@@ -180,23 +180,29 @@ export class HostAgent {
     const started = Date.now();
     const { intent, invalid } = this.desired.l2Intent();
     const routers = this.desired.routerIntents();
-    for (const i of [...invalid, ...routers.invalid]) this.logger.error(i, 'desired state entry ignored');
+    const dhcp = this.desired.dhcpIntents();
+    const ras = this.desired.raIntents();
+    for (const i of [...invalid, ...routers.invalid, ...dhcp.invalid, ...ras.invalid]) this.logger.error(i, 'desired state entry ignored');
     let l2: Awaited<ReturnType<typeof reconcileL2>>;
     let l3: Awaited<ReturnType<typeof reconcileL3>>;
+    let dhcpResults: Awaited<ReturnType<typeof reconcileDhcp>>;
     try {
-      // L2 first: it plugs the router ports that the L3 driver then configures.
+      // L2 first: it plugs the router and DHCP ports that the L3 and DHCP drivers then configure;
+      // RAs go out of the qr- interfaces the L3 driver has addressed.
       l2 = await reconcileL2(intent, this.hostConfig(), this.runner);
       // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
       // several hosts in namespaces) from sweeping each other's routers.
       l3 = await reconcileL3(routers.intents, this.runner, { owner: this.config.host });
+      dhcpResults = await reconcileDhcp(dhcp.intents, ras.intents, this.runner, { stateDir: this.config.stateDir });
     } catch (err) {
       this.failures++;
       this.logger.error({ err, failures: this.failures }, 'reconcile failed');
       return;
     }
-    const failed = [...l2, ...l3].filter((r) => !r.ok);
+    const results = [...l2, ...l3, ...dhcpResults];
+    const failed = results.filter((r) => !r.ok);
     this.failures = failed.length > 0 ? this.failures + 1 : 0;
-    const byItem = new Map<string, { ok: boolean; error?: string }>([...l2, ...l3].map((r) => [r.item, r]));
+    const byItem = new Map<string, { ok: boolean; error?: string }>(results.map((r) => [r.item, r]));
     const errorOf = (item: string) => {
       const r = byItem.get(item);
       return r && !r.ok ? (r.error ?? 'failed') : undefined;
@@ -221,6 +227,14 @@ export class HostAgent {
         reports.push({ kind: 'floatingip', id: f.id, networkId: null, status: fipError !== undefined ? 'ERROR' : 'ACTIVE', reason: fipError ?? 'NAT in place' });
       }
     }
+    for (const d of dhcp.intents) {
+      const error = errorOf(`dhcp:${d.networkId}`);
+      reports.push({ kind: 'dhcp', id: d.networkId, networkId: d.networkId, status: error !== undefined ? 'ERROR' : 'ACTIVE', reason: error ?? 'serving' });
+    }
+    for (const r of ras.intents) {
+      const error = errorOf(`ra:${r.routerId}`);
+      reports.push({ kind: 'ra', id: r.routerId, networkId: null, status: error !== undefined ? 'ERROR' : 'ACTIVE', reason: error ?? 'advertising' });
+    }
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
     for (const batch of this.reporter.changes(reports)) {
       try {
@@ -232,7 +246,15 @@ export class HostAgent {
       }
     }
     this.logger.info(
-      { ms: Date.now() - started, networks: intent.networks.length, ports: intent.ports.length, routers: routers.intents.length, failed: failed.map((f) => f.item) },
+      {
+        ms: Date.now() - started,
+        networks: intent.networks.length,
+        ports: intent.ports.length,
+        routers: routers.intents.length,
+        dhcpServers: dhcp.intents.length,
+        raRouters: ras.intents.length,
+        failed: failed.map((f) => f.item),
+      },
       'reconciled',
     );
     this.firstSyncDone?.();

@@ -19,6 +19,8 @@ export const agentConfigSchema = z.object({
     .nullable(),
   heartbeatSeconds: z.number().int().min(1).max(60),
   resyncSeconds: z.number().int().min(5),
+  /** Where DHCP/RA daemons keep their files (config, pid, leases); absolute. */
+  stateDir: z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path'),
   natsUrl: z.string(),
   natsPrefix: z.string(),
   logLevel: baseConfigSchema.shape.LOG_LEVEL,
@@ -42,6 +44,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     .option('--host-netns <name>', 'network namespace that stands for this host (default: the root namespace)')
     .option('--heartbeat-seconds <n>', 'seconds between heartbeats', '5')
     .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
+    .option('--state-dir <dir>', 'where DHCP and RA daemons keep their files', '/var/lib/ncp-agent')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
     .addOption(new Option('--log-level <level>').env('LOG_LEVEL').default('info'))
@@ -58,6 +61,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     hostNetns?: string;
     heartbeatSeconds: string;
     resyncSeconds: string;
+    stateDir: string;
     natsUrl: string;
     natsPrefix: string;
     logLevel: string;
@@ -74,6 +78,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     hostNetns: o.hostNetns ?? null,
     heartbeatSeconds: Number(o.heartbeatSeconds),
     resyncSeconds: Number(o.resyncSeconds),
+    stateDir: o.stateDir,
     natsUrl: o.natsUrl,
     natsPrefix: o.natsPrefix,
     logLevel: o.logLevel,

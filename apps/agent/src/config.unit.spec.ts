@@ -17,6 +17,8 @@ describe('agent flags', () => {
       heartbeatSeconds: 5,
     });
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).hostNetns).toBeNull();
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).stateDir).toBe('/var/lib/ncp-agent');
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--state-dir', '/tmp/a1']).stateDir).toBe('/tmp/a1');
   });
 
   it('refuses names that cannot be subject tokens, unknown roles and bad mappings', () => {
@@ -24,5 +26,6 @@ describe('agent flags', () => {
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--roles', 'router'])).toThrow();
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--physnet', 'nocolon'])).toThrow(/physnet/);
     expect(() => parseAgentConfig(['--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow(/row/);
+    expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--state-dir', 'relative/dir'])).toThrow(/absolute/);
   });
 });

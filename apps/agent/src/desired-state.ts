@@ -1,13 +1,21 @@
-import { DESIRED_KINDS, parseDesiredKey } from '@ncp/contracts';
+import { DESIRED_KINDS, parseDesiredKey, type DesiredKind } from '@ncp/contracts';
 import {
+  DhcpServerIntentSchema,
   L2NetworkIntentSchema,
   L2PortIntentSchema,
+  RaIntentSchema,
   RouterIntentSchema,
+  type DhcpServerIntent,
   type L2HostIntent,
-  type L2NetworkIntent,
-  type L2PortIntent,
+  type RaIntent,
   type RouterIntent,
 } from '@ncp/dataplane';
+import { type z } from 'zod';
+
+export interface InvalidEntry {
+  key: string;
+  error: string;
+}
 
 /**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
@@ -28,35 +36,36 @@ export class DesiredState {
     return this.entries.size;
   }
 
-  /** The routers this host runs (every one of them: namespaces of others are swept). */
-  routerIntents(): { intents: RouterIntent[]; invalid: { key: string; error: string }[] } {
-    const intents: RouterIntent[] = [];
-    const invalid: { key: string; error: string }[] = [];
+  /** Every entry of one kind, parsed, sorted by `sortKey` (each kind is complete: drivers sweep what it omits). */
+  private intentsOf<T>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
+    const intents: T[] = [];
+    const invalid: InvalidEntry[] = [];
     for (const [key, value] of this.entries) {
-      if (parseDesiredKey(key)?.kind !== DESIRED_KINDS.router) continue;
+      if (parseDesiredKey(key)?.kind !== kind) continue;
       try {
-        intents.push(RouterIntentSchema.parse(JSON.parse(value)));
+        intents.push(schema.parse(JSON.parse(value)));
       } catch (e) {
         invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
       }
     }
-    return { intents: intents.sort((a, b) => a.id.localeCompare(b.id)), invalid };
+    return { intents: intents.sort((a, b) => sortKey(a).localeCompare(sortKey(b))), invalid };
   }
 
-  l2Intent(): { intent: L2HostIntent; invalid: { key: string; error: string }[] } {
-    const networks: L2NetworkIntent[] = [];
-    const ports: L2PortIntent[] = [];
-    const invalid: { key: string; error: string }[] = [];
-    for (const [key, value] of this.entries) {
-      const kind = parseDesiredKey(key)?.kind;
-      try {
-        if (kind === DESIRED_KINDS.l2Network) networks.push(L2NetworkIntentSchema.parse(JSON.parse(value)));
-        else if (kind === DESIRED_KINDS.l2Port) ports.push(L2PortIntentSchema.parse(JSON.parse(value)));
-      } catch (e) {
-        invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
-      }
-    }
-    const byId = <T extends { id: string }>(a: T, b: T) => a.id.localeCompare(b.id);
-    return { intent: { networks: networks.sort(byId), ports: ports.sort(byId) }, invalid };
+  routerIntents(): { intents: RouterIntent[]; invalid: InvalidEntry[] } {
+    return this.intentsOf(DESIRED_KINDS.router, RouterIntentSchema, (r) => r.id);
+  }
+
+  dhcpIntents(): { intents: DhcpServerIntent[]; invalid: InvalidEntry[] } {
+    return this.intentsOf(DESIRED_KINDS.dhcp, DhcpServerIntentSchema, (d) => d.networkId);
+  }
+
+  raIntents(): { intents: RaIntent[]; invalid: InvalidEntry[] } {
+    return this.intentsOf(DESIRED_KINDS.ra, RaIntentSchema, (r) => r.routerId);
+  }
+
+  l2Intent(): { intent: L2HostIntent; invalid: InvalidEntry[] } {
+    const networks = this.intentsOf(DESIRED_KINDS.l2Network, L2NetworkIntentSchema, (n) => n.id);
+    const ports = this.intentsOf(DESIRED_KINDS.l2Port, L2PortIntentSchema, (p) => p.id);
+    return { intent: { networks: networks.intents, ports: ports.intents }, invalid: [...networks.invalid, ...ports.invalid] };
   }
 }

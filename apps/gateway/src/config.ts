@@ -9,6 +9,8 @@ export const gatewayConfigSchema = z.object({
   IPAM_URL: z.url().default('http://127.0.0.1:9701'),
   /** Base URL of the L3 service (routers, floating IPs). */
   L3_URL: z.url().default('http://127.0.0.1:9702'),
+  /** Base URL of the DHCP service (DHCP servers' placement). */
+  DHCP_URL: z.url().default('http://127.0.0.1:9703'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
 });

@@ -3,16 +3,18 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { createLogger, startHttpService } from '@ncp/nest-common';
 import { gatewayConfig, type GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
-import { collectionOf, serviceOf, stripJsonSuffix } from './routing';
+import { collectionOf, serviceOfPath, stripJsonSuffix } from './routing';
 
 function upstreamOf(config: GatewayConfig, path: string): string {
-  const collection = collectionOf(path);
-  if (collection === null) throw new Error(`no service for ${path}`);
-  switch (serviceOf(collection)) {
+  switch (serviceOfPath(path)) {
     case 'ipam':
       return config.IPAM_URL;
     case 'l3':
       return config.L3_URL;
+    case 'dhcp':
+      return config.DHCP_URL;
+    case null:
+      throw new Error(`no service for ${path}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { SERVICE_OF_COLLECTION, SINGULAR_OF_COLLECTION, type ApiService } from '@ncp/contracts';
+import { SERVICE_OF_COLLECTION, SERVICE_OF_SUBRESOURCE, SINGULAR_OF_COLLECTION, type ApiService } from '@ncp/contracts';
 
 /** Pure routing decisions of the gateway. */
 
@@ -13,6 +13,18 @@ export function collectionOf(path: string): Collection | null {
 
 export function serviceOf(collection: Collection): ApiService {
   return SERVICE_OF_COLLECTION[collection];
+}
+
+/**
+ * The service that answers a path: the owner of a sub-resource
+ * (`/v2.0/networks/<id>/dhcp-agents`) where one is registered, else the collection's owner.
+ */
+export function serviceOfPath(path: string): ApiService | null {
+  const collection = collectionOf(path);
+  if (collection === null) return null;
+  const sub = /^\/v2\.0\/[^/?.]+\/[^/?]+\/([^/?.]+)/.exec(path)?.[1];
+  const key = `${collection}/${sub ?? ''}`;
+  return key in SERVICE_OF_SUBRESOURCE ? SERVICE_OF_SUBRESOURCE[key as keyof typeof SERVICE_OF_SUBRESOURCE] : serviceOf(collection);
 }
 
 /** Old clients append `.json` to resource paths; Neutron accepts it. */

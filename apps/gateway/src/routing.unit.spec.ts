@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectionOf, resourcesDocument, serviceOf, stripJsonSuffix, versionsDocument } from './routing';
+import { collectionOf, resourcesDocument, serviceOf, serviceOfPath, stripJsonSuffix, versionsDocument } from './routing';
 
 describe('gateway routing', () => {
   it('routes Neutron collections to the service that owns them', () => {
@@ -12,6 +12,17 @@ describe('gateway routing', () => {
     expect(collectionOf('/v2.0/qos')).toBeNull();
     expect(collectionOf('/healthz')).toBeNull();
     expect(serviceOf('subnetpools')).toBe('ipam');
+  });
+
+  it('routes sub-resources owned by another service to that service', () => {
+    expect(serviceOfPath('/v2.0/networks/3f0e/dhcp-agents')).toBe('dhcp');
+    expect(serviceOfPath('/v2.0/networks/3f0e/dhcp-agents.json?fields=host')).toBe('dhcp');
+    expect(serviceOfPath('/v2.0/agents/a1/dhcp-networks')).toBe('dhcp');
+    expect(serviceOfPath('/v2.0/networks/3f0e')).toBe('ipam');
+    expect(serviceOfPath('/v2.0/networks/3f0e/tags')).toBe('ipam');
+    expect(serviceOfPath('/v2.0/agents')).toBe('ipam');
+    expect(serviceOfPath('/v2.0/routers/r1/l3-agents')).toBe('l3');
+    expect(serviceOfPath('/v2.0/extensions')).toBeNull();
   });
 
   it('accepts the .json suffix old clients send', () => {

@@ -1,6 +1,8 @@
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions, l3EventDefinitions } from '@ncp/contracts';
 import {
+  type DesiredStatePublisher,
   HeartbeatWatcher,
+  IpamClient,
   JetStreamEventStore,
   ProjectionRunner,
   ReactionRunner,
@@ -15,9 +17,9 @@ import { RouterPlacement } from './application/placement';
 import { RouterCommands } from './application/router.commands';
 import { L3WriteModel, serviceMeta } from './application/write-model';
 import { type L3Config } from './config';
-import { RouterIntentPublisher } from './desired-state/router-publisher';
+import { routerIntentPublisher } from './desired-state/router-publisher';
 import { L3StatusFromAgentReports } from './desired-state/status.reaction';
-import { IpamClient } from './infrastructure/ipam-client';
+
 import { createPrisma, L3_SCHEMA, type L3Prisma, type L3Tx } from './infrastructure/prisma';
 import { L3Projection } from './projection/l3.projection';
 
@@ -37,7 +39,7 @@ export class L3Context {
     readonly floatingIps: FloatingIpCommands,
     readonly placement: RouterPlacement,
     readonly heartbeats: HeartbeatWatcher,
-    readonly publisher: RouterIntentPublisher,
+    readonly publisher: DesiredStatePublisher,
     readonly status: ReactionRunner,
   ) {}
 
@@ -47,7 +49,7 @@ export class L3Context {
     const prisma = createPrisma(withSchema(config.DATABASE_URL, L3_SCHEMA));
     const store = new JetStreamEventStore(nc, naming, new EventRegistry([...l3EventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions]));
     const model = new L3WriteModel(store);
-    const publisher = new RouterIntentPublisher(nc, naming, prisma, logger);
+    const publisher = routerIntentPublisher(nc, naming, prisma, logger);
     const projection = new ProjectionRunner(store, new L3Projection(naming), new SqlProjectionStore<L3Tx>(prisma), {
       instance: config.INSTANCE_ID,
       logger,

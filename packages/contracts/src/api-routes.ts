@@ -13,7 +13,18 @@ export const SERVICE_OF_COLLECTION = {
   floatingips: 'l3',
 } as const satisfies Record<string, string>;
 
-export type ApiService = (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION];
+/**
+ * Sub-resources owned by another service than their collection, as `<collection>/<sub>`:
+ * `/v2.0/networks/<id>/dhcp-agents` is the DHCP service's, although networks are IPAM's.
+ */
+export const SERVICE_OF_SUBRESOURCE = {
+  'networks/dhcp-agents': 'dhcp',
+  'agents/dhcp-networks': 'dhcp',
+} as const satisfies Record<string, string>;
+
+export type ApiService =
+  | (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION]
+  | (typeof SERVICE_OF_SUBRESOURCE)[keyof typeof SERVICE_OF_SUBRESOURCE];
 
 /** Singular resource names for the `GET /v2.0/` resource list. */
 export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, string> = {

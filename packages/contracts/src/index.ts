@@ -7,3 +7,4 @@ export * from './event-registry';
 export * from './subjects';
 export * from './ipam';
 export * from './l3';
+export * from './dhcp';

@@ -101,3 +101,26 @@ export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemEr
 export { formatL3Steps } from './l3/format.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
+export {
+  DHCP_NAMESPACE_PREFIX,
+  DhcpHostIntentSchema,
+  DhcpServerIntentSchema,
+  RaIntentSchema,
+  dhcpInterfaceName,
+  dhcpNamespace,
+  type DhcpExtraOption,
+  type DhcpHostIntent,
+  type DhcpServerIntent,
+  type DhcpSubnetIntent,
+  type DhcpSubnetMode,
+  type RaIntent,
+  type RaInterfaceIntent,
+  type RaPrefixIntent,
+} from './dhcp/model.js';
+export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
+export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
+export { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
+export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.js';
+export { DEFAULT_DAEMON_TIMINGS, isOurDaemon, type DaemonProgram, type DaemonTimings } from './dhcp/daemon.js';
+export { acceptRaKey, daemonAction, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
+export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } from './dhcp/reconcile.js';

@@ -8,3 +8,5 @@ export * from './reaction-runner';
 export * from './repository';
 export * from './snapshot-store';
 export * from './sql-projection-store';
+export * from './ipam-client';
+export * from './desired-state-publisher';

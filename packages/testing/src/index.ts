@@ -2,3 +2,4 @@ export * from './decider-spec';
 export * from './infra';
 export * from './stack';
 export * from './netns';
+export * from './dhcp-client';

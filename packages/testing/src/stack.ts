@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -13,7 +14,7 @@ const execFileAsync = promisify(execFile);
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Applies a service's migrations to a database with the built ncp-migrate (as deployments do). */
-export async function deployMigrations(service: 'ipam' | 'l3', databaseUrl: string): Promise<void> {
+export async function deployMigrations(service: 'ipam' | 'l3' | 'dhcp', databaseUrl: string): Promise<void> {
   await execFileAsync(process.execPath, [
     path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
     'deploy',
@@ -79,6 +80,8 @@ export interface AgentOptions {
   readonly heartbeatSeconds?: number;
   readonly resyncSeconds?: number;
   readonly logLevel?: string;
+  /** Where the agent keeps DHCP/RA daemon state; default: a directory of its own under the OS temp dir. */
+  readonly stateDir?: string;
 }
 
 /** One agent process; kill it (-9 by default) and start it again like a host reboot would. */
@@ -126,6 +129,7 @@ export class TestStack {
     readonly natsUrl: string,
     private readonly ipam: Service,
     private readonly l3: Service,
+    private readonly dhcp: Service,
     private readonly gateway: Service,
   ) {}
 
@@ -142,12 +146,17 @@ export class TestStack {
     return `http://127.0.0.1:${this.l3.port}`;
   }
 
+  get dhcpUrl(): string {
+    return `http://127.0.0.1:${this.dhcp.port}`;
+  }
+
   static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
     const infra = await testInfra();
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
     await deployMigrations('ipam', database.url);
     await deployMigrations('l3', database.url);
+    await deployMigrations('dhcp', database.url);
     const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
     const ipamPort = await freePort();
     const ipam: Service = {
@@ -165,17 +174,32 @@ export class TestStack {
       env: { ...common, PORT: String(l3Port) },
       output: [],
     };
+    const dhcpPort = await freePort();
+    const dhcp: Service = {
+      name: 'dhcp',
+      script: path.join(REPO_ROOT, 'apps/dhcp/dist/main.js'),
+      port: dhcpPort,
+      env: { ...common, PORT: String(dhcpPort) },
+      output: [],
+    };
     const gatewayPort = await freePort();
     const gateway: Service = {
       name: 'gateway',
       script: path.join(REPO_ROOT, 'apps/gateway/dist/main.js'),
       port: gatewayPort,
-      env: { ...common, PORT: String(gatewayPort), IPAM_URL: `http://127.0.0.1:${ipamPort}`, L3_URL: `http://127.0.0.1:${l3Port}` },
+      env: {
+        ...common,
+        PORT: String(gatewayPort),
+        IPAM_URL: `http://127.0.0.1:${ipamPort}`,
+        L3_URL: `http://127.0.0.1:${l3Port}`,
+        DHCP_URL: `http://127.0.0.1:${dhcpPort}`,
+      },
       output: [],
     };
-    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, l3, gateway);
+    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, l3, dhcp, gateway);
     await stack.startService(ipam);
     await stack.startService(l3);
+    await stack.startService(dhcp);
     await stack.startService(gateway);
     return stack;
   }
@@ -199,6 +223,7 @@ export class TestStack {
     if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
     for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
     args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30));
+    args.push('--state-dir', opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`));
     const agent = new AgentProcess(path.join(REPO_ROOT, 'apps/agent/dist/main.js'), args, {
       NATS_URL: this.natsUrl,
       NATS_PREFIX: this.prefix,
@@ -223,13 +248,13 @@ export class TestStack {
   }
 
   /** Recent output of a service, for failure messages. */
-  logs(name: 'ipam' | 'l3' | 'gateway'): string {
-    return { ipam: this.ipam, l3: this.l3, gateway: this.gateway }[name].output.join('');
+  logs(name: 'ipam' | 'l3' | 'dhcp' | 'gateway'): string {
+    return { ipam: this.ipam, l3: this.l3, dhcp: this.dhcp, gateway: this.gateway }[name].output.join('');
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.kill('SIGTERM')));
-    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.l3, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
+    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.dhcp, 'SIGTERM'), this.kill(this.l3, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
     try {
       const jsm = await jetstreamManager(nc);

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
-import { ApiSupport, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, neutronHeartbeat, type HttpRequestLike } from '@ncp/nest-common';
 import { type IpamReader } from './resources';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import { type AgentLiveness } from '../desired-state/agent-liveness';
@@ -57,7 +57,7 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
         row: a.row,
         admin_state_up: true,
         alive: liveness.isAlive(a.host),
-        heartbeat_timestamp: heartbeat ? heartbeat.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '') : null,
+        heartbeat_timestamp: neutronHeartbeat(heartbeat),
         started_at: timestamp(a.startedAt),
         created_at: timestamp(a.createdAt),
         availability_zone: null,

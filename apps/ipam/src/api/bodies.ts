@@ -192,6 +192,16 @@ const portBody = z.strictObject({
   port_security_enabled: neutronBoolean('port_security_enabled').optional(),
   security_groups: z.array(z.string()).nullable().optional(),
   allowed_address_pairs: z.array(z.strictObject({ ip_address: z.string(), mac_address: z.string().optional() })).optional(),
+  extra_dhcp_opts: z
+    .array(
+      z.strictObject({
+        opt_name: z.string(),
+        opt_value: z.string().nullable(),
+        ip_version: z.union([z.literal(4), z.literal(6), z.literal('4'), z.literal('6')]).optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
 });
 const PORT_UPDATABLE = [
   'name',
@@ -207,10 +217,13 @@ const PORT_UPDATABLE = [
   'port_security_enabled',
   'security_groups',
   'allowed_address_pairs',
+  'extra_dhcp_opts',
 ];
 
 const fixedIpsOf = (f: { subnet_id?: string; ip_address?: string }[] | undefined) =>
   f?.map((x) => defined({ subnetId: x.subnet_id, ipAddress: x.ip_address }));
+const extraDhcpOptsOf = (o: { opt_name: string; opt_value: string | null; ip_version?: 4 | 6 | '4' | '6' }[] | null | undefined) =>
+  o?.map((x) => ({ optName: x.opt_name, optValue: x.opt_value, ipVersion: Number(x.ip_version ?? 4) as 4 | 6 }));
 const pairsOf = (p: { ip_address: string; mac_address?: string }[] | undefined) =>
   p?.map((x) => defined({ ipAddress: x.ip_address, macAddress: x.mac_address }) as { ipAddress: string; macAddress?: string });
 
@@ -232,6 +245,7 @@ export function createPortInput(body: unknown, meta: CommandMetadata): { network
       bindingProfile: b['binding:profile'] ?? {},
       bindingVnicType: b['binding:vnic_type'] ?? 'normal',
       allowedAddressPairs: pairsOf(b.allowed_address_pairs) ?? [],
+      extraDhcpOpts: extraDhcpOptsOf(b.extra_dhcp_opts) ?? [],
     },
   };
 }
@@ -253,6 +267,7 @@ export function updatePortInput(body: unknown): PortUpdate {
     portSecurityEnabled: b.port_security_enabled,
     securityGroups: b.security_groups === null ? [] : b.security_groups,
     allowedAddressPairs: pairsOf(b.allowed_address_pairs),
+    extraDhcpOpts: extraDhcpOptsOf(b.extra_dhcp_opts),
   });
 }
 

@@ -158,6 +158,7 @@ export const ports: IpamReader<PortRow> = {
       status: s('status'),
       security_groups: list,
       allowed_address_pairs: obj,
+      extra_dhcp_opts: obj,
       port_security_enabled: b('portSecurityEnabled'),
       'binding:host_id': s('bindingHostId'),
       'binding:profile': obj,
@@ -197,6 +198,11 @@ export const ports: IpamReader<PortRow> = {
     allowed_address_pairs: (p.allowedAddressPairs as { ipAddress: string; macAddress: string }[]).map((a) => ({
       ip_address: a.ipAddress,
       mac_address: a.macAddress,
+    })),
+    extra_dhcp_opts: (p.extraDhcpOpts as { optName: string; optValue: string; ipVersion: number }[]).map((o) => ({
+      opt_name: o.optName,
+      opt_value: o.optValue,
+      ip_version: o.ipVersion,
     })),
     port_security_enabled: p.portSecurityEnabled,
     'binding:host_id': p.bindingHostId,

@@ -1,4 +1,4 @@
-import { ForbiddenError, IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type NetworkEvent, type Segment } from '@ncp/contracts';
+import { ForbiddenError, IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type ExtraDhcpOpt, type NetworkEvent, type Segment } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { eui64Address, formatCidr, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { badRequest, canModify, canSee, checkRevision, conflict, invalidInput, notFound, unique } from './rules';
@@ -64,9 +64,20 @@ export interface PortRequest {
   portSecurityEnabled?: boolean;
   securityGroups?: readonly string[];
   allowedAddressPairs: readonly AddressPair[];
+  extraDhcpOpts: readonly ExtraDhcpOptRequest[];
 }
 
-export type PortUpdate = Partial<Omit<PortRequest, 'allowedAddressPairs'>> & { allowedAddressPairs?: readonly AddressPair[] };
+/** An extra DHCP option as sent; on update a null value removes the option. */
+export interface ExtraDhcpOptRequest {
+  optName: string;
+  optValue: string | null;
+  ipVersion: 4 | 6;
+}
+
+export type PortUpdate = Partial<Omit<PortRequest, 'allowedAddressPairs' | 'extraDhcpOpts'>> & {
+  allowedAddressPairs?: readonly AddressPair[];
+  extraDhcpOpts?: readonly ExtraDhcpOptRequest[];
+};
 
 export type SubnetUpdate = Partial<
   Pick<SubnetRequest, 'name' | 'description' | 'gatewayIp' | 'enableDhcp' | 'dnsNameservers' | 'hostRoutes' | 'serviceTypes'>
@@ -136,6 +147,34 @@ function normaliseIp(text: string): string {
   } catch {
     throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${text}' is not a valid IP address or subnet.`);
   }
+}
+
+// dnsmasq option names (`tftp-server`, `bootfile-name`) or numbers (`150`); values go into
+// its options file one per line, so a line break could smuggle in another option.
+const DHCP_OPT_NAME = /^[A-Za-z0-9_-]{1,40}$/;
+const isDhcpOptValue = (v: string) => v.length <= 255 && ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/**
+ * Neutron's extra_dhcp_opt semantics: options are keyed by (name, IP version); the options
+ * sent are added or replace the value of the same key, a null value removes the key.
+ */
+function mergeExtraDhcpOpts(current: readonly ExtraDhcpOpt[], requested: readonly ExtraDhcpOptRequest[]): ExtraDhcpOpt[] {
+  const keys = requested.map((o) => `${o.optName}|${o.ipVersion}`);
+  if (unique(keys).length !== keys.length) throw badRequest('Duplicate extra_dhcp_opts: an option name may appear once per ip_version.');
+  const merged = new Map(current.map((o) => [`${o.optName}|${o.ipVersion}`, o]));
+  for (const o of requested) {
+    if (!DHCP_OPT_NAME.test(o.optName)) throw badRequest(`Invalid input for extra_dhcp_opts. Reason: '${o.optName}' is not a valid DHCP option name.`);
+    const key = `${o.optName}|${o.ipVersion}`;
+    if (o.optValue === null) {
+      merged.delete(key);
+      continue;
+    }
+    if (!isDhcpOptValue(o.optValue)) {
+      throw badRequest(`Invalid input for extra_dhcp_opts. Reason: the value of '${o.optName}' must be at most 255 characters without control characters.`);
+    }
+    merged.set(key, { optName: o.optName, optValue: o.optValue, ipVersion: o.ipVersion });
+  }
+  return [...merged.values()];
 }
 
 function checkPortSecurity(enabled: boolean, securityGroups: readonly string[], pairs: number): void {
@@ -372,6 +411,7 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
         portSecurityEnabled,
         securityGroups,
         allowedAddressPairs: checkAddressPairs(r.allowedAddressPairs, macAddress),
+        extraDhcpOpts: mergeExtraDhcpOpts([], r.extraDhcpOpts),
       },
     },
   ];
@@ -416,6 +456,7 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
   if (c.portSecurityEnabled !== undefined) changes.portSecurityEnabled = c.portSecurityEnabled;
   if (c.securityGroups !== undefined) changes.securityGroups = securityGroups;
   if (pairs !== undefined) changes.allowedAddressPairs = pairs;
+  if (c.extraDhcpOpts !== undefined) changes.extraDhcpOpts = mergeExtraDhcpOpts(port.extraDhcpOpts, c.extraDhcpOpts);
   return [{ type: 'PortUpdated', data: { portId: port.id, changes } }];
 }
 

@@ -290,4 +290,50 @@ describe('network decider: ports', () => {
       .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } })
       .then([{ type: 'PortUpdated', data: { portId: 'p1', changes: { bindingHostId: 'host-b1', status: 'DOWN' } } }]);
   });
+
+  it('merges extra DHCP options by name and IP version; a null value removes one', () => {
+    const opts = [
+      { optName: 'tftp-server', optValue: '10.0.0.99', ipVersion: 4 as const },
+      { optName: 'bootfile-name', optValue: 'pxelinux.0', ipVersion: 4 as const },
+    ];
+    const created = portCreated('p1', 'fa:16:3e:00:00:01', []);
+    const withOpts = { ...created, data: { ...created.data, extraDhcpOpts: opts } } as NetworkEvent;
+    spec
+      .given([networkCreated(), withOpts])
+      .when({
+        type: 'UpdatePort',
+        id: NET,
+        portId: 'p1',
+        changes: {
+          extraDhcpOpts: [
+            { optName: 'tftp-server', optValue: '10.0.0.98', ipVersion: 4 },
+            { optName: 'bootfile-name', optValue: null, ipVersion: 4 },
+            { optName: 'dns-server', optValue: '[2001:db8::53]', ipVersion: 6 },
+          ],
+        },
+      })
+      .then([
+        {
+          type: 'PortUpdated',
+          data: {
+            portId: 'p1',
+            changes: {
+              extraDhcpOpts: [
+                { optName: 'tftp-server', optValue: '10.0.0.98', ipVersion: 4 },
+                { optName: 'dns-server', optValue: '[2001:db8::53]', ipVersion: 6 },
+              ],
+            },
+          },
+        },
+      ]);
+    const twice = [
+      { optName: 'tftp-server', optValue: '10.0.0.1', ipVersion: 4 as const },
+      { optName: 'tftp-server', optValue: '10.0.0.2', ipVersion: 4 as const },
+    ];
+    spec.given([networkCreated(), withOpts]).when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { extraDhcpOpts: twice } }).thenThrows('IPAM.BadRequest', /Duplicate/);
+    spec
+      .given([networkCreated()])
+      .when(createPort('p2', { extraDhcpOpts: [{ optName: 'x', optValue: 'a\nb', ipVersion: 4 }] }), admin)
+      .thenThrows('IPAM.BadRequest', /control characters/);
+  });
 });

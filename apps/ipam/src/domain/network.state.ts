@@ -1,4 +1,4 @@
-import { type NetworkEvent, type Segment } from '@ncp/contracts';
+import { type ExtraDhcpOpt, type NetworkEvent, type Segment } from '@ncp/contracts';
 import {
   AddressAllocator,
   cidrContainsIp,
@@ -53,6 +53,7 @@ export interface PortState {
   portSecurityEnabled: boolean;
   securityGroups: string[];
   allowedAddressPairs: number;
+  extraDhcpOpts: ExtraDhcpOpt[];
   revision: number;
 }
 
@@ -225,6 +226,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         portSecurityEnabled: d.portSecurityEnabled,
         securityGroups: d.securityGroups,
         allowedAddressPairs: d.allowedAddressPairs.length,
+        extraDhcpOpts: d.extraDhcpOpts,
         revision: 1,
       };
       state.ports.set(d.portId, port);
@@ -253,6 +255,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       if (c.portSecurityEnabled !== undefined) port.portSecurityEnabled = c.portSecurityEnabled;
       if (c.securityGroups !== undefined) port.securityGroups = c.securityGroups;
       if (c.allowedAddressPairs !== undefined) port.allowedAddressPairs = c.allowedAddressPairs.length;
+      if (c.extraDhcpOpts !== undefined) port.extraDhcpOpts = c.extraDhcpOpts;
       port.revision++;
       return state;
     }
@@ -303,7 +306,8 @@ interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs'> {
   ports: PortJson[];
 }
 
-export const NETWORK_SNAPSHOT_VERSION = 2;
+// 3: ports carry their extra DHCP options.
+export const NETWORK_SNAPSHOT_VERSION = 3;
 
 export function networkToJson(state: NetworkState): NetworkJson {
   const { subnets, ports, macs: _macs, ...scalars } = state;

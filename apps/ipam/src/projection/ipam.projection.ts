@@ -186,7 +186,7 @@ export class IpamProjection implements Projection<IpamTx> {
         await tx.subnet.delete({ where: { id: event.data.subnetId } });
         return;
       case 'PortCreated': {
-        const { portId, fixedIps, bindingProfile, allowedAddressPairs, ...rest } = event.data;
+        const { portId, fixedIps, bindingProfile, allowedAddressPairs, extraDhcpOpts, ...rest } = event.data;
         const network = await tx.network.findUniqueOrThrow({ where: { id }, select: { projectId: true } });
         // createMany: no read-back of the row, which create would do.
         await tx.port.createMany({
@@ -197,6 +197,7 @@ export class IpamProjection implements Projection<IpamTx> {
             ...rest,
             bindingProfile: json(bindingProfile),
             allowedAddressPairs: json(allowedAddressPairs),
+            extraDhcpOpts: json(extraDhcpOpts),
             revisionNumber: 1,
             createdAt: at,
             updatedAt: at,
@@ -209,7 +210,7 @@ export class IpamProjection implements Projection<IpamTx> {
       }
       case 'PortUpdated': {
         const { portId, changes } = event.data;
-        const { fixedIps, bindingProfile, allowedAddressPairs, ...rest } = changes;
+        const { fixedIps, bindingProfile, allowedAddressPairs, extraDhcpOpts, ...rest } = changes;
         if (fixedIps !== undefined) {
           await tx.portFixedIp.deleteMany({ where: { portId } });
           await tx.portFixedIp.createMany({
@@ -222,6 +223,7 @@ export class IpamProjection implements Projection<IpamTx> {
             ...pick(rest),
             ...(bindingProfile !== undefined ? { bindingProfile: json(bindingProfile) } : {}),
             ...(allowedAddressPairs !== undefined ? { allowedAddressPairs: json(allowedAddressPairs) } : {}),
+            ...(extraDhcpOpts !== undefined ? { extraDhcpOpts: json(extraDhcpOpts) } : {}),
             ...touched,
           },
         });

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiSupport, findExtension, neutronTimestamp, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, agentWire, findExtension, type HttpRequestLike } from '@ncp/nest-common';
 import { FloatingIpCommands } from '../application/floating-ip.commands';
 import { RouterCommands } from '../application/router.commands';
 import { type L3Prisma } from '../infrastructure/prisma';
@@ -96,21 +96,20 @@ export class RoutersController {
     const router = await this.prisma.router.findUnique({ where: { id } });
     const agent = router?.host ? await this.prisma.agent.findUnique({ where: { host: router.host } }) : null;
     if (!agent) return { agents: [] };
-    const beat = this.heartbeats.heartbeat(agent.host);
     return {
       agents: [
         {
-          id: agent.id,
-          agent_type: 'L3 agent',
-          binary: 'ncp-agent',
-          topic: 'l3_agent',
-          host: agent.host,
-          row: agent.row,
-          admin_state_up: true,
-          alive: this.heartbeats.isAlive(agent.host),
-          heartbeat_timestamp: beat ? neutronTimestamp(beat).replace('T', ' ').replace('Z', '') : null,
+          ...agentWire({
+            id: agent.id,
+            host: agent.host,
+            row: agent.row,
+            agentType: 'L3 agent',
+            topic: 'l3_agent',
+            alive: this.heartbeats.isAlive(agent.host),
+            heartbeat: this.heartbeats.heartbeat(agent.host),
+            configurations: { routers: await this.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
+          }),
           ha_state: null,
-          configurations: { routers: await this.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
         },
       ],
     };

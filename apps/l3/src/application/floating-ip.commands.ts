@@ -3,7 +3,7 @@ import { type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { parseIp } from '@ncp/netaddr';
 import { badRequest, notFound } from '../domain/rules';
-import { type IpamClient } from '../infrastructure/ipam-client';
+import { type IpamClient } from '@ncp/eventstore';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { ipInCidr, type IpamFacts } from './facts';
 import { asService, type L3WriteModel, type Written } from './write-model';

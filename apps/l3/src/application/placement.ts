@@ -1,9 +1,7 @@
 import { routerInterfaceName, routerNamespace } from '@ncp/dataplane';
-import { type CommandMetadata } from '@ncp/contracts';
-import { type HeartbeatWatcher } from '@ncp/eventstore';
+import { chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata } from '@ncp/contracts';
+import { type HeartbeatWatcher, type IpamClient } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
-import { chooseL3Agent } from '../domain/scheduler';
-import { type IpamClient } from '../infrastructure/ipam-client';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { asService, type L3WriteModel } from './write-model';
 
@@ -36,16 +34,10 @@ export class RouterPlacement {
       const net = await this.prisma.ipamNetwork.findUnique({ where: { id: router.gateway.networkId } });
       if (net && (net.networkType === 'flat' || net.networkType === 'vlan')) physicalNetwork = net.physicalNetwork;
     }
-    // Rows where the router's tenant ports are bound, most ports first.
     const networks = [...router.interfaces.values()].map((i) => i.networkId);
     const bound = await this.prisma.ipamPort.findMany({ where: { networkId: { in: networks }, bindingHostId: { not: '' } }, select: { bindingHostId: true } });
-    const rowCount = new Map<string, number>();
-    for (const p of bound) {
-      const row = agents.find((a) => a.host === p.bindingHostId)?.row;
-      if (row) rowCount.set(row, (rowCount.get(row) ?? 0) + 1);
-    }
-    const preferredRows = [...rowCount.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([row]) => row);
-    const chosen = chooseL3Agent(
+    const preferredRows = rowsOfWorkloads(agents, bound.map((p) => p.bindingHostId));
+    const chosen = chooseNetworkAgent(
       agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: this.heartbeats.isAlive(a.host) })),
       load,
       { physicalNetwork, preferredRows },

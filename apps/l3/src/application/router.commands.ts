@@ -3,7 +3,7 @@ import { type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type RouterAttributes } from '../domain/router.decider';
 import { badRequest, notFound } from '../domain/rules';
-import { type IpamClient, type IpamPortWire } from '../infrastructure/ipam-client';
+import { type IpamClient, type IpamPortWire } from '@ncp/eventstore';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { ipInCidr, type IpamFacts } from './facts';
 import { type RouterPlacement } from './placement';

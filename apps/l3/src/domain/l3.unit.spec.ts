@@ -4,7 +4,6 @@ import { type RouterEvent } from '@ncp/contracts';
 import { l3RegistryDecider } from './registry.decider';
 import { routerDecider } from './router.decider';
 import { routerIntent, type RouterFacts, type SubnetFacts } from './router-intent';
-import { chooseL3Agent, type L3AgentCandidate } from './scheduler';
 
 const R = '33333333-0000-4000-8000-000000000001';
 
@@ -53,30 +52,6 @@ describe('router intent (NAT policy)', () => {
     expect(routerIntent({ ...facts, enableSnat: false }, subnets).snat).toEqual([]);
     const noGateway = routerIntent({ ...facts, gateway: null }, subnets);
     expect([noGateway.snat, noGateway.routes.map((r) => r.destination)]).toEqual([[], ['2001:db8:0:2::/64']]);
-  });
-});
-
-describe('router placement', () => {
-  const agent = (host: string, row: string, extra: Partial<L3AgentCandidate> = {}): L3AgentCandidate => ({
-    host,
-    row,
-    roles: ['network'],
-    physnets: { extnet0: 'eth1' },
-    alive: true,
-    ...extra,
-  });
-  const agents = [agent('a1', 'row-a'), agent('a2', 'row-a'), agent('b1', 'row-b'), agent('c1', 'row-c', { roles: ['compute'] }), agent('d1', 'row-d', { alive: false })];
-
-  it('prefers the row of the workloads, then the least loaded, and skips compute-only and dead agents', () => {
-    const load = new Map([['a1', 3], ['a2', 1], ['b1', 0]]);
-    expect(chooseL3Agent(agents, load, { physicalNetwork: null, preferredRows: ['row-a'] })?.host).toBe('a2');
-    expect(chooseL3Agent(agents, load, { physicalNetwork: null, preferredRows: [] })?.host).toBe('b1');
-    expect(chooseL3Agent(agents.slice(3), load, { physicalNetwork: null, preferredRows: [] })).toBeNull();
-  });
-
-  it('only places a router where its gateway\'s physical network is mapped', () => {
-    const mapped = [agent('a1', 'row-a', { physnets: {} }), agent('b1', 'row-b')];
-    expect(chooseL3Agent(mapped, new Map(), { physicalNetwork: 'extnet0', preferredRows: ['row-a'] })?.host).toBe('b1');
   });
 });
 

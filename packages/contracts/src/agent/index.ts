@@ -1,2 +1,3 @@
 export * from './desired-state';
 export * from './events';
+export * from './scheduling';

@@ -178,15 +178,22 @@ const portMutableAttributes = {
   securityGroups: z.array(text),
   allowedAddressPairs: z.array(addressPairSchema),
 };
+/** Neutron's extra_dhcp_opt extension: DHCP options handed to one port. */
+export const extraDhcpOptSchema = z.object({ optName: text, optValue: text, ipVersion });
+export type ExtraDhcpOpt = z.infer<typeof extraDhcpOptSchema>;
+
+const portCreatedV1 = z.object({ portId: id, projectId: text, status: portStatus, ...portMutableAttributes });
 export const PortCreated = defineEvent(
   'PortCreated',
-  z.object({ portId: id, projectId: text, status: portStatus, ...portMutableAttributes }),
+  z.object({ portId: id, projectId: text, status: portStatus, ...portMutableAttributes, extraDhcpOpts: z.array(extraDhcpOptSchema) }),
+  // v1 predates extra_dhcp_opts: such a port had none.
+  [{ version: 1, schema: portCreatedV1, upcast: (d) => ({ ...(d as object), extraDhcpOpts: [] }) }],
 );
 export const PortUpdated = defineEvent(
   'PortUpdated',
   // `status` changes only as a consequence (a port bound elsewhere is DOWN until its new
-  // host reports it plugged); users cannot set it.
-  z.object({ portId: id, changes: z.object({ ...portMutableAttributes, status: portStatus }).partial() }),
+  // host reports it plugged); users cannot set it. `extraDhcpOpts` is the whole new list.
+  z.object({ portId: id, changes: z.object({ ...portMutableAttributes, status: portStatus, extraDhcpOpts: z.array(extraDhcpOptSchema) }).partial() }),
 );
 export const PortStatusChanged = defineEvent(
   'PortStatusChanged',

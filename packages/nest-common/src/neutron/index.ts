@@ -4,3 +4,4 @@ export * from './extensions';
 export * from './query';
 export * from './resource';
 export * from './request-context';
+export * from './agent-wire';

@@ -84,6 +84,7 @@ export function portCreated(portId: string, mac: string, fixedIps: { subnetId: s
       portSecurityEnabled: true,
       securityGroups: [],
       allowedAddressPairs: [],
+      extraDhcpOpts: [],
     },
   };
 }
@@ -118,4 +119,5 @@ export const portRequest: PortRequest = {
   bindingProfile: {},
   bindingVnicType: 'normal',
   allowedAddressPairs: [],
+  extraDhcpOpts: [],
 };

@@ -9,11 +9,13 @@ export interface IpamPortWire {
   readonly fixed_ips: readonly { subnet_id: string; ip_address: string }[];
   readonly device_owner: string;
   readonly device_id: string;
+  readonly 'binding:host_id'?: string;
 }
 
 /**
- * L3 changes IPAM state (its router and floating IP ports) only through IPAM's command
- * API over NATS request/reply; IPAM's refusals come back as the same domain errors.
+ * Other services change IPAM state (L3 its router and floating IP ports, DHCP its DHCP
+ * ports) only through IPAM's command API over NATS request/reply; IPAM's refusals come back
+ * as the same domain errors.
  */
 export class IpamClient {
   constructor(
@@ -38,7 +40,7 @@ export class IpamClient {
     return (await this.request<{ port: IpamPortWire }>('update_port', { id, ...changes }, meta)).port;
   }
 
-  /** `force`: L3 removing the router and floating IP ports it owns. */
+  /** `force`: a service removing a port it owns (router, floating IP, DHCP ports). */
   async deletePort(id: string, meta: CommandMetadata): Promise<void> {
     await this.request('delete_port', { id, force: true }, meta);
   }

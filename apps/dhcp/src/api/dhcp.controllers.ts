@@ -1,0 +1,76 @@
+import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
+import { ForbiddenError, NotFoundError } from '@ncp/contracts';
+import { type HeartbeatWatcher } from '@ncp/eventstore';
+import { ApiSupport, agentWire, findExtension, type HttpRequestLike } from '@ncp/nest-common';
+import { type DhcpPrisma } from '../infrastructure/prisma';
+import { DHCP_EXTENSIONS } from './extensions';
+
+export const DHCP_PRISMA = Symbol('DHCP_PRISMA');
+export const HEARTBEATS = Symbol('HEARTBEATS');
+
+@Controller('v2.0/extensions')
+export class ExtensionsController {
+  @Get()
+  list() {
+    return { extensions: DHCP_EXTENSIONS };
+  }
+
+  @Get(':alias')
+  get(@Param('alias') alias: string) {
+    return findExtension(DHCP_EXTENSIONS, alias);
+  }
+}
+
+/** Neutron's dhcp_agent_scheduler views; like Neutron's policy, for admins only. */
+@Controller('v2.0')
+export class DhcpAgentsController {
+  constructor(
+    @Inject(ApiSupport) private readonly api: ApiSupport<DhcpPrisma>,
+    @Inject(DHCP_PRISMA) private readonly prisma: DhcpPrisma,
+    @Inject(HEARTBEATS) private readonly heartbeats: Pick<HeartbeatWatcher, 'isAlive' | 'heartbeat'>,
+  ) {}
+
+  private requireAdmin(req: HttpRequestLike, action: string): void {
+    if (!this.api.meta(req).isAdmin) throw new ForbiddenError('DHCP.PolicyNotAuthorized', `rule:${action} is disallowed by policy`);
+  }
+
+  @Get('networks/:id/dhcp-agents')
+  async dhcpAgents(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    this.requireAdmin(req, 'get_dhcp-agents');
+    const network = await this.prisma.ipamNetwork.findUnique({ where: { id } });
+    if (!network) throw new NotFoundError('DHCP.NetworkNotFound', `Network ${id} could not be found.`);
+    const server = await this.prisma.dhcpServer.findUnique({ where: { networkId: id } });
+    const agent = server?.host ? await this.prisma.agent.findUnique({ where: { host: server.host } }) : null;
+    if (!agent || !server) return { agents: [] };
+    return { agents: [{ ...(await this.wire(agent)), dhcp_server: { status: server.status, reason: server.reason, port_id: server.portId } }] };
+  }
+
+  @Get('agents/:id/dhcp-networks')
+  async dhcpNetworks(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    this.requireAdmin(req, 'get_dhcp-networks');
+    const agent = await this.prisma.agent.findUnique({ where: { id } });
+    if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${id} could not be found.`);
+    const servers = await this.prisma.dhcpServer.findMany({ where: { host: agent.host }, orderBy: { networkId: 'asc' } });
+    const networks = await this.prisma.ipamNetwork.findMany({ where: { id: { in: servers.map((s) => s.networkId) } } });
+    const nameOf = new Map(networks.map((n) => [n.id, n.name]));
+    return {
+      networks: servers.map((s) => ({ id: s.networkId, name: nameOf.get(s.networkId) ?? '', project_id: networks.find((n) => n.id === s.networkId)?.projectId ?? '', dhcp_server: { status: s.status, reason: s.reason, port_id: s.portId } })),
+    };
+  }
+
+  private async wire(agent: { id: string; host: string; row: string }) {
+    const servers = await this.prisma.dhcpServer.findMany({ where: { host: agent.host }, select: { networkId: true } });
+    const ports = await this.prisma.ipamPort.count({ where: { networkId: { in: servers.map((s) => s.networkId) } } });
+    const subnets = await this.prisma.ipamSubnet.count({ where: { networkId: { in: servers.map((s) => s.networkId) }, enableDhcp: true } });
+    return agentWire({
+      id: agent.id,
+      host: agent.host,
+      row: agent.row,
+      agentType: 'DHCP agent',
+      topic: 'dhcp_agent',
+      alive: this.heartbeats.isAlive(agent.host),
+      heartbeat: this.heartbeats.heartbeat(agent.host),
+      configurations: { networks: servers.length, subnets, ports, dhcp_driver: 'dnsmasq' },
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
+import { dhcpInterfaceName, dhcpNamespace } from '@ncp/dataplane';
+import { AggregateRepository, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
+import { type Logger } from '@ncp/nest-common';
+import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';
+import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from '../domain/server.decider';
+import { type DhcpPrisma } from '../infrastructure/prisma';
+import { portFacts, subnetFacts } from './facts';
+
+export function serviceMeta(actor: string, now = new Date()): CommandMetadata {
+  return { now: now.toISOString(), correlationId: `${actor}-${now.getTime()}`, causationId: null, projectId: '', actor, isAdmin: true };
+}
+
+/**
+ * Keeps one DHCP server per network that needs one, on a live network agent, with its DHCP
+ * port (an IPAM port, device_owner network:dhcp) bound there with an address on every served
+ * subnet; and none where no subnet needs it. Level-triggered and idempotent: it compares
+ * the projection with what should be and issues only the missing steps, so a crash between
+ * two steps is finished by the next pass (a port created but not recorded is adopted).
+ */
+export class DhcpServers {
+  readonly repo: AggregateRepository<DhcpServerState, DhcpServerCommand, DhcpEvent>;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    store: JetStreamEventStore,
+    private readonly prisma: DhcpPrisma,
+    private readonly ipam: IpamClient,
+    private readonly heartbeats: HeartbeatWatcher,
+    private readonly catchUp: () => Promise<void>,
+    private readonly logger: Logger,
+  ) {
+    this.repo = new AggregateRepository(store, dhcpServerDecider);
+  }
+
+  /** Runs a pass now, or right after the one in progress (passes never overlap). */
+  reconcileSoon(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reconcile()
+      .catch((err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.reconcileSoon();
+        }
+      });
+  }
+
+  async reconcile(): Promise<void> {
+    await this.catchUp();
+    const [networks, subnets, servers] = await Promise.all([
+      this.prisma.ipamNetwork.findMany(),
+      this.prisma.ipamSubnet.findMany(),
+      this.prisma.dhcpServer.findMany(),
+    ]);
+    const subnetsOf = new Map<string, SubnetFacts[]>();
+    for (const s of subnets) subnetsOf.set(s.networkId, [...(subnetsOf.get(s.networkId) ?? []), subnetFacts(s)]);
+    const serverOf = new Map(servers.map((s) => [s.networkId, s]));
+    for (const network of networks) {
+      const wanted = needsDhcpServer(subnetsOf.get(network.id) ?? []);
+      try {
+        if (wanted) await this.ensureServer(network.id, network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null, subnetsOf.get(network.id) ?? []);
+        else if (serverOf.has(network.id)) await this.removeServer(network.id, 'no subnet with DHCP');
+      } catch (err) {
+        this.logger.error({ err, networkId: network.id }, 'DHCP server of the network not reconciled; retrying on the next pass');
+      }
+    }
+    // Servers of deleted networks: IPAM deleted their ports along with the network.
+    const networkIds = new Set(networks.map((n) => n.id));
+    for (const s of servers) if (!networkIds.has(s.networkId)) await this.execute(s.networkId, { type: 'Unschedule', reason: 'network deleted' });
+  }
+
+  private async execute(networkId: string, command: DhcpServerCommand): Promise<DhcpServerState> {
+    await this.repo.execute(networkId, command, serviceMeta('dhcp:placement'));
+    return (await this.repo.load(networkId)).state;
+  }
+
+  private async ensureServer(networkId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[]): Promise<void> {
+    let server = (await this.repo.load(networkId)).state;
+    const alive = server.host !== null && this.heartbeats.isAlive(server.host);
+    if (server.host === null || (!alive && !server.pinned)) {
+      const chosen = await this.choose(networkId, physicalNetwork);
+      if (!chosen) {
+        if (server.host === null) this.logger.warn({ networkId, physicalNetwork }, 'no network agent can serve DHCP for the network yet');
+        return;
+      }
+      if (server.host !== null) this.logger.warn({ networkId, from: server.host, to: chosen.host }, 'DHCP server moves off a dead agent');
+      server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, pinned: false });
+    }
+    const host = server.host;
+    if (host === null) return;
+    const ports = (await this.prisma.ipamPort.findMany({ where: { networkId, deviceOwner: DHCP_DEVICE_OWNER } })).map(portFacts);
+    const meta = serviceMeta('dhcp:placement');
+    const port: PortFacts | undefined = ports.find((p) => p.id === server.portId) ?? ports.find((p) => p.deviceId === dhcpDeviceId(networkId));
+    const binding = { 'binding:host_id': host, 'binding:profile': { netns: dhcpNamespace(networkId), ifname: dhcpInterfaceName(networkId) } };
+    if (!port) {
+      const created = await this.ipam.createPort(
+        {
+          network_id: networkId,
+          name: '',
+          device_owner: DHCP_DEVICE_OWNER,
+          device_id: dhcpDeviceId(networkId),
+          fixed_ips: subnetsMissingFromDhcpPort([], subnets).map((id) => ({ subnet_id: id })),
+          ...binding,
+        },
+        meta,
+      );
+      await this.execute(networkId, { type: 'AssignPort', portId: created.id });
+      return;
+    }
+    if (server.portId !== port.id) server = await this.execute(networkId, { type: 'AssignPort', portId: port.id });
+    const missing = subnetsMissingFromDhcpPort(port.fixedIps, subnets);
+    if (port.bindingHostId !== host || missing.length > 0) {
+      await this.ipam.updatePort(
+        port.id,
+        {
+          ...binding,
+          ...(missing.length > 0
+            ? { fixed_ips: [...port.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })), ...missing.map((id) => ({ subnet_id: id }))] }
+            : {}),
+        },
+        meta,
+      );
+    }
+  }
+
+  private async removeServer(networkId: string, reason: string): Promise<void> {
+    const server = (await this.repo.load(networkId)).state;
+    const meta = serviceMeta('dhcp:placement');
+    const ports = await this.prisma.ipamPort.findMany({ where: { networkId, deviceOwner: DHCP_DEVICE_OWNER, deviceId: dhcpDeviceId(networkId) } });
+    for (const p of ports) await this.ipam.deletePort(p.id, meta);
+    if (server.host !== null || server.portId !== null) await this.execute(networkId, { type: 'Unschedule', reason });
+  }
+
+  private async choose(networkId: string, physicalNetwork: string | null) {
+    const agents = await this.prisma.agent.findMany();
+    const load = new Map<string, number>();
+    for (const g of await this.prisma.dhcpServer.groupBy({ by: ['host'], _count: { _all: true }, where: { host: { not: null } } })) {
+      if (g.host) load.set(g.host, g._count._all);
+    }
+    const bound = await this.prisma.ipamPort.findMany({ where: { networkId, bindingHostId: { not: '' } }, select: { bindingHostId: true } });
+    const preferredRows = rowsOfWorkloads(agents, bound.map((p) => p.bindingHostId));
+    return chooseNetworkAgent(
+      agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: this.heartbeats.isAlive(a.host) })),
+      load,
+      { physicalNetwork, preferredRows },
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import { type AgentEvent, type RecordedEvent } from '@ncp/contracts';
+import { type Reaction } from '@ncp/eventstore';
+import { type DhcpServers } from '../application/servers';
+
+/** Folds agents' DHCP server reports into the servers' status. */
+export class DhcpStatusFromAgentReports implements Reaction {
+  readonly name = 'dhcp_status';
+
+  constructor(
+    readonly filter: string,
+    private readonly servers: DhcpServers,
+  ) {}
+
+  async handle(recorded: RecordedEvent): Promise<void> {
+    const e = recorded.envelope;
+    const event = { type: e.type, data: e.data } as AgentEvent;
+    if (event.type !== 'ResourceStatusReported') return;
+    const { host } = event.data;
+    const meta = { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true };
+    for (const r of event.data.resources) {
+      if (r.kind !== 'dhcp') continue;
+      const server = (await this.servers.repo.load(r.id)).state;
+      // Only the host the server runs on speaks for it (a late report of the old host is stale).
+      if (server.host !== host) continue;
+      await this.servers.repo.execute(r.id, { type: 'SetStatus', status: r.status, reason: r.reason }, meta);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '@ncp/testing';
+import {
+  defaultHostname,
+  dhcpServerIntent,
+  needsDhcpServer,
+  raIntents,
+  servedMode,
+  subnetsMissingFromDhcpPort,
+  type NetworkFacts,
+  type PortFacts,
+  type SubnetFacts,
+} from './dhcp-intent';
+import { dhcpServerDecider } from './server.decider';
+
+const NET = '11111111-2222-4333-8444-555555555555';
+const network: NetworkFacts = { id: NET, name: 'n1', mtu: 1450, networkType: 'vxlan', physicalNetwork: null };
+const subnet = (id: string, over: Partial<SubnetFacts>): SubnetFacts => ({
+  id,
+  networkId: NET,
+  ipVersion: 4,
+  cidr: '10.0.0.0/24',
+  gatewayIp: '10.0.0.1',
+  enableDhcp: true,
+  ipv6RaMode: null,
+  ipv6AddressMode: null,
+  dnsNameservers: [],
+  hostRoutes: [],
+  ...over,
+});
+const v4 = subnet('s4', { dnsNameservers: ['10.0.0.53', '2001:db8::53'], hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }] });
+const stateful = subnet('s6f', { ipVersion: 6, cidr: '2001:db8:cafe:1::/64', gatewayIp: '2001:db8:cafe:1::1', ipv6RaMode: 'dhcpv6-stateful', ipv6AddressMode: 'dhcpv6-stateful' });
+const stateless = subnet('s6l', { ipVersion: 6, cidr: '2001:db8:cafe:a::/64', ipv6RaMode: 'dhcpv6-stateless', ipv6AddressMode: 'dhcpv6-stateless', dnsNameservers: ['2001:db8:cafe:a::e'] });
+const slaac = subnet('s6s', { ipVersion: 6, cidr: '2001:db8:0:1::/64', ipv6RaMode: 'slaac', ipv6AddressMode: 'slaac' });
+const port = (id: string, over: Partial<PortFacts>): PortFacts => ({
+  id,
+  networkId: NET,
+  macAddress: 'fa:16:3e:00:00:01',
+  adminStateUp: true,
+  deviceOwner: 'compute:nova',
+  deviceId: 'vm',
+  bindingHostId: 'h1',
+  bindingProfile: {},
+  fixedIps: [],
+  extraDhcpOpts: [],
+  ...over,
+});
+const settings = { domain: 'openstacklocal', leaseSeconds: 86400 };
+const ra = { routerLifetime: 30, validLifetime: 86400, preferredLifetime: 14400, minInterval: 3, maxInterval: 10 };
+
+describe('which subnets a DHCP server serves', () => {
+  it('serves DHCPv4 and the two DHCPv6 address modes, not SLAAC, not disabled subnets', () => {
+    expect(servedMode(v4)).toBe('dhcpv4');
+    expect(servedMode(stateful)).toBe('dhcpv6-stateful');
+    expect(servedMode(stateless)).toBe('dhcpv6-stateless');
+    expect(servedMode(slaac)).toBeNull();
+    expect(servedMode({ ...v4, enableDhcp: false })).toBeNull();
+    // ra_mode unset with an address mode: an upstream router advertises, we still serve DHCPv6.
+    expect(servedMode({ ...stateful, ipv6RaMode: null })).toBe('dhcpv6-stateful');
+    expect(needsDhcpServer([slaac])).toBe(false);
+    expect(needsDhcpServer([slaac, stateless])).toBe(true);
+  });
+
+  it('finds the served subnets the DHCP port has no address on', () => {
+    expect(subnetsMissingFromDhcpPort([{ subnetId: 's4', ipAddress: '10.0.0.2' }], [v4, stateful, slaac])).toEqual(['s6f']);
+    expect(subnetsMissingFromDhcpPort([], [slaac])).toEqual([]);
+  });
+});
+
+describe('DHCP server intent', () => {
+  const dhcpPort = port('p-dhcp', {
+    deviceOwner: 'network:dhcp',
+    macAddress: 'fa:16:3e:00:00:02',
+    fixedIps: [
+      { subnetId: 's4', ipAddress: '10.0.0.2' },
+      { subnetId: 's6f', ipAddress: '2001:db8:cafe:1::2' },
+    ],
+  });
+  const vm = port('p-vm', {
+    macAddress: 'FA:16:3E:AA:BB:CC',
+    fixedIps: [
+      { subnetId: 's6f', ipAddress: '2001:db8:cafe:1::4' },
+      { subnetId: 's4', ipAddress: '10.0.0.10' },
+      { subnetId: 's6l', ipAddress: '2001:db8:cafe:a:f816:3eff:feaa:bbcc' },
+    ],
+    extraDhcpOpts: [{ optName: 'tftp-server', optValue: '10.0.0.99', ipVersion: 4 }],
+  });
+  const routerPort = port('p-r', { deviceOwner: 'network:router_interface', fixedIps: [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }] });
+  const intent = dhcpServerIntent(network, [v4, stateful, stateless, slaac], [vm, dhcpPort, routerPort], dhcpPort, settings);
+
+  it('puts the DHCP port in qdhcp-<net8> with its addresses and the network MTU', () => {
+    expect(intent).toMatchObject({ networkId: NET, namespace: 'qdhcp-11111111', ifname: 'ns-11111111222', portId: 'p-dhcp', mtu: 1450, domain: 'openstacklocal', leaseSeconds: 86400 });
+    expect(intent.addresses).toEqual(['10.0.0.2/24', '2001:db8:cafe:1::2/64']);
+  });
+
+  it('serves each subnet by its mode, with the DNS servers of its own IP version and IPv4 host routes', () => {
+    expect(intent.subnets).toEqual([
+      { id: 's4', mode: 'dhcpv4', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', dnsNameservers: ['10.0.0.53'], hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }] },
+      { id: 's6f', mode: 'dhcpv6-stateful', cidr: '2001:db8:cafe:1::/64', gatewayIp: null, dnsNameservers: [], hostRoutes: [] },
+      { id: 's6l', mode: 'dhcpv6-stateless', cidr: '2001:db8:cafe:a::/64', gatewayIp: null, dnsNameservers: ['2001:db8:cafe:a::e'], hostRoutes: [] },
+    ]);
+  });
+
+  it('gives static leases for DHCPv4 and stateful DHCPv6 addresses only, never to the DHCP port', () => {
+    expect(intent.hosts).toEqual([
+      {
+        portId: 'p-vm',
+        macAddress: 'fa:16:3e:aa:bb:cc',
+        hostname: 'host-10-0-0-10',
+        ipAddresses: ['2001:db8:cafe:1::4', '10.0.0.10'],
+        extraOptions: [{ name: 'tftp-server', value: '10.0.0.99', ipVersion: 4 }],
+      },
+    ]);
+  });
+
+  it('names hosts after their first IPv4 address, else their first address', () => {
+    expect(defaultHostname('10.0.0.10')).toBe('host-10-0-0-10');
+    expect(defaultHostname('2001:db8::')).toBe('host-2001-db8');
+  });
+});
+
+describe('router advertisements', () => {
+  const iface = (id: string, ifname: string, fixedIps: PortFacts['fixedIps'], over: Partial<PortFacts> = {}) =>
+    port(id, { deviceOwner: 'network:router_interface', deviceId: 'r1', bindingHostId: 'net-a1', bindingProfile: { netns: 'qrouter-r1', ifname }, fixedIps, ...over });
+  const subnets = new Map([stateful, stateless, slaac, v4, subnet('s6n', { ipVersion: 6, cidr: '2001:db8:9::/64', ipv6AddressMode: 'slaac' })].map((s) => [s.id, s]));
+  const networks = new Map([[NET, network]]);
+
+  it('follows Neutron\'s matrix: SLAAC A; stateless A+O; stateful M+O without A; no RA without ra_mode', () => {
+    const placed = raIntents(
+      [
+        iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }]),
+        iface('b', 'qr-b', [{ subnetId: 's6l', ipAddress: '2001:db8:cafe:a::1' }]),
+        iface('c', 'qr-c', [{ subnetId: 's6f', ipAddress: '2001:db8:cafe:1::1' }]),
+        iface('d', 'qr-d', [{ subnetId: 's6n', ipAddress: '2001:db8:9::1' }]),
+        iface('e', 'qr-e', [{ subnetId: 's4', ipAddress: '10.0.0.1' }]),
+      ],
+      subnets,
+      networks,
+      ra,
+    );
+    expect(placed).toHaveLength(1);
+    expect(placed[0]?.host).toBe('net-a1');
+    expect(placed[0]?.intent).toEqual({
+      routerId: 'r1',
+      namespace: 'qrouter-r1',
+      ...ra,
+      interfaces: [
+        { ifname: 'qr-a', managed: false, otherConfig: false, mtu: 1450, prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }], rdnss: [] },
+        { ifname: 'qr-b', managed: false, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:a::/64', autonomous: true }], rdnss: ['2001:db8:cafe:a::e'] },
+        { ifname: 'qr-c', managed: true, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:1::/64', autonomous: false }], rdnss: [] },
+      ],
+    });
+  });
+
+  it('advertises only from bound router interfaces that the L3 placement gave a namespace', () => {
+    expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { bindingHostId: '' })], subnets, networks, ra)).toEqual([]);
+    expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { bindingProfile: {} })], subnets, networks, ra)).toEqual([]);
+    expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { deviceOwner: 'compute:nova' })], subnets, networks, ra)).toEqual([]);
+  });
+});
+
+describe('DHCP server decider', () => {
+  const spec = deciderSpec(dhcpServerDecider);
+  const scheduled = { type: 'DhcpServerScheduled' as const, data: { host: 'a1', row: 'row-a', pinned: false } };
+
+  it('records a placement once, and a move to another host', () => {
+    spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false }).then([scheduled]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false }).then([]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
+  });
+
+  it('assigns the port once, takes status only while placed, and unschedules once', () => {
+    const assigned = { type: 'DhcpPortAssigned' as const, data: { portId: 'p1' } };
+    spec.given([scheduled, assigned]).when({ type: 'AssignPort', portId: 'p1' }).then([]);
+    spec.given([scheduled]).when({ type: 'SetStatus', status: 'ACTIVE', reason: 'serving' }).then([{ type: 'DhcpServerStatusChanged', data: { status: 'ACTIVE', reason: 'serving' } }]);
+    spec.given([]).when({ type: 'SetStatus', status: 'ACTIVE', reason: 'serving' }).then([]);
+    spec.given([scheduled, assigned]).when({ type: 'Unschedule', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
+    spec.given([scheduled, assigned, { type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'x' } }]).when({ type: 'Unschedule', reason: 'again' }).then([]);
+  });
+});

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ports" ADD COLUMN     "extra_dhcp_opts" JSONB NOT NULL DEFAULT '[]';

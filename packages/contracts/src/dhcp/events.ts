@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-registry';
+
+/**
+ * DHCP events: where each network's DHCP server runs and with which port. Everything a
+ * server hands out (leases, options, RAs) is derived from IPAM's events, not stored here.
+ * One aggregate per network: `ev.dhcp.server.<network id>`.
+ */
+export const DHCP_CONTEXT = 'dhcp';
+export const DHCP_AGGREGATES = { server: 'server' } as const;
+
+const id = z.string().min(1);
+const text = z.string();
+export const dhcpServerStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
+
+/** The network's DHCP server is placed on an agent (the API's dhcp-agents). */
+export const DhcpServerScheduled = defineEvent('DhcpServerScheduled', z.object({ host: text, row: text, pinned: z.boolean() }));
+/** The IPAM port (device_owner network:dhcp) the server answers from. */
+export const DhcpPortAssigned = defineEvent('DhcpPortAssigned', z.object({ portId: id }));
+export const DhcpServerUnscheduled = defineEvent('DhcpServerUnscheduled', z.object({ host: text, reason: text }));
+export const DhcpServerStatusChanged = defineEvent('DhcpServerStatusChanged', z.object({ status: dhcpServerStatus, reason: text }));
+
+export const dhcpEventDefinitions = [DhcpServerScheduled, DhcpPortAssigned, DhcpServerUnscheduled, DhcpServerStatusChanged] as const;
+
+type Def = (typeof dhcpEventDefinitions)[number];
+type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+export type DhcpEvent = EventOf<Def>;

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { DataplaneError } from '../errors.js';
+import { type DaemonHost } from './host.js';
+
+export type DaemonProgram = 'dnsmasq' | 'radvd';
+
+/** Polling steps and limits, injectable so unit tests do not wait. */
+export interface DaemonTimings {
+  /** how long a stopped daemon gets after SIGTERM before SIGKILL */
+  readonly stopGraceMs: number;
+  /** how long a started daemon gets to write its pid file */
+  readonly startWaitMs: number;
+  readonly pollMs: number;
+}
+
+export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = { stopGraceMs: 3_000, startWaitMs: 5_000, pollMs: 50 };
+
+/**
+ * Whether a process's argv is our daemon for this pid file: the program, and our pid-file
+ * path among its arguments (dnsmasq `--pid-file=<path>`, radvd `-p <path>`). A pid file can
+ * outlive its process and the pid be reused by anything; only this check makes a signal safe.
+ */
+export function isOurDaemon(argv: readonly string[] | null, program: DaemonProgram, pidFile: string): boolean {
+  if (argv === null || argv.length === 0) return false;
+  const [first = ''] = argv;
+  if (path.posix.basename(first) !== program) return false;
+  if (argv.includes(`--pid-file=${pidFile}`)) return true;
+  return argv.some((arg, i) => (arg === '-p' || arg === '--pidfile') && argv[i + 1] === pidFile);
+}
+
+function parsePid(text: string | null): number | null {
+  if (text === null) return null;
+  const match = /^\s*(\d{1,10})\s*$/.exec(text);
+  const pid = match?.[1] === undefined ? NaN : Number(match[1]);
+  return Number.isSafeInteger(pid) && pid > 1 ? pid : null;
+}
+
+/** The pid of our running daemon, or null (no pid file, or its pid is not ours any more). */
+export async function runningDaemon(host: DaemonHost, program: DaemonProgram, pidFile: string): Promise<number | null> {
+  const pid = parsePid(await host.readFile(pidFile));
+  if (pid === null) return null;
+  return isOurDaemon(await host.processArgv(pid), program, pidFile) ? pid : null;
+}
+
+async function waitUntil(host: DaemonHost, timeoutMs: number, pollMs: number, done: () => Promise<boolean>): Promise<boolean> {
+  for (let waited = 0; ; waited += pollMs) {
+    if (await done()) return true;
+    if (waited >= timeoutMs) return false;
+    await host.sleep(pollMs);
+  }
+}
+
+/**
+ * Stops our daemon if it runs: SIGTERM, then SIGKILL after the grace time. Every signal is
+ * preceded by the identity check, so a pid recycled meanwhile is never hit.
+ *
+ * @throws DataplaneError `DATAPLANE.COMMAND_FAILED` when it is still there after SIGKILL
+ */
+export async function stopDaemon(host: DaemonHost, program: DaemonProgram, pidFile: string, timings: DaemonTimings): Promise<boolean> {
+  const pid = await runningDaemon(host, program, pidFile);
+  if (pid === null) return false;
+  const alive = async (): Promise<boolean> => isOurDaemon(await host.processArgv(pid), program, pidFile);
+  host.signal(pid, 'SIGTERM');
+  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, async () => !(await alive()))) return true;
+  if (await alive()) host.signal(pid, 'SIGKILL');
+  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, async () => !(await alive()))) return true;
+  throw new DataplaneError('DATAPLANE.COMMAND_FAILED', `${program} (pid ${pid}) did not stop after SIGKILL`);
+}
+
+/**
+ * Waits for a daemon just started to show up in its pid file. Both daemons fork: the command
+ * returns before (radvd) or right after (dnsmasq) the child writes the file, and a second
+ * reconcile must not start another one in the gap.
+ *
+ * @throws DataplaneError `DATAPLANE.COMMAND_FAILED` when it does not appear
+ */
+export async function awaitDaemon(host: DaemonHost, program: DaemonProgram, pidFile: string, timings: DaemonTimings, logFile: string): Promise<number> {
+  for (let waited = 0; ; waited += timings.pollMs) {
+    const pid = await runningDaemon(host, program, pidFile);
+    if (pid !== null) return pid;
+    if (waited >= timings.startWaitMs) break;
+    await host.sleep(timings.pollMs);
+  }
+  throw new DataplaneError('DATAPLANE.COMMAND_FAILED', `${program} did not start (no live process for ${pidFile}; see ${logFile})`);
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { expectGolden } from './__fixtures__/golden.js';
+import { P1, P2, P3, STATE, isolated, server1 } from './__fixtures__/intent.js';
+import { dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
+import { type DhcpServerIntent } from './model.js';
+import { dhcpServerDir } from './paths.js';
+
+const dir = dhcpServerDir(STATE, server1.networkId);
+
+describe('dnsmasqArgv', () => {
+  it('renders the command line of a dual-stack server', () => {
+    expectGolden('server1.argv', `${dnsmasqArgv(server1, dir).join('\n')}\n`);
+  });
+
+  it('renders an IPv4-only server with a small lease max', () => {
+    const argv = dnsmasqArgv(isolated, dhcpServerDir(STATE, isolated.networkId));
+    expect(argv.slice(0, 5)).toEqual(['ip', 'netns', 'exec', 'qdhcp-5e7a0002', 'dnsmasq']);
+    expect(argv).toContain('--dhcp-lease-max=16');
+    expect(argv.at(-1)).toBe('--dhcp-range=set:subnet-c0000005-0000-4000-8000-000000000005,172.16.0.0,static,255.255.255.240,600s');
+  });
+
+  it('refuses what must not reach dnsmasq', () => {
+    expect(() => dnsmasqArgv({ ...server1, ifname: '--conf-file=/x' }, dir)).toThrow(/ifname/);
+    expect(() => dnsmasqArgv({ ...server1, domain: 'a,b' }, dir)).toThrow(/domain/);
+    const [v4] = server1.subnets;
+    if (v4 === undefined) throw new Error('fixture');
+    expect(() => dnsmasqArgv({ ...server1, subnets: [{ ...v4, cidr: '10.0.0.1/24' }] }, dir)).toThrow(/host bits/);
+    expect(() => dnsmasqArgv({ ...server1, subnets: [{ ...v4, mode: 'dhcpv6-stateful' }] }, dir)).toThrow(/needs an IPv6 CIDR/);
+    expect(() => dnsmasqArgv({ ...server1, subnets: [{ ...v4, gatewayIp: '2001:db8::1' }] }, dir)).toThrow(/not an IPv4 address/);
+  });
+});
+
+describe('renderDhcpHosts', () => {
+  it('writes one static lease per address on an addressed subnet, ports sorted', () => {
+    const hosts = renderDhcpHosts(server1);
+    expect(hosts.portErrors).toEqual([]);
+    expectGolden('server1.host', hosts.text);
+  });
+
+  it('skips a bad port with an error and keeps the others', () => {
+    const bad: DhcpServerIntent = {
+      ...server1,
+      hosts: [
+        ...server1.hosts,
+        { portId: P3, macAddress: 'FA:16:3E:00:00:03', hostname: 'vm-3', ipAddresses: ['10.0.0.13'], extraOptions: [] },
+        { portId: 'b0000004-0000-4000-8000-000000000004', macAddress: 'fa:16:3e:00:00:04', hostname: 'vm-4', ipAddresses: ['10.0.0.256'], extraOptions: [] },
+        { portId: 'b0000005-0000-4000-8000-000000000005', macAddress: 'fa:16:3e:00:00:02', hostname: 'vm-5', ipAddresses: ['10.0.0.15'], extraOptions: [] },
+      ],
+    };
+    const hosts = renderDhcpHosts(bad);
+    expect(hosts.text).toBe(renderDhcpHosts(server1).text);
+    expect(hosts.portErrors).toEqual([
+      { portId: P3, error: 'macAddress: must be a lower-case MAC address' },
+      { portId: 'b0000004-0000-4000-8000-000000000004', error: 'ipAddresses.0: must be an IP address' },
+      { portId: 'b0000005-0000-4000-8000-000000000005', error: `MAC fa:16:3e:00:00:02 is also the MAC of port ${P2}` },
+    ]);
+  });
+
+  it('tags only the ports with extra options (dnsmasq 2.90 crashes reloading tagged leases)', () => {
+    const text = renderDhcpHosts(server1).text;
+    expect(text).toContain(`fa:16:3e:00:00:01,vm-1.openstacklocal,10.0.0.11,set:port-${P1}\n`);
+    expect(text).toContain('fa:16:3e:00:00:02,vm-2.openstacklocal,10.0.0.12\n');
+    expect(hostsReloadSafe(null, renderDhcpHosts(isolated).text)).toBe(true);
+    expect(hostsReloadSafe(renderDhcpHosts(isolated).text, text)).toBe(false);
+  });
+});
+
+describe('renderDhcpOpts', () => {
+  it('renders subnet and port options', () => {
+    const opts = renderDhcpOpts(server1);
+    expect(opts.portErrors).toEqual([]);
+    expectGolden('server1.opts', opts.text);
+  });
+
+  it('sends an empty router option without a gateway, and no DNS servers without any', () => {
+    expectGolden('isolated.opts', renderDhcpOpts(isolated).text);
+    expect(renderDhcpOpts(isolated).text).not.toContain('dns-server');
+  });
+
+  it('keeps a default host route instead of adding one', () => {
+    const [v4] = server1.subnets;
+    if (v4 === undefined) throw new Error('fixture');
+    const own = renderDhcpOpts({ ...server1, subnets: [{ ...v4, hostRoutes: [{ destination: '0.0.0.0/0', nexthop: '10.0.0.254' }] }], hosts: [] });
+    expect(own.text).toContain('option:classless-static-route,0.0.0.0/0,10.0.0.254\n');
+    const none = renderDhcpOpts({ ...server1, subnets: [{ ...v4, hostRoutes: [] }], hosts: [] });
+    expect(none.text).not.toContain('classless');
+  });
+});

@@ -1,0 +1,104 @@
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The signals the driver sends: stop (TERM, then KILL) and reload (HUP). */
+export type DaemonSignal = 'SIGTERM' | 'SIGKILL' | 'SIGHUP';
+
+/**
+ * What the DHCP/RA driver does to the machine besides running commands: its state files, the
+ * process table and signals. The seam lets the planning logic run against an in-memory fake;
+ * `NodeDaemonHost` is the real one.
+ */
+export interface DaemonHost {
+  /** The file's content, or null when it does not exist. */
+  readFile(file: string): Promise<string | null>;
+  /** Replaces the file atomically (a reader sees the old or the new content, never a mix). */
+  writeFileAtomic(file: string, content: string): Promise<void>;
+  /** Creates the directory and its parents (mode 0755) if missing. */
+  makeDir(dir: string): Promise<void>;
+  /** Removes the directory and everything in it; a missing one is fine. */
+  removeDir(dir: string): Promise<void>;
+  /** Names of the subdirectories; [] when the directory does not exist. */
+  listDirs(dir: string): Promise<string[]>;
+  /** The argv of a live process (`/proc/<pid>/cmdline`); null when there is none (or a zombie). */
+  processArgv(pid: number): Promise<string[] | null>;
+  /** Sends a signal; false when the process is gone. */
+  signal(pid: number, signal: DaemonSignal): boolean;
+  sleep(ms: number): Promise<void>;
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+}
+
+let tempCounter = 0;
+
+/** The real host: node:fs under whatever paths the driver computes, /proc and process.kill. */
+export class NodeDaemonHost implements DaemonHost {
+  async readFile(file: string): Promise<string | null> {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async writeFileAtomic(file: string, content: string): Promise<void> {
+    tempCounter += 1;
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tempCounter}.tmp`);
+    // 0644: radvd refuses a config that others may write, and the files hold nothing secret
+    await writeFile(temp, content, { mode: 0o644 });
+    try {
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async makeDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+  }
+
+  async removeDir(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async listDirs(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  async processArgv(pid: number): Promise<string[] | null> {
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    try {
+      // a zombie (a daemon nobody reaped, e.g. under a container's init) has an empty cmdline:
+      // it counts as gone, as it no longer serves anything
+      const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (raw === '') return null;
+      return raw.replace(/\0$/, '').split('\0');
+    } catch (error) {
+      if (isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH')) return null;
+      throw error;
+    }
+  }
+
+  signal(pid: number, signal: DaemonSignal): boolean {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'ESRCH') return false;
+      throw error;
+    }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}

@@ -1,0 +1,229 @@
+import path from 'node:path';
+import { ipArgv } from '../argv.js';
+import { parseIpLinkJson, parseNetnsJson } from '../l2/observed.js';
+import { netnsExecArgv } from '../l3/argv.js';
+import { parseIpAddrJson } from '../l3/observed.js';
+import { isValidId, isValidNetnsName } from '../names.js';
+import { type CommandRunner } from '../runner.js';
+import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
+import { dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
+import { NodeDaemonHost, type DaemonHost } from './host.js';
+import { type DhcpServerIntent, type RaIntent } from './model.js';
+import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
+import { acceptRaKey, daemonAction, planServerLinks } from './plan.js';
+import { radvdArgv, renderRadvdConf } from './radvd.js';
+
+export interface DhcpOptions {
+  /** e.g. `/var/lib/ncp-agent`: servers live in `<stateDir>/dhcp/<network id>/`, RAs in `<stateDir>/ra/<router id>/` */
+  readonly stateDir: string;
+  /** files, /proc and signals; the real machine by default */
+  readonly host?: DaemonHost;
+  readonly timings?: Partial<DaemonTimings>;
+}
+
+export type DhcpItem = `dhcp:${string}` | `ra:${string}` | 'sweep';
+
+/** The outcome of one item, shaped like `L3ItemResult`. */
+export type DhcpItemResult =
+  | { readonly item: DhcpItem; readonly ok: true; readonly warnings?: readonly string[] }
+  | { readonly item: DhcpItem; readonly ok: false; readonly error: string };
+
+interface Context {
+  readonly stateDir: string;
+  readonly runner: CommandRunner;
+  readonly host: DaemonHost;
+  readonly timings: DaemonTimings;
+  readonly netns: readonly string[];
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Writes the file only when its content differs; true when it did. */
+async function writeIfChanged(host: DaemonHost, file: string, content: string): Promise<boolean> {
+  if ((await host.readFile(file)) === content) return false;
+  await host.writeFileAtomic(file, content);
+  return true;
+}
+
+/**
+ * Brings one daemon to its desired command line and files: see `daemonAction`. The argv is
+ * stored before the start, so a start that fails half-way is retried as a start (no process)
+ * and one that succeeded is recognised after an agent restart.
+ */
+async function converge(
+  ctx: Context,
+  program: DaemonProgram,
+  files: { pidFile: string; cmdlineFile: string; logFile: string },
+  argv: readonly string[],
+  filesChanged: boolean,
+  reloadSafe: boolean,
+): Promise<void> {
+  const wantedCmdline = `${JSON.stringify(argv)}\n`;
+  const argvChanged = (await ctx.host.readFile(files.cmdlineFile)) !== wantedCmdline;
+  const pid = await runningDaemon(ctx.host, program, files.pidFile);
+  const action = daemonAction(pid !== null, argvChanged, filesChanged, reloadSafe);
+  if (action === 'none') return;
+  if (action === 'reload') {
+    if (pid !== null) ctx.host.signal(pid, 'SIGHUP');
+    return;
+  }
+  if (action === 'restart') await stopDaemon(ctx.host, program, files.pidFile, ctx.timings);
+  if (argvChanged) await ctx.host.writeFileAtomic(files.cmdlineFile, wantedCmdline);
+  await ctx.runner.run(argv);
+  await awaitDaemon(ctx.host, program, files.pidFile, ctx.timings, files.logFile);
+}
+
+/** A sysctl of a namespace; null when the key does not exist (IPv6 disabled on the interface). */
+async function readSysctl(ctx: Context, ns: string, key: string): Promise<string | null> {
+  try {
+    return (await ctx.runner.run(netnsExecArgv(ns, 'sysctl', '-n', key))).stdout.trim();
+  } catch (error) {
+    if (/cannot stat|No such file/i.test(message(error))) return null;
+    throw error;
+  }
+}
+
+async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<string[]> {
+  const dir = dhcpServerDir(ctx.stateDir, intent.networkId);
+  const files = dhcpServerFiles(dir);
+  const argv = dnsmasqArgv(intent, dir);
+  const hosts = renderDhcpHosts(intent);
+  const opts = renderDhcpOpts(intent);
+  if (!ctx.netns.includes(intent.namespace)) throw new Error(`namespace ${intent.namespace} does not exist yet (the L2 driver creates it with the DHCP port)`);
+
+  const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
+  const acceptRa = links.some((l) => l.name === intent.ifname) ? await readSysctl(ctx, intent.namespace, acceptRaKey(intent.ifname)) : null;
+  for (const step of planServerLinks(intent, links, acceptRa)) {
+    try {
+      await ctx.runner.run(step.argv);
+    } catch (error) {
+      throw new Error(`${step.why}: ${message(error)}`);
+    }
+  }
+
+  await ctx.host.makeDir(dir);
+  await writeIfChanged(ctx.host, files.namespaceFile, `${intent.namespace}\n`);
+  const oldHosts = await ctx.host.readFile(files.hostsFile);
+  const hostsChanged = await writeIfChanged(ctx.host, files.hostsFile, hosts.text);
+  const optsChanged = await writeIfChanged(ctx.host, files.optsFile, opts.text);
+  await converge(ctx, 'dnsmasq', files, argv, hostsChanged || optsChanged, hostsReloadSafe(oldHosts, hosts.text));
+
+  const warnings = [...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`);
+  return [...new Set(warnings)];
+}
+
+async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
+  const dir = raDir(ctx.stateDir, intent.routerId);
+  const files = raFiles(dir);
+  if (intent.interfaces.length === 0) {
+    // a router without internal IPv6 subnets advertises nothing: no radvd at all
+    await stopDaemon(ctx.host, 'radvd', files.pidFile, ctx.timings);
+    await ctx.host.removeDir(dir);
+    return [];
+  }
+  const conf = renderRadvdConf(intent);
+  const argv = radvdArgv(intent, dir);
+  if (!ctx.netns.includes(intent.namespace)) throw new Error(`router namespace ${intent.namespace} does not exist yet (the L3 driver creates it)`);
+  const present = new Set(parseIpLinkJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'link', 'show'))).stdout).map((l) => l.name));
+  const missing = intent.interfaces.map((i) => i.ifname).filter((name) => !present.has(name));
+  if (missing.length > 0) throw new Error(`interface ${missing.join(', ')} is not in namespace ${intent.namespace} yet`);
+
+  await ctx.host.makeDir(dir);
+  const confChanged = await writeIfChanged(ctx.host, files.confFile, conf);
+  await converge(ctx, 'radvd', files, argv, confChanged, true);
+  return [];
+}
+
+/** Stops the daemons of servers and RAs no intent names, deletes their DHCP namespaces and state. */
+async function sweep(ctx: Context, servers: ReadonlySet<string>, ras: ReadonlySet<string>): Promise<void> {
+  const failures: string[] = [];
+  // only directories named by an id: anything else under the state dir is not ours to remove
+  const stale = async (kind: string, wanted: ReadonlySet<string>): Promise<string[]> =>
+    (await ctx.host.listDirs(path.posix.join(ctx.stateDir, kind))).filter((id) => isValidId(id) && id === id.toLowerCase() && !wanted.has(id));
+
+  for (const id of await stale('dhcp', servers)) {
+    const files = dhcpServerFiles(dhcpServerDir(ctx.stateDir, id));
+    try {
+      await stopDaemon(ctx.host, 'dnsmasq', files.pidFile, ctx.timings);
+      // the namespace recorded by this agent's own server: other agents on the machine use
+      // the same qdhcp- names for their networks, so a name alone proves nothing
+      const ns = (await ctx.host.readFile(files.namespaceFile))?.trim() ?? '';
+      if (isValidNetnsName(ns) && ctx.netns.includes(ns)) await ctx.runner.run(['ip', 'netns', 'del', ns]);
+      await ctx.host.removeDir(files.dir);
+    } catch (error) {
+      failures.push(`DHCP server ${id}: ${message(error)}`);
+    }
+  }
+  for (const id of await stale('ra', ras)) {
+    const files = raFiles(raDir(ctx.stateDir, id));
+    try {
+      await stopDaemon(ctx.host, 'radvd', files.pidFile, ctx.timings);
+      await ctx.host.removeDir(files.dir);
+    } catch (error) {
+      failures.push(`RA of router ${id}: ${message(error)}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('; '));
+}
+
+/**
+ * Runs the DHCP servers (dnsmasq in each network's qdhcp- namespace) and router advertisements
+ * (radvd in each router's namespace) of this host. Level-triggered and idempotent: everything
+ * is read back (namespaces, addresses, state files, /proc), so a restarted agent adopts the
+ * daemons it started before, and a converged host gets no mutating command and no signal.
+ * `servers` and `ras` must be everything of this host: the state of any other is swept.
+ *
+ * Returns, in order, one result per server (`dhcp:<network id>`), one per RA intent
+ * (`ra:<router id>`), then `sweep`. Ports left out of a server's hosts file are warnings of
+ * its ok item.
+ *
+ * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid stateDir. A failure to list
+ *   the namespaces is not thrown: every item is reported with it, to be retried.
+ */
+export async function reconcileDhcp(
+  servers: readonly DhcpServerIntent[],
+  ras: readonly RaIntent[],
+  runner: CommandRunner,
+  options: DhcpOptions,
+): Promise<DhcpItemResult[]> {
+  const stateDir = assertStateDir(options.stateDir);
+  const host = options.host ?? new NodeDaemonHost();
+  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
+  const items: DhcpItem[] = [...servers.map((s): DhcpItem => `dhcp:${String(s.networkId)}`), ...ras.map((r): DhcpItem => `ra:${String(r.routerId)}`), 'sweep'];
+
+  let netns: string[];
+  try {
+    netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
+  } catch (error) {
+    const failure = `reading the namespaces failed: ${message(error)}`;
+    return items.map((item) => ({ item, ok: false, error: failure }));
+  }
+  const ctx: Context = { stateDir, runner, host, timings, netns };
+
+  const results: DhcpItemResult[] = [];
+  const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>): Promise<void> => {
+    if (seen.has(id)) {
+      results.push({ item, ok: false, error: `${item} is listed twice` });
+      return;
+    }
+    seen.add(id);
+    try {
+      const warnings = await task();
+      results.push(warnings.length > 0 ? { item, ok: true, warnings } : { item, ok: true });
+    } catch (error) {
+      results.push({ item, ok: false, error: message(error) });
+    }
+  };
+  // a failing server or RA is still wanted: its daemon and state are kept for the retry
+  const wantedServers = new Set<string>();
+  for (const server of servers) await run(`dhcp:${String(server.networkId)}`, wantedServers, String(server.networkId).toLowerCase(), () => reconcileServer(ctx, server));
+  const wantedRas = new Set<string>();
+  for (const ra of ras) await run(`ra:${String(ra.routerId)}`, wantedRas, String(ra.routerId).toLowerCase(), () => reconcileRa(ctx, ra));
+  try {
+    await sweep(ctx, wantedServers, wantedRas);
+    results.push({ item: 'sweep', ok: true });
+  } catch (error) {
+    results.push({ item: 'sweep', ok: false, error: message(error) });
+  }
+  return results;
+}

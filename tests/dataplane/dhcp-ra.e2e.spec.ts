@@ -1,0 +1,273 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestStack, Topology, netnsPrerequisites, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { NeutronClient, type PortResource, type Resource } from '../api/client';
+
+const run = promisify(execFile);
+
+/**
+ * DHCPv4, SLAAC, DHCPv6 stateless and stateful end to end: the services decide, the agents
+ * run dnsmasq (in qdhcp-<net8>, on the network agent net-a1) and radvd (in the router's
+ * namespace), and real clients (dhclient, rdisc6, the kernel's SLAAC) in workload namespaces
+ * on the compute agent cmp-b1 (another row, across VXLAN) get what the API says.
+ */
+const topo = new Topology();
+let stack: TestStack;
+let api: NeutronClient;
+let netAgent: AgentProcess;
+let cliDir: string;
+const ns = { spine: topo.ns('spine'), net: topo.ns('net'), cmp: topo.ns('cmp'), wa: topo.ns('wa'), wb: topo.ns('wb'), wc: topo.ns('wc'), ws: topo.ns('ws'), wl: topo.ns('wl') };
+const namespacesMade: string[] = [];
+
+beforeAll(async () => {
+  const pre = netnsPrerequisites();
+  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
+  for (const suffix of ['spine', 'net', 'cmp']) await topo.addNetns(suffix);
+  for (const w of [ns.wa, ns.wb, ns.wc, ns.ws, ns.wl]) topo.adopt(w);
+  await topo.addVethPair(ns.spine, 'to-a', ns.net, 'ul0');
+  await topo.addVethPair(ns.spine, 'to-b', ns.cmp, 'ul0');
+  for (const [n, i] of [[ns.spine, 'to-a'], [ns.spine, 'to-b'], [ns.net, 'ul0'], [ns.cmp, 'ul0']] as const) await topo.linkUp(n, i);
+  await topo.addAddress(ns.spine, 'to-a', '10.1.0.1/24');
+  await topo.addAddress(ns.spine, 'to-b', '10.2.0.1/24');
+  await topo.sysctl(ns.spine, 'net.ipv4.ip_forward', '1');
+  await topo.addAddress(ns.net, 'ul0', '10.1.0.2/24');
+  await topo.addAddress(ns.cmp, 'ul0', '10.2.0.2/24');
+  await topo.addRoute(ns.net, '10.2.0.0/24', '10.1.0.1');
+  await topo.addRoute(ns.cmp, '10.1.0.0/24', '10.2.0.1');
+
+  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  api = new NeutronClient(stack.url);
+  netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net });
+  await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  cliDir = await mkdtemp(path.join(tmpdir(), 'ncp-dhcp-cli-'));
+  await writeFile(path.join(cliDir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  // DHCP and router namespaces (and the daemons in them) are the agent's and outlive it, as
+  // they must on a real host: this test removes the ones it caused.
+  for (const name of namespacesMade) {
+    const pids = await run('ip', ['netns', 'pids', name]).then((r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)), () => []);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  }
+  await topo.destroy();
+  if (cliDir) await rm(cliDir, { recursive: true, force: true });
+});
+
+const short = (id: string) => id.replace(/-/g, '').slice(0, 8);
+
+async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (ok(last)) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}`);
+}
+
+async function openstack(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('openstack', args, { env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(cliDir, 'clouds.yaml'), OS_CLOUD: 'ncp' } });
+    return stdout;
+  } catch (e) {
+    throw new Error(`openstack ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+  }
+}
+
+type DhcpAgent = { host: string; alive: boolean; agent_type: string; dhcp_server: { status: string } };
+const dhcpAgents = async (networkId: string) => (await api.get<{ agents: DhcpAgent[] }>(`/v2.0/networks/${networkId}/dhcp-agents`)).body.agents;
+
+async function network(name: string): Promise<Resource> {
+  const n = await api.create('networks', 'network', { name, 'provider:network_type': 'vxlan' });
+  namespacesMade.push(`qdhcp-${short(n.id)}`);
+  return n;
+}
+
+/** A workload port on cmp-b1, plugged into its own namespace, its addresses left to DHCP/SLAAC. */
+async function workload(netns: string, networkId: string, extra: Record<string, unknown> = {}): Promise<PortResource> {
+  const port = await api.create<PortResource>('ports', 'port', { network_id: networkId, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns }, ...extra });
+  await waitFor(`port ${port.id} ACTIVE`, async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status, (s) => s === 'ACTIVE');
+  await waitForDad(netns);
+  return port;
+}
+
+/** rdisc6's answer as key -> values (a key repeats for several prefixes or servers). */
+async function rdisc6(netns: string): Promise<Map<string, string[]>> {
+  const { stdout } = await run('ip', ['netns', 'exec', netns, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], { timeout: 30_000 });
+  const fields = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*([^:]+?)\s*:\s*(.+?)\s*$/.exec(line);
+    if (!m?.[1] || m[2] === undefined) continue;
+    fields.set(m[1], [...(fields.get(m[1]) ?? []), m[2]]);
+  }
+  return fields;
+}
+
+const addressesOf = async (netns: string) =>
+  (JSON.parse((await run('ip', ['-n', netns, '-j', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
+    l.addr_info.map((a) => a.local),
+  );
+
+describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
+  let net: Resource;
+  let v4: Resource;
+  let v6: Resource;
+  let router: Resource;
+  let wa: PortResource;
+
+  beforeAll(async () => {
+    net = await network('dual');
+    v4 = await api.create('subnets', 'subnet', {
+      network_id: net.id,
+      ip_version: 4,
+      cidr: '10.50.0.0/24',
+      gateway_ip: '10.50.0.1',
+      dns_nameservers: ['10.50.0.53', '10.50.0.54'],
+      host_routes: [{ destination: '192.168.200.0/24', nexthop: '10.50.0.254' }],
+    });
+    v6 = await api.create('subnets', 'subnet', {
+      network_id: net.id,
+      ip_version: 6,
+      cidr: '2001:db8:cafe:1::/64',
+      ipv6_ra_mode: 'dhcpv6-stateful',
+      ipv6_address_mode: 'dhcpv6-stateful',
+      allocation_pools: [{ start: '2001:db8:cafe:1::2', end: '2001:db8:cafe:1::ff' }],
+    });
+    router = await api.create('routers', 'router', { name: 'r-dual' });
+    namespacesMade.push(`qrouter-${short(router.id)}`);
+    for (const s of [v4, v6]) expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id })).status).toBe(200);
+  }, 60_000);
+
+  it('places one DHCP server on the network agent and shows it (API and openstack CLI)', async () => {
+    const agents = await waitFor('DHCP server ACTIVE', () => dhcpAgents(net.id), (a) => a[0]?.dhcp_server.status === 'ACTIVE');
+    expect(agents).toHaveLength(1);
+    expect(agents[0]).toMatchObject({ host: 'net-a1', alive: true, agent_type: 'DHCP agent' });
+    const listed = JSON.parse(await openstack('network', 'agent', 'list', '--network', net.id, '-f', 'json')) as { Host: string }[];
+    expect(listed.map((a) => a.Host)).toEqual(['net-a1']);
+    const dhcpPorts = (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports;
+    expect(dhcpPorts).toHaveLength(1);
+    expect(dhcpPorts[0]?.fixed_ips.map((f) => f.subnet_id).sort()).toEqual([v4.id, v6.id].sort());
+  }, 60_000);
+
+  it('hands dhclient exactly its port\'s address, the gateway, DNS servers, MTU and host routes', async () => {
+    wa = await workload(ns.wa, net.id, { extra_dhcp_opts: [{ opt_name: 'ntp-server', opt_value: '10.50.0.123' }] });
+    const ip = wa.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address;
+    const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v4');
+    expect(lease, log).not.toBeNull();
+    expect(lease).toMatchObject({
+      new_ip_address: ip,
+      new_subnet_mask: '255.255.255.0',
+      new_routers: '10.50.0.1',
+      new_domain_name_servers: '10.50.0.53 10.50.0.54',
+      new_interface_mtu: '1450',
+      new_domain_name: 'openstacklocal',
+      new_ntp_servers: '10.50.0.123',
+    });
+    // RFC 3442 clients ignore the router option when option 121 is present: the default route
+    // must be in it too (24.192.168.200.10.50.0.254 and 0.10.50.0.1, as dhclient spells them).
+    expect(lease?.new_rfc3442_classless_static_routes).toBe('24 192 168 200 10 50 0 254 0 10 50 0 1');
+  }, 60_000);
+
+  it('hands dhclient -6 exactly its port\'s address from the pool, and RAs carry the M flag', async () => {
+    const ip6 = wa.fixed_ips.find((f) => f.subnet_id === v6.id)?.ip_address;
+    expect(ip6).toMatch(/^2001:db8:cafe:1::[0-9a-f]+$/);
+    const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v6');
+    expect(lease?.new_ip6_address, log).toBe(ip6);
+    const ra = await waitFor('an RA on the dual-stack network', () => rdisc6(ns.wa), (f) => f.has('Prefix'));
+    expect(ra.get('Stateful address conf.')).toEqual(['Yes']);
+    expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
+    expect(ra.get('Prefix')).toEqual(['2001:db8:cafe:1::/64']);
+    expect(ra.get('Autonomous address conf.')).toEqual(['No']);
+  }, 90_000);
+
+  it('gives a second port its own lease, and none to a deleted port\'s MAC', async () => {
+    const doomed = await workload(ns.wb, net.id);
+    expect((await runDhclient(ns.wb, 'eth0', 'v4')).lease?.new_ip_address).toBe(doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
+    const other = await workload(ns.wc, net.id);
+    expect((await api.delete(`/v2.0/ports/${doomed.id}`)).status).toBe(204);
+    // The deleted port's MAC, sent from another workload's plug (no port security here):
+    // dnsmasq must no longer know it once the hosts file no longer has it.
+    await run('ip', ['-n', ns.wc, 'link', 'set', 'eth0', 'address', doomed.mac_address]);
+    const gone = await waitFor('no lease for the deleted port', () => runDhclient(ns.wc, 'eth0', 'v4', 6), (r) => r.lease === null, 60_000);
+    expect(gone.lease).toBeNull();
+    await run('ip', ['-n', ns.wc, 'link', 'set', 'eth0', 'address', other.mac_address]);
+    expect((await runDhclient(ns.wc, 'eth0', 'v4')).lease?.new_ip_address).toBe(other.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
+  }, 180_000);
+});
+
+describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
+  let router: Resource;
+
+  beforeAll(async () => {
+    router = await api.create('routers', 'router', { name: 'r-v6' });
+    namespacesMade.push(`qrouter-${short(router.id)}`);
+  });
+
+  it('SLAAC: rdisc6 shows the prefix autonomous, and the kernel forms the EUI-64 address the API shows', async () => {
+    const net = await network('slaac');
+    const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:0:1::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
+    const port = await workload(ns.ws, net.id);
+    const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
+    const ra = await waitFor('an RA on the SLAAC network', () => rdisc6(ns.ws), (f) => f.has('Prefix'));
+    expect(ra.get('Stateful address conf.')).toEqual(['No']);
+    expect(ra.get('Stateful other conf.')).toEqual(['No']);
+    expect(ra.get('Router lifetime')?.[0]).toMatch(/^30 \(/);
+    expect(ra.get('Prefix')).toEqual(['2001:db8:0:1::/64']);
+    expect(ra.get('On-link')).toEqual(['Yes']);
+    expect(ra.get('Autonomous address conf.')).toEqual(['Yes']);
+    expect(ra.get('Valid time')?.[0]).toMatch(/^86400 \(/);
+    expect(ra.get('Pref. time')?.[0]).toMatch(/^14400 \(/);
+    expect(ra.get('MTU')?.[0]).toMatch(/^1450 bytes/);
+    await waitFor('the EUI-64 address on the workload', () => addressesOf(ns.ws), (a) => a.includes(eui64 ?? '?'), 30_000);
+  }, 120_000);
+
+  it('DHCPv6 stateless: A and O flags, RDNSS, and dhclient -6 -S gets the DNS server; the address comes from SLAAC', async () => {
+    const net = await network('stateless');
+    const subnet = await api.create('subnets', 'subnet', {
+      network_id: net.id,
+      ip_version: 6,
+      cidr: '2001:db8:cafe:a::/64',
+      ipv6_ra_mode: 'dhcpv6-stateless',
+      ipv6_address_mode: 'dhcpv6-stateless',
+      dns_nameservers: ['2001:db8:cafe:a::e'],
+    });
+    expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
+    await waitFor('DHCP server ACTIVE', () => dhcpAgents(net.id), (a) => a[0]?.dhcp_server.status === 'ACTIVE');
+    const port = await workload(ns.wl, net.id);
+    const ra = await waitFor('an RA on the stateless network', () => rdisc6(ns.wl), (f) => f.has('Prefix'));
+    expect(ra.get('Stateful address conf.')).toEqual(['No']);
+    expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
+    expect(ra.get('Autonomous address conf.')).toEqual(['Yes']);
+    expect(ra.get('Recursive DNS server')).toEqual(['2001:db8:cafe:a::e']);
+    const { lease, log } = await runDhclient(ns.wl, 'eth0', 'v6-stateless');
+    expect(lease?.new_dhcp6_name_servers, log).toBe('2001:db8:cafe:a::e');
+    expect(lease?.new_ip6_address).toBeUndefined();
+    const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
+    await waitFor('the SLAAC address on the workload', () => addressesOf(ns.wl), (a) => a.includes(eui64 ?? '?'), 30_000);
+  }, 120_000);
+
+  it('refuses an invalid ipv6_ra_mode / ipv6_address_mode pair with a clear error', async () => {
+    const net = await api.create('networks', 'network', { name: 'bad-modes' });
+    const r = await api.post<{ NeutronError: { type: string; message: string } }>('/v2.0/subnets', {
+      subnet: { network_id: net.id, ip_version: 6, cidr: '2001:db8:bad::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'dhcpv6-stateful' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.NeutronError.message).toMatch(/ipv6_ra_mode/);
+  });
+});
