@@ -117,7 +117,7 @@ export {
   type RaInterfaceIntent,
   type RaPrefixIntent,
 } from './dhcp/model.js';
-export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
+export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
 export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
 export { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
 export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.js';

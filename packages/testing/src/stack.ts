@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -120,8 +121,28 @@ export class AgentProcess {
   }
 }
 
+/** Kills whatever runs in a namespace (`ip netns del` would leave it running), then deletes it. */
+export async function removeNetnsWithProcesses(name: string): Promise<void> {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`invalid namespace name: ${name}`);
+  const pids = await execFileAsync('ip', ['netns', 'pids', name]).then(
+    (r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)),
+    () => null,
+  );
+  if (pids === null) return; // no such namespace
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  await execFileAsync('ip', ['netns', 'del', name]).catch(() => undefined);
+}
+
 export class TestStack {
   private readonly agents: AgentProcess[] = [];
+  /** state directories this stack chose for its agents (removed by stop) */
+  private readonly stateDirs: string[] = [];
 
   private constructor(
     readonly prefix: string,
@@ -223,7 +244,9 @@ export class TestStack {
     if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
     for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
     args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30));
-    args.push('--state-dir', opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`));
+    const stateDir = opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`);
+    if (opts.stateDir === undefined) this.stateDirs.push(stateDir);
+    args.push('--state-dir', stateDir);
     const agent = new AgentProcess(path.join(REPO_ROOT, 'apps/agent/dist/main.js'), args, {
       NATS_URL: this.natsUrl,
       NATS_PREFIX: this.prefix,
@@ -253,7 +276,11 @@ export class TestStack {
   }
 
   async stop(): Promise<void> {
+    const agentNamespaces = this.agents.length > 0 ? await this.agentNamespaces() : [];
     await Promise.all(this.agents.map((a) => a.kill('SIGTERM')));
+    // Router and DHCP namespaces, with their daemons, outlive agents (as they must on a real
+    // host, so workloads keep their network): a test stack removes the ones it caused.
+    for (const name of agentNamespaces) await removeNetnsWithProcesses(name);
     await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.dhcp, 'SIGTERM'), this.kill(this.l3, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
     try {
@@ -263,6 +290,20 @@ export class TestStack {
       await nc.close();
     }
     await this.database.drop();
+    await Promise.all(this.stateDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+
+  /** `qrouter-<8>` and `qdhcp-<8>` of every router and network this stack's API knows. */
+  private async agentNamespaces(): Promise<string[]> {
+    const ids = async (collection: string) => {
+      try {
+        const res = await fetch(`${this.url}/v2.0/${collection}?fields=id`);
+        return ((await res.json()) as Record<string, { id: string }[] | undefined>)[collection]?.map((r) => r.id.replace(/-/g, '').slice(0, 8)) ?? [];
+      } catch {
+        return [];
+      }
+    };
+    return [...(await ids('routers')).map((id) => `qrouter-${id}`), ...(await ids('networks')).map((id) => `qdhcp-${id}`)];
   }
 
   private async startService(service: Service): Promise<void> {

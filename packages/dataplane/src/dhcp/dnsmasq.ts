@@ -204,6 +204,30 @@ export function hostsReloadSafe(...hostsFiles: readonly (string | null)[]): bool
   return hostsFiles.every((text) => text === null || !/,set:/.test(text));
 }
 
+/**
+ * The lease file without the leases the hosts file no longer backs: an IPv4 lease whose MAC
+ * and address are not a static lease any more, an IPv6 lease whose address is not. dnsmasq
+ * keeps honouring a lease it remembers even after its dhcp-host line is gone (a deleted port's
+ * MAC would still be answered), so such leases are dropped while dnsmasq is stopped; Neutron
+ * does the same with dhcp_release. Lines it does not understand (the `duid` line) are kept.
+ */
+export function leasesBackedByHosts(leaseText: string, hostsText: string): string {
+  const v4 = new Set<string>();
+  const v6 = new Set<string>();
+  for (const line of hostsText.split('\n')) {
+    const [mac, , field] = line.split(',');
+    if (mac === undefined || field === undefined) continue;
+    if (field.startsWith('[')) v6.add(normalizeIp(field.slice(1, -1)));
+    else v4.add(`${mac.toLowerCase()}|${normalizeIp(field)}`);
+  }
+  const kept = leaseText.split('\n').filter((line) => {
+    const [, id, ip] = line.trim().split(/\s+/);
+    if (id === undefined || ip === undefined || !isValidIp(ip)) return true;
+    return ip.includes(':') ? v6.has(normalizeIp(ip)) : v4.has(`${id.toLowerCase()}|${normalizeIp(ip)}`);
+  });
+  return kept.join('\n');
+}
+
 function v4Routes(parsed: ParsedSubnet): string[] {
   const { subnet } = parsed;
   const routes: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectGolden } from './__fixtures__/golden.js';
 import { P1, P2, P3, STATE, isolated, server1 } from './__fixtures__/intent.js';
-import { dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
+import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { type DhcpServerIntent } from './model.js';
 import { dhcpServerDir } from './paths.js';
 
@@ -84,5 +84,33 @@ describe('renderDhcpOpts', () => {
     expect(own.text).toContain('option:classless-static-route,0.0.0.0/0,10.0.0.254\n');
     const none = renderDhcpOpts({ ...server1, subnets: [{ ...v4, hostRoutes: [] }], hosts: [] });
     expect(none.text).not.toContain('classless');
+  });
+});
+
+describe('leasesBackedByHosts', () => {
+  const hosts = 'fa:16:3e:00:00:01,host-10-0-0-5.openstacklocal,10.0.0.5\nfa:16:3e:00:00:01,host-10-0-0-5.openstacklocal,[2001:db8::5]\n';
+  const leases = [
+    '1795420006 fa:16:3e:00:00:01 10.0.0.5 host-10-0-0-5 01:fa:16:3e:00:00:01',
+    '1795420006 fa:16:3e:00:00:02 10.0.0.6 host-10-0-0-6 *',
+    '1795420006 fa:16:3e:00:00:01 10.0.0.7 * *',
+    'duid 00:01:00:01:30:c5:71:0b:fa:16:3e:00:00:02',
+    '1795420006 2337 2001:db8::5 host-10-0-0-5 00:01:00:01:30:c5:71:0b:fa:16:3e:00:00:01',
+    '1795420006 2338 2001:db8::6 * 00:01:00:01:30:c5:71:0b:fa:16:3e:00:00:03',
+    '',
+  ].join('\n');
+
+  it('keeps the leases of static hosts (and the duid line), drops the others', () => {
+    expect(leasesBackedByHosts(leases, hosts).split('\n')).toEqual([
+      '1795420006 fa:16:3e:00:00:01 10.0.0.5 host-10-0-0-5 01:fa:16:3e:00:00:01',
+      'duid 00:01:00:01:30:c5:71:0b:fa:16:3e:00:00:02',
+      '1795420006 2337 2001:db8::5 host-10-0-0-5 00:01:00:01:30:c5:71:0b:fa:16:3e:00:00:01',
+      '',
+    ]);
+  });
+
+  it('leaves a file without stale leases unchanged', () => {
+    const clean = leasesBackedByHosts(leases, hosts);
+    expect(leasesBackedByHosts(clean, hosts)).toBe(clean);
+    expect(leasesBackedByHosts('', hosts)).toBe('');
   });
 });

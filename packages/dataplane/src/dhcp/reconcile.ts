@@ -6,7 +6,7 @@ import { parseIpAddrJson } from '../l3/observed.js';
 import { isValidId, isValidNetnsName } from '../names.js';
 import { type CommandRunner } from '../runner.js';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
-import { dnsmasqArgv, hostsReloadSafe, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
+import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { NodeDaemonHost, type DaemonHost } from './host.js';
 import { type DhcpServerIntent, type RaIntent } from './model.js';
 import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
@@ -57,6 +57,8 @@ async function converge(
   argv: readonly string[],
   filesChanged: boolean,
   reloadSafe: boolean,
+  /** runs after a stop and before the start (to edit files the daemon writes while it runs) */
+  beforeStart?: () => Promise<void>,
 ): Promise<void> {
   const wantedCmdline = `${JSON.stringify(argv)}\n`;
   const argvChanged = (await ctx.host.readFile(files.cmdlineFile)) !== wantedCmdline;
@@ -69,6 +71,7 @@ async function converge(
   }
   if (action === 'restart') await stopDaemon(ctx.host, program, files.pidFile, ctx.timings);
   if (argvChanged) await ctx.host.writeFileAtomic(files.cmdlineFile, wantedCmdline);
+  await beforeStart?.();
   await ctx.runner.run(argv);
   await awaitDaemon(ctx.host, program, files.pidFile, ctx.timings, files.logFile);
 }
@@ -106,7 +109,15 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
   const oldHosts = await ctx.host.readFile(files.hostsFile);
   const hostsChanged = await writeIfChanged(ctx.host, files.hostsFile, hosts.text);
   const optsChanged = await writeIfChanged(ctx.host, files.optsFile, opts.text);
-  await converge(ctx, 'dnsmasq', files, argv, hostsChanged || optsChanged, hostsReloadSafe(oldHosts, hosts.text));
+  // Leases of removed ports must go, which dnsmasq only does when restarted on a lease file
+  // without them; the file is filtered again after the stop (dnsmasq writes it while running).
+  const leases = await ctx.host.readFile(files.leaseFile);
+  const staleLeases = leases !== null && leasesBackedByHosts(leases, hosts.text) !== leases;
+  const dropStaleLeases = async () => {
+    const current = await ctx.host.readFile(files.leaseFile);
+    if (current !== null) await writeIfChanged(ctx.host, files.leaseFile, leasesBackedByHosts(current, hosts.text));
+  };
+  await converge(ctx, 'dnsmasq', files, argv, hostsChanged || optsChanged || staleLeases, hostsReloadSafe(oldHosts, hosts.text) && !staleLeases, dropStaleLeases);
 
   const warnings = [...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`);
   return [...new Set(warnings)];

@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+// DHCP benchmark, on the real kernel, in namespaces it creates (needs root).
+//
+//   node bench/dhcp/run.mjs [--ports 50]
+//
+// Port create -> first DHCPv4 lease: a network agent (net-a1, row-a) runs dnsmasq for one
+// VXLAN network, a compute agent (cmp-b1, row-b, across a routed spine) plugs the workloads.
+// --ports ports are created one after another, each bound to cmp-b1 in a namespace of its
+// own; each is timed from sending the POST until the real ISC dhclient, launched again and
+// again (2 s timeout each) as soon as the workload's eth0 carries the port's MAC, gets a
+// lease for the port's fixed IP. Along the way it notes when the POST returned, when the MAC
+// reached dnsmasq's hosts file and when eth0 appeared, to show where the time goes.
+// It starts its own TestStack and removes everything it made. See README.md beside this file.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { TestStack, Topology, netnsPrerequisites, runDhclient } from '@ncp/testing';
+
+const run = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({ options: { ports: { type: 'string', default: '50' } } });
+const PORTS = Number(opts.ports);
+const DHCLIENT_TIMEOUT_S = 2;
+const POLL_MS = 20;
+const PORT_DEADLINE_MS = 60_000;
+const CIDR = '10.70.0.0/22';
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const short = (id) => id.replace(/-/g, '').slice(0, 8);
+const ms = (v) => (v === undefined ? undefined : +v.toFixed(1));
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`${signal}: stopping after the current step and cleaning up...`);
+  });
+}
+
+async function api(stack, method, urlPath, body) {
+  const res = await fetch(`${stack.url}${urlPath}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
+  return text === '' ? {} : JSON.parse(text);
+}
+
+async function waitUntil(what, check, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (interrupted) throw new Error('interrupted');
+    if (performance.now() > deadline) throw new Error(`${what}: timed out`);
+    await sleep(100);
+  }
+}
+
+/** eth0's MAC in the namespace, or null while the namespace or the interface is missing. */
+async function eth0Mac(ns) {
+  try {
+    const { stdout } = await run('ip', ['-n', ns, '-j', 'link', 'show', 'eth0']);
+    return JSON.parse(stdout)[0]?.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? '?', cores: cpus.length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release() };
+}
+
+async function dnsmasqVersion() {
+  try {
+    return (await run('dnsmasq', ['--version'])).stdout.split('\n')[0].trim();
+  } catch (e) {
+    return `unknown (${e.message})`;
+  }
+}
+
+/** Times one port: POST -> lease for its fixed IP. */
+async function measurePort(stack, topo, networkId, hostsFile, ns) {
+  const sample = { netns: ns, attempts: 0 };
+  const t0 = performance.now();
+  const { port } = await api(stack, 'POST', '/v2.0/ports', { port: { network_id: networkId, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns: ns } } });
+  sample.postMs = performance.now() - t0;
+  sample.portId = port.id;
+  sample.mac = port.mac_address;
+  sample.ip = port.fixed_ips[0]?.ip_address;
+  let done = false;
+  // In the background: when did the MAC reach dnsmasq's hosts file on the network agent?
+  const hostsWatch = (async () => {
+    while (!done) {
+      const text = await readFile(hostsFile, 'utf8').catch(() => '');
+      if (text.toLowerCase().includes(port.mac_address.toLowerCase())) {
+        sample.hostsFileMs = performance.now() - t0;
+        return;
+      }
+      await sleep(POLL_MS);
+    }
+  })();
+  try {
+    for (;;) {
+      if (interrupted) throw new Error('interrupted');
+      if (performance.now() - t0 > PORT_DEADLINE_MS) throw new Error(`port ${port.id} (${port.mac_address}, ${sample.ip}) got no lease in ${PORT_DEADLINE_MS} ms after ${sample.attempts} dhclient attempts`);
+      if (sample.eth0Ms === undefined) {
+        // dhclient needs the interface, and a DISCOVER from another MAC would not be this port's
+        if ((await eth0Mac(ns)) !== port.mac_address) {
+          await sleep(POLL_MS);
+          continue;
+        }
+        sample.eth0Ms = performance.now() - t0;
+      }
+      sample.attempts += 1;
+      const { lease } = await runDhclient(ns, 'eth0', 'v4', DHCLIENT_TIMEOUT_S);
+      if (lease?.new_ip_address === sample.ip) {
+        sample.leaseMs = performance.now() - t0;
+        break;
+      }
+      if (lease) sample.wrongLeases = [...(sample.wrongLeases ?? []), lease.new_ip_address];
+    }
+  } finally {
+    done = true;
+    await hostsWatch;
+  }
+  return sample;
+}
+
+async function main() {
+  const pre = netnsPrerequisites();
+  if (!pre.ok) throw new Error(`this benchmark needs root and iproute2: ${pre.reason}`);
+  const topo = new Topology();
+  const namespacesCaused = [];
+  let stack;
+  let stateDir;
+  let netAgent;
+  const result = { at: new Date().toISOString(), machine: machine(), dnsmasq: await dnsmasqVersion(), parameters: { ports: PORTS, dhclientTimeoutSeconds: DHCLIENT_TIMEOUT_S, pollMs: POLL_MS, cidr: CIDR } };
+  try {
+    const spine = await topo.addNetns('spine');
+    const net = await topo.addNetns('net');
+    const cmp = await topo.addNetns('cmp');
+    await topo.addVethPair(spine, 'to-a', net, 'ul0');
+    await topo.addVethPair(spine, 'to-b', cmp, 'ul0');
+    for (const [n, i] of [[spine, 'to-a'], [spine, 'to-b'], [net, 'ul0'], [cmp, 'ul0']]) await topo.linkUp(n, i);
+    await topo.addAddress(spine, 'to-a', '10.1.0.1/24');
+    await topo.addAddress(spine, 'to-b', '10.2.0.1/24');
+    await topo.sysctl(spine, 'net.ipv4.ip_forward', '1');
+    await topo.addAddress(net, 'ul0', '10.1.0.2/24');
+    await topo.addAddress(cmp, 'ul0', '10.2.0.2/24');
+    await topo.addRoute(net, '10.2.0.0/24', '10.1.0.1');
+    await topo.addRoute(cmp, '10.1.0.0/24', '10.2.0.1');
+    const workloads = Array.from({ length: PORTS }, (_, i) => topo.ns(`w${i}`));
+    for (const w of workloads) topo.adopt(w);
+
+    stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
+    stateDir = await mkdtemp(path.join(os.tmpdir(), 'ncp-bench-dhcp-state-'));
+    const logLevel = process.env.BENCH_AGENT_LOG ?? 'info';
+    netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: net, stateDir, logLevel });
+    const cmpAgent = await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: cmp, logLevel });
+
+    const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: 'bench-dhcp', 'provider:network_type': 'vxlan' } });
+    namespacesCaused.push(`qdhcp-${short(network.id)}`);
+    await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: CIDR } });
+    const t = performance.now();
+    await waitUntil('DHCP server ACTIVE', async () => (await api(stack, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE', 120_000);
+    result.dhcpServerActiveMs = ms(performance.now() - t);
+    const hostsFile = path.join(stateDir, 'dhcp', network.id, 'host');
+    console.log(`DHCP server ACTIVE on net-a1 after ${result.dhcpServerActiveMs} ms; timing ${PORTS} ports, port create -> first lease...`);
+
+    const samples = [];
+    for (const [i, ns] of workloads.entries()) {
+      let s;
+      try {
+        s = await measurePort(stack, topo, network.id, hostsFile, ns);
+      } catch (e) {
+        if (!interrupted) {
+          console.error(`--- agent net-a1:\n${netAgent.logs().slice(-6000)}\n--- agent cmp-b1:\n${cmpAgent.logs().slice(-4000)}\n--- dhcp:\n${stack.logs('dhcp').slice(-2000)}`);
+        }
+        throw e;
+      }
+      samples.push({ i, ...s, postMs: ms(s.postMs), hostsFileMs: ms(s.hostsFileMs), eth0Ms: ms(s.eth0Ms), leaseMs: ms(s.leaseMs) });
+      console.log(`  #${String(i).padStart(3)} ${s.ip.padEnd(12)} lease ${ms(s.leaseMs).toFixed(0).padStart(5)} ms  (POST ${ms(s.postMs).toFixed(0)}, hosts file ${s.hostsFileMs === undefined ? '-' : s.hostsFileMs.toFixed(0)}, eth0 ${s.eth0Ms.toFixed(0)} ms; ${s.attempts} dhclient attempt${s.attempts === 1 ? '' : 's'})`);
+    }
+    if (process.env.BENCH_AGENT_LOG) console.log(netAgent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
+
+    const stats = (values) => {
+      const v = values.filter((x) => x !== undefined).sort((a, b) => a - b);
+      if (v.length === 0) return null;
+      return { count: v.length, p50: ms(percentile(v, 50)), p90: ms(percentile(v, 90)), p99: ms(percentile(v, 99)), max: ms(v[v.length - 1]) };
+    };
+    const attempts = samples.map((s) => s.attempts);
+    result.summary = {
+      portCreateToLeaseMs: stats(samples.map((s) => s.leaseMs)),
+      postMs: stats(samples.map((s) => s.postMs)),
+      hostsFileMs: stats(samples.map((s) => s.hostsFileMs)),
+      eth0Ms: stats(samples.map((s) => s.eth0Ms)),
+      dhclientAttempts: { mean: +(attempts.reduce((a, b) => a + b, 0) / attempts.length).toFixed(2), max: Math.max(...attempts), histogram: Object.fromEntries([...new Set(attempts)].sort((a, b) => a - b).map((n) => [n, attempts.filter((x) => x === n).length])) },
+    };
+    result.samples = samples;
+
+    const rows = [
+      ['port create -> lease', result.summary.portCreateToLeaseMs],
+      ['  POST returned', result.summary.postMs],
+      ['  MAC in dnsmasq hosts', result.summary.hostsFileMs],
+      ['  eth0 with port MAC', result.summary.eth0Ms],
+    ];
+    console.log(`\n${'(ms from POST)'.padEnd(24)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`);
+    for (const [label, st] of rows) console.log(`${label.padEnd(24)}${st ? [st.p50, st.p90, st.p99, st.max].map((x) => x.toFixed(0).padStart(9)).join('') : '        -'}`);
+    const hist = Object.entries(result.summary.dhclientAttempts.histogram).map(([n, c]) => `${c} x ${n}`).join(', ');
+    console.log(`dhclient attempts per port: mean ${result.summary.dhclientAttempts.mean}, max ${result.summary.dhclientAttempts.max} (${hist})`);
+  } finally {
+    await stack?.stop().catch((e) => console.error(`stack stop: ${e.message}`));
+    // dnsmasq (and its namespace) outlive the agent, as on a real host: remove what this run caused.
+    for (const name of namespacesCaused) {
+      const pids = await run('ip', ['netns', 'pids', name]).then((r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)), () => []);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await run('ip', ['netns', 'del', name]).catch(() => undefined);
+    }
+    await topo.destroy().catch((e) => console.error(e.message));
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  }
+  mkdirSync(path.join(HERE, 'results'), { recursive: true });
+  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`machine: ${result.machine.cpu} x ${result.machine.cores}, ${result.machine.memoryGiB} GiB; ${result.dnsmasq}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
