@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // DHCP benchmark, on the real kernel, in namespaces it creates (needs root).
 //
-//   node bench/dhcp/run.mjs [--ports 50]
+//   node bench/dhcp/run.mjs [--ports 50] [--retry-ms 0]
 //
 // Port create -> first DHCPv4 lease: a network agent (net-a1, row-a) runs dnsmasq for one
 // VXLAN network, a compute agent (cmp-b1, row-b, across a routed spine) plugs the workloads.
@@ -25,8 +25,12 @@ import { TestStack, Topology, netnsPrerequisites, runDhclient } from '@ncp/testi
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { values: opts } = parseArgs({ options: { ports: { type: 'string', default: '50' } } });
+const { values: opts } = parseArgs({ options: { ports: { type: 'string', default: '50' }, 'retry-ms': { type: 'string', default: '0' } } });
 const PORTS = Number(opts.ports);
+// 0: each dhclient attempt runs until dhclient gives up by itself (timeout 2 s, which it only
+// checks at its first retransmission, ~3 s). > 0: an attempt without a lease is killed after
+// this many ms and dhclient launched again, a client retransmitting that often.
+const RETRY_MS = Number(opts['retry-ms']);
 const DHCLIENT_TIMEOUT_S = 2;
 const POLL_MS = 20;
 const PORT_DEADLINE_MS = 60_000;
@@ -60,6 +64,18 @@ async function waitUntil(what, check, timeoutMs) {
   }
 }
 
+async function pidsIn(ns) {
+  return run('ip', ['netns', 'pids', ns]).then((r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)).map(Number), () => []);
+}
+
+function killQuietly(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 /** eth0's MAC in the namespace, or null while the namespace or the interface is missing. */
 async function eth0Mac(ns) {
   try {
@@ -85,7 +101,7 @@ async function dnsmasqVersion() {
 
 /** Times one port: POST -> lease for its fixed IP. */
 async function measurePort(stack, topo, networkId, hostsFile, ns) {
-  const sample = { netns: ns, attempts: 0 };
+  const sample = { netns: ns, attempts: 0, attemptTimes: [], ...(process.env.BENCH_DEBUG ? { dhclientLogs: [] } : {}) };
   const t0 = performance.now();
   const { port } = await api(stack, 'POST', '/v2.0/ports', { port: { network_id: networkId, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns: ns } } });
   sample.postMs = performance.now() - t0;
@@ -104,6 +120,17 @@ async function measurePort(stack, topo, networkId, hostsFile, ns) {
       await sleep(POLL_MS);
     }
   })();
+  // and when did the API show the port ACTIVE (the L2 agent's report)?
+  const activeWatch = (async () => {
+    while (!done) {
+      const body = await api(stack, 'GET', `/v2.0/ports/${port.id}?fields=status`).catch(() => null);
+      if (body?.port?.status === 'ACTIVE') {
+        sample.activeMs = performance.now() - t0;
+        return;
+      }
+      await sleep(50);
+    }
+  })();
   try {
     for (;;) {
       if (interrupted) throw new Error('interrupted');
@@ -117,7 +144,20 @@ async function measurePort(stack, topo, networkId, hostsFile, ns) {
         sample.eth0Ms = performance.now() - t0;
       }
       sample.attempts += 1;
-      const { lease } = await runDhclient(ns, 'eth0', 'v4', DHCLIENT_TIMEOUT_S);
+      const started = performance.now() - t0;
+      const attempt = runDhclient(ns, 'eth0', 'v4', DHCLIENT_TIMEOUT_S);
+      let finished = false;
+      if (RETRY_MS > 0) {
+        void (async () => {
+          await sleep(RETRY_MS);
+          // the dhclient this attempt started (the agent's own `ip -n` commands show up in the
+          // namespace too, and are left alone)
+          if (!finished) for (const pid of await pidsIn(ns)) if ((await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'dhclient') killQuietly(pid);
+        })();
+      }
+      const { lease, log } = await attempt.finally(() => (finished = true));
+      sample.attemptTimes.push([ms(started), ms(performance.now() - t0)]);
+      if (process.env.BENCH_DEBUG) sample.dhclientLogs.push(log);
       if (lease?.new_ip_address === sample.ip) {
         sample.leaseMs = performance.now() - t0;
         break;
@@ -127,6 +167,7 @@ async function measurePort(stack, topo, networkId, hostsFile, ns) {
   } finally {
     done = true;
     await hostsWatch;
+    await activeWatch;
   }
   return sample;
 }
@@ -139,7 +180,7 @@ async function main() {
   let stack;
   let stateDir;
   let netAgent;
-  const result = { at: new Date().toISOString(), machine: machine(), dnsmasq: await dnsmasqVersion(), parameters: { ports: PORTS, dhclientTimeoutSeconds: DHCLIENT_TIMEOUT_S, pollMs: POLL_MS, cidr: CIDR } };
+  const result = { at: new Date().toISOString(), machine: machine(), dnsmasq: await dnsmasqVersion(), parameters: { ports: PORTS, dhclientTimeoutSeconds: DHCLIENT_TIMEOUT_S, retryMs: RETRY_MS, pollMs: POLL_MS, cidr: CIDR } };
   try {
     const spine = await topo.addNetns('spine');
     const net = await topo.addNetns('net');
@@ -170,6 +211,7 @@ async function main() {
     await waitUntil('DHCP server ACTIVE', async () => (await api(stack, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE', 120_000);
     result.dhcpServerActiveMs = ms(performance.now() - t);
     const hostsFile = path.join(stateDir, 'dhcp', network.id, 'host');
+    console.log(`namespaces: ${topo.prefix}*, qdhcp-${short(network.id)}`);
     console.log(`DHCP server ACTIVE on net-a1 after ${result.dhcpServerActiveMs} ms; timing ${PORTS} ports, port create -> first lease...`);
 
     const samples = [];
@@ -179,12 +221,24 @@ async function main() {
         s = await measurePort(stack, topo, network.id, hostsFile, ns);
       } catch (e) {
         if (!interrupted) {
+          const left = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(topo.prefix) || l.startsWith(`qdhcp-${short(network.id)}`));
+          console.error(`--- namespaces now: ${left.map((l) => l.split(' ')[0]).join(' ')}`);
+          const ports = await api(stack, 'GET', `/v2.0/ports?network_id=${network.id}`).catch((err) => ({ error: err.message }));
+          console.error(`--- ports: ${JSON.stringify(ports).slice(0, 3000)}`);
+          console.error(`--- dhcp-agents: ${JSON.stringify(await api(stack, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`).catch((err) => err.message))}`);
           console.error(`--- agent net-a1:\n${netAgent.logs().slice(-6000)}\n--- agent cmp-b1:\n${cmpAgent.logs().slice(-4000)}\n--- dhcp:\n${stack.logs('dhcp').slice(-2000)}`);
         }
         throw e;
       }
-      samples.push({ i, ...s, postMs: ms(s.postMs), hostsFileMs: ms(s.hostsFileMs), eth0Ms: ms(s.eth0Ms), leaseMs: ms(s.leaseMs) });
-      console.log(`  #${String(i).padStart(3)} ${s.ip.padEnd(12)} lease ${ms(s.leaseMs).toFixed(0).padStart(5)} ms  (POST ${ms(s.postMs).toFixed(0)}, hosts file ${s.hostsFileMs === undefined ? '-' : s.hostsFileMs.toFixed(0)}, eth0 ${s.eth0Ms.toFixed(0)} ms; ${s.attempts} dhclient attempt${s.attempts === 1 ? '' : 's'})`);
+      samples.push({ i, ...s, postMs: ms(s.postMs), hostsFileMs: ms(s.hostsFileMs), eth0Ms: ms(s.eth0Ms), activeMs: ms(s.activeMs), leaseMs: ms(s.leaseMs) });
+      console.log(`  #${String(i).padStart(3)} ${s.ip.padEnd(12)} lease ${ms(s.leaseMs).toFixed(0).padStart(5)} ms  (POST ${ms(s.postMs).toFixed(0)}, hosts file ${s.hostsFileMs === undefined ? '-' : s.hostsFileMs.toFixed(0)}, eth0 ${s.eth0Ms.toFixed(0)}, ACTIVE ${s.activeMs === undefined ? '-' : s.activeMs.toFixed(0)} ms; ${s.attempts} dhclient attempt${s.attempts === 1 ? '' : 's'})`);
+    }
+    if (process.env.BENCH_DEBUG) {
+      result.debug = {
+        dnsmasqLog: await readFile(path.join(stateDir, 'dhcp', network.id, 'dnsmasq.log'), 'utf8').catch(() => null),
+        netAgentLog: netAgent.logs(),
+        cmpAgentLog: cmpAgent.logs(),
+      };
     }
     if (process.env.BENCH_AGENT_LOG) console.log(netAgent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
 
@@ -199,6 +253,7 @@ async function main() {
       postMs: stats(samples.map((s) => s.postMs)),
       hostsFileMs: stats(samples.map((s) => s.hostsFileMs)),
       eth0Ms: stats(samples.map((s) => s.eth0Ms)),
+      activeMs: stats(samples.map((s) => s.activeMs)),
       dhclientAttempts: { mean: +(attempts.reduce((a, b) => a + b, 0) / attempts.length).toFixed(2), max: Math.max(...attempts), histogram: Object.fromEntries([...new Set(attempts)].sort((a, b) => a - b).map((n) => [n, attempts.filter((x) => x === n).length])) },
     };
     result.samples = samples;
@@ -208,6 +263,7 @@ async function main() {
       ['  POST returned', result.summary.postMs],
       ['  MAC in dnsmasq hosts', result.summary.hostsFileMs],
       ['  eth0 with port MAC', result.summary.eth0Ms],
+      ['  port ACTIVE in API', result.summary.activeMs],
     ];
     console.log(`\n${'(ms from POST)'.padEnd(24)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`);
     for (const [label, st] of rows) console.log(`${label.padEnd(24)}${st ? [st.p50, st.p90, st.p99, st.max].map((x) => x.toFixed(0).padStart(9)).join('') : '        -'}`);
@@ -217,14 +273,7 @@ async function main() {
     await stack?.stop().catch((e) => console.error(`stack stop: ${e.message}`));
     // dnsmasq (and its namespace) outlive the agent, as on a real host: remove what this run caused.
     for (const name of namespacesCaused) {
-      const pids = await run('ip', ['netns', 'pids', name]).then((r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)), () => []);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      for (const pid of await pidsIn(name)) killQuietly(pid);
       await run('ip', ['netns', 'del', name]).catch(() => undefined);
     }
     await topo.destroy().catch((e) => console.error(e.message));
