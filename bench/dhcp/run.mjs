@@ -185,16 +185,7 @@ async function main() {
     const spine = await topo.addNetns('spine');
     const net = await topo.addNetns('net');
     const cmp = await topo.addNetns('cmp');
-    await topo.addVethPair(spine, 'to-a', net, 'ul0');
-    await topo.addVethPair(spine, 'to-b', cmp, 'ul0');
-    for (const [n, i] of [[spine, 'to-a'], [spine, 'to-b'], [net, 'ul0'], [cmp, 'ul0']]) await topo.linkUp(n, i);
-    await topo.addAddress(spine, 'to-a', '10.1.0.1/24');
-    await topo.addAddress(spine, 'to-b', '10.2.0.1/24');
-    await topo.sysctl(spine, 'net.ipv4.ip_forward', '1');
-    await topo.addAddress(net, 'ul0', '10.1.0.2/24');
-    await topo.addAddress(cmp, 'ul0', '10.2.0.2/24');
-    await topo.addRoute(net, '10.2.0.0/24', '10.1.0.1');
-    await topo.addRoute(cmp, '10.1.0.0/24', '10.2.0.1');
+    await topo.routedRows(spine, net, cmp);
     const workloads = Array.from({ length: PORTS }, (_, i) => topo.ns(`w${i}`));
     for (const w of workloads) topo.adopt(w);
 

@@ -29,16 +29,7 @@ beforeAll(async () => {
   if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
   for (const suffix of ['spine', 'net', 'cmp']) await topo.addNetns(suffix);
   for (const w of [ns.wa, ns.wb, ns.wc, ns.ws, ns.wl]) topo.adopt(w);
-  await topo.addVethPair(ns.spine, 'to-a', ns.net, 'ul0');
-  await topo.addVethPair(ns.spine, 'to-b', ns.cmp, 'ul0');
-  for (const [n, i] of [[ns.spine, 'to-a'], [ns.spine, 'to-b'], [ns.net, 'ul0'], [ns.cmp, 'ul0']] as const) await topo.linkUp(n, i);
-  await topo.addAddress(ns.spine, 'to-a', '10.1.0.1/24');
-  await topo.addAddress(ns.spine, 'to-b', '10.2.0.1/24');
-  await topo.sysctl(ns.spine, 'net.ipv4.ip_forward', '1');
-  await topo.addAddress(ns.net, 'ul0', '10.1.0.2/24');
-  await topo.addAddress(ns.cmp, 'ul0', '10.2.0.2/24');
-  await topo.addRoute(ns.net, '10.2.0.0/24', '10.1.0.1');
-  await topo.addRoute(ns.cmp, '10.1.0.0/24', '10.2.0.1');
+  await topo.routedRows(ns.spine, ns.net, ns.cmp);
 
   stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
   api = new NeutronClient(stack.url);

@@ -34,19 +34,10 @@ beforeAll(async () => {
   for (const w of [ns.wa, ns.wb, ns.wc, ns.wd, ns.we]) topo.adopt(w); // the agents create these
   // The routed underlay between the rows, and host-a1's provider interface for physical
   // network extnet0, wired to the upstream (up before the agent uses it: it is the operator's).
-  await topo.addVethPair(ns.spine, 'to-a', ns.hostA, 'ul0');
-  await topo.addVethPair(ns.spine, 'to-b', ns.hostB, 'ul0');
+  await topo.routedRows(ns.spine, ns.hostA, ns.hostB);
   await topo.addVethPair(ns.hostA, 'ext0', ns.upstream, 'ext');
-  for (const [n, i] of [[ns.spine, 'to-a'], [ns.spine, 'to-b'], [ns.hostA, 'ul0'], [ns.hostB, 'ul0'], [ns.hostA, 'ext0'], [ns.upstream, 'ext']] as const) {
-    await topo.linkUp(n, i);
-  }
-  await topo.addAddress(ns.spine, 'to-a', '10.1.0.1/24');
-  await topo.addAddress(ns.spine, 'to-b', '10.2.0.1/24');
-  await topo.sysctl(ns.spine, 'net.ipv4.ip_forward', '1');
-  await topo.addAddress(ns.hostA, 'ul0', '10.1.0.2/24');
-  await topo.addAddress(ns.hostB, 'ul0', '10.2.0.2/24');
-  await topo.addRoute(ns.hostA, '10.2.0.0/24', '10.1.0.1');
-  await topo.addRoute(ns.hostB, '10.1.0.0/24', '10.2.0.1');
+  await topo.linkUp(ns.hostA, 'ext0');
+  await topo.linkUp(ns.upstream, 'ext');
   await topo.addAddress(ns.upstream, 'ext', '10.0.2.2/24');
 
   stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4' } });

@@ -175,6 +175,25 @@ export class Topology {
     return netnsExec(this.own(ns), argv, timeoutMs);
   }
 
+  /**
+   * Two "hosts" in two rows, each on its own routed underlay: `spine` routes between row A
+   * (10.1.0.0/24: spine `to-a` .1, hostA `ul0` .2) and row B (10.2.0.0/24: `to-b`, hostB
+   * `ul0`). Returns the hosts' tunnel addresses, for their agents' --tunnel-ip.
+   */
+  async routedRows(spine: string, hostA: string, hostB: string): Promise<{ readonly a: string; readonly b: string }> {
+    await this.addVethPair(spine, 'to-a', hostA, 'ul0');
+    await this.addVethPair(spine, 'to-b', hostB, 'ul0');
+    for (const [n, i] of [[spine, 'to-a'], [spine, 'to-b'], [hostA, 'ul0'], [hostB, 'ul0']] as const) await this.linkUp(n, i);
+    await this.addAddress(spine, 'to-a', '10.1.0.1/24');
+    await this.addAddress(spine, 'to-b', '10.2.0.1/24');
+    await this.sysctl(spine, 'net.ipv4.ip_forward', '1');
+    await this.addAddress(hostA, 'ul0', '10.1.0.2/24');
+    await this.addAddress(hostB, 'ul0', '10.2.0.2/24');
+    await this.addRoute(hostA, '10.2.0.0/24', '10.1.0.1');
+    await this.addRoute(hostB, '10.1.0.0/24', '10.2.0.1');
+    return { a: '10.1.0.2', b: '10.2.0.2' };
+  }
+
   /** Deletes everything this topology made; namespaces already gone are fine. */
   async destroy(): Promise<void> {
     const failures: string[] = [];

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { goldenFiles } from '../__fixtures__/golden.js';
 import { ownerAlias } from '../names.js';
 import {
   N1,
@@ -23,6 +22,8 @@ import { formatSteps } from './format.js';
 import { type L2HostIntent } from './model.js';
 import { type ObservedL2 } from './observed.js';
 import { planL2, type L2Plan, type Step } from './plan.js';
+
+const expectGolden = goldenFiles('l2');
 
 const H = ['ip', '-n', 'host-a'];
 const B = ['bridge', '-n', 'host-a'];
@@ -284,15 +285,4 @@ describe('planL2', () => {
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(by), ...items.slice(0, by)];
-}
-
-/** Compares with src/l2/__golden__/<name>; UPDATE_GOLDEN=1 rewrites the file instead. */
-function expectGolden(name: string, actual: string): void {
-  const file = path.join(__dirname, '__golden__', name);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    if (process.env.CI === 'true') throw new Error(`golden file ${file} is missing (run with UPDATE_GOLDEN=1 and commit it)`);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, actual);
-  }
-  expect(actual).toBe(readFileSync(file, 'utf8'));
 }
