@@ -171,7 +171,7 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     expect(ra.get('Autonomous address conf.')).toEqual(['No']);
   }, 90_000);
 
-  it('gives a second port its own lease, and none to a deleted port\'s MAC', async () => {
+  it('gives a second port its own lease, none to a deleted port\'s MAC, and its address to the next port', async () => {
     const doomed = await workload(ns.wb, net.id);
     expect((await runDhclient(ns.wb, 'eth0', 'v4')).lease?.new_ip_address).toBe(doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
     const other = await workload(ns.wc, net.id);
@@ -185,6 +185,11 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     const gone = await waitFor('no lease for the deleted port', () => runDhclient(ns.wc, 'spoof0', 'v4', 5), (r) => r.lease === null, 60_000);
     expect(gone.log).toMatch(new RegExp(`Listening on LPF/spoof0/${doomed.mac_address}`));
     await run('ip', ['-n', ns.wc, 'link', 'del', 'spoof0']);
+    // A new port given the deleted port's address gets it (dnsmasq forgot the old lease).
+    const doomedIp = doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address;
+    await workload(ns.wb, net.id, { fixed_ips: [{ subnet_id: v4.id, ip_address: doomedIp }] });
+    const reused = await runDhclient(ns.wb, 'eth0', 'v4');
+    expect(reused.lease?.new_ip_address, reused.log).toBe(doomedIp);
     expect((await runDhclient(ns.wc, 'eth0', 'v4')).lease?.new_ip_address).toBe(other.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
   }, 120_000);
 

@@ -207,9 +207,10 @@ export function hostsReloadSafe(...hostsFiles: readonly (string | null)[]): bool
 /**
  * The lease file without the leases the hosts file no longer backs: an IPv4 lease whose MAC
  * and address are not a static lease any more, an IPv6 lease whose address is not. dnsmasq
- * keeps honouring a lease it remembers even after its dhcp-host line is gone (a deleted port's
- * MAC would still be answered), so such leases are dropped while dnsmasq is stopped; Neutron
- * does the same with dhcp_release. Lines it does not understand (the `duid` line) are kept.
+ * keeps a deleted port's lease after a reload, and while it holds it the address is "not
+ * available" to anyone else: a new port given the same address (IPAM reuses the lowest free
+ * one) would get no lease (seen with 2.90). So such leases are dropped while dnsmasq is
+ * stopped; Neutron does the same with dhcp_release. Other lines (`duid`) are kept.
  */
 export function leasesBackedByHosts(leaseText: string, hostsText: string): string {
   const v4 = new Set<string>();

@@ -109,8 +109,9 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
   const oldHosts = await ctx.host.readFile(files.hostsFile);
   const hostsChanged = await writeIfChanged(ctx.host, files.hostsFile, hosts.text);
   const optsChanged = await writeIfChanged(ctx.host, files.optsFile, opts.text);
-  // Leases of removed ports must go, which dnsmasq only does when restarted on a lease file
-  // without them; the file is filtered again after the stop (dnsmasq writes it while running).
+  // Leases of removed ports must go (else their addresses stay taken for the next port that
+  // gets them), which dnsmasq only does when restarted on a lease file without them; the file
+  // is filtered again after the stop (dnsmasq writes it while running).
   const leases = await ctx.host.readFile(files.leaseFile);
   const staleLeases = leases !== null && leasesBackedByHosts(leases, hosts.text) !== leases;
   const dropStaleLeases = async () => {
