@@ -75,7 +75,10 @@ async function network(name: string): Promise<Resource> {
   return api.create('networks', 'network', { name, 'provider:network_type': 'vxlan' });
 }
 
-/** A workload port on cmp-b1, plugged into its own namespace, its addresses left to DHCP/SLAAC. */
+/**
+ * A workload port on cmp-b1, plugged into its own namespace, its addresses left to DHCP/SLAAC;
+ * returned once ACTIVE, which on a network with a DHCP server includes that server's word.
+ */
 async function workload(netns: string, networkId: string, extra: Record<string, unknown> = {}): Promise<PortResource> {
   const port = await api.create<PortResource>('ports', 'port', { network_id: networkId, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns }, ...extra });
   await waitFor(`port ${port.id} ACTIVE`, async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status, (s) => s === 'ACTIVE');
@@ -145,6 +148,9 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     const ip = wa.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address;
     const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v4');
     expect(lease, log).not.toBeNull();
+    // The port turned ACTIVE only once dnsmasq had it (the DHCP provisioning block): the very
+    // first DISCOVER is answered.
+    expect(log.match(/DHCPDISCOVER/g), log).toHaveLength(1);
     expect(lease).toMatchObject({
       new_ip_address: ip,
       new_subnet_mask: '255.255.255.0',

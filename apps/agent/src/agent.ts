@@ -227,9 +227,18 @@ export class HostAgent {
         reports.push({ kind: 'floatingip', id: f.id, networkId: null, status: fipError !== undefined ? 'ERROR' : 'ACTIVE', reason: fipError ?? 'NAT in place' });
       }
     }
+    const dhcpWarnings = new Map(dhcpResults.flatMap((r) => (r.ok && r.warnings ? [[r.item, r.warnings.join('\n')] as const] : [])));
     for (const d of dhcp.intents) {
       const error = errorOf(`dhcp:${d.networkId}`);
       reports.push({ kind: 'dhcp', id: d.networkId, networkId: d.networkId, status: error !== undefined ? 'ERROR' : 'ACTIVE', reason: error ?? 'serving' });
+      if (error !== undefined) continue;
+      // Each port dnsmasq now serves, so IPAM lifts its DHCP provisioning block; the reason
+      // names what is served, so a changed MAC or address is confirmed again.
+      const warnings = dhcpWarnings.get(`dhcp:${d.networkId}`) ?? '';
+      for (const h of d.hosts) {
+        if (warnings.includes(h.portId)) continue;
+        reports.push({ kind: 'dhcp_port', id: h.portId, networkId: d.networkId, status: 'ACTIVE', reason: `served: ${h.macAddress} ${h.ipAddresses.join(' ')}` });
+      }
     }
     for (const r of ras.intents) {
       const error = errorOf(`ra:${r.routerId}`);

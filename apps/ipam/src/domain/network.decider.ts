@@ -13,6 +13,7 @@ import {
   networkToJson,
   type NetworkState,
   type PortFixedIp,
+  type PortState,
   type SubnetState,
 } from './network.state';
 import {
@@ -104,7 +105,9 @@ export type NetworkCommand =
    * An agent's report. Ignored when the port is gone, bound elsewhere (a late report from
    * its previous host) or already in that status.
    */
-  | { type: 'SetPortStatus'; id: string; portId: string; host: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string };
+  | { type: 'SetPortStatus'; id: string; portId: string; host: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
+  /** The network's DHCP server (the agent its DHCP port is bound to) serves the port. */
+  | { type: 'ConfirmPortDhcp'; id: string; portId: string; host: string };
 
 type Result = readonly [] | readonly [NetworkEvent];
 
@@ -252,14 +255,44 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
     }
     case 'SetPortStatus': {
       const port = state.ports.get(command.portId);
-      if (!port || port.bindingHostId !== command.host || port.status === command.status) return [];
-      return [{ type: 'PortStatusChanged', data: { portId: command.portId, status: command.status, reason: command.reason } }];
+      if (!port || port.bindingHostId !== command.host) return [];
+      // Plugged but not yet in its DHCP server: BUILD, so whoever starts the workload when the
+      // port is ACTIVE (as Nova waits for vif-plugged) does not DISCOVER before dnsmasq knows it.
+      const blocked = command.status === 'ACTIVE' && awaitsDhcp(state, port);
+      const status = blocked ? 'BUILD' : command.status;
+      if (port.status === status) return [];
+      return [{ type: 'PortStatusChanged', data: { portId: command.portId, status, reason: blocked ? `${command.reason}; waiting for its DHCP server` : command.reason } }];
+    }
+    case 'ConfirmPortDhcp': {
+      const port = state.ports.get(command.portId);
+      if (!port || port.dhcpProvisioned || dhcpServerHost(state) !== command.host) return [];
+      const status = port.status === 'BUILD' ? 'ACTIVE' : port.status;
+      return [{ type: 'PortStatusChanged', data: { portId: port.id, status, reason: 'plugged; in its DHCP server', dhcpProvisioned: true } }];
     }
     default: {
       const _exhaustive: never = command;
       return _exhaustive;
     }
   }
+}
+
+/** The host of the network's DHCP server: where its DHCP port is bound, if anywhere. */
+function dhcpServerHost(state: NetworkState): string | null {
+  for (const p of state.ports.values()) if (p.deviceOwner === 'network:dhcp' && p.bindingHostId !== '') return p.bindingHostId;
+  return null;
+}
+
+/**
+ * Neutron's DHCP provisioning block: a port that gets an address from the network's DHCP
+ * server (DHCPv4, or DHCPv6 stateful) is ACTIVE only once that server has confirmed it. Network
+ * service ports (router, DHCP) configure their own addresses and wait for nothing.
+ */
+function awaitsDhcp(state: NetworkState, port: PortState): boolean {
+  if (port.dhcpProvisioned || port.deviceOwner.startsWith('network:') || dhcpServerHost(state) === null) return false;
+  return port.fixedIps.some((f) => {
+    const s = state.subnets.get(f.subnetId);
+    return s !== undefined && s.enableDhcp && (s.ipVersion === 4 || s.ipv6AddressMode === 'dhcpv6-stateful');
+  });
 }
 
 function visibleSubnet(state: NetworkState, subnetId: string, meta: CommandMetadata): SubnetState {

@@ -281,6 +281,37 @@ describe('network decider: ports', () => {
     spec.given([networkCreated()]).when(report('host-a1', 'ACTIVE'), admin).then([]);
   });
 
+  it('holds a plugged port in BUILD until its network\'s DHCP server confirms it (the DHCP provisioning block)', () => {
+    const bound = (id: string, mac: string, ip: string, host: string, deviceOwner = '') => {
+      const e = portCreated(id, mac, [{ subnetId: 's4', ipAddress: ip }], deviceOwner);
+      return { ...e, data: { ...e.data, bindingHostId: host } } as NetworkEvent;
+    };
+    const dhcpPort = bound('pd', 'fa:16:3e:00:00:0d', '10.0.0.2', 'net-a1', 'network:dhcp');
+    const vm = bound('p1', 'fa:16:3e:00:00:01', '10.0.0.3', 'host-a1');
+    const plugged = { type: 'SetPortStatus' as const, id: NET, portId: 'p1', host: 'host-a1', status: 'ACTIVE' as const, reason: 'plugged' };
+    const confirm = (host: string) => ({ type: 'ConfirmPortDhcp' as const, id: NET, portId: 'p1', host });
+    const build: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'BUILD', reason: 'plugged; waiting for its DHCP server' } };
+    spec.given([networkCreated(), v4, dhcpPort, vm]).when(plugged, admin).then([build]);
+    // Only the DHCP server's host speaks for it; its word lifts the block and the port goes ACTIVE.
+    spec.given([networkCreated(), v4, dhcpPort, vm, build]).when(confirm('host-a1'), admin).then([]);
+    spec
+      .given([networkCreated(), v4, dhcpPort, vm, build])
+      .when(confirm('net-a1'), admin)
+      .then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged; in its DHCP server', dhcpProvisioned: true } }]);
+    // Confirmed before it was plugged: the plug makes it ACTIVE at once.
+    const early: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'DOWN', reason: 'plugged; in its DHCP server', dhcpProvisioned: true } };
+    spec.given([networkCreated(), v4, dhcpPort, vm]).when(confirm('net-a1'), admin).then([early]);
+    spec.given([networkCreated(), v4, dhcpPort, vm, early]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+    // A new MAC must be confirmed again.
+    const remac: NetworkEvent = { type: 'PortUpdated', data: { portId: 'p1', changes: { macAddress: 'fa:16:3e:00:00:09' } } };
+    const down: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'DOWN', reason: 'unplugged' } };
+    spec.given([networkCreated(), v4, dhcpPort, vm, early, remac, down]).when(plugged, admin).then([build]);
+    // No DHCP server on the network, or DHCP off on the subnet: no block.
+    spec.given([networkCreated(), v4, vm]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+    const noDhcp = subnetCreated('s4', '10.0.0.0/29', { gatewayIp: '10.0.0.1', enableDhcp: false, allocationPools: [{ start: '10.0.0.2', end: '10.0.0.4' }] });
+    spec.given([networkCreated(), noDhcp, dhcpPort, vm]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+  });
+
   it('puts a port DOWN when it moves to another host', () => {
     const bound = portCreated('p1', 'fa:16:3e:00:00:01', []);
     const onA = { ...bound, data: { ...bound.data, bindingHostId: 'host-a1' } } as NetworkEvent;

@@ -31,6 +31,7 @@ export interface SubnetState {
   readonly subnetPoolId: string | null;
   readonly addressScopeId: string | null;
   serviceTypes: string[];
+  enableDhcp: boolean;
   revision: number;
   /** Every address held by a port on this subnet, including SLAAC ones. */
   readonly allocator: AddressAllocator;
@@ -54,6 +55,8 @@ export interface PortState {
   securityGroups: string[];
   allowedAddressPairs: number;
   extraDhcpOpts: ExtraDhcpOpt[];
+  /** Its network's DHCP server has confirmed it serves this port (the DHCP provisioning block is lifted). */
+  dhcpProvisioned: boolean;
   revision: number;
 }
 
@@ -178,6 +181,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         subnetPoolId: d.subnetPoolId,
         addressScopeId: d.addressScopeId,
         serviceTypes: d.serviceTypes,
+        enableDhcp: d.enableDhcp,
         revision: 1,
         allocator: AddressAllocator.create(d.ipVersion, poolsOf(d.allocationPools)),
       };
@@ -200,6 +204,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         subnet.allocator.setPools(subnet.allocationPools);
       }
       if (c.serviceTypes !== undefined) subnet.serviceTypes = c.serviceTypes;
+      if (c.enableDhcp !== undefined) subnet.enableDhcp = c.enableDhcp;
       subnet.revision++;
       return state;
     }
@@ -227,6 +232,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         securityGroups: d.securityGroups,
         allowedAddressPairs: d.allowedAddressPairs.length,
         extraDhcpOpts: d.extraDhcpOpts,
+        dhcpProvisioned: false,
         revision: 1,
       };
       state.ports.set(d.portId, port);
@@ -243,6 +249,8 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         port.macAddress = c.macAddress;
         state.macs.add(c.macAddress);
       }
+      // What the DHCP server hands this port changed: it has to confirm it again.
+      if (c.macAddress !== undefined || c.fixedIps !== undefined) port.dhcpProvisioned = false;
       if (c.fixedIps !== undefined) {
         releaseAddresses(state, port.fixedIps);
         port.fixedIps = toFixed(c.fixedIps);
@@ -263,6 +271,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       const port = state.ports.get(event.data.portId);
       if (port) {
         port.status = event.data.status;
+        if (event.data.dhcpProvisioned !== undefined) port.dhcpProvisioned = event.data.dhcpProvisioned;
         port.revision++;
       }
       return state;
@@ -306,8 +315,8 @@ interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs'> {
   ports: PortJson[];
 }
 
-// 3: ports carry their extra DHCP options.
-export const NETWORK_SNAPSHOT_VERSION = 3;
+// 3: ports carry their extra DHCP options. 4: enable_dhcp on subnets, DHCP provisioning on ports.
+export const NETWORK_SNAPSHOT_VERSION = 4;
 
 export function networkToJson(state: NetworkState): NetworkJson {
   const { subnets, ports, macs: _macs, ...scalars } = state;

@@ -31,7 +31,7 @@ export const AgentRegistered = defineEvent(
 export const resourceStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
 
 export const resourceReportSchema = z.object({
-  kind: z.enum(['port', 'network', 'router', 'floatingip', 'dhcp', 'ra']),
+  kind: z.enum(['port', 'network', 'router', 'floatingip', 'dhcp', 'dhcp_port', 'ra']),
   id: z.string().min(1),
   /** The network the resource belongs to (ports), so its owner finds the aggregate. */
   networkId: z.string().nullable(),

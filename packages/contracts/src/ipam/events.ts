@@ -197,7 +197,9 @@ export const PortUpdated = defineEvent(
 );
 export const PortStatusChanged = defineEvent(
   'PortStatusChanged',
-  z.object({ portId: id, status: portStatus, reason: text }),
+  // `dhcpProvisioned`: the network's DHCP server confirmed (true) the port, which lifts the
+  // DHCP provisioning block (a plugged port is BUILD until then).
+  z.object({ portId: id, status: portStatus, reason: text, dhcpProvisioned: z.boolean().optional() }),
 );
 export const PortDeleted = defineEvent('PortDeleted', z.object({ portId: id, fixedIps: z.array(fixedIpSchema) }));
 
