@@ -1,49 +1,23 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack } from '@ncp/testing';
-
-const run = promisify(execFile);
+import { OpenstackCli } from '../support/openstack-cli';
 
 /**
  * The real `openstack` CLI (Debian python3-openstackclient) against the stack, through
  * the reference scenario, checking the values it prints.
  */
 let stack: TestStack;
-let dir: string;
-
-async function openstack(...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('openstack', args, {
-      env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(dir, 'clouds.yaml'), OS_CLOUD: 'ncp' },
-      timeout: 60_000,
-    });
-    return stdout;
-  } catch (e) {
-    const err = e as { code?: string; stderr?: string; message: string };
-    if (err.code === 'ENOENT') throw new Error('the openstack CLI is not installed (apt-get install python3-openstackclient; .ci/run does it)');
-    throw new Error(`openstack ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
-  }
-}
-
-/** The CLI's `-f json` output; the test names the fields it reads. */
-type Shown = Record<string, unknown> & { id: string };
-
-async function json(...args: string[]): Promise<Shown> {
-  return JSON.parse(await openstack(...args, '-f', 'json')) as Shown;
-}
+let cli: OpenstackCli;
+const openstack = (...args: string[]) => cli.run(...args);
+const json = (...args: string[]) => cli.json(...args);
 
 beforeAll(async () => {
   stack = await TestStack.start();
-  dir = await mkdtemp(path.join(tmpdir(), 'ncp-cli-'));
-  await writeFile(path.join(dir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+  cli = await OpenstackCli.create(stack.url);
 });
 afterAll(async () => {
   await stack?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cli?.remove();
 });
 
 describe('openstack CLI', () => {

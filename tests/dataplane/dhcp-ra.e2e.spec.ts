@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack, Topology, netnsPrerequisites, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { OpenstackCli } from '../support/openstack-cli';
 import { NeutronClient, type PortResource, type Resource } from '../api/client';
 
 const run = promisify(execFile);
@@ -20,7 +21,7 @@ const topo = new Topology();
 let stack: TestStack;
 let api: NeutronClient;
 let netAgent: AgentProcess;
-let cliDir: string;
+let cli: OpenstackCli;
 let stateDir: string;
 const ns = { spine: topo.ns('spine'), net: topo.ns('net'), cmp: topo.ns('cmp'), wa: topo.ns('wa'), wb: topo.ns('wb'), wc: topo.ns('wc'), ws: topo.ns('ws'), wl: topo.ns('wl') };
 
@@ -36,15 +37,14 @@ beforeAll(async () => {
   stateDir = await mkdtemp(path.join(tmpdir(), 'ncp-dhcp-state-'));
   netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, stateDir });
   await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
-  cliDir = await mkdtemp(path.join(tmpdir(), 'ncp-dhcp-cli-'));
-  await writeFile(path.join(cliDir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+  cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
 afterAll(async () => {
   // The stack removes the router and DHCP namespaces its networks and routers caused.
   await stack?.stop();
   await topo.destroy();
-  if (cliDir) await rm(cliDir, { recursive: true, force: true });
+  await cli?.remove();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -59,14 +59,7 @@ async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => bo
   throw new Error(`${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}`);
 }
 
-async function openstack(...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('openstack', args, { env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(cliDir, 'clouds.yaml'), OS_CLOUD: 'ncp' } });
-    return stdout;
-  } catch (e) {
-    throw new Error(`openstack ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? String(e)}`);
-  }
-}
+const openstack = (...args: string[]) => cli.run(...args);
 
 type DhcpAgent = { host: string; alive: boolean; agent_type: string; dhcp_server: { status: string } };
 const dhcpAgents = async (networkId: string) => (await api.get<{ agents: DhcpAgent[] }>(`/v2.0/networks/${networkId}/dhcp-agents`)).body.agents;

@@ -1,11 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack, Topology, listenUdpOnce, netnsPrerequisites, sendUdp, type AgentProcess } from '@ncp/testing';
+import { OpenstackCli } from '../support/openstack-cli';
 import { NeutronClient, type PortResource, type Resource } from '../api/client';
 
 const run = promisify(execFile);
@@ -21,7 +19,7 @@ const topo = new Topology();
 let stack: TestStack;
 let api: NeutronClient;
 let netAgent: AgentProcess;
-let cliDir: string;
+let cli: OpenstackCli;
 const ns = {
   spine: topo.ns('spine'),
   net: topo.ns('net'),
@@ -37,15 +35,8 @@ const ns = {
   w6c: topo.ns('w6c'),
 };
 
-async function openstack(...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('openstack', args, { env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(cliDir, 'clouds.yaml'), OS_CLOUD: 'ncp' } });
-    return stdout;
-  } catch (e) {
-    throw new Error(`openstack ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? String(e)}`);
-  }
-}
-const cliJson = async (...args: string[]) => JSON.parse(await openstack(...args, '-f', 'json')) as Record<string, unknown> & { id: string };
+const openstack = (...args: string[]) => cli.run(...args);
+const cliJson = (...args: string[]) => cli.json(...args);
 
 beforeAll(async () => {
   const pre = netnsPrerequisites();
@@ -73,15 +64,14 @@ beforeAll(async () => {
   api = new NeutronClient(stack.url);
   netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, physnets: { extnet0: 'ext0', extnet1: 'ext1' } });
   await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
-  cliDir = await mkdtemp(path.join(tmpdir(), 'ncp-l3-cli-'));
-  await writeFile(path.join(cliDir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${stack.url}\n`);
+  cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
 afterAll(async () => {
   // The stack removes the router and DHCP namespaces its routers and networks caused.
   await stack?.stop();
   await topo.destroy();
-  if (cliDir) await rm(cliDir, { recursive: true, force: true });
+  await cli?.remove();
 });
 
 async function waitFor(what: string, read: () => Promise<unknown>, expected: unknown, timeoutMs = 40_000): Promise<void> {

@@ -1,4 +1,4 @@
-import { type AgentEvent, type RecordedEvent } from '@ncp/contracts';
+import { agentStatusReport, type RecordedEvent } from '@ncp/contracts';
 import { type Reaction } from '@ncp/eventstore';
 import { type DhcpServers } from '../application/servers';
 
@@ -12,12 +12,10 @@ export class DhcpStatusFromAgentReports implements Reaction {
   ) {}
 
   async handle(recorded: RecordedEvent): Promise<void> {
-    const e = recorded.envelope;
-    const event = { type: e.type, data: e.data } as AgentEvent;
-    if (event.type !== 'ResourceStatusReported') return;
-    const { host } = event.data;
-    const meta = { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true };
-    for (const r of event.data.resources) {
+    const report = agentStatusReport(recorded);
+    if (!report) return;
+    const { host, meta } = report;
+    for (const r of report.resources) {
       if (r.kind !== 'dhcp') continue;
       const server = (await this.servers.repo.load(r.id)).state;
       // Only the host the server runs on speaks for it (a late report of the old host is stale).

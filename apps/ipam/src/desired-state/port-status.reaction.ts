@@ -1,4 +1,4 @@
-import { type AgentEvent, type RecordedEvent } from '@ncp/contracts';
+import { agentStatusReport, type RecordedEvent } from '@ncp/contracts';
 import { type Reaction } from '@ncp/eventstore';
 import { type IpamWriteModel } from '../application/write-model';
 
@@ -15,12 +15,10 @@ export class PortStatusFromAgentReports implements Reaction {
   ) {}
 
   async handle(recorded: RecordedEvent): Promise<void> {
-    const e = recorded.envelope;
-    const event = { type: e.type, data: e.data } as AgentEvent;
-    if (event.type !== 'ResourceStatusReported') return;
-    const { host } = event.data;
-    const meta = { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true };
-    for (const r of event.data.resources) {
+    const report = agentStatusReport(recorded);
+    if (!report) return;
+    const { host, meta } = report;
+    for (const r of report.resources) {
       if ((r.kind !== 'port' && r.kind !== 'dhcp_port') || r.networkId === null) continue;
       const networkId = r.networkId;
       if (!(await this.model.networks.load(networkId)).state.exists) continue;

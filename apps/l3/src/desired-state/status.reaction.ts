@@ -1,4 +1,4 @@
-import { type AgentEvent, type RecordedEvent } from '@ncp/contracts';
+import { agentStatusReport, type RecordedEvent } from '@ncp/contracts';
 import { type Reaction } from '@ncp/eventstore';
 import { type L3WriteModel } from '../application/write-model';
 
@@ -12,12 +12,10 @@ export class L3StatusFromAgentReports implements Reaction {
   ) {}
 
   async handle(recorded: RecordedEvent): Promise<void> {
-    const e = recorded.envelope;
-    const event = { type: e.type, data: e.data } as AgentEvent;
-    if (event.type !== 'ResourceStatusReported') return;
-    const { host } = event.data;
-    const meta = { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true };
-    for (const r of event.data.resources) {
+    const report = agentStatusReport(recorded);
+    if (!report) return;
+    const { host, meta } = report;
+    for (const r of report.resources) {
       if (r.kind === 'router') {
         const router = (await this.model.routers.load(r.id)).state;
         // Only the host the router runs on speaks for it.

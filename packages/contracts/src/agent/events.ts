@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineEvent } from '../event-registry';
+import { type CommandMetadata, type RecordedEvent } from '../envelope';
 
 /**
  * Events host agents write about themselves, on `ev.agent.agent.<agentId>`: who they
@@ -59,4 +60,18 @@ export type AgentEvent = EventOf<Def>;
 export function agentIdOf(row: string, host: string): string {
   const h = createHash('sha1').update(`ncp-agent:${row}/${host}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * An agent's status report, if `recorded` is one, with the metadata a service acting on it
+ * records (the agent as actor, the report as cause).
+ */
+export function agentStatusReport(
+  recorded: RecordedEvent,
+): { host: string; resources: readonly ResourceReport[]; meta: CommandMetadata } | null {
+  const e = recorded.envelope;
+  const event = { type: e.type, data: e.data } as AgentEvent;
+  if (event.type !== 'ResourceStatusReported') return null;
+  const { host, resources } = event.data;
+  return { host, resources, meta: { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true } };
 }

@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The CLI's `-f json` output; tests name the fields they read. */
+export type Shown = Record<string, unknown> & { id: string };
+
+/** The real `openstack` CLI (Debian python3-openstackclient), pointed at a stack's gateway. */
+export class OpenstackCli {
+  private constructor(private readonly dir: string) {}
+
+  static async create(endpoint: string): Promise<OpenstackCli> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ncp-cli-'));
+    await writeFile(path.join(dir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${endpoint}\n`);
+    return new OpenstackCli(dir);
+  }
+
+  async run(...args: string[]): Promise<string> {
+    try {
+      const { stdout } = await run('openstack', args, {
+        env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(this.dir, 'clouds.yaml'), OS_CLOUD: 'ncp' },
+        timeout: 60_000,
+      });
+      return stdout;
+    } catch (e) {
+      const err = e as { code?: string; stderr?: string; message: string };
+      if (err.code === 'ENOENT') throw new Error('the openstack CLI is not installed (apt-get install python3-openstackclient; .ci/run does it)');
+      throw new Error(`openstack ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
+    }
+  }
+
+  async json(...args: string[]): Promise<Shown> {
+    return JSON.parse(await this.run(...args, '-f', 'json')) as Shown;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
