@@ -124,3 +124,18 @@ export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.
 export { DEFAULT_DAEMON_TIMINGS, isOurDaemon, type DaemonProgram, type DaemonTimings } from './dhcp/daemon.js';
 export { acceptRaKey, daemonAction, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
 export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } from './dhcp/reconcile.js';
+export {
+  BGP_EXPORT_FILTER,
+  BGP_STATIC_PROTOCOL,
+  BgpPeerIntentSchema,
+  BgpRouteIntentSchema,
+  BgpSpeakerIntentSchema,
+  bgpPeerProtocol,
+  type BgpPeerIntent,
+  type BgpRouteIntent,
+  type BgpSpeakerIntent,
+} from './bgp/model.js';
+export { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bgp/bird.js';
+export { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './bgp/paths.js';
+export { parseBirdProtocols, type BgpSessionState, type BirdProtocolState } from './bgp/status.js';
+export { isBgpReadOnlyCommand, reconcileBgp, type BgpItem, type BgpItemResult, type BgpOptions } from './bgp/reconcile.js';

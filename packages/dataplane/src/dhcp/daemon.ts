@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DataplaneError } from '../errors.js';
 import { type DaemonHost } from './host.js';
 
-export type DaemonProgram = 'dnsmasq' | 'radvd';
+export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird';
 
 /** Polling steps and limits, injectable so unit tests do not wait. */
 export interface DaemonTimings {
@@ -17,7 +17,7 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = { stopGraceMs: 3_000, start
 
 /**
  * Whether a process's argv is our daemon for this pid file: the program, and our pid-file
- * path among its arguments (dnsmasq `--pid-file=<path>`, radvd `-p <path>`). A pid file can
+ * path among its arguments (dnsmasq `--pid-file=<path>`, radvd `-p <path>`, bird `-P <path>`). A pid file can
  * outlive its process and the pid be reused by anything; only this check makes a signal safe.
  */
 export function isOurDaemon(argv: readonly string[] | null, program: DaemonProgram, pidFile: string): boolean {
@@ -25,7 +25,8 @@ export function isOurDaemon(argv: readonly string[] | null, program: DaemonProgr
   const [first = ''] = argv;
   if (path.posix.basename(first) !== program) return false;
   if (argv.includes(`--pid-file=${pidFile}`)) return true;
-  return argv.some((arg, i) => (arg === '-p' || arg === '--pidfile') && argv[i + 1] === pidFile);
+  const flags = program === 'bird' ? ['-P'] : ['-p', '--pidfile'];
+  return argv.some((arg, i) => flags.includes(arg) && argv[i + 1] === pidFile);
 }
 
 function parsePid(text: string | null): number | null {

@@ -12,8 +12,11 @@ export type DaemonSignal = 'SIGTERM' | 'SIGKILL' | 'SIGHUP';
 export interface DaemonHost {
   /** The file's content, or null when it does not exist. */
   readFile(file: string): Promise<string | null>;
-  /** Replaces the file atomically (a reader sees the old or the new content, never a mix). */
-  writeFileAtomic(file: string, content: string): Promise<void>;
+  /**
+   * Replaces the file atomically (a reader sees the old or the new content, never a mix), with
+   * `mode` (default 0644; 0600 for a file that holds secrets).
+   */
+  writeFileAtomic(file: string, content: string, mode?: number): Promise<void>;
   /** Creates the directory and its parents (mode 0755) if missing. */
   makeDir(dir: string): Promise<void>;
   /** Removes the directory and everything in it; a missing one is fine. */
@@ -44,11 +47,12 @@ export class NodeDaemonHost implements DaemonHost {
     }
   }
 
-  async writeFileAtomic(file: string, content: string): Promise<void> {
+  async writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
     tempCounter += 1;
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tempCounter}.tmp`);
-    // 0644: radvd refuses a config that others may write, and the files hold nothing secret
-    await writeFile(temp, content, { mode: 0o644 });
+    // 0644 by default: radvd refuses a config that others may write, and the DHCP/RA files hold
+    // nothing secret (bird.conf, with the BGP passwords, is written 0600)
+    await writeFile(temp, content, { mode });
     try {
       await rename(temp, file);
     } catch (error) {

@@ -1,0 +1,3 @@
+import { goldenFiles } from '../../__fixtures__/golden.js';
+
+export const expectGolden = goldenFiles('bgp');
