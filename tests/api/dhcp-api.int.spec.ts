@@ -13,6 +13,7 @@ let stack: TestStack;
 let api: NeutronClient;
 let agentA: FakeAgent;
 let agentB: FakeAgent | undefined;
+let agentC: FakeAgent | undefined;
 
 type Intent = { networkId: string; portId: string; addresses: string[]; subnets: { id: string; mode: string }[]; hosts: { portId: string; ipAddresses: string[]; extraOptions: unknown[] }[] };
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
@@ -40,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agentA?.stop();
   await agentB?.stop();
+  await agentC?.stop();
   await stack?.stop();
 });
 
@@ -102,13 +104,40 @@ describe('DHCP servers', () => {
     expect(formerly.body.networks).toEqual([]);
   }, 60_000);
 
+  it('pins a network to an agent and releases it (what openstack network agent add/remove network --dhcp call)', async () => {
+    agentC = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-c', host: 'net-c1', roles: ['network'], physnets: {} });
+    const compute = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-c', host: 'cmp-c1', roles: ['compute'], physnets: {} });
+    try {
+      const c = agentIdOf('row-c', 'net-c1');
+      await eventually('agent C known', async () => (await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network_id: net.id })).status, (st) => st === 201);
+      const [port] = await eventually('the port re-bound to net-c1', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === 'net-c1');
+      expect(port).toBeDefined();
+      expect((await api.get<{ agents: { host: string }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents.map((a) => a.host)).toEqual(['net-c1']);
+      const again = await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network_id: net.id });
+      expect([again.status, errorOf(again.body).type]).toEqual([409, 'NetworkHostedByDHCPAgent']);
+      const notDhcp = await api.post(`/v2.0/agents/${agentIdOf('row-c', 'cmp-c1')}/dhcp-networks`, { network_id: net.id });
+      expect([notDhcp.status, errorOf(notDhcp.body).type]).toEqual([409, 'InvalidDHCPAgent']);
+      const noNet = await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network_id: '00000000-0000-4000-8000-000000000000' });
+      expect([noNet.status, errorOf(noNet.body).type]).toEqual([404, 'NetworkNotFound']);
+      const badBody = await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network: net.id });
+      expect(badBody.status).toBe(400);
+      const notHosting = await api.delete(`/v2.0/agents/${agentIdOf('row-b', 'net-b1')}/dhcp-networks/${net.id}`);
+      expect([notHosting.status, errorOf(notHosting.body).type]).toEqual([409, 'NetworkNotHostedByDhcpAgent']);
+      expect((await api.delete(`/v2.0/agents/${c}/dhcp-networks/${net.id}`)).status).toBe(204);
+      // Released: placed again automatically on a live network agent, its port re-bound there.
+      const agents = await eventually('placed again', async () => (await api.get<{ agents: { host: string }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents, (a) => a.length === 1);
+      expect(['net-b1', 'net-c1']).toContain(agents[0]?.host);
+      await eventually('the port bound to the new host', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === agents[0]?.host);
+    } finally {
+      await compute.stop();
+    }
+  }, 60_000);
+
   it('removes the server and its port when no subnet needs DHCP any more', async () => {
-    const b = agentB;
-    if (!b) throw new Error('agent B missing');
     const subnets = (await api.get<{ subnets: Resource[] }>(`/v2.0/subnets?network_id=${net.id}`)).body.subnets;
     for (const s of subnets) expect((await api.put(`/v2.0/subnets/${s.id}`, { subnet: { enable_dhcp: false } })).status).toBe(200);
     await eventually('the DHCP port deleted', () => dhcpPorts(net.id), (p) => p.length === 0);
-    await eventually('the intent withdrawn', async () => (await b.desired()).has(dhcpKey(b, net.id)), (has) => !has);
+    for (const agent of [agentB, agentC]) if (agent) await eventually('the intent withdrawn', async () => (await agent.desired()).has(dhcpKey(agent, net.id)), (has) => !has);
     expect((await api.get<{ agents: unknown[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents).toEqual([]);
   });
 

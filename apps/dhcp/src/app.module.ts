@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiSupport, ServiceCommonModule, projectionServiceHealth } from '@ncp/nest-common';
 import { DHCP_PRISMA, DhcpAgentsController, ExtensionsController, HEARTBEATS } from './api/dhcp.controllers';
+import { DhcpServers } from './application/servers';
 import { type DhcpContext } from './context';
 
 @Module({})
@@ -19,6 +20,7 @@ export class DhcpModule {
         { provide: ApiSupport, useValue: ctx.api },
         { provide: DHCP_PRISMA, useValue: ctx.prisma },
         { provide: HEARTBEATS, useValue: ctx.heartbeats },
+        { provide: DhcpServers, useValue: ctx.servers },
       ],
     };
   }

@@ -1,7 +1,9 @@
-import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
-import { ForbiddenError, NotFoundError } from '@ncp/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { z } from 'zod';
+import { ForbiddenError, NotFoundError, ValidationError } from '@ncp/contracts';
 import { type HeartbeatWatcher } from '@ncp/eventstore';
 import { ApiSupport, agentWire, findExtension, type HttpRequestLike } from '@ncp/nest-common';
+import { DhcpServers } from '../application/servers';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 import { DHCP_EXTENSIONS } from './extensions';
 
@@ -28,6 +30,7 @@ export class DhcpAgentsController {
     @Inject(ApiSupport) private readonly api: ApiSupport<DhcpPrisma>,
     @Inject(DHCP_PRISMA) private readonly prisma: DhcpPrisma,
     @Inject(HEARTBEATS) private readonly heartbeats: Pick<HeartbeatWatcher, 'isAlive' | 'heartbeat'>,
+    @Inject(DhcpServers) private readonly servers: DhcpServers,
   ) {}
 
   private requireAdmin(req: HttpRequestLike, action: string): void {
@@ -56,6 +59,25 @@ export class DhcpAgentsController {
     return {
       networks: servers.map((s) => ({ id: s.networkId, name: nameOf.get(s.networkId) ?? '', project_id: networks.find((n) => n.id === s.networkId)?.projectId ?? '', dhcp_server: { status: s.status, reason: s.reason, port_id: s.portId } })),
     };
+  }
+
+  /** `openstack network agent add network --dhcp <agent> <network>` */
+  @Post('agents/:id/dhcp-networks')
+  @HttpCode(201)
+  async addNetwork(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
+    this.requireAdmin(req, 'create_dhcp-network');
+    const parsed = z.strictObject({ network_id: z.string().min(1) }).safeParse(body);
+    if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', 'Bad request: the body must be {"network_id": ...}');
+    await this.servers.pin(id, parsed.data.network_id, this.api.meta(req));
+    return null;
+  }
+
+  /** `openstack network agent remove network --dhcp <agent> <network>` */
+  @Delete('agents/:id/dhcp-networks/:networkId')
+  @HttpCode(204)
+  async removeNetwork(@Param('id') id: string, @Param('networkId') networkId: string, @Req() req: HttpRequestLike) {
+    this.requireAdmin(req, 'delete_dhcp-network');
+    await this.servers.unpin(id, networkId, this.api.meta(req));
   }
 
   private async wire(agent: { id: string; host: string; row: string }) {

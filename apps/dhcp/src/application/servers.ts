@@ -1,4 +1,4 @@
-import { chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
+import { ConflictError, NotFoundError, chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
 import { dhcpInterfaceName, dhcpNamespace } from '@ncp/dataplane';
 import { AggregateRepository, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
@@ -73,6 +73,36 @@ export class DhcpServers {
     // Servers of deleted networks: IPAM deleted their ports along with the network.
     const networkIds = new Set(networks.map((n) => n.id));
     for (const s of servers) if (!networkIds.has(s.networkId)) await this.execute(s.networkId, { type: 'Unschedule', reason: 'network deleted' });
+  }
+
+  /**
+   * Neutron's "add network to DHCP agent": the network's server moves to that agent and stays
+   * there (pinned), even while it is down, until removed from it. Its port is re-bound by the
+   * next pass.
+   * @throws NotFoundError for an unknown agent or network; ConflictError for an agent without
+   *   the network role, or one that already hosts the network.
+   */
+  async pin(agentId: string, networkId: string, meta: CommandMetadata): Promise<void> {
+    await this.catchUp();
+    const agent = await this.prisma.agent.findUnique({ where: { id: agentId } });
+    if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${agentId} could not be found.`);
+    if (!agent.roles.includes('network')) throw new ConflictError('DHCP.InvalidDHCPAgent', `Agent ${agentId} is not a DHCP agent: it has no network role.`);
+    if (!(await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } }))) throw new NotFoundError('DHCP.NetworkNotFound', `Network ${networkId} could not be found.`);
+    const server = (await this.repo.load(networkId)).state;
+    if (server.host === agent.host && server.pinned) throw new ConflictError('DHCP.NetworkHostedByDHCPAgent', `The network ${networkId} has been already hosted by the DHCP Agent ${agentId}.`);
+    await this.repo.execute(networkId, { type: 'Schedule', host: agent.host, row: agent.row, pinned: true }, meta);
+    this.reconcileSoon();
+  }
+
+  /** Neutron's "remove network from DHCP agent": the server leaves it and is placed anew. */
+  async unpin(agentId: string, networkId: string, meta: CommandMetadata): Promise<void> {
+    await this.catchUp();
+    const agent = await this.prisma.agent.findUnique({ where: { id: agentId } });
+    if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${agentId} could not be found.`);
+    const server = (await this.repo.load(networkId)).state;
+    if (server.host !== agent.host) throw new ConflictError('DHCP.NetworkNotHostedByDhcpAgent', `The network ${networkId} is not hosted by the DHCP agent ${agentId}.`);
+    await this.repo.execute(networkId, { type: 'Unschedule', reason: `removed from agent ${agentId}` }, meta);
+    this.reconcileSoon();
   }
 
   private async execute(networkId: string, command: DhcpServerCommand): Promise<DhcpServerState> {
