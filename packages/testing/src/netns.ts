@@ -75,6 +75,24 @@ export async function delNetns(name: string): Promise<void> {
   await runArgv(['ip', 'netns', 'del', check(name, NETNS_NAME, 'namespace name')]);
 }
 
+/** Kills whatever runs in a namespace (`ip netns del` would leave it running: dnsmasq, radvd, BIRD). */
+async function killProcessesIn(name: string): Promise<void> {
+  const pids = (await runArgv(['ip', 'netns', 'pids', check(name, NETNS_NAME, 'namespace name')]).catch(() => '')).split('\n').filter((p) => /^\d+$/.test(p));
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Deletes a namespace with whatever runs in it; one that does not exist is fine. */
+export async function removeNetnsWithProcesses(name: string): Promise<void> {
+  await killProcessesIn(name);
+  await delNetns(name).catch(() => undefined);
+}
+
 /** A veth pair with one end in each namespace (both must be namespaces, never the root one). */
 export async function addVethPair(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
   await runArgv([
@@ -194,11 +212,13 @@ export class Topology {
     return { a: '10.1.0.2', b: '10.2.0.2' };
   }
 
-  /** Deletes everything this topology made; namespaces already gone are fine. */
+  /** Deletes everything this topology made, processes inside included; namespaces already gone are fine. */
   async destroy(): Promise<void> {
     const failures: string[] = [];
     for (const name of [...this.namespaces].reverse()) {
       try {
+        // Daemons a test started in its namespaces (dnsmasq, radvd, BIRD) die with them.
+        await killProcessesIn(name);
         await delNetns(name);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from './infra';
+import { removeNetnsWithProcesses } from './netns';
 
 const execFileAsync = promisify(execFile);
 
@@ -119,24 +120,6 @@ export class AgentProcess {
   logs(): string {
     return this.output.join('');
   }
-}
-
-/** Kills whatever runs in a namespace (`ip netns del` would leave it running), then deletes it. */
-export async function removeNetnsWithProcesses(name: string): Promise<void> {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`invalid namespace name: ${name}`);
-  const pids = await execFileAsync('ip', ['netns', 'pids', name]).then(
-    (r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)),
-    () => null,
-  );
-  if (pids === null) return; // no such namespace
-  for (const pid of pids) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-  await execFileAsync('ip', ['netns', 'del', name]).catch(() => undefined);
 }
 
 export class TestStack {

@@ -147,22 +147,7 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
   });
 
   afterAll(async () => {
-    // `ip netns del` leaves the processes running in a namespace: kill them first (the BIRDs)
-    for (const name of Object.values(ns)) {
-      let pids: string[] = [];
-      try {
-        pids = (await runArgv(['ip', 'netns', 'pids', name])).split('\n').filter((p) => /^\d+$/.test(p));
-      } catch {
-        // already deleted
-      }
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
+    // destroy() also kills what runs in the namespaces (the daemons)
     await topo.destroy();
     if (tmp !== '' && process.env.KEEP_BGP_TMP !== '1') rmSync(tmp, { recursive: true, force: true });
   });
