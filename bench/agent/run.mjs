@@ -12,8 +12,6 @@
 // It starts its own TestStack (built ipam + gateway + agent, fresh database and NATS
 // prefix) and removes everything it made. See README.md beside this file.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
+import { api, machineSummary, percentile, writeResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,18 +35,6 @@ const PORTS = Number(opts.ports);
 const BIND = Number(opts.bind);
 const HOST = 'bench-h1';
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-
-async function api(stack, method, urlPath, body) {
-  const res = await fetch(`${stack.url}${urlPath}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
-  return text === '' ? {} : JSON.parse(text);
-}
 
 async function activeCount(stack) {
   const body = await api(stack, 'GET', `/v2.0/ports?binding%3Ahost_id=${HOST}&status=ACTIVE&fields=id`);
@@ -68,7 +55,7 @@ async function main() {
   topo.adopt(topo.ns('wbind'));
 
   const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn' } });
-  const result = { at: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`, networks: NETWORKS, ports: PORTS, bind: BIND };
+  const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND };
   try {
     const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'warn', heartbeatSeconds: 2 };
     // Register once (desired state is published for known hosts), then stop the agent.
@@ -138,9 +125,7 @@ async function main() {
     await stack.stop();
     await topo.destroy();
   }
-  mkdirSync(path.join(HERE, 'results'), { recursive: true });
-  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -13,7 +13,6 @@
 // It starts its own TestStack and removes everything it made. See README.md beside this file.
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { api, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 import { TestStack, Topology, netnsPrerequisites, runDhclient } from '@ncp/testing';
 
 const run = promisify(execFile);
@@ -42,7 +42,6 @@ const POLL_MS = 20;
 const PORT_DEADLINE_MS = 60_000;
 const CIDR = '10.70.0.0/22';
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const short = (id) => id.replace(/-/g, '').slice(0, 8);
 const ms = (v) => (v === undefined ? undefined : +v.toFixed(1));
 
@@ -52,22 +51,6 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     interrupted = true;
     console.error(`${signal}: stopping after the current step and cleaning up...`);
   });
-}
-
-async function api(stack, method, urlPath, body) {
-  const res = await fetch(`${stack.url}${urlPath}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
-  return text === '' ? {} : JSON.parse(text);
-}
-
-async function waitUntil(what, check, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (interrupted) throw new Error('interrupted');
-    if (performance.now() > deadline) throw new Error(`${what}: timed out`);
-    await sleep(100);
-  }
 }
 
 async function pidsIn(ns) {
@@ -186,7 +169,6 @@ async function main() {
   const pre = netnsPrerequisites();
   if (!pre.ok) throw new Error(`this benchmark needs root and iproute2: ${pre.reason}`);
   const topo = new Topology();
-  const namespacesCaused = [];
   let stack;
   let stateDir;
   let netAgent;
@@ -206,10 +188,9 @@ async function main() {
     const cmpAgent = await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: cmp, logLevel });
 
     const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: 'bench-dhcp', 'provider:network_type': 'vxlan' } });
-    namespacesCaused.push(`qdhcp-${short(network.id)}`);
     await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: CIDR } });
     const t = performance.now();
-    await waitUntil('DHCP server ACTIVE', async () => (await api(stack, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE', 120_000);
+    await waitUntil('DHCP server ACTIVE', async () => (await api(stack, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE', 120_000, { pollMs: 100, stop: () => interrupted });
     result.dhcpServerActiveMs = ms(performance.now() - t);
     const hostsFile = path.join(stateDir, 'dhcp', network.id, 'host');
     console.log(`namespaces: ${topo.prefix}*, qdhcp-${short(network.id)}`);
@@ -271,18 +252,12 @@ async function main() {
     const hist = Object.entries(result.summary.dhclientAttempts.histogram).map(([n, c]) => `${c} x ${n}`).join(', ');
     console.log(`dhclient attempts per port: mean ${result.summary.dhclientAttempts.mean}, max ${result.summary.dhclientAttempts.max} (${hist})`);
   } finally {
+    // The stack also removes the qdhcp- namespace (and dnsmasq) its network caused.
     await stack?.stop().catch((e) => console.error(`stack stop: ${e.message}`));
-    // dnsmasq (and its namespace) outlive the agent, as on a real host: remove what this run caused.
-    for (const name of namespacesCaused) {
-      for (const pid of await pidsIn(name)) killQuietly(pid);
-      await run('ip', ['netns', 'del', name]).catch(() => undefined);
-    }
     await topo.destroy().catch((e) => console.error(e.message));
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }
-  mkdirSync(path.join(HERE, 'results'), { recursive: true });
-  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine.cpu} x ${result.machine.cores}, ${result.machine.memoryGiB} GiB; ${result.dnsmasq}\njson: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -13,14 +13,12 @@
 // It starts its own TestStack and removes everything it made. See README.md beside this file.
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology } from '@ncp/testing';
+import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,22 +28,6 @@ const ROUTERS = Number(opts.routers);
 const HOST = 'bench-n1';
 const WORKLOADS = 10;
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-
-async function api(stack, method, urlPath, body) {
-  const res = await fetch(`${stack.url}${urlPath}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
-  return text === '' ? {} : JSON.parse(text);
-}
-
-async function waitUntil(what, check, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what}: timed out`);
-    await sleep(50);
-  }
-}
 
 async function main() {
   const topo = new Topology();
@@ -64,7 +46,7 @@ async function main() {
   for (const w of workloads) topo.adopt(w);
 
   const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
-  const result = { at: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} x ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`, fips: FIPS, routers: ROUTERS };
+  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS };
   const routerIds = [];
   try {
     const agentOptions = { row: 'bench', host: HOST, roles: ['compute', 'network'], tunnelIp: '10.0.0.3', hostNetns: host, physnets: { extnet0: 'ext0' }, logLevel: process.env.BENCH_AGENT_LOG ?? 'warn', heartbeatSeconds: 2 };
@@ -140,12 +122,9 @@ async function main() {
     console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${result.coldStartSeconds} s`);
   } finally {
     await stack.stop();
-    for (const id of routerIds) await run('ip', ['netns', 'del', `qrouter-${id.replace(/-/g, '').slice(0, 8)}`]).catch(() => undefined);
     await topo.destroy();
   }
-  mkdirSync(path.join(HERE, 'results'), { recursive: true });
-  const file = path.join(HERE, 'results', `${result.at.replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
 }
 
