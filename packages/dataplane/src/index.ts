@@ -51,7 +51,7 @@ export {
 } from './l2/observed.js';
 export { observeL2 } from './l2/observe.js';
 export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
-export { formatSteps } from './l2/format.js';
+export { formatSteps } from './format.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
 export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
 export {
@@ -98,7 +98,6 @@ export {
   type SourceNat,
 } from './l3/nft.js';
 export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemError, type L3Plan, type L3Step, type StepTolerance } from './l3/plan.js';
-export { formatL3Steps } from './l3/format.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
 export {

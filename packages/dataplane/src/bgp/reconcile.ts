@@ -3,7 +3,7 @@ import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type Da
 import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
 import { assertStateDir } from '../dhcp/paths.js';
 import { DataplaneError } from '../errors.js';
-import { parseNetnsJson } from '../l2/observed.js';
+import { listNetns } from '../observe-support.js';
 import { isValidId, isValidNetnsName } from '../names.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bird.js';
@@ -181,7 +181,7 @@ export async function reconcileBgp(speakers: readonly BgpSpeakerIntent[], runner
 
   let netns: string[];
   try {
-    netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
+    netns = await listNetns(runner);
   } catch (error) {
     const failure = `reading the namespaces failed: ${message(error)}`;
     return items.map((item) => ({ item, ok: false, error: failure }));

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { ipArgv } from '../argv.js';
-import { parseIpLinkJson, parseNetnsJson } from '../l2/observed.js';
+import { parseIpLinkJson } from '../l2/observed.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
 import { isValidId, isValidNetnsName } from '../names.js';
+import { listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
@@ -205,7 +206,7 @@ export async function reconcileDhcp(
 
   let netns: string[];
   try {
-    netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
+    netns = await listNetns(runner);
   } catch (error) {
     const failure = `reading the namespaces failed: ${message(error)}`;
     return items.map((item) => ({ item, ok: false, error: failure }));

@@ -1,21 +1,9 @@
 import { bridgeArgv, ipArgv } from '../argv.js';
 import { isValidLinkName, isValidNetnsName, parseOwnerAlias } from '../names.js';
+import { OBSERVE_PARALLELISM, inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
 import { type L2HostConfig, type L2HostIntent } from './model.js';
-import { parseFdbByDevice, parseIpLinkJson, parseNetnsJson, type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
-
-const OBSERVE_PARALLELISM = 8;
-
-async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
+import { parseFdbByDevice, parseIpLinkJson, type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
 /**
  * Reads back what the planner compares: all links of the host namespace (with -d for the
@@ -34,7 +22,7 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
     for (const link of ours) fdb[link.name] = byDevice[link.name] ?? [];
   }
 
-  const netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
+  const netns = await listNetns(runner);
   const wanted = [...new Set(intent.ports.map((p) => p.workload.netns).filter((ns) => isValidNetnsName(ns) && netns.includes(ns)))].sort();
   // One command per workload namespace: read them a few at a time.
   const workloadLinks: Record<string, readonly ObservedLink[]> = {};

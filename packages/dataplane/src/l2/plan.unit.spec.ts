@@ -18,7 +18,7 @@ import {
   port2,
   vxlanNet1,
 } from './__fixtures__/intent.js';
-import { formatSteps } from './format.js';
+import { formatSteps } from '../format.js';
 import { type L2HostIntent } from './model.js';
 import { type ObservedL2 } from './observed.js';
 import { planL2, type L2Plan, type Step } from './plan.js';

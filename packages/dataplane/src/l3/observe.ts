@@ -1,7 +1,8 @@
 import { ipArgv } from '../argv.js';
 import { isValidNetnsName } from '../names.js';
+import { OBSERVE_PARALLELISM, inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
-import { parseIpLinkJson, parseNetnsJson } from '../l2/observed.js';
+import { parseIpLinkJson } from '../l2/observed.js';
 import { netnsExecArgv } from './argv.js';
 import { resolveL3Options, type L3Options, type RouterIntent } from './model.js';
 import {
@@ -16,19 +17,6 @@ import {
   type ObservedL3,
   type ObservedRouterNs,
 } from './observed.js';
-
-const OBSERVE_PARALLELISM = 8;
-
-async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * Reads back what the L3 planner compares: the namespace list (also for the sweep) and, for
@@ -47,7 +35,7 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T)
  */
 export async function observeL3(intents: readonly RouterIntent[], runner: CommandRunner, options: L3Options = {}): Promise<ObservedL3> {
   const { namespacePattern, ownerMark } = resolveL3Options(options);
-  const netns = parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
+  const netns = await listNetns(runner);
   const named = new Set(intents.map((r) => r.namespace));
   const wanted = [...named].filter((ns) => typeof ns === 'string' && isValidNetnsName(ns) && netns.includes(ns)).sort();
   const routers: Record<string, ObservedRouterNs> = {};

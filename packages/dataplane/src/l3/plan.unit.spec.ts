@@ -17,7 +17,7 @@ import {
   router2,
 } from './__fixtures__/intent.js';
 import { expectGolden } from './__fixtures__/golden.js';
-import { formatL3Steps } from './format.js';
+import { formatSteps } from '../format.js';
 import { type RouterIntent } from './model.js';
 import { type ObservedL3, type ObservedRouterNs } from './observed.js';
 import { planL3, type L3Plan, type L3Step } from './plan.js';
@@ -44,7 +44,7 @@ describe('planL3', () => {
   it('configures a freshly plugged router and creates the namespace of one without ports', () => {
     const plan = planL3(both, freshlyPlugged());
     expect(plan.errors).toEqual([]);
-    expectGolden('plan.txt', formatL3Steps(plan.steps));
+    expectGolden('plan.txt', formatSteps(plan.steps));
     expect(itemSteps(plan, `router:${R2}`)).toEqual([
       j('ip', 'netns', 'add', NS2),
       j('ip', 'netns', 'exec', NS2, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.promote_secondaries=1', 'net.ipv6.conf.all.keep_addr_on_down=1'),

@@ -1,11 +1,9 @@
-import { type L3Step } from './plan.js';
-
 /**
  * A plan as text: a `# item` header, then one command per line (arguments never contain
- * spaces: names and addresses are validated); a step's stdin follows as a here-document.
- * Used for golden files and logs.
+ * spaces: names, addresses and aliases are validated); a step's stdin follows as a
+ * here-document. Used for golden files and logs, by every driver's plan.
  */
-export function formatL3Steps(steps: readonly L3Step[]): string {
+export function formatSteps(steps: readonly { readonly item: string; readonly argv: readonly string[]; readonly input?: string }[]): string {
   const lines: string[] = [];
   let item: string | null = null;
   for (const step of steps) {
