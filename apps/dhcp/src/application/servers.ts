@@ -53,19 +53,25 @@ export class DhcpServers {
 
   async reconcile(): Promise<void> {
     await this.catchUp();
-    const [networks, subnets, servers] = await Promise.all([
+    // One read of each table per pass, not one per network: a pass follows every projection move.
+    const [networks, subnets, servers, dhcpPorts] = await Promise.all([
       this.prisma.ipamNetwork.findMany(),
       this.prisma.ipamSubnet.findMany(),
       this.prisma.dhcpServer.findMany(),
+      this.prisma.ipamPort.findMany({ where: { deviceOwner: DHCP_DEVICE_OWNER } }),
     ]);
     const subnetsOf = new Map<string, SubnetFacts[]>();
     for (const s of subnets) subnetsOf.set(s.networkId, [...(subnetsOf.get(s.networkId) ?? []), subnetFacts(s)]);
+    const dhcpPortsOf = new Map<string, PortFacts[]>();
+    for (const p of dhcpPorts) dhcpPortsOf.set(p.networkId, [...(dhcpPortsOf.get(p.networkId) ?? []), portFacts(p)]);
     const serverOf = new Map(servers.map((s) => [s.networkId, s]));
     for (const network of networks) {
       const wanted = needsDhcpServer(subnetsOf.get(network.id) ?? []);
       try {
-        if (wanted) await this.ensureServer(network.id, network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null, subnetsOf.get(network.id) ?? []);
-        else if (serverOf.has(network.id)) await this.removeServer(network.id, 'no subnet with DHCP');
+        const ports = dhcpPortsOf.get(network.id) ?? [];
+        const physicalNetwork = network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null;
+        if (wanted) await this.ensureServer(network.id, physicalNetwork, subnetsOf.get(network.id) ?? [], ports);
+        else if (serverOf.has(network.id)) await this.removeServer(network.id, 'no subnet with DHCP', ports);
       } catch (err) {
         this.logger.error({ err, networkId: network.id }, 'DHCP server of the network not reconciled; retrying on the next pass');
       }
@@ -110,7 +116,8 @@ export class DhcpServers {
     return (await this.repo.load(networkId)).state;
   }
 
-  private async ensureServer(networkId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[]): Promise<void> {
+  /** `ports`: the network's DHCP-owned ports */
+  private async ensureServer(networkId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[], ports: readonly PortFacts[]): Promise<void> {
     let server = (await this.repo.load(networkId)).state;
     const alive = server.host !== null && this.heartbeats.isAlive(server.host);
     if (server.host === null || (!alive && !server.pinned)) {
@@ -124,7 +131,6 @@ export class DhcpServers {
     }
     const host = server.host;
     if (host === null) return;
-    const ports = (await this.prisma.ipamPort.findMany({ where: { networkId, deviceOwner: DHCP_DEVICE_OWNER } })).map(portFacts);
     const meta = serviceMeta('dhcp:placement');
     const port: PortFacts | undefined = ports.find((p) => p.id === server.portId) ?? ports.find((p) => p.deviceId === dhcpDeviceId(networkId));
     const binding = { 'binding:host_id': host, 'binding:profile': { netns: dhcpNamespace(networkId), ifname: dhcpInterfaceName(networkId) } };
@@ -159,11 +165,10 @@ export class DhcpServers {
     }
   }
 
-  private async removeServer(networkId: string, reason: string): Promise<void> {
+  private async removeServer(networkId: string, reason: string, ports: readonly PortFacts[]): Promise<void> {
     const server = (await this.repo.load(networkId)).state;
     const meta = serviceMeta('dhcp:placement');
-    const ports = await this.prisma.ipamPort.findMany({ where: { networkId, deviceOwner: DHCP_DEVICE_OWNER, deviceId: dhcpDeviceId(networkId) } });
-    for (const p of ports) await this.ipam.deletePort(p.id, meta);
+    for (const p of ports) if (p.deviceId === dhcpDeviceId(networkId)) await this.ipam.deletePort(p.id, meta);
     if (server.host !== null || server.portId !== null) await this.execute(networkId, { type: 'Unschedule', reason });
   }
 

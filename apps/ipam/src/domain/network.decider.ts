@@ -278,7 +278,10 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
 
 /** The host of the network's DHCP server: where its DHCP port is bound, if anywhere. */
 function dhcpServerHost(state: NetworkState): string | null {
-  for (const p of state.ports.values()) if (p.deviceOwner === 'network:dhcp' && p.bindingHostId !== '') return p.bindingHostId;
+  for (const id of state.dhcpPortIds) {
+    const host = state.ports.get(id)?.bindingHostId;
+    if (host) return host;
+  }
   return null;
 }
 

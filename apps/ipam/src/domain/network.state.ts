@@ -37,6 +37,9 @@ export interface SubnetState {
   readonly allocator: AddressAllocator;
 }
 
+/** The device owner of a network's DHCP port. */
+export const DHCP_OWNER = 'network:dhcp';
+
 export interface PortFixedIp {
   readonly subnetId: string;
   readonly ip: bigint;
@@ -73,6 +76,8 @@ export interface NetworkState {
   readonly subnets: Map<string, SubnetState>;
   readonly ports: Map<string, PortState>;
   readonly macs: Set<string>;
+  /** The ports owned by the network's DHCP server (device_owner network:dhcp): an index, not saved in snapshots. */
+  readonly dhcpPortIds: Set<string>;
 }
 
 export function initialNetwork(): NetworkState {
@@ -88,6 +93,7 @@ export function initialNetwork(): NetworkState {
     subnets: new Map(),
     ports: new Map(),
     macs: new Set(),
+    dhcpPortIds: new Set(),
   };
 }
 
@@ -101,7 +107,7 @@ export const ROUTER_INTERFACE_OWNERS = new Set([
   'network:ha_router_replicated_interface',
 ]);
 /** Ports that go away with their network or subnet instead of blocking its deletion. */
-export const AUTO_DELETE_OWNERS = new Set(['network:dhcp']);
+export const AUTO_DELETE_OWNERS = new Set([DHCP_OWNER]);
 
 function poolsOf(pools: readonly { start: string; end: string }[]): IpRange[] {
   return pools.map((p) => parseRange(p.start, p.end));
@@ -165,6 +171,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       state.subnets.clear();
       state.ports.clear();
       state.macs.clear();
+      state.dhcpPortIds.clear();
       return state;
     case 'SubnetCreated': {
       const d = event.data;
@@ -237,6 +244,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       };
       state.ports.set(d.portId, port);
       state.macs.add(d.macAddress);
+      if (port.deviceOwner === DHCP_OWNER) state.dhcpPortIds.add(port.id);
       holdAddresses(state, port.fixedIps);
       return state;
     }
@@ -256,7 +264,11 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
         port.fixedIps = toFixed(c.fixedIps);
         holdAddresses(state, port.fixedIps);
       }
-      if (c.deviceOwner !== undefined) port.deviceOwner = c.deviceOwner;
+      if (c.deviceOwner !== undefined) {
+        port.deviceOwner = c.deviceOwner;
+        if (c.deviceOwner === DHCP_OWNER) state.dhcpPortIds.add(port.id);
+        else state.dhcpPortIds.delete(port.id);
+      }
       if (c.deviceId !== undefined) port.deviceId = c.deviceId;
       if (c.bindingHostId !== undefined) port.bindingHostId = c.bindingHostId;
       if (c.status !== undefined) port.status = c.status;
@@ -281,6 +293,7 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       if (!port) return state;
       releaseAddresses(state, port.fixedIps);
       state.macs.delete(port.macAddress);
+      state.dhcpPortIds.delete(port.id);
       state.ports.delete(event.data.portId);
       return state;
     }
@@ -310,7 +323,7 @@ interface SubnetJson extends Omit<SubnetState, 'cidr' | 'gatewayIp' | 'allocatio
 interface PortJson extends Omit<PortState, 'fixedIps'> {
   fixedIps: [string, string][];
 }
-interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs'> {
+interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs' | 'dhcpPortIds'> {
   subnets: SubnetJson[];
   ports: PortJson[];
 }
@@ -319,7 +332,7 @@ interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs'> {
 export const NETWORK_SNAPSHOT_VERSION = 4;
 
 export function networkToJson(state: NetworkState): NetworkJson {
-  const { subnets, ports, macs: _macs, ...scalars } = state;
+  const { subnets, ports, macs: _macs, dhcpPortIds: _dhcpPortIds, ...scalars } = state;
   return {
     ...scalars,
     subnets: [...subnets.values()].map((s) => ({
@@ -335,7 +348,7 @@ export function networkToJson(state: NetworkState): NetworkJson {
 
 export function networkFromJson(json: unknown): NetworkState {
   const j = json as NetworkJson;
-  const state: NetworkState = { ...j, subnets: new Map(), ports: new Map(), macs: new Set() };
+  const state: NetworkState = { ...j, subnets: new Map(), ports: new Map(), macs: new Set(), dhcpPortIds: new Set() };
   for (const s of j.subnets) {
     state.subnets.set(s.id, {
       ...s,
@@ -348,6 +361,7 @@ export function networkFromJson(json: unknown): NetworkState {
   for (const p of j.ports) {
     state.ports.set(p.id, { ...p, fixedIps: p.fixedIps.map(([subnetId, ip]) => ({ subnetId, ip: BigInt(ip) })) });
     state.macs.add(p.macAddress);
+    if (p.deviceOwner === DHCP_OWNER) state.dhcpPortIds.add(p.id);
   }
   return state;
 }
