@@ -67,13 +67,21 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
-  // Later services go here, before the gateway (bgp, metadata). Agents are not
+  {
+    name: 'bgp',
+    script: 'apps/bgp/dist/main.js',
+    defaultPort: 9704,
+    migrate: ['run', 'migrate', '-w', '@ncp/bgp'],
+    health: '/healthz',
+    docs: true,
+  },
+  // Later services go here, before the gateway (metadata). Agents are not
   // started here: in the root namespace they would reconfigure this machine's network.
   {
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
     defaultPort: API_PORT,
-    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp') }),
+    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp'), BGP_URL: ctx.url('bgp') }),
     health: '/healthz',
     docs: true,
   },

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentIdOf } from '@ncp/contracts';
 import { TestStack } from '@ncp/testing';
 import { NeutronClient, type PortResource, type Resource } from './client';
+import { eventually as eventuallyIn } from '../support/eventually';
 import { FakeAgent } from './fake-agent';
 
 /**
@@ -18,16 +18,8 @@ let agentC: FakeAgent | undefined;
 type Intent = { networkId: string; portId: string; addresses: string[]; subnets: { id: string; mode: string }[]; hosts: { portId: string; ipAddresses: string[]; extraOptions: unknown[] }[] };
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
 
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await sleep(150);
-  }
-  throw new Error(`${what}: ${JSON.stringify(last)}\n${stack.logs('dhcp').slice(-3000)}`);
-}
+const eventually = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000) =>
+  eventuallyIn(what, read, ok, { timeoutMs, context: () => stack.logs('dhcp').slice(-3000) });
 
 const dhcpPorts = async (networkId: string) => (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${networkId}&device_owner=network:dhcp`)).body.ports;
 const dhcpKey = (agent: FakeAgent, networkId: string) => `${agent.row}.${agent.host}.dhcp.${networkId}`;
@@ -84,9 +76,14 @@ describe('DHCP servers', () => {
   it('gives the DHCP port an address on a DHCPv6 subnet added later', async () => {
     const v6 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:60::/64', ipv6_ra_mode: 'dhcpv6-stateful', ipv6_address_mode: 'dhcpv6-stateful' });
     const [port] = await eventually('an address on the new subnet', () => dhcpPorts(net.id), (p) => p[0]?.fixed_ips.some((f) => f.subnet_id === v6.id) === true);
-    const intent = await eventually('the new subnet served', async () => (await agentA.desired()).get(dhcpKey(agentA, net.id)) as Intent | undefined, (i) => i?.subnets.length === 2);
+    // the subnet and the port's new address reach DHCP's projection as two events: wait for both
+    const intent = await eventually(
+      'the new subnet served from the new address',
+      async () => (await agentA.desired()).get(dhcpKey(agentA, net.id)) as Intent | undefined,
+      (i) => i?.subnets.length === 2 && i.addresses.length === port?.fixed_ips.length,
+    );
     expect(intent?.subnets.map((s) => s.mode)).toEqual(['dhcpv4', 'dhcpv6-stateful']);
-    expect(intent?.addresses).toHaveLength(port?.fixed_ips.length ?? -1);
+    expect(port?.fixed_ips).toHaveLength(2);
   });
 
   it('moves the server off a dead agent to a live one, re-binding its port', async () => {

@@ -15,31 +15,53 @@ export class FakeAgent {
     readonly row: string,
     readonly host: string,
     private readonly prefix: string,
+    private readonly id: string,
   ) {}
 
-  static async start(natsUrl: string, prefix: string, opts: { row: string; host: string; roles: string[]; physnets: Record<string, string> }): Promise<FakeAgent> {
+  static async start(
+    natsUrl: string,
+    prefix: string,
+    opts: { row: string; host: string; roles: string[]; physnets: Record<string, string>; tunnelIp?: string },
+  ): Promise<FakeAgent> {
     const nc = await connect({ servers: natsUrl.replace('nats://', '') });
-    const agent = new FakeAgent(nc, opts.row, opts.host, prefix);
     const id = agentIdOf(opts.row, opts.host);
-    const envelope = {
-      id: randomUUID(),
-      type: 'AgentRegistered',
-      schemaVersion: 1,
-      aggregate: 'agent',
-      aggregateId: id,
-      occurredAt: new Date().toISOString(),
-      correlationId: 'fake-agent',
-      causationId: null,
-      projectId: '',
-      actor: 'fake-agent',
-      data: { row: opts.row, host: opts.host, roles: opts.roles, tunnelIp: '192.0.2.1', physnets: opts.physnets, version: 'fake', startedAt: new Date().toISOString() },
-    };
-    await jetstream(nc).publish(`${prefix}.ev.agent.agent.${id}`, JSON.stringify(envelope), { msgID: envelope.id });
+    const agent = new FakeAgent(nc, opts.row, opts.host, prefix, id);
+    await agent.record('AgentRegistered', {
+      row: opts.row,
+      host: opts.host,
+      roles: opts.roles,
+      tunnelIp: opts.tunnelIp ?? '192.0.2.1',
+      physnets: opts.physnets,
+      version: 'fake',
+      startedAt: new Date().toISOString(),
+    });
     const kv = await new Kvm(nc).create(`ncp_agents_${prefix}`, { history: 1 });
     const beat = () => kv.put(`${opts.row}.${opts.host}`, JSON.stringify({ agentId: id, at: new Date().toISOString() }));
     await beat();
     agent.timer = setInterval(() => void beat(), 1000);
     return agent;
+  }
+
+  /** Records a status report as a real agent does after a reconcile. */
+  async report(resources: Record<string, unknown>[]): Promise<void> {
+    await this.record('ResourceStatusReported', { host: this.host, resources });
+  }
+
+  private async record(type: string, data: Record<string, unknown>): Promise<void> {
+    const envelope = {
+      id: randomUUID(),
+      type,
+      schemaVersion: 1,
+      aggregate: 'agent',
+      aggregateId: this.id,
+      occurredAt: new Date().toISOString(),
+      correlationId: 'fake-agent',
+      causationId: null,
+      projectId: '',
+      actor: 'fake-agent',
+      data,
+    };
+    await jetstream(this.nc).publish(`${this.prefix}.ev.agent.agent.${this.id}`, JSON.stringify(envelope), { msgID: envelope.id });
   }
 
   /** The desired state the control plane published for this host. */

@@ -13,10 +13,11 @@ import {
   type Decider,
   type ResourceReport,
 } from '@ncp/contracts';
-import { reconcileDhcp, reconcileL2, reconcileL3, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
+import { reconcileBgp, reconcileDhcp, reconcileL2, reconcileL3, type BgpItemResult, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
+import { bgpReports } from './bgp-reports';
 import { DesiredState } from './desired-state';
 import { StatusReporter } from './status-reporter';
 
@@ -182,10 +183,12 @@ export class HostAgent {
     const routers = this.desired.routerIntents();
     const dhcp = this.desired.dhcpIntents();
     const ras = this.desired.raIntents();
-    for (const i of [...invalid, ...routers.invalid, ...dhcp.invalid, ...ras.invalid]) this.logger.error(i, 'desired state entry ignored');
+    const bgp = this.desired.bgpIntents();
+    for (const i of [...invalid, ...routers.invalid, ...dhcp.invalid, ...ras.invalid, ...bgp.invalid]) this.logger.error(i, 'desired state entry ignored');
     let l2: Awaited<ReturnType<typeof reconcileL2>>;
     let l3: Awaited<ReturnType<typeof reconcileL3>>;
     let dhcpResults: Awaited<ReturnType<typeof reconcileDhcp>>;
+    let bgpResults: BgpItemResult[];
     try {
       // L2 first: it plugs the router and DHCP ports that the L3 and DHCP drivers then configure;
       // RAs go out of the qr- interfaces the L3 driver has addressed.
@@ -194,12 +197,14 @@ export class HostAgent {
       // several hosts in namespaces) from sweeping each other's routers.
       l3 = await reconcileL3(routers.intents, this.runner, { owner: this.config.host });
       dhcpResults = await reconcileDhcp(dhcp.intents, ras.intents, this.runner, { stateDir: this.config.stateDir });
+      // BIRD runs where the agent's links to the core routers are: its host namespace.
+      bgpResults = await reconcileBgp(bgp.intents, this.runner, { stateDir: this.config.stateDir, hostNetns: this.config.hostNetns });
     } catch (err) {
       this.failures++;
       this.logger.error({ err, failures: this.failures }, 'reconcile failed');
       return;
     }
-    const results = [...l2, ...l3, ...dhcpResults];
+    const results = [...l2, ...l3, ...dhcpResults, ...bgpResults];
     const failed = results.filter((r) => !r.ok);
     this.failures = failed.length > 0 ? this.failures + 1 : 0;
     const byItem = new Map<string, { ok: boolean; error?: string }>(results.map((r) => [r.item, r]));
@@ -244,6 +249,7 @@ export class HostAgent {
       const error = errorOf(`ra:${r.routerId}`);
       reports.push({ kind: 'ra', id: r.routerId, networkId: null, status: error !== undefined ? 'ERROR' : 'ACTIVE', reason: error ?? 'advertising' });
     }
+    reports.push(...bgpReports(bgp.intents, bgpResults));
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
     for (const batch of this.reporter.changes(reports)) {
       try {
@@ -262,6 +268,7 @@ export class HostAgent {
         routers: routers.intents.length,
         dhcpServers: dhcp.intents.length,
         raRouters: ras.intents.length,
+        bgpSpeakers: bgp.intents.length,
         failed: failed.map((f) => f.item),
       },
       'reconciled',
@@ -273,3 +280,4 @@ export class HostAgent {
     await this.repo.execute(this.agentId, { type: 'Record', event }, this.meta());
   }
 }
+

@@ -1,10 +1,12 @@
 import { DESIRED_KINDS, parseDesiredKey, type DesiredKind } from '@ncp/contracts';
 import {
+  BgpSpeakerIntentSchema,
   DhcpServerIntentSchema,
   L2NetworkIntentSchema,
   L2PortIntentSchema,
   RaIntentSchema,
   RouterIntentSchema,
+  type BgpSpeakerIntent,
   type DhcpServerIntent,
   type L2HostIntent,
   type RaIntent,
@@ -61,6 +63,10 @@ export class DesiredState {
 
   raIntents(): { intents: RaIntent[]; invalid: InvalidEntry[] } {
     return this.intentsOf(DESIRED_KINDS.ra, RaIntentSchema, (r) => r.routerId);
+  }
+
+  bgpIntents(): { intents: BgpSpeakerIntent[]; invalid: InvalidEntry[] } {
+    return this.intentsOf(DESIRED_KINDS.bgp, BgpSpeakerIntentSchema, (s) => s.speakerId);
   }
 
   l2Intent(): { intent: L2HostIntent; invalid: InvalidEntry[] } {

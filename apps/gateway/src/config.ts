@@ -11,6 +11,8 @@ export const gatewayConfigSchema = z.object({
   L3_URL: z.url().default('http://127.0.0.1:9702'),
   /** Base URL of the DHCP service (DHCP servers' placement). */
   DHCP_URL: z.url().default('http://127.0.0.1:9703'),
+  /** Base URL of the BGP service (speakers, peers, dynamic routing agents). */
+  BGP_URL: z.url().default('http://127.0.0.1:9704'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
 });

@@ -13,6 +13,8 @@ function upstreamOf(config: GatewayConfig, path: string): string {
       return config.L3_URL;
     case 'dhcp':
       return config.DHCP_URL;
+    case 'bgp':
+      return config.BGP_URL;
     case null:
       throw new Error(`no service for ${path}`);
   }

@@ -11,6 +11,8 @@ export const SERVICE_OF_COLLECTION = {
   agents: 'ipam',
   routers: 'l3',
   floatingips: 'l3',
+  'bgp-speakers': 'bgp',
+  'bgp-peers': 'bgp',
 } as const satisfies Record<string, string>;
 
 /**
@@ -20,6 +22,7 @@ export const SERVICE_OF_COLLECTION = {
 export const SERVICE_OF_SUBRESOURCE = {
   'networks/dhcp-agents': 'dhcp',
   'agents/dhcp-networks': 'dhcp',
+  'agents/bgp-drinstances': 'bgp',
 } as const satisfies Record<string, string>;
 
 export type ApiService =
@@ -36,4 +39,6 @@ export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, 
   agents: 'agent',
   routers: 'router',
   floatingips: 'floatingip',
+  'bgp-speakers': 'bgp_speaker',
+  'bgp-peers': 'bgp_peer',
 };

@@ -44,6 +44,11 @@ export interface CommandMetadata {
   readonly isAdmin: boolean;
 }
 
+/** Metadata of work a service does on its own initiative (placement, sweeps, liveness checks). */
+export function serviceMeta(actor: string, now = new Date()): CommandMetadata {
+  return { now: now.toISOString(), correlationId: `${actor}-${now.getTime()}`, causationId: null, projectId: '', actor, isAdmin: true };
+}
+
 /** An event as a decider produces it: the envelope is completed by the event store. */
 export interface DomainEvent<TType extends string = string, TData = unknown> {
   readonly type: TType;

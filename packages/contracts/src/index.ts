@@ -8,3 +8,4 @@ export * from './subjects';
 export * from './ipam';
 export * from './l3';
 export * from './dhcp';
+export * from './bgp';

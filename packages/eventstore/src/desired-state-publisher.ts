@@ -2,6 +2,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
 import { DESIRED_STATE_BUCKET, parseDesiredKey, type DesiredKind, type Naming } from '@ncp/contracts';
 import { type ProjectionLogger } from './projection-runner';
+import { SerialPass } from './serial-pass';
 
 /**
  * Keeps a service's share of the desired-state bucket (`<row>.<host>.<kind>.<id>` for the
@@ -13,8 +14,10 @@ export class DesiredStatePublisher {
   private kv: KV | undefined;
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly passes = new SerialPass(
+    () => this.publish(),
+    (err: unknown) => this.logger?.error({ err, kinds: this.kinds }, 'publishing desired state failed'),
+  );
 
   constructor(
     private readonly nc: NatsConnection,
@@ -45,19 +48,7 @@ export class DesiredStatePublisher {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.running) {
-        this.again = true;
-        return;
-      }
-      this.running = this.publish()
-        .catch((err: unknown) => this.logger?.error({ err, kinds: this.kinds }, 'publishing desired state failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (this.again) {
-            this.again = false;
-            this.schedule();
-          }
-        });
+      this.passes.request();
     }, 20);
   }
 

@@ -10,3 +10,4 @@ export * from './snapshot-store';
 export * from './sql-projection-store';
 export * from './ipam-client';
 export * from './desired-state-publisher';
+export { SerialPass } from './serial-pass';

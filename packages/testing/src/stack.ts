@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,22 @@ const execFileAsync = promisify(execFile);
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Applies a service's migrations to a database with the built ncp-migrate (as deployments do). */
-export async function deployMigrations(service: 'ipam' | 'l3' | 'dhcp', databaseUrl: string): Promise<void> {
+/** The services behind the gateway, in start order (each one's events feed the next ones). */
+const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp'] as const;
+type Backend = (typeof BACKENDS)[number];
+type ServiceName = Backend | 'gateway';
+
+/** Kills the BIRD of every BGP speaker under an agent's state directory (`bgp/<id>/pid`). */
+async function killBirds(stateDir: string): Promise<void> {
+  const dirs = await readdir(path.join(stateDir, 'bgp')).catch(() => [] as string[]);
+  for (const dir of dirs) {
+    const pid = Number((await readFile(path.join(stateDir, 'bgp', dir, 'pid'), 'utf8').catch(() => '')).trim());
+    const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+    if (cmdline.split('\0')[0] === 'bird') process.kill(pid, 'SIGKILL');
+  }
+}
+
+export async function deployMigrations(service: Backend, databaseUrl: string): Promise<void> {
   await execFileAsync(process.execPath, [
     path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
     'deploy',
@@ -131,91 +146,62 @@ export class TestStack {
     readonly prefix: string,
     readonly database: TestDatabase,
     readonly natsUrl: string,
-    private readonly ipam: Service,
-    private readonly l3: Service,
-    private readonly dhcp: Service,
-    private readonly gateway: Service,
+    private readonly services: Record<ServiceName, Service>,
   ) {}
 
   /** The gateway's base URL, e.g. http://127.0.0.1:40123 */
   get url(): string {
-    return `http://127.0.0.1:${this.gateway.port}`;
+    return this.urlOf('gateway');
   }
 
   get ipamUrl(): string {
-    return `http://127.0.0.1:${this.ipam.port}`;
+    return this.urlOf('ipam');
   }
 
   get l3Url(): string {
-    return `http://127.0.0.1:${this.l3.port}`;
+    return this.urlOf('l3');
   }
 
   get dhcpUrl(): string {
-    return `http://127.0.0.1:${this.dhcp.port}`;
+    return this.urlOf('dhcp');
+  }
+
+  get bgpUrl(): string {
+    return this.urlOf('bgp');
+  }
+
+  private urlOf(name: ServiceName): string {
+    return `http://127.0.0.1:${this.services[name].port}`;
   }
 
   static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
     const infra = await testInfra();
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
-    await deployMigrations('ipam', database.url);
-    await deployMigrations('l3', database.url);
-    await deployMigrations('dhcp', database.url);
+    for (const service of BACKENDS) await deployMigrations(service, database.url);
     const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
-    const ipamPort = await freePort();
-    const ipam: Service = {
-      name: 'ipam',
-      script: path.join(REPO_ROOT, 'apps/ipam/dist/main.js'),
-      port: ipamPort,
-      env: { ...common, PORT: String(ipamPort) },
-      output: [],
+    const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
+      const port = await freePort();
+      return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: [] };
     };
-    const l3Port = await freePort();
-    const l3: Service = {
-      name: 'l3',
-      script: path.join(REPO_ROOT, 'apps/l3/dist/main.js'),
-      port: l3Port,
-      env: { ...common, PORT: String(l3Port) },
-      output: [],
-    };
-    const dhcpPort = await freePort();
-    const dhcp: Service = {
-      name: 'dhcp',
-      script: path.join(REPO_ROOT, 'apps/dhcp/dist/main.js'),
-      port: dhcpPort,
-      env: { ...common, PORT: String(dhcpPort) },
-      output: [],
-    };
-    const gatewayPort = await freePort();
-    const gateway: Service = {
-      name: 'gateway',
-      script: path.join(REPO_ROOT, 'apps/gateway/dist/main.js'),
-      port: gatewayPort,
-      env: {
-        ...common,
-        PORT: String(gatewayPort),
-        IPAM_URL: `http://127.0.0.1:${ipamPort}`,
-        L3_URL: `http://127.0.0.1:${l3Port}`,
-        DHCP_URL: `http://127.0.0.1:${dhcpPort}`,
-      },
-      output: [],
-    };
-    const stack = new TestStack(prefix, database, infra.natsUrl, ipam, l3, dhcp, gateway);
-    await stack.startService(ipam);
-    await stack.startService(l3);
-    await stack.startService(dhcp);
+    const backends = {} as Record<Backend, Service>;
+    for (const name of BACKENDS) backends[name] = await service(name);
+    const url = (name: Backend) => `http://127.0.0.1:${backends[name].port}`;
+    const gateway = await service('gateway', { IPAM_URL: url('ipam'), L3_URL: url('l3'), DHCP_URL: url('dhcp'), BGP_URL: url('bgp') });
+    const stack = new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
+    for (const name of BACKENDS) await stack.startService(backends[name]);
     await stack.startService(gateway);
     return stack;
   }
 
   /** Starts IPAM again (after killIpam), waiting until it is healthy. */
   startIpam(): Promise<void> {
-    return this.startService(this.ipam);
+    return this.startService(this.services.ipam);
   }
 
   /** Kills IPAM, by default without warning (kill -9). Resolves once the process is gone. */
   async killIpam(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.kill(this.ipam, signal);
+    await this.kill(this.services.ipam, signal);
   }
 
   /**
@@ -254,8 +240,8 @@ export class TestStack {
   }
 
   /** Recent output of a service, for failure messages. */
-  logs(name: 'ipam' | 'l3' | 'dhcp' | 'gateway'): string {
-    return { ipam: this.ipam, l3: this.l3, dhcp: this.dhcp, gateway: this.gateway }[name].output.join('');
+  logs(name: ServiceName): string {
+    return this.services[name].output.join('');
   }
 
   async stop(): Promise<void> {
@@ -264,7 +250,10 @@ export class TestStack {
     // Router and DHCP namespaces, with their daemons, outlive agents (as they must on a real
     // host, so workloads keep their network): a test stack removes the ones it caused.
     for (const name of agentNamespaces) await removeNetnsWithProcesses(name);
-    await Promise.all([this.kill(this.gateway, 'SIGTERM'), this.kill(this.dhcp, 'SIGTERM'), this.kill(this.l3, 'SIGTERM'), this.kill(this.ipam, 'SIGTERM')]);
+    // BGP speakers' BIRDs outlive their agents too (in the agent's host namespace)
+    for (const dir of this.stateDirs) await killBirds(dir);
+    await this.kill(this.services.gateway, 'SIGTERM');
+    await Promise.all(BACKENDS.map((name) => this.kill(this.services[name], 'SIGTERM')));
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });
     try {
       const jsm = await jetstreamManager(nc);

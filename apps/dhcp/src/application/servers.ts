@@ -1,15 +1,12 @@
-import { ConflictError, NotFoundError, chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
+import { ConflictError, NotFoundError, chooseNetworkAgent, rowsOfWorkloads, serviceMeta, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
 import { dhcpInterfaceName, dhcpNamespace } from '@ncp/dataplane';
-import { AggregateRepository, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
+import { AggregateRepository, SerialPass, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';
 import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from '../domain/server.decider';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 import { portFacts, subnetFacts } from './facts';
 
-export function serviceMeta(actor: string, now = new Date()): CommandMetadata {
-  return { now: now.toISOString(), correlationId: `${actor}-${now.getTime()}`, causationId: null, projectId: '', actor, isAdmin: true };
-}
 
 /**
  * Keeps one DHCP server per network that needs one, on a live network agent, with its DHCP
@@ -20,8 +17,7 @@ export function serviceMeta(actor: string, now = new Date()): CommandMetadata {
  */
 export class DhcpServers {
   readonly repo: AggregateRepository<DhcpServerState, DhcpServerCommand, DhcpEvent>;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly passes: SerialPass;
 
   constructor(
     store: JetStreamEventStore,
@@ -32,23 +28,12 @@ export class DhcpServers {
     private readonly logger: Logger,
   ) {
     this.repo = new AggregateRepository(store, dhcpServerDecider);
+    this.passes = new SerialPass(() => this.reconcile(), (err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'));
   }
 
   /** Runs a pass now, or right after the one in progress (passes never overlap). */
   reconcileSoon(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.reconcile()
-      .catch((err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.reconcileSoon();
-        }
-      });
+    this.passes.request();
   }
 
   async reconcile(): Promise<void> {

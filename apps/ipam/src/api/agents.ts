@@ -11,6 +11,8 @@ type AgentRow = Prisma.AgentGetPayload<object>;
 /** Every agent does L2 the way Neutron's Linux bridge agent does; later roles add rows. */
 export const L2_AGENT_TYPE = 'Linux bridge agent';
 
+const ROLE_OF_AGENT_TYPE: Record<string, string> = { 'DHCP agent': 'network', 'L3 agent': 'network', 'BGP dynamic routing agent': 'bgp' };
+
 export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
   return {
     path: 'agents',
@@ -41,9 +43,13 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
     // Agents are infrastructure: every project may list them (Neutron restricts this to
     // admins by policy; there is no policy engine yet).
     visibleTo: () => ({}),
+    // One agent does every job its roles give it: `agent_type=DHCP agent` finds the network
+    // agents, `BGP dynamic routing agent` the bgp ones (what `openstack bgp dragent list` asks).
     customFilter: (name, values) => {
-      const ours = name === 'agent_type' ? L2_AGENT_TYPE : 'ncp-agent';
-      return values.includes(ours) ? {} : { id: { in: [] } };
+      if (name !== 'agent_type') return values.includes('ncp-agent') ? {} : { id: { in: [] } };
+      if (values.includes(L2_AGENT_TYPE)) return {};
+      const roles = values.flatMap((v) => ROLE_OF_AGENT_TYPE[v] ?? []);
+      return roles.length > 0 ? { roles: { hasSome: roles } } : { id: { in: [] } };
     },
     findMany: (prisma, args) => prisma.agent.findMany(args),
     toWire: (a) => {

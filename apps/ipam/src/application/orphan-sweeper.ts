@@ -2,7 +2,8 @@ import { type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import { type FollowUps } from './follow-ups';
-import { serviceMeta, type IpamWriteModel } from './write-model';
+import { serviceMeta } from '@ncp/contracts';
+import { type IpamWriteModel } from './write-model';
 
 export interface SweepReport {
   readonly segments: number;

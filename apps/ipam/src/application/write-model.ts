@@ -50,8 +50,3 @@ export class IpamWriteModel {
 export function systemMeta(meta: CommandMetadata): CommandMetadata {
   return { ...meta, isAdmin: true, actor: `ipam (for ${meta.actor})` };
 }
-
-/** Metadata of work the service does on its own initiative (sweeps, liveness checks). */
-export function serviceMeta(actor: string, now: Date): CommandMetadata {
-  return { now: now.toISOString(), correlationId: `${actor}-${now.getTime()}`, causationId: null, projectId: '', actor, isAdmin: true };
-}

@@ -2,7 +2,8 @@ import { type Naming } from '@ncp/contracts';
 import { HeartbeatWatcher, type NatsConnection } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type IpamPrisma } from '../infrastructure/prisma';
-import { serviceMeta, type IpamWriteModel } from '../application/write-model';
+import { serviceMeta } from '@ncp/contracts';
+import { type IpamWriteModel } from '../application/write-model';
 
 /**
  * Which agents are alive, from their heartbeats, and the consequence of one dying: its

@@ -27,7 +27,3 @@ export class L3WriteModel {
 export function asService(meta: CommandMetadata): CommandMetadata {
   return { ...meta, isAdmin: true, actor: `l3 (for ${meta.actor})` };
 }
-
-export function serviceMeta(actor: string, now: Date): CommandMetadata {
-  return { now: now.toISOString(), correlationId: `${actor}-${now.getTime()}`, causationId: null, projectId: '', actor, isAdmin: true };
-}

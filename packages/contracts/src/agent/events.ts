@@ -29,15 +29,32 @@ export const AgentRegistered = defineEvent(
   }),
 );
 
+/** One BGP session of a speaker on the reporting host, as BIRD shows it. */
+export const bgpSessionReport = z.object({
+  speakerId: z.string(),
+  peerId: z.string(),
+  /** `Established`, `Active`, `Connect`, `Idle`, `Down`, `Unknown`... */
+  state: z.string(),
+  /** when the state was entered (ISO 8601), if known */
+  since: z.string().nullable(),
+  /** prefixes sent to the peer; null while the session is not up */
+  prefixesSent: z.number().int().min(0).nullable(),
+  lastError: z.string().nullable(),
+});
+export type BgpSessionReport = z.infer<typeof bgpSessionReport>;
+
 export const resourceStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
 
 export const resourceReportSchema = z.object({
-  kind: z.enum(['port', 'network', 'router', 'floatingip', 'dhcp', 'dhcp_port', 'ra']),
+  kind: z.enum(['port', 'network', 'router', 'floatingip', 'dhcp', 'dhcp_port', 'ra', 'bgp_speaker', 'bgp_session']),
+  /** for a bgp_session: `<speaker id>/<peer id>` */
   id: z.string().min(1),
   /** The network the resource belongs to (ports), so its owner finds the aggregate. */
   networkId: z.string().nullable(),
   status: resourceStatus,
   reason: z.string(),
+  /** bgp_session only: what BIRD says of the session (optional: older reports have none) */
+  session: bgpSessionReport.optional(),
 });
 export type ResourceReport = z.infer<typeof resourceReportSchema>;
 

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { neutronBoolean, neutronInteger, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { isValidIp, normalizeIp, parseIp } from '@ncp/netaddr';
+import { type CreatePeerInput, type CreateSpeakerInput } from '../application/commands';
+
+const text = z.string().max(255);
+const owner = { tenant_id: z.string().optional(), project_id: z.string().optional() };
+/** Neutron's bgp_4byte_asn range; strings of digits are accepted ("64512"), as Neutron's convert_to_int does. */
+const asn = (name: string) =>
+  neutronInteger(name).refine((n) => n >= 1 && n <= 4294967295, { message: `${name} must be an AS number in [1, 4294967295]` });
+/** What BIRD (and the kernel's TCP MD5 option) can carry: 1-80 printable ASCII characters, without `"` and `\`. */
+const password = z
+  .string()
+  .min(1, 'password must not be empty')
+  .max(80, 'password must be at most 80 characters')
+  .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, 'password must be printable ASCII without " or \\');
+/** Why an address cannot be a BGP neighbour, or null when it can. */
+function peerIpProblem(s: string): string | null {
+  if (!isValidIp(s)) return 'peer_ip must be an IP address';
+  const canonical = normalizeIp(s);
+  const usable =
+    parseIp(s).version === 6
+      ? !/^fe[89ab]/i.test(canonical) && canonical !== '::' && canonical !== '::1' && !canonical.startsWith('ff')
+      : canonical !== '0.0.0.0' && Number(canonical.split('.')[0]) < 224 && !canonical.startsWith('127.') && !canonical.startsWith('169.254.');
+  return usable ? null : 'peer_ip must be a unicast address that is not link-local, loopback or unspecified';
+}
+const peerIp = z.string().superRefine((s, ctx) => {
+  const problem = peerIpProblem(s);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const speakerBody = z.strictObject({
+  ...owner,
+  name: text.optional(),
+  local_as: asn('local_as').optional(),
+  ip_version: z
+    .unknown()
+    .transform((v) => (v === null || v === undefined ? null : v))
+    .refine((v) => v === null || v === 4 || v === 6 || v === '4' || v === '6', { message: 'ip_version must be 4, 6 or null (both)' })
+    .transform((v) => (v === null ? null : (Number(v) as 4 | 6)))
+    .optional(),
+  advertise_floating_ip_host_routes: neutronBoolean('advertise_floating_ip_host_routes').optional(),
+  advertise_tenant_networks: neutronBoolean('advertise_tenant_networks').optional(),
+  networks: z.array(z.string()).max(0, 'networks are added with add_gateway_network').optional(),
+  peers: z.array(z.string()).max(0, 'peers are added with add_bgp_peer').optional(),
+});
+
+const peerBody = z.strictObject({
+  ...owner,
+  name: text.optional(),
+  peer_ip: peerIp.optional(),
+  remote_as: asn('remote_as').optional(),
+  auth_type: z.enum(['none', 'md5'], { message: "auth_type must be 'none' or 'md5'" }).optional(),
+  password: password.nullable().optional(),
+});
+
+const required = (attribute: string) => new ValidationError('API.HTTPBadRequest', `Failed to parse request. Required attribute '${attribute}' not specified`);
+
+function projectOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
+  return body.project_id ?? body.tenant_id ?? meta.projectId;
+}
+
+export function createSpeakerInput(body: unknown, meta: CommandMetadata): CreateSpeakerInput {
+  const b = parseBody(body, 'bgp_speaker', speakerBody);
+  if (b.local_as === undefined) throw required('local_as');
+  return {
+    projectId: projectOf(b, meta),
+    name: b.name ?? '',
+    localAs: b.local_as,
+    ipVersion: b.ip_version ?? null,
+    advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes ?? true,
+    advertiseTenantNetworks: b.advertise_tenant_networks ?? true,
+  };
+}
+
+export function updateSpeakerInput(body: unknown) {
+  const b = parseBody(body, 'bgp_speaker', speakerBody);
+  readOnlyOnUpdate((body as { bgp_speaker: Record<string, unknown> }).bgp_speaker, ['name', 'advertise_floating_ip_host_routes', 'advertise_tenant_networks']);
+  return Object.fromEntries(
+    Object.entries({ name: b.name, advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes, advertiseTenantNetworks: b.advertise_tenant_networks }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+}
+
+export function createPeerInput(body: unknown, meta: CommandMetadata): CreatePeerInput {
+  const b = parseBody(body, 'bgp_peer', peerBody);
+  if (b.peer_ip === undefined) throw required('peer_ip');
+  if (b.remote_as === undefined) throw required('remote_as');
+  const authType = b.auth_type ?? 'none';
+  const pw = b.password ?? null;
+  if (authType === 'md5' && pw === null) throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', 'A password is required for auth_type md5.');
+  if (authType === 'none' && pw !== null) throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', "A password is only taken with auth_type md5, not with 'none'.");
+  return { projectId: projectOf(b, meta), name: b.name ?? '', peerIp: normalizeIp(b.peer_ip), remoteAs: b.remote_as, authType, password: pw };
+}
+
+export function updatePeerInput(body: unknown): { name?: string; password?: string | null } {
+  const b = parseBody(body, 'bgp_peer', peerBody);
+  readOnlyOnUpdate((body as { bgp_peer: Record<string, unknown> }).bgp_peer, ['name', 'password']);
+  return { ...(b.name !== undefined ? { name: b.name } : {}), ...(b.password !== undefined ? { password: b.password } : {}) };
+}
+
+/** `{"bgp_peer_id": ...}`, `{"network_id": ...}`, `{"bgp_speaker_id": ...}`: the bodies of the actions. */
+export function idInput(body: unknown, key: 'bgp_peer_id' | 'network_id' | 'bgp_speaker_id'): string {
+  const parsed = z.strictObject({ [key]: z.string().min(1) }).safeParse(body);
+  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', `Bad request: the body must be {"${key}": "<id>"}`);
+  return (parsed.data as Record<string, string>)[key] ?? '';
+}
+
+export const REQUEST_SCHEMAS = { bgp_speaker: speakerBody, bgp_peer: peerBody } as const;

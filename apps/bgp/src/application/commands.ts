@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type BgpSpeakerEvent, type CommandMetadata } from '@ncp/contracts';
+import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
+import { type Written } from '@ncp/nest-common';
+import { normalizeIp, parseIp } from '@ncp/netaddr';
+import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.decider';
+import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerHost, type SpeakerState } from '../domain/speaker.decider';
+import { type BgpPrisma } from '../infrastructure/prisma';
+import { type AdvertisedRoute } from '../domain/advertised-routes';
+import { routesOfSpeaker, routingFacts } from './facts';
+
+export interface CreateSpeakerInput extends SpeakerAttributes {
+  readonly projectId: string;
+  readonly localAs: number;
+  readonly ipVersion: 4 | 6 | null;
+}
+
+export interface CreatePeerInput {
+  readonly projectId: string;
+  readonly name: string;
+  readonly peerIp: string;
+  readonly remoteAs: number;
+  readonly authType: 'none' | 'md5';
+  readonly password: string | null;
+}
+
+/**
+ * The BGP write side: speakers and peers, each its own aggregate. Cross-aggregate checks (a
+ * peer's address family against the speaker's, one peer per address on a speaker, a gateway
+ * network that exists) read the projection after catching up with the stream.
+ */
+export class BgpCommands {
+  readonly speakers: AggregateRepository<SpeakerState, SpeakerCommand, BgpSpeakerEvent>;
+  readonly peers: AggregateRepository<PeerState, PeerCommand, BgpPeerEvent>;
+
+  constructor(
+    store: JetStreamEventStore,
+    private readonly prisma: BgpPrisma,
+    private readonly catchUp: () => Promise<void>,
+    /** called when where a speaker runs may have to change */
+    private readonly placementChanged: () => void,
+  ) {
+    this.speakers = new AggregateRepository(store, speakerDecider);
+    this.peers = new AggregateRepository(store, peerDecider);
+  }
+
+  async createSpeaker(input: CreateSpeakerInput, meta: CommandMetadata): Promise<Written> {
+    const id = randomUUID();
+    const r = await this.speakers.execute(id, { type: 'CreateSpeaker', id, ...input }, meta);
+    this.placementChanged();
+    return { id, sequence: r.sequence };
+  }
+
+  async updateSpeaker(id: string, changes: Partial<SpeakerAttributes>, meta: CommandMetadata): Promise<Written> {
+    return this.speakerCommand({ type: 'UpdateSpeaker', id, changes }, meta);
+  }
+
+  async deleteSpeaker(id: string, meta: CommandMetadata): Promise<Written> {
+    return this.speakerCommand({ type: 'DeleteSpeaker', id }, meta);
+  }
+
+  async addPeer(id: string, peerId: string, meta: CommandMetadata): Promise<Written> {
+    const speaker = await this.existingSpeaker(id);
+    const peer = (await this.peers.load(peerId)).state;
+    if (!peer.exists) throw new NotFoundError('BGP.BgpPeerNotFound', `BGP peer ${peerId} could not be found.`);
+    const version = parseIp(peer.peerIp).version;
+    if (speaker.ipVersion !== null && version !== speaker.ipVersion) {
+      throw new ValidationError('BGP.InvalidBgpPeer', `BGP peer ${peerId} (${peer.peerIp}) is IPv${version}; BGP speaker ${id} serves IPv${speaker.ipVersion} only.`);
+    }
+    await this.catchUp();
+    const address = normalizeIp(peer.peerIp);
+    const sameAddress = (await this.prisma.bgpPeer.findMany({ where: { id: { in: speaker.peerIds } }, select: { id: true, peerIp: true } }))
+      .filter((p) => normalizeIp(p.peerIp) === address)
+      .map((p) => p.id);
+    return this.speakerCommand({ type: 'AddPeer', id, peerId, peerIp: peer.peerIp, peersAtSameAddress: sameAddress }, meta);
+  }
+
+  async removePeer(id: string, peerId: string, meta: CommandMetadata): Promise<Written> {
+    return this.speakerCommand({ type: 'RemovePeer', id, peerId }, meta);
+  }
+
+  async addNetwork(id: string, networkId: string, meta: CommandMetadata): Promise<Written> {
+    await this.existingSpeaker(id);
+    await this.catchUp();
+    const network = await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } });
+    if (!network) throw new NotFoundError('BGP.NetworkNotFound', `Network ${networkId} could not be found.`);
+    if (!network.external) {
+      throw new ValidationError('BGP.InvalidInput', `Network ${networkId} is not an external network: only routers' gateways on external networks are advertised.`);
+    }
+    return this.speakerCommand({ type: 'AddNetwork', id, networkId }, meta);
+  }
+
+  async removeNetwork(id: string, networkId: string, meta: CommandMetadata): Promise<Written> {
+    return this.speakerCommand({ type: 'RemoveNetwork', id, networkId }, meta);
+  }
+
+  /** What the speaker advertises, as of everything the stream holds now (read your writes, across services). */
+  async advertisedRoutes(id: string): Promise<AdvertisedRoute[]> {
+    await this.catchUp();
+    const speaker = await this.prisma.bgpSpeaker.findUnique({ where: { id } });
+    if (!speaker) throw new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
+    return routesOfSpeaker(speaker, await routingFacts(this.prisma));
+  }
+
+  async createPeer(input: CreatePeerInput, meta: CommandMetadata): Promise<Written> {
+    const id = randomUUID();
+    const r = await this.peers.execute(id, { type: 'CreatePeer', id, ...input }, meta);
+    return { id, sequence: r.sequence };
+  }
+
+  async updatePeer(id: string, changes: { name?: string; password?: string | null }, meta: CommandMetadata): Promise<Written> {
+    if (changes.password !== undefined) {
+      const peer = (await this.peers.load(id)).state;
+      if (peer.exists && peer.authType === 'none' && changes.password !== null) {
+        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type none: it takes no password.`);
+      }
+      if (peer.exists && peer.authType === 'md5' && changes.password === null) {
+        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type md5: its password cannot be removed.`);
+      }
+    }
+    const r = await this.peers.execute(id, { type: 'UpdatePeer', id, changes }, meta);
+    return { id, sequence: r.sequence };
+  }
+
+  /** As in Neutron, a deleted peer leaves every speaker it was added to (their sessions close). */
+  async deletePeer(id: string, meta: CommandMetadata): Promise<Written> {
+    if (!(await this.peers.load(id)).state.exists) throw new NotFoundError('BGP.BgpPeerNotFound', `BGP peer ${id} could not be found.`);
+    await this.catchUp();
+    for (const s of await this.prisma.bgpSpeaker.findMany({ where: { peerIds: { has: id } }, select: { id: true } })) {
+      await this.speakers.execute(s.id, { type: 'RemovePeer', id: s.id, peerId: id, ifPresent: true }, meta);
+    }
+    const r = await this.peers.execute(id, { type: 'DeletePeer', id }, meta);
+    return { id, sequence: r.sequence };
+  }
+
+  /**
+   * Neutron's "add BGP speaker to dynamic routing agent": the speaker runs there and stays
+   * (pinned), even while the agent is down, until removed from it; automatic placement stops
+   * for the speaker while any agent is pinned.
+   * @throws NotFoundError for an unknown agent or speaker; ConflictError for an agent without
+   *   the bgp role or one that already hosts the speaker by this API
+   */
+  async pin(agentId: string, speakerId: string, meta: CommandMetadata): Promise<Written> {
+    const agent = await this.agent(agentId);
+    if (!agent.roles.includes('bgp')) throw new ConflictError('BGP.InvalidDRAgent', `Agent ${agentId} is not a BGP dynamic routing agent: it has no bgp role.`);
+    const speaker = await this.existingSpeaker(speakerId);
+    if (speaker.hosts.some((h) => h.host === agent.host && h.pinned)) {
+      throw new ConflictError('BGP.DrAgentAssociationError', `BGP speaker ${speakerId} is already hosted by the dynamic routing agent ${agentId}.`);
+    }
+    const hosts: SpeakerHost[] = [...speaker.hosts.filter((h) => h.pinned), { host: agent.host, row: agent.row, pinned: true }].sort((a, b) => a.host.localeCompare(b.host));
+    return this.speakerCommand({ type: 'Schedule', id: speakerId, hosts, reason: `added to agent ${agentId}` }, meta);
+  }
+
+  /** Neutron's "remove BGP speaker from dynamic routing agent"; without pins left, placement is automatic again. */
+  async unpin(agentId: string, speakerId: string, meta: CommandMetadata): Promise<Written> {
+    const agent = await this.agent(agentId);
+    const speaker = await this.existingSpeaker(speakerId);
+    if (!speaker.hosts.some((h) => h.host === agent.host)) {
+      throw new ConflictError('BGP.DrAgentNotHostingBgpSpeaker', `BGP speaker ${speakerId} is not hosted by the dynamic routing agent ${agentId}.`);
+    }
+    const hosts = speaker.hosts.filter((h) => h.host !== agent.host);
+    return this.speakerCommand({ type: 'Schedule', id: speakerId, hosts, reason: `removed from agent ${agentId}` }, meta);
+  }
+
+  private async speakerCommand(command: SpeakerCommand, meta: CommandMetadata): Promise<Written> {
+    const r = await this.speakers.execute(command.id, command, meta);
+    this.placementChanged();
+    return { id: command.id, sequence: r.sequence };
+  }
+
+  private async existingSpeaker(id: string): Promise<SpeakerState> {
+    const speaker = (await this.speakers.load(id)).state;
+    if (!speaker.exists) throw new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
+    return speaker;
+  }
+
+  private async agent(id: string) {
+    await this.catchUp();
+    const agent = await this.prisma.agent.findUnique({ where: { id } });
+    if (!agent) throw new NotFoundError('BGP.AgentNotFound', `Agent ${id} could not be found.`);
+    return agent;
+  }
+}

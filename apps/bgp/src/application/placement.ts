@@ -1,0 +1,55 @@
+import { serviceMeta } from '@ncp/contracts';
+import { SerialPass, type HeartbeatWatcher } from '@ncp/eventstore';
+import { type Logger } from '@ncp/nest-common';
+import { chooseSpeakerHosts } from '../domain/placement';
+import { type BgpPrisma } from '../infrastructure/prisma';
+import { type BgpCommands } from './commands';
+import { speakerHosts } from './facts';
+
+
+/**
+ * Keeps every speaker on live bgp agents (two, in different rows when there are), moving it
+ * off dead agents unless pinned there. Level-triggered and idempotent: a pass on every
+ * projection advance and on a timer; passes never overlap.
+ */
+export class BgpPlacement {
+  private readonly passes: SerialPass;
+
+  constructor(
+    private readonly prisma: BgpPrisma,
+    private readonly commands: BgpCommands,
+    private readonly heartbeats: Pick<HeartbeatWatcher, 'isAlive'>,
+    private readonly catchUp: () => Promise<void>,
+    private readonly logger: Logger,
+  ) {
+    this.passes = new SerialPass(() => this.reconcile(), (err: unknown) => this.logger.error({ err }, 'BGP speaker placement failed'));
+  }
+
+  /** Runs a pass now, or right after the one in progress (passes never overlap). */
+  reconcileSoon(): void {
+    this.passes.request();
+  }
+
+  async reconcile(): Promise<void> {
+    await this.catchUp();
+    const [speakers, agents] = await Promise.all([this.prisma.bgpSpeaker.findMany({ orderBy: { createdAt: 'asc' } }), this.prisma.agent.findMany()]);
+    const candidates = agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, alive: this.heartbeats.isAlive(a.host) }));
+    const load = new Map<string, number>();
+    for (const s of speakers) for (const h of speakerHosts(s)) load.set(h.host, (load.get(h.host) ?? 0) + 1);
+    for (const speaker of speakers) {
+      const current = speakerHosts(speaker);
+      const wanted = chooseSpeakerHosts(current, candidates, load);
+      if (JSON.stringify(wanted) === JSON.stringify(current)) continue;
+      for (const h of current) load.set(h.host, (load.get(h.host) ?? 1) - 1);
+      for (const h of wanted) load.set(h.host, (load.get(h.host) ?? 0) + 1);
+      const gone = current.filter((h) => !wanted.some((w) => w.host === h.host)).map((h) => h.host);
+      const reason = gone.length > 0 ? `left ${gone.join(', ')} (agent down or without the bgp role)` : 'placed on live bgp agents';
+      try {
+        await this.commands.speakers.execute(speaker.id, { type: 'Schedule', id: speaker.id, hosts: wanted, reason }, serviceMeta('bgp:placement'));
+        this.logger.info({ speakerId: speaker.id, hosts: wanted.map((h) => h.host), reason }, 'BGP speaker placed');
+      } catch (err) {
+        this.logger.error({ err, speakerId: speaker.id }, 'BGP speaker not placed; retrying on the next pass');
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
+import { deciderSpec } from '@ncp/testing';
+import { peerDecider } from './peer.decider';
+import { chooseSpeakerHosts, type BgpAgentCandidate } from './placement';
+import { bgpRouterId, speakerIntent, type PeerFacts } from './speaker-intent';
+import { speakerDecider } from './speaker.decider';
+
+const S = 'b6900000-0000-4000-8000-000000000001';
+
+describe('speaker decider', () => {
+  const spec = deciderSpec(speakerDecider);
+  const created: BgpSpeakerEvent = {
+    type: 'BgpSpeakerCreated',
+    data: { projectId: 'p', name: 's', localAs: 64711, ipVersion: 4, advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true },
+  };
+  const peerAdded: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1' } };
+
+  it('adds a peer once; refuses a second peer at an address it already peers with', () => {
+    spec.given([created]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1'] }).then([peerAdded]);
+    spec.given([created, peerAdded]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1'] }).then([]);
+    spec
+      .given([created, peerAdded])
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-2', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1', 'peer-2'] })
+      .thenThrows('BGP.DuplicateBgpPeerIpException', /already configured to peer with a BGP Peer at 10.0.0.1/);
+    spec
+      .given([created, peerAdded])
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-3', peerIp: '10.0.0.3', peersAtSameAddress: ['peer-3'] })
+      .then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-3' } }]);
+  });
+
+  it('removes only associated peers, binds a network once, and forgets everything on delete', () => {
+    spec.given([created]).when({ type: 'RemovePeer', id: S, peerId: 'peer-1' }).thenThrows('BGP.BgpSpeakerPeerNotAssociated');
+    spec.given([created]).when({ type: 'RemovePeer', id: S, peerId: 'peer-1', ifPresent: true }).then([]);
+    const bound: BgpSpeakerEvent = { type: 'BgpSpeakerNetworkAdded', data: { networkId: 'n1' } };
+    spec.given([created, bound]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNetworkBindingError');
+    spec.given([created]).when({ type: 'RemoveNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.NetworkNotBound');
+    spec.given([created, bound, { type: 'BgpSpeakerDeleted', data: {} }]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNotFound');
+    expect(spec.given([created, bound, peerAdded, { type: 'BgpSpeakerNetworkRemoved', data: { networkId: 'n1' } }]).state()).toMatchObject({ networkIds: [], peerIds: ['peer-1'] });
+  });
+
+  it('records only real changes and placements', () => {
+    spec.given([created]).when({ type: 'UpdateSpeaker', id: S, changes: { name: 's', advertiseTenantNetworks: true } }).then([]);
+    spec.given([created]).when({ type: 'UpdateSpeaker', id: S, changes: { advertiseTenantNetworks: false } }).then([
+      { type: 'BgpSpeakerUpdated', data: { changes: { advertiseTenantNetworks: false } } },
+    ]);
+    const hosts = [{ host: 'h1', row: 'a', pinned: false }];
+    const scheduled: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts, reason: 'placed' } };
+    spec.given([created]).when({ type: 'Schedule', id: S, hosts, reason: 'placed' }).then([scheduled]);
+    spec.given([created, scheduled]).when({ type: 'Schedule', id: S, hosts: [{ host: 'h1', row: 'a', pinned: false }], reason: 'again' }).then([]);
+    // a deleted speaker is not placed again (a placement pass racing the delete)
+    spec.given([]).when({ type: 'Schedule', id: S, hosts: [], reason: 'none' }).then([]);
+    spec.given([]).when({ type: 'Schedule', id: S, hosts, reason: 'placed' }).thenThrows('BGP.BgpSpeakerNotFound');
+  });
+});
+
+describe('peer decider', () => {
+  const spec = deciderSpec(peerDecider);
+  const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: { projectId: 'p', name: 'core', peerIp: '10.0.0.1', remoteAs: 14907, authType: 'md5', password: 'secret' } };
+
+  it('changes the name and password only when they differ, and knows no deleted peer', () => {
+    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'secret' } }).then([]);
+    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'new one' } }).then([{ type: 'BgpPeerUpdated', data: { changes: { password: 'new one' } } }]);
+    spec.given([created, { type: 'BgpPeerDeleted', data: {} }]).when({ type: 'UpdatePeer', id: 'x', changes: { name: 'n' } }).thenThrows('BGP.BgpPeerNotFound');
+  });
+});
+
+describe('speaker placement', () => {
+  const agent = (host: string, row: string, over: Partial<BgpAgentCandidate> = {}): BgpAgentCandidate => ({ host, row, roles: ['bgp'], alive: true, ...over });
+  const agents = [agent('a1', 'row-a'), agent('a2', 'row-a'), agent('b1', 'row-b'), agent('c1', 'row-c', { roles: ['network'] })];
+
+  it('picks two live bgp agents in different rows, the least loaded first', () => {
+    expect(chooseSpeakerHosts([], agents, new Map()).map((h) => h.host)).toEqual(['a1', 'b1']);
+    expect(chooseSpeakerHosts([], agents, new Map([['a1', 3]])).map((h) => h.host)).toEqual(['a2', 'b1']);
+    // one row only: two hosts in it all the same
+    expect(chooseSpeakerHosts([], [agent('a1', 'row-a'), agent('a2', 'row-a')], new Map()).map((h) => h.host)).toEqual(['a1', 'a2']);
+  });
+
+  it('keeps live hosts, replaces dead ones, and never adds an agent without the bgp role', () => {
+    const current = [
+      { host: 'a2', row: 'row-a', pinned: false },
+      { host: 'b1', row: 'row-b', pinned: false },
+    ];
+    expect(chooseSpeakerHosts(current, agents, new Map([['a2', 9]]))).toEqual(current);
+    const bDead = agents.map((a) => (a.host === 'b1' ? { ...a, alive: false } : a));
+    expect(chooseSpeakerHosts(current, bDead, new Map()).map((h) => h.host)).toEqual(['a1', 'a2']);
+    expect(chooseSpeakerHosts(current, [agent('c1', 'row-c', { roles: ['network'] })], new Map())).toEqual([]);
+  });
+
+  it('spreads a speaker placed in one row to another row once an agent appears there', () => {
+    const inRowA = [
+      { host: 'a1', row: 'row-a', pinned: false },
+      { host: 'a2', row: 'row-a', pinned: false },
+    ];
+    expect(chooseSpeakerHosts(inRowA, [agent('a1', 'row-a'), agent('a2', 'row-a')], new Map())).toEqual(inRowA);
+    expect(chooseSpeakerHosts(inRowA, agents, new Map()).map((h) => h.host)).toEqual(['a1', 'b1']);
+  });
+
+  it('leaves pinned hosts alone, even dead, and adds nothing to them', () => {
+    const pinned = [{ host: 'b1', row: 'row-b', pinned: true }];
+    const bDead = agents.map((a) => (a.host === 'b1' ? { ...a, alive: false } : a));
+    expect(chooseSpeakerHosts([...pinned, { host: 'a1', row: 'row-a', pinned: false }], bDead, new Map())).toEqual(pinned);
+  });
+});
+
+describe('speaker intent', () => {
+  const peers: PeerFacts[] = [
+    { id: 'bee00006-0000-4000-8000-000000000006', peerIp: '2001:db8:ffff::1', remoteAs: 65000, authType: 'none', password: null },
+    { id: 'bee00004-0000-4000-8000-000000000004', peerIp: '10.255.0.1', remoteAs: 14907, authType: 'md5', password: 's3cret' },
+  ];
+  const routes = [{ destination: '192.168.81.64/26', nextHop: '192.168.81.2' }];
+
+  it('keeps the peers of the speaker\'s family (all for a dual-stack speaker) with their MD5 password', () => {
+    const v4 = speakerIntent({ id: S, localAs: 64711, ipVersion: 4 }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
+    expect(v4).toEqual({
+      speakerId: S,
+      localAs: 64711,
+      routerId: '10.1.0.2',
+      namespace: null,
+      peers: [{ id: 'bee00004-0000-4000-8000-000000000004', address: '10.255.0.1', remoteAs: 14907, password: 's3cret' }],
+      routes,
+    });
+    const both = speakerIntent({ id: S, localAs: 64711, ipVersion: null }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
+    expect(both.peers.map((p) => p.address)).toEqual(['10.255.0.1', '2001:db8:ffff::1']);
+  });
+
+  it('gives each host its own router id, from its IPv4 tunnel address or a hash of its name', () => {
+    expect(bgpRouterId('h1', '10.1.0.2')).toBe('10.1.0.2');
+    const a = bgpRouterId('h1', 'fd00::1');
+    const b = bgpRouterId('h2', 'fd00::1');
+    expect(a).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(a).not.toBe(b);
+    expect(bgpRouterId('h1', 'fd00::1')).toBe(a);
+  });
+});

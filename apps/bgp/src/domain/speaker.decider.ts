@@ -1,0 +1,137 @@
+import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, type BgpSpeakerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+
+export interface SpeakerHost {
+  readonly host: string;
+  readonly row: string;
+  /** placed by the dragent API: stays while its agent is down, until removed there */
+  readonly pinned: boolean;
+}
+
+export interface SpeakerAttributes {
+  name: string;
+  advertiseFloatingIpHostRoutes: boolean;
+  advertiseTenantNetworks: boolean;
+}
+
+export interface SpeakerState extends SpeakerAttributes {
+  exists: boolean;
+  projectId: string;
+  localAs: number;
+  ipVersion: 4 | 6 | null;
+  peerIds: string[];
+  networkIds: string[];
+  hosts: SpeakerHost[];
+}
+
+/** Every command names its speaker (`id`), for the messages. */
+export type SpeakerCommand = { id: string } & (
+  | ({ type: 'CreateSpeaker'; projectId: string; localAs: number; ipVersion: 4 | 6 | null } & SpeakerAttributes)
+  | { type: 'UpdateSpeaker'; changes: Partial<SpeakerAttributes> }
+  /** `peersAtSameAddress`: the ids of every peer with this peer's address (one session per neighbour address) */
+  | { type: 'AddPeer'; peerId: string; peerIp: string; peersAtSameAddress: readonly string[] }
+  | { type: 'RemovePeer'; peerId: string; ifPresent?: boolean }
+  | { type: 'AddNetwork'; networkId: string }
+  | { type: 'RemoveNetwork'; networkId: string }
+  | { type: 'Schedule'; hosts: SpeakerHost[]; reason: string }
+  | { type: 'DeleteSpeaker' }
+);
+
+const notFound = (id: string) => new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
+
+const sameHosts = (a: readonly SpeakerHost[], b: readonly SpeakerHost[]) =>
+  a.length === b.length && a.every((h, i) => h.host === b[i]?.host && h.row === b[i]?.row && h.pinned === b[i]?.pinned);
+
+function evolve(state: SpeakerState, event: BgpSpeakerEvent): SpeakerState {
+  switch (event.type) {
+    case 'BgpSpeakerCreated':
+      return { ...state, exists: true, ...event.data };
+    case 'BgpSpeakerUpdated':
+      return { ...state, ...event.data.changes };
+    case 'BgpSpeakerPeerAdded':
+      return { ...state, peerIds: [...state.peerIds, event.data.peerId] };
+    case 'BgpSpeakerPeerRemoved':
+      return { ...state, peerIds: state.peerIds.filter((p) => p !== event.data.peerId) };
+    case 'BgpSpeakerNetworkAdded':
+      return { ...state, networkIds: [...state.networkIds, event.data.networkId] };
+    case 'BgpSpeakerNetworkRemoved':
+      return { ...state, networkIds: state.networkIds.filter((n) => n !== event.data.networkId) };
+    case 'BgpSpeakerScheduled':
+      return { ...state, hosts: event.data.hosts };
+    case 'BgpSpeakerDeleted':
+      return initialState();
+  }
+}
+
+function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: CommandMetadata): readonly [] | readonly [BgpSpeakerEvent] {
+  const id = command.id;
+  if (command.type === 'CreateSpeaker') {
+    if (state.exists) throw new ConflictError('BGP.BgpSpeakerExists', `BGP speaker ${id} already exists.`);
+    const { type: _type, id: _id, ...data } = command;
+    return [{ type: 'BgpSpeakerCreated', data }];
+  }
+  if (!state.exists) {
+    if (command.type === 'Schedule' && command.hosts.length === 0) return [];
+    if (command.type === 'RemovePeer' && command.ifPresent) return [];
+    throw notFound(id);
+  }
+  switch (command.type) {
+    case 'UpdateSpeaker': {
+      const changes = Object.fromEntries(Object.entries(command.changes).filter(([k, v]) => v !== undefined && state[k as keyof SpeakerAttributes] !== v));
+      return Object.keys(changes).length === 0 ? [] : [{ type: 'BgpSpeakerUpdated', data: { changes } }];
+    }
+    case 'AddPeer': {
+      if (state.peerIds.includes(command.peerId)) return [];
+      const clash = state.peerIds.find((p) => command.peersAtSameAddress.includes(p));
+      if (clash !== undefined) {
+        throw new ConflictError(
+          'BGP.DuplicateBgpPeerIpException',
+          `BGP Speaker ${id} is already configured to peer with a BGP Peer at ${command.peerIp}, it cannot peer with BGP Peer ${command.peerId}.`,
+        );
+      }
+      return [{ type: 'BgpSpeakerPeerAdded', data: { peerId: command.peerId } }];
+    }
+    case 'RemovePeer':
+      if (!state.peerIds.includes(command.peerId)) {
+        if (command.ifPresent) return [];
+        throw new NotFoundError('BGP.BgpSpeakerPeerNotAssociated', `BGP peer ${command.peerId} is not associated with BGP speaker ${id}.`);
+      }
+      return [{ type: 'BgpSpeakerPeerRemoved', data: { peerId: command.peerId } }];
+    case 'AddNetwork':
+      if (state.networkIds.includes(command.networkId)) {
+        throw new ConflictError('BGP.BgpSpeakerNetworkBindingError', `Network ${command.networkId} is already bound to BGP speaker ${id}.`);
+      }
+      return [{ type: 'BgpSpeakerNetworkAdded', data: { networkId: command.networkId } }];
+    case 'RemoveNetwork':
+      if (!state.networkIds.includes(command.networkId)) {
+        throw new NotFoundError('BGP.NetworkNotBound', `Network ${command.networkId} is not bound to BGP speaker ${id}.`);
+      }
+      return [{ type: 'BgpSpeakerNetworkRemoved', data: { networkId: command.networkId } }];
+    case 'Schedule':
+      return sameHosts(state.hosts, command.hosts) ? [] : [{ type: 'BgpSpeakerScheduled', data: { hosts: command.hosts, reason: command.reason } }];
+    case 'DeleteSpeaker':
+      return [{ type: 'BgpSpeakerDeleted', data: {} }];
+  }
+}
+
+function initialState(): SpeakerState {
+  return {
+    exists: false,
+    projectId: '',
+    name: '',
+    localAs: 0,
+    ipVersion: null,
+    advertiseFloatingIpHostRoutes: true,
+    advertiseTenantNetworks: true,
+    peerIds: [],
+    networkIds: [],
+    hosts: [],
+  };
+}
+
+export const speakerDecider: Decider<SpeakerState, SpeakerCommand, BgpSpeakerEvent> = {
+  context: BGP_CONTEXT,
+  aggregate: BGP_AGGREGATES.speaker,
+  initialState,
+  evolve,
+  decide,
+};

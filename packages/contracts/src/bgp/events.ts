@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-registry';
+
+/**
+ * BGP events (Neutron dynamic routing): speakers and peers. What a speaker advertises is
+ * derived from IPAM's and L3's events, never stored here. Aggregates:
+ * `ev.bgp.speaker.<speaker id>` and `ev.bgp.peer.<peer id>`.
+ */
+export const BGP_CONTEXT = 'bgp';
+export const BGP_AGGREGATES = { speaker: 'speaker', peer: 'peer' } as const;
+
+const id = z.string().min(1);
+const text = z.string();
+const asn = z.number().int().min(1).max(4294967295);
+
+const speakerAttributes = {
+  name: text,
+  advertiseFloatingIpHostRoutes: z.boolean(),
+  advertiseTenantNetworks: z.boolean(),
+};
+
+/** ipVersion null: the speaker serves both families (beyond Neutron). */
+export const BgpSpeakerCreated = defineEvent(
+  'BgpSpeakerCreated',
+  z.object({ projectId: text, localAs: asn, ipVersion: z.union([z.literal(4), z.literal(6)]).nullable(), ...speakerAttributes }),
+);
+export const BgpSpeakerUpdated = defineEvent('BgpSpeakerUpdated', z.object({ changes: z.object(speakerAttributes).partial() }));
+export const BgpSpeakerPeerAdded = defineEvent('BgpSpeakerPeerAdded', z.object({ peerId: id }));
+export const BgpSpeakerPeerRemoved = defineEvent('BgpSpeakerPeerRemoved', z.object({ peerId: id }));
+export const BgpSpeakerNetworkAdded = defineEvent('BgpSpeakerNetworkAdded', z.object({ networkId: id }));
+export const BgpSpeakerNetworkRemoved = defineEvent('BgpSpeakerNetworkRemoved', z.object({ networkId: id }));
+export const bgpSpeakerHost = z.object({ host: text, row: text, pinned: z.boolean() });
+/** The whole set of agents the speaker runs on, replaced (placement or the dragent API). */
+export const BgpSpeakerScheduled = defineEvent('BgpSpeakerScheduled', z.object({ hosts: z.array(bgpSpeakerHost), reason: text }));
+export const BgpSpeakerDeleted = defineEvent('BgpSpeakerDeleted', z.object({}));
+
+export const bgpAuthType = z.enum(['none', 'md5']);
+/** The password is kept for the agents' BIRD configuration; the API never shows it. */
+export const BgpPeerCreated = defineEvent(
+  'BgpPeerCreated',
+  z.object({ projectId: text, name: text, peerIp: text, remoteAs: asn, authType: bgpAuthType, password: text.nullable() }),
+);
+export const BgpPeerUpdated = defineEvent('BgpPeerUpdated', z.object({ changes: z.object({ name: text, password: text.nullable() }).partial() }));
+export const BgpPeerDeleted = defineEvent('BgpPeerDeleted', z.object({}));
+
+export const bgpEventDefinitions = [
+  BgpSpeakerCreated,
+  BgpSpeakerUpdated,
+  BgpSpeakerPeerAdded,
+  BgpSpeakerPeerRemoved,
+  BgpSpeakerNetworkAdded,
+  BgpSpeakerNetworkRemoved,
+  BgpSpeakerScheduled,
+  BgpSpeakerDeleted,
+  BgpPeerCreated,
+  BgpPeerUpdated,
+  BgpPeerDeleted,
+] as const;
+
+type Def = (typeof bgpEventDefinitions)[number];
+type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+export type BgpEvent = EventOf<Def>;
+export type BgpEventOf<T extends BgpEvent['type']> = Extract<BgpEvent, { type: T }>;
+export type BgpSpeakerEvent = BgpEventOf<
+  | 'BgpSpeakerCreated'
+  | 'BgpSpeakerUpdated'
+  | 'BgpSpeakerPeerAdded'
+  | 'BgpSpeakerPeerRemoved'
+  | 'BgpSpeakerNetworkAdded'
+  | 'BgpSpeakerNetworkRemoved'
+  | 'BgpSpeakerScheduled'
+  | 'BgpSpeakerDeleted'
+>;
+export type BgpPeerEvent = BgpEventOf<'BgpPeerCreated' | 'BgpPeerUpdated' | 'BgpPeerDeleted'>;

@@ -1,0 +1,271 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentIdOf } from '@ncp/contracts';
+import { TestStack } from '@ncp/testing';
+import { NeutronClient, type PortResource, type Resource } from './client';
+import { eventually as eventuallyIn } from '../support/eventually';
+import { FakeAgent } from './fake-agent';
+
+/**
+ * The BGP service against the services as processes and agents that exist only on the bus:
+ * the API (validation, Neutron's shapes), the advertised routes, placement and the desired
+ * state. BIRD and a real core router are tests/dataplane/bgp.e2e.spec.ts.
+ */
+let stack: TestStack;
+let api: NeutronClient;
+const agents: FakeAgent[] = [];
+
+const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
+type Speaker = Resource & { peers: string[]; networks: string[]; local_as: number; ip_version: number | null };
+type Route = { destination: string; next_hop: string };
+type Intent = { speakerId: string; localAs: number; routerId: string; peers: { id: string; address: string; password: string | null }[]; routes: { destination: string; nextHop: string }[] };
+
+const eventually = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000) =>
+  eventuallyIn(what, read, ok, { timeoutMs, context: () => stack.logs('bgp').slice(-3000) });
+
+const routesOf = async (speakerId: string) =>
+  (await api.get<{ advertised_routes: Route[] }>(`/v2.0/bgp-speakers/${speakerId}/get_advertised_routes`)).body.advertised_routes;
+const dragentHosts = async (speakerId: string) =>
+  (await api.get<{ agents: { host: string }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents.map((a) => a.host);
+const intentOf = async (agent: FakeAgent, speakerId: string) => (await agent.desired()).get(`${agent.row}.${agent.host}.bgp.${speakerId}`) as Intent | undefined;
+const agent = async (row: string, host: string, roles: string[], tunnelIp: string) => {
+  const a = await FakeAgent.start(stack.natsUrl, stack.prefix, { row, host, roles, physnets: {}, tunnelIp });
+  agents.push(a);
+  return a;
+};
+
+beforeAll(async () => {
+  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '3', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  api = new NeutronClient(stack.url);
+});
+
+afterAll(async () => {
+  for (const a of agents) await a.stop();
+  await stack?.stop();
+});
+
+describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
+  it('takes local_as as a number or a string of digits, ip_version 4, 6 or none (both families)', async () => {
+    const s = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 's1', local_as: '64512', ip_version: 4 });
+    expect(s).toMatchObject({ name: 's1', local_as: 64512, ip_version: 4, advertise_floating_ip_host_routes: true, advertise_tenant_networks: true, peers: [], networks: [] });
+    const dual = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'dual', local_as: 4200000000 });
+    expect([dual.local_as, dual.ip_version]).toEqual([4200000000, null]);
+    for (const [body, message] of [
+      [{ name: 'x' }, /Required attribute 'local_as'/],
+      [{ local_as: 0 }, /AS number/],
+      [{ local_as: 4294967296 }, /AS number/],
+      [{ local_as: 'sixty' }, /not an integer/],
+      [{ local_as: 1, ip_version: 5 }, /ip_version/],
+      [{ local_as: 1, networks: ['n'] }, /add_gateway_network/],
+      [{ local_as: 1, color: 'red' }, /Unrecognized attribute/],
+    ] as const) {
+      const r = await api.post('/v2.0/bgp-speakers', { bgp_speaker: body });
+      expect([r.status, errorOf(r.body).message]).toEqual([400, expect.stringMatching(message)]);
+    }
+    const renamed = await api.put<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${s.id}`, { bgp_speaker: { name: 's1b', advertise_tenant_networks: 'false' } });
+    expect([renamed.status, renamed.body.bgp_speaker.name, renamed.body.bgp_speaker.advertise_tenant_networks]).toEqual([200, 's1b', false]);
+    const immutable = await api.put(`/v2.0/bgp-speakers/${s.id}`, { bgp_speaker: { local_as: 1 } });
+    expect([immutable.status, errorOf(immutable.body).message]).toEqual([400, 'Cannot update read-only attribute local_as']);
+    const list = await api.get<{ bgp_speakers: Speaker[] }>('/v2.0/bgp-speakers?local_as=64512');
+    expect(list.body.bgp_speakers.map((x) => x.id)).toEqual([s.id]);
+    for (const x of [s, dual]) expect((await api.delete(`/v2.0/bgp-speakers/${x.id}`)).status).toBe(204);
+    const gone = await api.get(`/v2.0/bgp-speakers/${dual.id}`);
+    expect([gone.status, errorOf(gone.body).type]).toEqual([404, 'BgpSpeakerNotFound']);
+  });
+
+  it('checks peers: address, AS, MD5 password (write-only) and auth_type', async () => {
+    const p = await api.create('bgp-peers', 'bgp_peer', { name: 'core', peer_ip: '10.255.0.1', remote_as: '14907', auth_type: 'md5', password: 's3cret pass' });
+    expect(p).toMatchObject({ name: 'core', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'md5', status: 'Down', sessions: [] });
+    expect(p).not.toHaveProperty('password');
+    expect(JSON.stringify((await api.get(`/v2.0/bgp-peers/${p.id}`)).body)).not.toContain('s3cret');
+    for (const [body, message] of [
+      [{ peer_ip: '10.0.0.300', remote_as: 1 }, /peer_ip must be an IP address/],
+      [{ peer_ip: 'fe80::1', remote_as: 1 }, /link-local/],
+      [{ peer_ip: '127.0.0.1', remote_as: 1 }, /loopback/],
+      [{ peer_ip: '10.0.0.1' }, /Required attribute 'remote_as'/],
+      [{ peer_ip: '10.0.0.1', remote_as: 1, auth_type: 'md5' }, /password is required/],
+      [{ peer_ip: '10.0.0.1', remote_as: 1, password: 'x' }, /only taken with auth_type md5/],
+      [{ peer_ip: '10.0.0.1', remote_as: 1, auth_type: 'sha1', password: 'x' }, /auth_type/],
+      [{ peer_ip: '10.0.0.1', remote_as: 1, auth_type: 'md5', password: 'a"b' }, /printable ASCII/],
+    ] as const) {
+      const r = await api.post('/v2.0/bgp-peers', { bgp_peer: body });
+      expect([r.status, errorOf(r.body).message]).toEqual([400, expect.stringMatching(message)]);
+    }
+    const changed = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { password: 'another one' } });
+    expect(changed.status).toBe(200);
+    expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
+  });
+
+  it('is for admins only, as Neutron\'s policy', async () => {
+    const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
+    const list = await member.get('/v2.0/bgp-speakers');
+    expect([list.status, errorOf(list.body).type]).toEqual([403, 'PolicyNotAuthorized']);
+    expect((await member.post('/v2.0/bgp-peers', { bgp_peer: { peer_ip: '10.0.0.1', remote_as: 1 } })).status).toBe(403);
+  });
+});
+
+describe('advertised routes, placement and desired state', () => {
+  let speaker: Speaker;
+  let peer4: Resource;
+  let ext: Resource;
+  let gatewayIp: string;
+  let router: Resource;
+  let fip: Resource;
+  let a1: FakeAgent;
+  let a2: FakeAgent;
+  let b1: FakeAgent;
+
+  it('advertises the same-scope tenant subnet and associated floating IPs, next hop the router\'s gateway address', async () => {
+    const scope = await api.create('address-scopes', 'address_scope', { name: 'routed', ip_version: 4, shared: true });
+    const pool = await api.create('subnetpools', 'subnetpool', { name: 'routed-pool', prefixes: ['192.168.81.0/24'], default_prefixlen: 26, address_scope_id: scope.id });
+    ext = await api.create('networks', 'network', { name: 'Public-Net', 'router:external': true });
+    await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, subnetpool_id: pool.id });
+    const tenant = await api.create('networks', 'network', { name: 'routed-tenant' });
+    const routed = await api.create('subnets', 'subnet', { network_id: tenant.id, ip_version: 4, subnetpool_id: pool.id });
+    const natted = await api.create('networks', 'network', { name: 'natted' });
+    const private4 = await api.create('subnets', 'subnet', { network_id: natted.id, ip_version: 4, cidr: '172.16.100.0/24' });
+    router = await api.create('routers', 'router', { name: 'r1', external_gateway_info: { network_id: ext.id } });
+    gatewayIp = ((router.external_gateway_info as { external_fixed_ips: { ip_address: string }[] }).external_fixed_ips[0]?.ip_address) ?? '';
+    expect(gatewayIp).toMatch(/^192\.168\.81\./);
+    for (const s of [routed, private4]) expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id })).status).toBe(200);
+
+    speaker = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'edge', local_as: 64711, ip_version: 4 });
+    const notExternal = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: tenant.id });
+    expect([notExternal.status, errorOf(notExternal.body).message]).toEqual([400, expect.stringMatching(/not an external network/)]);
+    const unknown = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: '00000000-0000-4000-8000-000000000000' });
+    expect(unknown.status).toBe(404);
+    const added = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: ext.id });
+    expect([added.status, added.body]).toEqual([200, { network_id: ext.id }]);
+    expect((await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: ext.id })).status).toBe(409);
+    expect(await routesOf(speaker.id)).toEqual([{ destination: routed.cidr, next_hop: gatewayIp }]);
+
+    const port = await api.create<PortResource>('ports', 'port', { network_id: natted.id });
+    fip = await api.create('floatingips', 'floatingip', { floating_network_id: ext.id, port_id: port.id });
+    expect(await routesOf(speaker.id)).toEqual([
+      { destination: `${String(fip.floating_ip_address)}/32`, next_hop: gatewayIp },
+      { destination: routed.cidr, next_hop: gatewayIp },
+    ]);
+    await api.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } });
+    expect(await routesOf(speaker.id)).toEqual([{ destination: routed.cidr, next_hop: gatewayIp }]);
+    await api.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: port.id } });
+    // the floating IP host routes can be turned off, and the tenant networks
+    await api.put(`/v2.0/bgp-speakers/${speaker.id}`, { bgp_speaker: { advertise_floating_ip_host_routes: false } });
+    expect(await routesOf(speaker.id)).toEqual([{ destination: routed.cidr, next_hop: gatewayIp }]);
+    await api.put(`/v2.0/bgp-speakers/${speaker.id}`, { bgp_speaker: { advertise_floating_ip_host_routes: true } });
+  });
+
+  it('adds peers of its family once per address', async () => {
+    peer4 = await api.create('bgp-peers', 'bgp_peer', { name: 'core4', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'md5', password: 'pw one' });
+    const peer6 = await api.create('bgp-peers', 'bgp_peer', { name: 'core6', peer_ip: '2001:db8:ffff::1', remote_as: 65000 });
+    const same = await api.create('bgp-peers', 'bgp_peer', { name: 'core4-again', peer_ip: '10.255.0.1', remote_as: 14908 });
+    const r = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: peer4.id });
+    expect([r.status, r.body]).toEqual([200, { bgp_peer_id: peer4.id }]);
+    const wrongFamily = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: peer6.id });
+    expect([wrongFamily.status, errorOf(wrongFamily.body).message]).toEqual([400, expect.stringMatching(/IPv6; BGP speaker .* serves IPv4 only/)]);
+    const dup = await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: same.id });
+    expect([dup.status, errorOf(dup.body).type]).toEqual([409, 'DuplicateBgpPeerIpException']);
+    expect((await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: '00000000-0000-4000-8000-000000000000' })).status).toBe(404);
+    expect((await api.put(`/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { peer: peer4.id })).status).toBe(400);
+    const shown = await api.get<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${speaker.id}`);
+    expect([shown.body.bgp_speaker.peers, shown.body.bgp_speaker.networks]).toEqual([[peer4.id], [ext.id]]);
+  });
+
+  it('runs each speaker on two live bgp agents in different rows, with the routes and peers in their desired state', async () => {
+    // b1 first: whenever the placement passes run, the speaker ends on b1 and a1 (a2 is a
+    // tie with a1 for row-a that the host name breaks)
+    b1 = await agent('row-b', 'bgp-b1', ['compute', 'bgp'], '10.2.0.2');
+    a1 = await agent('row-a', 'bgp-a1', ['network', 'bgp'], '10.1.0.2');
+    a2 = await agent('row-a', 'bgp-a2', ['bgp'], '10.1.0.3');
+    await agent('row-c', 'net-c1', ['network'], '10.3.0.2');
+    await eventually('dragents in two rows', async () => (await dragentHosts(speaker.id)).sort(), (h) => JSON.stringify(h) === '["bgp-a1","bgp-b1"]');
+    const typed = await api.get<{ agents: { host: string }[] }>('/v2.0/agents?agent_type=BGP%20dynamic%20routing%20agent');
+    expect(typed.body.agents.map((a) => a.host).sort()).toEqual(['bgp-a1', 'bgp-a2', 'bgp-b1']);
+    const onA1 = await eventually('the intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i !== undefined);
+    expect(onA1).toEqual({
+      speakerId: speaker.id,
+      localAs: 64711,
+      routerId: '10.1.0.2',
+      namespace: null,
+      peers: [{ id: peer4.id, address: '10.255.0.1', remoteAs: 14907, password: 'pw one' }],
+      routes: (await routesOf(speaker.id)).map((r) => ({ destination: r.destination, nextHop: r.next_hop })),
+    });
+    expect((await eventually('the intent on bgp-b1', () => intentOf(b1, speaker.id), (i) => i !== undefined))?.routerId).toBe('10.2.0.2');
+    expect(await intentOf(a2, speaker.id)).toBeUndefined();
+    const onAgent = await api.get<{ bgp_speakers: Speaker[] }>(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances`);
+    expect(onAgent.body.bgp_speakers.map((s) => s.id)).toContain(speaker.id);
+  });
+
+  it('shows each peer\'s sessions as the agents running the speaker report them, ignoring other hosts', async () => {
+    const since = new Date(Date.now() - 90_000).toISOString();
+    const session = (state: string, prefixes: number | null) => ({ speakerId: speaker.id, peerId: peer4.id, state, since, prefixesSent: prefixes, lastError: null });
+    const report = (state: string, prefixes: number | null) => ({
+      kind: 'bgp_session',
+      id: `${speaker.id}/${peer4.id}`,
+      networkId: null,
+      status: state === 'Established' ? 'ACTIVE' : 'DOWN',
+      reason: state,
+      session: session(state, prefixes),
+    });
+    await a1.report([report('Established', 2)]);
+    await b1.report([report('Active', null)]);
+    // bgp-a2 does not run the speaker: its report is stale and ignored
+    await a2.report([report('Established', 7)]);
+    type Peer = { status: string; sessions: { host: string; state: string; prefixes_sent: number | null; uptime_seconds: number | null; agent_alive: boolean }[] };
+    const peer = await eventually(
+      'both sessions on the peer',
+      async () => (await api.get<{ bgp_peer: Peer }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer,
+      (p) => p.sessions.length === 2,
+    );
+    expect(peer.status).toBe('Established');
+    expect(peer.sessions.map((s) => [s.host, s.state, s.prefixes_sent, s.agent_alive])).toEqual([
+      ['bgp-a1', 'Established', 2, true],
+      ['bgp-b1', 'Active', null, true],
+    ]);
+    expect(peer.sessions[0]?.uptime_seconds).toBeGreaterThanOrEqual(89);
+    expect(peer.sessions[1]?.uptime_seconds).toBeNull();
+  });
+
+  it('moves a speaker off a dead agent to a live one, preferring the row it lost', async () => {
+    await b1.stop();
+    agents.splice(agents.indexOf(b1), 1);
+    const hosts = await eventually('the speaker leaves bgp-b1', () => dragentHosts(speaker.id), (h) => !h.includes('bgp-b1'), 30_000);
+    // no other bgp agent in row-b: the second one in row-a
+    expect(hosts.sort()).toEqual(['bgp-a1', 'bgp-a2']);
+    const peer = (await api.get<{ bgp_peer: { sessions: { host: string }[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer;
+    expect(peer.sessions.map((s) => s.host)).toEqual(['bgp-a1']);
+    await eventually('the intent on bgp-a2', () => intentOf(a2, speaker.id), (i) => i !== undefined);
+  });
+
+  it('pins a speaker to an agent with the dragent API, and releases it to automatic placement', async () => {
+    const netC1 = agentIdOf('row-c', 'net-c1');
+    const a2Id = agentIdOf('row-a', 'bgp-a2');
+    const noRole = await api.post(`/v2.0/agents/${netC1}/bgp-drinstances`, { bgp_speaker_id: speaker.id });
+    expect([noRole.status, errorOf(noRole.body).type]).toEqual([409, 'InvalidDRAgent']);
+    expect((await api.post(`/v2.0/agents/${agentIdOf('row-z', 'nobody')}/bgp-drinstances`, { bgp_speaker_id: speaker.id })).status).toBe(404);
+    expect((await api.post(`/v2.0/agents/${a2Id}/bgp-drinstances`, { bgp_speaker_id: speaker.id })).status).toBe(201);
+    expect(await dragentHosts(speaker.id)).toEqual(['bgp-a2']);
+    const pinned = await api.get<{ agents: { host: string; pinned: boolean; agent_type: string }[] }>(`/v2.0/bgp-speakers/${speaker.id}/bgp-dragents`);
+    expect(pinned.body.agents).toEqual([expect.objectContaining({ host: 'bgp-a2', pinned: true, agent_type: 'BGP dynamic routing agent' })]);
+    expect((await api.post(`/v2.0/agents/${a2Id}/bgp-drinstances`, { bgp_speaker_id: speaker.id })).status).toBe(409);
+    // pinned: placement leaves it there (a pass runs every second)
+    await sleep(2500);
+    expect(await dragentHosts(speaker.id)).toEqual(['bgp-a2']);
+    await eventually('no intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i === undefined);
+    expect((await api.delete(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances/${speaker.id}`)).status).toBe(409);
+    expect((await api.delete(`/v2.0/agents/${a2Id}/bgp-drinstances/${speaker.id}`)).status).toBe(204);
+    expect((await eventually('automatic placement again', () => dragentHosts(speaker.id), (h) => h.length === 2)).sort()).toEqual(['bgp-a1', 'bgp-a2']);
+  });
+
+  it('a deleted peer leaves the speaker; a deleted speaker leaves its agents', async () => {
+    expect((await api.delete(`/v2.0/bgp-peers/${peer4.id}`)).status).toBe(204);
+    const shown = await api.get<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${speaker.id}`);
+    expect(shown.body.bgp_speaker.peers).toEqual([]);
+    await eventually('no peer in the intent', () => intentOf(a1, speaker.id), (i) => i?.peers.length === 0);
+    const removed = await api.put(`/v2.0/bgp-speakers/${speaker.id}/remove_gateway_network`, { network_id: ext.id });
+    expect([removed.status, removed.body]).toEqual([200, { network_id: ext.id }]);
+    expect(await routesOf(speaker.id)).toEqual([]);
+    expect((await api.put(`/v2.0/bgp-speakers/${speaker.id}/remove_gateway_network`, { network_id: ext.id })).status).toBe(404);
+    expect((await api.delete(`/v2.0/bgp-speakers/${speaker.id}`)).status).toBe(204);
+    await eventually('no intent left', async () => [await intentOf(a1, speaker.id), await intentOf(a2, speaker.id)], (i) => i.every((x) => x === undefined));
+  });
+});
