@@ -195,6 +195,19 @@ describe('advertised routes, placement and desired state', () => {
     expect(onAgent.body.bgp_speakers.map((s) => s.id)).toContain(speaker.id);
   });
 
+  it('puts a second speaker of the same family only where none runs (one BIRD per family listens on a host)', async () => {
+    const second = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'edge2', local_as: 64712, ip_version: 4 });
+    const v6 = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'edge6', local_as: 64713, ip_version: 6 });
+    expect(await eventually('edge2 on the free agent', () => dragentHosts(second.id), (h) => h.length > 0)).toEqual(['bgp-a2']);
+    // the IPv6 speaker shares hosts with the IPv4 ones, in two rows
+    const v6Hosts = await eventually('edge6 placed', () => dragentHosts(v6.id), (h) => h.length === 2);
+    expect(v6Hosts).toContain('bgp-b1');
+    expect(await dragentHosts(second.id)).toEqual(['bgp-a2']);
+    const clash = await api.post(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances`, { bgp_speaker_id: second.id });
+    expect([clash.status, errorOf(clash.body).message]).toEqual([409, expect.stringMatching(/already runs BGP speaker .* of the same address family/)]);
+    for (const x of [second, v6]) expect((await api.delete(`/v2.0/bgp-speakers/${x.id}`)).status).toBe(204);
+  });
+
   it('shows each peer\'s sessions as the agents running the speaker report them, ignoring other hosts', async () => {
     const since = new Date(Date.now() - 90_000).toISOString();
     const session = (state: string, prefixes: number | null) => ({ speakerId: speaker.id, peerId: peer4.id, state, since, prefixesSent: prefixes, lastError: null });

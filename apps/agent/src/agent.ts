@@ -155,21 +155,44 @@ export class HostAgent {
 
   private async run(): Promise<void> {
     let nextResync = Date.now() + this.config.resyncSeconds * 1000;
+    let nextBgpPoll = Date.now() + this.config.bgpStatusSeconds * 1000;
     while (this.running) {
       const backoff = this.failures > 0 ? Math.min(30_000, 500 * 2 ** (this.failures - 1)) : Infinity;
-      const wait = Math.max(0, Math.min(backoff, nextResync - Date.now()));
+      const wait = Math.max(0, Math.min(backoff, nextResync - Date.now(), nextBgpPoll - Date.now()));
       if (!this.dirty || !this.initialLoaded) {
         await Promise.race([sleep(wait), new Promise<void>((resolve) => (this.wake = resolve))]);
         this.wake = undefined;
       }
       if (!this.running) return;
       const resyncDue = Date.now() >= nextResync;
+      if (this.initialLoaded && !this.dirty && !resyncDue && this.failures === 0 && Date.now() >= nextBgpPoll) {
+        nextBgpPoll = Date.now() + this.config.bgpStatusSeconds * 1000;
+        await this.pollBgpSessions();
+        continue;
+      }
       if (!this.initialLoaded || (!this.dirty && !resyncDue && this.failures === 0)) continue;
       // Let a burst of KV updates land before touching the kernel.
       await sleep(20);
       this.dirty = false;
       if (resyncDue) nextResync = Date.now() + this.config.resyncSeconds * 1000;
+      nextBgpPoll = Date.now() + this.config.bgpStatusSeconds * 1000;
       await this.reconcile();
+    }
+  }
+
+  /**
+   * BGP sessions change on their own (a peer comes up minutes after BIRD starts): between
+   * full passes, the BGP driver alone runs again, which for converged speakers only reads
+   * `birdc show protocols all`, and what changed is reported.
+   */
+  private async pollBgpSessions(): Promise<void> {
+    const bgp = this.desired.bgpIntents();
+    if (bgp.intents.length === 0) return;
+    try {
+      const results = await reconcileBgp(bgp.intents, this.runner, { stateDir: this.config.stateDir, hostNetns: this.config.hostNetns });
+      await this.report(bgpReports(bgp.intents, results));
+    } catch (err) {
+      this.logger.warn({ err }, 'reading the BGP sessions failed');
     }
   }
 
@@ -251,15 +274,7 @@ export class HostAgent {
     }
     reports.push(...bgpReports(bgp.intents, bgpResults));
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
-    for (const batch of this.reporter.changes(reports)) {
-      try {
-        await this.record({ type: 'ResourceStatusReported', data: { host: this.config.host, resources: batch } });
-        this.reporter.confirm(batch);
-      } catch (err) {
-        this.failures = Math.max(this.failures, 1);
-        this.logger.error({ err }, 'status report failed; will retry');
-      }
-    }
+    await this.report(reports);
     this.logger.info(
       {
         ms: Date.now() - started,
@@ -274,6 +289,19 @@ export class HostAgent {
       'reconciled',
     );
     this.firstSyncDone?.();
+  }
+
+  /** Records what changed since the last report; a failed batch is reported again next time. */
+  private async report(reports: readonly ResourceReport[]): Promise<void> {
+    for (const batch of this.reporter.changes(reports)) {
+      try {
+        await this.record({ type: 'ResourceStatusReported', data: { host: this.config.host, resources: batch } });
+        this.reporter.confirm(batch);
+      } catch (err) {
+        this.failures = Math.max(this.failures, 1);
+        this.logger.error({ err }, 'status report failed; will retry');
+      }
+    }
   }
 
   private async record(event: AgentEvent): Promise<void> {

@@ -19,6 +19,8 @@ export const agentConfigSchema = z.object({
     .nullable(),
   heartbeatSeconds: z.number().int().min(1).max(60),
   resyncSeconds: z.number().int().min(5),
+  /** How often BGP sessions are read back between full passes (they change on their own). */
+  bgpStatusSeconds: z.number().int().min(1),
   /** Where DHCP/RA daemons keep their files (config, pid, leases); absolute. */
   stateDir: z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path'),
   natsUrl: z.string(),
@@ -44,6 +46,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     .option('--host-netns <name>', 'network namespace that stands for this host (default: the root namespace)')
     .option('--heartbeat-seconds <n>', 'seconds between heartbeats', '5')
     .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
+    .option('--bgp-status-seconds <n>', 'seconds between reads of the BGP sessions (birdc) between full passes', '5')
     .option('--state-dir <dir>', 'where DHCP and RA daemons keep their files', '/var/lib/ncp-agent')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
@@ -61,6 +64,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     hostNetns?: string;
     heartbeatSeconds: string;
     resyncSeconds: string;
+    bgpStatusSeconds: string;
     stateDir: string;
     natsUrl: string;
     natsPrefix: string;
@@ -78,6 +82,7 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     hostNetns: o.hostNetns ?? null,
     heartbeatSeconds: Number(o.heartbeatSeconds),
     resyncSeconds: Number(o.resyncSeconds),
+    bgpStatusSeconds: Number(o.bgpStatusSeconds),
     stateDir: o.stateDir,
     natsUrl: o.natsUrl,
     natsPrefix: o.natsPrefix,

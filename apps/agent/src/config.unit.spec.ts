@@ -15,7 +15,9 @@ describe('agent flags', () => {
       physnets: { extnet0: 'eth1', extnet1: 'eth2' },
       hostNetns: 'host-a1',
       heartbeatSeconds: 5,
+      bgpStatusSeconds: 5,
     });
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--bgp-status-seconds', '2']).bgpStatusSeconds).toBe(2);
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).hostNetns).toBeNull();
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).stateDir).toBe('/var/lib/ncp-agent');
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--state-dir', '/tmp/a1']).stateDir).toBe('/tmp/a1');
@@ -27,5 +29,6 @@ describe('agent flags', () => {
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--physnet', 'nocolon'])).toThrow(/physnet/);
     expect(() => parseAgentConfig(['--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow(/row/);
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--state-dir', 'relative/dir'])).toThrow(/absolute/);
+    expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--bgp-status-seconds', '0'])).toThrow();
   });
 });

@@ -96,6 +96,8 @@ export interface AgentOptions {
   readonly roles?: readonly string[];
   readonly heartbeatSeconds?: number;
   readonly resyncSeconds?: number;
+  /** seconds between reads of the BGP sessions (default 2 here, 5 in the agent) */
+  readonly bgpStatusSeconds?: number;
   readonly logLevel?: string;
   /** Where the agent keeps DHCP/RA daemon state; default: a directory of its own under the OS temp dir. */
   readonly stateDir?: string;
@@ -212,7 +214,7 @@ export class TestStack {
     const args = ['--row', opts.row, '--host', opts.host, '--tunnel-ip', opts.tunnelIp, '--roles', (opts.roles ?? ['compute']).join(',')];
     if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
     for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
-    args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30));
+    args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30), '--bgp-status-seconds', String(opts.bgpStatusSeconds ?? 2));
     const stateDir = opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`);
     if (opts.stateDir === undefined) this.stateDirs.push(stateDir);
     args.push('--state-dir', stateDir);

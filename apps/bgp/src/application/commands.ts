@@ -7,7 +7,8 @@ import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.de
 import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerHost, type SpeakerState } from '../domain/speaker.decider';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { type AdvertisedRoute } from '../domain/advertised-routes';
-import { routesOfSpeaker, routingFacts } from './facts';
+import { routesOfSpeaker, routingFacts, speakerHosts, speakerIpVersion } from './facts';
+import { familiesClash } from '../domain/placement';
 
 export interface CreateSpeakerInput extends SpeakerAttributes {
   readonly projectId: string;
@@ -138,7 +139,8 @@ export class BgpCommands {
    * (pinned), even while the agent is down, until removed from it; automatic placement stops
    * for the speaker while any agent is pinned.
    * @throws NotFoundError for an unknown agent or speaker; ConflictError for an agent without
-   *   the bgp role or one that already hosts the speaker by this API
+   *   the bgp role, one that already hosts the speaker by this API, or one running another
+   *   speaker of the same address family
    */
   async pin(agentId: string, speakerId: string, meta: CommandMetadata): Promise<Written> {
     const agent = await this.agent(agentId);
@@ -146,6 +148,16 @@ export class BgpCommands {
     const speaker = await this.existingSpeaker(speakerId);
     if (speaker.hosts.some((h) => h.host === agent.host && h.pinned)) {
       throw new ConflictError('BGP.DrAgentAssociationError', `BGP speaker ${speakerId} is already hosted by the dynamic routing agent ${agentId}.`);
+    }
+    await this.catchUp();
+    const clashing = (await this.prisma.bgpSpeaker.findMany({ where: { id: { not: speakerId } } })).find(
+      (s) => speakerHosts(s).some((h) => h.host === agent.host) && familiesClash(speakerIpVersion(s), speaker.ipVersion),
+    );
+    if (clashing) {
+      throw new ConflictError(
+        'BGP.DrAgentAssociationError',
+        `Dynamic routing agent ${agentId} already runs BGP speaker ${clashing.id} of the same address family: one BIRD per family listens on a host.`,
+      );
     }
     const hosts: SpeakerHost[] = [...speaker.hosts.filter((h) => h.pinned), { host: agent.host, row: agent.row, pinned: true }].sort((a, b) => a.host.localeCompare(b.host));
     return this.speakerCommand({ type: 'Schedule', id: speakerId, hosts, reason: `added to agent ${agentId}` }, meta);

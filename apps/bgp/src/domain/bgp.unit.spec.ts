@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
 import { peerDecider } from './peer.decider';
-import { chooseSpeakerHosts, type BgpAgentCandidate } from './placement';
+import { chooseSpeakerHosts, familiesClash, type BgpAgentCandidate } from './placement';
 import { bgpRouterId, speakerIntent, type PeerFacts } from './speaker-intent';
 import { speakerDecider } from './speaker.decider';
 
@@ -94,6 +94,13 @@ describe('speaker placement', () => {
     ];
     expect(chooseSpeakerHosts(inRowA, [agent('a1', 'row-a'), agent('a2', 'row-a')], new Map())).toEqual(inRowA);
     expect(chooseSpeakerHosts(inRowA, agents, new Map()).map((h) => h.host)).toEqual(['a1', 'b1']);
+  });
+
+  it('never puts two speakers of one address family on a host (each BIRD listens on port 179)', () => {
+    expect([familiesClash(4, 4), familiesClash(4, 6), familiesClash(null, 6), familiesClash(6, 6)]).toEqual([true, false, true, true]);
+    const busyA1 = agents.map((a) => (a.host === 'a1' || a.host === 'b1' ? { ...a, busy: true } : a));
+    expect(chooseSpeakerHosts([], busyA1, new Map()).map((h) => h.host)).toEqual(['a2']);
+    expect(chooseSpeakerHosts([{ host: 'a1', row: 'row-a', pinned: false }], busyA1, new Map()).map((h) => h.host)).toEqual(['a2']);
   });
 
   it('leaves pinned hosts alone, even dead, and adds nothing to them', () => {
