@@ -13,6 +13,7 @@
 // an entry to SERVICES below: the order of the list is the start order (each waits for
 // the previous ones to be healthy) and the reverse of the stop order.
 
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -75,13 +76,21 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
-  // Later services go here, before the gateway (metadata). Agents are not
+  {
+    name: 'metadata',
+    script: 'apps/metadata/dist/main.js',
+    defaultPort: 9705,
+    migrate: ['run', 'migrate', '-w', '@ncp/metadata'],
+    health: '/healthz',
+    docs: true,
+  },
+  // Later services go here, before the gateway. Agents are not
   // started here: in the root namespace they would reconfigure this machine's network.
   {
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
     defaultPort: API_PORT,
-    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp'), BGP_URL: ctx.url('bgp') }),
+    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp'), BGP_URL: ctx.url('bgp'), METADATA_URL: ctx.url('metadata') }),
     health: '/healthz',
     docs: true,
   },
@@ -350,13 +359,19 @@ async function main() {
     }
   }
 
+  // The metadata service refuses to start without the secret its agents' proxies sign with.
+  const metadataSecret = process.env.METADATA_PROXY_SHARED_SECRET ?? randomBytes(24).toString('hex');
   const common = {
     ...process.env,
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl,
     NATS_PREFIX: opts.natsPrefix,
     HOST: opts.host,
+    METADATA_PROXY_SHARED_SECRET: metadataSecret,
   };
+  if (process.env.METADATA_PROXY_SHARED_SECRET === undefined) {
+    log(`metadata proxies' shared secret (METADATA_PROXY_SHARED_SECRET, give it to the agents): ${metadataSecret}`);
+  }
 
   log(`database ${redact(opts.databaseUrl)}, NATS ${opts.natsUrl}${opts.natsPrefix ? ` (prefix ${opts.natsPrefix})` : ''}`);
 

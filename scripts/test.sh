@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2)
-COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init)
+COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do

@@ -13,12 +13,25 @@ import {
   type Decider,
   type ResourceReport,
 } from '@ncp/contracts';
-import { reconcileBgp, reconcileDhcp, reconcileL2, reconcileL3, type BgpItemResult, type CommandRunner, type L2HostConfig } from '@ncp/dataplane';
+import {
+  metadataForwardSocket,
+  reconcileBgp,
+  reconcileDhcp,
+  reconcileL2,
+  reconcileL3,
+  reconcileMetadata,
+  type BgpItemResult,
+  type CommandRunner,
+  type L2HostConfig,
+  type MetadataItemResult,
+  type MetadataProxyIntent,
+} from '@ncp/dataplane';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { bgpReports } from './bgp-reports';
 import { DesiredState } from './desired-state';
+import { startMetadataForwarder, type MetadataForwarder } from './metadata-forwarder';
 import { StatusReporter } from './status-reporter';
 
 type AgentCommand = { type: 'Record'; event: AgentEvent };
@@ -47,6 +60,7 @@ export class HostAgent {
   private heartbeatKv: KV | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private control: Subscription | undefined;
+  private forwarder: MetadataForwarder | undefined;
   private stopWatching: (() => void) | undefined;
   private dirty = true;
   private wake: (() => void) | undefined;
@@ -98,6 +112,7 @@ export class HostAgent {
     });
     this.heartbeatKv = await kvm.create(this.store.naming.bucket(AGENT_HEARTBEAT_BUCKET), { history: 1 });
     await this.beat();
+    await this.startMetadataForwarder();
     this.heartbeatTimer = setInterval(() => void this.beat(), this.config.heartbeatSeconds * 1000);
     this.control = this.nc.subscribe(this.store.naming.agentControlSubject(row, host, 'resync'), {
       callback: () => {
@@ -118,6 +133,32 @@ export class HostAgent {
     this.stopWatching?.();
     this.control?.unsubscribe();
     await this.loop;
+    // the proxies stay (as dnsmasq and BIRD do) and answer 502 until the next agent listens
+    await this.forwarder?.close();
+  }
+
+  /** The socket the metadata proxies forward to; only with a secret to sign their requests with. */
+  private async startMetadataForwarder(): Promise<void> {
+    const { metadataSecret: secret, metadataUrl } = this.config;
+    if (secret === null) {
+      this.logger.warn('no metadata shared secret (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): this host runs no metadata proxies');
+      return;
+    }
+    const socketPath = metadataForwardSocket(this.config.stateDir);
+    this.forwarder = await startMetadataForwarder({ socketPath, metadataUrl, secret, logger: this.logger });
+    this.logger.info({ socketPath, metadataUrl }, 'metadata forwarder listening');
+  }
+
+  /**
+   * The metadata proxies, in the router and DHCP namespaces made earlier in the pass. Without a
+   * forwarder (no secret) none could answer: the ones running are swept and every intent fails.
+   */
+  private async reconcileMetadataProxies(intents: readonly MetadataProxyIntent[]): Promise<MetadataItemResult[]> {
+    const options = { stateDir: this.config.stateDir, forwardSocket: metadataForwardSocket(this.config.stateDir) };
+    if (this.forwarder !== undefined) return reconcileMetadata(intents, this.runner, options);
+    const swept = await reconcileMetadata([], this.runner, options);
+    const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
+    return [...intents.map((i): MetadataItemResult => ({ item: `metadata:${i.id}`, ok: false, error })), ...swept];
   }
 
   markDirty(): void {
@@ -207,11 +248,13 @@ export class HostAgent {
     const dhcp = this.desired.dhcpIntents();
     const ras = this.desired.raIntents();
     const bgp = this.desired.bgpIntents();
-    for (const i of [...invalid, ...routers.invalid, ...dhcp.invalid, ...ras.invalid, ...bgp.invalid]) this.logger.error(i, 'desired state entry ignored');
+    const metadata = this.desired.metadataIntents();
+    for (const i of [...invalid, ...routers.invalid, ...dhcp.invalid, ...ras.invalid, ...bgp.invalid, ...metadata.invalid]) this.logger.error(i, 'desired state entry ignored');
     let l2: Awaited<ReturnType<typeof reconcileL2>>;
     let l3: Awaited<ReturnType<typeof reconcileL3>>;
     let dhcpResults: Awaited<ReturnType<typeof reconcileDhcp>>;
     let bgpResults: BgpItemResult[];
+    let metadataResults: MetadataItemResult[];
     try {
       // L2 first: it plugs the router and DHCP ports that the L3 and DHCP drivers then configure;
       // RAs go out of the qr- interfaces the L3 driver has addressed.
@@ -220,6 +263,8 @@ export class HostAgent {
       // several hosts in namespaces) from sweeping each other's routers.
       l3 = await reconcileL3(routers.intents, this.runner, { owner: this.config.host });
       dhcpResults = await reconcileDhcp(dhcp.intents, ras.intents, this.runner, { stateDir: this.config.stateDir });
+      // after L3 and DHCP: the proxies run in the router and DHCP namespaces they make
+      metadataResults = await this.reconcileMetadataProxies(metadata.intents);
       // BIRD runs where the agent's links to the core routers are: its host namespace.
       bgpResults = await reconcileBgp(bgp.intents, this.runner, { stateDir: this.config.stateDir, hostNetns: this.config.hostNetns });
     } catch (err) {
@@ -227,7 +272,8 @@ export class HostAgent {
       this.logger.error({ err, failures: this.failures }, 'reconcile failed');
       return;
     }
-    const results = [...l2, ...l3, ...dhcpResults, ...bgpResults];
+    // Metadata proxies have no resource status (yet): their failures show in this pass's log only.
+    const results = [...l2, ...l3, ...dhcpResults, ...metadataResults, ...bgpResults];
     const failed = results.filter((r) => !r.ok);
     this.failures = failed.length > 0 ? this.failures + 1 : 0;
     const byItem = new Map<string, { ok: boolean; error?: string }>(results.map((r) => [r.item, r]));
@@ -284,7 +330,10 @@ export class HostAgent {
         dhcpServers: dhcp.intents.length,
         raRouters: ras.intents.length,
         bgpSpeakers: bgp.intents.length,
+        metadataProxies: metadata.intents.length,
         failed: failed.map((f) => f.item),
+        // the other items' errors reach their resources' status; these have nowhere else to go
+        metadataErrors: metadataResults.flatMap((r) => (r.ok ? [] : [`${r.item}: ${r.error}`])),
       },
       'reconciled',
     );

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { agentNameSchema, agentRole } from '@ncp/contracts';
@@ -23,6 +24,10 @@ export const agentConfigSchema = z.object({
   bgpStatusSeconds: z.number().int().min(1),
   /** Where DHCP/RA daemons keep their files (config, pid, leases); absolute. */
   stateDir: z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path'),
+  /** Where the metadata proxies' requests go (the metadata service), signed with the secret. */
+  metadataUrl: z.url({ protocol: /^https?$/ }),
+  /** The secret shared with the metadata service (never logged); null: no metadata proxies on this host. */
+  metadataSecret: z.string().min(1).nullable(),
   natsUrl: z.string(),
   natsPrefix: z.string(),
   logLevel: baseConfigSchema.shape.LOG_LEVEL,
@@ -35,7 +40,27 @@ function physnet(value: string, previous: Record<string, string>): Record<string
   return { ...previous, [name]: iface };
 }
 
-export function parseAgentConfig(argv: readonly string[]): AgentConfig {
+/**
+ * The metadata secret: from --metadata-secret-file (a flag that names a file, so the secret
+ * never shows in the process list), else from METADATA_PROXY_SHARED_SECRET; one trailing
+ * newline is not part of it. Empty: none.
+ */
+function metadataSecret(file: string | undefined, env: NodeJS.ProcessEnv): string | null {
+  let secret: string;
+  if (file !== undefined) {
+    try {
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new Error(`--metadata-secret-file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (secret === '') throw new Error(`--metadata-secret-file ${file} is empty`);
+    return secret;
+  }
+  secret = env.METADATA_PROXY_SHARED_SECRET ?? '';
+  return secret === '' ? null : secret;
+}
+
+export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const program = new Command('ncp-agent')
     .description('Applies this host\'s desired network state to the kernel and reports what it did')
     .requiredOption('--row <row>', 'datacenter row of this host')
@@ -48,6 +73,8 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
     .option('--bgp-status-seconds <n>', 'seconds between reads of the BGP sessions (birdc) between full passes', '5')
     .option('--state-dir <dir>', 'where DHCP and RA daemons keep their files', '/var/lib/ncp-agent')
+    .addOption(new Option('--metadata-url <url>', 'the metadata service the metadata proxies forward to').env('METADATA_URL').default('http://127.0.0.1:9705'))
+    .option('--metadata-secret-file <path>', 'file with the secret shared with the metadata service (default: env METADATA_PROXY_SHARED_SECRET)')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
     .addOption(new Option('--log-level <level>').env('LOG_LEVEL').default('info'))
@@ -66,6 +93,8 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     resyncSeconds: string;
     bgpStatusSeconds: string;
     stateDir: string;
+    metadataUrl: string;
+    metadataSecretFile?: string;
     natsUrl: string;
     natsPrefix: string;
     logLevel: string;
@@ -84,6 +113,8 @@ export function parseAgentConfig(argv: readonly string[]): AgentConfig {
     resyncSeconds: Number(o.resyncSeconds),
     bgpStatusSeconds: Number(o.bgpStatusSeconds),
     stateDir: o.stateDir,
+    metadataUrl: o.metadataUrl,
+    metadataSecret: metadataSecret(o.metadataSecretFile, env),
     natsUrl: o.natsUrl,
     natsPrefix: o.natsPrefix,
     logLevel: o.logLevel,

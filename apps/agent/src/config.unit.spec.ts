@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from './config';
 
@@ -30,5 +33,25 @@ describe('agent flags', () => {
     expect(() => parseAgentConfig(['--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow(/row/);
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--state-dir', 'relative/dir'])).toThrow(/absolute/);
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--bgp-status-seconds', '0'])).toThrow();
+  });
+
+  it('reads the metadata URL and the shared secret from a file or the environment', () => {
+    const base = ['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1'];
+    const dir = mkdtempSync(path.join(tmpdir(), 'ncp-agent-config-'));
+    try {
+      const file = path.join(dir, 'secret');
+      writeFileSync(file, 's3cret from file\n');
+      const env = { METADATA_PROXY_SHARED_SECRET: 'from env' };
+      expect(parseAgentConfig(base, {})).toMatchObject({ metadataUrl: 'http://127.0.0.1:9705', metadataSecret: null });
+      expect(parseAgentConfig(base, env).metadataSecret).toBe('from env');
+      expect(parseAgentConfig([...base, '--metadata-secret-file', file], env).metadataSecret).toBe('s3cret from file');
+      expect(parseAgentConfig([...base, '--metadata-url', 'http://10.0.0.5:8775/meta'], {}).metadataUrl).toBe('http://10.0.0.5:8775/meta');
+      writeFileSync(file, '\n');
+      expect(() => parseAgentConfig([...base, '--metadata-secret-file', file], env)).toThrow(/is empty/);
+      expect(() => parseAgentConfig([...base, '--metadata-secret-file', path.join(dir, 'missing')], env)).toThrow(/ENOENT/);
+      expect(() => parseAgentConfig([...base, '--metadata-url', 'ftp://x/'], {})).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

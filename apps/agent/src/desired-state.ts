@@ -4,11 +4,13 @@ import {
   DhcpServerIntentSchema,
   L2NetworkIntentSchema,
   L2PortIntentSchema,
+  MetadataProxyIntentSchema,
   RaIntentSchema,
   RouterIntentSchema,
   type BgpSpeakerIntent,
   type DhcpServerIntent,
   type L2HostIntent,
+  type MetadataProxyIntent,
   type RaIntent,
   type RouterIntent,
 } from '@ncp/dataplane';
@@ -67,6 +69,10 @@ export class DesiredState {
 
   bgpIntents(): { intents: BgpSpeakerIntent[]; invalid: InvalidEntry[] } {
     return this.intentsOf(DESIRED_KINDS.bgp, BgpSpeakerIntentSchema, (s) => s.speakerId);
+  }
+
+  metadataIntents(): { intents: MetadataProxyIntent[]; invalid: InvalidEntry[] } {
+    return this.intentsOf(DESIRED_KINDS.metadata, MetadataProxyIntentSchema, (m) => m.id);
   }
 
   l2Intent(): { intent: L2HostIntent; invalid: InvalidEntry[] } {

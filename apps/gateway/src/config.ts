@@ -13,6 +13,8 @@ export const gatewayConfigSchema = z.object({
   DHCP_URL: z.url().default('http://127.0.0.1:9703'),
   /** Base URL of the BGP service (speakers, peers, dynamic routing agents). */
   BGP_URL: z.url().default('http://127.0.0.1:9704'),
+  /** Base URL of the metadata service (instances). */
+  METADATA_URL: z.url().default('http://127.0.0.1:9705'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
 });

@@ -15,6 +15,8 @@ function upstreamOf(config: GatewayConfig, path: string): string {
       return config.DHCP_URL;
     case 'bgp':
       return config.BGP_URL;
+    case 'metadata':
+      return config.METADATA_URL;
     case null:
       throw new Error(`no service for ${path}`);
   }

@@ -13,6 +13,7 @@ export const SERVICE_OF_COLLECTION = {
   floatingips: 'l3',
   'bgp-speakers': 'bgp',
   'bgp-peers': 'bgp',
+  instances: 'metadata',
 } as const satisfies Record<string, string>;
 
 /**
@@ -41,4 +42,5 @@ export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, 
   floatingips: 'floatingip',
   'bgp-speakers': 'bgp_speaker',
   'bgp-peers': 'bgp_peer',
+  instances: 'instance',
 };

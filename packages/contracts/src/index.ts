@@ -9,3 +9,4 @@ export * from './ipam';
 export * from './l3';
 export * from './dhcp';
 export * from './bgp';
+export * from './meta';

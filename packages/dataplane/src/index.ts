@@ -138,3 +138,26 @@ export { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bgp/bird
 export { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './bgp/paths.js';
 export { parseBirdProtocols, type BgpSessionState, type BirdProtocolState } from './bgp/status.js';
 export { isBgpReadOnlyCommand, reconcileBgp, type BgpItem, type BgpItemResult, type BgpOptions } from './bgp/reconcile.js';
+export {
+  METADATA_IPV4,
+  METADATA_IPV6,
+  MetadataEndpointSchema,
+  MetadataProxyConfigSchema,
+  MetadataProxyIntentSchema,
+  type MetadataEndpoint,
+  type MetadataProxyConfig,
+  type MetadataProxyIntent,
+} from './metadata/model.js';
+export { METADATA_PROXY_SCRIPT, metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
+export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metadata/relay.js';
+export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
+export {
+  isMetadataReadOnlyCommand,
+  planProxyAddresses,
+  proxyArgv,
+  reconcileMetadata,
+  type MetadataItem,
+  type MetadataItemResult,
+  type MetadataOptions,
+  type MetadataStep,
+} from './metadata/reconcile.js';

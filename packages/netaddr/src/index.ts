@@ -6,6 +6,7 @@ export {
   isValidIp,
   makeIp,
   maxAddress,
+  netmaskOf,
   normalizeIp,
   parseIp,
   type IpAddress,

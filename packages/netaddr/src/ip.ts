@@ -145,3 +145,11 @@ export function normalizeIp(text: string): string {
   const ip = parseIp(text);
   return formatIp(ip.version, ip.value);
 }
+
+/** The netmask of a prefix length, as Nova's network_data.json writes it: `255.255.255.192`, `ffff:ffff:ffff:ffff::`. */
+export function netmaskOf(version: IpVersion, prefixLength: number): string {
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > addressBits(version)) {
+    throw new NetaddrError('invalid_cidr', `prefix length ${prefixLength} is out of range for IPv${version}`);
+  }
+  return (version === 4 ? ipaddr.IPv4 : ipaddr.IPv6).subnetMaskFromPrefixLength(prefixLength).toString();
+}

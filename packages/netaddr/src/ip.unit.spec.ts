@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NetaddrError, formatIp, isValidIp, makeIp, maxAddress, normalizeIp, parseIp } from './index.js';
+import { NetaddrError, formatIp, isValidIp, makeIp, maxAddress, netmaskOf, normalizeIp, parseIp } from './index.js';
 
 describe('parseIp / formatIp', () => {
   it.each([
@@ -117,5 +117,18 @@ describe('parseIp / formatIp', () => {
       expect(normalizeIp(text)).toBe(text);
       expect(text).not.toMatch(/::.*::/);
     }
+  });
+});
+
+describe('netmaskOf', () => {
+  it('writes netmasks as network_data.json does', () => {
+    expect([netmaskOf(4, 26), netmaskOf(4, 0), netmaskOf(4, 32), netmaskOf(6, 64), netmaskOf(6, 128)]).toEqual([
+      '255.255.255.192',
+      '0.0.0.0',
+      '255.255.255.255',
+      'ffff:ffff:ffff:ffff::',
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    ]);
+    expect(() => netmaskOf(4, 33)).toThrow(NetaddrError);
   });
 });

@@ -15,11 +15,13 @@ const execFileAsync = promisify(execFile);
 /** The repository root, found from this file (src/ or dist/ of packages/testing). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** Applies a service's migrations to a database with the built ncp-migrate (as deployments do). */
 /** The services behind the gateway, in start order (each one's events feed the next ones). */
-const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp'] as const;
+const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata'] as const;
 type Backend = (typeof BACKENDS)[number];
 type ServiceName = Backend | 'gateway';
+
+/** The metadata proxies' shared secret in a test stack (the services and agents it starts get it). */
+export const TEST_METADATA_SECRET = 'test-metadata-shared-secret';
 
 /** Kills the BIRD of every BGP speaker under an agent's state directory (`bgp/<id>/pid`). */
 async function killBirds(stateDir: string): Promise<void> {
@@ -31,6 +33,27 @@ async function killBirds(stateDir: string): Promise<void> {
   }
 }
 
+/**
+ * Kills the metadata proxy of every router/DHCP namespace under an agent's state directory
+ * (`metadata/<id>/pid`, a node process running proxy-main.js with that pid file). They die with
+ * their namespaces in stop(), unless a namespace was deleted while its proxy still ran.
+ */
+async function killMetadataProxies(stateDir: string): Promise<void> {
+  const dirs = await readdir(path.join(stateDir, 'metadata')).catch(() => [] as string[]);
+  for (const dir of dirs) {
+    const pidFile = path.join(stateDir, 'metadata', dir, 'pid');
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    const argv = pid > 0 ? (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0') : [];
+    if (path.basename(argv[1] ?? '') !== 'proxy-main.js' || !argv.includes(`--pid-file=${pidFile}`)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Applies a service's migrations to a database with the built ncp-migrate (as deployments do). */
 export async function deployMigrations(service: Backend, databaseUrl: string): Promise<void> {
   await execFileAsync(process.execPath, [
     path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js'),
@@ -101,6 +124,10 @@ export interface AgentOptions {
   readonly logLevel?: string;
   /** Where the agent keeps DHCP/RA daemon state; default: a directory of its own under the OS temp dir. */
   readonly stateDir?: string;
+  /** the metadata service the agent's metadata proxies forward to (env METADATA_URL) */
+  readonly metadataUrl?: string;
+  /** the secret shared with the metadata service (env METADATA_PROXY_SHARED_SECRET); without it the agent runs no proxies */
+  readonly metadataSecret?: string;
 }
 
 /** One agent process; kill it (-9 by default) and start it again like a host reboot would. */
@@ -143,6 +170,8 @@ export class TestStack {
   private readonly agents: AgentProcess[] = [];
   /** state directories this stack chose for its agents (removed by stop) */
   private readonly stateDirs: string[] = [];
+  /** every agent's state directory, chosen or given (their daemons are killed by stop) */
+  private readonly agentStateDirs: string[] = [];
 
   private constructor(
     readonly prefix: string,
@@ -172,6 +201,10 @@ export class TestStack {
     return this.urlOf('bgp');
   }
 
+  get metadataUrl(): string {
+    return this.urlOf('metadata');
+  }
+
   private urlOf(name: ServiceName): string {
     return `http://127.0.0.1:${this.services[name].port}`;
   }
@@ -181,7 +214,14 @@ export class TestStack {
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
     for (const service of BACKENDS) await deployMigrations(service, database.url);
-    const common = { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', ...opts.env };
+    const common = {
+      DATABASE_URL: database.url,
+      NATS_URL: infra.natsUrl,
+      NATS_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      METADATA_PROXY_SHARED_SECRET: TEST_METADATA_SECRET,
+      ...opts.env,
+    };
     const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
       const port = await freePort();
       return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: [] };
@@ -189,7 +229,7 @@ export class TestStack {
     const backends = {} as Record<Backend, Service>;
     for (const name of BACKENDS) backends[name] = await service(name);
     const url = (name: Backend) => `http://127.0.0.1:${backends[name].port}`;
-    const gateway = await service('gateway', { IPAM_URL: url('ipam'), L3_URL: url('l3'), DHCP_URL: url('dhcp'), BGP_URL: url('bgp') });
+    const gateway = await service('gateway', { IPAM_URL: url('ipam'), L3_URL: url('l3'), DHCP_URL: url('dhcp'), BGP_URL: url('bgp'), METADATA_URL: url('metadata') });
     const stack = new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
     for (const name of BACKENDS) await stack.startService(backends[name]);
     await stack.startService(gateway);
@@ -217,11 +257,15 @@ export class TestStack {
     args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30), '--bgp-status-seconds', String(opts.bgpStatusSeconds ?? 2));
     const stateDir = opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`);
     if (opts.stateDir === undefined) this.stateDirs.push(stateDir);
+    if (!this.agentStateDirs.includes(stateDir)) this.agentStateDirs.push(stateDir);
     args.push('--state-dir', stateDir);
     const agent = new AgentProcess(path.join(REPO_ROOT, 'apps/agent/dist/main.js'), args, {
       NATS_URL: this.natsUrl,
       NATS_PREFIX: this.prefix,
       LOG_LEVEL: opts.logLevel ?? 'info',
+      // the agents of a test stack talk to its metadata service, as a deployment's would
+      METADATA_URL: opts.metadataUrl ?? this.metadataUrl,
+      METADATA_PROXY_SHARED_SECRET: opts.metadataSecret ?? TEST_METADATA_SECRET,
     });
     this.agents.push(agent);
     agent.start();
@@ -254,6 +298,7 @@ export class TestStack {
     for (const name of agentNamespaces) await removeNetnsWithProcesses(name);
     // BGP speakers' BIRDs outlive their agents too (in the agent's host namespace)
     for (const dir of this.stateDirs) await killBirds(dir);
+    for (const dir of this.agentStateDirs) await killMetadataProxies(dir);
     await this.kill(this.services.gateway, 'SIGTERM');
     await Promise.all(BACKENDS.map((name) => this.kill(this.services[name], 'SIGTERM')));
     const nc = await connect({ servers: this.natsUrl.replace(/^nats:\/\//, '') });

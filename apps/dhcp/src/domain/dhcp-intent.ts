@@ -144,10 +144,24 @@ export function dhcpServerIntent(
       cidr: s.cidr,
       gatewayIp: s.ipVersion === 4 ? s.gatewayIp : null,
       dnsNameservers: s.dnsNameservers.filter((d) => versionOf(d) === s.ipVersion),
-      hostRoutes: s.ipVersion === 4 ? s.hostRoutes.filter((r) => versionOf(r.nexthop) === 4) : [],
+      hostRoutes: s.ipVersion === 4 ? [...s.hostRoutes.filter((r) => versionOf(r.nexthop) === 4), ...isolatedMetadataRoute(s, ports, dhcpPort)] : [],
     })),
     hosts: hosts.sort((a, b) => a.portId.localeCompare(b.portId)),
   };
+}
+
+/** Where instances reach the metadata service (169.254.169.254:80 and [fe80::a9fe:a9fe]:80). */
+export const METADATA_ROUTE_DESTINATION = '169.254.169.254/32';
+
+/**
+ * Neutron's isolated metadata: on an IPv4 subnet that no router is attached to, the metadata
+ * proxy runs in the DHCP namespace, so the lease routes 169.254.169.254 via the DHCP port's
+ * address (option 121). With a router, the default route already leads to its proxy.
+ */
+function isolatedMetadataRoute(subnet: SubnetFacts, ports: readonly PortFacts[], dhcpPort: PortFacts): { destination: string; nexthop: string }[] {
+  const routed = ports.some((p) => ROUTER_INTERFACE_OWNERS.has(p.deviceOwner) && p.fixedIps.some((f) => f.subnetId === subnet.id));
+  const dhcpAddress = dhcpPort.fixedIps.find((f) => f.subnetId === subnet.id)?.ipAddress;
+  return routed || dhcpAddress === undefined ? [] : [{ destination: METADATA_ROUTE_DESTINATION, nexthop: dhcpAddress }];
 }
 
 /** One router's advertisements on the host its interfaces are bound to. */

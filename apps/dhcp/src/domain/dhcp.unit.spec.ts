@@ -95,10 +95,27 @@ describe('DHCP server intent', () => {
 
   it('serves each subnet by its mode, with the DNS servers of its own IP version and IPv4 host routes', () => {
     expect(intent.subnets).toEqual([
-      { id: 's4', mode: 'dhcpv4', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', dnsNameservers: ['10.0.0.53'], hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }] },
+      {
+        id: 's4',
+        mode: 'dhcpv4',
+        cidr: '10.0.0.0/24',
+        gatewayIp: '10.0.0.1',
+        dnsNameservers: ['10.0.0.53'],
+        // no router on s4: metadata through the DHCP port (isolated metadata)
+        hostRoutes: [
+          { destination: '192.168.0.0/16', nexthop: '10.0.0.254' },
+          { destination: '169.254.169.254/32', nexthop: '10.0.0.2' },
+        ],
+      },
       { id: 's6f', mode: 'dhcpv6-stateful', cidr: '2001:db8:cafe:1::/64', gatewayIp: null, dnsNameservers: [], hostRoutes: [] },
       { id: 's6l', mode: 'dhcpv6-stateless', cidr: '2001:db8:cafe:a::/64', gatewayIp: null, dnsNameservers: ['2001:db8:cafe:a::e'], hostRoutes: [] },
     ]);
+  });
+
+  it('routes metadata through the DHCP port only on an IPv4 subnet without a router', () => {
+    const routerOnV4 = port('p-r4', { deviceOwner: 'network:router_interface', fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.1' }] });
+    const routed = dhcpServerIntent(network, [v4], [vm, dhcpPort, routerOnV4], dhcpPort, settings);
+    expect(routed.subnets[0]?.hostRoutes).toEqual([{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }]);
   });
 
   it('gives static leases for DHCPv4 and stateful DHCPv6 addresses only, never to the DHCP port', () => {

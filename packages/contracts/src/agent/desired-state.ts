@@ -6,7 +6,7 @@ export const DESIRED_STATE_BUCKET = 'ncp_desired';
 /** Heartbeats: key `<row>.<host>`, value { agentId, at }. */
 export const AGENT_HEARTBEAT_BUCKET = 'ncp_agents';
 
-export const DESIRED_KINDS = { l2Network: 'l2net', l2Port: 'l2port', router: 'router', dhcp: 'dhcp', ra: 'ra', bgp: 'bgp' } as const;
+export const DESIRED_KINDS = { l2Network: 'l2net', l2Port: 'l2port', router: 'router', dhcp: 'dhcp', ra: 'ra', bgp: 'bgp', metadata: 'meta' } as const;
 export type DesiredKind = (typeof DESIRED_KINDS)[keyof typeof DESIRED_KINDS];
 
 export function desiredKey(row: string, host: string, kind: DesiredKind, id: string): string {

@@ -2,9 +2,10 @@ import path from 'node:path';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
 import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
 import { assertStateDir } from '../dhcp/paths.js';
+import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
 import { DataplaneError } from '../errors.js';
 import { listNetns } from '../observe-support.js';
-import { isValidId, isValidNetnsName } from '../names.js';
+import { isValidNetnsName } from '../names.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bird.js';
 import { bgpPeerProtocol, type BgpSpeakerIntent } from './model.js';
@@ -24,10 +25,7 @@ export interface BgpOptions {
 export type BgpItem = `bgp:${string}` | 'sweep';
 
 /** The outcome of one item, shaped like `DhcpItemResult`; an ok speaker carries its peers' sessions. */
-export type BgpItemResult =
-  | { readonly item: `bgp:${string}`; readonly ok: true; readonly sessions: readonly BgpSessionState[]; readonly warnings?: readonly string[] }
-  | { readonly item: 'sweep'; readonly ok: true }
-  | { readonly item: BgpItem; readonly ok: false; readonly error: string };
+export type BgpItemResult = ItemResult<'bgp', { readonly sessions: readonly BgpSessionState[]; readonly warnings?: readonly string[] }>;
 
 /** The mode of bird.conf: it holds the MD5 passwords. */
 const CONF_MODE = 0o600;
@@ -50,7 +48,7 @@ interface Context {
   readonly netns: readonly string[];
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = errorMessage;
 
 /** The lines of birdc's answer that say the new configuration is taken (BIRD replies 0003/0004/0005). */
 const RECONFIGURED = /^(Reconfigured|Reconfiguration in progress|Reconfiguration already in progress, queueing new config)\s*$/m;
@@ -141,19 +139,11 @@ async function reconcileSpeaker(ctx: Context, speaker: BgpSpeakerIntent): Promis
  * pid-file + /proc/<pid>/cmdline identity check, so a stale pid file never hits another process.
  */
 async function sweep(ctx: Context, wanted: ReadonlySet<string>): Promise<void> {
-  const failures: string[] = [];
-  // only directories named by an id: anything else under the state dir is not ours to remove
-  const stale = (await ctx.host.listDirs(path.posix.join(ctx.stateDir, 'bgp'))).filter((id) => isValidId(id) && id === id.toLowerCase() && !wanted.has(id));
-  for (const id of stale) {
+  await sweepStateDirs(ctx.host, path.posix.join(ctx.stateDir, 'bgp'), wanted, 'BGP speaker', async (id) => {
     const files = bgpSpeakerFiles(bgpSpeakerDir(ctx.stateDir, id));
-    try {
-      await stopDaemon(ctx.host, 'bird', files.pidFile, ctx.timings);
-      await ctx.host.removeDir(files.dir);
-    } catch (error) {
-      failures.push(`BGP speaker ${id}: ${message(error)}`);
-    }
-  }
-  if (failures.length > 0) throw new Error(failures.join('; '));
+    await stopDaemon(ctx.host, 'bird', files.pidFile, ctx.timings);
+    await ctx.host.removeDir(files.dir);
+  });
 }
 
 /**
@@ -188,29 +178,15 @@ export async function reconcileBgp(speakers: readonly BgpSpeakerIntent[], runner
   }
   const ctx: Context = { stateDir, hostNetns, runner, host, timings, netns };
 
-  const results: BgpItemResult[] = [];
   // a failing speaker is still wanted: its BIRD keeps running the last good configuration
-  const wanted = new Set<string>();
-  for (const speaker of speakers) {
-    const item = `bgp:${String(speaker.speakerId)}` as const;
-    const id = String(speaker.speakerId).toLowerCase();
-    if (wanted.has(id)) {
-      results.push({ item, ok: false, error: `${item} is listed twice` });
-      continue;
-    }
-    wanted.add(id);
-    try {
+  return reconcileEach(
+    'bgp',
+    speakers,
+    (s) => String(s.speakerId),
+    async (speaker) => {
       const { sessions: state, warnings } = await reconcileSpeaker(ctx, speaker);
-      results.push(warnings.length > 0 ? { item, ok: true, sessions: state, warnings } : { item, ok: true, sessions: state });
-    } catch (error) {
-      results.push({ item, ok: false, error: message(error) });
-    }
-  }
-  try {
-    await sweep(ctx, wanted);
-    results.push({ item: 'sweep', ok: true });
-  } catch (error) {
-    results.push({ item: 'sweep', ok: false, error: message(error) });
-  }
-  return results;
+      return warnings.length > 0 ? { sessions: state, warnings } : { sessions: state };
+    },
+    (wanted) => sweep(ctx, wanted),
+  );
 }

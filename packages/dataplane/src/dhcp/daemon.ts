@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { DataplaneError } from '../errors.js';
+import { METADATA_PROXY_SCRIPT } from '../metadata/paths.js';
 import { type DaemonHost } from './host.js';
 
-export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird';
+export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird' | 'metadata-proxy';
 
 /** Polling steps and limits, injectable so unit tests do not wait. */
 export interface DaemonTimings {
@@ -19,10 +20,13 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = { stopGraceMs: 3_000, start
  * Whether a process's argv is our daemon for this pid file: the program, and our pid-file
  * path among its arguments (dnsmasq `--pid-file=<path>`, radvd `-p <path>`, bird `-P <path>`). A pid file can
  * outlive its process and the pid be reused by anything; only this check makes a signal safe.
+ * The metadata proxy is a node script: argv[0] is node (whichever binary), so its script's
+ * name stands for the program.
  */
 export function isOurDaemon(argv: readonly string[] | null, program: DaemonProgram, pidFile: string): boolean {
   if (argv === null || argv.length === 0) return false;
-  const [first = ''] = argv;
+  const [first = '', second = ''] = argv;
+  if (program === 'metadata-proxy') return path.posix.basename(second) === METADATA_PROXY_SCRIPT && argv.includes(`--pid-file=${pidFile}`);
   if (path.posix.basename(first) !== program) return false;
   if (argv.includes(`--pid-file=${pidFile}`)) return true;
   const flags = program === 'bird' ? ['-P'] : ['-p', '--pidfile'];

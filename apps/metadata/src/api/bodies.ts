@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { type InstanceAttributes } from '../domain/instance.decider';
+
+/** Nova's limit on user data (decoded). */
+const USER_DATA_MAX_BYTES = 65535;
+const text = z.string().max(255);
+/** A DNS name of RFC 1123 labels (what cloud-init sets as the host name). */
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, 'hostname must be DNS labels of letters, digits and hyphens');
+const publicKey = z.strictObject({
+  name: z.string().min(1).max(255),
+  type: z.enum(['ssh', 'x509']).optional(),
+  data: z
+    .string()
+    .min(1)
+    .max(16384)
+    .refine((s) => !/[\r\n\0]/.test(s.trimEnd()), 'a public key is one line'),
+});
+const userData = z
+  .string()
+  .refine((s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0, 'user_data must be base64')
+  .refine((s) => Buffer.from(s, 'base64').length <= USER_DATA_MAX_BYTES, `user_data must decode to at most ${USER_DATA_MAX_BYTES} bytes`);
+
+const instanceBody = z.strictObject({
+  tenant_id: z.string().optional(),
+  project_id: z.string().optional(),
+  id: z.uuid('id must be a UUID').optional(),
+  name: text.optional(),
+  hostname: hostname.optional(),
+  availability_zone: z.string().min(1).max(255).optional(),
+  public_keys: z.array(publicKey).max(100).optional(),
+  user_data: userData.nullable().optional(),
+  metadata: z
+    .record(z.string().min(1).max(255), z.string().max(255))
+    .refine((m) => Object.keys(m).length <= 128, 'at most 128 metadata items')
+    .optional(),
+  vendor_data: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A host name from an instance name, as Nova makes one: lower case, other characters as `-`. */
+export function hostnameOf(name: string, id: string): string {
+  const cleaned = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return cleaned === '' ? `instance-${id.slice(0, 8)}` : cleaned;
+}
+
+export function registerInstanceInput(body: unknown, meta: CommandMetadata, defaultZone: string): { id: string; projectId: string } & InstanceAttributes {
+  const b = parseBody(body, 'instance', instanceBody);
+  const asked = b.project_id ?? b.tenant_id;
+  if (asked !== undefined && asked !== meta.projectId && !meta.isAdmin) {
+    throw new ValidationError('API.HTTPBadRequest', "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
+  }
+  const id = b.id ?? randomUUID();
+  const name = b.name ?? '';
+  return {
+    id,
+    projectId: asked ?? meta.projectId,
+    name,
+    hostname: b.hostname ?? hostnameOf(name, id),
+    availabilityZone: b.availability_zone ?? defaultZone,
+    publicKeys: (b.public_keys ?? []).map((k) => ({ name: k.name, type: k.type ?? 'ssh', data: k.data.trimEnd() })),
+    userData: b.user_data ?? null,
+    metadata: b.metadata ?? {},
+    vendorData: b.vendor_data ?? {},
+  };
+}
+
+export function updateInstanceInput(body: unknown): Partial<InstanceAttributes> {
+  const b = parseBody(body, 'instance', instanceBody);
+  readOnlyOnUpdate((body as { instance: Record<string, unknown> }).instance, ['name', 'hostname', 'availability_zone', 'public_keys', 'user_data', 'metadata', 'vendor_data']);
+  const changes: Partial<InstanceAttributes> = {
+    name: b.name,
+    hostname: b.hostname,
+    availabilityZone: b.availability_zone,
+    publicKeys: b.public_keys?.map((k) => ({ name: k.name, type: k.type ?? 'ssh', data: k.data.trimEnd() })),
+    userData: b.user_data,
+    metadata: b.metadata,
+    vendorData: b.vendor_data,
+  };
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+}
+
+export const REQUEST_SCHEMAS = { instance: instanceBody } as const;

@@ -1,0 +1,23 @@
+import { DESIRED_KINDS, desiredKey } from '@ncp/contracts';
+import { metadataProxies } from '../domain/proxy-intent';
+import { type MetadataPrisma } from '../infrastructure/prisma';
+
+/** Every metadata proxy (`<row>.<host>.meta.<router or network id>`), from the metadata projection. */
+export async function metadataProxyIntents(prisma: MetadataPrisma): Promise<Map<string, string>> {
+  const [routers, interfaces, dhcpServers, instances] = await Promise.all([
+    prisma.router.findMany(),
+    prisma.routerInterface.findMany(),
+    prisma.dhcpServer.findMany(),
+    prisma.instance.findMany({ select: { id: true } }),
+  ]);
+  const ports = await prisma.ipamPort.findMany({ where: { deviceId: { in: instances.map((i) => i.id) } } });
+  const interfacesOf = new Map<string, { portId: string; networkId: string }[]>();
+  for (const i of interfaces) interfacesOf.set(i.routerId, [...(interfacesOf.get(i.routerId) ?? []), { portId: i.portId, networkId: i.networkId }]);
+  const proxies = metadataProxies(
+    routers.map((r) => ({ ...r, interfaces: interfacesOf.get(r.id) ?? [] })),
+    dhcpServers,
+    ports.map((p) => ({ ...p, fixedIps: p.fixedIps as { ipAddress: string }[] })),
+    new Set(instances.map((i) => i.id)),
+  );
+  return new Map(proxies.map((p) => [desiredKey(p.row, p.host, DESIRED_KINDS.metadata, p.intent.id), JSON.stringify(p.intent)]));
+}

@@ -1,0 +1,12 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+
+export const METADATA_SCHEMA = 'metadata';
+export type MetadataPrisma = PrismaClient;
+export type MetadataTx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+export function createPrisma(databaseUrl: string): PrismaClient {
+  // search_path too: raw SQL (checkpoint locks, sweeper queries) names tables unqualified.
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${METADATA_SCHEMA}` }, { schema: METADATA_SCHEMA });
+  return new PrismaClient({ adapter });
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { type DaemonHost } from './dhcp/host.js';
+import { isValidId } from './names.js';
+
+/** An error's message (what the item results carry). */
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export type ItemResult<P extends string, R extends object> =
+  | ({ readonly item: `${P}:${string}`; readonly ok: true } & R)
+  | { readonly item: 'sweep'; readonly ok: true }
+  | { readonly item: `${P}:${string}` | 'sweep'; readonly ok: false; readonly error: string };
+
+/**
+ * The item loop of the daemon drivers (BGP speakers, metadata proxies): one result per intent,
+ * `<prefix>:<id>` (an id listed twice fails), then the sweep's, which gets every wanted id in
+ * lower case. A failing intent is still wanted: its daemon keeps its last good configuration.
+ */
+export async function reconcileEach<P extends string, T, R extends object>(
+  prefix: P,
+  intents: readonly T[],
+  idOf: (intent: T) => string,
+  one: (intent: T) => Promise<R>,
+  sweep: (wanted: ReadonlySet<string>) => Promise<void>,
+): Promise<ItemResult<P, R>[]> {
+  const results: ItemResult<P, R>[] = [];
+  const wanted = new Set<string>();
+  for (const intent of intents) {
+    const item = `${prefix}:${idOf(intent)}` as const;
+    const id = idOf(intent).toLowerCase();
+    if (wanted.has(id)) {
+      results.push({ item, ok: false, error: `${item} is listed twice` });
+      continue;
+    }
+    wanted.add(id);
+    try {
+      results.push({ item, ok: true, ...(await one(intent)) });
+    } catch (error) {
+      results.push({ item, ok: false, error: errorMessage(error) });
+    }
+  }
+  try {
+    await sweep(wanted);
+    results.push({ item: 'sweep', ok: true });
+  } catch (error) {
+    results.push({ item: 'sweep', ok: false, error: errorMessage(error) });
+  }
+  return results;
+}
+
+/**
+ * Stops what runs from every state directory under `dir` that no intent wants (`stop` gets its
+ * id). Only directories named by a lower-case id are considered: anything else there is not
+ * ours to remove. Every stale one is tried; the failures are thrown together.
+ */
+export async function sweepStateDirs(host: DaemonHost, dir: string, wanted: ReadonlySet<string>, what: string, stop: (id: string) => Promise<void>): Promise<void> {
+  const failures: string[] = [];
+  const stale = (await host.listDirs(path.posix.join(dir))).filter((id) => isValidId(id) && id === id.toLowerCase() && !wanted.has(id));
+  for (const id of stale) {
+    try {
+      await stop(id);
+    } catch (error) {
+      failures.push(`${what} ${id}: ${errorMessage(error)}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('; '));
+}

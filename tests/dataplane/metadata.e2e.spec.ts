@@ -1,0 +1,208 @@
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_METADATA_SECRET, TestStack, Topology, netnsPrerequisites, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { NeutronClient, type PortResource, type Resource } from '../api/client';
+
+const run = promisify(execFile);
+
+/**
+ * Instance metadata end to end on the real kernel: the metadata service decides, the network
+ * agent (net-a1, row A) runs a proxy in each router namespace and in the DHCP namespace of a
+ * network without a router, and workloads on cmp-b1 (row B, across VXLAN) ask with curl, and
+ * with cloud-init's own OpenStack data source code. Tokens are required for EC2 reads
+ * (METADATA_REQUIRE_TOKEN=true), so every EC2 read here goes through IMDSv2.
+ */
+// Debian's cloud-init is a module of Debian's python3 (not necessarily the first python3 on PATH).
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const canRun = requireCommands([['curl', '--version'], [SYSTEM_PYTHON, '-c', 'import cloudinit.sources.helpers.openstack']]);
+
+describe.skipIf(!canRun)('instance metadata through the proxies', () => {
+  const topo = new Topology();
+  let stack: TestStack;
+  let api: NeutronClient;
+  let netAgent: AgentProcess;
+  const ns = { spine: topo.ns('spine'), net: topo.ns('net'), cmp: topo.ns('cmp'), wa: topo.ns('wa'), wb: topo.ns('wb'), w6: topo.ns('w6'), wi: topo.ns('wi') };
+
+  beforeAll(async () => {
+    const pre = netnsPrerequisites();
+    if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
+    for (const suffix of ['spine', 'net', 'cmp']) await topo.addNetns(suffix);
+    for (const w of [ns.wa, ns.wb, ns.w6, ns.wi]) topo.adopt(w);
+    await topo.routedRows(ns.spine, ns.net, ns.cmp);
+    stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', METADATA_REQUIRE_TOKEN: 'true' } });
+    api = new NeutronClient(stack.url);
+    netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net });
+    await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  }, 180_000);
+
+  afterAll(async () => {
+    // The stack removes the router and DHCP namespaces (and the proxies in them) it caused.
+    await stack?.stop();
+    await topo.destroy();
+  });
+
+  async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const value = await read();
+        if (ok(value)) return value;
+        last = value;
+      } catch (e) {
+        last = e instanceof Error ? e.message : e;
+      }
+      await sleep(300);
+    }
+    throw new Error(`${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\nmetadata:\n${stack.logs('metadata').slice(-3000)}`);
+  }
+
+  /** curl inside a workload: status and body. */
+  async function curl(netns: string, url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
+    const args = ['netns', 'exec', netns, 'curl', '-sS', '-g', '--max-time', '5', '-X', method, '-w', '\n%{http_code}'];
+    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+    const { stdout } = await run('ip', [...args, url], { timeout: 15_000 });
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+  }
+
+  const instance = (name: string, extra: Record<string, unknown> = {}) =>
+    api.create<Resource & { hostname: string }>('instances', 'instance', { name, public_keys: [{ name: `${name}-key`, data: `ssh-ed25519 AAAAC3Nz${name} ${name}@example` }], ...extra });
+
+  /** A workload port of the instance on cmp-b1, in its own namespace, once ACTIVE. */
+  async function workload(netns: string, networkId: string, instanceId: string, fixedIps?: unknown): Promise<PortResource> {
+    const port = await api.create<PortResource>('ports', 'port', {
+      network_id: networkId,
+      device_id: instanceId,
+      device_owner: 'compute:nova',
+      'binding:host_id': 'cmp-b1',
+      'binding:profile': { netns },
+      ...(fixedIps === undefined ? {} : { fixed_ips: fixedIps }),
+    });
+    await waitFor(`port ${port.id} ACTIVE`, async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status, (s) => s === 'ACTIVE');
+    return port;
+  }
+
+  const metaData = async (netns: string, base = 'http://169.254.169.254') => JSON.parse((await curl(netns, `${base}/openstack/latest/meta_data.json`)).body) as Record<string, unknown>;
+
+  describe('a routed IPv4 network', () => {
+    let a: Resource & { hostname: string };
+    let b: Resource & { hostname: string };
+    let portA: PortResource;
+    let portB: PortResource;
+
+    beforeAll(async () => {
+      const net = await api.create('networks', 'network', { name: 'meta4', 'provider:network_type': 'vxlan' });
+      const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.80.0.0/24', enable_dhcp: false });
+      const router = await api.create('routers', 'router', { name: 'r-meta' });
+      expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
+      a = await instance('alpha', { user_data: Buffer.from('#cloud-config\nhostname: alpha\n').toString('base64'), metadata: { role: 'db' } });
+      b = await instance('beta');
+      portA = await workload(ns.wa, net.id, a.id, [{ ip_address: '10.80.0.10' }]);
+      portB = await workload(ns.wb, net.id, b.id, [{ ip_address: '10.80.0.11' }]);
+      for (const [w, ip] of [[ns.wa, '10.80.0.10'], [ns.wb, '10.80.0.11']] as const) {
+        await topo.exec(w, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+        await topo.exec(w, ['ip', 'route', 'add', 'default', 'via', '10.80.0.1']);
+      }
+    }, 120_000);
+
+    it('answers a workload with its own meta_data.json over IPv4', async () => {
+      const meta = await waitFor('meta_data.json from the router\'s proxy', () => metaData(ns.wa), (m) => m.uuid === a.id);
+      expect(meta).toMatchObject({ uuid: a.id, hostname: 'alpha', name: 'alpha', meta: { role: 'db' }, public_keys: { 'alpha-key': 'ssh-ed25519 AAAAC3Nzalpha alpha@example' } });
+      const versions = await curl(ns.wa, 'http://169.254.169.254/openstack');
+      expect([versions.status, versions.body.split('\n').at(-1)]).toEqual([200, 'latest']);
+    });
+
+    it('answers the second workload with its own data, also when it forges identity headers', async () => {
+      expect((await waitFor('beta\'s meta_data.json', () => metaData(ns.wb), (m) => m.uuid !== undefined)).uuid).toBe(b.id);
+      const forged = await curl(ns.wb, 'http://169.254.169.254/openstack/latest/meta_data.json', {
+        'X-Instance-ID': a.id,
+        'X-Instance-ID-Signature': 'forged',
+        'X-Tenant-ID': 'someone',
+        'X-Forwarded-For': '10.80.0.10',
+      });
+      expect((JSON.parse(forged.body) as { uuid: string }).uuid).toBe(b.id);
+      expect(portB.fixed_ips[0]?.ip_address).toBe('10.80.0.11');
+    });
+
+    it('IMDSv2 with tokens required: no token 401, a token of the caller works until its TTL', async () => {
+      expect((await curl(ns.wa, 'http://169.254.169.254/latest/meta-data/instance-id')).status).toBe(401);
+      const token = await curl(ns.wa, 'http://169.254.169.254/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '2' }, 'PUT');
+      expect(token.status).toBe(200);
+      const withToken = { 'X-aws-ec2-metadata-token': token.body };
+      expect(await curl(ns.wa, 'http://169.254.169.254/latest/meta-data/local-ipv4', withToken)).toEqual({ status: 200, body: portA.fixed_ips[0]?.ip_address });
+      expect((await curl(ns.wa, 'http://169.254.169.254/latest/meta-data/instance-id', withToken)).body).toBe(a.id);
+      // alpha's token is no good for beta
+      expect((await curl(ns.wb, 'http://169.254.169.254/latest/meta-data/instance-id', withToken)).status).toBe(401);
+      // through a forwarding proxy inside the instance: refused
+      expect((await curl(ns.wa, 'http://169.254.169.254/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.80.0.10' }, 'PUT')).status).toBe(403);
+      await sleep(2200);
+      expect((await curl(ns.wa, 'http://169.254.169.254/latest/meta-data/instance-id', withToken)).status).toBe(401);
+    });
+
+    it('refuses a request straight to the metadata service that no proxy signed', async () => {
+      const unsigned = await fetch(`${stack.metadataUrl}/openstack/latest/meta_data.json`, { headers: { 'X-Instance-ID': a.id } });
+      expect(unsigned.status).toBe(403);
+      const misSigned = await fetch(`${stack.metadataUrl}/openstack/latest/meta_data.json`, { headers: { 'X-Instance-ID': a.id, 'X-Instance-ID-Signature': 'ab'.repeat(32) } });
+      expect(misSigned.status).toBe(403);
+      expect(TEST_METADATA_SECRET).not.toBe('');
+    });
+
+    it('cloud-init\'s OpenStack data source reads and parses meta_data.json, network_data.json and user_data', async () => {
+      // cloud-init's own reader and network_data.json converter, as its OpenStack data source runs them
+      const script = [
+        'import json',
+        'from cloudinit.sources.helpers import openstack',
+        "reader = openstack.MetadataReader('http://169.254.169.254', timeout=5, retries=2)",
+        'results = reader.read_v2()',
+        `net = openstack.convert_net_json(results['networkdata'], known_macs={'${portA.mac_address}': 'eth0'})`,
+        "ud = results.get('userdata')",
+        "print(json.dumps({'uuid': results['metadata']['uuid'], 'hostname': results['metadata'].get('hostname'), 'keys': results['metadata'].get('public_keys'), 'userdata': ud.decode() if isinstance(ud, bytes) else ud, 'network': net}))",
+      ].join('\n');
+      const { stdout } = await run('ip', ['netns', 'exec', ns.wa, SYSTEM_PYTHON, '-c', script], { timeout: 60_000 });
+      const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { uuid: string; hostname: string; keys: Record<string, string>; userdata: string; network: { version: number; config: { type: string; name?: string; mac_address?: string; subnets?: { type: string; address?: string }[] }[] } };
+      expect(parsed.uuid).toBe(a.id);
+      expect(parsed.hostname).toBe('alpha');
+      expect(parsed.keys).toEqual({ 'alpha-key': 'ssh-ed25519 AAAAC3Nzalpha alpha@example' });
+      expect(parsed.userdata).toBe('#cloud-config\nhostname: alpha\n');
+      const eth0 = parsed.network.config.find((c) => c.type === 'physical');
+      expect(eth0).toMatchObject({ name: 'eth0', mac_address: portA.mac_address });
+      expect(eth0?.subnets?.[0]).toMatchObject({ type: 'static', address: '10.80.0.10' });
+    }, 90_000);
+  });
+
+  it('answers an IPv6-only workload on fe80::a9fe:a9fe, found by its MAC in the neighbour table', async () => {
+    const net = await api.create('networks', 'network', { name: 'meta6', 'provider:network_type': 'vxlan' });
+    const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:80::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    const router = await api.create('routers', 'router', { name: 'r-meta6' });
+    expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
+    const c = await instance('gamma');
+    await workload(ns.w6, net.id, c.id);
+    await waitForDad(ns.w6);
+    const meta = await waitFor('meta_data.json over IPv6 link-local', () => metaData(ns.w6, 'http://[fe80::a9fe:a9fe%eth0]'), (m) => m.uuid !== undefined, 60_000);
+    expect(meta.uuid).toBe(c.id);
+    expect(meta.hostname).toBe('gamma');
+    // no IPv4 on the workload at all
+    const { stdout } = await run('ip', ['-n', ns.w6, '-4', '-j', 'addr', 'show', 'dev', 'eth0']);
+    expect((JSON.parse(stdout) as { addr_info: unknown[] }[]).flatMap((l) => l.addr_info)).toEqual([]);
+  }, 120_000);
+
+  it('answers on a network without a router from the DHCP namespace, reached by the lease\'s route', async () => {
+    const net = await api.create('networks', 'network', { name: 'isolated', 'provider:network_type': 'vxlan' });
+    await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.81.0.0/24' });
+    const d = await instance('delta');
+    await workload(ns.wi, net.id, d.id);
+    await waitFor('a DHCP server', async () => (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status, (s) => s === 'ACTIVE');
+    const { lease, log } = await runDhclient(ns.wi, 'eth0', 'v4');
+    // RFC 3442: 32 169.254.169.254 via the DHCP port, then the default route
+    const routes = lease?.new_rfc3442_classless_static_routes ?? '';
+    const viaDhcp = /^32 169 254 169 254 (\d+ \d+ \d+ \d+)/.exec(routes)?.[1]?.replace(/ /g, '.');
+    expect(viaDhcp, log).toMatch(/^10\.81\.0\.\d+$/);
+    await topo.exec(ns.wi, ['ip', 'addr', 'add', `${lease?.new_ip_address ?? ''}/24`, 'dev', 'eth0']);
+    await topo.exec(ns.wi, ['ip', 'route', 'add', '169.254.169.254/32', 'via', viaDhcp ?? '']);
+    const meta = await waitFor('meta_data.json from the DHCP namespace', () => metaData(ns.wi), (m) => m.uuid !== undefined);
+    expect(meta.uuid).toBe(d.id);
+  }, 120_000);
+});
