@@ -84,8 +84,9 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
-  // Later services go here, before the gateway. Agents are not
-  // started here: in the root namespace they would reconfigure this machine's network.
+  // Later services go here, before the gateway. Agents are not started here: in the root
+  // namespace they would reconfigure this machine's network. agentHelp() prints how to run
+  // them by hand, each in a namespace of its own (docker compose runs them in containers).
   {
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
@@ -116,6 +117,10 @@ Options:
   --database-url <url>  DATABASE_URL for every service and migration
   --nats-url <url>      NATS_URL for every service
   -h, --help            This help
+
+Host agents are not started (in this namespace they would reconfigure this machine's
+network); run them by hand as root, each in a namespace of its own, as printed once the
+stack is up (README, "Host agents"). \`docker compose up\` runs the stack with two agents.
 
 Environment (the options win): DATABASE_URL (default ${DEFAULT_DATABASE_URL}),
 NATS_URL (default ${DEFAULT_NATS_URL}), NATS_PREFIX, LOG_LEVEL, and any other
@@ -318,6 +323,29 @@ function parseOptions() {
   };
 }
 
+/**
+ * How to run host agents by hand against this stack: as root, each in a network namespace
+ * that stands for its host (--host-netns), with an underlay between them (a veth pair), the
+ * same two agents as docker-compose.yml's agent-net and agent-cmp. Never in the root
+ * namespace of a machine whose network matters.
+ */
+function agentHelp(ctx, opts, secretGenerated) {
+  const secret = secretGenerated ? '<the secret printed above>' : '"$METADATA_PROXY_SHARED_SECRET"';
+  const env = [`NATS_URL=${opts.natsUrl}`, ...(opts.natsPrefix ? [`NATS_PREFIX=${opts.natsPrefix}`] : []), `METADATA_URL=${ctx.url('metadata')}`, `METADATA_PROXY_SHARED_SECRET=${secret}`].join(' ');
+  const agent = (row, host, roles, ip) =>
+    `    sudo env ${env} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
+  return [
+    '  host agents: none started here (in this namespace they would reconfigure this machine).',
+    '  Two by hand, as root, each in its own namespace (the same pair as docker compose):',
+    '    sudo ip netns add ncp-net-a1 && sudo ip netns add ncp-cmp-b1',
+    '    sudo ip link add ul0 netns ncp-net-a1 type veth peer name ul0 netns ncp-cmp-b1',
+    '    sudo ip -n ncp-net-a1 addr add 10.253.0.11/24 dev ul0 && sudo ip -n ncp-cmp-b1 addr add 10.253.0.12/24 dev ul0',
+    '    for ns in ncp-net-a1 ncp-cmp-b1; do sudo ip -n $ns link set lo up && sudo ip -n $ns link set ul0 up; done',
+    agent('row-a', 'net-a1', 'network,bgp', '10.253.0.11'),
+    agent('row-b', 'cmp-b1', 'compute', '10.253.0.12'),
+  ];
+}
+
 function redact(url) {
   try {
     const u = new URL(url);
@@ -436,6 +464,8 @@ async function main() {
       '        auth:',
       `          endpoint: ${api}`,
       '  then: OS_CLOUD=ncp openstack network create demo && OS_CLOUD=ncp openstack network list',
+      '',
+      ...agentHelp(ctx, opts, process.env.METADATA_PROXY_SHARED_SECRET === undefined),
       '',
       'Ctrl-C stops everything',
     ].join('\n'),

@@ -67,6 +67,8 @@ export class HostAgent {
   private running = false;
   private loop: Promise<void> | undefined;
   private failures = 0;
+  /** what `netctl agents` shows, carried by the heartbeat */
+  private lastReconcile: AgentHeartbeat['lastReconcile'];
   /** Resolves after the first reconcile that saw the whole initial desired state. */
   readonly firstSync: Promise<void>;
   private firstSyncDone: (() => void) | undefined;
@@ -167,7 +169,7 @@ export class HostAgent {
   }
 
   private async beat(): Promise<void> {
-    const beat: AgentHeartbeat = { agentId: this.agentId, at: new Date().toISOString() };
+    const beat: AgentHeartbeat = { agentId: this.agentId, at: new Date().toISOString(), ...(this.lastReconcile ? { lastReconcile: this.lastReconcile } : {}) };
     try {
       await this.heartbeatKv?.put(`${this.config.row}.${this.config.host}`, JSON.stringify(beat));
     } catch (err) {
@@ -321,6 +323,7 @@ export class HostAgent {
     reports.push(...bgpReports(bgp.intents, bgpResults));
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
     await this.report(reports);
+    this.lastReconcile = { at: new Date().toISOString(), ms: Date.now() - started, failed: failed.map((f) => f.item) };
     this.logger.info(
       {
         ms: Date.now() - started,

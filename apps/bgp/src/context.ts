@@ -1,5 +1,7 @@
 import { DESIRED_KINDS, EventRegistry, Naming, agentEventDefinitions, bgpEventDefinitions, ipamEventDefinitions, l3EventDefinitions } from '@ncp/contracts';
-import { DesiredStatePublisher, HeartbeatWatcher, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { DesiredStatePublisher, HeartbeatWatcher, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, AdminResponder, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
+import { peerDecider } from './domain/peer.decider';
+import { speakerDecider } from './domain/speaker.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { BgpCommands } from './application/commands';
 import { BgpPlacement } from './application/placement';
@@ -10,6 +12,7 @@ import { BgpProjection } from './projection/bgp.projection';
 
 /** The composition root of the BGP service. */
 export class BgpContext {
+  private admin: AdminResponder | undefined;
   private placementTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -57,6 +60,19 @@ export class BgpContext {
     await this.store.ensureStream();
     await this.heartbeats.start();
     await this.projection.start();
+    // what `netctl` asks: projection status and rebuild, aggregate histories
+    this.admin = new AdminResponder(this.nc, this.store.naming, 'bgp', [this.projection], this.store, [historyOf(speakerDecider), historyOf(peerDecider)], this.logger, (toSequence, schema) =>
+      replayIntoScratch({
+        sql: this.prisma,
+        liveSchema: BGP_SCHEMA,
+        schema,
+        toSequence,
+        store: this.store,
+        projections: [new BgpProjection(this.store.naming)],
+        connect: (s) => createPrisma(withSchema(this.config.DATABASE_URL, s), s),
+      }),
+    );
+    this.admin.start();
     await this.publisher.start();
     this.placement.reconcileSoon();
     this.placementTimer = setInterval(() => this.placement.reconcileSoon(), this.config.PLACEMENT_INTERVAL_SECONDS * 1000);
@@ -67,6 +83,7 @@ export class BgpContext {
     if (this.placementTimer) clearInterval(this.placementTimer);
     this.publisher.stop();
     this.heartbeats.stop();
+    await this.admin?.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

@@ -7,9 +7,13 @@ import {
   ProjectionRunner,
   ReactionRunner,
   SqlProjectionStore,
+  AdminResponder,
   connectNats,
+  historyOf,
+  replayIntoScratch,
   type NatsConnection,
 } from '@ncp/eventstore';
+import { dhcpServerDecider } from './domain/server.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { DhcpServers } from './application/servers';
 import { type DhcpConfig } from './config';
@@ -20,6 +24,7 @@ import { DhcpProjection } from './projection/dhcp.projection';
 
 /** The composition root of the DHCP service. */
 export class DhcpContext {
+  private admin: AdminResponder | undefined;
   private placementTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -94,6 +99,19 @@ export class DhcpContext {
     await this.store.ensureStream();
     await this.heartbeats.start();
     await this.projection.start();
+    // what `netctl` asks: projection status and rebuild, aggregate histories
+    this.admin = new AdminResponder(this.nc, this.store.naming, 'dhcp', [this.projection], this.store, [historyOf(dhcpServerDecider)], this.logger, (toSequence, schema) =>
+      replayIntoScratch({
+        sql: this.prisma,
+        liveSchema: DHCP_SCHEMA,
+        schema,
+        toSequence,
+        store: this.store,
+        projections: [new DhcpProjection(this.store.naming)],
+        connect: (s) => createPrisma(withSchema(this.config.DATABASE_URL, s), s),
+      }),
+    );
+    this.admin.start();
     await this.publisher.start();
     await this.status.start();
     this.servers.reconcileSoon();
@@ -106,6 +124,7 @@ export class DhcpContext {
     await this.status.stop();
     this.publisher.stop();
     this.heartbeats.stop();
+    await this.admin?.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

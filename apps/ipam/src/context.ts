@@ -1,5 +1,9 @@
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
-import { JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { AdminResponder, JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
+import { addressScopeDecider } from './domain/address-scope.decider';
+import { networkDecider } from './domain/network.decider';
+import { registryDecider } from './domain/registry.decider';
+import { subnetPoolDecider } from './domain/subnet-pool.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { FollowUps } from './application/follow-ups';
@@ -13,7 +17,6 @@ import { IpamWriteModel } from './application/write-model';
 import { createPortInput, updatePortInput } from './api/bodies';
 import { ports } from './api/resources';
 import { type IpamConfig } from './config';
-import { AdminResponder } from './messaging/admin-responder';
 import { CommandResponder } from './messaging/command-responder';
 import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
 
@@ -127,7 +130,25 @@ export class IpamContext {
       new AddressScopeCommands(model),
       new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger),
       responder,
-      new AdminResponder(nc, naming, [projection, agentsProjection], logger),
+      new AdminResponder(
+        nc,
+        naming,
+        'ipam',
+        [projection, agentsProjection],
+        store,
+        [historyOf(networkDecider), historyOf(subnetPoolDecider), historyOf(addressScopeDecider), historyOf(registryDecider)],
+        logger,
+        (toSequence, schema) =>
+          replayIntoScratch({
+            sql: prisma,
+            liveSchema: IPAM_SCHEMA,
+            schema,
+            toSequence,
+            store,
+            projections: [new IpamProjection(naming.eventsOfContext('ipam')), new AgentsProjection(naming.eventsOfContext('agent'))],
+            connect: (s) => createPrisma(withSchema(config.DATABASE_URL, s), s),
+          }),
+      ),
       agentsProjection,
       new DesiredStatePublisher(store, naming, logger),
       new AgentLiveness(nc, naming, prisma, model, config.AGENT_DOWN_SECONDS, logger),

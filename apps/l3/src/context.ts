@@ -7,9 +7,15 @@ import {
   ProjectionRunner,
   ReactionRunner,
   SqlProjectionStore,
+  AdminResponder,
   connectNats,
+  historyOf,
+  replayIntoScratch,
   type NatsConnection,
 } from '@ncp/eventstore';
+import { floatingIpDecider } from './domain/floating-ip.decider';
+import { l3RegistryDecider } from './domain/registry.decider';
+import { routerDecider } from './domain/router.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { IpamFacts } from './application/facts';
 import { FloatingIpCommands } from './application/floating-ip.commands';
@@ -26,6 +32,7 @@ import { L3Projection } from './projection/l3.projection';
 
 /** The composition root of the L3 service. */
 export class L3Context {
+  private admin: AdminResponder | undefined;
   private placementTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -87,6 +94,19 @@ export class L3Context {
     await this.store.ensureStream();
     await this.heartbeats.start();
     await this.projection.start();
+    // what `netctl` asks: projection status and rebuild, aggregate histories
+    this.admin = new AdminResponder(this.nc, this.store.naming, 'l3', [this.projection], this.store, [historyOf(routerDecider), historyOf(floatingIpDecider), historyOf(l3RegistryDecider)], this.logger, (toSequence, schema) =>
+      replayIntoScratch({
+        sql: this.prisma,
+        liveSchema: L3_SCHEMA,
+        schema,
+        toSequence,
+        store: this.store,
+        projections: [new L3Projection(this.store.naming)],
+        connect: (s) => createPrisma(withSchema(this.config.DATABASE_URL, s), s),
+      }),
+    );
+    this.admin.start();
     await this.publisher.start();
     await this.status.start();
     this.placementTimer = setInterval(() => {
@@ -112,6 +132,7 @@ export class L3Context {
     await this.status.stop();
     this.publisher.stop();
     this.heartbeats.stop();
+    await this.admin?.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

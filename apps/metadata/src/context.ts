@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { DESIRED_KINDS, EventRegistry, Naming, dhcpEventDefinitions, ipamEventDefinitions, l3EventDefinitions, metaEventDefinitions } from '@ncp/contracts';
-import { DesiredStatePublisher, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection } from '@ncp/eventstore';
+import { DesiredStatePublisher, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, AdminResponder, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
+import { instanceDecider } from './domain/instance.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { type MetadataSettings } from './api/metadata.controller';
 import { InstanceCommands } from './application/instances';
@@ -11,6 +12,7 @@ import { MetadataProjection } from './projection/metadata.projection';
 
 /** The composition root of the metadata service. */
 export class MetadataContext {
+  private admin: AdminResponder | undefined;
   private constructor(
     readonly config: MetadataConfig,
     readonly logger: Logger,
@@ -51,11 +53,25 @@ export class MetadataContext {
   async start(): Promise<void> {
     await this.store.ensureStream();
     await this.projection.start();
+    // what `netctl` asks: projection status and rebuild, aggregate histories
+    this.admin = new AdminResponder(this.nc, this.store.naming, 'meta', [this.projection], this.store, [historyOf(instanceDecider)], this.logger, (toSequence, schema) =>
+      replayIntoScratch({
+        sql: this.prisma,
+        liveSchema: METADATA_SCHEMA,
+        schema,
+        toSequence,
+        store: this.store,
+        projections: [new MetadataProjection(this.store.naming)],
+        connect: (s) => createPrisma(withSchema(this.config.DATABASE_URL, s), s),
+      }),
+    );
+    this.admin.start();
     await this.publisher.start();
   }
 
   async stop(): Promise<void> {
     this.publisher.stop();
+    await this.admin?.stop();
     await this.projection.stop();
     await this.nc.drain();
     await this.prisma.$disconnect();

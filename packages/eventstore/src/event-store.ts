@@ -174,9 +174,10 @@ export class JetStreamEventStore {
 
   /**
    * Reads the events of `filter` with sequence in [fromSequence, toSequence], in order.
-   * `toSequence` defaults to the filter's last sequence when reading one aggregate.
+   * `toSequence` defaults to the filter's last sequence when reading one aggregate. With
+   * `accept`, only the subjects it accepts are decoded and yielded.
    */
-  async *read(filter: string, fromSequence: number, toSequence?: number): AsyncGenerator<RecordedEvent> {
+  async *read(filter: string, fromSequence: number, toSequence?: number, accept?: (subject: string) => boolean): AsyncGenerator<RecordedEvent> {
     const last = toSequence ?? (await this.lastSequence(filter));
     if (last < fromSequence) return;
     const consumer = await this.js.consumers.get(this.streamName, {
@@ -188,7 +189,8 @@ export class JetStreamEventStore {
     try {
       for await (const m of messages) {
         if (m.seq > last) break;
-        yield this.decode(m);
+        // a subject the reader does not fold is skipped undecoded (its types may be unknown here)
+        if (accept === undefined || accept(m.subject)) yield this.decode(m);
         if (m.seq >= last || m.info.pending === 0) break;
       }
     } finally {

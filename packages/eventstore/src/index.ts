@@ -11,3 +11,6 @@ export * from './sql-projection-store';
 export * from './ipam-client';
 export * from './desired-state-publisher';
 export { SerialPass } from './serial-pass';
+export * from './admin-responder';
+export * from './json-changes';
+export * from './replay';

@@ -5,8 +5,9 @@ export const BGP_SCHEMA = 'bgp';
 export type BgpPrisma = PrismaClient;
 export type BgpTx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
-export function createPrisma(databaseUrl: string): PrismaClient {
+/** `schema`: another than the service's own only for a replay's scratch copy. */
+export function createPrisma(databaseUrl: string, schema: string = BGP_SCHEMA): PrismaClient {
   // search_path too: raw SQL (checkpoint locks, sweeper queries) names tables unqualified.
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${BGP_SCHEMA}` }, { schema: BGP_SCHEMA });
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${schema}` }, { schema });
   return new PrismaClient({ adapter });
 }

@@ -5,8 +5,9 @@ export const METADATA_SCHEMA = 'metadata';
 export type MetadataPrisma = PrismaClient;
 export type MetadataTx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
-export function createPrisma(databaseUrl: string): PrismaClient {
+/** `schema`: another than the service's own only for a replay's scratch copy. */
+export function createPrisma(databaseUrl: string, schema: string = METADATA_SCHEMA): PrismaClient {
   // search_path too: raw SQL (checkpoint locks, sweeper queries) names tables unqualified.
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${METADATA_SCHEMA}` }, { schema: METADATA_SCHEMA });
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${schema}` }, { schema });
   return new PrismaClient({ adapter });
 }

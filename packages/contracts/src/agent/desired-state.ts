@@ -22,4 +22,6 @@ export function parseDesiredKey(key: string): { row: string; host: string; kind:
 export interface AgentHeartbeat {
   readonly agentId: string;
   readonly at: string;
+  /** the agent's last full pass: when it ended, how long it took, the items that failed */
+  readonly lastReconcile?: { readonly at: string; readonly ms: number; readonly failed: readonly string[] };
 }

@@ -1,0 +1,169 @@
+import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { type Decider, type DomainEvent, type Naming } from '@ncp/contracts';
+import { type JetStreamEventStore } from './event-store';
+import { jsonChanges, toPlain, type JsonChange } from './json-changes';
+import { type ProjectionLogger, type ProjectionRunner } from './projection-runner';
+
+/** `admin.<context>.aggregate_history`: one aggregate's events, folded as the service folds them. */
+export interface AggregateHistoryRequest {
+  readonly aggregate: string;
+  readonly id: string;
+  /** stop after this stream sequence, or at the last event at or before this time (ISO 8601) */
+  readonly atSequence?: number;
+  readonly atTime?: string;
+}
+
+export interface AggregateHistoryEvent {
+  readonly sequence: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly occurredAt: string;
+  readonly actor: string;
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  readonly data: unknown;
+  /** what the event changed in the state; null when the history is too long to diff each step */
+  readonly changes: readonly JsonChange[] | null;
+}
+
+export interface AggregateHistory {
+  readonly context: string;
+  readonly aggregate: string;
+  readonly id: string;
+  readonly events: readonly AggregateHistoryEvent[];
+  /** the state after the last event listed (the decider's snapshot form where it has one) */
+  readonly state: unknown;
+  readonly sequence: number;
+}
+
+/** A decider as a history needs it: any state and event types, and the state's JSON form. */
+export interface HistoryDecider {
+  readonly aggregate: string;
+  initialState(): unknown;
+  evolve(state: unknown, event: { type: string; data: unknown }): unknown;
+  toJSON(state: unknown): unknown;
+}
+
+export function historyOf<S, C, E extends DomainEvent>(decider: Decider<S, C, E>): HistoryDecider {
+  return {
+    aggregate: decider.aggregate,
+    initialState: () => decider.initialState(),
+    evolve: (state, event) => decider.evolve(state as S, event as E),
+    // the snapshot form where there is one: it is what the state means, without its indexes
+    toJSON: (state) => (decider.snapshot ? decider.snapshot.toJSON(state as S) : state),
+  };
+}
+
+/** Beyond this many events a history lists them without per-event diffs (each diff serialises the state). */
+const MAX_DIFFED_EVENTS = 500;
+
+/**
+ * Operator requests over NATS, what `netctl` sends to a service, answered by each instance:
+ * `admin.<context>.projection_status`, `admin.<context>.projection_rebuild`,
+ * `admin.<context>.aggregate_history` (the history and state of one aggregate, computed with
+ * the service's own deciders) and `admin.<context>.projection_replay` (its projections as of a
+ * sequence, in a scratch schema).
+ */
+export class AdminResponder {
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly naming: Naming,
+    private readonly context: string,
+    private readonly projections: readonly Pick<ProjectionRunner<unknown>, 'status' | 'rebuild'>[],
+    private readonly store: Pick<JetStreamEventStore, 'read'>,
+    private readonly deciders: readonly HistoryDecider[],
+    private readonly logger: ProjectionLogger,
+    /** `projection_replay`: the service's projections folded up to a sequence into a scratch schema */
+    private readonly replay?: (toSequence: number, schema: string) => Promise<{ projections: { name: string; events: number }[] }>,
+  ) {}
+
+  start(): void {
+    this.serve('projection_status', async () => Promise.all(this.projections.map((p) => p.status())));
+    this.serve('projection_rebuild', async () => {
+      const started = Date.now();
+      const results = [];
+      for (const p of this.projections) {
+        await p.rebuild();
+        results.push(await p.status());
+      }
+      this.logger.info({ results, ms: Date.now() - started }, 'projections rebuilt');
+      return { projections: results, durationMs: Date.now() - started };
+    });
+    this.serve('aggregate_history', async (body) => this.history(body as AggregateHistoryRequest));
+    this.serve('projection_replay', async (body) => {
+      const { toSequence, schema } = body as { toSequence?: unknown; schema?: unknown };
+      if (typeof toSequence !== 'number' || !Number.isInteger(toSequence) || toSequence < 0) throw new Error('toSequence must be a stream sequence');
+      if (typeof schema !== 'string') throw new Error('schema must be a name');
+      if (!this.replay) throw new Error(`${this.context} cannot replay into a scratch schema`);
+      const started = Date.now();
+      const result = await this.replay(toSequence, schema);
+      return { ...result, schema, toSequence, durationMs: Date.now() - started };
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.drain()));
+  }
+
+  async history(request: AggregateHistoryRequest): Promise<AggregateHistory> {
+    const decider = this.deciders.find((d) => d.aggregate === request.aggregate);
+    if (!decider) throw new Error(`${this.context} has no aggregate ${request.aggregate} (it has ${this.deciders.map((d) => d.aggregate).join(', ')})`);
+    const atTime = request.atTime === undefined ? undefined : Date.parse(request.atTime);
+    if (atTime !== undefined && Number.isNaN(atTime)) throw new Error(`not a time: ${request.atTime}`);
+    const subject = this.naming.eventSubject(this.context, request.aggregate, request.id);
+    const plain = (s: unknown) => toPlain(decider.toJSON(s));
+    const recorded = [];
+    for await (const r of this.store.read(subject, 1)) {
+      if (request.atSequence !== undefined && r.sequence > request.atSequence) break;
+      if (atTime !== undefined && Date.parse(r.envelope.occurredAt) > atTime) break;
+      recorded.push(r);
+    }
+    const diffed = recorded.length <= MAX_DIFFED_EVENTS;
+    let state = decider.initialState();
+    let before = diffed ? plain(state) : null;
+    const events: AggregateHistoryEvent[] = [];
+    for (const r of recorded) {
+      const e = r.envelope;
+      state = decider.evolve(state, { type: e.type, data: e.data });
+      const after = diffed ? plain(state) : null;
+      events.push({
+        sequence: r.sequence,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        occurredAt: e.occurredAt,
+        actor: e.actor,
+        correlationId: e.correlationId,
+        causationId: e.causationId,
+        data: e.data,
+        changes: diffed ? jsonChanges(before, after) : null,
+      });
+      before = after;
+    }
+    return { context: this.context, aggregate: request.aggregate, id: request.id, events, state: plain(state), sequence: recorded.at(-1)?.sequence ?? 0 };
+  }
+
+  private serve(verb: string, handler: (body: unknown) => Promise<unknown>): void {
+    this.subscriptions.push(
+      this.nc.subscribe(this.naming.adminSubject(this.context, verb), {
+        callback: (err, msg) => {
+          if (err) return;
+          let body: unknown = {};
+          try {
+            body = msg.data.length > 0 ? (JSON.parse(msg.string()) as unknown) : {};
+          } catch {
+            msg.respond(JSON.stringify({ error: { message: 'the request is not JSON' } }));
+            return;
+          }
+          handler(body)
+            .then((result) => msg.respond(JSON.stringify({ result })))
+            .catch((e: unknown) => {
+              this.logger.error({ err: e, verb }, 'admin request failed');
+              msg.respond(JSON.stringify({ error: { message: e instanceof Error ? e.message : String(e) } }));
+            });
+        },
+      }),
+    );
+  }
+}
