@@ -21,6 +21,12 @@ export class Bus {
     return info.state.last_seq;
   }
 
+  /** The sequence of the last event on `filter` (wildcards allowed), 0 when there is none. */
+  async lastSequenceOf(filter: string): Promise<number> {
+    const msg = await (await jetstreamManager(this.nc)).streams.getMessage(this.naming.eventStream, { last_by_subj: filter });
+    return msg ? msg.seq : 0;
+  }
+
   /**
    * The events of `filter` from `fromSequence`, in order, decoded as stored (any schema
    * version); with `follow`, then every new one until `signal` aborts.

@@ -71,7 +71,9 @@ export function buildProgram(): Command {
         const limit = Number(o.limit);
         const matches = (e: StreamEvent) => o.type.length === 0 || o.type.includes(e.envelope.type);
         const print = (e: StreamEvent) => out(g.json ? JSON.stringify(e) : eventLine(e).join('  '));
-        const lastAtStart = await bus.lastSequence();
+        const filter = bus.subject(o.subject);
+        // the last event of this filter now: what comes after it is new
+        const lastAtStart = await bus.lastSequenceOf(filter);
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         let backlog: StreamEvent[] = [];
@@ -81,10 +83,13 @@ export function buildProgram(): Command {
           else if (backlog.length > 0) out(table(EVENT_HEADERS, backlog.map(eventLine)));
           backlog = [];
           caughtUp = true;
+          // on stderr: what comes on stdout from now on is new events only
+          if (o.follow) process.stderr.write(`-- following ${filter} after #${lastAtStart}; Ctrl-C stops\n`);
         };
-        for await (const e of bus.events(bus.subject(o.subject), o.from === undefined ? 1 : Number(o.from), o.follow, abort.signal)) {
+        if (caughtUp) flush();
+        for await (const e of bus.events(filter, o.from === undefined ? 1 : Number(o.from), o.follow, abort.signal)) {
           if (!caughtUp) {
-            if (matches(e)) backlog = [...backlog, e].slice(o.from === undefined ? -limit : 0);
+            if (matches(e)) backlog = o.from !== undefined ? [...backlog, e] : limit > 0 ? [...backlog, e].slice(-limit) : [];
             if (e.sequence >= lastAtStart) flush();
           } else if (matches(e)) print(e);
         }
