@@ -1,0 +1,544 @@
+#!/usr/bin/env node
+// Replay benchmark: load a large IPAM event stream, then rebuild the IPAM projection from it.
+//
+//   node bench/replay/run.mjs [--events 1000000] [--networks 100] [--pause-ipam]
+//
+// 1. Starts IPAM alone (built apps/ipam, as TestStack starts it: fresh database with the ipam
+//    migrations, fresh NATS prefix) and seeds it through its Neutron API: --networks networks,
+//    each with an IPv4 /16 and an IPv6 SLAAC /64 subnet and two ports.
+// 2. Loads --events port events (created, updated, deleted) on those networks through IPAM's
+//    own write path, run in this process: the built PortCommands, the network decider and the
+//    AggregateRepository / JetStreamEventStore append (one command in flight per network).
+// 3. Waits until IPAM's live projection has applied everything, fingerprints the ipam tables,
+//    asks IPAM to rebuild (admin.ipam.projection_rebuild) while polling its progress, and
+//    fingerprints the tables again: they must be equal.
+// Everything it made (IPAM process, database, streams of its prefix) is removed at the end,
+// also on failure or Ctrl-C. See README.md beside this file.
+
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
+import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
+import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName, waitForHealthy } from '@ncp/testing';
+import { api, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+// IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
+const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
+const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.js'));
+const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
+const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
+
+// IPAM's defaults (apps/ipam/src/config.ts, packages/nest-common/src/config.ts): the project
+// an API request without X-Project-Id acts as, and base_mac.
+const PROJECT_ID = '00000000000000000000000000000001';
+const MAC_PREFIX = 'fa:16:3e';
+// Not projections (snapshots are an optimisation, checkpoints are compared on their own).
+const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snapshots', '_prisma_migrations', '_ncp_migrations']);
+
+// ---------------------------------------------------------------------------- options
+
+const USAGE = `usage: node bench/replay/run.mjs [options]
+  --events N          port events to load (default 1000000)
+  --networks N        networks to spread them over = appends in flight (default 100, max 2550)
+  --pause-ipam        stop IPAM while loading (the load runs alone; its live projection
+                      then catches up from its checkpoint when it starts again)
+  --seed N            seed of the pseudo-random operation mix (default 1)
+  --timeout-min N     give up on the rebuild after N minutes (default 120)
+  -h, --help          this text`;
+
+function parseOptions(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        events: { type: 'string', default: '1000000' },
+        networks: { type: 'string', default: '100' },
+        'pause-ipam': { type: 'boolean', default: false },
+        seed: { type: 'string', default: '1' },
+        'timeout-min': { type: 'string', default: '120' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
+    const n = Number(v[name]);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      console.error(`--${name} must be an integer in [${min}, ${max}], got ${v[name]}\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    events: int('events', 1),
+    // two /16s per first octet from 10 up, see seedNetwork
+    networks: int('networks', 1, 2550),
+    pauseIpam: v['pause-ipam'],
+    seed: int('seed', 0),
+    timeoutMin: int('timeout-min', 1),
+  };
+}
+
+// ---------------------------------------------------------------------------- interruption
+
+let interrupted = false;
+const abort = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up (again to quit at once)...`);
+    abort.abort(new Error('interrupted'));
+  });
+}
+
+/** Rejects as soon as the run is interrupted, for waits that poll nothing themselves. */
+function abortable(promise) {
+  if (abort.signal.aborted) return Promise.reject(abort.signal.reason);
+  let onAbort;
+  const aborted = new Promise((_, reject) => {
+    onAbort = () => reject(abort.signal.reason);
+    abort.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // polls call this thousands of times: do not leave a listener behind each
+  return Promise.race([promise, aborted]).finally(() => abort.signal.removeEventListener('abort', onAbort));
+}
+
+// ---------------------------------------------------------------------------- IPAM process
+
+/** IPAM alone, started the way TestStack starts its services. */
+class IpamProcess {
+  constructor(env) {
+    this.env = env;
+    this.url = `http://127.0.0.1:${env.PORT}`;
+    this.output = [];
+    this.child = undefined;
+  }
+
+  async start() {
+    const child = spawn(process.execPath, [path.join(IPAM_DIST, 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (chunk) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 200) this.output.shift();
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    await abortable(waitForHealthy(this.url, 60_000)).catch((e) => {
+      throw new Error(`ipam did not start: ${e.message}\n${this.logs()}`);
+    });
+  }
+
+  async stop(signal = 'SIGTERM') {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+    await exited;
+  }
+
+  logs() {
+    return this.output.join('');
+  }
+}
+
+// ---------------------------------------------------------------------------- admin requests
+
+async function adminRequest(nc, naming, verb, timeoutMs) {
+  const msg = await abortable(nc.request(naming.adminSubject('ipam', verb), '{}', { timeout: timeoutMs }));
+  const body = JSON.parse(msg.string());
+  if (body.error) throw new Error(`admin.ipam.${verb}: ${body.error.message}`);
+  return body.result;
+}
+
+/** The `ipam` projection's status ({name, checkpoint, pending, running}). */
+async function ipamStatus(nc, naming) {
+  const all = await adminRequest(nc, naming, 'projection_status', 30_000);
+  const s = all.find((p) => p.name === 'ipam');
+  if (!s) throw new Error(`no ipam projection in ${JSON.stringify(all)}`);
+  return s;
+}
+
+async function waitForLiveProjection(nc, naming, target, what) {
+  let last = 0;
+  await waitUntil(
+    what,
+    async () => {
+      const s = await ipamStatus(nc, naming);
+      if (s.checkpoint - last >= 50_000 || (s.checkpoint >= target && last < target)) {
+        console.log(`  live projection at ${s.checkpoint}/${target}`);
+        last = s.checkpoint;
+      }
+      return s.checkpoint >= target && s.pending === 0;
+    },
+    3_600_000,
+    { pollMs: 500, stop: () => interrupted },
+  );
+}
+
+// ---------------------------------------------------------------------------- fingerprint
+
+/**
+ * Row count and an order-independent digest (md5 over the sorted md5s of each row's text)
+ * of every projection table in schema ipam.
+ */
+async function fingerprint(databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'ipam' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    );
+    const out = {};
+    for (const { table_name: table } of tables) {
+      if (NOT_PROJECTION_TABLES.has(table)) continue;
+      const { rows } = await client.query(
+        `SELECT count(*)::bigint AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS digest
+           FROM (SELECT md5(t::text) AS h FROM ipam.${client.escapeIdentifier(table)} t) x`,
+      );
+      out[table] = { rows: Number(rows[0].n), digest: rows[0].digest };
+    }
+    const { rows: checkpoints } = await client.query(`SELECT name, sequence::bigint AS sequence FROM ipam.projection_checkpoints ORDER BY name`);
+    return { tables: out, checkpoints: Object.fromEntries(checkpoints.map((c) => [c.name, Number(c.sequence)])) };
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------- seed
+
+async function seedNetwork(ipam, i) {
+  const { network } = await api(ipam, 'POST', '/v2.0/networks', { network: { name: `replay-${i}` } });
+  // 10.0.0.0/16 ... 10.255.0.0/16, 11.0.0.0/16, ...: overlapping tenant space is allowed, but
+  // distinct prefixes keep the shapes plausible.
+  const v4cidr = `${10 + Math.floor(i / 256)}.${i % 256}.0.0/16`;
+  const { subnet: v4 } = await api(ipam, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, name: `v4-${i}`, ip_version: 4, cidr: v4cidr } });
+  const { subnet: v6 } = await api(ipam, 'POST', '/v2.0/subnets', {
+    subnet: { network_id: network.id, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' },
+  });
+  const ports = [];
+  for (const body of [
+    { network_id: network.id, name: `seed-${i}-a` },
+    { network_id: network.id, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
+  ]) {
+    ports.push({ id: (await api(ipam, 'POST', '/v2.0/ports', { port: body })).port.id, extraV4: false });
+  }
+  return { id: network.id, v4: v4.id, v6: v6.id, ports };
+}
+
+async function seed(ipam, count) {
+  const networks = new Array(count);
+  let next = 0;
+  // a few at a time: network creation goes through the one segment registry aggregate anyway
+  await Promise.all(
+    Array.from({ length: Math.min(4, count) }, async () => {
+      while (next < count && !interrupted) {
+        const i = next++;
+        networks[i] = await seedNetwork(ipam, i);
+      }
+    }),
+  );
+  if (interrupted) throw new Error('interrupted');
+  return networks;
+}
+
+// ---------------------------------------------------------------------------- load
+
+/** mulberry32: a small seeded PRNG, so two runs with the same --seed do the same mix. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What API requests carry when they come without X-Project-Id / X-Roles (IPAM's defaults). */
+function requestMeta() {
+  return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
+}
+
+/**
+ * One network's share of the load: commands one after another, as the network aggregate
+ * takes them. Every command is one the API would accept for the port it names (a port
+ * updated or deleted exists: it was created on this network and not deleted yet), so every
+ * event is one IPAM itself would have written.
+ */
+async function loadNetwork(net, commands, random, quota, counts) {
+  const live = net.ports;
+  const pickPort = () => Math.floor(random() * live.length);
+  // this network's own counts pick the variants, so the mix does not depend on timing
+  const mine = { created: 0, updated: 0 };
+  for (let k = 0; k < quota && !interrupted; k++) {
+    const meta = requestMeta();
+    const r = random();
+    // Mix: ~30% creates, ~60% updates, ~10% deletes, so the rebuild inserts, updates and
+    // deletes rows and the tables end up with ~(30-10)% of the events as ports.
+    if (live.length < 4 || r < 0.3) {
+      const n = mine.created++;
+      const body =
+        n % 3 === 0
+          ? { network_id: net.id, name: `vm-${n}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${n % 16}` }
+          : { network_id: net.id, name: `port-${n}`, description: 'replay bench' };
+      const i = createPortInput({ port: body }, meta);
+      const written = await commands.create(i.networkId, i.projectId, i.request, meta);
+      net.owner.set(written.id, net.id);
+      live.push({ id: written.id, extraV4: false });
+      counts.created++;
+    } else if (r < 0.9) {
+      const port = live[pickPort()];
+      const u = mine.updated++;
+      const kind = u % 5;
+      let body;
+      if (kind === 0) body = { name: `renamed-${u}`, description: `rev ${u}` };
+      else if (kind === 1) body = { 'binding:host_id': `compute-${u % 16}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:profile': { migrating_to: null, n: u % 7 } };
+      else if (kind === 2) body = { extra_dhcp_opts: [{ opt_name: 'tftp-server', opt_value: `192.0.2.${u % 250}`, ip_version: 4 }, { opt_name: 'bootfile-name', opt_value: 'pxelinux.0', ip_version: 4 }] };
+      else if (kind === 3) body = { allowed_address_pairs: [{ ip_address: `198.51.100.${u % 250}` }] };
+      else {
+        // Re-address: a second IPv4 address (the first entry keeps the current one) or back
+        // to one; the SLAAC address stays. Rewrites the port's port_fixed_ips rows.
+        body = { fixed_ips: port.extraV4 ? [{ subnet_id: net.v4 }] : [{ subnet_id: net.v4 }, { subnet_id: net.v4 }] };
+        port.extraV4 = !port.extraV4;
+      }
+      await commands.update(port.id, updatePortInput({ port: body }), undefined, meta);
+      counts.updated++;
+    } else {
+      const at = pickPort();
+      const port = live[at];
+      live[at] = live[live.length - 1];
+      live.pop();
+      await commands.delete(port.id, meta);
+      net.owner.delete(port.id);
+      counts.deleted++;
+    }
+  }
+}
+
+async function load(nc, naming, networks, opts) {
+  const registry = new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]);
+  const store = new JetStreamEventStore(nc, naming, registry);
+  // As IpamWriteModel builds it, without snapshots (they are kept in IPAM's database, never
+  // in the stream) and with room for every network in the cache.
+  const repo = new AggregateRepository(store, networkDecider, { cacheSize: networks.length + 10 });
+  const owner = new Map();
+  for (const net of networks) for (const p of net.ports) owner.set(p.id, net.id);
+  const commands = new PortCommands(
+    { networks: repo, policies: { macPrefix: MAC_PREFIX } },
+    // What IPAM answers from its projection; here from what this loader wrote.
+    {
+      networkOfPort: async (portId) => {
+        const id = owner.get(portId);
+        if (!id) throw new Error(`port ${portId} is not one of ours`);
+        return id;
+      },
+    },
+  );
+  const counts = { created: 0, updated: 0, deleted: 0 };
+  const done = () => counts.created + counts.updated + counts.deleted;
+  const t0 = performance.now();
+  let lastPrint = t0;
+  let lastDone = 0;
+  const progress = setInterval(() => {
+    const now = performance.now();
+    const d = done();
+    const rate = (d - lastDone) / ((now - lastPrint) / 1000);
+    const avg = d / ((now - t0) / 1000);
+    const eta = avg > 0 ? (opts.events - d) / avg : Infinity;
+    console.log(`  loaded ${d}/${opts.events}  ${Math.round(rate)} ev/s now, ${Math.round(avg)} ev/s avg, ETA ${fmtSeconds(eta)}`);
+    lastPrint = now;
+    lastDone = d;
+  }, 10_000);
+  try {
+    const random = prng(opts.seed);
+    // one PRNG and one quota per network, from the run's seed: the same operations every run
+    // --events split evenly; the first networks take the remainder
+    const share = (i) => Math.floor(opts.events / networks.length) + (i < opts.events % networks.length ? 1 : 0);
+    await Promise.all(networks.map((net, i) => loadNetwork({ ...net, owner }, commands, prng(Math.floor(random() * 2 ** 32)), share(i), counts)));
+  } finally {
+    clearInterval(progress);
+  }
+  if (interrupted) throw new Error('interrupted');
+  const seconds = (performance.now() - t0) / 1000;
+  return { events: done(), seconds, counts, livePorts: networks.reduce((n, net) => n + net.ports.length, 0) };
+}
+
+// ---------------------------------------------------------------------------- rebuild
+
+async function rebuild(nc, naming, target, timeoutMin) {
+  const t0 = performance.now();
+  const reply = adminRequest(nc, naming, 'projection_rebuild', timeoutMin * 60_000);
+  let finished = false;
+  reply.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  let last = { at: t0, checkpoint: 0 };
+  const samples = [];
+  while (!finished && !interrupted) {
+    await Promise.race([reply.catch(() => undefined), sleep(5_000)]);
+    if (finished) break;
+    let s;
+    try {
+      s = await ipamStatus(nc, naming);
+    } catch (e) {
+      // IPAM is busy; the next poll will do
+      console.log(`  (status: ${e.message})`);
+      continue;
+    }
+    const now = performance.now();
+    const rate = (s.checkpoint - last.checkpoint) / ((now - last.at) / 1000);
+    const avg = s.checkpoint / ((now - t0) / 1000);
+    const eta = avg > 0 ? (target - s.checkpoint) / avg : Infinity;
+    samples.push({ seconds: +((now - t0) / 1000).toFixed(1), checkpoint: s.checkpoint });
+    console.log(`  rebuilt ${s.checkpoint}/${target}  ${Math.round(rate)} ev/s now, ${Math.round(avg)} ev/s avg, ETA ${fmtSeconds(eta)}`);
+    last = { at: now, checkpoint: s.checkpoint };
+  }
+  const result = await reply;
+  return { seconds: (performance.now() - t0) / 1000, ipamDurationMs: result.durationMs, projections: result.projections, samples };
+}
+
+// ---------------------------------------------------------------------------- main
+
+const fmtSeconds = (s) => (Number.isFinite(s) ? (s >= 90 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`) : '?');
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const result = {
+    at: new Date().toISOString(),
+    machine: machineSummary(),
+    command: `node bench/replay/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    options: opts,
+  };
+  const infra = await testInfra();
+  const prefix = uniqueName('replay');
+  const naming = new Naming({ prefix });
+  const database = await createTestDatabase(infra.databaseUrl);
+  let ipam;
+  let nc;
+  try {
+    await deployIpamMigrations(database.url);
+    ipam = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: String(await freePort()) });
+    await ipam.start();
+    nc = await connectNats(infra.natsUrl, `bench-replay-${prefix}`);
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
+    console.log(`ipam ${ipam.url}, database ${database.name}, stream ${naming.eventStream}`);
+
+    // --- seed through the API
+    let t = performance.now();
+    const networks = await seed(ipam, opts.networks);
+    const seedEvents = await store.streamLastSequence();
+    result.seed = { networks: networks.length, subnets: networks.length * 2, ports: networks.length * 2, events: seedEvents, seconds: +((performance.now() - t) / 1000).toFixed(1) };
+    console.log(`seeded ${networks.length} networks, ${networks.length * 2} subnets, ${networks.length * 2} ports through the API: ${seedEvents} events in ${result.seed.seconds} s`);
+
+    // --- load
+    if (opts.pauseIpam) await ipam.stop();
+    console.log(`loading ${opts.events} port events over ${networks.length} networks through IPAM's write path${opts.pauseIpam ? ' (IPAM stopped)' : ' (IPAM running)'}...`);
+    const loaded = await load(nc, naming, networks, opts);
+    const lastSequence = await store.streamLastSequence();
+    result.load = {
+      events: loaded.events,
+      seconds: +loaded.seconds.toFixed(1),
+      perSecond: Math.round(loaded.events / loaded.seconds),
+      created: loaded.counts.created,
+      updated: loaded.counts.updated,
+      deleted: loaded.counts.deleted,
+      ipamRunning: !opts.pauseIpam,
+    };
+    result.stream = { lastSequence, livePorts: loaded.livePorts };
+    console.log(
+      `loaded ${loaded.events} events (${loaded.counts.created} PortCreated, ${loaded.counts.updated} PortUpdated, ${loaded.counts.deleted} PortDeleted) in ${fmtSeconds(loaded.seconds)}: ${result.load.perSecond} events/s; stream at ${lastSequence}`,
+    );
+
+    // --- the live projection, caught up
+    t = performance.now();
+    if (opts.pauseIpam) await ipam.start();
+    await waitForLiveProjection(nc, naming, lastSequence, 'live projection catching up');
+    result.liveCatchUpSeconds = +((performance.now() - t) / 1000).toFixed(1);
+    console.log(`live projection caught up ${fmtSeconds(result.liveCatchUpSeconds)} after the load${opts.pauseIpam ? ' (IPAM restarted)' : ''}`);
+    const before = await fingerprint(database.url);
+    console.log(`before: ${Object.entries(before.tables).map(([k, v]) => `${k} ${v.rows}`).join(', ')}`);
+
+    // --- rebuild
+    console.log(`rebuilding the ipam projection from sequence 1 (admin.ipam.projection_rebuild)...`);
+    const rebuilt = await rebuild(nc, naming, lastSequence, opts.timeoutMin);
+    result.rebuild = {
+      events: lastSequence,
+      seconds: +rebuilt.seconds.toFixed(1),
+      perSecond: Math.round(lastSequence / rebuilt.seconds),
+      ipamDurationMs: rebuilt.ipamDurationMs,
+      projections: rebuilt.projections,
+      samples: rebuilt.samples,
+    };
+    console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms)`);
+
+    // --- equality
+    const after = await fingerprint(database.url);
+    const tables = {};
+    let equal = JSON.stringify(before.checkpoints) === JSON.stringify(after.checkpoints);
+    for (const name of new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])) {
+      const b = before.tables[name];
+      const a = after.tables[name];
+      const same = b !== undefined && a !== undefined && b.rows === a.rows && b.digest === a.digest;
+      equal &&= same;
+      tables[name] = { rows: a?.rows ?? null, rowsBefore: b?.rows ?? null, same };
+    }
+    const expectedPorts = loaded.livePorts;
+    const portsOk = after.tables.ports?.rows === expectedPorts;
+    result.check = { equal, portsAsLoaded: portsOk, expectedPorts, checkpoints: { before: before.checkpoints, after: after.checkpoints }, tables };
+    for (const [name, v] of Object.entries(tables)) console.log(`  ${name.padEnd(24)} ${String(v.rows).padStart(9)} rows  ${v.same ? 'same' : `DIFFERENT (before: ${v.rowsBefore} rows)`}`);
+    console.log(`rebuilt projection ${equal ? 'equals' : 'DIFFERS FROM'} the live one; ports ${after.tables.ports?.rows} (${portsOk ? 'as loaded' : `expected ${expectedPorts}`})`);
+    if (!equal || !portsOk) process.exitCode = 1;
+  } catch (e) {
+    if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
+    throw e;
+  } finally {
+    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${e.message}`));
+    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${e.message}`));
+    await nc?.close().catch(() => undefined);
+    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${e.message}`));
+  }
+  const file = writeResult(HERE, result);
+  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The event stream of the prefix and the KV buckets IPAM made for it (KV_<bucket>_<prefix>). */
+async function removeStreams(natsUrl, prefix) {
+  const nc = await connectNats(natsUrl, `bench-replay-cleanup-${prefix}`);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = [];
+    for await (const name of jsm.streams.names()) if (name.endsWith(`_${prefix}`)) names.push(name);
+    for (const name of names) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(interrupted ? 'interrupted' : e);
+  process.exit(interrupted ? 130 : 1);
+});
