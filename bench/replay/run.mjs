@@ -17,6 +17,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -423,7 +424,37 @@ async function rebuild(nc, naming, target, timeoutMin) {
 
 // ---------------------------------------------------------------------------- main
 
-const fmtSeconds = (s) => (Number.isFinite(s) ? (s >= 90 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`) : '?');
+function fmtSeconds(s) {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 90) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+}
+
+/** The machine's CPU time counters (Linux /proc/stat, in ticks); null elsewhere. */
+function cpuTimes() {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How the machine's CPUs spent a phase, in % of all of them: busy (anyone, not only this
+ * benchmark), idle, and stolen by the hypervisor. On a shared VM steal slows everything
+ * here down, so a run is only comparable with one of similar steal.
+ */
+function cpuShare(from, to = cpuTimes()) {
+  if (!from || !to) return null;
+  const d = { busy: to.busy - from.busy, idle: to.idle - from.idle, steal: to.steal - from.steal };
+  const total = d.busy + d.idle + d.steal;
+  if (total <= 0) return null;
+  const pct = (v) => Math.round((1000 * v) / total) / 10;
+  return { busyPct: pct(d.busy), idlePct: pct(d.idle), stealPct: pct(d.steal) };
+}
+const fmtCpu = (c) => (c ? `CPU busy ${c.busyPct}%, idle ${c.idlePct}%, stolen ${c.stealPct}%` : 'CPU ?');
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
@@ -457,6 +488,7 @@ async function main() {
     // --- load
     if (opts.pauseIpam) await ipam.stop();
     console.log(`loading ${opts.events} port events over ${networks.length} networks through IPAM's write path${opts.pauseIpam ? ' (IPAM stopped)' : ' (IPAM running)'}...`);
+    let cpu = cpuTimes();
     const loaded = await load(nc, naming, networks, opts);
     const lastSequence = await store.streamLastSequence();
     result.load = {
@@ -467,33 +499,47 @@ async function main() {
       updated: loaded.counts.updated,
       deleted: loaded.counts.deleted,
       ipamRunning: !opts.pauseIpam,
+      cpu: cpuShare(cpu),
     };
     result.stream = { lastSequence, livePorts: loaded.livePorts };
     console.log(
-      `loaded ${loaded.events} events (${loaded.counts.created} PortCreated, ${loaded.counts.updated} PortUpdated, ${loaded.counts.deleted} PortDeleted) in ${fmtSeconds(loaded.seconds)}: ${result.load.perSecond} events/s; stream at ${lastSequence}`,
+      `loaded ${loaded.events} events (${loaded.counts.created} PortCreated, ${loaded.counts.updated} PortUpdated, ${loaded.counts.deleted} PortDeleted) in ${fmtSeconds(loaded.seconds)}: ${result.load.perSecond} events/s; stream at ${lastSequence}; ${fmtCpu(result.load.cpu)}`,
     );
 
     // --- the live projection, caught up
+    // where the live projection stood when the load ended (with IPAM stopped: at the seed)
+    const liveAtLoadEnd = opts.pauseIpam ? seedEvents : (await ipamStatus(nc, naming)).checkpoint;
     t = performance.now();
+    cpu = cpuTimes();
     if (opts.pauseIpam) await ipam.start();
     await waitForLiveProjection(nc, naming, lastSequence, 'live projection catching up');
-    result.liveCatchUpSeconds = +((performance.now() - t) / 1000).toFixed(1);
-    console.log(`live projection caught up ${fmtSeconds(result.liveCatchUpSeconds)} after the load${opts.pauseIpam ? ' (IPAM restarted)' : ''}`);
+    const catchUpSeconds = (performance.now() - t) / 1000;
+    result.live = {
+      atLoadEnd: liveAtLoadEnd,
+      catchUpSeconds: +catchUpSeconds.toFixed(1),
+      catchUpPerSecond: Math.round((lastSequence - liveAtLoadEnd) / catchUpSeconds),
+      cpu: cpuShare(cpu),
+    };
+    console.log(
+      `live projection was at ${liveAtLoadEnd} when the load ended and caught up ${fmtSeconds(catchUpSeconds)} later${opts.pauseIpam ? ' (IPAM restarted)' : ''}: ${result.live.catchUpPerSecond} events/s; ${fmtCpu(result.live.cpu)}`,
+    );
     const before = await fingerprint(database.url);
     console.log(`before: ${Object.entries(before.tables).map(([k, v]) => `${k} ${v.rows}`).join(', ')}`);
 
     // --- rebuild
     console.log(`rebuilding the ipam projection from sequence 1 (admin.ipam.projection_rebuild)...`);
+    cpu = cpuTimes();
     const rebuilt = await rebuild(nc, naming, lastSequence, opts.timeoutMin);
     result.rebuild = {
       events: lastSequence,
       seconds: +rebuilt.seconds.toFixed(1),
       perSecond: Math.round(lastSequence / rebuilt.seconds),
       ipamDurationMs: rebuilt.ipamDurationMs,
+      cpu: cpuShare(cpu),
       projections: rebuilt.projections,
       samples: rebuilt.samples,
     };
-    console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms)`);
+    console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms); ${fmtCpu(result.rebuild.cpu)}`);
 
     // --- equality
     const after = await fingerprint(database.url);
