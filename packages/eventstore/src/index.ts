@@ -14,3 +14,4 @@ export { SerialPass } from './serial-pass';
 export * from './admin-responder';
 export * from './json-changes';
 export * from './replay';
+export * from './subject-filter';

@@ -4,6 +4,7 @@ import { type HeartbeatWatcher } from '@ncp/eventstore';
 import { ApiSupport, agentWire, findExtension, type HttpRequestLike, type ResourceReader } from '@ncp/nest-common';
 import { BgpCommands } from '../application/commands';
 import { speakerHosts } from '../application/facts';
+import { type BgpSpeaker } from '../generated/prisma/client';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { createPeerInput, createSpeakerInput, idInput, updatePeerInput, updateSpeakerInput } from './bodies';
 import { BGP_EXTENSIONS } from './extensions';
@@ -120,15 +121,16 @@ export class SpeakersController {
     if (!speaker) throw notFoundSpeaker(id);
     const hosts = speakerHosts(speaker);
     const agents = await this.prisma.agent.findMany({ where: { host: { in: hosts.map((h) => h.host) } }, orderBy: { host: 'asc' } });
-    return { agents: await Promise.all(agents.map(async (a) => ({ ...(await dragentWire(this.prisma, this.heartbeats, a)), pinned: hosts.some((h) => h.host === a.host && h.pinned) }))) };
+    const all = await this.prisma.bgpSpeaker.findMany({ select: { hosts: true } });
+    return { agents: agents.map((a) => ({ ...dragentWire(all, this.heartbeats, a), pinned: hosts.some((h) => h.host === a.host && h.pinned) })) };
   }
 }
 
 const notFoundSpeaker = (id: string) => new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
 
-async function dragentWire(prisma: BgpPrisma, heartbeats: Heartbeats, agent: { id: string; host: string; row: string }) {
-  const all = await prisma.bgpSpeaker.findMany({ select: { hosts: true } });
-  const count = all.filter((s) => speakerHosts(s).some((h) => h.host === agent.host)).length;
+/** `speakers`: every speaker's placement, read once for all the agents shown. */
+function dragentWire(speakers: readonly Pick<BgpSpeaker, 'hosts'>[], heartbeats: Heartbeats, agent: { id: string; host: string; row: string }) {
+  const count = speakers.filter((s) => speakerHosts(s).some((h) => h.host === agent.host)).length;
   return agentWire({
     id: agent.id,
     host: agent.host,

@@ -1,5 +1,5 @@
 import { type AgentEvent, type BgpEvent, type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
-import { type Projection } from '@ncp/eventstore';
+import { acceptsContexts, type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type BgpTx } from '../infrastructure/prisma';
 
@@ -13,23 +13,11 @@ const json = (v: unknown) => v as Prisma.InputJsonValue;
 export class BgpProjection implements Projection<BgpTx> {
   readonly name = 'bgp';
   readonly filter: string;
+  readonly accepts: (subject: string) => boolean;
 
-  constructor(private readonly naming: Naming) {
+  constructor(naming: Naming) {
     this.filter = naming.allEvents;
-  }
-
-  accepts(subject: string): boolean {
-    try {
-      const { context, aggregate } = this.naming.parseEventSubject(subject);
-      return (
-        context === 'bgp' ||
-        (context === 'ipam' && aggregate === 'network') ||
-        (context === 'l3' && (aggregate === 'router' || aggregate === 'floatingip')) ||
-        (context === 'agent' && aggregate === 'agent')
-      );
-    } catch {
-      return false;
-    }
+    this.accepts = acceptsContexts(naming, { bgp: '*', ipam: ['network'], l3: ['router', 'floatingip'], agent: ['agent'] });
   }
 
   async reset(tx: BgpTx): Promise<void> {

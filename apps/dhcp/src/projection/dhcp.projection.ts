@@ -1,5 +1,5 @@
 import { type AgentEvent, type DhcpEvent, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
-import { type Projection } from '@ncp/eventstore';
+import { acceptsContexts, type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type DhcpTx } from '../infrastructure/prisma';
 
@@ -12,18 +12,11 @@ const json = (v: unknown) => v as Prisma.InputJsonValue;
 export class DhcpProjection implements Projection<DhcpTx> {
   readonly name = 'dhcp';
   readonly filter: string;
+  readonly accepts: (subject: string) => boolean;
 
-  constructor(private readonly naming: Naming) {
+  constructor(naming: Naming) {
     this.filter = naming.allEvents;
-  }
-
-  accepts(subject: string): boolean {
-    try {
-      const { context, aggregate } = this.naming.parseEventSubject(subject);
-      return context === 'dhcp' || (context === 'ipam' && aggregate === 'network') || (context === 'agent' && aggregate === 'agent');
-    } catch {
-      return false;
-    }
+    this.accepts = acceptsContexts(naming, { dhcp: '*', ipam: ['network'], agent: ['agent'] });
   }
 
   async reset(tx: DhcpTx): Promise<void> {

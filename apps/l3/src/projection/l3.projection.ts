@@ -1,5 +1,5 @@
 import { type AgentEvent, type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
-import { type Projection } from '@ncp/eventstore';
+import { acceptsContexts, type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type L3Tx } from '../infrastructure/prisma';
 
@@ -12,18 +12,11 @@ const json = (v: unknown) => v as Prisma.InputJsonValue;
 export class L3Projection implements Projection<L3Tx> {
   readonly name = 'l3';
   readonly filter: string;
+  readonly accepts: (subject: string) => boolean;
 
-  constructor(private readonly naming: Naming) {
+  constructor(naming: Naming) {
     this.filter = naming.allEvents;
-  }
-
-  accepts(subject: string): boolean {
-    try {
-      const { context, aggregate } = this.naming.parseEventSubject(subject);
-      return context === 'l3' || (context === 'ipam' && aggregate === 'network') || (context === 'agent' && aggregate === 'agent');
-    } catch {
-      return false;
-    }
+    this.accepts = acceptsContexts(naming, { l3: '*', ipam: ['network'], agent: ['agent'] });
   }
 
   async reset(tx: L3Tx): Promise<void> {

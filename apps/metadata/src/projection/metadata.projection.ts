@@ -1,5 +1,5 @@
 import { type DhcpEvent, type L3Event, type MetaEvent, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
-import { type Projection } from '@ncp/eventstore';
+import { acceptsContexts, type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type MetadataTx } from '../infrastructure/prisma';
 
@@ -13,23 +13,11 @@ const json = (v: unknown) => v as Prisma.InputJsonValue;
 export class MetadataProjection implements Projection<MetadataTx> {
   readonly name = 'metadata';
   readonly filter: string;
+  readonly accepts: (subject: string) => boolean;
 
-  constructor(private readonly naming: Naming) {
+  constructor(naming: Naming) {
     this.filter = naming.allEvents;
-  }
-
-  accepts(subject: string): boolean {
-    try {
-      const { context, aggregate } = this.naming.parseEventSubject(subject);
-      return (
-        context === 'meta' ||
-        (context === 'ipam' && aggregate === 'network') ||
-        (context === 'l3' && (aggregate === 'router' || aggregate === 'floatingip')) ||
-        (context === 'dhcp' && aggregate === 'server')
-      );
-    } catch {
-      return false;
-    }
+    this.accepts = acceptsContexts(naming, { meta: '*', ipam: ['network'], l3: ['router', 'floatingip'], dhcp: ['server'] });
   }
 
   async reset(tx: MetadataTx): Promise<void> {
