@@ -29,7 +29,15 @@ export class OpenstackCli {
     } catch (e) {
       const err = e as { code?: string; stderr?: string; message: string };
       if (err.code === 'ENOENT') throw new Error('the openstack CLI is not installed (apt-get install python3-openstackclient; .ci/run does it)');
-      throw new Error(`openstack ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
+      // the CLI's own account of the HTTP exchange, to tell a refused connection from a bad answer
+      const debug = await run('openstack', ['--debug', ...args], {
+        env: { ...process.env, OS_CLIENT_CONFIG_FILE: path.join(this.dir, 'clouds.yaml'), OS_CLOUD: 'ncp' },
+        timeout: 60_000,
+      }).then(
+        () => 'the same command with --debug then succeeded',
+        (d: { stderr?: string }) => (d.stderr ?? '').slice(-4000),
+      );
+      throw new Error(`openstack ${args.join(' ')} failed: ${err.stderr ?? err.message}\n--debug:\n${debug}`);
     }
   }
 
