@@ -46,7 +46,7 @@ describe('discovery', () => {
   it('exposes health, metrics and OpenAPI', async () => {
     expect((await api.get('/healthz')).status).toBe(200);
     const ipamHealth = await fetch(`${stack.ipamUrl}/healthz`);
-    expect(await ipamHealth.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', nats: 'ok', projection: 'ok' } });
+    expect(await ipamHealth.json()).toEqual({ status: 'ok', pid: expect.any(Number) as number, checks: { postgres: 'ok', nats: 'ok', projection: 'ok' } });
     const metrics = await (await fetch(`${stack.ipamUrl}/metrics`)).text();
     expect(metrics).toMatch(/http_requests_total\{.*service="ipam"/);
     type Doc = { info: { description: string }; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };

@@ -27,12 +27,26 @@ export interface Projection<Tx> {
   readonly filter: string;
   apply(tx: Tx, event: RecordedEvent): Promise<void>;
   /**
+   * Applies events in stream order, all in one transaction, with the same result as `apply`
+   * on each: a projection may fold them set-wise (fewer statements per event).
+   */
+  applyBatch?(tx: Tx, events: readonly RecordedEvent[]): Promise<void>;
+  /**
    * Subjects the projection folds, when its filter is wider (one consumer over several
    * contexts: NATS 2.9 allows one filter per consumer). Others are skipped undecoded.
    */
   accepts?(subject: string): boolean;
   /** Empties the projection's tables, for a rebuild from sequence 1. */
   reset(tx: Tx): Promise<void>;
+}
+
+/** Applies events in order through the projection's batch path if it has one. */
+export async function applyEvents<Tx>(projection: Projection<Tx>, tx: Tx, events: readonly RecordedEvent[]): Promise<void> {
+  if (projection.applyBatch) {
+    if (events.length > 0) await projection.applyBatch(tx, events);
+    return;
+  }
+  for (const e of events) await projection.apply(tx, e);
 }
 
 export interface ProjectionLogger {
@@ -214,12 +228,10 @@ export class ProjectionRunner<Tx> {
       try {
         const reached = await this.store.transaction(async (tx) => {
           const checkpoint = await this.store.readCheckpoint(this.projection.name, tx);
-          let last = checkpoint;
-          for (const m of batch) {
-            if (m.seq <= last) continue;
-            if (this.projection.accepts?.(m.subject) !== false) await this.projection.apply(tx, this.events.decode(m));
-            last = m.seq;
-          }
+          const fresh = batch.filter((m) => m.seq > checkpoint);
+          const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
+          await applyEvents(this.projection, tx, accepted.map((m) => this.events.decode(m)));
+          const last = fresh.at(-1)?.seq ?? checkpoint;
           if (last > checkpoint) await this.store.writeCheckpoint(tx, this.projection.name, last);
           return last;
         });

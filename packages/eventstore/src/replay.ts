@@ -1,5 +1,5 @@
 import { type JetStreamEventStore } from './event-store';
-import { type Projection, type ProjectionStore } from './projection-runner';
+import { applyEvents, type Projection, type ProjectionStore } from './projection-runner';
 import { SqlProjectionStore, type SqlClient, type TransactionalSqlClient } from './sql-projection-store';
 
 /** What `replay --into` may create and drop: a schema of its own, never a service's. */
@@ -31,7 +31,7 @@ export async function replayProjection<Tx>(
     if (!last) return;
     await target.transaction(async (tx) => {
       await target.readCheckpoint(projection.name, tx);
-      for (const e of events) await projection.apply(tx, e);
+      await applyEvents(projection, tx, events);
       await target.writeCheckpoint(tx, projection.name, last.sequence);
     });
     applied += events.length;
@@ -44,21 +44,61 @@ export async function replayProjection<Tx>(
   return applied;
 }
 
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const ON_ACTION: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+
+interface ForeignKey {
+  name: string;
+  table: string;
+  columns: string[];
+  refTable: string;
+  refColumns: string[];
+  onDelete: string;
+  onUpdate: string;
+}
+
+const quoted = (names: readonly string[]) =>
+  names
+    .map((n) => {
+      if (!IDENTIFIER.test(n)) throw new Error(`unexpected identifier ${n}`);
+      return `"${n}"`;
+    })
+    .join(', ');
+
 /**
  * A scratch copy of a service's schema: `schema` is dropped and created again with every table
- * of `liveSchema` (columns, defaults, indexes; no foreign keys), empty.
+ * of `liveSchema` (columns, defaults, indexes, and the foreign keys between them, pointing
+ * inside the copy, so a deletion cascades there as it does in the live schema), empty.
  */
 export async function createScratchSchema(sql: SqlExecutor, liveSchema: string, schema: string): Promise<void> {
   if (!REPLAY_SCHEMA.test(schema)) throw new Error(`a replay schema is named replay_<letters, digits, _>, got ${schema}`);
-  if (!/^[a-z_][a-z0-9_]*$/.test(liveSchema)) throw new Error(`bad schema name ${liveSchema}`);
+  if (!IDENTIFIER.test(liveSchema)) throw new Error(`bad schema name ${liveSchema}`);
   const tables = await sql.$queryRawUnsafe<{ table_name: string }[]>(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = '${liveSchema}' AND table_type = 'BASE TABLE' AND table_name <> '_prisma_migrations' ORDER BY table_name`,
   );
   await sql.$executeRawUnsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await sql.$executeRawUnsafe(`CREATE SCHEMA "${schema}"`);
   for (const { table_name: t } of tables) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(t)) throw new Error(`unexpected table name ${t}`);
+    if (!IDENTIFIER.test(t)) throw new Error(`unexpected table name ${t}`);
     await sql.$executeRawUnsafe(`CREATE TABLE "${schema}"."${t}" (LIKE "${liveSchema}"."${t}" INCLUDING ALL)`);
+  }
+  // LIKE copies no foreign keys; the catalog names their columns, the copies reference the copy.
+  const keys = await sql.$queryRawUnsafe<ForeignKey[]>(
+    `SELECT c.conname::text AS name, t.relname::text AS "table", r.relname::text AS "refTable",
+       ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i) AS columns,
+       ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) AS "refColumns",
+       c.confdeltype::text AS "onDelete", c.confupdtype::text AS "onUpdate"
+     FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+     WHERE c.contype = 'f' AND c.connamespace = '${liveSchema}'::regnamespace AND r.relnamespace = c.connamespace
+     ORDER BY c.conname`,
+  );
+  for (const k of keys) {
+    const onDelete = ON_ACTION[k.onDelete];
+    const onUpdate = ON_ACTION[k.onUpdate];
+    if (onDelete === undefined || onUpdate === undefined) throw new Error(`foreign key ${k.name}: unknown action ${k.onDelete}/${k.onUpdate}`);
+    await sql.$executeRawUnsafe(
+      `ALTER TABLE "${schema}".${quoted([k.table])} ADD CONSTRAINT ${quoted([k.name])} FOREIGN KEY (${quoted(k.columns)}) REFERENCES "${schema}".${quoted([k.refTable])} (${quoted(k.refColumns)}) ON DELETE ${onDelete} ON UPDATE ${onUpdate}`,
+    );
   }
 }
 

@@ -12,8 +12,9 @@ export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
 export class HealthController {
   constructor(@Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[]) {}
 
+  /** `pid`: which process answered, so a supervisor can tell its child from whatever else holds the port. */
   @Get('healthz')
-  async health(): Promise<{ status: 'ok'; checks: Record<string, string> }> {
+  async health(): Promise<{ status: 'ok'; pid: number; checks: Record<string, string> }> {
     const results = await Promise.all(
       this.checks.map(async (c) => {
         try {
@@ -28,6 +29,6 @@ export class HealthController {
     if (results.some(([, r]) => r !== 'ok')) {
       throw new HttpException({ status: 'unhealthy', checks }, HttpStatus.SERVICE_UNAVAILABLE);
     }
-    return { status: 'ok', checks };
+    return { status: 'ok', pid: process.pid, checks };
   }
 }

@@ -80,14 +80,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until `url`/healthz answers 200; with `pid`, only an answer from that process counts
+ * (another process may hold the port: the one given was free when it was chosen, not since).
+ */
+export async function waitForHealthy(url: string, timeoutMs = 30_000, pid?: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-      last = `status ${res.status}: ${await res.text()}`;
+      const text = await res.text();
+      if (res.ok) {
+        const answeredBy = (JSON.parse(text) as { pid?: unknown }).pid;
+        if (pid === undefined || answeredBy === pid) return;
+        last = `answered by process ${String(answeredBy)}, not ${pid}`;
+      } else {
+        last = `status ${res.status}: ${text}`;
+      }
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);
     }
@@ -99,7 +109,7 @@ export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<v
 interface Service {
   readonly name: string;
   readonly script: string;
-  readonly port: number;
+  port: number;
   readonly env: Record<string, string>;
   process?: ChildProcess;
   output: string[];
@@ -227,18 +237,38 @@ export class TestStack {
       return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: [] };
     };
     const backends = {} as Record<Backend, Service>;
-    for (const name of BACKENDS) backends[name] = await service(name);
+    for (const name of BACKENDS) {
+      backends[name] = await service(name);
+      await TestStack.startOnFreePort(backends[name]);
+    }
+    // The gateway's upstreams are known once the backends listen (a port may have changed).
     const url = (name: Backend) => `http://127.0.0.1:${backends[name].port}`;
     const gateway = await service('gateway', { IPAM_URL: url('ipam'), L3_URL: url('l3'), DHCP_URL: url('dhcp'), BGP_URL: url('bgp'), METADATA_URL: url('metadata') });
-    const stack = new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
-    for (const name of BACKENDS) await stack.startService(backends[name]);
-    await stack.startService(gateway);
-    return stack;
+    await TestStack.startOnFreePort(gateway);
+    return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
+  }
+
+  /**
+   * Starts a service, on another free port if its own was taken meanwhile (test runs in
+   * parallel choose ports too).
+   */
+  private static async startOnFreePort(service: Service, attempts = 3): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await TestStack.startService(service);
+        return;
+      } catch (e) {
+        if (attempt >= attempts || !service.output.join('').includes('EADDRINUSE')) throw e;
+        service.port = await freePort();
+        service.env.PORT = String(service.port);
+        service.output.length = 0;
+      }
+    }
   }
 
   /** Starts IPAM again (after killIpam), waiting until it is healthy. */
   startIpam(): Promise<void> {
-    return this.startService(this.services.ipam);
+    return TestStack.startService(this.services.ipam);
   }
 
   /** Kills IPAM, by default without warning (kill -9). Resolves once the process is gone. */
@@ -325,7 +355,8 @@ export class TestStack {
     return [...(await ids('routers')).map((id) => `qrouter-${id}`), ...(await ids('networks')).map((id) => `qdhcp-${id}`)];
   }
 
-  private async startService(service: Service): Promise<void> {
+  /** Healthy means this child answers on its port, not just anyone. */
+  private static async startService(service: Service): Promise<void> {
     const child = spawn(process.execPath, [service.script], {
       env: { ...process.env, ...service.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -337,7 +368,10 @@ export class TestStack {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    await waitForHealthy(`http://127.0.0.1:${service.port}`).catch((e: unknown) => {
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`exited (${code ?? signal}) before it was healthy`))));
+    exited.catch(() => undefined);
+    await Promise.race([waitForHealthy(`http://127.0.0.1:${service.port}`, 30_000, child.pid), exited]).catch((e: unknown) => {
+      child.kill('SIGKILL');
       throw new Error(`${service.name} did not start: ${e instanceof Error ? e.message : String(e)}\n${service.output.join('')}`);
     });
   }

@@ -2,8 +2,7 @@ import { type IpamEvent, type RecordedEvent } from '@ncp/contracts';
 import { type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type IpamTx } from '../infrastructure/prisma';
-
-type Envelope = RecordedEvent['envelope'];
+import { applyPortRun, isPortEvent, type PortRecordedEvent } from './port-rows';
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
 
@@ -32,12 +31,28 @@ export class IpamProjection implements Projection<IpamTx> {
     await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools`;
   }
 
-  async apply(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
-    const e = recorded.envelope;
-    await this.applyEvent(tx, e, { type: e.type, data: e.data } as IpamEvent);
+  apply(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
+    return this.applyBatch(tx, [recorded]);
   }
 
-  private async applyEvent(tx: IpamTx, e: Envelope, event: IpamEvent): Promise<void> {
+  /** Consecutive port events go set-wise; any other event ends such a run, so order holds. */
+  async applyBatch(tx: IpamTx, events: readonly RecordedEvent[]): Promise<void> {
+    let run: PortRecordedEvent[] = [];
+    for (const recorded of events) {
+      if (isPortEvent(recorded)) {
+        run.push(recorded);
+        continue;
+      }
+      if (run.length > 0) await applyPortRun(tx, run);
+      run = [];
+      await this.applyEvent(tx, recorded);
+    }
+    if (run.length > 0) await applyPortRun(tx, run);
+  }
+
+  private async applyEvent(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
+    const e = recorded.envelope;
+    const event = { type: e.type, data: e.data } as IpamEvent;
     const id = e.aggregateId;
     const at = new Date(e.occurredAt);
     const touched = { updatedAt: at, revisionNumber: { increment: 1 } };
@@ -185,55 +200,11 @@ export class IpamProjection implements Projection<IpamTx> {
         await tx.portFixedIp.deleteMany({ where: { subnetId: event.data.subnetId } });
         await tx.subnet.delete({ where: { id: event.data.subnetId } });
         return;
-      case 'PortCreated': {
-        const { portId, fixedIps, bindingProfile, allowedAddressPairs, extraDhcpOpts, ...rest } = event.data;
-        const network = await tx.network.findUniqueOrThrow({ where: { id }, select: { projectId: true } });
-        // createMany: no read-back of the row, which create would do.
-        await tx.port.createMany({
-          data: {
-            id: portId,
-            networkId: id,
-            networkProjectId: network.projectId,
-            ...rest,
-            bindingProfile: json(bindingProfile),
-            allowedAddressPairs: json(allowedAddressPairs),
-            extraDhcpOpts: json(extraDhcpOpts),
-            revisionNumber: 1,
-            createdAt: at,
-            updatedAt: at,
-          },
-        });
-        if (fixedIps.length > 0) {
-          await tx.portFixedIp.createMany({ data: fixedIps.map((f, position) => ({ portId, subnetId: f.subnetId, ipAddress: f.ipAddress, position })) });
-        }
-        return;
-      }
-      case 'PortUpdated': {
-        const { portId, changes } = event.data;
-        const { fixedIps, bindingProfile, allowedAddressPairs, extraDhcpOpts, ...rest } = changes;
-        if (fixedIps !== undefined) {
-          await tx.portFixedIp.deleteMany({ where: { portId } });
-          await tx.portFixedIp.createMany({
-            data: fixedIps.map((f, position) => ({ portId, subnetId: f.subnetId, ipAddress: f.ipAddress, position })),
-          });
-        }
-        await tx.port.update({
-          where: { id: portId },
-          data: {
-            ...pick(rest),
-            ...(bindingProfile !== undefined ? { bindingProfile: json(bindingProfile) } : {}),
-            ...(allowedAddressPairs !== undefined ? { allowedAddressPairs: json(allowedAddressPairs) } : {}),
-            ...(extraDhcpOpts !== undefined ? { extraDhcpOpts: json(extraDhcpOpts) } : {}),
-            ...touched,
-          },
-        });
-        return;
-      }
+      case 'PortCreated':
+      case 'PortUpdated':
       case 'PortStatusChanged':
-        await tx.port.update({ where: { id: event.data.portId }, data: { status: event.data.status, ...touched } });
-        return;
       case 'PortDeleted':
-        await tx.port.delete({ where: { id: event.data.portId } });
+        await applyPortRun(tx, [recorded as PortRecordedEvent]);
         return;
       default: {
         const _exhaustive: never = event;
