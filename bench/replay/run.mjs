@@ -422,6 +422,62 @@ async function rebuild(nc, naming, target, timeoutMin) {
   return { seconds: (performance.now() - t0) / 1000, ipamDurationMs: result.durationMs, projections: result.projections, samples };
 }
 
+/**
+ * Samples IPAM's Postgres sessions (pg_stat_activity of the bench database) every 100 ms
+ * while the rebuild runs, to tell where its time goes: a session `active` is Postgres
+ * executing that statement; `idle in transaction` is IPAM's process working inside a batch
+ * (decoding, folding, building parameters); no session in a transaction is IPAM outside a
+ * batch (waiting for messages, committing acks).
+ */
+function samplePostgres(databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  const samples = [];
+  let stopped = false;
+  const loop = (async () => {
+    await client.connect();
+    while (!stopped) {
+      const { rows } = await client.query(
+        `SELECT state, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) AS query FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'`,
+      );
+      samples.push({ at: performance.now(), rows });
+      await sleep(100);
+    }
+    await client.end();
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return summariseSamples(samples);
+    },
+  };
+}
+
+/** Shares of the samples, for the first and the last fifth of the run and for all of it. */
+function summariseSamples(samples) {
+  const share = (list) => {
+    const n = list.length || 1;
+    const pct = (k) => Math.round((1000 * k) / n) / 10;
+    const statements = {};
+    let active = 0;
+    let inTransaction = 0;
+    for (const { rows } of list) {
+      const running = rows.filter((r) => r.state === 'active');
+      if (running.length > 0) active++;
+      else if (rows.some((r) => r.state === 'idle in transaction')) inTransaction++;
+      for (const r of running) statements[r.query] = (statements[r.query] ?? 0) + 1;
+    }
+    const top = Object.entries(statements).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, k]) => ({ query, pct: pct(k) }));
+    return { samples: list.length, postgresPct: pct(active), ipamInBatchPct: pct(inTransaction), outsideBatchPct: pct(list.length - active - inTransaction), top };
+  };
+  const fifth = Math.floor(samples.length / 5);
+  return { all: share(samples), firstFifth: share(samples.slice(0, fifth)), lastFifth: share(samples.slice(samples.length - fifth)) };
+}
+
+const fmtSampled = (label, s) =>
+  `  ${label.padEnd(12)} Postgres executing ${s.postgresPct}%, IPAM inside a batch ${s.ipamInBatchPct}%, outside a batch ${s.outsideBatchPct}% (${s.samples} samples); top: ${s.top.map((t) => `${t.query}... ${t.pct}%`).join('; ')}`;
+
 // ---------------------------------------------------------------------------- main
 
 function fmtSeconds(s) {
@@ -529,7 +585,9 @@ async function main() {
     // --- rebuild
     console.log(`rebuilding the ipam projection from sequence 1 (admin.ipam.projection_rebuild)...`);
     cpu = cpuTimes();
+    const sampler = samplePostgres(database.url);
     const rebuilt = await rebuild(nc, naming, lastSequence, opts.timeoutMin);
+    const sessions = await sampler.stop();
     result.rebuild = {
       events: lastSequence,
       seconds: +rebuilt.seconds.toFixed(1),
@@ -538,8 +596,11 @@ async function main() {
       cpu: cpuShare(cpu),
       projections: rebuilt.projections,
       samples: rebuilt.samples,
+      sessions,
     };
     console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms); ${fmtCpu(result.rebuild.cpu)}`);
+    console.log('where the rebuild\'s time went (pg_stat_activity every 100 ms):');
+    for (const [label, share] of [['first fifth', sessions.firstFifth], ['last fifth', sessions.lastFifth], ['all', sessions.all]]) console.log(fmtSampled(label, share));
 
     // --- equality
     const after = await fingerprint(database.url);
