@@ -35,6 +35,11 @@ export class L2Topology {
   private readonly ports = new Map<string, PortFact>();
   private readonly portsOfNetwork = new Map<string, Set<string>>();
   private readonly portsOfHost = new Map<string, Set<string>>();
+  /**
+   * Per network, how many of its ports each host has: the hosts a port event concerns,
+   * without a walk over the network's ports (a /16 may hold tens of thousands).
+   */
+  private readonly hostCountsOfNetwork = new Map<string, Map<string, number>>();
   private readonly agents = new Map<string, AgentFact>();
   private readonly applied = new Map<string, number>();
 
@@ -103,29 +108,37 @@ export class L2Topology {
   }
 
   private bind(port: PortFact, host: string): void {
-    this.portsOfHost.get(port.host)?.delete(port.id);
+    this.unbind(port);
     port.host = host;
     if (host === '') return;
     const set = this.portsOfHost.get(host) ?? new Set<string>();
     set.add(port.id);
     this.portsOfHost.set(host, set);
+    const counts = this.hostCountsOfNetwork.get(port.networkId) ?? new Map<string, number>();
+    counts.set(host, (counts.get(host) ?? 0) + 1);
+    this.hostCountsOfNetwork.set(port.networkId, counts);
+  }
+
+  private unbind(port: PortFact): void {
+    if (port.host === '') return;
+    this.portsOfHost.get(port.host)?.delete(port.id);
+    const counts = this.hostCountsOfNetwork.get(port.networkId);
+    const left = (counts?.get(port.host) ?? 0) - 1;
+    if (left > 0) counts?.set(port.host, left);
+    else counts?.delete(port.host);
+    port.host = '';
   }
 
   private forget(portId: string): void {
     const p = this.ports.get(portId);
     if (!p) return;
-    this.portsOfHost.get(p.host)?.delete(portId);
+    this.unbind(p);
     this.portsOfNetwork.get(p.networkId)?.delete(portId);
     this.ports.delete(portId);
   }
 
   private hostsOfNetwork(networkId: string): Set<string> {
-    const hosts = new Set<string>();
-    for (const id of this.portsOfNetwork.get(networkId) ?? []) {
-      const host = this.ports.get(id)?.host;
-      if (host) hosts.add(host);
-    }
-    return hosts;
+    return new Set(this.hostCountsOfNetwork.get(networkId)?.keys());
   }
 
   private applyAgentEvent(event: AgentEvent, agentId: string): Set<string> {
@@ -158,12 +171,14 @@ export class L2Topology {
         const dirty = this.hostsOfNetwork(networkId);
         for (const id of [...(this.portsOfNetwork.get(networkId) ?? [])]) this.forget(id);
         this.portsOfNetwork.delete(networkId);
+        this.hostCountsOfNetwork.delete(networkId);
         this.networks.delete(networkId);
         return dirty;
       }
       case 'PortCreated': {
         const d = event.data;
         const port: PortFact = { id: d.portId, networkId, mac: d.macAddress, adminStateUp: d.adminStateUp, host: '', profile: d.bindingProfile };
+        this.forget(d.portId);
         this.ports.set(d.portId, port);
         this.bind(port, d.bindingHostId);
         const set = this.portsOfNetwork.get(networkId) ?? new Set<string>();

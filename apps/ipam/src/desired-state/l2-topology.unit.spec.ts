@@ -145,4 +145,23 @@ describe('L2 desired-state calculation', () => {
     t.apply(ev('network', NET_A, 'NetworkDeleted', { subnets: [], portIds: [] }));
     expect(t.intentFor('host-b1')).toEqual({ networks: [], ports: [] });
   });
+
+  it('counts the hosts of a network by their ports: a host stays while one of its ports does', () => {
+    const t = fold(history().slice(0, 3));
+    const dirty = (e: RecordedEvent) => [...t.apply(e)].sort();
+    const p = (n: number) => `33333333-0000-4000-8000-00000000000${n}`;
+    expect(dirty(ev('network', NET_A, 'PortCreated', port(p(1), 'fa:16:3e:00:01:01', 'host-a1')))).toEqual(['host-a1']);
+    expect(dirty(ev('network', NET_A, 'PortCreated', port(p(2), 'fa:16:3e:00:01:02', 'host-a1')))).toEqual(['host-a1']);
+    expect(dirty(ev('network', NET_A, 'PortCreated', port(p(3), 'fa:16:3e:00:01:03', 'host-b1')))).toEqual(['host-a1', 'host-b1']);
+    // an unbound port on another network concerns nobody
+    expect(dirty(ev('network', NET_B, 'PortCreated', port(p(4), 'fa:16:3e:00:01:04', '')))).toEqual([]);
+    // host-a1 keeps one port after the first one is deleted...
+    expect(dirty(ev('network', NET_A, 'PortDeleted', { portId: p(1), fixedIps: [] }))).toEqual(['host-a1', 'host-b1']);
+    // ...and is no longer on the network once its second one moves away
+    expect(dirty(ev('network', NET_A, 'PortUpdated', { portId: p(2), changes: { bindingHostId: 'host-b1' } }))).toEqual(['host-a1', 'host-b1']);
+    expect(dirty(ev('network', NET_A, 'PortUpdated', { portId: p(3), changes: { name: 'x' } }))).toEqual(['host-b1']);
+    expect(dirty(ev('network', NET_A, 'PortUpdated', { portId: p(2), changes: { bindingHostId: '' } }))).toEqual(['host-b1']);
+    expect(dirty(ev('network', NET_A, 'PortDeleted', { portId: p(3), fixedIps: [] }))).toEqual(['host-b1']);
+    expect(dirty(ev('network', NET_A, 'PortUpdated', { portId: p(2), changes: { name: 'y' } }))).toEqual([]);
+  });
 });
