@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveAggregate } from './aggregates';
 import { diffRows } from './diff';
 import { agentRows } from './agents';
-import { duration, progressLine, table } from './render';
+import { duration, progressLine, rebuildPosition, table } from './render';
 import { traceCorrelation, type StreamEvent } from './trace';
 
 const ev = (sequence: number, over: Partial<StreamEvent['envelope']>): StreamEvent => ({
@@ -104,5 +104,20 @@ describe('row diff', () => {
   it('is a multiset difference: duplicates count', () => {
     expect(diffRows(['a', 'b', 'b', 'c'], ['b', 'c', 'c', 'd'])).toEqual({ onlyLive: ['a', 'b'], onlyReplayed: ['c', 'd'] });
     expect(diffRows(['x'], ['x'])).toEqual({ onlyLive: [], onlyReplayed: [] });
+  });
+});
+
+describe('rebuild progress', () => {
+  const at = (checkpoint: number, pending: number, running = true) => ({ checkpoint, pending, running });
+  it('follows the least advanced projection that still has events to apply', () => {
+    // IPAM: its own projection halfway, the agents projection done long ago at its last agent event
+    expect(rebuildPosition([at(500_000, 500_000), at(12, 0)], 1_000_000)).toBe(500_000);
+    expect(rebuildPosition([at(400, 600), at(700, 300)], 1_000)).toBe(400);
+    expect(rebuildPosition([at(990, 0)], 1_000)).toBe(1_000);
+    // a projection being emptied is at the start, whatever its old checkpoint said
+    expect(rebuildPosition([at(1_000, 0, false), at(12, 0)], 1_000)).toBe(0);
+    // the second projection starting over does not move the bar back
+    expect(rebuildPosition([at(1_000, 0), at(0, 40)], 1_000, 1_000)).toBe(1_000);
+    expect(rebuildPosition([], 1_000)).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { SERVICE_CONTEXTS, SERVICE_SCHEMAS, resolveAggregate } from './aggregate
 import { agentRows, type Registration, type ReportedStatus } from './agents';
 import { Bus } from './bus';
 import { diffSchemas } from './diff';
-import { brief, duration, progressLine, table } from './render';
+import { brief, duration, progressLine, rebuildPosition, table } from './render';
 import { traceCorrelation, type StreamEvent } from './trace';
 
 interface GlobalOptions {
@@ -203,12 +203,13 @@ export function buildProgram(): Command {
         void done.finally(() => (finished = true)).catch(() => undefined);
         const tty = process.stdout.isTTY && !g.json;
         let lastPrinted = 0;
+        let position = 0;
         while (!finished) {
           await new Promise((resolve) => setTimeout(resolve, 250));
           if (finished) break;
           const status = await bus.admin<ProjectionStatus[]>(context, 'projection_status', {}, 3_000).catch(() => null);
-          const position = Math.min(...(status ?? []).map((s) => s.checkpoint), target);
-          const line = progressLine(Number.isFinite(position) ? position : 0, target, Date.now() - started);
+          if (status) position = rebuildPosition(status, target, position);
+          const line = progressLine(position, target, Date.now() - started);
           if (tty) process.stdout.write(`\r${line}`);
           else if (!g.json && Date.now() - lastPrinted >= 1000) {
             out(line);

@@ -10,6 +10,18 @@ export function table(headers: readonly string[], rows: readonly (readonly Cell[
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * How far a service's rebuild has come, in stream sequences: its least advanced projection.
+ * A stopped one (being emptied) is at 0. A running one with nothing pending counts as at
+ * `target`: the checkpoint of one that reads a narrow filter (IPAM's agents) stays at its own
+ * last event, far below the stream's end. Never moves back (`previous`): projections rebuild
+ * one after the other, and the next one starting from 0 is not the rebuild going backwards.
+ */
+export function rebuildPosition(statuses: readonly { checkpoint: number; pending: number; running: boolean }[], target: number, previous = 0): number {
+  const positions = statuses.map((s) => (!s.running ? 0 : s.pending === 0 ? target : Math.min(s.checkpoint, target)));
+  return Math.max(previous, positions.length === 0 ? 0 : Math.min(...positions));
+}
+
 /** `[#########...........]  45%  12,345/27,000 events  3,456 ev/s  ETA 4s` */
 export function progressLine(done: number, total: number, elapsedMs: number, width = 30): string {
   const ratio = total > 0 ? Math.min(1, done / total) : 1;

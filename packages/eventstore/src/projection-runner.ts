@@ -159,7 +159,8 @@ export class ProjectionRunner<Tx> {
     } catch (e) {
       if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
     }
-    return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined };
+    // Not running from the moment a stop (or a rebuild) begins, before the last batch is done.
+    return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined && !this.stopping };
   }
 
   /**

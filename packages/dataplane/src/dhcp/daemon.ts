@@ -57,18 +57,21 @@ async function waitUntil(host: DaemonHost, timeoutMs: number, pollMs: number, do
 
 /**
  * Stops our daemon if it runs: SIGTERM, then SIGKILL after the grace time. Every signal is
- * preceded by the identity check, so a pid recycled meanwhile is never hit.
+ * preceded by the identity check, so a pid recycled meanwhile is never hit. Resolves once the
+ * process has finished exiting, not merely once its cmdline is gone (that happens first):
+ * until then it still holds its sockets, and a successor could not bind them, nor should a
+ * client still reach it.
  *
  * @throws DataplaneError `DATAPLANE.COMMAND_FAILED` when it is still there after SIGKILL
  */
 export async function stopDaemon(host: DaemonHost, program: DaemonProgram, pidFile: string, timings: DaemonTimings): Promise<boolean> {
   const pid = await runningDaemon(host, program, pidFile);
   if (pid === null) return false;
-  const alive = async (): Promise<boolean> => isOurDaemon(await host.processArgv(pid), program, pidFile);
+  const exited = () => host.processExited(pid);
   host.signal(pid, 'SIGTERM');
-  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, async () => !(await alive()))) return true;
-  if (await alive()) host.signal(pid, 'SIGKILL');
-  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, async () => !(await alive()))) return true;
+  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, exited)) return true;
+  if (isOurDaemon(await host.processArgv(pid), program, pidFile)) host.signal(pid, 'SIGKILL');
+  if (await waitUntil(host, timings.stopGraceMs, timings.pollMs, exited)) return true;
   throw new DataplaneError('DATAPLANE.COMMAND_FAILED', `${program} (pid ${pid}) did not stop after SIGKILL`);
 }
 

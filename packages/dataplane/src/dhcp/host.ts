@@ -25,6 +25,11 @@ export interface DaemonHost {
   listDirs(dir: string): Promise<string[]>;
   /** The argv of a live process (`/proc/<pid>/cmdline`); null when there is none (or a zombie). */
   processArgv(pid: number): Promise<string[] | null>;
+  /**
+   * Whether the process has finished exiting (no such process, or a zombie): only then are its
+   * files and sockets closed. An exiting process already shows an empty cmdline before that.
+   */
+  processExited(pid: number): Promise<boolean>;
   /** Sends a signal; false when the process is gone. */
   signal(pid: number, signal: DaemonSignal): boolean;
   sleep(ms: number): Promise<void>;
@@ -88,6 +93,18 @@ export class NodeDaemonHost implements DaemonHost {
       return raw.replace(/\0$/, '').split('\0');
     } catch (error) {
       if (isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH')) return null;
+      throw error;
+    }
+  }
+
+  async processExited(pid: number): Promise<boolean> {
+    try {
+      // `pid (comm) S ...`: comm may hold spaces and parentheses; the state follows the last `)`
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+      return state === 'Z' || state === 'X';
+    } catch (error) {
+      if (isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH')) return true;
       throw error;
     }
   }

@@ -83,6 +83,10 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
     return Promise.resolve(this.processes.get(pid) ?? null);
   }
 
+  processExited(pid: number): Promise<boolean> {
+    return Promise.resolve(!this.processes.has(pid));
+  }
+
   signal(pid: number, signal: DaemonSignal): boolean {
     const argv = this.processes.get(pid);
     if (argv === undefined) return false;
