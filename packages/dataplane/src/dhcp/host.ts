@@ -39,6 +39,11 @@ function isMissing(error: unknown): boolean {
   return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
 }
 
+/** Reading `/proc/<pid>/...` of a process that is gone (or went while being read). */
+function isGoneProcess(error: unknown): boolean {
+  return isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH');
+}
+
 let tempCounter = 0;
 
 /** The real host: node:fs under whatever paths the driver computes, /proc and process.kill. */
@@ -92,7 +97,7 @@ export class NodeDaemonHost implements DaemonHost {
       if (raw === '') return null;
       return raw.replace(/\0$/, '').split('\0');
     } catch (error) {
-      if (isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH')) return null;
+      if (isGoneProcess(error)) return null;
       throw error;
     }
   }
@@ -104,7 +109,7 @@ export class NodeDaemonHost implements DaemonHost {
       const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
       return state === 'Z' || state === 'X';
     } catch (error) {
-      if (isMissing(error) || (error instanceof Error && 'code' in error && error.code === 'ESRCH')) return true;
+      if (isGoneProcess(error)) return true;
       throw error;
     }
   }
