@@ -46,9 +46,10 @@ export class RouterPlacement {
       this.logger.warn({ routerId, physicalNetwork }, 'no network agent can host the router yet');
       return null;
     }
-    await this.model.routers.execute(routerId, { type: 'Schedule', id: routerId, host: chosen.host, row: chosen.row }, asService(meta));
+    // The router decides: if another placement got there first, its host stays.
+    const placed = await this.model.routers.execute(routerId, { type: 'Schedule', id: routerId, host: chosen.host, row: chosen.row }, asService(meta));
     await this.bindPorts(routerId, meta);
-    return chosen.host;
+    return placed.state.host;
   }
 
   /** Binds the router's ports (or just `onlyPortId`) to its host, in its namespace. */

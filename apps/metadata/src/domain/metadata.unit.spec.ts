@@ -3,7 +3,7 @@ import { deciderSpec } from '@ncp/testing';
 import { type MetaEvent } from '@ncp/contracts';
 import { ec2MetaData, metaDataJson, networkDataJson, networkType, renderEc2, type InstanceFacts, type PortFacts, type SubnetFacts } from './formats';
 import { instanceDecider } from './instance.decider';
-import { metadataProxies } from './proxy-intent';
+import { metadataProxies, portOfInstance } from './proxy-intent';
 import { issueToken, parseTokenTtl, verifyToken } from './token';
 
 const I = '1a5ce000-0000-4000-8000-000000000001';
@@ -183,7 +183,7 @@ describe('metadata proxies', () => {
         { networkId: N2, host: 'net-b1', row: 'row-b' },
       ],
       ports,
-      new Set([I]),
+      new Map([[I, 'p1']]),
     );
     expect(proxies).toEqual([
       {
@@ -211,7 +211,15 @@ describe('metadata proxies', () => {
     ]);
   });
 
+  it("serves no instance on another project's port that carries its id as device_id", () => {
+    // project p2 registered an instance under the device_id of p1's port: it is not p1's workload
+    const proxies = metadataProxies([], [{ networkId: N1, host: 'net-a1', row: 'row-a' }], ports, new Map([[I, 'p2']]));
+    expect(proxies.map((p) => p.intent.endpoints)).toEqual([[]]);
+    expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p1']]))).toBe(true);
+    expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p2']]))).toBe(false);
+  });
+
   it('has no proxy where the router or DHCP server is not placed yet', () => {
-    expect(metadataProxies([{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }], [{ networkId: N1, host: 'h', row: 'r' }], ports, new Set([I]))).toEqual([]);
+    expect(metadataProxies([{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }], [{ networkId: N1, host: 'h', row: 'r' }], ports, new Map([[I, 'p1']]))).toEqual([]);
   });
 });
