@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
 import { formatCidr, type IpAddress } from '@ncp/netaddr';
 import { type SubnetUpdate } from '../domain/network.decider';
-import { badRequest, invalidInput, ipInput } from '../domain/rules';
+import { badRequest, canSee, invalidInput, ipInput, notFound } from '../domain/rules';
 import { type SubnetRequest } from '../domain/subnet-rules';
 import { type FollowUps } from './follow-ups';
 import { type AggregateLookups } from './lookups';
@@ -41,7 +41,9 @@ export class SubnetCommands {
     }
 
     const pool = (await this.model.pools.load(poolId)).state;
-    if (pool.exists && input.ipVersion !== undefined && input.ipVersion !== pool.ipVersion) {
+    // Nothing about a pool the caller cannot see, not even its IP version.
+    if (!pool.exists || !canSee(meta, pool)) throw notFound('SubnetPoolNotFound', `Subnet pool ${poolId} could not be found.`);
+    if (input.ipVersion !== undefined && input.ipVersion !== pool.ipVersion) {
       throw badRequest(`Cannot allocate IPv${input.ipVersion} subnet from IPv${pool.ipVersion} subnet pool`);
     }
     const allocated = await this.model.pools.execute(

@@ -179,7 +179,13 @@ export class FloatingIpCommands {
    * idempotent and safe to repeat after a crash.
    */
   async settle(id: string, touched: Touched, meta: CommandMetadata): Promise<void> {
-    const fip = (await this.model.floatingIps.load(id)).state;
+    let fip = (await this.model.floatingIps.load(id)).state;
+    if (fip.exists && fip.portId !== null && fip.fixedIpAddress !== null && !(await this.portKnown(fip.portId))) {
+      // Its port is gone (IPAM's PortDeleted is here) and the reaction to it did not finish.
+      const gone = { claims: [{ portId: fip.portId, fixedIpAddress: fip.fixedIpAddress }], routers: fip.routerId !== null ? [fip.routerId] : [] };
+      fip = (await this.model.floatingIps.execute(id, { type: 'ForgetPort', id, portId: fip.portId }, meta)).state;
+      touched = { claims: [...touched.claims, ...gone.claims], routers: [...touched.routers, ...gone.routers] };
+    }
     const held = fip.exists && fip.portId !== null && fip.fixedIpAddress !== null ? { portId: fip.portId, fixedIpAddress: fip.fixedIpAddress, routerId: fip.routerId } : null;
     const holds = (c: { portId: string; fixedIpAddress: string }) => held !== null && claimKey(c.portId, c.fixedIpAddress) === claimKey(held.portId, held.fixedIpAddress);
     for (const c of touched.claims) {
@@ -200,6 +206,10 @@ export class FloatingIpCommands {
   private async settleQuietly(id: string, touched: Touched, meta: CommandMetadata): Promise<void> {
     if (touched.claims.length === 0 && touched.routers.length === 0) return;
     await this.settle(id, touched, meta).catch((err: unknown) => this.logger.error({ err, floatingIpId: id, touched }, 'could not settle a floating IP; the orphan sweeper will'));
+  }
+
+  private async portKnown(portId: string): Promise<boolean> {
+    return (await this.prisma.ipamPort.count({ where: { id: portId } })) > 0;
   }
 
   /** The subnet of a port's fixed address, from L3's copy of IPAM; null once the port is gone. */

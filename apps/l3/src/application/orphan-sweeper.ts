@@ -26,7 +26,7 @@ interface PortCandidate {
  *   floating IP holds are removed (a port someone brought as a router interface is given
  *   back to them instead), so they stop holding addresses;
  * - fixed address claims and router records of floating IPs are settled from the floating
- *   IP's own state, and a floating IP on a port that is gone lets it go.
+ *   IP's own state (a floating IP on a port that is gone lets it go).
  * Candidates come from the projection; one is acted on once it has stayed orphaned for the
  * grace period (sagas still running are left alone), and only after the owning aggregate,
  * read fresh from the stream, confirms it.
@@ -38,7 +38,7 @@ export class L3OrphanSweeper {
   constructor(
     private readonly prisma: L3Prisma,
     private readonly model: L3WriteModel,
-    private readonly floatingIps: Pick<FloatingIpCommands, 'settle' | 'forgetPort'>,
+    private readonly floatingIps: Pick<FloatingIpCommands, 'settle'>,
     private readonly ipam: IpamPorts,
     private readonly graceSeconds: number,
     private readonly logger: Logger,
@@ -104,9 +104,9 @@ export class L3OrphanSweeper {
       this.prisma.routerFloatingIp.findMany(),
     ]);
     const byId = new Map(fips.map((f) => [f.id, f]));
-    const work = new Map<string, { claims: Touched['claims'][number][]; routers: string[]; gonePort: string | null }>();
+    const work = new Map<string, { claims: Touched['claims'][number][]; routers: string[] }>();
     const touch = (fipId: string) => {
-      const w = work.get(fipId) ?? { claims: [], routers: [], gonePort: null };
+      const w = work.get(fipId) ?? { claims: [], routers: [] };
       work.set(fipId, w);
       return w;
     };
@@ -123,24 +123,18 @@ export class L3OrphanSweeper {
       if (f?.routerId === r.routerId && f.fixedIpAddress === r.fixedIpAddress) continue;
       touch(r.floatingIpId).routers.push(r.routerId);
     }
-    // Associations without their claim or router record, or on a port that is gone.
+    // Associations without their claim or router record (a port that is gone shows up as a
+    // claim its floating IP no longer has here; settling lets it go).
     const recorded = new Set(records.map((r) => `${r.floatingIpId}|${r.routerId}`));
-    const associated = fips.filter((f) => f.portId !== null && f.fixedIpAddress !== null);
-    const existing = new Set(
-      (await this.prisma.ipamPort.findMany({ where: { id: { in: associated.map((f) => f.portId ?? '') } }, select: { id: true } })).map((p) => p.id),
-    );
-    for (const f of associated) {
-      const portId = f.portId ?? '';
-      const fixedIpAddress = f.fixedIpAddress ?? '';
-      if (!existing.has(portId)) touch(f.id).gonePort = portId;
-      if (registry.claims.get(claimKey(portId, fixedIpAddress)) !== f.id) touch(f.id).claims.push({ portId, fixedIpAddress });
+    for (const f of fips) {
+      if (f.portId === null || f.fixedIpAddress === null) continue;
+      if (registry.claims.get(claimKey(f.portId, f.fixedIpAddress)) !== f.id) touch(f.id).claims.push({ portId: f.portId, fixedIpAddress: f.fixedIpAddress });
       if (f.routerId !== null && !recorded.has(`${f.id}|${f.routerId}`)) touch(f.id).routers.push(f.routerId);
     }
     let done = 0;
     for (const [fipId, w] of work) {
       if (!due(`fip:${fipId}`)) continue;
       try {
-        if (w.gonePort !== null) await this.floatingIps.forgetPort(w.gonePort, meta);
         await this.floatingIps.settle(fipId, w, meta);
         done++;
       } catch (err) {

@@ -108,7 +108,7 @@ describe('router decider', () => {
     // already there, or absent from a removal: nothing changes
     spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [route('10.9.0.0/16', '10.0.0.9')], remove: [r2] }, admin).then([]);
     spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [route('10.7.0.0/16', '10.5.0.1')], remove: [] }, admin).thenThrows('L3.BadRequest', /not connected/);
-    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [r1] }, { projectId: 'project-b' }).thenThrows('L3.RouterNotFound');
+    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [r1], remove: [] }, { projectId: 'project-b' }).thenThrows('L3.RouterNotFound');
   });
 
   const gateway = { networkId: 'ext', enableSnat: true, portId: 'gw1', fixedIps: [{ subnetId: 'es', ipAddress: '203.0.113.2' }], subnets: [{ subnetId: 'es', cidr: '203.0.113.0/24' }] };

@@ -144,6 +144,7 @@ export class L3Projection implements Projection<L3Tx> {
         return;
       }
       case 'NetworkDeleted':
+        await this.portsGone(tx, event.data.portIds);
         await tx.ipamPort.deleteMany({ where: { networkId } });
         await tx.ipamSubnet.deleteMany({ where: { networkId } });
         await tx.ipamNetwork.deleteMany({ where: { id: networkId } });
@@ -191,6 +192,7 @@ export class L3Projection implements Projection<L3Tx> {
         return;
       }
       case 'PortDeleted':
+        await this.portsGone(tx, [event.data.portId]);
         await tx.ipamPort.deleteMany({ where: { id: event.data.portId } });
         return;
       case 'PortStatusChanged':
@@ -200,6 +202,17 @@ export class L3Projection implements Projection<L3Tx> {
         return _exhaustive;
       }
     }
+  }
+
+  /**
+   * A floating IP on a deleted port is shown disassociated (and leaves the router's NAT) as
+   * soon as the deletion is known here, before the reaction that disassociates it in its
+   * aggregate (DisassociateFloatingIpsWhenPortDeleted) has written FloatingIpDisassociated:
+   * the port's fixed address may be someone else's next moment.
+   */
+  private async portsGone(tx: L3Tx, portIds: readonly string[]): Promise<void> {
+    if (portIds.length === 0) return;
+    await tx.floatingIp.updateMany({ where: { portId: { in: [...portIds] } }, data: { portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN' } });
   }
 
   private async addFixedIp(tx: L3Tx, portId: string, fixedIp: { subnetId: string; ipAddress: string }): Promise<void> {
