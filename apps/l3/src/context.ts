@@ -24,7 +24,7 @@ import { L3OrphanSweeper } from './application/orphan-sweeper';
 import { RouterPlacement } from './application/placement';
 import { RouterCommands } from './application/router.commands';
 import { serviceMeta } from '@ncp/contracts';
-import { L3WriteModel } from './application/write-model';
+import { L3WriteModel, type IpamPorts } from './application/write-model';
 import { type L3Config } from './config';
 import { routerIntentPublisher } from './desired-state/router-publisher';
 import { L3StatusFromAgentReports } from './desired-state/status.reaction';
@@ -57,7 +57,8 @@ export class L3Context {
     readonly model: L3WriteModel,
   ) {}
 
-  static async create(config: L3Config, logger = createLogger('l3', config.LOG_LEVEL)): Promise<L3Context> {
+  /** `ipam`: IPAM's port commands, over NATS unless a test brings its own (to fail them at will). */
+  static async create(config: L3Config, logger = createLogger('l3', config.LOG_LEVEL), deps: { ipam?: IpamPorts } = {}): Promise<L3Context> {
     const naming = new Naming({ prefix: config.NATS_PREFIX });
     const nc = await connectNats(config.NATS_URL, `l3-${config.INSTANCE_ID}`);
     const prisma = createPrisma(withSchema(config.DATABASE_URL, L3_SCHEMA));
@@ -74,7 +75,7 @@ export class L3Context {
       defaultRoles: config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
     });
     const heartbeats = new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS);
-    const ipam = new IpamClient(nc, naming);
+    const ipam = deps.ipam ?? new IpamClient(nc, naming);
     const facts = new IpamFacts(prisma);
     const placement = new RouterPlacement(prisma, model, ipam, heartbeats, logger);
     // Reads of IPAM facts wait until L3's copy has everything IPAM had when asked.

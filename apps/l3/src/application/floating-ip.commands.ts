@@ -144,6 +144,7 @@ export class FloatingIpCommands {
    * Idempotent: a redelivered event finds nothing left to do.
    */
   async forgetPort(portId: string, meta: CommandMetadata): Promise<number> {
+    await this.catchUp();
     const registry = (await this.model.registry.load(L3_REGISTRY_ID)).state;
     const claimed = [...registry.claims.entries()].filter(([key]) => key.startsWith(`${portId}|`)).map(([, fipId]) => fipId);
     const associated = (await this.prisma.floatingIp.findMany({ where: { portId }, select: { id: true } })).map((f) => f.id);
@@ -153,7 +154,9 @@ export class FloatingIpCommands {
       const r = await this.model.floatingIps.execute(id, { type: 'ForgetPort', id, portId }, meta);
       if (r.event) forgotten++;
       const claims = [...registry.claims.entries()].filter(([key, holder]) => holder === id && key.startsWith(`${portId}|`)).map(([key]) => ({ portId, fixedIpAddress: key.slice(portId.length + 1) }));
-      await this.settle(id, { claims, routers: fip.routerId !== null ? [fip.routerId] : [] }, meta);
+      // The routers that recorded it too: after a crash halfway, the floating IP no longer names its router.
+      const recorded = (await this.prisma.routerFloatingIp.findMany({ where: { floatingIpId: id }, select: { routerId: true } })).map((r) => r.routerId);
+      await this.settle(id, { claims, routers: [...(fip.routerId !== null ? [fip.routerId] : []), ...recorded] }, meta);
     }
     return forgotten;
   }
