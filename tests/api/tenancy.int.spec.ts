@@ -158,7 +158,7 @@ describe("another project's instances", () => {
     const key = `row-a.net-t1.meta.${routerA.id}`;
     const proxies = await eventually(
       "A's metadata proxy with A's instance",
-      () => agent.desired() as Promise<Map<string, unknown>>,
+      () => agent.desired(),
       (d) => ((d.get(key) as Proxy | undefined)?.endpoints ?? []).some((e) => e.portId === realPort.id),
     );
     expect((proxies.get(key) as Proxy).endpoints.map((e) => [e.portId, e.instanceId])).toEqual([[realPort.id, realVm.id]]);

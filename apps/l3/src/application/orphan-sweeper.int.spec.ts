@@ -9,6 +9,8 @@ import { L3Context } from '../context';
 import { claimKey } from '../domain/registry.decider';
 import { asService, type IpamPorts } from './write-model';
 
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+
 interface FakePort {
   id: string;
   networkId: string;
@@ -64,7 +66,7 @@ class FakeIpam implements IpamPorts {
 
   async createPort(input: Record<string, unknown>, meta: CommandMetadata): Promise<IpamPortWire> {
     if (this.failCreate) throw this.failCreate;
-    const networkId = String(input.network_id);
+    const networkId = text(input.network_id);
     const requested = (input.fixed_ips as { subnet_id?: string; ip_address?: string }[] | undefined)?.[0];
     const subnetId = requested?.subnet_id ?? [...this.subnets].find(([, s]) => s.networkId === networkId)?.[0] ?? '';
     const subnet = this.subnets.get(subnetId);
@@ -76,10 +78,10 @@ class FakeIpam implements IpamPorts {
     const port: FakePort = {
       id: randomUUID(),
       networkId,
-      projectId: String(input.project_id ?? meta.projectId),
+      projectId: text(input.project_id) || meta.projectId,
       fixedIps: [{ subnetId, ipAddress }],
-      deviceOwner: String(input.device_owner ?? ''),
-      deviceId: String(input.device_id ?? ''),
+      deviceOwner: text(input.device_owner),
+      deviceId: text(input.device_id),
     };
     const data = {
       portId: port.id, projectId: port.projectId, status: 'DOWN' as const, name: '', description: '', adminStateUp: true, macAddress: 'fa:16:3e:00:00:01',

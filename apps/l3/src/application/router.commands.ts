@@ -214,9 +214,10 @@ export class RouterCommands {
   }
 
   async delete(id: string, meta: CommandMetadata): Promise<Written> {
-    const router = (await this.model.routers.load(id)).state;
     const r = await this.model.routers.execute(id, { type: 'DeleteRouter', id }, meta);
-    if (router.gateway) await this.deletePortQuietly(router.gateway.portId, meta);
+    // The gateway the router had when it was deleted (not when this request began).
+    const gateway = r.state.gateway;
+    if (gateway) await this.deletePortQuietly(gateway.portId, meta);
     return { id, sequence: r.sequence };
   }
 

@@ -61,13 +61,23 @@ export type RouterCommand =
   /** The gateway port exists in IPAM already (a saga step); `subnets` are its subnets' CIDRs. */
   | { type: 'SetGateway'; id: string; networkId: string; enableSnat: boolean; portId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] }
   | { type: 'ClearGateway'; id: string }
+  /**
+   * The port exists in IPAM already (a saga step). Its addresses and their subnets' CIDRs come
+   * from IPAM, safely: the port is this router's now (device_id), and a CIDR never changes;
+   * what must hold among the router's interfaces (one per subnet, no overlap) is decided here.
+   */
   | { type: 'AddInterface'; id: string; portId: string; networkId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] }
   | { type: 'RemoveInterface'; id: string; portId: string }
   /** Replaces the extra routes (PUT with `routes`). */
   | { type: 'SetRoutes'; id: string; routes: readonly Route[]; expectedRevision?: number }
   /** Adds to / removes from the current extra routes (add_extraroutes, remove_extraroutes), decided on the current set. */
   | { type: 'ChangeRoutes'; id: string; add: readonly Route[]; remove: readonly Route[] }
-  /** A floating IP of `floatingNetworkId` reaching `fixedIpAddress` on `subnetId` through this router. */
+  /**
+   * A floating IP of `floatingNetworkId` reaching `fixedIpAddress` on `subnetId` through this
+   * router; refused unless the router has, now, a gateway on that network and an interface on
+   * that subnet. The floating IP's network never changes; the fixed address is the registry's
+   * to give (one floating IP each).
+   */
   | { type: 'AttachFloatingIp'; id: string; floatingIpId: string; floatingNetworkId: string; portId: string; fixedIpAddress: string; subnetId: string }
   /** Idempotent, also on a router that is gone (compensations and the sweeper). */
   | { type: 'DetachFloatingIp'; id: string; floatingIpId: string }
