@@ -93,7 +93,10 @@ describe('router decider', () => {
     spec.given([created, scheduled]).when({ type: 'Schedule', id: R, host: 'a1', row: 'row-a' }, admin).then([]);
     // a second placement loop that chose another host does not move the router
     spec.given([created, scheduled]).when({ type: 'Schedule', id: R, host: 'b2', row: 'row-b' }, admin).then([]);
-    spec.given([created]).when({ type: 'SetStatus', id: R, status: 'BUILD', reason: '' }, admin).then([]);
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'BUILD', reason: '', host: 'a1' }, admin).then([]);
+    // a late report of a host the router does not run on says nothing
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: '', host: 'b2' }, admin).then([]);
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'a1' }, admin).then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
   });
 
   const route = (destination: string, nexthop: string) => ({ destination, nexthop });

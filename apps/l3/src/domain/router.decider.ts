@@ -82,7 +82,8 @@ export type RouterCommand =
   /** Idempotent, also on a router that is gone (compensations and the sweeper). */
   | { type: 'DetachFloatingIp'; id: string; floatingIpId: string }
   | { type: 'Schedule'; id: string; host: string; row: string }
-  | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
+  /** An agent's report: only the host the router runs on (now) speaks for it. */
+  | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string; host: string }
   | { type: 'DeleteRouter'; id: string };
 
 export function initialRouter(): RouterState {
@@ -276,7 +277,7 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       // The first placement holds: two placement loops racing must not move a router between hosts.
       return state.host !== null ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
     case 'SetStatus':
-      return state.status === command.status ? [] : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
+      return state.host !== command.host || state.status === command.status ? [] : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
     case 'DeleteRouter':
       if (state.interfaces.size > 0) {
         throw conflict('RouterInUse', `Router ${command.id} still has ports`);
