@@ -107,6 +107,19 @@ describe("another project's routers and floating IPs", () => {
     expect(external.flatMap((p) => p.fixed_ips.map((f) => f.ip_address))).not.toContain('203.0.113.77');
   });
 
+  it("keeps the choice of addresses on the shared external network to admins (Neutron's policy)", async () => {
+    const gateway = await b.post('/v2.0/routers', { router: { name: 'x', external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } } });
+    expect([gateway.status, errorOf(gateway).type]).toEqual([403, 'PolicyNotAuthorized']);
+    const set = await b.put(`/v2.0/routers/${routerB.id}`, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } } });
+    expect(set.status).toBe(403);
+    const fip = await b.post('/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.66' } });
+    expect([fip.status, errorOf(fip).type]).toEqual([403, 'PolicyNotAuthorized']);
+    const external = (await admin.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${ext.id}`)).body.ports;
+    expect(external.flatMap((p) => p.fixed_ips.map((f) => f.ip_address))).not.toContain('203.0.113.66');
+    // without a choice, they get one
+    expect((await b.put(`/v2.0/routers/${routerB.id}`, { router: { external_gateway_info: { network_id: ext.id } } })).status).toBe(200);
+  });
+
   it("answers B's use of A's floating IP as not found", async () => {
     const fip = await a.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id, port_id: portA.id });
     const portB = await b.create<PortResource>('ports', 'port', { network_id: (await b.create('networks', 'network', { name: 'b-net' })).id });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { L3_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
+import { ForbiddenError, L3_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { parseIp } from '@ncp/netaddr';
 import { type FloatingIpState } from '../domain/floating-ip.decider';
@@ -44,6 +44,10 @@ export class FloatingIpCommands {
   ) {}
 
   async create(input: CreateFloatingIpInput, meta: CommandMetadata): Promise<Written> {
+    // Neutron's policy: only an admin picks an address of the shared external network.
+    if (input.floatingIpAddress !== undefined && !meta.isAdmin) {
+      throw new ForbiddenError('L3.PolicyNotAuthorized', '(rule:create_floatingip:floating_ip_address) is disallowed by policy');
+    }
     await this.catchUp();
     const network = await this.facts.externalNetwork(input.floatingNetworkId).catch((e: unknown) => {
       if (e instanceof Error && /not a valid external network/.test(e.message)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CommandMetadata } from '@ncp/contracts';
+import { ForbiddenError, type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type GatewayState, type Route, type RouterAttributes, type RouterState } from '../domain/router.decider';
 import { badRequest, canModify, notFound } from '../domain/rules';
@@ -59,6 +59,7 @@ export class RouterCommands {
     const id = randomUUID();
     let port: IpamPortWire | undefined;
     if (input.gateway) {
+      gatewayPolicy(input.gateway, meta, 'create_router');
       await this.catchUp();
       await this.facts.externalNetwork(input.gateway.networkId);
       port = await this.createGatewayPort(id, input.projectId, input.gateway, meta);
@@ -107,6 +108,7 @@ export class RouterCommands {
   async setGateway(id: string, gateway: GatewayInput, meta: CommandMetadata): Promise<Written> {
     await this.catchUp();
     const router = await this.ownRouter(id, meta);
+    gatewayPolicy(gateway, meta, 'update_router');
     await this.facts.externalNetwork(gateway.networkId);
     const current = router.gateway;
     const sameNetwork = current?.networkId === gateway.networkId;
@@ -280,6 +282,16 @@ export class RouterCommands {
     } catch (err) {
       this.logger.error({ err, portId }, 'could not delete a router port in IPAM; the orphan sweeper will');
     }
+  }
+}
+
+/**
+ * Neutron's policy: only an admin chooses a router's addresses on the external network (which
+ * every project shares); others get the next free one.
+ */
+function gatewayPolicy(gateway: GatewayInput, meta: CommandMetadata, action: 'create_router' | 'update_router'): void {
+  if (gateway.externalFixedIps !== undefined && !meta.isAdmin) {
+    throw new ForbiddenError('L3.PolicyNotAuthorized', `(rule:${action}:external_gateway_info:external_fixed_ips) is disallowed by policy`);
   }
 }
 
