@@ -153,7 +153,7 @@ export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metad
 export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
 export {
   isMetadataReadOnlyCommand,
-  planProxyAddresses,
+  planMetadataAddresses,
   proxyArgv,
   reconcileMetadata,
   type MetadataItem,

@@ -12,6 +12,11 @@ export interface ObservedAddress {
   readonly scope: string;
   /** IPv6 duplicate address detection failed: the address is unusable until re-added */
   readonly dadFailed: boolean;
+  /**
+   * IPv6 preferred lifetime 0: still valid (it answers and is answered), but never chosen as the
+   * source of new traffic (RFC 6724 rule 3)
+   */
+  readonly deprecated: boolean;
 }
 
 /** A link inside a router namespace with its addresses. */
@@ -103,6 +108,7 @@ const IpAddrJson = z.array(
           prefixlen: z.number().optional(),
           scope: z.string().optional(),
           dadfailed: z.boolean().optional(),
+          deprecated: z.boolean().optional(),
         }),
       )
       .optional(),
@@ -125,7 +131,10 @@ const NftTablesJson = z.object({
 });
 
 
-/** Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses. */
+/**
+ * Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses, in the kernel's order
+ * (per family; within a scope the newest address first).
+ */
 export function parseIpAddrJson(text: string): ObservedRouterLink[] {
   return parseToolJson(IpAddrJson, text, 'ip -j addr show').map((l) => ({
     name: l.ifname,
@@ -133,7 +142,7 @@ export function parseIpAddrJson(text: string): ObservedRouterLink[] {
     addresses: (l.addr_info ?? []).flatMap((a): ObservedAddress[] => {
       const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : null;
       if (family === null || a.local === undefined || a.prefixlen === undefined || !isValidIp(a.local)) return [];
-      return [{ family, cidr: `${normalizeIp(a.local)}/${a.prefixlen}`, scope: a.scope ?? 'global', dadFailed: a.dadfailed === true }];
+      return [{ family, cidr: `${normalizeIp(a.local)}/${a.prefixlen}`, scope: a.scope ?? 'global', dadFailed: a.dadfailed === true, deprecated: a.deprecated === true }];
     }),
   }));
 }

@@ -39,7 +39,7 @@ export const router1: RouterIntent = {
 export const router2: RouterIntent = { id: R2, namespace: NS2, adminStateUp: true, interfaces: [], routes: [], snat: [], floatingIps: [] };
 
 export function address(cidr: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
-  return { family: cidr.includes(':') ? 6 : 4, cidr, scope: 'global', dadFailed: false, ...extra };
+  return { family: cidr.includes(':') ? 6 : 4, cidr, scope: 'global', dadFailed: false, deprecated: false, ...extra };
 }
 
 export function route(destination: string, nexthops: string[], protocol: string, extra: Partial<ObservedRoute> = {}): ObservedRoute {
