@@ -84,13 +84,18 @@ export const EMPTY_OBSERVED_L3: ObservedL3 = { netns: [], routers: {} };
  * Forwarding is what makes it a router; `promote_secondaries` keeps the other addresses of a
  * subnet when its primary address is removed (else changing a gateway address or removing one
  * of two addresses in a subnet deletes both); `keep_addr_on_down` keeps IPv6 addresses on an
- * interface set down for an admin-down router (else the kernel flushes them).
+ * interface set down for an admin-down router (else the kernel flushes them); `arp_ignore` 1
+ * answers ARP on an interface only for that interface's own addresses: not for 169.254.169.254
+ * on lo (workloads reach it through their gateway; on a segment only an isolated network's
+ * DHCP port answers for it), and not for the addresses of another qr- on the same segment (a
+ * dual-stack network has two).
  */
 export const ROUTER_SYSCTLS: Readonly<Record<string, string>> = {
   'net.ipv4.ip_forward': '1',
   'net.ipv6.conf.all.forwarding': '1',
   'net.ipv4.conf.all.promote_secondaries': '1',
   'net.ipv6.conf.all.keep_addr_on_down': '1',
+  'net.ipv4.conf.all.arp_ignore': '1',
 };
 
 export const NFT_TABLE_FAMILY = 'inet';

@@ -77,6 +77,7 @@ export function convergedRouter1(): ObservedRouterNs {
       'net.ipv6.conf.all.forwarding': '1',
       'net.ipv4.conf.all.promote_secondaries': '1',
       'net.ipv6.conf.all.keep_addr_on_down': '1',
+      'net.ipv4.conf.all.arp_ignore': '1',
     },
     ruleset: rendered === null ? null : parseNftTableText(rendered.text),
   };
@@ -106,6 +107,7 @@ export function freshlyPlugged(): ObservedL3 {
           'net.ipv6.conf.all.forwarding': '0',
           'net.ipv4.conf.all.promote_secondaries': '0',
           'net.ipv6.conf.all.keep_addr_on_down': '0',
+          'net.ipv4.conf.all.arp_ignore': '0',
         },
         ruleset: null,
       },
