@@ -115,7 +115,7 @@ export class BulkCreateCommands {
    * whose saga may have left a part behind if it failed after its own append.
    */
   private async abandon(bulkId: string, collection: BulkCollection, items: readonly BulkItem[], cause: unknown, meta: CommandMetadata): Promise<void> {
-    const reason = isDomainError(cause) ? cause.code : cause instanceof Error ? cause.message : String(cause);
+    const reason = (isDomainError(cause) ? cause.code : cause instanceof Error ? cause.message : String(cause)).slice(0, 200);
     try {
       await this.model.bulkCreates.execute(bulkId, { type: 'AbortBulkCreate', id: bulkId, reason }, systemMeta(meta));
     } catch (e) {
