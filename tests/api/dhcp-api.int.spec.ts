@@ -54,6 +54,25 @@ describe('DHCP servers', () => {
     expect(intent?.subnets).toEqual([expect.objectContaining({ id: v4.id, mode: 'dhcpv4', dnsNameservers: ['10.60.0.53'] })]);
   });
 
+  it('lists a network agent once per Neutron agent type it stands for, to admins only', async () => {
+    type Agent = { id: string; host: string; agent_type: string };
+    const id = agentIdOf('row-a', 'net-a1');
+    const all = (await api.get<{ agents: Agent[] }>('/v2.0/agents')).body.agents;
+    // As Tempest's DHCP scheduler test finds its agent: by agent_type in the whole list.
+    expect(all.map((a) => [a.id, a.host, a.agent_type])).toEqual([
+      [id, 'net-a1', 'Linux bridge agent'],
+      [id, 'net-a1', 'DHCP agent'],
+      [id, 'net-a1', 'L3 agent'],
+    ]);
+    const dhcp = (await api.get<{ agents: Agent[] }>('/v2.0/agents?agent_type=DHCP%20agent')).body.agents;
+    expect(dhcp.map((a) => [a.id, a.agent_type])).toEqual([[id, 'DHCP agent']]);
+    expect((await api.get<{ agents: Agent[] }>('/v2.0/agents?limit=2')).body.agents).toHaveLength(2);
+    expect((await api.get<{ agent: Agent }>(`/v2.0/agents/${id}`)).body.agent.agent_type).toBe('Linux bridge agent');
+    // Neutron's policy get_agent is admin_only.
+    const member = api.as({ 'X-Project-Id': 'p-member', 'X-Roles': 'member' });
+    expect((await member.get<{ agents: Agent[] }>('/v2.0/agents')).body.agents).toEqual([]);
+  });
+
   it('adds a workload port to the static leases with its extra DHCP options, and merges option updates', async () => {
     const wl = await api.create<PortResource>('ports', 'port', { network_id: net.id, extra_dhcp_opts: [{ opt_name: 'tftp-server', opt_value: '10.60.0.99' }, { opt_name: 'bootfile-name', opt_value: 'pxe.0' }] });
     expect(wl.extra_dhcp_opts).toEqual([

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
 import { TEST_METADATA_SECRET, TestStack, Topology, netnsPrerequisites, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { NeutronClient, type PortResource, type Resource } from '../api/client';
 
@@ -16,24 +17,47 @@ const run = promisify(execFile);
  */
 // Debian's cloud-init is a module of Debian's python3 (not necessarily the first python3 on PATH).
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const canRun = requireCommands([['curl', '--version'], [SYSTEM_PYTHON, '-c', 'import cloudinit.sources.helpers.openstack']]);
+const canRun = requireCommands([
+  ['curl', '--version'],
+  [SYSTEM_PYTHON, '-c', 'import cloudinit.sources.helpers.openstack'],
+  ['rdisc6', '-V'],
+  ['ndisc6', '-V'],
+  ['arping', '-V'],
+]);
 
 describe.skipIf(!canRun)('instance metadata through the proxies', () => {
   const topo = new Topology();
   let stack: TestStack;
   let api: NeutronClient;
   let netAgent: AgentProcess;
-  const ns = { spine: topo.ns('spine'), net: topo.ns('net'), cmp: topo.ns('cmp'), wa: topo.ns('wa'), wb: topo.ns('wb'), w6: topo.ns('w6'), wi: topo.ns('wi') };
+  const ns = {
+    spine: topo.ns('spine'),
+    net: topo.ns('net'),
+    cmp: topo.ns('cmp'),
+    up: topo.ns('up'),
+    wa: topo.ns('wa'),
+    wb: topo.ns('wb'),
+    w6: topo.ns('w6'),
+    wi: topo.ns('wi'),
+    wd: topo.ns('wd'),
+  };
 
   beforeAll(async () => {
     const pre = netnsPrerequisites();
     if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-    for (const suffix of ['spine', 'net', 'cmp']) await topo.addNetns(suffix);
-    for (const w of [ns.wa, ns.wb, ns.w6, ns.wi]) topo.adopt(w);
+    for (const suffix of ['spine', 'net', 'cmp', 'up']) await topo.addNetns(suffix);
+    for (const w of [ns.wa, ns.wb, ns.w6, ns.wi, ns.wd]) topo.adopt(w);
     await topo.routedRows(ns.spine, ns.net, ns.cmp);
+    // an upstream router on a flat external network (extnet0) of the network agent, with an
+    // address of its own beyond it (2001:db8:ff::1, on lo)
+    await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
+    await topo.linkUp(ns.net, 'ext0');
+    await topo.linkUp(ns.up, 'ext');
+    await topo.addAddress(ns.up, 'ext', '2001:db8:e0::1/64');
+    await topo.exec(ns.up, ['ip', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
     stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', METADATA_REQUIRE_TOKEN: 'true' } });
     api = new NeutronClient(stack.url);
-    netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net });
+    netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, physnets: { extnet0: 'ext0' } });
     await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
   }, 180_000);
 
@@ -205,4 +229,100 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     const meta = await waitFor('meta_data.json from the DHCP namespace', () => metaData(ns.wi), (m) => m.uuid !== undefined);
     expect(meta.uuid).toBe(d.id);
   }, 120_000);
+
+  /**
+   * Issue 14: the metadata address was on the router's qr- and on the DHCP port of the same
+   * network, and radvd advertised from it, so the workloads' default router resolved to either
+   * at random. Here the network starts isolated (metadata from the DHCP namespace), gets a
+   * router (metadata moves to the router), and loses it again (back to the DHCP namespace).
+   */
+  describe('a dual-stack network with a router, a DHCP server and the metadata proxy', () => {
+    let net: Resource;
+    let v4: Resource;
+    let v6: Resource;
+    let router: Resource;
+    let port: PortResource;
+    let dhcpMac: string;
+    let inst: Resource & { hostname: string };
+
+    const macs = (text: string): string[] => [...new Set([...text.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => (m[1] ?? '').toLowerCase()))].sort();
+    /** The MACs of every neighbour that answers a solicitation for fe80::a9fe:a9fe (ndisc6 waits for all). */
+    const metadataNeighbours = async (): Promise<string[]> =>
+      macs((await run('ip', ['netns', 'exec', ns.wd, 'ndisc6', '-m', '-n', '-r', '2', '-w', '1500', 'fe80::a9fe:a9fe', 'eth0'], { timeout: 15_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout);
+    /** The MACs of every ARP reply for 169.254.169.254 (three requests, each answered by all who would). */
+    const metadataArpers = async (): Promise<string[]> =>
+      macs((await run('ip', ['netns', 'exec', ns.wd, 'arping', '-c', '3', '-w', '4', '-I', 'eth0', '169.254.169.254'], { timeout: 15_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout);
+    const routerPorts = async (): Promise<PortResource[]> =>
+      (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?device_id=${router.id}&device_owner=network:router_interface`)).body.ports;
+    const metaOverV6 = () => metaData(ns.wd, 'http://[fe80::a9fe:a9fe%eth0]');
+
+    beforeAll(async () => {
+      net = await api.create('networks', 'network', { name: 'dual-meta', 'provider:network_type': 'vxlan' });
+      v4 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.82.0.0/24' });
+      v6 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:82::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+      inst = await instance('epsilon');
+      port = await workload(ns.wd, net.id, inst.id);
+      await waitFor('a DHCP server', async () => (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status, (s) => s === 'ACTIVE');
+      dhcpMac = (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports[0]?.mac_address.toLowerCase() ?? '';
+      expect(dhcpMac).not.toBe('');
+      await topo.exec(ns.wd, ['ip', 'addr', 'add', `${port.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address ?? ''}/24`, 'dev', 'eth0']);
+      await waitForDad(ns.wd);
+    }, 120_000);
+
+    it('while isolated, serves IPv6 metadata from the DHCP namespace, the DHCP port the only neighbour for fe80::a9fe:a9fe', async () => {
+      expect((await waitFor('meta_data.json over IPv6 from the DHCP namespace', metaOverV6, (m) => m.uuid !== undefined, 60_000)).uuid).toBe(inst.id);
+      expect(await metadataNeighbours()).toEqual([dhcpMac]);
+      expect(await metadataArpers()).toEqual([dhcpMac]);
+    }, 90_000);
+
+    it('once routed: RAs from the router port\'s own link-local address, one neighbour for the metadata address, metadata and a loss-free default route', async () => {
+      const ext = await api.create('networks', 'network', { name: 'ext6', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+      await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 6, cidr: '2001:db8:e0::/64', gateway_ip: '2001:db8:e0::1', enable_dhcp: false });
+      const created = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', { name: 'r-dual', external_gateway_info: { network_id: ext.id } });
+      router = created;
+      const gatewayIp = created.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
+      await topo.exec(ns.up, ['ip', '-6', 'route', 'add', '2001:db8:82::/64', 'via', gatewayIp]);
+      for (const s of [v4, v6]) expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id })).status).toBe(200);
+      await waitFor('router ACTIVE', async () => (await api.get<{ router: { status: string } }>(`/v2.0/routers/${router.id}`)).body.router.status, (s) => s === 'ACTIVE');
+      const ports = await routerPorts();
+      expect(ports).toHaveLength(2); // one port for the IPv4 subnet, one for the IPv6 one (as Neutron)
+      const v6Port = ports.find((p) => p.fixed_ips.some((f) => f.subnet_id === v6.id));
+      const routerLinkLocal = formatIp(6, eui64Address(parseCidr('fe80::/64'), v6Port?.mac_address ?? ''));
+      const routerMacs = ports.map((p) => p.mac_address.toLowerCase());
+
+      // the RA's source, and so the workload's default router, is the port's EUI-64 link-local address
+      const from = async () => /^\s*from\s+(\S+)/m.exec((await run('ip', ['netns', 'exec', ns.wd, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], { timeout: 30_000 })).stdout)?.[1];
+      expect(await waitFor('an RA', from, (f) => f !== undefined)).toBe(routerLinkLocal);
+      for (let i = 0; i < 3; i++) expect(await from()).toBe(routerLinkLocal);
+      const defaultRoute = await waitFor('the default route from the RA', () => topo.exec(ns.wd, ['ip', '-6', 'route', 'show', 'default']), (r) => r.includes('via'));
+      expect(defaultRoute).toContain(`via ${routerLinkLocal} dev eth0`);
+      expect(defaultRoute).not.toContain('a9fe');
+
+      // the metadata address moved from the DHCP port to one of the router's ports, and only there
+      const [holder] = await waitFor('one neighbour for fe80::a9fe:a9fe, a router port', metadataNeighbours, (m) => m.length === 1 && routerMacs.includes(m[0] ?? ''), 60_000);
+      for (let i = 0; i < 3; i++) expect(await metadataNeighbours()).toEqual([holder]);
+      expect((await waitFor('meta_data.json over IPv6 from the router', metaOverV6, (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+      // IPv4: 169.254.169.254 is reached through the gateway; nobody on the segment answers
+      // ARP for it any more (the DHCP port did while isolated, and the router never does)
+      expect(await waitFor('no ARP answer for 169.254.169.254', metadataArpers, (m) => m.length === 0)).toEqual([]);
+      await topo.exec(ns.wd, ['ip', 'route', 'add', 'default', 'via', '10.82.0.1']);
+      expect((await waitFor('meta_data.json over IPv4 through the router', () => metaData(ns.wd), (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+
+      // the default route: through the router to the upstream's own address, nothing lost
+      const slaac = port.fixed_ips.find((f) => f.subnet_id === v6.id)?.ip_address ?? '';
+      await waitFor('the SLAAC address', () => topo.exec(ns.wd, ['ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']), (a) => a.includes(slaac) && !a.includes('tentative'));
+      await waitFor('a first reply from upstream', () => topo.exec(ns.wd, ['ping', '-6', '-c', '1', '-W', '1', '2001:db8:ff::1']).then(() => 'ok', () => 'no'), (r) => r === 'ok');
+      const { stdout } = await run('ip', ['netns', 'exec', ns.wd, 'ping', '-6', '-n', '-c', '50', '-i', '0.05', '-W', '1', '2001:db8:ff::1'], { timeout: 60_000 });
+      expect(/(\d+) packets transmitted, (\d+) received/.exec(stdout)?.slice(1)).toEqual(['50', '50']);
+      // the default router resolves to the router's IPv6 port, the one that advertises
+      expect(macs(await topo.exec(ns.wd, ['ip', '-6', 'neigh', 'show', routerLinkLocal, 'dev', 'eth0']))).toEqual([v6Port?.mac_address.toLowerCase()]);
+    }, 180_000);
+
+    it('once isolated again, the metadata address is back on the DHCP port alone and answers', async () => {
+      for (const s of [v4, v6]) expect((await api.put(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: s.id })).status).toBe(200);
+      await waitFor('one neighbour for fe80::a9fe:a9fe, the DHCP port', metadataNeighbours, (m) => m.length === 1 && m[0] === dhcpMac, 60_000);
+      expect((await waitFor('meta_data.json over IPv6 from the DHCP namespace again', metaOverV6, (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+      expect(await waitFor('the DHCP port answering ARP for 169.254.169.254 again', metadataArpers, (m) => m.length > 0)).toEqual([dhcpMac]);
+    }, 120_000);
+  });
 });

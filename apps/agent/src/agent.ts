@@ -154,9 +154,11 @@ export class HostAgent {
   /**
    * The metadata proxies, in the router and DHCP namespaces made earlier in the pass. Without a
    * forwarder (no secret) none could answer: the ones running are swept and every intent fails.
+   * `namespaces` are this host's router and DHCP namespaces: the metadata addresses in any of
+   * them that no intent names are removed (the metadata of a network moved elsewhere).
    */
-  private async reconcileMetadataProxies(intents: readonly MetadataProxyIntent[]): Promise<MetadataItemResult[]> {
-    const options = { stateDir: this.config.stateDir, forwardSocket: metadataForwardSocket(this.config.stateDir) };
+  private async reconcileMetadataProxies(intents: readonly MetadataProxyIntent[], namespaces: readonly string[]): Promise<MetadataItemResult[]> {
+    const options = { stateDir: this.config.stateDir, namespaces, forwardSocket: metadataForwardSocket(this.config.stateDir) };
     if (this.forwarder !== undefined) return reconcileMetadata(intents, this.runner, options);
     const swept = await reconcileMetadata([], this.runner, options);
     const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
@@ -266,7 +268,7 @@ export class HostAgent {
       l3 = await reconcileL3(routers.intents, this.runner, { owner: this.config.host });
       dhcpResults = await reconcileDhcp(dhcp.intents, ras.intents, this.runner, { stateDir: this.config.stateDir });
       // after L3 and DHCP: the proxies run in the router and DHCP namespaces they make
-      metadataResults = await this.reconcileMetadataProxies(metadata.intents);
+      metadataResults = await this.reconcileMetadataProxies(metadata.intents, [...routers.intents.map((r) => r.namespace), ...dhcp.intents.map((d) => d.namespace)]);
       // BIRD runs where the agent's links to the core routers are: its host namespace.
       bgpResults = await reconcileBgp(bgp.intents, this.runner, { stateDir: this.config.stateDir, hostNetns: this.config.hostNetns });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Controller, type DynamicModule, Get, Module, Param } from '@nestjs/common';
 import { ServiceCommonModule, findExtension, projectionServiceHealth } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
+import { BulkCreateCommands } from './application/bulk-create.commands';
 import { NetworkCommands } from './application/network.commands';
 import { PortCommands } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
@@ -50,6 +51,7 @@ export class IpamModule {
         { provide: PortCommands, useValue: ctx.ports },
         { provide: SubnetPoolCommands, useValue: ctx.subnetPools },
         { provide: AddressScopeCommands, useValue: ctx.addressScopes },
+        { provide: BulkCreateCommands, useValue: ctx.bulkCreates },
       ],
     };
   }

@@ -1,11 +1,13 @@
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AdminResponder, JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
 import { addressScopeDecider } from './domain/address-scope.decider';
+import { bulkCreateDecider } from './domain/bulk-create.decider';
 import { networkDecider } from './domain/network.decider';
 import { registryDecider } from './domain/registry.decider';
 import { subnetPoolDecider } from './domain/subnet-pool.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { AddressScopeCommands } from './application/address-scope.commands';
+import { BulkCreateCommands } from './application/bulk-create.commands';
 import { FollowUps } from './application/follow-ups';
 import { AggregateLookups } from './application/lookups';
 import { NetworkCommands } from './application/network.commands';
@@ -45,6 +47,7 @@ export class IpamContext {
     readonly ports: PortCommands,
     readonly subnetPools: SubnetPoolCommands,
     readonly addressScopes: AddressScopeCommands,
+    readonly bulkCreates: BulkCreateCommands,
     readonly sweeper: OrphanSweeper,
     readonly responder: CommandResponder,
     readonly admin: AdminResponder,
@@ -90,6 +93,9 @@ export class IpamContext {
     const lookups = new AggregateLookups(prisma);
     const followUps = new FollowUps(model, logger);
     const portCommands = new PortCommands(model, lookups);
+    const networkCommands = new NetworkCommands(model, followUps);
+    const subnetCommands = new SubnetCommands(model, lookups, followUps);
+    const bulkCreates = new BulkCreateCommands(model, networkCommands, subnetCommands, portCommands, (s) => projection.waitFor(s), logger);
     const responder = new CommandResponder(
       nc,
       naming,
@@ -123,12 +129,13 @@ export class IpamContext {
       projection,
       readModel,
       api,
-      new NetworkCommands(model, followUps),
-      new SubnetCommands(model, lookups, followUps),
+      networkCommands,
+      subnetCommands,
       portCommands,
       new SubnetPoolCommands(model, followUps),
       new AddressScopeCommands(model),
-      new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger),
+      bulkCreates,
+      new OrphanSweeper(prisma, model, followUps, config.ORPHAN_GRACE_SECONDS, logger, bulkCreates),
       responder,
       new AdminResponder(
         nc,
@@ -136,7 +143,7 @@ export class IpamContext {
         'ipam',
         [projection, agentsProjection],
         store,
-        [historyOf(networkDecider), historyOf(subnetPoolDecider), historyOf(addressScopeDecider), historyOf(registryDecider)],
+        [historyOf(networkDecider), historyOf(subnetPoolDecider), historyOf(addressScopeDecider), historyOf(registryDecider), historyOf(bulkCreateDecider)],
         logger,
         (toSequence, schema) =>
           replayIntoScratch({

@@ -121,7 +121,7 @@ export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
 export { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
 export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.js';
 export { DEFAULT_DAEMON_TIMINGS, isOurDaemon, type DaemonProgram, type DaemonTimings } from './dhcp/daemon.js';
-export { acceptRaKey, daemonAction, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
+export { acceptRaKey, daemonAction, planRaLinks, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
 export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } from './dhcp/reconcile.js';
 export {
   BGP_EXPORT_FILTER,
@@ -153,7 +153,7 @@ export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metad
 export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
 export {
   isMetadataReadOnlyCommand,
-  planProxyAddresses,
+  planMetadataAddresses,
   proxyArgv,
   reconcileMetadata,
   type MetadataItem,

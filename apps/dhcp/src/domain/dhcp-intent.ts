@@ -1,5 +1,5 @@
 import { dhcpInterfaceName, dhcpNamespace, type DhcpHostIntent, type DhcpServerIntent, type DhcpSubnetMode, type RaIntent, type RaInterfaceIntent } from '@ncp/dataplane';
-import { parseCidr, parseIp } from '@ncp/netaddr';
+import { eui64Address, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
 
 /**
  * What DHCP servers and router advertisements hand out, decided from IPAM's facts alone:
@@ -164,6 +164,9 @@ function isolatedMetadataRoute(subnet: SubnetFacts, ports: readonly PortFacts[],
   return routed || dhcpAddress === undefined ? [] : [{ destination: METADATA_ROUTE_DESTINATION, nexthop: dhcpAddress }];
 }
 
+/** Where a port's own link-local address is: fe80::/64 and the EUI-64 of its MAC (RFC 4862 5.3). */
+const LINK_LOCAL = parseCidr('fe80::/64');
+
 /** One router's advertisements on the host its interfaces are bound to. */
 export interface PlacedRaIntent {
   readonly host: string;
@@ -174,7 +177,8 @@ export interface PlacedRaIntent {
  * Router advertisements of every router interface on an IPv6 subnet with an ipv6_ra_mode, in
  * Neutron's matrix: slaac -> prefix autonomous; dhcpv6-stateless -> autonomous + O flag;
  * dhcpv6-stateful -> not autonomous, M and O flags. Without ra_mode an upstream router sends
- * the RAs, so we send none.
+ * the RAs, so we send none. Each interface advertises from its port's own link-local address,
+ * the workloads' default router (as in Neutron), whatever else the interface holds.
  */
 export function raIntents(
   ports: readonly PortFacts[],
@@ -198,6 +202,7 @@ export function raIntents(
     routers.set(key, router);
     router.interfaces.push({
       ifname,
+      sourceAddress: formatIp(6, eui64Address(LINK_LOCAL, p.macAddress)),
       managed: unique.some((s) => s.ipv6RaMode === 'dhcpv6-stateful'),
       otherConfig: unique.some((s) => s.ipv6RaMode === 'dhcpv6-stateful' || s.ipv6RaMode === 'dhcpv6-stateless'),
       mtu: Math.max(1280, networks.get(p.networkId)?.mtu ?? 1500),

@@ -146,8 +146,8 @@ describe('router advertisements', () => {
     const placed = raIntents(
       [
         iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }]),
-        iface('b', 'qr-b', [{ subnetId: 's6l', ipAddress: '2001:db8:cafe:a::1' }]),
-        iface('c', 'qr-c', [{ subnetId: 's6f', ipAddress: '2001:db8:cafe:1::1' }]),
+        iface('b', 'qr-b', [{ subnetId: 's6l', ipAddress: '2001:db8:cafe:a::1' }], { macAddress: 'FA:16:3E:AB:CD:EF' }),
+        iface('c', 'qr-c', [{ subnetId: 's6f', ipAddress: '2001:db8:cafe:1::1' }], { macAddress: '02:00:00:00:00:0c' }),
         iface('d', 'qr-d', [{ subnetId: 's6n', ipAddress: '2001:db8:9::1' }]),
         iface('e', 'qr-e', [{ subnetId: 's4', ipAddress: '10.0.0.1' }]),
       ],
@@ -162,9 +162,10 @@ describe('router advertisements', () => {
       namespace: 'qrouter-r1',
       ...ra,
       interfaces: [
-        { ifname: 'qr-a', managed: false, otherConfig: false, mtu: 1450, prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }], rdnss: [] },
-        { ifname: 'qr-b', managed: false, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:a::/64', autonomous: true }], rdnss: ['2001:db8:cafe:a::e'] },
-        { ifname: 'qr-c', managed: true, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:1::/64', autonomous: false }], rdnss: [] },
+        // each advertises from its port's own link-local address: the EUI-64 of its MAC
+        { ifname: 'qr-a', sourceAddress: 'fe80::f816:3eff:fe00:1', managed: false, otherConfig: false, mtu: 1450, prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }], rdnss: [] },
+        { ifname: 'qr-b', sourceAddress: 'fe80::f816:3eff:feab:cdef', managed: false, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:a::/64', autonomous: true }], rdnss: ['2001:db8:cafe:a::e'] },
+        { ifname: 'qr-c', sourceAddress: 'fe80::ff:fe00:c', managed: true, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:1::/64', autonomous: false }], rdnss: [] },
       ],
     });
   });

@@ -6,12 +6,18 @@ import { type AgentLiveness } from '../desired-state/agent-liveness';
 import { type Prisma } from '../generated/prisma/client';
 import { timestamp } from './resources';
 
-type AgentRow = Prisma.AgentGetPayload<object>;
+/** One agent as one of the Neutron agents it stands for (the same id in each, as the DHCP, L3 and BGP views show it). */
+type AgentRow = Prisma.AgentGetPayload<object> & { agentType?: string };
 
-/** Every agent does L2 the way Neutron's Linux bridge agent does; later roles add rows. */
+/** Every agent does L2 the way Neutron's Linux bridge agent does; its roles add the others. */
 export const L2_AGENT_TYPE = 'Linux bridge agent';
 
 const ROLE_OF_AGENT_TYPE: Record<string, string> = { 'DHCP agent': 'network', 'L3 agent': 'network', 'BGP dynamic routing agent': 'bgp' };
+
+/** The Neutron agent types one agent stands for, the L2 one first (what GET by id shows). */
+function agentTypesOf(roles: readonly string[]): string[] {
+  return [L2_AGENT_TYPE, ...Object.entries(ROLE_OF_AGENT_TYPE).filter(([, role]) => roles.includes(role)).map(([type]) => type)];
+}
 
 export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
   return {
@@ -40,10 +46,10 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
     },
     notFound: (id) => ({ type: 'AgentNotFound', message: `Agent ${id} could not be found.` }),
     defaultSort: [{ attribute: 'host', column: 'host', direction: 'asc' }],
-    // Agents are infrastructure: every project may list them (Neutron restricts this to
-    // admins by policy; there is no policy engine yet).
-    visibleTo: () => ({}),
-    // One agent does every job its roles give it: `agent_type=DHCP agent` finds the network
+    // Neutron's policy (get_agent: admin_only): other projects list none.
+    visibleTo: (meta) => (meta.isAdmin ? {} : { id: { in: [] } }),
+    // One agent does every job its roles give it and is listed once per job, as Neutron lists
+    // one agent per type and host: `agent_type=DHCP agent` finds the network agents, as DHCP
     // agents, `BGP dynamic routing agent` the bgp ones (what `openstack bgp dragent list` asks).
     customFilter: (name, values) => {
       if (name !== 'agent_type') return values.includes('ncp-agent') ? {} : { id: { in: [] } };
@@ -52,11 +58,15 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
       return roles.length > 0 ? { roles: { hasSome: roles } } : { id: { in: [] } };
     },
     findMany: (prisma, args) => prisma.agent.findMany(args),
+    expand: (rows, custom) => {
+      const wanted = custom.agent_type;
+      return rows.flatMap((a) => agentTypesOf(a.roles).filter((t) => !wanted || wanted.includes(t)).map((agentType) => ({ ...a, agentType })));
+    },
     toWire: (a) => {
       const heartbeat = liveness.heartbeat(a.host);
       return {
         id: a.id,
-        agent_type: L2_AGENT_TYPE,
+        agent_type: a.agentType ?? L2_AGENT_TYPE,
         binary: 'ncp-agent',
         topic: 'N/A',
         host: a.host,

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
 import { AddressScopeCommands } from '../application/address-scope.commands';
+import { BulkCreateCommands } from '../application/bulk-create.commands';
 import { NetworkCommands } from '../application/network.commands';
 import { PortCommands } from '../application/port.commands';
 import { SubnetCommands } from '../application/subnet.commands';
@@ -19,6 +20,7 @@ import {
   updateSubnetInput,
   updateSubnetPoolInput,
 } from './bodies';
+import { bulkBodies, showAll } from './bulk';
 import { addressScopes, networks, ports, subnetPools, subnets } from './resources';
 
 /** Neutron v2.0 endpoints of the resources IPAM owns. */
@@ -28,6 +30,7 @@ export class NetworksController {
   constructor(
     @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(NetworkCommands) private readonly commands: NetworkCommands,
+    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
   ) {}
 
   @Get()
@@ -43,6 +46,8 @@ export class NetworksController {
   @Post()
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
+    const bulk = bulkBodies(body, 'networks', 'network');
+    if (bulk) return showAll(this.api, networks, await this.bulk.createNetworks(bulk.map((b) => createNetworkInput(b, meta)), meta), meta);
     return this.api.show(networks, await this.commands.create(createNetworkInput(body, meta), meta), meta);
   }
 
@@ -64,6 +69,7 @@ export class SubnetsController {
   constructor(
     @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(SubnetCommands) private readonly commands: SubnetCommands,
+    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
   ) {}
 
   @Get()
@@ -79,6 +85,8 @@ export class SubnetsController {
   @Post()
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
+    const bulk = bulkBodies(body, 'subnets', 'subnet');
+    if (bulk) return showAll(this.api, subnets, await this.bulk.createSubnets(bulk.map((b) => createSubnetInput(b, meta)), meta), meta);
     return this.api.show(subnets, await this.commands.create(createSubnetInput(body, meta), meta), meta);
   }
 
@@ -100,6 +108,7 @@ export class PortsController {
   constructor(
     @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
     @Inject(PortCommands) private readonly commands: PortCommands,
+    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
   ) {}
 
   @Get()
@@ -115,6 +124,8 @@ export class PortsController {
   @Post()
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
+    const bulk = bulkBodies(body, 'ports', 'port');
+    if (bulk) return showAll(this.api, ports, await this.bulk.createPorts(bulk.map((b) => createPortInput(b, meta)), meta), meta);
     const input = createPortInput(body, meta);
     return this.api.show(ports, await this.commands.create(input.networkId, input.projectId, input.request, meta), meta);
   }

@@ -19,8 +19,7 @@ export class NetworkCommands {
   ) {}
 
   /** Saga: reserve the segment in the registry, then create the network; undo on failure. */
-  async create(input: CreateNetworkInput, meta: CommandMetadata): Promise<Written> {
-    const id = randomUUID();
+  async create(input: CreateNetworkInput, meta: CommandMetadata, id: string = randomUUID()): Promise<Written> {
     const reserved = await this.model.registryCommand(
       { type: 'ReserveSegment', networkId: id, request: input.segment, policy: this.model.policies.segments },
       meta,

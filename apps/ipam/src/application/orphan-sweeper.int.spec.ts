@@ -57,10 +57,10 @@ describe('orphan sweeper', () => {
     await ctx.projection.waitFor(allocated.sequence);
 
     // Within the grace period nothing is touched: the saga may still be running.
-    expect(await ctx.sweeper.sweep(new Date())).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0 });
+    expect(await ctx.sweeper.sweep(new Date())).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0, bulkCreates: 0 });
 
     const later = new Date(Date.now() + 120_000);
-    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 1, prefixes: 1, scopeClaims: 0, defaultPools: 0 });
+    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 1, prefixes: 1, scopeClaims: 0, defaultPools: 0, bulkCreates: 0 });
     const registry = (await ctx.model.registry.load(IPAM_REGISTRY_ID)).state;
     expect(registry.segments.has('ghost-net')).toBe(false);
     expect(registry.segments.has(net.id)).toBe(true);
@@ -68,6 +68,39 @@ describe('orphan sweeper', () => {
     expect([...poolState.allocations.keys()]).toHaveLength(1);
     expect(poolState.allocations.has('ghost-subnet')).toBe(false);
     // A second sweep finds nothing left to do.
-    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0 });
+    expect(await ctx.sweeper.sweep(later)).toEqual({ segments: 0, prefixes: 0, scopeClaims: 0, defaultPools: 0, bulkCreates: 0 });
+  });
+
+  it('undoes a bulk create a crash interrupted: all of its items go, other resources stay', async () => {
+    const attributes = { name: 'b', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true };
+    const bystander = await ctx.networks.create({ projectId: 'p', attributes, segment: {} }, meta);
+    // What a request had done when its process died: the journal and the first of its two
+    // networks, nothing more. Meanwhile another request put a port on another network.
+    const bulkId = 'crashed-bulk';
+    const [first, second] = ['bulk-net-1', 'bulk-net-2'];
+    await ctx.model.bulkCreates.execute(bulkId, { type: 'StartBulkCreate', id: bulkId, collection: 'networks', items: [{ id: first, networkId: first }, { id: second, networkId: second }] }, meta);
+    await ctx.networks.create({ projectId: 'p', attributes, segment: {} }, meta, first);
+    const port = await ctx.ports.create(bystander.id, 'p', { name: '', description: '', adminStateUp: true, deviceOwner: '', deviceId: '', bindingHostId: '', bindingProfile: {}, bindingVnicType: 'normal', allowedAddressPairs: [], extraDhcpOpts: [] }, meta);
+    await ctx.projection.waitFor(port.sequence);
+
+    expect((await ctx.sweeper.sweep(new Date())).bulkCreates).toBe(0);
+    const later = new Date(Date.now() + 120_000);
+    expect((await ctx.sweeper.sweep(later)).bulkCreates).toBe(1);
+    expect((await ctx.model.networks.load(first)).state.exists).toBe(false);
+    expect((await ctx.model.registry.load(IPAM_REGISTRY_ID)).state.segments.has(first)).toBe(false);
+    expect((await ctx.model.bulkCreates.load(bulkId)).state.status).toBe('undone');
+    expect((await ctx.model.networks.load(bystander.id)).state.ports.has(port.id)).toBe(true);
+    // The request, had it survived, can no longer complete what the sweeper undid.
+    await expect(ctx.model.bulkCreates.execute(bulkId, { type: 'CompleteBulkCreate', id: bulkId }, meta)).rejects.toThrow(/aborted/);
+    const again = await ctx.sweeper.sweep(later);
+    expect(again.bulkCreates).toBe(0);
+  });
+
+  it('leaves a completed bulk create alone', async () => {
+    const attributes = { name: 'c', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true };
+    const written = await ctx.bulkCreates.createNetworks([{ projectId: 'p', attributes, segment: {} }, { projectId: 'p', attributes, segment: {} }], meta);
+    await ctx.projection.waitFor(Math.max(...written.map((w) => w.sequence)));
+    expect((await ctx.sweeper.sweep(new Date(Date.now() + 120_000))).bulkCreates).toBe(0);
+    for (const w of written) expect((await ctx.model.networks.load(w.id)).state.exists).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type IpamPrisma } from '../infrastructure/prisma';
+import { type BulkCreateCommands } from './bulk-create.commands';
 import { type FollowUps } from './follow-ups';
 import { serviceMeta } from '@ncp/contracts';
 import { type IpamWriteModel } from './write-model';
@@ -10,6 +11,8 @@ export interface SweepReport {
   readonly prefixes: number;
   readonly scopeClaims: number;
   readonly defaultPools: number;
+  /** Bulk creates a crash interrupted, undone (all or none). */
+  readonly bulkCreates: number;
 }
 
 /**
@@ -25,6 +28,7 @@ export class OrphanSweeper {
     private readonly followUps: FollowUps,
     private readonly graceSeconds: number,
     private readonly logger: Logger,
+    private readonly bulkCreates: BulkCreateCommands,
   ) {}
 
   async sweep(now: Date): Promise<SweepReport> {
@@ -35,6 +39,7 @@ export class OrphanSweeper {
       prefixes: await this.sweepPrefixes(cutoff, meta),
       scopeClaims: await this.sweepScopeClaims(cutoff, meta),
       defaultPools: await this.sweepDefaultPools(cutoff, meta),
+      bulkCreates: await this.sweepBulkCreates(cutoff, meta),
     };
     if (Object.values(report).some((n) => n > 0)) this.logger.warn({ report }, 'released orphaned reservations');
     return report;
@@ -90,5 +95,18 @@ export class OrphanSweeper {
       if ((await this.followUps.releaseDefaultPool(version, row.subnet_pool_id, meta)) > 0) released++;
     }
     return released;
+  }
+
+  private async sweepBulkCreates(cutoff: Date, meta: CommandMetadata): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`SELECT b.id FROM bulk_creates b WHERE b.started_at < ${cutoff}`;
+    let undone = 0;
+    for (const { id } of rows) {
+      try {
+        if (await this.bulkCreates.finishAbandoned(id, meta)) undone++;
+      } catch (err) {
+        this.logger.error({ err, bulkId: id }, 'abandoned bulk create not finished; the next sweep retries');
+      }
+    }
+    return undone;
   }
 }

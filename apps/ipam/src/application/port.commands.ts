@@ -10,8 +10,7 @@ export class PortCommands {
     private readonly lookups: AggregateLookups,
   ) {}
 
-  async create(networkId: string, projectId: string, request: PortRequest, meta: CommandMetadata): Promise<Written> {
-    const portId = randomUUID();
+  async create(networkId: string, projectId: string, request: PortRequest, meta: CommandMetadata, portId: string = randomUUID()): Promise<Written> {
     const r = await this.model.networks.execute(
       networkId,
       { type: 'CreatePort', id: networkId, portId, projectId, request, macPrefix: this.model.policies.macPrefix },
@@ -28,7 +27,11 @@ export class PortCommands {
 
   /** `force` is for services removing ports they own (router interfaces), never the public API. */
   async delete(portId: string, meta: CommandMetadata, force = false): Promise<Written> {
-    const networkId = await this.lookups.networkOfPort(portId);
+    return this.deleteFrom(await this.lookups.networkOfPort(portId), portId, meta, force);
+  }
+
+  /** Deletes a port whose network is known (no projection lookup). */
+  async deleteFrom(networkId: string, portId: string, meta: CommandMetadata, force = false): Promise<Written> {
     const r = await this.model.networks.execute(networkId, { type: 'DeletePort', id: networkId, portId, force }, meta);
     return { id: portId, sequence: r.sequence };
   }

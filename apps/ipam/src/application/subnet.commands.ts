@@ -30,8 +30,7 @@ export class SubnetCommands {
    * Saga when a pool is involved: take the prefix from the pool, then add the subnet to
    * the network; give the prefix back if the network refuses.
    */
-  async create(input: CreateSubnetInput, meta: CommandMetadata): Promise<Written> {
-    const subnetId = randomUUID();
+  async create(input: CreateSubnetInput, meta: CommandMetadata, subnetId: string = randomUUID()): Promise<Written> {
     const poolId = await this.poolFor(input);
     if (poolId === null) {
       if (input.cidr === undefined) throw badRequest('a cidr must be specified in the absence of a subnet pool');
@@ -95,7 +94,11 @@ export class SubnetCommands {
   }
 
   async delete(subnetId: string, meta: CommandMetadata): Promise<Written> {
-    const networkId = await this.lookups.networkOfSubnet(subnetId);
+    return this.deleteFrom(await this.lookups.networkOfSubnet(subnetId), subnetId, meta);
+  }
+
+  /** Deletes a subnet whose network is known (no projection lookup), releasing its pool prefix. */
+  async deleteFrom(networkId: string, subnetId: string, meta: CommandMetadata): Promise<Written> {
     const r = await this.model.networks.execute(networkId, { type: 'DeleteSubnet', id: networkId, subnetId }, meta);
     const data = r.event?.envelope.data;
     let sequence = r.sequence;

@@ -1,6 +1,7 @@
 import {
   IPAM_REGISTRY_ID,
   type AddressScopeEvent,
+  type BulkCreateEvent,
   type CommandMetadata,
   type NetworkEvent,
   type RegistryEvent,
@@ -8,6 +9,7 @@ import {
 } from '@ncp/contracts';
 import { AggregateRepository, type JetStreamEventStore, type SnapshotStore } from '@ncp/eventstore';
 import { addressScopeDecider, type AddressScopeCommand, type AddressScopeState } from '../domain/address-scope.decider';
+import { bulkCreateDecider, type BulkCreateCommand, type BulkCreateState } from '../domain/bulk-create.decider';
 import { networkDecider, type MtuPolicy, type NetworkCommand } from '../domain/network.decider';
 import { type NetworkState } from '../domain/network.state';
 import { registryDecider, type RegistryCommand, type RegistryState, type SegmentPolicy } from '../domain/registry.decider';
@@ -28,6 +30,7 @@ export class IpamWriteModel {
   readonly pools: AggregateRepository<SubnetPoolState, SubnetPoolCommand, SubnetPoolEvent>;
   readonly scopes: AggregateRepository<AddressScopeState, AddressScopeCommand, AddressScopeEvent>;
   readonly registry: AggregateRepository<RegistryState, RegistryCommand, RegistryEvent>;
+  readonly bulkCreates: AggregateRepository<BulkCreateState, BulkCreateCommand, BulkCreateEvent>;
 
   constructor(
     store: JetStreamEventStore,
@@ -39,6 +42,7 @@ export class IpamWriteModel {
     this.pools = new AggregateRepository(store, subnetPoolDecider, { cacheSize: 1000 });
     this.scopes = new AggregateRepository(store, addressScopeDecider, { cacheSize: 1000 });
     this.registry = new AggregateRepository(store, registryDecider, { snapshots, onSnapshotError });
+    this.bulkCreates = new AggregateRepository(store, bulkCreateDecider, { cacheSize: 100 });
   }
 
   registryCommand(command: RegistryCommand, meta: CommandMetadata) {

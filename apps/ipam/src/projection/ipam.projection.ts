@@ -28,7 +28,7 @@ export class IpamProjection implements Projection<IpamTx> {
   constructor(readonly filter: string) {}
 
   async reset(tx: IpamTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools`;
+    await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools, bulk_creates`;
   }
 
   apply(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
@@ -199,6 +199,16 @@ export class IpamProjection implements Projection<IpamTx> {
       case 'SubnetDeleted':
         await tx.portFixedIp.deleteMany({ where: { subnetId: event.data.subnetId } });
         await tx.subnet.delete({ where: { id: event.data.subnetId } });
+        return;
+      case 'BulkCreateStarted':
+        await tx.bulkCreate.create({ data: { id, collection: event.data.collection, status: 'started', startedAt: at } });
+        return;
+      case 'BulkCreateAborted':
+        await tx.bulkCreate.updateMany({ where: { id }, data: { status: 'aborted' } });
+        return;
+      case 'BulkCreateCompleted':
+      case 'BulkCreateUndone':
+        await tx.bulkCreate.deleteMany({ where: { id } });
         return;
       // applyBatch folds port events in runs and never sends them here; a run of one keeps
       // this switch exhaustive without a second way of writing ports.

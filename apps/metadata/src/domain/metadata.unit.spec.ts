@@ -3,7 +3,7 @@ import { deciderSpec } from '@ncp/testing';
 import { type MetaEvent } from '@ncp/contracts';
 import { ec2MetaData, metaDataJson, networkDataJson, networkType, renderEc2, type InstanceFacts, type PortFacts, type SubnetFacts } from './formats';
 import { instanceDecider } from './instance.decider';
-import { metadataProxies, portOfInstance } from './proxy-intent';
+import { metadataProxies, portOfInstance, type PlacedRouter } from './proxy-intent';
 import { issueToken, parseTokenTtl, verifyToken } from './token';
 
 const I = '1a5ce000-0000-4000-8000-000000000001';
@@ -217,6 +217,63 @@ describe('metadata proxies', () => {
     expect(proxies.map((p) => p.intent.endpoints)).toEqual([[]]);
     expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p1']]))).toBe(true);
     expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p2']]))).toBe(false);
+  });
+
+  /** Where fe80::a9fe:a9fe goes, per network: `<namespace> <interface>`. */
+  const v6Holders = (proxies: ReturnType<typeof metadataProxies>, interfaceNetworks: Record<string, string>): Record<string, string[]> => {
+    const held: Record<string, string[]> = {};
+    for (const p of proxies) {
+      for (const ifname of p.intent.interfaces) {
+        const network = p.intent.kind === 'dhcp' ? p.intent.id : (interfaceNetworks[ifname] ?? '?');
+        held[network] = [...(held[network] ?? []), `${p.intent.namespace} ${ifname}`];
+      }
+    }
+    return held;
+  };
+
+  it('puts fe80::a9fe:a9fe on one interface per network: a router\'s IPv4 and IPv6 ports, two routers, and a DHCP server on one network', () => {
+    const R2 = '0eeeeeee-0000-4000-8000-000000000002'; // sorts before R
+    const v4Port = '99999999-0000-4000-8000-00000000000b';
+    const v6Port = '99999999-0000-4000-8000-00000000000a';
+    const other = '88888888-0000-4000-8000-00000000000c';
+    const proxies = metadataProxies(
+      [
+        // a dual-stack network: Neutron gives the router one port per IPv4 subnet and one for its IPv6 subnets
+        { id: R, host: 'net-a1', row: 'row-a', interfaces: [{ portId: v4Port, networkId: N1 }, { portId: v6Port, networkId: N1 }, { portId: other, networkId: N2 }] },
+        { id: R2, host: 'net-b1', row: 'row-b', interfaces: [{ portId: '77777777-0000-4000-8000-00000000000d', networkId: N2 }] },
+      ],
+      [
+        { networkId: N1, host: 'net-a1', row: 'row-a' },
+        { networkId: N2, host: 'net-b1', row: 'row-b' },
+      ],
+      ports,
+      new Map([[I, 'p1']]),
+    );
+    expect(v6Holders(proxies, { 'qr-99999999000': N1, 'qr-88888888000': N2, 'qr-77777777000': N2 })).toEqual({
+      [N1]: ['qrouter-eeeeeeee qr-99999999000'],
+      [N2]: ['qrouter-0eeeeeee qr-77777777000'],
+    });
+    // the lower port id of the two on N1; R still answers IPv4 for N2's instances (its gateway there)
+    const r = proxies.find((p) => p.intent.id === R)?.intent;
+    expect(r?.interfaces).toEqual([`qr-${v6Port.replace(/-/g, '').slice(0, 11)}`]);
+    expect(r?.endpoints.map((e) => e.portId)).toEqual([ports[0]?.id, ports[1]?.id]);
+    expect(proxies.map((p) => p.intent.kind)).toEqual(['router', 'router']);
+  });
+
+  it('moves fe80::a9fe:a9fe with the routers: DHCP port -> router -> the other router -> DHCP port, one holder at every step', () => {
+    const R2 = 'ffffffff-0000-4000-8000-000000000002';
+    const r1 = { id: R, host: 'net-a1', row: 'row-a', interfaces: [{ portId: 'aaaaaaaa-0000-4000-8000-00000000000a', networkId: N1 }] };
+    const r2 = { id: R2, host: 'net-a1', row: 'row-a', interfaces: [{ portId: 'bbbbbbbb-0000-4000-8000-00000000000b', networkId: N1 }] };
+    const dhcp = [{ networkId: N1, host: 'net-a1', row: 'row-a' }];
+    const names = { 'qr-aaaaaaaa000': N1, 'qr-bbbbbbbb000': N1 };
+    const at = (routers: PlacedRouter[]) => v6Holders(metadataProxies(routers, dhcp, ports, new Map([[I, 'p1']])), names)[N1];
+    expect(at([])).toEqual(['qdhcp-11111111 ns-11111111000']);
+    expect(at([r1])).toEqual(['qrouter-eeeeeeee qr-aaaaaaaa000']);
+    expect(at([r2, r1])).toEqual(['qrouter-eeeeeeee qr-aaaaaaaa000']);
+    expect(at([r2])).toEqual(['qrouter-ffffffff qr-bbbbbbbb000']);
+    expect(at([{ ...r2, interfaces: [] }])).toEqual(['qdhcp-11111111 ns-11111111000']);
+    // a router attached but not placed yet: the network is routed, nobody holds it until it is
+    expect(at([{ ...r1, host: null, row: null }])).toBeUndefined();
   });
 
   it('has no proxy where the router or DHCP server is not placed yet', () => {

@@ -45,6 +45,13 @@ export function portOfInstance(port: Pick<EndpointPort, 'deviceId' | 'projectId'
  * networks it has interfaces on; and on a network that no router is attached to, in its DHCP
  * server's namespace (Neutron's isolated metadata). Only ports of a registered instance
  * (`portOfInstance`) are endpoints. Pure.
+ *
+ * fe80::a9fe:a9fe is on-link, so it goes on one interface per network (`interfaces`): with two
+ * holders on a segment (a router and the DHCP port, two routers, or a router's IPv4 and IPv6
+ * ports) neighbour discovery would resolve it to either, at random. On a routed network the
+ * holder is the placed router with the lowest id, on its port with the lowest id there; on an
+ * isolated one the DHCP port. 169.254.169.254 is routed (through the router, or the DHCP
+ * port by the lease's host route), so every proxy has it.
  */
 export function metadataProxies(
   routers: readonly PlacedRouter[],
@@ -58,10 +65,15 @@ export function metadataProxies(
       .map((p) => ({ portId: p.id, instanceId: p.deviceId, projectId: p.projectId, mac: p.macAddress.toLowerCase(), addresses: p.fixedIps.map((f) => f.ipAddress) }))
       .sort((a, b) => a.portId.localeCompare(b.portId));
   const proxies: PlacedProxy[] = [];
-  const routed = new Set<string>();
-  for (const r of routers) {
-    for (const i of r.interfaces) routed.add(i.networkId);
-    if (r.host === null || r.row === null || r.interfaces.length === 0) continue;
+  const routed = new Set(routers.flatMap((r) => r.interfaces.map((i) => i.networkId)));
+  const placed = routers.filter((r) => r.host !== null && r.row !== null && r.interfaces.length > 0).sort((a, b) => a.id.localeCompare(b.id));
+  /** network id -> the port that holds fe80::a9fe:a9fe on it */
+  const holders = new Map<string, string>();
+  for (const r of placed) {
+    for (const i of [...r.interfaces].sort((a, b) => a.portId.localeCompare(b.portId))) if (!holders.has(i.networkId)) holders.set(i.networkId, i.portId);
+  }
+  for (const r of placed) {
+    if (r.host === null || r.row === null) continue;
     proxies.push({
       host: r.host,
       row: r.row,
@@ -69,7 +81,7 @@ export function metadataProxies(
         id: r.id,
         kind: 'router',
         namespace: routerNamespace(r.id),
-        interfaces: r.interfaces.map((i) => routerInterfaceName('internal', i.portId)).sort(),
+        interfaces: r.interfaces.filter((i) => holders.get(i.networkId) === i.portId).map((i) => routerInterfaceName('internal', i.portId)).sort(),
         endpoints: endpointsOn(new Set(r.interfaces.map((i) => i.networkId))),
       },
     });

@@ -13,6 +13,7 @@ export const IPAM_AGGREGATES = {
   subnetPool: 'subnet_pool',
   network: 'network',
   registry: 'registry',
+  bulkCreate: 'bulk_create',
 } as const;
 /** The registry is a single aggregate: deployment-wide uniqueness (segments, default pools). */
 export const IPAM_REGISTRY_ID = 'global';
@@ -203,6 +204,26 @@ export const PortStatusChanged = defineEvent(
 );
 export const PortDeleted = defineEvent('PortDeleted', z.object({ portId: id, fixedIps: z.array(fixedIpSchema) }));
 
+// ---- bulk creates: the journal of one all-or-none request ------------------------------
+
+/**
+ * A bulk create (`POST /v2.0/ports` with `{"ports": [...]}`) spans several aggregates, so it
+ * runs as a saga; this journal says which resources it made, so that whoever finishes it
+ * (the request, or the orphan sweeper after a crash) can undo them all.
+ */
+export const bulkCollection = z.enum(['networks', 'subnets', 'ports']);
+export const BulkCreateStarted = defineEvent(
+  'BulkCreateStarted',
+  // `networkId`: the network aggregate that holds the item (the item itself for networks).
+  z.object({ collection: bulkCollection, items: z.array(z.object({ id, networkId: id })).min(1) }),
+);
+/** Every item exists; the request is answered with them. */
+export const BulkCreateCompleted = defineEvent('BulkCreateCompleted', z.object({}));
+/** An item was refused (or the request was interrupted): what was made is to be undone. */
+export const BulkCreateAborted = defineEvent('BulkCreateAborted', z.object({ reason: text }));
+/** Every item made by an aborted bulk create is gone again. */
+export const BulkCreateUndone = defineEvent('BulkCreateUndone', z.object({}));
+
 export const ipamEventDefinitions = [
   AddressScopeCreated,
   AddressScopeUpdated,
@@ -229,6 +250,10 @@ export const ipamEventDefinitions = [
   PortUpdated,
   PortStatusChanged,
   PortDeleted,
+  BulkCreateStarted,
+  BulkCreateCompleted,
+  BulkCreateAborted,
+  BulkCreateUndone,
 ] as const;
 
 type Def = (typeof ipamEventDefinitions)[number];
@@ -264,3 +289,4 @@ export type NetworkEvent = IpamEventOf<
   | 'PortStatusChanged'
   | 'PortDeleted'
 >;
+export type BulkCreateEvent = IpamEventOf<'BulkCreateStarted' | 'BulkCreateCompleted' | 'BulkCreateAborted' | 'BulkCreateUndone'>;

@@ -37,7 +37,9 @@ const S6_STATELESS = 'c0000061-0000-4000-8000-000000000061';
 const S6_STATEFUL = 'c0000062-0000-4000-8000-000000000062';
 const IFNAME = dhcpInterfaceName(NET);
 const QR = 'qr-b0000099-00';
-const MAC = { dhcp: '02:00:00:50:00:02', wl1: '02:00:00:50:00:11', wl2: '02:00:00:50:00:12', wl3: '02:00:00:50:00:13' } as const;
+const MAC = { dhcp: '02:00:00:50:00:02', router: '02:00:00:50:00:01', wl1: '02:00:00:50:00:11', wl2: '02:00:00:50:00:12', wl3: '02:00:00:50:00:13' } as const;
+/** what the kernel forms on the router's port from its MAC, and what the RAs must come from */
+const ROUTER_LINK_LOCAL = formatIp(6, eui64Address(parseCidr('fe80::/64'), MAC.router));
 const SLAAC_PREFIX = '2001:db8:50:1::/64';
 const STATEFUL_PREFIX = '2001:db8:50:2::/64';
 
@@ -96,6 +98,7 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     interfaces: [
       {
         ifname: QR,
+        sourceAddress: ROUTER_LINK_LOCAL,
         managed: true,
         otherConfig: true,
         mtu: 1450,
@@ -191,6 +194,7 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
       await topo.linkUp(wl, 'eth0');
     }
     await runArgv(['ip', '-n', ns.dhcp, 'link', 'set', 'dev', IFNAME, 'address', MAC.dhcp]);
+    await runArgv(['ip', '-n', ns.router, 'link', 'set', 'dev', QR, 'address', MAC.router]);
     for (const port of ['d0', 'r0', 'w1', 'w2', 'w3']) {
       await setMaster(ns.sw, port, 'br0');
       await topo.linkUp(ns.sw, port);
@@ -290,6 +294,24 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     expect(addrs).toContain(slaac);
     // no SLAAC address from the non-autonomous (stateful) prefix
     expect(addrs).not.toContain('2001:db8:50:2:');
+  });
+
+  it('RA: sent from the port\'s own link-local address, also once the metadata address is on the interface', async () => {
+    const from = async (): Promise<string | undefined> => /^\s*from\s+(\S+)/m.exec(await runArgv(['ip', 'netns', 'exec', ns.wl1, 'rdisc6', '-1', 'eth0']))?.[1];
+    expect(await from()).toBe(ROUTER_LINK_LOCAL);
+    // what the metadata driver adds to a router's qr-: the newest link-local address, which
+    // radvd would otherwise take (it re-reads the addresses when they change)
+    await runArgv(['ip', '-n', ns.router, 'addr', 'add', 'fe80::a9fe:a9fe/64', 'dev', QR, 'nodad', 'preferred_lft', '0']);
+    try {
+      expect(await mutationsOf([server([h1, h3])])).toEqual([]);
+      for (let i = 0; i < 3; i++) expect(await from()).toBe(ROUTER_LINK_LOCAL);
+      // the workload's default route is that address
+      const routes = await runArgv(['ip', '-n', ns.wl1, '-6', 'route', 'show', 'default']);
+      expect(routes).toContain(`via ${ROUTER_LINK_LOCAL} dev eth0`);
+      expect(routes).not.toContain('fe80::a9fe:a9fe');
+    } finally {
+      await runArgv(['ip', '-n', ns.router, 'addr', 'del', 'fe80::a9fe:a9fe/64', 'dev', QR]);
+    }
   });
 
   // dhclient -6 identifies itself by a DUID made from the MAC (DUID-LLT for a lease, DUID-LL

@@ -1,4 +1,4 @@
-import { isValidIp } from '@ncp/netaddr';
+import { cidrContainsIp, isValidIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { z } from 'zod';
 import { isValidId, isValidLinkName, isValidNetnsName } from '../names.js';
 
@@ -71,6 +71,13 @@ export interface RaPrefixIntent {
 export interface RaInterfaceIntent {
   /** the qr- interface */
   ifname: string;
+  /**
+   * The router port's own link-local address, fe80::/64 with the EUI-64 of the port's MAC (what
+   * the kernel forms for the interface, and what workloads and Neutron take as the router's
+   * address). radvd sends from it alone: by default it takes the first link-local address it
+   * lists, which is whichever was added last (fe80::a9fe:a9fe, for metadata, on a qr-).
+   */
+  sourceAddress: string;
   /** M flag: addresses from DHCPv6 (dhcpv6-stateful) */
   managed: boolean;
   /** O flag: other configuration from DHCPv6 (dhcpv6-stateful and dhcpv6-stateless) */
@@ -98,6 +105,12 @@ export interface RaIntent {
 }
 
 const Id = z.string().refine(isValidId, 'must be a UUID');
+const LINK_LOCAL = parseCidr('fe80::/64');
+const isLinkLocal = (ip: string): boolean => {
+  if (!isValidIp(ip)) return false;
+  const parsed = parseIp(ip);
+  return parsed.version === 6 && cidrContainsIp(LINK_LOCAL, parsed);
+};
 const Ip = z.string().refine(isValidIp, 'must be an IP address');
 const Cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'must be a CIDR');
 const Mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, 'must be a lower-case MAC address');
@@ -157,6 +170,7 @@ export const RaIntentSchema: z.ZodType<RaIntent> = z.object({
   interfaces: z.array(
     z.object({
       ifname: Link,
+      sourceAddress: z.string().refine(isLinkLocal, 'must be an IPv6 link-local address (fe80::/64)'),
       managed: z.boolean(),
       otherConfig: z.boolean(),
       mtu: z.number().int().min(1280).max(65535),

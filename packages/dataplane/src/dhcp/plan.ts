@@ -4,7 +4,7 @@ import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { type ObservedRouterLink } from '../l3/observed.js';
 import { assertLinkName, assertNetnsName } from '../names.js';
-import { type DhcpServerIntent } from './model.js';
+import { type DhcpServerIntent, type RaIntent } from './model.js';
 
 /** The sysctl key in its slash form: an interface name may contain dots, the dotted form's separator. */
 export function acceptRaKey(ifname: string): string {
@@ -70,6 +70,34 @@ export function planServerLinks(intent: DhcpServerIntent, links: readonly Observ
     // nodad: the DHCP port's address is unique by IPAM, and dnsmasq cannot bind to a tentative one
     const nodad = parseIp(cidr.slice(0, cidr.indexOf('/'))).version === 6 ? ['nodad'] : [];
     steps.push({ argv: ipArgv(ns, 'addr', 'add', cidr, 'dev', ifname, ...nodad), why: `adding ${cidr} to ${ifname}` });
+  }
+  return steps;
+}
+
+/**
+ * What a router's qr- interfaces need before radvd advertises from them: each must be there
+ * (the L2 driver plugs them) and hold its own link-local address, the RA's only allowed source
+ * (`AdvRASrcAddress`). The kernel forms that address from the MAC at link up (addr_gen_mode
+ * eui64, the default); it is added here where it did not (another addr_gen_mode, or a MAC
+ * changed while the link was up), and added again after a DAD failure. Other link-local
+ * addresses (the metadata driver's fe80::a9fe:a9fe, the kernel's) are not ours to touch.
+ * nodad: IPAM keeps MACs unique on a network, and a tentative source would hold back the RAs.
+ * Pure; an empty list means converged.
+ *
+ * @throws DataplaneError when an interface is missing (not plugged yet: the item is retried)
+ */
+export function planRaLinks(intent: RaIntent, links: readonly ObservedRouterLink[]): DhcpLinkStep[] {
+  const ns = assertNetnsName(intent.namespace);
+  const missing = intent.interfaces.map((i) => i.ifname).filter((name) => !links.some((l) => l.name === name));
+  if (missing.length > 0) throw new DataplaneError('DATAPLANE.COMMAND_FAILED', `interface ${missing.join(', ')} is not in namespace ${ns} yet`);
+  const steps: DhcpLinkStep[] = [];
+  for (const iface of intent.interfaces) {
+    const ifname = assertLinkName(iface.ifname);
+    const cidr = `${normalizeIp(iface.sourceAddress)}/64`;
+    const present = links.find((l) => l.name === ifname)?.addresses.find((a) => a.cidr === cidr);
+    if (present !== undefined && !present.dadFailed) continue;
+    if (present !== undefined) steps.push({ argv: ipArgv(ns, 'addr', 'del', cidr, 'dev', ifname), why: `${cidr} failed DAD on ${ifname}: removing it to add it again` });
+    steps.push({ argv: ipArgv(ns, 'addr', 'add', cidr, 'dev', ifname, 'nodad'), why: `adding the RA source ${cidr} to ${ifname}` });
   }
   return steps;
 }

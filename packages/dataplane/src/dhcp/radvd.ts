@@ -41,6 +41,14 @@ function interfaceBlock(intent: RaIntent, iface: RaInterfaceIntent): string[] {
     `\tAdvLinkMTU ${iface.mtu};`,
     `\tAdvManagedFlag ${onOff(iface.managed)};`,
     `\tAdvOtherConfigFlag ${onOff(iface.otherConfig)};`,
+    // The only address radvd may send from: without it radvd takes the first link-local
+    // address the kernel lists, the newest, which is fe80::a9fe:a9fe once metadata is on the
+    // interface; workloads would route through the metadata address. Should the address be
+    // missing, radvd sends nothing rather than send from another (the RA driver adds it).
+    '\tAdvRASrcAddress',
+    '\t{',
+    `\t\t${normalizeIp(iface.sourceAddress)};`,
+    '\t};',
   ];
   for (const prefix of iface.prefixes) {
     const cidr = parseCidr(prefix.cidr, { strict: true });

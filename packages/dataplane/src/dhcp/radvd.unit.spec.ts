@@ -19,6 +19,10 @@ describe('renderRadvdConf', () => {
     expect(() => renderRadvdConf({ ...ra1, interfaces: [{ ...qr, prefixes: [{ cidr: '10.0.0.0/24', autonomous: false }] }] })).toThrow(/not IPv6/);
     expect(() => renderRadvdConf({ ...ra1, interfaces: [qr, qr] })).toThrow(/listed twice/);
     expect(() => renderRadvdConf({ ...ra1, interfaces: [{ ...qr, ifname: 'qr-x; }' }] })).toThrow(/ifname/);
+    // RAs must come from a link-local address (RFC 4861 4.2), never a global or metadata-less guess
+    for (const sourceAddress of ['2001:db8:0:1::1', 'fe80:0:0:1::1', '169.254.169.254', 'fe80::1; }']) {
+      expect(() => renderRadvdConf({ ...ra1, interfaces: [{ ...qr, sourceAddress }] })).toThrow(/sourceAddress: must be an IPv6 link-local address/);
+    }
   });
 });
 

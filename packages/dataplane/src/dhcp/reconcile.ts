@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { ipArgv } from '../argv.js';
-import { parseIpLinkJson } from '../l2/observed.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
 import { isValidId, isValidNetnsName } from '../names.js';
@@ -11,7 +10,7 @@ import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, ren
 import { NodeDaemonHost, type DaemonHost } from './host.js';
 import { type DhcpServerIntent, type RaIntent } from './model.js';
 import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
-import { acceptRaKey, daemonAction, planServerLinks } from './plan.js';
+import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
 import { radvdArgv, renderRadvdConf } from './radvd.js';
 
 export interface DhcpOptions {
@@ -137,9 +136,14 @@ async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
   const conf = renderRadvdConf(intent);
   const argv = radvdArgv(intent, dir);
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`router namespace ${intent.namespace} does not exist yet (the L3 driver creates it)`);
-  const present = new Set(parseIpLinkJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'link', 'show'))).stdout).map((l) => l.name));
-  const missing = intent.interfaces.map((i) => i.ifname).filter((name) => !present.has(name));
-  if (missing.length > 0) throw new Error(`interface ${missing.join(', ')} is not in namespace ${intent.namespace} yet`);
+  const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
+  for (const step of planRaLinks(intent, links)) {
+    try {
+      await ctx.runner.run(step.argv);
+    } catch (error) {
+      throw new Error(`${step.why}: ${message(error)}`);
+    }
+  }
 
   await ctx.host.makeDir(dir);
   const confChanged = await writeIfChanged(ctx.host, files.confFile, conf);

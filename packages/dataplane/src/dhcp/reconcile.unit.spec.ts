@@ -1,3 +1,4 @@
+import { normalizeIp } from '@ncp/netaddr';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { FakeDhcpMachine } from './__fixtures__/fake-host.js';
@@ -15,8 +16,8 @@ function plugged(): { machine: FakeDhcpMachine; options: DhcpOptions } {
   machine.addNamespace(NS);
   machine.plug(NS, IF);
   machine.addNamespace(RNS);
-  machine.plug(RNS, QR1);
-  machine.plug(RNS, QR2);
+  // the kernel formed each qr-'s link-local address from its MAC: the RA's source
+  for (const iface of ra1.interfaces) machine.plug(RNS, iface.ifname, normalizeIp(iface.sourceAddress));
   return { machine, options: { stateDir: STATE, host: machine } };
 }
 
@@ -132,6 +133,47 @@ describe('reconcileDhcp against an in-memory machine', () => {
     const [ok, bad] = await reconcileDhcp([withBadPort, { ...isolated, domain: 'bad domain' }], [], machine, options);
     expect(ok).toEqual({ item: `dhcp:${NET}`, ok: true, warnings: ['port b0000009-0000-4000-8000-000000000009 left out: macAddress: must be a lower-case MAC address'] });
     expect(bad).toMatchObject({ item: `dhcp:${NET2}`, ok: false, error: expect.stringContaining('domain') as unknown });
+  });
+
+  it('sends RAs only from each qr-\'s own link-local address, added where the kernel did not form it or DAD failed it', async () => {
+    const { machine, options } = plugged();
+    const [qr1, qr2] = ra1.interfaces;
+    if (qr1 === undefined || qr2 === undefined) throw new Error('fixture');
+    // another addr_gen_mode (or a MAC changed while up) formed another link-local address on
+    // QR1; on QR2 the metadata driver added fe80::a9fe:a9fe after the kernel's, and the
+    // kernel's failed DAD
+    machine.link(RNS, QR1).addrs = [{ family: 'inet6', local: 'fe80::5054:ff:fe00:1', prefixlen: 64, scope: 'link' }];
+    machine.link(RNS, QR2).addrs = [
+      { family: 'inet6', local: 'fe80::a9fe:a9fe', prefixlen: 64, scope: 'link', deprecated: true },
+      { family: 'inet6', local: 'fe80::f816:3eff:fe22:2222', prefixlen: 64, scope: 'link', dadfailed: true },
+    ];
+    const recorder = new RecordingRunner(machine);
+    expect(await reconcileDhcp([], [ra1], recorder, options)).toEqual([{ item: `ra:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(recorder.mutatingCalls().map((c) => c.slice(0, 9).join(' '))).toEqual([
+      `ip -n ${RNS} addr add ${qr1.sourceAddress}/64 dev ${QR1} nodad`,
+      `ip -n ${RNS} addr del fe80::f816:3eff:fe22:2222/64 dev ${QR2}`,
+      `ip -n ${RNS} addr add fe80::f816:3eff:fe22:2222/64 dev ${QR2} nodad`,
+      `ip netns exec ${RNS} radvd -C ${RA_DIR}/radvd.conf -p ${RA_DIR}/radvd.pid`,
+    ]);
+    expect(machine.files.get(`${RA_DIR}/radvd.conf`)).toContain(`\tAdvRASrcAddress\n\t{\n\t\t${qr1.sourceAddress};\n\t};\n`);
+    expect(machine.files.get(`${RA_DIR}/radvd.conf`)).toContain('\t\tfe80::f816:3eff:fe22:2222;\n');
+    // the other link-local addresses stay: the kernel's and the metadata driver's
+    expect(machine.link(RNS, QR1).addrs.map((a) => a.local)).toEqual([qr1.sourceAddress, 'fe80::5054:ff:fe00:1']);
+    expect(machine.link(RNS, QR2).addrs.map((a) => a.local)).toEqual(['fe80::f816:3eff:fe22:2222', 'fe80::a9fe:a9fe']);
+    expect((await reconcileDhcp([], [ra1], new RecordingRunner(machine), options)).every((r) => r.ok)).toBe(true);
+    const again = new RecordingRunner(machine);
+    await reconcileDhcp([], [ra1], again, options);
+    expect(again.mutatingCalls()).toEqual([]);
+  });
+
+  it('fails the RA of a router whose qr- is not plugged yet, and starts no radvd', async () => {
+    const { machine, options } = plugged();
+    machine.namespaces.get(RNS)?.delete(QR2);
+    expect(await reconcileDhcp([], [ra1], machine, options)).toEqual([
+      { item: `ra:${ROUTER}`, ok: false, error: `interface ${QR2} is not in namespace ${RNS} yet` },
+      { item: 'sweep', ok: true },
+    ]);
+    expect(machine.processes.size).toBe(0);
   });
 
   it('a router without interfaces runs no radvd', async () => {

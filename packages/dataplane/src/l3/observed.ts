@@ -12,6 +12,11 @@ export interface ObservedAddress {
   readonly scope: string;
   /** IPv6 duplicate address detection failed: the address is unusable until re-added */
   readonly dadFailed: boolean;
+  /**
+   * IPv6 preferred lifetime 0: still valid (it answers and is answered), but never chosen as the
+   * source of new traffic (RFC 6724 rule 3)
+   */
+  readonly deprecated: boolean;
 }
 
 /** A link inside a router namespace with its addresses. */
@@ -79,13 +84,18 @@ export const EMPTY_OBSERVED_L3: ObservedL3 = { netns: [], routers: {} };
  * Forwarding is what makes it a router; `promote_secondaries` keeps the other addresses of a
  * subnet when its primary address is removed (else changing a gateway address or removing one
  * of two addresses in a subnet deletes both); `keep_addr_on_down` keeps IPv6 addresses on an
- * interface set down for an admin-down router (else the kernel flushes them).
+ * interface set down for an admin-down router (else the kernel flushes them); `arp_ignore` 1
+ * answers ARP on an interface only for that interface's own addresses: not for 169.254.169.254
+ * on lo (workloads reach it through their gateway; on a segment only an isolated network's
+ * DHCP port answers for it), and not for the addresses of another qr- on the same segment (a
+ * dual-stack network has two).
  */
 export const ROUTER_SYSCTLS: Readonly<Record<string, string>> = {
   'net.ipv4.ip_forward': '1',
   'net.ipv6.conf.all.forwarding': '1',
   'net.ipv4.conf.all.promote_secondaries': '1',
   'net.ipv6.conf.all.keep_addr_on_down': '1',
+  'net.ipv4.conf.all.arp_ignore': '1',
 };
 
 export const NFT_TABLE_FAMILY = 'inet';
@@ -103,6 +113,7 @@ const IpAddrJson = z.array(
           prefixlen: z.number().optional(),
           scope: z.string().optional(),
           dadfailed: z.boolean().optional(),
+          deprecated: z.boolean().optional(),
         }),
       )
       .optional(),
@@ -125,7 +136,10 @@ const NftTablesJson = z.object({
 });
 
 
-/** Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses. */
+/**
+ * Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses, in the kernel's order
+ * (per family; within a scope the newest address first).
+ */
 export function parseIpAddrJson(text: string): ObservedRouterLink[] {
   return parseToolJson(IpAddrJson, text, 'ip -j addr show').map((l) => ({
     name: l.ifname,
@@ -133,7 +147,7 @@ export function parseIpAddrJson(text: string): ObservedRouterLink[] {
     addresses: (l.addr_info ?? []).flatMap((a): ObservedAddress[] => {
       const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : null;
       if (family === null || a.local === undefined || a.prefixlen === undefined || !isValidIp(a.local)) return [];
-      return [{ family, cidr: `${normalizeIp(a.local)}/${a.prefixlen}`, scope: a.scope ?? 'global', dadFailed: a.dadfailed === true }];
+      return [{ family, cidr: `${normalizeIp(a.local)}/${a.prefixlen}`, scope: a.scope ?? 'global', dadFailed: a.dadfailed === true, deprecated: a.deprecated === true }];
     }),
   }));
 }

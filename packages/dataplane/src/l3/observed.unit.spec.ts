@@ -16,6 +16,7 @@ const ADDRS = JSON.stringify([
     addr_info: [
       { family: 'inet', local: '10.0.2.211', prefixlen: 24, scope: 'global', label: 'qg-abc' },
       { family: 'inet6', local: '2001:DB8:0:1:0:0:0:1', prefixlen: 64, scope: 'global', tentative: true },
+      { family: 'inet6', local: 'fe80::a9fe:a9fe', prefixlen: 64, scope: 'link', nodad: true, deprecated: true, valid_life_time: 4294967295, preferred_life_time: 0 },
       { family: 'inet6', local: 'fe80::80d8:85ff:fe04:7cda', prefixlen: 64, scope: 'link' },
     ],
   },
@@ -59,26 +60,27 @@ const TABLE = `table inet ncp_router {
 `;
 
 describe('parseIpAddrJson', () => {
-  it('keeps links, admin state and canonical addresses with their scope', () => {
+  it('keeps links, admin state and canonical addresses with their scope and state, in the kernel\'s order', () => {
     expect(parseIpAddrJson(ADDRS)).toEqual([
       {
         name: 'lo',
         up: true,
         addresses: [
-          { family: 4, cidr: '127.0.0.1/8', scope: 'host', dadFailed: false },
-          { family: 6, cidr: '::1/128', scope: 'host', dadFailed: false },
+          { family: 4, cidr: '127.0.0.1/8', scope: 'host', dadFailed: false, deprecated: false },
+          { family: 6, cidr: '::1/128', scope: 'host', dadFailed: false, deprecated: false },
         ],
       },
       {
         name: 'qg-abc',
         up: true,
         addresses: [
-          { family: 4, cidr: '10.0.2.211/24', scope: 'global', dadFailed: false },
-          { family: 6, cidr: '2001:db8:0:1::1/64', scope: 'global', dadFailed: false },
-          { family: 6, cidr: 'fe80::80d8:85ff:fe04:7cda/64', scope: 'link', dadFailed: false },
+          { family: 4, cidr: '10.0.2.211/24', scope: 'global', dadFailed: false, deprecated: false },
+          { family: 6, cidr: '2001:db8:0:1::1/64', scope: 'global', dadFailed: false, deprecated: false },
+          { family: 6, cidr: 'fe80::a9fe:a9fe/64', scope: 'link', dadFailed: false, deprecated: true },
+          { family: 6, cidr: 'fe80::80d8:85ff:fe04:7cda/64', scope: 'link', dadFailed: false, deprecated: false },
         ],
       },
-      { name: 'qr-x', up: false, addresses: [{ family: 6, cidr: 'fd00::1/64', scope: 'global', dadFailed: true }] },
+      { name: 'qr-x', up: false, addresses: [{ family: 6, cidr: 'fd00::1/64', scope: 'global', dadFailed: true, deprecated: false }] },
     ]);
   });
 

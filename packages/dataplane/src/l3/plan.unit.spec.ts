@@ -47,7 +47,7 @@ describe('planL3', () => {
     expectGolden('plan.txt', formatSteps(plan.steps));
     expect(itemSteps(plan, `router:${R2}`)).toEqual([
       j('ip', 'netns', 'add', NS2),
-      j('ip', 'netns', 'exec', NS2, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.promote_secondaries=1', 'net.ipv6.conf.all.keep_addr_on_down=1'),
+      j('ip', 'netns', 'exec', NS2, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.promote_secondaries=1', 'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv4.conf.all.arp_ignore=1'),
       j('ip', '-n', NS2, 'link', 'set', 'dev', 'lo', 'up'),
     ]);
     expect(itemSteps(plan, `fip:${F1}`)).toEqual([

@@ -68,7 +68,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   const intent = (endpoints: MetadataEndpoint[] = [other, endpoint]): MetadataProxyIntent => ({ id: ROUTER, kind: 'router', namespace: ns.router, interfaces: [QR, 'qr-notplugged'], endpoints });
   const reconcile = async (intents: MetadataProxyIntent[]): Promise<string[]> => {
     const recorder = new RecordingRunner(runner);
-    const results = await reconcileMetadata(intents, recorder, { stateDir, forwardSocket, proxyCommand: [process.execPath, PROXY] });
+    const results = await reconcileMetadata(intents, recorder, { stateDir, namespaces: [ns.router], forwardSocket, proxyCommand: [process.execPath, PROXY] });
     expect(results.filter((r) => !r.ok)).toEqual([]);
     return recorder.calls.filter((c) => !isMetadataReadOnlyCommand(c)).map((c) => c.join(' '));
   };
@@ -120,7 +120,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   it('adds the metadata addresses and starts the proxy inside the router namespace', async () => {
     expect(await reconcile([intent()])).toEqual([
       `ip -n ${ns.router} addr add 169.254.169.254/32 dev lo`,
-      `ip -n ${ns.router} addr add fe80::a9fe:a9fe/64 dev ${QR} nodad`,
+      `ip -n ${ns.router} addr add fe80::a9fe:a9fe/64 dev ${QR} nodad preferred_lft 0`,
       `ip netns exec ${ns.router} ${process.execPath} ${PROXY} --config=${proxyDir}/config.json --pid-file=${proxyDir}/pid --socket=${forwardSocket} --log-file=${proxyDir}/proxy.log --daemon`,
     ]);
     const pid = pidOf();
@@ -165,11 +165,19 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
     expect(echoed(answer.body).headers['x-instance-id']).toBe('i-renamed');
   });
 
-  it('the sweep stops the proxy and removes its state; the metadata address then refuses', async () => {
+  it('never sends from the metadata address: the router\'s own link-local address is its source towards the workload', async () => {
+    // RFC 6724 would otherwise prefer fe80::a9fe:a9fe towards fe80::beef:1 (the longer common prefix)
+    const route = await runArgv(['ip', '-n', ns.router, '-6', 'route', 'get', 'fe80::beef:1', 'oif', QR]);
+    expect(route).toMatch(/ src fe80::/);
+    expect(route).not.toContain('src fe80::a9fe:a9fe');
+  });
+
+  it('the sweep stops the proxy, removes its state and the metadata addresses; the metadata address then does not answer', async () => {
     const pid = pidOf();
-    expect(await reconcile([])).toEqual([]);
+    expect(await reconcile([])).toEqual([`ip -n ${ns.router} addr del 169.254.169.254/32 dev lo`, `ip -n ${ns.router} addr del fe80::a9fe:a9fe/64 dev ${QR}`]);
     expect(alive(pid)).toBe(false);
     expect(existsSync(proxyDir)).toBe(false);
-    await expect(curl('http://169.254.169.254/')).rejects.toThrow(/Connection refused|Failed to connect/);
+    expect(await runArgv(['ip', '-n', ns.router, 'addr', 'show'])).not.toMatch(/169\.254\.169\.254|fe80::a9fe:a9fe/);
+    await expect(curl('--connect-timeout', '2', 'http://169.254.169.254/')).rejects.toThrow(/Connection refused|Failed to connect|timed out|No route/);
   });
 });

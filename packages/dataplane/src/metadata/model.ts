@@ -25,7 +25,11 @@ export interface MetadataProxyIntent {
   readonly kind: 'router' | 'dhcp';
   /** `qrouter-<8>` or `qdhcp-<8>` */
   readonly namespace: string;
-  /** the namespace's interfaces towards the instances (`qr-...`, `ns-...`): fe80::a9fe:a9fe goes on each */
+  /**
+   * Where fe80::a9fe:a9fe goes: one interface (`qr-...`, `ns-...`) per network the namespace
+   * serves, so one neighbour answers for it on each segment; none of the namespace's other
+   * interfaces has it.
+   */
   readonly interfaces: readonly string[];
   readonly endpoints: readonly MetadataEndpoint[];
 }

@@ -7,6 +7,7 @@ import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '..
 import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson, type ObservedRouterLink } from '../l3/observed.js';
+import { isValidNetnsName } from '../names.js';
 import { listNetns } from '../observe-support.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { METADATA_IPV4, METADATA_IPV6, MetadataProxyIntentSchema, type MetadataProxyIntent } from './model.js';
@@ -15,6 +16,12 @@ import { METADATA_PROXY_SCRIPT, assertSocketPath, metadataProxyDir, metadataProx
 export interface MetadataOptions {
   /** e.g. `/var/lib/ncp-agent`: proxies live in `<stateDir>/metadata/<router or network id>/` */
   readonly stateDir: string;
+  /**
+   * The router and DHCP namespaces of this host (its L3 and DHCP intents): the metadata
+   * addresses in any of them that no intent names are removed. Never another agent's: agents
+   * sharing a machine share the namespace names.
+   */
+  readonly namespaces: readonly string[];
   /** the agent's forwarder, which signs and forwards what the proxies send (`metadataForwardSocket`) */
   readonly forwardSocket: string;
   /** files, /proc and signals; the real machine by default */
@@ -40,6 +47,7 @@ export interface MetadataStep {
 
 interface Context {
   readonly stateDir: string;
+  readonly namespaces: readonly string[];
   readonly forwardSocket: string;
   readonly proxyCommand: readonly [string, string];
   readonly runner: CommandRunner;
@@ -66,25 +74,54 @@ export function isMetadataReadOnlyCommand(argv: readonly string[]): boolean {
 }
 
 /**
- * What the namespace needs so the proxy is reachable: lo up with 169.254.169.254/32 (reached
- * through the router, or through the DHCP port by the host route DHCP hands out), and
- * fe80::a9fe:a9fe/64 on each interface towards the instances that is there (an unplugged one
- * is the L2/L3 drivers' to report). nodad: the address is the same on every router and DHCP
- * server, and a duplicate on a shared network must not disable it. Link scope: the L3 and DHCP
- * drivers remove only global addresses, so they leave it alone. Pure; empty means converged.
+ * The metadata addresses of one router or DHCP namespace, given what the metadata service
+ * decided for it: `intent`, or null when it serves no metadata (a DHCP server whose network got
+ * a router, a router that lost its last interface...). Pure; empty means converged.
+ *
+ * With an intent: lo up with 169.254.169.254/32 (reached through the router, or through the
+ * DHCP port by the host route DHCP hands out), and fe80::a9fe:a9fe/64 on exactly the intent's
+ * interfaces that are there (an unplugged one is the L2/L3 drivers' to report) and on no other
+ * interface of the namespace. The metadata service names one interface per network, so one
+ * neighbour answers for the address on a segment. Without one: neither address anywhere.
+ *
+ * The IPv6 address must never be the source of what the namespace itself sends, or workloads
+ * would take it for the router's (RAs are pinned to the port's own address by radvd.conf):
+ * - nodad: it is the same on every router and DHCP server, and a duplicate must not disable it;
+ * - preferred_lft 0 (deprecated): the kernel's source selection passes it over (RFC 6724 rule
+ *   3) while it still answers neighbour solicitations and connections;
+ * - the newest link-local address of its interface: the kernel's neighbour solicitations for
+ *   forwarded packets come from the oldest one (its list is newest first), so an address the
+ *   kernel or the RA driver added after it has it removed and added again.
+ * Link scope: the L3 and DHCP drivers remove only global addresses, so they leave it alone.
  */
-export function planProxyAddresses(intent: MetadataProxyIntent, links: readonly ObservedRouterLink[]): MetadataStep[] {
-  const ns = intent.namespace;
+export function planMetadataAddresses(namespace: string, intent: Pick<MetadataProxyIntent, 'interfaces'> | null, links: readonly ObservedRouterLink[]): MetadataStep[] {
+  const ns = namespace;
   const steps: MetadataStep[] = [];
   const lo = links.find((l) => l.name === 'lo');
-  if (lo !== undefined && !lo.up) steps.push({ argv: ipArgv(ns, 'link', 'set', 'dev', 'lo', 'up'), why: 'bringing lo up' });
-  if (!lo?.addresses.some((a) => a.cidr === V4)) steps.push({ argv: ipArgv(ns, 'addr', 'add', V4, 'dev', 'lo'), why: `adding ${V4} to lo` });
-  for (const ifname of intent.interfaces) {
-    const link = links.find((l) => l.name === ifname);
-    const address = link?.addresses.find((a) => a.cidr === V6);
-    if (link === undefined || (address !== undefined && !address.dadFailed)) continue;
-    if (address !== undefined) steps.push({ argv: ipArgv(ns, 'addr', 'del', V6, 'dev', ifname), why: `${V6} failed DAD on ${ifname}: removing it to add it again` });
-    steps.push({ argv: ipArgv(ns, 'addr', 'add', V6, 'dev', ifname, 'nodad'), why: `adding ${V6} to ${ifname}` });
+  const hasV4 = lo?.addresses.some((a) => a.cidr === V4) === true;
+  if (intent !== null) {
+    if (lo !== undefined && !lo.up) steps.push({ argv: ipArgv(ns, 'link', 'set', 'dev', 'lo', 'up'), why: 'bringing lo up' });
+    if (!hasV4) steps.push({ argv: ipArgv(ns, 'addr', 'add', V4, 'dev', 'lo'), why: `adding ${V4} to lo` });
+  } else if (hasV4) {
+    steps.push({ argv: ipArgv(ns, 'addr', 'del', V4, 'dev', 'lo'), why: `removing ${V4} from lo: no metadata is served here` });
+  }
+  const wanted = new Set(intent?.interfaces ?? []);
+  for (const link of links) {
+    const linkLocal = link.addresses.filter((a) => a.family === 6 && a.scope === 'link');
+    const address = linkLocal.find((a) => a.cidr === V6);
+    if (!wanted.has(link.name)) {
+      if (address !== undefined) {
+        const why = intent === null ? 'no metadata is served here' : `the metadata service names ${link.name} for no network`;
+        steps.push({ argv: ipArgv(ns, 'addr', 'del', V6, 'dev', link.name), why: `removing ${V6} from ${link.name}: ${why}` });
+      }
+      continue;
+    }
+    if (address !== undefined && !address.dadFailed && address.deprecated && linkLocal[0] === address) continue;
+    if (address !== undefined) {
+      const why = address.dadFailed ? 'it failed DAD' : !address.deprecated ? 'it is not deprecated' : 'a newer link-local address would make it the source of neighbour solicitations';
+      steps.push({ argv: ipArgv(ns, 'addr', 'del', V6, 'dev', link.name), why: `${V6} on ${link.name}: ${why}, removing it to add it again` });
+    }
+    steps.push({ argv: ipArgv(ns, 'addr', 'add', V6, 'dev', link.name, 'nodad', 'preferred_lft', '0'), why: `adding ${V6} to ${link.name}` });
   }
   return steps;
 }
@@ -129,7 +166,7 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
   // cost the IPv4 service); the item still reports what failed
   const failures: string[] = [];
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(ns, '-j', 'addr', 'show'))).stdout);
-  for (const step of planProxyAddresses(intent, links)) {
+  for (const step of planMetadataAddresses(ns, intent, links)) {
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -158,16 +195,33 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
 }
 
 /**
- * Stops the proxies no intent names and removes their state. Their namespace's addresses stay:
- * a router or DHCP server that goes is deleted with its namespace anyway, and one that stays
- * answers on 169.254.169.254:80 with a refused connection.
+ * Stops the proxies no intent names and removes their state; then removes the metadata
+ * addresses from this host's router and DHCP namespaces that no intent names (mark and sweep:
+ * the kernel is read back, nothing is remembered), so that when a network's metadata moves,
+ * say from its DHCP server to the router just attached to it, it does not stay behind. A
+ * namespace that goes with its router or DHCP server is deleted by its own driver.
  */
-async function sweep(ctx: Context, wanted: ReadonlySet<string>): Promise<void> {
-  await sweepStateDirs(ctx.host, path.posix.join(ctx.stateDir, 'metadata'), wanted, 'metadata proxy', async (id) => {
-    const files = metadataProxyFiles(metadataProxyDir(ctx.stateDir, id));
-    await stopDaemon(ctx.host, 'metadata-proxy', files.pidFile, ctx.timings);
-    await ctx.host.removeDir(files.dir);
-  });
+async function sweep(ctx: Context, wanted: ReadonlySet<string>, served: ReadonlySet<string>): Promise<void> {
+  const failures: string[] = [];
+  try {
+    await sweepStateDirs(ctx.host, path.posix.join(ctx.stateDir, 'metadata'), wanted, 'metadata proxy', async (id) => {
+      const files = metadataProxyFiles(metadataProxyDir(ctx.stateDir, id));
+      await stopDaemon(ctx.host, 'metadata-proxy', files.pidFile, ctx.timings);
+      await ctx.host.removeDir(files.dir);
+    });
+  } catch (error) {
+    failures.push(message(error));
+  }
+  for (const ns of [...new Set(ctx.namespaces)].sort()) {
+    if (served.has(ns) || !ctx.netns.includes(ns)) continue;
+    try {
+      const links = parseIpAddrJson((await ctx.runner.run(ipArgv(ns, '-j', 'addr', 'show'))).stdout);
+      for (const step of planMetadataAddresses(ns, null, links)) await ctx.runner.run(step.argv);
+    } catch (error) {
+      failures.push(`metadata addresses of ${ns}: ${message(error)}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('; '));
 }
 
 /**
@@ -201,7 +255,10 @@ export async function reconcileMetadata(intents: readonly MetadataProxyIntent[],
     const failure = `reading the namespaces failed: ${message(error)}`;
     return items.map((item) => ({ item, ok: false, error: failure }));
   }
-  const ctx: Context = { stateDir, forwardSocket, proxyCommand, runner, host, timings, netns };
+  const namespaces = options.namespaces.filter(isValidNetnsName);
+  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, host, timings, netns };
+  // a namespace an intent names, even one in error, keeps its addresses for that intent's item
+  const served = new Set(intents.map((i) => String(i.namespace)));
 
   // a failing proxy is still wanted: it keeps serving with its last good config
   return reconcileEach(
@@ -212,6 +269,6 @@ export async function reconcileMetadata(intents: readonly MetadataProxyIntent[],
       await reconcileProxy(ctx, intent);
       return {};
     },
-    (wanted) => sweep(ctx, wanted),
+    (wanted) => sweep(ctx, wanted, served),
   );
 }

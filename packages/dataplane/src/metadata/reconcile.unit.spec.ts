@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { FakeMetadataMachine } from './__fixtures__/fake-host.js';
-import { DHCP_NS, NETWORK, NODE, NS, QR1, QR2, ROUTER, SCRIPT, SOCKET, STATE, dhcp1, router1, vm1 } from './__fixtures__/intent.js';
+import { DHCP_NS, NETWORK, NODE, NS, QR1, QR2, QR3, ROUTER, SCRIPT, SOCKET, STATE, dhcp1, router1, vm1, vm2 } from './__fixtures__/intent.js';
 import { type MetadataProxyConfig } from './model.js';
-import { type MetadataOptions, isMetadataReadOnlyCommand, reconcileMetadata } from './reconcile.js';
+import { type ObservedAddress, type ObservedRouterLink } from '../l3/observed.js';
+import { type MetadataOptions, isMetadataReadOnlyCommand, planMetadataAddresses, reconcileMetadata } from './reconcile.js';
 
 const DIR = `${STATE}/metadata/${ROUTER}`;
 const START = `ip netns exec ${NS} ${NODE} ${SCRIPT} --config=${DIR}/config.json --pid-file=${DIR}/pid --socket=${SOCKET} --log-file=${DIR}/proxy.log --daemon`;
@@ -15,7 +16,7 @@ function routerHost(): { machine: FakeMetadataMachine; options: MetadataOptions 
   machine.addNamespace(NS);
   machine.plug(NS, QR1);
   machine.plug(NS, QR2);
-  return { machine, options: { stateDir: STATE, forwardSocket: SOCKET, host: machine, proxyCommand: [NODE, SCRIPT] } };
+  return { machine, options: { stateDir: STATE, namespaces: [NS, DHCP_NS], forwardSocket: SOCKET, host: machine, proxyCommand: [NODE, SCRIPT] } };
 }
 
 const pid = (m: FakeMetadataMachine, file = `${DIR}/pid`): number => Number(m.files.get(file));
@@ -30,8 +31,8 @@ describe('reconcileMetadata against an in-memory machine', () => {
     expect(mutations(first)).toEqual([
       `ip -n ${NS} link set dev lo up`,
       `ip -n ${NS} addr add 169.254.169.254/32 dev lo`,
-      `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${QR1} nodad`,
-      `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${QR2} nodad`,
+      `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${QR1} nodad preferred_lft 0`,
+      `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${QR2} nodad preferred_lft 0`,
       START,
     ]);
     expect(config(m)).toEqual({ endpoints: router1.endpoints });
@@ -54,7 +55,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
     m.plug(NS, router1.interfaces[2] ?? '');
     const recorder = new RecordingRunner(m);
     expect(await reconcileMetadata([{ ...router1, endpoints: [vm1] }], recorder, options)).toEqual(allOk);
-    expect(mutations(recorder)).toEqual([`ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${router1.interfaces[2] ?? ''} nodad`]);
+    expect(mutations(recorder)).toEqual([`ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${router1.interfaces[2] ?? ''} nodad preferred_lft 0`]);
     expect(config(m)).toEqual({ endpoints: [vm1] });
     expect(m.signals).toEqual([]);
     expect(pid(m)).toBe(started);
@@ -129,7 +130,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
     expect(failed).toEqual({ item: `metadata:${ROUTER}`, ok: false, error: `metadata-proxy did not start (no live process for ${DIR}/pid; see ${DIR}/proxy.log)` });
   });
 
-  it('sweeps the proxies no intent names: SIGTERM after the identity check, state removed, addresses left', async () => {
+  it('sweeps the proxies no intent names: SIGTERM after the identity check, state and metadata addresses removed', async () => {
     const { machine: m, options } = routerHost();
     m.addNamespace(DHCP_NS);
     await reconcileMetadata([router1, dhcp1], m, options);
@@ -141,8 +142,68 @@ describe('reconcileMetadata against an in-memory machine', () => {
     expect(m.dirs.has(DIR)).toBe(false);
     expect(m.dirs.has(`${STATE}/metadata/${NETWORK}`)).toBe(true);
     expect(m.dirs.has(`${STATE}/metadata/not-an-id`)).toBe(true);
-    expect(mutations(recorder)).toEqual([]);
-    expect(m.link(NS, QR1).addrs.map((a) => a.local)).toContain('fe80::a9fe:a9fe');
+    expect(mutations(recorder)).toEqual([
+      `ip -n ${NS} addr del 169.254.169.254/32 dev lo`,
+      `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR1}`,
+      `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR2}`,
+    ]);
+    expect(m.link(NS, QR1).addrs.map((a) => a.local)).toEqual(['fe80::1']);
+  });
+
+  it('moves the metadata addresses with the metadata: DHCP namespace -> router namespace -> back, never in both', async () => {
+    // one network: first served by its DHCP server alone, then a router interface is added on
+    // it (the metadata service then names the router), then removed again
+    const { machine: m, options } = routerHost();
+    m.addNamespace(DHCP_NS);
+    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    const routed = { ...router1, interfaces: [QR1], endpoints: [vm2] };
+    const holders = (): string[] =>
+      [...m.namespaces].flatMap(([ns, links]) => [...links].filter(([, l]) => l.addrs.some((a) => a.local === 'fe80::a9fe:a9fe' || a.local === '169.254.169.254')).map(([ifname]) => `${ns} ${ifname}`)).sort();
+
+    expect(await reconcileMetadata([dhcp1], m, options)).toEqual([{ item: `metadata:${NETWORK}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(holders()).toEqual([`${DHCP_NS} lo`, `${DHCP_NS} ns-bbbb0002-00`]);
+
+    const added = new RecordingRunner(m);
+    expect(await reconcileMetadata([routed], added, options)).toEqual([{ item: `metadata:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(holders()).toEqual([`${NS} lo`, `${NS} ${QR1}`]);
+    expect(mutations(added).filter((c) => c.includes(DHCP_NS))).toEqual([
+      `ip -n ${DHCP_NS} addr del 169.254.169.254/32 dev lo`,
+      `ip -n ${DHCP_NS} addr del fe80::a9fe:a9fe/64 dev ns-bbbb0002-00`,
+    ]);
+
+    // the router keeps its other networks (here QR2's), so it still has an intent, without QR1
+    const removed = new RecordingRunner(m);
+    const results = await reconcileMetadata([{ ...routed, interfaces: [QR2] }, dhcp1], removed, options);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(holders()).toEqual([`${DHCP_NS} lo`, `${DHCP_NS} ns-bbbb0002-00`, `${NS} lo`, `${NS} ${QR2}`]);
+    expect(mutations(removed).filter((c) => c.includes(' addr '))).toEqual([
+      `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR1}`,
+      `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${QR2} nodad preferred_lft 0`,
+      `ip -n ${DHCP_NS} addr add 169.254.169.254/32 dev lo`,
+      `ip -n ${DHCP_NS} addr add fe80::a9fe:a9fe/64 dev ns-bbbb0002-00 nodad preferred_lft 0`,
+    ]);
+  });
+
+  it('leaves namespaces it was not given alone: another agent on the machine may serve metadata there', async () => {
+    const { machine: m, options } = routerHost();
+    m.addNamespace(DHCP_NS);
+    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    await reconcileMetadata([dhcp1], m, options);
+    const recorder = new RecordingRunner(m);
+    expect(await reconcileMetadata([], recorder, { ...options, namespaces: [NS, 'qdhcp-gone0000', 'not a namespace'] })).toEqual([{ item: 'sweep', ok: true }]);
+    expect(mutations(recorder).filter((c) => c.includes(' addr '))).toEqual([]);
+    expect(m.link(DHCP_NS, 'ns-bbbb0002-00').addrs.map((a) => a.local)).toContain('fe80::a9fe:a9fe');
+  });
+
+  it('reports an address it cannot remove as a sweep failure and goes on with the other namespaces', async () => {
+    const { machine: m, options } = routerHost();
+    m.addNamespace(DHCP_NS);
+    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    await reconcileMetadata([router1, dhcp1], m, options);
+    const failing = { run: (argv: readonly string[]) => (argv.includes(NS) && argv.includes('del') ? Promise.reject(new Error('RTNETLINK answers: Operation not permitted')) : m.run(argv)) };
+    const results = await reconcileMetadata([], failing, options);
+    expect(results).toEqual([{ item: 'sweep', ok: false, error: `metadata addresses of ${NS}: RTNETLINK answers: Operation not permitted` }]);
+    expect(m.link(DHCP_NS, 'ns-bbbb0002-00').addrs.map((a) => a.local)).not.toContain('fe80::a9fe:a9fe');
   });
 
   it('refuses unusable paths and reports a failing namespace list on every item', async () => {
@@ -156,5 +217,51 @@ describe('reconcileMetadata against an in-memory machine', () => {
       { item: `metadata:${ROUTER}`, ok: false, error: 'reading the namespaces failed: ip: not found' },
       { item: 'sweep', ok: false, error: 'reading the namespaces failed: ip: not found' },
     ]);
+  });
+});
+
+describe('planMetadataAddresses', () => {
+  const addr = (cidr: string, extra: Partial<ObservedAddress> = {}): ObservedAddress => ({
+    family: cidr.includes(':') ? 6 : 4,
+    cidr,
+    scope: cidr.startsWith('fe80:') ? 'link' : 'global',
+    dadFailed: false,
+    deprecated: false,
+    ...extra,
+  });
+  const META = (extra: Partial<ObservedAddress> = {}): ObservedAddress => addr('fe80::a9fe:a9fe/64', { deprecated: true, ...extra });
+  const KERNEL = addr('fe80::f816:3eff:fe00:1/64');
+  const lo: ObservedRouterLink = { name: 'lo', up: true, addresses: [addr('127.0.0.1/8', { scope: 'host' }), addr('169.254.169.254/32')] };
+  const link = (name: string, ...addresses: ObservedAddress[]): ObservedRouterLink => ({ name, up: true, addresses: [addr('10.0.0.1/24'), ...addresses] });
+  const argv = (steps: { argv: readonly string[] }[]): string[] => steps.map((s) => s.argv.join(' '));
+
+  it('is empty when converged: the address deprecated and the newest link-local one on exactly the named interfaces', () => {
+    expect(planMetadataAddresses(NS, { interfaces: [QR1] }, [lo, link(QR1, META(), KERNEL), link(QR2, KERNEL)])).toEqual([]);
+  });
+
+  it('adds the address again when it could become a source: not deprecated (an older agent added it), older than another link-local, or DAD failed', () => {
+    const del = (ifname: string) => `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${ifname}`;
+    const add = (ifname: string) => `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${ifname} nodad preferred_lft 0`;
+    const steps = planMetadataAddresses(NS, { interfaces: [QR1, QR2, QR3] }, [lo, link(QR1, META({ deprecated: false }), KERNEL), link(QR2, KERNEL, META()), link(QR3, META({ dadFailed: true }), KERNEL)]);
+    expect(argv(steps)).toEqual([del(QR1), add(QR1), del(QR2), add(QR2), del(QR3), add(QR3)]);
+    expect(steps.map((s) => s.why)).toEqual([
+      `fe80::a9fe:a9fe/64 on ${QR1}: it is not deprecated, removing it to add it again`,
+      `adding fe80::a9fe:a9fe/64 to ${QR1}`,
+      `fe80::a9fe:a9fe/64 on ${QR2}: a newer link-local address would make it the source of neighbour solicitations, removing it to add it again`,
+      `adding fe80::a9fe:a9fe/64 to ${QR2}`,
+      `fe80::a9fe:a9fe/64 on ${QR3}: it failed DAD, removing it to add it again`,
+      `adding fe80::a9fe:a9fe/64 to ${QR3}`,
+    ]);
+  });
+
+  it('removes the address from the interfaces the intent does not name, and both addresses where no metadata is served', () => {
+    const links = [lo, link(QR1, META(), KERNEL), link(QR2, META(), KERNEL)];
+    expect(argv(planMetadataAddresses(NS, { interfaces: [QR2] }, links))).toEqual([`ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR1}`]);
+    expect(argv(planMetadataAddresses(NS, null, links))).toEqual([
+      `ip -n ${NS} addr del 169.254.169.254/32 dev lo`,
+      `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR1}`,
+      `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${QR2}`,
+    ]);
+    expect(planMetadataAddresses(NS, null, [{ ...lo, addresses: [] }, link(QR1, KERNEL)])).toEqual([]);
   });
 });

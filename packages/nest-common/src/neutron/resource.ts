@@ -18,6 +18,11 @@ export interface ResourceReader<Row, Db> {
   visibleTo(meta: CommandMetadata): Where;
   customFilter?(name: string, values: readonly string[]): Where;
   findMany(db: Db, args: { where: Where; orderBy: Where[]; take?: number }): Promise<Row[]>;
+  /**
+   * For readers whose list rows are not one per database row (an agent is listed once per
+   * Neutron agent type it stands for): the rows a list shows, given its custom filters.
+   */
+  expand?(rows: Row[], custom: Readonly<Record<string, readonly string[]>>): Row[];
   toWire(row: Row): Record<string, unknown>;
 }
 
@@ -87,11 +92,12 @@ export class ReadModel<Db> {
       if (!marker) throw new ValidationError('API.HTTPBadRequest', `Marker ${query.marker} could not be found.`);
       conditions.push(afterMarker(sort, marker));
     }
-    const rows = await reader.findMany(this.db, {
+    let rows = await reader.findMany(this.db, {
       where: { AND: conditions },
       orderBy: sort.map((k) => ({ [k.column]: k.direction })),
       ...(query.limit !== null ? { take: query.limit } : {}),
     });
+    if (reader.expand) rows = reader.expand(rows, query.custom).slice(0, query.limit ?? undefined);
     if (query.pageReverse) rows.reverse();
     const wire = rows.map((r) => reader.toWire(r));
     const links = pageLinks({

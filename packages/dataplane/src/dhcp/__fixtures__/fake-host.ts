@@ -8,6 +8,9 @@ interface FakeAddr {
   local: string;
   prefixlen: number;
   scope: string;
+  /** what `ip -j` prints for `preferred_lft 0` */
+  deprecated?: boolean;
+  dadfailed?: boolean;
 }
 
 interface FakeLink {
@@ -35,8 +38,9 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
     this.namespaces.set(ns, new Map([['lo', { up: false, addrs: [], acceptRa: '1' }]]));
   }
 
-  plug(ns: string, ifname: string): void {
-    this.namespaces.get(ns)?.set(ifname, { up: true, addrs: [{ family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }], acceptRa: '1' });
+  /** A plugged link with the link-local address the kernel formed at link up. */
+  plug(ns: string, ifname: string, linkLocal = 'fe80::1'): void {
+    this.namespaces.get(ns)?.set(ifname, { up: true, addrs: [{ family: 'inet6', local: linkLocal, prefixlen: 64, scope: 'link' }], acceptRa: '1' });
   }
 
   link(ns: string, ifname: string): FakeLink {
@@ -148,7 +152,18 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
     const [local = '', len = ''] = cidr.split('/');
     if (object === 'addr' && verb === 'add') {
       if (link.addrs.some((x) => x.local === local)) this.fail(argv, 'RTNETLINK answers: File exists');
-      link.addrs.push({ family: local.includes(':') ? 'inet6' : 'inet', local, prefixlen: Number(len), scope: 'global' });
+      const lft = words.indexOf('preferred_lft');
+      const added: FakeAddr = {
+        family: local.includes(':') ? 'inet6' : 'inet',
+        local,
+        prefixlen: Number(len),
+        scope: local.startsWith('fe80:') ? 'link' : 'global',
+        ...(lft >= 0 && words[lft + 1] === '0' ? { deprecated: true } : {}),
+      };
+      // the kernel lists the newest link-local address first (the oldest is its ND source)
+      const firstLinkLocal = link.addrs.findIndex((x) => x.scope === 'link');
+      if (added.scope === 'link' && firstLinkLocal >= 0) link.addrs.splice(firstLinkLocal, 0, added);
+      else link.addrs.push(added);
       return '';
     }
     if (object === 'addr' && verb === 'del') {

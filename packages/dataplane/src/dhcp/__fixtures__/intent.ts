@@ -81,12 +81,14 @@ export const ra1: RaIntent = {
   interfaces: [
     {
       ifname: QR1,
+      sourceAddress: 'fe80::f816:3eff:fe11:1111',
       managed: false,
       otherConfig: true,
       mtu: 1450,
       prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }],
       rdnss: ['2001:4860:4860::8888', '2001:4860:4860::8844', '2606:4700:4700::1111', '2606:4700:4700::1001'],
     },
-    { ifname: QR2, managed: true, otherConfig: true, mtu: 9000, prefixes: [{ cidr: '2001:db8:0:2::/64', autonomous: false }], rdnss: [] },
+    // written in full and upper case: radvd.conf gets the canonical form
+    { ifname: QR2, sourceAddress: 'FE80:0:0:0:F816:3EFF:FE22:2222', managed: true, otherConfig: true, mtu: 9000, prefixes: [{ cidr: '2001:db8:0:2::/64', autonomous: false }], rdnss: [] },
   ],
 };

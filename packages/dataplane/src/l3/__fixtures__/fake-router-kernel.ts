@@ -45,6 +45,7 @@ const SYSCTL_DEFAULTS: Readonly<Record<string, string>> = {
   'net.ipv6.conf.all.forwarding': '0',
   'net.ipv4.conf.all.promote_secondaries': '0',
   'net.ipv6.conf.all.keep_addr_on_down': '0',
+  'net.ipv4.conf.all.arp_ignore': '0',
 };
 
 export class FakeRouterKernel implements CommandRunner {

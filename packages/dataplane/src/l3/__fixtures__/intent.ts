@@ -39,7 +39,7 @@ export const router1: RouterIntent = {
 export const router2: RouterIntent = { id: R2, namespace: NS2, adminStateUp: true, interfaces: [], routes: [], snat: [], floatingIps: [] };
 
 export function address(cidr: string, extra: Partial<ObservedAddress> = {}): ObservedAddress {
-  return { family: cidr.includes(':') ? 6 : 4, cidr, scope: 'global', dadFailed: false, ...extra };
+  return { family: cidr.includes(':') ? 6 : 4, cidr, scope: 'global', dadFailed: false, deprecated: false, ...extra };
 }
 
 export function route(destination: string, nexthops: string[], protocol: string, extra: Partial<ObservedRoute> = {}): ObservedRoute {
@@ -77,6 +77,7 @@ export function convergedRouter1(): ObservedRouterNs {
       'net.ipv6.conf.all.forwarding': '1',
       'net.ipv4.conf.all.promote_secondaries': '1',
       'net.ipv6.conf.all.keep_addr_on_down': '1',
+      'net.ipv4.conf.all.arp_ignore': '1',
     },
     ruleset: rendered === null ? null : parseNftTableText(rendered.text),
   };
@@ -106,6 +107,7 @@ export function freshlyPlugged(): ObservedL3 {
           'net.ipv6.conf.all.forwarding': '0',
           'net.ipv4.conf.all.promote_secondaries': '0',
           'net.ipv6.conf.all.keep_addr_on_down': '0',
+          'net.ipv4.conf.all.arp_ignore': '0',
         },
         ruleset: null,
       },
