@@ -89,7 +89,7 @@ export class L3Context {
       store,
       projection,
       api,
-      new RouterCommands(model, facts, ipam, placement, catchUp, logger),
+      new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger),
       floatingIps,
       placement,
       heartbeats,

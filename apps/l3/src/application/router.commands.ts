@@ -5,6 +5,7 @@ import { type GatewayState, type Route, type RouterAttributes, type RouterState 
 import { badRequest, canModify, notFound } from '../domain/rules';
 import { type IpamPortWire } from '@ncp/eventstore';
 import { type IpamFacts } from './facts';
+import { type FloatingIpCommands } from './floating-ip.commands';
 import { type RouterPlacement } from './placement';
 import { asService, certainlyNotWritten, type IpamPorts, type L3WriteModel, type Written } from './write-model';
 
@@ -47,6 +48,7 @@ export class RouterCommands {
     private readonly facts: IpamFacts,
     private readonly ipam: IpamPorts,
     private readonly placement: RouterPlacement,
+    private readonly floatingIps: Pick<FloatingIpCommands, 'settle'>,
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {}
@@ -133,6 +135,7 @@ export class RouterCommands {
   }
 
   async clearGateway(id: string, meta: CommandMetadata): Promise<Written> {
+    await this.settleFloatingIps(id, () => true, meta);
     const r = await this.model.routers.execute(id, { type: 'ClearGateway', id }, meta);
     const cleared = r.event?.envelope.data;
     if (cleared && 'portId' in cleared) await this.deletePortQuietly(cleared.portId, meta);
@@ -209,6 +212,7 @@ export class RouterCommands {
     }
     const itf = router.interfaces.get(portId);
     const subnets = itf?.subnets ?? [];
+    await this.settleFloatingIps(id, (f) => subnets.some((s) => s.subnetId === f.subnetId), meta);
     const r = await this.model.routers.execute(id, { type: 'RemoveInterface', id, portId }, meta);
     await this.deletePortQuietly(portId, meta);
     const subnetIds = subnets.map((s) => s.subnetId);
@@ -236,6 +240,19 @@ export class RouterCommands {
       // Placement is retried by the background loop; the request itself succeeded.
       this.logger.warn({ err, routerId: id }, 'router placement failed; will retry');
     }
+  }
+
+  /**
+   * Before the router decides on the floating IPs it records, those whose port was just
+   * deleted let it go: the reaction to IPAM's PortDeleted does it too, a moment later, and
+   * a client that deletes a port and then the interface behind it (Tempest's clean-ups, as
+   * Neutron allows) must not find the router still holding it. Idempotent, like the reaction.
+   */
+  private async settleFloatingIps(id: string, which: (f: { fixedIpAddress: string; subnetId: string }) => boolean, meta: CommandMetadata): Promise<void> {
+    const recorded = [...(await this.model.routers.load(id)).state.floatingIps].filter(([, f]) => which(f));
+    if (recorded.length === 0) return;
+    await this.catchUp();
+    for (const [floatingIpId] of recorded) await this.floatingIps.settle(floatingIpId, { claims: [], routers: [id] }, asService(meta));
   }
 
   /** The router if the caller may change it; else a 404 that says no more than a missing one. */
