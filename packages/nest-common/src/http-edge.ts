@@ -20,6 +20,8 @@ export function neutronErrorBody(type: string, message: string, detail = ''): Ne
 export const httpError = (status: number, type: string, message: string, detail = '') =>
   new HttpException(neutronErrorBody(type, message, detail), status);
 
+export const bodyTooLarge = () => httpError(413, 'HTTPRequestEntityTooLarge', `Request is too large: the body may take at most ${MAX_BODY_BYTES} bytes.`);
+
 /**
  * A request target as a server must accept it (RFC 9112 3.2): `http://host:9696/v2.0/networks`
  * (absolute form, as proxies send) becomes `/v2.0/networks`; null when it is neither form.
@@ -60,7 +62,7 @@ export function bodyParserError(err: unknown): HttpException {
   const message = typeof e.message === 'string' ? e.message : 'The request body could not be read.';
   switch (e.type) {
     case 'entity.too.large':
-      return httpError(413, 'HTTPRequestEntityTooLarge', `Request is too large: the body may take at most ${MAX_BODY_BYTES} bytes.`);
+      return bodyTooLarge();
     case 'charset.unsupported':
       return httpError(415, 'HTTPUnsupportedMediaType', `Unsupported charset '${String(e.charset)}': send JSON in UTF-8.`);
     case 'encoding.unsupported':
@@ -75,6 +77,15 @@ export function bodyParserError(err: unknown): HttpException {
 }
 
 export type NotFoundOf = (id: string) => { readonly type: string; readonly message: string };
+
+/** Collections several services serve sub-resources of (`/v2.0/agents/<id>/...`, `/v2.0/networks/<id>/...`). */
+export const AGENT_NOT_FOUND: NotFoundOf = (id) => ({ type: 'AgentNotFound', message: `Agent ${id} could not be found.` });
+export const NETWORK_NOT_FOUND: NotFoundOf = (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` });
+
+/** `pathIds` for startHttpService: each reader's own 404 under its path, plus `extra`. */
+export function pathIdsOf(readers: readonly { readonly path: string; notFound: NotFoundOf }[], extra: Readonly<Record<string, NotFoundOf>> = {}): Record<string, NotFoundOf> {
+  return { ...extra, ...Object.fromEntries(readers.map((r) => [r.path, (id: string) => r.notFound(id)])) };
+}
 
 /**
  * The first path segment under `/v2.0/` that no id, collection or action can be (outside the

@@ -60,6 +60,7 @@ export interface HttpServiceOptions {
 
 interface RequestLike {
   url: string;
+  originalUrl?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 interface ResponseLike {
@@ -73,6 +74,7 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
     const target = originForm(req.url);
     if (target === null) return next(httpError(400, 'HTTPBadRequest', 'The request target must be a path or an absolute URL.'));
     req.url = target;
+    if (req.originalUrl !== undefined) req.originalUrl = target;
     next();
   });
   if (opts.pathIds) {
