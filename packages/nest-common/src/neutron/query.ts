@@ -47,6 +47,8 @@ export interface SortKey {
   readonly attribute: string;
   readonly column: string;
   readonly direction: 'asc' | 'desc';
+  /** Booleans have no `gt`/`lt`: their keyset condition is an equality. */
+  readonly type?: AttributeType;
 }
 
 export interface ListQuery {
@@ -151,7 +153,7 @@ export function parseListQuery(spec: ResourceSpec, raw: RawQuery, opts: { maxLim
     if (dir !== 'asc' && dir !== 'desc') {
       throw new ValidationError('API.HTTPBadRequest', `Invalid input for sort_dir. Reason: '${dir}' is not in ['asc', 'desc'].`);
     }
-    return { attribute: key, column: attr.column, direction: dir };
+    return { attribute: key, column: attr.column, direction: dir, type: attr.type };
   });
 
   const limitText = asList(raw.limit)[0];
@@ -195,14 +197,22 @@ export function effectiveSort(query: ListQuery, defaults: readonly SortKey[]): S
  * storage-neutral condition: OR over i of (keys before i equal AND key i beyond).
  */
 export function afterMarker(sort: readonly SortKey[], marker: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return {
-    OR: sort.map((key, i) => ({
-      AND: [
-        ...sort.slice(0, i).map((k) => ({ [k.column]: marker[k.column] })),
-        { [key.column]: { [key.direction === 'asc' ? 'gt' : 'lt']: marker[key.column] } },
-      ],
-    })),
-  };
+  const branches = sort.flatMap((key, i) => {
+    const beyond = beyondMarker(key, marker[key.column]);
+    return beyond === null ? [] : [{ AND: [...sort.slice(0, i).map((k) => ({ [k.column]: marker[k.column] })), beyond] }];
+  });
+  return { OR: branches };
+}
+
+/**
+ * Values of one key strictly after the marker's value, or null when none can be. Postgres
+ * puts NULLs last in ascending order and first in descending order; false before true.
+ */
+function beyondMarker(key: SortKey, value: unknown): Record<string, unknown> | null {
+  const asc = key.direction === 'asc';
+  if (value === null || value === undefined) return asc ? null : { [key.column]: { not: null } };
+  if (key.type === 'boolean') return value === asc ? null : { [key.column]: asc };
+  return { [key.column]: { [asc ? 'gt' : 'lt']: value } };
 }
 
 /** Drops attributes not asked for with `fields=`. */

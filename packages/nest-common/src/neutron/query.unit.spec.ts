@@ -98,6 +98,24 @@ describe('Neutron list queries', () => {
     });
   });
 
+  it('builds it for booleans and NULLs too, which have no gt/lt (a 500 once)', () => {
+    const bySharedAsc = effectiveSort(parseListQuery(spec, { sort_key: 'shared' }), []);
+    expect(afterMarker(bySharedAsc, { shared: false, id: '7' })).toEqual({
+      OR: [{ AND: [{ shared: true }] }, { AND: [{ shared: false }, { id: { gt: '7' } }] }],
+    });
+    expect(afterMarker(bySharedAsc, { shared: true, id: '7' })).toEqual({ OR: [{ AND: [{ shared: true }, { id: { gt: '7' } }] }] });
+    const bySharedDesc = effectiveSort(parseListQuery(spec, { sort_key: 'shared', sort_dir: 'desc' }), []);
+    expect(afterMarker(bySharedDesc, { shared: true, id: '7' })).toEqual({
+      OR: [{ AND: [{ shared: false }] }, { AND: [{ shared: true }, { id: { lt: '7' } }] }],
+    });
+    const byNameDesc = effectiveSort(parseListQuery(spec, { sort_key: 'name', sort_dir: 'desc' }), []);
+    expect(afterMarker(byNameDesc, { name: null, id: '7' })).toEqual({
+      OR: [{ AND: [{ name: { not: null } }] }, { AND: [{ name: null }, { id: { lt: '7' } }] }],
+    });
+    const byNameAsc = effectiveSort(parseListQuery(spec, { sort_key: 'name' }), []);
+    expect(afterMarker(byNameAsc, { name: null, id: '7' })).toEqual({ OR: [{ AND: [{ name: null }, { id: { gt: '7' } }] }] });
+  });
+
   it('links the next page only when the page is full, and the previous one after a marker', () => {
     const items = [{ id: 'a' }, { id: 'b' }];
     const base = { baseUrl: 'http://h/v2.0', collection: 'networks', query: { limit: '2', name: 'x' }, limit: 2, items, pageReverse: false };
