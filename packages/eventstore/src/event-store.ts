@@ -28,6 +28,7 @@ import {
   type RecordedEvent,
   envelopeSchema,
 } from '@ncp/contracts';
+import { unreachable } from './unreachable';
 
 export interface EventStoreOptions {
   /** How long JetStream remembers message ids for deduplication of retried appends. */
@@ -193,7 +194,10 @@ export class JetStreamEventStore {
   /** The sequence of the last event on a subject, 0 when there is none. */
   async lastSequence(subject: string): Promise<number> {
     const jsm = await this.jsm();
-    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    // what every command reads first: NATS not answering is a 503, not a 500
+    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject }).catch((e: unknown) => {
+      throw unreachable('The event store', 'read', e);
+    });
     return msg ? msg.seq : 0;
   }
 

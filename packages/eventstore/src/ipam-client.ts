@@ -1,5 +1,6 @@
-import { ClosedConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
-import { UnavailableError, fromErrorReply, type CommandMetadata, type ErrorReply, type Naming } from '@ncp/contracts';
+import { type NatsConnection } from '@nats-io/nats-core';
+import { fromErrorReply, type CommandMetadata, type ErrorReply, type Naming } from '@ncp/contracts';
+import { unreachable } from './unreachable';
 
 /** An IPAM port as IPAM's command API returns it (Neutron's wire shape). */
 export interface IpamPortWire {
@@ -48,20 +49,4 @@ export class IpamClient {
   async deletePort(id: string, meta: CommandMetadata): Promise<void> {
     await this.request('delete_port', { id, force: true }, meta);
   }
-}
-
-/**
- * A request to another service that got no answer (nobody subscribed, no reply in time, the
- * connection closing) as a 503 the client may retry; anything else is passed on as it is.
- */
-export function unreachable(service: string, verb: string, e: unknown): unknown {
-  const noAnswer =
-    e instanceof RequestError ||
-    e instanceof NoRespondersError ||
-    e instanceof TimeoutError ||
-    e instanceof ClosedConnectionError ||
-    e instanceof DrainingConnectionError;
-  if (!noAnswer) return e;
-  const why = e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError) ? 'did not answer in time' : 'is not reachable';
-  return new UnavailableError('API.ServiceUnavailable', `${service} ${why} (${verb}); try again later.`);
 }
