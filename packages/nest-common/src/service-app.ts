@@ -1,3 +1,4 @@
+import { type Socket } from 'node:net';
 import { type DynamicModule, type INestApplication, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -5,7 +6,6 @@ import { type Registry } from 'prom-client';
 import { HEALTH_CHECKS, HealthController, type HealthCheck } from './health';
 import { type Logger, PinoNestLogger } from './logger';
 import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry } from './metrics';
-import { type Socket } from 'node:net';
 import { MAX_BODY_BYTES, badPathSegment, bodyParserError, clientErrorResponse, httpError, originForm, storableJsonReviver, type NotFoundOf } from './http-edge';
 import { NeutronExceptionFilter } from './neutron/errors';
 import { requestId } from './neutron/request-context';
@@ -70,6 +70,13 @@ interface ResponseLike {
 /** Creates and starts a Nest HTTP app with Neutron error bodies, request ids and /docs. */
 export async function startHttpService(module: Type | DynamicModule, opts: HttpServiceOptions): Promise<INestApplication> {
   const app = await NestFactory.create(module, { logger: new PinoNestLogger(opts.logger), bodyParser: false });
+  // First, so that every answer (refusals below included) carries the request id.
+  app.use((req: RequestLike, res: ResponseLike, next: () => void) => {
+    const id = requestId(req.headers);
+    req.headers['x-openstack-request-id'] = id;
+    res.setHeader('X-Openstack-Request-Id', id);
+    next();
+  });
   app.use((req: RequestLike, _res: unknown, next: (err?: unknown) => void) => {
     const target = originForm(req.url);
     if (target === null) return next(httpError(400, 'HTTPBadRequest', 'The request target must be a path or an absolute URL.'));
@@ -87,12 +94,6 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
     const json = express.json({ type: () => true, limit: MAX_BODY_BYTES, reviver: storableJsonReviver });
     app.use((req: never, res: never, next: (err?: unknown) => void) => json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyParserError(err))));
   }
-  app.use((req: RequestLike, res: ResponseLike, next: () => void) => {
-    const id = requestId(req.headers);
-    req.headers['x-openstack-request-id'] = id;
-    res.setHeader('X-Openstack-Request-Id', id);
-    next();
-  });
   for (const m of opts.middleware ?? []) app.use(m);
   app.useGlobalFilters(new NeutronExceptionFilter(opts.logger));
   app.enableShutdownHooks();
