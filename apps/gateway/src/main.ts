@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     port: config.PORT,
     logger,
     parseJson: false,
-    middleware: [bodyLimit as never, proxy as never],
+    middleware: [bodyLimit, proxy as never],
     openapi: { title: 'ncp gateway', description: 'Version discovery and extensions; resources are documented by each service at /docs.' },
   });
 }
