@@ -13,7 +13,8 @@ import { parseRaw, send, sendRaw, type Answer } from './http';
  * run, HOSTILE_REQUESTS sets how many) against the whole stack through the gateway, covering
  * every resource and action of every service. Whatever a client sends:
  * - no answer is a 5xx, and every 4xx carries a Neutron error body;
- * - a refused write appends nothing (no event carries its request id);
+ * - a refused write changes nothing: the only events carrying its request id, if any, are a
+ *   saga's steps and their compensations, which cancel out;
  * - no service dies, and every projection keeps up with the stream afterwards.
  */
 const SEED = Number(process.env.HOSTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -157,7 +158,7 @@ afterAll(async () => {
 });
 
 describe(`hostile input (seed ${SEED})`, () => {
-  it('answers every generated request without a 5xx, with a Neutron error on every 4xx, and refused writes append nothing', async () => {
+  it('answers every generated request without a 5xx, with a Neutron error on every 4xx, and refused writes change nothing', async () => {
     const failures: string[] = [];
     const coverage = new Map<string, { sent: number; refused: number; ms: number }>();
     /** refused writes whose saga appended steps and undid them: no change, but worth knowing */

@@ -42,7 +42,7 @@ export interface HostileRequest {
   readonly op: string;
   /** How it was broken, for failure reports. */
   readonly mutation: string;
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS';
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body?: Json;
@@ -476,7 +476,12 @@ export function nextRequest(rng: Rng, world: World): HostileRequest {
       mutation = `path id ${idName}, ${how}`;
     }
     req = { op: action.op, mutation, method: action.method, path, headers, ...(body === undefined ? {} : { body }) };
-  } else if (roll < 93) {
+  } else if (roll < 90) {
+    // methods Neutron does not serve, on a collection or a resource
+    const method = rng.pick<'PATCH' | 'OPTIONS'>(['PATCH', 'OPTIONS']);
+    const path = rng.chance(0.5) ? base : `${base}/${enc(idOf(rng, world, template.collection))}`;
+    req = { op: `${method} ${template.collection}`, mutation: 'unserved method', method, path, headers, body: { [template.singular]: template.update?.(rng, world) ?? {} } };
+  } else if (roll < 94) {
     const created = world.get(`created:${template.collection}`) ?? [];
     const [idName, badId] = rng.pick(HOSTILE_IDS);
     if (created.length > 0 && rng.chance(0.4)) {
