@@ -210,6 +210,8 @@ describe(`hostile input (seed ${SEED})`, () => {
 
     const report = [...coverage.entries()].sort().map(([op, c]) => `${op}: ${c.sent} (${c.refused} refused), ${Math.round(c.ms / c.sent)} ms each`);
     console.log(`hostile seed ${SEED}: ${REQUESTS} requests\n${report.join('\n')}\nrefused after a compensated saga: ${compensated.length}\n${[...new Set(compensated)].join('\n')}`);
+    // what the services logged explains a 5xx
+    if (failures.length > 0) for (const service of SERVICES) console.log(`--- ${service}\n${stack.logs(service).slice(-4000)}`);
     expect(failures.slice(0, 30), `${failures.length} failures with HOSTILE_SEED=${SEED}`).toEqual([]);
     // every resource and action was tried, more than once in a run of the default size
     const atLeast = REQUESTS >= 2000 ? 2 : 0;
