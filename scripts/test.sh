@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every tier: lint, types, unit, integration
-# (real Postgres and NATS) and end to end (the whole stack, the real openstack CLI).
+# (real Postgres and NATS), hostile input (generated requests against the whole stack)
+# and end to end (the whole stack, the real openstack CLI).
 #
 # Postgres and NATS: with a Docker engine the tests start them with testcontainers;
 # without one they use DATABASE_URL / NATS_URL (defaults: the local services).
@@ -38,6 +39,9 @@ bash scripts/check-compose.sh
 
 echo "== integration tests (Postgres, NATS, the services as processes)"
 npx turbo run test:int --concurrency=2
+
+echo "== hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
+npx turbo run test:hostile --concurrency=1
 
 echo "== end-to-end tests (the whole stack and the openstack CLI)"
 npx turbo run test:e2e --concurrency=1

@@ -52,8 +52,9 @@ describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
     expect([dual.local_as, dual.ip_version]).toEqual([4200000000, null]);
     for (const [body, message] of [
       [{ name: 'x' }, /Required attribute 'local_as'/],
-      [{ local_as: 0 }, /AS number/],
-      [{ local_as: 4294967296 }, /AS number/],
+      // Neutron's words for its type:range validator
+      [{ local_as: 0 }, /'0' is too small - must be at least '1'/],
+      [{ local_as: 4294967296 }, /'4294967296' is too large - must be no larger than '4294967295'/],
       [{ local_as: 'sixty' }, /not an integer/],
       [{ local_as: 1, ip_version: 5 }, /ip_version/],
       [{ local_as: 1, networks: ['n'] }, /add_gateway_network/],

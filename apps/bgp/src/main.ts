@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { AGENT_NOT_FOUND, neutronOpenApi, pathIdsOf, startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { BGP_EXTENSIONS } from './api/extensions';
+import { peersReader, speakers } from './api/resources';
 import { BgpModule } from './app.module';
 import { bgpConfig } from './config';
 import { BgpContext } from './context';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger: ctx.logger,
+    pathIds: pathIdsOf([speakers, peersReader(() => false)], { agents: AGENT_NOT_FOUND }),
     openapi: {
       title: 'ncp BGP',
       description:

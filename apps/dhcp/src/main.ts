@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { AGENT_NOT_FOUND, NETWORK_NOT_FOUND, startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { DhcpModule } from './app.module';
 import { dhcpConfig } from './config';
 import { DhcpContext } from './context';
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger: ctx.logger,
+    pathIds: { agents: AGENT_NOT_FOUND, networks: NETWORK_NOT_FOUND },
     openapi: {
       title: 'ncp DHCP',
       description:

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { createLogger, startHttpService } from '@ncp/nest-common';
+import { MAX_BODY_BYTES, bodyTooLarge, createLogger, startHttpService } from '@ncp/nest-common';
 import { gatewayConfig, type GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { collectionOf, serviceOfPath, stripJsonSuffix } from './routing';
@@ -43,13 +43,18 @@ async function main(): Promise<void> {
       },
     },
   });
+  // A body the services would refuse as too large is refused here, before it is streamed on.
+  const bodyLimit = (req: { headers: Record<string, string | string[] | undefined> }, _res: unknown, next: (err?: unknown) => void) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    next(length > MAX_BODY_BYTES ? bodyTooLarge() : undefined);
+  };
   await startHttpService(GatewayModule.with(config), {
     service: 'gateway',
     host: config.HOST,
     port: config.PORT,
     logger,
     parseJson: false,
-    middleware: [proxy as never],
+    middleware: [bodyLimit, proxy as never],
     openapi: { title: 'ncp gateway', description: 'Version discovery and extensions; resources are documented by each service at /docs.' },
   });
 }

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { AGENT_NOT_FOUND, neutronOpenApi, pathIdsOf, startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { IPAM_EXTENSIONS } from './api/extensions';
+import { addressScopes, networks, ports, subnetPools, subnets } from './api/resources';
 import { IpamModule } from './app.module';
 import { ipamConfig } from './config';
 import { IpamContext } from './context';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger: ctx.logger,
+    pathIds: pathIdsOf([networks, subnets, ports, subnetPools, addressScopes], { agents: AGENT_NOT_FOUND }),
     openapi: {
       title: 'ncp IPAM',
       description: 'Neutron v2.0 networks, subnets, ports, subnet pools and address scopes.',

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { neutronOpenApi, pathIdsOf, startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { L3_EXTENSIONS } from './api/extensions';
+import { floatingIps, routers } from './api/resources';
 import { L3Module } from './app.module';
 import { l3Config } from './config';
 import { L3Context } from './context';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger: ctx.logger,
+    pathIds: pathIdsOf([routers, floatingIps]),
     openapi: {
       title: 'ncp L3',
       description:

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { neutronOpenApi, startHttpService, stopOnSignals } from '@ncp/nest-common';
+import { neutronOpenApi, pathIdsOf, startHttpService, stopOnSignals } from '@ncp/nest-common';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { METADATA_EXTENSIONS } from './api/extensions';
+import { instances } from './api/resources';
 import { MetadataModule } from './app.module';
 import { metadataConfig } from './config';
 import { MetadataContext } from './context';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT,
     logger: ctx.logger,
+    pathIds: pathIdsOf([instances]),
     openapi: {
       title: 'ncp metadata',
       description:

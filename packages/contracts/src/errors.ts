@@ -2,7 +2,7 @@
  * The error family of the domain. Each error has a stable code (`IPAM.POOL_EXHAUSTED`);
  * the HTTP and NATS edges map the kind to a status and the code to a wire type.
  */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'forbidden' | 'concurrency';
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'forbidden' | 'concurrency' | 'too_large' | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
@@ -37,6 +37,15 @@ export class ConcurrencyError extends DomainError {
   readonly kind = 'concurrency' as const;
 }
 
+/** A request (or the event it would append) larger than the service can take. */
+export class TooLargeError extends DomainError {
+  readonly kind = 'too_large' as const;
+}
+/** Another service or the event store did not answer: try again later. */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable' as const;
+}
+
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
@@ -65,6 +74,10 @@ export function fromErrorReply(reply: ErrorReply): DomainError {
       return new ForbiddenError(code, message, detail);
     case 'concurrency':
       return new ConcurrencyError(code, message, detail);
+    case 'too_large':
+      return new TooLargeError(code, message, detail);
+    case 'unavailable':
+      return new UnavailableError(code, message, detail);
     default: {
       const _exhaustive: never = kind;
       return _exhaustive;

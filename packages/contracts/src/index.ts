@@ -5,6 +5,7 @@ export * from './envelope';
 export * from './errors';
 export * from './event-registry';
 export * from './subjects';
+export * from './text';
 export * from './ipam';
 export * from './l3';
 export * from './dhcp';

@@ -16,6 +16,10 @@ import {
 import { type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyError,
+  TooLargeError,
+  UnavailableError,
+  ValidationError,
+  findUnstorable,
   type CommandMetadata,
   type DomainEvent,
   type EventEnvelope,
@@ -24,6 +28,7 @@ import {
   type RecordedEvent,
   envelopeSchema,
 } from '@ncp/contracts';
+import { unreachable } from './unreachable';
 
 export interface EventStoreOptions {
   /** How long JetStream remembers message ids for deduplication of retried appends. */
@@ -39,6 +44,8 @@ export interface AppendResult {
 }
 
 const textEncoder = new TextEncoder();
+/** Room for the headers an append carries (message id, expected sequence and stream). */
+const HEADER_ALLOWANCE = 512;
 const textDecoder = new TextDecoder();
 
 /**
@@ -134,7 +141,7 @@ export class JetStreamEventStore {
    * (0 = the aggregate has no events yet). Throws ConcurrencyError when it is not.
    */
   async append(subject: string, envelope: EventEnvelope, expectedLastSequence: number): Promise<AppendResult> {
-    const payload = textEncoder.encode(JSON.stringify(envelope));
+    const payload = this.encodeStorable(envelope);
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.publishAttempts; attempt++) {
       try {
@@ -155,13 +162,42 @@ export class JetStreamEventStore {
         lastError = e;
       }
     }
-    throw lastError;
+    throw new UnavailableError(
+      'EVENTSTORE.ServiceUnavailable',
+      'The event store did not answer; the change may or may not have been stored.',
+      lastError instanceof Error ? lastError.message : String(lastError),
+    );
+  }
+
+  /**
+   * The last line of defence before the stream: an event the projections could never store
+   * (NUL, an unpaired surrogate) or one larger than the server takes (its `max_payload`,
+   * as this connection was told) is refused before anything is appended. Request validation
+   * should make both unreachable; this holds if it ever misses a field.
+   */
+  encodeStorable(envelope: EventEnvelope): Uint8Array {
+    const bad = findUnstorable(envelope);
+    if (bad !== null) {
+      throw new ValidationError('EVENTSTORE.InvalidInput', `Invalid input for ${bad.path}. Reason: ${bad.problem}.`);
+    }
+    const payload = textEncoder.encode(JSON.stringify(envelope));
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && payload.length + HEADER_ALLOWANCE > max) {
+      throw new TooLargeError(
+        'EVENTSTORE.HTTPRequestEntityTooLarge',
+        `The change is too large to store: its event takes ${payload.length} bytes, the event store takes at most ${max - HEADER_ALLOWANCE}.`,
+      );
+    }
+    return payload;
   }
 
   /** The sequence of the last event on a subject, 0 when there is none. */
   async lastSequence(subject: string): Promise<number> {
     const jsm = await this.jsm();
-    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    // what every command reads first: NATS not answering is a 503, not a 500
+    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject }).catch((e: unknown) => {
+      throw unreachable('The event store', 'read', e);
+    });
     return msg ? msg.seq : 0;
   }
 

@@ -4,6 +4,8 @@ import {
   ConcurrencyError,
   ConflictError,
   EventRegistry,
+  TooLargeError,
+  ValidationError,
   Naming,
   defineEvent,
   type CommandMetadata,
@@ -27,6 +29,8 @@ const Incremented = defineEvent('Incremented', z.object({ by: z.number().int() }
 const Reset = defineEvent('Reset', z.object({ reason: z.string() }), [
   { version: 1, schema: z.object({}), upcast: () => ({ reason: 'unknown' }) },
 ]);
+// Free text, as a request would carry it into an event.
+const Noted = defineEvent('Noted', z.object({ text: z.string(), extra: z.record(z.string(), z.unknown()) }));
 type CounterEvent = { type: 'Incremented'; data: { by: number } } | { type: 'Reset'; data: { reason: string } };
 type CounterCommand = { type: 'Increment'; by: number } | { type: 'Reset' };
 interface CounterState {
@@ -74,7 +78,7 @@ describe('JetStream event store', () => {
   beforeAll(async () => {
     const infra = await testInfra();
     nc = await connectNats(infra.natsUrl, 'eventstore-test');
-    store = new JetStreamEventStore(nc, naming, new EventRegistry([Incremented, Reset]));
+    store = new JetStreamEventStore(nc, naming, new EventRegistry([Incremented, Reset, Noted]));
     await store.ensureStream();
     // A second call updates the existing stream rather than failing.
     await store.ensureStream();
@@ -103,6 +107,28 @@ describe('JetStream event store', () => {
     for await (const e of store.read(subject, 1)) read.push(e);
     expect(read.map((e) => e.envelope.data)).toEqual([{ by: 1 }, { by: 2 }]);
     expect(read[0]?.envelope.correlationId).toBe('c1');
+  });
+
+  it('refuses, before appending, an event no projection could store or larger than the server takes', async () => {
+    const subject = naming.eventSubject('test', 'note', 'n1');
+    const note = (text: string, extra: Record<string, unknown> = {}) => store.envelope({ type: 'Noted', data: { text, extra } }, 'note', 'n1', meta);
+    const before = await store.streamLastSequence();
+    const maxPayload = nc.info?.max_payload ?? 0;
+    expect(maxPayload).toBeGreaterThan(0);
+    const refused: [string, ReturnType<typeof note>, new (...args: never[]) => Error][] = [
+      ['a NUL in a string', note('a\u0000b'), ValidationError],
+      ['a lone high surrogate', note('x\uD800'), ValidationError],
+      ['a lone low surrogate deep in a map', note('ok', { a: [{ b: '\uDC00' }] }), ValidationError],
+      ['a NUL in a key', note('ok', { 'k\u0000': 1 }), ValidationError],
+      ['an event over max_payload', note('x'.repeat(maxPayload)), TooLargeError],
+    ];
+    for (const [what, envelope, error] of refused) {
+      await expect(store.append(subject, envelope, 0), what).rejects.toBeInstanceOf(error);
+    }
+    expect(await store.streamLastSequence()).toBe(before);
+    // Paired surrogates (an emoji) and other text are fine.
+    await store.append(subject, note('\uD83D\uDE00 \u0001 é'), 0);
+    expect(await store.streamLastSequence()).toBe(before + 1);
   });
 
   it('upcasts old event versions when reading', async () => {

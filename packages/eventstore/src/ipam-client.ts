@@ -1,5 +1,6 @@
 import { type NatsConnection } from '@nats-io/nats-core';
 import { fromErrorReply, type CommandMetadata, type ErrorReply, type Naming } from '@ncp/contracts';
+import { unreachable } from './unreachable';
 
 /** An IPAM port as IPAM's command API returns it (Neutron's wire shape). */
 export interface IpamPortWire {
@@ -25,7 +26,11 @@ export class IpamClient {
   ) {}
 
   private async request<T>(verb: string, input: unknown, meta: CommandMetadata): Promise<T> {
-    const reply = await this.nc.request(this.naming.commandSubject('ipam', verb), JSON.stringify({ meta, input }), { timeout: this.timeoutMs });
+    const reply = await this.nc
+      .request(this.naming.commandSubject('ipam', verb), JSON.stringify({ meta, input }), { timeout: this.timeoutMs })
+      .catch((e: unknown) => {
+        throw unreachable('IPAM', verb, e);
+      });
     const body = JSON.parse(new TextDecoder().decode(reply.data)) as { result?: T } & Partial<ErrorReply>;
     if (body.error) throw fromErrorReply(body as ErrorReply);
     if (body.result === undefined) throw new Error(`ipam ${verb}: empty reply`);

@@ -20,7 +20,10 @@ export const baseConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('main'),
   /** The project a request without X-Project-Id acts for (no Keystone yet). */
-  DEFAULT_PROJECT_ID: z.string().min(1).default('00000000000000000000000000000001'),
+  DEFAULT_PROJECT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,255}$/, 'a project id: 1 to 255 letters, digits, - or _')
+    .default('00000000000000000000000000000001'),
   /** Roles of such a request; `admin` lets the default project do what Neutron reserves to admins. */
   DEFAULT_ROLES: z.string().default('admin,member'),
 });

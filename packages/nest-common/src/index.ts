@@ -6,3 +6,4 @@ export * from './neutron';
 export * from './service-app';
 export * from './lifecycle';
 export * from './openapi';
+export * from './http-edge';

@@ -1,3 +1,4 @@
+import { type Socket } from 'node:net';
 import { type DynamicModule, type INestApplication, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -5,6 +6,7 @@ import { type Registry } from 'prom-client';
 import { HEALTH_CHECKS, HealthController, type HealthCheck } from './health';
 import { type Logger, PinoNestLogger } from './logger';
 import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry } from './metrics';
+import { MAX_BODY_BYTES, badPathSegment, bodyParserError, clientErrorResponse, httpError, originForm, storableJsonReviver, type NotFoundOf } from './http-edge';
 import { NeutronExceptionFilter } from './neutron/errors';
 import { requestId } from './neutron/request-context';
 
@@ -48,9 +50,17 @@ export interface HttpServiceOptions {
   readonly parseJson?: boolean;
   /** Express middleware mounted ahead of the Nest routes (e.g. a reverse proxy). */
   readonly middleware?: readonly ((req: never, res: never, next: () => void) => void)[];
+  /**
+   * Check the ids in `/v2.0/...` paths before any route sees them, answering an id that
+   * cannot exist with the 404 of its collection (collection path -> not-found answer).
+   * The gateway leaves it out: the service behind it answers.
+   */
+  readonly pathIds?: Readonly<Record<string, NotFoundOf>>;
 }
 
 interface RequestLike {
+  url: string;
+  originalUrl?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 interface ResponseLike {
@@ -60,17 +70,30 @@ interface ResponseLike {
 /** Creates and starts a Nest HTTP app with Neutron error bodies, request ids and /docs. */
 export async function startHttpService(module: Type | DynamicModule, opts: HttpServiceOptions): Promise<INestApplication> {
   const app = await NestFactory.create(module, { logger: new PinoNestLogger(opts.logger), bodyParser: false });
-  if (opts.parseJson !== false) {
-    const express = await import('express');
-    // Neutron clients send JSON; some omit or vary the content type, so parse any body as JSON.
-    app.use(express.json({ type: () => true, limit: '10mb' }));
-  }
+  // First, so that every answer (refusals below included) carries the request id.
   app.use((req: RequestLike, res: ResponseLike, next: () => void) => {
     const id = requestId(req.headers);
     req.headers['x-openstack-request-id'] = id;
     res.setHeader('X-Openstack-Request-Id', id);
     next();
   });
+  app.use((req: RequestLike, _res: unknown, next: (err?: unknown) => void) => {
+    const target = originForm(req.url);
+    if (target === null) return next(httpError(400, 'HTTPBadRequest', 'The request target must be a path or an absolute URL.'));
+    req.url = target;
+    if (req.originalUrl !== undefined) req.originalUrl = target;
+    next();
+  });
+  if (opts.pathIds) {
+    const notFound = opts.pathIds;
+    app.use((req: RequestLike, _res: unknown, next: (err?: unknown) => void) => next(badPathSegment(req.url.split('?')[0] ?? '', notFound) ?? undefined));
+  }
+  if (opts.parseJson !== false) {
+    const express = await import('express');
+    // Neutron clients send JSON; some omit or vary the content type, so parse any body as JSON.
+    const json = express.json({ type: () => true, limit: MAX_BODY_BYTES, reviver: storableJsonReviver });
+    app.use((req: never, res: never, next: (err?: unknown) => void) => json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyParserError(err))));
+  }
   for (const m of opts.middleware ?? []) app.use(m);
   app.useGlobalFilters(new NeutronExceptionFilter(opts.logger));
   app.enableShutdownHooks();
@@ -80,6 +103,14 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
     SwaggerModule.setup('docs', app, opts.openapi.enrich ? opts.openapi.enrich(document) : document, { jsonDocumentUrl: 'docs/openapi.json' });
   }
   await app.listen(opts.port, opts.host);
+  // Requests Node's parser refuses get a Neutron body too, not a bare status line.
+  (app.getHttpServer() as { on(event: 'clientError', fn: (err: Error & { code?: string }, socket: Socket) => void): void }).on('clientError', (err, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err.code));
+  });
   opts.logger.info({ host: opts.host, port: opts.port }, `${opts.service} listening`);
   return app;
 }

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { neutronBoolean, neutronInteger, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { neutronBoolean, neutronId, neutronInteger, neutronProjectId, neutronString, parseBody, parseWith, readOnlyOnUpdate } from '@ncp/nest-common';
 import { isValidIp, normalizeIp, parseIp } from '@ncp/netaddr';
 import { type CreatePeerInput, type CreateSpeakerInput } from '../application/commands';
 
-const text = z.string().max(255);
-const owner = { tenant_id: z.string().optional(), project_id: z.string().optional() };
-/** Neutron's bgp_4byte_asn range; strings of digits are accepted ("64512"), as Neutron's convert_to_int does. */
-const asn = (name: string) =>
-  neutronInteger(name).refine((n) => n >= 1 && n <= 4294967295, { message: `${name} must be an AS number in [1, 4294967295]` });
+const text = neutronString();
+const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
+/** Neutron's bgp_4byte_asn range (the columns are BigInt); strings of digits are accepted ("64512"), as Neutron's convert_to_int does. */
+export const ASN_RANGE = { min: 1, max: 4294967295 };
+const asn = (name: string) => neutronInteger(name, ASN_RANGE);
 /** What BIRD (and the kernel's TCP MD5 option) can carry: 1-80 printable ASCII characters, without `"` and `\`. */
 const password = z
   .string()
@@ -25,7 +25,7 @@ function peerIpProblem(s: string): string | null {
       : canonical !== '0.0.0.0' && Number(canonical.split('.')[0]) < 224 && !canonical.startsWith('127.') && !canonical.startsWith('169.254.');
   return usable ? null : 'peer_ip must be a unicast address that is not link-local, loopback or unspecified';
 }
-const peerIp = z.string().superRefine((s, ctx) => {
+const peerIp = neutronString(64).superRefine((s, ctx) => {
   const problem = peerIpProblem(s);
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
@@ -42,8 +42,8 @@ const speakerBody = z.strictObject({
     .optional(),
   advertise_floating_ip_host_routes: neutronBoolean('advertise_floating_ip_host_routes').optional(),
   advertise_tenant_networks: neutronBoolean('advertise_tenant_networks').optional(),
-  networks: z.array(z.string()).max(0, 'networks are added with add_gateway_network').optional(),
-  peers: z.array(z.string()).max(0, 'peers are added with add_bgp_peer').optional(),
+  networks: z.array(text).max(0, 'networks are added with add_gateway_network').optional(),
+  peers: z.array(text).max(0, 'peers are added with add_bgp_peer').optional(),
 });
 
 const peerBody = z.strictObject({
@@ -103,9 +103,10 @@ export function updatePeerInput(body: unknown): { name?: string; password?: stri
 
 /** `{"bgp_peer_id": ...}`, `{"network_id": ...}`, `{"bgp_speaker_id": ...}`: the bodies of the actions. */
 export function idInput(body: unknown, key: 'bgp_peer_id' | 'network_id' | 'bgp_speaker_id'): string {
-  const parsed = z.strictObject({ [key]: z.string().min(1) }).safeParse(body);
-  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', `Bad request: the body must be {"${key}": "<id>"}`);
-  return (parsed.data as Record<string, string>)[key] ?? '';
+  if (typeof body !== 'object' || body === null || !(key in body)) {
+    throw new ValidationError('API.HTTPBadRequest', `Bad request: the body must be {"${key}": "<id>"}`);
+  }
+  return (parseWith(body, z.strictObject({ [key]: neutronId() })) as Record<string, string>)[key] ?? '';
 }
 
 export const REQUEST_SCHEMAS = { bgp_speaker: speakerBody, bgp_peer: peerBody } as const;

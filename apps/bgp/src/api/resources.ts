@@ -1,3 +1,4 @@
+import { ASN_RANGE } from './bodies';
 import { BY_CREATION, STANDARD_ATTRIBUTES, booleanAttr, integerAttr, listAttr, jsonAttr, neutronTimestamp, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
 import { type BgpPeer, type BgpSession, type BgpSpeaker } from '../generated/prisma/client';
 import { type BgpPrisma } from '../infrastructure/prisma';
@@ -12,7 +13,7 @@ export const speakers: ResourceReader<BgpSpeaker, BgpPrisma> = {
     collection: 'bgp_speakers',
     attributes: {
       ...STANDARD_ATTRIBUTES,
-      local_as: integerAttr('localAs'),
+      local_as: integerAttr('localAs', ASN_RANGE),
       ip_version: integerAttr('ipVersion'),
       advertise_floating_ip_host_routes: booleanAttr('advertiseFloatingIpHostRoutes'),
       advertise_tenant_networks: booleanAttr('advertiseTenantNetworks'),
@@ -71,7 +72,7 @@ export function peersReader(isAlive: (host: string) => boolean): ResourceReader<
       attributes: {
         ...STANDARD_ATTRIBUTES,
         peer_ip: stringAttr('peerIp'),
-        remote_as: integerAttr('remoteAs'),
+        remote_as: integerAttr('remoteAs', ASN_RANGE),
         auth_type: stringAttr('authType'),
         status: stringAttr(),
         sessions: jsonAttr,

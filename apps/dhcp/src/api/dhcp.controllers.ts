@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } fro
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError, ValidationError } from '@ncp/contracts';
 import { type HeartbeatWatcher } from '@ncp/eventstore';
-import { ApiSupport, agentWire, findExtension, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, agentWire, findExtension, neutronId, parseWith, type HttpRequestLike } from '@ncp/nest-common';
 import { DhcpServers } from '../application/servers';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 import { DHCP_EXTENSIONS } from './extensions';
@@ -66,9 +66,11 @@ export class DhcpAgentsController {
   @HttpCode(201)
   async addNetwork(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
     this.requireAdmin(req, 'create_dhcp-network');
-    const parsed = z.strictObject({ network_id: z.string().min(1) }).safeParse(body);
-    if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', 'Bad request: the body must be {"network_id": ...}');
-    await this.servers.pin(id, parsed.data.network_id, this.api.meta(req));
+    if (typeof body !== 'object' || body === null || !('network_id' in body)) {
+      throw new ValidationError('API.HTTPBadRequest', 'Bad request: the body must be {"network_id": ...}');
+    }
+    const parsed = parseWith(body, z.strictObject({ network_id: neutronId() }));
+    await this.servers.pin(id, parsed.network_id, this.api.meta(req));
     return null;
   }
 

@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { neutronBoolean, neutronInteger, neutronNullableInteger, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import {
+  NEUTRON_LIMITS,
+  boundedJsonObject,
+  boundedList,
+  neutronBoolean,
+  neutronId,
+  neutronInteger,
+  neutronNullableInteger,
+  neutronProjectId,
+  neutronString,
+  parseBody,
+  parseWith,
+  readOnlyOnUpdate,
+} from '@ncp/nest-common';
 import { type CreateNetworkInput } from '../application/network.commands';
 import { type CreateSubnetInput } from '../application/subnet.commands';
 import { type NetworkAttributes, type PortRequest, type PortUpdate, type SubnetUpdate } from '../domain/network.decider';
@@ -11,7 +24,10 @@ import { defaultPrefixBounds, type SubnetPoolAttributes, type SubnetPoolUpdate }
  * strings are accepted for numbers and booleans, and PUT refuses read-only attributes.
  */
 
-const text = z.string().max(255);
+const text = neutronString();
+/** Addresses, prefixes and MACs are parsed by the domain; here they only need to be short text. */
+const address = neutronString(64);
+const id = neutronId();
 const ipVersion = z.unknown().transform((v, ctx): 4 | 6 => {
   const n = typeof v === 'string' ? Number(v) : v;
   if (n !== 4 && n !== 6) {
@@ -21,9 +37,9 @@ const ipVersion = z.unknown().transform((v, ctx): 4 | 6 => {
   return n;
 });
 const ipv6Mode = z.enum(['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless']).nullable();
-const pools = z.array(z.strictObject({ start: z.string(), end: z.string() }));
-const routes = z.array(z.strictObject({ destination: z.string(), nexthop: z.string() }));
-const owner = { tenant_id: z.string().optional(), project_id: z.string().optional() };
+const pools = boundedList(z.strictObject({ start: address, end: address }), 100, 'allocation pools');
+const routes = boundedList(z.strictObject({ destination: address, nexthop: address }), NEUTRON_LIMITS.hostRoutes, 'host routes');
+const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
 
 /** The project a new resource belongs to; only admins create for another project. */
 function ownerOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
@@ -62,9 +78,9 @@ const networkBody = z.strictObject({
   mtu: neutronInteger('mtu').optional(),
   port_security_enabled: neutronBoolean('port_security_enabled').optional(),
   'provider:network_type': z.enum(['flat', 'vlan', 'vxlan', 'local']).optional(),
-  'provider:physical_network': z.string().nullable().optional(),
+  'provider:physical_network': neutronString(64).nullable().optional(),
   'provider:segmentation_id': neutronNullableInteger('provider:segmentation_id').optional(),
-  availability_zone_hints: z.array(z.string()).max(0, 'availability zones are not supported').optional(),
+  availability_zone_hints: z.array(text).max(0, 'availability zones are not supported').optional(),
 });
 const NETWORK_UPDATABLE = ['name', 'description', 'admin_state_up', 'shared', 'router:external', 'mtu', 'port_security_enabled'];
 
@@ -115,22 +131,22 @@ export function updateNetworkInput(body: unknown): Partial<NetworkAttributes> & 
 
 const subnetBody = z.strictObject({
   ...owner,
-  network_id: z.string().optional(),
+  network_id: id.optional(),
   name: text.optional(),
   description: text.optional(),
   ip_version: ipVersion.optional(),
-  cidr: z.string().optional(),
-  subnetpool_id: z.string().nullable().optional(),
+  cidr: address.optional(),
+  subnetpool_id: id.nullable().optional(),
   use_default_subnetpool: neutronBoolean('use_default_subnetpool').optional(),
   prefixlen: neutronInteger('prefixlen').optional(),
-  gateway_ip: z.string().nullable().optional(),
+  gateway_ip: address.nullable().optional(),
   allocation_pools: pools.optional(),
   enable_dhcp: neutronBoolean('enable_dhcp').optional(),
-  dns_nameservers: z.array(z.string()).optional(),
+  dns_nameservers: boundedList(address, NEUTRON_LIMITS.dnsNameservers, 'DNS nameservers').optional(),
   host_routes: routes.optional(),
   ipv6_ra_mode: ipv6Mode.optional(),
   ipv6_address_mode: ipv6Mode.optional(),
-  service_types: z.array(z.string()).optional(),
+  service_types: boundedList(text, 20, 'service types').optional(),
   segment_id: z.null().optional(),
 });
 const SUBNET_UPDATABLE = ['name', 'description', 'gateway_ip', 'allocation_pools', 'enable_dhcp', 'dns_nameservers', 'host_routes', 'service_types'];
@@ -178,28 +194,29 @@ export function updateSubnetInput(body: unknown): SubnetUpdate {
 
 const portBody = z.strictObject({
   ...owner,
-  network_id: z.string().optional(),
+  network_id: id.optional(),
   name: text.optional(),
   description: text.optional(),
   admin_state_up: neutronBoolean('admin_state_up').optional(),
-  mac_address: z.string().optional(),
-  fixed_ips: z.array(z.strictObject({ subnet_id: z.string().optional(), ip_address: z.string().optional() })).optional(),
-  device_id: z.string().max(255).optional(),
-  device_owner: z.string().max(255).optional(),
-  'binding:host_id': z.string().max(255).optional(),
-  'binding:profile': z.record(z.string(), z.unknown()).nullable().optional(),
+  mac_address: address.optional(),
+  fixed_ips: boundedList(z.strictObject({ subnet_id: id.optional(), ip_address: address.optional() }), NEUTRON_LIMITS.fixedIpsPerPort, 'fixed_ips').optional(),
+  device_id: neutronString(NEUTRON_LIMITS.deviceId).optional(),
+  device_owner: neutronString(NEUTRON_LIMITS.deviceOwner).optional(),
+  'binding:host_id': neutronString(NEUTRON_LIMITS.hostId).optional(),
+  'binding:profile': boundedJsonObject({ maxBytes: NEUTRON_LIMITS.bindingProfileBytes, maxDepth: 8 }).nullable().optional(),
   'binding:vnic_type': z.enum(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed']).optional(),
   port_security_enabled: neutronBoolean('port_security_enabled').optional(),
-  security_groups: z.array(z.string()).nullable().optional(),
-  allowed_address_pairs: z.array(z.strictObject({ ip_address: z.string(), mac_address: z.string().optional() })).optional(),
-  extra_dhcp_opts: z
-    .array(
-      z.strictObject({
-        opt_name: z.string(),
-        opt_value: z.string().nullable(),
-        ip_version: z.union([z.literal(4), z.literal(6), z.literal('4'), z.literal('6')]).optional(),
-      }),
-    )
+  security_groups: boundedList(id, 100, 'security groups').nullable().optional(),
+  allowed_address_pairs: boundedList(z.strictObject({ ip_address: address, mac_address: address.optional() }), NEUTRON_LIMITS.allowedAddressPairs, 'allowed address pairs').optional(),
+  extra_dhcp_opts: boundedList(
+    z.strictObject({
+      opt_name: neutronString(64),
+      opt_value: neutronString(255).nullable(),
+      ip_version: z.union([z.literal(4), z.literal(6), z.literal('4'), z.literal('6')]).optional(),
+    }),
+    64,
+    'extra DHCP options',
+  )
     .nullable()
     .optional(),
 });
@@ -277,14 +294,14 @@ const poolBody = z.strictObject({
   ...owner,
   name: text.optional(),
   description: text.optional(),
-  prefixes: z.array(z.string()).optional(),
+  prefixes: boundedList(address, 256, 'prefixes').optional(),
   default_prefixlen: neutronInteger('default_prefixlen').optional(),
   min_prefixlen: neutronInteger('min_prefixlen').optional(),
   max_prefixlen: neutronInteger('max_prefixlen').optional(),
   default_quota: neutronNullableInteger('default_quota').optional(),
   shared: neutronBoolean('shared').optional(),
   is_default: neutronBoolean('is_default').optional(),
-  address_scope_id: z.string().nullable().optional(),
+  address_scope_id: id.nullable().optional(),
 });
 const POOL_UPDATABLE = ['name', 'description', 'prefixes', 'default_prefixlen', 'min_prefixlen', 'max_prefixlen', 'default_quota', 'is_default', 'address_scope_id'];
 
@@ -331,9 +348,10 @@ export function updateSubnetPoolInput(body: unknown): SubnetPoolUpdate {
 }
 
 export function prefixesInput(body: unknown): string[] {
-  const parsed = z.strictObject({ prefixes: z.array(z.string()).min(1) }).safeParse(body);
-  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', "Invalid input: the body must be {\"prefixes\": [\"<cidr>\", ...]}");
-  return parsed.data.prefixes;
+  if (typeof body !== 'object' || body === null || !('prefixes' in body)) {
+    throw new ValidationError('API.HTTPBadRequest', 'Invalid input: the body must be {"prefixes": ["<cidr>", ...]}');
+  }
+  return parseWith(body, z.strictObject({ prefixes: boundedList(address, 256, 'prefixes').min(1) })).prefixes;
 }
 
 // ---- address scopes -------------------------------------------------------------------------

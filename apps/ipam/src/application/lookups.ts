@@ -1,3 +1,4 @@
+import { isIdToken } from '@ncp/contracts';
 import { notFound } from '../domain/rules';
 import { type IpamPrisma } from '../infrastructure/prisma';
 
@@ -9,13 +10,14 @@ export class AggregateLookups {
   constructor(private readonly prisma: IpamPrisma) {}
 
   async networkOfSubnet(subnetId: string): Promise<string> {
-    const row = await this.prisma.subnet.findUnique({ where: { id: subnetId }, select: { networkId: true } });
+    // an id outside the id alphabet names nothing (and may be text Postgres refuses)
+    const row = isIdToken(subnetId) && await this.prisma.subnet.findUnique({ where: { id: subnetId }, select: { networkId: true } });
     if (!row) throw notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
     return row.networkId;
   }
 
   async networkOfPort(portId: string): Promise<string> {
-    const row = await this.prisma.port.findUnique({ where: { id: portId }, select: { networkId: true } });
+    const row = isIdToken(portId) && await this.prisma.port.findUnique({ where: { id: portId }, select: { networkId: true } });
     if (!row) throw notFound('PortNotFound', `Port ${portId} could not be found.`);
     return row.networkId;
   }

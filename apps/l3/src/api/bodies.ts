@@ -1,17 +1,21 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { neutronBoolean, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { NEUTRON_LIMITS, boundedList, neutronBoolean, neutronId, neutronProjectId, neutronString, parseBody, parseWith, readOnlyOnUpdate } from '@ncp/nest-common';
 import { type GatewayInput } from '../application/router.commands';
 import { type RouterAttributes } from '../domain/router.decider';
 
-const text = z.string().max(255);
-const owner = { tenant_id: z.string().optional(), project_id: z.string().optional() };
-const route = z.strictObject({ destination: z.string(), nexthop: z.string() });
+const text = neutronString();
+/** Addresses and prefixes are parsed by the domain; here they only need to be short text. */
+const address = neutronString(64);
+const id = neutronId();
+const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
+const route = z.strictObject({ destination: address, nexthop: address });
+const routeList = boundedList(route, NEUTRON_LIMITS.routerRoutes, 'routes');
 const gatewayInfo = z
   .strictObject({
-    network_id: z.string(),
+    network_id: id,
     enable_snat: neutronBoolean('enable_snat').optional(),
-    external_fixed_ips: z.array(z.strictObject({ subnet_id: z.string().optional(), ip_address: z.string().optional() })).optional(),
+    external_fixed_ips: boundedList(z.strictObject({ subnet_id: id.optional(), ip_address: address.optional() }), NEUTRON_LIMITS.fixedIpsPerPort, 'external fixed IPs').optional(),
   })
   .nullable();
 
@@ -21,11 +25,11 @@ const routerBody = z.strictObject({
   description: text.optional(),
   admin_state_up: neutronBoolean('admin_state_up').optional(),
   external_gateway_info: z.union([gatewayInfo, z.strictObject({})]).optional(),
-  routes: z.array(route).nullable().optional(),
+  routes: routeList.nullable().optional(),
   ha: neutronBoolean('ha').optional(),
   distributed: neutronBoolean('distributed').optional(),
-  nat_exclusions: z.array(z.string()).optional(),
-  availability_zone_hints: z.array(z.string()).max(0, 'availability zones are not supported').optional(),
+  nat_exclusions: boundedList(address, 100, 'NAT exclusions').optional(),
+  availability_zone_hints: z.array(text).max(0, 'availability zones are not supported').optional(),
 });
 
 function projectOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
@@ -75,24 +79,28 @@ export function updateRouterInput(body: unknown) {
 }
 
 export function interfaceInput(body: unknown): { subnetId?: string; portId?: string } {
-  const parsed = z.strictObject({ subnet_id: z.string().optional(), port_id: z.string().optional() }).safeParse(body);
-  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', 'Bad router request: the body must be {"subnet_id": ...} or {"port_id": ...}');
-  return defined({ subnetId: parsed.data.subnet_id, portId: parsed.data.port_id });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('API.HTTPBadRequest', 'Bad router request: the body must be {"subnet_id": ...} or {"port_id": ...}');
+  }
+  const parsed = parseWith(body, z.strictObject({ subnet_id: id.optional(), port_id: id.optional() }));
+  return defined({ subnetId: parsed.subnet_id, portId: parsed.port_id });
 }
 
 export function extraRoutesInput(body: unknown): { destination: string; nexthop: string }[] {
-  const parsed = z.strictObject({ router: z.strictObject({ routes: z.array(route) }) }).safeParse(body);
-  if (!parsed.success) throw new ValidationError('API.HTTPBadRequest', 'Bad router request: the body must be {"router": {"routes": [...]}}');
-  return parsed.data.router.routes;
+  const inner = typeof body === 'object' && body !== null ? (body as { router?: unknown }).router : undefined;
+  if (typeof inner !== 'object' || inner === null || !('routes' in inner)) {
+    throw new ValidationError('API.HTTPBadRequest', 'Bad router request: the body must be {"router": {"routes": [...]}}');
+  }
+  return parseBody(body, 'router', z.strictObject({ routes: routeList })).routes;
 }
 
 const floatingIpBody = z.strictObject({
   ...owner,
-  floating_network_id: z.string().optional(),
-  floating_ip_address: z.string().optional(),
-  subnet_id: z.string().optional(),
-  port_id: z.string().nullable().optional(),
-  fixed_ip_address: z.string().nullable().optional(),
+  floating_network_id: id.optional(),
+  floating_ip_address: address.optional(),
+  subnet_id: id.optional(),
+  port_id: id.nullable().optional(),
+  fixed_ip_address: address.nullable().optional(),
   description: text.optional(),
   dns_name: z.literal('').optional(),
   dns_domain: z.literal('').optional(),

@@ -152,13 +152,15 @@ export class FloatingIpsController {
     const input = updateFloatingIpInput(body);
     const revision = this.api.expectedRevision(req);
     let written = { id, sequence: 0 };
-    if (input.description !== undefined) written = await this.commands.updateDescription(id, input.description, revision, meta);
+    // The association first: it is what may be refused (no such port, no route to it), and a
+    // refused update must leave the description as it was. If-Match applies to the first step.
     if (input.hasPort) {
       written =
         input.portId === null || input.portId === undefined
           ? await this.commands.disassociate(id, revision, meta)
           : await this.commands.associate(id, input.portId, input.fixedIpAddress, revision, meta);
     }
+    if (input.description !== undefined) written = await this.commands.updateDescription(id, input.description, input.hasPort ? undefined : revision, meta);
     return this.api.show(floatingIps, written, meta);
   }
 

@@ -1,25 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { boundedJsonObject, jsonBoundsProblem, neutronProjectId, neutronString, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
 import { type InstanceAttributes } from '../domain/instance.decider';
 
 /** Nova's limit on user data (decoded). */
 const USER_DATA_MAX_BYTES = 65535;
-const text = z.string().max(255);
+/**
+ * Bounds that keep an instance's event well under NATS's default max_payload (1 MB):
+ * Nova's 128 metadata items of 255 characters, at most 64 KiB of JSON each for the
+ * metadata and vendor data, and 10 public keys (Nova gives an instance one).
+ */
+const FREE_FORM = { maxBytes: 65536, maxDepth: 10 };
+const MAX_PUBLIC_KEYS = 10;
+const text = neutronString();
 /** A DNS name of RFC 1123 labels (what cloud-init sets as the host name). */
 const hostname = z
   .string()
   .max(253)
   .regex(/^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/, 'hostname must be DNS labels of letters, digits and hyphens');
 const publicKey = z.strictObject({
-  name: z.string().min(1).max(255),
+  name: neutronString().min(1),
   type: z.enum(['ssh', 'x509']).optional(),
   data: z
     .string()
     .min(1)
     .max(16384)
-    .refine((s) => !/[\r\n\0]/.test(s.trimEnd()), 'a public key is one line'),
+    .refine((s) => !/[\r\n\0]/.test(s.trimEnd()), 'a public key is one line')
+    .refine((s) => /^[\x20-\x7e\t]*$/.test(s.trimEnd()), 'a public key is printable ASCII'),
 });
 const userData = z
   .string()
@@ -27,19 +35,23 @@ const userData = z
   .refine((s) => Buffer.from(s, 'base64').length <= USER_DATA_MAX_BYTES, `user_data must decode to at most ${USER_DATA_MAX_BYTES} bytes`);
 
 const instanceBody = z.strictObject({
-  tenant_id: z.string().optional(),
-  project_id: z.string().optional(),
+  tenant_id: neutronProjectId().optional(),
+  project_id: neutronProjectId().optional(),
   id: z.uuid('id must be a UUID').optional(),
   name: text.optional(),
   hostname: hostname.optional(),
-  availability_zone: z.string().min(1).max(255).optional(),
-  public_keys: z.array(publicKey).max(100).optional(),
+  availability_zone: neutronString().min(1).optional(),
+  public_keys: z.array(publicKey).max(MAX_PUBLIC_KEYS, `at most ${MAX_PUBLIC_KEYS} public keys are allowed`).optional(),
   user_data: userData.nullable().optional(),
   metadata: z
-    .record(z.string().min(1).max(255), z.string().max(255))
+    .record(neutronString().min(1), neutronString())
     .refine((m) => Object.keys(m).length <= 128, 'at most 128 metadata items')
+    .superRefine((m, ctx) => {
+      const problem = jsonBoundsProblem(m, FREE_FORM);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
-  vendor_data: z.record(z.string(), z.unknown()).optional(),
+  vendor_data: boundedJsonObject(FREE_FORM).optional(),
 });
 
 /** A host name from an instance name, as Nova makes one: lower case, other characters as `-`. */

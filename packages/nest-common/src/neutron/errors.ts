@@ -14,6 +14,8 @@ const STATUS: Record<ErrorKind, number> = {
   precondition: 412,
   // Only reaches a client once the bounded retries are spent.
   concurrency: 409,
+  too_large: 413,
+  unavailable: 503,
 };
 
 /** `IPAM.NetworkNotFound` -> `NetworkNotFound`: codes carry Neutron's exception names. */

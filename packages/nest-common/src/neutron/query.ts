@@ -1,16 +1,27 @@
-import { ValidationError } from '@ncp/contracts';
+import { ValidationError, isIdToken, unstorableText } from '@ncp/contracts';
 
 /**
  * Neutron list semantics, independent of storage: filters on any attribute (repeated
  * values = any of them), `fields`, `sort_key`/`sort_dir`, `limit`/`marker`/`page_reverse`.
  * Values arrive as strings and are converted as Neutron converts them.
  */
-export type AttributeType = 'string' | 'boolean' | 'integer' | 'list' | 'json';
+export type AttributeType = 'string' | 'boolean' | 'integer' | 'timestamp' | 'list' | 'json';
+
+/** Inclusive bounds of an integer. */
+export interface IntegerRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a Postgres `integer` (Prisma `Int`) column holds. */
+export const INT32: IntegerRange = { min: -2147483648, max: 2147483647 };
 
 export interface AttributeSpec {
   readonly type: AttributeType;
   /** Storage column; attributes without one can be shown but not filtered or sorted. */
   readonly column?: string;
+  /** Integers only: what the column holds (default INT32); a filter outside it is refused. */
+  readonly range?: IntegerRange;
 }
 
 export interface ResourceSpec {
@@ -24,7 +35,7 @@ export interface ResourceSpec {
   readonly filterAliases?: Readonly<Record<string, string>>;
 }
 
-export type FilterValue = string | number | boolean;
+export type FilterValue = string | number | boolean | Date;
 
 export interface ColumnFilter {
   readonly attribute: string;
@@ -36,6 +47,8 @@ export interface SortKey {
   readonly attribute: string;
   readonly column: string;
   readonly direction: 'asc' | 'desc';
+  /** Booleans have no `gt`/`lt`: their keyset condition is an equality. */
+  readonly type?: AttributeType;
 }
 
 export interface ListQuery {
@@ -69,11 +82,36 @@ export function toBoolean(name: string, value: unknown): boolean {
   throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${String(value)}' cannot be converted to boolean.`);
 }
 
-/** Neutron's convert_to_int. */
-export function toInteger(name: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
-  throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${String(value)}' is not an integer.`);
+/**
+ * Neutron's convert_to_int, then its validate_range: a value outside `range` (by default
+ * what an `Int` column holds) is refused with Neutron's words, never passed on.
+ */
+export function toInteger(name: string, value: unknown, range: IntegerRange = INT32): number {
+  let n: number | undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) n = value;
+  else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) n = Number.parseInt(value, 10);
+  if (n === undefined) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${String(value)}' is not an integer.`);
+  const shown = typeof value === 'string' ? value.trim() : String(value);
+  if (n < range.min) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too small - must be at least '${range.min}'.`);
+  if (n > range.max) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too large - must be no larger than '${range.max}'.`);
+  return n;
+}
+
+/** A timestamp as Neutron prints them (`2026-01-01T00:00:00Z`), or any ISO 8601 date-time. */
+export function toTimestamp(name: string, value: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+  const at = iso.test(value.trim()) ? new Date(value.trim().replace(' ', 'T')) : undefined;
+  if (at === undefined || Number.isNaN(at.getTime())) {
+    throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${value}' is not a valid timestamp.`);
+  }
+  return at;
+}
+
+/** A text filter value Postgres can compare (no NUL, no unpaired surrogate). */
+function toText(name: string, value: string): string {
+  const problem = unstorableText(value);
+  if (problem !== null) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: ${problem}.`);
+  return value;
 }
 
 export function parseListQuery(spec: ResourceSpec, raw: RawQuery, opts: { maxLimit?: number } = {}): ListQuery {
@@ -90,8 +128,9 @@ export function parseListQuery(spec: ResourceSpec, raw: RawQuery, opts: { maxLim
     if (!attr?.column || attr.type === 'list' || attr.type === 'json') throw invalidFilter(rawName);
     const values = asList(value).map((v): FilterValue => {
       if (attr.type === 'boolean') return toBoolean(rawName, v);
-      if (attr.type === 'integer') return toInteger(rawName, v);
-      return v;
+      if (attr.type === 'integer') return toInteger(rawName, v, attr.range);
+      if (attr.type === 'timestamp') return toTimestamp(rawName, v);
+      return toText(rawName, v);
     });
     filters.push({ attribute: name, column: attr.column, values });
   }
@@ -114,30 +153,37 @@ export function parseListQuery(spec: ResourceSpec, raw: RawQuery, opts: { maxLim
     if (dir !== 'asc' && dir !== 'desc') {
       throw new ValidationError('API.HTTPBadRequest', `Invalid input for sort_dir. Reason: '${dir}' is not in ['asc', 'desc'].`);
     }
-    return { attribute: key, column: attr.column, direction: dir };
+    return { attribute: key, column: attr.column, direction: dir, type: attr.type };
   });
 
   const limitText = asList(raw.limit)[0];
   let limit: number | null = null;
   if (limitText !== undefined && limitText !== '') {
-    limit = toInteger('limit', limitText);
-    if (limit < 0) throw new ValidationError('API.HTTPBadRequest', `Limit must be an integer 0 or greater and not '${limitText}'`);
-    // Neutron treats 0 as "no limit"; a configured maximum caps the page.
+    if (!/^\s*[-+]?\d+\s*$/.test(limitText)) toInteger('limit', limitText);
+    if (limitText.trim().startsWith('-')) throw new ValidationError('API.HTTPBadRequest', `Limit must be an integer 0 or greater and not '${limitText}'`);
+    // Any size is a valid limit (Neutron's are Python integers); beyond what a page can
+    // hold it means "all", as 0 does. A configured maximum caps the page.
+    limit = Math.min(Number(limitText), INT32.max);
     if (limit === 0) limit = null;
   }
   if (opts.maxLimit !== undefined) limit = Math.min(limit ?? opts.maxLimit, opts.maxLimit);
 
   const pageReverseText = asList(raw.page_reverse)[0];
+  const marker = asList(raw.marker)[0] ?? null;
+  // An id outside the id alphabet names no row: the same answer as an unknown marker.
+  if (marker !== null && !isIdToken(marker)) throw markerNotFound(marker);
   return {
     filters,
     custom,
     fields,
     sort,
     limit,
-    marker: asList(raw.marker)[0] ?? null,
+    marker,
     pageReverse: pageReverseText !== undefined ? toBoolean('page_reverse', pageReverseText) : false,
   };
 }
+
+export const markerNotFound = (marker: string) => new ValidationError('API.HTTPBadRequest', `Marker ${marker} could not be found.`);
 
 /** The sort actually applied: the requested keys, then id so every order is total. */
 export function effectiveSort(query: ListQuery, defaults: readonly SortKey[]): SortKey[] {
@@ -151,14 +197,22 @@ export function effectiveSort(query: ListQuery, defaults: readonly SortKey[]): S
  * storage-neutral condition: OR over i of (keys before i equal AND key i beyond).
  */
 export function afterMarker(sort: readonly SortKey[], marker: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return {
-    OR: sort.map((key, i) => ({
-      AND: [
-        ...sort.slice(0, i).map((k) => ({ [k.column]: marker[k.column] })),
-        { [key.column]: { [key.direction === 'asc' ? 'gt' : 'lt']: marker[key.column] } },
-      ],
-    })),
-  };
+  const branches = sort.flatMap((key, i) => {
+    const beyond = beyondMarker(key, marker[key.column]);
+    return beyond === null ? [] : [{ AND: [...sort.slice(0, i).map((k) => ({ [k.column]: marker[k.column] })), beyond] }];
+  });
+  return { OR: branches };
+}
+
+/**
+ * Values of one key strictly after the marker's value, or null when none can be. Postgres
+ * puts NULLs last in ascending order and first in descending order; false before true.
+ */
+function beyondMarker(key: SortKey, value: unknown): Record<string, unknown> | null {
+  const asc = key.direction === 'asc';
+  if (value === null || value === undefined) return asc ? null : { [key.column]: { not: null } };
+  if (key.type === 'boolean') return value === asc ? null : { [key.column]: asc };
+  return { [key.column]: { [asc ? 'gt' : 'lt']: value } };
 }
 
 /** Drops attributes not asked for with `fields=`. */

@@ -10,6 +10,8 @@ const spec: ResourceSpec = {
     name: { type: 'string', column: 'name' },
     shared: { type: 'boolean', column: 'shared' },
     mtu: { type: 'integer', column: 'mtu' },
+    local_as: { type: 'integer', column: 'localAs', range: { min: 1, max: 4294967295 } },
+    created_at: { type: 'timestamp', column: 'createdAt' },
     subnets: { type: 'list' },
     project_id: { type: 'string', column: 'projectId' },
   },
@@ -32,6 +34,38 @@ describe('Neutron list queries', () => {
     expect(() => parseListQuery(spec, { subnets: 'x' })).toThrow(ValidationError);
     expect(() => parseListQuery(spec, { shared: 'maybe' })).toThrow(/cannot be converted to boolean/);
     expect(() => parseListQuery(spec, { mtu: '12x' })).toThrow(/is not an integer/);
+  });
+
+  it.each([
+    ['a revision_number of 20 digits', { revision_number: '12345678901234567890' }, /too large/],
+    ['an mtu beyond an Int column', { mtu: '99999999999' }, /'99999999999' is too large - must be no larger than '2147483647'/],
+    ['an mtu below an Int column', { mtu: '-99999999999' }, /too small/],
+    ['a local_as beyond its range', { local_as: '4294967296' }, /too large - must be no larger than '4294967295'/],
+    ['created_at=foo', { created_at: 'foo' }, /'foo' is not a valid timestamp/],
+    ['created_at with a day that does not exist', { created_at: '2026-13-45T00:00:00Z' }, /not a valid timestamp/],
+    ['a NUL in a text filter', { name: 'a\u0000b' }, /Invalid input for name. Reason: it contains a NUL character/],
+    ['a lone surrogate in a text filter', { name: ['ok', '\uD800'] }, /unpaired UTF-16 surrogate/],
+    ['a NUL in the marker', { marker: 'a\u0000' }, 'Marker a\u0000 could not be found'],
+    ['a marker outside the id alphabet', { marker: 'a.b' }, /Marker a.b could not be found/],
+    ['a negative limit', { limit: '-1' }, /0 or greater/],
+    ['a limit that is not a number', { limit: 'ten' }, /is not an integer/],
+  ])('refuses %s with a 400', (_what, raw, message) => {
+    const spec2: ResourceSpec = { ...spec, attributes: { ...spec.attributes, revision_number: { type: 'integer', column: 'revisionNumber' } } };
+    expect(() => parseListQuery(spec2, raw)).toThrow(ValidationError);
+    expect(() => parseListQuery(spec2, raw)).toThrow(message);
+  });
+
+  it('converts timestamps and wide integers by their attribute type', () => {
+    const q = parseListQuery(spec, { created_at: '2026-01-01T00:00:00Z', local_as: '4200000000' });
+    expect(q.filters).toEqual([
+      { attribute: 'created_at', column: 'createdAt', values: [new Date('2026-01-01T00:00:00Z')] },
+      { attribute: 'local_as', column: 'localAs', values: [4200000000] },
+    ]);
+  });
+
+  it('takes a limit of any size as "all that fits a page" (limit=2^63)', () => {
+    expect(parseListQuery(spec, { limit: '9223372036854775808' }).limit).toBe(2147483647);
+    expect(parseListQuery(spec, { limit: '9223372036854775808' }, { maxLimit: 100 }).limit).toBe(100);
   });
 
   it('parses fields, sorting and paging parameters', () => {
@@ -62,6 +96,24 @@ describe('Neutron list queries', () => {
     expect(afterMarker(sort, { name: 'b', id: '7' })).toEqual({
       OR: [{ AND: [{ name: { gt: 'b' } }] }, { AND: [{ name: 'b' }, { id: { gt: '7' } }] }],
     });
+  });
+
+  it('builds it for booleans and NULLs too, which have no gt/lt (a 500 once)', () => {
+    const bySharedAsc = effectiveSort(parseListQuery(spec, { sort_key: 'shared' }), []);
+    expect(afterMarker(bySharedAsc, { shared: false, id: '7' })).toEqual({
+      OR: [{ AND: [{ shared: true }] }, { AND: [{ shared: false }, { id: { gt: '7' } }] }],
+    });
+    expect(afterMarker(bySharedAsc, { shared: true, id: '7' })).toEqual({ OR: [{ AND: [{ shared: true }, { id: { gt: '7' } }] }] });
+    const bySharedDesc = effectiveSort(parseListQuery(spec, { sort_key: 'shared', sort_dir: 'desc' }), []);
+    expect(afterMarker(bySharedDesc, { shared: true, id: '7' })).toEqual({
+      OR: [{ AND: [{ shared: false }] }, { AND: [{ shared: true }, { id: { lt: '7' } }] }],
+    });
+    const byNameDesc = effectiveSort(parseListQuery(spec, { sort_key: 'name', sort_dir: 'desc' }), []);
+    expect(afterMarker(byNameDesc, { name: null, id: '7' })).toEqual({
+      OR: [{ AND: [{ name: { not: null } }] }, { AND: [{ name: null }, { id: { lt: '7' } }] }],
+    });
+    const byNameAsc = effectiveSort(parseListQuery(spec, { sort_key: 'name' }), []);
+    expect(afterMarker(byNameAsc, { name: null, id: '7' })).toEqual({ OR: [{ AND: [{ name: null }, { id: { gt: '7' } }] }] });
   });
 
   it('links the next page only when the page is full, and the previous one after a marker', () => {

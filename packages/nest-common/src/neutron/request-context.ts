@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CommandMetadata } from '@ncp/contracts';
+import { ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
 
 export interface TenancyDefaults {
   readonly defaultProjectId: string;
@@ -13,21 +13,45 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+const badHeader = (name: string, value: string, why: string) =>
+  new ValidationError('API.HTTPBadRequest', `Invalid ${name} header '${value}': ${why}.`);
+
+/** An identity header, when sent, must name something: never the empty project or user. */
+function idHeader(headers: Headers, name: string, wire: string): string | undefined {
+  const value = header(headers, name);
+  if (value === undefined) return undefined;
+  if (!isIdToken(value)) throw badHeader(wire, value, "expected an id of 1 to 255 letters, digits, '-' or '_'");
+  return value;
+}
+
+/** Keystone role names as keystonemiddleware passes them: comma-separated, none empty. */
+const ROLE = /^[A-Za-z0-9_.:-]{1,255}$/;
+/** A user name is free text, but only printable text, one line. */
+const USER_NAME = /^[^\p{Cc}\p{Cs}]{1,255}$/u;
+
 /**
  * Who is asking: the project and roles keystonemiddleware would have set
  * (X-Project-Id, X-Roles), else the configured default project. The request id
  * (X-Openstack-Request-Id) becomes the correlation id of every event it causes.
+ * A header that is sent but empty or malformed is refused (400), never taken as a
+ * project `''` or no roles: the project id ends up in columns and subjects.
  */
 export function commandMetadata(headers: Headers, defaults: TenancyDefaults, now = new Date()): CommandMetadata {
-  const projectId = header(headers, 'x-project-id') ?? header(headers, 'x-tenant-id') ?? defaults.defaultProjectId;
+  const projectId = idHeader(headers, 'x-project-id', 'X-Project-Id') ?? idHeader(headers, 'x-tenant-id', 'X-Tenant-Id') ?? defaults.defaultProjectId;
   const rolesHeader = header(headers, 'x-roles');
-  const roles = rolesHeader !== undefined ? rolesHeader.split(',').map((r) => r.trim().toLowerCase()) : defaults.defaultRoles;
+  let roles = defaults.defaultRoles;
+  if (rolesHeader !== undefined) {
+    roles = rolesHeader.split(',').map((r) => r.trim().toLowerCase());
+    if (!roles.every((r) => ROLE.test(r))) throw badHeader('X-Roles', rolesHeader, 'expected role names separated by commas');
+  }
+  const userName = header(headers, 'x-user-name');
+  if (userName !== undefined && !USER_NAME.test(userName)) throw badHeader('X-User-Name', userName, 'expected 1 to 255 printable characters');
   return {
     now: now.toISOString(),
     correlationId: requestId(headers),
     causationId: null,
     projectId,
-    actor: header(headers, 'x-user-id') ?? header(headers, 'x-user-name') ?? `project:${projectId}`,
+    actor: idHeader(headers, 'x-user-id', 'X-User-Id') ?? userName ?? `project:${projectId}`,
     isAdmin: roles.includes('admin'),
   };
 }

@@ -1,5 +1,5 @@
-import { NotFoundError, ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { afterMarker, effectiveSort, pageLinks, parseListQuery, selectFields, type AttributeSpec, type RawQuery, type ResourceSpec, type SortKey } from './query';
+import { NotFoundError, ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
+import { afterMarker, effectiveSort, markerNotFound, pageLinks, parseListQuery, selectFields, type AttributeSpec, type IntegerRange, type RawQuery, type ResourceSpec, type SortKey } from './query';
 import { commandMetadata, type TenancyDefaults } from './request-context';
 
 /**
@@ -29,7 +29,9 @@ export interface ResourceReader<Row, Db> {
 // Attribute specs and wire fields every Neutron resource shares.
 export const stringAttr = (column?: string): AttributeSpec => ({ type: 'string', column });
 export const booleanAttr = (column?: string): AttributeSpec => ({ type: 'boolean', column });
-export const integerAttr = (column?: string): AttributeSpec => ({ type: 'integer', column });
+/** An integer attribute; `range`: what its column holds when it is not an `Int` (int32). */
+export const integerAttr = (column?: string, range?: IntegerRange): AttributeSpec => ({ type: 'integer', column, ...(range ? { range } : {}) });
+export const timestampAttr = (column?: string): AttributeSpec => ({ type: 'timestamp', column });
 export const listAttr: AttributeSpec = { type: 'list' };
 export const jsonAttr: AttributeSpec = { type: 'json' };
 
@@ -39,8 +41,8 @@ export const STANDARD_ATTRIBUTES = {
   project_id: stringAttr('projectId'),
   tenant_id: stringAttr('projectId'),
   revision_number: integerAttr('revisionNumber'),
-  created_at: stringAttr('createdAt'),
-  updated_at: stringAttr('updatedAt'),
+  created_at: timestampAttr('createdAt'),
+  updated_at: timestampAttr('updatedAt'),
   tags: listAttr,
 };
 
@@ -89,7 +91,7 @@ export class ReadModel<Db> {
     const sort = effectiveSort(query, reader.defaultSort);
     if (query.marker !== null) {
       const [marker] = await reader.findMany(this.db, { where: { AND: [{ id: query.marker }, reader.visibleTo(meta)] }, orderBy: [] });
-      if (!marker) throw new ValidationError('API.HTTPBadRequest', `Marker ${query.marker} could not be found.`);
+      if (!marker) throw markerNotFound(query.marker);
       conditions.push(afterMarker(sort, marker));
     }
     let rows = await reader.findMany(this.db, {
@@ -113,7 +115,8 @@ export class ReadModel<Db> {
   }
 
   async get<Row>(reader: ResourceReader<Row, Db>, id: string, meta: CommandMetadata, fields: readonly string[] | null = null): Promise<Record<string, unknown>> {
-    const [row] = await reader.findMany(this.db, { where: { AND: [{ id }, reader.visibleTo(meta)] }, orderBy: [] });
+    // An id outside the id alphabet names nothing (and may not even be text Postgres takes).
+    const [row] = isIdToken(id) ? await reader.findMany(this.db, { where: { AND: [{ id }, reader.visibleTo(meta)] }, orderBy: [] }) : [];
     if (!row) {
       const { type, message } = reader.notFound(id);
       throw new NotFoundError(`API.${type}`, message);
