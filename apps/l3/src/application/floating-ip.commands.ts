@@ -210,6 +210,21 @@ export class FloatingIpCommands {
     }
   }
 
+  /**
+   * Settles a floating IP a router records if what kept it there is gone: the port it holds
+   * (or, once disassociated, the port of the claim it still has) was deleted. A floating IP
+   * with a claim on a port that exists may be in the middle of an association (claim, then
+   * router, then itself): that one is left alone.
+   */
+  async letGoIfPortGone(id: string, routerId: string, meta: CommandMetadata): Promise<void> {
+    const fip = (await this.model.floatingIps.load(id)).state;
+    const registry = (await this.model.registry.load(L3_REGISTRY_ID)).state;
+    const claimed = [...registry.claims].filter(([, holder]) => holder === id).map(([key]) => key.slice(0, key.indexOf('|')));
+    const ports = fip.exists && fip.portId !== null ? [fip.portId] : claimed;
+    for (const portId of ports) if (await this.portKnown(portId)) return;
+    await this.settle(id, { claims: [], routers: [routerId] }, meta);
+  }
+
   private async settleQuietly(id: string, touched: Touched, meta: CommandMetadata): Promise<void> {
     if (touched.claims.length === 0 && touched.routers.length === 0) return;
     await this.settle(id, touched, meta).catch((err: unknown) => this.logger.error({ err, floatingIpId: id, touched }, 'could not settle a floating IP; the orphan sweeper will'));

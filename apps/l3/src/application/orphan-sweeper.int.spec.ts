@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, L3_REGISTRY_ID, NotFoundError, serviceMeta, type CommandMetadata, type NetworkEvent } from '@ncp/contracts';
+import { ConflictError, L3_REGISTRY_ID, NotFoundError, UnavailableError, serviceMeta, type CommandMetadata, type NetworkEvent } from '@ncp/contracts';
 import { type IpamPortWire, type JetStreamEventStore } from '@ncp/eventstore';
 import { createTestDatabase, deployMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { l3Config } from '../config';
@@ -182,9 +182,11 @@ function failNextFloatingIp(type: string, when: 'after' | 'before') {
   repo.execute = async (id, command, m) => {
     if (command.type !== type) return real(id, command, m);
     repo.execute = real;
-    if (when === 'before') throw new Error('NATS timeout (injected)');
+    // what the event store throws when it got no answer to an append (injected)
+    const unknown = new UnavailableError('EVENTSTORE.ServiceUnavailable', 'The event store did not answer; the change may or may not have been stored (injected).');
+    if (when === 'before') throw unknown;
     await real(id, command, m);
-    throw new Error('NATS timeout after the append (injected)');
+    throw unknown;
   };
 }
 
@@ -225,7 +227,10 @@ describe('L3 sagas and the orphan sweeper', () => {
   it('makes no router when its gateway step fails, and frees the gateway port of a router it refused', async () => {
     const before = await ctx.prisma.router.count();
     ipam.failCreate = new ConflictError('IPAM.IpAddressAlreadyAllocated', 'IP address 203.0.113.9 already allocated');
-    await expect(ctx.routers.create({ projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: [{ ipAddress: '203.0.113.9' }] } }, meta)).rejects.toThrow(/already allocated/);
+    const admin = { ...meta, isAdmin: true }; // only admins choose the gateway's address
+    await expect(ctx.routers.create({ projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: [{ ipAddress: '203.0.113.9' }] } }, admin)).rejects.toThrow(
+      /already allocated/,
+    );
     ipam.failCreate = null;
     const gatewayPorts = routerPorts().length;
     // The gateway port exists, then the router refuses (a route through nothing): the port goes.

@@ -48,7 +48,7 @@ export class RouterCommands {
     private readonly facts: IpamFacts,
     private readonly ipam: IpamPorts,
     private readonly placement: RouterPlacement,
-    private readonly floatingIps: Pick<FloatingIpCommands, 'settle'>,
+    private readonly floatingIps: Pick<FloatingIpCommands, 'letGoIfPortGone'>,
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {}
@@ -246,13 +246,14 @@ export class RouterCommands {
    * Before the router decides on the floating IPs it records, those whose port was just
    * deleted let it go: the reaction to IPAM's PortDeleted does it too, a moment later, and
    * a client that deletes a port and then the interface behind it (Tempest's clean-ups, as
-   * Neutron allows) must not find the router still holding it. Idempotent, like the reaction.
+   * Neutron allows) must not find the router still holding it. Idempotent, like the reaction;
+   * an association under way is left alone (see letGoIfPortGone).
    */
   private async settleFloatingIps(id: string, which: (f: { fixedIpAddress: string; subnetId: string }) => boolean, meta: CommandMetadata): Promise<void> {
     const recorded = [...(await this.model.routers.load(id)).state.floatingIps].filter(([, f]) => which(f));
     if (recorded.length === 0) return;
     await this.catchUp();
-    for (const [floatingIpId] of recorded) await this.floatingIps.settle(floatingIpId, { claims: [], routers: [id] }, asService(meta));
+    for (const [floatingIpId] of recorded) await this.floatingIps.letGoIfPortGone(floatingIpId, id, asService(meta));
   }
 
   /** The router if the caller may change it; else a 404 that says no more than a missing one. */

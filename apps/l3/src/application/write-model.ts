@@ -10,12 +10,13 @@ export type { Written } from '@ncp/nest-common';
 export type IpamPorts = Pick<IpamClient, 'createPort' | 'updatePort' | 'deletePort'>;
 
 /**
- * Whether a failed step certainly wrote nothing: a refusal (a domain error: the decider said
- * no, or the aggregate kept changing) appends nothing, while any other failure (a timeout, a
- * lost connection) may have been stored. Compensations free only what was certainly not kept.
+ * Whether a failed step certainly wrote nothing: a refusal (the decider said no, the aggregate
+ * kept changing, the event was too large) appends nothing, while a store or service that did
+ * not answer (`unavailable`: the change may or may not have been stored) or any other failure
+ * may have. Compensations free only what was certainly not kept.
  */
 export function certainlyNotWritten(error: unknown): boolean {
-  return isDomainError(error);
+  return isDomainError(error) && error.kind !== 'unavailable';
 }
 
 /** The L3 aggregates, each behind its repository. */
