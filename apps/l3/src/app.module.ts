@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiSupport, ServiceCommonModule, projectionServiceHealth } from '@ncp/nest-common';
 import { FloatingIpCommands } from './application/floating-ip.commands';
 import { RouterCommands } from './application/router.commands';
-import { ExtensionsController, FloatingIpsController, HEARTBEATS, L3_PRISMA, RoutersController } from './api/l3.controllers';
+import { CATCH_UP, ExtensionsController, FloatingIpsController, HEARTBEATS, L3_PRISMA, RoutersController } from './api/l3.controllers';
 import { type L3Context } from './context';
 
 @Module({})
@@ -23,6 +23,7 @@ export class L3Module {
         { provide: FloatingIpCommands, useValue: ctx.floatingIps },
         { provide: L3_PRISMA, useValue: ctx.prisma },
         { provide: HEARTBEATS, useValue: ctx.heartbeats },
+        { provide: CATCH_UP, useValue: () => ctx.projection.catchUp(5_000) },
       ],
     };
   }

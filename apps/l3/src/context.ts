@@ -18,11 +18,13 @@ import { l3RegistryDecider } from './domain/registry.decider';
 import { routerDecider } from './domain/router.decider';
 import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
 import { IpamFacts } from './application/facts';
+import { DisassociateFloatingIpsWhenPortDeleted } from './application/disassociate-floating-ips-when-port-deleted.reaction';
 import { FloatingIpCommands } from './application/floating-ip.commands';
+import { L3OrphanSweeper } from './application/orphan-sweeper';
 import { RouterPlacement } from './application/placement';
 import { RouterCommands } from './application/router.commands';
 import { serviceMeta } from '@ncp/contracts';
-import { L3WriteModel } from './application/write-model';
+import { L3WriteModel, type IpamPorts } from './application/write-model';
 import { type L3Config } from './config';
 import { routerIntentPublisher } from './desired-state/router-publisher';
 import { L3StatusFromAgentReports } from './desired-state/status.reaction';
@@ -34,6 +36,7 @@ import { L3Projection } from './projection/l3.projection';
 export class L3Context {
   private admin: AdminResponder | undefined;
   private placementTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: L3Config,
@@ -49,9 +52,13 @@ export class L3Context {
     readonly heartbeats: HeartbeatWatcher,
     readonly publisher: DesiredStatePublisher,
     readonly status: ReactionRunner,
+    readonly portDeleted: ReactionRunner,
+    readonly sweeper: L3OrphanSweeper,
+    readonly model: L3WriteModel,
   ) {}
 
-  static async create(config: L3Config, logger = createLogger('l3', config.LOG_LEVEL)): Promise<L3Context> {
+  /** `ipam`: IPAM's port commands, over NATS unless a test brings its own (to fail them at will). */
+  static async create(config: L3Config, logger = createLogger('l3', config.LOG_LEVEL), deps: { ipam?: IpamPorts } = {}): Promise<L3Context> {
     const naming = new Naming({ prefix: config.NATS_PREFIX });
     const nc = await connectNats(config.NATS_URL, `l3-${config.INSTANCE_ID}`);
     const prisma = createPrisma(withSchema(config.DATABASE_URL, L3_SCHEMA));
@@ -68,11 +75,12 @@ export class L3Context {
       defaultRoles: config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
     });
     const heartbeats = new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS);
-    const ipam = new IpamClient(nc, naming);
+    const ipam = deps.ipam ?? new IpamClient(nc, naming);
     const facts = new IpamFacts(prisma);
     const placement = new RouterPlacement(prisma, model, ipam, heartbeats, logger);
     // Reads of IPAM facts wait until L3's copy has everything IPAM had when asked.
     const catchUp = () => projection.catchUp();
+    const floatingIps = new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger);
     return new L3Context(
       config,
       logger,
@@ -81,12 +89,15 @@ export class L3Context {
       store,
       projection,
       api,
-      new RouterCommands(model, facts, ipam, placement, prisma, catchUp, logger),
-      new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger),
+      new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger),
+      floatingIps,
       placement,
       heartbeats,
       publisher,
       new ReactionRunner(store, new L3StatusFromAgentReports(naming.eventsOfContext('agent'), model), logger),
+      new ReactionRunner(store, new DisassociateFloatingIpsWhenPortDeleted(naming.eventsOfAggregateType('ipam', 'network'), floatingIps), logger),
+      new L3OrphanSweeper(prisma, model, floatingIps, ipam, config.ORPHAN_GRACE_SECONDS, logger),
+      model,
     );
   }
 
@@ -109,6 +120,14 @@ export class L3Context {
     this.admin.start();
     await this.publisher.start();
     await this.status.start();
+    await this.portDeleted.start();
+    this.sweepTimer = setInterval(
+      () => {
+        this.sweeper.sweep(new Date()).catch((err: unknown) => this.logger.error({ err }, 'orphan sweep failed'));
+      },
+      Math.max(1, Math.floor(this.config.ORPHAN_GRACE_SECONDS / 2)) * 1000,
+    );
+    this.sweepTimer.unref();
     this.placementTimer = setInterval(() => {
       this.placeUnscheduledRouters().catch((err: unknown) => this.logger.error({ err }, 'router placement failed'));
     }, this.config.PLACEMENT_INTERVAL_SECONDS * 1000);
@@ -129,6 +148,8 @@ export class L3Context {
 
   async stop(): Promise<void> {
     if (this.placementTimer) clearInterval(this.placementTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.portDeleted.stop();
     await this.status.stop();
     this.publisher.stop();
     this.heartbeats.stop();

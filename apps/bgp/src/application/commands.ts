@@ -4,7 +4,7 @@ import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Written } from '@ncp/nest-common';
 import { normalizeIp, parseIp } from '@ncp/netaddr';
 import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.decider';
-import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerHost, type SpeakerState } from '../domain/speaker.decider';
+import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerState } from '../domain/speaker.decider';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { type AdvertisedRoute } from '../domain/advertised-routes';
 import { routesOfSpeaker, routingFacts, speakerHosts, speakerIpVersion } from './facts';
@@ -146,10 +146,9 @@ export class BgpCommands {
     const agent = await this.agent(agentId);
     if (!agent.roles.includes('bgp')) throw new ConflictError('BGP.InvalidDRAgent', `Agent ${agentId} is not a BGP dynamic routing agent: it has no bgp role.`);
     const speaker = await this.existingSpeaker(speakerId);
-    if (speaker.hosts.some((h) => h.host === agent.host && h.pinned)) {
-      throw new ConflictError('BGP.DrAgentAssociationError', `BGP speaker ${speakerId} is already hosted by the dynamic routing agent ${agentId}.`);
-    }
     await this.catchUp();
+    // Other speakers' placements are other aggregates: checked on the projection, a
+    // best-effort guard (BIRD refuses a second listener of a family on a host anyway).
     const clashing = (await this.prisma.bgpSpeaker.findMany({ where: { id: { not: speakerId } } })).find(
       (s) => speakerHosts(s).some((h) => h.host === agent.host) && familiesClash(speakerIpVersion(s), speaker.ipVersion),
     );
@@ -159,19 +158,15 @@ export class BgpCommands {
         `Dynamic routing agent ${agentId} already runs BGP speaker ${clashing.id} of the same address family: one BIRD per family listens on a host.`,
       );
     }
-    const hosts: SpeakerHost[] = [...speaker.hosts.filter((h) => h.pinned), { host: agent.host, row: agent.row, pinned: true }].sort((a, b) => a.host.localeCompare(b.host));
-    return this.speakerCommand({ type: 'Schedule', id: speakerId, hosts, reason: `added to agent ${agentId}` }, meta);
+    // The speaker decides the new hosts on the hosts it has now: concurrent pins all hold.
+    return this.speakerCommand({ type: 'Pin', id: speakerId, host: agent.host, row: agent.row, agentId }, meta);
   }
 
   /** Neutron's "remove BGP speaker from dynamic routing agent"; without pins left, placement is automatic again. */
   async unpin(agentId: string, speakerId: string, meta: CommandMetadata): Promise<Written> {
     const agent = await this.agent(agentId);
-    const speaker = await this.existingSpeaker(speakerId);
-    if (!speaker.hosts.some((h) => h.host === agent.host)) {
-      throw new ConflictError('BGP.DrAgentNotHostingBgpSpeaker', `BGP speaker ${speakerId} is not hosted by the dynamic routing agent ${agentId}.`);
-    }
-    const hosts = speaker.hosts.filter((h) => h.host !== agent.host);
-    return this.speakerCommand({ type: 'Schedule', id: speakerId, hosts, reason: `removed from agent ${agentId}` }, meta);
+    await this.existingSpeaker(speakerId);
+    return this.speakerCommand({ type: 'Unpin', id: speakerId, host: agent.host, agentId }, meta);
   }
 
   private async speakerCommand(command: SpeakerCommand, meta: CommandMetadata): Promise<Written> {

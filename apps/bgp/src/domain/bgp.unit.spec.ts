@@ -52,6 +52,19 @@ describe('speaker decider', () => {
     spec.given([]).when({ type: 'Schedule', id: S, hosts: [], reason: 'none' }).then([]);
     spec.given([]).when({ type: 'Schedule', id: S, hosts, reason: 'placed' }).thenThrows('BGP.BgpSpeakerNotFound');
   });
+
+  it('pins and unpins on the hosts it has now, and lets no automatic placement undo a pin', () => {
+    const pinnedA: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts: [{ host: 'a1', row: 'a', pinned: true }], reason: 'added to agent x' } };
+    // a second pin (maybe concurrent with the first) adds to it, never replaces it
+    spec
+      .given([created, pinnedA])
+      .when({ type: 'Pin', id: S, host: 'b1', row: 'b', agentId: 'y' })
+      .then([{ type: 'BgpSpeakerScheduled', data: { hosts: [{ host: 'a1', row: 'a', pinned: true }, { host: 'b1', row: 'b', pinned: true }], reason: 'added to agent y' } }]);
+    spec.given([created, pinnedA]).when({ type: 'Pin', id: S, host: 'a1', row: 'a', agentId: 'x' }).thenThrows('BGP.DrAgentAssociationError');
+    spec.given([created, pinnedA]).when({ type: 'Schedule', id: S, hosts: [{ host: 'c1', row: 'c', pinned: false }], reason: 'placed' }).then([]);
+    spec.given([created, pinnedA]).when({ type: 'Unpin', id: S, host: 'a1', agentId: 'x' }).then([{ type: 'BgpSpeakerScheduled', data: { hosts: [], reason: 'removed from agent x' } }]);
+    spec.given([created, pinnedA]).when({ type: 'Unpin', id: S, host: 'b1', agentId: 'y' }).thenThrows('BGP.DrAgentNotHostingBgpSpeaker');
+  });
 });
 
 describe('peer decider', () => {

@@ -27,12 +27,21 @@ export interface SpeakerState extends SpeakerAttributes {
 export type SpeakerCommand = { id: string } & (
   | ({ type: 'CreateSpeaker'; projectId: string; localAs: number; ipVersion: 4 | 6 | null } & SpeakerAttributes)
   | { type: 'UpdateSpeaker'; changes: Partial<SpeakerAttributes> }
-  /** `peersAtSameAddress`: the ids of every peer with this peer's address (one session per neighbour address) */
+  /**
+   * `peersAtSameAddress`: the ids of every peer with this peer's address (one session per
+   * neighbour address), from the projection. Safe to take from outside: a peer's address never
+   * changes, and the clash is decided here against the peers this speaker has now, so of two
+   * concurrent additions of peers at one address the second finds the first.
+   */
   | { type: 'AddPeer'; peerId: string; peerIp: string; peersAtSameAddress: readonly string[] }
   | { type: 'RemovePeer'; peerId: string; ifPresent?: boolean }
   | { type: 'AddNetwork'; networkId: string }
   | { type: 'RemoveNetwork'; networkId: string }
+  /** Automatic placement: ignored while the speaker is pinned (an operator's placement holds). */
   | { type: 'Schedule'; hosts: SpeakerHost[]; reason: string }
+  /** The dragent API: added to / removed from an agent, on the hosts the speaker has now. */
+  | { type: 'Pin'; host: string; row: string; agentId: string }
+  | { type: 'Unpin'; host: string; agentId: string }
   | { type: 'DeleteSpeaker' }
 );
 
@@ -107,7 +116,21 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
       }
       return [{ type: 'BgpSpeakerNetworkRemoved', data: { networkId: command.networkId } }];
     case 'Schedule':
+      if (state.hosts.some((h) => h.pinned)) return [];
       return sameHosts(state.hosts, command.hosts) ? [] : [{ type: 'BgpSpeakerScheduled', data: { hosts: command.hosts, reason: command.reason } }];
+    case 'Pin': {
+      if (state.hosts.some((h) => h.host === command.host && h.pinned)) {
+        throw new ConflictError('BGP.DrAgentAssociationError', `BGP speaker ${id} is already hosted by the dynamic routing agent ${command.agentId}.`);
+      }
+      // A pinned speaker runs where it is pinned only: automatic placements go.
+      const hosts = [...state.hosts.filter((h) => h.pinned), { host: command.host, row: command.row, pinned: true }].sort((a, b) => a.host.localeCompare(b.host));
+      return [{ type: 'BgpSpeakerScheduled', data: { hosts, reason: `added to agent ${command.agentId}` } }];
+    }
+    case 'Unpin':
+      if (!state.hosts.some((h) => h.host === command.host)) {
+        throw new ConflictError('BGP.DrAgentNotHostingBgpSpeaker', `BGP speaker ${id} is not hosted by the dynamic routing agent ${command.agentId}.`);
+      }
+      return [{ type: 'BgpSpeakerScheduled', data: { hosts: state.hosts.filter((h) => h.host !== command.host), reason: `removed from agent ${command.agentId}` } }];
     case 'DeleteSpeaker':
       return [{ type: 'BgpSpeakerDeleted', data: {} }];
   }

@@ -120,9 +120,13 @@ export class BgpProjection implements Projection<BgpTx> {
 
   private async mirrorL3(tx: BgpTx, id: string, event: L3Event): Promise<void> {
     switch (event.type) {
-      case 'RouterCreated':
-        await tx.router.upsert({ where: { id }, create: { id, gatewayFixedIps: [] }, update: {} });
+      case 'RouterCreated': {
+        // a router may be created with its gateway (events before that carry none)
+        const gateway = event.data.gateway;
+        const data = { gatewayNetworkId: gateway?.networkId ?? null, gatewayFixedIps: json(gateway?.fixedIps ?? []) };
+        await tx.router.upsert({ where: { id }, create: { id, ...data }, update: {} });
         return;
+      }
       case 'RouterGatewaySet':
         await tx.router.update({ where: { id }, data: { gatewayNetworkId: event.data.networkId, gatewayFixedIps: json(event.data.fixedIps) } });
         return;

@@ -112,7 +112,7 @@ export class DhcpServers {
         return;
       }
       if (server.host !== null) this.logger.warn({ networkId, from: server.host, to: chosen.host }, 'DHCP server moves off a dead agent');
-      server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, pinned: false });
+      server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, pinned: false, replacing: server.host });
     }
     const host = server.host;
     if (host === null) return;

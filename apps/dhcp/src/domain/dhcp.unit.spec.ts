@@ -182,9 +182,19 @@ describe('DHCP server decider', () => {
   const scheduled = { type: 'DhcpServerScheduled' as const, data: { host: 'a1', row: 'row-a', pinned: false } };
 
   it('records a placement once, and a move to another host', () => {
-    spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false }).then([scheduled]);
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false }).then([]);
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
+    spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false, replacing: null }).then([scheduled]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false, replacing: 'a1' }).then([]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: 'a1' }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
+  });
+
+  it('takes a placement only on the server as the placement saw it: never over a pin or another placement', () => {
+    const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
+    // a pass that saw the server on a1 (dead) comes after an operator pinned it to c1
+    spec.given([scheduled, pinned]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: 'a1' }).then([]);
+    // two passes that saw it unplaced: the second one finds it placed already
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: null }).then([]);
+    // a pin always holds
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'c1', row: 'row-c', pinned: true }).then([pinned]);
   });
 
   it('assigns the port once, takes status only while placed, and unschedules once', () => {

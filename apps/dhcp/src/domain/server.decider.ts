@@ -10,7 +10,14 @@ export interface DhcpServerState {
 }
 
 export type DhcpServerCommand =
-  | { type: 'Schedule'; host: string; row: string; pinned: boolean }
+  /**
+   * A pin (an operator's "add network to DHCP agent") always holds. A placement (`pinned`
+   * false) names the host it found, `replacing` (null: none, or a dead agent's): it is taken
+   * only if the server is still there and unpinned, so it never undoes a pin or another
+   * placement made meanwhile.
+   */
+  | { type: 'Schedule'; host: string; row: string; pinned: true }
+  | { type: 'Schedule'; host: string; row: string; pinned: false; replacing: string | null }
   | { type: 'AssignPort'; portId: string }
   | { type: 'Unschedule'; reason: string }
   | { type: 'SetStatus'; status: DhcpServerState['status']; reason: string };
@@ -33,6 +40,7 @@ function evolve(state: DhcpServerState, event: DhcpEvent): DhcpServerState {
 function decide(command: DhcpServerCommand, state: Readonly<DhcpServerState>, _meta: CommandMetadata): readonly [] | readonly [DhcpEvent] {
   switch (command.type) {
     case 'Schedule':
+      if (!command.pinned && (state.pinned || state.host !== command.replacing)) return [];
       if (state.host === command.host && state.row === command.row && state.pinned === command.pinned) return [];
       return [{ type: 'DhcpServerScheduled', data: { host: command.host, row: command.row, pinned: command.pinned } }];
     case 'AssignPort':

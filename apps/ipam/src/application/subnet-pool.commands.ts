@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type CommandMetadata } from '@ncp/contracts';
 import { formatCidr } from '@ncp/netaddr';
-import { cidrInput } from '../domain/rules';
-import { compactPrefixes, type SubnetPoolAttributes, type SubnetPoolUpdate } from '../domain/subnet-pool.decider';
+import { canModify, cidrInput, notFound } from '../domain/rules';
+import { compactPrefixes, type SubnetPoolAttributes, type SubnetPoolState, type SubnetPoolUpdate } from '../domain/subnet-pool.decider';
 import { type FollowUps } from './follow-ups';
 import { systemMeta, type IpamWriteModel, type Written } from './write-model';
 
@@ -41,7 +41,7 @@ export class SubnetPoolCommands {
   }
 
   async update(id: string, changes: SubnetPoolUpdate, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written> {
-    const before = (await this.model.pools.load(id)).state;
+    const before = await this.ownPool(id, meta);
     const scopeId = changes.addressScopeId !== undefined ? changes.addressScopeId : before.addressScopeId;
     const undo: (() => Promise<number>)[] = [];
     try {
@@ -71,7 +71,7 @@ export class SubnetPoolCommands {
   }
 
   async addPrefixes(id: string, prefixes: readonly string[], meta: CommandMetadata): Promise<Written> {
-    const pool = (await this.model.pools.load(id)).state;
+    const pool = await this.ownPool(id, meta);
     const scopeId = pool.exists ? pool.addressScopeId : null;
     if (scopeId !== null) await this.claim(scopeId, id, pool.ipVersion, prefixes, meta);
     try {
@@ -103,6 +103,16 @@ export class SubnetPoolCommands {
     if (before.addressScopeId !== null) sequence = Math.max(sequence, await this.followUps.syncScopeClaims(before.addressScopeId, id, meta));
     if (before.isDefault) sequence = Math.max(sequence, await this.followUps.releaseDefaultPool(before.ipVersion, id, meta));
     return { id, sequence };
+  }
+
+  /**
+   * The pool if the caller may change it, else a 404 naming only the pool: checked before any
+   * step on its address scope, whose refusal would name the scope of another project's pool.
+   */
+  private async ownPool(id: string, meta: CommandMetadata): Promise<SubnetPoolState> {
+    const pool = (await this.model.pools.load(id)).state;
+    if (!pool.exists || !canModify(meta, pool)) throw notFound('SubnetPoolNotFound', `Subnet pool ${id} could not be found.`);
+    return pool;
   }
 
   private async claim(scopeId: string, poolId: string, ipVersion: 4 | 6, prefixes: readonly string[], meta: CommandMetadata): Promise<number> {

@@ -111,6 +111,8 @@ export type NetworkCommand =
 
 type Result = readonly [] | readonly [NetworkEvent];
 
+const L3_SERVICE_OWNERS = new Set(['network:router_gateway', 'network:floatingip']);
+
 export function maxMtu(segment: Segment, policy: MtuPolicy): number {
   return segment.networkType === 'vxlan' ? policy.physicalMtu - policy.vxlanOverhead : policy.physicalMtu;
 }
@@ -202,7 +204,12 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
     checkMtu(net, mtu, max);
     return [{ type: 'NetworkCreated', data: { projectId: command.projectId, segment: command.segment, mtu, ...command.attributes } }];
   }
-  if (!state.exists || !canSee(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+  if (!state.exists) throw notFoundFor(command);
+  // A subnet or port is seen and changed on its own rights (its project, or its network's
+  // sharing), not the network's: a caller naming another project's subnet learns that it
+  // is not found, and nothing about its network.
+  const targetsNetwork = command.type === 'UpdateNetwork' || command.type === 'DeleteNetwork' || command.type === 'CreateSubnet' || command.type === 'CreatePort';
+  if (targetsNetwork && !canSee(meta, state)) throw notFoundFor(command);
   switch (command.type) {
     case 'UpdateNetwork':
       return updateNetwork(net, command, meta);
@@ -242,13 +249,15 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
       return [{ type: 'SubnetDeleted', data: { subnetId: subnet.id, cidr: formatCidr(subnet.cidr), subnetPoolId: subnet.subnetPoolId } }];
     }
     case 'CreatePort':
-      return createPort(net, command);
+      return createPort(net, command, meta);
     case 'UpdatePort':
       return updatePort(net, command, meta);
     case 'DeletePort': {
       const port = state.ports.get(command.portId);
       if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
-      if (!command.force && (ROUTER_INTERFACE_OWNERS.has(port.deviceOwner) || port.deviceOwner === 'network:router_gateway')) {
+      // L3's ports go through L3: a floating IP's port deleted under it would free its address
+      // while the floating IP still holds it.
+      if (!command.force && (ROUTER_INTERFACE_OWNERS.has(port.deviceOwner) || L3_SERVICE_OWNERS.has(port.deviceOwner))) {
         throw conflict('ServicePortInUse', `Port ${command.portId} cannot be deleted directly via the port API: has device owner ${port.deviceOwner}.`);
       }
       return [{ type: 'PortDeleted', data: { portId: port.id, fixedIps: wireFixedIps(net, port.fixedIps) } }];
@@ -296,6 +305,22 @@ function awaitsDhcp(state: NetworkState, port: PortState): boolean {
     const s = state.subnets.get(f.subnetId);
     return s !== undefined && s.enableDhcp && (s.ipVersion === 4 || s.ipv6AddressMode === 'dhcpv6-stateful');
   });
+}
+
+/** The not-found of the resource a command names, as its caller named it (never a related id). */
+function notFoundFor(command: Exclude<NetworkCommand, { type: 'CreateNetwork' }>) {
+  switch (command.type) {
+    case 'UpdateSubnet':
+    case 'DeleteSubnet':
+      return notFound('SubnetNotFound', `Subnet ${command.subnetId} could not be found.`);
+    case 'UpdatePort':
+    case 'DeletePort':
+    case 'SetPortStatus':
+    case 'ConfirmPortDhcp':
+      return notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+    default:
+      return notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+  }
 }
 
 function visibleSubnet(state: NetworkState, subnetId: string, meta: CommandMetadata): SubnetState {
@@ -411,9 +436,25 @@ function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
   return [{ type: 'SubnetUpdated', data: { subnetId: subnet.id, changes } }];
 }
 
-function createPort(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreatePort' }>): Result {
+/**
+ * Neutron's port policy on a network the caller does not own (one shared with it): its
+ * addresses and MAC come from the network, and `network:` device owners (router, DHCP,
+ * floating IP ports) are the network owner's, so nobody takes another project's gateway
+ * address or poses as its router (create_port / update_port :fixed_ips:ip_address,
+ * :mac_address, :device_owner).
+ */
+function checkPortPolicy(state: NetworkState, meta: CommandMetadata, action: 'create_port' | 'update_port', r: Pick<PortUpdate, 'fixedIps' | 'macAddress' | 'deviceOwner'>): void {
+  if (canModify(meta, state)) return;
+  const refuse = (attribute: string) => new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:${action}:${attribute}) is disallowed by policy`);
+  if (r.fixedIps?.some((f) => f.ipAddress !== undefined)) throw refuse('fixed_ips:ip_address');
+  if (r.macAddress !== undefined) throw refuse('mac_address');
+  if (r.deviceOwner?.startsWith('network:')) throw refuse('device_owner');
+}
+
+function createPort(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreatePort' }>, meta: CommandMetadata): Result {
   if (state.ports.has(command.portId)) throw conflict('PortExists', `Port ${command.portId} already exists.`);
   const r = command.request;
+  checkPortPolicy(state, meta, 'create_port', r);
   let macAddress: string;
   if (r.macAddress !== undefined) {
     macAddress = macInput(r.macAddress);
@@ -458,6 +499,7 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
   if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
   checkRevision(port.revision, command.expectedRevision);
   const c = command.changes;
+  checkPortPolicy(state, meta, 'update_port', c);
   const changes: Record<string, unknown> = {};
   for (const key of ['name', 'description', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'bindingVnicType'] as const) {
     if (c[key] !== undefined) changes[key] = c[key];

@@ -255,10 +255,50 @@ describe('network decider: ports', () => {
       .thenThrows('IPAM.AddressPairAndPortSecurityRequired');
   });
 
-  it('keeps router interface ports away from the port API\'s delete', () => {
-    const given = spec.given([networkCreated(), v4, portCreated('r1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.1' }], 'network:router_interface')]);
-    given.when({ type: 'DeletePort', id: NET, portId: 'r1' }).thenThrows('IPAM.ServicePortInUse');
-    expect(given.when({ type: 'DeletePort', id: NET, portId: 'r1', force: true }, admin).events()).toHaveLength(1);
+  it('keeps router and floating IP ports away from the port API\'s delete', () => {
+    for (const owner of ['network:router_interface', 'network:router_gateway', 'network:floatingip']) {
+      const given = spec.given([networkCreated(), v4, portCreated('r1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.1' }], owner)]);
+      given.when({ type: 'DeletePort', id: NET, portId: 'r1' }).thenThrows('IPAM.ServicePortInUse');
+      expect(given.when({ type: 'DeletePort', id: NET, portId: 'r1', force: true }, admin).events()).toHaveLength(1);
+    }
+  });
+
+  it("answers another project's subnet or port as not found, naming nothing but it", () => {
+    const given = spec.given([networkCreated(), v4, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])]);
+    const b = { projectId: 'project-b' };
+    const refusals = [
+      given.when({ type: 'UpdateSubnet', id: NET, subnetId: 's4', changes: { name: 'x' } }, b),
+      given.when({ type: 'DeleteSubnet', id: NET, subnetId: 's4' }, b),
+      given.when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { name: 'x' } }, b),
+      given.when({ type: 'DeletePort', id: NET, portId: 'p1' }, b),
+    ];
+    const errors = refusals.map((r) => {
+      try {
+        r.events();
+        return 'accepted';
+      } catch (e) {
+        return `${(e as { code: string }).code}: ${(e as Error).message}`;
+      }
+    });
+    expect(errors).toEqual([
+      'IPAM.SubnetNotFound: Subnet s4 could not be found.',
+      'IPAM.SubnetNotFound: Subnet s4 could not be found.',
+      'IPAM.PortNotFound: Port p1 could not be found.',
+      'IPAM.PortNotFound: Port p1 could not be found.',
+    ]);
+    expect(errors.join()).not.toContain(NET);
+  });
+
+  it("keeps a shared network's addresses, MACs and network: owners to its owner (Neutron's port policy)", () => {
+    const shared = spec.given([networkCreated({ shared: true }), v4]);
+    const b = { projectId: 'project-b' };
+    const asB = (request: Record<string, unknown>) => ({ ...createPort('pb', request), projectId: 'project-b' });
+    shared.when(asB({ fixedIps: [{ ipAddress: '10.0.0.1' }] }), b).thenThrows('IPAM.PolicyNotAuthorized', /fixed_ips:ip_address/);
+    shared.when(asB({ macAddress: 'fa:16:3e:00:00:42' }), b).thenThrows('IPAM.PolicyNotAuthorized', /mac_address/);
+    shared.when(asB({ deviceOwner: 'network:router_interface' }), b).thenThrows('IPAM.PolicyNotAuthorized', /device_owner/);
+    // by subnet, and for a workload: the network gives the address
+    expect(shared.when(asB({ fixedIps: [{ subnetId: 's4' }], deviceOwner: 'compute:nova' }), b).events()).toHaveLength(1);
+    expect(shared.when(createPort('pa', { fixedIps: [{ ipAddress: '10.0.0.1' }] })).events()).toHaveLength(1);
   });
 
   it('survives a snapshot round trip with the same decisions', () => {

@@ -9,6 +9,8 @@ import { floatingIps, routers } from './resources';
 
 export const L3_PRISMA = Symbol('L3_PRISMA');
 export const HEARTBEATS = Symbol('HEARTBEATS');
+/** Waits until L3's projection holds what the stream held when asked (facts of other services included). */
+export const CATCH_UP = Symbol('CATCH_UP');
 
 @Controller('v2.0/extensions')
 export class ExtensionsController {
@@ -121,15 +123,20 @@ export class FloatingIpsController {
   constructor(
     @Inject(ApiSupport) private readonly api: ApiSupport<L3Prisma>,
     @Inject(FloatingIpCommands) private readonly commands: FloatingIpCommands,
+    @Inject(CATCH_UP) private readonly catchUp: () => Promise<void>,
   ) {}
 
+  // A floating IP shows its port's deletion (IPAM's event) as soon as the port is gone: reads
+  // first let the projection catch up, best effort (a lagging projection still answers).
   @Get()
-  list(@Req() req: HttpRequestLike) {
+  async list(@Req() req: HttpRequestLike) {
+    await this.catchUp().catch(() => undefined);
     return this.api.list(floatingIps, req);
   }
 
   @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
+  async get(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    await this.catchUp().catch(() => undefined);
     return this.api.get(floatingIps, id, req);
   }
 

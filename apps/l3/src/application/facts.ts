@@ -1,3 +1,4 @@
+import { type CommandMetadata } from '@ncp/contracts';
 import { cidrContainsIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { badRequest, notFound } from '../domain/rules';
 import { type L3Prisma } from '../infrastructure/prisma';
@@ -25,6 +26,45 @@ export class IpamFacts {
     const s = await this.prisma.ipamSubnet.findUnique({ where: { id: subnetId } });
     if (!s) throw notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
     return s;
+  }
+
+  /**
+   * A subnet a router may be attached to by the caller (Neutron's add_router_interface by
+   * subnet): one the caller cannot see is not found, whatever exists; one it sees only
+   * because its network is shared belongs to another project, whose gateway address it
+   * may not take. Admins may use any.
+   */
+  async subnetForInterface(subnetId: string, meta: CommandMetadata) {
+    const missing = () => notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
+    const s = await this.prisma.ipamSubnet.findUnique({ where: { id: subnetId } });
+    if (!s) throw missing();
+    if (meta.isAdmin || s.projectId === meta.projectId) return s;
+    const network = await this.prisma.ipamNetwork.findUnique({ where: { id: s.networkId }, select: { shared: true } });
+    if (!network?.shared) throw missing();
+    throw badRequest(`Bad router request: Cannot add interface to router because subnet ${subnetId} is not owned by project making the request.`);
+  }
+
+  /**
+   * A port a router may take as its interface (add_router_interface by port): the caller's
+   * own (any for an admin), else not found; on a subnet of another project (a shared
+   * network) it may not hold that subnet's gateway address.
+   */
+  async portForInterface(portId: string, meta: CommandMetadata) {
+    const p = await this.prisma.ipamPort.findUnique({ where: { id: portId } });
+    if (!p || !(meta.isAdmin || p.projectId === meta.projectId)) throw notFound('PortNotFound', `Port ${portId} could not be found.`);
+    const fixedIps = p.fixedIps as unknown as FixedIp[];
+    if (!meta.isAdmin) {
+      const subnets = await this.subnets(fixedIps.map((f) => f.subnetId));
+      for (const f of fixedIps) {
+        const s = subnets.find((x) => x.id === f.subnetId);
+        if (s && s.projectId !== meta.projectId && s.gatewayIp === f.ipAddress) {
+          throw badRequest(
+            `Bad router request: Cannot add interface to router because the router port IP ${f.ipAddress} is not within the allocation pool of subnet ${s.id}, which belongs to another project.`,
+          );
+        }
+      }
+    }
+    return { ...p, fixedIps };
   }
 
   async subnets(ids: readonly string[]) {

@@ -1,9 +1,9 @@
 import { routerInterfaceName, routerNamespace } from '@ncp/dataplane';
 import { chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata } from '@ncp/contracts';
-import { type HeartbeatWatcher, type IpamClient } from '@ncp/eventstore';
+import { type HeartbeatWatcher } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type L3Prisma } from '../infrastructure/prisma';
-import { asService, type L3WriteModel } from './write-model';
+import { asService, type IpamPorts, type L3WriteModel } from './write-model';
 
 /**
  * Places routers on network agents and binds their ports there: a router port is an
@@ -14,7 +14,7 @@ export class RouterPlacement {
   constructor(
     private readonly prisma: L3Prisma,
     private readonly model: L3WriteModel,
-    private readonly ipam: IpamClient,
+    private readonly ipam: IpamPorts,
     private readonly heartbeats: HeartbeatWatcher,
     private readonly logger: Logger,
   ) {}
@@ -46,9 +46,10 @@ export class RouterPlacement {
       this.logger.warn({ routerId, physicalNetwork }, 'no network agent can host the router yet');
       return null;
     }
-    await this.model.routers.execute(routerId, { type: 'Schedule', id: routerId, host: chosen.host, row: chosen.row }, asService(meta));
+    // The router decides: if another placement got there first, its host stays.
+    const placed = await this.model.routers.execute(routerId, { type: 'Schedule', id: routerId, host: chosen.host, row: chosen.row }, asService(meta));
     await this.bindPorts(routerId, meta);
-    return chosen.host;
+    return placed.state.host;
   }
 
   /** Binds the router's ports (or just `onlyPortId`) to its host, in its namespace. */

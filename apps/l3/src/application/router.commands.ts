@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type CommandMetadata } from '@ncp/contracts';
+import { ForbiddenError, type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
-import { type RouterAttributes } from '../domain/router.decider';
-import { badRequest, notFound } from '../domain/rules';
-import { type IpamClient, type IpamPortWire } from '@ncp/eventstore';
-import { type L3Prisma } from '../infrastructure/prisma';
-import { ipInCidr, type IpamFacts } from './facts';
+import { type GatewayState, type Route, type RouterAttributes, type RouterState } from '../domain/router.decider';
+import { badRequest, canModify, notFound } from '../domain/rules';
+import { type IpamPortWire } from '@ncp/eventstore';
+import { type IpamFacts } from './facts';
+import { type FloatingIpCommands } from './floating-ip.commands';
 import { type RouterPlacement } from './placement';
-import { asService, type L3WriteModel, type Written } from './write-model';
+import { asService, certainlyNotWritten, type IpamPorts, type L3WriteModel, type Written } from './write-model';
 
 export interface GatewayInput {
   readonly networkId: string;
@@ -36,27 +36,46 @@ const wireFixedIps = (port: IpamPortWire) => port.fixed_ips.map((f) => ({ subnet
  * Router requests. Router ports are IPAM ports, so attaching one is a saga: create the
  * port through IPAM's command API, record it on the router, delete the port if the router
  * refuses. Before using IPAM facts, L3 waits for its mirror to have what IPAM has.
+ *
+ * A compensation frees a port only when the router certainly did not record it (the step
+ * was refused); when the outcome is unknown (a timeout, a crash) the port stays, and the
+ * orphan sweeper removes it once the router confirms, after a grace period, that it does
+ * not hold it.
  */
 export class RouterCommands {
   constructor(
     private readonly model: L3WriteModel,
     private readonly facts: IpamFacts,
-    private readonly ipam: IpamClient,
+    private readonly ipam: IpamPorts,
     private readonly placement: RouterPlacement,
-    private readonly prisma: L3Prisma,
+    private readonly floatingIps: Pick<FloatingIpCommands, 'letGoIfPortGone'>,
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {}
 
-  async create(input: { projectId: string; attributes: RouterAttributes; gateway?: GatewayInput; routes?: readonly { destination: string; nexthop: string }[] }, meta: CommandMetadata): Promise<Written> {
+  /**
+   * A router with the gateway and routes it is asked for, all or nothing: the gateway port
+   * is made first, then the router with it in one event, so no router exists half made.
+   */
+  async create(input: { projectId: string; attributes: RouterAttributes; gateway?: GatewayInput; routes?: readonly Route[] }, meta: CommandMetadata): Promise<Written> {
     const id = randomUUID();
-    let r = await this.model.routers.execute(id, { type: 'CreateRouter', id, projectId: input.projectId, attributes: input.attributes }, meta);
-    let sequence = r.sequence;
-    if (input.gateway) sequence = Math.max(sequence, (await this.setGateway(id, input.gateway, meta)).sequence);
-    if (input.routes && input.routes.length > 0) {
-      r = await this.model.routers.execute(id, { type: 'SetRoutes', id, routes: input.routes }, meta);
-      sequence = Math.max(sequence, r.sequence);
+    let port: IpamPortWire | undefined;
+    if (input.gateway) {
+      gatewayPolicy(input.gateway, meta, 'create_router');
+      await this.catchUp();
+      await this.facts.externalNetwork(input.gateway.networkId);
+      port = await this.createGatewayPort(id, input.projectId, input.gateway, meta);
     }
+    let sequence: number;
+    try {
+      const gateway = port && input.gateway ? await this.gatewayState(input.gateway, port) : undefined;
+      const command = { type: 'CreateRouter', id, projectId: input.projectId, attributes: input.attributes, gateway, routes: input.routes } as const;
+      sequence = (await this.model.routers.execute(id, command, meta)).sequence;
+    } catch (e) {
+      if (port) await this.undoPort(e, port.id, meta);
+      throw e;
+    }
+    if (port) await this.placeAndBind(id, meta, port.id);
     return { id, sequence };
   }
 
@@ -64,10 +83,11 @@ export class RouterCommands {
     id: string,
     changes: Partial<RouterAttributes>,
     gateway: GatewayInput | null | undefined,
-    routes: readonly { destination: string; nexthop: string }[] | undefined,
+    routes: readonly Route[] | undefined,
     expectedRevision: number | undefined,
     meta: CommandMetadata,
   ): Promise<Written> {
+    await this.ownRouter(id, meta);
     let sequence = 0;
     if (Object.keys(changes).length > 0 || expectedRevision !== undefined) {
       sequence = (await this.model.routers.execute(id, { type: 'UpdateRouter', id, changes, expectedRevision }, meta)).sequence;
@@ -78,81 +98,60 @@ export class RouterCommands {
     return { id, sequence };
   }
 
-  /** Extra routes added to / removed from the current set (Neutron's extraroute-atomic). */
-  async changeRoutes(id: string, add: readonly { destination: string; nexthop: string }[], remove: readonly { destination: string; nexthop: string }[], meta: CommandMetadata): Promise<Written> {
-    const current = (await this.model.routers.load(id)).state.routes;
-    const key = (r: { destination: string; nexthop: string }) => `${r.destination}|${r.nexthop}`;
-    const removed = new Set(remove.map(key));
-    const next = [...current.filter((r) => !removed.has(key(r))), ...add.filter((r) => !current.some((c) => key(c) === key(r)))];
-    const r = await this.model.routers.execute(id, { type: 'SetRoutes', id, routes: next }, meta);
+  /**
+   * Extra routes added to / removed from the current set (Neutron's extraroute-atomic). The
+   * router decides the new set on its current state, so concurrent changes all land.
+   */
+  async changeRoutes(id: string, add: readonly Route[], remove: readonly Route[], meta: CommandMetadata): Promise<Written> {
+    const r = await this.model.routers.execute(id, { type: 'ChangeRoutes', id, add, remove }, meta);
     return { id, sequence: r.sequence };
   }
 
   async setGateway(id: string, gateway: GatewayInput, meta: CommandMetadata): Promise<Written> {
     await this.catchUp();
-    const router = (await this.model.routers.load(id)).state;
-    if (!router.exists) throw notFound('RouterNotFound', `Router ${id} could not be found.`);
+    const router = await this.ownRouter(id, meta);
+    gatewayPolicy(gateway, meta, 'update_router');
     await this.facts.externalNetwork(gateway.networkId);
     const current = router.gateway;
     const sameNetwork = current?.networkId === gateway.networkId;
     const sameIps = gateway.externalFixedIps === undefined || (current !== null && sameFixedIps(current.fixedIps, gateway.externalFixedIps));
     if (current && sameNetwork && sameIps) {
       // Only enable_snat changed: keep the port.
-      const r = await this.model.routers.execute(
-        id,
-        { type: 'SetGateway', id, networkId: current.networkId, enableSnat: gateway.enableSnat, portId: current.portId, fixedIps: current.fixedIps, subnets: current.subnets },
-        meta,
-      );
+      const r = await this.model.routers.execute(id, { type: 'SetGateway', id, ...current, enableSnat: gateway.enableSnat }, meta);
       return { id, sequence: r.sequence };
     }
-    const port = await this.ipam.createPort(
-      {
-        network_id: gateway.networkId,
-        project_id: router.projectId,
-        device_owner: 'network:router_gateway',
-        device_id: id,
-        ...(gateway.externalFixedIps !== undefined
-          ? { fixed_ips: gateway.externalFixedIps.map((f) => ({ ...(f.subnetId ? { subnet_id: f.subnetId } : {}), ...(f.ipAddress ? { ip_address: f.ipAddress } : {}) })) }
-          : {}),
-      },
-      asService(meta),
-    );
+    const port = await this.createGatewayPort(id, router.projectId, gateway, meta);
+    let sequence: number;
     try {
-      const fixedIps = wireFixedIps(port);
-      await this.catchUp();
-      const r = await this.model.routers.execute(
-        id,
-        { type: 'SetGateway', id, networkId: gateway.networkId, enableSnat: gateway.enableSnat, portId: port.id, fixedIps, subnets: await this.facts.attachedSubnets(fixedIps) },
-        meta,
-      );
-      if (current) await this.deletePortQuietly(current.portId, meta);
-      await this.placeAndBind(id, meta, port.id);
-      return { id, sequence: r.sequence };
+      sequence = (await this.model.routers.execute(id, { type: 'SetGateway', id, ...(await this.gatewayState(gateway, port)) }, meta)).sequence;
     } catch (e) {
-      await this.deletePortQuietly(port.id, meta);
+      await this.undoPort(e, port.id, meta);
       throw e;
     }
+    // The router holds the new port now; the old one is free to go.
+    if (current) await this.deletePortQuietly(current.portId, meta);
+    await this.placeAndBind(id, meta, port.id);
+    return { id, sequence };
   }
 
   async clearGateway(id: string, meta: CommandMetadata): Promise<Written> {
-    const router = (await this.model.routers.load(id)).state;
-    const inUse = await this.prisma.floatingIp.count({ where: { routerId: id } });
-    const r = await this.model.routers.execute(id, { type: 'ClearGateway', id, floatingIpsThroughGateway: inUse }, meta);
-    if (r.event && router.gateway) await this.deletePortQuietly(router.gateway.portId, meta);
+    await this.settleFloatingIps(id, () => true, meta);
+    const r = await this.model.routers.execute(id, { type: 'ClearGateway', id }, meta);
+    const cleared = r.event?.envelope.data;
+    if (cleared && 'portId' in cleared) await this.deletePortQuietly(cleared.portId, meta);
     return { id, sequence: r.sequence };
   }
 
   async addInterface(id: string, input: InterfaceInput, meta: CommandMetadata): Promise<InterfaceResult> {
     await this.catchUp();
-    const router = (await this.model.routers.load(id)).state;
-    if (!router.exists) throw notFound('RouterNotFound', `Router ${id} could not be found.`);
+    const router = await this.ownRouter(id, meta);
     if ((input.subnetId === undefined) === (input.portId === undefined)) {
       throw badRequest('Bad router request: Either subnet_id or port_id must be specified.');
     }
     let port: IpamPortWire;
     let created = false;
     if (input.subnetId !== undefined) {
-      const subnet = await this.facts.subnet(input.subnetId);
+      const subnet = await this.facts.subnetForInterface(input.subnetId, meta);
       // Checked here too (the router decides it again below) so that IPAM's refusal of the
       // gateway address, already taken by the first interface, does not mask the reason.
       if ([...router.interfaces.values()].some((i) => i.subnets.some((s) => s.subnetId === subnet.id))) {
@@ -171,34 +170,35 @@ export class RouterCommands {
       );
       created = true;
     } else {
-      const existing = await this.facts.port(input.portId ?? '');
+      const existing = await this.facts.portForInterface(input.portId ?? '', meta);
       if (existing.deviceId !== '') {
         throw badRequest(`Bad router request: Port ${existing.id} is in use by device ${existing.deviceId}.`);
       }
       if (existing.fixedIps.length === 0) throw badRequest(`Bad router request: Router port must have at least one fixed IP.`);
       port = await this.ipam.updatePort(existing.id, { device_owner: 'network:router_interface', device_id: id }, asService(meta));
     }
+    const fixedIps = wireFixedIps(port);
+    let sequence: number;
     try {
-      const fixedIps = wireFixedIps(port);
       await this.catchUp();
-      const r = await this.model.routers.execute(
-        id,
-        { type: 'AddInterface', id, portId: port.id, networkId: port.network_id, fixedIps, subnets: await this.facts.attachedSubnets(fixedIps) },
-        meta,
-      );
-      await this.placeAndBind(id, meta, port.id);
-      const subnetIds = [...new Set(fixedIps.map((f) => f.subnetId))];
-      return { id, projectId: router.projectId, portId: port.id, subnetId: subnetIds[0] ?? '', subnetIds, networkId: port.network_id, sequence: r.sequence };
+      const subnets = await this.facts.attachedSubnets(fixedIps);
+      sequence = (await this.model.routers.execute(id, { type: 'AddInterface', id, portId: port.id, networkId: port.network_id, fixedIps, subnets }, meta)).sequence;
     } catch (e) {
-      if (created) await this.deletePortQuietly(port.id, meta);
-      else await this.ipam.updatePort(port.id, { device_owner: '', device_id: '' }, asService(meta)).catch(() => undefined);
+      if (created) await this.undoPort(e, port.id, meta);
+      else if (certainlyNotWritten(e)) {
+        await this.ipam.updatePort(port.id, { device_owner: '', device_id: '' }, asService(meta)).catch((err: unknown) => {
+          this.logger.error({ err, portId: port.id }, 'could not give a port back after a refused router interface; the orphan sweeper will');
+        });
+      }
       throw e;
     }
+    await this.placeAndBind(id, meta, port.id);
+    const subnetIds = [...new Set(fixedIps.map((f) => f.subnetId))];
+    return { id, projectId: router.projectId, portId: port.id, subnetId: subnetIds[0] ?? '', subnetIds, networkId: port.network_id, sequence };
   }
 
   async removeInterface(id: string, input: InterfaceInput, meta: CommandMetadata): Promise<InterfaceResult> {
-    const router = (await this.model.routers.load(id)).state;
-    if (!router.exists) throw notFound('RouterNotFound', `Router ${id} could not be found.`);
+    const router = await this.ownRouter(id, meta);
     let portId: string | undefined;
     if (input.portId !== undefined) portId = router.interfaces.has(input.portId) ? input.portId : undefined;
     else if (input.subnetId !== undefined) {
@@ -212,18 +212,18 @@ export class RouterCommands {
     }
     const itf = router.interfaces.get(portId);
     const subnets = itf?.subnets ?? [];
-    const fips = await this.prisma.floatingIp.findMany({ where: { routerId: id }, select: { fixedIpAddress: true } });
-    const through = fips.filter((f) => f.fixedIpAddress !== null && subnets.some((s) => ipInCidr(f.fixedIpAddress ?? '', s.cidr))).length;
-    const r = await this.model.routers.execute(id, { type: 'RemoveInterface', id, portId, floatingIpsThroughInterface: through }, meta);
+    await this.settleFloatingIps(id, (f) => subnets.some((s) => s.subnetId === f.subnetId), meta);
+    const r = await this.model.routers.execute(id, { type: 'RemoveInterface', id, portId }, meta);
     await this.deletePortQuietly(portId, meta);
     const subnetIds = subnets.map((s) => s.subnetId);
     return { id, projectId: router.projectId, portId, subnetId: subnetIds[0] ?? '', subnetIds, networkId: itf?.networkId ?? '', sequence: r.sequence };
   }
 
   async delete(id: string, meta: CommandMetadata): Promise<Written> {
-    const router = (await this.model.routers.load(id)).state;
     const r = await this.model.routers.execute(id, { type: 'DeleteRouter', id }, meta);
-    if (router.gateway) await this.deletePortQuietly(router.gateway.portId, meta);
+    // The gateway the router had when it was deleted (not when this request began).
+    const gateway = r.state.gateway;
+    if (gateway) await this.deletePortQuietly(gateway.portId, meta);
     return { id, sequence: r.sequence };
   }
 
@@ -242,12 +242,74 @@ export class RouterCommands {
     }
   }
 
+  /**
+   * Before the router decides on the floating IPs it records, those whose port was just
+   * deleted let it go: the reaction to IPAM's PortDeleted does it too, a moment later, and
+   * a client that deletes a port and then the interface behind it (Tempest's clean-ups, as
+   * Neutron allows) must not find the router still holding it. Idempotent, like the reaction;
+   * an association under way is left alone (see letGoIfPortGone).
+   */
+  private async settleFloatingIps(id: string, which: (f: { fixedIpAddress: string; subnetId: string }) => boolean, meta: CommandMetadata): Promise<void> {
+    const recorded = [...(await this.model.routers.load(id)).state.floatingIps].filter(([, f]) => which(f));
+    if (recorded.length === 0) return;
+    await this.catchUp();
+    for (const [floatingIpId] of recorded) await this.floatingIps.letGoIfPortGone(floatingIpId, id, asService(meta));
+  }
+
+  /** The router if the caller may change it; else a 404 that says no more than a missing one. */
+  private async ownRouter(id: string, meta: CommandMetadata): Promise<RouterState> {
+    const router = (await this.model.routers.load(id)).state;
+    if (!router.exists || !canModify(meta, router)) throw notFound('RouterNotFound', `Router ${id} could not be found.`);
+    return router;
+  }
+
+  private createGatewayPort(routerId: string, projectId: string, gateway: GatewayInput, meta: CommandMetadata): Promise<IpamPortWire> {
+    return this.ipam.createPort(
+      {
+        network_id: gateway.networkId,
+        project_id: projectId,
+        device_owner: 'network:router_gateway',
+        device_id: routerId,
+        ...(gateway.externalFixedIps !== undefined
+          ? { fixed_ips: gateway.externalFixedIps.map((f) => ({ ...(f.subnetId ? { subnet_id: f.subnetId } : {}), ...(f.ipAddress ? { ip_address: f.ipAddress } : {}) })) }
+          : {}),
+      },
+      asService(meta),
+    );
+  }
+
+  /**
+   * The gateway as the router records it. The port's addresses and their subnets' CIDRs come
+   * from IPAM: the port was made for this router alone, and a subnet's CIDR never changes.
+   */
+  private async gatewayState(gateway: GatewayInput, port: IpamPortWire): Promise<GatewayState> {
+    const fixedIps = wireFixedIps(port);
+    await this.catchUp();
+    return { networkId: gateway.networkId, enableSnat: gateway.enableSnat, portId: port.id, fixedIps, subnets: await this.facts.attachedSubnets(fixedIps) };
+  }
+
+  /** Frees a port the router refused; leaves it to the orphan sweeper when the router may hold it. */
+  private async undoPort(cause: unknown, portId: string, meta: CommandMetadata): Promise<void> {
+    if (certainlyNotWritten(cause)) await this.deletePortQuietly(portId, meta);
+    else this.logger.warn({ err: cause, portId }, 'router step failed with an unknown outcome: its port stays for the orphan sweeper');
+  }
+
   private async deletePortQuietly(portId: string, meta: CommandMetadata): Promise<void> {
     try {
       await this.ipam.deletePort(portId, asService(meta));
     } catch (err) {
-      this.logger.error({ err, portId }, 'could not delete a router port in IPAM');
+      this.logger.error({ err, portId }, 'could not delete a router port in IPAM; the orphan sweeper will');
     }
+  }
+}
+
+/**
+ * Neutron's policy: only an admin chooses a router's addresses on the external network (which
+ * every project shares); others get the next free one.
+ */
+function gatewayPolicy(gateway: GatewayInput, meta: CommandMetadata, action: 'create_router' | 'update_router'): void {
+  if (gateway.externalFixedIps !== undefined && !meta.isAdmin) {
+    throw new ForbiddenError('L3.PolicyNotAuthorized', `(rule:${action}:external_gateway_info:external_fixed_ips) is disallowed by policy`);
   }
 }
 

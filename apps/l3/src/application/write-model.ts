@@ -1,10 +1,23 @@
-import { L3_REGISTRY_ID, type CommandMetadata, type FloatingIpEvent, type L3RegistryEvent, type RouterEvent } from '@ncp/contracts';
-import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
+import { L3_REGISTRY_ID, isDomainError, type CommandMetadata, type FloatingIpEvent, type L3RegistryEvent, type RouterEvent } from '@ncp/contracts';
+import { AggregateRepository, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { floatingIpDecider, type FloatingIpCommand, type FloatingIpState } from '../domain/floating-ip.decider';
 import { l3RegistryDecider, type L3RegistryCommand, type L3RegistryState } from '../domain/registry.decider';
 import { routerDecider, type RouterCommand, type RouterState } from '../domain/router.decider';
 
 export type { Written } from '@ncp/nest-common';
+
+/** What L3 asks of IPAM: its router and floating IP ports. */
+export type IpamPorts = Pick<IpamClient, 'createPort' | 'updatePort' | 'deletePort'>;
+
+/**
+ * Whether a failed step certainly wrote nothing: a refusal (the decider said no, the aggregate
+ * kept changing, the event was too large) appends nothing, while a store or service that did
+ * not answer (`unavailable`: the change may or may not have been stored) or any other failure
+ * may have. Compensations free only what was certainly not kept.
+ */
+export function certainlyNotWritten(error: unknown): boolean {
+  return isDomainError(error) && error.kind !== 'unavailable';
+}
 
 /** The L3 aggregates, each behind its repository. */
 export class L3WriteModel {
@@ -23,7 +36,14 @@ export class L3WriteModel {
   }
 }
 
+const SERVICE_ACTOR = 'l3 (for ';
+
 /** L3 acting on IPAM on its own authority (its router and floating IP ports). */
 export function asService(meta: CommandMetadata): CommandMetadata {
-  return { ...meta, isAdmin: true, actor: `l3 (for ${meta.actor})` };
+  return { ...meta, isAdmin: true, actor: `${SERVICE_ACTOR}${meta.actor})` };
+}
+
+/** Whether an event was written by L3 on its own authority (a port L3 created, for instance). */
+export function isL3Actor(actor: string): boolean {
+  return actor.startsWith(SERVICE_ACTOR);
 }

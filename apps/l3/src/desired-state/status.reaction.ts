@@ -18,12 +18,14 @@ export class L3StatusFromAgentReports implements Reaction {
     for (const r of report.resources) {
       if (r.kind === 'router') {
         const router = (await this.model.routers.load(r.id)).state;
-        // Only the host the router runs on speaks for it.
-        if (!router.exists || router.host !== host) continue;
-        await this.model.routers.execute(r.id, { type: 'SetStatus', id: r.id, status: r.status, reason: r.reason }, meta);
+        if (!router.exists) continue;
+        // The router decides whether the reporting host is (still) its own.
+        await this.model.routers.execute(r.id, { type: 'SetStatus', id: r.id, status: r.status, reason: r.reason, host }, meta);
       } else if (r.kind === 'floatingip') {
         const fip = (await this.model.floatingIps.load(r.id)).state;
         if (!fip.exists || fip.routerId === null) continue;
+        // The router is another aggregate: a report that races a move of the floating IP or
+        // of its router is superseded by the next report of the right host (level-triggered).
         const router = (await this.model.routers.load(fip.routerId)).state;
         if (router.host !== host) continue;
         await this.model.floatingIps.execute(r.id, { type: 'SetStatus', id: r.id, status: r.status, reason: r.reason }, meta);

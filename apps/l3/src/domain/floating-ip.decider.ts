@@ -24,9 +24,14 @@ export type FloatingIpCommand =
       subnetId: string;
       floatingIpAddress: string;
     }
-  /** Reachability (a router with a gateway on the FIP's network) is checked by the caller. */
+  /**
+   * `routerId` is the router that recorded this floating IP first (AttachFloatingIp): the
+   * router decides reachability on its own state; a floating IP cannot see routers.
+   */
   | { type: 'Associate'; id: string; portId: string; fixedIpAddress: string; routerId: string; expectedRevision?: number }
   | { type: 'Disassociate'; id: string; expectedRevision?: number }
+  /** The port is gone (IPAM's PortDeleted): disassociated if it still points at that port, else nothing. */
+  | { type: 'ForgetPort'; id: string; portId: string }
   | { type: 'UpdateDescription'; id: string; description: string; expectedRevision?: number }
   | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
   | { type: 'DeleteFloatingIp'; id: string };
@@ -68,6 +73,10 @@ function decide(command: FloatingIpCommand, state: Readonly<FloatingIpState>, me
     if (state.exists || state.revision > 0) throw conflict('FloatingIPExists', `Floating IP ${command.id} already exists.`);
     const { type: _t, id: _id, ...data } = command;
     return [{ type: 'FloatingIpCreated', data }];
+  }
+  if (command.type === 'ForgetPort') {
+    // A reaction to a fact: nothing to refuse, and redelivery changes nothing.
+    return state.exists && state.portId === command.portId ? [{ type: 'FloatingIpDisassociated', data: {} }] : [];
   }
   if (!state.exists || !canModify(meta, state)) throw notFound('FloatingIPNotFound', `Floating IP ${command.id} could not be found`);
   switch (command.type) {

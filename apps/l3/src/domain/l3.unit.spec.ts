@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@ncp/testing';
-import { type RouterEvent } from '@ncp/contracts';
+import { type FloatingIpEvent, type RouterEvent } from '@ncp/contracts';
+import { floatingIpDecider } from './floating-ip.decider';
 import { l3RegistryDecider } from './registry.decider';
 import { routerDecider } from './router.decider';
 import { routerIntent, type RouterFacts, type SubnetFacts } from './router-intent';
@@ -87,10 +88,84 @@ describe('router decider', () => {
       .thenThrows('L3.BadRequest', /not a valid IP subnet/);
   });
 
-  it('ignores scheduling and status that change nothing', () => {
+  it('ignores scheduling and status that change nothing, and keeps the first placement', () => {
     const scheduled: RouterEvent = { type: 'RouterScheduled', data: { host: 'a1', row: 'row-a' } };
     spec.given([created, scheduled]).when({ type: 'Schedule', id: R, host: 'a1', row: 'row-a' }, admin).then([]);
-    spec.given([created]).when({ type: 'SetStatus', id: R, status: 'BUILD', reason: '' }, admin).then([]);
+    // a second placement loop that chose another host does not move the router
+    spec.given([created, scheduled]).when({ type: 'Schedule', id: R, host: 'b2', row: 'row-b' }, admin).then([]);
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'BUILD', reason: '', host: 'a1' }, admin).then([]);
+    // a late report of a host the router does not run on says nothing
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: '', host: 'b2' }, admin).then([]);
+    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'a1' }, admin).then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
+  });
+
+  const route = (destination: string, nexthop: string) => ({ destination, nexthop });
+  const routesSet = (...routes: { destination: string; nexthop: string }[]): RouterEvent => ({ type: 'RouterRoutesSet', data: { routes } });
+
+  it('adds and removes extra routes on the routes it has now (extraroute-atomic)', () => {
+    const r1 = route('10.9.0.0/16', '10.0.0.9');
+    const r2 = route('10.8.0.0/16', '10.0.0.8');
+    // each change applies to the current set: what another request added meanwhile stays
+    spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [r2], remove: [] }, admin).then([routesSet(r1, r2)]);
+    spec.given([created, added, routesSet(r1, r2)]).when({ type: 'ChangeRoutes', id: R, add: [], remove: [r1] }, admin).then([routesSet(r2)]);
+    // already there, or absent from a removal: nothing changes
+    spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [route('10.9.0.0/16', '10.0.0.9')], remove: [r2] }, admin).then([]);
+    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [route('10.7.0.0/16', '10.5.0.1')], remove: [] }, admin).thenThrows('L3.BadRequest', /not connected/);
+    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [r1], remove: [] }, { projectId: 'project-b' }).thenThrows('L3.RouterNotFound');
+  });
+
+  const gateway = { networkId: 'ext', enableSnat: true, portId: 'gw1', fixedIps: [{ subnetId: 'es', ipAddress: '203.0.113.2' }], subnets: [{ subnetId: 'es', cidr: '203.0.113.0/24' }] };
+  const gatewaySet: RouterEvent = { type: 'RouterGatewaySet', data: gateway };
+  const attach = { type: 'AttachFloatingIp' as const, id: R, floatingIpId: 'f1', floatingNetworkId: 'ext', portId: 'vm', fixedIpAddress: '10.0.0.5', subnetId: 's1' };
+  const attached: RouterEvent = { type: 'RouterFloatingIpAttached', data: { floatingIpId: 'f1', fixedIpAddress: '10.0.0.5', subnetId: 's1' } };
+
+  it('creates a router with its gateway and routes through it in one event', () => {
+    const attributes = { name: 'r', description: '', adminStateUp: true, ha: false, distributed: false, natExclusions: [] };
+    const routes = [route('198.51.100.0/24', '203.0.113.1')];
+    spec
+      .given([])
+      .when({ type: 'CreateRouter', id: R, projectId: 'project-a', attributes, gateway, routes })
+      .then([{ type: 'RouterCreated', data: { projectId: 'project-a', ...attributes, gateway, routes } }]);
+    spec.given([]).when({ type: 'CreateRouter', id: R, projectId: 'project-a', attributes, routes }).thenThrows('L3.BadRequest', /not connected/);
+    const state = spec.given([{ type: 'RouterCreated', data: { projectId: 'project-a', ...attributes, gateway, routes } }]).state();
+    expect([state.gateway?.portId, state.routes]).toEqual(['gw1', routes]);
+  });
+
+  it('records the floating IPs that go through it and keeps the gateway and interface they need', () => {
+    spec.given([created, added, gatewaySet]).when(attach, admin).then([attached]);
+    spec.given([created, added, gatewaySet, attached]).when(attach, admin).then([]);
+    spec.given([created, added]).when(attach, admin).thenThrows('L3.ExternalGatewayForFloatingIPNotFound');
+    spec.given([created, added, gatewaySet]).when({ ...attach, subnetId: 's9' }, admin).thenThrows('L3.ExternalGatewayForFloatingIPNotFound');
+    spec.given([created, added, gatewaySet, attached]).when({ type: 'ClearGateway', id: R }, admin).thenThrows('L3.RouterExternalGatewayInUseByFloatingIp');
+    spec.given([created, added, gatewaySet, attached]).when({ type: 'SetGateway', id: R, ...gateway, networkId: 'ext2' }, admin).thenThrows('L3.RouterExternalGatewayInUseByFloatingIp');
+    spec.given([created, added, gatewaySet, attached]).when({ type: 'RemoveInterface', id: R, portId: 'p1' }, admin).thenThrows('L3.RouterInterfaceInUseByFloatingIP');
+    const detached: RouterEvent = { type: 'RouterFloatingIpDetached', data: { floatingIpId: 'f1' } };
+    spec.given([created, added, gatewaySet, attached]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }, admin).then([detached]);
+    spec.given([created, added, gatewaySet, attached, detached]).when({ type: 'ClearGateway', id: R }, admin).then([{ type: 'RouterGatewayCleared', data: { portId: 'gw1' } }]);
+    // undoing is idempotent, also once the router is gone
+    spec.given([created, added, gatewaySet, attached, detached]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }, admin).then([]);
+    spec.given([]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }).then([]);
+  });
+});
+
+describe('floating IP decider', () => {
+  const spec = deciderSpec(floatingIpDecider);
+  const created: FloatingIpEvent = {
+    type: 'FloatingIpCreated',
+    data: { projectId: 'project-a', description: '', floatingNetworkId: 'ext', floatingPortId: 'fp', subnetId: 'es', floatingIpAddress: '203.0.113.9' },
+  };
+  const associated: FloatingIpEvent = { type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.5', routerId: R } };
+
+  it('lets go of a deleted port, and only of that port', () => {
+    spec.given([created, associated]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([{ type: 'FloatingIpDisassociated', data: {} }]);
+    spec.given([created, associated]).when({ type: 'ForgetPort', id: 'f', portId: 'vm2' }).then([]);
+    spec.given([created, associated, { type: 'FloatingIpDisassociated', data: {} }]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([]);
+    spec.given([]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([]);
+  });
+
+  it('moves to another router with the association', () => {
+    const state = spec.given([created, associated, { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.1.0.5', routerId: 'r2' } }]).state();
+    expect([state.portId, state.routerId]).toEqual(['vm2', 'r2']);
   });
 });
 

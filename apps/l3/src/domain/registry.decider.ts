@@ -11,7 +11,9 @@ export type L3RegistryCommand =
   | { type: 'ClaimFixedIp'; portId: string; fixedIpAddress: string; floatingIpId: string; floatingIpAddress: string }
   | { type: 'ReleaseFixedIp'; portId: string; fixedIpAddress: string; floatingIpId: string };
 
-const key = (portId: string, ip: string) => `${portId}|${ip}`;
+/** The registry's key of a fixed address: `<portId>|<fixed ip>`. */
+export const claimKey = (portId: string, ip: string) => `${portId}|${ip}`;
+const key = claimKey;
 
 function evolve(state: L3RegistryState, event: L3RegistryEvent): L3RegistryState {
   const claims = new Map(state.claims);

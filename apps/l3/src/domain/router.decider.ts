@@ -1,10 +1,12 @@
 import { L3_AGGREGATES, L3_CONTEXT, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
-import { badRequest, canModify, checkRevision, cidrInput, conflict, ipText, notFound } from './rules';
+import { badRequest, canModify, checkRevision, cidrInput, conflict, ipText, notFound, unreachable } from './rules';
 
 /**
  * A router owns what must hold within it: one interface per subnet, no overlapping
- * interface subnets, extra routes through connected subnets, and its placement.
+ * interface subnets, extra routes through connected subnets, its placement, and the
+ * floating IPs that reach their fixed addresses through it (so it keeps the gateway and
+ * interfaces they need).
  */
 export interface FixedIp {
   readonly subnetId: string;
@@ -30,9 +32,18 @@ export interface RouterState {
   readonly status: string;
   readonly gateway: { networkId: string; enableSnat: boolean; portId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] } | null;
   readonly interfaces: ReadonlyMap<string, RouterInterfaceState>;
-  readonly routes: readonly { destination: string; nexthop: string }[];
+  readonly routes: readonly Route[];
   readonly host: string | null;
+  /** floating IP id -> the fixed address it reaches through this router, and its subnet */
+  readonly floatingIps: ReadonlyMap<string, { fixedIpAddress: string; subnetId: string }>;
 }
+
+export interface Route {
+  readonly destination: string;
+  readonly nexthop: string;
+}
+
+export type GatewayState = NonNullable<RouterState['gateway']>;
 
 export interface RouterAttributes {
   name: string;
@@ -44,26 +55,48 @@ export interface RouterAttributes {
 }
 
 export type RouterCommand =
-  | { type: 'CreateRouter'; id: string; projectId: string; attributes: RouterAttributes }
+  /** `gateway`: its port exists in IPAM already (created first, so the router is never without it). */
+  | { type: 'CreateRouter'; id: string; projectId: string; attributes: RouterAttributes; gateway?: GatewayState; routes?: readonly Route[] }
   | { type: 'UpdateRouter'; id: string; changes: Partial<RouterAttributes>; expectedRevision?: number }
   /** The gateway port exists in IPAM already (a saga step); `subnets` are its subnets' CIDRs. */
   | { type: 'SetGateway'; id: string; networkId: string; enableSnat: boolean; portId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] }
-  | { type: 'ClearGateway'; id: string; floatingIpsThroughGateway: number }
+  | { type: 'ClearGateway'; id: string }
+  /**
+   * The port exists in IPAM already (a saga step). Its addresses and their subnets' CIDRs come
+   * from IPAM, safely: the port is this router's now (device_id), and a CIDR never changes;
+   * what must hold among the router's interfaces (one per subnet, no overlap) is decided here.
+   */
   | { type: 'AddInterface'; id: string; portId: string; networkId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] }
-  | { type: 'RemoveInterface'; id: string; portId: string; floatingIpsThroughInterface: number }
-  | { type: 'SetRoutes'; id: string; routes: readonly { destination: string; nexthop: string }[]; expectedRevision?: number }
+  | { type: 'RemoveInterface'; id: string; portId: string }
+  /** Replaces the extra routes (PUT with `routes`). */
+  | { type: 'SetRoutes'; id: string; routes: readonly Route[]; expectedRevision?: number }
+  /** Adds to / removes from the current extra routes (add_extraroutes, remove_extraroutes), decided on the current set. */
+  | { type: 'ChangeRoutes'; id: string; add: readonly Route[]; remove: readonly Route[] }
+  /**
+   * A floating IP of `floatingNetworkId` reaching `fixedIpAddress` on `subnetId` through this
+   * router; refused unless the router has, now, a gateway on that network and an interface on
+   * that subnet. The floating IP's network never changes; the fixed address is the registry's
+   * to give (one floating IP each).
+   */
+  | { type: 'AttachFloatingIp'; id: string; floatingIpId: string; floatingNetworkId: string; portId: string; fixedIpAddress: string; subnetId: string }
+  /** Idempotent, also on a router that is gone (compensations and the sweeper). */
+  | { type: 'DetachFloatingIp'; id: string; floatingIpId: string }
   | { type: 'Schedule'; id: string; host: string; row: string }
-  | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
+  /** An agent's report: only the host the router runs on (now) speaks for it. */
+  | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string; host: string }
   | { type: 'DeleteRouter'; id: string };
 
 export function initialRouter(): RouterState {
-  return { exists: false, projectId: '', revision: 0, status: 'BUILD', gateway: null, interfaces: new Map(), routes: [], host: null };
+  return { exists: false, projectId: '', revision: 0, status: 'BUILD', gateway: null, interfaces: new Map(), routes: [], host: null, floatingIps: new Map() };
 }
 
 function evolve(state: RouterState, event: RouterEvent): RouterState {
   switch (event.type) {
-    case 'RouterCreated':
-      return { ...state, exists: true, projectId: event.data.projectId, revision: 1 };
+    case 'RouterCreated': {
+      const g = event.data.gateway;
+      const gateway = g ? { networkId: g.networkId, enableSnat: g.enableSnat, portId: g.portId, fixedIps: g.fixedIps, subnets: g.subnets } : null;
+      return { ...state, exists: true, projectId: event.data.projectId, gateway, routes: event.data.routes ?? [], revision: 1 };
+    }
     case 'RouterUpdated':
       return { ...state, revision: state.revision + 1 };
     case 'RouterGatewaySet': {
@@ -90,6 +123,16 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
       return { ...state, status: event.data.status };
     case 'RouterDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
+    case 'RouterFloatingIpAttached': {
+      const floatingIps = new Map(state.floatingIps);
+      floatingIps.set(event.data.floatingIpId, { fixedIpAddress: event.data.fixedIpAddress, subnetId: event.data.subnetId });
+      return { ...state, floatingIps };
+    }
+    case 'RouterFloatingIpDetached': {
+      const floatingIps = new Map(state.floatingIps);
+      floatingIps.delete(event.data.floatingIpId);
+      return { ...state, floatingIps };
+    }
     default: {
       const _exhaustive: never = event;
       return _exhaustive;
@@ -101,11 +144,64 @@ function checkExclusions(exclusions: readonly string[]): string[] {
   return [...new Set(exclusions.map((e) => formatCidr(cidrInput('nat_exclusions', e))))];
 }
 
+function normaliseRoute(r: Route): Route {
+  return { destination: formatCidr(cidrInput('routes', r.destination)), nexthop: ipText('routes', r.nexthop) };
+}
+
+/** Extra routes must leave through a connected subnet (an interface's or the gateway's) and be distinct. */
+function checkRoutes(routes: readonly Route[], connected: readonly AttachedSubnet[]): Route[] {
+  const checked = routes.map((r) => {
+    const route = normaliseRoute(r);
+    const hop = parseIp(route.nexthop);
+    if (!connected.some((s) => cidrContainsIp(parseCidr(s.cidr), hop))) {
+      throw badRequest(`Invalid format for routes: [{'destination': '${route.destination}', 'nexthop': '${route.nexthop}'}], the nexthop is not connected with router`);
+    }
+    return route;
+  });
+  const keys = checked.map(routeKey);
+  if (new Set(keys).size !== keys.length) throw badRequest('Invalid format for routes: duplicate route');
+  return checked;
+}
+
+const routeKey = (r: Route) => `${r.destination}|${r.nexthop}`;
+
+const connectedSubnets = (state: Pick<RouterState, 'interfaces' | 'gateway'>) =>
+  [...state.interfaces.values(), ...(state.gateway ? [state.gateway] : [])].flatMap((i) => i.subnets);
+
+/**
+ * Neutron's extraroute-atomic, on the routes as they are now: the routes to remove go (those
+ * absent are ignored), the routes to add join unless present.
+ */
+function changedRoutes(current: readonly Route[], add: readonly Route[], remove: readonly Route[], connected: readonly AttachedSubnet[]): Route[] {
+  const removed = new Set(remove.map((r) => routeKey(normaliseRoute(r))));
+  const kept = current.filter((r) => !removed.has(routeKey(r)));
+  const keys = new Set(kept.map(routeKey));
+  const added = [...new Map(add.map((r) => [routeKey(normaliseRoute(r)), r])).values()];
+  return [...kept, ...checkRoutes(added, connected).filter((r) => !keys.has(routeKey(r)))];
+}
+
+const gatewayInUse = (routerId: string, networkId: string) =>
+  conflict(
+    'RouterExternalGatewayInUseByFloatingIp',
+    `Gateway cannot be updated for router ${routerId}, since a gateway to external network ${networkId} is required by one or more floating IPs.`,
+  );
+
 function decide(command: RouterCommand, state: Readonly<RouterState>, meta: CommandMetadata): readonly [] | readonly [RouterEvent] {
   if (command.type === 'CreateRouter') {
     if (state.exists || state.revision > 0) throw conflict('RouterExists', `Router ${command.id} already exists.`);
     const a = command.attributes;
-    return [{ type: 'RouterCreated', data: { projectId: command.projectId, ...a, natExclusions: checkExclusions(a.natExclusions) } }];
+    const gateway = command.gateway ? { ...command.gateway, fixedIps: [...command.gateway.fixedIps], subnets: [...command.gateway.subnets] } : undefined;
+    const routes = command.routes && command.routes.length > 0 ? checkRoutes(command.routes, gateway?.subnets ?? []) : undefined;
+    return [
+      {
+        type: 'RouterCreated',
+        data: { projectId: command.projectId, ...a, natExclusions: checkExclusions(a.natExclusions), ...(gateway ? { gateway } : {}), ...(routes ? { routes } : {}) },
+      },
+    ];
+  }
+  if (command.type === 'DetachFloatingIp') {
+    // Undoes an attachment whatever became of the router since.
+    return state.floatingIps.has(command.floatingIpId) ? [{ type: 'RouterFloatingIpDetached', data: { floatingIpId: command.floatingIpId } }] : [];
   }
   const missing = () => notFound('RouterNotFound', `Router ${command.id} could not be found.`);
   if (!state.exists || !canModify(meta, state)) throw missing();
@@ -117,6 +213,7 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       return [{ type: 'RouterUpdated', data: { changes } }];
     }
     case 'SetGateway':
+      if (state.gateway && state.gateway.networkId !== command.networkId && state.floatingIps.size > 0) throw gatewayInUse(command.id, state.gateway.networkId);
       return [
         {
           type: 'RouterGatewaySet',
@@ -125,12 +222,7 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       ];
     case 'ClearGateway': {
       if (!state.gateway) return [];
-      if (command.floatingIpsThroughGateway > 0) {
-        throw conflict(
-          'RouterExternalGatewayInUseByFloatingIp',
-          `Gateway cannot be updated for router ${command.id}, since a gateway to external network ${state.gateway.networkId} is required by one or more floating IPs.`,
-        );
-      }
+      if (state.floatingIps.size > 0) throw gatewayInUse(command.id, state.gateway.networkId);
       return [{ type: 'RouterGatewayCleared', data: { portId: state.gateway.portId } }];
     }
     case 'AddInterface': {
@@ -157,7 +249,8 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       if (!state.interfaces.has(command.portId)) {
         throw notFound('RouterInterfaceNotFound', `Router ${command.id} does not have an interface with id ${command.portId}.`);
       }
-      if (command.floatingIpsThroughInterface > 0) {
+      const subnets = new Set(state.interfaces.get(command.portId)?.subnets.map((s) => s.subnetId));
+      if ([...state.floatingIps.values()].some((f) => subnets.has(f.subnetId))) {
         throw conflict(
           'RouterInterfaceInUseByFloatingIP',
           `Router interface for subnet on router ${command.id} cannot be deleted, as it is required by one or more floating IPs.`,
@@ -165,26 +258,26 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       }
       return [{ type: 'RouterInterfaceRemoved', data: { portId: command.portId } }];
     }
-    case 'SetRoutes': {
+    case 'SetRoutes':
       checkRevision(state.revision, command.expectedRevision);
-      const connected = [...state.interfaces.values(), ...(state.gateway ? [state.gateway] : [])].flatMap((i) => i.subnets);
-      const routes = command.routes.map((r) => {
-        const destination = formatCidr(cidrInput('routes', r.destination));
-        const nexthop = ipText('routes', r.nexthop);
-        const hop = parseIp(nexthop);
-        if (!connected.some((s) => cidrContainsIp(parseCidr(s.cidr), hop))) {
-          throw badRequest(`Invalid format for routes: [{'destination': '${destination}', 'nexthop': '${nexthop}'}], the nexthop is not connected with router`);
-        }
-        return { destination, nexthop };
-      });
-      const keys = routes.map((r) => `${r.destination}|${r.nexthop}`);
-      if (new Set(keys).size !== keys.length) throw badRequest('Invalid format for routes: duplicate route');
-      return [{ type: 'RouterRoutesSet', data: { routes } }];
+      return [{ type: 'RouterRoutesSet', data: { routes: checkRoutes(command.routes, connectedSubnets(state)) } }];
+    case 'ChangeRoutes': {
+      const routes = changedRoutes(state.routes, command.add, command.remove, connectedSubnets(state));
+      return routes.map(routeKey).join(',') === state.routes.map(routeKey).join(',') ? [] : [{ type: 'RouterRoutesSet', data: { routes } }];
+    }
+    case 'AttachFloatingIp': {
+      const reachable =
+        state.gateway?.networkId === command.floatingNetworkId && [...state.interfaces.values()].some((i) => i.subnets.some((s) => s.subnetId === command.subnetId));
+      if (!reachable) throw unreachable(command.floatingNetworkId, command.subnetId, command.portId);
+      const held = state.floatingIps.get(command.floatingIpId);
+      if (held?.fixedIpAddress === command.fixedIpAddress && held.subnetId === command.subnetId) return [];
+      return [{ type: 'RouterFloatingIpAttached', data: { floatingIpId: command.floatingIpId, fixedIpAddress: command.fixedIpAddress, subnetId: command.subnetId } }];
     }
     case 'Schedule':
-      return state.host === command.host ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
+      // The first placement holds: two placement loops racing must not move a router between hosts.
+      return state.host !== null ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
     case 'SetStatus':
-      return state.status === command.status ? [] : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
+      return state.host !== command.host || state.status === command.status ? [] : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
     case 'DeleteRouter':
       if (state.interfaces.size > 0) {
         throw conflict('RouterInUse', `Router ${command.id} still has ports`);

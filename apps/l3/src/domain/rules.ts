@@ -7,6 +7,13 @@ export const invalidInput = (message: string) => new ValidationError('L3.Invalid
 export const notFound = (type: string, message: string) => new NotFoundError(`L3.${type}`, message);
 export const conflict = (type: string, message: string) => new ConflictError(`L3.${type}`, message);
 
+/** Neutron's answer when no router connects a fixed address's subnet to a floating IP's network. */
+export const unreachable = (externalNetworkId: string, subnetId: string, portId: string) =>
+  notFound(
+    'ExternalGatewayForFloatingIPNotFound',
+    `External network ${externalNetworkId} is not reachable from subnet ${subnetId}.  Therefore, cannot associate Port ${portId} with a Floating IP.`,
+  );
+
 export const canModify = (meta: CommandMetadata, owner: { projectId: string }) => meta.isAdmin || owner.projectId === meta.projectId;
 
 export function checkRevision(current: number, expected: number | undefined): void {

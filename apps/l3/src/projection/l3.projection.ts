@@ -1,6 +1,7 @@
 import { type AgentEvent, type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
 import { acceptsContexts, type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
+import { isL3Actor } from '../application/write-model';
 import { type L3Tx } from '../infrastructure/prisma';
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
@@ -20,13 +21,13 @@ export class L3Projection implements Projection<L3Tx> {
   }
 
   async reset(tx: L3Tx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE router_interfaces, routers, floating_ips, ipam_networks, ipam_subnets, ipam_ports, agents`;
+    await tx.$executeRaw`TRUNCATE router_floating_ips, router_interfaces, routers, floating_ips, ipam_networks, ipam_subnets, ipam_ports, agents`;
   }
 
   async apply(tx: L3Tx, recorded: RecordedEvent): Promise<void> {
     const e = recorded.envelope;
     const at = new Date(e.occurredAt);
-    if (e.aggregate === 'network') return this.mirrorNetwork(tx, e.aggregateId, { type: e.type, data: e.data } as NetworkEvent);
+    if (e.aggregate === 'network') return this.mirrorNetwork(tx, e.aggregateId, { type: e.type, data: e.data } as NetworkEvent, isL3Actor(e.actor));
     if (e.aggregate === 'agent') return this.mirrorAgent(tx, e.aggregateId, { type: e.type, data: e.data } as AgentEvent);
     return this.applyL3(tx, e.aggregateId, at, { type: e.type, data: e.data } as L3Event);
   }
@@ -34,21 +35,25 @@ export class L3Projection implements Projection<L3Tx> {
   private async applyL3(tx: L3Tx, id: string, at: Date, event: L3Event): Promise<void> {
     const touched = { updatedAt: at, revisionNumber: { increment: 1 } };
     switch (event.type) {
-      case 'RouterCreated':
+      case 'RouterCreated': {
+        const { gateway, routes, ...attributes } = event.data;
         await tx.router.create({
           data: {
             id,
-            ...event.data,
+            ...attributes,
             status: 'BUILD',
-            enableSnat: true,
-            gatewayFixedIps: [],
-            routes: [],
+            gatewayNetworkId: gateway?.networkId ?? null,
+            gatewayPortId: gateway?.portId ?? null,
+            enableSnat: gateway?.enableSnat ?? true,
+            gatewayFixedIps: json(gateway?.fixedIps ?? []),
+            routes: json(routes ?? []),
             revisionNumber: 1,
             createdAt: at,
             updatedAt: at,
           },
         });
         return;
+      }
       case 'RouterUpdated':
         await tx.router.update({ where: { id }, data: { ...event.data.changes, ...touched } });
         return;
@@ -87,6 +92,14 @@ export class L3Projection implements Projection<L3Tx> {
       case 'RouterDeleted':
         await tx.router.delete({ where: { id } });
         return;
+      case 'RouterFloatingIpAttached': {
+        const data = { routerId: id, fixedIpAddress: event.data.fixedIpAddress, subnetId: event.data.subnetId };
+        await tx.routerFloatingIp.upsert({ where: { floatingIpId: event.data.floatingIpId }, create: { floatingIpId: event.data.floatingIpId, ...data }, update: data });
+        return;
+      }
+      case 'RouterFloatingIpDetached':
+        await tx.routerFloatingIp.deleteMany({ where: { floatingIpId: event.data.floatingIpId, routerId: id } });
+        return;
       case 'FloatingIpCreated':
         await tx.floatingIp.create({ data: { id, ...event.data, status: 'DOWN', revisionNumber: 1, createdAt: at, updatedAt: at } });
         return;
@@ -115,7 +128,7 @@ export class L3Projection implements Projection<L3Tx> {
     }
   }
 
-  private async mirrorNetwork(tx: L3Tx, networkId: string, event: NetworkEvent): Promise<void> {
+  private async mirrorNetwork(tx: L3Tx, networkId: string, event: NetworkEvent, byL3: boolean): Promise<void> {
     switch (event.type) {
       case 'NetworkCreated': {
         const d = event.data;
@@ -131,6 +144,7 @@ export class L3Projection implements Projection<L3Tx> {
         return;
       }
       case 'NetworkDeleted':
+        await this.portsGone(tx, event.data.portIds);
         await tx.ipamPort.deleteMany({ where: { networkId } });
         await tx.ipamSubnet.deleteMany({ where: { networkId } });
         await tx.ipamNetwork.deleteMany({ where: { id: networkId } });
@@ -160,6 +174,7 @@ export class L3Projection implements Projection<L3Tx> {
           deviceId: d.deviceId,
           bindingHostId: d.bindingHostId,
           fixedIps: json(d.fixedIps),
+          createdByL3: byL3,
         };
         await tx.ipamPort.upsert({ where: { id: d.portId }, create: { id: d.portId, ...data }, update: data });
         return;
@@ -177,6 +192,7 @@ export class L3Projection implements Projection<L3Tx> {
         return;
       }
       case 'PortDeleted':
+        await this.portsGone(tx, [event.data.portId]);
         await tx.ipamPort.deleteMany({ where: { id: event.data.portId } });
         return;
       case 'PortStatusChanged':
@@ -186,6 +202,17 @@ export class L3Projection implements Projection<L3Tx> {
         return _exhaustive;
       }
     }
+  }
+
+  /**
+   * A floating IP on a deleted port is shown disassociated (and leaves the router's NAT) as
+   * soon as the deletion is known here, before the reaction that disassociates it in its
+   * aggregate (DisassociateFloatingIpsWhenPortDeleted) has written FloatingIpDisassociated:
+   * the port's fixed address may be someone else's next moment.
+   */
+  private async portsGone(tx: L3Tx, portIds: readonly string[]): Promise<void> {
+    if (portIds.length === 0) return;
+    await tx.floatingIp.updateMany({ where: { portId: { in: [...portIds] } }, data: { portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN' } });
   }
 
   private async addFixedIp(tx: L3Tx, portId: string, fixedIp: { subnetId: string; ipAddress: string }): Promise<void> {

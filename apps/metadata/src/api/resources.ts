@@ -1,5 +1,6 @@
 import { BY_CREATION, STANDARD_ATTRIBUTES, jsonAttr, listAttr, ownOr, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
 import { type Instance } from '../generated/prisma/client';
+import { portOfInstance } from '../domain/proxy-intent';
 import { type MetadataPrisma } from '../infrastructure/prisma';
 
 type InstanceRow = Instance & { portIds: string[] };
@@ -25,8 +26,13 @@ export const instances: ResourceReader<InstanceRow, MetadataPrisma> = {
   visibleTo: (meta) => ownOr(meta),
   findMany: async (prisma, args) => {
     const rows = await prisma.instance.findMany(args);
-    const ports = await prisma.ipamPort.findMany({ where: { deviceId: { in: rows.map((r) => r.id) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], select: { id: true, deviceId: true } });
-    return rows.map((r) => ({ ...r, portIds: ports.filter((p) => p.deviceId === r.id).map((p) => p.id) }));
+    const ports = await prisma.ipamPort.findMany({
+      where: { deviceId: { in: rows.map((r) => r.id) } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { id: true, deviceId: true, projectId: true },
+    });
+    const instances = new Map(rows.map((r) => [r.id, r.projectId]));
+    return rows.map((r) => ({ ...r, portIds: ports.filter((p) => p.deviceId === r.id && portOfInstance(p, instances)).map((p) => p.id) }));
   },
   toWire: (i) => ({
     ...standardWire(i),

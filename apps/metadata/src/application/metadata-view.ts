@@ -13,7 +13,8 @@ export interface InstanceView {
 export async function instanceView(prisma: MetadataPrisma, instanceId: string): Promise<InstanceView | null> {
   const row = await prisma.instance.findUnique({ where: { id: instanceId } });
   if (!row) return null;
-  const ports = await prisma.ipamPort.findMany({ where: { deviceId: instanceId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  // Only the instance's project's ports: a device_id alone proves nothing (see portOfInstance).
+  const ports = await prisma.ipamPort.findMany({ where: { deviceId: instanceId, projectId: row.projectId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   const fixedIps = (p: (typeof ports)[number]) => p.fixedIps as { subnetId: string; ipAddress: string }[];
   const [networks, subnets, floatingIps] = await Promise.all([
     prisma.ipamNetwork.findMany({ where: { id: { in: ports.map((p) => p.networkId) } } }),

@@ -8,7 +8,7 @@ export async function metadataProxyIntents(prisma: MetadataPrisma): Promise<Map<
     prisma.router.findMany(),
     prisma.routerInterface.findMany(),
     prisma.dhcpServer.findMany(),
-    prisma.instance.findMany({ select: { id: true } }),
+    prisma.instance.findMany({ select: { id: true, projectId: true } }),
   ]);
   const ports = await prisma.ipamPort.findMany({ where: { deviceId: { in: instances.map((i) => i.id) } } });
   const interfacesOf = new Map<string, { portId: string; networkId: string }[]>();
@@ -17,7 +17,7 @@ export async function metadataProxyIntents(prisma: MetadataPrisma): Promise<Map<
     routers.map((r) => ({ ...r, interfaces: interfacesOf.get(r.id) ?? [] })),
     dhcpServers,
     ports.map((p) => ({ ...p, fixedIps: p.fixedIps as { ipAddress: string }[] })),
-    new Set(instances.map((i) => i.id)),
+    new Map(instances.map((i) => [i.id, i.projectId])),
   );
   return new Map(proxies.map((p) => [desiredKey(p.row, p.host, DESIRED_KINDS.metadata, p.intent.id), JSON.stringify(p.intent)]));
 }

@@ -3,7 +3,7 @@ import { deciderSpec } from '@ncp/testing';
 import { type MetaEvent } from '@ncp/contracts';
 import { ec2MetaData, metaDataJson, networkDataJson, networkType, renderEc2, type InstanceFacts, type PortFacts, type SubnetFacts } from './formats';
 import { instanceDecider } from './instance.decider';
-import { metadataProxies, type PlacedRouter } from './proxy-intent';
+import { metadataProxies, portOfInstance, type PlacedRouter } from './proxy-intent';
 import { issueToken, parseTokenTtl, verifyToken } from './token';
 
 const I = '1a5ce000-0000-4000-8000-000000000001';
@@ -183,7 +183,7 @@ describe('metadata proxies', () => {
         { networkId: N2, host: 'net-b1', row: 'row-b' },
       ],
       ports,
-      new Set([I]),
+      new Map([[I, 'p1']]),
     );
     expect(proxies).toEqual([
       {
@@ -209,6 +209,14 @@ describe('metadata proxies', () => {
         },
       },
     ]);
+  });
+
+  it("serves no instance on another project's port that carries its id as device_id", () => {
+    // project p2 registered an instance under the device_id of p1's port: it is not p1's workload
+    const proxies = metadataProxies([], [{ networkId: N1, host: 'net-a1', row: 'row-a' }], ports, new Map([[I, 'p2']]));
+    expect(proxies.map((p) => p.intent.endpoints)).toEqual([[]]);
+    expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p1']]))).toBe(true);
+    expect(portOfInstance({ deviceId: I, projectId: 'p1' }, new Map([[I, 'p2']]))).toBe(false);
   });
 
   /** Where fe80::a9fe:a9fe goes, per network: `<namespace> <interface>`. */
@@ -239,7 +247,7 @@ describe('metadata proxies', () => {
         { networkId: N2, host: 'net-b1', row: 'row-b' },
       ],
       ports,
-      new Set([I]),
+      new Map([[I, 'p1']]),
     );
     expect(v6Holders(proxies, { 'qr-99999999000': N1, 'qr-88888888000': N2, 'qr-77777777000': N2 })).toEqual({
       [N1]: ['qrouter-eeeeeeee qr-99999999000'],
@@ -258,7 +266,7 @@ describe('metadata proxies', () => {
     const r2 = { id: R2, host: 'net-a1', row: 'row-a', interfaces: [{ portId: 'bbbbbbbb-0000-4000-8000-00000000000b', networkId: N1 }] };
     const dhcp = [{ networkId: N1, host: 'net-a1', row: 'row-a' }];
     const names = { 'qr-aaaaaaaa000': N1, 'qr-bbbbbbbb000': N1 };
-    const at = (routers: PlacedRouter[]) => v6Holders(metadataProxies(routers, dhcp, ports, new Set([I])), names)[N1];
+    const at = (routers: PlacedRouter[]) => v6Holders(metadataProxies(routers, dhcp, ports, new Map([[I, 'p1']])), names)[N1];
     expect(at([])).toEqual(['qdhcp-11111111 ns-11111111000']);
     expect(at([r1])).toEqual(['qrouter-eeeeeeee qr-aaaaaaaa000']);
     expect(at([r2, r1])).toEqual(['qrouter-eeeeeeee qr-aaaaaaaa000']);
@@ -269,6 +277,6 @@ describe('metadata proxies', () => {
   });
 
   it('has no proxy where the router or DHCP server is not placed yet', () => {
-    expect(metadataProxies([{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }], [{ networkId: N1, host: 'h', row: 'r' }], ports, new Set([I]))).toEqual([]);
+    expect(metadataProxies([{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }], [{ networkId: N1, host: 'h', row: 'r' }], ports, new Map([[I, 'p1']]))).toEqual([]);
   });
 });

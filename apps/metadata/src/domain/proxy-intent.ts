@@ -30,10 +30,21 @@ export interface PlacedProxy {
 }
 
 /**
+ * Whether a port is where an instance runs: its `device_id` names the instance and it belongs
+ * to the instance's project. A `device_id` is whatever a port's owner wrote, so an instance
+ * registered by another project under that id (to have its user data served to the port's
+ * workload) is no match: ignored, as if not registered. `instances`: id -> project.
+ */
+export function portOfInstance(port: Pick<EndpointPort, 'deviceId' | 'projectId'>, instances: ReadonlyMap<string, string>): boolean {
+  const project = instances.get(port.deviceId);
+  return project !== undefined && project === port.projectId;
+}
+
+/**
  * Where metadata is answered: in every placed router's namespace, for the instances on the
  * networks it has interfaces on; and on a network that no router is attached to, in its DHCP
- * server's namespace (Neutron's isolated metadata). Only ports whose `device_id` is a
- * registered instance are endpoints. Pure.
+ * server's namespace (Neutron's isolated metadata). Only ports of a registered instance
+ * (`portOfInstance`) are endpoints. Pure.
  *
  * fe80::a9fe:a9fe is on-link, so it goes on one interface per network (`interfaces`): with two
  * holders on a segment (a router and the DHCP port, two routers, or a router's IPv4 and IPv6
@@ -46,11 +57,11 @@ export function metadataProxies(
   routers: readonly PlacedRouter[],
   dhcpServers: readonly PlacedDhcpServer[],
   ports: readonly EndpointPort[],
-  instanceIds: ReadonlySet<string>,
+  instances: ReadonlyMap<string, string>,
 ): PlacedProxy[] {
   const endpointsOn = (networkIds: ReadonlySet<string>) =>
     ports
-      .filter((p) => networkIds.has(p.networkId) && instanceIds.has(p.deviceId))
+      .filter((p) => networkIds.has(p.networkId) && portOfInstance(p, instances))
       .map((p) => ({ portId: p.id, instanceId: p.deviceId, projectId: p.projectId, mac: p.macAddress.toLowerCase(), addresses: p.fixedIps.map((f) => f.ipAddress) }))
       .sort((a, b) => a.portId.localeCompare(b.portId));
   const proxies: PlacedProxy[] = [];

@@ -27,13 +27,17 @@ const routerAttributes = {
   natExclusions: z.array(text),
 };
 
-export const RouterCreated = defineEvent('RouterCreated', z.object({ projectId: text, ...routerAttributes }));
+const gateway = z.object({ networkId: id, enableSnat: z.boolean(), portId: id, fixedIps: z.array(fixedIp), subnets: z.array(attachedSubnet) });
+
+/**
+ * A router, with the gateway and extra routes it was created with: one event, so a router
+ * asked for with a gateway never exists without it. `gateway` and `routes` came later;
+ * events written before them lack both and read as a router created without them.
+ */
+export const RouterCreated = defineEvent('RouterCreated', z.object({ projectId: text, ...routerAttributes, gateway: gateway.optional(), routes: z.array(route).optional() }));
 export const RouterUpdated = defineEvent('RouterUpdated', z.object({ changes: z.object(routerAttributes).partial() }));
 /** The whole gateway, set or replaced. */
-export const RouterGatewaySet = defineEvent(
-  'RouterGatewaySet',
-  z.object({ networkId: id, enableSnat: z.boolean(), portId: id, fixedIps: z.array(fixedIp), subnets: z.array(attachedSubnet) }),
-);
+export const RouterGatewaySet = defineEvent('RouterGatewaySet', gateway);
 export const RouterGatewayCleared = defineEvent('RouterGatewayCleared', z.object({ portId: id }));
 export const RouterInterfaceAdded = defineEvent(
   'RouterInterfaceAdded',
@@ -44,6 +48,13 @@ export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes:
 export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
 export const RouterStatusChanged = defineEvent('RouterStatusChanged', z.object({ status: l3Status, reason: text }));
 export const RouterDeleted = defineEvent('RouterDeleted', z.object({}));
+/**
+ * A floating IP reaches its fixed address through this router (its gateway is on the floating
+ * IP's network, one of its interfaces on the fixed address's subnet): recorded in the router,
+ * so that the router itself refuses to lose that gateway or interface.
+ */
+export const RouterFloatingIpAttached = defineEvent('RouterFloatingIpAttached', z.object({ floatingIpId: id, fixedIpAddress: text, subnetId: id }));
+export const RouterFloatingIpDetached = defineEvent('RouterFloatingIpDetached', z.object({ floatingIpId: id }));
 
 export const FloatingIpCreated = defineEvent(
   'FloatingIpCreated',
@@ -86,6 +97,8 @@ export const l3EventDefinitions = [
   RouterScheduled,
   RouterStatusChanged,
   RouterDeleted,
+  RouterFloatingIpAttached,
+  RouterFloatingIpDetached,
   FloatingIpCreated,
   FloatingIpAssociated,
   FloatingIpDisassociated,
@@ -111,6 +124,8 @@ export type RouterEvent = L3EventOf<
   | 'RouterScheduled'
   | 'RouterStatusChanged'
   | 'RouterDeleted'
+  | 'RouterFloatingIpAttached'
+  | 'RouterFloatingIpDetached'
 >;
 export type FloatingIpEvent = L3EventOf<
   'FloatingIpCreated' | 'FloatingIpAssociated' | 'FloatingIpDisassociated' | 'FloatingIpUpdated' | 'FloatingIpStatusChanged' | 'FloatingIpDeleted'
