@@ -157,6 +157,22 @@ describe('DHCP servers', () => {
     expect((await api.get<{ agents: unknown[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents).toEqual([]);
   });
 
+  it("keeps a network pinned to an agent while no subnet needs DHCP, as Neutron keeps the binding (Tempest's add/remove network from DHCP agent)", async () => {
+    const a = agentIdOf('row-a', 'net-a1');
+    const hostedBy = async (agentId: string) => (await api.get<{ networks: { id: string }[] }>(`/v2.0/agents/${agentId}/dhcp-networks`)).body.networks.map((n) => n.id);
+    expect((await api.post(`/v2.0/agents/${a}/dhcp-networks`, { network_id: net.id })).status).toBe(201);
+    // read-your-writes: the answer comes once the pin shows
+    expect(await hostedBy(a)).toContain(net.id);
+    // A network placed after the pin proves a placement pass ran over the pinned one since.
+    const other = await api.create('networks', 'network', { name: 'after-the-pin' });
+    await api.create('subnets', 'subnet', { network_id: other.id, ip_version: 4, cidr: '10.61.0.0/24' });
+    await eventually('the later network placed', () => dhcpPorts(other.id), (p) => p.length === 1);
+    expect(await hostedBy(a)).toContain(net.id);
+    expect(await dhcpPorts(net.id)).toEqual([]);
+    expect((await api.delete(`/v2.0/agents/${a}/dhcp-networks/${net.id}`)).status).toBe(204);
+    expect(await hostedBy(a)).not.toContain(net.id);
+  });
+
   it('answers the scheduler views with Neutron errors for unknown ids and non-admins', async () => {
     const missing = await api.get('/v2.0/networks/00000000-0000-4000-8000-000000000000/dhcp-agents');
     expect(missing.status).toBe(404);

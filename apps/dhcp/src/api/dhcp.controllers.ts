@@ -70,7 +70,8 @@ export class DhcpAgentsController {
       throw new ValidationError('API.HTTPBadRequest', 'Bad request: the body must be {"network_id": ...}');
     }
     const parsed = parseWith(body, z.strictObject({ network_id: neutronId() }));
-    await this.servers.pin(id, parsed.network_id, this.api.meta(req));
+    const sequence = await this.servers.pin(id, parsed.network_id, this.api.meta(req));
+    await this.api.settled({ id: parsed.network_id, sequence });
     return null;
   }
 
@@ -79,7 +80,7 @@ export class DhcpAgentsController {
   @HttpCode(204)
   async removeNetwork(@Param('id') id: string, @Param('networkId') networkId: string, @Req() req: HttpRequestLike) {
     this.requireAdmin(req, 'delete_dhcp-network');
-    await this.servers.unpin(id, networkId, this.api.meta(req));
+    await this.api.settled({ id: networkId, sequence: await this.servers.unpin(id, networkId, this.api.meta(req)) });
   }
 
   private async wire(agent: { id: string; host: string; row: string }) {

@@ -68,32 +68,31 @@ export class DhcpServers {
 
   /**
    * Neutron's "add network to DHCP agent": the network's server moves to that agent and stays
-   * there (pinned), even while it is down, until removed from it. Its port is re-bound by the
-   * next pass.
+   * there (pinned), even while it is down, until removed from it, also while no subnet needs
+   * DHCP (as Neutron keeps the binding). Its port is re-bound by the next pass.
+   * @returns the sequence of the pin's event, for read-your-writes
    * @throws NotFoundError for an unknown agent or network; ConflictError for an agent without
    *   the network role, or one that already hosts the network.
    */
-  async pin(agentId: string, networkId: string, meta: CommandMetadata): Promise<void> {
+  async pin(agentId: string, networkId: string, meta: CommandMetadata): Promise<number> {
     await this.catchUp();
     const agent = await this.prisma.agent.findUnique({ where: { id: agentId } });
     if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${agentId} could not be found.`);
     if (!agent.roles.includes('network')) throw new ConflictError('DHCP.InvalidDHCPAgent', `Agent ${agentId} is not a DHCP agent: it has no network role.`);
     if (!(await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } }))) throw new NotFoundError('DHCP.NetworkNotFound', `Network ${networkId} could not be found.`);
-    const server = (await this.repo.load(networkId)).state;
-    if (server.host === agent.host && server.pinned) throw new ConflictError('DHCP.NetworkHostedByDHCPAgent', `The network ${networkId} has been already hosted by the DHCP Agent ${agentId}.`);
-    await this.repo.execute(networkId, { type: 'Schedule', host: agent.host, row: agent.row, pinned: true }, meta);
+    const r = await this.repo.execute(networkId, { type: 'Pin', host: agent.host, row: agent.row, agentId, networkId }, meta);
     this.reconcileSoon();
+    return r.sequence;
   }
 
   /** Neutron's "remove network from DHCP agent": the server leaves it and is placed anew. */
-  async unpin(agentId: string, networkId: string, meta: CommandMetadata): Promise<void> {
+  async unpin(agentId: string, networkId: string, meta: CommandMetadata): Promise<number> {
     await this.catchUp();
     const agent = await this.prisma.agent.findUnique({ where: { id: agentId } });
     if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${agentId} could not be found.`);
-    const server = (await this.repo.load(networkId)).state;
-    if (server.host !== agent.host) throw new ConflictError('DHCP.NetworkNotHostedByDhcpAgent', `The network ${networkId} is not hosted by the DHCP agent ${agentId}.`);
-    await this.repo.execute(networkId, { type: 'Unschedule', reason: `removed from agent ${agentId}` }, meta);
+    const r = await this.repo.execute(networkId, { type: 'Unpin', host: agent.host, agentId, networkId }, meta);
     this.reconcileSoon();
+    return r.sequence;
   }
 
   private async execute(networkId: string, command: DhcpServerCommand): Promise<DhcpServerState> {
@@ -112,7 +111,7 @@ export class DhcpServers {
         return;
       }
       if (server.host !== null) this.logger.warn({ networkId, from: server.host, to: chosen.host }, 'DHCP server moves off a dead agent');
-      server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, pinned: false, replacing: server.host });
+      server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, replacing: server.host });
     }
     const host = server.host;
     if (host === null) return;
@@ -154,7 +153,7 @@ export class DhcpServers {
     const server = (await this.repo.load(networkId)).state;
     const meta = serviceMeta('dhcp:placement');
     for (const p of ports) if (p.deviceId === dhcpDeviceId(networkId)) await this.ipam.deletePort(p.id, meta);
-    if (server.host !== null || server.portId !== null) await this.execute(networkId, { type: 'Unschedule', reason });
+    if (server.host !== null || server.portId !== null) await this.execute(networkId, { type: 'Withdraw', reason });
   }
 
   private async choose(networkId: string, physicalNetwork: string | null) {

@@ -182,19 +182,39 @@ describe('DHCP server decider', () => {
   const scheduled = { type: 'DhcpServerScheduled' as const, data: { host: 'a1', row: 'row-a', pinned: false } };
 
   it('records a placement once, and a move to another host', () => {
-    spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false, replacing: null }).then([scheduled]);
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', pinned: false, replacing: 'a1' }).then([]);
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: 'a1' }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
+    spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', replacing: null }).then([scheduled]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', replacing: 'a1' }).then([]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', replacing: 'a1' }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
   });
 
   it('takes a placement only on the server as the placement saw it: never over a pin or another placement', () => {
     const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
     // a pass that saw the server on a1 (dead) comes after an operator pinned it to c1
-    spec.given([scheduled, pinned]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: 'a1' }).then([]);
+    spec.given([scheduled, pinned]).when({ type: 'Schedule', host: 'b1', row: 'row-b', replacing: 'a1' }).then([]);
     // two passes that saw it unplaced: the second one finds it placed already
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', pinned: false, replacing: null }).then([]);
+    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', replacing: null }).then([]);
     // a pin always holds
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'c1', row: 'row-c', pinned: true }).then([pinned]);
+    spec.given([scheduled]).when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' }).then([pinned]);
+  });
+
+  it('refuses a pin to the agent that already holds it, and an unpin from an agent that does not host the network', () => {
+    const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
+    spec.given([pinned]).when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' }).thenThrows('DHCP.NetworkHostedByDHCPAgent', /already hosted by the DHCP Agent agent-c1/);
+    // a placement on c1 is not a pin: pinning there records it
+    spec.given([{ ...pinned, data: { ...pinned.data, pinned: false } }]).when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' }).then([pinned]);
+    spec.given([pinned]).when({ type: 'Unpin', host: 'a1', agentId: 'agent-a1', networkId: 'n1' }).thenThrows('DHCP.NetworkNotHostedByDhcpAgent', /not hosted by the DHCP agent agent-a1/);
+    spec.given([pinned]).when({ type: 'Unpin', host: 'c1', agentId: 'agent-c1', networkId: 'n1' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'removed from agent agent-c1' } }]);
+  });
+
+  it('keeps a pinned network on its agent when no subnet needs DHCP, giving up only its port', () => {
+    const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
+    const assigned = { type: 'DhcpPortAssigned' as const, data: { portId: 'p1' } };
+    spec.given([pinned, assigned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpPortReleased', data: { portId: 'p1' } }]);
+    spec.given([pinned, assigned, { type: 'DhcpPortReleased', data: { portId: 'p1' } }]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([]);
+    spec.given([pinned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([]);
+    spec.given([scheduled, assigned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
+    // a deleted network takes its pin with it
+    spec.given([pinned, assigned]).when({ type: 'Unschedule', reason: 'network deleted' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'network deleted' } }]);
   });
 
   it('assigns the port once, takes status only while placed, and unschedules once', () => {

@@ -40,6 +40,9 @@ export class DhcpProjection implements Projection<DhcpTx> {
       case 'DhcpPortAssigned':
         await tx.dhcpServer.update({ where: { networkId }, data: { portId: event.data.portId, updatedAt: at } });
         return;
+      case 'DhcpPortReleased':
+        await tx.dhcpServer.update({ where: { networkId }, data: { portId: null, updatedAt: at } });
+        return;
       case 'DhcpServerUnscheduled':
         await tx.dhcpServer.deleteMany({ where: { networkId } });
         return;

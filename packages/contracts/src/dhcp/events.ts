@@ -17,10 +17,15 @@ export const dhcpServerStatus = z.enum(['ACTIVE', 'DOWN', 'BUILD', 'ERROR']);
 export const DhcpServerScheduled = defineEvent('DhcpServerScheduled', z.object({ host: text, row: text, pinned: z.boolean() }));
 /** The IPAM port (device_owner network:dhcp) the server answers from. */
 export const DhcpPortAssigned = defineEvent('DhcpPortAssigned', z.object({ portId: id }));
+/**
+ * The server's port is given up while the server stays placed: a network pinned to an agent
+ * keeps its binding (as Neutron does) when no subnet needs DHCP any more.
+ */
+export const DhcpPortReleased = defineEvent('DhcpPortReleased', z.object({ portId: id }));
 export const DhcpServerUnscheduled = defineEvent('DhcpServerUnscheduled', z.object({ host: text, reason: text }));
 export const DhcpServerStatusChanged = defineEvent('DhcpServerStatusChanged', z.object({ status: dhcpServerStatus, reason: text }));
 
-export const dhcpEventDefinitions = [DhcpServerScheduled, DhcpPortAssigned, DhcpServerUnscheduled, DhcpServerStatusChanged] as const;
+export const dhcpEventDefinitions = [DhcpServerScheduled, DhcpPortAssigned, DhcpPortReleased, DhcpServerUnscheduled, DhcpServerStatusChanged] as const;
 
 type Def = (typeof dhcpEventDefinitions)[number];
 type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
