@@ -266,3 +266,40 @@ describe('routers and floating IPs changed concurrently or behind their back', (
     expect((await api.delete(`/v2.0/floatingips/${fip.id}`)).status).toBe(204);
   });
 });
+
+describe('deleting an external network with floating IPs (test_delete_external_networks_with_floating_ip)', () => {
+  const externalNetwork = async (name: string, cidr: string) => {
+    const net = await api.create('networks', 'network', { name, 'router:external': true });
+    const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr, enable_dhcp: false });
+    return { net, subnet };
+  };
+
+  it('deletes the unassociated floating IPs with the network, as Neutron does', async () => {
+    const { net } = await externalNetwork('ext-gone', '10.88.0.0/24');
+    const fips = [await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id }), await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id })];
+    expect((await api.delete(`/v2.0/networks/${net.id}`)).status).toBe(204);
+    for (const f of fips) expect((await api.get(`/v2.0/floatingips/${f.id}`)).status).toBe(404);
+    expect((await api.get<{ ports: unknown[] }>(`/v2.0/ports?network_id=${net.id}`)).body.ports).toEqual([]);
+  });
+
+  it("refuses a network still in use (a router's gateway, an associated floating IP), taking only its unassociated floating IPs, and only for its owner", async () => {
+    const { net } = await externalNetwork('ext-kept', '10.89.0.0/24');
+    const r = await api.create<Router>('routers', 'router', { name: 'r-ext-kept', external_gateway_info: { network_id: net.id } });
+    const inner = await api.create('networks', 'network', { name: 'inner-kept' });
+    const innerSubnet = await api.create('subnets', 'subnet', { network_id: inner.id, ip_version: 4, cidr: '172.16.89.0/24' });
+    expect((await api.put(`/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: innerSubnet.id })).status).toBe(200);
+    const port = await api.create<PortResource>('ports', 'port', { network_id: inner.id });
+    const associated = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id, port_id: port.id });
+    const loose = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id });
+
+    // another project cannot see the network: nothing of it goes
+    const other = api.as({ 'X-Project-Id': 'p-other', 'X-Roles': 'member' });
+    expect((await other.delete(`/v2.0/networks/${net.id}`)).status).toBe(404);
+    expect((await api.get(`/v2.0/floatingips/${loose.id}`)).status).toBe(200);
+
+    const refused = await api.delete(`/v2.0/networks/${net.id}`);
+    expect([refused.status, errorOf(refused.body).type]).toEqual([409, 'NetworkInUse']);
+    expect((await api.get<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${associated.id}`)).body.floatingip).toMatchObject({ port_id: port.id, router_id: r.id });
+    expect((await api.get(`/v2.0/floatingips/${loose.id}`)).status).toBe(404);
+  });
+});

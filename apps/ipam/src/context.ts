@@ -1,5 +1,5 @@
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
-import { AdminResponder, JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
+import { AdminResponder, CommandClient, CommandResponder, JetStreamEventStore, ProjectionRunner, ReactionRunner, SqlProjectionStore, SqlSnapshotStore, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
 import { addressScopeDecider } from './domain/address-scope.decider';
 import { bulkCreateDecider } from './domain/bulk-create.decider';
 import { networkDecider } from './domain/network.decider';
@@ -19,7 +19,6 @@ import { IpamWriteModel } from './application/write-model';
 import { createPortInput, updatePortInput } from './api/bodies';
 import { ports } from './api/resources';
 import { type IpamConfig } from './config';
-import { CommandResponder } from './messaging/command-responder';
 import { createPrisma, IPAM_SCHEMA, type IpamPrisma, type IpamTx } from './infrastructure/prisma';
 
 import { IpamProjection } from './projection/ipam.projection';
@@ -93,12 +92,16 @@ export class IpamContext {
     const lookups = new AggregateLookups(prisma);
     const followUps = new FollowUps(model, logger);
     const portCommands = new PortCommands(model, lookups);
-    const networkCommands = new NetworkCommands(model, followUps);
+    const l3 = new CommandClient(nc, naming, 'l3', 'L3');
+    const networkCommands = new NetworkCommands(model, followUps, {
+      deleteUnassociatedOn: (networkId, meta) => l3.request('delete_unassociated_floatingips', { network_id: networkId }, meta),
+    });
     const subnetCommands = new SubnetCommands(model, lookups, followUps);
     const bulkCreates = new BulkCreateCommands(model, networkCommands, subnetCommands, portCommands, (s) => projection.waitFor(s), logger);
     const responder = new CommandResponder(
       nc,
       naming,
+      'ipam',
       {
         // The port commands other services need (L3's router ports), with the API's own
         // body parsing, so both paths accept exactly the same input.

@@ -8,6 +8,7 @@ import {
   ReactionRunner,
   SqlProjectionStore,
   AdminResponder,
+  CommandResponder,
   connectNats,
   historyOf,
   replayIntoScratch,
@@ -31,6 +32,7 @@ import { L3StatusFromAgentReports } from './desired-state/status.reaction';
 
 import { createPrisma, L3_SCHEMA, type L3Prisma, type L3Tx } from './infrastructure/prisma';
 import { L3Projection } from './projection/l3.projection';
+import { z } from 'zod';
 
 /** The composition root of the L3 service. */
 export class L3Context {
@@ -55,6 +57,7 @@ export class L3Context {
     readonly portDeleted: ReactionRunner,
     readonly sweeper: L3OrphanSweeper,
     readonly model: L3WriteModel,
+    readonly commands: CommandResponder,
   ) {}
 
   /** `ipam`: IPAM's port commands, over NATS unless a test brings its own (to fail them at will). */
@@ -98,6 +101,19 @@ export class L3Context {
       new ReactionRunner(store, new DisassociateFloatingIpsWhenPortDeleted(naming.eventsOfAggregateType('ipam', 'network'), floatingIps), logger),
       new L3OrphanSweeper(prisma, model, floatingIps, ipam, config.ORPHAN_GRACE_SECONDS, logger),
       model,
+      // What other services ask of L3: IPAM, deleting an external network.
+      new CommandResponder(
+        nc,
+        naming,
+        'l3',
+        {
+          delete_unassociated_floatingips: async (input, meta) => {
+            const { network_id } = z.object({ network_id: z.string().min(1) }).parse(input);
+            return { deleted: await floatingIps.deleteUnassociatedOn(network_id, meta) };
+          },
+        },
+        logger,
+      ),
     );
   }
 
@@ -121,6 +137,7 @@ export class L3Context {
     await this.publisher.start();
     await this.status.start();
     await this.portDeleted.start();
+    this.commands.start();
     this.sweepTimer = setInterval(
       () => {
         this.sweeper.sweep(new Date()).catch((err: unknown) => this.logger.error({ err }, 'orphan sweep failed'));
@@ -149,6 +166,7 @@ export class L3Context {
   async stop(): Promise<void> {
     if (this.placementTimer) clearInterval(this.placementTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.commands.stop();
     await this.portDeleted.stop();
     await this.status.stop();
     this.publisher.stop();

@@ -9,6 +9,7 @@ export * from './repository';
 export * from './snapshot-store';
 export * from './sql-projection-store';
 export * from './ipam-client';
+export * from './command-responder';
 export * from './unreachable';
 export * from './desired-state-publisher';
 export { SerialPass } from './serial-pass';

@@ -14,27 +14,45 @@ export interface IpamPortWire {
 }
 
 /**
- * Other services change IPAM state (L3 its router and floating IP ports, DHCP its DHCP
- * ports) only through IPAM's command API over NATS request/reply; IPAM's refusals come back
- * as the same domain errors.
+ * Request/reply to another service's command API (`cmd.<context>.<verb>`): its refusals come
+ * back as the same domain errors, no answer at all as a 503.
  */
-export class IpamClient {
+export class CommandClient {
   constructor(
     private readonly nc: NatsConnection,
     private readonly naming: Naming,
+    private readonly context: string,
+    /** How the service is named in a 503's message. */
+    private readonly service: string,
     private readonly timeoutMs = 15_000,
   ) {}
 
-  private async request<T>(verb: string, input: unknown, meta: CommandMetadata): Promise<T> {
+  async request<T>(verb: string, input: unknown, meta: CommandMetadata): Promise<T> {
     const reply = await this.nc
-      .request(this.naming.commandSubject('ipam', verb), JSON.stringify({ meta, input }), { timeout: this.timeoutMs })
+      .request(this.naming.commandSubject(this.context, verb), JSON.stringify({ meta, input }), { timeout: this.timeoutMs })
       .catch((e: unknown) => {
-        throw unreachable('IPAM', verb, e);
+        throw unreachable(this.service, verb, e);
       });
     const body = JSON.parse(new TextDecoder().decode(reply.data)) as { result?: T } & Partial<ErrorReply>;
     if (body.error) throw fromErrorReply(body as ErrorReply);
-    if (body.result === undefined) throw new Error(`ipam ${verb}: empty reply`);
+    if (body.result === undefined) throw new Error(`${this.context} ${verb}: empty reply`);
     return body.result;
+  }
+}
+
+/**
+ * Other services change IPAM state (L3 its router and floating IP ports, DHCP its DHCP
+ * ports) only through IPAM's command API over NATS request/reply.
+ */
+export class IpamClient {
+  private readonly client: CommandClient;
+
+  constructor(nc: NatsConnection, naming: Naming, timeoutMs = 15_000) {
+    this.client = new CommandClient(nc, naming, 'ipam', 'IPAM', timeoutMs);
+  }
+
+  private request<T>(verb: string, input: unknown, meta: CommandMetadata): Promise<T> {
+    return this.client.request<T>(verb, input, meta);
   }
 
   async createPort(input: Record<string, unknown>, meta: CommandMetadata): Promise<IpamPortWire> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CommandMetadata } from '@ncp/contracts';
-import { type NetworkAttributes } from '../domain/network.decider';
+import { floatingIpsToLetGoBeforeDelete, type NetworkAttributes } from '../domain/network.decider';
 import { type SegmentRequest } from '../domain/registry.decider';
 import { type FollowUps } from './follow-ups';
 import { type IpamWriteModel, type Written } from './write-model';
@@ -12,10 +12,17 @@ export interface CreateNetworkInput {
   readonly segment: SegmentRequest;
 }
 
+/** L3's part in a network's deletion, over its command API. */
+export interface FloatingIpOwner {
+  /** Deletes the floating IPs on the network that no port is associated with, and their ports. */
+  deleteUnassociatedOn(networkId: string, meta: CommandMetadata): Promise<unknown>;
+}
+
 export class NetworkCommands {
   constructor(
     private readonly model: IpamWriteModel,
     private readonly followUps: FollowUps,
+    private readonly floatingIps: FloatingIpOwner,
   ) {}
 
   /** Saga: reserve the segment in the registry, then create the network; undo on failure. */
@@ -45,6 +52,9 @@ export class NetworkCommands {
   }
 
   async delete(id: string, meta: CommandMetadata): Promise<Written> {
+    // Only a caller who may delete the network gets its floating IPs deleted; the associated
+    // ones stay and the network is refused as in use.
+    if (floatingIpsToLetGoBeforeDelete((await this.model.networks.load(id)).state, meta)) await this.floatingIps.deleteUnassociatedOn(id, meta);
     const r = await this.model.networks.execute(id, { type: 'DeleteNetwork', id }, meta);
     let sequence = r.sequence;
     const deleted = r.event?.envelope.data;

@@ -113,6 +113,15 @@ type Result = readonly [] | readonly [NetworkEvent];
 
 const L3_SERVICE_OWNERS = new Set(['network:router_gateway', 'network:floatingip']);
 
+/**
+ * Neutron deletes an external network's unassociated floating IPs with the network: whether a
+ * delete by this caller should first ask L3 to let them go (L3 owns their association, so
+ * only it can tell which are unassociated; the delete itself is decided here again after).
+ */
+export function floatingIpsToLetGoBeforeDelete(state: Readonly<NetworkState>, meta: CommandMetadata): boolean {
+  return state.exists && canModify(meta, state) && [...state.ports.values()].some((p) => p.deviceOwner === 'network:floatingip');
+}
+
 export function maxMtu(segment: Segment, policy: MtuPolicy): number {
   return segment.networkType === 'vxlan' ? policy.physicalMtu - policy.vxlanOverhead : policy.physicalMtu;
 }

@@ -180,6 +180,26 @@ export class FloatingIpCommands {
   }
 
   /**
+   * What an external network's deletion asks of L3 (as Neutron does it): its floating IPs that
+   * no port is associated with are deleted, with their ports, so that only associated ones
+   * keep the network in use. Each floating IP decides for itself whether it is unassociated.
+   * @returns the ids deleted
+   */
+  async deleteUnassociatedOn(networkId: string, meta: CommandMetadata): Promise<string[]> {
+    await this.catchUp();
+    const candidates = await this.prisma.floatingIp.findMany({ where: { floatingNetworkId: networkId, portId: null }, select: { id: true, floatingPortId: true } });
+    const deleted: string[] = [];
+    for (const { id, floatingPortId } of candidates) {
+      const r = await this.model.floatingIps.execute(id, { type: 'DeleteFloatingIp', id, onlyIfUnassociated: true }, asService(meta));
+      if (r.event === null) continue;
+      // Not quietly: the network's deletion waits for these ports to be gone.
+      await this.ipam.deletePort(floatingPortId, asService(meta));
+      deleted.push(id);
+    }
+    return deleted;
+  }
+
+  /**
    * Brings the registry claims and router records a saga touched in line with the floating
    * IP's own state, read fresh from the stream: a claim or record it holds is kept (made
    * again if missing), any other is released. Each step is decided by its aggregate, so it is

@@ -34,7 +34,8 @@ export type FloatingIpCommand =
   | { type: 'ForgetPort'; id: string; portId: string }
   | { type: 'UpdateDescription'; id: string; description: string; expectedRevision?: number }
   | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
-  | { type: 'DeleteFloatingIp'; id: string };
+  /** `onlyIfUnassociated`: an external network's deletion takes its floating IPs that no port uses (Neutron). */
+  | { type: 'DeleteFloatingIp'; id: string; onlyIfUnassociated?: boolean };
 
 export function initialFloatingIp(): FloatingIpState {
   return { exists: false, projectId: '', floatingNetworkId: '', floatingPortId: '', portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN', revision: 0 };
@@ -93,6 +94,7 @@ function decide(command: FloatingIpCommand, state: Readonly<FloatingIpState>, me
     case 'SetStatus':
       return state.status === command.status ? [] : [{ type: 'FloatingIpStatusChanged', data: { status: command.status, reason: command.reason } }];
     case 'DeleteFloatingIp':
+      if (command.onlyIfUnassociated === true && state.portId !== null) return [];
       return [{ type: 'FloatingIpDeleted', data: {} }];
     default: {
       const _exhaustive: never = command;

@@ -163,6 +163,15 @@ describe('floating IP decider', () => {
     spec.given([]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([]);
   });
 
+  it("goes with its external network only while no port is associated (Neutron's network delete)", () => {
+    const admin = { isAdmin: true };
+    spec.given([created]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
+    spec.given([created, associated]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([]);
+    spec.given([created, associated, { type: 'FloatingIpDisassociated', data: {} }]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
+    // a user's own delete takes it associated or not
+    spec.given([created, associated]).when({ type: 'DeleteFloatingIp', id: 'f' }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
+  });
+
   it('moves to another router with the association', () => {
     const state = spec.given([created, associated, { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.1.0.5', routerId: 'r2' } }]).state();
     expect([state.portId, state.routerId]).toEqual(['vm2', 'r2']);

@@ -1,6 +1,5 @@
 import { isDomainError, toErrorReply, type CommandMetadata, type Naming } from '@ncp/contracts';
 import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
-import { type Logger } from '@ncp/nest-common';
 import { z } from 'zod';
 
 const requestSchema = z.object({
@@ -17,26 +16,35 @@ const requestSchema = z.object({
 
 export type CommandHandler = (input: unknown, meta: CommandMetadata) => Promise<unknown>;
 
+export interface CommandResponderLogger {
+  error(obj: object, msg: string): void;
+}
+
 /**
- * Other services change IPAM state only through request/reply on `cmd.ipam.<verb>`
- * (for instance L3 creating router ports). Replies carry the result or an error
- * reply with the same codes the HTTP edge uses.
+ * A service's command API for the other services: request/reply on `cmd.<context>.<verb>`
+ * (L3 creating router ports in IPAM, IPAM asking L3 to let go of floating IPs). Replies carry
+ * the result or an error reply with the same codes the HTTP edge uses.
  */
 export class CommandResponder {
   private subscription: Subscription | undefined;
 
+  private readonly codePrefix: string;
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly naming: Naming,
+    private readonly context: string,
     private readonly handlers: Readonly<Record<string, CommandHandler>>,
-    private readonly logger: Logger,
-  ) {}
+    private readonly logger: CommandResponderLogger,
+  ) {
+    this.codePrefix = context.toUpperCase();
+  }
 
   start(): void {
-    const prefix = this.naming.commandSubject('ipam', 'x').slice(0, -1);
+    const prefix = this.naming.commandSubject(this.context, 'x').slice(0, -1);
     // A queue group, so several instances share the work.
-    this.subscription = this.nc.subscribe(this.naming.commandsOfContext('ipam'), {
-      queue: 'ipam',
+    this.subscription = this.nc.subscribe(this.naming.commandsOfContext(this.context), {
+      queue: this.context,
       callback: (err, msg) => {
         if (err) {
           this.logger.error({ err }, 'command subscription failed');
@@ -54,17 +62,17 @@ export class CommandResponder {
 
   private async handle(verb: string, data: Uint8Array): Promise<unknown> {
     const handler = this.handlers[verb];
-    if (!handler) return { error: { kind: 'not_found', code: 'IPAM.UnknownCommand', message: `unknown command ${verb}`, detail: '' } };
+    if (!handler) return { error: { kind: 'not_found', code: `${this.codePrefix}.UnknownCommand`, message: `unknown command ${verb}`, detail: '' } };
     try {
       const request = requestSchema.parse(JSON.parse(new TextDecoder().decode(data)));
       return { result: await handler(request.input, request.meta) };
     } catch (e) {
       if (isDomainError(e)) return toErrorReply(e);
       if (e instanceof z.ZodError || e instanceof SyntaxError) {
-        return { error: { kind: 'validation', code: 'IPAM.BadRequest', message: `malformed command: ${e.message}`, detail: '' } };
+        return { error: { kind: 'validation', code: `${this.codePrefix}.BadRequest`, message: `malformed command: ${e.message}`, detail: '' } };
       }
       this.logger.error({ err: e, verb }, 'command failed');
-      return { error: { kind: 'conflict', code: 'IPAM.InternalError', message: 'internal error', detail: '' } };
+      return { error: { kind: 'conflict', code: `${this.codePrefix}.InternalError`, message: 'internal error', detail: '' } };
     }
   }
 }
