@@ -4,7 +4,8 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { type Registry } from 'prom-client';
 import { HEALTH_CHECKS, HealthController, type HealthCheck } from './health';
 import { type Logger, PinoNestLogger } from './logger';
-import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry } from './metrics';
+import { type ProjectionStatusSource } from './lifecycle';
+import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry, registerProjectionMetrics } from './metrics';
 import { NeutronExceptionFilter } from './neutron/errors';
 import { requestId } from './neutron/request-context';
 
@@ -12,6 +13,8 @@ export interface ServiceCommonOptions {
   readonly service: string;
   readonly healthChecks: readonly HealthCheck[];
   readonly registry?: Registry;
+  /** Projections whose parked events, checkpoint and lag /metrics shows. */
+  readonly projections?: readonly ProjectionStatusSource[];
 }
 
 /** /healthz, /metrics and request metrics, the same in every app. */
@@ -19,6 +22,7 @@ export interface ServiceCommonOptions {
 export class ServiceCommonModule implements NestModule {
   static forRoot(opts: ServiceCommonOptions): DynamicModule {
     const registry = opts.registry ?? createMetricsRegistry(opts.service);
+    registerProjectionMetrics(registry, opts.projections ?? []);
     return {
       module: ServiceCommonModule,
       global: true,
