@@ -80,8 +80,14 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
   app.enableShutdownHooks();
   if (opts.openapi) {
     const config = new DocumentBuilder().setTitle(opts.openapi.title).setDescription(opts.openapi.description).setVersion('2.0').build();
-    const document = SwaggerModule.createDocument(app, config);
-    SwaggerModule.setup('docs', app, opts.openapi.enrich ? opts.openapi.enrich(document) : document, { jsonDocumentUrl: 'docs/openapi.json' });
+    const openapi = opts.openapi;
+    // Built on the first request to /docs, not at start: it costs seconds of CPU that a
+    // restarting service should spend on answering its API.
+    const document = () => {
+      const d = SwaggerModule.createDocument(app, config);
+      return openapi.enrich ? openapi.enrich(d) : d;
+    };
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   }
   await app.listen(opts.port, opts.host);
   opts.logger.info({ host: opts.host, port: opts.port }, `${opts.service} listening`);
