@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { DESIRED_STATE_BUCKET, EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
 import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
 import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
@@ -49,6 +49,8 @@ const USAGE = `usage: node bench/restart/run.mjs [options]
   --hosts N       agents registered, hosts the bound ports go to (default 16)
   --restarts N    kill -9 and restart this many times (default 3)
   --seed N        seed of the operation mix (default 1)
+  --no-snapshot   for an IPAM that keeps no desired-state snapshot (a build before it had
+                  one): do not wait for one before a kill, nor for its 'caught up' log line
   -h, --help      this text`;
 
 function parseOptions(argv) {
@@ -62,6 +64,7 @@ function parseOptions(argv) {
         hosts: { type: 'string', default: '16' },
         restarts: { type: 'string', default: '3' },
         seed: { type: 'string', default: '1' },
+        'no-snapshot': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -82,7 +85,7 @@ function parseOptions(argv) {
     }
     return n;
   };
-  return { events: int('events', 1), networks: int('networks', 1, 250), hosts: int('hosts', 1, 1000), restarts: int('restarts', 1, 100), seed: int('seed', 0) };
+  return { events: int('events', 1), networks: int('networks', 1, 250), hosts: int('hosts', 1, 1000), restarts: int('restarts', 1, 100), seed: int('seed', 0), snapshot: !parsed.values['no-snapshot'] };
 }
 
 let interrupted = false;
@@ -263,6 +266,27 @@ async function load(store, networks, opts, prisma) {
   return { counts, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * For an IPAM without a desired-state snapshot: waits until its desired-state bucket has not
+ * changed for 10 s (its fold has caught up and published everything). Returns the wait in ms.
+ */
+async function kvQuiet(nc, naming) {
+  const jsm = await jetstreamManager(nc);
+  const stream = `KV_${naming.bucket(DESIRED_STATE_BUCKET)}`;
+  const t0 = performance.now();
+  let last = -1;
+  let since = performance.now();
+  for (;;) {
+    const seq = (await jsm.streams.info(stream)).state.last_seq;
+    if (seq !== last) {
+      last = seq;
+      since = performance.now();
+    } else if (performance.now() - since >= 10_000) return Math.round(performance.now() - t0);
+    if (interrupted) throw new Error('interrupted');
+    await sleep(1000);
+  }
+}
+
 /** IPAM's snapshot of its desired-state fold (sequence and size), if it has one. */
 async function desiredStateSnapshot(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -281,7 +305,7 @@ async function desiredStateSnapshot(databaseUrl) {
  * kill -9, start again at once, and poll a write, a read and /healthz until each has answered
  * 2xx: milliseconds from the kill to each first 2xx (and to the first answer of any kind).
  */
-async function restart(ipam, network) {
+async function restart(ipam, network, opts) {
   await ipam.stop('SIGKILL');
   const caughtUpBefore = ipam.caughtUpLines();
   const t0 = performance.now();
@@ -309,8 +333,8 @@ async function restart(ipam, network) {
     probe('healthy', () => status(`${ipam.url}/healthz`)),
   ]);
   // the desired-state fold (in the background) has caught up and published: IPAM logs it
-  await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
-  at.desiredState = performance.now() - t0;
+  if (opts.snapshot) await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
+  if (opts.snapshot) at.desiredState = performance.now() - t0;
   const fmt = (m) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
   return { ms: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])), statuses: { write: fmt(statuses.write), read: fmt(statuses.read) } };
 }
@@ -350,25 +374,26 @@ async function main() {
     // IPAM's desired-state fold keeps a snapshot every 10,000 events once it has published
     // them: wait until it has one that recent (what a service that has been running holds).
     const settled = async () => {
+      if (!opts.snapshot) return kvQuiet(nc, naming);
       const last = await store.streamLastSequence();
       const t0 = performance.now();
       await waitUntil('desired-state snapshot within 10,000 events of the stream', async () => ((await desiredStateSnapshot(database.url).catch(() => null))?.sequence ?? 0) >= last - 10_000, 1_800_000, { pollMs: 1000, stop: () => interrupted });
       return Math.round(performance.now() - t0);
     };
     result.stream.desiredStateSettledMs = await settled();
-    console.log(`IPAM's desired-state snapshot caught up ${result.stream.desiredStateSettledMs} ms after its projection`);
+    console.log(`IPAM's desired state settled ${result.stream.desiredStateSettledMs} ms after its projection`);
 
     result.restarts = [];
     for (let i = 1; i <= opts.restarts && !interrupted; i++) {
       const snapshot = await desiredStateSnapshot(database.url);
-      const r = { ...(await restart(ipam, networks[0])), snapshotBefore: snapshot };
+      const r = { ...(await restart(ipam, networks[0], opts)), snapshotBefore: snapshot };
       result.restarts.push(r);
       console.log(`restart ${i}: first answer ${r.ms.answered} ms, read 2xx ${r.ms.read} ms (that request ${r.ms.readLatency} ms), write 2xx ${r.ms.write} ms (${r.ms.writeLatency} ms), /healthz ${r.ms.healthy} ms, desired state caught up ${r.ms.desiredState} ms; write statuses ${JSON.stringify(r.statuses.write)}; desired-state snapshot before the kill: ${snapshot ? `#${snapshot.sequence}, ${snapshot.bytes} bytes` : 'none'}`);
       await caughtUp(nc, naming, store);
       await settled();
     }
     const sorted = (k) => result.restarts.map((r) => r.ms[k]).sort((a, b) => a - b);
-    result.summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', 'desiredState'].map((k) => [k, { median: percentile(sorted(k), 50), max: sorted(k).at(-1) }]));
+    result.summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', ...(opts.snapshot ? ['desiredState'] : [])].map((k) => [k, { median: percentile(sorted(k), 50), max: sorted(k).at(-1) }]));
     const startLines = ipam.logs().split('\n').filter((l) => /desired state|listening|error/i.test(l)).slice(-30);
     result.ipamStartLog = startLines;
     console.log(`kill -9 -> first 2xx (median / max over ${result.restarts.length}): read ${result.summary.read.median} / ${result.summary.read.max} ms, write ${result.summary.write.median} / ${result.summary.write.max} ms`);
