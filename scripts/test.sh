@@ -31,8 +31,13 @@ fi
 echo "== npm ci"
 npm ci --no-audit --no-fund
 
-echo "== build, lint, types, unit tests"
-npx turbo run build lint typecheck test:unit
+# One task per CPU: turbo's default (10 at once) on a 2-core machine put the load near 20, and
+# vitest's forks then missed their 60 s start deadline ("Failed to start forks worker").
+# NCP_TEST_CONCURRENCY overrides it (e.g. on a machine shared with other jobs).
+CONCURRENCY="${NCP_TEST_CONCURRENCY:-$(nproc 2>/dev/null || echo 2)}"
+
+echo "== build, lint, types, unit tests (${CONCURRENCY} tasks at a time)"
+npx turbo run build lint typecheck test:unit --concurrency="${CONCURRENCY}"
 
 echo "== docker-compose.yml"
 bash scripts/check-compose.sh

@@ -13,6 +13,7 @@ export class BgpModule {
         ServiceCommonModule.forRoot({
           service: 'bgp',
           healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection]),
+          projections: [ctx.projection],
         }),
       ],
       controllers: [ExtensionsController, SpeakersController, PeersController, DrAgentsController],

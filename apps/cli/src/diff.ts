@@ -23,7 +23,7 @@ export interface TableDiff {
 }
 
 /** Tables that are bookkeeping, not the projection (they differ by design). */
-const SKIPPED = new Set(['projection_checkpoints', '_prisma_migrations', 'aggregate_snapshots']);
+const SKIPPED = new Set(['projection_checkpoints', 'parked_events', '_prisma_migrations', 'aggregate_snapshots']);
 const NAME = /^[a-z_][a-z0-9_]*$/;
 
 /** Every table of `liveSchema` compared row by row with the same table in `replaySchema`. */

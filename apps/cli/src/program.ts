@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { connect } from '@nats-io/transport-node';
 import { Naming, parseDesiredKey } from '@ncp/contracts';
-import { REPLAY_SCHEMA, type AggregateHistory, type ProjectionStatus } from '@ncp/eventstore';
+import { REPLAY_SCHEMA, type AggregateHistory, type ParkedEvent, type ProjectionStatus, type ReapplyResult } from '@ncp/eventstore';
 import { SERVICE_CONTEXTS, SERVICE_SCHEMAS, resolveAggregate } from './aggregates';
 import { agentRows, type Registration, type ReportedStatus } from './agents';
 import { Bus } from './bus';
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
           try {
             for (const s of await bus.admin<ProjectionStatus[]>(context, 'projection_status', {}, 3_000)) rows.push({ service, ...s, lag: s.pending });
           } catch (e) {
-            rows.push({ service, name: '-', checkpoint: null, pending: null, running: false, lag: null, error: e instanceof Error ? e.message : String(e) });
+            rows.push({ service, name: '-', checkpoint: null, pending: null, running: false, parked: null, lag: null, error: e instanceof Error ? e.message : String(e) });
           }
         }
         if (g.json) {
@@ -185,7 +185,46 @@ export function buildProgram(): Command {
           return;
         }
         out(`stream at #${last}`);
-        out(table(['service', 'projection', 'checkpoint', 'lag', 'running', 'error'], rows.map((r) => [r.service, r.name, r.checkpoint, r.lag, r.running, 'error' in r ? brief(r.error, 60) : ''])));
+        out(table(['service', 'projection', 'checkpoint', 'lag', 'parked', 'running', 'error'], rows.map((r) => [r.service, r.name, r.checkpoint, r.lag, r.parked, r.running, 'error' in r ? brief(r.error, 60) : ''])));
+        const parked = rows.reduce((n, r) => n + (r.parked ?? 0), 0);
+        if (parked > 0) out(`\n${parked} parked event${parked === 1 ? '' : 's'}: netctl projections parked <service> lists them (README, "Parked events")`);
+      });
+    });
+
+  projections
+    .command('parked')
+    .description('the events a service\'s projections could not apply and went on without, with the error')
+    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
+    .action(async (service: string) => {
+      const context = serviceContext(service);
+      await withBus(program, async (bus, g) => {
+        const parked = await bus.admin<ParkedEvent[]>(context, 'projection_parked', {}, 10_000);
+        if (g.json) {
+          out(JSON.stringify({ service, parked }, null, 2));
+          return;
+        }
+        if (parked.length === 0) {
+          out(`${service}: no parked events`);
+          return;
+        }
+        out(table(['projection', 'sequence', 'subject', 'type', 'version', 'parked at', 'error'], parked.map((p) => [p.projection, p.sequence, p.subject, p.type, p.schemaVersion, p.parkedAt, brief(p.error, 100)])));
+      });
+    });
+
+  projections
+    .command('reapply')
+    .description('applies a service\'s parked events again, oldest first (after a fix: an upcaster that sanitises them); those that still fail stay parked')
+    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
+    .action(async (service: string) => {
+      const context = serviceContext(service);
+      await withBus(program, async (bus, g) => {
+        const results = await bus.admin<ReapplyResult[]>(context, 'projection_reapply', {}, 10 * 60_000);
+        if (g.json) {
+          out(JSON.stringify({ service, projections: results }, null, 2));
+          return;
+        }
+        out(table(['projection', 'applied', 'still parked'], results.map((r) => [r.name, r.applied.length, r.parked.length])));
+        for (const r of results) for (const p of r.parked) out(`  ${r.name} #${p.sequence} ${p.type}: ${brief(p.error, 120)}`);
       });
     });
 

@@ -13,6 +13,7 @@ export class DhcpModule {
         ServiceCommonModule.forRoot({
           service: 'dhcp',
           healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection]),
+          projections: [ctx.projection],
         }),
       ],
       controllers: [ExtensionsController, DhcpAgentsController],

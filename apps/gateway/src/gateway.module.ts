@@ -81,6 +81,11 @@ export class GatewayModule {
             check: async () => {
               const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
               if (!res.ok) throw new Error(`answered ${res.status}`);
+              // an upstream that serves but needs an operator (parked events) makes the API degraded too
+              const body = (await res.json().catch(() => ({}))) as { status?: unknown; checks?: Record<string, unknown> };
+              if (body.status !== 'degraded') return undefined;
+              const notes = Object.values(body.checks ?? {}).filter((c): c is string => typeof c === 'string' && c.startsWith('degraded: '));
+              return { degraded: notes.map((n) => n.slice('degraded: '.length)).join('; ') || 'degraded' };
             },
           })),
         }),

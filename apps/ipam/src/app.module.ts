@@ -40,6 +40,7 @@ export class IpamModule {
         ServiceCommonModule.forRoot({
           service: 'ipam',
           healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection, ctx.agentsProjection]),
+          projections: [ctx.projection, ctx.agentsProjection],
         }),
       ],
       controllers: [ExtensionsController, AgentsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],

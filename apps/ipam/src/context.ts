@@ -160,7 +160,7 @@ export class IpamContext {
           }),
       ),
       agentsProjection,
-      new DesiredStatePublisher(store, naming, logger),
+      new DesiredStatePublisher(store, naming, new SqlSnapshotStore(prisma), logger),
       new AgentLiveness(nc, naming, prisma, model, config.AGENT_DOWN_SECONDS, logger),
       new ReactionRunner(store, new PortStatusFromAgentReports(naming.eventsOfContext('agent'), model), logger),
     );
@@ -168,11 +168,11 @@ export class IpamContext {
 
   async start(): Promise<void> {
     await this.store.ensureStream();
-    await this.projection.start();
-    await this.agentsProjection.start();
+    // Side by side: each waits on NATS or Postgres, none on another.
+    await Promise.all([this.projection.start(), this.agentsProjection.start(), this.liveness.start(), this.portStatus.start()]);
+    // Then the desired state: its fold of the stream (from its snapshot) runs in the background,
+    // after what the API needs has started; the API never waits for it.
     await this.publisher.start();
-    await this.liveness.start();
-    await this.portStatus.start();
     this.responder.start();
     this.admin.start();
     const every = Math.max(5, Math.floor(this.config.ORPHAN_GRACE_SECONDS / 2)) * 1000;

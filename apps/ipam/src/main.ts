@@ -10,8 +10,9 @@ import { IpamContext } from './context';
 async function main(): Promise<void> {
   const config = ipamConfig();
   const ctx = await IpamContext.create(config);
-  await ctx.start();
-  const app = await startHttpService(IpamModule.with(ctx), {
+  // The HTTP app is built while the context starts (both mostly wait): after a restart the API
+  // answers as soon as it can. A write waits for its own event in the projection either way.
+  const http = startHttpService(IpamModule.with(ctx), {
     service: 'ipam',
     host: config.HOST,
     port: config.PORT,
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       ),
     },
   });
+  const [app] = await Promise.all([http, ctx.start()]);
   stopOnSignals(ctx.logger, () => app.close(), () => ctx.stop());
 }
 

@@ -14,6 +14,7 @@ export class L3Module {
         ServiceCommonModule.forRoot({
           service: 'l3',
           healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection]),
+          projections: [ctx.projection],
         }),
       ],
       controllers: [ExtensionsController, RoutersController, FloatingIpsController],

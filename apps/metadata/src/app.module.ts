@@ -14,6 +14,7 @@ export class MetadataModule {
         ServiceCommonModule.forRoot({
           service: 'metadata',
           healthChecks: projectionServiceHealth(ctx.prisma, ctx.nc, [ctx.projection]),
+          projections: [ctx.projection],
         }),
       ],
       controllers: [ExtensionsController, InstancesController, MetadataController],

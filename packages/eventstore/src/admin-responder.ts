@@ -60,6 +60,8 @@ const MAX_DIFFED_EVENTS = 500;
 /**
  * Operator requests over NATS, what `netctl` sends to a service, answered by each instance:
  * `admin.<context>.projection_status`, `admin.<context>.projection_rebuild`,
+ * `admin.<context>.projection_parked` (the events its projections parked),
+ * `admin.<context>.projection_reapply` (applies them again, after a fix),
  * `admin.<context>.aggregate_history` (the history and state of one aggregate, computed with
  * the service's own deciders) and `admin.<context>.projection_replay` (its projections as of a
  * sequence, in a scratch schema).
@@ -71,7 +73,7 @@ export class AdminResponder {
     private readonly nc: NatsConnection,
     private readonly naming: Naming,
     private readonly context: string,
-    private readonly projections: readonly Pick<ProjectionRunner<unknown>, 'status' | 'rebuild'>[],
+    private readonly projections: readonly Pick<ProjectionRunner<unknown>, 'status' | 'rebuild' | 'parkedEvents' | 'reapplyParked'>[],
     private readonly store: Pick<JetStreamEventStore, 'read'>,
     private readonly deciders: readonly HistoryDecider[],
     private readonly logger: ProjectionLogger,
@@ -90,6 +92,12 @@ export class AdminResponder {
       }
       this.logger.info({ results, ms: Date.now() - started }, 'projections rebuilt');
       return { projections: results, durationMs: Date.now() - started };
+    });
+    this.serve('projection_parked', async () => (await Promise.all(this.projections.map((p) => p.parkedEvents()))).flat());
+    this.serve('projection_reapply', async () => {
+      const results = [];
+      for (const p of this.projections) results.push(await p.reapplyParked());
+      return results;
     });
     this.serve('aggregate_history', async (body) => this.history(body as AggregateHistoryRequest));
     this.serve('projection_replay', async (body) => {

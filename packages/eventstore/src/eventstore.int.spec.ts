@@ -186,6 +186,10 @@ describe('JetStream event store', () => {
       async writeCheckpoint(_tx, _name, seq) {
         checkpoint = seq;
       },
+      // nothing here fails, so nothing is parked
+      park: async () => undefined,
+      parked: async () => [],
+      unpark: async () => undefined,
     };
     const runner = new ProjectionRunner(
       store,

@@ -23,7 +23,15 @@ export class HeartbeatWatcher {
         if (entry.operation !== 'PUT') continue;
         const [row, host] = entry.key.split('.');
         if (!row || !host) continue;
-        this.lastSeen.set(host, { row, at: new Date(entry.json<AgentHeartbeat>().at) });
+        // a value that is not a heartbeat is ignored: it must not end the watch (nor the process)
+        let at: Date;
+        try {
+          at = new Date(entry.json<AgentHeartbeat>().at);
+        } catch {
+          continue;
+        }
+        if (Number.isNaN(at.getTime())) continue;
+        this.lastSeen.set(host, { row, at });
         this.onBeat?.(row, host);
       }
     })();

@@ -4,6 +4,7 @@ export * from './heartbeat-watcher';
 export * from './keyed-mutex';
 export * from './nats';
 export * from './projection-runner';
+export * from './projection-failure';
 export * from './reaction-runner';
 export * from './repository';
 export * from './snapshot-store';

@@ -7,8 +7,21 @@ import {
   type ConsumerMessages,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { type RecordedEvent } from '@ncp/contracts';
+import { isDomainError, type RecordedEvent } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
+import { classifyProjectionFailure, sqlState } from './projection-failure';
+
+/** An event a projection could not apply, kept aside so the projection goes on without it. */
+export interface ParkedEvent {
+  readonly projection: string;
+  readonly sequence: number;
+  readonly subject: string;
+  /** As stored in the stream ('' when the envelope itself does not parse). */
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly error: string;
+  readonly parkedAt: string;
+}
 
 /** Where a projection keeps its checkpoint: the same database as its tables. */
 export interface ProjectionStore<Tx> {
@@ -19,6 +32,12 @@ export interface ProjectionStore<Tx> {
    */
   readCheckpoint(name: string, tx?: Tx): Promise<number>;
   writeCheckpoint(tx: Tx, name: string, sequence: number): Promise<void>;
+  /** Records an event the projection cannot apply, in the transaction that moves its checkpoint past it. */
+  park(tx: Tx, event: Omit<ParkedEvent, 'parkedAt'>): Promise<void>;
+  /** The projection's parked events, oldest first. */
+  parked(name: string): Promise<ParkedEvent[]>;
+  /** Forgets one parked event (applied at last), or all of a projection's (it is being rebuilt). */
+  unpark(tx: Tx, name: string, sequence?: number): Promise<void>;
 }
 
 export interface Projection<Tx> {
@@ -69,6 +88,65 @@ export interface ProjectionStatus {
   /** Events in the stream that this projection has not applied yet. */
   readonly pending: number;
   readonly running: boolean;
+  /** Events it could not apply and went on without (`netctl projections parked`). */
+  readonly parked: number;
+}
+
+/** What `reapplyParked` did: the events now applied, and those still parked (with their new error). */
+export interface ReapplyResult {
+  readonly name: string;
+  readonly applied: number[];
+  readonly parked: ParkedEvent[];
+}
+
+/** A message as the batching needs it: its stream sequence and the server's count of what follows. */
+interface Delivered {
+  readonly seq: number;
+  readonly info: { readonly pending: number };
+}
+
+/**
+ * Groups a consumer's messages into batches: a batch ends when it is full, when the server
+ * says nothing follows, or when nothing more has arrived to add to it. The last rule keeps a
+ * tail from waiting for events that are not coming: the server's pending count is taken when
+ * a message is delivered and can stay above zero (events matching the filter that are never
+ * delivered, a count that is off), which once held a rebuild's last batch for minutes.
+ */
+export async function* batchesOf<M extends Delivered>(messages: AsyncIterable<M> & { getPending(): number }, size: number): AsyncGenerator<M[]> {
+  let batch: M[] = [];
+  for await (const m of messages) {
+    batch.push(m);
+    if (batch.length >= size || m.info.pending === 0 || messages.getPending() === 0) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** An event that fails alone with an error of no known kind is parked after this many attempts. */
+const UNKNOWN_FAILURE_ATTEMPTS = 3;
+
+/** Postgres and JSON refuse these in text; a parked event's error must be storable whatever the event held. */
+const storable = (text: string, max = 2000) =>
+  text
+    .replaceAll('\u0000', '\\0')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .slice(0, max);
+
+const textDecoder = new TextDecoder();
+
+/** Type and version as written, read without trusting the envelope. */
+function peekEnvelope(data: Uint8Array): { type: string; schemaVersion: number } {
+  try {
+    const raw = JSON.parse(textDecoder.decode(data)) as { type?: unknown; schemaVersion?: unknown };
+    return {
+      type: typeof raw.type === 'string' ? storable(raw.type, 200) : '',
+      schemaVersion: typeof raw.schemaVersion === 'number' && Number.isInteger(raw.schemaVersion) ? raw.schemaVersion : 0,
+    };
+  } catch {
+    return { type: '', schemaVersion: 0 };
+  }
 }
 
 interface Waiter {
@@ -81,6 +159,13 @@ interface Waiter {
  * Each batch of events and the checkpoint it reaches commit in one transaction, and the
  * checkpoint row is locked, so an event is applied exactly once even if a crash makes
  * JetStream deliver it again or two instances read the same stream.
+ *
+ * A failing batch is never skipped and never blocks the projection for good. A failure of the
+ * database (connection, lock or pool timeout, serialization) is retried with backoff, as often
+ * as it takes. A failure caused by the events is narrowed down by halving the batch until one
+ * event fails alone; that event is parked (recorded with its error, in the transaction that
+ * moves the checkpoint past it) and the projection goes on. Parked events are listed, counted
+ * in the status, and applied again once the code reads them (`reapplyParked`, or a rebuild).
  */
 export class ProjectionRunner<Tx> {
   private position = 0;
@@ -89,6 +174,7 @@ export class ProjectionRunner<Tx> {
   private stopping = false;
   private waiters: Waiter[] = [];
   private readonly batchSize: number;
+  private parkedCount = 0;
 
   constructor(
     private readonly events: JetStreamEventStore,
@@ -111,6 +197,7 @@ export class ProjectionRunner<Tx> {
     if (this.loop) return;
     this.stopping = false;
     this.position = await this.store.readCheckpoint(this.projection.name);
+    this.parkedCount = (await this.store.parked(this.projection.name)).length;
     await this.recreateConsumer(this.position + 1);
     const consumer = await this.events.js.consumers.get(this.events.streamName, this.durableName);
     this.messages = await consumer.consume({ max_messages: this.batchSize * 2 });
@@ -160,7 +247,45 @@ export class ProjectionRunner<Tx> {
       if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
     }
     // Not running from the moment a stop (or a rebuild) begins, before the last batch is done.
-    return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined && !this.stopping };
+    return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined && !this.stopping, parked: this.parkedCount };
+  }
+
+  /** Parked events, oldest first. */
+  parkedEvents(): Promise<ParkedEvent[]> {
+    return this.store.parked(this.projection.name);
+  }
+
+  /**
+   * Applies the parked events again, oldest first, each in its own transaction (under the
+   * checkpoint's lock, so never beside a batch): after a fix (an upcaster that sanitises them,
+   * a corrected projection) they go through and are unparked; those that still fail stay parked
+   * with their new error. They are applied after the events that followed them, which is right
+   * when nothing later built on them; a rebuild replays everything in order.
+   */
+  async reapplyParked(): Promise<ReapplyResult> {
+    const name = this.projection.name;
+    const jsm = await this.events.jsm();
+    const applied: number[] = [];
+    for (const p of await this.store.parked(name)) {
+      const m = await jsm.streams.getMessage(this.events.streamName, { seq: p.sequence });
+      if (!m) continue;
+      try {
+        await this.store.transaction(async (tx) => {
+          await this.store.readCheckpoint(name, tx);
+          if (this.projection.accepts?.(m.subject) !== false) await applyEvents(this.projection, tx, [this.events.decode(m)]);
+          await this.store.unpark(tx, name, p.sequence);
+        });
+        applied.push(p.sequence);
+      } catch (e) {
+        if (classifyProjectionFailure(e) === 'transient') throw e;
+        const { projection, sequence, subject } = p;
+        await this.store.transaction((tx) => this.store.park(tx, { projection, sequence, subject, ...peekEnvelope(m.data), error: this.describe(e) }));
+      }
+    }
+    const parked = await this.store.parked(name);
+    this.parkedCount = parked.length;
+    if (applied.length > 0) this.opts.logger?.info({ projection: name, applied, stillParked: parked.length }, 'parked events applied');
+    return { name, applied, parked };
   }
 
   /**
@@ -173,8 +298,10 @@ export class ProjectionRunner<Tx> {
     await this.store.transaction(async (tx) => {
       await this.store.readCheckpoint(this.projection.name, tx);
       await this.projection.reset(tx);
+      await this.store.unpark(tx, this.projection.name);
       await this.store.writeCheckpoint(tx, this.projection.name, 0);
     });
+    this.parkedCount = 0;
     const target = await this.events.streamLastSequence();
     await this.start();
     while (this.position < target) {
@@ -207,49 +334,82 @@ export class ProjectionRunner<Tx> {
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
-    let batch: JsMsg[] = [];
-    for await (const m of messages) {
-      if (m.seq <= this.position) {
-        m.ack();
-        continue;
-      }
-      batch.push(m);
-      // Commit when nothing more is waiting (low latency) or the batch is full (throughput).
-      if (m.info.pending === 0 || batch.length >= this.batchSize) {
-        await this.flush(batch);
-        batch = [];
-      }
+    for await (const batch of batchesOf(messages, this.batchSize)) {
+      const fresh = batch.filter((m) => m.seq > this.position);
+      for (const m of batch) if (m.seq <= this.position) m.ack();
+      if (fresh.length > 0 && !this.stopping) await this.settle(fresh);
       if (this.stopping) break;
     }
-    if (batch.length > 0 && !this.stopping) await this.flush(batch);
   }
 
-  private async flush(batch: JsMsg[]): Promise<void> {
+  /**
+   * Commits `batch`; when that fails because of its events, commits each half in turn, down to
+   * the one event that fails alone, which is parked. Failures of the database are retried.
+   */
+  private async settle(batch: JsMsg[]): Promise<void> {
+    let poison: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
-        const reached = await this.store.transaction(async (tx) => {
-          const checkpoint = await this.store.readCheckpoint(this.projection.name, tx);
-          const fresh = batch.filter((m) => m.seq > checkpoint);
-          const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
-          await applyEvents(this.projection, tx, accepted.map((m) => this.events.decode(m)));
-          const last = fresh.at(-1)?.seq ?? checkpoint;
-          if (last > checkpoint) await this.store.writeCheckpoint(tx, this.projection.name, last);
-          return last;
-        });
-        for (const m of batch) m.ack();
-        this.advance(reached);
+        await this.commit(batch, poison);
         return;
       } catch (e) {
-        // A failing event blocks its projection rather than being skipped: skipping
-        // would leave the read side silently wrong.
-        this.opts.logger?.error(
-          { err: e, projection: this.projection.name, firstSequence: batch[0]?.seq, attempt },
-          'projection batch failed; retrying',
-        );
         if (this.stopping) return;
+        // While parking, any failure is the database's: the event's own error is not written again.
+        const kind = poison === undefined ? classifyProjectionFailure(e) : 'transient';
+        if (kind !== 'transient' && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          await this.settle(batch.slice(0, half));
+          await this.settle(batch.slice(half));
+          return;
+        }
+        if (kind === 'poison' || (kind === 'unknown' && attempt >= UNKNOWN_FAILURE_ATTEMPTS)) {
+          poison = e;
+          attempt = 0;
+          continue;
+        }
+        this.opts.logger?.error(
+          { err: e, projection: this.projection.name, firstSequence: batch[0]?.seq, events: batch.length, attempt, kind },
+          kind === 'transient' ? 'projection batch failed (database); retrying' : 'event failed alone; retrying before parking it',
+        );
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)));
       }
     }
+  }
+
+  /** One transaction: the batch's events applied (or its one event parked) and the checkpoint moved past them. */
+  private async commit(batch: JsMsg[], poison: unknown): Promise<void> {
+    const name = this.projection.name;
+    let parked: Omit<ParkedEvent, 'parkedAt'> | undefined;
+    const reached = await this.store.transaction(async (tx) => {
+      const checkpoint = await this.store.readCheckpoint(name, tx);
+      const fresh = batch.filter((m) => m.seq > checkpoint);
+      const last = fresh.at(-1);
+      if (!last) return checkpoint;
+      if (poison !== undefined) {
+        parked = { projection: name, sequence: last.seq, subject: storable(last.subject, 500), ...peekEnvelope(last.data), error: this.describe(poison) };
+        await this.store.park(tx, parked);
+      } else {
+        const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
+        await applyEvents(this.projection, tx, accepted.map((m) => this.events.decode(m)));
+      }
+      await this.store.writeCheckpoint(tx, name, last.seq);
+      return last.seq;
+    });
+    for (const m of batch) m.ack();
+    if (parked) {
+      this.parkedCount += 1;
+      // Once per event: the batches that failed on the way here logged nothing.
+      this.opts.logger?.error({ err: poison, ...parked }, 'event parked: the projection cannot apply it and goes on without it');
+    }
+    this.advance(reached);
+  }
+
+  /** The error as an operator reads it: the SQLSTATE when Postgres refused, the message. */
+  private describe(err: unknown): string {
+    const state = sqlState(err);
+    const code = isDomainError(err) ? ` ${err.code}` : '';
+    const text = err instanceof Error ? `${err.name}${code}: ${err.message.trim()}` : String(err);
+    return storable(state === undefined ? text : `SQLSTATE ${state}: ${text}`);
   }
 
   private advance(sequence: number): void {

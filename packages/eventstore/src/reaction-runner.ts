@@ -1,7 +1,11 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
 import { type RecordedEvent } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
+import { classifyProjectionFailure } from './projection-failure';
 import { type ProjectionLogger } from './projection-runner';
+
+/** Deliveries of an event whose handling fails because of the event itself before it is given up. */
+const POISON_DELIVERIES = 5;
 
 export interface Reaction {
   /** Durable consumer name; also names the reaction in logs. */
@@ -52,10 +56,25 @@ export class ReactionRunner {
     this.messages = messages;
     this.loop = (async () => {
       for await (const m of messages) {
+        let event;
         try {
-          await this.reaction.handle(this.events.decode(m));
+          event = this.events.decode(m);
+        } catch (err) {
+          // An event that cannot be read never will be: no redelivery (projections park it).
+          this.logger?.error({ err, reaction: this.reaction.name, sequence: m.seq, subject: m.subject }, 'reaction skips an event it cannot read');
+          m.term();
+          continue;
+        }
+        try {
+          await this.reaction.handle(event);
           m.ack();
         } catch (err) {
+          // The event's own fault, again and again: give up on it rather than retry forever.
+          if (classifyProjectionFailure(err) === 'poison' && m.info.deliveryCount >= POISON_DELIVERIES) {
+            this.logger?.error({ err, reaction: this.reaction.name, sequence: m.seq, deliveries: m.info.deliveryCount }, 'reaction gives up on an event');
+            m.term();
+            continue;
+          }
           this.logger?.error({ err, reaction: this.reaction.name, sequence: m.seq }, 'reaction failed; will retry');
           m.nak(2000);
         }

@@ -1,4 +1,4 @@
-import { type ProjectionStore } from './projection-runner';
+import { type ParkedEvent, type ProjectionStore } from './projection-runner';
 import { type Snapshot, type SnapshotStore } from './snapshot-store';
 
 /**
@@ -17,6 +17,8 @@ export interface TransactionalSqlClient<Tx extends SqlClient> extends SqlClient 
 /**
  * Checkpoints in the projection's own schema (table `projection_checkpoints`), so they
  * commit with its rows. One statement each: they run once per batch on the hot path.
+ * Parked events in table `parked_events` of the same schema (every service's migrations
+ * create both).
  */
 export class SqlProjectionStore<Tx extends SqlClient> implements ProjectionStore<Tx> {
   constructor(private readonly db: TransactionalSqlClient<Tx>) {}
@@ -41,6 +43,32 @@ export class SqlProjectionStore<Tx extends SqlClient> implements ProjectionStore
 
   async writeCheckpoint(tx: Tx, name: string, sequence: number): Promise<void> {
     await tx.$executeRaw`UPDATE projection_checkpoints SET sequence = ${BigInt(sequence)}, updated_at = now() WHERE name = ${name}`;
+  }
+
+  async park(tx: Tx, e: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {
+    await tx.$executeRaw`
+      INSERT INTO parked_events (projection, sequence, subject, type, schema_version, error, parked_at)
+      VALUES (${e.projection}, ${BigInt(e.sequence)}, ${e.subject}, ${e.type}, ${e.schemaVersion}, ${e.error}, now())
+      ON CONFLICT (projection, sequence) DO UPDATE SET type = EXCLUDED.type, schema_version = EXCLUDED.schema_version, error = EXCLUDED.error`;
+  }
+
+  async parked(name: string): Promise<ParkedEvent[]> {
+    const rows = await this.db.$queryRaw<{ sequence: bigint; subject: string; type: string; schema_version: number; error: string; parked_at: Date }[]>`
+      SELECT sequence, subject, type, schema_version, error, parked_at FROM parked_events WHERE projection = ${name} ORDER BY sequence`;
+    return rows.map((r) => ({
+      projection: name,
+      sequence: Number(r.sequence),
+      subject: r.subject,
+      type: r.type,
+      schemaVersion: r.schema_version,
+      error: r.error,
+      parkedAt: r.parked_at.toISOString(),
+    }));
+  }
+
+  async unpark(tx: Tx, name: string, sequence?: number): Promise<void> {
+    if (sequence === undefined) await tx.$executeRaw`DELETE FROM parked_events WHERE projection = ${name}`;
+    else await tx.$executeRaw`DELETE FROM parked_events WHERE projection = ${name} AND sequence = ${BigInt(sequence)}`;
   }
 }
 

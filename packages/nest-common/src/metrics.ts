@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { type ProjectionStatusSource } from './lifecycle';
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 
@@ -29,6 +30,27 @@ export class HttpMetrics {
       registers: [registry],
     });
   }
+}
+
+/**
+ * Per projection, read at each scrape: events parked (alert on > 0), the stream sequence
+ * applied, and events not applied yet.
+ */
+export function registerProjectionMetrics(registry: Registry, projections: readonly ProjectionStatusSource[]): void {
+  const statuses = () => Promise.all(projections.map((p) => p.status()));
+  const gauge = (name: string, help: string, value: (s: Awaited<ReturnType<ProjectionStatusSource['status']>>) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['projection'],
+      registers: [registry],
+      async collect() {
+        for (const s of await statuses()) this.set({ projection: s.name }, value(s));
+      },
+    });
+  gauge('projection_parked_events', 'Events the projection could not apply and went on without', (s) => s.parked);
+  gauge('projection_checkpoint', 'Stream sequence the projection has applied', (s) => s.checkpoint);
+  gauge('projection_pending_events', 'Events in the stream the projection has not applied yet', (s) => s.pending);
 }
 
 interface MinimalRequest {

@@ -5,7 +5,8 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { type Registry } from 'prom-client';
 import { HEALTH_CHECKS, HealthController, type HealthCheck } from './health';
 import { type Logger, PinoNestLogger } from './logger';
-import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry } from './metrics';
+import { type ProjectionStatusSource } from './lifecycle';
+import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController, createMetricsRegistry, registerProjectionMetrics } from './metrics';
 import { MAX_BODY_BYTES, badPathSegment, bodyParserError, clientErrorResponse, httpError, originForm, storableJsonReviver, type NotFoundOf } from './http-edge';
 import { NeutronExceptionFilter } from './neutron/errors';
 import { requestId } from './neutron/request-context';
@@ -14,6 +15,8 @@ export interface ServiceCommonOptions {
   readonly service: string;
   readonly healthChecks: readonly HealthCheck[];
   readonly registry?: Registry;
+  /** Projections whose parked events, checkpoint and lag /metrics shows. */
+  readonly projections?: readonly ProjectionStatusSource[];
 }
 
 /** /healthz, /metrics and request metrics, the same in every app. */
@@ -21,6 +24,7 @@ export interface ServiceCommonOptions {
 export class ServiceCommonModule implements NestModule {
   static forRoot(opts: ServiceCommonOptions): DynamicModule {
     const registry = opts.registry ?? createMetricsRegistry(opts.service);
+    registerProjectionMetrics(registry, opts.projections ?? []);
     return {
       module: ServiceCommonModule,
       global: true,
@@ -99,8 +103,14 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
   app.enableShutdownHooks();
   if (opts.openapi) {
     const config = new DocumentBuilder().setTitle(opts.openapi.title).setDescription(opts.openapi.description).setVersion('2.0').build();
-    const document = SwaggerModule.createDocument(app, config);
-    SwaggerModule.setup('docs', app, opts.openapi.enrich ? opts.openapi.enrich(document) : document, { jsonDocumentUrl: 'docs/openapi.json' });
+    const openapi = opts.openapi;
+    // Built on the first request to /docs, not at start: it costs seconds of CPU that a
+    // restarting service should spend on answering its API.
+    const document = () => {
+      const d = SwaggerModule.createDocument(app, config);
+      return openapi.enrich ? openapi.enrich(d) : d;
+    };
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   }
   await app.listen(opts.port, opts.host);
   // Requests Node's parser refuses get a Neutron body too, not a bare status line.

@@ -3,3 +3,4 @@ export * from './infra';
 export * from './stack';
 export * from './netns';
 export * from './dhcp-client';
+export * from './pg-sql';

@@ -8,7 +8,7 @@ import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp
  * entity's latest state, so duplicated, split or differently interleaved streams give
  * the same intents.
  */
-interface PortFact {
+export interface PortFact {
   readonly id: string;
   readonly networkId: string;
   mac: string;
@@ -17,7 +17,7 @@ interface PortFact {
   profile: Record<string, unknown>;
 }
 
-interface NetworkFact {
+export interface NetworkFact {
   readonly id: string;
   mtu: number;
   segment: Segment;
@@ -29,6 +29,18 @@ export interface AgentFact {
   readonly host: string;
   readonly tunnelIp: string;
 }
+
+/** The fold as plain JSON, for a snapshot (the indexes are rebuilt from it). */
+export interface L2TopologyJson {
+  readonly networks: readonly NetworkFact[];
+  readonly ports: readonly PortFact[];
+  readonly agents: readonly AgentFact[];
+  /** per subject, the last stream sequence folded */
+  readonly applied: readonly (readonly [string, number])[];
+}
+
+/** The shape of `L2TopologyJson`: a snapshot of another version is not read (the fold starts over). */
+export const L2_TOPOLOGY_JSON_VERSION = 1;
 
 export class L2Topology {
   private readonly networks = new Map<string, NetworkFact>();
@@ -42,6 +54,19 @@ export class L2Topology {
   private readonly hostCountsOfNetwork = new Map<string, Map<string, number>>();
   private readonly agents = new Map<string, AgentFact>();
   private readonly applied = new Map<string, number>();
+
+  toJSON(): L2TopologyJson {
+    return { networks: [...this.networks.values()], ports: [...this.ports.values()], agents: [...this.agents.values()], applied: [...this.applied] };
+  }
+
+  static fromJSON(json: L2TopologyJson): L2Topology {
+    const t = new L2Topology();
+    for (const n of json.networks) t.networks.set(n.id, { ...n });
+    for (const a of json.agents) t.agents.set(a.host, { ...a });
+    for (const [subject, sequence] of json.applied) t.applied.set(subject, sequence);
+    for (const p of json.ports) t.addPort({ ...p, host: '' }, p.host);
+    return t;
+  }
 
   /** Folds one event; returns the hosts whose desired state may have changed. */
   apply(recorded: RecordedEvent): Set<string> {
@@ -129,6 +154,14 @@ export class L2Topology {
     port.host = '';
   }
 
+  private addPort(port: PortFact, host: string): void {
+    this.ports.set(port.id, port);
+    this.bind(port, host);
+    const set = this.portsOfNetwork.get(port.networkId) ?? new Set<string>();
+    set.add(port.id);
+    this.portsOfNetwork.set(port.networkId, set);
+  }
+
   private forget(portId: string): void {
     const p = this.ports.get(portId);
     if (!p) return;
@@ -177,13 +210,8 @@ export class L2Topology {
       }
       case 'PortCreated': {
         const d = event.data;
-        const port: PortFact = { id: d.portId, networkId, mac: d.macAddress, adminStateUp: d.adminStateUp, host: '', profile: d.bindingProfile };
         this.forget(d.portId);
-        this.ports.set(d.portId, port);
-        this.bind(port, d.bindingHostId);
-        const set = this.portsOfNetwork.get(networkId) ?? new Set<string>();
-        set.add(d.portId);
-        this.portsOfNetwork.set(networkId, set);
+        this.addPort({ id: d.portId, networkId, mac: d.macAddress, adminStateUp: d.adminStateUp, host: '', profile: d.bindingProfile }, d.bindingHostId);
         return d.bindingHostId === '' ? new Set() : this.hostsOfNetwork(networkId);
       }
       case 'PortUpdated': {

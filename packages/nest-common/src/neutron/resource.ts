@@ -1,3 +1,4 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
 import { NotFoundError, ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
 import { afterMarker, effectiveSort, markerNotFound, pageLinks, parseListQuery, selectFields, type AttributeSpec, type IntegerRange, type RawQuery, type ResourceSpec, type SortKey } from './query';
 import { commandMetadata, type TenancyDefaults } from './request-context';
@@ -138,6 +139,35 @@ export interface Written {
   readonly sequence: number;
 }
 
+/**
+ * How long a write waits for its projection to show it. The write is stored before the wait
+ * begins, so running out of time is no failure of the write: it is answered 503 saying so.
+ */
+export const READ_YOUR_WRITES_TIMEOUT_MS = 30_000;
+
+/**
+ * A write that was stored (it is in the event log and will be applied) but that the projection
+ * has not shown in time: 503, never 500, with the resource's id, so that a client reads it
+ * instead of sending the request again (which would create a second one).
+ */
+export class StoredNotVisibleError extends HttpException {
+  constructor(
+    readonly written: Written,
+    what: string,
+  ) {
+    super(
+      {
+        NeutronError: {
+          type: 'HTTPServiceUnavailable',
+          message: `${what} was stored but cannot be read back yet: the service is behind with its reads. Do not send the request again; GET the resource in a moment.`,
+          detail: `id ${written.id}, event stream sequence ${written.sequence}`,
+        },
+      },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}
+
 const header = (req: HttpRequestLike, name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -147,8 +177,9 @@ const header = (req: HttpRequestLike, name: string): string | undefined => {
 export class ApiSupport<Db> {
   constructor(
     readonly readModel: ReadModel<Db>,
-    private readonly projection: { waitFor(sequence: number): Promise<void> },
+    private readonly projection: { waitFor(sequence: number, timeoutMs?: number): Promise<void> },
     private readonly tenancy: TenancyDefaults,
+    private readonly readYourWritesMs = READ_YOUR_WRITES_TIMEOUT_MS,
   ) {}
 
   meta(req: HttpRequestLike): CommandMetadata {
@@ -176,12 +207,21 @@ export class ApiSupport<Db> {
 
   /** Waits until the projection shows the write, then returns the resource as a GET would. */
   async show<Row>(reader: ResourceReader<Row, Db>, written: Written, meta: CommandMetadata): Promise<Record<string, Record<string, unknown>>> {
-    await this.projection.waitFor(written.sequence);
+    await this.visible(written, `The ${reader.spec.singular} ${written.id}`);
     return { [reader.spec.singular]: await this.readModel.get(reader, written.id, meta) };
   }
 
+  /** Waits until the projection shows the write (a delete, an action without a body). */
   async settled(written: Written): Promise<void> {
-    await this.projection.waitFor(written.sequence);
+    await this.visible(written, `The change to ${written.id}`);
+  }
+
+  private async visible(written: Written, what: string): Promise<void> {
+    try {
+      await this.projection.waitFor(written.sequence, this.readYourWritesMs);
+    } catch {
+      throw new StoredNotVisibleError(written, what);
+    }
   }
 
   async list<Row>(reader: ResourceReader<Row, Db>, req: HttpRequestLike): Promise<Record<string, unknown>> {

@@ -1,0 +1,430 @@
+#!/usr/bin/env node
+// Restart benchmark: how long IPAM's API is unavailable after a kill -9, with a large stream.
+//
+//   node bench/restart/run.mjs [--events 100000] [--networks 50] [--hosts 16] [--restarts 3]
+//
+// 1. Starts IPAM alone (built apps/ipam, as TestStack starts it: fresh database with the ipam
+//    migrations, fresh NATS prefix) and seeds it through its Neutron API: --networks networks,
+//    each with an IPv4 /16; registers --hosts agents (AgentRegistered, as an agent does).
+// 2. Loads --events port events (created, some bound to the agents' hosts, updated, rebound,
+//    deleted) through IPAM's own write path run in this process (the built PortCommands, the
+//    network decider, AggregateRepository / JetStreamEventStore), one command in flight per
+//    network, and waits until IPAM's projection has applied them.
+// 3. --restarts times: kill -9 IPAM, start it again at once, and measure from the kill to the
+//    first 2xx of a write (POST /v2.0/ports) and of a read (GET /v2.0/networks/<id>), each
+//    polled every 20 ms, and to /healthz 200.
+// Everything it made is removed at the end, also on failure or Ctrl-C. See README.md.
+
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
+import { DESIRED_STATE_BUCKET, EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
+import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
+import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
+const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.js'));
+const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
+const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
+const { createPrisma } = require(path.join(IPAM_DIST, 'infrastructure/prisma.js'));
+
+// IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac.
+const PROJECT_ID = '00000000000000000000000000000001';
+const MAC_PREFIX = 'fa:16:3e';
+const POLL_MS = 20;
+
+const USAGE = `usage: node bench/restart/run.mjs [options]
+  --events N      port events to load (default 100000)
+  --networks N    networks to spread them over = appends in flight (default 50, max 250)
+  --hosts N       agents registered, hosts the bound ports go to (default 16)
+  --restarts N    kill -9 and restart this many times (default 3)
+  --seed N        seed of the operation mix (default 1)
+  --no-snapshot   for an IPAM that keeps no desired-state snapshot (a build before it had
+                  one): do not wait for one before a kill, nor for its 'caught up' log line
+  -h, --help      this text`;
+
+function parseOptions(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        events: { type: 'string', default: '100000' },
+        networks: { type: 'string', default: '50' },
+        hosts: { type: 'string', default: '16' },
+        restarts: { type: 'string', default: '3' },
+        seed: { type: 'string', default: '1' },
+        'no-snapshot': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
+    const n = Number(parsed.values[name]);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      console.error(`--${name} must be an integer in [${min}, ${max}], got ${parsed.values[name]}\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return { events: int('events', 1), networks: int('networks', 1, 250), hosts: int('hosts', 1, 1000), restarts: int('restarts', 1, 100), seed: int('seed', 0), snapshot: !parsed.values['no-snapshot'] };
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up (again to quit at once)...`);
+  });
+}
+
+// ---------------------------------------------------------------------------- IPAM process
+
+class IpamProcess {
+  constructor(env) {
+    this.env = env;
+    this.url = `http://127.0.0.1:${env.PORT}`;
+    this.output = [];
+    this.child = undefined;
+    this.caughtUp = 0;
+  }
+
+  /** Spawns it; does not wait for anything. */
+  spawn() {
+    const child = spawn(process.execPath, [path.join(IPAM_DIST, 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (chunk) => {
+      const text = chunk.toString();
+      this.caughtUp += text.split('desired state caught up').length - 1;
+      this.output.push(text);
+      if (this.output.length > 400) this.output.shift();
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    return child;
+  }
+
+  async stop(signal = 'SIGTERM') {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+    await exited;
+  }
+
+  logs() {
+    return this.output.join('');
+  }
+
+  /** How many times its output said its desired state caught up (counted as it arrives). */
+  caughtUpLines() {
+    return this.caughtUp;
+  }
+}
+
+/** One request; its status, or 0 when nothing answered. */
+async function status(url, init) {
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+async function adminStatus(nc, naming) {
+  const msg = await nc.request(naming.adminSubject('ipam', 'projection_status'), '{}', { timeout: 30_000 });
+  const body = JSON.parse(msg.string());
+  if (body.error) throw new Error(body.error.message);
+  const s = body.result.find((p) => p.name === 'ipam');
+  if (!s) throw new Error(`no ipam projection in ${msg.string()}`);
+  return s;
+}
+
+async function caughtUp(nc, naming, store) {
+  const target = await store.streamLastSequence();
+  await waitUntil('ipam projection caught up', async () => {
+    const s = await adminStatus(nc, naming).catch(() => null);
+    return s !== null && s.checkpoint >= target && s.pending === 0;
+  }, 1_800_000, { pollMs: 500, stop: () => interrupted });
+}
+
+// ---------------------------------------------------------------------------- seed and load
+
+/** mulberry32: a small seeded PRNG, so two runs with the same --seed do the same mix. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function requestMeta() {
+  return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
+}
+
+async function seed(ipam, store, naming, opts) {
+  const networks = [];
+  for (let i = 0; i < opts.networks && !interrupted; i++) {
+    const { network } = await api(ipam, 'POST', '/v2.0/networks', { network: { name: `restart-${i}` } });
+    await api(ipam, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, name: `v4-${i}`, ip_version: 4, cidr: `10.${i}.0.0/16` } });
+    networks.push({ id: network.id, ports: [] });
+  }
+  // The agents, registered as an agent does on start: their hosts get L2 desired state.
+  for (let h = 0; h < opts.hosts; h++) {
+    const agentId = randomUUID();
+    const data = { row: `row-${h % 2 === 0 ? 'a' : 'b'}`, host: `compute-${h}`, roles: ['compute'], tunnelIp: `10.250.${Math.floor(h / 250)}.${(h % 250) + 1}`, physnets: {}, version: 'bench', startedAt: new Date().toISOString() };
+    const envelope = store.envelope({ type: 'AgentRegistered', data }, 'agent', agentId, { ...requestMeta(), actor: `agent:${data.row}/${data.host}` });
+    await store.append(naming.eventSubject('agent', 'agent', agentId), envelope, 0);
+  }
+  return networks;
+}
+
+/** ~40% creates (every other one bound to a host), ~50% updates (renames and rebinds), ~10% deletes. */
+async function loadNetwork(net, commands, random, quota, hosts, counts) {
+  const live = net.ports;
+  for (let k = 0; k < quota && !interrupted; k++) {
+    const meta = requestMeta();
+    const r = random();
+    const host = `compute-${Math.floor(random() * hosts)}`;
+    if (live.length < 4 || r < 0.4) {
+      const bound = counts.created % 2 === 0;
+      const body = bound ? { network_id: net.id, name: `vm-${k}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': host } : { network_id: net.id, name: `port-${k}` };
+      const i = createPortInput({ port: body }, meta);
+      const written = await commands.create(i.networkId, i.projectId, i.request, meta);
+      net.owner.set(written.id, net.id);
+      live.push(written.id);
+      counts.created++;
+    } else if (r < 0.9) {
+      const id = live[Math.floor(random() * live.length)];
+      const body = k % 2 === 0 ? { name: `renamed-${k}` } : { 'binding:host_id': host, device_owner: 'compute:nova', device_id: randomUUID() };
+      await commands.update(id, updatePortInput({ port: body }), undefined, meta);
+      counts.updated++;
+    } else {
+      const at = Math.floor(random() * live.length);
+      const id = live[at];
+      live[at] = live[live.length - 1];
+      live.pop();
+      await commands.delete(id, meta);
+      net.owner.delete(id);
+      counts.deleted++;
+    }
+  }
+}
+
+async function load(store, networks, opts, prisma) {
+  // With IPAM's snapshots of the networks, in its database, as IPAM's write model keeps them
+  // (every 500 events): after a restart IPAM loads a network from its latest snapshot.
+  const repo = new AggregateRepository(store, networkDecider, { cacheSize: networks.length + 10, snapshots: new SqlSnapshotStore(prisma) });
+  const owner = new Map();
+  const commands = new PortCommands(
+    { networks: repo, policies: { macPrefix: MAC_PREFIX } },
+    {
+      networkOfPort: async (portId) => {
+        const id = owner.get(portId);
+        if (!id) throw new Error(`port ${portId} is not one of ours`);
+        return id;
+      },
+    },
+  );
+  const counts = { created: 0, updated: 0, deleted: 0 };
+  const t0 = performance.now();
+  const progress = setInterval(() => console.log(`  loaded ${counts.created + counts.updated + counts.deleted}/${opts.events}`), 10_000);
+  try {
+    const random = prng(opts.seed);
+    const share = (i) => Math.floor(opts.events / networks.length) + (i < opts.events % networks.length ? 1 : 0);
+    await Promise.all(networks.map((net, i) => loadNetwork({ ...net, owner }, commands, prng(Math.floor(random() * 2 ** 32)), share(i), opts.hosts, counts)));
+  } finally {
+    clearInterval(progress);
+  }
+  if (interrupted) throw new Error('interrupted');
+  return { counts, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * For an IPAM without a desired-state snapshot: waits until its desired-state bucket has not
+ * changed for 10 s (its fold has caught up and published everything). Returns the wait in ms.
+ */
+async function kvQuiet(nc, naming) {
+  const jsm = await jetstreamManager(nc);
+  const stream = `KV_${naming.bucket(DESIRED_STATE_BUCKET)}`;
+  const t0 = performance.now();
+  let last = -1;
+  let since = performance.now();
+  for (;;) {
+    const seq = (await jsm.streams.info(stream)).state.last_seq;
+    if (seq !== last) {
+      last = seq;
+      since = performance.now();
+    } else if (performance.now() - since >= 10_000) return Math.round(performance.now() - t0);
+    if (interrupted) throw new Error('interrupted');
+    await sleep(1000);
+  }
+}
+
+/** IPAM's snapshot of its desired-state fold (sequence and size), if it has one. */
+async function desiredStateSnapshot(databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT sequence::int AS sequence, length(state::text) AS bytes FROM ipam.aggregate_snapshots WHERE subject LIKE 'desired-state.%'`);
+    return rows[0] ?? null;
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------- one restart
+
+/**
+ * kill -9, start again at once, and poll a write, a read and /healthz until each has answered
+ * 2xx: milliseconds from the kill to each first 2xx (and to the first answer of any kind).
+ */
+async function restart(ipam, network, opts) {
+  await ipam.stop('SIGKILL');
+  const caughtUpBefore = ipam.caughtUpLines();
+  const t0 = performance.now();
+  ipam.spawn();
+  const at = {};
+  const statuses = { write: new Map(), read: new Map() };
+  const probe = async (name, request) => {
+    while (!interrupted && performance.now() - t0 < 300_000) {
+      const sent = performance.now();
+      const s = await request();
+      if (s !== 0 && at.answered === undefined) at.answered = performance.now() - t0;
+      if (statuses[name]) statuses[name].set(s, (statuses[name].get(s) ?? 0) + 1);
+      if (s >= 200 && s < 300) {
+        at[name] = performance.now() - t0;
+        at[`${name}Latency`] = performance.now() - sent;
+        return;
+      }
+      await sleep(POLL_MS);
+    }
+    throw new Error(`${name}: no 2xx within 300 s`);
+  };
+  await Promise.all([
+    probe('write', () => status(`${ipam.url}/v2.0/ports`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ port: { network_id: network.id, name: 'probe' } }) })),
+    probe('read', () => status(`${ipam.url}/v2.0/networks/${network.id}`)),
+    probe('healthy', () => status(`${ipam.url}/healthz`)),
+  ]);
+  // the desired-state fold (in the background) has caught up and published: IPAM logs it
+  if (opts.snapshot) await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
+  if (opts.snapshot) at.desiredState = performance.now() - t0;
+  const fmt = (m) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
+  return { ms: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])), statuses: { write: fmt(statuses.write), read: fmt(statuses.read) } };
+}
+
+// ---------------------------------------------------------------------------- main
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const result = { at: new Date().toISOString(), machine: machineSummary(), command: `node bench/restart/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), options: opts };
+  const infra = await testInfra();
+  const prefix = uniqueName('restart');
+  const naming = new Naming({ prefix });
+  const database = await createTestDatabase(infra.databaseUrl);
+  let ipam;
+  let nc;
+  let prisma;
+  try {
+    await deployIpamMigrations(database.url);
+    ipam = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: String(await freePort()) });
+    ipam.spawn();
+    await waitUntil('ipam healthy', async () => (await status(`${ipam.url}/healthz`)) === 200, 60_000, { pollMs: 100, stop: () => interrupted });
+    nc = await connectNats(infra.natsUrl, `bench-restart-${prefix}`);
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
+    console.log(`ipam ${ipam.url}, database ${database.name}, stream ${naming.eventStream}`);
+
+    const networks = await seed(ipam, store, naming, opts);
+    console.log(`seeded ${networks.length} networks and ${opts.hosts} agents; loading ${opts.events} port events...`);
+    const url = new URL(database.url);
+    url.searchParams.set('schema', 'ipam');
+    prisma = createPrisma(url.toString());
+    const loaded = await load(store, networks, opts, prisma);
+    const t = performance.now();
+    await caughtUp(nc, naming, store);
+    const lastSequence = await store.streamLastSequence();
+    result.stream = { lastSequence, ...loaded.counts, loadSeconds: +loaded.seconds.toFixed(1), catchUpSeconds: +((performance.now() - t) / 1000).toFixed(1) };
+    console.log(`stream at ${lastSequence} (${loaded.counts.created} created, ${loaded.counts.updated} updated, ${loaded.counts.deleted} deleted in ${result.stream.loadSeconds} s); IPAM's projection caught up`);
+    // IPAM's desired-state fold keeps a snapshot every 10,000 events once it has published
+    // them: wait until it has one that recent (what a service that has been running holds).
+    const settled = async () => {
+      if (!opts.snapshot) return kvQuiet(nc, naming);
+      const last = await store.streamLastSequence();
+      const t0 = performance.now();
+      await waitUntil('desired-state snapshot within 10,000 events of the stream', async () => ((await desiredStateSnapshot(database.url).catch(() => null))?.sequence ?? 0) >= last - 10_000, 1_800_000, { pollMs: 1000, stop: () => interrupted });
+      return Math.round(performance.now() - t0);
+    };
+    result.stream.desiredStateSettledMs = await settled();
+    console.log(`IPAM's desired state settled ${result.stream.desiredStateSettledMs} ms after its projection`);
+
+    result.restarts = [];
+    for (let i = 1; i <= opts.restarts && !interrupted; i++) {
+      const snapshot = await desiredStateSnapshot(database.url);
+      const r = { ...(await restart(ipam, networks[0], opts)), snapshotBefore: snapshot };
+      result.restarts.push(r);
+      console.log(`restart ${i}: first answer ${r.ms.answered} ms, read 2xx ${r.ms.read} ms (that request ${r.ms.readLatency} ms), write 2xx ${r.ms.write} ms (${r.ms.writeLatency} ms), /healthz ${r.ms.healthy} ms, desired state caught up ${r.ms.desiredState} ms; write statuses ${JSON.stringify(r.statuses.write)}; desired-state snapshot before the kill: ${snapshot ? `#${snapshot.sequence}, ${snapshot.bytes} bytes` : 'none'}`);
+      await caughtUp(nc, naming, store);
+      await settled();
+    }
+    const sorted = (k) => result.restarts.map((r) => r.ms[k]).sort((a, b) => a - b);
+    result.summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', ...(opts.snapshot ? ['desiredState'] : [])].map((k) => [k, { median: percentile(sorted(k), 50), max: sorted(k).at(-1) }]));
+    const startLines = ipam.logs().split('\n').filter((l) => /desired state|listening|error/i.test(l)).slice(-30);
+    result.ipamStartLog = startLines;
+    console.log(`kill -9 -> first 2xx (median / max over ${result.restarts.length}): read ${result.summary.read.median} / ${result.summary.read.max} ms, write ${result.summary.write.median} / ${result.summary.write.max} ms`);
+  } catch (e) {
+    if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
+    throw e;
+  } finally {
+    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${e.message}`));
+    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${e.message}`));
+    await nc?.close().catch(() => undefined);
+    await prisma?.$disconnect().catch(() => undefined);
+    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${e.message}`));
+  }
+  const file = writeResult(HERE, result);
+  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The event stream of the prefix and the KV buckets IPAM made for it. */
+async function removeStreams(natsUrl, prefix) {
+  const nc = await connectNats(natsUrl, `bench-restart-cleanup-${prefix}`);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = [];
+    for await (const name of jsm.streams.names()) if (name.endsWith(`_${prefix}`)) names.push(name);
+    for (const name of names) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(interrupted ? 'interrupted' : e);
+  process.exit(interrupted ? 130 : 1);
+});
