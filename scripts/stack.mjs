@@ -8,6 +8,11 @@
 //                                     a second stack beside a running one
 //   npm run stack -- --help
 //
+// A service that exits on its own once it has been healthy is restarted, alone, after a
+// backoff (scripts/restart-policy.mjs); the stack gives up and stops only after
+// --max-restarts restarts in a row that did not stay healthy. A service that never becomes
+// healthy at start fails the stack at once.
+//
 // Plain Node ESM with no dependencies. Every child is started with execFile/spawn and an
 // argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, agents), add
 // an entry to SERVICES below: the order of the list is the start order (each waits for
@@ -22,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_RESTART_POLICY, onServiceExit } from './restart-policy.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -105,7 +111,8 @@ const STOP_TIMEOUT_MS = 10_000;
 const USAGE = `Usage: npm run stack -- [options]
 
 Builds (incrementally), migrates and starts the services natively, waits until they are
-healthy and prints where they are. Ctrl-C stops them all.
+healthy and prints where they are. A service that exits on its own is restarted after
+a backoff (0.5 s, doubling to 30 s). Ctrl-C stops them all.
 
 Options:
   --no-build            Do not run \`npx turbo run build\` first (dist/ must exist)
@@ -116,6 +123,11 @@ Options:
   --nats-prefix <p>     NATS_PREFIX for every service (namespaces stream and subjects)
   --database-url <url>  DATABASE_URL for every service and migration
   --nats-url <url>      NATS_URL for every service
+  --max-restarts <n>    Restarts in a row of one service, none of which stayed healthy,
+                        before the stack gives up and stops (default ${DEFAULT_RESTART_POLICY.maxRestarts}; 0: stop
+                        the stack when a service exits, never restart)
+  --stable-seconds <s>  How long a restarted service must stay healthy for its count of
+                        restarts in a row, and its backoff, to be reset (default ${DEFAULT_RESTART_POLICY.stableMs / 1000})
   -h, --help            This help
 
 Host agents are not started (in this namespace they would reconfigure this machine's
@@ -182,35 +194,97 @@ function run(name, command, args, env) {
 /** Build and migrate processes, stopped too if we are interrupted while they run. */
 const oneShots = new Set();
 
-/** The long-running services that have been started, in start order. */
+/**
+ * The long-running services that have been started, in start order: { service, env,
+ * healthUrl, restarts, child, exited, exit }. A restart replaces child, exited and exit in
+ * place, so the stop order stays the start order reversed.
+ */
 const running = [];
 
 let stopping = false;
+/** Resolved when the stack starts stopping: cuts a restart's backoff short. */
+let markStopping = () => {};
+const stopped = new Promise((resolve) => (markStopping = resolve));
 
-function startService(service, env) {
+/** Starts an entry's service (again) as a new child process. */
+function startChild(entry) {
   // detached: the child gets its own process group, so a Ctrl-C in the terminal reaches
   // only us and we stop the services in order instead of all at once.
-  const child = spawn(process.execPath, [path.join(ROOT, service.script)], {
+  const child = spawn(process.execPath, [path.join(ROOT, entry.service.script)], {
     cwd: ROOT,
-    env,
+    env: entry.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const entry = { service, child, exited: false };
+  entry.child = child;
+  entry.exited = false;
   entry.exit = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
-      entry.exited = true;
+      if (entry.child === child) entry.exited = true;
       resolve({ code, signal });
     });
     child.once('error', (e) => {
-      entry.exited = true;
+      if (entry.child === child) entry.exited = true;
       resolve({ code: null, signal: null, error: e });
     });
   });
-  running.push(entry);
-  pipeLines(child.stdout, service.name, process.stdout);
-  pipeLines(child.stderr, service.name, process.stderr);
-  return entry;
+  pipeLines(child.stdout, entry.service.name, process.stdout);
+  pipeLines(child.stderr, entry.service.name, process.stderr);
+}
+
+function describeExit({ code, signal, error }) {
+  return error ? error.message : signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+/**
+ * Watches a service that has been healthy: when it exits on its own, restarts it after a
+ * backoff, or stops the stack once it has been restarted --max-restarts times in a row
+ * without staying healthy for --stable-seconds (restart-policy.mjs decides which).
+ */
+async function supervise(entry, policy) {
+  const name = entry.service.name;
+  for (;;) {
+    await resetWhenStable(entry, policy);
+    const pid = entry.child.pid;
+    const why = describeExit(await entry.exit);
+    if (stopping) return;
+    const decision = onServiceExit(entry.restarts, policy);
+    if (decision.action === 'give-up') {
+      const after = policy.maxRestarts === 0 ? '--max-restarts 0' : `${entry.restarts} restarts in a row, none healthy for ${policy.stableMs / 1000} s`;
+      void shutdown(1, `${name} exited on its own (${why}, pid ${pid}); giving up after ${after}: stopping everything`);
+      return;
+    }
+    entry.restarts = decision.restarts;
+    log(`${name} exited on its own (${why}, pid ${pid}); restarting it in ${decision.delayMs / 1000} s (restart ${decision.restarts} in a row, at most ${policy.maxRestarts})`);
+    await Promise.race([sleep(decision.delayMs), stopped]);
+    if (stopping) return;
+    log(`restarting ${name}`);
+    startChild(entry);
+    try {
+      if (await ready(entry)) log(`${name} is healthy again (pid ${entry.child.pid})`);
+    } catch (e) {
+      // never healthy: it counts as a failed restart, like an exit
+      log(`${e instanceof Error ? e.message : String(e)}; killing it`);
+      entry.child.kill('SIGKILL');
+    }
+  }
+}
+
+/**
+ * Once a restarted service has stayed up for --stable-seconds and still answers its health
+ * check, its restarts in a row (and so its backoff) start again from 0. Returns when that
+ * is done, at once for a service not restarted, or when the child exits.
+ */
+async function resetWhenStable(entry, policy) {
+  const { child } = entry;
+  while (entry.restarts > 0 && !entry.exited) {
+    await Promise.race([sleep(policy.stableMs), entry.exit]);
+    if (entry.exited || stopping) return;
+    if (entry.healthUrl === null || (await checkHealth(entry.healthUrl, child.pid)) === null) {
+      log(`${entry.service.name} has stayed healthy for ${policy.stableMs / 1000} s: its restart count and backoff are reset`);
+      entry.restarts = 0;
+    }
+  }
 }
 
 async function stopEntry(entry) {
@@ -234,6 +308,7 @@ async function stopEntry(entry) {
 async function shutdown(code, reason) {
   if (stopping) return;
   stopping = true;
+  markStopping();
   if (reason) log(reason);
   for (const child of oneShots) child.kill('SIGTERM');
   for (const entry of [...running].reverse()) {
@@ -266,21 +341,46 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 // ---------------------------------------------------------------------------------------
 // Health and ports.
 
-async function waitForHealthy(entry, url) {
+/** null when `url` answers 2xx from process `pid`, else why not. */
+async function checkHealth(url, pid) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    if (!res.ok) return `HTTP ${res.status}: ${text.slice(0, 300)}`;
+    let answeredBy;
+    try {
+      answeredBy = JSON.parse(text).pid;
+    } catch {
+      return `not JSON: ${text.slice(0, 300)}`;
+    }
+    // another process may hold the port (an old child that did not die, someone else's)
+    return answeredBy === pid ? null : `answered by process ${answeredBy}, not ${pid}`;
+  } catch (e) {
+    return e instanceof Error ? (e.cause?.code ?? e.message) : String(e);
+  }
+}
+
+/**
+ * Waits until the entry's child is ready: its health path answers 2xx from its own pid, or,
+ * for a service without HTTP, it stays up for `settleMs`. false if it exits first or the
+ * stack is stopping; throws when it is not healthy within HEALTH_TIMEOUT_MS.
+ */
+async function ready(entry) {
+  const { child } = entry;
+  if (entry.healthUrl === null) {
+    await Promise.race([sleep(entry.service.settleMs ?? 1000), entry.exit]);
+    return !entry.exited && !stopping;
+  }
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     if (entry.exited || stopping) return false;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return true;
-      last = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
-    } catch (e) {
-      last = e instanceof Error ? (e.cause?.code ?? e.message) : String(e);
-    }
+    const why = await checkHealth(entry.healthUrl, child.pid);
+    if (why === null) return true;
+    last = why;
     await Promise.race([sleep(200), entry.exit]);
   }
-  throw new Error(`${entry.service.name} was not healthy at ${url} within ${HEALTH_TIMEOUT_MS / 1000} s (${last})`);
+  throw new Error(`${entry.service.name} was not healthy at ${entry.healthUrl} within ${HEALTH_TIMEOUT_MS / 1000} s (${last})`);
 }
 
 function portIsFree(host, port) {
@@ -303,6 +403,8 @@ function parseOptions() {
       'nats-prefix': { type: 'string' },
       'database-url': { type: 'string' },
       'nats-url': { type: 'string' },
+      'max-restarts': { type: 'string' },
+      'stable-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -312,6 +414,12 @@ function parseOptions() {
   }
   const portBase = values['port-base'] ?? process.env.STACK_PORT_BASE;
   if (portBase !== undefined && !/^\d+$/.test(portBase)) throw new Error(`--port-base: not a port: ${portBase}`);
+  const count = (option, fallback, min) => {
+    const value = values[option];
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`--${option}: not a whole number from ${min}: ${value}`);
+    return Number(value);
+  };
   return {
     build: !values['no-build'],
     migrate: !values['no-migrate'],
@@ -320,6 +428,11 @@ function parseOptions() {
     natsPrefix: values['nats-prefix'] ?? process.env.NATS_PREFIX ?? '',
     databaseUrl: values['database-url'] ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     natsUrl: values['nats-url'] ?? process.env.NATS_URL ?? DEFAULT_NATS_URL,
+    restartPolicy: {
+      ...DEFAULT_RESTART_POLICY,
+      maxRestarts: count('max-restarts', DEFAULT_RESTART_POLICY.maxRestarts, 0),
+      stableMs: count('stable-seconds', DEFAULT_RESTART_POLICY.stableMs / 1000, 1) * 1000,
+    },
   };
 }
 
@@ -427,21 +540,17 @@ async function main() {
     const port = ports.get(s.name);
     const env = { ...common, PORT: String(port), ...(s.env ? s.env(ctx) : {}) };
     log(`starting ${s.name} on ${opts.host}:${port}`);
-    const entry = startService(s, env);
-    // From now on, a service that exits on its own takes the stack down.
-    void entry.exit.then(({ code, signal, error }) => {
-      if (stopping) return;
-      const why = error ? error.message : signal ? `signal ${signal}` : `exit code ${code}`;
-      void shutdown(1, `${s.name} exited (${why}); stopping everything`);
-    });
-    if (s.health) {
-      const healthy = await waitForHealthy(entry, `${ctx.url(s.name)}${s.health}`);
-      if (!healthy) return; // it exited, and that handler is stopping the stack
-    } else {
-      await Promise.race([sleep(s.settleMs ?? 1000), entry.exit]);
-      if (entry.exited) return;
+    const entry = { service: s, env, healthUrl: s.health ? `${ctx.url(s.name)}${s.health}` : null, restarts: 0 };
+    running.push(entry);
+    startChild(entry);
+    // A service that exits before it was ever healthy fails the stack (a broken build or
+    // configuration would only fail again); from its first health on, it is restarted.
+    if (!(await ready(entry))) {
+      if (!stopping) void shutdown(1, `${s.name} exited (${describeExit(await entry.exit)}) before it was healthy; stopping everything`);
+      return;
     }
     log(`${s.name} is healthy`);
+    void supervise(entry, opts.restartPolicy);
   }
 
   const api = ctx.url('gateway');
