@@ -24,11 +24,11 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
 import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName, waitForHealthy } from '@ncp/testing';
+import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
 import { api, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -40,10 +40,6 @@ const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.
 const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
 const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
 
-// IPAM's defaults (apps/ipam/src/config.ts, packages/nest-common/src/config.ts): the project
-// an API request without X-Project-Id acts as, and base_mac.
-const PROJECT_ID = '00000000000000000000000000000001';
-const MAC_PREFIX = 'fa:16:3e';
 // Not projections (snapshots are an optimisation, checkpoints are compared on their own).
 const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snapshots', '_prisma_migrations', '_ncp_migrations']);
 
@@ -265,23 +261,6 @@ async function seed(ipam, count) {
 }
 
 // ---------------------------------------------------------------------------- load
-
-/** mulberry32: a small seeded PRNG, so two runs with the same --seed do the same mix. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** What API requests carry when they come without X-Project-Id / X-Roles (IPAM's defaults). */
-function requestMeta() {
-  return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
-}
 
 /**
  * One network's share of the load: commands one after another, as the network aggregate
@@ -630,19 +609,6 @@ async function main() {
   }
   const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
-}
-
-/** The event stream of the prefix and the KV buckets IPAM made for it (KV_<bucket>_<prefix>). */
-async function removeStreams(natsUrl, prefix) {
-  const nc = await connectNats(natsUrl, `bench-replay-cleanup-${prefix}`);
-  try {
-    const jsm = await jetstreamManager(nc);
-    const names = [];
-    for await (const name of jsm.streams.names()) if (name.endsWith(`_${prefix}`)) names.push(name);
-    for (const name of names) await jsm.streams.delete(name);
-  } finally {
-    await nc.close();
-  }
 }
 
 main().catch((e) => {

@@ -28,6 +28,7 @@ import pg from 'pg';
 import { DESIRED_STATE_BUCKET, EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
 import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
+import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
 import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -38,9 +39,6 @@ const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands
 const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
 const { createPrisma } = require(path.join(IPAM_DIST, 'infrastructure/prisma.js'));
 
-// IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac.
-const PROJECT_ID = '00000000000000000000000000000001';
-const MAC_PREFIX = 'fa:16:3e';
 const POLL_MS = 20;
 
 const USAGE = `usage: node bench/restart/run.mjs [options]
@@ -171,22 +169,6 @@ async function caughtUp(nc, naming, store) {
 }
 
 // ---------------------------------------------------------------------------- seed and load
-
-/** mulberry32: a small seeded PRNG, so two runs with the same --seed do the same mix. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function requestMeta() {
-  return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
-}
 
 async function seed(ipam, store, naming, opts) {
   const networks = [];
@@ -409,19 +391,6 @@ async function main() {
   }
   const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
-}
-
-/** The event stream of the prefix and the KV buckets IPAM made for it. */
-async function removeStreams(natsUrl, prefix) {
-  const nc = await connectNats(natsUrl, `bench-restart-cleanup-${prefix}`);
-  try {
-    const jsm = await jetstreamManager(nc);
-    const names = [];
-    for await (const name of jsm.streams.names()) if (name.endsWith(`_${prefix}`)) names.push(name);
-    for (const name of names) await jsm.streams.delete(name);
-  } finally {
-    await nc.close();
-  }
 }
 
 main().catch((e) => {
