@@ -3,7 +3,7 @@ import { deciderSpec } from '@ncp/testing';
 import { type FloatingIpEvent, type RouterEvent } from '@ncp/contracts';
 import { floatingIpDecider } from './floating-ip.decider';
 import { l3RegistryDecider } from './registry.decider';
-import { routerDecider } from './router.decider';
+import { MAX_ROUTES_PER_ROUTER, routerDecider } from './router.decider';
 import { routerIntent, type RouterFacts, type SubnetFacts } from './router-intent';
 
 const R = '33333333-0000-4000-8000-000000000001';
@@ -112,6 +112,20 @@ describe('router decider', () => {
     spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [route('10.9.0.0/16', '10.0.0.9')], remove: [r2] }, admin).then([]);
     spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [route('10.7.0.0/16', '10.5.0.1')], remove: [] }, admin).thenThrows('L3.BadRequest', /not connected/);
     spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [r1], remove: [] }, { projectId: 'project-b' }).thenThrows('L3.RouterNotFound');
+  });
+
+  it('holds at most MAX_ROUTES_PER_ROUTER routes in all, however many requests add them', () => {
+    const full = Array.from({ length: MAX_ROUTES_PER_ROUTER }, (_, i) => route(`10.${100 + Math.floor(i / 256)}.${i % 256}.0/24`, '10.0.0.9'));
+    spec.given([created, added, routesSet(...full.slice(1))]).when({ type: 'ChangeRoutes', id: R, add: [full[0] ?? route('x', 'y')], remove: [] }, admin).then([routesSet(...full.slice(1), ...full.slice(0, 1))]);
+    spec
+      .given([created, added, routesSet(...full)])
+      .when({ type: 'ChangeRoutes', id: R, add: [route('10.200.0.0/16', '10.0.0.9')], remove: [] }, admin)
+      .thenThrows('L3.RoutesExhausted', /exceeds the maximum 256/);
+    // a change that removes one as it adds one fits
+    spec
+      .given([created, added, routesSet(...full)])
+      .when({ type: 'ChangeRoutes', id: R, add: [route('10.200.0.0/16', '10.0.0.9')], remove: full.slice(0, 1) }, admin)
+      .then([routesSet(...full.slice(1), route('10.200.0.0/16', '10.0.0.9'))]);
   });
 
   const gateway = { networkId: 'ext', enableSnat: true, portId: 'gw1', fixedIps: [{ subnetId: 'es', ipAddress: '203.0.113.2' }], subnets: [{ subnetId: 'es', cidr: '203.0.113.0/24' }] };

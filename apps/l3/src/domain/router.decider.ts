@@ -1,4 +1,4 @@
-import { L3_AGGREGATES, L3_CONTEXT, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
+import { L3_AGGREGATES, L3_CONTEXT, ValidationError, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 import { badRequest, canModify, checkRevision, cidrInput, conflict, ipText, notFound, unreachable } from './rules';
 
@@ -165,6 +165,20 @@ function checkRoutes(routes: readonly Route[], connected: readonly AttachedSubne
 
 const routeKey = (r: Route) => `${r.destination}|${r.nexthop}`;
 
+/**
+ * Extra routes a router may hold in all. Neutron's `max_routes` (30 by default) bounds the
+ * total the same way; a request carries at most 30 (the edge), and many of them together at
+ * most this many, so a router's events stay small.
+ */
+export const MAX_ROUTES_PER_ROUTER = 256;
+
+function checkRouteCount(routerId: string, routes: readonly Route[]): Route[] {
+  if (routes.length > MAX_ROUTES_PER_ROUTER) {
+    throw new ValidationError('L3.RoutesExhausted', `Unable to complete operation for ${routerId}. The number of routes exceeds the maximum ${MAX_ROUTES_PER_ROUTER}.`);
+  }
+  return [...routes];
+}
+
 const connectedSubnets = (state: Pick<RouterState, 'interfaces' | 'gateway'>) =>
   [...state.interfaces.values(), ...(state.gateway ? [state.gateway] : [])].flatMap((i) => i.subnets);
 
@@ -260,9 +274,9 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     }
     case 'SetRoutes':
       checkRevision(state.revision, command.expectedRevision);
-      return [{ type: 'RouterRoutesSet', data: { routes: checkRoutes(command.routes, connectedSubnets(state)) } }];
+      return [{ type: 'RouterRoutesSet', data: { routes: checkRouteCount(command.id, checkRoutes(command.routes, connectedSubnets(state))) } }];
     case 'ChangeRoutes': {
-      const routes = changedRoutes(state.routes, command.add, command.remove, connectedSubnets(state));
+      const routes = checkRouteCount(command.id, changedRoutes(state.routes, command.add, command.remove, connectedSubnets(state)));
       return routes.map(routeKey).join(',') === state.routes.map(routeKey).join(',') ? [] : [{ type: 'RouterRoutesSet', data: { routes } }];
     }
     case 'AttachFloatingIp': {
