@@ -119,7 +119,8 @@ describe('projection runner: poison events and outages', () => {
     const poison: number[] = [];
     for (let i = 0; i < 30; i++) {
       const id = `t${String(i).padStart(2, '0')}`;
-      if (i === 3) poison.push(await add(id, 'nul\u0000inside')); // 22021
+      // append refuses a NUL since the event-store guard: an older release let it through
+      if (i === 3) poison.push(await raw(id, JSON.stringify(store.envelope({ type: 'ThingAdded', data: { id, name: 'nul\u0000inside', size: 1 } }, 'thing', id, meta)))); // 22021
       else if (i === 11) poison.push(await add(id, 'big', 2 ** 31)); // 22003, int out of range
       else if (i === 17) poison.push(await raw(id, JSON.stringify({ ...store.envelope({ type: 'ThingAdded', data: { id, name: 'x', size: 1 } }, 'thing', id, meta), data: { id: 5 } }))); // fails its schema
       else if (i === 23) poison.push(await raw(id, 'not json at all'));
