@@ -45,7 +45,8 @@ describe('DHCP servers', () => {
     net = await api.create('networks', 'network', { name: 'n1' });
     v4 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.60.0.0/24', dns_nameservers: ['10.60.0.53'] });
     const [port] = await eventually('a DHCP port', () => dhcpPorts(net.id), (p) => p.length === 1);
-    expect(port).toMatchObject({ device_id: `dhcp-${net.id}`, 'binding:host_id': 'net-a1' });
+    // the network's project owns it, as in Neutron, so the project's members see it
+    expect(port).toMatchObject({ device_id: `dhcp-${net.id}`, 'binding:host_id': 'net-a1', project_id: net.project_id, tenant_id: net.project_id });
     expect(port?.fixed_ips.map((f) => f.subnet_id)).toEqual([v4.id]);
     const agents = (await api.get<{ agents: { host: string; agent_type: string }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents;
     expect(agents.map((a) => [a.host, a.agent_type])).toEqual([['net-a1', 'DHCP agent']]);

@@ -55,7 +55,7 @@ export class DhcpServers {
       try {
         const ports = dhcpPortsOf.get(network.id) ?? [];
         const physicalNetwork = network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null;
-        if (wanted) await this.ensureServer(network.id, physicalNetwork, subnetsOf.get(network.id) ?? [], ports);
+        if (wanted) await this.ensureServer(network.id, network.projectId, physicalNetwork, subnetsOf.get(network.id) ?? [], ports);
         else if (serverOf.has(network.id)) await this.removeServer(network.id, 'no subnet with DHCP', ports);
       } catch (err) {
         this.logger.error({ err, networkId: network.id }, 'DHCP server of the network not reconciled; retrying on the next pass');
@@ -101,7 +101,7 @@ export class DhcpServers {
   }
 
   /** `ports`: the network's DHCP-owned ports */
-  private async ensureServer(networkId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[], ports: readonly PortFacts[]): Promise<void> {
+  private async ensureServer(networkId: string, projectId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[], ports: readonly PortFacts[]): Promise<void> {
     let server = (await this.repo.load(networkId)).state;
     const alive = server.host !== null && this.heartbeats.isAlive(server.host);
     if (server.host === null || (!alive && !server.pinned)) {
@@ -122,6 +122,8 @@ export class DhcpServers {
       const created = await this.ipam.createPort(
         {
           network_id: networkId,
+          // Neutron's DHCP port belongs to the network's project, so its members see it
+          project_id: projectId,
           name: '',
           device_owner: DHCP_DEVICE_OWNER,
           device_id: dhcpDeviceId(networkId),
