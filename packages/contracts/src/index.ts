@@ -1,6 +1,7 @@
 export * from './agent';
 export * from './api-routes';
 export * from './decider';
+export * from './desired-state';
 export * from './envelope';
 export * from './errors';
 export * from './event-registry';

@@ -1,14 +1,14 @@
 import path from 'node:path';
+import { isValidNetnsName, type BgpSpeakerIntent } from '@ncp/contracts';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
 import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
 import { assertStateDir } from '../dhcp/paths.js';
 import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
 import { DataplaneError } from '../errors.js';
 import { listNetns } from '../observe-support.js';
-import { isValidNetnsName } from '../names.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bird.js';
-import { bgpPeerProtocol, type BgpSpeakerIntent } from './model.js';
+import { bgpPeerProtocol } from './model.js';
 import { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './paths.js';
 import { parseBirdProtocols, type BgpSessionState } from './status.js';
 

@@ -1,14 +1,13 @@
 import path from 'node:path';
+import { isValidId, isValidNetnsName, type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
-import { isValidId, isValidNetnsName } from '../names.js';
 import { listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { NodeDaemonHost, type DaemonHost } from './host.js';
-import { type DhcpServerIntent, type RaIntent } from './model.js';
 import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
 import { radvdArgv, renderRadvdConf } from './radvd.js';

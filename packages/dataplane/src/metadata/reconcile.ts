@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { MetadataProxyIntentSchema, isValidNetnsName, type MetadataProxyIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
 import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
 import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
@@ -7,10 +8,9 @@ import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '..
 import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson, type ObservedRouterLink } from '../l3/observed.js';
-import { isValidNetnsName } from '../names.js';
 import { listNetns } from '../observe-support.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
-import { METADATA_IPV4, METADATA_IPV6, MetadataProxyIntentSchema, type MetadataProxyIntent } from './model.js';
+import { METADATA_IPV4, METADATA_IPV6 } from './model.js';
 import { METADATA_PROXY_SCRIPT, assertSocketPath, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './paths.js';
 
 export interface MetadataOptions {
