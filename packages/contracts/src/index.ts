@@ -5,6 +5,7 @@ export * from './desired-state';
 export * from './envelope';
 export * from './errors';
 export * from './event-registry';
+export * from './request-reply';
 export * from './subjects';
 export * from './text';
 export * from './ipam';
