@@ -40,6 +40,9 @@ export {
 export { observeL2 } from './l2/observe.js';
 export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
 export { formatSteps } from './format.js';
+export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './daemon/host.js';
+export { DEFAULT_DAEMON_TIMINGS, METADATA_PROXY_SCRIPT, isOurDaemon, type DaemonProgram, type DaemonTimings } from './daemon/daemon.js';
+export { assertStateDir } from './daemon/state-dir.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
 export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
 export { resolveL3Options, type L3Options, type ResolvedL3Options } from './l3/model.js';
@@ -76,9 +79,7 @@ export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
 export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
 export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
-export { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
-export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.js';
-export { DEFAULT_DAEMON_TIMINGS, isOurDaemon, type DaemonProgram, type DaemonTimings } from './dhcp/daemon.js';
+export { dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
 export { acceptRaKey, daemonAction, planRaLinks, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
 export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } from './dhcp/reconcile.js';
 export { BGP_EXPORT_FILTER, BGP_STATIC_PROTOCOL, bgpPeerProtocol } from './bgp/model.js';
@@ -92,7 +93,7 @@ export {
   MetadataProxyConfigSchema,
   type MetadataProxyConfig,
 } from './metadata/model.js';
-export { METADATA_PROXY_SCRIPT, metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
+export { metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
 export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metadata/relay.js';
 export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
 export {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { isValidNetnsName, type BgpSpeakerIntent } from '@ncp/contracts';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
-import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
-import { assertStateDir } from '../dhcp/paths.js';
-import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
+import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
+import { NodeDaemonHost, type DaemonHost } from '../daemon/host.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
 import { listNetns } from '../observe-support.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';

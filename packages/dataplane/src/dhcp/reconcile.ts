@@ -5,10 +5,11 @@ import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
 import { listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
+import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from '../daemon/daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
-import { NodeDaemonHost, type DaemonHost } from './host.js';
-import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
+import { NodeDaemonHost, type DaemonHost } from '../daemon/host.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
 import { radvdArgv, renderRadvdConf } from './radvd.js';
 

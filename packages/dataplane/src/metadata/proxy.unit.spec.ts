@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type MetadataEndpoint } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import { isOurDaemon } from '../dhcp/daemon.js';
-import { NodeDaemonHost } from '../dhcp/host.js';
+import { isOurDaemon } from '../daemon/daemon.js';
+import { NodeDaemonHost } from '../daemon/host.js';
 import { vm1, vm2 } from './__fixtures__/intent.js';
 import { EndpointsFile, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs } from './proxy.js';
 

@@ -1,17 +1,17 @@
 import path from 'node:path';
 import { MetadataProxyIntentSchema, isValidNetnsName, type MetadataProxyIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
-import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
-import { assertStateDir } from '../dhcp/paths.js';
-import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
+import { DEFAULT_DAEMON_TIMINGS, METADATA_PROXY_SCRIPT, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
+import { NodeDaemonHost, type DaemonHost } from '../daemon/host.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson, type ObservedRouterLink } from '../l3/observed.js';
 import { listNetns } from '../observe-support.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { METADATA_IPV4, METADATA_IPV6 } from './model.js';
-import { METADATA_PROXY_SCRIPT, assertSocketPath, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './paths.js';
+import { assertSocketPath, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './paths.js';
 
 export interface MetadataOptions {
   /** e.g. `/var/lib/ncp-agent`: proxies live in `<stateDir>/metadata/<router or network id>/` */

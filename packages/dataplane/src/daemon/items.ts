@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isValidId } from '@ncp/contracts';
-import { type DaemonHost } from './dhcp/host.js';
+import { type DaemonHost } from './host.js';
 
 /** An error's message (what the item results carry). */
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
