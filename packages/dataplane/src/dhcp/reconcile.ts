@@ -3,11 +3,11 @@ import { isValidId, isValidNetnsName, type DhcpServerIntent, type RaIntent } fro
 import { ipArgv } from '../argv.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
-import { listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from '../daemon/daemon.js';
+import { awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from '../daemon/daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
-import { NodeDaemonHost, type DaemonHost } from '../daemon/host.js';
+import { type DaemonHost } from '../daemon/host.js';
+import { startDaemonPass } from '../daemon/items.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
@@ -204,18 +204,11 @@ export async function reconcileDhcp(
   options: DhcpOptions,
 ): Promise<DhcpItemResult[]> {
   const stateDir = assertStateDir(options.stateDir);
-  const host = options.host ?? new NodeDaemonHost();
-  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
   const items: DhcpItem[] = [...servers.map((s): DhcpItem => `dhcp:${String(s.networkId)}`), ...ras.map((r): DhcpItem => `ra:${String(r.routerId)}`), 'sweep'];
 
-  let netns: string[];
-  try {
-    netns = await listNetns(runner);
-  } catch (error) {
-    const failure = `reading the namespaces failed: ${message(error)}`;
-    return items.map((item) => ({ item, ok: false, error: failure }));
-  }
-  const ctx: Context = { stateDir, runner, host, timings, netns };
+  const pass = await startDaemonPass(runner, options, items);
+  if ('failed' in pass) return pass.failed;
+  const ctx: Context = { stateDir, runner, ...pass };
 
   const results: DhcpItemResult[] = [];
   const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>): Promise<void> => {
