@@ -7,7 +7,7 @@ import { type CommandRunner } from '../runner.js';
 import { awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from '../daemon/daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { type DaemonHost } from '../daemon/host.js';
-import { startDaemonPass } from '../daemon/items.js';
+import { errorMessage, startDaemonPass } from '../daemon/items.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
@@ -36,7 +36,7 @@ interface Context {
   readonly netns: readonly string[];
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = errorMessage;
 
 /** Writes the file only when its content differs; true when it did. */
 async function writeIfChanged(host: DaemonHost, file: string, content: string): Promise<boolean> {
