@@ -11,6 +11,7 @@ import {
   type AgentHeartbeat,
   type CommandMetadata,
   type Decider,
+  type MetadataProxyIntent,
   type ResourceReport,
 } from '@ncp/contracts';
 import {
@@ -24,7 +25,6 @@ import {
   type CommandRunner,
   type L2HostConfig,
   type MetadataItemResult,
-  type MetadataProxyIntent,
 } from '@ncp/dataplane';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';

@@ -1,5 +1,5 @@
-import { type ResourceReport } from '@ncp/contracts';
-import { type BgpItemResult, type BgpSpeakerIntent } from '@ncp/dataplane';
+import { type BgpSpeakerIntent, type ResourceReport } from '@ncp/contracts';
+import { type BgpItemResult } from '@ncp/dataplane';
 
 /**
  * Each speaker's status, and each of its sessions as BIRD shows it (`bgp_session`, id

@@ -1,5 +1,5 @@
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import { type BgpSpeakerIntent } from '@ncp/dataplane';
 import { bgpReports } from './bgp-reports';
 
 const speaker = (id: string): BgpSpeakerIntent => ({ speakerId: id, localAs: 64711, routerId: '10.1.0.2', namespace: null, peers: [], routes: [] });

@@ -1,19 +1,21 @@
-import { DESIRED_KINDS, parseDesiredKey, type DesiredKind } from '@ncp/contracts';
 import {
   BgpSpeakerIntentSchema,
+  DESIRED_KINDS,
   DhcpServerIntentSchema,
   L2NetworkIntentSchema,
   L2PortIntentSchema,
   MetadataProxyIntentSchema,
   RaIntentSchema,
   RouterIntentSchema,
+  parseDesiredKey,
   type BgpSpeakerIntent,
+  type DesiredKind,
   type DhcpServerIntent,
   type L2HostIntent,
   type MetadataProxyIntent,
   type RaIntent,
   type RouterIntent,
-} from '@ncp/dataplane';
+} from '@ncp/contracts';
 import { type z } from 'zod';
 
 export interface InvalidEntry {

@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
-import { AGENT_HEARTBEAT_BUCKET, DESIRED_STATE_BUCKET, type AgentHeartbeat, type Naming } from '@ncp/contracts';
+import { AGENT_HEARTBEAT_BUCKET, DESIRED_STATE_BUCKET, type AdminReply, type AgentHeartbeat, type Naming } from '@ncp/contracts';
 import { type StreamEvent } from './trace';
 
 /** netctl's reads: the event stream, the operator requests to the services, the KV buckets. */
@@ -58,9 +58,9 @@ export class Bus {
   /** An operator request to a service (`admin.<context>.<verb>`); its `result`, or its error thrown. */
   async admin<T>(context: string, verb: string, body: unknown, timeoutMs: number): Promise<T> {
     const reply = await this.nc.request(this.naming.adminSubject(context, verb), JSON.stringify(body ?? {}), { timeout: timeoutMs });
-    const answer = reply.json<{ result?: T; error?: { message: string } }>();
+    const answer = reply.json<AdminReply<T>>();
     if (answer.error) throw new Error(`${context}: ${answer.error.message}`);
-    return answer.result as T;
+    return answer.result;
   }
 
   async heartbeats(): Promise<Map<string, AgentHeartbeat>> {

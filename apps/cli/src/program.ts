@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { connect } from '@nats-io/transport-node';
-import { Naming, parseDesiredKey } from '@ncp/contracts';
-import { REPLAY_SCHEMA, type AggregateHistory, type ParkedEvent, type ProjectionStatus, type ReapplyResult } from '@ncp/eventstore';
+import { Naming, parseDesiredKey, type AggregateHistory, type ParkedEvent, type ProjectionStatus, type ReapplyResult } from '@ncp/contracts';
+import { REPLAY_SCHEMA } from '@ncp/eventstore';
 import { SERVICE_CONTEXTS, SERVICE_SCHEMAS, resolveAggregate } from './aggregates';
 import { agentRows, type Registration, type ReportedStatus } from './agents';
 import { Bus } from './bus';

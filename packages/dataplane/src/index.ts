@@ -17,9 +17,6 @@ export {
   assertMac,
   assertNetnsName,
   bridgeName,
-  isValidId,
-  isValidLinkName,
-  isValidNetnsName,
   ownerAlias,
   parseOwnerAlias,
   tapName,
@@ -28,16 +25,7 @@ export {
   type Owner,
   type OwnerTag,
 } from './names.js';
-export {
-  L2HostConfigSchema,
-  L2HostIntentSchema,
-  L2NetworkIntentSchema,
-  L2PortIntentSchema,
-  type L2HostConfig,
-  type L2HostIntent,
-  type L2NetworkIntent,
-  type L2PortIntent,
-} from './l2/model.js';
+export { L2HostConfigSchema, type L2HostConfig } from './l2/model.js';
 export {
   EMPTY_OBSERVED,
   parseFdbByDevice,
@@ -52,23 +40,12 @@ export {
 export { observeL2 } from './l2/observe.js';
 export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
 export { formatSteps } from './format.js';
+export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './daemon/host.js';
+export { DEFAULT_DAEMON_TIMINGS, METADATA_PROXY_SCRIPT, isOurDaemon, type DaemonProgram, type DaemonTimings } from './daemon/daemon.js';
+export { assertStateDir } from './daemon/state-dir.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
 export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
-export {
-  FloatingIpIntentSchema,
-  ROUTER_NAMESPACE_PREFIX,
-  RouterIntentSchema,
-  routerInterfaceName,
-  routerNamespace,
-  resolveL3Options,
-  type FloatingIpIntent,
-  type L3Options,
-  type ResolvedL3Options,
-  type RouterInterfaceIntent,
-  type RouterIntent,
-  type RouterRouteIntent,
-  type SnatIntent,
-} from './l3/model.js';
+export { resolveL3Options, type L3Options, type ResolvedL3Options } from './l3/model.js';
 export {
   EMPTY_OBSERVED_L3,
   NFT_TABLE_FAMILY,
@@ -100,40 +77,12 @@ export {
 export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemError, type L3Plan, type L3Step, type StepTolerance } from './l3/plan.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
-export {
-  DHCP_NAMESPACE_PREFIX,
-  DhcpHostIntentSchema,
-  DhcpServerIntentSchema,
-  RaIntentSchema,
-  dhcpInterfaceName,
-  dhcpNamespace,
-  type DhcpExtraOption,
-  type DhcpHostIntent,
-  type DhcpServerIntent,
-  type DhcpSubnetIntent,
-  type DhcpSubnetMode,
-  type RaIntent,
-  type RaInterfaceIntent,
-  type RaPrefixIntent,
-} from './dhcp/model.js';
 export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
 export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
-export { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
-export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './dhcp/host.js';
-export { DEFAULT_DAEMON_TIMINGS, isOurDaemon, type DaemonProgram, type DaemonTimings } from './dhcp/daemon.js';
+export { dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
 export { acceptRaKey, daemonAction, planRaLinks, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
 export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } from './dhcp/reconcile.js';
-export {
-  BGP_EXPORT_FILTER,
-  BGP_STATIC_PROTOCOL,
-  BgpPeerIntentSchema,
-  BgpRouteIntentSchema,
-  BgpSpeakerIntentSchema,
-  bgpPeerProtocol,
-  type BgpPeerIntent,
-  type BgpRouteIntent,
-  type BgpSpeakerIntent,
-} from './bgp/model.js';
+export { BGP_EXPORT_FILTER, BGP_STATIC_PROTOCOL, bgpPeerProtocol } from './bgp/model.js';
 export { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bgp/bird.js';
 export { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './bgp/paths.js';
 export { parseBirdProtocols, type BgpSessionState, type BirdProtocolState } from './bgp/status.js';
@@ -141,14 +90,10 @@ export { isBgpReadOnlyCommand, reconcileBgp, type BgpItem, type BgpItemResult, t
 export {
   METADATA_IPV4,
   METADATA_IPV6,
-  MetadataEndpointSchema,
   MetadataProxyConfigSchema,
-  MetadataProxyIntentSchema,
-  type MetadataEndpoint,
   type MetadataProxyConfig,
-  type MetadataProxyIntent,
 } from './metadata/model.js';
-export { METADATA_PROXY_SCRIPT, metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
+export { metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
 export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metadata/relay.js';
 export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
 export {

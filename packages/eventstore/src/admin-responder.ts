@@ -1,40 +1,8 @@
 import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
-import { type Decider, type DomainEvent, type Naming } from '@ncp/contracts';
+import { type AdminReply, type AggregateHistory, type AggregateHistoryEvent, type AggregateHistoryRequest, type Decider, type DomainEvent, type Naming } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
-import { jsonChanges, toPlain, type JsonChange } from './json-changes';
+import { jsonChanges, toPlain } from './json-changes';
 import { type ProjectionLogger, type ProjectionRunner } from './projection-runner';
-
-/** `admin.<context>.aggregate_history`: one aggregate's events, folded as the service folds them. */
-export interface AggregateHistoryRequest {
-  readonly aggregate: string;
-  readonly id: string;
-  /** stop after this stream sequence, or at the last event at or before this time (ISO 8601) */
-  readonly atSequence?: number;
-  readonly atTime?: string;
-}
-
-export interface AggregateHistoryEvent {
-  readonly sequence: number;
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly occurredAt: string;
-  readonly actor: string;
-  readonly correlationId: string;
-  readonly causationId: string | null;
-  readonly data: unknown;
-  /** what the event changed in the state; null when the history is too long to diff each step */
-  readonly changes: readonly JsonChange[] | null;
-}
-
-export interface AggregateHistory {
-  readonly context: string;
-  readonly aggregate: string;
-  readonly id: string;
-  readonly events: readonly AggregateHistoryEvent[];
-  /** the state after the last event listed (the decider's snapshot form where it has one) */
-  readonly state: unknown;
-  readonly sequence: number;
-}
 
 /** A decider as a history needs it: any state and event types, and the state's JSON form. */
 export interface HistoryDecider {
@@ -157,18 +125,19 @@ export class AdminResponder {
       this.nc.subscribe(this.naming.adminSubject(this.context, verb), {
         callback: (err, msg) => {
           if (err) return;
+          const respond = (reply: AdminReply<unknown>) => msg.respond(JSON.stringify(reply));
           let body: unknown = {};
           try {
             body = msg.data.length > 0 ? (JSON.parse(msg.string()) as unknown) : {};
           } catch {
-            msg.respond(JSON.stringify({ error: { message: 'the request is not JSON' } }));
+            respond({ error: { message: 'the request is not JSON' } });
             return;
           }
           handler(body)
-            .then((result) => msg.respond(JSON.stringify({ result })))
+            .then((result) => respond({ result }))
             .catch((e: unknown) => {
               this.logger.error({ err: e, verb }, 'admin request failed');
-              msg.respond(JSON.stringify({ error: { message: e instanceof Error ? e.message : String(e) } }));
+              respond({ error: { message: e instanceof Error ? e.message : String(e) } });
             });
         },
       }),

@@ -1,18 +1,6 @@
-import { isDomainError, toErrorReply, type CommandMetadata, type Naming } from '@ncp/contracts';
+import { CommandRequestSchema, isDomainError, toErrorReply, type CommandMetadata, type CommandReply, type Naming } from '@ncp/contracts';
 import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { z } from 'zod';
-
-const requestSchema = z.object({
-  meta: z.object({
-    now: z.string(),
-    correlationId: z.string(),
-    causationId: z.string().nullable(),
-    projectId: z.string(),
-    actor: z.string(),
-    isAdmin: z.boolean(),
-  }),
-  input: z.unknown(),
-});
 
 export type CommandHandler = (input: unknown, meta: CommandMetadata) => Promise<unknown>;
 
@@ -60,11 +48,11 @@ export class CommandResponder {
     await this.subscription?.drain();
   }
 
-  private async handle(verb: string, data: Uint8Array): Promise<unknown> {
+  private async handle(verb: string, data: Uint8Array): Promise<CommandReply<unknown>> {
     const handler = this.handlers[verb];
     if (!handler) return { error: { kind: 'not_found', code: `${this.codePrefix}.UnknownCommand`, message: `unknown command ${verb}`, detail: '' } };
     try {
-      const request = requestSchema.parse(JSON.parse(new TextDecoder().decode(data)));
+      const request = CommandRequestSchema.parse(JSON.parse(new TextDecoder().decode(data)));
       return { result: await handler(request.input, request.meta) };
     } catch (e) {
       if (isDomainError(e)) return toErrorReply(e);

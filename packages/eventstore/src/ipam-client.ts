@@ -1,17 +1,6 @@
 import { type NatsConnection } from '@nats-io/nats-core';
-import { fromErrorReply, type CommandMetadata, type ErrorReply, type Naming } from '@ncp/contracts';
+import { fromErrorReply, type CommandMetadata, type CommandReply, type IpamDeletePortInput, type IpamPortReply, type IpamPortWire, type Naming } from '@ncp/contracts';
 import { unreachable } from './unreachable';
-
-/** An IPAM port as IPAM's command API returns it (Neutron's wire shape). */
-export interface IpamPortWire {
-  readonly id: string;
-  readonly network_id: string;
-  readonly mac_address: string;
-  readonly fixed_ips: readonly { subnet_id: string; ip_address: string }[];
-  readonly device_owner: string;
-  readonly device_id: string;
-  readonly 'binding:host_id'?: string;
-}
 
 /**
  * Request/reply to another service's command API (`cmd.<context>.<verb>`): its refusals come
@@ -33,8 +22,8 @@ export class CommandClient {
       .catch((e: unknown) => {
         throw unreachable(this.service, verb, e);
       });
-    const body = JSON.parse(new TextDecoder().decode(reply.data)) as { result?: T } & Partial<ErrorReply>;
-    if (body.error) throw fromErrorReply(body as ErrorReply);
+    const body = JSON.parse(new TextDecoder().decode(reply.data)) as CommandReply<T>;
+    if ('error' in body) throw fromErrorReply(body);
     if (body.result === undefined) throw new Error(`${this.context} ${verb}: empty reply`);
     return body.result;
   }
@@ -56,15 +45,16 @@ export class IpamClient {
   }
 
   async createPort(input: Record<string, unknown>, meta: CommandMetadata): Promise<IpamPortWire> {
-    return (await this.request<{ port: IpamPortWire }>('create_port', input, meta)).port;
+    return (await this.request<IpamPortReply>('create_port', input, meta)).port;
   }
 
   async updatePort(id: string, changes: Record<string, unknown>, meta: CommandMetadata): Promise<IpamPortWire> {
-    return (await this.request<{ port: IpamPortWire }>('update_port', { id, ...changes }, meta)).port;
+    return (await this.request<IpamPortReply>('update_port', { id, ...changes }, meta)).port;
   }
 
   /** `force`: a service removing a port it owns (router, floating IP, DHCP ports). */
   async deletePort(id: string, meta: CommandMetadata): Promise<void> {
-    await this.request('delete_port', { id, force: true }, meta);
+    const input: IpamDeletePortInput = { id, force: true };
+    await this.request('delete_port', input, meta);
   }
 }

@@ -1,3 +1,5 @@
+import { type JsonChange } from '@ncp/contracts';
+
 /** A value as JSON shows it: bigints as strings, Maps as objects, Sets as arrays (state of any decider). */
 export function toPlain(value: unknown): unknown {
   return JSON.parse(
@@ -8,13 +10,6 @@ export function toPlain(value: unknown): unknown {
       return v;
     }) ?? 'null',
   ) as unknown;
-}
-
-export interface JsonChange {
-  /** `ports.3.fixedIps`, `name`; `` for the whole value */
-  readonly path: string;
-  readonly before: unknown;
-  readonly after: unknown;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

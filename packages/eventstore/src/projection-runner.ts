@@ -7,21 +7,9 @@ import {
   type ConsumerMessages,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { isDomainError, type RecordedEvent } from '@ncp/contracts';
+import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyResult, type RecordedEvent } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure, sqlState } from './projection-failure';
-
-/** An event a projection could not apply, kept aside so the projection goes on without it. */
-export interface ParkedEvent {
-  readonly projection: string;
-  readonly sequence: number;
-  readonly subject: string;
-  /** As stored in the stream ('' when the envelope itself does not parse). */
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly error: string;
-  readonly parkedAt: string;
-}
 
 /** Where a projection keeps its checkpoint: the same database as its tables. */
 export interface ProjectionStore<Tx> {
@@ -80,23 +68,6 @@ export interface ProjectionRunnerOptions {
   readonly logger?: ProjectionLogger;
   /** Called after each committed batch (e.g. to recompute what depends on the projection). */
   readonly onAdvance?: (sequence: number) => void;
-}
-
-export interface ProjectionStatus {
-  readonly name: string;
-  readonly checkpoint: number;
-  /** Events in the stream that this projection has not applied yet. */
-  readonly pending: number;
-  readonly running: boolean;
-  /** Events it could not apply and went on without (`netctl projections parked`). */
-  readonly parked: number;
-}
-
-/** What `reapplyParked` did: the events now applied, and those still parked (with their new error). */
-export interface ReapplyResult {
-  readonly name: string;
-  readonly applied: number[];
-  readonly parked: ParkedEvent[];
 }
 
 /** A message as the batching needs it: its stream sequence and the server's count of what follows. */

@@ -1,4 +1,5 @@
-import { type ParkedEvent, type ProjectionStore } from './projection-runner';
+import { type ParkedEvent } from '@ncp/contracts';
+import { type ProjectionStore } from './projection-runner';
 import { type Snapshot, type SnapshotStore } from './snapshot-store';
 
 /**

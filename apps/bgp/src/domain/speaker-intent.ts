@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type BgpSpeakerIntent } from '@ncp/dataplane';
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { isValidIp, parseIp } from '@ncp/netaddr';
 import { type AdvertisedRoute } from './advertised-routes';
 

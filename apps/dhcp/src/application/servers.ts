@@ -1,5 +1,4 @@
-import { ConflictError, NotFoundError, chooseNetworkAgent, rowsOfWorkloads, serviceMeta, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
-import { dhcpInterfaceName, dhcpNamespace } from '@ncp/dataplane';
+import { ConflictError, NotFoundError, chooseNetworkAgent, dhcpInterfaceName, dhcpNamespace, rowsOfWorkloads, serviceMeta, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
 import { AggregateRepository, SerialPass, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';

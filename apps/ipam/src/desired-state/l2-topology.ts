@@ -1,5 +1,4 @@
-import { type AgentEvent, type NetworkEvent, type RecordedEvent, type Segment } from '@ncp/contracts';
-import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/dataplane';
+import { type AgentEvent, type L2HostIntent, type L2NetworkIntent, type L2PortIntent, type NetworkEvent, type RecordedEvent, type Segment } from '@ncp/contracts';
 
 /**
  * The L2 facts every host's desired state is computed from, folded from IPAM's network

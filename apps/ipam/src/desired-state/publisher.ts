@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { DESIRED_KINDS, DESIRED_STATE_BUCKET, desiredKey, parseDesiredKey, type Naming, type RecordedEvent } from '@ncp/contracts';
+import { DESIRED_KINDS, DESIRED_STATE_BUCKET, desiredKey, parseDesiredKey, type L2HostIntent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { batchesOf, readBucket, type JetStreamEventStore, type SnapshotStore } from '@ncp/eventstore';
-import { type L2HostIntent } from '@ncp/dataplane';
 import { type Logger } from '@ncp/nest-common';
 import { L2_TOPOLOGY_JSON_VERSION, L2Topology, type L2TopologyJson } from './l2-topology';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, L3_REGISTRY_ID, NotFoundError, UnavailableError, serviceMeta, type CommandMetadata, type NetworkEvent } from '@ncp/contracts';
-import { type IpamPortWire, type JetStreamEventStore } from '@ncp/eventstore';
+import { ConflictError, L3_REGISTRY_ID, NotFoundError, UnavailableError, serviceMeta, type CommandMetadata, type IpamPortWire, type NetworkEvent } from '@ncp/contracts';
+import { type JetStreamEventStore } from '@ncp/eventstore';
 import { createTestDatabase, deployMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { l3Config } from '../config';
 import { L3Context } from '../context';

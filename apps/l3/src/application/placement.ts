@@ -1,5 +1,4 @@
-import { routerInterfaceName, routerNamespace } from '@ncp/dataplane';
-import { chooseNetworkAgent, rowsOfWorkloads, type CommandMetadata } from '@ncp/contracts';
+import { chooseNetworkAgent, routerInterfaceName, routerNamespace, rowsOfWorkloads, type CommandMetadata } from '@ncp/contracts';
 import { type HeartbeatWatcher } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type L3Prisma } from '../infrastructure/prisma';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, type CommandMetadata } from '@ncp/contracts';
+import { ForbiddenError, type CommandMetadata, type IpamPortWire } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type GatewayState, type Route, type RouterAttributes, type RouterState } from '../domain/router.decider';
 import { badRequest, canModify, notFound } from '../domain/rules';
-import { type IpamPortWire } from '@ncp/eventstore';
 import { type IpamFacts } from './facts';
 import { type FloatingIpCommands } from './floating-ip.commands';
 import { type RouterPlacement } from './placement';

@@ -1,4 +1,4 @@
-import { routerInterfaceName, routerNamespace, type RouterIntent } from '@ncp/dataplane';
+import { routerInterfaceName, routerNamespace, type RouterIntent } from '@ncp/contracts';
 import { parseCidr, parseIp } from '@ncp/netaddr';
 
 /** The facts a router's intent is computed from, as the L3 projection holds them. */

@@ -1,4 +1,4 @@
-import { dhcpInterfaceName, dhcpNamespace, routerInterfaceName, routerNamespace, type MetadataProxyIntent } from '@ncp/dataplane';
+import { dhcpInterfaceName, dhcpNamespace, routerInterfaceName, routerNamespace, type MetadataProxyIntent } from '@ncp/contracts';
 
 export interface EndpointPort {
   readonly id: string;

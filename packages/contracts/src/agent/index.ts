@@ -1,3 +1,2 @@
-export * from './desired-state';
 export * from './events';
 export * from './scheduling';

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { Topology, requireCommands, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { type BgpSpeakerIntent } from './model.js';
 import { type BgpItemResult, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
 import { type BgpSessionState } from './status.js';
 

@@ -1,7 +1,8 @@
+import { BgpSpeakerIntentSchema, type BgpSpeakerIntent } from '@ncp/contracts';
 import { formatCidr, normalizeIp, parseCidr, parseIp, type IpVersion } from '@ncp/netaddr';
 import { DataplaneError } from '../errors.js';
 import { assertNetnsName } from '../names.js';
-import { BGP_EXPORT_FILTER, BGP_STATIC_PROTOCOL, BgpSpeakerIntentSchema, bgpPeerProtocol, type BgpSpeakerIntent } from './model.js';
+import { BGP_EXPORT_FILTER, BGP_STATIC_PROTOCOL, bgpPeerProtocol } from './model.js';
 import { bgpSpeakerFiles, type BgpSpeakerFiles } from './paths.js';
 
 function invalid(message: string): DataplaneError {

@@ -1,8 +1,9 @@
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { expectGolden } from './__fixtures__/golden.js';
 import { NS, PEER4, SPEAKER, STATE, empty, speaker1 } from './__fixtures__/intent.js';
 import { birdArgv, birdcArgv, renderBirdConf } from './bird.js';
-import { bgpPeerProtocol, type BgpSpeakerIntent } from './model.js';
+import { bgpPeerProtocol } from './model.js';
 import { bgpSpeakerDir, bgpSpeakerFiles } from './paths.js';
 
 const DIR = bgpSpeakerDir(STATE, SPEAKER);

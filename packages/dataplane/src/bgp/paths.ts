@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DataplaneError } from '../errors.js';
 import { assertId } from '../names.js';
-import { assertStateDir } from '../dhcp/paths.js';
+import { assertStateDir } from '../daemon/state-dir.js';
 
 /** Where one speaker's BIRD keeps its files. */
 export interface BgpSpeakerFiles {

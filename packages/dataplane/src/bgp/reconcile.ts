@@ -1,14 +1,13 @@
 import path from 'node:path';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
-import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
-import { assertStateDir } from '../dhcp/paths.js';
-import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
+import { isValidNetnsName, type BgpSpeakerIntent } from '@ncp/contracts';
+import { awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
+import { type DaemonHost } from '../daemon/host.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { errorMessage, reconcileEach, startDaemonPass, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
-import { listNetns } from '../observe-support.js';
-import { isValidNetnsName } from '../names.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bird.js';
-import { bgpPeerProtocol, type BgpSpeakerIntent } from './model.js';
+import { bgpPeerProtocol } from './model.js';
 import { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './paths.js';
 import { parseBirdProtocols, type BgpSessionState } from './status.js';
 
@@ -165,18 +164,11 @@ export async function reconcileBgp(speakers: readonly BgpSpeakerIntent[], runner
   const stateDir = assertStateDir(options.stateDir);
   const hostNetns = options.hostNetns ?? null;
   if (hostNetns !== null && !isValidNetnsName(hostNetns)) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `hostNetns '${hostNetns}' is not a namespace name`);
-  const host = options.host ?? new NodeDaemonHost();
-  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
   const items: BgpItem[] = [...speakers.map((s): BgpItem => `bgp:${String(s.speakerId)}`), 'sweep'];
 
-  let netns: string[];
-  try {
-    netns = await listNetns(runner);
-  } catch (error) {
-    const failure = `reading the namespaces failed: ${message(error)}`;
-    return items.map((item) => ({ item, ok: false, error: failure }));
-  }
-  const ctx: Context = { stateDir, hostNetns, runner, host, timings, netns };
+  const pass = await startDaemonPass(runner, options, items);
+  if ('failed' in pass) return pass.failed;
+  const ctx: Context = { stateDir, hostNetns, runner, ...pass };
 
   // a failing speaker is still wanted: its BIRD keeps running the last good configuration
   return reconcileEach(

@@ -1,8 +1,8 @@
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { FakeBirdMachine } from './__fixtures__/fake-host.js';
 import { NS, PEER4, PEER6, SPEAKER, SPEAKER2, STATE, empty, speaker1 } from './__fixtures__/intent.js';
-import { type BgpSpeakerIntent } from './model.js';
 import { type BgpOptions, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
 
 const DIR = `${STATE}/bgp/${SPEAKER}`;

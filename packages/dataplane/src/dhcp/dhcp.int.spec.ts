@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { dhcpInterfaceName, type DhcpHostIntent, type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
 import { Topology, addBridge, requireCommands, requireNetns, runArgv, setMaster, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { dhcpInterfaceName, type DhcpHostIntent, type DhcpServerIntent, type RaIntent } from './model.js';
 import { type DhcpItemResult, reconcileDhcp } from './reconcile.js';
 
 /*

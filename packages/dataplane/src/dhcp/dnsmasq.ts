@@ -1,7 +1,7 @@
+import { DhcpHostIntentSchema, DhcpServerIntentSchema, type DhcpHostIntent, type DhcpServerIntent, type DhcpSubnetIntent } from '@ncp/contracts';
 import { cidrContainsIp, cidrSize, formatIp, isValidIp, normalizeIp, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 import { DataplaneError } from '../errors.js';
 import { assertLinkName, assertNetnsName } from '../names.js';
-import { DhcpHostIntentSchema, DhcpServerIntentSchema, type DhcpHostIntent, type DhcpServerIntent, type DhcpSubnetIntent } from './model.js';
 import { dhcpServerFiles } from './paths.js';
 
 /** A rendered file plus the ports left out of it (reported as warnings of the server's item). */

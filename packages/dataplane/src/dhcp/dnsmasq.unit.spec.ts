@@ -1,8 +1,8 @@
+import { type DhcpServerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { expectGolden } from './__fixtures__/golden.js';
 import { P1, P2, P3, STATE, isolated, server1 } from './__fixtures__/intent.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
-import { type DhcpServerIntent } from './model.js';
 import { dhcpServerDir } from './paths.js';
 
 const dir = dhcpServerDir(STATE, server1.networkId);

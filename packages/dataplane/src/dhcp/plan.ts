@@ -1,10 +1,10 @@
+import { type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { isValidIp, normalizeIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { ipArgv } from '../argv.js';
 import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { type ObservedRouterLink } from '../l3/observed.js';
 import { assertLinkName, assertNetnsName } from '../names.js';
-import { type DhcpServerIntent, type RaIntent } from './model.js';
 
 /** The sysctl key in its slash form: an interface name may contain dots, the dotted form's separator. */
 export function acceptRaKey(ifname: string): string {

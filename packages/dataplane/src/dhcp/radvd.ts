@@ -1,7 +1,7 @@
+import { RaIntentSchema, type RaIntent, type RaInterfaceIntent } from '@ncp/contracts';
 import { formatIp, normalizeIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { DataplaneError } from '../errors.js';
 import { assertNetnsName } from '../names.js';
-import { RaIntentSchema, type RaIntent, type RaInterfaceIntent } from './model.js';
 import { raFiles } from './paths.js';
 
 function invalid(message: string): DataplaneError {

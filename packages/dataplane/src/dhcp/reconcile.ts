@@ -1,15 +1,15 @@
 import path from 'node:path';
+import { isValidId, isValidNetnsName, type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson } from '../l3/observed.js';
-import { isValidId, isValidNetnsName } from '../names.js';
-import { listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from './daemon.js';
+import { awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type DaemonTimings } from '../daemon/daemon.js';
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
-import { NodeDaemonHost, type DaemonHost } from './host.js';
-import { type DhcpServerIntent, type RaIntent } from './model.js';
-import { assertStateDir, dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
+import { type DaemonHost } from '../daemon/host.js';
+import { errorMessage, startDaemonPass } from '../daemon/items.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
 import { radvdArgv, renderRadvdConf } from './radvd.js';
 
@@ -36,7 +36,7 @@ interface Context {
   readonly netns: readonly string[];
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = errorMessage;
 
 /** Writes the file only when its content differs; true when it did. */
 async function writeIfChanged(host: DaemonHost, file: string, content: string): Promise<boolean> {
@@ -204,18 +204,11 @@ export async function reconcileDhcp(
   options: DhcpOptions,
 ): Promise<DhcpItemResult[]> {
   const stateDir = assertStateDir(options.stateDir);
-  const host = options.host ?? new NodeDaemonHost();
-  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
   const items: DhcpItem[] = [...servers.map((s): DhcpItem => `dhcp:${String(s.networkId)}`), ...ras.map((r): DhcpItem => `ra:${String(r.routerId)}`), 'sweep'];
 
-  let netns: string[];
-  try {
-    netns = await listNetns(runner);
-  } catch (error) {
-    const failure = `reading the namespaces failed: ${message(error)}`;
-    return items.map((item) => ({ item, ok: false, error: failure }));
-  }
-  const ctx: Context = { stateDir, runner, host, timings, netns };
+  const pass = await startDaemonPass(runner, options, items);
+  if ('failed' in pass) return pass.failed;
+  const ctx: Context = { stateDir, runner, ...pass };
 
   const results: DhcpItemResult[] = [];
   const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>): Promise<void> => {

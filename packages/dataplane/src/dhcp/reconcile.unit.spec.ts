@@ -1,9 +1,9 @@
+import { type DhcpServerIntent } from '@ncp/contracts';
 import { normalizeIp } from '@ncp/netaddr';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { FakeDhcpMachine } from './__fixtures__/fake-host.js';
 import { IF, NET, NET2, NS, NS2, P1, QR1, QR2, RNS, ROUTER, STATE, isolated, ra1, server1 } from './__fixtures__/intent.js';
-import { type DhcpServerIntent } from './model.js';
 import { type DhcpOptions, reconcileDhcp } from './reconcile.js';
 
 const DIR = `${STATE}/dhcp/${NET}`;

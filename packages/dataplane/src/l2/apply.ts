@@ -1,4 +1,5 @@
 import { type CommandRunner } from '../runner.js';
+import { stepsByItem } from '../steps.js';
 import { type L2Item, type Step } from './plan.js';
 
 export type ItemResult =
@@ -11,14 +12,8 @@ export type ItemResult =
  * item stays different from its intent, so the next resync plans it again.
  */
 export async function applyL2(steps: readonly Step[], runner: CommandRunner): Promise<ItemResult[]> {
-  const groups = new Map<L2Item, Step[]>();
-  for (const step of steps) {
-    const group = groups.get(step.item);
-    if (group === undefined) groups.set(step.item, [step]);
-    else group.push(step);
-  }
   const results: ItemResult[] = [];
-  for (const [item, group] of groups) {
+  for (const [item, group] of stepsByItem(steps)) {
     let applied = 0;
     let failure: { step: Step; error: string } | null = null;
     for (const step of group) {

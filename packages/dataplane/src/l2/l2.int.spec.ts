@@ -1,7 +1,8 @@
+import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
 import { Topology, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { type L2HostConfig, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from './model.js';
+import { type L2HostConfig } from './model.js';
 import { type L2ItemResult, reconcileL2 } from './reconcile.js';
 
 /*

@@ -1,8 +1,9 @@
+import { isValidLinkName, isValidNetnsName, type L2HostIntent } from '@ncp/contracts';
 import { bridgeArgv, ipArgv } from '../argv.js';
-import { isValidLinkName, isValidNetnsName, parseOwnerAlias } from '../names.js';
+import { parseOwnerAlias } from '../names.js';
 import { OBSERVE_PARALLELISM, inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
-import { type L2HostConfig, type L2HostIntent } from './model.js';
+import { type L2HostConfig } from './model.js';
 import { parseFdbByDevice, parseIpLinkJson, type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
 /**

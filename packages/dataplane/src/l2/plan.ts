@@ -1,17 +1,10 @@
+import { L2NetworkIntentSchema, L2PortIntentSchema, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
 import { isValidIp, parseIp } from '@ncp/netaddr';
 import { type z } from 'zod';
 import { bridgeArgv, ipArgv } from '../argv.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
-import {
-  L2HostConfigSchema,
-  L2NetworkIntentSchema,
-  L2PortIntentSchema,
-  type L2HostConfig,
-  type L2HostIntent,
-  type L2NetworkIntent,
-  type L2PortIntent,
-} from './model.js';
+import { L2HostConfigSchema, type L2HostConfig } from './model.js';
 import { type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
 /** What a step belongs to: failures are reported, and stop further steps, per item. */

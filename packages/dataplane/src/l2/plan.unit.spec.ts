@@ -1,3 +1,4 @@
+import { type L2HostIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { goldenFiles } from '../__fixtures__/golden.js';
 import { ownerAlias } from '../names.js';
@@ -19,7 +20,6 @@ import {
   vxlanNet1,
 } from './__fixtures__/intent.js';
 import { formatSteps } from '../format.js';
-import { type L2HostIntent } from './model.js';
 import { type ObservedL2 } from './observed.js';
 import { planL2, type L2Plan, type Step } from './plan.js';
 

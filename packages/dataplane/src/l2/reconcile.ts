@@ -1,6 +1,7 @@
+import { type L2HostIntent } from '@ncp/contracts';
 import { type CommandRunner } from '../runner.js';
 import { applyL2 } from './apply.js';
-import { type L2HostConfig, type L2HostIntent } from './model.js';
+import { type L2HostConfig } from './model.js';
 import { observeL2 } from './observe.js';
 import { networkItem, planL2, portItem, type L2Item } from './plan.js';
 

@@ -1,4 +1,5 @@
 import { type CommandRunner } from '../runner.js';
+import { stepsByItem } from '../steps.js';
 import { type L3Item, type L3Step } from './plan.js';
 
 export type L3ApplyResult =
@@ -25,14 +26,8 @@ const NOTHING_DELETED = /\b0 flow entries have been deleted\b/;
  * the previous one's announcement).
  */
 export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): Promise<L3ApplyResult[]> {
-  const groups = new Map<L3Item, L3Step[]>();
-  for (const step of steps) {
-    const group = groups.get(step.item);
-    if (group === undefined) groups.set(step.item, [step]);
-    else group.push(step);
-  }
   const results: L3ApplyResult[] = [];
-  for (const [item, group] of groups) {
+  for (const [item, group] of stepsByItem(steps)) {
     let applied = 0;
     const warnings: string[] = [];
     let failure: { step: L3Step; error: string } | null = null;

@@ -1,7 +1,8 @@
+import { routerInterfaceName, type RouterIntent } from '@ncp/contracts';
 import { Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, runArgv, sendUdp, setMaster, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { routerInterfaceName, type L3Options, type RouterIntent } from './model.js';
+import { type L3Options } from './model.js';
 import { renderRouterRuleset } from './nft.js';
 import { type L3ItemResult, reconcileL3 } from './reconcile.js';
 

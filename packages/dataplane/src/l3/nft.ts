@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { type RouterIntent } from '@ncp/contracts';
 import { formatCidr, mergeCidrs, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertLinkName } from '../names.js';
-import { type RouterIntent } from './model.js';
 import { NFT_TABLE_FAMILY, NFT_TABLE_NAME } from './observed.js';
 
 /** A floating IP as NAT sees it: 1:1 between the floating and the fixed address. */

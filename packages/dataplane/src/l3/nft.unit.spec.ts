@@ -1,7 +1,7 @@
+import { type RouterIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { QG, R1, router1 } from './__fixtures__/intent.js';
 import { expectGolden } from './__fixtures__/golden.js';
-import { type RouterIntent } from './model.js';
 import { renderRouterNat, renderRouterRuleset, replaceTableScript, routerNat } from './nft.js';
 import { parseNftTableText } from './observed.js';
 

@@ -1,10 +1,10 @@
+import { isValidNetnsName, type RouterIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
-import { isValidNetnsName } from '../names.js';
 import { OBSERVE_PARALLELISM, inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
 import { parseIpLinkJson } from '../l2/observed.js';
 import { netnsExecArgv } from './argv.js';
-import { resolveL3Options, type L3Options, type RouterIntent } from './model.js';
+import { resolveL3Options, type L3Options } from './model.js';
 import {
   NFT_TABLE_FAMILY,
   NFT_TABLE_NAME,

@@ -1,16 +1,9 @@
+import { FloatingIpIntentSchema, RouterIntentSchema, isValidId, isValidNetnsName, type FloatingIpIntent, type RouterIntent } from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, isValidIp, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 import { type z } from 'zod';
 import { ipArgv } from '../argv.js';
-import { isValidId, isValidNetnsName } from '../names.js';
 import { netnsExecArgv } from './argv.js';
-import {
-  FloatingIpIntentSchema,
-  RouterIntentSchema,
-  resolveL3Options,
-  type FloatingIpIntent,
-  type L3Options,
-  type RouterIntent,
-} from './model.js';
+import { resolveL3Options, type L3Options } from './model.js';
 import { renderRouterNat, replaceTableScript, routerNat, type RouterNat } from './nft.js';
 import {
   NFT_TABLE_FAMILY,

@@ -1,3 +1,4 @@
+import { type RouterIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   F1,
@@ -18,7 +19,6 @@ import {
 } from './__fixtures__/intent.js';
 import { expectGolden } from './__fixtures__/golden.js';
 import { formatSteps } from '../format.js';
-import { type RouterIntent } from './model.js';
 import { type ObservedL3, type ObservedRouterNs } from './observed.js';
 import { planL3, type L3Plan, type L3Step } from './plan.js';
 

@@ -1,6 +1,7 @@
+import { type RouterIntent } from '@ncp/contracts';
 import { type CommandRunner } from '../runner.js';
 import { applyL3 } from './apply.js';
-import { resolveL3Options, type L3Options, type RouterIntent } from './model.js';
+import { resolveL3Options, type L3Options } from './model.js';
 import { observeL3 } from './observe.js';
 import { fipItem, planL3, routerItem, type L3Item } from './plan.js';
 

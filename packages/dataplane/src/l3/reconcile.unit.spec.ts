@@ -1,9 +1,9 @@
+import { type RouterIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeRouterKernel } from './__fixtures__/fake-router-kernel.js';
 import { F1, F2, NS1, NS2, QG, QR, R1, R2, router1, router2 } from './__fixtures__/intent.js';
 import { applyL3 } from './apply.js';
-import { type RouterIntent } from './model.js';
 import { reconcileL3 } from './reconcile.js';
 
 const mutating = (calls: readonly (readonly string[])[]): string[] => calls.filter((c) => !isReadOnlyCommand(c)).map((c) => c.join(' '));

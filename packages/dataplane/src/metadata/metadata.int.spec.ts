@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type MetadataEndpoint, type MetadataProxyIntent } from '@ncp/contracts';
 import { Topology, requireCommands, requireNetns, runArgv, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { type MetadataEndpoint, type MetadataProxyIntent } from './model.js';
 import { isMetadataReadOnlyCommand, reconcileMetadata } from './reconcile.js';
 
 /*

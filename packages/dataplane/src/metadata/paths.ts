@@ -1,10 +1,7 @@
 import path from 'node:path';
 import { DataplaneError } from '../errors.js';
 import { assertId } from '../names.js';
-import { assertStateDir } from '../dhcp/paths.js';
-
-/** The proxy's entry point in dist/metadata/: its basename is how /proc/<pid>/cmdline tells our proxy from other node processes. */
-export const METADATA_PROXY_SCRIPT = 'proxy-main.js';
+import { assertStateDir } from '../daemon/state-dir.js';
 
 /** sun_path is 108 bytes with its terminating NUL. */
 const UNIX_PATH_MAX = 107;

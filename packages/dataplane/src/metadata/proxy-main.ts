@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { NodeDaemonHost } from '../dhcp/host.js';
+import { NodeDaemonHost } from '../daemon/host.js';
 import { EndpointsFile, createMetadataProxy } from './proxy.js';
 
 /*

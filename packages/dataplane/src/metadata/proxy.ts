@@ -1,10 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { type MetadataEndpoint } from '@ncp/contracts';
 import { isValidIp, normalizeIp, parseIp } from '@ncp/netaddr';
 import { z } from 'zod';
 import { parseToolJson } from '../json-output.js';
 import { ExecFileRunner, type CommandRunner } from '../runner.js';
-import { METADATA_IPV4, METADATA_IPV6, MetadataProxyConfigSchema, type MetadataEndpoint } from './model.js';
+import { METADATA_IPV4, METADATA_IPV6, MetadataProxyConfigSchema } from './model.js';
 import { relayHttp, replyText, withoutHopByHop } from './relay.js';
 
 /**

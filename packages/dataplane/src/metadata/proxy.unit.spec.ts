@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type MetadataEndpoint } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import { isOurDaemon } from '../dhcp/daemon.js';
-import { NodeDaemonHost } from '../dhcp/host.js';
+import { isOurDaemon } from '../daemon/daemon.js';
+import { NodeDaemonHost } from '../daemon/host.js';
 import { vm1, vm2 } from './__fixtures__/intent.js';
-import { type MetadataEndpoint } from './model.js';
 import { EndpointsFile, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs } from './proxy.js';
 
 const LL = 'fe80::f0:1234:5678:9abc';

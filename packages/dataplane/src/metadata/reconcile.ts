@@ -1,17 +1,16 @@
 import path from 'node:path';
+import { MetadataProxyIntentSchema, isValidNetnsName, type MetadataProxyIntent } from '@ncp/contracts';
 import { ipArgv } from '../argv.js';
-import { DEFAULT_DAEMON_TIMINGS, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../dhcp/daemon.js';
-import { NodeDaemonHost, type DaemonHost } from '../dhcp/host.js';
-import { assertStateDir } from '../dhcp/paths.js';
-import { errorMessage, reconcileEach, sweepStateDirs, type ItemResult } from '../daemon-items.js';
+import { METADATA_PROXY_SCRIPT, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
+import { type DaemonHost } from '../daemon/host.js';
+import { assertStateDir } from '../daemon/state-dir.js';
+import { errorMessage, reconcileEach, startDaemonPass, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
 import { netnsExecArgv } from '../l3/argv.js';
 import { parseIpAddrJson, type ObservedRouterLink } from '../l3/observed.js';
-import { isValidNetnsName } from '../names.js';
-import { listNetns } from '../observe-support.js';
 import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
-import { METADATA_IPV4, METADATA_IPV6, MetadataProxyIntentSchema, type MetadataProxyIntent } from './model.js';
-import { METADATA_PROXY_SCRIPT, assertSocketPath, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './paths.js';
+import { METADATA_IPV4, METADATA_IPV6 } from './model.js';
+import { assertSocketPath, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './paths.js';
 
 export interface MetadataOptions {
   /** e.g. `/var/lib/ncp-agent`: proxies live in `<stateDir>/metadata/<router or network id>/` */
@@ -244,19 +243,12 @@ export async function reconcileMetadata(intents: readonly MetadataProxyIntent[],
   const forwardSocket = assertSocketPath(options.forwardSocket);
   const proxyCommand = options.proxyCommand ?? [process.execPath, path.join(__dirname, METADATA_PROXY_SCRIPT)];
   if (!proxyCommand.every((p) => path.isAbsolute(p))) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `proxyCommand must be absolute paths, got ${proxyCommand.join(' ')}`);
-  const host = options.host ?? new NodeDaemonHost();
-  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
   const items: MetadataItem[] = [...intents.map((i): MetadataItem => `metadata:${String(i.id)}`), 'sweep'];
 
-  let netns: string[];
-  try {
-    netns = await listNetns(runner);
-  } catch (error) {
-    const failure = `reading the namespaces failed: ${message(error)}`;
-    return items.map((item) => ({ item, ok: false, error: failure }));
-  }
+  const pass = await startDaemonPass(runner, options, items);
+  if ('failed' in pass) return pass.failed;
   const namespaces = options.namespaces.filter(isValidNetnsName);
-  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, host, timings, netns };
+  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, ...pass };
   // a namespace an intent names, even one in error, keeps its addresses for that intent's item
   const served = new Set(intents.map((i) => String(i.namespace)));
 

@@ -1,4 +1,4 @@
-import { type BgpSpeakerIntent } from '../model.js';
+import { type BgpSpeakerIntent } from '@ncp/contracts';
 
 export const SPEAKER = '5bea0001-0000-4000-8000-000000000001';
 export const SPEAKER2 = '5bea0002-0000-4000-8000-000000000002';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DataplaneError } from '../../errors.js';
 import { type CommandResult, type CommandRunner } from '../../runner.js';
-import { type DaemonHost, type DaemonSignal } from '../host.js';
+import { type DaemonHost, type DaemonSignal } from '../../daemon/host.js';
 
 interface FakeAddr {
   family: 'inet' | 'inet6';

@@ -1,4 +1,4 @@
-import { type DhcpServerIntent, type RaIntent } from '../model.js';
+import { type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 
 export const NET = '5e7a0001-0000-4000-8000-000000000001';
 export const NET2 = '5e7a0002-0000-4000-8000-000000000002';

@@ -1,4 +1,5 @@
-import { type L2HostConfig, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '../model.js';
+import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
+import { type L2HostConfig } from '../model.js';
 import { type ObservedL2, type ObservedLink } from '../observed.js';
 
 export const N1 = '1a2b3c4d-0000-4000-8000-000000000001';

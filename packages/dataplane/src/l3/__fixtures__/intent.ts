@@ -1,4 +1,4 @@
-import { type RouterIntent } from '../model.js';
+import { type RouterIntent } from '@ncp/contracts';
 import { renderRouterNat, routerNat } from '../nft.js';
 import { parseNftTableText, type ObservedAddress, type ObservedL3, type ObservedRoute, type ObservedRouterLink, type ObservedRouterNs } from '../observed.js';
 

@@ -1,4 +1,4 @@
-import { type MetadataEndpoint, type MetadataProxyIntent } from '../model.js';
+import { type MetadataEndpoint, type MetadataProxyIntent } from '@ncp/contracts';
 
 export const STATE = '/var/lib/ncp-test';
 export const SOCKET = `${STATE}/metadata/forward.sock`;

@@ -1,6 +1,6 @@
 import { cidrContainsIp, isValidIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { z } from 'zod';
-import { isValidId, isValidLinkName, isValidNetnsName } from '../names.js';
+import { isValidId, isValidLinkName, isValidNetnsName } from './names';
 
 /**
  * Desired state of one DHCP server (one per network, on the host it is scheduled to) and of

@@ -1,6 +1,9 @@
 import path from 'node:path';
-import { type DaemonHost } from './dhcp/host.js';
-import { isValidId } from './names.js';
+import { isValidId } from '@ncp/contracts';
+import { listNetns } from '../observe-support.js';
+import { type CommandRunner } from '../runner.js';
+import { DEFAULT_DAEMON_TIMINGS, type DaemonTimings } from './daemon.js';
+import { NodeDaemonHost, type DaemonHost } from './host.js';
 
 /** An error's message (what the item results carry). */
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -63,4 +66,32 @@ export async function sweepStateDirs(host: DaemonHost, dir: string, wanted: Read
     }
   }
   if (failures.length > 0) throw new Error(failures.join('; '));
+}
+
+/** What a daemon driver's pass works with besides its own configuration. */
+export interface DaemonPass {
+  readonly host: DaemonHost;
+  readonly timings: DaemonTimings;
+  /** the namespaces that exist as the pass starts */
+  readonly netns: string[];
+}
+
+/**
+ * The start of a daemon driver's pass: the process host and timings (defaults unless given),
+ * and the namespaces. A failure to list them is not thrown but becomes every item's result,
+ * which the driver returns as it is.
+ */
+export async function startDaemonPass<I extends string>(
+  runner: CommandRunner,
+  options: { readonly host?: DaemonHost; readonly timings?: Partial<DaemonTimings> },
+  items: readonly I[],
+): Promise<DaemonPass | { readonly failed: { item: I; ok: false; error: string }[] }> {
+  const host = options.host ?? new NodeDaemonHost();
+  const timings = { ...DEFAULT_DAEMON_TIMINGS, ...options.timings };
+  try {
+    return { host, timings, netns: await listNetns(runner) };
+  } catch (error) {
+    const failure = `reading the namespaces failed: ${errorMessage(error)}`;
+    return { failed: items.map((item) => ({ item, ok: false, error: failure })) };
+  }
 }

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { DataplaneError } from '../errors.js';
-import { METADATA_PROXY_SCRIPT } from '../metadata/paths.js';
 import { type DaemonHost } from './host.js';
 
 export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird' | 'metadata-proxy';
+
+/** The proxy's entry point in dist/metadata/: its basename is how /proc/<pid>/cmdline tells our proxy from other node processes. */
+export const METADATA_PROXY_SCRIPT = 'proxy-main.js';
 
 /** Polling steps and limits, injectable so unit tests do not wait. */
 export interface DaemonTimings {

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { type CommandMetadata } from '../envelope';
+import { type ErrorReply } from '../errors';
+
+/**
+ * A service's command API for the other services: NATS request/reply on `cmd.<context>.<verb>`.
+ * The request carries the caller's metadata and the verb's input; the reply the verb's result,
+ * or an error reply with the same codes the HTTP edge uses.
+ */
+export const CommandMetadataSchema: z.ZodType<CommandMetadata> = z.object({
+  now: z.string(),
+  correlationId: z.string(),
+  causationId: z.string().nullable(),
+  projectId: z.string(),
+  actor: z.string(),
+  isAdmin: z.boolean(),
+});
+
+export const CommandRequestSchema = z.object({ meta: CommandMetadataSchema, input: z.unknown() });
+export type CommandRequest = z.infer<typeof CommandRequestSchema>;
+
+export type CommandReply<T> = { readonly result: T } | ErrorReply;
