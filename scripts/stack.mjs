@@ -65,8 +65,9 @@ const API_PORT = 9696;
  *                HTTP (then it only has to stay up for `settleMs`)
  * - docs:        whether it serves OpenAPI at /docs
  * - enabled(o):  whether to run it with these options (optional; e.g. agents need root)
+ *
+ * @type {Service[]}
  */
-/** @type {Service[]} */
 const SERVICES = [
   {
     name: 'ipam',
@@ -292,8 +293,7 @@ function parseOptions() {
  * that stands for its host (--host-netns), with an underlay between them (a veth pair), the
  * same two agents as docker-compose.yml's agent-net and agent-cmp. Never in the root
  * namespace of a machine whose network matters.
- */
-/**
+ *
  * @param {Ctx} ctx
  * @param {Options} opts
  * @param {boolean} secretGenerated

@@ -18,7 +18,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,15 +30,13 @@ import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
 import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
 import { api, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+// IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
+import { createPortInput, updatePortInput } from '../../apps/ipam/dist/api/bodies.js';
+import { PortCommands } from '../../apps/ipam/dist/application/port.commands.js';
+import { networkDecider } from '../../apps/ipam/dist/domain/network.decider.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-
-// IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
 const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
-const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.js'));
-const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
-const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
 
 // Not projections (snapshots are an optimisation, checkpoints are compared on their own).
 const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snapshots', '_prisma_migrations', '_ncp_migrations']);
@@ -148,7 +145,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * @returns {Promise<T>}
  */
 function abortable(promise) {
-  const reason = () => /** @type {Error} */ (abort.signal.reason);
+  const reason = () => (abort.signal.reason instanceof Error ? abort.signal.reason : new Error(String(abort.signal.reason)));
   if (abort.signal.aborted) return Promise.reject(reason());
   /** @type {() => void} */
   let onAbort = () => undefined;
@@ -200,12 +197,13 @@ class IpamProcess {
  * @param {Naming} naming
  * @param {string} verb
  * @param {number} timeoutMs
- * @returns {Promise<any>} the reply's result
+ * @returns {Promise<unknown>} the reply's result
  */
 async function adminRequest(nc, naming, verb, timeoutMs) {
   const msg = await abortable(nc.request(naming.adminSubject('ipam', verb), '{}', { timeout: timeoutMs }));
-  /** @type {{ result?: any, error?: { message: string } }} */
-  const body = JSON.parse(msg.string());
+  /** @type {unknown} */
+  const parsed = JSON.parse(msg.string());
+  const body = /** @type {{ result?: unknown, error?: { message: string } }} */ (parsed);
   if (body.error) throw new Error(`admin.ipam.${verb}: ${body.error.message}`);
   return body.result;
 }
@@ -217,8 +215,7 @@ async function adminRequest(nc, naming, verb, timeoutMs) {
  * @returns {Promise<ProjectionStatus>}
  */
 async function ipamStatus(nc, naming) {
-  /** @type {ProjectionStatus[]} */
-  const all = await adminRequest(nc, naming, 'projection_status', 30_000);
+  const all = /** @type {ProjectionStatus[]} */ (await adminRequest(nc, naming, 'projection_status', 30_000));
   const s = all.find((p) => p.name === 'ipam');
   if (!s) throw new Error(`no ipam projection in ${JSON.stringify(all)}`);
   return s;
@@ -286,27 +283,40 @@ async function fingerprint(databaseUrl) {
 // ---------------------------------------------------------------------------- seed
 
 /**
+ * Creates one resource through IPAM's API; its id is all the benchmark keeps of it.
+ * @param {IpamProcess} ipam
+ * @param {'network' | 'subnet' | 'port'} kind
+ * @param {Record<string, unknown>} fields
+ * @returns {Promise<string>}
+ */
+async function create(ipam, kind, fields) {
+  /** @type {unknown} */
+  const answer = await api(ipam, 'POST', `/v2.0/${kind}s`, { [kind]: fields });
+  const id = /** @type {Record<string, { id?: string } | undefined>} */ (answer)[kind]?.id;
+  if (id === undefined) throw new Error(`POST /v2.0/${kind}s answered without the ${kind}'s id`);
+  return id;
+}
+
+/**
  * @param {IpamProcess} ipam
  * @param {number} i
  * @returns {Promise<SeededNetwork>}
  */
 async function seedNetwork(ipam, i) {
-  const { network } = await api(ipam, 'POST', '/v2.0/networks', { network: { name: `replay-${i}` } });
+  const network = await create(ipam, 'network', { name: `replay-${i}` });
   // 10.0.0.0/16 ... 10.255.0.0/16, 11.0.0.0/16, ...: overlapping tenant space is allowed, but
   // distinct prefixes keep the shapes plausible.
   const v4cidr = `${10 + Math.floor(i / 256)}.${i % 256}.0.0/16`;
-  const { subnet: v4 } = await api(ipam, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, name: `v4-${i}`, ip_version: 4, cidr: v4cidr } });
-  const { subnet: v6 } = await api(ipam, 'POST', '/v2.0/subnets', {
-    subnet: { network_id: network.id, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' },
-  });
+  const v4 = await create(ipam, 'subnet', { network_id: network, name: `v4-${i}`, ip_version: 4, cidr: v4cidr });
+  const v6 = await create(ipam, 'subnet', { network_id: network, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
   const ports = [];
   for (const body of [
-    { network_id: network.id, name: `seed-${i}-a` },
-    { network_id: network.id, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
+    { network_id: network, name: `seed-${i}-a` },
+    { network_id: network, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
   ]) {
-    ports.push({ id: (await api(ipam, 'POST', '/v2.0/ports', { port: body })).port.id, extraV4: false });
+    ports.push({ id: await create(ipam, 'port', body), extraV4: false });
   }
-  return { id: network.id, v4: v4.id, v6: v6.id, ports };
+  return { id: network, v4, v6, ports };
 }
 
 /**
@@ -338,7 +348,7 @@ async function seed(ipam, count) {
  * updated or deleted exists: it was created on this network and not deleted yet), so every
  * event is one IPAM itself would have written.
  * @param {SeededNetwork & { owner: Map<string, string> }} net
- * @param {any} commands IPAM's PortCommands
+ * @param {import('../../apps/ipam/dist/application/port.commands.js').PortCommands} commands
  * @param {() => number} random
  * @param {number} quota
  * @param {Counts} counts
@@ -408,17 +418,20 @@ async function load(nc, naming, networks, opts) {
   /** @type {Map<string, string>} */
   const owner = new Map();
   for (const net of networks) for (const p of net.ports) owner.set(p.id, net.id);
-  const commands = new PortCommands(
-    { networks: repo, policies: { macPrefix: MAC_PREFIX } },
-    // What IPAM answers from its projection; here from what this loader wrote.
-    {
+  // Port commands use only the network repository and the MAC prefix of the write model, and
+  // only networkOfPort of the lookups: the rest of either is not there.
+  const model = /** @type {import('../../apps/ipam/dist/application/write-model.js').IpamWriteModel} */ (/** @type {unknown} */ ({ networks: repo, policies: { macPrefix: MAC_PREFIX } }));
+  // What IPAM answers from its projection; here from what this loader wrote.
+  const lookups = /** @type {import('../../apps/ipam/dist/application/lookups.js').AggregateLookups} */ (
+    /** @type {unknown} */ ({
       networkOfPort: async (/** @type {string} */ portId) => {
         const id = owner.get(portId);
         if (!id) throw new Error(`port ${portId} is not one of ours`);
         return id;
       },
-    },
+    })
   );
+  const commands = new PortCommands(model, lookups);
   const counts = { created: 0, updated: 0, deleted: 0 };
   const done = () => counts.created + counts.updated + counts.deleted;
   const t0 = performance.now();
@@ -485,7 +498,7 @@ async function rebuild(nc, naming, target, timeoutMin) {
     console.log(`  rebuilt ${s.checkpoint}/${target}  ${Math.round(rate)} ev/s now, ${Math.round(avg)} ev/s avg, ETA ${fmtSeconds(eta)}`);
     last = { at: now, checkpoint: s.checkpoint };
   }
-  const result = await reply;
+  const result = /** @type {{ durationMs: number, projections: unknown }} */ (await reply);
   return { seconds: (performance.now() - t0) / 1000, ipamDurationMs: result.durationMs, projections: result.projections, samples };
 }
 
@@ -495,8 +508,9 @@ async function rebuild(nc, naming, target, timeoutMin) {
  * executing that statement; `idle in transaction` is IPAM's process working inside a batch
  * (decoding, folding, building parameters); no session in a transaction is IPAM outside a
  * batch (waiting for messages, committing acks).
+ *
+ * @param {string} databaseUrl
  */
-/** @param {string} databaseUrl */
 function samplePostgres(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
   /** @type {SessionSample[]} */
@@ -505,11 +519,12 @@ function samplePostgres(databaseUrl) {
   const loop = (async () => {
     await client.connect();
     while (!stopped) {
-      const { rows } = await client.query(
+      /** @type {{ rows: unknown }} */
+      const answer = await client.query(
         `SELECT state, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) AS query FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'`,
       );
-      samples.push({ at: performance.now(), rows });
+      samples.push({ at: performance.now(), rows: /** @type {Session[]} */ (answer.rows) });
       await sleep(100);
     }
     await client.end();
@@ -586,8 +601,7 @@ function cpuTimes() {
  * How the machine's CPUs spent a phase, in % of all of them: busy (anyone, not only this
  * benchmark), idle, and stolen by the hypervisor. On a shared VM steal slows everything
  * here down, so a run is only comparable with one of similar steal.
- */
-/**
+ *
  * @param {CpuTimes | null} from
  * @returns {CpuShare | null}
  */
@@ -716,10 +730,12 @@ async function main() {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
     throw e;
   } finally {
-    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${e.message}`));
-    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${e.message}`));
+    /** @param {string} what */
+    const report = (what) => (/** @type {unknown} */ e) => console.error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    await ipam?.stop().catch(report('stopping ipam'));
+    await removeStreams(infra.natsUrl, prefix).catch(report(`removing the streams of ${prefix}`));
     await nc?.close().catch(() => undefined);
-    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${e.message}`));
+    await database.drop().catch(report(`dropping ${database.name}`));
   }
   const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
