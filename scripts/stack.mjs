@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Runs the whole control plane natively on this machine, against the Postgres and NATS
 // named by DATABASE_URL and NATS_URL (defaults: the local ones):
 //
@@ -9,30 +10,46 @@
 //   npm run stack -- --help
 //
 // A service that exits on its own once it has been healthy is restarted, alone, after a
-// backoff (scripts/restart-policy.mjs); the stack gives up and stops only after
+// backoff (RestartPolicy of @ncp/supervisor); the stack gives up and stops only after
 // --max-restarts restarts in a row that did not stay healthy. A service that never becomes
 // healthy at start fails the stack at once.
 //
-// Plain Node ESM with no dependencies. Every child is started with execFile/spawn and an
-// argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, agents), add
+// Plain Node ESM; its children are supervised by @ncp/supervisor (packages/supervisor, built
+// to dist), which starts each with spawn and an argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, agents), add
 // an entry to SERVICES below: the order of the list is the start order (each waits for
 // the previous ones to be healthy) and the reverse of the stop order.
 
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RESTART_POLICY, onServiceExit } from './restart-policy.mjs';
+import { DEFAULT_RESTART_POLICY, LinePrefixer, Supervisor, httpHealth } from '@ncp/supervisor';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The port of the public API; other services' default ports are offsets from it. */
 const API_PORT = 9696;
+
+/**
+ * @typedef {object} Ctx
+ * @property {(name: string) => number} port
+ * @property {(name: string) => string} url
+ *
+ * @typedef {ReturnType<typeof parseOptions>} Options
+ *
+ * @typedef {object} Service
+ * @property {string} name
+ * @property {string} script
+ * @property {number} defaultPort
+ * @property {string[]} [migrate]
+ * @property {(ctx: Ctx) => Record<string, string>} [env]
+ * @property {string | null} health
+ * @property {boolean} docs
+ * @property {number} [settleMs]
+ * @property {(o: Options) => boolean} [enabled]
+ */
 
 /**
  * The services of the stack, in start order.
@@ -48,6 +65,8 @@ const API_PORT = 9696;
  *                HTTP (then it only has to stay up for `settleMs`)
  * - docs:        whether it serves OpenAPI at /docs
  * - enabled(o):  whether to run it with these options (optional; e.g. agents need root)
+ *
+ * @type {Service[]}
  */
 const SERVICES = [
   {
@@ -140,6 +159,7 @@ service setting (DEFAULT_PROJECT_ID, MAC_PREFIX, ...), which is passed through.
 <NAME>_PORT sets one service's port: ${SERVICES.map((s) => `${envName(s.name)}_PORT`).join(', ')}.
 `;
 
+/** @param {string} name */
 function envName(name) {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
@@ -147,191 +167,55 @@ function envName(name) {
 // ---------------------------------------------------------------------------------------
 // Output: every line of every child, prefixed with its name.
 
-const COLORS = [36, 35, 33, 32, 34, 91, 92, 93, 94, 95, 96];
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const NAMES = ['stack', 'build', ...SERVICES.flatMap((s) => (s.migrate ? [s.name, `${s.name}:migrate`] : [s.name]))];
 const WIDTH = Math.max(...NAMES.map((n) => n.length));
+const lines = new LinePrefixer(NAMES, { color: Boolean(process.stdout.isTTY && !process.env.NO_COLOR), self: 'stack' });
 
-function prefix(name) {
-  const label = name.padEnd(WIDTH);
-  if (!useColor) return `${label} | `;
-  const color = name === 'stack' ? 1 : COLORS[Math.max(0, NAMES.indexOf(name)) % COLORS.length];
-  return `\x1b[${color}m${label}\x1b[0m | `;
-}
-
+/** @param {string} message */
 function log(message, name = 'stack') {
-  for (const line of String(message).split('\n')) process.stdout.write(`${prefix(name)}${line}\n`);
+  lines.write(process.stdout, name, message);
 }
 
-function pipeLines(stream, name, out) {
-  if (!stream) return;
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', (line) => out.write(`${prefix(name)}${line}\n`));
-}
+/**
+ * Where a child's lines go: its stdout to ours, its stderr to ours, prefixed with `name`.
+ * @param {string} name
+ * @returns {(line: string, stream: 'stdout' | 'stderr') => void}
+ */
+const prefixed = (name) => (line, stream) => lines.write(stream === 'stdout' ? process.stdout : process.stderr, name, line);
 
 // ---------------------------------------------------------------------------------------
 // Children.
 
-/** Runs a command to completion with its output prefixed; rejects on a non-zero exit. */
-function run(name, command, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    oneShots.add(child);
-    pipeLines(child.stdout, name, process.stdout);
-    pipeLines(child.stderr, name, process.stderr);
-    child.once('error', (e) => {
-      oneShots.delete(child);
-      reject(new Error(`${name}: cannot run ${command}: ${e.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      oneShots.delete(child);
-      if (code === 0) resolve();
-      else reject(new Error(`${name}: \`${[command, ...args].join(' ')}\` failed (${signal ?? `exit code ${code}`})`));
-    });
-  });
-}
-
-/** Build and migrate processes, stopped too if we are interrupted while they run. */
-const oneShots = new Set();
+const supervisor = new Supervisor({
+  log,
+  healthTimeoutMs: HEALTH_TIMEOUT_MS,
+  stopGraceMs: STOP_TIMEOUT_MS,
+  onGiveUp: (reason) => void shutdown(1, reason),
+});
 
 /**
- * The long-running services that have been started, in start order: { service, env,
- * healthUrl, restarts, child, exited, exit }. A restart replaces child, exited and exit in
- * place, so the stop order stays the start order reversed.
+ * Stops everything, the last started first, and exits with `code`.
+ * @param {number} code
+ * @param {string} [reason]
  */
-const running = [];
-
-let stopping = false;
-/** Resolved when the stack starts stopping: cuts a restart's backoff short. */
-let markStopping = () => {};
-const stopped = new Promise((resolve) => (markStopping = resolve));
-
-/** Starts an entry's service (again) as a new child process. */
-function startChild(entry) {
-  // detached: the child gets its own process group, so a Ctrl-C in the terminal reaches
-  // only us and we stop the services in order instead of all at once.
-  const child = spawn(process.execPath, [path.join(ROOT, entry.service.script)], {
-    cwd: ROOT,
-    env: entry.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  entry.child = child;
-  entry.exited = false;
-  entry.exit = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      if (entry.child === child) entry.exited = true;
-      resolve({ code, signal });
-    });
-    child.once('error', (e) => {
-      if (entry.child === child) entry.exited = true;
-      resolve({ code: null, signal: null, error: e });
-    });
-  });
-  pipeLines(child.stdout, entry.service.name, process.stdout);
-  pipeLines(child.stderr, entry.service.name, process.stderr);
-}
-
-function describeExit({ code, signal, error }) {
-  return error ? error.message : signal ? `signal ${signal}` : `exit code ${code}`;
-}
-
-/**
- * Watches a service that has been healthy: when it exits on its own, restarts it after a
- * backoff, or stops the stack once it has been restarted --max-restarts times in a row
- * without staying healthy for --stable-seconds (restart-policy.mjs decides which).
- */
-async function supervise(entry, policy) {
-  const name = entry.service.name;
-  for (;;) {
-    await resetWhenStable(entry, policy);
-    const pid = entry.child.pid;
-    const why = describeExit(await entry.exit);
-    if (stopping) return;
-    const decision = onServiceExit(entry.restarts, policy);
-    if (decision.action === 'give-up') {
-      const after = policy.maxRestarts === 0 ? '--max-restarts 0' : `${entry.restarts} restarts in a row, none healthy for ${policy.stableMs / 1000} s`;
-      void shutdown(1, `${name} exited on its own (${why}, pid ${pid}); giving up after ${after}: stopping everything`);
-      return;
-    }
-    entry.restarts = decision.restarts;
-    log(`${name} exited on its own (${why}, pid ${pid}); restarting it in ${decision.delayMs / 1000} s (restart ${decision.restarts} in a row, at most ${policy.maxRestarts})`);
-    await Promise.race([sleep(decision.delayMs), stopped]);
-    if (stopping) return;
-    log(`restarting ${name}`);
-    startChild(entry);
-    try {
-      if (await ready(entry)) log(`${name} is healthy again (pid ${entry.child.pid})`);
-    } catch (e) {
-      // never healthy: it counts as a failed restart, like an exit
-      log(`${e instanceof Error ? e.message : String(e)}; killing it`);
-      entry.child.kill('SIGKILL');
-    }
-  }
-}
-
-/**
- * Once a restarted service has stayed up for --stable-seconds and still answers its health
- * check, its restarts in a row (and so its backoff) start again from 0. Returns when that
- * is done, at once for a service not restarted, or when the child exits.
- */
-async function resetWhenStable(entry, policy) {
-  const { child } = entry;
-  while (entry.restarts > 0 && !entry.exited) {
-    await Promise.race([sleep(policy.stableMs), entry.exit]);
-    if (entry.exited || stopping) return;
-    if (entry.healthUrl === null || (await checkHealth(entry.healthUrl, child.pid)) === null) {
-      log(`${entry.service.name} has stayed healthy for ${policy.stableMs / 1000} s: its restart count and backoff are reset`);
-      entry.restarts = 0;
-    }
-  }
-}
-
-async function stopEntry(entry) {
-  if (entry.exited) return;
-  try {
-    entry.child.kill('SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    if (!entry.exited) {
-      log(`${entry.service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it`);
-      entry.child.kill('SIGKILL');
-    }
-  }, STOP_TIMEOUT_MS);
-  await entry.exit;
-  clearTimeout(timer);
-}
-
-/** Stops everything, the last started first, and exits with `code`. */
 async function shutdown(code, reason) {
-  if (stopping) return;
-  stopping = true;
-  markStopping();
+  if (supervisor.stopping) return;
   if (reason) log(reason);
-  for (const child of oneShots) child.kill('SIGTERM');
-  for (const entry of [...running].reverse()) {
-    if (!entry.exited) log(`stopping ${entry.service.name}`);
-    await stopEntry(entry);
-  }
+  await supervisor.stop();
   log(code === 0 ? 'stopped' : `stopped (exit code ${code})`);
   process.exit(code);
 }
 
 // If we die some other way (an uncaught error), do not leave services behind.
-process.on('exit', () => {
-  for (const entry of running) if (!entry.exited) entry.child.kill('SIGKILL');
-  for (const child of oneShots) child.kill('SIGKILL');
-});
+process.on('exit', () => supervisor.killAll());
 
 let interrupts = 0;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(signal, () => {
     interrupts += 1;
     if (interrupts > 1) {
       log(`${signal} again: killing everything now`);
-      for (const entry of running) if (!entry.exited) entry.child.kill('SIGKILL');
+      supervisor.killAll();
       process.exit(130);
     }
     void shutdown(0, `${signal} received, stopping (again to kill)`);
@@ -339,50 +223,13 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Health and ports.
-
-/** null when `url` answers 2xx from process `pid`, else why not. */
-async function checkHealth(url, pid) {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    const text = await res.text();
-    if (!res.ok) return `HTTP ${res.status}: ${text.slice(0, 300)}`;
-    let answeredBy;
-    try {
-      answeredBy = JSON.parse(text).pid;
-    } catch {
-      return `not JSON: ${text.slice(0, 300)}`;
-    }
-    // another process may hold the port (an old child that did not die, someone else's)
-    return answeredBy === pid ? null : `answered by process ${answeredBy}, not ${pid}`;
-  } catch (e) {
-    return e instanceof Error ? (e.cause?.code ?? e.message) : String(e);
-  }
-}
+// Ports.
 
 /**
- * Waits until the entry's child is ready: its health path answers 2xx from its own pid, or,
- * for a service without HTTP, it stays up for `settleMs`. false if it exits first or the
- * stack is stopping; throws when it is not healthy within HEALTH_TIMEOUT_MS.
+ * @param {string} host
+ * @param {number} port
+ * @returns {Promise<boolean>}
  */
-async function ready(entry) {
-  const { child } = entry;
-  if (entry.healthUrl === null) {
-    await Promise.race([sleep(entry.service.settleMs ?? 1000), entry.exit]);
-    return !entry.exited && !stopping;
-  }
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (entry.exited || stopping) return false;
-    const why = await checkHealth(entry.healthUrl, child.pid);
-    if (why === null) return true;
-    last = why;
-    await Promise.race([sleep(200), entry.exit]);
-  }
-  throw new Error(`${entry.service.name} was not healthy at ${entry.healthUrl} within ${HEALTH_TIMEOUT_MS / 1000} s (${last})`);
-}
-
 function portIsFree(host, port) {
   return new Promise((resolve) => {
     const server = createServer();
@@ -414,6 +261,11 @@ function parseOptions() {
   }
   const portBase = values['port-base'] ?? process.env.STACK_PORT_BASE;
   if (portBase !== undefined && !/^\d+$/.test(portBase)) throw new Error(`--port-base: not a port: ${portBase}`);
+  /**
+   * @param {'max-restarts' | 'stable-seconds'} option
+   * @param {number} fallback
+   * @param {number} min
+   */
   const count = (option, fallback, min) => {
     const value = values[option];
     if (value === undefined) return fallback;
@@ -441,10 +293,15 @@ function parseOptions() {
  * that stands for its host (--host-netns), with an underlay between them (a veth pair), the
  * same two agents as docker-compose.yml's agent-net and agent-cmp. Never in the root
  * namespace of a machine whose network matters.
+ *
+ * @param {Ctx} ctx
+ * @param {Options} opts
+ * @param {boolean} secretGenerated
  */
 function agentHelp(ctx, opts, secretGenerated) {
   const secret = secretGenerated ? '<the secret printed above>' : '"$METADATA_PROXY_SHARED_SECRET"';
   const env = [`NATS_URL=${opts.natsUrl}`, ...(opts.natsPrefix ? [`NATS_PREFIX=${opts.natsPrefix}`] : []), `METADATA_URL=${ctx.url('metadata')}`, `METADATA_PROXY_SHARED_SECRET=${secret}`].join(' ');
+  /** @type {(row: string, host: string, roles: string, ip: string) => string} */
   const agent = (row, host, roles, ip) =>
     `    sudo env ${env} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
   return [
@@ -459,6 +316,7 @@ function agentHelp(ctx, opts, secretGenerated) {
   ];
 }
 
+/** @param {string} url */
 function redact(url) {
   try {
     const u = new URL(url);
@@ -473,6 +331,7 @@ async function main() {
   const opts = parseOptions();
   const services = SERVICES.filter((s) => !s.enabled || s.enabled(opts));
 
+  /** @type {Map<string, number>} */
   const ports = new Map();
   for (const s of services) {
     const override = process.env[`${envName(s.name)}_PORT`];
@@ -481,6 +340,7 @@ async function main() {
     ports.set(s.name, port);
   }
   const reachHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  /** @type {Ctx} */
   const ctx = {
     port: (name) => {
       const port = ports.get(name);
@@ -492,9 +352,9 @@ async function main() {
 
   // Fail early and clearly if a port is taken (another engineer's stack, say).
   for (const s of services) {
-    if (!(await portIsFree(opts.host, ports.get(s.name)))) {
+    if (!(await portIsFree(opts.host, ctx.port(s.name)))) {
       throw new Error(
-        `port ${ports.get(s.name)} (${s.name}) on ${opts.host} is already in use; ` +
+        `port ${ctx.port(s.name)} (${s.name}) on ${opts.host} is already in use; ` +
           `run beside it with --port-base <port> (and --nats-prefix, --database-url) or ${envName(s.name)}_PORT`,
       );
     }
@@ -518,9 +378,13 @@ async function main() {
 
   if (opts.build) {
     log('building (npx turbo run build)');
-    await run('build', 'npx', ['--no', 'turbo', 'run', 'build', '--output-logs=errors-only'], {
-      ...process.env,
-      TURBO_TELEMETRY_DISABLED: '1',
+    await supervisor.run({
+      name: 'build',
+      command: 'npx',
+      args: ['--no', 'turbo', 'run', 'build', '--output-logs=errors-only'],
+      cwd: ROOT,
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+      onLine: prefixed('build'),
     });
   }
   for (const s of services) {
@@ -529,28 +393,41 @@ async function main() {
   }
 
   if (opts.migrate) {
-    for (const s of services.filter((x) => x.migrate)) {
-      log(`migrating ${s.name} (npm ${s.migrate.join(' ')})`);
-      await run(`${s.name}:migrate`, 'npm', s.migrate, common);
+    for (const { name, migrate } of services) {
+      if (!migrate) continue;
+      log(`migrating ${name} (npm ${migrate.join(' ')})`);
+      await supervisor.run({ name: `${name}:migrate`, command: 'npm', args: migrate, cwd: ROOT, env: common, onLine: prefixed(`${name}:migrate`) });
     }
   }
 
   for (const s of services) {
-    if (stopping) return;
-    const port = ports.get(s.name);
+    if (supervisor.stopping) return;
+    const port = ctx.port(s.name);
     const env = { ...common, PORT: String(port), ...(s.env ? s.env(ctx) : {}) };
     log(`starting ${s.name} on ${opts.host}:${port}`);
-    const entry = { service: s, env, healthUrl: s.health ? `${ctx.url(s.name)}${s.health}` : null, restarts: 0 };
-    running.push(entry);
-    startChild(entry);
+    const healthUrl = s.health ? `${ctx.url(s.name)}${s.health}` : null;
+    const started = await supervisor.start({
+      name: s.name,
+      command: process.execPath,
+      args: [path.join(ROOT, s.script)],
+      cwd: ROOT,
+      env,
+      // its own process group: a Ctrl-C in the terminal reaches only us, and we stop the
+      // services in order instead of all at once
+      detached: true,
+      onLine: prefixed(s.name),
+      health: healthUrl === null ? null : httpHealth(healthUrl),
+      healthAt: healthUrl ?? undefined,
+      settleMs: s.settleMs,
+      restart: opts.restartPolicy,
+    });
     // A service that exits before it was ever healthy fails the stack (a broken build or
     // configuration would only fail again); from its first health on, it is restarted.
-    if (!(await ready(entry))) {
-      if (!stopping) void shutdown(1, `${s.name} exited (${describeExit(await entry.exit)}) before it was healthy; stopping everything`);
+    if (!started.ready) {
+      if (!supervisor.stopping) void shutdown(1, `${s.name} exited (${started.exit}) before it was healthy; stopping everything`);
       return;
     }
     log(`${s.name} is healthy`);
-    void supervise(entry, opts.restartPolicy);
   }
 
   const api = ctx.url('gateway');

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Replay benchmark: load a large IPAM event stream, then rebuild the IPAM projection from it.
 //
 //   node bench/replay/run.mjs [--events 1000000] [--networks 100] [--pause-ipam]
@@ -15,10 +16,8 @@
 // Everything it made (IPAM process, database, streams of its prefix) is removed at the end,
 // also on failure or Ctrl-C. See README.md beside this file.
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,21 +26,46 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
-import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName, waitForHealthy } from '@ncp/testing';
+import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
+import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
 import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
 import { api, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+// IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
+import { createPortInput, updatePortInput } from '../../apps/ipam/dist/api/bodies.js';
+import { PortCommands } from '../../apps/ipam/dist/application/port.commands.js';
+import { networkDecider } from '../../apps/ipam/dist/domain/network.decider.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-
-// IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
 const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
-const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.js'));
-const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
-const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
 
 // Not projections (snapshots are an optimisation, checkpoints are compared on their own).
 const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snapshots', '_prisma_migrations', '_ncp_migrations']);
+
+/**
+ * @typedef {import('@nats-io/nats-core').NatsConnection} NatsConnection
+ * @typedef {ReturnType<typeof parseOptions>} Options
+ * @typedef {{ id: string, extraV4: boolean }} LivePort
+ * @typedef {{ id: string, v4: string, v6: string, ports: LivePort[] }} SeededNetwork
+ * @typedef {{ created: number, updated: number, deleted: number }} Counts
+ * @typedef {{ name: string, checkpoint: number, pending: number, running: boolean }} ProjectionStatus
+ * @typedef {{ state: string, query: string }} Session
+ * @typedef {{ at: number, rows: Session[] }} SessionSample
+ * @typedef {{ busy: number, idle: number, steal: number }} CpuTimes
+ * @typedef {{ busyPct: number, idlePct: number, stealPct: number }} CpuShare
+ * @typedef {{ samples: number, postgresPct: number, ipamInBatchPct: number, outsideBatchPct: number, top: { query: string, pct: number }[] }} SampleShare
+ * @typedef {{ tables: Record<string, { rows: number, digest: string }>, checkpoints: Record<string, number> }} Fingerprint
+ * @typedef {object} BenchResult  what the JSON result file holds
+ * @property {string} at
+ * @property {string} machine
+ * @property {string} command
+ * @property {Options} options
+ * @property {{ networks: number, subnets: number, ports: number, events: number, seconds: number }} [seed]
+ * @property {{ events: number, seconds: number, perSecond: number, created: number, updated: number, deleted: number, ipamRunning: boolean, cpu: CpuShare | null }} [load]
+ * @property {{ lastSequence: number, livePorts: number }} [stream]
+ * @property {{ atLoadEnd: number, catchUpSeconds: number, catchUpPerSecond: number, cpu: CpuShare | null }} [live]
+ * @property {{ events: number, seconds: number, perSecond: number, ipamDurationMs: number, cpu: CpuShare | null, projections: unknown, samples: unknown, sessions: unknown }} [rebuild]
+ * @property {object} [check]
+ */
 
 // ---------------------------------------------------------------------------- options
 
@@ -54,6 +78,7 @@ const USAGE = `usage: node bench/replay/run.mjs [options]
   --timeout-min N     give up on the rebuild after N minutes (default 120)
   -h, --help          this text`;
 
+/** @param {string[]} argv */
 function parseOptions(argv) {
   let parsed;
   try {
@@ -70,7 +95,7 @@ function parseOptions(argv) {
       strict: true,
     });
   } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
+    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     process.exit(2);
   }
   const v = parsed.values;
@@ -78,6 +103,10 @@ function parseOptions(argv) {
     console.log(USAGE);
     process.exit(0);
   }
+  /**
+   * @param {'events' | 'networks' | 'seed' | 'timeout-min'} name
+   * @param {number} min
+   */
   const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
     const n = Number(v[name]);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -109,12 +138,20 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Rejects as soon as the run is interrupted, for waits that poll nothing themselves. */
+/**
+ * Rejects as soon as the run is interrupted, for waits that poll nothing themselves.
+ * @template T
+ * @param {Promise<T>} promise
+ * @returns {Promise<T>}
+ */
 function abortable(promise) {
-  if (abort.signal.aborted) return Promise.reject(abort.signal.reason);
-  let onAbort;
+  const reason = () => (abort.signal.reason instanceof Error ? abort.signal.reason : new Error(String(abort.signal.reason)));
+  if (abort.signal.aborted) return Promise.reject(reason());
+  /** @type {() => void} */
+  let onAbort = () => undefined;
+  /** @type {Promise<never>} */
   const aborted = new Promise((_, reject) => {
-    onAbort = () => reject(abort.signal.reason);
+    onAbort = () => reject(reason());
     abort.signal.addEventListener('abort', onAbort, { once: true });
   });
   // polls call this thousands of times: do not leave a listener behind each
@@ -125,58 +162,71 @@ function abortable(promise) {
 
 /** IPAM alone, started the way TestStack starts its services. */
 class IpamProcess {
+  /** @param {Record<string, string>} env */
   constructor(env) {
     this.env = env;
     this.url = `http://127.0.0.1:${env.PORT}`;
-    this.output = [];
+    this.output = new OutputTail();
+    /** @type {Child | undefined} */
     this.child = undefined;
   }
 
   async start() {
-    const child = spawn(process.execPath, [path.join(IPAM_DIST, 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = new Child({ name: 'ipam', command: process.execPath, args: [path.join(IPAM_DIST, 'main.js')], env: { ...process.env, ...this.env }, onLine: this.output.add });
     this.child = child;
-    const keep = (chunk) => {
-      this.output.push(chunk.toString());
-      if (this.output.length > 200) this.output.shift();
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    await abortable(waitForHealthy(this.url, 60_000)).catch((e) => {
-      throw new Error(`ipam did not start: ${e.message}\n${this.logs()}`);
+    const healthy = await abortable(child.waitHealthy(httpHealth(`${this.url}/healthz`), { timeoutMs: 60_000, pollMs: 100 })).catch((e) => {
+      throw new Error(`ipam did not start: ${e instanceof Error ? e.message : String(e)}\n${this.logs()}`);
     });
+    if (!healthy) throw new Error(`ipam did not start: exited (${describeExit(await child.exit)}) before it was healthy\n${this.logs()}`);
   }
 
-  async stop(signal = 'SIGTERM') {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
-    await exited;
+  /** SIGTERM, then SIGKILL after 15 s; resolves once it is gone. */
+  async stop() {
+    await this.child?.stop({ graceMs: 15_000 });
   }
 
   logs() {
-    return this.output.join('');
+    return this.output.text();
   }
 }
 
 // ---------------------------------------------------------------------------- admin requests
 
+/**
+ * @param {NatsConnection} nc
+ * @param {Naming} naming
+ * @param {string} verb
+ * @param {number} timeoutMs
+ * @returns {Promise<unknown>} the reply's result
+ */
 async function adminRequest(nc, naming, verb, timeoutMs) {
   const msg = await abortable(nc.request(naming.adminSubject('ipam', verb), '{}', { timeout: timeoutMs }));
-  const body = JSON.parse(msg.string());
+  /** @type {unknown} */
+  const parsed = JSON.parse(msg.string());
+  const body = /** @type {{ result?: unknown, error?: { message: string } }} */ (parsed);
   if (body.error) throw new Error(`admin.ipam.${verb}: ${body.error.message}`);
   return body.result;
 }
 
-/** The `ipam` projection's status ({name, checkpoint, pending, running}). */
+/**
+ * The `ipam` projection's status.
+ * @param {NatsConnection} nc
+ * @param {Naming} naming
+ * @returns {Promise<ProjectionStatus>}
+ */
 async function ipamStatus(nc, naming) {
-  const all = await adminRequest(nc, naming, 'projection_status', 30_000);
+  const all = /** @type {ProjectionStatus[]} */ (await adminRequest(nc, naming, 'projection_status', 30_000));
   const s = all.find((p) => p.name === 'ipam');
   if (!s) throw new Error(`no ipam projection in ${JSON.stringify(all)}`);
   return s;
 }
 
+/**
+ * @param {NatsConnection} nc
+ * @param {Naming} naming
+ * @param {number} target
+ * @param {string} what
+ */
 async function waitForLiveProjection(nc, naming, target, what) {
   let last = 0;
   await waitUntil(
@@ -190,7 +240,8 @@ async function waitForLiveProjection(nc, naming, target, what) {
       return s.checkpoint >= target && s.pending === 0;
     },
     3_600_000,
-    { pollMs: 500, stop: () => interrupted },
+    // bench/lib's untyped default makes `stop` a () => false
+    { pollMs: 500, stop: /** @type {() => false} */ (() => interrupted) },
   );
 }
 
@@ -199,25 +250,31 @@ async function waitForLiveProjection(nc, naming, target, what) {
 /**
  * Row count and an order-independent digest (md5 over the sorted md5s of each row's text)
  * of every projection table in schema ipam.
+ * @param {string} databaseUrl
+ * @returns {Promise<Fingerprint>}
  */
 async function fingerprint(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows: tables } = await client.query(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'ipam' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    const { rows: tables } = /** @type {{ rows: { table_name: string }[] }} */ (
+      await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'ipam' AND table_type = 'BASE TABLE' ORDER BY table_name`)
     );
+    /** @type {Fingerprint['tables']} */
     const out = {};
     for (const { table_name: table } of tables) {
       if (NOT_PROJECTION_TABLES.has(table)) continue;
-      const { rows } = await client.query(
-        `SELECT count(*)::bigint AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS digest
+      const { rows } = /** @type {{ rows: { n: string, digest: string }[] }} */ (
+        await client.query(
+          `SELECT count(*)::bigint AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS digest
            FROM (SELECT md5(t::text) AS h FROM ipam.${client.escapeIdentifier(table)} t) x`,
+        )
       );
-      out[table] = { rows: Number(rows[0].n), digest: rows[0].digest };
+      const [{ n, digest } = { n: '0', digest: '' }] = rows;
+      out[table] = { rows: Number(n), digest };
     }
     const { rows: checkpoints } = await client.query(`SELECT name, sequence::bigint AS sequence FROM ipam.projection_checkpoints ORDER BY name`);
-    return { tables: out, checkpoints: Object.fromEntries(checkpoints.map((c) => [c.name, Number(c.sequence)])) };
+    return { tables: out, checkpoints: Object.fromEntries(checkpoints.map((/** @type {{ name: string, sequence: string }} */ c) => [c.name, Number(c.sequence)])) };
   } finally {
     await client.end();
   }
@@ -225,26 +282,49 @@ async function fingerprint(databaseUrl) {
 
 // ---------------------------------------------------------------------------- seed
 
+/**
+ * Creates one resource through IPAM's API; its id is all the benchmark keeps of it.
+ * @param {IpamProcess} ipam
+ * @param {'network' | 'subnet' | 'port'} kind
+ * @param {Record<string, unknown>} fields
+ * @returns {Promise<string>}
+ */
+async function create(ipam, kind, fields) {
+  /** @type {unknown} */
+  const answer = await api(ipam, 'POST', `/v2.0/${kind}s`, { [kind]: fields });
+  const id = /** @type {Record<string, { id?: string } | undefined>} */ (answer)[kind]?.id;
+  if (id === undefined) throw new Error(`POST /v2.0/${kind}s answered without the ${kind}'s id`);
+  return id;
+}
+
+/**
+ * @param {IpamProcess} ipam
+ * @param {number} i
+ * @returns {Promise<SeededNetwork>}
+ */
 async function seedNetwork(ipam, i) {
-  const { network } = await api(ipam, 'POST', '/v2.0/networks', { network: { name: `replay-${i}` } });
+  const network = await create(ipam, 'network', { name: `replay-${i}` });
   // 10.0.0.0/16 ... 10.255.0.0/16, 11.0.0.0/16, ...: overlapping tenant space is allowed, but
   // distinct prefixes keep the shapes plausible.
   const v4cidr = `${10 + Math.floor(i / 256)}.${i % 256}.0.0/16`;
-  const { subnet: v4 } = await api(ipam, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, name: `v4-${i}`, ip_version: 4, cidr: v4cidr } });
-  const { subnet: v6 } = await api(ipam, 'POST', '/v2.0/subnets', {
-    subnet: { network_id: network.id, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' },
-  });
+  const v4 = await create(ipam, 'subnet', { network_id: network, name: `v4-${i}`, ip_version: 4, cidr: v4cidr });
+  const v6 = await create(ipam, 'subnet', { network_id: network, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
   const ports = [];
   for (const body of [
-    { network_id: network.id, name: `seed-${i}-a` },
-    { network_id: network.id, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
+    { network_id: network, name: `seed-${i}-a` },
+    { network_id: network, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
   ]) {
-    ports.push({ id: (await api(ipam, 'POST', '/v2.0/ports', { port: body })).port.id, extraV4: false });
+    ports.push({ id: await create(ipam, 'port', body), extraV4: false });
   }
-  return { id: network.id, v4: v4.id, v6: v6.id, ports };
+  return { id: network, v4, v6, ports };
 }
 
+/**
+ * @param {IpamProcess} ipam
+ * @param {number} count
+ */
 async function seed(ipam, count) {
+  /** @type {SeededNetwork[]} */
   const networks = new Array(count);
   let next = 0;
   // a few at a time: network creation goes through the one segment registry aggregate anyway
@@ -267,6 +347,11 @@ async function seed(ipam, count) {
  * takes them. Every command is one the API would accept for the port it names (a port
  * updated or deleted exists: it was created on this network and not deleted yet), so every
  * event is one IPAM itself would have written.
+ * @param {SeededNetwork & { owner: Map<string, string> }} net
+ * @param {import('../../apps/ipam/dist/application/port.commands.js').PortCommands} commands
+ * @param {() => number} random
+ * @param {number} quota
+ * @param {Counts} counts
  */
 async function loadNetwork(net, commands, random, quota, counts) {
   const live = net.ports;
@@ -290,7 +375,7 @@ async function loadNetwork(net, commands, random, quota, counts) {
       live.push({ id: written.id, extraV4: false });
       counts.created++;
     } else if (r < 0.9) {
-      const port = live[pickPort()];
+      const port = /** @type {LivePort} */ (live[pickPort()]);
       const u = mine.updated++;
       const kind = u % 5;
       let body;
@@ -308,8 +393,8 @@ async function loadNetwork(net, commands, random, quota, counts) {
       counts.updated++;
     } else {
       const at = pickPort();
-      const port = live[at];
-      live[at] = live[live.length - 1];
+      const port = /** @type {LivePort} */ (live[at]);
+      live[at] = /** @type {LivePort} */ (live[live.length - 1]);
       live.pop();
       await commands.delete(port.id, meta);
       net.owner.delete(port.id);
@@ -318,25 +403,35 @@ async function loadNetwork(net, commands, random, quota, counts) {
   }
 }
 
+/**
+ * @param {NatsConnection} nc
+ * @param {Naming} naming
+ * @param {SeededNetwork[]} networks
+ * @param {Options} opts
+ */
 async function load(nc, naming, networks, opts) {
   const registry = new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]);
   const store = new JetStreamEventStore(nc, naming, registry);
   // As IpamWriteModel builds it, without snapshots (they are kept in IPAM's database, never
   // in the stream) and with room for every network in the cache.
   const repo = new AggregateRepository(store, networkDecider, { cacheSize: networks.length + 10 });
+  /** @type {Map<string, string>} */
   const owner = new Map();
   for (const net of networks) for (const p of net.ports) owner.set(p.id, net.id);
-  const commands = new PortCommands(
-    { networks: repo, policies: { macPrefix: MAC_PREFIX } },
-    // What IPAM answers from its projection; here from what this loader wrote.
-    {
-      networkOfPort: async (portId) => {
+  // Port commands use only the network repository and the MAC prefix of the write model, and
+  // only networkOfPort of the lookups: the rest of either is not there.
+  const model = /** @type {import('../../apps/ipam/dist/application/write-model.js').IpamWriteModel} */ (/** @type {unknown} */ ({ networks: repo, policies: { macPrefix: MAC_PREFIX } }));
+  // What IPAM answers from its projection; here from what this loader wrote.
+  const lookups = /** @type {import('../../apps/ipam/dist/application/lookups.js').AggregateLookups} */ (
+    /** @type {unknown} */ ({
+      networkOfPort: async (/** @type {string} */ portId) => {
         const id = owner.get(portId);
         if (!id) throw new Error(`port ${portId} is not one of ours`);
         return id;
       },
-    },
+    })
   );
+  const commands = new PortCommands(model, lookups);
   const counts = { created: 0, updated: 0, deleted: 0 };
   const done = () => counts.created + counts.updated + counts.deleted;
   const t0 = performance.now();
@@ -356,7 +451,7 @@ async function load(nc, naming, networks, opts) {
     const random = prng(opts.seed);
     // one PRNG and one quota per network, from the run's seed: the same operations every run
     // --events split evenly; the first networks take the remainder
-    const share = (i) => Math.floor(opts.events / networks.length) + (i < opts.events % networks.length ? 1 : 0);
+    const share = (/** @type {number} */ i) => Math.floor(opts.events / networks.length) + (i < opts.events % networks.length ? 1 : 0);
     await Promise.all(networks.map((net, i) => loadNetwork({ ...net, owner }, commands, prng(Math.floor(random() * 2 ** 32)), share(i), counts)));
   } finally {
     clearInterval(progress);
@@ -368,6 +463,12 @@ async function load(nc, naming, networks, opts) {
 
 // ---------------------------------------------------------------------------- rebuild
 
+/**
+ * @param {NatsConnection} nc
+ * @param {Naming} naming
+ * @param {number} target
+ * @param {number} timeoutMin
+ */
 async function rebuild(nc, naming, target, timeoutMin) {
   const t0 = performance.now();
   const reply = adminRequest(nc, naming, 'projection_rebuild', timeoutMin * 60_000);
@@ -386,7 +487,7 @@ async function rebuild(nc, naming, target, timeoutMin) {
       s = await ipamStatus(nc, naming);
     } catch (e) {
       // IPAM is busy; the next poll will do
-      console.log(`  (status: ${e.message})`);
+      console.log(`  (status: ${e instanceof Error ? e.message : String(e)})`);
       continue;
     }
     const now = performance.now();
@@ -397,7 +498,7 @@ async function rebuild(nc, naming, target, timeoutMin) {
     console.log(`  rebuilt ${s.checkpoint}/${target}  ${Math.round(rate)} ev/s now, ${Math.round(avg)} ev/s avg, ETA ${fmtSeconds(eta)}`);
     last = { at: now, checkpoint: s.checkpoint };
   }
-  const result = await reply;
+  const result = /** @type {{ durationMs: number, projections: unknown }} */ (await reply);
   return { seconds: (performance.now() - t0) / 1000, ipamDurationMs: result.durationMs, projections: result.projections, samples };
 }
 
@@ -407,19 +508,23 @@ async function rebuild(nc, naming, target, timeoutMin) {
  * executing that statement; `idle in transaction` is IPAM's process working inside a batch
  * (decoding, folding, building parameters); no session in a transaction is IPAM outside a
  * batch (waiting for messages, committing acks).
+ *
+ * @param {string} databaseUrl
  */
 function samplePostgres(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
+  /** @type {SessionSample[]} */
   const samples = [];
   let stopped = false;
   const loop = (async () => {
     await client.connect();
     while (!stopped) {
-      const { rows } = await client.query(
+      /** @type {{ rows: unknown }} */
+      const answer = await client.query(
         `SELECT state, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) AS query FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'`,
       );
-      samples.push({ at: performance.now(), rows });
+      samples.push({ at: performance.now(), rows: /** @type {Session[]} */ (answer.rows) });
       await sleep(100);
     }
     await client.end();
@@ -433,11 +538,19 @@ function samplePostgres(databaseUrl) {
   };
 }
 
-/** Shares of the samples, for the first and the last fifth of the run and for all of it. */
+/**
+ * Shares of the samples, for the first and the last fifth of the run and for all of it.
+ * @param {SessionSample[]} samples
+ */
 function summariseSamples(samples) {
+  /**
+   * @param {SessionSample[]} list
+   * @returns {SampleShare}
+   */
   const share = (list) => {
     const n = list.length || 1;
-    const pct = (k) => Math.round((1000 * k) / n) / 10;
+    const pct = (/** @type {number} */ k) => Math.round((1000 * k) / n) / 10;
+    /** @type {Record<string, number>} */
     const statements = {};
     let active = 0;
     let inTransaction = 0;
@@ -454,11 +567,16 @@ function summariseSamples(samples) {
   return { all: share(samples), firstFifth: share(samples.slice(0, fifth)), lastFifth: share(samples.slice(samples.length - fifth)) };
 }
 
+/**
+ * @param {string} label
+ * @param {SampleShare} s
+ */
 const fmtSampled = (label, s) =>
   `  ${label.padEnd(12)} Postgres executing ${s.postgresPct}%, IPAM inside a batch ${s.ipamInBatchPct}%, outside a batch ${s.outsideBatchPct}% (${s.samples} samples); top: ${s.top.map((t) => `${t.query}... ${t.pct}%`).join('; ')}`;
 
 // ---------------------------------------------------------------------------- main
 
+/** @param {number} s */
 function fmtSeconds(s) {
   if (!Number.isFinite(s)) return '?';
   if (s < 90) return `${s.toFixed(1)}s`;
@@ -466,10 +584,13 @@ function fmtSeconds(s) {
   return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
 }
 
-/** The machine's CPU time counters (Linux /proc/stat, in ticks); null elsewhere. */
+/**
+ * The machine's CPU time counters (Linux /proc/stat, in ticks); null elsewhere.
+ * @returns {CpuTimes | null}
+ */
 function cpuTimes() {
   try {
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
     return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
   } catch {
     return null;
@@ -480,19 +601,23 @@ function cpuTimes() {
  * How the machine's CPUs spent a phase, in % of all of them: busy (anyone, not only this
  * benchmark), idle, and stolen by the hypervisor. On a shared VM steal slows everything
  * here down, so a run is only comparable with one of similar steal.
+ *
+ * @param {CpuTimes | null} from
+ * @returns {CpuShare | null}
  */
 function cpuShare(from, to = cpuTimes()) {
   if (!from || !to) return null;
   const d = { busy: to.busy - from.busy, idle: to.idle - from.idle, steal: to.steal - from.steal };
   const total = d.busy + d.idle + d.steal;
   if (total <= 0) return null;
-  const pct = (v) => Math.round((1000 * v) / total) / 10;
+  const pct = (/** @type {number} */ v) => Math.round((1000 * v) / total) / 10;
   return { busyPct: pct(d.busy), idlePct: pct(d.idle), stealPct: pct(d.steal) };
 }
-const fmtCpu = (c) => (c ? `CPU busy ${c.busyPct}%, idle ${c.idlePct}%, stolen ${c.stealPct}%` : 'CPU ?');
+const fmtCpu = (/** @type {CpuShare | null} */ c) => (c ? `CPU busy ${c.busyPct}%, idle ${c.idlePct}%, stolen ${c.stealPct}%` : 'CPU ?');
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
+  /** @type {BenchResult} */
   const result = {
     at: new Date().toISOString(),
     machine: machineSummary(),
@@ -579,10 +704,13 @@ async function main() {
     };
     console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms); ${fmtCpu(result.rebuild.cpu)}`);
     console.log('where the rebuild\'s time went (pg_stat_activity every 100 ms):');
-    for (const [label, share] of [['first fifth', sessions.firstFifth], ['last fifth', sessions.lastFifth], ['all', sessions.all]]) console.log(fmtSampled(label, share));
+    /** @type {[string, SampleShare][]} */
+    const shares = [['first fifth', sessions.firstFifth], ['last fifth', sessions.lastFifth], ['all', sessions.all]];
+    for (const [label, share] of shares) console.log(fmtSampled(label, share));
 
     // --- equality
     const after = await fingerprint(database.url);
+    /** @type {Record<string, { rows: number | null, rowsBefore: number | null, same: boolean }>} */
     const tables = {};
     let equal = JSON.stringify(before.checkpoints) === JSON.stringify(after.checkpoints);
     for (const name of new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])) {
@@ -602,10 +730,12 @@ async function main() {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
     throw e;
   } finally {
-    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${e.message}`));
-    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${e.message}`));
+    /** @param {string} what */
+    const report = (what) => (/** @type {unknown} */ e) => console.error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    await ipam?.stop().catch(report('stopping ipam'));
+    await removeStreams(infra.natsUrl, prefix).catch(report(`removing the streams of ${prefix}`));
     await nc?.close().catch(() => undefined);
-    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${e.message}`));
+    await database.drop().catch(report(`dropping ${database.name}`));
   }
   const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);

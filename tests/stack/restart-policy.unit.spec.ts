@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RESTART_POLICY, onServiceExit } from '../../scripts/restart-policy.mjs';
+import { DEFAULT_RESTART_POLICY, onServiceExit } from '@ncp/supervisor';
 
 describe('npm run stack: restarting a service that exited on its own', () => {
   const policy = { initialDelayMs: 500, maxDelayMs: 30_000, maxRestarts: 10, stableMs: 30_000 };

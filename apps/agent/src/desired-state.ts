@@ -42,6 +42,13 @@ export class DesiredState {
     return this.entries.size;
   }
 
+  /** How many entries of one kind there are, valid or not. */
+  count(kind: DesiredKind): number {
+    let n = 0;
+    for (const key of this.entries.keys()) if (parseDesiredKey(key)?.kind === kind) n++;
+    return n;
+  }
+
   /** Every entry of one kind, parsed, sorted by `sortKey` (each kind is complete: drivers sweep what it omits). */
   private intentsOf<T>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
     const intents: T[] = [];

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from './infra';
 import { removeNetnsWithProcesses } from './netns';
 
@@ -80,39 +81,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/**
- * Waits until `url`/healthz answers 200; with `pid`, only an answer from that process counts
- * (another process may hold the port: the one given was free when it was chosen, not since).
- */
-export async function waitForHealthy(url: string, timeoutMs = 30_000, pid?: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-      const text = await res.text();
-      if (res.ok) {
-        const answeredBy = (JSON.parse(text) as { pid?: unknown }).pid;
-        if (pid === undefined || answeredBy === pid) return;
-        last = `answered by process ${String(answeredBy)}, not ${pid}`;
-      } else {
-        last = `status ${res.status}: ${text}`;
-      }
-    } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} not healthy within ${timeoutMs} ms (${last})`);
-}
-
 interface Service {
   readonly name: string;
   readonly script: string;
   port: number;
   readonly env: Record<string, string>;
-  process?: ChildProcess;
-  output: string[];
+  child?: Child;
+  readonly output: OutputTail;
 }
 
 /**
@@ -142,8 +117,8 @@ export interface AgentOptions {
 
 /** One agent process; kill it (-9 by default) and start it again like a host reboot would. */
 export class AgentProcess {
-  private child: ChildProcess | undefined;
-  readonly output: string[] = [];
+  private child: Child | undefined;
+  private readonly output = new OutputTail(500);
 
   constructor(
     private readonly script: string,
@@ -152,27 +127,16 @@ export class AgentProcess {
   ) {}
 
   start(): void {
-    const child = spawn(process.execPath, [this.script, ...this.args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      this.output.push(chunk.toString());
-      if (this.output.length > 500) this.output.shift();
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.child = child;
+    this.child = new Child({ name: 'agent', command: process.execPath, args: [this.script, ...this.args], env: { ...process.env, ...this.env }, onLine: this.output.add });
   }
 
+  /** Resolves once the process is gone (SIGKILL 10 s after any other signal). */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-    await exited;
+    await this.child?.stop({ signal, graceMs: 10_000 });
   }
 
   logs(): string {
-    return this.output.join('');
+    return this.output.text();
   }
 }
 
@@ -234,7 +198,7 @@ export class TestStack {
     };
     const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
       const port = await freePort();
-      return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: [] };
+      return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: new OutputTail() };
     };
     const backends = {} as Record<Backend, Service>;
     for (const name of BACKENDS) {
@@ -258,10 +222,10 @@ export class TestStack {
         await TestStack.startService(service);
         return;
       } catch (e) {
-        if (attempt >= attempts || !service.output.join('').includes('EADDRINUSE')) throw e;
+        if (attempt >= attempts || !service.output.text().includes('EADDRINUSE')) throw e;
         service.port = await freePort();
         service.env.PORT = String(service.port);
-        service.output.length = 0;
+        service.output.clear();
       }
     }
   }
@@ -317,7 +281,7 @@ export class TestStack {
 
   /** Recent output of a service, for failure messages. */
   logs(name: ServiceName): string {
-    return this.services[name].output.join('');
+    return this.services[name].output.text();
   }
 
   async stop(): Promise<void> {
@@ -357,31 +321,22 @@ export class TestStack {
 
   /** Healthy means this child answers on its port, not just anyone. */
   private static async startService(service: Service): Promise<void> {
-    const child = spawn(process.execPath, [service.script], {
-      env: { ...process.env, ...service.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    service.process = child;
-    const keep = (chunk: Buffer) => {
-      service.output.push(chunk.toString());
-      if (service.output.length > 200) service.output.shift();
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`exited (${code ?? signal}) before it was healthy`))));
-    exited.catch(() => undefined);
-    await Promise.race([waitForHealthy(`http://127.0.0.1:${service.port}`, 30_000, child.pid), exited]).catch((e: unknown) => {
+    const child = new Child({ name: service.name, command: process.execPath, args: [service.script], env: { ...process.env, ...service.env }, onLine: service.output.add });
+    service.child = child;
+    const failed = (why: string) => {
       child.kill('SIGKILL');
-      throw new Error(`${service.name} did not start: ${e instanceof Error ? e.message : String(e)}\n${service.output.join('')}`);
-    });
+      return new Error(`${service.name} did not start: ${why}\n${service.output.text()}`);
+    };
+    let healthy: boolean;
+    try {
+      healthy = await child.waitHealthy(httpHealth(`http://127.0.0.1:${service.port}/healthz`), { timeoutMs: 30_000, pollMs: 100 });
+    } catch (e) {
+      throw failed(e instanceof Error ? e.message : String(e));
+    }
+    if (!healthy) throw failed(`exited (${describeExit(await child.exit)}) before it was healthy`);
   }
 
   private async kill(service: Service, signal: NodeJS.Signals): Promise<void> {
-    const child = service.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-    await exited;
+    await service.child?.stop({ signal, graceMs: 10_000 });
   }
 }

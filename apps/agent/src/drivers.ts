@@ -1,0 +1,120 @@
+import { DESIRED_KINDS, type BgpSpeakerIntent, type DhcpServerIntent, type L2HostIntent, type MetadataProxyIntent, type RaIntent, type RouterIntent } from '@ncp/contracts';
+import { metadataForwardSocket, reconcileBgp, reconcileDhcp, reconcileL2, reconcileL3, reconcileMetadata, type BgpItemResult, type CommandRunner, type DhcpItemResult, type L2ItemResult, type L3ItemResult, type MetadataItemResult } from '@ncp/dataplane';
+import { type Logger } from '@ncp/nest-common';
+import { type AgentConfig } from './config';
+import { type DesiredState } from './desired-state';
+import { Manager, type ManagerSpec } from './manager';
+import { reports } from './reports';
+
+export interface DriverDeps {
+  readonly config: AgentConfig;
+  readonly desired: DesiredState;
+  readonly runner: CommandRunner;
+  /** whether the metadata forwarder listens (without a secret there is none) */
+  readonly hasForwarder: () => boolean;
+}
+
+/** Every item fails with `error` (the driver threw). */
+const allFailed = <T extends string>(items: readonly T[], error: string) => items.map((item) => ({ item, ok: false as const, error }));
+
+const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, L2ItemResult> => ({
+  name: 'l2',
+  kinds: [DESIRED_KINDS.l2Network, DESIRED_KINDS.l2Port],
+  desired: () => desired.l2Intent(),
+  apply: (intent) => reconcileL2(intent, { netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner),
+  failed: (intent, error) => allFailed([...intent.networks.map((n) => `network:${n.id}` as const), ...intent.ports.map((p) => `port:${p.id}` as const)], error),
+  reports: (intent, results) => reports({ l2: { ports: intent.ports, results } }),
+});
+
+const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
+  name: 'l3',
+  kinds: [DESIRED_KINDS.router],
+  // it configures the router ports the L2 driver plugs
+  after: ['l2'],
+  desired: () => {
+    const { intents, invalid } = desired.routerIntents();
+    return { intent: intents, invalid };
+  },
+  // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
+  // several hosts in namespaces) from sweeping each other's routers.
+  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }),
+  failed: (routers, error) => allFailed(routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]), error),
+  reports: (routers, results) => reports({ l3: { routers, results } }),
+});
+
+interface DhcpIntent {
+  readonly servers: readonly DhcpServerIntent[];
+  readonly ras: readonly RaIntent[];
+}
+
+const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, DhcpItemResult> => ({
+  name: 'dhcp',
+  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra],
+  // DHCP ports are plugged by L2; RAs go out of the qr- interfaces the L3 driver has addressed
+  after: ['l2', 'l3'],
+  desired: () => {
+    const servers = desired.dhcpIntents();
+    const ras = desired.raIntents();
+    return { intent: { servers: servers.intents, ras: ras.intents }, invalid: [...servers.invalid, ...ras.invalid] };
+  },
+  apply: ({ servers, ras }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir }),
+  failed: ({ servers, ras }, error) => allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
+  reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),
+});
+
+interface MetadataIntent {
+  readonly proxies: readonly MetadataProxyIntent[];
+  /** this host's router and DHCP namespaces, where the proxies run */
+  readonly namespaces: readonly string[];
+}
+
+/**
+ * The metadata proxies, in the router and DHCP namespaces the managers before it make. Without
+ * a forwarder (no secret) none could answer: the ones running are swept and every intent fails.
+ * The metadata addresses in any of the namespaces that no intent names are removed (the
+ * metadata of a network moved elsewhere). Metadata proxies have no resource status (yet):
+ * their failures show in the log only.
+ */
+const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): ManagerSpec<MetadataIntent, MetadataItemResult> => ({
+  name: 'metadata',
+  kinds: [DESIRED_KINDS.metadata],
+  // it binds on the interfaces those make, and cannot tell one that is missing yet
+  after: ['l2', 'l3', 'dhcp'],
+  desired: () => {
+    const proxies = desired.metadataIntents();
+    const namespaces = [...desired.routerIntents().intents.map((r) => r.namespace), ...desired.dhcpIntents().intents.map((d) => d.namespace)];
+    return { intent: { proxies: proxies.intents, namespaces }, invalid: proxies.invalid };
+  },
+  apply: async ({ proxies, namespaces }) => {
+    const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir) };
+    if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
+    const swept = await reconcileMetadata([], runner, options);
+    const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
+    return [...allFailed(proxies.map((i) => `metadata:${i.id}` as const), error), ...swept];
+  },
+  failed: ({ proxies }, error) => allFailed(proxies.map((i) => `metadata:${i.id}` as const), error),
+  reports: () => [],
+});
+
+/**
+ * BIRD runs where the agent's links to the core routers are: its host namespace. Its sessions
+ * change on their own (a peer comes up minutes after BIRD starts): it runs again every
+ * `bgpStatusSeconds`, which for converged speakers only reads `birdc show protocols all`.
+ */
+const bgp = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly BgpSpeakerIntent[], BgpItemResult> => ({
+  name: 'bgp',
+  kinds: [DESIRED_KINDS.bgp],
+  periodMs: config.bgpStatusSeconds * 1000,
+  desired: () => {
+    const { intents, invalid } = desired.bgpIntents();
+    return { intent: intents, invalid };
+  },
+  apply: (speakers) => reconcileBgp(speakers, runner, { stateDir: config.stateDir, hostNetns: config.hostNetns }),
+  failed: (speakers, error) => allFailed(speakers.map((s) => `bgp:${s.speakerId}` as const), error),
+  reports: (speakers, results) => reports({ bgp: { speakers, results } }),
+});
+
+/** The managers in pass order: L2 plugs the ports the others configure; the metadata proxies run in the namespaces L3 and DHCP make. */
+export function driverManagers(deps: DriverDeps, logger: Logger): Manager[] {
+  return [new Manager(l2(deps), logger), new Manager(l3(deps), logger), new Manager(dhcp(deps), logger), new Manager(metadata(deps), logger), new Manager(bgp(deps), logger)];
+}

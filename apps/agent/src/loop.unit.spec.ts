@@ -1,0 +1,223 @@
+import { type ResourceReport } from '@ncp/contracts';
+import { createLogger } from '@ncp/nest-common';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReconcileLoop, type Clock, type Pass } from './loop';
+import { Manager, type ManagerSpec } from './manager';
+import { type DriverResult } from './reports';
+
+/** Time that moves only when the test says so; sleepers wake in time order. */
+class FakeClock implements Clock {
+  private t = 0;
+  private sleepers: { at: number; wake: () => void }[] = [];
+
+  now(): number {
+    return this.t;
+  }
+
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+        resolve();
+      };
+      const sleeper = {
+        at: this.t + ms,
+        wake: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.sleepers.push(sleeper);
+      signal.addEventListener('abort', onAbort);
+    });
+  }
+
+  /** Moves time on by `ms`, waking each sleeper at its time and letting what it starts run. */
+  async advance(ms: number): Promise<void> {
+    const target = this.t + ms;
+    await settle();
+    for (;;) {
+      const next = this.sleepers.filter((s) => s.at <= target).sort((a, b) => a.at - b.at)[0];
+      if (next === undefined) break;
+      this.sleepers = this.sleepers.filter((s) => s !== next);
+      this.t = next.at;
+      next.wake();
+      await settle();
+    }
+    this.t = target;
+  }
+}
+
+/** Lets every promise the fake drivers and the loop chain run (they never wait for I/O). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A fake driver: one item per id, reported ACTIVE, or ERROR with what it returned or threw. */
+class FakeDriver {
+  ids = ['1'];
+  calls = 0;
+  throws: string | undefined;
+  failsItem: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly kinds: readonly string[],
+    readonly extra: Partial<ManagerSpec<string[], DriverResult>> = {},
+  ) {}
+
+  spec(): ManagerSpec<string[], DriverResult> {
+    return {
+      name: this.name,
+      kinds: this.kinds,
+      desired: () => ({ intent: [...this.ids], invalid: [] }),
+      apply: async (ids) => {
+        this.calls++;
+        if (this.throws !== undefined) throw new Error(this.throws);
+        return ids.map((id): DriverResult => (`${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true }));
+      },
+      failed: (ids, error) => ids.map((id) => ({ item: `${this.name}:${id}`, ok: false, error })),
+      reports: (_ids, results) =>
+        results.map((r): ResourceReport => ({ kind: 'router', id: r.item, networkId: null, status: r.ok ? 'ACTIVE' : 'ERROR', reason: r.ok ? 'configured' : r.error })),
+      ...this.extra,
+    };
+  }
+}
+
+const SETTLE_MS = 20;
+const RESYNC_MS = 60_000;
+
+let loop: ReconcileLoop | undefined;
+
+afterEach(async () => {
+  await loop?.stop();
+  loop = undefined;
+});
+
+function start(drivers: FakeDriver[], clock: FakeClock, reported: () => boolean = () => true) {
+  const passes: Pass[] = [];
+  const managers = drivers.map((d) => new Manager(d.spec(), createLogger('test', 'silent')));
+  loop = new ReconcileLoop(managers, clock, {
+    resyncMs: RESYNC_MS,
+    settleMs: SETTLE_MS,
+    afterPass: async (pass) => {
+      passes.push(pass);
+      return reported();
+    },
+  });
+  loop.start();
+  const ranIn = (pass: Pass | undefined) => pass?.ran.map((m) => m.name);
+  const reportsOf = (name: string) => managers.find((m) => m.name === name)?.outcome.reports;
+  return { passes, managers, ranIn, reportsOf, loop };
+}
+
+describe('the reconcile loop and its managers', () => {
+  it('runs nothing before the initial desired state is there, then every manager once', async () => {
+    const clock = new FakeClock();
+    const [l2, l3] = [new FakeDriver('l2', ['l2port']), new FakeDriver('l3', ['router'])];
+    const { passes, ranIn, loop } = start([l2, l3], clock);
+    await clock.advance(10_000);
+    expect(passes).toEqual([]);
+    loop.ready();
+    await clock.advance(SETTLE_MS - 1);
+    expect(passes).toEqual([]);
+    await clock.advance(1);
+    expect(passes.map(ranIn)).toEqual([['l2', 'l3']]);
+    expect([l2.calls, l3.calls]).toEqual([1, 1]);
+  });
+
+  it('keeps running the other drivers when one throws, and reports its resources as failed', async () => {
+    const clock = new FakeClock();
+    const [l2, l3, bgp] = [new FakeDriver('l2', ['l2port']), new FakeDriver('l3', ['router']), new FakeDriver('bgp', ['bgp'])];
+    l2.throws = 'ip: cannot talk to the kernel';
+    const { passes, ranIn, reportsOf, loop } = start([l2, l3, bgp], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l2', 'l3', 'bgp']]);
+    expect([l3.calls, bgp.calls]).toEqual([1, 1]);
+    expect(reportsOf('l2')).toEqual([{ kind: 'router', id: 'l2:1', networkId: null, status: 'ERROR', reason: 'l2 driver failed: ip: cannot talk to the kernel' }]);
+    expect(reportsOf('l3')).toEqual([{ kind: 'router', id: 'l3:1', networkId: null, status: 'ACTIVE', reason: 'configured' }]);
+  });
+
+  it('retries a failing manager alone after a backoff that doubles, and resets it once it succeeds', async () => {
+    const clock = new FakeClock();
+    const [l2, l3] = [new FakeDriver('l2', ['l2port']), new FakeDriver('l3', ['router'])];
+    l3.failsItem = 'l3:1';
+    const { passes, ranIn, reportsOf, managers, loop } = start([l2, l3], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    expect(reportsOf('l3')?.[0]).toMatchObject({ status: 'ERROR', reason: 'EEXIST' });
+    expect(managers[1]?.outcome.failed).toEqual(['l3:1']);
+    // the first retry 0.5 s after the failed pass (plus the settle before every pass)
+    await clock.advance(499);
+    expect(passes).toHaveLength(1);
+    await clock.advance(1 + SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l2', 'l3'], ['l3']]);
+    // then 1 s after that one
+    await clock.advance(999);
+    expect(passes).toHaveLength(2);
+    l3.failsItem = undefined;
+    await clock.advance(1 + SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l2', 'l3'], ['l3'], ['l3']]);
+    expect(reportsOf('l3')?.[0]).toMatchObject({ status: 'ACTIVE', reason: 'configured' });
+    expect(managers[1]?.failing).toBe(0);
+    // converged: nothing runs until the resync
+    await clock.advance(RESYNC_MS - 2_000);
+    expect(passes).toHaveLength(3);
+    expect([l2.calls, l3.calls]).toEqual([1, 3]);
+  });
+
+  it('runs only the managers of the kinds that changed, and those that build on them', async () => {
+    const clock = new FakeClock();
+    const l2 = new FakeDriver('l2', ['l2net', 'l2port']);
+    const l3 = new FakeDriver('l3', ['router'], { after: ['l2'] });
+    const bgp = new FakeDriver('bgp', ['bgp']);
+    const { passes, ranIn, loop } = start([l2, l3, bgp], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    loop.changed('bgp');
+    await clock.advance(SETTLE_MS);
+    loop.changed('router');
+    await clock.advance(SETTLE_MS);
+    loop.changed('l2port');
+    await clock.advance(SETTLE_MS);
+    // a burst of changes within the settle time: one pass
+    loop.changed('bgp');
+    await clock.advance(SETTLE_MS / 2);
+    loop.changed('router');
+    await clock.advance(SETTLE_MS);
+    loop.changed('no-such-kind');
+    await clock.advance(SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l2', 'l3', 'bgp'], ['bgp'], ['l3'], ['l2', 'l3'], ['l3', 'bgp']]);
+  });
+
+  it('runs a periodic manager alone every period, marked as a read-back, and every manager at the resync', async () => {
+    const clock = new FakeClock();
+    const l2 = new FakeDriver('l2', ['l2port']);
+    const bgp = new FakeDriver('bgp', ['bgp'], { periodMs: 5_000 });
+    const { passes, ranIn, loop } = start([l2, bgp], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    await clock.advance(5_000 + SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l2', 'bgp'], ['bgp']]);
+    expect(passes.map((p) => p.periodicOnly)).toEqual([false, true]);
+    await clock.advance(RESYNC_MS);
+    expect(passes.filter((p) => !p.periodicOnly).map(ranIn)).toEqual([['l2', 'bgp'], ['l2', 'bgp']]);
+  });
+
+  it('tries a failed report again after a backoff without running the drivers', async () => {
+    const clock = new FakeClock();
+    const l2 = new FakeDriver('l2', ['l2port']);
+    let recordable = false;
+    const { passes, ranIn, loop } = start([l2], clock, () => recordable);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    await clock.advance(499);
+    expect(passes).toHaveLength(1);
+    recordable = true;
+    await clock.advance(1);
+    expect(passes.map(ranIn)).toEqual([['l2'], []]);
+    await clock.advance(10_000);
+    expect(passes).toHaveLength(2);
+    expect(l2.calls).toBe(1);
+  });
+});

@@ -1,0 +1,121 @@
+import { type ResourceReport } from '@ncp/contracts';
+import { type Logger } from '@ncp/nest-common';
+import { type InvalidEntry } from './desired-state';
+import { type DriverResult } from './reports';
+
+/** The wait before a failing manager's next pass: 0.5 s, doubling per failed pass in a row, up to 30 s. */
+export function backoffMs(failures: number): number {
+  return Math.min(30_000, 500 * 2 ** (failures - 1));
+}
+
+/**
+ * One data-plane driver as the loop runs it: which desired-state kinds it reads, how to take
+ * its intent from the desired state, run the driver on it, and turn its results into status
+ * reports. `failed` stands for the results of a driver that threw: every item it would report.
+ */
+export interface ManagerSpec<I, R extends DriverResult> {
+  readonly name: string;
+  /** desired-state kinds (`parseDesiredKey(key).kind`) whose change makes it run */
+  readonly kinds: readonly string[];
+  /** managers whose pass makes it run too, after them: what they make in the kernel is what it builds on */
+  readonly after?: readonly string[];
+  /** run again this long after its last pass, changed or not (BGP sessions change on their own) */
+  readonly periodMs?: number;
+  desired(): { intent: I; invalid: readonly InvalidEntry[] };
+  apply(intent: I): Promise<readonly R[]>;
+  failed(intent: I, error: string): readonly R[];
+  reports(intent: I, results: readonly R[]): ResourceReport[];
+}
+
+/** What a manager's last pass left: the statuses to report and the items that failed. */
+export interface PassOutcome {
+  readonly reports: readonly ResourceReport[];
+  readonly failed: readonly string[];
+  /** `<item>: <error>` of each failed item */
+  readonly errors: readonly string[];
+  /** the driver threw (every item carries its error) */
+  readonly thrown: boolean;
+}
+
+/**
+ * Felix-style manager: owns its dirty flag (a change to one of its kinds), its retries (a pass
+ * with a failed item or a throwing driver is run again after `backoffMs`) and its failures,
+ * so one failing driver never keeps the others from running.
+ */
+export class Manager<I = unknown, R extends DriverResult = DriverResult> {
+  private dirty = true;
+  private failures = 0;
+  private retryAt = Infinity;
+  private lastRunAt = -Infinity;
+  /** the last pass' outcome, kept until the next one */
+  outcome: PassOutcome = { reports: [], failed: [], errors: [], thrown: false };
+
+  constructor(
+    readonly spec: ManagerSpec<I, R>,
+    private readonly logger: Logger,
+  ) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** failed passes in a row */
+  get failing(): number {
+    return this.failures;
+  }
+
+  get changed(): boolean {
+    return this.dirty;
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  watches(kind: string): boolean {
+    return this.spec.kinds.includes(kind);
+  }
+
+  /** When it is due without a change: its retry, or its period. */
+  nextDueAt(): number {
+    return Math.min(this.retryAt, this.spec.periodMs === undefined ? Infinity : this.lastRunAt + this.spec.periodMs);
+  }
+
+  wants(now: number): boolean {
+    return this.dirty || now >= this.nextDueAt();
+  }
+
+  /** Only its period made it due (a read-back, not a change or a retry). */
+  periodicOnly(now: number): boolean {
+    return !this.dirty && now < this.retryAt;
+  }
+
+  /** Runs the driver on the current desired state of its kinds; never throws. */
+  async pass(now: () => number): Promise<PassOutcome> {
+    this.dirty = false;
+    const { intent, invalid } = this.spec.desired();
+    for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
+    let results: readonly R[];
+    let thrown = false;
+    try {
+      results = await this.spec.apply(intent);
+    } catch (err) {
+      thrown = true;
+      this.logger.error({ err, manager: this.name, failures: this.failures + 1 }, 'driver failed');
+      results = this.spec.failed(intent, `${this.name} driver failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const errors = results.flatMap((r) => (r.ok ? [] : [`${r.item}: ${r.error}`]));
+    const failed = results.filter((r) => !r.ok).map((r) => r.item);
+    if (thrown && failed.length === 0) failed.push(`driver:${this.name}`);
+    this.lastRunAt = now();
+    if (failed.length > 0) {
+      this.failures++;
+      this.retryAt = this.lastRunAt + backoffMs(this.failures);
+    } else {
+      this.failures = 0;
+      this.retryAt = Infinity;
+    }
+    this.outcome = { reports: this.spec.reports(intent, results), failed, errors, thrown };
+    return this.outcome;
+  }
+}
