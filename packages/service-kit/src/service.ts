@@ -75,13 +75,13 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
   };
 
   /** Something the projections' consumers read as soon as they move: agents' heartbeats, liveness. */
-  readonly watch = <P extends Part>(part: P): P => {
-    return this.lifecycle.add('watchers', part);
+  readonly watch = <P extends Part>(part: P, name?: string): P => {
+    return this.lifecycle.add('watchers', part, name);
   };
 
   /** A desired-state publisher: it folds the projections' tables, so it starts after them. */
-  readonly publish = <P extends Part>(publisher: P): P => {
-    return this.lifecycle.add('publishers', publisher);
+  readonly publish = <P extends Part>(publisher: P, name?: string): P => {
+    return this.lifecycle.add('publishers', publisher, name);
   };
 
   /** `cmd.<context>.*`: what other services ask of this one. */
