@@ -8,7 +8,7 @@ import { DHCP_EXTENSIONS } from './api/extensions';
 import { DhcpServers } from './application/servers';
 import { dhcpConfig } from './config';
 import { dhcpAndRaIntents } from './desired-state/intents';
-import { DhcpStatusFromAgentReports } from './desired-state/status.reaction';
+import { dhcpStatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, DHCP_SCHEMA } from './infrastructure/prisma';
 import { DhcpProjection } from './projection/dhcp.projection';
 
@@ -19,7 +19,7 @@ export const DhcpContext = defineService({
   database: { schema: DHCP_SCHEMA, connect: createPrisma },
   events: [...dhcpEventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [dhcpServerDecider],
-  parts: ({ config, logger, naming, nc, prisma, store, project, react, watch, publish, every }) => {
+  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every }) => {
     const publisher = publish(
       new DesiredStatePublisher(
         nc,
@@ -50,7 +50,7 @@ export const DhcpContext = defineService({
         servers.reconcileSoon();
       },
     });
-    react(new DhcpStatusFromAgentReports(naming.eventsOfContext('agent'), servers));
+    reactToAgentReports('dhcp_status', dhcpStatusFromAgentReports(servers));
     every({ name: 'dhcp placement', seconds: config.PLACEMENT_INTERVAL_SECONDS, now: true, run: () => servers.reconcileSoon() });
     return { projection, servers, heartbeats, publisher };
   },

@@ -28,7 +28,7 @@ import { IpamProjection } from './projection/ipam.projection';
 import { AgentsProjection } from './projection/agents.projection';
 import { AgentLiveness } from './desired-state/agent-liveness';
 import { DesiredStatePublisher } from './desired-state/publisher';
-import { PortStatusFromAgentReports } from './desired-state/port-status.reaction';
+import { portStatusFromAgentReports } from './desired-state/port-status.reaction';
 
 /** The IPAM service, declared on the service kit. */
 export const IpamContext = defineService({
@@ -38,7 +38,7 @@ export const IpamContext = defineService({
   events: [...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [networkDecider, subnetPoolDecider, addressScopeDecider, registryDecider, bulkCreateDecider],
   parts: (kit) => {
-    const { config, logger, naming, nc, prisma, store, project, react, watch, publish, commands, every } = kit;
+    const { config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, commands, every } = kit;
     const model = new IpamWriteModel(
       store,
       new SqlSnapshotStore(prisma),
@@ -66,7 +66,7 @@ export const IpamContext = defineService({
     const subnetCommands = new SubnetCommands(model, lookups, followUps);
     const bulkCreates = new BulkCreateCommands(model, networkCommands, subnetCommands, portCommands, (s) => projection.waitFor(s), logger);
     const liveness = watch(new AgentLiveness(nc, naming, prisma, model, config.AGENT_DOWN_SECONDS, logger));
-    react(new PortStatusFromAgentReports(naming.eventsOfContext('agent'), model));
+    reactToAgentReports('ipam_port_status', portStatusFromAgentReports(model));
     // The desired state's fold of the stream (from its snapshot) runs in the background: the API never waits for it.
     const publisher = publish(new DesiredStatePublisher(store, naming, new SqlSnapshotStore(prisma), logger));
     commands({

@@ -19,7 +19,7 @@ import { RouterCommands } from './application/router.commands';
 import { L3WriteModel, type IpamPorts } from './application/write-model';
 import { l3Config } from './config';
 import { routerIntentPublisher } from './desired-state/router-publisher';
-import { L3StatusFromAgentReports } from './desired-state/status.reaction';
+import { l3StatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, L3_SCHEMA } from './infrastructure/prisma';
 import { L3Projection } from './projection/l3.projection';
 
@@ -33,7 +33,7 @@ export const L3Context = defineService({
   database: { schema: L3_SCHEMA, connect: createPrisma },
   events: [...l3EventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [routerDecider, floatingIpDecider, l3RegistryDecider],
-  parts: ({ config, logger, naming, nc, prisma, store, project, react, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
+  parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
     const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger));
     const projection = project(() => new L3Projection(naming), { onAdvance: () => publisher.schedule() });
@@ -44,7 +44,7 @@ export const L3Context = defineService({
     // Reads of IPAM facts wait until L3's copy has everything IPAM had when asked.
     const catchUp = () => projection.catchUp();
     const floatingIps = new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger);
-    const status = react(new L3StatusFromAgentReports(naming.eventsOfContext('agent'), model));
+    const status = reactToAgentReports('l3_status', l3StatusFromAgentReports(model));
     const portDeleted = react(new DisassociateFloatingIpsWhenPortDeleted(naming.eventsOfAggregateType('ipam', 'network'), floatingIps));
     // What other services ask of L3: IPAM, deleting an external network.
     commands({

@@ -1,4 +1,4 @@
-import { EventRegistry, Naming, type Decider, type DomainEvent, type EventDefinition } from '@ncp/contracts';
+import { EventRegistry, Naming, agentStatusReport, type CommandMetadata, type Decider, type DomainEvent, type EventDefinition, type ResourceReport } from '@ncp/contracts';
 import {
   AdminResponder,
   CommandResponder,
@@ -72,6 +72,22 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
   /** A reaction to events (a process manager step), started beside the projections. */
   readonly react = (reaction: Reaction): ReactionRunner => {
     return this.lifecycle.add('projections', new ReactionRunner(this.store, reaction, this.logger), `reaction ${reaction.name}`);
+  };
+
+  /**
+   * A reaction to the agents' status reports: `handle` is called for each resource reported,
+   * with the reporting host and the metadata to record (the agent as actor, the report as cause).
+   */
+  readonly reactToAgentReports = (name: string, handle: (resource: ResourceReport, host: string, meta: CommandMetadata) => Promise<void>): ReactionRunner => {
+    return this.react({
+      name,
+      filter: this.naming.eventsOfContext('agent'),
+      handle: async (recorded) => {
+        const report = agentStatusReport(recorded);
+        if (!report) return;
+        for (const r of report.resources) await handle(r, report.host, report.meta);
+      },
+    });
   };
 
   /** Something the projections' consumers read as soon as they move: agents' heartbeats, liveness. */
