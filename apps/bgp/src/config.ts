@@ -1,13 +1,13 @@
-import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@ncp/nest-common';
+import { type z } from 'zod';
+import { loadConfig } from '@ncp/nest-common';
+import { AGENT_DOWN_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
 
-export const bgpConfigSchema = baseConfigSchema.extend({
-  PORT: z.coerce.number().int().min(1).max(65535).default(9704),
+export const bgpConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9704),
   /** An agent whose last heartbeat is older than this loses its (unpinned) speakers. */
-  AGENT_DOWN_SECONDS: z.coerce.number().int().min(2).default(30),
+  AGENT_DOWN_SECONDS,
   /** How often speakers are placed again (agents appearing or dying). */
-  PLACEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(5),
-  PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
+  PLACEMENT_INTERVAL_SECONDS,
 });
 export type BgpConfig = z.infer<typeof bgpConfigSchema>;
 

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, baseConfigSchema, loadConfig } from '@ncp/nest-common';
+import { ConfigError, loadConfig } from '@ncp/nest-common';
+import { AGENT_DOWN_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
 
-export const dhcpConfigSchema = baseConfigSchema.extend({
-  PORT: z.coerce.number().int().min(1).max(65535).default(9703),
+export const dhcpConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9703),
   /** An agent whose last heartbeat is older than this gets no DHCP server, and loses its own. */
-  AGENT_DOWN_SECONDS: z.coerce.number().int().min(2).default(30),
+  AGENT_DOWN_SECONDS,
   /** How often servers are placed and repaired again (agents appearing or dying). */
-  PLACEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(5),
+  PLACEMENT_INTERVAL_SECONDS,
   /** Domain handed out with every lease (Neutron's dns_domain default). */
   DHCP_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).default('openstacklocal'),
   /** Lease time in seconds (Neutron's dhcp_lease_duration default). */
@@ -18,7 +19,6 @@ export const dhcpConfigSchema = baseConfigSchema.extend({
   /** Seconds between unsolicited RAs (radvd: 3 <= min <= 0.75 max). */
   RA_MIN_INTERVAL: z.coerce.number().int().min(3).default(3),
   RA_MAX_INTERVAL: z.coerce.number().int().min(4).max(1800).default(10),
-  PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
 });
 export type DhcpConfig = z.infer<typeof dhcpConfigSchema>;
 

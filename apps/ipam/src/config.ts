@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@ncp/nest-common';
+import { loadConfig } from '@ncp/nest-common';
+import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
 
 const range = z
   .string()
@@ -25,8 +26,8 @@ const vlanRanges = z
     ),
   );
 
-export const ipamConfigSchema = baseConfigSchema.extend({
-  PORT: z.coerce.number().int().min(1).max(65535).default(9701),
+export const ipamConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9701),
   /** Prefix of generated MACs (Neutron's base_mac). */
   MAC_PREFIX: z
     .string()
@@ -40,11 +41,9 @@ export const ipamConfigSchema = baseConfigSchema.extend({
   /** MTU of the physical networks (Neutron's global_physnet_mtu). */
   PHYSICAL_MTU: z.coerce.number().int().min(576).max(65535).default(1500),
   /** How long a saga's reservation may exist without its resource before it is released. */
-  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
+  ORPHAN_GRACE_SECONDS,
   /** An agent whose last heartbeat is older than this is dead, and its ports go DOWN. */
-  AGENT_DOWN_SECONDS: z.coerce.number().int().min(2).default(30),
-  /** Largest page a list returns (Neutron's pagination_max_limit); 0 = unlimited. */
-  PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
+  AGENT_DOWN_SECONDS,
 });
 export type IpamConfig = z.infer<typeof ipamConfigSchema>;
 

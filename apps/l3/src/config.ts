@@ -1,15 +1,15 @@
-import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@ncp/nest-common';
+import { type z } from 'zod';
+import { loadConfig } from '@ncp/nest-common';
+import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
 
-export const l3ConfigSchema = baseConfigSchema.extend({
-  PORT: z.coerce.number().int().min(1).max(65535).default(9702),
+export const l3ConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9702),
   /** An agent whose last heartbeat is older than this cannot be given routers. */
-  AGENT_DOWN_SECONDS: z.coerce.number().int().min(2).default(30),
+  AGENT_DOWN_SECONDS,
   /** How often routers without a host are placed again (when agents appear). */
-  PLACEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(5),
+  PLACEMENT_INTERVAL_SECONDS,
   /** How long a router or floating IP port, claim or record may stay orphaned before the sweeper finishes its saga. */
-  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
-  PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
+  ORPHAN_GRACE_SECONDS,
 });
 export type L3Config = z.infer<typeof l3ConfigSchema>;
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@ncp/nest-common';
+import { loadConfig } from '@ncp/nest-common';
+import { httpPort, serviceConfigSchema } from '@ncp/service-kit';
 
-export const metadataConfigSchema = baseConfigSchema.extend({
-  PORT: z.coerce.number().int().min(1).max(65535).default(9705),
+export const metadataConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9705),
   /**
    * The secret the agents' metadata proxies sign the instance id with (HMAC-SHA256); the
    * same value goes to every agent. Required: an unsigned metadata service would serve anyone.
@@ -15,7 +16,6 @@ export const metadataConfigSchema = baseConfigSchema.extend({
     .transform((v) => v === 'true' || v === '1'),
   /** Served as every instance's availability zone when it was registered without one. */
   DEFAULT_AVAILABILITY_ZONE: z.string().min(1).max(255).default('nova'),
-  PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
 });
 export type MetadataConfig = z.infer<typeof metadataConfigSchema>;
 

@@ -1,79 +1,56 @@
 import { createHmac } from 'node:crypto';
-import { DESIRED_KINDS, EventRegistry, Naming, dhcpEventDefinitions, ipamEventDefinitions, l3EventDefinitions, metaEventDefinitions } from '@ncp/contracts';
-import { DesiredStatePublisher, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, AdminResponder, connectNats, historyOf, replayIntoScratch, type NatsConnection } from '@ncp/eventstore';
+import { DESIRED_KINDS, dhcpEventDefinitions, ipamEventDefinitions, l3EventDefinitions, metaEventDefinitions } from '@ncp/contracts';
+import { DesiredStatePublisher } from '@ncp/eventstore';
+import { pathIdsOf } from '@ncp/nest-common';
+import { defineService, type ServiceOf } from '@ncp/service-kit';
 import { instanceDecider } from './domain/instance.decider';
-import { ApiSupport, ReadModel, createLogger, withSchema, type Logger } from '@ncp/nest-common';
-import { type MetadataSettings } from './api/metadata.controller';
+import { REQUEST_SCHEMAS } from './api/bodies';
+import { METADATA_EXTENSIONS } from './api/extensions';
+import { DEFAULT_ZONE, InstancesController } from './api/instances.controller';
+import { METADATA_LOGGER, METADATA_PRISMA, METADATA_SETTINGS, MetadataController, type MetadataSettings } from './api/metadata.controller';
+import { instances } from './api/resources';
 import { InstanceCommands } from './application/instances';
-import { type MetadataConfig } from './config';
+import { metadataConfig } from './config';
 import { metadataProxyIntents } from './desired-state/intents';
-import { METADATA_SCHEMA, createPrisma, type MetadataPrisma, type MetadataTx } from './infrastructure/prisma';
+import { METADATA_SCHEMA, createPrisma } from './infrastructure/prisma';
 import { MetadataProjection } from './projection/metadata.projection';
 
-/** The composition root of the metadata service. */
-export class MetadataContext {
-  private admin: AdminResponder | undefined;
-  private constructor(
-    readonly config: MetadataConfig,
-    readonly logger: Logger,
-    readonly nc: NatsConnection,
-    readonly prisma: MetadataPrisma,
-    readonly store: JetStreamEventStore,
-    readonly projection: ProjectionRunner<MetadataTx>,
-    readonly api: ApiSupport<MetadataPrisma>,
-    readonly instances: InstanceCommands,
-    readonly publisher: DesiredStatePublisher,
-    readonly settings: MetadataSettings,
-  ) {}
-
-  static async create(config: MetadataConfig, logger = createLogger('metadata', config.LOG_LEVEL)): Promise<MetadataContext> {
-    const naming = new Naming({ prefix: config.NATS_PREFIX });
-    const nc = await connectNats(config.NATS_URL, `metadata-${config.INSTANCE_ID}`);
-    const prisma = createPrisma(withSchema(config.DATABASE_URL, METADATA_SCHEMA));
-    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...metaEventDefinitions, ...ipamEventDefinitions, ...l3EventDefinitions, ...dhcpEventDefinitions]));
-    const publisher = new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.metadata], () => metadataProxyIntents(prisma), logger);
-    const projection = new ProjectionRunner(store, new MetadataProjection(naming), new SqlProjectionStore<MetadataTx>(prisma), {
-      instance: config.INSTANCE_ID,
-      logger,
-      onAdvance: () => publisher.schedule(),
-    });
-    const api = new ApiSupport(new ReadModel(prisma, config.PAGINATION_MAX_LIMIT > 0 ? config.PAGINATION_MAX_LIMIT : undefined), projection, {
-      defaultProjectId: config.DEFAULT_PROJECT_ID,
-      defaultRoles: config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
-    });
+/** The metadata service, declared on the service kit. */
+export const MetadataContext = defineService({
+  name: 'metadata',
+  context: 'meta',
+  config: metadataConfig,
+  database: { schema: METADATA_SCHEMA, connect: createPrisma },
+  events: [...metaEventDefinitions, ...ipamEventDefinitions, ...l3EventDefinitions, ...dhcpEventDefinitions],
+  histories: [instanceDecider],
+  parts: ({ config, logger, naming, nc, prisma, store, project, publish }) => {
+    const publisher = publish(new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.metadata], () => metadataProxyIntents(prisma), logger));
+    const projection = project(() => new MetadataProjection(naming), { onAdvance: () => publisher.schedule() });
     const settings: MetadataSettings = {
       sharedSecret: config.METADATA_PROXY_SHARED_SECRET,
       // a key of its own for tokens, derived: a token is never a valid proxy signature
       tokenKey: createHmac('sha256', config.METADATA_PROXY_SHARED_SECRET).update('imdsv2-session-token').digest('hex'),
       requireToken: config.METADATA_REQUIRE_TOKEN,
     };
-    return new MetadataContext(config, logger, nc, prisma, store, projection, api, new InstanceCommands(store), publisher, settings);
-  }
-
-  async start(): Promise<void> {
-    await this.store.ensureStream();
-    await this.projection.start();
-    // what `netctl` asks: projection status and rebuild, aggregate histories
-    this.admin = new AdminResponder(this.nc, this.store.naming, 'meta', [this.projection], this.store, [historyOf(instanceDecider)], this.logger, (toSequence, schema) =>
-      replayIntoScratch({
-        sql: this.prisma,
-        liveSchema: METADATA_SCHEMA,
-        schema,
-        toSequence,
-        store: this.store,
-        projections: [new MetadataProjection(this.store.naming)],
-        connect: (s) => createPrisma(withSchema(this.config.DATABASE_URL, s), s),
-      }),
-    );
-    this.admin.start();
-    await this.publisher.start();
-  }
-
-  async stop(): Promise<void> {
-    this.publisher.stop();
-    await this.admin?.stop();
-    await this.projection.stop();
-    await this.nc.drain();
-    await this.prisma.$disconnect();
-  }
-}
+    return { projection, instances: new InstanceCommands(store), publisher, settings };
+  },
+  http: {
+    extensions: METADATA_EXTENSIONS,
+    controllers: [InstancesController, MetadataController],
+    provide: (s) => [
+      [InstanceCommands, s.instances],
+      [DEFAULT_ZONE, s.config.DEFAULT_AVAILABILITY_ZONE],
+      [METADATA_PRISMA, s.prisma],
+      [METADATA_SETTINGS, s.settings],
+      [METADATA_LOGGER, s.logger],
+    ],
+    pathIds: pathIdsOf([instances]),
+    openapi: {
+      title: 'ncp metadata',
+      description:
+        'Instances (beyond Neutron: the compute layer registers what runs behind a port, by device_id) and the instance metadata they read through the proxies in router and DHCP namespaces: /openstack/<version>/{meta_data.json,network_data.json,user_data,vendor_data.json,vendor_data2.json}, /latest/meta-data/..., /latest/user-data, PUT /latest/api/token (IMDSv2). Metadata requests must carry the instance id signed by a proxy (X-Instance-ID, X-Instance-ID-Signature: HMAC-SHA256 with METADATA_PROXY_SHARED_SECRET).',
+      requests: { instances: ['instance', REQUEST_SCHEMAS.instance] },
+    },
+  },
+});
+export type MetadataContext = ServiceOf<typeof MetadataContext>;

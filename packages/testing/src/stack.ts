@@ -70,6 +70,23 @@ export async function deployMigrations(service: Backend, databaseUrl: string): P
 
 export const deployIpamMigrations = (databaseUrl: string) => deployMigrations('ipam', databaseUrl);
 
+/**
+ * The SQL a service's migrations lack to match its schema.prisma, '' when they match: what
+ * `ncp-migrate check` (built) prints, so CI fails on drift.
+ */
+export async function migrationDrift(service: Backend, databaseUrl: string): Promise<string> {
+  const cli = path.join(REPO_ROOT, 'packages/prisma-migrate/dist/cli.js');
+  const schema = path.join(REPO_ROOT, `apps/${service}/prisma/schema.prisma`);
+  try {
+    await execFileAsync(process.execPath, [cli, 'check', '--schema', schema, '--db-schema', service, '--url', databaseUrl]);
+    return '';
+  } catch (e) {
+    const failed = e as { code?: number; stdout?: string };
+    if (failed.code === 2 && failed.stdout) return failed.stdout;
+    throw e;
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

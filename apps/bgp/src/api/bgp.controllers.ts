@@ -1,13 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
 import { ForbiddenError, NotFoundError } from '@ncp/contracts';
 import { type HeartbeatWatcher } from '@ncp/eventstore';
-import { ApiSupport, agentWire, findExtension, type HttpRequestLike, type ResourceReader } from '@ncp/nest-common';
+import { ApiSupport, agentWire, type HttpRequestLike, type ResourceReader } from '@ncp/nest-common';
 import { BgpCommands } from '../application/commands';
 import { speakerHosts } from '../application/facts';
 import { type BgpSpeaker } from '../generated/prisma/client';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { createPeerInput, createSpeakerInput, idInput, updatePeerInput, updateSpeakerInput } from './bodies';
-import { BGP_EXTENSIONS } from './extensions';
 import { peersReader, speakers } from './resources';
 
 export const BGP_PRISMA = Symbol('BGP_PRISMA');
@@ -17,19 +16,6 @@ type Heartbeats = Pick<HeartbeatWatcher, 'isAlive' | 'heartbeat'>;
 /** Neutron's policy for dynamic routing: admins only. */
 function requireAdmin(api: ApiSupport<BgpPrisma>, req: HttpRequestLike, action: string): void {
   if (!api.meta(req).isAdmin) throw new ForbiddenError('BGP.PolicyNotAuthorized', `rule:${action} is disallowed by policy`);
-}
-
-@Controller('v2.0/extensions')
-export class ExtensionsController {
-  @Get()
-  list() {
-    return { extensions: BGP_EXTENSIONS };
-  }
-
-  @Get(':alias')
-  get(@Param('alias') alias: string) {
-    return findExtension(BGP_EXTENSIONS, alias);
-  }
 }
 
 @Controller('v2.0/bgp-speakers')

@@ -2,26 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } fro
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError, ValidationError } from '@ncp/contracts';
 import { type HeartbeatWatcher } from '@ncp/eventstore';
-import { ApiSupport, agentWire, findExtension, neutronId, parseWith, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, agentWire, neutronId, parseWith, type HttpRequestLike } from '@ncp/nest-common';
 import { DhcpServers } from '../application/servers';
 import { type DhcpPrisma } from '../infrastructure/prisma';
-import { DHCP_EXTENSIONS } from './extensions';
 
 export const DHCP_PRISMA = Symbol('DHCP_PRISMA');
 export const HEARTBEATS = Symbol('HEARTBEATS');
-
-@Controller('v2.0/extensions')
-export class ExtensionsController {
-  @Get()
-  list() {
-    return { extensions: DHCP_EXTENSIONS };
-  }
-
-  @Get(':alias')
-  get(@Param('alias') alias: string) {
-    return findExtension(DHCP_EXTENSIONS, alias);
-  }
-}
 
 /** Neutron's dhcp_agent_scheduler views; like Neutron's policy, for admins only. */
 @Controller('v2.0')

@@ -1,29 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiSupport, agentWire, findExtension, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, agentWire, type HttpRequestLike } from '@ncp/nest-common';
 import { FloatingIpCommands } from '../application/floating-ip.commands';
 import { RouterCommands } from '../application/router.commands';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { createFloatingIpInput, createRouterInput, extraRoutesInput, interfaceInput, updateFloatingIpInput, updateRouterInput } from './bodies';
-import { L3_EXTENSIONS } from './extensions';
 import { floatingIps, routers } from './resources';
 
 export const L3_PRISMA = Symbol('L3_PRISMA');
 export const HEARTBEATS = Symbol('HEARTBEATS');
 /** Waits until L3's projection holds what the stream held when asked (facts of other services included). */
 export const CATCH_UP = Symbol('CATCH_UP');
-
-@Controller('v2.0/extensions')
-export class ExtensionsController {
-  @Get()
-  list() {
-    return { extensions: L3_EXTENSIONS };
-  }
-
-  @Get(':alias')
-  get(@Param('alias') alias: string) {
-    return findExtension(L3_EXTENSIONS, alias);
-  }
-}
 
 @Controller('v2.0/routers')
 export class RoutersController {

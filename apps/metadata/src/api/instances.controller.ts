@@ -1,25 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiSupport, findExtension, type HttpRequestLike } from '@ncp/nest-common';
+import { ApiSupport, type HttpRequestLike } from '@ncp/nest-common';
 import { InstanceCommands } from '../application/instances';
 import { type MetadataPrisma } from '../infrastructure/prisma';
 import { registerInstanceInput, updateInstanceInput } from './bodies';
-import { METADATA_EXTENSIONS } from './extensions';
 import { instances } from './resources';
 
 export const DEFAULT_ZONE = Symbol('DEFAULT_ZONE');
-
-@Controller('v2.0/extensions')
-export class ExtensionsController {
-  @Get()
-  list() {
-    return { extensions: METADATA_EXTENSIONS };
-  }
-
-  @Get(':alias')
-  get(@Param('alias') alias: string) {
-    return findExtension(METADATA_EXTENSIONS, alias);
-  }
-}
 
 /**
  * Instances (beyond Neutron: there is no Nova here): how a compute layer, or a test, says what

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './lifecycle';
+export * from './service';
+export * from './http';
