@@ -97,6 +97,32 @@ describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
     expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
   });
 
+  it('keeps a peer\'s password to its auth_type', async () => {
+    const open = await api.create('bgp-peers', 'bgp_peer', { name: 'open', peer_ip: '10.255.0.7', remote_as: 64999 });
+    const pw = await api.put(`/v2.0/bgp-peers/${open.id}`, { bgp_peer: { password: 'x' } });
+    expect([pw.status, errorOf(pw.body)]).toEqual([400, { type: 'InvalidBgpPeerMd5Authentication', message: expect.stringMatching(/auth_type none: it takes no password/), detail: '' }]);
+    expect((await api.delete(`/v2.0/bgp-peers/${open.id}`)).status).toBe(204);
+  });
+
+  it('lets exactly one of two concurrent additions of peers at one address onto a speaker through (Neutron\'s DuplicateBgpPeerIpException)', async () => {
+    // As in Neutron, two peers may share an address; a speaker peers with only one of them.
+    const s = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'race', local_as: 64520, ip_version: 4 });
+    const twins = await Promise.all([1, 2].map((i) => api.create('bgp-peers', 'bgp_peer', { name: `twin${i}`, peer_ip: '10.255.9.1', remote_as: 64600 + i })));
+    const added = await Promise.all(twins.map((p) => api.put(`/v2.0/bgp-speakers/${s.id}/add_bgp_peer`, { bgp_peer_id: p.id })));
+    expect(added.map((r) => r.status).sort()).toEqual([200, 409]);
+    const refused = added.find((r) => r.status === 409)!;
+    const loser = twins[added.indexOf(refused)]!;
+    const winner = twins[1 - added.indexOf(refused)]!;
+    expect(errorOf(refused.body)).toEqual({
+      type: 'DuplicateBgpPeerIpException',
+      message: `BGP Speaker ${s.id} is already configured to peer with a BGP Peer at 10.255.9.1, it cannot peer with BGP Peer ${loser.id}.`,
+      detail: '',
+    });
+    expect((await api.get<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${s.id}`)).body.bgp_speaker.peers).toEqual([winner.id]);
+    expect((await api.delete(`/v2.0/bgp-speakers/${s.id}`)).status).toBe(204);
+    for (const p of twins) expect((await api.delete(`/v2.0/bgp-peers/${p.id}`)).status).toBe(204);
+  });
+
   it('is for admins only, as Neutron\'s policy', async () => {
     const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
     const list = await member.get('/v2.0/bgp-speakers');
