@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentIdOf } from '@ncp/contracts';
 import { TestStack } from '@ncp/testing';
@@ -287,9 +286,12 @@ describe('advertised routes, placement and desired state', () => {
     const pinned = await api.get<{ agents: { host: string; pinned: boolean; agent_type: string }[] }>(`/v2.0/bgp-speakers/${speaker.id}/bgp-dragents`);
     expect(pinned.body.agents).toEqual([expect.objectContaining({ host: 'bgp-a2', pinned: true, agent_type: 'BGP dynamic routing agent' })]);
     expect((await api.post(`/v2.0/agents/${a2Id}/bgp-drinstances`, { bgp_speaker_id: speaker.id })).status).toBe(409);
-    // pinned: placement leaves it there (a pass runs every second)
-    await sleep(2500);
+    // pinned: placement leaves it there. A speaker created now is placed by a pass that
+    // starts after the pin, and that pass looks at every speaker.
+    const probe = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'probe', local_as: 64714, ip_version: 6 });
+    await eventually('a placement pass after the pin', () => dragentHosts(probe.id), (h) => h.length > 0);
     expect(await dragentHosts(speaker.id)).toEqual(['bgp-a2']);
+    expect((await api.delete(`/v2.0/bgp-speakers/${probe.id}`)).status).toBe(204);
     await eventually('no intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i === undefined);
     expect((await api.delete(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances/${speaker.id}`)).status).toBe(409);
     expect((await api.delete(`/v2.0/agents/${a2Id}/bgp-drinstances/${speaker.id}`)).status).toBe(204);
