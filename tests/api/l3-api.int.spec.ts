@@ -144,8 +144,8 @@ describe('floating IPs', () => {
   it('publishes the router intent for its host: addresses, routes, SNAT and the floating IP', async () => {
     const intent = await eventually(
       'the router intent with its floating IP',
-      async () => (await agent.desired()).get(`row-a.net-a1.router.${router.id}`) as { floatingIps?: unknown[] } | undefined,
-      (i) => i?.floatingIps?.length === 1,
+      async () => (await agent.desired()).get(`row-a.net-a1.router.${router.id}`) as Record<string, unknown> | undefined,
+      (i) => (i?.floatingIps as unknown[] | undefined)?.length === 1,
     );
     expect(intent).toMatchObject({
       id: router.id,
