@@ -28,9 +28,22 @@ export class Pinger {
     await eventually(`${count} more ping replies`, async () => this.replies, (n) => n >= wanted, { timeoutMs, intervalMs: 100, context: () => this.output.slice(-1000) });
   }
 
-  /** Stops it: packets sent and answered, from ping's summary (null without one), and its output. */
+  /**
+   * Stops it right after a reply (ping counts a request still in flight as lost): packets sent
+   * and answered, from ping's summary (null without one), and its output.
+   */
   async stop(): Promise<{ sent: number | null; received: number | null; output: string }> {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    const replied = new Promise<void>((resolve) => {
+      const onData = (c: Buffer) => {
+        if (!c.toString().includes(' bytes from ')) return;
+        this.child.stdout.off('data', onData);
+        resolve();
+      };
+      this.child.stdout.on('data', onData);
+    });
+    // without replies (the path is down) it stops anyway: the summary shows the loss
+    await Promise.race([replied, new Promise((resolve) => setTimeout(resolve, 2_000))]);
     this.child.kill('SIGINT');
     await exited;
     const [, sent, received] = /(\d+) packets transmitted, (\d+) received/.exec(this.output) ?? [];
