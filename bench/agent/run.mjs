@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Host agent benchmark, on the real kernel, in namespaces it creates (needs root).
 //
 //   node bench/agent/run.mjs [--networks 50] [--ports 500] [--bind 100]
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, machineSummary, percentile, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencySummary, machineSummary, writeResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,6 +37,7 @@ const BIND = Number(opts.bind);
 const HOST = 'bench-h1';
 
 
+/** @param {import('@ncp/testing').TestStack} stack */
 async function activeCount(stack) {
   const body = await api(stack, 'GET', `/v2.0/ports?binding%3Ahost_id=${HOST}&status=ACTIVE&fields=id`);
   return body.ports.length;
@@ -55,6 +57,7 @@ async function main() {
   topo.adopt(topo.ns('wbind'));
 
   const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn' } });
+  /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND };
   try {
     const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'warn', heartbeatSeconds: 2 };
@@ -85,8 +88,9 @@ async function main() {
       await sleep(100);
       active = await activeCount(stack);
     }
-    result.coldStartSeconds = Number(((performance.now() - t0) / 1000).toFixed(2));
-    console.log(`cold start: ${PORTS} ports on ${NETWORKS} networks ACTIVE after ${result.coldStartSeconds} s`);
+    const coldStartSeconds = Number(((performance.now() - t0) / 1000).toFixed(2));
+    result.coldStartSeconds = coldStartSeconds;
+    console.log(`cold start: ${PORTS} ports on ${NETWORKS} networks ACTIVE after ${coldStartSeconds} s`);
 
     // Bind latency, measured on the event stream: PortStatusChanged ACTIVE for the port.
     const nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
@@ -112,15 +116,9 @@ async function main() {
     }
     sub.unsubscribe();
     await nc.close();
-    latencies.sort((a, b) => a - b);
-    result.bindToActiveMs = {
-      count: latencies.length,
-      p50: Number(percentile(latencies, 50).toFixed(1)),
-      p90: Number(percentile(latencies, 90).toFixed(1)),
-      p99: Number(percentile(latencies, 99).toFixed(1)),
-      max: Number(latencies[latencies.length - 1].toFixed(1)),
-    };
-    console.log(`bind -> ACTIVE over ${BIND} ports: p50 ${result.bindToActiveMs.p50} ms, p90 ${result.bindToActiveMs.p90} ms, p99 ${result.bindToActiveMs.p99} ms, max ${result.bindToActiveMs.max} ms`);
+    const bindToActiveMs = latencySummary(latencies);
+    result.bindToActiveMs = bindToActiveMs;
+    console.log(`bind -> ACTIVE over ${BIND} ports: p50 ${bindToActiveMs.p50} ms, p90 ${bindToActiveMs.p90} ms, p99 ${bindToActiveMs.p99} ms, max ${bindToActiveMs.max} ms`);
   } finally {
     await stack.stop();
     await topo.destroy();

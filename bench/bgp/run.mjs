@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // BGP benchmark, on the real kernel, in namespaces it creates (needs root, bird and birdc).
 //
 //   node bench/bgp/run.mjs [--fips 50]
@@ -20,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology, netnsPrerequisites } from '@ncp/testing';
-import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencySummary, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -39,11 +40,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const summary = (samples) => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p) => +percentile(sorted, p).toFixed(1);
-  return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: +sorted[sorted.length - 1].toFixed(1) };
-};
+/** @param {import('../lib/stack-bench.mjs').LatencySummary} s */
 const line = (s) => `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.count})`;
 
 async function main() {
@@ -52,16 +49,21 @@ async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'ncp-bench-bgp-'));
   const coreCtl = path.join(tmp, 'core.ctl');
   const topo = new Topology();
+  /** @type {import('@ncp/testing').TestStack | undefined} */
   let stack;
+  const loadAverage1 = () => +(os.loadavg()[0] ?? 0).toFixed(2);
   // the 1-minute load average at the start and the end: other work on the machine shows in the numbers
-  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, loadAverage: { start: +os.loadavg()[0].toFixed(2) } };
+  /** @type {{ start: number, end?: number }} */
+  const loadAverage = { start: loadAverage1() };
+  /** @type {import('../lib/stack-bench.mjs').BenchResult} */
+  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, loadAverage };
   try {
     const host = await topo.addNetns('bh');
     const core = await topo.addNetns('core');
     // the external network (flat, physnet extnet1) and the peering link, both host <-> core
     await topo.addVethPair(host, 'ext1', core, 'ext');
     await topo.addVethPair(host, 'bgp0', core, 'peer');
-    for (const [n, i] of [[host, 'ext1'], [host, 'bgp0'], [core, 'ext'], [core, 'peer']]) await topo.linkUp(n, i);
+    for (const [n, i] of /** @type {const} */ ([[host, 'ext1'], [host, 'bgp0'], [core, 'ext'], [core, 'peer']])) await topo.linkUp(n, i);
     await topo.addAddress(core, 'ext', '10.0.0.1/16');
     await topo.addAddress(core, 'peer', '10.255.0.1/24');
     await topo.addAddress(host, 'bgp0', '10.255.0.2/24');
@@ -78,33 +80,36 @@ async function main() {
     );
     await topo.exec(core, ['bird', '-c', path.join(tmp, 'core.conf'), '-s', coreCtl, '-P', path.join(tmp, 'core.pid')]);
 
-    stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
-    const agent = await stack.startAgent({
+    const started = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
+    stack = started;
+    const agent = await started.startAgent({
       row: 'bench', host: HOST, roles: ['compute', 'network', 'bgp'], tunnelIp: '10.0.0.3', hostNetns: host,
       physnets: { extnet1: 'ext1' }, logLevel: process.env.BENCH_AGENT_LOG ?? 'warn', heartbeatSeconds: 2, stateDir: path.join(tmp, 'agent'),
     });
 
-    const { network: ext } = await api(stack, 'POST', '/v2.0/networks', {
+    const { network: ext } = await api(started, 'POST', '/v2.0/networks', {
       network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' },
     });
-    await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false } });
-    const { network: tenant } = await api(stack, 'POST', '/v2.0/networks', { network: { name: 'tenant' } });
-    const { subnet } = await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: tenant.id, ip_version: 4, cidr: '172.16.0.0/24', enable_dhcp: false } });
-    const { router } = await api(stack, 'POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } });
-    await api(stack, 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    await api(started, 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false } });
+    const { network: tenant } = await api(started, 'POST', '/v2.0/networks', { network: { name: 'tenant' } });
+    const { subnet } = await api(started, 'POST', '/v2.0/subnets', { subnet: { network_id: tenant.id, ip_version: 4, cidr: '172.16.0.0/24', enable_dhcp: false } });
+    const { router } = await api(started, 'POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } });
+    await api(started, 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
     const gateway = router.external_gateway_info.external_fixed_ips[0].ip_address;
     // Floating IPs need a port with an address on the router's subnet, not a running workload:
     // the ports stay unbound, so only the router's NAT rules and the speaker change.
+    /** @type {{ id: string }[]} */
     const ports = [];
-    for (let k = 0; k < FIPS; k++) ports.push((await api(stack, 'POST', '/v2.0/ports', { port: { network_id: tenant.id, name: `p${k}` } })).port);
+    for (let k = 0; k < FIPS; k++) ports.push((await api(started, 'POST', '/v2.0/ports', { port: { network_id: tenant.id, name: `p${k}` } })).port);
+    /** @type {{ id: string, floating_ip_address: string }[]} */
     const fips = [];
-    for (let k = 0; k < FIPS; k++) fips.push((await api(stack, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
-    await waitUntil('router ACTIVE', async () => (await api(stack, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000, { pollMs: 100, stop: () => interrupted });
+    for (let k = 0; k < FIPS; k++) fips.push((await api(started, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
+    await waitUntil('router ACTIVE', async () => (await api(started, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000, { pollMs: 100, stop: () => interrupted });
 
-    const { bgp_speaker: speaker } = await api(stack, 'POST', '/v2.0/bgp-speakers', { bgp_speaker: { name: 'spk', local_as: 64711, ip_version: 4 } });
-    const { bgp_peer: peer } = await api(stack, 'POST', '/v2.0/bgp-peers', { bgp_peer: { name: 'core', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'none' } });
-    await api(stack, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: peer.id });
-    await api(stack, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: ext.id });
+    const { bgp_speaker: speaker } = await api(started, 'POST', '/v2.0/bgp-speakers', { bgp_speaker: { name: 'spk', local_as: 64711, ip_version: 4 } });
+    const { bgp_peer: peer } = await api(started, 'POST', '/v2.0/bgp-peers', { bgp_peer: { name: 'core', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'none' } });
+    await api(started, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: peer.id });
+    await api(started, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: ext.id });
     await waitUntil(
       'BGP session Established at the core',
       async () => / Established/.test((await run('birdc', ['-s', coreCtl, 'show', 'protocols', 'speaker'])).stdout),
@@ -113,19 +118,32 @@ async function main() {
     );
     result.bird = (await run('bird', ['--version'])).stderr.trim();
 
-    /** Whether the core's kernel has `<address>/32` from BIRD, via the router's gateway. */
+    /**
+     * Whether the core's kernel has `<address>/32` from BIRD, via the router's gateway.
+     * @param {string} address
+     */
     const learned = async (address) => {
       const { stdout } = await run('ip', ['-4', '-j', '-n', core, 'route', 'show', 'exact', `${address}/32`, 'proto', 'bird']);
-      return JSON.parse(stdout).some((r) => r.gateway === gateway);
+      return /** @type {{ gateway?: string }[]} */ (JSON.parse(stdout)).some((r) => r.gateway === gateway);
     };
     // Where the time goes: when the PUT returned, and when the speaker's bird.conf (written by
     // the agent before it runs `birdc configure`) first showed the change.
     const birdConf = path.join(tmp, 'agent', 'bgp', speaker.id, 'bird.conf');
+    /** @param {string} address */
     const inBirdConf = async (address) => (await readFile(birdConf, 'utf8').catch(() => '')).includes(`route ${address}/32 unreachable;`);
+    /** @typedef {{ total: number, returned: number, conf: number }} Sample */
+    /**
+     * @param {string} what
+     * @param {() => Promise<unknown>} put
+     * @param {() => Promise<boolean>} until
+     * @param {() => Promise<boolean>} confDone
+     * @returns {Promise<Sample>}
+     */
     const timed = async (what, put, until, confDone) => {
       const sent = performance.now();
       await put();
       const returned = performance.now() - sent;
+      /** @type {number | undefined} */
       let conf;
       await waitUntil(
         what,
@@ -140,49 +158,55 @@ async function main() {
       // a conf seen only with the route: it changed within the last poll
       return { total, returned, conf: conf ?? total };
     };
+    /** @param {Sample[]} samples */
     const split = (samples) => ({
-      toCoreKernel: summary(samples.map((s) => s.total)),
-      putReturned: summary(samples.map((s) => s.returned)),
-      birdConfWritten: summary(samples.map((s) => s.conf)),
+      toCoreKernel: latencySummary(samples.map((s) => s.total)),
+      putReturned: latencySummary(samples.map((s) => s.returned)),
+      birdConfWritten: latencySummary(samples.map((s) => s.conf)),
     });
 
     console.log(`associating ${FIPS} floating IPs, each timed until its /32 is in the core's kernel...`);
+    /** @type {Sample[]} */
     const associate = [];
     for (const [k, fip] of fips.entries()) {
       const address = fip.floating_ip_address;
       associate.push(
         await timed(
           `${address}/32 learned`,
-          () => api(stack, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: ports[k].id } }),
+          () => api(started, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: ports[k]?.id } }),
           () => learned(address),
           () => inBirdConf(address),
         ),
       );
     }
-    result.associateMs = split(associate);
-    console.log(`floating IP associate -> /32 in the core's kernel: ${line(result.associateMs.toCoreKernel)}`);
-    console.log(`  of which: PUT returned ${line(result.associateMs.putReturned)}; bird.conf written ${line(result.associateMs.birdConfWritten)}`);
+    const associateMs = split(associate);
+    result.associateMs = associateMs;
+    console.log(`floating IP associate -> /32 in the core's kernel: ${line(associateMs.toCoreKernel)}`);
+    console.log(`  of which: PUT returned ${line(associateMs.putReturned)}; bird.conf written ${line(associateMs.birdConfWritten)}`);
 
     console.log(`disassociating them, each timed until its /32 is gone...`);
+    /** @type {Sample[]} */
     const disassociate = [];
     for (const fip of fips) {
       const address = fip.floating_ip_address;
       disassociate.push(
         await timed(
           `${address}/32 withdrawn`,
-          () => api(stack, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } }),
+          () => api(started, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } }),
           async () => !(await learned(address)),
           async () => !(await inBirdConf(address)),
         ),
       );
     }
-    result.disassociateMs = split(disassociate);
-    console.log(`floating IP disassociate -> /32 gone from the core's kernel: ${line(result.disassociateMs.toCoreKernel)}`);
-    console.log(`  of which: PUT returned ${line(result.disassociateMs.putReturned)}; bird.conf written ${line(result.disassociateMs.birdConfWritten)}`);
+    const disassociateMs = split(disassociate);
+    result.disassociateMs = disassociateMs;
+    console.log(`floating IP disassociate -> /32 gone from the core's kernel: ${line(disassociateMs.toCoreKernel)}`);
+    console.log(`  of which: PUT returned ${line(disassociateMs.putReturned)}; bird.conf written ${line(disassociateMs.birdConfWritten)}`);
     if (process.env.BENCH_AGENT_LOG) console.log(agent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
+    /** @param {Sample} s */
     const rounded = (s) => ({ total: +s.total.toFixed(1), returned: +s.returned.toFixed(1), conf: +s.conf.toFixed(1) });
-    result.loadAverage.end = +os.loadavg()[0].toFixed(2);
-    console.log(`load average (1 min): ${result.loadAverage.start} at the start, ${result.loadAverage.end} at the end`);
+    loadAverage.end = loadAverage1();
+    console.log(`load average (1 min): ${loadAverage.start} at the start, ${loadAverage.end} at the end`);
     result.samples = { associate: associate.map(rounded), disassociate: disassociate.map(rounded) };
   } catch (error) {
     const log = await readFile(path.join(tmp, 'core.log'), 'utf8').catch(() => '');

@@ -1,3 +1,4 @@
+// @ts-check
 // CPU accounting for bench/ipam/run.mjs, run in a worker thread so that reading /proc
 // once a second never blocks the benchmark client's event loop (which would inflate the
 // latencies it measures). Linux only; elsewhere it reports nothing.
@@ -12,13 +13,29 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { percentile } from '../lib/stack-bench.mjs';
 
+/**
+ * @param {number | null | undefined} x
+ * @returns {number | null}
+ */
 const round = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
+/** @typedef {{ user: number, system: number, idle: number, iowait: number, irq: number, steal: number, total: number }} Jiffies */
+/** @typedef {Map<number, { comm: string, cpu: number }>} Processes */
+/**
+ * What the sampler has seen since `start`.
+ * @typedef {object} SamplerState
+ * @property {Map<number, string>} names the named pids
+ * @property {boolean} haveServicePids
+ * @property {string | null} dbName
+ * @property {Map<number, string>} pgArgs a Postgres process's command line
+ * @property {Map<number, { comm: string, label: string, base: number, last: number }>} perPid CPU seconds at the start and last seen
+ * @property {Record<string, number[]>} series per-second use of the named pids and the machine
+ * @property {boolean} started
+ * @property {{ at: number, procs: Processes, machine: Jiffies | null } | null} prev
+ * @property {{ at: number, machine: Jiffies | null } | null} first
+ */
 
 // ---------------------------------------------------------------------------- main-thread API
 
@@ -26,6 +43,11 @@ function percentile(sorted, p) {
  * Starts sampling. `pids` names processes to report on their own ({ ipam: 123, ... });
  * `dbName` tells this benchmark's Postgres backends from others. Resolves to { stop() },
  * whose promise gives the phase's figures (null where /proc is missing).
+ */
+/**
+ * @param {Record<string, number | undefined>} pids
+ * @param {string | null} dbName
+ * @returns {Promise<{ stop: () => Promise<unknown> }>}
  */
 export async function startCpuSampler(pids, dbName, intervalMs = 1000) {
   const worker = new Worker(new URL(import.meta.url), { workerData: null });
@@ -53,7 +75,9 @@ export async function startCpuSampler(pids, dbName, intervalMs = 1000) {
 
 let CLK_TCK = 100;
 
+/** @returns {Processes | null} */
 function readProcesses() {
+  /** @type {Processes} */
   const out = new Map();
   let entries;
   try {
@@ -76,9 +100,10 @@ function readProcesses() {
   return out;
 }
 
+/** @returns {Jiffies | null} */
 function machineJiffies() {
   try {
-    const n = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const n = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
     return { user: user + nice, system, idle, iowait, irq: irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
   } catch {
@@ -92,10 +117,16 @@ function runWorker() {
   } catch {
     /* keep 100 */
   }
+  /** @type {NodeJS.Timeout | undefined} */
   let timer;
-  let state;
+  /** @type {SamplerState} */
+  let state = { names: new Map(), haveServicePids: false, dbName: null, pgArgs: new Map(), perPid: new Map(), series: {}, started: false, prev: null, first: null };
 
-  // Label of a process: a named pid, or its command grouped (Postgres by database).
+  /**
+   * Label of a process: a named pid, or its command grouped (Postgres by database).
+   * @param {number} pid
+   * @param {string} comm
+   */
   const labelOf = (pid, comm) => {
     const named = state.names.get(pid);
     if (named) return named;
@@ -138,11 +169,11 @@ function runWorker() {
         for (const [pid, name] of state.names) {
           const a = state.prev.procs.get(pid);
           const b = procs.get(pid);
-          if (a && b) state.series[name].push(((b.cpu - a.cpu) / wall) * 100);
+          if (a && b) state.series[name]?.push(((b.cpu - a.cpu) / wall) * 100);
         }
         if (machine && state.prev.machine && machine.total > state.prev.machine.total) {
           const t = machine.total - state.prev.machine.total;
-          state.series.machine_busy.push(100 - ((machine.idle - state.prev.machine.idle + machine.iowait - state.prev.machine.iowait) / t) * 100);
+          state.series.machine_busy?.push(100 - ((machine.idle - state.prev.machine.idle + machine.iowait - state.prev.machine.iowait) / t) * 100);
         }
       }
     }
@@ -152,25 +183,31 @@ function runWorker() {
   };
 
   const result = () => {
-    const wall = (state.prev.at - state.first.at) / 1000;
+    const { prev, first } = state;
+    if (!prev || !first) return null;
+    const wall = (prev.at - first.at) / 1000;
     if (!(wall > 0) || state.perPid.size === 0) return null;
+    /** @param {number} s */
     const pct = (s) => round((s / wall) * 100);
+    /** @type {Map<string, number>} */
     const used = new Map();
     for (const p of state.perPid.values()) {
       const d = p.last - p.base;
       if (d > 0) used.set(p.label, (used.get(p.label) ?? 0) + d);
     }
     const names = [...state.names.values()];
+    /** @type {Record<string, number | null>} */
     const processes = {};
     for (const name of names) processes[name] = pct(used.get(name) ?? 0);
     const others = [...used.entries()].filter(([k]) => !names.includes(k)).sort((x, y) => y[1] - x[1]);
-    for (const [k, s] of others.slice(0, 8)) if (pct(s) >= 0.5) processes[k] = pct(s);
+    for (const [k, s] of others.slice(0, 8)) if ((pct(s) ?? 0) >= 0.5) processes[k] = pct(s);
 
     let machine = null;
-    const a = state.first.machine;
-    const b = state.prev.machine;
+    const a = first.machine;
+    const b = prev.machine;
     if (a && b && b.total > a.total) {
       const total = b.total - a.total;
+      /** @param {keyof Jiffies} k */
       const share = (k) => round(((b[k] - a[k]) / total) * 100);
       machine = {
         busy_pct: round(100 - ((b.idle - a.idle + b.iowait - a.iowait) / total) * 100),
@@ -186,12 +223,13 @@ function runWorker() {
     const oursPct = [...used.entries()].filter(([k]) => ours.has(k)).reduce((x, [, v]) => x + (v / wall) * 100, 0);
     const seenOther = [...used.entries()].filter(([k]) => !ours.has(k)).reduce((x, [, v]) => x + (v / wall) * 100, 0);
     // Busy time nobody accounts for (processes shorter than a sample, interrupts) is other load too.
-    const otherLoad = machine ? Math.max(seenOther, machine.busy_pct * os.cpus().length - oursPct) : seenOther;
+    const otherLoad = machine ? Math.max(seenOther, (machine.busy_pct ?? 0) * os.cpus().length - oursPct) : seenOther;
 
+    /** @type {Record<string, { samples: number, p50: number | null, p90: number | null, max: number | null } | null>} */
     const perSecond = {};
     for (const [k, values] of Object.entries(state.series)) {
       const sorted = [...values].sort((x, y) => x - y);
-      perSecond[k] = sorted.length ? { samples: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), max: round(sorted[sorted.length - 1]) } : null;
+      perSecond[k] = sorted.length ? { samples: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), max: round(sorted.at(-1)) } : null;
     }
     return {
       wall_s: round(wall, 2),
@@ -202,23 +240,27 @@ function runWorker() {
     };
   };
 
-  parentPort.on('message', (msg) => {
+  const port = parentPort;
+  if (!port) return;
+  port.on('message', (/** @type {{ type: 'start', pids: Record<string, number | undefined>, dbName?: string | null, intervalMs: number } | { type: 'stop' }} */ msg) => {
     if (msg.type === 'start') {
-      const names = new Map(Object.entries(msg.pids).filter(([, pid]) => pid).map(([name, pid]) => [pid, name]));
+      /** @type {Map<number, string>} */
+      const names = new Map();
+      for (const [name, pid] of Object.entries(msg.pids)) if (pid) names.set(pid, name);
       state = {
         names,
         haveServicePids: Object.keys(msg.pids).some((k) => k === 'ipam' && msg.pids[k]),
         dbName: msg.dbName ?? null,
         pgArgs: new Map(),
         perPid: new Map(),
-        series: Object.fromEntries([...names.values(), 'machine_busy'].map((k) => [k, []])),
+        series: Object.fromEntries([...names.values(), 'machine_busy'].map((k) => [k, /** @type {number[]} */ ([])])),
         started: false,
         prev: null,
         first: null,
       };
       sample();
       timer = setInterval(sample, msg.intervalMs);
-      parentPort.postMessage({ type: 'started' });
+      port.postMessage({ type: 'started' });
     } else if (msg.type === 'stop') {
       clearInterval(timer);
       sample();
@@ -228,7 +270,7 @@ function runWorker() {
       } catch {
         out = null;
       }
-      parentPort.postMessage(out);
+      port.postMessage(out);
     }
   });
 }

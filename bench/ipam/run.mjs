@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // IPAM port-allocation benchmark over the Neutron v2.0 HTTP API.
 //
 //   node bench/ipam/run.mjs [--ports N] [--concurrency C] [--url URL] [--cleanup]
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { errorText, percentile } from '../lib/stack-bench.mjs';
 import { startCpuSampler } from './cpu-sampler.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -33,6 +35,7 @@ const USAGE = `usage: node bench/ipam/run.mjs [options]
                     (to see what the gateway hop costs)
   -h, --help        this text`;
 
+/** @param {string[]} argv */
 function parseOptions(argv) {
   let parsed;
   try {
@@ -50,7 +53,7 @@ function parseOptions(argv) {
       strict: true,
     });
   } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
+    console.error(`${errorText(e)}\n${USAGE}`);
     process.exit(2);
   }
   const v = parsed.values;
@@ -58,6 +61,10 @@ function parseOptions(argv) {
     console.log(USAGE);
     process.exit(0);
   }
+  /**
+   * @param {'ports' | 'concurrency'} name
+   * @param {number} min
+   */
   const int = (name, min) => {
     const n = Number(v[name]);
     if (!Number.isInteger(n) || n < min) {
@@ -83,8 +90,18 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------------------- HTTP client
 
 /**
+ * @typedef {object} Client
+ * @property {string} kind
+ * @property {(method: string, pathAndQuery: string, body?: unknown) => Promise<{ status: number, text: string }>} call
+ * @property {() => Promise<unknown>} close
+ */
+
+/**
  * A keep-alive client: undici's own request() on a connection pool when undici is in
  * node_modules, else Node's global fetch (which keeps connections alive too).
+ * @param {string} baseUrl
+ * @param {number} connections
+ * @returns {Promise<Client>}
  */
 async function makeClient(baseUrl, connections) {
   let undici = null;
@@ -137,6 +154,10 @@ async function makeClient(baseUrl, connections) {
   };
 }
 
+/**
+ * @param {string} text
+ * @returns {any} Neutron's JSON, or null
+ */
 function parseJson(text) {
   try {
     return text === '' ? null : JSON.parse(text);
@@ -145,6 +166,13 @@ function parseJson(text) {
   }
 }
 
+/**
+ * @param {Client} client
+ * @param {string} method
+ * @param {string} p
+ * @param {unknown} body
+ * @param {number} status the answer's status it must be
+ */
 async function expect(client, method, p, body, status) {
   const res = await client.call(method, p, body);
   if (res.status !== status) throw new Error(`${method} ${p} answered ${res.status} (expected ${status}): ${res.text.slice(0, 500)}`);
@@ -153,19 +181,28 @@ async function expect(client, method, p, body, status) {
 
 // ---------------------------------------------------------------------------- stats
 
+/**
+ * @param {number | null | undefined} x
+ * @returns {number | null}
+ */
 const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
-/** Nearest-rank percentile of a sorted array. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
+/**
+ * One POST of a port: in completion order, when it started (ms into the phase), how long it took.
+ * @typedef {{ n: number, startedMs: number, ms: number, status: number, id?: string, mac?: string, ips?: string[] }} PortResult
+ */
 
+/**
+ * @param {string} name
+ * @param {number} clients
+ * @param {PortResult[]} results
+ * @param {number} wallMs
+ */
 function summarize(name, clients, results, wallMs) {
   const lat = results.map((r) => r.ms).sort((a, b) => a - b);
   const ok = results.filter((r) => r.status === 201).length;
   const errors = results.length - ok;
+  /** @type {Record<number, number>} */
   const byStatus = {};
   for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
   return {
@@ -195,6 +232,7 @@ function summarize(name, clients, results, wallMs) {
   };
 }
 
+/** @param {PortResult[]} results */
 function tenths(results) {
   const out = [];
   const size = Math.ceil(results.length / 10);
@@ -207,13 +245,30 @@ function tenths(results) {
 
 // ---------------------------------------------------------------------------- the benchmark
 
+/**
+ * @param {string} label
+ * @param {number} done
+ * @param {number} total
+ * @param {number} startedAt
+ */
 function progress(label, done, total, startedAt) {
   const s = (performance.now() - startedAt) / 1000;
   process.stderr.write(`  ${label}: ${done}/${total} in ${s.toFixed(1)} s (${(done / s).toFixed(1)}/s)\n`);
 }
 
-/** Creates `total` ports on the network with `clients` async loops; returns per-request results. */
+/** @typedef {{ phase: string, status: number, body: string }} ErrorSample */
+
+/**
+ * Creates `total` ports on the network with `clients` async loops; returns per-request results.
+ * @param {Client} client
+ * @param {string} networkId
+ * @param {number} total
+ * @param {number} clients
+ * @param {string} label
+ * @param {ErrorSample[]} sampleErrors
+ */
 async function createPorts(client, networkId, total, clients, label, sampleErrors) {
+  /** @type {PortResult[]} */
   const results = [];
   let next = 0;
   let done = 0;
@@ -229,15 +284,16 @@ async function createPorts(client, networkId, total, clients, label, sampleError
       try {
         ({ status, text } = await client.call('POST', '/v2.0/ports', body));
       } catch (e) {
-        text = `transport error: ${e?.cause?.message ?? e?.message ?? String(e)}`;
+        text = `transport error: ${e instanceof Error && e.cause instanceof Error ? e.cause.message : errorText(e)}`;
       }
       const ms = performance.now() - t0;
+      /** @type {PortResult} */
       const r = { n: results.length + 1, startedMs: t0 - startedAt, ms, status };
       if (status === 201) {
         const port = parseJson(text)?.port;
         r.id = port?.id;
         r.mac = port?.mac_address;
-        r.ips = (port?.fixed_ips ?? []).map((f) => f.ip_address);
+        r.ips = (port?.fixed_ips ?? []).map((/** @type {{ ip_address: string }} */ f) => f.ip_address);
       } else if (sampleErrors.length < 10) {
         sampleErrors.push({ phase: label, status, body: text.slice(0, 500) });
       }
@@ -250,8 +306,15 @@ async function createPorts(client, networkId, total, clients, label, sampleError
   return { results, wallMs: performance.now() - startedAt };
 }
 
-/** Every port of the network through the API, following pagination links if the server pages. */
-async function listPorts(client, baseUrl, networkId) {
+/** @typedef {{ id: string, mac_address?: string, fixed_ips?: { ip_address: string }[] }} ListedPort */
+
+/**
+ * Every port of the network through the API, following pagination links if the server pages.
+ * @param {Client} client
+ * @param {string} networkId
+ */
+async function listPorts(client, networkId) {
+  /** @type {ListedPort[]} */
   const ports = [];
   let pathAndQuery = `/v2.0/ports?network_id=${encodeURIComponent(networkId)}&fields=id&fields=fixed_ips&fields=mac_address`;
   let pages = 0;
@@ -259,7 +322,7 @@ async function listPorts(client, baseUrl, networkId) {
     const doc = await expect(client, 'GET', pathAndQuery, undefined, 200);
     pages++;
     ports.push(...(doc?.ports ?? []));
-    const next = (doc?.ports_links ?? []).find((l) => l.rel === 'next');
+    const next = (doc?.ports_links ?? []).find((/** @type {{ rel: string }} */ l) => l.rel === 'next');
     if (!next || (doc?.ports ?? []).length === 0) break;
     const u = new URL(next.href);
     pathAndQuery = `${u.pathname}${u.search}`;
@@ -268,22 +331,28 @@ async function listPorts(client, baseUrl, networkId) {
   return { ports, pages };
 }
 
+/** @param {readonly string[]} values */
 function countDuplicates(values) {
+  /** @type {Map<string, number>} */
   const seen = new Map();
   for (const v of values) seen.set(v, (seen.get(v) ?? 0) + 1);
   const dups = [...seen.entries()].filter(([, n]) => n > 1);
   return { duplicates: dups.reduce((a, [, n]) => a + n - 1, 0), examples: dups.slice(0, 5).map(([v, n]) => `${v} x${n}`) };
 }
 
+/**
+ * @param {PortResult[]} created
+ * @param {ListedPort[]} listed
+ */
 function verify(created, listed) {
   const listedIps = listed.flatMap((p) => (p.fixed_ips ?? []).map((f) => f.ip_address));
-  const listedMacs = listed.map((p) => p.mac_address).filter((m) => m !== undefined);
+  const listedMacs = listed.flatMap((p) => (p.mac_address === undefined ? [] : [p.mac_address]));
   const ipDup = countDuplicates(listedIps);
   const macDup = countDuplicates(listedMacs);
   const idDup = countDuplicates(listed.map((p) => p.id));
   const createdIps = created.flatMap((r) => r.ips ?? []);
   const createdIpDup = countDuplicates(createdIps);
-  const createdMacDup = countDuplicates(created.map((r) => r.mac).filter((m) => m !== undefined));
+  const createdMacDup = countDuplicates(created.flatMap((r) => (r.mac === undefined ? [] : [r.mac])));
 
   // Each IP a create returned must appear exactly once in the listing, on the same port.
   const listedIpCount = new Map();
@@ -343,9 +412,13 @@ function machineInfo() {
   };
 }
 
-/** Newest file time under a dist folder: which build of a service was measured. */
+/**
+ * Newest file time under a dist folder: which build of a service was measured.
+ * @param {string} rel
+ */
 function distBuiltAt(rel) {
   let newest = 0;
+  /** @param {string} dir */
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, e.name);
@@ -373,11 +446,16 @@ function gitInfo() {
 
 // ---------------------------------------------------------------------------- output
 
-function pad(s, n, right = false) {
-  s = String(s ?? '-');
+/**
+ * @param {string | number | boolean | null | undefined} value
+ * @param {number} n
+ */
+function pad(value, n, right = false) {
+  const s = String(value ?? '-');
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
+/** @param {any} report what main() writes as JSON (this prints it for people) */
 function printReport(report) {
   const lines = [];
   lines.push('');
@@ -387,6 +465,7 @@ function printReport(report) {
   lines.push(`target  : ${report.target.mode} ${report.target.url}; client: ${report.target.http_client}`);
   lines.push(`network : ${report.setup.network_id}, subnet ${report.setup.cidr} (${report.setup.subnet_id})`);
   lines.push('');
+  /** @type {[string, number, boolean?][]} */
   const cols = [
     ['phase', 12],
     ['clients', 7, true],
@@ -403,7 +482,7 @@ function printReport(report) {
   lines.push(cols.map(([, n]) => '-'.repeat(n)).join('  '));
   for (const p of report.phases) {
     const row = [p.phase, p.clients, p.count, p.errors, p.wall_s.toFixed(2), p.ports_per_s.toFixed(1), p.latency_ms.p50, p.latency_ms.p90, p.latency_ms.p99, p.latency_ms.max];
-    lines.push(row.map((v, i) => pad(typeof v === 'number' && i >= 6 ? v.toFixed(1) : v, cols[i][1], cols[i][2])).join('  '));
+    lines.push(row.map((v, i) => pad(typeof v === 'number' && i >= 6 ? v.toFixed(1) : v, cols[i]?.[1] ?? 0, cols[i]?.[2])).join('  '));
   }
   lines.push('');
   const v = report.verification;
@@ -449,9 +528,12 @@ async function main() {
   // What code is measured, read before the run (others may commit or rebuild meanwhile).
   const git = gitInfo();
   const build = { ipam_dist_built_at: distBuiltAt('apps/ipam/dist'), gateway_dist_built_at: distBuiltAt('apps/gateway/dist') };
+  /** @type {import('@ncp/testing').TestStack | null} */
   let stack = null;
   let baseUrl = opts.url;
+  /** @type {Record<string, number | undefined>} */
   const pids = {};
+  /** @type {string | null} */
   let dbName = null;
 
   const stopStack = async () => {
@@ -459,12 +541,12 @@ async function main() {
     const s = stack;
     stack = null;
     process.stderr.write('stopping TestStack (dropping database, deleting stream)...\n');
-    await s.stop().catch((e) => process.stderr.write(`TestStack.stop failed: ${e?.message ?? e}\n`));
+    await s.stop().catch((e) => process.stderr.write(`TestStack.stop failed: ${errorText(e)}\n`));
   };
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => {
       process.stderr.write(`\n${sig}: cleaning up\n`);
-      stopStack().finally(() => process.exit(130));
+      void stopStack().finally(() => process.exit(130));
     });
   }
 
@@ -472,16 +554,20 @@ async function main() {
     if (!baseUrl) {
       process.stderr.write('starting TestStack (built ipam + gateway, fresh database and NATS prefix)...\n');
       const testing = await import('@ncp/testing');
-      const TestStack = testing.TestStack ?? testing.default?.TestStack;
+      const TestStack = testing.TestStack;
       if (!TestStack) throw new Error('@ncp/testing does not export TestStack; run `npx turbo run build`');
       const t0 = performance.now();
-      stack = await TestStack.start();
-      baseUrl = opts.direct ? stack.ipamUrl : stack.url;
+      const started = await TestStack.start();
+      stack = started;
+      baseUrl = opts.direct ? started.ipamUrl : started.url;
       // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.
-      pids.ipam = stack.ipam?.process?.pid ?? null;
-      pids.gateway = stack.gateway?.process?.pid ?? null;
-      dbName = stack.database?.name ?? null;
-      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam}, gateway pid ${pids.gateway}, database ${dbName}, NATS prefix ${stack.prefix})\n`);
+      const internals = /** @type {{ ipam?: { process?: { pid?: number } }, gateway?: { process?: { pid?: number } }, database?: { name?: string } }} */ (
+        /** @type {unknown} */ (started)
+      );
+      pids.ipam = internals.ipam?.process?.pid;
+      pids.gateway = internals.gateway?.process?.pid;
+      dbName = internals.database?.name ?? null;
+      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam ?? null}, gateway pid ${pids.gateway ?? null}, database ${dbName}, NATS prefix ${started.prefix})\n`);
     }
 
     const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2);
@@ -492,14 +578,17 @@ async function main() {
     ).subnet;
     process.stderr.write(`network ${network.id}, subnet ${subnet.id} ${subnet.cidr}; ${opts.ports} sequential + ${opts.ports} with ${opts.concurrency} clients\n`);
 
+    /** @type {ErrorSample[]} */
     const errorSamples = [];
     const phases = [];
+    /** @type {Record<string, any>} the sampler's figures (JSON) */
     const cpu = {};
+    /** @type {PortResult[]} */
     const created = [];
-    for (const [name, clients] of [
+    for (const [name, clients] of /** @type {const} */ ([
       ['sequential', 1],
       [`concurrent`, opts.concurrency],
-    ]) {
+    ])) {
       process.stderr.write(`phase ${name} (${clients} client${clients === 1 ? '' : 's'})...\n`);
       const sampler = await startCpuSampler({ 'bench client': process.pid, ...pids }, dbName);
       const { results, wallMs } = await createPorts(client, network.id, opts.ports, clients, name, errorSamples);
@@ -510,7 +599,7 @@ async function main() {
         cpu[name].cpu_ms_per_port = Object.fromEntries(
           Object.entries(cpu[name].pct_of_one_core)
             .filter(([k]) => ['bench client', 'ipam', 'gateway', 'postgres (bench db)', 'postgres (backends)', 'nats-server'].includes(k))
-            .map(([k, v]) => [k, round(((v / 100) * cpu[name].wall_s * 1000) / created, 2)]),
+            .map(([k, v]) => [k, round(((Number(v) / 100) * cpu[name].wall_s * 1000) / created, 2)]),
         );
       }
       const summary = summarize(name, clients, results, wallMs);
@@ -521,7 +610,7 @@ async function main() {
 
     process.stderr.write('listing ports and checking for duplicates...\n');
     const tList = performance.now();
-    const { ports: listed, pages } = await listPorts(client, baseUrl, network.id);
+    const { ports: listed, pages } = await listPorts(client, network.id);
     const listMs = performance.now() - tList;
     const verification = verify(created, listed);
 
@@ -547,6 +636,7 @@ async function main() {
         Array.from({ length: opts.concurrency }, async () => {
           while (i < listed.length) {
             const p = listed[i++];
+            if (!p) break;
             const res = await client.call('DELETE', `/v2.0/ports/${p.id}`).catch(() => ({ status: 0 }));
             if (res.status !== 204) failed++;
           }
@@ -597,7 +687,7 @@ async function main() {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    console.error(err?.stack ?? err);
+    console.error(err instanceof Error ? err.stack : err);
     process.exit(1);
   },
 );

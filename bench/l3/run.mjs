@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // L3 benchmark, on the real kernel, in namespaces it creates (needs root).
 //
 //   node bench/l3/run.mjs [--fips 100] [--routers 100]
@@ -18,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencySummary, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -46,6 +47,7 @@ async function main() {
   for (const w of workloads) topo.adopt(w);
 
   const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS };
   const routerIds = [];
   try {
@@ -96,10 +98,10 @@ async function main() {
       latencies.push(performance.now() - sent);
       current.set(w, fip.id);
     }
-    latencies.sort((a, b) => a - b);
     if (process.env.BENCH_AGENT_LOG) console.log(agent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
-    result.fipToDnatMs = { count: latencies.length, p50: +percentile(latencies, 50).toFixed(1), p90: +percentile(latencies, 90).toFixed(1), p99: +percentile(latencies, 99).toFixed(1), max: +latencies[latencies.length - 1].toFixed(1) };
-    console.log(`floating IP associate -> first reply: p50 ${result.fipToDnatMs.p50} ms, p90 ${result.fipToDnatMs.p90} ms, p99 ${result.fipToDnatMs.p99} ms, max ${result.fipToDnatMs.max} ms`);
+    const fipToDnatMs = latencySummary(latencies);
+    result.fipToDnatMs = fipToDnatMs;
+    console.log(`floating IP associate -> first reply: p50 ${fipToDnatMs.p50} ms, p90 ${fipToDnatMs.p90} ms, p99 ${fipToDnatMs.p99} ms, max ${fipToDnatMs.max} ms`);
 
     // --- 2. cold start with many routers
     await agent.kill('SIGTERM');
@@ -118,8 +120,9 @@ async function main() {
       async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= ROUTERS + 1,
       900_000,
     );
-    result.coldStartSeconds = +((performance.now() - t0) / 1000).toFixed(2);
-    console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${result.coldStartSeconds} s`);
+    const coldStartSeconds = +((performance.now() - t0) / 1000).toFixed(2);
+    result.coldStartSeconds = coldStartSeconds;
+    console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${coldStartSeconds} s`);
   } finally {
     await stack.stop();
     await topo.destroy();

@@ -1,3 +1,4 @@
+// @ts-check
 // What the benchmarks that drive IPAM alone through its own write path share.
 
 import { randomUUID } from 'node:crypto';
@@ -8,7 +9,11 @@ import { connectNats } from '@ncp/eventstore';
 export const PROJECT_ID = '00000000000000000000000000000001';
 export const MAC_PREFIX = 'fa:16:3e';
 
-/** A small seeded generator (mulberry32), so a load is the same mix every run. */
+/**
+ * A small seeded generator (mulberry32), so a load is the same mix every run.
+ * @param {number} seed
+ * @returns {() => number} numbers in [0, 1)
+ */
 export function prng(seed) {
   let a = seed >>> 0;
   return () => {
@@ -25,7 +30,11 @@ export function requestMeta() {
   return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
 }
 
-/** Deletes every stream (events, KV buckets) of a NATS prefix. */
+/**
+ * Deletes every stream (events, KV buckets) of a NATS prefix.
+ * @param {string} natsUrl
+ * @param {string} prefix
+ */
 export async function removeStreams(natsUrl, prefix) {
   const nc = await connectNats(natsUrl, `bench-cleanup-${prefix}`);
   try {

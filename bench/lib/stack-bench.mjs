@@ -1,3 +1,4 @@
+// @ts-check
 // What the benchmarks that drive a TestStack through the gateway share.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -5,10 +6,40 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The p-th percentile of an ascending array (nearest rank). */
-export const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+/**
+ * The p-th percentile of an ascending array (nearest rank).
+ * @param {readonly number[]} sorted
+ * @param {number} p
+ * @returns {number}
+ */
+export function percentile(sorted, p) {
+  const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  if (value === undefined) throw new Error('a percentile of no samples');
+  return value;
+}
 
-/** One call to the Neutron API of the stack; throws on any non-2xx answer. */
+/** @typedef {{ count: number, p50: number, p90: number, p99: number, max: number }} LatencySummary */
+
+/**
+ * Count, percentiles and maximum of latencies in ms, to a tenth of a ms.
+ * @param {readonly number[]} samples
+ * @returns {LatencySummary}
+ */
+export function latencySummary(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  /** @param {number} p */
+  const at = (p) => +percentile(sorted, p).toFixed(1);
+  return { count: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
+}
+
+/**
+ * One call to the Neutron API of the stack; throws on any non-2xx answer.
+ * @param {{ url: string }} stack
+ * @param {string} method
+ * @param {string} urlPath
+ * @param {unknown} [body]
+ * @returns {Promise<any>} the parsed JSON answer (`{}` for none): Neutron's shapes, as the caller knows them
+ */
 export async function api(stack, method, urlPath, body) {
   const res = await fetch(`${stack.url}${urlPath}`, {
     method,
@@ -20,7 +51,13 @@ export async function api(stack, method, urlPath, body) {
   return text === '' ? {} : JSON.parse(text);
 }
 
-/** Polls `check` until it is true; `stop()` true aborts (Ctrl-C). */
+/**
+ * Polls `check` until it is true; `stop()` true aborts (Ctrl-C).
+ * @param {string} what
+ * @param {() => boolean | Promise<boolean>} check
+ * @param {number} timeoutMs
+ * @param {{ pollMs?: number, stop?: () => boolean }} [options]
+ */
 export async function waitUntil(what, check, timeoutMs, { pollMs = 50, stop = () => false } = {}) {
   const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
@@ -30,13 +67,26 @@ export async function waitUntil(what, check, timeoutMs, { pollMs = 50, stop = ()
   }
 }
 
+/**
+ * What a caught error says.
+ * @param {unknown} e
+ */
+export const errorText = (e) => (e instanceof Error ? e.message : String(e));
+
 /** `<cpu model> x <cores>, <memory> GiB` */
 export function machineSummary() {
   const cpus = os.cpus();
   return `${cpus[0]?.model ?? '?'} x ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`;
 }
 
-/** Writes `<dir>/results/<timestamp>.json` and returns its path. */
+/** A benchmark's result: when, on what, and the figures it measured (written as JSON). */
+/** @typedef {{ at: string, machine: string, [figure: string]: unknown }} BenchResult */
+
+/**
+ * Writes `<dir>/results/<timestamp>.json` and returns its path.
+ * @param {string} dir
+ * @param {{ at: string }} result
+ */
 export function writeResult(dir, result) {
   mkdirSync(path.join(dir, 'results'), { recursive: true });
   const file = path.join(dir, 'results', `${result.at.replace(/:/g, '-')}.json`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Restart benchmark: how long IPAM's API is unavailable after a kill -9, with a large stream.
 //
 //   node bench/restart/run.mjs [--events 100000] [--networks 50] [--hosts 16] [--restarts 3]
@@ -29,7 +30,7 @@ import { DESIRED_STATE_BUCKET, EventRegistry, Naming, agentEventDefinitions, ipa
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
 import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
 import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
-import { api, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, errorText, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -51,6 +52,7 @@ const USAGE = `usage: node bench/restart/run.mjs [options]
                   one): do not wait for one before a kill, nor for its 'caught up' log line
   -h, --help      this text`;
 
+/** @param {string[]} argv */
 function parseOptions(argv) {
   let parsed;
   try {
@@ -68,13 +70,17 @@ function parseOptions(argv) {
       strict: true,
     });
   } catch (e) {
-    console.error(`${e.message}\n${USAGE}`);
+    console.error(`${errorText(e)}\n${USAGE}`);
     process.exit(2);
   }
   if (parsed.values.help) {
     console.log(USAGE);
     process.exit(0);
   }
+  /**
+   * @param {'events' | 'networks' | 'hosts' | 'restarts' | 'seed'} name
+   * @param {number} min
+   */
   const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
     const n = Number(parsed.values[name]);
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -98,10 +104,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 // ---------------------------------------------------------------------------- IPAM process
 
 class IpamProcess {
+  /** @param {Record<string, string>} env */
   constructor(env) {
     this.env = env;
     this.url = `http://127.0.0.1:${env.PORT}`;
+    /** @type {string[]} */
     this.output = [];
+    /** @type {import('node:child_process').ChildProcess | undefined} */
     this.child = undefined;
     this.caughtUp = 0;
   }
@@ -110,7 +119,7 @@ class IpamProcess {
   spawn() {
     const child = spawn(process.execPath, [path.join(IPAM_DIST, 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const keep = (chunk) => {
+    const keep = (/** @type {Buffer} */ chunk) => {
       const text = chunk.toString();
       this.caughtUp += text.split('desired state caught up').length - 1;
       this.output.push(text);
@@ -121,6 +130,7 @@ class IpamProcess {
     return child;
   }
 
+  /** @param {NodeJS.Signals} signal */
   async stop(signal = 'SIGTERM') {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -140,7 +150,11 @@ class IpamProcess {
   }
 }
 
-/** One request; its status, or 0 when nothing answered. */
+/**
+ * One request; its status, or 0 when nothing answered.
+ * @param {string} url
+ * @param {RequestInit} [init]
+ */
 async function status(url, init) {
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
@@ -151,15 +165,29 @@ async function status(url, init) {
   }
 }
 
+/** @typedef {import('@nats-io/nats-core').NatsConnection} NatsConnection */
+/** @typedef {import('@ncp/contracts').Naming} Names */
+/** @typedef {import('@ncp/eventstore').JetStreamEventStore} EventStore */
+
+/**
+ * @param {NatsConnection} nc
+ * @param {Names} naming
+ * @returns {Promise<{ name: string, checkpoint: number, pending: number }>}
+ */
 async function adminStatus(nc, naming) {
   const msg = await nc.request(naming.adminSubject('ipam', 'projection_status'), '{}', { timeout: 30_000 });
   const body = JSON.parse(msg.string());
   if (body.error) throw new Error(body.error.message);
-  const s = body.result.find((p) => p.name === 'ipam');
+  const s = body.result.find((/** @type {{ name: string }} */ p) => p.name === 'ipam');
   if (!s) throw new Error(`no ipam projection in ${msg.string()}`);
   return s;
 }
 
+/**
+ * @param {NatsConnection} nc
+ * @param {Names} naming
+ * @param {EventStore} store
+ */
 async function caughtUp(nc, naming, store) {
   const target = await store.streamLastSequence();
   await waitUntil('ipam projection caught up', async () => {
@@ -170,7 +198,17 @@ async function caughtUp(nc, naming, store) {
 
 // ---------------------------------------------------------------------------- seed and load
 
+/** @typedef {ReturnType<typeof parseOptions>} Options */
+/** @typedef {{ id: string, ports: string[] }} LoadedNetwork */
+
+/**
+ * @param {IpamProcess} ipam
+ * @param {EventStore} store
+ * @param {Names} naming
+ * @param {Options} opts
+ */
 async function seed(ipam, store, naming, opts) {
+  /** @type {LoadedNetwork[]} */
   const networks = [];
   for (let i = 0; i < opts.networks && !interrupted; i++) {
     const { network } = await api(ipam, 'POST', '/v2.0/networks', { network: { name: `restart-${i}` } });
@@ -187,7 +225,17 @@ async function seed(ipam, store, naming, opts) {
   return networks;
 }
 
-/** ~40% creates (every other one bound to a host), ~50% updates (renames and rebinds), ~10% deletes. */
+/** @typedef {{ created: number, updated: number, deleted: number }} Counts */
+
+/**
+ * ~40% creates (every other one bound to a host), ~50% updates (renames and rebinds), ~10% deletes.
+ * @param {LoadedNetwork & { owner: Map<string, string> }} net
+ * @param {any} commands IPAM's PortCommands (its dist, untyped here)
+ * @param {() => number} random
+ * @param {number} quota
+ * @param {number} hosts
+ * @param {Counts} counts
+ */
 async function loadNetwork(net, commands, random, quota, hosts, counts) {
   const live = net.ports;
   for (let k = 0; k < quota && !interrupted; k++) {
@@ -198,20 +246,23 @@ async function loadNetwork(net, commands, random, quota, hosts, counts) {
       const bound = counts.created % 2 === 0;
       const body = bound ? { network_id: net.id, name: `vm-${k}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': host } : { network_id: net.id, name: `port-${k}` };
       const i = createPortInput({ port: body }, meta);
+      /** @type {{ id: string }} */
       const written = await commands.create(i.networkId, i.projectId, i.request, meta);
       net.owner.set(written.id, net.id);
       live.push(written.id);
       counts.created++;
     } else if (r < 0.9) {
       const id = live[Math.floor(random() * live.length)];
+      if (id === undefined) continue;
       const body = k % 2 === 0 ? { name: `renamed-${k}` } : { 'binding:host_id': host, device_owner: 'compute:nova', device_id: randomUUID() };
       await commands.update(id, updatePortInput({ port: body }), undefined, meta);
       counts.updated++;
     } else {
       const at = Math.floor(random() * live.length);
       const id = live[at];
-      live[at] = live[live.length - 1];
-      live.pop();
+      const last = live.pop();
+      if (id === undefined || last === undefined) continue;
+      if (at < live.length) live[at] = last;
       await commands.delete(id, meta);
       net.owner.delete(id);
       counts.deleted++;
@@ -219,15 +270,22 @@ async function loadNetwork(net, commands, random, quota, hosts, counts) {
   }
 }
 
+/**
+ * @param {EventStore} store
+ * @param {LoadedNetwork[]} networks
+ * @param {Options} opts
+ * @param {import('@ncp/eventstore').SqlClient} prisma IPAM's Prisma client
+ */
 async function load(store, networks, opts, prisma) {
   // With IPAM's snapshots of the networks, in its database, as IPAM's write model keeps them
   // (every 500 events): after a restart IPAM loads a network from its latest snapshot.
   const repo = new AggregateRepository(store, networkDecider, { cacheSize: networks.length + 10, snapshots: new SqlSnapshotStore(prisma) });
+  /** @type {Map<string, string>} */
   const owner = new Map();
   const commands = new PortCommands(
     { networks: repo, policies: { macPrefix: MAC_PREFIX } },
     {
-      networkOfPort: async (portId) => {
+      networkOfPort: async (/** @type {string} */ portId) => {
         const id = owner.get(portId);
         if (!id) throw new Error(`port ${portId} is not one of ours`);
         return id;
@@ -239,6 +297,7 @@ async function load(store, networks, opts, prisma) {
   const progress = setInterval(() => console.log(`  loaded ${counts.created + counts.updated + counts.deleted}/${opts.events}`), 10_000);
   try {
     const random = prng(opts.seed);
+    /** @param {number} i */
     const share = (i) => Math.floor(opts.events / networks.length) + (i < opts.events % networks.length ? 1 : 0);
     await Promise.all(networks.map((net, i) => loadNetwork({ ...net, owner }, commands, prng(Math.floor(random() * 2 ** 32)), share(i), opts.hosts, counts)));
   } finally {
@@ -251,6 +310,10 @@ async function load(store, networks, opts, prisma) {
 /**
  * For an IPAM without a desired-state snapshot: waits until its desired-state bucket has not
  * changed for 10 s (its fold has caught up and published everything). Returns the wait in ms.
+ */
+/**
+ * @param {NatsConnection} nc
+ * @param {Names} naming
  */
 async function kvQuiet(nc, naming) {
   const jsm = await jetstreamManager(nc);
@@ -269,7 +332,11 @@ async function kvQuiet(nc, naming) {
   }
 }
 
-/** IPAM's snapshot of its desired-state fold (sequence and size), if it has one. */
+/**
+ * IPAM's snapshot of its desired-state fold (sequence and size), if it has one.
+ * @param {string} databaseUrl
+ * @returns {Promise<{ sequence: number, bytes: number } | null>}
+ */
 async function desiredStateSnapshot(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -287,19 +354,30 @@ async function desiredStateSnapshot(databaseUrl) {
  * kill -9, start again at once, and poll a write, a read and /healthz until each has answered
  * 2xx: milliseconds from the kill to each first 2xx (and to the first answer of any kind).
  */
+/**
+ * @param {IpamProcess} ipam
+ * @param {LoadedNetwork} network
+ * @param {Options} opts
+ */
 async function restart(ipam, network, opts) {
   await ipam.stop('SIGKILL');
   const caughtUpBefore = ipam.caughtUpLines();
   const t0 = performance.now();
   ipam.spawn();
+  /** @type {Record<string, number>} ms from the kill */
   const at = {};
+  /** @type {Record<string, Map<number, number>>} how often each status came back */
   const statuses = { write: new Map(), read: new Map() };
+  /**
+   * @param {string} name
+   * @param {() => Promise<number>} request
+   */
   const probe = async (name, request) => {
     while (!interrupted && performance.now() - t0 < 300_000) {
       const sent = performance.now();
       const s = await request();
       if (s !== 0 && at.answered === undefined) at.answered = performance.now() - t0;
-      if (statuses[name]) statuses[name].set(s, (statuses[name].get(s) ?? 0) + 1);
+      statuses[name]?.set(s, (statuses[name]?.get(s) ?? 0) + 1);
       if (s >= 200 && s < 300) {
         at[name] = performance.now() - t0;
         at[`${name}Latency`] = performance.now() - sent;
@@ -317,7 +395,8 @@ async function restart(ipam, network, opts) {
   // the desired-state fold (in the background) has caught up and published: IPAM logs it
   if (opts.snapshot) await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
   if (opts.snapshot) at.desiredState = performance.now() - t0;
-  const fmt = (m) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
+  /** @param {Map<number, number> | undefined} m */
+  const fmt = (m = new Map()) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
   return { ms: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v)])), statuses: { write: fmt(statuses.write), read: fmt(statuses.read) } };
 }
 
@@ -325,69 +404,89 @@ async function restart(ipam, network, opts) {
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
+  /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), command: `node bench/restart/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), options: opts };
   const infra = await testInfra();
   const prefix = uniqueName('restart');
   const naming = new Naming({ prefix });
   const database = await createTestDatabase(infra.databaseUrl);
+  /** @type {IpamProcess | undefined} */
   let ipam;
+  /** @type {NatsConnection | undefined} */
   let nc;
+  /** @type {{ $disconnect(): Promise<void> } | undefined} */
   let prisma;
   try {
     await deployIpamMigrations(database.url);
-    ipam = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: String(await freePort()) });
-    ipam.spawn();
-    await waitUntil('ipam healthy', async () => (await status(`${ipam.url}/healthz`)) === 200, 60_000, { pollMs: 100, stop: () => interrupted });
-    nc = await connectNats(infra.natsUrl, `bench-restart-${prefix}`);
-    const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
-    console.log(`ipam ${ipam.url}, database ${database.name}, stream ${naming.eventStream}`);
+    const service = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: String(await freePort()) });
+    ipam = service;
+    service.spawn();
+    await waitUntil('ipam healthy', async () => (await status(`${service.url}/healthz`)) === 200, 60_000, { pollMs: 100, stop: () => interrupted });
+    const bus = await connectNats(infra.natsUrl, `bench-restart-${prefix}`);
+    nc = bus;
+    const store = new JetStreamEventStore(bus, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
+    console.log(`ipam ${service.url}, database ${database.name}, stream ${naming.eventStream}`);
 
-    const networks = await seed(ipam, store, naming, opts);
+    const networks = await seed(service, store, naming, opts);
     console.log(`seeded ${networks.length} networks and ${opts.hosts} agents; loading ${opts.events} port events...`);
     const url = new URL(database.url);
     url.searchParams.set('schema', 'ipam');
-    prisma = createPrisma(url.toString());
-    const loaded = await load(store, networks, opts, prisma);
+    /** @type {import('@ncp/eventstore').SqlClient & { $disconnect(): Promise<void> }} */
+    const client = createPrisma(url.toString());
+    prisma = client;
+    const loaded = await load(store, networks, opts, client);
     const t = performance.now();
-    await caughtUp(nc, naming, store);
+    await caughtUp(bus, naming, store);
     const lastSequence = await store.streamLastSequence();
-    result.stream = { lastSequence, ...loaded.counts, loadSeconds: +loaded.seconds.toFixed(1), catchUpSeconds: +((performance.now() - t) / 1000).toFixed(1) };
-    console.log(`stream at ${lastSequence} (${loaded.counts.created} created, ${loaded.counts.updated} updated, ${loaded.counts.deleted} deleted in ${result.stream.loadSeconds} s); IPAM's projection caught up`);
+    /** @type {Record<string, number>} */
+    const stream = { lastSequence, ...loaded.counts, loadSeconds: +loaded.seconds.toFixed(1), catchUpSeconds: +((performance.now() - t) / 1000).toFixed(1) };
+    result.stream = stream;
+    console.log(`stream at ${lastSequence} (${loaded.counts.created} created, ${loaded.counts.updated} updated, ${loaded.counts.deleted} deleted in ${stream.loadSeconds} s); IPAM's projection caught up`);
     // IPAM's desired-state fold keeps a snapshot every 10,000 events once it has published
     // them: wait until it has one that recent (what a service that has been running holds).
     const settled = async () => {
-      if (!opts.snapshot) return kvQuiet(nc, naming);
+      if (!opts.snapshot) return kvQuiet(bus, naming);
       const last = await store.streamLastSequence();
       const t0 = performance.now();
       await waitUntil('desired-state snapshot within 10,000 events of the stream', async () => ((await desiredStateSnapshot(database.url).catch(() => null))?.sequence ?? 0) >= last - 10_000, 1_800_000, { pollMs: 1000, stop: () => interrupted });
       return Math.round(performance.now() - t0);
     };
-    result.stream.desiredStateSettledMs = await settled();
-    console.log(`IPAM's desired state settled ${result.stream.desiredStateSettledMs} ms after its projection`);
+    stream.desiredStateSettledMs = await settled();
+    console.log(`IPAM's desired state settled ${stream.desiredStateSettledMs} ms after its projection`);
 
-    result.restarts = [];
+    /** @type {(Awaited<ReturnType<typeof restart>> & { snapshotBefore: { sequence: number, bytes: number } | null })[]} */
+    const restarts = [];
+    result.restarts = restarts;
+    const probed = networks[0];
+    if (!probed) throw new Error('no network to probe');
     for (let i = 1; i <= opts.restarts && !interrupted; i++) {
       const snapshot = await desiredStateSnapshot(database.url);
-      const r = { ...(await restart(ipam, networks[0], opts)), snapshotBefore: snapshot };
-      result.restarts.push(r);
+      const r = { ...(await restart(service, probed, opts)), snapshotBefore: snapshot };
+      restarts.push(r);
       console.log(`restart ${i}: first answer ${r.ms.answered} ms, read 2xx ${r.ms.read} ms (that request ${r.ms.readLatency} ms), write 2xx ${r.ms.write} ms (${r.ms.writeLatency} ms), /healthz ${r.ms.healthy} ms, desired state caught up ${r.ms.desiredState} ms; write statuses ${JSON.stringify(r.statuses.write)}; desired-state snapshot before the kill: ${snapshot ? `#${snapshot.sequence}, ${snapshot.bytes} bytes` : 'none'}`);
-      await caughtUp(nc, naming, store);
+      await caughtUp(bus, naming, store);
       await settled();
     }
-    const sorted = (k) => result.restarts.map((r) => r.ms[k]).sort((a, b) => a - b);
-    result.summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', ...(opts.snapshot ? ['desiredState'] : [])].map((k) => [k, { median: percentile(sorted(k), 50), max: sorted(k).at(-1) }]));
-    const startLines = ipam.logs().split('\n').filter((l) => /desired state|listening|error/i.test(l)).slice(-30);
+    /** @param {string} k */
+    const sorted = (k) => restarts.flatMap((r) => r.ms[k] ?? []).sort((a, b) => a - b);
+    /** @param {string} k */
+    const figures = (k) => ({ median: percentile(sorted(k), 50), max: sorted(k).at(-1) });
+    const summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', ...(opts.snapshot ? ['desiredState'] : [])].map((k) => [k, figures(k)]));
+    result.summary = summary;
+    const startLines = service.logs().split('\n').filter((l) => /desired state|listening|error/i.test(l)).slice(-30);
     result.ipamStartLog = startLines;
-    console.log(`kill -9 -> first 2xx (median / max over ${result.restarts.length}): read ${result.summary.read.median} / ${result.summary.read.max} ms, write ${result.summary.write.median} / ${result.summary.write.max} ms`);
+    const read = figures('read');
+    const write = figures('write');
+    console.log(`kill -9 -> first 2xx (median / max over ${restarts.length}): read ${read.median} / ${read.max} ms, write ${write.median} / ${write.max} ms`);
   } catch (e) {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
     throw e;
   } finally {
-    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${e.message}`));
-    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${e.message}`));
+    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${errorText(e)}`));
+    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${errorText(e)}`));
     await nc?.close().catch(() => undefined);
     await prisma?.$disconnect().catch(() => undefined);
-    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${e.message}`));
+    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${errorText(e)}`));
   }
   const file = writeResult(HERE, result);
   console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);

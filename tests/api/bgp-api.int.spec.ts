@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentIdOf } from '@ncp/contracts';
 import { TestStack } from '@ncp/testing';
@@ -95,6 +94,31 @@ describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
     const changed = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { password: 'another one' } });
     expect(changed.status).toBe(200);
     expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
+  });
+
+  it('keeps a peer\'s password to its auth_type', async () => {
+    const open = await api.create('bgp-peers', 'bgp_peer', { name: 'open', peer_ip: '10.255.0.7', remote_as: 64999 });
+    const pw = await api.put(`/v2.0/bgp-peers/${open.id}`, { bgp_peer: { password: 'x' } });
+    expect([pw.status, errorOf(pw.body)]).toEqual([400, { type: 'InvalidBgpPeerMd5Authentication', message: expect.stringMatching(/auth_type none: it takes no password/), detail: '' }]);
+    expect((await api.delete(`/v2.0/bgp-peers/${open.id}`)).status).toBe(204);
+  });
+
+  it('lets exactly one of two concurrent additions of peers at one address onto a speaker through (Neutron\'s DuplicateBgpPeerIpException)', async () => {
+    // As in Neutron, two peers may share an address; a speaker peers with only one of them.
+    const s = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'race', local_as: 64520, ip_version: 4 });
+    const twins = await Promise.all([1, 2].map((i) => api.create('bgp-peers', 'bgp_peer', { name: `twin${i}`, peer_ip: '10.255.9.1', remote_as: 64600 + i })));
+    const added = await Promise.all(twins.map((p) => api.put(`/v2.0/bgp-speakers/${s.id}/add_bgp_peer`, { bgp_peer_id: p.id })));
+    expect(added.map((r) => r.status).sort()).toEqual([200, 409]);
+    const loser = twins[added.findIndex((r) => r.status === 409)];
+    const winner = twins[added.findIndex((r) => r.status === 200)];
+    expect(errorOf(added.find((r) => r.status === 409)?.body ?? {})).toEqual({
+      type: 'DuplicateBgpPeerIpException',
+      message: `BGP Speaker ${s.id} is already configured to peer with a BGP Peer at 10.255.9.1, it cannot peer with BGP Peer ${loser?.id}.`,
+      detail: '',
+    });
+    expect((await api.get<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${s.id}`)).body.bgp_speaker.peers).toEqual([winner?.id]);
+    expect((await api.delete(`/v2.0/bgp-speakers/${s.id}`)).status).toBe(204);
+    for (const p of twins) expect((await api.delete(`/v2.0/bgp-peers/${p.id}`)).status).toBe(204);
   });
 
   it('is for admins only, as Neutron\'s policy', async () => {
@@ -261,9 +285,12 @@ describe('advertised routes, placement and desired state', () => {
     const pinned = await api.get<{ agents: { host: string; pinned: boolean; agent_type: string }[] }>(`/v2.0/bgp-speakers/${speaker.id}/bgp-dragents`);
     expect(pinned.body.agents).toEqual([expect.objectContaining({ host: 'bgp-a2', pinned: true, agent_type: 'BGP dynamic routing agent' })]);
     expect((await api.post(`/v2.0/agents/${a2Id}/bgp-drinstances`, { bgp_speaker_id: speaker.id })).status).toBe(409);
-    // pinned: placement leaves it there (a pass runs every second)
-    await sleep(2500);
+    // pinned: placement leaves it there. A speaker created now is placed by a pass that
+    // starts after the pin, and that pass looks at every speaker.
+    const probe = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'probe', local_as: 64714, ip_version: 6 });
+    await eventually('a placement pass after the pin', () => dragentHosts(probe.id), (h) => h.length > 0);
     expect(await dragentHosts(speaker.id)).toEqual(['bgp-a2']);
+    expect((await api.delete(`/v2.0/bgp-speakers/${probe.id}`)).status).toBe(204);
     await eventually('no intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i === undefined);
     expect((await api.delete(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances/${speaker.id}`)).status).toBe(409);
     expect((await api.delete(`/v2.0/agents/${a2Id}/bgp-drinstances/${speaker.id}`)).status).toBe(204);

@@ -109,8 +109,8 @@ describe('DHCP servers', () => {
   it('moves the server off a dead agent to a live one, re-binding its port', async () => {
     agentB = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-b', host: 'net-b1', roles: ['network'], physnets: {} });
     await agentA.stop();
-    const [port] = await eventually('the port re-bound', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === 'net-b1', 30_000);
-    expect(port).toBeDefined();
+    const ports = await eventually('the port re-bound', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === 'net-b1', 30_000);
+    expect(ports.map((p) => [p.device_owner, p['binding:host_id']])).toEqual([['network:dhcp', 'net-b1']]);
     const b = agentB;
     await eventually('the intent on net-b1', async () => (await b.desired()).has(dhcpKey(b, net.id)), (has) => has);
     const agents = (await api.get<{ agents: { host: string }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents;
@@ -127,8 +127,8 @@ describe('DHCP servers', () => {
     try {
       const c = agentIdOf('row-c', 'net-c1');
       await eventually('agent C known', async () => (await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network_id: net.id })).status, (st) => st === 201);
-      const [port] = await eventually('the port re-bound to net-c1', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === 'net-c1');
-      expect(port).toBeDefined();
+      const ports = await eventually('the port re-bound to net-c1', () => dhcpPorts(net.id), (p) => p[0]?.['binding:host_id'] === 'net-c1');
+      expect(ports.map((p) => [p.device_owner, p['binding:host_id']])).toEqual([['network:dhcp', 'net-c1']]);
       expect((await api.get<{ agents: { host: string }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents.map((a) => a.host)).toEqual(['net-c1']);
       const again = await api.post(`/v2.0/agents/${c}/dhcp-networks`, { network_id: net.id });
       expect([again.status, errorOf(again.body).type]).toEqual([409, 'NetworkHostedByDHCPAgent']);

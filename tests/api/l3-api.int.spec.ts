@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack } from '@ncp/testing';
 import { eventually } from '../support/eventually';
@@ -143,13 +142,11 @@ describe('floating IPs', () => {
   });
 
   it('publishes the router intent for its host: addresses, routes, SNAT and the floating IP', async () => {
-    let intent: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && intent?.floatingIps === undefined; i++) {
-      const desired = await agent.desired();
-      intent = desired.get(`row-a.net-a1.router.${router.id}`) as Record<string, unknown> | undefined;
-      if ((intent?.floatingIps as unknown[] | undefined)?.length !== 1) intent = undefined;
-      await sleep(100);
-    }
+    const intent = await eventually(
+      'the router intent with its floating IP',
+      async () => (await agent.desired()).get(`row-a.net-a1.router.${router.id}`) as Record<string, unknown> | undefined,
+      (i) => (i?.floatingIps as unknown[] | undefined)?.length === 1,
+    );
     expect(intent).toMatchObject({
       id: router.id,
       routes: [

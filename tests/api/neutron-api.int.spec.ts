@@ -40,7 +40,7 @@ describe('discovery', () => {
     expect(errorOf(unknown.body).type).toBe('HTTPNotFound');
     const bad = await api.call('POST', '/v2.0/networks', '{"network": ');
     expect(bad.status).toBe(400);
-    expect(errorOf(bad.body)).toBeDefined();
+    expect(errorOf(bad.body)).toEqual({ type: 'HTTPBadRequest', message: expect.stringMatching(/^Malformed JSON in request body: /), detail: '' });
   });
 
   it('exposes health, metrics and OpenAPI', async () => {
@@ -177,7 +177,7 @@ describe('Neutron list semantics', () => {
     const page1 = await mine.get<Page>('/v2.0/networks?limit=2&sort_key=name&sort_dir=desc');
     expect(page1.body.networks.map((n) => n.name)).toEqual(['echo', 'delta']);
     const next = page1.body.networks_links?.find((l) => l.rel === 'next');
-    expect(next).toBeDefined();
+    expect(next?.href).toBe(`${stack.url}/v2.0/networks?limit=2&sort_key=name&sort_dir=desc&marker=${ids.delta}`);
     const page2 = await mine.get<Page>(next?.href.slice(stack.url.length) ?? '');
     expect(page2.body.networks.map((n) => n.name)).toEqual(['charlie', 'bravo']);
     const prev = page2.body.networks_links?.find((l) => l.rel === 'previous');

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack, Topology, netnsPrerequisites, type AgentProcess } from '@ncp/testing';
 import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { Pinger } from '../support/pinger';
 
 /**
  * The L2 data plane end to end, on the real kernel, in namespaces this test creates:
@@ -118,10 +118,8 @@ describe('L2 across rows', () => {
   it('survives kill -9 of an agent while ports change, without dropping a packet of the survivors', async () => {
     const target = ipOf(pb, false);
     // Continuous ping from the surviving port on host-a1 to host-b1 for the whole episode.
-    const pinger = spawn('ip', ['netns', 'exec', ns.wa, 'ping', '-i', '0.2', '-W', '1', target], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let pingOutput = '';
-    pinger.stdout.on('data', (c: Buffer) => (pingOutput += c.toString()));
-    await sleep(1000);
+    const pinger = Pinger.start(ns.wa, target);
+    await pinger.moreReplies(5);
 
     await agentA.kill('SIGKILL');
     // While the agent is away: its ports go DOWN in the API once it is declared dead...
@@ -129,7 +127,8 @@ describe('L2 across rows', () => {
     // ...one of its ports is deleted and another is created for it.
     expect((await api.delete(`/v2.0/ports/${pc.id}`)).status).toBe(204);
     const pd = await bindPort(net.id, 'host-a1', ns.wd);
-    await sleep(1000);
+    // the survivors keep talking with the agent away
+    await pinger.moreReplies(5);
     agentA.start();
     await waitForStatus(pd.id, 'ACTIVE');
     await waitForStatus(pa.id, 'ACTIVE');
@@ -139,15 +138,11 @@ describe('L2 across rows', () => {
     expect(links).toContain(`tap${pd.id.replace(/-/g, '').slice(0, 11)}`);
     await configure(ns.wd, pd, 24);
     await ping(ns.wd, target);
-    await sleep(1000);
+    await pinger.moreReplies(5);
 
-    pinger.kill('SIGINT');
-    await new Promise((resolve) => pinger.once('exit', resolve));
-    const summary = /(\d+) packets transmitted, (\d+) received/.exec(pingOutput);
-    expect(summary, pingOutput).not.toBeNull();
-    const [, sent, received] = summary ?? [];
-    expect(Number(sent)).toBeGreaterThan(20);
-    expect(Number(received)).toBe(Number(sent));
+    const { sent, received, output } = await pinger.stop();
+    expect(sent, output).toBeGreaterThan(20);
+    expect(received, output).toBe(sent);
   });
 
   it('reaches the upstream over a flat provider network', async () => {

@@ -1,9 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack, Topology, listenUdpOnce, netnsPrerequisites, sendUdp, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli } from '../support/openstack-cli';
+import { Pinger } from '../support/pinger';
 import { NeutronClient, type PortResource, type Resource } from '../api/client';
 
 const run = promisify(execFile);
@@ -173,21 +174,19 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
   it('keeps forwarding while the router\'s agent is killed and restarted, without duplicating rules', async () => {
     const routerNs = `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`;
     const rulesBefore = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
-    const pinger = spawn('ip', ['netns', 'exec', ns.up, 'ping', '-i', '0.2', '-W', '1', '10.0.2.215'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    pinger.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await sleep(1000);
+    const pinger = Pinger.start(ns.up, '10.0.2.215');
+    await pinger.moreReplies(5);
     await netAgent.kill('SIGKILL');
-    await sleep(3000);
+    // forwarding goes on with the agent dead (3 s of pings)...
+    await pinger.moreReplies(15);
     netAgent.start();
     await stack.waitForAgent('net-a1', true);
-    await sleep(3000);
-    pinger.kill('SIGINT');
-    await new Promise((resolve) => pinger.once('exit', resolve));
-    const [, sent, received] = /(\d+) packets transmitted, (\d+) received/.exec(out) ?? [];
+    // ...and once it is back and has reconciled the router again
+    await pinger.moreReplies(15);
+    const { sent, received, output } = await pinger.stop();
     console.log(`ping to the floating IP across the agent restart: ${String(sent)} sent, ${String(received)} received`);
-    expect(Number(sent)).toBeGreaterThan(20);
-    expect(Number(received)).toBe(Number(sent));
+    expect(sent, output).toBeGreaterThan(20);
+    expect(received, output).toBe(sent);
     const rulesAfter = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
     expect(rulesAfter.stdout).toBe(rulesBefore.stdout);
   });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type BgpSpeakerEvent, type CommandMetadata } from '@ncp/contracts';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Written } from '@ncp/nest-common';
-import { normalizeIp, parseIp } from '@ncp/netaddr';
 import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.decider';
 import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerState } from '../domain/speaker.decider';
 import { type BgpPrisma } from '../infrastructure/prisma';
@@ -26,9 +25,10 @@ export interface CreatePeerInput {
 }
 
 /**
- * The BGP write side: speakers and peers, each its own aggregate. Cross-aggregate checks (a
- * peer's address family against the speaker's, one peer per address on a speaker, a gateway
- * network that exists) read the projection after catching up with the stream.
+ * The BGP write side: speakers and peers, each its own aggregate. A speaker decides on the
+ * peers it has (their addresses included) and on its own family; checks against other
+ * services' facts (a gateway network that exists) read the projection after catching up
+ * with the stream.
  */
 export class BgpCommands {
   readonly speakers: AggregateRepository<SpeakerState, SpeakerCommand, BgpSpeakerEvent>;
@@ -61,19 +61,11 @@ export class BgpCommands {
   }
 
   async addPeer(id: string, peerId: string, meta: CommandMetadata): Promise<Written> {
-    const speaker = await this.existingSpeaker(id);
+    await this.existingSpeaker(id);
     const peer = (await this.peers.load(peerId)).state;
     if (!peer.exists) throw new NotFoundError('BGP.BgpPeerNotFound', `BGP peer ${peerId} could not be found.`);
-    const version = parseIp(peer.peerIp).version;
-    if (speaker.ipVersion !== null && version !== speaker.ipVersion) {
-      throw new ValidationError('BGP.InvalidBgpPeer', `BGP peer ${peerId} (${peer.peerIp}) is IPv${version}; BGP speaker ${id} serves IPv${speaker.ipVersion} only.`);
-    }
-    await this.catchUp();
-    const address = normalizeIp(peer.peerIp);
-    const sameAddress = (await this.prisma.bgpPeer.findMany({ where: { id: { in: speaker.peerIds } }, select: { id: true, peerIp: true } }))
-      .filter((p) => normalizeIp(p.peerIp) === address)
-      .map((p) => p.id);
-    return this.speakerCommand({ type: 'AddPeer', id, peerId, peerIp: peer.peerIp, peersAtSameAddress: sameAddress }, meta);
+    // The address is the peer's own, immutable fact; the speaker decides what it means to it.
+    return this.speakerCommand({ type: 'AddPeer', id, peerId, peerIp: peer.peerIp }, meta);
   }
 
   async removePeer(id: string, peerId: string, meta: CommandMetadata): Promise<Written> {
@@ -110,15 +102,6 @@ export class BgpCommands {
   }
 
   async updatePeer(id: string, changes: { name?: string; password?: string | null }, meta: CommandMetadata): Promise<Written> {
-    if (changes.password !== undefined) {
-      const peer = (await this.peers.load(id)).state;
-      if (peer.exists && peer.authType === 'none' && changes.password !== null) {
-        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type none: it takes no password.`);
-      }
-      if (peer.exists && peer.authType === 'md5' && changes.password === null) {
-        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type md5: its password cannot be removed.`);
-      }
-    }
     const r = await this.peers.execute(id, { type: 'UpdatePeer', id, changes }, meta);
     return { id, sequence: r.sequence };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
+import { BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
 import { peerDecider } from './peer.decider';
 import { chooseSpeakerHosts, familiesClash, type BgpAgentCandidate } from './placement';
@@ -10,23 +10,54 @@ const S = 'b6900000-0000-4000-8000-000000000001';
 
 describe('speaker decider', () => {
   const spec = deciderSpec(speakerDecider);
-  const created: BgpSpeakerEvent = {
+  const createdOf = (ipVersion: 4 | 6 | null): BgpSpeakerEvent => ({
     type: 'BgpSpeakerCreated',
-    data: { projectId: 'p', name: 's', localAs: 64711, ipVersion: 4, advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true },
-  };
-  const peerAdded: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1' } };
+    data: { projectId: 'p', name: 's', localAs: 64711, ipVersion, advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true },
+  });
+  const created = createdOf(4);
+  const peerAdded: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1', peerIp: '10.0.0.1' } };
 
-  it('adds a peer once; refuses a second peer at an address it already peers with', () => {
-    spec.given([created]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1'] }).then([peerAdded]);
-    spec.given([created, peerAdded]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1'] }).then([]);
+  it('adds a peer once; refuses a second peer at an address it already peers with, on the peers it has now', () => {
+    spec.given([created]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1' }).then([peerAdded]);
+    spec.given([created, peerAdded]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1' }).then([]);
     spec
       .given([created, peerAdded])
-      .when({ type: 'AddPeer', id: S, peerId: 'peer-2', peerIp: '10.0.0.1', peersAtSameAddress: ['peer-1', 'peer-2'] })
-      .thenThrows('BGP.DuplicateBgpPeerIpException', /already configured to peer with a BGP Peer at 10.0.0.1/);
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-2', peerIp: '10.0.0.1' })
+      .thenThrows('BGP.DuplicateBgpPeerIpException', /already configured to peer with a BGP Peer at 10.0.0.1, it cannot peer with BGP Peer peer-2/);
     spec
       .given([created, peerAdded])
-      .when({ type: 'AddPeer', id: S, peerId: 'peer-3', peerIp: '10.0.0.3', peersAtSameAddress: ['peer-3'] })
-      .then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-3' } }]);
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-3', peerIp: '10.0.0.3' })
+      .then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-3', peerIp: '10.0.0.3' } }]);
+    // once the first peer is gone, its address is free on this speaker
+    spec
+      .given([created, peerAdded, { type: 'BgpSpeakerPeerRemoved', data: { peerId: 'peer-1' } }])
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-2', peerIp: '10.0.0.1' })
+      .then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-2', peerIp: '10.0.0.1' } }]);
+  });
+
+  it('compares addresses in their normal form, and records the normal form', () => {
+    const v6 = createdOf(6);
+    const added6: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1', peerIp: '2001:db8::1' } };
+    spec.given([v6]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '2001:DB8:0::1' }).then([added6]);
+    spec.given([v6, added6]).when({ type: 'AddPeer', id: S, peerId: 'peer-2', peerIp: '2001:db8:0:0::1' }).thenThrows('BGP.DuplicateBgpPeerIpException');
+  });
+
+  it('takes peers of its own address family only (both for a speaker without one)', () => {
+    spec
+      .given([created])
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-6', peerIp: '2001:db8::1' })
+      .thenThrows('BGP.InvalidBgpPeer', /peer-6 \(2001:db8::1\) is IPv6; BGP speaker .* serves IPv4 only/);
+    const both = createdOf(null);
+    spec.given([both]).when({ type: 'AddPeer', id: S, peerId: 'peer-6', peerIp: '2001:db8::1' }).then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-6', peerIp: '2001:db8::1' } }]);
+    spec.given([]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1' }).thenThrows('BGP.BgpSpeakerNotFound');
+  });
+
+  it('reads version 1 additions, which carried no address, as peers of unknown address', () => {
+    const data = new EventRegistry([BgpSpeakerPeerAdded]).readLatest('BgpSpeakerPeerAdded', 1, { peerId: 'old' });
+    expect(data).toEqual({ peerId: 'old', peerIp: null });
+    const upcast = { type: 'BgpSpeakerPeerAdded', data } as BgpSpeakerEvent;
+    expect(spec.given([created, upcast]).state().peers).toEqual([{ peerId: 'old', peerIp: null }]);
+    spec.given([created, upcast]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1' }).then([peerAdded]);
   });
 
   it('removes only associated peers, binds a network once, and forgets everything on delete', () => {
@@ -36,7 +67,7 @@ describe('speaker decider', () => {
     spec.given([created, bound]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNetworkBindingError');
     spec.given([created]).when({ type: 'RemoveNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.NetworkNotBound');
     spec.given([created, bound, { type: 'BgpSpeakerDeleted', data: {} }]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNotFound');
-    expect(spec.given([created, bound, peerAdded, { type: 'BgpSpeakerNetworkRemoved', data: { networkId: 'n1' } }]).state()).toMatchObject({ networkIds: [], peerIds: ['peer-1'] });
+    expect(spec.given([created, bound, peerAdded, { type: 'BgpSpeakerNetworkRemoved', data: { networkId: 'n1' } }]).state()).toMatchObject({ networkIds: [], peers: [{ peerId: 'peer-1', peerIp: '10.0.0.1' }] });
   });
 
   it('records only real changes and placements', () => {
@@ -69,12 +100,27 @@ describe('speaker decider', () => {
 
 describe('peer decider', () => {
   const spec = deciderSpec(peerDecider);
-  const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: { projectId: 'p', name: 'core', peerIp: '10.0.0.1', remoteAs: 14907, authType: 'md5', password: 'secret' } };
+  const peerData = { projectId: 'p', name: 'core', peerIp: '10.0.0.1', remoteAs: 14907, authType: 'md5' as const, password: 'secret' as string | null };
+  const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: peerData };
 
   it('changes the name and password only when they differ, and knows no deleted peer', () => {
     spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'secret' } }).then([]);
     spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'new one' } }).then([{ type: 'BgpPeerUpdated', data: { changes: { password: 'new one' } } }]);
     spec.given([created, { type: 'BgpPeerDeleted', data: {} }]).when({ type: 'UpdatePeer', id: 'x', changes: { name: 'n' } }).thenThrows('BGP.BgpPeerNotFound');
+  });
+
+  it('keeps the password the auth_type it was created with asks for', () => {
+    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: null } }).thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type md5: its password cannot be removed/);
+    const open: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, authType: 'none', password: null } };
+    spec.given([open]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'pw' } }).thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type none: it takes no password/);
+    spec.given([open]).when({ type: 'UpdatePeer', id: 'x', changes: { password: null, name: 'renamed' } }).then([{ type: 'BgpPeerUpdated', data: { changes: { name: 'renamed' } } }]);
+  });
+
+  it('is created once and deleted while it exists', () => {
+    spec.given([]).when({ type: 'CreatePeer', id: 'x', ...peerData }).then([created]);
+    spec.given([created]).when({ type: 'CreatePeer', id: 'x', ...peerData }).thenThrows('BGP.BgpPeerExists');
+    spec.given([created]).when({ type: 'DeletePeer', id: 'x' }).then([{ type: 'BgpPeerDeleted', data: {} }]);
+    spec.given([]).when({ type: 'DeletePeer', id: 'x' }).thenThrows('BGP.BgpPeerNotFound');
   });
 });
 

@@ -1,4 +1,4 @@
-import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, type BgpPeerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
 
 export interface PeerState {
   exists: boolean;
@@ -37,6 +37,13 @@ function decide(command: PeerCommand, state: Readonly<PeerState>, _meta: Command
   if (!state.exists) throw new NotFoundError('BGP.BgpPeerNotFound', `BGP peer ${id} could not be found.`);
   switch (command.type) {
     case 'UpdatePeer': {
+      // The password follows the auth_type the peer was created with, which never changes.
+      if (state.authType === 'none' && command.changes.password !== undefined && command.changes.password !== null) {
+        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type none: it takes no password.`);
+      }
+      if (state.authType === 'md5' && command.changes.password === null) {
+        throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', `BGP peer ${id} has auth_type md5: its password cannot be removed.`);
+      }
       const changes = Object.fromEntries(Object.entries(command.changes).filter(([k, v]) => v !== undefined && state[k as 'name' | 'password'] !== v));
       return Object.keys(changes).length === 0 ? [] : [{ type: 'BgpPeerUpdated', data: { changes } }];
     }

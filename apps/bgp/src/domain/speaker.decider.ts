@@ -1,4 +1,5 @@
-import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, type BgpSpeakerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, ValidationError, type BgpSpeakerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+import { normalizeIp, parseIp } from '@ncp/netaddr';
 
 export interface SpeakerHost {
   readonly host: string;
@@ -13,12 +14,18 @@ export interface SpeakerAttributes {
   advertiseTenantNetworks: boolean;
 }
 
+/** A peer the speaker peers with, and its address (null: added before addresses were recorded). */
+export interface SpeakerPeer {
+  readonly peerId: string;
+  readonly peerIp: string | null;
+}
+
 export interface SpeakerState extends SpeakerAttributes {
   exists: boolean;
   projectId: string;
   localAs: number;
   ipVersion: 4 | 6 | null;
-  peerIds: string[];
+  peers: SpeakerPeer[];
   networkIds: string[];
   hosts: SpeakerHost[];
 }
@@ -28,12 +35,12 @@ export type SpeakerCommand = { id: string } & (
   | ({ type: 'CreateSpeaker'; projectId: string; localAs: number; ipVersion: 4 | 6 | null } & SpeakerAttributes)
   | { type: 'UpdateSpeaker'; changes: Partial<SpeakerAttributes> }
   /**
-   * `peersAtSameAddress`: the ids of every peer with this peer's address (one session per
-   * neighbour address), from the projection. Safe to take from outside: a peer's address never
-   * changes, and the clash is decided here against the peers this speaker has now, so of two
-   * concurrent additions of peers at one address the second finds the first.
+   * `peerIp`: the peer's address, a fact of the peer that never changes. The speaker keeps
+   * the addresses of its peers, so "one session per neighbour address" and the address family
+   * are decided here on the peers it has now: of two concurrent additions of peers at one
+   * address the second finds the first.
    */
-  | { type: 'AddPeer'; peerId: string; peerIp: string; peersAtSameAddress: readonly string[] }
+  | { type: 'AddPeer'; peerId: string; peerIp: string }
   | { type: 'RemovePeer'; peerId: string; ifPresent?: boolean }
   | { type: 'AddNetwork'; networkId: string }
   | { type: 'RemoveNetwork'; networkId: string }
@@ -47,6 +54,8 @@ export type SpeakerCommand = { id: string } & (
 
 const notFound = (id: string) => new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
 
+const hasPeer = (state: Readonly<SpeakerState>, peerId: string) => state.peers.some((p) => p.peerId === peerId);
+
 const sameHosts = (a: readonly SpeakerHost[], b: readonly SpeakerHost[]) =>
   a.length === b.length && a.every((h, i) => h.host === b[i]?.host && h.row === b[i]?.row && h.pinned === b[i]?.pinned);
 
@@ -57,9 +66,9 @@ function evolve(state: SpeakerState, event: BgpSpeakerEvent): SpeakerState {
     case 'BgpSpeakerUpdated':
       return { ...state, ...event.data.changes };
     case 'BgpSpeakerPeerAdded':
-      return { ...state, peerIds: [...state.peerIds, event.data.peerId] };
+      return { ...state, peers: [...state.peers, { peerId: event.data.peerId, peerIp: event.data.peerIp }] };
     case 'BgpSpeakerPeerRemoved':
-      return { ...state, peerIds: state.peerIds.filter((p) => p !== event.data.peerId) };
+      return { ...state, peers: state.peers.filter((p) => p.peerId !== event.data.peerId) };
     case 'BgpSpeakerNetworkAdded':
       return { ...state, networkIds: [...state.networkIds, event.data.networkId] };
     case 'BgpSpeakerNetworkRemoved':
@@ -89,18 +98,22 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
       return Object.keys(changes).length === 0 ? [] : [{ type: 'BgpSpeakerUpdated', data: { changes } }];
     }
     case 'AddPeer': {
-      if (state.peerIds.includes(command.peerId)) return [];
-      const clash = state.peerIds.find((p) => command.peersAtSameAddress.includes(p));
-      if (clash !== undefined) {
+      if (hasPeer(state, command.peerId)) return [];
+      const version = parseIp(command.peerIp).version;
+      if (state.ipVersion !== null && version !== state.ipVersion) {
+        throw new ValidationError('BGP.InvalidBgpPeer', `BGP peer ${command.peerId} (${command.peerIp}) is IPv${version}; BGP speaker ${id} serves IPv${state.ipVersion} only.`);
+      }
+      const address = normalizeIp(command.peerIp);
+      if (state.peers.some((p) => p.peerIp !== null && normalizeIp(p.peerIp) === address)) {
         throw new ConflictError(
           'BGP.DuplicateBgpPeerIpException',
           `BGP Speaker ${id} is already configured to peer with a BGP Peer at ${command.peerIp}, it cannot peer with BGP Peer ${command.peerId}.`,
         );
       }
-      return [{ type: 'BgpSpeakerPeerAdded', data: { peerId: command.peerId } }];
+      return [{ type: 'BgpSpeakerPeerAdded', data: { peerId: command.peerId, peerIp: address } }];
     }
     case 'RemovePeer':
-      if (!state.peerIds.includes(command.peerId)) {
+      if (!hasPeer(state, command.peerId)) {
         if (command.ifPresent) return [];
         throw new NotFoundError('BGP.BgpSpeakerPeerNotAssociated', `BGP peer ${command.peerId} is not associated with BGP speaker ${id}.`);
       }
@@ -145,7 +158,7 @@ function initialState(): SpeakerState {
     ipVersion: null,
     advertiseFloatingIpHostRoutes: true,
     advertiseTenantNetworks: true,
-    peerIds: [],
+    peers: [],
     networkIds: [],
     hosts: [],
   };

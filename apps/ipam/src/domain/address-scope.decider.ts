@@ -51,10 +51,6 @@ function evolve(state: AddressScopeState, event: AddressScopeEvent): AddressScop
       else claims.delete(event.data.subnetPoolId);
       return { ...state, claims };
     }
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -118,10 +114,6 @@ function decide(
       const released = command.prefixes.filter((p) => mine.has(p));
       if (released.length === 0) return [];
       return [{ type: 'AddressScopePrefixesReleased', data: { subnetPoolId: command.subnetPoolId, prefixes: released } }];
-    }
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
     }
   }
 }

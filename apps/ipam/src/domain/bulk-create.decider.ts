@@ -46,10 +46,6 @@ function evolve(state: BulkCreateState, event: BulkCreateEvent): BulkCreateState
       return { ...state, status: 'aborted' };
     case 'BulkCreateUndone':
       return { ...state, status: 'undone' };
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -77,10 +73,6 @@ function decide(command: BulkCreateCommand, state: Readonly<BulkCreateState>): r
       if (state.status === 'undone') return [];
       if (state.status !== 'aborted') throw conflict('BulkCreateNotAborted', `Bulk create ${command.id} is ${state.status}, not aborted.`);
       return [{ type: 'BulkCreateUndone', data: {} }];
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
-    }
   }
 }
 

@@ -287,10 +287,6 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
       const status = port.status === 'BUILD' ? 'ACTIVE' : port.status;
       return [{ type: 'PortStatusChanged', data: { portId: port.id, status, reason: 'plugged; in its DHCP server', dhcpProvisioned: true } }];
     }
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
-    }
   }
 }
 

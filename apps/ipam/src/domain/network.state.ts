@@ -297,10 +297,6 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       state.ports.delete(event.data.portId);
       return state;
     }
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 

@@ -63,10 +63,6 @@ function evolve(state: RegistryState, event: RegistryEvent): RegistryState {
       delete defaultPools[event.data.ipVersion];
       return { ...state, defaultPools };
     }
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -141,10 +137,6 @@ export function chooseSegment(state: Readonly<RegistryState>, request: SegmentRe
       if (id === null) throw noNetworkAvailable();
       return { networkType: 'vxlan', physicalNetwork: null, segmentationId: id };
     }
-    default: {
-      const _exhaustive: never = type;
-      return _exhaustive;
-    }
   }
 }
 
@@ -180,10 +172,6 @@ function decide(command: RegistryCommand, state: Readonly<RegistryState>, _meta:
       return state.defaultPools[command.ipVersion] === command.subnetPoolId
         ? [{ type: 'DefaultSubnetPoolReleased', data: { ipVersion: command.ipVersion, subnetPoolId: command.subnetPoolId } }]
         : [];
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
-    }
   }
 }
 

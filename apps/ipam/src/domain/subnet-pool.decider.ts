@@ -170,10 +170,6 @@ function evolve(state: SubnetPoolState, event: SubnetPoolEvent): SubnetPoolState
     }
     case 'SubnetPoolDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -296,10 +292,6 @@ function decide(
       const allocation = state.allocations.get(command.subnetId);
       if (!allocation) return [];
       return [{ type: 'SubnetPoolPrefixReleased', data: { subnetId: command.subnetId, cidr: formatCidr(allocation.cidr) } }];
-    }
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
     }
   }
 }

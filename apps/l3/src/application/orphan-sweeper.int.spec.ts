@@ -210,8 +210,9 @@ describe('L3 sagas and the orphan sweeper', () => {
     // request cannot know; the sweeper frees it once the grace period is over.
     failNextFloatingIp('CreateFloatingIp', 'before');
     await expect(ctx.floatingIps.create({ projectId: 'p', floatingNetworkId: ext, description: '' }, meta)).rejects.toThrow(/injected/);
-    const orphan = [...ipam.ports.values()].find((p) => p.deviceOwner === 'network:floatingip' && p.id !== held?.id);
-    expect(orphan).toBeDefined();
+    const orphans = [...ipam.ports.values()].filter((p) => p.deviceOwner === 'network:floatingip' && p.id !== held?.id);
+    expect(orphans).toHaveLength(1);
+    const orphan = orphans[0];
     await ctx.projection.catchUp();
     const now = new Date();
     expect((await ctx.sweeper.sweep(now)).ports).toBe(0);

@@ -62,10 +62,6 @@ function evolve(state: FloatingIpState, event: FloatingIpEvent): FloatingIpState
       return { ...state, status: event.data.status };
     case 'FloatingIpDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -96,10 +92,6 @@ function decide(command: FloatingIpCommand, state: Readonly<FloatingIpState>, me
     case 'DeleteFloatingIp':
       if (command.onlyIfUnassociated === true && state.portId !== null) return [];
       return [{ type: 'FloatingIpDeleted', data: {} }];
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
-    }
   }
 }
 

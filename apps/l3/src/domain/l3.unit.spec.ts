@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@ncp/testing';
-import { type FloatingIpEvent, type RouterEvent } from '@ncp/contracts';
-import { floatingIpDecider } from './floating-ip.decider';
+import { type RouterEvent } from '@ncp/contracts';
 import { l3RegistryDecider } from './registry.decider';
 import { MAX_ROUTES_PER_ROUTER, routerDecider } from './router.decider';
 import { routerIntent, type RouterFacts, type SubnetFacts } from './router-intent';
@@ -159,36 +158,6 @@ describe('router decider', () => {
     // undoing is idempotent, also once the router is gone
     spec.given([created, added, gatewaySet, attached, detached]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }, admin).then([]);
     spec.given([]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }).then([]);
-  });
-});
-
-describe('floating IP decider', () => {
-  const spec = deciderSpec(floatingIpDecider);
-  const created: FloatingIpEvent = {
-    type: 'FloatingIpCreated',
-    data: { projectId: 'project-a', description: '', floatingNetworkId: 'ext', floatingPortId: 'fp', subnetId: 'es', floatingIpAddress: '203.0.113.9' },
-  };
-  const associated: FloatingIpEvent = { type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.5', routerId: R } };
-
-  it('lets go of a deleted port, and only of that port', () => {
-    spec.given([created, associated]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([{ type: 'FloatingIpDisassociated', data: {} }]);
-    spec.given([created, associated]).when({ type: 'ForgetPort', id: 'f', portId: 'vm2' }).then([]);
-    spec.given([created, associated, { type: 'FloatingIpDisassociated', data: {} }]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([]);
-    spec.given([]).when({ type: 'ForgetPort', id: 'f', portId: 'vm1' }).then([]);
-  });
-
-  it("goes with its external network only while no port is associated (Neutron's network delete)", () => {
-    const admin = { isAdmin: true };
-    spec.given([created]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
-    spec.given([created, associated]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([]);
-    spec.given([created, associated, { type: 'FloatingIpDisassociated', data: {} }]).when({ type: 'DeleteFloatingIp', id: 'f', onlyIfUnassociated: true }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
-    // a user's own delete takes it associated or not
-    spec.given([created, associated]).when({ type: 'DeleteFloatingIp', id: 'f' }, admin).then([{ type: 'FloatingIpDeleted', data: {} }]);
-  });
-
-  it('moves to another router with the association', () => {
-    const state = spec.given([created, associated, { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.1.0.5', routerId: 'r2' } }]).state();
-    expect([state.portId, state.routerId]).toEqual(['vm2', 'r2']);
   });
 });
 

@@ -133,10 +133,6 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
       floatingIps.delete(event.data.floatingIpId);
       return { ...state, floatingIps };
     }
-    default: {
-      const _exhaustive: never = event;
-      return _exhaustive;
-    }
   }
 }
 
@@ -297,10 +293,6 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
         throw conflict('RouterInUse', `Router ${command.id} still has ports`);
       }
       return [{ type: 'RouterDeleted', data: {} }];
-    default: {
-      const _exhaustive: never = command;
-      return _exhaustive;
-    }
   }
 }
 

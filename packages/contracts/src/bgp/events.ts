@@ -25,7 +25,13 @@ export const BgpSpeakerCreated = defineEvent(
   z.object({ projectId: text, localAs: asn, ipVersion: z.union([z.literal(4), z.literal(6)]).nullable(), ...speakerAttributes }),
 );
 export const BgpSpeakerUpdated = defineEvent('BgpSpeakerUpdated', z.object({ changes: z.object(speakerAttributes).partial() }));
-export const BgpSpeakerPeerAdded = defineEvent('BgpSpeakerPeerAdded', z.object({ peerId: id }));
+/**
+ * The peer's address goes with it (a peer's address never changes): the speaker decides "one
+ * peer per address" on its own state. Version 1 carried no address: null, "not recorded".
+ */
+export const BgpSpeakerPeerAdded = defineEvent('BgpSpeakerPeerAdded', z.object({ peerId: id, peerIp: text.nullable() }), [
+  { version: 1, schema: z.object({ peerId: id }), upcast: (d) => ({ ...(d as object), peerIp: null }) },
+]);
 export const BgpSpeakerPeerRemoved = defineEvent('BgpSpeakerPeerRemoved', z.object({ peerId: id }));
 export const BgpSpeakerNetworkAdded = defineEvent('BgpSpeakerNetworkAdded', z.object({ networkId: id }));
 export const BgpSpeakerNetworkRemoved = defineEvent('BgpSpeakerNetworkRemoved', z.object({ networkId: id }));
