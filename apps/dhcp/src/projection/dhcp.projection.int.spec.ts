@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyEach, createTestDatabase, deployMigrations, dumpTables, factStream, testInfra, type ProjectionUnderTest, type TestDatabase } from '@ncp/testing';
+import { Naming } from '@ncp/contracts';
+import { DHCP_SCHEMA, createPrisma, type DhcpPrisma, type DhcpTx } from '../infrastructure/prisma';
+import { DhcpProjection } from './dhcp.projection';
+
+/**
+ * DHCP's projection over real IPAM, agent and DHCP events: its copy of IPAM's and the agents'
+ * facts, and its own server placements beside them. Rebuilt, redelivered or reversed, the
+ * foreign facts give the same tables.
+ */
+
+const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents'];
+const events = factStream()
+  .add('server', 'net-a', 'DhcpServerScheduled', { host: 'h1', row: 'r1', pinned: false })
+  .add('server', 'net-a', 'DhcpPortAssigned', { portId: 'port-02' }).events;
+const foreign = events.filter((e) => e.envelope.aggregate !== 'server');
+const own = events.filter((e) => e.envelope.aggregate === 'server');
+
+let db: TestDatabase;
+let prisma: DhcpPrisma;
+let p: ProjectionUnderTest<DhcpTx>;
+
+beforeAll(async () => {
+  const infra = await testInfra();
+  db = await createTestDatabase(infra.databaseUrl);
+  await deployMigrations('dhcp', db.url);
+  prisma = createPrisma(db.url);
+  p = { client: prisma, projection: new DhcpProjection(new Naming({ prefix: 'ev' })), schema: DHCP_SCHEMA };
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await db?.drop();
+});
+
+describe('DHCP projection', () => {
+  it('keeps DHCP\'s columns of the networks, subnets, ports and agents the events leave, and its servers', async () => {
+    await applyEach(p, events);
+    expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', mtu: 1400, networkType: 'vxlan', physicalNetwork: null }]);
+    expect((await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.dnsNameservers, s.ipv6RaMode])).toEqual([
+      ['sub-a4', '10.0.0.254', ['192.0.2.53'], null],
+      ['sub-a6', 'fd00::1', [], 'slaac'],
+    ]);
+    expect(await prisma.ipamPort.findMany({ orderBy: { id: 'asc' }, select: { id: true, fixedIps: true, deviceId: true, extraDhcpOpts: true } })).toEqual([
+      {
+        id: 'port-01',
+        deviceId: 'vm-port-01',
+        extraDhcpOpts: [],
+        fixedIps: [
+          { subnetId: 'sub-a4', ipAddress: '10.0.0.5' },
+          { subnetId: 'sub-a6', ipAddress: 'fd00::5' },
+        ],
+      },
+      { id: 'port-02', deviceId: 'vm-x', extraDhcpOpts: [], fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.9' }] },
+    ]);
+    expect(await prisma.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
+      { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
+      { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
+    ]);
+    expect(await prisma.dhcpServer.findMany({ select: { networkId: true, host: true, portId: true, status: true } })).toEqual([{ networkId: 'net-a', host: 'h1', portId: 'port-02', status: 'BUILD' }]);
+  });
+
+  it('rebuilt, with the foreign events delivered again, or reversed, the tables are the same', async () => {
+    const tables = [...MIRROR_TABLES, 'dhcp_servers'];
+    await applyEach(p, events);
+    const once = await dumpTables(p, tables);
+    expect(once.ipam_ports).toHaveLength(2);
+    await applyEach(p, events);
+    expect(await dumpTables(p, tables)).toEqual(once);
+    await applyEach(p, foreign, false);
+    expect(await dumpTables(p, tables)).toEqual(once);
+    await applyEach(p, [...[...foreign].reverse(), ...own]);
+    expect(await dumpTables(p, tables)).toEqual(once);
+  });
+});
