@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type RecordedEvent } from '@ncp/contracts';
-import { FactStream, factStream } from '@ncp/testing';
+import { FactStream, factStream, prng } from '@ncp/testing';
 import { foldEvents, rowChanges, rowOps, type MirrorOp, type RowState } from './reducer';
-
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];

@@ -1,4 +1,6 @@
 import { type RecordedEvent, EventRegistry, agentEventDefinitions, bgpEventDefinitions, dhcpEventDefinitions, ipamEventDefinitions, l3EventDefinitions, metaEventDefinitions } from '@ncp/contracts';
+import { createTestDatabase, testInfra } from './infra';
+import { deployMigrations } from './stack';
 
 const registry = new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions, ...l3EventDefinitions, ...dhcpEventDefinitions, ...bgpEventDefinitions, ...metaEventDefinitions]);
 const CONTEXT: Record<string, string> = { network: 'ipam', agent: 'agent', router: 'l3', floatingip: 'l3', server: 'dhcp', speaker: 'bgp', peer: 'bgp', instance: 'meta' };
@@ -129,6 +131,43 @@ export interface ProjectionUnderTest<Tx> {
   projection: { reset(tx: Tx): Promise<void>; apply(tx: Tx, event: RecordedEvent): Promise<void> };
   /** The Postgres schema of the service's tables. */
   schema: string;
+}
+
+/** A scratch database with a service's migrations, and a client on it; `close` disconnects and drops it. */
+export async function serviceDatabase<C extends { $disconnect(): Promise<void> }>(service: Parameters<typeof deployMigrations>[0], connect: (url: string) => C): Promise<{ client: C; close: () => Promise<void> }> {
+  const db = await createTestDatabase((await testInfra()).databaseUrl);
+  await deployMigrations(service, db.url);
+  const client = connect(db.url);
+  return {
+    client,
+    close: async () => {
+      await client.$disconnect();
+      await db.drop();
+    },
+  };
+}
+
+/**
+ * The tables after the events; rebuilt from them; with the foreign events (those of the
+ * aggregates the service mirrors) delivered once more; and rebuilt with the foreign events
+ * reversed, before the service's own in order.
+ */
+export async function replayedTables<Tx>(
+  p: ProjectionUnderTest<Tx>,
+  events: readonly RecordedEvent[],
+  isForeign: (aggregate: string) => boolean,
+  tables: readonly string[],
+): Promise<Record<'once' | 'rebuilt' | 'redelivered' | 'reversed', Record<string, string[]>>> {
+  const foreign = events.filter((e) => isForeign(e.envelope.aggregate));
+  const own = events.filter((e) => !isForeign(e.envelope.aggregate));
+  await applyEach(p, events);
+  const once = await dumpTables(p, tables);
+  await applyEach(p, events);
+  const rebuilt = await dumpTables(p, tables);
+  await applyEach(p, foreign, false);
+  const redelivered = await dumpTables(p, tables);
+  await applyEach(p, [...[...foreign].reverse(), ...own]);
+  return { once, rebuilt, redelivered, reversed: await dumpTables(p, tables) };
 }
 
 /** Applies events one transaction each, after emptying the projection (a rebuild) unless `reset` is false. */

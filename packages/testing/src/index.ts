@@ -5,3 +5,4 @@ export * from './netns';
 export * from './dhcp-client';
 export * from './pg-sql';
 export * from './fact-stream';
+export * from './prng';

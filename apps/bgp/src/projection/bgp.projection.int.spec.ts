@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, createTestDatabase, deployMigrations, dumpTables, factStream, testInfra, type ProjectionUnderTest, type TestDatabase } from '@ncp/testing';
+import { applyEach, factStream, replayedTables, serviceDatabase, type ProjectionUnderTest } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
 import { BGP_SCHEMA, createPrisma, type BgpPrisma, type BgpTx } from '../infrastructure/prisma';
 import { BgpProjection } from './bgp.projection';
@@ -19,26 +19,20 @@ const events = factStream()
   .add('speaker', 'spk-1', 'BgpSpeakerNetworkAdded', { networkId: 'net-a' })
   .add('speaker', 'spk-1', 'BgpSpeakerScheduled', { hosts: [{ host: 'h1', row: 'r1', pinned: false }], reason: 'scheduled' })
   .add('agent', 'agent-r1-h1', 'ResourceStatusReported', { host: 'h1', resources: [{ kind: 'bgp_session', id: 'spk-1/peer-1', networkId: null, status: 'ACTIVE', reason: '', session }] }).events;
-const isOwn = (aggregate: string) => aggregate === 'speaker' || aggregate === 'peer';
-const foreign = events.filter((e) => !isOwn(e.envelope.aggregate));
-const own = events.filter((e) => isOwn(e.envelope.aggregate));
 
-let db: TestDatabase;
+const isForeign = (aggregate: string) => aggregate !== 'speaker' && aggregate !== 'peer';
+
+let db: { client: BgpPrisma; close: () => Promise<void> };
 let prisma: BgpPrisma;
 let p: ProjectionUnderTest<BgpTx>;
 
 beforeAll(async () => {
-  const infra = await testInfra();
-  db = await createTestDatabase(infra.databaseUrl);
-  await deployMigrations('bgp', db.url);
-  prisma = createPrisma(db.url);
+  db = await serviceDatabase('bgp', (url) => createPrisma(url));
+  prisma = db.client;
   p = { client: prisma, projection: new BgpProjection(new Naming({ prefix: 'ev' })), schema: BGP_SCHEMA };
 });
 
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
-});
+afterAll(() => db?.close());
 
 describe('BGP projection', () => {
   it('keeps BGP\'s columns of the networks, subnets, routers, floating IPs and agents the events leave, beside its speakers and sessions', async () => {
@@ -64,16 +58,10 @@ describe('BGP projection', () => {
   });
 
   it('rebuilt, or with the foreign events delivered again, the tables are the same; reversed, the mirror is', async () => {
-    const tables = [...MIRROR_TABLES, 'bgp_speakers', 'bgp_peers', 'bgp_sessions'];
-    await applyEach(p, events);
-    const once = await dumpTables(p, tables);
-    const mirrorOnce = await dumpTables(p, MIRROR_TABLES);
-    expect(once.floating_ips).toHaveLength(2);
-    await applyEach(p, events);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, foreign, false);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, [...[...foreign].reverse(), ...own]);
-    expect(await dumpTables(p, MIRROR_TABLES)).toEqual(mirrorOnce);
+    const r = await replayedTables(p, events, isForeign, [...MIRROR_TABLES, 'bgp_speakers', 'bgp_peers', 'bgp_sessions']);
+    expect(r.once.floating_ips).toHaveLength(2);
+    expect(r.rebuilt).toEqual(r.once);
+    expect(r.redelivered).toEqual(r.once);
+    for (const t of MIRROR_TABLES) expect(r.reversed[t]).toEqual(r.once[t]);
   });
 });

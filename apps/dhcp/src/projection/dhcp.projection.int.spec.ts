@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, createTestDatabase, deployMigrations, dumpTables, factStream, testInfra, type ProjectionUnderTest, type TestDatabase } from '@ncp/testing';
+import { applyEach, factStream, replayedTables, serviceDatabase, type ProjectionUnderTest } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
 import { DHCP_SCHEMA, createPrisma, type DhcpPrisma, type DhcpTx } from '../infrastructure/prisma';
 import { DhcpProjection } from './dhcp.projection';
@@ -14,25 +14,20 @@ const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents'];
 const events = factStream()
   .add('server', 'net-a', 'DhcpServerScheduled', { host: 'h1', row: 'r1', pinned: false })
   .add('server', 'net-a', 'DhcpPortAssigned', { portId: 'port-02' }).events;
-const foreign = events.filter((e) => e.envelope.aggregate !== 'server');
-const own = events.filter((e) => e.envelope.aggregate === 'server');
 
-let db: TestDatabase;
+const isForeign = (aggregate: string) => aggregate !== 'server';
+
+let db: { client: DhcpPrisma; close: () => Promise<void> };
 let prisma: DhcpPrisma;
 let p: ProjectionUnderTest<DhcpTx>;
 
 beforeAll(async () => {
-  const infra = await testInfra();
-  db = await createTestDatabase(infra.databaseUrl);
-  await deployMigrations('dhcp', db.url);
-  prisma = createPrisma(db.url);
+  db = await serviceDatabase('dhcp', (url) => createPrisma(url));
+  prisma = db.client;
   p = { client: prisma, projection: new DhcpProjection(new Naming({ prefix: 'ev' })), schema: DHCP_SCHEMA };
 });
 
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
-});
+afterAll(() => db?.close());
 
 describe('DHCP projection', () => {
   it('keeps DHCP\'s columns of the networks, subnets, ports and agents the events leave, and its servers', async () => {
@@ -62,15 +57,10 @@ describe('DHCP projection', () => {
   });
 
   it('rebuilt, with the foreign events delivered again, or reversed, the tables are the same', async () => {
-    const tables = [...MIRROR_TABLES, 'dhcp_servers'];
-    await applyEach(p, events);
-    const once = await dumpTables(p, tables);
-    expect(once.ipam_ports).toHaveLength(2);
-    await applyEach(p, events);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, foreign, false);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, [...[...foreign].reverse(), ...own]);
-    expect(await dumpTables(p, tables)).toEqual(once);
+    const r = await replayedTables(p, events, isForeign, [...MIRROR_TABLES, 'dhcp_servers']);
+    expect(r.once.ipam_ports).toHaveLength(2);
+    expect(r.rebuilt).toEqual(r.once);
+    expect(r.redelivered).toEqual(r.once);
+    expect(r.reversed).toEqual(r.once);
   });
 });

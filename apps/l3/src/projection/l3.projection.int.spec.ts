@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, createTestDatabase, factPort, deployMigrations, dumpTables, factStream, testInfra, type ProjectionUnderTest, type TestDatabase } from '@ncp/testing';
+import { applyEach, factPort, factStream, replayedTables, serviceDatabase, type ProjectionUnderTest } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
 import { L3_SCHEMA, createPrisma, type L3Prisma, type L3Tx } from '../infrastructure/prisma';
 import { L3Projection } from './l3.projection';
@@ -18,26 +18,20 @@ const events = factStream()
   .add('floatingip', 'fip-4', 'FloatingIpCreated', fip4)
   .add('floatingip', 'fip-4', 'FloatingIpAssociated', { portId: 'port-02', fixedIpAddress: '10.0.0.9', routerId: 'rtr-2' })
   .add('network', 'net-a', 'PortDeleted', { portId: 'port-02', fixedIps: [] }).events;
-const isForeign = (aggregate: string) => aggregate === 'network' || aggregate === 'agent';
-const foreign = events.filter((e) => isForeign(e.envelope.aggregate));
-const own = events.filter((e) => !isForeign(e.envelope.aggregate));
 
-let db: TestDatabase;
+const isForeign = (aggregate: string) => aggregate === 'network' || aggregate === 'agent';
+
+let db: { client: L3Prisma; close: () => Promise<void> };
 let prisma: L3Prisma;
 let p: ProjectionUnderTest<L3Tx>;
 
 beforeAll(async () => {
-  const infra = await testInfra();
-  db = await createTestDatabase(infra.databaseUrl);
-  await deployMigrations('l3', db.url);
-  prisma = createPrisma(db.url);
+  db = await serviceDatabase('l3', (url) => createPrisma(url));
+  prisma = db.client;
   p = { client: prisma, projection: new L3Projection(new Naming({ prefix: 'ev' })), schema: L3_SCHEMA };
 });
 
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
-});
+afterAll(() => db?.close());
 
 describe('L3 projection', () => {
   it('keeps L3\'s columns of the networks, subnets, ports and agents the events leave, beside its routers and floating IPs', async () => {
@@ -74,16 +68,10 @@ describe('L3 projection', () => {
   });
 
   it('rebuilt, or with the foreign events delivered again, the tables are the same; reversed, the mirror is', async () => {
-    const tables = [...MIRROR_TABLES, 'routers', 'router_interfaces', 'floating_ips'];
-    await applyEach(p, events);
-    const once = await dumpTables(p, tables);
-    const mirrorOnce = await dumpTables(p, MIRROR_TABLES);
-    expect(once.ipam_ports).toHaveLength(2);
-    await applyEach(p, events);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, foreign, false);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, [...[...foreign].reverse(), ...own]);
-    expect(await dumpTables(p, MIRROR_TABLES)).toEqual(mirrorOnce);
+    const r = await replayedTables(p, events, isForeign, [...MIRROR_TABLES, 'routers', 'router_interfaces', 'floating_ips']);
+    expect(r.once.ipam_ports).toHaveLength(2);
+    expect(r.rebuilt).toEqual(r.once);
+    expect(r.redelivered).toEqual(r.once);
+    for (const t of MIRROR_TABLES) expect(r.reversed[t]).toEqual(r.once[t]);
   });
 });

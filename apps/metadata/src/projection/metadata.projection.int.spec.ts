@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, createTestDatabase, deployMigrations, dumpTables, factStream, testInfra, type ProjectionUnderTest, type TestDatabase } from '@ncp/testing';
+import { applyEach, factStream, replayedTables, serviceDatabase, type ProjectionUnderTest } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
 import { METADATA_SCHEMA, createPrisma, type MetadataPrisma, type MetadataTx } from '../infrastructure/prisma';
 import { MetadataProjection } from './metadata.projection';
@@ -16,28 +16,22 @@ const events = factStream()
   .add('instance', 'vm-port-01', 'InstanceRegistered', instance)
   .add('server', 'net-a', 'DhcpServerScheduled', { host: 'h1', row: 'r1', pinned: false })
   .add('server', 'net-a', 'DhcpPortAssigned', { portId: 'port-02' }).events;
-const isMirrored = (aggregate: string) => ['network', 'router', 'floatingip'].includes(aggregate);
 // the metadata service does not follow the agents
 const followed = events.filter((e) => e.envelope.aggregate !== 'agent');
-const foreign = followed.filter((e) => isMirrored(e.envelope.aggregate));
-const own = followed.filter((e) => !isMirrored(e.envelope.aggregate));
 
-let db: TestDatabase;
+const isForeign = (aggregate: string) => ['network', 'router', 'floatingip'].includes(aggregate);
+
+let db: { client: MetadataPrisma; close: () => Promise<void> };
 let prisma: MetadataPrisma;
 let p: ProjectionUnderTest<MetadataTx>;
 
 beforeAll(async () => {
-  const infra = await testInfra();
-  db = await createTestDatabase(infra.databaseUrl);
-  await deployMigrations('metadata', db.url);
-  prisma = createPrisma(db.url);
+  db = await serviceDatabase('metadata', (url) => createPrisma(url));
+  prisma = db.client;
   p = { client: prisma, projection: new MetadataProjection(new Naming({ prefix: 'ev' })), schema: METADATA_SCHEMA };
 });
 
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
-});
+afterAll(() => db?.close());
 
 describe('metadata projection', () => {
   it('keeps the metadata service\'s columns of the networks, subnets, ports, routers and floating IPs the events leave, beside its instances', async () => {
@@ -75,15 +69,10 @@ describe('metadata projection', () => {
   });
 
   it('rebuilt, with the mirrored events delivered again, or reversed, the tables are the same', async () => {
-    const tables = [...MIRROR_TABLES, 'instances', 'dhcp_servers'];
-    await applyEach(p, followed);
-    const once = await dumpTables(p, tables);
-    expect(once.ipam_ports).toHaveLength(2);
-    await applyEach(p, followed);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, foreign, false);
-    expect(await dumpTables(p, tables)).toEqual(once);
-    await applyEach(p, [...[...foreign].reverse(), ...own]);
-    expect(await dumpTables(p, tables)).toEqual(once);
+    const r = await replayedTables(p, followed, isForeign, [...MIRROR_TABLES, 'instances', 'dhcp_servers']);
+    expect(r.once.ipam_ports).toHaveLength(2);
+    expect(r.rebuilt).toEqual(r.once);
+    expect(r.redelivered).toEqual(r.once);
+    expect(r.reversed).toEqual(r.once);
   });
 });
