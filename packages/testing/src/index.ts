@@ -4,3 +4,5 @@ export * from './stack';
 export * from './netns';
 export * from './dhcp-client';
 export * from './pg-sql';
+export * from './fact-stream';
+export * from './prng';

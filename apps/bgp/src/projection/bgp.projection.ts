@@ -1,9 +1,20 @@
-import { type AgentEvent, type BgpEvent, type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
+import { type AgentEvent, type BgpEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { acceptsContexts, type Projection } from '@ncp/eventstore';
+import { FactMirror, isMirrored } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { type BgpTx } from '../infrastructure/prisma';
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
+
+/** BGP's columns of IPAM's networks and subnets, of L3's routers and floating IPs and of the agents. */
+const mirror = new FactMirror<BgpTx>((tx) => tx.factMirror, {
+  network: { rows: (tx) => tx.ipamNetwork, columns: ['projectId', 'name', 'external'] },
+  subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'ipVersion', 'cidr', 'addressScopeId'] },
+  router: { rows: (tx) => tx.router, columns: ['gatewayNetworkId', 'gatewayFixedIps'] },
+  routerInterface: { rows: (tx) => tx.routerInterface, columns: ['routerId', 'fixedIps'] },
+  floatingIp: { rows: (tx) => tx.floatingIp, columns: ['floatingNetworkId', 'floatingIpAddress', 'fixedIpAddress', 'routerId'] },
+  agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'tunnelIp'] },
+});
 
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): BGP's own
@@ -21,16 +32,15 @@ export class BgpProjection implements Projection<BgpTx> {
   }
 
   async reset(tx: BgpTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE bgp_speakers, bgp_peers, bgp_sessions, ipam_networks, ipam_subnets, routers, router_interfaces, floating_ips, agents`;
+    await tx.$executeRaw`TRUNCATE bgp_speakers, bgp_peers, bgp_sessions, ipam_networks, ipam_subnets, routers, router_interfaces, floating_ips, agents, fact_mirror`;
   }
 
   async apply(tx: BgpTx, recorded: RecordedEvent): Promise<void> {
     const e = recorded.envelope;
     const at = new Date(e.occurredAt);
     const event = { type: e.type, data: e.data };
-    if (e.aggregate === 'network') return this.mirrorNetwork(tx, e.aggregateId, event as NetworkEvent);
-    if (e.aggregate === 'agent') return this.mirrorAgent(tx, e.aggregateId, at, event as AgentEvent);
-    if (e.aggregate === 'router' || e.aggregate === 'floatingip') return this.mirrorL3(tx, e.aggregateId, event as L3Event);
+    if (e.aggregate === 'agent') await this.applySessions(tx, at, event as AgentEvent);
+    if (isMirrored(e.aggregate)) return mirror.apply(tx, recorded);
     return this.applyBgp(tx, e.aggregateId, at, event as BgpEvent);
   }
 
@@ -86,94 +96,9 @@ export class BgpProjection implements Projection<BgpTx> {
     }
   }
 
-  private async mirrorNetwork(tx: BgpTx, networkId: string, event: NetworkEvent): Promise<void> {
-    switch (event.type) {
-      case 'NetworkCreated': {
-        const data = { projectId: event.data.projectId, name: event.data.name, external: event.data.external };
-        await tx.ipamNetwork.upsert({ where: { id: networkId }, create: { id: networkId, ...data }, update: data });
-        return;
-      }
-      case 'NetworkUpdated': {
-        const c = event.data.changes;
-        const data = { ...(c.name !== undefined ? { name: c.name } : {}), ...(c.external !== undefined ? { external: c.external } : {}) };
-        if (Object.keys(data).length > 0) await tx.ipamNetwork.update({ where: { id: networkId }, data });
-        return;
-      }
-      case 'NetworkDeleted':
-        await tx.ipamSubnet.deleteMany({ where: { networkId } });
-        await tx.ipamNetwork.deleteMany({ where: { id: networkId } });
-        return;
-      case 'SubnetCreated': {
-        const d = event.data;
-        const data = { networkId, ipVersion: d.ipVersion, cidr: d.cidr, addressScopeId: d.addressScopeId };
-        await tx.ipamSubnet.upsert({ where: { id: d.subnetId }, create: { id: d.subnetId, ...data }, update: data });
-        return;
-      }
-      case 'SubnetDeleted':
-        await tx.ipamSubnet.deleteMany({ where: { id: event.data.subnetId } });
-        return;
-      default:
-        // ports and subnet updates change nothing BGP advertises
-        return;
-    }
-  }
-
-  private async mirrorL3(tx: BgpTx, id: string, event: L3Event): Promise<void> {
-    switch (event.type) {
-      case 'RouterCreated': {
-        // a router may be created with its gateway (events before that carry none)
-        const gateway = event.data.gateway;
-        const data = { gatewayNetworkId: gateway?.networkId ?? null, gatewayFixedIps: json(gateway?.fixedIps ?? []) };
-        await tx.router.upsert({ where: { id }, create: { id, ...data }, update: {} });
-        return;
-      }
-      case 'RouterGatewaySet':
-        await tx.router.update({ where: { id }, data: { gatewayNetworkId: event.data.networkId, gatewayFixedIps: json(event.data.fixedIps) } });
-        return;
-      case 'RouterGatewayCleared':
-        await tx.router.update({ where: { id }, data: { gatewayNetworkId: null, gatewayFixedIps: [] } });
-        return;
-      case 'RouterInterfaceAdded':
-        await tx.routerInterface.upsert({
-          where: { portId: event.data.portId },
-          create: { portId: event.data.portId, routerId: id, fixedIps: json(event.data.fixedIps) },
-          update: { routerId: id, fixedIps: json(event.data.fixedIps) },
-        });
-        return;
-      case 'RouterInterfaceRemoved':
-        await tx.routerInterface.deleteMany({ where: { portId: event.data.portId } });
-        return;
-      case 'RouterDeleted':
-        await tx.routerInterface.deleteMany({ where: { routerId: id } });
-        await tx.router.deleteMany({ where: { id } });
-        return;
-      case 'FloatingIpCreated': {
-        const data = { floatingNetworkId: event.data.floatingNetworkId, floatingIpAddress: event.data.floatingIpAddress };
-        await tx.floatingIp.upsert({ where: { id }, create: { id, ...data }, update: data });
-        return;
-      }
-      case 'FloatingIpAssociated':
-        await tx.floatingIp.update({ where: { id }, data: { fixedIpAddress: event.data.fixedIpAddress, routerId: event.data.routerId } });
-        return;
-      case 'FloatingIpDisassociated':
-        await tx.floatingIp.update({ where: { id }, data: { fixedIpAddress: null, routerId: null } });
-        return;
-      case 'FloatingIpDeleted':
-        await tx.floatingIp.deleteMany({ where: { id } });
-        return;
-      default:
-        return;
-    }
-  }
-
-  private async mirrorAgent(tx: BgpTx, agentId: string, at: Date, event: AgentEvent): Promise<void> {
-    if (event.type === 'AgentRegistered') {
-      const d = event.data;
-      const data = { row: d.row, host: d.host, roles: d.roles, tunnelIp: d.tunnelIp };
-      await tx.agent.deleteMany({ where: { host: d.host, NOT: { id: agentId } } });
-      await tx.agent.upsert({ where: { id: agentId }, create: { id: agentId, ...data }, update: data });
-      return;
-    }
+  /** The sessions the agents report. */
+  private async applySessions(tx: BgpTx, at: Date, event: AgentEvent): Promise<void> {
+    if (event.type !== 'ResourceStatusReported') return;
     const host = event.data.host;
     for (const r of event.data.resources) {
       if (r.kind !== 'bgp_session' || r.session === undefined) continue;

@@ -1,9 +1,15 @@
-import { type AgentEvent, type DhcpEvent, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
+import { type DhcpEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { acceptsContexts, type Projection } from '@ncp/eventstore';
-import { type Prisma } from '../generated/prisma/client';
+import { FactMirror } from '@ncp/fact-mirror';
 import { type DhcpTx } from '../infrastructure/prisma';
 
-const json = (v: unknown) => v as Prisma.InputJsonValue;
+/** DHCP's columns of IPAM's networks, subnets and ports and of the agents. */
+const mirror = new FactMirror<DhcpTx>((tx) => tx.factMirror, {
+  network: { rows: (tx) => tx.ipamNetwork, columns: ['projectId', 'name', 'mtu', 'networkType', 'physicalNetwork'] },
+  subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'ipVersion', 'cidr', 'gatewayIp', 'enableDhcp', 'ipv6RaMode', 'ipv6AddressMode', 'dnsNameservers', 'hostRoutes'] },
+  port: { rows: (tx) => tx.ipamPort, columns: ['networkId', 'macAddress', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'fixedIps', 'extraDhcpOpts'] },
+  agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'physnets'] },
+});
 
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): DHCP's own
@@ -20,13 +26,12 @@ export class DhcpProjection implements Projection<DhcpTx> {
   }
 
   async reset(tx: DhcpTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE dhcp_servers, ipam_networks, ipam_subnets, ipam_ports, agents`;
+    await tx.$executeRaw`TRUNCATE dhcp_servers, ipam_networks, ipam_subnets, ipam_ports, agents, fact_mirror`;
   }
 
   async apply(tx: DhcpTx, recorded: RecordedEvent): Promise<void> {
     const e = recorded.envelope;
-    if (e.aggregate === 'network') return this.mirrorNetwork(tx, e.aggregateId, { type: e.type, data: e.data } as NetworkEvent);
-    if (e.aggregate === 'agent') return this.mirrorAgent(tx, e.aggregateId, { type: e.type, data: e.data } as AgentEvent);
+    if (e.aggregate === 'network' || e.aggregate === 'agent') return mirror.apply(tx, recorded);
     return this.applyDhcp(tx, e.aggregateId, new Date(e.occurredAt), { type: e.type, data: e.data } as DhcpEvent);
   }
 
@@ -50,111 +55,5 @@ export class DhcpProjection implements Projection<DhcpTx> {
         await tx.dhcpServer.update({ where: { networkId }, data: { status: event.data.status, reason: event.data.reason, updatedAt: at } });
         return;
     }
-  }
-
-  private async mirrorNetwork(tx: DhcpTx, networkId: string, event: NetworkEvent): Promise<void> {
-    switch (event.type) {
-      case 'NetworkCreated': {
-        const d = event.data;
-        const data = { projectId: d.projectId, name: d.name, mtu: d.mtu, networkType: d.segment.networkType, physicalNetwork: d.segment.physicalNetwork };
-        await tx.ipamNetwork.upsert({ where: { id: networkId }, create: { id: networkId, ...data }, update: data });
-        return;
-      }
-      case 'NetworkUpdated': {
-        const c = event.data.changes;
-        const data = { ...(c.name !== undefined ? { name: c.name } : {}), ...(c.mtu !== undefined ? { mtu: c.mtu } : {}) };
-        if (Object.keys(data).length > 0) await tx.ipamNetwork.update({ where: { id: networkId }, data });
-        return;
-      }
-      case 'NetworkDeleted':
-        await tx.ipamPort.deleteMany({ where: { networkId } });
-        await tx.ipamSubnet.deleteMany({ where: { networkId } });
-        await tx.ipamNetwork.deleteMany({ where: { id: networkId } });
-        return;
-      case 'SubnetCreated': {
-        const d = event.data;
-        const data = {
-          networkId,
-          ipVersion: d.ipVersion,
-          cidr: d.cidr,
-          gatewayIp: d.gatewayIp,
-          enableDhcp: d.enableDhcp,
-          ipv6RaMode: d.ipv6RaMode,
-          ipv6AddressMode: d.ipv6AddressMode,
-          dnsNameservers: d.dnsNameservers,
-          hostRoutes: json(d.hostRoutes),
-        };
-        await tx.ipamSubnet.upsert({ where: { id: d.subnetId }, create: { id: d.subnetId, ...data }, update: data });
-        for (const a of d.autoAddresses) {
-          const port = await tx.ipamPort.findUnique({ where: { id: a.portId }, select: { fixedIps: true } });
-          if (port) {
-            await tx.ipamPort.update({ where: { id: a.portId }, data: { fixedIps: json([...(port.fixedIps as unknown[]), { subnetId: d.subnetId, ipAddress: a.ipAddress }]) } });
-          }
-        }
-        return;
-      }
-      case 'SubnetUpdated': {
-        const c = event.data.changes;
-        const data = {
-          ...(c.gatewayIp !== undefined ? { gatewayIp: c.gatewayIp } : {}),
-          ...(c.enableDhcp !== undefined ? { enableDhcp: c.enableDhcp } : {}),
-          ...(c.dnsNameservers !== undefined ? { dnsNameservers: c.dnsNameservers } : {}),
-          ...(c.hostRoutes !== undefined ? { hostRoutes: json(c.hostRoutes) } : {}),
-        };
-        if (Object.keys(data).length > 0) await tx.ipamSubnet.update({ where: { id: event.data.subnetId }, data });
-        return;
-      }
-      case 'SubnetDeleted':
-        await tx.ipamSubnet.deleteMany({ where: { id: event.data.subnetId } });
-        return;
-      case 'PortCreated': {
-        const d = event.data;
-        const data = {
-          networkId,
-          macAddress: d.macAddress,
-          adminStateUp: d.adminStateUp,
-          deviceOwner: d.deviceOwner,
-          deviceId: d.deviceId,
-          bindingHostId: d.bindingHostId,
-          bindingProfile: json(d.bindingProfile),
-          fixedIps: json(d.fixedIps),
-          extraDhcpOpts: json(d.extraDhcpOpts),
-        };
-        await tx.ipamPort.upsert({ where: { id: d.portId }, create: { id: d.portId, ...data }, update: data });
-        return;
-      }
-      case 'PortUpdated': {
-        const c = event.data.changes;
-        const data = {
-          ...(c.macAddress !== undefined ? { macAddress: c.macAddress } : {}),
-          ...(c.adminStateUp !== undefined ? { adminStateUp: c.adminStateUp } : {}),
-          ...(c.deviceOwner !== undefined ? { deviceOwner: c.deviceOwner } : {}),
-          ...(c.deviceId !== undefined ? { deviceId: c.deviceId } : {}),
-          ...(c.bindingHostId !== undefined ? { bindingHostId: c.bindingHostId } : {}),
-          ...(c.bindingProfile !== undefined ? { bindingProfile: json(c.bindingProfile) } : {}),
-          ...(c.fixedIps !== undefined ? { fixedIps: json(c.fixedIps) } : {}),
-          ...(c.extraDhcpOpts !== undefined ? { extraDhcpOpts: json(c.extraDhcpOpts) } : {}),
-        };
-        if (Object.keys(data).length > 0) await tx.ipamPort.updateMany({ where: { id: event.data.portId }, data });
-        return;
-      }
-      case 'PortDeleted':
-        await tx.ipamPort.deleteMany({ where: { id: event.data.portId } });
-        return;
-      case 'PortStatusChanged':
-        return;
-      default: {
-        const _exhaustive: never = event;
-        return _exhaustive;
-      }
-    }
-  }
-
-  private async mirrorAgent(tx: DhcpTx, agentId: string, event: AgentEvent): Promise<void> {
-    if (event.type !== 'AgentRegistered') return;
-    const d = event.data;
-    const data = { row: d.row, host: d.host, roles: d.roles, physnets: json(d.physnets) };
-    await tx.agent.deleteMany({ where: { host: d.host, NOT: { id: agentId } } });
-    await tx.agent.upsert({ where: { id: agentId }, create: { id: agentId, ...data }, update: data });
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommandMetadata, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
 import { createScratchSchema } from '@ncp/eventstore';
-import { createTestDatabase, deployIpamMigrations, testInfra, type TestDatabase } from '@ncp/testing';
+import { createTestDatabase, deployIpamMigrations, prng, testInfra, type TestDatabase } from '@ncp/testing';
 import { portRequest, subnetRequest } from '../domain/__fixtures__/ipam';
 import { networkDecider, type NetworkCommand } from '../domain/network.decider';
 import { formatFixedIp, type NetworkState } from '../domain/network.state';
@@ -16,17 +16,6 @@ import { IpamProjection } from './ipam.projection';
 const TABLES = ['networks', 'subnets', 'ports', 'port_fixed_ips'];
 const NET_A = 'aaaaaaaa-0000-4000-8000-000000000001';
 const NET_B = 'bbbbbbbb-0000-4000-8000-000000000002';
-
-/** A deterministic PRNG (mulberry32): a seed always gives the same stream. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs commands through IPAM's network decider and records its events as the stream would. */
 class StreamWriter {

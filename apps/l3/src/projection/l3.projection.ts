@@ -1,10 +1,31 @@
-import { type AgentEvent, type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
+import { type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
 import { acceptsContexts, type Projection } from '@ncp/eventstore';
+import { FactMirror, type PortRow } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { isL3Actor } from '../application/write-model';
 import { type L3Tx } from '../infrastructure/prisma';
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
+
+/** L3's columns of IPAM's networks, subnets and ports and of the agents. */
+const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
+  network: { rows: (tx) => tx.ipamNetwork, columns: ['projectId', 'external', 'shared', 'networkType', 'physicalNetwork'] },
+  subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'projectId', 'ipVersion', 'cidr', 'gatewayIp', 'addressScopeId'] },
+  port: {
+    rows: (tx) => tx.ipamPort,
+    columns: (p: PortRow) => ({
+      networkId: p.networkId,
+      projectId: p.projectId,
+      macAddress: p.macAddress,
+      deviceOwner: p.deviceOwner,
+      deviceId: p.deviceId,
+      bindingHostId: p.bindingHostId,
+      fixedIps: p.fixedIps,
+      createdByL3: isL3Actor(p.createdBy),
+    }),
+  },
+  agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'tunnelIp', 'physnets'] },
+});
 
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): L3's own
@@ -21,14 +42,17 @@ export class L3Projection implements Projection<L3Tx> {
   }
 
   async reset(tx: L3Tx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE router_floating_ips, router_interfaces, routers, floating_ips, ipam_networks, ipam_subnets, ipam_ports, agents`;
+    await tx.$executeRaw`TRUNCATE router_floating_ips, router_interfaces, routers, floating_ips, ipam_networks, ipam_subnets, ipam_ports, agents, fact_mirror`;
   }
 
   async apply(tx: L3Tx, recorded: RecordedEvent): Promise<void> {
     const e = recorded.envelope;
     const at = new Date(e.occurredAt);
-    if (e.aggregate === 'network') return this.mirrorNetwork(tx, e.aggregateId, { type: e.type, data: e.data } as NetworkEvent, isL3Actor(e.actor));
-    if (e.aggregate === 'agent') return this.mirrorAgent(tx, e.aggregateId, { type: e.type, data: e.data } as AgentEvent);
+    if (e.aggregate === 'network') {
+      await this.portsGone(tx, { type: e.type, data: e.data } as NetworkEvent);
+      return mirror.apply(tx, recorded);
+    }
+    if (e.aggregate === 'agent') return mirror.apply(tx, recorded);
     return this.applyL3(tx, e.aggregateId, at, { type: e.type, data: e.data } as L3Event);
   }
 
@@ -128,104 +152,15 @@ export class L3Projection implements Projection<L3Tx> {
     }
   }
 
-  private async mirrorNetwork(tx: L3Tx, networkId: string, event: NetworkEvent, byL3: boolean): Promise<void> {
-    switch (event.type) {
-      case 'NetworkCreated': {
-        const d = event.data;
-        const data = { projectId: d.projectId, external: d.external, shared: d.shared, networkType: d.segment.networkType, physicalNetwork: d.segment.physicalNetwork };
-        await tx.ipamNetwork.upsert({ where: { id: networkId }, create: { id: networkId, ...data }, update: data });
-        return;
-      }
-      case 'NetworkUpdated': {
-        const c = event.data.changes;
-        if (c.external !== undefined || c.shared !== undefined) {
-          await tx.ipamNetwork.update({ where: { id: networkId }, data: { ...(c.external !== undefined ? { external: c.external } : {}), ...(c.shared !== undefined ? { shared: c.shared } : {}) } });
-        }
-        return;
-      }
-      case 'NetworkDeleted':
-        await this.portsGone(tx, event.data.portIds);
-        await tx.ipamPort.deleteMany({ where: { networkId } });
-        await tx.ipamSubnet.deleteMany({ where: { networkId } });
-        await tx.ipamNetwork.deleteMany({ where: { id: networkId } });
-        return;
-      case 'SubnetCreated': {
-        const d = event.data;
-        const data = { networkId, projectId: d.projectId, ipVersion: d.ipVersion, cidr: d.cidr, gatewayIp: d.gatewayIp, addressScopeId: d.addressScopeId };
-        await tx.ipamSubnet.upsert({ where: { id: d.subnetId }, create: { id: d.subnetId, ...data }, update: data });
-        for (const a of d.autoAddresses) await this.addFixedIp(tx, a.portId, { subnetId: d.subnetId, ipAddress: a.ipAddress });
-        return;
-      }
-      case 'SubnetUpdated':
-        if (event.data.changes.gatewayIp !== undefined) {
-          await tx.ipamSubnet.update({ where: { id: event.data.subnetId }, data: { gatewayIp: event.data.changes.gatewayIp } });
-        }
-        return;
-      case 'SubnetDeleted':
-        await tx.ipamSubnet.deleteMany({ where: { id: event.data.subnetId } });
-        return;
-      case 'PortCreated': {
-        const d = event.data;
-        const data = {
-          networkId,
-          projectId: d.projectId,
-          macAddress: d.macAddress,
-          deviceOwner: d.deviceOwner,
-          deviceId: d.deviceId,
-          bindingHostId: d.bindingHostId,
-          fixedIps: json(d.fixedIps),
-          createdByL3: byL3,
-        };
-        await tx.ipamPort.upsert({ where: { id: d.portId }, create: { id: d.portId, ...data }, update: data });
-        return;
-      }
-      case 'PortUpdated': {
-        const c = event.data.changes;
-        const data = {
-          ...(c.macAddress !== undefined ? { macAddress: c.macAddress } : {}),
-          ...(c.deviceOwner !== undefined ? { deviceOwner: c.deviceOwner } : {}),
-          ...(c.deviceId !== undefined ? { deviceId: c.deviceId } : {}),
-          ...(c.bindingHostId !== undefined ? { bindingHostId: c.bindingHostId } : {}),
-          ...(c.fixedIps !== undefined ? { fixedIps: json(c.fixedIps) } : {}),
-        };
-        if (Object.keys(data).length > 0) await tx.ipamPort.updateMany({ where: { id: event.data.portId }, data });
-        return;
-      }
-      case 'PortDeleted':
-        await this.portsGone(tx, [event.data.portId]);
-        await tx.ipamPort.deleteMany({ where: { id: event.data.portId } });
-        return;
-      case 'PortStatusChanged':
-        return;
-      default: {
-        const _exhaustive: never = event;
-        return _exhaustive;
-      }
-    }
-  }
-
   /**
    * A floating IP on a deleted port is shown disassociated (and leaves the router's NAT) as
    * soon as the deletion is known here, before the reaction that disassociates it in its
    * aggregate (DisassociateFloatingIpsWhenPortDeleted) has written FloatingIpDisassociated:
    * the port's fixed address may be someone else's next moment.
    */
-  private async portsGone(tx: L3Tx, portIds: readonly string[]): Promise<void> {
+  private async portsGone(tx: L3Tx, event: NetworkEvent): Promise<void> {
+    const portIds = event.type === 'NetworkDeleted' ? event.data.portIds : event.type === 'PortDeleted' ? [event.data.portId] : [];
     if (portIds.length === 0) return;
     await tx.floatingIp.updateMany({ where: { portId: { in: [...portIds] } }, data: { portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN' } });
-  }
-
-  private async addFixedIp(tx: L3Tx, portId: string, fixedIp: { subnetId: string; ipAddress: string }): Promise<void> {
-    const port = await tx.ipamPort.findUnique({ where: { id: portId }, select: { fixedIps: true } });
-    if (!port) return;
-    await tx.ipamPort.update({ where: { id: portId }, data: { fixedIps: json([...(port.fixedIps as unknown[]), fixedIp]) } });
-  }
-
-  private async mirrorAgent(tx: L3Tx, agentId: string, event: AgentEvent): Promise<void> {
-    if (event.type !== 'AgentRegistered') return;
-    const d = event.data;
-    const data = { row: d.row, host: d.host, roles: d.roles, tunnelIp: d.tunnelIp, physnets: json(d.physnets) };
-    await tx.agent.deleteMany({ where: { host: d.host, NOT: { id: agentId } } });
-    await tx.agent.upsert({ where: { id: agentId }, create: { id: agentId, ...data }, update: data });
   }
 }
