@@ -15,10 +15,6 @@ export default tseslint.config(
       'apps/**/*.mjs',
       'packages/**/*.mjs',
       'tests/**/*.mjs',
-      // i15-agent: rewritten on its own branch
-      'scripts/stack.mjs',
-      'scripts/restart-policy.mjs',
-      'bench/replay/run.mjs',
     ],
   },
   js.configs.recommended,
