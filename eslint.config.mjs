@@ -37,7 +37,10 @@ export default tseslint.config(
     // Services publish desired state in the wire format of @ncp/contracts; the kernel drivers are the agent's alone.
     files: ['apps/{ipam,l3,dhcp,bgp,metadata,gateway,cli}/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: '@ncp/dataplane', message: 'services depend on @ncp/contracts (desired-state intents, names, keys), never on the kernel drivers' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@ncp/dataplane', message: 'services depend on @ncp/contracts (desired-state intents, names, keys), never on the kernel drivers' }] },
+      ],
     },
   },
   {

@@ -300,7 +300,12 @@ function parseOptions() {
  */
 function agentHelp(ctx, opts, secretGenerated) {
   const secret = secretGenerated ? '<the secret printed above>' : '"$METADATA_PROXY_SHARED_SECRET"';
-  const env = [`NATS_URL=${opts.natsUrl}`, ...(opts.natsPrefix ? [`NATS_PREFIX=${opts.natsPrefix}`] : []), `METADATA_URL=${ctx.url('metadata')}`, `METADATA_PROXY_SHARED_SECRET=${secret}`].join(' ');
+  const env = [
+    `NATS_URL=${opts.natsUrl}`,
+    ...(opts.natsPrefix ? [`NATS_PREFIX=${opts.natsPrefix}`] : []),
+    `METADATA_URL=${ctx.url('metadata')}`,
+    `METADATA_PROXY_SHARED_SECRET=${secret}`,
+  ].join(' ');
   /** @type {(row: string, host: string, roles: string, ip: string) => string} */
   const agent = (row, host, roles, ip) =>
     `    sudo env ${env} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;

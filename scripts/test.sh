@@ -36,6 +36,9 @@ npm ci --no-audit --no-fund
 # NCP_TEST_CONCURRENCY overrides it (e.g. on a machine shared with other jobs).
 CONCURRENCY="${NCP_TEST_CONCURRENCY:-$(nproc 2>/dev/null || echo 2)}"
 
+echo "== formatting (prettier; npm run format fixes it)"
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "files above are not formatted: npm run format" >&2; exit 1; }
+
 echo "== build, lint, types, unit tests (${CONCURRENCY} tasks at a time)"
 npx turbo run build lint typecheck test:unit --concurrency="${CONCURRENCY}"
 

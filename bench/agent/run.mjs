@@ -36,7 +36,6 @@ const PORTS = Number(opts.ports);
 const BIND = Number(opts.bind);
 const HOST = 'bench-h1';
 
-
 /** @param {import('@ncp/testing').TestStack} stack */
 async function activeCount(stack) {
   const body = await api(stack, 'GET', `/v2.0/ports?binding%3Ahost_id=${HOST}&status=ACTIVE&fields=id`);
@@ -118,7 +117,9 @@ async function main() {
     await nc.close();
     const bindToActiveMs = latencySummary(latencies);
     result.bindToActiveMs = bindToActiveMs;
-    console.log(`bind -> ACTIVE over ${BIND} ports: p50 ${bindToActiveMs.p50} ms, p90 ${bindToActiveMs.p90} ms, p99 ${bindToActiveMs.p99} ms, max ${bindToActiveMs.max} ms`);
+    console.log(
+      `bind -> ACTIVE over ${BIND} ports: p50 ${bindToActiveMs.p50} ms, p90 ${bindToActiveMs.p90} ms, p99 ${bindToActiveMs.p99} ms, max ${bindToActiveMs.max} ms`,
+    );
   } finally {
     await stack.stop();
     await topo.destroy();

@@ -63,7 +63,13 @@ async function main() {
     // the external network (flat, physnet extnet1) and the peering link, both host <-> core
     await topo.addVethPair(host, 'ext1', core, 'ext');
     await topo.addVethPair(host, 'bgp0', core, 'peer');
-    for (const [n, i] of /** @type {const} */ ([[host, 'ext1'], [host, 'bgp0'], [core, 'ext'], [core, 'peer']])) await topo.linkUp(n, i);
+    for (const [n, i] of /** @type {const} */ ([
+      [host, 'ext1'],
+      [host, 'bgp0'],
+      [core, 'ext'],
+      [core, 'peer'],
+    ]))
+      await topo.linkUp(n, i);
     await topo.addAddress(core, 'ext', '10.0.0.1/16');
     await topo.addAddress(core, 'peer', '10.255.0.1/24');
     await topo.addAddress(host, 'bgp0', '10.255.0.2/24');
@@ -83,16 +89,27 @@ async function main() {
     const started = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
     stack = started;
     const agent = await started.startAgent({
-      row: 'bench', host: HOST, roles: ['compute', 'network', 'bgp'], tunnelIp: '10.0.0.3', hostNetns: host,
-      physnets: { extnet1: 'ext1' }, logLevel: process.env.BENCH_AGENT_LOG ?? 'warn', heartbeatSeconds: 2, stateDir: path.join(tmp, 'agent'),
+      row: 'bench',
+      host: HOST,
+      roles: ['compute', 'network', 'bgp'],
+      tunnelIp: '10.0.0.3',
+      hostNetns: host,
+      physnets: { extnet1: 'ext1' },
+      logLevel: process.env.BENCH_AGENT_LOG ?? 'warn',
+      heartbeatSeconds: 2,
+      stateDir: path.join(tmp, 'agent'),
     });
 
     const { network: ext } = await api(started, 'POST', '/v2.0/networks', {
       network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' },
     });
-    await api(started, 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false } });
+    await api(started, 'POST', '/v2.0/subnets', {
+      subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false },
+    });
     const { network: tenant } = await api(started, 'POST', '/v2.0/networks', { network: { name: 'tenant' } });
-    const { subnet } = await api(started, 'POST', '/v2.0/subnets', { subnet: { network_id: tenant.id, ip_version: 4, cidr: '172.16.0.0/24', enable_dhcp: false } });
+    const { subnet } = await api(started, 'POST', '/v2.0/subnets', {
+      subnet: { network_id: tenant.id, ip_version: 4, cidr: '172.16.0.0/24', enable_dhcp: false },
+    });
     const { router } = await api(started, 'POST', '/v2.0/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } });
     await api(started, 'PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
     const gateway = router.external_gateway_info.external_fixed_ips[0].ip_address;
@@ -104,10 +121,15 @@ async function main() {
     /** @type {{ id: string, floating_ip_address: string }[]} */
     const fips = [];
     for (let k = 0; k < FIPS; k++) fips.push((await api(started, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
-    await waitUntil('router ACTIVE', async () => (await api(started, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000, { pollMs: 100, stop: () => interrupted });
+    await waitUntil('router ACTIVE', async () => (await api(started, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000, {
+      pollMs: 100,
+      stop: () => interrupted,
+    });
 
     const { bgp_speaker: speaker } = await api(started, 'POST', '/v2.0/bgp-speakers', { bgp_speaker: { name: 'spk', local_as: 64711, ip_version: 4 } });
-    const { bgp_peer: peer } = await api(started, 'POST', '/v2.0/bgp-peers', { bgp_peer: { name: 'core', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'none' } });
+    const { bgp_peer: peer } = await api(started, 'POST', '/v2.0/bgp-peers', {
+      bgp_peer: { name: 'core', peer_ip: '10.255.0.1', remote_as: 14907, auth_type: 'none' },
+    });
     await api(started, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_bgp_peer`, { bgp_peer_id: peer.id });
     await api(started, 'PUT', `/v2.0/bgp-speakers/${speaker.id}/add_gateway_network`, { network_id: ext.id });
     await waitUntil(
@@ -202,7 +224,15 @@ async function main() {
     result.disassociateMs = disassociateMs;
     console.log(`floating IP disassociate -> /32 gone from the core's kernel: ${line(disassociateMs.toCoreKernel)}`);
     console.log(`  of which: PUT returned ${line(disassociateMs.putReturned)}; bird.conf written ${line(disassociateMs.birdConfWritten)}`);
-    if (process.env.BENCH_AGENT_LOG) console.log(agent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
+    if (process.env.BENCH_AGENT_LOG)
+      console.log(
+        agent
+          .logs()
+          .split('\n')
+          .filter((l) => l.includes('reconciled'))
+          .slice(-12)
+          .join('\n'),
+      );
     /** @param {Sample} s */
     const rounded = (s) => ({ total: +s.total.toFixed(1), returned: +s.returned.toFixed(1), conf: +s.conf.toFixed(1) });
     loadAverage.end = loadAverage1();

@@ -58,7 +58,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** @param {string} ns */
 async function pidsIn(ns) {
-  return run('ip', ['netns', 'pids', ns]).then((r) => r.stdout.split('\n').filter((p) => /^\d+$/.test(p)).map(Number), () => []);
+  return run('ip', ['netns', 'pids', ns]).then(
+    (r) =>
+      r.stdout
+        .split('\n')
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number),
+    () => [],
+  );
 }
 
 /** @param {number} pid */
@@ -162,7 +169,10 @@ async function measurePort(stack, networkId, hostsFile, ns) {
   try {
     for (;;) {
       if (interrupted) throw new Error('interrupted');
-      if (performance.now() - t0 > PORT_DEADLINE_MS) throw new Error(`port ${port.id} (${port.mac_address}, ${sample.ip}) got no lease in ${PORT_DEADLINE_MS} ms after ${sample.attempts} dhclient attempts`);
+      if (performance.now() - t0 > PORT_DEADLINE_MS)
+        throw new Error(
+          `port ${port.id} (${port.mac_address}, ${sample.ip}) got no lease in ${PORT_DEADLINE_MS} ms after ${sample.attempts} dhclient attempts`,
+        );
       if (sample.eth0Ms === undefined) {
         // dhclient needs the interface, and a DISCOVER from another MAC would not be this port's
         if ((await eth0Mac(ns)) !== port.mac_address) {
@@ -184,7 +194,8 @@ async function measurePort(stack, networkId, hostsFile, ns) {
           await sleep(RETRY_MS);
           // the dhclient this attempt started (the agent's own `ip -n` commands show up in the
           // namespace too, and are left alone)
-          if (!finished) for (const pid of await pidsIn(ns)) if ((await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'dhclient') killQuietly(pid);
+          if (!finished)
+            for (const pid of await pidsIn(ns)) if ((await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'dhclient') killQuietly(pid);
         })();
       }
       const { lease, log } = await attempt.finally(() => (finished = true));
@@ -213,7 +224,12 @@ async function main() {
   /** @type {string | undefined} */
   let stateDir;
   /** @type {{ at: string, machine: ReturnType<typeof machine>, dnsmasq: string, [figure: string]: unknown }} */
-  const result = { at: new Date().toISOString(), machine: machine(), dnsmasq: await dnsmasqVersion(), parameters: { ports: PORTS, start: START, dhclientTimeoutSeconds: DHCLIENT_TIMEOUT_S, retryMs: RETRY_MS, pollMs: POLL_MS, cidr: CIDR } };
+  const result = {
+    at: new Date().toISOString(),
+    machine: machine(),
+    dnsmasq: await dnsmasqVersion(),
+    parameters: { ports: PORTS, start: START, dhclientTimeoutSeconds: DHCLIENT_TIMEOUT_S, retryMs: RETRY_MS, pollMs: POLL_MS, cidr: CIDR },
+  };
   try {
     const spine = await topo.addNetns('spine');
     const net = await topo.addNetns('net');
@@ -233,7 +249,12 @@ async function main() {
     const { network } = await api(started, 'POST', '/v2.0/networks', { network: { name: 'bench-dhcp', 'provider:network_type': 'vxlan' } });
     await api(started, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: CIDR } });
     const t = performance.now();
-    await waitUntil('DHCP server ACTIVE', async () => (await api(started, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE', 120_000, { pollMs: 100, stop: () => interrupted });
+    await waitUntil(
+      'DHCP server ACTIVE',
+      async () => (await api(started, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`)).agents?.[0]?.dhcp_server?.status === 'ACTIVE',
+      120_000,
+      { pollMs: 100, stop: () => interrupted },
+    );
     const dhcpServerActiveMs = ms(performance.now() - t);
     result.dhcpServerActiveMs = dhcpServerActiveMs;
     const hostsFile = path.join(state, 'dhcp', network.id, 'host');
@@ -247,17 +268,23 @@ async function main() {
         s = await measurePort(started, network.id, hostsFile, ns);
       } catch (e) {
         if (!interrupted) {
-          const left = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(topo.prefix) || l.startsWith(`qdhcp-${short(network.id)}`));
+          const left = (await run('ip', ['netns', 'list'])).stdout
+            .split('\n')
+            .filter((l) => l.startsWith(topo.prefix) || l.startsWith(`qdhcp-${short(network.id)}`));
           console.error(`--- namespaces now: ${left.map((l) => l.split(' ')[0]).join(' ')}`);
           const ports = await api(started, 'GET', `/v2.0/ports?network_id=${network.id}`).catch((err) => ({ error: errorText(err) }));
           console.error(`--- ports: ${JSON.stringify(ports).slice(0, 3000)}`);
           console.error(`--- dhcp-agents: ${JSON.stringify(await api(started, 'GET', `/v2.0/networks/${network.id}/dhcp-agents`).catch(errorText))}`);
-          console.error(`--- agent net-a1:\n${netAgent.logs().slice(-6000)}\n--- agent cmp-b1:\n${cmpAgent.logs().slice(-4000)}\n--- dhcp:\n${started.logs('dhcp').slice(-2000)}`);
+          console.error(
+            `--- agent net-a1:\n${netAgent.logs().slice(-6000)}\n--- agent cmp-b1:\n${cmpAgent.logs().slice(-4000)}\n--- dhcp:\n${started.logs('dhcp').slice(-2000)}`,
+          );
         }
         throw e;
       }
       samples.push({ i, ...s, postMs: ms(s.postMs), hostsFileMs: ms(s.hostsFileMs), eth0Ms: ms(s.eth0Ms), activeMs: ms(s.activeMs), leaseMs: ms(s.leaseMs) });
-      console.log(`  #${String(i).padStart(3)} ${s.ip.padEnd(12)} lease ${(s.leaseMs ?? 0).toFixed(0).padStart(5)} ms  (POST ${s.postMs.toFixed(0)}, hosts file ${s.hostsFileMs === undefined ? '-' : s.hostsFileMs.toFixed(0)}, eth0 ${(s.eth0Ms ?? 0).toFixed(0)}, ACTIVE ${s.activeMs === undefined ? '-' : s.activeMs.toFixed(0)} ms; ${s.attempts} dhclient attempt${s.attempts === 1 ? '' : 's'})`);
+      console.log(
+        `  #${String(i).padStart(3)} ${s.ip.padEnd(12)} lease ${(s.leaseMs ?? 0).toFixed(0).padStart(5)} ms  (POST ${s.postMs.toFixed(0)}, hosts file ${s.hostsFileMs === undefined ? '-' : s.hostsFileMs.toFixed(0)}, eth0 ${(s.eth0Ms ?? 0).toFixed(0)}, ACTIVE ${s.activeMs === undefined ? '-' : s.activeMs.toFixed(0)} ms; ${s.attempts} dhclient attempt${s.attempts === 1 ? '' : 's'})`,
+      );
     }
     if (process.env.BENCH_DEBUG) {
       result.debug = {
@@ -266,7 +293,15 @@ async function main() {
         cmpAgentLog: cmpAgent.logs(),
       };
     }
-    if (process.env.BENCH_AGENT_LOG) console.log(netAgent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
+    if (process.env.BENCH_AGENT_LOG)
+      console.log(
+        netAgent
+          .logs()
+          .split('\n')
+          .filter((l) => l.includes('reconciled'))
+          .slice(-12)
+          .join('\n'),
+      );
 
     /** @param {(number | undefined)[]} values */
     const stats = (values) => {
@@ -280,7 +315,11 @@ async function main() {
       hostsFileMs: stats(samples.map((s) => s.hostsFileMs)),
       eth0Ms: stats(samples.map((s) => s.eth0Ms)),
       activeMs: stats(samples.map((s) => s.activeMs)),
-      dhclientAttempts: { mean: +(attempts.reduce((a, b) => a + b, 0) / attempts.length).toFixed(2), max: Math.max(...attempts), histogram: Object.fromEntries([...new Set(attempts)].sort((a, b) => a - b).map((n) => [n, attempts.filter((x) => x === n).length])) },
+      dhclientAttempts: {
+        mean: +(attempts.reduce((a, b) => a + b, 0) / attempts.length).toFixed(2),
+        max: Math.max(...attempts),
+        histogram: Object.fromEntries([...new Set(attempts)].sort((a, b) => a - b).map((n) => [n, attempts.filter((x) => x === n).length])),
+      },
     };
     result.summary = summary;
     result.samples = samples;
@@ -294,8 +333,11 @@ async function main() {
       ['  port ACTIVE in API', summary.activeMs],
     ];
     console.log(`\n${'(ms from POST)'.padEnd(24)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`);
-    for (const [label, st] of rows) console.log(`${label.padEnd(24)}${st ? [st.p50, st.p90, st.p99, st.max].map((x) => x.toFixed(0).padStart(9)).join('') : '        -'}`);
-    const hist = Object.entries(summary.dhclientAttempts.histogram).map(([n, c]) => `${c} x ${n}`).join(', ');
+    for (const [label, st] of rows)
+      console.log(`${label.padEnd(24)}${st ? [st.p50, st.p90, st.p99, st.max].map((x) => x.toFixed(0).padStart(9)).join('') : '        -'}`);
+    const hist = Object.entries(summary.dhclientAttempts.histogram)
+      .map(([n, c]) => `${c} x ${n}`)
+      .join(', ');
     console.log(`dhclient attempts per port: mean ${summary.dhclientAttempts.mean}, max ${summary.dhclientAttempts.max} (${hist})`);
   } finally {
     // The stack also removes the qdhcp- namespace (and dnsmasq) its network caused.

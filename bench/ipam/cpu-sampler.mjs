@@ -120,7 +120,17 @@ function runWorker() {
   /** @type {NodeJS.Timeout | undefined} */
   let timer;
   /** @type {SamplerState} */
-  let state = { names: new Map(), haveServicePids: false, dbName: null, pgArgs: new Map(), perPid: new Map(), series: {}, started: false, prev: null, first: null };
+  let state = {
+    names: new Map(),
+    haveServicePids: false,
+    dbName: null,
+    pgArgs: new Map(),
+    perPid: new Map(),
+    series: {},
+    started: false,
+    prev: null,
+    first: null,
+  };
 
   /**
    * Label of a process: a named pid, or its command grouped (Postgres by database).
@@ -219,7 +229,15 @@ function runWorker() {
       };
     }
     // The benchmark's own processes; everything else on the machine is "other load".
-    const ours = new Set([...names, ...(state.haveServicePids ? [] : ['node']), 'postgres (bench db)', 'postgres (backends)', 'postgres (server)', 'nats-server', 'kworker (kernel)']);
+    const ours = new Set([
+      ...names,
+      ...(state.haveServicePids ? [] : ['node']),
+      'postgres (bench db)',
+      'postgres (backends)',
+      'postgres (server)',
+      'nats-server',
+      'kworker (kernel)',
+    ]);
     const oursPct = [...used.entries()].filter(([k]) => ours.has(k)).reduce((x, [, v]) => x + (v / wall) * 100, 0);
     const seenOther = [...used.entries()].filter(([k]) => !ours.has(k)).reduce((x, [, v]) => x + (v / wall) * 100, 0);
     // Busy time nobody accounts for (processes shorter than a sample, interrupts) is other load too.
@@ -229,7 +247,9 @@ function runWorker() {
     const perSecond = {};
     for (const [k, values] of Object.entries(state.series)) {
       const sorted = [...values].sort((x, y) => x - y);
-      perSecond[k] = sorted.length ? { samples: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), max: round(sorted.at(-1)) } : null;
+      perSecond[k] = sorted.length
+        ? { samples: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), max: round(sorted.at(-1)) }
+        : null;
     }
     return {
       wall_s: round(wall, 2),
@@ -242,37 +262,40 @@ function runWorker() {
 
   const port = parentPort;
   if (!port) return;
-  port.on('message', (/** @type {{ type: 'start', pids: Record<string, number | undefined>, dbName?: string | null, intervalMs: number } | { type: 'stop' }} */ msg) => {
-    if (msg.type === 'start') {
-      /** @type {Map<number, string>} */
-      const names = new Map();
-      for (const [name, pid] of Object.entries(msg.pids)) if (pid) names.set(pid, name);
-      state = {
-        names,
-        haveServicePids: Object.keys(msg.pids).some((k) => k === 'ipam' && msg.pids[k]),
-        dbName: msg.dbName ?? null,
-        pgArgs: new Map(),
-        perPid: new Map(),
-        series: Object.fromEntries([...names.values(), 'machine_busy'].map((k) => [k, /** @type {number[]} */ ([])])),
-        started: false,
-        prev: null,
-        first: null,
-      };
-      sample();
-      timer = setInterval(sample, msg.intervalMs);
-      port.postMessage({ type: 'started' });
-    } else if (msg.type === 'stop') {
-      clearInterval(timer);
-      sample();
-      let out = null;
-      try {
-        out = result();
-      } catch {
-        out = null;
+  port.on(
+    'message',
+    (/** @type {{ type: 'start', pids: Record<string, number | undefined>, dbName?: string | null, intervalMs: number } | { type: 'stop' }} */ msg) => {
+      if (msg.type === 'start') {
+        /** @type {Map<number, string>} */
+        const names = new Map();
+        for (const [name, pid] of Object.entries(msg.pids)) if (pid) names.set(pid, name);
+        state = {
+          names,
+          haveServicePids: Object.keys(msg.pids).some((k) => k === 'ipam' && msg.pids[k]),
+          dbName: msg.dbName ?? null,
+          pgArgs: new Map(),
+          perPid: new Map(),
+          series: Object.fromEntries([...names.values(), 'machine_busy'].map((k) => [k, /** @type {number[]} */ ([])])),
+          started: false,
+          prev: null,
+          first: null,
+        };
+        sample();
+        timer = setInterval(sample, msg.intervalMs);
+        port.postMessage({ type: 'started' });
+      } else if (msg.type === 'stop') {
+        clearInterval(timer);
+        sample();
+        let out = null;
+        try {
+          out = result();
+        } catch {
+          out = null;
+        }
+        port.postMessage(out);
       }
-      port.postMessage(out);
-    }
-  });
+    },
+  );
 }
 
 if (!isMainThread) runWorker();

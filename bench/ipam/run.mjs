@@ -237,7 +237,10 @@ function tenths(results) {
   const out = [];
   const size = Math.ceil(results.length / 10);
   for (let i = 0; i < results.length; i += size) {
-    const lat = results.slice(i, i + size).map((r) => r.ms).sort((a, b) => a - b);
+    const lat = results
+      .slice(i, i + size)
+      .map((r) => r.ms)
+      .sort((a, b) => a - b);
     out.push({ from: i + 1, to: i + lat.length, p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)), max: round(lat[lat.length - 1]) });
   }
   return out;
@@ -437,7 +440,12 @@ function distBuiltAt(rel) {
 function gitInfo() {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'packages'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'apps', 'packages'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return { commit, apps_or_packages_dirty: dirty };
   } catch {
     return null;
@@ -461,7 +469,10 @@ function printReport(report) {
   lines.push('');
   lines.push(`IPAM port allocation benchmark  ${report.started_at}`);
   lines.push(`machine : ${report.machine.specs}; ${report.machine.platform}; node ${report.machine.node}`);
-  if (report.git) lines.push(`code    : ${report.git.commit.slice(0, 12)}${report.git.apps_or_packages_dirty ? ' + uncommitted changes in apps/ or packages/' : ''}${report.build ? `; ipam dist built ${report.build.ipam_dist_built_at}` : ''}`);
+  if (report.git)
+    lines.push(
+      `code    : ${report.git.commit.slice(0, 12)}${report.git.apps_or_packages_dirty ? ' + uncommitted changes in apps/ or packages/' : ''}${report.build ? `; ipam dist built ${report.build.ipam_dist_built_at}` : ''}`,
+    );
   lines.push(`target  : ${report.target.mode} ${report.target.url}; client: ${report.target.http_client}`);
   lines.push(`network : ${report.setup.network_id}, subnet ${report.setup.cidr} (${report.setup.subnet_id})`);
   lines.push('');
@@ -481,12 +492,25 @@ function printReport(report) {
   lines.push(cols.map(([h, n, r]) => pad(h, n, r)).join('  '));
   lines.push(cols.map(([, n]) => '-'.repeat(n)).join('  '));
   for (const p of report.phases) {
-    const row = [p.phase, p.clients, p.count, p.errors, p.wall_s.toFixed(2), p.ports_per_s.toFixed(1), p.latency_ms.p50, p.latency_ms.p90, p.latency_ms.p99, p.latency_ms.max];
+    const row = [
+      p.phase,
+      p.clients,
+      p.count,
+      p.errors,
+      p.wall_s.toFixed(2),
+      p.ports_per_s.toFixed(1),
+      p.latency_ms.p50,
+      p.latency_ms.p90,
+      p.latency_ms.p99,
+      p.latency_ms.max,
+    ];
     lines.push(row.map((v, i) => pad(typeof v === 'number' && i >= 6 ? v.toFixed(1) : v, cols[i]?.[1] ?? 0, cols[i]?.[2])).join('  '));
   }
   lines.push('');
   const v = report.verification;
-  lines.push(`verification: listed ${v.listed_ports} ports (${report.listing.pages} page(s), ${report.listing.ms} ms) vs ${v.created_ports} created -> ${v.count_matches ? 'match' : 'MISMATCH'}`);
+  lines.push(
+    `verification: listed ${v.listed_ports} ports (${report.listing.pages} page(s), ${report.listing.ms} ms) vs ${v.created_ports} created -> ${v.count_matches ? 'match' : 'MISMATCH'}`,
+  );
   lines.push(`  duplicate IPs: ${v.duplicate_ips}   duplicate MACs: ${v.duplicate_macs}   duplicate port ids: ${v.duplicate_port_ids}`);
   lines.push(
     `  created IPs: ${v.created_ips_missing_from_list} missing from list, ${v.created_ips_listed_more_than_once} listed >1x, ${v.created_ips_listed_on_other_port} on another port; ` +
@@ -509,9 +533,16 @@ function printReport(report) {
     const per = Object.entries(c.cpu_ms_per_port ?? {}).map(([k, v]) => `${k} ${v}`);
     if (per.length) lines.push(`  ${pad('', 11)} CPU ms per port: ${per.join(', ')}`);
     const ps = c.per_second;
-    if (ps?.ipam) lines.push(`  ${pad('', 11)} per second: ipam p50 ${ps.ipam.p50}% / max ${ps.ipam.max}% of a core; machine busy p50 ${ps.machine_busy?.p50}% / max ${ps.machine_busy?.max}% of all cores`);
-    if (c.other_load_pct_of_one_core >= 10) lines.push(`  ${pad('', 11)} WARNING: other work on the machine used ~${c.other_load_pct_of_one_core}% of a core meanwhile; figures are perturbed`);
-    if (m) lines.push(`  ${pad('', 11)} machine (${report.machine.cpu_count} cores): busy ${m.busy_pct}% = user ${m.user_pct}% + system ${m.system_pct}% + irq ${m.irq_pct}% + steal ${m.steal_pct}%; iowait ${m.iowait_pct}%`);
+    if (ps?.ipam)
+      lines.push(
+        `  ${pad('', 11)} per second: ipam p50 ${ps.ipam.p50}% / max ${ps.ipam.max}% of a core; machine busy p50 ${ps.machine_busy?.p50}% / max ${ps.machine_busy?.max}% of all cores`,
+      );
+    if (c.other_load_pct_of_one_core >= 10)
+      lines.push(`  ${pad('', 11)} WARNING: other work on the machine used ~${c.other_load_pct_of_one_core}% of a core meanwhile; figures are perturbed`);
+    if (m)
+      lines.push(
+        `  ${pad('', 11)} machine (${report.machine.cpu_count} cores): busy ${m.busy_pct}% = user ${m.user_pct}% + system ${m.system_pct}% + irq ${m.irq_pct}% + steal ${m.steal_pct}%; iowait ${m.iowait_pct}%`,
+      );
   }
   lines.push('');
   lines.push(`result: ${report.ok ? 'PASS' : 'FAIL'}${report.failures.length ? ` (${report.failures.join('; ')})` : ''}`);
@@ -567,7 +598,9 @@ async function main() {
       pids.ipam = internals.ipam?.process?.pid;
       pids.gateway = internals.gateway?.process?.pid;
       dbName = internals.database?.name ?? null;
-      process.stderr.write(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam ?? null}, gateway pid ${pids.gateway ?? null}, database ${dbName}, NATS prefix ${started.prefix})\n`);
+      process.stderr.write(
+        `  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam ?? null}, gateway pid ${pids.gateway ?? null}, database ${dbName}, NATS prefix ${started.prefix})\n`,
+      );
     }
 
     const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2);
@@ -576,7 +609,9 @@ async function main() {
     const subnet = (
       await expect(client, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: opts.cidr, name: `bench-ipam-${suffix}` } }, 201)
     ).subnet;
-    process.stderr.write(`network ${network.id}, subnet ${subnet.id} ${subnet.cidr}; ${opts.ports} sequential + ${opts.ports} with ${opts.concurrency} clients\n`);
+    process.stderr.write(
+      `network ${network.id}, subnet ${subnet.id} ${subnet.cidr}; ${opts.ports} sequential + ${opts.ports} with ${opts.concurrency} clients\n`,
+    );
 
     /** @type {ErrorSample[]} */
     const errorSamples = [];
@@ -605,7 +640,9 @@ async function main() {
       const summary = summarize(name, clients, results, wallMs);
       phases.push(summary);
       created.push(...results.filter((r) => r.status === 201));
-      process.stderr.write(`  done: ${summary.created} created, ${summary.errors} errors, ${summary.ports_per_s} ports/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms\n`);
+      process.stderr.write(
+        `  done: ${summary.created} created, ${summary.errors} errors, ${summary.ports_per_s} ports/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms\n`,
+      );
     }
 
     process.stderr.write('listing ports and checking for duplicates...\n');
@@ -620,11 +657,14 @@ async function main() {
     if (verification.duplicate_ips > 0) failures.push(`${verification.duplicate_ips} duplicate IPs`);
     if (verification.duplicate_macs > 0) failures.push(`${verification.duplicate_macs} duplicate MACs`);
     if (verification.duplicate_port_ids > 0) failures.push(`${verification.duplicate_port_ids} duplicate port ids`);
-    if (verification.duplicate_ips_in_create_responses > 0) failures.push(`${verification.duplicate_ips_in_create_responses} duplicate IPs across create responses`);
-    if (verification.duplicate_macs_in_create_responses > 0) failures.push(`${verification.duplicate_macs_in_create_responses} duplicate MACs across create responses`);
+    if (verification.duplicate_ips_in_create_responses > 0)
+      failures.push(`${verification.duplicate_ips_in_create_responses} duplicate IPs across create responses`);
+    if (verification.duplicate_macs_in_create_responses > 0)
+      failures.push(`${verification.duplicate_macs_in_create_responses} duplicate MACs across create responses`);
     if (!verification.count_matches) failures.push(`listed ${verification.listed_ports} ports, created ${verification.created_ports}`);
     if (verification.created_ports_without_ip > 0) failures.push(`${verification.created_ports_without_ip} created ports without an IP`);
-    const mismatched = verification.created_ips_missing_from_list + verification.created_ips_listed_more_than_once + verification.created_ips_listed_on_other_port;
+    const mismatched =
+      verification.created_ips_missing_from_list + verification.created_ips_listed_more_than_once + verification.created_ips_listed_on_other_port;
     if (mismatched > 0) failures.push(`${mismatched} created IPs not listed exactly once on their port`);
 
     let cleanup = null;
@@ -662,7 +702,11 @@ async function main() {
       machine,
       git,
       build: opts.url ? null : build,
-      target: { mode: opts.url ? 'existing gateway (--url)' : opts.direct ? 'TestStack, ipam directly (--direct, no gateway)' : 'TestStack via gateway', url: opts.url ?? baseUrl, http_client: client.kind },
+      target: {
+        mode: opts.url ? 'existing gateway (--url)' : opts.direct ? 'TestStack, ipam directly (--direct, no gateway)' : 'TestStack via gateway',
+        url: opts.url ?? baseUrl,
+        http_client: client.kind,
+      },
       stack: stack ? { database: dbName, nats_prefix: stack.prefix, ipam_pid: pids.ipam, gateway_pid: pids.gateway } : null,
       setup: { network_id: network.id, subnet_id: subnet.id, cidr: subnet.cidr ?? opts.cidr },
       phases,
@@ -677,7 +721,10 @@ async function main() {
     printReport(report);
     return report.ok ? 0 : 1;
   } catch (e) {
-    if (stack) process.stderr.write(`--- ipam output (last lines) ---\n${stack.logs('ipam').slice(-4000)}\n--- gateway output (last lines) ---\n${stack.logs('gateway').slice(-2000)}\n`);
+    if (stack)
+      process.stderr.write(
+        `--- ipam output (last lines) ---\n${stack.logs('ipam').slice(-4000)}\n--- gateway output (last lines) ---\n${stack.logs('gateway').slice(-2000)}\n`,
+      );
     throw e;
   } finally {
     await stopStack();

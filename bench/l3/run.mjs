@@ -29,7 +29,6 @@ const ROUTERS = Number(opts.routers);
 const HOST = 'bench-n1';
 const WORKLOADS = 10;
 
-
 async function main() {
   const topo = new Topology();
   const host = await topo.addNetns('bh');
@@ -51,13 +50,24 @@ async function main() {
   const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS };
   const routerIds = [];
   try {
-    const agentOptions = { row: 'bench', host: HOST, roles: ['compute', 'network'], tunnelIp: '10.0.0.3', hostNetns: host, physnets: { extnet0: 'ext0' }, logLevel: process.env.BENCH_AGENT_LOG ?? 'warn', heartbeatSeconds: 2 };
+    const agentOptions = {
+      row: 'bench',
+      host: HOST,
+      roles: ['compute', 'network'],
+      tunnelIp: '10.0.0.3',
+      hostNetns: host,
+      physnets: { extnet0: 'ext0' },
+      logLevel: process.env.BENCH_AGENT_LOG ?? 'warn',
+      heartbeatSeconds: 2,
+    };
     let agent = await stack.startAgent(agentOptions);
 
     const { network: ext } = await api(stack, 'POST', '/v2.0/networks', {
       network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' },
     });
-    await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false } });
+    await api(stack, 'POST', '/v2.0/subnets', {
+      subnet: { network_id: ext.id, ip_version: 4, cidr: '10.0.0.0/16', gateway_ip: '10.0.0.1', enable_dhcp: false },
+    });
 
     // --- 1. floating IP association -> DNAT in place
     const { network: tenant } = await api(stack, 'POST', '/v2.0/networks', { network: { name: 'tenant' } });
@@ -70,7 +80,11 @@ async function main() {
       const { port } = await api(stack, 'POST', '/v2.0/ports', { port: { network_id: tenant.id, 'binding:host_id': HOST, 'binding:profile': { netns: w } } });
       ports.push(port);
     }
-    await waitUntil('workloads ACTIVE', async () => (await api(stack, 'GET', `/v2.0/ports?network_id=${tenant.id}&status=ACTIVE&fields=id`)).ports.length >= WORKLOADS + 1, 120_000);
+    await waitUntil(
+      'workloads ACTIVE',
+      async () => (await api(stack, 'GET', `/v2.0/ports?network_id=${tenant.id}&status=ACTIVE&fields=id`)).ports.length >= WORKLOADS + 1,
+      120_000,
+    );
     for (const [i, w] of workloads.entries()) {
       await topo.exec(w, ['ip', 'addr', 'add', `${ports[i].fixed_ips[0].ip_address}/24`, 'dev', 'eth0']);
       await topo.exec(w, ['ip', 'route', 'add', 'default', 'via', '172.16.0.1']);
@@ -98,28 +112,36 @@ async function main() {
       latencies.push(performance.now() - sent);
       current.set(w, fip.id);
     }
-    if (process.env.BENCH_AGENT_LOG) console.log(agent.logs().split('\n').filter((l) => l.includes('reconciled')).slice(-12).join('\n'));
+    if (process.env.BENCH_AGENT_LOG)
+      console.log(
+        agent
+          .logs()
+          .split('\n')
+          .filter((l) => l.includes('reconciled'))
+          .slice(-12)
+          .join('\n'),
+      );
     const fipToDnatMs = latencySummary(latencies);
     result.fipToDnatMs = fipToDnatMs;
-    console.log(`floating IP associate -> first reply: p50 ${fipToDnatMs.p50} ms, p90 ${fipToDnatMs.p90} ms, p99 ${fipToDnatMs.p99} ms, max ${fipToDnatMs.max} ms`);
+    console.log(
+      `floating IP associate -> first reply: p50 ${fipToDnatMs.p50} ms, p90 ${fipToDnatMs.p90} ms, p99 ${fipToDnatMs.p99} ms, max ${fipToDnatMs.max} ms`,
+    );
 
     // --- 2. cold start with many routers
     await agent.kill('SIGTERM');
     console.log(`creating ${ROUTERS} routers (gateway + one interface each) while the agent is stopped...`);
     for (let i = 0; i < ROUTERS; i++) {
       const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: `t${i}` } });
-      const { subnet: s } = await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: `172.${17 + Math.floor(i / 250)}.${i % 250}.0/24` } });
+      const { subnet: s } = await api(stack, 'POST', '/v2.0/subnets', {
+        subnet: { network_id: network.id, ip_version: 4, cidr: `172.${17 + Math.floor(i / 250)}.${i % 250}.0/24` },
+      });
       const { router: r } = await api(stack, 'POST', '/v2.0/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: ext.id } } });
       routerIds.push(r.id);
       await api(stack, 'PUT', `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: s.id });
     }
     const t0 = performance.now();
     agent.start();
-    await waitUntil(
-      'routers ACTIVE',
-      async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= ROUTERS + 1,
-      900_000,
-    );
+    await waitUntil('routers ACTIVE', async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= ROUTERS + 1, 900_000);
     const coldStartSeconds = +((performance.now() - t0) / 1000).toFixed(2);
     result.coldStartSeconds = coldStartSeconds;
     console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${coldStartSeconds} s`);

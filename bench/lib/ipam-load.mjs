@@ -27,7 +27,14 @@ export function prng(seed) {
 
 /** What API requests carry when they come without X-Project-Id / X-Roles (IPAM's defaults). */
 export function requestMeta() {
-  return { now: new Date().toISOString(), correlationId: `req-${randomUUID()}`, causationId: null, projectId: PROJECT_ID, actor: `project:${PROJECT_ID}`, isAdmin: true };
+  return {
+    now: new Date().toISOString(),
+    correlationId: `req-${randomUUID()}`,
+    causationId: null,
+    projectId: PROJECT_ID,
+    actor: `project:${PROJECT_ID}`,
+    isAdmin: true,
+  };
 }
 
 /**

@@ -172,7 +172,13 @@ class IpamProcess {
   }
 
   async start() {
-    const child = new Child({ name: 'ipam', command: process.execPath, args: [path.join(IPAM_DIST, 'main.js')], env: { ...process.env, ...this.env }, onLine: this.output.add });
+    const child = new Child({
+      name: 'ipam',
+      command: process.execPath,
+      args: [path.join(IPAM_DIST, 'main.js')],
+      env: { ...process.env, ...this.env },
+      onLine: this.output.add,
+    });
     this.child = child;
     const healthy = await abortable(child.waitHealthy(httpHealth(`${this.url}/healthz`), { timeoutMs: 60_000, pollMs: 100 })).catch((e) => {
       throw new Error(`ipam did not start: ${e instanceof Error ? e.message : String(e)}\n${this.logs()}`);
@@ -274,7 +280,10 @@ async function fingerprint(databaseUrl) {
       out[table] = { rows: Number(n), digest };
     }
     const { rows: checkpoints } = await client.query(`SELECT name, sequence::bigint AS sequence FROM ipam.projection_checkpoints ORDER BY name`);
-    return { tables: out, checkpoints: Object.fromEntries(checkpoints.map((/** @type {{ name: string, sequence: string }} */ c) => [c.name, Number(c.sequence)])) };
+    return {
+      tables: out,
+      checkpoints: Object.fromEntries(checkpoints.map((/** @type {{ name: string, sequence: string }} */ c) => [c.name, Number(c.sequence)])),
+    };
   } finally {
     await client.end();
   }
@@ -308,7 +317,14 @@ async function seedNetwork(ipam, i) {
   // distinct prefixes keep the shapes plausible.
   const v4cidr = `${10 + Math.floor(i / 256)}.${i % 256}.0.0/16`;
   const v4 = await create(ipam, 'subnet', { network_id: network, name: `v4-${i}`, ip_version: 4, cidr: v4cidr });
-  const v6 = await create(ipam, 'subnet', { network_id: network, name: `v6-${i}`, ip_version: 6, cidr: `fd00:${i.toString(16)}::/64`, ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+  const v6 = await create(ipam, 'subnet', {
+    network_id: network,
+    name: `v6-${i}`,
+    ip_version: 6,
+    cidr: `fd00:${i.toString(16)}::/64`,
+    ipv6_ra_mode: 'slaac',
+    ipv6_address_mode: 'slaac',
+  });
   const ports = [];
   for (const body of [
     { network_id: network, name: `seed-${i}-a` },
@@ -380,8 +396,20 @@ async function loadNetwork(net, commands, random, quota, counts) {
       const kind = u % 5;
       let body;
       if (kind === 0) body = { name: `renamed-${u}`, description: `rev ${u}` };
-      else if (kind === 1) body = { 'binding:host_id': `compute-${u % 16}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:profile': { migrating_to: null, n: u % 7 } };
-      else if (kind === 2) body = { extra_dhcp_opts: [{ opt_name: 'tftp-server', opt_value: `192.0.2.${u % 250}`, ip_version: 4 }, { opt_name: 'bootfile-name', opt_value: 'pxelinux.0', ip_version: 4 }] };
+      else if (kind === 1)
+        body = {
+          'binding:host_id': `compute-${u % 16}`,
+          device_owner: 'compute:nova',
+          device_id: randomUUID(),
+          'binding:profile': { migrating_to: null, n: u % 7 },
+        };
+      else if (kind === 2)
+        body = {
+          extra_dhcp_opts: [
+            { opt_name: 'tftp-server', opt_value: `192.0.2.${u % 250}`, ip_version: 4 },
+            { opt_name: 'bootfile-name', opt_value: 'pxelinux.0', ip_version: 4 },
+          ],
+        };
       else if (kind === 3) body = { allowed_address_pairs: [{ ip_address: `198.51.100.${u % 250}` }] };
       else {
         // Re-address: a second IPv4 address (the first entry keeps the current one) or back
@@ -420,7 +448,9 @@ async function load(nc, naming, networks, opts) {
   for (const net of networks) for (const p of net.ports) owner.set(p.id, net.id);
   // Port commands use only the network repository and the MAC prefix of the write model, and
   // only networkOfPort of the lookups: the rest of either is not there.
-  const model = /** @type {import('../../apps/ipam/dist/application/write-model.js').IpamWriteModel} */ (/** @type {unknown} */ ({ networks: repo, policies: { macPrefix: MAC_PREFIX } }));
+  const model = /** @type {import('../../apps/ipam/dist/application/write-model.js').IpamWriteModel} */ (
+    /** @type {unknown} */ ({ networks: repo, policies: { macPrefix: MAC_PREFIX } })
+  );
   // What IPAM answers from its projection; here from what this loader wrote.
   const lookups = /** @type {import('../../apps/ipam/dist/application/lookups.js').AggregateLookups} */ (
     /** @type {unknown} */ ({
@@ -560,8 +590,17 @@ function summariseSamples(samples) {
       else if (rows.some((r) => r.state === 'idle in transaction')) inTransaction++;
       for (const r of running) statements[r.query] = (statements[r.query] ?? 0) + 1;
     }
-    const top = Object.entries(statements).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([query, k]) => ({ query, pct: pct(k) }));
-    return { samples: list.length, postgresPct: pct(active), ipamInBatchPct: pct(inTransaction), outsideBatchPct: pct(list.length - active - inTransaction), top };
+    const top = Object.entries(statements)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([query, k]) => ({ query, pct: pct(k) }));
+    return {
+      samples: list.length,
+      postgresPct: pct(active),
+      ipamInBatchPct: pct(inTransaction),
+      outsideBatchPct: pct(list.length - active - inTransaction),
+      top,
+    };
   };
   const fifth = Math.floor(samples.length / 5);
   return { all: share(samples), firstFifth: share(samples.slice(0, fifth)), lastFifth: share(samples.slice(samples.length - fifth)) };
@@ -590,7 +629,11 @@ function fmtSeconds(s) {
  */
 function cpuTimes() {
   try {
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
   } catch {
     return null;
@@ -642,12 +685,22 @@ async function main() {
     let t = performance.now();
     const networks = await seed(ipam, opts.networks);
     const seedEvents = await store.streamLastSequence();
-    result.seed = { networks: networks.length, subnets: networks.length * 2, ports: networks.length * 2, events: seedEvents, seconds: +((performance.now() - t) / 1000).toFixed(1) };
-    console.log(`seeded ${networks.length} networks, ${networks.length * 2} subnets, ${networks.length * 2} ports through the API: ${seedEvents} events in ${result.seed.seconds} s`);
+    result.seed = {
+      networks: networks.length,
+      subnets: networks.length * 2,
+      ports: networks.length * 2,
+      events: seedEvents,
+      seconds: +((performance.now() - t) / 1000).toFixed(1),
+    };
+    console.log(
+      `seeded ${networks.length} networks, ${networks.length * 2} subnets, ${networks.length * 2} ports through the API: ${seedEvents} events in ${result.seed.seconds} s`,
+    );
 
     // --- load
     if (opts.pauseIpam) await ipam.stop();
-    console.log(`loading ${opts.events} port events over ${networks.length} networks through IPAM's write path${opts.pauseIpam ? ' (IPAM stopped)' : ' (IPAM running)'}...`);
+    console.log(
+      `loading ${opts.events} port events over ${networks.length} networks through IPAM's write path${opts.pauseIpam ? ' (IPAM stopped)' : ' (IPAM running)'}...`,
+    );
     let cpu = cpuTimes();
     const loaded = await load(nc, naming, networks, opts);
     const lastSequence = await store.streamLastSequence();
@@ -684,7 +737,11 @@ async function main() {
       `live projection was at ${liveAtLoadEnd} when the load ended and caught up ${fmtSeconds(catchUpSeconds)} later${opts.pauseIpam ? ' (IPAM restarted)' : ''}: ${result.live.catchUpPerSecond} events/s; ${fmtCpu(result.live.cpu)}`,
     );
     const before = await fingerprint(database.url);
-    console.log(`before: ${Object.entries(before.tables).map(([k, v]) => `${k} ${v.rows}`).join(', ')}`);
+    console.log(
+      `before: ${Object.entries(before.tables)
+        .map(([k, v]) => `${k} ${v.rows}`)
+        .join(', ')}`,
+    );
 
     // --- rebuild
     console.log(`rebuilding the ipam projection from sequence 1 (admin.ipam.projection_rebuild)...`);
@@ -702,10 +759,16 @@ async function main() {
       samples: rebuilt.samples,
       sessions,
     };
-    console.log(`rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms); ${fmtCpu(result.rebuild.cpu)}`);
-    console.log('where the rebuild\'s time went (pg_stat_activity every 100 ms):');
+    console.log(
+      `rebuilt ${lastSequence} events in ${fmtSeconds(rebuilt.seconds)}: ${result.rebuild.perSecond} events/s (IPAM reports ${rebuilt.ipamDurationMs} ms); ${fmtCpu(result.rebuild.cpu)}`,
+    );
+    console.log("where the rebuild's time went (pg_stat_activity every 100 ms):");
     /** @type {[string, SampleShare][]} */
-    const shares = [['first fifth', sessions.firstFifth], ['last fifth', sessions.lastFifth], ['all', sessions.all]];
+    const shares = [
+      ['first fifth', sessions.firstFifth],
+      ['last fifth', sessions.lastFifth],
+      ['all', sessions.all],
+    ];
     for (const [label, share] of shares) console.log(fmtSampled(label, share));
 
     // --- equality
@@ -723,8 +786,11 @@ async function main() {
     const expectedPorts = loaded.livePorts;
     const portsOk = after.tables.ports?.rows === expectedPorts;
     result.check = { equal, portsAsLoaded: portsOk, expectedPorts, checkpoints: { before: before.checkpoints, after: after.checkpoints }, tables };
-    for (const [name, v] of Object.entries(tables)) console.log(`  ${name.padEnd(24)} ${String(v.rows).padStart(9)} rows  ${v.same ? 'same' : `DIFFERENT (before: ${v.rowsBefore} rows)`}`);
-    console.log(`rebuilt projection ${equal ? 'equals' : 'DIFFERS FROM'} the live one; ports ${after.tables.ports?.rows} (${portsOk ? 'as loaded' : `expected ${expectedPorts}`})`);
+    for (const [name, v] of Object.entries(tables))
+      console.log(`  ${name.padEnd(24)} ${String(v.rows).padStart(9)} rows  ${v.same ? 'same' : `DIFFERENT (before: ${v.rowsBefore} rows)`}`);
+    console.log(
+      `rebuilt projection ${equal ? 'equals' : 'DIFFERS FROM'} the live one; ports ${after.tables.ports?.rows} (${portsOk ? 'as loaded' : `expected ${expectedPorts}`})`,
+    );
     if (!equal || !portsOk) process.exitCode = 1;
   } catch (e) {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);

@@ -89,7 +89,14 @@ function parseOptions(argv) {
     }
     return n;
   };
-  return { events: int('events', 1), networks: int('networks', 1, 250), hosts: int('hosts', 1, 1000), restarts: int('restarts', 1, 100), seed: int('seed', 0), snapshot: !parsed.values['no-snapshot'] };
+  return {
+    events: int('events', 1),
+    networks: int('networks', 1, 250),
+    hosts: int('hosts', 1, 1000),
+    restarts: int('restarts', 1, 100),
+    seed: int('seed', 0),
+    snapshot: !parsed.values['no-snapshot'],
+  };
 }
 
 let interrupted = false;
@@ -190,10 +197,15 @@ async function adminStatus(nc, naming) {
  */
 async function caughtUp(nc, naming, store) {
   const target = await store.streamLastSequence();
-  await waitUntil('ipam projection caught up', async () => {
-    const s = await adminStatus(nc, naming).catch(() => null);
-    return s !== null && s.checkpoint >= target && s.pending === 0;
-  }, 1_800_000, { pollMs: 500, stop: () => interrupted });
+  await waitUntil(
+    'ipam projection caught up',
+    async () => {
+      const s = await adminStatus(nc, naming).catch(() => null);
+      return s !== null && s.checkpoint >= target && s.pending === 0;
+    },
+    1_800_000,
+    { pollMs: 500, stop: () => interrupted },
+  );
 }
 
 // ---------------------------------------------------------------------------- seed and load
@@ -218,7 +230,15 @@ async function seed(ipam, store, naming, opts) {
   // The agents, registered as an agent does on start: their hosts get L2 desired state.
   for (let h = 0; h < opts.hosts; h++) {
     const agentId = randomUUID();
-    const data = { row: `row-${h % 2 === 0 ? 'a' : 'b'}`, host: `compute-${h}`, roles: ['compute'], tunnelIp: `10.250.${Math.floor(h / 250)}.${(h % 250) + 1}`, physnets: {}, version: 'bench', startedAt: new Date().toISOString() };
+    const data = {
+      row: `row-${h % 2 === 0 ? 'a' : 'b'}`,
+      host: `compute-${h}`,
+      roles: ['compute'],
+      tunnelIp: `10.250.${Math.floor(h / 250)}.${(h % 250) + 1}`,
+      physnets: {},
+      version: 'bench',
+      startedAt: new Date().toISOString(),
+    };
     const envelope = store.envelope({ type: 'AgentRegistered', data }, 'agent', agentId, { ...requestMeta(), actor: `agent:${data.row}/${data.host}` });
     await store.append(naming.eventSubject('agent', 'agent', agentId), envelope, 0);
   }
@@ -244,7 +264,9 @@ async function loadNetwork(net, commands, random, quota, hosts, counts) {
     const host = `compute-${Math.floor(random() * hosts)}`;
     if (live.length < 4 || r < 0.4) {
       const bound = counts.created % 2 === 0;
-      const body = bound ? { network_id: net.id, name: `vm-${k}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': host } : { network_id: net.id, name: `port-${k}` };
+      const body = bound
+        ? { network_id: net.id, name: `vm-${k}`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': host }
+        : { network_id: net.id, name: `port-${k}` };
       const i = createPortInput({ port: body }, meta);
       /** @type {{ id: string }} */
       const written = await commands.create(i.networkId, i.projectId, i.request, meta);
@@ -341,7 +363,9 @@ async function desiredStateSnapshot(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT sequence::int AS sequence, length(state::text) AS bytes FROM ipam.aggregate_snapshots WHERE subject LIKE 'desired-state.%'`);
+    const { rows } = await client.query(
+      `SELECT sequence::int AS sequence, length(state::text) AS bytes FROM ipam.aggregate_snapshots WHERE subject LIKE 'desired-state.%'`,
+    );
     return rows[0] ?? null;
   } finally {
     await client.end();
@@ -388,12 +412,19 @@ async function restart(ipam, network, opts) {
     throw new Error(`${name}: no 2xx within 300 s`);
   };
   await Promise.all([
-    probe('write', () => status(`${ipam.url}/v2.0/ports`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ port: { network_id: network.id, name: 'probe' } }) })),
+    probe('write', () =>
+      status(`${ipam.url}/v2.0/ports`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ port: { network_id: network.id, name: 'probe' } }),
+      }),
+    ),
     probe('read', () => status(`${ipam.url}/v2.0/networks/${network.id}`)),
     probe('healthy', () => status(`${ipam.url}/healthz`)),
   ]);
   // the desired-state fold (in the background) has caught up and published: IPAM logs it
-  if (opts.snapshot) await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
+  if (opts.snapshot)
+    await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
   if (opts.snapshot) at.desiredState = performance.now() - t0;
   /** @param {Map<number, number> | undefined} m */
   const fmt = (m = new Map()) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
@@ -405,7 +436,12 @@ async function restart(ipam, network, opts) {
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
-  const result = { at: new Date().toISOString(), machine: machineSummary(), command: `node bench/restart/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), options: opts };
+  const result = {
+    at: new Date().toISOString(),
+    machine: machineSummary(),
+    command: `node bench/restart/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    options: opts,
+  };
   const infra = await testInfra();
   const prefix = uniqueName('restart');
   const naming = new Naming({ prefix });
@@ -418,7 +454,13 @@ async function main() {
   let prisma;
   try {
     await deployIpamMigrations(database.url);
-    const service = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: String(await freePort()) });
+    const service = new IpamProcess({
+      DATABASE_URL: database.url,
+      NATS_URL: infra.natsUrl,
+      NATS_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      PORT: String(await freePort()),
+    });
     ipam = service;
     service.spawn();
     await waitUntil('ipam healthy', async () => (await status(`${service.url}/healthz`)) === 200, 60_000, { pollMs: 100, stop: () => interrupted });
@@ -441,14 +483,21 @@ async function main() {
     /** @type {Record<string, number>} */
     const stream = { lastSequence, ...loaded.counts, loadSeconds: +loaded.seconds.toFixed(1), catchUpSeconds: +((performance.now() - t) / 1000).toFixed(1) };
     result.stream = stream;
-    console.log(`stream at ${lastSequence} (${loaded.counts.created} created, ${loaded.counts.updated} updated, ${loaded.counts.deleted} deleted in ${stream.loadSeconds} s); IPAM's projection caught up`);
+    console.log(
+      `stream at ${lastSequence} (${loaded.counts.created} created, ${loaded.counts.updated} updated, ${loaded.counts.deleted} deleted in ${stream.loadSeconds} s); IPAM's projection caught up`,
+    );
     // IPAM's desired-state fold keeps a snapshot every 10,000 events once it has published
     // them: wait until it has one that recent (what a service that has been running holds).
     const settled = async () => {
       if (!opts.snapshot) return kvQuiet(bus, naming);
       const last = await store.streamLastSequence();
       const t0 = performance.now();
-      await waitUntil('desired-state snapshot within 10,000 events of the stream', async () => ((await desiredStateSnapshot(database.url).catch(() => null))?.sequence ?? 0) >= last - 10_000, 1_800_000, { pollMs: 1000, stop: () => interrupted });
+      await waitUntil(
+        'desired-state snapshot within 10,000 events of the stream',
+        async () => ((await desiredStateSnapshot(database.url).catch(() => null))?.sequence ?? 0) >= last - 10_000,
+        1_800_000,
+        { pollMs: 1000, stop: () => interrupted },
+      );
       return Math.round(performance.now() - t0);
     };
     stream.desiredStateSettledMs = await settled();
@@ -463,7 +512,9 @@ async function main() {
       const snapshot = await desiredStateSnapshot(database.url);
       const r = { ...(await restart(service, probed, opts)), snapshotBefore: snapshot };
       restarts.push(r);
-      console.log(`restart ${i}: first answer ${r.ms.answered} ms, read 2xx ${r.ms.read} ms (that request ${r.ms.readLatency} ms), write 2xx ${r.ms.write} ms (${r.ms.writeLatency} ms), /healthz ${r.ms.healthy} ms, desired state caught up ${r.ms.desiredState} ms; write statuses ${JSON.stringify(r.statuses.write)}; desired-state snapshot before the kill: ${snapshot ? `#${snapshot.sequence}, ${snapshot.bytes} bytes` : 'none'}`);
+      console.log(
+        `restart ${i}: first answer ${r.ms.answered} ms, read 2xx ${r.ms.read} ms (that request ${r.ms.readLatency} ms), write 2xx ${r.ms.write} ms (${r.ms.writeLatency} ms), /healthz ${r.ms.healthy} ms, desired state caught up ${r.ms.desiredState} ms; write statuses ${JSON.stringify(r.statuses.write)}; desired-state snapshot before the kill: ${snapshot ? `#${snapshot.sequence}, ${snapshot.bytes} bytes` : 'none'}`,
+      );
       await caughtUp(bus, naming, store);
       await settled();
     }
@@ -473,7 +524,11 @@ async function main() {
     const figures = (k) => ({ median: percentile(sorted(k), 50), max: sorted(k).at(-1) });
     const summary = Object.fromEntries(['answered', 'read', 'write', 'healthy', ...(opts.snapshot ? ['desiredState'] : [])].map((k) => [k, figures(k)]));
     result.summary = summary;
-    const startLines = service.logs().split('\n').filter((l) => /desired state|listening|error/i.test(l)).slice(-30);
+    const startLines = service
+      .logs()
+      .split('\n')
+      .filter((l) => /desired state|listening|error/i.test(l))
+      .slice(-30);
     result.ipamStartLog = startLines;
     const read = figures('read');
     const write = figures('write');

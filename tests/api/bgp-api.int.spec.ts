@@ -17,7 +17,13 @@ const agents: FakeAgent[] = [];
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
 type Speaker = Resource & { peers: string[]; networks: string[]; local_as: number; ip_version: number | null };
 type Route = { destination: string; next_hop: string };
-type Intent = { speakerId: string; localAs: number; routerId: string; peers: { id: string; address: string; password: string | null }[]; routes: { destination: string; nextHop: string }[] };
+type Intent = {
+  speakerId: string;
+  localAs: number;
+  routerId: string;
+  peers: { id: string; address: string; password: string | null }[];
+  routes: { destination: string; nextHop: string }[];
+};
 
 const eventually = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000) =>
   eventuallyIn(what, read, ok, { timeoutMs, context: () => stack.logs('bgp').slice(-3000) });
@@ -26,7 +32,8 @@ const routesOf = async (speakerId: string) =>
   (await api.get<{ advertised_routes: Route[] }>(`/v2.0/bgp-speakers/${speakerId}/get_advertised_routes`)).body.advertised_routes;
 const dragentHosts = async (speakerId: string) =>
   (await api.get<{ agents: { host: string }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents.map((a) => a.host);
-const intentOf = async (agent: FakeAgent, speakerId: string) => (await agent.desired()).get(`${agent.row}.${agent.host}.bgp.${speakerId}`) as Intent | undefined;
+const intentOf = async (agent: FakeAgent, speakerId: string) =>
+  (await agent.desired()).get(`${agent.row}.${agent.host}.bgp.${speakerId}`) as Intent | undefined;
 const agent = async (row: string, host: string, roles: string[], tunnelIp: string) => {
   const a = await FakeAgent.start(stack.natsUrl, stack.prefix, { row, host, roles, physnets: {}, tunnelIp });
   agents.push(a);
@@ -43,10 +50,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
+describe("BGP speakers and peers: validation and Neutron's shapes", () => {
   it('takes local_as as a number or a string of digits, ip_version 4, 6 or none (both families)', async () => {
     const s = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 's1', local_as: '64512', ip_version: 4 });
-    expect(s).toMatchObject({ name: 's1', local_as: 64512, ip_version: 4, advertise_floating_ip_host_routes: true, advertise_tenant_networks: true, peers: [], networks: [] });
+    expect(s).toMatchObject({
+      name: 's1',
+      local_as: 64512,
+      ip_version: 4,
+      advertise_floating_ip_host_routes: true,
+      advertise_tenant_networks: true,
+      peers: [],
+      networks: [],
+    });
     const dual = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'dual', local_as: 4200000000 });
     expect([dual.local_as, dual.ip_version]).toEqual([4200000000, null]);
     for (const [body, message] of [
@@ -96,14 +111,17 @@ describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
     expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
   });
 
-  it('keeps a peer\'s password to its auth_type', async () => {
+  it("keeps a peer's password to its auth_type", async () => {
     const open = await api.create('bgp-peers', 'bgp_peer', { name: 'open', peer_ip: '10.255.0.7', remote_as: 64999 });
     const pw = await api.put(`/v2.0/bgp-peers/${open.id}`, { bgp_peer: { password: 'x' } });
-    expect([pw.status, errorOf(pw.body)]).toEqual([400, { type: 'InvalidBgpPeerMd5Authentication', message: expect.stringMatching(/auth_type none: it takes no password/), detail: '' }]);
+    expect([pw.status, errorOf(pw.body)]).toEqual([
+      400,
+      { type: 'InvalidBgpPeerMd5Authentication', message: expect.stringMatching(/auth_type none: it takes no password/), detail: '' },
+    ]);
     expect((await api.delete(`/v2.0/bgp-peers/${open.id}`)).status).toBe(204);
   });
 
-  it('lets exactly one of two concurrent additions of peers at one address onto a speaker through (Neutron\'s DuplicateBgpPeerIpException)', async () => {
+  it("lets exactly one of two concurrent additions of peers at one address onto a speaker through (Neutron's DuplicateBgpPeerIpException)", async () => {
     // As in Neutron, two peers may share an address; a speaker peers with only one of them.
     const s = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'race', local_as: 64520, ip_version: 4 });
     const twins = await Promise.all([1, 2].map((i) => api.create('bgp-peers', 'bgp_peer', { name: `twin${i}`, peer_ip: '10.255.9.1', remote_as: 64600 + i })));
@@ -121,7 +139,7 @@ describe('BGP speakers and peers: validation and Neutron\'s shapes', () => {
     for (const p of twins) expect((await api.delete(`/v2.0/bgp-peers/${p.id}`)).status).toBe(204);
   });
 
-  it('is for admins only, as Neutron\'s policy', async () => {
+  it("is for admins only, as Neutron's policy", async () => {
     const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
     const list = await member.get('/v2.0/bgp-speakers');
     expect([list.status, errorOf(list.body).type]).toEqual([403, 'PolicyNotAuthorized']);
@@ -140,9 +158,14 @@ describe('advertised routes, placement and desired state', () => {
   let a2: FakeAgent;
   let b1: FakeAgent;
 
-  it('advertises the same-scope tenant subnet and associated floating IPs, next hop the router\'s gateway address', async () => {
+  it("advertises the same-scope tenant subnet and associated floating IPs, next hop the router's gateway address", async () => {
     const scope = await api.create('address-scopes', 'address_scope', { name: 'routed', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', { name: 'routed-pool', prefixes: ['192.168.81.0/24'], default_prefixlen: 26, address_scope_id: scope.id });
+    const pool = await api.create('subnetpools', 'subnetpool', {
+      name: 'routed-pool',
+      prefixes: ['192.168.81.0/24'],
+      default_prefixlen: 26,
+      address_scope_id: scope.id,
+    });
     ext = await api.create('networks', 'network', { name: 'Public-Net', 'router:external': true });
     await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, subnetpool_id: pool.id });
     const tenant = await api.create('networks', 'network', { name: 'routed-tenant' });
@@ -150,7 +173,7 @@ describe('advertised routes, placement and desired state', () => {
     const natted = await api.create('networks', 'network', { name: 'natted' });
     const private4 = await api.create('subnets', 'subnet', { network_id: natted.id, ip_version: 4, cidr: '172.16.100.0/24' });
     router = await api.create('routers', 'router', { name: 'r1', external_gateway_info: { network_id: ext.id } });
-    gatewayIp = ((router.external_gateway_info as { external_fixed_ips: { ip_address: string }[] }).external_fixed_ips[0]?.ip_address) ?? '';
+    gatewayIp = (router.external_gateway_info as { external_fixed_ips: { ip_address: string }[] }).external_fixed_ips[0]?.ip_address ?? '';
     expect(gatewayIp).toMatch(/^192\.168\.81\./);
     for (const s of [routed, private4]) expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id })).status).toBe(200);
 
@@ -202,10 +225,18 @@ describe('advertised routes, placement and desired state', () => {
     a1 = await agent('row-a', 'bgp-a1', ['network', 'bgp'], '10.1.0.2');
     a2 = await agent('row-a', 'bgp-a2', ['bgp'], '10.1.0.3');
     await agent('row-c', 'net-c1', ['network'], '10.3.0.2');
-    await eventually('dragents in two rows', async () => (await dragentHosts(speaker.id)).sort(), (h) => JSON.stringify(h) === '["bgp-a1","bgp-b1"]');
+    await eventually(
+      'dragents in two rows',
+      async () => (await dragentHosts(speaker.id)).sort(),
+      (h) => JSON.stringify(h) === '["bgp-a1","bgp-b1"]',
+    );
     const typed = await api.get<{ agents: { host: string }[] }>('/v2.0/agents?agent_type=BGP%20dynamic%20routing%20agent');
     expect(typed.body.agents.map((a) => a.host).sort()).toEqual(['bgp-a1', 'bgp-a2', 'bgp-b1']);
-    const onA1 = await eventually('the intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i !== undefined);
+    const onA1 = await eventually(
+      'the intent on bgp-a1',
+      () => intentOf(a1, speaker.id),
+      (i) => i !== undefined,
+    );
     expect(onA1).toEqual({
       speakerId: speaker.id,
       localAs: 64711,
@@ -214,7 +245,15 @@ describe('advertised routes, placement and desired state', () => {
       peers: [{ id: peer4.id, address: '10.255.0.1', remoteAs: 14907, password: 'pw one' }],
       routes: (await routesOf(speaker.id)).map((r) => ({ destination: r.destination, nextHop: r.next_hop })),
     });
-    expect((await eventually('the intent on bgp-b1', () => intentOf(b1, speaker.id), (i) => i !== undefined))?.routerId).toBe('10.2.0.2');
+    expect(
+      (
+        await eventually(
+          'the intent on bgp-b1',
+          () => intentOf(b1, speaker.id),
+          (i) => i !== undefined,
+        )
+      )?.routerId,
+    ).toBe('10.2.0.2');
     expect(await intentOf(a2, speaker.id)).toBeUndefined();
     const onAgent = await api.get<{ bgp_speakers: Speaker[] }>(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances`);
     expect(onAgent.body.bgp_speakers.map((s) => s.id)).toContain(speaker.id);
@@ -223,9 +262,19 @@ describe('advertised routes, placement and desired state', () => {
   it('puts a second speaker of the same family only where none runs (one BIRD per family listens on a host)', async () => {
     const second = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'edge2', local_as: 64712, ip_version: 4 });
     const v6 = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'edge6', local_as: 64713, ip_version: 6 });
-    expect(await eventually('edge2 on the free agent', () => dragentHosts(second.id), (h) => h.length > 0)).toEqual(['bgp-a2']);
+    expect(
+      await eventually(
+        'edge2 on the free agent',
+        () => dragentHosts(second.id),
+        (h) => h.length > 0,
+      ),
+    ).toEqual(['bgp-a2']);
     // the IPv6 speaker shares hosts with the IPv4 ones, in two rows
-    const v6Hosts = await eventually('edge6 placed', () => dragentHosts(v6.id), (h) => h.length === 2);
+    const v6Hosts = await eventually(
+      'edge6 placed',
+      () => dragentHosts(v6.id),
+      (h) => h.length === 2,
+    );
     expect(v6Hosts).toContain('bgp-b1');
     expect(await dragentHosts(second.id)).toEqual(['bgp-a2']);
     const clash = await api.post(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances`, { bgp_speaker_id: second.id });
@@ -233,9 +282,16 @@ describe('advertised routes, placement and desired state', () => {
     for (const x of [second, v6]) expect((await api.delete(`/v2.0/bgp-speakers/${x.id}`)).status).toBe(204);
   });
 
-  it('shows each peer\'s sessions as the agents running the speaker report them, ignoring other hosts', async () => {
+  it("shows each peer's sessions as the agents running the speaker report them, ignoring other hosts", async () => {
     const since = new Date(Date.now() - 90_000).toISOString();
-    const session = (state: string, prefixes: number | null) => ({ speakerId: speaker.id, peerId: peer4.id, state, since, prefixesSent: prefixes, lastError: null });
+    const session = (state: string, prefixes: number | null) => ({
+      speakerId: speaker.id,
+      peerId: peer4.id,
+      state,
+      since,
+      prefixesSent: prefixes,
+      lastError: null,
+    });
     const report = (state: string, prefixes: number | null) => ({
       kind: 'bgp_session',
       id: `${speaker.id}/${peer4.id}`,
@@ -248,7 +304,10 @@ describe('advertised routes, placement and desired state', () => {
     await b1.report([report('Active', null)]);
     // bgp-a2 does not run the speaker: its report is stale and ignored
     await a2.report([report('Established', 7)]);
-    type Peer = { status: string; sessions: { host: string; state: string; prefixes_sent: number | null; uptime_seconds: number | null; agent_alive: boolean }[] };
+    type Peer = {
+      status: string;
+      sessions: { host: string; state: string; prefixes_sent: number | null; uptime_seconds: number | null; agent_alive: boolean }[];
+    };
     const peer = await eventually(
       'both sessions on the peer',
       async () => (await api.get<{ bgp_peer: Peer }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer,
@@ -266,12 +325,21 @@ describe('advertised routes, placement and desired state', () => {
   it('moves a speaker off a dead agent to a live one, preferring the row it lost', async () => {
     await b1.stop();
     agents.splice(agents.indexOf(b1), 1);
-    const hosts = await eventually('the speaker leaves bgp-b1', () => dragentHosts(speaker.id), (h) => !h.includes('bgp-b1'), 30_000);
+    const hosts = await eventually(
+      'the speaker leaves bgp-b1',
+      () => dragentHosts(speaker.id),
+      (h) => !h.includes('bgp-b1'),
+      30_000,
+    );
     // no other bgp agent in row-b: the second one in row-a
     expect(hosts.sort()).toEqual(['bgp-a1', 'bgp-a2']);
     const peer = (await api.get<{ bgp_peer: { sessions: { host: string }[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer;
     expect(peer.sessions.map((s) => s.host)).toEqual(['bgp-a1']);
-    await eventually('the intent on bgp-a2', () => intentOf(a2, speaker.id), (i) => i !== undefined);
+    await eventually(
+      'the intent on bgp-a2',
+      () => intentOf(a2, speaker.id),
+      (i) => i !== undefined,
+    );
   });
 
   it('pins a speaker to an agent with the dragent API, and releases it to automatic placement', async () => {
@@ -288,25 +356,49 @@ describe('advertised routes, placement and desired state', () => {
     // pinned: placement leaves it there. A speaker created now is placed by a pass that
     // starts after the pin, and that pass looks at every speaker.
     const probe = await api.create<Speaker>('bgp-speakers', 'bgp_speaker', { name: 'probe', local_as: 64714, ip_version: 6 });
-    await eventually('a placement pass after the pin', () => dragentHosts(probe.id), (h) => h.length > 0);
+    await eventually(
+      'a placement pass after the pin',
+      () => dragentHosts(probe.id),
+      (h) => h.length > 0,
+    );
     expect(await dragentHosts(speaker.id)).toEqual(['bgp-a2']);
     expect((await api.delete(`/v2.0/bgp-speakers/${probe.id}`)).status).toBe(204);
-    await eventually('no intent on bgp-a1', () => intentOf(a1, speaker.id), (i) => i === undefined);
+    await eventually(
+      'no intent on bgp-a1',
+      () => intentOf(a1, speaker.id),
+      (i) => i === undefined,
+    );
     expect((await api.delete(`/v2.0/agents/${agentIdOf('row-a', 'bgp-a1')}/bgp-drinstances/${speaker.id}`)).status).toBe(409);
     expect((await api.delete(`/v2.0/agents/${a2Id}/bgp-drinstances/${speaker.id}`)).status).toBe(204);
-    expect((await eventually('automatic placement again', () => dragentHosts(speaker.id), (h) => h.length === 2)).sort()).toEqual(['bgp-a1', 'bgp-a2']);
+    expect(
+      (
+        await eventually(
+          'automatic placement again',
+          () => dragentHosts(speaker.id),
+          (h) => h.length === 2,
+        )
+      ).sort(),
+    ).toEqual(['bgp-a1', 'bgp-a2']);
   });
 
   it('a deleted peer leaves the speaker; a deleted speaker leaves its agents', async () => {
     expect((await api.delete(`/v2.0/bgp-peers/${peer4.id}`)).status).toBe(204);
     const shown = await api.get<{ bgp_speaker: Speaker }>(`/v2.0/bgp-speakers/${speaker.id}`);
     expect(shown.body.bgp_speaker.peers).toEqual([]);
-    await eventually('no peer in the intent', () => intentOf(a1, speaker.id), (i) => i?.peers.length === 0);
+    await eventually(
+      'no peer in the intent',
+      () => intentOf(a1, speaker.id),
+      (i) => i?.peers.length === 0,
+    );
     const removed = await api.put(`/v2.0/bgp-speakers/${speaker.id}/remove_gateway_network`, { network_id: ext.id });
     expect([removed.status, removed.body]).toEqual([200, { network_id: ext.id }]);
     expect(await routesOf(speaker.id)).toEqual([]);
     expect((await api.put(`/v2.0/bgp-speakers/${speaker.id}/remove_gateway_network`, { network_id: ext.id })).status).toBe(404);
     expect((await api.delete(`/v2.0/bgp-speakers/${speaker.id}`)).status).toBe(204);
-    await eventually('no intent left', async () => [await intentOf(a1, speaker.id), await intentOf(a2, speaker.id)], (i) => i.every((x) => x === undefined));
+    await eventually(
+      'no intent left',
+      async () => [await intentOf(a1, speaker.id), await intentOf(a2, speaker.id)],
+      (i) => i.every((x) => x === undefined),
+    );
   });
 });

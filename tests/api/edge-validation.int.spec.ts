@@ -39,7 +39,12 @@ beforeAll(async () => {
   jsm = await jetstreamManager(nc);
   // No agent: nothing is placed or scheduled behind the probes' backs, so the stream only
   // moves when a request appends.
-  network = await api.create('networks', 'network', { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+  network = await api.create('networks', 'network', {
+    name: 'ext',
+    'router:external': true,
+    'provider:network_type': 'flat',
+    'provider:physical_network': 'extnet0',
+  });
   await api.create('subnets', 'subnet', { network_id: network.id, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false });
   port = await api.create('ports', 'port', { network_id: network.id });
   router = await api.create('routers', 'router', { name: 'r' });
@@ -59,8 +64,18 @@ describe('IPAM refuses before appending', () => {
     ['a NUL in a binding:profile value', 'POST', '/v2.0/ports', () => ({ port: { network_id: network.id, 'binding:profile': { a: 'x\u0000' } } })],
     ['a lone surrogate in binding:profile', 'POST', '/v2.0/ports', () => ({ port: { network_id: network.id, 'binding:profile': { a: '\uD800' } } })],
     ['a binding:profile of 5 KB', 'PUT', () => `/v2.0/ports/${port.id}`, { port: { 'binding:profile': { blob: 'b'.repeat(5000) } } }],
-    ['250 fixed_ips on one port', 'POST', '/v2.0/ports', () => ({ port: { network_id: network.id, fixed_ips: Array.from({ length: 250 }, () => ({ ip_address: '203.0.113.9' })) } })],
-    ['a subnet pool default_quota of 2^31 (an Int column)', 'POST', '/v2.0/subnetpools', { subnetpool: { name: 'p', prefixes: ['10.0.0.0/16'], default_quota: 2 ** 31 } }],
+    [
+      '250 fixed_ips on one port',
+      'POST',
+      '/v2.0/ports',
+      () => ({ port: { network_id: network.id, fixed_ips: Array.from({ length: 250 }, () => ({ ip_address: '203.0.113.9' })) } }),
+    ],
+    [
+      'a subnet pool default_quota of 2^31 (an Int column)',
+      'POST',
+      '/v2.0/subnetpools',
+      { subnetpool: { name: 'p', prefixes: ['10.0.0.0/16'], default_quota: 2 ** 31 } },
+    ],
     ['a network id outside the subject alphabet', 'POST', '/v2.0/ports', { port: { network_id: 'a.b' } }],
     ['an MTU beyond an Int column', 'PUT', () => `/v2.0/networks/${network.id}`, { network: { mtu: 99999999999 } }],
     ['a name of 256 characters', 'PUT', () => `/v2.0/networks/${network.id}`, { network: { name: 'n'.repeat(256) } }],
@@ -80,7 +95,12 @@ describe('L3 refuses before appending', () => {
     ['a NUL in a router name', 'POST', '/v2.0/routers', { router: { name: 'r\u0000' } }],
     ['a gateway network id outside the subject alphabet', 'POST', '/v2.0/routers', { router: { external_gateway_info: { network_id: '*' } } }],
     ['an interface subnet id outside the subject alphabet', 'PUT', () => `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: 'a.b' }],
-    ['31 extra routes', 'PUT', () => `/v2.0/routers/${router.id}`, { router: { routes: Array.from({ length: 31 }, (_, i) => ({ destination: `198.18.${i}.0/24`, nexthop: '203.0.113.5' })) } }],
+    [
+      '31 extra routes',
+      'PUT',
+      () => `/v2.0/routers/${router.id}`,
+      { router: { routes: Array.from({ length: 31 }, (_, i) => ({ destination: `198.18.${i}.0/24`, nexthop: '203.0.113.5' })) } },
+    ],
     ['a floating network id with a space', 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: 'x y' } }],
   ])('%s: 400', async (_what, method, path, body) => {
     await refused(400, method, typeof path === 'function' ? path() : path, body);
@@ -120,8 +140,18 @@ describe('metadata refuses before appending', () => {
     ['a NUL in an instance name', 'POST', '/v2.0/instances', { instance: { name: 'vm\u0000' } }],
     ['a lone surrogate in vendor_data', 'POST', '/v2.0/instances', { instance: { name: 'vm', vendor_data: { k: '\uDC00' } } }],
     ['vendor_data of 100 KB', 'POST', '/v2.0/instances', { instance: { name: 'vm', vendor_data: { blob: 'v'.repeat(100_000) } } }],
-    ['129 metadata items', 'PUT', () => `/v2.0/instances/${instance.id}`, { instance: { metadata: Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`k${i}`, 'v'])) } }],
-    ['11 public keys', 'PUT', () => `/v2.0/instances/${instance.id}`, { instance: { public_keys: Array.from({ length: 11 }, (_, i) => ({ name: `k${i}`, data: 'ssh-ed25519 AAAA' })) } }],
+    [
+      '129 metadata items',
+      'PUT',
+      () => `/v2.0/instances/${instance.id}`,
+      { instance: { metadata: Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`k${i}`, 'v'])) } },
+    ],
+    [
+      '11 public keys',
+      'PUT',
+      () => `/v2.0/instances/${instance.id}`,
+      { instance: { public_keys: Array.from({ length: 11 }, (_, i) => ({ name: `k${i}`, data: 'ssh-ed25519 AAAA' })) } },
+    ],
   ])('%s: 400', async (_what, method, path, body) => {
     await refused(400, method, typeof path === 'function' ? path() : path, body);
   });

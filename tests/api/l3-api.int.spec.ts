@@ -12,7 +12,11 @@ let stack: TestStack;
 let api: NeutronClient;
 let agent: FakeAgent;
 
-type Router = Resource & { external_gateway_info: { network_id: string; enable_snat: boolean; external_fixed_ips: { subnet_id: string; ip_address: string }[] } | null; status: string; routes: unknown[] };
+type Router = Resource & {
+  external_gateway_info: { network_id: string; enable_snat: boolean; external_fixed_ips: { subnet_id: string; ip_address: string }[] } | null;
+  status: string;
+  routes: unknown[];
+};
 type FloatingIp = Resource & { floating_ip_address: string; router_id: string | null; port_id: string | null; fixed_ip_address: string | null; status: string };
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
 
@@ -27,7 +31,12 @@ beforeAll(async () => {
   stack = await TestStack.start();
   api = new NeutronClient(stack.url);
   agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-a1', roles: ['network'], physnets: { extnet0: 'eth1' } });
-  ext = await api.create('networks', 'network', { name: 'ext_n2', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+  ext = await api.create('networks', 'network', {
+    name: 'ext_n2',
+    'router:external': true,
+    'provider:network_type': 'flat',
+    'provider:physical_network': 'extnet0',
+  });
   extSubnet = await api.create('subnets', 'subnet', {
     network_id: ext.id,
     ip_version: 4,
@@ -103,7 +112,10 @@ describe('routers', () => {
     expect(removed.status).toBe(200);
     expect((await api.get(`/v2.0/ports/${port.id}`)).status).toBe(404);
     // The OpenAPI document carries the extension beyond Neutron with the request body.
-    const doc = (await (await fetch(`${stack.l3Url}/docs/openapi.json`)).json()) as { info: { description: string }; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    const doc = (await (await fetch(`${stack.l3Url}/docs/openapi.json`)).json()) as {
+      info: { description: string };
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
     expect(JSON.stringify(doc.paths['/v2.0/routers']?.post?.requestBody)).toContain('nat_exclusions');
     expect(doc.info.description).toContain('router-nat-exclusions');
   });
@@ -111,7 +123,9 @@ describe('routers', () => {
   it('accepts extra routes only through connected subnets', async () => {
     const far = await api.put(`/v2.0/routers/${router.id}/add_extraroutes`, { router: { routes: [{ destination: '10.9.0.0/16', nexthop: '192.0.2.1' }] } });
     expect(far.status).toBe(400);
-    const near = await api.put<{ router: Router }>(`/v2.0/routers/${router.id}/add_extraroutes`, { router: { routes: [{ destination: '10.9.0.0/16', nexthop: '172.16.100.254' }] } });
+    const near = await api.put<{ router: Router }>(`/v2.0/routers/${router.id}/add_extraroutes`, {
+      router: { routes: [{ destination: '10.9.0.0/16', nexthop: '172.16.100.254' }] },
+    });
     expect(near.body.router.routes).toEqual([{ destination: '10.9.0.0/16', nexthop: '172.16.100.254' }]);
   });
 });
@@ -205,7 +219,13 @@ describe('routers and floating IPs changed concurrently or behind their back', (
     // None refused. (On a loaded machine a stored write may still be answered 5xx while its
     // read-your-writes wait runs out: issue 14 item 1, not this one; what counts here is below.)
     expect(replies.filter((r) => r.status >= 400 && r.status < 500)).toEqual([]);
-    const shown = (await eventually('50 routes', () => api.get<{ router: Router }>(`/v2.0/routers/${routerA.id}`), (r) => r.body.router.routes.length >= 50)).body.router.routes as {
+    const shown = (
+      await eventually(
+        '50 routes',
+        () => api.get<{ router: Router }>(`/v2.0/routers/${routerA.id}`),
+        (r) => r.body.router.routes.length >= 50,
+      )
+    ).body.router.routes as {
       destination: string;
       nexthop: string;
     }[];
@@ -214,7 +234,11 @@ describe('routers and floating IPs changed concurrently or behind their back', (
     // and as many concurrent removals leave none
     const removed = await Promise.all(routes.map((r) => api.put(`/v2.0/routers/${routerA.id}/remove_extraroutes`, { router: { routes: [r] } })));
     expect(removed.filter((r) => r.status >= 400 && r.status < 500)).toEqual([]);
-    const left = await eventually('every route removed', () => api.get<{ router: Router }>(`/v2.0/routers/${routerA.id}`), (r) => r.body.router.routes.length === 0);
+    const left = await eventually(
+      'every route removed',
+      () => api.get<{ router: Router }>(`/v2.0/routers/${routerA.id}`),
+      (r) => r.body.router.routes.length === 0,
+    );
     expect(left.body.router.routes).toEqual([]);
   });
 
@@ -273,7 +297,10 @@ describe('deleting an external network with floating IPs (test_delete_external_n
 
   it('deletes the unassociated floating IPs with the network, as Neutron does', async () => {
     const { net } = await externalNetwork('ext-gone', '10.88.0.0/24');
-    const fips = [await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id }), await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id })];
+    const fips = [
+      await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id }),
+      await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: net.id }),
+    ];
     expect((await api.delete(`/v2.0/networks/${net.id}`)).status).toBe(204);
     for (const f of fips) expect((await api.get(`/v2.0/floatingips/${f.id}`)).status).toBe(404);
     expect((await api.get<{ ports: unknown[] }>(`/v2.0/ports?network_id=${net.id}`)).body.ports).toEqual([]);
@@ -296,7 +323,10 @@ describe('deleting an external network with floating IPs (test_delete_external_n
 
     const refused = await api.delete(`/v2.0/networks/${net.id}`);
     expect([refused.status, errorOf(refused.body).type]).toEqual([409, 'NetworkInUse']);
-    expect((await api.get<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${associated.id}`)).body.floatingip).toMatchObject({ port_id: port.id, router_id: r.id });
+    expect((await api.get<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${associated.id}`)).body.floatingip).toMatchObject({
+      port_id: port.id,
+      router_id: r.id,
+    });
     expect((await api.get(`/v2.0/floatingips/${loose.id}`)).status).toBe(404);
   });
 });

@@ -56,13 +56,17 @@ describe('instances', () => {
     expect(inst).toMatchObject({ id, name: 'Web 1', hostname: 'web-1', availability_zone: 'nova', metadata: { role: 'web' }, port_ids: [] });
     expect(inst.public_keys).toEqual([{ name: 'ops', type: 'ssh', data: 'ssh-ed25519 AAAAC3Nza ops@example' }]);
     const port = await api.create<PortResource>('ports', 'port', { network_id: net.id, device_id: id, device_owner: 'compute:nova' });
-    const shown = await eventually('the port on the instance', async () => (await api.get<{ instance: Instance }>(`/v2.0/instances/${id}`)).body.instance, (i) => i.port_ids.length === 1);
+    const shown = await eventually(
+      'the port on the instance',
+      async () => (await api.get<{ instance: Instance }>(`/v2.0/instances/${id}`)).body.instance,
+      (i) => i.port_ids.length === 1,
+    );
     expect(shown.port_ids).toEqual([port.id]);
     const again = await api.post('/v2.0/instances', { instance: { id, name: 'x' } });
     expect([again.status, errorOf(again.body).type]).toEqual([409, 'InstanceExists']);
   });
 
-  it('refuses bad input with 400 and hides other projects\' instances', async () => {
+  it("refuses bad input with 400 and hides other projects' instances", async () => {
     for (const [body, message] of [
       [{ user_data: 'not base64!' }, /base64/],
       [{ user_data: Buffer.alloc(70_000).toString('base64') }, /65535 bytes/],
@@ -99,16 +103,29 @@ describe('metadata as the proxies fetch it', () => {
     });
     other = await api.create<Instance>('instances', 'instance', { name: 'other' });
     port = await api.create<PortResource>('ports', 'port', { network_id: net.id, device_id: inst.id, device_owner: 'compute:nova' });
-    await eventually('the port on the instance', async () => (await api.get<{ instance: Instance }>(`/v2.0/instances/${inst.id}`)).body.instance.port_ids, (p) => p.length === 1);
+    await eventually(
+      'the port on the instance',
+      async () => (await api.get<{ instance: Instance }>(`/v2.0/instances/${inst.id}`)).body.instance.port_ids,
+      (p) => p.length === 1,
+    );
   });
 
   it('serves the OpenStack format: versions, meta_data.json, network_data.json, user_data', async () => {
     expect((await fetchAs(inst.id, '/openstack')).text.split('\n')).toContain('2018-08-27');
-    expect((await fetchAs(inst.id, '/openstack/latest')).text.split('\n')).toEqual(['meta_data.json', 'network_data.json', 'vendor_data.json', 'vendor_data2.json', 'user_data']);
+    expect((await fetchAs(inst.id, '/openstack/latest')).text.split('\n')).toEqual([
+      'meta_data.json',
+      'network_data.json',
+      'vendor_data.json',
+      'vendor_data2.json',
+      'user_data',
+    ]);
     const meta = JSON.parse((await fetchAs(inst.id, '/openstack/2013-10-17/meta_data.json')).text) as Record<string, unknown>;
     expect(meta).toMatchObject({ uuid: inst.id, hostname: 'db-1', name: 'db', availability_zone: 'az-2', public_keys: { k1: 'ssh-rsa AAAAB3 k1' } });
     expect(Buffer.from(meta.random_seed as string, 'base64')).toHaveLength(512);
-    const net = JSON.parse((await fetchAs(inst.id, '/openstack/latest/network_data.json')).text) as { links: { ethernet_mac_address: string }[]; networks: { type: string; ip_address: string; netmask: string }[] };
+    const net = JSON.parse((await fetchAs(inst.id, '/openstack/latest/network_data.json')).text) as {
+      links: { ethernet_mac_address: string }[];
+      networks: { type: string; ip_address: string; netmask: string }[];
+    };
     expect(net.links.map((l) => l.ethernet_mac_address)).toEqual([port.mac_address]);
     expect(net.networks).toEqual([expect.objectContaining({ type: 'ipv4_dhcp', ip_address: port.fixed_ips[0]?.ip_address, netmask: '255.255.255.0' })]);
     const userData = await fetchAs(inst.id, '/openstack/latest/user_data');
@@ -119,7 +136,13 @@ describe('metadata as the proxies fetch it', () => {
 
   it('refuses what no proxy signed, and what it signed for an unknown instance', async () => {
     expect((await fetchAs(null, '/openstack/latest/meta_data.json')).status).toBe(403);
-    expect((await fetchAs(null, '/openstack/latest/meta_data.json', { headers: { 'X-Instance-ID': inst.id, 'X-Forwarded-For': port.fixed_ips[0]?.ip_address ?? '' } })).status).toBe(403);
+    expect(
+      (
+        await fetchAs(null, '/openstack/latest/meta_data.json', {
+          headers: { 'X-Instance-ID': inst.id, 'X-Forwarded-For': port.fixed_ips[0]?.ip_address ?? '' },
+        })
+      ).status,
+    ).toBe(403);
     const forged = await fetchAs(inst.id, '/openstack/latest/meta_data.json', { secret: 'not-the-shared-secret' });
     expect([forged.status, forged.text]).toEqual([403, `bad signature for instance ${inst.id}\n`]);
     expect((await fetchAs(crypto.randomUUID(), '/openstack/latest/meta_data.json')).status).toBe(404);
@@ -133,7 +156,10 @@ describe('metadata as the proxies fetch it', () => {
     expect((await fetchAs(inst.id, '/latest/meta-data/instance-id')).status).toBe(401);
     const noTtl = await fetchAs(inst.id, '/latest/api/token', { method: 'PUT' });
     expect(noTtl.status).toBe(400);
-    const viaProxy = await fetchAs(inst.id, '/latest/api/token', { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.0.0.1' } });
+    const viaProxy = await fetchAs(inst.id, '/latest/api/token', {
+      method: 'PUT',
+      headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.0.0.1' },
+    });
     expect(viaProxy.status).toBe(403);
     const issued = await fetchAs(inst.id, '/latest/api/token', { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } });
     expect([issued.status, issued.headers.get('x-aws-ec2-metadata-token-ttl-seconds')]).toEqual([200, '60']);
@@ -154,7 +180,7 @@ describe('metadata as the proxies fetch it', () => {
   });
 });
 
-describe('metadata proxies\' desired state', () => {
+describe("metadata proxies' desired state", () => {
   it('puts a proxy in the router namespace for routed networks and in the DHCP namespace of an isolated one', async () => {
     const routed = await api.create('networks', 'network', { name: 'routed' });
     const routedSubnet = await api.create('subnets', 'subnet', { network_id: routed.id, ip_version: 4, cidr: '10.71.0.0/24' });
@@ -170,12 +196,19 @@ describe('metadata proxies\' desired state', () => {
     const routerKey = `row-a.net-a1.meta.${router.id}`;
     const dhcpKey = `row-a.net-a1.meta.${isolated.id}`;
     const state = await eventually('both proxies', desired, (d) => d.has(routerKey) && (d.get(dhcpKey) as Proxy | undefined)?.endpoints.length === 1);
-    expect(state.get(routerKey)).toMatchObject({ kind: 'router', namespace: `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`, endpoints: [{ portId: a.id, instanceId: vm.id, mac: a.mac_address, addresses: [a.fixed_ips[0]?.ip_address] }] });
+    expect(state.get(routerKey)).toMatchObject({
+      kind: 'router',
+      namespace: `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`,
+      endpoints: [{ portId: a.id, instanceId: vm.id, mac: a.mac_address, addresses: [a.fixed_ips[0]?.ip_address] }],
+    });
     expect(state.get(dhcpKey)).toMatchObject({ kind: 'dhcp', namespace: `qdhcp-${isolated.id.replace(/-/g, '').slice(0, 8)}`, endpoints: [{ portId: b.id }] });
     // the routed network's DHCP server is not a metadata proxy: the router answers there
     expect(state.has(`row-a.net-a1.meta.${routed.id}`)).toBe(false);
     // the isolated network's leases route 169.254.169.254 via the DHCP port
-    const dhcp = state.get(`row-a.net-a1.dhcp.${isolated.id}`) as { addresses: string[]; subnets: { hostRoutes: { destination: string; nexthop: string }[] }[] };
+    const dhcp = state.get(`row-a.net-a1.dhcp.${isolated.id}`) as {
+      addresses: string[];
+      subnets: { hostRoutes: { destination: string; nexthop: string }[] }[];
+    };
     expect(dhcp.subnets[0]?.hostRoutes).toEqual([{ destination: '169.254.169.254/32', nexthop: dhcp.addresses[0]?.split('/')[0] }]);
     expect((state.get(`row-a.net-a1.dhcp.${routed.id}`) as typeof dhcp).subnets[0]?.hostRoutes).toEqual([]);
   });

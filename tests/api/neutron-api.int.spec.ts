@@ -21,7 +21,19 @@ describe('discovery', () => {
     expect(versions.status).toBe(200);
     expect(versions.body).toEqual({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${stack.url}/v2.0/`, rel: 'self' }] }] });
     const resources = await api.get<{ resources: { collection: string }[] }>('/v2.0/');
-    expect(resources.body.resources.map((r) => r.collection).sort()).toEqual(['address-scopes', 'agents', 'bgp-peers', 'bgp-speakers', 'floatingips', 'instances', 'networks', 'ports', 'routers', 'subnetpools', 'subnets']);
+    expect(resources.body.resources.map((r) => r.collection).sort()).toEqual([
+      'address-scopes',
+      'agents',
+      'bgp-peers',
+      'bgp-speakers',
+      'floatingips',
+      'instances',
+      'networks',
+      'ports',
+      'routers',
+      'subnetpools',
+      'subnets',
+    ]);
     const extensions = await api.get<{ extensions: { alias: string }[] }>('/v2.0/extensions');
     const aliases = extensions.body.extensions.map((e) => e.alias);
     expect(aliases).toContain('address-scope');

@@ -102,7 +102,15 @@ beforeAll(async () => {
   const garbage = (await js.publish(subjectOf('ipam', 'network', randomUUID()), 'not json')).seq;
   poison.ipam.push(garbage);
   poison.l3.push(await appendCopy(subjectOf('l3', 'router', router.id), { name: 'nul\u0000router' }), garbage);
-  poison.dhcp.push((await js.publish(subjectOf('dhcp', 'server', net.id), JSON.stringify(envelope('DhcpServerScheduled', 'server', net.id, { host: 'net\u0000a1', row: 'row-a', pinned: false })))).seq, garbage);
+  poison.dhcp.push(
+    (
+      await js.publish(
+        subjectOf('dhcp', 'server', net.id),
+        JSON.stringify(envelope('DhcpServerScheduled', 'server', net.id, { host: 'net\u0000a1', row: 'row-a', pinned: false })),
+      )
+    ).seq,
+    garbage,
+  );
   poison.bgp.push(await appendCopy(subjectOf('bgp', 'peer', peer.id), { name: 'nul\u0000peer' }), garbage);
   poison.metadata.push(await appendCopy(subjectOf('meta', 'instance', instance.id), { name: 'nul\u0000instance' }), garbage);
 }, 180_000);
@@ -116,7 +124,11 @@ describe('poison events appended straight to the stream', () => {
   it('every service goes on: writes after them answer 201 and read back', async () => {
     const created: [string, string, Resource][] = [
       ['networks', 'network', await api.create('networks', 'network', { name: 'after' })],
-      ['subnetpools', 'subnetpool', await api.create('subnetpools', 'subnetpool', { name: 'after', prefixes: ['10.201.0.0/16'], default_prefixlen: 24, default_quota: 4 })],
+      [
+        'subnetpools',
+        'subnetpool',
+        await api.create('subnetpools', 'subnetpool', { name: 'after', prefixes: ['10.201.0.0/16'], default_prefixlen: 24, default_quota: 4 }),
+      ],
       ['routers', 'router', await api.create('routers', 'router', { name: 'after' })],
       ['bgp-peers', 'bgp_peer', await api.create('bgp-peers', 'bgp_peer', { name: 'after', peer_ip: '10.255.0.2', remote_as: 65002 })],
       ['instances', 'instance', await api.create('instances', 'instance', { name: 'after' })],

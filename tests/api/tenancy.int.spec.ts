@@ -92,7 +92,9 @@ describe("another project's routers and floating IPs", () => {
     const before = (await admin.get<{ ports: unknown[] }>(`/v2.0/ports?device_id=${routerA.id}`)).body.ports.length;
     const attempts = [
       await b.put(`/v2.0/routers/${routerA.id}`, { router: { name: 'mine' } }),
-      await b.put(`/v2.0/routers/${routerA.id}`, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.77' }] } } }),
+      await b.put(`/v2.0/routers/${routerA.id}`, {
+        router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.77' }] } },
+      }),
       await b.put(`/v2.0/routers/${routerA.id}/add_router_interface`, { subnet_id: subnetA.id }),
       await b.put(`/v2.0/routers/${routerA.id}/remove_router_interface`, { subnet_id: subnetA.id }),
       await b.put(`/v2.0/routers/${routerA.id}/add_extraroutes`, { router: { routes: [{ destination: '10.99.0.0/16', nexthop: '10.10.0.9' }] } }),
@@ -108,9 +110,13 @@ describe("another project's routers and floating IPs", () => {
   });
 
   it("keeps the choice of addresses on the shared external network to admins (Neutron's policy)", async () => {
-    const gateway = await b.post('/v2.0/routers', { router: { name: 'x', external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } } });
+    const gateway = await b.post('/v2.0/routers', {
+      router: { name: 'x', external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } },
+    });
     expect([gateway.status, errorOf(gateway).type]).toEqual([403, 'PolicyNotAuthorized']);
-    const set = await b.put(`/v2.0/routers/${routerB.id}`, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } } });
+    const set = await b.put(`/v2.0/routers/${routerB.id}`, {
+      router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.66' }] } },
+    });
     expect(set.status).toBe(403);
     const fip = await b.post('/v2.0/floatingips', { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.66' } });
     expect([fip.status, errorOf(fip).type]).toEqual([403, 'PolicyNotAuthorized']);
@@ -123,7 +129,11 @@ describe("another project's routers and floating IPs", () => {
   it("answers B's use of A's floating IP as not found", async () => {
     const fip = await a.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id, port_id: portA.id });
     const portB = await b.create<PortResource>('ports', 'port', { network_id: (await b.create('networks', 'network', { name: 'b-net' })).id });
-    for (const r of [await b.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: portB.id } }), await b.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } }), await b.delete(`/v2.0/floatingips/${fip.id}`)]) {
+    for (const r of [
+      await b.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: portB.id } }),
+      await b.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } }),
+      await b.delete(`/v2.0/floatingips/${fip.id}`),
+    ]) {
       expect([r.status, errorOf(r).type]).toEqual([404, 'FloatingIPNotFound']);
     }
     // nor may B point its own floating IP at A's port

@@ -23,7 +23,10 @@ const REQUEST_ID = `req-netctl-${Date.now()}`;
 const NETCTL = () => path.join(REPO_ROOT, 'apps/cli/dist/main.js');
 
 async function netctl(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [NETCTL(), ...args], { env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix }, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, [NETCTL(), ...args], {
+    env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix },
+    timeout: 120_000,
+  });
   return stdout;
 }
 const netctlJson = async <T>(...args: string[]): Promise<T> => JSON.parse(await netctl('--json', ...args)) as T;
@@ -34,7 +37,12 @@ beforeAll(async () => {
   agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-a1', roles: ['network'], physnets: {} });
   net = await api.create('networks', 'network', { name: 'traced' });
   await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.90.0.0/24' });
-  const created = await api.call<{ port: PortResource }>('POST', '/v2.0/ports', { port: { network_id: net.id, name: 'web' } }, { 'X-Openstack-Request-Id': REQUEST_ID });
+  const created = await api.call<{ port: PortResource }>(
+    'POST',
+    '/v2.0/ports',
+    { port: { network_id: net.id, name: 'web' } },
+    { 'X-Openstack-Request-Id': REQUEST_ID },
+  );
   expect(created.status).toBe(201);
   port = created.body.port;
   await agent.report([{ kind: 'port', id: port.id, networkId: net.id, status: 'ERROR', reason: 'no such bridge' }]);
@@ -74,9 +82,19 @@ describe('netctl', () => {
     child.stderr.on('data', (c: Buffer) => (errors += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      await eventually('netctl following', async () => errors, (e) => e.includes('-- following'), { context: () => output });
+      await eventually(
+        'netctl following',
+        async () => errors,
+        (e) => e.includes('-- following'),
+        { context: () => output },
+      );
       const later = await api.create('networks', 'network', { name: 'followed' });
-      await eventually('the new event printed', async () => output, (o) => o.includes(`ev.ipam.network.${later.id}`), { context: () => errors });
+      await eventually(
+        'the new event printed',
+        async () => output,
+        (o) => o.includes(`ev.ipam.network.${later.id}`),
+        { context: () => errors },
+      );
       expect(output).toMatch(new RegExp(`^\\d+ {2}\\S+ {2}\\S*ev\\.ipam\\.network\\.${later.id} {2}NetworkCreated `, 'm'));
       // --limit 0: nothing of what was there before
       expect(output).not.toContain(net.id);
@@ -92,7 +110,9 @@ describe('netctl', () => {
     expect(text).toMatch(/#\d+ {2}\S+ {2}PortCreated v\d+ {2}by \S+ {2}correlation req-netctl-/);
     // NetworkCreated brought the network into existence
     expect(text).toMatch(/ {4}exists: false -> true/);
-    const ambiguous = await run(process.execPath, [NETCTL(), 'events', 'show', 'registry', 'global'], { env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix } }).then(
+    const ambiguous = await run(process.execPath, [NETCTL(), 'events', 'show', 'registry', 'global'], {
+      env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix },
+    }).then(
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
@@ -111,16 +131,20 @@ describe('netctl', () => {
     expect(JSON.stringify(now.state)).toContain(port.id);
   });
 
-  it('trace: every event of one request, down to the agent\'s report on its port', async () => {
+  it("trace: every event of one request, down to the agent's report on its port", async () => {
     const text = await netctl('trace', REQUEST_ID);
     expect(text).toContain('PortCreated');
     expect(text).toMatch(new RegExp(`\\+\\S+\\s+net-a1\\s+port\\s+${port.id}\\s+ERROR\\s+no such bridge`));
     expect(await netctl('trace', 'req-unknown')).toBe('no event has correlation id req-unknown\n');
   });
 
-  it('projections status: every service\'s checkpoint and lag', async () => {
+  it("projections status: every service's checkpoint and lag", async () => {
     type Status = { streamLastSequence: number; projections: { service: string; name: string; checkpoint: number; lag: number }[] };
-    const status = await eventually('no lag', () => netctlJson<Status>('projections', 'status'), (s) => s.projections.every((p) => p.lag === 0));
+    const status = await eventually(
+      'no lag',
+      () => netctlJson<Status>('projections', 'status'),
+      (s) => s.projections.every((p) => p.lag === 0),
+    );
     expect(status.projections.map((p) => p.service)).toEqual(expect.arrayContaining(['ipam', 'l3', 'dhcp', 'bgp', 'metadata']));
     expect(Math.max(...status.projections.map((p) => p.checkpoint))).toBeLessThanOrEqual(status.streamLastSequence);
   });
@@ -140,7 +164,13 @@ describe('netctl', () => {
     const before = (ours?.sequence ?? 1) - 1;
     const replayed = await netctl('replay', 'ipam', '--to', String(before), '--into', 'replay_before_port');
     expect(replayed).toMatch(new RegExp(`^ipam as of #${before} is in schema replay_before_port`));
-    const diffs = await netctlJson<{ table: string; onlyLive: string[]; onlyReplayed: string[] }[]>('diff', 'ipam', 'replay_before_port', '--database-url', stack.database.url);
+    const diffs = await netctlJson<{ table: string; onlyLive: string[]; onlyReplayed: string[] }[]>(
+      'diff',
+      'ipam',
+      'replay_before_port',
+      '--database-url',
+      stack.database.url,
+    );
     const ports = diffs.find((d) => d.table === 'ports');
     expect(ports?.onlyLive.some((r) => r.includes(port.id))).toBe(true);
     expect(ports?.onlyReplayed).toEqual([]);
@@ -150,7 +180,9 @@ describe('netctl', () => {
     const last = (await netctlJson<{ streamLastSequence: number }>('projections', 'status')).streamLastSequence;
     await netctl('replay', 'ipam', '--to', String(last), '--into', 'replay_now');
     expect(await netctl('diff', 'ipam', 'replay_now', '--database-url', stack.database.url)).toContain('no difference: ipam equals replay_now');
-    const refused = await run(process.execPath, [NETCTL(), 'replay', 'ipam', '--to', '1', '--into', 'ipam'], { env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix } }).then(
+    const refused = await run(process.execPath, [NETCTL(), 'replay', 'ipam', '--to', '1', '--into', 'ipam'], {
+      env: { ...process.env, NATS_URL: stack.natsUrl, NATS_PREFIX: stack.prefix },
+    }).then(
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
@@ -160,13 +192,25 @@ describe('netctl', () => {
   it('agents: row, host, roles, alive, last reconcile and errors', async () => {
     type Row = { row: string; host: string; roles: string[]; alive: boolean; errors: { kind: string; id: string; reason: string }[] };
     const rows = await netctlJson<Row[]>('agents');
-    expect(rows).toEqual([expect.objectContaining({ row: 'row-a', host: 'net-a1', roles: ['network'], alive: true, errors: [{ kind: 'port', id: port.id, reason: 'no such bridge' }] })]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        row: 'row-a',
+        host: 'net-a1',
+        roles: ['network'],
+        alive: true,
+        errors: [{ kind: 'port', id: port.id, reason: 'no such bridge' }],
+      }),
+    ]);
     expect(await netctl('agents')).toMatch(/^row-a\s+net-a1\s+network\s+yes\s+\d+s ago/m);
   });
 
   it('dataplane: the desired-state keys of a host', async () => {
     type Entry = { key: string; value: { networkId?: string } };
-    const entries = await eventually('the DHCP intent', () => netctlJson<Entry[]>('dataplane', 'row-a', 'net-a1', '--kind', 'dhcp'), (e) => e.length > 0);
+    const entries = await eventually(
+      'the DHCP intent',
+      () => netctlJson<Entry[]>('dataplane', 'row-a', 'net-a1', '--kind', 'dhcp'),
+      (e) => e.length > 0,
+    );
     expect(entries.map((e) => e.key)).toEqual([`row-a.net-a1.dhcp.${net.id}`]);
     expect(entries[0]?.value.networkId).toBe(net.id);
     expect(await netctl('dataplane', 'row-z', 'nobody')).toBe('no desired state for row-z.nobody\n');

@@ -26,14 +26,33 @@ describe('openstack CLI', () => {
     expect([scope.name, scope.ip_version, scope.shared]).toEqual(['test-no-nat', 4, true]);
 
     const pool = await json(
-      'subnet', 'pool', 'create', '--pool-prefix', '192.168.81.0/24', '--default-prefix-length', '26', '--address-scope', 'test-no-nat', 'nonat-pool-ip4',
+      'subnet',
+      'pool',
+      'create',
+      '--pool-prefix',
+      '192.168.81.0/24',
+      '--default-prefix-length',
+      '26',
+      '--address-scope',
+      'test-no-nat',
+      'nonat-pool-ip4',
     );
     expect([pool.prefixes, pool.default_prefixlen, pool.address_scope_id]).toEqual([['192.168.81.0/24'], 26, scope.id]);
 
     const pub = await json('network', 'create', '--share', '--external', '--provider-network-type', 'vxlan', 'Public-Net');
     expect([pub['router:external'], pub.shared, pub['provider:network_type']]).toEqual([true, true, 'vxlan']);
 
-    const pubSubnet = await json('subnet', 'create', '--network', 'Public-Net', '--subnet-pool', 'nonat-pool-ip4', '--dns-nameserver', '8.8.8.8', 'Public-Subnet');
+    const pubSubnet = await json(
+      'subnet',
+      'create',
+      '--network',
+      'Public-Net',
+      '--subnet-pool',
+      'nonat-pool-ip4',
+      '--dns-nameserver',
+      '8.8.8.8',
+      'Public-Subnet',
+    );
     expect([pubSubnet.cidr, pubSubnet.gateway_ip, pubSubnet.allocation_pools, pubSubnet.dns_nameservers]).toEqual([
       '192.168.81.0/26',
       '192.168.81.1',
@@ -43,17 +62,48 @@ describe('openstack CLI', () => {
 
     await json('network', 'create', 'nonat-net-1');
     const tenant = await json('subnet', 'create', '--network', 'nonat-net-1', '--subnet-pool', 'nonat-pool-ip4', 'nonat-subnet-1');
-    expect([tenant.cidr, tenant.gateway_ip, tenant.allocation_pools]).toEqual(['192.168.81.64/26', '192.168.81.65', [{ start: '192.168.81.66', end: '192.168.81.126' }]]);
+    expect([tenant.cidr, tenant.gateway_ip, tenant.allocation_pools]).toEqual([
+      '192.168.81.64/26',
+      '192.168.81.65',
+      [{ start: '192.168.81.66', end: '192.168.81.126' }],
+    ]);
 
     const third = await json(
-      'subnet', 'create', '--network', 'nonat-net-1', '--subnet-pool', 'nonat-pool-ip4', '--prefix-length', '26',
-      '--gateway', '192.168.81.129', '--allocation-pool', 'start=192.168.81.140,end=192.168.81.150', 'third-subnet',
+      'subnet',
+      'create',
+      '--network',
+      'nonat-net-1',
+      '--subnet-pool',
+      'nonat-pool-ip4',
+      '--prefix-length',
+      '26',
+      '--gateway',
+      '192.168.81.129',
+      '--allocation-pool',
+      'start=192.168.81.140,end=192.168.81.150',
+      'third-subnet',
     );
-    expect([third.cidr, third.gateway_ip, third.allocation_pools]).toEqual(['192.168.81.128/26', '192.168.81.129', [{ start: '192.168.81.140', end: '192.168.81.150' }]]);
+    expect([third.cidr, third.gateway_ip, third.allocation_pools]).toEqual([
+      '192.168.81.128/26',
+      '192.168.81.129',
+      [{ start: '192.168.81.140', end: '192.168.81.150' }],
+    ]);
 
     await json('network', 'create', 'v6net');
     const v6 = await json(
-      'subnet', 'create', '--network', 'v6net', '--ip-version', '6', '--subnet-range', '2001:db8:0:1::/64', '--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', 'v6subnet',
+      'subnet',
+      'create',
+      '--network',
+      'v6net',
+      '--ip-version',
+      '6',
+      '--subnet-range',
+      '2001:db8:0:1::/64',
+      '--ipv6-ra-mode',
+      'slaac',
+      '--ipv6-address-mode',
+      'slaac',
+      'v6subnet',
     );
     expect([v6.ipv6_ra_mode, v6.ipv6_address_mode]).toEqual(['slaac', 'slaac']);
     const port = await json('port', 'create', '--network', 'v6net', '--mac-address', 'fa:16:3e:11:11:11', 'v6port');

@@ -30,7 +30,13 @@ const run = promisify(execFile);
 
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
 // birdc has no option that exits 0 without a running BIRD: `which` finds it.
-const canRun = requireNetns() && requireCommands([['bird', '--version'], ['which', 'birdc'], ['openstack', '--version']]);
+const canRun =
+  requireNetns() &&
+  requireCommands([
+    ['bird', '--version'],
+    ['which', 'birdc'],
+    ['openstack', '--version'],
+  ]);
 
 const SPEAKER_AS = 64711;
 const CORE_AS = 14907;
@@ -93,14 +99,24 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     await setMaster(ns.core, 'pnet', 'peers');
     await setMaster(ns.core, 'pcmp', 'peers');
     for (const [n, i] of [
-      [ns.net, 'ext1'], [ns.net, 'ext2'], [ns.core, 'ext'], [ns.core, 'ext6'],
-      [ns.core, 'pnet'], [ns.core, 'pcmp'], [ns.net, 'bgp0'], [ns.cmp, 'bgp0'],
-    ] as const) await topo.linkUp(n, i);
+      [ns.net, 'ext1'],
+      [ns.net, 'ext2'],
+      [ns.core, 'ext'],
+      [ns.core, 'ext6'],
+      [ns.core, 'pnet'],
+      [ns.core, 'pcmp'],
+      [ns.net, 'bgp0'],
+      [ns.cmp, 'bgp0'],
+    ] as const)
+      await topo.linkUp(n, i);
     await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
     await topo.addAddress(ns.core, 'ext6', '2001:db8:bad::1/64');
     await topo.addAddress(ns.core, 'peers', `${CORE_PEERING.v4}/24`);
     await topo.addAddress(ns.core, 'peers', `${CORE_PEERING.v6}/64`);
-    for (const [n, last] of [[ns.net, 2], [ns.cmp, 3]] as const) {
+    for (const [n, last] of [
+      [ns.net, 2],
+      [ns.cmp, 3],
+    ] as const) {
       await topo.addAddress(n, 'bgp0', `10.255.0.${last}/24`);
       await topo.addAddress(n, 'bgp0', `2001:db8:ffff::${last}/64`);
     }
@@ -109,8 +125,13 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
     api = new NeutronClient(stack.url);
     netAgent = await stack.startAgent({
-      row: 'row-a', host: 'net-a1', roles: ['network', 'bgp'], tunnelIp: '10.1.0.2', hostNetns: ns.net,
-      physnets: { extnet1: 'ext1', extnet2: 'ext2' }, stateDir: netStateDir,
+      row: 'row-a',
+      host: 'net-a1',
+      roles: ['network', 'bgp'],
+      tunnelIp: '10.1.0.2',
+      hostNetns: ns.net,
+      physnets: { extnet1: 'ext1', extnet2: 'ext2' },
+      stateDir: netStateDir,
     });
     await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute', 'bgp'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
     cli = await OpenstackCli.create(stack.url);
@@ -181,7 +202,9 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   };
 
   const dragentHosts = async (speakerId: string): Promise<string[]> =>
-    (await api.get<{ agents: { host: string; alive: boolean }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents.map((a) => `${a.host}${a.alive ? '' : ' (dead)'}`).sort();
+    (await api.get<{ agents: { host: string; alive: boolean }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents
+      .map((a) => `${a.host}${a.alive ? '' : ' (dead)'}`)
+      .sort();
 
   async function diagnostics(): Promise<string> {
     const coreLog = await readFile(path.join(coreDir, 'bird.log'), 'utf8').catch(() => '');
@@ -212,7 +235,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   /** A workload on cmp-b1: a port bound there into `netns`, its addresses and default route set by hand. */
   async function plugWorkload(netns: string, network: string, gateway: string, prefixLength: number): Promise<PortResource> {
     const port = await api.create<PortResource>('ports', 'port', { network_id: network, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns } });
-    await waitFor(`port ${port.id} ACTIVE`, () => statusOf('ports', 'port', port.id), (s) => s === 'ACTIVE');
+    await waitFor(
+      `port ${port.id} ACTIVE`,
+      () => statusOf('ports', 'port', port.id),
+      (s) => s === 'ACTIVE',
+    );
     const address = port.fixed_ips[0]?.ip_address ?? '';
     const v6 = address.includes(':');
     await topo.exec(netns, ['ip', 'addr', 'add', `${address}/${prefixLength}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]);
@@ -221,15 +248,33 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   }
 
   const pings = (netns: string, address: string) =>
-    topo.exec(netns, ['ping', '-c', '1', '-W', '1', ...(address.includes(':') ? ['-6'] : []), address], 10_000).then(() => 'answers', () => 'silent');
+    topo.exec(netns, ['ping', '-c', '1', '-W', '1', ...(address.includes(':') ? ['-6'] : []), address], 10_000).then(
+      () => 'answers',
+      () => 'silent',
+    );
 
   it('reference scenario: the core learns the tenant /26 via the router gateway and reaches the workload at its own address', async () => {
     const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26, address_scope_id: scope.id });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1',
+    const pool = await api.create('subnetpools', 'subnetpool', {
+      name: 'nonat-pool-ip4',
+      prefixes: ['192.168.81.0/24'],
+      default_prefixlen: 26,
+      address_scope_id: scope.id,
     });
-    const pubSubnet = await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
+    const pub = await api.create('networks', 'network', {
+      name: 'Public-Net',
+      shared: true,
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'extnet1',
+    });
+    const pubSubnet = await api.create('subnets', 'subnet', {
+      name: 'Public-Subnet',
+      network_id: pub.id,
+      ip_version: 4,
+      subnetpool_id: pool.id,
+      enable_dhcp: false,
+    });
     expect([pubSubnet.cidr, pubSubnet.gateway_ip]).toEqual(['192.168.81.0/26', '192.168.81.1']);
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
@@ -238,7 +283,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     gateway4 = (router.external_gateway_info as { external_fixed_ips: { ip_address: string }[] }).external_fixed_ips[0]?.ip_address ?? '';
     await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
     const wn = await plugWorkload(ns.wn, net.id, '192.168.81.65', 26);
-    await waitFor('router ACTIVE', () => statusOf('routers', 'router', router.id), (s) => s === 'ACTIVE');
+    await waitFor(
+      'router ACTIVE',
+      () => statusOf('routers', 'router', router.id),
+      (s) => s === 'ACTIVE',
+    );
 
     speaker4 = await cliJson('bgp', 'speaker', 'create', '--local-as', String(SPEAKER_AS), '--ip-version', '4', 'spk4');
     peer4 = await cliJson('bgp', 'peer', 'create', '--peer-ip', CORE_PEERING.v4, '--remote-as', String(CORE_AS), 'core4');
@@ -252,7 +301,12 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       `192.168.81.64/26 via ${gateway4} bird`,
     ]);
     const own = wn.fixed_ips[0]?.ip_address ?? '';
-    await waitFor('the core pings the workload at its own address', () => pings(ns.core, own), (s) => s === 'answers', 20_000);
+    await waitFor(
+      'the core pings the workload at its own address',
+      () => pings(ns.core, own),
+      (s) => s === 'answers',
+      20_000,
+    );
     // and the workload's packets reach the core un-NATed
     const listener = await listenUdpOnce(ns.core, 7777);
     try {
@@ -275,7 +329,12 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
     await waitFor('core learns the floating IP', () => coreRoutes(4), same([`192.168.81.64/26 via ${gateway4}`, `${address}/32 via ${gateway4}`]));
     // The /32 is more specific than the core's connected /26, so the ping follows the learned next hop.
-    await waitFor('the core pings the floating IP', () => pings(ns.core, address), (s) => s === 'answers', 20_000);
+    await waitFor(
+      'the core pings the floating IP',
+      () => pings(ns.core, address),
+      (s) => s === 'answers',
+      20_000,
+    );
 
     await openstack('floating', 'ip', 'unset', '--port', address);
     await waitFor('core withdraws the floating IP', () => coreRoutes(4), same([`192.168.81.64/26 via ${gateway4}`]));
@@ -284,7 +343,12 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   it('never advertises a subnet of the router that is in another address scope, or in none', async () => {
     const other = await api.create('address-scopes', 'address_scope', { name: 'other-scope', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', { name: 'other-pool', prefixes: ['10.88.0.0/16'], default_prefixlen: 26, address_scope_id: other.id });
+    const pool = await api.create('subnetpools', 'subnetpool', {
+      name: 'other-pool',
+      prefixes: ['10.88.0.0/16'],
+      default_prefixlen: 26,
+      address_scope_id: other.id,
+    });
     const net = await api.create('networks', 'network', { name: 'other-net' });
     const subnet = await api.create('subnets', 'subnet', { name: 'other-subnet', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
     await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
@@ -304,20 +368,45 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   it('IPv6: a second speaker advertises a /64 of a shared IPv6 address scope over an IPv6 session', async () => {
     const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat-6', ip_version: 6, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', { name: 'nonat-pool-ip6', prefixes: ['2001:db8:bad::/48'], default_prefixlen: 64, address_scope_id: scope.id });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net6', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet2',
+    const pool = await api.create('subnetpools', 'subnetpool', {
+      name: 'nonat-pool-ip6',
+      prefixes: ['2001:db8:bad::/48'],
+      default_prefixlen: 64,
+      address_scope_id: scope.id,
     });
-    const pubSubnet = await api.create('subnets', 'subnet', { name: 'Public-Subnet6', network_id: pub.id, ip_version: 6, subnetpool_id: pool.id, enable_dhcp: false });
+    const pub = await api.create('networks', 'network', {
+      name: 'Public-Net6',
+      shared: true,
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'extnet2',
+    });
+    const pubSubnet = await api.create('subnets', 'subnet', {
+      name: 'Public-Subnet6',
+      network_id: pub.id,
+      ip_version: 6,
+      subnetpool_id: pool.id,
+      enable_dhcp: false,
+    });
     expect([pubSubnet.cidr, pubSubnet.gateway_ip]).toEqual(['2001:db8:bad::/64', '2001:db8:bad::1']);
     const net = await api.create('networks', 'network', { name: 'nonat-net-6' });
-    const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-6', network_id: net.id, ip_version: 6, subnetpool_id: pool.id, cidr: '2001:db8:bad:face::/64' });
+    const subnet = await api.create('subnets', 'subnet', {
+      name: 'nonat-subnet-6',
+      network_id: net.id,
+      ip_version: 6,
+      subnetpool_id: pool.id,
+      cidr: '2001:db8:bad:face::/64',
+    });
     const r6 = await api.create('routers', 'router', { name: 'r6', external_gateway_info: { network_id: pub.id } });
     gateway6 = (r6.external_gateway_info as { external_fixed_ips: { ip_address: string }[] }).external_fixed_ips[0]?.ip_address ?? '';
     expect(gateway6).toMatch(/^2001:db8:bad::/);
     await api.put(`/v2.0/routers/${r6.id}/add_router_interface`, { subnet_id: subnet.id });
     const w6 = await plugWorkload(ns.w6, net.id, String(subnet.gateway_ip), 64);
-    await waitFor('router r6 ACTIVE', () => statusOf('routers', 'router', r6.id), (s) => s === 'ACTIVE');
+    await waitFor(
+      'router r6 ACTIVE',
+      () => statusOf('routers', 'router', r6.id),
+      (s) => s === 'ACTIVE',
+    );
 
     speaker6 = await cliJson('bgp', 'speaker', 'create', '--local-as', String(SPEAKER6_AS), '--ip-version', '6', 'spk6');
     await cliJson('bgp', 'peer', 'create', '--peer-ip', CORE_PEERING.v6, '--remote-as', String(CORE6_AS), 'core6');
@@ -329,11 +418,19 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     expect(sessions).toMatchObject({ net4: 'Established', cmp4: 'Established' });
     // the IPv4 speaker is not touched by the IPv6 one
     expect(await coreRoutes(4)).toEqual([`192.168.81.64/26 via ${gateway4}`, `${String(fip.floating_ip_address)}/32 via ${gateway4}`].sort());
-    await waitFor('the core pings the IPv6 workload', () => pings(ns.core, w6.fixed_ips[0]?.ip_address ?? ''), (s) => s === 'answers', 20_000);
+    await waitFor(
+      'the core pings the IPv6 workload',
+      () => pings(ns.core, w6.fixed_ips[0]?.ip_address ?? ''),
+      (s) => s === 'answers',
+      20_000,
+    );
   });
 
   it('get_advertised_routes (API and CLI) is exactly what the core learned', async () => {
-    for (const [speaker, family] of [[speaker4, 4], [speaker6, 6]] as const) {
+    for (const [speaker, family] of [
+      [speaker4, 4],
+      [speaker6, 6],
+    ] as const) {
       const fromApi = await advertised(speaker.id);
       expect(fromApi.length).toBeGreaterThan(0);
       expect(await coreRoutes(family)).toEqual(fromApi);
@@ -346,11 +443,20 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   it('the peer shows Established, uptime and prefixes sent per session; the speaker runs on two agents in two rows', async () => {
     const expectedPrefixes = (await advertised(speaker4.id)).length;
-    type Session = { bgp_speaker_id: string; host: string; agent_alive: boolean; state: string; uptime_seconds: number | null; prefixes_sent: number | null; last_error: string | null };
+    type Session = {
+      bgp_speaker_id: string;
+      host: string;
+      agent_alive: boolean;
+      state: string;
+      uptime_seconds: number | null;
+      prefixes_sent: number | null;
+      last_error: string | null;
+    };
     const peer = await waitFor(
       'peer core4 Established on both hosts',
       async () => (await api.get<{ bgp_peer: { status: string; sessions: Session[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer,
-      (p) => p.status === 'Established' && p.sessions.length === 2 && p.sessions.every((s) => s.state === 'Established' && s.prefixes_sent === expectedPrefixes),
+      (p) =>
+        p.status === 'Established' && p.sessions.length === 2 && p.sessions.every((s) => s.state === 'Established' && s.prefixes_sent === expectedPrefixes),
       30_000,
     );
     expect(peer.sessions.map((s) => [s.bgp_speaker_id, s.host, s.agent_alive, s.last_error])).toEqual([
@@ -364,7 +470,9 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     const cliPeer = await cliJson('bgp', 'peer', 'show', 'core4');
     expect(cliPeer.peer_ip).toBe(CORE_PEERING.v4);
 
-    const dragents = (await api.get<{ agents: { host: string; row: string; alive: boolean; agent_type: string }[] }>(`/v2.0/bgp-speakers/${speaker4.id}/bgp-dragents`)).body.agents;
+    const dragents = (
+      await api.get<{ agents: { host: string; row: string; alive: boolean; agent_type: string }[] }>(`/v2.0/bgp-speakers/${speaker4.id}/bgp-dragents`)
+    ).body.agents;
     expect(dragents.map((a) => [a.host, a.row, a.alive, a.agent_type])).toEqual([
       ['cmp-b1', 'row-b', true, 'BGP dynamic routing agent'],
       ['net-a1', 'row-a', true, 'BGP dynamic routing agent'],

@@ -23,7 +23,16 @@ let api: NeutronClient;
 let netAgent: AgentProcess;
 let cli: OpenstackCli;
 let stateDir: string;
-const ns = { spine: topo.ns('spine'), net: topo.ns('net'), cmp: topo.ns('cmp'), wa: topo.ns('wa'), wb: topo.ns('wb'), wc: topo.ns('wc'), ws: topo.ns('ws'), wl: topo.ns('wl') };
+const ns = {
+  spine: topo.ns('spine'),
+  net: topo.ns('net'),
+  cmp: topo.ns('cmp'),
+  wa: topo.ns('wa'),
+  wb: topo.ns('wb'),
+  wc: topo.ns('wc'),
+  ws: topo.ns('ws'),
+  wl: topo.ns('wl'),
+};
 
 beforeAll(async () => {
   const pre = netnsPrerequisites();
@@ -56,7 +65,9 @@ async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => bo
     if (ok(last)) return last;
     await sleep(250);
   }
-  throw new Error(`${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}`);
+  throw new Error(
+    `${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}`,
+  );
 }
 
 const openstack = (...args: string[]) => cli.run(...args);
@@ -74,7 +85,11 @@ async function network(name: string): Promise<Resource> {
  */
 async function workload(netns: string, networkId: string, extra: Record<string, unknown> = {}): Promise<PortResource> {
   const port = await api.create<PortResource>('ports', 'port', { network_id: networkId, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns }, ...extra });
-  await waitFor(`port ${port.id} ACTIVE`, async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status, (s) => s === 'ACTIVE');
+  await waitFor(
+    `port ${port.id} ACTIVE`,
+    async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status,
+    (s) => s === 'ACTIVE',
+  );
   await waitForDad(netns);
   return port;
 }
@@ -92,9 +107,9 @@ async function rdisc6(netns: string): Promise<Map<string, string[]>> {
 }
 
 const addressesOf = async (netns: string) =>
-  (JSON.parse((await run('ip', ['-n', netns, '-j', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout) as { addr_info: { local: string }[] }[]).flatMap((l) =>
-    l.addr_info.map((a) => a.local),
-  );
+  (
+    JSON.parse((await run('ip', ['-n', netns, '-j', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout) as { addr_info: { local: string }[] }[]
+  ).flatMap((l) => l.addr_info.map((a) => a.local));
 
 describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
   let net: Resource;
@@ -126,7 +141,11 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
   }, 60_000);
 
   it('places one DHCP server on the network agent and shows it (API and openstack CLI)', async () => {
-    const agents = await waitFor('DHCP server ACTIVE', () => dhcpAgents(net.id), (a) => a[0]?.dhcp_server.status === 'ACTIVE');
+    const agents = await waitFor(
+      'DHCP server ACTIVE',
+      () => dhcpAgents(net.id),
+      (a) => a[0]?.dhcp_server.status === 'ACTIVE',
+    );
     expect(agents).toHaveLength(1);
     expect(agents[0]).toMatchObject({ host: 'net-a1', alive: true, agent_type: 'DHCP agent' });
     const listed = JSON.parse(await openstack('network', 'agent', 'list', '--network', net.id, '-f', 'json')) as { Host: string }[];
@@ -136,7 +155,7 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     expect(dhcpPorts[0]?.fixed_ips.map((f) => f.subnet_id).sort()).toEqual([v4.id, v6.id].sort());
   }, 60_000);
 
-  it('hands dhclient exactly its port\'s address, the gateway, DNS servers, MTU and host routes', async () => {
+  it("hands dhclient exactly its port's address, the gateway, DNS servers, MTU and host routes", async () => {
     wa = await workload(ns.wa, net.id, { extra_dhcp_opts: [{ opt_name: 'ntp-server', opt_value: '10.50.0.123' }] });
     const ip = wa.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address;
     const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v4');
@@ -158,19 +177,23 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     expect(lease?.new_rfc3442_classless_static_routes).toBe('24 192 168 200 10 50 0 254 0 10 50 0 1');
   }, 60_000);
 
-  it('hands dhclient -6 exactly its port\'s address from the pool, and RAs carry the M flag', async () => {
+  it("hands dhclient -6 exactly its port's address from the pool, and RAs carry the M flag", async () => {
     const ip6 = wa.fixed_ips.find((f) => f.subnet_id === v6.id)?.ip_address;
     expect(ip6).toMatch(/^2001:db8:cafe:1::[0-9a-f]+$/);
     const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v6');
     expect(lease?.new_ip6_address, log).toBe(ip6);
-    const ra = await waitFor('an RA on the dual-stack network', () => rdisc6(ns.wa), (f) => f.has('Prefix'));
+    const ra = await waitFor(
+      'an RA on the dual-stack network',
+      () => rdisc6(ns.wa),
+      (f) => f.has('Prefix'),
+    );
     expect(ra.get('Stateful address conf.')).toEqual(['Yes']);
     expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
     expect(ra.get('Prefix')).toEqual(['2001:db8:cafe:1::/64']);
     expect(ra.get('Autonomous address conf.')).toEqual(['No']);
   }, 90_000);
 
-  it('gives a second port its own lease, none to a deleted port\'s MAC, and its address to the next port', async () => {
+  it("gives a second port its own lease, none to a deleted port's MAC, and its address to the next port", async () => {
     const doomed = await workload(ns.wb, net.id);
     expect((await runDhclient(ns.wb, 'eth0', 'v4')).lease?.new_ip_address).toBe(doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
     const other = await workload(ns.wc, net.id);
@@ -181,7 +204,12 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     await run('ip', ['-n', ns.wc, 'link', 'add', 'link', 'eth0', 'name', 'spoof0', 'type', 'macvlan', 'mode', 'bridge']);
     await run('ip', ['-n', ns.wc, 'link', 'set', 'spoof0', 'address', doomed.mac_address, 'up']);
     // The deletion reaches dnsmasq through IPAM, DHCP's projection, KV and the agent: retry until it has.
-    const gone = await waitFor('no lease for the deleted port', () => runDhclient(ns.wc, 'spoof0', 'v4', 5), (r) => r.lease === null, 60_000);
+    const gone = await waitFor(
+      'no lease for the deleted port',
+      () => runDhclient(ns.wc, 'spoof0', 'v4', 5),
+      (r) => r.lease === null,
+      60_000,
+    );
     expect(gone.log).toMatch(new RegExp(`Listening on LPF/spoof0/${doomed.mac_address}`));
     await run('ip', ['-n', ns.wc, 'link', 'del', 'spoof0']);
     // A new port given the deleted port's address gets it (dnsmasq forgot the old lease).
@@ -203,7 +231,11 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     netAgent.start();
     await stack.waitForAgent('net-a1', true);
     // The new process's own first reconcile, not the old one's last.
-    await waitFor('the restarted agent\'s first pass', async () => netAgent.logs().split('agent started'), (parts) => parts.length > starts && parts.at(-1)?.includes('"dhcpServers":1') === true);
+    await waitFor(
+      "the restarted agent's first pass",
+      async () => netAgent.logs().split('agent started'),
+      (parts) => parts.length > starts && parts.at(-1)?.includes('"dhcpServers":1') === true,
+    );
     expect(await pidOf(`dhcp/${net.id}/pid`)).toBe(dnsmasqPid);
     expect(await pidOf(`ra/${router.id}/radvd.pid`)).toBe(radvdPid);
     expect(() => process.kill(dnsmasqPid, 0)).not.toThrow();
@@ -221,11 +253,21 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
 
   it('SLAAC: rdisc6 shows the prefix autonomous, and the kernel forms the EUI-64 address the API shows', async () => {
     const net = await network('slaac');
-    const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:0:1::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    const subnet = await api.create('subnets', 'subnet', {
+      network_id: net.id,
+      ip_version: 6,
+      cidr: '2001:db8:0:1::/64',
+      ipv6_ra_mode: 'slaac',
+      ipv6_address_mode: 'slaac',
+    });
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
     const port = await workload(ns.ws, net.id);
     const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
-    const ra = await waitFor('an RA on the SLAAC network', () => rdisc6(ns.ws), (f) => f.has('Prefix'));
+    const ra = await waitFor(
+      'an RA on the SLAAC network',
+      () => rdisc6(ns.ws),
+      (f) => f.has('Prefix'),
+    );
     expect(ra.get('Stateful address conf.')).toEqual(['No']);
     expect(ra.get('Stateful other conf.')).toEqual(['No']);
     expect(ra.get('Router lifetime')?.[0]).toMatch(/^30 \(/);
@@ -235,7 +277,12 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
     expect(ra.get('Valid time')?.[0]).toMatch(/^86400 \(/);
     expect(ra.get('Pref. time')?.[0]).toMatch(/^14400 \(/);
     expect(ra.get('MTU')?.[0]).toMatch(/^1450 bytes/);
-    await waitFor('the EUI-64 address on the workload', () => addressesOf(ns.ws), (a) => a.includes(eui64 ?? '?'), 30_000);
+    await waitFor(
+      'the EUI-64 address on the workload',
+      () => addressesOf(ns.ws),
+      (a) => a.includes(eui64 ?? '?'),
+      30_000,
+    );
   }, 120_000);
 
   it('DHCPv6 stateless: A and O flags, RDNSS, and dhclient -6 -S gets the DNS server; the address comes from SLAAC', async () => {
@@ -249,9 +296,17 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
       dns_nameservers: ['2001:db8:cafe:a::e'],
     });
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
-    await waitFor('DHCP server ACTIVE', () => dhcpAgents(net.id), (a) => a[0]?.dhcp_server.status === 'ACTIVE');
+    await waitFor(
+      'DHCP server ACTIVE',
+      () => dhcpAgents(net.id),
+      (a) => a[0]?.dhcp_server.status === 'ACTIVE',
+    );
     const port = await workload(ns.wl, net.id);
-    const ra = await waitFor('an RA on the stateless network', () => rdisc6(ns.wl), (f) => f.has('Prefix'));
+    const ra = await waitFor(
+      'an RA on the stateless network',
+      () => rdisc6(ns.wl),
+      (f) => f.has('Prefix'),
+    );
     expect(ra.get('Stateful address conf.')).toEqual(['No']);
     expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
     expect(ra.get('Autonomous address conf.')).toEqual(['Yes']);
@@ -260,7 +315,12 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
     expect(lease?.new_dhcp6_name_servers, log).toBe('2001:db8:cafe:a::e');
     expect(lease?.new_ip6_address).toBeUndefined();
     const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
-    await waitFor('the SLAAC address on the workload', () => addressesOf(ns.wl), (a) => a.includes(eui64 ?? '?'), 30_000);
+    await waitFor(
+      'the SLAAC address on the workload',
+      () => addressesOf(ns.wl),
+      (a) => a.includes(eui64 ?? '?'),
+      30_000,
+    );
   }, 120_000);
 
   it('refuses an invalid ipv6_ra_mode / ipv6_address_mode pair with a clear error', async () => {

@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 async function portStatus(id: string): Promise<string> {
-  return ((await api.get<{ port: { status: string } }>(`/v2.0/ports/${id}`)).body.port?.status) ?? 'missing';
+  return (await api.get<{ port: { status: string } }>(`/v2.0/ports/${id}`)).body.port?.status ?? 'missing';
 }
 
 async function waitForStatus(id: string, status: string, timeoutMs = 30_000): Promise<void> {
@@ -63,7 +63,9 @@ async function waitForStatus(id: string, status: string, timeoutMs = 30_000): Pr
     if (last === status) return;
     await sleep(200);
   }
-  throw new Error(`port ${id} is ${last}, not ${status}, after ${timeoutMs} ms\nagent A:\n${agentA.logs().slice(-3000)}\nagent B:\n${agentB.logs().slice(-3000)}`);
+  throw new Error(
+    `port ${id} is ${last}, not ${status}, after ${timeoutMs} ms\nagent A:\n${agentA.logs().slice(-3000)}\nagent B:\n${agentB.logs().slice(-3000)}`,
+  );
 }
 
 async function bindPort(networkId: string, host: string, netns: string, extra: Record<string, unknown> = {}): Promise<PortResource> {
@@ -78,8 +80,7 @@ async function configure(netns: string, port: PortResource, v4Prefix: number, v6
   }
 }
 
-const ping = (netns: string, address: string) =>
-  topo.exec(netns, ['ping', '-c', '2', '-W', '2', ...(address.includes(':') ? ['-6'] : []), address], 30_000);
+const ping = (netns: string, address: string) => topo.exec(netns, ['ping', '-c', '2', '-W', '2', ...(address.includes(':') ? ['-6'] : []), address], 30_000);
 const ipOf = (port: PortResource, v6: boolean) => port.fixed_ips.find((f) => f.ip_address.includes(':') === v6)?.ip_address ?? '';
 
 describe('L2 across rows', () => {

@@ -49,9 +49,14 @@ beforeAll(async () => {
   await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
   await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
   for (const [n, i] of [
-    [ns.net, 'ext0'], [ns.net, 'ext1'],
-    [ns.up, 'ext'], [ns.up, 'prod'], [ns.prod, 'p0'], [ns.core, 'ext'],
-  ] as const) await topo.linkUp(n, i);
+    [ns.net, 'ext0'],
+    [ns.net, 'ext1'],
+    [ns.up, 'ext'],
+    [ns.up, 'prod'],
+    [ns.prod, 'p0'],
+    [ns.core, 'ext'],
+  ] as const)
+    await topo.linkUp(n, i);
   // upstream: the external subnet's gateway; "prod" behind it, reached without NAT when excluded
   await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
   await topo.addAddress(ns.up, 'prod', '10.200.0.1/24');
@@ -63,7 +68,14 @@ beforeAll(async () => {
 
   stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
   api = new NeutronClient(stack.url);
-  netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, physnets: { extnet0: 'ext0', extnet1: 'ext1' } });
+  netAgent = await stack.startAgent({
+    row: 'row-a',
+    host: 'net-a1',
+    roles: ['network'],
+    tunnelIp: '10.1.0.2',
+    hostNetns: ns.net,
+    physnets: { extnet0: 'ext0', extnet1: 'ext1' },
+  });
   await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
   cli = await OpenstackCli.create(stack.url);
 }, 180_000);
@@ -85,7 +97,8 @@ async function waitFor(what: string, read: () => Promise<unknown>, expected: unk
   }
   throw new Error(`${what}: ${JSON.stringify(last)} instead of ${JSON.stringify(expected)} after ${timeoutMs} ms\nagent:\n${netAgent.logs().slice(-4000)}`);
 }
-const statusOf = async (collection: string, singular: string, id: string) => ((await api.get<Record<string, { status: string }>>(`/v2.0/${collection}/${id}`)).body[singular]?.status) ?? 'missing';
+const statusOf = async (collection: string, singular: string, id: string) =>
+  (await api.get<Record<string, { status: string }>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
 
 async function plugWorkload(netns: string, network: string, fixedIps: unknown, gateways: { v4?: string; v6?: string }, prefix4 = 24): Promise<PortResource> {
   const port = await api.create<PortResource>('ports', 'port', {
@@ -139,8 +152,20 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
 
   it('builds the router and a floating IP with the CLI, and the upstream reaches the workload through it', async () => {
     await openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'extnet0', 'ext_n2');
-    await openstack('subnet', 'create', '--network', 'ext_n2', '--subnet-range', '10.0.2.0/24', '--gateway', '10.0.2.2', '--no-dhcp',
-      '--allocation-pool', 'start=10.0.2.210,end=10.0.2.220', 'ext_sub');
+    await openstack(
+      'subnet',
+      'create',
+      '--network',
+      'ext_n2',
+      '--subnet-range',
+      '10.0.2.0/24',
+      '--gateway',
+      '10.0.2.2',
+      '--no-dhcp',
+      '--allocation-pool',
+      'start=10.0.2.210,end=10.0.2.220',
+      'ext_sub',
+    );
     const tenant = await cliJson('network', 'create', 'tenant');
     await openstack('subnet', 'create', '--network', 'tenant', '--subnet-range', '172.16.100.0/24', 'tenant_sub');
     router = await cliJson('router', 'create', 'r1');
@@ -164,14 +189,14 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 
-  it('keeps the workload\'s own address towards a NAT exclusion, SNATs the rest', async () => {
+  it("keeps the workload's own address towards a NAT exclusion, SNATs the rest", async () => {
     const r = await api.put(`/v2.0/routers/${router.id}`, { router: { nat_exclusions: ['10.200.0.0/24'] } });
     expect(r.status).toBe(200);
     await eventually('source at prod', () => sourceSeen(ns.wb, ns.prod, '10.200.0.2'), '172.16.100.11');
     expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 
-  it('keeps forwarding while the router\'s agent is killed and restarted, without duplicating rules', async () => {
+  it("keeps forwarding while the router's agent is killed and restarted, without duplicating rules", async () => {
     const routerNs = `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`;
     const rulesBefore = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
     const pinger = Pinger.start(ns.up, '10.0.2.215');
@@ -195,7 +220,11 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     await openstack('floating', 'ip', 'unset', '--port', '10.0.2.215');
     await eventually(
       'floating IP answers',
-      () => ping(ns.up, '10.0.2.215', 1).then(() => 'answers', () => 'silent'),
+      () =>
+        ping(ns.up, '10.0.2.215', 1).then(
+          () => 'answers',
+          () => 'silent',
+        ),
       'silent',
     );
     expect(await sourceSeen(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.211');
@@ -205,15 +234,25 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
 describe('no NAT within an address scope', () => {
   it('routes the tenant subnet of the reference scenario with its own addresses', async () => {
     const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26, address_scope_id: scope.id });
+    const pool = await api.create('subnetpools', 'subnetpool', {
+      name: 'nonat-pool-ip4',
+      prefixes: ['192.168.81.0/24'],
+      default_prefixlen: 26,
+      address_scope_id: scope.id,
+    });
     const pub = await api.create('networks', 'network', {
-      name: 'Public-Net', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1',
+      name: 'Public-Net',
+      shared: true,
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'extnet1',
     });
     await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
     const router = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', {
-      name: 'r2', external_gateway_info: { network_id: pub.id },
+      name: 'r2',
+      external_gateway_info: { network_id: pub.id },
     });
     const gatewayIp = router.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
     expect(gatewayIp).toBe('192.168.81.2');
@@ -223,7 +262,15 @@ describe('no NAT within an address scope', () => {
     // The core router learns the tenant prefix (statically here; BGP announces it later).
     await topo.exec(ns.core, ['ip', 'route', 'add', '192.168.81.64/26', 'via', gatewayIp]);
     const own = wn.fixed_ips[0]?.ip_address ?? '';
-    await eventually('core reaches the workload at its own address', () => ping(ns.core, own, 1).then(() => 'ok', () => 'no'), 'ok');
+    await eventually(
+      'core reaches the workload at its own address',
+      () =>
+        ping(ns.core, own, 1).then(
+          () => 'ok',
+          () => 'no',
+        ),
+      'ok',
+    );
     expect(await sourceSeen(ns.wn, ns.core, '192.168.81.1')).toBe(own);
   });
 });
@@ -249,8 +296,24 @@ describe('IPv6', () => {
     expect(r.body.router.routes).toEqual([{ destination: '2001:db8:0:2::/64', nexthop: cAddress }]);
     await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
     const bAddress = b.fixed_ips[0]?.ip_address ?? '';
-    await eventually('a reaches b', () => ping(ns.w6a, bAddress, 1).then(() => 'ok', () => 'no'), 'ok');
+    await eventually(
+      'a reaches b',
+      () =>
+        ping(ns.w6a, bAddress, 1).then(
+          () => 'ok',
+          () => 'no',
+        ),
+      'ok',
+    );
     expect(await sourceSeen(ns.w6a, ns.w6b, bAddress)).toBe(a.fixed_ips[0]?.ip_address);
-    await eventually('b reaches the extra route', () => ping(ns.w6b, '2001:db8:0:2::1', 1).then(() => 'ok', () => 'no'), 'ok');
+    await eventually(
+      'b reaches the extra route',
+      () =>
+        ping(ns.w6b, '2001:db8:0:2::1', 1).then(
+          () => 'ok',
+          () => 'no',
+        ),
+      'ok',
+    );
   });
 });

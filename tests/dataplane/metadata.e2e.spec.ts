@@ -57,7 +57,14 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     await topo.exec(ns.up, ['ip', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
     stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', METADATA_REQUIRE_TOKEN: 'true' } });
     api = new NeutronClient(stack.url);
-    netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, physnets: { extnet0: 'ext0' } });
+    netAgent = await stack.startAgent({
+      row: 'row-a',
+      host: 'net-a1',
+      roles: ['network'],
+      tunnelIp: '10.1.0.2',
+      hostNetns: ns.net,
+      physnets: { extnet0: 'ext0' },
+    });
     await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
   }, 180_000);
 
@@ -80,7 +87,9 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       }
       await sleep(300);
     }
-    throw new Error(`${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\nmetadata:\n${stack.logs('metadata').slice(-3000)}`);
+    throw new Error(
+      `${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\nmetadata:\n${stack.logs('metadata').slice(-3000)}`,
+    );
   }
 
   /** curl inside a workload: status and body. */
@@ -93,7 +102,11 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
   }
 
   const instance = (name: string, extra: Record<string, unknown> = {}) =>
-    api.create<Resource & { hostname: string }>('instances', 'instance', { name, public_keys: [{ name: `${name}-key`, data: `ssh-ed25519 AAAAC3Nz${name} ${name}@example` }], ...extra });
+    api.create<Resource & { hostname: string }>('instances', 'instance', {
+      name,
+      public_keys: [{ name: `${name}-key`, data: `ssh-ed25519 AAAAC3Nz${name} ${name}@example` }],
+      ...extra,
+    });
 
   /** A workload port of the instance on cmp-b1, in its own namespace, once ACTIVE. */
   async function workload(netns: string, networkId: string, instanceId: string, fixedIps?: unknown): Promise<PortResource> {
@@ -105,11 +118,16 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       'binding:profile': { netns },
       ...(fixedIps === undefined ? {} : { fixed_ips: fixedIps }),
     });
-    await waitFor(`port ${port.id} ACTIVE`, async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status, (s) => s === 'ACTIVE');
+    await waitFor(
+      `port ${port.id} ACTIVE`,
+      async () => (await api.get<{ port: { status: string } }>(`/v2.0/ports/${port.id}`)).body.port.status,
+      (s) => s === 'ACTIVE',
+    );
     return port;
   }
 
-  const metaData = async (netns: string, base = 'http://169.254.169.254') => JSON.parse((await curl(netns, `${base}/openstack/latest/meta_data.json`)).body) as Record<string, unknown>;
+  const metaData = async (netns: string, base = 'http://169.254.169.254') =>
+    JSON.parse((await curl(netns, `${base}/openstack/latest/meta_data.json`)).body) as Record<string, unknown>;
 
   describe('a routed IPv4 network', () => {
     let a: Resource & { hostname: string };
@@ -126,21 +144,42 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       b = await instance('beta');
       portA = await workload(ns.wa, net.id, a.id, [{ ip_address: '10.80.0.10' }]);
       portB = await workload(ns.wb, net.id, b.id, [{ ip_address: '10.80.0.11' }]);
-      for (const [w, ip] of [[ns.wa, '10.80.0.10'], [ns.wb, '10.80.0.11']] as const) {
+      for (const [w, ip] of [
+        [ns.wa, '10.80.0.10'],
+        [ns.wb, '10.80.0.11'],
+      ] as const) {
         await topo.exec(w, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
         await topo.exec(w, ['ip', 'route', 'add', 'default', 'via', '10.80.0.1']);
       }
     }, 120_000);
 
     it('answers a workload with its own meta_data.json over IPv4', async () => {
-      const meta = await waitFor('meta_data.json from the router\'s proxy', () => metaData(ns.wa), (m) => m.uuid === a.id);
-      expect(meta).toMatchObject({ uuid: a.id, hostname: 'alpha', name: 'alpha', meta: { role: 'db' }, public_keys: { 'alpha-key': 'ssh-ed25519 AAAAC3Nzalpha alpha@example' } });
+      const meta = await waitFor(
+        "meta_data.json from the router's proxy",
+        () => metaData(ns.wa),
+        (m) => m.uuid === a.id,
+      );
+      expect(meta).toMatchObject({
+        uuid: a.id,
+        hostname: 'alpha',
+        name: 'alpha',
+        meta: { role: 'db' },
+        public_keys: { 'alpha-key': 'ssh-ed25519 AAAAC3Nzalpha alpha@example' },
+      });
       const versions = await curl(ns.wa, 'http://169.254.169.254/openstack');
       expect([versions.status, versions.body.split('\n').at(-1)]).toEqual([200, 'latest']);
     });
 
     it('answers the second workload with its own data, also when it forges identity headers', async () => {
-      expect((await waitFor('beta\'s meta_data.json', () => metaData(ns.wb), (m) => m.uuid !== undefined)).uuid).toBe(b.id);
+      expect(
+        (
+          await waitFor(
+            "beta's meta_data.json",
+            () => metaData(ns.wb),
+            (m) => m.uuid !== undefined,
+          )
+        ).uuid,
+      ).toBe(b.id);
       const forged = await curl(ns.wb, 'http://169.254.169.254/openstack/latest/meta_data.json', {
         'X-Instance-ID': a.id,
         'X-Instance-ID-Signature': 'forged',
@@ -161,21 +200,31 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       // alpha's token is no good for beta
       expect((await curl(ns.wb, 'http://169.254.169.254/latest/meta-data/instance-id', withToken)).status).toBe(401);
       // through a forwarding proxy inside the instance: refused
-      expect((await curl(ns.wa, 'http://169.254.169.254/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.80.0.10' }, 'PUT')).status).toBe(403);
+      expect(
+        (await curl(ns.wa, 'http://169.254.169.254/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60', 'X-Forwarded-For': '10.80.0.10' }, 'PUT'))
+          .status,
+      ).toBe(403);
       // refused once its 2 s are over (well within the 10 s this waits)
-      const expired = await waitFor('the 2 s token refused', () => curl(ns.wa, 'http://169.254.169.254/latest/meta-data/instance-id', withToken), (r) => r.status !== 200, 10_000);
+      const expired = await waitFor(
+        'the 2 s token refused',
+        () => curl(ns.wa, 'http://169.254.169.254/latest/meta-data/instance-id', withToken),
+        (r) => r.status !== 200,
+        10_000,
+      );
       expect(expired.status).toBe(401);
     });
 
     it('refuses a request straight to the metadata service that no proxy signed', async () => {
       const unsigned = await fetch(`${stack.metadataUrl}/openstack/latest/meta_data.json`, { headers: { 'X-Instance-ID': a.id } });
       expect(unsigned.status).toBe(403);
-      const misSigned = await fetch(`${stack.metadataUrl}/openstack/latest/meta_data.json`, { headers: { 'X-Instance-ID': a.id, 'X-Instance-ID-Signature': 'ab'.repeat(32) } });
+      const misSigned = await fetch(`${stack.metadataUrl}/openstack/latest/meta_data.json`, {
+        headers: { 'X-Instance-ID': a.id, 'X-Instance-ID-Signature': 'ab'.repeat(32) },
+      });
       expect(misSigned.status).toBe(403);
       expect(TEST_METADATA_SECRET).not.toBe('');
     });
 
-    it('cloud-init\'s OpenStack data source reads and parses meta_data.json, network_data.json and user_data', async () => {
+    it("cloud-init's OpenStack data source reads and parses meta_data.json, network_data.json and user_data", async () => {
       // cloud-init's own reader and network_data.json converter, as its OpenStack data source runs them
       const script = [
         'import json',
@@ -187,7 +236,13 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
         "print(json.dumps({'uuid': results['metadata']['uuid'], 'hostname': results['metadata'].get('hostname'), 'keys': results['metadata'].get('public_keys'), 'userdata': ud.decode() if isinstance(ud, bytes) else ud, 'network': net}))",
       ].join('\n');
       const { stdout } = await run('ip', ['netns', 'exec', ns.wa, SYSTEM_PYTHON, '-c', script], { timeout: 60_000 });
-      const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { uuid: string; hostname: string; keys: Record<string, string>; userdata: string; network: { version: number; config: { type: string; name?: string; mac_address?: string; subnets?: { type: string; address?: string }[] }[] } };
+      const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        uuid: string;
+        hostname: string;
+        keys: Record<string, string>;
+        userdata: string;
+        network: { version: number; config: { type: string; name?: string; mac_address?: string; subnets?: { type: string; address?: string }[] }[] };
+      };
       expect(parsed.uuid).toBe(a.id);
       expect(parsed.hostname).toBe('alpha');
       expect(parsed.keys).toEqual({ 'alpha-key': 'ssh-ed25519 AAAAC3Nzalpha alpha@example' });
@@ -200,13 +255,24 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
 
   it('answers an IPv6-only workload on fe80::a9fe:a9fe, found by its MAC in the neighbour table', async () => {
     const net = await api.create('networks', 'network', { name: 'meta6', 'provider:network_type': 'vxlan' });
-    const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:80::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+    const subnet = await api.create('subnets', 'subnet', {
+      network_id: net.id,
+      ip_version: 6,
+      cidr: '2001:db8:80::/64',
+      ipv6_ra_mode: 'slaac',
+      ipv6_address_mode: 'slaac',
+    });
     const router = await api.create('routers', 'router', { name: 'r-meta6' });
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
     const c = await instance('gamma');
     await workload(ns.w6, net.id, c.id);
     await waitForDad(ns.w6);
-    const meta = await waitFor('meta_data.json over IPv6 link-local', () => metaData(ns.w6, 'http://[fe80::a9fe:a9fe%eth0]'), (m) => m.uuid !== undefined, 60_000);
+    const meta = await waitFor(
+      'meta_data.json over IPv6 link-local',
+      () => metaData(ns.w6, 'http://[fe80::a9fe:a9fe%eth0]'),
+      (m) => m.uuid !== undefined,
+      60_000,
+    );
     expect(meta.uuid).toBe(c.id);
     expect(meta.hostname).toBe('gamma');
     // no IPv4 on the workload at all
@@ -214,12 +280,16 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     expect((JSON.parse(stdout) as { addr_info: unknown[] }[]).flatMap((l) => l.addr_info)).toEqual([]);
   }, 120_000);
 
-  it('answers on a network without a router from the DHCP namespace, reached by the lease\'s route', async () => {
+  it("answers on a network without a router from the DHCP namespace, reached by the lease's route", async () => {
     const net = await api.create('networks', 'network', { name: 'isolated', 'provider:network_type': 'vxlan' });
     await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.81.0.0/24' });
     const d = await instance('delta');
     await workload(ns.wi, net.id, d.id);
-    await waitFor('a DHCP server', async () => (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status, (s) => s === 'ACTIVE');
+    await waitFor(
+      'a DHCP server',
+      async () => (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status,
+      (s) => s === 'ACTIVE',
+    );
     const { lease, log } = await runDhclient(ns.wi, 'eth0', 'v4');
     // RFC 3442: 32 169.254.169.254 via the DHCP port, then the default route
     const routes = lease?.new_rfc3442_classless_static_routes ?? '';
@@ -227,7 +297,11 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     expect(viaDhcp, log).toMatch(/^10\.81\.0\.\d+$/);
     await topo.exec(ns.wi, ['ip', 'addr', 'add', `${lease?.new_ip_address ?? ''}/24`, 'dev', 'eth0']);
     await topo.exec(ns.wi, ['ip', 'route', 'add', '169.254.169.254/32', 'via', viaDhcp ?? '']);
-    const meta = await waitFor('meta_data.json from the DHCP namespace', () => metaData(ns.wi), (m) => m.uuid !== undefined);
+    const meta = await waitFor(
+      'meta_data.json from the DHCP namespace',
+      () => metaData(ns.wi),
+      (m) => m.uuid !== undefined,
+    );
     expect(meta.uuid).toBe(d.id);
   }, 120_000);
 
@@ -246,13 +320,26 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     let dhcpMac: string;
     let inst: Resource & { hostname: string };
 
-    const macs = (text: string): string[] => [...new Set([...text.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => (m[1] ?? '').toLowerCase()))].sort();
+    const macs = (text: string): string[] =>
+      [...new Set([...text.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => (m[1] ?? '').toLowerCase()))].sort();
     /** The MACs of every neighbour that answers a solicitation for fe80::a9fe:a9fe (ndisc6 waits for all). */
     const metadataNeighbours = async (): Promise<string[]> =>
-      macs((await run('ip', ['netns', 'exec', ns.wd, 'ndisc6', '-m', '-n', '-r', '2', '-w', '1500', 'fe80::a9fe:a9fe', 'eth0'], { timeout: 15_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout);
+      macs(
+        (
+          await run('ip', ['netns', 'exec', ns.wd, 'ndisc6', '-m', '-n', '-r', '2', '-w', '1500', 'fe80::a9fe:a9fe', 'eth0'], { timeout: 15_000 }).catch(
+            (e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }),
+          )
+        ).stdout,
+      );
     /** The MACs of every ARP reply for 169.254.169.254 (three requests, each answered by all who would). */
     const metadataArpers = async (): Promise<string[]> =>
-      macs((await run('ip', ['netns', 'exec', ns.wd, 'arping', '-c', '3', '-w', '4', '-I', 'eth0', '169.254.169.254'], { timeout: 15_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout);
+      macs(
+        (
+          await run('ip', ['netns', 'exec', ns.wd, 'arping', '-c', '3', '-w', '4', '-I', 'eth0', '169.254.169.254'], { timeout: 15_000 }).catch(
+            (e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }),
+          )
+        ).stdout,
+      );
     const routerPorts = async (): Promise<PortResource[]> =>
       (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?device_id=${router.id}&device_owner=network:router_interface`)).body.ports;
     const metaOverV6 = () => metaData(ns.wd, 'http://[fe80::a9fe:a9fe%eth0]');
@@ -260,11 +347,23 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     beforeAll(async () => {
       net = await api.create('networks', 'network', { name: 'dual-meta', 'provider:network_type': 'vxlan' });
       v4 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.82.0.0/24' });
-      v6 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:82::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+      v6 = await api.create('subnets', 'subnet', {
+        network_id: net.id,
+        ip_version: 6,
+        cidr: '2001:db8:82::/64',
+        ipv6_ra_mode: 'slaac',
+        ipv6_address_mode: 'slaac',
+      });
       inst = await instance('epsilon');
       port = await workload(ns.wd, net.id, inst.id);
-      await waitFor('a DHCP server', async () => (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status, (s) => s === 'ACTIVE');
-      dhcpMac = (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports[0]?.mac_address.toLowerCase() ?? '';
+      await waitFor(
+        'a DHCP server',
+        async () =>
+          (await api.get<{ agents: { dhcp_server: { status: string } }[] }>(`/v2.0/networks/${net.id}/dhcp-agents`)).body.agents[0]?.dhcp_server.status,
+        (s) => s === 'ACTIVE',
+      );
+      dhcpMac =
+        (await api.get<{ ports: PortResource[] }>(`/v2.0/ports?network_id=${net.id}&device_owner=network:dhcp`)).body.ports[0]?.mac_address.toLowerCase() ?? '';
       expect(dhcpMac).not.toBe('');
       await topo.exec(ns.wd, ['ip', 'addr', 'add', `${port.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address ?? ''}/24`, 'dev', 'eth0']);
       await waitForDad(ns.wd);
@@ -276,15 +375,27 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       expect(await metadataArpers()).toEqual([dhcpMac]);
     }, 90_000);
 
-    it('once routed: RAs from the router port\'s own link-local address, one neighbour for the metadata address, metadata and a loss-free default route', async () => {
-      const ext = await api.create('networks', 'network', { name: 'ext6', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+    it("once routed: RAs from the router port's own link-local address, one neighbour for the metadata address, metadata and a loss-free default route", async () => {
+      const ext = await api.create('networks', 'network', {
+        name: 'ext6',
+        'router:external': true,
+        'provider:network_type': 'flat',
+        'provider:physical_network': 'extnet0',
+      });
       await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 6, cidr: '2001:db8:e0::/64', gateway_ip: '2001:db8:e0::1', enable_dhcp: false });
-      const created = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', { name: 'r-dual', external_gateway_info: { network_id: ext.id } });
+      const created = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', {
+        name: 'r-dual',
+        external_gateway_info: { network_id: ext.id },
+      });
       router = created;
       const gatewayIp = created.external_gateway_info.external_fixed_ips[0]?.ip_address ?? '';
       await topo.exec(ns.up, ['ip', '-6', 'route', 'add', '2001:db8:82::/64', 'via', gatewayIp]);
       for (const s of [v4, v6]) expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: s.id })).status).toBe(200);
-      await waitFor('router ACTIVE', async () => (await api.get<{ router: { status: string } }>(`/v2.0/routers/${router.id}`)).body.router.status, (s) => s === 'ACTIVE');
+      await waitFor(
+        'router ACTIVE',
+        async () => (await api.get<{ router: { status: string } }>(`/v2.0/routers/${router.id}`)).body.router.status,
+        (s) => s === 'ACTIVE',
+      );
       const ports = await routerPorts();
       expect(ports).toHaveLength(2); // one port for the IPv4 subnet, one for the IPv6 one (as Neutron)
       const v6Port = ports.find((p) => p.fixed_ips.some((f) => f.subnet_id === v6.id));
@@ -292,28 +403,60 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       const routerMacs = ports.map((p) => p.mac_address.toLowerCase());
 
       // the RA's source, and so the workload's default router, is the port's EUI-64 link-local address
-      const from = async () => /^\s*from\s+(\S+)/m.exec((await run('ip', ['netns', 'exec', ns.wd, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], { timeout: 30_000 })).stdout)?.[1];
+      const from = async () =>
+        /^\s*from\s+(\S+)/m.exec((await run('ip', ['netns', 'exec', ns.wd, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], { timeout: 30_000 })).stdout)?.[1];
       expect(await waitFor('an RA', from, (f) => f !== undefined)).toBe(routerLinkLocal);
       for (let i = 0; i < 3; i++) expect(await from()).toBe(routerLinkLocal);
-      const defaultRoute = await waitFor('the default route from the RA', () => topo.exec(ns.wd, ['ip', '-6', 'route', 'show', 'default']), (r) => r.includes('via'));
+      const defaultRoute = await waitFor(
+        'the default route from the RA',
+        () => topo.exec(ns.wd, ['ip', '-6', 'route', 'show', 'default']),
+        (r) => r.includes('via'),
+      );
       expect(defaultRoute).toContain(`via ${routerLinkLocal} dev eth0`);
       expect(defaultRoute).not.toContain('a9fe');
 
       // the metadata address moved from the DHCP port to one of the router's ports, and only there
-      const [holder] = await waitFor('one neighbour for fe80::a9fe:a9fe, a router port', metadataNeighbours, (m) => m.length === 1 && routerMacs.includes(m[0] ?? ''), 60_000);
+      const [holder] = await waitFor(
+        'one neighbour for fe80::a9fe:a9fe, a router port',
+        metadataNeighbours,
+        (m) => m.length === 1 && routerMacs.includes(m[0] ?? ''),
+        60_000,
+      );
       for (let i = 0; i < 3; i++) expect(await metadataNeighbours()).toEqual([holder]);
       expect((await waitFor('meta_data.json over IPv6 from the router', metaOverV6, (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
       // IPv4: 169.254.169.254 is reached through the gateway; nobody on the segment answers
       // ARP for it any more (the DHCP port did while isolated, and the router never does)
       expect(await waitFor('no ARP answer for 169.254.169.254', metadataArpers, (m) => m.length === 0)).toEqual([]);
       await topo.exec(ns.wd, ['ip', 'route', 'add', 'default', 'via', '10.82.0.1']);
-      expect((await waitFor('meta_data.json over IPv4 through the router', () => metaData(ns.wd), (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+      expect(
+        (
+          await waitFor(
+            'meta_data.json over IPv4 through the router',
+            () => metaData(ns.wd),
+            (m) => m.uuid !== undefined,
+          )
+        ).uuid,
+      ).toBe(inst.id);
 
       // the default route: through the router to the upstream's own address, nothing lost
       const slaac = port.fixed_ips.find((f) => f.subnet_id === v6.id)?.ip_address ?? '';
-      await waitFor('the SLAAC address', () => topo.exec(ns.wd, ['ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']), (a) => a.includes(slaac) && !a.includes('tentative'));
-      await waitFor('a first reply from upstream', () => topo.exec(ns.wd, ['ping', '-6', '-c', '1', '-W', '1', '2001:db8:ff::1']).then(() => 'ok', () => 'no'), (r) => r === 'ok');
-      const { stdout } = await run('ip', ['netns', 'exec', ns.wd, 'ping', '-6', '-n', '-c', '50', '-i', '0.05', '-W', '1', '2001:db8:ff::1'], { timeout: 60_000 });
+      await waitFor(
+        'the SLAAC address',
+        () => topo.exec(ns.wd, ['ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']),
+        (a) => a.includes(slaac) && !a.includes('tentative'),
+      );
+      await waitFor(
+        'a first reply from upstream',
+        () =>
+          topo.exec(ns.wd, ['ping', '-6', '-c', '1', '-W', '1', '2001:db8:ff::1']).then(
+            () => 'ok',
+            () => 'no',
+          ),
+        (r) => r === 'ok',
+      );
+      const { stdout } = await run('ip', ['netns', 'exec', ns.wd, 'ping', '-6', '-n', '-c', '50', '-i', '0.05', '-W', '1', '2001:db8:ff::1'], {
+        timeout: 60_000,
+      });
       expect(/(\d+) packets transmitted, (\d+) received/.exec(stdout)?.slice(1)).toEqual(['50', '50']);
       // the default router resolves to the router's IPv6 port, the one that advertises
       expect(macs(await topo.exec(ns.wd, ['ip', '-6', 'neigh', 'show', routerLinkLocal, 'dev', 'eth0']))).toEqual([v6Port?.mac_address.toLowerCase()]);

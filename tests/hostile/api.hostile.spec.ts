@@ -87,7 +87,11 @@ function remember(collection: string, id: string, created: boolean): void {
 }
 
 function forget(collection: string, id: string): void {
-  for (const key of [collection, `created:${collection}`]) world.set(key, (world.get(key) ?? []).filter((x) => x !== id));
+  for (const key of [collection, `created:${collection}`])
+    world.set(
+      key,
+      (world.get(key) ?? []).filter((x) => x !== id),
+    );
 }
 
 /** Why an answer breaks the contract, or null. */
@@ -96,7 +100,8 @@ function problemOf(answer: Answer): string | null {
   if (answer.status < 400) return null;
   try {
     const e = (JSON.parse(answer.text) as { NeutronError?: { type?: unknown; message?: unknown; detail?: unknown } }).NeutronError;
-    if (typeof e?.type !== 'string' || typeof e.message !== 'string' || typeof e.detail !== 'string') return `a ${answer.status} without a Neutron error body: ${answer.text.slice(0, 300)}`;
+    if (typeof e?.type !== 'string' || typeof e.message !== 'string' || typeof e.detail !== 'string')
+      return `a ${answer.status} without a Neutron error body: ${answer.text.slice(0, 300)}`;
   } catch {
     return `a ${answer.status} whose body is not JSON: ${answer.text.slice(0, 300)}`;
   }
@@ -111,7 +116,12 @@ beforeAll(async () => {
   api = new NeutronClient(stack.url);
   nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
   jsm = await jetstreamManager(nc);
-  agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-a1', roles: ['network', 'compute', 'bgp'], physnets: { extnet0: 'eth1' } });
+  agent = await FakeAgent.start(stack.natsUrl, stack.prefix, {
+    row: 'row-a',
+    host: 'net-a1',
+    roles: ['network', 'compute', 'bgp'],
+    physnets: { extnet0: 'eth1' },
+  });
   for (const service of [...SERVICES, 'gateway'] as const) {
     const pid = await healthPid(urlOf(service));
     if (pid === undefined) throw new Error(`${service} is not healthy`);
@@ -120,11 +130,22 @@ beforeAll(async () => {
   // A world to aim at: one of everything, reachable by valid ids.
   const scope = await api.create('address-scopes', 'address_scope', { name: 'scope', ip_version: 4, shared: true });
   const pool = await api.create('subnetpools', 'subnetpool', { name: 'pool', prefixes: ['10.200.0.0/16'], default_prefixlen: 26, address_scope_id: scope.id });
-  const ext = await api.create('networks', 'network', { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'extnet0' });
+  const ext = await api.create('networks', 'network', {
+    name: 'ext',
+    'router:external': true,
+    'provider:network_type': 'flat',
+    'provider:physical_network': 'extnet0',
+  });
   const extSubnet = await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false });
   const net = await api.create('networks', 'network', { name: 'tenant' });
   const subnet = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.10.0.0/24' });
-  const subnet6 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 6, cidr: '2001:db8:10::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' });
+  const subnet6 = await api.create('subnets', 'subnet', {
+    network_id: net.id,
+    ip_version: 6,
+    cidr: '2001:db8:10::/64',
+    ipv6_ra_mode: 'slaac',
+    ipv6_address_mode: 'slaac',
+  });
   const port = await api.create('ports', 'port', { network_id: net.id, device_id: 'vm-1', device_owner: 'compute:nova' });
   const router = await api.create('routers', 'router', { name: 'r', external_gateway_info: { network_id: ext.id } });
   const added = await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
@@ -194,7 +215,9 @@ describe(`hostile input (seed ${SEED})`, () => {
           seen = after;
           const changed = leftChanged(caused);
           if (changed.length > 0) {
-            failures.push(`${describeRequest(r, label)}: refused with ${answer.status} but changed ${changed.join(', ')} (${caused.map((e) => `#${e.seq} ${e.type}`).join(', ')})`);
+            failures.push(
+              `${describeRequest(r, label)}: refused with ${answer.status} but changed ${changed.join(', ')} (${caused.map((e) => `#${e.seq} ${e.type}`).join(', ')})`,
+            );
           } else if (caused.length > 0) {
             compensated.push(`${r.op}: ${caused.map((e) => e.type).join(', ')}`);
           }
@@ -209,17 +232,22 @@ describe(`hostile input (seed ${SEED})`, () => {
     await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i + 1, Math.ceil(REQUESTS / LANES))));
 
     const report = [...coverage.entries()].sort().map(([op, c]) => `${op}: ${c.sent} (${c.refused} refused), ${Math.round(c.ms / c.sent)} ms each`);
-    console.log(`hostile seed ${SEED}: ${REQUESTS} requests\n${report.join('\n')}\nrefused after a compensated saga: ${compensated.length}\n${[...new Set(compensated)].join('\n')}`);
+    console.log(
+      `hostile seed ${SEED}: ${REQUESTS} requests\n${report.join('\n')}\nrefused after a compensated saga: ${compensated.length}\n${[...new Set(compensated)].join('\n')}`,
+    );
     // what the services logged explains a 5xx
     if (failures.length > 0) for (const service of SERVICES) console.log(`--- ${service}\n${stack.logs(service).slice(-4000)}`);
     expect(failures.slice(0, 30), `${failures.length} failures with HOSTILE_SEED=${SEED}`).toEqual([]);
     // every resource and action was tried, more than once in a run of the default size
     const atLeast = REQUESTS >= 2000 ? 2 : 0;
-    const ops = [...TEMPLATES.flatMap((t) => [`POST ${t.collection}`, `GET ${t.collection}`, `GET ${t.collection}/id`, `DELETE ${t.collection}`]), ...ACTIONS.map((a) => a.op)];
+    const ops = [
+      ...TEMPLATES.flatMap((t) => [`POST ${t.collection}`, `GET ${t.collection}`, `GET ${t.collection}/id`, `DELETE ${t.collection}`]),
+      ...ACTIONS.map((a) => a.op),
+    ];
     expect(ops.filter((op) => (coverage.get(op)?.sent ?? 0) < atLeast)).toEqual([]);
   }, 600_000);
 
-  it("answers requests the HTTP parser refuses, and absolute-form targets, with Neutron bodies", async () => {
+  it('answers requests the HTTP parser refuses, and absolute-form targets, with Neutron bodies', async () => {
     const host = new URL(stack.url).host;
     const absolute = parseRaw(await sendRaw(stack.url, `GET http://${host}/v2.0/networks?fields=id HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     expect(absolute.status).toBe(200);
@@ -264,6 +292,11 @@ describe(`hostile input (seed ${SEED})`, () => {
     await api.create('routers', 'router', { name: 'after' });
     await api.create('bgp-peers', 'bgp_peer', { name: 'after', peer_ip: '192.0.2.250', remote_as: 64999, auth_type: 'none' });
     await api.create('instances', 'instance', { name: 'after' });
-    await eventually('a DHCP server for the new subnet', () => api.get<{ agents: unknown[] }>(`/v2.0/networks/${net.id}/dhcp-agents`), (r) => r.status === 200, { timeoutMs: 30_000 });
+    await eventually(
+      'a DHCP server for the new subnet',
+      () => api.get<{ agents: unknown[] }>(`/v2.0/networks/${net.id}/dhcp-agents`),
+      (r) => r.status === 200,
+      { timeoutMs: 30_000 },
+    );
   });
 });

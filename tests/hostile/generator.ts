@@ -285,28 +285,96 @@ interface Action {
 }
 
 export const ACTIONS: readonly Action[] = [
-  { op: 'PUT routers/add_router_interface', method: 'PUT', path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/add_router_interface`, body: (r, w): Json => (r.chance(0.5) ? { subnet_id: idOf(r, w, 'subnets') } : { port_id: idOf(r, w, 'ports') }) },
-  { op: 'PUT routers/remove_router_interface', method: 'PUT', path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/remove_router_interface`, body: (r, w) => ({ subnet_id: idOf(r, w, 'subnets') }) },
-  { op: 'PUT routers/add_extraroutes', method: 'PUT', path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/add_extraroutes`, body: (r) => ({ router: { routes: [{ destination: `198.18.${r.int(256)}.0/24`, nexthop: '10.10.0.99' }] } }) },
-  { op: 'PUT routers/remove_extraroutes', method: 'PUT', path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/remove_extraroutes`, body: (r) => ({ router: { routes: [{ destination: `198.18.${r.int(256)}.0/24`, nexthop: '10.10.0.99' }] } }) },
+  {
+    op: 'PUT routers/add_router_interface',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/add_router_interface`,
+    body: (r, w): Json => (r.chance(0.5) ? { subnet_id: idOf(r, w, 'subnets') } : { port_id: idOf(r, w, 'ports') }),
+  },
+  {
+    op: 'PUT routers/remove_router_interface',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/remove_router_interface`,
+    body: (r, w) => ({ subnet_id: idOf(r, w, 'subnets') }),
+  },
+  {
+    op: 'PUT routers/add_extraroutes',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/add_extraroutes`,
+    body: (r) => ({ router: { routes: [{ destination: `198.18.${r.int(256)}.0/24`, nexthop: '10.10.0.99' }] } }),
+  },
+  {
+    op: 'PUT routers/remove_extraroutes',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/remove_extraroutes`,
+    body: (r) => ({ router: { routes: [{ destination: `198.18.${r.int(256)}.0/24`, nexthop: '10.10.0.99' }] } }),
+  },
   { op: 'GET routers/l3-agents', method: 'GET', path: (r, w) => `/v2.0/routers/${idOf(r, w, 'routers')}/l3-agents` },
-  { op: 'PUT subnetpools/add_prefixes', method: 'PUT', path: (r, w) => `/v2.0/subnetpools/${idOf(r, w, 'subnetpools')}/add_prefixes`, body: (r) => ({ prefixes: [`172.${16 + r.int(16)}.${r.int(256)}.0/24`] }) },
-  { op: 'PUT subnetpools/remove_prefixes', method: 'PUT', path: (r, w) => `/v2.0/subnetpools/${idOf(r, w, 'subnetpools')}/remove_prefixes`, body: (r) => ({ prefixes: [`172.${16 + r.int(16)}.${r.int(256)}.0/24`] }) },
-  { op: 'PUT bgp-speakers/add_bgp_peer', method: 'PUT', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/add_bgp_peer`, body: (r, w) => ({ bgp_peer_id: idOf(r, w, 'bgp-peers') }) },
-  { op: 'PUT bgp-speakers/remove_bgp_peer', method: 'PUT', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/remove_bgp_peer`, body: (r, w) => ({ bgp_peer_id: idOf(r, w, 'bgp-peers') }) },
-  { op: 'PUT bgp-speakers/add_gateway_network', method: 'PUT', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/add_gateway_network`, body: (r, w) => ({ network_id: w.get('external')?.[0] ?? idOf(r, w, 'networks') }) },
-  { op: 'PUT bgp-speakers/remove_gateway_network', method: 'PUT', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/remove_gateway_network`, body: (r, w) => ({ network_id: idOf(r, w, 'networks') }) },
+  {
+    op: 'PUT subnetpools/add_prefixes',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/subnetpools/${idOf(r, w, 'subnetpools')}/add_prefixes`,
+    body: (r) => ({ prefixes: [`172.${16 + r.int(16)}.${r.int(256)}.0/24`] }),
+  },
+  {
+    op: 'PUT subnetpools/remove_prefixes',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/subnetpools/${idOf(r, w, 'subnetpools')}/remove_prefixes`,
+    body: (r) => ({ prefixes: [`172.${16 + r.int(16)}.${r.int(256)}.0/24`] }),
+  },
+  {
+    op: 'PUT bgp-speakers/add_bgp_peer',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/add_bgp_peer`,
+    body: (r, w) => ({ bgp_peer_id: idOf(r, w, 'bgp-peers') }),
+  },
+  {
+    op: 'PUT bgp-speakers/remove_bgp_peer',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/remove_bgp_peer`,
+    body: (r, w) => ({ bgp_peer_id: idOf(r, w, 'bgp-peers') }),
+  },
+  {
+    op: 'PUT bgp-speakers/add_gateway_network',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/add_gateway_network`,
+    body: (r, w) => ({ network_id: w.get('external')?.[0] ?? idOf(r, w, 'networks') }),
+  },
+  {
+    op: 'PUT bgp-speakers/remove_gateway_network',
+    method: 'PUT',
+    path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/remove_gateway_network`,
+    body: (r, w) => ({ network_id: idOf(r, w, 'networks') }),
+  },
   { op: 'GET bgp-speakers/get_advertised_routes', method: 'GET', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/get_advertised_routes` },
   { op: 'GET bgp-speakers/bgp-dragents', method: 'GET', path: (r, w) => `/v2.0/bgp-speakers/${idOf(r, w, 'bgp-speakers')}/bgp-dragents` },
   { op: 'GET agents/bgp-drinstances', method: 'GET', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/bgp-drinstances` },
-  { op: 'POST agents/bgp-drinstances', method: 'POST', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/bgp-drinstances`, body: (r, w) => ({ bgp_speaker_id: idOf(r, w, 'bgp-speakers') }) },
-  { op: 'DELETE agents/bgp-drinstances', method: 'DELETE', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/bgp-drinstances/${idOf(r, w, 'bgp-speakers')}` },
+  {
+    op: 'POST agents/bgp-drinstances',
+    method: 'POST',
+    path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/bgp-drinstances`,
+    body: (r, w) => ({ bgp_speaker_id: idOf(r, w, 'bgp-speakers') }),
+  },
+  {
+    op: 'DELETE agents/bgp-drinstances',
+    method: 'DELETE',
+    path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/bgp-drinstances/${idOf(r, w, 'bgp-speakers')}`,
+  },
   { op: 'GET agents/dhcp-networks', method: 'GET', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/dhcp-networks` },
-  { op: 'POST agents/dhcp-networks', method: 'POST', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/dhcp-networks`, body: (r, w) => ({ network_id: idOf(r, w, 'networks') }) },
+  {
+    op: 'POST agents/dhcp-networks',
+    method: 'POST',
+    path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/dhcp-networks`,
+    body: (r, w) => ({ network_id: idOf(r, w, 'networks') }),
+  },
   { op: 'DELETE agents/dhcp-networks', method: 'DELETE', path: (r, w) => `/v2.0/agents/${idOf(r, w, 'agents')}/dhcp-networks/${idOf(r, w, 'networks')}` },
   { op: 'GET networks/dhcp-agents', method: 'GET', path: (r, w) => `/v2.0/networks/${idOf(r, w, 'networks')}/dhcp-agents` },
   { op: 'GET agents', method: 'GET', path: (r, w) => (r.chance(0.5) ? '/v2.0/agents' : `/v2.0/agents/${idOf(r, w, 'agents')}`) },
-  { op: 'GET extensions', method: 'GET', path: (r) => (r.chance(0.5) ? '/v2.0/extensions' : `/v2.0/extensions/${r.pick(['router', 'bgp', 'subnet_allocation', 'nope'])}`) },
+  {
+    op: 'GET extensions',
+    method: 'GET',
+    path: (r) => (r.chance(0.5) ? '/v2.0/extensions' : `/v2.0/extensions/${r.pick(['router', 'bgp', 'subnet_allocation', 'nope'])}`),
+  },
   { op: 'GET discovery', method: 'GET', path: (r) => r.pick(['/', '/v2.0', '/v2.0/']) },
 ];
 
@@ -372,7 +440,10 @@ function mutateBody(rng: Rng, singular: string, inner: Record<string, Json>): { 
     return { body: make(), how };
   }
   const keys = Object.keys(inner);
-  const key = roll === 1 || keys.length === 0 ? rng.pick(['nope', 'id', 'tenant_id', 'project_id', 'status', 'tags', 'fixed_ips', 'binding:profile', 'routes']) : rng.pick(keys);
+  const key =
+    roll === 1 || keys.length === 0
+      ? rng.pick(['nope', 'id', 'tenant_id', 'project_id', 'status', 'tags', 'fixed_ips', 'binding:profile', 'routes'])
+      : rng.pick(keys);
   const [valueName, value] = rng.pick(HOSTILE_VALUES);
   const out: Record<string, Json> = { ...inner, [key]: value() };
   // Sometimes a list attribute gets its items broken instead, or many of them.
@@ -480,13 +551,27 @@ export function nextRequest(rng: Rng, world: World): HostileRequest {
     // methods Neutron does not serve, on a collection or a resource
     const method = rng.pick<'PATCH' | 'OPTIONS'>(['PATCH', 'OPTIONS']);
     const path = rng.chance(0.5) ? base : `${base}/${enc(idOf(rng, world, template.collection))}`;
-    req = { op: `${method} ${template.collection}`, mutation: 'unserved method', method, path, headers, body: { [template.singular]: template.update?.(rng, world) ?? {} } };
+    req = {
+      op: `${method} ${template.collection}`,
+      mutation: 'unserved method',
+      method,
+      path,
+      headers,
+      body: { [template.singular]: template.update?.(rng, world) ?? {} },
+    };
   } else if (roll < 94) {
     const created = world.get(`created:${template.collection}`) ?? [];
     const [idName, badId] = rng.pick(HOSTILE_IDS);
     if (created.length > 0 && rng.chance(0.4)) {
       const id = rng.pick(created);
-      req = { op: `DELETE ${template.collection}`, mutation: 'valid', method: 'DELETE', path: `${base}/${enc(id)}`, headers, deletes: { collection: template.collection, id } };
+      req = {
+        op: `DELETE ${template.collection}`,
+        mutation: 'valid',
+        method: 'DELETE',
+        path: `${base}/${enc(id)}`,
+        headers,
+        deletes: { collection: template.collection, id },
+      };
     } else {
       req = { op: `DELETE ${template.collection}`, mutation: `id ${idName}`, method: 'DELETE', path: `${base}/${enc(badId())}`, headers };
     }
@@ -512,7 +597,15 @@ export function nextRequest(rng: Rng, world: World): HostileRequest {
     ]);
     const method = rng.pick<'POST' | 'PUT'>(['POST', 'PUT']);
     const path = method === 'POST' ? base : `${base}/${enc(idOf(rng, world, template.collection))}`;
-    req = { op: `${method} ${template.collection} (raw)`, mutation: how, method, path, headers: { ...headers, ...extra }, raw: raw(), ...(method === 'POST' ? { creates: template.collection } : {}) };
+    req = {
+      op: `${method} ${template.collection} (raw)`,
+      mutation: how,
+      method,
+      path,
+      headers: { ...headers, ...extra },
+      raw: raw(),
+      ...(method === 'POST' ? { creates: template.collection } : {}),
+    };
   }
   // Identity and other odd headers on any request, now and then.
   if (rng.chance(0.05)) {

@@ -75,7 +75,20 @@ beforeAll(async () => {
   for (const service of SERVICES) ports[service] = await freePort();
   const portEnv = Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])]));
   // --stable-seconds 3600: the second kill below comes before IPAM counts as stable, whatever the machine's speed
-  const args = ['--no-build', '--no-migrate', '--database-url', database.url, '--nats-url', natsUrl, '--nats-prefix', prefix, '--max-restarts', '1', '--stable-seconds', '3600'];
+  const args = [
+    '--no-build',
+    '--no-migrate',
+    '--database-url',
+    database.url,
+    '--nats-url',
+    natsUrl,
+    '--nats-prefix',
+    prefix,
+    '--max-restarts',
+    '1',
+    '--stable-seconds',
+    '3600',
+  ];
   stack = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts/stack.mjs'), ...args], {
     env: { ...process.env, ...portEnv, LOG_LEVEL: 'warn', METADATA_PROXY_SHARED_SECRET: 'stack-restart-test' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,7 +135,12 @@ describe('npm run stack supervises its services', () => {
     process.kill(first, 'SIGKILL');
     await line(new RegExp(`ipam exited on its own \\(signal SIGKILL, pid ${first}\\); restarting it in 0\\.5 s`));
     await line(/^stack\s+\| restarting ipam/);
-    await eventually('a new IPAM answering /healthz', () => healthyPid('ipam'), (pid) => pid !== undefined && pid !== first, { timeoutMs: 60_000, context: output });
+    await eventually(
+      'a new IPAM answering /healthz',
+      () => healthyPid('ipam'),
+      (pid) => pid !== undefined && pid !== first,
+      { timeoutMs: 60_000, context: output },
+    );
     const second = await pidOf('ipam');
     await line(new RegExp(`ipam is healthy again \\(pid ${second}\\)`));
 

@@ -25,7 +25,12 @@ export class Pinger {
   /** Waits for `count` more replies than there are now (the path forwarded them meanwhile). */
   async moreReplies(count: number, timeoutMs = 30_000): Promise<void> {
     const wanted = this.replies + count;
-    await eventually(`${count} more ping replies`, async () => this.replies, (n) => n >= wanted, { timeoutMs, intervalMs: 100, context: () => this.output.slice(-1000) });
+    await eventually(
+      `${count} more ping replies`,
+      async () => this.replies,
+      (n) => n >= wanted,
+      { timeoutMs, intervalMs: 100, context: () => this.output.slice(-1000) },
+    );
   }
 
   /**

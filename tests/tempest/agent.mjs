@@ -4,15 +4,7 @@
 // network API tests need an agent for DHCP scheduling, not a data plane (the e2e tier tests
 // that).   node agent.mjs <nats url> <nats prefix>
 import { Kvm } from '@nats-io/kv';
-import {
-  AGENT_AGGREGATE,
-  AGENT_CONTEXT,
-  AGENT_HEARTBEAT_BUCKET,
-  EventRegistry,
-  Naming,
-  agentEventDefinitions,
-  agentIdOf,
-} from '@ncp/contracts';
+import { AGENT_AGGREGATE, AGENT_CONTEXT, AGENT_HEARTBEAT_BUCKET, EventRegistry, Naming, agentEventDefinitions, agentIdOf } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
 
 const [natsUrl, prefix] = process.argv.slice(2);
@@ -34,14 +26,29 @@ const repo = new AggregateRepository(store, {
   evolve: (s) => s,
   decide: (c) => [c.event],
 });
-const meta = () => ({ now: new Date().toISOString(), correlationId: `tempest-agent-${Date.now()}`, causationId: null, projectId: '', actor: `agent:${row}/${host}`, isAdmin: true });
+const meta = () => ({
+  now: new Date().toISOString(),
+  correlationId: `tempest-agent-${Date.now()}`,
+  causationId: null,
+  projectId: '',
+  actor: `agent:${row}/${host}`,
+  isAdmin: true,
+});
 await repo.execute(
   agentId,
   {
     type: 'Record',
     event: {
       type: 'AgentRegistered',
-      data: { row, host, roles: ['network', 'compute'], tunnelIp: '192.0.2.10', physnets: {}, version: 'tempest-bus-only', startedAt: new Date().toISOString() },
+      data: {
+        row,
+        host,
+        roles: ['network', 'compute'],
+        tunnelIp: '192.0.2.10',
+        physnets: {},
+        version: 'tempest-bus-only',
+        startedAt: new Date().toISOString(),
+      },
     },
   },
   meta(),

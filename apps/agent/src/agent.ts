@@ -225,4 +225,3 @@ export class HostAgent {
     await this.repo.execute(this.agentId, { type: 'Record', event }, this.meta());
   }
 }
-

@@ -19,7 +19,14 @@ export function bgpReports(intents: readonly BgpSpeakerIntent[], results: readon
     for (const s of 'sessions' in result ? result.sessions : []) {
       const session = { speakerId: speaker.speakerId, peerId: s.peerId, state: s.state, since: s.since, prefixesSent: s.exported, lastError: s.lastError };
       const reason = `${s.state}${s.since ? ` since ${s.since}` : ''}${s.exported !== null ? `, ${s.exported} prefixes sent` : ''}${s.lastError ? ` (${s.lastError})` : ''}`;
-      reports.push({ kind: 'bgp_session', id: `${speaker.speakerId}/${s.peerId}`, networkId: null, status: s.state === 'Established' ? 'ACTIVE' : 'DOWN', reason, session });
+      reports.push({
+        kind: 'bgp_session',
+        id: `${speaker.speakerId}/${s.peerId}`,
+        networkId: null,
+        status: s.state === 'Established' ? 'ACTIVE' : 'DOWN',
+        reason,
+        session,
+      });
     }
   }
   return reports;

@@ -32,7 +32,10 @@ describe('BGP status reports', () => {
   });
 
   it('reports a session that is not up as DOWN with its last error, so a change of state is a new report', () => {
-    const [, session] = bgpReports([speaker(S1)], [{ item: `bgp:${S1}`, ok: true, sessions: [{ peerId: P, state: 'Active', since: null, exported: null, lastError: 'Socket: Connection refused' }] }]);
+    const [, session] = bgpReports(
+      [speaker(S1)],
+      [{ item: `bgp:${S1}`, ok: true, sessions: [{ peerId: P, state: 'Active', since: null, exported: null, lastError: 'Socket: Connection refused' }] }],
+    );
     expect(session).toMatchObject({ status: 'DOWN', reason: 'Active (Socket: Connection refused)', session: { prefixesSent: null } });
   });
 });

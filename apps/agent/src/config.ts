@@ -62,7 +62,7 @@ function metadataSecret(file: string | undefined, env: NodeJS.ProcessEnv): strin
 
 export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const program = new Command('ncp-agent')
-    .description('Applies this host\'s desired network state to the kernel and reports what it did')
+    .description("Applies this host's desired network state to the kernel and reports what it did")
     .requiredOption('--row <row>', 'datacenter row of this host')
     .requiredOption('--host <host>', 'host name (what ports give as binding:host_id)')
     .option('--roles <roles>', 'comma-separated roles: compute, network, bgp', 'compute')

@@ -7,8 +7,20 @@ import { parseAgentConfig } from './config';
 describe('agent flags', () => {
   it('reads identity, roles, physnet mappings and the host namespace', () => {
     const c = parseAgentConfig([
-      '--row', 'row-a', '--host', 'host-a1', '--roles', 'compute,network', '--tunnel-ip', '10.1.0.2',
-      '--physnet', 'extnet0:eth1', '--physnet', 'extnet1:eth2', '--host-netns', 'host-a1',
+      '--row',
+      'row-a',
+      '--host',
+      'host-a1',
+      '--roles',
+      'compute,network',
+      '--tunnel-ip',
+      '10.1.0.2',
+      '--physnet',
+      'extnet0:eth1',
+      '--physnet',
+      'extnet1:eth2',
+      '--host-netns',
+      'host-a1',
     ]);
     expect(c).toMatchObject({
       row: 'row-a',

@@ -1,5 +1,26 @@
-import { DESIRED_KINDS, type BgpSpeakerIntent, type DhcpServerIntent, type L2HostIntent, type MetadataProxyIntent, type RaIntent, type RouterIntent } from '@ncp/contracts';
-import { metadataForwardSocket, reconcileBgp, reconcileDhcp, reconcileL2, reconcileL3, reconcileMetadata, type BgpItemResult, type CommandRunner, type DhcpItemResult, type L2ItemResult, type L3ItemResult, type MetadataItemResult } from '@ncp/dataplane';
+import {
+  DESIRED_KINDS,
+  type BgpSpeakerIntent,
+  type DhcpServerIntent,
+  type L2HostIntent,
+  type MetadataProxyIntent,
+  type RaIntent,
+  type RouterIntent,
+} from '@ncp/contracts';
+import {
+  metadataForwardSocket,
+  reconcileBgp,
+  reconcileDhcp,
+  reconcileL2,
+  reconcileL3,
+  reconcileMetadata,
+  type BgpItemResult,
+  type CommandRunner,
+  type DhcpItemResult,
+  type L2ItemResult,
+  type L3ItemResult,
+  type MetadataItemResult,
+} from '@ncp/dataplane';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { type DesiredState } from './desired-state';
@@ -38,7 +59,11 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
   // several hosts in namespaces) from sweeping each other's routers.
   apply: (routers) => reconcileL3(routers, runner, { owner: config.host }),
-  failed: (routers, error) => allFailed(routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]), error),
+  failed: (routers, error) =>
+    allFailed(
+      routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
+      error,
+    ),
   reports: (routers, results) => reports({ l3: { routers, results } }),
 });
 
@@ -58,7 +83,8 @@ const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, 
     return { intent: { servers: servers.intents, ras: ras.intents }, invalid: [...servers.invalid, ...ras.invalid] };
   },
   apply: ({ servers, ras }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir }),
-  failed: ({ servers, ras }, error) => allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
+  failed: ({ servers, ras }, error) =>
+    allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
   reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),
 });
 
@@ -90,9 +116,19 @@ const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): Manage
     if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
     const swept = await reconcileMetadata([], runner, options);
     const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
-    return [...allFailed(proxies.map((i) => `metadata:${i.id}` as const), error), ...swept];
+    return [
+      ...allFailed(
+        proxies.map((i) => `metadata:${i.id}` as const),
+        error,
+      ),
+      ...swept,
+    ];
   },
-  failed: ({ proxies }, error) => allFailed(proxies.map((i) => `metadata:${i.id}` as const), error),
+  failed: ({ proxies }, error) =>
+    allFailed(
+      proxies.map((i) => `metadata:${i.id}` as const),
+      error,
+    ),
   reports: () => [],
 });
 
@@ -110,11 +146,21 @@ const bgp = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly BgpS
     return { intent: intents, invalid };
   },
   apply: (speakers) => reconcileBgp(speakers, runner, { stateDir: config.stateDir, hostNetns: config.hostNetns }),
-  failed: (speakers, error) => allFailed(speakers.map((s) => `bgp:${s.speakerId}` as const), error),
+  failed: (speakers, error) =>
+    allFailed(
+      speakers.map((s) => `bgp:${s.speakerId}` as const),
+      error,
+    ),
   reports: (speakers, results) => reports({ bgp: { speakers, results } }),
 });
 
 /** The managers in pass order: L2 plugs the ports the others configure; the metadata proxies run in the namespaces L3 and DHCP make. */
 export function driverManagers(deps: DriverDeps, logger: Logger): Manager[] {
-  return [new Manager(l2(deps), logger), new Manager(l3(deps), logger), new Manager(dhcp(deps), logger), new Manager(metadata(deps), logger), new Manager(bgp(deps), logger)];
+  return [
+    new Manager(l2(deps), logger),
+    new Manager(l3(deps), logger),
+    new Manager(dhcp(deps), logger),
+    new Manager(metadata(deps), logger),
+    new Manager(bgp(deps), logger),
+  ];
 }

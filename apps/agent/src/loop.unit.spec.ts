@@ -73,11 +73,19 @@ class FakeDriver {
       apply: async (ids) => {
         this.calls++;
         if (this.throws !== undefined) throw new Error(this.throws);
-        return ids.map((id): DriverResult => (`${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true }));
+        return ids.map((id): DriverResult =>
+          `${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true },
+        );
       },
       failed: (ids, error) => ids.map((id) => ({ item: `${this.name}:${id}`, ok: false, error })),
       reports: (_ids, results) =>
-        results.map((r): ResourceReport => ({ kind: 'router', id: r.item, networkId: null, status: r.ok ? 'ACTIVE' : 'ERROR', reason: r.ok ? 'configured' : r.error })),
+        results.map((r): ResourceReport => ({
+          kind: 'router',
+          id: r.item,
+          networkId: null,
+          status: r.ok ? 'ACTIVE' : 'ERROR',
+          reason: r.ok ? 'configured' : r.error,
+        })),
       ...this.extra,
     };
   }
@@ -134,7 +142,9 @@ describe('the reconcile loop and its managers', () => {
     await clock.advance(SETTLE_MS);
     expect(passes.map(ranIn)).toEqual([['l2', 'l3', 'bgp']]);
     expect([l3.calls, bgp.calls]).toEqual([1, 1]);
-    expect(reportsOf('l2')).toEqual([{ kind: 'router', id: 'l2:1', networkId: null, status: 'ERROR', reason: 'l2 driver failed: ip: cannot talk to the kernel' }]);
+    expect(reportsOf('l2')).toEqual([
+      { kind: 'router', id: 'l2:1', networkId: null, status: 'ERROR', reason: 'l2 driver failed: ip: cannot talk to the kernel' },
+    ]);
     expect(reportsOf('l3')).toEqual([{ kind: 'router', id: 'l3:1', networkId: null, status: 'ACTIVE', reason: 'configured' }]);
   });
 
@@ -201,7 +211,10 @@ describe('the reconcile loop and its managers', () => {
     expect(passes.map(ranIn)).toEqual([['l2', 'bgp'], ['bgp']]);
     expect(passes.map((p) => p.periodicOnly)).toEqual([false, true]);
     await clock.advance(RESYNC_MS);
-    expect(passes.filter((p) => !p.periodicOnly).map(ranIn)).toEqual([['l2', 'bgp'], ['l2', 'bgp']]);
+    expect(passes.filter((p) => !p.periodicOnly).map(ranIn)).toEqual([
+      ['l2', 'bgp'],
+      ['l2', 'bgp'],
+    ]);
   });
 
   it('tries a failed report again after a backoff without running the drivers', async () => {

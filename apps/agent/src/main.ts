@@ -15,7 +15,11 @@ async function main(): Promise<void> {
   await agent.start();
   logger.info({ agentId: agent.agentId, netns: config.hostNetns ?? '(root)' }, 'agent started');
   // The data plane stays as it is: workloads keep forwarding while the agent is away.
-  stopOnSignals(logger, () => agent.stop(), () => nc.drain());
+  stopOnSignals(
+    logger,
+    () => agent.stop(),
+    () => nc.drain(),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -42,7 +42,9 @@ export async function startMetadataForwarder(options: { socketPath: string; meta
       replyText(res, 400, `${METADATA_HEADERS.instanceId} is required`);
       return;
     }
-    relayHttp(req, res, { base }, headers, (err) => logger.warn({ err, path: req.url, instanceId: headers[METADATA_HEADERS.instanceId] }, 'metadata request not forwarded'));
+    relayHttp(req, res, { base }, headers, (err) =>
+      logger.warn({ err, path: req.url, instanceId: headers[METADATA_HEADERS.instanceId] }, 'metadata request not forwarded'),
+    );
   });
   await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   // a socket file left by the previous agent process refuses the bind

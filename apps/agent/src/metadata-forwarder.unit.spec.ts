@@ -19,7 +19,13 @@ interface Seen {
 }
 
 /** A request to the forwarder's socket, as a proxy sends it. */
-function ask(socketPath: string, method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function ask(
+  socketPath: string,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, method, path: url, headers }, (res) => {
       let text = '';
@@ -54,7 +60,12 @@ describe('metadata forwarder', () => {
     socketPath = path.join(dir, 'metadata', 'forward.sock');
     await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
     const { port } = service.address() as AddressInfo;
-    forwarder = await startMetadataForwarder({ socketPath, metadataUrl: `http://127.0.0.1:${port}/base/`, secret: SECRET, logger: createLogger('test', 'silent') });
+    forwarder = await startMetadataForwarder({
+      socketPath,
+      metadataUrl: `http://127.0.0.1:${port}/base/`,
+      secret: SECRET,
+      logger: createLogger('test', 'silent'),
+    });
   });
 
   afterAll(async () => {
@@ -73,7 +84,13 @@ describe('metadata forwarder', () => {
       socketPath,
       'PUT',
       '/latest/api/token?x=1',
-      { 'x-instance-id': 'i-vm1', 'x-instance-id-signature': 'forged', 'x-tenant-id': 'p-one', 'x-aws-ec2-metadata-token-ttl-seconds': '60', host: '169.254.169.254' },
+      {
+        'x-instance-id': 'i-vm1',
+        'x-instance-id-signature': 'forged',
+        'x-tenant-id': 'p-one',
+        'x-aws-ec2-metadata-token-ttl-seconds': '60',
+        host: '169.254.169.254',
+      },
       'request body',
     );
     expect(answer).toMatchObject({ status: 200, body: 'answer to /base/latest/api/token?x=1' });
@@ -93,13 +110,21 @@ describe('metadata forwarder', () => {
 
   it('passes the service status through and refuses a request without an instance id', async () => {
     seen.length = 0;
-    expect(await ask(socketPath, 'GET', '/openstack/latest/meta_data.json', { 'x-instance-id': 'i-vm2' })).toMatchObject({ status: 404, body: 'answer to /base/openstack/latest/meta_data.json' });
+    expect(await ask(socketPath, 'GET', '/openstack/latest/meta_data.json', { 'x-instance-id': 'i-vm2' })).toMatchObject({
+      status: 404,
+      body: 'answer to /base/openstack/latest/meta_data.json',
+    });
     expect((await ask(socketPath, 'GET', '/latest/meta-data/', {})).status).toBe(400);
     expect(seen.map((s) => s.headers['x-instance-id-signature'])).toEqual([metadataSignature(SECRET, 'i-vm2')]);
   });
 
   it('answers 502 when the metadata service is down', async () => {
-    const down = await startMetadataForwarder({ socketPath: path.join(dir, 'down.sock'), metadataUrl: 'http://127.0.0.1:1/', secret: SECRET, logger: createLogger('test', 'silent') });
+    const down = await startMetadataForwarder({
+      socketPath: path.join(dir, 'down.sock'),
+      metadataUrl: 'http://127.0.0.1:1/',
+      secret: SECRET,
+      logger: createLogger('test', 'silent'),
+    });
     try {
       expect((await ask(path.join(dir, 'down.sock'), 'GET', '/', { 'x-instance-id': 'i-vm1' })).status).toBe(502);
     } finally {
@@ -110,6 +135,9 @@ describe('metadata forwarder', () => {
   it('uses the header names of the contracts, as the proxy does', () => {
     expect(PROXY_IDENTITY_HEADERS).toEqual({ instanceId: METADATA_HEADERS.instanceId, projectId: METADATA_HEADERS.projectId, portId: METADATA_HEADERS.portId });
     expect(signedHeaders({ 'x-instance-id': '' }, SECRET)).toBeNull();
-    expect(signedHeaders({ 'x-instance-id': 'i-1', connection: 'close' }, SECRET)).toEqual({ 'x-instance-id': 'i-1', 'x-instance-id-signature': metadataSignature(SECRET, 'i-1') });
+    expect(signedHeaders({ 'x-instance-id': 'i-1', connection: 'close' }, SECRET)).toEqual({
+      'x-instance-id': 'i-1',
+      'x-instance-id-signature': metadataSignature(SECRET, 'i-1'),
+    });
   });
 });

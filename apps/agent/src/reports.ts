@@ -4,8 +4,7 @@ import { bgpReports } from './bgp-reports';
 
 /** What every driver returns per item (the L2 driver adds its steps, BGP its sessions). */
 export type DriverResult =
-  | { readonly item: string; readonly ok: true; readonly warnings?: readonly string[] }
-  | { readonly item: string; readonly ok: false; readonly error: string };
+  { readonly item: string; readonly ok: true; readonly warnings?: readonly string[] } | { readonly item: string; readonly ok: false; readonly error: string };
 
 /** The intents some drivers were given and what they returned; a driver that did not run is absent. */
 export interface DriverResults {

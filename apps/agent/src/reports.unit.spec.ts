@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { reports } from './reports';
 
 const NET = 'aa000000-0000-4000-8000-000000000001';
-const port = (id: string, adminStateUp = true): L2PortIntent => ({ id, networkId: NET, mac: 'fa:16:3e:00:00:01', adminStateUp, workload: { netns: 'vm1', ifname: 'eth0' } });
+const port = (id: string, adminStateUp = true): L2PortIntent => ({
+  id,
+  networkId: NET,
+  mac: 'fa:16:3e:00:00:01',
+  adminStateUp,
+  workload: { netns: 'vm1', ifname: 'eth0' },
+});
 const router = (id: string, fips: string[], adminStateUp = true): RouterIntent => ({
   id,
   namespace: `qrouter-${id.slice(0, 8)}`,
@@ -13,7 +19,13 @@ const router = (id: string, fips: string[], adminStateUp = true): RouterIntent =
   snat: [],
   floatingIps: fips.map((f) => ({ id: f, floatingIp: '203.0.113.10', fixedIp: '10.0.0.5' })),
 });
-const host = (portId: string, ip: string) => ({ portId, macAddress: `fa:16:3e:00:00:${portId.slice(-2)}`, hostname: portId, ipAddresses: [ip], extraOptions: [] });
+const host = (portId: string, ip: string) => ({
+  portId,
+  macAddress: `fa:16:3e:00:00:${portId.slice(-2)}`,
+  hostname: portId,
+  ipAddresses: [ip],
+  extraOptions: [],
+});
 const server: DhcpServerIntent = {
   networkId: NET,
   namespace: 'qdhcp-aa000000',
@@ -26,7 +38,16 @@ const server: DhcpServerIntent = {
   subnets: [],
   hosts: [host('p-01', '10.0.0.11'), host('p-02', '10.0.0.12')],
 };
-const ra = (routerId: string): RaIntent => ({ routerId, namespace: 'qrouter-r1', routerLifetime: 1800, validLifetime: 86400, preferredLifetime: 14400, minInterval: 200, maxInterval: 600, interfaces: [] });
+const ra = (routerId: string): RaIntent => ({
+  routerId,
+  namespace: 'qrouter-r1',
+  routerLifetime: 1800,
+  validLifetime: 86400,
+  preferredLifetime: 14400,
+  minInterval: 200,
+  maxInterval: 600,
+  interfaces: [],
+});
 
 describe('status reports from driver results', () => {
   it('reports plugged ports ACTIVE, admin-down ones DOWN, and a port of a failed network with the network error', () => {
@@ -46,7 +67,15 @@ describe('status reports from driver results', () => {
       { kind: 'port', id: 'p2', networkId: NET, status: 'DOWN', reason: 'admin down' },
       { kind: 'port', id: 'p3', networkId: NET, status: 'ERROR', reason: 'RTNETLINK answers: File exists' },
     ]);
-    const netFailed = reports({ l2: { ports: [port('p1')], results: [{ item: `network:${NET}`, ok: false, error: 'no VXLAN' }, { item: 'port:p1', ok: true }] } });
+    const netFailed = reports({
+      l2: {
+        ports: [port('p1')],
+        results: [
+          { item: `network:${NET}`, ok: false, error: 'no VXLAN' },
+          { item: 'port:p1', ok: true },
+        ],
+      },
+    });
     expect(netFailed).toEqual([{ kind: 'port', id: 'p1', networkId: NET, status: 'ERROR', reason: `network ${NET}: no VXLAN` }]);
   });
 
@@ -99,7 +128,10 @@ describe('status reports from driver results', () => {
   it('reports nothing for drivers that did not run, and in driver order for those that did', () => {
     expect(reports({})).toEqual([]);
     const got = reports({
-      bgp: { speakers: [{ speakerId: 's1', localAs: 64711, routerId: '10.1.0.2', namespace: null, peers: [], routes: [] }], results: [{ item: 'bgp:s1', ok: false, error: 'bird: no such file' }] },
+      bgp: {
+        speakers: [{ speakerId: 's1', localAs: 64711, routerId: '10.1.0.2', namespace: null, peers: [], routes: [] }],
+        results: [{ item: 'bgp:s1', ok: false, error: 'bird: no such file' }],
+      },
       l2: { ports: [port('p1')], results: [{ item: 'port:p1', ok: true }] },
     });
     expect(got.map((r) => r.kind)).toEqual(['port', 'bgp_speaker']);

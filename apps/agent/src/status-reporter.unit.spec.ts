@@ -12,7 +12,12 @@ describe('status reporter', () => {
     expect(first.flat().map((x) => x.id)).toEqual(['a', 'b']);
     first.forEach((b) => r.confirm(b));
     expect(r.changes([report('a', 'ACTIVE'), report('b', 'ERROR', 'x')])).toEqual([]);
-    expect(r.changes([report('a', 'ACTIVE'), report('b', 'ERROR', 'y')]).flat().map((x) => x.reason)).toEqual(['y']);
+    expect(
+      r
+        .changes([report('a', 'ACTIVE'), report('b', 'ERROR', 'y')])
+        .flat()
+        .map((x) => x.reason),
+    ).toEqual(['y']);
   });
 
   it('reports again what was not confirmed, and everything after a reset', () => {
@@ -32,8 +37,20 @@ describe('status reporter', () => {
 });
 
 describe('desired state from the KV bucket', () => {
-  const net = { id: '11111111-0000-4000-8000-000000000001', mtu: 1450, segment: { networkType: 'vxlan', segmentationId: 7, physicalNetwork: null }, floodList: [], remoteMacs: [] };
-  const port = { id: '22222222-0000-4000-8000-000000000001', networkId: net.id, mac: 'fa:16:3e:00:00:01', adminStateUp: true, workload: { netns: 'wl-1', ifname: 'eth0' } };
+  const net = {
+    id: '11111111-0000-4000-8000-000000000001',
+    mtu: 1450,
+    segment: { networkType: 'vxlan', segmentationId: 7, physicalNetwork: null },
+    floodList: [],
+    remoteMacs: [],
+  };
+  const port = {
+    id: '22222222-0000-4000-8000-000000000001',
+    networkId: net.id,
+    mac: 'fa:16:3e:00:00:01',
+    adminStateUp: true,
+    workload: { netns: 'wl-1', ifname: 'eth0' },
+  };
 
   it('turns entries into the intent, sorted, and sets aside entries that do not parse', () => {
     const d = new DesiredState();

@@ -51,7 +51,7 @@ export const BgpContext = defineService({
     openapi: {
       title: 'ncp BGP',
       description:
-        'Neutron dynamic routing: BGP speakers and peers. Tenant subnets in the gateway subnet\'s address scope and floating IPs are advertised, next hop the router\'s gateway address, by BIRD 2 on two bgp agents per speaker. Beyond Neutron: dual-stack speakers (ip_version null) and session status on peers.',
+        "Neutron dynamic routing: BGP speakers and peers. Tenant subnets in the gateway subnet's address scope and floating IPs are advertised, next hop the router's gateway address, by BIRD 2 on two bgp agents per speaker. Beyond Neutron: dual-stack speakers (ip_version null) and session status on peers.",
       requests: { 'bgp-speakers': ['bgp_speaker', REQUEST_SCHEMAS.bgp_speaker], 'bgp-peers': ['bgp_peer', REQUEST_SCHEMAS.bgp_peer] },
     },
   },

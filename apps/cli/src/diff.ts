@@ -33,7 +33,12 @@ export async function diffSchemas(databaseUrl: string, liveSchema: string, repla
   await client.connect();
   try {
     const tables = async (schema: string) =>
-      (await client.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1", [schema])).rows
+      (
+        await client.query<{ t: string }>(
+          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1",
+          [schema],
+        )
+      ).rows
         .map((r) => r.t)
         .filter((t) => NAME.test(t) && !SKIPPED.has(t));
     const replayed = new Set(await tables(replaySchema));

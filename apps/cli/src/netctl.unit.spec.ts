@@ -28,12 +28,32 @@ describe('trace', () => {
     ev(1, { correlationId: 'req-1', type: 'PortCreated', data: { portId: PORT } }),
     ev(2, { correlationId: 'req-2', type: 'NetworkCreated', aggregateId: 'cccccccc-0000-4000-8000-000000000003' }),
     // caused by event 1 under another correlation (a reaction): part of the trace
-    ev(3, { correlationId: 'l3-xyz', causationId: 'e1', type: 'RouterInterfaceAdded', aggregate: 'router', aggregateId: 'dddddddd-0000-4000-8000-000000000004' }),
-    ev(4, { type: 'ResourceStatusReported', aggregate: 'agent', data: { host: 'cmp-b1', resources: [{ kind: 'port', id: PORT, status: 'ACTIVE', reason: 'plugged' }, { kind: 'port', id: 'unrelated', status: 'ACTIVE', reason: '' }] } }),
-    ev(5, { type: 'ResourceStatusReported', aggregate: 'agent', data: { host: 'net-a1', resources: [{ kind: 'router', id: 'dddddddd-0000-4000-8000-000000000004', status: 'ERROR', reason: 'boom' }] } }),
+    ev(3, {
+      correlationId: 'l3-xyz',
+      causationId: 'e1',
+      type: 'RouterInterfaceAdded',
+      aggregate: 'router',
+      aggregateId: 'dddddddd-0000-4000-8000-000000000004',
+    }),
+    ev(4, {
+      type: 'ResourceStatusReported',
+      aggregate: 'agent',
+      data: {
+        host: 'cmp-b1',
+        resources: [
+          { kind: 'port', id: PORT, status: 'ACTIVE', reason: 'plugged' },
+          { kind: 'port', id: 'unrelated', status: 'ACTIVE', reason: '' },
+        ],
+      },
+    }),
+    ev(5, {
+      type: 'ResourceStatusReported',
+      aggregate: 'agent',
+      data: { host: 'net-a1', resources: [{ kind: 'router', id: 'dddddddd-0000-4000-8000-000000000004', status: 'ERROR', reason: 'boom' }] },
+    }),
   ];
 
-  it('follows correlation and causation across services, then the agents\' reports on what they touched', () => {
+  it("follows correlation and causation across services, then the agents' reports on what they touched", () => {
     const t = traceCorrelation(events, 'req-1');
     expect(t.events.map((e) => e.sequence)).toEqual([1, 3]);
     expect(t.reports.map((r) => [r.host, r.kind, r.id, r.status, r.afterMs])).toEqual([
@@ -44,7 +64,10 @@ describe('trace', () => {
   });
 
   it('ignores reports from before the request', () => {
-    const early = [ev(0, { type: 'ResourceStatusReported', aggregate: 'agent', data: { host: 'h', resources: [{ kind: 'port', id: PORT, status: 'DOWN', reason: '' }] } }), ...events];
+    const early = [
+      ev(0, { type: 'ResourceStatusReported', aggregate: 'agent', data: { host: 'h', resources: [{ kind: 'port', id: PORT, status: 'DOWN', reason: '' }] } }),
+      ...events,
+    ];
     expect(traceCorrelation(early, 'req-1').reports.map((r) => r.sequence)).toEqual([4, 5]);
   });
 });
@@ -80,7 +103,15 @@ describe('agents', () => {
 
 describe('rendering', () => {
   it('pads table columns and shows empty cells as -', () => {
-    expect(table(['seq', 'type'], [[1, 'NetworkCreated'], [12, null]])).toBe('SEQ  TYPE\n1    NetworkCreated\n12   -');
+    expect(
+      table(
+        ['seq', 'type'],
+        [
+          [1, 'NetworkCreated'],
+          [12, null],
+        ],
+      ),
+    ).toBe('SEQ  TYPE\n1    NetworkCreated\n12   -');
   });
 
   it('draws progress with rate and ETA', () => {

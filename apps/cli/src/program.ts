@@ -115,7 +115,9 @@ export function buildProgram(): Command {
         }
         out(`${h.context}.${h.aggregate} ${id}: ${h.events.length} event(s)`);
         for (const e of h.events) {
-          out(`#${e.sequence}  ${e.occurredAt}  ${e.type} v${e.schemaVersion}  by ${e.actor}  correlation ${e.correlationId}${e.causationId ? `  caused by ${e.causationId}` : ''}`);
+          out(
+            `#${e.sequence}  ${e.occurredAt}  ${e.type} v${e.schemaVersion}  by ${e.actor}  correlation ${e.correlationId}${e.causationId ? `  caused by ${e.causationId}` : ''}`,
+          );
           if (e.changes === null) out(`    data: ${brief(e.data, 200)}`);
           else for (const c of e.changes) out(`    ${c.path || '(state)'}: ${brief(c.before)} -> ${brief(c.after)}`);
         }
@@ -124,7 +126,7 @@ export function buildProgram(): Command {
 
   program
     .command('state')
-    .description('the state of an aggregate as of a stream sequence or a time, folded with the service\'s own evolve functions')
+    .description("the state of an aggregate as of a stream sequence or a time, folded with the service's own evolve functions")
     .argument('<aggregate>', 'network, router, speaker... (or context.aggregate)')
     .argument('<id>', 'the aggregate id')
     .option('--at <sequence|time>', 'the last event to fold: a stream sequence or an ISO 8601 time (default: all)')
@@ -133,7 +135,13 @@ export function buildProgram(): Command {
         const h = await history(bus, aggregate, id, o.at);
         const last = h.events.at(-1);
         if (g.json) {
-          out(JSON.stringify({ context: h.context, aggregate: h.aggregate, id, sequence: h.sequence, occurredAt: last?.occurredAt ?? null, state: h.state }, null, 2));
+          out(
+            JSON.stringify(
+              { context: h.context, aggregate: h.aggregate, id, sequence: h.sequence, occurredAt: last?.occurredAt ?? null, state: h.state },
+              null,
+              2,
+            ),
+          );
           return;
         }
         out(`${h.context}.${h.aggregate} ${id} as of ${last ? `#${last.sequence} (${last.occurredAt}, ${last.type})` : 'its beginning (no events)'}:`);
@@ -143,8 +151,8 @@ export function buildProgram(): Command {
 
   program
     .command('trace')
-    .description('every event one API request caused, across services, down to the agents\' status reports')
-    .argument('<correlation-id>', 'the request id (X-Openstack-Request-Id) or any event\'s correlation id')
+    .description("every event one API request caused, across services, down to the agents' status reports")
+    .argument('<correlation-id>', "the request id (X-Openstack-Request-Id) or any event's correlation id")
     .option('--from <sequence>', 'start the search at this stream sequence', '1')
     .action(async (correlationId: string, o: { from: string }) => {
       await withBus(program, async (bus, g) => {
@@ -161,14 +169,21 @@ export function buildProgram(): Command {
         }
         out(table(EVENT_HEADERS, t.events.map(eventLine)));
         out('');
-        out(t.reports.length === 0 ? 'no agent has reported on these resources yet' : table(['after', 'host', 'kind', 'id', 'status', 'reason'], t.reports.map((r) => [`+${duration(r.afterMs)}`, r.host, r.kind, r.id, r.status, brief(r.reason, 80)])));
+        out(
+          t.reports.length === 0
+            ? 'no agent has reported on these resources yet'
+            : table(
+                ['after', 'host', 'kind', 'id', 'status', 'reason'],
+                t.reports.map((r) => [`+${duration(r.afterMs)}`, r.host, r.kind, r.id, r.status, brief(r.reason, 80)]),
+              ),
+        );
       });
     });
 
-  const projections = program.command('projections').description('the services\' Postgres projections');
+  const projections = program.command('projections').description("the services' Postgres projections");
   projections
     .command('status')
-    .description('each projection\'s checkpoint and lag behind the stream')
+    .description("each projection's checkpoint and lag behind the stream")
     .action(async () => {
       await withBus(program, async (bus, g) => {
         const last = await bus.lastSequence();
@@ -177,7 +192,16 @@ export function buildProgram(): Command {
           try {
             for (const s of await bus.admin<ProjectionStatus[]>(context, 'projection_status', {}, 3_000)) rows.push({ service, ...s, lag: s.pending });
           } catch (e) {
-            rows.push({ service, name: '-', checkpoint: null, pending: null, running: false, parked: null, lag: null, error: e instanceof Error ? e.message : String(e) });
+            rows.push({
+              service,
+              name: '-',
+              checkpoint: null,
+              pending: null,
+              running: false,
+              parked: null,
+              lag: null,
+              error: e instanceof Error ? e.message : String(e),
+            });
           }
         }
         if (g.json) {
@@ -185,7 +209,12 @@ export function buildProgram(): Command {
           return;
         }
         out(`stream at #${last}`);
-        out(table(['service', 'projection', 'checkpoint', 'lag', 'parked', 'running', 'error'], rows.map((r) => [r.service, r.name, r.checkpoint, r.lag, r.parked, r.running, 'error' in r ? brief(r.error, 60) : ''])));
+        out(
+          table(
+            ['service', 'projection', 'checkpoint', 'lag', 'parked', 'running', 'error'],
+            rows.map((r) => [r.service, r.name, r.checkpoint, r.lag, r.parked, r.running, 'error' in r ? brief(r.error, 60) : '']),
+          ),
+        );
         const parked = rows.reduce((n, r) => n + (r.parked ?? 0), 0);
         if (parked > 0) out(`\n${parked} parked event${parked === 1 ? '' : 's'}: netctl projections parked <service> lists them (README, "Parked events")`);
       });
@@ -193,7 +222,7 @@ export function buildProgram(): Command {
 
   projections
     .command('parked')
-    .description('the events a service\'s projections could not apply and went on without, with the error')
+    .description("the events a service's projections could not apply and went on without, with the error")
     .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
     .action(async (service: string) => {
       const context = serviceContext(service);
@@ -207,13 +236,18 @@ export function buildProgram(): Command {
           out(`${service}: no parked events`);
           return;
         }
-        out(table(['projection', 'sequence', 'subject', 'type', 'version', 'parked at', 'error'], parked.map((p) => [p.projection, p.sequence, p.subject, p.type, p.schemaVersion, p.parkedAt, brief(p.error, 100)])));
+        out(
+          table(
+            ['projection', 'sequence', 'subject', 'type', 'version', 'parked at', 'error'],
+            parked.map((p) => [p.projection, p.sequence, p.subject, p.type, p.schemaVersion, p.parkedAt, brief(p.error, 100)]),
+          ),
+        );
       });
     });
 
   projections
     .command('reapply')
-    .description('applies a service\'s parked events again, oldest first (after a fix: an upcaster that sanitises them); those that still fail stay parked')
+    .description("applies a service's parked events again, oldest first (after a fix: an upcaster that sanitises them); those that still fail stay parked")
     .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
     .action(async (service: string) => {
       const context = serviceContext(service);
@@ -223,14 +257,19 @@ export function buildProgram(): Command {
           out(JSON.stringify({ service, projections: results }, null, 2));
           return;
         }
-        out(table(['projection', 'applied', 'still parked'], results.map((r) => [r.name, r.applied.length, r.parked.length])));
+        out(
+          table(
+            ['projection', 'applied', 'still parked'],
+            results.map((r) => [r.name, r.applied.length, r.parked.length]),
+          ),
+        );
         for (const r of results) for (const p of r.parked) out(`  ${r.name} #${p.sequence} ${p.type}: ${brief(p.error, 120)}`);
       });
     });
 
   projections
     .command('rebuild')
-    .description('empties a service\'s projections and replays the stream into them, with progress')
+    .description("empties a service's projections and replays the stream into them, with progress")
     .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
     .action(async (service: string) => {
       const context = serviceContext(service);
@@ -263,13 +302,15 @@ export function buildProgram(): Command {
           out(JSON.stringify({ service, streamLastSequence: target, ...result, rate: ms > 0 ? Math.round((target / ms) * 1000) : null }, null, 2));
           return;
         }
-        out(`rebuilt ${service} (${result.projections.map((p) => p.name).join(', ')}): ${target.toLocaleString('en-US')} events in ${duration(ms)}, ${Math.round((target / Math.max(ms, 1)) * 1000).toLocaleString('en-US')} ev/s`);
+        out(
+          `rebuilt ${service} (${result.projections.map((p) => p.name).join(', ')}): ${target.toLocaleString('en-US')} events in ${duration(ms)}, ${Math.round((target / Math.max(ms, 1)) * 1000).toLocaleString('en-US')} ev/s`,
+        );
       });
     });
 
   program
     .command('replay')
-    .description('a service\'s projections as of a stream sequence, folded into a scratch schema (replay_...) beside the live one')
+    .description("a service's projections as of a stream sequence, folded into a scratch schema (replay_...) beside the live one")
     .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
     .requiredOption('--to <sequence>', 'the last stream sequence to fold')
     .requiredOption('--into <schema>', 'the scratch schema, replay_<name> (created afresh)')
@@ -278,13 +319,23 @@ export function buildProgram(): Command {
       if (!/^\d+$/.test(o.to)) throw new Error(`--to takes a stream sequence, got ${o.to}`);
       if (!REPLAY_SCHEMA.test(o.into)) throw new Error(`--into takes a schema named replay_<letters, digits, _>, got ${o.into}`);
       await withBus(program, async (bus, g) => {
-        const result = await bus.admin<{ projections: { name: string; events: number }[]; durationMs: number }>(context, 'projection_replay', { toSequence: Number(o.to), schema: o.into }, 60 * 60_000);
+        const result = await bus.admin<{ projections: { name: string; events: number }[]; durationMs: number }>(
+          context,
+          'projection_replay',
+          { toSequence: Number(o.to), schema: o.into },
+          60 * 60_000,
+        );
         if (g.json) {
           out(JSON.stringify({ service, ...result }, null, 2));
           return;
         }
         out(`${service} as of #${o.to} is in schema ${o.into} (${duration(result.durationMs)}):`);
-        out(table(['projection', 'events'], result.projections.map((p) => [p.name, p.events])));
+        out(
+          table(
+            ['projection', 'events'],
+            result.projections.map((p) => [p.name, p.events]),
+          ),
+        );
       });
     });
 
@@ -293,7 +344,7 @@ export function buildProgram(): Command {
     .description('a replayed projection against the live one, table by table, row by row')
     .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
     .argument('<schema>', 'the scratch schema of a replay (replay_...)')
-    .addOption(new Option('--database-url <url>', 'the services\' database').env('DATABASE_URL').default('postgresql://postgres@127.0.0.1:5432/ncp'))
+    .addOption(new Option('--database-url <url>', "the services' database").env('DATABASE_URL').default('postgresql://postgres@127.0.0.1:5432/ncp'))
     .option('--rows <n>', 'differing rows shown per table', '3')
     .action(async (service: string, schema: string, o: { databaseUrl: string; rows: string }) => {
       serviceContext(service);
@@ -303,7 +354,12 @@ export function buildProgram(): Command {
         out(JSON.stringify(diffs, null, 2));
         return;
       }
-      out(table(['table', 'live', 'replayed', 'only live', 'only replayed'], diffs.map((d) => [d.table, d.live, d.replayed, d.onlyLive.length, d.onlyReplayed.length])));
+      out(
+        table(
+          ['table', 'live', 'replayed', 'only live', 'only replayed'],
+          diffs.map((d) => [d.table, d.live, d.replayed, d.onlyLive.length, d.onlyReplayed.length]),
+        ),
+      );
       const differing = diffs.filter((d) => d.onlyLive.length + d.onlyReplayed.length > 0);
       out(differing.length === 0 ? `no difference: ${live} equals ${schema}` : `${differing.length} table(s) differ`);
       for (const d of differing) {
@@ -362,17 +418,27 @@ export function buildProgram(): Command {
       await withBus(program, async (bus, g) => {
         const entries = (await bus.desiredState(row, host)).filter((e) => o.kind === undefined || parseDesiredKey(e.key)?.kind === o.kind);
         if (g.json) {
-          out(JSON.stringify(entries.map((e) => ({ key: e.key, revision: e.revision, updatedAt: e.created.toISOString(), value: e.value })), null, 2));
+          out(
+            JSON.stringify(
+              entries.map((e) => ({ key: e.key, revision: e.revision, updatedAt: e.created.toISOString(), value: e.value })),
+              null,
+              2,
+            ),
+          );
           return;
         }
         if (entries.length === 0) {
           out(`no desired state for ${row}.${host}`);
           return;
         }
-        out(table(['kind', 'id', 'revision', 'updated', 'bytes'], entries.map((e) => [parseDesiredKey(e.key)?.kind, parseDesiredKey(e.key)?.id, e.revision, e.created.toISOString(), JSON.stringify(e.value).length])));
+        out(
+          table(
+            ['kind', 'id', 'revision', 'updated', 'bytes'],
+            entries.map((e) => [parseDesiredKey(e.key)?.kind, parseDesiredKey(e.key)?.id, e.revision, e.created.toISOString(), JSON.stringify(e.value).length]),
+          ),
+        );
       });
     });
 
   return program;
 }
-

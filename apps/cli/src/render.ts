@@ -7,7 +7,14 @@ export function table(headers: readonly string[], rows: readonly (readonly Cell[
   const text = (c: Cell) => (c === null || c === undefined || c === '' ? '-' : String(c));
   const cells = [headers.map((h) => h.toUpperCase()), ...rows.map((r) => r.map(text))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -43,6 +50,6 @@ export function duration(ms: number): string {
 
 /** A value on one line, shortened: what a table cell shows of JSON. */
 export function brief(value: unknown, max = 60): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? 'null';
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

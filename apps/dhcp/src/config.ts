@@ -9,7 +9,10 @@ export const dhcpConfigSchema = serviceConfigSchema.extend({
   /** How often servers are placed and repaired again (agents appearing or dying). */
   PLACEMENT_INTERVAL_SECONDS,
   /** Domain handed out with every lease (Neutron's dns_domain default). */
-  DHCP_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).default('openstacklocal'),
+  DHCP_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .default('openstacklocal'),
   /** Lease time in seconds (Neutron's dhcp_lease_duration default). */
   DHCP_LEASE_SECONDS: z.coerce.number().int().min(120).default(86400),
   /** Router lifetime in RAs, seconds; 0 advertises no default router. */

@@ -66,7 +66,7 @@ export const DhcpContext = defineService({
     openapi: {
       title: 'ncp DHCP',
       description:
-        'Where each network\'s DHCP server runs (Neutron\'s dhcp_agent_scheduler). What the servers hand out (DHCPv4 static leases and options, DHCPv6 stateful/stateless, router advertisements) follows from the networks, subnets and ports of the IPAM API.',
+        "Where each network's DHCP server runs (Neutron's dhcp_agent_scheduler). What the servers hand out (DHCPv4 static leases and options, DHCPv6 stateful/stateless, router advertisements) follows from the networks, subnets and ports of the IPAM API.",
     },
   },
 });

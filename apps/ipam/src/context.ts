@@ -47,7 +47,9 @@ export const IpamContext = defineService({
           tenantNetworkType: config.TENANT_NETWORK_TYPE,
           vxlanRange: config.VXLAN_VNI_RANGE,
           vlanRanges: config.VLAN_RANGES,
-          physicalNetworks: config.PHYSICAL_NETWORKS.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+          physicalNetworks: config.PHYSICAL_NETWORKS.split(',')
+            .map((p) => p.trim())
+            .filter((p) => p !== ''),
         },
         mtu: { physicalMtu: config.PHYSICAL_MTU, vxlanOverhead: 50 },
         macPrefix: config.MAC_PREFIX.toLowerCase(),

@@ -60,7 +60,10 @@ export const L3Context = defineService({
       name: 'router placement',
       seconds: config.PLACEMENT_INTERVAL_SECONDS,
       run: async () => {
-        const waiting = await prisma.router.findMany({ where: { host: null, OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] }, select: { id: true } });
+        const waiting = await prisma.router.findMany({
+          where: { host: null, OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] },
+          select: { id: true },
+        });
         for (const r of waiting) {
           const meta = serviceMeta('l3:placement', new Date());
           if ((await placement.ensureScheduled(r.id, meta)) !== null) await placement.bindPorts(r.id, meta);
@@ -84,7 +87,7 @@ export const L3Context = defineService({
     openapi: {
       title: 'ncp L3',
       description:
-        'Neutron v2.0 routers and floating IPs. Beyond Neutron: nat_exclusions on routers (destinations reached without SNAT), and no NAT at all for internal subnets in the external subnet\'s address scope.',
+        "Neutron v2.0 routers and floating IPs. Beyond Neutron: nat_exclusions on routers (destinations reached without SNAT), and no NAT at all for internal subnets in the external subnet's address scope.",
       requests: { routers: ['router', REQUEST_SCHEMAS.router], floatingips: ['floatingip', REQUEST_SCHEMAS.floatingip] },
     },
   },

@@ -27,8 +27,7 @@ export const SERVICE_OF_SUBRESOURCE = {
 } as const satisfies Record<string, string>;
 
 export type ApiService =
-  | (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION]
-  | (typeof SERVICE_OF_SUBRESOURCE)[keyof typeof SERVICE_OF_SUBRESOURCE];
+  (typeof SERVICE_OF_COLLECTION)[keyof typeof SERVICE_OF_COLLECTION] | (typeof SERVICE_OF_SUBRESOURCE)[keyof typeof SERVICE_OF_SUBRESOURCE];
 
 /** Singular resource names for the `GET /v2.0/` resource list. */
 export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, string> = {

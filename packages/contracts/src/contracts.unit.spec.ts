@@ -44,7 +44,7 @@ describe('naming', () => {
     expect(test.parseEventSubject('t1.ev.ipam.network.n1')).toEqual({ context: 'ipam', aggregate: 'network', id: 'n1' });
   });
 
-  it('refuses tokens that would change a subject\'s meaning', () => {
+  it("refuses tokens that would change a subject's meaning", () => {
     expect(() => new Naming().eventSubject('ipam', 'network', 'a.b')).toThrow(/invalid id/);
     expect(() => new Naming().eventSubject('ipam', 'network', '>')).toThrow(/invalid id/);
     expect(() => new Naming({ prefix: 'a b' })).toThrow(/invalid prefix/);

@@ -5,11 +5,7 @@
  * something we could not parse.
  */
 export type DataplaneErrorCode =
-  | 'DATAPLANE.INVALID_NAME'
-  | 'DATAPLANE.INVALID_ADDRESS'
-  | 'DATAPLANE.INVALID_CONFIG'
-  | 'DATAPLANE.COMMAND_FAILED'
-  | 'DATAPLANE.BAD_OUTPUT';
+  'DATAPLANE.INVALID_NAME' | 'DATAPLANE.INVALID_ADDRESS' | 'DATAPLANE.INVALID_CONFIG' | 'DATAPLANE.COMMAND_FAILED' | 'DATAPLANE.BAD_OUTPUT';
 
 export class DataplaneError extends Error {
   override readonly name = 'DataplaneError';

@@ -77,7 +77,16 @@ export {
 export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemError, type L3Plan, type L3Step, type StepTolerance } from './l3/plan.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
-export { DNSMASQ_LEASE_MAX, dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts, type DhcpPortError, type RenderedDhcpFile } from './dhcp/dnsmasq.js';
+export {
+  DNSMASQ_LEASE_MAX,
+  dnsmasqArgv,
+  hostsReloadSafe,
+  leasesBackedByHosts,
+  renderDhcpHosts,
+  renderDhcpOpts,
+  type DhcpPortError,
+  type RenderedDhcpFile,
+} from './dhcp/dnsmasq.js';
 export { radvdArgv, renderRadvdConf } from './dhcp/radvd.js';
 export { dhcpServerDir, dhcpServerFiles, raDir, raFiles, type DhcpServerFiles, type RaFiles } from './dhcp/paths.js';
 export { acceptRaKey, daemonAction, planRaLinks, planServerLinks, type DaemonAction, type DhcpLinkStep } from './dhcp/plan.js';
@@ -87,15 +96,19 @@ export { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bgp/bird
 export { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './bgp/paths.js';
 export { parseBirdProtocols, type BgpSessionState, type BirdProtocolState } from './bgp/status.js';
 export { isBgpReadOnlyCommand, reconcileBgp, type BgpItem, type BgpItemResult, type BgpOptions } from './bgp/reconcile.js';
-export {
-  METADATA_IPV4,
-  METADATA_IPV6,
-  MetadataProxyConfigSchema,
-  type MetadataProxyConfig,
-} from './metadata/model.js';
+export { METADATA_IPV4, METADATA_IPV6, MetadataProxyConfigSchema, type MetadataProxyConfig } from './metadata/model.js';
 export { metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
 export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metadata/relay.js';
-export { PROXY_IDENTITY_HEADERS, canonicalAddress, forwardedHeaders, identifyCaller, isLinkLocalIpv6, isMetadataAddress, parseNeighbourMacs, type CallerIdentity } from './metadata/proxy.js';
+export {
+  PROXY_IDENTITY_HEADERS,
+  canonicalAddress,
+  forwardedHeaders,
+  identifyCaller,
+  isLinkLocalIpv6,
+  isMetadataAddress,
+  parseNeighbourMacs,
+  type CallerIdentity,
+} from './metadata/proxy.js';
 export {
   isMetadataReadOnlyCommand,
   planMetadataAddresses,

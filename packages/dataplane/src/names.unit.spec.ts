@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeArgv, ipArgv } from './argv.js';
-import {
-  assertIp,
-  assertLinkName,
-  assertMac,
-  assertNetnsName,
-  bridgeName,
-  ownerAlias,
-  parseOwnerAlias,
-  tapName,
-  vlanName,
-  vxlanName,
-} from './names.js';
+import { assertIp, assertLinkName, assertMac, assertNetnsName, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from './names.js';
 import { isReadOnlyCommand } from './runner.js';
 
 const NET = '5F1C2D3E-aaaa-4bbb-8ccc-0123456789ab';

@@ -1,5 +1,13 @@
 import { type NatsConnection, type Subscription } from '@nats-io/nats-core';
-import { type AdminReply, type AggregateHistory, type AggregateHistoryEvent, type AggregateHistoryRequest, type Decider, type DomainEvent, type Naming } from '@ncp/contracts';
+import {
+  type AdminReply,
+  type AggregateHistory,
+  type AggregateHistoryEvent,
+  type AggregateHistoryRequest,
+  type Decider,
+  type DomainEvent,
+  type Naming,
+} from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
 import { jsonChanges, toPlain } from './json-changes';
 import { type ProjectionLogger, type ProjectionRunner } from './projection-runner';

@@ -12,7 +12,10 @@ import { SerialPass } from './serial-pass';
  */
 export async function readBucket(nc: NatsConnection, bucket: string, keys: string): Promise<Map<string, string>> {
   const entries = new Map<string, string>();
-  const consumer = await jetstream(nc).consumers.get(`KV_${bucket}`, { filter_subjects: `$KV.${bucket}.${keys}`, deliver_policy: DeliverPolicy.LastPerSubject });
+  const consumer = await jetstream(nc).consumers.get(`KV_${bucket}`, {
+    filter_subjects: `$KV.${bucket}.${keys}`,
+    deliver_policy: DeliverPolicy.LastPerSubject,
+  });
   if ((await consumer.info(true)).num_pending === 0) return entries;
   const prefix = `$KV.${bucket}.`;
   const messages = await consumer.consume({ max_messages: 1000 });

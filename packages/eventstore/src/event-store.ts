@@ -115,12 +115,7 @@ export class JetStreamEventStore {
     }
   }
 
-  envelope<E extends DomainEvent>(
-    event: E,
-    aggregate: string,
-    aggregateId: string,
-    meta: CommandMetadata,
-  ): EventEnvelope<E['type'], E['data']> {
+  envelope<E extends DomainEvent>(event: E, aggregate: string, aggregateId: string, meta: CommandMetadata): EventEnvelope<E['type'], E['data']> {
     return {
       id: randomUUID(),
       type: event.type,

@@ -26,9 +26,7 @@ import {
 // A toy aggregate: a counter that refuses to go above a limit.
 const Incremented = defineEvent('Incremented', z.object({ by: z.number().int() }));
 // Version 1 of Reset had no reason; the upcaster supplies one.
-const Reset = defineEvent('Reset', z.object({ reason: z.string() }), [
-  { version: 1, schema: z.object({}), upcast: () => ({ reason: 'unknown' }) },
-]);
+const Reset = defineEvent('Reset', z.object({ reason: z.string() }), [{ version: 1, schema: z.object({}), upcast: () => ({ reason: 'unknown' }) }]);
 // Free text, as a request would carry it into an event.
 const Noted = defineEvent('Noted', z.object({ text: z.string(), extra: z.record(z.string(), z.unknown()) }));
 type CounterEvent = { type: 'Incremented'; data: { by: number } } | { type: 'Reset'; data: { reason: string } };

@@ -1,5 +1,13 @@
 import { type NatsConnection } from '@nats-io/nats-core';
-import { fromErrorReply, type CommandMetadata, type CommandReply, type IpamDeletePortInput, type IpamPortReply, type IpamPortWire, type Naming } from '@ncp/contracts';
+import {
+  fromErrorReply,
+  type CommandMetadata,
+  type CommandReply,
+  type IpamDeletePortInput,
+  type IpamPortReply,
+  type IpamPortWire,
+  type Naming,
+} from '@ncp/contracts';
 import { unreachable } from './unreachable';
 
 /**

@@ -4,7 +4,10 @@ import { jsonChanges, toPlain } from './json-changes';
 describe('json changes', () => {
   it('lists the leaves that differ, with their paths', () => {
     expect(
-      jsonChanges({ name: 'a', ports: [{ id: 'p1', ip: '10.0.0.2' }], gone: 1 }, { name: 'b', ports: [{ id: 'p1', ip: '10.0.0.2' }, { id: 'p2' }], added: true }),
+      jsonChanges(
+        { name: 'a', ports: [{ id: 'p1', ip: '10.0.0.2' }], gone: 1 },
+        { name: 'b', ports: [{ id: 'p1', ip: '10.0.0.2' }, { id: 'p2' }], added: true },
+      ),
     ).toEqual([
       { path: 'added', before: null, after: true },
       { path: 'gone', before: 1, after: null },

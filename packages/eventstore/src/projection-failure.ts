@@ -23,7 +23,17 @@ const PRISMA_TRANSIENT = /^P1\d{3}$|^P20(24|28|34|37)$/;
 /** Prisma's codes for a value or a constraint the data broke. */
 const PRISMA_POISON = /^P20(00|0[2-7]|1[1-4]|19|20|23|25)$/;
 /** How Prisma's Postgres adapter names connection trouble it has no SQLSTATE for. */
-const ADAPTER_TRANSIENT = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionWriteConflict', 'TransactionAlreadyClosed', 'DatabaseDoesNotExist', 'DatabaseAccessDenied', 'AuthenticationFailed']);
+const ADAPTER_TRANSIENT = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionWriteConflict',
+  'TransactionAlreadyClosed',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+  'AuthenticationFailed',
+]);
 /** Node's socket errors. */
 const NODE_TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 

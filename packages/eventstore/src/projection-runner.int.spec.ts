@@ -111,7 +111,8 @@ describe('projection runner: poison events and outages', () => {
     (await store.append(subject(aggregate), store.envelope({ type: 'ThingAdded', data: { id, name, size } }, 'thing', aggregate, meta), 0)).sequence;
   /** Straight onto the stream, past every validation: what a bug or an old version left there. */
   const raw = async (id: string, payload: string) => (await store.js.publish(subject(id), payload)).seq;
-  const things = async () => (await sql.$queryRaw<{ id: string; name: string; size: number }[]>`SELECT id, name, size FROM things ORDER BY id`).map((r) => r.id);
+  const things = async () =>
+    (await sql.$queryRaw<{ id: string; name: string; size: number }[]>`SELECT id, name, size FROM things ORDER BY id`).map((r) => r.id);
 
   it('parks each event that fails alone and applies every other one of its batch', async () => {
     const log = new Log();
@@ -120,11 +121,17 @@ describe('projection runner: poison events and outages', () => {
     for (let i = 0; i < 30; i++) {
       const id = `t${String(i).padStart(2, '0')}`;
       // append refuses a NUL since the event-store guard: an older release let it through
-      if (i === 3) poison.push(await raw(id, JSON.stringify(store.envelope({ type: 'ThingAdded', data: { id, name: 'nul\u0000inside', size: 1 } }, 'thing', id, meta)))); // 22021
-      else if (i === 11) poison.push(await add(id, 'big', 2 ** 31)); // 22003, int out of range
-      else if (i === 17) poison.push(await raw(id, JSON.stringify({ ...store.envelope({ type: 'ThingAdded', data: { id, name: 'x', size: 1 } }, 'thing', id, meta), data: { id: 5 } }))); // fails its schema
+      if (i === 3)
+        poison.push(await raw(id, JSON.stringify(store.envelope({ type: 'ThingAdded', data: { id, name: 'nul\u0000inside', size: 1 } }, 'thing', id, meta)))); // 22021
+      else if (i === 11)
+        poison.push(await add(id, 'big', 2 ** 31)); // 22003, int out of range
+      else if (i === 17)
+        poison.push(
+          await raw(id, JSON.stringify({ ...store.envelope({ type: 'ThingAdded', data: { id, name: 'x', size: 1 } }, 'thing', id, meta), data: { id: 5 } })),
+        ); // fails its schema
       else if (i === 23) poison.push(await raw(id, 'not json at all'));
-      else if (i === 27) poison.push(await add('t01', 'same id again', 1, id)); // 23505 against t01
+      else if (i === 27)
+        poison.push(await add('t01', 'same id again', 1, id)); // 23505 against t01
       else await add(id, `thing ${i}`);
     }
     // one batch of everything: the five must be found inside it
@@ -133,7 +140,13 @@ describe('projection runner: poison events and outages', () => {
     expect(await things()).toHaveLength(25);
     const parked = await things1.parkedEvents();
     expect(parked.map((p) => p.sequence)).toEqual(poison);
-    expect(parked.map((p) => p.error.match(/SQLSTATE \w+|EVENT\.\w+|SyntaxError/)?.[0])).toEqual(['SQLSTATE 22021', 'SQLSTATE 22003', 'EVENT.INVALID', 'SyntaxError', 'SQLSTATE 23505']);
+    expect(parked.map((p) => p.error.match(/SQLSTATE \w+|EVENT\.\w+|SyntaxError/)?.[0])).toEqual([
+      'SQLSTATE 22021',
+      'SQLSTATE 22003',
+      'EVENT.INVALID',
+      'SyntaxError',
+      'SQLSTATE 23505',
+    ]);
     expect(parked.map((p) => p.type)).toEqual(['ThingAdded', 'ThingAdded', 'ThingAdded', '', 'ThingAdded']);
     expect((await things1.status()).parked).toBe(5);
     // logged once per parked event, nothing else on the way

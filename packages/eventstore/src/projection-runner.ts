@@ -1,12 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyResult, type RecordedEvent } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure, sqlState } from './projection-failure';
@@ -361,7 +354,11 @@ export class ProjectionRunner<Tx> {
         await this.store.park(tx, parked);
       } else {
         const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
-        await applyEvents(this.projection, tx, accepted.map((m) => this.events.decode(m)));
+        await applyEvents(
+          this.projection,
+          tx,
+          accepted.map((m) => this.events.decode(m)),
+        );
       }
       await this.store.writeCheckpoint(tx, name, last.seq);
       return last.seq;

@@ -1,10 +1,4 @@
-import {
-  ConcurrencyError,
-  type CommandMetadata,
-  type DomainEvent,
-  type EventEnvelope,
-  type RecordedEvent,
-} from '@ncp/contracts';
+import { ConcurrencyError, type CommandMetadata, type DomainEvent, type EventEnvelope, type RecordedEvent } from '@ncp/contracts';
 import { type Decider } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
 import { KeyedMutex } from './keyed-mutex';
@@ -106,10 +100,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
           }
           refresh = true;
           if (attempt >= this.maxAttempts) {
-            throw new ConcurrencyError(
-              'EVENTSTORE.TOO_MANY_CONFLICTS',
-              `${this.decider.aggregate} ${id} kept changing; gave up after ${attempt} attempts`,
-            );
+            throw new ConcurrencyError('EVENTSTORE.TOO_MANY_CONFLICTS', `${this.decider.aggregate} ${id} kept changing; gave up after ${attempt} attempts`);
           }
         }
       }

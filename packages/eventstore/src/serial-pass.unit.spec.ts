@@ -16,13 +16,16 @@ describe('serial pass', () => {
     let maxActive = 0;
     let passes = 0;
     const first = gate();
-    const runner = new SerialPass(async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      passes++;
-      if (passes === 1) await first.opened;
-      active--;
-    }, () => undefined);
+    const runner = new SerialPass(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        passes++;
+        if (passes === 1) await first.opened;
+        active--;
+      },
+      () => undefined,
+    );
     runner.request();
     for (let i = 0; i < 5; i++) runner.request();
     // the first pass is still running: the five requests wait for it
@@ -35,11 +38,14 @@ describe('serial pass', () => {
   it('reports a failed pass and runs again on the next request', async () => {
     const errors: unknown[] = [];
     let calls = 0;
-    const runner = new SerialPass(async () => {
-      calls++;
-      if (calls === 1) throw new Error('boom');
-      await Promise.resolve();
-    }, (e) => errors.push(e));
+    const runner = new SerialPass(
+      async () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+        await Promise.resolve();
+      },
+      (e) => errors.push(e),
+    );
     runner.request();
     await idle(runner);
     expect([calls, errors.map((e) => (e as Error).message)]).toEqual([1, ['boom']]);

@@ -24,7 +24,15 @@ export interface MirrorTableOf<Tx, R> {
 export type MirrorTables<Tx> = { [T in MirrorTable]?: MirrorTableOf<Tx, MirrorRows[T]> };
 
 /** The key column of each table (an agent is its host's: registering again replaces it). */
-const KEY_COLUMN: Record<MirrorTable, string> = { network: 'id', subnet: 'id', port: 'id', agent: 'host', router: 'id', routerInterface: 'portId', floatingIp: 'id' };
+const KEY_COLUMN: Record<MirrorTable, string> = {
+  network: 'id',
+  subnet: 'id',
+  port: 'id',
+  agent: 'host',
+  router: 'id',
+  routerInterface: 'portId',
+  floatingIp: 'id',
+};
 
 const tableOf = (key: string): MirrorTable => key.slice(0, key.indexOf(':')) as MirrorTable;
 

@@ -159,13 +159,25 @@ function networkChanges(networkId: string, event: NetworkEvent, actor: string, a
   switch (event.type) {
     case 'NetworkCreated': {
       const d = event.data;
-      const fields = { projectId: d.projectId, name: d.name, mtu: d.mtu, external: d.external, shared: d.shared, networkType: d.segment.networkType, physicalNetwork: d.segment.physicalNetwork };
+      const fields = {
+        projectId: d.projectId,
+        name: d.name,
+        mtu: d.mtu,
+        external: d.external,
+        shared: d.shared,
+        networkType: d.segment.networkType,
+        physicalNetwork: d.segment.physicalNetwork,
+      };
       return [{ key: rowKey('network', networkId), change: { kind: 'create', fields } }];
     }
     case 'NetworkUpdated':
       return [{ key: rowKey('network', networkId), change: { kind: 'set', fields: pick(event.data.changes, NETWORK_UPDATABLE) } }];
     case 'NetworkDeleted':
-      return [rowKey('network', networkId), ...event.data.subnets.map((s) => rowKey('subnet', s.subnetId)), ...event.data.portIds.map((p) => rowKey('port', p))].map((key) => ({
+      return [
+        rowKey('network', networkId),
+        ...event.data.subnets.map((s) => rowKey('subnet', s.subnetId)),
+        ...event.data.portIds.map((p) => rowKey('port', p)),
+      ].map((key) => ({
         key,
         change: { kind: 'delete' },
       }));
@@ -186,7 +198,10 @@ function networkChanges(networkId: string, event: NetworkEvent, actor: string, a
       };
       return [
         { key: rowKey('subnet', d.subnetId), change: { kind: 'create', fields } },
-        ...d.autoAddresses.map((a): RowChange => ({ key: rowKey('port', a.portId), change: { kind: 'appendFixedIp', fixedIp: { subnetId: d.subnetId, ipAddress: a.ipAddress } } })),
+        ...d.autoAddresses.map((a): RowChange => ({
+          key: rowKey('port', a.portId),
+          change: { kind: 'appendFixedIp', fixedIp: { subnetId: d.subnetId, ipAddress: a.ipAddress } },
+        })),
       ];
     }
     case 'SubnetUpdated':
@@ -213,7 +228,12 @@ function l3Changes(id: string, event: L3Event): RowChange[] {
   switch (event.type) {
     case 'RouterCreated': {
       const gateway = event.data.gateway;
-      return [{ key: router, change: { kind: 'create', fields: { gatewayNetworkId: gateway?.networkId ?? null, gatewayFixedIps: gateway?.fixedIps ?? [], host: null, row: null } } }];
+      return [
+        {
+          key: router,
+          change: { kind: 'create', fields: { gatewayNetworkId: gateway?.networkId ?? null, gatewayFixedIps: gateway?.fixedIps ?? [], host: null, row: null } },
+        },
+      ];
     }
     case 'RouterGatewaySet':
       return [{ key: router, change: { kind: 'set', fields: { gatewayNetworkId: event.data.networkId, gatewayFixedIps: event.data.fixedIps } } }];
@@ -230,11 +250,22 @@ function l3Changes(id: string, event: L3Event): RowChange[] {
     case 'RouterInterfaceRemoved':
       return [{ key: rowKey('routerInterface', event.data.portId), change: { kind: 'delete' } }];
     case 'FloatingIpCreated': {
-      const fields = { floatingNetworkId: event.data.floatingNetworkId, floatingIpAddress: event.data.floatingIpAddress, portId: null, fixedIpAddress: null, routerId: null };
+      const fields = {
+        floatingNetworkId: event.data.floatingNetworkId,
+        floatingIpAddress: event.data.floatingIpAddress,
+        portId: null,
+        fixedIpAddress: null,
+        routerId: null,
+      };
       return [{ key: floatingIp, change: { kind: 'create', fields } }];
     }
     case 'FloatingIpAssociated':
-      return [{ key: floatingIp, change: { kind: 'set', fields: { portId: event.data.portId, fixedIpAddress: event.data.fixedIpAddress, routerId: event.data.routerId } } }];
+      return [
+        {
+          key: floatingIp,
+          change: { kind: 'set', fields: { portId: event.data.portId, fixedIpAddress: event.data.fixedIpAddress, routerId: event.data.routerId } },
+        },
+      ];
     case 'FloatingIpDisassociated':
       return [{ key: floatingIp, change: { kind: 'set', fields: { portId: null, fixedIpAddress: null, routerId: null } } }];
     case 'FloatingIpDeleted':
@@ -247,7 +278,12 @@ function l3Changes(id: string, event: L3Event): RowChange[] {
 function agentChanges(agentId: string, event: AgentEvent): RowChange[] {
   if (event.type !== 'AgentRegistered') return [];
   const d = event.data;
-  return [{ key: rowKey('agent', d.host), change: { kind: 'create', fields: { id: agentId, row: d.row, roles: d.roles, tunnelIp: d.tunnelIp, physnets: d.physnets } } }];
+  return [
+    {
+      key: rowKey('agent', d.host),
+      change: { kind: 'create', fields: { id: agentId, row: d.row, roles: d.roles, tunnelIp: d.tunnelIp, physnets: d.physnets } },
+    },
+  ];
 }
 
 /** The aggregates whose events the mirror folds. */
@@ -313,7 +349,11 @@ export function rowOf(key: string, state: RowState): MirrorOp {
   const born = state.born;
   if (born === null || (state.died !== null && state.died >= born)) return { table, op: 'delete', id };
   // fields set before the latest birth belong to an earlier life of the row
-  const values = Object.fromEntries(Object.entries(state.fields).filter(([, f]) => f.seq >= born).map(([name, f]) => [name, f.value]));
+  const values = Object.fromEntries(
+    Object.entries(state.fields)
+      .filter(([, f]) => f.seq >= born)
+      .map(([name, f]) => [name, f.value]),
+  );
   if (table === 'agent') return { table, op: 'upsert', row: { ...values, host: id } as unknown as AgentRow };
   if (table === 'port') {
     const base = state.fields.fixedIps;

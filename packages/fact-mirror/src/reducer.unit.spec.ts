@@ -39,7 +39,16 @@ const inOrder = tables(events.map((e) => [e]));
 describe('fact mirror reducer', () => {
   it('folds the stream into the rows the facts say', () => {
     expect(Object.keys(inOrder.network ?? {})).toEqual(['net-a']);
-    expect(inOrder.network?.['net-a']).toEqual({ id: 'net-a', projectId: 'p', name: 'net', mtu: 1400, external: false, shared: false, networkType: 'vxlan', physicalNetwork: null });
+    expect(inOrder.network?.['net-a']).toEqual({
+      id: 'net-a',
+      projectId: 'p',
+      name: 'net',
+      mtu: 1400,
+      external: false,
+      shared: false,
+      networkType: 'vxlan',
+      physicalNetwork: null,
+    });
     expect(Object.keys(inOrder.subnet ?? {}).sort()).toEqual(['sub-a4', 'sub-a6']);
     expect(inOrder.subnet?.['sub-a4']).toMatchObject({ networkId: 'net-a', gatewayIp: '10.0.0.254', dnsNameservers: ['192.0.2.53'], cidr: '10.0.0.0/24' });
     expect(Object.keys(inOrder.port ?? {}).sort()).toEqual(['port-01', 'port-02']);
@@ -53,13 +62,21 @@ describe('fact mirror reducer', () => {
       createdBy: 'tester',
       createdAt: events[2]?.envelope.occurredAt,
     });
-    expect(inOrder.port?.['port-02']).toMatchObject({ fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.9' }], deviceId: 'vm-x', macAddress: 'fa:16:3e:00:00:02' });
+    expect(inOrder.port?.['port-02']).toMatchObject({
+      fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.9' }],
+      deviceId: 'vm-x',
+      macAddress: 'fa:16:3e:00:00:02',
+    });
     expect(inOrder.agent).toEqual({
       h1: { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], tunnelIp: '192.0.2.1', physnets: { physnet1: 'br-ex' } },
       h2: { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], tunnelIp: '192.0.2.2', physnets: { physnet1: 'br-ex' } },
     });
-    expect(inOrder.router).toEqual({ 'rtr-2': { id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }], host: null, row: null } });
-    expect(inOrder.routerInterface).toEqual({ 'port-01': { portId: 'port-01', routerId: 'rtr-2', networkId: 'net-a', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] } });
+    expect(inOrder.router).toEqual({
+      'rtr-2': { id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }], host: null, row: null },
+    });
+    expect(inOrder.routerInterface).toEqual({
+      'port-01': { portId: 'port-01', routerId: 'rtr-2', networkId: 'net-a', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] },
+    });
     expect(inOrder.floatingIp).toEqual({
       'fip-1': { id: 'fip-1', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.50', portId: 'port-01', fixedIpAddress: '10.0.0.5', routerId: 'rtr-2' },
       'fip-2': { id: 'fip-2', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.51', portId: null, fixedIpAddress: null, routerId: null },
@@ -81,7 +98,7 @@ describe('fact mirror reducer', () => {
     for (let round = 0; round < 50; round++) {
       const order = shuffled(events, random);
       const batches: RecordedEvent[][] = [];
-      for (let i = 0; i < order.length; ) {
+      for (let i = 0; i < order.length;) {
         const size = 1 + Math.floor(random() * 8);
         batches.push(order.slice(i, i + size));
         i += size;
@@ -90,15 +107,26 @@ describe('fact mirror reducer', () => {
     }
   });
 
-  it('a creation merged after its row\'s later deletion stays deleted', () => {
-    const s = new FactStream().add('floatingip', 'f', 'FloatingIpCreated', { projectId: 'p', description: '', floatingNetworkId: 'n', floatingPortId: 'fp', subnetId: 's', floatingIpAddress: '198.51.100.1' }).add('floatingip', 'f', 'FloatingIpDeleted', {});
+  it("a creation merged after its row's later deletion stays deleted", () => {
+    const s = new FactStream()
+      .add('floatingip', 'f', 'FloatingIpCreated', {
+        projectId: 'p',
+        description: '',
+        floatingNetworkId: 'n',
+        floatingPortId: 'fp',
+        subnetId: 's',
+        floatingIpAddress: '198.51.100.1',
+      })
+      .add('floatingip', 'f', 'FloatingIpDeleted', {});
     const [created, deleted] = s.events as [RecordedEvent, RecordedEvent];
     const states = foldEvents(foldEvents(new Map(), [deleted]), [created]);
     expect(rowOps(states, ['floatingIp:f'])).toEqual<MirrorOp[]>([{ table: 'floatingIp', op: 'delete', id: 'f' }]);
   });
 
-  it('an update merged before its row\'s creation wins over the creation\'s value', () => {
-    const [created, updated] = ['NetworkCreated', 'NetworkUpdated'].map((type) => events.find((e) => e.envelope.type === type && e.envelope.aggregateId === 'net-a')) as [RecordedEvent, RecordedEvent];
+  it("an update merged before its row's creation wins over the creation's value", () => {
+    const [created, updated] = ['NetworkCreated', 'NetworkUpdated'].map((type) =>
+      events.find((e) => e.envelope.type === type && e.envelope.aggregateId === 'net-a'),
+    ) as [RecordedEvent, RecordedEvent];
     const halfway = foldEvents(new Map(), [updated]);
     // known only from an update, the row is not there yet
     expect(rowOps(halfway, ['network:net-a'])).toEqual<MirrorOp[]>([{ table: 'network', op: 'delete', id: 'net-a' }]);

@@ -17,8 +17,7 @@ export function neutronErrorBody(type: string, message: string, detail = ''): Ne
 }
 
 /** An error a middleware hands on, answered as it is by the exception filter. */
-export const httpError = (status: number, type: string, message: string, detail = '') =>
-  new HttpException(neutronErrorBody(type, message, detail), status);
+export const httpError = (status: number, type: string, message: string, detail = '') => new HttpException(neutronErrorBody(type, message, detail), status);
 
 export const bodyTooLarge = () => httpError(413, 'HTTPRequestEntityTooLarge', `Request is too large: the body may take at most ${MAX_BODY_BYTES} bytes.`);
 
@@ -83,7 +82,10 @@ export const AGENT_NOT_FOUND: NotFoundOf = (id) => ({ type: 'AgentNotFound', mes
 export const NETWORK_NOT_FOUND: NotFoundOf = (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` });
 
 /** `pathIds` for startHttpService: each reader's own 404 under its path, plus `extra`. */
-export function pathIdsOf(readers: readonly { readonly path: string; notFound: NotFoundOf }[], extra: Readonly<Record<string, NotFoundOf>> = {}): Record<string, NotFoundOf> {
+export function pathIdsOf(
+  readers: readonly { readonly path: string; notFound: NotFoundOf }[],
+  extra: Readonly<Record<string, NotFoundOf>> = {},
+): Record<string, NotFoundOf> {
   return { ...extra, ...Object.fromEntries(readers.map((r) => [r.path, (id: string) => r.notFound(id)])) };
 }
 
@@ -123,7 +125,12 @@ export function badPathSegment(path: string, notFound: Readonly<Record<string, N
 export function clientErrorResponse(code: string | undefined): string {
   const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const type = status === 431 ? 'HTTPRequestHeaderFieldsTooLarge' : status === 408 ? 'HTTPRequestTimeout' : 'HTTPBadRequest';
-  const message = status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request could not be parsed as HTTP.';
+  const message =
+    status === 431
+      ? 'The request headers are too large.'
+      : status === 408
+        ? 'The request took too long to arrive.'
+        : 'The request could not be parsed as HTTP.';
   const body = JSON.stringify(neutronErrorBody(type, message, code ?? ''));
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,

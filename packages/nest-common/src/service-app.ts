@@ -96,7 +96,9 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
     const express = await import('express');
     // Neutron clients send JSON; some omit or vary the content type, so parse any body as JSON.
     const json = express.json({ type: () => true, limit: MAX_BODY_BYTES, reviver: storableJsonReviver });
-    app.use((req: never, res: never, next: (err?: unknown) => void) => json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyParserError(err))));
+    app.use((req: never, res: never, next: (err?: unknown) => void) =>
+      json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyParserError(err))),
+    );
   }
   for (const m of opts.middleware ?? []) app.use(m);
   app.useGlobalFilters(new NeutronExceptionFilter(opts.logger));

@@ -205,8 +205,7 @@ export class AddressAllocator {
    * @throws NetaddrError `invalid_state`
    */
   static fromJSON(json: unknown): AddressAllocator {
-    const fail = (reason: string): NetaddrError =>
-      new NetaddrError('invalid_state', `invalid address allocator snapshot: ${reason}`);
+    const fail = (reason: string): NetaddrError => new NetaddrError('invalid_state', `invalid address allocator snapshot: ${reason}`);
     if (typeof json !== 'object' || json === null) throw fail('not an object');
     const { version, pools, allocated } = json as Record<string, unknown>;
     if (!isIpVersion(version)) throw fail('version must be 4 or 6');

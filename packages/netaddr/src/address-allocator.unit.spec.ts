@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AddressAllocator,
-  NetaddrError,
-  defaultAllocationPools,
-  formatIp,
-  formatRange,
-  parseCidr,
-  parseIp,
-  parseRange,
-  type IpRange,
-} from './index.js';
+import { AddressAllocator, NetaddrError, defaultAllocationPools, formatIp, formatRange, parseCidr, parseIp, parseRange, type IpRange } from './index.js';
 
 const v4 = (text: string): bigint => {
   const ip = parseIp(text);
@@ -37,13 +27,7 @@ describe('AddressAllocator', () => {
 
   it('walks the pools in address order, whatever order they were given in', () => {
     const allocator = AddressAllocator.create(4, [parseRange('10.0.0.101', '10.0.0.102'), parseRange('10.0.0.2', '10.0.0.3')]);
-    expect([1, 2, 3, 4, 5].map(() => show(allocator.allocateNext()))).toEqual([
-      '10.0.0.2',
-      '10.0.0.3',
-      '10.0.0.101',
-      '10.0.0.102',
-      null,
-    ]);
+    expect([1, 2, 3, 4, 5].map(() => show(allocator.allocateNext()))).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.101', '10.0.0.102', null]);
     expect(allocator.getPools().map(formatRange)).toEqual(['10.0.0.2-10.0.0.3', '10.0.0.101-10.0.0.102']);
   });
 
@@ -59,11 +43,7 @@ describe('AddressAllocator', () => {
     expect(allocator.allocatedCount()).toBe(5n);
     expect(allocator.freeCount()).toBe(7n);
     allocator.release(v4('10.0.0.11')); // splits a run
-    expect(allocator.allocatedRanges().map(formatRange)).toEqual([
-      '10.0.0.5-10.0.0.5',
-      '10.0.0.10-10.0.0.10',
-      '10.0.0.12-10.0.0.13',
-    ]);
+    expect(allocator.allocatedRanges().map(formatRange)).toEqual(['10.0.0.5-10.0.0.5', '10.0.0.10-10.0.0.10', '10.0.0.12-10.0.0.13']);
     expect(allocator.freeCount()).toBe(8n);
   });
 
@@ -116,9 +96,39 @@ describe('AddressAllocator', () => {
     [{ version: 4, pools: [['01', '2']], allocated: [] }, /decimal strings/],
     [{ version: 4, pools: [], allocated: [['5', '4']] }, /allocated\[0\] starts after its end/],
     [{ version: 4, pools: [], allocated: [['4294967296', '4294967296']] }, /beyond the IPv4 space/],
-    [{ version: 4, pools: [], allocated: [['5', '9'], ['1', '2']] }, /allocated\[1\] is not sorted/],
-    [{ version: 4, pools: [], allocated: [['5', '9'], ['9', '12']] }, /allocated\[1\]/],
-    [{ version: 4, pools: [], allocated: [['5', '9'], ['10', '12']] }, /allocated\[1\]/], // adjacent runs must be merged
+    [
+      {
+        version: 4,
+        pools: [],
+        allocated: [
+          ['5', '9'],
+          ['1', '2'],
+        ],
+      },
+      /allocated\[1\] is not sorted/,
+    ],
+    [
+      {
+        version: 4,
+        pools: [],
+        allocated: [
+          ['5', '9'],
+          ['9', '12'],
+        ],
+      },
+      /allocated\[1\]/,
+    ],
+    [
+      {
+        version: 4,
+        pools: [],
+        allocated: [
+          ['5', '9'],
+          ['10', '12'],
+        ],
+      },
+      /allocated\[1\]/,
+    ], // adjacent runs must be merged
   ])('rejects the corrupt snapshot %j', (json, message) => {
     expect(() => AddressAllocator.fromJSON(json)).toThrow(message);
   });

@@ -40,10 +40,7 @@ export function blockSize(version: IpVersion, prefixLength: number): bigint {
 
 function assertPrefixLength(version: IpVersion, prefixLength: number): void {
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > addressBits(version)) {
-    throw new NetaddrError(
-      'invalid_argument',
-      `prefix length ${String(prefixLength)} is not valid for IPv${version} (0..${addressBits(version)})`,
-    );
+    throw new NetaddrError('invalid_argument', `prefix length ${String(prefixLength)} is not valid for IPv${version} (0..${addressBits(version)})`);
   }
 }
 
@@ -58,10 +55,7 @@ export function makeCidr(version: IpVersion, network: bigint, prefixLength: numb
   assertAddressValue(version, network, 'network');
   assertPrefixLength(version, prefixLength);
   if (network % blockSize(version, prefixLength) !== 0n) {
-    throw new NetaddrError(
-      'invalid_cidr',
-      `${formatIp(version, network)}/${prefixLength} has host bits set`,
-    );
+    throw new NetaddrError('invalid_cidr', `${formatIp(version, network)}/${prefixLength} has host bits set`);
   }
   return { version, network, prefixLength };
 }
@@ -82,8 +76,7 @@ export function cidrContaining(ip: IpAddress, prefixLength: number): Cidr {
  * @throws NetaddrError code `invalid_cidr`
  */
 export function parseCidr(text: string, options: ParseCidrOptions = {}): Cidr {
-  const fail = (reason: string): NetaddrError =>
-    new NetaddrError('invalid_cidr', `'${String(text)}' is not a valid CIDR: ${reason}`);
+  const fail = (reason: string): NetaddrError => new NetaddrError('invalid_cidr', `'${String(text)}' is not a valid CIDR: ${reason}`);
   if (typeof text !== 'string') throw fail('not a string');
   const slash = text.indexOf('/');
   if (slash < 0) throw fail('missing /prefix-length');
@@ -149,12 +142,7 @@ export function cidrContainsIp(cidr: Cidr, ip: IpAddress): boolean {
 }
 
 export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {
-  return (
-    outer.version === inner.version &&
-    inner.prefixLength >= outer.prefixLength &&
-    inner.network >= outer.network &&
-    inner.network <= cidrLast(outer)
-  );
+  return outer.version === inner.version && inner.prefixLength >= outer.prefixLength && inner.network >= outer.network && inner.network <= cidrLast(outer);
 }
 
 /** Aligned prefixes overlap exactly when one contains the other. */

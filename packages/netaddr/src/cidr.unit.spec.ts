@@ -29,9 +29,7 @@ describe('parseCidr', () => {
   it('clears host bits by default and refuses them when strict', () => {
     expect(formatCidr(parseCidr('10.0.0.5/24'))).toBe('10.0.0.0/24');
     expect(formatCidr(parseCidr('2001:db8::1/64'))).toBe('2001:db8::/64');
-    expect(() => parseCidr('10.0.0.5/24', { strict: true })).toThrow(
-      "'10.0.0.5/24' is not a valid CIDR: host bits are set; did you mean '10.0.0.0/24'?",
-    );
+    expect(() => parseCidr('10.0.0.5/24', { strict: true })).toThrow("'10.0.0.5/24' is not a valid CIDR: host bits are set; did you mean '10.0.0.0/24'?");
     expect(parseCidr('10.0.0.0/24', { strict: true }).network).toBe(0x0a000000n);
     expect(isValidCidr('10.0.0.5/24')).toBe(true);
     expect(isValidCidr('10.0.0.5/24', { strict: true })).toBe(false);

@@ -1,17 +1,5 @@
 export { NetaddrError, type NetaddrErrorCode } from './errors.js';
-export {
-  addressBits,
-  formatIp,
-  isIpVersion,
-  isValidIp,
-  makeIp,
-  maxAddress,
-  netmaskOf,
-  normalizeIp,
-  parseIp,
-  type IpAddress,
-  type IpVersion,
-} from './ip.js';
+export { addressBits, formatIp, isIpVersion, isValidIp, makeIp, maxAddress, netmaskOf, normalizeIp, parseIp, type IpAddress, type IpVersion } from './ip.js';
 export {
   cidrContainsCidr,
   cidrContainsIp,
@@ -56,21 +44,7 @@ export {
   type SubnetProblem,
   type SubnetProblemCode,
 } from './subnet.js';
-export {
-  eui64Address,
-  eui64InterfaceId,
-  formatMac,
-  isUnicastMac,
-  isValidMac,
-  normalizeMac,
-  parseMac,
-  type MacOctets,
-} from './mac.js';
-export {
-  allocatePrefix,
-  checkSpecificPrefix,
-  type PrefixAllocationRequest,
-  type SpecificPrefixCheck,
-} from './prefix-allocation.js';
+export { eui64Address, eui64InterfaceId, formatMac, isUnicastMac, isValidMac, normalizeMac, parseMac, type MacOctets } from './mac.js';
+export { allocatePrefix, checkSpecificPrefix, type PrefixAllocationRequest, type SpecificPrefixCheck } from './prefix-allocation.js';
 export { mergeCidrs, rangeToCidrs } from './cidr-merge.js';
 export { AddressAllocator, type AddressAllocatorJson } from './address-allocator.js';

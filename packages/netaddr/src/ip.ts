@@ -28,10 +28,7 @@ export function isIpVersion(value: unknown): value is IpVersion {
 /** @internal Throws unless `value` is an address value of `version`. */
 export function assertAddressValue(version: IpVersion, value: bigint, what = 'address'): void {
   if (typeof value !== 'bigint' || value < 0n || value > maxAddress(version)) {
-    throw new NetaddrError(
-      'invalid_argument',
-      `${what} ${String(value)} is not an IPv${version} address value (0..2^${addressBits(version)}-1)`,
-    );
+    throw new NetaddrError('invalid_argument', `${what} ${String(value)} is not an IPv${version} address value (0..2^${addressBits(version)}-1)`);
   }
 }
 

@@ -68,10 +68,7 @@ export function eui64InterfaceId(mac: string): bigint {
  */
 export function eui64Address(prefix: Cidr, mac: string): bigint {
   if (prefix.version !== 6 || prefix.prefixLength !== 64) {
-    throw new NetaddrError(
-      'invalid_argument',
-      `EUI-64 addresses need an IPv6 /64 prefix, got ${formatCidr(prefix)}`,
-    );
+    throw new NetaddrError('invalid_argument', `EUI-64 addresses need an IPv6 /64 prefix, got ${formatCidr(prefix)}`);
   }
   return prefix.network | eui64InterfaceId(mac);
 }

@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  NetaddrError,
-  eui64Address,
-  eui64InterfaceId,
-  formatIp,
-  formatMac,
-  isUnicastMac,
-  isValidMac,
-  normalizeMac,
-  parseCidr,
-  parseMac,
-} from './index.js';
+import { NetaddrError, eui64Address, eui64InterfaceId, formatIp, formatMac, isUnicastMac, isValidMac, normalizeMac, parseCidr, parseMac } from './index.js';
 
 describe('MAC addresses', () => {
   it('parses and normalizes to lowercase colon form', () => {
@@ -20,14 +9,21 @@ describe('MAC addresses', () => {
     expect(formatMac([0, 1, 2, 0xa, 0xb, 0xff])).toBe('00:01:02:0a:0b:ff');
   });
 
-  it.each(['fa:16:3e:11:11', 'fa:16:3e:11:11:11:11', 'fa:16-3e:11:11:11', 'fa163e111111', 'fa16.3e11.1111', 'fa:16:3e:11:11:1g', 'f:16:3e:11:11:11', ' fa:16:3e:11:11:11', ''])(
-    'rejects %j',
-    (text) => {
-      expect(isValidMac(text)).toBe(false);
-      expect(() => parseMac(text)).toThrow(NetaddrError);
-      expect(() => parseMac(text)).toThrow(`'${text}' is not a valid MAC address`);
-    },
-  );
+  it.each([
+    'fa:16:3e:11:11',
+    'fa:16:3e:11:11:11:11',
+    'fa:16-3e:11:11:11',
+    'fa163e111111',
+    'fa16.3e11.1111',
+    'fa:16:3e:11:11:1g',
+    'f:16:3e:11:11:11',
+    ' fa:16:3e:11:11:11',
+    '',
+  ])('rejects %j', (text) => {
+    expect(isValidMac(text)).toBe(false);
+    expect(() => parseMac(text)).toThrow(NetaddrError);
+    expect(() => parseMac(text)).toThrow(`'${text}' is not a valid MAC address`);
+  });
 
   it('refuses impossible octets when formatting', () => {
     expect(() => formatMac([256, 0, 0, 0, 0, 0])).toThrow(NetaddrError);
@@ -66,9 +62,7 @@ describe('modified EUI-64 (RFC 4291 appendix A)', () => {
   });
 
   it('needs an IPv6 /64', () => {
-    expect(() => eui64Address(parseCidr('2001:db8::/48'), 'fa:16:3e:11:11:11')).toThrow(
-      'EUI-64 addresses need an IPv6 /64 prefix, got 2001:db8::/48',
-    );
+    expect(() => eui64Address(parseCidr('2001:db8::/48'), 'fa:16:3e:11:11:11')).toThrow('EUI-64 addresses need an IPv6 /64 prefix, got 2001:db8::/48');
     expect(() => eui64Address(parseCidr('10.0.0.0/24'), 'fa:16:3e:11:11:11')).toThrow(NetaddrError);
     expect(() => eui64Address(parseCidr('2001:db8::/64'), 'nope')).toThrow(/not a valid MAC/);
   });

@@ -34,10 +34,7 @@ function poolVersion(poolPrefixes: readonly Cidr[], allocated: readonly Cidr[]):
   if (head === undefined) return null;
   for (const cidr of poolPrefixes.concat(allocated)) {
     if (cidr.version !== head.version) {
-      throw new NetaddrError(
-        'version_mismatch',
-        `IPv${cidr.version} prefix ${formatCidr(cidr)} in an IPv${head.version} subnet pool`,
-      );
+      throw new NetaddrError('version_mismatch', `IPv${cidr.version} prefix ${formatCidr(cidr)} in an IPv${head.version} subnet pool`);
     }
   }
   return head.version;
@@ -70,10 +67,7 @@ export function allocatePrefix(request: PrefixAllocationRequest): Cidr | null {
   if (anchor !== undefined) {
     for (const ip of mustContain) {
       if (ip.version !== version) {
-        throw new NetaddrError(
-          'version_mismatch',
-          `IPv${ip.version} address ${formatIp(ip.version, ip.value)} requested from an IPv${version} subnet pool`,
-        );
+        throw new NetaddrError('version_mismatch', `IPv${ip.version} address ${formatIp(ip.version, ip.value)} requested from an IPv${version} subnet pool`);
       }
     }
     const candidate = cidrContaining(anchor, prefixLength);

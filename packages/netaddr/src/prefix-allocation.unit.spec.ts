@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  NetaddrError,
-  allocatePrefix,
-  checkSpecificPrefix,
-  formatCidr,
-  makeCidr,
-  parseCidr,
-  parseIp,
-  type Cidr,
-} from './index.js';
+import { NetaddrError, allocatePrefix, checkSpecificPrefix, formatCidr, makeCidr, parseCidr, parseIp, type Cidr } from './index.js';
 
 const c = (text: string): Cidr => parseCidr(text, { strict: true });
 const cs = (...texts: string[]): Cidr[] => texts.map(c);
@@ -58,18 +49,14 @@ describe('allocatePrefix', () => {
   });
 
   it('ignores allocations outside the pool', () => {
-    expect(text(allocatePrefix({ poolPrefixes: cs('10.0.0.0/24'), allocated: cs('9.0.0.0/8', '11.0.0.0/8'), prefixLength: 24 }))).toBe(
-      '10.0.0.0/24',
-    );
+    expect(text(allocatePrefix({ poolPrefixes: cs('10.0.0.0/24'), allocated: cs('9.0.0.0/8', '11.0.0.0/8'), prefixLength: 24 }))).toBe('10.0.0.0/24');
   });
 
   it('handles the whole space and single addresses', () => {
     expect(text(allocatePrefix({ poolPrefixes: cs('0.0.0.0/0'), allocated: [], prefixLength: 0 }))).toBe('0.0.0.0/0');
     expect(allocatePrefix({ poolPrefixes: cs('::/0'), allocated: cs('::/1'), prefixLength: 0 })).toBeNull();
     expect(text(allocatePrefix({ poolPrefixes: cs('::/0'), allocated: cs('::/1'), prefixLength: 1 }))).toBe('8000::/1');
-    expect(
-      text(allocatePrefix({ poolPrefixes: cs('255.255.255.254/31'), allocated: cs('255.255.255.254/32'), prefixLength: 32 })),
-    ).toBe('255.255.255.255/32');
+    expect(text(allocatePrefix({ poolPrefixes: cs('255.255.255.254/31'), allocated: cs('255.255.255.254/32'), prefixLength: 32 }))).toBe('255.255.255.255/32');
     expect(allocatePrefix({ poolPrefixes: cs('255.255.255.255/32'), allocated: cs('255.255.255.255/32'), prefixLength: 32 })).toBeNull();
   });
 
@@ -80,9 +67,7 @@ describe('allocatePrefix', () => {
     expect(allocatePrefix({ poolPrefixes, allocated: cs('10.0.5.128/25'), prefixLength: 24, mustContain: [gw] })).toBeNull();
     expect(allocatePrefix({ poolPrefixes, allocated: [], prefixLength: 24, mustContain: [parseIp('10.1.0.1')] })).toBeNull();
     expect(allocatePrefix({ poolPrefixes, allocated: [], prefixLength: 24, mustContain: [gw, parseIp('10.0.6.1')] })).toBeNull();
-    expect(text(allocatePrefix({ poolPrefixes, allocated: [], prefixLength: 23, mustContain: [gw, parseIp('10.0.4.9')] }))).toBe(
-      '10.0.4.0/23',
-    );
+    expect(text(allocatePrefix({ poolPrefixes, allocated: [], prefixLength: 23, mustContain: [gw, parseIp('10.0.4.9')] }))).toBe('10.0.4.0/23');
   });
 
   it('refuses bad input', () => {
@@ -91,9 +76,9 @@ describe('allocatePrefix', () => {
     expect(() => allocatePrefix({ poolPrefixes: cs('10.0.0.0/8', '2001:db8::/32'), allocated: [], prefixLength: 24 })).toThrow(
       /IPv6 prefix 2001:db8::\/32 in an IPv4 subnet pool/,
     );
-    expect(() =>
-      allocatePrefix({ poolPrefixes: cs('10.0.0.0/8'), allocated: [], prefixLength: 24, mustContain: [parseIp('::1')] }),
-    ).toThrow(/IPv6 address ::1 requested from an IPv4 subnet pool/);
+    expect(() => allocatePrefix({ poolPrefixes: cs('10.0.0.0/8'), allocated: [], prefixLength: 24, mustContain: [parseIp('::1')] })).toThrow(
+      /IPv6 address ::1 requested from an IPv4 subnet pool/,
+    );
   });
 
   it('hands out /64s from a /32 with thousands allocated, without enumerating', () => {

@@ -19,10 +19,7 @@ export function makeRange(version: IpVersion, first: bigint, last: bigint): IpRa
   assertAddressValue(version, first, 'first');
   assertAddressValue(version, last, 'last');
   if (first > last) {
-    throw new NetaddrError(
-      'invalid_range',
-      `range start ${formatIp(version, first)} is after its end ${formatIp(version, last)}`,
-    );
+    throw new NetaddrError('invalid_range', `range start ${formatIp(version, first)} is after its end ${formatIp(version, last)}`);
   }
   return { version, first, last };
 }
@@ -35,10 +32,7 @@ export function parseRange(start: string, end: string): IpRange {
   const a = parseIp(start);
   const b = parseIp(end);
   if (a.version !== b.version) {
-    throw new NetaddrError(
-      'version_mismatch',
-      `range '${start}'-'${end}' mixes IPv${a.version} and IPv${b.version}`,
-    );
+    throw new NetaddrError('version_mismatch', `range '${start}'-'${end}' mixes IPv${a.version} and IPv${b.version}`);
   }
   return makeRange(a.version, a.value, b.value);
 }

@@ -48,10 +48,7 @@ export function defaultGateway(cidr: Cidr): IpAddress | null {
  */
 export function defaultAllocationPools(cidr: Cidr, gateway: IpAddress | null): IpRange[] {
   if (gateway !== null && gateway.version !== cidr.version) {
-    throw new NetaddrError(
-      'version_mismatch',
-      `gateway ${formatIp(gateway.version, gateway.value)} is not an IPv${cidr.version} address`,
-    );
+    throw new NetaddrError('version_mismatch', `gateway ${formatIp(gateway.version, gateway.value)} is not an IPv${cidr.version} address`);
   }
   const holes = gateway === null ? [] : [{ version: gateway.version, first: gateway.value, last: gateway.value }];
   return subtractRanges([usableRange(cidr)], holes);
@@ -139,11 +136,7 @@ export function validateGateway(cidr: Cidr, gateway: IpAddress, options: Gateway
  * address), no two overlapping, none containing the gateway. A pool with a version or order
  * problem is left out of the later checks.
  */
-export function validateAllocationPools(
-  cidr: Cidr,
-  pools: readonly IpRange[],
-  gateway: IpAddress | null,
-): SubnetProblem[] {
+export function validateAllocationPools(cidr: Cidr, pools: readonly IpRange[], gateway: IpAddress | null): SubnetProblem[] {
   const problems: SubnetProblem[] = [];
   const cidrText = formatCidr(cidr);
   const usable = usableRange(cidr);
@@ -220,8 +213,7 @@ export interface SubnetDefinition {
 
 /** {@link validateGateway} (when there is a gateway) followed by {@link validateAllocationPools}. */
 export function validateSubnet(subnet: SubnetDefinition, options: GatewayCheckOptions = {}): SubnetProblem[] {
-  const gatewayProblems =
-    subnet.gatewayIp === null ? [] : validateGateway(subnet.cidr, subnet.gatewayIp, options);
+  const gatewayProblems = subnet.gatewayIp === null ? [] : validateGateway(subnet.cidr, subnet.gatewayIp, options);
   return [...gatewayProblems, ...validateAllocationPools(subnet.cidr, subnet.allocationPools, subnet.gatewayIp)];
 }
 

@@ -100,9 +100,7 @@ describe('validateGateway', () => {
   });
 
   it('explains the problem and can allow off-subnet gateways', () => {
-    expect(validateGateway(cidr('10.0.0.0/24'), ip('10.0.0.255'))[0]?.message).toBe(
-      'Gateway IP 10.0.0.255 is the broadcast address of subnet 10.0.0.0/24',
-    );
+    expect(validateGateway(cidr('10.0.0.0/24'), ip('10.0.0.255'))[0]?.message).toBe('Gateway IP 10.0.0.255 is the broadcast address of subnet 10.0.0.0/24');
     expect(validateGateway(cidr('10.0.0.0/24'), ip('10.0.1.1'), { allowOutsideCidr: true })).toEqual([]);
   });
 });
@@ -122,9 +120,7 @@ describe('validateAllocationPools', () => {
       ['pool_out_of_bounds', 0],
       ['pool_out_of_bounds', 1],
     ]);
-    expect(problems[0]?.message).toBe(
-      'The allocation pool 10.0.0.0-10.0.0.10 spans beyond the usable addresses 10.0.0.1-10.0.0.254 of subnet 10.0.0.0/24',
-    );
+    expect(problems[0]?.message).toBe('The allocation pool 10.0.0.0-10.0.0.10 spans beyond the usable addresses 10.0.0.1-10.0.0.254 of subnet 10.0.0.0/24');
   });
 
   it('reports the IPv6 subnet-router anycast address but not the last address', () => {
@@ -143,18 +139,12 @@ describe('validateAllocationPools', () => {
       ['pools_overlap', 0, 2],
       ['pools_overlap', 0, 3],
     ]);
-    expect(problems[0]?.message).toBe(
-      'Found overlapping allocation pools: 10.0.0.100-10.0.0.150 10.0.0.50-10.0.0.100 for subnet 10.0.0.0/24',
-    );
+    expect(problems[0]?.message).toBe('Found overlapping allocation pools: 10.0.0.100-10.0.0.150 10.0.0.50-10.0.0.100 for subnet 10.0.0.0/24');
     expect(validateAllocationPools(subnet, [r('10.0.0.2', '10.0.0.9'), r('10.0.0.10', '10.0.0.20')], null)).toEqual([]);
   });
 
   it('finds an overlap behind a pool nested in a larger one', () => {
-    const problems = validateAllocationPools(
-      subnet,
-      [r('10.0.0.50', '10.0.0.60'), r('10.0.0.20', '10.0.0.30'), r('10.0.0.10', '10.0.0.100')],
-      null,
-    );
+    const problems = validateAllocationPools(subnet, [r('10.0.0.50', '10.0.0.60'), r('10.0.0.20', '10.0.0.30'), r('10.0.0.10', '10.0.0.100')], null);
     expect(problems.map((p) => [p.code, p.poolIndex, p.otherPoolIndex])).toEqual([
       ['pools_overlap', 1, 2],
       ['pools_overlap', 0, 2],
@@ -207,8 +197,6 @@ describe('validateFixedIp', () => {
 
   it('lets router ports take the IPv6 subnet-router anycast address when allowed', () => {
     expect(validateFixedIp(cidr('2001:db8::/64'), ip('2001:db8::'), { allowSubnetRouterAnycast: true })).toEqual([]);
-    expect(codes(validateFixedIp(cidr('10.0.0.0/24'), ip('10.0.0.0'), { allowSubnetRouterAnycast: true }))).toEqual([
-      'ip_is_network_address',
-    ]);
+    expect(codes(validateFixedIp(cidr('10.0.0.0/24'), ip('10.0.0.0'), { allowSubnetRouterAnycast: true }))).toEqual(['ip_is_network_address']);
   });
 });

@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import {
-  DriverAdapterError,
-  type SqlDriverAdapter,
-  type SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import { DriverAdapterError, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { type DatabaseUrl, quoteIdent, withDatabase } from './url';
 
@@ -42,10 +38,7 @@ export interface MigrationAdapterOptions {
  *  - a real shadow database (adapter-pg's `connectToShadowDb` ignores the shadow database
  *    name when configured with a connection string, and would use the main database).
  */
-export function createMigrationAdapterFactory(
-  url: DatabaseUrl,
-  options: MigrationAdapterOptions = {},
-): MigrationAdapterFactory {
+export function createMigrationAdapterFactory(url: DatabaseUrl, options: MigrationAdapterOptions = {}): MigrationAdapterFactory {
   const open = new Set<SqlDriverAdapter>();
 
   async function connectTo(target: DatabaseUrl, afterDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {

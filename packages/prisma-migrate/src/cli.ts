@@ -89,11 +89,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         const result = command === 'deploy' ? await deployMigrations(options) : await resetDatabase(options);
         if (result.databaseCreated) io.out('Created the database.\n');
         io.out(`${result.migrations.length} migration(s) found in ${path.join(path.dirname(values.schema), 'migrations')}\n`);
-        io.out(
-          result.applied.length
-            ? `Applied:\n${result.applied.map((name) => `  ${name}\n`).join('')}`
-            : 'No pending migrations to apply.\n',
-        );
+        io.out(result.applied.length ? `Applied:\n${result.applied.map((name) => `  ${name}\n`).join('')}` : 'No pending migrations to apply.\n');
         return 0;
       }
       case 'create': {

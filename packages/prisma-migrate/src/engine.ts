@@ -24,10 +24,7 @@ let engineModule: Promise<EngineModule> | undefined;
 export function loadEngineModule(): Promise<EngineModule> {
   engineModule ??= (async () => {
     const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
-    const wasmPath = path.join(
-      path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')),
-      'schema_engine_bg.wasm',
-    );
+    const wasmPath = path.join(path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
     // The engine's Rust panic hook reports through this global before the wasm traps.
     const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void } };
     g.PRISMA_WASM_PANIC_REGISTRY ??= {
@@ -62,11 +59,7 @@ export async function withEngine<T>(
   const bound = bindMigrationAwareSqlAdapterFactory(factory);
   let engine: SchemaEngine | undefined;
   try {
-    engine = await SchemaEngine.new(
-      { datamodels: [[schema.path, schema.content]] },
-      (line: string) => log?.(line),
-      bound,
-    );
+    engine = await SchemaEngine.new({ datamodels: [[schema.path, schema.content]] }, (line: string) => log?.(line), bound);
     return await fn(engine);
   } catch (error) {
     throw originalError(error, bound.errorRegistry);

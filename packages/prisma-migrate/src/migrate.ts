@@ -1,13 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SchemaFilter } from '@prisma/schema-engine-wasm';
-import {
-  createMigrationAdapterFactory,
-  createTemporaryDatabase,
-  dropDatabase,
-  ensureDatabaseExists,
-  withClient,
-} from './adapter';
+import { createMigrationAdapterFactory, createTemporaryDatabase, dropDatabase, ensureDatabaseExists, withClient } from './adapter';
 import { type EngineSchema, withEngine } from './engine';
 import { migrationDirName, migrationsDirFor, readMigrationsDir, writeMigration } from './migrations-dir';
 import { parseDatabaseUrl, quoteIdent } from './url';

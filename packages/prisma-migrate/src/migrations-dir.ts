@@ -54,7 +54,11 @@ export function migrationDirName(name: string, existing: readonly string[], now 
   let timestamp = formatTimestamp(now);
   // Migrations are applied in name order: never sort before (or collide with) an existing one,
   // e.g. when two migrations are created within the same second.
-  const last = existing.map((dir) => dir.slice(0, 14)).filter((prefix) => /^\d{14}$/.test(prefix)).sort().at(-1);
+  const last = existing
+    .map((dir) => dir.slice(0, 14))
+    .filter((prefix) => /^\d{14}$/.test(prefix))
+    .sort()
+    .at(-1);
   if (last && timestamp <= last) timestamp = formatTimestamp(new Date(parseTimestamp(last) + 1000));
   return slug ? `${timestamp}_${slug}` : timestamp;
 }

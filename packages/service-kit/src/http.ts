@@ -99,7 +99,11 @@ export function runService<C extends KitConfig, Db extends ServiceDb, P extends 
       app = await serve();
     }
     const started = app;
-    stopOnSignals(service.logger, () => started.close(), () => service.stop());
+    stopOnSignals(
+      service.logger,
+      () => started.close(),
+      () => service.stop(),
+    );
   };
   main().catch((err: unknown) => {
     console.error(err);

@@ -43,7 +43,16 @@ describe('service lifecycle', () => {
     expect(journal).toEqual(['start stream', 'start heartbeats', 'start projection', 'start admin', 'start publisher', 'start responder', 'start sweeper']);
     journal.length = 0;
     await lifecycle.stop();
-    expect(journal).toEqual(['stop sweeper', 'stop responder', 'stop publisher', 'stop admin', 'stop projection', 'stop heartbeats', 'stop stream', 'stop nats']);
+    expect(journal).toEqual([
+      'stop sweeper',
+      'stop responder',
+      'stop publisher',
+      'stop admin',
+      'stop projection',
+      'stop heartbeats',
+      'stop stream',
+      'stop nats',
+    ]);
   });
 
   it('starts the parts of one stage side by side, and a later stage only once all of them have started', async () => {
@@ -75,7 +84,16 @@ describe('service lifecycle', () => {
 
     await expect(lifecycle.start()).rejects.toThrow('projection cannot start');
     // the reaction of the same stage had started: it is stopped too; nothing after the stage ran
-    expect(journal).toEqual(['start stream', 'start heartbeats', 'start reaction', 'stop reaction', 'stop heartbeats', 'stop stream', 'stop nats', 'stop postgres']);
+    expect(journal).toEqual([
+      'start stream',
+      'start heartbeats',
+      'start reaction',
+      'stop reaction',
+      'stop heartbeats',
+      'stop stream',
+      'stop nats',
+      'stop postgres',
+    ]);
     expect(errors).toEqual([{ part: 'projection', stage: 'projections', msg: 'service part failed to start; stopping what started' }]);
     // what the failed start stopped is not stopped again
     journal.length = 0;

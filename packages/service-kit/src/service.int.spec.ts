@@ -49,7 +49,7 @@ function declare(db: ServiceDb, journal: string[]) {
 }
 
 describe('a declared service', () => {
-  it('lists its parts in start order, the kit\'s among them', async () => {
+  it("lists its parts in start order, the kit's among them", async () => {
     const infra = await testInfra();
     const db = refusingDb();
     const definition = declare(db, []);

@@ -1,4 +1,13 @@
-import { EventRegistry, Naming, agentStatusReport, type CommandMetadata, type Decider, type DomainEvent, type EventDefinition, type ResourceReport } from '@ncp/contracts';
+import {
+  EventRegistry,
+  Naming,
+  agentStatusReport,
+  type CommandMetadata,
+  type Decider,
+  type DomainEvent,
+  type EventDefinition,
+  type ResourceReport,
+} from '@ncp/contracts';
 import {
   AdminResponder,
   CommandResponder,
@@ -64,7 +73,11 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
   readonly project = <Tx extends SqlClient>(create: () => Projection<Tx>, opts: { onAdvance?: (sequence: number) => void } = {}): ProjectionRunner<Tx> => {
     // The service's own client is the transaction client of its projections.
     const db = this.prisma as unknown as TransactionalSqlClient<Tx>;
-    const runner = new ProjectionRunner(this.store, create(), new SqlProjectionStore<Tx>(db), { instance: this.config.INSTANCE_ID, logger: this.logger, onAdvance: opts.onAdvance });
+    const runner = new ProjectionRunner(this.store, create(), new SqlProjectionStore<Tx>(db), {
+      instance: this.config.INSTANCE_ID,
+      logger: this.logger,
+      onAdvance: opts.onAdvance,
+    });
     this.projections.push({ runner, create });
     return this.lifecycle.add('projections', runner, `projection ${runner.projection.name}`);
   };
@@ -134,10 +147,14 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
   get api(): ApiSupport<Db> {
     const first = this.projections[0];
     if (!first) throw new Error(`${this.context} has no projection for its API to read`);
-    this.apiSupport ??= new ApiSupport(new ReadModel(this.prisma, this.config.PAGINATION_MAX_LIMIT > 0 ? this.config.PAGINATION_MAX_LIMIT : undefined), first.runner, {
-      defaultProjectId: this.config.DEFAULT_PROJECT_ID,
-      defaultRoles: this.config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
-    });
+    this.apiSupport ??= new ApiSupport(
+      new ReadModel(this.prisma, this.config.PAGINATION_MAX_LIMIT > 0 ? this.config.PAGINATION_MAX_LIMIT : undefined),
+      first.runner,
+      {
+        defaultProjectId: this.config.DEFAULT_PROJECT_ID,
+        defaultRoles: this.config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
+      },
+    );
     return this.apiSupport;
   }
 }
@@ -191,7 +208,10 @@ export type ServiceOf<T> = T extends ServiceDefinition<infer C, infer Db, infer 
 export function defineService<C extends KitConfig, Db extends ServiceDb, P extends object, D extends object = object>(
   declaration: ServiceDeclaration<C, Db, P, D>,
 ): ServiceDefinition<C, Db, P, D> {
-  return { declaration, create: (config, logger, deps) => createService(declaration, config, logger ?? createLogger(declaration.name, config.LOG_LEVEL), deps ?? {}) };
+  return {
+    declaration,
+    create: (config, logger, deps) => createService(declaration, config, logger ?? createLogger(declaration.name, config.LOG_LEVEL), deps ?? {}),
+  };
 }
 
 async function createService<C extends KitConfig, Db extends ServiceDb, P extends object, D extends object>(
@@ -218,8 +238,24 @@ async function createService<C extends KitConfig, Db extends ServiceDb, P extend
     const parts = decl.parts(kit, deps);
     const projections = kit.projections.map((p) => p.runner);
     // what `netctl` asks: projection status, parked events, rebuild and replay, aggregate histories
-    const admin = new AdminResponder(nc, naming, context, projections, store, decl.histories.map((d) => historyOf(d)), logger, (toSequence, schema) =>
-      replayIntoScratch({ sql: db, liveSchema: decl.database.schema, schema, toSequence, store, projections: kit.projections.map((p) => p.create()), connect }),
+    const admin = new AdminResponder(
+      nc,
+      naming,
+      context,
+      projections,
+      store,
+      decl.histories.map((d) => historyOf(d)),
+      logger,
+      (toSequence, schema) =>
+        replayIntoScratch({
+          sql: db,
+          liveSchema: decl.database.schema,
+          schema,
+          toSequence,
+          store,
+          projections: kit.projections.map((p) => p.create()),
+          connect,
+        }),
     );
     lifecycle.add('admin', admin, 'admin responder');
     const core: ServiceCore<C, Db> = {

@@ -131,7 +131,12 @@ export class Child {
    */
   async waitHealthy(
     check: HealthCheck,
-    options: { readonly timeoutMs: number; readonly pollMs?: number; readonly cancelled?: () => boolean; /** where it is checked, for the error */ readonly at?: string },
+    options: {
+      readonly timeoutMs: number;
+      readonly pollMs?: number;
+      readonly cancelled?: () => boolean;
+      /** where it is checked, for the error */ readonly at?: string;
+    },
   ): Promise<boolean> {
     const deadline = Date.now() + options.timeoutMs;
     let last = 'no answer yet';

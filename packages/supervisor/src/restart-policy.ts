@@ -15,7 +15,8 @@ export interface RestartPolicy {
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 500, maxDelayMs: 30_000, maxRestarts: 10, stableMs: 30_000 };
 
-export type RestartDecision = { readonly action: 'restart'; readonly delayMs: number; readonly restarts: number } | { readonly action: 'give-up'; readonly restarts: number };
+export type RestartDecision =
+  { readonly action: 'restart'; readonly delayMs: number; readonly restarts: number } | { readonly action: 'give-up'; readonly restarts: number };
 
 /**
  * What to do when a supervised service exits on its own, given how many times it has been

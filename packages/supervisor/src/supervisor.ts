@@ -98,7 +98,9 @@ export class Supervisor {
         return;
       }
       entry.restarts = decision.restarts;
-      log(`${name} exited on its own (${why}, pid ${pid}); restarting it in ${decision.delayMs / 1000} s (restart ${decision.restarts} in a row, at most ${policy.maxRestarts})`);
+      log(
+        `${name} exited on its own (${why}, pid ${pid}); restarting it in ${decision.delayMs / 1000} s (restart ${decision.restarts} in a row, at most ${policy.maxRestarts})`,
+      );
       await Promise.race([sleep(decision.delayMs), this.stopped]);
       if (this.isStopping) return;
       log(`restarting ${name}`);
@@ -140,7 +142,10 @@ export class Supervisor {
       const { child, spec } = entry;
       if (child.exited) continue;
       this.options.log(`stopping ${spec.name}`);
-      await child.stop({ graceMs: this.options.stopGraceMs, onKill: () => this.options.log(`${spec.name} did not stop within ${this.options.stopGraceMs / 1000} s; killing it`) });
+      await child.stop({
+        graceMs: this.options.stopGraceMs,
+        onKill: () => this.options.log(`${spec.name} did not stop within ${this.options.stopGraceMs / 1000} s; killing it`),
+      });
     }
   }
 
@@ -150,4 +155,3 @@ export class Supervisor {
     for (const child of this.oneShots) child.kill('SIGKILL');
   }
 }
-

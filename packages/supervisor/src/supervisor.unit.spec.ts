@@ -88,7 +88,9 @@ describe('health', () => {
     expect(await dies.waitHealthy(httpHealth(url), { timeoutMs: 30_000 })).toBe(false);
     const lives = new Child(node('lives', 'setInterval(() => {}, 1000)'));
     cleanup.push(() => lives.stop());
-    await expect(lives.waitHealthy(httpHealth(url), { timeoutMs: 300, pollMs: 50, at: url })).rejects.toThrow(`lives was not healthy at ${url} within 0.3 s (answered by process 1, not ${lives.pid})`);
+    await expect(lives.waitHealthy(httpHealth(url), { timeoutMs: 300, pollMs: 50, at: url })).rejects.toThrow(
+      `lives was not healthy at ${url} within 0.3 s (answered by process 1, not ${lives.pid})`,
+    );
   });
 });
 
@@ -107,7 +109,12 @@ describe('Supervisor', () => {
 
   it('restarts a service that exits on its own after the backoff, and gives up after maxRestarts in a row', async () => {
     const { s, messages, gaveUp } = supervisor();
-    const spec: ServiceSpec = { ...node('flaky', `setTimeout(() => process.exit(7), 50)`), health: null, settleMs: 10, restart: { initialDelayMs: 20, maxDelayMs: 40, maxRestarts: 2, stableMs: 60_000 } };
+    const spec: ServiceSpec = {
+      ...node('flaky', `setTimeout(() => process.exit(7), 50)`),
+      health: null,
+      settleMs: 10,
+      restart: { initialDelayMs: 20, maxDelayMs: 40, maxRestarts: 2, stableMs: 60_000 },
+    };
     expect(await s.start(spec)).toEqual({ ready: true });
     await waitFor(() => gaveUp.length > 0);
     expect(messages.filter((m) => m.startsWith('flaky exited on its own')).map((m) => m.replace(/pid \d+/, 'pid N'))).toEqual([
@@ -119,7 +126,14 @@ describe('Supervisor', () => {
 
   it('does not restart a service without a restart policy, nor one that exits before it is ready', async () => {
     const { s, messages } = supervisor();
-    expect(await s.start({ ...node('early', 'process.exit(2)'), health: null, settleMs: 5_000, restart: { initialDelayMs: 1, maxDelayMs: 1, maxRestarts: 5, stableMs: 1 } })).toEqual({ ready: false, exit: 'exit code 2' });
+    expect(
+      await s.start({
+        ...node('early', 'process.exit(2)'),
+        health: null,
+        settleMs: 5_000,
+        restart: { initialDelayMs: 1, maxDelayMs: 1, maxRestarts: 5, stableMs: 1 },
+      }),
+    ).toEqual({ ready: false, exit: 'exit code 2' });
     const tail = new OutputTail();
     expect(await s.start({ ...node('once', `setTimeout(() => console.log('bye'), 50)`, tail), health: null, settleMs: 10 })).toEqual({ ready: true });
     await waitFor(() => tail.text().includes('bye'));

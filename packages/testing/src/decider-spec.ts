@@ -44,7 +44,9 @@ export function deciderSpec<S, C, E extends DomainEvent>(decider: Decider<S, C, 
                 caught = e;
               }
               if (!isDomainError(caught)) {
-                throw new Error(`expected a DomainError ${code}, got ${caught instanceof Error ? caught.message : caught === undefined ? 'no error' : JSON.stringify(caught)}`);
+                throw new Error(
+                  `expected a DomainError ${code}, got ${caught instanceof Error ? caught.message : caught === undefined ? 'no error' : JSON.stringify(caught)}`,
+                );
               }
               if (caught.code !== code) throw new Error(`expected error ${code}, got ${caught.code}: ${caught.message}`);
               if (message && !message.test(caught.message)) {

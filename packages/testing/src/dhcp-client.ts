@@ -41,7 +41,25 @@ export async function runDhclient(netns: string, ifname: string, mode: DhclientM
     await writeFile(path.join(dir, 'dhclient.conf'), `${CONF}timeout ${timeoutSeconds};\nretry 1;\n`);
     await writeFile(path.join(dir, 'hook.sh'), `#!/bin/sh\n{ echo "reason=$reason"; env | grep -E '^new_'; echo; } >> '${dump}'\nexit 0\n`, { mode: 0o755 });
     const flags = mode === 'v4' ? ['-4'] : mode === 'v6' ? ['-6'] : ['-6', '-S'];
-    const args = ['netns', 'exec', netns, 'dhclient', ...flags, '-d', '-1', '-v', '-cf', path.join(dir, 'dhclient.conf'), '-lf', path.join(dir, 'leases'), '-pf', path.join(dir, 'pid'), '-sf', path.join(dir, 'hook.sh'), ifname];
+    const args = [
+      'netns',
+      'exec',
+      netns,
+      'dhclient',
+      ...flags,
+      '-d',
+      '-1',
+      '-v',
+      '-cf',
+      path.join(dir, 'dhclient.conf'),
+      '-lf',
+      path.join(dir, 'leases'),
+      '-pf',
+      path.join(dir, 'pid'),
+      '-sf',
+      path.join(dir, 'hook.sh'),
+      ifname,
+    ];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (c: Buffer) => (log += c.toString()));

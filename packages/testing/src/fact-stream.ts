@@ -1,9 +1,34 @@
-import { type RecordedEvent, EventRegistry, agentEventDefinitions, bgpEventDefinitions, dhcpEventDefinitions, ipamEventDefinitions, l3EventDefinitions, metaEventDefinitions } from '@ncp/contracts';
+import {
+  type RecordedEvent,
+  EventRegistry,
+  agentEventDefinitions,
+  bgpEventDefinitions,
+  dhcpEventDefinitions,
+  ipamEventDefinitions,
+  l3EventDefinitions,
+  metaEventDefinitions,
+} from '@ncp/contracts';
 import { createTestDatabase, testInfra } from './infra';
 import { deployMigrations } from './stack';
 
-const registry = new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions, ...l3EventDefinitions, ...dhcpEventDefinitions, ...bgpEventDefinitions, ...metaEventDefinitions]);
-const CONTEXT: Record<string, string> = { network: 'ipam', agent: 'agent', router: 'l3', floatingip: 'l3', server: 'dhcp', speaker: 'bgp', peer: 'bgp', instance: 'meta' };
+const registry = new EventRegistry([
+  ...ipamEventDefinitions,
+  ...agentEventDefinitions,
+  ...l3EventDefinitions,
+  ...dhcpEventDefinitions,
+  ...bgpEventDefinitions,
+  ...metaEventDefinitions,
+]);
+const CONTEXT: Record<string, string> = {
+  network: 'ipam',
+  agent: 'agent',
+  router: 'l3',
+  floatingip: 'l3',
+  server: 'dhcp',
+  speaker: 'bgp',
+  peer: 'bgp',
+  instance: 'meta',
+};
 
 /**
  * Records events as the stream would: one sequence each, in the order written, each valid as
@@ -19,7 +44,19 @@ export class FactStream {
     this.events.push({
       sequence,
       subject: `ev.${CONTEXT[aggregate] ?? aggregate}.${aggregate}.${aggregateId}`,
-      envelope: { id: `e${sequence}`, schemaVersion: registry.latestVersion(type), aggregate, aggregateId, type, data, occurredAt, correlationId: `c${sequence}`, causationId: null, projectId: 'p', actor },
+      envelope: {
+        id: `e${sequence}`,
+        schemaVersion: registry.latestVersion(type),
+        aggregate,
+        aggregateId,
+        type,
+        data,
+        occurredAt,
+        correlationId: `c${sequence}`,
+        causationId: null,
+        projectId: 'p',
+        actor,
+      },
     });
     return this;
   }
@@ -27,8 +64,28 @@ export class FactStream {
 
 const segment = { networkType: 'vxlan', physicalNetwork: null, segmentationId: 7 };
 const networkAttrs = { name: 'net', description: '', adminStateUp: true, shared: false, external: false, mtu: 1450, portSecurityEnabled: true };
-const subnetAttrs = { name: '', description: '', allocationPools: [], enableDhcp: true, dnsNameservers: [], hostRoutes: [], serviceTypes: [], subnetPoolId: null, addressScopeId: null };
-const v4 = (subnetId: string, cidr: string, gatewayIp: string) => ({ subnetId, projectId: 'p', ipVersion: 4, cidr, gatewayIp, ipv6RaMode: null, ipv6AddressMode: null, ...subnetAttrs, autoAddresses: [] });
+const subnetAttrs = {
+  name: '',
+  description: '',
+  allocationPools: [],
+  enableDhcp: true,
+  dnsNameservers: [],
+  hostRoutes: [],
+  serviceTypes: [],
+  subnetPoolId: null,
+  addressScopeId: null,
+};
+const v4 = (subnetId: string, cidr: string, gatewayIp: string) => ({
+  subnetId,
+  projectId: 'p',
+  ipVersion: 4,
+  cidr,
+  gatewayIp,
+  ipv6RaMode: null,
+  ipv6AddressMode: null,
+  ...subnetAttrs,
+  autoAddresses: [],
+});
 /** A PortCreated's data. */
 export const factPort = (portId: string, fixedIps: { subnetId: string; ipAddress: string }[], extra: object = {}) => ({
   portId,
@@ -51,7 +108,15 @@ export const factPort = (portId: string, fixedIps: { subnetId: string; ipAddress
   ...extra,
 });
 const routerAttrs = { description: '', adminStateUp: true, ha: false, distributed: false, natExclusions: [] };
-const agent = (row: string, host: string) => ({ row, host, roles: ['compute', 'network'], tunnelIp: `192.0.2.${host.slice(-1)}`, physnets: { physnet1: 'br-ex' }, version: '1', startedAt: '2026-11-01T00:00:00.000Z' });
+const agent = (row: string, host: string) => ({
+  row,
+  host,
+  roles: ['compute', 'network'],
+  tunnelIp: `192.0.2.${host.slice(-1)}`,
+  physnets: { physnet1: 'br-ex' },
+  version: '1',
+  startedAt: '2026-11-01T00:00:00.000Z',
+});
 
 /**
  * Every kind of IPAM, agent and L3 event other services mirror, with the cases that make order
@@ -99,31 +164,73 @@ export function factStream(): FactStream {
       .add('agent', 'agent-r2-h2', 'AgentRegistered', agent('r2', 'h2'))
       // routers: an interface moves from one router to another, the first router goes
       .add('router', 'rtr-1', 'RouterCreated', { projectId: 'p', name: 'r', ...routerAttrs })
-      .add('router', 'rtr-1', 'RouterGatewaySet', { networkId: 'net-b', portId: 'gw', enableSnat: true, fixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.2' }], subnets: [{ subnetId: 'sub-b4', cidr: '203.0.113.0/24' }] })
+      .add('router', 'rtr-1', 'RouterGatewaySet', {
+        networkId: 'net-b',
+        portId: 'gw',
+        enableSnat: true,
+        fixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.2' }],
+        subnets: [{ subnetId: 'sub-b4', cidr: '203.0.113.0/24' }],
+      })
       .add('router', 'rtr-1', 'RouterScheduled', { host: 'h1', row: 'r1' })
-      .add('router', 'rtr-1', 'RouterInterfaceAdded', { portId: 'port-01', networkId: 'net-a', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }], subnets: [] })
+      .add('router', 'rtr-1', 'RouterInterfaceAdded', {
+        portId: 'port-01',
+        networkId: 'net-a',
+        fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }],
+        subnets: [],
+      })
       .add('router', 'rtr-2', 'RouterCreated', {
         projectId: 'p',
         name: 'r2',
         ...routerAttrs,
-        gateway: { networkId: 'net-b', portId: 'gw2', enableSnat: true, fixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }], subnets: [{ subnetId: 'sub-b4', cidr: '203.0.113.0/24' }] },
+        gateway: {
+          networkId: 'net-b',
+          portId: 'gw2',
+          enableSnat: true,
+          fixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }],
+          subnets: [{ subnetId: 'sub-b4', cidr: '203.0.113.0/24' }],
+        },
       })
       .add('router', 'rtr-1', 'RouterInterfaceRemoved', { portId: 'port-01' })
-      .add('router', 'rtr-2', 'RouterInterfaceAdded', { portId: 'port-01', networkId: 'net-a', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }], subnets: [] })
+      .add('router', 'rtr-2', 'RouterInterfaceAdded', {
+        portId: 'port-01',
+        networkId: 'net-a',
+        fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }],
+        subnets: [],
+      })
       .add('router', 'rtr-1', 'RouterGatewayCleared', { portId: 'gw' })
       .add('router', 'rtr-1', 'RouterDeleted', {})
       .add('router', 'rtr-2', 'RouterStatusChanged', { status: 'ACTIVE', reason: '' })
       // floating IPs: one associated, one associated and let go, one deleted
-      .add('floatingip', 'fip-1', 'FloatingIpCreated', { projectId: 'p', description: '', floatingNetworkId: 'net-b', floatingPortId: 'fp1', subnetId: 'sub-b4', floatingIpAddress: '203.0.113.50' })
+      .add('floatingip', 'fip-1', 'FloatingIpCreated', {
+        projectId: 'p',
+        description: '',
+        floatingNetworkId: 'net-b',
+        floatingPortId: 'fp1',
+        subnetId: 'sub-b4',
+        floatingIpAddress: '203.0.113.50',
+      })
       .add('floatingip', 'fip-1', 'FloatingIpAssociated', { portId: 'port-01', fixedIpAddress: '10.0.0.5', routerId: 'rtr-2' })
-      .add('floatingip', 'fip-2', 'FloatingIpCreated', { projectId: 'p', description: '', floatingNetworkId: 'net-b', floatingPortId: 'fp2', subnetId: 'sub-b4', floatingIpAddress: '203.0.113.51' })
+      .add('floatingip', 'fip-2', 'FloatingIpCreated', {
+        projectId: 'p',
+        description: '',
+        floatingNetworkId: 'net-b',
+        floatingPortId: 'fp2',
+        subnetId: 'sub-b4',
+        floatingIpAddress: '203.0.113.51',
+      })
       .add('floatingip', 'fip-2', 'FloatingIpAssociated', { portId: 'port-02', fixedIpAddress: '10.0.0.9', routerId: 'rtr-2' })
       .add('floatingip', 'fip-2', 'FloatingIpDisassociated', {})
-      .add('floatingip', 'fip-3', 'FloatingIpCreated', { projectId: 'p', description: '', floatingNetworkId: 'net-b', floatingPortId: 'fp3', subnetId: 'sub-b4', floatingIpAddress: '203.0.113.52' })
+      .add('floatingip', 'fip-3', 'FloatingIpCreated', {
+        projectId: 'p',
+        description: '',
+        floatingNetworkId: 'net-b',
+        floatingPortId: 'fp3',
+        subnetId: 'sub-b4',
+        floatingIpAddress: '203.0.113.52',
+      })
       .add('floatingip', 'fip-3', 'FloatingIpDeleted', {})
   );
 }
-
 
 /** What the projection int tests use of a service's Prisma client and projection. */
 export interface ProjectionUnderTest<Tx> {
@@ -134,7 +241,10 @@ export interface ProjectionUnderTest<Tx> {
 }
 
 /** A scratch database with a service's migrations, and a client on it; `close` disconnects and drops it. */
-export async function serviceDatabase<C extends { $disconnect(): Promise<void> }>(service: Parameters<typeof deployMigrations>[0], connect: (url: string) => C): Promise<{ client: C; close: () => Promise<void> }> {
+export async function serviceDatabase<C extends { $disconnect(): Promise<void> }>(
+  service: Parameters<typeof deployMigrations>[0],
+  connect: (url: string) => C,
+): Promise<{ client: C; close: () => Promise<void> }> {
   const db = await createTestDatabase((await testInfra()).databaseUrl);
   await deployMigrations(service, db.url);
   const client = connect(db.url);

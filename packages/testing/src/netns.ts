@@ -96,9 +96,19 @@ export async function removeNetnsWithProcesses(name: string): Promise<void> {
 /** A veth pair with one end in each namespace (both must be namespaces, never the root one). */
 export async function addVethPair(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
   await runArgv([
-    'ip', '-n', check(nsA, NETNS_NAME, 'namespace name'),
-    'link', 'add', check(ifA, LINK_NAME, 'interface name'), 'type', 'veth',
-    'peer', 'name', check(ifB, LINK_NAME, 'interface name'), 'netns', check(nsB, NETNS_NAME, 'namespace name'),
+    'ip',
+    '-n',
+    check(nsA, NETNS_NAME, 'namespace name'),
+    'link',
+    'add',
+    check(ifA, LINK_NAME, 'interface name'),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    check(ifB, LINK_NAME, 'interface name'),
+    'netns',
+    check(nsB, NETNS_NAME, 'namespace name'),
   ]);
 }
 
@@ -110,8 +120,15 @@ export async function linkUp(ns: string, ifname: string): Promise<void> {
 export async function addAddress(ns: string, ifname: string, cidr: string): Promise<void> {
   const extra = cidr.includes(':') ? ['nodad'] : [];
   await runArgv([
-    'ip', '-n', check(ns, NETNS_NAME, 'namespace name'),
-    'addr', 'add', check(cidr, ARG, 'address'), 'dev', check(ifname, LINK_NAME, 'interface name'), ...extra,
+    'ip',
+    '-n',
+    check(ns, NETNS_NAME, 'namespace name'),
+    'addr',
+    'add',
+    check(cidr, ARG, 'address'),
+    'dev',
+    check(ifname, LINK_NAME, 'interface name'),
+    ...extra,
   ]);
 }
 
@@ -123,8 +140,14 @@ export async function addRoute(ns: string, dst: string, via: string): Promise<vo
 /** `sysctl -w key=value` inside the namespace (net.* keys are per namespace). */
 export async function sysctl(ns: string, key: string, value: string): Promise<void> {
   await runArgv([
-    'ip', 'netns', 'exec', check(ns, NETNS_NAME, 'namespace name'),
-    'sysctl', '-q', '-w', `${check(key, SYSCTL_KEY, 'sysctl key')}=${check(value, ARG, 'sysctl value')}`,
+    'ip',
+    'netns',
+    'exec',
+    check(ns, NETNS_NAME, 'namespace name'),
+    'sysctl',
+    '-q',
+    '-w',
+    `${check(key, SYSCTL_KEY, 'sysctl key')}=${check(value, ARG, 'sysctl value')}`,
   ]);
 }
 
@@ -201,7 +224,13 @@ export class Topology {
   async routedRows(spine: string, hostA: string, hostB: string): Promise<{ readonly a: string; readonly b: string }> {
     await this.addVethPair(spine, 'to-a', hostA, 'ul0');
     await this.addVethPair(spine, 'to-b', hostB, 'ul0');
-    for (const [n, i] of [[spine, 'to-a'], [spine, 'to-b'], [hostA, 'ul0'], [hostB, 'ul0']] as const) await this.linkUp(n, i);
+    for (const [n, i] of [
+      [spine, 'to-a'],
+      [spine, 'to-b'],
+      [hostA, 'ul0'],
+      [hostB, 'ul0'],
+    ] as const)
+      await this.linkUp(n, i);
     await this.addAddress(spine, 'to-a', '10.1.0.1/24');
     await this.addAddress(spine, 'to-b', '10.2.0.1/24');
     await this.sysctl(spine, 'net.ipv4.ip_forward', '1');
@@ -240,8 +269,15 @@ export async function addBridge(ns: string, name: string): Promise<void> {
 /** Enslaves an interface to a bridge of the same namespace. */
 export async function setMaster(ns: string, ifname: string, master: string): Promise<void> {
   await runArgv([
-    'ip', '-n', check(ns, NETNS_NAME, 'namespace name'),
-    'link', 'set', 'dev', check(ifname, LINK_NAME, 'interface name'), 'master', check(master, LINK_NAME, 'interface name'),
+    'ip',
+    '-n',
+    check(ns, NETNS_NAME, 'namespace name'),
+    'link',
+    'set',
+    'dev',
+    check(ifname, LINK_NAME, 'interface name'),
+    'master',
+    check(master, LINK_NAME, 'interface name'),
   ]);
 }
 

@@ -144,7 +144,13 @@ export class AgentProcess {
   ) {}
 
   start(): void {
-    this.child = new Child({ name: 'agent', command: process.execPath, args: [this.script, ...this.args], env: { ...process.env, ...this.env }, onLine: this.output.add });
+    this.child = new Child({
+      name: 'agent',
+      command: process.execPath,
+      args: [this.script, ...this.args],
+      env: { ...process.env, ...this.env },
+      onLine: this.output.add,
+    });
   }
 
   /** Resolves once the process is gone (SIGKILL 10 s after any other signal). */
@@ -215,7 +221,13 @@ export class TestStack {
     };
     const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
       const port = await freePort();
-      return { name, script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`), port, env: { ...common, PORT: String(port), ...env }, output: new OutputTail() };
+      return {
+        name,
+        script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`),
+        port,
+        env: { ...common, PORT: String(port), ...env },
+        output: new OutputTail(),
+      };
     };
     const backends = {} as Record<Backend, Service>;
     for (const name of BACKENDS) {
@@ -224,7 +236,13 @@ export class TestStack {
     }
     // The gateway's upstreams are known once the backends listen (a port may have changed).
     const url = (name: Backend) => `http://127.0.0.1:${backends[name].port}`;
-    const gateway = await service('gateway', { IPAM_URL: url('ipam'), L3_URL: url('l3'), DHCP_URL: url('dhcp'), BGP_URL: url('bgp'), METADATA_URL: url('metadata') });
+    const gateway = await service('gateway', {
+      IPAM_URL: url('ipam'),
+      L3_URL: url('l3'),
+      DHCP_URL: url('dhcp'),
+      BGP_URL: url('bgp'),
+      METADATA_URL: url('metadata'),
+    });
     await TestStack.startOnFreePort(gateway);
     return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
   }
@@ -265,7 +283,14 @@ export class TestStack {
     const args = ['--row', opts.row, '--host', opts.host, '--tunnel-ip', opts.tunnelIp, '--roles', (opts.roles ?? ['compute']).join(',')];
     if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
     for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
-    args.push('--heartbeat-seconds', String(opts.heartbeatSeconds ?? 1), '--resync-seconds', String(opts.resyncSeconds ?? 30), '--bgp-status-seconds', String(opts.bgpStatusSeconds ?? 2));
+    args.push(
+      '--heartbeat-seconds',
+      String(opts.heartbeatSeconds ?? 1),
+      '--resync-seconds',
+      String(opts.resyncSeconds ?? 30),
+      '--bgp-status-seconds',
+      String(opts.bgpStatusSeconds ?? 2),
+    );
     const stateDir = opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`);
     if (opts.stateDir === undefined) this.stateDirs.push(stateDir);
     if (!this.agentStateDirs.includes(stateDir)) this.agentStateDirs.push(stateDir);
@@ -338,7 +363,13 @@ export class TestStack {
 
   /** Healthy means this child answers on its port, not just anyone. */
   private static async startService(service: Service): Promise<void> {
-    const child = new Child({ name: service.name, command: process.execPath, args: [service.script], env: { ...process.env, ...service.env }, onLine: service.output.add });
+    const child = new Child({
+      name: service.name,
+      command: process.execPath,
+      args: [service.script],
+      env: { ...process.env, ...service.env },
+      onLine: service.output.add,
+    });
     service.child = child;
     const failed = (why: string) => {
       child.kill('SIGKILL');

@@ -78,9 +78,11 @@ export function updateSpeakerInput(body: unknown) {
   const b = parseBody(body, 'bgp_speaker', speakerBody);
   readOnlyOnUpdate((body as { bgp_speaker: Record<string, unknown> }).bgp_speaker, ['name', 'advertise_floating_ip_host_routes', 'advertise_tenant_networks']);
   return Object.fromEntries(
-    Object.entries({ name: b.name, advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes, advertiseTenantNetworks: b.advertise_tenant_networks }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      name: b.name,
+      advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes,
+      advertiseTenantNetworks: b.advertise_tenant_networks,
+    }).filter(([, v]) => v !== undefined),
   );
 }
 
@@ -91,7 +93,8 @@ export function createPeerInput(body: unknown, meta: CommandMetadata): CreatePee
   const authType = b.auth_type ?? 'none';
   const pw = b.password ?? null;
   if (authType === 'md5' && pw === null) throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', 'A password is required for auth_type md5.');
-  if (authType === 'none' && pw !== null) throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', "A password is only taken with auth_type md5, not with 'none'.");
+  if (authType === 'none' && pw !== null)
+    throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', "A password is only taken with auth_type md5, not with 'none'.");
   return { projectId: projectOf(b, meta), name: b.name ?? '', peerIp: normalizeIp(b.peer_ip), remoteAs: b.remote_as, authType, password: pw };
 }
 

@@ -5,7 +5,7 @@ export const BGP_EXTENSIONS = [
   extension(
     'bgp',
     'BGP Dynamic Routing',
-    'BGP speakers and peers: add_bgp_peer/remove_bgp_peer, add_gateway_network/remove_gateway_network, get_advertised_routes. Tenant subnets in the gateway subnet\'s address scope and floating IP host routes are advertised with the router\'s gateway address as next hop.',
+    "BGP speakers and peers: add_bgp_peer/remove_bgp_peer, add_gateway_network/remove_gateway_network, get_advertised_routes. Tenant subnets in the gateway subnet's address scope and floating IP host routes are advertised with the router's gateway address as next hop.",
   ),
   extension('bgp_4byte_asn', '4-byte ASN support for BGP Dynamic Routing', 'local_as and remote_as in [1, 4294967295].'),
   extension(
@@ -13,11 +13,7 @@ export const BGP_EXTENSIONS = [
     'BGP Dynamic Routing Agent Scheduler',
     'GET /v2.0/bgp-speakers/<id>/bgp-dragents, GET/POST /v2.0/agents/<id>/bgp-drinstances, DELETE /v2.0/agents/<id>/bgp-drinstances/<speaker id>. Speakers are placed automatically on two live bgp agents in different rows unless pinned.',
   ),
-  extension(
-    'bgp-dual-stack-speaker',
-    'Dual-stack BGP speakers',
-    'ip_version may be omitted (null): the speaker serves IPv4 and IPv6 peers and routes.',
-  ),
+  extension('bgp-dual-stack-speaker', 'Dual-stack BGP speakers', 'ip_version may be omitted (null): the speaker serves IPv4 and IPv6 peers and routes.'),
   extension(
     'bgp-session-status',
     'BGP session status',

@@ -1,5 +1,16 @@
 import { ASN_RANGE } from './bodies';
-import { BY_CREATION, STANDARD_ATTRIBUTES, booleanAttr, integerAttr, listAttr, jsonAttr, neutronTimestamp, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
+import {
+  BY_CREATION,
+  STANDARD_ATTRIBUTES,
+  booleanAttr,
+  integerAttr,
+  listAttr,
+  jsonAttr,
+  neutronTimestamp,
+  standardWire,
+  stringAttr,
+  type ResourceReader,
+} from '@ncp/nest-common';
 import { type BgpPeer, type BgpSession, type BgpSpeaker } from '../generated/prisma/client';
 import { type BgpPrisma } from '../infrastructure/prisma';
 
@@ -83,7 +94,10 @@ export function peersReader(isAlive: (host: string) => boolean): ResourceReader<
     visibleTo: adminOnly,
     findMany: async (prisma, args) => {
       const peers = await prisma.bgpPeer.findMany(args);
-      const sessions = await prisma.bgpSession.findMany({ where: { peerId: { in: peers.map((p) => p.id) } }, orderBy: [{ speakerId: 'asc' }, { host: 'asc' }] });
+      const sessions = await prisma.bgpSession.findMany({
+        where: { peerId: { in: peers.map((p) => p.id) } },
+        orderBy: [{ speakerId: 'asc' }, { host: 'asc' }],
+      });
       return peers.map((p) => ({ ...p, sessions: sessions.filter((s) => s.peerId === p.id) }));
     },
     // the password is write-only: never shown

@@ -78,7 +78,10 @@ export class BgpCommands {
     const network = await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } });
     if (!network) throw new NotFoundError('BGP.NetworkNotFound', `Network ${networkId} could not be found.`);
     if (!network.external) {
-      throw new ValidationError('BGP.InvalidInput', `Network ${networkId} is not an external network: only routers' gateways on external networks are advertised.`);
+      throw new ValidationError(
+        'BGP.InvalidInput',
+        `Network ${networkId} is not an external network: only routers' gateways on external networks are advertised.`,
+      );
     }
     return this.speakerCommand({ type: 'AddNetwork', id, networkId }, meta);
   }

@@ -6,7 +6,6 @@ import { type BgpPrisma } from '../infrastructure/prisma';
 import { type BgpCommands } from './commands';
 import { speakerHosts, speakerIpVersion } from './facts';
 
-
 /**
  * Keeps every speaker on live bgp agents (two, in different rows when there are), moving it
  * off dead agents unless pinned there. Level-triggered and idempotent: a pass on every
@@ -24,7 +23,10 @@ export class BgpPlacement {
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {
-    this.passes = new SerialPass(() => this.reconcile(), (err: unknown) => this.logger.error({ err }, 'BGP speaker placement failed'));
+    this.passes = new SerialPass(
+      () => this.reconcile(),
+      (err: unknown) => this.logger.error({ err }, 'BGP speaker placement failed'),
+    );
   }
 
   /** Runs a pass now, or right after the one in progress (passes never overlap). */
@@ -34,7 +36,10 @@ export class BgpPlacement {
 
   async reconcile(): Promise<void> {
     await this.catchUp();
-    const [speakers, agents] = await Promise.all([this.prisma.bgpSpeaker.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }), this.prisma.agent.findMany()]);
+    const [speakers, agents] = await Promise.all([
+      this.prisma.bgpSpeaker.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+      this.prisma.agent.findMany(),
+    ]);
     const load = new Map<string, number>();
     for (const s of speakers) for (const h of speakerHosts(s)) load.set(h.host, (load.get(h.host) ?? 0) + 1);
     // Which speakers run where, as decided so far in this pass (pinned ones count from the
@@ -42,7 +47,11 @@ export class BgpPlacement {
     const decided = new Map<string, { host: string; ipVersion: 4 | 6 | null }[]>();
     for (const s of speakers) {
       const pinned = speakerHosts(s).filter((h) => h.pinned);
-      if (pinned.length > 0) decided.set(s.id, pinned.map((h) => ({ host: h.host, ipVersion: speakerIpVersion(s) })));
+      if (pinned.length > 0)
+        decided.set(
+          s.id,
+          pinned.map((h) => ({ host: h.host, ipVersion: speakerIpVersion(s) })),
+        );
     }
     for (const speaker of speakers) {
       const current = speakerHosts(speaker);
@@ -56,7 +65,10 @@ export class BgpPlacement {
         busy: others.some((o) => o.host === a.host && familiesClash(o.ipVersion, ipVersion)),
       }));
       const wanted = chooseSpeakerHosts(current, candidates, load);
-      decided.set(speaker.id, wanted.map((h) => ({ host: h.host, ipVersion })));
+      decided.set(
+        speaker.id,
+        wanted.map((h) => ({ host: h.host, ipVersion })),
+      );
       if (wanted.length === 0 && !this.unplaced.has(speaker.id)) {
         this.unplaced.add(speaker.id);
         this.logger.warn({ speakerId: speaker.id }, 'no live bgp agent without a speaker of the same address family: the speaker runs nowhere for now');
@@ -65,7 +77,8 @@ export class BgpPlacement {
       for (const h of current) load.set(h.host, (load.get(h.host) ?? 1) - 1);
       for (const h of wanted) load.set(h.host, (load.get(h.host) ?? 0) + 1);
       const gone = current.filter((h) => !wanted.some((w) => w.host === h.host)).map((h) => h.host);
-      const reason = gone.length > 0 ? `left ${gone.join(', ')} (agent down, without the bgp role, or taken by a speaker of the same family)` : 'placed on live bgp agents';
+      const reason =
+        gone.length > 0 ? `left ${gone.join(', ')} (agent down, without the bgp role, or taken by a speaker of the same family)` : 'placed on live bgp agents';
       try {
         await this.commands.speakers.execute(speaker.id, { type: 'Schedule', id: speaker.id, hosts: wanted, reason }, serviceMeta('bgp:placement'));
         this.logger.info({ speakerId: speaker.id, hosts: wanted.map((h) => h.host), reason }, 'BGP speaker placed');

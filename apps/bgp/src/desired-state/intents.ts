@@ -5,7 +5,12 @@ import { type BgpPrisma } from '../infrastructure/prisma';
 
 /** Every speaker's intent on every host it is placed on (`<row>.<host>.bgp.<speaker id>`), from BGP's projection. */
 export async function bgpSpeakerIntents(prisma: BgpPrisma): Promise<Map<string, string>> {
-  const [speakers, peers, agents, facts] = await Promise.all([prisma.bgpSpeaker.findMany(), prisma.bgpPeer.findMany(), prisma.agent.findMany(), routingFacts(prisma)]);
+  const [speakers, peers, agents, facts] = await Promise.all([
+    prisma.bgpSpeaker.findMany(),
+    prisma.bgpPeer.findMany(),
+    prisma.agent.findMany(),
+    routingFacts(prisma),
+  ]);
   const peerById = new Map(peers.map((p) => [p.id, { ...p, remoteAs: Number(p.remoteAs) }]));
   const agentOf = new Map(agents.map((a) => [a.host, a]));
   const wanted = new Map<string, string>();

@@ -24,7 +24,11 @@ const r1: RouterFacts = {
   },
   interfaceSubnetIds: ['nonat', 'other', 'private', 'ten6'],
 };
-const elsewhere: RouterFacts = { id: 'r2', gateway: { networkId: 'other-ext', fixedIps: [{ subnetId: 'pub4', ipAddress: '192.168.81.9' }] }, interfaceSubnetIds: ['nonat'] };
+const elsewhere: RouterFacts = {
+  id: 'r2',
+  gateway: { networkId: 'other-ext', fixedIps: [{ subnetId: 'pub4', ipAddress: '192.168.81.9' }] },
+  interfaceSubnetIds: ['nonat'],
+};
 const noGateway: RouterFacts = { id: 'r3', gateway: null, interfaceSubnetIds: ['nonat'] };
 const fips: FloatingIpFacts[] = [
   { floatingIpAddress: '192.168.81.30', floatingNetworkId: 'public', routerId: 'r1', fixedIpAddress: '172.16.100.10' },
@@ -39,7 +43,7 @@ const speaker = (over: Partial<SpeakerFacts> = {}): SpeakerFacts => ({
 });
 
 describe('advertised routes', () => {
-  it('advertises same-scope tenant subnets and associated floating IPs via the router\'s gateway address, both families', () => {
+  it("advertises same-scope tenant subnets and associated floating IPs via the router's gateway address, both families", () => {
     expect(advertisedRoutes(speaker(), [r1, elsewhere, noGateway], subnets, fips)).toEqual([
       { destination: '192.168.81.30/32', nextHop: '192.168.81.2' },
       { destination: '192.168.81.64/26', nextHop: '192.168.81.2' },
@@ -54,9 +58,15 @@ describe('advertised routes', () => {
   });
 
   it('follows ip_version and the two advertise switches', () => {
-    expect(advertisedRoutes(speaker({ ipVersion: 6 }), [r1], subnets, fips)).toEqual([{ destination: '2001:db8:bad:face::/64', nextHop: '2001:db8:bad:cafe::2' }]);
-    expect(advertisedRoutes(speaker({ ipVersion: 4, advertiseTenantNetworks: false }), [r1], subnets, fips)).toEqual([{ destination: '192.168.81.30/32', nextHop: '192.168.81.2' }]);
-    expect(advertisedRoutes(speaker({ ipVersion: 4, advertiseFloatingIpHostRoutes: false }), [r1], subnets, fips)).toEqual([{ destination: '192.168.81.64/26', nextHop: '192.168.81.2' }]);
+    expect(advertisedRoutes(speaker({ ipVersion: 6 }), [r1], subnets, fips)).toEqual([
+      { destination: '2001:db8:bad:face::/64', nextHop: '2001:db8:bad:cafe::2' },
+    ]);
+    expect(advertisedRoutes(speaker({ ipVersion: 4, advertiseTenantNetworks: false }), [r1], subnets, fips)).toEqual([
+      { destination: '192.168.81.30/32', nextHop: '192.168.81.2' },
+    ]);
+    expect(advertisedRoutes(speaker({ ipVersion: 4, advertiseFloatingIpHostRoutes: false }), [r1], subnets, fips)).toEqual([
+      { destination: '192.168.81.64/26', nextHop: '192.168.81.2' },
+    ]);
   });
 
   it('advertises nothing for routers whose gateway is on another network, or without one', () => {

@@ -48,7 +48,10 @@ describe('speaker decider', () => {
       .when({ type: 'AddPeer', id: S, peerId: 'peer-6', peerIp: '2001:db8::1' })
       .thenThrows('BGP.InvalidBgpPeer', /peer-6 \(2001:db8::1\) is IPv6; BGP speaker .* serves IPv4 only/);
     const both = createdOf(null);
-    spec.given([both]).when({ type: 'AddPeer', id: S, peerId: 'peer-6', peerIp: '2001:db8::1' }).then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-6', peerIp: '2001:db8::1' } }]);
+    spec
+      .given([both])
+      .when({ type: 'AddPeer', id: S, peerId: 'peer-6', peerIp: '2001:db8::1' })
+      .then([{ type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-6', peerIp: '2001:db8::1' } }]);
     spec.given([]).when({ type: 'AddPeer', id: S, peerId: 'peer-1', peerIp: '10.0.0.1' }).thenThrows('BGP.BgpSpeakerNotFound');
   });
 
@@ -66,19 +69,32 @@ describe('speaker decider', () => {
     const bound: BgpSpeakerEvent = { type: 'BgpSpeakerNetworkAdded', data: { networkId: 'n1' } };
     spec.given([created, bound]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNetworkBindingError');
     spec.given([created]).when({ type: 'RemoveNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.NetworkNotBound');
-    spec.given([created, bound, { type: 'BgpSpeakerDeleted', data: {} }]).when({ type: 'AddNetwork', id: S, networkId: 'n1' }).thenThrows('BGP.BgpSpeakerNotFound');
-    expect(spec.given([created, bound, peerAdded, { type: 'BgpSpeakerNetworkRemoved', data: { networkId: 'n1' } }]).state()).toMatchObject({ networkIds: [], peers: [{ peerId: 'peer-1', peerIp: '10.0.0.1' }] });
+    spec
+      .given([created, bound, { type: 'BgpSpeakerDeleted', data: {} }])
+      .when({ type: 'AddNetwork', id: S, networkId: 'n1' })
+      .thenThrows('BGP.BgpSpeakerNotFound');
+    expect(spec.given([created, bound, peerAdded, { type: 'BgpSpeakerNetworkRemoved', data: { networkId: 'n1' } }]).state()).toMatchObject({
+      networkIds: [],
+      peers: [{ peerId: 'peer-1', peerIp: '10.0.0.1' }],
+    });
   });
 
   it('records only real changes and placements', () => {
-    spec.given([created]).when({ type: 'UpdateSpeaker', id: S, changes: { name: 's', advertiseTenantNetworks: true } }).then([]);
-    spec.given([created]).when({ type: 'UpdateSpeaker', id: S, changes: { advertiseTenantNetworks: false } }).then([
-      { type: 'BgpSpeakerUpdated', data: { changes: { advertiseTenantNetworks: false } } },
-    ]);
+    spec
+      .given([created])
+      .when({ type: 'UpdateSpeaker', id: S, changes: { name: 's', advertiseTenantNetworks: true } })
+      .then([]);
+    spec
+      .given([created])
+      .when({ type: 'UpdateSpeaker', id: S, changes: { advertiseTenantNetworks: false } })
+      .then([{ type: 'BgpSpeakerUpdated', data: { changes: { advertiseTenantNetworks: false } } }]);
     const hosts = [{ host: 'h1', row: 'a', pinned: false }];
     const scheduled: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts, reason: 'placed' } };
     spec.given([created]).when({ type: 'Schedule', id: S, hosts, reason: 'placed' }).then([scheduled]);
-    spec.given([created, scheduled]).when({ type: 'Schedule', id: S, hosts: [{ host: 'h1', row: 'a', pinned: false }], reason: 'again' }).then([]);
+    spec
+      .given([created, scheduled])
+      .when({ type: 'Schedule', id: S, hosts: [{ host: 'h1', row: 'a', pinned: false }], reason: 'again' })
+      .then([]);
     // a deleted speaker is not placed again (a placement pass racing the delete)
     spec.given([]).when({ type: 'Schedule', id: S, hosts: [], reason: 'none' }).then([]);
     spec.given([]).when({ type: 'Schedule', id: S, hosts, reason: 'placed' }).thenThrows('BGP.BgpSpeakerNotFound');
@@ -90,10 +106,27 @@ describe('speaker decider', () => {
     spec
       .given([created, pinnedA])
       .when({ type: 'Pin', id: S, host: 'b1', row: 'b', agentId: 'y' })
-      .then([{ type: 'BgpSpeakerScheduled', data: { hosts: [{ host: 'a1', row: 'a', pinned: true }, { host: 'b1', row: 'b', pinned: true }], reason: 'added to agent y' } }]);
+      .then([
+        {
+          type: 'BgpSpeakerScheduled',
+          data: {
+            hosts: [
+              { host: 'a1', row: 'a', pinned: true },
+              { host: 'b1', row: 'b', pinned: true },
+            ],
+            reason: 'added to agent y',
+          },
+        },
+      ]);
     spec.given([created, pinnedA]).when({ type: 'Pin', id: S, host: 'a1', row: 'a', agentId: 'x' }).thenThrows('BGP.DrAgentAssociationError');
-    spec.given([created, pinnedA]).when({ type: 'Schedule', id: S, hosts: [{ host: 'c1', row: 'c', pinned: false }], reason: 'placed' }).then([]);
-    spec.given([created, pinnedA]).when({ type: 'Unpin', id: S, host: 'a1', agentId: 'x' }).then([{ type: 'BgpSpeakerScheduled', data: { hosts: [], reason: 'removed from agent x' } }]);
+    spec
+      .given([created, pinnedA])
+      .when({ type: 'Schedule', id: S, hosts: [{ host: 'c1', row: 'c', pinned: false }], reason: 'placed' })
+      .then([]);
+    spec
+      .given([created, pinnedA])
+      .when({ type: 'Unpin', id: S, host: 'a1', agentId: 'x' })
+      .then([{ type: 'BgpSpeakerScheduled', data: { hosts: [], reason: 'removed from agent x' } }]);
     spec.given([created, pinnedA]).when({ type: 'Unpin', id: S, host: 'b1', agentId: 'y' }).thenThrows('BGP.DrAgentNotHostingBgpSpeaker');
   });
 });
@@ -104,22 +137,49 @@ describe('peer decider', () => {
   const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: peerData };
 
   it('changes the name and password only when they differ, and knows no deleted peer', () => {
-    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'secret' } }).then([]);
-    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'new one' } }).then([{ type: 'BgpPeerUpdated', data: { changes: { password: 'new one' } } }]);
-    spec.given([created, { type: 'BgpPeerDeleted', data: {} }]).when({ type: 'UpdatePeer', id: 'x', changes: { name: 'n' } }).thenThrows('BGP.BgpPeerNotFound');
+    spec
+      .given([created])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { password: 'secret' } })
+      .then([]);
+    spec
+      .given([created])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { password: 'new one' } })
+      .then([{ type: 'BgpPeerUpdated', data: { changes: { password: 'new one' } } }]);
+    spec
+      .given([created, { type: 'BgpPeerDeleted', data: {} }])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { name: 'n' } })
+      .thenThrows('BGP.BgpPeerNotFound');
   });
 
   it('keeps the password the auth_type it was created with asks for', () => {
-    spec.given([created]).when({ type: 'UpdatePeer', id: 'x', changes: { password: null } }).thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type md5: its password cannot be removed/);
+    spec
+      .given([created])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { password: null } })
+      .thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type md5: its password cannot be removed/);
     const open: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, authType: 'none', password: null } };
-    spec.given([open]).when({ type: 'UpdatePeer', id: 'x', changes: { password: 'pw' } }).thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type none: it takes no password/);
-    spec.given([open]).when({ type: 'UpdatePeer', id: 'x', changes: { password: null, name: 'renamed' } }).then([{ type: 'BgpPeerUpdated', data: { changes: { name: 'renamed' } } }]);
+    spec
+      .given([open])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { password: 'pw' } })
+      .thenThrows('BGP.InvalidBgpPeerMd5Authentication', /auth_type none: it takes no password/);
+    spec
+      .given([open])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { password: null, name: 'renamed' } })
+      .then([{ type: 'BgpPeerUpdated', data: { changes: { name: 'renamed' } } }]);
   });
 
   it('is created once and deleted while it exists', () => {
-    spec.given([]).when({ type: 'CreatePeer', id: 'x', ...peerData }).then([created]);
-    spec.given([created]).when({ type: 'CreatePeer', id: 'x', ...peerData }).thenThrows('BGP.BgpPeerExists');
-    spec.given([created]).when({ type: 'DeletePeer', id: 'x' }).then([{ type: 'BgpPeerDeleted', data: {} }]);
+    spec
+      .given([])
+      .when({ type: 'CreatePeer', id: 'x', ...peerData })
+      .then([created]);
+    spec
+      .given([created])
+      .when({ type: 'CreatePeer', id: 'x', ...peerData })
+      .thenThrows('BGP.BgpPeerExists');
+    spec
+      .given([created])
+      .when({ type: 'DeletePeer', id: 'x' })
+      .then([{ type: 'BgpPeerDeleted', data: {} }]);
     spec.given([]).when({ type: 'DeletePeer', id: 'x' }).thenThrows('BGP.BgpPeerNotFound');
   });
 });
@@ -176,7 +236,7 @@ describe('speaker intent', () => {
   ];
   const routes = [{ destination: '192.168.81.64/26', nextHop: '192.168.81.2' }];
 
-  it('keeps the peers of the speaker\'s family (all for a dual-stack speaker) with their MD5 password', () => {
+  it("keeps the peers of the speaker's family (all for a dual-stack speaker) with their MD5 password", () => {
     const v4 = speakerIntent({ id: S, localAs: 64711, ipVersion: 4 }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
     expect(v4).toEqual({
       speakerId: S,

@@ -1,4 +1,13 @@
-import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+import {
+  BGP_AGGREGATES,
+  BGP_CONTEXT,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  type BgpPeerEvent,
+  type CommandMetadata,
+  type Decider,
+} from '@ncp/contracts';
 
 export interface PeerState {
   exists: boolean;

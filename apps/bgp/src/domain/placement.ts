@@ -55,9 +55,7 @@ export function chooseSpeakerHosts(
       .filter((a) => !chosen.some((h) => h.host === a.host))
       .sort(
         (a, b) =>
-          Number(rows.has(a.row)) - Number(rows.has(b.row)) ||
-          (loadPerHost.get(a.host) ?? 0) - (loadPerHost.get(b.host) ?? 0) ||
-          a.host.localeCompare(b.host),
+          Number(rows.has(a.row)) - Number(rows.has(b.row)) || (loadPerHost.get(a.host) ?? 0) - (loadPerHost.get(b.host) ?? 0) || a.host.localeCompare(b.host),
       )[0];
     if (next === undefined) break;
     chosen.push({ host: next.host, row: next.row, pinned: false });

@@ -1,4 +1,13 @@
-import { BGP_AGGREGATES, BGP_CONTEXT, ConflictError, NotFoundError, ValidationError, type BgpSpeakerEvent, type CommandMetadata, type Decider } from '@ncp/contracts';
+import {
+  BGP_AGGREGATES,
+  BGP_CONTEXT,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  type BgpSpeakerEvent,
+  type CommandMetadata,
+  type Decider,
+} from '@ncp/contracts';
 import { normalizeIp, parseIp } from '@ncp/netaddr';
 
 export interface SpeakerHost {
@@ -101,7 +110,10 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
       if (hasPeer(state, command.peerId)) return [];
       const version = parseIp(command.peerIp).version;
       if (state.ipVersion !== null && version !== state.ipVersion) {
-        throw new ValidationError('BGP.InvalidBgpPeer', `BGP peer ${command.peerId} (${command.peerIp}) is IPv${version}; BGP speaker ${id} serves IPv${state.ipVersion} only.`);
+        throw new ValidationError(
+          'BGP.InvalidBgpPeer',
+          `BGP peer ${command.peerId} (${command.peerIp}) is IPv${version}; BGP speaker ${id} serves IPv${state.ipVersion} only.`,
+        );
       }
       const address = normalizeIp(command.peerIp);
       if (state.peers.some((p) => p.peerIp !== null && normalizeIp(p.peerIp) === address)) {
@@ -136,14 +148,18 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
         throw new ConflictError('BGP.DrAgentAssociationError', `BGP speaker ${id} is already hosted by the dynamic routing agent ${command.agentId}.`);
       }
       // A pinned speaker runs where it is pinned only: automatic placements go.
-      const hosts = [...state.hosts.filter((h) => h.pinned), { host: command.host, row: command.row, pinned: true }].sort((a, b) => a.host.localeCompare(b.host));
+      const hosts = [...state.hosts.filter((h) => h.pinned), { host: command.host, row: command.row, pinned: true }].sort((a, b) =>
+        a.host.localeCompare(b.host),
+      );
       return [{ type: 'BgpSpeakerScheduled', data: { hosts, reason: `added to agent ${command.agentId}` } }];
     }
     case 'Unpin':
       if (!state.hosts.some((h) => h.host === command.host)) {
         throw new ConflictError('BGP.DrAgentNotHostingBgpSpeaker', `BGP speaker ${id} is not hosted by the dynamic routing agent ${command.agentId}.`);
       }
-      return [{ type: 'BgpSpeakerScheduled', data: { hosts: state.hosts.filter((h) => h.host !== command.host), reason: `removed from agent ${command.agentId}` } }];
+      return [
+        { type: 'BgpSpeakerScheduled', data: { hosts: state.hosts.filter((h) => h.host !== command.host), reason: `removed from agent ${command.agentId}` } },
+      ];
     case 'DeleteSpeaker':
       return [{ type: 'BgpSpeakerDeleted', data: {} }];
   }

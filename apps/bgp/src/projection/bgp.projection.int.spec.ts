@@ -14,11 +14,21 @@ const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'routers', 'router_inter
 const session = { speakerId: 'spk-1', peerId: 'peer-1', state: 'Established', since: '2026-11-01T00:10:00.000Z', prefixesSent: 3, lastError: null };
 const events = factStream()
   .add('peer', 'peer-1', 'BgpPeerCreated', { projectId: 'p', name: 'upstream', peerIp: '192.0.2.254', remoteAs: 65001, authType: 'none', password: null })
-  .add('speaker', 'spk-1', 'BgpSpeakerCreated', { projectId: 'p', localAs: 65000, ipVersion: 4, name: 's', advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true })
+  .add('speaker', 'spk-1', 'BgpSpeakerCreated', {
+    projectId: 'p',
+    localAs: 65000,
+    ipVersion: 4,
+    name: 's',
+    advertiseFloatingIpHostRoutes: true,
+    advertiseTenantNetworks: true,
+  })
   .add('speaker', 'spk-1', 'BgpSpeakerPeerAdded', { peerId: 'peer-1' })
   .add('speaker', 'spk-1', 'BgpSpeakerNetworkAdded', { networkId: 'net-a' })
   .add('speaker', 'spk-1', 'BgpSpeakerScheduled', { hosts: [{ host: 'h1', row: 'r1', pinned: false }], reason: 'scheduled' })
-  .add('agent', 'agent-r1-h1', 'ResourceStatusReported', { host: 'h1', resources: [{ kind: 'bgp_session', id: 'spk-1/peer-1', networkId: null, status: 'ACTIVE', reason: '', session }] }).events;
+  .add('agent', 'agent-r1-h1', 'ResourceStatusReported', {
+    host: 'h1',
+    resources: [{ kind: 'bgp_session', id: 'spk-1/peer-1', networkId: null, status: 'ACTIVE', reason: '', session }],
+  }).events;
 
 const isForeign = (aggregate: string) => aggregate !== 'speaker' && aggregate !== 'peer';
 
@@ -35,15 +45,19 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 describe('BGP projection', () => {
-  it('keeps BGP\'s columns of the networks, subnets, routers, floating IPs and agents the events leave, beside its speakers and sessions', async () => {
+  it("keeps BGP's columns of the networks, subnets, routers, floating IPs and agents the events leave, beside its speakers and sessions", async () => {
     await applyEach(p, events);
     expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', external: false }]);
     expect(await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'sub-a4', networkId: 'net-a', ipVersion: 4, cidr: '10.0.0.0/24', addressScopeId: null },
       { id: 'sub-a6', networkId: 'net-a', ipVersion: 6, cidr: 'fd00::/64', addressScopeId: null },
     ]);
-    expect(await prisma.router.findMany()).toEqual([{ id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }] }]);
-    expect(await prisma.routerInterface.findMany()).toEqual([{ portId: 'port-01', routerId: 'rtr-2', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] }]);
+    expect(await prisma.router.findMany()).toEqual([
+      { id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }] },
+    ]);
+    expect(await prisma.routerInterface.findMany()).toEqual([
+      { portId: 'port-01', routerId: 'rtr-2', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] },
+    ]);
     expect(await prisma.floatingIp.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'fip-1', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.50', fixedIpAddress: '10.0.0.5', routerId: 'rtr-2' },
       { id: 'fip-2', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.51', fixedIpAddress: null, routerId: null },

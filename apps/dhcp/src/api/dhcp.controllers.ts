@@ -43,7 +43,12 @@ export class DhcpAgentsController {
     const networks = await this.prisma.ipamNetwork.findMany({ where: { id: { in: servers.map((s) => s.networkId) } } });
     const nameOf = new Map(networks.map((n) => [n.id, n.name]));
     return {
-      networks: servers.map((s) => ({ id: s.networkId, name: nameOf.get(s.networkId) ?? '', project_id: networks.find((n) => n.id === s.networkId)?.projectId ?? '', dhcp_server: { status: s.status, reason: s.reason, port_id: s.portId } })),
+      networks: servers.map((s) => ({
+        id: s.networkId,
+        name: nameOf.get(s.networkId) ?? '',
+        project_id: networks.find((n) => n.id === s.networkId)?.projectId ?? '',
+        dhcp_server: { status: s.status, reason: s.reason, port_id: s.portId },
+      })),
     };
   }
 

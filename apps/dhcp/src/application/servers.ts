@@ -1,11 +1,20 @@
-import { ConflictError, NotFoundError, chooseNetworkAgent, dhcpInterfaceName, dhcpNamespace, rowsOfWorkloads, serviceMeta, type CommandMetadata, type DhcpEvent } from '@ncp/contracts';
+import {
+  ConflictError,
+  NotFoundError,
+  chooseNetworkAgent,
+  dhcpInterfaceName,
+  dhcpNamespace,
+  rowsOfWorkloads,
+  serviceMeta,
+  type CommandMetadata,
+  type DhcpEvent,
+} from '@ncp/contracts';
 import { AggregateRepository, SerialPass, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';
 import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from '../domain/server.decider';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 import { portFacts, subnetFacts } from './facts';
-
 
 /**
  * Keeps one DHCP server per network that needs one, on a live network agent, with its DHCP
@@ -27,7 +36,10 @@ export class DhcpServers {
     private readonly logger: Logger,
   ) {
     this.repo = new AggregateRepository(store, dhcpServerDecider);
-    this.passes = new SerialPass(() => this.reconcile(), (err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'));
+    this.passes = new SerialPass(
+      () => this.reconcile(),
+      (err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'),
+    );
   }
 
   /** Runs a pass now, or right after the one in progress (passes never overlap). */
@@ -78,7 +90,8 @@ export class DhcpServers {
     const agent = await this.prisma.agent.findUnique({ where: { id: agentId } });
     if (!agent) throw new NotFoundError('DHCP.AgentNotFound', `Agent ${agentId} could not be found.`);
     if (!agent.roles.includes('network')) throw new ConflictError('DHCP.InvalidDHCPAgent', `Agent ${agentId} is not a DHCP agent: it has no network role.`);
-    if (!(await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } }))) throw new NotFoundError('DHCP.NetworkNotFound', `Network ${networkId} could not be found.`);
+    if (!(await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } })))
+      throw new NotFoundError('DHCP.NetworkNotFound', `Network ${networkId} could not be found.`);
     const r = await this.repo.execute(networkId, { type: 'Pin', host: agent.host, row: agent.row, agentId, networkId }, meta);
     this.reconcileSoon();
     return r.sequence;
@@ -100,7 +113,13 @@ export class DhcpServers {
   }
 
   /** `ports`: the network's DHCP-owned ports */
-  private async ensureServer(networkId: string, projectId: string, physicalNetwork: string | null, subnets: readonly SubnetFacts[], ports: readonly PortFacts[]): Promise<void> {
+  private async ensureServer(
+    networkId: string,
+    projectId: string,
+    physicalNetwork: string | null,
+    subnets: readonly SubnetFacts[],
+    ports: readonly PortFacts[],
+  ): Promise<void> {
     let server = (await this.repo.load(networkId)).state;
     const alive = server.host !== null && this.heartbeats.isAlive(server.host);
     if (server.host === null || (!alive && !server.pinned)) {
@@ -164,7 +183,10 @@ export class DhcpServers {
       if (g.host) load.set(g.host, g._count._all);
     }
     const bound = await this.prisma.ipamPort.findMany({ where: { networkId, bindingHostId: { not: '' } }, select: { bindingHostId: true } });
-    const preferredRows = rowsOfWorkloads(agents, bound.map((p) => p.bindingHostId));
+    const preferredRows = rowsOfWorkloads(
+      agents,
+      bound.map((p) => p.bindingHostId),
+    );
     return chooseNetworkAgent(
       agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: this.heartbeats.isAlive(a.host) })),
       load,

@@ -1,4 +1,12 @@
-import { dhcpInterfaceName, dhcpNamespace, type DhcpHostIntent, type DhcpServerIntent, type DhcpSubnetMode, type RaIntent, type RaInterfaceIntent } from '@ncp/contracts';
+import {
+  dhcpInterfaceName,
+  dhcpNamespace,
+  type DhcpHostIntent,
+  type DhcpServerIntent,
+  type DhcpSubnetMode,
+  type RaIntent,
+  type RaInterfaceIntent,
+} from '@ncp/contracts';
 import { eui64Address, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
 
 /**

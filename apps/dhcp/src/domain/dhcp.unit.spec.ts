@@ -29,8 +29,20 @@ const subnet = (id: string, over: Partial<SubnetFacts>): SubnetFacts => ({
   ...over,
 });
 const v4 = subnet('s4', { dnsNameservers: ['10.0.0.53', '2001:db8::53'], hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }] });
-const stateful = subnet('s6f', { ipVersion: 6, cidr: '2001:db8:cafe:1::/64', gatewayIp: '2001:db8:cafe:1::1', ipv6RaMode: 'dhcpv6-stateful', ipv6AddressMode: 'dhcpv6-stateful' });
-const stateless = subnet('s6l', { ipVersion: 6, cidr: '2001:db8:cafe:a::/64', ipv6RaMode: 'dhcpv6-stateless', ipv6AddressMode: 'dhcpv6-stateless', dnsNameservers: ['2001:db8:cafe:a::e'] });
+const stateful = subnet('s6f', {
+  ipVersion: 6,
+  cidr: '2001:db8:cafe:1::/64',
+  gatewayIp: '2001:db8:cafe:1::1',
+  ipv6RaMode: 'dhcpv6-stateful',
+  ipv6AddressMode: 'dhcpv6-stateful',
+});
+const stateless = subnet('s6l', {
+  ipVersion: 6,
+  cidr: '2001:db8:cafe:a::/64',
+  ipv6RaMode: 'dhcpv6-stateless',
+  ipv6AddressMode: 'dhcpv6-stateless',
+  dnsNameservers: ['2001:db8:cafe:a::e'],
+});
 const slaac = subnet('s6s', { ipVersion: 6, cidr: '2001:db8:0:1::/64', ipv6RaMode: 'slaac', ipv6AddressMode: 'slaac' });
 const port = (id: string, over: Partial<PortFacts>): PortFacts => ({
   id,
@@ -89,7 +101,15 @@ describe('DHCP server intent', () => {
   const intent = dhcpServerIntent(network, [v4, stateful, stateless, slaac], [vm, dhcpPort, routerPort], dhcpPort, settings);
 
   it('puts the DHCP port in qdhcp-<net8> with its addresses and the network MTU', () => {
-    expect(intent).toMatchObject({ networkId: NET, namespace: 'qdhcp-11111111', ifname: 'ns-11111111222', portId: 'p-dhcp', mtu: 1450, domain: 'openstacklocal', leaseSeconds: 86400 });
+    expect(intent).toMatchObject({
+      networkId: NET,
+      namespace: 'qdhcp-11111111',
+      ifname: 'ns-11111111222',
+      portId: 'p-dhcp',
+      mtu: 1450,
+      domain: 'openstacklocal',
+      leaseSeconds: 86400,
+    });
     expect(intent.addresses).toEqual(['10.0.0.2/24', '2001:db8:cafe:1::2/64']);
   });
 
@@ -138,11 +158,20 @@ describe('DHCP server intent', () => {
 
 describe('router advertisements', () => {
   const iface = (id: string, ifname: string, fixedIps: PortFacts['fixedIps'], over: Partial<PortFacts> = {}) =>
-    port(id, { deviceOwner: 'network:router_interface', deviceId: 'r1', bindingHostId: 'net-a1', bindingProfile: { netns: 'qrouter-r1', ifname }, fixedIps, ...over });
-  const subnets = new Map([stateful, stateless, slaac, v4, subnet('s6n', { ipVersion: 6, cidr: '2001:db8:9::/64', ipv6AddressMode: 'slaac' })].map((s) => [s.id, s]));
+    port(id, {
+      deviceOwner: 'network:router_interface',
+      deviceId: 'r1',
+      bindingHostId: 'net-a1',
+      bindingProfile: { netns: 'qrouter-r1', ifname },
+      fixedIps,
+      ...over,
+    });
+  const subnets = new Map(
+    [stateful, stateless, slaac, v4, subnet('s6n', { ipVersion: 6, cidr: '2001:db8:9::/64', ipv6AddressMode: 'slaac' })].map((s) => [s.id, s]),
+  );
   const networks = new Map([[NET, network]]);
 
-  it('follows Neutron\'s matrix: SLAAC A; stateless A+O; stateful M+O without A; no RA without ra_mode', () => {
+  it("follows Neutron's matrix: SLAAC A; stateless A+O; stateful M+O without A; no RA without ra_mode", () => {
     const placed = raIntents(
       [
         iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }]),
@@ -163,9 +192,33 @@ describe('router advertisements', () => {
       ...ra,
       interfaces: [
         // each advertises from its port's own link-local address: the EUI-64 of its MAC
-        { ifname: 'qr-a', sourceAddress: 'fe80::f816:3eff:fe00:1', managed: false, otherConfig: false, mtu: 1450, prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }], rdnss: [] },
-        { ifname: 'qr-b', sourceAddress: 'fe80::f816:3eff:feab:cdef', managed: false, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:a::/64', autonomous: true }], rdnss: ['2001:db8:cafe:a::e'] },
-        { ifname: 'qr-c', sourceAddress: 'fe80::ff:fe00:c', managed: true, otherConfig: true, mtu: 1450, prefixes: [{ cidr: '2001:db8:cafe:1::/64', autonomous: false }], rdnss: [] },
+        {
+          ifname: 'qr-a',
+          sourceAddress: 'fe80::f816:3eff:fe00:1',
+          managed: false,
+          otherConfig: false,
+          mtu: 1450,
+          prefixes: [{ cidr: '2001:db8:0:1::/64', autonomous: true }],
+          rdnss: [],
+        },
+        {
+          ifname: 'qr-b',
+          sourceAddress: 'fe80::f816:3eff:feab:cdef',
+          managed: false,
+          otherConfig: true,
+          mtu: 1450,
+          prefixes: [{ cidr: '2001:db8:cafe:a::/64', autonomous: true }],
+          rdnss: ['2001:db8:cafe:a::e'],
+        },
+        {
+          ifname: 'qr-c',
+          sourceAddress: 'fe80::ff:fe00:c',
+          managed: true,
+          otherConfig: true,
+          mtu: 1450,
+          prefixes: [{ cidr: '2001:db8:cafe:1::/64', autonomous: false }],
+          rdnss: [],
+        },
       ],
     });
   });
@@ -173,7 +226,9 @@ describe('router advertisements', () => {
   it('advertises only from bound router interfaces that the L3 placement gave a namespace', () => {
     expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { bindingHostId: '' })], subnets, networks, ra)).toEqual([]);
     expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { bindingProfile: {} })], subnets, networks, ra)).toEqual([]);
-    expect(raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { deviceOwner: 'compute:nova' })], subnets, networks, ra)).toEqual([]);
+    expect(
+      raIntents([iface('a', 'qr-a', [{ subnetId: 's6s', ipAddress: '2001:db8:0:1::1' }], { deviceOwner: 'compute:nova' })], subnets, networks, ra),
+    ).toEqual([]);
   });
 });
 
@@ -184,7 +239,10 @@ describe('DHCP server decider', () => {
   it('records a placement once, and a move to another host', () => {
     spec.given([]).when({ type: 'Schedule', host: 'a1', row: 'row-a', replacing: null }).then([scheduled]);
     spec.given([scheduled]).when({ type: 'Schedule', host: 'a1', row: 'row-a', replacing: 'a1' }).then([]);
-    spec.given([scheduled]).when({ type: 'Schedule', host: 'b1', row: 'row-b', replacing: 'a1' }).then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
+    spec
+      .given([scheduled])
+      .when({ type: 'Schedule', host: 'b1', row: 'row-b', replacing: 'a1' })
+      .then([{ type: 'DhcpServerScheduled', data: { host: 'b1', row: 'row-b', pinned: false } }]);
   });
 
   it('takes a placement only on the server as the placement saw it: never over a pin or another placement', () => {
@@ -199,30 +257,63 @@ describe('DHCP server decider', () => {
 
   it('refuses a pin to the agent that already holds it, and an unpin from an agent that does not host the network', () => {
     const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
-    spec.given([pinned]).when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' }).thenThrows('DHCP.NetworkHostedByDHCPAgent', /already hosted by the DHCP Agent agent-c1/);
+    spec
+      .given([pinned])
+      .when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' })
+      .thenThrows('DHCP.NetworkHostedByDHCPAgent', /already hosted by the DHCP Agent agent-c1/);
     // a placement on c1 is not a pin: pinning there records it
-    spec.given([{ ...pinned, data: { ...pinned.data, pinned: false } }]).when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' }).then([pinned]);
-    spec.given([pinned]).when({ type: 'Unpin', host: 'a1', agentId: 'agent-a1', networkId: 'n1' }).thenThrows('DHCP.NetworkNotHostedByDhcpAgent', /not hosted by the DHCP agent agent-a1/);
-    spec.given([pinned]).when({ type: 'Unpin', host: 'c1', agentId: 'agent-c1', networkId: 'n1' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'removed from agent agent-c1' } }]);
+    spec
+      .given([{ ...pinned, data: { ...pinned.data, pinned: false } }])
+      .when({ type: 'Pin', host: 'c1', row: 'row-c', agentId: 'agent-c1', networkId: 'n1' })
+      .then([pinned]);
+    spec
+      .given([pinned])
+      .when({ type: 'Unpin', host: 'a1', agentId: 'agent-a1', networkId: 'n1' })
+      .thenThrows('DHCP.NetworkNotHostedByDhcpAgent', /not hosted by the DHCP agent agent-a1/);
+    spec
+      .given([pinned])
+      .when({ type: 'Unpin', host: 'c1', agentId: 'agent-c1', networkId: 'n1' })
+      .then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'removed from agent agent-c1' } }]);
   });
 
   it('keeps a pinned network on its agent when no subnet needs DHCP, giving up only its port', () => {
     const pinned = { type: 'DhcpServerScheduled' as const, data: { host: 'c1', row: 'row-c', pinned: true } };
     const assigned = { type: 'DhcpPortAssigned' as const, data: { portId: 'p1' } };
-    spec.given([pinned, assigned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpPortReleased', data: { portId: 'p1' } }]);
-    spec.given([pinned, assigned, { type: 'DhcpPortReleased', data: { portId: 'p1' } }]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([]);
+    spec
+      .given([pinned, assigned])
+      .when({ type: 'Withdraw', reason: 'no subnet with DHCP' })
+      .then([{ type: 'DhcpPortReleased', data: { portId: 'p1' } }]);
+    spec
+      .given([pinned, assigned, { type: 'DhcpPortReleased', data: { portId: 'p1' } }])
+      .when({ type: 'Withdraw', reason: 'no subnet with DHCP' })
+      .then([]);
     spec.given([pinned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([]);
-    spec.given([scheduled, assigned]).when({ type: 'Withdraw', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
+    spec
+      .given([scheduled, assigned])
+      .when({ type: 'Withdraw', reason: 'no subnet with DHCP' })
+      .then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
     // a deleted network takes its pin with it
-    spec.given([pinned, assigned]).when({ type: 'Unschedule', reason: 'network deleted' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'network deleted' } }]);
+    spec
+      .given([pinned, assigned])
+      .when({ type: 'Unschedule', reason: 'network deleted' })
+      .then([{ type: 'DhcpServerUnscheduled', data: { host: 'c1', reason: 'network deleted' } }]);
   });
 
   it('assigns the port once, takes status only while placed, and unschedules once', () => {
     const assigned = { type: 'DhcpPortAssigned' as const, data: { portId: 'p1' } };
     spec.given([scheduled, assigned]).when({ type: 'AssignPort', portId: 'p1' }).then([]);
-    spec.given([scheduled]).when({ type: 'SetStatus', status: 'ACTIVE', reason: 'serving' }).then([{ type: 'DhcpServerStatusChanged', data: { status: 'ACTIVE', reason: 'serving' } }]);
+    spec
+      .given([scheduled])
+      .when({ type: 'SetStatus', status: 'ACTIVE', reason: 'serving' })
+      .then([{ type: 'DhcpServerStatusChanged', data: { status: 'ACTIVE', reason: 'serving' } }]);
     spec.given([]).when({ type: 'SetStatus', status: 'ACTIVE', reason: 'serving' }).then([]);
-    spec.given([scheduled, assigned]).when({ type: 'Unschedule', reason: 'no subnet with DHCP' }).then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
-    spec.given([scheduled, assigned, { type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'x' } }]).when({ type: 'Unschedule', reason: 'again' }).then([]);
+    spec
+      .given([scheduled, assigned])
+      .when({ type: 'Unschedule', reason: 'no subnet with DHCP' })
+      .then([{ type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'no subnet with DHCP' } }]);
+    spec
+      .given([scheduled, assigned, { type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'x' } }])
+      .when({ type: 'Unschedule', reason: 'again' })
+      .then([]);
   });
 });

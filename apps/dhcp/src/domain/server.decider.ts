@@ -55,7 +55,10 @@ function decide(command: DhcpServerCommand, state: Readonly<DhcpServerState>, _m
       return [{ type: 'DhcpServerScheduled', data: { host: command.host, row: command.row, pinned: false } }];
     case 'Pin':
       if (state.pinned && state.host === command.host) {
-        throw new ConflictError('DHCP.NetworkHostedByDHCPAgent', `The network ${command.networkId} has been already hosted by the DHCP Agent ${command.agentId}.`);
+        throw new ConflictError(
+          'DHCP.NetworkHostedByDHCPAgent',
+          `The network ${command.networkId} has been already hosted by the DHCP Agent ${command.agentId}.`,
+        );
       }
       return [{ type: 'DhcpServerScheduled', data: { host: command.host, row: command.row, pinned: true } }];
     case 'Unpin':

@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 describe('DHCP projection', () => {
-  it('keeps DHCP\'s columns of the networks, subnets, ports and agents the events leave, and its servers', async () => {
+  it("keeps DHCP's columns of the networks, subnets, ports and agents the events leave, and its servers", async () => {
     await applyEach(p, events);
     expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', mtu: 1400, networkType: 'vxlan', physicalNetwork: null }]);
     expect((await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.dnsNameservers, s.ipv6RaMode])).toEqual([
@@ -53,7 +53,9 @@ describe('DHCP projection', () => {
       { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
       { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
     ]);
-    expect(await prisma.dhcpServer.findMany({ select: { networkId: true, host: true, portId: true, status: true } })).toEqual([{ networkId: 'net-a', host: 'h1', portId: 'port-02', status: 'BUILD' }]);
+    expect(await prisma.dhcpServer.findMany({ select: { networkId: true, host: true, portId: true, status: true } })).toEqual([
+      { networkId: 'net-a', host: 'h1', portId: 'port-02', status: 'BUILD' },
+    ]);
   });
 
   it('rebuilt, with the foreign events delivered again, or reversed, the tables are the same', async () => {

@@ -6,8 +6,14 @@ import { type DhcpTx } from '../infrastructure/prisma';
 /** DHCP's columns of IPAM's networks, subnets and ports and of the agents. */
 const mirror = new FactMirror<DhcpTx>((tx) => tx.factMirror, {
   network: { rows: (tx) => tx.ipamNetwork, columns: ['projectId', 'name', 'mtu', 'networkType', 'physicalNetwork'] },
-  subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'ipVersion', 'cidr', 'gatewayIp', 'enableDhcp', 'ipv6RaMode', 'ipv6AddressMode', 'dnsNameservers', 'hostRoutes'] },
-  port: { rows: (tx) => tx.ipamPort, columns: ['networkId', 'macAddress', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'fixedIps', 'extraDhcpOpts'] },
+  subnet: {
+    rows: (tx) => tx.ipamSubnet,
+    columns: ['networkId', 'ipVersion', 'cidr', 'gatewayIp', 'enableDhcp', 'ipv6RaMode', 'ipv6AddressMode', 'dnsNameservers', 'hostRoutes'],
+  },
+  port: {
+    rows: (tx) => tx.ipamPort,
+    columns: ['networkId', 'macAddress', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'fixedIps', 'extraDhcpOpts'],
+  },
   agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'physnets'] },
 });
 

@@ -16,7 +16,12 @@ const ROLE_OF_AGENT_TYPE: Record<string, string> = { 'DHCP agent': 'network', 'L
 
 /** The Neutron agent types one agent stands for, the L2 one first (what GET by id shows). */
 function agentTypesOf(roles: readonly string[]): string[] {
-  return [L2_AGENT_TYPE, ...Object.entries(ROLE_OF_AGENT_TYPE).filter(([, role]) => roles.includes(role)).map(([type]) => type)];
+  return [
+    L2_AGENT_TYPE,
+    ...Object.entries(ROLE_OF_AGENT_TYPE)
+      .filter(([, role]) => roles.includes(role))
+      .map(([type]) => type),
+  ];
 }
 
 export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
@@ -60,7 +65,11 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
     findMany: (prisma, args) => prisma.agent.findMany(args),
     expand: (rows, custom) => {
       const wanted = custom.agent_type;
-      return rows.flatMap((a) => agentTypesOf(a.roles).filter((t) => !wanted || wanted.includes(t)).map((agentType) => ({ ...a, agentType })));
+      return rows.flatMap((a) =>
+        agentTypesOf(a.roles)
+          .filter((t) => !wanted || wanted.includes(t))
+          .map((agentType) => ({ ...a, agentType })),
+      );
     },
     toWire: (a) => {
       const heartbeat = liveness.heartbeat(a.host);

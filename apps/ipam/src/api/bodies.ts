@@ -207,7 +207,11 @@ const portBody = z.strictObject({
   'binding:vnic_type': z.enum(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed']).optional(),
   port_security_enabled: neutronBoolean('port_security_enabled').optional(),
   security_groups: boundedList(id, 100, 'security groups').nullable().optional(),
-  allowed_address_pairs: boundedList(z.strictObject({ ip_address: address, mac_address: address.optional() }), NEUTRON_LIMITS.allowedAddressPairs, 'allowed address pairs').optional(),
+  allowed_address_pairs: boundedList(
+    z.strictObject({ ip_address: address, mac_address: address.optional() }),
+    NEUTRON_LIMITS.allowedAddressPairs,
+    'allowed address pairs',
+  ).optional(),
   extra_dhcp_opts: boundedList(
     z.strictObject({
       opt_name: neutronString(64),
@@ -237,8 +241,7 @@ const PORT_UPDATABLE = [
   'extra_dhcp_opts',
 ];
 
-const fixedIpsOf = (f: { subnet_id?: string; ip_address?: string }[] | undefined) =>
-  f?.map((x) => defined({ subnetId: x.subnet_id, ipAddress: x.ip_address }));
+const fixedIpsOf = (f: { subnet_id?: string; ip_address?: string }[] | undefined) => f?.map((x) => defined({ subnetId: x.subnet_id, ipAddress: x.ip_address }));
 const extraDhcpOptsOf = (o: { opt_name: string; opt_value: string | null; ip_version?: 4 | 6 | '4' | '6' }[] | null | undefined) =>
   o?.map((x) => ({ optName: x.opt_name, optValue: x.opt_value, ipVersion: Number(x.ip_version ?? 4) as 4 | 6 }));
 const pairsOf = (p: { ip_address: string; mac_address?: string }[] | undefined) =>
@@ -303,7 +306,17 @@ const poolBody = z.strictObject({
   is_default: neutronBoolean('is_default').optional(),
   address_scope_id: id.nullable().optional(),
 });
-const POOL_UPDATABLE = ['name', 'description', 'prefixes', 'default_prefixlen', 'min_prefixlen', 'max_prefixlen', 'default_quota', 'is_default', 'address_scope_id'];
+const POOL_UPDATABLE = [
+  'name',
+  'description',
+  'prefixes',
+  'default_prefixlen',
+  'min_prefixlen',
+  'max_prefixlen',
+  'default_quota',
+  'is_default',
+  'address_scope_id',
+];
 
 export function createSubnetPoolInput(body: unknown, meta: CommandMetadata): { projectId: string; prefixes: string[]; attributes: SubnetPoolAttributes } {
   const b = parseBody(body, 'subnetpool', poolBody);

@@ -17,9 +17,7 @@ export function bulkBodies(body: unknown, collection: string, singular: string):
   if (items.length > MAX_BULK_ITEMS) {
     throw new ValidationError('API.HTTPBadRequest', `Bulk create of ${items.length} ${collection} refused: at most ${MAX_BULK_ITEMS} per request`);
   }
-  return items.map((item: unknown) =>
-    typeof item === 'object' && item !== null && !Array.isArray(item) && singular in item ? item : { [singular]: item },
-  );
+  return items.map((item: unknown) => (typeof item === 'object' && item !== null && !Array.isArray(item) && singular in item ? item : { [singular]: item }));
 }
 
 /** The bulk answer: every item as a GET shows it, in request order. */

@@ -19,7 +19,11 @@ export const IPAM_EXTENSIONS = [
   extension('project-id', 'project_id field enabled', 'project_id alongside tenant_id.'),
   extension('standard-attr-description', 'standard-attr-description', 'A description on every resource.'),
   extension('standard-attr-revisions', 'Resource revision numbers', 'revision_number on every resource.'),
-  extension('revision-if-match', 'If-Match constraints based on revision_number', 'PUT with If-Match: revision_number=N fails with 412 when the resource moved on.'),
+  extension(
+    'revision-if-match',
+    'If-Match constraints based on revision_number',
+    'PUT with If-Match: revision_number=N fails with 412 when the resource moved on.',
+  ),
   extension('standard-attr-timestamp', 'Resource timestamps', 'created_at and updated_at on every resource.'),
   extension('pagination', 'Pagination support', 'limit, marker and page_reverse on lists.'),
   extension('sorting', 'Sorting support', 'sort_key and sort_dir on lists.'),

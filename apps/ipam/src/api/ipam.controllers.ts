@@ -47,7 +47,16 @@ export class NetworksController {
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
     const bulk = bulkBodies(body, 'networks', 'network');
-    if (bulk) return showAll(this.api, networks, await this.bulk.createNetworks(bulk.map((b) => createNetworkInput(b, meta)), meta), meta);
+    if (bulk)
+      return showAll(
+        this.api,
+        networks,
+        await this.bulk.createNetworks(
+          bulk.map((b) => createNetworkInput(b, meta)),
+          meta,
+        ),
+        meta,
+      );
     return this.api.show(networks, await this.commands.create(createNetworkInput(body, meta), meta), meta);
   }
 
@@ -86,7 +95,16 @@ export class SubnetsController {
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
     const bulk = bulkBodies(body, 'subnets', 'subnet');
-    if (bulk) return showAll(this.api, subnets, await this.bulk.createSubnets(bulk.map((b) => createSubnetInput(b, meta)), meta), meta);
+    if (bulk)
+      return showAll(
+        this.api,
+        subnets,
+        await this.bulk.createSubnets(
+          bulk.map((b) => createSubnetInput(b, meta)),
+          meta,
+        ),
+        meta,
+      );
     return this.api.show(subnets, await this.commands.create(createSubnetInput(body, meta), meta), meta);
   }
 
@@ -125,7 +143,16 @@ export class PortsController {
   async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
     const bulk = bulkBodies(body, 'ports', 'port');
-    if (bulk) return showAll(this.api, ports, await this.bulk.createPorts(bulk.map((b) => createPortInput(b, meta)), meta), meta);
+    if (bulk)
+      return showAll(
+        this.api,
+        ports,
+        await this.bulk.createPorts(
+          bulk.map((b) => createPortInput(b, meta)),
+          meta,
+        ),
+        meta,
+      );
     const input = createPortInput(body, meta);
     return this.api.show(ports, await this.commands.create(input.networkId, input.projectId, input.request, meta), meta);
   }

@@ -178,8 +178,7 @@ export const ports: IpamReader<PortRow> = {
       const key = v.slice(0, eq) as (typeof FIXED_IP_KEYS)[number];
       const value = v.slice(eq + 1);
       if (eq < 0 || !FIXED_IP_KEYS.includes(key)) return { id: { in: [] } };
-      const cond =
-        key === 'ip_address' ? { ipAddress: value } : key === 'subnet_id' ? { subnetId: value } : { ipAddress: { contains: value } };
+      const cond = key === 'ip_address' ? { ipAddress: value } : key === 'subnet_id' ? { subnetId: value } : { ipAddress: { contains: value } };
       return { fixedIps: { some: cond } };
     }),
   }),

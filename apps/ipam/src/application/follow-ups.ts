@@ -16,9 +16,7 @@ export class FollowUps {
   ) {}
 
   releaseSegment(networkId: string, meta: CommandMetadata): Promise<number> {
-    return this.attempt('segment release', { networkId }, () =>
-      this.model.registryCommand({ type: 'ReleaseSegment', networkId }, systemMeta(meta)),
-    );
+    return this.attempt('segment release', { networkId }, () => this.model.registryCommand({ type: 'ReleaseSegment', networkId }, systemMeta(meta)));
   }
 
   releasePrefix(poolId: string, subnetId: string, meta: CommandMetadata): Promise<number> {

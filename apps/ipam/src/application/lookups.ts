@@ -11,13 +11,13 @@ export class AggregateLookups {
 
   async networkOfSubnet(subnetId: string): Promise<string> {
     // an id outside the id alphabet names nothing (and may be text Postgres refuses)
-    const row = isIdToken(subnetId) && await this.prisma.subnet.findUnique({ where: { id: subnetId }, select: { networkId: true } });
+    const row = isIdToken(subnetId) && (await this.prisma.subnet.findUnique({ where: { id: subnetId }, select: { networkId: true } }));
     if (!row) throw notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
     return row.networkId;
   }
 
   async networkOfPort(portId: string): Promise<string> {
-    const row = isIdToken(portId) && await this.prisma.port.findUnique({ where: { id: portId }, select: { networkId: true } });
+    const row = isIdToken(portId) && (await this.prisma.port.findUnique({ where: { id: portId }, select: { networkId: true } }));
     if (!row) throw notFound('PortNotFound', `Port ${portId} could not be found.`);
     return row.networkId;
   }

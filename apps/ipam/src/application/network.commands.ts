@@ -46,7 +46,12 @@ export class NetworkCommands {
     }
   }
 
-  async update(id: string, changes: Partial<NetworkAttributes> & { mtu?: number }, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written> {
+  async update(
+    id: string,
+    changes: Partial<NetworkAttributes> & { mtu?: number },
+    expectedRevision: number | undefined,
+    meta: CommandMetadata,
+  ): Promise<Written> {
     const r = await this.model.networks.execute(id, { type: 'UpdateNetwork', id, changes, expectedRevision, mtuPolicy: this.model.policies.mtu }, meta);
     return { id, sequence: r.sequence };
   }

@@ -4,7 +4,6 @@ import { createTestDatabase, deployIpamMigrations, testInfra, uniqueName, type T
 import { ipamConfig } from '../config';
 import { IpamContext } from '../context';
 
-
 /**
  * Sagas interrupted by a crash leave reservations behind; the sweeper releases them once
  * they are older than the grace period, and only after the owning aggregate confirms.
@@ -38,22 +37,57 @@ describe('orphan sweeper', () => {
       {
         projectId: 'p',
         prefixes: ['10.60.0.0/16'],
-        attributes: { name: 'p', description: '', defaultPrefixLength: 24, minPrefixLength: 8, maxPrefixLength: 32, defaultQuota: null, shared: false, isDefault: false, addressScopeId: null },
+        attributes: {
+          name: 'p',
+          description: '',
+          defaultPrefixLength: 24,
+          minPrefixLength: 8,
+          maxPrefixLength: 32,
+          defaultQuota: null,
+          shared: false,
+          isDefault: false,
+          addressScopeId: null,
+        },
       },
       meta,
     );
-    const net = await ctx.networks.create({ projectId: 'p', attributes: { name: 'n', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true }, segment: {} }, meta);
+    const net = await ctx.networks.create(
+      {
+        projectId: 'p',
+        attributes: { name: 'n', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true },
+        segment: {},
+      },
+      meta,
+    );
     await ctx.subnets.create(
       {
-        networkId: net.id, projectId: 'p', ipVersion: 4, cidr: undefined, subnetPoolId: pool.id, useDefaultSubnetPool: false, prefixLength: undefined,
-        gatewayIp: undefined, allocationPools: undefined, enableDhcp: true, dnsNameservers: [], hostRoutes: [], ipv6RaMode: null, ipv6AddressMode: null,
-        serviceTypes: [], name: '', description: '',
+        networkId: net.id,
+        projectId: 'p',
+        ipVersion: 4,
+        cidr: undefined,
+        subnetPoolId: pool.id,
+        useDefaultSubnetPool: false,
+        prefixLength: undefined,
+        gatewayIp: undefined,
+        allocationPools: undefined,
+        enableDhcp: true,
+        dnsNameservers: [],
+        hostRoutes: [],
+        ipv6RaMode: null,
+        ipv6AddressMode: null,
+        serviceTypes: [],
+        name: '',
+        description: '',
       },
       meta,
     );
     // The first steps of two sagas whose process died before the second step.
     await ctx.model.registryCommand({ type: 'ReserveSegment', networkId: 'ghost-net', request: {}, policy: ctx.model.policies.segments }, meta);
-    const allocated = await ctx.model.pools.execute(pool.id, { type: 'AllocatePrefix', id: pool.id, subnetId: 'ghost-subnet', networkId: net.id, projectId: 'p' }, meta);
+    const allocated = await ctx.model.pools.execute(
+      pool.id,
+      { type: 'AllocatePrefix', id: pool.id, subnetId: 'ghost-subnet', networkId: net.id, projectId: 'p' },
+      meta,
+    );
     await ctx.projection.waitFor(allocated.sequence);
 
     // Within the grace period nothing is touched: the saga may still be running.
@@ -78,9 +112,37 @@ describe('orphan sweeper', () => {
     // networks, nothing more. Meanwhile another request put a port on another network.
     const bulkId = 'crashed-bulk';
     const [first, second] = ['bulk-net-1', 'bulk-net-2'];
-    await ctx.model.bulkCreates.execute(bulkId, { type: 'StartBulkCreate', id: bulkId, collection: 'networks', items: [{ id: first, networkId: first }, { id: second, networkId: second }] }, meta);
+    await ctx.model.bulkCreates.execute(
+      bulkId,
+      {
+        type: 'StartBulkCreate',
+        id: bulkId,
+        collection: 'networks',
+        items: [
+          { id: first, networkId: first },
+          { id: second, networkId: second },
+        ],
+      },
+      meta,
+    );
     await ctx.networks.create({ projectId: 'p', attributes, segment: {} }, meta, first);
-    const port = await ctx.ports.create(bystander.id, 'p', { name: '', description: '', adminStateUp: true, deviceOwner: '', deviceId: '', bindingHostId: '', bindingProfile: {}, bindingVnicType: 'normal', allowedAddressPairs: [], extraDhcpOpts: [] }, meta);
+    const port = await ctx.ports.create(
+      bystander.id,
+      'p',
+      {
+        name: '',
+        description: '',
+        adminStateUp: true,
+        deviceOwner: '',
+        deviceId: '',
+        bindingHostId: '',
+        bindingProfile: {},
+        bindingVnicType: 'normal',
+        allowedAddressPairs: [],
+        extraDhcpOpts: [],
+      },
+      meta,
+    );
     await ctx.projection.waitFor(port.sequence);
 
     expect((await ctx.sweeper.sweep(new Date())).bulkCreates).toBe(0);
@@ -98,7 +160,13 @@ describe('orphan sweeper', () => {
 
   it('leaves a completed bulk create alone', async () => {
     const attributes = { name: 'c', description: '', adminStateUp: true, shared: false, external: false, portSecurityEnabled: true };
-    const written = await ctx.bulkCreates.createNetworks([{ projectId: 'p', attributes, segment: {} }, { projectId: 'p', attributes, segment: {} }], meta);
+    const written = await ctx.bulkCreates.createNetworks(
+      [
+        { projectId: 'p', attributes, segment: {} },
+        { projectId: 'p', attributes, segment: {} },
+      ],
+      meta,
+    );
     await ctx.projection.waitFor(Math.max(...written.map((w) => w.sequence)));
     expect((await ctx.sweeper.sweep(new Date(Date.now() + 120_000))).bulkCreates).toBe(0);
     for (const w of written) expect((await ctx.model.networks.load(w.id)).state.exists).toBe(true);

@@ -32,7 +32,11 @@ export class SubnetPoolCommands {
         await this.model.registryCommand({ type: 'ClaimDefaultSubnetPool', ipVersion, subnetPoolId: id }, meta);
         undo.push(() => this.followUps.releaseDefaultPool(ipVersion, id, meta));
       }
-      const r = await this.model.pools.execute(id, { type: 'CreateSubnetPool', id, projectId: input.projectId, prefixes: input.prefixes, attributes: input.attributes }, meta);
+      const r = await this.model.pools.execute(
+        id,
+        { type: 'CreateSubnetPool', id, projectId: input.projectId, prefixes: input.prefixes, attributes: input.attributes },
+        meta,
+      );
       return { id, sequence: r.sequence };
     } catch (e) {
       for (const step of undo.reverse()) await step();

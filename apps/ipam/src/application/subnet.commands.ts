@@ -44,7 +44,10 @@ export class SubnetCommands {
     const network = (await this.model.networks.load(input.networkId)).state;
     if (!network.exists || !canSee(meta, network)) throw notFound('NetworkNotFound', `Network ${input.networkId} could not be found.`);
     if (!canModify(meta, network)) {
-      throw new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:create_subnet) is disallowed by policy: network ${input.networkId} belongs to another project`);
+      throw new ForbiddenError(
+        'IPAM.PolicyNotAuthorized',
+        `(rule:create_subnet) is disallowed by policy: network ${input.networkId} belongs to another project`,
+      );
     }
     const pool = (await this.model.pools.load(poolId)).state;
     // Nothing about a pool the caller cannot see, not even its IP version.

@@ -1,4 +1,12 @@
-import { type AgentEvent, type L2HostIntent, type L2NetworkIntent, type L2PortIntent, type NetworkEvent, type RecordedEvent, type Segment } from '@ncp/contracts';
+import {
+  type AgentEvent,
+  type L2HostIntent,
+  type L2NetworkIntent,
+  type L2PortIntent,
+  type NetworkEvent,
+  type RecordedEvent,
+  type Segment,
+} from '@ncp/contracts';
 
 /**
  * The L2 facts every host's desired state is computed from, folded from IPAM's network

@@ -25,10 +25,10 @@ class CaughtUpLog {
   readonly logger = createLogger('ipam-test', 'silent');
   constructor() {
     const info = this.logger.info.bind(this.logger);
-    this.logger.info = ((obj: unknown, msg?: string) => {
+    this.logger.info = (obj: unknown, msg?: string) => {
       if (msg === 'desired state caught up') this.reads.push((obj as { events: number }).events);
       return info(obj as object, msg);
-    });
+    };
   }
 }
 
@@ -36,19 +36,31 @@ describe('IPAM desired-state publisher: restart from a snapshot', () => {
   let nc: NatsConnection;
   let store: JetStreamEventStore;
   let kv: KV;
-  let networks: AggregateRepository<ReturnType<typeof networkDecider.initialState>, Parameters<typeof networkDecider.decide>[0], Parameters<typeof networkDecider.evolve>[1]>;
+  let networks: AggregateRepository<
+    ReturnType<typeof networkDecider.initialState>,
+    Parameters<typeof networkDecider.decide>[0],
+    Parameters<typeof networkDecider.evolve>[1]
+  >;
   const naming = new Naming({ prefix: uniqueName() });
   const snapshots = new InMemorySnapshotStore();
   let ports = 0;
 
   const createPort = async (host: string) => {
     const portId = `22222222-0000-4000-8000-${String(++ports).padStart(12, '0')}`;
-    await networks.execute(NET, { type: 'CreatePort', id: NET, portId, projectId: 'p', request: { ...portRequest, bindingHostId: host }, macPrefix: 'fa:16:3e' }, meta);
+    await networks.execute(
+      NET,
+      { type: 'CreatePort', id: NET, portId, projectId: 'p', request: { ...portRequest, bindingHostId: host }, macPrefix: 'fa:16:3e' },
+      meta,
+    );
     return portId;
   };
   const registerAgent = async (host: string) => {
     const data = { row: 'row-a', host, roles: ['compute'], tunnelIp: '10.1.0.2', physnets: {}, version: '1', startedAt: meta.now };
-    await store.append(naming.eventSubject('agent', 'agent', `agent-${host}`), store.envelope({ type: 'AgentRegistered', data }, 'agent', `agent-${host}`, meta), 0);
+    await store.append(
+      naming.eventSubject('agent', 'agent', `agent-${host}`),
+      store.envelope({ type: 'AgentRegistered', data }, 'agent', `agent-${host}`, meta),
+      0,
+    );
   };
   const keys = async () => {
     const all: string[] = [];

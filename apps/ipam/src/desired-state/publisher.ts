@@ -96,7 +96,10 @@ export class DesiredStatePublisher {
       this.savedAt = snapshot.sequence;
       this.flushedTo = snapshot.sequence;
     } else if (snapshot) {
-      this.logger.warn({ version: snapshot.version, sequence: snapshot.sequence, streamLast: last }, 'desired state: snapshot not usable (another version or a newer stream); folding from sequence 1');
+      this.logger.warn(
+        { version: snapshot.version, sequence: snapshot.sequence, streamLast: last },
+        'desired state: snapshot not usable (another version or a newer stream); folding from sequence 1',
+      );
     }
     const from = this.position + 1;
     const consumer = await this.store.js.consumers.get(this.store.streamName, {
@@ -109,7 +112,12 @@ export class DesiredStatePublisher {
     if (this.stopping) await messages.close();
     const report = () =>
       this.logger.info(
-        { fromSnapshot: snapshot ? this.savedAt : null, events: this.position - from + 1, published: this.published.size, ms: Math.round(performance.now() - started) },
+        {
+          fromSnapshot: snapshot ? this.savedAt : null,
+          events: this.position - from + 1,
+          published: this.published.size,
+          ms: Math.round(performance.now() - started),
+        },
         'desired state caught up',
       );
     if (last < from) {

@@ -54,11 +54,7 @@ function evolve(state: AddressScopeState, event: AddressScopeEvent): AddressScop
   }
 }
 
-function decide(
-  command: AddressScopeCommand,
-  state: Readonly<AddressScopeState>,
-  meta: CommandMetadata,
-): readonly [] | readonly [AddressScopeEvent] {
+function decide(command: AddressScopeCommand, state: Readonly<AddressScopeState>, meta: CommandMetadata): readonly [] | readonly [AddressScopeEvent] {
   if (command.type === 'CreateAddressScope') {
     if (state.exists || state.revision > 0) throw conflict('AddressScopeExists', `Address scope ${command.id} already exists.`);
     return [
@@ -83,7 +79,10 @@ function decide(
     case 'DeleteAddressScope': {
       if (!canModify(meta, state)) throw notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
       if (state.claims.size > 0) {
-        throw conflict('AddressScopeInUse', `Unable to complete operation on address scope ${command.id}. There are one or more subnet pools in use on the address scope.`);
+        throw conflict(
+          'AddressScopeInUse',
+          `Unable to complete operation on address scope ${command.id}. There are one or more subnet pools in use on the address scope.`,
+        );
       }
       return [{ type: 'AddressScopeDeleted', data: {} }];
     }

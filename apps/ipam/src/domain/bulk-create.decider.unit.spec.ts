@@ -17,9 +17,15 @@ describe('bulk create journal', () => {
   it('records the items before any is made, once, and within the bound', () => {
     bulk.given([]).when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items }).then([started]);
     bulk.given([started]).when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items }).thenThrows('IPAM.BulkCreateExists');
-    bulk.given([]).when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items: [] }).thenThrows('IPAM.BadRequest', /Resources required/);
+    bulk
+      .given([])
+      .when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items: [] })
+      .thenThrows('IPAM.BadRequest', /Resources required/);
     const many = Array.from({ length: MAX_BULK_ITEMS + 1 }, (_, i) => ({ id: `p${i}`, networkId: 'n' }));
-    bulk.given([]).when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items: many }).thenThrows('IPAM.BadRequest', /at most 100/);
+    bulk
+      .given([])
+      .when({ type: 'StartBulkCreate', id: 'b', collection: 'ports', items: many })
+      .thenThrows('IPAM.BadRequest', /at most 100/);
   });
 
   it('completes a started bulk, idempotently', () => {

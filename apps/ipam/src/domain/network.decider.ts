@@ -217,7 +217,8 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
   // A subnet or port is seen and changed on its own rights (its project, or its network's
   // sharing), not the network's: a caller naming another project's subnet learns that it
   // is not found, and nothing about its network.
-  const targetsNetwork = command.type === 'UpdateNetwork' || command.type === 'DeleteNetwork' || command.type === 'CreateSubnet' || command.type === 'CreatePort';
+  const targetsNetwork =
+    command.type === 'UpdateNetwork' || command.type === 'DeleteNetwork' || command.type === 'CreateSubnet' || command.type === 'CreatePort';
   if (targetsNetwork && !canSee(meta, state)) throw notFoundFor(command);
   switch (command.type) {
     case 'UpdateNetwork':
@@ -248,9 +249,7 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
       const auto = isAutoAddressSubnet(subnet);
       const blocking = [...state.ports.values()].some(
         (p) =>
-          p.fixedIps.some((f) => f.subnetId === subnet.id) &&
-          !AUTO_DELETE_OWNERS.has(p.deviceOwner) &&
-          !(auto && !ROUTER_INTERFACE_OWNERS.has(p.deviceOwner)),
+          p.fixedIps.some((f) => f.subnetId === subnet.id) && !AUTO_DELETE_OWNERS.has(p.deviceOwner) && !(auto && !ROUTER_INTERFACE_OWNERS.has(p.deviceOwner)),
       );
       if (blocking) {
         throw conflict('SubnetInUse', `Unable to complete operation on subnet ${subnet.id}: One or more ports have an IP allocation from this subnet.`);
@@ -279,7 +278,12 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
       const blocked = command.status === 'ACTIVE' && awaitsDhcp(state, port);
       const status = blocked ? 'BUILD' : command.status;
       if (port.status === status) return [];
-      return [{ type: 'PortStatusChanged', data: { portId: command.portId, status, reason: blocked ? `${command.reason}; waiting for its DHCP server` : command.reason } }];
+      return [
+        {
+          type: 'PortStatusChanged',
+          data: { portId: command.portId, status, reason: blocked ? `${command.reason}; waiting for its DHCP server` : command.reason },
+        },
+      ];
     }
     case 'ConfirmPortDhcp': {
       const port = state.ports.get(command.portId);
@@ -420,8 +424,7 @@ function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
   if (c.hostRoutes !== undefined) changes.hostRoutes = validateHostRoutes(subnet.cidr, c.hostRoutes);
   if (c.serviceTypes !== undefined) changes.serviceTypes = validateServiceTypes(c.serviceTypes);
   if (c.gatewayIp !== undefined || c.allocationPools !== undefined) {
-    const gatewayText =
-      c.gatewayIp !== undefined ? c.gatewayIp : subnet.gatewayIp === null ? null : formatIp(subnet.ipVersion, subnet.gatewayIp);
+    const gatewayText = c.gatewayIp !== undefined ? c.gatewayIp : subnet.gatewayIp === null ? null : formatIp(subnet.ipVersion, subnet.gatewayIp);
     const pools = c.allocationPools ?? poolsToWire(subnet.allocationPools);
     const layout = subnetLayout(subnet.cidr, gatewayText, pools);
     if (c.gatewayIp !== undefined) {
@@ -448,7 +451,12 @@ function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
  * address or poses as its router (create_port / update_port :fixed_ips:ip_address,
  * :mac_address, :device_owner).
  */
-function checkPortPolicy(state: NetworkState, meta: CommandMetadata, action: 'create_port' | 'update_port', r: Pick<PortUpdate, 'fixedIps' | 'macAddress' | 'deviceOwner'>): void {
+function checkPortPolicy(
+  state: NetworkState,
+  meta: CommandMetadata,
+  action: 'create_port' | 'update_port',
+  r: Pick<PortUpdate, 'fixedIps' | 'macAddress' | 'deviceOwner'>,
+): void {
   if (canModify(meta, state)) return;
   const refuse = (attribute: string) => new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:${action}:${attribute}) is disallowed by policy`);
   if (r.fixedIps?.some((f) => f.ipAddress !== undefined)) throw refuse('fixed_ips:ip_address');

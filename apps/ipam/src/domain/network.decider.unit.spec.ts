@@ -39,15 +39,23 @@ describe('network decider: networks', () => {
       .thenThrows('IPAM.InvalidInput', /maximum is 1450/);
   });
 
-  it('hides another project\'s network and refuses to delete one with ports', () => {
-    const given = [networkCreated(), subnetCreated('s4', '10.0.0.0/24', { allocationPools: [{ start: '10.0.0.2', end: '10.0.0.254' }] }), portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])];
+  it("hides another project's network and refuses to delete one with ports", () => {
+    const given = [
+      networkCreated(),
+      subnetCreated('s4', '10.0.0.0/24', { allocationPools: [{ start: '10.0.0.2', end: '10.0.0.254' }] }),
+      portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }]),
+    ];
     spec.given(given).when({ type: 'DeleteNetwork', id: NET }, { projectId: 'project-b' }).thenThrows('IPAM.NetworkNotFound');
     spec.given(given).when({ type: 'DeleteNetwork', id: NET }).thenThrows('IPAM.NetworkInUse');
   });
 
   it('deletes a network along with its subnets and DHCP ports', () => {
     spec
-      .given([networkCreated(), subnetCreated('s4', '10.0.0.0/24'), portCreated('dhcp', 'fa:16:3e:00:00:09', [{ subnetId: 's4', ipAddress: '10.0.0.2' }], 'network:dhcp')])
+      .given([
+        networkCreated(),
+        subnetCreated('s4', '10.0.0.0/24'),
+        portCreated('dhcp', 'fa:16:3e:00:00:09', [{ subnetId: 's4', ipAddress: '10.0.0.2' }], 'network:dhcp'),
+      ])
       .when({ type: 'DeleteNetwork', id: NET })
       .then([{ type: 'NetworkDeleted', data: { subnets: [{ subnetId: 's4', cidr: '10.0.0.0/24', subnetPoolId: null }], portIds: ['dhcp'] } }]);
   });
@@ -91,12 +99,18 @@ describe('network decider: subnets', () => {
   });
 
   it('accepts a null gateway, giving the pool every usable address', () => {
-    const [e] = spec.given([networkCreated()]).when(create('10.9.0.0/29', { gatewayIp: null })).events();
+    const [e] = spec
+      .given([networkCreated()])
+      .when(create('10.9.0.0/29', { gatewayIp: null }))
+      .events();
     expect(e?.type === 'SubnetCreated' && e.data.allocationPools).toEqual([{ start: '10.9.0.1', end: '10.9.0.6' }]);
   });
 
   it('refuses overlapping subnets on one network', () => {
-    spec.given([networkCreated(), subnetCreated('s1', '10.0.0.0/16')]).when(create('10.0.5.0/24')).thenThrows('IPAM.InvalidInput', /overlaps/);
+    spec
+      .given([networkCreated(), subnetCreated('s1', '10.0.0.0/16')])
+      .when(create('10.0.5.0/24'))
+      .thenThrows('IPAM.InvalidInput', /overlaps/);
   });
 
   it('refuses subnets of one family in different address scopes', () => {
@@ -105,7 +119,12 @@ describe('network decider: subnets', () => {
       .when(create('10.1.0.0/24', { addressScopeId: 'scope-2' }))
       .thenThrows('IPAM.BadRequest', /share an address scope/);
     // Another family may live in another scope.
-    expect(spec.given([networkCreated(), subnetCreated('s1', '10.0.0.0/24', { addressScopeId: 'scope-1' })]).when(create('2001:db8::/64')).events()).toHaveLength(1);
+    expect(
+      spec
+        .given([networkCreated(), subnetCreated('s1', '10.0.0.0/24', { addressScopeId: 'scope-1' })])
+        .when(create('2001:db8::/64'))
+        .events(),
+    ).toHaveLength(1);
   });
 
   it('checks gateway and pools against the cidr and each other', () => {
@@ -115,13 +134,20 @@ describe('network decider: subnets', () => {
       .when(create('10.0.0.0/24', { gatewayIp: '10.0.0.5', allocationPools: [{ start: '10.0.0.2', end: '10.0.0.10' }] }))
       .thenThrows('IPAM.GatewayConflictWithAllocationPools');
     given
-      .when(create('10.0.0.0/24', { allocationPools: [{ start: '10.0.0.2', end: '10.0.0.10' }, { start: '10.0.0.9', end: '10.0.0.20' }] }))
+      .when(
+        create('10.0.0.0/24', {
+          allocationPools: [
+            { start: '10.0.0.2', end: '10.0.0.10' },
+            { start: '10.0.0.9', end: '10.0.0.20' },
+          ],
+        }),
+      )
       .thenThrows('IPAM.BadRequest', /overlapping/);
     given.when(create('10.0.0.0/24', { allocationPools: [{ start: '10.0.0.200', end: '10.0.1.5' }] })).thenThrows('IPAM.BadRequest', /spans beyond/);
     given.when(create('10.0.0.5/24')).thenThrows('IPAM.BadRequest', /'10.0.0.0\/24' is recommended/);
   });
 
-  it('follows Neutron\'s ipv6_ra_mode x ipv6_address_mode matrix', () => {
+  it("follows Neutron's ipv6_ra_mode x ipv6_address_mode matrix", () => {
     const given = spec.given([networkCreated()]);
     given.when(create('2001:db8::/64', { ipv6RaMode: 'slaac', ipv6AddressMode: 'dhcpv6-stateful' })).thenThrows('IPAM.InvalidInput', /must be the same value/);
     given.when(create('10.0.0.0/24', { ipv6AddressMode: 'slaac' })).thenThrows('IPAM.InvalidInput', /ip_version 4/);
@@ -174,7 +200,10 @@ describe('network decider: ports', () => {
   });
 
   it('gives an automatic port one IPv4 address and its EUI-64 address (the reference example)', () => {
-    const [e] = spec.given([networkCreated(), v4, v6]).when(createPort('p1', { macAddress: 'FA:16:3E:11:11:11' })).events();
+    const [e] = spec
+      .given([networkCreated(), v4, v6])
+      .when(createPort('p1', { macAddress: 'FA:16:3E:11:11:11' }))
+      .events();
     expect(e?.type === 'PortCreated' && [e.data.macAddress, e.data.fixedIps]).toEqual([
       'fa:16:3e:11:11:11',
       [
@@ -187,11 +216,17 @@ describe('network decider: ports', () => {
   it('allocates the lowest free address and answers exhaustion with a 409', () => {
     const events: NetworkEvent[] = [networkCreated(), v4];
     for (const [i, expected] of ['10.0.0.2', '10.0.0.3', '10.0.0.4'].entries()) {
-      const [e] = spec.given(events).when(createPort(`p${i}`)).events();
+      const [e] = spec
+        .given(events)
+        .when(createPort(`p${i}`))
+        .events();
       expect(e?.type === 'PortCreated' && e.data.fixedIps[0]?.ipAddress).toBe(expected);
       if (e) events.push(e);
     }
-    spec.given(events).when(createPort('px')).thenThrows('IPAM.IpAddressGenerationFailure', /No more IP addresses available on network net-1/);
+    spec
+      .given(events)
+      .when(createPort('px'))
+      .thenThrows('IPAM.IpAddressGenerationFailure', /No more IP addresses available on network net-1/);
     // Releasing an address makes it the next one handed out.
     events.push({ type: 'PortDeleted', data: { portId: 'p1', fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.3' }] } });
     const [again] = spec.given(events).when(createPort('py')).events();
@@ -202,7 +237,9 @@ describe('network decider: ports', () => {
     const given = spec.given([networkCreated(), v4, v6, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])]);
     given.when(createPort('p2', { fixedIps: [{ ipAddress: '10.0.0.2' }] })).thenThrows('IPAM.IpAddressAlreadyAllocated');
     given.when(createPort('p2', { fixedIps: [{ subnetId: 's6', ipAddress: '2001:db8:0:1::99' }] })).thenThrows('IPAM.InvalidInput', /automatic addresses/);
-    given.when(createPort('p2', { fixedIps: [{ subnetId: 's4', ipAddress: '10.0.1.9' }] })).thenThrows('IPAM.BadRequest', /not a valid IP for the specified subnet/);
+    given
+      .when(createPort('p2', { fixedIps: [{ subnetId: 's4', ipAddress: '10.0.1.9' }] }))
+      .thenThrows('IPAM.BadRequest', /not a valid IP for the specified subnet/);
     given.when(createPort('p2', { fixedIps: [{ ipAddress: '192.0.2.1' }] })).thenThrows('IPAM.BadRequest', /any of the subnets/);
     given.when(createPort('p2', { fixedIps: [{ subnetId: 'nope' }] })).thenThrows('IPAM.InvalidInput', /invalid subnet nope/);
     // The gateway address may be taken explicitly (a port later attached to a router).
@@ -225,14 +262,20 @@ describe('network decider: ports', () => {
 
   it('updates fixed IPs, keeping what stays and releasing what goes', () => {
     const given = spec.given([networkCreated(), v4, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])]);
-    given
-      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { fixedIps: [{ subnetId: 's4' }, { ipAddress: '10.0.0.4' }] } })
-      .then([
-        {
-          type: 'PortUpdated',
-          data: { portId: 'p1', changes: { fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.2' }, { subnetId: 's4', ipAddress: '10.0.0.4' }] } },
+    given.when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { fixedIps: [{ subnetId: 's4' }, { ipAddress: '10.0.0.4' }] } }).then([
+      {
+        type: 'PortUpdated',
+        data: {
+          portId: 'p1',
+          changes: {
+            fixedIps: [
+              { subnetId: 's4', ipAddress: '10.0.0.2' },
+              { subnetId: 's4', ipAddress: '10.0.0.4' },
+            ],
+          },
         },
-      ]);
+      },
+    ]);
   });
 
   it('re-derives SLAAC addresses when the MAC changes', () => {
@@ -255,7 +298,7 @@ describe('network decider: ports', () => {
       .thenThrows('IPAM.AddressPairAndPortSecurityRequired');
   });
 
-  it('keeps router and floating IP ports away from the port API\'s delete', () => {
+  it("keeps router and floating IP ports away from the port API's delete", () => {
     for (const owner of ['network:router_interface', 'network:router_gateway', 'network:floatingip']) {
       const given = spec.given([networkCreated(), v4, portCreated('r1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.1' }], owner)]);
       given.when({ type: 'DeletePort', id: NET, portId: 'r1' }).thenThrows('IPAM.ServicePortInUse');
@@ -310,7 +353,7 @@ describe('network decider: ports', () => {
     expect(networkDecider.decide(command, restored, meta)).toEqual(networkDecider.decide(command, state, meta));
   });
 
-  it('takes agents\' status reports only from the host the port is bound to, and only when they change', () => {
+  it("takes agents' status reports only from the host the port is bound to, and only when they change", () => {
     const bound = portCreated('p1', 'fa:16:3e:00:00:01', []);
     const onA = { ...bound, data: { ...bound.data, bindingHostId: 'host-a1' } } as NetworkEvent;
     const given = spec.given([networkCreated(), onA]);
@@ -321,7 +364,7 @@ describe('network decider: ports', () => {
     spec.given([networkCreated()]).when(report('host-a1', 'ACTIVE'), admin).then([]);
   });
 
-  it('holds a plugged port in BUILD until its network\'s DHCP server confirms it (the DHCP provisioning block)', () => {
+  it("holds a plugged port in BUILD until its network's DHCP server confirms it (the DHCP provisioning block)", () => {
     const bound = (id: string, mac: string, ip: string, host: string, deviceOwner = '') => {
       const e = portCreated(id, mac, [{ subnetId: 's4', ipAddress: ip }], deviceOwner);
       return { ...e, data: { ...e.data, bindingHostId: host } } as NetworkEvent;
@@ -339,17 +382,29 @@ describe('network decider: ports', () => {
       .when(confirm('net-a1'), admin)
       .then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged; in its DHCP server', dhcpProvisioned: true } }]);
     // Confirmed before it was plugged: the plug makes it ACTIVE at once.
-    const early: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'DOWN', reason: 'plugged; in its DHCP server', dhcpProvisioned: true } };
+    const early: NetworkEvent = {
+      type: 'PortStatusChanged',
+      data: { portId: 'p1', status: 'DOWN', reason: 'plugged; in its DHCP server', dhcpProvisioned: true },
+    };
     spec.given([networkCreated(), v4, dhcpPort, vm]).when(confirm('net-a1'), admin).then([early]);
-    spec.given([networkCreated(), v4, dhcpPort, vm, early]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+    spec
+      .given([networkCreated(), v4, dhcpPort, vm, early])
+      .when(plugged, admin)
+      .then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
     // A new MAC must be confirmed again.
     const remac: NetworkEvent = { type: 'PortUpdated', data: { portId: 'p1', changes: { macAddress: 'fa:16:3e:00:00:09' } } };
     const down: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'DOWN', reason: 'unplugged' } };
     spec.given([networkCreated(), v4, dhcpPort, vm, early, remac, down]).when(plugged, admin).then([build]);
     // No DHCP server on the network, or DHCP off on the subnet: no block.
-    spec.given([networkCreated(), v4, vm]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+    spec
+      .given([networkCreated(), v4, vm])
+      .when(plugged, admin)
+      .then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
     const noDhcp = subnetCreated('s4', '10.0.0.0/29', { gatewayIp: '10.0.0.1', enableDhcp: false, allocationPools: [{ start: '10.0.0.2', end: '10.0.0.4' }] });
-    spec.given([networkCreated(), noDhcp, dhcpPort, vm]).when(plugged, admin).then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
+    spec
+      .given([networkCreated(), noDhcp, dhcpPort, vm])
+      .when(plugged, admin)
+      .then([{ type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } }]);
   });
 
   it('puts a port DOWN when it moves to another host', () => {
@@ -401,7 +456,10 @@ describe('network decider: ports', () => {
       { optName: 'tftp-server', optValue: '10.0.0.1', ipVersion: 4 as const },
       { optName: 'tftp-server', optValue: '10.0.0.2', ipVersion: 4 as const },
     ];
-    spec.given([networkCreated(), withOpts]).when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { extraDhcpOpts: twice } }).thenThrows('IPAM.BadRequest', /Duplicate/);
+    spec
+      .given([networkCreated(), withOpts])
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { extraDhcpOpts: twice } })
+      .thenThrows('IPAM.BadRequest', /Duplicate/);
     spec
       .given([networkCreated()])
       .when(createPort('p2', { extraDhcpOpts: [{ optName: 'x', optValue: 'a\nb', ipVersion: 4 }] }), admin)

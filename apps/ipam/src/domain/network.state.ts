@@ -1,15 +1,5 @@
 import { type ExtraDhcpOpt, type NetworkEvent, type Segment } from '@ncp/contracts';
-import {
-  AddressAllocator,
-  cidrContainsIp,
-  formatIp,
-  parseCidr,
-  parseIp,
-  parseRange,
-  type AddressAllocatorJson,
-  type Cidr,
-  type IpRange,
-} from '@ncp/netaddr';
+import { AddressAllocator, cidrContainsIp, formatIp, parseCidr, parseIp, parseRange, type AddressAllocatorJson, type Cidr, type IpRange } from '@ncp/netaddr';
 
 /**
  * A network owns its subnets and its ports, so the invariants that matter most on the
@@ -101,11 +91,7 @@ export const isAutoAddressSubnet = (s: Pick<SubnetState, 'ipVersion' | 'ipv6Addr
   s.ipVersion === 6 && (s.ipv6AddressMode === 'slaac' || s.ipv6AddressMode === 'dhcpv6-stateless');
 
 /** Router interfaces take explicit addresses only (Neutron's ROUTER_INTERFACE_OWNERS). */
-export const ROUTER_INTERFACE_OWNERS = new Set([
-  'network:router_interface',
-  'network:router_interface_distributed',
-  'network:ha_router_replicated_interface',
-]);
+export const ROUTER_INTERFACE_OWNERS = new Set(['network:router_interface', 'network:router_interface_distributed', 'network:ha_router_replicated_interface']);
 /** Ports that go away with their network or subnet instead of blocking its deletion. */
 export const AUTO_DELETE_OWNERS = new Set([DHCP_OWNER]);
 

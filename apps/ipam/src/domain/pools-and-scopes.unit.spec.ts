@@ -38,8 +38,14 @@ const allocate = (subnetId: string, extra: Record<string, unknown> = {}) => ({
 
 describe('subnet pool decider', () => {
   it('hands out /26s first-fit, as in the reference scenario', () => {
-    pools.given([poolCreated]).when(allocate('s1')).then([allocated('s1', '192.168.81.0/26')]);
-    pools.given([poolCreated, allocated('s1', '192.168.81.0/26')]).when(allocate('s2')).then([allocated('s2', '192.168.81.64/26')]);
+    pools
+      .given([poolCreated])
+      .when(allocate('s1'))
+      .then([allocated('s1', '192.168.81.0/26')]);
+    pools
+      .given([poolCreated, allocated('s1', '192.168.81.0/26')])
+      .when(allocate('s2'))
+      .then([allocated('s2', '192.168.81.64/26')]);
   });
 
   it('finds the prefix that holds a requested gateway', () => {
@@ -50,18 +56,41 @@ describe('subnet pool decider', () => {
   });
 
   it('is idempotent per subnet, for saga retries', () => {
-    pools.given([poolCreated, allocated('s1', '192.168.81.0/26')]).when(allocate('s1')).then([]);
+    pools
+      .given([poolCreated, allocated('s1', '192.168.81.0/26')])
+      .when(allocate('s1'))
+      .then([]);
   });
 
   it('refuses lengths outside the bounds, taken prefixes, exhaustion and quota', () => {
-    pools.given([poolCreated]).when(allocate('s1', { prefixLength: 7 })).thenThrows('IPAM.BadRequest', /minimum allowed prefix is 8/);
-    pools.given([poolCreated, allocated('s1', '192.168.81.0/26')]).when(allocate('s2', { cidr: '192.168.81.0/27' })).thenThrows('IPAM.SubnetAllocationError');
-    pools.given([poolCreated]).when(allocate('s2', { cidr: '10.0.0.0/24' })).thenThrows('IPAM.SubnetAllocationError', /not inside/);
-    pools.given([poolCreated, allocated('s1', '192.168.81.0/24')]).when(allocate('s2')).thenThrows('IPAM.SubnetAllocationError', /insufficient/);
+    pools
+      .given([poolCreated])
+      .when(allocate('s1', { prefixLength: 7 }))
+      .thenThrows('IPAM.BadRequest', /minimum allowed prefix is 8/);
+    pools
+      .given([poolCreated, allocated('s1', '192.168.81.0/26')])
+      .when(allocate('s2', { cidr: '192.168.81.0/27' }))
+      .thenThrows('IPAM.SubnetAllocationError');
+    pools
+      .given([poolCreated])
+      .when(allocate('s2', { cidr: '10.0.0.0/24' }))
+      .thenThrows('IPAM.SubnetAllocationError', /not inside/);
+    pools
+      .given([poolCreated, allocated('s1', '192.168.81.0/24')])
+      .when(allocate('s2'))
+      .thenThrows('IPAM.SubnetAllocationError', /insufficient/);
     const quota: SubnetPoolEvent = { ...poolCreated, data: { ...poolCreated.data, defaultQuota: 100 } };
-    pools.given([quota, allocated('s1', '192.168.81.0/26')]).when(allocate('s2')).thenThrows('IPAM.SubnetPoolQuotaExceeded');
+    pools
+      .given([quota, allocated('s1', '192.168.81.0/26')])
+      .when(allocate('s2'))
+      .thenThrows('IPAM.SubnetPoolQuotaExceeded');
     // The quota counts per project.
-    expect(pools.given([quota, allocated('s1', '192.168.81.0/26', 'project-b')]).when(allocate('s2')).events()).toHaveLength(1);
+    expect(
+      pools
+        .given([quota, allocated('s1', '192.168.81.0/26', 'project-b')])
+        .when(allocate('s2'))
+        .events(),
+    ).toHaveLength(1);
   });
 
   it('compacts added prefixes and refuses to remove ones in use', () => {
@@ -91,7 +120,10 @@ describe('subnet pool decider', () => {
   });
 
   it('refuses to delete a pool with allocations', () => {
-    pools.given([poolCreated, allocated('s1', '192.168.81.0/26')]).when({ type: 'DeleteSubnetPool', id: 'pool' }).thenThrows('IPAM.SubnetPoolInUse');
+    pools
+      .given([poolCreated, allocated('s1', '192.168.81.0/26')])
+      .when({ type: 'DeleteSubnetPool', id: 'pool' })
+      .thenThrows('IPAM.SubnetPoolInUse');
   });
 });
 
@@ -110,7 +142,10 @@ describe('address scope decider', () => {
       .when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'pool-2', ipVersion: 4, prefixes: ['192.168.82.0/24'] })
       .then([{ type: 'AddressScopePrefixesClaimed', data: { subnetPoolId: 'pool-2', prefixes: ['192.168.82.0/24'] } }]);
     // Claiming again what the pool holds changes nothing.
-    scopes.given([created, claimed]).when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'pool-1', ipVersion: 4, prefixes: ['192.168.81.0/24'] }).then([]);
+    scopes
+      .given([created, claimed])
+      .when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'pool-1', ipVersion: 4, prefixes: ['192.168.81.0/24'] })
+      .then([]);
   });
 
   it('refuses pools of the other family and deletion while pools use it', () => {
@@ -123,7 +158,10 @@ describe('address scope decider', () => {
 
   it('lets other projects use a shared scope but not change it', () => {
     expect(
-      scopes.given([created]).when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'p', ipVersion: 4, prefixes: ['10.0.0.0/8'] }, { projectId: 'project-b' }).events(),
+      scopes
+        .given([created])
+        .when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'p', ipVersion: 4, prefixes: ['10.0.0.0/8'] }, { projectId: 'project-b' })
+        .events(),
     ).toHaveLength(1);
     scopes.given([created]).when({ type: 'DeleteAddressScope', id: 'scope' }, { projectId: 'project-b' }).thenThrows('IPAM.AddressScopeNotFound');
   });
@@ -138,17 +176,41 @@ describe('registry decider', () => {
   });
 
   it('allocates VNIs from the configured range, lowest free first, and reports exhaustion', () => {
-    registry.given([]).when(reserve('n1')).then([reserved('n1', 100)]);
-    registry.given([reserved('n1', 100), reserved('n3', 102)]).when(reserve('n2')).then([reserved('n2', 101)]);
-    registry.given([reserved('a', 100), reserved('b', 101), reserved('c', 102)]).when(reserve('n')).thenThrows('IPAM.NoNetworkAvailable');
-    registry.given([reserved('a', 100)]).when(reserve('n', { networkType: 'vxlan', segmentationId: 100 })).thenThrows('IPAM.TunnelIdInUse');
+    registry
+      .given([])
+      .when(reserve('n1'))
+      .then([reserved('n1', 100)]);
+    registry
+      .given([reserved('n1', 100), reserved('n3', 102)])
+      .when(reserve('n2'))
+      .then([reserved('n2', 101)]);
+    registry
+      .given([reserved('a', 100), reserved('b', 101), reserved('c', 102)])
+      .when(reserve('n'))
+      .thenThrows('IPAM.NoNetworkAvailable');
+    registry
+      .given([reserved('a', 100)])
+      .when(reserve('n', { networkType: 'vxlan', segmentationId: 100 }))
+      .thenThrows('IPAM.TunnelIdInUse');
   });
 
   it('maps flat and VLAN networks onto known physical networks', () => {
-    registry.given([]).when(reserve('n', { networkType: 'flat' })).thenThrows('IPAM.InvalidInput', /requires physical_network/);
-    registry.given([]).when(reserve('n', { networkType: 'flat', physicalNetwork: 'nope' })).thenThrows('IPAM.InvalidInput', /unknown/);
-    const flat = { type: 'SegmentReserved' as const, data: { networkId: 'f', segment: { networkType: 'flat' as const, physicalNetwork: 'extnet0', segmentationId: null } } };
-    registry.given([flat]).when(reserve('n', { networkType: 'flat', physicalNetwork: 'extnet0' })).thenThrows('IPAM.FlatNetworkInUse');
+    registry
+      .given([])
+      .when(reserve('n', { networkType: 'flat' }))
+      .thenThrows('IPAM.InvalidInput', /requires physical_network/);
+    registry
+      .given([])
+      .when(reserve('n', { networkType: 'flat', physicalNetwork: 'nope' }))
+      .thenThrows('IPAM.InvalidInput', /unknown/);
+    const flat = {
+      type: 'SegmentReserved' as const,
+      data: { networkId: 'f', segment: { networkType: 'flat' as const, physicalNetwork: 'extnet0', segmentationId: null } },
+    };
+    registry
+      .given([flat])
+      .when(reserve('n', { networkType: 'flat', physicalNetwork: 'extnet0' }))
+      .thenThrows('IPAM.FlatNetworkInUse');
     registry
       .given([])
       .when(reserve('n', { networkType: 'vlan' }))
@@ -157,7 +219,13 @@ describe('registry decider', () => {
 
   it('keeps one default subnet pool per IP family', () => {
     const claimed = { type: 'DefaultSubnetPoolClaimed' as const, data: { ipVersion: 4 as const, subnetPoolId: 'p1' } };
-    registry.given([claimed]).when({ type: 'ClaimDefaultSubnetPool', ipVersion: 4, subnetPoolId: 'p2' }).thenThrows('IPAM.InvalidInput', /Only one default/);
-    registry.given([claimed]).when({ type: 'ClaimDefaultSubnetPool', ipVersion: 6, subnetPoolId: 'p2' }).then([{ type: 'DefaultSubnetPoolClaimed', data: { ipVersion: 6, subnetPoolId: 'p2' } }]);
+    registry
+      .given([claimed])
+      .when({ type: 'ClaimDefaultSubnetPool', ipVersion: 4, subnetPoolId: 'p2' })
+      .thenThrows('IPAM.InvalidInput', /Only one default/);
+    registry
+      .given([claimed])
+      .when({ type: 'ClaimDefaultSubnetPool', ipVersion: 6, subnetPoolId: 'p2' })
+      .then([{ type: 'DefaultSubnetPoolClaimed', data: { ipVersion: 6, subnetPoolId: 'p2' } }]);
   });
 });

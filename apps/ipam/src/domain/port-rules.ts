@@ -1,23 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  cidrContainsIp,
-  eui64Address,
-  formatIp,
-  isUnicastMac,
-  isValidMac,
-  normalizeMac,
-  validateFixedIp,
-  type IpAddress,
-} from '@ncp/netaddr';
+import { cidrContainsIp, eui64Address, formatIp, isUnicastMac, isValidMac, normalizeMac, validateFixedIp, type IpAddress } from '@ncp/netaddr';
 import { badRequest, conflict, invalidInput, ipInput } from './rules';
-import {
-  ROUTER_INTERFACE_OWNERS,
-  isAutoAddressSubnet,
-  subnetContaining,
-  type NetworkState,
-  type PortFixedIp,
-  type SubnetState,
-} from './network.state';
+import { ROUTER_INTERFACE_OWNERS, isAutoAddressSubnet, subnetContaining, type NetworkState, type PortFixedIp, type SubnetState } from './network.state';
 
 /** One entry of a port's fixed_ips as a user writes it. */
 export interface FixedIpRequest {
@@ -31,7 +15,10 @@ export interface FixedIpRequest {
  * stays pure and a replay gives the same answer.
  */
 export function generateMac(macPrefix: string, portId: string, taken: ReadonlySet<string>): string {
-  const prefix = macPrefix.split(':').filter((o) => o !== '').map((o) => parseInt(o, 16));
+  const prefix = macPrefix
+    .split(':')
+    .filter((o) => o !== '')
+    .map((o) => parseInt(o, 16));
   if (prefix.length < 1 || prefix.length > 5 || prefix.some((o) => !(o >= 0 && o <= 255))) {
     throw new Error(`invalid MAC prefix ${macPrefix}`);
   }
@@ -62,8 +49,7 @@ export function eligibleSubnets(network: NetworkState, deviceOwner: string): Sub
   return typed.length > 0 ? typed : all.filter((s) => s.serviceTypes.length === 0);
 }
 
-const exhausted = (networkId: string) =>
-  conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
+const exhausted = (networkId: string) => conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
 
 /**
  * Resolves the fixed IPs of a port being created or updated.
@@ -201,4 +187,3 @@ export function rekeyAutoAddresses(network: NetworkState, fixedIps: readonly Por
     return { subnetId: f.subnetId, ip: eui64Address(s.cidr, newMac) };
   });
 }
-

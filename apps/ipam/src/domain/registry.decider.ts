@@ -1,10 +1,4 @@
-import {
-  IPAM_AGGREGATES,
-  IPAM_CONTEXT,
-  type CommandMetadata,
-  type RegistryEvent,
-  type Segment,
-} from '@ncp/contracts';
+import { IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type RegistryEvent, type Segment } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { conflict, invalidInput } from './rules';
 
@@ -162,9 +156,7 @@ function decide(command: RegistryCommand, state: Readonly<RegistryState>, _meta:
       const current = state.defaultPools[command.ipVersion];
       if (current === command.subnetPoolId) return [];
       if (current !== undefined) {
-        throw invalidInput(
-          `A default subnetpool for this IP family has already been set (${current}). Only one default may exist per IP family`,
-        );
+        throw invalidInput(`A default subnetpool for this IP family has already been set (${current}). Only one default may exist per IP family`);
       }
       return [{ type: 'DefaultSubnetPoolClaimed', data: { ipVersion: command.ipVersion, subnetPoolId: command.subnetPoolId } }];
     }

@@ -1,11 +1,4 @@
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  PreconditionError,
-  ValidationError,
-  type CommandMetadata,
-} from '@ncp/contracts';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionError, ValidationError, type CommandMetadata } from '@ncp/contracts';
 import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 
 /**
@@ -14,8 +7,7 @@ import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@nc
  */
 
 export const badRequest = (message: string, detail = '') => new ValidationError('IPAM.BadRequest', message, detail);
-export const invalidInput = (message: string) =>
-  new ValidationError('IPAM.InvalidInput', `Invalid input for operation: ${message}.`);
+export const invalidInput = (message: string) => new ValidationError('IPAM.InvalidInput', `Invalid input for operation: ${message}.`);
 export const notFound = (type: string, message: string) => new NotFoundError(`IPAM.${type}`, message);
 export const conflict = (type: string, message: string) => new ConflictError(`IPAM.${type}`, message);
 

@@ -13,17 +13,7 @@ import {
   type Cidr,
   type IpAddress,
 } from '@ncp/netaddr';
-import {
-  badRequest,
-  canModify,
-  canSee,
-  checkRevision,
-  cidrInput,
-  conflict,
-  invalidInput,
-  maxPrefixLength,
-  notFound,
-} from './rules';
+import { badRequest, canModify, canSee, checkRevision, cidrInput, conflict, invalidInput, maxPrefixLength, notFound } from './rules';
 
 /**
  * A subnet pool owns the prefixes handed out to subnets: no two subnets taken from it
@@ -202,11 +192,7 @@ function validateBounds(version: 4 | 6, min: number, max: number, def: number): 
   }
 }
 
-function decide(
-  command: SubnetPoolCommand,
-  state: Readonly<SubnetPoolState>,
-  meta: CommandMetadata,
-): readonly [] | readonly [SubnetPoolEvent] {
+function decide(command: SubnetPoolCommand, state: Readonly<SubnetPoolState>, meta: CommandMetadata): readonly [] | readonly [SubnetPoolEvent] {
   if (command.type === 'CreateSubnetPool') {
     if (state.exists || state.revision > 0) throw conflict('SubnetPoolExists', `Subnet pool ${command.id} already exists.`);
     if (command.prefixes.length === 0) throw badRequest('Invalid input for prefixes. Reason: a subnet pool needs at least one prefix.');
@@ -282,7 +268,10 @@ function decide(
     case 'DeleteSubnetPool': {
       if (!canModify(meta, state)) throw missing();
       if (state.allocations.size > 0) {
-        throw conflict('SubnetPoolInUse', `Unable to complete operation on subnet pool ${command.id}. ${state.allocations.size} subnet(s) are allocated from it.`);
+        throw conflict(
+          'SubnetPoolInUse',
+          `Unable to complete operation on subnet pool ${command.id}. ${state.allocations.size} subnet(s) are allocated from it.`,
+        );
       }
       return [{ type: 'SubnetPoolDeleted', data: {} }];
     }
@@ -301,10 +290,7 @@ function prefixesChanged(state: Readonly<SubnetPoolState>, next: readonly Cidr[]
   return [{ type: 'SubnetPoolPrefixesChanged', data: { prefixes: next.map(formatCidr) } }];
 }
 
-function allocate(
-  command: Extract<SubnetPoolCommand, { type: 'AllocatePrefix' }>,
-  state: Readonly<SubnetPoolState>,
-): readonly [] | readonly [SubnetPoolEvent] {
+function allocate(command: Extract<SubnetPoolCommand, { type: 'AllocatePrefix' }>, state: Readonly<SubnetPoolState>): readonly [] | readonly [SubnetPoolEvent] {
   const existing = state.allocations.get(command.subnetId);
   if (existing) return [];
   const allocated = [...state.allocations.values()].map((a) => a.cidr);
@@ -329,9 +315,7 @@ function allocate(
     cidr = found;
   }
   if (state.defaultQuota !== null) {
-    const used = [...state.allocations.values()]
-      .filter((a) => a.projectId === command.projectId)
-      .reduce((sum, a) => sum + quotaUnits(a.cidr), 0n);
+    const used = [...state.allocations.values()].filter((a) => a.projectId === command.projectId).reduce((sum, a) => sum + quotaUnits(a.cidr), 0n);
     if (used + quotaUnits(cidr) > BigInt(state.defaultQuota)) {
       throw conflict(
         'SubnetPoolQuotaExceeded',

@@ -74,9 +74,7 @@ export function validateIpv6Modes(ipVersion: 4 | 6, cidr: Cidr, ra: Ipv6Mode | n
   }
   const mode = address ?? ra;
   if ((mode === 'slaac' || mode === 'dhcpv6-stateless') && cidr.prefixLength !== 64) {
-    throw invalidInput(
-      `Invalid CIDR ${formatCidr(cidr)} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64`,
-    );
+    throw invalidInput(`Invalid CIDR ${formatCidr(cidr)} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64`);
   }
 }
 
@@ -169,19 +167,11 @@ export function subnetLayout(
 export const poolsToWire = (pools: readonly IpRange[]) => pools.map(rangeToPool);
 
 /** No overlap with other subnets of the network; one address scope per family. */
-export function checkSubnetFitsNetwork(
-  network: NetworkState,
-  networkId: string,
-  subnetId: string,
-  cidr: Cidr,
-  addressScopeId: string | null,
-): void {
+export function checkSubnetFitsNetwork(network: NetworkState, networkId: string, subnetId: string, cidr: Cidr, addressScopeId: string | null): void {
   for (const other of network.subnets.values()) {
     if (other.id === subnetId) continue;
     if (cidrsOverlap(other.cidr, cidr)) {
-      throw invalidInput(
-        `Requested subnet with cidr: ${formatCidr(cidr)} for network: ${networkId} overlaps with another subnet`,
-      );
+      throw invalidInput(`Requested subnet with cidr: ${formatCidr(cidr)} for network: ${networkId} overlaps with another subnet`);
     }
     if (other.ipVersion === cidr.version && other.addressScopeId !== addressScopeId) {
       throw badRequest(

@@ -25,7 +25,14 @@ class StreamWriter {
 
   run(command: NetworkCommand): void {
     const state = this.states.get(command.id) ?? networkDecider.initialState();
-    const meta: CommandMetadata = { now: new Date(this.clock).toISOString(), correlationId: `c${this.events.length}`, causationId: null, projectId: 'project-a', actor: 'tester', isAdmin: true };
+    const meta: CommandMetadata = {
+      now: new Date(this.clock).toISOString(),
+      correlationId: `c${this.events.length}`,
+      causationId: null,
+      projectId: 'project-a',
+      actor: 'tester',
+      isAdmin: true,
+    };
     this.clock += 7;
     let next = state;
     for (const event of networkDecider.decide(command, state, meta) as readonly NetworkEvent[]) {
@@ -33,7 +40,18 @@ class StreamWriter {
       this.events.push({
         sequence: this.events.length + 1,
         subject: `ev.ipam.network.${command.id}`,
-        envelope: { id: `e${this.events.length}`, schemaVersion: 1, aggregate: 'network', aggregateId: command.id, occurredAt: meta.now, correlationId: meta.correlationId, causationId: null, projectId: 'project-a', actor: 'tester', ...event },
+        envelope: {
+          id: `e${this.events.length}`,
+          schemaVersion: 1,
+          aggregate: 'network',
+          aggregateId: command.id,
+          occurredAt: meta.now,
+          correlationId: meta.correlationId,
+          causationId: null,
+          projectId: 'project-a',
+          actor: 'tester',
+          ...event,
+        },
       });
     }
     this.states.set(command.id, next);
@@ -70,16 +88,39 @@ function stream(seed: number): StreamWriter {
     const ports = w.ports(id);
     const r = random();
     if (ports.length < 3 || r < 0.3) {
-      w.run({ type: 'CreatePort', id, portId: `port-${created++}`, projectId: 'project-a', request: { ...portRequest, name: `p${step}` }, macPrefix: 'fa:16:3e' });
+      w.run({
+        type: 'CreatePort',
+        id,
+        portId: `port-${created++}`,
+        projectId: 'project-a',
+        request: { ...portRequest, name: `p${step}` },
+        macPrefix: 'fa:16:3e',
+      });
       continue;
     }
     const portId = pick(ports);
     const v4 = `${id.slice(0, 8)}-v4`;
     if (r < 0.4) w.run({ type: 'DeletePort', id, portId });
-    else if (r < 0.55) w.run({ type: 'UpdatePort', id, portId, changes: { fixedIps: random() < 0.5 ? [{ subnetId: v4 }, { subnetId: v4 }] : [{ subnetId: v4 }] } });
-    else if (r < 0.7) w.run({ type: 'UpdatePort', id, portId, changes: { bindingHostId: pick(['h1', 'h2']), deviceId: `vm-${step}`, bindingProfile: { step } } });
-    else if (r < 0.8) w.run({ type: 'SetPortStatus', id, portId, host: w.states.get(id)?.ports.get(portId)?.bindingHostId ?? '', status: pick(['ACTIVE', 'DOWN']), reason: '' });
-    else w.run({ type: 'UpdatePort', id, portId, changes: { name: `renamed-${step}`, extraDhcpOpts: [{ optName: 'mtu', optValue: String(1400 + step), ipVersion: 4 }] } });
+    else if (r < 0.55)
+      w.run({ type: 'UpdatePort', id, portId, changes: { fixedIps: random() < 0.5 ? [{ subnetId: v4 }, { subnetId: v4 }] : [{ subnetId: v4 }] } });
+    else if (r < 0.7)
+      w.run({ type: 'UpdatePort', id, portId, changes: { bindingHostId: pick(['h1', 'h2']), deviceId: `vm-${step}`, bindingProfile: { step } } });
+    else if (r < 0.8)
+      w.run({
+        type: 'SetPortStatus',
+        id,
+        portId,
+        host: w.states.get(id)?.ports.get(portId)?.bindingHostId ?? '',
+        status: pick(['ACTIVE', 'DOWN']),
+        reason: '',
+      });
+    else
+      w.run({
+        type: 'UpdatePort',
+        id,
+        portId,
+        changes: { name: `renamed-${step}`, extraDhcpOpts: [{ optName: 'mtu', optValue: String(1400 + step), ipVersion: 4 }] },
+      });
   }
   for (const portId of w.ports(NET_B)) w.run({ type: 'DeletePort', id: NET_B, portId });
   w.run({ type: 'DeleteNetwork', id: NET_B });
@@ -103,7 +144,7 @@ async function dump(client: IpamPrisma, schema: string): Promise<Record<string, 
 /** Empties the tables, then applies the stream in transactions of the given sizes. */
 async function applyInBatches(client: IpamPrisma, sizes: () => number): Promise<void> {
   await client.$transaction((tx) => projection.reset(tx));
-  for (let i = 0; i < written.events.length; ) {
+  for (let i = 0; i < written.events.length;) {
     const batch = written.events.slice(i, i + sizes());
     await client.$transaction((tx) => projection.applyBatch(tx, batch), { timeout: 60_000 });
     i += batch.length;
@@ -127,8 +168,11 @@ afterAll(async () => {
 describe('IPAM projection: port events folded set-wise', () => {
   it('the stream exercises every port event, in runs and around other events', () => {
     const types = written.events.map((e) => e.envelope.type);
-    for (const t of ['PortCreated', 'PortUpdated', 'PortStatusChanged', 'PortDeleted', 'SubnetCreated', 'SubnetDeleted', 'NetworkDeleted']) expect(types).toContain(t);
-    const autoAddressed = written.events.find((e) => e.envelope.type === 'SubnetCreated' && (e.envelope.data as { autoAddresses: unknown[] }).autoAddresses.length > 0);
+    for (const t of ['PortCreated', 'PortUpdated', 'PortStatusChanged', 'PortDeleted', 'SubnetCreated', 'SubnetDeleted', 'NetworkDeleted'])
+      expect(types).toContain(t);
+    const autoAddressed = written.events.find(
+      (e) => e.envelope.type === 'SubnetCreated' && (e.envelope.data as { autoAddresses: unknown[] }).autoAddresses.length > 0,
+    );
     expect(autoAddressed).toBeDefined();
   });
 
@@ -146,7 +190,7 @@ describe('IPAM projection: port events folded set-wise', () => {
     expect(oneByOne.ports?.length).toBe(written.ports(NET_A).length);
   });
 
-  it('the ports are the write model\'s: addresses, binding, status and revision', async () => {
+  it("the ports are the write model's: addresses, binding, status and revision", async () => {
     await applyInBatches(prisma, () => 500);
     const rows = await prisma.port.findMany({ include: { fixedIps: true } });
     const state = written.states.get(NET_A);
@@ -200,8 +244,14 @@ describe('IPAM projection: port events folded set-wise', () => {
     };
     const created = written.events.find((e) => e.envelope.type === 'PortCreated' && e.envelope.aggregateId === NET_A);
     if (!created) throw new Error('no PortCreated');
-    const fresh: RecordedEvent = { ...created, sequence: last.sequence + 2, envelope: { ...created.envelope, data: { ...(created.envelope.data as object), portId: 'fresh-port' } } };
-    await expect(prisma.$transaction((tx) => projection.applyBatch(tx, [fresh, orphan]))).rejects.toThrow(/PortUpdated: port no-such-port not in the projection/);
+    const fresh: RecordedEvent = {
+      ...created,
+      sequence: last.sequence + 2,
+      envelope: { ...created.envelope, data: { ...(created.envelope.data as object), portId: 'fresh-port' } },
+    };
+    await expect(prisma.$transaction((tx) => projection.applyBatch(tx, [fresh, orphan]))).rejects.toThrow(
+      /PortUpdated: port no-such-port not in the projection/,
+    );
     expect(await dump(prisma, IPAM_SCHEMA)).toEqual(before);
   });
 });

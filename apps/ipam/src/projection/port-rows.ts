@@ -244,9 +244,13 @@ export async function applyPortRun(tx: IpamTx, run: readonly PortRecordedEvent[]
   if (w.deletePorts.length > 0) await tx.$executeRaw`DELETE FROM ports WHERE id = ANY(${w.deletePorts}::text[])`;
   if (w.updateRows.length > 0) {
     // UPDATE_SET is built from the constant column list; the rows go as one parameter.
-    await tx.$executeRawUnsafe(`UPDATE ports p SET ${UPDATE_SET} FROM jsonb_populate_recordset(NULL::ports, $1::jsonb) r WHERE p.id = r.id`, JSON.stringify(w.updateRows));
+    await tx.$executeRawUnsafe(
+      `UPDATE ports p SET ${UPDATE_SET} FROM jsonb_populate_recordset(NULL::ports, $1::jsonb) r WHERE p.id = r.id`,
+      JSON.stringify(w.updateRows),
+    );
   }
-  if (w.insertRows.length > 0) await tx.$executeRaw`INSERT INTO ports SELECT * FROM jsonb_populate_recordset(NULL::ports, ${JSON.stringify(w.insertRows)}::jsonb)`;
+  if (w.insertRows.length > 0)
+    await tx.$executeRaw`INSERT INTO ports SELECT * FROM jsonb_populate_recordset(NULL::ports, ${JSON.stringify(w.insertRows)}::jsonb)`;
   if (w.insertFixedIps.length > 0) {
     await tx.$executeRaw`INSERT INTO port_fixed_ips (port_id, subnet_id, ip_address, position)
       SELECT port_id, subnet_id, ip_address, position FROM jsonb_populate_recordset(NULL::port_fixed_ips, ${JSON.stringify(w.insertFixedIps)}::jsonb)`;

@@ -9,7 +9,18 @@ function recorded(event: NetworkEvent, at = '2026-11-01T00:00:00.000Z'): PortRec
   const e: RecordedEvent = {
     sequence: ++sequence,
     subject: `ev.ipam.network.${NET}`,
-    envelope: { id: `e${sequence}`, schemaVersion: 1, aggregate: 'network', aggregateId: NET, occurredAt: at, correlationId: 'c', causationId: null, projectId: 'project-a', actor: 't', ...event },
+    envelope: {
+      id: `e${sequence}`,
+      schemaVersion: 1,
+      aggregate: 'network',
+      aggregateId: NET,
+      occurredAt: at,
+      correlationId: 'c',
+      causationId: null,
+      projectId: 'project-a',
+      actor: 't',
+      ...event,
+    },
   };
   if (!isPortEvent(e)) throw new Error(`${event.type} is not a port event`);
   return e;
@@ -87,7 +98,11 @@ describe('port runs folded set-wise', () => {
     expect(w.clearFixedIpsOf).toEqual(['p1']);
     expect(w.insertFixedIps).toEqual([{ port_id: 'p1', subnet_id: 's4', ip_address: '10.0.0.9', position: 0 }]);
     // no new addresses: the old ones stay
-    const renamed = foldPortRun([recorded({ type: 'PortUpdated', data: { portId: 'p1', changes: { name: 'x' } } })], new Map([['p1', tableRow('p1')]]), projects);
+    const renamed = foldPortRun(
+      [recorded({ type: 'PortUpdated', data: { portId: 'p1', changes: { name: 'x' } } })],
+      new Map([['p1', tableRow('p1')]]),
+      projects,
+    );
     expect([renamed.clearFixedIpsOf, renamed.insertFixedIps]).toEqual([[], []]);
   });
 
@@ -105,7 +120,9 @@ describe('port runs folded set-wise', () => {
   });
 
   it('refuses an event on a missing port, a port created twice, and a port on an unknown network', () => {
-    expect(() => foldPortRun([recorded({ type: 'PortStatusChanged', data: { portId: 'p9', status: 'ACTIVE', reason: '' } })], new Map(), projects)).toThrow(/PortStatusChanged: port p9 not in the projection/);
+    expect(() => foldPortRun([recorded({ type: 'PortStatusChanged', data: { portId: 'p9', status: 'ACTIVE', reason: '' } })], new Map(), projects)).toThrow(
+      /PortStatusChanged: port p9 not in the projection/,
+    );
     const created = recorded(portCreated('p1', 'fa:16:3e:11:11:11', []));
     expect(() => foldPortRun([created, created], new Map(), projects)).toThrow(/PortCreated: port p1 already exists/);
     expect(() => foldPortRun([created], new Map(), new Map())).toThrow(/network net-1 not in the projection/);

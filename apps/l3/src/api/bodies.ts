@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { NEUTRON_LIMITS, boundedList, neutronBoolean, neutronId, neutronProjectId, neutronString, parseBody, parseWith, readOnlyOnUpdate } from '@ncp/nest-common';
+import {
+  NEUTRON_LIMITS,
+  boundedList,
+  neutronBoolean,
+  neutronId,
+  neutronProjectId,
+  neutronString,
+  parseBody,
+  parseWith,
+  readOnlyOnUpdate,
+} from '@ncp/nest-common';
 import { type GatewayInput } from '../application/router.commands';
 import { type RouterAttributes } from '../domain/router.decider';
 
@@ -15,7 +25,11 @@ const gatewayInfo = z
   .strictObject({
     network_id: id,
     enable_snat: neutronBoolean('enable_snat').optional(),
-    external_fixed_ips: boundedList(z.strictObject({ subnet_id: id.optional(), ip_address: address.optional() }), NEUTRON_LIMITS.fixedIpsPerPort, 'external fixed IPs').optional(),
+    external_fixed_ips: boundedList(
+      z.strictObject({ subnet_id: id.optional(), ip_address: address.optional() }),
+      NEUTRON_LIMITS.fixedIpsPerPort,
+      'external fixed IPs',
+    ).optional(),
   })
   .nullable();
 
@@ -36,7 +50,10 @@ function projectOf(body: { tenant_id?: string; project_id?: string }, meta: Comm
   const asked = body.project_id ?? body.tenant_id;
   if (asked === undefined || asked === meta.projectId) return meta.projectId;
   if (!meta.isAdmin) {
-    throw new ValidationError('API.HTTPBadRequest', "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
+    throw new ValidationError(
+      'API.HTTPBadRequest',
+      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
+    );
   }
   return asked;
 }
@@ -47,7 +64,10 @@ function gatewayOf(info: z.infer<typeof routerBody>['external_gateway_info']): G
   return {
     networkId: info.network_id,
     enableSnat: info.enable_snat ?? true,
-    externalFixedIps: info.external_fixed_ips?.map((f) => ({ ...(f.subnet_id ? { subnetId: f.subnet_id } : {}), ...(f.ip_address ? { ipAddress: f.ip_address } : {}) })),
+    externalFixedIps: info.external_fixed_ips?.map((f) => ({
+      ...(f.subnet_id ? { subnetId: f.subnet_id } : {}),
+      ...(f.ip_address ? { ipAddress: f.ip_address } : {}),
+    })),
   };
 }
 
@@ -72,7 +92,14 @@ export function updateRouterInput(body: unknown) {
   const inner = (body as { router: Record<string, unknown> }).router;
   readOnlyOnUpdate(inner, ['name', 'description', 'admin_state_up', 'external_gateway_info', 'routes', 'ha', 'distributed', 'nat_exclusions']);
   return {
-    changes: defined({ name: b.name, description: b.description, adminStateUp: b.admin_state_up, ha: b.ha, distributed: b.distributed, natExclusions: b.nat_exclusions }),
+    changes: defined({
+      name: b.name,
+      description: b.description,
+      adminStateUp: b.admin_state_up,
+      ha: b.ha,
+      distributed: b.distributed,
+      natExclusions: b.nat_exclusions,
+    }),
     gateway: gatewayOf(b.external_gateway_info),
     routes: b.routes === null ? [] : b.routes,
   };
@@ -115,7 +142,12 @@ export function createFloatingIpInput(body: unknown, meta: CommandMetadata) {
     projectId: projectOf(b, meta),
     floatingNetworkId: b.floating_network_id,
     description: b.description ?? '',
-    ...defined({ floatingIpAddress: b.floating_ip_address, subnetId: b.subnet_id, portId: b.port_id ?? undefined, fixedIpAddress: b.fixed_ip_address ?? undefined }),
+    ...defined({
+      floatingIpAddress: b.floating_ip_address,
+      subnetId: b.subnet_id,
+      portId: b.port_id ?? undefined,
+      fixedIpAddress: b.fixed_ip_address ?? undefined,
+    }),
   };
 }
 

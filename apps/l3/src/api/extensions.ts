@@ -12,11 +12,11 @@ export const L3_EXTENSIONS = [
   extension(
     'router-nat-exclusions',
     'Router NAT exclusions (ncp)',
-    'Beyond Neutron: nat_exclusions on routers lists destination CIDRs reached with the instance\'s own address while everything else is SNATed; replaces the out-of-tree dmz_cidr patch.',
+    "Beyond Neutron: nat_exclusions on routers lists destination CIDRs reached with the instance's own address while everything else is SNATed; replaces the out-of-tree dmz_cidr patch.",
   ),
   extension(
     'address-scope-no-nat',
     'No NAT within an address scope (ncp)',
-    'An internal IPv4 subnet in the same address scope as the router\'s external subnet is routed with its own addresses, never SNATed.',
+    "An internal IPv4 subnet in the same address scope as the router's external subnet is routed with its own addresses, never SNATed.",
   ),
 ];

@@ -54,7 +54,16 @@ export class RoutersController {
     const meta = this.api.meta(req);
     const r = await this.commands.addInterface(id, interfaceInput(body), meta);
     await this.api.settled({ id, sequence: r.sequence });
-    return { id, tenant_id: r.projectId, project_id: r.projectId, port_id: r.portId, subnet_id: r.subnetId, subnet_ids: r.subnetIds, network_id: r.networkId, tags: [] };
+    return {
+      id,
+      tenant_id: r.projectId,
+      project_id: r.projectId,
+      port_id: r.portId,
+      subnet_id: r.subnetId,
+      subnet_ids: r.subnetIds,
+      network_id: r.networkId,
+      tags: [],
+    };
   }
 
   @Put(':id/remove_router_interface')
@@ -62,7 +71,16 @@ export class RoutersController {
     const meta = this.api.meta(req);
     const r = await this.commands.removeInterface(id, interfaceInput(body), meta);
     await this.api.settled({ id, sequence: r.sequence });
-    return { id, tenant_id: r.projectId, project_id: r.projectId, port_id: r.portId, subnet_id: r.subnetId, subnet_ids: r.subnetIds, network_id: r.networkId, tags: [] };
+    return {
+      id,
+      tenant_id: r.projectId,
+      project_id: r.projectId,
+      port_id: r.portId,
+      subnet_id: r.subnetId,
+      subnet_ids: r.subnetIds,
+      network_id: r.networkId,
+      tags: [],
+    };
   }
 
   @Put(':id/add_extraroutes')

@@ -1,14 +1,4 @@
-import {
-  BY_CREATION,
-  STANDARD_ATTRIBUTES,
-  booleanAttr,
-  jsonAttr,
-  listAttr,
-  ownOr,
-  standardWire,
-  stringAttr,
-  type ResourceReader,
-} from '@ncp/nest-common';
+import { BY_CREATION, STANDARD_ATTRIBUTES, booleanAttr, jsonAttr, listAttr, ownOr, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
 import { type Prisma } from '../generated/prisma/client';
 import { type L3Prisma } from '../infrastructure/prisma';
 

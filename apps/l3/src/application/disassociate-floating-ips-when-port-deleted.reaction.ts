@@ -22,7 +22,14 @@ export class DisassociateFloatingIpsWhenPortDeleted implements Reaction {
     const e = recorded.envelope;
     const event = { type: e.type, data: e.data } as NetworkEvent;
     const portIds = event.type === 'PortDeleted' ? [event.data.portId] : event.type === 'NetworkDeleted' ? event.data.portIds : [];
-    const meta: CommandMetadata = { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: 'l3:port-deleted', isAdmin: true };
+    const meta: CommandMetadata = {
+      now: e.occurredAt,
+      correlationId: e.correlationId,
+      causationId: e.id,
+      projectId: '',
+      actor: 'l3:port-deleted',
+      isAdmin: true,
+    };
     for (const portId of portIds) await this.floatingIps.forgetPort(portId, meta);
   }
 }

@@ -87,7 +87,8 @@ export class FloatingIpCommands {
     } catch (e) {
       // Its address is freed only if no floating IP can hold it; else the sweeper decides.
       if (certainlyNotWritten(e)) await this.deletePortQuietly(port.id, meta);
-      else this.logger.warn({ err: e, portId: port.id, floatingIpId: id }, 'floating IP creation has an unknown outcome: its port stays for the orphan sweeper');
+      else
+        this.logger.warn({ err: e, portId: port.id, floatingIpId: id }, 'floating IP creation has an unknown outcome: its port stays for the orphan sweeper');
       throw e;
     }
     if (input.portId !== undefined) {
@@ -95,7 +96,9 @@ export class FloatingIpCommands {
         sequence = (await this.associate(id, input.portId, input.fixedIpAddress, undefined, meta)).sequence;
       } catch (e) {
         // The floating IP exists: it goes as a whole (its port after it), never its port alone.
-        await this.delete(id, asService(meta)).catch((err: unknown) => this.logger.error({ err, floatingIpId: id }, 'could not undo a floating IP; the orphan sweeper will'));
+        await this.delete(id, asService(meta)).catch((err: unknown) =>
+          this.logger.error({ err, floatingIpId: id }, 'could not undo a floating IP; the orphan sweeper will'),
+        );
         throw e;
       }
     }
@@ -113,7 +116,9 @@ export class FloatingIpCommands {
     const chosen = fixedIp !== undefined ? v4.find((f) => f.ipAddress === fixedIp) : v4[0];
     if (fixedIp !== undefined && !chosen) throw badRequest(`Bad floatingip request: Port ${portId} does not have fixed ip ${fixedIp}.`);
     if (fixedIp === undefined && v4.length > 1) {
-      throw badRequest(`Bad floatingip request: Port ${portId} has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP.`);
+      throw badRequest(
+        `Bad floatingip request: Port ${portId} has multiple fixed IPv4 addresses. Must provide a specific IPv4 address when assigning a floating IP.`,
+      );
     }
     if (!chosen) throw badRequest(`Bad floatingip request: Cannot add floating IP to port ${portId} that has no fixed IPv4 addresses.`);
     // A candidate from the projection; the router itself decides below, on its current state.
@@ -124,9 +129,18 @@ export class FloatingIpCommands {
     await this.model.registryCommand({ type: 'ClaimFixedIp', portId, fixedIpAddress: ipAddress, floatingIpId: id, floatingIpAddress: '' }, meta);
     let sequence: number;
     try {
-      const attach = { type: 'AttachFloatingIp', id: routerId, floatingIpId: id, floatingNetworkId: fip.floatingNetworkId, portId, fixedIpAddress: ipAddress, subnetId: chosen.subnetId } as const;
+      const attach = {
+        type: 'AttachFloatingIp',
+        id: routerId,
+        floatingIpId: id,
+        floatingNetworkId: fip.floatingNetworkId,
+        portId,
+        fixedIpAddress: ipAddress,
+        subnetId: chosen.subnetId,
+      } as const;
       await this.model.routers.execute(routerId, attach, service);
-      sequence = (await this.model.floatingIps.execute(id, { type: 'Associate', id, portId, fixedIpAddress: ipAddress, routerId, expectedRevision }, meta)).sequence;
+      sequence = (await this.model.floatingIps.execute(id, { type: 'Associate', id, portId, fixedIpAddress: ipAddress, routerId, expectedRevision }, meta))
+        .sequence;
     } catch (e) {
       await this.settleQuietly(id, { claims: [{ portId, fixedIpAddress: ipAddress }], routers: [routerId] }, service);
       throw e;
@@ -157,7 +171,9 @@ export class FloatingIpCommands {
       const fip = (await this.model.floatingIps.load(id)).state;
       const r = await this.model.floatingIps.execute(id, { type: 'ForgetPort', id, portId }, meta);
       if (r.event) forgotten++;
-      const claims = [...registry.claims.entries()].filter(([key, holder]) => holder === id && key.startsWith(`${portId}|`)).map(([key]) => ({ portId, fixedIpAddress: key.slice(portId.length + 1) }));
+      const claims = [...registry.claims.entries()]
+        .filter(([key, holder]) => holder === id && key.startsWith(`${portId}|`))
+        .map(([key]) => ({ portId, fixedIpAddress: key.slice(portId.length + 1) }));
       // The routers that recorded it too: after a crash halfway, the floating IP no longer names its router.
       const recorded = (await this.prisma.routerFloatingIp.findMany({ where: { floatingIpId: id }, select: { routerId: true } })).map((r) => r.routerId);
       await this.settle(id, { claims, routers: [...(fip.routerId !== null ? [fip.routerId] : []), ...recorded] }, meta);
@@ -187,7 +203,10 @@ export class FloatingIpCommands {
    */
   async deleteUnassociatedOn(networkId: string, meta: CommandMetadata): Promise<string[]> {
     await this.catchUp();
-    const candidates = await this.prisma.floatingIp.findMany({ where: { floatingNetworkId: networkId, portId: null }, select: { id: true, floatingPortId: true } });
+    const candidates = await this.prisma.floatingIp.findMany({
+      where: { floatingNetworkId: networkId, portId: null },
+      select: { id: true, floatingPortId: true },
+    });
     const deleted: string[] = [];
     for (const { id, floatingPortId } of candidates) {
       const r = await this.model.floatingIps.execute(id, { type: 'DeleteFloatingIp', id, onlyIfUnassociated: true }, asService(meta));
@@ -213,8 +232,12 @@ export class FloatingIpCommands {
       fip = (await this.model.floatingIps.execute(id, { type: 'ForgetPort', id, portId: fip.portId }, meta)).state;
       touched = { claims: [...touched.claims, ...gone.claims], routers: [...touched.routers, ...gone.routers] };
     }
-    const held = fip.exists && fip.portId !== null && fip.fixedIpAddress !== null ? { portId: fip.portId, fixedIpAddress: fip.fixedIpAddress, routerId: fip.routerId } : null;
-    const holds = (c: { portId: string; fixedIpAddress: string }) => held !== null && claimKey(c.portId, c.fixedIpAddress) === claimKey(held.portId, held.fixedIpAddress);
+    const held =
+      fip.exists && fip.portId !== null && fip.fixedIpAddress !== null
+        ? { portId: fip.portId, fixedIpAddress: fip.fixedIpAddress, routerId: fip.routerId }
+        : null;
+    const holds = (c: { portId: string; fixedIpAddress: string }) =>
+      held !== null && claimKey(c.portId, c.fixedIpAddress) === claimKey(held.portId, held.fixedIpAddress);
     for (const c of touched.claims) {
       if (holds(c)) await this.model.registryCommand({ type: 'ClaimFixedIp', ...c, floatingIpId: id, floatingIpAddress: '' }, meta);
       else await this.model.registryCommand({ type: 'ReleaseFixedIp', ...c, floatingIpId: id }, meta);
@@ -222,7 +245,15 @@ export class FloatingIpCommands {
     for (const routerId of new Set(touched.routers)) {
       const subnetId = held?.routerId === routerId ? await this.subnetOf(held.portId, held.fixedIpAddress) : null;
       if (held && subnetId !== null) {
-        const attach = { type: 'AttachFloatingIp', id: routerId, floatingIpId: id, floatingNetworkId: fip.floatingNetworkId, portId: held.portId, fixedIpAddress: held.fixedIpAddress, subnetId } as const;
+        const attach = {
+          type: 'AttachFloatingIp',
+          id: routerId,
+          floatingIpId: id,
+          floatingNetworkId: fip.floatingNetworkId,
+          portId: held.portId,
+          fixedIpAddress: held.fixedIpAddress,
+          subnetId,
+        } as const;
         await this.model.routers.execute(routerId, attach, meta);
       } else if (held?.routerId !== routerId) {
         await this.model.routers.execute(routerId, { type: 'DetachFloatingIp', id: routerId, floatingIpId: id }, meta);
@@ -247,7 +278,9 @@ export class FloatingIpCommands {
 
   private async settleQuietly(id: string, touched: Touched, meta: CommandMetadata): Promise<void> {
     if (touched.claims.length === 0 && touched.routers.length === 0) return;
-    await this.settle(id, touched, meta).catch((err: unknown) => this.logger.error({ err, floatingIpId: id, touched }, 'could not settle a floating IP; the orphan sweeper will'));
+    await this.settle(id, touched, meta).catch((err: unknown) =>
+      this.logger.error({ err, floatingIpId: id, touched }, 'could not settle a floating IP; the orphan sweeper will'),
+    );
   }
 
   private async portKnown(portId: string): Promise<boolean> {
@@ -274,7 +307,9 @@ export class FloatingIpCommands {
   }
 
   private async deletePortQuietly(portId: string, meta: CommandMetadata): Promise<void> {
-    await this.ipam.deletePort(portId, asService(meta)).catch((err: unknown) => this.logger.error({ err, portId }, 'could not delete a floating IP port; the orphan sweeper will'));
+    await this.ipam
+      .deletePort(portId, asService(meta))
+      .catch((err: unknown) => this.logger.error({ err, portId }, 'could not delete a floating IP port; the orphan sweeper will'));
   }
 }
 

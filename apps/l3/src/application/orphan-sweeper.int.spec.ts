@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, L3_REGISTRY_ID, NotFoundError, UnavailableError, serviceMeta, type CommandMetadata, type IpamPortWire, type NetworkEvent } from '@ncp/contracts';
+import {
+  ConflictError,
+  L3_REGISTRY_ID,
+  NotFoundError,
+  UnavailableError,
+  serviceMeta,
+  type CommandMetadata,
+  type IpamPortWire,
+  type NetworkEvent,
+} from '@ncp/contracts';
 import { type JetStreamEventStore } from '@ncp/eventstore';
 import { createTestDatabase, deployMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { l3Config } from '../config';
@@ -53,9 +62,23 @@ class FakeIpam implements IpamPorts {
       {
         type: 'SubnetCreated',
         data: {
-          subnetId, projectId: 'p', ipVersion: 4, cidr: `${prefix}.0/24`, gatewayIp: `${prefix}.1`, allocationPools: [{ start: `${prefix}.2`, end: `${prefix}.254` }],
-          enableDhcp: false, dnsNameservers: [], hostRoutes: [], ipv6RaMode: null, ipv6AddressMode: null, subnetPoolId: null, addressScopeId: null,
-          serviceTypes: [], name: '', description: '', autoAddresses: [],
+          subnetId,
+          projectId: 'p',
+          ipVersion: 4,
+          cidr: `${prefix}.0/24`,
+          gatewayIp: `${prefix}.1`,
+          allocationPools: [{ start: `${prefix}.2`, end: `${prefix}.254` }],
+          enableDhcp: false,
+          dnsNameservers: [],
+          hostRoutes: [],
+          ipv6RaMode: null,
+          ipv6AddressMode: null,
+          subnetPoolId: null,
+          addressScopeId: null,
+          serviceTypes: [],
+          name: '',
+          description: '',
+          autoAddresses: [],
         },
       },
       meta,
@@ -84,9 +107,23 @@ class FakeIpam implements IpamPorts {
       deviceId: text(input.device_id),
     };
     const data = {
-      portId: port.id, projectId: port.projectId, status: 'DOWN' as const, name: '', description: '', adminStateUp: true, macAddress: 'fa:16:3e:00:00:01',
-      fixedIps: port.fixedIps, deviceOwner: port.deviceOwner, deviceId: port.deviceId, bindingHostId: '', bindingProfile: {}, bindingVnicType: 'normal',
-      portSecurityEnabled: true, securityGroups: [], allowedAddressPairs: [], extraDhcpOpts: [],
+      portId: port.id,
+      projectId: port.projectId,
+      status: 'DOWN' as const,
+      name: '',
+      description: '',
+      adminStateUp: true,
+      macAddress: 'fa:16:3e:00:00:01',
+      fixedIps: port.fixedIps,
+      deviceOwner: port.deviceOwner,
+      deviceId: port.deviceId,
+      bindingHostId: '',
+      bindingProfile: {},
+      bindingVnicType: 'normal',
+      portSecurityEnabled: true,
+      securityGroups: [],
+      allowedAddressPairs: [],
+      extraDhcpOpts: [],
     };
     await this.append(networkId, { type: 'PortCreated', data }, meta);
     this.ports.set(port.id, port);
@@ -111,7 +148,14 @@ class FakeIpam implements IpamPorts {
   }
 
   private wire(p: FakePort): IpamPortWire {
-    return { id: p.id, network_id: p.networkId, mac_address: 'fa:16:3e:00:00:01', fixed_ips: p.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })), device_owner: p.deviceOwner, device_id: p.deviceId };
+    return {
+      id: p.id,
+      network_id: p.networkId,
+      mac_address: 'fa:16:3e:00:00:01',
+      fixed_ips: p.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })),
+      device_owner: p.deviceOwner,
+      device_id: p.deviceId,
+    };
   }
 }
 
@@ -183,7 +227,10 @@ function failNextFloatingIp(type: string, when: 'after' | 'before') {
     if (command.type !== type) return real(id, command, m);
     repo.execute = real;
     // what the event store throws when it got no answer to an append (injected)
-    const unknown = new UnavailableError('EVENTSTORE.ServiceUnavailable', 'The event store did not answer; the change may or may not have been stored (injected).');
+    const unknown = new UnavailableError(
+      'EVENTSTORE.ServiceUnavailable',
+      'The event store did not answer; the change may or may not have been stored (injected).',
+    );
     if (when === 'before') throw unknown;
     await real(id, command, m);
     throw unknown;
@@ -229,14 +276,25 @@ describe('L3 sagas and the orphan sweeper', () => {
     const before = await ctx.prisma.router.count();
     ipam.failCreate = new ConflictError('IPAM.IpAddressAlreadyAllocated', 'IP address 203.0.113.9 already allocated');
     const admin = { ...meta, isAdmin: true }; // only admins choose the gateway's address
-    await expect(ctx.routers.create({ projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: [{ ipAddress: '203.0.113.9' }] } }, admin)).rejects.toThrow(
-      /already allocated/,
-    );
+    await expect(
+      ctx.routers.create(
+        { projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: [{ ipAddress: '203.0.113.9' }] } },
+        admin,
+      ),
+    ).rejects.toThrow(/already allocated/);
     ipam.failCreate = null;
     const gatewayPorts = routerPorts().length;
     // The gateway port exists, then the router refuses (a route through nothing): the port goes.
     await expect(
-      ctx.routers.create({ projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: undefined }, routes: [{ destination: '10.9.0.0/16', nexthop: '192.0.2.1' }] }, meta),
+      ctx.routers.create(
+        {
+          projectId: 'p',
+          attributes,
+          gateway: { networkId: ext, enableSnat: true, externalFixedIps: undefined },
+          routes: [{ destination: '10.9.0.0/16', nexthop: '192.0.2.1' }],
+        },
+        meta,
+      ),
     ).rejects.toThrow(/not connected/);
     expect(routerPorts().length).toBe(gatewayPorts);
     await ctx.projection.catchUp();
@@ -248,7 +306,10 @@ describe('L3 sagas and the orphan sweeper', () => {
     const router = await ctx.routers.create({ projectId: 'p', attributes, gateway: { networkId: ext, enableSnat: true, externalFixedIps: undefined } }, meta);
     // L3 died after IPAM made these ports, before any router recorded them.
     const lostGateway = await ipam.createPort({ network_id: ext, project_id: 'p', device_owner: 'network:router_gateway', device_id: router.id }, service);
-    const lostInterface = await ipam.createPort({ network_id: workload.network_id, project_id: 'p', device_owner: 'network:router_interface', device_id: randomUUID() }, service);
+    const lostInterface = await ipam.createPort(
+      { network_id: workload.network_id, project_id: 'p', device_owner: 'network:router_interface', device_id: randomUUID() },
+      service,
+    );
     // A user's port taken as an interface (by port_id) whose router never recorded it.
     const borrowed = await ipam.createPort({ network_id: workload.network_id, project_id: 'p' }, serviceMeta('someone'));
     await ipam.updatePort(borrowed.id, { device_owner: 'network:router_interface', device_id: router.id }, service);
@@ -271,7 +332,15 @@ describe('L3 sagas and the orphan sweeper', () => {
     const fixedIpAddress = workload.fixed_ips[0]?.ip_address ?? '';
     const service = asService(serviceMeta('test'));
     await ctx.model.registryCommand({ type: 'ClaimFixedIp', portId: workload.id, fixedIpAddress, floatingIpId: fip.id, floatingIpAddress: '' }, service);
-    const attach = { type: 'AttachFloatingIp', id: router.id, floatingIpId: fip.id, floatingNetworkId: ext, portId: workload.id, fixedIpAddress, subnetId: tenantSubnet } as const;
+    const attach = {
+      type: 'AttachFloatingIp',
+      id: router.id,
+      floatingIpId: fip.id,
+      floatingNetworkId: ext,
+      portId: workload.id,
+      fixedIpAddress,
+      subnetId: tenantSubnet,
+    } as const;
     await ctx.model.routers.execute(router.id, attach, service);
     await expect(ctx.routers.clearGateway(router.id, meta)).rejects.toThrow(/required by one or more floating IPs/);
     await ctx.projection.catchUp();

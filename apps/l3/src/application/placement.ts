@@ -35,7 +35,10 @@ export class RouterPlacement {
     }
     const networks = [...router.interfaces.values()].map((i) => i.networkId);
     const bound = await this.prisma.ipamPort.findMany({ where: { networkId: { in: networks }, bindingHostId: { not: '' } }, select: { bindingHostId: true } });
-    const preferredRows = rowsOfWorkloads(agents, bound.map((p) => p.bindingHostId));
+    const preferredRows = rowsOfWorkloads(
+      agents,
+      bound.map((p) => p.bindingHostId),
+    );
     const chosen = chooseNetworkAgent(
       agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: this.heartbeats.isAlive(a.host) })),
       load,

@@ -56,7 +56,10 @@ export class RouterCommands {
    * A router with the gateway and routes it is asked for, all or nothing: the gateway port
    * is made first, then the router with it in one event, so no router exists half made.
    */
-  async create(input: { projectId: string; attributes: RouterAttributes; gateway?: GatewayInput; routes?: readonly Route[] }, meta: CommandMetadata): Promise<Written> {
+  async create(
+    input: { projectId: string; attributes: RouterAttributes; gateway?: GatewayInput; routes?: readonly Route[] },
+    meta: CommandMetadata,
+  ): Promise<Written> {
     const id = randomUUID();
     let port: IpamPortWire | undefined;
     if (input.gateway) {
@@ -181,7 +184,8 @@ export class RouterCommands {
     try {
       await this.catchUp();
       const subnets = await this.facts.attachedSubnets(fixedIps);
-      sequence = (await this.model.routers.execute(id, { type: 'AddInterface', id, portId: port.id, networkId: port.network_id, fixedIps, subnets }, meta)).sequence;
+      sequence = (await this.model.routers.execute(id, { type: 'AddInterface', id, portId: port.id, networkId: port.network_id, fixedIps, subnets }, meta))
+        .sequence;
     } catch (e) {
       if (created) await this.undoPort(e, port.id, meta);
       else if (certainlyNotWritten(e)) {
@@ -206,7 +210,9 @@ export class RouterCommands {
     if (portId === undefined) {
       throw notFound(
         'RouterInterfaceNotFoundForSubnet',
-        input.subnetId !== undefined ? `Router ${id} has no interface on subnet ${input.subnetId}` : `Router ${id} does not have an interface with id ${input.portId ?? ''}`,
+        input.subnetId !== undefined
+          ? `Router ${id} has no interface on subnet ${input.subnetId}`
+          : `Router ${id} does not have an interface with id ${input.portId ?? ''}`,
       );
     }
     const itf = router.interfaces.get(portId);
@@ -270,7 +276,12 @@ export class RouterCommands {
         device_owner: 'network:router_gateway',
         device_id: routerId,
         ...(gateway.externalFixedIps !== undefined
-          ? { fixed_ips: gateway.externalFixedIps.map((f) => ({ ...(f.subnetId ? { subnet_id: f.subnetId } : {}), ...(f.ipAddress ? { ip_address: f.ipAddress } : {}) })) }
+          ? {
+              fixed_ips: gateway.externalFixedIps.map((f) => ({
+                ...(f.subnetId ? { subnet_id: f.subnetId } : {}),
+                ...(f.ipAddress ? { ip_address: f.ipAddress } : {}),
+              })),
+            }
           : {}),
       },
       asService(meta),
@@ -314,5 +325,7 @@ function gatewayPolicy(gateway: GatewayInput, meta: CommandMetadata, action: 'cr
 
 function sameFixedIps(current: readonly { subnetId: string; ipAddress: string }[], wanted: readonly { subnetId?: string; ipAddress?: string }[]): boolean {
   if (current.length !== wanted.length) return false;
-  return wanted.every((w) => current.some((c) => (w.subnetId === undefined || w.subnetId === c.subnetId) && (w.ipAddress === undefined || w.ipAddress === c.ipAddress)));
+  return wanted.every((w) =>
+    current.some((c) => (w.subnetId === undefined || w.subnetId === c.subnetId) && (w.ipAddress === undefined || w.ipAddress === c.ipAddress)),
+  );
 }

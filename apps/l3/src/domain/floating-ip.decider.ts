@@ -38,7 +38,17 @@ export type FloatingIpCommand =
   | { type: 'DeleteFloatingIp'; id: string; onlyIfUnassociated?: boolean };
 
 export function initialFloatingIp(): FloatingIpState {
-  return { exists: false, projectId: '', floatingNetworkId: '', floatingPortId: '', portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN', revision: 0 };
+  return {
+    exists: false,
+    projectId: '',
+    floatingNetworkId: '',
+    floatingPortId: '',
+    portId: null,
+    fixedIpAddress: null,
+    routerId: null,
+    status: 'DOWN',
+    revision: 0,
+  };
 }
 
 function evolve(state: FloatingIpState, event: FloatingIpEvent): FloatingIpState {

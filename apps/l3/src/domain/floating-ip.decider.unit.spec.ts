@@ -31,7 +31,10 @@ describe('floating IP decider', () => {
 
   it('is created once: never again, not even after its deletion', () => {
     spec.given([]).when(create).then([created]);
-    spec.given([created]).when(create).thenThrows('L3.FloatingIPExists', /Floating IP f1 already exists/);
+    spec
+      .given([created])
+      .when(create)
+      .thenThrows('L3.FloatingIPExists', /Floating IP f1 already exists/);
     spec.given([created, deleted]).when(create).thenThrows('L3.FloatingIPExists');
   });
 
@@ -44,25 +47,37 @@ describe('floating IP decider', () => {
       { type: 'DeleteFloatingIp', id: F },
     ];
     for (const command of commands) {
-      spec.given([]).when(command).thenThrows('L3.FloatingIPNotFound', /Floating IP f1 could not be found/);
+      spec
+        .given([])
+        .when(command)
+        .thenThrows('L3.FloatingIPNotFound', /Floating IP f1 could not be found/);
       spec.given([created, deleted]).when(command).thenThrows('L3.FloatingIPNotFound');
       spec.given([created]).when(command, otherProject).thenThrows('L3.FloatingIPNotFound');
     }
-    spec.given([created]).when({ type: 'UpdateDescription', id: F, description: 'd' }, { ...otherProject, ...admin }).then([
-      { type: 'FloatingIpUpdated', data: { changes: { description: 'd' } } },
-    ]);
+    spec
+      .given([created])
+      .when({ type: 'UpdateDescription', id: F, description: 'd' }, { ...otherProject, ...admin })
+      .then([{ type: 'FloatingIpUpdated', data: { changes: { description: 'd' } } }]);
   });
 
   it('associates with a port through the router that recorded it, once', () => {
     spec.given([created]).when(associate).then([associated]);
     spec.given([created, associated]).when(associate).then([]);
     // another fixed address, port or router is a new association
-    spec.given([created, associated]).when({ ...associate, routerId: 'r2' }).then([{ type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.5', routerId: 'r2' } }]);
-    spec.given([created, associated]).when({ ...associate, fixedIpAddress: '10.0.0.6' }).then([{ type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.6', routerId: R } }]);
+    spec
+      .given([created, associated])
+      .when({ ...associate, routerId: 'r2' })
+      .then([{ type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.5', routerId: 'r2' } }]);
+    spec
+      .given([created, associated])
+      .when({ ...associate, fixedIpAddress: '10.0.0.6' })
+      .then([{ type: 'FloatingIpAssociated', data: { portId: 'vm1', fixedIpAddress: '10.0.0.6', routerId: R } }]);
   });
 
   it('moves to another router with the association', () => {
-    const state = spec.given([created, associated, { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.1.0.5', routerId: 'r2' } }]).state();
+    const state = spec
+      .given([created, associated, { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.1.0.5', routerId: 'r2' } }])
+      .state();
     expect([state.portId, state.routerId]).toEqual(['vm2', 'r2']);
   });
 
@@ -76,24 +91,30 @@ describe('floating IP decider', () => {
 
   it('refuses an edit against a stale revision_number (created: 1, each change + 1)', () => {
     for (const command of [associate, { type: 'Disassociate' as const, id: F }, { type: 'UpdateDescription' as const, id: F, description: 'd' }]) {
-      spec.given([created, associated]).when({ ...command, expectedRevision: 1 }).thenThrows('L3.RevisionNumberConstraintFailed', /revision_number=1 failed/);
+      spec
+        .given([created, associated])
+        .when({ ...command, expectedRevision: 1 })
+        .thenThrows('L3.RevisionNumberConstraintFailed', /revision_number=1 failed/);
     }
-    spec.given([created, associated]).when({ ...associate, portId: 'vm2', expectedRevision: 2 }).then([
-      { type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.0.0.5', routerId: R } },
-    ]);
+    spec
+      .given([created, associated])
+      .when({ ...associate, portId: 'vm2', expectedRevision: 2 })
+      .then([{ type: 'FloatingIpAssociated', data: { portId: 'vm2', fixedIpAddress: '10.0.0.5', routerId: R } }]);
     spec.given([created, associated]).when({ type: 'Disassociate', id: F, expectedRevision: 2 }).then([disassociated]);
-    spec.given([created]).when({ type: 'UpdateDescription', id: F, description: 'd', expectedRevision: 1 }).then([
-      { type: 'FloatingIpUpdated', data: { changes: { description: 'd' } } },
-    ]);
+    spec
+      .given([created])
+      .when({ type: 'UpdateDescription', id: F, description: 'd', expectedRevision: 1 })
+      .then([{ type: 'FloatingIpUpdated', data: { changes: { description: 'd' } } }]);
     // a status change is no edit: the revision stays
     expect(spec.given([created, { type: 'FloatingIpStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]).state().revision).toBe(1);
   });
 
   it('records a status only when it changes', () => {
     spec.given([created]).when({ type: 'SetStatus', id: F, status: 'DOWN', reason: 'initial' }).then([]);
-    spec.given([created]).when({ type: 'SetStatus', id: F, status: 'ACTIVE', reason: 'router up' }).then([
-      { type: 'FloatingIpStatusChanged', data: { status: 'ACTIVE', reason: 'router up' } },
-    ]);
+    spec
+      .given([created])
+      .when({ type: 'SetStatus', id: F, status: 'ACTIVE', reason: 'router up' })
+      .then([{ type: 'FloatingIpStatusChanged', data: { status: 'ACTIVE', reason: 'router up' } }]);
   });
 
   it('lets go of a deleted port, and only of that port', () => {

@@ -21,7 +21,13 @@ describe('router intent (NAT policy)', () => {
     enableSnat: true,
     natExclusions: ['10.200.0.0/16', '2001:db8:99::/48'],
     routes: [{ destination: '2001:db8:0:2::/64', nexthop: '2001:db8:1::20' }],
-    gateway: { portId: '4a444444-0000-4000-8000-00000000000a', fixedIps: [{ subnetId: 'ext4', ipAddress: '192.168.81.2' }, { subnetId: 'ext6', ipAddress: '2001:db8:ffff::2' }] },
+    gateway: {
+      portId: '4a444444-0000-4000-8000-00000000000a',
+      fixedIps: [
+        { subnetId: 'ext4', ipAddress: '192.168.81.2' },
+        { subnetId: 'ext6', ipAddress: '2001:db8:ffff::2' },
+      ],
+    },
     interfaces: [
       { portId: '41444444-0000-4000-8000-000000000001', fixedIps: [{ subnetId: 'same-scope', ipAddress: '192.168.81.65' }] },
       { portId: '42444444-0000-4000-8000-000000000002', fixedIps: [{ subnetId: 'private', ipAddress: '172.16.100.1' }] },
@@ -72,7 +78,10 @@ describe('router decider', () => {
       .given([created, added])
       .when({ type: 'AddInterface', id: R, portId: 'p2', networkId: 'n2', fixedIps: [], subnets: [{ subnetId: 's2', cidr: '10.0.0.128/25' }] }, admin)
       .thenThrows('L3.BadRequest', /overlaps/);
-    spec.given([created, added]).when({ type: 'SetRoutes', id: R, routes: [{ destination: '10.9.0.0/16', nexthop: '10.1.0.1' }] }, admin).thenThrows('L3.BadRequest', /not connected/);
+    spec
+      .given([created, added])
+      .when({ type: 'SetRoutes', id: R, routes: [{ destination: '10.9.0.0/16', nexthop: '10.1.0.1' }] }, admin)
+      .thenThrows('L3.BadRequest', /not connected/);
     spec
       .given([created, added])
       .when({ type: 'SetRoutes', id: R, routes: [{ destination: '10.9.0.0/16', nexthop: '10.0.0.9' }] }, admin)
@@ -83,7 +92,12 @@ describe('router decider', () => {
     spec.given([created, added]).when({ type: 'DeleteRouter', id: R }, admin).thenThrows('L3.RouterInUse');
     spec
       .given([])
-      .when({ type: 'CreateRouter', id: R, projectId: 'p', attributes: { name: '', description: '', adminStateUp: true, ha: false, distributed: false, natExclusions: ['prod'] } })
+      .when({
+        type: 'CreateRouter',
+        id: R,
+        projectId: 'p',
+        attributes: { name: '', description: '', adminStateUp: true, ha: false, distributed: false, natExclusions: ['prod'] },
+      })
       .thenThrows('L3.BadRequest', /not a valid IP subnet/);
   });
 
@@ -95,7 +109,10 @@ describe('router decider', () => {
     spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'BUILD', reason: '', host: 'a1' }, admin).then([]);
     // a late report of a host the router does not run on says nothing
     spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: '', host: 'b2' }, admin).then([]);
-    spec.given([created, scheduled]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'a1' }, admin).then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
+    spec
+      .given([created, scheduled])
+      .when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'a1' }, admin)
+      .then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
   });
 
   const route = (destination: string, nexthop: string) => ({ destination, nexthop });
@@ -105,17 +122,35 @@ describe('router decider', () => {
     const r1 = route('10.9.0.0/16', '10.0.0.9');
     const r2 = route('10.8.0.0/16', '10.0.0.8');
     // each change applies to the current set: what another request added meanwhile stays
-    spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [r2], remove: [] }, admin).then([routesSet(r1, r2)]);
-    spec.given([created, added, routesSet(r1, r2)]).when({ type: 'ChangeRoutes', id: R, add: [], remove: [r1] }, admin).then([routesSet(r2)]);
+    spec
+      .given([created, added, routesSet(r1)])
+      .when({ type: 'ChangeRoutes', id: R, add: [r2], remove: [] }, admin)
+      .then([routesSet(r1, r2)]);
+    spec
+      .given([created, added, routesSet(r1, r2)])
+      .when({ type: 'ChangeRoutes', id: R, add: [], remove: [r1] }, admin)
+      .then([routesSet(r2)]);
     // already there, or absent from a removal: nothing changes
-    spec.given([created, added, routesSet(r1)]).when({ type: 'ChangeRoutes', id: R, add: [route('10.9.0.0/16', '10.0.0.9')], remove: [r2] }, admin).then([]);
-    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [route('10.7.0.0/16', '10.5.0.1')], remove: [] }, admin).thenThrows('L3.BadRequest', /not connected/);
-    spec.given([created, added]).when({ type: 'ChangeRoutes', id: R, add: [r1], remove: [] }, { projectId: 'project-b' }).thenThrows('L3.RouterNotFound');
+    spec
+      .given([created, added, routesSet(r1)])
+      .when({ type: 'ChangeRoutes', id: R, add: [route('10.9.0.0/16', '10.0.0.9')], remove: [r2] }, admin)
+      .then([]);
+    spec
+      .given([created, added])
+      .when({ type: 'ChangeRoutes', id: R, add: [route('10.7.0.0/16', '10.5.0.1')], remove: [] }, admin)
+      .thenThrows('L3.BadRequest', /not connected/);
+    spec
+      .given([created, added])
+      .when({ type: 'ChangeRoutes', id: R, add: [r1], remove: [] }, { projectId: 'project-b' })
+      .thenThrows('L3.RouterNotFound');
   });
 
   it('holds at most MAX_ROUTES_PER_ROUTER routes in all, however many requests add them', () => {
     const full = Array.from({ length: MAX_ROUTES_PER_ROUTER }, (_, i) => route(`10.${100 + Math.floor(i / 256)}.${i % 256}.0/24`, '10.0.0.9'));
-    spec.given([created, added, routesSet(...full.slice(1))]).when({ type: 'ChangeRoutes', id: R, add: [full[0] ?? route('x', 'y')], remove: [] }, admin).then([routesSet(...full.slice(1), ...full.slice(0, 1))]);
+    spec
+      .given([created, added, routesSet(...full.slice(1))])
+      .when({ type: 'ChangeRoutes', id: R, add: [full[0] ?? route('x', 'y')], remove: [] }, admin)
+      .then([routesSet(...full.slice(1), ...full.slice(0, 1))]);
     spec
       .given([created, added, routesSet(...full)])
       .when({ type: 'ChangeRoutes', id: R, add: [route('10.200.0.0/16', '10.0.0.9')], remove: [] }, admin)
@@ -127,9 +162,23 @@ describe('router decider', () => {
       .then([routesSet(...full.slice(1), route('10.200.0.0/16', '10.0.0.9'))]);
   });
 
-  const gateway = { networkId: 'ext', enableSnat: true, portId: 'gw1', fixedIps: [{ subnetId: 'es', ipAddress: '203.0.113.2' }], subnets: [{ subnetId: 'es', cidr: '203.0.113.0/24' }] };
+  const gateway = {
+    networkId: 'ext',
+    enableSnat: true,
+    portId: 'gw1',
+    fixedIps: [{ subnetId: 'es', ipAddress: '203.0.113.2' }],
+    subnets: [{ subnetId: 'es', cidr: '203.0.113.0/24' }],
+  };
   const gatewaySet: RouterEvent = { type: 'RouterGatewaySet', data: gateway };
-  const attach = { type: 'AttachFloatingIp' as const, id: R, floatingIpId: 'f1', floatingNetworkId: 'ext', portId: 'vm', fixedIpAddress: '10.0.0.5', subnetId: 's1' };
+  const attach = {
+    type: 'AttachFloatingIp' as const,
+    id: R,
+    floatingIpId: 'f1',
+    floatingNetworkId: 'ext',
+    portId: 'vm',
+    fixedIpAddress: '10.0.0.5',
+    subnetId: 's1',
+  };
   const attached: RouterEvent = { type: 'RouterFloatingIpAttached', data: { floatingIpId: 'f1', fixedIpAddress: '10.0.0.5', subnetId: 's1' } };
 
   it('creates a router with its gateway and routes through it in one event', () => {
@@ -139,7 +188,10 @@ describe('router decider', () => {
       .given([])
       .when({ type: 'CreateRouter', id: R, projectId: 'project-a', attributes, gateway, routes })
       .then([{ type: 'RouterCreated', data: { projectId: 'project-a', ...attributes, gateway, routes } }]);
-    spec.given([]).when({ type: 'CreateRouter', id: R, projectId: 'project-a', attributes, routes }).thenThrows('L3.BadRequest', /not connected/);
+    spec
+      .given([])
+      .when({ type: 'CreateRouter', id: R, projectId: 'project-a', attributes, routes })
+      .thenThrows('L3.BadRequest', /not connected/);
     const state = spec.given([{ type: 'RouterCreated', data: { projectId: 'project-a', ...attributes, gateway, routes } }]).state();
     expect([state.gateway?.portId, state.routes]).toEqual(['gw1', routes]);
   });
@@ -148,13 +200,25 @@ describe('router decider', () => {
     spec.given([created, added, gatewaySet]).when(attach, admin).then([attached]);
     spec.given([created, added, gatewaySet, attached]).when(attach, admin).then([]);
     spec.given([created, added]).when(attach, admin).thenThrows('L3.ExternalGatewayForFloatingIPNotFound');
-    spec.given([created, added, gatewaySet]).when({ ...attach, subnetId: 's9' }, admin).thenThrows('L3.ExternalGatewayForFloatingIPNotFound');
+    spec
+      .given([created, added, gatewaySet])
+      .when({ ...attach, subnetId: 's9' }, admin)
+      .thenThrows('L3.ExternalGatewayForFloatingIPNotFound');
     spec.given([created, added, gatewaySet, attached]).when({ type: 'ClearGateway', id: R }, admin).thenThrows('L3.RouterExternalGatewayInUseByFloatingIp');
-    spec.given([created, added, gatewaySet, attached]).when({ type: 'SetGateway', id: R, ...gateway, networkId: 'ext2' }, admin).thenThrows('L3.RouterExternalGatewayInUseByFloatingIp');
-    spec.given([created, added, gatewaySet, attached]).when({ type: 'RemoveInterface', id: R, portId: 'p1' }, admin).thenThrows('L3.RouterInterfaceInUseByFloatingIP');
+    spec
+      .given([created, added, gatewaySet, attached])
+      .when({ type: 'SetGateway', id: R, ...gateway, networkId: 'ext2' }, admin)
+      .thenThrows('L3.RouterExternalGatewayInUseByFloatingIp');
+    spec
+      .given([created, added, gatewaySet, attached])
+      .when({ type: 'RemoveInterface', id: R, portId: 'p1' }, admin)
+      .thenThrows('L3.RouterInterfaceInUseByFloatingIP');
     const detached: RouterEvent = { type: 'RouterFloatingIpDetached', data: { floatingIpId: 'f1' } };
     spec.given([created, added, gatewaySet, attached]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }, admin).then([detached]);
-    spec.given([created, added, gatewaySet, attached, detached]).when({ type: 'ClearGateway', id: R }, admin).then([{ type: 'RouterGatewayCleared', data: { portId: 'gw1' } }]);
+    spec
+      .given([created, added, gatewaySet, attached, detached])
+      .when({ type: 'ClearGateway', id: R }, admin)
+      .then([{ type: 'RouterGatewayCleared', data: { portId: 'gw1' } }]);
     // undoing is idempotent, also once the router is gone
     spec.given([created, added, gatewaySet, attached, detached]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }, admin).then([]);
     spec.given([]).when({ type: 'DetachFloatingIp', id: R, floatingIpId: 'f1' }).then([]);
@@ -165,7 +229,10 @@ describe('floating IP registry', () => {
   const spec = deciderSpec(l3RegistryDecider);
   const claimed = { type: 'FixedIpFloatingIpClaimed' as const, data: { portId: 'p', fixedIpAddress: '10.0.0.5', floatingIpId: 'f1' } };
   it('gives a fixed address at most one floating IP', () => {
-    spec.given([claimed]).when({ type: 'ClaimFixedIp', portId: 'p', fixedIpAddress: '10.0.0.5', floatingIpId: 'f2', floatingIpAddress: '' }).thenThrows('L3.FloatingIPPortAlreadyAssociated');
+    spec
+      .given([claimed])
+      .when({ type: 'ClaimFixedIp', portId: 'p', fixedIpAddress: '10.0.0.5', floatingIpId: 'f2', floatingIpAddress: '' })
+      .thenThrows('L3.FloatingIPPortAlreadyAssociated');
     spec.given([claimed]).when({ type: 'ClaimFixedIp', portId: 'p', fixedIpAddress: '10.0.0.5', floatingIpId: 'f1', floatingIpAddress: '' }).then([]);
     spec.given([claimed]).when({ type: 'ReleaseFixedIp', portId: 'p', fixedIpAddress: '10.0.0.5', floatingIpId: 'f2' }).then([]);
   });

@@ -101,7 +101,11 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
       return { ...state, revision: state.revision + 1 };
     case 'RouterGatewaySet': {
       const d = event.data;
-      return { ...state, gateway: { networkId: d.networkId, enableSnat: d.enableSnat, portId: d.portId, fixedIps: d.fixedIps, subnets: d.subnets }, revision: state.revision + 1 };
+      return {
+        ...state,
+        gateway: { networkId: d.networkId, enableSnat: d.enableSnat, portId: d.portId, fixedIps: d.fixedIps, subnets: d.subnets },
+        revision: state.revision + 1,
+      };
     }
     case 'RouterGatewayCleared':
       return { ...state, gateway: null, revision: state.revision + 1 };
@@ -150,7 +154,9 @@ function checkRoutes(routes: readonly Route[], connected: readonly AttachedSubne
     const route = normaliseRoute(r);
     const hop = parseIp(route.nexthop);
     if (!connected.some((s) => cidrContainsIp(parseCidr(s.cidr), hop))) {
-      throw badRequest(`Invalid format for routes: [{'destination': '${route.destination}', 'nexthop': '${route.nexthop}'}], the nexthop is not connected with router`);
+      throw badRequest(
+        `Invalid format for routes: [{'destination': '${route.destination}', 'nexthop': '${route.nexthop}'}], the nexthop is not connected with router`,
+      );
     }
     return route;
   });
@@ -170,7 +176,10 @@ export const MAX_ROUTES_PER_ROUTER = 256;
 
 function checkRouteCount(routerId: string, routes: readonly Route[]): Route[] {
   if (routes.length > MAX_ROUTES_PER_ROUTER) {
-    throw new ValidationError('L3.RoutesExhausted', `Unable to complete operation for ${routerId}. The number of routes exceeds the maximum ${MAX_ROUTES_PER_ROUTER}.`);
+    throw new ValidationError(
+      'L3.RoutesExhausted',
+      `Unable to complete operation for ${routerId}. The number of routes exceeds the maximum ${MAX_ROUTES_PER_ROUTER}.`,
+    );
   }
   return [...routes];
 }
@@ -205,7 +214,13 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     return [
       {
         type: 'RouterCreated',
-        data: { projectId: command.projectId, ...a, natExclusions: checkExclusions(a.natExclusions), ...(gateway ? { gateway } : {}), ...(routes ? { routes } : {}) },
+        data: {
+          projectId: command.projectId,
+          ...a,
+          natExclusions: checkExclusions(a.natExclusions),
+          ...(gateway ? { gateway } : {}),
+          ...(routes ? { routes } : {}),
+        },
       },
     ];
   }
@@ -227,7 +242,13 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       return [
         {
           type: 'RouterGatewaySet',
-          data: { networkId: command.networkId, enableSnat: command.enableSnat, portId: command.portId, fixedIps: [...command.fixedIps], subnets: [...command.subnets] },
+          data: {
+            networkId: command.networkId,
+            enableSnat: command.enableSnat,
+            portId: command.portId,
+            fixedIps: [...command.fixedIps],
+            subnets: [...command.subnets],
+          },
         },
       ];
     case 'ClearGateway': {
@@ -245,7 +266,9 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
         const cidr = parseCidr(s.cidr);
         const clash = cidrs.find((c) => cidrsOverlap(c, cidr));
         if (clash) {
-          throw badRequest(`Bad router request: Cidr ${s.cidr} of subnet ${s.subnetId} overlaps with cidr ${formatCidr(clash)} of another interface of router ${command.id}.`);
+          throw badRequest(
+            `Bad router request: Cidr ${s.cidr} of subnet ${s.subnetId} overlaps with cidr ${formatCidr(clash)} of another interface of router ${command.id}.`,
+          );
         }
       }
       return [
@@ -277,17 +300,22 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     }
     case 'AttachFloatingIp': {
       const reachable =
-        state.gateway?.networkId === command.floatingNetworkId && [...state.interfaces.values()].some((i) => i.subnets.some((s) => s.subnetId === command.subnetId));
+        state.gateway?.networkId === command.floatingNetworkId &&
+        [...state.interfaces.values()].some((i) => i.subnets.some((s) => s.subnetId === command.subnetId));
       if (!reachable) throw unreachable(command.floatingNetworkId, command.subnetId, command.portId);
       const held = state.floatingIps.get(command.floatingIpId);
       if (held?.fixedIpAddress === command.fixedIpAddress && held.subnetId === command.subnetId) return [];
-      return [{ type: 'RouterFloatingIpAttached', data: { floatingIpId: command.floatingIpId, fixedIpAddress: command.fixedIpAddress, subnetId: command.subnetId } }];
+      return [
+        { type: 'RouterFloatingIpAttached', data: { floatingIpId: command.floatingIpId, fixedIpAddress: command.fixedIpAddress, subnetId: command.subnetId } },
+      ];
     }
     case 'Schedule':
       // The first placement holds: two placement loops racing must not move a router between hosts.
       return state.host !== null ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
     case 'SetStatus':
-      return state.host !== command.host || state.status === command.status ? [] : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
+      return state.host !== command.host || state.status === command.status
+        ? []
+        : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
     case 'DeleteRouter':
       if (state.interfaces.size > 0) {
         throw conflict('RouterInUse', `Router ${command.id} still has ports`);

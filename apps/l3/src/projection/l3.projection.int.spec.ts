@@ -14,7 +14,13 @@ const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents'];
 const fip4 = { projectId: 'p', description: '', floatingNetworkId: 'net-b', floatingPortId: 'fp4', subnetId: 'sub-b4', floatingIpAddress: '203.0.113.53' };
 const events = factStream()
   // a router port L3 itself asked for, and a floating IP whose port goes
-  .add('network', 'net-a', 'PortCreated', factPort('port-r1', [{ subnetId: 'sub-a4', ipAddress: '10.0.0.10' }], { deviceOwner: 'network:router_interface' }), 'l3 (for tester)')
+  .add(
+    'network',
+    'net-a',
+    'PortCreated',
+    factPort('port-r1', [{ subnetId: 'sub-a4', ipAddress: '10.0.0.10' }], { deviceOwner: 'network:router_interface' }),
+    'l3 (for tester)',
+  )
   .add('floatingip', 'fip-4', 'FloatingIpCreated', fip4)
   .add('floatingip', 'fip-4', 'FloatingIpAssociated', { portId: 'port-02', fixedIpAddress: '10.0.0.9', routerId: 'rtr-2' })
   .add('network', 'net-a', 'PortDeleted', { portId: 'port-02', fixedIps: [] }).events;
@@ -34,9 +40,11 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 describe('L3 projection', () => {
-  it('keeps L3\'s columns of the networks, subnets, ports and agents the events leave, beside its routers and floating IPs', async () => {
+  it("keeps L3's columns of the networks, subnets, ports and agents the events leave, beside its routers and floating IPs", async () => {
     await applyEach(p, events);
-    expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', external: false, shared: false, networkType: 'vxlan', physicalNetwork: null }]);
+    expect(await prisma.ipamNetwork.findMany()).toEqual([
+      { id: 'net-a', projectId: 'p', external: false, shared: false, networkType: 'vxlan', physicalNetwork: null },
+    ]);
     expect((await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.projectId, s.gatewayIp, s.addressScopeId])).toEqual([
       ['sub-a4', 'p', '10.0.0.254', null],
       ['sub-a6', 'p', 'fd00::1', null],

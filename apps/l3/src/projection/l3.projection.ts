@@ -97,7 +97,9 @@ export class L3Projection implements Projection<L3Tx> {
         await tx.router.update({ where: { id }, data: { gatewayNetworkId: null, gatewayPortId: null, enableSnat: true, gatewayFixedIps: [], ...touched } });
         return;
       case 'RouterInterfaceAdded':
-        await tx.routerInterface.create({ data: { portId: event.data.portId, routerId: id, networkId: event.data.networkId, fixedIps: json(event.data.fixedIps) } });
+        await tx.routerInterface.create({
+          data: { portId: event.data.portId, routerId: id, networkId: event.data.networkId, fixedIps: json(event.data.fixedIps) },
+        });
         await tx.router.update({ where: { id }, data: touched });
         return;
       case 'RouterInterfaceRemoved':
@@ -118,7 +120,11 @@ export class L3Projection implements Projection<L3Tx> {
         return;
       case 'RouterFloatingIpAttached': {
         const data = { routerId: id, fixedIpAddress: event.data.fixedIpAddress, subnetId: event.data.subnetId };
-        await tx.routerFloatingIp.upsert({ where: { floatingIpId: event.data.floatingIpId }, create: { floatingIpId: event.data.floatingIpId, ...data }, update: data });
+        await tx.routerFloatingIp.upsert({
+          where: { floatingIpId: event.data.floatingIpId },
+          create: { floatingIpId: event.data.floatingIpId, ...data },
+          update: data,
+        });
         return;
       }
       case 'RouterFloatingIpDetached':

@@ -69,7 +69,10 @@ export function registerInstanceInput(body: unknown, meta: CommandMetadata, defa
   const b = parseBody(body, 'instance', instanceBody);
   const asked = b.project_id ?? b.tenant_id;
   if (asked !== undefined && asked !== meta.projectId && !meta.isAdmin) {
-    throw new ValidationError('API.HTTPBadRequest', "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
+    throw new ValidationError(
+      'API.HTTPBadRequest',
+      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
+    );
   }
   const id = b.id ?? randomUUID();
   const name = b.name ?? '';
@@ -88,7 +91,15 @@ export function registerInstanceInput(body: unknown, meta: CommandMetadata, defa
 
 export function updateInstanceInput(body: unknown): Partial<InstanceAttributes> {
   const b = parseBody(body, 'instance', instanceBody);
-  readOnlyOnUpdate((body as { instance: Record<string, unknown> }).instance, ['name', 'hostname', 'availability_zone', 'public_keys', 'user_data', 'metadata', 'vendor_data']);
+  readOnlyOnUpdate((body as { instance: Record<string, unknown> }).instance, [
+    'name',
+    'hostname',
+    'availability_zone',
+    'public_keys',
+    'user_data',
+    'metadata',
+    'vendor_data',
+  ]);
   const changes: Partial<InstanceAttributes> = {
     name: b.name,
     hostname: b.hostname,

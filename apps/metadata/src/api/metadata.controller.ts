@@ -159,7 +159,11 @@ export class MetadataController {
       const port = view.ports.find((p) => p.id === header(req, METADATA_HEADERS.portId)) ?? view.ports[0];
       if (port === undefined) throw notFound('the instance has no port');
       const tree = ec2MetaData(view.instance, port, view.ports, view.subnets, view.floatingIps);
-      const body = renderEc2(tree, segments, view.instance.publicKeys.map((k) => k.name));
+      const body = renderEc2(
+        tree,
+        segments,
+        view.instance.publicKeys.map((k) => k.name),
+      );
       if (body === null) throw notFound(`no meta-data/${segments.join('/')}`);
       return text(body);
     });
@@ -207,7 +211,10 @@ export class MetadataController {
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       this.requests.inc({ path, result: error.result });
-      this.logger.warn({ method: req.method, path: req.path, status: error.status, reason: error.reason, instanceId: header(req, METADATA_HEADERS.instanceId) }, 'metadata request refused');
+      this.logger.warn(
+        { method: req.method, path: req.path, status: error.status, reason: error.reason, instanceId: header(req, METADATA_HEADERS.instanceId) },
+        'metadata request refused',
+      );
       res.setHeader('content-type', 'text/plain; charset=utf-8');
       res.status(error.status).send(`${error.reason}\n`);
     }

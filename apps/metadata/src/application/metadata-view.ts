@@ -31,6 +31,8 @@ export async function instanceView(prisma: MetadataPrisma, instanceId: string): 
     },
     ports: ports.map((p) => ({ id: p.id, networkId: p.networkId, macAddress: p.macAddress, mtu: mtuOf.get(p.networkId) ?? 1500, fixedIps: fixedIps(p) })),
     subnets: new Map(subnets.map((s) => [s.id, { ...s, hostRoutes: s.hostRoutes as { destination: string; nexthop: string }[] }])),
-    floatingIps: floatingIps.flatMap((f) => (f.portId !== null && f.fixedIpAddress !== null ? [{ portId: f.portId, fixedIpAddress: f.fixedIpAddress, floatingIpAddress: f.floatingIpAddress }] : [])),
+    floatingIps: floatingIps.flatMap((f) =>
+      f.portId !== null && f.fixedIpAddress !== null ? [{ portId: f.portId, fixedIpAddress: f.fixedIpAddress, floatingIpAddress: f.floatingIpAddress }] : [],
+    ),
   };
 }

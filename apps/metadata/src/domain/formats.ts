@@ -44,7 +44,17 @@ export interface FloatingIpFacts {
 }
 
 /** The OpenStack metadata versions we serve (Nova's list), oldest first. */
-export const OPENSTACK_VERSIONS = ['2012-08-10', '2013-04-04', '2013-10-17', '2015-10-15', '2016-06-30', '2016-10-06', '2017-02-22', '2018-08-27', 'latest'] as const;
+export const OPENSTACK_VERSIONS = [
+  '2012-08-10',
+  '2013-04-04',
+  '2013-10-17',
+  '2015-10-15',
+  '2016-06-30',
+  '2016-10-06',
+  '2017-02-22',
+  '2018-08-27',
+  'latest',
+] as const;
 
 /** Nova's meta_data.json. `randomSeed`: 512 random bytes, base64 (fresh per request, as Nova). */
 export function metaDataJson(instance: InstanceFacts, randomSeed: string): Record<string, unknown> {
@@ -102,10 +112,7 @@ export function networkDataJson(ports: readonly PortFacts[], subnets: ReadonlyMa
       const subnet = subnets.get(f.subnetId);
       if (!subnet) continue;
       const defaultRoute = subnet.ipVersion === 4 ? '0.0.0.0/0' : '::/0';
-      const routes = [
-        ...(subnet.gatewayIp ? [route(defaultRoute, subnet.gatewayIp)] : []),
-        ...subnet.hostRoutes.map((r) => route(r.destination, r.nexthop)),
-      ];
+      const routes = [...(subnet.gatewayIp ? [route(defaultRoute, subnet.gatewayIp)] : []), ...subnet.hostRoutes.map((r) => route(r.destination, r.nexthop))];
       for (const d of subnet.dnsNameservers) dns.add(d);
       networks.push({
         id: `network${networks.length}`,
@@ -146,11 +153,15 @@ export function ec2MetaData(
   ports.forEach((p, i) => {
     const entry: Record<string, Ec2Node> = { 'device-number': String(i), 'interface-id': p.id, mac: p.macAddress };
     if (v4(p).length > 0) {
-      entry['local-ipv4s'] = v4(p).map((f) => f.ipAddress).join('\n');
+      entry['local-ipv4s'] = v4(p)
+        .map((f) => f.ipAddress)
+        .join('\n');
       entry['subnet-ipv4-cidr-block'] = subnets.get(v4(p)[0]?.subnetId ?? '')?.cidr ?? '';
     }
     if (v6(p).length > 0) {
-      entry.ipv6s = v6(p).map((f) => f.ipAddress).join('\n');
+      entry.ipv6s = v6(p)
+        .map((f) => f.ipAddress)
+        .join('\n');
       entry['subnet-ipv6-cidr-blocks'] = [...new Set(v6(p).map((f) => subnets.get(f.subnetId)?.cidr ?? ''))].join('\n');
     }
     if (publicOf(p).length > 0) entry['public-ipv4s'] = publicOf(p).join('\n');

@@ -20,13 +20,46 @@ const instance: InstanceFacts = {
 };
 const subnets = new Map<string, SubnetFacts>(
   [
-    { id: 's4', ipVersion: 4, cidr: '10.0.0.0/26', gatewayIp: '10.0.0.1', enableDhcp: true, ipv6AddressMode: null, dnsNameservers: ['10.0.0.53'], hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }] },
+    {
+      id: 's4',
+      ipVersion: 4,
+      cidr: '10.0.0.0/26',
+      gatewayIp: '10.0.0.1',
+      enableDhcp: true,
+      ipv6AddressMode: null,
+      dnsNameservers: ['10.0.0.53'],
+      hostRoutes: [{ destination: '192.168.0.0/16', nexthop: '10.0.0.254' }],
+    },
     { id: 's4static', ipVersion: 4, cidr: '10.9.0.0/24', gatewayIp: null, enableDhcp: false, ipv6AddressMode: null, dnsNameservers: [], hostRoutes: [] },
-    { id: 's6', ipVersion: 6, cidr: '2001:db8:1::/64', gatewayIp: '2001:db8:1::1', enableDhcp: true, ipv6AddressMode: 'slaac', dnsNameservers: ['2001:db8::53'], hostRoutes: [] },
+    {
+      id: 's6',
+      ipVersion: 6,
+      cidr: '2001:db8:1::/64',
+      gatewayIp: '2001:db8:1::1',
+      enableDhcp: true,
+      ipv6AddressMode: 'slaac',
+      dnsNameservers: ['2001:db8::53'],
+      hostRoutes: [],
+    },
   ].map((s) => [s.id, s]),
 );
-const eth0: PortFacts = { id: 'aaaaaaaa-0000-4000-8000-000000000001', networkId: 'n1', macAddress: 'fa:16:3e:00:00:01', mtu: 1450, fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.10' }, { subnetId: 's6', ipAddress: '2001:db8:1::f816:3eff:fe00:1' }] };
-const eth1: PortFacts = { id: 'bbbbbbbb-0000-4000-8000-000000000002', networkId: 'n2', macAddress: 'fa:16:3e:00:00:02', mtu: 1500, fixedIps: [{ subnetId: 's4static', ipAddress: '10.9.0.5' }] };
+const eth0: PortFacts = {
+  id: 'aaaaaaaa-0000-4000-8000-000000000001',
+  networkId: 'n1',
+  macAddress: 'fa:16:3e:00:00:01',
+  mtu: 1450,
+  fixedIps: [
+    { subnetId: 's4', ipAddress: '10.0.0.10' },
+    { subnetId: 's6', ipAddress: '2001:db8:1::f816:3eff:fe00:1' },
+  ],
+};
+const eth1: PortFacts = {
+  id: 'bbbbbbbb-0000-4000-8000-000000000002',
+  networkId: 'n2',
+  macAddress: 'fa:16:3e:00:00:02',
+  mtu: 1500,
+  fixedIps: [{ subnetId: 's4static', ipAddress: '10.9.0.5' }],
+};
 
 describe('OpenStack formats', () => {
   it('writes meta_data.json as Nova does', () => {
@@ -45,7 +78,7 @@ describe('OpenStack formats', () => {
     });
   });
 
-  it('types each address by its subnet\'s DHCP and IPv6 modes', () => {
+  it("types each address by its subnet's DHCP and IPv6 modes", () => {
     const s = (over: Partial<SubnetFacts>): SubnetFacts => ({ ...(subnets.get('s6') as SubnetFacts), ...over });
     expect([
       networkType(subnets.get('s4') as SubnetFacts),
@@ -101,21 +134,31 @@ describe('EC2 format', () => {
   const get = (path: string) => renderEc2(tree, path.split('/'), ['ops']);
 
   it('answers the leaves an instance reads', () => {
-    expect([get('instance-id'), get('local-ipv4'), get('public-ipv4'), get('mac'), get('hostname'), get('placement/availability-zone'), get('public-keys/0/openssh-key')]).toEqual([
-      I,
-      '10.0.0.10',
-      '203.0.113.7',
-      'fa:16:3e:00:00:01',
-      'web-1',
-      'az-a',
-      'ssh-ed25519 AAAAC3Nza ops@example',
-    ]);
+    expect([
+      get('instance-id'),
+      get('local-ipv4'),
+      get('public-ipv4'),
+      get('mac'),
+      get('hostname'),
+      get('placement/availability-zone'),
+      get('public-keys/0/openssh-key'),
+    ]).toEqual([I, '10.0.0.10', '203.0.113.7', 'fa:16:3e:00:00:01', 'web-1', 'az-a', 'ssh-ed25519 AAAAC3Nza ops@example']);
     expect(get('network/interfaces/macs/fa:16:3e:00:00:02/local-ipv4s')).toBe('10.9.0.5');
     expect(get('network/interfaces/macs/fa:16:3e:00:00:01/ipv6s')).toBe('2001:db8:1::f816:3eff:fe00:1');
   });
 
   it('lists directories with a slash after subdirectories, public-keys as index=name, and knows no other path', () => {
-    expect(get('')?.split('\n')).toEqual(['instance-id', 'hostname', 'local-hostname', 'mac', 'placement/', 'network/', 'local-ipv4', 'public-ipv4', 'public-keys/']);
+    expect(get('')?.split('\n')).toEqual([
+      'instance-id',
+      'hostname',
+      'local-hostname',
+      'mac',
+      'placement/',
+      'network/',
+      'local-ipv4',
+      'public-ipv4',
+      'public-keys/',
+    ]);
     expect(get('public-keys')).toBe('0=ops');
     expect(get('network/interfaces/macs')).toBe('fa:16:3e:00:00:01/\nfa:16:3e:00:00:02/');
     expect(get('nothing')).toBeNull();
@@ -145,7 +188,14 @@ describe('IMDSv2 tokens', () => {
   });
 
   it('take a TTL of 1 to 21600 seconds', () => {
-    expect([parseTokenTtl('1'), parseTokenTtl('21600'), parseTokenTtl('0'), parseTokenTtl('21601'), parseTokenTtl('1.5'), parseTokenTtl(undefined)]).toEqual([1, 21600, null, null, null, null]);
+    expect([parseTokenTtl('1'), parseTokenTtl('21600'), parseTokenTtl('0'), parseTokenTtl('21601'), parseTokenTtl('1.5'), parseTokenTtl(undefined)]).toEqual([
+      1,
+      21600,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 });
 
@@ -157,10 +207,22 @@ describe('instance decider', () => {
   };
 
   it('registers an id once, records only real changes, and knows no deleted instance', () => {
-    spec.given([registered]).when({ type: 'RegisterInstance', id: I, ...registered.data }).thenThrows('META.InstanceExists');
-    spec.given([registered]).when({ type: 'UpdateInstance', id: I, changes: { metadata: {}, name: 'a' } }).then([]);
-    spec.given([registered]).when({ type: 'UpdateInstance', id: I, changes: { metadata: { k: 'v' } } }).then([{ type: 'InstanceUpdated', data: { changes: { metadata: { k: 'v' } } } }]);
-    spec.given([registered, { type: 'InstanceDeleted', data: {} }]).when({ type: 'UpdateInstance', id: I, changes: { name: 'b' } }).thenThrows('META.InstanceNotFound');
+    spec
+      .given([registered])
+      .when({ type: 'RegisterInstance', id: I, ...registered.data })
+      .thenThrows('META.InstanceExists');
+    spec
+      .given([registered])
+      .when({ type: 'UpdateInstance', id: I, changes: { metadata: {}, name: 'a' } })
+      .then([]);
+    spec
+      .given([registered])
+      .when({ type: 'UpdateInstance', id: I, changes: { metadata: { k: 'v' } } })
+      .then([{ type: 'InstanceUpdated', data: { changes: { metadata: { k: 'v' } } } }]);
+    spec
+      .given([registered, { type: 'InstanceDeleted', data: {} }])
+      .when({ type: 'UpdateInstance', id: I, changes: { name: 'b' } })
+      .thenThrows('META.InstanceNotFound');
   });
 });
 
@@ -169,10 +231,31 @@ describe('metadata proxies', () => {
   const N1 = '11111111-0000-4000-8000-000000000001';
   const N2 = '22222222-0000-4000-8000-000000000002';
   const ports = [
-    { id: 'cccccccc-0000-4000-8000-000000000001', networkId: N1, projectId: 'p1', macAddress: 'FA:16:3E:00:00:01', deviceId: I, fixedIps: [{ ipAddress: '10.0.0.10' }] },
-    { id: 'dddddddd-0000-4000-8000-000000000002', networkId: N2, projectId: 'p1', macAddress: 'fa:16:3e:00:00:02', deviceId: I, fixedIps: [{ ipAddress: '10.9.0.5' }] },
+    {
+      id: 'cccccccc-0000-4000-8000-000000000001',
+      networkId: N1,
+      projectId: 'p1',
+      macAddress: 'FA:16:3E:00:00:01',
+      deviceId: I,
+      fixedIps: [{ ipAddress: '10.0.0.10' }],
+    },
+    {
+      id: 'dddddddd-0000-4000-8000-000000000002',
+      networkId: N2,
+      projectId: 'p1',
+      macAddress: 'fa:16:3e:00:00:02',
+      deviceId: I,
+      fixedIps: [{ ipAddress: '10.9.0.5' }],
+    },
     // a port of no registered instance is nobody's metadata
-    { id: 'ffffffff-0000-4000-8000-000000000003', networkId: N1, projectId: 'p1', macAddress: 'fa:16:3e:00:00:03', deviceId: 'other', fixedIps: [{ ipAddress: '10.0.0.11' }] },
+    {
+      id: 'ffffffff-0000-4000-8000-000000000003',
+      networkId: N1,
+      projectId: 'p1',
+      macAddress: 'fa:16:3e:00:00:03',
+      deviceId: 'other',
+      fixedIps: [{ ipAddress: '10.0.0.11' }],
+    },
   ];
 
   it('answers in the router namespace for routed networks and in the DHCP namespace of the others', () => {
@@ -231,7 +314,7 @@ describe('metadata proxies', () => {
     return held;
   };
 
-  it('puts fe80::a9fe:a9fe on one interface per network: a router\'s IPv4 and IPv6 ports, two routers, and a DHCP server on one network', () => {
+  it("puts fe80::a9fe:a9fe on one interface per network: a router's IPv4 and IPv6 ports, two routers, and a DHCP server on one network", () => {
     const R2 = '0eeeeeee-0000-4000-8000-000000000002'; // sorts before R
     const v4Port = '99999999-0000-4000-8000-00000000000b';
     const v6Port = '99999999-0000-4000-8000-00000000000a';
@@ -239,7 +322,16 @@ describe('metadata proxies', () => {
     const proxies = metadataProxies(
       [
         // a dual-stack network: Neutron gives the router one port per IPv4 subnet and one for its IPv6 subnets
-        { id: R, host: 'net-a1', row: 'row-a', interfaces: [{ portId: v4Port, networkId: N1 }, { portId: v6Port, networkId: N1 }, { portId: other, networkId: N2 }] },
+        {
+          id: R,
+          host: 'net-a1',
+          row: 'row-a',
+          interfaces: [
+            { portId: v4Port, networkId: N1 },
+            { portId: v6Port, networkId: N1 },
+            { portId: other, networkId: N2 },
+          ],
+        },
         { id: R2, host: 'net-b1', row: 'row-b', interfaces: [{ portId: '77777777-0000-4000-8000-00000000000d', networkId: N2 }] },
       ],
       [
@@ -277,6 +369,13 @@ describe('metadata proxies', () => {
   });
 
   it('has no proxy where the router or DHCP server is not placed yet', () => {
-    expect(metadataProxies([{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }], [{ networkId: N1, host: 'h', row: 'r' }], ports, new Map([[I, 'p1']]))).toEqual([]);
+    expect(
+      metadataProxies(
+        [{ id: R, host: null, row: null, interfaces: [{ portId: 'x', networkId: N1 }] }],
+        [{ networkId: N1, host: 'h', row: 'r' }],
+        ports,
+        new Map([[I, 'p1']]),
+      ),
+    ).toEqual([]);
   });
 });

@@ -62,7 +62,13 @@ export function metadataProxies(
   const endpointsOn = (networkIds: ReadonlySet<string>) =>
     ports
       .filter((p) => networkIds.has(p.networkId) && portOfInstance(p, instances))
-      .map((p) => ({ portId: p.id, instanceId: p.deviceId, projectId: p.projectId, mac: p.macAddress.toLowerCase(), addresses: p.fixedIps.map((f) => f.ipAddress) }))
+      .map((p) => ({
+        portId: p.id,
+        instanceId: p.deviceId,
+        projectId: p.projectId,
+        mac: p.macAddress.toLowerCase(),
+        addresses: p.fixedIps.map((f) => f.ipAddress),
+      }))
       .sort((a, b) => a.portId.localeCompare(b.portId));
   const proxies: PlacedProxy[] = [];
   const routed = new Set(routers.flatMap((r) => r.interfaces.map((i) => i.networkId)));
@@ -81,7 +87,10 @@ export function metadataProxies(
         id: r.id,
         kind: 'router',
         namespace: routerNamespace(r.id),
-        interfaces: r.interfaces.filter((i) => holders.get(i.networkId) === i.portId).map((i) => routerInterfaceName('internal', i.portId)).sort(),
+        interfaces: r.interfaces
+          .filter((i) => holders.get(i.networkId) === i.portId)
+          .map((i) => routerInterfaceName('internal', i.portId))
+          .sort(),
         endpoints: endpointsOn(new Set(r.interfaces.map((i) => i.networkId))),
       },
     });
@@ -91,7 +100,13 @@ export function metadataProxies(
     proxies.push({
       host: d.host,
       row: d.row,
-      intent: { id: d.networkId, kind: 'dhcp', namespace: dhcpNamespace(d.networkId), interfaces: [dhcpInterfaceName(d.networkId)], endpoints: endpointsOn(new Set([d.networkId])) },
+      intent: {
+        id: d.networkId,
+        kind: 'dhcp',
+        namespace: dhcpNamespace(d.networkId),
+        interfaces: [dhcpInterfaceName(d.networkId)],
+        endpoints: endpointsOn(new Set([d.networkId])),
+      },
     });
   }
   return proxies;

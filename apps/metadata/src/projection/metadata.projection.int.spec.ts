@@ -34,10 +34,12 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 describe('metadata projection', () => {
-  it('keeps the metadata service\'s columns of the networks, subnets, ports, routers and floating IPs the events leave, beside its instances', async () => {
+  it("keeps the metadata service's columns of the networks, subnets, ports, routers and floating IPs the events leave, beside its instances", async () => {
     await applyEach(p, followed);
     expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', mtu: 1400 }]);
-    expect((await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.enableDhcp, s.ipv6AddressMode, s.dnsNameservers])).toEqual([
+    expect(
+      (await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.enableDhcp, s.ipv6AddressMode, s.dnsNameservers]),
+    ).toEqual([
       ['sub-a4', '10.0.0.254', true, null, ['192.0.2.53']],
       ['sub-a6', 'fd00::1', true, 'slaac', []],
     ]);

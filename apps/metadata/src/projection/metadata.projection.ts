@@ -9,10 +9,21 @@ const json = (v: unknown) => v as Prisma.InputJsonValue;
 /** The metadata service's columns of IPAM's networks, subnets and ports and of L3's routers and floating IPs. */
 const mirror = new FactMirror<MetadataTx>((tx) => tx.factMirror, {
   network: { rows: (tx) => tx.ipamNetwork, columns: ['mtu'] },
-  subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'ipVersion', 'cidr', 'gatewayIp', 'enableDhcp', 'ipv6AddressMode', 'dnsNameservers', 'hostRoutes'] },
+  subnet: {
+    rows: (tx) => tx.ipamSubnet,
+    columns: ['networkId', 'ipVersion', 'cidr', 'gatewayIp', 'enableDhcp', 'ipv6AddressMode', 'dnsNameservers', 'hostRoutes'],
+  },
   port: {
     rows: (tx) => tx.ipamPort,
-    columns: (p: PortRow) => ({ networkId: p.networkId, projectId: p.projectId, macAddress: p.macAddress, deviceOwner: p.deviceOwner, deviceId: p.deviceId, fixedIps: p.fixedIps, createdAt: new Date(p.createdAt) }),
+    columns: (p: PortRow) => ({
+      networkId: p.networkId,
+      projectId: p.projectId,
+      macAddress: p.macAddress,
+      deviceOwner: p.deviceOwner,
+      deviceId: p.deviceId,
+      fixedIps: p.fixedIps,
+      createdAt: new Date(p.createdAt),
+    }),
   },
   router: { rows: (tx) => tx.router, columns: ['host', 'row'] },
   routerInterface: { rows: (tx) => tx.routerInterface, columns: ['routerId', 'networkId'] },
@@ -52,7 +63,16 @@ export class MetadataProjection implements Projection<MetadataTx> {
       case 'InstanceRegistered': {
         const d = event.data;
         await tx.instance.create({
-          data: { id, ...d, publicKeys: json(d.publicKeys), metadata: json(d.metadata), vendorData: json(d.vendorData), revisionNumber: 1, createdAt: at, updatedAt: at },
+          data: {
+            id,
+            ...d,
+            publicKeys: json(d.publicKeys),
+            metadata: json(d.metadata),
+            vendorData: json(d.vendorData),
+            revisionNumber: 1,
+            createdAt: at,
+            updatedAt: at,
+          },
         });
         return;
       }

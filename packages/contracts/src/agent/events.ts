@@ -83,12 +83,14 @@ export function agentIdOf(row: string, host: string): string {
  * An agent's status report, if `recorded` is one, with the metadata a service acting on it
  * records (the agent as actor, the report as cause).
  */
-export function agentStatusReport(
-  recorded: RecordedEvent,
-): { host: string; resources: readonly ResourceReport[]; meta: CommandMetadata } | null {
+export function agentStatusReport(recorded: RecordedEvent): { host: string; resources: readonly ResourceReport[]; meta: CommandMetadata } | null {
   const e = recorded.envelope;
   const event = { type: e.type, data: e.data } as AgentEvent;
   if (event.type !== 'ResourceStatusReported') return null;
   const { host, resources } = event.data;
-  return { host, resources, meta: { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true } };
+  return {
+    host,
+    resources,
+    meta: { now: e.occurredAt, correlationId: e.correlationId, causationId: e.id, projectId: '', actor: `agent:${host}`, isAdmin: true },
+  };
 }

@@ -24,16 +24,13 @@ export function chooseNetworkAgent<A extends AgentCandidate>(
   loadPerHost: ReadonlyMap<string, number>,
   needs: SchedulingNeeds,
 ): A | null {
-  const eligible = candidates.filter(
-    (a) => a.alive && a.roles.includes('network') && (needs.physicalNetwork === null || needs.physicalNetwork in a.physnets),
-  );
+  const eligible = candidates.filter((a) => a.alive && a.roles.includes('network') && (needs.physicalNetwork === null || needs.physicalNetwork in a.physnets));
   const rowRank = (row: string) => {
     const i = needs.preferredRows.indexOf(row);
     return i < 0 ? needs.preferredRows.length : i;
   };
   const sorted = [...eligible].sort(
-    (a, b) =>
-      rowRank(a.row) - rowRank(b.row) || (loadPerHost.get(a.host) ?? 0) - (loadPerHost.get(b.host) ?? 0) || a.host.localeCompare(b.host),
+    (a, b) => rowRank(a.row) - rowRank(b.row) || (loadPerHost.get(a.host) ?? 0) - (loadPerHost.get(b.host) ?? 0) || a.host.localeCompare(b.host),
   );
   return sorted[0] ?? null;
 }

@@ -24,24 +24,15 @@ const id = z.string().min(1);
 
 // ---- address scopes -------------------------------------------------------------
 
-export const AddressScopeCreated = defineEvent(
-  'AddressScopeCreated',
-  z.object({ projectId: text, name: text, ipVersion, shared: z.boolean() }),
-);
+export const AddressScopeCreated = defineEvent('AddressScopeCreated', z.object({ projectId: text, name: text, ipVersion, shared: z.boolean() }));
 export const AddressScopeUpdated = defineEvent(
   'AddressScopeUpdated',
   z.object({ changes: z.object({ name: text.optional(), shared: z.boolean().optional() }) }),
 );
 export const AddressScopeDeleted = defineEvent('AddressScopeDeleted', z.object({}));
 /** A subnet pool joined the scope (or grew) with these prefixes; the scope keeps them disjoint. */
-export const AddressScopePrefixesClaimed = defineEvent(
-  'AddressScopePrefixesClaimed',
-  z.object({ subnetPoolId: id, prefixes: z.array(text) }),
-);
-export const AddressScopePrefixesReleased = defineEvent(
-  'AddressScopePrefixesReleased',
-  z.object({ subnetPoolId: id, prefixes: z.array(text) }),
-);
+export const AddressScopePrefixesClaimed = defineEvent('AddressScopePrefixesClaimed', z.object({ subnetPoolId: id, prefixes: z.array(text) }));
+export const AddressScopePrefixesReleased = defineEvent('AddressScopePrefixesReleased', z.object({ subnetPoolId: id, prefixes: z.array(text) }));
 
 // ---- subnet pools ---------------------------------------------------------------
 
@@ -57,20 +48,11 @@ const subnetPoolAttributes = {
   addressScopeId: id.nullable(),
 };
 
-export const SubnetPoolCreated = defineEvent(
-  'SubnetPoolCreated',
-  z.object({ projectId: text, ipVersion, prefixes: z.array(text), ...subnetPoolAttributes }),
-);
-export const SubnetPoolUpdated = defineEvent(
-  'SubnetPoolUpdated',
-  z.object({ changes: z.object(subnetPoolAttributes).partial() }),
-);
+export const SubnetPoolCreated = defineEvent('SubnetPoolCreated', z.object({ projectId: text, ipVersion, prefixes: z.array(text), ...subnetPoolAttributes }));
+export const SubnetPoolUpdated = defineEvent('SubnetPoolUpdated', z.object({ changes: z.object(subnetPoolAttributes).partial() }));
 /** The pool's complete prefix list after add_prefixes / remove_prefixes / an update. */
 export const SubnetPoolPrefixesChanged = defineEvent('SubnetPoolPrefixesChanged', z.object({ prefixes: z.array(text) }));
-export const SubnetPoolPrefixAllocated = defineEvent(
-  'SubnetPoolPrefixAllocated',
-  z.object({ subnetId: id, networkId: id, projectId: text, cidr: text }),
-);
+export const SubnetPoolPrefixAllocated = defineEvent('SubnetPoolPrefixAllocated', z.object({ subnetId: id, networkId: id, projectId: text, cidr: text }));
 export const SubnetPoolPrefixReleased = defineEvent('SubnetPoolPrefixReleased', z.object({ subnetId: id, cidr: text }));
 export const SubnetPoolDeleted = defineEvent('SubnetPoolDeleted', z.object({}));
 
@@ -86,14 +68,8 @@ export type Segment = z.infer<typeof segmentSchema>;
 
 export const SegmentReserved = defineEvent('SegmentReserved', z.object({ networkId: id, segment: segmentSchema }));
 export const SegmentReleased = defineEvent('SegmentReleased', z.object({ networkId: id }));
-export const DefaultSubnetPoolClaimed = defineEvent(
-  'DefaultSubnetPoolClaimed',
-  z.object({ ipVersion, subnetPoolId: id }),
-);
-export const DefaultSubnetPoolReleased = defineEvent(
-  'DefaultSubnetPoolReleased',
-  z.object({ ipVersion, subnetPoolId: id }),
-);
+export const DefaultSubnetPoolClaimed = defineEvent('DefaultSubnetPoolClaimed', z.object({ ipVersion, subnetPoolId: id }));
+export const DefaultSubnetPoolReleased = defineEvent('DefaultSubnetPoolReleased', z.object({ ipVersion, subnetPoolId: id }));
 
 // ---- networks, with their subnets and ports ------------------------------------------
 
@@ -106,10 +82,7 @@ const networkAttributes = {
   mtu: z.number().int(),
   portSecurityEnabled: z.boolean(),
 };
-export const NetworkCreated = defineEvent(
-  'NetworkCreated',
-  z.object({ projectId: text, segment: segmentSchema, ...networkAttributes }),
-);
+export const NetworkCreated = defineEvent('NetworkCreated', z.object({ projectId: text, segment: segmentSchema, ...networkAttributes }));
 export const NetworkUpdated = defineEvent('NetworkUpdated', z.object({ changes: z.object(networkAttributes).partial() }));
 /** Deletes the network with its remaining subnets (Neutron deletes them along). */
 export const NetworkDeleted = defineEvent(
@@ -150,14 +123,8 @@ export const SubnetCreated = defineEvent(
     autoAddresses: z.array(z.object({ portId: id, ipAddress: text })),
   }),
 );
-export const SubnetUpdated = defineEvent(
-  'SubnetUpdated',
-  z.object({ subnetId: id, changes: z.object(subnetMutableAttributes).partial() }),
-);
-export const SubnetDeleted = defineEvent(
-  'SubnetDeleted',
-  z.object({ subnetId: id, cidr: text, subnetPoolId: id.nullable() }),
-);
+export const SubnetUpdated = defineEvent('SubnetUpdated', z.object({ subnetId: id, changes: z.object(subnetMutableAttributes).partial() }));
+export const SubnetDeleted = defineEvent('SubnetDeleted', z.object({ subnetId: id, cidr: text, subnetPoolId: id.nullable() }));
 
 export const fixedIpSchema = z.object({ subnetId: id, ipAddress: text });
 export type FixedIp = z.infer<typeof fixedIpSchema>;
@@ -267,16 +234,9 @@ export type AddressScopeEvent = IpamEventOf<
   'AddressScopeCreated' | 'AddressScopeUpdated' | 'AddressScopeDeleted' | 'AddressScopePrefixesClaimed' | 'AddressScopePrefixesReleased'
 >;
 export type SubnetPoolEvent = IpamEventOf<
-  | 'SubnetPoolCreated'
-  | 'SubnetPoolUpdated'
-  | 'SubnetPoolPrefixesChanged'
-  | 'SubnetPoolPrefixAllocated'
-  | 'SubnetPoolPrefixReleased'
-  | 'SubnetPoolDeleted'
+  'SubnetPoolCreated' | 'SubnetPoolUpdated' | 'SubnetPoolPrefixesChanged' | 'SubnetPoolPrefixAllocated' | 'SubnetPoolPrefixReleased' | 'SubnetPoolDeleted'
 >;
-export type RegistryEvent = IpamEventOf<
-  'SegmentReserved' | 'SegmentReleased' | 'DefaultSubnetPoolClaimed' | 'DefaultSubnetPoolReleased'
->;
+export type RegistryEvent = IpamEventOf<'SegmentReserved' | 'SegmentReleased' | 'DefaultSubnetPoolClaimed' | 'DefaultSubnetPoolReleased'>;
 export type NetworkEvent = IpamEventOf<
   | 'NetworkCreated'
   | 'NetworkUpdated'

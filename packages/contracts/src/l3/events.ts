@@ -34,7 +34,10 @@ const gateway = z.object({ networkId: id, enableSnat: z.boolean(), portId: id, f
  * asked for with a gateway never exists without it. `gateway` and `routes` came later;
  * events written before them lack both and read as a router created without them.
  */
-export const RouterCreated = defineEvent('RouterCreated', z.object({ projectId: text, ...routerAttributes, gateway: gateway.optional(), routes: z.array(route).optional() }));
+export const RouterCreated = defineEvent(
+  'RouterCreated',
+  z.object({ projectId: text, ...routerAttributes, gateway: gateway.optional(), routes: z.array(route).optional() }),
+);
 export const RouterUpdated = defineEvent('RouterUpdated', z.object({ changes: z.object(routerAttributes).partial() }));
 /** The whole gateway, set or replaced. */
 export const RouterGatewaySet = defineEvent('RouterGatewaySet', gateway);
@@ -67,24 +70,15 @@ export const FloatingIpCreated = defineEvent(
     floatingIpAddress: text,
   }),
 );
-export const FloatingIpAssociated = defineEvent(
-  'FloatingIpAssociated',
-  z.object({ portId: id, fixedIpAddress: text, routerId: id }),
-);
+export const FloatingIpAssociated = defineEvent('FloatingIpAssociated', z.object({ portId: id, fixedIpAddress: text, routerId: id }));
 export const FloatingIpDisassociated = defineEvent('FloatingIpDisassociated', z.object({}));
 export const FloatingIpUpdated = defineEvent('FloatingIpUpdated', z.object({ changes: z.object({ description: text }).partial() }));
 export const FloatingIpStatusChanged = defineEvent('FloatingIpStatusChanged', z.object({ status: l3Status, reason: text }));
 export const FloatingIpDeleted = defineEvent('FloatingIpDeleted', z.object({}));
 
 /** Deployment-wide: one floating IP per fixed address. */
-export const FixedIpFloatingIpClaimed = defineEvent(
-  'FixedIpFloatingIpClaimed',
-  z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }),
-);
-export const FixedIpFloatingIpReleased = defineEvent(
-  'FixedIpFloatingIpReleased',
-  z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }),
-);
+export const FixedIpFloatingIpClaimed = defineEvent('FixedIpFloatingIpClaimed', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
+export const FixedIpFloatingIpReleased = defineEvent('FixedIpFloatingIpReleased', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
 
 export const l3EventDefinitions = [
   RouterCreated,

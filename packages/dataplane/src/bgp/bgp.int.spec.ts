@@ -22,7 +22,12 @@ import { type BgpSessionState } from './status.js';
 
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
 // birdc has no option that exits 0 without a running BIRD (it knows no --version): `which` finds it.
-const canRun = requireNetns() && requireCommands([['bird', '--version'], ['which', 'birdc']]);
+const canRun =
+  requireNetns() &&
+  requireCommands([
+    ['bird', '--version'],
+    ['which', 'birdc'],
+  ]);
 
 const SPEAKER = 'b6900000-0000-4000-8000-000000000001';
 const PEER4 = 'bee00004-0000-4000-8000-000000000004';
@@ -143,7 +148,19 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
         '',
       ].join('\n'),
     );
-    await runArgv(['ip', 'netns', 'exec', ns.core, 'bird', '-c', path.join(coreDir, 'bird.conf'), '-s', path.join(coreDir, 'bird.ctl'), '-P', path.join(coreDir, 'pid')]);
+    await runArgv([
+      'ip',
+      'netns',
+      'exec',
+      ns.core,
+      'bird',
+      '-c',
+      path.join(coreDir, 'bird.conf'),
+      '-s',
+      path.join(coreDir, 'bird.ctl'),
+      '-P',
+      path.join(coreDir, 'pid'),
+    ]);
   });
 
   afterAll(async () => {

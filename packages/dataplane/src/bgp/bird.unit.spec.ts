@@ -26,7 +26,10 @@ describe('renderBirdConf', () => {
   it('refuses what would break or escape the config', () => {
     const [peer] = speaker1.peers;
     if (peer === undefined) throw new Error('fixture');
-    const bad = (over: Partial<BgpSpeakerIntent>): (() => string) => () => renderBirdConf({ ...speaker1, ...over }, files);
+    const bad =
+      (over: Partial<BgpSpeakerIntent>): (() => string) =>
+      () =>
+        renderBirdConf({ ...speaker1, ...over }, files);
     expect(bad({ peers: [{ ...peer, password: 'a"; } protocol kernel { ' }] })).toThrow(/password/);
     expect(bad({ peers: [{ ...peer, password: 'back\\slash' }] })).toThrow(/password/);
     expect(bad({ peers: [{ ...peer, password: 'x'.repeat(81) }] })).toThrow(/password/);
@@ -39,7 +42,14 @@ describe('renderBirdConf', () => {
     expect(bad({ namespace: 'a b' })).toThrow(/namespace/);
     expect(bad({ routes: [{ destination: '192.168.81.65/26', nextHop: '10.81.0.5' }] })).toThrow(/destination/);
     expect(bad({ routes: [{ destination: '192.168.81.64/26', nextHop: '2001:db8::5' }] })).toThrow(/not IPv4/);
-    expect(bad({ routes: [{ destination: '192.168.81.64/26', nextHop: '10.81.0.5' }, { destination: '192.168.81.64/26', nextHop: '10.81.0.6' }] })).toThrow(/two next hops/);
+    expect(
+      bad({
+        routes: [
+          { destination: '192.168.81.64/26', nextHop: '10.81.0.5' },
+          { destination: '192.168.81.64/26', nextHop: '10.81.0.6' },
+        ],
+      }),
+    ).toThrow(/two next hops/);
     expect(bad({ peers: [peer, peer] })).toThrow(/listed twice/);
     expect(bad({ peers: [peer, { ...peer, id: PEER4.replace('1', '9') }] })).toThrow(/two peers have the address/);
   });
@@ -48,7 +58,19 @@ describe('renderBirdConf', () => {
 describe('argv', () => {
   it('runs BIRD in the speaker namespace, or the host namespace, with its files in the state directory', () => {
     expect(birdArgv(speaker1, DIR)).toEqual(['ip', 'netns', 'exec', NS, 'bird', '-c', `${DIR}/bird.conf`, '-s', `${DIR}/bird.ctl`, '-P', `${DIR}/pid`]);
-    expect(birdArgv(empty, DIR, 'host-a1')).toEqual(['ip', 'netns', 'exec', 'host-a1', 'bird', '-c', `${DIR}/bird.conf`, '-s', `${DIR}/bird.ctl`, '-P', `${DIR}/pid`]);
+    expect(birdArgv(empty, DIR, 'host-a1')).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'host-a1',
+      'bird',
+      '-c',
+      `${DIR}/bird.conf`,
+      '-s',
+      `${DIR}/bird.ctl`,
+      '-P',
+      `${DIR}/pid`,
+    ]);
     expect(birdArgv(empty, DIR)).toEqual(['bird', '-c', `${DIR}/bird.conf`, '-s', `${DIR}/bird.ctl`, '-P', `${DIR}/pid`]);
     expect(birdcArgv(files.ctlSocket, 'configure')).toEqual(['birdc', '-s', `${DIR}/bird.ctl`, 'configure']);
   });

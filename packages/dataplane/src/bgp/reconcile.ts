@@ -127,7 +127,10 @@ async function reconcileSpeaker(ctx: Context, speaker: BgpSpeakerIntent): Promis
     return { sessions: await sessions(ctx, intent, files), warnings: [] };
   } catch (error) {
     // BIRD runs the configuration; only its state could not be read (e.g. it is still starting)
-    return { sessions: intent.peers.map((p) => ({ peerId: p.id, state: 'Unknown', since: null, exported: null, lastError: null })), warnings: [`reading the sessions failed: ${message(error)}`] };
+    return {
+      sessions: intent.peers.map((p) => ({ peerId: p.id, state: 'Unknown', since: null, exported: null, lastError: null })),
+      warnings: [`reading the sessions failed: ${message(error)}`],
+    };
   }
 }
 
@@ -163,7 +166,8 @@ async function sweep(ctx: Context, wanted: ReadonlySet<string>): Promise<void> {
 export async function reconcileBgp(speakers: readonly BgpSpeakerIntent[], runner: CommandRunner, options: BgpOptions): Promise<BgpItemResult[]> {
   const stateDir = assertStateDir(options.stateDir);
   const hostNetns = options.hostNetns ?? null;
-  if (hostNetns !== null && !isValidNetnsName(hostNetns)) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `hostNetns '${hostNetns}' is not a namespace name`);
+  if (hostNetns !== null && !isValidNetnsName(hostNetns))
+    throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `hostNetns '${hostNetns}' is not a namespace name`);
   const items: BgpItem[] = [...speakers.map((s): BgpItem => `bgp:${String(s.speakerId)}`), 'sweep'];
 
   const pass = await startDaemonPass(runner, options, items);

@@ -7,7 +7,10 @@ import { type BgpOptions, isBgpReadOnlyCommand, reconcileBgp } from './reconcile
 
 const DIR = `${STATE}/bgp/${SPEAKER}`;
 const established = (peerId: string) => ({ peerId, state: 'Established', since: '2026-11-22T08:46:00.000Z', exported: 3, lastError: null });
-const allOk = [{ item: `bgp:${SPEAKER}`, ok: true, sessions: [established(PEER6), established(PEER4)] }, { item: 'sweep', ok: true }];
+const allOk = [
+  { item: `bgp:${SPEAKER}`, ok: true, sessions: [established(PEER6), established(PEER4)] },
+  { item: 'sweep', ok: true },
+];
 
 function machine(): { machine: FakeBirdMachine; options: BgpOptions } {
   const m = new FakeBirdMachine();
@@ -17,7 +20,10 @@ function machine(): { machine: FakeBirdMachine; options: BgpOptions } {
 
 const pid = (m: FakeBirdMachine, file = `${DIR}/pid`): number => Number(m.files.get(file));
 const mutations = (r: RecordingRunner): string[] => r.calls.filter((c) => !isBgpReadOnlyCommand(c)).map((c) => c.join(' '));
-const withRoute = (intent: BgpSpeakerIntent, destination: string, nextHop: string): BgpSpeakerIntent => ({ ...intent, routes: [...intent.routes, { destination, nextHop }] });
+const withRoute = (intent: BgpSpeakerIntent, destination: string, nextHop: string): BgpSpeakerIntent => ({
+  ...intent,
+  routes: [...intent.routes, { destination, nextHop }],
+});
 
 describe('reconcileBgp against an in-memory machine', () => {
   it('writes bird.conf (0600), starts BIRD and reports the sessions; then does nothing', async () => {
@@ -59,7 +65,10 @@ describe('reconcileBgp against an in-memory machine', () => {
 
     m.refuseConfig = 'syntax error';
     const [refused] = await reconcileBgp([fip], m, options);
-    expect(refused).toMatchObject({ ok: false, error: expect.stringMatching(/^the new configuration is refused, BIRD keeps the old one: .*syntax error/) as unknown });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^the new configuration is refused, BIRD keeps the old one: .*syntax error/) as unknown,
+    });
     expect(m.files.get(`${DIR}/bird.conf`)).toBe(good);
 
     m.refuseConfig = null;
@@ -99,7 +108,10 @@ describe('reconcileBgp against an in-memory machine', () => {
     m.addNamespace('host-a1');
     const recorder = new RecordingRunner(m);
     const results = await reconcileBgp([empty], recorder, { stateDir: STATE, host: m, hostNetns: 'host-a1' });
-    expect(results).toEqual([{ item: `bgp:${SPEAKER2}`, ok: true, sessions: [established(PEER4)] }, { item: 'sweep', ok: true }]);
+    expect(results).toEqual([
+      { item: `bgp:${SPEAKER2}`, ok: true, sessions: [established(PEER4)] },
+      { item: 'sweep', ok: true },
+    ]);
     expect(mutations(recorder)[0]).toMatch(/^ip netns exec host-a1 bird -c /);
     const direct = new FakeBirdMachine();
     const plain = new RecordingRunner(direct);
@@ -109,7 +121,15 @@ describe('reconcileBgp against an in-memory machine', () => {
 
   it('reports a missing namespace, an invalid intent, a duplicate and a BIRD that does not come up as item errors', async () => {
     const { machine: m, options } = machine();
-    const results = await reconcileBgp([{ ...speaker1, namespace: 'nope' }, { ...empty, localAs: 0 }, { ...empty, localAs: 0 }], m, options);
+    const results = await reconcileBgp(
+      [
+        { ...speaker1, namespace: 'nope' },
+        { ...empty, localAs: 0 },
+        { ...empty, localAs: 0 },
+      ],
+      m,
+      options,
+    );
     expect(results).toEqual([
       { item: `bgp:${SPEAKER}`, ok: false, error: 'namespace nope does not exist' },
       { item: `bgp:${SPEAKER2}`, ok: false, error: expect.stringContaining('localAs') as unknown },
@@ -127,7 +147,10 @@ describe('reconcileBgp against an in-memory machine', () => {
     const started = pid(m);
     await m.makeDir(`${STATE}/bgp/not-an-id`);
     const recorder = new RecordingRunner(m);
-    expect(await reconcileBgp([empty], recorder, options)).toEqual([{ item: `bgp:${SPEAKER2}`, ok: true, sessions: [established(PEER4)] }, { item: 'sweep', ok: true }]);
+    expect(await reconcileBgp([empty], recorder, options)).toEqual([
+      { item: `bgp:${SPEAKER2}`, ok: true, sessions: [established(PEER4)] },
+      { item: 'sweep', ok: true },
+    ]);
     expect(m.signals).toEqual([`SIGTERM ${started} bird`]);
     expect(m.dirs.has(DIR)).toBe(false);
     expect(m.dirs.has(`${STATE}/bgp/not-an-id`)).toBe(true);

@@ -36,7 +36,7 @@ describe('parseBirdProtocols', () => {
     expect(peer?.exported).toBeNull();
   });
 
-  it('reads the last error from the summary and the details, and BIRD\'s default time format', () => {
+  it("reads the last error from the summary and the details, and BIRD's default time format", () => {
     const output = [
       'BIRD 2.0.12 ready.',
       'Name       Proto      Table      State  Since         Info',
@@ -48,8 +48,28 @@ describe('parseBirdProtocols', () => {
       '',
     ].join('\n');
     expect(parseBirdProtocols(output)).toEqual([
-      { name: 'spk4', proto: 'BGP', state: 'start', since: '08:46:08.329', bgpState: 'Connect', neighborAddress: '10.81.0.2', imported: null, exported: null, lastError: 'Received: Other configuration change' },
-      { name: 'down1', proto: 'BGP', state: 'down', since: '08:46:08.329', bgpState: null, neighborAddress: null, imported: null, exported: null, lastError: null },
+      {
+        name: 'spk4',
+        proto: 'BGP',
+        state: 'start',
+        since: '08:46:08.329',
+        bgpState: 'Connect',
+        neighborAddress: '10.81.0.2',
+        imported: null,
+        exported: null,
+        lastError: 'Received: Other configuration change',
+      },
+      {
+        name: 'down1',
+        proto: 'BGP',
+        state: 'down',
+        since: '08:46:08.329',
+        bgpState: null,
+        neighborAddress: null,
+        imported: null,
+        exported: null,
+        lastError: null,
+      },
     ]);
     expect(parseBirdProtocols('BIRD 2.0.12 ready.\n')).toEqual([]);
   });

@@ -19,7 +19,10 @@ describe('NodeDaemonHost.processExited', () => {
 
   it('a zombie has exited (its files are closed) though nobody reaped it', async () => {
     // a parent that never reaps: its child stays a zombie once killed
-    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    time.sleep(30)\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)\n']);
+    const parent = spawn('python3', [
+      '-c',
+      'import os, sys, time\npid = os.fork()\nif pid == 0:\n    time.sleep(30)\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)\n',
+    ]);
     try {
       const [line] = (await once(parent.stdout, 'data')) as [Buffer];
       const pid = Number(line.toString().trim());

@@ -55,7 +55,13 @@ export async function reconcileEach<P extends string, T, R extends object>(
  * id). Only directories named by a lower-case id are considered: anything else there is not
  * ours to remove. Every stale one is tried; the failures are thrown together.
  */
-export async function sweepStateDirs(host: DaemonHost, dir: string, wanted: ReadonlySet<string>, what: string, stop: (id: string) => Promise<void>): Promise<void> {
+export async function sweepStateDirs(
+  host: DaemonHost,
+  dir: string,
+  wanted: ReadonlySet<string>,
+  what: string,
+  stop: (id: string) => Promise<void>,
+): Promise<void> {
   const failures: string[] = [];
   const stale = (await host.listDirs(path.posix.join(dir))).filter((id) => isValidId(id) && id === id.toLowerCase() && !wanted.has(id));
   for (const id of stale) {

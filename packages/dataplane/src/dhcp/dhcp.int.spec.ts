@@ -23,7 +23,13 @@ import { type DhcpItemResult, reconcileDhcp } from './reconcile.js';
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
 // radvd has no option that exits 0 without a config (even --version exits 1): `which` finds it.
 const canRun =
-  requireNetns() && requireCommands([['dnsmasq', '--version'], ['which', 'radvd'], ['dhclient', '--version'], ['rdisc6', '-V']]);
+  requireNetns() &&
+  requireCommands([
+    ['dnsmasq', '--version'],
+    ['which', 'radvd'],
+    ['dhclient', '--version'],
+    ['rdisc6', '-V'],
+  ]);
 
 const NET = 'a5d10000-0000-4000-8000-000000000001';
 const ROUTER = 'a5d20000-0000-4000-8000-000000000002';
@@ -59,7 +65,13 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
   let stateDir = '';
   const runner = new ExecFileRunner();
 
-  const host = (portId: string, mac: string, hostname: string, ipAddresses: string[]): DhcpHostIntent => ({ portId, macAddress: mac, hostname, ipAddresses, extraOptions: [] });
+  const host = (portId: string, mac: string, hostname: string, ipAddresses: string[]): DhcpHostIntent => ({
+    portId,
+    macAddress: mac,
+    hostname,
+    ipAddresses,
+    extraOptions: [],
+  });
   const h1 = host(P1, MAC.wl1, 'wl1', ['10.50.0.11', '2001:db8:50:2::11']);
   const h2 = host(P2, MAC.wl2, 'wl2', ['10.50.0.12']);
   const h3 = host(P3, MAC.wl3, 'wl3', ['10.50.0.13']);
@@ -155,7 +167,25 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
         : 'timeout 6;\nretry 1;\ninitial-interval 1;\nrequest dhcp6.name-servers, dhcp6.domain-search;\n',
     );
     const pidFile = path.join(dir, 'pid');
-    const argv = ['ip', 'netns', 'exec', netns, 'dhclient', family, '-1', ...extra, '-cf', conf, '-lf', path.join(dir, 'lease'), '-pf', pidFile, '-sf', hook, 'eth0'];
+    const argv = [
+      'ip',
+      'netns',
+      'exec',
+      netns,
+      'dhclient',
+      family,
+      '-1',
+      ...extra,
+      '-cf',
+      conf,
+      '-lf',
+      path.join(dir, 'lease'),
+      '-pf',
+      pidFile,
+      '-sf',
+      hook,
+      'eth0',
+    ];
     let got = true;
     try {
       await runArgv(argv, 30_000);
@@ -171,9 +201,13 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
       }
     }
     if (!got) return null;
-    const records = readFileSync(out, 'utf8').split('--\n').filter((r) => r.trim() !== '');
+    const records = readFileSync(out, 'utf8')
+      .split('--\n')
+      .filter((r) => r.trim() !== '');
     const last = records.at(-1) ?? '';
-    return Object.fromEntries(last.split('\n').flatMap((line) => (line.includes('=') ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]] : [])));
+    return Object.fromEntries(
+      last.split('\n').flatMap((line) => (line.includes('=') ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]] : [])),
+    );
   };
 
   beforeAll(async () => {
@@ -185,7 +219,11 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     await addBridge(ns.sw, 'br0');
     await topo.addVethPair(ns.dhcp, IFNAME, ns.sw, 'd0');
     await topo.addVethPair(ns.router, QR, ns.sw, 'r0');
-    for (const [wl, mac, swPort] of [[ns.wl1, MAC.wl1, 'w1'], [ns.wl2, MAC.wl2, 'w2'], [ns.wl3, MAC.wl3, 'w3']] as const) {
+    for (const [wl, mac, swPort] of [
+      [ns.wl1, MAC.wl1, 'w1'],
+      [ns.wl2, MAC.wl2, 'w2'],
+      [ns.wl3, MAC.wl3, 'w3'],
+    ] as const) {
       await topo.addVethPair(wl, 'eth0', ns.sw, swPort);
       await runArgv(['ip', '-n', wl, 'link', 'set', 'dev', 'eth0', 'address', mac]);
       // a workload takes RAs and forms SLAAC addresses (a fresh namespace may not by default)
@@ -296,7 +334,7 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     expect(addrs).not.toContain('2001:db8:50:2:');
   });
 
-  it('RA: sent from the port\'s own link-local address, also once the metadata address is on the interface', async () => {
+  it("RA: sent from the port's own link-local address, also once the metadata address is on the interface", async () => {
     const from = async (): Promise<string | undefined> => /^\s*from\s+(\S+)/m.exec(await runArgv(['ip', 'netns', 'exec', ns.wl1, 'rdisc6', '-1', 'eth0']))?.[1];
     expect(await from()).toBe(ROUTER_LINK_LOCAL);
     // what the metadata driver adds to a router's qr-: the newest link-local address, which

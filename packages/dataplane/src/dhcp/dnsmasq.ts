@@ -264,10 +264,7 @@ function subnetOptions(parsed: ParsedSubnet, intent: DhcpServerIntent): string[]
   const dns = subnet.dnsNameservers.filter((ip) => isValidIp(ip) && parseIp(ip).version === cidr.version).map(normalizeIp);
   if (dns.length !== subnet.dnsNameservers.length) throw invalid(`subnet ${subnet.id}: every DNS server must be an IPv${cidr.version} address`);
   if (cidr.version === 6) {
-    return [
-      ...(dns.length > 0 ? [`${tag},option6:dns-server,${dns.map((ip) => `[${ip}]`).join(',')}`] : []),
-      `${tag},option6:domain-search,${intent.domain}`,
-    ];
+    return [...(dns.length > 0 ? [`${tag},option6:dns-server,${dns.map((ip) => `[${ip}]`).join(',')}`] : []), `${tag},option6:domain-search,${intent.domain}`];
   }
   const routes = v4Routes(parsed);
   return [
@@ -296,7 +293,10 @@ function informationRequestOptions(subnets: readonly ParsedSubnet[], intent: Dhc
   // only when no IPv6 subnet tag is set: a stateful subnet without DNS servers gets none
   const untagged = v6.map((s) => `tag:!${subnetTag(s.subnet.id)},`).join('');
   const dns = [...new Set(stateless.flatMap((s) => s.subnet.dnsNameservers.map(normalizeIp)))];
-  return [...(dns.length > 0 ? [`${untagged}option6:dns-server,${dns.map((ip) => `[${ip}]`).join(',')}`] : []), `${untagged}option6:domain-search,${intent.domain}`];
+  return [
+    ...(dns.length > 0 ? [`${untagged}option6:dns-server,${dns.map((ip) => `[${ip}]`).join(',')}`] : []),
+    `${untagged}option6:domain-search,${intent.domain}`,
+  ];
 }
 
 /**

@@ -96,7 +96,8 @@ export function planRaLinks(intent: RaIntent, links: readonly ObservedRouterLink
     const cidr = `${normalizeIp(iface.sourceAddress)}/64`;
     const present = links.find((l) => l.name === ifname)?.addresses.find((a) => a.cidr === cidr);
     if (present !== undefined && !present.dadFailed) continue;
-    if (present !== undefined) steps.push({ argv: ipArgv(ns, 'addr', 'del', cidr, 'dev', ifname), why: `${cidr} failed DAD on ${ifname}: removing it to add it again` });
+    if (present !== undefined)
+      steps.push({ argv: ipArgv(ns, 'addr', 'del', cidr, 'dev', ifname), why: `${cidr} failed DAD on ${ifname}: removing it to add it again` });
     steps.push({ argv: ipArgv(ns, 'addr', 'add', cidr, 'dev', ifname, 'nodad'), why: `adding the RA source ${cidr} to ${ifname}` });
   }
   return steps;

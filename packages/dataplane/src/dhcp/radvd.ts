@@ -21,11 +21,13 @@ function checkTiming(intent: RaIntent): void {
     const [issue] = checked.error.issues;
     throw invalid(`RA of router ${String(intent.routerId)}: ${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`}`);
   }
-  if (intent.minInterval > 0.75 * intent.maxInterval) throw invalid(`minInterval ${intent.minInterval} must be at most 0.75 * maxInterval (${intent.maxInterval})`);
+  if (intent.minInterval > 0.75 * intent.maxInterval)
+    throw invalid(`minInterval ${intent.minInterval} must be at most 0.75 * maxInterval (${intent.maxInterval})`);
   if (intent.routerLifetime !== 0 && intent.routerLifetime < intent.maxInterval) {
     throw invalid(`routerLifetime ${intent.routerLifetime} must be 0 or at least maxInterval (${intent.maxInterval})`);
   }
-  if (intent.preferredLifetime > intent.validLifetime) throw invalid(`preferredLifetime ${intent.preferredLifetime} exceeds validLifetime ${intent.validLifetime}`);
+  if (intent.preferredLifetime > intent.validLifetime)
+    throw invalid(`preferredLifetime ${intent.preferredLifetime} exceeds validLifetime ${intent.validLifetime}`);
 }
 
 const onOff = (flag: boolean): string => (flag ? 'on' : 'off');

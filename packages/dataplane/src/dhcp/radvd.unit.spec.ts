@@ -29,10 +29,19 @@ describe('renderRadvdConf', () => {
 describe('radvdArgv', () => {
   it('runs radvd in the router namespace with its files in the state directory', () => {
     expect(radvdArgv(ra1, raDir(STATE, ra1.routerId))).toEqual([
-      'ip', 'netns', 'exec', 'qrouter-7a000001', 'radvd',
-      '-C', '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.conf',
-      '-p', '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.pid',
-      '-m', 'logfile', '-l', '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.log',
+      'ip',
+      'netns',
+      'exec',
+      'qrouter-7a000001',
+      'radvd',
+      '-C',
+      '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.conf',
+      '-p',
+      '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.pid',
+      '-m',
+      'logfile',
+      '-l',
+      '/var/lib/ncp-agent/ra/7a000001-0000-4000-8000-000000000001/radvd.log',
     ]);
   });
 });

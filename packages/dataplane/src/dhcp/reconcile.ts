@@ -118,7 +118,15 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
     const current = await ctx.host.readFile(files.leaseFile);
     if (current !== null) await writeIfChanged(ctx.host, files.leaseFile, leasesBackedByHosts(current, hosts.text));
   };
-  await converge(ctx, 'dnsmasq', files, argv, hostsChanged || optsChanged || staleLeases, hostsReloadSafe(oldHosts, hosts.text) && !staleLeases, dropStaleLeases);
+  await converge(
+    ctx,
+    'dnsmasq',
+    files,
+    argv,
+    hostsChanged || optsChanged || staleLeases,
+    hostsReloadSafe(oldHosts, hosts.text) && !staleLeases,
+    dropStaleLeases,
+  );
 
   const warnings = [...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`);
   return [...new Set(warnings)];
@@ -226,7 +234,8 @@ export async function reconcileDhcp(
   };
   // a failing server or RA is still wanted: its daemon and state are kept for the retry
   const wantedServers = new Set<string>();
-  for (const server of servers) await run(`dhcp:${String(server.networkId)}`, wantedServers, String(server.networkId).toLowerCase(), () => reconcileServer(ctx, server));
+  for (const server of servers)
+    await run(`dhcp:${String(server.networkId)}`, wantedServers, String(server.networkId).toLowerCase(), () => reconcileServer(ctx, server));
   const wantedRas = new Set<string>();
   for (const ra of ras) await run(`ra:${String(ra.routerId)}`, wantedRas, String(ra.routerId).toLowerCase(), () => reconcileRa(ctx, ra));
   try {

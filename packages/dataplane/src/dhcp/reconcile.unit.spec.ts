@@ -8,7 +8,11 @@ import { type DhcpOptions, reconcileDhcp } from './reconcile.js';
 
 const DIR = `${STATE}/dhcp/${NET}`;
 const RA_DIR = `${STATE}/ra/${ROUTER}`;
-const allOk = [{ item: `dhcp:${NET}`, ok: true }, { item: `ra:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }];
+const allOk = [
+  { item: `dhcp:${NET}`, ok: true },
+  { item: `ra:${ROUTER}`, ok: true },
+  { item: 'sweep', ok: true },
+];
 
 /** A host where the L2 driver plugged the DHCP port and the L3 driver set up the router. */
 function plugged(): { machine: FakeDhcpMachine; options: DhcpOptions } {
@@ -40,7 +44,12 @@ describe('reconcileDhcp against an in-memory machine', () => {
       `ip netns exec ${NS} dnsmasq --conf-file=/dev/null`,
       `ip netns exec ${RNS} radvd -C ${RA_DIR}/radvd.conf`,
     ]);
-    expect(machine.link(NS, IF).addrs.map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['fe80::1/64', '10.0.0.2/24', '2001:db8:0:1::2/64', '2001:db8:0:2::2/64']);
+    expect(machine.link(NS, IF).addrs.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([
+      'fe80::1/64',
+      '10.0.0.2/24',
+      '2001:db8:0:1::2/64',
+      '2001:db8:0:2::2/64',
+    ]);
     expect(machine.files.get(`${DIR}/namespace`)).toBe(`${NS}\n`);
     expect(machine.files.get(`${DIR}/host`)).toContain(`fa:16:3e:00:00:01,vm-1.openstacklocal,10.0.0.11,set:port-${P1}`);
     expect(JSON.parse(machine.files.get(`${DIR}/cmdline.json`) ?? '[]')).toContain(`--pid-file=${DIR}/pid`);
@@ -62,7 +71,10 @@ describe('reconcileDhcp against an in-memory machine', () => {
     const first = pid(machine, `${STATE}/dhcp/${NET2}/pid`);
     machine.addNamespace(NS2);
     machine.plug(NS2, isolated.ifname);
-    expect(await reconcileDhcp([isolated], [], machine, options)).toEqual([{ item: `dhcp:${NET2}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileDhcp([isolated], [], machine, options)).toEqual([
+      { item: `dhcp:${NET2}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     const started = pid(machine, `${STATE}/dhcp/${NET2}/pid`);
     expect(first).toBeNaN(); // the namespace was missing: nothing started
     const moved: DhcpServerIntent = { ...isolated, hosts: isolated.hosts.map((h) => ({ ...h, ipAddresses: ['172.16.0.6'] })) };
@@ -71,7 +83,10 @@ describe('reconcileDhcp against an in-memory machine', () => {
     expect(reload.mutatingCalls()).toEqual([]);
     expect(machine.signals).toEqual([`SIGHUP ${started} dnsmasq`]);
 
-    const tagged: DhcpServerIntent = { ...moved, hosts: moved.hosts.map((h) => ({ ...h, extraOptions: [{ name: 'ntp-server', value: '172.16.0.1', ipVersion: 4 }] })) };
+    const tagged: DhcpServerIntent = {
+      ...moved,
+      hosts: moved.hosts.map((h) => ({ ...h, extraOptions: [{ name: 'ntp-server', value: '172.16.0.1', ipVersion: 4 }] })),
+    };
     const restart = new RecordingRunner(machine);
     await reconcileDhcp([tagged], [], restart, options);
     expect(restart.mutatingCalls().map((c) => c.slice(4, 5).join(' '))).toEqual(['dnsmasq']);
@@ -117,7 +132,11 @@ describe('reconcileDhcp against an in-memory machine', () => {
     expect(machine.dirs.has(RA_DIR)).toBe(true);
     machine.addNamespace(NS2);
     const noPort = await reconcileDhcp([isolated], [], machine, options);
-    expect(noPort[0]).toEqual({ item: `dhcp:${NET2}`, ok: false, error: `interface ${isolated.ifname} is not in namespace ${NS2} yet (the L2 driver plugs the DHCP port)` });
+    expect(noPort[0]).toEqual({
+      item: `dhcp:${NET2}`,
+      ok: false,
+      error: `interface ${isolated.ifname} is not in namespace ${NS2} yet (the L2 driver plugs the DHCP port)`,
+    });
   });
 
   it('reports a daemon that does not come up', async () => {
@@ -129,13 +148,20 @@ describe('reconcileDhcp against an in-memory machine', () => {
 
   it('reports bad ports as warnings and a bad server as its own error', async () => {
     const { machine, options } = plugged();
-    const withBadPort: DhcpServerIntent = { ...server1, hosts: [...server1.hosts, { portId: 'b0000009-0000-4000-8000-000000000009', macAddress: 'nope', hostname: 'x', ipAddresses: [], extraOptions: [] }] };
+    const withBadPort: DhcpServerIntent = {
+      ...server1,
+      hosts: [...server1.hosts, { portId: 'b0000009-0000-4000-8000-000000000009', macAddress: 'nope', hostname: 'x', ipAddresses: [], extraOptions: [] }],
+    };
     const [ok, bad] = await reconcileDhcp([withBadPort, { ...isolated, domain: 'bad domain' }], [], machine, options);
-    expect(ok).toEqual({ item: `dhcp:${NET}`, ok: true, warnings: ['port b0000009-0000-4000-8000-000000000009 left out: macAddress: must be a lower-case MAC address'] });
+    expect(ok).toEqual({
+      item: `dhcp:${NET}`,
+      ok: true,
+      warnings: ['port b0000009-0000-4000-8000-000000000009 left out: macAddress: must be a lower-case MAC address'],
+    });
     expect(bad).toMatchObject({ item: `dhcp:${NET2}`, ok: false, error: expect.stringContaining('domain') as unknown });
   });
 
-  it('sends RAs only from each qr-\'s own link-local address, added where the kernel did not form it or DAD failed it', async () => {
+  it("sends RAs only from each qr-'s own link-local address, added where the kernel did not form it or DAD failed it", async () => {
     const { machine, options } = plugged();
     const [qr1, qr2] = ra1.interfaces;
     if (qr1 === undefined || qr2 === undefined) throw new Error('fixture');
@@ -148,7 +174,10 @@ describe('reconcileDhcp against an in-memory machine', () => {
       { family: 'inet6', local: 'fe80::f816:3eff:fe22:2222', prefixlen: 64, scope: 'link', dadfailed: true },
     ];
     const recorder = new RecordingRunner(machine);
-    expect(await reconcileDhcp([], [ra1], recorder, options)).toEqual([{ item: `ra:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileDhcp([], [ra1], recorder, options)).toEqual([
+      { item: `ra:${ROUTER}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     expect(recorder.mutatingCalls().map((c) => c.slice(0, 9).join(' '))).toEqual([
       `ip -n ${RNS} addr add ${qr1.sourceAddress}/64 dev ${QR1} nodad`,
       `ip -n ${RNS} addr del fe80::f816:3eff:fe22:2222/64 dev ${QR2}`,
@@ -180,7 +209,10 @@ describe('reconcileDhcp against an in-memory machine', () => {
     const { machine, options } = plugged();
     await reconcileDhcp([], [ra1], machine, options);
     const radvdPid = pid(machine, `${RA_DIR}/radvd.pid`);
-    expect(await reconcileDhcp([], [{ ...ra1, interfaces: [] }], machine, options)).toEqual([{ item: `ra:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileDhcp([], [{ ...ra1, interfaces: [] }], machine, options)).toEqual([
+      { item: `ra:${ROUTER}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     expect(machine.signals).toEqual([`SIGTERM ${radvdPid} radvd`]);
     expect(machine.dirs.has(RA_DIR)).toBe(false);
   });

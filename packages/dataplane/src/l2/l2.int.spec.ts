@@ -67,7 +67,13 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     workload: { netns, ifname: 'eth0' },
   });
   const intentA: L2HostIntent = {
-    networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B], [MAC.P4, TUNNEL_B]]), flatNet],
+    networks: [
+      vxNet(TUNNEL_B, [
+        [MAC.P2, TUNNEL_B],
+        [MAC.P4, TUNNEL_B],
+      ]),
+      flatNet,
+    ],
     ports: [port(P1, NET_VX, MAC.P1, ns.wa), port(P3, NET_FLAT, MAC.P3, ns.wc)],
   };
   const intentB: L2HostIntent = {
@@ -103,7 +109,14 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     await topo.addVethPair(ns.spine, 's-a', ns.hostA, 'uplink');
     await topo.addVethPair(ns.spine, 's-b', ns.hostB, 'uplink');
     await topo.addVethPair(ns.hostA, 'phys0', ns.upstream, 'up0');
-    for (const [netns, ifname] of [[ns.spine, 's-a'], [ns.spine, 's-b'], [ns.hostA, 'uplink'], [ns.hostB, 'uplink'], [ns.hostA, 'phys0'], [ns.upstream, 'up0']] as const) {
+    for (const [netns, ifname] of [
+      [ns.spine, 's-a'],
+      [ns.spine, 's-b'],
+      [ns.hostA, 'uplink'],
+      [ns.hostB, 'uplink'],
+      [ns.hostA, 'phys0'],
+      [ns.upstream, 'up0'],
+    ] as const) {
       await topo.linkUp(netns, ifname);
     }
     await topo.addAddress(ns.spine, 's-a', '10.91.1.254/24');

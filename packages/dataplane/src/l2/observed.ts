@@ -86,7 +86,6 @@ const FdbJson = z.array(
   }),
 );
 
-
 /** Parses `ip [-n NS] -j [-d] link show`. */
 export function parseIpLinkJson(text: string): ObservedLink[] {
   return parseToolJson(IpLinkJson, text, 'ip -j link show').map((l) => {

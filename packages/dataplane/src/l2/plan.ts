@@ -329,8 +329,20 @@ function planNetwork(
       if (vx !== null) ip(`${n.vxlan} differs (${mismatch ?? ''}): recreate`, 'link', 'del', 'dev', n.vxlan);
       ip(
         `create the VXLAN device of network ${n.id}`,
-        'link', 'add', n.vxlan, 'mtu', String(mtu), 'type', 'vxlan', 'id', String(vni),
-        'local', cfg.tunnelIp, 'dstport', String(VXLAN_UDP_PORT), 'nolearning',
+        'link',
+        'add',
+        n.vxlan,
+        'mtu',
+        String(mtu),
+        'type',
+        'vxlan',
+        'id',
+        String(vni),
+        'local',
+        cfg.tunnelIp,
+        'dstport',
+        String(VXLAN_UDP_PORT),
+        'nolearning',
       );
       ip('mark it ours', 'link', 'set', 'dev', n.vxlan, 'alias', vxAlias);
       vxState = fresh(mtu);
@@ -355,7 +367,18 @@ function planNetwork(
       }
       ip(
         `create the VLAN ${vid} subinterface of ${n.physIface} for network ${n.id}`,
-        'link', 'add', 'link', n.physIface, 'name', n.vlan, 'mtu', String(mtu), 'type', 'vlan', 'id', String(vid),
+        'link',
+        'add',
+        'link',
+        n.physIface,
+        'name',
+        n.vlan,
+        'mtu',
+        String(mtu),
+        'type',
+        'vlan',
+        'id',
+        String(vid),
       );
       ip('mark it ours', 'link', 'set', 'dev', n.vlan, 'alias', vlAlias);
       vlState = fresh(mtu);
@@ -449,8 +472,22 @@ function planPort(
     step(
       host,
       `create the veth pair of port ${p.id}`,
-      'link', 'add', tap, 'mtu', String(mtu), 'type', 'veth',
-      'peer', 'name', ifname, 'address', mac, 'mtu', String(mtu), 'netns', wns,
+      'link',
+      'add',
+      tap,
+      'mtu',
+      String(mtu),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      ifname,
+      'address',
+      mac,
+      'mtu',
+      String(mtu),
+      'netns',
+      wns,
     );
     step(host, 'mark it ours', 'link', 'set', 'dev', tap, 'alias', alias);
     step(wns, 'mark the workload end ours', 'link', 'set', 'dev', ifname, 'alias', alias);

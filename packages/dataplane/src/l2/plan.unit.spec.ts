@@ -2,23 +2,7 @@ import { type L2HostIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { goldenFiles } from '../__fixtures__/golden.js';
 import { ownerAlias } from '../names.js';
-import {
-  N1,
-  N2,
-  N3,
-  N4,
-  P1,
-  P2,
-  P3,
-  config,
-  emptyHost,
-  fixtureIntent,
-  flatNet,
-  plainLink,
-  port1,
-  port2,
-  vxlanNet1,
-} from './__fixtures__/intent.js';
+import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, flatNet, plainLink, port1, port2, vxlanNet1 } from './__fixtures__/intent.js';
 import { formatSteps } from '../format.js';
 import { type ObservedL2 } from './observed.js';
 import { planL2, type L2Plan, type Step } from './plan.js';
@@ -57,10 +41,7 @@ function convergedVxlanHost(): ObservedL2 {
     },
     netns: ['wl-vm1'],
     workloadLinks: {
-      'wl-vm1': [
-        plainLink('lo', { mtu: 65536 }),
-        plainLink('eth0', { alias: ownerAlias('port', P1), kind: 'veth', mtu: 1450, address: 'fa:16:3e:00:01:01' }),
-      ],
+      'wl-vm1': [plainLink('lo', { mtu: 65536 }), plainLink('eth0', { alias: ownerAlias('port', P1), kind: 'veth', mtu: 1450, address: 'fa:16:3e:00:01:01' })],
     },
   };
 }
@@ -71,27 +52,49 @@ describe('planL2', () => {
   it('creates everything on an empty host', () => {
     const plan = planL2(oneVxlanPort, config, emptyHost);
     expect(plan.errors).toEqual([]);
-    expect(itemSteps(plan, `network:${N1}`)).toEqual([
-      [...H, 'link', 'add', 'br-1a2b3c4d', 'type', 'bridge'],
-      [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'alias', `ncp:net:${N1}`],
-      [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'mtu', '1450', 'up'],
-      [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '1001', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
-      [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
-      [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
-      [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-      [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-      [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-      [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-    ].map((a) => a.join(' ')));
-    expect(itemSteps(plan, `port:${P1}`)).toEqual([
-      ['ip', 'netns', 'add', 'wl-vm1'],
-      [...H, 'link', 'add', 'tapaaaa1111000', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'eth0', 'address', 'fa:16:3e:00:01:01', 'mtu', '1450', 'netns', 'wl-vm1'],
-      [...H, 'link', 'set', 'dev', 'tapaaaa1111000', 'alias', `ncp:port:${P1}`],
-      ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'alias', `ncp:port:${P1}`],
-      [...H, 'link', 'set', 'dev', 'tapaaaa1111000', 'master', 'br-1a2b3c4d', 'up'],
-      ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'up'],
-      ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'lo', 'up'],
-    ].map((a) => a.join(' ')));
+    expect(itemSteps(plan, `network:${N1}`)).toEqual(
+      [
+        [...H, 'link', 'add', 'br-1a2b3c4d', 'type', 'bridge'],
+        [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'alias', `ncp:net:${N1}`],
+        [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'mtu', '1450', 'up'],
+        [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '1001', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
+        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
+        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
+        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+        [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+        [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+      ].map((a) => a.join(' ')),
+    );
+    expect(itemSteps(plan, `port:${P1}`)).toEqual(
+      [
+        ['ip', 'netns', 'add', 'wl-vm1'],
+        [
+          ...H,
+          'link',
+          'add',
+          'tapaaaa1111000',
+          'mtu',
+          '1450',
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'eth0',
+          'address',
+          'fa:16:3e:00:01:01',
+          'mtu',
+          '1450',
+          'netns',
+          'wl-vm1',
+        ],
+        [...H, 'link', 'set', 'dev', 'tapaaaa1111000', 'alias', `ncp:port:${P1}`],
+        ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'alias', `ncp:port:${P1}`],
+        [...H, 'link', 'set', 'dev', 'tapaaaa1111000', 'master', 'br-1a2b3c4d', 'up'],
+        ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'up'],
+        ['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'lo', 'up'],
+      ].map((a) => a.join(' ')),
+    );
     expect(plan.steps.filter((s) => s.item === 'sweep')).toEqual([]);
   });
 
@@ -109,7 +112,15 @@ describe('planL2', () => {
 
   it('moves a remote MAC to its new host: delete at the old remote, then add', () => {
     const intent: L2HostIntent = {
-      networks: [{ ...vxlanNet1, remoteMacs: [{ mac: 'fa:16:3e:00:02:01', tunnelIp: '10.0.0.3' }, { mac: 'fa:16:3e:00:03:01', tunnelIp: '10.0.0.3' }] }],
+      networks: [
+        {
+          ...vxlanNet1,
+          remoteMacs: [
+            { mac: 'fa:16:3e:00:02:01', tunnelIp: '10.0.0.3' },
+            { mac: 'fa:16:3e:00:03:01', tunnelIp: '10.0.0.3' },
+          ],
+        },
+      ],
       ports: [port1],
     };
     expect(argvs(planL2(intent, config, convergedVxlanHost()).steps)).toEqual([
@@ -137,17 +148,23 @@ describe('planL2', () => {
   });
 
   it('recreates a VXLAN device whose VNI changed, and re-adds its fdb', () => {
-    const plan = planL2({ networks: [{ ...vxlanNet1, segment: { ...vxlanNet1.segment, segmentationId: 2002 } }], ports: [port1] }, config, convergedVxlanHost());
-    expect(argvs(plan.steps)).toEqual([
-      [...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'],
-      [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '2002', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
-      [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
-      [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
-      [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-      [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-      [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-      [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-    ].map((a) => a.join(' ')));
+    const plan = planL2(
+      { networks: [{ ...vxlanNet1, segment: { ...vxlanNet1.segment, segmentationId: 2002 } }], ports: [port1] },
+      config,
+      convergedVxlanHost(),
+    );
+    expect(argvs(plan.steps)).toEqual(
+      [
+        [...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'],
+        [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '2002', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
+        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
+        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
+        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+        [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+        [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+      ].map((a) => a.join(' ')),
+    );
   });
 
   it('sweeps our objects that are no longer wanted, and nothing else', () => {
@@ -166,13 +183,15 @@ describe('planL2', () => {
     });
     expect(plan.errors).toEqual([]);
     expect(plan.steps.every((s) => s.item === 'sweep')).toBe(true);
-    expect(argvs(plan.steps)).toEqual([
-      [...H, 'link', 'del', 'dev', 'tapaaaa1111000'],
-      [...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'],
-      [...H, 'link', 'del', 'dev', 'br-1a2b3c4d'],
-      [...H, 'link', 'set', 'dev', 'eth1', 'nomaster'],
-      [...H, 'link', 'del', 'dev', 'br-3c4d5e6f'],
-    ].map((a) => a.join(' ')));
+    expect(argvs(plan.steps)).toEqual(
+      [
+        [...H, 'link', 'del', 'dev', 'tapaaaa1111000'],
+        [...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'],
+        [...H, 'link', 'del', 'dev', 'br-1a2b3c4d'],
+        [...H, 'link', 'set', 'dev', 'eth1', 'nomaster'],
+        [...H, 'link', 'del', 'dev', 'br-3c4d5e6f'],
+      ].map((a) => a.join(' ')),
+    );
   });
 
   it('does not sweep the objects of an item that is in the intent but in error', () => {
@@ -205,7 +224,7 @@ describe('planL2', () => {
     expect(plan.errors[0]?.error).toBe("interface eth1 of physical network 'extnet0' does not exist in the host namespace");
   });
 
-  it('never touches a link that has our name but someone else\'s alias', () => {
+  it("never touches a link that has our name but someone else's alias", () => {
     const observed: ObservedL2 = { ...emptyHost, hostLinks: [...emptyHost.hostLinks, plainLink('br-1a2b3c4d', { kind: 'bridge', alias: 'libvirt' })] };
     const plan = planL2(oneVxlanPort, config, observed);
     expect(plan.steps).toEqual([]);

@@ -67,7 +67,12 @@ describe('reconcileL2 against an in-memory kernel', () => {
       'ip -n host-a link del dev br-3c4d5e6f',
       'ip -n host-a link del dev br-4d5e6f70',
     ]);
-    expect(kernel.links('host-a').map((l) => l.name).sort()).toEqual(['br-1a2b3c4d', 'eth1', 'eth2', 'lo', 'tapaaaa1111000', 'vx-1a2b3c4d']);
+    expect(
+      kernel
+        .links('host-a')
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['br-1a2b3c4d', 'eth1', 'eth2', 'lo', 'tapaaaa1111000', 'vx-1a2b3c4d']);
     expect(kernel.link('host-a', 'eth1')?.master).toBeNull();
     // namespaces are never deleted
     expect(kernel.links('wl-vm2').map((l) => l.name)).toEqual(['lo']);

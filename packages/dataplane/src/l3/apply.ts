@@ -51,9 +51,7 @@ export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): 
       }
     }
     results.push(
-      failure === null
-        ? { item, ok: true, applied, warnings }
-        : { item, ok: false, applied, warnings, error: failure.error, failedStep: failure.step },
+      failure === null ? { item, ok: true, applied, warnings } : { item, ok: false, applied, warnings, error: failure.error, failedStep: failure.step },
     );
   }
   return results;

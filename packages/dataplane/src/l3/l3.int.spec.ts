@@ -19,7 +19,14 @@ import { type L3ItemResult, reconcileL3 } from './reconcile.js';
  */
 
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-const canRun = requireNetns() && requireCommands([['nft', '--version'], ['conntrack', '--version'], ['arping', '-V'], ['ping', '-V']]);
+const canRun =
+  requireNetns() &&
+  requireCommands([
+    ['nft', '--version'],
+    ['conntrack', '--version'],
+    ['arping', '-V'],
+    ['ping', '-V'],
+  ]);
 
 const ROUTER = 'e7a1b2c3-0000-4000-8000-000000000001';
 const EMPTY_ROUTER = 'e7a1b2c4-0000-4000-8000-000000000002';
@@ -110,7 +117,14 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
       await topo.linkUp(ns.sw, port);
     }
     await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
-    for (const [netns, ifname] of [[ns.up, 'ext'], [ns.up, 'prod'], [ns.prod, 'p0'], [ns.wl1, 'eth0'], [ns.wl2, 'eth0']] as const) await topo.linkUp(netns, ifname);
+    for (const [netns, ifname] of [
+      [ns.up, 'ext'],
+      [ns.up, 'prod'],
+      [ns.prod, 'p0'],
+      [ns.wl1, 'eth0'],
+      [ns.wl2, 'eth0'],
+    ] as const)
+      await topo.linkUp(netns, ifname);
 
     // upstream: the external subnet's gateway, routing the internal subnets back (IPv4 for the
     // NAT exclusion, IPv6 always: no NAT), and a "remote" IPv6 prefix behind it
@@ -219,16 +233,12 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
 
   it('an admin-down router stops forwarding, and comes back when up', async () => {
     const down = { ...excluded, floatingIps: [], adminStateUp: false };
-    expect(await mutationsOf([down, emptyRouter])).toEqual([
-      `ip netns exec ${ns.router} sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0`,
-    ]);
+    expect(await mutationsOf([down, emptyRouter])).toEqual([`ip netns exec ${ns.router} sysctl -q -w net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0`]);
     await unreachable(ns.wl1, '10.0.2.2');
     expect(await mutationsOf([down, emptyRouter])).toEqual([]);
 
     const up = { ...excluded, floatingIps: [] };
-    expect(await mutationsOf([up, emptyRouter])).toEqual([
-      `ip netns exec ${ns.router} sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1`,
-    ]);
+    expect(await mutationsOf([up, emptyRouter])).toEqual([`ip netns exec ${ns.router} sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1`]);
     await ping(ns.wl1, '10.0.2.2');
     expect(await mutationsOf([up, emptyRouter])).toEqual([]);
   });

@@ -48,9 +48,9 @@ describe('routerNat', () => {
   it('refuses what must not reach nft', () => {
     expect(() => routerNat({ ...router1, floatingIps: [{ id: R1, floatingIp: '2001:db8::5', fixedIp: '172.16.100.10' }] })).toThrow(/not an IPv4 address/);
     expect(() => routerNat({ ...router1, snat: [{ source: '172.16.100.1/24', to: '10.0.2.211', exceptDestinations: [] }] })).toThrow(/host bits/);
-    expect(() => routerNat({ ...router1, snat: [{ source: '172.16.100.0/24', to: '10.0.2.211', exceptDestinations: ['10.9.0.0/24"; flush ruleset'] }] })).toThrow(
-      /not a valid CIDR/,
-    );
+    expect(() =>
+      routerNat({ ...router1, snat: [{ source: '172.16.100.0/24', to: '10.0.2.211', exceptDestinations: ['10.9.0.0/24"; flush ruleset'] }] }),
+    ).toThrow(/not a valid CIDR/);
     expect(() => routerNat({ ...router1, interfaces: router1.interfaces.filter((i) => i.kind !== 'gateway') })).toThrow(/exactly one gateway interface/);
     expect(() =>
       routerNat({

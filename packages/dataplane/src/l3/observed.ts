@@ -135,7 +135,6 @@ const NftTablesJson = z.object({
   nftables: z.array(z.object({ table: z.object({ family: z.string(), name: z.string() }).optional() })),
 });
 
-
 /**
  * Parses `ip [-n NS] -j addr show`: links with their inet/inet6 addresses, in the kernel's order
  * (per family; within a scope the newest address first).
@@ -147,7 +146,15 @@ export function parseIpAddrJson(text: string): ObservedRouterLink[] {
     addresses: (l.addr_info ?? []).flatMap((a): ObservedAddress[] => {
       const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : null;
       if (family === null || a.local === undefined || a.prefixlen === undefined || !isValidIp(a.local)) return [];
-      return [{ family, cidr: `${normalizeIp(a.local)}/${a.prefixlen}`, scope: a.scope ?? 'global', dadFailed: a.dadfailed === true, deprecated: a.deprecated === true }];
+      return [
+        {
+          family,
+          cidr: `${normalizeIp(a.local)}/${a.prefixlen}`,
+          scope: a.scope ?? 'global',
+          dadFailed: a.dadfailed === true,
+          deprecated: a.deprecated === true,
+        },
+      ];
     }),
   }));
 }
@@ -182,7 +189,10 @@ function canonicalDestination(dst: string, family: 4 | 6): string {
 
 /** Parses `sysctl -n KEY...`: one value per line, in the order of `keys`. */
 export function parseSysctlValues(text: string, keys: readonly string[]): Record<string, string> {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length !== keys.length) {
     throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `sysctl -n: expected ${keys.length} values, got ${JSON.stringify(text)}`);
   }

@@ -4,24 +4,47 @@ import { parseIpAddrJson, parseIpRouteJson, parseNftTableText, parseNftTablesJso
 // Trimmed from real iproute2 6.1 / nftables 1.0.6 output in a router namespace.
 const ADDRS = JSON.stringify([
   {
-    ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN',
+    ifindex: 1,
+    ifname: 'lo',
+    flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
+    mtu: 65536,
+    operstate: 'UNKNOWN',
     addr_info: [
       { family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host', label: 'lo', valid_life_time: 4294967295 },
       { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host', valid_life_time: 4294967295 },
     ],
   },
   {
-    ifindex: 2, link_index: 2, ifname: 'qg-abc', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, operstate: 'UP',
-    address: '82:d8:85:04:7c:da', link_netnsid: 0,
+    ifindex: 2,
+    link_index: 2,
+    ifname: 'qg-abc',
+    flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+    mtu: 1500,
+    operstate: 'UP',
+    address: '82:d8:85:04:7c:da',
+    link_netnsid: 0,
     addr_info: [
       { family: 'inet', local: '10.0.2.211', prefixlen: 24, scope: 'global', label: 'qg-abc' },
       { family: 'inet6', local: '2001:DB8:0:1:0:0:0:1', prefixlen: 64, scope: 'global', tentative: true },
-      { family: 'inet6', local: 'fe80::a9fe:a9fe', prefixlen: 64, scope: 'link', nodad: true, deprecated: true, valid_life_time: 4294967295, preferred_life_time: 0 },
+      {
+        family: 'inet6',
+        local: 'fe80::a9fe:a9fe',
+        prefixlen: 64,
+        scope: 'link',
+        nodad: true,
+        deprecated: true,
+        valid_life_time: 4294967295,
+        preferred_life_time: 0,
+      },
       { family: 'inet6', local: 'fe80::80d8:85ff:fe04:7cda', prefixlen: 64, scope: 'link' },
     ],
   },
   {
-    ifindex: 3, ifname: 'qr-x', flags: ['BROADCAST', 'MULTICAST'], mtu: 1500, operstate: 'DOWN',
+    ifindex: 3,
+    ifname: 'qr-x',
+    flags: ['BROADCAST', 'MULTICAST'],
+    mtu: 1500,
+    operstate: 'DOWN',
     addr_info: [{ family: 'inet6', local: 'fd00::1', prefixlen: 64, scope: 'global', dadfailed: true, tentative: true }],
   },
 ]);
@@ -60,7 +83,7 @@ const TABLE = `table inet ncp_router {
 `;
 
 describe('parseIpAddrJson', () => {
-  it('keeps links, admin state and canonical addresses with their scope and state, in the kernel\'s order', () => {
+  it("keeps links, admin state and canonical addresses with their scope and state, in the kernel's order", () => {
     expect(parseIpAddrJson(ADDRS)).toEqual([
       {
         name: 'lo',

@@ -5,14 +5,7 @@ import { ipArgv } from '../argv.js';
 import { netnsExecArgv } from './argv.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { renderRouterNat, replaceTableScript, routerNat, type RouterNat } from './nft.js';
-import {
-  NFT_TABLE_FAMILY,
-  NFT_TABLE_NAME,
-  ROUTER_SYSCTLS,
-  type ObservedL3,
-  type ObservedRouterLink,
-  type ObservedRouterNs,
-} from './observed.js';
+import { NFT_TABLE_FAMILY, NFT_TABLE_NAME, ROUTER_SYSCTLS, type ObservedL3, type ObservedRouterLink, type ObservedRouterNs } from './observed.js';
 
 /** What a step belongs to: failures are reported, and stop further steps, per item. */
 export type L3Item = `router:${string}` | `fip:${string}` | 'sweep';
@@ -236,16 +229,26 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
   }
   const sysctls = Object.entries(wantedSysctls).filter(([key, value]) => state.sysctl[key] !== value);
   if (sysctls.length > 0) {
-    exec(
-      sysctls.map(([key]) => `${key} ${state.sysctl[key] ?? 'unknown'} -> ${wantedSysctls[key] ?? ''}`).join(', '),
-      ['sysctl', '-q', '-w', ...sysctls.map(([key, value]) => `${key}=${value}`)],
-    );
+    exec(sysctls.map(([key]) => `${key} ${state.sysctl[key] ?? 'unknown'} -> ${wantedSysctls[key] ?? ''}`).join(', '), [
+      'sysctl',
+      '-q',
+      '-w',
+      ...sysctls.map(([key, value]) => `${key}=${value}`),
+    ]);
   }
   const lo = links.get('lo');
   const loUp = lo === undefined || !lo.up ? ['up'] : [];
   const mark = ownerMark !== null && (observed.marks?.[ns] ?? null) !== ownerMark ? ['alias', ownerMark] : [];
   if (loUp.length > 0 || mark.length > 0) {
-    ip([...(loUp.length > 0 ? ['loopback up'] : []), ...(mark.length > 0 ? [`mark the namespace ${ownerMark ?? ''}`] : [])].join(', '), 'link', 'set', 'dev', 'lo', ...mark, ...loUp);
+    ip(
+      [...(loUp.length > 0 ? ['loopback up'] : []), ...(mark.length > 0 ? [`mark the namespace ${ownerMark ?? ''}`] : [])].join(', '),
+      'link',
+      'set',
+      'dev',
+      'lo',
+      ...mark,
+      ...loUp,
+    );
   }
 
   // Interfaces that the L2 driver has plugged; the others are reported and skipped.
@@ -263,7 +266,12 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
     if (wantedRoutes.has(`${rt.family} ${rt.destination}`) && standard) continue;
     ip(
       standard ? `route to ${rt.destination} is no longer wanted` : `route to ${rt.destination} (${rt.type}, metric ${String(rt.metric)}) is not one we make`,
-      'route', 'del', ...(rt.type === 'unicast' ? [] : [rt.type]), rt.destination, 'proto', ROUTE_PROTOCOL,
+      'route',
+      'del',
+      ...(rt.type === 'unicast' ? [] : [rt.type]),
+      rt.destination,
+      'proto',
+      ROUTE_PROTOCOL,
       ...(rt.metric === null ? [] : ['metric', String(rt.metric)]),
     );
   }
@@ -288,7 +296,14 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
       if (a.dadFailed) {
         partial.push(`address ${a.cidr} on ${link.name} failed duplicate address detection (re-adding it)`);
       }
-      ip(a.dadFailed ? `${a.cidr} failed DAD on ${link.name}: remove to retry` : `${a.cidr} is not an address of ${link.name}`, 'addr', 'del', a.cidr, 'dev', link.name);
+      ip(
+        a.dadFailed ? `${a.cidr} failed DAD on ${link.name}: remove to retry` : `${a.cidr} is not an address of ${link.name}`,
+        'addr',
+        'del',
+        a.cidr,
+        'dev',
+        link.name,
+      );
       if (link.name.startsWith(INTERFACE_PREFIX.gateway) && a.family === 4) removedFromGateway.push(hostPart(a.cidr));
     }
   }
@@ -316,10 +331,15 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
         partial.push(`a route to ${rt.destination} exists and is not ours (protocol ${other.protocol || 'none'}); not replacing it`);
         continue;
       }
-      const current = ourRoutes.find((o) => o.family === rt.family && o.destination === rt.destination && o.type === 'unicast' && o.metric === DEFAULT_METRIC[rt.family]);
+      const current = ourRoutes.find(
+        (o) => o.family === rt.family && o.destination === rt.destination && o.type === 'unicast' && o.metric === DEFAULT_METRIC[rt.family],
+      );
       const nexthops = rt.nexthops.map((nh) => nh.address);
       if (current !== undefined && sameList(current.nexthops, nexthops)) continue;
-      const why = current === undefined ? `route to ${rt.destination} is missing` : `route to ${rt.destination} via ${current.nexthops.join(',') || 'none'} -> ${nexthops.join(',')}`;
+      const why =
+        current === undefined
+          ? `route to ${rt.destination} is missing`
+          : `route to ${rt.destination} via ${current.nexthops.join(',') || 'none'} -> ${nexthops.join(',')}`;
       const hop = (nh: DesiredNexthop): string[] => ['via', nh.address, ...(nh.dev === null ? [] : ['dev', nh.dev])];
       const [single] = rt.nexthops;
       if (single !== undefined && rt.nexthops.length === 1) ip(why, 'route', 'replace', rt.destination, ...hop(single), 'proto', ROUTE_PROTOCOL);
@@ -333,7 +353,8 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
   if (rendered === null && current !== null) {
     exec('the router has no NAT any more', ['nft', 'delete', 'table', NFT_TABLE_FAMILY, NFT_TABLE_NAME]);
   } else if (rendered !== null && (current === null || current.comment !== rendered.comment || !sameCounts(current.rules, rendered.rules))) {
-    const why = current === null ? 'create the NAT table' : current.comment !== rendered.comment ? 'NAT rules changed' : 'NAT rules were changed behind our back';
+    const why =
+      current === null ? 'create the NAT table' : current.comment !== rendered.comment ? 'NAT rules changed' : 'NAT rules were changed behind our back';
     steps.push({ item: r.item, argv: netnsExecArgv(ns, 'nft', '-f', '-'), why, input: replaceTableScript(rendered) });
   }
 

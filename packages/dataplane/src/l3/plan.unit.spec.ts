@@ -1,22 +1,6 @@
 import { type RouterIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import {
-  F1,
-  F2,
-  NS1,
-  NS2,
-  QG,
-  QR,
-  R1,
-  R2,
-  address,
-  convergedHost,
-  convergedRouter1,
-  freshlyPlugged,
-  route,
-  router1,
-  router2,
-} from './__fixtures__/intent.js';
+import { F1, F2, NS1, NS2, QG, QR, R1, R2, address, convergedHost, convergedRouter1, freshlyPlugged, route, router1, router2 } from './__fixtures__/intent.js';
 import { expectGolden } from './__fixtures__/golden.js';
 import { formatSteps } from '../format.js';
 import { type ObservedL3, type ObservedRouterNs } from './observed.js';
@@ -47,7 +31,20 @@ describe('planL3', () => {
     expectGolden('plan.txt', formatSteps(plan.steps));
     expect(itemSteps(plan, `router:${R2}`)).toEqual([
       j('ip', 'netns', 'add', NS2),
-      j('ip', 'netns', 'exec', NS2, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.conf.all.promote_secondaries=1', 'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv4.conf.all.arp_ignore=1'),
+      j(
+        'ip',
+        'netns',
+        'exec',
+        NS2,
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.ip_forward=1',
+        'net.ipv6.conf.all.forwarding=1',
+        'net.ipv4.conf.all.promote_secondaries=1',
+        'net.ipv6.conf.all.keep_addr_on_down=1',
+        'net.ipv4.conf.all.arp_ignore=1',
+      ),
       j('ip', '-n', NS2, 'link', 'set', 'dev', 'lo', 'up'),
     ]);
     expect(itemSteps(plan, `fip:${F1}`)).toEqual([
@@ -100,7 +97,11 @@ describe('planL3', () => {
   });
 
   it('reports an interface the L2 driver has not plugged yet, and still does the rest', () => {
-    const observed = drifted((ns) => ({ ...ns, links: ns.links.filter((l) => l.name !== QR), routes: ns.routes.filter((r) => r.destination !== '10.50.0.0/16') }));
+    const observed = drifted((ns) => ({
+      ...ns,
+      links: ns.links.filter((l) => l.name !== QR),
+      routes: ns.routes.filter((r) => r.destination !== '10.50.0.0/16'),
+    }));
     const plan = planL3(both, observed);
     expect(plan.errors).toEqual([{ item: `router:${R1}`, error: `interface ${QR} not plugged yet` }]);
     // the extra route through the missing interface waits; nothing else needs doing
@@ -198,7 +199,10 @@ describe('planL3', () => {
       [{ ...router1, routes: [{ destination: '10.1.0.1/16', nexthop: '10.0.2.2' }] }, /host bits are set; did you mean '10\.1\.0\.0\/16'/],
       [{ ...router1, routes: [{ destination: '::/0', nexthop: '10.0.2.2' }] }, /nexthop 10\.0\.2\.2 is not IPv6/],
       [{ ...router1, interfaces: router1.interfaces.map((i) => ({ ...i, kind: 'gateway' as const })) }, /gateway interface qr-c1000000000 must be named qg-/],
-      [{ ...router1, interfaces: [...router1.interfaces, { ...router1.interfaces[1], portId: F1, ifname: 'qg-other' } as RouterIntent['interfaces'][number]] }, /address 10\.0\.2\.211 is on both/],
+      [
+        { ...router1, interfaces: [...router1.interfaces, { ...router1.interfaces[1], portId: F1, ifname: 'qg-other' } as RouterIntent['interfaces'][number]] },
+        /address 10\.0\.2\.211 is on both/,
+      ],
       [{ ...router1, snat: [{ source: '172.16.100.0/24', to: '2001:db8::1', exceptDestinations: [] }] }, /not an IPv4 address/],
       [{ ...router1, interfaces: [{ ...router1.interfaces[0], ifname: 'eth0' } as RouterIntent['interfaces'][number]] }, /must be named qr-/],
       [{ ...router1, id: 'not-a-uuid' }, /invalid router: id: must be a UUID/],
@@ -245,9 +249,7 @@ describe('planL3', () => {
       floatingIps: router1.floatingIps.filter((f) => f.id === F1),
     };
     const shared = planL3([router1, r2WithF1], { ...convergedHost(), netns: [NS1] });
-    expect(shared.errors).toEqual(
-      expect.arrayContaining([{ item: `fip:${F1}`, error: `floating IP ${F1} is also in the intent of router ${R1}` }]),
-    );
+    expect(shared.errors).toEqual(expect.arrayContaining([{ item: `fip:${F1}`, error: `floating IP ${F1} is also in the intent of router ${R1}` }]));
     expect(shared.steps.filter((s) => s.item === `fip:${F1}`)).toEqual([]);
   });
 
@@ -320,7 +322,13 @@ describe('planL3', () => {
     const marked: ObservedL3 = {
       ...convergedHost(),
       netns: [NS1, NS2, 'qrouter-0000000a', 'qrouter-0000000b', 'qrouter-0000000c'],
-      marks: { [NS1]: 'ncp:l3:host-a', [NS2]: 'ncp:l3:host-a', 'qrouter-0000000a': 'ncp:l3:host-a', 'qrouter-0000000b': 'ncp:l3:host-b', 'qrouter-0000000c': null },
+      marks: {
+        [NS1]: 'ncp:l3:host-a',
+        [NS2]: 'ncp:l3:host-a',
+        'qrouter-0000000a': 'ncp:l3:host-a',
+        'qrouter-0000000b': 'ncp:l3:host-b',
+        'qrouter-0000000c': null,
+      },
     };
     expect(argvs(planL3(both, marked, { owner: 'host-a' }).steps)).toEqual(['ip netns del qrouter-0000000a']);
     // a namespace of ours that lost its mark gets it back

@@ -7,8 +7,7 @@ import { fipItem, planL3, routerItem, type L3Item } from './plan.js';
 
 /** The outcome of one item: what the agent turns into a status report. */
 export type L3ItemResult =
-  | { readonly item: L3Item; readonly ok: true; readonly warnings?: readonly string[] }
-  | { readonly item: L3Item; readonly ok: false; readonly error: string };
+  { readonly item: L3Item; readonly ok: true; readonly warnings?: readonly string[] } | { readonly item: L3Item; readonly ok: false; readonly error: string };
 
 /**
  * Observe -> plan -> apply. Level-triggered and without memory: every call reads the kernel

@@ -44,7 +44,11 @@ describe('reconcileL3 against an in-memory kernel', () => {
     const kernel = pluggedKernel();
     await reconcileL3([router1, router2], kernel);
     const ns = kernel.ns(NS1);
-    ns.conntrack.push({ dst: '10.0.2.216', replyDst: '10.0.0.9' }, { dst: '172.16.100.99', replyDst: '10.0.2.216' }, { dst: '10.0.2.215', replyDst: '10.0.0.9' });
+    ns.conntrack.push(
+      { dst: '10.0.2.216', replyDst: '10.0.0.9' },
+      { dst: '172.16.100.99', replyDst: '10.0.2.216' },
+      { dst: '10.0.2.215', replyDst: '10.0.0.9' },
+    );
     const without: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id !== F2) };
     const before = kernel.calls.length;
     expect(await reconcileL3([without, router2], kernel)).toEqual(allOk.filter((r) => r.item !== `fip:${F2}`));
@@ -66,7 +70,12 @@ describe('reconcileL3 against an in-memory kernel', () => {
     expect(first[0]).toEqual({ item: `router:${R1}`, ok: false, error: `route to 0.0.0.0/0 is missing: ${broken}: injected failure` });
     expect(first[1]).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`^router:${R1} failed: `)) as unknown });
     // the floating IPs' own steps ran; the router's NAT table (after the failed step) did not
-    expect(kernel.ns(NS1).links.get(QG)?.addrs.some((a) => a.local === '10.0.2.215')).toBe(true);
+    expect(
+      kernel
+        .ns(NS1)
+        .links.get(QG)
+        ?.addrs.some((a) => a.local === '10.0.2.215'),
+    ).toBe(true);
     expect(kernel.ns(NS1).table).toBeNull();
 
     kernel.failOn.clear();
@@ -108,7 +117,7 @@ describe('reconcileL3 against an in-memory kernel', () => {
     expect(mutating(kernel.calls.slice(before))).toEqual([`ip netns del ${NS2}`]);
   });
 
-  it('with owners, two agents sharing the namespaces never sweep each other\'s routers', async () => {
+  it("with owners, two agents sharing the namespaces never sweep each other's routers", async () => {
     const kernel = pluggedKernel();
     const hostA = { owner: 'host-a' };
     const hostB = { owner: 'host-b' };

@@ -34,7 +34,13 @@ const endpoint: MetadataEndpoint = {
   mac: MAC,
   addresses: ['10.77.0.11', '2001:db8:77::11'],
 };
-const other: MetadataEndpoint = { portId: 'c7700012-0000-4000-8000-000000000012', instanceId: 'i-other', projectId: 'p-other', mac: '02:00:00:77:00:12', addresses: ['10.77.0.12'] };
+const other: MetadataEndpoint = {
+  portId: 'c7700012-0000-4000-8000-000000000012',
+  instanceId: 'i-other',
+  projectId: 'p-other',
+  mac: '02:00:00:77:00:12',
+  addresses: ['10.77.0.12'],
+};
 
 interface Echo {
   method: string;
@@ -65,7 +71,13 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
     });
   });
 
-  const intent = (endpoints: MetadataEndpoint[] = [other, endpoint]): MetadataProxyIntent => ({ id: ROUTER, kind: 'router', namespace: ns.router, interfaces: [QR, 'qr-notplugged'], endpoints });
+  const intent = (endpoints: MetadataEndpoint[] = [other, endpoint]): MetadataProxyIntent => ({
+    id: ROUTER,
+    kind: 'router',
+    namespace: ns.router,
+    interfaces: [QR, 'qr-notplugged'],
+    endpoints,
+  });
   const reconcile = async (intents: MetadataProxyIntent[]): Promise<string[]> => {
     const recorder = new RecordingRunner(runner);
     const results = await reconcileMetadata(intents, recorder, { stateDir, namespaces: [ns.router], forwardSocket, proxyCommand: [process.execPath, PROXY] });
@@ -131,15 +143,44 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
 
   it('answers the workload over IPv4 with its own identity, whatever identity it claims', async () => {
     received.length = 0;
-    const answer = await curl('-H', 'X-Instance-ID: i-other', '-H', 'X-Instance-ID-Signature: forged', '-H', 'X-Tenant-ID: p-other', '-H', 'X-Forwarded-For: 192.0.2.1', 'http://169.254.169.254/openstack/latest/meta_data.json');
+    const answer = await curl(
+      '-H',
+      'X-Instance-ID: i-other',
+      '-H',
+      'X-Instance-ID-Signature: forged',
+      '-H',
+      'X-Tenant-ID: p-other',
+      '-H',
+      'X-Forwarded-For: 192.0.2.1',
+      'http://169.254.169.254/openstack/latest/meta_data.json',
+    );
     expect(answer.status).toBe(200);
     const echo = echoed(answer.body);
     expect(echo).toMatchObject({ method: 'GET', url: '/openstack/latest/meta_data.json' });
-    expect(echo.headers).toMatchObject({ 'x-instance-id': 'i-workload', 'x-tenant-id': 'p-seventy-seven', 'x-ncp-port-id': endpoint.portId, 'x-forwarded-for': '192.0.2.1', host: '169.254.169.254' });
+    expect(echo.headers).toMatchObject({
+      'x-instance-id': 'i-workload',
+      'x-tenant-id': 'p-seventy-seven',
+      'x-ncp-port-id': endpoint.portId,
+      'x-forwarded-for': '192.0.2.1',
+      host: '169.254.169.254',
+    });
     expect(echo.headers['x-instance-id-signature']).toBeUndefined();
 
-    const token = await curl('-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600', '--data-binary', 'a body', 'http://169.254.169.254/latest/api/token');
-    expect(echoed(token.body)).toMatchObject({ method: 'PUT', url: '/latest/api/token', body: 'a body', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600', 'x-instance-id': 'i-workload' } });
+    const token = await curl(
+      '-X',
+      'PUT',
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+      '--data-binary',
+      'a body',
+      'http://169.254.169.254/latest/api/token',
+    );
+    expect(echoed(token.body)).toMatchObject({
+      method: 'PUT',
+      url: '/latest/api/token',
+      body: 'a body',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600', 'x-instance-id': 'i-workload' },
+    });
     expect(received).toHaveLength(2);
   });
 
@@ -165,7 +206,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
     expect(echoed(answer.body).headers['x-instance-id']).toBe('i-renamed');
   });
 
-  it('never sends from the metadata address: the router\'s own link-local address is its source towards the workload', async () => {
+  it("never sends from the metadata address: the router's own link-local address is its source towards the workload", async () => {
     // RFC 6724 would otherwise prefer fe80::a9fe:a9fe towards fe80::beef:1 (the longer common prefix)
     const route = await runArgv(['ip', '-n', ns.router, '-6', 'route', 'get', 'fe80::beef:1', 'oif', QR]);
     expect(route).toMatch(/ src fe80::/);

@@ -74,7 +74,8 @@ export function identifyCaller(endpoints: readonly MetadataEndpoint[], source: s
   if (matches.length > 1) return { ok: false, reason: `address ${ip} is on several ports: ${ports(matches)}` };
   const endpoint = matches[0] as MetadataEndpoint;
   const [mac] = macs;
-  if (mac !== undefined && mac !== endpoint.mac) return { ok: false, reason: `${ip} is port ${endpoint.portId}'s (MAC ${endpoint.mac}) but the neighbour table has it at ${mac}` };
+  if (mac !== undefined && mac !== endpoint.mac)
+    return { ok: false, reason: `${ip} is port ${endpoint.portId}'s (MAC ${endpoint.mac}) but the neighbour table has it at ${mac}` };
   return { ok: true, endpoint };
 }
 

@@ -38,7 +38,10 @@ describe('identifyCaller', () => {
   it('refuses ambiguous matches: one address or one MAC on two ports', () => {
     const twin: MetadataEndpoint = { ...vm2, portId: 'c0000003-0000-4000-8000-000000000003', addresses: ['10.0.0.11'], mac: vm1.mac };
     expect(identifyCaller([vm1, twin], '10.0.0.11', [])).toEqual({ ok: false, reason: `address 10.0.0.11 is on several ports: ${vm1.portId}, ${twin.portId}` });
-    expect(identifyCaller([vm1, twin], LL, [vm1.mac])).toEqual({ ok: false, reason: `MAC ${vm1.mac} (of ${LL}) is on several ports: ${vm1.portId}, ${twin.portId}` });
+    expect(identifyCaller([vm1, twin], LL, [vm1.mac])).toEqual({
+      ok: false,
+      reason: `MAC ${vm1.mac} (of ${LL}) is on several ports: ${vm1.portId}, ${twin.portId}`,
+    });
   });
 
   it('refuses an unknown address, and a known one whose neighbour entry has another MAC', () => {
@@ -86,7 +89,12 @@ describe('proxy helpers', () => {
     expect(['::ffff:169.254.169.254', '169.254.169.254', 'fe80::a9fe:a9fe', 'FE80::A9FE:A9FE%qr-x'].map(isMetadataAddress)).toEqual([true, true, true, true]);
     expect(['::ffff:10.0.0.1', '172.24.4.10', 'fe80::1', '2001:db8::a9fe:a9fe', undefined].map(isMetadataAddress)).toEqual([false, false, false, false, false]);
     expect([canonicalAddress('::ffff:10.0.0.1'), canonicalAddress('fe80::0:1%eth0'), canonicalAddress('x')]).toEqual(['10.0.0.1', 'fe80::1', null]);
-    expect([isLinkLocalIpv6('fe80::1'), isLinkLocalIpv6('febf::1'), isLinkLocalIpv6('fec0::1'), isLinkLocalIpv6('169.254.0.1')]).toEqual([true, true, false, false]);
+    expect([isLinkLocalIpv6('fe80::1'), isLinkLocalIpv6('febf::1'), isLinkLocalIpv6('fec0::1'), isLinkLocalIpv6('169.254.0.1')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('reads the usable MACs of ip -j neigh show', () => {

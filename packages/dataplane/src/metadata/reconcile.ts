@@ -93,7 +93,11 @@ export function isMetadataReadOnlyCommand(argv: readonly string[]): boolean {
  *   kernel or the RA driver added after it has it removed and added again.
  * Link scope: the L3 and DHCP drivers remove only global addresses, so they leave it alone.
  */
-export function planMetadataAddresses(namespace: string, intent: Pick<MetadataProxyIntent, 'interfaces'> | null, links: readonly ObservedRouterLink[]): MetadataStep[] {
+export function planMetadataAddresses(
+  namespace: string,
+  intent: Pick<MetadataProxyIntent, 'interfaces'> | null,
+  links: readonly ObservedRouterLink[],
+): MetadataStep[] {
   const ns = namespace;
   const steps: MetadataStep[] = [];
   const lo = links.find((l) => l.name === 'lo');
@@ -117,7 +121,11 @@ export function planMetadataAddresses(namespace: string, intent: Pick<MetadataPr
     }
     if (address !== undefined && !address.dadFailed && address.deprecated && linkLocal[0] === address) continue;
     if (address !== undefined) {
-      const why = address.dadFailed ? 'it failed DAD' : !address.deprecated ? 'it is not deprecated' : 'a newer link-local address would make it the source of neighbour solicitations';
+      const why = address.dadFailed
+        ? 'it failed DAD'
+        : !address.deprecated
+          ? 'it is not deprecated'
+          : 'a newer link-local address would make it the source of neighbour solicitations';
       steps.push({ argv: ipArgv(ns, 'addr', 'del', V6, 'dev', link.name), why: `${V6} on ${link.name}: ${why}, removing it to add it again` });
     }
     steps.push({ argv: ipArgv(ns, 'addr', 'add', V6, 'dev', link.name, 'nodad', 'preferred_lft', '0'), why: `adding ${V6} to ${link.name}` });
@@ -238,11 +246,16 @@ async function sweep(ctx: Context, wanted: ReadonlySet<string>, served: Readonly
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid stateDir, forwardSocket or
  *   proxyCommand. A failure to list the namespaces is not thrown: every item is reported with it.
  */
-export async function reconcileMetadata(intents: readonly MetadataProxyIntent[], runner: CommandRunner, options: MetadataOptions): Promise<MetadataItemResult[]> {
+export async function reconcileMetadata(
+  intents: readonly MetadataProxyIntent[],
+  runner: CommandRunner,
+  options: MetadataOptions,
+): Promise<MetadataItemResult[]> {
   const stateDir = assertStateDir(options.stateDir);
   const forwardSocket = assertSocketPath(options.forwardSocket);
   const proxyCommand = options.proxyCommand ?? [process.execPath, path.join(__dirname, METADATA_PROXY_SCRIPT)];
-  if (!proxyCommand.every((p) => path.isAbsolute(p))) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `proxyCommand must be absolute paths, got ${proxyCommand.join(' ')}`);
+  if (!proxyCommand.every((p) => path.isAbsolute(p)))
+    throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `proxyCommand must be absolute paths, got ${proxyCommand.join(' ')}`);
   const items: MetadataItem[] = [...intents.map((i): MetadataItem => `metadata:${String(i.id)}`), 'sweep'];
 
   const pass = await startDaemonPass(runner, options, items);

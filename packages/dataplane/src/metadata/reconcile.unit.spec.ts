@@ -8,7 +8,10 @@ import { type MetadataOptions, isMetadataReadOnlyCommand, planMetadataAddresses,
 
 const DIR = `${STATE}/metadata/${ROUTER}`;
 const START = `ip netns exec ${NS} ${NODE} ${SCRIPT} --config=${DIR}/config.json --pid-file=${DIR}/pid --socket=${SOCKET} --log-file=${DIR}/proxy.log --daemon`;
-const allOk = [{ item: `metadata:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }];
+const allOk = [
+  { item: `metadata:${ROUTER}`, ok: true },
+  { item: 'sweep', ok: true },
+];
 
 /** A host where the L3 driver made the router's namespace and the L2 driver plugged two of its three ports. */
 function routerHost(): { machine: FakeMetadataMachine; options: MetadataOptions } {
@@ -36,7 +39,14 @@ describe('reconcileMetadata against an in-memory machine', () => {
       START,
     ]);
     expect(config(m)).toEqual({ endpoints: router1.endpoints });
-    expect(m.processes.get(pid(m))).toEqual([NODE, SCRIPT, `--config=${DIR}/config.json`, `--pid-file=${DIR}/pid`, `--socket=${SOCKET}`, `--log-file=${DIR}/proxy.log`]);
+    expect(m.processes.get(pid(m))).toEqual([
+      NODE,
+      SCRIPT,
+      `--config=${DIR}/config.json`,
+      `--pid-file=${DIR}/pid`,
+      `--socket=${SOCKET}`,
+      `--log-file=${DIR}/proxy.log`,
+    ]);
 
     // a restarted agent: same intent, nothing remembered but the state directory
     const started = pid(m);
@@ -113,7 +123,11 @@ describe('reconcileMetadata against an in-memory machine', () => {
     const { machine: m, options } = routerHost();
     m.failAddressOn.add(QR2);
     const [result] = await reconcileMetadata([router1], m, options);
-    expect(result).toEqual({ item: `metadata:${ROUTER}`, ok: false, error: expect.stringMatching(new RegExp(`^adding fe80::a9fe:a9fe/64 to ${QR2}: .*Permission denied$`)) as unknown });
+    expect(result).toEqual({
+      item: `metadata:${ROUTER}`,
+      ok: false,
+      error: expect.stringMatching(new RegExp(`^adding fe80::a9fe:a9fe/64 to ${QR2}: .*Permission denied$`)) as unknown,
+    });
     expect(m.processes.get(pid(m))?.[1]).toBe(SCRIPT);
   });
 
@@ -127,7 +141,11 @@ describe('reconcileMetadata against an in-memory machine', () => {
     ]);
     m.daemonsFail = true;
     const [failed] = await reconcileMetadata([router1], m, { ...options, timings: { startWaitMs: 100, pollMs: 50 } });
-    expect(failed).toEqual({ item: `metadata:${ROUTER}`, ok: false, error: `metadata-proxy did not start (no live process for ${DIR}/pid; see ${DIR}/proxy.log)` });
+    expect(failed).toEqual({
+      item: `metadata:${ROUTER}`,
+      ok: false,
+      error: `metadata-proxy did not start (no live process for ${DIR}/pid; see ${DIR}/proxy.log)`,
+    });
   });
 
   it('sweeps the proxies no intent names: SIGTERM after the identity check, state and metadata addresses removed', async () => {
@@ -137,7 +155,10 @@ describe('reconcileMetadata against an in-memory machine', () => {
     const started = pid(m);
     await m.makeDir(`${STATE}/metadata/not-an-id`);
     const recorder = new RecordingRunner(m);
-    expect(await reconcileMetadata([dhcp1], recorder, options)).toEqual([{ item: `metadata:${NETWORK}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileMetadata([dhcp1], recorder, options)).toEqual([
+      { item: `metadata:${NETWORK}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     expect(m.signals).toEqual([`SIGTERM ${started} ${NODE}`]);
     expect(m.dirs.has(DIR)).toBe(false);
     expect(m.dirs.has(`${STATE}/metadata/${NETWORK}`)).toBe(true);
@@ -158,13 +179,25 @@ describe('reconcileMetadata against an in-memory machine', () => {
     m.plug(DHCP_NS, 'ns-bbbb0002-00');
     const routed = { ...router1, interfaces: [QR1], endpoints: [vm2] };
     const holders = (): string[] =>
-      [...m.namespaces].flatMap(([ns, links]) => [...links].filter(([, l]) => l.addrs.some((a) => a.local === 'fe80::a9fe:a9fe' || a.local === '169.254.169.254')).map(([ifname]) => `${ns} ${ifname}`)).sort();
+      [...m.namespaces]
+        .flatMap(([ns, links]) =>
+          [...links]
+            .filter(([, l]) => l.addrs.some((a) => a.local === 'fe80::a9fe:a9fe' || a.local === '169.254.169.254'))
+            .map(([ifname]) => `${ns} ${ifname}`),
+        )
+        .sort();
 
-    expect(await reconcileMetadata([dhcp1], m, options)).toEqual([{ item: `metadata:${NETWORK}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileMetadata([dhcp1], m, options)).toEqual([
+      { item: `metadata:${NETWORK}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     expect(holders()).toEqual([`${DHCP_NS} lo`, `${DHCP_NS} ns-bbbb0002-00`]);
 
     const added = new RecordingRunner(m);
-    expect(await reconcileMetadata([routed], added, options)).toEqual([{ item: `metadata:${ROUTER}`, ok: true }, { item: 'sweep', ok: true }]);
+    expect(await reconcileMetadata([routed], added, options)).toEqual([
+      { item: `metadata:${ROUTER}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
     expect(holders()).toEqual([`${NS} lo`, `${NS} ${QR1}`]);
     expect(mutations(added).filter((c) => c.includes(DHCP_NS))).toEqual([
       `ip -n ${DHCP_NS} addr del 169.254.169.254/32 dev lo`,
@@ -200,7 +233,10 @@ describe('reconcileMetadata against an in-memory machine', () => {
     m.addNamespace(DHCP_NS);
     m.plug(DHCP_NS, 'ns-bbbb0002-00');
     await reconcileMetadata([router1, dhcp1], m, options);
-    const failing = { run: (argv: readonly string[]) => (argv.includes(NS) && argv.includes('del') ? Promise.reject(new Error('RTNETLINK answers: Operation not permitted')) : m.run(argv)) };
+    const failing = {
+      run: (argv: readonly string[]) =>
+        argv.includes(NS) && argv.includes('del') ? Promise.reject(new Error('RTNETLINK answers: Operation not permitted')) : m.run(argv),
+    };
     const results = await reconcileMetadata([], failing, options);
     expect(results).toEqual([{ item: 'sweep', ok: false, error: `metadata addresses of ${NS}: RTNETLINK answers: Operation not permitted` }]);
     expect(m.link(DHCP_NS, 'ns-bbbb0002-00').addrs.map((a) => a.local)).not.toContain('fe80::a9fe:a9fe');
@@ -242,7 +278,12 @@ describe('planMetadataAddresses', () => {
   it('adds the address again when it could become a source: not deprecated (an older agent added it), older than another link-local, or DAD failed', () => {
     const del = (ifname: string) => `ip -n ${NS} addr del fe80::a9fe:a9fe/64 dev ${ifname}`;
     const add = (ifname: string) => `ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${ifname} nodad preferred_lft 0`;
-    const steps = planMetadataAddresses(NS, { interfaces: [QR1, QR2, QR3] }, [lo, link(QR1, META({ deprecated: false }), KERNEL), link(QR2, KERNEL, META()), link(QR3, META({ dadFailed: true }), KERNEL)]);
+    const steps = planMetadataAddresses(NS, { interfaces: [QR1, QR2, QR3] }, [
+      lo,
+      link(QR1, META({ deprecated: false }), KERNEL),
+      link(QR2, KERNEL, META()),
+      link(QR3, META({ dadFailed: true }), KERNEL),
+    ]);
     expect(argv(steps)).toEqual([del(QR1), add(QR1), del(QR2), add(QR2), del(QR3), add(QR3)]);
     expect(steps.map((s) => s.why)).toEqual([
       `fe80::a9fe:a9fe/64 on ${QR1}: it is not deprecated, removing it to add it again`,

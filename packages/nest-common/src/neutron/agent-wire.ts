@@ -12,7 +12,12 @@ export interface AgentWireInput {
 
 /** Neutron writes heartbeats as `2026-11-22 07:29:02` (UTC, no zone). */
 export function neutronHeartbeat(at: Date | undefined): string | null {
-  return at ? at.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '') : null;
+  return at
+    ? at
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, '')
+    : null;
 }
 
 export function agentWire(a: AgentWireInput): Record<string, unknown> {

@@ -42,12 +42,10 @@ export const neutronString = (max: number = NEUTRON_LIMITS.name) => z.string().m
  * A resource id given in a body (`network_id`, `port_id` ...): the characters a subject
  * token takes. Anything else could name no resource.
  */
-export const neutronId = () =>
-  z.string().refine(isIdToken, { message: `must be an id of at most ${ID_MAX_LENGTH} letters, digits, '-' or '_'` });
+export const neutronId = () => z.string().refine(isIdToken, { message: `must be an id of at most ${ID_MAX_LENGTH} letters, digits, '-' or '_'` });
 
 /** A project id, in a body or a header: usable as a column value and a subject token. */
-export const neutronProjectId = () =>
-  z.string().refine(isIdToken, { message: `must be a project id of at most ${ID_MAX_LENGTH} letters, digits, '-' or '_'` });
+export const neutronProjectId = () => z.string().refine(isIdToken, { message: `must be a project id of at most ${ID_MAX_LENGTH} letters, digits, '-' or '_'` });
 
 /** A list of at most `max` items (Neutron's configured maximums, or a bound of our own). */
 export const boundedList = <T extends z.ZodType>(item: T, max: number, what = 'items') => z.array(item).max(max, `at most ${max} ${what} are allowed`);

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { boundedJsonObject, boundedList, jsonBoundsProblem, neutronId, neutronInteger, neutronNullableInteger, neutronProjectId, neutronString, parseBody } from './body';
+import {
+  boundedJsonObject,
+  boundedList,
+  jsonBoundsProblem,
+  neutronId,
+  neutronInteger,
+  neutronNullableInteger,
+  neutronProjectId,
+  neutronString,
+  parseBody,
+} from './body';
 
 /** The rules every service's body schemas are made of, with the probes that once poisoned the event log. */
 const ok = <S extends z.ZodType>(schema: S, value: unknown) => schema.safeParse(value).success;
@@ -102,13 +112,18 @@ describe('free-form maps', () => {
 describe('lists and bodies', () => {
   it('bounds lists (250 fixed_ips on one port once)', () => {
     const fixedIps = boundedList(z.object({}), 5, 'fixed_ips');
-    expect(ok(fixedIps, Array.from({ length: 5 }, () => ({})))).toBe(true);
+    expect(
+      ok(
+        fixedIps,
+        Array.from({ length: 5 }, () => ({})),
+      ),
+    ).toBe(true);
     expect(fixedIps.safeParse(Array.from({ length: 250 }, () => ({}))).error?.issues[0]?.message).toBe('at most 5 fixed_ips are allowed');
   });
 
   it("names the attribute and the reason in Neutron's words", () => {
     const schema = z.strictObject({ name: neutronString().optional(), network_id: neutronId().optional() });
-    expect(() => parseBody({ network: { name: 'x\u0000' } }, 'network', schema)).toThrow("Invalid input for name. Reason: it contains a NUL character.");
+    expect(() => parseBody({ network: { name: 'x\u0000' } }, 'network', schema)).toThrow('Invalid input for name. Reason: it contains a NUL character.');
     expect(() => parseBody({ port: { network_id: 'a.b' } }, 'port', schema)).toThrow(/Invalid input for network_id. Reason: must be an id/);
     expect(() => parseBody({ port: { colour: 1 } }, 'port', schema)).toThrow("Unrecognized attribute(s) 'colour'");
   });

@@ -72,12 +72,7 @@ export class NeutronExceptionFilter implements ExceptionFilter {
         res.status(status).json(response);
         return;
       }
-      const message =
-        status === 404
-          ? 'The resource could not be found.'
-          : typeof response === 'string'
-            ? response
-            : exception.message;
+      const message = status === 404 ? 'The resource could not be found.' : typeof response === 'string' ? response : exception.message;
       res.status(status).json({ NeutronError: { type: HTTP_TYPES[status] ?? 'HTTPError', message, detail: '' } });
       return;
     }

@@ -92,8 +92,10 @@ export function toInteger(name: string, value: unknown, range: IntegerRange = IN
   else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) n = Number.parseInt(value, 10);
   if (n === undefined) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${String(value)}' is not an integer.`);
   const shown = typeof value === 'string' ? value.trim() : String(value);
-  if (n < range.min) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too small - must be at least '${range.min}'.`);
-  if (n > range.max) throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too large - must be no larger than '${range.max}'.`);
+  if (n < range.min)
+    throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too small - must be at least '${range.min}'.`);
+  if (n > range.max)
+    throw new ValidationError('API.HTTPBadRequest', `Invalid input for ${name}. Reason: '${shown}' is too large - must be no larger than '${range.max}'.`);
   return n;
 }
 
@@ -135,7 +137,9 @@ export function parseListQuery(spec: ResourceSpec, raw: RawQuery, opts: { maxLim
     filters.push({ attribute: name, column: attr.column, values });
   }
 
-  const fieldList = asList(raw.fields).flatMap((f) => f.split(',')).filter((f) => f !== '');
+  const fieldList = asList(raw.fields)
+    .flatMap((f) => f.split(','))
+    .filter((f) => f !== '');
   // Unknown names are ignored: clients ask for attributes of extensions we lack.
   const fields = fieldList.length > 0 ? fieldList.filter((f) => f in spec.attributes) : null;
 

@@ -69,7 +69,14 @@ describe('Neutron list queries', () => {
   });
 
   it('parses fields, sorting and paging parameters', () => {
-    const q = parseListQuery(spec, { fields: ['id', 'name', 'nope'], sort_key: ['name', 'mtu'], sort_dir: ['desc', 'asc'], limit: '2', marker: 'm', page_reverse: 'true' });
+    const q = parseListQuery(spec, {
+      fields: ['id', 'name', 'nope'],
+      sort_key: ['name', 'mtu'],
+      sort_dir: ['desc', 'asc'],
+      limit: '2',
+      marker: 'm',
+      page_reverse: 'true',
+    });
     expect(q.fields).toEqual(['id', 'name']);
     expect(q.sort.map((s) => [s.column, s.direction])).toEqual([
       ['name', 'desc'],

@@ -13,8 +13,7 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const badHeader = (name: string, value: string, why: string) =>
-  new ValidationError('API.HTTPBadRequest', `Invalid ${name} header '${value}': ${why}.`);
+const badHeader = (name: string, value: string, why: string) => new ValidationError('API.HTTPBadRequest', `Invalid ${name} header '${value}': ${why}.`);
 
 /** An identity header, when sent, must name something: never the empty project or user. */
 function idHeader(headers: Headers, name: string, wire: string): string | undefined {

@@ -1,6 +1,18 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { NotFoundError, ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
-import { afterMarker, effectiveSort, markerNotFound, pageLinks, parseListQuery, selectFields, type AttributeSpec, type IntegerRange, type RawQuery, type ResourceSpec, type SortKey } from './query';
+import {
+  afterMarker,
+  effectiveSort,
+  markerNotFound,
+  pageLinks,
+  parseListQuery,
+  selectFields,
+  type AttributeSpec,
+  type IntegerRange,
+  type RawQuery,
+  type ResourceSpec,
+  type SortKey,
+} from './query';
 import { commandMetadata, type TenancyDefaults } from './request-context';
 
 /**
@@ -66,8 +78,7 @@ export function standardWire(row: { id: string; name: string; projectId: string;
 }
 
 /** Rows of the caller's project, plus those matching `alsoVisible`; admins see all. */
-export const ownOr = (meta: CommandMetadata, ...alsoVisible: Where[]): Where =>
-  meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] };
+export const ownOr = (meta: CommandMetadata, ...alsoVisible: Where[]): Where => (meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] });
 
 export interface ListResult {
   readonly items: Record<string, unknown>[];
@@ -115,7 +126,12 @@ export class ReadModel<Db> {
     return { items: wire.map((w) => selectFields(w, query.fields)), links };
   }
 
-  async get<Row>(reader: ResourceReader<Row, Db>, id: string, meta: CommandMetadata, fields: readonly string[] | null = null): Promise<Record<string, unknown>> {
+  async get<Row>(
+    reader: ResourceReader<Row, Db>,
+    id: string,
+    meta: CommandMetadata,
+    fields: readonly string[] | null = null,
+  ): Promise<Record<string, unknown>> {
     // An id outside the id alphabet names nothing (and may not even be text Postgres takes).
     const [row] = isIdToken(id) ? await reader.findMany(this.db, { where: { AND: [{ id }, reader.visibleTo(meta)] }, orderBy: [] }) : [];
     if (!row) {

@@ -54,7 +54,13 @@ describe('ApiSupport: read your writes', () => {
       expect(error).toBeInstanceOf(HttpException);
       const { status, body } = answer(error);
       expect(status).toBe(503);
-      expect(body).toEqual({ NeutronError: { type: 'HTTPServiceUnavailable', message: expect.stringMatching(/w-1 was stored .*Do not send the request again/) as string, detail: 'id w-1, event stream sequence 42' } });
+      expect(body).toEqual({
+        NeutronError: {
+          type: 'HTTPServiceUnavailable',
+          message: expect.stringMatching(/w-1 was stored .*Do not send the request again/) as string,
+          detail: 'id w-1, event stream sequence 42',
+        },
+      });
     }
     // and it waited longer than the 10 s that timed out under load
     expect(projection.timeouts).toEqual([READ_YOUR_WRITES_TIMEOUT_MS, READ_YOUR_WRITES_TIMEOUT_MS]);

@@ -33,11 +33,7 @@ export function networkCreated(overrides: Partial<IpamEventOf<'NetworkCreated'>[
   };
 }
 
-export function subnetCreated(
-  subnetId: string,
-  cidr: string,
-  overrides: Partial<IpamEventOf<'SubnetCreated'>['data']> = {},
-): NetworkEvent {
+export function subnetCreated(subnetId: string, cidr: string, overrides: Partial<IpamEventOf<'SubnetCreated'>['data']> = {}): NetworkEvent {
   const v6 = cidr.includes(':');
   return {
     type: 'SubnetCreated',

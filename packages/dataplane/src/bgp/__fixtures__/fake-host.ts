@@ -65,7 +65,13 @@ export class FakeBirdMachine extends FakeDhcpMachine implements CommandRunner {
     if (command === 'show protocols all') {
       const lines = ['BIRD 2.0.12 ready.', 'Name       Proto      Table      State  Since         Info'];
       for (const [, name = ''] of (this.loaded.get(socket) ?? '').matchAll(/^protocol bgp (\S+)$/gm)) {
-        lines.push(`${name} BGP        ---        up     1795337160    Established   `, '  BGP state:          Established', '  Channel ipv4', '    Routes:         0 imported, 3 exported, 0 preferred', '');
+        lines.push(
+          `${name} BGP        ---        up     1795337160    Established   `,
+          '  BGP state:          Established',
+          '  Channel ipv4',
+          '    Routes:         0 imported, 3 exported, 0 preferred',
+          '',
+        );
       }
       return `${lines.join('\n')}\n`;
     }

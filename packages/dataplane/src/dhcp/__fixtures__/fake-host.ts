@@ -183,7 +183,8 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
       return rest.includes('-n') ? `${link.acceptRa}\n` : '';
     }
     if (program === 'dnsmasq' || program === 'radvd') {
-      const pidFile = program === 'dnsmasq' ? (rest.find((w) => w.startsWith('--pid-file='))?.slice('--pid-file='.length) ?? '') : (rest[rest.indexOf('-p') + 1] ?? '');
+      const pidFile =
+        program === 'dnsmasq' ? (rest.find((w) => w.startsWith('--pid-file='))?.slice('--pid-file='.length) ?? '') : (rest[rest.indexOf('-p') + 1] ?? '');
       if (this.daemonsFail) return '';
       this.nextPid += 1;
       this.processes.set(this.nextPid, [program, ...rest]);

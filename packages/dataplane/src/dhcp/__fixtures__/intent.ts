@@ -36,7 +36,14 @@ export const server1: DhcpServerIntent = {
         { destination: '192.168.0.0/16', nexthop: '10.0.0.254' },
       ],
     },
-    { id: 'c0000061-0000-4000-8000-000000000061', mode: 'dhcpv6-stateless', cidr: '2001:db8:0:1::/64', gatewayIp: null, dnsNameservers: ['2001:4860:4860::8888'], hostRoutes: [] },
+    {
+      id: 'c0000061-0000-4000-8000-000000000061',
+      mode: 'dhcpv6-stateless',
+      cidr: '2001:db8:0:1::/64',
+      gatewayIp: null,
+      dnsNameservers: ['2001:4860:4860::8888'],
+      hostRoutes: [],
+    },
     { id: 'c0000062-0000-4000-8000-000000000062', mode: 'dhcpv6-stateful', cidr: '2001:db8:0:2::/64', gatewayIp: null, dnsNameservers: [], hostRoutes: [] },
   ],
   hosts: [
@@ -89,6 +96,14 @@ export const ra1: RaIntent = {
       rdnss: ['2001:4860:4860::8888', '2001:4860:4860::8844', '2606:4700:4700::1111', '2606:4700:4700::1001'],
     },
     // written in full and upper case: radvd.conf gets the canonical form
-    { ifname: QR2, sourceAddress: 'FE80:0:0:0:F816:3EFF:FE22:2222', managed: true, otherConfig: true, mtu: 9000, prefixes: [{ cidr: '2001:db8:0:2::/64', autonomous: false }], rdnss: [] },
+    {
+      ifname: QR2,
+      sourceAddress: 'FE80:0:0:0:F816:3EFF:FE22:2222',
+      managed: true,
+      otherConfig: true,
+      mtu: 9000,
+      prefixes: [{ cidr: '2001:db8:0:2::/64', autonomous: false }],
+      rdnss: [],
+    },
   ],
 };

@@ -171,9 +171,7 @@ export class FakeKernel implements CommandRunner {
       const devices = rest.includes('dev')
         ? [this.dev(ns, rest).name]
         : [...this.fdbs.keys()].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
-      return JSON.stringify(
-        devices.flatMap((d) => this.fdb(ns, d).map((e) => ({ mac: e.mac, ifname: d, dst: e.dst, flags: ['self'], state: 'permanent' }))),
-      );
+      return JSON.stringify(devices.flatMap((d) => this.fdb(ns, d).map((e) => ({ mac: e.mac, ifname: d, dst: e.dst, flags: ['self'], state: 'permanent' }))));
     }
     const [mac = ''] = rest;
     const dev = this.dev(ns, rest);
@@ -224,7 +222,9 @@ export class FakeKernel implements CommandRunner {
 
   private blank(name: string): FakeLink {
     this.macCounter += 1;
-    const mac = `02:00:00:00:${Math.floor(this.macCounter / 256).toString(16).padStart(2, '0')}:${(this.macCounter % 256).toString(16).padStart(2, '0')}`;
+    const mac = `02:00:00:00:${Math.floor(this.macCounter / 256)
+      .toString(16)
+      .padStart(2, '0')}:${(this.macCounter % 256).toString(16).padStart(2, '0')}`;
     return { name, alias: null, kind: null, master: null, parent: null, mtu: 1500, up: false, address: mac };
   }
 

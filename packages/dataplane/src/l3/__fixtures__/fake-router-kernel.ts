@@ -74,7 +74,11 @@ export class FakeRouterKernel implements CommandRunner {
   /** What the L2 driver does for a router port: a link in the namespace, up, with its fe80 address. */
   plug(nsName: string, ifname: string): void {
     this.plugged += 1;
-    this.addNs(nsName).links.set(ifname, { name: ifname, up: true, addrs: [{ family: 'inet6', local: `fe80::${this.plugged}`, prefixlen: 64, scope: 'link' }] });
+    this.addNs(nsName).links.set(ifname, {
+      name: ifname,
+      up: true,
+      addrs: [{ family: 'inet6', local: `fe80::${this.plugged}`, prefixlen: 64, scope: 'link' }],
+    });
   }
 
   ns(name: string): FakeNs {
@@ -116,7 +120,9 @@ export class FakeRouterKernel implements CommandRunner {
     }
     if (object === 'link' && verb === 'show') {
       const link = this.dev(ns, rest);
-      return { stdout: JSON.stringify([{ ifname: link.name, flags: link.up ? ['UP'] : [], mtu: 1500, ...(link.alias === undefined ? {} : { ifalias: link.alias }) }]) };
+      return {
+        stdout: JSON.stringify([{ ifname: link.name, flags: link.up ? ['UP'] : [], mtu: 1500, ...(link.alias === undefined ? {} : { ifalias: link.alias }) }]),
+      };
     }
     throw new Error(`fake: unsupported ${argv.join(' ')}`);
   }
@@ -141,7 +147,11 @@ export class FakeRouterKernel implements CommandRunner {
   private exec(ns: FakeNs, argv: string[], input: string | undefined): string {
     const [program, ...args] = argv;
     if (program === 'sysctl') {
-      if (args[0] === '-n') return `${args.slice(1).map((k) => this.need(ns.sysctl.get(k))).join('\n')}\n`;
+      if (args[0] === '-n')
+        return `${args
+          .slice(1)
+          .map((k) => this.need(ns.sysctl.get(k)))
+          .join('\n')}\n`;
       for (const pair of args.filter((a) => a.includes('='))) {
         const [key = '', value = ''] = pair.split('=');
         ns.sysctl.set(key, value);
@@ -168,7 +178,9 @@ export class FakeRouterKernel implements CommandRunner {
   private nft(ns: FakeNs, args: string[], input: string | undefined): string {
     const command = args.filter((a) => a !== '-j').join(' ');
     if (command === 'list tables') {
-      return JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, ...(ns.table === null ? [] : [{ table: { family: 'inet', name: 'ncp_router', handle: 1 } }])] });
+      return JSON.stringify({
+        nftables: [{ metainfo: { version: '1.0.6' } }, ...(ns.table === null ? [] : [{ table: { family: 'inet', name: 'ncp_router', handle: 1 } }])],
+      });
     }
     if (command === 'list table inet ncp_router') {
       if (ns.table === null) throw new Error('Error: No such file or directory');

@@ -59,7 +59,13 @@ export function convergedRouter1(): ObservedRouterNs {
     links: [
       link('lo', [address('127.0.0.1/8', { scope: 'host' }), address('::1/128', { scope: 'host' })]),
       link(QR, [address('172.16.100.1/24'), address('fd00:100::1/64'), address('fe80::1/64', { scope: 'link' })]),
-      link(QG, [address('10.0.2.211/24'), address('10.0.2.215/32'), address('10.0.2.216/32'), address('2001:db8:0:1::1/64'), address('fe80::2/64', { scope: 'link' })]),
+      link(QG, [
+        address('10.0.2.211/24'),
+        address('10.0.2.215/32'),
+        address('10.0.2.216/32'),
+        address('2001:db8:0:1::1/64'),
+        address('fe80::2/64', { scope: 'link' }),
+      ]),
     ],
     routes: [
       route('0.0.0.0/0', ['10.0.2.2'], '190'),

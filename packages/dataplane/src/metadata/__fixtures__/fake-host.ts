@@ -18,7 +18,12 @@ export class FakeMetadataMachine extends FakeDhcpMachine implements CommandRunne
     const a = [...argv];
     if (a[0] === 'ip' && a[1] === 'netns' && a[2] === 'identify') {
       const ns = this.entered.get(Number(a[3]));
-      return Promise.resolve({ stdout: [...this.namespaces].filter(([, links]) => links === ns).map(([name]) => `${name}\n`).join('') });
+      return Promise.resolve({
+        stdout: [...this.namespaces]
+          .filter(([, links]) => links === ns)
+          .map(([name]) => `${name}\n`)
+          .join(''),
+      });
     }
     if (a[0] === 'ip' && a[1] === '-n' && a[4] === 'add' && this.failAddressOn.has(a[a.indexOf('dev') + 1] ?? '')) {
       return Promise.reject(new Error(`\`${a.join(' ')}\` failed: RTNETLINK answers: Permission denied`));
