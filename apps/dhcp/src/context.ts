@@ -12,7 +12,7 @@ import { dhcpStatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, DHCP_SCHEMA } from './infrastructure/prisma';
 import { DhcpProjection } from './projection/dhcp.projection';
 
-/** The DHCP service, declared on the service  */
+/** The DHCP service, declared on the service kit. */
 export const DhcpContext = defineService({
   name: 'dhcp',
   config: dhcpConfig,
