@@ -1,7 +1,8 @@
-import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
+import { type L2HostIntent, type L2NetworkIntent } from '@ncp/contracts';
 import { Topology, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExecFileRunner, RecordingRunner } from '../runner.js';
+import { l2Port } from './__fixtures__/intent.js';
 import { type L2HostConfig } from './model.js';
 import { type L2ItemResult, reconcileL2 } from './reconcile.js';
 
@@ -59,13 +60,6 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     floodList: [],
     remoteMacs: [],
   };
-  const port = (id: string, networkId: string, mac: string, netns: string): L2PortIntent => ({
-    id,
-    networkId,
-    mac,
-    adminStateUp: true,
-    workload: { netns, ifname: 'eth0' },
-  });
   const intentA: L2HostIntent = {
     networks: [
       vxNet(TUNNEL_B, [
@@ -74,11 +68,11 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
       ]),
       flatNet,
     ],
-    ports: [port(P1, NET_VX, MAC.P1, ns.wa), port(P3, NET_FLAT, MAC.P3, ns.wc)],
+    ports: [l2Port(P1, NET_VX, MAC.P1, ns.wa), l2Port(P3, NET_FLAT, MAC.P3, ns.wc)],
   };
   const intentB: L2HostIntent = {
     networks: [vxNet(TUNNEL_A, [[MAC.P1, TUNNEL_A]])],
-    ports: [port(P2, NET_VX, MAC.P2, ns.wb), port(P4, NET_VX, MAC.P4, ns.wb2)],
+    ports: [l2Port(P2, NET_VX, MAC.P2, ns.wb), l2Port(P4, NET_VX, MAC.P4, ns.wb2)],
   };
 
   const runner = new ExecFileRunner();
@@ -208,7 +202,7 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
   });
 
   it('removing the flat network releases the physnet interface and never deletes it', async () => {
-    const onlyVx: L2HostIntent = { networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B]])], ports: [port(P1, NET_VX, MAC.P1, ns.wa)] };
+    const onlyVx: L2HostIntent = { networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B]])], ports: [l2Port(P1, NET_VX, MAC.P1, ns.wa)] };
     expect(await mutationsOf(onlyVx, configA)).toEqual([
       `ip -n ${ns.hostA} link del dev tapc0000003000`,
       `ip -n ${ns.hostA} link set dev phys0 nomaster`,
