@@ -4,6 +4,7 @@ import { type z } from 'zod';
 import { bridgeArgv, ipArgv } from '../argv.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
+import { type Plan, type PlanItemError } from '../steps.js';
 import { L2HostConfigSchema, type L2HostConfig } from './model.js';
 import { type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
@@ -18,16 +19,10 @@ export interface Step {
 }
 
 /** An item the planner refused (bad intent, missing physnet, name clash...): it gets no steps. */
-export interface ItemError {
-  readonly item: L2Item;
-  readonly error: string;
-}
+export type ItemError = PlanItemError<L2Item>;
 
-export interface L2Plan {
-  /** sweep first, then networks by id, then ports by id; each item's steps in order */
-  readonly steps: readonly Step[];
-  readonly errors: readonly ItemError[];
-}
+/** Steps: sweep first, then networks by id, then ports by id; each item's steps in order. */
+export type L2Plan = Plan<Step, L2Item>;
 
 export const VXLAN_UDP_PORT = 4789;
 const ZERO_MAC = '00:00:00:00:00:00';

@@ -2,6 +2,7 @@ import { FloatingIpIntentSchema, RouterIntentSchema, isValidId, isValidNetnsName
 import { cidrContainsIp, cidrsOverlap, formatCidr, isValidIp, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 import { type z } from 'zod';
 import { ipArgv } from '../argv.js';
+import { type Plan, type PlanItemError } from '../steps.js';
 import { netnsExecArgv } from './argv.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { renderRouterNat, replaceTableScript, routerNat, type RouterNat } from './nft.js';
@@ -28,16 +29,10 @@ export interface L3Step {
 }
 
 /** An item the planner refused or could only partly plan; it may still have steps. */
-export interface L3ItemError {
-  readonly item: L3Item;
-  readonly error: string;
-}
+export type L3ItemError = PlanItemError<L3Item>;
 
-export interface L3Plan {
-  /** sweep first, then each router by id followed by its floating IPs by id */
-  readonly steps: readonly L3Step[];
-  readonly errors: readonly L3ItemError[];
-}
+/** Steps: sweep first, then each router by id followed by its floating IPs by id. */
+export type L3Plan = Plan<L3Step, L3Item>;
 
 /**
  * The routing protocol number of our routes (`proto 190`). Unassigned in the kernel's
