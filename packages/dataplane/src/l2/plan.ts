@@ -1,7 +1,7 @@
 import { L2NetworkIntentSchema, L2PortIntentSchema, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
 import { isValidIp, parseIp } from '@ncp/netaddr';
-import { type z } from 'zod';
 import { bridgeArgv, ipArgv } from '../argv.js';
+import { acceptOne, compare, formatIssues, groupById } from '../intent-groups.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
 import { type Plan, type PlanItemError } from '../steps.js';
@@ -601,34 +601,4 @@ function parseConfig(config: L2HostConfig): L2HostConfig {
   const result = L2HostConfigSchema.safeParse(config);
   if (!result.success) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `invalid L2 host config: ${formatIssues(result.error)}`);
   return { ...result.data, tunnelIp: assertIp(result.data.tunnelIp) };
-}
-
-/** Items by lowercased id, sorted, so input order never shows in the plan. */
-function groupById<T extends { id: string }>(items: readonly T[]): [string, { raw: string; values: T[] }][] {
-  const groups = new Map<string, { raw: string; values: T[] }>();
-  for (const value of items) {
-    const key = typeof value.id === 'string' ? value.id.toLowerCase() : String(value.id);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { raw: value.id, values: [value] });
-    else group.values.push(value);
-  }
-  return [...groups].sort(([a], [b]) => compare(a, b));
-}
-
-/** The single valid entry of an id, or why not (identical duplicates are harmless). */
-function acceptOne<T>(schema: z.ZodType<T>, values: readonly T[], what: string): T | string {
-  const [first] = values;
-  if (first === undefined) return `no ${what}`;
-  const text = JSON.stringify(first);
-  if (values.some((v) => JSON.stringify(v) !== text)) return `the intent holds conflicting entries for this ${what}`;
-  const result = schema.safeParse(first);
-  return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
