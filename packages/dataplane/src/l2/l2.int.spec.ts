@@ -1,10 +1,11 @@
 import { type L2HostIntent, type L2NetworkIntent } from '@ncp/contracts';
 import { Topology, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from '../runner.js';
+import { expectAllOk, reconcileRecorded } from '../__fixtures__/recorded.js';
+import { ExecFileRunner } from '../runner.js';
 import { l2Port } from './__fixtures__/intent.js';
 import { type L2HostConfig } from './model.js';
-import { type L2ItemResult, reconcileL2 } from './reconcile.js';
+import { reconcileL2 } from './reconcile.js';
 
 /*
  * Two "hosts" (namespaces) whose underlay addresses are in different subnets, routed by a
@@ -76,9 +77,6 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
   };
 
   const runner = new ExecFileRunner();
-  const expectAllOk = (results: readonly L2ItemResult[]): void => {
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-  };
   const ping = (from: string, to: string): Promise<string> => topo.exec(from, ['ping', to.includes(':') ? '-6' : '-4', '-c', '2', '-W', '2', to]);
   const linkNames = async (netns: string): Promise<string[]> =>
     (JSON.parse(await runArgv(['ip', '-n', netns, '-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
@@ -89,11 +87,8 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     return first;
   };
   /** Reconciles and returns the commands that were not read-backs. */
-  const mutationsOf = async (intent: L2HostIntent, config: L2HostConfig): Promise<string[]> => {
-    const recorder = new RecordingRunner(runner);
-    expectAllOk(await reconcileL2(intent, config, recorder));
-    return recorder.mutatingCalls().map((argv) => argv.join(' '));
-  };
+  const mutationsOf = async (intent: L2HostIntent, config: L2HostConfig): Promise<string[]> =>
+    (await reconcileRecorded((recorder) => reconcileL2(intent, config, recorder))).mutations;
 
   beforeAll(async () => {
     // Workload namespaces are created by the code under test; register them for cleanup first.
@@ -103,16 +98,7 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     await topo.addVethPair(ns.spine, 's-a', ns.hostA, 'uplink');
     await topo.addVethPair(ns.spine, 's-b', ns.hostB, 'uplink');
     await topo.addVethPair(ns.hostA, 'phys0', ns.upstream, 'up0');
-    for (const [netns, ifname] of [
-      [ns.spine, 's-a'],
-      [ns.spine, 's-b'],
-      [ns.hostA, 'uplink'],
-      [ns.hostB, 'uplink'],
-      [ns.hostA, 'phys0'],
-      [ns.upstream, 'up0'],
-    ] as const) {
-      await topo.linkUp(netns, ifname);
-    }
+    await topo.linksUp([ns.spine, 's-a'], [ns.spine, 's-b'], [ns.hostA, 'uplink'], [ns.hostB, 'uplink'], [ns.hostA, 'phys0'], [ns.upstream, 'up0']);
     await topo.addAddress(ns.spine, 's-a', '10.91.1.254/24');
     await topo.addAddress(ns.spine, 's-b', '10.91.2.254/24');
     await topo.addAddress(ns.hostA, 'uplink', `${TUNNEL_A}/24`);
