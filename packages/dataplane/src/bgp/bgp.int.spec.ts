@@ -5,6 +5,7 @@ import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { Topology, processAlive, requireCommands, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { bgpSpeakerFiles } from './paths.js';
 import { type BgpItemResult, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
 import { type BgpSessionState } from './status.js';
 
@@ -122,12 +123,14 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     await topo.addAddress(ns.core, 'c0', '10.81.0.1/24');
     await runArgv(['ip', '-n', ns.speaker, 'addr', 'add', '2001:db8:bad:face::2/64', 'dev', 's0', 'nodad']);
     await runArgv(['ip', '-n', ns.core, 'addr', 'add', '2001:db8:bad:face::1/64', 'dev', 'c0', 'nodad']);
-    // the core router: learns everything, installs it in its kernel, advertises nothing
+    // the core router: learns everything, installs it in its kernel, advertises nothing; its
+    // files laid out like a speaker's directory
+    const core = bgpSpeakerFiles(coreDir);
     writeFileSync(
-      path.join(coreDir, 'bird.conf'),
+      core.confFile,
       [
         'router id 10.81.0.1;',
-        `log "${coreDir}/bird.log" all;`,
+        `log "${core.logFile}" all;`,
         'protocol device { }',
         'protocol kernel k4 { ipv4 { import none; export all; }; }',
         'protocol kernel k6 { ipv6 { import none; export all; }; }',
@@ -136,19 +139,7 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
         '',
       ].join('\n'),
     );
-    await runArgv([
-      'ip',
-      'netns',
-      'exec',
-      ns.core,
-      'bird',
-      '-c',
-      path.join(coreDir, 'bird.conf'),
-      '-s',
-      path.join(coreDir, 'bird.ctl'),
-      '-P',
-      path.join(coreDir, 'pid'),
-    ]);
+    await runArgv(['ip', 'netns', 'exec', ns.core, 'bird', '-c', core.confFile, '-s', core.ctlSocket, '-P', core.pidFile]);
   });
 
   afterAll(async () => {
