@@ -2,6 +2,7 @@ import { routerInterfaceName, type RouterIntent } from '@ncp/contracts';
 import { Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, runArgv, sendUdp, setMaster, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { UPSTREAM_DEFAULT_ROUTES, dualStackInterfaces } from './__fixtures__/intent.js';
 import { ExecFileRunner } from '../runner.js';
 import { type L3Options } from './model.js';
 import { renderRouterRuleset } from './nft.js';
@@ -56,15 +57,8 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
     id: ROUTER,
     namespace: ns.router,
     adminStateUp: true,
-    interfaces: [
-      { portId: PORT_QR, kind: 'internal', ifname: QR, addresses: ['172.16.100.1/24', 'fd00:100::1/64'] },
-      { portId: PORT_QG, kind: 'gateway', ifname: QG, addresses: ['10.0.2.211/24', '2001:db8:0:1::1/64'] },
-    ],
-    routes: [
-      { destination: '0.0.0.0/0', nexthop: '10.0.2.2' },
-      { destination: '::/0', nexthop: '2001:db8:0:1::2' },
-      { destination: '2001:db8:0:2::/64', nexthop: '2001:db8:0:1::2' },
-    ],
+    interfaces: dualStackInterfaces({ portId: PORT_QR, ifname: QR }, { portId: PORT_QG, ifname: QG }),
+    routes: [...UPSTREAM_DEFAULT_ROUTES, { destination: '2001:db8:0:2::/64', nexthop: '2001:db8:0:1::2' }],
     snat: [{ source: '172.16.100.0/24', to: '10.0.2.211', exceptDestinations: [] }],
     floatingIps: [{ id: FIP, floatingIp: '10.0.2.215', fixedIp: '172.16.100.10' }],
     ...over,
