@@ -40,3 +40,22 @@ export function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], w
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
+
+/**
+ * The valid entry of each id of `list`, sorted by id, with its item; an id without one fails its
+ * item instead (see {@link acceptOne}).
+ */
+export function* acceptedById<T extends { id: string }, V, I>(
+  list: readonly T[],
+  schema: z.ZodType<V>,
+  what: string,
+  itemOf: (rawId: string) => I,
+  fail: (item: I, why: string) => void,
+): Generator<[id: string, item: I, value: V]> {
+  for (const [id, entries] of groupById(list)) {
+    const item = itemOf(entries.raw);
+    const value = acceptOne(schema, entries.values, what);
+    if (typeof value === 'string') fail(item, value);
+    else yield [id, item, value];
+  }
+}

@@ -1,7 +1,7 @@
 import { L2NetworkIntentSchema, L2PortIntentSchema, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
 import { isValidIp, parseIp } from '@ncp/netaddr';
 import { bridgeArgv, ipArgv } from '../argv.js';
-import { acceptOne, compare, formatIssues, groupById } from '../intent-groups.js';
+import { acceptedById, compare, formatIssues } from '../intent-groups.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
 import { type Plan, type PlanItemError } from '../steps.js';
@@ -98,13 +98,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const bridgeOwners = new Map<string, string>();
   const flatIfaces = new Map<string, string>();
   const vlanKeys = new Map<string, string>();
-  for (const [id, entries] of groupById(intent.networks)) {
-    const item = networkItem(entries.raw);
-    const net = acceptOne(L2NetworkIntentSchema, entries.values, 'network');
-    if (typeof net === 'string') {
-      fail(item, net);
-      continue;
-    }
+  for (const [id, item, net] of acceptedById(intent.networks, L2NetworkIntentSchema, 'network', networkItem, fail)) {
     const built = buildNetwork(item, id, net, cfg, hostLinks);
     if (typeof built === 'string') {
       fail(item, built);
@@ -140,13 +134,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const ports = new Map<string, DesiredPort>();
   const tapOwners = new Map<string, string>();
   const workloadOwners = new Map<string, string>();
-  for (const [id, entries] of groupById(intent.ports)) {
-    const item = portItem(entries.raw);
-    const port = acceptOne(L2PortIntentSchema, entries.values, 'port');
-    if (typeof port === 'string') {
-      fail(item, port);
-      continue;
-    }
+  for (const [id, item, port] of acceptedById(intent.ports, L2PortIntentSchema, 'port', portItem, fail)) {
     const netId = port.networkId.toLowerCase();
     const network = networks.get(netId);
     if (network === undefined) {
