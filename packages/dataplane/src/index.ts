@@ -46,23 +46,8 @@ export { assertStateDir } from './daemon/state-dir.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
 export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
 export { resolveL3Options, type L3Options, type ResolvedL3Options } from './l3/model.js';
-export {
-  EMPTY_OBSERVED_L3,
-  NFT_TABLE_FAMILY,
-  NFT_TABLE_NAME,
-  ROUTER_SYSCTLS,
-  parseIpAddrJson,
-  parseIpRouteJson,
-  parseNftTableText,
-  parseNftTablesJson,
-  parseSysctlValues,
-  type ObservedAddress,
-  type ObservedL3,
-  type ObservedRoute,
-  type ObservedRouterLink,
-  type ObservedRouterNs,
-  type ObservedRuleset,
-} from './l3/observed.js';
+// everything observed.ts has: the read-back model and its parsers
+export * from './l3/observed.js';
 export { observeL3 } from './l3/observe.js';
 export {
   renderRouterNat,

@@ -1,5 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /**
  * Helpers for data-plane tests that build topologies only inside network namespaces they
@@ -84,6 +85,15 @@ async function killProcessesIn(name: string): Promise<void> {
     } catch {
       // gone meanwhile
     }
+  }
+}
+
+/** True while the process runs: a zombie (exited, not reaped) has an empty command line and counts as gone. */
+export function processAlive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
+  } catch {
+    return false;
   }
 }
 
@@ -200,6 +210,11 @@ export class Topology {
     return linkUp(this.own(ns), ifname);
   }
 
+  /** Brings up each `[namespace, interface]`, in order. */
+  async linksUp(...links: readonly (readonly [ns: string, ifname: string])[]): Promise<void> {
+    for (const [ns, ifname] of links) await this.linkUp(ns, ifname);
+  }
+
   addAddress(ns: string, ifname: string, cidr: string): Promise<void> {
     return addAddress(this.own(ns), ifname, cidr);
   }
@@ -224,13 +239,7 @@ export class Topology {
   async routedRows(spine: string, hostA: string, hostB: string): Promise<{ readonly a: string; readonly b: string }> {
     await this.addVethPair(spine, 'to-a', hostA, 'ul0');
     await this.addVethPair(spine, 'to-b', hostB, 'ul0');
-    for (const [n, i] of [
-      [spine, 'to-a'],
-      [spine, 'to-b'],
-      [hostA, 'ul0'],
-      [hostB, 'ul0'],
-    ] as const)
-      await this.linkUp(n, i);
+    await this.linksUp([spine, 'to-a'], [spine, 'to-b'], [hostA, 'ul0'], [hostB, 'ul0']);
     await this.addAddress(spine, 'to-a', '10.1.0.1/24');
     await this.addAddress(spine, 'to-b', '10.2.0.1/24');
     await this.sysctl(spine, 'net.ipv4.ip_forward', '1');

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BgpSpeakerIntent } from '@ncp/contracts';
-import { Topology, requireCommands, requireNetns, runArgv } from '@ncp/testing';
+import { Topology, processAlive, requireCommands, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from '../runner.js';
+import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { bgpSpeakerFiles } from './paths.js';
 import { type BgpItemResult, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
 import { type BgpSessionState } from './status.js';
 
@@ -48,7 +49,6 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
   let stateDir = '';
   let speakerDir = '';
   let coreDir = '';
-  const runner = new ExecFileRunner();
 
   const intent = (over: Partial<BgpSpeakerIntent> = {}): BgpSpeakerIntent => ({
     speakerId: SPEAKER,
@@ -66,12 +66,8 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     ...over,
   });
 
-  const reconcile = async (speakers: BgpSpeakerIntent[]): Promise<{ results: BgpItemResult[]; mutations: string[] }> => {
-    const recorder = new RecordingRunner(runner);
-    const results = await reconcileBgp(speakers, recorder, { stateDir });
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-    return { results, mutations: recorder.calls.filter((c) => !isBgpReadOnlyCommand(c)).map((c) => c.join(' ')) };
-  };
+  const reconcile = (speakers: BgpSpeakerIntent[]): Promise<{ results: BgpItemResult[]; mutations: string[] }> =>
+    reconcileRecorded((recorder) => reconcileBgp(speakers, recorder, { stateDir }), isBgpReadOnlyCommand);
   const sessionsOf = (results: BgpItemResult[]): BgpSessionState[] => {
     const [first] = results;
     return first?.ok === true && 'sessions' in first ? [...first.sessions] : [];
@@ -107,13 +103,6 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
       return JSON.stringify(routes) === JSON.stringify([...expected].sort()) ? routes : undefined;
     });
   const pidOf = (): number => Number(readFileSync(path.join(speakerDir, 'pid'), 'utf8').trim());
-  const alive = (pid: number): boolean => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
-    } catch {
-      return false;
-    }
-  };
   const capture = async (name: string): Promise<void> => {
     if (process.env.UPDATE_BIRD_FIXTURES !== '1') return;
     writeFileSync(path.join(FIXTURES, name), await runArgv(['birdc', '-s', path.join(speakerDir, 'bird.ctl'), 'show', 'protocols', 'all']));
@@ -134,12 +123,14 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     await topo.addAddress(ns.core, 'c0', '10.81.0.1/24');
     await runArgv(['ip', '-n', ns.speaker, 'addr', 'add', '2001:db8:bad:face::2/64', 'dev', 's0', 'nodad']);
     await runArgv(['ip', '-n', ns.core, 'addr', 'add', '2001:db8:bad:face::1/64', 'dev', 'c0', 'nodad']);
-    // the core router: learns everything, installs it in its kernel, advertises nothing
+    // the core router: learns everything, installs it in its kernel, advertises nothing; its
+    // files laid out like a speaker's directory
+    const core = bgpSpeakerFiles(coreDir);
     writeFileSync(
-      path.join(coreDir, 'bird.conf'),
+      core.confFile,
       [
         'router id 10.81.0.1;',
-        `log "${coreDir}/bird.log" all;`,
+        `log "${core.logFile}" all;`,
         'protocol device { }',
         'protocol kernel k4 { ipv4 { import none; export all; }; }',
         'protocol kernel k6 { ipv6 { import none; export all; }; }',
@@ -148,19 +139,7 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
         '',
       ].join('\n'),
     );
-    await runArgv([
-      'ip',
-      'netns',
-      'exec',
-      ns.core,
-      'bird',
-      '-c',
-      path.join(coreDir, 'bird.conf'),
-      '-s',
-      path.join(coreDir, 'bird.ctl'),
-      '-P',
-      path.join(coreDir, 'pid'),
-    ]);
+    await runArgv(['ip', 'netns', 'exec', ns.core, 'bird', '-c', core.confFile, '-s', core.ctlSocket, '-P', core.pidFile]);
   });
 
   afterAll(async () => {
@@ -173,7 +152,7 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     const { results, mutations } = await reconcile([intent()]);
     expect(results.map((r) => r.item)).toEqual([`bgp:${SPEAKER}`, 'sweep']);
     expect(mutations).toEqual([`ip netns exec ${ns.speaker} bird -c ${speakerDir}/bird.conf -s ${speakerDir}/bird.ctl -P ${speakerDir}/pid`]);
-    expect(alive(pidOf())).toBe(true);
+    expect(processAlive(pidOf())).toBe(true);
 
     const sessions = await established(intent());
     expect(sessions.map((s) => [s.peerId, s.state, s.exported, s.lastError])).toEqual([
@@ -232,7 +211,7 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     const { mutations, results } = await reconcile([]);
     expect(results).toEqual([{ item: 'sweep', ok: true }]);
     expect(mutations).toEqual([]);
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(existsSync(speakerDir)).toBe(false);
     await coreRoutesBecome([]);
     expect((await reconcile([])).mutations).toEqual([]);

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dhcpInterfaceName, type DhcpHostIntent, type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
-import { Topology, addBridge, requireCommands, requireNetns, runArgv, setMaster, waitForDad } from '@ncp/testing';
+import { Topology, addBridge, processAlive, requireCommands, requireNetns, runArgv, setMaster, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { type DhcpItemResult, reconcileDhcp } from './reconcile.js';
+import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { ExecFileRunner } from '../runner.js';
+import { reconcileDhcp } from './reconcile.js';
 
 /*
  * One network on a bridge in a "switch" namespace: the DHCP port (plugged into its qdhcp-
@@ -125,23 +126,10 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
   let dhcpDir = '';
   let raDirPath = '';
 
-  const expectAllOk = (results: readonly DhcpItemResult[]): void => {
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-  };
   /** Reconciles and returns the commands that were not read-backs. */
-  const mutationsOf = async (servers: DhcpServerIntent[], ras: RaIntent[] = [ra]): Promise<string[]> => {
-    const recorder = new RecordingRunner(runner);
-    expectAllOk(await reconcileDhcp(servers, ras, recorder, { stateDir }));
-    return recorder.mutatingCalls().map((argv) => argv.join(' '));
-  };
+  const mutationsOf = async (servers: DhcpServerIntent[], ras: RaIntent[] = [ra]): Promise<string[]> =>
+    (await reconcileRecorded((recorder) => reconcileDhcp(servers, ras, recorder, { stateDir }))).mutations;
   const pidOf = (file: string): number => Number(readFileSync(file, 'utf8').trim());
-  const alive = (pid: number): boolean => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
-    } catch {
-      return false;
-    }
-  };
 
   /**
    * Runs dhclient once in a workload, with its own config, lease and pid files and a hook that
@@ -266,8 +254,8 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     ]);
     const netns = (JSON.parse(await runArgv(['ip', '-j', 'netns', 'list'])) as { name: string }[]).map((n) => n.name);
     expect(netns).not.toContain(ns.stale);
-    expect(alive(pidOf(path.join(dhcpDir, 'pid')))).toBe(true);
-    expect(alive(pidOf(path.join(raDirPath, 'radvd.pid')))).toBe(true);
+    expect(processAlive(pidOf(path.join(dhcpDir, 'pid')))).toBe(true);
+    expect(processAlive(pidOf(path.join(raDirPath, 'radvd.pid')))).toBe(true);
     const addrs = await runArgv(['ip', '-n', ns.dhcp, '-br', 'addr', 'show', 'dev', IFNAME]);
     expect(addrs).toContain('10.50.0.2/24');
     expect(addrs).toContain('2001:db8:50:2::2/64');
@@ -384,8 +372,8 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     const mutations = await mutationsOf([longer]);
     expect(mutations).toHaveLength(1);
     expect(mutations[0]).toMatch(/ dnsmasq .*--dhcp-range=set:subnet-c0000004-0000-4000-8000-000000000004,10\.50\.0\.0,static,255\.255\.255\.0,1200s/);
-    expect(alive(dnsmasqPid)).toBe(false);
-    expect(alive(pidOf(path.join(dhcpDir, 'pid')))).toBe(true);
+    expect(processAlive(dnsmasqPid)).toBe(false);
+    expect(processAlive(pidOf(path.join(dhcpDir, 'pid')))).toBe(true);
     expect(pidOf(path.join(raDirPath, 'radvd.pid'))).toBe(radvdPid);
     expect(await mutationsOf([longer])).toEqual([]);
   });
@@ -394,8 +382,8 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     const dnsmasqPid = pidOf(path.join(dhcpDir, 'pid'));
     const radvdPid = pidOf(path.join(raDirPath, 'radvd.pid'));
     expect(await mutationsOf([], [])).toEqual([`ip netns del ${ns.dhcp}`]);
-    expect(alive(dnsmasqPid)).toBe(false);
-    expect(alive(radvdPid)).toBe(false);
+    expect(processAlive(dnsmasqPid)).toBe(false);
+    expect(processAlive(radvdPid)).toBe(false);
     const netns = (JSON.parse(await runArgv(['ip', '-j', 'netns', 'list'])) as { name: string }[]).map((n) => n.name);
     expect(netns).not.toContain(ns.dhcp);
     expect(netns).toContain(ns.router);

@@ -1,9 +1,11 @@
-import { type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
+import { type L2HostIntent, type L2NetworkIntent } from '@ncp/contracts';
 import { Topology, requireNetns, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from '../runner.js';
+import { expectAllOk, reconcileRecorded } from '../__fixtures__/recorded.js';
+import { ExecFileRunner } from '../runner.js';
+import { l2Port } from './__fixtures__/intent.js';
 import { type L2HostConfig } from './model.js';
-import { type L2ItemResult, reconcileL2 } from './reconcile.js';
+import { reconcileL2 } from './reconcile.js';
 
 /*
  * Two "hosts" (namespaces) whose underlay addresses are in different subnets, routed by a
@@ -59,13 +61,6 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     floodList: [],
     remoteMacs: [],
   };
-  const port = (id: string, networkId: string, mac: string, netns: string): L2PortIntent => ({
-    id,
-    networkId,
-    mac,
-    adminStateUp: true,
-    workload: { netns, ifname: 'eth0' },
-  });
   const intentA: L2HostIntent = {
     networks: [
       vxNet(TUNNEL_B, [
@@ -74,17 +69,14 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
       ]),
       flatNet,
     ],
-    ports: [port(P1, NET_VX, MAC.P1, ns.wa), port(P3, NET_FLAT, MAC.P3, ns.wc)],
+    ports: [l2Port(P1, NET_VX, MAC.P1, ns.wa), l2Port(P3, NET_FLAT, MAC.P3, ns.wc)],
   };
   const intentB: L2HostIntent = {
     networks: [vxNet(TUNNEL_A, [[MAC.P1, TUNNEL_A]])],
-    ports: [port(P2, NET_VX, MAC.P2, ns.wb), port(P4, NET_VX, MAC.P4, ns.wb2)],
+    ports: [l2Port(P2, NET_VX, MAC.P2, ns.wb), l2Port(P4, NET_VX, MAC.P4, ns.wb2)],
   };
 
   const runner = new ExecFileRunner();
-  const expectAllOk = (results: readonly L2ItemResult[]): void => {
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-  };
   const ping = (from: string, to: string): Promise<string> => topo.exec(from, ['ping', to.includes(':') ? '-6' : '-4', '-c', '2', '-W', '2', to]);
   const linkNames = async (netns: string): Promise<string[]> =>
     (JSON.parse(await runArgv(['ip', '-n', netns, '-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
@@ -95,11 +87,8 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     return first;
   };
   /** Reconciles and returns the commands that were not read-backs. */
-  const mutationsOf = async (intent: L2HostIntent, config: L2HostConfig): Promise<string[]> => {
-    const recorder = new RecordingRunner(runner);
-    expectAllOk(await reconcileL2(intent, config, recorder));
-    return recorder.mutatingCalls().map((argv) => argv.join(' '));
-  };
+  const mutationsOf = async (intent: L2HostIntent, config: L2HostConfig): Promise<string[]> =>
+    (await reconcileRecorded((recorder) => reconcileL2(intent, config, recorder))).mutations;
 
   beforeAll(async () => {
     // Workload namespaces are created by the code under test; register them for cleanup first.
@@ -109,16 +98,7 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     await topo.addVethPair(ns.spine, 's-a', ns.hostA, 'uplink');
     await topo.addVethPair(ns.spine, 's-b', ns.hostB, 'uplink');
     await topo.addVethPair(ns.hostA, 'phys0', ns.upstream, 'up0');
-    for (const [netns, ifname] of [
-      [ns.spine, 's-a'],
-      [ns.spine, 's-b'],
-      [ns.hostA, 'uplink'],
-      [ns.hostB, 'uplink'],
-      [ns.hostA, 'phys0'],
-      [ns.upstream, 'up0'],
-    ] as const) {
-      await topo.linkUp(netns, ifname);
-    }
+    await topo.linksUp([ns.spine, 's-a'], [ns.spine, 's-b'], [ns.hostA, 'uplink'], [ns.hostB, 'uplink'], [ns.hostA, 'phys0'], [ns.upstream, 'up0']);
     await topo.addAddress(ns.spine, 's-a', '10.91.1.254/24');
     await topo.addAddress(ns.spine, 's-b', '10.91.2.254/24');
     await topo.addAddress(ns.hostA, 'uplink', `${TUNNEL_A}/24`);
@@ -208,7 +188,7 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
   });
 
   it('removing the flat network releases the physnet interface and never deletes it', async () => {
-    const onlyVx: L2HostIntent = { networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B]])], ports: [port(P1, NET_VX, MAC.P1, ns.wa)] };
+    const onlyVx: L2HostIntent = { networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B]])], ports: [l2Port(P1, NET_VX, MAC.P1, ns.wa)] };
     expect(await mutationsOf(onlyVx, configA)).toEqual([
       `ip -n ${ns.hostA} link del dev tapc0000003000`,
       `ip -n ${ns.hostA} link set dev phys0 nomaster`,

@@ -1,9 +1,10 @@
 import { L2NetworkIntentSchema, L2PortIntentSchema, type L2HostIntent, type L2NetworkIntent, type L2PortIntent } from '@ncp/contracts';
 import { isValidIp, parseIp } from '@ncp/netaddr';
-import { type z } from 'zod';
 import { bridgeArgv, ipArgv } from '../argv.js';
+import { acceptedById, compare, formatIssues } from '../intent-groups.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
+import { type Plan, type PlanItemError } from '../steps.js';
 import { L2HostConfigSchema, type L2HostConfig } from './model.js';
 import { type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
@@ -18,16 +19,10 @@ export interface Step {
 }
 
 /** An item the planner refused (bad intent, missing physnet, name clash...): it gets no steps. */
-export interface ItemError {
-  readonly item: L2Item;
-  readonly error: string;
-}
+export type ItemError = PlanItemError<L2Item>;
 
-export interface L2Plan {
-  /** sweep first, then networks by id, then ports by id; each item's steps in order */
-  readonly steps: readonly Step[];
-  readonly errors: readonly ItemError[];
-}
+/** Steps: sweep first, then networks by id, then ports by id; each item's steps in order. */
+export type L2Plan = Plan<Step, L2Item>;
 
 export const VXLAN_UDP_PORT = 4789;
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -103,13 +98,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const bridgeOwners = new Map<string, string>();
   const flatIfaces = new Map<string, string>();
   const vlanKeys = new Map<string, string>();
-  for (const [id, entries] of groupById(intent.networks)) {
-    const item = networkItem(entries.raw);
-    const net = acceptOne(L2NetworkIntentSchema, entries.values, 'network');
-    if (typeof net === 'string') {
-      fail(item, net);
-      continue;
-    }
+  for (const [id, item, net] of acceptedById(intent.networks, L2NetworkIntentSchema, 'network', networkItem, fail)) {
     const built = buildNetwork(item, id, net, cfg, hostLinks);
     if (typeof built === 'string') {
       fail(item, built);
@@ -145,13 +134,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const ports = new Map<string, DesiredPort>();
   const tapOwners = new Map<string, string>();
   const workloadOwners = new Map<string, string>();
-  for (const [id, entries] of groupById(intent.ports)) {
-    const item = portItem(entries.raw);
-    const port = acceptOne(L2PortIntentSchema, entries.values, 'port');
-    if (typeof port === 'string') {
-      fail(item, port);
-      continue;
-    }
+  for (const [id, item, port] of acceptedById(intent.ports, L2PortIntentSchema, 'port', portItem, fail)) {
     const netId = port.networkId.toLowerCase();
     const network = networks.get(netId);
     if (network === undefined) {
@@ -606,34 +589,4 @@ function parseConfig(config: L2HostConfig): L2HostConfig {
   const result = L2HostConfigSchema.safeParse(config);
   if (!result.success) throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `invalid L2 host config: ${formatIssues(result.error)}`);
   return { ...result.data, tunnelIp: assertIp(result.data.tunnelIp) };
-}
-
-/** Items by lowercased id, sorted, so input order never shows in the plan. */
-function groupById<T extends { id: string }>(items: readonly T[]): [string, { raw: string; values: T[] }][] {
-  const groups = new Map<string, { raw: string; values: T[] }>();
-  for (const value of items) {
-    const key = typeof value.id === 'string' ? value.id.toLowerCase() : String(value.id);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { raw: value.id, values: [value] });
-    else group.values.push(value);
-  }
-  return [...groups].sort(([a], [b]) => compare(a, b));
-}
-
-/** The single valid entry of an id, or why not (identical duplicates are harmless). */
-function acceptOne<T>(schema: z.ZodType<T>, values: readonly T[], what: string): T | string {
-  const [first] = values;
-  if (first === undefined) return `no ${what}`;
-  const text = JSON.stringify(first);
-  if (values.some((v) => JSON.stringify(v) !== text)) return `the intent holds conflicting entries for this ${what}`;
-  const result = schema.safeParse(first);
-  return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

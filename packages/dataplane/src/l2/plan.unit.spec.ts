@@ -13,6 +13,16 @@ const H = ['ip', '-n', 'host-a'];
 const B = ['bridge', '-n', 'host-a'];
 const argvs = (steps: readonly Step[]): string[] => steps.map((s) => s.argv.join(' '));
 const itemSteps = (plan: L2Plan, item: string): string[] => argvs(plan.steps.filter((s) => s.item === item));
+/** vxlanNet1's VXLAN device with `vni`, in its bridge, with the flood list and the remote MACs in its fdb. */
+const vxlanNet1Device = (vni: string): string[][] => [
+  [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', vni, 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
+  [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
+  [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
+  [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+  [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+  [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
+  [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+];
 
 /** The host as it looks after the one-vxlan-network, one-port intent below was applied. */
 function convergedVxlanHost(): ObservedL2 {
@@ -57,13 +67,7 @@ describe('planL2', () => {
         [...H, 'link', 'add', 'br-1a2b3c4d', 'type', 'bridge'],
         [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'alias', `ncp:net:${N1}`],
         [...H, 'link', 'set', 'dev', 'br-1a2b3c4d', 'mtu', '1450', 'up'],
-        [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '1001', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
-        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
-        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
-        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-        [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-        [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
+        ...vxlanNet1Device('1001'),
       ].map((a) => a.join(' ')),
     );
     expect(itemSteps(plan, `port:${P1}`)).toEqual(
@@ -153,18 +157,7 @@ describe('planL2', () => {
       config,
       convergedVxlanHost(),
     );
-    expect(argvs(plan.steps)).toEqual(
-      [
-        [...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'],
-        [...H, 'link', 'add', 'vx-1a2b3c4d', 'mtu', '1450', 'type', 'vxlan', 'id', '2002', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'],
-        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'alias', `ncp:vx:${N1}`],
-        [...H, 'link', 'set', 'dev', 'vx-1a2b3c4d', 'master', 'br-1a2b3c4d', 'up'],
-        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-        [...B, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-        [...B, 'fdb', 'replace', 'fa:16:3e:00:02:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.2'],
-        [...B, 'fdb', 'replace', 'fa:16:3e:00:03:01', 'dev', 'vx-1a2b3c4d', 'dst', '10.0.0.3'],
-      ].map((a) => a.join(' ')),
-    );
+    expect(argvs(plan.steps)).toEqual([[...H, 'link', 'del', 'dev', 'vx-1a2b3c4d'], ...vxlanNet1Device('2002')].map((a) => a.join(' ')));
   });
 
   it('sweeps our objects that are no longer wanted, and nothing else', () => {

@@ -1,5 +1,6 @@
 import { type L2HostIntent } from '@ncp/contracts';
 import { type CommandRunner } from '../runner.js';
+import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL2 } from './apply.js';
 import { type L2HostConfig } from './model.js';
 import { observeL2 } from './observe.js';
@@ -21,19 +22,10 @@ export type L2ItemResult = { readonly item: L2Item; readonly ok: true } | { read
  */
 export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, runner: CommandRunner): Promise<L2ItemResult[]> {
   const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
-  let observed;
-  try {
-    observed = await observeL2(intent, config, runner);
-  } catch (error) {
-    const message = `reading the host state failed: ${error instanceof Error ? error.message : String(error)}`;
-    return items.map((item) => ({ item, ok: false, error: message }));
-  }
-  const plan = planL2(intent, config, observed);
-  const applied = await applyL2(plan.steps, runner);
-
-  const failures = new Map<L2Item, string>();
-  for (const e of plan.errors) failures.set(e.item, e.error);
-  for (const r of applied) if (!r.ok) failures.set(r.item, r.error);
+  const read = await observeOrFailAll(items, 'the host state', () => observeL2(intent, config, runner));
+  if ('failed' in read) return read.failed;
+  const plan = planL2(intent, config, read.observed);
+  const failures = itemFailures(plan, await applyL2(plan.steps, runner));
   return items.map((item) => {
     const error = failures.get(item);
     return error === undefined ? { item, ok: true } : { item, ok: false, error };

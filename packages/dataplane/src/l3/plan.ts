@@ -1,7 +1,8 @@
 import { FloatingIpIntentSchema, RouterIntentSchema, isValidId, isValidNetnsName, type FloatingIpIntent, type RouterIntent } from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, isValidIp, normalizeIp, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
-import { type z } from 'zod';
 import { ipArgv } from '../argv.js';
+import { acceptOne, compare, conflicting, groupById } from '../intent-groups.js';
+import { type Plan, type PlanItemError } from '../steps.js';
 import { netnsExecArgv } from './argv.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { renderRouterNat, replaceTableScript, routerNat, type RouterNat } from './nft.js';
@@ -28,16 +29,10 @@ export interface L3Step {
 }
 
 /** An item the planner refused or could only partly plan; it may still have steps. */
-export interface L3ItemError {
-  readonly item: L3Item;
-  readonly error: string;
-}
+export type L3ItemError = PlanItemError<L3Item>;
 
-export interface L3Plan {
-  /** sweep first, then each router by id followed by its floating IPs by id */
-  readonly steps: readonly L3Step[];
-  readonly errors: readonly L3ItemError[];
-}
+/** Steps: sweep first, then each router by id followed by its floating IPs by id. */
+export type L3Plan = Plan<L3Step, L3Item>;
 
 /**
  * The routing protocol number of our routes (`proto 190`). Unassigned in the kernel's
@@ -558,37 +553,6 @@ function parseInterfaceAddress(text: string): DesiredAddress | string {
   return { cidr: `${normalizeIp(addr)}/${subnet.prefixLength}`, ip, subnet };
 }
 
-/** Items by lowercased id, sorted, so input order never shows in the plan. */
-function groupById<T extends { id: string }>(items: readonly T[]): [string, { raw: string; values: T[] }][] {
-  const groups = new Map<string, { raw: string; values: T[] }>();
-  for (const value of items) {
-    const key = typeof value.id === 'string' ? value.id.toLowerCase() : String(value.id);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { raw: String(value.id), values: [value] });
-    else group.values.push(value);
-  }
-  return [...groups].sort(([a], [b]) => compare(a, b));
-}
-
-/** True when entries with the same id differ (identical duplicates are harmless). */
-function conflicting(values: readonly unknown[]): boolean {
-  const text = JSON.stringify(values[0]);
-  return values.some((v) => JSON.stringify(v) !== text);
-}
-
-/** The single valid entry of an id, or why not. */
-function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], what: string): T | string {
-  const [first] = values;
-  if (first === undefined) return `no ${what}`;
-  if (conflicting(values)) return `the intent holds conflicting entries for this ${what}`;
-  const result = schema.safeParse(first);
-  return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
 /** The address of a canonical `address/prefixlen`. */
 function hostPart(cidr: string): string {
   return cidr.slice(0, cidr.indexOf('/'));
@@ -601,10 +565,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
   const keys = Object.keys(b);
   return Object.keys(a).length === keys.length && keys.every((k) => a[k] === b[k]);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function compareIpValue(a: IpAddress, b: IpAddress): number {

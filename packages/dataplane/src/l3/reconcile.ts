@@ -1,5 +1,6 @@
 import { type RouterIntent } from '@ncp/contracts';
 import { type CommandRunner } from '../runner.js';
+import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { observeL3 } from './observe.js';
@@ -39,23 +40,14 @@ export async function reconcileL3(intents: readonly RouterIntent[], runner: Comm
   }
   items.push('sweep');
 
-  let observed;
-  try {
-    observed = await observeL3(intents, runner, options);
-  } catch (error) {
-    const message = `reading the router namespaces failed: ${error instanceof Error ? error.message : String(error)}`;
-    return items.map((item) => ({ item, ok: false, error: message }));
-  }
-  const plan = planL3(intents, observed, options);
+  const read = await observeOrFailAll(items, 'the router namespaces', () => observeL3(intents, runner, options));
+  if ('failed' in read) return read.failed;
+  const plan = planL3(intents, read.observed, options);
   const applied = await applyL3(plan.steps, runner);
 
-  const failures = new Map<L3Item, string>();
+  const failures = itemFailures(plan, applied);
   const warnings = new Map<L3Item, readonly string[]>();
-  for (const e of plan.errors) failures.set(e.item, e.error);
-  for (const r of applied) {
-    if (!r.ok) failures.set(r.item, r.error);
-    if (r.warnings.length > 0) warnings.set(r.item, r.warnings);
-  }
+  for (const r of applied) if (r.warnings.length > 0) warnings.set(r.item, r.warnings);
   const appliedFailures = new Map(applied.flatMap((r) => (r.ok ? [] : [[r.item, r.error] as const])));
   return items.map((item): L3ItemResult => {
     const router = routerOf.get(item);

@@ -3,10 +3,10 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type MetadataEndpoint, type MetadataProxyIntent } from '@ncp/contracts';
-import { Topology, requireCommands, requireNetns, runArgv, waitForDad } from '@ncp/testing';
+import { Topology, processAlive, requireCommands, requireNetns, runArgv, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecFileRunner, RecordingRunner } from '../runner.js';
-import { isMetadataReadOnlyCommand, reconcileMetadata } from './reconcile.js';
+import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { isMetadataReadOnlyCommand, reconcileMetadata, type MetadataOptions } from './reconcile.js';
 
 /*
  * A router namespace with one interface towards a workload namespace. The driver runs the
@@ -56,7 +56,6 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   let stateDir = '';
   let proxyDir = '';
   let forwardSocket = '';
-  const runner = new ExecFileRunner();
   const received: Echo[] = [];
   // the agent's forwarder, as far as the proxy can tell: echoes what it got
   const forwarder = http.createServer((req, res) => {
@@ -79,10 +78,8 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
     endpoints,
   });
   const reconcile = async (intents: MetadataProxyIntent[]): Promise<string[]> => {
-    const recorder = new RecordingRunner(runner);
-    const results = await reconcileMetadata(intents, recorder, { stateDir, namespaces: [ns.router], forwardSocket, proxyCommand: [process.execPath, PROXY] });
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-    return recorder.calls.filter((c) => !isMetadataReadOnlyCommand(c)).map((c) => c.join(' '));
+    const options: MetadataOptions = { stateDir, namespaces: [ns.router], forwardSocket, proxyCommand: [process.execPath, PROXY] };
+    return (await reconcileRecorded((recorder) => reconcileMetadata(intents, recorder, options), isMetadataReadOnlyCommand)).mutations;
   };
   /** curl in the workload; the status code is printed after the body. */
   const curl = async (...args: string[]): Promise<{ status: number; body: string }> => {
@@ -92,13 +89,6 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   };
   const echoed = (body: string): Echo => JSON.parse(body) as Echo;
   const pidOf = (): number => Number(readFileSync(path.join(proxyDir, 'pid'), 'utf8').trim());
-  const alive = (pid: number): boolean => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
-    } catch {
-      return false;
-    }
-  };
 
   beforeAll(async () => {
     if (!existsSync(PROXY)) throw new Error(`${PROXY} is missing: build @ncp/dataplane first (turbo builds it before test:int)`);
@@ -136,7 +126,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
       `ip netns exec ${ns.router} ${process.execPath} ${PROXY} --config=${proxyDir}/config.json --pid-file=${proxyDir}/pid --socket=${forwardSocket} --log-file=${proxyDir}/proxy.log --daemon`,
     ]);
     const pid = pidOf();
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     // what lets TestStack.stop() and Topology.destroy() kill it with the namespace
     expect((await runArgv(['ip', 'netns', 'pids', ns.router])).split('\n')).toContain(String(pid));
   });
@@ -216,7 +206,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   it('the sweep stops the proxy, removes its state and the metadata addresses; the metadata address then does not answer', async () => {
     const pid = pidOf();
     expect(await reconcile([])).toEqual([`ip -n ${ns.router} addr del 169.254.169.254/32 dev lo`, `ip -n ${ns.router} addr del fe80::a9fe:a9fe/64 dev ${QR}`]);
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(existsSync(proxyDir)).toBe(false);
     expect(await runArgv(['ip', '-n', ns.router, 'addr', 'show'])).not.toMatch(/169\.254\.169\.254|fe80::a9fe:a9fe/);
     await expect(curl('--connect-timeout', '2', 'http://169.254.169.254/')).rejects.toThrow(/Connection refused|Failed to connect|timed out|No route/);

@@ -51,29 +51,14 @@ export const vlanNet: L2NetworkIntent = {
   remoteMacs: [],
 };
 
-export const port1: L2PortIntent = {
-  id: P1,
-  networkId: N1,
-  mac: 'fa:16:3e:00:01:01',
-  adminStateUp: true,
-  workload: { netns: 'wl-vm1', ifname: 'eth0' },
-};
+/** A port, up, plugged into workload namespace `netns` as `ifname`. */
+export function l2Port(id: string, networkId: string, mac: string, netns: string, ifname = 'eth0'): L2PortIntent {
+  return { id, networkId, mac, adminStateUp: true, workload: { netns, ifname } };
+}
 
-export const port2: L2PortIntent = {
-  id: P2,
-  networkId: N3,
-  mac: 'fa:16:3e:00:01:02',
-  adminStateUp: true,
-  workload: { netns: 'wl-vm2', ifname: 'eth0' },
-};
-
-export const port3: L2PortIntent = {
-  id: P3,
-  networkId: N4,
-  mac: 'fa:16:3e:00:01:03',
-  adminStateUp: false,
-  workload: { netns: 'wl-vm2', ifname: 'eth1' },
-};
+export const port1 = l2Port(P1, N1, 'fa:16:3e:00:01:01', 'wl-vm1');
+export const port2 = l2Port(P2, N3, 'fa:16:3e:00:01:02', 'wl-vm2');
+export const port3: L2PortIntent = { ...l2Port(P3, N4, 'fa:16:3e:00:01:03', 'wl-vm2', 'eth1'), adminStateUp: false };
 
 /** Two vxlan networks, one flat, one vlan, three ports. */
 export const fixtureIntent: L2HostIntent = {

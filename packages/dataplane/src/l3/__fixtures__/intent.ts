@@ -1,4 +1,4 @@
-import { type RouterIntent } from '@ncp/contracts';
+import { type RouterIntent, type RouterInterfaceIntent, type RouterRouteIntent } from '@ncp/contracts';
 import { renderRouterNat, routerNat } from '../nft.js';
 import { parseNftTableText, type ObservedAddress, type ObservedL3, type ObservedRoute, type ObservedRouterLink, type ObservedRouterNs } from '../observed.js';
 
@@ -13,18 +13,32 @@ export const NS2 = 'qrouter-b2c3d4e5';
 export const QR = 'qr-c1000000000';
 export const QG = 'qg-c2000000000';
 
+/**
+ * The addressing the L3 tests share: an internal interface on 172.16.100.0/24 + fd00:100::/64
+ * (the router .1 / ::1) and a gateway interface on the external 10.0.2.0/24 + 2001:db8:0:1::/64
+ * (the router .211 / ::1, the upstream .2 / ::2).
+ */
+export function dualStackInterfaces(qr: { portId: string; ifname: string }, qg: { portId: string; ifname: string }): RouterInterfaceIntent[] {
+  return [
+    { ...qr, kind: 'internal', addresses: ['172.16.100.1/24', 'fd00:100::1/64'] },
+    { ...qg, kind: 'gateway', addresses: ['10.0.2.211/24', '2001:db8:0:1::1/64'] },
+  ];
+}
+
+/** The default routes of {@link dualStackInterfaces}: both via the upstream. */
+export const UPSTREAM_DEFAULT_ROUTES: readonly RouterRouteIntent[] = [
+  { destination: '0.0.0.0/0', nexthop: '10.0.2.2' },
+  { destination: '::/0', nexthop: '2001:db8:0:1::2' },
+];
+
 /** A router with an internal and a gateway interface (dual stack), SNAT with exclusions and two floating IPs. */
 export const router1: RouterIntent = {
   id: R1,
   namespace: NS1,
   adminStateUp: true,
-  interfaces: [
-    { portId: PORT_QR, kind: 'internal', ifname: QR, addresses: ['172.16.100.1/24', 'fd00:100::1/64'] },
-    { portId: PORT_QG, kind: 'gateway', ifname: QG, addresses: ['10.0.2.211/24', '2001:db8:0:1::1/64'] },
-  ],
+  interfaces: dualStackInterfaces({ portId: PORT_QR, ifname: QR }, { portId: PORT_QG, ifname: QG }),
   routes: [
-    { destination: '0.0.0.0/0', nexthop: '10.0.2.2' },
-    { destination: '::/0', nexthop: '2001:db8:0:1::2' },
+    ...UPSTREAM_DEFAULT_ROUTES,
     { destination: '10.50.0.0/16', nexthop: '172.16.100.254' },
     { destination: '2001:db8:0:2::/64', nexthop: '2001:db8:0:1::2' },
   ],

@@ -1,0 +1,61 @@
+import { type z } from 'zod';
+
+/*
+ * How the L2 and L3 planners read intent lists: entries by id (case-insensitive, sorted so
+ * input order never shows in a plan), and one valid entry per id or the reason why not.
+ */
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Items by lowercased id, sorted, so input order never shows in the plan. */
+export function groupById<T extends { id: string }>(items: readonly T[]): [string, { raw: string; values: T[] }][] {
+  const groups = new Map<string, { raw: string; values: T[] }>();
+  for (const value of items) {
+    const key = typeof value.id === 'string' ? value.id.toLowerCase() : String(value.id);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { raw: String(value.id), values: [value] });
+    else group.values.push(value);
+  }
+  return [...groups].sort(([a], [b]) => compare(a, b));
+}
+
+/** True when entries with the same id differ (identical duplicates are harmless). */
+export function conflicting(values: readonly unknown[]): boolean {
+  const text = JSON.stringify(values[0]);
+  return values.some((v) => JSON.stringify(v) !== text);
+}
+
+/** The single valid entry of an id, or why not. */
+export function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], what: string): T | string {
+  const [first] = values;
+  if (first === undefined) return `no ${what}`;
+  if (conflicting(values)) return `the intent holds conflicting entries for this ${what}`;
+  const result = schema.safeParse(first);
+  return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
+}
+
+/** zod issues as one line: `path: message; ...`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * The valid entry of each id of `list`, sorted by id, with its item; an id without one fails its
+ * item instead (see {@link acceptOne}).
+ */
+export function* acceptedById<T extends { id: string }, V, I>(
+  list: readonly T[],
+  schema: z.ZodType<V>,
+  what: string,
+  itemOf: (rawId: string) => I,
+  fail: (item: I, why: string) => void,
+): Generator<[id: string, item: I, value: V]> {
+  for (const [id, entries] of groupById(list)) {
+    const item = itemOf(entries.raw);
+    const value = acceptOne(schema, entries.values, what);
+    if (typeof value === 'string') fail(item, value);
+    else yield [id, item, value];
+  }
+}
