@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack } from '@ncp/testing';
-import { NeutronClient, type PortResource } from './client';
+import { type TestStack } from '@ncp/testing';
+import { type NeutronClient, type PortResource } from './client';
+import { startStack } from '../support/stack';
 
 let stack: TestStack;
 let api: NeutronClient;
 
-beforeAll(async () => {
-  stack = await TestStack.start();
-  api = new NeutronClient(stack.url);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+beforeAll(async () => ({ stack, api } = await startStack()));
+afterAll(() => stack?.stop());
 
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string; detail: string };
 

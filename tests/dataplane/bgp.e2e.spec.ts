@@ -5,9 +5,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
+import { type TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli, type Shown } from '../support/openstack-cli';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -86,9 +87,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     tmp = await mkdtemp(path.join(tmpdir(), 'ncp-bgp-e2e-'));
     netStateDir = path.join(tmp, 'net-a1');
     coreDir = path.join(tmp, 'core');
-    for (const suffix of ['spine', 'net', 'cmp', 'core']) await topo.addNetns(suffix);
-    for (const w of [ns.wn, ns.wx, ns.w6]) topo.adopt(w);
-    await topo.routedRows(ns.spine, ns.net, ns.cmp);
+    await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'core'], [ns.wn, ns.wx, ns.w6], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
     // the external networks: net-a1's physnet interfaces to the core
     await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
     await topo.addVethPair(ns.net, 'ext2', ns.core, 'ext6');
@@ -122,18 +121,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     }
     await startCoreBird();
 
-    stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
-    api = new NeutronClient(stack.url);
-    netAgent = await stack.startAgent({
-      row: 'row-a',
-      host: 'net-a1',
-      roles: ['network', 'bgp'],
-      tunnelIp: '10.1.0.2',
-      hostNetns: ns.net,
-      physnets: { extnet1: 'ext1', extnet2: 'ext2' },
-      stateDir: netStateDir,
-    });
-    await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute', 'bgp'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+    ({ stack, api, netAgent } = await startNetAndComputeAgents(
+      {},
+      { roles: ['network', 'bgp'], hostNetns: ns.net, physnets: { extnet1: 'ext1', extnet2: 'ext2' }, stateDir: netStateDir },
+      { roles: ['compute', 'bgp'], hostNetns: ns.cmp },
+    ));
     cli = await OpenstackCli.create(stack.url);
   }, 180_000);
 

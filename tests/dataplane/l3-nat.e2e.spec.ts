@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, listenUdpOnce, netnsPrerequisites, sendUdp, type AgentProcess } from '@ncp/testing';
+import { type TestStack, Topology, listenUdpOnce, sendUdp, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -40,11 +41,11 @@ const openstack = (...args: string[]) => cli.run(...args);
 const cliJson = (...args: string[]) => cli.json(...args);
 
 beforeAll(async () => {
-  const pre = netnsPrerequisites();
-  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-  for (const suffix of ['spine', 'net', 'cmp', 'up', 'prod', 'core']) await topo.addNetns(suffix);
-  for (const w of [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c]) topo.adopt(w);
-  await topo.routedRows(ns.spine, ns.net, ns.cmp);
+  await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up', 'prod', 'core'], [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c], {
+    spine: ns.spine,
+    hostA: ns.net,
+    hostB: ns.cmp,
+  });
   await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
   await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
   await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
@@ -66,17 +67,7 @@ beforeAll(async () => {
   await topo.addRoute(ns.prod, 'default', '10.200.0.1');
   await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
 
-  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
-  api = new NeutronClient(stack.url);
-  netAgent = await stack.startAgent({
-    row: 'row-a',
-    host: 'net-a1',
-    roles: ['network'],
-    tunnelIp: '10.1.0.2',
-    hostNetns: ns.net,
-    physnets: { extnet0: 'ext0', extnet1: 'ext1' },
-  });
-  await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  ({ stack, api, netAgent } = await startNetAndComputeAgents({}, { hostNetns: ns.net, physnets: { extnet0: 'ext0', extnet1: 'ext1' } }, { hostNetns: ns.cmp }));
   cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
