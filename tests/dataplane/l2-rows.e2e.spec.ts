@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestStack, Topology, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
 import { Pinger } from '../support/pinger';
-import { routedRowsNamespaces, startStack } from '../support/stack';
+import { routedRowsNamespaces, startStack, wireVeths } from '../support/stack';
 
 /**
  * The L2 data plane end to end, on the real kernel, in namespaces this test creates:
@@ -32,9 +32,7 @@ beforeAll(async () => {
   // The routed underlay between the rows, and host-a1's provider interface for physical
   // network extnet0, wired to the upstream (up before the agent uses it: it is the operator's).
   await routedRowsNamespaces(topo, ['spine', 'ha1', 'hb1', 'up'], [ns.wa, ns.wb, ns.wc, ns.wd, ns.we], { spine: ns.spine, hostA: ns.hostA, hostB: ns.hostB });
-  await topo.addVethPair(ns.hostA, 'ext0', ns.upstream, 'ext');
-  await topo.linkUp(ns.hostA, 'ext0');
-  await topo.linkUp(ns.upstream, 'ext');
+  await wireVeths(topo, [[ns.hostA, 'ext0', ns.upstream, 'ext']]);
   await topo.addAddress(ns.upstream, 'ext', '10.0.2.2/24');
 
   ({ stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4' } }));

@@ -6,7 +6,7 @@ import { type TestStack, Topology, listenUdpOnce, sendUdp, type AgentProcess } f
 import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -46,18 +46,11 @@ beforeAll(async () => {
     hostA: ns.net,
     hostB: ns.cmp,
   });
-  await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
-  await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
-  await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
-  for (const [n, i] of [
-    [ns.net, 'ext0'],
-    [ns.net, 'ext1'],
-    [ns.up, 'ext'],
-    [ns.up, 'prod'],
-    [ns.prod, 'p0'],
-    [ns.core, 'ext'],
-  ] as const)
-    await topo.linkUp(n, i);
+  await wireVeths(topo, [
+    [ns.net, 'ext0', ns.up, 'ext'],
+    [ns.net, 'ext1', ns.core, 'ext'],
+    [ns.up, 'prod', ns.prod, 'p0'],
+  ]);
   // upstream: the external subnet's gateway; "prod" behind it, reached without NAT when excluded
   await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
   await topo.addAddress(ns.up, 'prod', '10.200.0.1/24');
@@ -224,20 +217,11 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
 
 describe('no NAT within an address scope', () => {
   it('routes the tenant subnet of the reference scenario with its own addresses', async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'nonat-pool-ip4',
-      prefixes: ['192.168.81.0/24'],
-      default_prefixlen: 26,
-      address_scope_id: scope.id,
-    });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net',
-      shared: true,
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'extnet1',
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'test-no-nat', ip_version: 4 },
+      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
+    );
+    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' });
     await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
 import { TEST_METADATA_SECRET, type TestStack, Topology, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -47,9 +47,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up'], [ns.wa, ns.wb, ns.w6, ns.wi, ns.wd], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
     // an upstream router on a flat external network (extnet0) of the network agent, with an
     // address of its own beyond it (2001:db8:ff::1, on lo)
-    await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
-    await topo.linkUp(ns.net, 'ext0');
-    await topo.linkUp(ns.up, 'ext');
+    await wireVeths(topo, [[ns.net, 'ext0', ns.up, 'ext']]);
     await topo.addAddress(ns.up, 'ext', '2001:db8:e0::1/64');
     await topo.exec(ns.up, ['ip', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
     ({ stack, api, netAgent } = await startNetAndComputeAgents(

@@ -46,3 +46,12 @@ export async function startNetAndComputeAgents(
     throw e;
   }
 }
+
+/** Wires each veth pair `[nsA, ifA, nsB, ifB]` and brings both ends up. */
+export async function wireVeths(topo: Topology, pairs: readonly (readonly [string, string, string, string])[]): Promise<void> {
+  for (const [nsA, ifA, nsB, ifB] of pairs) {
+    await topo.addVethPair(nsA, ifA, nsB, ifB);
+    await topo.linkUp(nsA, ifA);
+    await topo.linkUp(nsB, ifB);
+  }
+}
