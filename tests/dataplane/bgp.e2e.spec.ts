@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli, type Shown } from '../support/openstack-cli';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, wireVeths } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -121,11 +121,8 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   }, 180_000);
 
   afterAll(async () => {
-    // The stack removes router and DHCP namespaces; destroy() kills every BIRD (they run in the
-    // host namespaces and the core) and deletes the namespaces.
-    await stack?.stop();
-    await topo.destroy();
-    await cli?.remove();
+    // destroying the topology kills every BIRD (they run in the host namespaces and the core)
+    await tearDownScenario(stack, topo, cli);
     if (tmp !== '') await rm(tmp, { recursive: true, force: true });
   });
 

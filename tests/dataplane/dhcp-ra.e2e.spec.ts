@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestStack, Topology, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli } from '../support/openstack-cli';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -44,10 +44,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  // The stack removes the router and DHCP namespaces its networks and routers caused.
-  await stack?.stop();
-  await topo.destroy();
-  await cli?.remove();
+  await tearDownScenario(stack, topo, cli);
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestStack, Topology, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
 import { Pinger } from '../support/pinger';
-import { routedRowsNamespaces, startStack, wireVeths } from '../support/stack';
+import { routedRowsNamespaces, startStack, tearDownScenario, wireVeths } from '../support/stack';
 
 /**
  * The L2 data plane end to end, on the real kernel, in namespaces this test creates:
@@ -40,10 +40,7 @@ beforeAll(async () => {
   agentB = await stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hostB });
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await topo.destroy();
-});
+afterAll(() => tearDownScenario(stack, topo));
 
 async function portStatus(id: string): Promise<string> {
   return (await api.get<{ port: { status: string } }>(`/v2.0/ports/${id}`)).body.port?.status ?? 'missing';

@@ -6,7 +6,7 @@ import { type TestStack, Topology, listenUdpOnce, sendUdp, type AgentProcess } f
 import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, wireVeths } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -64,12 +64,7 @@ beforeAll(async () => {
   cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
-afterAll(async () => {
-  // The stack removes the router and DHCP namespaces its routers and networks caused.
-  await stack?.stop();
-  await topo.destroy();
-  await cli?.remove();
-});
+afterAll(() => tearDownScenario(stack, topo, cli));
 
 async function waitFor(what: string, read: () => Promise<unknown>, expected: unknown, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
 import { TEST_METADATA_SECRET, type TestStack, Topology, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, wireVeths } from '../support/stack';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -57,11 +57,8 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     ));
   }, 180_000);
 
-  afterAll(async () => {
-    // The stack removes the router and DHCP namespaces (and the proxies in them) it caused.
-    await stack?.stop();
-    await topo.destroy();
-  });
+  // the stack removes the metadata proxies with the router and DHCP namespaces they run in
+  afterAll(() => tearDownScenario(stack, topo));
 
   async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,6 @@
 import { TestStack, type Topology, netnsPrerequisites, type AgentOptions, type AgentProcess } from '@ncp/testing';
 import { NeutronClient } from '../api/client';
+import type { OpenstackCli } from './openstack-cli';
 
 /** A stack and a Neutron client pointed at its gateway, as a spec file starts them in beforeAll. */
 export async function startStack(opts: { env?: Record<string, string> } = {}): Promise<{ stack: TestStack; api: NeutronClient }> {
@@ -54,4 +55,15 @@ export async function wireVeths(topo: Topology, pairs: readonly (readonly [strin
     await topo.linkUp(nsA, ifA);
     await topo.linkUp(nsB, ifB);
   }
+}
+
+/**
+ * The end of a scenario: stops the stack (which removes the router and DHCP namespaces its
+ * routers and networks caused), deletes the topology's namespaces (killing what runs in them)
+ * and the CLI's configuration. Any of them may be missing after a failed beforeAll.
+ */
+export async function tearDownScenario(stack: TestStack | undefined, topo: Topology, cli?: OpenstackCli): Promise<void> {
+  await stack?.stop();
+  await topo.destroy();
+  await cli?.remove();
 }
