@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, latencySummary, machineSummary, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -117,18 +117,12 @@ async function main() {
     await nc.close();
     const bindToActiveMs = latencySummary(latencies);
     result.bindToActiveMs = bindToActiveMs;
-    console.log(
-      `bind -> ACTIVE over ${BIND} ports: p50 ${bindToActiveMs.p50} ms, p90 ${bindToActiveMs.p90} ms, p99 ${bindToActiveMs.p99} ms, max ${bindToActiveMs.max} ms`,
-    );
+    console.log(`bind -> ACTIVE over ${BIND} ports: ${latencyLine(bindToActiveMs)}`);
   } finally {
     await stack.stop();
     await topo.destroy();
   }
-  const file = writeResult(HERE, result);
-  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+  saveResult(HERE, result);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology, netnsPrerequisites } from '@ncp/testing';
-import { api, latencySummary, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencyLine, latencySummary, machineSummary, printReconciledLog, runBench, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +41,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 /** @param {import('../lib/stack-bench.mjs').LatencySummary} s */
-const line = (s) => `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms (${s.count})`;
+const line = (s) => `${latencyLine(s)} (${s.count})`;
 
 async function main() {
   const pre = netnsPrerequisites();
@@ -224,15 +224,7 @@ async function main() {
     result.disassociateMs = disassociateMs;
     console.log(`floating IP disassociate -> /32 gone from the core's kernel: ${line(disassociateMs.toCoreKernel)}`);
     console.log(`  of which: PUT returned ${line(disassociateMs.putReturned)}; bird.conf written ${line(disassociateMs.birdConfWritten)}`);
-    if (process.env.BENCH_AGENT_LOG)
-      console.log(
-        agent
-          .logs()
-          .split('\n')
-          .filter((l) => l.includes('reconciled'))
-          .slice(-12)
-          .join('\n'),
-      );
+    printReconciledLog(agent);
     /** @param {Sample} s */
     const rounded = (s) => ({ total: +s.total.toFixed(1), returned: +s.returned.toFixed(1), conf: +s.conf.toFixed(1) });
     loadAverage.end = loadAverage1();
@@ -248,11 +240,7 @@ async function main() {
     await topo.destroy();
     await rm(tmp, { recursive: true, force: true });
   }
-  const file = writeResult(HERE, result);
-  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+  saveResult(HERE, result);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

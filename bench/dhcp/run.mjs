@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { api, errorText, latencySummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, errorText, latencySummary, printReconciledLog, runBench, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 import { TestStack, Topology, netnsPrerequisites, runDhclient } from '@ncp/testing';
 
 const run = promisify(execFile);
@@ -293,15 +293,7 @@ async function main() {
         cmpAgentLog: cmpAgent.logs(),
       };
     }
-    if (process.env.BENCH_AGENT_LOG)
-      console.log(
-        netAgent
-          .logs()
-          .split('\n')
-          .filter((l) => l.includes('reconciled'))
-          .slice(-12)
-          .join('\n'),
-      );
+    printReconciledLog(netAgent);
 
     /** @param {(number | undefined)[]} values */
     const stats = (values) => {
@@ -350,7 +342,4 @@ async function main() {
   console.log(`machine: ${m.cpu} x ${m.cores}, ${m.memoryGiB} GiB; ${dnsmasq}\njson: ${path.relative(process.cwd(), file)}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

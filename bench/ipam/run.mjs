@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from '../lib/options.mjs';
 import { errorText, percentile } from '../lib/stack-bench.mjs';
 import { startCpuSampler } from './cpu-sampler.mjs';
 
@@ -37,42 +37,18 @@ const USAGE = `usage: node bench/ipam/run.mjs [options]
 
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        ports: { type: 'string', default: '5000' },
-        concurrency: { type: 'string', default: '8' },
-        url: { type: 'string' },
-        cidr: { type: 'string', default: '10.0.0.0/16' },
-        cleanup: { type: 'boolean', default: false },
-        direct: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    console.error(`${errorText(e)}\n${USAGE}`);
-    process.exit(2);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  /**
-   * @param {'ports' | 'concurrency'} name
-   * @param {number} min
-   */
-  const int = (name, min) => {
-    const n = Number(v[name]);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`--${name} must be an integer >= ${min}, got ${v[name]}\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values: v, int } = parseBenchArgs(
+    argv,
+    {
+      ports: { type: 'string', default: '5000' },
+      concurrency: { type: 'string', default: '8' },
+      url: { type: 'string' },
+      cidr: { type: 'string', default: '10.0.0.0/16' },
+      cleanup: { type: 'boolean', default: false },
+      direct: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   if (v.direct && v.url) {
     console.error(`--direct needs the benchmark's own TestStack; it does not go with --url\n${USAGE}`);
     process.exit(2);

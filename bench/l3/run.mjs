@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, latencySummary, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { api, latencyLine, latencySummary, machineSummary, printReconciledLog, runBench, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -112,20 +112,10 @@ async function main() {
       latencies.push(performance.now() - sent);
       current.set(w, fip.id);
     }
-    if (process.env.BENCH_AGENT_LOG)
-      console.log(
-        agent
-          .logs()
-          .split('\n')
-          .filter((l) => l.includes('reconciled'))
-          .slice(-12)
-          .join('\n'),
-      );
+    printReconciledLog(agent);
     const fipToDnatMs = latencySummary(latencies);
     result.fipToDnatMs = fipToDnatMs;
-    console.log(
-      `floating IP associate -> first reply: p50 ${fipToDnatMs.p50} ms, p90 ${fipToDnatMs.p90} ms, p99 ${fipToDnatMs.p99} ms, max ${fipToDnatMs.max} ms`,
-    );
+    console.log(`floating IP associate -> first reply: ${latencyLine(fipToDnatMs)}`);
 
     // --- 2. cold start with many routers
     await agent.kill('SIGTERM');
@@ -149,11 +139,7 @@ async function main() {
     await stack.stop();
     await topo.destroy();
   }
-  const file = writeResult(HERE, result);
-  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+  saveResult(HERE, result);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

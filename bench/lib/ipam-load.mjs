@@ -3,7 +3,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Naming } from '@ncp/contracts';
 import { connectNats } from '@ncp/eventstore';
+import { createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
+import { errorText, machineSummary } from './stack-bench.mjs';
 
 /** IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac. */
 export const PROJECT_ID = '00000000000000000000000000000001';
@@ -52,4 +55,39 @@ export async function removeStreams(natsUrl, prefix) {
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * What a benchmark of one IPAM process starts from: its result so far (when, on what, the
+ * command and options), the local Postgres and NATS, a fresh stream prefix named after the
+ * benchmark and a fresh database.
+ * @param {string} name the benchmark, bench/<name>/run.mjs
+ * @param {object} options
+ */
+export async function startIpamBench(name, options) {
+  /** @type {import('./stack-bench.mjs').BenchResult} */
+  const result = {
+    at: new Date().toISOString(),
+    machine: machineSummary(),
+    command: `node bench/${name}/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    options,
+  };
+  const infra = await testInfra();
+  const prefix = uniqueName(name);
+  const database = await createTestDatabase(infra.databaseUrl);
+  return { result, infra, prefix, naming: new Naming({ prefix }), database };
+}
+
+/**
+ * Undoes startIpamBench after `closing` (the benchmark's own connections and processes), each
+ * step on its own: what fails is reported, the rest still happens.
+ * @param {Awaited<ReturnType<typeof startIpamBench>>} bench
+ * @param {{ stop(): Promise<unknown> } | undefined} ipam
+ * @param {(() => Promise<unknown> | undefined)[]} closing
+ */
+export async function cleanUpIpamBench({ infra, prefix, database }, ipam, closing) {
+  await ipam?.stop().catch((e) => console.error(`stopping ipam: ${errorText(e)}`));
+  await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${errorText(e)}`));
+  for (const close of closing) await close()?.catch(() => undefined);
+  await database.drop().catch((e) => console.error(`dropping ${database.name}: ${errorText(e)}`));
 }

@@ -93,3 +93,46 @@ export function writeResult(dir, result) {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }
+
+/**
+ * Writes the result (see writeResult) and says where, and on what machine.
+ * @param {string} dir
+ * @param {{ at: string, machine: string }} result
+ */
+export function saveResult(dir, result) {
+  const file = writeResult(dir, result);
+  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+}
+
+/**
+ * `p50 .. ms, p90 .. ms, p99 .. ms, max .. ms`
+ * @param {LatencySummary} s
+ */
+export const latencyLine = (s) => `p50 ${s.p50} ms, p90 ${s.p90} ms, p99 ${s.p99} ms, max ${s.max} ms`;
+
+/**
+ * With BENCH_AGENT_LOG set, prints the agent's last 12 "reconciled" log lines (what took the time).
+ * @param {{ logs(): string }} agent
+ */
+export function printReconciledLog(agent) {
+  if (!process.env.BENCH_AGENT_LOG) return;
+  console.log(
+    agent
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('reconciled'))
+      .slice(-12)
+      .join('\n'),
+  );
+}
+
+/**
+ * Runs a benchmark's main; a failure is printed and exits 1.
+ * @param {() => Promise<void>} main
+ */
+export function runBench(main) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

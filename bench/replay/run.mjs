@@ -22,14 +22,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from '../lib/options.mjs';
 import pg from 'pg';
-import { EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
-import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
-import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
-import { api, machineSummary, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { REPO_ROOT, deployIpamMigrations, freePort } from '@ncp/testing';
+import { MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { api, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 // IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
 import { createPortInput, updatePortInput } from '../../apps/ipam/dist/api/bodies.js';
 import { PortCommands } from '../../apps/ipam/dist/application/port.commands.js';
@@ -80,41 +80,17 @@ const USAGE = `usage: node bench/replay/run.mjs [options]
 
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        events: { type: 'string', default: '1000000' },
-        networks: { type: 'string', default: '100' },
-        'pause-ipam': { type: 'boolean', default: false },
-        seed: { type: 'string', default: '1' },
-        'timeout-min': { type: 'string', default: '120' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
-    process.exit(2);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  /**
-   * @param {'events' | 'networks' | 'seed' | 'timeout-min'} name
-   * @param {number} min
-   */
-  const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
-    const n = Number(v[name]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      console.error(`--${name} must be an integer in [${min}, ${max}], got ${v[name]}\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values: v, int } = parseBenchArgs(
+    argv,
+    {
+      events: { type: 'string', default: '1000000' },
+      networks: { type: 'string', default: '100' },
+      'pause-ipam': { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      'timeout-min': { type: 'string', default: '120' },
+    },
+    USAGE,
+  );
   return {
     events: int('events', 1),
     // two /16s per first octet from 10 up, see seedNetwork
@@ -200,7 +176,7 @@ class IpamProcess {
 
 /**
  * @param {NatsConnection} nc
- * @param {Naming} naming
+ * @param {import('@ncp/contracts').Naming} naming
  * @param {string} verb
  * @param {number} timeoutMs
  * @returns {Promise<unknown>} the reply's result
@@ -217,7 +193,7 @@ async function adminRequest(nc, naming, verb, timeoutMs) {
 /**
  * The `ipam` projection's status.
  * @param {NatsConnection} nc
- * @param {Naming} naming
+ * @param {import('@ncp/contracts').Naming} naming
  * @returns {Promise<ProjectionStatus>}
  */
 async function ipamStatus(nc, naming) {
@@ -229,7 +205,7 @@ async function ipamStatus(nc, naming) {
 
 /**
  * @param {NatsConnection} nc
- * @param {Naming} naming
+ * @param {import('@ncp/contracts').Naming} naming
  * @param {number} target
  * @param {string} what
  */
@@ -433,7 +409,7 @@ async function loadNetwork(net, commands, random, quota, counts) {
 
 /**
  * @param {NatsConnection} nc
- * @param {Naming} naming
+ * @param {import('@ncp/contracts').Naming} naming
  * @param {SeededNetwork[]} networks
  * @param {Options} opts
  */
@@ -495,7 +471,7 @@ async function load(nc, naming, networks, opts) {
 
 /**
  * @param {NatsConnection} nc
- * @param {Naming} naming
+ * @param {import('@ncp/contracts').Naming} naming
  * @param {number} target
  * @param {number} timeoutMin
  */
@@ -660,18 +636,11 @@ const fmtCpu = (/** @type {CpuShare | null} */ c) => (c ? `CPU busy ${c.busyPct}
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
-  /** @type {BenchResult} */
-  const result = {
-    at: new Date().toISOString(),
-    machine: machineSummary(),
-    command: `node bench/replay/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    options: opts,
-  };
-  const infra = await testInfra();
-  const prefix = uniqueName('replay');
-  const naming = new Naming({ prefix });
-  const database = await createTestDatabase(infra.databaseUrl);
+  const bench = await startIpamBench('replay', opts);
+  const { infra, prefix, naming, database } = bench;
+  const result = /** @type {BenchResult} */ (bench.result);
   let ipam;
+  /** @type {NatsConnection | undefined} */
   let nc;
   try {
     await deployIpamMigrations(database.url);
@@ -796,15 +765,9 @@ async function main() {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
     throw e;
   } finally {
-    /** @param {string} what */
-    const report = (what) => (/** @type {unknown} */ e) => console.error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-    await ipam?.stop().catch(report('stopping ipam'));
-    await removeStreams(infra.natsUrl, prefix).catch(report(`removing the streams of ${prefix}`));
-    await nc?.close().catch(() => undefined);
-    await database.drop().catch(report(`dropping ${database.name}`));
+    await cleanUpIpamBench(bench, ipam, [() => nc?.close()]);
   }
-  const file = writeResult(HERE, result);
-  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+  saveResult(HERE, result);
 }
 
 main().catch((e) => {

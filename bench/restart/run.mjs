@@ -23,14 +23,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from '../lib/options.mjs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import { DESIRED_STATE_BUCKET, EventRegistry, Naming, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { DESIRED_STATE_BUCKET, EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
-import { REPO_ROOT, createTestDatabase, deployIpamMigrations, freePort, testInfra, uniqueName } from '@ncp/testing';
-import { MAC_PREFIX, prng, removeStreams, requestMeta } from '../lib/ipam-load.mjs';
-import { api, errorText, machineSummary, percentile, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { REPO_ROOT, deployIpamMigrations, freePort } from '@ncp/testing';
+import { MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { api, percentile, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -54,48 +54,25 @@ const USAGE = `usage: node bench/restart/run.mjs [options]
 
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        events: { type: 'string', default: '100000' },
-        networks: { type: 'string', default: '50' },
-        hosts: { type: 'string', default: '16' },
-        restarts: { type: 'string', default: '3' },
-        seed: { type: 'string', default: '1' },
-        'no-snapshot': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    console.error(`${errorText(e)}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  /**
-   * @param {'events' | 'networks' | 'hosts' | 'restarts' | 'seed'} name
-   * @param {number} min
-   */
-  const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
-    const n = Number(parsed.values[name]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      console.error(`--${name} must be an integer in [${min}, ${max}], got ${parsed.values[name]}\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { values: v, int } = parseBenchArgs(
+    argv,
+    {
+      events: { type: 'string', default: '100000' },
+      networks: { type: 'string', default: '50' },
+      hosts: { type: 'string', default: '16' },
+      restarts: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '1' },
+      'no-snapshot': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   return {
     events: int('events', 1),
     networks: int('networks', 1, 250),
     hosts: int('hosts', 1, 1000),
     restarts: int('restarts', 1, 100),
     seed: int('seed', 0),
-    snapshot: !parsed.values['no-snapshot'],
+    snapshot: !v['no-snapshot'],
   };
 }
 
@@ -435,17 +412,8 @@ async function restart(ipam, network, opts) {
 
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
-  /** @type {import('../lib/stack-bench.mjs').BenchResult} */
-  const result = {
-    at: new Date().toISOString(),
-    machine: machineSummary(),
-    command: `node bench/restart/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    options: opts,
-  };
-  const infra = await testInfra();
-  const prefix = uniqueName('restart');
-  const naming = new Naming({ prefix });
-  const database = await createTestDatabase(infra.databaseUrl);
+  const bench = await startIpamBench('restart', opts);
+  const { result, infra, prefix, naming, database } = bench;
   /** @type {IpamProcess | undefined} */
   let ipam;
   /** @type {NatsConnection | undefined} */
@@ -537,14 +505,9 @@ async function main() {
     if (ipam && !interrupted) console.error(`--- ipam output (last lines)\n${ipam.logs().split('\n').slice(-40).join('\n')}`);
     throw e;
   } finally {
-    await ipam?.stop().catch((e) => console.error(`stopping ipam: ${errorText(e)}`));
-    await removeStreams(infra.natsUrl, prefix).catch((e) => console.error(`removing the streams of ${prefix}: ${errorText(e)}`));
-    await nc?.close().catch(() => undefined);
-    await prisma?.$disconnect().catch(() => undefined);
-    await database.drop().catch((e) => console.error(`dropping ${database.name}: ${errorText(e)}`));
+    await cleanUpIpamBench(bench, ipam, [() => nc?.close(), () => prisma?.$disconnect()]);
   }
-  const file = writeResult(HERE, result);
-  console.log(`machine: ${result.machine}\njson: ${path.relative(process.cwd(), file)}`);
+  saveResult(HERE, result);
 }
 
 main().catch((e) => {

@@ -159,13 +159,10 @@ describe('advertised routes, placement and desired state', () => {
   let b1: FakeAgent;
 
   it("advertises the same-scope tenant subnet and associated floating IPs, next hop the router's gateway address", async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'routed', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'routed-pool',
-      prefixes: ['192.168.81.0/24'],
-      default_prefixlen: 26,
-      address_scope_id: scope.id,
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'routed', ip_version: 4 },
+      { name: 'routed-pool', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
+    );
     ext = await api.create('networks', 'network', { name: 'Public-Net', 'router:external': true });
     await api.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, subnetpool_id: pool.id });
     const tenant = await api.create('networks', 'network', { name: 'routed-tenant' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack } from '@ncp/testing';
-import { NeutronClient, type PortResource, type Resource } from './client';
+import { type TestStack } from '@ncp/testing';
+import { type NeutronClient, type PortResource, type Resource } from './client';
+import { startStack } from '../support/stack';
 
 /**
  * Neutron's bulk create through the gateway: `{"<collection>": [...]}` makes every item or
@@ -9,13 +10,8 @@ import { NeutronClient, type PortResource, type Resource } from './client';
 let stack: TestStack;
 let api: NeutronClient;
 
-beforeAll(async () => {
-  stack = await TestStack.start();
-  api = new NeutronClient(stack.url);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+beforeAll(async () => ({ stack, api } = await startStack()));
+afterAll(() => stack?.stop());
 
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string; detail: string };
 const names = (items: readonly Resource[]) => items.map((i) => i.name);

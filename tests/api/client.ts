@@ -57,4 +57,18 @@ export class NeutronClient {
     if (!created) throw new Error(`no ${singular} in ${JSON.stringify(r.body)}`);
     return created;
   }
+
+  /** A shared address scope and a subnet pool in it: what a router routes without NAT (the reference scenario). */
+  async createScopedPool(
+    scope: { name: string; ip_version: 4 | 6 },
+    pool: { name: string; prefixes: string[]; default_prefixlen: number },
+  ): Promise<{ scope: Resource; pool: Resource }> {
+    const created = await this.create('address-scopes', 'address_scope', { ...scope, shared: true });
+    return { scope: created, pool: await this.create('subnetpools', 'subnetpool', { ...pool, address_scope_id: created.id }) };
+  }
+
+  /** A shared external network (the reference scenario's Public-Net); `provider` its provider:* attributes. */
+  createSharedExternal(name: string, provider: Record<string, string>): Promise<Resource> {
+    return this.create('networks', 'network', { name, shared: true, 'router:external': true, ...provider });
+  }
 }

@@ -1,19 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack } from '@ncp/testing';
-import { NeutronClient } from './client';
+import { type TestStack } from '@ncp/testing';
+import { type NeutronClient } from './client';
 import { dumpIpamProjection, rebuildIpamProjection } from './projection-dump';
+import { startStack } from '../support/stack';
 
 let stack: TestStack;
 let api: NeutronClient;
 
-beforeAll(async () => {
-  stack = await TestStack.start();
-  api = new NeutronClient(stack.url);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+beforeAll(async () => ({ stack, api } = await startStack()));
+afterAll(() => stack?.stop());
 
 async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack } from '@ncp/testing';
-import { NeutronClient, type PortResource } from './client';
+import { type TestStack } from '@ncp/testing';
+import { type NeutronClient, type PortResource } from './client';
+import { startStack } from '../support/stack';
 
 let stack: TestStack;
 let api: NeutronClient;
 
-beforeAll(async () => {
-  stack = await TestStack.start();
-  api = new NeutronClient(stack.url);
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+beforeAll(async () => ({ stack, api } = await startStack()));
+afterAll(() => stack?.stop());
 
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string; detail: string };
 
@@ -72,19 +68,11 @@ describe('discovery', () => {
 
 describe('the reference scenario over HTTP', () => {
   it('allocates from the scoped pool exactly as specified, including a custom gateway and pool', async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'nonat-pool-ip4',
-      prefixes: ['192.168.81.0/24'],
-      default_prefixlen: 26,
-      address_scope_id: scope.id,
-    });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net',
-      shared: true,
-      'router:external': true,
-      'provider:network_type': 'vxlan',
-    });
+    const { scope, pool } = await api.createScopedPool(
+      { name: 'test-no-nat', ip_version: 4 },
+      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
+    );
+    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'vxlan' });
     const pubSubnet = await api.create('subnets', 'subnet', {
       name: 'Public-Subnet',
       network_id: pub.id,

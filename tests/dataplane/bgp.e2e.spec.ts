@@ -5,9 +5,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
+import { type TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli, type Shown } from '../support/openstack-cli';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -86,29 +87,18 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     tmp = await mkdtemp(path.join(tmpdir(), 'ncp-bgp-e2e-'));
     netStateDir = path.join(tmp, 'net-a1');
     coreDir = path.join(tmp, 'core');
-    for (const suffix of ['spine', 'net', 'cmp', 'core']) await topo.addNetns(suffix);
-    for (const w of [ns.wn, ns.wx, ns.w6]) topo.adopt(w);
-    await topo.routedRows(ns.spine, ns.net, ns.cmp);
-    // the external networks: net-a1's physnet interfaces to the core
-    await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
-    await topo.addVethPair(ns.net, 'ext2', ns.core, 'ext6');
-    // the peering LAN: a bridge in the core, one leg to each speaker host
+    await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'core'], [ns.wn, ns.wx, ns.w6], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
+    await wireVeths(topo, [
+      // the external networks: net-a1's physnet interfaces to the core
+      [ns.net, 'ext1', ns.core, 'ext'],
+      [ns.net, 'ext2', ns.core, 'ext6'],
+      // the peering LAN: a bridge in the core, one leg to each speaker host
+      [ns.core, 'pnet', ns.net, 'bgp0'],
+      [ns.core, 'pcmp', ns.cmp, 'bgp0'],
+    ]);
     await addBridge(ns.core, 'peers');
-    await topo.addVethPair(ns.core, 'pnet', ns.net, 'bgp0');
-    await topo.addVethPair(ns.core, 'pcmp', ns.cmp, 'bgp0');
     await setMaster(ns.core, 'pnet', 'peers');
     await setMaster(ns.core, 'pcmp', 'peers');
-    for (const [n, i] of [
-      [ns.net, 'ext1'],
-      [ns.net, 'ext2'],
-      [ns.core, 'ext'],
-      [ns.core, 'ext6'],
-      [ns.core, 'pnet'],
-      [ns.core, 'pcmp'],
-      [ns.net, 'bgp0'],
-      [ns.cmp, 'bgp0'],
-    ] as const)
-      await topo.linkUp(n, i);
     await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
     await topo.addAddress(ns.core, 'ext6', '2001:db8:bad::1/64');
     await topo.addAddress(ns.core, 'peers', `${CORE_PEERING.v4}/24`);
@@ -122,27 +112,17 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     }
     await startCoreBird();
 
-    stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
-    api = new NeutronClient(stack.url);
-    netAgent = await stack.startAgent({
-      row: 'row-a',
-      host: 'net-a1',
-      roles: ['network', 'bgp'],
-      tunnelIp: '10.1.0.2',
-      hostNetns: ns.net,
-      physnets: { extnet1: 'ext1', extnet2: 'ext2' },
-      stateDir: netStateDir,
-    });
-    await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute', 'bgp'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+    ({ stack, api, netAgent } = await startNetAndComputeAgents(
+      {},
+      { roles: ['network', 'bgp'], hostNetns: ns.net, physnets: { extnet1: 'ext1', extnet2: 'ext2' }, stateDir: netStateDir },
+      { roles: ['compute', 'bgp'], hostNetns: ns.cmp },
+    ));
     cli = await OpenstackCli.create(stack.url);
   }, 180_000);
 
   afterAll(async () => {
-    // The stack removes router and DHCP namespaces; destroy() kills every BIRD (they run in the
-    // host namespaces and the core) and deletes the namespaces.
-    await stack?.stop();
-    await topo.destroy();
-    await cli?.remove();
+    // destroying the topology kills every BIRD (they run in the host namespaces and the core)
+    await tearDownScenario(stack, topo, cli);
     if (tmp !== '') await rm(tmp, { recursive: true, force: true });
   });
 
@@ -254,20 +234,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     );
 
   it('reference scenario: the core learns the tenant /26 via the router gateway and reaches the workload at its own address', async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'nonat-pool-ip4',
-      prefixes: ['192.168.81.0/24'],
-      default_prefixlen: 26,
-      address_scope_id: scope.id,
-    });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net',
-      shared: true,
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'extnet1',
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'test-no-nat', ip_version: 4 },
+      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
+    );
+    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' });
     const pubSubnet = await api.create('subnets', 'subnet', {
       name: 'Public-Subnet',
       network_id: pub.id,
@@ -342,13 +313,10 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   });
 
   it('never advertises a subnet of the router that is in another address scope, or in none', async () => {
-    const other = await api.create('address-scopes', 'address_scope', { name: 'other-scope', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'other-pool',
-      prefixes: ['10.88.0.0/16'],
-      default_prefixlen: 26,
-      address_scope_id: other.id,
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'other-scope', ip_version: 4 },
+      { name: 'other-pool', prefixes: ['10.88.0.0/16'], default_prefixlen: 26 },
+    );
     const net = await api.create('networks', 'network', { name: 'other-net' });
     const subnet = await api.create('subnets', 'subnet', { name: 'other-subnet', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
     await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
@@ -367,20 +335,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   });
 
   it('IPv6: a second speaker advertises a /64 of a shared IPv6 address scope over an IPv6 session', async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat-6', ip_version: 6, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'nonat-pool-ip6',
-      prefixes: ['2001:db8:bad::/48'],
-      default_prefixlen: 64,
-      address_scope_id: scope.id,
-    });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net6',
-      shared: true,
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'extnet2',
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'test-no-nat-6', ip_version: 6 },
+      { name: 'nonat-pool-ip6', prefixes: ['2001:db8:bad::/48'], default_prefixlen: 64 },
+    );
+    const pub = await api.createSharedExternal('Public-Net6', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet2' });
     const pubSubnet = await api.create('subnets', 'subnet', {
       name: 'Public-Subnet6',
       network_id: pub.id,

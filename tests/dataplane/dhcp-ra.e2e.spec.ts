@@ -5,9 +5,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, netnsPrerequisites, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { type TestStack, Topology, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli } from '../support/openstack-cli';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -35,25 +36,15 @@ const ns = {
 };
 
 beforeAll(async () => {
-  const pre = netnsPrerequisites();
-  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-  for (const suffix of ['spine', 'net', 'cmp']) await topo.addNetns(suffix);
-  for (const w of [ns.wa, ns.wb, ns.wc, ns.ws, ns.wl]) topo.adopt(w);
-  await topo.routedRows(ns.spine, ns.net, ns.cmp);
+  await routedRowsNamespaces(topo, ['spine', 'net', 'cmp'], [ns.wa, ns.wb, ns.wc, ns.ws, ns.wl], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
 
-  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
-  api = new NeutronClient(stack.url);
   stateDir = await mkdtemp(path.join(tmpdir(), 'ncp-dhcp-state-'));
-  netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', hostNetns: ns.net, stateDir });
-  await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  ({ stack, api, netAgent } = await startNetAndComputeAgents({}, { hostNetns: ns.net, stateDir }, { hostNetns: ns.cmp }));
   cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
 afterAll(async () => {
-  // The stack removes the router and DHCP namespaces its networks and routers caused.
-  await stack?.stop();
-  await topo.destroy();
-  await cli?.remove();
+  await tearDownScenario(stack, topo, cli);
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 

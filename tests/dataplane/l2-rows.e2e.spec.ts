@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, netnsPrerequisites, type AgentProcess } from '@ncp/testing';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type TestStack, Topology, type AgentProcess } from '@ncp/testing';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
 import { Pinger } from '../support/pinger';
+import { routedRowsNamespaces, startStack, tearDownScenario, wireVeths } from '../support/stack';
 
 /**
  * The L2 data plane end to end, on the real kernel, in namespaces this test creates:
@@ -28,28 +29,18 @@ const ns = {
 };
 
 beforeAll(async () => {
-  const pre = netnsPrerequisites();
-  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-  for (const suffix of ['spine', 'ha1', 'hb1', 'up']) await topo.addNetns(suffix);
-  for (const w of [ns.wa, ns.wb, ns.wc, ns.wd, ns.we]) topo.adopt(w); // the agents create these
   // The routed underlay between the rows, and host-a1's provider interface for physical
   // network extnet0, wired to the upstream (up before the agent uses it: it is the operator's).
-  await topo.routedRows(ns.spine, ns.hostA, ns.hostB);
-  await topo.addVethPair(ns.hostA, 'ext0', ns.upstream, 'ext');
-  await topo.linkUp(ns.hostA, 'ext0');
-  await topo.linkUp(ns.upstream, 'ext');
+  await routedRowsNamespaces(topo, ['spine', 'ha1', 'hb1', 'up'], [ns.wa, ns.wb, ns.wc, ns.wd, ns.we], { spine: ns.spine, hostA: ns.hostA, hostB: ns.hostB });
+  await wireVeths(topo, [[ns.hostA, 'ext0', ns.upstream, 'ext']]);
   await topo.addAddress(ns.upstream, 'ext', '10.0.2.2/24');
 
-  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4' } });
-  api = new NeutronClient(stack.url);
+  ({ stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4' } }));
   agentA = await stack.startAgent({ row: 'row-a', host: 'host-a1', tunnelIp: '10.1.0.2', hostNetns: ns.hostA, physnets: { extnet0: 'ext0' } });
   agentB = await stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hostB });
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await topo.destroy();
-});
+afterAll(() => tearDownScenario(stack, topo));
 
 async function portStatus(id: string): Promise<string> {
   return (await api.get<{ port: { status: string } }>(`/v2.0/ports/${id}`)).body.port?.status ?? 'missing';

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack, Topology, listenUdpOnce, netnsPrerequisites, sendUdp, type AgentProcess } from '@ncp/testing';
+import { type TestStack, Topology, listenUdpOnce, sendUdp, type AgentProcess } from '@ncp/testing';
 import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -40,23 +41,16 @@ const openstack = (...args: string[]) => cli.run(...args);
 const cliJson = (...args: string[]) => cli.json(...args);
 
 beforeAll(async () => {
-  const pre = netnsPrerequisites();
-  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-  for (const suffix of ['spine', 'net', 'cmp', 'up', 'prod', 'core']) await topo.addNetns(suffix);
-  for (const w of [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c]) topo.adopt(w);
-  await topo.routedRows(ns.spine, ns.net, ns.cmp);
-  await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
-  await topo.addVethPair(ns.net, 'ext1', ns.core, 'ext');
-  await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
-  for (const [n, i] of [
-    [ns.net, 'ext0'],
-    [ns.net, 'ext1'],
-    [ns.up, 'ext'],
-    [ns.up, 'prod'],
-    [ns.prod, 'p0'],
-    [ns.core, 'ext'],
-  ] as const)
-    await topo.linkUp(n, i);
+  await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up', 'prod', 'core'], [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c], {
+    spine: ns.spine,
+    hostA: ns.net,
+    hostB: ns.cmp,
+  });
+  await wireVeths(topo, [
+    [ns.net, 'ext0', ns.up, 'ext'],
+    [ns.net, 'ext1', ns.core, 'ext'],
+    [ns.up, 'prod', ns.prod, 'p0'],
+  ]);
   // upstream: the external subnet's gateway; "prod" behind it, reached without NAT when excluded
   await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
   await topo.addAddress(ns.up, 'prod', '10.200.0.1/24');
@@ -66,26 +60,11 @@ beforeAll(async () => {
   await topo.addRoute(ns.prod, 'default', '10.200.0.1');
   await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
 
-  stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
-  api = new NeutronClient(stack.url);
-  netAgent = await stack.startAgent({
-    row: 'row-a',
-    host: 'net-a1',
-    roles: ['network'],
-    tunnelIp: '10.1.0.2',
-    hostNetns: ns.net,
-    physnets: { extnet0: 'ext0', extnet1: 'ext1' },
-  });
-  await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+  ({ stack, api, netAgent } = await startNetAndComputeAgents({}, { hostNetns: ns.net, physnets: { extnet0: 'ext0', extnet1: 'ext1' } }, { hostNetns: ns.cmp }));
   cli = await OpenstackCli.create(stack.url);
 }, 180_000);
 
-afterAll(async () => {
-  // The stack removes the router and DHCP namespaces its routers and networks caused.
-  await stack?.stop();
-  await topo.destroy();
-  await cli?.remove();
-});
+afterAll(() => tearDownScenario(stack, topo, cli));
 
 async function waitFor(what: string, read: () => Promise<unknown>, expected: unknown, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -233,20 +212,11 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
 
 describe('no NAT within an address scope', () => {
   it('routes the tenant subnet of the reference scenario with its own addresses', async () => {
-    const scope = await api.create('address-scopes', 'address_scope', { name: 'test-no-nat', ip_version: 4, shared: true });
-    const pool = await api.create('subnetpools', 'subnetpool', {
-      name: 'nonat-pool-ip4',
-      prefixes: ['192.168.81.0/24'],
-      default_prefixlen: 26,
-      address_scope_id: scope.id,
-    });
-    const pub = await api.create('networks', 'network', {
-      name: 'Public-Net',
-      shared: true,
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'extnet1',
-    });
+    const { pool } = await api.createScopedPool(
+      { name: 'test-no-nat', ip_version: 4 },
+      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
+    );
+    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' });
     await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });

@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
-import { TEST_METADATA_SECRET, TestStack, Topology, netnsPrerequisites, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
-import { NeutronClient, type PortResource, type Resource } from '../api/client';
+import { TEST_METADATA_SECRET, type TestStack, Topology, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -43,36 +44,21 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
   };
 
   beforeAll(async () => {
-    const pre = netnsPrerequisites();
-    if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-    for (const suffix of ['spine', 'net', 'cmp', 'up']) await topo.addNetns(suffix);
-    for (const w of [ns.wa, ns.wb, ns.w6, ns.wi, ns.wd]) topo.adopt(w);
-    await topo.routedRows(ns.spine, ns.net, ns.cmp);
+    await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up'], [ns.wa, ns.wb, ns.w6, ns.wi, ns.wd], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
     // an upstream router on a flat external network (extnet0) of the network agent, with an
     // address of its own beyond it (2001:db8:ff::1, on lo)
-    await topo.addVethPair(ns.net, 'ext0', ns.up, 'ext');
-    await topo.linkUp(ns.net, 'ext0');
-    await topo.linkUp(ns.up, 'ext');
+    await wireVeths(topo, [[ns.net, 'ext0', ns.up, 'ext']]);
     await topo.addAddress(ns.up, 'ext', '2001:db8:e0::1/64');
     await topo.exec(ns.up, ['ip', 'addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo']);
-    stack = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', METADATA_REQUIRE_TOKEN: 'true' } });
-    api = new NeutronClient(stack.url);
-    netAgent = await stack.startAgent({
-      row: 'row-a',
-      host: 'net-a1',
-      roles: ['network'],
-      tunnelIp: '10.1.0.2',
-      hostNetns: ns.net,
-      physnets: { extnet0: 'ext0' },
-    });
-    await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', hostNetns: ns.cmp });
+    ({ stack, api, netAgent } = await startNetAndComputeAgents(
+      { METADATA_REQUIRE_TOKEN: 'true' },
+      { hostNetns: ns.net, physnets: { extnet0: 'ext0' } },
+      { hostNetns: ns.cmp },
+    ));
   }, 180_000);
 
-  afterAll(async () => {
-    // The stack removes the router and DHCP namespaces (and the proxies in them) it caused.
-    await stack?.stop();
-    await topo.destroy();
-  });
+  // the stack removes the metadata proxies with the router and DHCP namespaces they run in
+  afterAll(() => tearDownScenario(stack, topo));
 
   async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
