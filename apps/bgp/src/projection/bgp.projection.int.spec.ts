@@ -22,7 +22,7 @@ const events = factStream()
     advertiseFloatingIpHostRoutes: true,
     advertiseTenantNetworks: true,
   })
-  .add('speaker', 'spk-1', 'BgpSpeakerPeerAdded', { peerId: 'peer-1' })
+  .add('speaker', 'spk-1', 'BgpSpeakerPeerAdded', { peerId: 'peer-1', peerIp: '192.0.2.254' })
   .add('speaker', 'spk-1', 'BgpSpeakerNetworkAdded', { networkId: 'net-a' })
   .add('speaker', 'spk-1', 'BgpSpeakerScheduled', { hosts: [{ host: 'h1', row: 'r1', pinned: false }], reason: 'scheduled' })
   .add('agent', 'agent-r1-h1', 'ResourceStatusReported', {
