@@ -18,3 +18,4 @@ export * from './admin-responder';
 export * from './json-changes';
 export * from './replay';
 export * from './subject-filter';
+export * from './whole-stream-projection';

@@ -15,11 +15,12 @@ export interface MirrorStateDelegate {
 
 /**
  * A mirror table a service keeps: its delegate, and the row's columns in it (without its key):
- * named, when the table keeps them as they are, or made from the row.
+ * those it keeps as they are, by name, and those it makes from the row.
  */
 export interface MirrorTableOf<Tx, R> {
   rows: (tx: Tx) => RowDelegate;
-  columns: readonly (keyof R)[] | ((row: R) => object);
+  columns: readonly (keyof R)[];
+  derived?: (row: R) => object;
 }
 export type MirrorTables<Tx> = { [T in MirrorTable]?: MirrorTableOf<Tx, MirrorRows[T]> };
 
@@ -71,7 +72,7 @@ export class FactMirror<Tx> {
     }
     const row = op.row as unknown as Record<string, unknown>;
     const key = row[keyColumn];
-    const data = typeof table.columns === 'function' ? table.columns(row) : Object.fromEntries(table.columns.map((c) => [c, row[c]]));
+    const data = { ...Object.fromEntries(table.columns.map((c) => [c, row[c]])), ...table.derived?.(row) };
     await rows.upsert({ where: { [keyColumn]: key }, create: { [keyColumn]: key, ...data }, update: data });
   }
 }

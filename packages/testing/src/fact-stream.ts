@@ -257,6 +257,23 @@ export async function serviceDatabase<C extends { $disconnect(): Promise<void> }
   };
 }
 
+export interface ProjectionDatabase<C, Tx> {
+  client: C;
+  p: ProjectionUnderTest<Tx>;
+  close: () => Promise<void>;
+}
+
+/** A service's projection on a scratch database with its migrations: `client` to read the tables, `p` to apply events. */
+export async function projectionDatabase<C extends ProjectionUnderTest<Tx>['client'] & { $disconnect(): Promise<void> }, Tx>(
+  service: Parameters<typeof deployMigrations>[0],
+  connect: (url: string) => C,
+  projection: ProjectionUnderTest<Tx>['projection'],
+  schema: string,
+): Promise<ProjectionDatabase<C, Tx>> {
+  const db = await serviceDatabase(service, connect);
+  return { ...db, p: { client: db.client, projection, schema } };
+}
+
 /**
  * The tables after the events; rebuilt from them; with the foreign events (those of the
  * aggregates the service mirrors) delivered once more; and rebuilt with the foreign events

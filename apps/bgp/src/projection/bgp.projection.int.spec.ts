@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, factStream, replayedTables, serviceDatabase, type ProjectionUnderTest } from '@ncp/testing';
+import { applyEach, factStream, projectionDatabase, replayedTables, type ProjectionDatabase } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
 import { BGP_SCHEMA, createPrisma, type BgpPrisma, type BgpTx } from '../infrastructure/prisma';
 import { BgpProjection } from './bgp.projection';
@@ -32,47 +32,43 @@ const events = factStream()
 
 const isForeign = (aggregate: string) => aggregate !== 'speaker' && aggregate !== 'peer';
 
-let db: { client: BgpPrisma; close: () => Promise<void> };
-let prisma: BgpPrisma;
-let p: ProjectionUnderTest<BgpTx>;
+let db: ProjectionDatabase<BgpPrisma, BgpTx>;
 
 beforeAll(async () => {
-  db = await serviceDatabase('bgp', (url) => createPrisma(url));
-  prisma = db.client;
-  p = { client: prisma, projection: new BgpProjection(new Naming({ prefix: 'ev' })), schema: BGP_SCHEMA };
+  db = await projectionDatabase('bgp', createPrisma, new BgpProjection(new Naming({ prefix: 'ev' })), BGP_SCHEMA);
 });
 
 afterAll(() => db?.close());
 
 describe('BGP projection', () => {
   it("keeps BGP's columns of the networks, subnets, routers, floating IPs and agents the events leave, beside its speakers and sessions", async () => {
-    await applyEach(p, events);
-    expect(await prisma.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', external: false }]);
-    expect(await prisma.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).toEqual([
+    await applyEach(db.p, events);
+    expect(await db.client.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', external: false }]);
+    expect(await db.client.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'sub-a4', networkId: 'net-a', ipVersion: 4, cidr: '10.0.0.0/24', addressScopeId: null },
       { id: 'sub-a6', networkId: 'net-a', ipVersion: 6, cidr: 'fd00::/64', addressScopeId: null },
     ]);
-    expect(await prisma.router.findMany()).toEqual([
+    expect(await db.client.router.findMany()).toEqual([
       { id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }] },
     ]);
-    expect(await prisma.routerInterface.findMany()).toEqual([
+    expect(await db.client.routerInterface.findMany()).toEqual([
       { portId: 'port-01', routerId: 'rtr-2', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] },
     ]);
-    expect(await prisma.floatingIp.findMany({ orderBy: { id: 'asc' } })).toEqual([
+    expect(await db.client.floatingIp.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'fip-1', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.50', fixedIpAddress: '10.0.0.5', routerId: 'rtr-2' },
       { id: 'fip-2', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.51', fixedIpAddress: null, routerId: null },
     ]);
-    expect(await prisma.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
+    expect(await db.client.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
       { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], tunnelIp: '192.0.2.1' },
       { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], tunnelIp: '192.0.2.2' },
     ]);
-    expect(await prisma.bgpSession.findMany({ select: { speakerId: true, peerId: true, host: true, state: true, prefixesSent: true } })).toEqual([
+    expect(await db.client.bgpSession.findMany({ select: { speakerId: true, peerId: true, host: true, state: true, prefixesSent: true } })).toEqual([
       { speakerId: 'spk-1', peerId: 'peer-1', host: 'h1', state: 'Established', prefixesSent: 3 },
     ]);
   });
 
   it('rebuilt, or with the foreign events delivered again, the tables are the same; reversed, the mirror is', async () => {
-    const r = await replayedTables(p, events, isForeign, [...MIRROR_TABLES, 'bgp_speakers', 'bgp_peers', 'bgp_sessions']);
+    const r = await replayedTables(db.p, events, isForeign, [...MIRROR_TABLES, 'bgp_speakers', 'bgp_peers', 'bgp_sessions']);
     expect(r.once.floating_ips).toHaveLength(2);
     expect(r.rebuilt).toEqual(r.once);
     expect(r.redelivered).toEqual(r.once);

@@ -1,5 +1,5 @@
 import { type AgentEvent, type BgpEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
-import { acceptsContexts, type Projection } from '@ncp/eventstore';
+import { WholeStreamProjection } from '@ncp/eventstore';
 import { FactMirror, isMirrored } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { type BgpTx } from '../infrastructure/prisma';
@@ -16,23 +16,28 @@ const mirror = new FactMirror<BgpTx>((tx) => tx.factMirror, {
   agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'tunnelIp'] },
 });
 
+/** Its own tables and its mirror's, emptied for a rebuild. */
+const TABLES = [
+  'bgp_speakers',
+  'bgp_peers',
+  'bgp_sessions',
+  'ipam_networks',
+  'ipam_subnets',
+  'routers',
+  'router_interfaces',
+  'floating_ips',
+  'agents',
+  'fact_mirror',
+];
+
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): BGP's own
  * speakers and peers, the sessions the agents report, and BGP's copy of the IPAM, L3 and agent
  * facts the advertised routes are made of.
  */
-export class BgpProjection implements Projection<BgpTx> {
-  readonly name = 'bgp';
-  readonly filter: string;
-  readonly accepts: (subject: string) => boolean;
-
+export class BgpProjection extends WholeStreamProjection<BgpTx> {
   constructor(naming: Naming) {
-    this.filter = naming.allEvents;
-    this.accepts = acceptsContexts(naming, { bgp: '*', ipam: ['network'], l3: ['router', 'floatingip'], agent: ['agent'] });
-  }
-
-  async reset(tx: BgpTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE bgp_speakers, bgp_peers, bgp_sessions, ipam_networks, ipam_subnets, routers, router_interfaces, floating_ips, agents, fact_mirror`;
+    super('bgp', naming, { bgp: '*', ipam: ['network'], l3: ['router', 'floatingip'], agent: ['agent'] }, TABLES);
   }
 
   async apply(tx: BgpTx, recorded: RecordedEvent): Promise<void> {

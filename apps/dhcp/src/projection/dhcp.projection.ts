@@ -1,5 +1,5 @@
 import { type DhcpEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
-import { acceptsContexts, type Projection } from '@ncp/eventstore';
+import { WholeStreamProjection } from '@ncp/eventstore';
 import { FactMirror } from '@ncp/fact-mirror';
 import { type DhcpTx } from '../infrastructure/prisma';
 
@@ -17,22 +17,16 @@ const mirror = new FactMirror<DhcpTx>((tx) => tx.factMirror, {
   agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'physnets'] },
 });
 
+/** Its own tables and its mirror's, emptied for a rebuild. */
+const TABLES = ['dhcp_servers', 'ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents', 'fact_mirror'];
+
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): DHCP's own
  * server placements, and its copy of the IPAM and agent facts its intents are made of.
  */
-export class DhcpProjection implements Projection<DhcpTx> {
-  readonly name = 'dhcp';
-  readonly filter: string;
-  readonly accepts: (subject: string) => boolean;
-
+export class DhcpProjection extends WholeStreamProjection<DhcpTx> {
   constructor(naming: Naming) {
-    this.filter = naming.allEvents;
-    this.accepts = acceptsContexts(naming, { dhcp: '*', ipam: ['network'], agent: ['agent'] });
-  }
-
-  async reset(tx: DhcpTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE dhcp_servers, ipam_networks, ipam_subnets, ipam_ports, agents, fact_mirror`;
+    super('dhcp', naming, { dhcp: '*', ipam: ['network'], agent: ['agent'] }, TABLES);
   }
 
   async apply(tx: DhcpTx, recorded: RecordedEvent): Promise<void> {

@@ -1,6 +1,6 @@
 import { type L3Event, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
-import { acceptsContexts, type Projection } from '@ncp/eventstore';
-import { FactMirror, type PortRow } from '@ncp/fact-mirror';
+import { WholeStreamProjection } from '@ncp/eventstore';
+import { FactMirror } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { isL3Actor } from '../application/write-model';
 import { type L3Tx } from '../infrastructure/prisma';
@@ -13,36 +13,22 @@ const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
   subnet: { rows: (tx) => tx.ipamSubnet, columns: ['networkId', 'projectId', 'ipVersion', 'cidr', 'gatewayIp', 'addressScopeId'] },
   port: {
     rows: (tx) => tx.ipamPort,
-    columns: (p: PortRow) => ({
-      networkId: p.networkId,
-      projectId: p.projectId,
-      macAddress: p.macAddress,
-      deviceOwner: p.deviceOwner,
-      deviceId: p.deviceId,
-      bindingHostId: p.bindingHostId,
-      fixedIps: p.fixedIps,
-      createdByL3: isL3Actor(p.createdBy),
-    }),
+    columns: ['networkId', 'projectId', 'macAddress', 'deviceOwner', 'deviceId', 'bindingHostId', 'fixedIps'],
+    derived: (p) => ({ createdByL3: isL3Actor(p.createdBy) }),
   },
   agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'tunnelIp', 'physnets'] },
 });
+
+/** Its own tables and its mirror's, emptied for a rebuild. */
+const TABLES = ['router_floating_ips', 'router_interfaces', 'routers', 'floating_ips', 'ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents', 'fact_mirror'];
 
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): L3's own
  * routers and floating IPs, and its copy of the IPAM and agent facts it reads.
  */
-export class L3Projection implements Projection<L3Tx> {
-  readonly name = 'l3';
-  readonly filter: string;
-  readonly accepts: (subject: string) => boolean;
-
+export class L3Projection extends WholeStreamProjection<L3Tx> {
   constructor(naming: Naming) {
-    this.filter = naming.allEvents;
-    this.accepts = acceptsContexts(naming, { l3: '*', ipam: ['network'], agent: ['agent'] });
-  }
-
-  async reset(tx: L3Tx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE router_floating_ips, router_interfaces, routers, floating_ips, ipam_networks, ipam_subnets, ipam_ports, agents, fact_mirror`;
+    super('l3', naming, { l3: '*', ipam: ['network'], agent: ['agent'] }, TABLES);
   }
 
   async apply(tx: L3Tx, recorded: RecordedEvent): Promise<void> {

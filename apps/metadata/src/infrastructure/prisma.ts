@@ -1,13 +1,7 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { prismaFactory, type PrismaTx } from '@ncp/service-kit';
 import { PrismaClient } from '../generated/prisma/client';
 
 export const METADATA_SCHEMA = 'metadata';
 export type MetadataPrisma = PrismaClient;
-export type MetadataTx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
-
-/** `schema`: another than the service's own only for a replay's scratch copy. */
-export function createPrisma(databaseUrl: string, schema: string = METADATA_SCHEMA): PrismaClient {
-  // search_path too: raw SQL (checkpoint locks, sweeper queries) names tables unqualified.
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10, options: `-c search_path=${schema}` }, { schema });
-  return new PrismaClient({ adapter });
-}
+export type MetadataTx = PrismaTx<PrismaClient>;
+export const createPrisma = prismaFactory(PrismaClient, METADATA_SCHEMA);

@@ -1,6 +1,6 @@
 import { type DhcpEvent, type MetaEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
-import { acceptsContexts, type Projection } from '@ncp/eventstore';
-import { FactMirror, isMirrored, type PortRow } from '@ncp/fact-mirror';
+import { WholeStreamProjection } from '@ncp/eventstore';
+import { FactMirror, isMirrored } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { type MetadataTx } from '../infrastructure/prisma';
 
@@ -15,38 +15,25 @@ const mirror = new FactMirror<MetadataTx>((tx) => tx.factMirror, {
   },
   port: {
     rows: (tx) => tx.ipamPort,
-    columns: (p: PortRow) => ({
-      networkId: p.networkId,
-      projectId: p.projectId,
-      macAddress: p.macAddress,
-      deviceOwner: p.deviceOwner,
-      deviceId: p.deviceId,
-      fixedIps: p.fixedIps,
-      createdAt: new Date(p.createdAt),
-    }),
+    columns: ['networkId', 'projectId', 'macAddress', 'deviceOwner', 'deviceId', 'fixedIps'],
+    derived: (p) => ({ createdAt: new Date(p.createdAt) }),
   },
   router: { rows: (tx) => tx.router, columns: ['host', 'row'] },
   routerInterface: { rows: (tx) => tx.routerInterface, columns: ['routerId', 'networkId'] },
   floatingIp: { rows: (tx) => tx.floatingIp, columns: ['floatingIpAddress', 'portId', 'fixedIpAddress'] },
 });
 
+/** Its own tables and its mirror's, emptied for a rebuild. */
+const TABLES = ['instances', 'ipam_networks', 'ipam_subnets', 'ipam_ports', 'routers', 'router_interfaces', 'floating_ips', 'dhcp_servers', 'fact_mirror'];
+
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): the
  * instances, and the metadata service's copy of the IPAM, L3 and DHCP facts that say what an
  * instance's network looks like and where its metadata is answered.
  */
-export class MetadataProjection implements Projection<MetadataTx> {
-  readonly name = 'metadata';
-  readonly filter: string;
-  readonly accepts: (subject: string) => boolean;
-
+export class MetadataProjection extends WholeStreamProjection<MetadataTx> {
   constructor(naming: Naming) {
-    this.filter = naming.allEvents;
-    this.accepts = acceptsContexts(naming, { meta: '*', ipam: ['network'], l3: ['router', 'floatingip'], dhcp: ['server'] });
-  }
-
-  async reset(tx: MetadataTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE instances, ipam_networks, ipam_subnets, ipam_ports, routers, router_interfaces, floating_ips, dhcp_servers, fact_mirror`;
+    super('metadata', naming, { meta: '*', ipam: ['network'], l3: ['router', 'floatingip'], dhcp: ['server'] }, TABLES);
   }
 
   async apply(tx: MetadataTx, recorded: RecordedEvent): Promise<void> {

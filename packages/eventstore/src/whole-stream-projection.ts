@@ -1,0 +1,34 @@
+import { type Naming, type RecordedEvent } from '@ncp/contracts';
+import { type Projection } from './projection-runner';
+import { acceptsContexts } from './subject-filter';
+
+/** What the base uses of a service's transaction client. */
+interface TruncatingTx {
+  $executeRawUnsafe(query: string): PromiseLike<number>;
+}
+
+/**
+ * A projection over the whole stream (NATS 2.9 allows one filter per consumer) that folds the
+ * events of the contexts and aggregates it names, into tables it empties for a rebuild.
+ */
+export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements Projection<Tx> {
+  readonly filter: string;
+  readonly accepts: (subject: string) => boolean;
+
+  constructor(
+    readonly name: string,
+    naming: Naming,
+    contexts: Parameters<typeof acceptsContexts>[1],
+    private readonly tables: readonly string[],
+  ) {
+    this.filter = naming.allEvents;
+    this.accepts = acceptsContexts(naming, contexts);
+  }
+
+  async reset(tx: Tx): Promise<void> {
+    // the table names are the projection's own constants, never input
+    await tx.$executeRawUnsafe(`TRUNCATE ${this.tables.join(', ')}`);
+  }
+
+  abstract apply(tx: Tx, recorded: RecordedEvent): Promise<void>;
+}
