@@ -59,28 +59,19 @@ export function toErrorReply(e: DomainError): ErrorReply {
   return { error: { kind: e.kind, code: e.code, message: e.message, detail: e.detail } };
 }
 
+/** The class of each kind, to rebuild an error from its reply. */
+const ERROR_CLASSES: Record<ErrorKind, new (code: string, message: string, detail: string) => DomainError> = {
+  validation: ValidationError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  precondition: PreconditionError,
+  forbidden: ForbiddenError,
+  concurrency: ConcurrencyError,
+  too_large: TooLargeError,
+  unavailable: UnavailableError,
+};
+
 export function fromErrorReply(reply: ErrorReply): DomainError {
   const { kind, code, message, detail } = reply.error;
-  switch (kind) {
-    case 'validation':
-      return new ValidationError(code, message, detail);
-    case 'not_found':
-      return new NotFoundError(code, message, detail);
-    case 'conflict':
-      return new ConflictError(code, message, detail);
-    case 'precondition':
-      return new PreconditionError(code, message, detail);
-    case 'forbidden':
-      return new ForbiddenError(code, message, detail);
-    case 'concurrency':
-      return new ConcurrencyError(code, message, detail);
-    case 'too_large':
-      return new TooLargeError(code, message, detail);
-    case 'unavailable':
-      return new UnavailableError(code, message, detail);
-    default: {
-      const _exhaustive: never = kind;
-      return _exhaustive;
-    }
-  }
+  return new ERROR_CLASSES[kind](code, message, detail);
 }

@@ -1,4 +1,5 @@
 import {
+  type IpamEventOf,
   type RecordedEvent,
   EventRegistry,
   agentEventDefinitions,
@@ -75,19 +76,24 @@ const subnetAttrs = {
   subnetPoolId: null,
   addressScopeId: null,
 };
-const v4 = (subnetId: string, cidr: string, gatewayIp: string) => ({
+type SubnetCreatedData = IpamEventOf<'SubnetCreated'>['data'];
+/** A SubnetCreated's data: no gateway, DHCP on, nothing else set unless `extra` says. */
+export const factSubnet = (subnetId: string, cidr: string, extra: Partial<SubnetCreatedData> = {}): SubnetCreatedData => ({
   subnetId,
   projectId: 'p',
-  ipVersion: 4,
+  ipVersion: cidr.includes(':') ? 6 : 4,
   cidr,
-  gatewayIp,
+  gatewayIp: null,
   ipv6RaMode: null,
   ipv6AddressMode: null,
   ...subnetAttrs,
   autoAddresses: [],
+  ...extra,
 });
+const v4 = (subnetId: string, cidr: string, gatewayIp: string) => factSubnet(subnetId, cidr, { gatewayIp });
+type PortCreatedData = IpamEventOf<'PortCreated'>['data'];
 /** A PortCreated's data. */
-export const factPort = (portId: string, fixedIps: { subnetId: string; ipAddress: string }[], extra: object = {}) => ({
+export const factPort = (portId: string, fixedIps: { subnetId: string; ipAddress: string }[], extra: Partial<PortCreatedData> = {}): PortCreatedData => ({
   portId,
   projectId: 'p',
   status: 'DOWN',

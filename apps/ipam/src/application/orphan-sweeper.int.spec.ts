@@ -3,6 +3,7 @@ import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
 import { createTestDatabase, deployIpamMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { ipamConfig } from '../config';
 import { IpamContext } from '../context';
+import { portRequest } from '../domain/__fixtures__/ipam';
 
 /**
  * Sagas interrupted by a crash leave reservations behind; the sweeper releases them once
@@ -126,23 +127,7 @@ describe('orphan sweeper', () => {
       meta,
     );
     await ctx.networks.create({ projectId: 'p', attributes, segment: {} }, meta, first);
-    const port = await ctx.ports.create(
-      bystander.id,
-      'p',
-      {
-        name: '',
-        description: '',
-        adminStateUp: true,
-        deviceOwner: '',
-        deviceId: '',
-        bindingHostId: '',
-        bindingProfile: {},
-        bindingVnicType: 'normal',
-        allowedAddressPairs: [],
-        extraDhcpOpts: [],
-      },
-      meta,
-    );
+    const port = await ctx.ports.create(bystander.id, 'p', portRequest, meta);
     await ctx.projection.waitFor(port.sequence);
 
     expect((await ctx.sweeper.sweep(new Date())).bulkCreates).toBe(0);

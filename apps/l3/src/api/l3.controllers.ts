@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
 import { ApiSupport, agentWire, type HttpRequestLike } from '@ncp/nest-common';
 import { FloatingIpCommands } from '../application/floating-ip.commands';
-import { RouterCommands } from '../application/router.commands';
+import { RouterCommands, type InterfaceResult } from '../application/router.commands';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { createFloatingIpInput, createRouterInput, extraRoutesInput, interfaceInput, updateFloatingIpInput, updateRouterInput } from './bodies';
 import { floatingIps, routers } from './resources';
@@ -51,25 +51,16 @@ export class RoutersController {
 
   @Put(':id/add_router_interface')
   async addInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const r = await this.commands.addInterface(id, interfaceInput(body), meta);
-    await this.api.settled({ id, sequence: r.sequence });
-    return {
-      id,
-      tenant_id: r.projectId,
-      project_id: r.projectId,
-      port_id: r.portId,
-      subnet_id: r.subnetId,
-      subnet_ids: r.subnetIds,
-      network_id: r.networkId,
-      tags: [],
-    };
+    return this.interfaceChange(id, await this.commands.addInterface(id, interfaceInput(body), this.api.meta(req)));
   }
 
   @Put(':id/remove_router_interface')
   async removeInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const r = await this.commands.removeInterface(id, interfaceInput(body), meta);
+    return this.interfaceChange(id, await this.commands.removeInterface(id, interfaceInput(body), this.api.meta(req)));
+  }
+
+  /** Neutron's answer to an interface added or removed, once the projection shows it. */
+  private async interfaceChange(id: string, r: InterfaceResult) {
     await this.api.settled({ id, sequence: r.sequence });
     return {
       id,

@@ -12,7 +12,7 @@ import {
   type NetworkEvent,
 } from '@ncp/contracts';
 import { type JetStreamEventStore } from '@ncp/eventstore';
-import { createTestDatabase, deployMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
+import { createTestDatabase, deployMigrations, factPort, factSubnet, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { l3Config } from '../config';
 import { L3Context } from '../context';
 import { claimKey } from '../domain/registry.decider';
@@ -61,25 +61,11 @@ class FakeIpam implements IpamPorts {
       networkId,
       {
         type: 'SubnetCreated',
-        data: {
-          subnetId,
-          projectId: 'p',
-          ipVersion: 4,
-          cidr: `${prefix}.0/24`,
+        data: factSubnet(subnetId, `${prefix}.0/24`, {
           gatewayIp: `${prefix}.1`,
           allocationPools: [{ start: `${prefix}.2`, end: `${prefix}.254` }],
           enableDhcp: false,
-          dnsNameservers: [],
-          hostRoutes: [],
-          ipv6RaMode: null,
-          ipv6AddressMode: null,
-          subnetPoolId: null,
-          addressScopeId: null,
-          serviceTypes: [],
-          name: '',
-          description: '',
-          autoAddresses: [],
-        },
+        }),
       },
       meta,
     );
@@ -106,25 +92,13 @@ class FakeIpam implements IpamPorts {
       deviceOwner: text(input.device_owner),
       deviceId: text(input.device_id),
     };
-    const data = {
-      portId: port.id,
+    const data = factPort(port.id, port.fixedIps, {
       projectId: port.projectId,
-      status: 'DOWN' as const,
-      name: '',
-      description: '',
-      adminStateUp: true,
       macAddress: 'fa:16:3e:00:00:01',
-      fixedIps: port.fixedIps,
       deviceOwner: port.deviceOwner,
       deviceId: port.deviceId,
       bindingHostId: '',
-      bindingProfile: {},
-      bindingVnicType: 'normal',
-      portSecurityEnabled: true,
-      securityGroups: [],
-      allowedAddressPairs: [],
-      extraDhcpOpts: [],
-    };
+    });
     await this.append(networkId, { type: 'PortCreated', data }, meta);
     this.ports.set(port.id, port);
     return this.wire(port);

@@ -1,4 +1,5 @@
 import { type IpamEventOf, type NetworkEvent, type Segment } from '@ncp/contracts';
+import { factPort, factSubnet } from '@ncp/testing';
 import { type MtuPolicy, type PortRequest } from '../network.decider';
 import { type SegmentPolicy } from '../registry.decider';
 import { type SubnetRequest } from '../subnet-rules';
@@ -34,54 +35,13 @@ export function networkCreated(overrides: Partial<IpamEventOf<'NetworkCreated'>[
 }
 
 export function subnetCreated(subnetId: string, cidr: string, overrides: Partial<IpamEventOf<'SubnetCreated'>['data']> = {}): NetworkEvent {
-  const v6 = cidr.includes(':');
-  return {
-    type: 'SubnetCreated',
-    data: {
-      subnetId,
-      projectId: 'project-a',
-      ipVersion: v6 ? 6 : 4,
-      cidr,
-      gatewayIp: null,
-      allocationPools: [],
-      enableDhcp: true,
-      dnsNameservers: [],
-      hostRoutes: [],
-      ipv6RaMode: null,
-      ipv6AddressMode: null,
-      subnetPoolId: null,
-      addressScopeId: null,
-      serviceTypes: [],
-      name: '',
-      description: '',
-      autoAddresses: [],
-      ...overrides,
-    },
-  };
+  return { type: 'SubnetCreated', data: factSubnet(subnetId, cidr, { projectId: 'project-a', ...overrides }) };
 }
 
 export function portCreated(portId: string, mac: string, fixedIps: { subnetId: string; ipAddress: string }[], deviceOwner = ''): NetworkEvent {
   return {
     type: 'PortCreated',
-    data: {
-      portId,
-      projectId: 'project-a',
-      status: 'DOWN',
-      name: '',
-      description: '',
-      adminStateUp: true,
-      macAddress: mac,
-      fixedIps,
-      deviceOwner,
-      deviceId: '',
-      bindingHostId: '',
-      bindingProfile: {},
-      bindingVnicType: 'normal',
-      portSecurityEnabled: true,
-      securityGroups: [],
-      allowedAddressPairs: [],
-      extraDhcpOpts: [],
-    },
+    data: factPort(portId, fixedIps, { projectId: 'project-a', macAddress: mac, deviceOwner, deviceId: '', bindingHostId: '' }),
   };
 }
 
