@@ -17,23 +17,21 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
+import { intOption, parseBenchOptions } from '../lib/options.mjs';
+import { agentHostTopology, api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-const { values: opts } = parseArgs({
-  options: {
-    networks: { type: 'string', default: '50' },
-    ports: { type: 'string', default: '500' },
-    bind: { type: 'string', default: '100' },
-  },
+const opts = parseBenchOptions(process.argv.slice(2), 'node bench/agent/run.mjs', {
+  networks: intOption('networks (VXLAN, one /24 each) at the cold start', 50, 1),
+  ports: intOption('ports bound to the host at the cold start', 500, 1),
+  bind: intOption('ports bound one at a time, each timed to ACTIVE', 100, 1),
 });
-const NETWORKS = Number(opts.networks);
-const PORTS = Number(opts.ports);
-const BIND = Number(opts.bind);
+const NETWORKS = opts.networks;
+const PORTS = opts.ports;
+const BIND = opts.bind;
 const HOST = 'bench-h1';
 
 /** @param {import('@ncp/testing').TestStack} stack */
@@ -44,14 +42,8 @@ async function activeCount(stack) {
 
 async function main() {
   const topo = new Topology();
-  const host = await topo.addNetns('bh');
-  const peer = await topo.addNetns('bp');
-  await topo.addVethPair(host, 'ul0', peer, 'ul0');
-  await topo.linkUp(host, 'ul0');
-  await topo.linkUp(peer, 'ul0');
+  const { host, workloads } = await agentHostTopology(topo, { peer: 'bp', hostLink: 'ul0', peerLink: 'ul0', workloads: NETWORKS });
   await topo.addAddress(host, 'ul0', '10.77.0.2/24');
-  const workloads = Array.from({ length: NETWORKS }, (_, i) => topo.ns(`w${i}`));
-  for (const w of workloads) topo.adopt(w);
   workloads.push(topo.ns('wbind'));
   topo.adopt(topo.ns('wbind'));
 

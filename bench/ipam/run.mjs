@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgs } from '../lib/options.mjs';
+import { benchUsage, flagOption, intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
 import { errorText, percentile } from '../lib/stack-bench.mjs';
 import { startCpuSampler } from './cpu-sampler.mjs';
 
@@ -25,42 +25,24 @@ const REPO_ROOT = path.resolve(HERE, '..', '..');
 
 // ---------------------------------------------------------------------------- options
 
-const USAGE = `usage: node bench/ipam/run.mjs [options]
-  --ports N         ports per phase (default 5000)
-  --concurrency C   concurrent clients in phase 2 (default 8)
-  --url URL         benchmark an existing gateway instead of starting a TestStack
-  --cidr CIDR       subnet to create (default 10.0.0.0/16)
-  --cleanup         with --url: delete the created ports, subnet and network afterwards
-  --direct          with the TestStack: talk to ipam itself, bypassing the gateway
-                    (to see what the gateway hop costs)
-  -h, --help        this text`;
+const COMMAND = 'node bench/ipam/run.mjs';
+const OPTIONS = {
+  ports: intOption('ports per phase', 5000, 1),
+  concurrency: intOption('concurrent clients in phase 2', 8, 1),
+  url: textOption('URL', 'benchmark an existing gateway instead of starting a TestStack', undefined),
+  cidr: textOption('CIDR', 'subnet to create', '10.0.0.0/16'),
+  cleanup: flagOption('with --url: delete the created ports, subnet and network afterwards'),
+  direct: flagOption('with the TestStack: talk to ipam itself, bypassing the gateway\n(to see what the gateway hop costs)'),
+};
 
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  const { values: v, int } = parseBenchArgs(
-    argv,
-    {
-      ports: { type: 'string', default: '5000' },
-      concurrency: { type: 'string', default: '8' },
-      url: { type: 'string' },
-      cidr: { type: 'string', default: '10.0.0.0/16' },
-      cleanup: { type: 'boolean', default: false },
-      direct: { type: 'boolean', default: false },
-    },
-    USAGE,
-  );
-  if (v.direct && v.url) {
-    console.error(`--direct needs the benchmark's own TestStack; it does not go with --url\n${USAGE}`);
+  const o = parseBenchOptions(argv, COMMAND, OPTIONS);
+  if (o.direct && o.url) {
+    console.error(`--direct needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
     process.exit(2);
   }
-  return {
-    ports: int('ports', 1),
-    concurrency: int('concurrency', 1),
-    url: v.url ? v.url.replace(/\/+$/, '') : null,
-    cidr: v.cidr,
-    cleanup: v.cleanup,
-    direct: v.direct,
-  };
+  return { ...o, url: o.url ? o.url.replace(/\/+$/, '') : null };
 }
 
 // ---------------------------------------------------------------------------- HTTP client

@@ -17,33 +17,41 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { TestStack, Topology } from '@ncp/testing';
-import { api, latencyLine, latencySummary, machineSummary, printReconciledLog, runBench, saveResult, waitUntil } from '../lib/stack-bench.mjs';
+import { intOption, parseBenchOptions } from '../lib/options.mjs';
+import {
+  agentHostTopology,
+  api,
+  latencyLine,
+  latencySummary,
+  machineSummary,
+  printReconciledLog,
+  runBench,
+  saveResult,
+  waitUntil,
+} from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { values: opts } = parseArgs({ options: { fips: { type: 'string', default: '100' }, routers: { type: 'string', default: '100' } } });
-const FIPS = Number(opts.fips);
-const ROUTERS = Number(opts.routers);
+const opts = parseBenchOptions(process.argv.slice(2), 'node bench/l3/run.mjs', {
+  fips: intOption('floating IPs associated one at a time, each timed to DNAT in place', 100, 1),
+  routers: intOption('routers at the cold start', 100, 1),
+});
+const FIPS = opts.fips;
+const ROUTERS = opts.routers;
 const HOST = 'bench-n1';
 const WORKLOADS = 10;
 
 async function main() {
   const topo = new Topology();
-  const host = await topo.addNetns('bh');
-  const up = await topo.addNetns('up');
-  await topo.addVethPair(host, 'ext0', up, 'ext');
-  await topo.linkUp(host, 'ext0');
-  await topo.linkUp(up, 'ext');
+  const { host, peer: up, workloads } = await agentHostTopology(topo, { peer: 'up', hostLink: 'ext0', peerLink: 'ext', workloads: WORKLOADS });
   await topo.addAddress(up, 'ext', '10.0.0.1/16');
   // The probe must not measure ARP's retry timer: a ping sent before the floating IP exists
   // leaves an incomplete neighbour entry, retried once a second by default. Retry every 50
   // ms, and learn from the router's gratuitous ARP.
   await topo.sysctl(up, 'net.ipv4.neigh.ext.retrans_time_ms', '50');
   await topo.sysctl(up, 'net.ipv4.conf.ext.arp_accept', '1');
-  const workloads = Array.from({ length: WORKLOADS }, (_, i) => topo.ns(`w${i}`));
-  for (const w of workloads) topo.adopt(w);
 
   const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */

@@ -2,15 +2,77 @@
 // What the benchmarks that drive IPAM alone through its own write path share.
 
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Naming } from '@ncp/contracts';
 import { connectNats } from '@ncp/eventstore';
-import { createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
+import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
+import { REPO_ROOT, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
 import { errorText, machineSummary } from './stack-bench.mjs';
 
 /** IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac. */
 export const PROJECT_ID = '00000000000000000000000000000001';
 export const MAC_PREFIX = 'fa:16:3e';
+
+/** The built apps/ipam. */
+export const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
+
+/** IPAM alone, started the way TestStack starts its services. */
+export class IpamProcess {
+  /**
+   * @param {Record<string, string>} env its environment over this process' (DATABASE_URL, NATS_URL, NATS_PREFIX, LOG_LEVEL, PORT)
+   * @param {(line: string) => void} [onLine] sees each line it writes, as it arrives
+   */
+  constructor(env, onLine) {
+    this.env = env;
+    this.url = `http://127.0.0.1:${env.PORT}`;
+    this.output = new OutputTail(400);
+    this.onLine = onLine;
+    /** @type {Child | undefined} */
+    this.child = undefined;
+  }
+
+  /** Spawns it; does not wait for anything. */
+  spawn() {
+    const child = new Child({
+      name: 'ipam',
+      command: process.execPath,
+      args: [path.join(IPAM_DIST, 'main.js')],
+      env: { ...process.env, ...this.env },
+      onLine: (line) => {
+        this.output.add(line);
+        this.onLine?.(line);
+      },
+    });
+    this.child = child;
+    return child;
+  }
+
+  /**
+   * Spawns it and waits until it answers /healthz itself; `cancelled()` true gives up (Ctrl-C).
+   * @param {() => boolean} [cancelled]
+   */
+  async start(cancelled = () => false) {
+    const child = this.spawn();
+    const healthy = await child.waitHealthy(httpHealth(`${this.url}/healthz`), { timeoutMs: 60_000, pollMs: 100, cancelled }).catch((e) => {
+      throw new Error(`ipam did not start: ${errorText(e)}\n${this.logs()}`);
+    });
+    if (cancelled()) throw new Error('interrupted');
+    if (!healthy) throw new Error(`ipam did not start: exited (${describeExit(await child.exit)}) before it was healthy\n${this.logs()}`);
+  }
+
+  /**
+   * `signal`, then SIGKILL after 15 s; resolves once it is gone.
+   * @param {NodeJS.Signals} [signal]
+   */
+  async stop(signal = 'SIGTERM') {
+    await this.child?.stop({ signal, graceMs: 15_000 });
+  }
+
+  logs() {
+    return this.output.text();
+  }
+}
 
 /**
  * A small seeded generator (mulberry32), so a load is the same mix every run.

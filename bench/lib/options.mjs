@@ -1,23 +1,87 @@
 // @ts-check
-// The command line of the benchmarks that take several options.
+// The command line of the benchmarks: each option is declared once, with its default, range and
+// help, and the usage text is written from the declarations.
 import { parseArgs } from 'node:util';
 import { errorText } from './stack-bench.mjs';
 
 /**
- * Parses `argv` strictly against `options` plus -h/--help. A bad option prints the error and
- * `usage` and exits 2; --help prints `usage` and exits 0. `int(name, min, max)` reads an
- * integer option, exiting 2 (with `usage`) when it is not one in [min, max].
- * @template {NonNullable<import('node:util').ParseArgsConfig['options']>} O
- * @param {string[]} argv
- * @param {O} options
- * @param {string} usage
+ * @typedef {{ kind: 'int', default: number, min: number, max: number, help: string }} IntOption
+ * @typedef {{ kind: 'flag', help: string }} FlagOption
+ * @typedef {{ kind: 'text', arg: string, default: string | undefined, help: string }} TextOption
+ * @typedef {IntOption | FlagOption | TextOption} BenchOption
  */
-export function parseBenchArgs(argv, options, usage) {
-  const config = { args: argv, options: { ...options, help: { type: 'boolean', short: 'h', default: false } }, strict: true };
-  /** @type {ReturnType<typeof parseArgs<{ args: string[], options: O, strict: true }>>['values'] & { help?: boolean }} */
+
+/**
+ * An integer in [min, max], `--name N`.
+ * @param {string} help
+ * @param {number} defaultValue
+ * @param {number} min
+ * @returns {IntOption}
+ */
+export const intOption = (help, defaultValue, min, max = Number.MAX_SAFE_INTEGER) => ({ kind: 'int', default: defaultValue, min, max, help });
+
+/**
+ * A switch, off unless given.
+ * @param {string} help
+ * @returns {FlagOption}
+ */
+export const flagOption = (help) => ({ kind: 'flag', help });
+
+/**
+ * A text, `--name ARG`.
+ * @template {string | undefined} D
+ * @param {string} arg
+ * @param {string} help
+ * @param {D} defaultValue
+ * @returns {TextOption & { default: D }}
+ */
+export const textOption = (arg, help, defaultValue) => ({ kind: 'text', arg, default: defaultValue, help });
+
+/**
+ * What parseBenchOptions returns for the declarations S: a number, a boolean or a text per option.
+ * @template {Record<string, BenchOption>} S
+ * @typedef {{ [K in keyof S]: S[K] extends IntOption ? number : S[K] extends FlagOption ? boolean : S[K] extends { default: infer D } ? string | D : never }} BenchValues
+ */
+
+/**
+ * `usage: <command> [options]`, then a line per option (help lines after the first indented
+ * under it) with its default, and -h, --help.
+ * @param {string} command
+ * @param {Record<string, BenchOption>} options
+ */
+export function benchUsage(command, options) {
+  /** @type {[string, string][]} */
+  const rows = Object.entries(options).map(([name, o]) => {
+    const arg = o.kind === 'int' ? ' N' : o.kind === 'text' ? ` ${o.arg}` : '';
+    const range = o.kind === 'int' && o.max !== Number.MAX_SAFE_INTEGER ? `, max ${o.max}` : '';
+    const shown = o.kind === 'flag' || o.default === undefined ? '' : ` (default ${o.default}${range})`;
+    return [`--${name}${arg}`, `${o.help}${shown}`];
+  });
+  rows.push(['-h, --help', 'this text']);
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const lines = rows.map(([left, help]) => `  ${left.padEnd(width)}${help.split('\n').join(`\n  ${' '.repeat(width)}`)}`);
+  return [`usage: ${command} [options]`, ...lines].join('\n');
+}
+
+/**
+ * Parses `argv` strictly against the declared `options` plus -h/--help. A bad option, or an
+ * integer that is not one in its range, prints the error and the usage and exits 2; --help
+ * prints the usage and exits 0.
+ * @template {Record<string, BenchOption>} S
+ * @param {string[]} argv
+ * @param {string} command how the usage names the benchmark, `node bench/<name>/run.mjs`
+ * @param {S} options
+ * @returns {BenchValues<S>}
+ */
+export function parseBenchOptions(argv, command, options) {
+  const usage = benchUsage(command, options);
+  /** @type {NonNullable<import('node:util').ParseArgsConfig['options']>} */
+  const config = { help: { type: 'boolean', short: 'h', default: false } };
+  for (const [name, o] of Object.entries(options)) config[name] = o.kind === 'flag' ? { type: 'boolean', default: false } : { type: 'string' };
+  /** @type {Record<string, string | boolean | undefined>} */
   let values;
   try {
-    values = /** @type {typeof values} */ (parseArgs(/** @type {import('node:util').ParseArgsConfig} */ (config)).values);
+    values = /** @type {typeof values} */ (parseArgs({ args: argv, options: config, strict: true }).values);
   } catch (e) {
     console.error(`${errorText(e)}\n${usage}`);
     process.exit(2);
@@ -26,19 +90,25 @@ export function parseBenchArgs(argv, options, usage) {
     console.log(usage);
     process.exit(0);
   }
-  /**
-   * @param {keyof O & string} name
-   * @param {number} min
-   */
-  const int = (name, min, max = Number.MAX_SAFE_INTEGER) => {
-    const raw = values[/** @type {keyof typeof values} */ (name)];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+  /** @type {Record<string, number | boolean | string | undefined>} */
+  const parsed = {};
+  for (const [name, o] of Object.entries(options)) {
+    const raw = values[name];
+    if (o.kind === 'flag') {
+      parsed[name] = raw === true;
+      continue;
+    }
+    if (o.kind === 'text') {
+      parsed[name] = raw ?? o.default;
+      continue;
+    }
+    const n = raw === undefined ? o.default : Number(raw);
+    if (!Number.isInteger(n) || n < o.min || n > o.max) {
+      const range = o.max === Number.MAX_SAFE_INTEGER ? `>= ${o.min}` : `in [${o.min}, ${o.max}]`;
       console.error(`--${name} must be an integer ${range}, got ${String(raw)}\n${usage}`);
       process.exit(2);
     }
-    return n;
-  };
-  return { values, int };
+    parsed[name] = n;
+  }
+  return /** @type {BenchValues<S>} */ (parsed);
 }

@@ -136,3 +136,21 @@ export function runBench(main) {
     process.exit(1);
   });
 }
+
+/**
+ * The namespaces of a benchmark of one agent: its host `bh`, joined by a veth pair (both ends
+ * up) to a namespace `peer`, and `workloads` namespaces w0, w1, ... for its ports, which the
+ * agent creates and topo.destroy() removes.
+ * @param {import('@ncp/testing').Topology} topo
+ * @param {{ peer: string, hostLink: string, peerLink: string, workloads: number }} options the peer and the veth ends' names
+ */
+export async function agentHostTopology(topo, { peer: peerName, hostLink, peerLink, workloads: count }) {
+  const host = await topo.addNetns('bh');
+  const peer = await topo.addNetns(peerName);
+  await topo.addVethPair(host, hostLink, peer, peerLink);
+  await topo.linkUp(host, hostLink);
+  await topo.linkUp(peer, peerLink);
+  const workloads = Array.from({ length: count }, (_, i) => topo.ns(`w${i}`));
+  for (const w of workloads) topo.adopt(w);
+  return { host, peer, workloads };
+}

@@ -22,13 +22,12 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgs } from '../lib/options.mjs';
+import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import pg from 'pg';
 import { EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
-import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
-import { REPO_ROOT, deployIpamMigrations, freePort } from '@ncp/testing';
-import { MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { deployIpamMigrations, freePort } from '@ncp/testing';
+import { IpamProcess, MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
 import { api, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 // IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
 import { createPortInput, updatePortInput } from '../../apps/ipam/dist/api/bodies.js';
@@ -36,7 +35,6 @@ import { PortCommands } from '../../apps/ipam/dist/application/port.commands.js'
 import { networkDecider } from '../../apps/ipam/dist/domain/network.decider.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
 
 // Not projections (snapshots are an optimisation, checkpoints are compared on their own).
 const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snapshots', '_prisma_migrations', '_ncp_migrations']);
@@ -69,36 +67,17 @@ const NOT_PROJECTION_TABLES = new Set(['projection_checkpoints', 'aggregate_snap
 
 // ---------------------------------------------------------------------------- options
 
-const USAGE = `usage: node bench/replay/run.mjs [options]
-  --events N          port events to load (default 1000000)
-  --networks N        networks to spread them over = appends in flight (default 100, max 2550)
-  --pause-ipam        stop IPAM while loading (the load runs alone; its live projection
-                      then catches up from its checkpoint when it starts again)
-  --seed N            seed of the pseudo-random operation mix (default 1)
-  --timeout-min N     give up on the rebuild after N minutes (default 120)
-  -h, --help          this text`;
-
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  const { values: v, int } = parseBenchArgs(
-    argv,
-    {
-      events: { type: 'string', default: '1000000' },
-      networks: { type: 'string', default: '100' },
-      'pause-ipam': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '1' },
-      'timeout-min': { type: 'string', default: '120' },
-    },
-    USAGE,
-  );
-  return {
-    events: int('events', 1),
+  const o = parseBenchOptions(argv, 'node bench/replay/run.mjs', {
+    events: intOption('port events to load', 1000000, 1),
     // two /16s per first octet from 10 up, see seedNetwork
-    networks: int('networks', 1, 2550),
-    pauseIpam: v['pause-ipam'],
-    seed: int('seed', 0),
-    timeoutMin: int('timeout-min', 1),
-  };
+    networks: intOption('networks to spread them over = appends in flight', 100, 1, 2550),
+    'pause-ipam': flagOption('stop IPAM while loading (the load runs alone; its live projection\nthen catches up from its checkpoint when it starts again)'),
+    seed: intOption('seed of the pseudo-random operation mix', 1, 0),
+    'timeout-min': intOption('give up on the rebuild after N minutes', 120, 1),
+  });
+  return { events: o.events, networks: o.networks, pauseIpam: o['pause-ipam'], seed: o.seed, timeoutMin: o['timeout-min'] };
 }
 
 // ---------------------------------------------------------------------------- interruption
@@ -132,44 +111,6 @@ function abortable(promise) {
   });
   // polls call this thousands of times: do not leave a listener behind each
   return Promise.race([promise, aborted]).finally(() => abort.signal.removeEventListener('abort', onAbort));
-}
-
-// ---------------------------------------------------------------------------- IPAM process
-
-/** IPAM alone, started the way TestStack starts its services. */
-class IpamProcess {
-  /** @param {Record<string, string>} env */
-  constructor(env) {
-    this.env = env;
-    this.url = `http://127.0.0.1:${env.PORT}`;
-    this.output = new OutputTail();
-    /** @type {Child | undefined} */
-    this.child = undefined;
-  }
-
-  async start() {
-    const child = new Child({
-      name: 'ipam',
-      command: process.execPath,
-      args: [path.join(IPAM_DIST, 'main.js')],
-      env: { ...process.env, ...this.env },
-      onLine: this.output.add,
-    });
-    this.child = child;
-    const healthy = await abortable(child.waitHealthy(httpHealth(`${this.url}/healthz`), { timeoutMs: 60_000, pollMs: 100 })).catch((e) => {
-      throw new Error(`ipam did not start: ${e instanceof Error ? e.message : String(e)}\n${this.logs()}`);
-    });
-    if (!healthy) throw new Error(`ipam did not start: exited (${describeExit(await child.exit)}) before it was healthy\n${this.logs()}`);
-  }
-
-  /** SIGTERM, then SIGKILL after 15 s; resolves once it is gone. */
-  async stop() {
-    await this.child?.stop({ graceMs: 15_000 });
-  }
-
-  logs() {
-    return this.output.text();
-  }
 }
 
 // ---------------------------------------------------------------------------- admin requests
@@ -645,7 +586,7 @@ async function main() {
   try {
     await deployIpamMigrations(database.url);
     ipam = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: String(await freePort()) });
-    await ipam.start();
+    await ipam.start(() => interrupted);
     nc = await connectNats(infra.natsUrl, `bench-replay-${prefix}`);
     const store = new JetStreamEventStore(nc, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));
     console.log(`ipam ${ipam.url}, database ${database.name}, stream ${naming.eventStream}`);
@@ -693,7 +634,7 @@ async function main() {
     const liveAtLoadEnd = opts.pauseIpam ? seedEvents : (await ipamStatus(nc, naming)).checkpoint;
     t = performance.now();
     cpu = cpuTimes();
-    if (opts.pauseIpam) await ipam.start();
+    if (opts.pauseIpam) await ipam.start(() => interrupted);
     await waitForLiveProjection(nc, naming, lastSequence, 'live projection catching up');
     const catchUpSeconds = (performance.now() - t) / 1000;
     result.live = {

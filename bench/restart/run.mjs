@@ -16,25 +16,23 @@
 //    polled every 20 ms, and to /healthz 200.
 // Everything it made is removed at the end, also on failure or Ctrl-C. See README.md.
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgs } from '../lib/options.mjs';
+import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { DESIRED_STATE_BUCKET, EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
-import { REPO_ROOT, deployIpamMigrations, freePort } from '@ncp/testing';
-import { MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { deployIpamMigrations, freePort } from '@ncp/testing';
+import { IPAM_DIST, IpamProcess, MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
 import { api, percentile, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');
 const { networkDecider } = require(path.join(IPAM_DIST, 'domain/network.decider.js'));
 const { PortCommands } = require(path.join(IPAM_DIST, 'application/port.commands.js'));
 const { createPortInput, updatePortInput } = require(path.join(IPAM_DIST, 'api/bodies.js'));
@@ -42,38 +40,19 @@ const { createPrisma } = require(path.join(IPAM_DIST, 'infrastructure/prisma.js'
 
 const POLL_MS = 20;
 
-const USAGE = `usage: node bench/restart/run.mjs [options]
-  --events N      port events to load (default 100000)
-  --networks N    networks to spread them over = appends in flight (default 50, max 250)
-  --hosts N       agents registered, hosts the bound ports go to (default 16)
-  --restarts N    kill -9 and restart this many times (default 3)
-  --seed N        seed of the operation mix (default 1)
-  --no-snapshot   for an IPAM that keeps no desired-state snapshot (a build before it had
-                  one): do not wait for one before a kill, nor for its 'caught up' log line
-  -h, --help      this text`;
-
 /** @param {string[]} argv */
 function parseOptions(argv) {
-  const { values: v, int } = parseBenchArgs(
-    argv,
-    {
-      events: { type: 'string', default: '100000' },
-      networks: { type: 'string', default: '50' },
-      hosts: { type: 'string', default: '16' },
-      restarts: { type: 'string', default: '3' },
-      seed: { type: 'string', default: '1' },
-      'no-snapshot': { type: 'boolean', default: false },
-    },
-    USAGE,
-  );
-  return {
-    events: int('events', 1),
-    networks: int('networks', 1, 250),
-    hosts: int('hosts', 1, 1000),
-    restarts: int('restarts', 1, 100),
-    seed: int('seed', 0),
-    snapshot: !v['no-snapshot'],
-  };
+  const o = parseBenchOptions(argv, 'node bench/restart/run.mjs', {
+    events: intOption('port events to load', 100000, 1),
+    networks: intOption('networks to spread them over = appends in flight', 50, 1, 250),
+    hosts: intOption('agents registered, hosts the bound ports go to', 16, 1, 1000),
+    restarts: intOption('kill -9 and restart this many times', 3, 1, 100),
+    seed: intOption('seed of the operation mix', 1, 0),
+    'no-snapshot': flagOption(
+      "for an IPAM that keeps no desired-state snapshot (a build before it had\none): do not wait for one before a kill, nor for its 'caught up' log line",
+    ),
+  });
+  return { events: o.events, networks: o.networks, hosts: o.hosts, restarts: o.restarts, seed: o.seed, snapshot: !o['no-snapshot'] };
 }
 
 let interrupted = false;
@@ -87,52 +66,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 // ---------------------------------------------------------------------------- IPAM process
 
-class IpamProcess {
-  /** @param {Record<string, string>} env */
-  constructor(env) {
-    this.env = env;
-    this.url = `http://127.0.0.1:${env.PORT}`;
-    /** @type {string[]} */
-    this.output = [];
-    /** @type {import('node:child_process').ChildProcess | undefined} */
-    this.child = undefined;
-    this.caughtUp = 0;
-  }
-
-  /** Spawns it; does not wait for anything. */
-  spawn() {
-    const child = spawn(process.execPath, [path.join(IPAM_DIST, 'main.js')], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    const keep = (/** @type {Buffer} */ chunk) => {
-      const text = chunk.toString();
-      this.caughtUp += text.split('desired state caught up').length - 1;
-      this.output.push(text);
-      if (this.output.length > 400) this.output.shift();
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    return child;
-  }
-
-  /** @param {NodeJS.Signals} signal */
-  async stop(signal = 'SIGTERM') {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
-    await exited;
-  }
-
-  logs() {
-    return this.output.join('');
-  }
-
-  /** How many times its output said its desired state caught up (counted as it arrives). */
-  caughtUpLines() {
-    return this.caughtUp;
-  }
-}
+/** How many times IPAM's output has said its desired state caught up (counted as the lines arrive). */
+let caughtUpLines = 0;
+/** @param {string} line */
+const countCaughtUp = (line) => {
+  if (line.includes('desired state caught up')) caughtUpLines++;
+};
 
 /**
  * One request; its status, or 0 when nothing answered.
@@ -362,7 +301,7 @@ async function desiredStateSnapshot(databaseUrl) {
  */
 async function restart(ipam, network, opts) {
   await ipam.stop('SIGKILL');
-  const caughtUpBefore = ipam.caughtUpLines();
+  const caughtUpBefore = caughtUpLines;
   const t0 = performance.now();
   ipam.spawn();
   /** @type {Record<string, number>} ms from the kill */
@@ -400,8 +339,7 @@ async function restart(ipam, network, opts) {
     probe('healthy', () => status(`${ipam.url}/healthz`)),
   ]);
   // the desired-state fold (in the background) has caught up and published: IPAM logs it
-  if (opts.snapshot)
-    await waitUntil('desired state caught up', async () => ipam.caughtUpLines() > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
+  if (opts.snapshot) await waitUntil('desired state caught up', async () => caughtUpLines > caughtUpBefore, 600_000, { pollMs: 50, stop: () => interrupted });
   if (opts.snapshot) at.desiredState = performance.now() - t0;
   /** @param {Map<number, number> | undefined} m */
   const fmt = (m = new Map()) => Object.fromEntries([...m.entries()].map(([k, v]) => [k === 0 ? 'no answer' : String(k), v]));
@@ -422,16 +360,12 @@ async function main() {
   let prisma;
   try {
     await deployIpamMigrations(database.url);
-    const service = new IpamProcess({
-      DATABASE_URL: database.url,
-      NATS_URL: infra.natsUrl,
-      NATS_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      PORT: String(await freePort()),
-    });
+    const service = new IpamProcess(
+      { DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: String(await freePort()) },
+      countCaughtUp,
+    );
     ipam = service;
-    service.spawn();
-    await waitUntil('ipam healthy', async () => (await status(`${service.url}/healthz`)) === 200, 60_000, { pollMs: 100, stop: () => interrupted });
+    await service.start(() => interrupted);
     const bus = await connectNats(infra.natsUrl, `bench-restart-${prefix}`);
     nc = bus;
     const store = new JetStreamEventStore(bus, naming, new EventRegistry([...ipamEventDefinitions, ...agentEventDefinitions]));

@@ -27,12 +27,21 @@ async function withBus<T>(program: Command, fn: (bus: Bus, opts: GlobalOptions) 
   }
 }
 
+/** With --json, prints `value` as JSON and says so: the command then skips its human output. */
+function printJson(g: GlobalOptions, value: unknown): boolean {
+  if (g.json) out(JSON.stringify(value, null, 2));
+  return g.json;
+}
+
 const eventLine = (e: StreamEvent) => [e.sequence, e.envelope.occurredAt, e.subject, e.envelope.type, e.envelope.actor, e.envelope.correlationId] as const;
 const EVENT_HEADERS = ['seq', 'time', 'subject', 'type', 'actor', 'correlation'];
 
+/** The services whose projections netctl reaches, as help and errors list them. */
+const SERVICE_NAMES = Object.keys(SERVICE_CONTEXTS).join(', ');
+
 function serviceContext(service: string): string {
   const context = SERVICE_CONTEXTS[service];
-  if (context === undefined) throw new Error(`unknown service ${service}; one of ${Object.keys(SERVICE_CONTEXTS).join(', ')}`);
+  if (context === undefined) throw new Error(`unknown service ${service}; one of ${SERVICE_NAMES}`);
   return context;
 }
 
@@ -105,10 +114,7 @@ export function buildProgram(): Command {
     .action(async (aggregate: string, id: string) => {
       await withBus(program, async (bus, g) => {
         const h = await history(bus, aggregate, id);
-        if (g.json) {
-          out(JSON.stringify(h, null, 2));
-          return;
-        }
+        if (printJson(g, h)) return;
         if (h.events.length === 0) {
           out(`${h.context}.${h.aggregate} ${id}: no events`);
           return;
@@ -134,16 +140,8 @@ export function buildProgram(): Command {
       await withBus(program, async (bus, g) => {
         const h = await history(bus, aggregate, id, o.at);
         const last = h.events.at(-1);
-        if (g.json) {
-          out(
-            JSON.stringify(
-              { context: h.context, aggregate: h.aggregate, id, sequence: h.sequence, occurredAt: last?.occurredAt ?? null, state: h.state },
-              null,
-              2,
-            ),
-          );
+        if (printJson(g, { context: h.context, aggregate: h.aggregate, id, sequence: h.sequence, occurredAt: last?.occurredAt ?? null, state: h.state }))
           return;
-        }
         out(`${h.context}.${h.aggregate} ${id} as of ${last ? `#${last.sequence} (${last.occurredAt}, ${last.type})` : 'its beginning (no events)'}:`);
         out(JSON.stringify(h.state, null, 2));
       });
@@ -159,10 +157,7 @@ export function buildProgram(): Command {
         const all: StreamEvent[] = [];
         for await (const e of bus.events(bus.subject('ev.>'), Number(o.from), false)) all.push(e);
         const t = traceCorrelation(all, correlationId);
-        if (g.json) {
-          out(JSON.stringify(t, null, 2));
-          return;
-        }
+        if (printJson(g, t)) return;
         if (t.events.length === 0) {
           out(`no event has correlation id ${correlationId}`);
           return;
@@ -181,6 +176,18 @@ export function buildProgram(): Command {
     });
 
   const projections = program.command('projections').description("the services' Postgres projections");
+
+  /** `netctl projections <name> <service>`: `run` gets the service, its context on the bus, the bus and the global options. */
+  const serviceCommand = (name: string, description: string, run: (service: string, context: string, bus: Bus, g: GlobalOptions) => Promise<void>): void => {
+    projections
+      .command(name)
+      .description(description)
+      .argument('<service>', SERVICE_NAMES)
+      .action(async (service: string) => {
+        const context = serviceContext(service);
+        await withBus(program, (bus, g) => run(service, context, bus, g));
+      });
+  };
   projections
     .command('status')
     .description("each projection's checkpoint and lag behind the stream")
@@ -204,10 +211,7 @@ export function buildProgram(): Command {
             });
           }
         }
-        if (g.json) {
-          out(JSON.stringify({ streamLastSequence: last, projections: rows }, null, 2));
-          return;
-        }
+        if (printJson(g, { streamLastSequence: last, projections: rows })) return;
         out(`stream at #${last}`);
         out(
           table(
@@ -220,98 +224,72 @@ export function buildProgram(): Command {
       });
     });
 
-  projections
-    .command('parked')
-    .description("the events a service's projections could not apply and went on without, with the error")
-    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
-    .action(async (service: string) => {
-      const context = serviceContext(service);
-      await withBus(program, async (bus, g) => {
-        const parked = await bus.admin<ParkedEvent[]>(context, 'projection_parked', {}, 10_000);
-        if (g.json) {
-          out(JSON.stringify({ service, parked }, null, 2));
-          return;
-        }
-        if (parked.length === 0) {
-          out(`${service}: no parked events`);
-          return;
-        }
-        out(
-          table(
-            ['projection', 'sequence', 'subject', 'type', 'version', 'parked at', 'error'],
-            parked.map((p) => [p.projection, p.sequence, p.subject, p.type, p.schemaVersion, p.parkedAt, brief(p.error, 100)]),
-          ),
-        );
-      });
-    });
+  serviceCommand('parked', "the events a service's projections could not apply and went on without, with the error", async (service, context, bus, g) => {
+    const parked = await bus.admin<ParkedEvent[]>(context, 'projection_parked', {}, 10_000);
+    if (printJson(g, { service, parked })) return;
+    if (parked.length === 0) {
+      out(`${service}: no parked events`);
+      return;
+    }
+    out(
+      table(
+        ['projection', 'sequence', 'subject', 'type', 'version', 'parked at', 'error'],
+        parked.map((p) => [p.projection, p.sequence, p.subject, p.type, p.schemaVersion, p.parkedAt, brief(p.error, 100)]),
+      ),
+    );
+  });
 
-  projections
-    .command('reapply')
-    .description("applies a service's parked events again, oldest first (after a fix: an upcaster that sanitises them); those that still fail stay parked")
-    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
-    .action(async (service: string) => {
-      const context = serviceContext(service);
-      await withBus(program, async (bus, g) => {
-        const results = await bus.admin<ReapplyResult[]>(context, 'projection_reapply', {}, 10 * 60_000);
-        if (g.json) {
-          out(JSON.stringify({ service, projections: results }, null, 2));
-          return;
-        }
-        out(
-          table(
-            ['projection', 'applied', 'still parked'],
-            results.map((r) => [r.name, r.applied.length, r.parked.length]),
-          ),
-        );
-        for (const r of results) for (const p of r.parked) out(`  ${r.name} #${p.sequence} ${p.type}: ${brief(p.error, 120)}`);
-      });
-    });
+  serviceCommand(
+    'reapply',
+    "applies a service's parked events again, oldest first (after a fix: an upcaster that sanitises them); those that still fail stay parked",
+    async (service, context, bus, g) => {
+      const results = await bus.admin<ReapplyResult[]>(context, 'projection_reapply', {}, 10 * 60_000);
+      if (printJson(g, { service, projections: results })) return;
+      out(
+        table(
+          ['projection', 'applied', 'still parked'],
+          results.map((r) => [r.name, r.applied.length, r.parked.length]),
+        ),
+      );
+      for (const r of results) for (const p of r.parked) out(`  ${r.name} #${p.sequence} ${p.type}: ${brief(p.error, 120)}`);
+    },
+  );
 
-  projections
-    .command('rebuild')
-    .description("empties a service's projections and replays the stream into them, with progress")
-    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
-    .action(async (service: string) => {
-      const context = serviceContext(service);
-      await withBus(program, async (bus, g) => {
-        const target = await bus.lastSequence();
-        const started = Date.now();
-        const done = bus.admin<{ projections: ProjectionStatus[]; durationMs: number }>(context, 'projection_rebuild', {}, 60 * 60_000);
-        let finished = false;
-        void done.finally(() => (finished = true)).catch(() => undefined);
-        const tty = process.stdout.isTTY && !g.json;
-        let lastPrinted = 0;
-        let position = 0;
-        while (!finished) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-          if (finished) break;
-          const status = await bus.admin<ProjectionStatus[]>(context, 'projection_status', {}, 3_000).catch(() => null);
-          if (status) position = rebuildPosition(status, target, position);
-          const line = progressLine(position, target, Date.now() - started);
-          if (tty) process.stdout.write(`\r${line}`);
-          else if (!g.json && Date.now() - lastPrinted >= 1000) {
-            out(line);
-            lastPrinted = Date.now();
-          }
-        }
-        const result = await done;
-        const ms = Date.now() - started;
-        if (tty) process.stdout.write(`\r${progressLine(target, target, ms)}\n`);
-        else if (!g.json) out(progressLine(target, target, ms));
-        if (g.json) {
-          out(JSON.stringify({ service, streamLastSequence: target, ...result, rate: ms > 0 ? Math.round((target / ms) * 1000) : null }, null, 2));
-          return;
-        }
-        out(
-          `rebuilt ${service} (${result.projections.map((p) => p.name).join(', ')}): ${target.toLocaleString('en-US')} events in ${duration(ms)}, ${Math.round((target / Math.max(ms, 1)) * 1000).toLocaleString('en-US')} ev/s`,
-        );
-      });
-    });
+  serviceCommand('rebuild', "empties a service's projections and replays the stream into them, with progress", async (service, context, bus, g) => {
+    const target = await bus.lastSequence();
+    const started = Date.now();
+    const done = bus.admin<{ projections: ProjectionStatus[]; durationMs: number }>(context, 'projection_rebuild', {}, 60 * 60_000);
+    let finished = false;
+    void done.finally(() => (finished = true)).catch(() => undefined);
+    const tty = process.stdout.isTTY && !g.json;
+    let lastPrinted = 0;
+    let position = 0;
+    while (!finished) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (finished) break;
+      const status = await bus.admin<ProjectionStatus[]>(context, 'projection_status', {}, 3_000).catch(() => null);
+      if (status) position = rebuildPosition(status, target, position);
+      const line = progressLine(position, target, Date.now() - started);
+      if (tty) process.stdout.write(`\r${line}`);
+      else if (!g.json && Date.now() - lastPrinted >= 1000) {
+        out(line);
+        lastPrinted = Date.now();
+      }
+    }
+    const result = await done;
+    const ms = Date.now() - started;
+    if (tty) process.stdout.write(`\r${progressLine(target, target, ms)}\n`);
+    else if (!g.json) out(progressLine(target, target, ms));
+    if (printJson(g, { service, streamLastSequence: target, ...result, rate: ms > 0 ? Math.round((target / ms) * 1000) : null })) return;
+    out(
+      `rebuilt ${service} (${result.projections.map((p) => p.name).join(', ')}): ${target.toLocaleString('en-US')} events in ${duration(ms)}, ${Math.round((target / Math.max(ms, 1)) * 1000).toLocaleString('en-US')} ev/s`,
+    );
+  });
 
   program
     .command('replay')
     .description("a service's projections as of a stream sequence, folded into a scratch schema (replay_...) beside the live one")
-    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
+    .argument('<service>', SERVICE_NAMES)
     .requiredOption('--to <sequence>', 'the last stream sequence to fold')
     .requiredOption('--into <schema>', 'the scratch schema, replay_<name> (created afresh)')
     .action(async (service: string, o: { to: string; into: string }) => {
@@ -325,10 +303,7 @@ export function buildProgram(): Command {
           { toSequence: Number(o.to), schema: o.into },
           60 * 60_000,
         );
-        if (g.json) {
-          out(JSON.stringify({ service, ...result }, null, 2));
-          return;
-        }
+        if (printJson(g, { service, ...result })) return;
         out(`${service} as of #${o.to} is in schema ${o.into} (${duration(result.durationMs)}):`);
         out(
           table(
@@ -342,7 +317,7 @@ export function buildProgram(): Command {
   program
     .command('diff')
     .description('a replayed projection against the live one, table by table, row by row')
-    .argument('<service>', Object.keys(SERVICE_CONTEXTS).join(', '))
+    .argument('<service>', SERVICE_NAMES)
     .argument('<schema>', 'the scratch schema of a replay (replay_...)')
     .addOption(new Option('--database-url <url>', "the services' database").env('DATABASE_URL').default('postgresql://postgres@127.0.0.1:5432/ncp'))
     .option('--rows <n>', 'differing rows shown per table', '3')
@@ -385,10 +360,7 @@ export function buildProgram(): Command {
           }
         }
         const rows = agentRows(registrations, await bus.heartbeats(), statuses, Date.now(), Number(o.downSeconds));
-        if (g.json) {
-          out(JSON.stringify(rows, null, 2));
-          return;
-        }
+        if (printJson(g, rows)) return;
         out(
           table(
             ['row', 'host', 'roles', 'alive', 'heartbeat', 'last reconcile', 'took', 'failed', 'errors'],
@@ -417,16 +389,13 @@ export function buildProgram(): Command {
     .action(async (row: string, host: string, o: { kind?: string }) => {
       await withBus(program, async (bus, g) => {
         const entries = (await bus.desiredState(row, host)).filter((e) => o.kind === undefined || parseDesiredKey(e.key)?.kind === o.kind);
-        if (g.json) {
-          out(
-            JSON.stringify(
-              entries.map((e) => ({ key: e.key, revision: e.revision, updatedAt: e.created.toISOString(), value: e.value })),
-              null,
-              2,
-            ),
-          );
+        if (
+          printJson(
+            g,
+            entries.map((e) => ({ key: e.key, revision: e.revision, updatedAt: e.created.toISOString(), value: e.value })),
+          )
+        )
           return;
-        }
         if (entries.length === 0) {
           out(`no desired state for ${row}.${host}`);
           return;

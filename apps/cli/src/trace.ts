@@ -1,28 +1,26 @@
 /** What `netctl trace` follows through the stream. Pure. */
 
+import { type EventEnvelope } from '@ncp/contracts';
+
 export interface StreamEvent {
   readonly sequence: number;
   readonly subject: string;
-  readonly envelope: {
-    readonly id: string;
-    readonly type: string;
-    readonly aggregate: string;
-    readonly aggregateId: string;
-    readonly occurredAt: string;
-    readonly correlationId: string;
-    readonly causationId: string | null;
-    readonly actor: string;
-    readonly data: unknown;
-  };
+  /** as stored, of any schema version (netctl reads neither schemaVersion nor projectId) */
+  readonly envelope: Omit<EventEnvelope, 'schemaVersion' | 'projectId'>;
 }
 
-export interface TracedReport {
-  readonly sequence: number;
-  readonly host: string;
+/** What an agent's ResourceStatusReported says of one resource. */
+interface Report {
   readonly kind: string;
   readonly id: string;
   readonly status: string;
   readonly reason: string;
+}
+
+/** A report on a traced resource: which host, which event, when. */
+export interface TracedReport extends Report {
+  readonly sequence: number;
+  readonly host: string;
   readonly at: string;
   /** since the trace's first event: how long it took to be applied there */
   readonly afterMs: number;
@@ -40,13 +38,6 @@ function idsIn(value: unknown, into: Set<string>): void {
     if (UUID.test(value)) into.add(value.toLowerCase());
   } else if (Array.isArray(value)) for (const v of value) idsIn(v, into);
   else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) idsIn(v, into);
-}
-
-interface Report {
-  readonly kind: string;
-  readonly id: string;
-  readonly status: string;
-  readonly reason: string;
 }
 
 /**

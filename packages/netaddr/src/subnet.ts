@@ -88,46 +88,77 @@ export interface GatewayCheckOptions {
   readonly allowOutsideCidr?: boolean;
 }
 
+/** How an address given for a subnet is named in its problems, and their codes. */
+interface AddressRole {
+  /** `<versionLabel> version 6 does not match subnet ...` */
+  readonly versionLabel: string;
+  /** `<label> 10.0.0.1 is not in subnet ...` */
+  readonly label: string;
+  readonly codes: {
+    readonly version: SubnetProblemCode;
+    readonly outside: SubnetProblemCode;
+    readonly network: SubnetProblemCode;
+    readonly broadcast: SubnetProblemCode;
+  };
+}
+
+const GATEWAY: AddressRole = {
+  versionLabel: 'Gateway IP',
+  label: 'Gateway IP',
+  codes: {
+    version: 'gateway_version_mismatch',
+    outside: 'gateway_outside_cidr',
+    network: 'gateway_is_network_address',
+    broadcast: 'gateway_is_broadcast_address',
+  },
+};
+
+const FIXED_IP: AddressRole = {
+  versionLabel: 'IP',
+  label: 'IP address',
+  codes: { version: 'ip_version_mismatch', outside: 'ip_outside_cidr', network: 'ip_is_network_address', broadcast: 'ip_is_broadcast_address' },
+};
+
+/**
+ * The first problem of an address given for a subnet, if any: another IP version, outside the
+ * cidr, or outside its {@link usableRange}: the IPv4 network or broadcast address (prefixes up
+ * to /30), the IPv6 subnet-router anycast address unless `allowSubnetRouterAnycast`.
+ */
+function addressProblems(cidr: Cidr, address: IpAddress, role: AddressRole, allowSubnetRouterAnycast: boolean): SubnetProblem[] {
+  const cidrText = formatCidr(cidr);
+  if (address.version !== cidr.version) {
+    return [
+      {
+        code: role.codes.version,
+        message: `${role.versionLabel} version ${address.version} does not match subnet ${cidrText} (IPv${cidr.version})`,
+      },
+    ];
+  }
+  const named = `${role.label} ${formatIp(address.version, address.value)}`;
+  if (address.value < cidr.network || address.value > cidrLast(cidr)) {
+    return [{ code: role.codes.outside, message: `${named} is not in subnet ${cidrText}` }];
+  }
+  const usable = usableRange(cidr);
+  if (address.value < usable.first && !(cidr.version === 6 && allowSubnetRouterAnycast)) {
+    return [{ code: role.codes.network, message: `${named} is the network address of subnet ${cidrText}` }];
+  }
+  if (address.value > usable.last) {
+    return [{ code: role.codes.broadcast, message: `${named} is the broadcast address of subnet ${cidrText}` }];
+  }
+  return [];
+}
+
 /**
  * Checks a gateway against its subnet: same version, inside the cidr (see options), and for IPv4
  * prefixes up to /30 neither the network nor the broadcast address. For IPv4 /31 and /32 every
  * address is a host address (Neutron's check_gateway_invalid_in_subnet rejects both ends of a
- * /31 although its own generate_pools hands them out; we follow RFC 3021).
+ * /31 although its own generate_pools hands them out; we follow RFC 3021). An IPv6 gateway may
+ * be the subnet-router anycast address.
  */
 export function validateGateway(cidr: Cidr, gateway: IpAddress, options: GatewayCheckOptions = {}): SubnetProblem[] {
-  const cidrText = formatCidr(cidr);
-  if (gateway.version !== cidr.version) {
-    return [
-      {
-        code: 'gateway_version_mismatch',
-        message: `Gateway IP version ${gateway.version} does not match subnet ${cidrText} (IPv${cidr.version})`,
-      },
-    ];
-  }
-  const gwText = formatIp(gateway.version, gateway.value);
-  if (gateway.value < cidr.network || gateway.value > cidrLast(cidr)) {
-    if (options.allowOutsideCidr === true) return [];
-    return [{ code: 'gateway_outside_cidr', message: `Gateway IP ${gwText} is not in subnet ${cidrText}` }];
-  }
-  if (cidr.version === 4 && cidr.prefixLength <= 30) {
-    if (gateway.value === cidr.network) {
-      return [
-        {
-          code: 'gateway_is_network_address',
-          message: `Gateway IP ${gwText} is the network address of subnet ${cidrText}`,
-        },
-      ];
-    }
-    if (gateway.value === cidrLast(cidr)) {
-      return [
-        {
-          code: 'gateway_is_broadcast_address',
-          message: `Gateway IP ${gwText} is the broadcast address of subnet ${cidrText}`,
-        },
-      ];
-    }
-  }
-  return [];
+  const problems = addressProblems(cidr, gateway, GATEWAY, true);
+  if (options.allowOutsideCidr === true && problems[0]?.code === GATEWAY.codes.outside) return [];
+  return problems;
 }
 
 /**
@@ -231,35 +262,5 @@ export interface FixedIpCheckOptions {
  * Addresses outside the allocation pools are fine: pools only steer automatic allocation.
  */
 export function validateFixedIp(cidr: Cidr, ip: IpAddress, options: FixedIpCheckOptions = {}): SubnetProblem[] {
-  const cidrText = formatCidr(cidr);
-  if (ip.version !== cidr.version) {
-    return [
-      {
-        code: 'ip_version_mismatch',
-        message: `IP version ${ip.version} does not match subnet ${cidrText} (IPv${cidr.version})`,
-      },
-    ];
-  }
-  const ipText = formatIp(ip.version, ip.value);
-  if (ip.value < cidr.network || ip.value > cidrLast(cidr)) {
-    return [{ code: 'ip_outside_cidr', message: `IP address ${ipText} is not in subnet ${cidrText}` }];
-  }
-  const usable = usableRange(cidr);
-  if (ip.value < usable.first && !(cidr.version === 6 && options.allowSubnetRouterAnycast === true)) {
-    return [
-      {
-        code: 'ip_is_network_address',
-        message: `IP address ${ipText} is the network address of subnet ${cidrText}`,
-      },
-    ];
-  }
-  if (ip.value > usable.last) {
-    return [
-      {
-        code: 'ip_is_broadcast_address',
-        message: `IP address ${ipText} is the broadcast address of subnet ${cidrText}`,
-      },
-    ];
-  }
-  return [];
+  return addressProblems(cidr, ip, FIXED_IP, options.allowSubnetRouterAnycast === true);
 }

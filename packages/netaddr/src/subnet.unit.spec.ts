@@ -82,23 +82,28 @@ describe('defaultAllocationPools', () => {
   });
 });
 
-describe('validateGateway', () => {
+describe('validateGateway and validateFixedIp', () => {
+  // the same address as a subnet's gateway and as a port's fixed IP
   it.each([
-    ['10.0.0.0/24', '10.0.0.1', []],
-    ['10.0.0.0/24', '10.0.0.0', ['gateway_is_network_address']],
-    ['10.0.0.0/24', '10.0.0.255', ['gateway_is_broadcast_address']],
-    ['10.0.0.0/24', '10.0.1.1', ['gateway_outside_cidr']],
-    ['10.0.0.0/24', '::1', ['gateway_version_mismatch']],
-    ['10.0.0.0/31', '10.0.0.0', []],
-    ['10.0.0.0/31', '10.0.0.1', []],
-    ['10.0.0.5/32', '10.0.0.5', []],
-    ['2001:db8::/64', '2001:db8::', []], // subnet-router anycast is a valid IPv6 gateway
-    ['2001:db8::/64', '2001:db8::ffff:ffff:ffff:ffff', []], // no broadcast in IPv6
-    ['2001:db8::/64', '2001:db8:1::1', ['gateway_outside_cidr']],
-  ])('%s gateway %s -> %j', (c, gw, expected) => {
-    expect(codes(validateGateway(cidr(c), ip(gw)))).toEqual(expected);
+    ['10.0.0.0/24', '10.0.0.1', [], []],
+    ['10.0.0.0/24', '10.0.0.77', [], []],
+    ['10.0.0.0/24', '10.0.0.0', ['gateway_is_network_address'], ['ip_is_network_address']],
+    ['10.0.0.0/24', '10.0.0.255', ['gateway_is_broadcast_address'], ['ip_is_broadcast_address']],
+    ['10.0.0.0/24', '10.0.1.1', ['gateway_outside_cidr'], ['ip_outside_cidr']],
+    ['10.0.0.0/24', '::1', ['gateway_version_mismatch'], ['ip_version_mismatch']],
+    ['10.0.0.0/31', '10.0.0.0', [], []],
+    ['10.0.0.0/31', '10.0.0.1', [], []],
+    ['10.0.0.5/32', '10.0.0.5', [], []],
+    ['2001:db8::/64', '2001:db8::', [], ['ip_is_network_address']], // subnet-router anycast: a valid gateway, a port's only when allowed
+    ['2001:db8::/64', '2001:db8::ffff:ffff:ffff:ffff', [], []], // no broadcast in IPv6
+    ['2001:db8::/64', '2001:db8:1::1', ['gateway_outside_cidr'], ['ip_outside_cidr']],
+  ])('%s: %s as gateway -> %j, as fixed IP -> %j', (c, address, asGateway, asFixedIp) => {
+    expect(codes(validateGateway(cidr(c), ip(address)))).toEqual(asGateway);
+    expect(codes(validateFixedIp(cidr(c), ip(address)))).toEqual(asFixedIp);
   });
+});
 
+describe('validateGateway', () => {
   it('explains the problem and can allow off-subnet gateways', () => {
     expect(validateGateway(cidr('10.0.0.0/24'), ip('10.0.0.255'))[0]?.message).toBe('Gateway IP 10.0.0.255 is the broadcast address of subnet 10.0.0.0/24');
     expect(validateGateway(cidr('10.0.0.0/24'), ip('10.0.1.1'), { allowOutsideCidr: true })).toEqual([]);
@@ -182,19 +187,6 @@ describe('validateAllocationPools', () => {
 });
 
 describe('validateFixedIp', () => {
-  it.each([
-    ['10.0.0.0/24', '10.0.0.77', []],
-    ['10.0.0.0/24', '10.0.0.0', ['ip_is_network_address']],
-    ['10.0.0.0/24', '10.0.0.255', ['ip_is_broadcast_address']],
-    ['10.0.0.0/24', '10.0.1.1', ['ip_outside_cidr']],
-    ['10.0.0.0/24', '::1', ['ip_version_mismatch']],
-    ['10.0.0.0/31', '10.0.0.0', []],
-    ['2001:db8::/64', '2001:db8::', ['ip_is_network_address']],
-    ['2001:db8::/64', '2001:db8::ffff:ffff:ffff:ffff', []],
-  ])('%s ip %s -> %j', (c, address, expected) => {
-    expect(codes(validateFixedIp(cidr(c), ip(address)))).toEqual(expected);
-  });
-
   it('lets router ports take the IPv6 subnet-router anycast address when allowed', () => {
     expect(validateFixedIp(cidr('2001:db8::/64'), ip('2001:db8::'), { allowSubnetRouterAnycast: true })).toEqual([]);
     expect(codes(validateFixedIp(cidr('10.0.0.0/24'), ip('10.0.0.0'), { allowSubnetRouterAnycast: true }))).toEqual(['ip_is_network_address']);

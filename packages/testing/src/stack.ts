@@ -107,6 +107,8 @@ interface Service {
   readonly output: OutputTail;
 }
 
+const serviceUrl = (service: Service) => `http://127.0.0.1:${service.port}`;
+
 /**
  * The built stack (IPAM + gateway) as real processes against a fresh database and a
  * fresh NATS prefix, for API, crash and CLI tests and for benchmarks. Needs `npm run
@@ -170,40 +172,27 @@ export class TestStack {
   /** every agent's state directory, chosen or given (their daemons are killed by stop) */
   private readonly agentStateDirs: string[] = [];
 
+  /** The gateway's base URL, e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  readonly ipamUrl: string;
+  readonly l3Url: string;
+  readonly dhcpUrl: string;
+  readonly bgpUrl: string;
+  readonly metadataUrl: string;
+
   private constructor(
     readonly prefix: string,
     readonly database: TestDatabase,
     readonly natsUrl: string,
     private readonly services: Record<ServiceName, Service>,
-  ) {}
-
-  /** The gateway's base URL, e.g. http://127.0.0.1:40123 */
-  get url(): string {
-    return this.urlOf('gateway');
-  }
-
-  get ipamUrl(): string {
-    return this.urlOf('ipam');
-  }
-
-  get l3Url(): string {
-    return this.urlOf('l3');
-  }
-
-  get dhcpUrl(): string {
-    return this.urlOf('dhcp');
-  }
-
-  get bgpUrl(): string {
-    return this.urlOf('bgp');
-  }
-
-  get metadataUrl(): string {
-    return this.urlOf('metadata');
-  }
-
-  private urlOf(name: ServiceName): string {
-    return `http://127.0.0.1:${this.services[name].port}`;
+  ) {
+    // start() has settled every port by now (startIpam starts IPAM again on the same one)
+    this.url = serviceUrl(services.gateway);
+    this.ipamUrl = serviceUrl(services.ipam);
+    this.l3Url = serviceUrl(services.l3);
+    this.dhcpUrl = serviceUrl(services.dhcp);
+    this.bgpUrl = serviceUrl(services.bgp);
+    this.metadataUrl = serviceUrl(services.metadata);
   }
 
   static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
@@ -235,13 +224,12 @@ export class TestStack {
       await TestStack.startOnFreePort(backends[name]);
     }
     // The gateway's upstreams are known once the backends listen (a port may have changed).
-    const url = (name: Backend) => `http://127.0.0.1:${backends[name].port}`;
     const gateway = await service('gateway', {
-      IPAM_URL: url('ipam'),
-      L3_URL: url('l3'),
-      DHCP_URL: url('dhcp'),
-      BGP_URL: url('bgp'),
-      METADATA_URL: url('metadata'),
+      IPAM_URL: serviceUrl(backends.ipam),
+      L3_URL: serviceUrl(backends.l3),
+      DHCP_URL: serviceUrl(backends.dhcp),
+      BGP_URL: serviceUrl(backends.bgp),
+      METADATA_URL: serviceUrl(backends.metadata),
     });
     await TestStack.startOnFreePort(gateway);
     return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
@@ -377,7 +365,7 @@ export class TestStack {
     };
     let healthy: boolean;
     try {
-      healthy = await child.waitHealthy(httpHealth(`http://127.0.0.1:${service.port}/healthz`), { timeoutMs: 30_000, pollMs: 100 });
+      healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 30_000, pollMs: 100 });
     } catch (e) {
       throw failed(e instanceof Error ? e.message : String(e));
     }
