@@ -18,4 +18,5 @@ export * from './admin-responder';
 export * from './json-changes';
 export * from './replay';
 export * from './subject-filter';
+export * from './event-folds';
 export * from './whole-stream-projection';

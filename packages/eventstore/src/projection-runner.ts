@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyResult, type RecordedEvent } from '@ncp/contracts';
+import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure, sqlState } from './projection-failure';
 
@@ -203,13 +204,8 @@ export class ProjectionRunner<Tx> {
 
   async status(): Promise<ProjectionStatus> {
     const jsm = await this.events.jsm();
-    let pending = 0;
-    try {
-      const info = await jsm.consumers.info(this.events.streamName, this.durableName);
-      pending = info.num_pending + info.num_ack_pending;
-    } catch (e) {
-      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
-    }
+    const info = await unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName));
+    const pending = info ? info.num_pending + info.num_ack_pending : 0;
     // Not running from the moment a stop (or a rebuild) begins, before the last batch is done.
     return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined && !this.stopping, parked: this.parkedCount };
   }
@@ -279,21 +275,12 @@ export class ProjectionRunner<Tx> {
 
   private async recreateConsumer(startSequence: number): Promise<void> {
     const jsm = await this.events.jsm();
-    try {
-      await jsm.consumers.delete(this.events.streamName, this.durableName);
-    } catch (e) {
-      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
-    }
-    await jsm.consumers.add(this.events.streamName, {
-      durable_name: this.durableName,
-      filter_subject: this.projection.filter,
-      ack_policy: AckPolicy.Explicit,
+    await unlessConsumerMissing(() => jsm.consumers.delete(this.events.streamName, this.durableName));
+    await addDurableConsumer(this.events, this.durableName, this.projection.filter, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: startSequence,
       ack_wait: 300_000_000_000,
       max_ack_pending: 20_000,
-      // A dead instance's consumer goes away by itself after a day.
-      inactive_threshold: 86_400_000_000_000,
     });
   }
 

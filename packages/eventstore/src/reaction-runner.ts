@@ -1,5 +1,6 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { type RecordedEvent } from '@ncp/contracts';
+import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure } from './projection-failure';
 import { type ProjectionLogger } from './projection-runner';
@@ -37,18 +38,12 @@ export class ReactionRunner {
 
   async start(): Promise<void> {
     const jsm = await this.events.jsm();
-    try {
-      await jsm.consumers.info(this.events.streamName, this.durableName);
-    } catch (e) {
-      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
-      await jsm.consumers.add(this.events.streamName, {
-        durable_name: this.durableName,
-        filter_subject: this.reaction.filter,
-        ack_policy: AckPolicy.Explicit,
+    const existing = await unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName));
+    if (!existing) {
+      await addDurableConsumer(this.events, this.durableName, this.reaction.filter, {
         deliver_policy: DeliverPolicy.All,
         ack_wait: 60_000_000_000,
         max_deliver: -1,
-        inactive_threshold: 86_400_000_000_000,
       });
     }
     const consumer = await this.events.js.consumers.get(this.events.streamName, this.durableName);

@@ -1,4 +1,5 @@
 import { type Naming, type RecordedEvent } from '@ncp/contracts';
+import { byAggregate, type AggregateFolds, type Fold } from './event-folds';
 import { type Projection } from './projection-runner';
 import { acceptsContexts } from './subject-filter';
 
@@ -9,20 +10,24 @@ interface TruncatingTx {
 
 /**
  * A projection over the whole stream (NATS 2.9 allows one filter per consumer) that folds the
- * events of the contexts and aggregates it names, into tables it empties for a rebuild.
+ * events of the contexts and aggregates it names, each aggregate's through its folds, into
+ * tables it empties for a rebuild.
  */
 export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements Projection<Tx> {
   readonly filter: string;
   readonly accepts: (subject: string) => boolean;
+  private readonly folds: Fold<Tx>;
 
   constructor(
     readonly name: string,
     naming: Naming,
     contexts: Parameters<typeof acceptsContexts>[1],
     private readonly tables: readonly string[],
+    folds: AggregateFolds<Tx>,
   ) {
     this.filter = naming.allEvents;
     this.accepts = acceptsContexts(naming, contexts);
+    this.folds = byAggregate(folds);
   }
 
   async reset(tx: Tx): Promise<void> {
@@ -30,5 +35,7 @@ export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements 
     await tx.$executeRawUnsafe(`TRUNCATE ${this.tables.join(', ')}`);
   }
 
-  abstract apply(tx: Tx, recorded: RecordedEvent): Promise<void>;
+  apply(tx: Tx, recorded: RecordedEvent): Promise<void> {
+    return this.folds.apply(tx, recorded);
+  }
 }

@@ -6,3 +6,4 @@ export * from './dhcp-client';
 export * from './pg-sql';
 export * from './fact-stream';
 export * from './prng';
+export * from './projection-spec';

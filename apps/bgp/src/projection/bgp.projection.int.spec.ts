@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, factStream, projectionDatabase, replayedTables, type ProjectionDatabase } from '@ncp/testing';
+import { factStream, projectionDatabase, projectionSuite } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
-import { BGP_SCHEMA, createPrisma, type BgpPrisma, type BgpTx } from '../infrastructure/prisma';
+import { BGP_SCHEMA, createPrisma } from '../infrastructure/prisma';
 import { BgpProjection } from './bgp.projection';
 
 /**
@@ -32,46 +32,36 @@ const events = factStream()
 
 const isForeign = (aggregate: string) => aggregate !== 'speaker' && aggregate !== 'peer';
 
-let db: ProjectionDatabase<BgpPrisma, BgpTx>;
-
-beforeAll(async () => {
-  db = await projectionDatabase('bgp', createPrisma, new BgpProjection(new Naming({ prefix: 'ev' })), BGP_SCHEMA);
-});
-
-afterAll(() => db?.close());
+const db = projectionSuite({ it, beforeAll, afterAll, expect }, () =>
+  projectionDatabase('bgp', createPrisma, new BgpProjection(new Naming({ prefix: 'ev' })), BGP_SCHEMA),
+);
 
 describe('BGP projection', () => {
   it("keeps BGP's columns of the networks, subnets, routers, floating IPs and agents the events leave, beside its speakers and sessions", async () => {
-    await applyEach(db.p, events);
-    expect(await db.client.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', external: false }]);
-    expect(await db.client.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).toEqual([
+    const client = await db.after(events);
+    expect(await client.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', external: false }]);
+    expect(await client.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'sub-a4', networkId: 'net-a', ipVersion: 4, cidr: '10.0.0.0/24', addressScopeId: null },
       { id: 'sub-a6', networkId: 'net-a', ipVersion: 6, cidr: 'fd00::/64', addressScopeId: null },
     ]);
-    expect(await db.client.router.findMany()).toEqual([
+    expect(await client.router.findMany()).toEqual([
       { id: 'rtr-2', gatewayNetworkId: 'net-b', gatewayFixedIps: [{ subnetId: 'sub-b4', ipAddress: '203.0.113.3' }] },
     ]);
-    expect(await db.client.routerInterface.findMany()).toEqual([
+    expect(await client.routerInterface.findMany()).toEqual([
       { portId: 'port-01', routerId: 'rtr-2', fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.5' }] },
     ]);
-    expect(await db.client.floatingIp.findMany({ orderBy: { id: 'asc' } })).toEqual([
+    expect(await client.floatingIp.findMany({ orderBy: { id: 'asc' } })).toEqual([
       { id: 'fip-1', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.50', fixedIpAddress: '10.0.0.5', routerId: 'rtr-2' },
       { id: 'fip-2', floatingNetworkId: 'net-b', floatingIpAddress: '203.0.113.51', fixedIpAddress: null, routerId: null },
     ]);
-    expect(await db.client.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
+    expect(await client.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
       { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], tunnelIp: '192.0.2.1' },
       { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], tunnelIp: '192.0.2.2' },
     ]);
-    expect(await db.client.bgpSession.findMany({ select: { speakerId: true, peerId: true, host: true, state: true, prefixesSent: true } })).toEqual([
+    expect(await client.bgpSession.findMany({ select: { speakerId: true, peerId: true, host: true, state: true, prefixesSent: true } })).toEqual([
       { speakerId: 'spk-1', peerId: 'peer-1', host: 'h1', state: 'Established', prefixesSent: 3 },
     ]);
   });
 
-  it('rebuilt, or with the foreign events delivered again, the tables are the same; reversed, the mirror is', async () => {
-    const r = await replayedTables(db.p, events, isForeign, [...MIRROR_TABLES, 'bgp_speakers', 'bgp_peers', 'bgp_sessions']);
-    expect(r.once.floating_ips).toHaveLength(2);
-    expect(r.rebuilt).toEqual(r.once);
-    expect(r.redelivered).toEqual(r.once);
-    for (const t of MIRROR_TABLES) expect(r.reversed[t]).toEqual(r.once[t]);
-  });
+  db.itReplays(events, { isForeign, mirrorTables: MIRROR_TABLES, ownTables: ['bgp_speakers', 'bgp_peers', 'bgp_sessions'], reversed: 'mirror' });
 });

@@ -1,6 +1,6 @@
-import { type AgentEvent, type BgpEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
-import { WholeStreamProjection } from '@ncp/eventstore';
-import { FactMirror, isMirrored } from '@ncp/fact-mirror';
+import { type AgentEvent, type BgpEvent, type Naming } from '@ncp/contracts';
+import { WholeStreamProjection, byType, firstRevision, nextRevision, someTypes, type Folded } from '@ncp/eventstore';
+import { FactMirror } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { type BgpTx } from '../infrastructure/prisma';
 
@@ -30,6 +30,67 @@ const TABLES = [
   'fact_mirror',
 ];
 
+/** A speaker's lists of the peers and networks it has. */
+type SpeakerList = 'peerIds' | 'networkIds';
+
+async function addToSpeaker(tx: BgpTx, { id, at }: Folded<unknown>, list: SpeakerList, item: string): Promise<void> {
+  const data: Prisma.BgpSpeakerUpdateInput = nextRevision(at);
+  data[list] = { push: item };
+  await tx.bgpSpeaker.update({ where: { id }, data });
+}
+
+async function removeFromSpeaker(tx: BgpTx, { id, at }: Folded<unknown>, list: SpeakerList, item: string): Promise<void> {
+  const speaker = await tx.bgpSpeaker.findUniqueOrThrow({ where: { id }, select: { peerIds: true, networkIds: true } });
+  const data: Prisma.BgpSpeakerUpdateInput = nextRevision(at);
+  data[list] = speaker[list].filter((i) => i !== item);
+  await tx.bgpSpeaker.update({ where: { id }, data });
+}
+
+/** BGP's own speakers and peers; a speaker's sessions go with it, its hosts and its peers. */
+const bgp = byType<BgpTx, BgpEvent>({
+  BgpSpeakerCreated: (tx, { id, at, data }) => tx.bgpSpeaker.create({ data: { id, ...data, peerIds: [], networkIds: [], hosts: [], ...firstRevision(at) } }),
+  BgpSpeakerUpdated: (tx, { id, at, data }) => tx.bgpSpeaker.update({ where: { id }, data: { ...data.changes, ...nextRevision(at) } }),
+  BgpSpeakerPeerAdded: (tx, event) => addToSpeaker(tx, event, 'peerIds', event.data.peerId),
+  BgpSpeakerPeerRemoved: async (tx, event) => {
+    await removeFromSpeaker(tx, event, 'peerIds', event.data.peerId);
+    await tx.bgpSession.deleteMany({ where: { speakerId: event.id, peerId: event.data.peerId } });
+  },
+  BgpSpeakerNetworkAdded: (tx, event) => addToSpeaker(tx, event, 'networkIds', event.data.networkId),
+  BgpSpeakerNetworkRemoved: (tx, event) => removeFromSpeaker(tx, event, 'networkIds', event.data.networkId),
+  BgpSpeakerScheduled: async (tx, { id, data }) => {
+    // placement is not an API change: no new revision
+    await tx.bgpSpeaker.update({ where: { id }, data: { hosts: json(data.hosts) } });
+    await tx.bgpSession.deleteMany({ where: { speakerId: id, host: { notIn: data.hosts.map((h) => h.host) } } });
+  },
+  BgpSpeakerDeleted: async (tx, { id }) => {
+    await tx.bgpSpeaker.deleteMany({ where: { id } });
+    await tx.bgpSession.deleteMany({ where: { speakerId: id } });
+  },
+  BgpPeerCreated: (tx, { id, at, data }) => tx.bgpPeer.create({ data: { id, ...data, ...firstRevision(at) } }),
+  BgpPeerUpdated: (tx, { id, at, data }) => tx.bgpPeer.update({ where: { id }, data: { ...data.changes, ...nextRevision(at) } }),
+  BgpPeerDeleted: async (tx, { id }) => {
+    await tx.bgpPeer.deleteMany({ where: { id } });
+    await tx.bgpSession.deleteMany({ where: { peerId: id } });
+  },
+});
+
+/** The sessions the agents report. */
+const sessions = someTypes<BgpTx, AgentEvent>({
+  ResourceStatusReported: async (tx, { at, data }) => {
+    const host = data.host;
+    for (const r of data.resources) {
+      if (r.kind !== 'bgp_session' || r.session === undefined) continue;
+      const { speakerId, peerId, state, since, prefixesSent, lastError } = r.session;
+      // A late report of a host the speaker left, or of a peer it no longer has, is stale.
+      const speaker = await tx.bgpSpeaker.findUnique({ where: { id: speakerId }, select: { hosts: true, peerIds: true } });
+      const hosts = (speaker?.hosts ?? []) as { host: string }[];
+      if (!speaker || !speaker.peerIds.includes(peerId) || !hosts.some((h) => h.host === host)) continue;
+      const row = { state, since: since === null ? null : new Date(since), prefixesSent, lastError, reportedAt: at };
+      await tx.bgpSession.upsert({ where: { speakerId_peerId_host: { speakerId, peerId, host } }, create: { speakerId, peerId, host, ...row }, update: row });
+    }
+  },
+});
+
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): BGP's own
  * speakers and peers, the sessions the agents report, and BGP's copy of the IPAM, L3 and agent
@@ -37,83 +98,13 @@ const TABLES = [
  */
 export class BgpProjection extends WholeStreamProjection<BgpTx> {
   constructor(naming: Naming) {
-    super('bgp', naming, { bgp: '*', ipam: ['network'], l3: ['router', 'floatingip'], agent: ['agent'] }, TABLES);
-  }
-
-  async apply(tx: BgpTx, recorded: RecordedEvent): Promise<void> {
-    const e = recorded.envelope;
-    const at = new Date(e.occurredAt);
-    const event = { type: e.type, data: e.data };
-    if (e.aggregate === 'agent') await this.applySessions(tx, at, event as AgentEvent);
-    if (isMirrored(e.aggregate)) return mirror.apply(tx, recorded);
-    return this.applyBgp(tx, e.aggregateId, at, event as BgpEvent);
-  }
-
-  private async applyBgp(tx: BgpTx, id: string, at: Date, event: BgpEvent): Promise<void> {
-    const touched = { updatedAt: at, revisionNumber: { increment: 1 } };
-    switch (event.type) {
-      case 'BgpSpeakerCreated':
-        await tx.bgpSpeaker.create({ data: { id, ...event.data, peerIds: [], networkIds: [], hosts: [], revisionNumber: 1, createdAt: at, updatedAt: at } });
-        return;
-      case 'BgpSpeakerUpdated':
-        await tx.bgpSpeaker.update({ where: { id }, data: { ...event.data.changes, ...touched } });
-        return;
-      case 'BgpSpeakerPeerAdded':
-        await tx.bgpSpeaker.update({ where: { id }, data: { peerIds: { push: event.data.peerId }, ...touched } });
-        return;
-      case 'BgpSpeakerPeerRemoved': {
-        const speaker = await tx.bgpSpeaker.findUniqueOrThrow({ where: { id }, select: { peerIds: true } });
-        await tx.bgpSpeaker.update({ where: { id }, data: { peerIds: speaker.peerIds.filter((p) => p !== event.data.peerId), ...touched } });
-        await tx.bgpSession.deleteMany({ where: { speakerId: id, peerId: event.data.peerId } });
-        return;
-      }
-      case 'BgpSpeakerNetworkAdded':
-        await tx.bgpSpeaker.update({ where: { id }, data: { networkIds: { push: event.data.networkId }, ...touched } });
-        return;
-      case 'BgpSpeakerNetworkRemoved': {
-        const speaker = await tx.bgpSpeaker.findUniqueOrThrow({ where: { id }, select: { networkIds: true } });
-        await tx.bgpSpeaker.update({ where: { id }, data: { networkIds: speaker.networkIds.filter((n) => n !== event.data.networkId), ...touched } });
-        return;
-      }
-      case 'BgpSpeakerScheduled':
-        // placement is not an API change: no new revision
-        await tx.bgpSpeaker.update({ where: { id }, data: { hosts: json(event.data.hosts) } });
-        await tx.bgpSession.deleteMany({ where: { speakerId: id, host: { notIn: event.data.hosts.map((h) => h.host) } } });
-        return;
-      case 'BgpSpeakerDeleted':
-        await tx.bgpSpeaker.deleteMany({ where: { id } });
-        await tx.bgpSession.deleteMany({ where: { speakerId: id } });
-        return;
-      case 'BgpPeerCreated':
-        await tx.bgpPeer.create({ data: { id, ...event.data, revisionNumber: 1, createdAt: at, updatedAt: at } });
-        return;
-      case 'BgpPeerUpdated':
-        await tx.bgpPeer.update({ where: { id }, data: { ...event.data.changes, ...touched } });
-        return;
-      case 'BgpPeerDeleted':
-        await tx.bgpPeer.deleteMany({ where: { id } });
-        await tx.bgpSession.deleteMany({ where: { peerId: id } });
-        return;
-      default: {
-        const _exhaustive: never = event;
-        return _exhaustive;
-      }
-    }
-  }
-
-  /** The sessions the agents report. */
-  private async applySessions(tx: BgpTx, at: Date, event: AgentEvent): Promise<void> {
-    if (event.type !== 'ResourceStatusReported') return;
-    const host = event.data.host;
-    for (const r of event.data.resources) {
-      if (r.kind !== 'bgp_session' || r.session === undefined) continue;
-      const { speakerId, peerId, state, since, prefixesSent, lastError } = r.session;
-      // A late report of a host the speaker left, or of a peer it no longer has, is stale.
-      const speaker = await tx.bgpSpeaker.findUnique({ where: { id: speakerId }, select: { hosts: true, peerIds: true } });
-      const hosts = (speaker?.hosts ?? []) as { host: string }[];
-      if (!speaker || !speaker.peerIds.includes(peerId) || !hosts.some((h) => h.host === host)) continue;
-      const data = { state, since: since === null ? null : new Date(since), prefixesSent, lastError, reportedAt: at };
-      await tx.bgpSession.upsert({ where: { speakerId_peerId_host: { speakerId, peerId, host } }, create: { speakerId, peerId, host, ...data }, update: data });
-    }
+    super('bgp', naming, { bgp: '*', ipam: ['network'], l3: ['router', 'floatingip'], agent: ['agent'] }, TABLES, {
+      speaker: bgp,
+      peer: bgp,
+      agent: [sessions, mirror],
+      network: mirror,
+      router: mirror,
+      floatingip: mirror,
+    });
   }
 }

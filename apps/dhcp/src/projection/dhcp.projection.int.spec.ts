@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyEach, factStream, projectionDatabase, replayedTables, type ProjectionDatabase } from '@ncp/testing';
+import { factStream, projectionDatabase, projectionSuite } from '@ncp/testing';
 import { Naming } from '@ncp/contracts';
-import { DHCP_SCHEMA, createPrisma, type DhcpPrisma, type DhcpTx } from '../infrastructure/prisma';
+import { DHCP_SCHEMA, createPrisma } from '../infrastructure/prisma';
 import { DhcpProjection } from './dhcp.projection';
 
 /**
@@ -17,25 +17,19 @@ const events = factStream()
 
 const isForeign = (aggregate: string) => aggregate !== 'server';
 
-let db: ProjectionDatabase<DhcpPrisma, DhcpTx>;
-
-beforeAll(async () => {
-  db = await projectionDatabase('dhcp', createPrisma, new DhcpProjection(new Naming({ prefix: 'ev' })), DHCP_SCHEMA);
-});
-
-afterAll(() => db?.close());
+const db = projectionSuite({ it, beforeAll, afterAll, expect }, () =>
+  projectionDatabase('dhcp', createPrisma, new DhcpProjection(new Naming({ prefix: 'ev' })), DHCP_SCHEMA),
+);
 
 describe('DHCP projection', () => {
   it("keeps DHCP's columns of the networks, subnets, ports and agents the events leave, and its servers", async () => {
-    await applyEach(db.p, events);
-    expect(await db.client.ipamNetwork.findMany()).toEqual([
-      { id: 'net-a', projectId: 'p', name: 'net', mtu: 1400, networkType: 'vxlan', physicalNetwork: null },
-    ]);
-    expect((await db.client.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.dnsNameservers, s.ipv6RaMode])).toEqual([
+    const client = await db.after(events);
+    expect(await client.ipamNetwork.findMany()).toEqual([{ id: 'net-a', projectId: 'p', name: 'net', mtu: 1400, networkType: 'vxlan', physicalNetwork: null }]);
+    expect((await client.ipamSubnet.findMany({ orderBy: { id: 'asc' } })).map((s) => [s.id, s.gatewayIp, s.dnsNameservers, s.ipv6RaMode])).toEqual([
       ['sub-a4', '10.0.0.254', ['192.0.2.53'], null],
       ['sub-a6', 'fd00::1', [], 'slaac'],
     ]);
-    expect(await db.client.ipamPort.findMany({ orderBy: { id: 'asc' }, select: { id: true, fixedIps: true, deviceId: true, extraDhcpOpts: true } })).toEqual([
+    expect(await client.ipamPort.findMany({ orderBy: { id: 'asc' }, select: { id: true, fixedIps: true, deviceId: true, extraDhcpOpts: true } })).toEqual([
       {
         id: 'port-01',
         deviceId: 'vm-port-01',
@@ -47,20 +41,14 @@ describe('DHCP projection', () => {
       },
       { id: 'port-02', deviceId: 'vm-x', extraDhcpOpts: [], fixedIps: [{ subnetId: 'sub-a4', ipAddress: '10.0.0.9' }] },
     ]);
-    expect(await db.client.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
+    expect(await client.agent.findMany({ orderBy: { host: 'asc' } })).toEqual([
       { id: 'agent-r1-h1', row: 'r1', host: 'h1', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
       { id: 'agent-r2-h2', row: 'r2', host: 'h2', roles: ['compute', 'network'], physnets: { physnet1: 'br-ex' } },
     ]);
-    expect(await db.client.dhcpServer.findMany({ select: { networkId: true, host: true, portId: true, status: true } })).toEqual([
+    expect(await client.dhcpServer.findMany({ select: { networkId: true, host: true, portId: true, status: true } })).toEqual([
       { networkId: 'net-a', host: 'h1', portId: 'port-02', status: 'BUILD' },
     ]);
   });
 
-  it('rebuilt, with the foreign events delivered again, or reversed, the tables are the same', async () => {
-    const r = await replayedTables(db.p, events, isForeign, [...MIRROR_TABLES, 'dhcp_servers']);
-    expect(r.once.ipam_ports).toHaveLength(2);
-    expect(r.rebuilt).toEqual(r.once);
-    expect(r.redelivered).toEqual(r.once);
-    expect(r.reversed).toEqual(r.once);
-  });
+  db.itReplays(events, { isForeign, mirrorTables: MIRROR_TABLES, ownTables: ['dhcp_servers'], reversed: 'all' });
 });

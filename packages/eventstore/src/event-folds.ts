@@ -1,0 +1,63 @@
+import { type RecordedEvent } from '@ncp/contracts';
+
+/** Something that folds recorded events into a service's tables (a mirror, a table of handlers, a projection). */
+export interface Fold<Tx> {
+  apply(tx: Tx, recorded: RecordedEvent): Promise<void>;
+}
+
+/** What a handler is given of one event: its aggregate's id, when it happened, its data, and the record itself. */
+export interface Folded<D> {
+  id: string;
+  at: Date;
+  data: D;
+  recorded: RecordedEvent;
+}
+
+type Handler<Tx, D> = (tx: Tx, event: Folded<D>) => Promise<unknown>;
+
+/** One handler per event type of the union `E`: the compiler says when a type has none. */
+export type EventHandlers<Tx, E extends { type: string; data: unknown }> = { [T in E['type']]: Handler<Tx, Extract<E, { type: T }>['data']> };
+
+/** For an event that changes nothing here. */
+export const unchanged = async (): Promise<void> => {};
+
+/**
+ * Folds the events of `E` by their type through `handlers`; `handlers` may name only some
+ * types (see `byType` for all). An event of a type it does not name (one of another union,
+ * or a newer one) changes nothing.
+ */
+export function someTypes<Tx, E extends { type: string; data: unknown }>(handlers: Partial<EventHandlers<Tx, E>>): Fold<Tx> {
+  const table = handlers as Partial<Record<string, Handler<Tx, unknown>>>;
+  return {
+    async apply(tx, recorded) {
+      const e = recorded.envelope;
+      if (!Object.hasOwn(table, e.type)) return;
+      await table[e.type]?.(tx, { id: e.aggregateId, at: new Date(e.occurredAt), data: e.data, recorded });
+    },
+  };
+}
+
+/** Folds every event type of `E` through its handler. */
+export const byType = <Tx, E extends { type: string; data: unknown }>(handlers: EventHandlers<Tx, E>): Fold<Tx> => someTypes<Tx, E>(handlers);
+
+/**
+ * The folds of each aggregate a projection follows, applied in the order given; the events of
+ * other aggregates are not its own and change nothing.
+ */
+export type AggregateFolds<Tx> = Readonly<Record<string, Fold<Tx> | readonly Fold<Tx>[]>>;
+
+export function byAggregate<Tx>(folds: AggregateFolds<Tx>): Fold<Tx> {
+  return {
+    async apply(tx, recorded) {
+      const aggregate = recorded.envelope.aggregate;
+      if (!Object.hasOwn(folds, aggregate)) return;
+      for (const fold of [folds[aggregate] ?? []].flat()) await fold.apply(tx, recorded);
+    },
+  };
+}
+
+/** The revision columns of an API resource (Neutron's revision_number) as it is created. */
+export const firstRevision = (at: Date) => ({ revisionNumber: 1, createdAt: at, updatedAt: at });
+
+/** The revision columns of an API resource a change makes a new revision of. */
+export const nextRevision = (at: Date) => ({ updatedAt: at, revisionNumber: { increment: 1 } });
