@@ -16,35 +16,25 @@ export abstract class DomainError extends Error {
   }
 }
 
-export class ValidationError extends DomainError {
-  readonly kind = 'validation' as const;
-}
-export class NotFoundError extends DomainError {
-  readonly kind = 'not_found' as const;
-}
-export class ConflictError extends DomainError {
-  readonly kind = 'conflict' as const;
-}
-/** A conditional request (If-Match) whose condition failed. */
-export class PreconditionError extends DomainError {
-  readonly kind = 'precondition' as const;
-}
-export class ForbiddenError extends DomainError {
-  readonly kind = 'forbidden' as const;
-}
-/** Another writer appended to the aggregate first; the only error worth retrying. */
-export class ConcurrencyError extends DomainError {
-  readonly kind = 'concurrency' as const;
+/** The concrete error class of one kind; every error of the family below is one. */
+function errorOfKind<K extends ErrorKind>(kind: K) {
+  return class extends DomainError {
+    readonly kind = kind;
+  };
 }
 
+export class ValidationError extends errorOfKind('validation') {}
+export class NotFoundError extends errorOfKind('not_found') {}
+export class ConflictError extends errorOfKind('conflict') {}
+/** A conditional request (If-Match) whose condition failed. */
+export class PreconditionError extends errorOfKind('precondition') {}
+export class ForbiddenError extends errorOfKind('forbidden') {}
+/** Another writer appended to the aggregate first; the only error worth retrying. */
+export class ConcurrencyError extends errorOfKind('concurrency') {}
 /** A request (or the event it would append) larger than the service can take. */
-export class TooLargeError extends DomainError {
-  readonly kind = 'too_large' as const;
-}
+export class TooLargeError extends errorOfKind('too_large') {}
 /** Another service or the event store did not answer: try again later. */
-export class UnavailableError extends DomainError {
-  readonly kind = 'unavailable' as const;
-}
+export class UnavailableError extends errorOfKind('unavailable') {}
 
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;

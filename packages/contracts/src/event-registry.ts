@@ -31,6 +31,11 @@ export function defineEvent<TType extends string, TSchema extends z.ZodType>(
   return { type, schema, latestVersion, versions: [...olderVersions, { version: latestVersion, schema }] };
 }
 
+/** The event a definition declares: its type, with data of its latest schema. */
+type EventOfDefinition<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
+/** The events a context's list of definitions declares, as one union discriminated on `type`. */
+export type EventsOf<Defs extends readonly unknown[]> = EventOfDefinition<Defs[number]>;
+
 /** Validates and upcasts event data by type and version. */
 export class EventRegistry {
   private readonly definitions = new Map<string, EventDefinition>();

@@ -14,6 +14,7 @@ export * from './command-responder';
 export * from './unreachable';
 export * from './desired-state-publisher';
 export { SerialPass } from './serial-pass';
+export * from './reconcile-loop';
 export * from './admin-responder';
 export * from './json-changes';
 export * from './replay';

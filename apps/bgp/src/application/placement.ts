@@ -1,5 +1,5 @@
 import { serviceMeta } from '@ncp/contracts';
-import { SerialPass, type HeartbeatWatcher } from '@ncp/eventstore';
+import { ReconcileLoop, type HeartbeatWatcher } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { chooseSpeakerHosts, familiesClash } from '../domain/placement';
 import { type BgpPrisma } from '../infrastructure/prisma';
@@ -11,8 +11,7 @@ import { speakerHosts, speakerIpVersion } from './facts';
  * off dead agents unless pinned there. Level-triggered and idempotent: a pass on every
  * projection advance and on a timer; passes never overlap.
  */
-export class BgpPlacement {
-  private readonly passes: SerialPass;
+export class BgpPlacement extends ReconcileLoop {
   /** speakers already warned about as placed nowhere (once each, not every pass) */
   private readonly unplaced = new Set<string>();
 
@@ -23,15 +22,7 @@ export class BgpPlacement {
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {
-    this.passes = new SerialPass(
-      () => this.reconcile(),
-      (err: unknown) => this.logger.error({ err }, 'BGP speaker placement failed'),
-    );
-  }
-
-  /** Runs a pass now, or right after the one in progress (passes never overlap). */
-  reconcileSoon(): void {
-    this.passes.request();
+    super('BGP speaker placement', logger);
   }
 
   async reconcile(): Promise<void> {

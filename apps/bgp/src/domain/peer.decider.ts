@@ -4,6 +4,7 @@ import {
   ConflictError,
   NotFoundError,
   ValidationError,
+  createdEvent,
   type BgpPeerEvent,
   type CommandMetadata,
   type Decider,
@@ -39,9 +40,7 @@ function evolve(state: PeerState, event: BgpPeerEvent): PeerState {
 function decide(command: PeerCommand, state: Readonly<PeerState>, _meta: CommandMetadata): readonly [] | readonly [BgpPeerEvent] {
   const id = command.id;
   if (command.type === 'CreatePeer') {
-    if (state.exists) throw new ConflictError('BGP.BgpPeerExists', `BGP peer ${id} already exists.`);
-    const { type: _type, id: _id, ...data } = command;
-    return [{ type: 'BgpPeerCreated', data }];
+    return createdEvent(command, state.exists, 'BgpPeerCreated', () => new ConflictError('BGP.BgpPeerExists', `BGP peer ${id} already exists.`));
   }
   if (!state.exists) throw new NotFoundError('BGP.BgpPeerNotFound', `BGP peer ${id} could not be found.`);
   switch (command.type) {

@@ -4,6 +4,7 @@ import {
   ConflictError,
   NotFoundError,
   ValidationError,
+  createdEvent,
   type BgpSpeakerEvent,
   type CommandMetadata,
   type Decider,
@@ -92,9 +93,7 @@ function evolve(state: SpeakerState, event: BgpSpeakerEvent): SpeakerState {
 function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: CommandMetadata): readonly [] | readonly [BgpSpeakerEvent] {
   const id = command.id;
   if (command.type === 'CreateSpeaker') {
-    if (state.exists) throw new ConflictError('BGP.BgpSpeakerExists', `BGP speaker ${id} already exists.`);
-    const { type: _type, id: _id, ...data } = command;
-    return [{ type: 'BgpSpeakerCreated', data }];
+    return createdEvent(command, state.exists, 'BgpSpeakerCreated', () => new ConflictError('BGP.BgpSpeakerExists', `BGP speaker ${id} already exists.`));
   }
   if (!state.exists) {
     if (command.type === 'Schedule' && command.hosts.length === 0) return [];

@@ -9,7 +9,7 @@ import {
   type CommandMetadata,
   type DhcpEvent,
 } from '@ncp/contracts';
-import { AggregateRepository, SerialPass, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
+import { AggregateRepository, ReconcileLoop, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';
 import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from '../domain/server.decider';
@@ -23,9 +23,8 @@ import { portFacts, subnetFacts } from './facts';
  * the projection with what should be and issues only the missing steps, so a crash between
  * two steps is finished by the next pass (a port created but not recorded is adopted).
  */
-export class DhcpServers {
+export class DhcpServers extends ReconcileLoop {
   readonly repo: AggregateRepository<DhcpServerState, DhcpServerCommand, DhcpEvent>;
-  private readonly passes: SerialPass;
 
   constructor(
     store: JetStreamEventStore,
@@ -35,16 +34,8 @@ export class DhcpServers {
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
   ) {
+    super('DHCP server placement', logger);
     this.repo = new AggregateRepository(store, dhcpServerDecider);
-    this.passes = new SerialPass(
-      () => this.reconcile(),
-      (err: unknown) => this.logger.error({ err }, 'DHCP server placement failed'),
-    );
-  }
-
-  /** Runs a pass now, or right after the one in progress (passes never overlap). */
-  reconcileSoon(): void {
-    this.passes.request();
   }
 
   async reconcile(): Promise<void> {

@@ -46,34 +46,18 @@ export class BulkCreateCommands {
   ) {}
 
   createNetworks(inputs: readonly CreateNetworkInput[], meta: CommandMetadata): Promise<Written[]> {
-    return this.run(
-      'networks',
-      inputs.map((input) => {
-        const id = randomUUID();
-        return { id, networkId: id, make: () => this.networks.create(input, meta, id) };
-      }),
-      meta,
-    );
+    return this.run('networks', inputs, (input, id) => ({ networkId: id, make: () => this.networks.create(input, meta, id) }), meta);
   }
 
   createSubnets(inputs: readonly CreateSubnetInput[], meta: CommandMetadata): Promise<Written[]> {
-    return this.run(
-      'subnets',
-      inputs.map((input) => {
-        const id = randomUUID();
-        return { id, networkId: input.networkId, make: () => this.subnets.create(input, meta, id) };
-      }),
-      meta,
-    );
+    return this.run('subnets', inputs, (input, id) => ({ networkId: input.networkId, make: () => this.subnets.create(input, meta, id) }), meta);
   }
 
   createPorts(inputs: readonly CreatePortInput[], meta: CommandMetadata): Promise<Written[]> {
     return this.run(
       'ports',
-      inputs.map((input) => {
-        const id = randomUUID();
-        return { id, networkId: input.networkId, make: () => this.ports.create(input.networkId, input.projectId, input.request, meta, id) };
-      }),
+      inputs,
+      (input, id) => ({ networkId: input.networkId, make: () => this.ports.create(input.networkId, input.projectId, input.request, meta, id) }),
       meta,
     );
   }
@@ -94,7 +78,17 @@ export class BulkCreateCommands {
     return (await this.undo(bulkId, journal.collection, journal.items, meta)) > 0;
   }
 
-  private async run(collection: BulkCollection, planned: readonly Planned[], meta: CommandMetadata): Promise<Written[]> {
+  /** Gives every input its id up front (the journal records them all before any is made), then runs the saga. */
+  private async run<I>(
+    collection: BulkCollection,
+    inputs: readonly I[],
+    plan: (input: I, id: string) => Omit<Planned, 'id'>,
+    meta: CommandMetadata,
+  ): Promise<Written[]> {
+    const planned: Planned[] = inputs.map((input) => {
+      const id = randomUUID();
+      return { id, ...plan(input, id) };
+    });
     const bulkId = randomUUID();
     const items = planned.map(({ id, networkId }) => ({ id, networkId }));
     await this.model.bulkCreates.execute(bulkId, { type: 'StartBulkCreate', id: bulkId, collection, items }, meta);

@@ -3,7 +3,7 @@ import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
 import { createTestDatabase, deployIpamMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { ipamConfig } from '../config';
 import { IpamContext } from '../context';
-import { portRequest } from '../domain/__fixtures__/ipam';
+import { portRequest, subnetRequest } from '../domain/__fixtures__/ipam';
 
 /**
  * Sagas interrupted by a crash leave reservations behind; the sweeper releases them once
@@ -60,26 +60,10 @@ describe('orphan sweeper', () => {
       },
       meta,
     );
+    // A subnet from the pool: the pool picks its cidr (and address scope).
+    const { addressScopeId: _scope, ...attributes } = subnetRequest('10.60.0.0/24');
     await ctx.subnets.create(
-      {
-        networkId: net.id,
-        projectId: 'p',
-        ipVersion: 4,
-        cidr: undefined,
-        subnetPoolId: pool.id,
-        useDefaultSubnetPool: false,
-        prefixLength: undefined,
-        gatewayIp: undefined,
-        allocationPools: undefined,
-        enableDhcp: true,
-        dnsNameservers: [],
-        hostRoutes: [],
-        ipv6RaMode: null,
-        ipv6AddressMode: null,
-        serviceTypes: [],
-        name: '',
-        description: '',
-      },
+      { ...attributes, networkId: net.id, projectId: 'p', cidr: undefined, subnetPoolId: pool.id, useDefaultSubnetPool: false, prefixLength: undefined },
       meta,
     );
     // The first steps of two sagas whose process died before the second step.

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, type RecordedEvent } from '@ncp/contracts';
+import { factPort } from '@ncp/testing';
+import { networkCreated, vxlan } from '../domain/__fixtures__/ipam';
 import { L2Topology, type L2TopologyJson } from './l2-topology';
 
 /**
@@ -31,35 +33,9 @@ function ev(aggregate: 'network' | 'agent', aggregateId: string, type: string, d
   return { envelope, sequence: seq, subject: `ev.${aggregate === 'agent' ? 'agent' : 'ipam'}.${aggregate}.${aggregateId}` };
 }
 
-const port = (portId: string, mac: string, host: string, extra: Record<string, unknown> = {}) => ({
-  portId,
-  projectId: 'p',
-  status: 'DOWN',
-  name: '',
-  description: '',
-  adminStateUp: true,
-  macAddress: mac,
-  fixedIps: [],
-  deviceOwner: '',
-  deviceId: '',
-  bindingHostId: host,
-  bindingProfile: extra,
-  bindingVnicType: 'normal',
-  portSecurityEnabled: true,
-  securityGroups: [],
-  allowedAddressPairs: [],
-});
-const network = (vni: number) => ({
-  projectId: 'p',
-  segment: { networkType: 'vxlan', physicalNetwork: null, segmentationId: vni },
-  name: '',
-  description: '',
-  adminStateUp: true,
-  shared: false,
-  external: false,
-  mtu: 1450,
-  portSecurityEnabled: true,
-});
+const port = (portId: string, mac: string, host: string, extra: Record<string, unknown> = {}) =>
+  factPort(portId, [], { macAddress: mac, deviceOwner: '', deviceId: '', bindingHostId: host, bindingProfile: extra });
+const network = (vni: number) => networkCreated({ projectId: 'p', segment: vxlan(vni), name: '' }).data;
 const agent = (row: string, host: string, tunnelIp: string) => ({
   row,
   host,

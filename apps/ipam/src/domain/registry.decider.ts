@@ -1,4 +1,4 @@
-import { IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type RegistryEvent, type Segment } from '@ncp/contracts';
+import { IPAM_AGGREGATES, IPAM_CONTEXT, withEntry, withoutEntry, type CommandMetadata, type RegistryEvent, type Segment } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { conflict, invalidInput } from './rules';
 
@@ -40,16 +40,10 @@ export function initialRegistry(): RegistryState {
 
 function evolve(state: RegistryState, event: RegistryEvent): RegistryState {
   switch (event.type) {
-    case 'SegmentReserved': {
-      const segments = new Map(state.segments);
-      segments.set(event.data.networkId, event.data.segment);
-      return { ...state, segments };
-    }
-    case 'SegmentReleased': {
-      const segments = new Map(state.segments);
-      segments.delete(event.data.networkId);
-      return { ...state, segments };
-    }
+    case 'SegmentReserved':
+      return { ...state, segments: withEntry(state.segments, event.data.networkId, event.data.segment) };
+    case 'SegmentReleased':
+      return { ...state, segments: withoutEntry(state.segments, event.data.networkId) };
     case 'DefaultSubnetPoolClaimed':
       return { ...state, defaultPools: { ...state.defaultPools, [event.data.ipVersion]: event.data.subnetPoolId } };
     case 'DefaultSubnetPoolReleased': {

@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError, PreconditionError, ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { ForbiddenError, neutronRules, type CommandMetadata } from '@ncp/contracts';
 import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 
 /**
@@ -6,31 +6,17 @@ import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@nc
  * `IPAM.<NeutronExceptionName>`, so the API edge can answer with Neutron's error type.
  */
 
-export const badRequest = (message: string, detail = '') => new ValidationError('IPAM.BadRequest', message, detail);
-export const invalidInput = (message: string) => new ValidationError('IPAM.InvalidInput', `Invalid input for operation: ${message}.`);
-export const notFound = (type: string, message: string) => new NotFoundError(`IPAM.${type}`, message);
-export const conflict = (type: string, message: string) => new ConflictError(`IPAM.${type}`, message);
+export const { badRequest, invalidInput, notFound, conflict, checkRevision } = neutronRules('IPAM');
+export { canModify } from '@ncp/contracts';
 
 /** A resource the caller may see: its own, a shared one, or any for an admin. */
 export function canSee(meta: CommandMetadata, owner: { projectId: string; shared?: boolean }): boolean {
   return meta.isAdmin || owner.projectId === meta.projectId || owner.shared === true;
 }
 
-/** A resource the caller may change: its own, or any for an admin. */
-export function canModify(meta: CommandMetadata, owner: { projectId: string }): boolean {
-  return meta.isAdmin || owner.projectId === meta.projectId;
-}
-
 export function requireAdmin(meta: CommandMetadata, what: string): void {
   if (!meta.isAdmin) {
     throw new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:${what}) is disallowed by policy`);
-  }
-}
-
-/** If-Match: revision_number=N. */
-export function checkRevision(current: number, expected: number | undefined): void {
-  if (expected !== undefined && expected !== current) {
-    throw new PreconditionError('IPAM.RevisionNumberConstraintFailed', `Constraint for revision_number=${expected} failed`);
   }
 }
 

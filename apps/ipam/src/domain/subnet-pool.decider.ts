@@ -1,4 +1,4 @@
-import { IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type SubnetPoolEvent } from '@ncp/contracts';
+import { IPAM_AGGREGATES, IPAM_CONTEXT, withEntry, withoutEntry, type CommandMetadata, type SubnetPoolEvent } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import {
   allocatePrefix,
@@ -145,19 +145,11 @@ function evolve(state: SubnetPoolState, event: SubnetPoolEvent): SubnetPoolState
     case 'SubnetPoolPrefixesChanged':
       return { ...state, prefixes: event.data.prefixes.map((p) => cidrInput('prefixes', p)), revision: state.revision + 1 };
     case 'SubnetPoolPrefixAllocated': {
-      const allocations = new Map(state.allocations);
-      allocations.set(event.data.subnetId, {
-        cidr: cidrInput('cidr', event.data.cidr),
-        networkId: event.data.networkId,
-        projectId: event.data.projectId,
-      });
-      return { ...state, allocations };
+      const allocation = { cidr: cidrInput('cidr', event.data.cidr), networkId: event.data.networkId, projectId: event.data.projectId };
+      return { ...state, allocations: withEntry(state.allocations, event.data.subnetId, allocation) };
     }
-    case 'SubnetPoolPrefixReleased': {
-      const allocations = new Map(state.allocations);
-      allocations.delete(event.data.subnetId);
-      return { ...state, allocations };
-    }
+    case 'SubnetPoolPrefixReleased':
+      return { ...state, allocations: withoutEntry(state.allocations, event.data.subnetId) };
     case 'SubnetPoolDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
   }

@@ -1,4 +1,4 @@
-import { L3_AGGREGATES, L3_CONTEXT, ValidationError, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
+import { L3_AGGREGATES, L3_CONTEXT, ValidationError, withEntry, withoutEntry, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 import { badRequest, canModify, checkRevision, cidrInput, conflict, ipText, notFound, unreachable } from './rules';
 
@@ -110,15 +110,11 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
     case 'RouterGatewayCleared':
       return { ...state, gateway: null, revision: state.revision + 1 };
     case 'RouterInterfaceAdded': {
-      const interfaces = new Map(state.interfaces);
-      interfaces.set(event.data.portId, { networkId: event.data.networkId, fixedIps: event.data.fixedIps, subnets: event.data.subnets });
-      return { ...state, interfaces, revision: state.revision + 1 };
+      const { portId, networkId, fixedIps, subnets } = event.data;
+      return { ...state, interfaces: withEntry(state.interfaces, portId, { networkId, fixedIps, subnets }), revision: state.revision + 1 };
     }
-    case 'RouterInterfaceRemoved': {
-      const interfaces = new Map(state.interfaces);
-      interfaces.delete(event.data.portId);
-      return { ...state, interfaces, revision: state.revision + 1 };
-    }
+    case 'RouterInterfaceRemoved':
+      return { ...state, interfaces: withoutEntry(state.interfaces, event.data.portId), revision: state.revision + 1 };
     case 'RouterRoutesSet':
       return { ...state, routes: event.data.routes, revision: state.revision + 1 };
     case 'RouterScheduled':
@@ -128,15 +124,11 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
     case 'RouterDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
     case 'RouterFloatingIpAttached': {
-      const floatingIps = new Map(state.floatingIps);
-      floatingIps.set(event.data.floatingIpId, { fixedIpAddress: event.data.fixedIpAddress, subnetId: event.data.subnetId });
-      return { ...state, floatingIps };
+      const { floatingIpId, fixedIpAddress, subnetId } = event.data;
+      return { ...state, floatingIps: withEntry(state.floatingIps, floatingIpId, { fixedIpAddress, subnetId }) };
     }
-    case 'RouterFloatingIpDetached': {
-      const floatingIps = new Map(state.floatingIps);
-      floatingIps.delete(event.data.floatingIpId);
-      return { ...state, floatingIps };
-    }
+    case 'RouterFloatingIpDetached':
+      return { ...state, floatingIps: withoutEntry(state.floatingIps, event.data.floatingIpId) };
   }
 }
 

@@ -1,11 +1,9 @@
-import { ConflictError, NotFoundError, PreconditionError, ValidationError, type CommandMetadata } from '@ncp/contracts';
+import { neutronRules } from '@ncp/contracts';
 import { formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 
 /** Error constructors of the L3 deciders: codes are `L3.<NeutronExceptionName>`. */
-export const badRequest = (message: string) => new ValidationError('L3.BadRequest', message);
-export const invalidInput = (message: string) => new ValidationError('L3.InvalidInput', `Invalid input for operation: ${message}.`);
-export const notFound = (type: string, message: string) => new NotFoundError(`L3.${type}`, message);
-export const conflict = (type: string, message: string) => new ConflictError(`L3.${type}`, message);
+export const { badRequest, invalidInput, notFound, conflict, checkRevision } = neutronRules('L3');
+export { canModify } from '@ncp/contracts';
 
 /** Neutron's answer when no router connects a fixed address's subnet to a floating IP's network. */
 export const unreachable = (externalNetworkId: string, subnetId: string, portId: string) =>
@@ -13,14 +11,6 @@ export const unreachable = (externalNetworkId: string, subnetId: string, portId:
     'ExternalGatewayForFloatingIPNotFound',
     `External network ${externalNetworkId} is not reachable from subnet ${subnetId}.  Therefore, cannot associate Port ${portId} with a Floating IP.`,
   );
-
-export const canModify = (meta: CommandMetadata, owner: { projectId: string }) => meta.isAdmin || owner.projectId === meta.projectId;
-
-export function checkRevision(current: number, expected: number | undefined): void {
-  if (expected !== undefined && expected !== current) {
-    throw new PreconditionError('L3.RevisionNumberConstraintFailed', `Constraint for revision_number=${expected} failed`);
-  }
-}
 
 export function cidrInput(attribute: string, text: string): Cidr {
   try {

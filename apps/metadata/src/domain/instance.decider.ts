@@ -1,4 +1,4 @@
-import { ConflictError, META_AGGREGATES, META_CONTEXT, NotFoundError, type CommandMetadata, type Decider, type MetaEvent } from '@ncp/contracts';
+import { ConflictError, META_AGGREGATES, META_CONTEXT, NotFoundError, createdEvent, type CommandMetadata, type Decider, type MetaEvent } from '@ncp/contracts';
 
 export interface InstanceAttributes {
   name: string;
@@ -37,9 +37,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 function decide(command: InstanceCommand, state: Readonly<InstanceState>, _meta: CommandMetadata): readonly [] | readonly [MetaEvent] {
   if (command.type === 'RegisterInstance') {
     // The compute layer chooses the id: registering it again is a conflict, not an update.
-    if (state.exists) throw new ConflictError('META.InstanceExists', `Instance ${command.id} already exists.`);
-    const { type: _type, id: _id, ...data } = command;
-    return [{ type: 'InstanceRegistered', data }];
+    return createdEvent(command, state.exists, 'InstanceRegistered', () => new ConflictError('META.InstanceExists', `Instance ${command.id} already exists.`));
   }
   if (!state.exists) throw new NotFoundError('META.InstanceNotFound', `Instance ${command.id} could not be found.`);
   if (command.type === 'DeleteInstance') return [{ type: 'InstanceDeleted', data: {} }];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 import { type CommandMetadata, type RecordedEvent } from '../envelope';
 
 /**
@@ -69,9 +69,7 @@ export const ResourceStatusReported = defineEvent(
 
 export const agentEventDefinitions = [AgentRegistered, ResourceStatusReported] as const;
 
-type Def = (typeof agentEventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
-export type AgentEvent = EventOf<Def>;
+export type AgentEvent = EventsOf<typeof agentEventDefinitions>;
 
 /** A stable agent id for (row, host), shaped like the UUIDs Neutron clients expect. */
 export function agentIdOf(row: string, host: string): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * BGP events (Neutron dynamic routing): speakers and peers. What a speaker advertises is
@@ -49,7 +49,8 @@ export const BgpPeerCreated = defineEvent(
 export const BgpPeerUpdated = defineEvent('BgpPeerUpdated', z.object({ changes: z.object({ name: text, password: text.nullable() }).partial() }));
 export const BgpPeerDeleted = defineEvent('BgpPeerDeleted', z.object({}));
 
-export const bgpEventDefinitions = [
+/** The events of each aggregate; the context's definitions are all of them. */
+const speakerEvents = [
   BgpSpeakerCreated,
   BgpSpeakerUpdated,
   BgpSpeakerPeerAdded,
@@ -58,23 +59,11 @@ export const bgpEventDefinitions = [
   BgpSpeakerNetworkRemoved,
   BgpSpeakerScheduled,
   BgpSpeakerDeleted,
-  BgpPeerCreated,
-  BgpPeerUpdated,
-  BgpPeerDeleted,
 ] as const;
+const peerEvents = [BgpPeerCreated, BgpPeerUpdated, BgpPeerDeleted] as const;
+export const bgpEventDefinitions = [...speakerEvents, ...peerEvents] as const;
 
-type Def = (typeof bgpEventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
-export type BgpEvent = EventOf<Def>;
+export type BgpEvent = EventsOf<typeof bgpEventDefinitions>;
 export type BgpEventOf<T extends BgpEvent['type']> = Extract<BgpEvent, { type: T }>;
-export type BgpSpeakerEvent = BgpEventOf<
-  | 'BgpSpeakerCreated'
-  | 'BgpSpeakerUpdated'
-  | 'BgpSpeakerPeerAdded'
-  | 'BgpSpeakerPeerRemoved'
-  | 'BgpSpeakerNetworkAdded'
-  | 'BgpSpeakerNetworkRemoved'
-  | 'BgpSpeakerScheduled'
-  | 'BgpSpeakerDeleted'
->;
-export type BgpPeerEvent = BgpEventOf<'BgpPeerCreated' | 'BgpPeerUpdated' | 'BgpPeerDeleted'>;
+export type BgpSpeakerEvent = EventsOf<typeof speakerEvents>;
+export type BgpPeerEvent = EventsOf<typeof peerEvents>;

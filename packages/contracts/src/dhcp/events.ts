@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * DHCP events: where each network's DHCP server runs and with which port. Everything a
@@ -27,6 +27,4 @@ export const DhcpServerStatusChanged = defineEvent('DhcpServerStatusChanged', z.
 
 export const dhcpEventDefinitions = [DhcpServerScheduled, DhcpPortAssigned, DhcpPortReleased, DhcpServerUnscheduled, DhcpServerStatusChanged] as const;
 
-type Def = (typeof dhcpEventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
-export type DhcpEvent = EventOf<Def>;
+export type DhcpEvent = EventsOf<typeof dhcpEventDefinitions>;

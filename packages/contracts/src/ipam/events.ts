@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * IPAM events. Addresses and prefixes are canonical text (RFC 5952 for IPv6);
@@ -191,22 +191,18 @@ export const BulkCreateAborted = defineEvent('BulkCreateAborted', z.object({ rea
 /** Every item made by an aborted bulk create is gone again. */
 export const BulkCreateUndone = defineEvent('BulkCreateUndone', z.object({}));
 
-export const ipamEventDefinitions = [
-  AddressScopeCreated,
-  AddressScopeUpdated,
-  AddressScopeDeleted,
-  AddressScopePrefixesClaimed,
-  AddressScopePrefixesReleased,
+/** The events of each aggregate; the context's definitions are all of them. */
+const addressScopeEvents = [AddressScopeCreated, AddressScopeUpdated, AddressScopeDeleted, AddressScopePrefixesClaimed, AddressScopePrefixesReleased] as const;
+const subnetPoolEvents = [
   SubnetPoolCreated,
   SubnetPoolUpdated,
   SubnetPoolPrefixesChanged,
   SubnetPoolPrefixAllocated,
   SubnetPoolPrefixReleased,
   SubnetPoolDeleted,
-  SegmentReserved,
-  SegmentReleased,
-  DefaultSubnetPoolClaimed,
-  DefaultSubnetPoolReleased,
+] as const;
+const registryEvents = [SegmentReserved, SegmentReleased, DefaultSubnetPoolClaimed, DefaultSubnetPoolReleased] as const;
+const networkEvents = [
   NetworkCreated,
   NetworkUpdated,
   NetworkDeleted,
@@ -217,36 +213,17 @@ export const ipamEventDefinitions = [
   PortUpdated,
   PortStatusChanged,
   PortDeleted,
-  BulkCreateStarted,
-  BulkCreateCompleted,
-  BulkCreateAborted,
-  BulkCreateUndone,
 ] as const;
+const bulkCreateEvents = [BulkCreateStarted, BulkCreateCompleted, BulkCreateAborted, BulkCreateUndone] as const;
+export const ipamEventDefinitions = [...addressScopeEvents, ...subnetPoolEvents, ...registryEvents, ...networkEvents, ...bulkCreateEvents] as const;
 
-type Def = (typeof ipamEventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
 /** Every IPAM event, as a discriminated union on `type`. */
-export type IpamEvent = EventOf<Def>;
+export type IpamEvent = EventsOf<typeof ipamEventDefinitions>;
 export type IpamEventType = IpamEvent['type'];
 export type IpamEventOf<T extends IpamEventType> = Extract<IpamEvent, { type: T }>;
 
-export type AddressScopeEvent = IpamEventOf<
-  'AddressScopeCreated' | 'AddressScopeUpdated' | 'AddressScopeDeleted' | 'AddressScopePrefixesClaimed' | 'AddressScopePrefixesReleased'
->;
-export type SubnetPoolEvent = IpamEventOf<
-  'SubnetPoolCreated' | 'SubnetPoolUpdated' | 'SubnetPoolPrefixesChanged' | 'SubnetPoolPrefixAllocated' | 'SubnetPoolPrefixReleased' | 'SubnetPoolDeleted'
->;
-export type RegistryEvent = IpamEventOf<'SegmentReserved' | 'SegmentReleased' | 'DefaultSubnetPoolClaimed' | 'DefaultSubnetPoolReleased'>;
-export type NetworkEvent = IpamEventOf<
-  | 'NetworkCreated'
-  | 'NetworkUpdated'
-  | 'NetworkDeleted'
-  | 'SubnetCreated'
-  | 'SubnetUpdated'
-  | 'SubnetDeleted'
-  | 'PortCreated'
-  | 'PortUpdated'
-  | 'PortStatusChanged'
-  | 'PortDeleted'
->;
-export type BulkCreateEvent = IpamEventOf<'BulkCreateStarted' | 'BulkCreateCompleted' | 'BulkCreateAborted' | 'BulkCreateUndone'>;
+export type AddressScopeEvent = EventsOf<typeof addressScopeEvents>;
+export type SubnetPoolEvent = EventsOf<typeof subnetPoolEvents>;
+export type RegistryEvent = EventsOf<typeof registryEvents>;
+export type NetworkEvent = EventsOf<typeof networkEvents>;
+export type BulkCreateEvent = EventsOf<typeof bulkCreateEvents>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * L3 events: routers (interfaces, gateway, routes, placement) and floating IPs. Router
@@ -80,7 +80,8 @@ export const FloatingIpDeleted = defineEvent('FloatingIpDeleted', z.object({}));
 export const FixedIpFloatingIpClaimed = defineEvent('FixedIpFloatingIpClaimed', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
 export const FixedIpFloatingIpReleased = defineEvent('FixedIpFloatingIpReleased', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
 
-export const l3EventDefinitions = [
+/** The events of each aggregate; the context's definitions are all of them. */
+const routerEvents = [
   RouterCreated,
   RouterUpdated,
   RouterGatewaySet,
@@ -93,35 +94,20 @@ export const l3EventDefinitions = [
   RouterDeleted,
   RouterFloatingIpAttached,
   RouterFloatingIpDetached,
+] as const;
+const floatingIpEvents = [
   FloatingIpCreated,
   FloatingIpAssociated,
   FloatingIpDisassociated,
   FloatingIpUpdated,
   FloatingIpStatusChanged,
   FloatingIpDeleted,
-  FixedIpFloatingIpClaimed,
-  FixedIpFloatingIpReleased,
 ] as const;
+const registryEvents = [FixedIpFloatingIpClaimed, FixedIpFloatingIpReleased] as const;
+export const l3EventDefinitions = [...routerEvents, ...floatingIpEvents, ...registryEvents] as const;
 
-type Def = (typeof l3EventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
-export type L3Event = EventOf<Def>;
+export type L3Event = EventsOf<typeof l3EventDefinitions>;
 export type L3EventOf<T extends L3Event['type']> = Extract<L3Event, { type: T }>;
-export type RouterEvent = L3EventOf<
-  | 'RouterCreated'
-  | 'RouterUpdated'
-  | 'RouterGatewaySet'
-  | 'RouterGatewayCleared'
-  | 'RouterInterfaceAdded'
-  | 'RouterInterfaceRemoved'
-  | 'RouterRoutesSet'
-  | 'RouterScheduled'
-  | 'RouterStatusChanged'
-  | 'RouterDeleted'
-  | 'RouterFloatingIpAttached'
-  | 'RouterFloatingIpDetached'
->;
-export type FloatingIpEvent = L3EventOf<
-  'FloatingIpCreated' | 'FloatingIpAssociated' | 'FloatingIpDisassociated' | 'FloatingIpUpdated' | 'FloatingIpStatusChanged' | 'FloatingIpDeleted'
->;
-export type L3RegistryEvent = L3EventOf<'FixedIpFloatingIpClaimed' | 'FixedIpFloatingIpReleased'>;
+export type RouterEvent = EventsOf<typeof routerEvents>;
+export type FloatingIpEvent = EventsOf<typeof floatingIpEvents>;
+export type L3RegistryEvent = EventsOf<typeof registryEvents>;

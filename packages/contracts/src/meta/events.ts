@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { defineEvent } from '../event-registry';
+import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * Metadata events: the instances behind ports, as a compute layer registers them (there is
@@ -32,9 +32,7 @@ export const InstanceDeleted = defineEvent('InstanceDeleted', z.object({}));
 
 export const metaEventDefinitions = [InstanceRegistered, InstanceUpdated, InstanceDeleted] as const;
 
-type Def = (typeof metaEventDefinitions)[number];
-type EventOf<D> = D extends { type: infer T; schema: infer S extends z.ZodType } ? { readonly type: T; readonly data: z.infer<S> } : never;
-export type MetaEvent = EventOf<Def>;
+export type MetaEvent = EventsOf<typeof metaEventDefinitions>;
 
 /**
  * The identity headers a metadata proxy sets on what it forwards (any the instance sent are
