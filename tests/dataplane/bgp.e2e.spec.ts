@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStack, addBridge, requireCommands, requireNetns, setMaster, sourceSeen, type AgentProcess } from '@ncp/testing';
+import { type TestStack, requireCommands, requireNetns, sourceSeen, type AgentProcess } from '@ncp/testing';
 import { waitUntil } from '../support/eventually';
 import { OpenstackCli, type Shown } from '../support/openstack-cli';
 import { pingOnce } from '../support/probes';
@@ -89,9 +89,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       [ns.core, 'pnet', ns.net, 'bgp0'],
       [ns.core, 'pcmp', ns.cmp, 'bgp0'],
     ]);
-    await addBridge(ns.core, 'peers');
-    await setMaster(ns.core, 'pnet', 'peers');
-    await setMaster(ns.core, 'pcmp', 'peers');
+    await topo.bridge(ns.core, 'peers', ['pnet', 'pcmp']);
     await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
     await topo.addAddress(ns.core, 'ext6', '2001:db8:bad::1/64');
     await topo.addAddress(ns.core, 'peers', `${CORE_PEERING.v4}/24`);
@@ -121,7 +119,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   /** The core: learns from both hosts, installs it in its kernel, advertises nothing. */
   async function startCoreBird(): Promise<void> {
-    await mkdir(coreFile(''), { recursive: true });
+    await mkdir(path.join(tmp, 'core'), { recursive: true });
     const session = (name: CoreSession) => {
       const v6 = name.endsWith('6');
       return [
