@@ -5,10 +5,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStack, Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, sendUdp, setMaster, type AgentProcess } from '@ncp/testing';
+import { type TestStack, requireCommands, requireNetns, sourceSeen, type AgentProcess } from '@ncp/testing';
+import { waitUntil } from '../support/eventually';
 import { OpenstackCli, type Shown } from '../support/openstack-cli';
+import { pingOnce } from '../support/probes';
+import { referencePublicNetwork } from '../support/resources';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
+import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -49,24 +52,16 @@ const CORE_SESSIONS = { net4: '10.255.0.2', cmp4: '10.255.0.3', net6: '2001:db8:
 type CoreSession = keyof typeof CORE_SESSIONS;
 
 describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes and floating IPs to a core router', () => {
-  const topo = new Topology();
-  const ns = {
-    spine: topo.ns('spine'),
-    net: topo.ns('net'),
-    cmp: topo.ns('cmp'),
-    core: topo.ns('core'),
-    wn: topo.ns('wn'),
-    wx: topo.ns('wx'),
-    w6: topo.ns('w6'),
-  };
+  const { topo, ns, create } = routedRowsTopology(['spine', 'net', 'cmp', 'core'], ['wn', 'wx', 'w6'], { spine: 'spine', hostA: 'net', hostB: 'cmp' });
   let stack: TestStack;
   let api: NeutronClient;
   let cli: OpenstackCli;
   let netAgent: AgentProcess;
   let tmp = '';
   /** net-a1's state directory, where its speakers' BIRD pid files are */
-  let netStateDir = '';
-  let coreDir = '';
+  const netStateDir = (): string => path.join(tmp, 'net-a1');
+  /** a file of the core's BIRD (its configuration, control socket, log and pid file) */
+  const coreFile = (name: string): string => path.join(tmp, 'core', name);
 
   // what the scenarios build and later ones read
   let speaker4: Shown;
@@ -85,9 +80,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'ncp-bgp-e2e-'));
-    netStateDir = path.join(tmp, 'net-a1');
-    coreDir = path.join(tmp, 'core');
-    await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'core'], [ns.wn, ns.wx, ns.w6], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
+    await create();
     await wireVeths(topo, [
       // the external networks: net-a1's physnet interfaces to the core
       [ns.net, 'ext1', ns.core, 'ext'],
@@ -96,9 +89,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       [ns.core, 'pnet', ns.net, 'bgp0'],
       [ns.core, 'pcmp', ns.cmp, 'bgp0'],
     ]);
-    await addBridge(ns.core, 'peers');
-    await setMaster(ns.core, 'pnet', 'peers');
-    await setMaster(ns.core, 'pcmp', 'peers');
+    await topo.bridge(ns.core, 'peers', ['pnet', 'pcmp']);
     await topo.addAddress(ns.core, 'ext', '192.168.81.1/26');
     await topo.addAddress(ns.core, 'ext6', '2001:db8:bad::1/64');
     await topo.addAddress(ns.core, 'peers', `${CORE_PEERING.v4}/24`);
@@ -114,7 +105,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
     ({ stack, api, netAgent } = await startNetAndComputeAgents(
       {},
-      { roles: ['network', 'bgp'], hostNetns: ns.net, physnets: { extnet1: 'ext1', extnet2: 'ext2' }, stateDir: netStateDir },
+      { roles: ['network', 'bgp'], hostNetns: ns.net, physnets: { extnet1: 'ext1', extnet2: 'ext2' }, stateDir: netStateDir() },
       { roles: ['compute', 'bgp'], hostNetns: ns.cmp },
     ));
     cli = await OpenstackCli.create(stack.url);
@@ -128,7 +119,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   /** The core: learns from both hosts, installs it in its kernel, advertises nothing. */
   async function startCoreBird(): Promise<void> {
-    await mkdir(coreDir, { recursive: true });
+    await mkdir(path.join(tmp, 'core'), { recursive: true });
     const session = (name: CoreSession) => {
       const v6 = name.endsWith('6');
       return [
@@ -142,10 +133,10 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       ].join('\n');
     };
     await writeFile(
-      path.join(coreDir, 'bird.conf'),
+      coreFile('bird.conf'),
       [
         `router id ${CORE_PEERING.v4};`,
-        `log "${coreDir}/bird.log" all;`,
+        `log "${coreFile('bird.log')}" all;`,
         'protocol device { }',
         'protocol kernel k4 { ipv4 { import none; export all; }; }',
         'protocol kernel k6 { ipv6 { import none; export all; }; }',
@@ -153,7 +144,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
         '',
       ].join('\n'),
     );
-    await topo.exec(ns.core, ['bird', '-c', path.join(coreDir, 'bird.conf'), '-s', path.join(coreDir, 'bird.ctl'), '-P', path.join(coreDir, 'pid')]);
+    await topo.exec(ns.core, ['bird', '-c', coreFile('bird.conf'), '-s', coreFile('bird.ctl'), '-P', coreFile('pid')]);
   }
 
   /** What the core's kernel got from BIRD, one family: `dst/len via gateway`, sorted. */
@@ -165,7 +156,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
 
   /** The core BIRD's view of each session: `Established`, `Active`, `Connect`... */
   async function coreSessions(): Promise<Record<CoreSession, string>> {
-    const { stdout } = await run('birdc', ['-s', path.join(coreDir, 'bird.ctl'), 'show', 'protocols']);
+    const { stdout } = await run('birdc', ['-s', coreFile('bird.ctl'), 'show', 'protocols']);
     const states = {} as Record<CoreSession, string>;
     for (const name of Object.keys(CORE_SESSIONS) as CoreSession[]) {
       // `net4       BGP        ---        up     1700000000  Established`
@@ -187,26 +178,13 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       .sort();
 
   async function diagnostics(): Promise<string> {
-    const coreLog = await readFile(path.join(coreDir, 'bird.log'), 'utf8').catch(() => '');
-    return `\ncore BIRD log:\n${coreLog.slice(-3000)}\nagent net-a1:\n${netAgent.logs().slice(-3000)}\nbgp:\n${stack.logs('bgp').slice(-3000)}`;
+    const coreLog = await readFile(coreFile('bird.log'), 'utf8').catch(() => '');
+    return `core BIRD log:\n${coreLog.slice(-3000)}\nagent net-a1:\n${netAgent.logs().slice(-3000)}\nbgp:\n${stack.logs('bgp').slice(-3000)}`;
   }
 
   /** Polls `read` until `ok`; the failure shows the last value and the logs that explain it. */
-  async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await read();
-        if (ok(value)) return value;
-        last = value;
-      } catch (error) {
-        last = error instanceof Error ? error.message : error;
-      }
-      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms${await diagnostics()}`);
-      await sleep(250);
-    }
-  }
+  const waitFor = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> =>
+    waitUntil(what, read, ok, { timeoutMs, context: diagnostics });
   const same = (expected: readonly string[]) => (actual: readonly string[]) => JSON.stringify(actual) === JSON.stringify([...expected].sort());
 
   const statusOf = async (collection: string, singular: string, id: string) =>
@@ -227,25 +205,8 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     return port;
   }
 
-  const pings = (netns: string, address: string) =>
-    topo.exec(netns, ['ping', '-c', '1', '-W', '1', ...(address.includes(':') ? ['-6'] : []), address], 10_000).then(
-      () => 'answers',
-      () => 'silent',
-    );
-
   it('reference scenario: the core learns the tenant /26 via the router gateway and reaches the workload at its own address', async () => {
-    const { pool } = await api.createScopedPool(
-      { name: 'test-no-nat', ip_version: 4 },
-      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
-    );
-    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' });
-    const pubSubnet = await api.create('subnets', 'subnet', {
-      name: 'Public-Subnet',
-      network_id: pub.id,
-      ip_version: 4,
-      subnetpool_id: pool.id,
-      enable_dhcp: false,
-    });
+    const { pool, network: pub, subnet: pubSubnet } = await referencePublicNetwork(api, 4, 'extnet1', { prefixes: ['192.168.81.0/24'], default_prefixlen: 26 });
     expect([pubSubnet.cidr, pubSubnet.gateway_ip]).toEqual(['192.168.81.0/26', '192.168.81.1']);
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
@@ -274,18 +235,12 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     const own = wn.fixed_ips[0]?.ip_address ?? '';
     await waitFor(
       'the core pings the workload at its own address',
-      () => pings(ns.core, own),
+      () => pingOnce(topo, ns.core, own),
       (s) => s === 'answers',
       20_000,
     );
     // and the workload's packets reach the core un-NATed
-    const listener = await listenUdpOnce(ns.core, 7777);
-    try {
-      await sendUdp(ns.wn, '192.168.81.1', 7777);
-      expect(await listener.peer).toBe(own);
-    } finally {
-      listener.close();
-    }
+    expect(await sourceSeen(ns.wn, ns.core, '192.168.81.1', 7777)).toBe(own);
   });
 
   it('advertises an associated floating IP as a /32 via the router gateway and withdraws it once disassociated', async () => {
@@ -302,7 +257,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     // The /32 is more specific than the core's connected /26, so the ping follows the learned next hop.
     await waitFor(
       'the core pings the floating IP',
-      () => pings(ns.core, address),
+      () => pingOnce(topo, ns.core, address),
       (s) => s === 'answers',
       20_000,
     );
@@ -335,18 +290,11 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
   });
 
   it('IPv6: a second speaker advertises a /64 of a shared IPv6 address scope over an IPv6 session', async () => {
-    const { pool } = await api.createScopedPool(
-      { name: 'test-no-nat-6', ip_version: 6 },
-      { name: 'nonat-pool-ip6', prefixes: ['2001:db8:bad::/48'], default_prefixlen: 64 },
-    );
-    const pub = await api.createSharedExternal('Public-Net6', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet2' });
-    const pubSubnet = await api.create('subnets', 'subnet', {
-      name: 'Public-Subnet6',
-      network_id: pub.id,
-      ip_version: 6,
-      subnetpool_id: pool.id,
-      enable_dhcp: false,
-    });
+    const {
+      pool,
+      network: pub,
+      subnet: pubSubnet,
+    } = await referencePublicNetwork(api, 6, 'extnet2', { prefixes: ['2001:db8:bad::/48'], default_prefixlen: 64 });
     expect([pubSubnet.cidr, pubSubnet.gateway_ip]).toEqual(['2001:db8:bad::/64', '2001:db8:bad::1']);
     const net = await api.create('networks', 'network', { name: 'nonat-net-6' });
     const subnet = await api.create('subnets', 'subnet', {
@@ -379,7 +327,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     expect(await coreRoutes(4)).toEqual([`192.168.81.64/26 via ${gateway4}`, `${String(fip.floating_ip_address)}/32 via ${gateway4}`].sort());
     await waitFor(
       'the core pings the IPv6 workload',
-      () => pings(ns.core, w6.fixed_ips[0]?.ip_address ?? ''),
+      () => pingOnce(topo, ns.core, w6.fixed_ips[0]?.ip_address ?? ''),
       (s) => s === 'answers',
       20_000,
     );
@@ -451,7 +399,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     const inNet = new Set((await run('ip', ['netns', 'pids', ns.net])).stdout.split('\n').filter((p) => p !== ''));
     const birds: number[] = [];
     for (const speaker of [speaker4, speaker6]) {
-      const dir = path.join(netStateDir, 'bgp', speaker.id);
+      const dir = path.join(netStateDir(), 'bgp', speaker.id);
       const pid = Number((await readFile(path.join(dir, 'pid'), 'utf8')).trim());
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       expect(argv.slice(0, 3)).toEqual(['bird', '-c', path.join(dir, 'bird.conf')]);

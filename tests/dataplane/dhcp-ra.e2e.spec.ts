@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStack, Topology, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { type TestStack, runArgv, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { waitUntil } from '../support/eventually';
 import { OpenstackCli } from '../support/openstack-cli';
+import { ipv6Subnet } from '../support/resources';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario } from '../support/stack';
-
-const run = promisify(execFile);
+import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario } from '../support/stack';
 
 /**
  * DHCPv4, SLAAC, DHCPv6 stateless and stateful end to end: the services decide, the agents
@@ -18,25 +15,15 @@ const run = promisify(execFile);
  * namespace), and real clients (dhclient, rdisc6, the kernel's SLAAC) in workload namespaces
  * on the compute agent cmp-b1 (another row, across VXLAN) get what the API says.
  */
-const topo = new Topology();
 let stack: TestStack;
 let api: NeutronClient;
 let netAgent: AgentProcess;
 let cli: OpenstackCli;
 let stateDir: string;
-const ns = {
-  spine: topo.ns('spine'),
-  net: topo.ns('net'),
-  cmp: topo.ns('cmp'),
-  wa: topo.ns('wa'),
-  wb: topo.ns('wb'),
-  wc: topo.ns('wc'),
-  ws: topo.ns('ws'),
-  wl: topo.ns('wl'),
-};
+const { topo, ns, create } = routedRowsTopology(['spine', 'net', 'cmp'], ['wa', 'wb', 'wc', 'ws', 'wl'], { spine: 'spine', hostA: 'net', hostB: 'cmp' });
 
 beforeAll(async () => {
-  await routedRowsNamespaces(topo, ['spine', 'net', 'cmp'], [ns.wa, ns.wb, ns.wc, ns.ws, ns.wl], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
+  await create();
 
   stateDir = await mkdtemp(path.join(tmpdir(), 'ncp-dhcp-state-'));
   ({ stack, api, netAgent } = await startNetAndComputeAgents({}, { hostNetns: ns.net, stateDir }, { hostNetns: ns.cmp }));
@@ -48,18 +35,9 @@ afterAll(async () => {
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (ok(last)) return last;
-    await sleep(250);
-  }
-  throw new Error(
-    `${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}`,
-  );
-}
+/** Polls `read` until `ok`; the failure shows the last value and the logs that explain it. */
+const waitFor = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> =>
+  waitUntil(what, read, ok, { timeoutMs, context: () => `agent net-a1:\n${netAgent.logs().slice(-4000)}\ndhcp:\n${stack.logs('dhcp').slice(-3000)}` });
 
 const openstack = (...args: string[]) => cli.run(...args);
 
@@ -87,7 +65,7 @@ async function workload(netns: string, networkId: string, extra: Record<string, 
 
 /** rdisc6's answer as key -> values (a key repeats for several prefixes or servers). */
 async function rdisc6(netns: string): Promise<Map<string, string[]>> {
-  const { stdout } = await run('ip', ['netns', 'exec', netns, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], { timeout: 30_000 });
+  const stdout = await runArgv(['ip', 'netns', 'exec', netns, 'rdisc6', '-1', '-r', '5', '-w', '2000', 'eth0'], 30_000);
   const fields = new Map<string, string[]>();
   for (const line of stdout.split('\n')) {
     const m = /^\s*([^:]+?)\s*:\s*(.+?)\s*$/.exec(line);
@@ -97,10 +75,29 @@ async function rdisc6(netns: string): Promise<Map<string, string[]>> {
   return fields;
 }
 
+/** The first RA a workload gets that carries a prefix, as rdisc6 shows it. */
+const advertisement = (what: string, netns: string): Promise<Map<string, string[]>> =>
+  waitFor(
+    `an RA on the ${what} network`,
+    () => rdisc6(netns),
+    (f) => f.has('Prefix'),
+  );
+
 const addressesOf = async (netns: string) =>
   (
-    JSON.parse((await run('ip', ['-n', netns, '-j', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout) as { addr_info: { local: string }[] }[]
+    JSON.parse(await runArgv(['ip', '-n', netns, '-j', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])) as { addr_info: { local: string }[] }[]
   ).flatMap((l) => l.addr_info.map((a) => a.local));
+
+/** Waits until the workload's kernel has formed the (EUI-64) address the API gave its port on a SLAAC subnet. */
+async function slaacFormed(netns: string, port: PortResource, subnetId: string): Promise<void> {
+  const address = port.fixed_ips.find((f) => f.subnet_id === subnetId)?.ip_address ?? '?';
+  await waitFor(
+    `the SLAAC address ${address} on the workload`,
+    () => addressesOf(netns),
+    (a) => a.includes(address),
+    30_000,
+  );
+}
 
 describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
   let net: Resource;
@@ -119,12 +116,7 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
       dns_nameservers: ['10.50.0.53', '10.50.0.54'],
       host_routes: [{ destination: '192.168.200.0/24', nexthop: '10.50.0.254' }],
     });
-    v6 = await api.create('subnets', 'subnet', {
-      network_id: net.id,
-      ip_version: 6,
-      cidr: '2001:db8:cafe:1::/64',
-      ipv6_ra_mode: 'dhcpv6-stateful',
-      ipv6_address_mode: 'dhcpv6-stateful',
+    v6 = await ipv6Subnet(api, net.id, '2001:db8:cafe:1::/64', 'dhcpv6-stateful', {
       allocation_pools: [{ start: '2001:db8:cafe:1::2', end: '2001:db8:cafe:1::ff' }],
     });
     router = await api.create('routers', 'router', { name: 'r-dual' });
@@ -173,11 +165,7 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     expect(ip6).toMatch(/^2001:db8:cafe:1::[0-9a-f]+$/);
     const { lease, log } = await runDhclient(ns.wa, 'eth0', 'v6');
     expect(lease?.new_ip6_address, log).toBe(ip6);
-    const ra = await waitFor(
-      'an RA on the dual-stack network',
-      () => rdisc6(ns.wa),
-      (f) => f.has('Prefix'),
-    );
+    const ra = await advertisement('dual-stack', ns.wa);
     expect(ra.get('Stateful address conf.')).toEqual(['Yes']);
     expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
     expect(ra.get('Prefix')).toEqual(['2001:db8:cafe:1::/64']);
@@ -192,8 +180,8 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
     // The deleted port's MAC, sent from another workload's plug through a macvlan of its own
     // (the agent keeps eth0's MAC the port's; there is no port security yet): dnsmasq must no
     // longer answer it once the port is gone.
-    await run('ip', ['-n', ns.wc, 'link', 'add', 'link', 'eth0', 'name', 'spoof0', 'type', 'macvlan', 'mode', 'bridge']);
-    await run('ip', ['-n', ns.wc, 'link', 'set', 'spoof0', 'address', doomed.mac_address, 'up']);
+    await runArgv(['ip', '-n', ns.wc, 'link', 'add', 'link', 'eth0', 'name', 'spoof0', 'type', 'macvlan', 'mode', 'bridge']);
+    await runArgv(['ip', '-n', ns.wc, 'link', 'set', 'spoof0', 'address', doomed.mac_address, 'up']);
     // The deletion reaches dnsmasq through IPAM, DHCP's projection, KV and the agent: retry until it has.
     const gone = await waitFor(
       'no lease for the deleted port',
@@ -202,7 +190,7 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
       60_000,
     );
     expect(gone.log).toMatch(new RegExp(`Listening on LPF/spoof0/${doomed.mac_address}`));
-    await run('ip', ['-n', ns.wc, 'link', 'del', 'spoof0']);
+    await runArgv(['ip', '-n', ns.wc, 'link', 'del', 'spoof0']);
     // A new port given the deleted port's address gets it (dnsmasq forgot the old lease).
     const doomedIp = doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address;
     await workload(ns.wb, net.id, { fixed_ips: [{ subnet_id: v4.id, ip_address: doomedIp }] });
@@ -244,21 +232,10 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
 
   it('SLAAC: rdisc6 shows the prefix autonomous, and the kernel forms the EUI-64 address the API shows', async () => {
     const net = await network('slaac');
-    const subnet = await api.create('subnets', 'subnet', {
-      network_id: net.id,
-      ip_version: 6,
-      cidr: '2001:db8:0:1::/64',
-      ipv6_ra_mode: 'slaac',
-      ipv6_address_mode: 'slaac',
-    });
+    const subnet = await ipv6Subnet(api, net.id, '2001:db8:0:1::/64', 'slaac');
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
     const port = await workload(ns.ws, net.id);
-    const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
-    const ra = await waitFor(
-      'an RA on the SLAAC network',
-      () => rdisc6(ns.ws),
-      (f) => f.has('Prefix'),
-    );
+    const ra = await advertisement('SLAAC', ns.ws);
     expect(ra.get('Stateful address conf.')).toEqual(['No']);
     expect(ra.get('Stateful other conf.')).toEqual(['No']);
     expect(ra.get('Router lifetime')?.[0]).toMatch(/^30 \(/);
@@ -268,24 +245,12 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
     expect(ra.get('Valid time')?.[0]).toMatch(/^86400 \(/);
     expect(ra.get('Pref. time')?.[0]).toMatch(/^14400 \(/);
     expect(ra.get('MTU')?.[0]).toMatch(/^1450 bytes/);
-    await waitFor(
-      'the EUI-64 address on the workload',
-      () => addressesOf(ns.ws),
-      (a) => a.includes(eui64 ?? '?'),
-      30_000,
-    );
+    await slaacFormed(ns.ws, port, subnet.id);
   }, 120_000);
 
   it('DHCPv6 stateless: A and O flags, RDNSS, and dhclient -6 -S gets the DNS server; the address comes from SLAAC', async () => {
     const net = await network('stateless');
-    const subnet = await api.create('subnets', 'subnet', {
-      network_id: net.id,
-      ip_version: 6,
-      cidr: '2001:db8:cafe:a::/64',
-      ipv6_ra_mode: 'dhcpv6-stateless',
-      ipv6_address_mode: 'dhcpv6-stateless',
-      dns_nameservers: ['2001:db8:cafe:a::e'],
-    });
+    const subnet = await ipv6Subnet(api, net.id, '2001:db8:cafe:a::/64', 'dhcpv6-stateless', { dns_nameservers: ['2001:db8:cafe:a::e'] });
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
     await waitFor(
       'DHCP server ACTIVE',
@@ -293,11 +258,7 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
       (a) => a[0]?.dhcp_server.status === 'ACTIVE',
     );
     const port = await workload(ns.wl, net.id);
-    const ra = await waitFor(
-      'an RA on the stateless network',
-      () => rdisc6(ns.wl),
-      (f) => f.has('Prefix'),
-    );
+    const ra = await advertisement('stateless', ns.wl);
     expect(ra.get('Stateful address conf.')).toEqual(['No']);
     expect(ra.get('Stateful other conf.')).toEqual(['Yes']);
     expect(ra.get('Autonomous address conf.')).toEqual(['Yes']);
@@ -305,13 +266,7 @@ describe('router advertisements for SLAAC and DHCPv6 stateless', () => {
     const { lease, log } = await runDhclient(ns.wl, 'eth0', 'v6-stateless');
     expect(lease?.new_dhcp6_name_servers, log).toBe('2001:db8:cafe:a::e');
     expect(lease?.new_ip6_address).toBeUndefined();
-    const eui64 = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
-    await waitFor(
-      'the SLAAC address on the workload',
-      () => addressesOf(ns.wl),
-      (a) => a.includes(eui64 ?? '?'),
-      30_000,
-    );
+    await slaacFormed(ns.wl, port, subnet.id);
   }, 120_000);
 
   it('refuses an invalid ipv6_ra_mode / ipv6_address_mode pair with a clear error', async () => {

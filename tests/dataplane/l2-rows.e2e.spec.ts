@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStack, Topology, type AgentProcess } from '@ncp/testing';
+import { type TestStack, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
+import { waitUntil } from '../support/eventually';
 import { Pinger } from '../support/pinger';
-import { routedRowsNamespaces, startStack, tearDownScenario, wireVeths } from '../support/stack';
+import { routedRowsTopology, startStack, tearDownScenario, wireVeths } from '../support/stack';
 
 /**
  * The L2 data plane end to end, on the real kernel, in namespaces this test creates:
@@ -11,33 +11,22 @@ import { routedRowsNamespaces, startStack, tearDownScenario, wireVeths } from '.
  * host-a1 and host-b1 each run an agent, and an "upstream" sits on a flat provider
  * network of host-a1. Nothing is bridged to the machine's own interfaces.
  */
-const topo = new Topology();
 let stack: TestStack;
 let api: NeutronClient;
 let agentA: AgentProcess;
 let agentB: AgentProcess;
-const ns = {
-  spine: topo.ns('spine'),
-  hostA: topo.ns('ha1'),
-  hostB: topo.ns('hb1'),
-  upstream: topo.ns('up'),
-  wa: topo.ns('wa'),
-  wb: topo.ns('wb'),
-  wc: topo.ns('wc'),
-  wd: topo.ns('wd'),
-  we: topo.ns('we'),
-};
+const { topo, ns, create } = routedRowsTopology(['spine', 'ha1', 'hb1', 'up'], ['wa', 'wb', 'wc', 'wd', 'we'], { spine: 'spine', hostA: 'ha1', hostB: 'hb1' });
 
 beforeAll(async () => {
   // The routed underlay between the rows, and host-a1's provider interface for physical
   // network extnet0, wired to the upstream (up before the agent uses it: it is the operator's).
-  await routedRowsNamespaces(topo, ['spine', 'ha1', 'hb1', 'up'], [ns.wa, ns.wb, ns.wc, ns.wd, ns.we], { spine: ns.spine, hostA: ns.hostA, hostB: ns.hostB });
-  await wireVeths(topo, [[ns.hostA, 'ext0', ns.upstream, 'ext']]);
-  await topo.addAddress(ns.upstream, 'ext', '10.0.2.2/24');
+  await create();
+  await wireVeths(topo, [[ns.ha1, 'ext0', ns.up, 'ext']]);
+  await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
 
   ({ stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4' } }));
-  agentA = await stack.startAgent({ row: 'row-a', host: 'host-a1', tunnelIp: '10.1.0.2', hostNetns: ns.hostA, physnets: { extnet0: 'ext0' } });
-  agentB = await stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hostB });
+  agentA = await stack.startAgent({ row: 'row-a', host: 'host-a1', tunnelIp: '10.1.0.2', hostNetns: ns.ha1, physnets: { extnet0: 'ext0' } });
+  agentB = await stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hb1 });
 }, 120_000);
 
 afterAll(() => tearDownScenario(stack, topo));
@@ -47,15 +36,14 @@ async function portStatus(id: string): Promise<string> {
 }
 
 async function waitForStatus(id: string, status: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await portStatus(id);
-    if (last === status) return;
-    await sleep(200);
-  }
-  throw new Error(
-    `port ${id} is ${last}, not ${status}, after ${timeoutMs} ms\nagent A:\n${agentA.logs().slice(-3000)}\nagent B:\n${agentB.logs().slice(-3000)}`,
+  await waitUntil(
+    `port ${id} ${status}`,
+    () => portStatus(id),
+    (s) => s === status,
+    {
+      timeoutMs,
+      context: () => `agent A:\n${agentA.logs().slice(-3000)}\nagent B:\n${agentB.logs().slice(-3000)}`,
+    },
   );
 }
 
@@ -125,7 +113,7 @@ describe('L2 across rows', () => {
     await waitForStatus(pd.id, 'ACTIVE');
     await waitForStatus(pa.id, 'ACTIVE');
     // The deleted port's veth is gone from the host; the new one works.
-    const links = await topo.exec(ns.hostA, ['ip', '-o', 'link', 'show']);
+    const links = await topo.exec(ns.ha1, ['ip', '-o', 'link', 'show']);
     expect(links).not.toContain(`tap${pc.id.replace(/-/g, '').slice(0, 11)}`);
     expect(links).toContain(`tap${pd.id.replace(/-/g, '').slice(0, 11)}`);
     await configure(ns.wd, pd, 24);
@@ -150,6 +138,6 @@ describe('L2 across rows', () => {
     await configure(ns.we, pe, 24);
     await ping(ns.we, '10.0.2.2');
     // The physical interface is in the network's bridge, not deleted or renamed.
-    expect(await topo.exec(ns.hostA, ['ip', '-o', 'link', 'show', 'ext0'])).toMatch(/master br-/);
+    expect(await topo.exec(ns.ha1, ['ip', '-o', 'link', 'show', 'ext0'])).toMatch(/master br-/);
   });
 });

@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestStack, Topology, listenUdpOnce, sendUdp, type AgentProcess } from '@ncp/testing';
+import { type TestStack, runArgv, sourceSeen, type AgentProcess } from '@ncp/testing';
+import { waitUntil } from '../support/eventually';
 import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
+import { pingOnce } from '../support/probes';
+import { referencePublicNetwork } from '../support/resources';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
-
-const run = promisify(execFile);
+import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 /**
  * Routers, floating IPs and NAT policy end to end on the real kernel, in namespaces this
@@ -17,35 +15,21 @@ const run = promisify(execFile);
  *   upstream 10.0.2.2 (ext_n2, flat extnet0) -- prod 10.200.0.2 behind it
  *   core 192.168.81.1 (Public-Net, flat extnet1)
  */
-const topo = new Topology();
 let stack: TestStack;
 let api: NeutronClient;
 let netAgent: AgentProcess;
 let cli: OpenstackCli;
-const ns = {
-  spine: topo.ns('spine'),
-  net: topo.ns('net'),
-  cmp: topo.ns('cmp'),
-  up: topo.ns('up'),
-  prod: topo.ns('prod'),
-  core: topo.ns('core'),
-  wa: topo.ns('wa'),
-  wb: topo.ns('wb'),
-  wn: topo.ns('wn'),
-  w6a: topo.ns('w6a'),
-  w6b: topo.ns('w6b'),
-  w6c: topo.ns('w6c'),
-};
+const { topo, ns, create } = routedRowsTopology(['spine', 'net', 'cmp', 'up', 'prod', 'core'], ['wa', 'wb', 'wn', 'w6a', 'w6b', 'w6c'], {
+  spine: 'spine',
+  hostA: 'net',
+  hostB: 'cmp',
+});
 
 const openstack = (...args: string[]) => cli.run(...args);
 const cliJson = (...args: string[]) => cli.json(...args);
 
 beforeAll(async () => {
-  await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up', 'prod', 'core'], [ns.wa, ns.wb, ns.wn, ns.w6a, ns.w6b, ns.w6c], {
-    spine: ns.spine,
-    hostA: ns.net,
-    hostB: ns.cmp,
-  });
+  await create();
   await wireVeths(topo, [
     [ns.net, 'ext0', ns.up, 'ext'],
     [ns.net, 'ext1', ns.core, 'ext'],
@@ -66,15 +50,12 @@ beforeAll(async () => {
 
 afterAll(() => tearDownScenario(stack, topo, cli));
 
-async function waitFor(what: string, read: () => Promise<unknown>, expected: unknown, timeoutMs = 40_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (JSON.stringify(last) === JSON.stringify(expected)) return;
-    await sleep(200);
-  }
-  throw new Error(`${what}: ${JSON.stringify(last)} instead of ${JSON.stringify(expected)} after ${timeoutMs} ms\nagent:\n${netAgent.logs().slice(-4000)}`);
+/** Polls until `read` gives `expected`; the failure shows the network agent's log. */
+async function waitFor<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs = 40_000): Promise<void> {
+  await waitUntil(what, read, (value) => JSON.stringify(value) === JSON.stringify(expected), {
+    timeoutMs,
+    context: () => `expected ${JSON.stringify(expected)}\nagent:\n${netAgent.logs().slice(-4000)}`,
+  });
 }
 const statusOf = async (collection: string, singular: string, id: string) =>
   (await api.get<Record<string, { status: string }>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
@@ -96,34 +77,10 @@ async function plugWorkload(netns: string, network: string, fixedIps: unknown, g
   return port;
 }
 
-const ping = (netns: string, address: string, count = 2) =>
-  topo.exec(netns, ['ping', '-c', String(count), '-W', '2', ...(address.includes(':') ? ['-6'] : []), address], 30_000);
+const ping = (netns: string, address: string) => topo.exec(netns, ['ping', '-c', '2', '-W', '2', ...(address.includes(':') ? ['-6'] : []), address], 30_000);
 
 /** The source address a datagram from `from` carries when it reaches `to`. */
-async function sourceSeen(from: string, to: string, address: string, port = 7777): Promise<string> {
-  const listener = await listenUdpOnce(to, port);
-  try {
-    await sendUdp(from, address, port);
-    return await listener.peer;
-  } finally {
-    listener.close();
-  }
-}
-
-async function eventually<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (last === expected) return;
-    } catch (e) {
-      last = e instanceof Error ? e.message : e;
-    }
-    await sleep(300);
-  }
-  throw new Error(`${what}: ${String(last)} instead of ${String(expected)}`);
-}
+const sourceAt = (from: string, to: string, address: string): Promise<string> => sourceSeen(from, to, address, 7777);
 
 describe('floating IPs and SNAT (openstack CLI)', () => {
   let router: { id: string };
@@ -164,20 +121,21 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     expect(agents.map((a) => a.host)).toEqual(['net-a1']);
 
     await ping(ns.up, '10.0.2.215');
-    expect(await sourceSeen(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.215');
-    expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    expect(await sourceAt(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.215');
+    expect(await sourceAt(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 
   it("keeps the workload's own address towards a NAT exclusion, SNATs the rest", async () => {
     const r = await api.put(`/v2.0/routers/${router.id}`, { router: { nat_exclusions: ['10.200.0.0/24'] } });
     expect(r.status).toBe(200);
-    await eventually('source at prod', () => sourceSeen(ns.wb, ns.prod, '10.200.0.2'), '172.16.100.11');
-    expect(await sourceSeen(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    await waitFor('source at prod', () => sourceAt(ns.wb, ns.prod, '10.200.0.2'), '172.16.100.11', 20_000);
+    expect(await sourceAt(ns.wb, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 
   it("keeps forwarding while the router's agent is killed and restarted, without duplicating rules", async () => {
     const routerNs = `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`;
-    const rulesBefore = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
+    const rules = () => runArgv(['ip', 'netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
+    const rulesBefore = await rules();
     const pinger = Pinger.start(ns.up, '10.0.2.215');
     await pinger.moreReplies(5);
     await netAgent.kill('SIGKILL');
@@ -191,33 +149,19 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     console.log(`ping to the floating IP across the agent restart: ${String(sent)} sent, ${String(received)} received`);
     expect(sent, output).toBeGreaterThan(20);
     expect(received, output).toBe(sent);
-    const rulesAfter = await run('ip', ['netns', 'exec', routerNs, 'nft', 'list', 'table', 'inet', 'ncp_router']);
-    expect(rulesAfter.stdout).toBe(rulesBefore.stdout);
+    expect(await rules()).toBe(rulesBefore);
   });
 
   it('stops answering on the floating IP once it is disassociated', async () => {
     await openstack('floating', 'ip', 'unset', '--port', '10.0.2.215');
-    await eventually(
-      'floating IP answers',
-      () =>
-        ping(ns.up, '10.0.2.215', 1).then(
-          () => 'answers',
-          () => 'silent',
-        ),
-      'silent',
-    );
-    expect(await sourceSeen(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    await waitFor('floating IP answers', () => pingOnce(topo, ns.up, '10.0.2.215'), 'silent', 20_000);
+    expect(await sourceAt(ns.wa, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 });
 
 describe('no NAT within an address scope', () => {
   it('routes the tenant subnet of the reference scenario with its own addresses', async () => {
-    const { pool } = await api.createScopedPool(
-      { name: 'test-no-nat', ip_version: 4 },
-      { name: 'nonat-pool-ip4', prefixes: ['192.168.81.0/24'], default_prefixlen: 26 },
-    );
-    const pub = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' });
-    await api.create('subnets', 'subnet', { name: 'Public-Subnet', network_id: pub.id, ip_version: 4, subnetpool_id: pool.id, enable_dhcp: false });
+    const { pool, network: pub } = await referencePublicNetwork(api, 4, 'extnet1', { prefixes: ['192.168.81.0/24'], default_prefixlen: 26 });
     const net = await api.create('networks', 'network', { name: 'nonat-net-1' });
     const subnet = await api.create('subnets', 'subnet', { name: 'nonat-subnet-1', network_id: net.id, ip_version: 4, subnetpool_id: pool.id });
     const router = await api.create<Resource & { external_gateway_info: { external_fixed_ips: { ip_address: string }[] } }>('routers', 'router', {
@@ -232,16 +176,8 @@ describe('no NAT within an address scope', () => {
     // The core router learns the tenant prefix (statically here; BGP announces it later).
     await topo.exec(ns.core, ['ip', 'route', 'add', '192.168.81.64/26', 'via', gatewayIp]);
     const own = wn.fixed_ips[0]?.ip_address ?? '';
-    await eventually(
-      'core reaches the workload at its own address',
-      () =>
-        ping(ns.core, own, 1).then(
-          () => 'ok',
-          () => 'no',
-        ),
-      'ok',
-    );
-    expect(await sourceSeen(ns.wn, ns.core, '192.168.81.1')).toBe(own);
+    await waitFor('core reaches the workload at its own address', () => pingOnce(topo, ns.core, own), 'answers', 20_000);
+    expect(await sourceAt(ns.wn, ns.core, '192.168.81.1')).toBe(own);
   });
 });
 
@@ -266,24 +202,8 @@ describe('IPv6', () => {
     expect(r.body.router.routes).toEqual([{ destination: '2001:db8:0:2::/64', nexthop: cAddress }]);
     await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
     const bAddress = b.fixed_ips[0]?.ip_address ?? '';
-    await eventually(
-      'a reaches b',
-      () =>
-        ping(ns.w6a, bAddress, 1).then(
-          () => 'ok',
-          () => 'no',
-        ),
-      'ok',
-    );
-    expect(await sourceSeen(ns.w6a, ns.w6b, bAddress)).toBe(a.fixed_ips[0]?.ip_address);
-    await eventually(
-      'b reaches the extra route',
-      () =>
-        ping(ns.w6b, '2001:db8:0:2::1', 1).then(
-          () => 'ok',
-          () => 'no',
-        ),
-      'ok',
-    );
+    await waitFor('a reaches b', () => pingOnce(topo, ns.w6a, bAddress), 'answers', 20_000);
+    expect(await sourceAt(ns.w6a, ns.w6b, bAddress)).toBe(a.fixed_ips[0]?.ip_address);
+    await waitFor('b reaches the extra route', () => pingOnce(topo, ns.w6b, '2001:db8:0:2::1'), 'answers', 20_000);
   });
 });

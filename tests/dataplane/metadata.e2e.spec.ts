@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
-import { TEST_METADATA_SECRET, type TestStack, Topology, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
+import { TEST_METADATA_SECRET, type TestStack, requireCommands, runDhclient, waitForDad, type AgentProcess } from '@ncp/testing';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsNamespaces, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
+import { waitUntil } from '../support/eventually';
+import { pingOnce } from '../support/probes';
+import { ipv6Subnet } from '../support/resources';
+import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -27,24 +29,17 @@ const canRun = requireCommands([
 ]);
 
 describe.skipIf(!canRun)('instance metadata through the proxies', () => {
-  const topo = new Topology();
   let stack: TestStack;
   let api: NeutronClient;
   let netAgent: AgentProcess;
-  const ns = {
-    spine: topo.ns('spine'),
-    net: topo.ns('net'),
-    cmp: topo.ns('cmp'),
-    up: topo.ns('up'),
-    wa: topo.ns('wa'),
-    wb: topo.ns('wb'),
-    w6: topo.ns('w6'),
-    wi: topo.ns('wi'),
-    wd: topo.ns('wd'),
-  };
+  const { topo, ns, create } = routedRowsTopology(['spine', 'net', 'cmp', 'up'], ['wa', 'wb', 'w6', 'wi', 'wd'], {
+    spine: 'spine',
+    hostA: 'net',
+    hostB: 'cmp',
+  });
 
   beforeAll(async () => {
-    await routedRowsNamespaces(topo, ['spine', 'net', 'cmp', 'up'], [ns.wa, ns.wb, ns.w6, ns.wi, ns.wd], { spine: ns.spine, hostA: ns.net, hostB: ns.cmp });
+    await create();
     // an upstream router on a flat external network (extnet0) of the network agent, with an
     // address of its own beyond it (2001:db8:ff::1, on lo)
     await wireVeths(topo, [[ns.net, 'ext0', ns.up, 'ext']]);
@@ -60,23 +55,13 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
   // the stack removes the metadata proxies with the router and DHCP namespaces they run in
   afterAll(() => tearDownScenario(stack, topo));
 
-  async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const value = await read();
-        if (ok(value)) return value;
-        last = value;
-      } catch (e) {
-        last = e instanceof Error ? e.message : e;
-      }
-      await sleep(300);
-    }
-    throw new Error(
-      `${what}: ${JSON.stringify(last)} after ${timeoutMs} ms\nagent net-a1:\n${netAgent.logs().slice(-4000)}\nmetadata:\n${stack.logs('metadata').slice(-3000)}`,
-    );
-  }
+  /** Polls `read` until `ok`; the failure shows the last value and the logs that explain it. */
+  const waitFor = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 40_000): Promise<T> =>
+    waitUntil(what, read, ok, {
+      timeoutMs,
+      intervalMs: 300,
+      context: () => `agent net-a1:\n${netAgent.logs().slice(-4000)}\nmetadata:\n${stack.logs('metadata').slice(-3000)}`,
+    });
 
   /** curl inside a workload: status and body. */
   async function curl(netns: string, url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
@@ -114,6 +99,9 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
 
   const metaData = async (netns: string, base = 'http://169.254.169.254') =>
     JSON.parse((await curl(netns, `${base}/openstack/latest/meta_data.json`)).body) as Record<string, unknown>;
+  /** The uuid of the first meta_data.json `read` gets that has one. */
+  const servedUuid = async (what: string, read: () => Promise<Record<string, unknown>>, timeoutMs?: number): Promise<unknown> =>
+    (await waitFor(what, read, (m) => m.uuid !== undefined, timeoutMs)).uuid;
 
   describe('a routed IPv4 network', () => {
     let a: Resource & { hostname: string };
@@ -157,15 +145,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     });
 
     it('answers the second workload with its own data, also when it forges identity headers', async () => {
-      expect(
-        (
-          await waitFor(
-            "beta's meta_data.json",
-            () => metaData(ns.wb),
-            (m) => m.uuid !== undefined,
-          )
-        ).uuid,
-      ).toBe(b.id);
+      expect(await servedUuid("beta's meta_data.json", () => metaData(ns.wb))).toBe(b.id);
       const forged = await curl(ns.wb, 'http://169.254.169.254/openstack/latest/meta_data.json', {
         'X-Instance-ID': a.id,
         'X-Instance-ID-Signature': 'forged',
@@ -241,13 +221,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
 
   it('answers an IPv6-only workload on fe80::a9fe:a9fe, found by its MAC in the neighbour table', async () => {
     const net = await api.create('networks', 'network', { name: 'meta6', 'provider:network_type': 'vxlan' });
-    const subnet = await api.create('subnets', 'subnet', {
-      network_id: net.id,
-      ip_version: 6,
-      cidr: '2001:db8:80::/64',
-      ipv6_ra_mode: 'slaac',
-      ipv6_address_mode: 'slaac',
-    });
+    const subnet = await ipv6Subnet(api, net.id, '2001:db8:80::/64', 'slaac');
     const router = await api.create('routers', 'router', { name: 'r-meta6' });
     expect((await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id })).status).toBe(200);
     const c = await instance('gamma');
@@ -283,12 +257,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     expect(viaDhcp, log).toMatch(/^10\.81\.0\.\d+$/);
     await topo.exec(ns.wi, ['ip', 'addr', 'add', `${lease?.new_ip_address ?? ''}/24`, 'dev', 'eth0']);
     await topo.exec(ns.wi, ['ip', 'route', 'add', '169.254.169.254/32', 'via', viaDhcp ?? '']);
-    const meta = await waitFor(
-      'meta_data.json from the DHCP namespace',
-      () => metaData(ns.wi),
-      (m) => m.uuid !== undefined,
-    );
-    expect(meta.uuid).toBe(d.id);
+    expect(await servedUuid('meta_data.json from the DHCP namespace', () => metaData(ns.wi))).toBe(d.id);
   }, 120_000);
 
   /**
@@ -333,13 +302,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     beforeAll(async () => {
       net = await api.create('networks', 'network', { name: 'dual-meta', 'provider:network_type': 'vxlan' });
       v4 = await api.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.82.0.0/24' });
-      v6 = await api.create('subnets', 'subnet', {
-        network_id: net.id,
-        ip_version: 6,
-        cidr: '2001:db8:82::/64',
-        ipv6_ra_mode: 'slaac',
-        ipv6_address_mode: 'slaac',
-      });
+      v6 = await ipv6Subnet(api, net.id, '2001:db8:82::/64', 'slaac');
       inst = await instance('epsilon');
       port = await workload(ns.wd, net.id, inst.id);
       await waitFor(
@@ -356,7 +319,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     }, 120_000);
 
     it('while isolated, serves IPv6 metadata from the DHCP namespace, the DHCP port the only neighbour for fe80::a9fe:a9fe', async () => {
-      expect((await waitFor('meta_data.json over IPv6 from the DHCP namespace', metaOverV6, (m) => m.uuid !== undefined, 60_000)).uuid).toBe(inst.id);
+      expect(await servedUuid('meta_data.json over IPv6 from the DHCP namespace', metaOverV6, 60_000)).toBe(inst.id);
       expect(await metadataNeighbours()).toEqual([dhcpMac]);
       expect(await metadataArpers()).toEqual([dhcpMac]);
     }, 90_000);
@@ -409,20 +372,12 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
         60_000,
       );
       for (let i = 0; i < 3; i++) expect(await metadataNeighbours()).toEqual([holder]);
-      expect((await waitFor('meta_data.json over IPv6 from the router', metaOverV6, (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+      expect(await servedUuid('meta_data.json over IPv6 from the router', metaOverV6)).toBe(inst.id);
       // IPv4: 169.254.169.254 is reached through the gateway; nobody on the segment answers
       // ARP for it any more (the DHCP port did while isolated, and the router never does)
       expect(await waitFor('no ARP answer for 169.254.169.254', metadataArpers, (m) => m.length === 0)).toEqual([]);
       await topo.exec(ns.wd, ['ip', 'route', 'add', 'default', 'via', '10.82.0.1']);
-      expect(
-        (
-          await waitFor(
-            'meta_data.json over IPv4 through the router',
-            () => metaData(ns.wd),
-            (m) => m.uuid !== undefined,
-          )
-        ).uuid,
-      ).toBe(inst.id);
+      expect(await servedUuid('meta_data.json over IPv4 through the router', () => metaData(ns.wd))).toBe(inst.id);
 
       // the default route: through the router to the upstream's own address, nothing lost
       const slaac = port.fixed_ips.find((f) => f.subnet_id === v6.id)?.ip_address ?? '';
@@ -433,12 +388,8 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
       );
       await waitFor(
         'a first reply from upstream',
-        () =>
-          topo.exec(ns.wd, ['ping', '-6', '-c', '1', '-W', '1', '2001:db8:ff::1']).then(
-            () => 'ok',
-            () => 'no',
-          ),
-        (r) => r === 'ok',
+        () => pingOnce(topo, ns.wd, '2001:db8:ff::1'),
+        (r) => r === 'answers',
       );
       const { stdout } = await run('ip', ['netns', 'exec', ns.wd, 'ping', '-6', '-n', '-c', '50', '-i', '0.05', '-W', '1', '2001:db8:ff::1'], {
         timeout: 60_000,
@@ -451,7 +402,7 @@ describe.skipIf(!canRun)('instance metadata through the proxies', () => {
     it('once isolated again, the metadata address is back on the DHCP port alone and answers', async () => {
       for (const s of [v4, v6]) expect((await api.put(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: s.id })).status).toBe(200);
       await waitFor('one neighbour for fe80::a9fe:a9fe, the DHCP port', metadataNeighbours, (m) => m.length === 1 && m[0] === dhcpMac, 60_000);
-      expect((await waitFor('meta_data.json over IPv6 from the DHCP namespace again', metaOverV6, (m) => m.uuid !== undefined)).uuid).toBe(inst.id);
+      expect(await servedUuid('meta_data.json over IPv6 from the DHCP namespace again', metaOverV6)).toBe(inst.id);
       expect(await waitFor('the DHCP port answering ARP for 169.254.169.254 again', metadataArpers, (m) => m.length > 0)).toEqual([dhcpMac]);
     }, 120_000);
   });

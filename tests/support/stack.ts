@@ -1,4 +1,4 @@
-import { TestStack, type Topology, netnsPrerequisites, type AgentOptions, type AgentProcess } from '@ncp/testing';
+import { TestStack, Topology, netnsPrerequisites, type AgentOptions, type AgentProcess } from '@ncp/testing';
 import { NeutronClient } from '../api/client';
 import type { OpenstackCli } from './openstack-cli';
 
@@ -9,21 +9,27 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
 }
 
 /**
- * The namespaces of a two-row scenario: creates `prefix + suffix` for each of `suffixes` (the
- * hosts, the spine and whatever the scenario wires to them), adopts the `workloads` the agents
- * will create, and routes `spine` between the rows of `hostA` and `hostB`.
+ * The namespaces of a two-row scenario, each named by its suffix: the `hosts` this file creates
+ * (the spine, the two agents' hosts and whatever the scenario wires to them) and the
+ * `workloads` the agents will create. `create()`, in beforeAll, makes the hosts, adopts the
+ * workloads for cleanup and routes `rows.spine` between the rows of `rows.hostA` and `rows.hostB`.
  */
-export async function routedRowsNamespaces(
-  topo: Topology,
-  suffixes: readonly string[],
-  workloads: readonly string[],
-  rows: { spine: string; hostA: string; hostB: string },
-): Promise<void> {
-  const pre = netnsPrerequisites();
-  if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
-  for (const suffix of suffixes) await topo.addNetns(suffix);
-  for (const w of workloads) topo.adopt(w);
-  await topo.routedRows(rows.spine, rows.hostA, rows.hostB);
+export function routedRowsTopology<H extends string, W extends string>(
+  hosts: readonly H[],
+  workloads: readonly W[],
+  rows: { spine: H; hostA: H; hostB: H },
+): { topo: Topology; ns: Readonly<Record<H | W, string>>; create: () => Promise<void> } {
+  const topo = new Topology();
+  const bySuffix = <K extends string>(suffixes: readonly K[]) =>
+    Object.fromEntries(suffixes.map((suffix): [string, string] => [suffix, suffix])) as Record<K, string>;
+  const { ns, create: createNamespaces } = topo.plan(bySuffix(hosts), bySuffix(workloads));
+  const create = async (): Promise<void> => {
+    const pre = netnsPrerequisites();
+    if (!pre.ok) throw new Error(`this scenario needs root and iproute2: ${pre.reason}`);
+    await createNamespaces();
+    await topo.routedRows(ns[rows.spine], ns[rows.hostA], ns[rows.hostB]);
+  };
+  return { topo, ns, create };
 }
 
 /**
@@ -50,11 +56,7 @@ export async function startNetAndComputeAgents(
 
 /** Wires each veth pair `[nsA, ifA, nsB, ifB]` and brings both ends up. */
 export async function wireVeths(topo: Topology, pairs: readonly (readonly [string, string, string, string])[]): Promise<void> {
-  for (const [nsA, ifA, nsB, ifB] of pairs) {
-    await topo.addVethPair(nsA, ifA, nsB, ifB);
-    await topo.linkUp(nsA, ifA);
-    await topo.linkUp(nsB, ifB);
-  }
+  for (const [nsA, ifA, nsB, ifB] of pairs) await topo.wire(nsA, ifA, nsB, ifB);
 }
 
 /**

@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import { METADATA_HEADERS, metadataSignature } from '@ncp/contracts';
 import { PROXY_IDENTITY_HEADERS } from '@ncp/dataplane';
 import { createLogger } from '@ncp/nest-common';
@@ -45,10 +46,7 @@ describe('metadata forwarder', () => {
   const seen: Seen[] = [];
   // the metadata service: records what arrives, answers with a status and headers of its own
   const service = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => {
+    void text(req).then((body) => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       res.writeHead(req.url?.includes('/api/token') ? 200 : 404, { 'x-aws-ec2-metadata-token-ttl-seconds': '21600', 'content-type': 'text/plain' });
       res.end(`answer to ${req.url ?? ''}`);

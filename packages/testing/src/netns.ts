@@ -20,6 +20,9 @@ function check(value: string, pattern: RegExp, what: string): string {
   return value;
 }
 
+const netnsName = (name: string): string => check(name, NETNS_NAME, 'namespace name');
+const linkName = (name: string): string => check(name, LINK_NAME, 'interface name');
+
 /** Runs a command; rejects with its stderr. */
 export function runArgv(argv: readonly string[], timeoutMs = 20_000): Promise<string> {
   const [file, ...args] = argv;
@@ -30,6 +33,11 @@ export function runArgv(argv: readonly string[], timeoutMs = 20_000): Promise<st
       else resolve(stdout);
     });
   });
+}
+
+/** `ip -n NS args...`: an iproute2 command run against one namespace (checked), never the root one. */
+function ipIn(ns: string, ...args: string[]): Promise<string> {
+  return runArgv(['ip', '-n', netnsName(ns), ...args]);
 }
 
 /**
@@ -67,18 +75,18 @@ export function requireNetns(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 export async function addNetns(name: string): Promise<void> {
-  await runArgv(['ip', 'netns', 'add', check(name, NETNS_NAME, 'namespace name')]);
+  await runArgv(['ip', 'netns', 'add', netnsName(name)]);
   // Loopback up, as on any real host (ping to self, local services).
   await linkUp(name, 'lo');
 }
 
 export async function delNetns(name: string): Promise<void> {
-  await runArgv(['ip', 'netns', 'del', check(name, NETNS_NAME, 'namespace name')]);
+  await runArgv(['ip', 'netns', 'del', netnsName(name)]);
 }
 
 /** Kills whatever runs in a namespace (`ip netns del` would leave it running: dnsmasq, radvd, BIRD). */
 async function killProcessesIn(name: string): Promise<void> {
-  const pids = (await runArgv(['ip', 'netns', 'pids', check(name, NETNS_NAME, 'namespace name')]).catch(() => '')).split('\n').filter((p) => /^\d+$/.test(p));
+  const pids = (await runArgv(['ip', 'netns', 'pids', netnsName(name)]).catch(() => '')).split('\n').filter((p) => /^\d+$/.test(p));
   for (const pid of pids) {
     try {
       process.kill(Number(pid), 'SIGKILL');
@@ -105,65 +113,32 @@ export async function removeNetnsWithProcesses(name: string): Promise<void> {
 
 /** A veth pair with one end in each namespace (both must be namespaces, never the root one). */
 export async function addVethPair(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
-  await runArgv([
-    'ip',
-    '-n',
-    check(nsA, NETNS_NAME, 'namespace name'),
-    'link',
-    'add',
-    check(ifA, LINK_NAME, 'interface name'),
-    'type',
-    'veth',
-    'peer',
-    'name',
-    check(ifB, LINK_NAME, 'interface name'),
-    'netns',
-    check(nsB, NETNS_NAME, 'namespace name'),
-  ]);
+  await ipIn(nsA, 'link', 'add', linkName(ifA), 'type', 'veth', 'peer', 'name', linkName(ifB), 'netns', netnsName(nsB));
 }
 
 export async function linkUp(ns: string, ifname: string): Promise<void> {
-  await runArgv(['ip', '-n', check(ns, NETNS_NAME, 'namespace name'), 'link', 'set', 'dev', check(ifname, LINK_NAME, 'interface name'), 'up']);
+  await ipIn(ns, 'link', 'set', 'dev', linkName(ifname), 'up');
 }
 
 /** `cidr` like 10.91.1.1/24 or fd00::1/64. IPv6 addresses skip DAD so they work at once. */
 export async function addAddress(ns: string, ifname: string, cidr: string): Promise<void> {
   const extra = cidr.includes(':') ? ['nodad'] : [];
-  await runArgv([
-    'ip',
-    '-n',
-    check(ns, NETNS_NAME, 'namespace name'),
-    'addr',
-    'add',
-    check(cidr, ARG, 'address'),
-    'dev',
-    check(ifname, LINK_NAME, 'interface name'),
-    ...extra,
-  ]);
+  await ipIn(ns, 'addr', 'add', check(cidr, ARG, 'address'), 'dev', linkName(ifname), ...extra);
 }
 
 /** `dst` is a prefix or `default`. */
 export async function addRoute(ns: string, dst: string, via: string): Promise<void> {
-  await runArgv(['ip', '-n', check(ns, NETNS_NAME, 'namespace name'), 'route', 'add', check(dst, ARG, 'destination'), 'via', check(via, ARG, 'gateway')]);
+  await ipIn(ns, 'route', 'add', check(dst, ARG, 'destination'), 'via', check(via, ARG, 'gateway'));
 }
 
 /** `sysctl -w key=value` inside the namespace (net.* keys are per namespace). */
 export async function sysctl(ns: string, key: string, value: string): Promise<void> {
-  await runArgv([
-    'ip',
-    'netns',
-    'exec',
-    check(ns, NETNS_NAME, 'namespace name'),
-    'sysctl',
-    '-q',
-    '-w',
-    `${check(key, SYSCTL_KEY, 'sysctl key')}=${check(value, ARG, 'sysctl value')}`,
-  ]);
+  await netnsExec(ns, ['sysctl', '-q', '-w', `${check(key, SYSCTL_KEY, 'sysctl key')}=${check(value, ARG, 'sysctl value')}`]);
 }
 
 /** Runs a program inside a namespace (`ip netns exec NS argv...`), e.g. ping. */
 export function netnsExec(ns: string, argv: readonly string[], timeoutMs = 20_000): Promise<string> {
-  return runArgv(['ip', 'netns', 'exec', check(ns, NETNS_NAME, 'namespace name'), ...argv], timeoutMs);
+  return runArgv(['ip', 'netns', 'exec', netnsName(ns), ...argv], timeoutMs);
 }
 
 /**
@@ -180,7 +155,7 @@ export class Topology {
 
   /** The full namespace name for a suffix (no side effect). */
   ns(suffix: string): string {
-    return check(`${this.prefix}${suffix}`, NETNS_NAME, 'namespace name');
+    return netnsName(`${this.prefix}${suffix}`);
   }
 
   /** Creates `prefix + suffix` and returns its full name. */
@@ -189,6 +164,25 @@ export class Topology {
     this.adopt(name);
     await addNetns(name);
     return name;
+  }
+
+  /**
+   * This file's namespaces by role, e.g. `{ router: 'qrouter-e7a1b2c3', wl1: 'wl1' }` to their
+   * full names (no side effect yet). `create()`, in beforeAll, creates the `make` ones and
+   * registers the `adopt` ones (made by the code under test) so that `destroy()` deletes them too.
+   */
+  plan<M extends string, A extends string = never>(
+    make: Readonly<Record<M, string>>,
+    adopt: Readonly<Record<A, string>> = {} as Record<A, string>,
+  ): { readonly ns: Readonly<Record<M | A, string>>; create(): Promise<void> } {
+    const named = (suffixes: Readonly<Record<string, string>>) => Object.entries(suffixes).map(([role, suffix]) => [role, this.ns(suffix)] as const);
+    const ns = Object.fromEntries([...named(make), ...named(adopt)]) as Record<M | A, string>;
+    const create = async (): Promise<void> => {
+      // registered first, so that a setup failing half-way still deletes them
+      for (const [, name] of named(adopt)) this.adopt(name);
+      for (const suffix of Object.values<string>(make)) await this.addNetns(suffix);
+    };
+    return { ns, create };
   }
 
   /** Marks a namespace created by someone else (e.g. the code under test) for deletion. */
@@ -208,6 +202,21 @@ export class Topology {
 
   linkUp(ns: string, ifname: string): Promise<void> {
     return linkUp(this.own(ns), ifname);
+  }
+
+  /** A veth pair between two of this topology's namespaces, both ends up. */
+  async wire(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+    await this.addVethPair(nsA, ifA, nsB, ifB);
+    await this.linksUp([nsA, ifA], [nsB, ifB]);
+  }
+
+  /** A bridge in one of this topology's namespaces (a "switch"), up, with `ports` enslaved and up. */
+  async bridge(ns: string, name: string, ports: readonly string[]): Promise<void> {
+    await addBridge(this.own(ns), name);
+    for (const port of ports) {
+      await setMaster(ns, port, name);
+      await this.linkUp(ns, port);
+    }
   }
 
   /** Brings up each `[namespace, interface]`, in order. */
@@ -270,24 +279,13 @@ export class Topology {
 
 /** A bridge in a namespace, up (e.g. a "switch" joining several test namespaces). */
 export async function addBridge(ns: string, name: string): Promise<void> {
-  check(ns, NETNS_NAME, 'namespace name');
-  await runArgv(['ip', '-n', ns, 'link', 'add', check(name, LINK_NAME, 'interface name'), 'type', 'bridge']);
+  await ipIn(ns, 'link', 'add', linkName(name), 'type', 'bridge');
   await linkUp(ns, name);
 }
 
 /** Enslaves an interface to a bridge of the same namespace. */
 export async function setMaster(ns: string, ifname: string, master: string): Promise<void> {
-  await runArgv([
-    'ip',
-    '-n',
-    check(ns, NETNS_NAME, 'namespace name'),
-    'link',
-    'set',
-    'dev',
-    check(ifname, LINK_NAME, 'interface name'),
-    'master',
-    check(master, LINK_NAME, 'interface name'),
-  ]);
+  await ipIn(ns, 'link', 'set', 'dev', linkName(ifname), 'master', linkName(master));
 }
 
 /**
@@ -296,10 +294,9 @@ export async function setMaster(ns: string, ifname: string, master: string): Pro
  * up to `timeoutMs`.
  */
 export async function waitForDad(ns: string, timeoutMs = 10_000): Promise<void> {
-  check(ns, NETNS_NAME, 'namespace name');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const links = JSON.parse(await runArgv(['ip', '-n', ns, '-j', 'addr', 'show'])) as { addr_info?: { tentative?: boolean; local?: string }[] }[];
+    const links = JSON.parse(await ipIn(ns, '-j', 'addr', 'show')) as { addr_info?: { tentative?: boolean; local?: string }[] }[];
     const pending = links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.tentative === true).map((a) => a.local ?? '?'));
     if (pending.length === 0) return;
     if (Date.now() > deadline) throw new Error(`addresses still tentative in ${ns} after ${timeoutMs} ms: ${pending.join(', ')}`);
@@ -331,7 +328,7 @@ setTimeout(() => process.exit(2), timeoutMs);
  * source address of the first datagram, which is how a test sees what NAT did to a flow.
  */
 export function listenUdpOnce(ns: string, port: number, timeoutMs = 15_000): Promise<UdpListener> {
-  check(ns, NETNS_NAME, 'namespace name');
+  netnsName(ns);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return Promise.reject(new Error(`invalid port ${port}`));
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', UDP_LISTENER, String(port), String(timeoutMs)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -381,6 +378,20 @@ send();
 export async function sendUdp(ns: string, host: string, port: number, count = 3): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port}`);
   await netnsExec(ns, [process.execPath, '-e', UDP_SENDER, check(host, ARG, 'address'), String(port), String(count)]);
+}
+
+/**
+ * The source address a UDP flow from namespace `from` to `address`:`port` arrives with in
+ * namespace `at`, where a one-shot listener waits for it: what NAT (or no NAT) made of the flow.
+ */
+export async function sourceSeen(from: string, at: string, address: string, port: number): Promise<string> {
+  const listener = await listenUdpOnce(at, port);
+  try {
+    await sendUdp(from, address, port);
+    return await listener.peer;
+  } finally {
+    listener.close();
+  }
 }
 
 /**

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BgpSpeakerIntent } from '@ncp/contracts';
-import { Topology, processAlive, requireCommands, requireNetns, runArgv } from '@ncp/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processAlive, runArgv } from '@ncp/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
 import { bgpSpeakerFiles } from './paths.js';
 import { type BgpItemResult, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
@@ -21,15 +22,6 @@ import { type BgpSessionState } from './status.js';
  * has them: the core installs the routes all the same.
  */
 
-// With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-// birdc has no option that exits 0 without a running BIRD (it knows no --version): `which` finds it.
-const canRun =
-  requireNetns() &&
-  requireCommands([
-    ['bird', '--version'],
-    ['which', 'birdc'],
-  ]);
-
 const SPEAKER = 'b6900000-0000-4000-8000-000000000001';
 const PEER4 = 'bee00004-0000-4000-8000-000000000004';
 const PEER6 = 'bee00006-0000-4000-8000-000000000006';
@@ -42,9 +34,8 @@ const HOP6 = '2001:db8:bad:face::5';
 /** UPDATE_BIRD_FIXTURES=1 stores BIRD's output for status.unit.spec.ts */
 const FIXTURES = path.join(__dirname, '__fixtures__');
 
-describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
-  const topo = new Topology();
-  const ns = { speaker: topo.ns('spk'), core: topo.ns('core') };
+describeOnNamespaces('BGP driver (BIRD 2) on real namespaces', ['bird', 'birdc'], (topo) => {
+  const { ns, create } = topo.plan({ speaker: 'spk', core: 'core' });
   let tmp = '';
   let stateDir = '';
   let speakerDir = '';
@@ -114,15 +105,12 @@ describe.skipIf(!canRun)('BGP driver (BIRD 2) on real namespaces', () => {
     speakerDir = path.join(stateDir, 'bgp', SPEAKER);
     coreDir = path.join(tmp, 'core');
     mkdirSync(coreDir, { recursive: true });
-    await topo.addNetns('spk');
-    await topo.addNetns('core');
-    await topo.addVethPair(ns.speaker, 's0', ns.core, 'c0');
-    await topo.linkUp(ns.speaker, 's0');
-    await topo.linkUp(ns.core, 'c0');
+    await create();
+    await topo.wire(ns.speaker, 's0', ns.core, 'c0');
     await topo.addAddress(ns.speaker, 's0', '10.81.0.2/24');
     await topo.addAddress(ns.core, 'c0', '10.81.0.1/24');
-    await runArgv(['ip', '-n', ns.speaker, 'addr', 'add', '2001:db8:bad:face::2/64', 'dev', 's0', 'nodad']);
-    await runArgv(['ip', '-n', ns.core, 'addr', 'add', '2001:db8:bad:face::1/64', 'dev', 'c0', 'nodad']);
+    await topo.addAddress(ns.speaker, 's0', '2001:db8:bad:face::2/64');
+    await topo.addAddress(ns.core, 'c0', '2001:db8:bad:face::1/64');
     // the core router: learns everything, installs it in its kernel, advertises nothing; its
     // files laid out like a speaker's directory
     const core = bgpSpeakerFiles(coreDir);

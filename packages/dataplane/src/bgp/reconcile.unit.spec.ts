@@ -1,6 +1,7 @@
 import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
+import { expectStillRunning, withDaemonRunning } from '../dhcp/__fixtures__/fake-host.js';
 import { FakeBirdMachine } from './__fixtures__/fake-host.js';
 import { NS, PEER4, PEER6, SPEAKER, SPEAKER2, STATE, empty, speaker1 } from './__fixtures__/intent.js';
 import { type BgpOptions, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
@@ -19,6 +20,8 @@ function machine(): { machine: FakeBirdMachine; options: BgpOptions } {
 }
 
 const pid = (m: FakeBirdMachine, file = `${DIR}/pid`): number => Number(m.files.get(file));
+/** {@link machine} with BIRD already running for speaker1. */
+const birdRunning = () => withDaemonRunning(machine, (m, options) => reconcileBgp([speaker1], m, options), `${DIR}/pid`);
 const mutations = (r: RecordingRunner): string[] => r.calls.filter((c) => !isBgpReadOnlyCommand(c)).map((c) => c.join(' '));
 const withRoute = (intent: BgpSpeakerIntent, destination: string, nextHop: string): BgpSpeakerIntent => ({
   ...intent,
@@ -40,26 +43,21 @@ describe('reconcileBgp against an in-memory machine', () => {
     expect(await reconcileBgp([speaker1], second, options)).toEqual(allOk);
     expect(mutations(second)).toEqual([]);
     expect(second.calls.map((c) => c.join(' '))).toContain(`birdc -s ${DIR}/bird.ctl show protocols all`);
-    expect(m.signals).toEqual([]);
-    expect(pid(m)).toBe(started);
+    expectStillRunning(m, `${DIR}/pid`, started);
   });
 
   it('a changed intent is checked with bird -p and applied with birdc configure, BIRD keeps running', async () => {
-    const { machine: m, options } = machine();
-    await reconcileBgp([speaker1], m, options);
-    const started = pid(m);
+    const { machine: m, options, started } = await birdRunning();
     const recorder = new RecordingRunner(m);
     const fip = withRoute(speaker1, '203.0.113.9/32', '10.81.0.5');
     expect(await reconcileBgp([fip], recorder, options)).toEqual(allOk);
     expect(mutations(recorder)).toEqual([`bird -p -c ${DIR}/bird.conf.new`, `birdc -s ${DIR}/bird.ctl configure`]);
     expect(m.loaded.get(`${DIR}/bird.ctl`)).toContain('203.0.113.9/32');
-    expect(pid(m)).toBe(started);
-    expect(m.signals).toEqual([]);
+    expectStillRunning(m, `${DIR}/pid`, started);
   });
 
   it('a refused configuration is reported and the running one stays, also on disk (retried next time)', async () => {
-    const { machine: m, options } = machine();
-    await reconcileBgp([speaker1], m, options);
+    const { machine: m, options } = await birdRunning();
     const good = m.files.get(`${DIR}/bird.conf`);
     const fip = withRoute(speaker1, '203.0.113.9/32', '10.81.0.5');
 

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dhcpInterfaceName, type DhcpHostIntent, type DhcpServerIntent, type RaIntent } from '@ncp/contracts';
 import { eui64Address, formatIp, parseCidr } from '@ncp/netaddr';
-import { Topology, addBridge, processAlive, requireCommands, requireNetns, runArgv, setMaster, waitForDad } from '@ncp/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processAlive, runArgv, waitForDad } from '@ncp/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
 import { ExecFileRunner } from '../runner.js';
 import { reconcileDhcp } from './reconcile.js';
@@ -20,17 +21,6 @@ import { reconcileDhcp } from './reconcile.js';
  *                        │          ├─ wl2 02:00:00:50:00:12   (in the hosts file, then removed)
  *                        │          └─ wl3 02:00:00:50:00:13   (not in the hosts file, then added)
  */
-
-// With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-// radvd has no option that exits 0 without a config (even --version exits 1): `which` finds it.
-const canRun =
-  requireNetns() &&
-  requireCommands([
-    ['dnsmasq', '--version'],
-    ['which', 'radvd'],
-    ['dhclient', '--version'],
-    ['rdisc6', '-V'],
-  ]);
 
 const NET = 'a5d10000-0000-4000-8000-000000000001';
 const ROUTER = 'a5d20000-0000-4000-8000-000000000002';
@@ -50,17 +40,17 @@ const ROUTER_LINK_LOCAL = formatIp(6, eui64Address(parseCidr('fe80::/64'), MAC.r
 const SLAAC_PREFIX = '2001:db8:50:1::/64';
 const STATEFUL_PREFIX = '2001:db8:50:2::/64';
 
-describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
-  const topo = new Topology();
-  const ns = {
-    sw: topo.ns('sw'),
-    dhcp: topo.ns(`qdhcp-${NET.slice(0, 8)}`),
-    stale: topo.ns(`qdhcp-${STALE_NET.slice(0, 8)}`),
-    router: topo.ns(`qrouter-${ROUTER.slice(0, 8)}`),
-    wl1: topo.ns('wl1'),
-    wl2: topo.ns('wl2'),
-    wl3: topo.ns('wl3'),
-  };
+describeOnNamespaces('DHCP/RA driver on real namespaces', ['dnsmasq', 'radvd', 'dhclient', 'rdisc6'], (topo) => {
+  const dhcpNs = (networkId: string): string => `qdhcp-${networkId.slice(0, 8)}`;
+  const { ns, create } = topo.plan({
+    sw: 'sw',
+    dhcp: dhcpNs(NET),
+    stale: dhcpNs(STALE_NET),
+    router: `qrouter-${ROUTER.slice(0, 8)}`,
+    wl1: 'wl1',
+    wl2: 'wl2',
+    wl3: 'wl3',
+  });
   // made in beforeAll: a skipped file must not leave a directory behind
   let tmp = '';
   let stateDir = '';
@@ -203,8 +193,7 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     stateDir = path.join(tmp, 'state');
     dhcpDir = path.join(stateDir, 'dhcp', NET);
     raDirPath = path.join(stateDir, 'ra', ROUTER);
-    for (const name of Object.values(ns)) await topo.addNetns(name.slice(topo.prefix.length));
-    await addBridge(ns.sw, 'br0');
+    await create();
     await topo.addVethPair(ns.dhcp, IFNAME, ns.sw, 'd0');
     await topo.addVethPair(ns.router, QR, ns.sw, 'r0');
     for (const [wl, mac, swPort] of [
@@ -221,10 +210,7 @@ describe.skipIf(!canRun)('DHCP/RA driver on real namespaces', () => {
     }
     await runArgv(['ip', '-n', ns.dhcp, 'link', 'set', 'dev', IFNAME, 'address', MAC.dhcp]);
     await runArgv(['ip', '-n', ns.router, 'link', 'set', 'dev', QR, 'address', MAC.router]);
-    for (const port of ['d0', 'r0', 'w1', 'w2', 'w3']) {
-      await setMaster(ns.sw, port, 'br0');
-      await topo.linkUp(ns.sw, port);
-    }
+    await topo.bridge(ns.sw, 'br0', ['d0', 'r0', 'w1', 'w2', 'w3']);
     // the DHCP port is plugged (up, no address); the router's port has its address (L3 driver)
     await topo.linkUp(ns.dhcp, IFNAME);
     await topo.linkUp(ns.router, QR);

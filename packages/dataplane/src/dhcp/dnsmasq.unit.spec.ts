@@ -30,11 +30,15 @@ describe('dnsmasqArgv', () => {
   });
 });
 
+/** A rendering of a valid intent: no port errors, and the text its golden file holds. */
+function expectCleanGolden(name: string, rendered: { text: string; portErrors: readonly unknown[] }): void {
+  expect(rendered.portErrors).toEqual([]);
+  expectGolden(name, rendered.text);
+}
+
 describe('renderDhcpHosts', () => {
   it('writes one static lease per address on an addressed subnet, ports sorted', () => {
-    const hosts = renderDhcpHosts(server1);
-    expect(hosts.portErrors).toEqual([]);
-    expectGolden('server1.host', hosts.text);
+    expectCleanGolden('server1.host', renderDhcpHosts(server1));
   });
 
   it('skips a bad port with an error and keeps the others', () => {
@@ -67,9 +71,7 @@ describe('renderDhcpHosts', () => {
 
 describe('renderDhcpOpts', () => {
   it('renders subnet and port options', () => {
-    const opts = renderDhcpOpts(server1);
-    expect(opts.portErrors).toEqual([]);
-    expectGolden('server1.opts', opts.text);
+    expectCleanGolden('server1.opts', renderDhcpOpts(server1));
   });
 
   it('sends an empty router option without a gateway, and no DNS servers without any', () => {

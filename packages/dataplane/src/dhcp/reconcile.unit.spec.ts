@@ -17,8 +17,7 @@ const allOk = [
 /** A host where the L2 driver plugged the DHCP port and the L3 driver set up the router. */
 function plugged(): { machine: FakeDhcpMachine; options: DhcpOptions } {
   const machine = new FakeDhcpMachine();
-  machine.addNamespace(NS);
-  machine.plug(NS, IF);
+  machine.addNamespace(NS, IF);
   machine.addNamespace(RNS);
   // the kernel formed each qr-'s link-local address from its MAC: the RA's source
   for (const iface of ra1.interfaces) machine.plug(RNS, iface.ifname, normalizeIp(iface.sourceAddress));
@@ -69,8 +68,7 @@ describe('reconcileDhcp against an in-memory machine', () => {
     const { machine, options } = plugged();
     await reconcileDhcp([isolated], [], machine, options);
     const first = pid(machine, `${STATE}/dhcp/${NET2}/pid`);
-    machine.addNamespace(NS2);
-    machine.plug(NS2, isolated.ifname);
+    machine.addNamespace(NS2, isolated.ifname);
     expect(await reconcileDhcp([isolated], [], machine, options)).toEqual([
       { item: `dhcp:${NET2}`, ok: true },
       { item: 'sweep', ok: true },

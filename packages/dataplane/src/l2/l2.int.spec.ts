@@ -1,6 +1,7 @@
 import { type L2HostIntent, type L2NetworkIntent } from '@ncp/contracts';
-import { Topology, requireNetns, runArgv } from '@ncp/testing';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runArgv } from '@ncp/testing';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { expectAllOk, reconcileRecorded } from '../__fixtures__/recorded.js';
 import { ExecFileRunner } from '../runner.js';
 import { l2Port } from './__fixtures__/intent.js';
@@ -17,9 +18,6 @@ import { reconcileL2 } from './reconcile.js';
  *   wc(P3) ─ hostA ─ phys0 ── up0 10.92.0.2 upstream
  */
 
-// With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-const canRun = requireNetns();
-
 const NET_VX = 'a1b2c3d4-1111-4111-8111-000000000001';
 const NET_FLAT = 'b2c3d4e5-2222-4222-8222-000000000002';
 const P1 = 'c0000001-0000-4000-8000-000000000001';
@@ -30,18 +28,9 @@ const MAC = { P1: 'fa:16:3e:91:00:01', P2: 'fa:16:3e:91:00:02', P3: 'fa:16:3e:91
 const TUNNEL_A = '10.91.1.1';
 const TUNNEL_B = '10.91.2.1';
 
-describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
-  const topo = new Topology();
-  const ns = {
-    spine: topo.ns('spine'),
-    hostA: topo.ns('ha'),
-    hostB: topo.ns('hb'),
-    upstream: topo.ns('up'),
-    wa: topo.ns('wa'),
-    wb: topo.ns('wb'),
-    wb2: topo.ns('wb2'),
-    wc: topo.ns('wc'),
-  };
+describeOnNamespaces('L2 driver on real namespaces', [], (topo) => {
+  // the workload namespaces are created by the code under test
+  const { ns, create } = topo.plan({ spine: 'spine', hostA: 'ha', hostB: 'hb', upstream: 'up' }, { wa: 'wa', wb: 'wb', wb2: 'wb2', wc: 'wc' });
   const configA: L2HostConfig = { netns: ns.hostA, tunnelIp: TUNNEL_A, physnets: { extnet0: 'phys0' } };
   const configB: L2HostConfig = { netns: ns.hostB, tunnelIp: TUNNEL_B, physnets: {} };
 
@@ -91,9 +80,7 @@ describe.skipIf(!canRun)('L2 driver on real namespaces', () => {
     (await reconcileRecorded((recorder) => reconcileL2(intent, config, recorder))).mutations;
 
   beforeAll(async () => {
-    // Workload namespaces are created by the code under test; register them for cleanup first.
-    for (const name of [ns.wa, ns.wb, ns.wb2, ns.wc]) topo.adopt(name);
-    for (const name of [ns.spine, ns.hostA, ns.hostB, ns.upstream]) await topo.addNetns(name.slice(topo.prefix.length));
+    await create();
 
     await topo.addVethPair(ns.spine, 's-a', ns.hostA, 'uplink');
     await topo.addVethPair(ns.spine, 's-b', ns.hostB, 'uplink');

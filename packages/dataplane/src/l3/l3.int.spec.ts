@@ -1,6 +1,7 @@
 import { routerInterfaceName, type RouterIntent } from '@ncp/contracts';
-import { Topology, addBridge, listenUdpOnce, requireCommands, requireNetns, runArgv, sendUdp, setMaster, waitForDad } from '@ncp/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runArgv, sourceSeen, waitForDad } from '@ncp/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
 import { UPSTREAM_DEFAULT_ROUTES, dualStackInterfaces } from './__fixtures__/intent.js';
 import { ExecFileRunner } from '../runner.js';
@@ -20,16 +21,6 @@ import { reconcileL3 } from './reconcile.js';
  *   wl2 172.16.100.11 ─┘
  */
 
-// With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-const canRun =
-  requireNetns() &&
-  requireCommands([
-    ['nft', '--version'],
-    ['conntrack', '--version'],
-    ['arping', '-V'],
-    ['ping', '-V'],
-  ]);
-
 const ROUTER = 'e7a1b2c3-0000-4000-8000-000000000001';
 const EMPTY_ROUTER = 'e7a1b2c4-0000-4000-8000-000000000002';
 const PORT_QR = 'd3000001-0000-4000-8000-000000000001';
@@ -38,19 +29,13 @@ const FIP = 'f7000001-0000-4000-8000-000000000001';
 const QR = routerInterfaceName('internal', PORT_QR);
 const QG = routerInterfaceName('gateway', PORT_QG);
 
-describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
-  const topo = new Topology();
-  const ns = {
-    up: topo.ns('up'),
-    prod: topo.ns('prod'),
-    sw: topo.ns('sw'),
-    wl1: topo.ns('wl1'),
-    wl2: topo.ns('wl2'),
-    router: topo.ns(`qrouter-${ROUTER.slice(0, 8)}`),
-    emptyRouter: topo.ns(`qrouter-${EMPTY_ROUTER.slice(0, 8)}`),
-    stale: topo.ns('qrouter-deadbeef'),
-    notOurs: topo.ns('qrouter-keepme'),
-  };
+describeOnNamespaces('L3 driver on real namespaces', ['nft', 'conntrack', 'arping', 'ping'], (topo) => {
+  const routerNs = (id: string): string => `qrouter-${id.slice(0, 8)}`;
+  const { ns, create } = topo.plan(
+    { up: 'up', prod: 'prod', sw: 'sw', wl1: 'wl1', wl2: 'wl2', router: routerNs(ROUTER), stale: 'qrouter-deadbeef', notOurs: 'qrouter-keepme' },
+    // created by the code under test
+    { emptyRouter: routerNs(EMPTY_ROUTER) },
+  );
   const options: L3Options = { namespacePrefix: `${topo.prefix}qrouter-` };
 
   const intent = (over: Partial<RouterIntent> = {}): RouterIntent => ({
@@ -74,23 +59,13 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
   const unreachable = async (from: string, to: string): Promise<void> => {
     await expect(topo.exec(from, ['ping', '-4', '-c', '1', '-W', '1', to])).rejects.toThrow(/failed/);
   };
-  /** The source address a datagram from `from` to `to` arrives with (in namespace `at`). */
+  /** The source address a datagram from `from` to `to` arrives with (in namespace `at`); a port of its own each time. */
   let nextPort = 5000;
-  const sourceSeen = async (from: string, at: string, to: string): Promise<string> => {
-    nextPort += 1;
-    const listener = await listenUdpOnce(at, nextPort);
-    try {
-      await sendUdp(from, to, nextPort);
-      return await listener.peer;
-    } finally {
-      listener.close();
-    }
-  };
+  const sourceAt = (from: string, at: string, to: string): Promise<string> => sourceSeen(from, at, to, ++nextPort);
   const conntrack = async (...filter: string[]): Promise<string> => (await topo.exec(ns.router, ['conntrack', '-L', ...filter])).trim();
 
   beforeAll(async () => {
-    topo.adopt(ns.emptyRouter); // created by the code under test
-    for (const name of [ns.up, ns.prod, ns.sw, ns.wl1, ns.wl2, ns.router, ns.stale, ns.notOurs]) await topo.addNetns(name.slice(topo.prefix.length));
+    await create();
 
     // what the L2 driver would plug: the router's veth ends (up, no address) ...
     await topo.addVethPair(ns.router, QG, ns.up, 'ext');
@@ -98,13 +73,9 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
     await topo.linkUp(ns.router, QG);
     await topo.linkUp(ns.router, QR);
     // ... the internal network's bridge with the workloads
-    await addBridge(ns.sw, 'br0');
     await topo.addVethPair(ns.wl1, 'eth0', ns.sw, 'w1');
     await topo.addVethPair(ns.wl2, 'eth0', ns.sw, 'w2');
-    for (const port of ['r0', 'w1', 'w2']) {
-      await setMaster(ns.sw, port, 'br0');
-      await topo.linkUp(ns.sw, port);
-    }
+    await topo.bridge(ns.sw, 'br0', ['r0', 'w1', 'w2']);
     await topo.addVethPair(ns.up, 'prod', ns.prod, 'p0');
     await topo.linksUp([ns.up, 'ext'], [ns.up, 'prod'], [ns.prod, 'p0'], [ns.wl1, 'eth0'], [ns.wl2, 'eth0']);
 
@@ -165,27 +136,27 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
   it('forwards a floating IP to its workload', async () => {
     await ping(ns.up, '10.0.2.215');
     // the upstream's own address arrives unchanged: inbound is only DNATed
-    expect(await sourceSeen(ns.up, ns.wl1, '10.0.2.215')).toBe('10.0.2.2');
+    expect(await sourceAt(ns.up, ns.wl1, '10.0.2.215')).toBe('10.0.2.2');
   });
 
   it('sends outgoing traffic with the floating IP, or the gateway address without one', async () => {
-    expect(await sourceSeen(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.215');
-    expect(await sourceSeen(ns.wl2, ns.up, '10.0.2.2')).toBe('10.0.2.211');
-    expect(await sourceSeen(ns.wl2, ns.prod, '10.9.0.2')).toBe('10.0.2.211');
+    expect(await sourceAt(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.215');
+    expect(await sourceAt(ns.wl2, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    expect(await sourceAt(ns.wl2, ns.prod, '10.9.0.2')).toBe('10.0.2.211');
   });
 
   it('keeps the own source towards an excluded destination', async () => {
     expect(await mutationsOf([excluded, emptyRouter])).toEqual([`ip netns exec ${ns.router} nft -f -`]);
-    expect(await sourceSeen(ns.wl2, ns.prod, '10.9.0.2')).toBe('172.16.100.11');
+    expect(await sourceAt(ns.wl2, ns.prod, '10.9.0.2')).toBe('172.16.100.11');
     // everywhere else it is still translated
-    expect(await sourceSeen(ns.wl2, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    expect(await sourceAt(ns.wl2, ns.up, '10.0.2.2')).toBe('10.0.2.211');
   });
 
   it('routes IPv6 without NAT, over the extra route', async () => {
     await waitForDad(ns.router);
     await waitForDad(ns.wl1);
     await ping(ns.wl1, '2001:db8:0:2::1');
-    expect(await sourceSeen(ns.wl1, ns.up, '2001:db8:0:2::1')).toBe('fd00:100::10');
+    expect(await sourceAt(ns.wl1, ns.up, '2001:db8:0:2::1')).toBe('fd00:100::10');
   });
 
   it('issues no mutating command on a converged router', async () => {
@@ -195,7 +166,7 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
   it('removing the floating IP stops it answering and forgets its connections', async () => {
     // connections in both directions: to the floating IP, and from its workload (reply to it)
     await ping(ns.up, '10.0.2.215');
-    expect(await sourceSeen(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.215');
+    expect(await sourceAt(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.215');
     expect(await conntrack('-d', '10.0.2.215')).not.toBe('');
     expect(await conntrack('-q', '10.0.2.215')).not.toBe('');
 
@@ -209,7 +180,7 @@ describe.skipIf(!canRun)('L3 driver on real namespaces', () => {
     expect(await conntrack('-d', '10.0.2.215')).toBe('');
     expect(await conntrack('-q', '10.0.2.215')).toBe('');
     await unreachable(ns.up, '10.0.2.215');
-    expect(await sourceSeen(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.211');
+    expect(await sourceAt(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.211');
     expect(await mutationsOf([withoutFip, emptyRouter])).toEqual([]);
   });
 

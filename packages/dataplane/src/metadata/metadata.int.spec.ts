@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import { type MetadataEndpoint, type MetadataProxyIntent } from '@ncp/contracts';
-import { Topology, processAlive, requireCommands, requireNetns, runArgv, waitForDad } from '@ncp/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processAlive, runArgv, waitForDad } from '@ncp/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { reconcileRecorded } from '../__fixtures__/recorded.js';
 import { isMetadataReadOnlyCommand, reconcileMetadata, type MetadataOptions } from './reconcile.js';
 
@@ -19,9 +21,6 @@ import { isMetadataReadOnlyCommand, reconcileMetadata, type MetadataOptions } fr
  * The workload's only link-local address is fe80::beef:1, not derived from its MAC: the proxy
  * must find it by the neighbour table, not by EUI-64.
  */
-
-// With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-const canRun = requireNetns() && requireCommands([['curl', '--version']]);
 
 const ROUTER = 'a77d0000-0000-4000-8000-000000000001';
 const QR = 'qr-md0';
@@ -49,9 +48,8 @@ interface Echo {
   body: string;
 }
 
-describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
-  const topo = new Topology();
-  const ns = { router: topo.ns('qrouter'), wl: topo.ns('wl') };
+describeOnNamespaces('metadata proxy on real namespaces', ['curl'], (topo) => {
+  const { ns, create } = topo.plan({ router: 'qrouter', wl: 'wl' });
   let tmp = '';
   let stateDir = '';
   let proxyDir = '';
@@ -59,10 +57,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
   const received: Echo[] = [];
   // the agent's forwarder, as far as the proxy can tell: echoes what it got
   const forwarder = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => {
+    void text(req).then((body) => {
       const echo = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
       received.push(echo);
       res.writeHead(200, { 'content-type': 'application/json', 'x-echo': 'yes' });
@@ -97,8 +92,7 @@ describe.skipIf(!canRun)('metadata proxy on real namespaces', () => {
     proxyDir = path.join(stateDir, 'metadata', ROUTER);
     forwardSocket = path.join(tmp, 'forward.sock');
     await new Promise<void>((resolve) => forwarder.listen(forwardSocket, resolve));
-    await topo.addNetns('qrouter');
-    await topo.addNetns('wl');
+    await create();
     await topo.addVethPair(ns.router, QR, ns.wl, 'eth0');
     // no kernel-made link-local address: the workload's is set by hand, below
     await runArgv(['ip', '-n', ns.wl, 'link', 'set', 'dev', 'eth0', 'address', MAC, 'addrgenmode', 'none']);

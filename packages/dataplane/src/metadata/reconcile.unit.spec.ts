@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
+import { expectStillRunning, withDaemonRunning } from '../dhcp/__fixtures__/fake-host.js';
 import { FakeMetadataMachine } from './__fixtures__/fake-host.js';
 import { DHCP_NS, NETWORK, NODE, NS, QR1, QR2, QR3, ROUTER, SCRIPT, SOCKET, STATE, dhcp1, router1, vm1, vm2 } from './__fixtures__/intent.js';
 import { type MetadataProxyConfig } from './model.js';
@@ -16,13 +17,13 @@ const allOk = [
 /** A host where the L3 driver made the router's namespace and the L2 driver plugged two of its three ports. */
 function routerHost(): { machine: FakeMetadataMachine; options: MetadataOptions } {
   const machine = new FakeMetadataMachine();
-  machine.addNamespace(NS);
-  machine.plug(NS, QR1);
-  machine.plug(NS, QR2);
+  machine.addNamespace(NS, QR1, QR2);
   return { machine, options: { stateDir: STATE, namespaces: [NS, DHCP_NS], forwardSocket: SOCKET, host: machine, proxyCommand: [NODE, SCRIPT] } };
 }
 
 const pid = (m: FakeMetadataMachine, file = `${DIR}/pid`): number => Number(m.files.get(file));
+/** {@link routerHost} with router1's proxy already running. */
+const proxyRunning = () => withDaemonRunning(routerHost, (m, options) => reconcileMetadata([router1], m, options), `${DIR}/pid`);
 const mutations = (r: RecordingRunner): string[] => r.calls.filter((c) => !isMetadataReadOnlyCommand(c)).map((c) => c.join(' '));
 const config = (m: FakeMetadataMachine, dir = DIR): MetadataProxyConfig => JSON.parse(m.files.get(`${dir}/config.json`) ?? 'null') as MetadataProxyConfig;
 
@@ -54,27 +55,21 @@ describe('reconcileMetadata against an in-memory machine', () => {
     expect(await reconcileMetadata([router1], second, options)).toEqual(allOk);
     expect(mutations(second)).toEqual([]);
     expect(second.calls.map((c) => c.join(' '))).toContain(`ip netns identify ${started}`);
-    expect(m.signals).toEqual([]);
-    expect(pid(m)).toBe(started);
+    expectStillRunning(m, `${DIR}/pid`, started);
   });
 
   it('a changed endpoint list only rewrites the config (the proxy re-reads it); a new interface gets its address', async () => {
-    const { machine: m, options } = routerHost();
-    await reconcileMetadata([router1], m, options);
-    const started = pid(m);
+    const { machine: m, options, started } = await proxyRunning();
     m.plug(NS, router1.interfaces[2] ?? '');
     const recorder = new RecordingRunner(m);
     expect(await reconcileMetadata([{ ...router1, endpoints: [vm1] }], recorder, options)).toEqual(allOk);
     expect(mutations(recorder)).toEqual([`ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${router1.interfaces[2] ?? ''} nodad preferred_lft 0`]);
     expect(config(m)).toEqual({ endpoints: [vm1] });
-    expect(m.signals).toEqual([]);
-    expect(pid(m)).toBe(started);
+    expectStillRunning(m, `${DIR}/pid`, started);
   });
 
   it('restarts the proxy when its command line changes, or when its namespace was deleted and made again', async () => {
-    const { machine: m, options } = routerHost();
-    await reconcileMetadata([router1], m, options);
-    const first = pid(m);
+    const { machine: m, options, started: first } = await proxyRunning();
     const moved = new RecordingRunner(m);
     const otherSocket = `${STATE}/other.sock`;
     expect(await reconcileMetadata([router1], moved, { ...options, forwardSocket: otherSocket })).toEqual(allOk);
@@ -93,8 +88,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
   });
 
   it('never signals a process that reuses a stale pid: it starts a new proxy instead', async () => {
-    const { machine: m, options } = routerHost();
-    await reconcileMetadata([router1], m, options);
+    const { machine: m, options } = await proxyRunning();
     m.processes.delete(pid(m)); // the proxy died (or the machine rebooted) ...
     const stranger = m.spawnForeign([NODE, '/srv/app/proxy-main.js', '--pid-file=/srv/app/pid']);
     m.files.set(`${DIR}/pid`, `${stranger}\n`); // ... and its pid went to another node program
@@ -106,9 +100,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
   });
 
   it('fails an item whose namespace is missing and stops the proxy it had; keeps its state for the retry', async () => {
-    const { machine: m, options } = routerHost();
-    await reconcileMetadata([router1], m, options);
-    const started = pid(m);
+    const { machine: m, options, started } = await proxyRunning();
     m.namespaces.delete(NS);
     expect(await reconcileMetadata([router1, dhcp1], m, options)).toEqual([
       { item: `metadata:${ROUTER}`, ok: false, error: `namespace ${NS} does not exist yet (the L3 driver creates it)` },
@@ -175,8 +167,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
     // one network: first served by its DHCP server alone, then a router interface is added on
     // it (the metadata service then names the router), then removed again
     const { machine: m, options } = routerHost();
-    m.addNamespace(DHCP_NS);
-    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    m.addNamespace(DHCP_NS, 'ns-bbbb0002-00');
     const routed = { ...router1, interfaces: [QR1], endpoints: [vm2] };
     const holders = (): string[] =>
       [...m.namespaces]
@@ -219,8 +210,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
 
   it('leaves namespaces it was not given alone: another agent on the machine may serve metadata there', async () => {
     const { machine: m, options } = routerHost();
-    m.addNamespace(DHCP_NS);
-    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    m.addNamespace(DHCP_NS, 'ns-bbbb0002-00');
     await reconcileMetadata([dhcp1], m, options);
     const recorder = new RecordingRunner(m);
     expect(await reconcileMetadata([], recorder, { ...options, namespaces: [NS, 'qdhcp-gone0000', 'not a namespace'] })).toEqual([{ item: 'sweep', ok: true }]);
@@ -230,8 +220,7 @@ describe('reconcileMetadata against an in-memory machine', () => {
 
   it('reports an address it cannot remove as a sweep failure and goes on with the other namespaces', async () => {
     const { machine: m, options } = routerHost();
-    m.addNamespace(DHCP_NS);
-    m.plug(DHCP_NS, 'ns-bbbb0002-00');
+    m.addNamespace(DHCP_NS, 'ns-bbbb0002-00');
     await reconcileMetadata([router1, dhcp1], m, options);
     const failing = {
       run: (argv: readonly string[]) =>

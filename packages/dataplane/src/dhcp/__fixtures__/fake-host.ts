@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { expect } from 'vitest';
 import { DataplaneError } from '../../errors.js';
 import { type CommandResult, type CommandRunner } from '../../runner.js';
 import { type DaemonHost, type DaemonSignal } from '../../daemon/host.js';
@@ -34,8 +35,10 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
   daemonsFail = false;
   private nextPid = 1000;
 
-  addNamespace(ns: string): void {
+  /** A namespace with its loopback (down) and the links `plugged` into it, as the L2 driver leaves them. */
+  addNamespace(ns: string, ...plugged: string[]): void {
     this.namespaces.set(ns, new Map([['lo', { up: false, addrs: [], acceptRa: '1' }]]));
+    for (const ifname of plugged) this.plug(ns, ifname);
   }
 
   /** A plugged link with the link-local address the kernel formed at link up. */
@@ -193,4 +196,24 @@ export class FakeDhcpMachine implements DaemonHost, CommandRunner {
     }
     return this.fail(argv, 'unknown program');
   }
+}
+
+/**
+ * A machine on which one reconcile already started the daemon: what `setUp` made, and the pid
+ * in `pidFile` (`started`), for the tests of what a later reconcile does to a running daemon.
+ */
+export async function withDaemonRunning<M extends FakeDhcpMachine, O>(
+  setUp: () => { machine: M; options: O },
+  reconcile: (machine: M, options: O) => Promise<unknown>,
+  pidFile: string,
+): Promise<{ machine: M; options: O; started: number }> {
+  const { machine, options } = setUp();
+  await reconcile(machine, options);
+  return { machine, options, started: Number(machine.files.get(pidFile)) };
+}
+
+/** The daemon of `pidFile` was neither signalled nor restarted: it still runs as `started`. */
+export function expectStillRunning(machine: FakeDhcpMachine, pidFile: string, started: number): void {
+  expect(machine.signals).toEqual([]);
+  expect(Number(machine.files.get(pidFile))).toBe(started);
 }
