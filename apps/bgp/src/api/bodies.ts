@@ -1,11 +1,22 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { neutronBoolean, neutronId, neutronInteger, neutronProjectId, neutronString, parseBody, parseWith, readOnlyOnUpdate } from '@ncp/nest-common';
+import {
+  defined,
+  neutronBoolean,
+  neutronId,
+  neutronInteger,
+  neutronString,
+  ownerAttributes,
+  parseBody,
+  parseUpdateBody,
+  parseWith,
+  projectOf,
+} from '@ncp/nest-common';
 import { isValidIp, normalizeIp, parseIp } from '@ncp/netaddr';
 import { type CreatePeerInput, type CreateSpeakerInput } from '../application/commands';
 
 const text = neutronString();
-const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
+const owner = ownerAttributes();
 /** Neutron's bgp_4byte_asn range (the columns are BigInt); strings of digits are accepted ("64512"), as Neutron's convert_to_int does. */
 export const ASN_RANGE = { min: 1, max: 4294967295 };
 const asn = (name: string) => neutronInteger(name, ASN_RANGE);
@@ -57,10 +68,6 @@ const peerBody = z.strictObject({
 
 const required = (attribute: string) => new ValidationError('API.HTTPBadRequest', `Failed to parse request. Required attribute '${attribute}' not specified`);
 
-function projectOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
-  return body.project_id ?? body.tenant_id ?? meta.projectId;
-}
-
 export function createSpeakerInput(body: unknown, meta: CommandMetadata): CreateSpeakerInput {
   const b = parseBody(body, 'bgp_speaker', speakerBody);
   if (b.local_as === undefined) throw required('local_as');
@@ -75,15 +82,12 @@ export function createSpeakerInput(body: unknown, meta: CommandMetadata): Create
 }
 
 export function updateSpeakerInput(body: unknown) {
-  const b = parseBody(body, 'bgp_speaker', speakerBody);
-  readOnlyOnUpdate((body as { bgp_speaker: Record<string, unknown> }).bgp_speaker, ['name', 'advertise_floating_ip_host_routes', 'advertise_tenant_networks']);
-  return Object.fromEntries(
-    Object.entries({
-      name: b.name,
-      advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes,
-      advertiseTenantNetworks: b.advertise_tenant_networks,
-    }).filter(([, v]) => v !== undefined),
-  );
+  const b = parseUpdateBody(body, 'bgp_speaker', speakerBody, ['name', 'advertise_floating_ip_host_routes', 'advertise_tenant_networks']);
+  return defined({
+    name: b.name,
+    advertiseFloatingIpHostRoutes: b.advertise_floating_ip_host_routes,
+    advertiseTenantNetworks: b.advertise_tenant_networks,
+  });
 }
 
 export function createPeerInput(body: unknown, meta: CommandMetadata): CreatePeerInput {
@@ -99,9 +103,8 @@ export function createPeerInput(body: unknown, meta: CommandMetadata): CreatePee
 }
 
 export function updatePeerInput(body: unknown): { name?: string; password?: string | null } {
-  const b = parseBody(body, 'bgp_peer', peerBody);
-  readOnlyOnUpdate((body as { bgp_peer: Record<string, unknown> }).bgp_peer, ['name', 'password']);
-  return { ...(b.name !== undefined ? { name: b.name } : {}), ...(b.password !== undefined ? { password: b.password } : {}) };
+  const b = parseUpdateBody(body, 'bgp_peer', peerBody, ['name', 'password']);
+  return defined({ name: b.name, password: b.password });
 }
 
 /** `{"bgp_peer_id": ...}`, `{"network_id": ...}`, `{"bgp_speaker_id": ...}`: the bodies of the actions. */

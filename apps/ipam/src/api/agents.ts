@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
-import { ApiSupport, neutronHeartbeat, type HttpRequestLike } from '@ncp/nest-common';
+import { Controller } from '@nestjs/common';
+import { booleanAttr, jsonAttr, neutronHeartbeat, neutronReader, stringAttr } from '@ncp/nest-common';
 import { type IpamReader } from './resources';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import { type AgentLiveness } from '../desired-state/agent-liveness';
@@ -31,21 +31,21 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
       singular: 'agent',
       collection: 'agents',
       attributes: {
-        id: { type: 'string', column: 'id' },
-        host: { type: 'string', column: 'host' },
-        row: { type: 'string', column: 'row' },
-        agent_type: { type: 'string' },
-        binary: { type: 'string' },
-        topic: { type: 'string' },
-        alive: { type: 'boolean' },
-        admin_state_up: { type: 'boolean' },
-        heartbeat_timestamp: { type: 'string' },
-        started_at: { type: 'string', column: 'startedAt' },
-        created_at: { type: 'string', column: 'createdAt' },
-        configurations: { type: 'json' },
-        availability_zone: { type: 'string' },
-        description: { type: 'string' },
-        resources_synced: { type: 'boolean' },
+        id: stringAttr('id'),
+        host: stringAttr('host'),
+        row: stringAttr('row'),
+        agent_type: stringAttr(),
+        binary: stringAttr(),
+        topic: stringAttr(),
+        alive: booleanAttr(),
+        admin_state_up: booleanAttr(),
+        heartbeat_timestamp: stringAttr(),
+        started_at: stringAttr('startedAt'),
+        created_at: stringAttr('createdAt'),
+        configurations: jsonAttr,
+        availability_zone: stringAttr(),
+        description: stringAttr(),
+        resources_synced: booleanAttr(),
       },
       customFilters: ['agent_type', 'binary'],
     },
@@ -97,19 +97,7 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
 export const AGENTS_READER = Symbol('AGENTS_READER');
 
 @Controller('v2.0/agents')
-export class AgentsController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(AGENTS_READER) private readonly agents: IpamReader<AgentRow>,
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(this.agents, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(this.agents, id, req);
-  }
-}
+export class AgentsController extends neutronReader<IpamPrisma, { agents: IpamReader<AgentRow> }>({
+  inject: { agents: AGENTS_READER },
+  reader: (deps) => deps.agents,
+}) {}

@@ -4,15 +4,18 @@ import {
   NEUTRON_LIMITS,
   boundedJsonObject,
   boundedList,
+  defined,
+  neutronAddress,
   neutronBoolean,
   neutronId,
   neutronInteger,
   neutronNullableInteger,
-  neutronProjectId,
   neutronString,
+  ownerAttributes,
   parseBody,
+  parseUpdateBody,
   parseWith,
-  readOnlyOnUpdate,
+  projectOf,
 } from '@ncp/nest-common';
 import { type CreateNetworkInput } from '../application/network.commands';
 import { type CreateSubnetInput } from '../application/subnet.commands';
@@ -25,8 +28,7 @@ import { defaultPrefixBounds, type SubnetPoolAttributes, type SubnetPoolUpdate }
  */
 
 const text = neutronString();
-/** Addresses, prefixes and MACs are parsed by the domain; here they only need to be short text. */
-const address = neutronString(64);
+const address = neutronAddress();
 const id = neutronId();
 const ipVersion = z.unknown().transform((v, ctx): 4 | 6 => {
   const n = typeof v === 'string' ? Number(v) : v;
@@ -39,26 +41,14 @@ const ipVersion = z.unknown().transform((v, ctx): 4 | 6 => {
 const ipv6Mode = z.enum(['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless']).nullable();
 const pools = boundedList(z.strictObject({ start: address, end: address }), 100, 'allocation pools');
 const routes = boundedList(z.strictObject({ destination: address, nexthop: address }), NEUTRON_LIMITS.hostRoutes, 'host routes');
-const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
+const owner = ownerAttributes();
 
-/** The project a new resource belongs to; only admins create for another project. */
+/** The project a new resource belongs to; `project_id` and `tenant_id`, when both given, must agree. */
 function ownerOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
-  const asked = body.project_id ?? body.tenant_id;
   if (body.project_id !== undefined && body.tenant_id !== undefined && body.project_id !== body.tenant_id) {
     throw new ValidationError('API.HTTPBadRequest', "'project_id' and 'tenant_id' do not match");
   }
-  if (asked === undefined || asked === meta.projectId) return meta.projectId;
-  if (!meta.isAdmin) {
-    throw new ValidationError(
-      'API.HTTPBadRequest',
-      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
-    );
-  }
-  return asked;
-}
-
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return projectOf(body, meta);
 }
 
 function innerKeys(body: unknown, singular: string): Record<string, unknown> {
@@ -114,8 +104,7 @@ export function updateNetworkInput(body: unknown): Partial<NetworkAttributes> & 
   if (Object.keys(keys).some((k) => k.startsWith('provider:'))) {
     throw new ValidationError('API.HTTPBadRequest', 'Invalid input for operation: Plugin does not support updating provider attributes.');
   }
-  const b = parseBody(body, 'network', networkBody);
-  readOnlyOnUpdate(keys, NETWORK_UPDATABLE);
+  const b = parseUpdateBody(body, 'network', networkBody, NETWORK_UPDATABLE);
   return defined({
     name: b.name,
     description: b.description,
@@ -176,8 +165,7 @@ export function createSubnetInput(body: unknown, meta: CommandMetadata): CreateS
 }
 
 export function updateSubnetInput(body: unknown): SubnetUpdate {
-  const b = parseBody(body, 'subnet', subnetBody);
-  readOnlyOnUpdate(innerKeys(body, 'subnet'), SUBNET_UPDATABLE);
+  const b = parseUpdateBody(body, 'subnet', subnetBody, SUBNET_UPDATABLE);
   return defined({
     name: b.name,
     description: b.description,
@@ -271,8 +259,7 @@ export function createPortInput(body: unknown, meta: CommandMetadata): { network
 }
 
 export function updatePortInput(body: unknown): PortUpdate {
-  const b = parseBody(body, 'port', portBody);
-  readOnlyOnUpdate(innerKeys(body, 'port'), PORT_UPDATABLE);
+  const b = parseUpdateBody(body, 'port', portBody, PORT_UPDATABLE);
   return defined({
     name: b.name,
     description: b.description,
@@ -345,8 +332,7 @@ export function createSubnetPoolInput(body: unknown, meta: CommandMetadata): { p
 }
 
 export function updateSubnetPoolInput(body: unknown): SubnetPoolUpdate {
-  const b = parseBody(body, 'subnetpool', poolBody);
-  readOnlyOnUpdate(innerKeys(body, 'subnetpool'), POOL_UPDATABLE);
+  const b = parseUpdateBody(body, 'subnetpool', poolBody, POOL_UPDATABLE);
   return defined({
     name: b.name,
     description: b.description,
@@ -385,8 +371,7 @@ export function createAddressScopeInput(body: unknown, meta: CommandMetadata) {
 }
 
 export function updateAddressScopeInput(body: unknown): { name?: string; shared?: boolean } {
-  const b = parseBody(body, 'address_scope', scopeBody);
-  readOnlyOnUpdate(innerKeys(body, 'address_scope'), ['name', 'shared']);
+  const b = parseUpdateBody(body, 'address_scope', scopeBody, ['name', 'shared']);
   return defined({ name: b.name, shared: b.shared });
 }
 

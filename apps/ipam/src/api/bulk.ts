@@ -1,6 +1,5 @@
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { type ApiSupport, type ResourceReader } from '@ncp/nest-common';
-import { type Written } from '../application/write-model';
+import { type ResourceReader } from '@ncp/nest-common';
 import { MAX_BULK_ITEMS } from '../domain/bulk-create.decider';
 
 /**
@@ -20,17 +19,12 @@ export function bulkBodies(body: unknown, collection: string, singular: string):
   return items.map((item: unknown) => (typeof item === 'object' && item !== null && !Array.isArray(item) && singular in item ? item : { [singular]: item }));
 }
 
-/** The bulk answer: every item as a GET shows it, in request order. */
-export async function showAll<Row, Db>(
-  api: ApiSupport<Db>,
-  reader: ResourceReader<Row, Db>,
-  written: readonly Written[],
+/** The items of a bulk create of `reader`'s resource, each parsed as a single create's body; null for a single create. */
+export function parsedBulk<Input>(
+  body: unknown,
+  reader: ResourceReader<unknown, unknown>,
+  parse: (body: unknown, meta: CommandMetadata) => Input,
   meta: CommandMetadata,
-): Promise<Record<string, Record<string, unknown>[]>> {
-  const shown: Record<string, unknown>[] = [];
-  for (const w of written) {
-    const one = (await api.show(reader, w, meta))[reader.spec.singular];
-    if (one) shown.push(one);
-  }
-  return { [reader.spec.collection]: shown };
+): Input[] | null {
+  return bulkBodies(body, reader.spec.collection, reader.spec.singular)?.map((item) => parse(item, meta)) ?? null;
 }

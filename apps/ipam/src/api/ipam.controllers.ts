@@ -1,11 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Param, Put, Req, type Type } from '@nestjs/common';
+import { type CommandMetadata } from '@ncp/contracts';
+import { neutronResource, type HttpRequestLike } from '@ncp/nest-common';
 import { AddressScopeCommands } from '../application/address-scope.commands';
 import { BulkCreateCommands } from '../application/bulk-create.commands';
 import { NetworkCommands } from '../application/network.commands';
 import { PortCommands } from '../application/port.commands';
 import { SubnetCommands } from '../application/subnet.commands';
 import { SubnetPoolCommands } from '../application/subnet-pool.commands';
-import { ApiSupport, type HttpRequestLike } from '@ncp/nest-common';
+import { type Written } from '../application/write-model';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import {
   createAddressScopeInput,
@@ -20,239 +22,94 @@ import {
   updateSubnetInput,
   updateSubnetPoolInput,
 } from './bodies';
-import { bulkBodies, showAll } from './bulk';
-import { addressScopes, networks, ports, subnetPools, subnets } from './resources';
+import { parsedBulk } from './bulk';
+import { addressScopes, networks, ports, subnetPools, subnets, type IpamReader } from './resources';
 
 /** Neutron v2.0 endpoints of the resources IPAM owns. */
 
-@Controller('v2.0/networks')
-export class NetworksController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(NetworkCommands) private readonly commands: NetworkCommands,
-    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(networks, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(networks, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const bulk = bulkBodies(body, 'networks', 'network');
-    if (bulk)
-      return showAll(
-        this.api,
-        networks,
-        await this.bulk.createNetworks(
-          bulk.map((b) => createNetworkInput(b, meta)),
-          meta,
-        ),
-        meta,
-      );
-    return this.api.show(networks, await this.commands.create(createNetworkInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(networks, await this.commands.update(id, updateNetworkInput(body), this.api.expectedRevision(req), meta), meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
+/** What IPAM's command classes have in common: they take the parsed body, and updates honour If-Match. */
+interface IpamCommands<Create, Update> {
+  create(input: Create, meta: CommandMetadata): Promise<Written>;
+  update(id: string, changes: Update, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written>;
+  delete(id: string, meta: CommandMetadata): Promise<Written>;
 }
+
+interface IpamBodies<Create, Update> {
+  create(body: unknown, meta: CommandMetadata): Create;
+  update(body: unknown): Update;
+  /** Resources Neutron also creates in bulk (`{"<collection>": [...]}`): every item is parsed before all are written together. */
+  createMany?(bulk: BulkCreateCommands, inputs: Create[], meta: CommandMetadata): Promise<Written[]>;
+}
+
+/** An IPAM resource whose commands follow IpamCommands (all but ports). */
+function ipamResource<C extends IpamCommands<Create, Update>, Create, Update>(
+  commands: Type<C>,
+  reader: IpamReader<unknown>,
+  bodies: IpamBodies<Create, Update>,
+) {
+  return neutronResource<IpamPrisma, { commands: C; bulk: BulkCreateCommands }>({
+    inject: { commands, bulk: BulkCreateCommands },
+    reader,
+    create: (body, { deps, meta }) => {
+      const many = bodies.createMany ? parsedBulk(body, reader, bodies.create, meta) : null;
+      return many && bodies.createMany ? bodies.createMany(deps.bulk, many, meta) : deps.commands.create(bodies.create(body, meta), meta);
+    },
+    update: (id, body, { deps, meta, revision }) => deps.commands.update(id, bodies.update(body), revision(), meta),
+    delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
+  });
+}
+
+@Controller('v2.0/networks')
+export class NetworksController extends ipamResource(NetworkCommands, networks, {
+  create: createNetworkInput,
+  update: updateNetworkInput,
+  createMany: (bulk, inputs, meta) => bulk.createNetworks(inputs, meta),
+}) {}
 
 @Controller('v2.0/subnets')
-export class SubnetsController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(SubnetCommands) private readonly commands: SubnetCommands,
-    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
-  ) {}
+export class SubnetsController extends ipamResource(SubnetCommands, subnets, {
+  create: createSubnetInput,
+  update: updateSubnetInput,
+  createMany: (bulk, inputs, meta) => bulk.createSubnets(inputs, meta),
+}) {}
 
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(subnets, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(subnets, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const bulk = bulkBodies(body, 'subnets', 'subnet');
-    if (bulk)
-      return showAll(
-        this.api,
-        subnets,
-        await this.bulk.createSubnets(
-          bulk.map((b) => createSubnetInput(b, meta)),
-          meta,
-        ),
-        meta,
-      );
-    return this.api.show(subnets, await this.commands.create(createSubnetInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(subnets, await this.commands.update(id, updateSubnetInput(body), this.api.expectedRevision(req), meta), meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
-}
-
+/** Ports are created on a network: PortCommands take the network and the project apart from the rest. */
 @Controller('v2.0/ports')
-export class PortsController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(PortCommands) private readonly commands: PortCommands,
-    @Inject(BulkCreateCommands) private readonly bulk: BulkCreateCommands,
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(ports, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(ports, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const bulk = bulkBodies(body, 'ports', 'port');
-    if (bulk)
-      return showAll(
-        this.api,
-        ports,
-        await this.bulk.createPorts(
-          bulk.map((b) => createPortInput(b, meta)),
-          meta,
-        ),
-        meta,
-      );
+export class PortsController extends neutronResource<IpamPrisma, { commands: PortCommands; bulk: BulkCreateCommands }>({
+  inject: { commands: PortCommands, bulk: BulkCreateCommands },
+  reader: ports,
+  create: (body, { deps, meta }) => {
+    const many = parsedBulk(body, ports, createPortInput, meta);
+    if (many) return deps.bulk.createPorts(many, meta);
     const input = createPortInput(body, meta);
-    return this.api.show(ports, await this.commands.create(input.networkId, input.projectId, input.request, meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(ports, await this.commands.update(id, updatePortInput(body), this.api.expectedRevision(req), meta), meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
-}
+    return deps.commands.create(input.networkId, input.projectId, input.request, meta);
+  },
+  update: (id, body, { deps, meta, revision }) => deps.commands.update(id, updatePortInput(body), revision(), meta),
+  delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
+}) {}
 
 @Controller('v2.0/subnetpools')
-export class SubnetPoolsController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(SubnetPoolCommands) private readonly commands: SubnetPoolCommands,
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(subnetPools, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(subnetPools, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(subnetPools, await this.commands.create(createSubnetPoolInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(subnetPools, await this.commands.update(id, updateSubnetPoolInput(body), this.api.expectedRevision(req), meta), meta);
-  }
-
+export class SubnetPoolsController extends ipamResource(SubnetPoolCommands, subnetPools, { create: createSubnetPoolInput, update: updateSubnetPoolInput }) {
   /** Neutron's subnetpool-prefix-ops: answers with the pool's prefixes afterwards. */
   @Put(':id/add_prefixes')
   async addPrefixes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const shown = await this.api.show(subnetPools, await this.commands.addPrefixes(id, prefixesInput(body), meta), meta);
-    return { prefixes: shown.subnetpool?.prefixes };
+    return this.prefixesAfter(req, (pools, meta) => pools.addPrefixes(id, prefixesInput(body), meta));
   }
 
   @Put(':id/remove_prefixes')
   async removePrefixes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    const shown = await this.api.show(subnetPools, await this.commands.removePrefixes(id, prefixesInput(body), meta), meta);
-    return { prefixes: shown.subnetpool?.prefixes };
+    return this.prefixesAfter(req, (pools, meta) => pools.removePrefixes(id, prefixesInput(body), meta));
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
+  private async prefixesAfter(req: HttpRequestLike, change: (pools: SubnetPoolCommands, meta: CommandMetadata) => Promise<Written>) {
+    const meta = this.api.meta(req);
+    const shown = await this.api.show(subnetPools, await change(this.deps.commands, meta), meta);
+    return { prefixes: shown.subnetpool?.prefixes };
   }
 }
 
 @Controller('v2.0/address-scopes')
-export class AddressScopesController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<IpamPrisma>,
-    @Inject(AddressScopeCommands) private readonly commands: AddressScopeCommands,
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(addressScopes, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(addressScopes, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(addressScopes, await this.commands.create(createAddressScopeInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(addressScopes, await this.commands.update(id, updateAddressScopeInput(body), this.api.expectedRevision(req), meta), meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
-}
+export class AddressScopesController extends ipamResource(AddressScopeCommands, addressScopes, {
+  create: createAddressScopeInput,
+  update: updateAddressScopeInput,
+}) {}

@@ -3,22 +3,24 @@ import { ValidationError, type CommandMetadata } from '@ncp/contracts';
 import {
   NEUTRON_LIMITS,
   boundedList,
+  defined,
+  neutronAddress,
   neutronBoolean,
   neutronId,
-  neutronProjectId,
   neutronString,
+  ownerAttributes,
   parseBody,
+  parseUpdateBody,
   parseWith,
-  readOnlyOnUpdate,
+  projectOf,
 } from '@ncp/nest-common';
 import { type GatewayInput } from '../application/router.commands';
 import { type RouterAttributes } from '../domain/router.decider';
 
 const text = neutronString();
-/** Addresses and prefixes are parsed by the domain; here they only need to be short text. */
-const address = neutronString(64);
+const address = neutronAddress();
 const id = neutronId();
-const owner = { tenant_id: neutronProjectId().optional(), project_id: neutronProjectId().optional() };
+const owner = ownerAttributes();
 const route = z.strictObject({ destination: address, nexthop: address });
 const routeList = boundedList(route, NEUTRON_LIMITS.routerRoutes, 'routes');
 const gatewayInfo = z
@@ -46,18 +48,6 @@ const routerBody = z.strictObject({
   availability_zone_hints: z.array(text).max(0, 'availability zones are not supported').optional(),
 });
 
-function projectOf(body: { tenant_id?: string; project_id?: string }, meta: CommandMetadata): string {
-  const asked = body.project_id ?? body.tenant_id;
-  if (asked === undefined || asked === meta.projectId) return meta.projectId;
-  if (!meta.isAdmin) {
-    throw new ValidationError(
-      'API.HTTPBadRequest',
-      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
-    );
-  }
-  return asked;
-}
-
 function gatewayOf(info: z.infer<typeof routerBody>['external_gateway_info']): GatewayInput | null | undefined {
   if (info === undefined) return undefined;
   if (info === null || !('network_id' in info)) return null;
@@ -70,8 +60,6 @@ function gatewayOf(info: z.infer<typeof routerBody>['external_gateway_info']): G
     })),
   };
 }
-
-const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function createRouterInput(body: unknown, meta: CommandMetadata) {
   const b = parseBody(body, 'router', routerBody);
@@ -87,10 +75,10 @@ export function createRouterInput(body: unknown, meta: CommandMetadata) {
   return { projectId: projectOf(b, meta), attributes, gateway, routes: b.routes ?? undefined };
 }
 
+const ROUTER_UPDATABLE = ['name', 'description', 'admin_state_up', 'external_gateway_info', 'routes', 'ha', 'distributed', 'nat_exclusions'];
+
 export function updateRouterInput(body: unknown) {
-  const b = parseBody(body, 'router', routerBody);
-  const inner = (body as { router: Record<string, unknown> }).router;
-  readOnlyOnUpdate(inner, ['name', 'description', 'admin_state_up', 'external_gateway_info', 'routes', 'ha', 'distributed', 'nat_exclusions']);
+  const b = parseUpdateBody(body, 'router', routerBody, ROUTER_UPDATABLE);
   return {
     changes: defined({
       name: b.name,
@@ -152,10 +140,13 @@ export function createFloatingIpInput(body: unknown, meta: CommandMetadata) {
 }
 
 export function updateFloatingIpInput(body: unknown) {
-  const b = parseBody(body, 'floatingip', floatingIpBody);
-  const inner = (body as { floatingip: Record<string, unknown> }).floatingip;
-  readOnlyOnUpdate(inner, ['port_id', 'fixed_ip_address', 'description']);
-  return { portId: b.port_id, fixedIpAddress: b.fixed_ip_address ?? undefined, description: b.description, hasPort: 'port_id' in inner };
+  const b = parseUpdateBody(body, 'floatingip', floatingIpBody, ['port_id', 'fixed_ip_address', 'description']);
+  return {
+    portId: b.port_id,
+    fixedIpAddress: b.fixed_ip_address ?? undefined,
+    description: b.description,
+    hasPort: 'port_id' in (body as { floatingip: object }).floatingip,
+  };
 }
 
 export const REQUEST_SCHEMAS = { router: routerBody, floatingip: floatingIpBody } as const;

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiSupport, agentWire, type HttpRequestLike } from '@ncp/nest-common';
+import { Body, Controller, Get, Param, Put, Req } from '@nestjs/common';
+import { agentWire, neutronResource, type HttpRequestLike } from '@ncp/nest-common';
 import { FloatingIpCommands } from '../application/floating-ip.commands';
 import { RouterCommands, type InterfaceResult } from '../application/router.commands';
 import { type L3Prisma } from '../infrastructure/prisma';
@@ -11,52 +11,27 @@ export const HEARTBEATS = Symbol('HEARTBEATS');
 /** Waits until L3's projection holds what the stream held when asked (facts of other services included). */
 export const CATCH_UP = Symbol('CATCH_UP');
 
+type Heartbeats = { isAlive(host: string): boolean; heartbeat(host: string): Date | undefined };
+
 @Controller('v2.0/routers')
-export class RoutersController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<L3Prisma>,
-    @Inject(RouterCommands) private readonly commands: RouterCommands,
-    @Inject(L3_PRISMA) private readonly prisma: L3Prisma,
-    @Inject(HEARTBEATS) private readonly heartbeats: { isAlive(host: string): boolean; heartbeat(host: string): Date | undefined },
-  ) {}
-
-  @Get()
-  list(@Req() req: HttpRequestLike) {
-    return this.api.list(routers, req);
-  }
-
-  @Get(':id')
-  get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    return this.api.get(routers, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(routers, await this.commands.create(createRouterInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
+export class RoutersController extends neutronResource<L3Prisma, { commands: RouterCommands; prisma: L3Prisma; heartbeats: Heartbeats }>({
+  inject: { commands: RouterCommands, prisma: L3_PRISMA, heartbeats: HEARTBEATS },
+  reader: routers,
+  create: (body, { deps, meta }) => deps.commands.create(createRouterInput(body, meta), meta),
+  update: (id, body, { deps, meta, revision }) => {
     const { changes, gateway, routes } = updateRouterInput(body);
-    return this.api.show(routers, await this.commands.update(id, changes, gateway, routes, this.api.expectedRevision(req), meta), meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
-
+    return deps.commands.update(id, changes, gateway, routes, revision(), meta);
+  },
+  delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
+}) {
   @Put(':id/add_router_interface')
   async addInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    return this.interfaceChange(id, await this.commands.addInterface(id, interfaceInput(body), this.api.meta(req)));
+    return this.interfaceChange(id, await this.deps.commands.addInterface(id, interfaceInput(body), this.api.meta(req)));
   }
 
   @Put(':id/remove_router_interface')
   async removeInterface(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    return this.interfaceChange(id, await this.commands.removeInterface(id, interfaceInput(body), this.api.meta(req)));
+    return this.interfaceChange(id, await this.deps.commands.removeInterface(id, interfaceInput(body), this.api.meta(req)));
   }
 
   /** Neutron's answer to an interface added or removed, once the projection shows it. */
@@ -77,21 +52,21 @@ export class RoutersController {
   @Put(':id/add_extraroutes')
   async addExtraRoutes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
-    return this.api.show(routers, await this.commands.changeRoutes(id, extraRoutesInput(body), [], meta), meta);
+    return this.api.show(routers, await this.deps.commands.changeRoutes(id, extraRoutesInput(body), [], meta), meta);
   }
 
   @Put(':id/remove_extraroutes')
   async removeExtraRoutes(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
     const meta = this.api.meta(req);
-    return this.api.show(routers, await this.commands.changeRoutes(id, [], extraRoutesInput(body), meta), meta);
+    return this.api.show(routers, await this.deps.commands.changeRoutes(id, [], extraRoutesInput(body), meta), meta);
   }
 
   /** Where the router runs, in the shape of Neutron's l3_agent_scheduler extension. */
   @Get(':id/l3-agents')
   async l3Agents(@Param('id') id: string, @Req() req: HttpRequestLike) {
     await this.api.get(routers, id, req);
-    const router = await this.prisma.router.findUnique({ where: { id } });
-    const agent = router?.host ? await this.prisma.agent.findUnique({ where: { host: router.host } }) : null;
+    const router = await this.deps.prisma.router.findUnique({ where: { id } });
+    const agent = router?.host ? await this.deps.prisma.agent.findUnique({ where: { host: router.host } }) : null;
     if (!agent) return { agents: [] };
     return {
       agents: [
@@ -102,9 +77,9 @@ export class RoutersController {
             row: agent.row,
             agentType: 'L3 agent',
             topic: 'l3_agent',
-            alive: this.heartbeats.isAlive(agent.host),
-            heartbeat: this.heartbeats.heartbeat(agent.host),
-            configurations: { routers: await this.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
+            alive: this.deps.heartbeats.isAlive(agent.host),
+            heartbeat: this.deps.heartbeats.heartbeat(agent.host),
+            configurations: { routers: await this.deps.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
           }),
           ha_state: null,
         },
@@ -114,54 +89,27 @@ export class RoutersController {
 }
 
 @Controller('v2.0/floatingips')
-export class FloatingIpsController {
-  constructor(
-    @Inject(ApiSupport) private readonly api: ApiSupport<L3Prisma>,
-    @Inject(FloatingIpCommands) private readonly commands: FloatingIpCommands,
-    @Inject(CATCH_UP) private readonly catchUp: () => Promise<void>,
-  ) {}
-
+export class FloatingIpsController extends neutronResource<L3Prisma, { commands: FloatingIpCommands; catchUp: () => Promise<void> }>({
+  inject: { commands: FloatingIpCommands, catchUp: CATCH_UP },
+  reader: floatingIps,
   // A floating IP shows its port's deletion (IPAM's event) as soon as the port is gone: reads
   // first let the projection catch up, best effort (a lagging projection still answers).
-  @Get()
-  async list(@Req() req: HttpRequestLike) {
-    await this.catchUp().catch(() => undefined);
-    return this.api.list(floatingIps, req);
-  }
-
-  @Get(':id')
-  async get(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.catchUp().catch(() => undefined);
-    return this.api.get(floatingIps, id, req);
-  }
-
-  @Post()
-  async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
-    return this.api.show(floatingIps, await this.commands.create(createFloatingIpInput(body, meta), meta), meta);
-  }
-
-  @Put(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
-    const meta = this.api.meta(req);
+  beforeRead: (deps) => deps.catchUp().catch(() => undefined),
+  create: (body, { deps, meta }) => deps.commands.create(createFloatingIpInput(body, meta), meta),
+  update: async (id, body, { deps, meta, revision: ifMatch }) => {
     const input = updateFloatingIpInput(body);
-    const revision = this.api.expectedRevision(req);
+    const revision = ifMatch();
     let written = { id, sequence: 0 };
     // The association first: it is what may be refused (no such port, no route to it), and a
     // refused update must leave the description as it was. If-Match applies to the first step.
     if (input.hasPort) {
       written =
         input.portId === null || input.portId === undefined
-          ? await this.commands.disassociate(id, revision, meta)
-          : await this.commands.associate(id, input.portId, input.fixedIpAddress, revision, meta);
+          ? await deps.commands.disassociate(id, revision, meta)
+          : await deps.commands.associate(id, input.portId, input.fixedIpAddress, revision, meta);
     }
-    if (input.description !== undefined) written = await this.commands.updateDescription(id, input.description, input.hasPort ? undefined : revision, meta);
-    return this.api.show(floatingIps, written, meta);
-  }
-
-  @Delete(':id')
-  @HttpCode(204)
-  async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    await this.api.settled(await this.commands.delete(id, this.api.meta(req)));
-  }
-}
+    if (input.description !== undefined) written = await deps.commands.updateDescription(id, input.description, input.hasPort ? undefined : revision, meta);
+    return written;
+  },
+  delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
+}) {}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ValidationError, type CommandMetadata } from '@ncp/contracts';
-import { boundedJsonObject, jsonBoundsProblem, neutronProjectId, neutronString, parseBody, readOnlyOnUpdate } from '@ncp/nest-common';
+import { type CommandMetadata } from '@ncp/contracts';
+import { boundedJsonObject, defined, jsonBoundsProblem, neutronString, ownerAttributes, parseBody, parseUpdateBody, projectOf } from '@ncp/nest-common';
 import { type InstanceAttributes } from '../domain/instance.decider';
 
 /** Nova's limit on user data (decoded). */
@@ -35,8 +35,7 @@ const userData = z
   .refine((s) => Buffer.from(s, 'base64').length <= USER_DATA_MAX_BYTES, `user_data must decode to at most ${USER_DATA_MAX_BYTES} bytes`);
 
 const instanceBody = z.strictObject({
-  tenant_id: neutronProjectId().optional(),
-  project_id: neutronProjectId().optional(),
+  ...ownerAttributes(),
   id: z.uuid('id must be a UUID').optional(),
   name: text.optional(),
   hostname: hostname.optional(),
@@ -67,18 +66,12 @@ export function hostnameOf(name: string, id: string): string {
 
 export function registerInstanceInput(body: unknown, meta: CommandMetadata, defaultZone: string): { id: string; projectId: string } & InstanceAttributes {
   const b = parseBody(body, 'instance', instanceBody);
-  const asked = b.project_id ?? b.tenant_id;
-  if (asked !== undefined && asked !== meta.projectId && !meta.isAdmin) {
-    throw new ValidationError(
-      'API.HTTPBadRequest',
-      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
-    );
-  }
+  const projectId = projectOf(b, meta);
   const id = b.id ?? randomUUID();
   const name = b.name ?? '';
   return {
     id,
-    projectId: asked ?? meta.projectId,
+    projectId,
     name,
     hostname: b.hostname ?? hostnameOf(name, id),
     availabilityZone: b.availability_zone ?? defaultZone,
@@ -90,17 +83,8 @@ export function registerInstanceInput(body: unknown, meta: CommandMetadata, defa
 }
 
 export function updateInstanceInput(body: unknown): Partial<InstanceAttributes> {
-  const b = parseBody(body, 'instance', instanceBody);
-  readOnlyOnUpdate((body as { instance: Record<string, unknown> }).instance, [
-    'name',
-    'hostname',
-    'availability_zone',
-    'public_keys',
-    'user_data',
-    'metadata',
-    'vendor_data',
-  ]);
-  const changes: Partial<InstanceAttributes> = {
+  const b = parseUpdateBody(body, 'instance', instanceBody, ['name', 'hostname', 'availability_zone', 'public_keys', 'user_data', 'metadata', 'vendor_data']);
+  return defined({
     name: b.name,
     hostname: b.hostname,
     availabilityZone: b.availability_zone,
@@ -108,8 +92,7 @@ export function updateInstanceInput(body: unknown): Partial<InstanceAttributes> 
     userData: b.user_data,
     metadata: b.metadata,
     vendorData: b.vendor_data,
-  };
-  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  });
 }
 
 export const REQUEST_SCHEMAS = { instance: instanceBody } as const;

@@ -5,3 +5,5 @@ export * from './query';
 export * from './resource';
 export * from './request-context';
 export * from './agent-wire';
+export * from './resource-body';
+export * from './resource-controller';
