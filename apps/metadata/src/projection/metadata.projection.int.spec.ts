@@ -15,7 +15,10 @@ const instance = { projectId: 'p', name: 'vm', hostname: 'vm', availabilityZone:
 const events = factStream()
   .add('instance', 'vm-port-01', 'InstanceRegistered', instance)
   .add('server', 'net-a', 'DhcpServerScheduled', { host: 'h1', row: 'r1', pinned: false })
-  .add('server', 'net-a', 'DhcpPortAssigned', { portId: 'port-02' }).events;
+  .add('server', 'net-a', 'DhcpPortAssigned', { portId: 'port-02' })
+  .add('server', 'net-b', 'DhcpServerScheduled', { host: 'h2', row: 'r1', pinned: false })
+  .add('server', 'net-b', 'DhcpPortAssigned', { portId: 'port-03' })
+  .add('server', 'net-b', 'DhcpPortReleased', { portId: 'port-03' }).events;
 // the metadata service does not follow the agents
 const followed = events.filter((e) => e.envelope.aggregate !== 'agent');
 
@@ -59,7 +62,11 @@ describe('metadata projection', () => {
       { id: 'fip-2', floatingIpAddress: '203.0.113.51', portId: null, fixedIpAddress: null },
     ]);
     expect((await client.instance.findMany()).map((i) => i.id)).toEqual(['vm-port-01']);
-    expect(await client.dhcpServer.findMany()).toEqual([{ networkId: 'net-a', host: 'h1', row: 'r1', portId: 'port-02' }]);
+    expect(await client.dhcpServer.findMany({ orderBy: { networkId: 'asc' } })).toEqual([
+      { networkId: 'net-a', host: 'h1', row: 'r1', portId: 'port-02' },
+      // a released port is not kept
+      { networkId: 'net-b', host: 'h2', row: 'r1', portId: null },
+    ]);
   });
 
   db.itReplays(followed, { isForeign, mirrorTables: MIRROR_TABLES, ownTables: ['instances', 'dhcp_servers'], reversed: 'all' });

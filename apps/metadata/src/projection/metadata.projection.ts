@@ -60,8 +60,7 @@ const dhcpServers = byType<MetadataTx, DhcpEvent>({
   DhcpServerScheduled: (tx, { id: networkId, data: { host, row } }) =>
     tx.dhcpServer.upsert({ where: { networkId }, create: { networkId, host, row }, update: { host, row } }),
   DhcpPortAssigned: (tx, { id: networkId, data }) => tx.dhcpServer.update({ where: { networkId }, data: { portId: data.portId } }),
-  // not followed: the row keeps the port it last had
-  DhcpPortReleased: unchanged,
+  DhcpPortReleased: (tx, { id: networkId }) => tx.dhcpServer.update({ where: { networkId }, data: { portId: null } }),
   DhcpServerUnscheduled: (tx, { id: networkId }) => tx.dhcpServer.deleteMany({ where: { networkId } }),
   DhcpServerStatusChanged: unchanged,
 });
