@@ -15,3 +15,4 @@ export * from './l3';
 export * from './dhcp';
 export * from './bgp';
 export * from './meta';
+export * from './sg';
