@@ -2,22 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@ncp/testing';
 import { type SecurityGroupRule, type SgEvent } from '@ncp/contracts';
 import { groupDecider, type GroupCommand } from './group.decider';
+import { openRule } from './rule';
 
 const G = '5e000000-0000-4000-8000-000000000001';
 const spec = deciderSpec(groupDecider);
-const anyRule = (id: string, direction: 'ingress' | 'egress', ethertype: 'IPv4' | 'IPv6', remoteGroupId: string | null): SecurityGroupRule => ({
-  id,
-  direction,
-  ethertype,
-  protocol: null,
-  portRangeMin: null,
-  portRangeMax: null,
-  remoteIpPrefix: null,
-  remoteGroupId,
-  description: '',
-});
-const egress = (id: string, ethertype: 'IPv4' | 'IPv6') => anyRule(id, 'egress', ethertype, null);
-const fromMembers = (id: string, ethertype: 'IPv4' | 'IPv6') => anyRule(id, 'ingress', ethertype, G);
+const egress = (id: string, ethertype: 'IPv4' | 'IPv6'): SecurityGroupRule => ({ id, ...openRule('egress', ethertype, null) });
+const fromMembers = (id: string, ethertype: 'IPv4' | 'IPv6'): SecurityGroupRule => ({ id, ...openRule('ingress', ethertype, G) });
 
 const create = (over: Partial<Extract<GroupCommand, { type: 'CreateGroup' }>> = {}): GroupCommand => ({
   type: 'CreateGroup',

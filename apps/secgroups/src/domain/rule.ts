@@ -169,15 +169,10 @@ export function ruleKey(rule: RuleSpec): string {
  * and ingress from the group's own members, for IPv4 and IPv6.
  */
 export function defaultGroupRules(groupId: string): RuleSpec[] {
-  const rule = (dir: Direction, family: Ethertype, remoteGroupId: string | null): RuleSpec => ({
-    direction: dir,
-    ethertype: family,
-    protocol: null,
-    portRangeMin: null,
-    portRangeMax: null,
-    remoteIpPrefix: null,
-    remoteGroupId,
-    description: '',
-  });
-  return (['IPv4', 'IPv6'] as const).flatMap((family) => [rule('ingress', family, groupId), rule('egress', family, null)]);
+  return (['IPv4', 'IPv6'] as const).flatMap((family) => [openRule('ingress', family, groupId), openRule('egress', family, null)]);
+}
+
+/** A rule for any protocol, port and address of a family, or only from a group's members. */
+export function openRule(direction: Direction, ethertype: Ethertype, remoteGroupId: string | null): RuleSpec {
+  return { direction, ethertype, protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId, description: '' };
 }
