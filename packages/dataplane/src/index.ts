@@ -104,3 +104,4 @@ export {
   type MetadataOptions,
   type MetadataStep,
 } from './metadata/reconcile.js';
+export { SG_TABLE, assignZones, renderFilterTable, renderSecurityGroups, renderSpoofTable, type ZoneMap } from './secgroups/render.js';

@@ -5,3 +5,4 @@ export * from './l3';
 export * from './dhcp';
 export * from './bgp';
 export * from './metadata';
+export * from './sg';

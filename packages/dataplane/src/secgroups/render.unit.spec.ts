@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { type SgHostIntent, type SgRuleIntent } from '@ncp/contracts';
+import { assignZones, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
+
+const NET = '5e000000-0000-4000-8000-0000000000aa';
+const G = '5e000000-0000-4000-8000-00000000000a';
+const R = '5e000000-0000-4000-8000-00000000000b';
+const P = '5e000001-0000-4000-8000-000000000001';
+const any = { protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId: null };
+const rule = (over: Partial<SgRuleIntent>): SgRuleIntent => ({ direction: 'ingress', ethertype: 'IPv4', ...any, ...over });
+
+const host = (over: Partial<SgHostIntent['ports'][number]> = {}, rules: SgRuleIntent[] = [], stateful = true): SgHostIntent => ({
+  ports: [
+    {
+      id: P,
+      networkId: NET,
+      mac: 'FA:16:3E:00:00:01',
+      fixedIps: ['10.0.0.5', '2001:db8::5'],
+      allowedAddressPairs: [],
+      portSecurityEnabled: true,
+      securityGroupIds: [G],
+      ...over,
+    },
+  ],
+  groups: [{ id: G, stateful, rules }],
+  members: [{ groupId: R, addresses: ['10.0.0.7', '10.1.0.0/24', '2001:db8::7'] }],
+});
+const zones = new Map([[NET, 3]]);
+const lines = (text: string) => text.split('\n').map((l) => l.trim());
+
+describe('security group rules as nftables', () => {
+  it.each<[string, SgRuleIntent, string]>([
+    ['any IPv4 from anywhere', rule({}), 'meta nfproto ipv4 accept'],
+    [
+      'TCP 22 from a prefix',
+      rule({ protocol: 6, portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: '192.0.2.0/24' }),
+      'meta nfproto ipv4 ip saddr 192.0.2.0/24 meta l4proto 6 th dport 22 accept',
+    ],
+    [
+      'a UDP range to a prefix',
+      rule({ direction: 'egress', protocol: 17, portRangeMin: 1000, portRangeMax: 2000, remoteIpPrefix: '198.51.100.0/24' }),
+      'meta nfproto ipv4 ip daddr 198.51.100.0/24 meta l4proto 17 th dport 1000-2000 accept',
+    ],
+    ['ICMP echo request', rule({ protocol: 1, portRangeMin: 8 }), 'meta nfproto ipv4 meta l4proto 1 icmp type 8 accept'],
+    [
+      'ICMPv6 type and code',
+      rule({ ethertype: 'IPv6', protocol: 58, portRangeMin: 128, portRangeMax: 0 }),
+      'meta nfproto ipv6 meta l4proto 58 icmpv6 type 128 icmpv6 code 0 accept',
+    ],
+    ['GRE from a remote group', rule({ protocol: 47, remoteGroupId: R }), `meta nfproto ipv4 ip saddr @m_${R.replace(/-/g, '')}_4 meta l4proto 47 accept`],
+    ['IPv6 from a remote group', rule({ ethertype: 'IPv6', remoteGroupId: R }), `meta nfproto ipv6 ip6 saddr @m_${R.replace(/-/g, '')}_6 accept`],
+  ])('%s', (_name, r, expected) => {
+    expect(lines(renderFilterTable(host({}, [r]), zones))).toContain(expected);
+  });
+
+  it("puts a remote group's members in one set per family, CIDRs included", () => {
+    const text = renderFilterTable(host({}, [rule({ remoteGroupId: R })]), zones);
+    expect(text).toContain('type ipv4_addr; flags interval; elements = { 10.0.0.7, 10.1.0.0/24 };');
+    expect(text).toContain('type ipv6_addr; flags interval; elements = { 2001:db8::7 };');
+  });
+
+  it('tracks connections for a stateful port and not for a port whose groups are all stateless', () => {
+    expect(lines(renderFilterTable(host({}, [], true), zones))).toContain('ct state established,related accept');
+    expect(lines(renderFilterTable(host({}, [], false), zones))).not.toContain('ct state established,related accept');
+  });
+
+  it("dispatches a port by its bridge and MACs (its address pairs' too) and gives its network its zone", () => {
+    const text = renderFilterTable(host({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:99' }] }), zones);
+    const chain = `p_${P.replace(/-/g, '')}`;
+    expect(text).toContain(`"br-5e000000" . fa:16:3e:00:00:01 : jump ${chain}_out, "br-5e000000" . fa:16:3e:00:00:99 : jump ${chain}_out`);
+    expect(text).toContain('"br-5e000000" : 3');
+  });
+
+  it('leaves a port without port security out of both tables', () => {
+    const text = renderSecurityGroups(host({ portSecurityEnabled: false }), zones);
+    expect(text).not.toContain(P.replace(/-/g, ''));
+    expect(text).not.toContain('tap5e000001000');
+  });
+});
+
+describe('anti-spoofing and first-hop security as nftables', () => {
+  const spoof = lines(renderSpoofTable(host({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:01' }] })));
+
+  it('lets a port send only from its MAC and its addresses, its EUI-64 link-local and address pairs included', () => {
+    expect(spoof).toContain('ether saddr != { fa:16:3e:00:00:01 } drop');
+    expect(spoof).toContain('ether type ip ip saddr != { 10.0.0.100, 10.0.0.5 } drop');
+    expect(spoof).toContain('ether type ip6 ip6 saddr != { fe80::f816:3eff:fe00:1, 2001:db8::5 } drop');
+    expect(spoof).toContain('ether type arp arp saddr ip != { 0.0.0.0, 10.0.0.100, 10.0.0.5 } drop');
+  });
+
+  it('refuses router advertisements and DHCP/DHCPv6 server replies, and lets DHCP and DAD through as a client', () => {
+    expect(spoof).toContain('ether type ip6 icmpv6 type nd-router-advert drop');
+    expect(spoof).toContain('ether type ip udp sport 67 drop');
+    expect(spoof).toContain('ether type ip6 udp sport 547 drop');
+    expect(spoof).toContain('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept');
+    expect(spoof).toContain('ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept');
+  });
+
+  it('answers neighbour solicitations only for its own addresses', () => {
+    expect(spoof).toContain(
+      'ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != { 0xfe80000000000000f8163efffe000001, 0x20010db8000000000000000000000005 } drop',
+    );
+  });
+
+  it('dispatches each port from its tap', () => {
+    expect(spoof).toContain(`type ifname : verdict; elements = { "tap5e000001000" : jump s_${P.replace(/-/g, '')} };`);
+  });
+});
+
+describe('conntrack zones', () => {
+  it('keeps the zone a network has and gives a new one the smallest free zone', () => {
+    const zonesNow = assignZones(
+      ['n-b', 'n-a', 'n-c'],
+      new Map([
+        ['n-b', 1],
+        ['n-gone', 2],
+      ]),
+    );
+    expect([...zonesNow].sort()).toEqual([
+      ['n-a', 2],
+      ['n-b', 1],
+      ['n-c', 3],
+    ]);
+  });
+});
