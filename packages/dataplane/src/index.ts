@@ -105,3 +105,4 @@ export {
   type MetadataStep,
 } from './metadata/reconcile.js';
 export { SG_TABLE, assignZones, renderFilterTable, renderSecurityGroups, renderSpoofTable, type ZoneMap } from './secgroups/render.js';
+export { reconcileSecurityGroups, type SgOptions, type SgResult } from './secgroups/reconcile.js';

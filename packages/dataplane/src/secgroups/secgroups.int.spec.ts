@@ -1,11 +1,9 @@
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type SgHostIntent, type SgRuleIntent } from '@ncp/contracts';
 import { describeOnNamespaces } from '../__fixtures__/netns-suite';
 import { bridgeName, tapName } from '../names';
-import { assignZones, renderSecurityGroups } from './render';
+import { ExecFileRunner } from '../runner';
+import { reconcileSecurityGroups } from './reconcile';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
 const A = '5e000000-0000-4000-8000-00000000000a';
@@ -40,12 +38,8 @@ function intent(bIngress: SgRuleIntent[]): SgHostIntent {
 describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter + inet conntrack)', ['nft', 'ping'], (topo) => {
   const plan = topo.plan({ host: 'sgh', w1: 'sgw1', w2: 'sgw2', w3: 'sgw3' });
   const { ns } = plan;
-  let dir = '';
-
   const apply = async (host: SgHostIntent) => {
-    const file = join(dir, 'ruleset.nft');
-    await writeFile(file, renderSecurityGroups(host, assignZones([NET], new Map())));
-    await topo.exec(ns.host, ['nft', '-f', file]);
+    expect(await reconcileSecurityGroups(host, new ExecFileRunner(), { netns: ns.host })).toEqual({ ok: true, ports: 3 });
   };
   const ping = async (from: 'w1' | 'w2' | 'w3', to: string, waitSeconds: number, source?: string): Promise<boolean> =>
     topo.exec(ns[from], ['ping', '-n', '-c', '1', '-W', String(waitSeconds), ...(source ? ['-I', source] : []), to]).then(
@@ -54,7 +48,6 @@ describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter 
     );
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sg-'));
     await plan.create();
     for (const w of workloads) {
       await topo.wire(ns.host, tapName(w.id), ns[w.ns as 'w1'], 'eth0');
@@ -66,14 +59,11 @@ describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter 
       bridgeName(NET),
       workloads.map((w) => tapName(w.id)),
     );
-    await topo.sysctl(ns.host, 'net.bridge.bridge-nf-call-iptables', '1');
-    await topo.sysctl(ns.host, 'net.bridge.bridge-nf-call-ip6tables', '1');
     await apply(intent([]));
   }, 60_000);
 
   afterAll(async () => {
     await topo.destroy();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("lets a group's members reach each other, and keeps out a port of another group", async () => {
@@ -86,6 +76,15 @@ describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter 
     await apply(intent([{ direction: 'ingress', ethertype: 'IPv4', ...any, protocol: 1, remoteIpPrefix: '10.20.0.1/32' }]));
     expect(await ping('w1', '10.20.0.3', 5)).toBe(true);
     expect(await ping('w2', '10.20.0.3', 2)).toBe(false);
+  });
+
+  it("keeps a network's conntrack zone across a change, read back from the kernel", async () => {
+    const bridge = `"${bridgeName(NET)}"`;
+    // as if an earlier agent had given the network zone 5
+    await topo.exec(ns.host, ['nft', 'delete', 'element', 'inet', 'ncp_sg', 'zones', `{ ${bridge} }`]);
+    await topo.exec(ns.host, ['nft', 'add', 'element', 'inet', 'ncp_sg', 'zones', `{ ${bridge} : 5 }`]);
+    await apply(intent([]));
+    expect(await topo.exec(ns.host, ['nft', 'list', 'map', 'inet', 'ncp_sg', 'zones'])).toContain(`${bridge} : 5`);
   });
 
   it('drops what a port sends from an address that is not its own', async () => {
