@@ -15,7 +15,7 @@
 // healthy at start fails the stack at once.
 //
 // Plain Node ESM; its children are supervised by @ncp/supervisor (packages/supervisor, built
-// to dist), which starts each with spawn and an argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, agents), add
+// to dist), which starts each with spawn and an argument array, never a shell. To add a service (l3, dhcp, bgp, metadata, secgroups, agents), add
 // an entry to SERVICES below: the order of the list is the start order (each waits for
 // the previous ones to be healthy) and the reverse of the stop order.
 
@@ -109,6 +109,14 @@ const SERVICES = [
     health: '/healthz',
     docs: true,
   },
+  {
+    name: 'secgroups',
+    script: 'apps/secgroups/dist/main.js',
+    defaultPort: 9706,
+    migrate: ['run', 'migrate', '-w', '@ncp/secgroups'],
+    health: '/healthz',
+    docs: true,
+  },
   // Later services go here, before the gateway. Agents are not started here: in the root
   // namespace they would reconfigure this machine's network. agentHelp() prints how to run
   // them by hand, each in a namespace of its own (docker compose runs them in containers).
@@ -116,7 +124,14 @@ const SERVICES = [
     name: 'gateway',
     script: 'apps/gateway/dist/main.js',
     defaultPort: API_PORT,
-    env: (ctx) => ({ IPAM_URL: ctx.url('ipam'), L3_URL: ctx.url('l3'), DHCP_URL: ctx.url('dhcp'), BGP_URL: ctx.url('bgp'), METADATA_URL: ctx.url('metadata') }),
+    env: (ctx) => ({
+      IPAM_URL: ctx.url('ipam'),
+      L3_URL: ctx.url('l3'),
+      DHCP_URL: ctx.url('dhcp'),
+      BGP_URL: ctx.url('bgp'),
+      METADATA_URL: ctx.url('metadata'),
+      SECGROUPS_URL: ctx.url('secgroups'),
+    }),
     health: '/healthz',
     docs: true,
   },

@@ -27,6 +27,8 @@ describe('discovery', () => {
       'networks',
       'ports',
       'routers',
+      'security-group-rules',
+      'security-groups',
       'subnetpools',
       'subnets',
     ]);
@@ -34,9 +36,10 @@ describe('discovery', () => {
     const aliases = extensions.body.extensions.map((e) => e.alias);
     expect(aliases).toContain('address-scope');
     expect(aliases).toContain('revision-if-match');
+    expect(aliases).toContain('security-group');
+    expect(aliases).toContain('stateful-security-group');
     // Not implemented, so not advertised: clients fall back correctly.
     expect(aliases).not.toContain('tag-ports-during-bulk-creation');
-    expect(aliases).not.toContain('security-group');
     const missing = await api.get('/v2.0/extensions/tag-ports-during-bulk-creation');
     expect(missing.status).toBe(404);
     expect(errorOf(missing.body).message).toMatch(/does not exist/);

@@ -127,4 +127,32 @@ describe('openstack CLI', () => {
     const networks = JSON.parse(await openstack('network', 'list', '-f', 'json')) as { Name: string }[];
     expect(networks.map((n) => n.Name).sort()).toEqual(['nonat-net-1', 'renamed']);
   });
+
+  it('creates, lists, shows and deletes security groups and their rules', async () => {
+    const web = await json('security', 'group', 'create', '--description', 'front end', 'web');
+    expect([web.name, web.description, web.stateful]).toEqual(['web', 'front end', true]);
+    const groups = JSON.parse(await openstack('security', 'group', 'list', '-f', 'json')) as { Name: string }[];
+    // the project's default group was made on its first use
+    expect(groups.map((g) => g.Name).sort()).toEqual(['default', 'web']);
+    const ssh = await json('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', '--remote-ip', '192.0.2.0/24', 'web');
+    // the CLI prints the ethertype as ether_type
+    expect([ssh.direction, ssh.ether_type, ssh.protocol, ssh.port_range_min, ssh.port_range_max, ssh.remote_ip_prefix]).toEqual([
+      'ingress',
+      'IPv4',
+      'tcp',
+      22,
+      22,
+      '192.0.2.0/24',
+    ]);
+    await expect(
+      openstack('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', '--remote-ip', '192.0.2.0/24', 'web'),
+    ).rejects.toThrow(/Security group rule already exists/);
+    const rules = JSON.parse(await openstack('security', 'group', 'rule', 'list', 'web', '-f', 'json')) as { ID: string }[];
+    expect(rules.map((r) => r.ID)).toContain(ssh.id);
+    expect((await json('security', 'group', 'show', 'web')).id).toBe(web.id);
+    await openstack('security', 'group', 'rule', 'delete', ssh.id);
+    await openstack('security', 'group', 'delete', 'web');
+    const left = JSON.parse(await openstack('security', 'group', 'list', '-f', 'json')) as { Name: string }[];
+    expect(left.map((g) => g.Name)).toEqual(['default']);
+  });
 });

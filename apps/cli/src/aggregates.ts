@@ -1,4 +1,4 @@
-import { BGP_AGGREGATES, DHCP_AGGREGATES, IPAM_AGGREGATES, L3_AGGREGATES, META_AGGREGATES } from '@ncp/contracts';
+import { BGP_AGGREGATES, DHCP_AGGREGATES, IPAM_AGGREGATES, L3_AGGREGATES, META_AGGREGATES, SG_AGGREGATES } from '@ncp/contracts';
 
 /** Which service owns (and folds) each aggregate: the context that answers its history. */
 const OWNERS: readonly { context: string; aggregates: readonly string[] }[] = [
@@ -7,12 +7,20 @@ const OWNERS: readonly { context: string; aggregates: readonly string[] }[] = [
   { context: 'dhcp', aggregates: Object.values(DHCP_AGGREGATES) },
   { context: 'bgp', aggregates: Object.values(BGP_AGGREGATES) },
   { context: 'meta', aggregates: Object.values(META_AGGREGATES) },
+  { context: 'sg', aggregates: Object.values(SG_AGGREGATES) },
 ];
 
 /** The services netctl asks about projections (their admin context). */
-export const SERVICE_CONTEXTS: Readonly<Record<string, string>> = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'meta' };
+export const SERVICE_CONTEXTS: Readonly<Record<string, string>> = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'meta', secgroups: 'sg' };
 /** Each service's Postgres schema, where its projections live. */
-export const SERVICE_SCHEMAS: Readonly<Record<string, string>> = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'metadata' };
+export const SERVICE_SCHEMAS: Readonly<Record<string, string>> = {
+  ipam: 'ipam',
+  l3: 'l3',
+  dhcp: 'dhcp',
+  bgp: 'bgp',
+  metadata: 'metadata',
+  secgroups: 'secgroups',
+};
 
 /**
  * `network` or `ipam.network` -> { context, aggregate }. A name two services use (`registry`)

@@ -15,6 +15,8 @@ export const gatewayConfigSchema = z.object({
   BGP_URL: z.url().default('http://127.0.0.1:9704'),
   /** Base URL of the metadata service (instances). */
   METADATA_URL: z.url().default('http://127.0.0.1:9705'),
+  /** Base URL of the security groups service (security groups and their rules). */
+  SECGROUPS_URL: z.url().default('http://127.0.0.1:9706'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
 });

@@ -70,7 +70,7 @@ export class DiscoveryController {
 @Module({})
 export class GatewayModule {
   static with(config: GatewayConfig): DynamicModule {
-    const upstreams = [config.IPAM_URL, config.L3_URL, config.DHCP_URL, config.BGP_URL, config.METADATA_URL];
+    const upstreams = [config.IPAM_URL, config.L3_URL, config.DHCP_URL, config.BGP_URL, config.METADATA_URL, config.SECGROUPS_URL];
     return {
       module: GatewayModule,
       imports: [

@@ -17,6 +17,8 @@ function upstreamOf(config: GatewayConfig, path: string): string {
       return config.BGP_URL;
     case 'metadata':
       return config.METADATA_URL;
+    case 'secgroups':
+      return config.SECGROUPS_URL;
     case null:
       throw new Error(`no service for ${path}`);
   }

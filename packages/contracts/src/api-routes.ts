@@ -14,6 +14,8 @@ export const SERVICE_OF_COLLECTION = {
   'bgp-speakers': 'bgp',
   'bgp-peers': 'bgp',
   instances: 'metadata',
+  'security-groups': 'secgroups',
+  'security-group-rules': 'secgroups',
 } as const satisfies Record<string, string>;
 
 /**
@@ -42,4 +44,6 @@ export const SINGULAR_OF_COLLECTION: Record<keyof typeof SERVICE_OF_COLLECTION, 
   'bgp-speakers': 'bgp_speaker',
   'bgp-peers': 'bgp_peer',
   instances: 'instance',
+  'security-groups': 'security_group',
+  'security-group-rules': 'security_group_rule',
 };

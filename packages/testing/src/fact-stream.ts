@@ -8,6 +8,8 @@ import {
   ipamEventDefinitions,
   l3EventDefinitions,
   metaEventDefinitions,
+  sgEventDefinitions,
+  sgProjectEventDefinitions,
 } from '@ncp/contracts';
 import { createTestDatabase, testInfra } from './infra';
 import { deployMigrations } from './stack';
@@ -19,6 +21,8 @@ const registry = new EventRegistry([
   ...dhcpEventDefinitions,
   ...bgpEventDefinitions,
   ...metaEventDefinitions,
+  ...sgEventDefinitions,
+  ...sgProjectEventDefinitions,
 ]);
 const CONTEXT: Record<string, string> = {
   network: 'ipam',
@@ -29,6 +33,8 @@ const CONTEXT: Record<string, string> = {
   speaker: 'bgp',
   peer: 'bgp',
   instance: 'meta',
+  group: 'sg',
+  project: 'sg',
 };
 
 /**

@@ -17,7 +17,7 @@ const execFileAsync = promisify(execFile);
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** The services behind the gateway, in start order (each one's events feed the next ones). */
-const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata'] as const;
+const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata', 'secgroups'] as const;
 type Backend = (typeof BACKENDS)[number];
 type ServiceName = Backend | 'gateway';
 
@@ -179,6 +179,7 @@ export class TestStack {
   readonly dhcpUrl: string;
   readonly bgpUrl: string;
   readonly metadataUrl: string;
+  readonly secgroupsUrl: string;
 
   private constructor(
     readonly prefix: string,
@@ -193,6 +194,7 @@ export class TestStack {
     this.dhcpUrl = serviceUrl(services.dhcp);
     this.bgpUrl = serviceUrl(services.bgp);
     this.metadataUrl = serviceUrl(services.metadata);
+    this.secgroupsUrl = serviceUrl(services.secgroups);
   }
 
   static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
@@ -230,6 +232,7 @@ export class TestStack {
       DHCP_URL: serviceUrl(backends.dhcp),
       BGP_URL: serviceUrl(backends.bgp),
       METADATA_URL: serviceUrl(backends.metadata),
+      SECGROUPS_URL: serviceUrl(backends.secgroups),
     });
     await TestStack.startOnFreePort(gateway);
     return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });

@@ -3,10 +3,12 @@ import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
  * Security group events. One aggregate per group, its rules inside it (so "no rule twice in a
- * group" is decided on one state): `ev.sg.group.<group id>`.
+ * group" is decided on one state): `ev.sg.group.<group id>`. Which group is a project's
+ * `default` one is decided on its own small aggregate, `ev.sg.project.<project id>`, so two
+ * concurrent first uses of a project claim one group.
  */
 export const SG_CONTEXT = 'sg';
-export const SG_AGGREGATES = { group: 'group' } as const;
+export const SG_AGGREGATES = { group: 'group', project: 'project' } as const;
 
 const text = z.string();
 
@@ -45,3 +47,13 @@ export const sgEventDefinitions = [
 
 export type SgEvent = EventsOf<typeof sgEventDefinitions>;
 export type SecurityGroupRule = z.infer<typeof securityGroupRule>;
+
+/**
+ * The project's `default` group is (from now on) this group id. Claimed before the group is
+ * created with that id; claimed again, with a fresh id, only once the claimed group was deleted.
+ */
+export const DefaultSecurityGroupClaimed = defineEvent('DefaultSecurityGroupClaimed', z.object({ groupId: text }));
+
+/** The events of a project's aggregate (`ev.sg.project.<project id>`). */
+export const sgProjectEventDefinitions = [DefaultSecurityGroupClaimed] as const;
+export type SgProjectEvent = EventsOf<typeof sgProjectEventDefinitions>;

@@ -1,0 +1,12 @@
+import { type z } from 'zod';
+import { loadConfig } from '@ncp/nest-common';
+import { httpPort, serviceConfigSchema } from '@ncp/service-kit';
+
+export const secgroupsConfigSchema = serviceConfigSchema.extend({
+  PORT: httpPort(9706),
+});
+export type SecgroupsConfig = z.infer<typeof secgroupsConfigSchema>;
+
+export function secgroupsConfig(env: Record<string, string | undefined> = process.env): SecgroupsConfig {
+  return loadConfig(secgroupsConfigSchema, env);
+}

@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@ncp/service-kit';
+import { SecgroupsContext } from './context';
+
+runService(SecgroupsContext);
