@@ -13,7 +13,7 @@ import { eventually } from '../support/eventually';
  * and NATS prefix): a service killed with -9 is restarted alone, and the stack gives up only
  * after --max-restarts restarts in a row that did not stay healthy.
  */
-const SERVICES = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata', 'gateway'] as const;
+const SERVICES = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata', 'secgroups', 'gateway'] as const;
 type Service = (typeof SERVICES)[number];
 
 let database: TestDatabase;

@@ -61,7 +61,8 @@ DATABASE="ncp_tempest_${RUN_ID}"
 WORKDIR=$(mktemp -d /tmp/ncp-tempest.XXXXXX)
 ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
-# Ten free ports in a row for the stack (gateway + services), one for Keystone.
+# Eleven free ports in a row for the stack (gateway at the base, services up to base + 10:
+# security groups), then one for Keystone.
 read -r PORT_BASE KEYSTONE_PORT < <("$PY" - <<'EOF'
 import random, socket
 def free(p):
@@ -71,9 +72,9 @@ def free(p):
         except OSError:
             return False
 while True:
-    base = random.randrange(20000, 30000, 10)
-    if all(free(base + i) for i in range(10)) and free(base + 10):
-        print(base, base + 10); break
+    base = random.randrange(20000, 30000, 20)
+    if all(free(base + i) for i in range(11)) and free(base + 11):
+        print(base, base + 11); break
 EOF
 )
 API="http://127.0.0.1:${PORT_BASE}"
