@@ -212,6 +212,7 @@ describe('security group rules', () => {
     const g = await client.create<Group>('security-groups', 'security_group', { name: 'bad' });
     for (const [attributes, type] of [
       [{ protocol: 'tcp', port_range_min: 90, port_range_max: 80 }, 'SecurityGroupInvalidPortRange'],
+      [{ protocol: 'tcp', port_range_min: -16, port_range_max: 80 }, 'SecurityGroupInvalidPortValue'],
       [{ ethertype: 'IPv6', remote_ip_prefix: '10.0.0.0/8' }, 'SecurityGroupRuleParameterConflict'],
       [{ protocol: 'bogus' }, 'SecurityGroupRuleInvalidProtocol'],
       [{ port_range_min: 22, port_range_max: 22 }, 'SecurityGroupProtocolRequiredWithPorts'],

@@ -67,6 +67,16 @@ function protocol(value: string | number | null | undefined, family: Ethertype):
   return text;
 }
 
+/**
+ * A port value as Neutron's API converts it (convert_validate_port_value), before any check of
+ * the range: 0-65535 whatever the protocol, else SecurityGroupInvalidPortValue.
+ */
+function portValue(value: number | null | undefined): number | null {
+  if (value === undefined || value === null) return null;
+  if (value < 0 || value > 65535) throw invalid('SecurityGroupInvalidPortValue', `Invalid value for port ${value}.`);
+  return value;
+}
+
 function checkPorts(proto: number | null, min: number | null, max: number | null): void {
   if (min === null && max === null) return;
   if (proto === null) throw invalid('SecurityGroupProtocolRequiredWithPorts', 'Must also specify protocol if port range is given.');
@@ -123,8 +133,8 @@ export function checkRule(request: RuleRequest): RuleSpec {
   const family = ethertype(request.ethertype);
   const proto = protocol(request.protocol, family);
   const number = proto === null ? null : (protocolNumber(proto) ?? null);
-  const min = request.portRangeMin ?? null;
-  const max = request.portRangeMax ?? null;
+  const min = portValue(request.portRangeMin);
+  const max = portValue(request.portRangeMax);
   checkPorts(number, min, max);
   if (number !== null && IPV6_ONLY_PROTOCOLS.has(number) && family === 'IPv4') {
     throw invalid('SecurityGroupEthertypeConflictWithProtocol', `Invalid ethertype IPv4 for protocol ${proto}.`);
