@@ -59,6 +59,12 @@ export interface PortRow {
   bindingProfile: Record<string, unknown>;
   fixedIps: FixedIp[];
   extraDhcpOpts: unknown[];
+  /** false: the port is neither filtered nor checked for spoofing */
+  portSecurityEnabled: boolean;
+  /** the security groups that filter the port */
+  securityGroups: string[];
+  /** what the port may send from besides its own MAC and fixed IPs (an address or a CIDR, with a MAC) */
+  allowedAddressPairs: { ipAddress: string; macAddress: string }[];
   /** The actor that created the port (L3 tells its own ports by it). */
   createdBy: string;
   /** When the port was created (ISO 8601). */
@@ -153,7 +159,19 @@ function pick(changes: Record<string, unknown>, keys: readonly string[]): Record
 
 const NETWORK_UPDATABLE = ['name', 'mtu', 'external', 'shared'];
 const SUBNET_UPDATABLE = ['gatewayIp', 'enableDhcp', 'dnsNameservers', 'hostRoutes'];
-const PORT_UPDATABLE = ['macAddress', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'fixedIps', 'extraDhcpOpts'];
+const PORT_UPDATABLE = [
+  'macAddress',
+  'adminStateUp',
+  'deviceOwner',
+  'deviceId',
+  'bindingHostId',
+  'bindingProfile',
+  'fixedIps',
+  'extraDhcpOpts',
+  'portSecurityEnabled',
+  'securityGroups',
+  'allowedAddressPairs',
+];
 
 function networkChanges(networkId: string, event: NetworkEvent, actor: string, at: string): RowChange[] {
   switch (event.type) {

@@ -6,7 +6,21 @@ export const DESIRED_STATE_BUCKET = 'ncp_desired';
 /** Heartbeats: key `<row>.<host>`, value { agentId, at }. */
 export const AGENT_HEARTBEAT_BUCKET = 'ncp_agents';
 
-export const DESIRED_KINDS = { l2Network: 'l2net', l2Port: 'l2port', router: 'router', dhcp: 'dhcp', ra: 'ra', bgp: 'bgp', metadata: 'meta' } as const;
+export const DESIRED_KINDS = {
+  l2Network: 'l2net',
+  l2Port: 'l2port',
+  router: 'router',
+  dhcp: 'dhcp',
+  ra: 'ra',
+  bgp: 'bgp',
+  metadata: 'meta',
+  /** a filtered port this host plugs (SgPortIntent), by port id */
+  sgPort: 'sgport',
+  /** a security group of those ports, with its rules (SgGroupIntent), by group id */
+  sgGroup: 'sggroup',
+  /** the member addresses of a group those rules name as remote group (SgMembersIntent), by group id */
+  sgMembers: 'sgmem',
+} as const;
 export type DesiredKind = (typeof DESIRED_KINDS)[keyof typeof DESIRED_KINDS];
 
 export function desiredKey(row: string, host: string, kind: DesiredKind, id: string): string {

@@ -1,3 +1,4 @@
 export * from './admin';
 export * from './command';
 export * from './ipam';
+export * from './sg';

@@ -64,10 +64,30 @@ function renderGroup(group: SgGroupIntent): string[] {
   });
 }
 
+/**
+ * What every filtered port may receive and send whatever its groups say, as Neutron's firewall
+ * drivers allow it: DHCP and DHCPv6 as a client, router advertisements, neighbour discovery and
+ * MLD (without them no address is configured or resolved). Who may send the server side of
+ * these is the bridge table's business (only DHCP and router ports).
+ */
+const BASE_RULES: Record<'ingress' | 'egress', readonly string[]> = {
+  ingress: [
+    'meta nfproto ipv4 udp sport 67 udp dport 68 accept',
+    'meta nfproto ipv6 udp sport 547 udp dport 546 accept',
+    'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept',
+  ],
+  egress: [
+    'meta nfproto ipv4 udp sport 68 udp dport 67 accept',
+    'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
+    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } accept',
+  ],
+};
+
 function renderPortChains(port: SgPortIntent, stateful: boolean): string[] {
   return (['ingress', 'egress'] as const).map((direction) => {
     const body = [
       ...(stateful ? ['ct state established,related accept', 'ct state invalid drop'] : []),
+      ...BASE_RULES[direction],
       ...port.securityGroupIds.map((g) => `jump ${groupChain(g, direction)}`),
       'drop',
     ];

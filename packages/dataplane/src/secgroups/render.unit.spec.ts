@@ -71,6 +71,19 @@ describe('security group rules as nftables', () => {
     expect(text).toContain('"br-5e000000" : 3');
   });
 
+  it('lets a port in a group without rules still be a DHCP, DHCPv6 and neighbour discovery client, before its drop', () => {
+    const text = renderFilterTable(host({}, []), zones);
+    const chain = (d: string) => {
+      const start = text.indexOf(`chain p_${P.replace(/-/g, '')}_${d} {`);
+      return lines(text.slice(start, text.indexOf('\n  }', start)));
+    };
+    const ingress = chain('in');
+    expect(ingress.indexOf('meta nfproto ipv4 udp sport 67 udp dport 68 accept')).toBeGreaterThan(0);
+    expect(ingress.indexOf('meta nfproto ipv6 udp sport 547 udp dport 546 accept')).toBeGreaterThan(0);
+    expect(ingress.findIndex((l) => l.startsWith('icmpv6 type { nd-router-advert,'))).toBeLessThan(ingress.indexOf('drop'));
+    expect(chain('out').indexOf('meta nfproto ipv4 udp sport 68 udp dport 67 accept')).toBeLessThan(chain('out').indexOf('drop'));
+  });
+
   it('leaves a port without port security out of both tables', () => {
     const text = renderSecurityGroups(host({ portSecurityEnabled: false }), zones);
     expect(text).not.toContain(P.replace(/-/g, ''));
