@@ -1,0 +1,129 @@
+import { ValidationError, type SgPortGroupsInput } from '@ncp/contracts';
+import { conflict, unique } from './rules';
+
+/**
+ * Neutron's port security semantics (ml2's port-security extension driver and
+ * `_portsec_ext_port_create/update_processing`, securitygroups_db's default group on port,
+ * allowedaddresspairs): which security groups a port ends up with, and what a port without
+ * port security may not have.
+ *
+ * The groups themselves live in the security groups service. What IPAM needs of it (do the
+ * named groups exist for the port's project, which is the project's default group) is asked
+ * before the command, from the request alone and only when the request might need it, and
+ * the command carries the answer as facts; the decision is made here on the network's state.
+ */
+
+/** Neutron trusts its own service ports (router, DHCP, floating IP: `network:*`) and never filters them. */
+export const isTrustedOwner = (deviceOwner: string): boolean => deviceOwner.startsWith('network:');
+
+/** What the security groups service said, asked before the command. */
+export interface PortGroupFacts {
+  /** The named groups it found usable by the port's project (it refuses the whole request otherwise). */
+  readonly confirmed: readonly string[];
+  /** The port project's default group, when asked for. */
+  readonly defaultSecurityGroupId: string | null;
+}
+
+interface GroupsRequest {
+  readonly deviceOwner: string;
+  readonly portSecurityEnabled?: boolean;
+  readonly securityGroups?: readonly string[];
+}
+
+/**
+ * What to ask before creating a port, or null. A trusted port, or one with port security
+ * explicitly off, gets no groups (or is refused) whatever the service would say; naming no
+ * groups (`[]`) asks for none. Otherwise the port may need its project's default group
+ * (whether it does depends on the network: its port security default and the addresses it
+ * gives the port) or names groups to check.
+ */
+export function createPortQuestion(projectId: string, r: GroupsRequest): SgPortGroupsInput | null {
+  if (isTrustedOwner(r.deviceOwner) || r.portSecurityEnabled === false) return null;
+  if (r.securityGroups === undefined) return { projectId, securityGroupIds: [], withDefault: true };
+  return r.securityGroups.length > 0 ? { projectId, securityGroupIds: unique(r.securityGroups), withDefault: false } : null;
+}
+
+/** What to ask before updating a port, or null: the groups it names, unless it turns port security off (refused). */
+export function updatePortQuestion(projectId: string, c: Omit<GroupsRequest, 'deviceOwner'>): SgPortGroupsInput | null {
+  if (c.securityGroups === undefined || c.securityGroups.length === 0 || c.portSecurityEnabled === false) return null;
+  return { projectId, securityGroupIds: unique(c.securityGroups), withDefault: false };
+}
+
+const portSecurityAndIpRequired = () =>
+  new ValidationError(
+    'IPAM.PortSecurityAndIPRequiredForSecurityGroups',
+    'Port security must be enabled and port must have an IP address in order to use security groups.',
+  );
+const addressPairsNeedPortSecurity = () =>
+  conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+
+/** The named groups, each of which the service must have confirmed: a command built without asking is a bug, not a refusal. */
+function confirmedGroups(requested: readonly string[], facts: PortGroupFacts | undefined): string[] {
+  const groups = unique(requested);
+  const unchecked = groups.filter((g) => !facts?.confirmed.includes(g));
+  if (unchecked.length > 0) throw new Error(`security groups ${unchecked.join(', ')} were not checked with the security groups service`);
+  return groups;
+}
+
+export interface NewPortSecurity {
+  readonly deviceOwner: string;
+  /** as requested; undefined: the network's */
+  readonly portSecurityEnabled: boolean | undefined;
+  readonly networkPortSecurity: boolean;
+  /** as requested; undefined: not given */
+  readonly securityGroups: readonly string[] | undefined;
+  readonly hasIp: boolean;
+  readonly addressPairs: number;
+}
+
+/**
+ * A new port's port security and groups. A trusted port has no port security (ml2 sets it
+ * off whatever is asked); groups need port security and an address; a port naming no
+ * groups gets its project's default group when it is filtered, none otherwise.
+ */
+export function newPortSecurity(p: NewPortSecurity, facts: PortGroupFacts | undefined): { portSecurityEnabled: boolean; securityGroups: string[] } {
+  const portSecurityEnabled = !isTrustedOwner(p.deviceOwner) && (p.portSecurityEnabled ?? p.networkPortSecurity);
+  if (!portSecurityEnabled && p.addressPairs > 0) throw addressPairsNeedPortSecurity();
+  const filtered = portSecurityEnabled && p.hasIp;
+  if (p.securityGroups === undefined) {
+    if (!filtered) return { portSecurityEnabled, securityGroups: [] };
+    const dflt = facts?.defaultSecurityGroupId;
+    if (dflt === undefined || dflt === null) throw new Error("the port needs its project's default security group, which was not asked for");
+    return { portSecurityEnabled, securityGroups: [dflt] };
+  }
+  if (p.securityGroups.length === 0) return { portSecurityEnabled, securityGroups: [] };
+  if (!filtered) throw portSecurityAndIpRequired();
+  return { portSecurityEnabled, securityGroups: confirmedGroups(p.securityGroups, facts) };
+}
+
+export interface PortSecurityChange {
+  readonly current: { readonly portSecurityEnabled: boolean; readonly securityGroups: readonly string[]; readonly addressPairs: number };
+  readonly portSecurityEnabled: boolean | undefined;
+  /** [] clears */
+  readonly securityGroups: readonly string[] | undefined;
+  /** the number of pairs the request sets, if it sets them */
+  readonly addressPairs: number | undefined;
+  /** the port has an address after the update */
+  readonly hasIp: boolean;
+}
+
+/**
+ * A port update's groups (undefined: unchanged). A port without port security or without an
+ * address may not keep groups or address pairs: they must be cleared in the same request.
+ */
+export function changedPortGroups(c: PortSecurityChange, facts: PortGroupFacts | undefined): string[] | undefined {
+  const enabled = c.portSecurityEnabled ?? c.current.portSecurityEnabled;
+  if (!enabled && (c.addressPairs ?? c.current.addressPairs) > 0) throw addressPairsNeedPortSecurity();
+  const filtered = enabled && c.hasIp;
+  if (c.securityGroups !== undefined && c.securityGroups.length > 0) {
+    if (!filtered) throw portSecurityAndIpRequired();
+    return confirmedGroups(c.securityGroups, facts);
+  }
+  if ((c.securityGroups ?? c.current.securityGroups).length > 0 && !filtered) {
+    throw conflict(
+      'PortSecurityPortHasSecurityGroup',
+      'Port has security group associated. Cannot disable port security or IP address until security group is removed.',
+    );
+  }
+  return c.securityGroups === undefined ? undefined : [];
+}
