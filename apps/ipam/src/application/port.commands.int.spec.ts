@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, type CommandMetadata, type SgPortGroupsInput, type SgPortGroupsReply } from '@ncp/contracts';
 import { createTestDatabase, deployIpamMigrations, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
@@ -72,15 +73,20 @@ describe('port commands and the security groups service', () => {
     ]);
   });
 
-  it('asks nothing for trusted ports, ports with port security off or naming no groups', async () => {
+  it('asks nothing for trusted ports, ports with port security off, without an address or naming no groups, nor for a request refused anyway', async () => {
     for (const request of [
       { ...portRequest, deviceOwner: 'network:dhcp' },
       { ...portRequest, deviceOwner: 'network:router_interface' },
       { ...portRequest, portSecurityEnabled: false },
       { ...portRequest, securityGroups: [] },
+      { ...portRequest, fixedIps: [] },
     ]) {
       await ctx.ports.create(networkId, 'p', request, admin);
     }
+    await expect(ctx.ports.create(randomUUID(), 'p', portRequest, meta)).rejects.toMatchObject({ code: 'IPAM.NetworkNotFound' });
+    await expect(ctx.ports.create(networkId, 'p', { ...portRequest, portSecurityEnabled: false, securityGroups: ['nope'] }, meta)).rejects.toMatchObject({
+      code: 'IPAM.PortSecurityAndIPRequiredForSecurityGroups',
+    });
     expect(fake.asked).toEqual([]);
   });
 

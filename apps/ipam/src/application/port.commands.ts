@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CommandMetadata, type SgPortGroupsInput, type SgPortGroupsReply } from '@ncp/contracts';
 import { type PortRequest, type PortUpdate } from '../domain/network.decider';
-import { createPortQuestion, updatePortQuestion, type PortGroupFacts } from '../domain/port-security';
+import { PortGroupsQuestion, type PortGroupFacts } from '../domain/port-security';
 import { type AggregateLookups } from './lookups';
 import { type IpamWriteModel, type Written } from './write-model';
 
@@ -22,21 +22,21 @@ export class PortCommands {
   ) {}
 
   async create(networkId: string, projectId: string, request: PortRequest, meta: CommandMetadata, portId: string = randomUUID()): Promise<Written> {
-    const groups = await this.ask(createPortQuestion(projectId, request), meta);
-    const r = await this.model.networks.execute(
-      networkId,
-      { type: 'CreatePort', id: networkId, portId, projectId, request, macPrefix: this.model.policies.macPrefix, groups },
+    const macPrefix = this.model.policies.macPrefix;
+    const sequence = await this.withGroups(
+      (groups) => this.model.networks.execute(networkId, { type: 'CreatePort', id: networkId, portId, projectId, request, macPrefix, groups }, meta),
       meta,
     );
-    return { id: portId, sequence: r.sequence };
+    return { id: portId, sequence };
   }
 
   async update(portId: string, changes: PortUpdate, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written> {
     const networkId = await this.lookups.networkOfPort(portId);
-    // Only the port's own project (or an admin, whom the service does not hold to a project) may update it.
-    const groups = await this.ask(updatePortQuestion(meta.projectId, changes), meta);
-    const r = await this.model.networks.execute(networkId, { type: 'UpdatePort', id: networkId, portId, changes, expectedRevision, groups }, meta);
-    return { id: portId, sequence: r.sequence };
+    const sequence = await this.withGroups(
+      (groups) => this.model.networks.execute(networkId, { type: 'UpdatePort', id: networkId, portId, changes, expectedRevision, groups }, meta),
+      meta,
+    );
+    return { id: portId, sequence };
   }
 
   /** `force` is for services removing ports they own (router interfaces), never the public API. */
@@ -50,10 +50,18 @@ export class PortCommands {
     return { id: portId, sequence: r.sequence };
   }
 
-  /** The service's answer as the decider's facts; nothing asked when the request cannot need it. */
-  private async ask(question: SgPortGroupsInput | null, meta: CommandMetadata): Promise<PortGroupFacts | undefined> {
-    if (question === null) return undefined;
-    const reply = await this.securityGroups.portGroups(question, meta);
-    return { confirmed: question.securityGroupIds, defaultSecurityGroupId: reply.defaultGroupId };
+  /**
+   * Runs a port command without the security groups service's answer; when the decider needs
+   * it (everything else accepted), asks the question it names and runs the command again with
+   * the answer. A refusal by the service (a group not found) is the command's refusal.
+   */
+  private async withGroups(execute: (groups: PortGroupFacts | undefined) => Promise<{ sequence: number }>, meta: CommandMetadata): Promise<number> {
+    try {
+      return (await execute(undefined)).sequence;
+    } catch (e) {
+      if (!(e instanceof PortGroupsQuestion)) throw e;
+      const reply = await this.securityGroups.portGroups(e.question, meta);
+      return (await execute({ confirmed: e.question.securityGroupIds, defaultSecurityGroupId: reply.defaultGroupId })).sequence;
+    }
   }
 }

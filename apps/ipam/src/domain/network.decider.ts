@@ -107,7 +107,7 @@ export type NetworkCommand =
   | { type: 'CreateSubnet'; id: string; subnetId: string; projectId: string; request: SubnetRequest }
   | { type: 'UpdateSubnet'; id: string; subnetId: string; changes: SubnetUpdate; expectedRevision?: number }
   | { type: 'DeleteSubnet'; id: string; subnetId: string }
-  /** `groups`: what the security groups service said, when the request might need it (see port-security). */
+  /** `groups`: what the security groups service said, when the decision needs it (see PortGroupsQuestion). */
   | { type: 'CreatePort'; id: string; portId: string; projectId: string; request: PortRequest; macPrefix: string; groups?: PortGroupFacts }
   | { type: 'UpdatePort'; id: string; portId: string; changes: PortUpdate; expectedRevision?: number; groups?: PortGroupFacts }
   /** `force`: a service deleting a port it owns (router interfaces), which users may not. */
@@ -490,8 +490,11 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
   }
   const fixedIps = resolveFixedIps({ network: state, networkId: command.id, macAddress, deviceOwner: r.deviceOwner, requested: r.fixedIps });
   const allowedAddressPairs = checkAddressPairs(r.allowedAddressPairs, macAddress);
+  const extraDhcpOpts = mergeExtraDhcpOpts([], r.extraDhcpOpts);
+  // last: it may need the security groups service's answer, asked only once the rest is accepted
   const { portSecurityEnabled, securityGroups } = newPortSecurity(
     {
+      projectId: command.projectId,
       deviceOwner: r.deviceOwner,
       portSecurityEnabled: r.portSecurityEnabled,
       networkPortSecurity: state.portSecurityEnabled,
@@ -521,7 +524,7 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
         portSecurityEnabled,
         securityGroups,
         allowedAddressPairs,
-        extraDhcpOpts: mergeExtraDhcpOpts([], r.extraDhcpOpts),
+        extraDhcpOpts,
       },
     },
   ];
@@ -561,9 +564,16 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
   }
   if (c.fixedIps !== undefined || fixedIps !== port.fixedIps) changes.fixedIps = wireFixedIps(state, fixedIps);
   const pairs = c.allowedAddressPairs !== undefined ? checkAddressPairs(c.allowedAddressPairs, macAddress) : undefined;
+  if (c.extraDhcpOpts !== undefined) changes.extraDhcpOpts = mergeExtraDhcpOpts(port.extraDhcpOpts, c.extraDhcpOpts);
+  // last: it may need the security groups service's answer, asked only once the rest is accepted
   const securityGroups = changedPortGroups(
     {
-      current: { portSecurityEnabled: port.portSecurityEnabled, securityGroups: port.securityGroups, addressPairs: port.allowedAddressPairs },
+      current: {
+        projectId: port.projectId,
+        portSecurityEnabled: port.portSecurityEnabled,
+        securityGroups: port.securityGroups,
+        addressPairs: port.allowedAddressPairs,
+      },
       portSecurityEnabled: c.portSecurityEnabled,
       securityGroups: c.securityGroups,
       addressPairs: pairs?.length,
@@ -574,7 +584,6 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
   if (c.portSecurityEnabled !== undefined) changes.portSecurityEnabled = c.portSecurityEnabled;
   if (securityGroups !== undefined) changes.securityGroups = securityGroups;
   if (pairs !== undefined) changes.allowedAddressPairs = pairs;
-  if (c.extraDhcpOpts !== undefined) changes.extraDhcpOpts = mergeExtraDhcpOpts(port.extraDhcpOpts, c.extraDhcpOpts);
   return [{ type: 'PortUpdated', data: { portId: port.id, changes } }];
 }
 

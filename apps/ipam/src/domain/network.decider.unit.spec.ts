@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { deciderSpec, testMeta } from '@ncp/testing';
+import { deciderSpec } from '@ncp/testing';
 import { type NetworkEvent } from '@ncp/contracts';
 import { NET, mtuPolicy, networkCreated, portCreated, portRequest, subnetCreated, subnetRequest, vxlan } from './__fixtures__/ipam';
 import { networkDecider, type PortRequest, type PortUpdate } from './network.decider';
-import { createPortQuestion, updatePortQuestion, type PortGroupFacts } from './port-security';
+import { PortGroupsQuestion, type PortGroupFacts } from './port-security';
 import { networkFromJson, networkToJson } from './network.state';
 
 const spec = deciderSpec(networkDecider);
@@ -495,6 +495,16 @@ describe('network decider: port security and security groups (Neutron semantics)
       data: { ...e.data, portSecurityEnabled: p.portSecurityEnabled ?? true, securityGroups: p.securityGroups ?? [], allowedAddressPairs: pairs },
     } as NetworkEvent;
   };
+  /** The question the decider needs answered before it can decide. */
+  const questionOf = (given: NetworkEvent[], command: ReturnType<typeof create> | ReturnType<typeof update>, meta = {}) => {
+    try {
+      spec.given(given).when(command, meta).events();
+    } catch (e) {
+      if (e instanceof PortGroupsQuestion) return e.question;
+      throw e;
+    }
+    throw new Error('decided without asking');
+  };
   const refusal = (given: NetworkEvent[], command: ReturnType<typeof create> | ReturnType<typeof update>, code: string) => {
     const e = spec.given(given).when(command).thenThrows(code);
     return [e.kind, e.message];
@@ -553,10 +563,32 @@ describe('network decider: port security and security groups (Neutron semantics)
       );
     });
 
-    it('never decides groups it was not told about: a command built without asking is a bug, not a port without groups', () => {
-      expect(() => networkDecider.decide(create(), spec.given([networkCreated(), v4]).state(), testMeta)).toThrow(/default security group/);
-      const unconfirmed = create({ securityGroups: ['sg-web', 'sg-x'] }, { confirmed: ['sg-web'], defaultSecurityGroupId: null });
-      expect(() => networkDecider.decide(unconfirmed, spec.given([networkCreated(), v4]).state(), testMeta)).toThrow(/sg-x were not checked/);
+    it("asks for the service's answer (the question it throws) only when the decision needs it, after every other check", () => {
+      const given = [networkCreated(), v4];
+      expect(questionOf(given, create())).toEqual({ projectId: 'project-a', securityGroupIds: [], withDefault: true });
+      // the port's project, which an admin may set to another one
+      expect(questionOf(given, { ...create(), projectId: 'project-b' }, admin)).toEqual({ projectId: 'project-b', securityGroupIds: [], withDefault: true });
+      const partly = create({ securityGroups: ['sg-web', 'sg-x', 'sg-web'] }, { confirmed: ['sg-web'], defaultSecurityGroupId: null });
+      expect(questionOf(given, partly)).toEqual({ projectId: 'project-a', securityGroupIds: ['sg-web', 'sg-x'], withDefault: false });
+      // IPAM's own refusals come first: nothing is asked of a request refused anyway
+      spec.given([]).when(create()).thenThrows('IPAM.NetworkNotFound');
+      spec.given(given).when(create(), { projectId: 'project-b' }).thenThrows('IPAM.NetworkNotFound');
+      spec
+        .given(given)
+        .when(create({ fixedIps: [{ ipAddress: '10.9.9.9' }] }))
+        .thenThrows('IPAM.BadRequest', /not a valid IP/);
+      spec
+        .given(given)
+        .when(create({ allowedAddressPairs: [{ ipAddress: 'x' }] }))
+        .thenThrows('IPAM.BadRequest');
+      spec
+        .given(given)
+        .when(create({ extraDhcpOpts: [{ optName: 'a b', optValue: '1', ipVersion: 4 }] }))
+        .thenThrows('IPAM.BadRequest');
+      spec
+        .given(given)
+        .when(create({ portSecurityEnabled: false, securityGroups: ['sg-web'] }))
+        .thenThrows('IPAM.PortSecurityAndIPRequiredForSecurityGroups');
     });
   });
 
@@ -661,39 +693,17 @@ describe('network decider: port security and security groups (Neutron semantics)
         portSecurityEnabled: true,
         securityGroups: ['sg-web'],
       });
-      expect(() => networkDecider.decide(update({ securityGroups: ['sg-web'] }), spec.given(given).state(), testMeta)).toThrow(/not checked/);
+      // named groups are the service's to check, for the port's project
+      expect(questionOf(given, update({ securityGroups: ['sg-web'] }), admin)).toEqual({
+        projectId: 'project-a',
+        securityGroupIds: ['sg-web'],
+        withDefault: false,
+      });
     });
 
     it('leaves the groups alone when the request does not name them', () => {
       const given = [networkCreated(), v4, port({ securityGroups: ['sg-web'] })];
       expect(changes(given, update({ name: 'x', portSecurityEnabled: true }))).toEqual({ name: 'x', portSecurityEnabled: true });
     });
-  });
-});
-
-describe('what port commands ask the security groups service', () => {
-  it("asks a workload port naming no groups for its project's default group, and checks named groups", () => {
-    expect(createPortQuestion('project-b', { deviceOwner: 'compute:nova' })).toEqual({ projectId: 'project-b', securityGroupIds: [], withDefault: true });
-    expect(createPortQuestion('project-a', { deviceOwner: '', portSecurityEnabled: true, securityGroups: ['sg-1', 'sg-2', 'sg-1'] })).toEqual({
-      projectId: 'project-a',
-      securityGroupIds: ['sg-1', 'sg-2'],
-      withDefault: false,
-    });
-  });
-
-  it('asks nothing for a trusted port, a port with port security off, or one naming no groups', () => {
-    expect(createPortQuestion('p', { deviceOwner: 'network:router_interface' })).toBeNull();
-    expect(createPortQuestion('p', { deviceOwner: 'network:dhcp', securityGroups: ['sg-1'] })).toBeNull();
-    expect(createPortQuestion('p', { deviceOwner: '', portSecurityEnabled: false })).toBeNull();
-    expect(createPortQuestion('p', { deviceOwner: '', portSecurityEnabled: false, securityGroups: ['sg-1'] })).toBeNull();
-    expect(createPortQuestion('p', { deviceOwner: '', securityGroups: [] })).toBeNull();
-  });
-
-  it('on update, checks the groups named, and nothing else', () => {
-    expect(updatePortQuestion('p', { securityGroups: ['sg-1'] })).toEqual({ projectId: 'p', securityGroupIds: ['sg-1'], withDefault: false });
-    expect(updatePortQuestion('p', {})).toBeNull();
-    expect(updatePortQuestion('p', { portSecurityEnabled: true })).toBeNull();
-    expect(updatePortQuestion('p', { securityGroups: [] })).toBeNull();
-    expect(updatePortQuestion('p', { portSecurityEnabled: false, securityGroups: ['sg-1'] })).toBeNull();
   });
 });

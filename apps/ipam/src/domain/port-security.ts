@@ -8,9 +8,9 @@ import { conflict, unique } from './rules';
  * port security may not have.
  *
  * The groups themselves live in the security groups service. What IPAM needs of it (do the
- * named groups exist for the port's project, which is the project's default group) is asked
- * before the command, from the request alone and only when the request might need it, and
- * the command carries the answer as facts; the decision is made here on the network's state.
+ * named groups exist for the port's project, which is the project's default group) the command
+ * carries as facts, asked for when the decision needs them (see PortGroupsQuestion); the
+ * decision is made here on the network's state.
  */
 
 /** Neutron trusts its own service ports (router, DHCP, floating IP: `network:*`) and never filters them. */
@@ -24,29 +24,17 @@ export interface PortGroupFacts {
   readonly defaultSecurityGroupId: string | null;
 }
 
-interface GroupsRequest {
-  readonly deviceOwner: string;
-  readonly portSecurityEnabled?: boolean;
-  readonly securityGroups?: readonly string[];
-}
-
 /**
- * What to ask before creating a port, or null. A trusted port, or one with port security
- * explicitly off, gets no groups (or is refused) whatever the service would say; naming no
- * groups (`[]`) asks for none. Otherwise the port may need its project's default group
- * (whether it does depends on the network: its port security default and the addresses it
- * gives the port) or names groups to check.
+ * What the decider must know from the security groups service before it can decide: thrown by
+ * a port command that needs an answer it does not carry. The port commands ask and run the
+ * command again with the answer, so the service is asked only once IPAM's own checks pass and
+ * only when the answer matters (never for a trusted port, one without port security or
+ * address, or one naming no groups).
  */
-export function createPortQuestion(projectId: string, r: GroupsRequest): SgPortGroupsInput | null {
-  if (isTrustedOwner(r.deviceOwner) || r.portSecurityEnabled === false) return null;
-  if (r.securityGroups === undefined) return { projectId, securityGroupIds: [], withDefault: true };
-  return r.securityGroups.length > 0 ? { projectId, securityGroupIds: unique(r.securityGroups), withDefault: false } : null;
-}
-
-/** What to ask before updating a port, or null: the groups it names, unless it turns port security off (refused). */
-export function updatePortQuestion(projectId: string, c: Omit<GroupsRequest, 'deviceOwner'>): SgPortGroupsInput | null {
-  if (c.securityGroups === undefined || c.securityGroups.length === 0 || c.portSecurityEnabled === false) return null;
-  return { projectId, securityGroupIds: unique(c.securityGroups), withDefault: false };
+export class PortGroupsQuestion extends Error {
+  constructor(readonly question: SgPortGroupsInput) {
+    super(`the port's security groups need the security groups service's answer (${JSON.stringify(question)})`);
+  }
 }
 
 const portSecurityAndIpRequired = () =>
@@ -57,15 +45,15 @@ const portSecurityAndIpRequired = () =>
 const addressPairsNeedPortSecurity = () =>
   conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
 
-/** The named groups, each of which the service must have confirmed: a command built without asking is a bug, not a refusal. */
-function confirmedGroups(requested: readonly string[], facts: PortGroupFacts | undefined): string[] {
+/** The named groups, once the service has confirmed them all. */
+function confirmedGroups(projectId: string, requested: readonly string[], facts: PortGroupFacts | undefined): string[] {
   const groups = unique(requested);
-  const unchecked = groups.filter((g) => !facts?.confirmed.includes(g));
-  if (unchecked.length > 0) throw new Error(`security groups ${unchecked.join(', ')} were not checked with the security groups service`);
+  if (groups.some((g) => !facts?.confirmed.includes(g))) throw new PortGroupsQuestion({ projectId, securityGroupIds: groups, withDefault: false });
   return groups;
 }
 
 export interface NewPortSecurity {
+  readonly projectId: string;
   readonly deviceOwner: string;
   /** as requested; undefined: the network's */
   readonly portSecurityEnabled: boolean | undefined;
@@ -88,16 +76,21 @@ export function newPortSecurity(p: NewPortSecurity, facts: PortGroupFacts | unde
   if (p.securityGroups === undefined) {
     if (!filtered) return { portSecurityEnabled, securityGroups: [] };
     const dflt = facts?.defaultSecurityGroupId;
-    if (dflt === undefined || dflt === null) throw new Error("the port needs its project's default security group, which was not asked for");
+    if (dflt === undefined || dflt === null) throw new PortGroupsQuestion({ projectId: p.projectId, securityGroupIds: [], withDefault: true });
     return { portSecurityEnabled, securityGroups: [dflt] };
   }
   if (p.securityGroups.length === 0) return { portSecurityEnabled, securityGroups: [] };
   if (!filtered) throw portSecurityAndIpRequired();
-  return { portSecurityEnabled, securityGroups: confirmedGroups(p.securityGroups, facts) };
+  return { portSecurityEnabled, securityGroups: confirmedGroups(p.projectId, p.securityGroups, facts) };
 }
 
 export interface PortSecurityChange {
-  readonly current: { readonly portSecurityEnabled: boolean; readonly securityGroups: readonly string[]; readonly addressPairs: number };
+  readonly current: {
+    readonly projectId: string;
+    readonly portSecurityEnabled: boolean;
+    readonly securityGroups: readonly string[];
+    readonly addressPairs: number;
+  };
   readonly portSecurityEnabled: boolean | undefined;
   /** [] clears */
   readonly securityGroups: readonly string[] | undefined;
@@ -117,7 +110,7 @@ export function changedPortGroups(c: PortSecurityChange, facts: PortGroupFacts |
   const filtered = enabled && c.hasIp;
   if (c.securityGroups !== undefined && c.securityGroups.length > 0) {
     if (!filtered) throw portSecurityAndIpRequired();
-    return confirmedGroups(c.securityGroups, facts);
+    return confirmedGroups(c.current.projectId, c.securityGroups, facts);
   }
   if ((c.securityGroups ?? c.current.securityGroups).length > 0 && !filtered) {
     throw conflict(
