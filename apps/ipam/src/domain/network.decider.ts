@@ -1,8 +1,8 @@
 import {
   ForbiddenError,
   IPAM_AGGREGATES,
-  ValidationError,
   IPAM_CONTEXT,
+  ValidationError,
   type CommandMetadata,
   type ExtraDhcpOpt,
   type NetworkEvent,

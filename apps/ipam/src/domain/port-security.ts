@@ -16,7 +16,7 @@ import { conflict, unique } from './rules';
 /** Neutron trusts its own service ports (router, DHCP, floating IP: `network:*`) and never filters them. */
 export const isTrustedOwner = (deviceOwner: string): boolean => deviceOwner.startsWith('network:');
 
-/** What the security groups service said, asked before the command. */
+/** What the security groups service answered to the question of an earlier run of the command. */
 export interface PortGroupFacts {
   /** The named groups it found usable by the port's project (it refuses the whole request otherwise). */
   readonly confirmed: readonly string[];
@@ -101,8 +101,9 @@ export interface PortSecurityChange {
 }
 
 /**
- * A port update's groups (undefined: unchanged). A port without port security or without an
- * address may not keep groups or address pairs: they must be cleared in the same request.
+ * A port update's groups (undefined: unchanged). A port without port security may not keep
+ * address pairs, nor one without port security or an address its groups: they must be cleared
+ * in the same request.
  */
 export function changedPortGroups(c: PortSecurityChange, facts: PortGroupFacts | undefined): string[] | undefined {
   const enabled = c.portSecurityEnabled ?? c.current.portSecurityEnabled;
