@@ -243,9 +243,17 @@ async function seedNetwork(ipam, i) {
     ipv6_address_mode: 'slaac',
   });
   const ports = [];
+  // IPAM runs alone here: ports naming no groups need no answer from the security groups service
   for (const body of [
-    { network_id: network, name: `seed-${i}-a` },
-    { network_id: network, name: `seed-${i}-b`, device_owner: 'compute:nova', device_id: randomUUID(), 'binding:host_id': `compute-${i % 16}` },
+    { network_id: network, name: `seed-${i}-a`, security_groups: [] },
+    {
+      network_id: network,
+      name: `seed-${i}-b`,
+      security_groups: [],
+      device_owner: 'compute:nova',
+      device_id: randomUUID(),
+      'binding:host_id': `compute-${i % 16}`,
+    },
   ]) {
     ports.push({ id: await create(ipam, 'port', body), extraV4: false });
   }
