@@ -1,4 +1,13 @@
-import { sgEventDefinitions, sgProjectEventDefinitions } from '@ncp/contracts';
+import {
+  DESIRED_KINDS,
+  SG_PORT_GROUPS,
+  agentEventDefinitions,
+  ipamEventDefinitions,
+  sgEventDefinitions,
+  sgProjectEventDefinitions,
+  SgPortGroupsInputSchema,
+} from '@ncp/contracts';
+import { DesiredStatePublisher } from '@ncp/eventstore';
 import { pathIdsOf } from '@ncp/nest-common';
 import { defineService, type ServiceOf } from '@ncp/service-kit';
 import { REQUEST_SCHEMAS } from './api/bodies';
@@ -7,6 +16,7 @@ import { securityGroupRules, securityGroups } from './api/resources';
 import { SecurityGroupRulesController, SecurityGroupsController } from './api/secgroups.controllers';
 import { SecurityGroupCommands } from './application/groups';
 import { secgroupsConfig } from './config';
+import { securityGroupEntries } from './desired-state/intents';
 import { groupDecider } from './domain/group.decider';
 import { projectDecider } from './domain/project.decider';
 import { SECGROUPS_SCHEMA, createPrisma } from './infrastructure/prisma';
@@ -18,11 +28,16 @@ export const SecgroupsContext = defineService({
   context: 'sg',
   config: secgroupsConfig,
   database: { schema: SECGROUPS_SCHEMA, connect: createPrisma },
-  events: [...sgEventDefinitions, ...sgProjectEventDefinitions],
+  events: [...sgEventDefinitions, ...sgProjectEventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [groupDecider, projectDecider],
-  parts: ({ naming, prisma, store, project }) => {
-    const projection = project(() => new SecgroupsProjection(naming));
-    return { projection, commands: new SecurityGroupCommands(store, prisma) };
+  parts: ({ logger, naming, nc, prisma, store, project, publish, commands }) => {
+    const publisher = publish(
+      new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers], () => securityGroupEntries(prisma), logger),
+    );
+    const projection = project(() => new SecgroupsProjection(naming), { onAdvance: () => publisher.schedule() });
+    const groups = new SecurityGroupCommands(store, prisma, () => projection.catchUp());
+    commands({ [SG_PORT_GROUPS]: (input, meta) => groups.portGroups(SgPortGroupsInputSchema.parse(input), meta) });
+    return { projection, commands: groups, publisher };
   },
   http: {
     extensions: SECGROUPS_EXTENSIONS,
@@ -32,7 +47,7 @@ export const SecgroupsContext = defineService({
     openapi: {
       title: 'ncp security groups',
       description:
-        "Neutron's security groups and their rules (security-group, stateful-security-group). A project's `default` group is created on its first use. Rules are checked and canonicalised as Neutron does; they are not yet enforced on ports.",
+        "Neutron's security groups and their rules (security-group, stateful-security-group). A project's `default` group is created on its first use. Rules are checked and canonicalised as Neutron does; each host's agent enforces them on the ports it plugs (nftables), with anti-spoofing and first-hop security.",
       requests: {
         'security-groups': ['security_group', REQUEST_SCHEMAS.securityGroup],
         'security-group-rules': ['security_group_rule', REQUEST_SCHEMAS.securityGroupRule],

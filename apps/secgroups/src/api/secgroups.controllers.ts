@@ -59,6 +59,6 @@ export class SecurityGroupRulesController extends neutronResource<SecgroupsPrism
 
 async function ensureCallersDefault(controller: SecurityGroupsController | SecurityGroupRulesController, req: HttpRequestLike): Promise<void> {
   const meta = controller.api.meta(req);
-  const sequence = await controller.deps.commands.ensureDefault(meta.projectId, meta);
+  const { sequence } = await controller.deps.commands.ensureDefault(meta.projectId, meta);
   if (sequence !== null) await controller.api.settled({ id: meta.projectId, sequence });
 }

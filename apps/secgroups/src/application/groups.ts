@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, isDomainError, type CommandMetadata, type SgEvent, type SgProjectEvent } from '@ncp/contracts';
+import {
+  ConflictError,
+  NotFoundError,
+  isDomainError,
+  type CommandMetadata,
+  type SgEvent,
+  type SgPortGroupsInput,
+  type SgPortGroupsReply,
+  type SgProjectEvent,
+} from '@ncp/contracts';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Written } from '@ncp/nest-common';
 import { groupDecider, type GroupAttributes, type GroupCommand, type GroupState } from '../domain/group.decider';
@@ -29,26 +38,29 @@ export class SecurityGroupCommands {
   constructor(
     store: JetStreamEventStore,
     private readonly prisma: SecgroupsPrisma,
+    /** brings the projection (and its mirror of IPAM's ports) up to the end of the stream */
+    private readonly catchUp: () => Promise<unknown>,
   ) {
     this.groups = new AggregateRepository(store, groupDecider);
     this.projects = new AggregateRepository(store, projectDecider);
   }
 
   /**
-   * The project's `default` group, created on its first use as Neutron does: the stream
-   * sequence to wait for before reading, or null when the projection shows it already.
+   * The project's `default` group, created on its first use as Neutron does: its id, and the
+   * stream sequence to wait for before reading (null when the projection shows it already).
    * Concurrent first uses claim one group id on the project's aggregate, then create that
    * group; the creation is idempotent, so a retry after a crash between the two finishes it.
    * A default group an admin deleted is replaced by a new one (a new claim) on the next use.
    */
-  async ensureDefault(projectId: string, meta: CommandMetadata): Promise<number | null> {
-    if ((await this.prisma.securityGroup.count({ where: { projectId, isDefault: true } })) > 0) return null;
+  async ensureDefault(projectId: string, meta: CommandMetadata): Promise<{ groupId: string; sequence: number | null }> {
+    const shown = await this.prisma.securityGroup.findFirst({ where: { projectId, isDefault: true }, select: { id: true } });
+    if (shown) return { groupId: shown.id, sequence: null };
     const claimed = await this.projects.execute(projectId, { type: 'ClaimDefaultGroup', groupId: randomUUID() }, meta);
     let groupId = claimedGroup(claimed.state, projectId);
     // bounded: each turn either finds the group, creates it, or follows a newer claim
     for (let attempt = 0; attempt < 5; attempt++) {
       const group = await this.groups.load(groupId);
-      if (group.state.exists) return group.sequence;
+      if (group.state.exists) return { groupId, sequence: group.sequence };
       if (group.sequence === 0) {
         try {
           const r = await this.groups.execute(
@@ -56,7 +68,7 @@ export class SecurityGroupCommands {
             { type: 'CreateGroup', id: groupId, projectId, isDefault: true, ruleIds: startingRuleIds(), ...DEFAULT_GROUP },
             meta,
           );
-          return r.sequence;
+          return { groupId, sequence: r.sequence };
         } catch (e) {
           // created meanwhile by a concurrent first use: look again
           if (isDomainError(e) && e.code === 'SG.SecurityGroupExists') continue;
@@ -86,6 +98,15 @@ export class SecurityGroupCommands {
    * as their remote group (each in its own group's aggregate; one already gone is skipped).
    */
   async delete(id: string, meta: CommandMetadata): Promise<Written> {
+    // Which ports use a group is IPAM's fact (ports own their groups), read from the mirror
+    // caught up to now: a port created after this check and before the deletion keeps a
+    // group id that filters as a group without rules (nothing passes) until it is changed.
+    await this.catchUp();
+    if ((await this.prisma.ipamPort.count({ where: { securityGroups: { has: id } } })) > 0) {
+      const { state } = await this.groups.load(id);
+      if (state.exists && (meta.isAdmin || state.projectId === meta.projectId))
+        throw new ConflictError('SG.SecurityGroupInUse', `Security Group ${id} in use.`);
+    }
     const r = await this.groups.execute(id, { type: 'DeleteGroup', id, byAdmin: meta.isAdmin }, meta);
     let sequence = r.sequence;
     const referring = await this.prisma.securityGroupRule.findMany({ where: { remoteGroupId: id, NOT: { securityGroupId: id } }, orderBy: { id: 'asc' } });
@@ -132,6 +153,19 @@ export class SecurityGroupCommands {
       throw e;
     }
     return rules.map((rule) => ({ id: rule.id, sequence: sequences.get(rule.id) ?? 0 }));
+  }
+
+  /**
+   * IPAM's question when a port names its groups (`cmd.sg.port_groups`): each must exist and be
+   * the port's project's (any project's for an admin), else 404 as Neutron; with `withDefault`,
+   * the project's default group, made on this first use if need be.
+   */
+  async portGroups(input: SgPortGroupsInput, meta: CommandMetadata): Promise<SgPortGroupsReply> {
+    for (const id of new Set(input.securityGroupIds)) {
+      const { state } = await this.groups.load(id);
+      if (!state.exists || (!meta.isAdmin && state.projectId !== input.projectId)) throw groupNotFound(id);
+    }
+    return { defaultGroupId: input.withDefault ? (await this.ensureDefault(input.projectId, meta)).groupId : null };
   }
 
   /** Removes a rule from its group (the projection says which group holds it). */

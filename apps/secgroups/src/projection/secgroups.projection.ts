@@ -1,8 +1,28 @@
 import { type Naming, type SecurityGroupRule, type SgEvent } from '@ncp/contracts';
 import { WholeStreamProjection, byType, firstRevision, nextRevision } from '@ncp/eventstore';
+import { FactMirror } from '@ncp/fact-mirror';
 import { type SecgroupsTx } from '../infrastructure/prisma';
 
-const TABLES = ['security_groups', 'security_group_rules'];
+const TABLES = ['security_groups', 'security_group_rules', 'ipam_ports', 'agents', 'fact_mirror'];
+
+/** The ports' filtering attributes and addresses, and where each host's agent is. */
+const mirror = new FactMirror<SecgroupsTx>((tx) => tx.factMirror, {
+  port: {
+    rows: (tx) => tx.ipamPort,
+    columns: [
+      'networkId',
+      'projectId',
+      'macAddress',
+      'deviceOwner',
+      'bindingHostId',
+      'fixedIps',
+      'portSecurityEnabled',
+      'securityGroups',
+      'allowedAddressPairs',
+    ],
+  },
+  agent: { rows: (tx) => tx.agent, columns: ['id', 'row'] },
+});
 
 /** A rule's row: its group's project, its own revision (rules are never changed, only added and removed). */
 const ruleRow = (securityGroupId: string, projectId: string, at: Date) => (rule: SecurityGroupRule) => ({
@@ -36,11 +56,12 @@ const groups = byType<SecgroupsTx, SgEvent>({
 });
 
 /**
- * The groups and their rules, from the groups' events (`ev.sg.group.>`). The projects' default
- * group claims are not shown: the group they name carries `isDefault`.
+ * The groups and their rules, from the groups' events (`ev.sg.group.>`), and the mirror of
+ * IPAM's ports and the agents the filtering is made of. The projects' default group claims are
+ * not shown: the group they name carries `isDefault`.
  */
 export class SecgroupsProjection extends WholeStreamProjection<SecgroupsTx> {
   constructor(naming: Naming) {
-    super('secgroups', naming, { sg: ['group'] }, TABLES, { group: groups });
+    super('secgroups', naming, { sg: ['group'], ipam: ['network'], agent: ['agent'] }, TABLES, { group: groups, network: mirror, agent: mirror });
   }
 }

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * `cmd.sg.*`: what IPAM asks of the security groups service when a port names its groups.
  *
@@ -8,11 +10,12 @@
  */
 export const SG_PORT_GROUPS = 'port_groups';
 
-export interface SgPortGroupsInput {
-  readonly projectId: string;
-  readonly securityGroupIds: readonly string[];
-  readonly withDefault: boolean;
-}
+export const SgPortGroupsInputSchema = z.strictObject({
+  projectId: z.string().min(1).max(255),
+  securityGroupIds: z.array(z.string().max(255)).max(100),
+  withDefault: z.boolean(),
+});
+export type SgPortGroupsInput = z.infer<typeof SgPortGroupsInputSchema>;
 
 export interface SgPortGroupsReply {
   /** the project's default group, when asked for */
