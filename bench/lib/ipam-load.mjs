@@ -13,6 +13,11 @@ import { errorText, machineSummary } from './stack-bench.mjs';
 /** IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac. */
 export const PROJECT_ID = '00000000000000000000000000000001';
 export const MAC_PREFIX = 'fa:16:3e';
+/**
+ * The security groups service's answer for the benchmarks that run IPAM's commands without it:
+ * every project's default group is this one (the ports are never filtered here).
+ */
+export const benchSecurityGroups = { portGroups: async () => ({ defaultGroupId: '5ec00000-0000-4000-8000-000000000001' }) };
 
 /** The built apps/ipam. */
 export const IPAM_DIST = path.join(REPO_ROOT, 'apps/ipam/dist');

@@ -27,7 +27,7 @@ import pg from 'pg';
 import { EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
 import { deployIpamMigrations, freePort } from '@ncp/testing';
-import { IpamProcess, MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { IpamProcess, MAC_PREFIX, benchSecurityGroups, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
 import { api, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 // IPAM's own write path, from its build: what the HTTP handlers and cmd.ipam.* call.
 import { createPortInput, updatePortInput } from '../../apps/ipam/dist/api/bodies.js';
@@ -378,7 +378,7 @@ async function load(nc, naming, networks, opts) {
       },
     })
   );
-  const commands = new PortCommands(model, lookups);
+  const commands = new PortCommands(model, lookups, benchSecurityGroups);
   const counts = { created: 0, updated: 0, deleted: 0 };
   const done = () => counts.created + counts.updated + counts.deleted;
   const t0 = performance.now();

@@ -28,7 +28,7 @@ import pg from 'pg';
 import { DESIRED_STATE_BUCKET, EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, SqlSnapshotStore, connectNats } from '@ncp/eventstore';
 import { deployIpamMigrations, freePort } from '@ncp/testing';
-import { IPAM_DIST, IpamProcess, MAC_PREFIX, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
+import { IPAM_DIST, IpamProcess, MAC_PREFIX, benchSecurityGroups, cleanUpIpamBench, prng, requestMeta, startIpamBench } from '../lib/ipam-load.mjs';
 import { api, percentile, saveResult, waitUntil } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -229,6 +229,7 @@ async function load(store, networks, opts, prisma) {
         return id;
       },
     },
+    benchSecurityGroups,
   );
   const counts = { created: 0, updated: 0, deleted: 0 };
   const t0 = performance.now();
@@ -332,7 +333,8 @@ async function restart(ipam, network, opts) {
       status(`${ipam.url}/v2.0/ports`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ port: { network_id: network.id, name: 'probe' } }),
+        // IPAM runs alone here: a port naming no groups needs no answer from the security groups service
+        body: JSON.stringify({ port: { network_id: network.id, name: 'probe', security_groups: [] } }),
       }),
     ),
     probe('read', () => status(`${ipam.url}/v2.0/networks/${network.id}`)),

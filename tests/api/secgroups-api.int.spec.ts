@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type TestStack } from '@ncp/testing';
 import { type NeutronClient, type Resource } from './client';
 import { startStack } from '../support/stack';
@@ -254,5 +254,187 @@ describe('security group rules', () => {
     // their rules are not listed to me
     const listed = await mine.get<{ security_group_rules: Rule[] }>('/v2.0/security-group-rules');
     expect(listed.body.security_group_rules.every((r) => r.project_id === 'p-own')).toBe(true);
+  });
+});
+
+describe("ports' security groups, port security and address pairs (IPAM, asking the security groups service)", () => {
+  type Port = Resource & {
+    security_groups: string[];
+    port_security_enabled: boolean;
+    allowed_address_pairs: { ip_address: string; mac_address: string }[];
+    fixed_ips: { ip_address: string }[];
+    mac_address: string;
+    revision_number: number;
+  };
+  let client: NeutronClient;
+  let network: Resource;
+  let dflt: Group;
+  let web: Group;
+  let db: Group;
+  const createPort = (attributes: Record<string, unknown>, as?: NeutronClient) =>
+    (as ?? client).post<{ port: Port }>('/v2.0/ports', { port: { network_id: network.id, device_owner: 'compute:nova', ...attributes } });
+  const created = async (attributes: Record<string, unknown>, as?: NeutronClient) => {
+    const r = await createPort(attributes, as);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return r.body.port;
+  };
+  const updatePort = (id: string, attributes: Record<string, unknown>) => client.put<{ port: Port }>(`/v2.0/ports/${id}`, { port: attributes });
+  const showPort = async (id: string) => (await client.get<{ port: Port }>(`/v2.0/ports/${id}`)).body.port;
+  const refusal = (r: { status: number; body: Record<string, unknown> }) => [r.status, errorOf(r.body).type];
+
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  /** The stream sequence of the network's last event: its ports are in its aggregate. */
+  const networkSequence = async (id: string) => {
+    const m = await jsm.streams.getMessage(`EVENTS_${stack.prefix}`, { last_by_subj: `${stack.prefix}.ev.ipam.network.${id}` });
+    if (!m) throw new Error(`no event of network ${id}`);
+    return m.seq;
+  };
+
+  beforeAll(async () => {
+    nc = await connect({ servers: stack.natsUrl.replace(/^nats:\/\//, '') });
+    jsm = await jetstreamManager(nc);
+    client = member('p-ports');
+    network = await client.create('networks', 'network', { name: 'sg-ports' });
+    await client.create('subnets', 'subnet', { network_id: network.id, ip_version: 4, cidr: '10.62.0.0/24' });
+    web = await client.create<Group>('security-groups', 'security_group', { name: 'web' });
+    db = await client.create<Group>('security-groups', 'security_group', { name: 'db' });
+    dflt = (await groupsOf(client)).find((g) => g.name === 'default') as Group;
+  });
+  afterAll(() => nc?.close());
+
+  it("gives a port naming no groups its project's default group; an admin's port for another project, that project's", async () => {
+    const port = await created({});
+    expect([port.port_security_enabled, port.security_groups]).toEqual([true, [dflt.id]]);
+    const forOther = await created({ project_id: 'p-ports-other' }, api);
+    const [otherDefault] = (await groupsOf(member('p-ports-other'))).filter((g) => g.name === 'default');
+    expect(forOther.security_groups).toEqual([otherDefault?.id]);
+    expect(otherDefault?.id).not.toBe(dflt.id);
+    // [] and null both mean no group, not the default one
+    expect((await created({ security_groups: [] })).security_groups).toEqual([]);
+    expect((await created({ security_groups: null })).security_groups).toEqual([]);
+  });
+
+  it("takes the groups named, replaces and clears them; another project's or an unknown group is 404 and changes nothing", async () => {
+    const port = await created({ security_groups: [web.id, web.id] });
+    expect(port.security_groups).toEqual([web.id]);
+    const both = await updatePort(port.id, { security_groups: [web.id, db.id] });
+    expect(both.body.port.security_groups.sort()).toEqual([web.id, db.id].sort());
+
+    const theirs = await member('p-ports-theirs').create<Group>('security-groups', 'security_group', { name: 'theirs' });
+    const before = await networkSequence(network.id);
+    for (const group of [randomUUID(), theirs.id]) {
+      const onCreate = await createPort({ name: 'refused', security_groups: [web.id, group] });
+      expect(refusal(onCreate)).toEqual([404, 'SecurityGroupNotFound']);
+      expect(errorOf(onCreate.body).message).toContain(group);
+      expect(refusal(await updatePort(port.id, { security_groups: [group] }))).toEqual([404, 'SecurityGroupNotFound']);
+    }
+    expect(await networkSequence(network.id), 'no event').toBe(before);
+    const listed = await client.get<{ ports: Port[] }>(`/v2.0/ports?network_id=${network.id}&name=refused`);
+    expect(listed.body.ports).toEqual([]);
+    const unchanged = await showPort(port.id);
+    expect([unchanged.security_groups.sort(), unchanged.revision_number]).toEqual([[web.id, db.id].sort(), both.body.port.revision_number]);
+
+    expect((await updatePort(port.id, { security_groups: null })).body.port.security_groups).toEqual([]);
+    expect((await updatePort(port.id, { security_groups: [db.id] })).body.port.security_groups).toEqual([db.id]);
+    expect((await updatePort(port.id, { security_groups: [] })).body.port.security_groups).toEqual([]);
+  });
+
+  it('refuses groups on a port without port security or without an address, and port security off while groups stay', async () => {
+    const off = await createPort({ port_security_enabled: false, security_groups: [web.id] });
+    expect(refusal(off)).toEqual([400, 'PortSecurityAndIPRequiredForSecurityGroups']);
+    expect(errorOf(off.body).message).toBe('Port security must be enabled and port must have an IP address in order to use security groups.');
+    expect(refusal(await createPort({ fixed_ips: [], security_groups: [web.id] }))).toEqual([400, 'PortSecurityAndIPRequiredForSecurityGroups']);
+    // no address, no default group
+    expect((await created({ fixed_ips: [] })).security_groups).toEqual([]);
+
+    const port = await created({});
+    const kept = await updatePort(port.id, { port_security_enabled: false });
+    expect(refusal(kept)).toEqual([409, 'PortSecurityPortHasSecurityGroup']);
+    expect(errorOf(kept.body).message).toBe('Port has security group associated. Cannot disable port security or IP address until security group is removed.');
+    expect(refusal(await updatePort(port.id, { fixed_ips: [] }))).toEqual([409, 'PortSecurityPortHasSecurityGroup']);
+    expect((await showPort(port.id)).port_security_enabled).toBe(true);
+    const cleared = await updatePort(port.id, { port_security_enabled: false, security_groups: [] });
+    expect([cleared.status, cleared.body.port.port_security_enabled, cleared.body.port.security_groups]).toEqual([200, false, []]);
+    expect(refusal(await updatePort(port.id, { security_groups: [web.id] }))).toEqual([400, 'PortSecurityAndIPRequiredForSecurityGroups']);
+    const back = await updatePort(port.id, { port_security_enabled: true, security_groups: [web.id] });
+    expect([back.body.port.port_security_enabled, back.body.port.security_groups]).toEqual([true, [web.id]]);
+  });
+
+  it('takes address pairs (an address, a CIDR, with a MAC), refuses duplicates and more than ten (400), and needs port security (409)', async () => {
+    const port = await created({
+      allowed_address_pairs: [{ ip_address: '10.62.0.200' }, { ip_address: '192.0.2.9/24' }, { ip_address: '2001:db8::7', mac_address: 'FA:16:3E:AA:BB:CC' }],
+    });
+    expect(port.allowed_address_pairs).toEqual([
+      { ip_address: '10.62.0.200', mac_address: port.mac_address },
+      { ip_address: '192.0.2.0/24', mac_address: port.mac_address },
+      { ip_address: '2001:db8::7', mac_address: 'fa:16:3e:aa:bb:cc' },
+    ]);
+    const dup = await createPort({ allowed_address_pairs: [{ ip_address: '10.62.0.201' }, { ip_address: '10.62.0.201' }] });
+    expect(refusal(dup)).toEqual([400, 'DuplicateAddressPairInRequest']);
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ ip_address: `10.62.1.${i + 1}` }));
+    const tooMany = await updatePort(port.id, { allowed_address_pairs: eleven });
+    expect([...refusal(tooMany), errorOf(tooMany.body).message]).toEqual([
+      400,
+      'AllowedAddressPairExhausted',
+      'The number of allowed address pair exceeds the maximum 10.',
+    ]);
+    expect((await updatePort(port.id, { allowed_address_pairs: eleven.slice(0, 10) })).body.port.allowed_address_pairs).toHaveLength(10);
+
+    const pairsOff = await createPort({ port_security_enabled: false, allowed_address_pairs: [{ ip_address: '10.62.0.202' }] });
+    expect([...refusal(pairsOff), errorOf(pairsOff.body).message]).toEqual([
+      409,
+      'AddressPairAndPortSecurityRequired',
+      'Port Security must be enabled in order to have allowed address pairs on a port.',
+    ]);
+    expect(refusal(await updatePort(port.id, { port_security_enabled: false, security_groups: [] }))).toEqual([409, 'AddressPairAndPortSecurityRequired']);
+    const open = await updatePort(port.id, { port_security_enabled: false, security_groups: [], allowed_address_pairs: [] });
+    expect([open.status, open.body.port.allowed_address_pairs]).toEqual([200, []]);
+  });
+
+  it("gives a port on a network without port security the network's setting: no groups, none allowed, no pairs", async () => {
+    const open = await client.create('networks', 'network', { name: 'sg-open', port_security_enabled: false });
+    expect(open.port_security_enabled).toBe(false);
+    await client.create('subnets', 'subnet', { network_id: open.id, ip_version: 4, cidr: '10.63.0.0/24' });
+    const port = await created({ network_id: open.id });
+    expect([port.port_security_enabled, port.security_groups]).toEqual([false, []]);
+    expect(refusal(await createPort({ network_id: open.id, security_groups: [web.id] }))).toEqual([400, 'PortSecurityAndIPRequiredForSecurityGroups']);
+    expect(refusal(await createPort({ network_id: open.id, allowed_address_pairs: [{ ip_address: '10.63.0.9' }] }))).toEqual([
+      409,
+      'AddressPairAndPortSecurityRequired',
+    ]);
+    // its own port security over the network's
+    const filtered = await created({ network_id: open.id, port_security_enabled: true });
+    expect([filtered.port_security_enabled, filtered.security_groups]).toEqual([true, [dflt.id]]);
+  });
+
+  it('makes service ports (network:*) without port security or groups, as Neutron trusts them', async () => {
+    const dhcp = await created({ device_owner: 'network:dhcp' }, api);
+    expect([dhcp.port_security_enabled, dhcp.security_groups]).toEqual([false, []]);
+    const router = await client.create('routers', 'router', { name: 'sg-r' });
+    const subnet = await client.create('subnets', 'subnet', { network_id: network.id, ip_version: 4, cidr: '10.64.0.0/24' });
+    const added = await client.put<{ port_id: string }>(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    expect(added.status).toBe(200);
+    const rif = await showPort(added.body.port_id);
+    expect([rif.device_owner, rif.port_security_enabled, rif.security_groups]).toEqual(['network:router_interface', false, []]);
+  });
+
+  it('creates ports in bulk on the same path: all or none', async () => {
+    const bulk = await client.post<{ ports: Port[] }>('/v2.0/ports', {
+      ports: [
+        { network_id: network.id, name: 'bulk-a' },
+        { network_id: network.id, name: 'bulk-b', security_groups: [web.id] },
+      ],
+    });
+    expect(bulk.status).toBe(201);
+    expect(bulk.body.ports.map((p) => p.security_groups)).toEqual([[dflt.id], [web.id]]);
+    const refused = await client.post('/v2.0/ports', {
+      ports: [
+        { network_id: network.id, name: 'bulk-c' },
+        { network_id: network.id, name: 'bulk-c', security_groups: [randomUUID()] },
+      ],
+    });
+    expect(refusal(refused)).toEqual([404, 'SecurityGroupNotFound']);
+    expect((await client.get<{ ports: Port[] }>(`/v2.0/ports?name=bulk-c`)).body.ports).toEqual([]);
   });
 });

@@ -155,4 +155,58 @@ describe('openstack CLI', () => {
     const left = JSON.parse(await openstack('security', 'group', 'list', '-f', 'json')) as { Name: string }[];
     expect(left.map((g) => g.Name)).toEqual(['default']);
   });
+
+  it("sets ports' security groups, allowed address pairs and port security the way operators type them", async () => {
+    await json('network', 'create', 'sg-cli-net');
+    await json('subnet', 'create', '--network', 'sg-cli-net', '--subnet-range', '10.65.0.0/24', 'sg-cli-subnet');
+    const app = await json('security', 'group', 'create', 'app');
+    const dflt = await json('security', 'group', 'show', 'default');
+    const groupsOf = async (port: string) => ((await json('port', 'show', port)).security_group_ids as string[]).sort();
+
+    const plain = await json('port', 'create', '--network', 'sg-cli-net', 'p-plain');
+    expect([plain.port_security_enabled, plain.security_group_ids]).toEqual([true, [dflt.id]]);
+    const port = await json('port', 'create', '--network', 'sg-cli-net', '--security-group', 'app', 'p-app');
+    expect(port.security_group_ids).toEqual([app.id]);
+    // `port set --security-group` adds to the port's groups, `--no-security-group` clears them
+    await openstack('port', 'set', '--security-group', 'default', 'p-app');
+    expect(await groupsOf('p-app')).toEqual([app.id, dflt.id].sort());
+    await openstack('port', 'unset', '--security-group', 'default', 'p-app');
+    expect(await groupsOf('p-app')).toEqual([app.id]);
+
+    await openstack(
+      'port',
+      'set',
+      '--allowed-address',
+      'ip-address=10.65.0.200,mac-address=fa:16:3e:aa:bb:cc',
+      '--allowed-address',
+      'ip-address=10.65.1.0/24',
+      'p-app',
+    );
+    expect((await json('port', 'show', 'p-app')).allowed_address_pairs).toEqual([
+      { ip_address: '10.65.0.200', mac_address: 'fa:16:3e:aa:bb:cc' },
+      { ip_address: '10.65.1.0/24', mac_address: port.mac_address },
+    ]);
+    // port security goes off only with the pairs and groups gone in the same request
+    await expect(openstack('port', 'set', '--disable-port-security', 'p-app')).rejects.toThrow(
+      /Port Security must be enabled in order to have allowed address pairs/,
+    );
+    await openstack('port', 'unset', '--allowed-address', 'ip-address=10.65.0.200,mac-address=fa:16:3e:aa:bb:cc', 'p-app');
+    await openstack('port', 'set', '--no-allowed-address', 'p-app');
+    await expect(openstack('port', 'set', '--disable-port-security', 'p-app')).rejects.toThrow(/Port has security group associated/);
+    await openstack('port', 'set', '--disable-port-security', '--no-security-group', 'p-app');
+    const open = await json('port', 'show', 'p-app');
+    expect([open.port_security_enabled, open.security_group_ids, open.allowed_address_pairs]).toEqual([false, [], []]);
+    await expect(openstack('port', 'set', '--security-group', 'app', 'p-app')).rejects.toThrow(
+      /Port security must be enabled and port must have an IP address/,
+    );
+    await openstack('port', 'set', '--enable-port-security', '--security-group', 'app', 'p-app');
+    expect([(await json('port', 'show', 'p-app')).port_security_enabled, await groupsOf('p-app')]).toEqual([true, [app.id]]);
+
+    const unfiltered = await json('port', 'create', '--network', 'sg-cli-net', '--disable-port-security', 'p-open');
+    expect([unfiltered.port_security_enabled, unfiltered.security_group_ids]).toEqual([false, []]);
+    const none = await json('port', 'create', '--network', 'sg-cli-net', '--no-security-group', 'p-none');
+    expect([none.port_security_enabled, none.security_group_ids]).toEqual([true, []]);
+    for (const p of ['p-plain', 'p-app', 'p-open', 'p-none']) await openstack('port', 'delete', p);
+    await openstack('security', 'group', 'delete', 'app');
+  });
 });

@@ -21,8 +21,8 @@ const SEED = Number(process.env.HOSTILE_SEED ?? Math.floor(Math.random() * 2 ** 
 const REQUESTS = Number(process.env.HOSTILE_REQUESTS ?? 2500);
 /** Clients sending side by side, each its own seeded sequence (HOSTILE_LANES=1: one, in order). */
 const LANES = Number(process.env.HOSTILE_LANES ?? 2);
-const SERVICES = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata'] as const;
-const CONTEXTS = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'meta' } as const;
+const SERVICES = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata', 'secgroups'] as const;
+const CONTEXTS = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'meta', secgroups: 'sg' } as const;
 
 let stack: TestStack;
 let api: NeutronClient;
@@ -33,7 +33,15 @@ const pids = new Map<string, number>();
 const world: World = new Map();
 
 const urlOf = (service: (typeof SERVICES)[number] | 'gateway') =>
-  ({ gateway: stack.url, ipam: stack.ipamUrl, l3: stack.l3Url, dhcp: stack.dhcpUrl, bgp: stack.bgpUrl, metadata: stack.metadataUrl })[service];
+  ({
+    gateway: stack.url,
+    ipam: stack.ipamUrl,
+    l3: stack.l3Url,
+    dhcp: stack.dhcpUrl,
+    bgp: stack.bgpUrl,
+    metadata: stack.metadataUrl,
+    secgroups: stack.secgroupsUrl,
+  })[service];
 
 async function healthPid(url: string): Promise<number | undefined> {
   const res = await fetch(`${url}/healthz`);
@@ -154,6 +162,14 @@ beforeAll(async () => {
   const speaker = await api.create('bgp-speakers', 'bgp_speaker', { name: 's', local_as: 64512, ip_version: 4 });
   const peer = await api.create('bgp-peers', 'bgp_peer', { name: 'p', peer_ip: '192.0.2.10', remote_as: 64513, auth_type: 'none' });
   const instance = await api.create('instances', 'instance', { name: 'vm-1' });
+  const group = await api.create('security-groups', 'security_group', { name: 'web' });
+  const rule = await api.create('security-group-rules', 'security_group_rule', {
+    security_group_id: group.id,
+    direction: 'ingress',
+    protocol: 'tcp',
+    port_range_min: 22,
+    port_range_max: 22,
+  });
   const agents = (await api.get<{ agents: Resource[] }>('/v2.0/agents')).body.agents;
   const seeds: [string, Resource[]][] = [
     ['address-scopes', [scope]],
@@ -166,6 +182,8 @@ beforeAll(async () => {
     ['bgp-speakers', [speaker]],
     ['bgp-peers', [peer]],
     ['instances', [instance]],
+    ['security-groups', [group]],
+    ['security-group-rules', [rule]],
     ['agents', agents],
   ];
   for (const [collection, resources] of seeds) for (const r of resources) remember(collection, r.id, false);
@@ -292,6 +310,7 @@ describe(`hostile input (seed ${SEED})`, () => {
     await api.create('routers', 'router', { name: 'after' });
     await api.create('bgp-peers', 'bgp_peer', { name: 'after', peer_ip: '192.0.2.250', remote_as: 64999, auth_type: 'none' });
     await api.create('instances', 'instance', { name: 'after' });
+    await api.create('security-groups', 'security_group', { name: 'after' });
     await eventually(
       'a DHCP server for the new subnet',
       () => api.get<{ agents: unknown[] }>(`/v2.0/networks/${net.id}/dhcp-agents`),

@@ -163,6 +163,19 @@ const idOf = (rng: Rng, world: World, collection: string): string => {
 const name = (rng: Rng) => `h-${rng.int(1_000_000)}`;
 const octet = (rng: Rng) => rng.int(250) + 1;
 
+/** A port's security attributes: groups named or not, address pairs, port security on or off (some refused, as Neutron refuses them). */
+const portSecurity = (rng: Rng, world: World): Record<string, Json> => ({
+  ...(rng.chance(0.3) ? { port_security_enabled: rng.chance(0.6) } : {}),
+  ...(rng.chance(0.4) ? { security_groups: rng.chance(0.2) ? [] : [idOf(rng, world, 'security-groups')] } : {}),
+  ...(rng.chance(0.4)
+    ? {
+        allowed_address_pairs: [
+          { ip_address: rng.pick(['10.0.0.9', '10.10.0.0/28', '2001:db8:10::9']), ...(rng.chance(0.3) ? { mac_address: 'fa:16:3e:00:00:99' } : {}) },
+        ],
+      }
+    : {}),
+});
+
 export const TEMPLATES: readonly Template[] = [
   {
     collection: 'networks',
@@ -195,11 +208,44 @@ export const TEMPLATES: readonly Template[] = [
       device_owner: 'compute:nova',
       'binding:host_id': 'net-a1',
       'binding:profile': { hostile: true },
-      allowed_address_pairs: [{ ip_address: '10.0.0.9' }],
       extra_dhcp_opts: [{ opt_name: 'mtu', opt_value: '1400' }],
+      ...portSecurity(rng, world),
     }),
-    update: (rng) => ({ name: name(rng), 'binding:profile': { n: rng.int(9) }, device_owner: 'compute:nova' }),
-    filters: ['name', 'mac_address', 'device_id', 'device_owner', 'binding:host_id', 'status', 'network_id', 'fixed_ips', 'admin_state_up'],
+    update: (rng, world) => ({ name: name(rng), 'binding:profile': { n: rng.int(9) }, device_owner: 'compute:nova', ...portSecurity(rng, world) }),
+    filters: ['name', 'mac_address', 'device_id', 'device_owner', 'binding:host_id', 'status', 'network_id', 'fixed_ips', 'admin_state_up', 'security_groups'],
+  },
+  {
+    collection: 'security-groups',
+    singular: 'security_group',
+    create: (rng) => ({ name: name(rng), description: 'hostile', ...(rng.chance(0.3) ? { stateful: rng.chance(0.5) } : {}) }),
+    update: (rng) => ({ name: name(rng), description: 'd', ...(rng.chance(0.3) ? { stateful: rng.chance(0.5) } : {}) }),
+    filters: ['name', 'description', 'stateful', 'revision_number', 'id', 'project_id'],
+  },
+  {
+    collection: 'security-group-rules',
+    singular: 'security_group_rule',
+    create: (rng, world) => {
+      const ethertype = rng.pick(['IPv4', 'IPv6']);
+      const protocol = rng.pick<Json>(['tcp', 'udp', 'icmp', 'ipv6-icmp', 'any', '6', 132, null]);
+      const ported = protocol === 'tcp' || protocol === 'udp' || protocol === '6' || protocol === 132;
+      const min = rng.int(65536);
+      return {
+        security_group_id: idOf(rng, world, 'security-groups'),
+        direction: rng.pick(['ingress', 'egress']),
+        ethertype,
+        protocol,
+        ...(ported ? { port_range_min: min, port_range_max: Math.min(65535, min + rng.int(100)) } : {}),
+        ...(rng.chance(0.5)
+          ? { remote_ip_prefix: ethertype === 'IPv4' ? `198.51.${rng.int(256)}.0/24` : `2001:db8:${rng.int(65536).toString(16)}::/48` }
+          : rng.chance(0.5)
+            ? { remote_group_id: idOf(rng, world, 'security-groups') }
+            : {}),
+        description: 'hostile',
+      };
+    },
+    // Neutron's rules have no update; a PUT is refused
+    update: (rng) => ({ description: name(rng) }),
+    filters: ['security_group_id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'remote_ip_prefix', 'remote_group_id'],
   },
   {
     collection: 'subnetpools',

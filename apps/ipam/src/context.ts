@@ -1,4 +1,4 @@
-import { agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
+import { SG_PORT_GROUPS, agentEventDefinitions, ipamEventDefinitions, type SgPortGroupsReply } from '@ncp/contracts';
 import { CommandClient, SqlSnapshotStore } from '@ncp/eventstore';
 import { AGENT_NOT_FOUND, pathIdsOf } from '@ncp/nest-common';
 import { defineService, type ServiceOf } from '@ncp/service-kit';
@@ -13,7 +13,7 @@ import { FollowUps } from './application/follow-ups';
 import { AggregateLookups } from './application/lookups';
 import { NetworkCommands } from './application/network.commands';
 import { OrphanSweeper } from './application/orphan-sweeper';
-import { PortCommands } from './application/port.commands';
+import { PortCommands, type SecurityGroupsResolver } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
 import { SubnetPoolCommands } from './application/subnet-pool.commands';
 import { IpamWriteModel } from './application/write-model';
@@ -37,7 +37,7 @@ export const IpamContext = defineService({
   database: { schema: IPAM_SCHEMA, connect: createPrisma },
   events: [...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [networkDecider, subnetPoolDecider, addressScopeDecider, registryDecider, bulkCreateDecider],
-  parts: (kit) => {
+  parts: (kit, deps: { securityGroups?: SecurityGroupsResolver }) => {
     const { config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, commands, every } = kit;
     const model = new IpamWriteModel(
       store,
@@ -60,8 +60,13 @@ export const IpamContext = defineService({
     const agentsProjection = project(() => new AgentsProjection(naming.eventsOfContext('agent')));
     const lookups = new AggregateLookups(prisma);
     const followUps = new FollowUps(model, logger);
-    const portCommands = new PortCommands(model, lookups);
     const l3 = new CommandClient(nc, naming, 'l3', 'L3');
+    const sg = new CommandClient(nc, naming, 'sg', 'Security groups');
+    const portCommands = new PortCommands(
+      model,
+      lookups,
+      deps.securityGroups ?? { portGroups: (input, meta) => sg.request<SgPortGroupsReply>(SG_PORT_GROUPS, input, meta) },
+    );
     const networkCommands = new NetworkCommands(model, followUps, {
       deleteUnassociatedOn: (networkId, meta) => l3.request('delete_unassociated_floatingips', { network_id: networkId }, meta),
     });

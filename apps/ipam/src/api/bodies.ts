@@ -195,11 +195,8 @@ const portBody = z.strictObject({
   'binding:vnic_type': z.enum(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed']).optional(),
   port_security_enabled: neutronBoolean('port_security_enabled').optional(),
   security_groups: boundedList(id, 100, 'security groups').nullable().optional(),
-  allowed_address_pairs: boundedList(
-    z.strictObject({ ip_address: address, mac_address: address.optional() }),
-    NEUTRON_LIMITS.allowedAddressPairs,
-    'allowed address pairs',
-  ).optional(),
+  // Neutron's maximum of 10 is the decider's, refused with Neutron's AllowedAddressPairExhausted; this only bounds the body.
+  allowed_address_pairs: boundedList(z.strictObject({ ip_address: address, mac_address: address.optional() }), 100, 'allowed address pairs').optional(),
   extra_dhcp_opts: boundedList(
     z.strictObject({
       opt_name: neutronString(64),
@@ -246,7 +243,8 @@ export function createPortInput(body: unknown, meta: CommandMetadata): { network
       description: b.description ?? '',
       adminStateUp: b.admin_state_up ?? true,
       ...defined({ macAddress: b.mac_address, fixedIps: fixedIpsOf(b.fixed_ips), portSecurityEnabled: b.port_security_enabled }),
-      securityGroups: b.security_groups ?? undefined,
+      // Neutron converts null to []: no groups, not the default one
+      securityGroups: b.security_groups === null ? [] : b.security_groups,
       deviceOwner: b.device_owner ?? '',
       deviceId: b.device_id ?? '',
       bindingHostId: b['binding:host_id'] ?? '',

@@ -19,6 +19,8 @@ beforeAll(async () => {
   await deployIpamMigrations(db.url);
   ctx = await IpamContext.create(
     ipamConfig({ DATABASE_URL: db.url, NATS_URL: infra.natsUrl, NATS_PREFIX: uniqueName('sw'), LOG_LEVEL: 'silent', ORPHAN_GRACE_SECONDS: '60' }),
+    undefined,
+    { securityGroups: { portGroups: () => Promise.resolve({ defaultGroupId: 'default-group' }) } },
   );
   await ctx.start();
 });

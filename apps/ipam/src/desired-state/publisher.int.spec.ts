@@ -49,7 +49,15 @@ describe('IPAM desired-state publisher: restart from a snapshot', () => {
     const portId = `22222222-0000-4000-8000-${String(++ports).padStart(12, '0')}`;
     await networks.execute(
       NET,
-      { type: 'CreatePort', id: NET, portId, projectId: 'p', request: { ...portRequest, bindingHostId: host }, macPrefix: 'fa:16:3e' },
+      {
+        type: 'CreatePort',
+        id: NET,
+        portId,
+        projectId: 'p',
+        request: { ...portRequest, bindingHostId: host },
+        macPrefix: 'fa:16:3e',
+        groups: { confirmed: [], defaultSecurityGroupId: 'default-group' },
+      },
       meta,
     );
     return portId;

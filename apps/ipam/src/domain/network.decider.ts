@@ -1,4 +1,13 @@
-import { ForbiddenError, IPAM_AGGREGATES, IPAM_CONTEXT, type CommandMetadata, type ExtraDhcpOpt, type NetworkEvent, type Segment } from '@ncp/contracts';
+import {
+  ForbiddenError,
+  IPAM_AGGREGATES,
+  IPAM_CONTEXT,
+  ValidationError,
+  type CommandMetadata,
+  type ExtraDhcpOpt,
+  type NetworkEvent,
+  type Segment,
+} from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { eui64Address, formatCidr, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { badRequest, canModify, canSee, checkRevision, conflict, invalidInput, notFound, unique } from './rules';
@@ -29,6 +38,7 @@ import {
   type SubnetRequest,
 } from './subnet-rules';
 import { generateMac, macInput, rekeyAutoAddresses, resolveFixedIps, type FixedIpRequest } from './port-rules';
+import { changedPortGroups, newPortSecurity, type PortGroupFacts } from './port-security';
 
 export interface NetworkAttributes {
   name: string;
@@ -97,8 +107,9 @@ export type NetworkCommand =
   | { type: 'CreateSubnet'; id: string; subnetId: string; projectId: string; request: SubnetRequest }
   | { type: 'UpdateSubnet'; id: string; subnetId: string; changes: SubnetUpdate; expectedRevision?: number }
   | { type: 'DeleteSubnet'; id: string; subnetId: string }
-  | { type: 'CreatePort'; id: string; portId: string; projectId: string; request: PortRequest; macPrefix: string }
-  | { type: 'UpdatePort'; id: string; portId: string; changes: PortUpdate; expectedRevision?: number }
+  /** `groups`: what the security groups service said, when the decision needs it (see PortGroupsQuestion). */
+  | { type: 'CreatePort'; id: string; portId: string; projectId: string; request: PortRequest; macPrefix: string; groups?: PortGroupFacts }
+  | { type: 'UpdatePort'; id: string; portId: string; changes: PortUpdate; expectedRevision?: number; groups?: PortGroupFacts }
   /** `force`: a service deleting a port it owns (router interfaces), which users may not. */
   | { type: 'DeletePort'; id: string; portId: string; force?: boolean }
   /**
@@ -136,14 +147,27 @@ function checkMtu(state: Pick<NetworkState, 'subnets'>, mtu: number, max: number
 const wireFixedIps = (state: NetworkState, fixedIps: readonly PortFixedIp[]) =>
   fixedIps.map((f) => ({ subnetId: f.subnetId, ipAddress: formatIp(state.subnets.get(f.subnetId)?.ipVersion ?? 4, f.ip) }));
 
+/** Neutron's max_allowed_address_pair default. */
+const MAX_ADDRESS_PAIRS = 10;
+
 function checkAddressPairs(pairs: readonly AddressPair[], portMac: string): { ipAddress: string; macAddress: string }[] {
-  if (pairs.length > 10) throw conflict('AllowedAddressPairExhausted', 'The number of allowed address pair exceeds the maximum 10.');
-  const out = pairs.map((p) => {
-    const ip = p.ipAddress.includes('/') ? formatCidr(parseCidrLoose(p.ipAddress)) : normaliseIp(p.ipAddress);
-    return { ipAddress: ip, macAddress: p.macAddress === undefined ? portMac : macInput(p.macAddress) };
-  });
-  const keys = out.map((p) => `${p.ipAddress}|${p.macAddress}`);
-  if (unique(keys).length !== keys.length) throw badRequest('Request contains duplicate address pair.');
+  if (pairs.length > MAX_ADDRESS_PAIRS) {
+    throw new ValidationError('IPAM.AllowedAddressPairExhausted', `The number of allowed address pair exceeds the maximum ${MAX_ADDRESS_PAIRS}.`);
+  }
+  const out: { ipAddress: string; macAddress: string }[] = [];
+  for (const p of pairs) {
+    const pair = {
+      ipAddress: p.ipAddress.includes('/') ? formatCidr(parseCidrLoose(p.ipAddress)) : normaliseIp(p.ipAddress),
+      macAddress: p.macAddress === undefined ? portMac : macInput(p.macAddress),
+    };
+    if (out.some((o) => o.ipAddress === pair.ipAddress && o.macAddress === pair.macAddress)) {
+      throw new ValidationError(
+        'IPAM.DuplicateAddressPairInRequest',
+        `Request contains duplicate address pair: mac_address ${pair.macAddress} ip_address ${pair.ipAddress}.`,
+      );
+    }
+    out.push(pair);
+  }
   return out;
 }
 
@@ -189,19 +213,6 @@ function mergeExtraDhcpOpts(current: readonly ExtraDhcpOpt[], requested: readonl
     merged.set(key, { optName: o.optName, optValue: o.optValue, ipVersion: o.ipVersion });
   }
   return [...merged.values()];
-}
-
-function checkPortSecurity(enabled: boolean, securityGroups: readonly string[], pairs: number): void {
-  if (enabled) return;
-  if (securityGroups.length > 0) {
-    throw conflict(
-      'PortSecurityAndIPRequiredForSecurityGroups',
-      'Port security must be enabled and port must have an IP address in order to use security groups.',
-    );
-  }
-  if (pairs > 0) {
-    throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
-  }
 }
 
 function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: CommandMetadata): Result {
@@ -478,9 +489,21 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
     macAddress = generateMac(command.macPrefix, command.portId, state.macs);
   }
   const fixedIps = resolveFixedIps({ network: state, networkId: command.id, macAddress, deviceOwner: r.deviceOwner, requested: r.fixedIps });
-  const portSecurityEnabled = r.portSecurityEnabled ?? state.portSecurityEnabled;
-  const securityGroups = unique(r.securityGroups ?? []);
-  checkPortSecurity(portSecurityEnabled, securityGroups, r.allowedAddressPairs.length);
+  const allowedAddressPairs = checkAddressPairs(r.allowedAddressPairs, macAddress);
+  const extraDhcpOpts = mergeExtraDhcpOpts([], r.extraDhcpOpts);
+  // last: it may need the security groups service's answer, asked only once the rest is accepted
+  const { portSecurityEnabled, securityGroups } = newPortSecurity(
+    {
+      projectId: command.projectId,
+      deviceOwner: r.deviceOwner,
+      portSecurityEnabled: r.portSecurityEnabled,
+      networkPortSecurity: state.portSecurityEnabled,
+      securityGroups: r.securityGroups,
+      hasIp: fixedIps.length > 0,
+      addressPairs: allowedAddressPairs.length,
+    },
+    command.groups,
+  );
   return [
     {
       type: 'PortCreated',
@@ -500,8 +523,8 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
         bindingVnicType: r.bindingVnicType,
         portSecurityEnabled,
         securityGroups,
-        allowedAddressPairs: checkAddressPairs(r.allowedAddressPairs, macAddress),
-        extraDhcpOpts: mergeExtraDhcpOpts([], r.extraDhcpOpts),
+        allowedAddressPairs,
+        extraDhcpOpts,
       },
     },
   ];
@@ -540,14 +563,27 @@ function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type
     fixedIps = resolveFixedIps({ network: state, networkId: command.id, macAddress, deviceOwner, requested: c.fixedIps, keep: port.fixedIps });
   }
   if (c.fixedIps !== undefined || fixedIps !== port.fixedIps) changes.fixedIps = wireFixedIps(state, fixedIps);
-  const portSecurityEnabled = c.portSecurityEnabled ?? port.portSecurityEnabled;
-  const securityGroups = c.securityGroups !== undefined ? unique(c.securityGroups) : port.securityGroups;
   const pairs = c.allowedAddressPairs !== undefined ? checkAddressPairs(c.allowedAddressPairs, macAddress) : undefined;
-  checkPortSecurity(portSecurityEnabled, securityGroups, pairs?.length ?? port.allowedAddressPairs);
-  if (c.portSecurityEnabled !== undefined) changes.portSecurityEnabled = c.portSecurityEnabled;
-  if (c.securityGroups !== undefined) changes.securityGroups = securityGroups;
-  if (pairs !== undefined) changes.allowedAddressPairs = pairs;
   if (c.extraDhcpOpts !== undefined) changes.extraDhcpOpts = mergeExtraDhcpOpts(port.extraDhcpOpts, c.extraDhcpOpts);
+  // last: it may need the security groups service's answer, asked only once the rest is accepted
+  const securityGroups = changedPortGroups(
+    {
+      current: {
+        projectId: port.projectId,
+        portSecurityEnabled: port.portSecurityEnabled,
+        securityGroups: port.securityGroups,
+        addressPairs: port.allowedAddressPairs,
+      },
+      portSecurityEnabled: c.portSecurityEnabled,
+      securityGroups: c.securityGroups,
+      addressPairs: pairs?.length,
+      hasIp: fixedIps.length > 0,
+    },
+    command.groups,
+  );
+  if (c.portSecurityEnabled !== undefined) changes.portSecurityEnabled = c.portSecurityEnabled;
+  if (securityGroups !== undefined) changes.securityGroups = securityGroups;
+  if (pairs !== undefined) changes.allowedAddressPairs = pairs;
   return [{ type: 'PortUpdated', data: { portId: port.id, changes } }];
 }
 

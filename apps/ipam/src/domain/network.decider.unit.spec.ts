@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '@ncp/testing';
 import { type NetworkEvent } from '@ncp/contracts';
 import { NET, mtuPolicy, networkCreated, portCreated, portRequest, subnetCreated, subnetRequest, vxlan } from './__fixtures__/ipam';
-import { networkDecider } from './network.decider';
+import { networkDecider, type PortRequest, type PortUpdate } from './network.decider';
+import { PortGroupsQuestion, type PortGroupFacts } from './port-security';
 import { networkFromJson, networkToJson } from './network.state';
 
 const spec = deciderSpec(networkDecider);
+const DEFAULT_SG = 'sg-default-a';
+const DEFAULT_ASKED: PortGroupFacts = { confirmed: [], defaultSecurityGroupId: DEFAULT_SG };
 const admin = { isAdmin: true };
 
 describe('network decider: networks', () => {
@@ -190,13 +193,19 @@ describe('network decider: subnets', () => {
 describe('network decider: ports', () => {
   const v4 = subnetCreated('s4', '10.0.0.0/29', { gatewayIp: '10.0.0.1', allocationPools: [{ start: '10.0.0.2', end: '10.0.0.4' }] });
   const v6 = subnetCreated('s6', '2001:db8:0:1::/64', { ipv6RaMode: 'slaac', ipv6AddressMode: 'slaac', gatewayIp: '2001:db8:0:1::1' });
-  const createPort = (portId: string, request: Partial<typeof portRequest> & Record<string, unknown> = {}) => ({
+  // as the port commands send it after asking the security groups service for the default group
+  const createPort = (
+    portId: string,
+    request: Partial<typeof portRequest> & Record<string, unknown> = {},
+    groups: PortGroupFacts | undefined = DEFAULT_ASKED,
+  ) => ({
     type: 'CreatePort' as const,
     id: NET,
     portId,
     projectId: 'project-a',
     macPrefix: 'fa:16:3e',
     request: { ...portRequest, ...request },
+    groups,
   });
 
   it('gives an automatic port one IPv4 address and its EUI-64 address (the reference example)', () => {
@@ -288,14 +297,6 @@ describe('network decider: ports', () => {
           data: { portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22', fixedIps: [{ subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe22:2222' }] } },
         },
       ]);
-  });
-
-  it('requires port security for security groups and address pairs', () => {
-    const given = spec.given([networkCreated()]);
-    given.when(createPort('p1', { portSecurityEnabled: false, securityGroups: ['sg'] })).thenThrows('IPAM.PortSecurityAndIPRequiredForSecurityGroups');
-    given
-      .when(createPort('p1', { portSecurityEnabled: false, allowedAddressPairs: [{ ipAddress: '10.0.0.0/24' }] }))
-      .thenThrows('IPAM.AddressPairAndPortSecurityRequired');
   });
 
   it("keeps router and floating IP ports away from the port API's delete", () => {
@@ -464,5 +465,245 @@ describe('network decider: ports', () => {
       .given([networkCreated()])
       .when(createPort('p2', { extraDhcpOpts: [{ optName: 'x', optValue: 'a\nb', ipVersion: 4 }] }), admin)
       .thenThrows('IPAM.BadRequest', /control characters/);
+  });
+});
+
+describe('network decider: port security and security groups (Neutron semantics)', () => {
+  const v4 = subnetCreated('s4', '10.0.0.0/24', { gatewayIp: '10.0.0.1', allocationPools: [{ start: '10.0.0.2', end: '10.0.0.254' }] });
+  const create = (request: Partial<PortRequest> = {}, groups?: PortGroupFacts) => ({
+    type: 'CreatePort' as const,
+    id: NET,
+    portId: 'p9',
+    projectId: 'project-a',
+    macPrefix: 'fa:16:3e',
+    request: { ...portRequest, ...request },
+    groups,
+  });
+  const update = (changes: PortUpdate, groups?: PortGroupFacts) => ({ type: 'UpdatePort' as const, id: NET, portId: 'p1', changes, groups });
+  const created = (given: NetworkEvent[], command: ReturnType<typeof create>) => {
+    const [e] = spec.given(given).when(command).events();
+    if (e?.type !== 'PortCreated') throw new Error('no port created');
+    return e.data;
+  };
+  const security = (d: { portSecurityEnabled: boolean; securityGroups: string[] }) => [d.portSecurityEnabled, d.securityGroups];
+  /** A port on v4 (10.0.0.2) with its own port security, groups and address pairs. */
+  const port = (p: { portSecurityEnabled?: boolean; securityGroups?: string[]; pairs?: number; fixedIps?: { subnetId: string; ipAddress: string }[] } = {}) => {
+    const e = portCreated('p1', 'fa:16:3e:00:00:01', p.fixedIps ?? [{ subnetId: 's4', ipAddress: '10.0.0.2' }]);
+    const pairs = Array.from({ length: p.pairs ?? 0 }, (_, i) => ({ ipAddress: `10.9.0.${i + 1}`, macAddress: 'fa:16:3e:00:00:01' }));
+    return {
+      ...e,
+      data: { ...e.data, portSecurityEnabled: p.portSecurityEnabled ?? true, securityGroups: p.securityGroups ?? [], allowedAddressPairs: pairs },
+    } as NetworkEvent;
+  };
+  /** The question the decider needs answered before it can decide. */
+  const questionOf = (given: NetworkEvent[], command: ReturnType<typeof create> | ReturnType<typeof update>, meta = {}) => {
+    try {
+      spec.given(given).when(command, meta).events();
+    } catch (e) {
+      if (e instanceof PortGroupsQuestion) return e.question;
+      throw e;
+    }
+    throw new Error('decided without asking');
+  };
+  const refusal = (given: NetworkEvent[], command: ReturnType<typeof create> | ReturnType<typeof update>, code: string) => {
+    const e = spec.given(given).when(command).thenThrows(code);
+    return [e.kind, e.message];
+  };
+  const SG_REQUIRED = ['validation', 'Port security must be enabled and port must have an IP address in order to use security groups.'];
+  const PAIRS_REQUIRED = ['conflict', 'Port Security must be enabled in order to have allowed address pairs on a port.'];
+  const HAS_GROUP = ['conflict', 'Port has security group associated. Cannot disable port security or IP address until security group is removed.'];
+
+  describe('on create', () => {
+    it("gives a port with port security and an address its project's default group", () => {
+      expect(security(created([networkCreated(), v4], create({}, DEFAULT_ASKED)))).toEqual([true, [DEFAULT_SG]]);
+      // the port's own port security over the network's
+      expect(security(created([networkCreated({ portSecurityEnabled: false }), v4], create({ portSecurityEnabled: true }, DEFAULT_ASKED)))).toEqual([
+        true,
+        [DEFAULT_SG],
+      ]);
+    });
+
+    it('gives no group to a port without port security (its own or its network default), without an address, or naming none', () => {
+      expect(security(created([networkCreated(), v4], create({ portSecurityEnabled: false })))).toEqual([false, []]);
+      expect(security(created([networkCreated({ portSecurityEnabled: false }), v4], create({}, DEFAULT_ASKED)))).toEqual([false, []]);
+      expect(security(created([networkCreated()], create({}, DEFAULT_ASKED)))).toEqual([true, []]);
+      expect(security(created([networkCreated(), v4], create({ fixedIps: [] }, DEFAULT_ASKED)))).toEqual([true, []]);
+      expect(security(created([networkCreated(), v4], create({ securityGroups: [] })))).toEqual([true, []]);
+    });
+
+    it('makes trusted (network:) ports without port security or groups, whatever is asked', () => {
+      for (const deviceOwner of ['network:dhcp', 'network:router_interface', 'network:router_gateway', 'network:floatingip']) {
+        expect(security(created([networkCreated(), v4], create({ deviceOwner })))).toEqual([false, []]);
+        expect(security(created([networkCreated(), v4], create({ deviceOwner, portSecurityEnabled: true })))).toEqual([false, []]);
+      }
+      expect(
+        refusal([networkCreated(), v4], create({ deviceOwner: 'network:dhcp', securityGroups: ['sg-web'] }), 'IPAM.PortSecurityAndIPRequiredForSecurityGroups'),
+      ).toEqual(SG_REQUIRED);
+    });
+
+    it('takes the named groups the security groups service confirmed, once each, instead of the default', () => {
+      const facts = { confirmed: ['sg-web', 'sg-db'], defaultSecurityGroupId: null };
+      expect(security(created([networkCreated(), v4], create({ securityGroups: ['sg-web', 'sg-db', 'sg-web'] }, facts)))).toEqual([true, ['sg-web', 'sg-db']]);
+    });
+
+    it('refuses named groups on a port without port security or without an address (400)', () => {
+      const facts = { confirmed: ['sg-web'], defaultSecurityGroupId: null };
+      const code = 'IPAM.PortSecurityAndIPRequiredForSecurityGroups';
+      expect(refusal([networkCreated(), v4], create({ portSecurityEnabled: false, securityGroups: ['sg-web'] }), code)).toEqual(SG_REQUIRED);
+      expect(refusal([networkCreated({ portSecurityEnabled: false }), v4], create({ securityGroups: ['sg-web'] }, facts), code)).toEqual(SG_REQUIRED);
+      expect(refusal([networkCreated()], create({ securityGroups: ['sg-web'] }, facts), code)).toEqual(SG_REQUIRED);
+    });
+
+    it('refuses address pairs on a port without port security (409)', () => {
+      const pairs = [{ ipAddress: '10.0.0.0/24' }];
+      const code = 'IPAM.AddressPairAndPortSecurityRequired';
+      expect(refusal([networkCreated(), v4], create({ portSecurityEnabled: false, allowedAddressPairs: pairs }), code)).toEqual(PAIRS_REQUIRED);
+      expect(refusal([networkCreated({ portSecurityEnabled: false }), v4], create({ allowedAddressPairs: pairs }, DEFAULT_ASKED), code)).toEqual(
+        PAIRS_REQUIRED,
+      );
+    });
+
+    it("asks for the service's answer (the question it throws) only when the decision needs it, after every other check", () => {
+      const given = [networkCreated(), v4];
+      expect(questionOf(given, create())).toEqual({ projectId: 'project-a', securityGroupIds: [], withDefault: true });
+      // the port's project, which an admin may set to another one
+      expect(questionOf(given, { ...create(), projectId: 'project-b' }, admin)).toEqual({ projectId: 'project-b', securityGroupIds: [], withDefault: true });
+      const partly = create({ securityGroups: ['sg-web', 'sg-x', 'sg-web'] }, { confirmed: ['sg-web'], defaultSecurityGroupId: null });
+      expect(questionOf(given, partly)).toEqual({ projectId: 'project-a', securityGroupIds: ['sg-web', 'sg-x'], withDefault: false });
+      // IPAM's own refusals come first: nothing is asked of a request refused anyway
+      spec.given([]).when(create()).thenThrows('IPAM.NetworkNotFound');
+      spec.given(given).when(create(), { projectId: 'project-b' }).thenThrows('IPAM.NetworkNotFound');
+      spec
+        .given(given)
+        .when(create({ fixedIps: [{ ipAddress: '10.9.9.9' }] }))
+        .thenThrows('IPAM.BadRequest', /not a valid IP/);
+      spec
+        .given(given)
+        .when(create({ allowedAddressPairs: [{ ipAddress: 'x' }] }))
+        .thenThrows('IPAM.BadRequest');
+      spec
+        .given(given)
+        .when(create({ extraDhcpOpts: [{ optName: 'a b', optValue: '1', ipVersion: 4 }] }))
+        .thenThrows('IPAM.BadRequest');
+      spec
+        .given(given)
+        .when(create({ portSecurityEnabled: false, securityGroups: ['sg-web'] }))
+        .thenThrows('IPAM.PortSecurityAndIPRequiredForSecurityGroups');
+    });
+  });
+
+  describe('address pairs', () => {
+    const pairsOf = (pairs: PortRequest['allowedAddressPairs']) =>
+      created([networkCreated(), v4], create({ allowedAddressPairs: pairs }, DEFAULT_ASKED)).allowedAddressPairs;
+
+    it("takes an address or a CIDR (host bits dropped), with the port's MAC unless one is given", () => {
+      const mac = created([networkCreated(), v4], create({}, DEFAULT_ASKED)).macAddress;
+      expect(pairsOf([{ ipAddress: '10.0.0.50' }, { ipAddress: '192.0.2.77/24' }, { ipAddress: '2001:DB8::1', macAddress: 'FA:16:3E:AA:BB:CC' }])).toEqual([
+        { ipAddress: '10.0.0.50', macAddress: mac },
+        { ipAddress: '192.0.2.0/24', macAddress: mac },
+        { ipAddress: '2001:db8::1', macAddress: 'fa:16:3e:aa:bb:cc' },
+      ]);
+    });
+
+    it('refuses duplicates and more than ten pairs (400), and bad addresses', () => {
+      const given = [networkCreated(), v4];
+      const dup = spec
+        .given(given)
+        .when(
+          create(
+            {
+              allowedAddressPairs: [
+                { ipAddress: '10.0.0.50', macAddress: 'fa:16:3e:aa:bb:cc' },
+                { ipAddress: '10.0.0.50', macAddress: 'FA:16:3E:AA:BB:CC' },
+              ],
+            },
+            DEFAULT_ASKED,
+          ),
+        )
+        .thenThrows('IPAM.DuplicateAddressPairInRequest');
+      expect([dup.kind, dup.message]).toEqual(['validation', 'Request contains duplicate address pair: mac_address fa:16:3e:aa:bb:cc ip_address 10.0.0.50.']);
+      const eleven = Array.from({ length: 11 }, (_, i) => ({ ipAddress: `10.0.1.${i}` }));
+      const tooMany = spec
+        .given(given)
+        .when(create({ allowedAddressPairs: eleven }, DEFAULT_ASKED))
+        .thenThrows('IPAM.AllowedAddressPairExhausted');
+      expect([tooMany.kind, tooMany.message]).toEqual(['validation', 'The number of allowed address pair exceeds the maximum 10.']);
+      expect(pairsOf(eleven.slice(0, 10))).toHaveLength(10);
+      spec
+        .given(given)
+        .when(create({ allowedAddressPairs: [{ ipAddress: '10.0.0.300' }] }, DEFAULT_ASKED))
+        .thenThrows('IPAM.BadRequest', /not a valid IP address/);
+      spec
+        .given(given)
+        .when(create({ allowedAddressPairs: [{ ipAddress: '10.0.0.3', macAddress: '01:00:5e:00:00:01' }] }, DEFAULT_ASKED))
+        .thenThrows('IPAM.BadRequest', /MAC/);
+    });
+  });
+
+  describe('on update', () => {
+    const changes = (given: NetworkEvent[], command: ReturnType<typeof update>) => {
+      const [e] = spec.given(given).when(command).events();
+      if (e?.type !== 'PortUpdated') throw new Error('no port update');
+      return e.data.changes;
+    };
+
+    it('refuses to turn port security off while the port keeps its groups (409), and takes it with the groups cleared', () => {
+      const given = [networkCreated(), v4, port({ securityGroups: ['sg-web'] })];
+      expect(refusal(given, update({ portSecurityEnabled: false }), 'IPAM.PortSecurityPortHasSecurityGroup')).toEqual(HAS_GROUP);
+      expect(changes(given, update({ portSecurityEnabled: false, securityGroups: [] }))).toEqual({ portSecurityEnabled: false, securityGroups: [] });
+      // without groups there is nothing to keep
+      expect(changes([networkCreated(), v4, port()], update({ portSecurityEnabled: false }))).toEqual({ portSecurityEnabled: false });
+    });
+
+    it('refuses to take the last address of a port that keeps its groups (409)', () => {
+      const given = [networkCreated(), v4, port({ securityGroups: ['sg-web'] })];
+      expect(refusal(given, update({ fixedIps: [] }), 'IPAM.PortSecurityPortHasSecurityGroup')).toEqual(HAS_GROUP);
+      expect(changes(given, update({ fixedIps: [], securityGroups: [] }))).toEqual({ fixedIps: [], securityGroups: [] });
+    });
+
+    it('refuses to turn port security off while the port keeps address pairs (409), and takes it with them cleared', () => {
+      const given = [networkCreated(), v4, port({ pairs: 2 })];
+      expect(refusal(given, update({ portSecurityEnabled: false }), 'IPAM.AddressPairAndPortSecurityRequired')).toEqual(PAIRS_REQUIRED);
+      expect(
+        refusal(given, update({ portSecurityEnabled: false, allowedAddressPairs: [{ ipAddress: '10.9.9.9' }] }), 'IPAM.AddressPairAndPortSecurityRequired'),
+      ).toEqual(PAIRS_REQUIRED);
+      expect(changes(given, update({ portSecurityEnabled: false, allowedAddressPairs: [] }))).toEqual({ portSecurityEnabled: false, allowedAddressPairs: [] });
+      expect(
+        refusal(
+          [networkCreated(), v4, port({ portSecurityEnabled: false })],
+          update({ allowedAddressPairs: [{ ipAddress: '10.9.9.9' }] }),
+          'IPAM.AddressPairAndPortSecurityRequired',
+        ),
+      ).toEqual(PAIRS_REQUIRED);
+    });
+
+    it('replaces the groups with the confirmed ones, clears them with [], and refuses them without port security or address (400)', () => {
+      const given = [networkCreated(), v4, port({ securityGroups: [DEFAULT_SG] })];
+      const facts = { confirmed: ['sg-web', 'sg-db'], defaultSecurityGroupId: null };
+      expect(changes(given, update({ securityGroups: ['sg-web', 'sg-db', 'sg-db'] }, facts))).toEqual({ securityGroups: ['sg-web', 'sg-db'] });
+      expect(changes(given, update({ securityGroups: [] }))).toEqual({ securityGroups: [] });
+      const code = 'IPAM.PortSecurityAndIPRequiredForSecurityGroups';
+      expect(refusal(given, update({ portSecurityEnabled: false, securityGroups: ['sg-web'] }, facts), code)).toEqual(SG_REQUIRED);
+      expect(refusal([networkCreated(), v4, port({ portSecurityEnabled: false })], update({ securityGroups: ['sg-web'] }, facts), code)).toEqual(SG_REQUIRED);
+      expect(refusal([networkCreated(), v4, port({ fixedIps: [] })], update({ securityGroups: ['sg-web'] }, facts), code)).toEqual(SG_REQUIRED);
+      // port security back on with groups in one request
+      expect(
+        changes([networkCreated(), v4, port({ portSecurityEnabled: false })], update({ portSecurityEnabled: true, securityGroups: ['sg-web'] }, facts)),
+      ).toEqual({
+        portSecurityEnabled: true,
+        securityGroups: ['sg-web'],
+      });
+      // named groups are the service's to check, for the port's project
+      expect(questionOf(given, update({ securityGroups: ['sg-web'] }), admin)).toEqual({
+        projectId: 'project-a',
+        securityGroupIds: ['sg-web'],
+        withDefault: false,
+      });
+    });
+
+    it('leaves the groups alone when the request does not name them', () => {
+      const given = [networkCreated(), v4, port({ securityGroups: ['sg-web'] })];
+      expect(changes(given, update({ name: 'x', portSecurityEnabled: true }))).toEqual({ name: 'x', portSecurityEnabled: true });
+    });
   });
 });

@@ -95,6 +95,7 @@ function stream(seed: number): StreamWriter {
         projectId: 'project-a',
         request: { ...portRequest, name: `p${step}` },
         macPrefix: 'fa:16:3e',
+        groups: { confirmed: [], defaultSecurityGroupId: 'default-group' },
       });
       continue;
     }
