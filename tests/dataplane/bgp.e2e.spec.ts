@@ -109,6 +109,10 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
       { roles: ['compute', 'bgp'], hostNetns: ns.cmp },
     ));
     cli = await OpenstackCli.create(stack.url);
+    // The workloads' default group lets in only its own members: the core's pings need rules,
+    // as any user would add them.
+    await openstack('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', 'default');
+    await openstack('security', 'group', 'rule', 'create', '--ingress', '--ethertype', 'IPv6', '--protocol', 'ipv6-icmp', 'default');
   }, 180_000);
 
   afterAll(async () => {

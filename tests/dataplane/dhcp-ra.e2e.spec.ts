@@ -175,11 +175,11 @@ describe('DHCPv4 and stateful DHCPv6 on one network (dual stack)', () => {
   it("gives a second port its own lease, none to a deleted port's MAC, and its address to the next port", async () => {
     const doomed = await workload(ns.wb, net.id);
     expect((await runDhclient(ns.wb, 'eth0', 'v4')).lease?.new_ip_address).toBe(doomed.fixed_ips.find((f) => f.subnet_id === v4.id)?.ip_address);
-    const other = await workload(ns.wc, net.id);
+    // the other workload sends from a MAC that is not its port's: its port has no port security
+    const other = await workload(ns.wc, net.id, { port_security_enabled: false });
     expect((await api.delete(`/v2.0/ports/${doomed.id}`)).status).toBe(204);
     // The deleted port's MAC, sent from another workload's plug through a macvlan of its own
-    // (the agent keeps eth0's MAC the port's; there is no port security yet): dnsmasq must no
-    // longer answer it once the port is gone.
+    // (the agent keeps eth0's MAC the port's): dnsmasq must no longer answer it once the port is gone.
     await runArgv(['ip', '-n', ns.wc, 'link', 'add', 'link', 'eth0', 'name', 'spoof0', 'type', 'macvlan', 'mode', 'bridge']);
     await runArgv(['ip', '-n', ns.wc, 'link', 'set', 'spoof0', 'address', doomed.mac_address, 'up']);
     // The deletion reaches dnsmasq through IPAM, DHCP's projection, KV and the agent: retry until it has.

@@ -103,6 +103,9 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
       'ext_sub',
     );
     const tenant = await cliJson('network', 'create', 'tenant');
+    // The workloads' default group lets in only its own members: pings from outside (the
+    // upstream through the floating IP, the core) need a rule, as any user would add it.
+    await openstack('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', 'default');
     await openstack('subnet', 'create', '--network', 'tenant', '--subnet-range', '172.16.100.0/24', 'tenant_sub');
     router = await cliJson('router', 'create', 'r1');
     // Pinned at .211 (our IPAM hands out the lowest free address, .210, by default).
@@ -194,8 +197,10 @@ describe('IPv6', () => {
     const b = await plugWorkload(ns.w6b, n3.id, undefined, { v6: '2001:db8:0:3::1' });
     const c = await plugWorkload(ns.w6c, n1.id, undefined, { v6: '2001:db8:0:1::1' });
     const cAddress = c.fixed_ips[0]?.ip_address ?? '';
-    // c also owns 2001:db8:0:2::/64, which the router reaches through c (an extra route).
+    // c also owns 2001:db8:0:2::/64, which the router reaches through c (an extra route); its
+    // port may send from it (an allowed address pair), or anti-spoofing drops c's answers.
     await topo.exec(ns.w6c, ['ip', 'addr', 'add', '2001:db8:0:2::1/64', 'dev', 'eth0', 'nodad']);
+    expect((await api.put(`/v2.0/ports/${c.id}`, { port: { allowed_address_pairs: [{ ip_address: '2001:db8:0:2::/64' }] } })).status).toBe(200);
     const r = await api.put<{ router: { routes: unknown[] } }>(`/v2.0/routers/${router.id}`, {
       router: { routes: [{ destination: '2001:db8:0:2::/64', nexthop: cAddress }] },
     });

@@ -41,12 +41,12 @@ export async function startNetAndComputeAgents(
   env: Record<string, string>,
   net: Omit<AgentOptions, 'row' | 'host' | 'tunnelIp'>,
   cmp: Omit<AgentOptions, 'row' | 'host' | 'tunnelIp'>,
-): Promise<{ stack: TestStack; api: NeutronClient; netAgent: AgentProcess }> {
+): Promise<{ stack: TestStack; api: NeutronClient; netAgent: AgentProcess; cmpAgent: AgentProcess }> {
   const { stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', ...env } });
   try {
     const netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', ...net });
-    await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', ...cmp });
-    return { stack, api, netAgent };
+    const cmpAgent = await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', ...cmp });
+    return { stack, api, netAgent, cmpAgent };
   } catch (e) {
     // the caller never gets the stack to stop in its afterAll
     await stack.stop();

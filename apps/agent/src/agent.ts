@@ -196,9 +196,12 @@ export class HostAgent {
         raRouters: count(DESIRED_KINDS.ra),
         bgpSpeakers: count(DESIRED_KINDS.bgp),
         metadataProxies: count(DESIRED_KINDS.metadata),
+        filteredPorts: count(DESIRED_KINDS.sgPort),
+        securityGroups: count(DESIRED_KINDS.sgGroup),
         failed,
         // the other items' errors reach their resources' status; these have nowhere else to go
         metadataErrors: managers.find((m) => m.name === 'metadata')?.outcome.errors ?? [],
+        secgroupsErrors: managers.find((m) => m.name === 'secgroups')?.outcome.errors ?? [],
       },
       'reconciled',
     );

@@ -7,6 +7,9 @@ import {
   MetadataProxyIntentSchema,
   RaIntentSchema,
   RouterIntentSchema,
+  SgGroupIntentSchema,
+  SgMembersIntentSchema,
+  SgPortIntentSchema,
   parseDesiredKey,
   type BgpSpeakerIntent,
   type DesiredKind,
@@ -15,6 +18,7 @@ import {
   type MetadataProxyIntent,
   type RaIntent,
   type RouterIntent,
+  type SgHostIntent,
 } from '@ncp/contracts';
 import { type z } from 'zod';
 
@@ -88,5 +92,26 @@ export class DesiredState {
     const networks = this.intentsOf(DESIRED_KINDS.l2Network, L2NetworkIntentSchema, (n) => n.id);
     const ports = this.intentsOf(DESIRED_KINDS.l2Port, L2PortIntentSchema, (p) => p.id);
     return { intent: { networks: networks.intents, ports: ports.intents }, invalid: [...networks.invalid, ...ports.invalid] };
+  }
+
+  /**
+   * The host's filtering: its filtered ports, their groups and the remote groups' members. A
+   * group a port names that has no valid entry (not published yet, or unreadable) filters with
+   * no rules: the port gets only what every filtered port gets (DHCP, ND), never everything.
+   */
+  sgIntent(): { intent: SgHostIntent; invalid: InvalidEntry[] } {
+    const ports = this.intentsOf(DESIRED_KINDS.sgPort, SgPortIntentSchema, (p) => p.id);
+    const groups = this.intentsOf(DESIRED_KINDS.sgGroup, SgGroupIntentSchema, (g) => g.id);
+    const members = this.intentsOf(DESIRED_KINDS.sgMembers, SgMembersIntentSchema, (m) => m.groupId);
+    const known = new Set(groups.intents.map((g) => g.id));
+    const missing = [...new Set(ports.intents.flatMap((p) => p.securityGroupIds))].filter((id) => !known.has(id)).sort();
+    return {
+      intent: {
+        ports: ports.intents,
+        groups: [...groups.intents, ...missing.map((id) => ({ id, stateful: true, rules: [] }))],
+        members: members.intents,
+      },
+      invalid: [...ports.invalid, ...groups.invalid, ...members.invalid],
+    };
   }
 }

@@ -15,3 +15,64 @@ describe('DesiredState.metadataIntents', () => {
     expect(invalid.map((i) => i.key)).toEqual(['r.h.meta.cccccccc-0000-4000-8000-000000000003']);
   });
 });
+
+const P1 = '5e000001-0000-4000-8000-000000000001';
+const P2 = '5e000001-0000-4000-8000-000000000002';
+const NET = '5e000000-0000-4000-8000-0000000000aa';
+const G_WEB = '5e0000a0-0000-4000-8000-000000000001';
+const G_DB = '5e0000a0-0000-4000-8000-000000000002';
+const G_LATE = '5e0000a0-0000-4000-8000-000000000003';
+
+const sgPort = (id: string, groups: string[]) => ({
+  id,
+  networkId: NET,
+  mac: `fa:16:3e:00:00:${id.slice(-2)}`,
+  fixedIps: ['10.0.0.5'],
+  allowedAddressPairs: [],
+  portSecurityEnabled: true,
+  securityGroupIds: groups,
+});
+const ssh = { direction: 'ingress', ethertype: 'IPv4', protocol: 6, portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: '192.0.2.0/24', remoteGroupId: null };
+
+describe('DesiredState.sgIntent', () => {
+  it("assembles the ports, their groups and the remote groups' members from the three kinds, sorted", () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.sgport.${P2}`, JSON.stringify(sgPort(P2, [G_DB])));
+    desired.put(`r.h.sgport.${P1}`, JSON.stringify(sgPort(P1, [G_WEB])));
+    desired.put(`r.h.sggroup.${G_WEB}`, JSON.stringify({ id: G_WEB, stateful: true, rules: [ssh] }));
+    desired.put(`r.h.sggroup.${G_DB}`, JSON.stringify({ id: G_DB, stateful: false, rules: [{ ...ssh, remoteIpPrefix: null, remoteGroupId: G_WEB }] }));
+    desired.put(`r.h.sgmem.${G_WEB}`, JSON.stringify({ groupId: G_WEB, addresses: ['10.0.0.5', '2001:db8::5'] }));
+    desired.put(`r.h.l2port.${P1}`, '{}');
+    const { intent, invalid } = desired.sgIntent();
+    expect(invalid).toEqual([]);
+    expect(intent.ports.map((p) => [p.id, p.securityGroupIds])).toEqual([
+      [P1, [G_WEB]],
+      [P2, [G_DB]],
+    ]);
+    expect(intent.groups.map((g) => [g.id, g.stateful, g.rules.length])).toEqual([
+      [G_WEB, true, 1],
+      [G_DB, false, 1],
+    ]);
+    expect(intent.members).toEqual([{ groupId: G_WEB, addresses: ['10.0.0.5', '2001:db8::5'] }]);
+  });
+
+  it('gives a group a port names but whose entry is missing or unreadable no rules, and reports the unreadable entries', () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.sgport.${P1}`, JSON.stringify(sgPort(P1, [G_WEB, G_LATE])));
+    desired.put(`r.h.sgport.${P2}`, JSON.stringify({ ...sgPort(P2, []), mac: 'not-a-mac' }));
+    desired.put(`r.h.sggroup.${G_WEB}`, JSON.stringify({ id: G_WEB, stateful: true, rules: [{ ...ssh, protocol: 'tcp' }] }));
+    desired.put(`r.h.sgmem.${G_DB}`, 'not json');
+    const { intent, invalid } = desired.sgIntent();
+    expect(intent.ports.map((p) => p.id)).toEqual([P1]);
+    expect(intent.groups).toEqual([
+      { id: G_WEB, stateful: true, rules: [] },
+      { id: G_LATE, stateful: true, rules: [] },
+    ]);
+    expect(intent.members).toEqual([]);
+    expect(invalid.map((i) => i.key)).toEqual([`r.h.sgport.${P2}`, `r.h.sggroup.${G_WEB}`, `r.h.sgmem.${G_DB}`]);
+  });
+
+  it('is empty without entries (the driver then sweeps every filter)', () => {
+    expect(new DesiredState().sgIntent()).toEqual({ intent: { ports: [], groups: [], members: [] }, invalid: [] });
+  });
+});

@@ -6,6 +6,7 @@ import {
   type MetadataProxyIntent,
   type RaIntent,
   type RouterIntent,
+  type SgHostIntent,
 } from '@ncp/contracts';
 import {
   metadataForwardSocket,
@@ -14,6 +15,7 @@ import {
   reconcileL2,
   reconcileL3,
   reconcileMetadata,
+  reconcileSecurityGroups,
   type BgpItemResult,
   type CommandRunner,
   type DhcpItemResult,
@@ -25,7 +27,7 @@ import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { type DesiredState } from './desired-state';
 import { Manager, type ManagerSpec } from './manager';
-import { reports } from './reports';
+import { reports, type DriverResult } from './reports';
 
 export interface DriverDeps {
   readonly config: AgentConfig;
@@ -34,6 +36,9 @@ export interface DriverDeps {
   /** whether the metadata forwarder listens (without a secret there is none) */
   readonly hasForwarder: () => boolean;
 }
+
+/** The security groups driver's one item: the host's whole filtering. */
+export const SECGROUPS_ITEM = 'secgroups';
 
 /** Every item fails with `error` (the driver threw). */
 const allFailed = <T extends string>(items: readonly T[], error: string) => items.map((item) => ({ item, ok: false as const, error }));
@@ -45,6 +50,25 @@ const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, 
   apply: (intent) => reconcileL2(intent, { netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner),
   failed: (intent, error) => allFailed([...intent.networks.map((n) => `network:${n.id}` as const), ...intent.ports.map((p) => `port:${p.id}` as const)], error),
   reports: (intent, results) => reports({ l2: { ports: intent.ports, results } }),
+});
+
+/**
+ * The host's security groups and port security: the whole set in one transaction (the driver
+ * replaces its own tables, so it needs nothing remembered: a restarted agent loads the same).
+ * It comes after L2, which plugs the taps it filters. Like the metadata proxies it has no
+ * resource status: a failure shows in the log (and the heartbeat's failed items).
+ */
+const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostIntent, DriverResult> => ({
+  name: 'secgroups',
+  kinds: [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers],
+  after: ['l2'],
+  desired: () => desired.sgIntent(),
+  apply: async (intent) => {
+    const result = await reconcileSecurityGroups(intent, runner, { netns: config.hostNetns });
+    return [result.ok ? { item: SECGROUPS_ITEM, ok: true } : { item: SECGROUPS_ITEM, ok: false, error: result.error }];
+  },
+  failed: (_intent, error) => allFailed([SECGROUPS_ITEM], error),
+  reports: () => [],
 });
 
 const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
@@ -154,10 +178,11 @@ const bgp = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly BgpS
   reports: (speakers, results) => reports({ bgp: { speakers, results } }),
 });
 
-/** The managers in pass order: L2 plugs the ports the others configure; the metadata proxies run in the namespaces L3 and DHCP make. */
+/** The managers in pass order: L2 plugs the ports the others configure (and security groups filter); the metadata proxies run in the namespaces L3 and DHCP make. */
 export function driverManagers(deps: DriverDeps, logger: Logger): Manager[] {
   return [
     new Manager(l2(deps), logger),
+    new Manager(secgroups(deps), logger),
     new Manager(l3(deps), logger),
     new Manager(dhcp(deps), logger),
     new Manager(metadata(deps), logger),

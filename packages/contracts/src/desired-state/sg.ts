@@ -64,18 +64,22 @@ export const SgRuleIntentSchema: z.ZodType<SgRuleIntent> = z.object({
   remoteGroupId: Id.nullable(),
 });
 
+export const SgPortIntentSchema: z.ZodType<SgPortIntent> = z.object({
+  id: Id,
+  networkId: Id,
+  mac: Mac,
+  fixedIps: z.array(Ip),
+  allowedAddressPairs: z.array(z.object({ ipAddress: IpOrCidr, macAddress: Mac })),
+  portSecurityEnabled: z.boolean(),
+  securityGroupIds: z.array(Id),
+});
+
+export const SgGroupIntentSchema: z.ZodType<SgGroupIntent> = z.object({ id: Id, stateful: z.boolean(), rules: z.array(SgRuleIntentSchema) });
+
+export const SgMembersIntentSchema: z.ZodType<SgMembersIntent> = z.object({ groupId: Id, addresses: z.array(IpOrCidr) });
+
 export const SgHostIntentSchema: z.ZodType<SgHostIntent> = z.object({
-  ports: z.array(
-    z.object({
-      id: Id,
-      networkId: Id,
-      mac: Mac,
-      fixedIps: z.array(Ip),
-      allowedAddressPairs: z.array(z.object({ ipAddress: IpOrCidr, macAddress: Mac })),
-      portSecurityEnabled: z.boolean(),
-      securityGroupIds: z.array(Id),
-    }),
-  ),
-  groups: z.array(z.object({ id: Id, stateful: z.boolean(), rules: z.array(SgRuleIntentSchema) })),
-  members: z.array(z.object({ groupId: Id, addresses: z.array(IpOrCidr) })),
+  ports: z.array(SgPortIntentSchema),
+  groups: z.array(SgGroupIntentSchema),
+  members: z.array(SgMembersIntentSchema),
 });

@@ -1,0 +1,75 @@
+import { type CommandRunner, type RunOptions } from '@ncp/dataplane';
+import { createLogger } from '@ncp/nest-common';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from './config';
+import { DesiredState } from './desired-state';
+import { driverManagers } from './drivers';
+
+const PORT = '5e000001-0000-4000-8000-000000000001';
+const GROUP = '5e0000a0-0000-4000-8000-000000000001';
+const sgPort = {
+  id: PORT,
+  networkId: '5e000000-0000-4000-8000-0000000000aa',
+  mac: 'fa:16:3e:00:00:01',
+  fixedIps: ['10.0.0.5'],
+  allowedAddressPairs: [],
+  portSecurityEnabled: true,
+  securityGroupIds: [GROUP],
+};
+
+/** A kernel with no table of ours yet, whose `nft -f` fails with `nftError` if given. */
+function fakeKernel(nftError?: string) {
+  const calls: { argv: string[]; input?: string }[] = [];
+  const runner: CommandRunner = {
+    run: (argv: readonly string[], options?: RunOptions) => {
+      calls.push({ argv: [...argv], ...(options?.input === undefined ? {} : { input: options.input }) });
+      if (argv.includes('-f') && nftError !== undefined) return Promise.reject(new Error(nftError));
+      if (argv.includes('list')) return Promise.resolve({ stdout: JSON.stringify({ nftables: [] }) });
+      return Promise.resolve({ stdout: '' });
+    },
+  };
+  return { runner, calls };
+}
+
+function secgroupsManager(runner: CommandRunner, desired: DesiredState) {
+  const config = parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.1.0.2', '--host-netns', 'host-h'], {});
+  const managers = driverManagers({ config, desired, runner, hasForwarder: () => false }, createLogger('test', 'silent'));
+  const index = managers.findIndex((m) => m.name === 'secgroups');
+  const manager = managers[index];
+  if (manager === undefined) throw new Error('no secgroups manager');
+  return { manager, index, l2Index: managers.findIndex((m) => m.name === 'l2') };
+}
+
+describe('the secgroups manager', () => {
+  it('runs after L2 on changes to the three security group kinds', () => {
+    const { manager, index, l2Index } = secgroupsManager(fakeKernel().runner, new DesiredState());
+    expect(index).toBeGreaterThan(l2Index);
+    expect(manager.spec.after).toEqual(['l2']);
+    expect(['sgport', 'sggroup', 'sgmem', 'l2port'].map((k) => manager.watches(k))).toEqual([true, true, true, false]);
+  });
+
+  it("loads the host's filtering in its namespace, the group not published yet filtering with no rule, and reports no status", async () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
+    const { runner, calls } = fakeKernel();
+    const outcome = await secgroupsManager(runner, desired).manager.pass(() => 0);
+    expect(outcome).toEqual({ reports: [], failed: [], errors: [], thrown: false });
+    expect(calls.every((c) => c.argv.slice(0, 4).join(' ') === 'ip netns exec host-h')).toBe(true);
+    const loaded = calls.map((c) => c.input ?? '').join('\n');
+    // the port is filtered, by a chain of its group with nothing in it
+    expect(loaded).toContain(PORT.replace(/-/g, ''));
+    expect(loaded).toMatch(new RegExp(`chain g_${GROUP.replace(/-/g, '')}_in \\{\\n  \\}`));
+  });
+
+  it('fails as one item with the error, for the log and the heartbeat', async () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
+    const { manager } = secgroupsManager(fakeKernel('nft: Error: Could not process rule').runner, desired);
+    const outcome = await manager.pass(() => 0);
+    expect(outcome.failed).toEqual(['secgroups']);
+    expect(outcome.errors).toEqual([expect.stringContaining('secgroups: ') as unknown]);
+    expect(outcome.errors[0]).toContain('Could not process rule');
+    expect(outcome.reports).toEqual([]);
+    expect(manager.failing).toBe(1);
+  });
+});
