@@ -105,9 +105,15 @@ export class DesiredState {
     const members = this.intentsOf(DESIRED_KINDS.sgMembers, SgMembersIntentSchema, (m) => m.groupId);
     const known = new Set(groups.intents.map((g) => g.id));
     const missing = [...new Set(ports.intents.flatMap((p) => p.securityGroupIds))].filter((id) => !known.has(id)).sort();
+    // A filtered port L2 plugs before its own entry arrives (another service publishes it) is
+    // held closed meanwhile: no address, no group, only what a DHCP/ND client needs.
+    const entered = new Set(ports.intents.map((p) => p.id));
+    const held = this.l2Intent()
+      .intent.ports.filter((p) => p.filtered === true && !entered.has(p.id))
+      .map((p) => ({ id: p.id, networkId: p.networkId, mac: p.mac, fixedIps: [], allowedAddressPairs: [], portSecurityEnabled: true, securityGroupIds: [] }));
     return {
       intent: {
-        ports: ports.intents,
+        ports: [...ports.intents, ...held].sort((a, b) => a.id.localeCompare(b.id)),
         groups: [...groups.intents, ...missing.map((id) => ({ id, stateful: true, rules: [] }))],
         members: members.intents,
       },

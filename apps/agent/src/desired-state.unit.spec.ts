@@ -72,6 +72,20 @@ describe('DesiredState.sgIntent', () => {
     expect(invalid.map((i) => i.key)).toEqual([`r.h.sgport.${P2}`, `r.h.sggroup.${G_WEB}`, `r.h.sgmem.${G_DB}`]);
   });
 
+  it('holds closed a filtered port L2 plugs before its own entry arrives, and not an unfiltered one', () => {
+    const desired = new DesiredState();
+    const l2port = (id: string, filtered: boolean) =>
+      JSON.stringify({ id, networkId: G_DB, mac: 'fa:16:3e:00:00:0a', adminStateUp: true, filtered, workload: { netns: 'wl-a', ifname: 'eth0' } });
+    desired.put(`r.h.l2port.${P1}`, l2port(P1, true));
+    desired.put(`r.h.l2port.${P2}`, l2port(P2, false));
+    expect(desired.sgIntent().intent.ports).toEqual([
+      { id: P1, networkId: G_DB, mac: 'fa:16:3e:00:00:0a', fixedIps: [], allowedAddressPairs: [], portSecurityEnabled: true, securityGroupIds: [] },
+    ]);
+    // its own entry, once there, is what filters it
+    desired.put(`r.h.sgport.${P1}`, JSON.stringify(sgPort(P1, [G_WEB])));
+    expect(desired.sgIntent().intent.ports.map((p) => [p.id, p.securityGroupIds])).toEqual([[P1, [G_WEB]]]);
+  });
+
   it('is empty without entries (the driver then sweeps every filter)', () => {
     expect(new DesiredState().sgIntent()).toEqual({ intent: { ports: [], groups: [], members: [] }, invalid: [] });
   });

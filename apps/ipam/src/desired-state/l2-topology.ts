@@ -22,6 +22,8 @@ export interface PortFact {
   adminStateUp: boolean;
   host: string;
   profile: Record<string, unknown>;
+  portSecurityEnabled: boolean;
+  deviceOwner: string;
 }
 
 export interface NetworkFact {
@@ -47,7 +49,7 @@ export interface L2TopologyJson {
 }
 
 /** The shape of `L2TopologyJson`: a snapshot of another version is not read (the fold starts over). */
-export const L2_TOPOLOGY_JSON_VERSION = 1;
+export const L2_TOPOLOGY_JSON_VERSION = 2;
 
 export class L2Topology {
   private readonly networks = new Map<string, NetworkFact>();
@@ -111,6 +113,8 @@ export class L2Topology {
         networkId: p.networkId,
         mac: p.mac,
         adminStateUp: p.adminStateUp,
+        // the security groups service's own rule (sgHostEntries' isFiltered), from IPAM's facts
+        filtered: p.portSecurityEnabled && !p.deviceOwner.startsWith('network:'),
         workload: {
           netns: typeof p.profile.netns === 'string' ? p.profile.netns : `wl-${p.id.replace(/-/g, '').slice(0, 11)}`,
           ifname: typeof p.profile.ifname === 'string' ? p.profile.ifname : 'eth0',
@@ -218,7 +222,19 @@ export class L2Topology {
       case 'PortCreated': {
         const d = event.data;
         this.forget(d.portId);
-        this.addPort({ id: d.portId, networkId, mac: d.macAddress, adminStateUp: d.adminStateUp, host: '', profile: d.bindingProfile }, d.bindingHostId);
+        this.addPort(
+          {
+            id: d.portId,
+            networkId,
+            mac: d.macAddress,
+            adminStateUp: d.adminStateUp,
+            host: '',
+            profile: d.bindingProfile,
+            portSecurityEnabled: d.portSecurityEnabled,
+            deviceOwner: d.deviceOwner,
+          },
+          d.bindingHostId,
+        );
         return d.bindingHostId === '' ? new Set() : this.hostsOfNetwork(networkId);
       }
       case 'PortUpdated': {
@@ -230,6 +246,8 @@ export class L2Topology {
         if (c.adminStateUp !== undefined) p.adminStateUp = c.adminStateUp;
         if (c.bindingHostId !== undefined) this.bind(p, c.bindingHostId);
         if (c.bindingProfile !== undefined) p.profile = c.bindingProfile;
+        if (c.portSecurityEnabled !== undefined) p.portSecurityEnabled = c.portSecurityEnabled;
+        if (c.deviceOwner !== undefined) p.deviceOwner = c.deviceOwner;
         for (const h of this.hostsOfNetwork(networkId)) dirty.add(h);
         return dirty;
       }

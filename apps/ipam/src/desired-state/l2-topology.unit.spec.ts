@@ -155,4 +155,20 @@ describe('L2 desired-state calculation', () => {
       expect([...restored.apply(moved)].sort()).toEqual([...live.apply(moved)].sort());
     }
   });
+
+  it('marks a port filtered while it has port security and is not a trusted network: port', () => {
+    seq = 0;
+    const t = new L2Topology();
+    t.apply(ev('network', NET_A, 'NetworkCreated', network(100)));
+    t.apply(ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')));
+    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1')));
+    t.apply(ev('network', NET_A, 'PortCreated', { ...port(PORT_2, 'fa:16:3e:00:00:02', 'host-a1'), deviceOwner: 'network:dhcp' }));
+    const filtered = () => t.intentFor('host-a1').ports.map((p) => [p.id, p.filtered]);
+    expect(filtered()).toEqual([
+      [PORT_1, true],
+      [PORT_2, false],
+    ]);
+    t.apply(ev('network', NET_A, 'PortUpdated', { portId: PORT_1, changes: { portSecurityEnabled: false, securityGroups: [] } }));
+    expect(filtered()[0]).toEqual([PORT_1, false]);
+  });
 });

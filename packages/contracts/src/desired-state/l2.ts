@@ -25,6 +25,11 @@ export interface L2PortIntent {
   networkId: string;
   mac: string;
   adminStateUp: boolean;
+  /**
+   * The port is filtered (port security, not a trusted `network:` port): until its security
+   * groups entry reaches the agent, the port is held closed rather than plugged open.
+   */
+  filtered?: boolean;
   /** where the NIC goes; the namespace is created if absent (and never deleted by us) */
   workload: { netns: string; ifname: string };
 }
@@ -76,6 +81,7 @@ export const L2PortIntentSchema: z.ZodType<L2PortIntent> = z.object({
   networkId: Id,
   mac: Mac,
   adminStateUp: z.boolean(),
+  filtered: z.boolean().optional(),
   workload: z.object({ netns: NetnsName, ifname: LinkName }),
 });
 
