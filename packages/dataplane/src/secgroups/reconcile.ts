@@ -56,9 +56,36 @@ async function currentZones(runner: CommandRunner, netns: string | null, network
  * a set element, a rule change one group's chains, so a change costs the same whatever the
  * number of ports on the host. An invalid intent changes nothing, in the kernel or here.
  */
+type Validated = { readonly ok: true; readonly intent: SgHostIntent; readonly seen: Set<string> } | { readonly ok: false; readonly error: string };
+
+/**
+ * Validates the ports, groups and members entries of an intent that are not in `known` (the
+ * JSON of entries that passed before): on a host whose intent changes one entry at a time,
+ * checking every address of every entry again was most of an apply's own cost. `seen` is the
+ * JSON of every entry, for the next call.
+ */
+function validateNew(intent: SgHostIntent, known: ReadonlySet<string>, json: (entry: object) => string): Validated {
+  const fail = (message: string): Validated => ({ ok: false, error: `invalid security group intent: ${message}` });
+  const { ports, groups, members } = intent as Partial<SgHostIntent>;
+  if (!Array.isArray(ports) || !Array.isArray(groups) || !Array.isArray(members)) {
+    const whole = SgHostIntentSchema.safeParse(intent);
+    return whole.success ? validateNew(whole.data, new Set(), json) : fail(whole.error.message);
+  }
+  const seen = new Set<string>();
+  const unknown = <T extends object>(kind: string, entries: readonly T[]) =>
+    entries.filter((entry) => {
+      const key = `${kind} ${json(entry)}`;
+      seen.add(key);
+      return !known.has(key);
+    });
+  const parsed = SgHostIntentSchema.safeParse({ ports: unknown('port', ports), groups: unknown('group', groups), members: unknown('members', members) });
+  return parsed.success ? { ok: true, intent, seen } : fail(parsed.error.message);
+}
+
 export class SecurityGroupsApplier {
   private applied: { readonly tables: SgTables; readonly zones: ZoneMap } | null = null;
   private readonly cache = new SgRenderCache();
+  private validated: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly runner: CommandRunner,
@@ -66,9 +93,10 @@ export class SecurityGroupsApplier {
   ) {}
 
   async apply(intent: SgHostIntent): Promise<SgResult> {
-    const parsed = SgHostIntentSchema.safeParse(intent);
-    if (!parsed.success) return { ok: false, error: `invalid security group intent: ${parsed.error.message}` };
-    const filtered = parsed.data.ports.filter((p) => p.portSecurityEnabled);
+    const valid = validateNew(intent, this.validated, (entry) => this.cache.json(entry));
+    if (!valid.ok) return valid;
+    this.validated = valid.seen;
+    const filtered = valid.intent.ports.filter((p) => p.portSecurityEnabled);
     const networks = [...new Set(filtered.map((p) => p.networkId))];
     const previous = this.applied;
     this.applied = null;
@@ -81,7 +109,7 @@ export class SecurityGroupsApplier {
         }
       }
       const zones = assignZones(networks, previous?.zones ?? (await currentZones(this.runner, this.options.netns, networks)));
-      const tables = securityGroupTables(parsed.data, zones, this.cache);
+      const tables = securityGroupTables(valid.intent, zones, this.cache);
       const text = previous === null ? renderFullReplace(tables) : renderSecurityGroupsUpdate(previous.tables, tables);
       if (text !== '') await this.runner.run(inHost(this.options.netns, ['nft', '-f', '-']), { input: text });
       this.applied = { tables, zones };

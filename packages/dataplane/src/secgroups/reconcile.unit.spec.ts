@@ -125,6 +125,26 @@ describe('SecurityGroupsApplier', () => {
     expect(calls.map((c) => c.input)).toEqual([expect.not.stringContaining('delete table')]);
   });
 
+  it('refuses a changed entry that is invalid though every other entry passed before, and an intent that is not one', async () => {
+    const { runner, calls } = fakeNft();
+    const applier = new SecurityGroupsApplier(runner, { netns: null });
+    await applier.apply({ ...intent, groups: [{ id: '5e000000-0000-4000-8000-00000000000a', stateful: true, rules: [] }] });
+    calls.length = 0;
+    const badRule = {
+      direction: 'ingress' as const,
+      ethertype: 'IPv4' as const,
+      protocol: 6,
+      portRangeMin: 1,
+      portRangeMax: 70000,
+      remoteIpPrefix: null,
+      remoteGroupId: null,
+    };
+    const result = await applier.apply({ ...intent, groups: [{ id: '5e000000-0000-4000-8000-00000000000a', stateful: true, rules: [badRule] }] });
+    expect(result).toEqual({ ok: false, error: expect.stringContaining('invalid security group intent') });
+    expect((await applier.apply({ ports: 'all' } as unknown as SgHostIntent)).ok).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
   it('fails without loading anything when the zones cannot be read', async () => {
     const calls: string[][] = [];
     const runner: CommandRunner = {

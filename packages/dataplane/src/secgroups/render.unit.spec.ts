@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type SgHostIntent, type SgRuleIntent } from '@ncp/contracts';
-import { assignZones, disjointAddresses, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
+import { type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
+import { assignZones, disjointAddresses, profileChain, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
 const G = '5e000000-0000-4000-8000-00000000000a';
@@ -64,11 +64,21 @@ describe('security group rules as nftables', () => {
     expect(lines(renderFilterTable(host({}, [], false), zones))).not.toContain('ct state established,related accept');
   });
 
-  it("dispatches a port by its bridge and MACs (its address pairs' too) and gives its network its zone", () => {
+  it("dispatches a port by its bridge and MACs (its address pairs' too) to its groups' profile, and gives its network its zone", () => {
     const text = renderFilterTable(host({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:99' }] }), zones);
-    const chain = `p_${P.replace(/-/g, '')}`;
-    expect(text).toContain(`"br-5e000000" . fa:16:3e:00:00:01 : jump ${chain}_out, "br-5e000000" . fa:16:3e:00:00:99 : jump ${chain}_out`);
+    const out = profileChain([G], 'egress');
+    expect(text).toContain(`"br-5e000000" . fa:16:3e:00:00:01 : jump ${out}, "br-5e000000" . fa:16:3e:00:00:99 : jump ${out}`);
     expect(text).toContain('"br-5e000000" : 3');
+  });
+
+  it('gives ports with the same groups, in any order, one profile, and its chain a jump to each group', () => {
+    const other = '5e000000-0000-4000-8000-00000000000c';
+    const [first] = host({ securityGroupIds: [G, other] }).ports as [SgPortIntent];
+    const second: SgPortIntent = { ...first, id: '5e000002-0000-4000-8000-000000000002', mac: 'fa:16:3e:00:00:02', securityGroupIds: [other, G, G] };
+    const two: SgHostIntent = { ...host(), ports: [first, second] };
+    const text = renderFilterTable(two, zones);
+    expect(text.match(/^ {2}chain pr_[0-9a-f]+_in \{/gm)).toEqual([`  chain ${profileChain([G, other].sort(), 'ingress')} {`]);
+    expect(text).toContain(`jump g_${G.replace(/-/g, '')}_in\n    jump g_${other.replace(/-/g, '')}_in\n    drop`);
   });
 
   it('lets a port in a group without rules still be a DHCP, DHCPv6 and neighbour discovery client, before its drop', () => {
@@ -78,7 +88,7 @@ describe('security group rules as nftables', () => {
       expect(start).toBeGreaterThan(0);
       return lines(text.slice(start, text.indexOf('\n  }', start)));
     };
-    const portIn = chain(`p_${P.replace(/-/g, '')}_in`);
+    const portIn = chain(profileChain([G], 'ingress'));
     expect(portIn.indexOf('jump every_port_in')).toBeGreaterThan(0);
     expect(portIn.indexOf('jump every_port_in')).toBeLessThan(portIn.indexOf('drop'));
     expect(chain('every_port_in')).toContain('meta nfproto ipv4 udp sport 67 udp dport 68 accept');
@@ -87,9 +97,9 @@ describe('security group rules as nftables', () => {
     expect(chain('every_port_out')).toContain('meta nfproto ipv4 udp sport 68 udp dport 67 accept');
   });
 
-  it('carries no anonymous set in a port chain (each would cost the kernel a scan of the whole transaction)', () => {
+  it('carries no anonymous set in a profile chain (each would cost the kernel a scan of the whole transaction)', () => {
     const text = renderFilterTable(host({}, [rule({ remoteGroupId: R })]), zones);
-    const start = text.indexOf(`chain p_${P.replace(/-/g, '')}_in {`);
+    const start = text.indexOf(`chain ${profileChain([G], 'ingress')} {`);
     expect(text.slice(start, text.indexOf('\n  }', start))).not.toContain('{ ');
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
-import { securityGroupTables } from './render';
+import { profileChain, securityGroupTables } from './render';
 import { renderSecurityGroupsUpdate } from './update';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
@@ -68,30 +68,62 @@ describe('the incremental transaction', () => {
     expect(change(1000)).toEqual(change(1));
   });
 
-  it("adds a new port's chains, dispatch entries and sources, and touches no other port", () => {
+  it("adds a new port's dispatch entries and sources, and touches no other port nor any chain when its groups have a profile", () => {
     const text = update(host(ports(2)), host(ports(3)));
-    const p3 = port(3);
     const tap = '"tap00000003000"';
-    expect(text).not.toContain('flush');
+    expect(text).not.toContain('chain');
     expect(text).not.toContain('tap00000001');
-    expect(text).toContain(`  chain p_${c(p3.id)}_in {`);
-    expect(text).toContain(`add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:03 : jump p_${c(p3.id)}_in }`);
+    expect(text).toContain(`add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:03 : jump ${profileChain([G], 'ingress')} }`);
     expect(text).toContain(`add element bridge ncp_sg ports { ${tap} }`);
     expect(text).toContain(`add element bridge ncp_sg src4 { ${tap} . 10.0.0.3 }`);
-    // the chain exists before an element jumps to it
-    expect(text.indexOf(`chain p_${c(p3.id)}_in {`)).toBeLessThan(text.indexOf('add element inet ncp_sg ingress_ports'));
   });
 
-  it('removes a port whole, and its group and remote set with it when no other port uses them', () => {
+  it('makes the chains of a new profile before the elements that jump to them', () => {
+    const other = '5e000000-0000-4000-8000-00000000000c';
+    const text = update(host(ports(2)), {
+      ...host([...ports(2), port(3, { securityGroupIds: [G, other] })]),
+      groups: [group([sshFromR]), group([], { id: other })],
+    });
+    const profile = profileChain([G, other], 'ingress');
+    expect(text).toContain(
+      `  chain ${profile} {\n    ct state established,related accept\n    ct state invalid drop\n    jump every_port_in\n    jump g_${c(G)}_in\n    jump g_${c(other)}_in\n    drop\n  }`,
+    );
+    expect(text.indexOf(`chain ${profile} {`)).toBeLessThan(text.indexOf(`jump ${profile} }`));
+    expect(text).not.toContain('flush');
+  });
+
+  it('is only elements when a port joins a group and the host has a port with its new groups and one with its old ones', () => {
+    const other = '5e000000-0000-4000-8000-00000000000c';
+    const both = [G, other];
+    const groups = [group([rule({ protocol: 1, remoteGroupId: other })]), group([], { id: other })];
+    const before: SgHostIntent = {
+      ports: [port(1, { securityGroupIds: both }), port(2), port(3)],
+      groups,
+      members: [{ groupId: other, addresses: ['10.0.0.1'] }],
+    };
+    const after: SgHostIntent = {
+      ...before,
+      ports: [port(1, { securityGroupIds: both }), port(2, { securityGroupIds: both }), port(3)],
+      members: [{ groupId: other, addresses: ['10.0.0.1', '10.0.0.2'] }],
+    };
+    expect(update(before, after).trimEnd().split('\n')).toEqual([
+      'delete element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:02 }',
+      'delete element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:00:00:02 }',
+      `add element inet ncp_sg m_${c(other)}_4 { 10.0.0.2 }`,
+      `add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:02 : jump ${profileChain(both, 'ingress')} }`,
+      `add element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:00:00:02 : jump ${profileChain(both, 'egress')} }`,
+    ]);
+  });
+
+  it('removes a port whole, and its profile, group and remote set with it when no other port uses them', () => {
     const text = update(host(ports(1)), host([]));
-    const p1 = port(1);
     const lines = text.trimEnd().split('\n');
     const inet = lines.filter((l) => l.includes(' inet '));
     expect(lines).toEqual(
       expect.arrayContaining([
-        `flush chain inet ncp_sg p_${c(p1.id)}_in`,
+        `flush chain inet ncp_sg ${profileChain([G], 'ingress')}`,
         `delete element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:01 }`,
-        `delete chain inet ncp_sg p_${c(p1.id)}_in`,
+        `delete chain inet ncp_sg ${profileChain([G], 'ingress')}`,
         `delete chain inet ncp_sg g_${c(G)}_in`,
         `delete set inet ncp_sg m_${c(R)}_4`,
         'delete element bridge ncp_sg ports { "tap00000001000" }',
@@ -123,7 +155,7 @@ describe('the incremental transaction', () => {
   it("moves a port's dispatch and sources to its new MAC", () => {
     const text = update(host([port(1)]), host([port(1, { mac: 'fa:16:3e:aa:00:01' })]));
     expect(text).toContain('delete element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:00:00:01 }');
-    expect(text).toContain(`add element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:aa:00:01 : jump p_${c(port(1).id)}_out }`);
+    expect(text).toContain(`add element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:aa:00:01 : jump ${profileChain([G], 'egress')} }`);
     expect(text).toContain('delete element bridge ncp_sg macs { "tap00000001000" . fa:16:3e:00:00:01 }');
     expect(text).toContain('add element bridge ncp_sg macs { "tap00000001000" . fa:16:3e:aa:00:01 }');
     // its link-local address follows its MAC
@@ -131,19 +163,22 @@ describe('the incremental transaction', () => {
     expect(text).not.toContain('flush chain');
   });
 
-  it("refills a port's chains without conntrack when its only group becomes stateless", () => {
+  it("refills its ports' profile without conntrack when their only group becomes stateless", () => {
     const stateless: SgHostIntent = { ...host(ports(1)), groups: [group([sshFromR], { stateful: false })] };
     const text = update(host(ports(1)), stateless);
-    expect(text).toContain(`flush chain inet ncp_sg p_${c(port(1).id)}_in`);
-    expect(text).toContain(`  chain p_${c(port(1).id)}_in {\n    jump every_port_in\n    jump g_${c(G)}_in\n    drop\n  }`);
+    const profile = profileChain([G], 'ingress');
+    expect(text).toContain(`flush chain inet ncp_sg ${profile}`);
+    expect(text).toContain(`  chain ${profile} {\n    jump every_port_in\n    jump g_${c(G)}_in\n    drop\n  }`);
   });
 
   it('gives a shared MAC to the next port when the port that held it goes', () => {
     const vip = { ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:99' };
-    const [a, b] = [port(1, { allowedAddressPairs: [vip] }), port(2, { allowedAddressPairs: [vip] })];
-    const text = update(host([a, b]), host([b]));
+    const other = '5e000000-0000-4000-8000-00000000000c';
+    const [a, b] = [port(1, { allowedAddressPairs: [vip] }), port(2, { allowedAddressPairs: [vip], securityGroupIds: [other] })];
+    const groups = [group([sshFromR]), group([], { id: other })];
+    const text = update({ ...host([a, b]), groups }, { ...host([b]), groups });
     expect(text).toContain('delete element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:01, "br-5e000000" . fa:16:3e:00:00:99 }');
-    expect(text).toContain(`add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:99 : jump p_${c(b.id)}_in }`);
+    expect(text).toContain(`add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:99 : jump ${profileChain([other], 'ingress')} }`);
     expect(text.indexOf('delete element inet ncp_sg ingress_ports')).toBeLessThan(text.indexOf('add element inet ncp_sg ingress_ports'));
   });
 });
