@@ -67,18 +67,20 @@ type Validated = { readonly ok: true; readonly intent: SgHostIntent; readonly se
 function validateNew(intent: SgHostIntent, known: ReadonlySet<string>, json: (entry: object) => string): Validated {
   const fail = (message: string): Validated => ({ ok: false, error: `invalid security group intent: ${message}` });
   const { ports, groups, members } = intent as Partial<SgHostIntent>;
-  if (!Array.isArray(ports) || !Array.isArray(groups) || !Array.isArray(members)) {
+  const entries = <T>(list: T[] | undefined): list is T[] => Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null);
+  if (!entries(ports) || !entries(groups) || !entries(members)) {
     const whole = SgHostIntentSchema.safeParse(intent);
     return whole.success ? validateNew(whole.data, new Set(), json) : fail(whole.error.message);
   }
   const seen = new Set<string>();
-  const unknown = <T extends object>(kind: string, entries: readonly T[]) =>
+  // a port's, a group's and a members entry's JSON never look alike: one set holds them all
+  const unknown = <T extends object>(entries: readonly T[]) =>
     entries.filter((entry) => {
-      const key = `${kind} ${json(entry)}`;
+      const key = json(entry);
       seen.add(key);
       return !known.has(key);
     });
-  const parsed = SgHostIntentSchema.safeParse({ ports: unknown('port', ports), groups: unknown('group', groups), members: unknown('members', members) });
+  const parsed = SgHostIntentSchema.safeParse({ ports: unknown(ports), groups: unknown(groups), members: unknown(members) });
   return parsed.success ? { ok: true, intent, seen } : fail(parsed.error.message);
 }
 
@@ -93,7 +95,13 @@ export class SecurityGroupsApplier {
   ) {}
 
   async apply(intent: SgHostIntent): Promise<SgResult> {
-    const valid = validateNew(intent, this.validated, (entry) => this.cache.json(entry));
+    let valid: Validated;
+    try {
+      valid = validateNew(intent, this.validated, (entry) => this.cache.json(entry));
+    } catch (error) {
+      // what JSON cannot write (a cycle, a bigint) is no intent either
+      return { ok: false, error: `invalid security group intent: ${errorMessage(error)}` };
+    }
     if (!valid.ok) return valid;
     this.validated = valid.seen;
     const filtered = valid.intent.ports.filter((p) => p.portSecurityEnabled);

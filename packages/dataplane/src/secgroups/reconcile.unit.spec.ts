@@ -142,6 +142,7 @@ describe('SecurityGroupsApplier', () => {
     const result = await applier.apply({ ...intent, groups: [{ id: '5e000000-0000-4000-8000-00000000000a', stateful: true, rules: [badRule] }] });
     expect(result).toEqual({ ok: false, error: expect.stringContaining('invalid security group intent') });
     expect((await applier.apply({ ports: 'all' } as unknown as SgHostIntent)).ok).toBe(false);
+    expect((await applier.apply({ ...intent, ports: [5] } as unknown as SgHostIntent)).ok).toBe(false);
     expect(calls).toEqual([]);
   });
 
