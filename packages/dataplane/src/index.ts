@@ -104,5 +104,17 @@ export {
   type MetadataOptions,
   type MetadataStep,
 } from './metadata/reconcile.js';
-export { SG_TABLE, assignZones, renderFilterTable, renderSecurityGroups, renderSpoofTable, type ZoneMap } from './secgroups/render.js';
-export { reconcileSecurityGroups, type SgOptions, type SgResult } from './secgroups/reconcile.js';
+export {
+  SG_TABLE,
+  assignZones,
+  renderFilterTable,
+  renderFullReplace,
+  renderSecurityGroups,
+  renderSpoofTable,
+  SgRenderCache,
+  securityGroupTables,
+  type SgTables,
+  type ZoneMap,
+} from './secgroups/render.js';
+export { renderSecurityGroupsUpdate } from './secgroups/update.js';
+export { SecurityGroupsApplier, reconcileSecurityGroups, type SgOptions, type SgResult } from './secgroups/reconcile.js';

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
-import { eui64Address, formatIp, normalizeMac, parseCidr, parseIp } from '@ncp/netaddr';
+import { cidrLast, eui64Address, formatCidr, formatIp, normalizeMac, parseCidr, parseIp } from '@ncp/netaddr';
 import { bridgeName, tapName } from '../names.js';
 
 /**
@@ -13,7 +14,8 @@ import { bridgeName, tapName } from '../names.js';
  * - `inet ncp_sg`: the stateful rules, on bridged IP traffic passed to the inet hooks by
  *   br_netfilter (`bridge-nf-call-ip(6)tables`). There the interface is the bridge, so a port is
  *   found by its bridge and MAC: the source MAC on egress (trustworthy, as spoofed frames never
- *   get past the bridge table), the destination MAC on ingress.
+ *   get past the bridge table), the destination MAC on ingress; verdict maps send it to the
+ *   chains of its profile (its set of groups), which jump to each group's chain.
  *
  * Egress and ingress are two base chains on the forward hook: an `accept` ends only its own
  * base chain, so a packet must be let out by its sender's groups and in by its receiver's.
@@ -28,13 +30,10 @@ export type ZoneMap = ReadonlyMap<string, number>;
 
 const compact = (id: string) => id.replace(/-/g, '').toLowerCase();
 const groupChain = (groupId: string, direction: 'ingress' | 'egress') => `g_${compact(groupId)}_${direction === 'ingress' ? 'in' : 'out'}`;
-const portChain = (portId: string, direction: 'ingress' | 'egress') => `p_${compact(portId)}_${direction === 'ingress' ? 'in' : 'out'}`;
 const memberSet = (groupId: string, family: 4 | 6) => `m_${compact(groupId)}_${family}`;
-const spoofChain = (portId: string) => `s_${compact(portId)}`;
 
 const LINK_LOCAL = parseCidr('fe80::/64');
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
-const elements = (values: readonly string[]) => (values.length === 0 ? '' : ` elements = { ${values.join(', ')} };`);
 
 function ruleMatch(rule: SgRuleIntent): string[] {
   const v6 = rule.ethertype === 'IPv6';
@@ -57,18 +56,20 @@ function ruleMatch(rule: SgRuleIntent): string[] {
   return parts;
 }
 
-function renderGroup(group: SgGroupIntent): string[] {
-  return (['ingress', 'egress'] as const).map((direction) => {
-    const rules = group.rules.filter((r) => r.direction === direction).map((r) => `    ${ruleMatch(r).join(' ')} accept`);
-    return [`  chain ${groupChain(group.id, direction)} {`, ...rules, '  }'].join('\n');
-  });
+/** A group's two chains: its ingress and its egress rules. */
+function groupChains(group: SgGroupIntent): [string, string[]][] {
+  return (['ingress', 'egress'] as const).map((direction) => [
+    groupChain(group.id, direction),
+    group.rules.filter((r) => r.direction === direction).map((r) => `${ruleMatch(r).join(' ')} accept`),
+  ]);
 }
 
 /**
  * What every filtered port may receive and send whatever its groups say, as Neutron's firewall
  * drivers allow it: DHCP and DHCPv6 as a client, router advertisements, neighbour discovery and
  * MLD (without them no address is configured or resolved). Who may send the server side of
- * these is the bridge table's business (only DHCP and router ports).
+ * these is the bridge table's business (only DHCP and router ports). They live in two chains
+ * every port chain jumps to, so that no port chain carries an anonymous set (see SPOOF_RULES).
  */
 const BASE_RULES: Record<'ingress' | 'egress', readonly string[]> = {
   ingress: [
@@ -83,16 +84,34 @@ const BASE_RULES: Record<'ingress' | 'egress', readonly string[]> = {
   ],
 };
 
-function renderPortChains(port: SgPortIntent, stateful: boolean): string[] {
-  return (['ingress', 'egress'] as const).map((direction) => {
-    const body = [
+const EVERY_PORT = { ingress: 'every_port_in', egress: 'every_port_out' } as const;
+
+/**
+ * The chains of a set of groups, a profile: conntrack (if any of them is stateful), what every
+ * port may do, a jump to each group, then drop. Every port with exactly these groups shares
+ * them, so a port is only elements (its dispatch, its sources). nft reads the list of all the
+ * table's chains before each transaction: with a pair of chains per port, each change cost
+ * more the more ports the host had (1,000 ports: twice the time of 100).
+ */
+function profileChains(groupIds: readonly string[], stateful: boolean): [string, string[]][] {
+  return (['ingress', 'egress'] as const).map((direction) => [
+    profileChain(groupIds, direction),
+    [
       ...(stateful ? ['ct state established,related accept', 'ct state invalid drop'] : []),
-      ...BASE_RULES[direction],
-      ...port.securityGroupIds.map((g) => `jump ${groupChain(g, direction)}`),
+      `jump ${EVERY_PORT[direction]}`,
+      ...groupIds.map((g) => `jump ${groupChain(g, direction)}`),
       'drop',
-    ];
-    return [`  chain ${portChain(port.id, direction)} {`, ...body.map((l) => `    ${l}`), '  }'].join('\n');
-  });
+    ],
+  ]);
+}
+
+/** A port's groups as a profile: each once, in order. */
+const profileOf = (port: SgPortIntent) => [...new Set(port.securityGroupIds)].sort();
+
+/** `pr_<hash of the groups>_in|out`: the name says which groups, whatever their number. */
+export function profileChain(groupIds: readonly string[], direction: 'ingress' | 'egress'): string {
+  const hash = createHash('sha256').update(groupIds.join(' ')).digest('hex').slice(0, 24);
+  return `pr_${hash}_${direction === 'ingress' ? 'in' : 'out'}`;
 }
 
 /** The MACs a port may send from, each with the port's bridge: its own and its address pairs'. */
@@ -100,114 +119,334 @@ function portMacs(port: SgPortIntent): string[] {
   return [...new Set([port.mac, ...port.allowedAddressPairs.map((p) => p.macAddress)].map(normalizeMac))];
 }
 
-/** The inet table: conntrack zones, member sets, group and port chains, and the dispatch. */
-export function renderFilterTable(intent: SgHostIntent, zones: ZoneMap): string {
-  const filtered = intent.ports.filter((p) => p.portSecurityEnabled);
+/**
+ * Addresses of one family as elements of an interval set: each once, and none inside another
+ * (a CIDR address pair that covers a fixed IP), as nft refuses overlapping intervals.
+ * Prefixes are either nested or disjoint, so one pass in address order is enough.
+ */
+export function disjointAddresses(addresses: readonly string[], family: 4 | 6): string[] {
+  const host = family === 4 ? 32 : 128;
+  const cidrs = addresses
+    .filter((a) => familyOf(a) === family)
+    .map((a) => parseCidr(a.includes('/') ? a : `${a}/${host}`))
+    .sort((a, b) => (a.network === b.network ? a.prefixLength - b.prefixLength : a.network < b.network ? -1 : 1));
+  const kept: string[] = [];
+  let end = -1n;
+  for (const cidr of cidrs) {
+    if (cidr.network <= end) continue;
+    end = cidrLast(cidr);
+    kept.push(cidr.prefixLength === host ? formatIp(family, cidr.network) : formatCidr(cidr));
+  }
+  return kept.sort();
+}
+
+export type SgFamily = 'inet' | 'bridge';
+
+export interface SgSetDeclaration {
+  readonly family: SgFamily;
+  readonly name: string;
+  readonly kind: 'set' | 'map';
+  /** what opens its body: `type ...;` and its flags */
+  readonly declaration: string;
+}
+
+export interface SgChain {
+  readonly family: SgFamily;
+  readonly name: string;
+  readonly rules: readonly string[];
+}
+
+export interface SgElement {
+  readonly family: SgFamily;
+  readonly set: string;
+  readonly key: string;
+  /** `key` in a set, `key : value` in a map */
+  readonly text: string;
+}
+
+/**
+ * One unit of a host's filtering, as what it puts in the two tables: the sets it declares, its
+ * chains, its elements (in its own sets or in shared ones). A port is a piece (its dispatch
+ * entries, its sources), a group another (its chains), a profile (the chains of the ports with
+ * the same groups) another, a remote group's members another (their sets). The full transaction and the incremental one (update.ts) are both
+ * written from pieces, so each is rendered in one place only.
+ */
+export interface SgPiece {
+  readonly sets: readonly SgSetDeclaration[];
+  readonly chains: readonly SgChain[];
+  readonly elements: readonly SgElement[];
+}
+
+/**
+ * A host's filtering: its pieces by id (`inet`, `bridge`, `zones`, `members <id>`, `group
+ * <id>`, `profile <ids>`, `port <id>`), in the order they are rendered. An unchanged piece is the same object
+ * from one build to the next (SgRenderCache), so a diff passes over it at once.
+ */
+export type SgTables = ReadonlyMap<string, SgPiece>;
+
+const NO_PIECE: SgPiece = { sets: [], chains: [], elements: [] };
+const element = (family: SgFamily, set: string, key: string, value?: string): SgElement => ({
+  family,
+  set,
+  key,
+  text: value === undefined ? key : `${key} : ${value}`,
+});
+
+/** What the inet table always has: the zone, egress and ingress base chains and their maps, and what every port may do. */
+const INET_PIECE: SgPiece = {
+  sets: [
+    { family: 'inet', name: 'zones', kind: 'map', declaration: 'typeof iifname : ct zone;' },
+    { family: 'inet', name: 'egress_ports', kind: 'map', declaration: 'type ifname . ether_addr : verdict;' },
+    { family: 'inet', name: 'ingress_ports', kind: 'map', declaration: 'type ifname . ether_addr : verdict;' },
+  ],
+  chains: [
+    { family: 'inet', name: EVERY_PORT.ingress, rules: BASE_RULES.ingress },
+    { family: 'inet', name: EVERY_PORT.egress, rules: BASE_RULES.egress },
+    { family: 'inet', name: 'zone', rules: ['type filter hook prerouting priority raw; policy accept;', 'ct zone set iifname map @zones'] },
+    { family: 'inet', name: 'egress', rules: ['type filter hook forward priority -10; policy accept;', 'iifname . ether saddr vmap @egress_ports'] },
+    { family: 'inet', name: 'ingress', rules: ['type filter hook forward priority 0; policy accept;', 'oifname . ether daddr vmap @ingress_ports'] },
+  ],
+  elements: [],
+};
+
+/**
+ * What the bridge table always has: one chain that checks what any filtered port sends
+ * against sets keyed by the port's tap, so that a port is only elements (its MACs, its
+ * sources) and adding or changing one touches no rule. (A rule per port with an anonymous set
+ * each costs the kernel a scan of the transaction per set: 1,000 ports took seconds to load.)
+ */
+const BRIDGE_PIECE: SgPiece = {
+  sets: [
+    { family: 'bridge', name: 'ports', kind: 'set', declaration: 'type ifname;' },
+    { family: 'bridge', name: 'macs', kind: 'set', declaration: 'type ifname . ether_addr;' },
+    { family: 'bridge', name: 'arp4', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
+    { family: 'bridge', name: 'src4', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
+    { family: 'bridge', name: 'src6', kind: 'set', declaration: 'type ifname . ipv6_addr; flags interval;' },
+    { family: 'bridge', name: 'na_any', kind: 'set', declaration: 'type ifname;' },
+    { family: 'bridge', name: 'na6', kind: 'set', declaration: 'typeof iifname . @th,64,128;' },
+  ],
+  chains: [
+    {
+      family: 'bridge',
+      name: 'port',
+      rules: [
+        'iifname . ether saddr != @macs drop',
+        // ARP: only for its own IPv4 addresses (0.0.0.0 is an ARP probe)
+        'ether type arp iifname . arp saddr ip != @arp4 drop',
+        // DHCP as a client: DISCOVER/REQUEST from 0.0.0.0; never as a server
+        'ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
+        'ether type ip udp sport 67 drop',
+        'ether type ip iifname . ip saddr != @src4 drop',
+        // IPv6: no router advertisements, no DHCPv6 server replies; DAD and MLD from ::
+        'ether type ip6 icmpv6 type nd-router-advert drop',
+        'ether type ip6 udp sport 547 drop',
+        'ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept',
+        'ether type ip6 iifname . ip6 saddr != @src6 drop',
+        // neighbour advertisements only for its own addresses: the target field, at ICMPv6
+        // offset 8 (this nft has no `icmpv6 taddr`), unless an address pair is a CIDR (then
+        // any address in it)
+        'ether type ip6 icmpv6 type nd-neighbor-advert iifname != @na_any iifname . @th,64,128 != @na6 drop',
+      ],
+    },
+    { family: 'bridge', name: 'prerouting', rules: ['type filter hook prerouting priority -200; policy accept;', 'iifname @ports jump port'] },
+  ],
+  elements: [],
+};
+
+const DISPATCH_MAPS = { ingress: 'ingress_ports', egress: 'egress_ports' } as const;
+
+/** A filtered port: its dispatch by bridge and MAC to its profile's chains, and what it may send from (its EUI-64 link-local included). */
+function portPiece(port: SgPortIntent): SgPiece {
+  const tap = `"${tapName(port.id)}"`;
+  const macs = portMacs(port);
+  const addresses = [...port.fixedIps, ...port.allowedAddressPairs.map((p) => p.ipAddress)];
+  const v4 = disjointAddresses(addresses, 4);
+  const v6 = disjointAddresses([formatIp(6, eui64Address(LINK_LOCAL, port.mac)), ...addresses], 6);
+  const on = (set: string, values: readonly string[]) => values.map((v) => element('bridge', set, `${tap} . ${v}`));
+  const anyNa = v6.some((a) => a.includes('/'));
+  return {
+    sets: [],
+    chains: [],
+    elements: [
+      ...macs.flatMap((mac) =>
+        (['ingress', 'egress'] as const).map((d) =>
+          element('inet', DISPATCH_MAPS[d], `"${bridgeName(port.networkId)}" . ${mac}`, `jump ${profileChain(profileOf(port), d)}`),
+        ),
+      ),
+      element('bridge', 'ports', tap),
+      ...on('macs', macs),
+      ...on('arp4', disjointAddresses(['0.0.0.0', ...v4], 4)),
+      ...on('src4', v4),
+      ...on('src6', v6),
+      ...(anyNa
+        ? [element('bridge', 'na_any', tap)]
+        : on(
+            'na6',
+            v6.map((a) => `0x${parseIp(a).value.toString(16).padStart(32, '0')}`),
+          )),
+    ],
+  };
+}
+
+/** A remote group's members, a set per family. */
+function membersPiece(groupId: string, addresses: readonly string[]): SgPiece {
+  const families = [4, 6] as const;
+  return {
+    sets: families.map((f) => ({ family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` })),
+    chains: [],
+    elements: families.flatMap((f) => disjointAddresses(addresses, f).map((a) => element('inet', memberSet(groupId, f), a))),
+  };
+}
+
+const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
+
+/**
+ * Pieces kept from one build to the next, by what they are made from (a port's JSON): parsing
+ * and formatting addresses is most of a build's cost, and a host's ports rarely change. Holds
+ * what the last build used, nothing older.
+ */
+export class SgRenderCache {
+  private last = new Map<string, SgPiece>();
+  private now = new Map<string, SgPiece>();
+  private readonly texts = new WeakMap<object, string>();
+
+  /** An entry's JSON, made once per object (validating an intent needs it too). */
+  json(entry: object): string {
+    let text = this.texts.get(entry);
+    if (text === undefined) {
+      text = JSON.stringify(entry);
+      this.texts.set(entry, text);
+    }
+    return text;
+  }
+
+  /** Starts a build: what the previous build did not use is forgotten. */
+  begin(): void {
+    this.last = this.now;
+    this.now = new Map();
+  }
+
+  piece(key: string, make: () => SgPiece): SgPiece {
+    const piece = this.now.get(key) ?? this.last.get(key) ?? make();
+    this.now.set(key, piece);
+    return piece;
+  }
+}
+
+/**
+ * A host's filtering for its intent and its networks' conntrack zones. `cache` carries pieces
+ * over from the previous build (a SecurityGroupsApplier keeps one).
+ */
+export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache: SgRenderCache = new SgRenderCache()): SgTables {
+  cache.begin();
+  const filtered = intent.ports.filter((p) => p.portSecurityEnabled).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const groups = new Map(intent.groups.map((g) => [g.id, g]));
   const used = [...new Set(filtered.flatMap((p) => p.securityGroupIds))].sort();
-  const sets = [...new Set(used.flatMap((g) => groups.get(g)?.rules.flatMap((r) => (r.remoteGroupId === null ? [] : [r.remoteGroupId])) ?? []))].sort();
-  const members = new Map(intent.members.map((m) => [m.groupId, m.addresses]));
+  const remotes = [...new Set(used.flatMap((g) => groups.get(g)?.rules.flatMap((r) => (r.remoteGroupId === null ? [] : [r.remoteGroupId])) ?? []))].sort();
+  const members = new Map(intent.members.map((m) => [m.groupId, m]));
 
-  const lines = [`table inet ${SG_TABLE} {`];
-  const zoneElements = [...zones].sort(([a], [b]) => a.localeCompare(b)).map(([net, zone]) => `"${bridgeName(net)}" : ${zone}`);
-  lines.push(`  map zones {\n    typeof iifname : ct zone;${elements(zoneElements)}\n  }`);
-  for (const g of sets) {
-    for (const family of [4, 6] as const) {
-      const addresses = (members.get(g) ?? []).filter((a) => familyOf(a) === family).sort();
-      lines.push(`  set ${memberSet(g, family)} {\n    type ipv${family}_addr; flags interval;${elements(addresses)}\n  }`);
-    }
+  const pieces = new Map<string, SgPiece>([
+    ['inet', INET_PIECE],
+    ['bridge', BRIDGE_PIECE],
+  ]);
+  const zoneEntries = [...zones].sort(([a], [b]) => a.localeCompare(b));
+  pieces.set('zones', { ...NO_PIECE, elements: zoneEntries.map(([net, zone]) => element('inet', 'zones', `"${bridgeName(net)}"`, String(zone))) });
+  for (const g of remotes) {
+    const entry = members.get(g) ?? { groupId: g, addresses: [] };
+    pieces.set(
+      `members ${g}`,
+      cache.piece(cache.json(entry), () => membersPiece(g, entry.addresses)),
+    );
   }
   for (const g of used) {
-    const group = groups.get(g);
-    lines.push(...renderGroup(group ?? { id: g, stateful: true, rules: [] }));
+    const group = groups.get(g) ?? { id: g, stateful: true, rules: [] };
+    const chains = () => groupChains(group).map(([name, rules]): SgChain => ({ family: 'inet', name, rules }));
+    pieces.set(
+      `group ${g}`,
+      cache.piece(cache.json(group), () => ({ ...NO_PIECE, chains: chains() })),
+    );
   }
-  const dispatch: Record<'ingress' | 'egress', string[]> = { ingress: [], egress: [] };
-  const claimed = new Set<string>();
-  for (const port of [...filtered].sort((a, b) => a.id.localeCompare(b.id))) {
+  for (const profile of new Set(filtered.map((p) => profileOf(p).join(' ')))) {
+    const ids = profile === '' ? [] : profile.split(' ');
     // a port whose groups are all stateless is not tracked (Neutron refuses to mix the two)
-    const stateful = port.securityGroupIds.some((g) => groups.get(g)?.stateful ?? true);
-    lines.push(...renderPortChains(port, stateful));
-    for (const mac of portMacs(port)) {
-      const key = `"${bridgeName(port.networkId)}" . ${mac}`;
-      // two ports claiming one MAC on one network (an address pair shared for VRRP): the first keeps it
-      if (claimed.has(key)) continue;
-      claimed.add(key);
-      for (const d of ['ingress', 'egress'] as const) dispatch[d].push(`${key} : jump ${portChain(port.id, d)}`);
+    const stateful = ids.some((g) => groups.get(g)?.stateful ?? true);
+    const chains = () => profileChains(ids, stateful).map(([name, rules]): SgChain => ({ family: 'inet', name, rules }));
+    pieces.set(
+      `profile ${profile}`,
+      cache.piece(`profile ${stateful} ${profile}`, () => ({ ...NO_PIECE, chains: chains() })),
+    );
+  }
+  const claimed = new Set<string>();
+  for (const port of filtered) {
+    let piece = cache.piece(cache.json(port), () => portPiece(port));
+    // two ports claiming one MAC on one network (an address pair shared for VRRP): the first keeps it
+    const dispatch = piece.elements.filter(isDispatch);
+    if (dispatch.some((e) => claimed.has(e.key))) piece = { ...piece, elements: piece.elements.filter((e) => !isDispatch(e) || !claimed.has(e.key)) };
+    for (const e of dispatch) claimed.add(e.key);
+    pieces.set(`port ${port.id}`, piece);
+  }
+  return pieces;
+}
+
+/** A table block: its sets with their elements (`elements` is each set's, by name), then its chains. */
+export function tableText(
+  family: SgFamily,
+  sets: readonly SgSetDeclaration[],
+  elements: ReadonlyMap<string, readonly string[]>,
+  chains: readonly SgChain[],
+): string {
+  const lines = [`table ${family} ${SG_TABLE} {`];
+  for (const s of sets) {
+    const texts = elements.get(s.name) ?? [];
+    lines.push(`  ${s.kind} ${s.name} {`, `    ${s.declaration}${texts.length === 0 ? '' : ` elements = { ${texts.join(', ')} };`}`, '  }');
+  }
+  for (const c of chains) lines.push(`  chain ${c.name} {`, ...c.rules.map((r) => `    ${r}`), '  }');
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+/** One table whole, from all the pieces. */
+function wholeTable(tables: SgTables, family: SgFamily): string {
+  const sets: SgSetDeclaration[] = [];
+  const chains: SgChain[] = [];
+  const elements = new Map<string, string[]>();
+  for (const piece of tables.values()) {
+    sets.push(...piece.sets.filter((s) => s.family === family));
+    chains.push(...piece.chains.filter((c) => c.family === family));
+    for (const e of piece.elements) {
+      if (e.family !== family) continue;
+      const list = elements.get(e.set);
+      if (list === undefined) elements.set(e.set, [e.text]);
+      else list.push(e.text);
     }
   }
-  for (const d of ['egress', 'ingress'] as const) {
-    lines.push(`  map ${d}_ports {\n    type ifname . ether_addr : verdict;${elements(dispatch[d])}\n  }`);
-  }
-  lines.push(
-    '  chain zone {',
-    '    type filter hook prerouting priority raw; policy accept;',
-    '    ct zone set iifname map @zones',
-    '  }',
-    '  chain egress {',
-    '    type filter hook forward priority -10; policy accept;',
-    '    iifname . ether saddr vmap @egress_ports',
-    '  }',
-    '  chain ingress {',
-    '    type filter hook forward priority 0; policy accept;',
-    '    oifname . ether daddr vmap @ingress_ports',
-    '  }',
-    '}',
-  );
-  return lines.join('\n') + '\n';
+  return tableText(family, sets, elements, chains);
 }
 
-/** What a port may send from: its MACs, its IPv4 and IPv6 sources (the EUI-64 link-local included). */
-function spoofRules(port: SgPortIntent): string[] {
-  const pairs = port.allowedAddressPairs.map((p) => p.ipAddress);
-  const v4 = [...port.fixedIps, ...pairs].filter((a) => familyOf(a) === 4).sort();
-  const linkLocal = formatIp(6, eui64Address(LINK_LOCAL, port.mac));
-  const v6 = [linkLocal, ...[...port.fixedIps, ...pairs].filter((a) => familyOf(a) === 6).sort()];
-  // a pair given as a CIDR may answer for any address in it: then targets are not checked
-  const ownNa = v6.some((a) => a.includes('/')) ? [] : v6.map((a) => `0x${parseIp(a).value.toString(16).padStart(32, '0')}`);
-  const set = (values: string[]) => `{ ${values.join(', ')} }`;
-  return [
-    `ether saddr != ${set(portMacs(port))} drop`,
-    // ARP: only for its own IPv4 addresses (0.0.0.0 is an ARP probe)
-    `ether type arp arp saddr ip != ${set(['0.0.0.0', ...v4])} drop`,
-    // DHCP as a client: DISCOVER/REQUEST from 0.0.0.0; never as a server
-    'ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
-    'ether type ip udp sport 67 drop',
-    v4.length === 0 ? 'ether type ip drop' : `ether type ip ip saddr != ${set(v4)} drop`,
-    // IPv6: no router advertisements, no DHCPv6 server replies; DAD and MLD from ::
-    'ether type ip6 icmpv6 type nd-router-advert drop',
-    'ether type ip6 udp sport 547 drop',
-    'ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept',
-    `ether type ip6 ip6 saddr != ${set(v6)} drop`,
-    // neighbour advertisements only for its own addresses (the target field, at ICMPv6 offset 8;
-    // this nft has no `icmpv6 taddr`)
-    ...(ownNa.length === 0 ? [] : [`ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != ${set(ownNa)} drop`]),
-  ];
+/** The inet table, whole: conntrack zones, member sets, group and port chains, and the dispatch. */
+export function renderFilterTable(intent: SgHostIntent, zones: ZoneMap): string {
+  return wholeTable(securityGroupTables(intent, zones), 'inet');
 }
 
-/** The bridge table: per port, what it may send, checked on its tap before any bridging. */
+/** The bridge table, whole: what each filtered port may send, checked on its tap before any bridging. */
 export function renderSpoofTable(intent: SgHostIntent): string {
-  const ports = intent.ports.filter((p) => p.portSecurityEnabled).sort((a, b) => a.id.localeCompare(b.id));
-  const lines = [`table bridge ${SG_TABLE} {`];
-  for (const port of ports) lines.push(`  chain ${spoofChain(port.id)} {`, ...spoofRules(port).map((r) => `    ${r}`), '  }');
-  const entries = ports.map((p) => `"${tapName(p.id)}" : jump ${spoofChain(p.id)}`);
-  lines.push(
-    `  map ports {\n    type ifname : verdict;${elements(entries)}\n  }`,
-    '  chain prerouting {',
-    '    type filter hook prerouting priority -200; policy accept;',
-    '    iifname vmap @ports',
-    '  }',
-    '}',
-  );
-  return lines.join('\n') + '\n';
+  return wholeTable(securityGroupTables(intent, new Map()), 'bridge');
 }
 
 /**
  * One transaction that replaces both tables (`nft -f`): either all of it applies or none.
- * Connections already accepted keep their conntrack entries across it.
+ * Connections already accepted keep their conntrack entries across it. `table` before `delete
+ * table` makes the delete succeed when the table does not exist yet.
  */
+export function renderFullReplace(tables: SgTables): string {
+  return (['inet', 'bridge'] as const)
+    .map((family) => `table ${family} ${SG_TABLE}\ndelete table ${family} ${SG_TABLE}\n${wholeTable(tables, family)}`)
+    .join('');
+}
+
+/** renderFullReplace of an intent. */
 export function renderSecurityGroups(intent: SgHostIntent, zones: ZoneMap): string {
-  const replace = (family: string) => `table ${family} ${SG_TABLE}\ndelete table ${family} ${SG_TABLE}\n`;
-  return replace('inet') + renderFilterTable(intent, zones) + replace('bridge') + renderSpoofTable(intent);
+  return renderFullReplace(securityGroupTables(intent, zones));
 }
 
 /**

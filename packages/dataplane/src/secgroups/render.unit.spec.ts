@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type SgHostIntent, type SgRuleIntent } from '@ncp/contracts';
-import { assignZones, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
+import { type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
+import { assignZones, disjointAddresses, profileChain, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
 const G = '5e000000-0000-4000-8000-00000000000a';
@@ -64,24 +64,43 @@ describe('security group rules as nftables', () => {
     expect(lines(renderFilterTable(host({}, [], false), zones))).not.toContain('ct state established,related accept');
   });
 
-  it("dispatches a port by its bridge and MACs (its address pairs' too) and gives its network its zone", () => {
+  it("dispatches a port by its bridge and MACs (its address pairs' too) to its groups' profile, and gives its network its zone", () => {
     const text = renderFilterTable(host({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:99' }] }), zones);
-    const chain = `p_${P.replace(/-/g, '')}`;
-    expect(text).toContain(`"br-5e000000" . fa:16:3e:00:00:01 : jump ${chain}_out, "br-5e000000" . fa:16:3e:00:00:99 : jump ${chain}_out`);
+    const out = profileChain([G], 'egress');
+    expect(text).toContain(`"br-5e000000" . fa:16:3e:00:00:01 : jump ${out}, "br-5e000000" . fa:16:3e:00:00:99 : jump ${out}`);
     expect(text).toContain('"br-5e000000" : 3');
+  });
+
+  it('gives ports with the same groups, in any order, one profile, and its chain a jump to each group', () => {
+    const other = '5e000000-0000-4000-8000-00000000000c';
+    const [first] = host({ securityGroupIds: [G, other] }).ports as [SgPortIntent];
+    const second: SgPortIntent = { ...first, id: '5e000002-0000-4000-8000-000000000002', mac: 'fa:16:3e:00:00:02', securityGroupIds: [other, G, G] };
+    const two: SgHostIntent = { ...host(), ports: [first, second] };
+    const text = renderFilterTable(two, zones);
+    expect(text.match(/^ {2}chain pr_[0-9a-f]+_in \{/gm)).toEqual([`  chain ${profileChain([G, other].sort(), 'ingress')} {`]);
+    expect(text).toContain(`jump g_${G.replace(/-/g, '')}_in\n    jump g_${other.replace(/-/g, '')}_in\n    drop`);
   });
 
   it('lets a port in a group without rules still be a DHCP, DHCPv6 and neighbour discovery client, before its drop', () => {
     const text = renderFilterTable(host({}, []), zones);
-    const chain = (d: string) => {
-      const start = text.indexOf(`chain p_${P.replace(/-/g, '')}_${d} {`);
+    const chain = (name: string) => {
+      const start = text.indexOf(`chain ${name} {`);
+      expect(start).toBeGreaterThan(0);
       return lines(text.slice(start, text.indexOf('\n  }', start)));
     };
-    const ingress = chain('in');
-    expect(ingress.indexOf('meta nfproto ipv4 udp sport 67 udp dport 68 accept')).toBeGreaterThan(0);
-    expect(ingress.indexOf('meta nfproto ipv6 udp sport 547 udp dport 546 accept')).toBeGreaterThan(0);
-    expect(ingress.findIndex((l) => l.startsWith('icmpv6 type { nd-router-advert,'))).toBeLessThan(ingress.indexOf('drop'));
-    expect(chain('out').indexOf('meta nfproto ipv4 udp sport 68 udp dport 67 accept')).toBeLessThan(chain('out').indexOf('drop'));
+    const portIn = chain(profileChain([G], 'ingress'));
+    expect(portIn.indexOf('jump every_port_in')).toBeGreaterThan(0);
+    expect(portIn.indexOf('jump every_port_in')).toBeLessThan(portIn.indexOf('drop'));
+    expect(chain('every_port_in')).toContain('meta nfproto ipv4 udp sport 67 udp dport 68 accept');
+    expect(chain('every_port_in')).toContain('meta nfproto ipv6 udp sport 547 udp dport 546 accept');
+    expect(chain('every_port_in').some((l) => l.startsWith('icmpv6 type { nd-router-advert,'))).toBe(true);
+    expect(chain('every_port_out')).toContain('meta nfproto ipv4 udp sport 68 udp dport 67 accept');
+  });
+
+  it('carries no anonymous set in a profile chain (each would cost the kernel a scan of the whole transaction)', () => {
+    const text = renderFilterTable(host({}, [rule({ remoteGroupId: R })]), zones);
+    const start = text.indexOf(`chain ${profileChain([G], 'ingress')} {`);
+    expect(text.slice(start, text.indexOf('\n  }', start))).not.toContain('{ ');
   });
 
   it('leaves a port without port security out of both tables', () => {
@@ -92,31 +111,61 @@ describe('security group rules as nftables', () => {
 });
 
 describe('anti-spoofing and first-hop security as nftables', () => {
-  const spoof = lines(renderSpoofTable(host({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:01' }] })));
+  const TAP = '"tap5e000001000"';
+  const spoof = (over: Partial<SgHostIntent['ports'][number]> = {}) => renderSpoofTable(host(over));
+  const elementsOf = (text: string, set: string) => {
+    const start = text.indexOf(`set ${set} {`);
+    expect(start).toBeGreaterThan(0);
+    const body = text.slice(start, text.indexOf('\n  }', start));
+    return /elements = \{ (.*) \};/.exec(body)?.[1]?.split(', ') ?? [];
+  };
+  const pair = spoof({ allowedAddressPairs: [{ ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:01' }] });
 
   it('lets a port send only from its MAC and its addresses, its EUI-64 link-local and address pairs included', () => {
-    expect(spoof).toContain('ether saddr != { fa:16:3e:00:00:01 } drop');
-    expect(spoof).toContain('ether type ip ip saddr != { 10.0.0.100, 10.0.0.5 } drop');
-    expect(spoof).toContain('ether type ip6 ip6 saddr != { fe80::f816:3eff:fe00:1, 2001:db8::5 } drop');
-    expect(spoof).toContain('ether type arp arp saddr ip != { 0.0.0.0, 10.0.0.100, 10.0.0.5 } drop');
+    expect(lines(pair)).toContain('iifname . ether saddr != @macs drop');
+    expect(elementsOf(pair, 'macs')).toEqual([`${TAP} . fa:16:3e:00:00:01`]);
+    expect(lines(pair)).toContain('ether type ip iifname . ip saddr != @src4 drop');
+    expect(elementsOf(pair, 'src4')).toEqual([`${TAP} . 10.0.0.100`, `${TAP} . 10.0.0.5`]);
+    expect(lines(pair)).toContain('ether type ip6 iifname . ip6 saddr != @src6 drop');
+    expect(elementsOf(pair, 'src6')).toEqual([`${TAP} . 2001:db8::5`, `${TAP} . fe80::f816:3eff:fe00:1`]);
+    expect(lines(pair)).toContain('ether type arp iifname . arp saddr ip != @arp4 drop');
+    expect(elementsOf(pair, 'arp4')).toEqual([`${TAP} . 0.0.0.0`, `${TAP} . 10.0.0.100`, `${TAP} . 10.0.0.5`]);
+  });
+
+  it('leaves a port without IPv4 addresses no IPv4 source at all, and a pair CIDR covering its fixed IP one interval', () => {
+    expect(elementsOf(spoof({ fixedIps: ['2001:db8::5'] }), 'src4')).toEqual([]);
+    const covered = spoof({ allowedAddressPairs: [{ ipAddress: '10.0.0.0/24', macAddress: 'fa:16:3e:00:00:01' }] });
+    expect(elementsOf(covered, 'src4')).toEqual([`${TAP} . 10.0.0.0/24`]);
   });
 
   it('refuses router advertisements and DHCP/DHCPv6 server replies, and lets DHCP and DAD through as a client', () => {
-    expect(spoof).toContain('ether type ip6 icmpv6 type nd-router-advert drop');
-    expect(spoof).toContain('ether type ip udp sport 67 drop');
-    expect(spoof).toContain('ether type ip6 udp sport 547 drop');
-    expect(spoof).toContain('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept');
-    expect(spoof).toContain('ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept');
+    const rules = lines(pair);
+    expect(rules).toContain('ether type ip6 icmpv6 type nd-router-advert drop');
+    expect(rules).toContain('ether type ip udp sport 67 drop');
+    expect(rules).toContain('ether type ip6 udp sport 547 drop');
+    expect(rules).toContain('ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept');
+    expect(rules).toContain('ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept');
   });
 
-  it('answers neighbour solicitations only for its own addresses', () => {
-    expect(spoof).toContain(
-      'ether type ip6 icmpv6 type nd-neighbor-advert @th,64,128 != { 0xfe80000000000000f8163efffe000001, 0x20010db8000000000000000000000005 } drop',
-    );
+  it('answers neighbour solicitations only for its own addresses, any address of a CIDR pair', () => {
+    expect(lines(pair)).toContain('ether type ip6 icmpv6 type nd-neighbor-advert iifname != @na_any iifname . @th,64,128 != @na6 drop');
+    expect(elementsOf(pair, 'na6')).toEqual([`${TAP} . 0x20010db8000000000000000000000005`, `${TAP} . 0xfe80000000000000f8163efffe000001`]);
+    expect(elementsOf(pair, 'na_any')).toEqual([]);
+    const cidr = spoof({ allowedAddressPairs: [{ ipAddress: '2001:db8:1::/64', macAddress: 'fa:16:3e:00:00:01' }] });
+    expect(elementsOf(cidr, 'na_any')).toEqual([TAP]);
+    expect(elementsOf(cidr, 'na6')).toEqual([]);
   });
 
-  it('dispatches each port from its tap', () => {
-    expect(spoof).toContain(`type ifname : verdict; elements = { "tap5e000001000" : jump s_${P.replace(/-/g, '')} };`);
+  it('checks each filtered port from its tap', () => {
+    expect(lines(pair)).toContain('iifname @ports jump port');
+    expect(elementsOf(pair, 'ports')).toEqual([TAP]);
+  });
+});
+
+describe('addresses as interval set elements', () => {
+  it('keeps each address once and drops one inside another, of the family asked for', () => {
+    expect(disjointAddresses(['10.0.0.7', '10.0.0.0/24', '10.0.0.7', '10.1.0.1', '10.1.0.1/32', '2001:db8::1'], 4)).toEqual(['10.0.0.0/24', '10.1.0.1']);
+    expect(disjointAddresses(['2001:db8::1', '2001:DB8::1', '2001:db8::/64', '2001:db9::1'], 6)).toEqual(['2001:db8::/64', '2001:db9::1']);
   });
 });
 
