@@ -98,24 +98,26 @@ const waitFor = <T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean,
 const tapOf = (portId: string) => `tap${portId.replace(/-/g, '').slice(0, 11)}`;
 
 /** The taps the host's anti-spoofing table filters (what it sends is checked), read from the kernel. */
-async function filteredTaps(host: string): Promise<string> {
-  return runArgv(['ip', 'netns', 'exec', HOST_NS[host] ?? '', 'nft', 'list', 'map', 'bridge', 'ncp_sg', 'ports']).catch(() => '');
+const ipOf = (port: PortResource, version: 4 | 6) => port.fixed_ips.find((f) => f.ip_address.includes(':') === (version === 6))?.ip_address ?? '';
+
+/** One of the host's bridge-table sets keyed by tap (`ports`: every filtered tap; `src4`: tap . IPv4 source). */
+async function tapSet(host: string, set: 'ports' | 'src4'): Promise<string> {
+  return runArgv(['ip', 'netns', 'exec', HOST_NS[host] ?? '', 'nft', 'list', 'set', 'bridge', 'ncp_sg', set]).catch(() => '');
 }
 
+// Filtered with its own entry, not merely held closed until it comes (a held port has no source address).
 const waitFiltered = (port: PortResource, host: string) =>
   waitFor(
     `port ${port.id} filtered on ${host}`,
-    () => filteredTaps(host),
-    (m) => m.includes(tapOf(port.id)),
+    () => tapSet(host, 'src4'),
+    (m) => m.includes(`"${tapOf(port.id)}" . ${ipOf(port, 4)}`),
   );
 const waitUnfiltered = (port: PortResource, host: string) =>
   waitFor(
     `port ${port.id} no longer filtered on ${host}`,
-    () => filteredTaps(host),
+    () => tapSet(host, 'ports'),
     (m) => !m.includes(tapOf(port.id)),
   );
-
-const ipOf = (port: PortResource, version: 4 | 6) => port.fixed_ips.find((f) => f.ip_address.includes(':') === (version === 6))?.ip_address ?? '';
 
 /**
  * A workload port on `host`, plugged into its namespace, ACTIVE, with the port's addresses on
@@ -452,7 +454,7 @@ describe('security groups on the real kernel', () => {
       await waitPing('the upstream pings the unfiltered workload', ns.up, '10.0.2.216', 'answers');
       expect(await tcpConnect(ns.up, '10.0.2.216', 2222)).toBe('connects');
       expect(await tcpConnect(ns.wc, ipOf(wx, 4), 2222)).toBe('connects');
-      expect(await filteredTaps('cmp-b1')).not.toContain(tapOf(wx.id));
+      expect(await tapSet('cmp-b1', 'ports')).not.toContain(tapOf(wx.id));
     }, 90_000);
   });
 
@@ -478,13 +480,29 @@ describe('security groups on the real kernel', () => {
   });
 
   describe('agent restart', () => {
-    /** Both tables of the host as the kernel lists them; the table's own handle is left out (a replace renumbers it). */
+    /**
+     * Both tables of the host as the kernel lists them, as content: handles left out and lists
+     * sorted (the restarted agent replaces the tables whole, where before it changed them one
+     * piece at a time, so the kernel numbers and orders the same objects differently).
+     */
     async function tables(host: string): Promise<string[]> {
+      const canonical = (v: unknown): unknown => {
+        if (Array.isArray(v)) return v.map(canonical).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+        if (typeof v !== 'object' || v === null) return v;
+        return Object.fromEntries(
+          Object.entries(v)
+            .filter(([k]) => k !== 'handle')
+            .map(([k, x]) => [k, canonical(x)]),
+        );
+      };
       const list = async (family: string) => {
         const json = JSON.parse(await runArgv(['ip', 'netns', 'exec', HOST_NS[host] ?? '', 'nft', '-j', 'list', 'table', family, 'ncp_sg'])) as {
           nftables: Record<string, Record<string, unknown>>[];
         };
-        return JSON.stringify(json.nftables.map((o) => (o.table ? { table: { ...o.table, handle: undefined } } : o)));
+        // a rule's expressions are in order: canonicalise around them
+        const rules = json.nftables.filter((o) => o.rule).map((o) => JSON.stringify({ ...o.rule, handle: undefined }));
+        const others = json.nftables.filter((o) => !o.rule);
+        return JSON.stringify({ objects: canonical(others), rules: rules.sort() });
       };
       return [await list('inet'), await list('bridge')];
     }

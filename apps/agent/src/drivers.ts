@@ -15,7 +15,7 @@ import {
   reconcileL2,
   reconcileL3,
   reconcileMetadata,
-  reconcileSecurityGroups,
+  SecurityGroupsApplier,
   type BgpItemResult,
   type CommandRunner,
   type DhcpItemResult,
@@ -53,23 +53,28 @@ const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, 
 });
 
 /**
- * The host's security groups and port security: the whole set in one transaction (the driver
- * replaces its own tables, so it needs nothing remembered: a restarted agent loads the same).
- * It comes after L2, which plugs the taps it filters. Like the metadata proxies it has no
- * resource status: a failure shows in the log (and the heartbeat's failed items).
+ * The host's security groups and port security, in one nft transaction per change holding only
+ * what changed (the applier remembers what it loaded; its first apply, as after a restart or a
+ * failure, replaces its own tables whole, so nothing needs to be remembered across restarts).
+ * It comes after L2, which plugs the taps it filters, and follows L2's ports too (a filtered
+ * port is held closed until its own entry comes). Like the metadata proxies it has no resource
+ * status: a failure shows in the log (and the heartbeat's failed items).
  */
-const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostIntent, DriverResult> => ({
-  name: 'secgroups',
-  kinds: [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers],
-  after: ['l2'],
-  desired: () => desired.sgIntent(),
-  apply: async (intent) => {
-    const result = await reconcileSecurityGroups(intent, runner, { netns: config.hostNetns });
-    return [result.ok ? { item: SECGROUPS_ITEM, ok: true } : { item: SECGROUPS_ITEM, ok: false, error: result.error }];
-  },
-  failed: (_intent, error) => allFailed([SECGROUPS_ITEM], error),
-  reports: () => [],
-});
+const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostIntent, DriverResult> => {
+  const applier = new SecurityGroupsApplier(runner, { netns: config.hostNetns });
+  return {
+    name: 'secgroups',
+    kinds: [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers, DESIRED_KINDS.l2Port],
+    after: ['l2'],
+    desired: () => desired.sgIntent(),
+    apply: async (intent) => {
+      const result = await applier.apply(intent);
+      return [result.ok ? { item: SECGROUPS_ITEM, ok: true } : { item: SECGROUPS_ITEM, ok: false, error: result.error }];
+    },
+    failed: (_intent, error) => allFailed([SECGROUPS_ITEM], error),
+    reports: () => [],
+  };
+};
 
 const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
   name: 'l3',

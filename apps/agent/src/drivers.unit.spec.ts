@@ -41,11 +41,11 @@ function secgroupsManager(runner: CommandRunner, desired: DesiredState) {
 }
 
 describe('the secgroups manager', () => {
-  it('runs after L2 on changes to the three security group kinds', () => {
+  it("runs after L2 on changes to the three security group kinds and to L2's ports (a filtered port is held closed until its entry comes)", () => {
     const { manager, index, l2Index } = secgroupsManager(fakeKernel().runner, new DesiredState());
     expect(index).toBeGreaterThan(l2Index);
     expect(manager.spec.after).toEqual(['l2']);
-    expect(['sgport', 'sggroup', 'sgmem', 'l2port'].map((k) => manager.watches(k))).toEqual([true, true, true, false]);
+    expect(['sgport', 'sggroup', 'sgmem', 'l2port'].map((k) => manager.watches(k))).toEqual([true, true, true, true]);
   });
 
   it("loads the host's filtering in its namespace, the group not published yet filtering with no rule, and reports no status", async () => {
@@ -56,8 +56,9 @@ describe('the secgroups manager', () => {
     expect(outcome).toEqual({ reports: [], failed: [], errors: [], thrown: false });
     expect(calls.every((c) => c.argv.slice(0, 4).join(' ') === 'ip netns exec host-h')).toBe(true);
     const loaded = calls.map((c) => c.input ?? '').join('\n');
-    // the port is filtered, by a chain of its group with nothing in it
-    expect(loaded).toContain(PORT.replace(/-/g, ''));
+    // the port is filtered (dispatched by its bridge and MAC, its tap checked), by a chain of its group with nothing in it
+    expect(loaded).toMatch(/"br-5e000000" \. fa:16:3e:00:00:01 : jump \S+_in/);
+    expect(loaded).toContain(`"tap${PORT.replace(/-/g, '').slice(0, 11)}" . 10.0.0.5`);
     expect(loaded).toMatch(new RegExp(`chain g_${GROUP.replace(/-/g, '')}_in \\{\\n  \\}`));
   });
 
