@@ -55,18 +55,16 @@ describe("each host's filtering entries", () => {
       rule({ remoteGroupId: DB }),
       rule({ remoteIpPrefix: '0.0.0.0/0', protocol: 'icmp' }),
     ];
-    const h1 = entriesOf(
-      sgHostEntries(
-        ports,
-        [
-          { id: WEB, stateful: true },
-          { id: DB, stateful: false },
-        ],
-        rules,
-        rows,
-      ),
-      'h1',
+    const entries = sgHostEntries(
+      ports,
+      [
+        { id: WEB, stateful: true },
+        { id: DB, stateful: false },
+      ],
+      rules,
+      rows,
     );
+    const h1 = entriesOf(entries, 'h1');
     expect(Object.keys(h1.sgport ?? {})).toEqual(['p-1']);
     expect((h1.sgport?.['p-1'] as SgPortIntent).fixedIps).toEqual(['10.0.0.1']);
     const web = h1.sggroup?.[WEB] as SgGroupIntent;
@@ -77,18 +75,7 @@ describe("each host's filtering entries", () => {
     // DB's member is on h2, with its address pair
     expect((h1.sgmem?.[DB] as SgMembersIntent).addresses).toEqual(['10.0.0.2', '10.9.0.0/24']);
     // h2's port is in DB, whose (absent) rules name no remote group
-    const h2 = entriesOf(
-      sgHostEntries(
-        ports,
-        [
-          { id: WEB, stateful: true },
-          { id: DB, stateful: false },
-        ],
-        rules,
-        rows,
-      ),
-      'h2',
-    );
+    const h2 = entriesOf(entries, 'h2');
     expect(h2.sggroup?.[DB]).toEqual({ id: DB, stateful: false, rules: [] });
     expect(h2.sgmem).toBeUndefined();
   });
