@@ -1,4 +1,5 @@
 import {
+  isFilteredPort,
   type AgentEvent,
   type L2HostIntent,
   type L2NetworkIntent,
@@ -113,8 +114,7 @@ export class L2Topology {
         networkId: p.networkId,
         mac: p.mac,
         adminStateUp: p.adminStateUp,
-        // the security groups service's own rule (sgHostEntries' isFiltered), from IPAM's facts
-        filtered: p.portSecurityEnabled && !p.deviceOwner.startsWith('network:'),
+        filtered: isFilteredPort(p),
         workload: {
           netns: typeof p.profile.netns === 'string' ? p.profile.netns : `wl-${p.id.replace(/-/g, '').slice(0, 11)}`,
           ifname: typeof p.profile.ifname === 'string' ? p.profile.ifname : 'eth0',

@@ -1,4 +1,4 @@
-import { ValidationError, type SgPortGroupsInput } from '@ncp/contracts';
+import { ValidationError, isTrustedOwner, type SgPortGroupsInput } from '@ncp/contracts';
 import { conflict, unique } from './rules';
 
 /**
@@ -12,9 +12,6 @@ import { conflict, unique } from './rules';
  * carries as facts, asked for when the decision needs them (see PortGroupsQuestion); the
  * decision is made here on the network's state.
  */
-
-/** Neutron trusts its own service ports (router, DHCP, floating IP: `network:*`) and never filters them. */
-export const isTrustedOwner = (deviceOwner: string): boolean => deviceOwner.startsWith('network:');
 
 /** What the security groups service answered to the question of an earlier run of the command. */
 export interface PortGroupFacts {

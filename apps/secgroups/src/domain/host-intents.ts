@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey, type SgGroupIntent, type SgMembersIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, isFilteredPort, type SgGroupIntent, type SgMembersIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
 import { protocolNumber } from './protocols';
 
 /** A port as the filtering sees it (the service's mirror of IPAM's ports). */
@@ -31,12 +31,8 @@ export interface GroupFacts {
   stateful: boolean;
 }
 
-/**
- * Ports the data plane filters: bound, with port security, and not trusted. Neutron trusts the
- * ports its own services make (device owners `network:*`: router, DHCP, floating IP ports) and
- * never filters them.
- */
-export const isFiltered = (p: PortFacts): boolean => p.bindingHostId !== '' && p.portSecurityEnabled && !p.deviceOwner.startsWith('network:');
+/** Ports a host filters: bound there, with port security, and not trusted. */
+const isFiltered = (p: PortFacts): boolean => p.bindingHostId !== '' && isFilteredPort(p);
 
 /** `0.0.0.0/0` and `::/0` match what no prefix matches: the data plane gets no prefix. */
 const prefixOf = (prefix: string | null) => (prefix === null || prefix.endsWith('/0') ? null : prefix);
@@ -51,6 +47,17 @@ export function ruleIntent(r: RuleFacts): SgRuleIntent {
     remoteIpPrefix: prefixOf(r.remoteIpPrefix),
     remoteGroupId: r.remoteGroupId,
   };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }
 
 /** A group's members' addresses, as rules naming it match them: fixed IPs and address pairs. */
@@ -68,14 +75,12 @@ export function sgHostEntries(
   rules: readonly RuleFacts[],
   rowOfHost: ReadonlyMap<string, string>,
 ): Map<string, string> {
-  const rulesOf = new Map<string, RuleFacts[]>();
-  for (const r of rules) rulesOf.set(r.securityGroupId, [...(rulesOf.get(r.securityGroupId) ?? []), r]);
+  const rulesOf = groupBy(rules, (r) => r.securityGroupId);
   const groupById = new Map(groups.map((g) => [g.id, g]));
   const members = new Map<string, Set<string>>();
   for (const p of ports) for (const g of p.securityGroups) for (const a of addressesOf(p)) members.set(g, (members.get(g) ?? new Set()).add(a));
 
-  const byHost = new Map<string, PortFacts[]>();
-  for (const p of ports.filter(isFiltered)) byHost.set(p.bindingHostId, [...(byHost.get(p.bindingHostId) ?? []), p]);
+  const byHost = groupBy(ports.filter(isFiltered), (p) => p.bindingHostId);
 
   const entries = new Map<string, string>();
   for (const [host, hostPorts] of byHost) {

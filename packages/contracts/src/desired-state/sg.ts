@@ -2,6 +2,13 @@ import { isValidCidr, isValidIp, isValidMac } from '@ncp/netaddr';
 import { z } from 'zod';
 import { isValidId } from './names';
 
+/** Neutron trusts its own service ports (router, DHCP, floating IP: device owners `network:*`) and never filters them. */
+export const isTrustedOwner = (deviceOwner: string): boolean => deviceOwner.startsWith('network:');
+
+/** Whether the data plane filters a port (wherever it is bound): port security on, and not a trusted port. */
+export const isFilteredPort = (p: { readonly portSecurityEnabled: boolean; readonly deviceOwner: string }): boolean =>
+  p.portSecurityEnabled && !isTrustedOwner(p.deviceOwner);
+
 /** One rule of a security group, as the data plane needs it (the protocol as its number). */
 export interface SgRuleIntent {
   direction: 'ingress' | 'egress';
