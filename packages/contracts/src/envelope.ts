@@ -42,6 +42,12 @@ export interface CommandMetadata {
   readonly projectId: string;
   readonly actor: string;
   readonly isAdmin: boolean;
+  /**
+   * The caller's roles, lower case, with Keystone's implied roles expanded (admin implies
+   * member, member implies reader). Absent on metadata a service makes for itself, which is
+   * `isAdmin`.
+   */
+  readonly roles?: readonly string[];
 }
 
 /** Metadata of work a service does on its own initiative (placement, sweeps, liveness checks). */

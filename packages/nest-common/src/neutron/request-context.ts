@@ -45,14 +45,27 @@ export function commandMetadata(headers: Headers, defaults: TenancyDefaults, now
   }
   const userName = header(headers, 'x-user-name');
   if (userName !== undefined && !USER_NAME.test(userName)) throw badHeader('X-User-Name', userName, 'expected 1 to 255 printable characters');
+  const expanded = withImpliedRoles(roles);
   return {
     now: now.toISOString(),
     correlationId: requestId(headers),
     causationId: null,
     projectId,
     actor: idHeader(headers, 'x-user-id', 'X-User-Id') ?? userName ?? `project:${projectId}`,
-    isAdmin: roles.includes('admin'),
+    isAdmin: expanded.includes('admin'),
+    roles: expanded,
   };
+}
+
+/**
+ * Keystone's default implied roles (admin implies member, member implies reader): a token lists
+ * them already, headers set by hand may not, and the policy must decide the same for both.
+ */
+export function withImpliedRoles(roles: readonly string[]): readonly string[] {
+  const all = new Set(roles);
+  if (all.has('admin')) all.add('member');
+  if (all.has('member')) all.add('reader');
+  return [...all];
 }
 
 export function requestId(headers: Headers): string {

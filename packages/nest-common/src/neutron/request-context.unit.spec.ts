@@ -12,7 +12,15 @@ describe('identity headers', () => {
   it('acts as the project, user and roles sent', () => {
     const meta = commandMetadata({ 'x-project-id': 'p1', 'x-roles': 'Member, reader', 'x-user-id': 'u-1' }, defaults);
     expect(meta).toMatchObject({ projectId: 'p1', isAdmin: false, actor: 'u-1' });
+    expect(meta.roles).toEqual(['member', 'reader']);
     expect(commandMetadata({ 'x-tenant-id': 'p2', 'x-user-name': 'Jane Doe' }, defaults)).toMatchObject({ projectId: 'p2', actor: 'Jane Doe' });
+  });
+
+  it("expands Keystone's implied roles: admin is a member and a reader, a member a reader", () => {
+    expect(commandMetadata({ 'x-roles': 'admin' }, defaults).roles).toEqual(['admin', 'member', 'reader']);
+    expect(commandMetadata({ 'x-roles': 'member' }, defaults)).toMatchObject({ isAdmin: false, roles: ['member', 'reader'] });
+    expect(commandMetadata({ 'x-roles': 'reader' }, defaults)).toMatchObject({ isAdmin: false, roles: ['reader'] });
+    expect(commandMetadata({ 'x-roles': 'observer' }, defaults).roles).toEqual(['observer']);
   });
 
   it.each([
