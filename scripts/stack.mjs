@@ -172,11 +172,35 @@ Environment (the options win): DATABASE_URL (default ${DEFAULT_DATABASE_URL}),
 NATS_URL (default ${DEFAULT_NATS_URL}), NATS_PREFIX, LOG_LEVEL, and any other
 service setting (DEFAULT_PROJECT_ID, MAC_PREFIX, ...), which is passed through.
 <NAME>_PORT sets one service's port: ${SERVICES.map((s) => `${envName(s.name)}_PORT`).join(', ')}.
+NATS_<NAME>_PASSWORD (where NATS has users, infra/nats/auth.conf): the service connects as
+user <name> with it; each service gets its own only.
 `;
 
 /** @param {string} name */
 function envName(name) {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * A service's NATS user where NATS has users (infra/nats/auth.conf): user <name>, password
+ * from NATS_<NAME>_PASSWORD; not set: none (a NATS without authorization, the local default).
+ *
+ * @param {string} name
+ * @returns {Record<string, string>}
+ */
+function natsCredentials(name) {
+  const password = process.env[`NATS_${envName(name)}_PASSWORD`];
+  return password ? { NATS_USER: name, NATS_PASSWORD: password } : {};
+}
+
+/**
+ * The environment without any NATS user's password: a service gets its own (natsCredentials),
+ * never another's.
+ *
+ * @returns {Record<string, string | undefined>}
+ */
+function environmentWithoutNatsPasswords() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NATS_(USER|PASSWORD|.+_PASSWORD)$/.test(k)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -323,7 +347,7 @@ function agentHelp(ctx, opts, secretGenerated) {
   ].join(' ');
   /** @type {(row: string, host: string, roles: string, ip: string) => string} */
   const agent = (row, host, roles, ip) =>
-    `    sudo env ${env} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
+    `    sudo env ${env}${agentNatsUser(row, host)} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
   return [
     '  host agents: none started here (in this namespace they would reconfigure this machine).',
     '  Two by hand, as root, each in its own namespace (the same pair as docker compose):',
@@ -334,6 +358,18 @@ function agentHelp(ctx, opts, secretGenerated) {
     agent('row-a', 'net-a1', 'network,bgp', '10.253.0.11'),
     agent('row-b', 'cmp-b1', 'compute', '10.253.0.12'),
   ];
+}
+
+/**
+ * An agent's NATS user (infra/nats/auth.conf: agent-<row>-<host>) where its password is set.
+ *
+ * @param {string} row
+ * @param {string} host
+ */
+function agentNatsUser(row, host) {
+  const user = `agent-${row}-${host}`;
+  const variable = `NATS_${envName(user)}_PASSWORD`;
+  return process.env[variable] ? ` NATS_USER=${user} NATS_PASSWORD="$${variable}"` : '';
 }
 
 /** @param {string} url */
@@ -383,7 +419,7 @@ async function main() {
   // The metadata service refuses to start without the secret its agents' proxies sign with.
   const metadataSecret = process.env.METADATA_PROXY_SHARED_SECRET ?? randomBytes(24).toString('hex');
   const common = {
-    ...process.env,
+    ...environmentWithoutNatsPasswords(),
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl,
     NATS_PREFIX: opts.natsPrefix,
@@ -423,7 +459,7 @@ async function main() {
   for (const s of services) {
     if (supervisor.stopping) return;
     const port = ctx.port(s.name);
-    const env = { ...common, PORT: String(port), ...(s.env ? s.env(ctx) : {}) };
+    const env = { ...common, PORT: String(port), ...natsCredentials(s.name), ...(s.env ? s.env(ctx) : {}) };
     log(`starting ${s.name} on ${opts.host}:${port}`);
     const healthUrl = s.health ? `${ctx.url(s.name)}${s.health}` : null;
     const started = await supervisor.start({
