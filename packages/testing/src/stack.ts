@@ -208,6 +208,8 @@ export class TestStack {
       NATS_PREFIX: prefix,
       LOG_LEVEL: 'warn',
       METADATA_PROXY_SHARED_SECRET: TEST_METADATA_SECRET,
+      // the tiers that test authentication pass AUTH_STRATEGY=keystone and Keystone's settings
+      AUTH_STRATEGY: 'noauth',
       ...opts.env,
     };
     const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
