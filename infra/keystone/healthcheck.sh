@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Healthy = Keystone answers GET /v3 with 200 on the given port (default 5000). Plain bash
-# (/dev/tcp), so a probe starts no Python: the port opens only once the entrypoint has
-# bootstrapped and seeded everything (it seeds on a loopback port of its own first).
+# (/dev/tcp), so a probe starts no Python. The port opens only once the entrypoint has
+# bootstrapped and seeded everything, so an answer is all it takes.
 #
 #   keystone-healthcheck [port]
 set -euo pipefail
