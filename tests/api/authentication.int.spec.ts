@@ -29,7 +29,7 @@ describe.runIf(run)('authentication with Keystone', () => {
     await keystone.createUser(bob, 'member');
     demoId = await keystone.createProject('demo');
     altId = await keystone.createProject('alt');
-    stack = await TestStack.start({ env: keystone.serviceEnv() });
+    stack = await TestStack.start(keystone.stackOptions());
     api = new NeutronClient(stack.url);
   });
 

@@ -40,7 +40,7 @@ beforeAll(async () => {
   await keystone.createUser(userA, 'member');
   await keystone.createUser(userB, 'member');
   projectA = await keystone.createProject('project-a');
-  stack = await TestStack.start({ env: { PLACEMENT_INTERVAL_SECONDS: '1', ...keystone.serviceEnv() } });
+  stack = await TestStack.start(keystone.stackOptions({ PLACEMENT_INTERVAL_SECONDS: '1' }));
   const anonymous = new NeutronClient(stack.url);
   admin = anonymous.as({ 'X-Auth-Token': await keystone.token(keystone.admin) });
   a = anonymous.as({ 'X-Auth-Token': await keystone.token(userA) });

@@ -18,7 +18,7 @@ const json = (...args: string[]) => cli.json(...args);
 beforeAll(async () => {
   if (!run) return;
   keystone = await TestKeystone.start();
-  stack = await TestStack.start({ env: keystone.serviceEnv() });
+  stack = await TestStack.start(keystone.stackOptions());
   await keystone.registerService('network', 'neutron', stack.url);
   cli = await OpenstackCli.withPassword(keystone.url, keystone.admin);
 });

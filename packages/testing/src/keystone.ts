@@ -120,6 +120,11 @@ export class TestKeystone {
     };
   }
 
+  /** A stack validating tokens here, its own API calls made as the admin. */
+  stackOptions(env: Record<string, string> = {}): { env: Record<string, string>; adminToken: () => Promise<string> } {
+    return { env: { ...env, ...this.serviceEnv() }, adminToken: () => this.token(this.admin) };
+  }
+
   /** A project-scoped token for the user. */
   async token(who: Credentials): Promise<string> {
     const res = await fetch(`${this.url}/auth/tokens`, {
