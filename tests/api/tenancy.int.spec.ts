@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestStack } from '@ncp/testing';
+import { TestKeystone, TestStack, requireKeystone } from '@ncp/testing';
 import { eventually } from '../support/eventually';
 import { NeutronClient, type PortResource, type Resource } from './client';
 import { FakeAgent } from './fake-agent';
@@ -9,7 +9,11 @@ import { FakeAgent } from './fake-agent';
  * the API, project B (a member, not an admin) tries what it must not with project A's
  * networks, subnets, ports, routers, floating IPs and instances. Every refusal is a 404 (400
  * or 403 where Neutron says so) that names only what B itself named, and changes nothing.
+ * Each acts through a token of a real Keystone, as in production.
  */
+const run = requireKeystone();
+let keystone: TestKeystone;
+let projectA: string;
 let stack: TestStack;
 let admin: NeutronClient;
 let a: NeutronClient;
@@ -29,10 +33,18 @@ let routerA: Router;
 let routerB: Router;
 
 beforeAll(async () => {
-  stack = await TestStack.start({ env: { PLACEMENT_INTERVAL_SECONDS: '1' } });
-  admin = new NeutronClient(stack.url);
-  a = admin.as({ 'X-Project-Id': 'project-a', 'X-Roles': 'member' });
-  b = admin.as({ 'X-Project-Id': 'project-b', 'X-Roles': 'member' });
+  if (!run) return;
+  keystone = await TestKeystone.start();
+  const userA = { user: 'user-a', password: 'pw-a', project: 'project-a' };
+  const userB = { user: 'user-b', password: 'pw-b', project: 'project-b' };
+  await keystone.createUser(userA, 'member');
+  await keystone.createUser(userB, 'member');
+  projectA = await keystone.createProject('project-a');
+  stack = await TestStack.start(keystone.stackOptions({ PLACEMENT_INTERVAL_SECONDS: '1' }));
+  const anonymous = new NeutronClient(stack.url);
+  admin = anonymous.as({ 'X-Auth-Token': await keystone.token(keystone.admin) });
+  a = anonymous.as({ 'X-Auth-Token': await keystone.token(userA) });
+  b = anonymous.as({ 'X-Auth-Token': await keystone.token(userB) });
   agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-t1', roles: ['network'], physnets: {} });
   ext = await admin.create('networks', 'network', { name: 'public', 'router:external': true });
   await admin.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false });
@@ -46,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   await stack?.stop();
+  await keystone?.stop();
 });
 
 /** The refusal names nothing of A's but the id B sent. */
@@ -54,7 +67,7 @@ function revealsNothing(r: Reply, ...allowed: string[]) {
   for (const id of [netA.id, subnetA.id, portA.id, routerA.id].filter((x) => !allowed.includes(x))) expect(text).not.toContain(id);
 }
 
-describe("another project's router interfaces", () => {
+describe.runIf(run)("another project's router interfaces", () => {
   it("refuses B's router A's private subnet and A's port, as not found, and takes nothing", async () => {
     const bySubnet = await b.put(`/v2.0/routers/${routerB.id}/add_router_interface`, { subnet_id: subnetA.id });
     expect([bySubnet.status, errorOf(bySubnet).type]).toEqual([404, 'SubnetNotFound']);
@@ -72,7 +85,7 @@ describe("another project's router interfaces", () => {
   });
 
   it("refuses a subnet of a network A shares, and A's gateway address on a port there", async () => {
-    const shared = await admin.create('networks', 'network', { name: 'a-shared', shared: true, project_id: 'project-a' });
+    const shared = await admin.create('networks', 'network', { name: 'a-shared', shared: true, project_id: projectA });
     const sharedSubnet = await a.create('subnets', 'subnet', { network_id: shared.id, ip_version: 4, cidr: '10.20.0.0/24' });
     const r = await b.put(`/v2.0/routers/${routerB.id}/add_router_interface`, { subnet_id: sharedSubnet.id });
     expect([r.status, errorOf(r).message]).toEqual([400, expect.stringMatching(/not owned by project making the request/)]);
@@ -87,7 +100,7 @@ describe("another project's router interfaces", () => {
   });
 });
 
-describe("another project's routers and floating IPs", () => {
+describe.runIf(run)("another project's routers and floating IPs", () => {
   it("answers B's changes to A's router as not found, without making a port for it", async () => {
     const before = (await admin.get<{ ports: unknown[] }>(`/v2.0/ports?device_id=${routerA.id}`)).body.ports.length;
     const attempts = [
@@ -144,7 +157,7 @@ describe("another project's routers and floating IPs", () => {
   });
 });
 
-describe("another project's networks, subnets, ports and pools", () => {
+describe.runIf(run)("another project's networks, subnets, ports and pools", () => {
   it('answers as not found, naming only what the caller named', async () => {
     const scope = await a.create('address-scopes', 'address_scope', { name: 'a-scope', ip_version: 4 });
     const pool = await a.create('subnetpools', 'subnetpool', { name: 'a-pool', prefixes: ['10.30.0.0/16'], default_prefixlen: 24, address_scope_id: scope.id });
@@ -170,7 +183,7 @@ describe("another project's networks, subnets, ports and pools", () => {
   });
 });
 
-describe("another project's instances", () => {
+describe.runIf(run)("another project's instances", () => {
   it("serves no metadata of B's instance to A's port that carries its id", async () => {
     // B registers an instance under the device_id of A's port; A registers its own (the control)
     const fake = await b.create<Resource & { port_ids: string[] }>('instances', 'instance', { id: '4a4a4a4a-0000-4000-8000-000000000001', name: 'b-vm' });
