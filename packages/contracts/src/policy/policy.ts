@@ -117,11 +117,11 @@ export function attributesSet(body: Readonly<Record<string, unknown>>, defaults:
     if (value === undefined) continue;
     if (key in defaults && defaults[key] === value) continue;
     set.push(key);
-    const items = Array.isArray(value) ? value : [value];
+    const items: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
     const subKeys = new Set<string>();
     for (const item of items) {
       if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
-        for (const [sub, v] of Object.entries(item)) if (v !== undefined) subKeys.add(sub);
+        for (const [sub, v] of Object.entries(item as Record<string, unknown>)) if (v !== undefined) subKeys.add(sub);
       }
     }
     for (const sub of subKeys) set.push(`${key}:${sub}`);
