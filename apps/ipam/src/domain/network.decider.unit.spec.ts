@@ -290,7 +290,7 @@ describe('network decider: ports', () => {
   it('re-derives SLAAC addresses when the MAC changes', () => {
     spec
       .given([networkCreated(), v6, portCreated('p1', 'fa:16:3e:11:11:11', [{ subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe11:1111' }])])
-      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22' } })
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22' } }, admin)
       .then([
         {
           type: 'PortUpdated',
@@ -414,7 +414,7 @@ describe('network decider: ports', () => {
     const active: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } };
     spec
       .given([networkCreated(), onA, active])
-      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } })
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } }, admin)
       .then([{ type: 'PortUpdated', data: { portId: 'p1', changes: { bindingHostId: 'host-b1', status: 'DOWN' } } }]);
   });
 
