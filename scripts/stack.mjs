@@ -26,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RESTART_POLICY, LinePrefixer, Supervisor, httpHealth } from '@ncp/supervisor';
+import { authStrategy } from './stack-auth.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -171,7 +172,14 @@ stack is up (README, "Host agents"). \`docker compose up\` runs the stack with t
 Environment (the options win): DATABASE_URL (default ${DEFAULT_DATABASE_URL}),
 NATS_URL (default ${DEFAULT_NATS_URL}), NATS_PREFIX, LOG_LEVEL, and any other
 service setting (DEFAULT_PROJECT_ID, MAC_PREFIX, ...), which is passed through.
+
 <NAME>_PORT sets one service's port: ${SERVICES.map((s) => `${envName(s.name)}_PORT`).join(', ')}.
+
+Authentication: none by default (AUTH_STRATEGY=noauth is passed to the services: the API
+is open, any caller acts as the project and roles it names). To validate Keystone tokens
+set KEYSTONE_URL (e.g. http://127.0.0.1:5000/v3), KEYSTONE_USERNAME, KEYSTONE_PASSWORD and,
+if not service / Default / Default, KEYSTONE_PROJECT_NAME, KEYSTONE_USER_DOMAIN_NAME,
+KEYSTONE_PROJECT_DOMAIN_NAME (or AUTH_STRATEGY=keystone); README, "Authentication".
 `;
 
 /** @param {string} name */
@@ -382,8 +390,10 @@ async function main() {
 
   // The metadata service refuses to start without the secret its agents' proxies sign with.
   const metadataSecret = process.env.METADATA_PROXY_SHARED_SECRET ?? randomBytes(24).toString('hex');
+  const auth = authStrategy(process.env);
   const common = {
     ...process.env,
+    ...auth.env,
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl,
     NATS_PREFIX: opts.natsPrefix,
@@ -395,6 +405,11 @@ async function main() {
   }
 
   log(`database ${redact(opts.databaseUrl)}, NATS ${opts.natsUrl}${opts.natsPrefix ? ` (prefix ${opts.natsPrefix})` : ''}`);
+  if (auth.strategy === 'noauth') {
+    log('AUTH_STRATEGY=noauth: the API is open (no authentication): set KEYSTONE_URL to validate Keystone tokens');
+  } else {
+    log(`AUTH_STRATEGY=${auth.strategy}: Keystone ${process.env.KEYSTONE_URL ?? '(KEYSTONE_URL unset)'}, user ${process.env.KEYSTONE_USERNAME ?? '(unset)'}`);
+  }
 
   if (opts.build) {
     log('building (npx turbo run build)');
@@ -462,14 +477,22 @@ async function main() {
       `  database      ${redact(opts.databaseUrl)}`,
       `  NATS          ${opts.natsUrl}${opts.natsPrefix ? ` (stream EVENTS_${opts.natsPrefix})` : ' (stream EVENTS)'}`,
       '',
-      '  openstack CLI: put this in ~/.config/openstack/clouds.yaml (no Keystone: every',
-      '  request acts as DEFAULT_PROJECT_ID with DEFAULT_ROLES),',
-      '    clouds:',
-      '      ncp:',
-      '        auth_type: none',
-      '        auth:',
-      `          endpoint: ${api}`,
-      '  then: OS_CLOUD=ncp openstack network create demo && OS_CLOUD=ncp openstack network list',
+      ...(auth.strategy === 'noauth'
+        ? [
+            '  the API is open (AUTH_STRATEGY=noauth): a request acts as X-Project-Id / X-Roles, or',
+            "  DEFAULT_PROJECT_ID with DEFAULT_ROLES. openstack CLI: this cloud (the repository root's",
+            '  clouds.yaml has it for port 9696) in ~/.config/openstack/clouds.yaml or OS_CLIENT_CONFIG_FILE:',
+            '    clouds:',
+            '      ncp:',
+            '        auth_type: none',
+            '        auth:',
+            `          endpoint: ${api}`,
+            '  then: OS_CLOUD=ncp openstack network create demo && OS_CLOUD=ncp openstack network list',
+          ]
+        : [
+            `  authentication: Keystone tokens (AUTH_STRATEGY=${auth.strategy}, ${process.env.KEYSTONE_URL ?? 'KEYSTONE_URL unset'});`,
+            `  openstack CLI: authenticate there, with a catalog whose network endpoint is ${api}`,
+          ]),
       '',
       ...agentHelp(ctx, opts, process.env.METADATA_PROXY_SHARED_SECRET === undefined),
       '',

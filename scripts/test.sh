@@ -10,13 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init)
-COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init python3-keystone)
+COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init keystone-manage)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do
   command -v "${COMMANDS[$i]}" >/dev/null 2>&1 || missing+=("${DEBIAN_PACKAGES[$i]}")
 done
+# The tests' Keystone keeps its data in the tests' Postgres (sqlite locks under concurrent writes).
+/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || missing+=(python3-psycopg2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"

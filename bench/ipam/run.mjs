@@ -2,7 +2,7 @@
 // @ts-check
 // IPAM port-allocation benchmark over the Neutron v2.0 HTTP API.
 //
-//   node bench/ipam/run.mjs [--ports N] [--concurrency C] [--url URL] [--cleanup]
+//   node bench/ipam/run.mjs [--ports N] [--concurrency C] [--url URL] [--cleanup] [--auth]
 //
 // One network, one /16 subnet, then N ports created one after another (phase 1) and N
 // more by C concurrent clients (phase 2). Reports throughput and latency per phase, then
@@ -33,11 +33,18 @@ const OPTIONS = {
   cidr: textOption('CIDR', 'subnet to create', '10.0.0.0/16'),
   cleanup: flagOption('with --url: delete the created ports, subnet and network afterwards'),
   direct: flagOption('with the TestStack: talk to ipam itself, bypassing the gateway\n(to see what the gateway hop costs)'),
+  auth: flagOption(
+    'with the TestStack: authentication on, against a real Keystone of its own\n(every request carries a token the services validate; what auth adds)',
+  ),
 };
 
 /** @param {string[]} argv */
 function parseOptions(argv) {
   const o = parseBenchOptions(argv, COMMAND, OPTIONS);
+  if (o.auth && o.url) {
+    console.error(`--auth needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
+    process.exit(2);
+  }
   if (o.direct && o.url) {
     console.error(`--direct needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
     process.exit(2);
@@ -59,9 +66,10 @@ function parseOptions(argv) {
  * node_modules, else Node's global fetch (which keeps connections alive too).
  * @param {string} baseUrl
  * @param {number} connections
+ * @param {Record<string, string>} [extraHeaders] sent with every request (X-Auth-Token)
  * @returns {Promise<Client>}
  */
-async function makeClient(baseUrl, connections) {
+async function makeClient(baseUrl, connections, extraHeaders = {}) {
   let undici = null;
   try {
     undici = await import('undici');
@@ -89,7 +97,10 @@ async function makeClient(baseUrl, connections) {
         const res = await undici.request(`${baseUrl}${pathAndQuery}`, {
           method,
           dispatcher,
-          headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+          headers: {
+            ...extraHeaders,
+            ...(body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const text = await res.body.text();
@@ -103,7 +114,10 @@ async function makeClient(baseUrl, connections) {
     async call(method, pathAndQuery, body) {
       const res = await fetch(`${baseUrl}${pathAndQuery}`, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: {
+          ...extraHeaders,
+          ...(body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: res.status, text: await res.text() };
@@ -525,12 +539,21 @@ async function main() {
   /** @type {string | null} */
   let dbName = null;
 
+  /** @type {import('@ncp/testing').TestKeystone | null} */
+  let keystone = null;
+  /** @type {Record<string, string>} */
+  const authHeaders = {};
+
   const stopStack = async () => {
-    if (!stack) return;
     const s = stack;
     stack = null;
-    process.stderr.write('stopping TestStack (dropping database, deleting stream)...\n');
-    await s.stop().catch((e) => process.stderr.write(`TestStack.stop failed: ${errorText(e)}\n`));
+    if (s) {
+      process.stderr.write('stopping TestStack (dropping database, deleting stream)...\n');
+      await s.stop().catch((e) => process.stderr.write(`TestStack.stop failed: ${errorText(e)}\n`));
+    }
+    const k = keystone;
+    keystone = null;
+    await k?.stop().catch((e) => process.stderr.write(`Keystone stop failed: ${errorText(e)}\n`));
   };
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => {
@@ -546,7 +569,12 @@ async function main() {
       const TestStack = testing.TestStack;
       if (!TestStack) throw new Error('@ncp/testing does not export TestStack; run `npx turbo run build`');
       const t0 = performance.now();
-      const started = await TestStack.start();
+      if (opts.auth) {
+        process.stderr.write('starting Keystone (Debian python3-keystone, a database of its own)...\n');
+        keystone = await testing.TestKeystone.start();
+        authHeaders['x-auth-token'] = await keystone.token(keystone.admin);
+      }
+      const started = await TestStack.start(keystone ? keystone.stackOptions() : {});
       stack = started;
       baseUrl = opts.direct ? started.ipamUrl : started.url;
       // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.
@@ -561,7 +589,7 @@ async function main() {
       );
     }
 
-    const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2);
+    const client = await makeClient(baseUrl, Math.max(opts.concurrency, 1) + 2, authHeaders);
     const suffix = startedAt.toISOString().replace(/[:.]/g, '-');
     const network = (await expect(client, 'POST', '/v2.0/networks', { network: { name: `bench-ipam-${suffix}` } }, 201)).network;
     const subnet = (
@@ -662,6 +690,7 @@ async function main() {
       build: opts.url ? null : build,
       target: {
         mode: opts.url ? 'existing gateway (--url)' : opts.direct ? 'TestStack, ipam directly (--direct, no gateway)' : 'TestStack via gateway',
+        authentication: opts.auth ? 'Keystone tokens (AUTH_STRATEGY=keystone, warm cache after the first request)' : 'none (AUTH_STRATEGY=noauth)',
         url: opts.url ?? baseUrl,
         http_client: client.kind,
       },

@@ -43,7 +43,8 @@ export class IpamProcess {
       name: 'ipam',
       command: process.execPath,
       args: [path.join(IPAM_DIST, 'main.js')],
-      env: { ...process.env, ...this.env },
+      // as TestStack: an open API unless the benchmark passes Keystone's settings (--auth)
+      env: { ...process.env, AUTH_STRATEGY: 'noauth', ...this.env },
       onLine: (line) => {
         this.output.add(line);
         this.onLine?.(line);

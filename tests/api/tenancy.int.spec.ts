@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { TestStack } from '@ncp/testing';
+import { TestKeystone, TestStack, requireKeystone } from '@ncp/testing';
 import { eventually } from '../support/eventually';
 import { NeutronClient, type PortResource, type Resource } from './client';
 import { FakeAgent } from './fake-agent';
@@ -11,11 +11,18 @@ import { FakeAgent } from './fake-agent';
  * the API, project B (a member, not an admin) tries what it must not with project A's
  * networks, subnets, ports, routers, floating IPs and instances. Every refusal is a 404 (400
  * or 403 where Neutron says so) that names only what B itself named, and changes nothing.
+ * Each acts through a token of a real Keystone, as in production.
  */
+const run = requireKeystone();
+let keystone: TestKeystone;
+let projectA: string;
 let stack: TestStack;
 let admin: NeutronClient;
 let a: NeutronClient;
 let b: NeutronClient;
+/** Project A's reader (role reader only), and a user of A with a role the policy does not know. */
+let readerA: NeutronClient;
+let observerA: NeutronClient;
 let agent: FakeAgent;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -33,10 +40,24 @@ let routerA: Router;
 let routerB: Router;
 
 beforeAll(async () => {
-  stack = await TestStack.start({ env: { PLACEMENT_INTERVAL_SECONDS: '1' } });
-  admin = new NeutronClient(stack.url);
-  a = admin.as({ 'X-Project-Id': 'project-a', 'X-Roles': 'member' });
-  b = admin.as({ 'X-Project-Id': 'project-b', 'X-Roles': 'member' });
+  if (!run) return;
+  keystone = await TestKeystone.start();
+  const userA = { user: 'user-a', password: 'pw-a', project: 'project-a' };
+  const userB = { user: 'user-b', password: 'pw-b', project: 'project-b' };
+  const readerOfA = { user: 'reader-a', password: 'pw-ra', project: 'project-a' };
+  const observerOfA = { user: 'observer-a', password: 'pw-oa', project: 'project-a' };
+  await keystone.createUser(userA, 'member');
+  await keystone.createUser(userB, 'member');
+  await keystone.createUser(readerOfA, 'reader');
+  await keystone.createUser(observerOfA, 'observer');
+  projectA = await keystone.createProject('project-a');
+  stack = await TestStack.start(keystone.stackOptions({ PLACEMENT_INTERVAL_SECONDS: '1' }));
+  const anonymous = new NeutronClient(stack.url);
+  admin = anonymous.as({ 'X-Auth-Token': await keystone.token(keystone.admin) });
+  a = anonymous.as({ 'X-Auth-Token': await keystone.token(userA) });
+  b = anonymous.as({ 'X-Auth-Token': await keystone.token(userB) });
+  readerA = anonymous.as({ 'X-Auth-Token': await keystone.token(readerOfA) });
+  observerA = anonymous.as({ 'X-Auth-Token': await keystone.token(observerOfA) });
   nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
   jsm = await jetstreamManager(nc);
   agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-t1', roles: ['network'], physnets: {} });
@@ -53,6 +74,7 @@ afterAll(async () => {
   await nc?.close();
   await agent?.stop();
   await stack?.stop();
+  await keystone?.stop();
 });
 
 const lastSequence = async () => (await jsm.streams.info(`EVENTS_${stack.prefix}`)).state.last_seq;
@@ -63,7 +85,7 @@ function revealsNothing(r: Reply, ...allowed: string[]) {
   for (const id of [netA.id, subnetA.id, portA.id, routerA.id].filter((x) => !allowed.includes(x))) expect(text).not.toContain(id);
 }
 
-describe("another project's router interfaces", () => {
+describe.runIf(run)("another project's router interfaces", () => {
   it("refuses B's router A's private subnet and A's port, as not found, and takes nothing", async () => {
     const bySubnet = await b.put(`/v2.0/routers/${routerB.id}/add_router_interface`, { subnet_id: subnetA.id });
     expect([bySubnet.status, errorOf(bySubnet).type]).toEqual([404, 'SubnetNotFound']);
@@ -81,7 +103,7 @@ describe("another project's router interfaces", () => {
   });
 
   it("refuses a subnet of a network A shares, and A's gateway address on a port there", async () => {
-    const shared = await admin.create('networks', 'network', { name: 'a-shared', shared: true, project_id: 'project-a' });
+    const shared = await admin.create('networks', 'network', { name: 'a-shared', shared: true, project_id: projectA });
     const sharedSubnet = await a.create('subnets', 'subnet', { network_id: shared.id, ip_version: 4, cidr: '10.20.0.0/24' });
     const r = await b.put(`/v2.0/routers/${routerB.id}/add_router_interface`, { subnet_id: sharedSubnet.id });
     expect([r.status, errorOf(r).message]).toEqual([400, expect.stringMatching(/not owned by project making the request/)]);
@@ -96,7 +118,7 @@ describe("another project's router interfaces", () => {
   });
 });
 
-describe("another project's routers and floating IPs", () => {
+describe.runIf(run)("another project's routers and floating IPs", () => {
   it("answers B's changes to A's router as not found, without making a port for it", async () => {
     const before = (await admin.get<{ ports: unknown[] }>(`/v2.0/ports?device_id=${routerA.id}`)).body.ports.length;
     const attempts = [
@@ -153,7 +175,7 @@ describe("another project's routers and floating IPs", () => {
   });
 });
 
-describe("another project's networks, subnets, ports and pools", () => {
+describe.runIf(run)("another project's networks, subnets, ports and pools", () => {
   it('answers as not found, naming only what the caller named', async () => {
     const scope = await a.create('address-scopes', 'address_scope', { name: 'a-scope', ip_version: 4 });
     const pool = await a.create('subnetpools', 'subnetpool', { name: 'a-pool', prefixes: ['10.30.0.0/16'], default_prefixlen: 24, address_scope_id: scope.id });
@@ -179,7 +201,7 @@ describe("another project's networks, subnets, ports and pools", () => {
   });
 });
 
-describe("another project's instances", () => {
+describe.runIf(run)("another project's instances", () => {
   it("serves no metadata of B's instance to A's port that carries its id", async () => {
     // B registers an instance under the device_id of A's port; A registers its own (the control)
     const fake = await b.create<Resource & { port_ids: string[] }>('instances', 'instance', { id: '4a4a4a4a-0000-4000-8000-000000000001', name: 'b-vm' });
@@ -200,11 +222,11 @@ describe("another project's instances", () => {
   });
 });
 
-describe("Neutron's roles: a project's reader, another project's member, a role the policy does not know", () => {
+describe.runIf(run)("Neutron's roles: a project's reader, another project's member, a role the policy does not know", () => {
   type Sg = Resource & { security_group_rules: unknown[] };
 
   it('lets a reader see its project but change nothing: 403 on every create, update, delete and action', async () => {
-    const reader = admin.as({ 'X-Project-Id': 'project-a', 'X-Roles': 'reader' });
+    const reader = readerA;
     const sg = await a.create<Sg>('security-groups', 'security_group', { name: 'a-sg-read' });
     const fip = await a.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id });
     const scope = await a.create('address-scopes', 'address_scope', { name: 'a-scope-read', ip_version: 4 });
@@ -327,7 +349,7 @@ describe("Neutron's roles: a project's reader, another project's member, a role 
   });
 
   it('shows a role the policy does not know only what is shared or external, and lets it change nothing', async () => {
-    const observer = admin.as({ 'X-Project-Id': 'project-a', 'X-Roles': 'observer' });
+    const observer = observerA;
     const networks = (await observer.get<{ networks: Resource[] }>('/v2.0/networks')).body.networks.map((n) => n.id);
     expect(networks).toContain(ext.id);
     expect(networks).not.toContain(netA.id);

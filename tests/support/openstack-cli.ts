@@ -13,9 +13,32 @@ export type Shown = Record<string, unknown> & { id: string };
 export class OpenstackCli {
   private constructor(private readonly dir: string) {}
 
+  /** Without authentication: the stack runs with AUTH_STRATEGY=noauth. */
   static async create(endpoint: string): Promise<OpenstackCli> {
+    return OpenstackCli.withCloud(`    auth_type: none\n    auth:\n      endpoint: ${endpoint}\n`);
+  }
+
+  /** As a Keystone user with a password, finding the API in Keystone's catalog as any client does. */
+  static async withPassword(authUrl: string, who: { user: string; password: string; project: string }): Promise<OpenstackCli> {
+    return OpenstackCli.withCloud(
+      [
+        '    auth_type: password',
+        '    region_name: RegionOne',
+        '    auth:',
+        `      auth_url: ${authUrl}`,
+        `      username: ${JSON.stringify(who.user)}`,
+        `      password: ${JSON.stringify(who.password)}`,
+        `      project_name: ${JSON.stringify(who.project)}`,
+        '      user_domain_name: Default',
+        '      project_domain_name: Default',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  private static async withCloud(cloud: string): Promise<OpenstackCli> {
     const dir = await mkdtemp(path.join(tmpdir(), 'ncp-cli-'));
-    await writeFile(path.join(dir, 'clouds.yaml'), `clouds:\n  ncp:\n    auth_type: none\n    auth:\n      endpoint: ${endpoint}\n`);
+    await writeFile(path.join(dir, 'clouds.yaml'), `clouds:\n  ncp:\n${cloud}`);
     return new OpenstackCli(dir);
   }
 

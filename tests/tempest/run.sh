@@ -5,12 +5,12 @@
 #   tests/tempest/run.sh [--concurrency N] [--regex R] [--no-build] [--keep]
 #
 # What it starts, each with names of its own so it runs beside other stacks and tests:
-#   - the stack (`npm run stack`) on free ports, with a fresh NATS prefix and database;
 #   - a real Keystone (Debian's python3-keystone: sqlite, fernet tokens, on 127.0.0.1 only),
-#     bootstrapped with an admin and a catalog entry `network` -> the stack's gateway.
-#     Tempest needs it for its own client (tokens, one project and user per test class).
-#     The gateway does not validate tokens yet: every request acts as the default project
-#     with the admin role, whichever Tempest user sends it (see expected-failures.txt);
+#     bootstrapped with an admin, a `neutron` service user (role `service`) and a catalog
+#     entry `network` -> the stack's gateway. Tempest makes a project and users per test class
+#     in it (dynamic credentials);
+#   - the stack (`npm run stack`) on free ports, with a fresh NATS prefix and database, with
+#     authentication on: every service validates the Tempest users' tokens against Keystone;
 #   - a bus-only agent (register + heartbeat, no data plane; tests/tempest/agent.mjs) with
 #     the network role, so DHCP scheduling has an agent as in the gate. This suite tests
 #     the API; the e2e tier tests the data plane;
@@ -111,13 +111,6 @@ wait_for() { # url, seconds, pid that must stay alive, log
 }
 json() { "$PY" -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 
-echo "== stack on $API (NATS prefix $PREFIX, database $DATABASE); logs in $WORKDIR"
-STARTED=$(date +%s)
-(cd "$ROOT" && exec setsid node scripts/stack.mjs "${BUILD_ARGS[@]}" --port-base "$PORT_BASE" --nats-prefix "$PREFIX" \
-  --nats-url "$NATS_URL" --database-url "$SERVER_URL/$DATABASE") >"$WORKDIR/stack.log" 2>&1 &
-STACK_PID=$!
-wait_for "$API/v2.0/extensions" 900 "$STACK_PID" "$WORKDIR/stack.log"
-
 echo "== keystone on $KEYSTONE"
 mkdir -p "$WORKDIR/keystone/fernet-keys" "$WORKDIR/keystone/fernet-receipts" "$WORKDIR/keystone/credential-keys"
 export WORKDIR
@@ -135,10 +128,27 @@ KS=(keystone-manage --config-file "$WORKDIR/keystone/keystone.conf")
 KEYSTONE_PID=$!
 wait_for "$KEYSTONE/v3" 120 "$KEYSTONE_PID" "$WORKDIR/keystone/keystone.log"
 
-# The catalog entry Tempest looks up: service type `network` at the gateway.
+STARTED=$(date +%s)
+# The service user the stack validates tokens with (role `service`, as keystonemiddleware's user).
 auth='{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": "'"$ADMIN_PASSWORD"'"}}},
   "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}'
 TOKEN=$(curl -sf -D - -o /dev/null -H 'Content-Type: application/json' -d "$auth" "$KEYSTONE/v3/auth/tokens" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-subject-token" {print $2}')
+ks() { curl -sf -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' "$@"; }
+SERVICE_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+SERVICE_PROJECT_ID=$(ks -d '{"project": {"name": "service", "domain_id": "default"}}' "$KEYSTONE/v3/projects" | json "d['project']['id']")
+SERVICE_ROLE_ID=$(ks -d '{"role": {"name": "service"}}' "$KEYSTONE/v3/roles" | json "d['role']['id']")
+NEUTRON_USER_ID=$(ks -d '{"user": {"name": "neutron", "password": "'"$SERVICE_PASSWORD"'", "domain_id": "default"}}' "$KEYSTONE/v3/users" | json "d['user']['id']")
+ks -X PUT "$KEYSTONE/v3/projects/$SERVICE_PROJECT_ID/users/$NEUTRON_USER_ID/roles/$SERVICE_ROLE_ID"
+
+echo "== stack on $API (NATS prefix $PREFIX, database $DATABASE, Keystone tokens); logs in $WORKDIR"
+(cd "$ROOT" && AUTH_STRATEGY=keystone KEYSTONE_URL="$KEYSTONE/v3" KEYSTONE_USERNAME=neutron KEYSTONE_PASSWORD="$SERVICE_PASSWORD" \
+  KEYSTONE_PROJECT_NAME=service exec setsid node scripts/stack.mjs "${BUILD_ARGS[@]}" --port-base "$PORT_BASE" --nats-prefix "$PREFIX" \
+  --nats-url "$NATS_URL" --database-url "$SERVER_URL/$DATABASE") >"$WORKDIR/stack.log" 2>&1 &
+STACK_PID=$!
+# /v2.0/extensions needs a token now; the gateway's health says whether every service answers
+wait_for "$API/healthz" 900 "$STACK_PID" "$WORKDIR/stack.log"
+
+# The catalog entry Tempest looks up: service type `network` at the gateway.
 SERVICE_ID=$(curl -sf -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' -d '{"service": {"type": "network", "name": "neutron"}}' "$KEYSTONE/v3/services" | json "d['service']['id']")
 curl -sf -o /dev/null -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' \
   -d '{"endpoint": {"service_id": "'"$SERVICE_ID"'", "interface": "public", "region_id": "RegionOne", "url": "'"$API"'"}}' "$KEYSTONE/v3/endpoints"
@@ -147,14 +157,14 @@ echo "== agent, public network, tempest.conf"
 (cd "$ROOT" && exec setsid node "$HERE/agent.mjs" "$NATS_URL" "$PREFIX") >"$WORKDIR/agent.log" 2>&1 &
 AGENT_PID=$!
 for _ in $(seq 1 60); do
-  [ "$(curl -sf "$API/v2.0/agents?agent_type=DHCP%20agent" | json "len([a for a in d['agents'] if a['alive']])")" -gt 0 ] && break
+  [ "$(curl -sf -H "X-Auth-Token: $TOKEN" "$API/v2.0/agents?agent_type=DHCP%20agent" | json "len([a for a in d['agents'] if a['alive']])")" -gt 0 ] && break
   kill -0 "$AGENT_PID" 2>/dev/null || { cat "$WORKDIR/agent.log" >&2; exit 1; }
   sleep 1
 done
-post() { curl -sf -H 'Content-Type: application/json' -d "$2" "$API/v2.0/$1"; }
+post() { curl -sf -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' -d "$2" "$API/v2.0/$1"; }
 PUBLIC_NETWORK_ID=$(post networks '{"network": {"name": "public", "router:external": true}}' | json "d['network']['id']")
 post subnets '{"subnet": {"name": "public-subnet", "network_id": "'"$PUBLIC_NETWORK_ID"'", "cidr": "172.24.4.0/24", "ip_version": 4, "enable_dhcp": false}}' >/dev/null
-API_EXTENSIONS=$(curl -sf "$API/v2.0/extensions" | json "','.join(sorted(e['alias'] for e in d['extensions']))")
+API_EXTENSIONS=$(curl -sf -H "X-Auth-Token: $TOKEN" "$API/v2.0/extensions" | json "','.join(sorted(e['alias'] for e in d['extensions']))")
 export ADMIN_PASSWORD KEYSTONE_PORT PUBLIC_NETWORK_ID API_EXTENSIONS
 mkdir -p "$WORKDIR/tempest"
 (cd "$WORKDIR" && tempest init --workspace-path "$WORKDIR/workspace.yaml" "$WORKDIR/tempest" >/dev/null)

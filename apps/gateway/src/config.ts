@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig } from '@ncp/nest-common';
+import { authConfigShape, loadConfig } from '@ncp/nest-common';
 
 export const gatewayConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -19,6 +19,7 @@ export const gatewayConfigSchema = z.object({
   SECGROUPS_URL: z.url().default('http://127.0.0.1:9706'),
   /** The URL clients reach the gateway at, if not the Host they sent (behind a proxy). */
   PUBLIC_URL: z.url().optional(),
+  ...authConfigShape,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

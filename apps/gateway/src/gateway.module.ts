@@ -17,17 +17,24 @@ function baseUrl(config: GatewayConfig, req: RequestLike): string {
   return `${req.protocol}://${Array.isArray(host) ? host[0] : host}`;
 }
 
+function authToken(req: RequestLike): string | undefined {
+  const token = req.headers['x-auth-token'];
+  return Array.isArray(token) ? token[0] : token;
+}
+
 /** Collects the extensions every service implements, so clients see exactly those. */
 export class ExtensionCatalog {
   private cached: { at: number; extensions: NeutronExtension[] } | undefined;
 
   constructor(private readonly upstreams: readonly string[]) {}
 
-  async list(): Promise<NeutronExtension[]> {
+  /** `token`: the caller's, which the services validate as the gateway did. */
+  async list(token: string | undefined): Promise<NeutronExtension[]> {
     if (this.cached && Date.now() - this.cached.at < 30_000) return this.cached.extensions;
     const lists = await Promise.all(
       this.upstreams.map(async (url) => {
-        const res = await fetch(`${url}/v2.0/extensions`, { signal: AbortSignal.timeout(5000) });
+        const headers: Record<string, string> = token === undefined ? {} : { 'X-Auth-Token': token };
+        const res = await fetch(`${url}/v2.0/extensions`, { headers, signal: AbortSignal.timeout(5000) });
         if (!res.ok) throw new Error(`${url} answered ${res.status} for its extensions`);
         return ((await res.json()) as { extensions: NeutronExtension[] }).extensions;
       }),
@@ -57,13 +64,13 @@ export class DiscoveryController {
   }
 
   @Get('v2.0/extensions')
-  async extensions() {
-    return { extensions: await this.catalog.list() };
+  async extensions(@Req() req: RequestLike) {
+    return { extensions: await this.catalog.list(authToken(req)) };
   }
 
   @Get('v2.0/extensions/:alias')
-  async extension(@Param('alias') alias: string) {
-    return findExtension(await this.catalog.list(), alias);
+  async extension(@Param('alias') alias: string, @Req() req: RequestLike) {
+    return findExtension(await this.catalog.list(authToken(req)), alias);
   }
 }
 

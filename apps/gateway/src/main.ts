@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { MAX_BODY_BYTES, bodyTooLarge, createLogger, startHttpService } from '@ncp/nest-common';
+import { MAX_BODY_BYTES, authenticationOf, bodyTooLarge, createLogger, startHttpService } from '@ncp/nest-common';
 import { gatewayConfig, type GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { collectionOf, serviceOfPath, stripJsonSuffix } from './routing';
@@ -27,6 +27,7 @@ function upstreamOf(config: GatewayConfig, path: string): string {
 async function main(): Promise<void> {
   const config = gatewayConfig();
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  const auth = authenticationOf(config, logger);
   const proxy = createProxyMiddleware({
     pathFilter: (path) => collectionOf(path) !== null,
     router: (req) => upstreamOf(config, req.url ?? '/'),
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     port: config.PORT,
     logger,
     parseJson: false,
+    auth,
     middleware: [bodyLimit, proxy as never],
     openapi: { title: 'ncp gateway', description: 'Version discovery and extensions; resources are documented by each service at /docs.' },
   });

@@ -45,6 +45,8 @@ export const MetadataContext = defineService({
       [METADATA_LOGGER, s.logger],
     ],
     pathIds: pathIdsOf([instances]),
+    // Instances carry no Keystone token: the metadata paths check the proxy's signature instead.
+    publicPath: /^\/(openstack|latest|1\.0|\d{4}-\d{2}-\d{2})(\/|$)/,
     openapi: {
       title: 'ncp metadata',
       description:

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authConfigShape } from './auth/config';
 
 /**
  * The settings every service shares. Each app extends this schema in its own
@@ -19,12 +20,13 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('main'),
-  /** The project a request without X-Project-Id acts for (no Keystone yet). */
+  ...authConfigShape,
+  /** With AUTH_STRATEGY=noauth: the project a request without X-Project-Id acts for. */
   DEFAULT_PROJECT_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,255}$/, 'a project id: 1 to 255 letters, digits, - or _')
     .default('00000000000000000000000000000001'),
-  /** Roles of such a request; `admin` lets the default project do what Neutron reserves to admins. */
+  /** With AUTH_STRATEGY=noauth: roles of such a request; `admin` lets the default project do what Neutron reserves to admins. */
   DEFAULT_ROLES: z.string().default('admin,member'),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

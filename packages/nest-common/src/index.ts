@@ -7,3 +7,7 @@ export * from './service-app';
 export * from './lifecycle';
 export * from './openapi';
 export * from './http-edge';
+export * from './auth/authentication';
+export * from './auth/config';
+export * from './auth/keystone-auth';
+export * from './auth/keystone-token';

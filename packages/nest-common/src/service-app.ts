@@ -10,6 +10,7 @@ import { HttpMetrics, HttpMetricsMiddleware, METRICS_REGISTRY, MetricsController
 import { MAX_BODY_BYTES, badPathSegment, bodyParserError, clientErrorResponse, httpError, originForm, storableJsonReviver, type NotFoundOf } from './http-edge';
 import { NeutronExceptionFilter } from './neutron/errors';
 import { requestId } from './neutron/request-context';
+import { type Authentication, authenticationMiddleware } from './auth/authentication';
 
 export interface ServiceCommonOptions {
   readonly service: string;
@@ -60,6 +61,10 @@ export interface HttpServiceOptions {
    * The gateway leaves it out: the service behind it answers.
    */
   readonly pathIds?: Readonly<Record<string, NotFoundOf>>;
+  /** Who may call: every route but the open ones (and `publicPath`) needs a valid token with Keystone. */
+  readonly auth: Authentication;
+  /** Paths the service guards itself (the metadata service's signed instance paths). */
+  readonly publicPath?: RegExp;
 }
 
 interface RequestLike {
@@ -88,6 +93,8 @@ export async function startHttpService(module: Type | DynamicModule, opts: HttpS
     if (req.originalUrl !== undefined) req.originalUrl = target;
     next();
   });
+  // Before the body is read: a request without a valid token costs no parsing.
+  app.use(authenticationMiddleware(opts.auth, opts.publicPath));
   if (opts.pathIds) {
     const notFound = opts.pathIds;
     app.use((req: RequestLike, _res: unknown, next: (err?: unknown) => void) => next(badPathSegment(req.url.split('?')[0] ?? '', notFound) ?? undefined));

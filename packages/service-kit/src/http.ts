@@ -5,6 +5,8 @@ import {
   findExtension,
   neutronOpenApi,
   projectionServiceHealth,
+  authenticationOf,
+  createLogger,
   startHttpService,
   stopOnSignals,
   type NeutronExtension,
@@ -22,6 +24,8 @@ export interface HttpDeclaration<S> {
   readonly provide?: (service: S) => readonly (readonly [InjectionToken, unknown])[];
   /** Paths whose ids are checked before any route (see HttpServiceOptions.pathIds). */
   readonly pathIds?: Readonly<Record<string, NotFoundOf>>;
+  /** Paths the service guards itself, reached without a Keystone token (see HttpServiceOptions.publicPath). */
+  readonly publicPath?: RegExp;
   readonly openapi: {
     readonly title: string;
     readonly description: string;
@@ -77,6 +81,8 @@ export function runService<C extends KitConfig, Db extends ServiceDb, P extends 
   const { declaration } = definition;
   const main = async () => {
     const config = declaration.config();
+    // first: a service missing its Keystone settings stops before it connects to anything
+    const auth = authenticationOf(config, createLogger(declaration.name, config.LOG_LEVEL));
     const service = await definition.create(config);
     const { http } = declaration;
     const serve = () =>
@@ -86,6 +92,8 @@ export function runService<C extends KitConfig, Db extends ServiceDb, P extends 
         port: config.PORT,
         logger: service.logger,
         pathIds: http.pathIds,
+        auth,
+        publicPath: http.publicPath,
         openapi: {
           title: http.openapi.title,
           description: http.openapi.description,

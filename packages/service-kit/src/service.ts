@@ -150,10 +150,13 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
     this.apiSupport ??= new ApiSupport(
       new ReadModel(this.prisma, this.config.PAGINATION_MAX_LIMIT > 0 ? this.config.PAGINATION_MAX_LIMIT : undefined),
       first.runner,
-      {
-        defaultProjectId: this.config.DEFAULT_PROJECT_ID,
-        defaultRoles: this.config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
-      },
+      // with Keystone, the edge sets the identity of every request it lets through
+      this.config.AUTH_STRATEGY === 'keystone'
+        ? null
+        : {
+            defaultProjectId: this.config.DEFAULT_PROJECT_ID,
+            defaultRoles: this.config.DEFAULT_ROLES.split(',').map((r) => r.trim().toLowerCase()),
+          },
     );
     return this.apiSupport;
   }

@@ -7,3 +7,4 @@ export * from './pg-sql';
 export * from './fact-stream';
 export * from './prng';
 export * from './projection-spec';
+export * from './keystone';

@@ -186,6 +186,7 @@ export class TestStack {
     readonly database: TestDatabase,
     readonly natsUrl: string,
     private readonly services: Record<ServiceName, Service>,
+    private readonly adminToken?: () => Promise<string>,
   ) {
     // start() has settled every port by now (startIpam starts IPAM again on the same one)
     this.url = serviceUrl(services.gateway);
@@ -197,7 +198,11 @@ export class TestStack {
     this.secgroupsUrl = serviceUrl(services.secgroups);
   }
 
-  static async start(opts: { env?: Record<string, string> } = {}): Promise<TestStack> {
+  /**
+   * `adminToken`: with AUTH_STRATEGY=keystone in `env`, how the stack gets an admin's token for
+   * its own API calls (waiting for agents, finding the namespaces to clean up).
+   */
+  static async start(opts: { env?: Record<string, string>; adminToken?: () => Promise<string> } = {}): Promise<TestStack> {
     const infra = await testInfra();
     const prefix = uniqueName('t');
     const database = await createTestDatabase(infra.databaseUrl);
@@ -208,6 +213,8 @@ export class TestStack {
       NATS_PREFIX: prefix,
       LOG_LEVEL: 'warn',
       METADATA_PROXY_SHARED_SECRET: TEST_METADATA_SECRET,
+      // the tiers that test authentication pass AUTH_STRATEGY=keystone and Keystone's settings
+      AUTH_STRATEGY: 'noauth',
       ...opts.env,
     };
     const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
@@ -235,7 +242,7 @@ export class TestStack {
       SECGROUPS_URL: serviceUrl(backends.secgroups),
     });
     await TestStack.startOnFreePort(gateway);
-    return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway });
+    return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway }, opts.adminToken);
   }
 
   /**
@@ -304,12 +311,16 @@ export class TestStack {
   async waitForAgent(host: string, alive: boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const res = await fetch(`${this.url}/v2.0/agents?host=${encodeURIComponent(host)}`);
+      const res = await fetch(`${this.url}/v2.0/agents?host=${encodeURIComponent(host)}`, { headers: await this.adminHeaders() });
       const body = (await res.json()) as { agents?: { alive: boolean }[] };
       if (body.agents?.[0]?.alive === alive) return;
       await sleep(200);
     }
     throw new Error(`agent ${host} not ${alive ? 'alive' : 'dead'} within ${timeoutMs} ms`);
+  }
+
+  private async adminHeaders(): Promise<Record<string, string>> {
+    return this.adminToken ? { 'X-Auth-Token': await this.adminToken() } : {};
   }
 
   /** Recent output of a service, for failure messages. */
@@ -343,7 +354,7 @@ export class TestStack {
   private async agentNamespaces(): Promise<string[]> {
     const ids = async (collection: string) => {
       try {
-        const res = await fetch(`${this.url}/v2.0/${collection}?fields=id`);
+        const res = await fetch(`${this.url}/v2.0/${collection}?fields=id`, { headers: await this.adminHeaders() });
         return ((await res.json()) as Record<string, { id: string }[] | undefined>)[collection]?.map((r) => r.id.replace(/-/g, '').slice(0, 8)) ?? [];
       } catch {
         return [];

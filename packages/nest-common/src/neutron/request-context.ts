@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
+import { httpError } from '../http-edge';
 
 export interface TenancyDefaults {
   readonly defaultProjectId: string;
@@ -30,16 +31,20 @@ const USER_NAME = /^[^\p{Cc}\p{Cs}]{1,255}$/u;
 
 /**
  * Who is asking: the project and roles keystonemiddleware would have set
- * (X-Project-Id, X-Roles), else the configured default project. The request id
+ * (X-Project-Id, X-Roles), else the configured default project (`defaults`: with
+ * authentication off only; with it on, the edge sets them from the token). The request id
  * (X-Openstack-Request-Id) becomes the correlation id of every event it causes.
  * A header that is sent but empty or malformed is refused (400), never taken as a
  * project `''` or no roles: the project id ends up in columns and subjects.
  */
-export function commandMetadata(headers: Headers, defaults: TenancyDefaults, now = new Date()): CommandMetadata {
-  const projectId = idHeader(headers, 'x-project-id', 'X-Project-Id') ?? idHeader(headers, 'x-tenant-id', 'X-Tenant-Id') ?? defaults.defaultProjectId;
+export function commandMetadata(headers: Headers, defaults: TenancyDefaults | null, now = new Date()): CommandMetadata {
+  const projectId = idHeader(headers, 'x-project-id', 'X-Project-Id') ?? idHeader(headers, 'x-tenant-id', 'X-Tenant-Id') ?? defaults?.defaultProjectId;
+  // No defaults: the edge authenticated the request and set these headers from its token.
+  if (projectId === undefined) throw httpError(401, 'HTTPUnauthorized', 'The request you have made requires authentication.');
   const rolesHeader = header(headers, 'x-roles');
-  let roles = defaults.defaultRoles;
-  if (rolesHeader !== undefined) {
+  let roles = defaults?.defaultRoles ?? [];
+  if (rolesHeader === '' && defaults === null) roles = [];
+  else if (rolesHeader !== undefined) {
     roles = rolesHeader.split(',').map((r) => r.trim().toLowerCase());
     if (!roles.every((r) => ROLE.test(r))) throw badHeader('X-Roles', rolesHeader, 'expected role names separated by commas');
   }

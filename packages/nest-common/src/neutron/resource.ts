@@ -260,7 +260,8 @@ export class ApiSupport<Db> {
   constructor(
     readonly readModel: ReadModel<Db>,
     private readonly projection: { waitFor(sequence: number, timeoutMs?: number): Promise<void> },
-    private readonly tenancy: TenancyDefaults,
+    /** Who a request without identity headers is; null when the edge authenticates every request. */
+    private readonly tenancy: TenancyDefaults | null,
     private readonly readYourWritesMs = READ_YOUR_WRITES_TIMEOUT_MS,
   ) {}
 
