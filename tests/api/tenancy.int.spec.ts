@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { TestKeystone, TestStack, requireKeystone } from '@ncp/testing';
 import { eventually } from '../support/eventually';
 import { NeutronClient, type PortResource, type Resource } from './client';
@@ -18,7 +20,12 @@ let stack: TestStack;
 let admin: NeutronClient;
 let a: NeutronClient;
 let b: NeutronClient;
+/** Project A's reader (role reader only), and a user of A with a role the policy does not know. */
+let readerA: NeutronClient;
+let observerA: NeutronClient;
 let agent: FakeAgent;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
 
 type Router = Resource & { external_gateway_info: unknown };
 type FloatingIp = Resource & { port_id: string | null };
@@ -37,14 +44,22 @@ beforeAll(async () => {
   keystone = await TestKeystone.start();
   const userA = { user: 'user-a', password: 'pw-a', project: 'project-a' };
   const userB = { user: 'user-b', password: 'pw-b', project: 'project-b' };
+  const readerOfA = { user: 'reader-a', password: 'pw-ra', project: 'project-a' };
+  const observerOfA = { user: 'observer-a', password: 'pw-oa', project: 'project-a' };
   await keystone.createUser(userA, 'member');
   await keystone.createUser(userB, 'member');
+  await keystone.createUser(readerOfA, 'reader');
+  await keystone.createUser(observerOfA, 'observer');
   projectA = await keystone.createProject('project-a');
   stack = await TestStack.start(keystone.stackOptions({ PLACEMENT_INTERVAL_SECONDS: '1' }));
   const anonymous = new NeutronClient(stack.url);
   admin = anonymous.as({ 'X-Auth-Token': await keystone.token(keystone.admin) });
   a = anonymous.as({ 'X-Auth-Token': await keystone.token(userA) });
   b = anonymous.as({ 'X-Auth-Token': await keystone.token(userB) });
+  readerA = anonymous.as({ 'X-Auth-Token': await keystone.token(readerOfA) });
+  observerA = anonymous.as({ 'X-Auth-Token': await keystone.token(observerOfA) });
+  nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
+  jsm = await jetstreamManager(nc);
   agent = await FakeAgent.start(stack.natsUrl, stack.prefix, { row: 'row-a', host: 'net-t1', roles: ['network'], physnets: {} });
   ext = await admin.create('networks', 'network', { name: 'public', 'router:external': true });
   await admin.create('subnets', 'subnet', { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false });
@@ -56,10 +71,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await nc?.close();
   await agent?.stop();
   await stack?.stop();
   await keystone?.stop();
 });
+
+const lastSequence = async () => (await jsm.streams.info(`EVENTS_${stack.prefix}`)).state.last_seq;
 
 /** The refusal names nothing of A's but the id B sent. */
 function revealsNothing(r: Reply, ...allowed: string[]) {
@@ -201,5 +219,143 @@ describe.runIf(run)("another project's instances", () => {
     expect((await b.get<{ instance: { port_ids: string[] } }>(`/v2.0/instances/${fake.id}`)).body.instance.port_ids).toEqual([]);
     expect((await a.get<{ instance: { port_ids: string[] } }>(`/v2.0/instances/${realVm.id}`)).body.instance.port_ids).toEqual([realPort.id]);
     expect(portOfA.id).not.toBe(realPort.id);
+  });
+});
+
+describe.runIf(run)("Neutron's roles: a project's reader, another project's member, a role the policy does not know", () => {
+  type Sg = Resource & { security_group_rules: unknown[] };
+
+  it('lets a reader see its project but change nothing: 403 on every create, update, delete and action', async () => {
+    const reader = readerA;
+    const sg = await a.create<Sg>('security-groups', 'security_group', { name: 'a-sg-read' });
+    const fip = await a.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id });
+    const scope = await a.create('address-scopes', 'address_scope', { name: 'a-scope-read', ip_version: 4 });
+    for (const path of [
+      `networks/${netA.id}`,
+      `subnets/${subnetA.id}`,
+      `ports/${portA.id}`,
+      `routers/${routerA.id}`,
+      `floatingips/${fip.id}`,
+      `security-groups/${sg.id}`,
+    ]) {
+      expect((await reader.get(`/v2.0/${path}`)).status, path).toBe(200);
+    }
+    const before = await lastSequence();
+    const attempts: [string, Promise<Reply>][] = [
+      ['create_network', reader.post('/v2.0/networks', { network: { name: 'r' } })],
+      ['create_subnet', reader.post('/v2.0/subnets', { subnet: { network_id: netA.id, ip_version: 4, cidr: '10.10.9.0/24' } })],
+      ['create_port', reader.post('/v2.0/ports', { port: { network_id: netA.id } })],
+      ['create_router', reader.post('/v2.0/routers', { router: { name: 'r' } })],
+      ['create_floatingip', reader.post('/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })],
+      ['create_security_group', reader.post('/v2.0/security-groups', { security_group: { name: 'r' } })],
+      ['create_security_group_rule', reader.post('/v2.0/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress' } })],
+      ['create_address_scope', reader.post('/v2.0/address-scopes', { address_scope: { name: 'r', ip_version: 4 } })],
+      ['update_network', reader.put(`/v2.0/networks/${netA.id}`, { network: { name: 'r' } })],
+      ['update_subnet', reader.put(`/v2.0/subnets/${subnetA.id}`, { subnet: { name: 'r' } })],
+      ['update_port', reader.put(`/v2.0/ports/${portA.id}`, { port: { name: 'r' } })],
+      ['update_router', reader.put(`/v2.0/routers/${routerA.id}`, { router: { name: 'r' } })],
+      ['update_floatingip', reader.put(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } })],
+      ['update_security_group', reader.put(`/v2.0/security-groups/${sg.id}`, { security_group: { name: 'r' } })],
+      ['update_address_scope', reader.put(`/v2.0/address-scopes/${scope.id}`, { address_scope: { name: 'r' } })],
+      ['add_router_interface', reader.put(`/v2.0/routers/${routerA.id}/add_router_interface`, { subnet_id: subnetA.id })],
+      ['delete_port', reader.delete(`/v2.0/ports/${portA.id}`)],
+      ['delete_subnet', reader.delete(`/v2.0/subnets/${subnetA.id}`)],
+      ['delete_network', reader.delete(`/v2.0/networks/${netA.id}`)],
+      ['delete_router', reader.delete(`/v2.0/routers/${routerA.id}`)],
+      ['delete_floatingip', reader.delete(`/v2.0/floatingips/${fip.id}`)],
+      ['delete_security_group', reader.delete(`/v2.0/security-groups/${sg.id}`)],
+      ['delete_address_scope', reader.delete(`/v2.0/address-scopes/${scope.id}`)],
+    ];
+    for (const [rule, pending] of attempts) {
+      const r = await pending;
+      expect([r.status, errorOf(r).type, errorOf(r).message], rule).toEqual([403, 'PolicyNotAuthorized', `rule:${rule} is disallowed by policy`]);
+    }
+    expect(await lastSequence(), 'nothing appended').toBe(before);
+    expect((await a.get<{ network: Resource }>(`/v2.0/networks/${netA.id}`)).body.network.name).toBe('a-private');
+  });
+
+  it("answers another project's member not found on show, update and delete of private resources", async () => {
+    const sg = await a.create<Sg>('security-groups', 'security_group', { name: 'a-sg-hidden' });
+    const fip = await a.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id });
+    const cases: [string, string, string][] = [
+      ['networks', netA.id, 'NetworkNotFound'],
+      ['ports', portA.id, 'PortNotFound'],
+      ['routers', routerA.id, 'RouterNotFound'],
+      ['floatingips', fip.id, 'FloatingIPNotFound'],
+      ['security-groups', sg.id, 'SecurityGroupNotFound'],
+    ];
+    const singular: Record<string, string> = {
+      networks: 'network',
+      ports: 'port',
+      routers: 'router',
+      floatingips: 'floatingip',
+      'security-groups': 'security_group',
+    };
+    for (const [collection, id, type] of cases) {
+      const body = { [singular[collection] ?? '']: collection === 'floatingips' ? { port_id: null } : { name: 'b' } };
+      for (const r of [await b.get(`/v2.0/${collection}/${id}`), await b.put(`/v2.0/${collection}/${id}`, body), await b.delete(`/v2.0/${collection}/${id}`)]) {
+        expect([r.status, errorOf(r).type], `${collection} ${JSON.stringify(r.body)}`).toEqual([404, type]);
+        revealsNothing(r, id);
+      }
+      const listed = (await b.get<Record<string, Resource[]>>(`/v2.0/${collection}`)).body[collection.replace('-', '_')] ?? [];
+      expect(listed.map((x) => x.id)).not.toContain(id);
+    }
+    expect((await a.get(`/v2.0/security-groups/${sg.id}`)).status).toBe(200);
+  });
+
+  it('shows a non-admin neither the admin-only attributes nor the subnets of an external network it does not own', async () => {
+    const hidden = {
+      networks: ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'],
+      ports: ['binding:host_id', 'binding:profile', 'binding:vif_type', 'binding:vif_details'],
+      routers: ['distributed', 'ha'],
+    };
+    const ids = { networks: netA.id, ports: portA.id, routers: routerA.id };
+    for (const [collection, attributes] of Object.entries(hidden) as [keyof typeof hidden, string[]][]) {
+      const singular = collection.slice(0, -1);
+      const asMember = (await a.get<Record<string, Record<string, unknown>>>(`/v2.0/${collection}/${ids[collection]}`)).body[singular] ?? {};
+      const asAdmin = (await admin.get<Record<string, Record<string, unknown>>>(`/v2.0/${collection}/${ids[collection]}`)).body[singular] ?? {};
+      const listed = (await a.get<Record<string, Record<string, unknown>[]>>(`/v2.0/${collection}`)).body[collection] ?? [];
+      for (const attribute of attributes) {
+        expect(asAdmin, `${collection} as admin`).toHaveProperty([attribute]);
+        expect(asMember, `${collection} as member`).not.toHaveProperty([attribute]);
+        for (const item of listed) expect(item).not.toHaveProperty([attribute]);
+      }
+    }
+    // the external network is visible to B, its subnet is not (it is not shared)
+    expect((await b.get(`/v2.0/networks/${ext.id}`)).status).toBe(200);
+    expect((await b.get<{ subnets: unknown[] }>(`/v2.0/subnets?network_id=${ext.id}`)).body.subnets).toEqual([]);
+    expect((await admin.get<{ subnets: unknown[] }>(`/v2.0/subnets?network_id=${ext.id}`)).body.subnets).toHaveLength(1);
+    // agents are the admin's to list
+    expect((await a.get<{ agents: unknown[] }>('/v2.0/agents')).body.agents).toEqual([]);
+    expect((await admin.get<{ agents: unknown[] }>('/v2.0/agents')).body.agents.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a non-admin the attributes only admins set, and accepts their defaults', async () => {
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['routers', 'create_router:distributed', { router: { name: 'd', distributed: true } }],
+      ['routers', 'create_router:ha', { router: { name: 'h', ha: true } }],
+      ['networks', 'create_network:shared', { network: { name: 's', shared: true } }],
+      ['networks', 'create_network:router:external', { network: { name: 'e', 'router:external': true } }],
+      ['networks', 'create_network:provider:network_type', { network: { name: 'p', 'provider:network_type': 'vxlan' } }],
+      ['ports', 'create_port:binding:host_id', { port: { network_id: netA.id, 'binding:host_id': 'somewhere' } }],
+    ];
+    for (const [collection, rule, body] of cases) {
+      const r = await a.post(`/v2.0/${collection}`, body);
+      expect([r.status, errorOf(r).type, errorOf(r).message], rule).toEqual([403, 'PolicyNotAuthorized', `rule:${rule} is disallowed by policy`]);
+    }
+    const updated = await a.put(`/v2.0/networks/${netA.id}`, { network: { shared: true } });
+    expect([updated.status, errorOf(updated).message]).toEqual([403, 'rule:update_network:shared is disallowed by policy']);
+    expect((await a.post('/v2.0/networks', { network: { name: 'plain', shared: false, 'router:external': false } })).status).toBe(201);
+  });
+
+  it('shows a role the policy does not know only what is shared or external, and lets it change nothing', async () => {
+    const observer = observerA;
+    const networks = (await observer.get<{ networks: Resource[] }>('/v2.0/networks')).body.networks.map((n) => n.id);
+    expect(networks).toContain(ext.id);
+    expect(networks).not.toContain(netA.id);
+    expect((await observer.get<{ ports: unknown[] }>('/v2.0/ports')).body.ports).toEqual([]);
+    expect((await observer.get<{ routers: unknown[] }>('/v2.0/routers')).body.routers).toEqual([]);
+    expect((await observer.get(`/v2.0/networks/${netA.id}`)).status).toBe(404);
+    expect((await observer.post('/v2.0/networks', { network: { name: 'o' } })).status).toBe(403);
   });
 });

@@ -7,6 +7,7 @@ export * from './envelope';
 export * from './errors';
 export * from './event-registry';
 export * from './neutron-rules';
+export * from './policy';
 export * from './request-reply';
 export * from './subjects';
 export * from './text';

@@ -69,7 +69,7 @@ export class SpeakersController extends neutronResource<BgpPrisma, { commands: B
 
   @Get(':id/bgp-dragents')
   async dragents(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    requireBgpAdmin(this.api, req, 'get_bgp_dragents');
+    requireBgpAdmin(this.api, req, 'list_dragent_hosting_bgp_speaker');
     const speaker = await this.deps.prisma.bgpSpeaker.findUnique({ where: { id } });
     if (!speaker) throw notFoundSpeaker(id);
     const hosts = speakerHosts(speaker);
@@ -114,7 +114,7 @@ export class DrAgentsController extends neutronController<BgpPrisma, { commands:
 }) {
   @Get(':id/bgp-drinstances')
   async list(@Param('id') id: string, @Req() req: HttpRequestLike) {
-    requireBgpAdmin(this.api, req, 'get_bgp_drinstances');
+    requireBgpAdmin(this.api, req, 'list_bgp_speaker_on_dragent');
     const agent = await this.deps.prisma.agent.findUnique({ where: { id } });
     if (!agent) throw new NotFoundError('BGP.AgentNotFound', `Agent ${id} could not be found.`);
     const all = await this.deps.prisma.bgpSpeaker.findMany({ orderBy: { createdAt: 'asc' } });

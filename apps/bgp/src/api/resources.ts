@@ -7,15 +7,13 @@ import {
   listAttr,
   jsonAttr,
   neutronTimestamp,
+  policyWhere,
   standardWire,
   stringAttr,
   type ResourceReader,
 } from '@ncp/nest-common';
 import { type BgpPeer, type BgpSession, type BgpSpeaker } from '../generated/prisma/client';
 import { type BgpPrisma } from '../infrastructure/prisma';
-
-/** BGP is an operator's tool: Neutron's policy makes every BGP call admin-only, and so do we. */
-const adminOnly = () => ({});
 
 export const speakers: ResourceReader<BgpSpeaker, BgpPrisma> = {
   path: 'bgp-speakers',
@@ -34,7 +32,7 @@ export const speakers: ResourceReader<BgpSpeaker, BgpPrisma> = {
   },
   notFound: (id) => ({ type: 'BgpSpeakerNotFound', message: `BGP speaker ${id} could not be found.` }),
   defaultSort: BY_CREATION,
-  visibleTo: adminOnly,
+  visibleTo: (meta) => policyWhere('get_bgp_speaker', meta),
   findMany: (prisma, args) => prisma.bgpSpeaker.findMany(args),
   toWire: (s) => ({
     ...standardWire(s),
@@ -91,7 +89,7 @@ export function peersReader(isAlive: (host: string) => boolean): ResourceReader<
     },
     notFound: (id) => ({ type: 'BgpPeerNotFound', message: `BGP peer ${id} could not be found.` }),
     defaultSort: BY_CREATION,
-    visibleTo: adminOnly,
+    visibleTo: (meta) => policyWhere('get_bgp_peer', meta),
     findMany: async (prisma, args) => {
       const peers = await prisma.bgpPeer.findMany(args);
       const sessions = await prisma.bgpSession.findMany({

@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import { booleanAttr, jsonAttr, neutronHeartbeat, neutronReader, stringAttr } from '@ncp/nest-common';
+import { booleanAttr, jsonAttr, neutronHeartbeat, neutronReader, policyWhere, stringAttr } from '@ncp/nest-common';
 import { type IpamReader } from './resources';
 import { type IpamPrisma } from '../infrastructure/prisma';
 import { type AgentLiveness } from '../desired-state/agent-liveness';
@@ -52,7 +52,7 @@ export function agentsReader(liveness: AgentLiveness): IpamReader<AgentRow> {
     notFound: (id) => ({ type: 'AgentNotFound', message: `Agent ${id} could not be found.` }),
     defaultSort: [{ attribute: 'host', column: 'host', direction: 'asc' }],
     // Neutron's policy (get_agent: admin_only): other projects list none.
-    visibleTo: (meta) => (meta.isAdmin ? {} : { id: { in: [] } }),
+    visibleTo: (meta) => policyWhere('get_agent', meta),
     // One agent does every job its roles give it and is listed once per job, as Neutron lists
     // one agent per type and host: `agent_type=DHCP agent` finds the network agents, as DHCP
     // agents, `BGP dynamic routing agent` the bgp ones (what `openstack bgp dragent list` asks).

@@ -76,10 +76,6 @@ const NETWORK_UPDATABLE = ['name', 'description', 'admin_state_up', 'shared', 'r
 
 export function createNetworkInput(body: unknown, meta: CommandMetadata): CreateNetworkInput {
   const b = parseBody(body, 'network', networkBody);
-  const provider = b['provider:network_type'] !== undefined || b['provider:physical_network'] !== undefined || b['provider:segmentation_id'] !== undefined;
-  if ((provider || b['router:external'] === true || b.shared === true) && !meta.isAdmin) {
-    throw new ValidationError('API.HTTPForbidden', 'Provider attributes, router:external and shared require admin privileges');
-  }
   return {
     projectId: ownerOf(b, meta),
     attributes: {
@@ -308,7 +304,6 @@ export function createSubnetPoolInput(body: unknown, meta: CommandMetadata): { p
   if (b.prefixes === undefined || b.prefixes.length === 0) {
     throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'prefixes' not specified");
   }
-  if (b.is_default === true && !meta.isAdmin) throw new ValidationError('API.HTTPForbidden', 'is_default requires admin privileges');
   const version = b.prefixes.some((p) => p.includes(':')) ? 6 : 4;
   const bounds = defaultPrefixBounds(version);
   const min = b.min_prefixlen ?? bounds.min;
@@ -364,7 +359,6 @@ export function createAddressScopeInput(body: unknown, meta: CommandMetadata) {
   const b = parseBody(body, 'address_scope', scopeBody);
   if (b.ip_version === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'ip_version' not specified");
   if (b.name === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'name' not specified");
-  if (b.shared === true && !meta.isAdmin) throw new ValidationError('API.HTTPForbidden', 'shared address scopes require admin privileges');
   return { projectId: ownerOf(b, meta), name: b.name, ipVersion: b.ip_version, shared: b.shared ?? false };
 }
 

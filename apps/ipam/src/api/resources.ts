@@ -6,7 +6,7 @@ import {
   jsonAttr,
   listAttr,
   neutronTimestamp,
-  ownOr,
+  policyWhere,
   standardWire,
   stringAttr,
   type ResourceReader,
@@ -24,7 +24,6 @@ const list = listAttr;
 const obj = jsonAttr;
 const standard = STANDARD_ATTRIBUTES;
 const byCreation = BY_CREATION;
-const own = ownOr;
 export const timestamp = neutronTimestamp;
 
 // ---- networks -------------------------------------------------------------------------
@@ -60,7 +59,8 @@ export const networks: IpamReader<NetworkRow> = {
   },
   notFound: (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => own(meta, { shared: true }, { external: true }),
+  visibleTo: (meta) => policyWhere('get_network', meta, { shared: { shared: true }, external: { external: true } }),
+  policyTarget: (n) => ({ projectId: n.projectId, sharedWithCaller: n.shared, externalForCaller: n.external }),
   findMany: (prisma, args) => prisma.network.findMany({ ...args, include: networkInclude }),
   toWire: (n) => ({
     ...standardWire(n),
@@ -86,7 +86,8 @@ export const networks: IpamReader<NetworkRow> = {
 
 // ---- subnets --------------------------------------------------------------------------
 
-type SubnetRow = Prisma.SubnetGetPayload<object>;
+const subnetInclude = { network: { select: { projectId: true, external: true } } };
+type SubnetRow = Prisma.SubnetGetPayload<{ include: typeof subnetInclude }>;
 
 export const subnets: IpamReader<SubnetRow> = {
   path: 'subnets',
@@ -113,8 +114,15 @@ export const subnets: IpamReader<SubnetRow> = {
   },
   notFound: (id) => ({ type: 'SubnetNotFound', message: `Subnet ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => own(meta, { networkShared: true }),
-  findMany: (prisma, args) => prisma.subnet.findMany(args),
+  // Not `external`: see get_subnet in the policy rules.
+  visibleTo: (meta) => policyWhere('get_subnet', meta, { networkOwner: (projectId) => ({ network: { projectId } }), shared: { networkShared: true } }),
+  policyTarget: (x) => ({
+    projectId: x.projectId,
+    networkProjectId: x.network.projectId,
+    sharedWithCaller: x.networkShared,
+    externalForCaller: x.network.external,
+  }),
+  findMany: (prisma, args) => prisma.subnet.findMany({ ...args, include: subnetInclude }),
   toWire: (x) => ({
     ...standardWire(x),
     description: x.description,
@@ -170,7 +178,8 @@ export const ports: IpamReader<PortRow> = {
   },
   notFound: (id) => ({ type: 'PortNotFound', message: `Port ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => own(meta, { networkProjectId: meta.projectId }),
+  visibleTo: (meta) => policyWhere('get_port', meta, { networkOwner: (networkProjectId) => ({ networkProjectId }) }),
+  policyTarget: (p) => ({ projectId: p.projectId, networkProjectId: p.networkProjectId, deviceOwner: p.deviceOwner }),
   customFilter: (_name, values) => ({
     // Each value is one condition (`ip_address=10.0.0.5`); all must hold, as in Neutron.
     AND: values.map((v) => {
@@ -237,7 +246,8 @@ export const subnetPools: IpamReader<SubnetPoolRow> = {
   },
   notFound: (id) => ({ type: 'SubnetPoolNotFound', message: `Subnet pool ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => own(meta, { shared: true }),
+  visibleTo: (meta) => policyWhere('get_subnetpool', meta, { shared: { shared: true } }),
+  policyTarget: (p) => ({ projectId: p.projectId, sharedWithCaller: p.shared }),
   findMany: (prisma, args) => prisma.subnetPool.findMany(args),
   toWire: (p) => ({
     ...standardWire(p),
@@ -267,7 +277,8 @@ export const addressScopes: IpamReader<AddressScopeRow> = {
   },
   notFound: (id) => ({ type: 'AddressScopeNotFound', message: `Address scope ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => own(meta, { shared: true }),
+  visibleTo: (meta) => policyWhere('get_address_scope', meta, { shared: { shared: true } }),
+  policyTarget: (a) => ({ projectId: a.projectId, sharedWithCaller: a.shared }),
   findMany: (prisma, args) => prisma.addressScope.findMany(args),
   toWire: (a) => ({ ...standardWire(a), ip_version: a.ipVersion, shared: a.shared }),
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CommandMetadata } from '@ncp/contracts';
 import { formatCidr } from '@ncp/netaddr';
-import { canModify, cidrInput, notFound } from '../domain/rules';
+import { cidrInput, mayChange, notFound, ownedTarget } from '../domain/rules';
 import { compactPrefixes, type SubnetPoolAttributes, type SubnetPoolState, type SubnetPoolUpdate } from '../domain/subnet-pool.decider';
 import { type FollowUps } from './follow-ups';
 import { systemMeta, type IpamWriteModel, type Written } from './write-model';
@@ -45,7 +45,7 @@ export class SubnetPoolCommands {
   }
 
   async update(id: string, changes: SubnetPoolUpdate, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written> {
-    const before = await this.ownPool(id, meta);
+    const before = await this.ownPool(id, 'update_subnetpool', meta);
     const scopeId = changes.addressScopeId !== undefined ? changes.addressScopeId : before.addressScopeId;
     const undo: (() => Promise<number>)[] = [];
     try {
@@ -75,7 +75,7 @@ export class SubnetPoolCommands {
   }
 
   async addPrefixes(id: string, prefixes: readonly string[], meta: CommandMetadata): Promise<Written> {
-    const pool = await this.ownPool(id, meta);
+    const pool = await this.ownPool(id, 'add_prefixes', meta);
     const scopeId = pool.exists ? pool.addressScopeId : null;
     if (scopeId !== null) await this.claim(scopeId, id, pool.ipVersion, prefixes, meta);
     try {
@@ -113,9 +113,11 @@ export class SubnetPoolCommands {
    * The pool if the caller may change it, else a 404 naming only the pool: checked before any
    * step on its address scope, whose refusal would name the scope of another project's pool.
    */
-  private async ownPool(id: string, meta: CommandMetadata): Promise<SubnetPoolState> {
+  private async ownPool(id: string, action: 'update_subnetpool' | 'add_prefixes', meta: CommandMetadata): Promise<SubnetPoolState> {
     const pool = (await this.model.pools.load(id)).state;
-    if (!pool.exists || !canModify(meta, pool)) throw notFound('SubnetPoolNotFound', `Subnet pool ${id} could not be found.`);
+    const missing = () => notFound('SubnetPoolNotFound', `Subnet pool ${id} could not be found.`);
+    if (!pool.exists) throw missing();
+    mayChange(meta, 'get_subnetpool', action, ownedTarget(pool), missing);
     return pool;
   }
 

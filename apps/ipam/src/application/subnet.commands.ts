@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
+import { IPAM_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
 import { formatCidr, type IpAddress } from '@ncp/netaddr';
 import { type SubnetUpdate } from '../domain/network.decider';
-import { badRequest, canModify, canSee, invalidInput, ipInput, notFound } from '../domain/rules';
+import { badRequest, canSee, invalidInput, ipInput, notFound, onNetworkTarget, ownedTarget, requirePolicy } from '../domain/rules';
 import { type SubnetRequest } from '../domain/subnet-rules';
 import { type FollowUps } from './follow-ups';
 import { type AggregateLookups } from './lookups';
@@ -42,16 +42,12 @@ export class SubnetCommands {
     // The network first (the step after would refuse it anyway): the pool's prefix is not
     // taken in the name of a network the caller may not add subnets to.
     const network = (await this.model.networks.load(input.networkId)).state;
-    if (!network.exists || !canSee(meta, network)) throw notFound('NetworkNotFound', `Network ${input.networkId} could not be found.`);
-    if (!canModify(meta, network)) {
-      throw new ForbiddenError(
-        'IPAM.PolicyNotAuthorized',
-        `(rule:create_subnet) is disallowed by policy: network ${input.networkId} belongs to another project`,
-      );
-    }
+    if (!network.exists || !canSee(meta, 'get_network', ownedTarget(network)))
+      throw notFound('NetworkNotFound', `Network ${input.networkId} could not be found.`);
+    requirePolicy(meta, 'create_subnet', onNetworkTarget(network, { projectId: input.projectId }));
     const pool = (await this.model.pools.load(poolId)).state;
     // Nothing about a pool the caller cannot see, not even its IP version.
-    if (!pool.exists || !canSee(meta, pool)) throw notFound('SubnetPoolNotFound', `Subnet pool ${poolId} could not be found.`);
+    if (!pool.exists || !canSee(meta, 'get_subnetpool', ownedTarget(pool))) throw notFound('SubnetPoolNotFound', `Subnet pool ${poolId} could not be found.`);
     if (input.ipVersion !== undefined && input.ipVersion !== pool.ipVersion) {
       throw badRequest(`Cannot allocate IPv${input.ipVersion} subnet from IPv${pool.ipVersion} subnet pool`);
     }

@@ -50,7 +50,11 @@ export class IpamWriteModel {
   }
 }
 
-/** Metadata of follow-up steps a service takes on its own behalf within a request. */
+/**
+ * Metadata of follow-up steps a service takes on its own behalf within a request: a service's
+ * own, without the caller's roles, so the policy gives it every role.
+ */
 export function systemMeta(meta: CommandMetadata): CommandMetadata {
-  return { ...meta, isAdmin: true, actor: `ipam (for ${meta.actor})` };
+  const { roles: _roles, ...rest } = meta;
+  return { ...rest, isAdmin: true, actor: `ipam (for ${meta.actor})` };
 }

@@ -1,7 +1,7 @@
 import { IPAM_AGGREGATES, IPAM_CONTEXT, type AddressScopeEvent, type CommandMetadata } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { cidrsOverlap, formatCidr, type Cidr } from '@ncp/netaddr';
-import { canModify, canSee, checkRevision, cidrInput, conflict, invalidInput, notFound } from './rules';
+import { canSee, checkRevision, mayChange, ownedTarget, cidrInput, conflict, invalidInput, notFound } from './rules';
 
 /**
  * An address scope owns the rule "no two subnet pools in the scope overlap": every pool
@@ -64,12 +64,11 @@ function decide(command: AddressScopeCommand, state: Readonly<AddressScopeState>
       },
     ];
   }
-  if (!state.exists || !canSee(meta, state)) {
-    throw notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
-  }
+  const missing = () => notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
+  if (!state.exists || !canSee(meta, 'get_address_scope', ownedTarget(state))) throw missing();
   switch (command.type) {
     case 'UpdateAddressScope': {
-      if (!canModify(meta, state)) throw notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
+      mayChange(meta, 'get_address_scope', 'update_address_scope', ownedTarget(state), missing);
       checkRevision(state.revision, command.expectedRevision);
       if (command.changes.shared === false && state.shared) {
         throw conflict('AddressScopeUpdateError', `Unable to update address scope ${command.id} : Shared address scope can't be unshared.`);
@@ -77,7 +76,7 @@ function decide(command: AddressScopeCommand, state: Readonly<AddressScopeState>
       return [{ type: 'AddressScopeUpdated', data: { changes: command.changes } }];
     }
     case 'DeleteAddressScope': {
-      if (!canModify(meta, state)) throw notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
+      mayChange(meta, 'get_address_scope', 'delete_address_scope', ownedTarget(state), missing);
       if (state.claims.size > 0) {
         throw conflict(
           'AddressScopeInUse',

@@ -1,6 +1,7 @@
 import {
-  ForbiddenError,
   IPAM_AGGREGATES,
+  authorize,
+  policyNotAuthorized,
   IPAM_CONTEXT,
   ValidationError,
   type CommandMetadata,
@@ -10,7 +11,21 @@ import {
 } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import { eui64Address, formatCidr, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
-import { badRequest, canModify, canSee, checkRevision, conflict, invalidInput, notFound, unique } from './rules';
+import {
+  badRequest,
+  canSee,
+  checkRevision,
+  conflict,
+  invalidInput,
+  mayChange,
+  notFound,
+  onNetworkTarget,
+  ownedTarget,
+  refusedPortAttribute,
+  requirePolicy,
+  unique,
+  type PortAttributes,
+} from './rules';
 import {
   AUTO_DELETE_OWNERS,
   NETWORK_SNAPSHOT_VERSION,
@@ -130,7 +145,7 @@ const L3_SERVICE_OWNERS = new Set(['network:router_gateway', 'network:floatingip
  * only it can tell which are unassociated; the delete itself is decided here again after).
  */
 export function floatingIpsToLetGoBeforeDelete(state: Readonly<NetworkState>, meta: CommandMetadata): boolean {
-  return state.exists && canModify(meta, state) && [...state.ports.values()].some((p) => p.deviceOwner === 'network:floatingip');
+  return state.exists && authorize('delete_network', meta, ownedTarget(state)) && [...state.ports.values()].some((p) => p.deviceOwner === 'network:floatingip');
 }
 
 export function maxMtu(segment: Segment, policy: MtuPolicy): number {
@@ -230,12 +245,12 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
   // is not found, and nothing about its network.
   const targetsNetwork =
     command.type === 'UpdateNetwork' || command.type === 'DeleteNetwork' || command.type === 'CreateSubnet' || command.type === 'CreatePort';
-  if (targetsNetwork && !canSee(meta, state)) throw notFoundFor(command);
+  if (targetsNetwork && !canSee(meta, 'get_network', ownedTarget(state))) throw notFoundFor(command);
   switch (command.type) {
     case 'UpdateNetwork':
       return updateNetwork(net, command, meta);
     case 'DeleteNetwork': {
-      if (!canModify(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+      requirePolicy(meta, 'delete_network', ownedTarget(state));
       const blocking = [...state.ports.values()].filter((p) => !AUTO_DELETE_OWNERS.has(p.deviceOwner));
       if (blocking.length > 0) {
         throw conflict('NetworkInUse', `Unable to complete operation on network ${command.id}. There are one or more ports still in use on the network.`);
@@ -255,8 +270,7 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
     case 'UpdateSubnet':
       return updateSubnet(net, command, meta);
     case 'DeleteSubnet': {
-      const subnet = visibleSubnet(net, command.subnetId, meta);
-      if (!canModify(meta, subnet)) throw notFound('SubnetNotFound', `Subnet ${command.subnetId} could not be found.`);
+      const subnet = changeableSubnet(net, command.subnetId, 'delete_subnet', meta);
       const auto = isAutoAddressSubnet(subnet);
       const blocking = [...state.ports.values()].some(
         (p) =>
@@ -272,8 +286,7 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
     case 'UpdatePort':
       return updatePort(net, command, meta);
     case 'DeletePort': {
-      const port = state.ports.get(command.portId);
-      if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+      const port = changeablePort(net, command.portId, 'delete_port', meta);
       // L3's ports go through L3: a floating IP's port deleted under it would free its address
       // while the floating IP still holds it.
       if (!command.force && (ROUTER_INTERFACE_OWNERS.has(port.deviceOwner) || L3_SERVICE_OWNERS.has(port.deviceOwner))) {
@@ -343,14 +356,26 @@ function notFoundFor(command: Exclude<NetworkCommand, { type: 'CreateNetwork' }>
   }
 }
 
-function visibleSubnet(state: NetworkState, subnetId: string, meta: CommandMetadata): SubnetState {
+/** The subnet if the caller may change it: not found when it may not see it, else a 403 naming the rule. */
+function changeableSubnet(state: NetworkState, subnetId: string, action: 'update_subnet' | 'delete_subnet', meta: CommandMetadata): SubnetState {
   const subnet = state.subnets.get(subnetId);
-  if (!subnet || !(canSee(meta, subnet) || state.shared)) throw notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
+  const missing = () => notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
+  if (!subnet) throw missing();
+  mayChange(meta, 'get_subnet', action, onNetworkTarget(state, subnet), missing);
   return subnet;
 }
 
+/** The port if the caller may change it: not found when it may not see it, else a 403 naming the rule. */
+function changeablePort(state: NetworkState, portId: string, action: 'update_port' | 'delete_port', meta: CommandMetadata): PortState {
+  const port = state.ports.get(portId);
+  const missing = () => notFound('PortNotFound', `Port ${portId} could not be found.`);
+  if (!port) throw missing();
+  mayChange(meta, 'get_port', action, onNetworkTarget(state, port), missing);
+  return port;
+}
+
 function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdateNetwork' }>, meta: CommandMetadata): Result {
-  if (!canModify(meta, state)) throw notFound('NetworkNotFound', `Network ${command.id} could not be found.`);
+  requirePolicy(meta, 'update_network', ownedTarget(state));
   checkRevision(state.revision, command.expectedRevision);
   const c = command.changes;
   if (c.mtu !== undefined && state.segment) checkMtu(state, c.mtu, maxMtu(state.segment, command.mtuPolicy));
@@ -369,9 +394,7 @@ function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { t
 }
 
 function createSubnet(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreateSubnet' }>, meta: CommandMetadata): Result {
-  if (!canModify(meta, state)) {
-    throw new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:create_subnet) is disallowed by policy: network ${command.id} belongs to another project`);
-  }
+  requirePolicy(meta, 'create_subnet', onNetworkTarget(state, { projectId: command.projectId }));
   if (state.subnets.has(command.subnetId)) throw conflict('SubnetExists', `Subnet ${command.subnetId} already exists.`);
   const r = command.request;
   const cidr = subnetCidr(r.cidr);
@@ -423,8 +446,7 @@ function createSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
 }
 
 function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdateSubnet' }>, meta: CommandMetadata): Result {
-  const subnet = visibleSubnet(state, command.subnetId, meta);
-  if (!canModify(meta, subnet)) throw notFound('SubnetNotFound', `Subnet ${command.subnetId} could not be found.`);
+  const subnet = changeableSubnet(state, command.subnetId, 'update_subnet', meta);
   checkRevision(subnet.revision, command.expectedRevision);
   const c = command.changes;
   const changes: Record<string, unknown> = {};
@@ -456,29 +478,22 @@ function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
 }
 
 /**
- * Neutron's port policy on a network the caller does not own (one shared with it): its
- * addresses and MAC come from the network, and `network:` device owners (router, DHCP,
- * floating IP ports) are the network owner's, so nobody takes another project's gateway
- * address or poses as its router (create_port / update_port :fixed_ips:ip_address,
- * :mac_address, :device_owner).
+ * Neutron's port policy (create_port / update_port and their attribute rules): on a network the
+ * caller does not own (one shared with it), addresses and MAC come from the network and
+ * `network:` device owners (router, DHCP, floating IP ports) are the network owner's, so nobody
+ * takes another project's gateway address or poses as its router.
  */
-function checkPortPolicy(
-  state: NetworkState,
-  meta: CommandMetadata,
-  action: 'create_port' | 'update_port',
-  r: Pick<PortUpdate, 'fixedIps' | 'macAddress' | 'deviceOwner'>,
-): void {
-  if (canModify(meta, state)) return;
-  const refuse = (attribute: string) => new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:${action}:${attribute}) is disallowed by policy`);
-  if (r.fixedIps?.some((f) => f.ipAddress !== undefined)) throw refuse('fixed_ips:ip_address');
-  if (r.macAddress !== undefined) throw refuse('mac_address');
-  if (r.deviceOwner?.startsWith('network:')) throw refuse('device_owner');
+function checkPortPolicy(state: NetworkState, meta: CommandMetadata, action: 'create_port' | 'update_port', projectId: string, r: PortAttributes): void {
+  const target = onNetworkTarget(state, { projectId, deviceOwner: r.deviceOwner });
+  if (action === 'create_port') requirePolicy(meta, action, target);
+  const refused = refusedPortAttribute(action, meta, target, r);
+  if (refused !== undefined) throw policyNotAuthorized('IPAM', refused);
 }
 
 function createPort(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreatePort' }>, meta: CommandMetadata): Result {
   if (state.ports.has(command.portId)) throw conflict('PortExists', `Port ${command.portId} already exists.`);
   const r = command.request;
-  checkPortPolicy(state, meta, 'create_port', r);
+  checkPortPolicy(state, meta, 'create_port', command.projectId, r);
   let macAddress: string;
   if (r.macAddress !== undefined) {
     macAddress = macInput(r.macAddress);
@@ -531,11 +546,10 @@ function createPort(state: NetworkState, command: Extract<NetworkCommand, { type
 }
 
 function updatePort(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdatePort' }>, meta: CommandMetadata): Result {
-  const port = state.ports.get(command.portId);
-  if (!port || !canModify(meta, port)) throw notFound('PortNotFound', `Port ${command.portId} could not be found.`);
+  const port = changeablePort(state, command.portId, 'update_port', meta);
   checkRevision(port.revision, command.expectedRevision);
   const c = command.changes;
-  checkPortPolicy(state, meta, 'update_port', c);
+  checkPortPolicy(state, meta, 'update_port', port.projectId, c);
   const changes: Record<string, unknown> = {};
   for (const key of ['name', 'description', 'adminStateUp', 'deviceOwner', 'deviceId', 'bindingHostId', 'bindingProfile', 'bindingVnicType'] as const) {
     if (c[key] !== undefined) changes[key] = c[key];

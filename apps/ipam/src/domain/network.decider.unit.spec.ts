@@ -290,7 +290,7 @@ describe('network decider: ports', () => {
   it('re-derives SLAAC addresses when the MAC changes', () => {
     spec
       .given([networkCreated(), v6, portCreated('p1', 'fa:16:3e:11:11:11', [{ subnetId: 's6', ipAddress: '2001:db8:0:1:f816:3eff:fe11:1111' }])])
-      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22' } })
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { macAddress: 'fa:16:3e:22:22:22' } }, admin)
       .then([
         {
           type: 'PortUpdated',
@@ -343,6 +343,28 @@ describe('network decider: ports', () => {
     // by subnet, and for a workload: the network gives the address
     expect(shared.when(asB({ fixedIps: [{ subnetId: 's4' }], deviceOwner: 'compute:nova' }), b).events()).toHaveLength(1);
     expect(shared.when(createPort('pa', { fixedIps: [{ ipAddress: '10.0.0.1' }] })).events()).toHaveLength(1);
+  });
+
+  it("decides by Neutron's roles: a reader changes nothing it sees, a shared network is its owner's to change, a network's owner may delete ports on it", () => {
+    const given = [networkCreated({ shared: true }), v4, portCreated('p1', 'fa:16:3e:00:00:01', [{ subnetId: 's4', ipAddress: '10.0.0.2' }])];
+    const reader = { projectId: 'project-a', roles: ['reader'] };
+    const b = { projectId: 'project-b', roles: ['member', 'reader'] };
+    const net = spec.given(given);
+    net.when({ type: 'UpdateNetwork', id: NET, changes: { name: 'x' }, mtuPolicy }, reader).thenThrows('IPAM.PolicyNotAuthorized', /^rule:update_network is/);
+    net.when({ type: 'DeletePort', id: NET, portId: 'p1' }, reader).thenThrows('IPAM.PolicyNotAuthorized', /^rule:delete_port is/);
+    net.when(createPort('pr', {}), reader).thenThrows('IPAM.PolicyNotAuthorized', /^rule:create_port is/);
+    // B sees the shared network (and may have a port on it) but may not change or delete it
+    net.when({ type: 'UpdateNetwork', id: NET, changes: { name: 'x' }, mtuPolicy }, b).thenThrows('IPAM.PolicyNotAuthorized', /^rule:update_network is/);
+    net.when({ type: 'DeleteNetwork', id: NET }, b).thenThrows('IPAM.PolicyNotAuthorized', /^rule:delete_network is/);
+    net.when({ type: 'DeletePort', id: NET, portId: 'p1' }, b).thenThrows('IPAM.PortNotFound');
+    // the network's owner may delete B's port on it (delete_port: member and network owner)
+    const portOfB = portCreated('pb', 'fa:16:3e:00:00:02', [{ subnetId: 's4', ipAddress: '10.0.0.3' }]);
+    const withB = spec.given([...given, { ...portOfB, data: { ...portOfB.data, projectId: 'project-b' } } as NetworkEvent]);
+    expect(withB.when({ type: 'DeletePort', id: NET, portId: 'pb' }).events()).toHaveLength(1);
+    // and B may not update its own port's MAC (update_port:mac_address: admin, service, or the network's manager)
+    withB
+      .when({ type: 'UpdatePort', id: NET, portId: 'pb', changes: { macAddress: 'fa:16:3e:00:00:09' } }, b)
+      .thenThrows('IPAM.PolicyNotAuthorized', /mac_address/);
   });
 
   it('survives a snapshot round trip with the same decisions', () => {
@@ -414,7 +436,7 @@ describe('network decider: ports', () => {
     const active: NetworkEvent = { type: 'PortStatusChanged', data: { portId: 'p1', status: 'ACTIVE', reason: 'plugged' } };
     spec
       .given([networkCreated(), onA, active])
-      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } })
+      .when({ type: 'UpdatePort', id: NET, portId: 'p1', changes: { bindingHostId: 'host-b1' } }, admin)
       .then([{ type: 'PortUpdated', data: { portId: 'p1', changes: { bindingHostId: 'host-b1', status: 'DOWN' } } }]);
   });
 

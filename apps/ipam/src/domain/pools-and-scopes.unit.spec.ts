@@ -163,7 +163,11 @@ describe('address scope decider', () => {
         .when({ type: 'ClaimPrefixes', id: 'scope', subnetPoolId: 'p', ipVersion: 4, prefixes: ['10.0.0.0/8'] }, { projectId: 'project-b' })
         .events(),
     ).toHaveLength(1);
-    scopes.given([created]).when({ type: 'DeleteAddressScope', id: 'scope' }, { projectId: 'project-b' }).thenThrows('IPAM.AddressScopeNotFound');
+    // seen (it is shared) but not theirs: Neutron's 403, not a 404
+    scopes
+      .given([created])
+      .when({ type: 'DeleteAddressScope', id: 'scope' }, { projectId: 'project-b' })
+      .thenThrows('IPAM.PolicyNotAuthorized', /rule:delete_address_scope/);
   });
 });
 

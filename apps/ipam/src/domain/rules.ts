@@ -1,4 +1,4 @@
-import { ForbiddenError, neutronRules, type CommandMetadata } from '@ncp/contracts';
+import { authorize, enforce, neutronRules, refusedAttribute, type CommandMetadata, type PolicyAction, type PolicyTarget } from '@ncp/contracts';
 import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 
 /**
@@ -7,18 +7,40 @@ import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@nc
  */
 
 export const { badRequest, invalidInput, notFound, conflict, checkRevision } = neutronRules('IPAM');
-export { canModify } from '@ncp/contracts';
 
-/** A resource the caller may see: its own, a shared one, or any for an admin. */
-export function canSee(meta: CommandMetadata, owner: { projectId: string; shared?: boolean }): boolean {
-  return meta.isAdmin || owner.projectId === meta.projectId || owner.shared === true;
+/** The policy target of a network, a subnet pool or an address scope: its project, whether it is shared (or external). */
+export function ownedTarget(o: { projectId: string; shared?: boolean; external?: boolean }): PolicyTarget {
+  return { projectId: o.projectId, sharedWithCaller: o.shared === true, externalForCaller: o.external === true };
 }
 
-export function requireAdmin(meta: CommandMetadata, what: string): void {
-  if (!meta.isAdmin) {
-    throw new ForbiddenError('IPAM.PolicyNotAuthorized', `(rule:${what}) is disallowed by policy`);
-  }
+/** A subnet's or a port's target: its own project, and its network's owner and sharing. */
+export function onNetworkTarget(
+  network: { projectId: string; shared: boolean; external: boolean },
+  item: { projectId: string; deviceOwner?: string },
+): PolicyTarget {
+  return {
+    projectId: item.projectId,
+    networkProjectId: network.projectId,
+    sharedWithCaller: network.shared,
+    externalForCaller: network.external,
+    deviceOwner: item.deviceOwner,
+  };
 }
+
+/** Whether Neutron's `get_<resource>` rule lets the caller see the target. */
+export const canSee = (meta: CommandMetadata, get: PolicyAction, target: PolicyTarget): boolean => authorize(get, meta, target);
+
+/**
+ * Neutron's order for a change: a resource the caller may not see is not found (`missing`), one
+ * it sees but may not change is a 403 naming the rule.
+ */
+export function mayChange(meta: CommandMetadata, get: PolicyAction, action: PolicyAction, target: PolicyTarget, missing: () => Error): void {
+  if (!authorize(get, meta, target)) throw missing();
+  enforce('IPAM', action, meta, target);
+}
+
+/** A 403 naming the rule unless the caller passes it. */
+export const requirePolicy = (meta: CommandMetadata, action: PolicyAction, target: PolicyTarget = {}): void => enforce('IPAM', action, meta, target);
 
 /** Parses a CIDR from user input, normalising host bits away like Neutron does for pools. */
 export function cidrInput(attribute: string, text: string): Cidr {
@@ -49,4 +71,46 @@ export function maxPrefixLength(version: 4 | 6): number {
 /** Lists keep the caller's order but lose duplicates. */
 export function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
+}
+
+/** What a port create or update sets, as the fields the port deciders read. */
+export interface PortAttributes {
+  readonly macAddress?: string;
+  readonly fixedIps?: readonly { subnetId?: string; ipAddress?: string }[];
+  readonly deviceOwner?: string;
+  readonly portSecurityEnabled?: boolean;
+  readonly allowedAddressPairs?: readonly { ipAddress?: string; macAddress?: string }[];
+  readonly bindingHostId?: string;
+  readonly bindingProfile?: Record<string, unknown>;
+}
+
+/**
+ * The first of a port's attribute rules (`<action>:<attribute>[:<key>]`) that fails for what
+ * the request sets. A create's defaults (no device owner, no host, no pairs) count as not set;
+ * an update sets what it names.
+ */
+export function refusedPortAttribute(
+  action: 'create_port' | 'update_port',
+  meta: CommandMetadata,
+  target: PolicyTarget,
+  r: PortAttributes,
+): string | undefined {
+  const create = action === 'create_port';
+  const set: string[] = [];
+  if (r.fixedIps !== undefined) {
+    set.push('fixed_ips');
+    if (r.fixedIps.some((f) => f.subnetId !== undefined)) set.push('fixed_ips:subnet_id');
+    if (r.fixedIps.some((f) => f.ipAddress !== undefined)) set.push('fixed_ips:ip_address');
+  }
+  if (r.macAddress !== undefined) set.push('mac_address');
+  if (r.deviceOwner !== undefined && !(create && r.deviceOwner === '')) set.push('device_owner');
+  if (r.portSecurityEnabled !== undefined) set.push('port_security_enabled');
+  if (r.allowedAddressPairs !== undefined && !(create && r.allowedAddressPairs.length === 0)) {
+    set.push('allowed_address_pairs');
+    if (r.allowedAddressPairs.some((p) => p.ipAddress !== undefined)) set.push('allowed_address_pairs:ip_address');
+    if (r.allowedAddressPairs.some((p) => p.macAddress !== undefined)) set.push('allowed_address_pairs:mac_address');
+  }
+  if (r.bindingHostId !== undefined && !(create && r.bindingHostId === '')) set.push('binding:host_id');
+  if (r.bindingProfile !== undefined && !(create && Object.keys(r.bindingProfile).length === 0)) set.push('binding:profile');
+  return refusedAttribute(action, meta, target, set);
 }

@@ -13,7 +13,7 @@ import {
   type Cidr,
   type IpAddress,
 } from '@ncp/netaddr';
-import { badRequest, canModify, canSee, checkRevision, cidrInput, conflict, invalidInput, maxPrefixLength, notFound } from './rules';
+import { badRequest, canSee, checkRevision, mayChange, ownedTarget, cidrInput, conflict, invalidInput, maxPrefixLength, notFound } from './rules';
 
 /**
  * A subnet pool owns the prefixes handed out to subnets: no two subnets taken from it
@@ -204,10 +204,12 @@ function decide(command: SubnetPoolCommand, state: Readonly<SubnetPoolState>, me
     ];
   }
   const missing = () => notFound('SubnetPoolNotFound', `Subnet pool ${command.id} could not be found.`);
-  if (!state.exists || !canSee(meta, state)) throw missing();
+  if (!state.exists || !canSee(meta, 'get_subnetpool', ownedTarget(state))) throw missing();
+  const may = (action: 'update_subnetpool' | 'add_prefixes' | 'remove_prefixes' | 'delete_subnetpool') =>
+    mayChange(meta, 'get_subnetpool', action, ownedTarget(state), missing);
   switch (command.type) {
     case 'UpdateSubnetPool': {
-      if (!canModify(meta, state)) throw missing();
+      may('update_subnetpool');
       checkRevision(state.revision, command.expectedRevision);
       const { prefixes: prefixTexts, ...changes } = command.changes;
       if (prefixTexts !== undefined) {
@@ -240,12 +242,12 @@ function decide(command: SubnetPoolCommand, state: Readonly<SubnetPoolState>, me
       return [{ type: 'SubnetPoolUpdated', data: { changes: effective } }];
     }
     case 'AddPrefixes': {
-      if (!canModify(meta, state)) throw missing();
+      may('add_prefixes');
       const next = compactPrefixes([...state.prefixes, ...parsePrefixes(state.ipVersion, command.prefixes)]);
       return prefixesChanged(state, next);
     }
     case 'RemovePrefixes': {
-      if (!canModify(meta, state)) throw missing();
+      may('remove_prefixes');
       const removed = parsePrefixes(state.ipVersion, command.prefixes);
       for (const r of removed) {
         const inUse = [...state.allocations.values()].find((a) => cidrContainsCidr(r, a.cidr) || cidrContainsCidr(a.cidr, r));
@@ -258,7 +260,7 @@ function decide(command: SubnetPoolCommand, state: Readonly<SubnetPoolState>, me
       return prefixesChanged(state, next);
     }
     case 'DeleteSubnetPool': {
-      if (!canModify(meta, state)) throw missing();
+      may('delete_subnetpool');
       if (state.allocations.size > 0) {
         throw conflict(
           'SubnetPoolInUse',

@@ -1,4 +1,14 @@
-import { BY_CREATION, STANDARD_ATTRIBUTES, booleanAttr, jsonAttr, listAttr, ownOr, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
+import {
+  BY_CREATION,
+  STANDARD_ATTRIBUTES,
+  booleanAttr,
+  jsonAttr,
+  listAttr,
+  policyWhere,
+  standardWire,
+  stringAttr,
+  type ResourceReader,
+} from '@ncp/nest-common';
 import { type Prisma } from '../generated/prisma/client';
 import { type L3Prisma } from '../infrastructure/prisma';
 
@@ -27,7 +37,7 @@ export const routers: ResourceReader<RouterRow, L3Prisma> = {
   },
   notFound: (id) => ({ type: 'RouterNotFound', message: `Router ${id} could not be found.` }),
   defaultSort: BY_CREATION,
-  visibleTo: (meta) => ownOr(meta),
+  visibleTo: (meta) => policyWhere('get_router', meta),
   findMany: (prisma, args) => prisma.router.findMany({ ...args, include: { interfaces: true } }),
   toWire: (r) => ({
     ...standardWire(r),
@@ -73,7 +83,7 @@ export const floatingIps: ResourceReader<FloatingIpRow, L3Prisma> = {
   },
   notFound: (id) => ({ type: 'FloatingIPNotFound', message: `Floating IP ${id} could not be found` }),
   defaultSort: BY_CREATION,
-  visibleTo: (meta) => ownOr(meta),
+  visibleTo: (meta) => policyWhere('get_floatingip', meta),
   findMany: (prisma, args) => prisma.floatingIp.findMany(args),
   toWire: (f) => {
     const { name: _name, ...standard } = standardWire({ ...f, name: '' });

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, L3_REGISTRY_ID, type CommandMetadata } from '@ncp/contracts';
+import { L3_REGISTRY_ID, enforce, type CommandMetadata } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { parseIp } from '@ncp/netaddr';
 import { type FloatingIpState } from '../domain/floating-ip.decider';
 import { claimKey } from '../domain/registry.decider';
-import { badRequest, canModify, checkRevision, notFound, unreachable } from '../domain/rules';
+import { badRequest, checkRevision, mayChange, notFound, unreachable } from '../domain/rules';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { type IpamFacts } from './facts';
 import { asService, certainlyNotWritten, type IpamPorts, type L3WriteModel, type Written } from './write-model';
@@ -44,10 +44,8 @@ export class FloatingIpCommands {
   ) {}
 
   async create(input: CreateFloatingIpInput, meta: CommandMetadata): Promise<Written> {
-    // Neutron's policy: only an admin picks an address of the shared external network.
-    if (input.floatingIpAddress !== undefined && !meta.isAdmin) {
-      throw new ForbiddenError('L3.PolicyNotAuthorized', '(rule:create_floatingip:floating_ip_address) is disallowed by policy');
-    }
+    // Neutron's policy: only an admin (or the project's manager) picks an address of the shared external network.
+    if (input.floatingIpAddress !== undefined) enforce('L3', 'create_floatingip:floating_ip_address', meta, { projectId: input.projectId });
     await this.catchUp();
     const network = await this.facts.externalNetwork(input.floatingNetworkId).catch((e: unknown) => {
       if (e instanceof Error && /not a valid external network/.test(e.message)) {
@@ -108,7 +106,9 @@ export class FloatingIpCommands {
   async associate(id: string, portId: string, fixedIp: string | undefined, expectedRevision: number | undefined, meta: CommandMetadata): Promise<Written> {
     await this.catchUp();
     const fip = (await this.model.floatingIps.load(id)).state;
-    if (!fip.exists || !canModify(meta, fip)) throw notFound('FloatingIPNotFound', `Floating IP ${id} could not be found`);
+    const missing = () => notFound('FloatingIPNotFound', `Floating IP ${id} could not be found`);
+    if (!fip.exists) throw missing();
+    mayChange(meta, 'get_floatingip', 'update_floatingip', { projectId: fip.projectId }, missing);
     checkRevision(fip.revision, expectedRevision);
     const port = await this.facts.port(portId);
     if (!meta.isAdmin && port.projectId !== meta.projectId) throw notFound('PortNotFound', `Port ${portId} could not be found.`);

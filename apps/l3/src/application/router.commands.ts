@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, type CommandMetadata, type IpamPortWire } from '@ncp/contracts';
+import { policyNotAuthorized, refusedAttribute, type CommandMetadata, type IpamPortWire, type PolicyAction } from '@ncp/contracts';
 import { type Logger } from '@ncp/nest-common';
 import { type GatewayState, type Route, type RouterAttributes, type RouterState } from '../domain/router.decider';
-import { badRequest, canModify, notFound } from '../domain/rules';
+import { badRequest, mayChange, notFound } from '../domain/rules';
 import { type IpamFacts } from './facts';
 import { type FloatingIpCommands } from './floating-ip.commands';
 import { type RouterPlacement } from './placement';
@@ -63,7 +63,7 @@ export class RouterCommands {
     const id = randomUUID();
     let port: IpamPortWire | undefined;
     if (input.gateway) {
-      gatewayPolicy(input.gateway, meta, 'create_router');
+      gatewayPolicy(input.gateway, meta, input.projectId, 'create_router');
       await this.catchUp();
       await this.facts.externalNetwork(input.gateway.networkId);
       port = await this.createGatewayPort(id, input.projectId, input.gateway, meta);
@@ -89,7 +89,7 @@ export class RouterCommands {
     expectedRevision: number | undefined,
     meta: CommandMetadata,
   ): Promise<Written> {
-    await this.ownRouter(id, meta);
+    await this.ownRouter(id, 'update_router', meta);
     let sequence = 0;
     if (Object.keys(changes).length > 0 || expectedRevision !== undefined) {
       sequence = (await this.model.routers.execute(id, { type: 'UpdateRouter', id, changes, expectedRevision }, meta)).sequence;
@@ -111,8 +111,8 @@ export class RouterCommands {
 
   async setGateway(id: string, gateway: GatewayInput, meta: CommandMetadata): Promise<Written> {
     await this.catchUp();
-    const router = await this.ownRouter(id, meta);
-    gatewayPolicy(gateway, meta, 'update_router');
+    const router = await this.ownRouter(id, 'update_router', meta);
+    gatewayPolicy(gateway, meta, router.projectId, 'update_router');
     await this.facts.externalNetwork(gateway.networkId);
     const current = router.gateway;
     const sameNetwork = current?.networkId === gateway.networkId;
@@ -146,7 +146,7 @@ export class RouterCommands {
 
   async addInterface(id: string, input: InterfaceInput, meta: CommandMetadata): Promise<InterfaceResult> {
     await this.catchUp();
-    const router = await this.ownRouter(id, meta);
+    const router = await this.ownRouter(id, 'add_router_interface', meta);
     if ((input.subnetId === undefined) === (input.portId === undefined)) {
       throw badRequest('Bad router request: Either subnet_id or port_id must be specified.');
     }
@@ -201,7 +201,7 @@ export class RouterCommands {
   }
 
   async removeInterface(id: string, input: InterfaceInput, meta: CommandMetadata): Promise<InterfaceResult> {
-    const router = await this.ownRouter(id, meta);
+    const router = await this.ownRouter(id, 'remove_router_interface', meta);
     let portId: string | undefined;
     if (input.portId !== undefined) portId = router.interfaces.has(input.portId) ? input.portId : undefined;
     else if (input.subnetId !== undefined) {
@@ -261,10 +261,15 @@ export class RouterCommands {
     for (const [floatingIpId] of recorded) await this.floatingIps.letGoIfPortGone(floatingIpId, id, asService(meta));
   }
 
-  /** The router if the caller may change it; else a 404 that says no more than a missing one. */
-  private async ownRouter(id: string, meta: CommandMetadata): Promise<RouterState> {
+  /**
+   * The router if the caller may change it; else a 404 that says no more than a missing one
+   * (when the caller cannot see it) or Neutron's 403 naming the rule.
+   */
+  private async ownRouter(id: string, action: PolicyAction, meta: CommandMetadata): Promise<RouterState> {
     const router = (await this.model.routers.load(id)).state;
-    if (!router.exists || !canModify(meta, router)) throw notFound('RouterNotFound', `Router ${id} could not be found.`);
+    const missing = () => notFound('RouterNotFound', `Router ${id} could not be found.`);
+    if (!router.exists) throw missing();
+    mayChange(meta, 'get_router', action, { projectId: router.projectId }, missing);
     return router;
   }
 
@@ -314,13 +319,16 @@ export class RouterCommands {
 }
 
 /**
- * Neutron's policy: only an admin chooses a router's addresses on the external network (which
- * every project shares); others get the next free one.
+ * Neutron's policy on a router's gateway (<action>:external_gateway_info:*): only an admin
+ * chooses its addresses on the external network (which every project shares; others get the
+ * next free one). (`enable_snat`, also admin-only, is checked on the request body by the
+ * shared controller: the input here has its default filled in.)
  */
-function gatewayPolicy(gateway: GatewayInput, meta: CommandMetadata, action: 'create_router' | 'update_router'): void {
-  if (gateway.externalFixedIps !== undefined && !meta.isAdmin) {
-    throw new ForbiddenError('L3.PolicyNotAuthorized', `(rule:${action}:external_gateway_info:external_fixed_ips) is disallowed by policy`);
-  }
+function gatewayPolicy(gateway: GatewayInput, meta: CommandMetadata, projectId: string, action: 'create_router' | 'update_router'): void {
+  const set = ['external_gateway_info', 'external_gateway_info:network_id'];
+  if (gateway.externalFixedIps !== undefined) set.push('external_gateway_info:external_fixed_ips');
+  const refused = refusedAttribute(action, meta, { projectId }, set);
+  if (refused !== undefined) throw policyNotAuthorized('L3', refused);
 }
 
 function sameFixedIps(current: readonly { subnetId: string; ipAddress: string }[], wanted: readonly { subnetId?: string; ipAddress?: string }[]): boolean {

@@ -38,9 +38,14 @@ export class L3WriteModel {
 
 const SERVICE_ACTOR = 'l3 (for ';
 
-/** L3 acting on IPAM on its own authority (its router and floating IP ports). */
+/**
+ * L3 acting on IPAM on its own authority (its router and floating IP ports): a service's own
+ * metadata, without the caller's roles, so the policy gives it every role (binding a port's
+ * host and profile is the service role's).
+ */
 export function asService(meta: CommandMetadata): CommandMetadata {
-  return { ...meta, isAdmin: true, actor: `${SERVICE_ACTOR}${meta.actor})` };
+  const { roles: _roles, ...rest } = meta;
+  return { ...rest, isAdmin: true, actor: `${SERVICE_ACTOR}${meta.actor})` };
 }
 
 /** Whether an event was written by L3 on its own authority (a port L3 created, for instance). */

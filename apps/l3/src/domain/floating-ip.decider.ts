@@ -1,5 +1,5 @@
 import { L3_AGGREGATES, L3_CONTEXT, type CommandMetadata, type Decider, type FloatingIpEvent } from '@ncp/contracts';
-import { canModify, checkRevision, conflict, notFound } from './rules';
+import { checkRevision, conflict, mayChange, notFound } from './rules';
 
 export interface FloatingIpState {
   readonly exists: boolean;
@@ -85,7 +85,9 @@ function decide(command: FloatingIpCommand, state: Readonly<FloatingIpState>, me
     // A reaction to a fact: nothing to refuse, and redelivery changes nothing.
     return state.exists && state.portId === command.portId ? [{ type: 'FloatingIpDisassociated', data: {} }] : [];
   }
-  if (!state.exists || !canModify(meta, state)) throw notFound('FloatingIPNotFound', `Floating IP ${command.id} could not be found`);
+  const missing = () => notFound('FloatingIPNotFound', `Floating IP ${command.id} could not be found`);
+  if (!state.exists) throw missing();
+  mayChange(meta, 'get_floatingip', command.type === 'DeleteFloatingIp' ? 'delete_floatingip' : 'update_floatingip', { projectId: state.projectId }, missing);
   switch (command.type) {
     case 'Associate':
       checkRevision(state.revision, command.expectedRevision);

@@ -1,6 +1,16 @@
-import { L3_AGGREGATES, L3_CONTEXT, ValidationError, withEntry, withoutEntry, type CommandMetadata, type Decider, type RouterEvent } from '@ncp/contracts';
+import {
+  L3_AGGREGATES,
+  L3_CONTEXT,
+  ValidationError,
+  withEntry,
+  withoutEntry,
+  type CommandMetadata,
+  type Decider,
+  type PolicyAction,
+  type RouterEvent,
+} from '@ncp/contracts';
 import { cidrContainsIp, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
-import { badRequest, canModify, checkRevision, cidrInput, conflict, ipText, notFound, unreachable } from './rules';
+import { badRequest, checkRevision, mayChange, cidrInput, conflict, ipText, notFound, unreachable } from './rules';
 
 /**
  * A router owns what must hold within it: one interface per subnet, no overlapping
@@ -221,7 +231,8 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     return state.floatingIps.has(command.floatingIpId) ? [{ type: 'RouterFloatingIpDetached', data: { floatingIpId: command.floatingIpId } }] : [];
   }
   const missing = () => notFound('RouterNotFound', `Router ${command.id} could not be found.`);
-  if (!state.exists || !canModify(meta, state)) throw missing();
+  if (!state.exists) throw missing();
+  mayChange(meta, 'get_router', ruleOf(command), { projectId: state.projectId }, missing);
   switch (command.type) {
     case 'UpdateRouter': {
       checkRevision(state.revision, command.expectedRevision);
@@ -323,3 +334,19 @@ export const routerDecider: Decider<RouterState, RouterCommand, RouterEvent> = {
   evolve,
   decide,
 };
+
+/** The policy rule of a change to a router (the service's own steps are checked as an update). */
+function ruleOf(command: RouterCommand): PolicyAction {
+  switch (command.type) {
+    case 'AddInterface':
+      return 'add_router_interface';
+    case 'RemoveInterface':
+      return 'remove_router_interface';
+    case 'ChangeRoutes':
+      return command.add.length > 0 ? 'add_extraroutes' : 'remove_extraroutes';
+    case 'DeleteRouter':
+      return 'delete_router';
+    default:
+      return 'update_router';
+  }
+}

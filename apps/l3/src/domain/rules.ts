@@ -1,9 +1,17 @@
-import { neutronRules } from '@ncp/contracts';
+import { authorize, enforce, neutronRules, type CommandMetadata, type PolicyAction, type PolicyTarget } from '@ncp/contracts';
 import { formatCidr, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 
 /** Error constructors of the L3 deciders: codes are `L3.<NeutronExceptionName>`. */
 export const { badRequest, invalidInput, notFound, conflict, checkRevision } = neutronRules('L3');
-export { canModify } from '@ncp/contracts';
+
+/**
+ * Neutron's order for a change: a router or floating IP the caller may not see is not found
+ * (`missing`), one it sees but may not change is a 403 naming the rule.
+ */
+export function mayChange(meta: CommandMetadata, get: PolicyAction, action: PolicyAction, target: PolicyTarget, missing: () => Error): void {
+  if (!authorize(get, meta, target)) throw missing();
+  enforce('L3', action, meta, target);
+}
 
 /** Neutron's answer when no router connects a fixed address's subnet to a floating IP's network. */
 export const unreachable = (externalNetworkId: string, subnetId: string, portId: string) =>

@@ -16,8 +16,6 @@ export class InstancesController extends neutronResource<MetadataPrisma, { comma
   inject: { commands: InstanceCommands, defaultZone: DEFAULT_ZONE },
   reader: instances,
   create: (body, { deps, meta }) => deps.commands.register(registerInstanceInput(body, meta, deps.defaultZone), meta),
-  // only what the caller may see may be changed: a 404 otherwise, as Neutron
-  writeVisibleOnly: true,
   update: (id, body, { deps, meta }) => deps.commands.update(id, updateInstanceInput(body), meta),
   delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
 }) {}

@@ -1,4 +1,4 @@
-import { BY_CREATION, STANDARD_ATTRIBUTES, jsonAttr, listAttr, ownOr, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
+import { BY_CREATION, STANDARD_ATTRIBUTES, jsonAttr, listAttr, policyWhere, standardWire, stringAttr, type ResourceReader } from '@ncp/nest-common';
 import { type Instance } from '../generated/prisma/client';
 import { portOfInstance } from '../domain/proxy-intent';
 import { type MetadataPrisma } from '../infrastructure/prisma';
@@ -23,7 +23,7 @@ export const instances: ResourceReader<InstanceRow, MetadataPrisma> = {
   },
   notFound: (id) => ({ type: 'InstanceNotFound', message: `Instance ${id} could not be found.` }),
   defaultSort: BY_CREATION,
-  visibleTo: (meta) => ownOr(meta),
+  visibleTo: (meta) => policyWhere('get_instance', meta),
   findMany: async (prisma, args) => {
     const rows = await prisma.instance.findMany(args);
     const ports = await prisma.ipamPort.findMany({

@@ -5,7 +5,7 @@ import {
   integerAttr,
   listAttr,
   neutronTimestamp,
-  ownOr,
+  policyWhere,
   standardWire,
   stringAttr,
   timestampAttr,
@@ -53,7 +53,7 @@ export const securityGroups: ResourceReader<GroupRow, SecgroupsPrisma> = {
   },
   notFound: (id) => ({ type: 'SecurityGroupNotFound', message: `Security group ${id} does not exist` }),
   defaultSort: BY_CREATION,
-  visibleTo: (meta) => ownOr(meta),
+  visibleTo: (meta) => policyWhere('get_security_group', meta),
   findMany: async (prisma, args) => {
     const groups = await prisma.securityGroup.findMany(args);
     const rules = await prisma.securityGroupRule.findMany({ where: { securityGroupId: { in: groups.map((g) => g.id) } }, orderBy: [...RULE_ORDER] });
@@ -93,7 +93,9 @@ export const securityGroupRules: ResourceReader<SecurityGroupRule, SecgroupsPris
   },
   notFound: (id) => ({ type: 'SecurityGroupRuleNotFound', message: `Security group rule ${id} does not exist` }),
   defaultSort: BY_CREATION,
-  visibleTo: (meta) => ownOr(meta),
+  // A rule carries its group's project: the group's owner is the rule's.
+  visibleTo: (meta) => policyWhere('get_security_group_rule', meta, { sgOwner: (projectId) => ({ projectId }) }),
+  policyTarget: (r) => ({ projectId: r.projectId, securityGroupProjectId: r.projectId }),
   findMany: (prisma, args) => prisma.securityGroupRule.findMany(args),
   toWire: ruleWire,
 };

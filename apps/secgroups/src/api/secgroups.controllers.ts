@@ -18,7 +18,6 @@ export class SecurityGroupsController extends neutronResource<SecgroupsPrisma, D
     await deps.commands.ensureDefault(input.projectId, meta);
     return deps.commands.create(input, meta);
   },
-  writeVisibleOnly: true,
   update: (id, body, { deps, meta }) => deps.commands.update(id, updateGroupInput(body), meta),
   delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
 }) {
@@ -40,7 +39,6 @@ export class SecurityGroupRulesController extends neutronResource<SecgroupsPrism
     const written = await deps.commands.addRules(rules, meta);
     return bulk ? written : (written[0] ?? { id: '', sequence: 0 });
   },
-  writeVisibleOnly: true,
   // Neutron's rules are immutable: every attribute is read-only, and there is no update
   update: (_id, body) => {
     const attributes = Object.keys((body as { security_group_rule?: object } | null)?.security_group_rule ?? {});

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
+  authorize,
+  enforce,
   NotFoundError,
   isDomainError,
   type CommandMetadata,
@@ -104,7 +106,8 @@ export class SecurityGroupCommands {
     await this.catchUp();
     if ((await this.prisma.ipamPort.count({ where: { securityGroups: { has: id } } })) > 0) {
       const { state } = await this.groups.load(id);
-      if (state.exists && (meta.isAdmin || state.projectId === meta.projectId))
+      // only to whom may delete it: others learn nothing from a conflict (the controller's 404/403 first)
+      if (state.exists && authorize('delete_security_group', meta, { projectId: state.projectId }))
         throw new ConflictError('SG.SecurityGroupInUse', `Security Group ${id} in use.`);
     }
     const r = await this.groups.execute(id, { type: 'DeleteGroup', id, byAdmin: meta.isAdmin }, meta);
@@ -122,19 +125,20 @@ export class SecurityGroupCommands {
   }
 
   /**
-   * Adds rules, each to its group (a bulk may name several): the groups and remote groups must
-   * be the caller's (an admin's: any), else 404 as Neutron. The rules of one group are added in
-   * one event (all or none); when a later group refuses its rules, those added to the groups
-   * before it are removed again.
+   * Adds rules, each to its group (a bulk may name several): a group or remote group the caller
+   * may not see is not found (404), a group it sees but does not own is Neutron's 403
+   * (create_security_group_rule). The rules of one group are added in one event (all or none);
+   * when a later group refuses its rules, those added to the groups before it are removed again.
    */
   async addRules(rules: readonly NewRule[], meta: CommandMetadata): Promise<Written[]> {
-    const visible = async (groupId: string) => {
+    const visible = async (groupId: string, then?: 'create_security_group_rule') => {
       const { state } = await this.groups.load(groupId);
-      if (!state.exists || (!meta.isAdmin && state.projectId !== meta.projectId)) throw groupNotFound(groupId);
+      if (!state.exists || !authorize('get_security_group', meta, { projectId: state.projectId })) throw groupNotFound(groupId);
+      if (then) enforce('SG', then, meta, { projectId: state.projectId, securityGroupProjectId: state.projectId });
     };
     const byGroup = new Map<string, NewRule[]>();
     for (const rule of rules) {
-      if (!byGroup.has(rule.securityGroupId)) await visible(rule.securityGroupId);
+      if (!byGroup.has(rule.securityGroupId)) await visible(rule.securityGroupId, 'create_security_group_rule');
       if (rule.remoteGroupId != null && rule.remoteGroupId !== rule.securityGroupId) await visible(rule.remoteGroupId);
       byGroup.set(rule.securityGroupId, [...(byGroup.get(rule.securityGroupId) ?? []), rule]);
     }

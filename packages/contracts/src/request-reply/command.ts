@@ -14,6 +14,8 @@ export const CommandMetadataSchema: z.ZodType<CommandMetadata> = z.object({
   projectId: z.string(),
   actor: z.string(),
   isAdmin: z.boolean(),
+  // The policy decides on them: a command relayed between services keeps the caller's roles.
+  roles: z.array(z.string()).readonly().optional(),
 });
 
 export const CommandRequestSchema = z.object({ meta: CommandMetadataSchema, input: z.unknown() });

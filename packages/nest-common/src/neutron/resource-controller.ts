@@ -1,6 +1,16 @@
 import { Body, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, type InjectionToken } from '@nestjs/common';
-import { ForbiddenError, type CommandMetadata } from '@ncp/contracts';
-import { ApiSupport, type HttpRequestLike, type ResourceReader, type Written } from './resource';
+import {
+  CREATE_DEFAULTS,
+  attributesSet,
+  enforce,
+  enforceAttributes,
+  isPolicyAction,
+  policyNotAuthorized,
+  type CommandMetadata,
+  type PolicyAction,
+  type PolicyTarget,
+} from '@ncp/contracts';
+import { ApiSupport, targetOf, type HttpRequestLike, type ResourceReader, type Written } from './resource';
 
 /**
  * The HTTP side of a Neutron resource, declared once: a service states its resource's reader
@@ -14,9 +24,38 @@ import { ApiSupport, type HttpRequestLike, type ResourceReader, type Written } f
 /** The controller's collaborators besides ApiSupport, by name, each with its Nest injection token. */
 export type InjectionTokens<Deps> = { readonly [K in keyof Deps]: InjectionToken };
 
-/** Neutron's policy for admin-only calls: a 403 naming the rule, as `rule:<action> is disallowed by policy`. */
-export function requireAdmin(meta: CommandMetadata, service: string, action: string): void {
-  if (!meta.isAdmin) throw new ForbiddenError(`${service}.PolicyNotAuthorized`, `rule:${action} is disallowed by policy`);
+/**
+ * Neutron's policy for a call (`rule:<action> is disallowed by policy`, 403) by its rule name;
+ * an action without a rule of its own is for admins only. `service` prefixes the error code.
+ */
+export function enforcePolicy(meta: CommandMetadata, service: string, action: string, target: PolicyTarget = {}): void {
+  if (isPolicyAction(action)) enforce(service, action, meta, target);
+  else if (!meta.isAdmin) throw policyNotAuthorized(service, action);
+}
+
+/** An admin-only call (`enforcePolicy` of a rule that only admins pass). */
+export const requireAdmin = enforcePolicy;
+
+/**
+ * The target of a create, for the checks made before the service knows more: the caller's own
+ * project, network and security group. The rules are monotone in these, so what fails here
+ * fails on every real target (a reader's create, an admin-only attribute); the service then
+ * checks the real one (the network's owner, whether it is shared).
+ */
+/** The error code prefix of the shared controller's refusals (the wire type is `PolicyNotAuthorized`). */
+const POLICY_SERVICE = 'API';
+
+const ownTarget = (meta: CommandMetadata): PolicyTarget => ({
+  projectId: meta.projectId,
+  networkProjectId: meta.projectId,
+  securityGroupProjectId: meta.projectId,
+});
+
+/** The items of a create body: `{"<singular>": {...}}` or, in bulk, `{"<collection>": [...]}`. */
+function bodyItems(body: unknown, key: string): Record<string, unknown>[] {
+  const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
+  const items = Array.isArray(value) ? value : [value];
+  return items.filter((i): i is Record<string, unknown> => i !== null && typeof i === 'object' && !Array.isArray(i));
 }
 
 /**
@@ -46,8 +85,10 @@ export interface NeutronReaderOptions<Db, Deps> {
   /** The resource's reader, or how to make it from the collaborators (when it needs one of them). */
   readonly reader: ResourceReader<unknown, Db> | ((deps: Deps) => ResourceReader<unknown, Db>);
   /**
-   * Every call is for admins only (Neutron's policy for BGP): the service's error code prefix.
-   * The rule named is `<get|create|update|delete>_<singular>`.
+   * Every call is refused outright (403) unless the caller passes its rule (admins only, as
+   * Neutron's BGP policy): the service's error code prefix. The rule named is
+   * `<get|create|update|delete>_<singular>`. Without it, a read shows only the rows the get rule
+   * allows and a refused write is a 404 when the caller cannot see the resource.
    */
   readonly adminOnly?: string;
   /** Awaited before every read, e.g. to let the projection catch up first. */
@@ -62,8 +103,14 @@ export function neutronReader<Db, Deps extends object>(options: NeutronReaderOpt
     /** The caller's metadata, once the policy has allowed the call. */
     allowed(req: HttpRequestLike, verb: Verb): CommandMetadata {
       const meta = this.api.meta(req);
-      if (options.adminOnly !== undefined) requireAdmin(meta, options.adminOnly, `${verb}_${this.reader.spec.singular}`);
+      if (options.adminOnly !== undefined) enforcePolicy(meta, options.adminOnly, `${verb}_${this.reader.spec.singular}`);
       return meta;
+    }
+
+    /** The rule of `<verb>_<singular>`, when Neutron has one. */
+    rule(verb: Verb): PolicyAction | undefined {
+      const action = `${verb}_${this.reader.spec.singular}`;
+      return isPolicyAction(action) ? action : undefined;
     }
 
     @Get()
@@ -96,8 +143,6 @@ export interface NeutronResourceOptions<Db, Deps> extends NeutronReaderOptions<D
   create(body: unknown, call: WriteCall<Deps>): Promise<Written | readonly Written[]>;
   update(id: string, body: unknown, call: WriteCall<Deps>): Promise<Written>;
   delete(id: string, call: WriteCall<Deps>): Promise<Written>;
-  /** Only a resource the caller may see may be updated or deleted: a 404 first otherwise, as Neutron. */
-  readonly writeVisibleOnly?: boolean;
 }
 
 /** Neutron's five calls on a resource: list, show, create, update, delete. */
@@ -107,9 +152,38 @@ export function neutronResource<Db, Deps extends object>(options: NeutronResourc
       return { deps: this.deps, meta: this.allowed(req, verb), revision: () => this.api.expectedRevision(req) };
     }
 
+    /**
+     * Neutron's order for a change: a resource the caller may not see is not found (404, never
+     * a 403 that tells it exists); one it sees but may not change, or an attribute it may not
+     * set, is a 403 naming the rule.
+     */
+    async mayChange(id: string, verb: 'update' | 'delete', body: unknown, call: WriteCall<Deps>): Promise<void> {
+      const row = await this.api.readModel.row(this.reader, id, call.meta);
+      const action = this.rule(verb);
+      if (action === undefined) return;
+      const changes = verb === 'update' ? bodyItems(body, this.reader.spec.singular) : [];
+      // Neutron's target of an update is the resource as the update would leave it.
+      const deviceOwner = changes.find((c) => typeof c.device_owner === 'string')?.device_owner as string | undefined;
+      const target = { ...targetOf(this.reader, row, call.meta), ...(deviceOwner !== undefined ? { deviceOwner } : {}) };
+      enforceAttributes(
+        POLICY_SERVICE,
+        action,
+        call.meta,
+        target,
+        changes.flatMap((c) => attributesSet(c)),
+      );
+    }
+
     @Post()
     async create(@Body() body: unknown, @Req() req: HttpRequestLike) {
       const call = this.call(req, 'create');
+      const action = this.rule('create');
+      if (action !== undefined) {
+        const items = [...bodyItems(body, this.reader.spec.singular), ...bodyItems(body, this.reader.spec.collection)];
+        const defaults = (CREATE_DEFAULTS as Record<string, Record<string, unknown>>)[this.reader.spec.singular];
+        const attributes = items.flatMap((item) => attributesSet(item, defaults));
+        enforceAttributes(POLICY_SERVICE, action, call.meta, ownTarget(call.meta), attributes);
+      }
       const written = await options.create(body, call);
       return isWritten(written) ? this.api.show(this.reader, written, call.meta) : showAll(this.api, this.reader, written, call.meta);
     }
@@ -117,7 +191,7 @@ export function neutronResource<Db, Deps extends object>(options: NeutronResourc
     @Put(':id')
     async update(@Param('id') id: string, @Body() body: unknown, @Req() req: HttpRequestLike) {
       const call = this.call(req, 'update');
-      if (options.writeVisibleOnly) await this.api.get(this.reader, id, req);
+      await this.mayChange(id, 'update', body, call);
       return this.api.show(this.reader, await options.update(id, body, call), call.meta);
     }
 
@@ -125,7 +199,7 @@ export function neutronResource<Db, Deps extends object>(options: NeutronResourc
     @HttpCode(204)
     async delete(@Param('id') id: string, @Req() req: HttpRequestLike) {
       const call = this.call(req, 'delete');
-      if (options.writeVisibleOnly) await this.api.get(this.reader, id, req);
+      await this.mayChange(id, 'delete', undefined, call);
       await this.api.settled(await options.delete(id, call));
     }
   }

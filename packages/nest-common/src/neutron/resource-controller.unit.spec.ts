@@ -3,7 +3,7 @@ import { HttpStatus, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA, SELF_DECLARED_DEPS_METADATA, HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { ForbiddenError, NotFoundError } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import { ApiSupport, ReadModel, stringAttr, type HttpRequestLike, type ResourceReader, type Written } from './resource';
+import { ApiSupport, ReadModel, booleanAttr, policyWhere, stringAttr, type HttpRequestLike, type ResourceReader, type Written } from './resource';
 import { neutronController, neutronReader, neutronResource } from './resource-controller';
 
 /** A projection of widgets held in memory, always caught up. */
@@ -23,7 +23,7 @@ const widgets: ResourceReader<{ id: string; projectId: string }, null> = {
   toWire: (r) => ({ id: r.id, project_id: r.projectId }),
 };
 
-const api = new ApiSupport(new ReadModel(null, undefined), { waitFor: async () => undefined }, { defaultProjectId: 'p1', defaultRoles: [] });
+const api = new ApiSupport(new ReadModel(null, undefined), { waitFor: async () => undefined }, { defaultProjectId: 'p1', defaultRoles: ['member'] });
 const req = (headers: Record<string, string> = {}): HttpRequestLike => ({ headers, query: {}, protocol: 'http' });
 const admin = req({ 'x-roles': 'admin' });
 
@@ -105,13 +105,12 @@ describe('neutronResource', () => {
     await expect(controller.delete('w1', req({ 'if-match': 'nonsense' }))).resolves.toBeUndefined();
   });
 
-  it('with writeVisibleOnly, answers 404 for what the caller cannot see before anything is written', async () => {
+  it('answers 404 for what the caller cannot see before anything is written', async () => {
     rows.clear();
     rows.set('theirs', { id: 'theirs', projectId: 'p2' });
     const Visible = neutronResource<null, { commands: WidgetCommands }>({
       inject: { commands: WIDGET_COMMANDS },
       reader: widgets,
-      writeVisibleOnly: true,
       create: async () => ({ id: 'x', sequence: 1 }),
       update: async (id, _body, { deps }) => deps.commands.write('update', id),
       delete: async (id, { deps }) => deps.commands.write('delete', id),
@@ -158,5 +157,93 @@ describe('neutronResource', () => {
     });
     await new Reader(api).list(req());
     expect(order).toEqual(['caught up']);
+  });
+});
+
+/** Routers in memory, filtered the way Prisma would filter them by `policyWhere`. */
+type RouterRow = { id: string; projectId: string; distributed: boolean };
+const routerRows = new Map<string, RouterRow>();
+const matches = (row: Record<string, unknown>, where: Record<string, unknown>): boolean =>
+  Object.entries(where).every(([k, v]) => {
+    if (k === 'AND') return (v as Record<string, unknown>[]).every((w) => matches(row, w));
+    if (k === 'OR') return (v as Record<string, unknown>[]).some((w) => matches(row, w));
+    if (v !== null && typeof v === 'object' && 'in' in v) return (v as { in: unknown[] }).in.includes(row[k]);
+    return row[k] === v;
+  });
+const routers: ResourceReader<RouterRow, null> = {
+  spec: {
+    singular: 'router',
+    collection: 'routers',
+    attributes: { id: stringAttr('id'), project_id: stringAttr('projectId'), distributed: booleanAttr('distributed') },
+  },
+  path: 'routers',
+  notFound: (id) => ({ type: 'RouterNotFound', message: `Router ${id} could not be found.` }),
+  defaultSort: [{ attribute: 'id', column: 'id', direction: 'asc' }],
+  visibleTo: (meta) => policyWhere('get_router', meta),
+  findMany: async (_db, { where }) => [...routerRows.values()].filter((r) => matches(r, where)),
+  toWire: (r) => ({ id: r.id, project_id: r.projectId, distributed: r.distributed }),
+};
+const Routers = neutronResource<null, { commands: WidgetCommands }>({
+  inject: { commands: WIDGET_COMMANDS },
+  reader: routers,
+  create: async (_body, { deps, meta }) => {
+    routerRows.set('r-new', { id: 'r-new', projectId: meta.projectId, distributed: true });
+    return deps.commands.write('create', 'r-new');
+  },
+  update: async (id, _body, { deps }) => deps.commands.write('update', id),
+  delete: async (id, { deps }) => deps.commands.write('delete', id),
+});
+
+describe("neutronResource under Neutron's policy", () => {
+  const as = (project: string, roles: string) => req({ 'x-project-id': project, 'x-roles': roles });
+  const outcome = (call: Promise<unknown>) =>
+    call.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof ForbiddenError || e instanceof NotFoundError ? `${e.kind}: ${e.message}` : String(e)),
+    );
+  const setUp = () => {
+    routerRows.clear();
+    routerRows.set('ra', { id: 'ra', projectId: 'pa', distributed: false });
+    routerRows.set('rb', { id: 'rb', projectId: 'pb', distributed: true });
+    const commands = new WidgetCommands();
+    return { commands, controller: new Routers(api, commands) };
+  };
+
+  it('shows each caller what the get rule allows, without the attributes it may not read', async () => {
+    const { controller } = setUp();
+    expect(await controller.list(as('pa', 'reader'))).toEqual({ routers: [{ id: 'ra', project_id: 'pa' }] });
+    expect(await controller.list(as('pa', 'observer'))).toEqual({ routers: [] });
+    expect(await controller.list(as('pa', 'admin'))).toEqual({
+      routers: [
+        { id: 'ra', project_id: 'pa', distributed: false },
+        { id: 'rb', project_id: 'pb', distributed: true },
+      ],
+    });
+    expect(await outcome(controller.get('rb', as('pa', 'member')))).toBe('not_found: Router rb could not be found.');
+  });
+
+  it("refuses a reader's writes with 403, another project's with 404, and writes nothing", async () => {
+    const { controller, commands } = setUp();
+    const reader = as('pa', 'reader');
+    expect(await outcome(controller.create({ router: { name: 'x' } }, reader))).toBe('forbidden: rule:create_router is disallowed by policy');
+    expect(await outcome(controller.update('ra', { router: { name: 'x' } }, reader))).toBe('forbidden: rule:update_router is disallowed by policy');
+    expect(await outcome(controller.delete('ra', reader))).toBe('forbidden: rule:delete_router is disallowed by policy');
+    const stranger = as('pb', 'member');
+    expect(await outcome(controller.update('ra', { router: { name: 'x' } }, stranger))).toBe('not_found: Router ra could not be found.');
+    expect(await outcome(controller.delete('ra', stranger))).toBe('not_found: Router ra could not be found.');
+    expect(commands.calls).toEqual([]);
+  });
+
+  it('refuses an attribute only admins may set, on a create and on an update', async () => {
+    const { controller, commands } = setUp();
+    const member = as('pa', 'member');
+    expect(await outcome(controller.create({ router: { name: 'x', distributed: true } }, member))).toBe(
+      'forbidden: rule:create_router:distributed is disallowed by policy',
+    );
+    expect(await outcome(controller.update('ra', { router: { ha: false } }, member))).toBe('forbidden: rule:update_router:ha is disallowed by policy');
+    expect(commands.calls).toEqual([]);
+    expect(await outcome(controller.update('ra', { router: { name: 'x' } }, member))).toBe('ok');
+    expect(await outcome(controller.create({ router: { name: 'x', distributed: true } }, as('pa', 'admin')))).toBe('ok');
+    expect(commands.calls).toEqual(['update', 'create']);
   });
 });

@@ -1,5 +1,14 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { NotFoundError, ValidationError, isIdToken, type CommandMetadata } from '@ncp/contracts';
+import {
+  NotFoundError,
+  ValidationError,
+  hiddenAttributes,
+  isIdToken,
+  readScope,
+  type CommandMetadata,
+  type PolicyAction,
+  type PolicyTarget,
+} from '@ncp/contracts';
 import {
   afterMarker,
   effectiveSort,
@@ -28,7 +37,13 @@ export interface ResourceReader<Row, Db> {
   /** Neutron exception name and message for a missing id. */
   notFound(id: string): { type: string; message: string };
   readonly defaultSort: readonly SortKey[];
+  /** The rows the caller may see: Neutron's `get_<singular>` rule as a filter (`policyWhere`). */
   visibleTo(meta: CommandMetadata): Where;
+  /**
+   * What the policy rules look at in a row, besides its project (the default): its network's
+   * project, whether it is shared with or external for the caller, ...
+   */
+  policyTarget?(row: Row, meta: CommandMetadata): PolicyTarget;
   customFilter?(name: string, values: readonly string[]): Where;
   findMany(db: Db, args: { where: Where; orderBy: Where[]; take?: number }): Promise<Row[]>;
   /**
@@ -77,8 +92,53 @@ export function standardWire(row: { id: string; name: string; projectId: string;
   };
 }
 
-/** Rows of the caller's project, plus those matching `alsoVisible`; admins see all. */
-export const ownOr = (meta: CommandMetadata, ...alsoVisible: Where[]): Where => (meta.isAdmin ? {} : { OR: [{ projectId: meta.projectId }, ...alsoVisible] });
+/**
+ * How a reader's rows stand to a caller, as filters: owned by a project (default: its
+ * `projectId` column), on a network a project owns, in a security group a project owns,
+ * shared with the caller, external for the caller. A relation a reader has not is never true.
+ */
+export interface PolicyRelations {
+  owner?(projectId: string): Where;
+  networkOwner?(projectId: string): Where;
+  sgOwner?(projectId: string): Where;
+  readonly shared?: Where;
+  readonly external?: Where;
+}
+
+/** Matches no row. */
+export const NO_ROWS: Where = { id: { in: [] } };
+
+/**
+ * The rows a `get_<resource>` rule lets the caller see, as a filter: every row, or those in
+ * one of the relations the rule allows (see `readScope`).
+ */
+export function policyWhere(action: PolicyAction, meta: CommandMetadata, relations: PolicyRelations = {}): Where {
+  const scope = readScope(action, meta);
+  if (scope.all) return {};
+  const p = meta.projectId;
+  const any: Where[] = [];
+  if (scope.owner) any.push(relations.owner ? relations.owner(p) : { projectId: p });
+  if (scope.networkOwner && relations.networkOwner) any.push(relations.networkOwner(p));
+  if (scope.sgOwner && relations.sgOwner) any.push(relations.sgOwner(p));
+  if (scope.shared && relations.shared) any.push(relations.shared);
+  if (scope.external && relations.external) any.push(relations.external);
+  return any.length > 0 ? { OR: any } : NO_ROWS;
+}
+
+/** The policy target of a row: the reader's, else the row's project. */
+export function targetOf<Row>(reader: ResourceReader<Row, unknown>, row: Row, meta: CommandMetadata): PolicyTarget {
+  if (reader.policyTarget) return reader.policyTarget(row, meta);
+  const projectId = (row as { projectId?: unknown }).projectId;
+  return typeof projectId === 'string' ? { projectId } : {};
+}
+
+/** The row as the caller may read it: without the attributes whose `get_<resource>:<attribute>` rule fails. */
+function readable<Row>(reader: ResourceReader<Row, unknown>, row: Row, meta: CommandMetadata): Record<string, unknown> {
+  const wire = reader.toWire(row);
+  const hidden = hiddenAttributes(reader.spec.singular, meta, targetOf(reader, row, meta), Object.keys(wire));
+  for (const attribute of hidden) delete wire[attribute];
+  return wire;
+}
 
 export interface ListResult {
   readonly items: Record<string, unknown>[];
@@ -113,7 +173,7 @@ export class ReadModel<Db> {
     });
     if (reader.expand) rows = reader.expand(rows, query.custom).slice(0, query.limit ?? undefined);
     if (query.pageReverse) rows.reverse();
-    const wire = rows.map((r) => reader.toWire(r));
+    const wire = rows.map((r) => readable(reader, r, meta));
     const links = pageLinks({
       baseUrl,
       collection: reader.path,
@@ -132,13 +192,19 @@ export class ReadModel<Db> {
     meta: CommandMetadata,
     fields: readonly string[] | null = null,
   ): Promise<Record<string, unknown>> {
+    const row = await this.row(reader, id, meta);
+    return selectFields(readable(reader, row, meta), fields);
+  }
+
+  /** The row of a resource the caller may see, else the resource's 404. */
+  async row<Row>(reader: ResourceReader<Row, Db>, id: string, meta: CommandMetadata): Promise<Row> {
     // An id outside the id alphabet names nothing (and may not even be text Postgres takes).
     const [row] = isIdToken(id) ? await reader.findMany(this.db, { where: { AND: [{ id }, reader.visibleTo(meta)] }, orderBy: [] }) : [];
     if (!row) {
       const { type, message } = reader.notFound(id);
       throw new NotFoundError(`API.${type}`, message);
     }
-    return selectFields(reader.toWire(row), fields);
+    return row;
   }
 }
 
