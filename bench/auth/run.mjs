@@ -45,7 +45,9 @@ function timed(middleware, headers) {
   const req = { url: '/v2.0/ports', headers: { ...headers, 'x-project-id': 'forged', 'x-roles': 'admin' } };
   const t0 = performance.now();
   return new Promise((resolve, reject) =>
-    middleware(req, { setHeader: () => undefined }, (err) => (err ? reject(err) : resolve((performance.now() - t0) * 1000))),
+    middleware(req, { setHeader: () => undefined }, (err) =>
+      err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve((performance.now() - t0) * 1000),
+    ),
   );
 }
 
