@@ -174,6 +174,8 @@ NATS_URL (default ${DEFAULT_NATS_URL}), NATS_PREFIX, LOG_LEVEL, and any other
 service setting (DEFAULT_PROJECT_ID, MAC_PREFIX, ...), which is passed through.
 
 <NAME>_PORT sets one service's port: ${SERVICES.map((s) => `${envName(s.name)}_PORT`).join(', ')}.
+NATS_<NAME>_PASSWORD (where NATS has users, infra/nats/auth.conf): the service connects as
+user <name> with it; each service gets its own only.
 
 Authentication: none by default (AUTH_STRATEGY=noauth is passed to the services: the API
 is open, any caller acts as the project and roles it names). To validate Keystone tokens
@@ -185,6 +187,28 @@ KEYSTONE_PROJECT_DOMAIN_NAME (or AUTH_STRATEGY=keystone); README, "Authenticatio
 /** @param {string} name */
 function envName(name) {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * A service's NATS user where NATS has users (infra/nats/auth.conf): user <name>, password
+ * from NATS_<NAME>_PASSWORD; not set: none (a NATS without authorization, the local default).
+ *
+ * @param {string} name
+ * @returns {Record<string, string>}
+ */
+function natsCredentials(name) {
+  const password = process.env[`NATS_${envName(name)}_PASSWORD`];
+  return password ? { NATS_USER: name, NATS_PASSWORD: password } : {};
+}
+
+/**
+ * The environment without any NATS user's password: a service gets its own (natsCredentials),
+ * never another's.
+ *
+ * @returns {Record<string, string | undefined>}
+ */
+function environmentWithoutNatsPasswords() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NATS_(USER|PASSWORD|.+_PASSWORD)$/.test(k)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -331,7 +355,7 @@ function agentHelp(ctx, opts, secretGenerated) {
   ].join(' ');
   /** @type {(row: string, host: string, roles: string, ip: string) => string} */
   const agent = (row, host, roles, ip) =>
-    `    sudo env ${env} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
+    `    sudo env ${env}${agentNatsUser(row, host)} node apps/agent/dist/main.js --row ${row} --host ${host} --roles ${roles} --tunnel-ip ${ip} --host-netns ncp-${host} --state-dir /var/lib/ncp-agent/${host} &`;
   return [
     '  host agents: none started here (in this namespace they would reconfigure this machine).',
     '  Two by hand, as root, each in its own namespace (the same pair as docker compose):',
@@ -342,6 +366,18 @@ function agentHelp(ctx, opts, secretGenerated) {
     agent('row-a', 'net-a1', 'network,bgp', '10.253.0.11'),
     agent('row-b', 'cmp-b1', 'compute', '10.253.0.12'),
   ];
+}
+
+/**
+ * An agent's NATS user (infra/nats/auth.conf: agent-<row>-<host>) where its password is set.
+ *
+ * @param {string} row
+ * @param {string} host
+ */
+function agentNatsUser(row, host) {
+  const user = `agent-${row}-${host}`;
+  const variable = `NATS_${envName(user)}_PASSWORD`;
+  return process.env[variable] ? ` NATS_USER=${user} NATS_PASSWORD="$${variable}"` : '';
 }
 
 /** @param {string} url */
@@ -392,7 +428,7 @@ async function main() {
   const metadataSecret = process.env.METADATA_PROXY_SHARED_SECRET ?? randomBytes(24).toString('hex');
   const auth = authStrategy(process.env);
   const common = {
-    ...process.env,
+    ...environmentWithoutNatsPasswords(),
     ...auth.env,
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl,
@@ -438,7 +474,7 @@ async function main() {
   for (const s of services) {
     if (supervisor.stopping) return;
     const port = ctx.port(s.name);
-    const env = { ...common, PORT: String(port), ...(s.env ? s.env(ctx) : {}) };
+    const env = { ...common, PORT: String(port), ...natsCredentials(s.name), ...(s.env ? s.env(ctx) : {}) };
     log(`starting ${s.name} on ${opts.host}:${port}`);
     const healthUrl = s.health ? `${ctx.url(s.name)}${s.health}` : null;
     const started = await supervisor.start({

@@ -11,12 +11,11 @@ import {
   type AgentEvent,
   type AgentHeartbeat,
   type CommandMetadata,
-  type Decider,
   type DesiredKind,
   type ResourceReport,
 } from '@ncp/contracts';
 import { metadataForwardSocket, type CommandRunner } from '@ncp/dataplane';
-import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
+import { type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { DesiredState } from './desired-state';
@@ -24,17 +23,6 @@ import { driverManagers } from './drivers';
 import { ReconcileLoop, systemClock, type Clock, type Pass } from './loop';
 import { startMetadataForwarder, type MetadataForwarder } from './metadata-forwarder';
 import { StatusReporter } from './status-reporter';
-
-type AgentCommand = { type: 'Record'; event: AgentEvent };
-
-/** The agent's own aggregate: it is the only writer, so every fact it states is recorded. */
-const agentDecider: Decider<null, AgentCommand, AgentEvent> = {
-  context: AGENT_CONTEXT,
-  aggregate: AGENT_AGGREGATE,
-  initialState: () => null,
-  evolve: (s) => s,
-  decide: (c) => [c.event],
-};
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -47,7 +35,6 @@ export class HostAgent {
   readonly agentId: string;
   private readonly desired = new DesiredState();
   private readonly reporter = new StatusReporter();
-  private readonly repo: AggregateRepository<null, AgentCommand, AgentEvent>;
   private readonly loop: ReconcileLoop;
   private heartbeatKv: KV | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -69,7 +56,6 @@ export class HostAgent {
     clock: Clock = systemClock,
   ) {
     this.agentId = agentIdOf(config.row, config.host);
-    this.repo = new AggregateRepository(store, agentDecider);
     this.firstSync = new Promise((resolve) => (this.firstSyncDone = resolve));
     const managers = driverManagers({ config, desired: this.desired, runner, hasForwarder: () => this.forwarder !== undefined }, logger);
     // Let a burst of KV updates land before touching the kernel.
@@ -224,7 +210,12 @@ export class HostAgent {
     return ok;
   }
 
+  /**
+   * The agent's own aggregate: it is the only writer, so every fact it states is recorded,
+   * without reading its history back (its NATS user may read nothing else of the stream).
+   */
   private async record(event: AgentEvent): Promise<void> {
-    await this.repo.execute(this.agentId, { type: 'Record', event }, this.meta());
+    const envelope = this.store.envelope(event, AGENT_AGGREGATE, this.agentId, this.meta());
+    await this.store.appendUnread(this.store.naming.eventSubject(AGENT_CONTEXT, AGENT_AGGREGATE, this.agentId), envelope);
   }
 }

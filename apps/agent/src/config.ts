@@ -30,6 +30,9 @@ export const agentConfigSchema = z.object({
   metadataSecret: z.string().min(1).nullable(),
   natsUrl: z.string(),
   natsPrefix: z.string(),
+  /** its NATS user (infra/nats/auth.conf: one per host) and password; null: no authorization */
+  natsUser: baseConfigSchema.shape.NATS_USER.unwrap().nullable(),
+  natsPassword: z.string().nullable(),
   logLevel: baseConfigSchema.shape.LOG_LEVEL,
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -77,6 +80,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     .option('--metadata-secret-file <path>', 'file with the secret shared with the metadata service (default: env METADATA_PROXY_SHARED_SECRET)')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
+    .addOption(new Option('--nats-user <user>', 'NATS user (infra/nats/auth.conf: agent-<row>-<host>); its password from env NATS_PASSWORD').env('NATS_USER'))
     .addOption(new Option('--log-level <level>').env('LOG_LEVEL').default('info'))
     .exitOverride()
     // Errors surface as exceptions with the message; main prints them once.
@@ -97,6 +101,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metadataSecretFile?: string;
     natsUrl: string;
     natsPrefix: string;
+    natsUser?: string;
     logLevel: string;
   }>();
   return agentConfigSchema.parse({
@@ -117,6 +122,9 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metadataSecret: metadataSecret(o.metadataSecretFile, env),
     natsUrl: o.natsUrl,
     natsPrefix: o.natsPrefix,
+    // empty is unset, as compose passes an unset variable
+    natsUser: o.natsUser || null,
+    natsPassword: env.NATS_PASSWORD || null,
     logLevel: o.logLevel,
   });
 }

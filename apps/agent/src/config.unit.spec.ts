@@ -66,4 +66,16 @@ describe('agent flags', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads its NATS user (flag or NATS_USER) and password (NATS_PASSWORD); none: no authorization', () => {
+    const base = ['--row', 'row-a', '--host', 'net-a1', '--tunnel-ip', '10.0.0.1'];
+    expect(parseAgentConfig(base, {})).toMatchObject({ natsUser: null, natsPassword: null });
+    expect(parseAgentConfig([...base, '--nats-user', 'agent-row-a-net-a1'], { NATS_PASSWORD: 'pw1' })).toMatchObject({
+      natsUser: 'agent-row-a-net-a1',
+      natsPassword: 'pw1',
+    });
+    // compose passes unset variables as empty strings
+    expect(parseAgentConfig([...base, '--nats-user', ''], { NATS_PASSWORD: '' })).toMatchObject({ natsUser: null, natsPassword: null });
+    expect(() => parseAgentConfig([...base, '--nats-user', 'a.b'], {})).toThrow();
+  });
 });

@@ -9,7 +9,10 @@ import { parseAgentConfig } from './config';
 async function main(): Promise<void> {
   const config = parseAgentConfig(process.argv.slice(2));
   const logger = createLogger('agent', config.logLevel).child({ row: config.row, host: config.host });
-  const nc = await connectNats(config.natsUrl, `agent-${config.row}-${config.host}`);
+  const nc = await connectNats(config.natsUrl, `agent-${config.row}-${config.host}`, {
+    user: config.natsUser ?? undefined,
+    password: config.natsPassword ?? undefined,
+  });
   const store = new JetStreamEventStore(nc, new Naming({ prefix: config.natsPrefix }), new EventRegistry(agentEventDefinitions));
   const agent = new HostAgent(config, nc, store, execFileRunner(), logger);
   await agent.start();

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import { connect } from '@nats-io/transport-node';
 import { Naming, parseDesiredKey, type AggregateHistory, type ParkedEvent, type ProjectionStatus, type ReapplyResult } from '@ncp/contracts';
-import { REPLAY_SCHEMA } from '@ncp/eventstore';
+import { REPLAY_SCHEMA, connectNats } from '@ncp/eventstore';
 import { SERVICE_CONTEXTS, SERVICE_SCHEMAS, resolveAggregate } from './aggregates';
 import { agentRows, type Registration, type ReportedStatus } from './agents';
 import { Bus } from './bus';
@@ -12,6 +11,7 @@ import { traceCorrelation, type StreamEvent } from './trace';
 interface GlobalOptions {
   natsUrl: string;
   natsPrefix: string;
+  natsUser?: string;
   json: boolean;
 }
 
@@ -19,7 +19,8 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function withBus<T>(program: Command, fn: (bus: Bus, opts: GlobalOptions) => Promise<T>): Promise<T> {
   const opts = program.opts<GlobalOptions>();
-  const nc = await connect({ servers: opts.natsUrl.replace(/^nats:\/\//, ''), name: 'netctl' });
+  // netctl reads every stream and asks every service: the admin user where NATS has users
+  const nc = await connectNats(opts.natsUrl, 'netctl', { user: opts.natsUser || undefined, password: process.env.NATS_PASSWORD });
   try {
     return await fn(new Bus(nc, new Naming({ prefix: opts.natsPrefix })), opts);
   } finally {
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
     .description('Debug the control plane by its events: history and state of aggregates, traces, projections, agents')
     .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>', 'subject prefix of the deployment (test stacks)').env('NATS_PREFIX').default(''))
+    .addOption(new Option('--nats-user <user>', 'NATS user (admin, infra/nats/auth.conf); its password from env NATS_PASSWORD').env('NATS_USER'))
     .option('--json', 'machine-readable output', false)
     .showHelpAfterError();
 

@@ -13,7 +13,7 @@ import {
   type JsMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { type NatsConnection } from '@nats-io/nats-core';
+import { PermissionViolationError, type NatsConnection } from '@nats-io/nats-core';
 import {
   ConcurrencyError,
   TooLargeError,
@@ -29,6 +29,10 @@ import {
   envelopeSchema,
 } from '@ncp/contracts';
 import { unreachable } from './unreachable';
+
+function isPermissionViolation(e: unknown): boolean {
+  return e instanceof PermissionViolationError || (e instanceof Error && e.cause instanceof PermissionViolationError);
+}
 
 export interface EventStoreOptions {
   /** How long JetStream remembers message ids for deduplication of retried appends. */
@@ -152,6 +156,9 @@ export class JetStreamEventStore {
           }
           throw e;
         }
+        // Refused by the server (this user may not publish there): nothing was stored, and a
+        // retry would be refused again.
+        if (isPermissionViolation(e)) throw e;
         // No answer: the append may or may not have been stored. Retrying with the same
         // message id is safe, JetStream drops the copy and reports a duplicate.
         lastError = e;
@@ -184,6 +191,26 @@ export class JetStreamEventStore {
       );
     }
     return payload;
+  }
+
+  /**
+   * Appends to a subject no decision reads back: a host agent's record of itself (it is the
+   * only writer, and its state is nothing). Its last sequence comes from a direct get named by
+   * the subject, which NATS permissions can confine to that subject (infra/nats/auth.conf: an
+   * agent reads nothing else of the stream); a lost race only reads it again.
+   */
+  async appendUnread(subject: string, envelope: EventEnvelope, attempts = 5): Promise<AppendResult> {
+    const jsm = await this.jsm();
+    for (let attempt = 1; ; attempt++) {
+      const last = await jsm.direct.getMessage(this.streamName, { last_by_subj: subject }).catch((e: unknown) => {
+        throw unreachable('The event store', 'read', e);
+      });
+      try {
+        return await this.append(subject, envelope, last ? last.seq : 0);
+      } catch (e) {
+        if (!(e instanceof ConcurrencyError) || attempt >= attempts) throw e;
+      }
+    }
   }
 
   /** The sequence of the last event on a subject, 0 when there is none. */

@@ -3,6 +3,7 @@ export * from './event-store';
 export * from './heartbeat-watcher';
 export * from './keyed-mutex';
 export * from './nats';
+export * from './nats-permissions';
 export * from './projection-runner';
 export * from './projection-failure';
 export * from './reaction-runner';

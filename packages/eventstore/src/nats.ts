@@ -1,9 +1,19 @@
 import { connect } from '@nats-io/transport-node';
 import { type NatsConnection } from '@nats-io/nats-core';
+import { natsInboxPrefix } from './nats-permissions';
 
 export type { NatsConnection };
 
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+/** A NATS user and password (infra/nats/auth.conf); none: the server has no authorization. */
+export interface NatsCredentials {
+  readonly user?: string;
+  readonly password?: string;
+}
+
+export async function connectNats(url: string, name: string, credentials: NatsCredentials = {}): Promise<NatsConnection> {
   const servers = url.replace(/^nats:\/\//, '').split(',');
-  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const { user, password } = credentials;
+  // a user subscribes only to its own inbox (auth.conf), so its replies must arrive there
+  const auth = user ? { user, pass: password ?? '', inboxPrefix: natsInboxPrefix(user) } : {};
+  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...auth });
 }

@@ -1,4 +1,4 @@
-import { ClosedConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import { ClosedConnectionError, DrainingConnectionError, NoRespondersError, PermissionViolationError, RequestError, TimeoutError } from '@nats-io/nats-core';
 import { UnavailableError } from '@ncp/contracts';
 
 /**
@@ -7,7 +7,8 @@ import { UnavailableError } from '@ncp/contracts';
  */
 export function unreachable(service: string, verb: string, e: unknown): unknown {
   const noAnswer =
-    e instanceof RequestError ||
+    // refused by the server (this NATS user may not ask that): a fault of the deployment, not a 503 to retry
+    (e instanceof RequestError && !(e.cause instanceof PermissionViolationError)) ||
     e instanceof NoRespondersError ||
     e instanceof TimeoutError ||
     e instanceof ClosedConnectionError ||

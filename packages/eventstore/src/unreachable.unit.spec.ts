@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import { ClosedConnectionError, NoRespondersError, PermissionViolationError, RequestError, TimeoutError } from '@nats-io/nats-core';
 import { ConflictError, UnavailableError } from '@ncp/contracts';
 import { unreachable } from './unreachable';
 
@@ -21,5 +21,8 @@ describe('a request to another service that got no answer', () => {
     const bug = new TypeError('x is undefined');
     expect(unreachable('IPAM', 'create_port', refusal)).toBe(refusal);
     expect(unreachable('IPAM', 'create_port', bug)).toBe(bug);
+    // a request this NATS user may not send (infra/nats/auth.conf): the deployment's fault, not a retry
+    const refused = new RequestError('refused', { cause: new PermissionViolationError('Permissions Violation', 'publish', 'cmd.bgp.x') });
+    expect(unreachable('IPAM', 'create_port', refused)).toBe(refused);
   });
 });

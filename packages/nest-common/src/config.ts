@@ -13,6 +13,15 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]*$/)
     .default(''),
+  /**
+   * This process's NATS user and password (infra/nats/auth.conf: one user per service, each
+   * limited to its subjects). Unset or empty: connect without (a NATS with no authorization).
+   */
+  NATS_USER: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .optional(),
+  NATS_PASSWORD: z.string().optional(),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Distinguishes instances of one service (durable consumer names). */

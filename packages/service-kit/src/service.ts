@@ -225,7 +225,7 @@ async function createService<C extends KitConfig, Db extends ServiceDb, P extend
 ): Promise<Service<C, Db, P>> {
   const context = decl.context ?? decl.name;
   const naming = new Naming({ prefix: config.NATS_PREFIX });
-  const nc = await connectNats(config.NATS_URL, `${decl.name}-${config.INSTANCE_ID}`);
+  const nc = await connectNats(config.NATS_URL, `${decl.name}-${config.INSTANCE_ID}`, { user: config.NATS_USER, password: config.NATS_PASSWORD });
   const lifecycle = new Lifecycle(logger);
   const connect = (schema: string) => decl.database.connect(withSchema(config.DATABASE_URL, schema), schema);
   let prisma: Db | undefined;

@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { type HttpException } from '@nestjs/common';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config';
@@ -51,13 +51,25 @@ describe('what a Keystone token says', () => {
     expect(cacheTtlMs(identity, 20_000, 300_000)).toBe(0);
   });
 
-  it.each(['X-Project-Id', 'x-roles', 'X-Tenant-Id', 'X-Tenant-Name', 'X-User-Id', 'X-User-Name', 'X-Identity-Status', 'X-Service-Roles', 'X-Domain-Id', 'X-Is-Admin-Project', 'X-Role', 'X-User', 'X-System-Scope'])(
-    'takes %s for an identity header a client may not send',
-    (name) => expect(isIdentityHeader(name)).toBe(true),
-  );
+  it.each([
+    'X-Project-Id',
+    'x-roles',
+    'X-Tenant-Id',
+    'X-Tenant-Name',
+    'X-User-Id',
+    'X-User-Name',
+    'X-Identity-Status',
+    'X-Service-Roles',
+    'X-Domain-Id',
+    'X-Is-Admin-Project',
+    'X-Role',
+    'X-User',
+    'X-System-Scope',
+  ])('takes %s for an identity header a client may not send', (name) => expect(isIdentityHeader(name)).toBe(true));
 
-  it.each(['X-Auth-Token', 'X-Openstack-Request-Id', 'Content-Type', 'X-Forwarded-For', 'X-Instance-ID', 'X-Instance-ID-Signature', 'If-Match'])('leaves %s alone', (name) =>
-    expect(isIdentityHeader(name)).toBe(false),
+  it.each(['X-Auth-Token', 'X-Openstack-Request-Id', 'Content-Type', 'X-Forwarded-For', 'X-Instance-ID', 'X-Instance-ID-Signature', 'If-Match'])(
+    'leaves %s alone',
+    (name) => expect(isIdentityHeader(name)).toBe(false),
   );
 });
 
@@ -126,7 +138,13 @@ describe('validating tokens against Keystone', () => {
 
   it('logs in again, once, when Keystone no longer takes its own token', async () => {
     const clock = { now: 0 };
-    const keystone = fakeKeystone(clock, new Map([['t-a', HOUR], ['t-b', HOUR]]));
+    const keystone = fakeKeystone(
+      clock,
+      new Map([
+        ['t-a', HOUR],
+        ['t-b', HOUR],
+      ]),
+    );
     const auth = new KeystoneAuth(settings, logger, keystone.fetchFn, () => clock.now);
     await auth.identify('t-a');
     keystone.expireServiceToken();
@@ -136,7 +154,13 @@ describe('validating tokens against Keystone', () => {
 
   it('renews its own token before it lapses', async () => {
     const clock = { now: 0 };
-    const keystone = fakeKeystone(clock, new Map([['t-a', 10 * HOUR], ['t-b', 10 * HOUR]]));
+    const keystone = fakeKeystone(
+      clock,
+      new Map([
+        ['t-a', 10 * HOUR],
+        ['t-b', 10 * HOUR],
+      ]),
+    );
     const auth = new KeystoneAuth(settings, logger, keystone.fetchFn, () => clock.now);
     await auth.identify('t-a');
     clock.now = HOUR - 30_000;
@@ -153,7 +177,10 @@ describe('validating tokens against Keystone', () => {
     await expect(new KeystoneAuth(settings, logger, refusing).identify('t')).rejects.toThrow(KeystoneUnavailable);
     const failing = (async (_url: string, init: RequestInit = {}) =>
       init.method === 'POST'
-        ? new Response(JSON.stringify({ token: { expires_at: new Date(Date.now() + HOUR).toISOString() } }), { status: 201, headers: { 'X-Subject-Token': 's' } })
+        ? new Response(JSON.stringify({ token: { expires_at: new Date(Date.now() + HOUR).toISOString() } }), {
+            status: 201,
+            headers: { 'X-Subject-Token': 's' },
+          })
         : new Response('', { status: 500 })) as typeof fetch;
     await expect(new KeystoneAuth(settings, logger, failing).identify('t')).rejects.toThrow(KeystoneUnavailable);
   });
@@ -180,7 +207,9 @@ interface Outcome {
 async function through(auth: Authentication, url: string, headers: Record<string, string>): Promise<Outcome> {
   const req = { url, headers: { ...headers } as Record<string, string | string[] | undefined> };
   const answered: Record<string, string> = {};
-  const error = await new Promise<unknown>((resolve) => authenticationMiddleware(auth, /^\/latest(\/|$)/)(req, { setHeader: (n, v) => (answered[n] = v) }, resolve));
+  const error = await new Promise<unknown>((resolve) =>
+    authenticationMiddleware(auth, /^\/latest(\/|$)/)(req, { setHeader: (n, v) => (answered[n] = v) }, resolve),
+  );
   return { error: error as HttpException | undefined, headers: req.headers, answered };
 }
 
@@ -207,7 +236,7 @@ describe('the edge', () => {
   });
 
   it('answers 503 when Keystone cannot say', async () => {
-    const down: Authentication = { strategy: 'keystone', keystone: new KeystoneAuth(settings, logger, (async () => Promise.reject(new TypeError('down'))) as typeof fetch) };
+    const down: Authentication = { strategy: 'keystone', keystone: new KeystoneAuth(settings, logger, async () => Promise.reject(new TypeError('down'))) };
     const { error } = await through(down, '/v2.0/networks', { 'x-auth-token': 't-alice' });
     expect(error?.getStatus()).toBe(503);
     expect(error?.getResponse()).toMatchObject({ NeutronError: { type: 'HTTPServiceUnavailable' } });

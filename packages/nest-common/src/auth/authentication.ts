@@ -79,7 +79,12 @@ export function authenticationMiddleware(auth: Authentication, publicPath?: RegE
       (err: unknown) => {
         if (err instanceof TokenRefused) return next(unauthorized(err.message));
         next(
-          httpError(503, 'HTTPServiceUnavailable', 'The identity service could not validate the token; try again later.', err instanceof KeystoneUnavailable ? err.message : ''),
+          httpError(
+            503,
+            'HTTPServiceUnavailable',
+            'The identity service could not validate the token; try again later.',
+            err instanceof KeystoneUnavailable ? err.message : '',
+          ),
         );
       },
     );

@@ -20,4 +20,3 @@ export const authConfigShape = {
 };
 
 export type AuthConfig = z.infer<z.ZodObject<typeof authConfigShape>>;
-
