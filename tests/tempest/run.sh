@@ -5,10 +5,10 @@
 #   tests/tempest/run.sh [--concurrency N] [--regex R] [--no-build] [--keep]
 #
 # What it starts, each with names of its own so it runs beside other stacks and tests:
-#   - a real Keystone (Debian's python3-keystone: sqlite, fernet tokens, on 127.0.0.1 only),
-#     bootstrapped with an admin, a `neutron` service user (role `service`) and a catalog
-#     entry `network` -> the stack's gateway. Tempest makes a project and users per test class
-#     in it (dynamic credentials);
+#   - a real Keystone (Debian's python3-keystone: a database of its own on the same Postgres,
+#     fernet tokens, on 127.0.0.1 only), bootstrapped with an admin, a `neutron` service user
+#     (role `service`) and a catalog entry `network` -> the stack's gateway. Tempest makes a
+#     project and users per test class in it (dynamic credentials);
 #   - the stack (`npm run stack`) on free ports, with a fresh NATS prefix and database, with
 #     authentication on: every service validates the Tempest users' tokens against Keystone;
 #   - a bus-only agent (register + heartbeat, no data plane; tests/tempest/agent.mjs) with
@@ -58,6 +58,7 @@ NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 RUN_ID="$(date +%s)$$"
 PREFIX="tempest${RUN_ID}"
 DATABASE="ncp_tempest_${RUN_ID}"
+KEYSTONE_DATABASE="ncp_tempest_keystone_${RUN_ID}"
 WORKDIR=$(mktemp -d /tmp/ncp-tempest.XXXXXX)
 ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
@@ -91,7 +92,8 @@ stop() {
 cleanup() {
   local rc=$?
   stop "$AGENT_PID"; stop "$KEYSTONE_PID"; stop "$STACK_PID"
-  (cd "$ROOT" && node "$HERE/drop-stack-data.mjs" "$SERVER_URL/postgres" "$DATABASE" "$NATS_URL" "$PREFIX") || echo "could not drop database $DATABASE / NATS prefix $PREFIX" >&2
+  (cd "$ROOT" && node "$HERE/drop-stack-data.mjs" "$SERVER_URL/postgres" "$DATABASE,$KEYSTONE_DATABASE" "$NATS_URL" "$PREFIX") ||
+    echo "could not drop databases $DATABASE, $KEYSTONE_DATABASE / NATS prefix $PREFIX" >&2
   if [ "$KEEP" -eq 1 ]; then echo "kept $WORKDIR"; else rm -rf "$WORKDIR"; fi
   exit "$rc"
 }
@@ -113,7 +115,9 @@ json() { "$PY" -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 
 echo "== keystone on $KEYSTONE"
 mkdir -p "$WORKDIR/keystone/fernet-keys" "$WORKDIR/keystone/fernet-receipts" "$WORKDIR/keystone/credential-keys"
-export WORKDIR
+(cd "$ROOT" && node "$HERE/drop-stack-data.mjs" --create "$SERVER_URL/postgres" "$KEYSTONE_DATABASE")
+KEYSTONE_DATABASE_URL="$SERVER_URL/$KEYSTONE_DATABASE"
+export WORKDIR KEYSTONE_DATABASE_URL
 render "$HERE/keystone.conf.in" >"$WORKDIR/keystone/keystone.conf"
 KS=(keystone-manage --config-file "$WORKDIR/keystone/keystone.conf")
 {
