@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { PermissionViolationError } from '@nats-io/nats-core';
+import { freePort } from '@ncp/testing';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -63,17 +63,6 @@ function natsServerBinary(): string | null {
 const binary = natsServerBinary();
 if (binary === null && process.env.CI === 'true') {
   throw new Error('the NATS authorization tests need a nats-server binary (NATS_SERVER_BIN or /usr/sbin/nats-server; CI=true, no skipping)');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts nats-server; resolves once it says it is ready, rejects if it exits first. */
