@@ -186,8 +186,11 @@ function daemon(netns: string, argv: string[]): { output: () => string; stop: ()
 }
 
 /** The prefixes of the RAs a workload gets after its solicitation, from every router advertising within `waitMs`. */
-async function advertisedPrefixes(netns: string, waitMs = 3_000): Promise<string[]> {
-  const out = await runArgv(['ip', 'netns', 'exec', netns, 'rdisc6', '-m', '-r', '1', '-w', String(waitMs), 'eth0'], 30_000).catch((e: Error) => e.message);
+/** `tries`: solicitations sent while none is answered (each waits `waitMs`). */
+async function advertisedPrefixes(netns: string, waitMs = 3_000, tries = 1): Promise<string[]> {
+  const out = await runArgv(['ip', 'netns', 'exec', netns, 'rdisc6', '-m', '-r', String(tries), '-w', String(waitMs), 'eth0'], 30_000 + tries * waitMs).catch(
+    (e: Error) => e.message,
+  );
   return [...new Set([...out.matchAll(/^\s*Prefix\s*:\s*(\S+)/gm)].map((m) => m[1] ?? ''))].sort();
 }
 
@@ -419,7 +422,9 @@ describe('security groups on the real kernel', () => {
         (n) => n > 0,
       );
       const before = sent();
-      expect(await advertisedPrefixes(ns.wh, 9_000)).toEqual(['2001:db8:60::/64']);
+      // three solicitations at most: on a loaded machine the router's answer to one was once not
+      // heard within the 9 s
+      expect(await advertisedPrefixes(ns.wh, 9_000, 3)).toEqual(['2001:db8:60::/64']);
       // while rdisc6 listened the rogue advertised (every 3 to 4 s: at least twice in 9 s) and
       // heard wh's solicitation: nothing of it arrived
       expect(sent() - before).toBeGreaterThanOrEqual(2);

@@ -5,7 +5,10 @@ import type { OpenstackCli } from './openstack-cli';
 /** A stack and a Neutron client pointed at its gateway, as a spec file starts them in beforeAll. */
 export async function startStack(opts: { env?: Record<string, string> } = {}): Promise<{ stack: TestStack; api: NeutronClient }> {
   const stack = await TestStack.start(opts);
-  return { stack, api: new NeutronClient(stack.url) };
+  // The scenario's client is the operator and the compute layer at once: it binds its
+  // workloads' ports (binding:host_id, binding:profile) as Nova does, with the service role
+  // Neutron's policy gives binding:profile to.
+  return { stack, api: new NeutronClient(stack.url, { 'X-Roles': 'admin,member,service' }) };
 }
 
 /**
