@@ -3,7 +3,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { MAX_BODY_BYTES, authenticationOf, bodyTooLarge, createLogger, startHttpService } from '@ncp/nest-common';
 import { gatewayConfig, type GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
-import { collectionOf, serviceOfPath, stripJsonSuffix } from './routing';
+import { RESOURCE_PATH, collectionOf, serviceOfPath, stripJsonSuffix } from './routing';
 
 function upstreamOf(config: GatewayConfig, path: string): string {
   switch (serviceOfPath(path)) {
@@ -58,6 +58,8 @@ async function main(): Promise<void> {
     logger,
     parseJson: false,
     auth,
+    // resources: the service behind validates the token (once per request, not at both hops)
+    publicPath: RESOURCE_PATH,
     middleware: [bodyLimit, proxy as never],
     openapi: { title: 'ncp gateway', description: 'Version discovery and extensions; resources are documented by each service at /docs.' },
   });

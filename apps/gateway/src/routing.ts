@@ -4,6 +4,12 @@ import { SERVICE_OF_COLLECTION, SERVICE_OF_SUBRESOURCE, SINGULAR_OF_COLLECTION, 
 
 export type Collection = keyof typeof SERVICE_OF_COLLECTION;
 
+/**
+ * The paths the gateway hands on to a service (`/v2.0/<collection>...`). The service behind
+ * validates the token of such a request itself, so the gateway does not ask Keystone a second time.
+ */
+export const RESOURCE_PATH = new RegExp(`^/v2\\.0/(${Object.keys(SERVICE_OF_COLLECTION).join('|')})(?=[/?.]|$)`);
+
 /** `/v2.0/networks/abc.json?x=1` -> `networks`, or null for paths that are not resources. */
 export function collectionOf(path: string): Collection | null {
   const m = /^\/v2\.0\/([^/?.]+)/.exec(path);

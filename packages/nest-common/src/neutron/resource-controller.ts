@@ -36,15 +36,15 @@ export function enforcePolicy(meta: CommandMetadata, service: string, action: st
 /** An admin-only call (`enforcePolicy` of a rule that only admins pass). */
 export const requireAdmin = enforcePolicy;
 
+/** The error code prefix of the shared controller's refusals (the wire type is `PolicyNotAuthorized`). */
+const POLICY_SERVICE = 'API';
+
 /**
  * The target of a create, for the checks made before the service knows more: the caller's own
  * project, network and security group. The rules are monotone in these, so what fails here
  * fails on every real target (a reader's create, an admin-only attribute); the service then
  * checks the real one (the network's owner, whether it is shared).
  */
-/** The error code prefix of the shared controller's refusals (the wire type is `PolicyNotAuthorized`). */
-const POLICY_SERVICE = 'API';
-
 const ownTarget = (meta: CommandMetadata): PolicyTarget => ({
   projectId: meta.projectId,
   networkProjectId: meta.projectId,
