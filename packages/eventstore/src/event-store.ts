@@ -200,26 +200,28 @@ export class JetStreamEventStore {
    * agent reads nothing else of the stream); a lost race only reads it again.
    */
   async appendUnread(subject: string, envelope: EventEnvelope, attempts = 5): Promise<AppendResult> {
-    const jsm = await this.jsm();
     for (let attempt = 1; ; attempt++) {
-      const last = await jsm.direct.getMessage(this.streamName, { last_by_subj: subject }).catch((e: unknown) => {
-        throw unreachable('The event store', 'read', e);
-      });
       try {
-        return await this.append(subject, envelope, last ? last.seq : 0);
+        return await this.append(subject, envelope, await this.lastSequence(subject, 'direct'));
       } catch (e) {
         if (!(e instanceof ConcurrencyError) || attempt >= attempts) throw e;
       }
     }
   }
 
-  /** The sequence of the last event on a subject, 0 when there is none. */
-  async lastSequence(subject: string): Promise<number> {
+  /**
+   * The sequence of the last event on a subject, 0 when there is none. `direct`: by a direct get
+   * named by the subject, which NATS permissions can confine to it (appendUnread).
+   */
+  async lastSequence(subject: string, via: 'stream' | 'direct' = 'stream'): Promise<number> {
     const jsm = await this.jsm();
+    const query = { last_by_subj: subject };
     // what every command reads first: NATS not answering is a 503, not a 500
-    const msg = await jsm.streams.getMessage(this.streamName, { last_by_subj: subject }).catch((e: unknown) => {
-      throw unreachable('The event store', 'read', e);
-    });
+    const msg = await (via === 'direct' ? jsm.direct.getMessage(this.streamName, query) : jsm.streams.getMessage(this.streamName, query)).catch(
+      (e: unknown) => {
+        throw unreachable('The event store', 'read', e);
+      },
+    );
     return msg ? msg.seq : 0;
   }
 
