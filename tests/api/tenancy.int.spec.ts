@@ -16,10 +16,13 @@ import { FakeAgent } from './fake-agent';
 const run = requireKeystone();
 let keystone: TestKeystone;
 let projectA: string;
+let projectB: string;
 let stack: TestStack;
 let admin: NeutronClient;
 let a: NeutronClient;
 let b: NeutronClient;
+/** A member of a third project, to whom nothing is shared. */
+let c: NeutronClient;
 /** Project A's reader (role reader only), and a user of A with a role the policy does not know. */
 let readerA: NeutronClient;
 let observerA: NeutronClient;
@@ -44,18 +47,22 @@ beforeAll(async () => {
   keystone = await TestKeystone.start();
   const userA = { user: 'user-a', password: 'pw-a', project: 'project-a' };
   const userB = { user: 'user-b', password: 'pw-b', project: 'project-b' };
+  const userC = { user: 'user-c', password: 'pw-c', project: 'project-c' };
   const readerOfA = { user: 'reader-a', password: 'pw-ra', project: 'project-a' };
   const observerOfA = { user: 'observer-a', password: 'pw-oa', project: 'project-a' };
   await keystone.createUser(userA, 'member');
   await keystone.createUser(userB, 'member');
+  await keystone.createUser(userC, 'member');
   await keystone.createUser(readerOfA, 'reader');
   await keystone.createUser(observerOfA, 'observer');
   projectA = await keystone.createProject('project-a');
+  projectB = await keystone.createProject('project-b');
   stack = await TestStack.start(keystone.stackOptions({ PLACEMENT_INTERVAL_SECONDS: '1' }));
   const anonymous = new NeutronClient(stack.url);
   admin = anonymous.as({ 'X-Auth-Token': await keystone.token(keystone.admin) });
   a = anonymous.as({ 'X-Auth-Token': await keystone.token(userA) });
   b = anonymous.as({ 'X-Auth-Token': await keystone.token(userB) });
+  c = anonymous.as({ 'X-Auth-Token': await keystone.token(userC) });
   readerA = anonymous.as({ 'X-Auth-Token': await keystone.token(readerOfA) });
   observerA = anonymous.as({ 'X-Auth-Token': await keystone.token(observerOfA) });
   nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
@@ -198,6 +205,115 @@ describe.runIf(run)("another project's networks, subnets, ports and pools", () =
       expect(JSON.stringify(r.body)).not.toContain(scope.id);
     }
     expect((await a.get<{ subnetpool: { prefixes: string[] } }>(`/v2.0/subnetpools/${pool.id}`)).body.subnetpool.prefixes).toEqual(['10.30.0.0/16']);
+  });
+});
+
+describe.runIf(run)('RBAC: sharing with one project', () => {
+  type Policy = Resource & { object_id: string; target_tenant: string; action: string };
+  const ids = async (client: NeutronClient, path: string, key: string) =>
+    ((await client.get<Record<string, { id: string }[]>>(path)).body[key] ?? []).map((x) => x.id);
+
+  it('A shares a network with B only: B lists it as shared and creates a port on it, C sees nothing; the entry is in use while B has a port', async () => {
+    const net = await a.create('networks', 'network', { name: 'a-to-b' });
+    await a.create('subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '10.40.0.0/24' });
+    expect((await b.post('/v2.0/ports', { port: { network_id: net.id } })).status).toBe(404);
+
+    const policy = await a.create<Policy>('rbac-policies', 'rbac_policy', {
+      object_type: 'network',
+      object_id: net.id,
+      action: 'access_as_shared',
+      target_tenant: projectB,
+    });
+    expect(policy).toMatchObject({ object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: projectB, project_id: projectA });
+    const seenByB = (await b.get<{ network: { shared: boolean } }>(`/v2.0/networks/${net.id}`)).body.network;
+    expect(seenByB.shared).toBe(true);
+    expect(await ids(b, '/v2.0/networks', 'networks')).toContain(net.id);
+    // the owner's view: shared with one project is not shared with the owner's
+    expect((await a.get<{ network: { shared: boolean } }>(`/v2.0/networks/${net.id}`)).body.network.shared).toBe(false);
+    expect(await ids(c, '/v2.0/networks', 'networks')).not.toContain(net.id);
+    expect((await c.post('/v2.0/ports', { port: { network_id: net.id } })).status).toBe(404);
+    const portB = await b.create('ports', 'port', { network_id: net.id });
+
+    // the entry is A's: B, whom it names, neither sees nor deletes it
+    expect((await b.get(`/v2.0/rbac-policies/${policy.id}`)).status).toBe(404);
+    expect(await ids(b, '/v2.0/rbac-policies', 'rbac_policies')).not.toContain(policy.id);
+    expect((await b.delete(`/v2.0/rbac-policies/${policy.id}`)).status).toBe(404);
+    expect(await ids(a, `/v2.0/rbac-policies?object_id=${net.id}`, 'rbac_policies')).toEqual([policy.id]);
+
+    const inUse = await a.delete(`/v2.0/rbac-policies/${policy.id}`);
+    expect([inUse.status, errorOf(inUse).type]).toEqual([409, 'RbacPolicyInUse']);
+    const moved = await a.put(`/v2.0/rbac-policies/${policy.id}`, { rbac_policy: { target_tenant: 'project-elsewhere' } });
+    expect([moved.status, errorOf(moved).type]).toEqual([409, 'RbacPolicyInUse']);
+    expect(await ids(b, '/v2.0/networks', 'networks')).toContain(net.id);
+
+    expect((await b.delete(`/v2.0/ports/${portB.id}`)).status).toBe(204);
+    expect((await a.delete(`/v2.0/rbac-policies/${policy.id}`)).status).toBe(204);
+    expect((await b.get(`/v2.0/networks/${net.id}`)).status).toBe(404);
+    expect((await b.post('/v2.0/ports', { port: { network_id: net.id } })).status).toBe(404);
+  });
+
+  it('keeps wildcards to admins and entries to owners, refuses bad bodies, and changes nothing when it refuses', async () => {
+    const net = await a.create('networks', 'network', { name: 'a-refusals' });
+    const before = await lastSequence();
+    const attempts: [Promise<Reply>, number, string][] = [
+      [
+        a.post('/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: '*' } }),
+        403,
+        'PolicyNotAuthorized',
+      ],
+      [
+        b.post('/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: projectB } }),
+        404,
+        'NetworkNotFound',
+      ],
+      [
+        readerA.post('/v2.0/rbac-policies', {
+          rbac_policy: { object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: projectB },
+        }),
+        403,
+        'PolicyNotAuthorized',
+      ],
+      [
+        a.post('/v2.0/rbac-policies', { rbac_policy: { object_type: 'qos_policy', object_id: net.id, action: 'access_as_shared', target_tenant: projectB } }),
+        400,
+        'HTTPBadRequest',
+      ],
+      [a.post('/v2.0/rbac-policies', { rbac_policy: { object_type: 'network', object_id: net.id, action: 'access_as_shared' } }), 400, 'HTTPBadRequest'],
+      [
+        a.post('/v2.0/rbac-policies', {
+          rbac_policy: { object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: projectB, colour: 'red' },
+        }),
+        400,
+        'HTTPBadRequest',
+      ],
+    ];
+    for (const [pending, status, type] of attempts) {
+      const r = await pending;
+      expect([r.status, errorOf(r).type], JSON.stringify(r.body)).toEqual([status, type]);
+    }
+    expect(await lastSequence()).toBe(before);
+    // an admin may share with every project; a second entry alike is a conflict
+    const all = { object_type: 'network', object_id: net.id, action: 'access_as_shared', target_tenant: '*' };
+    await admin.create('rbac-policies', 'rbac_policy', all);
+    expect((await c.get<{ network: { shared: boolean } }>(`/v2.0/networks/${net.id}`)).body.network.shared).toBe(true);
+    const again = await admin.post('/v2.0/rbac-policies', { rbac_policy: all });
+    expect([again.status, errorOf(again).type]).toEqual([409, 'DuplicateRbacPolicy']);
+  });
+
+  it('lists the entry `shared: true` makes, and B allocates a subnet from a pool A shares with it', async () => {
+    const shared = await admin.create('networks', 'network', { name: 'admin-shared', shared: true });
+    const entries = (await admin.get<{ rbac_policies: Policy[] }>(`/v2.0/rbac-policies?object_id=${shared.id}`)).body.rbac_policies;
+    expect(entries.map((e) => [e.action, e.target_tenant])).toEqual([['access_as_shared', '*']]);
+
+    const pool = await a.create('subnetpools', 'subnetpool', { name: 'a-pool-to-b', prefixes: ['10.50.0.0/16'], default_prefixlen: 24 });
+    const netB = await b.create('networks', 'network', { name: 'b-from-pool' });
+    const refused = await b.post('/v2.0/subnets', { subnet: { network_id: netB.id, ip_version: 4, subnetpool_id: pool.id } });
+    expect([refused.status, errorOf(refused).type]).toEqual([404, 'SubnetPoolNotFound']);
+    await a.create('rbac-policies', 'rbac_policy', { object_type: 'subnetpool', object_id: pool.id, action: 'access_as_shared', target_tenant: projectB });
+    expect((await b.get<{ subnetpool: { shared: boolean } }>(`/v2.0/subnetpools/${pool.id}`)).body.subnetpool.shared).toBe(true);
+    const subnet = await b.create<Resource & { cidr: string }>('subnets', 'subnet', { network_id: netB.id, ip_version: 4, subnetpool_id: pool.id });
+    expect(subnet.cidr).toBe('10.50.0.0/24');
+    expect((await c.get(`/v2.0/subnetpools/${pool.id}`)).status).toBe(404);
   });
 });
 

@@ -12,6 +12,7 @@ import { BulkCreateCommands } from './application/bulk-create.commands';
 import { FollowUps } from './application/follow-ups';
 import { AggregateLookups } from './application/lookups';
 import { NetworkCommands } from './application/network.commands';
+import { RbacPolicyCommands } from './application/rbac-policy.commands';
 import { OrphanSweeper } from './application/orphan-sweeper';
 import { PortCommands, type SecurityGroupsResolver } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
@@ -20,8 +21,15 @@ import { IpamWriteModel } from './application/write-model';
 import { AGENTS_READER, AgentsController, agentsReader } from './api/agents';
 import { REQUEST_SCHEMAS, createPortInput, updatePortInput } from './api/bodies';
 import { IPAM_EXTENSIONS } from './api/extensions';
-import { AddressScopesController, NetworksController, PortsController, SubnetPoolsController, SubnetsController } from './api/ipam.controllers';
-import { addressScopes, networks, ports, subnetPools, subnets } from './api/resources';
+import {
+  AddressScopesController,
+  NetworksController,
+  PortsController,
+  RbacPoliciesController,
+  SubnetPoolsController,
+  SubnetsController,
+} from './api/ipam.controllers';
+import { addressScopes, networks, ports, rbacPolicies, subnetPools, subnets } from './api/resources';
 import { ipamConfig } from './config';
 import { createPrisma, IPAM_SCHEMA } from './infrastructure/prisma';
 import { IpamProjection } from './projection/ipam.projection';
@@ -105,6 +113,7 @@ export const IpamContext = defineService({
       ports: portCommands,
       subnetPools: new SubnetPoolCommands(model, followUps),
       addressScopes: new AddressScopeCommands(model),
+      rbacPolicies: new RbacPolicyCommands(model, prisma),
       bulkCreates,
       sweeper,
       publisher,
@@ -113,7 +122,15 @@ export const IpamContext = defineService({
   },
   http: {
     extensions: IPAM_EXTENSIONS,
-    controllers: [AgentsController, NetworksController, SubnetsController, PortsController, SubnetPoolsController, AddressScopesController],
+    controllers: [
+      AgentsController,
+      NetworksController,
+      SubnetsController,
+      PortsController,
+      SubnetPoolsController,
+      AddressScopesController,
+      RbacPoliciesController,
+    ],
     provide: (s) => [
       [AGENTS_READER, agentsReader(s.liveness)],
       [NetworkCommands, s.networks],
@@ -121,18 +138,20 @@ export const IpamContext = defineService({
       [PortCommands, s.ports],
       [SubnetPoolCommands, s.subnetPools],
       [AddressScopeCommands, s.addressScopes],
+      [RbacPolicyCommands, s.rbacPolicies],
       [BulkCreateCommands, s.bulkCreates],
     ],
-    pathIds: pathIdsOf([networks, subnets, ports, subnetPools, addressScopes], { agents: AGENT_NOT_FOUND }),
+    pathIds: pathIdsOf([networks, subnets, ports, subnetPools, addressScopes, rbacPolicies], { agents: AGENT_NOT_FOUND }),
     openapi: {
       title: 'ncp IPAM',
-      description: 'Neutron v2.0 networks, subnets, ports, subnet pools and address scopes.',
+      description: 'Neutron v2.0 networks, subnets, ports, subnet pools, address scopes and the RBAC policies that share them.',
       requests: {
         networks: ['network', REQUEST_SCHEMAS.network],
         subnets: ['subnet', REQUEST_SCHEMAS.subnet],
         ports: ['port', REQUEST_SCHEMAS.port],
         subnetpools: ['subnetpool', REQUEST_SCHEMAS.subnetpool],
         'address-scopes': ['address_scope', REQUEST_SCHEMAS.address_scope],
+        'rbac-policies': ['rbac_policy', REQUEST_SCHEMAS.rbac_policy],
       },
     },
     // After a restart the API answers as soon as it can: a write waits for its own event in the projection either way.

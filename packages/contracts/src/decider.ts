@@ -15,6 +15,8 @@ export interface Decider<S, C, E extends DomainEvent> {
   readonly context: string;
   readonly aggregate: string;
   initialState(): S;
+  /** The state of aggregate `id` before its first event, for states that know their own id (default: `initialState()`). */
+  initialStateFor?(id: string): S;
   evolve(state: S, event: E): S;
   decide(command: C, state: Readonly<S>, meta: CommandMetadata): readonly [] | readonly [E];
   /** Present for aggregates that grow large; `version` changes whenever the state's shape does. */

@@ -9,6 +9,7 @@ export * from './event-registry';
 export * from './neutron-rules';
 export * from './policy';
 export * from './request-reply';
+export * from './stable-id';
 export * from './subjects';
 export * from './text';
 export * from './ipam';

@@ -15,7 +15,7 @@ import { type ProjectionLogger, type ProjectionRunner } from './projection-runne
 /** A decider as a history needs it: any state and event types, and the state's JSON form. */
 export interface HistoryDecider {
   readonly aggregate: string;
-  initialState(): unknown;
+  initialState(id: string): unknown;
   evolve(state: unknown, event: { type: string; data: unknown }): unknown;
   toJSON(state: unknown): unknown;
 }
@@ -23,7 +23,7 @@ export interface HistoryDecider {
 export function historyOf<S, C, E extends DomainEvent>(decider: Decider<S, C, E>): HistoryDecider {
   return {
     aggregate: decider.aggregate,
-    initialState: () => decider.initialState(),
+    initialState: (id) => decider.initialStateFor?.(id) ?? decider.initialState(),
     evolve: (state, event) => decider.evolve(state as S, event as E),
     // the snapshot form where there is one: it is what the state means, without its indexes
     toJSON: (state) => (decider.snapshot ? decider.snapshot.toJSON(state as S) : state),
@@ -105,7 +105,7 @@ export class AdminResponder {
       recorded.push(r);
     }
     const diffed = recorded.length <= MAX_DIFFED_EVENTS;
-    let state = decider.initialState();
+    let state = decider.initialState(request.id);
     let before = diffed ? plain(state) : null;
     const events: AggregateHistoryEvent[] = [];
     for (const r of recorded) {

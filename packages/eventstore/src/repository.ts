@@ -144,7 +144,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
     if (codec && snapshot && snapshot.version === codec.version) {
       return { state: codec.fromJSON(snapshot.state), sequence: snapshot.sequence, eventsSinceSnapshot: 0 };
     }
-    return { state: this.decider.initialState(), sequence: 0, eventsSinceSnapshot: 0 };
+    return { state: this.decider.initialStateFor?.(id) ?? this.decider.initialState(), sequence: 0, eventsSinceSnapshot: 0 };
   }
 
   private apply(entry: CacheEntry<S>, envelope: EventEnvelope, sequence: number): void {

@@ -21,8 +21,10 @@ export interface ThenOptions {
  */
 export function deciderSpec<S, C, E extends DomainEvent>(decider: Decider<S, C, E>) {
   return {
-    given(events: readonly E[]) {
-      const state = () => events.reduce((s, e) => decider.evolve(s, structuredClone(e)), decider.initialState());
+    /** `aggregateId`: for states that know their own id (`initialStateFor`). */
+    given(events: readonly E[], aggregateId?: string) {
+      const initial = () => (aggregateId !== undefined && decider.initialStateFor ? decider.initialStateFor(aggregateId) : decider.initialState());
+      const state = () => events.reduce((s, e) => decider.evolve(s, structuredClone(e)), initial());
       return {
         state,
         when(command: C, meta: Partial<CommandMetadata> = {}) {

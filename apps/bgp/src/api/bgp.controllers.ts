@@ -118,7 +118,7 @@ export class DrAgentsController extends neutronController<BgpPrisma, { commands:
     const agent = await this.deps.prisma.agent.findUnique({ where: { id } });
     if (!agent) throw new NotFoundError('BGP.AgentNotFound', `Agent ${id} could not be found.`);
     const all = await this.deps.prisma.bgpSpeaker.findMany({ orderBy: { createdAt: 'asc' } });
-    return { bgp_speakers: all.filter((s) => speakerHosts(s).some((h) => h.host === agent.host)).map((s) => speakers.toWire(s)) };
+    return { bgp_speakers: all.filter((s) => speakerHosts(s).some((h) => h.host === agent.host)).map((s) => speakers.toWire(s, this.api.meta(req))) };
   }
 
   /** `openstack bgp dragent add speaker <agent> <speaker>` */

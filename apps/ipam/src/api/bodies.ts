@@ -18,6 +18,7 @@ import {
   projectOf,
 } from '@ncp/nest-common';
 import { type CreateNetworkInput } from '../application/network.commands';
+import { type CreateRbacPolicyInput } from '../application/rbac-policy.commands';
 import { type CreateSubnetInput } from '../application/subnet.commands';
 import { type NetworkAttributes, type PortRequest, type PortUpdate, type SubnetUpdate } from '../domain/network.decider';
 import { defaultPrefixBounds, type SubnetPoolAttributes, type SubnetPoolUpdate } from '../domain/subnet-pool.decider';
@@ -367,6 +368,48 @@ export function updateAddressScopeInput(body: unknown): { name?: string; shared?
   return defined({ name: b.name, shared: b.shared });
 }
 
+// ---- RBAC policies ------------------------------------------------------------------------
+
+const rbacTarget = z.union([z.literal('*'), id]);
+const rbacBody = z.strictObject({
+  ...owner,
+  object_type: z.enum(['network', 'subnetpool', 'address_scope']).optional(),
+  object_id: id.optional(),
+  action: z.enum(['access_as_shared', 'access_as_external']).optional(),
+  target_tenant: rbacTarget.optional(),
+  target_project: rbacTarget.optional(),
+});
+
+/** `target_tenant` or its newer name `target_project`; both given, they must agree. */
+function rbacTargetOf(b: { target_tenant?: string; target_project?: string }): string | undefined {
+  if (b.target_tenant !== undefined && b.target_project !== undefined && b.target_tenant !== b.target_project) {
+    throw new ValidationError('API.HTTPBadRequest', "'target_tenant' and 'target_project' do not match");
+  }
+  return b.target_project ?? b.target_tenant;
+}
+
+export function createRbacPolicyInput(body: unknown, meta: CommandMetadata): CreateRbacPolicyInput {
+  const b = parseBody(body, 'rbac_policy', rbacBody);
+  const required = <T>(name: string, value: T | undefined): T => {
+    if (value === undefined) throw new ValidationError('API.HTTPBadRequest', `Failed to parse request. Required attribute '${name}' not specified`);
+    return value;
+  };
+  return {
+    projectId: ownerOf(b, meta),
+    objectType: required('object_type', b.object_type),
+    objectId: required('object_id', b.object_id),
+    action: required('action', b.action),
+    targetProject: required('target_tenant', rbacTargetOf(b)),
+  };
+}
+
+export function updateRbacPolicyInput(body: unknown): { targetProject: string } {
+  const b = parseUpdateBody(body, 'rbac_policy', rbacBody, ['target_tenant', 'target_project']);
+  const targetProject = rbacTargetOf(b);
+  if (targetProject === undefined) throw new ValidationError('API.HTTPBadRequest', "Failed to parse request. Required attribute 'target_tenant' not specified");
+  return { targetProject };
+}
+
 /** Request body schemas by singular, for the OpenAPI document. */
 export const REQUEST_SCHEMAS = {
   network: networkBody,
@@ -374,4 +417,5 @@ export const REQUEST_SCHEMAS = {
   port: portBody,
   subnetpool: poolBody,
   address_scope: scopeBody,
+  rbac_policy: rbacBody,
 } as const;

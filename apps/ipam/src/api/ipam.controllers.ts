@@ -5,6 +5,7 @@ import { AddressScopeCommands } from '../application/address-scope.commands';
 import { BulkCreateCommands } from '../application/bulk-create.commands';
 import { NetworkCommands } from '../application/network.commands';
 import { PortCommands } from '../application/port.commands';
+import { RbacPolicyCommands } from '../application/rbac-policy.commands';
 import { SubnetCommands } from '../application/subnet.commands';
 import { SubnetPoolCommands } from '../application/subnet-pool.commands';
 import { type Written } from '../application/write-model';
@@ -13,17 +14,19 @@ import {
   createAddressScopeInput,
   createNetworkInput,
   createPortInput,
+  createRbacPolicyInput,
   createSubnetInput,
   createSubnetPoolInput,
   prefixesInput,
   updateAddressScopeInput,
   updateNetworkInput,
   updatePortInput,
+  updateRbacPolicyInput,
   updateSubnetInput,
   updateSubnetPoolInput,
 } from './bodies';
 import { parsedBulk } from './bulk';
-import { addressScopes, networks, ports, subnetPools, subnets, type IpamReader } from './resources';
+import { addressScopes, networks, ports, rbacPolicies, subnetPools, subnets, type IpamReader } from './resources';
 
 /** Neutron v2.0 endpoints of the resources IPAM owns. */
 
@@ -107,6 +110,10 @@ export class SubnetPoolsController extends ipamResource(SubnetPoolCommands, subn
     return { prefixes: shown.subnetpool?.prefixes };
   }
 }
+
+/** Neutron's rbac-policies: entries that share a network, a subnet pool or an address scope. */
+@Controller('v2.0/rbac-policies')
+export class RbacPoliciesController extends ipamResource(RbacPolicyCommands, rbacPolicies, { create: createRbacPolicyInput, update: updateRbacPolicyInput }) {}
 
 @Controller('v2.0/address-scopes')
 export class AddressScopesController extends ipamResource(AddressScopeCommands, addressScopes, {

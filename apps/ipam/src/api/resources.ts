@@ -11,6 +11,8 @@ import {
   stringAttr,
   type ResourceReader,
 } from '@ncp/nest-common';
+import { RBAC_WILDCARD, rbacGrants, type CommandMetadata, type PolicyTarget, type RbacAction, type RbacEntry } from '@ncp/contracts';
+import { ownedTarget as domainOwnedTarget, onNetworkTarget as domainOnNetworkTarget } from '../domain/rules';
 import { type Prisma } from '../generated/prisma/client';
 import { type IpamPrisma } from '../infrastructure/prisma';
 
@@ -26,9 +28,35 @@ const standard = STANDARD_ATTRIBUTES;
 const byCreation = BY_CREATION;
 export const timestamp = neutronTimestamp;
 
+// ---- sharing (RBAC entries) -----------------------------------------------------------
+
+const rbacSelect = { id: true, action: true, targetProject: true, projectId: true } as const;
+
+/** Rows of objects with an entry granting `action` to the project (by name or wildcard). */
+const grantedTo = (action: RbacAction) => (projectId: string) => ({
+  rbac: { some: { action, targetProject: { in: [RBAC_WILDCARD, projectId] } } },
+});
+
+type EntryRow = { id: string; action: string; targetProject: string; projectId: string };
+const entriesOf = (rows: readonly EntryRow[]): RbacEntry[] => rows.map((r) => ({ ...r, action: r.action as RbacAction }));
+
+function ownedTarget(o: { projectId: string; rbac: readonly EntryRow[] }, meta: CommandMetadata): PolicyTarget {
+  return domainOwnedTarget({ projectId: o.projectId, rbac: entriesOf(o.rbac) }, meta);
+}
+
+function onNetworkTarget(network: { projectId: string; rbac: readonly EntryRow[] }, item: { projectId: string }, meta: CommandMetadata): PolicyTarget {
+  return domainOnNetworkTarget({ projectId: network.projectId, rbac: entriesOf(network.rbac) }, item, meta);
+}
+
+/** Neutron's `shared` of a network, a pool or a scope: whether an entry shares it with the caller's project. */
+const sharedFor = (o: { rbac: readonly EntryRow[] }, meta: CommandMetadata): boolean => rbacGrants(entriesOf(o.rbac), 'access_as_shared', meta.projectId);
+
 // ---- networks -------------------------------------------------------------------------
 
-const networkInclude = { subnets: { select: { id: true, ipVersion: true, addressScopeId: true }, orderBy: { createdAt: 'asc' as const } } };
+const networkInclude = {
+  subnets: { select: { id: true, ipVersion: true, addressScopeId: true }, orderBy: { createdAt: 'asc' as const } },
+  rbac: { select: rbacSelect },
+};
 type NetworkRow = Prisma.NetworkGetPayload<{ include: typeof networkInclude }>;
 
 export const networks: IpamReader<NetworkRow> = {
@@ -59,14 +87,14 @@ export const networks: IpamReader<NetworkRow> = {
   },
   notFound: (id) => ({ type: 'NetworkNotFound', message: `Network ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => policyWhere('get_network', meta, { shared: { shared: true }, external: { external: true } }),
-  policyTarget: (n) => ({ projectId: n.projectId, sharedWithCaller: n.shared, externalForCaller: n.external }),
+  visibleTo: (meta) => policyWhere('get_network', meta, { shared: grantedTo('access_as_shared'), external: grantedTo('access_as_external') }),
+  policyTarget: (n, meta) => ownedTarget(n, meta),
   findMany: (prisma, args) => prisma.network.findMany({ ...args, include: networkInclude }),
-  toWire: (n) => ({
+  toWire: (n, meta) => ({
     ...standardWire(n),
     description: n.description,
     admin_state_up: n.adminStateUp,
-    shared: n.shared,
+    shared: sharedFor(n, meta),
     status: n.status,
     subnets: n.subnets.map((x) => x.id),
     mtu: n.mtu,
@@ -86,7 +114,7 @@ export const networks: IpamReader<NetworkRow> = {
 
 // ---- subnets --------------------------------------------------------------------------
 
-const subnetInclude = { network: { select: { projectId: true, external: true } } };
+const subnetInclude = { network: { select: { projectId: true, rbac: { select: rbacSelect } } } };
 type SubnetRow = Prisma.SubnetGetPayload<{ include: typeof subnetInclude }>;
 
 export const subnets: IpamReader<SubnetRow> = {
@@ -115,13 +143,12 @@ export const subnets: IpamReader<SubnetRow> = {
   notFound: (id) => ({ type: 'SubnetNotFound', message: `Subnet ${id} could not be found.` }),
   defaultSort: byCreation,
   // Not `external`: see get_subnet in the policy rules.
-  visibleTo: (meta) => policyWhere('get_subnet', meta, { networkOwner: (projectId) => ({ network: { projectId } }), shared: { networkShared: true } }),
-  policyTarget: (x) => ({
-    projectId: x.projectId,
-    networkProjectId: x.network.projectId,
-    sharedWithCaller: x.networkShared,
-    externalForCaller: x.network.external,
-  }),
+  visibleTo: (meta) =>
+    policyWhere('get_subnet', meta, {
+      networkOwner: (projectId) => ({ network: { projectId } }),
+      shared: (projectId) => ({ network: grantedTo('access_as_shared')(projectId) }),
+    }),
+  policyTarget: (x, meta) => onNetworkTarget(x.network, x, meta),
   findMany: (prisma, args) => prisma.subnet.findMany({ ...args, include: subnetInclude }),
   toWire: (x) => ({
     ...standardWire(x),
@@ -223,7 +250,8 @@ export const ports: IpamReader<PortRow> = {
 
 // ---- subnet pools -----------------------------------------------------------------------
 
-type SubnetPoolRow = Prisma.SubnetPoolGetPayload<object>;
+const withRbac = { rbac: { select: rbacSelect } };
+type SubnetPoolRow = Prisma.SubnetPoolGetPayload<{ include: typeof withRbac }>;
 
 export const subnetPools: IpamReader<SubnetPoolRow> = {
   path: 'subnetpools',
@@ -246,10 +274,10 @@ export const subnetPools: IpamReader<SubnetPoolRow> = {
   },
   notFound: (id) => ({ type: 'SubnetPoolNotFound', message: `Subnet pool ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => policyWhere('get_subnetpool', meta, { shared: { shared: true } }),
-  policyTarget: (p) => ({ projectId: p.projectId, sharedWithCaller: p.shared }),
-  findMany: (prisma, args) => prisma.subnetPool.findMany(args),
-  toWire: (p) => ({
+  visibleTo: (meta) => policyWhere('get_subnetpool', meta, { shared: grantedTo('access_as_shared') }),
+  policyTarget: (p, meta) => ownedTarget(p, meta),
+  findMany: (prisma, args) => prisma.subnetPool.findMany({ ...args, include: withRbac }),
+  toWire: (p, meta) => ({
     ...standardWire(p),
     description: p.description,
     ip_version: p.ipVersion,
@@ -258,7 +286,7 @@ export const subnetPools: IpamReader<SubnetPoolRow> = {
     min_prefixlen: p.minPrefixlen,
     max_prefixlen: p.maxPrefixlen,
     default_quota: p.defaultQuota,
-    shared: p.shared,
+    shared: sharedFor(p, meta),
     is_default: p.isDefault,
     address_scope_id: p.addressScopeId,
   }),
@@ -266,7 +294,7 @@ export const subnetPools: IpamReader<SubnetPoolRow> = {
 
 // ---- address scopes ---------------------------------------------------------------------
 
-type AddressScopeRow = Prisma.AddressScopeGetPayload<object>;
+type AddressScopeRow = Prisma.AddressScopeGetPayload<{ include: typeof withRbac }>;
 
 export const addressScopes: IpamReader<AddressScopeRow> = {
   path: 'address-scopes',
@@ -277,8 +305,44 @@ export const addressScopes: IpamReader<AddressScopeRow> = {
   },
   notFound: (id) => ({ type: 'AddressScopeNotFound', message: `Address scope ${id} could not be found.` }),
   defaultSort: byCreation,
-  visibleTo: (meta) => policyWhere('get_address_scope', meta, { shared: { shared: true } }),
-  policyTarget: (a) => ({ projectId: a.projectId, sharedWithCaller: a.shared }),
-  findMany: (prisma, args) => prisma.addressScope.findMany(args),
-  toWire: (a) => ({ ...standardWire(a), ip_version: a.ipVersion, shared: a.shared }),
+  visibleTo: (meta) => policyWhere('get_address_scope', meta, { shared: grantedTo('access_as_shared') }),
+  policyTarget: (a, meta) => ownedTarget(a, meta),
+  findMany: (prisma, args) => prisma.addressScope.findMany({ ...args, include: withRbac }),
+  toWire: (a, meta) => ({ ...standardWire(a), ip_version: a.ipVersion, shared: sharedFor(a, meta) }),
+};
+
+// ---- RBAC policies ------------------------------------------------------------------------
+
+type RbacPolicyRow = Prisma.RbacPolicyGetPayload<object>;
+
+export const rbacPolicies: IpamReader<RbacPolicyRow> = {
+  path: 'rbac-policies',
+  spec: {
+    singular: 'rbac_policy',
+    collection: 'rbac_policies',
+    attributes: {
+      id: s('id'),
+      project_id: s('projectId'),
+      tenant_id: s('projectId'),
+      object_type: s('objectType'),
+      object_id: s('objectId'),
+      action: s('action'),
+      target_tenant: s('targetProject'),
+      target_project: s('targetProject'),
+    },
+  },
+  notFound: (id) => ({ type: 'RbacPolicyNotFound', message: `RBAC policy of type unknown with ID ${id} not found` }),
+  defaultSort: byCreation,
+  visibleTo: (meta) => policyWhere('get_rbac_policy', meta),
+  findMany: (prisma, args) => prisma.rbacPolicy.findMany(args),
+  toWire: (r) => ({
+    id: r.id,
+    project_id: r.projectId,
+    tenant_id: r.projectId,
+    object_type: r.objectType,
+    object_id: r.objectId,
+    action: r.action,
+    target_tenant: r.targetProject,
+    target_project: r.targetProject,
+  }),
 };

@@ -117,7 +117,7 @@ export class SubnetPoolCommands {
     const pool = (await this.model.pools.load(id)).state;
     const missing = () => notFound('SubnetPoolNotFound', `Subnet pool ${id} could not be found.`);
     if (!pool.exists) throw missing();
-    mayChange(meta, 'get_subnetpool', action, ownedTarget(pool), missing);
+    mayChange(meta, 'get_subnetpool', action, ownedTarget(pool, meta), missing);
     return pool;
   }
 

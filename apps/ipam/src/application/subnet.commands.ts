@@ -42,12 +42,13 @@ export class SubnetCommands {
     // The network first (the step after would refuse it anyway): the pool's prefix is not
     // taken in the name of a network the caller may not add subnets to.
     const network = (await this.model.networks.load(input.networkId)).state;
-    if (!network.exists || !canSee(meta, 'get_network', ownedTarget(network)))
+    if (!network.exists || !canSee(meta, 'get_network', ownedTarget(network, meta)))
       throw notFound('NetworkNotFound', `Network ${input.networkId} could not be found.`);
-    requirePolicy(meta, 'create_subnet', onNetworkTarget(network, { projectId: input.projectId }));
+    requirePolicy(meta, 'create_subnet', onNetworkTarget(network, { projectId: input.projectId }, meta));
     const pool = (await this.model.pools.load(poolId)).state;
     // Nothing about a pool the caller cannot see, not even its IP version.
-    if (!pool.exists || !canSee(meta, 'get_subnetpool', ownedTarget(pool))) throw notFound('SubnetPoolNotFound', `Subnet pool ${poolId} could not be found.`);
+    if (!pool.exists || !canSee(meta, 'get_subnetpool', ownedTarget(pool, meta)))
+      throw notFound('SubnetPoolNotFound', `Subnet pool ${poolId} could not be found.`);
     if (input.ipVersion !== undefined && input.ipVersion !== pool.ipVersion) {
       throw badRequest(`Cannot allocate IPv${input.ipVersion} subnet from IPv${pool.ipVersion} subnet pool`);
     }

@@ -260,6 +260,9 @@ export class L2Topology {
       case 'SubnetUpdated':
       case 'SubnetDeleted':
       case 'PortStatusChanged':
+      case 'RbacPolicyCreated':
+      case 'RbacPolicyUpdated':
+      case 'RbacPolicyDeleted':
         return new Set();
       default: {
         const _exhaustive: never = event;

@@ -1,4 +1,5 @@
-import { IPAM_AGGREGATES, IPAM_CONTEXT, type AddressScopeEvent, type CommandMetadata } from '@ncp/contracts';
+import { IPAM_AGGREGATES, IPAM_CONTEXT, evolveRbac, rbacGrantsAll, type AddressScopeEvent, type CommandMetadata, type RbacEntry } from '@ncp/contracts';
+import { decideRbac, isRbacCommand, sharedEntryIdFor, withSharedEntry, type RbacCommand } from './rbac';
 import { type Decider } from '@ncp/eventstore';
 import { cidrsOverlap, formatCidr, type Cidr } from '@ncp/netaddr';
 import { canSee, checkRevision, mayChange, ownedTarget, cidrInput, conflict, invalidInput, notFound } from './rules';
@@ -8,11 +9,14 @@ import { canSee, checkRevision, mayChange, ownedTarget, cidrInput, conflict, inv
  * that joins claims its prefixes here first.
  */
 export interface AddressScopeState {
+  readonly id: string;
   readonly exists: boolean;
   readonly projectId: string;
   readonly ipVersion: 4 | 6;
   readonly shared: boolean;
   readonly revision: number;
+  /** Its RBAC entries; `shared` is a wildcard access_as_shared among them. */
+  readonly rbac: readonly RbacEntry[];
   /** Prefixes claimed per subnet pool. */
   readonly claims: ReadonlyMap<string, readonly Cidr[]>;
 }
@@ -23,18 +27,31 @@ export type AddressScopeCommand =
   | { type: 'DeleteAddressScope'; id: string }
   /** Checks visibility and overlap; idempotent for prefixes the pool already claims. */
   | { type: 'ClaimPrefixes'; id: string; subnetPoolId: string; ipVersion: 4 | 6; prefixes: readonly string[] }
-  | { type: 'ReleasePrefixes'; id: string; subnetPoolId: string; prefixes: readonly string[] };
+  | { type: 'ReleasePrefixes'; id: string; subnetPoolId: string; prefixes: readonly string[] }
+  | RbacCommand;
 
-export function initialAddressScope(): AddressScopeState {
-  return { exists: false, projectId: '', ipVersion: 4, shared: false, revision: 0, claims: new Map() };
+export function initialAddressScope(id = ''): AddressScopeState {
+  return { id, exists: false, projectId: '', ipVersion: 4, shared: false, revision: 0, rbac: [], claims: new Map() };
 }
 
 function evolve(state: AddressScopeState, event: AddressScopeEvent): AddressScopeState {
   switch (event.type) {
-    case 'AddressScopeCreated':
-      return { ...state, exists: true, projectId: event.data.projectId, ipVersion: event.data.ipVersion, shared: event.data.shared, revision: 1 };
-    case 'AddressScopeUpdated':
-      return { ...state, shared: event.data.changes.shared ?? state.shared, revision: state.revision + 1 };
+    case 'AddressScopeCreated': {
+      const d = event.data;
+      const rbac = withSharedEntry({ ...state, projectId: d.projectId, rbac: [] }, d.shared, d.sharedPolicyId);
+      return { ...state, exists: true, projectId: d.projectId, ipVersion: d.ipVersion, shared: d.shared, rbac, revision: 1 };
+    }
+    case 'AddressScopeUpdated': {
+      const shared = event.data.changes.shared;
+      const rbac = shared === undefined ? state.rbac : withSharedEntry(state, shared, event.data.sharedPolicyId);
+      return { ...state, rbac, shared: rbacGrantsAll(rbac, 'access_as_shared'), revision: state.revision + 1 };
+    }
+    case 'RbacPolicyCreated':
+    case 'RbacPolicyUpdated':
+    case 'RbacPolicyDeleted': {
+      const rbac = evolveRbac(state.rbac, event);
+      return { ...state, rbac, shared: rbacGrantsAll(rbac, 'access_as_shared') };
+    }
     case 'AddressScopeDeleted':
       return { ...state, exists: false, revision: state.revision + 1 };
     case 'AddressScopePrefixesClaimed': {
@@ -60,23 +77,31 @@ function decide(command: AddressScopeCommand, state: Readonly<AddressScopeState>
     return [
       {
         type: 'AddressScopeCreated',
-        data: { projectId: command.projectId, name: command.name, ipVersion: command.ipVersion, shared: command.shared },
+        data: {
+          projectId: command.projectId,
+          name: command.name,
+          ipVersion: command.ipVersion,
+          shared: command.shared,
+          ...sharedEntryIdFor({ ...state, id: command.id }, command.shared),
+        },
       },
     ];
   }
   const missing = () => notFound('AddressScopeNotFound', `Address scope ${command.id} could not be found.`);
-  if (!state.exists || !canSee(meta, 'get_address_scope', ownedTarget(state))) throw missing();
+  if (!state.exists || !canSee(meta, 'get_address_scope', ownedTarget(state, meta))) throw missing();
+  // Which projects' pools sit in the scope, the scope does not hold: its sharing is never refused as in use.
+  if (isRbacCommand(command)) return decideRbac(command, { objectType: 'address_scope', ...state }, meta, () => undefined);
   switch (command.type) {
     case 'UpdateAddressScope': {
-      mayChange(meta, 'get_address_scope', 'update_address_scope', ownedTarget(state), missing);
+      mayChange(meta, 'get_address_scope', 'update_address_scope', ownedTarget(state, meta), missing);
       checkRevision(state.revision, command.expectedRevision);
       if (command.changes.shared === false && state.shared) {
         throw conflict('AddressScopeUpdateError', `Unable to update address scope ${command.id} : Shared address scope can't be unshared.`);
       }
-      return [{ type: 'AddressScopeUpdated', data: { changes: command.changes } }];
+      return [{ type: 'AddressScopeUpdated', data: { changes: command.changes, ...sharedEntryIdFor(state, command.changes.shared) } }];
     }
     case 'DeleteAddressScope': {
-      mayChange(meta, 'get_address_scope', 'delete_address_scope', ownedTarget(state), missing);
+      mayChange(meta, 'get_address_scope', 'delete_address_scope', ownedTarget(state, meta), missing);
       if (state.claims.size > 0) {
         throw conflict(
           'AddressScopeInUse',
@@ -120,6 +145,7 @@ export const addressScopeDecider: Decider<AddressScopeState, AddressScopeCommand
   context: IPAM_CONTEXT,
   aggregate: IPAM_AGGREGATES.addressScope,
   initialState: initialAddressScope,
+  initialStateFor: initialAddressScope,
   evolve,
   decide,
 };

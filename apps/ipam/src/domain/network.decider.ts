@@ -1,6 +1,10 @@
 import {
   IPAM_AGGREGATES,
+  RBAC_WILDCARD,
+  attributeEntryId,
   authorize,
+  rbacGrantsAll,
+  withAttributeEntry,
   policyNotAuthorized,
   IPAM_CONTEXT,
   ValidationError,
@@ -10,6 +14,7 @@ import {
   type Segment,
 } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
+import { accessLost, decideRbac, isRbacCommand, type AccessInUse, type RbacCommand } from './rbac';
 import { eui64Address, formatCidr, formatIp, parseCidr, parseIp } from '@ncp/netaddr';
 import {
   badRequest,
@@ -133,7 +138,8 @@ export type NetworkCommand =
    */
   | { type: 'SetPortStatus'; id: string; portId: string; host: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string }
   /** The network's DHCP server (the agent its DHCP port is bound to) serves the port. */
-  | { type: 'ConfirmPortDhcp'; id: string; portId: string; host: string };
+  | { type: 'ConfirmPortDhcp'; id: string; portId: string; host: string }
+  | RbacCommand;
 
 type Result = readonly [] | readonly [NetworkEvent];
 
@@ -145,7 +151,9 @@ const L3_SERVICE_OWNERS = new Set(['network:router_gateway', 'network:floatingip
  * only it can tell which are unassociated; the delete itself is decided here again after).
  */
 export function floatingIpsToLetGoBeforeDelete(state: Readonly<NetworkState>, meta: CommandMetadata): boolean {
-  return state.exists && authorize('delete_network', meta, ownedTarget(state)) && [...state.ports.values()].some((p) => p.deviceOwner === 'network:floatingip');
+  return (
+    state.exists && authorize('delete_network', meta, ownedTarget(state, meta)) && [...state.ports.values()].some((p) => p.deviceOwner === 'network:floatingip')
+  );
 }
 
 export function maxMtu(segment: Segment, policy: MtuPolicy): number {
@@ -237,20 +245,31 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
     const max = maxMtu(command.segment, command.mtuPolicy);
     const mtu = command.mtu ?? max;
     checkMtu(net, mtu, max);
-    return [{ type: 'NetworkCreated', data: { projectId: command.projectId, segment: command.segment, mtu, ...command.attributes } }];
+    const a = command.attributes;
+    const ids = {
+      ...(a.shared ? { sharedPolicyId: attributeEntryId(command.id, 'access_as_shared', 0) } : {}),
+      ...(a.external ? { externalPolicyId: attributeEntryId(command.id, 'access_as_external', 0) } : {}),
+    };
+    return [{ type: 'NetworkCreated', data: { projectId: command.projectId, segment: command.segment, mtu, ...a, ...ids } }];
   }
   if (!state.exists) throw notFoundFor(command);
   // A subnet or port is seen and changed on its own rights (its project, or its network's
   // sharing), not the network's: a caller naming another project's subnet learns that it
   // is not found, and nothing about its network.
   const targetsNetwork =
-    command.type === 'UpdateNetwork' || command.type === 'DeleteNetwork' || command.type === 'CreateSubnet' || command.type === 'CreatePort';
-  if (targetsNetwork && !canSee(meta, 'get_network', ownedTarget(state))) throw notFoundFor(command);
+    command.type === 'UpdateNetwork' ||
+    command.type === 'DeleteNetwork' ||
+    command.type === 'CreateSubnet' ||
+    command.type === 'CreatePort' ||
+    isRbacCommand(command);
+  if (targetsNetwork && !canSee(meta, 'get_network', ownedTarget(state, meta))) throw notFoundFor(command);
+  if (isRbacCommand(command))
+    return decideRbac(command, { objectType: 'network', id: command.id, projectId: state.projectId, rbac: state.rbac }, meta, accessInUse(state));
   switch (command.type) {
     case 'UpdateNetwork':
       return updateNetwork(net, command, meta);
     case 'DeleteNetwork': {
-      requirePolicy(meta, 'delete_network', ownedTarget(state));
+      requirePolicy(meta, 'delete_network', ownedTarget(state, meta));
       const blocking = [...state.ports.values()].filter((p) => !AUTO_DELETE_OWNERS.has(p.deviceOwner));
       if (blocking.length > 0) {
         throw conflict('NetworkInUse', `Unable to complete operation on network ${command.id}. There are one or more ports still in use on the network.`);
@@ -361,7 +380,7 @@ function changeableSubnet(state: NetworkState, subnetId: string, action: 'update
   const subnet = state.subnets.get(subnetId);
   const missing = () => notFound('SubnetNotFound', `Subnet ${subnetId} could not be found.`);
   if (!subnet) throw missing();
-  mayChange(meta, 'get_subnet', action, onNetworkTarget(state, subnet), missing);
+  mayChange(meta, 'get_subnet', action, onNetworkTarget(state, subnet, meta), missing);
   return subnet;
 }
 
@@ -370,18 +389,18 @@ function changeablePort(state: NetworkState, portId: string, action: 'update_por
   const port = state.ports.get(portId);
   const missing = () => notFound('PortNotFound', `Port ${portId} could not be found.`);
   if (!port) throw missing();
-  mayChange(meta, 'get_port', action, onNetworkTarget(state, port), missing);
+  mayChange(meta, 'get_port', action, onNetworkTarget(state, port, meta), missing);
   return port;
 }
 
 function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { type: 'UpdateNetwork' }>, meta: CommandMetadata): Result {
-  requirePolicy(meta, 'update_network', ownedTarget(state));
+  requirePolicy(meta, 'update_network', ownedTarget(state, meta));
   checkRevision(state.revision, command.expectedRevision);
   const c = command.changes;
   if (c.mtu !== undefined && state.segment) checkMtu(state, c.mtu, maxMtu(state.segment, command.mtuPolicy));
   if (c.shared === false && state.shared) {
-    const others = [...state.ports.values()].some((p) => p.projectId !== state.projectId);
-    if (others) {
+    const after = withAttributeEntry(state.rbac, { action: 'access_as_shared', on: false, id: '', ownerProject: state.projectId });
+    if (accessInUse(state)('access_as_shared', accessLost(state.projectId, RBAC_WILDCARD, after, 'access_as_shared')) !== undefined) {
       throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${command.id}. Multiple tenants are using it.`);
     }
   }
@@ -390,11 +409,30 @@ function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { t
       throw conflict('ExternalNetworkInUse', `External network ${command.id} cannot be updated to be internal: it has router gateway or floating IP ports.`);
     }
   }
-  return [{ type: 'NetworkUpdated', data: { changes: c } }];
+  const ids = {
+    ...(c.shared === true && !state.shared ? { sharedPolicyId: attributeEntryId(command.id, 'access_as_shared', state.revision) } : {}),
+    ...(c.external === true && !rbacGrantsAll(state.rbac, 'access_as_external')
+      ? { externalPolicyId: attributeEntryId(command.id, 'access_as_external', state.revision) }
+      : {}),
+  };
+  return [{ type: 'NetworkUpdated', data: { changes: c, ...ids } }];
+}
+
+/**
+ * What uses a network's sharing: ports of the projects that would lose it (Neutron's
+ * ensure_no_tenant_ports_on_network); what uses it as external: their router gateways and
+ * floating IPs.
+ */
+function accessInUse(state: NetworkState): AccessInUse {
+  return (action, lost) => {
+    const uses = (p: PortState) => lost(p.projectId) && (action === 'access_as_shared' || L3_SERVICE_OWNERS.has(p.deviceOwner));
+    const port = [...state.ports.values()].find(uses);
+    return port === undefined ? undefined : `port ${port.id} of project ${port.projectId} uses it`;
+  };
 }
 
 function createSubnet(state: NetworkState, command: Extract<NetworkCommand, { type: 'CreateSubnet' }>, meta: CommandMetadata): Result {
-  requirePolicy(meta, 'create_subnet', onNetworkTarget(state, { projectId: command.projectId }));
+  requirePolicy(meta, 'create_subnet', onNetworkTarget(state, { projectId: command.projectId }, meta));
   if (state.subnets.has(command.subnetId)) throw conflict('SubnetExists', `Subnet ${command.subnetId} already exists.`);
   const r = command.request;
   const cidr = subnetCidr(r.cidr);
@@ -484,7 +522,7 @@ function updateSubnet(state: NetworkState, command: Extract<NetworkCommand, { ty
  * takes another project's gateway address or poses as its router.
  */
 function checkPortPolicy(state: NetworkState, meta: CommandMetadata, action: 'create_port' | 'update_port', projectId: string, r: PortAttributes): void {
-  const target = onNetworkTarget(state, { projectId, deviceOwner: r.deviceOwner });
+  const target = onNetworkTarget(state, { projectId, deviceOwner: r.deviceOwner }, meta);
   if (action === 'create_port') requirePolicy(meta, action, target);
   const refused = refusedPortAttribute(action, meta, target, r);
   if (refused !== undefined) throw policyNotAuthorized('IPAM', refused);
@@ -605,6 +643,7 @@ export const networkDecider: Decider<NetworkState, NetworkCommand, NetworkEvent>
   context: IPAM_CONTEXT,
   aggregate: IPAM_AGGREGATES.network,
   initialState: initialNetwork,
+  initialStateFor: initialNetwork,
   evolve: evolveNetwork,
   decide,
   snapshot: { version: NETWORK_SNAPSHOT_VERSION, every: 500, toJSON: networkToJson, fromJSON: networkFromJson },

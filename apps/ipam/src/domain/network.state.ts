@@ -1,4 +1,13 @@
-import { type ExtraDhcpOpt, type NetworkEvent, type Segment } from '@ncp/contracts';
+import {
+  evolveRbac,
+  legacyAttributeEntryId,
+  rbacGrantsAll,
+  withAttributeEntry,
+  type ExtraDhcpOpt,
+  type NetworkEvent,
+  type RbacEntry,
+  type Segment,
+} from '@ncp/contracts';
 import { AddressAllocator, cidrContainsIp, formatIp, parseCidr, parseIp, parseRange, type AddressAllocatorJson, type Cidr, type IpRange } from '@ncp/netaddr';
 
 /**
@@ -54,10 +63,16 @@ export interface PortState {
 }
 
 export interface NetworkState {
+  /** The network's id (states know it: entries of events written before RBAC derive their ids from it). */
+  readonly id: string;
   exists: boolean;
   projectId: string;
+  /** Shared with every project: a wildcard access_as_shared entry is in `rbac`. */
   shared: boolean;
+  /** `router:external` (Neutron's ExternalNetwork row): who may use it as such, `rbac` says. */
   external: boolean;
+  /** Its RBAC entries (rbac-policies), those `shared` and `router:external` made included. */
+  rbac: RbacEntry[];
   mtu: number;
   portSecurityEnabled: boolean;
   segment: Segment | null;
@@ -70,12 +85,14 @@ export interface NetworkState {
   readonly dhcpPortIds: Set<string>;
 }
 
-export function initialNetwork(): NetworkState {
+export function initialNetwork(id = ''): NetworkState {
   return {
+    id,
     exists: false,
     projectId: '',
     shared: false,
     external: false,
+    rbac: [],
     mtu: 0,
     portSecurityEnabled: true,
     segment: null,
@@ -133,22 +150,36 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
       Object.assign(state, {
         exists: true,
         projectId: d.projectId,
-        shared: d.shared,
         external: d.external,
         mtu: d.mtu,
         portSecurityEnabled: d.portSecurityEnabled,
         segment: d.segment,
         revision: 1,
+        rbac: [],
       });
+      setAttributeEntries(state, { shared: d.shared, external: d.external }, d);
       return state;
     }
     case 'NetworkUpdated': {
       const c = event.data.changes;
-      if (c.shared !== undefined) state.shared = c.shared;
       if (c.external !== undefined) state.external = c.external;
+      setAttributeEntries(state, c, event.data);
       if (c.mtu !== undefined) state.mtu = c.mtu;
       if (c.portSecurityEnabled !== undefined) state.portSecurityEnabled = c.portSecurityEnabled;
       state.revision++;
+      return state;
+    }
+    case 'RbacPolicyCreated':
+    case 'RbacPolicyUpdated':
+    case 'RbacPolicyDeleted': {
+      const before = state.rbac;
+      state.rbac = evolveRbac(before, event);
+      // Neutron: an access_as_external entry makes the network external; without any left, it is not.
+      if (event.type === 'RbacPolicyCreated' && event.data.action === 'access_as_external') state.external = true;
+      if (event.type === 'RbacPolicyDeleted' && before.some((e) => e.id === event.data.policyId && e.action === 'access_as_external')) {
+        state.external = state.rbac.some((e) => e.action === 'access_as_external');
+      }
+      state.shared = rbacGrantsAll(state.rbac, 'access_as_shared');
       return state;
     }
     case 'NetworkDeleted':
@@ -286,6 +317,24 @@ export function evolveNetwork(state: NetworkState, event: NetworkEvent): Network
   }
 }
 
+/** The entries `shared` and `router:external` make or take away (Neutron: `router:external: false` removes every access_as_external entry). */
+function setAttributeEntries(
+  state: NetworkState,
+  set: { shared?: boolean; external?: boolean },
+  ids: { sharedPolicyId?: string; externalPolicyId?: string },
+): void {
+  const owner = state.projectId;
+  if (set.shared !== undefined) {
+    const id = ids.sharedPolicyId ?? legacyAttributeEntryId(state.id, 'access_as_shared');
+    state.rbac = withAttributeEntry(state.rbac, { action: 'access_as_shared', on: set.shared, id, ownerProject: owner });
+  }
+  if (set.external !== undefined) {
+    const id = ids.externalPolicyId ?? legacyAttributeEntryId(state.id, 'access_as_external');
+    state.rbac = withAttributeEntry(state.rbac, { action: 'access_as_external', on: set.external, id, ownerProject: owner, allTargets: true });
+  }
+  state.shared = rbacGrantsAll(state.rbac, 'access_as_shared');
+}
+
 /** The subnet of the network that contains an address, if any. */
 export function subnetContaining(state: NetworkState, ip: { version: 4 | 6; value: bigint }): SubnetState | undefined {
   for (const s of state.subnets.values()) if (cidrContainsIp(s.cidr, ip)) return s;
@@ -311,7 +360,8 @@ interface NetworkJson extends Omit<NetworkState, 'subnets' | 'ports' | 'macs' | 
 }
 
 // 3: ports carry their extra DHCP options. 4: enable_dhcp on subnets, DHCP provisioning on ports.
-export const NETWORK_SNAPSHOT_VERSION = 4;
+// 5: the network's id and RBAC entries.
+export const NETWORK_SNAPSHOT_VERSION = 5;
 
 export function networkToJson(state: NetworkState): NetworkJson {
   const { subnets, ports, macs: _macs, dhcpPortIds: _dhcpPortIds, ...scalars } = state;

@@ -1,4 +1,14 @@
-import { authorize, enforce, neutronRules, refusedAttribute, type CommandMetadata, type PolicyAction, type PolicyTarget } from '@ncp/contracts';
+import {
+  authorize,
+  enforce,
+  neutronRules,
+  rbacGrants,
+  refusedAttribute,
+  type CommandMetadata,
+  type PolicyAction,
+  type PolicyTarget,
+  type RbacEntry,
+} from '@ncp/contracts';
 import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@ncp/netaddr';
 
 /**
@@ -8,23 +18,28 @@ import { NetaddrError, parseCidr, parseIp, type Cidr, type IpAddress } from '@nc
 
 export const { badRequest, invalidInput, notFound, conflict, checkRevision } = neutronRules('IPAM');
 
-/** The policy target of a network, a subnet pool or an address scope: its project, whether it is shared (or external). */
-export function ownedTarget(o: { projectId: string; shared?: boolean; external?: boolean }): PolicyTarget {
-  return { projectId: o.projectId, sharedWithCaller: o.shared === true, externalForCaller: o.external === true };
+/** A network, a subnet pool or an address scope as the policy sees it: its project and its RBAC entries. */
+export interface SharedObject {
+  readonly projectId: string;
+  readonly rbac: readonly RbacEntry[];
 }
 
-/** A subnet's or a port's target: its own project, and its network's owner and sharing. */
-export function onNetworkTarget(
-  network: { projectId: string; shared: boolean; external: boolean },
-  item: { projectId: string; deviceOwner?: string },
-): PolicyTarget {
+/** The policy target of a network, a subnet pool or an address scope for a caller: its project, whether its entries share it with (or make it external for) the caller's project. */
+export function ownedTarget(o: SharedObject, meta: Pick<CommandMetadata, 'projectId'>): PolicyTarget {
   return {
-    projectId: item.projectId,
-    networkProjectId: network.projectId,
-    sharedWithCaller: network.shared,
-    externalForCaller: network.external,
-    deviceOwner: item.deviceOwner,
+    projectId: o.projectId,
+    sharedWithCaller: rbacGrants(o.rbac, 'access_as_shared', meta.projectId),
+    externalForCaller: rbacGrants(o.rbac, 'access_as_external', meta.projectId),
   };
+}
+
+/** A subnet's or a port's target for a caller: its own project, and its network's owner and entries. */
+export function onNetworkTarget(
+  network: SharedObject,
+  item: { projectId: string; deviceOwner?: string },
+  meta: Pick<CommandMetadata, 'projectId'>,
+): PolicyTarget {
+  return { ...ownedTarget(network, meta), projectId: item.projectId, networkProjectId: network.projectId, deviceOwner: item.deviceOwner };
 }
 
 /** Whether Neutron's `get_<resource>` rule lets the caller see the target. */

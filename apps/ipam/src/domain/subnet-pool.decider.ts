@@ -1,4 +1,14 @@
-import { IPAM_AGGREGATES, IPAM_CONTEXT, withEntry, withoutEntry, type CommandMetadata, type SubnetPoolEvent } from '@ncp/contracts';
+import {
+  IPAM_AGGREGATES,
+  IPAM_CONTEXT,
+  evolveRbac,
+  rbacGrantsAll,
+  withEntry,
+  withoutEntry,
+  type CommandMetadata,
+  type RbacEntry,
+  type SubnetPoolEvent,
+} from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
 import {
   allocatePrefix,
@@ -13,6 +23,7 @@ import {
   type Cidr,
   type IpAddress,
 } from '@ncp/netaddr';
+import { decideRbac, isRbacCommand, sharedEntryIdFor, withSharedEntry, type RbacCommand } from './rbac';
 import { badRequest, canSee, checkRevision, mayChange, ownedTarget, cidrInput, conflict, invalidInput, maxPrefixLength, notFound } from './rules';
 
 /**
@@ -26,6 +37,7 @@ export interface SubnetPoolAllocation {
 }
 
 export interface SubnetPoolState {
+  readonly id: string;
   readonly exists: boolean;
   readonly projectId: string;
   readonly ipVersion: 4 | 6;
@@ -38,6 +50,8 @@ export interface SubnetPoolState {
   readonly isDefault: boolean;
   readonly addressScopeId: string | null;
   readonly revision: number;
+  /** Its RBAC entries; `shared` is a wildcard access_as_shared among them. */
+  readonly rbac: readonly RbacEntry[];
   /** Allocations by subnet id. */
   readonly allocations: ReadonlyMap<string, SubnetPoolAllocation>;
 }
@@ -76,10 +90,13 @@ export type SubnetPoolCommand =
       prefixLength?: number;
       mustContain?: readonly IpAddress[];
     }
-  | { type: 'ReleasePrefix'; id: string; subnetId: string };
+  | { type: 'ReleasePrefix'; id: string; subnetId: string }
+  | RbacCommand;
 
-export function initialSubnetPool(): SubnetPoolState {
+export function initialSubnetPool(id = ''): SubnetPoolState {
   return {
+    id,
+    rbac: [],
     exists: false,
     projectId: '',
     ipVersion: 4,
@@ -127,7 +144,14 @@ function evolve(state: SubnetPoolState, event: SubnetPoolEvent): SubnetPoolState
         isDefault: d.isDefault,
         addressScopeId: d.addressScopeId,
         revision: 1,
+        rbac: withSharedEntry({ ...state, projectId: d.projectId, rbac: [] }, d.shared, d.sharedPolicyId),
       };
+    }
+    case 'RbacPolicyCreated':
+    case 'RbacPolicyUpdated':
+    case 'RbacPolicyDeleted': {
+      const rbac = evolveRbac(state.rbac, event);
+      return { ...state, rbac, shared: rbacGrantsAll(rbac, 'access_as_shared') };
     }
     case 'SubnetPoolUpdated': {
       const c = event.data.changes;
@@ -199,14 +223,27 @@ function decide(command: SubnetPoolCommand, state: Readonly<SubnetPoolState>, me
     return [
       {
         type: 'SubnetPoolCreated',
-        data: { projectId: command.projectId, ipVersion: version, prefixes: prefixes.map(formatCidr), ...a },
+        data: {
+          projectId: command.projectId,
+          ipVersion: version,
+          prefixes: prefixes.map(formatCidr),
+          ...a,
+          ...sharedEntryIdFor({ ...state, id: command.id }, a.shared),
+        },
       },
     ];
   }
   const missing = () => notFound('SubnetPoolNotFound', `Subnet pool ${command.id} could not be found.`);
-  if (!state.exists || !canSee(meta, 'get_subnetpool', ownedTarget(state))) throw missing();
+  if (!state.exists || !canSee(meta, 'get_subnetpool', ownedTarget(state, meta))) throw missing();
+  // Neutron: a pool's sharing is in use while a project that would lose it has subnets from the pool.
+  if (isRbacCommand(command)) {
+    return decideRbac(command, { objectType: 'subnetpool', ...state }, meta, (_action, lost) => {
+      const used = [...state.allocations].find(([, a]) => lost(a.projectId));
+      return used === undefined ? undefined : `subnet ${used[0]} of project ${used[1].projectId} was allocated from it`;
+    });
+  }
   const may = (action: 'update_subnetpool' | 'add_prefixes' | 'remove_prefixes' | 'delete_subnetpool') =>
-    mayChange(meta, 'get_subnetpool', action, ownedTarget(state), missing);
+    mayChange(meta, 'get_subnetpool', action, ownedTarget(state, meta), missing);
   switch (command.type) {
     case 'UpdateSubnetPool': {
       may('update_subnetpool');
@@ -337,6 +374,7 @@ export const subnetPoolDecider: Decider<SubnetPoolState, SubnetPoolCommand, Subn
   context: IPAM_CONTEXT,
   aggregate: IPAM_AGGREGATES.subnetPool,
   initialState: initialSubnetPool,
+  initialStateFor: initialSubnetPool,
   evolve,
   decide,
 };

@@ -3,6 +3,7 @@ import { type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type IpamTx } from '../infrastructure/prisma';
 import { applyPortRun, isPortEvent, type PortRecordedEvent } from './port-rows';
+import { applyAttributeEntry, applyRbacEvent, rbacObjectTypeOf } from './rbac-rows';
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
 
@@ -28,7 +29,7 @@ export class IpamProjection implements Projection<IpamTx> {
   constructor(readonly filter: string) {}
 
   async reset(tx: IpamTx): Promise<void> {
-    await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools, bulk_creates`;
+    await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools, bulk_creates, rbac_policies`;
   }
 
   apply(tx: IpamTx, recorded: RecordedEvent): Promise<void> {
@@ -57,12 +58,26 @@ export class IpamProjection implements Projection<IpamTx> {
     const at = new Date(e.occurredAt);
     const touched = { updatedAt: at, revisionNumber: { increment: 1 } };
     switch (event.type) {
-      case 'AddressScopeCreated':
-        await tx.addressScope.create({ data: { id, ...event.data, revisionNumber: 1, createdAt: at, updatedAt: at } });
+      case 'AddressScopeCreated': {
+        const { sharedPolicyId, ...data } = event.data;
+        await tx.addressScope.create({ data: { id, ...data, revisionNumber: 1, createdAt: at, updatedAt: at } });
+        const scope = { type: 'address_scope' as const, id, projectId: data.projectId };
+        await applyAttributeEntry(tx, scope, { action: 'access_as_shared', on: data.shared, policyId: sharedPolicyId }, at);
         return;
-      case 'AddressScopeUpdated':
-        await tx.addressScope.update({ where: { id }, data: { ...pick(event.data.changes), ...touched } });
+      }
+      case 'AddressScopeUpdated': {
+        const { shared, ...changes } = event.data.changes;
+        const scope = await tx.addressScope.update({ where: { id }, data: { ...pick(changes), ...touched } });
+        if (shared !== undefined) {
+          await applyAttributeEntry(
+            tx,
+            { type: 'address_scope', id, projectId: scope.projectId },
+            { action: 'access_as_shared', on: shared, policyId: event.data.sharedPolicyId },
+            at,
+          );
+        }
         return;
+      }
       case 'AddressScopeDeleted':
         await tx.addressScopeClaim.deleteMany({ where: { addressScopeId: id } });
         await tx.addressScope.delete({ where: { id } });
@@ -79,7 +94,7 @@ export class IpamProjection implements Projection<IpamTx> {
         });
         return;
       case 'SubnetPoolCreated': {
-        const { defaultPrefixLength, minPrefixLength, maxPrefixLength, ...rest } = event.data;
+        const { defaultPrefixLength, minPrefixLength, maxPrefixLength, sharedPolicyId, ...rest } = event.data;
         await tx.subnetPool.create({
           data: {
             id,
@@ -92,6 +107,8 @@ export class IpamProjection implements Projection<IpamTx> {
             updatedAt: at,
           },
         });
+        const pool = { type: 'subnetpool' as const, id, projectId: rest.projectId };
+        await applyAttributeEntry(tx, pool, { action: 'access_as_shared', on: rest.shared, policyId: sharedPolicyId }, at);
         return;
       }
       case 'SubnetPoolUpdated':
@@ -133,7 +150,7 @@ export class IpamProjection implements Projection<IpamTx> {
         await tx.defaultSubnetPool.deleteMany({ where: { ipVersion: event.data.ipVersion, subnetPoolId: event.data.subnetPoolId } });
         return;
       case 'NetworkCreated': {
-        const { segment, ...rest } = event.data;
+        const { segment, sharedPolicyId: _shared, externalPolicyId: _external, ...rest } = event.data;
         await tx.network.create({
           data: {
             id,
@@ -147,12 +164,13 @@ export class IpamProjection implements Projection<IpamTx> {
             updatedAt: at,
           },
         });
+        await this.networkAttributeEntries(tx, { id, projectId: rest.projectId }, rest, event.data, at);
         return;
       }
       case 'NetworkUpdated': {
-        const c = event.data.changes;
-        await tx.network.update({ where: { id }, data: { ...pick(c), ...touched } });
-        if (c.shared !== undefined) await tx.subnet.updateMany({ where: { networkId: id }, data: { networkShared: c.shared } });
+        const { shared: _shared, ...c } = event.data.changes;
+        const network = await tx.network.update({ where: { id }, data: { ...pick(c), ...touched } });
+        await this.networkAttributeEntries(tx, network, event.data.changes, event.data, at);
         return;
       }
       case 'NetworkDeleted':
@@ -218,10 +236,33 @@ export class IpamProjection implements Projection<IpamTx> {
       case 'PortDeleted':
         await applyPortRun(tx, [recorded as PortRecordedEvent]);
         return;
+      case 'RbacPolicyCreated':
+      case 'RbacPolicyUpdated':
+      case 'RbacPolicyDeleted': {
+        const type = rbacObjectTypeOf(e.aggregate);
+        if (type === null) throw new Error(`RBAC event on ${e.aggregate} ${id}, which holds no entries`);
+        await applyRbacEvent(tx, type, id, event, at);
+        return;
+      }
       default: {
         const _exhaustive: never = event;
         return _exhaustive;
       }
+    }
+  }
+
+  /** The entries `shared` and `router:external` make or take away (as the network decider folds them). */
+  private async networkAttributeEntries(
+    tx: IpamTx,
+    network: { id: string; projectId: string },
+    set: { shared?: boolean; external?: boolean },
+    ids: { sharedPolicyId?: string; externalPolicyId?: string },
+    at: Date,
+  ): Promise<void> {
+    const object = { type: 'network' as const, ...network };
+    if (set.shared !== undefined) await applyAttributeEntry(tx, object, { action: 'access_as_shared', on: set.shared, policyId: ids.sharedPolicyId }, at);
+    if (set.external !== undefined) {
+      await applyAttributeEntry(tx, object, { action: 'access_as_external', on: set.external, policyId: ids.externalPolicyId, allTargets: true }, at);
     }
   }
 }

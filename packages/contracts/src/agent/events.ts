@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { stableUuid } from '../stable-id';
 import { defineEvent, type EventsOf } from '../event-registry';
 import { type CommandMetadata, type RecordedEvent } from '../envelope';
 
@@ -73,8 +73,7 @@ export type AgentEvent = EventsOf<typeof agentEventDefinitions>;
 
 /** A stable agent id for (row, host), shaped like the UUIDs Neutron clients expect. */
 export function agentIdOf(row: string, host: string): string {
-  const h = createHash('sha1').update(`ncp-agent:${row}/${host}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+  return stableUuid(`ncp-agent:${row}/${host}`);
 }
 
 /**

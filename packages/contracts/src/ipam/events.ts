@@ -22,12 +22,32 @@ const ipVersion = z.union([z.literal(4), z.literal(6)]);
 const text = z.string();
 const id = z.string().min(1);
 
+// ---- RBAC entries (Neutron's rbac-policies), held by the object they share ---------------
+
+export const rbacAction = z.enum(['access_as_shared', 'access_as_external']);
+/**
+ * An entry granting `targetProject` (or `*`, every project) access to the aggregate's object
+ * (a network, a subnet pool or an address scope). `projectId`: the project that owns the entry.
+ */
+export const RbacPolicyCreated = defineEvent('RbacPolicyCreated', z.object({ policyId: id, action: rbacAction, targetProject: id, projectId: text }));
+export const RbacPolicyUpdated = defineEvent('RbacPolicyUpdated', z.object({ policyId: id, targetProject: id }));
+export const RbacPolicyDeleted = defineEvent('RbacPolicyDeleted', z.object({ policyId: id }));
+/**
+ * The ids of the wildcard entries that `shared: true` (access_as_shared) and
+ * `router:external: true` (access_as_external) make, on the events that set those attributes.
+ * Events written before RBAC lack them; their entries get ids derived from the object.
+ */
+const attributeEntryIds = { sharedPolicyId: id.optional(), externalPolicyId: id.optional() };
+
 // ---- address scopes -------------------------------------------------------------
 
-export const AddressScopeCreated = defineEvent('AddressScopeCreated', z.object({ projectId: text, name: text, ipVersion, shared: z.boolean() }));
+export const AddressScopeCreated = defineEvent(
+  'AddressScopeCreated',
+  z.object({ projectId: text, name: text, ipVersion, shared: z.boolean(), sharedPolicyId: attributeEntryIds.sharedPolicyId }),
+);
 export const AddressScopeUpdated = defineEvent(
   'AddressScopeUpdated',
-  z.object({ changes: z.object({ name: text.optional(), shared: z.boolean().optional() }) }),
+  z.object({ changes: z.object({ name: text.optional(), shared: z.boolean().optional() }), sharedPolicyId: attributeEntryIds.sharedPolicyId }),
 );
 export const AddressScopeDeleted = defineEvent('AddressScopeDeleted', z.object({}));
 /** A subnet pool joined the scope (or grew) with these prefixes; the scope keeps them disjoint. */
@@ -48,8 +68,14 @@ const subnetPoolAttributes = {
   addressScopeId: id.nullable(),
 };
 
-export const SubnetPoolCreated = defineEvent('SubnetPoolCreated', z.object({ projectId: text, ipVersion, prefixes: z.array(text), ...subnetPoolAttributes }));
-export const SubnetPoolUpdated = defineEvent('SubnetPoolUpdated', z.object({ changes: z.object(subnetPoolAttributes).partial() }));
+export const SubnetPoolCreated = defineEvent(
+  'SubnetPoolCreated',
+  z.object({ projectId: text, ipVersion, prefixes: z.array(text), ...subnetPoolAttributes, sharedPolicyId: attributeEntryIds.sharedPolicyId }),
+);
+export const SubnetPoolUpdated = defineEvent(
+  'SubnetPoolUpdated',
+  z.object({ changes: z.object(subnetPoolAttributes).partial(), sharedPolicyId: attributeEntryIds.sharedPolicyId }),
+);
 /** The pool's complete prefix list after add_prefixes / remove_prefixes / an update. */
 export const SubnetPoolPrefixesChanged = defineEvent('SubnetPoolPrefixesChanged', z.object({ prefixes: z.array(text) }));
 export const SubnetPoolPrefixAllocated = defineEvent('SubnetPoolPrefixAllocated', z.object({ subnetId: id, networkId: id, projectId: text, cidr: text }));
@@ -82,8 +108,8 @@ const networkAttributes = {
   mtu: z.number().int(),
   portSecurityEnabled: z.boolean(),
 };
-export const NetworkCreated = defineEvent('NetworkCreated', z.object({ projectId: text, segment: segmentSchema, ...networkAttributes }));
-export const NetworkUpdated = defineEvent('NetworkUpdated', z.object({ changes: z.object(networkAttributes).partial() }));
+export const NetworkCreated = defineEvent('NetworkCreated', z.object({ projectId: text, segment: segmentSchema, ...networkAttributes, ...attributeEntryIds }));
+export const NetworkUpdated = defineEvent('NetworkUpdated', z.object({ changes: z.object(networkAttributes).partial(), ...attributeEntryIds }));
 /** Deletes the network with its remaining subnets (Neutron deletes them along). */
 export const NetworkDeleted = defineEvent(
   'NetworkDeleted',
@@ -192,6 +218,7 @@ export const BulkCreateAborted = defineEvent('BulkCreateAborted', z.object({ rea
 export const BulkCreateUndone = defineEvent('BulkCreateUndone', z.object({}));
 
 /** The events of each aggregate; the context's definitions are all of them. */
+const rbacEvents = [RbacPolicyCreated, RbacPolicyUpdated, RbacPolicyDeleted] as const;
 const addressScopeEvents = [AddressScopeCreated, AddressScopeUpdated, AddressScopeDeleted, AddressScopePrefixesClaimed, AddressScopePrefixesReleased] as const;
 const subnetPoolEvents = [
   SubnetPoolCreated,
@@ -215,15 +242,25 @@ const networkEvents = [
   PortDeleted,
 ] as const;
 const bulkCreateEvents = [BulkCreateStarted, BulkCreateCompleted, BulkCreateAborted, BulkCreateUndone] as const;
-export const ipamEventDefinitions = [...addressScopeEvents, ...subnetPoolEvents, ...registryEvents, ...networkEvents, ...bulkCreateEvents] as const;
+export const ipamEventDefinitions = [
+  ...addressScopeEvents,
+  ...subnetPoolEvents,
+  ...registryEvents,
+  ...networkEvents,
+  ...bulkCreateEvents,
+  ...rbacEvents,
+] as const;
 
 /** Every IPAM event, as a discriminated union on `type`. */
 export type IpamEvent = EventsOf<typeof ipamEventDefinitions>;
 export type IpamEventType = IpamEvent['type'];
 export type IpamEventOf<T extends IpamEventType> = Extract<IpamEvent, { type: T }>;
 
-export type AddressScopeEvent = EventsOf<typeof addressScopeEvents>;
-export type SubnetPoolEvent = EventsOf<typeof subnetPoolEvents>;
+/** What a network, a subnet pool or an address scope records of its RBAC entries. */
+export type RbacEvent = EventsOf<typeof rbacEvents>;
+export type RbacAction = z.infer<typeof rbacAction>;
+export type AddressScopeEvent = EventsOf<typeof addressScopeEvents> | RbacEvent;
+export type SubnetPoolEvent = EventsOf<typeof subnetPoolEvents> | RbacEvent;
 export type RegistryEvent = EventsOf<typeof registryEvents>;
-export type NetworkEvent = EventsOf<typeof networkEvents>;
+export type NetworkEvent = EventsOf<typeof networkEvents> | RbacEvent;
 export type BulkCreateEvent = EventsOf<typeof bulkCreateEvents>;

@@ -1,2 +1,3 @@
 export * from './policy';
 export * from './rules';
+export * from './rbac';

@@ -25,6 +25,8 @@ export interface PolicyTarget {
   readonly externalForCaller?: boolean;
   /** Ports: the device owner asked for (create) or set (update). */
   readonly deviceOwner?: string | null;
+  /** RBAC entries: the entry grants every project (`target_tenant: *`). */
+  readonly wildcardTarget?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ function contextOf(caller: PolicyCaller, target: PolicyTarget): PolicyContext {
     shared: target.sharedWithCaller === true,
     external: target.externalForCaller === true,
     networkDevice: typeof target.deviceOwner === 'string' && target.deviceOwner.startsWith('network:'),
+    wildcardTarget: target.wildcardTarget === true,
   };
 }
 

@@ -157,6 +157,15 @@ const ROWS: Row[] = [
   ['create_security_group_rule', 'YNNNN', { projectId: OWNER, securityGroupProjectId: THIRD }],
   ['get_security_group_rule', 'YYYNN', { projectId: OTHER, securityGroupProjectId: OWNER }],
   ['delete_security_group_rule', 'YYNNN', { projectId: OWNER, securityGroupProjectId: OWNER }],
+  // RBAC entries: the owner's; sharing with every project is the admin's
+  ['create_rbac_policy', 'YYNNN', own],
+  ['create_rbac_policy:target_tenant', 'YYYYY', own],
+  ['create_rbac_policy:target_tenant', 'YNNNN', { projectId: OWNER, wildcardTarget: true }],
+  ['get_rbac_policy', 'YYYNN', own],
+  ['update_rbac_policy', 'YYNNN', own],
+  ['update_rbac_policy:target_tenant', 'YNNNN', { projectId: OWNER, wildcardTarget: true }],
+  ['update_rbac_policy:target_tenant', 'YYNNN', own],
+  ['delete_rbac_policy', 'YYNNN', own],
   // agents, their scheduling, BGP: admins only
   ['get_agent', 'YNNNN', own],
   ['update_agent', 'YNNNN', own],
@@ -185,7 +194,7 @@ describe("Neutron's default policy", () => {
   it('has a row for every rule of the core resources', () => {
     const covered = new Set(ROWS.map(([rule]) => rule));
     const core = (Object.keys(NEUTRON_RULES) as PolicyAction[]).filter((r) =>
-      /^(create|get|update|delete)_(network|subnet|port|router|floatingip|security_group)$/.test(r),
+      /^(create|get|update|delete)_(network|subnet|port|router|floatingip|security_group|rbac_policy)$/.test(r),
     );
     expect(core.filter((r) => !covered.has(r))).toEqual([]);
   });

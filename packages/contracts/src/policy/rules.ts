@@ -7,7 +7,7 @@
  *
  * A check sees the caller and the target through a `PolicyContext`: whether the caller holds
  * a role, and how the caller stands to the target (its project, its network's project, ...).
- * What "shared" and "external" mean for the caller (a column today, RBAC entries later) is
+ * What "shared" and "external" mean for the caller (the object's RBAC entries, rbac.ts) is
  * decided by the adapter that builds the target, never here.
  */
 
@@ -28,6 +28,8 @@ export interface PolicyContext {
   readonly external: boolean;
   /** `rule:network_device`: the port's device_owner starts with `network:`. */
   readonly networkDevice: boolean;
+  /** `field:rbac_policy:target_tenant=*`: an RBAC entry for every project. */
+  readonly wildcardTarget: boolean;
 }
 
 export type Check = (c: PolicyContext) => boolean;
@@ -58,6 +60,7 @@ const SG_OWNER: Check = (c) => c.sgOwner;
 const SHARED: Check = (c) => c.shared;
 const EXTERNAL: Check = (c) => c.external;
 const NETWORK_DEVICE: Check = (c) => c.networkDevice;
+const RESTRICT_WILDCARD: Check = or(ADMIN, (c) => !c.wildcardTarget);
 const PROJECT_MANAGER = and(role('manager'), OWNER);
 const PROJECT_MEMBER = and(role('member'), OWNER);
 const PROJECT_READER = and(role('reader'), OWNER);
@@ -180,6 +183,16 @@ export const NEUTRON_RULES = {
   update_address_scope: ADMIN_OR_PROJECT_MEMBER,
   'update_address_scope:shared': ADMIN,
   delete_address_scope: ADMIN_OR_PROJECT_MEMBER,
+
+  // RBAC entries (rbac.py): sharing with every project is the admin's
+  create_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
+  'create_rbac_policy:target_tenant': RESTRICT_WILDCARD,
+  'create_rbac_policy:target_project': RESTRICT_WILDCARD,
+  get_rbac_policy: ADMIN_OR_PROJECT_READER,
+  update_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
+  'update_rbac_policy:target_tenant': and(RESTRICT_WILDCARD, ADMIN_OR_PROJECT_MEMBER),
+  'update_rbac_policy:target_project': and(RESTRICT_WILDCARD, ADMIN_OR_PROJECT_MEMBER),
+  delete_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
 
   // routers (router.py)
   create_router: ADMIN_OR_PROJECT_MEMBER,

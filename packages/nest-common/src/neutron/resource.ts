@@ -51,7 +51,8 @@ export interface ResourceReader<Row, Db> {
    * Neutron agent type it stands for): the rows a list shows, given its custom filters.
    */
   expand?(rows: Row[], custom: Readonly<Record<string, readonly string[]>>): Row[];
-  toWire(row: Row): Record<string, unknown>;
+  /** The row on the wire; `meta`: for attributes that depend on the caller (a network's `shared`). */
+  toWire(row: Row, meta: CommandMetadata): Record<string, unknown>;
 }
 
 // Attribute specs and wire fields every Neutron resource shares.
@@ -101,8 +102,8 @@ export interface PolicyRelations {
   owner?(projectId: string): Where;
   networkOwner?(projectId: string): Where;
   sgOwner?(projectId: string): Where;
-  readonly shared?: Where;
-  readonly external?: Where;
+  shared?(projectId: string): Where;
+  external?(projectId: string): Where;
 }
 
 /** Matches no row. */
@@ -120,8 +121,8 @@ export function policyWhere(action: PolicyAction, meta: CommandMetadata, relatio
   if (scope.owner) any.push(relations.owner ? relations.owner(p) : { projectId: p });
   if (scope.networkOwner && relations.networkOwner) any.push(relations.networkOwner(p));
   if (scope.sgOwner && relations.sgOwner) any.push(relations.sgOwner(p));
-  if (scope.shared && relations.shared) any.push(relations.shared);
-  if (scope.external && relations.external) any.push(relations.external);
+  if (scope.shared && relations.shared) any.push(relations.shared(p));
+  if (scope.external && relations.external) any.push(relations.external(p));
   return any.length > 0 ? { OR: any } : NO_ROWS;
 }
 
@@ -134,7 +135,7 @@ export function targetOf<Row>(reader: ResourceReader<Row, unknown>, row: Row, me
 
 /** The row as the caller may read it: without the attributes whose `get_<resource>:<attribute>` rule fails. */
 function readable<Row>(reader: ResourceReader<Row, unknown>, row: Row, meta: CommandMetadata): Record<string, unknown> {
-  const wire = reader.toWire(row);
+  const wire = reader.toWire(row, meta);
   const hidden = hiddenAttributes(reader.spec.singular, meta, targetOf(reader, row, meta), Object.keys(wire));
   for (const attribute of hidden) delete wire[attribute];
   return wire;
