@@ -17,3 +17,4 @@ export * from './dhcp';
 export * from './bgp';
 export * from './meta';
 export * from './sg';
+export * from './quota';

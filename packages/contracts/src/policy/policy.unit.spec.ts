@@ -157,6 +157,10 @@ const ROWS: Row[] = [
   ['create_security_group_rule', 'YNNNN', { projectId: OWNER, securityGroupProjectId: THIRD }],
   ['get_security_group_rule', 'YYYNN', { projectId: OTHER, securityGroupProjectId: OWNER }],
   ['delete_security_group_rule', 'YYNNN', { projectId: OWNER, securityGroupProjectId: OWNER }],
+  // quotas: a project's readers see them, admins change them
+  ['get_quota', 'YYYNN', own],
+  ['update_quota', 'YNNNN', own],
+  ['delete_quota', 'YNNNN', own],
   // agents, their scheduling, BGP: admins only
   ['get_agent', 'YNNNN', own],
   ['update_agent', 'YNNNN', own],
