@@ -99,6 +99,16 @@ export class QuotaUsage {
     }
   }
 
+  /** `guard` of a bulk create, whose items may be several projects' (an admin's request): each project's ids reserved at once. */
+  async guardAll<T>(kind: QuotaKind, items: readonly { projectId: string; id: string }[], meta: CommandMetadata, create: () => Promise<T>): Promise<T> {
+    const groups = byProjectAndKind(items.map((i) => ({ ...i, kind })));
+    const run = (i: number): Promise<T> => {
+      const group = groups[i];
+      return group ? this.guard(group[0], kind, group[2], meta, () => run(i + 1)) : create();
+    };
+    return run(0);
+  }
+
   /**
    * The reaction to the service's own events (`filter`: its context): confirms what `changesOf`
    * says was created, releases what was deleted, and keeps `quota_usage_items` (who owns what,
