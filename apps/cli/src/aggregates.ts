@@ -1,13 +1,22 @@
-import { BGP_AGGREGATES, DHCP_AGGREGATES, IPAM_AGGREGATES, L3_AGGREGATES, META_AGGREGATES, SG_AGGREGATES } from '@ncp/contracts';
+import {
+  BGP_AGGREGATES,
+  DHCP_AGGREGATES,
+  IPAM_AGGREGATES,
+  L3_AGGREGATES,
+  META_AGGREGATES,
+  QUOTA_AGGREGATE,
+  SG_AGGREGATES,
+  USAGE_AGGREGATE,
+} from '@ncp/contracts';
 
 /** Which service owns (and folds) each aggregate: the context that answers its history. */
 const OWNERS: readonly { context: string; aggregates: readonly string[] }[] = [
-  { context: 'ipam', aggregates: Object.values(IPAM_AGGREGATES) },
-  { context: 'l3', aggregates: Object.values(L3_AGGREGATES) },
+  { context: 'ipam', aggregates: [...Object.values(IPAM_AGGREGATES), QUOTA_AGGREGATE, USAGE_AGGREGATE] },
+  { context: 'l3', aggregates: [...Object.values(L3_AGGREGATES), USAGE_AGGREGATE] },
   { context: 'dhcp', aggregates: Object.values(DHCP_AGGREGATES) },
   { context: 'bgp', aggregates: Object.values(BGP_AGGREGATES) },
   { context: 'meta', aggregates: Object.values(META_AGGREGATES) },
-  { context: 'sg', aggregates: Object.values(SG_AGGREGATES) },
+  { context: 'sg', aggregates: [...Object.values(SG_AGGREGATES), USAGE_AGGREGATE] },
 ];
 
 /** The services netctl asks about projections (their admin context). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadConfig } from '@ncp/nest-common';
-import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
+import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, httpPort, quotaConfigFields, serviceConfigSchema } from '@ncp/service-kit';
 
 const range = z
   .string()
@@ -44,6 +44,7 @@ export const ipamConfigSchema = serviceConfigSchema.extend({
   ORPHAN_GRACE_SECONDS,
   /** An agent whose last heartbeat is older than this is dead, and its ports go DOWN. */
   AGENT_DOWN_SECONDS,
+  ...quotaConfigFields,
 });
 export type IpamConfig = z.infer<typeof ipamConfigSchema>;
 

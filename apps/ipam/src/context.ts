@@ -1,11 +1,20 @@
-import { SG_PORT_GROUPS, agentEventDefinitions, ipamEventDefinitions, type SgPortGroupsReply } from '@ncp/contracts';
-import { CommandClient, SqlSnapshotStore } from '@ncp/eventstore';
+import {
+  SG_PORT_GROUPS,
+  agentEventDefinitions,
+  ipamEventDefinitions,
+  quotaEventDefinitions,
+  usageEventDefinitions,
+  type SgPortGroupsReply,
+  usageDecider,
+} from '@ncp/contracts';
+import { CommandClient, QuotaUsage, SqlSnapshotStore } from '@ncp/eventstore';
 import { AGENT_NOT_FOUND, pathIdsOf } from '@ncp/nest-common';
-import { defineService, type ServiceOf } from '@ncp/service-kit';
+import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
 import { addressScopeDecider } from './domain/address-scope.decider';
 import { bulkCreateDecider } from './domain/bulk-create.decider';
 import { networkDecider } from './domain/network.decider';
 import { registryDecider } from './domain/registry.decider';
+import { quotaDecider } from './domain/quota.decider';
 import { subnetPoolDecider } from './domain/subnet-pool.decider';
 import { AddressScopeCommands } from './application/address-scope.commands';
 import { BulkCreateCommands } from './application/bulk-create.commands';
@@ -17,7 +26,11 @@ import { OrphanSweeper } from './application/orphan-sweeper';
 import { PortCommands, type SecurityGroupsResolver } from './application/port.commands';
 import { SubnetCommands } from './application/subnet.commands';
 import { SubnetPoolCommands } from './application/subnet-pool.commands';
+import { QuotaCommands } from './application/quotas';
+import { ipamUsageChanges } from './application/usage-changes';
 import { IpamWriteModel } from './application/write-model';
+import { QuotasController } from './api/quotas.controller';
+import { QuotaProjection } from './projection/quota.projection';
 import { AGENTS_READER, AgentsController, agentsReader } from './api/agents';
 import { REQUEST_SCHEMAS, createPortInput, updatePortInput } from './api/bodies';
 import { IPAM_EXTENSIONS } from './api/extensions';
@@ -43,10 +56,11 @@ export const IpamContext = defineService({
   name: 'ipam',
   config: ipamConfig,
   database: { schema: IPAM_SCHEMA, connect: createPrisma },
-  events: [...ipamEventDefinitions, ...agentEventDefinitions],
-  histories: [networkDecider, subnetPoolDecider, addressScopeDecider, registryDecider, bulkCreateDecider],
+  // the usage events of L3 and the security groups service too: the quota projection counts them
+  events: [...ipamEventDefinitions, ...quotaEventDefinitions, ...usageEventDefinitions, ...agentEventDefinitions],
+  histories: [networkDecider, subnetPoolDecider, addressScopeDecider, registryDecider, bulkCreateDecider, quotaDecider, usageDecider('ipam')],
   parts: (kit, deps: { securityGroups?: SecurityGroupsResolver }) => {
-    const { config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, commands, every } = kit;
+    const { config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every } = kit;
     const model = new IpamWriteModel(
       store,
       new SqlSnapshotStore(prisma),
@@ -66,6 +80,16 @@ export const IpamContext = defineService({
     );
     const projection = project(() => new IpamProjection(naming.eventsOfContext('ipam')));
     const agentsProjection = project(() => new AgentsProjection(naming.eventsOfContext('agent')));
+    const quotaProjection = project(() => new QuotaProjection(naming));
+    const quotas = new QuotaCommands(store, prisma, quotaDefaults(config), () => quotaProjection.catchUp());
+    const quota = new QuotaUsage(store, 'ipam', {
+      limitOf: quotas.limitOf,
+      items: prisma.quotaUsageItem,
+      reservationSeconds: config.QUOTA_RESERVATION_SECONDS,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
+    const usageReaction = react(quota.reaction('ipam_quota_usage', naming.eventsOfContext('ipam'), ipamUsageChanges));
+    every({ name: 'quota reservation sweep', seconds: Math.max(1, Math.floor(config.QUOTA_RESERVATION_SECONDS / 2)), run: () => quota.sweep(new Date()) });
     const lookups = new AggregateLookups(prisma);
     const followUps = new FollowUps(model, logger);
     const l3 = new CommandClient(nc, naming, 'l3', 'L3');
@@ -79,7 +103,7 @@ export const IpamContext = defineService({
       deleteUnassociatedOn: (networkId, meta) => l3.request('delete_unassociated_floatingips', { network_id: networkId }, meta),
     });
     const subnetCommands = new SubnetCommands(model, lookups, followUps);
-    const bulkCreates = new BulkCreateCommands(model, networkCommands, subnetCommands, portCommands, (s) => projection.waitFor(s), logger);
+    const bulkCreates = new BulkCreateCommands(model, networkCommands, subnetCommands, portCommands, (s) => projection.waitFor(s), logger, quota);
     const liveness = watch(new AgentLiveness(nc, naming, prisma, model, config.AGENT_DOWN_SECONDS, logger));
     reactToAgentReports('ipam_port_status', portStatusFromAgentReports(model));
     // The desired state's fold of the stream (from its snapshot) runs in the background: the API never waits for it.
@@ -118,6 +142,10 @@ export const IpamContext = defineService({
       sweeper,
       publisher,
       liveness,
+      quotas,
+      quota,
+      quotaProjection,
+      usageReaction,
     };
   },
   http: {
@@ -130,6 +158,7 @@ export const IpamContext = defineService({
       SubnetPoolsController,
       AddressScopesController,
       RbacPoliciesController,
+      QuotasController,
     ],
     provide: (s) => [
       [AGENTS_READER, agentsReader(s.liveness)],
@@ -140,6 +169,8 @@ export const IpamContext = defineService({
       [AddressScopeCommands, s.addressScopes],
       [RbacPolicyCommands, s.rbacPolicies],
       [BulkCreateCommands, s.bulkCreates],
+      [QuotaCommands, s.quotas],
+      [QuotaUsage, s.quota],
     ],
     pathIds: pathIdsOf([networks, subnets, ports, subnetPools, addressScopes, rbacPolicies], { agents: AGENT_NOT_FOUND }),
     openapi: {

@@ -1,6 +1,6 @@
 import { type z } from 'zod';
 import { loadConfig } from '@ncp/nest-common';
-import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, serviceConfigSchema } from '@ncp/service-kit';
+import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, quotaConfigFields, serviceConfigSchema } from '@ncp/service-kit';
 
 export const l3ConfigSchema = serviceConfigSchema.extend({
   PORT: httpPort(9702),
@@ -10,6 +10,7 @@ export const l3ConfigSchema = serviceConfigSchema.extend({
   PLACEMENT_INTERVAL_SECONDS,
   /** How long a router or floating IP port, claim or record may stay orphaned before the sweeper finishes its saga. */
   ORPHAN_GRACE_SECONDS,
+  ...quotaConfigFields,
 });
 export type L3Config = z.infer<typeof l3ConfigSchema>;
 

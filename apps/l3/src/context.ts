@@ -1,7 +1,15 @@
-import { agentEventDefinitions, ipamEventDefinitions, l3EventDefinitions, serviceMeta } from '@ncp/contracts';
-import { HeartbeatWatcher, IpamClient } from '@ncp/eventstore';
+import {
+  agentEventDefinitions,
+  ipamEventDefinitions,
+  l3EventDefinitions,
+  quotaEventDefinitions,
+  serviceMeta,
+  usageEventDefinitions,
+  usageDecider,
+} from '@ncp/contracts';
+import { HeartbeatWatcher, IpamClient, QuotaUsage, projectedLimitOf } from '@ncp/eventstore';
 import { pathIdsOf } from '@ncp/nest-common';
-import { defineService, type ServiceOf } from '@ncp/service-kit';
+import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
 import { z } from 'zod';
 import { floatingIpDecider } from './domain/floating-ip.decider';
 import { l3RegistryDecider } from './domain/registry.decider';
@@ -16,6 +24,7 @@ import { FloatingIpCommands } from './application/floating-ip.commands';
 import { L3OrphanSweeper } from './application/orphan-sweeper';
 import { RouterPlacement } from './application/placement';
 import { RouterCommands } from './application/router.commands';
+import { l3UsageChanges } from './application/usage-changes';
 import { L3WriteModel, type IpamPorts } from './application/write-model';
 import { l3Config } from './config';
 import { routerIntentPublisher } from './desired-state/router-publisher';
@@ -31,8 +40,8 @@ export const L3Context = defineService({
   name: 'l3',
   config: l3Config,
   database: { schema: L3_SCHEMA, connect: createPrisma },
-  events: [...l3EventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
-  histories: [routerDecider, floatingIpDecider, l3RegistryDecider],
+  events: [...l3EventDefinitions, ...usageEventDefinitions, ...ipamEventDefinitions, ...quotaEventDefinitions, ...agentEventDefinitions],
+  histories: [routerDecider, floatingIpDecider, l3RegistryDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
     const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger));
@@ -45,6 +54,19 @@ export const L3Context = defineService({
     const catchUp = () => projection.catchUp();
     const floatingIps = new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger);
     const status = reactToAgentReports('l3_status', l3StatusFromAgentReports(model));
+    // Limits from L3's copy of IPAM's quota events, caught up first: a limit just set holds at once.
+    const limitOf = projectedLimitOf(prisma.quotaLimit, quotaDefaults(config));
+    const quota = new QuotaUsage(store, 'l3', {
+      limitOf: async (projectId, kind) => {
+        await catchUp();
+        return limitOf(projectId, kind);
+      },
+      items: prisma.quotaUsageItem,
+      reservationSeconds: config.QUOTA_RESERVATION_SECONDS,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
+    const usageReaction = react(quota.reaction('l3_quota_usage', naming.eventsOfContext('l3'), l3UsageChanges));
+    every({ name: 'quota reservation sweep', seconds: Math.max(1, Math.floor(config.QUOTA_RESERVATION_SECONDS / 2)), run: () => quota.sweep(new Date()) });
     const portDeleted = react(new DisassociateFloatingIpsWhenPortDeleted(naming.eventsOfAggregateType('ipam', 'network'), floatingIps));
     // What other services ask of L3: IPAM, deleting an external network.
     commands({
@@ -71,7 +93,7 @@ export const L3Context = defineService({
       },
     });
     const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger);
-    return { model, projection, routers: routerCommands, floatingIps, placement, heartbeats, publisher, status, portDeleted, sweeper };
+    return { model, projection, routers: routerCommands, floatingIps, placement, heartbeats, publisher, status, portDeleted, sweeper, quota, usageReaction };
   },
   http: {
     extensions: L3_EXTENSIONS,
@@ -82,6 +104,7 @@ export const L3Context = defineService({
       [L3_PRISMA, s.prisma],
       [HEARTBEATS, s.heartbeats],
       [CATCH_UP, () => s.projection.catchUp(5_000)],
+      [QuotaUsage, s.quota],
     ],
     pathIds: pathIdsOf([routers, floatingIps]),
     openapi: {

@@ -1,9 +1,10 @@
 import { type z } from 'zod';
 import { loadConfig } from '@ncp/nest-common';
-import { httpPort, serviceConfigSchema } from '@ncp/service-kit';
+import { httpPort, quotaConfigFields, serviceConfigSchema } from '@ncp/service-kit';
 
 export const secgroupsConfigSchema = serviceConfigSchema.extend({
   PORT: httpPort(9706),
+  ...quotaConfigFields,
 });
 export type SecgroupsConfig = z.infer<typeof secgroupsConfigSchema>;
 

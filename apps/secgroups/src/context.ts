@@ -3,18 +3,22 @@ import {
   SG_PORT_GROUPS,
   agentEventDefinitions,
   ipamEventDefinitions,
+  quotaEventDefinitions,
   sgEventDefinitions,
   sgProjectEventDefinitions,
   SgPortGroupsInputSchema,
+  usageEventDefinitions,
+  usageDecider,
 } from '@ncp/contracts';
-import { DesiredStatePublisher } from '@ncp/eventstore';
+import { DesiredStatePublisher, QuotaUsage, projectedLimitOf } from '@ncp/eventstore';
 import { pathIdsOf } from '@ncp/nest-common';
-import { defineService, type ServiceOf } from '@ncp/service-kit';
+import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { SECGROUPS_EXTENSIONS } from './api/extensions';
 import { securityGroupRules, securityGroups } from './api/resources';
 import { SecurityGroupRulesController, SecurityGroupsController } from './api/secgroups.controllers';
 import { SecurityGroupCommands } from './application/groups';
+import { sgUsageChanges } from './application/usage-changes';
 import { secgroupsConfig } from './config';
 import { securityGroupEntries } from './desired-state/intents';
 import { groupDecider } from './domain/group.decider';
@@ -28,21 +32,44 @@ export const SecgroupsContext = defineService({
   context: 'sg',
   config: secgroupsConfig,
   database: { schema: SECGROUPS_SCHEMA, connect: createPrisma },
-  events: [...sgEventDefinitions, ...sgProjectEventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
-  histories: [groupDecider, projectDecider],
-  parts: ({ logger, naming, nc, prisma, store, project, publish, commands }) => {
+  events: [
+    ...sgEventDefinitions,
+    ...sgProjectEventDefinitions,
+    ...usageEventDefinitions,
+    ...ipamEventDefinitions,
+    ...quotaEventDefinitions,
+    ...agentEventDefinitions,
+  ],
+  histories: [groupDecider, projectDecider, usageDecider('sg')],
+  parts: ({ config, logger, naming, nc, prisma, store, project, react, publish, commands, every }) => {
     const publisher = publish(
       new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers], () => securityGroupEntries(prisma), logger),
     );
     const projection = project(() => new SecgroupsProjection(naming), { onAdvance: () => publisher.schedule() });
     const groups = new SecurityGroupCommands(store, prisma, () => projection.catchUp());
+    // Limits from the service's copy of IPAM's quota events, caught up first: a limit just set holds at once.
+    const limitOf = projectedLimitOf(prisma.quotaLimit, quotaDefaults(config));
+    const quota = new QuotaUsage(store, 'sg', {
+      limitOf: async (projectId, kind) => {
+        await projection.catchUp();
+        return limitOf(projectId, kind);
+      },
+      items: prisma.quotaUsageItem,
+      reservationSeconds: config.QUOTA_RESERVATION_SECONDS,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
+    const usageReaction = react(quota.reaction('sg_quota_usage', naming.eventsOfContext('sg'), sgUsageChanges));
+    every({ name: 'quota reservation sweep', seconds: Math.max(1, Math.floor(config.QUOTA_RESERVATION_SECONDS / 2)), run: () => quota.sweep(new Date()) });
     commands({ [SG_PORT_GROUPS]: (input, meta) => groups.portGroups(SgPortGroupsInputSchema.parse(input), meta) });
-    return { projection, commands: groups, publisher };
+    return { projection, commands: groups, publisher, quota, usageReaction };
   },
   http: {
     extensions: SECGROUPS_EXTENSIONS,
     controllers: [SecurityGroupsController, SecurityGroupRulesController],
-    provide: (s) => [[SecurityGroupCommands, s.commands]],
+    provide: (s) => [
+      [SecurityGroupCommands, s.commands],
+      [QuotaUsage, s.quota],
+    ],
     pathIds: pathIdsOf([securityGroups, securityGroupRules]),
     openapi: {
       title: 'ncp security groups',

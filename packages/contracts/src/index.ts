@@ -18,3 +18,4 @@ export * from './dhcp';
 export * from './bgp';
 export * from './meta';
 export * from './sg';
+export * from './quota';

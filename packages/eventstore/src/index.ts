@@ -22,3 +22,4 @@ export * from './replay';
 export * from './subject-filter';
 export * from './event-folds';
 export * from './whole-stream-projection';
+export * from './quota-usage';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NEUTRON_QUOTA_DEFAULTS, type QuotaKind, type QuotaLimits } from '@ncp/contracts';
 import { baseConfigSchema } from '@ncp/nest-common';
 
 /**
@@ -20,3 +21,36 @@ export const AGENT_DOWN_SECONDS = z.coerce.number().int().min(2).default(30);
 export const PLACEMENT_INTERVAL_SECONDS = z.coerce.number().int().min(1).default(5);
 /** How long a saga's reservation (segment, prefix, port, claim) may stay orphaned before the sweeper finishes it. */
 export const ORPHAN_GRACE_SECONDS = z.coerce.number().int().min(1).default(120);
+
+const quotaLimit = (dflt: number) => z.coerce.number().int().min(-1).default(dflt);
+
+/**
+ * The default quotas of every project (Neutron's `quota_<kind>` options, as `QUOTA_<KIND>`;
+ * -1 = unlimited), and how long an API create's reservation may stay pending before the sweep
+ * releases it. Every service that enforces quotas reads them all: IPAM answers the defaults.
+ */
+export const quotaConfigFields = {
+  QUOTA_NETWORK: quotaLimit(NEUTRON_QUOTA_DEFAULTS.network),
+  QUOTA_SUBNET: quotaLimit(NEUTRON_QUOTA_DEFAULTS.subnet),
+  QUOTA_PORT: quotaLimit(NEUTRON_QUOTA_DEFAULTS.port),
+  QUOTA_ROUTER: quotaLimit(NEUTRON_QUOTA_DEFAULTS.router),
+  QUOTA_FLOATINGIP: quotaLimit(NEUTRON_QUOTA_DEFAULTS.floatingip),
+  QUOTA_SECURITY_GROUP: quotaLimit(NEUTRON_QUOTA_DEFAULTS.security_group),
+  QUOTA_SECURITY_GROUP_RULE: quotaLimit(NEUTRON_QUOTA_DEFAULTS.security_group_rule),
+  QUOTA_SUBNETPOOL: quotaLimit(NEUTRON_QUOTA_DEFAULTS.subnetpool),
+  QUOTA_RESERVATION_SECONDS: z.coerce.number().int().min(1).default(120),
+};
+
+/** The default limits of a configuration read with `quotaConfigFields`, by kind. */
+export function quotaDefaults(config: Readonly<Record<`QUOTA_${Uppercase<QuotaKind>}`, number>>): QuotaLimits {
+  return {
+    network: config.QUOTA_NETWORK,
+    subnet: config.QUOTA_SUBNET,
+    port: config.QUOTA_PORT,
+    router: config.QUOTA_ROUTER,
+    floatingip: config.QUOTA_FLOATINGIP,
+    security_group: config.QUOTA_SECURITY_GROUP,
+    security_group_rule: config.QUOTA_SECURITY_GROUP_RULE,
+    subnetpool: config.QUOTA_SUBNETPOOL,
+  };
+}

@@ -8,8 +8,10 @@ import {
   ipamEventDefinitions,
   l3EventDefinitions,
   metaEventDefinitions,
+  quotaEventDefinitions,
   sgEventDefinitions,
   sgProjectEventDefinitions,
+  usageEventDefinitions,
 } from '@ncp/contracts';
 import { createTestDatabase, testInfra } from './infra';
 import { deployMigrations } from './stack';
@@ -23,6 +25,8 @@ const registry = new EventRegistry([
   ...metaEventDefinitions,
   ...sgEventDefinitions,
   ...sgProjectEventDefinitions,
+  ...quotaEventDefinitions,
+  ...usageEventDefinitions,
 ]);
 const CONTEXT: Record<string, string> = {
   network: 'ipam',

@@ -16,6 +16,12 @@ export const IPAM_EXTENSIONS = [
   extension('port-security', 'Port Security', 'port_security_enabled on networks and ports.'),
   extension('allowed-address-pairs', 'Allowed Address Pairs', 'Additional IP/MAC pairs a port may use.'),
   extension('extra_dhcp_opt', 'Neutron Extra DHCP options', 'Extra DHCP options handed to a port (extra_dhcp_opts), merged by name and IP version on update.'),
+  extension(
+    'quotas',
+    'Quota management support',
+    'Per-project limits of networks, subnets, ports, routers, floating IPs, security groups and their rules, and subnet pools (GET/PUT/DELETE /v2.0/quotas/<project_id>).',
+  ),
+  extension('quota_details', 'Quota details extension', 'GET /v2.0/quotas/<project_id>/details: each limit with what is used and reserved.'),
   extension('agent', 'agent', 'The agent management extension: GET /v2.0/agents (plus the row of each agent).'),
   extension('binding', 'Port Binding', 'binding:host_id, binding:profile, binding:vnic_type on ports.'),
   extension('subnet-service-types', 'Subnet service types', 'Subnets that serve only ports of given device owners.'),

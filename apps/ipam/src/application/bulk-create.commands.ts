@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isDomainError, type CommandMetadata } from '@ncp/contracts';
+import { isDomainError, type CommandMetadata, type QuotaKind } from '@ncp/contracts';
+import { type QuotaUsage } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type BulkCollection, type BulkItem } from '../domain/bulk-create.decider';
 import { type PortRequest } from '../domain/network.decider';
@@ -15,8 +16,13 @@ export interface CreatePortInput {
 }
 
 interface Planned extends BulkItem {
+  /** whose quota the item counts against */
+  projectId: string;
   make(): Promise<Written>;
 }
+
+/** The quota kind of each bulk collection. */
+const KIND_OF: Record<BulkCollection, QuotaKind> = { networks: 'network', subnets: 'subnet', ports: 'port' };
 
 /**
  * Neutron's bulk create (`{"networks": [...]}`, `{"subnets": [...]}`, `{"ports": [...]}`):
@@ -43,21 +49,37 @@ export class BulkCreateCommands {
     /** Waits until the read side shows a sequence: a refused bulk is answered once its undo is visible. */
     private readonly settle: (sequence: number) => Promise<void>,
     private readonly logger: Logger,
+    /** Every item of a bulk create is reserved in its project's quota at once, before any is made. */
+    private readonly quota: QuotaUsage,
   ) {}
 
   createNetworks(inputs: readonly CreateNetworkInput[], meta: CommandMetadata): Promise<Written[]> {
-    return this.run('networks', inputs, (input, id) => ({ networkId: id, make: () => this.networks.create(input, meta, id) }), meta);
+    return this.run(
+      'networks',
+      inputs,
+      (input, id) => ({ networkId: id, projectId: input.projectId, make: () => this.networks.create(input, meta, id) }),
+      meta,
+    );
   }
 
   createSubnets(inputs: readonly CreateSubnetInput[], meta: CommandMetadata): Promise<Written[]> {
-    return this.run('subnets', inputs, (input, id) => ({ networkId: input.networkId, make: () => this.subnets.create(input, meta, id) }), meta);
+    return this.run(
+      'subnets',
+      inputs,
+      (input, id) => ({ networkId: input.networkId, projectId: input.projectId, make: () => this.subnets.create(input, meta, id) }),
+      meta,
+    );
   }
 
   createPorts(inputs: readonly CreatePortInput[], meta: CommandMetadata): Promise<Written[]> {
     return this.run(
       'ports',
       inputs,
-      (input, id) => ({ networkId: input.networkId, make: () => this.ports.create(input.networkId, input.projectId, input.request, meta, id) }),
+      (input, id) => ({
+        networkId: input.networkId,
+        projectId: input.projectId,
+        make: () => this.ports.create(input.networkId, input.projectId, input.request, meta, id),
+      }),
       meta,
     );
   }
@@ -89,6 +111,10 @@ export class BulkCreateCommands {
       const id = randomUUID();
       return { id, ...plan(input, id) };
     });
+    return this.quota.guardAll(KIND_OF[collection], planned, meta, () => this.saga(collection, planned, meta));
+  }
+
+  private async saga(collection: BulkCollection, planned: readonly Planned[], meta: CommandMetadata): Promise<Written[]> {
     const bulkId = randomUUID();
     const items = planned.map(({ id, networkId }) => ({ id, networkId }));
     await this.model.bulkCreates.execute(bulkId, { type: 'StartBulkCreate', id: bulkId, collection, items }, meta);

@@ -17,8 +17,11 @@ export class SubnetPoolCommands {
     private readonly followUps: FollowUps,
   ) {}
 
-  async create(input: { projectId: string; prefixes: readonly string[]; attributes: SubnetPoolAttributes }, meta: CommandMetadata): Promise<Written> {
-    const id = randomUUID();
+  async create(
+    input: { projectId: string; prefixes: readonly string[]; attributes: SubnetPoolAttributes },
+    meta: CommandMetadata,
+    id: string = randomUUID(),
+  ): Promise<Written> {
     const prefixes = compactPrefixes(input.prefixes.map((p) => cidrInput('prefixes', p)));
     const ipVersion = prefixes[0]?.version ?? 4;
     const undo: (() => Promise<number>)[] = [];

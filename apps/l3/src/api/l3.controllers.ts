@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, Param, Put, Req } from '@nestjs/common';
+import { QuotaUsage } from '@ncp/eventstore';
 import { agentWire, neutronResource, type HttpRequestLike } from '@ncp/nest-common';
 import { FloatingIpCommands } from '../application/floating-ip.commands';
 import { RouterCommands, type InterfaceResult } from '../application/router.commands';
@@ -14,10 +16,14 @@ export const CATCH_UP = Symbol('CATCH_UP');
 type Heartbeats = { isAlive(host: string): boolean; heartbeat(host: string): Date | undefined };
 
 @Controller('v2.0/routers')
-export class RoutersController extends neutronResource<L3Prisma, { commands: RouterCommands; prisma: L3Prisma; heartbeats: Heartbeats }>({
-  inject: { commands: RouterCommands, prisma: L3_PRISMA, heartbeats: HEARTBEATS },
+export class RoutersController extends neutronResource<L3Prisma, { commands: RouterCommands; prisma: L3Prisma; heartbeats: Heartbeats; quota: QuotaUsage }>({
+  inject: { commands: RouterCommands, prisma: L3_PRISMA, heartbeats: HEARTBEATS, quota: QuotaUsage },
   reader: routers,
-  create: (body, { deps, meta }) => deps.commands.create(createRouterInput(body, meta), meta),
+  create: (body, { deps, meta }) => {
+    const input = createRouterInput(body, meta);
+    const id = randomUUID();
+    return deps.quota.guard(input.projectId, 'router', [id], meta, () => deps.commands.create(input, meta, id));
+  },
   update: (id, body, { deps, meta, revision }) => {
     const { changes, gateway, routes } = updateRouterInput(body);
     return deps.commands.update(id, changes, gateway, routes, revision(), meta);
@@ -89,13 +95,17 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
 }
 
 @Controller('v2.0/floatingips')
-export class FloatingIpsController extends neutronResource<L3Prisma, { commands: FloatingIpCommands; catchUp: () => Promise<void> }>({
-  inject: { commands: FloatingIpCommands, catchUp: CATCH_UP },
+export class FloatingIpsController extends neutronResource<L3Prisma, { commands: FloatingIpCommands; catchUp: () => Promise<void>; quota: QuotaUsage }>({
+  inject: { commands: FloatingIpCommands, catchUp: CATCH_UP, quota: QuotaUsage },
   reader: floatingIps,
   // A floating IP shows its port's deletion (IPAM's event) as soon as the port is gone: reads
   // first let the projection catch up, best effort (a lagging projection still answers).
   beforeRead: (deps) => deps.catchUp().catch(() => undefined),
-  create: (body, { deps, meta }) => deps.commands.create(createFloatingIpInput(body, meta), meta),
+  create: (body, { deps, meta }) => {
+    const input = createFloatingIpInput(body, meta);
+    const id = randomUUID();
+    return deps.quota.guard(input.projectId, 'floatingip', [id], meta, () => deps.commands.create(input, meta, id));
+  },
   update: async (id, body, { deps, meta, revision: ifMatch }) => {
     const input = updateFloatingIpInput(body);
     const revision = ifMatch();

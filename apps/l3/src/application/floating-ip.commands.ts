@@ -43,7 +43,7 @@ export class FloatingIpCommands {
     private readonly logger: Logger,
   ) {}
 
-  async create(input: CreateFloatingIpInput, meta: CommandMetadata): Promise<Written> {
+  async create(input: CreateFloatingIpInput, meta: CommandMetadata, id: string = randomUUID()): Promise<Written> {
     // Neutron's policy: only an admin (or the project's manager) picks an address of the shared external network.
     if (input.floatingIpAddress !== undefined) enforce('L3', 'create_floatingip:floating_ip_address', meta, { projectId: input.projectId });
     await this.catchUp();
@@ -53,7 +53,6 @@ export class FloatingIpCommands {
       }
       throw e;
     });
-    const id = randomUUID();
     let fixedIps: { subnet_id?: string; ip_address?: string }[];
     if (input.floatingIpAddress !== undefined) fixedIps = [{ ip_address: input.floatingIpAddress, ...(input.subnetId ? { subnet_id: input.subnetId } : {}) }];
     else if (input.subnetId !== undefined) fixedIps = [{ subnet_id: input.subnetId }];

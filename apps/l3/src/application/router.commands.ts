@@ -59,8 +59,8 @@ export class RouterCommands {
   async create(
     input: { projectId: string; attributes: RouterAttributes; gateway?: GatewayInput; routes?: readonly Route[] },
     meta: CommandMetadata,
+    id: string = randomUUID(),
   ): Promise<Written> {
-    const id = randomUUID();
     let port: IpamPortWire | undefined;
     if (input.gateway) {
       gatewayPolicy(input.gateway, meta, input.projectId, 'create_router');

@@ -1,5 +1,5 @@
 import { type L3Event, type Naming, type NetworkEvent } from '@ncp/contracts';
-import { WholeStreamProjection, byType, firstRevision, nextRevision, someTypes, unchanged } from '@ncp/eventstore';
+import { WholeStreamProjection, byType, firstRevision, nextRevision, quotaLimitsFold, someTypes, unchanged } from '@ncp/eventstore';
 import { FactMirror } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
 import { isL3Actor } from '../application/write-model';
@@ -20,7 +20,18 @@ const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
 });
 
 /** Its own tables and its mirror's, emptied for a rebuild. */
-const TABLES = ['router_floating_ips', 'router_interfaces', 'routers', 'floating_ips', 'ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents', 'fact_mirror'];
+const TABLES = [
+  'router_floating_ips',
+  'router_interfaces',
+  'routers',
+  'floating_ips',
+  'ipam_networks',
+  'ipam_subnets',
+  'ipam_ports',
+  'agents',
+  'fact_mirror',
+  'quota_limits',
+];
 
 /** The columns of a floating IP let go of its port. */
 const disassociated = { portId: null, fixedIpAddress: null, routerId: null, status: 'DOWN' };
@@ -100,16 +111,18 @@ const floatingIpsOfDeletedPorts = someTypes<L3Tx, NetworkEvent>({
 
 /**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): L3's own
- * routers and floating IPs, and its copy of the IPAM and agent facts it reads.
+ * routers and floating IPs, and its copy of the IPAM and agent facts (and quota limits) it reads.
  */
 export class L3Projection extends WholeStreamProjection<L3Tx> {
   constructor(naming: Naming) {
-    super('l3', naming, { l3: '*', ipam: ['network'], agent: ['agent'] }, TABLES, {
+    super('l3', naming, { l3: '*', ipam: ['network', 'quota'], agent: ['agent'] }, TABLES, {
       router: l3,
       floatingip: l3,
       registry: l3,
       network: [floatingIpsOfDeletedPorts, mirror],
       agent: mirror,
+      // the projects' quota overrides (IPAM's), for the limits of routers and floating IPs
+      quota: quotaLimitsFold((tx) => tx.quotaLimit),
     });
   }
 }

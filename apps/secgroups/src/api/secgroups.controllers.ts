@@ -1,22 +1,25 @@
 import { Controller, Get, Req } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { ValidationError } from '@ncp/contracts';
+import { QuotaUsage } from '@ncp/eventstore';
 import { neutronResource, type HttpRequestLike } from '@ncp/nest-common';
 import { SecurityGroupCommands } from '../application/groups';
 import { type SecgroupsPrisma } from '../infrastructure/prisma';
 import { createGroupInput, createRulesInput, updateGroupInput } from './bodies';
 import { securityGroupRules, securityGroups } from './resources';
 
-type Deps = { commands: SecurityGroupCommands };
+type Deps = { commands: SecurityGroupCommands; quota: QuotaUsage };
 
 @Controller('v2.0/security-groups')
 export class SecurityGroupsController extends neutronResource<SecgroupsPrisma, Deps>({
-  inject: { commands: SecurityGroupCommands },
+  inject: { commands: SecurityGroupCommands, quota: QuotaUsage },
   reader: securityGroups,
   create: async (body, { deps, meta }) => {
     const input = createGroupInput(body, meta);
     // as Neutron: the project's default group exists before its first own group
     await deps.commands.ensureDefault(input.projectId, meta);
-    return deps.commands.create(input, meta);
+    const id = randomUUID();
+    return deps.quota.guard(input.projectId, 'security_group', [id], meta, () => deps.commands.create(input, meta, id));
   },
   update: (id, body, { deps, meta }) => deps.commands.update(id, updateGroupInput(body), meta),
   delete: (id, { deps, meta }) => deps.commands.delete(id, meta),
@@ -31,12 +34,13 @@ export class SecurityGroupsController extends neutronResource<SecgroupsPrisma, D
 
 @Controller('v2.0/security-group-rules')
 export class SecurityGroupRulesController extends neutronResource<SecgroupsPrisma, Deps>({
-  inject: { commands: SecurityGroupCommands },
+  inject: { commands: SecurityGroupCommands, quota: QuotaUsage },
   reader: securityGroupRules,
   create: async (body, { deps, meta }) => {
     const { bulk, rules } = createRulesInput(body, meta);
     await deps.commands.ensureDefault(meta.projectId, meta);
-    const written = await deps.commands.addRules(rules, meta);
+    const owners = await deps.commands.ruleOwners(rules);
+    const written = await deps.quota.guardAll('security_group_rule', owners, meta, () => deps.commands.addRules(rules, meta));
     return bulk ? written : (written[0] ?? { id: '', sequence: 0 });
   },
   // Neutron's rules are immutable: every attribute is read-only, and there is no update

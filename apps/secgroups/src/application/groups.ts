@@ -84,8 +84,7 @@ export class SecurityGroupCommands {
     throw new ConflictError('SG.SecurityGroupDefaultAlreadyExists', `The default security group of project ${projectId} kept changing; try again.`);
   }
 
-  async create(input: { projectId: string } & GroupAttributes, meta: CommandMetadata): Promise<Written> {
-    const id = randomUUID();
+  async create(input: { projectId: string } & GroupAttributes, meta: CommandMetadata, id: string = randomUUID()): Promise<Written> {
     const r = await this.groups.execute(id, { type: 'CreateGroup', id, ...input, isDefault: false, ruleIds: startingRuleIds() }, meta);
     return { id, sequence: r.sequence };
   }
@@ -157,6 +156,24 @@ export class SecurityGroupCommands {
       throw e;
     }
     return rules.map((rule) => ({ id: rule.id, sequence: sequences.get(rule.id) ?? 0 }));
+  }
+
+  /**
+   * Whose quota each rule counts against: its group's project (a rule is its group's). A group
+   * that does not exist counts nothing: adding its rules is refused anyway.
+   */
+  async ruleOwners(rules: readonly NewRule[]): Promise<{ projectId: string; id: string }[]> {
+    const owners = new Map<string, string | null>();
+    for (const { securityGroupId } of rules) {
+      if (!owners.has(securityGroupId)) {
+        const { state } = await this.groups.load(securityGroupId);
+        owners.set(securityGroupId, state.exists ? state.projectId : null);
+      }
+    }
+    return rules.flatMap((r) => {
+      const projectId = owners.get(r.securityGroupId);
+      return projectId ? [{ projectId, id: r.id }] : [];
+    });
   }
 
   /**

@@ -1,9 +1,9 @@
 import { type Naming, type SecurityGroupRule, type SgEvent } from '@ncp/contracts';
-import { WholeStreamProjection, byType, firstRevision, nextRevision } from '@ncp/eventstore';
+import { WholeStreamProjection, byType, firstRevision, nextRevision, quotaLimitsFold } from '@ncp/eventstore';
 import { FactMirror } from '@ncp/fact-mirror';
 import { type SecgroupsTx } from '../infrastructure/prisma';
 
-const TABLES = ['security_groups', 'security_group_rules', 'ipam_ports', 'agents', 'fact_mirror'];
+const TABLES = ['security_groups', 'security_group_rules', 'ipam_ports', 'agents', 'fact_mirror', 'quota_limits'];
 
 /** The ports' filtering attributes and addresses, and where each host's agent is. */
 const mirror = new FactMirror<SecgroupsTx>((tx) => tx.factMirror, {
@@ -57,11 +57,17 @@ const groups = byType<SecgroupsTx, SgEvent>({
 
 /**
  * The groups and their rules, from the groups' events (`ev.sg.group.>`), and the mirror of
- * IPAM's ports and the agents the filtering is made of. The projects' default group claims are
+ * IPAM's ports and the agents the filtering is made of, and the projects' quota overrides. The projects' default group claims are
  * not shown: the group they name carries `isDefault`.
  */
 export class SecgroupsProjection extends WholeStreamProjection<SecgroupsTx> {
   constructor(naming: Naming) {
-    super('secgroups', naming, { sg: ['group'], ipam: ['network'], agent: ['agent'] }, TABLES, { group: groups, network: mirror, agent: mirror });
+    super('secgroups', naming, { sg: ['group'], ipam: ['network', 'quota'], agent: ['agent'] }, TABLES, {
+      group: groups,
+      network: mirror,
+      agent: mirror,
+      // the projects' quota overrides (IPAM's), for the limits of groups and rules
+      quota: quotaLimitsFold((tx) => tx.quotaLimit),
+    });
   }
 }

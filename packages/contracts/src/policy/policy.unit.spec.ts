@@ -166,6 +166,10 @@ const ROWS: Row[] = [
   ['update_rbac_policy:target_tenant', 'YNNNN', { projectId: OWNER, wildcardTarget: true }],
   ['update_rbac_policy:target_tenant', 'YYNNN', own],
   ['delete_rbac_policy', 'YYNNN', own],
+  // quotas: a project's readers see them, admins change them
+  ['get_quota', 'YYYNN', own],
+  ['update_quota', 'YNNNN', own],
+  ['delete_quota', 'YNNNN', own],
   // agents, their scheduling, BGP: admins only
   ['get_agent', 'YNNNN', own],
   ['update_agent', 'YNNNN', own],

@@ -253,6 +253,11 @@ export const NEUTRON_RULES = {
   'delete_l3-router': ADMIN,
   'get_l3-agents': ADMIN,
 
+  // quotas (quotas.py): a project's readers see its quotas; only admins change them.
+  get_quota: ADMIN_OR_PROJECT_READER,
+  update_quota: ADMIN,
+  delete_quota: ADMIN,
+
   // BGP (neutron-dynamic-routing's bgp policies): admins only, every call.
   create_bgp_speaker: ADMIN,
   get_bgp_speaker: ADMIN,
