@@ -300,6 +300,38 @@ describe.runIf(run)('RBAC: sharing with one project', () => {
     expect([again.status, errorOf(again).type]).toEqual([409, 'DuplicateRbacPolicy']);
   });
 
+  it('an admin makes a network external for B only: B sets a router gateway and takes a floating IP on it, C cannot; the entry is in use meanwhile', async () => {
+    const upstream = await admin.create('networks', 'network', { name: 'upstream-of-b' });
+    await admin.create('subnets', 'subnet', { network_id: upstream.id, ip_version: 4, cidr: '198.51.100.0/24', enable_dhcp: false });
+    const entry = await admin.create<Policy>('rbac-policies', 'rbac_policy', {
+      object_type: 'network',
+      object_id: upstream.id,
+      action: 'access_as_external',
+      target_tenant: projectB,
+    });
+    expect((await b.get<{ network: Record<string, unknown> }>(`/v2.0/networks/${upstream.id}`)).body.network['router:external']).toBe(true);
+    expect((await c.get(`/v2.0/networks/${upstream.id}`)).status).toBe(404);
+
+    const routerOfB = await b.create<Router>('routers', 'router', { name: 'b-out', external_gateway_info: { network_id: upstream.id } });
+    expect(routerOfB.external_gateway_info).toMatchObject({ network_id: upstream.id });
+    const fip = await b.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: upstream.id });
+    expect(fip.id).toBeTruthy();
+    const byC = await c.post('/v2.0/routers', { router: { name: 'c-out', external_gateway_info: { network_id: upstream.id } } });
+    expect([byC.status, errorOf(byC).type]).toEqual([404, 'NetworkNotFound']);
+    const fipOfC = await c.post('/v2.0/floatingips', { floatingip: { floating_network_id: upstream.id } });
+    expect(fipOfC.status).toBe(404);
+
+    const inUse = await admin.delete(`/v2.0/rbac-policies/${entry.id}`);
+    expect([inUse.status, errorOf(inUse).type]).toEqual([409, 'RbacPolicyInUse']);
+    expect((await b.delete(`/v2.0/floatingips/${fip.id}`)).status).toBe(204);
+    expect((await b.put(`/v2.0/routers/${routerOfB.id}`, { router: { external_gateway_info: {} } })).status).toBe(200);
+    expect((await admin.delete(`/v2.0/rbac-policies/${entry.id}`)).status).toBe(204);
+    // the last external entry gone, the network is internal again
+    expect((await admin.get<{ network: Record<string, unknown> }>(`/v2.0/networks/${upstream.id}`)).body.network['router:external']).toBe(false);
+    const again = await b.put(`/v2.0/routers/${routerOfB.id}`, { router: { external_gateway_info: { network_id: upstream.id } } });
+    expect(again.status).toBe(404);
+  });
+
   it('lists the entry `shared: true` makes, and B allocates a subnet from a pool A shares with it', async () => {
     const shared = await admin.create('networks', 'network', { name: 'admin-shared', shared: true });
     const entries = (await admin.get<{ rbac_policies: Policy[] }>(`/v2.0/rbac-policies?object_id=${shared.id}`)).body.rbac_policies;

@@ -29,6 +29,7 @@ const KEY_COLUMN: Record<MirrorTable, string> = {
   network: 'id',
   subnet: 'id',
   port: 'id',
+  networkRbac: 'id',
   agent: 'host',
   router: 'id',
   routerInterface: 'portId',

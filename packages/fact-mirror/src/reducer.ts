@@ -1,4 +1,14 @@
-import { type AgentEvent, type FixedIp, type L3Event, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
+import {
+  RBAC_WILDCARD,
+  legacyAttributeEntryId,
+  type AgentEvent,
+  type FixedIp,
+  type IpamEventOf,
+  type L3Event,
+  type NetworkEvent,
+  type RbacAction,
+  type RecordedEvent,
+} from '@ncp/contracts';
 
 /**
  * The facts other services copy from IPAM (networks, subnets, ports), from the agents and
@@ -21,7 +31,7 @@ import { type AgentEvent, type FixedIp, type L3Event, type NetworkEvent, type Re
  * without interfaces (L3 refuses RouterInUse), so its deletion names nothing else.
  */
 
-export type MirrorTable = 'network' | 'subnet' | 'port' | 'agent' | 'router' | 'routerInterface' | 'floatingIp';
+export type MirrorTable = 'network' | 'subnet' | 'port' | 'networkRbac' | 'agent' | 'router' | 'routerInterface' | 'floatingIp';
 
 export interface NetworkRow {
   id: string;
@@ -70,6 +80,13 @@ export interface PortRow {
   /** When the port was created (ISO 8601). */
   createdAt: string;
 }
+/** An RBAC entry of a network (access_as_shared, access_as_external), to a project or `*`. */
+export interface NetworkRbacRow {
+  id: string;
+  networkId: string;
+  action: string;
+  targetProject: string;
+}
 /** Keyed by host: an agent registered again on its host under another row replaces the old one. */
 export interface AgentRow {
   id: string;
@@ -105,6 +122,7 @@ export interface MirrorRows {
   network: NetworkRow;
   subnet: SubnetRow;
   port: PortRow;
+  networkRbac: NetworkRbacRow;
   agent: AgentRow;
   router: RouterRow;
   routerInterface: RouterInterfaceRow;
@@ -173,6 +191,25 @@ const PORT_UPDATABLE = [
   'allowedAddressPairs',
 ];
 
+/**
+ * The wildcard entries `shared` and `router:external` make: the id the event names, or for an
+ * event written before RBAC, the one derived from the network (as IPAM's decider derives it).
+ */
+function attributeEntry(networkId: string, action: RbacAction, on: boolean | undefined, id: string | undefined): RowChange[] {
+  if (on !== true) return [];
+  const fields = { networkId, action, targetProject: RBAC_WILDCARD };
+  return [{ key: rowKey('networkRbac', id ?? legacyAttributeEntryId(networkId, action)), change: { kind: 'create', fields } }];
+}
+
+/** The entries an update took away: named by the event, or for an event written before RBAC, the derived ones. */
+function removedEntries(networkId: string, d: IpamEventOf<'NetworkUpdated'>['data']): RowChange[] {
+  const legacy = [
+    ...(d.changes.shared === false ? [legacyAttributeEntryId(networkId, 'access_as_shared')] : []),
+    ...(d.changes.external === false ? [legacyAttributeEntryId(networkId, 'access_as_external')] : []),
+  ];
+  return (d.removedPolicyIds ?? legacy).map((id) => ({ key: rowKey('networkRbac', id), change: { kind: 'delete' } }));
+}
+
 function networkChanges(networkId: string, event: NetworkEvent, actor: string, at: string): RowChange[] {
   switch (event.type) {
     case 'NetworkCreated': {
@@ -186,15 +223,37 @@ function networkChanges(networkId: string, event: NetworkEvent, actor: string, a
         networkType: d.segment.networkType,
         physicalNetwork: d.segment.physicalNetwork,
       };
-      return [{ key: rowKey('network', networkId), change: { kind: 'create', fields } }];
+      return [
+        { key: rowKey('network', networkId), change: { kind: 'create', fields } },
+        ...attributeEntry(networkId, 'access_as_shared', d.shared, d.sharedPolicyId),
+        ...attributeEntry(networkId, 'access_as_external', d.external, d.externalPolicyId),
+      ];
     }
-    case 'NetworkUpdated':
-      return [{ key: rowKey('network', networkId), change: { kind: 'set', fields: pick(event.data.changes, NETWORK_UPDATABLE) } }];
+    case 'NetworkUpdated': {
+      const d = event.data;
+      return [
+        { key: rowKey('network', networkId), change: { kind: 'set', fields: pick(d.changes, NETWORK_UPDATABLE) } },
+        ...removedEntries(networkId, d),
+        ...attributeEntry(networkId, 'access_as_shared', d.changes.shared, d.sharedPolicyId),
+        ...attributeEntry(networkId, 'access_as_external', d.changes.external, d.externalPolicyId),
+      ];
+    }
+    case 'RbacPolicyCreated': {
+      const d = event.data;
+      return [{ key: rowKey('networkRbac', d.policyId), change: { kind: 'create', fields: { networkId, action: d.action, targetProject: d.targetProject } } }];
+    }
+    case 'RbacPolicyUpdated':
+      return [{ key: rowKey('networkRbac', event.data.policyId), change: { kind: 'set', fields: { targetProject: event.data.targetProject } } }];
+    case 'RbacPolicyDeleted':
+      return [{ key: rowKey('networkRbac', event.data.policyId), change: { kind: 'delete' } }];
     case 'NetworkDeleted':
       return [
         rowKey('network', networkId),
         ...event.data.subnets.map((s) => rowKey('subnet', s.subnetId)),
         ...event.data.portIds.map((p) => rowKey('port', p)),
+        ...(event.data.rbacPolicyIds ?? [legacyAttributeEntryId(networkId, 'access_as_shared'), legacyAttributeEntryId(networkId, 'access_as_external')]).map(
+          (id) => rowKey('networkRbac', id),
+        ),
       ].map((key) => ({
         key,
         change: { kind: 'delete' },

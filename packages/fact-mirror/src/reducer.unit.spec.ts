@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RecordedEvent } from '@ncp/contracts';
+import { legacyAttributeEntryId, type RecordedEvent } from '@ncp/contracts';
 import { FactStream, factStream, prng } from '@ncp/testing';
 import { foldEvents, rowChanges, rowOps, type MirrorOp, type RowState } from './reducer';
 
@@ -138,5 +138,33 @@ describe('fact mirror reducer', () => {
     const copy = structuredClone(before);
     foldEvents(before, events.slice(5));
     expect(before).toEqual(copy);
+  });
+
+  it("keeps networks' RBAC entries: by the ids events name, and for events written before RBAC by the ids derived from the network", () => {
+    const segment = { networkType: 'vxlan', physicalNetwork: null, segmentationId: 7 };
+    const attrs = { name: 'n', description: '', adminStateUp: true, shared: false, external: false, mtu: 1450, portSecurityEnabled: true };
+    const stream = new FactStream()
+      .add('network', 'net-c', 'NetworkCreated', { projectId: 'p', segment, ...attrs, shared: true, sharedPolicyId: 'w-1' })
+      .add('network', 'net-c', 'RbacPolicyCreated', { policyId: 'e-1', action: 'access_as_external', targetProject: 'proj-b', projectId: 'p' })
+      .add('network', 'net-c', 'RbacPolicyUpdated', { policyId: 'e-1', targetProject: 'proj-c' })
+      .add('network', 'net-c', 'NetworkUpdated', { changes: { shared: false }, removedPolicyIds: ['w-1'] })
+      // before RBAC: the shared wildcard has the derived id, and unsharing takes it
+      .add('network', 'net-d', 'NetworkCreated', { projectId: 'p', segment, ...attrs, shared: true, external: true })
+      .add('network', 'net-d', 'NetworkUpdated', { changes: { shared: false } });
+    const rbac = [...stream.events];
+    const rows = tables(rbac.map((e) => [e]));
+    expect(rows.networkRbac).toEqual({
+      'e-1': { id: 'e-1', networkId: 'net-c', action: 'access_as_external', targetProject: 'proj-c' },
+      [legacyAttributeEntryId('net-d', 'access_as_external')]: {
+        id: legacyAttributeEntryId('net-d', 'access_as_external'),
+        networkId: 'net-d',
+        action: 'access_as_external',
+        targetProject: '*',
+      },
+    });
+    expect(tables([[...rbac].reverse()])).toEqual(rows);
+    const gone = stream.add('network', 'net-c', 'NetworkDeleted', { subnets: [], portIds: [], rbacPolicyIds: ['e-1'] }).events.slice(rbac.length);
+    expect(gone).toHaveLength(1);
+    expect(Object.keys(tables([rbac, gone]).networkRbac ?? {})).toEqual([legacyAttributeEntryId('net-d', 'access_as_external')]);
   });
 });

@@ -402,7 +402,8 @@ export function requireCommands(probes: readonly (readonly string[])[], env: Nod
   const missing = probes.filter(([file, ...args]) => {
     if (file === undefined) return true;
     try {
-      execFileSync(file, args, { stdio: 'pipe', timeout: 5_000 });
+      // generous: a Python tool's --version (keystone-manage) can take seconds on a loaded machine
+      execFileSync(file, args, { stdio: 'pipe', timeout: 60_000 });
       return false;
     } catch {
       return true;

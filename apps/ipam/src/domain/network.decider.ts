@@ -3,7 +3,6 @@ import {
   RBAC_WILDCARD,
   attributeEntryId,
   authorize,
-  rbacGrantsAll,
   withAttributeEntry,
   policyNotAuthorized,
   IPAM_CONTEXT,
@@ -11,6 +10,7 @@ import {
   type CommandMetadata,
   type ExtraDhcpOpt,
   type NetworkEvent,
+  type RbacAction,
   type Segment,
 } from '@ncp/contracts';
 import { type Decider } from '@ncp/eventstore';
@@ -280,6 +280,7 @@ function decide(command: NetworkCommand, state: Readonly<NetworkState>, meta: Co
           data: {
             subnets: [...state.subnets.values()].map((s) => ({ subnetId: s.id, cidr: formatCidr(s.cidr), subnetPoolId: s.subnetPoolId })),
             portIds: [...state.ports.keys()],
+            ...(state.rbac.length > 0 ? { rbacPolicyIds: state.rbac.map((e) => e.id) } : {}),
           },
         },
       ];
@@ -409,13 +410,19 @@ function updateNetwork(state: NetworkState, command: Extract<NetworkCommand, { t
       throw conflict('ExternalNetworkInUse', `External network ${command.id} cannot be updated to be internal: it has router gateway or floating IP ports.`);
     }
   }
+  // The wildcard entry `true` keeps or makes, named on the event for those who mirror the entries.
+  const wildcardId = (action: RbacAction) =>
+    state.rbac.find((e) => e.action === action && e.targetProject === RBAC_WILDCARD)?.id ?? attributeEntryId(command.id, action, state.revision);
   const ids = {
-    ...(c.shared === true && !state.shared ? { sharedPolicyId: attributeEntryId(command.id, 'access_as_shared', state.revision) } : {}),
-    ...(c.external === true && !rbacGrantsAll(state.rbac, 'access_as_external')
-      ? { externalPolicyId: attributeEntryId(command.id, 'access_as_external', state.revision) }
-      : {}),
+    ...(c.shared === true ? { sharedPolicyId: wildcardId('access_as_shared') } : {}),
+    ...(c.external === true ? { externalPolicyId: wildcardId('access_as_external') } : {}),
   };
-  return [{ type: 'NetworkUpdated', data: { changes: c, ...ids } }];
+  let after = state.rbac;
+  if (c.shared === false) after = withAttributeEntry(after, { action: 'access_as_shared', on: false, id: '', ownerProject: state.projectId });
+  if (c.external === false)
+    after = withAttributeEntry(after, { action: 'access_as_external', on: false, id: '', ownerProject: state.projectId, allTargets: true });
+  const removed = state.rbac.filter((e) => !after.some((kept) => kept.id === e.id)).map((e) => e.id);
+  return [{ type: 'NetworkUpdated', data: { changes: c, ...ids, ...(removed.length > 0 ? { removedPolicyIds: removed } : {}) } }];
 }
 
 /**

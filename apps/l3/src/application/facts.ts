@@ -1,4 +1,4 @@
-import { type CommandMetadata } from '@ncp/contracts';
+import { authorize, rbacGrants, type CommandMetadata, type RbacAction, type RbacEntry } from '@ncp/contracts';
 import { cidrContainsIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { badRequest, notFound } from '../domain/rules';
 import { type L3Prisma } from '../infrastructure/prisma';
@@ -15,11 +15,31 @@ export interface FixedIp {
 export class IpamFacts {
   constructor(private readonly prisma: L3Prisma) {}
 
-  async externalNetwork(networkId: string) {
+  /**
+   * A network the caller may use as external (a router's gateway, floating IPs), as Neutron
+   * decides it: one the caller sees (its own, or shared with or external for it by an RBAC
+   * entry) that some entry makes external.
+   */
+  async externalNetwork(networkId: string, meta: CommandMetadata) {
     const n = await this.prisma.ipamNetwork.findUnique({ where: { id: networkId } });
-    if (!n) throw notFound('NetworkNotFound', `Network ${networkId} could not be found.`);
-    if (!n.external) throw badRequest(`Bad router request: Network ${networkId} is not a valid external network.`);
+    const entries = n ? await this.entriesOf(networkId) : [];
+    if (!n || !authorize('get_network', meta, { projectId: n.projectId, ...this.grants(entries, meta) })) {
+      throw notFound('NetworkNotFound', `Network ${networkId} could not be found.`);
+    }
+    if (!entries.some((e) => e.action === 'access_as_external')) throw badRequest(`Bad router request: Network ${networkId} is not a valid external network.`);
     return n;
+  }
+
+  private async entriesOf(networkId: string): Promise<RbacEntry[]> {
+    const rows = await this.prisma.ipamNetworkRbac.findMany({ where: { networkId } });
+    return rows.map((r) => ({ id: r.id, action: r.action as RbacAction, targetProject: r.targetProject, projectId: '' }));
+  }
+
+  private grants(entries: readonly RbacEntry[], meta: CommandMetadata) {
+    return {
+      sharedWithCaller: rbacGrants(entries, 'access_as_shared', meta.projectId),
+      externalForCaller: rbacGrants(entries, 'access_as_external', meta.projectId),
+    };
   }
 
   async subnet(subnetId: string) {
@@ -39,8 +59,7 @@ export class IpamFacts {
     const s = await this.prisma.ipamSubnet.findUnique({ where: { id: subnetId } });
     if (!s) throw missing();
     if (meta.isAdmin || s.projectId === meta.projectId) return s;
-    const network = await this.prisma.ipamNetwork.findUnique({ where: { id: s.networkId }, select: { shared: true } });
-    if (!network?.shared) throw missing();
+    if (!this.grants(await this.entriesOf(s.networkId), meta).sharedWithCaller) throw missing();
     throw badRequest(`Bad router request: Cannot add interface to router because subnet ${subnetId} is not owned by project making the request.`);
   }
 

@@ -47,7 +47,7 @@ export class FloatingIpCommands {
     // Neutron's policy: only an admin (or the project's manager) picks an address of the shared external network.
     if (input.floatingIpAddress !== undefined) enforce('L3', 'create_floatingip:floating_ip_address', meta, { projectId: input.projectId });
     await this.catchUp();
-    const network = await this.facts.externalNetwork(input.floatingNetworkId).catch((e: unknown) => {
+    const network = await this.facts.externalNetwork(input.floatingNetworkId, meta).catch((e: unknown) => {
       if (e instanceof Error && /not a valid external network/.test(e.message)) {
         throw badRequest(`Bad floatingip request: Network ${input.floatingNetworkId} is not a valid external network.`);
       }

@@ -65,7 +65,7 @@ export class RouterCommands {
     if (input.gateway) {
       gatewayPolicy(input.gateway, meta, input.projectId, 'create_router');
       await this.catchUp();
-      await this.facts.externalNetwork(input.gateway.networkId);
+      await this.facts.externalNetwork(input.gateway.networkId, meta);
       port = await this.createGatewayPort(id, input.projectId, input.gateway, meta);
     }
     let sequence: number;
@@ -113,7 +113,7 @@ export class RouterCommands {
     await this.catchUp();
     const router = await this.ownRouter(id, 'update_router', meta);
     gatewayPolicy(gateway, meta, router.projectId, 'update_router');
-    await this.facts.externalNetwork(gateway.networkId);
+    await this.facts.externalNetwork(gateway.networkId, meta);
     const current = router.gateway;
     const sameNetwork = current?.networkId === gateway.networkId;
     const sameIps = gateway.externalFixedIps === undefined || (current !== null && sameFixedIps(current.fixedIps, gateway.externalFixedIps));

@@ -16,6 +16,7 @@ const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
     columns: ['networkId', 'projectId', 'macAddress', 'deviceOwner', 'deviceId', 'bindingHostId', 'fixedIps'],
     derived: (p) => ({ createdByL3: isL3Actor(p.createdBy) }),
   },
+  networkRbac: { rows: (tx) => tx.ipamNetworkRbac, columns: ['networkId', 'action', 'targetProject'] },
   agent: { rows: (tx) => tx.agent, columns: ['id', 'row', 'roles', 'tunnelIp', 'physnets'] },
 });
 
@@ -26,6 +27,7 @@ const TABLES = [
   'routers',
   'floating_ips',
   'ipam_networks',
+  'ipam_network_rbac',
   'ipam_subnets',
   'ipam_ports',
   'agents',

@@ -109,13 +109,23 @@ const networkAttributes = {
   portSecurityEnabled: z.boolean(),
 };
 export const NetworkCreated = defineEvent('NetworkCreated', z.object({ projectId: text, segment: segmentSchema, ...networkAttributes, ...attributeEntryIds }));
-export const NetworkUpdated = defineEvent('NetworkUpdated', z.object({ changes: z.object(networkAttributes).partial(), ...attributeEntryIds }));
+export const NetworkUpdated = defineEvent(
+  'NetworkUpdated',
+  z.object({
+    changes: z.object(networkAttributes).partial(),
+    ...attributeEntryIds,
+    /** The entries `shared: false` or `router:external: false` took away (for the services that mirror them). */
+    removedPolicyIds: z.array(id).optional(),
+  }),
+);
 /** Deletes the network with its remaining subnets (Neutron deletes them along). */
 export const NetworkDeleted = defineEvent(
   'NetworkDeleted',
   z.object({
     subnets: z.array(z.object({ subnetId: id, cidr: text, subnetPoolId: id.nullable() })),
     portIds: z.array(id),
+    /** Its RBAC entries, gone with it. */
+    rbacPolicyIds: z.array(id).optional(),
   }),
 );
 
