@@ -26,6 +26,8 @@ describe('discovery', () => {
       'instances',
       'networks',
       'ports',
+      'quotas',
+      'rbac-policies',
       'routers',
       'security-group-rules',
       'security-groups',
@@ -38,6 +40,8 @@ describe('discovery', () => {
     expect(aliases).toContain('revision-if-match');
     expect(aliases).toContain('security-group');
     expect(aliases).toContain('stateful-security-group');
+    expect(aliases).toContain('rbac-policies');
+    expect(aliases).toContain('quotas');
     // Not implemented, so not advertised: clients fall back correctly.
     expect(aliases).not.toContain('tag-ports-during-bulk-creation');
     const missing = await api.get('/v2.0/extensions/tag-ports-during-bulk-creation');

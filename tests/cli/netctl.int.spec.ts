@@ -154,7 +154,7 @@ describe('netctl', () => {
     expect(live.ports?.length).toBeGreaterThan(0);
     const text = await netctl('projections', 'rebuild', 'ipam');
     expect(text).toMatch(/^\[#+\] 100% {2}[\d,]+\/[\d,]+ events/m);
-    expect(text).toMatch(/^rebuilt ipam \(ipam, ipam-agents\): [\d,]+ events in \S+, [\d,]+ ev\/s$/m);
+    expect(text).toMatch(/^rebuilt ipam \(ipam, ipam-agents, ipam-quotas\): [\d,]+ events in \S+, [\d,]+ ev\/s$/m);
     expect(await dumpIpamProjection(stack.database.url)).toEqual(live);
   });
 

@@ -136,6 +136,29 @@ describe.runIf(run)('openstack CLI', () => {
     expect(networks.map((n) => n.Name).sort()).toEqual(['nonat-net-1', 'renamed']);
   });
 
+  it('shares a network with one project, and sets and shows its quotas, the way operators type them', async () => {
+    const demo = await keystone.createProject('cli-demo');
+    const net = await json('network', 'create', 'cli-private');
+    const entry = await json('network', 'rbac', 'create', '--type', 'network', '--action', 'access_as_shared', '--target-project', demo, 'cli-private');
+    expect([entry.object_type, entry.object_id, entry.action, entry.target_project_id]).toEqual(['network', net.id, 'access_as_shared', demo]);
+    const listed = JSON.parse(await openstack('network', 'rbac', 'list', '-f', 'json')) as { ID: string; 'Object ID': string }[];
+    expect(listed.find((e) => e.ID === entry.id)?.['Object ID']).toBe(net.id);
+    await openstack('network', 'rbac', 'set', '--target-project', 'admin', entry.id);
+    expect((await json('network', 'rbac', 'show', entry.id)).target_project_id).not.toBe(demo);
+    await openstack('network', 'rbac', 'delete', entry.id);
+    await expect(openstack('network', 'rbac', 'show', entry.id)).rejects.toThrow(/not found/i);
+
+    await openstack('quota', 'set', '--ports', '7', '--routers', '3', demo);
+    const quota = await json('quota', 'show', demo);
+    expect([quota.ports, quota.routers, quota.networks]).toEqual([7, 3, 100]);
+    const detail = JSON.parse(await openstack('quota', 'list', '--network', '--detail', '--project', demo, '-f', 'json')) as {
+      Resource: string;
+      'In Use': number;
+      Limit: number;
+    }[];
+    expect(detail.find((r) => r.Resource === 'port')).toMatchObject({ 'In Use': 0, Limit: 7 });
+  });
+
   it('creates, lists, shows and deletes security groups and their rules', async () => {
     const web = await json('security', 'group', 'create', '--description', 'front end', 'web');
     expect([web.name, web.description, web.stateful]).toEqual(['web', 'front end', true]);
