@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every tier: lint, types, unit, integration
-# (real Postgres and NATS), hostile input (generated requests against the whole stack)
-# and end to end (the whole stack, the real openstack CLI).
+# (real Postgres and NATS), hostile input (generated requests against the whole stack),
+# end to end (the whole stack, the real openstack CLI) and Neutron conformance (Tempest's
+# network API tests against the stack with a real Keystone).
 #
 # Postgres and NATS: with a Docker engine the tests start them with testcontainers;
 # without one they use DATABASE_URL / NATS_URL (defaults: the local services).
@@ -10,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init python3-keystone)
-COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init keystone-manage)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init python3-keystone tempest)
+COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init keystone-manage tempest)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do
@@ -38,20 +39,33 @@ npm ci --no-audit --no-fund
 # NCP_TEST_CONCURRENCY overrides it (e.g. on a machine shared with other jobs).
 CONCURRENCY="${NCP_TEST_CONCURRENCY:-$(nproc 2>/dev/null || echo 2)}"
 
-echo "== formatting (prettier; npm run format fixes it)"
+# Each tier says how long it took: CI has 30 minutes for all of them.
+TIER_STARTED=$(date +%s)
+tier() {
+  local now; now=$(date +%s)
+  [ -n "${TIER_NAME:-}" ] && echo "== ${TIER_NAME}: $((now - TIER_STARTED)) s"
+  TIER_NAME="$1"; TIER_STARTED=$now
+  echo "== $1"
+}
+trap '[ -n "${TIER_NAME:-}" ] && echo "== ${TIER_NAME}: $(( $(date +%s) - TIER_STARTED )) s"' EXIT
+
+tier "formatting (prettier; npm run format fixes it)"
 npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "files above are not formatted: npm run format" >&2; exit 1; }
 
-echo "== build, lint, types, unit tests (${CONCURRENCY} tasks at a time)"
+tier "build, lint, types, unit tests (${CONCURRENCY} tasks at a time)"
 npx turbo run build lint typecheck test:unit --concurrency="${CONCURRENCY}"
 
-echo "== docker-compose.yml"
+tier "docker-compose.yml"
 bash scripts/check-compose.sh
 
-echo "== integration tests (Postgres, NATS, the services as processes)"
+tier "integration tests (Postgres, NATS, the services as processes)"
 npx turbo run test:int --concurrency=2
 
-echo "== hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
+tier "hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
 npx turbo run test:hostile --concurrency=1
 
-echo "== end-to-end tests (the whole stack and the openstack CLI)"
+tier "end-to-end tests (the whole stack and the openstack CLI)"
 npx turbo run test:e2e --concurrency=1
+
+tier "Neutron conformance (Tempest's network API tests; a real Keystone, dynamic credentials)"
+bash tests/tempest/run.sh --no-build
