@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
 import { intOption, parseBenchOptions } from '../lib/options.mjs';
-import { agentHostTopology, api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
+import { UNLIMITED_QUOTAS, agentHostTopology, api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -47,7 +47,7 @@ async function main() {
   workloads.push(topo.ns('wbind'));
   topo.adopt(topo.ns('wbind'));
 
-  const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn' } });
+  const stack = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND };
   try {

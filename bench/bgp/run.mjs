@@ -21,7 +21,17 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { TestStack, Topology, netnsPrerequisites } from '@ncp/testing';
-import { api, latencyLine, latencySummary, machineSummary, printReconciledLog, runBench, saveResult, waitUntil } from '../lib/stack-bench.mjs';
+import {
+  UNLIMITED_QUOTAS,
+  api,
+  latencyLine,
+  latencySummary,
+  machineSummary,
+  printReconciledLog,
+  runBench,
+  saveResult,
+  waitUntil,
+} from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -86,7 +96,7 @@ async function main() {
     );
     await topo.exec(core, ['bird', '-c', path.join(tmp, 'core.conf'), '-s', coreCtl, '-P', path.join(tmp, 'core.pid')]);
 
-    const started = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
+    const started = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
     stack = started;
     const agent = await started.startAgent({
       row: 'bench',

@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { api, errorText, latencySummary, printReconciledLog, runBench, waitUntil, writeResult } from '../lib/stack-bench.mjs';
+import { UNLIMITED_QUOTAS, api, errorText, latencySummary, printReconciledLog, runBench, waitUntil, writeResult } from '../lib/stack-bench.mjs';
 import { TestStack, Topology, netnsPrerequisites, runDhclient } from '@ncp/testing';
 
 const run = promisify(execFile);
@@ -238,7 +238,7 @@ async function main() {
     const workloads = Array.from({ length: PORTS }, (_, i) => topo.ns(`w${i}`));
     for (const w of workloads) topo.adopt(w);
 
-    const started = await TestStack.start({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
+    const started = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } });
     stack = started;
     const state = await mkdtemp(path.join(os.tmpdir(), 'ncp-bench-dhcp-state-'));
     stateDir = state;

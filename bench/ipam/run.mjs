@@ -17,7 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchUsage, flagOption, intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
-import { errorText, percentile } from '../lib/stack-bench.mjs';
+import { UNLIMITED_QUOTAS, errorText, percentile } from '../lib/stack-bench.mjs';
 import { startCpuSampler } from './cpu-sampler.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -574,7 +574,7 @@ async function main() {
         keystone = await testing.TestKeystone.start();
         authHeaders['x-auth-token'] = await keystone.token(keystone.admin);
       }
-      const started = await TestStack.start(keystone ? keystone.stackOptions() : {});
+      const started = await TestStack.start(keystone ? keystone.stackOptions(UNLIMITED_QUOTAS) : { env: UNLIMITED_QUOTAS });
       stack = started;
       baseUrl = opts.direct ? started.ipamUrl : started.url;
       // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.

@@ -22,6 +22,7 @@ import { TestStack, Topology } from '@ncp/testing';
 import { intOption, parseBenchOptions } from '../lib/options.mjs';
 import {
   agentHostTopology,
+  UNLIMITED_QUOTAS,
   api,
   latencyLine,
   latencySummary,
@@ -53,7 +54,7 @@ async function main() {
   await topo.sysctl(up, 'net.ipv4.neigh.ext.retrans_time_ms', '50');
   await topo.sysctl(up, 'net.ipv4.conf.ext.arp_accept', '1');
 
-  const stack = await TestStack.start({ env: { LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
+  const stack = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS };
   const routerIds = [];

@@ -8,7 +8,7 @@ import { Naming } from '@ncp/contracts';
 import { connectNats } from '@ncp/eventstore';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { REPO_ROOT, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
-import { errorText, machineSummary } from './stack-bench.mjs';
+import { UNLIMITED_QUOTAS, errorText, machineSummary } from './stack-bench.mjs';
 
 /** IPAM's defaults: the project a request without X-Project-Id acts as, and base_mac. */
 export const PROJECT_ID = '00000000000000000000000000000001';
@@ -44,7 +44,7 @@ export class IpamProcess {
       command: process.execPath,
       args: [path.join(IPAM_DIST, 'main.js')],
       // as TestStack: an open API unless the benchmark passes Keystone's settings (--auth)
-      env: { ...process.env, AUTH_STRATEGY: 'noauth', ...this.env },
+      env: { ...process.env, AUTH_STRATEGY: 'noauth', ...UNLIMITED_QUOTAS, ...this.env },
       onLine: (line) => {
         this.output.add(line);
         this.onLine?.(line);

@@ -7,6 +7,16 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
+ * The services' environment without quota limits: a benchmark creates thousands of ports (the
+ * default limit is Neutron's 500) and a hundred routers (10); what it measures is the work,
+ * quota accounting included, not the refusals.
+ * @type {Readonly<Record<string, string>>}
+ */
+export const UNLIMITED_QUOTAS = Object.fromEntries(
+  ['NETWORK', 'SUBNET', 'PORT', 'ROUTER', 'FLOATINGIP', 'SECURITY_GROUP', 'SECURITY_GROUP_RULE', 'SUBNETPOOL'].map((kind) => [`QUOTA_${kind}`, '-1']),
+);
+
+/**
  * The p-th percentile of an ascending array (nearest rank).
  * @param {readonly number[]} sorted
  * @param {number} p
