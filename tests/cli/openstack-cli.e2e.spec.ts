@@ -164,8 +164,14 @@ describe.runIf(run)('openstack CLI', () => {
       Limit: number;
     }[];
     // the client names them as openstacksdk's quota attributes
-    expect(detail.find((r) => r.Resource === 'routers'), JSON.stringify(detail)).toMatchObject({ 'In Use': 0, Limit: 3 });
-    expect(detail.find((r) => r.Resource === 'ports'), JSON.stringify(detail)).toMatchObject({ 'In Use': 0, Limit: 7 });
+    expect(
+      detail.find((r) => r.Resource === 'routers'),
+      JSON.stringify(detail),
+    ).toMatchObject({ 'In Use': 0, Limit: 3 });
+    expect(
+      detail.find((r) => r.Resource === 'ports'),
+      JSON.stringify(detail),
+    ).toMatchObject({ 'In Use': 0, Limit: 7 });
   });
 
   it('creates, lists, shows and deletes security groups and their rules', async () => {
