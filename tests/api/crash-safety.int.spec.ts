@@ -43,14 +43,14 @@ describe('crash safety', () => {
     };
     const workers = Array.from({ length: 8 }, () => worker());
 
-    await until(() => acknowledged.size >= 200, '200 acknowledged ports');
+    await until(() => acknowledged.size >= 100, '100 acknowledged ports');
     await stack.killIpam('SIGKILL');
     const atKill = acknowledged.size;
     const refusedAtKill = refused;
     // the burst meets the dead IPAM before it comes back
     await until(() => refused > refusedAtKill, 'a request refused while IPAM is down');
     await stack.startIpam();
-    await until(() => acknowledged.size >= atKill + 200, '200 more ports after the restart');
+    await until(() => acknowledged.size >= atKill + 100, '100 more ports after the restart');
     running = false;
     await Promise.all(workers);
 

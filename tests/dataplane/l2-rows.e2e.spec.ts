@@ -25,8 +25,10 @@ beforeAll(async () => {
   await topo.addAddress(ns.up, 'ext', '10.0.2.2/24');
 
   ({ stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4' } }));
-  agentA = await stack.startAgent({ row: 'row-a', host: 'host-a1', tunnelIp: '10.1.0.2', hostNetns: ns.ha1, physnets: { extnet0: 'ext0' } });
-  agentB = await stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hb1 });
+  [agentA, agentB] = await Promise.all([
+    stack.startAgent({ row: 'row-a', host: 'host-a1', tunnelIp: '10.1.0.2', hostNetns: ns.ha1, physnets: { extnet0: 'ext0' } }),
+    stack.startAgent({ row: 'row-b', host: 'host-b1', tunnelIp: '10.2.0.2', hostNetns: ns.hb1 }),
+  ]);
 }, 120_000);
 
 afterAll(() => tearDownScenario(stack, topo));

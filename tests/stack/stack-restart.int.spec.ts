@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, deployMigrations, freePort, REPO_ROOT, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
+import { createMigratedDatabase, freePort, REPO_ROOT, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { NeutronClient } from '../api/client';
 import { eventually } from '../support/eventually';
 
@@ -70,8 +70,7 @@ beforeAll(async () => {
   const infra = await testInfra();
   natsUrl = infra.natsUrl;
   prefix = uniqueName('t');
-  database = await createTestDatabase(infra.databaseUrl);
-  for (const service of SERVICES) if (service !== 'gateway') await deployMigrations(service, database.url);
+  database = await createMigratedDatabase(infra.databaseUrl);
   for (const service of SERVICES) ports[service] = await freePort();
   const portEnv = Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])]));
   // --stable-seconds 3600: the second kill below comes before IPAM counts as stable, whatever the machine's speed

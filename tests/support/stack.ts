@@ -47,8 +47,10 @@ export async function startNetAndComputeAgents(
 ): Promise<{ stack: TestStack; api: NeutronClient; netAgent: AgentProcess; cmpAgent: AgentProcess }> {
   const { stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1', ...env } });
   try {
-    const netAgent = await stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', ...net });
-    const cmpAgent = await stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', ...cmp });
+    const [netAgent, cmpAgent] = await Promise.all([
+      stack.startAgent({ row: 'row-a', host: 'net-a1', roles: ['network'], tunnelIp: '10.1.0.2', ...net }),
+      stack.startAgent({ row: 'row-b', host: 'cmp-b1', roles: ['compute'], tunnelIp: '10.2.0.2', ...cmp }),
+    ]);
     return { stack, api, netAgent, cmpAgent };
   } catch (e) {
     // the caller never gets the stack to stop in its afterAll

@@ -89,13 +89,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the test server, dropped by `drop()`. */
-export async function createTestDatabase(baseUrl: string, prefix = 'ncp_test_'): Promise<TestDatabase> {
+/** A fresh database on the test server (a copy of `template` if given), dropped by `drop()`. */
+export async function createTestDatabase(baseUrl: string, prefix = 'ncp_test_', template?: string): Promise<TestDatabase> {
   const name = uniqueName(prefix);
   const admin = new Client({ connectionString: baseUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.query(`CREATE DATABASE "${name}"${template === undefined ? '' : ` TEMPLATE "${template}"`}`);
   } finally {
     await admin.end();
   }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Client as PgClient } from 'pg';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { createTestDatabase, testInfra, uniqueName, type TestDatabase } from './infra';
 import { removeNetnsWithProcesses } from './netns';
@@ -16,7 +18,7 @@ const execFileAsync = promisify(execFile);
 /** The repository root, found from this file (src/ or dist/ of packages/testing). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** The services behind the gateway, in start order (each one's events feed the next ones). */
+/** The services behind the gateway. */
 const BACKENDS = ['ipam', 'l3', 'dhcp', 'bgp', 'metadata', 'secgroups'] as const;
 type Backend = (typeof BACKENDS)[number];
 type ServiceName = Backend | 'gateway';
@@ -69,6 +71,58 @@ export async function deployMigrations(service: Backend, databaseUrl: string): P
 }
 
 export const deployIpamMigrations = (databaseUrl: string) => deployMigrations('ipam', databaseUrl);
+
+/** What the migrated template is made of: every service's migrations, and the tool that applies them. */
+async function migrationsDigest(): Promise<string> {
+  const hash = createHash('sha256');
+  const add = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) await add(file);
+      else
+        hash
+          .update(path.relative(REPO_ROOT, file))
+          .update('\0')
+          .update(await readFile(file))
+          .update('\0');
+    }
+  };
+  for (const service of BACKENDS) await add(path.join(REPO_ROOT, `apps/${service}/prisma/migrations`));
+  await add(path.join(REPO_ROOT, 'packages/prisma-migrate/dist'));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * A fresh database with every service's migrations applied. Applying them takes six processes
+ * and seconds per stack, so they are applied once, to a template database named by their
+ * digest, and each stack gets a copy (CREATE DATABASE ... TEMPLATE, a file copy). The template
+ * is built under another name and renamed when complete, under an advisory lock, so concurrent
+ * test processes build it once and nobody copies a half-migrated one.
+ */
+export async function createMigratedDatabase(baseUrl: string): Promise<TestDatabase> {
+  const template = `ncp_template_${await migrationsDigest()}`;
+  const admin = new PgClient({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+    if (exists.rowCount === 0) {
+      const building = await createTestDatabase(baseUrl, `${template}_building_`);
+      try {
+        for (const service of BACKENDS) await deployMigrations(service, building.url);
+        await admin.query(`ALTER DATABASE "${building.name}" RENAME TO "${template}"`);
+      } catch (e) {
+        await building.drop();
+        throw e;
+      }
+    }
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [template]);
+  } finally {
+    await admin.end();
+  }
+  return createTestDatabase(baseUrl, 'ncp_test_', template);
+}
 
 /**
  * The SQL a service's migrations lack to match its schema.prisma, '' when they match: what
@@ -205,8 +259,7 @@ export class TestStack {
   static async start(opts: { env?: Record<string, string>; adminToken?: () => Promise<string> } = {}): Promise<TestStack> {
     const infra = await testInfra();
     const prefix = uniqueName('t');
-    const database = await createTestDatabase(infra.databaseUrl);
-    for (const service of BACKENDS) await deployMigrations(service, database.url);
+    const database = await createMigratedDatabase(infra.databaseUrl);
     const common = {
       DATABASE_URL: database.url,
       NATS_URL: infra.natsUrl,
@@ -227,13 +280,11 @@ export class TestStack {
         output: new OutputTail(),
       };
     };
+    // All at once, as compose starts them: each service creates what it needs on NATS (the
+    // stream, its consumers and buckets) idempotently, and waits for nobody.
     const backends = {} as Record<Backend, Service>;
-    for (const name of BACKENDS) {
-      backends[name] = await service(name);
-      await TestStack.startOnFreePort(backends[name]);
-    }
-    // The gateway's upstreams are known once the backends listen (a port may have changed).
-    const gateway = await service('gateway', {
+    for (const name of BACKENDS) backends[name] = await service(name);
+    const upstreams = () => ({
       IPAM_URL: serviceUrl(backends.ipam),
       L3_URL: serviceUrl(backends.l3),
       DHCP_URL: serviceUrl(backends.dhcp),
@@ -241,7 +292,21 @@ export class TestStack {
       METADATA_URL: serviceUrl(backends.metadata),
       SECGROUPS_URL: serviceUrl(backends.secgroups),
     });
-    await TestStack.startOnFreePort(gateway);
+    const gateway = await service('gateway', upstreams());
+    const all = [...BACKENDS.map((name) => backends[name]), gateway];
+    const started = await Promise.allSettled(all.map((s) => TestStack.startOnFreePort(s)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(all.flatMap((s) => (s.child ? [s.child.stop({ signal: 'SIGKILL', graceMs: 0 })] : [])));
+      await database.drop();
+      throw failed.reason;
+    }
+    // A backend that found its port taken listens on another one: the gateway must know.
+    if (Object.entries(upstreams()).some(([key, url]) => gateway.env[key] !== url)) {
+      await gateway.child?.stop({ signal: 'SIGKILL', graceMs: 0 });
+      Object.assign(gateway.env, upstreams());
+      await TestStack.startOnFreePort(gateway);
+    }
     return new TestStack(prefix, database, infra.natsUrl, { ...backends, gateway }, opts.adminToken);
   }
 
@@ -379,7 +444,9 @@ export class TestStack {
     };
     let healthy: boolean;
     try {
-      healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 30_000, pollMs: 100 });
+      // A service needs ~3 CPU-seconds to start, and a stack starts seven at once: on a busy
+      // 2-core machine one waits its turn for a while.
+      healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 90_000, pollMs: 100 });
     } catch (e) {
       throw failed(e instanceof Error ? e.message : String(e));
     }

@@ -120,10 +120,10 @@ describeOnNamespaces('L3 driver on real namespaces', ['nft', 'conntrack', 'arpin
     expect(netns).toContain(ns.notOurs); // not <prefix><8 hex>: not ours
 
     expect(await topo.exec(ns.router, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'])).toBe('1\n1\n');
-    const routes6 = await runArgv(['ip', '-n', ns.router, '-6', 'route', 'show', 'table', 'main']);
+    const routes6 = await runArgv(['ip', '-N', '-n', ns.router, '-6', 'route', 'show', 'table', 'main']);
     expect(routes6).toContain(`2001:db8:0:2::/64 via 2001:db8:0:1::2 dev ${QG} proto 190`);
     expect(routes6).toContain(`default via 2001:db8:0:1::2 dev ${QG} proto 190`);
-    expect(await runArgv(['ip', '-n', ns.router, 'route', 'show', 'proto', '190'])).toBe(`default via 10.0.2.2 dev ${QG} \n`);
+    expect(await runArgv(['ip', '-N', '-n', ns.router, 'route', 'show', 'proto', '190'])).toBe(`default via 10.0.2.2 dev ${QG} \n`);
     // the table as nft lists it back is exactly what we rendered (nft adds empty lines)
     const listed = await topo.exec(ns.router, ['nft', 'list', 'table', 'inet', 'ncp_router']);
     expect(listed.replace(/\n\n/g, '\n')).toBe(renderRouterRuleset(intent()));
