@@ -111,6 +111,59 @@ describe("BGP speakers and peers: validation and Neutron's shapes", () => {
     expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
   });
 
+  it('takes an import policy and BFD on peers (beyond Neutron): off by default, validated, settable on create and update', async () => {
+    const plain = await api.create('bgp-peers', 'bgp_peer', { name: 'plain', peer_ip: '10.255.0.8', remote_as: 64998 });
+    expect(plain).toMatchObject({ accept_default_route: false, accepted_prefixes: [], max_prefixes: null, bfd: false });
+    const learner = await api.create('bgp-peers', 'bgp_peer', {
+      name: 'learner',
+      peer_ip: '2001:db8:ffff::9',
+      remote_as: 64997,
+      accept_default_route: 'True',
+      accepted_prefixes: ['2001:DB8:100::/40', '2001:db8:100::/40', '2001:db8:200::/48'],
+      max_prefixes: '50',
+      bfd: true,
+    });
+    expect(learner).toMatchObject({
+      accept_default_route: true,
+      accepted_prefixes: ['2001:db8:100::/40', '2001:db8:200::/48'],
+      max_prefixes: 50,
+      bfd: true,
+    });
+    for (const [body, type, message] of [
+      [{ accepted_prefixes: ['10.0.0.1/8'] }, 'HTTPBadRequest', /host bits are set/],
+      [{ accepted_prefixes: ['10.0.0.0/33'] }, 'HTTPBadRequest', /not a valid CIDR/],
+      [{ accepted_prefixes: '10.0.0.0/8' }, 'HTTPBadRequest', /accepted_prefixes/],
+      [{ accepted_prefixes: ['2001:db8::/32'] }, 'InvalidBgpPeerImportPolicy', /2001:db8::\/32 is not IPv4, the family of its peer_ip 10.0.0.1/],
+      [{ max_prefixes: -1 }, 'HTTPBadRequest', /max_prefixes/],
+      [{ max_prefixes: 0 }, 'HTTPBadRequest', /max_prefixes/],
+      [{ max_prefixes: 'many' }, 'HTTPBadRequest', /max_prefixes/],
+      [{ accept_default_route: 'perhaps' }, 'HTTPBadRequest', /accept_default_route/],
+      [{ bfd: 2 }, 'HTTPBadRequest', /bfd/],
+    ] as const) {
+      const r = await api.post('/v2.0/bgp-peers', { bgp_peer: { peer_ip: '10.0.0.1', remote_as: 1, ...body } });
+      expect([r.status, errorOf(r.body).type, errorOf(r.body).message]).toEqual([400, type, expect.stringMatching(message)]);
+    }
+    const wrongFamily = await api.put(`/v2.0/bgp-peers/${learner.id}`, { bgp_peer: { accepted_prefixes: ['10.0.0.0/8'] } });
+    expect([wrongFamily.status, errorOf(wrongFamily.body).type]).toEqual([400, 'InvalidBgpPeerImportPolicy']);
+    const updated = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${plain.id}`, {
+      bgp_peer: { accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], max_prefixes: 10, bfd: true },
+    });
+    expect([updated.status, updated.body.bgp_peer]).toEqual([
+      200,
+      expect.objectContaining({ accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], max_prefixes: 10, bfd: true, revision_number: 2 }),
+    ]);
+    const cleared = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${plain.id}`, { bgp_peer: { accepted_prefixes: [], max_prefixes: null } });
+    expect(cleared.body.bgp_peer).toMatchObject({ accept_default_route: true, accepted_prefixes: [], max_prefixes: null, bfd: true });
+    // a refused change changed nothing
+    expect((await api.get<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${learner.id}`)).body.bgp_peer).toMatchObject({
+      accepted_prefixes: ['2001:db8:100::/40', '2001:db8:200::/48'],
+      revision_number: 1,
+    });
+    const filtered = await api.get<{ bgp_peers: Resource[] }>('/v2.0/bgp-peers?bfd=true&fields=id&fields=bfd');
+    expect(filtered.body.bgp_peers.map((p) => p.id).sort()).toEqual([learner.id, plain.id].sort());
+    for (const p of [plain, learner]) expect((await api.delete(`/v2.0/bgp-peers/${p.id}`)).status).toBe(204);
+  });
+
   it("keeps a peer's password to its auth_type", async () => {
     const open = await api.create('bgp-peers', 'bgp_peer', { name: 'open', peer_ip: '10.255.0.7', remote_as: 64999 });
     const pw = await api.put(`/v2.0/bgp-peers/${open.id}`, { bgp_peer: { password: 'x' } });
@@ -239,7 +292,16 @@ describe('advertised routes, placement and desired state', () => {
       localAs: 64711,
       routerId: '10.1.0.2',
       namespace: null,
-      peers: [{ id: peer4.id, address: '10.255.0.1', remoteAs: 14907, password: 'pw one' }],
+      peers: [
+        {
+          id: peer4.id,
+          address: '10.255.0.1',
+          remoteAs: 14907,
+          password: 'pw one',
+          importPolicy: { acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null },
+          bfd: false,
+        },
+      ],
       routes: (await routesOf(speaker.id)).map((r) => ({ destination: r.destination, nextHop: r.next_hop })),
     });
     expect(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type BgpSpeakerEvent, type CommandMetadata } from '@ncp/contracts';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Written } from '@ncp/nest-common';
-import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.decider';
+import { peerDecider, type PeerChanges, type PeerCommand, type PeerImportPolicy, type PeerState } from '../domain/peer.decider';
 import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerState } from '../domain/speaker.decider';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { type AdvertisedRoute } from '../domain/advertised-routes';
@@ -15,7 +15,7 @@ export interface CreateSpeakerInput extends SpeakerAttributes {
   readonly ipVersion: 4 | 6 | null;
 }
 
-export interface CreatePeerInput {
+export interface CreatePeerInput extends PeerImportPolicy {
   readonly projectId: string;
   readonly name: string;
   readonly peerIp: string;
@@ -104,7 +104,7 @@ export class BgpCommands {
     return { id, sequence: r.sequence };
   }
 
-  async updatePeer(id: string, changes: { name?: string; password?: string | null }, meta: CommandMetadata): Promise<Written> {
+  async updatePeer(id: string, changes: PeerChanges, meta: CommandMetadata): Promise<Written> {
     const r = await this.peers.execute(id, { type: 'UpdatePeer', id, changes }, meta);
     return { id, sequence: r.sequence };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
+import { BgpPeerCreated, BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
 import { peerDecider } from './peer.decider';
 import { chooseSpeakerHosts, familiesClash, type BgpAgentCandidate } from './placement';
@@ -133,8 +133,61 @@ describe('speaker decider', () => {
 
 describe('peer decider', () => {
   const spec = deciderSpec(peerDecider);
-  const peerData = { projectId: 'p', name: 'core', peerIp: '10.0.0.1', remoteAs: 14907, authType: 'md5' as const, password: 'secret' as string | null };
+  const peerData = {
+    projectId: 'p',
+    name: 'core',
+    peerIp: '10.0.0.1',
+    remoteAs: 14907,
+    authType: 'md5' as const,
+    password: 'secret' as string | null,
+    acceptDefaultRoute: false,
+    acceptedPrefixes: [] as string[],
+    maxPrefixes: null as number | null,
+    bfd: false,
+  };
   const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: peerData };
+
+  it('reads version 1 creations, made before import policies, as peers that learn nothing, without BFD', () => {
+    const { acceptDefaultRoute: _a, acceptedPrefixes: _p, maxPrefixes: _m, bfd: _b, ...v1 } = peerData;
+    const data = new EventRegistry([BgpPeerCreated]).readLatest('BgpPeerCreated', 1, v1);
+    expect(data).toEqual({ ...v1, acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false });
+    const state = spec.given([{ type: 'BgpPeerCreated', data } as BgpPeerEvent]).state();
+    expect(state).toMatchObject({ acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false });
+  });
+
+  it("takes accepted prefixes of the peer's family only, on create and on update", () => {
+    spec
+      .given([])
+      .when({ type: 'CreatePeer', id: 'x', ...peerData, acceptedPrefixes: ['10.0.0.0/8', '2001:db8::/32'] })
+      .thenThrows('BGP.InvalidBgpPeerImportPolicy', /2001:db8::\/32 is not IPv4, the family of its peer_ip 10.0.0.1/);
+    spec
+      .given([created])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptedPrefixes: ['2001:db8::/32'] } })
+      .thenThrows('BGP.InvalidBgpPeerImportPolicy');
+    const v6: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, peerIp: '2001:db8:ffff::1', acceptedPrefixes: ['2001:db8::/32'] } };
+    spec
+      .given([])
+      .when({ type: 'CreatePeer', id: 'x', ...v6.data })
+      .then([v6]);
+  });
+
+  it('records only the policy attributes that change (lists compared by value)', () => {
+    const policy: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 10 } };
+    spec
+      .given([policy])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 10, bfd: false } })
+      .then([]);
+    spec
+      .given([policy])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptDefaultRoute: true, acceptedPrefixes: [], maxPrefixes: null, bfd: true } })
+      .then([{ type: 'BgpPeerUpdated', data: { changes: { acceptDefaultRoute: true, acceptedPrefixes: [], maxPrefixes: null, bfd: true } } }]);
+    expect(spec.given([policy, { type: 'BgpPeerUpdated', data: { changes: { acceptDefaultRoute: true, maxPrefixes: null } } }]).state()).toMatchObject({
+      acceptDefaultRoute: true,
+      acceptedPrefixes: ['10.0.0.0/8'],
+      maxPrefixes: null,
+      bfd: false,
+    });
+  });
 
   it('changes the name and password only when they differ, and knows no deleted peer', () => {
     spec
@@ -230,20 +283,40 @@ describe('speaker placement', () => {
 });
 
 describe('speaker intent', () => {
+  const learnNothing = { acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false };
   const peers: PeerFacts[] = [
-    { id: 'bee00006-0000-4000-8000-000000000006', peerIp: '2001:db8:ffff::1', remoteAs: 65000, authType: 'none', password: null },
-    { id: 'bee00004-0000-4000-8000-000000000004', peerIp: '10.255.0.1', remoteAs: 14907, authType: 'md5', password: 's3cret' },
+    { id: 'bee00006-0000-4000-8000-000000000006', peerIp: '2001:db8:ffff::1', remoteAs: 65000, authType: 'none', password: null, ...learnNothing },
+    {
+      id: 'bee00004-0000-4000-8000-000000000004',
+      peerIp: '10.255.0.1',
+      remoteAs: 14907,
+      authType: 'md5',
+      password: 's3cret',
+      acceptDefaultRoute: true,
+      acceptedPrefixes: ['10.0.0.0/8'],
+      maxPrefixes: 50,
+      bfd: true,
+    },
   ];
   const routes = [{ destination: '192.168.81.64/26', nextHop: '192.168.81.2' }];
 
-  it("keeps the peers of the speaker's family (all for a dual-stack speaker) with their MD5 password", () => {
+  it("keeps the peers of the speaker's family (all for a dual-stack speaker) with their MD5 password, import policy and BFD", () => {
     const v4 = speakerIntent({ id: S, localAs: 64711, ipVersion: 4 }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
     expect(v4).toEqual({
       speakerId: S,
       localAs: 64711,
       routerId: '10.1.0.2',
       namespace: null,
-      peers: [{ id: 'bee00004-0000-4000-8000-000000000004', address: '10.255.0.1', remoteAs: 14907, password: 's3cret' }],
+      peers: [
+        {
+          id: 'bee00004-0000-4000-8000-000000000004',
+          address: '10.255.0.1',
+          remoteAs: 14907,
+          password: 's3cret',
+          importPolicy: { acceptDefaultRoute: true, acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 50 },
+          bfd: true,
+        },
+      ],
       routes,
     });
     const both = speakerIntent({ id: S, localAs: 64711, ipVersion: null }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
