@@ -381,6 +381,59 @@ describe('advertised routes, placement and desired state', () => {
     expect(peer.sessions[1]?.uptime_seconds).toBeNull();
   });
 
+  it('learns: get_learned_routes shows what each session learned of what its peer accepts, and forgets a session gone down', async () => {
+    const changed = await api.put(`/v2.0/bgp-peers/${peer4.id}`, { bgp_peer: { accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], bfd: true } });
+    expect(changed.status).toBe(200);
+    const intent = await eventually(
+      "the peer's policy in the speaker's intent",
+      async () => (await intentOf(a1, speaker.id)) as (Intent & { peers: { importPolicy: unknown; bfd: boolean }[] }) | undefined,
+      (i) => i?.peers[0]?.bfd === true,
+    );
+    expect(intent?.peers[0]?.importPolicy).toEqual({ acceptDefaultRoute: true, acceptedPrefixes: ['10.99.0.0/16'], maxPrefixes: null });
+
+    const route = (destination: string, nextHop: string, best = true) => ({ destination, nextHop, asPath: [14907], med: null, localPref: 100, best });
+    const report = (state: string, learned: ReturnType<typeof route>[]) => ({
+      kind: 'bgp_session',
+      id: `${speaker.id}/${peer4.id}`,
+      networkId: null,
+      status: state === 'Established' ? 'ACTIVE' : 'DOWN',
+      reason: `${state}, ${learned.length} routes learned`,
+      session: { speakerId: speaker.id, peerId: peer4.id, state, since: null, prefixesSent: 1, lastError: null, learned, learnedTotal: learned.length },
+    });
+    // 172.16.0.0/12 is not accepted (an agent under an older policy): never shown
+    await a1.report([
+      report('Established', [route('0.0.0.0/0', '192.168.81.1'), route('10.99.0.0/16', '192.168.81.1'), route('172.16.0.0/12', '192.168.81.1')]),
+    ]);
+    await b1.report([report('Established', [route('0.0.0.0/0', '192.168.81.2', false)])]);
+    // bgp-a2 does not run the speaker: ignored
+    await a2.report([report('Established', [route('0.0.0.0/0', '192.168.81.3')])]);
+    type Learned = {
+      destination: string;
+      next_hop: string;
+      peer_id: string;
+      host: string;
+      as_path: number[];
+      med: number | null;
+      local_pref: number | null;
+      best: boolean;
+    };
+    const learnedRoutes = async () => (await api.get<{ learned_routes: Learned[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes;
+    const shown = await eventually('routes learned on both hosts', learnedRoutes, (l) => l.length === 3);
+    expect(shown).toEqual([
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.1', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.2', peer_id: peer4.id, host: 'bgp-b1', as_path: [14907], med: null, local_pref: 100, best: false },
+      { destination: '10.99.0.0/16', next_hop: '192.168.81.1', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+    ]);
+
+    await a1.report([report('Active', [])]);
+    expect((await eventually('bgp-a1 forgets', learnedRoutes, (l) => l.length === 1)).map((r) => r.host)).toEqual(['bgp-b1']);
+
+    const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
+    expect((await member.get(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).status).toBe(403);
+    const missing = await api.get(`/v2.0/bgp-speakers/00000000-0000-4000-8000-000000000000/get_learned_routes`);
+    expect([missing.status, errorOf(missing.body).type]).toEqual([404, 'BgpSpeakerNotFound']);
+  });
+
   it('moves a speaker off a dead agent to a live one, preferring the row it lost', async () => {
     await b1.stop();
     agents.splice(agents.indexOf(b1), 1);
@@ -394,6 +447,8 @@ describe('advertised routes, placement and desired state', () => {
     expect(hosts.sort()).toEqual(['bgp-a1', 'bgp-a2']);
     const peer = (await api.get<{ bgp_peer: { sessions: { host: string }[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer;
     expect(peer.sessions.map((s) => s.host)).toEqual(['bgp-a1']);
+    // what bgp-b1 learned went with it
+    expect((await api.get<{ learned_routes: unknown[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes).toEqual([]);
     await eventually(
       'the intent on bgp-a2',
       () => intentOf(a2, speaker.id),

@@ -98,6 +98,17 @@ export class BgpCommands {
     return routesOfSpeaker(speaker, await routingFacts(this.prisma));
   }
 
+  /** What the speaker's sessions learned (of what their peers' policies accept), as of everything the stream holds now. */
+  async learnedRoutes(id: string) {
+    await this.catchUp();
+    const speaker = await this.prisma.bgpSpeaker.findUnique({ where: { id }, select: { id: true } });
+    if (!speaker) throw new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
+    return this.prisma.bgpLearnedRoute.findMany({
+      where: { speakerId: id },
+      orderBy: [{ destination: 'asc' }, { nextHop: 'asc' }, { peerId: 'asc' }, { host: 'asc' }],
+    });
+  }
+
   async createPeer(input: CreatePeerInput, meta: CommandMetadata): Promise<Written> {
     const id = randomUUID();
     const r = await this.peers.execute(id, { type: 'CreatePeer', id, ...input }, meta);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BgpPeerCreated, BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
-import { peerDecider } from './peer.decider';
+import { acceptedRoutes, MAX_LEARNED_ROUTES } from './learned-routes';
+import { peerDecider, type PeerImportPolicy } from './peer.decider';
 import { chooseSpeakerHosts, familiesClash, type BgpAgentCandidate } from './placement';
 import { bgpRouterId, speakerIntent, type PeerFacts } from './speaker-intent';
 import { speakerDecider } from './speaker.decider';
@@ -128,6 +129,101 @@ describe('speaker decider', () => {
       .when({ type: 'Unpin', id: S, host: 'a1', agentId: 'x' })
       .then([{ type: 'BgpSpeakerScheduled', data: { hosts: [], reason: 'removed from agent x' } }]);
     spec.given([created, pinnedA]).when({ type: 'Unpin', id: S, host: 'b1', agentId: 'y' }).thenThrows('BGP.DrAgentNotHostingBgpSpeaker');
+  });
+});
+
+describe('learned routes', () => {
+  const spec = deciderSpec(speakerDecider);
+  const created: BgpSpeakerEvent = {
+    type: 'BgpSpeakerCreated',
+    data: { projectId: 'p', name: 's', localAs: 64711, ipVersion: 4, advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true },
+  };
+  const peerAdded: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1', peerIp: '10.255.0.1' } };
+  const hosts = [
+    { host: 'a1', row: 'a', pinned: false },
+    { host: 'b1', row: 'b', pinned: false },
+  ];
+  const placed: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts, reason: 'placed' } };
+  const policy: { peerIp: string } & PeerImportPolicy = {
+    peerIp: '10.255.0.1',
+    acceptDefaultRoute: true,
+    acceptedPrefixes: ['10.0.0.0/8'],
+    maxPrefixes: null,
+    bfd: false,
+  };
+  const route = (destination: string, nextHop = '192.168.81.1') => ({ destination, nextHop, asPath: [14907], med: null, localPref: 100, best: true });
+  const learn = (routes: ReturnType<typeof route>[], host = 'a1', peer = policy) =>
+    ({ type: 'LearnRoutes', id: S, peerId: 'peer-1', host, routes, peer }) as const;
+  const learned = (routes: ReturnType<typeof route>[], host = 'a1'): BgpSpeakerEvent => ({
+    type: 'BgpSpeakerRoutesLearned',
+    data: { peerId: 'peer-1', host, routes },
+  });
+
+  it('records what a session learned of what its peer accepts, only when it changes', () => {
+    spec
+      .given([created, peerAdded, placed])
+      .when(learn([route('10.99.0.0/16'), route('0.0.0.0/0'), route('172.16.0.0/12'), route('10.0.0.0/8', '192.168.81.2')]))
+      .then([learned([route('0.0.0.0/0'), route('10.0.0.0/8', '192.168.81.2'), route('10.99.0.0/16')])]);
+    const known = learned([route('0.0.0.0/0')]);
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+    // the session went down: nothing learned any more
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([]))
+      .then([learned([])]);
+    spec.given([created, peerAdded, placed]).when(learn([])).then([]);
+    // a peer whose policy no longer accepts the default route
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([route('0.0.0.0/0')], 'a1', { ...policy, acceptDefaultRoute: false }))
+      .then([learned([])]);
+  });
+
+  it('ignores reports of hosts the speaker is not on, peers it has not, or a deleted speaker', () => {
+    spec
+      .given([created, peerAdded, placed])
+      .when(learn([route('0.0.0.0/0')], 'c1'))
+      .then([]);
+    spec
+      .given([created, placed])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+    spec
+      .given([])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+  });
+
+  it("forgets a session's routes with its peer or its host", () => {
+    const both = [created, peerAdded, placed, learned([route('0.0.0.0/0')]), learned([route('0.0.0.0/0', '192.168.81.2')], 'b1')];
+    expect(Object.keys(spec.given(both).state().learned)).toEqual(['peer-1 a1', 'peer-1 b1']);
+    const moved: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts: hosts.slice(1), reason: 'a1 died' } };
+    expect(Object.keys(spec.given([...both, moved]).state().learned)).toEqual(['peer-1 b1']);
+    expect(spec.given([...both, { type: 'BgpSpeakerPeerRemoved', data: { peerId: 'peer-1' } }]).state().learned).toEqual({});
+  });
+
+  it("keeps routes of the peer's family, in normal form, inside accepted prefixes, once each, bounded", () => {
+    const peer = { peerIp: '10.255.0.1', acceptDefaultRoute: false, acceptedPrefixes: ['10.0.0.0/8', '192.0.2.0/24'] };
+    expect(
+      acceptedRoutes(peer, [
+        route('0.0.0.0/0'),
+        route('10.0.0.0/8'),
+        route('10.0.0.0/7'),
+        route('192.0.2.128/25'),
+        // an address with leading zeros (octal to some parsers) is no next hop
+        route('192.0.2.0/25', '192.168.081.1'),
+        route('2001:db8::/32', '2001:db8::1'),
+        route('10.1.0.0/16', '2001:db8::1'),
+        route('10.1.0.1/16'),
+        route('10.1.0.0/16'),
+        route('10.1.0.0/16'),
+      ]).map((r) => `${r.destination} ${r.nextHop}`),
+    ).toEqual(['10.0.0.0/8 192.168.81.1', '10.1.0.0/16 192.168.81.1', '192.0.2.128/25 192.168.81.1']);
+    const many = Array.from({ length: MAX_LEARNED_ROUTES + 10 }, (_, i) => route(`10.${Math.floor(i / 256)}.${i % 256}.0/24`));
+    expect(acceptedRoutes(peer, many)).toHaveLength(MAX_LEARNED_ROUTES);
   });
 });
 

@@ -40,6 +40,26 @@ export const bgpSpeakerHost = z.object({ host: text, row: text, pinned: z.boolea
 export const BgpSpeakerScheduled = defineEvent('BgpSpeakerScheduled', z.object({ hosts: z.array(bgpSpeakerHost), reason: text }));
 export const BgpSpeakerDeleted = defineEvent('BgpSpeakerDeleted', z.object({}));
 
+const uint32 = z.number().int().min(0).max(4294967295);
+/** A route learned from a peer: a CIDR without host bits and a next hop of its family, in normal form. */
+export const bgpLearnedRoute = z.object({
+  destination: text,
+  nextHop: text,
+  asPath: z.array(uint32).max(256),
+  med: uint32.nullable(),
+  localPref: uint32.nullable(),
+  best: z.boolean(),
+});
+export type BgpLearnedRoute = z.infer<typeof bgpLearnedRoute>;
+/**
+ * What the session of one peer on one host of the speaker now holds, of what the peer's
+ * import policy accepts (all of it: none when the session went down), recorded when it
+ * changes. A peer's routes go with the peer (`BgpSpeakerPeerRemoved`) and a host's with the
+ * host (`BgpSpeakerScheduled` without it); L3 installs them in the routers of the speaker's
+ * networks.
+ */
+export const BgpSpeakerRoutesLearned = defineEvent('BgpSpeakerRoutesLearned', z.object({ peerId: id, host: text, routes: z.array(bgpLearnedRoute).max(256) }));
+
 export const bgpAuthType = z.enum(['none', 'md5']);
 /**
  * What a peer lets the speakers learn from it (beyond neutron-dynamic-routing; off by default:
@@ -78,6 +98,7 @@ const speakerEvents = [
   BgpSpeakerNetworkRemoved,
   BgpSpeakerScheduled,
   BgpSpeakerDeleted,
+  BgpSpeakerRoutesLearned,
 ] as const;
 const peerEvents = [BgpPeerCreated, BgpPeerUpdated, BgpPeerDeleted] as const;
 export const bgpEventDefinitions = [...speakerEvents, ...peerEvents] as const;
