@@ -34,6 +34,8 @@ const dragentHosts = async (speakerId: string) =>
   (await api.get<{ agents: { host: string }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents.map((a) => a.host);
 const intentOf = async (agent: FakeAgent, speakerId: string) =>
   (await agent.desired()).get(`${agent.row}.${agent.host}.bgp.${speakerId}`) as Intent | undefined;
+/** The routes of router r1 (the one on the speaker's network) in its host's desired state, `dst via nexthop`. */
+let routerRoutes: () => Promise<string[]> = () => Promise.resolve([]);
 const agent = async (row: string, host: string, roles: string[], tunnelIp: string) => {
   const a = await FakeAgent.start(stack.natsUrl, stack.prefix, { row, host, roles, physnets: {}, tunnelIp });
   agents.push(a);
@@ -210,6 +212,13 @@ describe('advertised routes, placement and desired state', () => {
   let a1: FakeAgent;
   let a2: FakeAgent;
   let b1: FakeAgent;
+  routerRoutes = async () => {
+    for (const a of agents) {
+      const intent = (await a.desired()).get(`${a.row}.${a.host}.router.${router.id}`) as { routes: { destination: string; nexthop: string }[] } | undefined;
+      if (intent !== undefined) return intent.routes.map((r) => `${r.destination} via ${r.nexthop}`).sort();
+    }
+    return [];
+  };
 
   it("advertises the same-scope tenant subnet and associated floating IPs, next hop the router's gateway address", async () => {
     const { pool } = await api.createScopedPool(
@@ -401,10 +410,11 @@ describe('advertised routes, placement and desired state', () => {
       session: { speakerId: speaker.id, peerId: peer4.id, state, since: null, prefixesSent: 1, lastError: null, learned, learnedTotal: learned.length },
     });
     // 172.16.0.0/12 is not accepted (an agent under an older policy): never shown
+    // two core routers on the external subnet (192.168.81.0/26), one learned on each host
     await a1.report([
-      report('Established', [route('0.0.0.0/0', '192.168.81.1'), route('10.99.0.0/16', '192.168.81.1'), route('172.16.0.0/12', '192.168.81.1')]),
+      report('Established', [route('0.0.0.0/0', '192.168.81.61'), route('10.99.0.0/16', '192.168.81.61'), route('172.16.0.0/12', '192.168.81.61')]),
     ]);
-    await b1.report([report('Established', [route('0.0.0.0/0', '192.168.81.2', false)])]);
+    await b1.report([report('Established', [route('0.0.0.0/0', '192.168.81.62', false)])]);
     // bgp-a2 does not run the speaker: ignored
     await a2.report([report('Established', [route('0.0.0.0/0', '192.168.81.3')])]);
     type Learned = {
@@ -420,13 +430,18 @@ describe('advertised routes, placement and desired state', () => {
     const learnedRoutes = async () => (await api.get<{ learned_routes: Learned[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes;
     const shown = await eventually('routes learned on both hosts', learnedRoutes, (l) => l.length === 3);
     expect(shown).toEqual([
-      { destination: '0.0.0.0/0', next_hop: '192.168.81.1', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
-      { destination: '0.0.0.0/0', next_hop: '192.168.81.2', peer_id: peer4.id, host: 'bgp-b1', as_path: [14907], med: null, local_pref: 100, best: false },
-      { destination: '10.99.0.0/16', next_hop: '192.168.81.1', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.61', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.62', peer_id: peer4.id, host: 'bgp-b1', as_path: [14907], med: null, local_pref: 100, best: false },
+      { destination: '10.99.0.0/16', next_hop: '192.168.81.61', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
     ]);
+    // L3 installs them in the router of the speaker's network: the learned default route, ECMP
+    // over both core routers, instead of the subnet's gateway; the accepted prefix beside it
+    const ecmp = ['0.0.0.0/0 via 192.168.81.61', '0.0.0.0/0 via 192.168.81.62', '10.99.0.0/16 via 192.168.81.61'];
+    expect(await eventually("the router's routes", routerRoutes, (r) => JSON.stringify(r) === JSON.stringify(ecmp))).toEqual(ecmp);
 
     await a1.report([report('Active', [])]);
     expect((await eventually('bgp-a1 forgets', learnedRoutes, (l) => l.length === 1)).map((r) => r.host)).toEqual(['bgp-b1']);
+    expect(await eventually('the router forgets bgp-a1', routerRoutes, (r) => r.length === 1)).toEqual(['0.0.0.0/0 via 192.168.81.62']);
 
     const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
     expect((await member.get(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).status).toBe(403);
@@ -447,8 +462,11 @@ describe('advertised routes, placement and desired state', () => {
     expect(hosts.sort()).toEqual(['bgp-a1', 'bgp-a2']);
     const peer = (await api.get<{ bgp_peer: { sessions: { host: string }[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer;
     expect(peer.sessions.map((s) => s.host)).toEqual(['bgp-a1']);
-    // what bgp-b1 learned went with it
+    // what bgp-b1 learned went with it: the router has its static default route again
     expect((await api.get<{ learned_routes: unknown[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes).toEqual([]);
+    expect(await eventually('the static default route again', routerRoutes, (r) => r[0] === '0.0.0.0/0 via 192.168.81.1')).toEqual([
+      '0.0.0.0/0 via 192.168.81.1',
+    ]);
     await eventually(
       'the intent on bgp-a2',
       () => intentOf(a2, speaker.id),
