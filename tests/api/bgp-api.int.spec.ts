@@ -34,6 +34,8 @@ const dragentHosts = async (speakerId: string) =>
   (await api.get<{ agents: { host: string }[] }>(`/v2.0/bgp-speakers/${speakerId}/bgp-dragents`)).body.agents.map((a) => a.host);
 const intentOf = async (agent: FakeAgent, speakerId: string) =>
   (await agent.desired()).get(`${agent.row}.${agent.host}.bgp.${speakerId}`) as Intent | undefined;
+/** The routes of router r1 (the one on the speaker's network) in its host's desired state, `dst via nexthop`. */
+let routerRoutes: () => Promise<string[]> = () => Promise.resolve([]);
 const agent = async (row: string, host: string, roles: string[], tunnelIp: string) => {
   const a = await FakeAgent.start(stack.natsUrl, stack.prefix, { row, host, roles, physnets: {}, tunnelIp });
   agents.push(a);
@@ -111,6 +113,59 @@ describe("BGP speakers and peers: validation and Neutron's shapes", () => {
     expect((await api.put(`/v2.0/bgp-peers/${p.id}`, { bgp_peer: { peer_ip: '10.0.0.9' } })).status).toBe(400);
   });
 
+  it('takes an import policy and BFD on peers (beyond Neutron): off by default, validated, settable on create and update', async () => {
+    const plain = await api.create('bgp-peers', 'bgp_peer', { name: 'plain', peer_ip: '10.255.0.8', remote_as: 64998 });
+    expect(plain).toMatchObject({ accept_default_route: false, accepted_prefixes: [], max_prefixes: null, bfd: false });
+    const learner = await api.create('bgp-peers', 'bgp_peer', {
+      name: 'learner',
+      peer_ip: '2001:db8:ffff::9',
+      remote_as: 64997,
+      accept_default_route: 'True',
+      accepted_prefixes: ['2001:DB8:100::/40', '2001:db8:100::/40', '2001:db8:200::/48'],
+      max_prefixes: '50',
+      bfd: true,
+    });
+    expect(learner).toMatchObject({
+      accept_default_route: true,
+      accepted_prefixes: ['2001:db8:100::/40', '2001:db8:200::/48'],
+      max_prefixes: 50,
+      bfd: true,
+    });
+    for (const [body, type, message] of [
+      [{ accepted_prefixes: ['10.0.0.1/8'] }, 'HTTPBadRequest', /host bits are set/],
+      [{ accepted_prefixes: ['10.0.0.0/33'] }, 'HTTPBadRequest', /not a valid CIDR/],
+      [{ accepted_prefixes: '10.0.0.0/8' }, 'HTTPBadRequest', /accepted_prefixes/],
+      [{ accepted_prefixes: ['2001:db8::/32'] }, 'InvalidBgpPeerImportPolicy', /2001:db8::\/32 is not IPv4, the family of its peer_ip 10.0.0.1/],
+      [{ max_prefixes: -1 }, 'HTTPBadRequest', /max_prefixes/],
+      [{ max_prefixes: 0 }, 'HTTPBadRequest', /max_prefixes/],
+      [{ max_prefixes: 'many' }, 'HTTPBadRequest', /max_prefixes/],
+      [{ accept_default_route: 'perhaps' }, 'HTTPBadRequest', /accept_default_route/],
+      [{ bfd: 2 }, 'HTTPBadRequest', /bfd/],
+    ] as const) {
+      const r = await api.post('/v2.0/bgp-peers', { bgp_peer: { peer_ip: '10.0.0.1', remote_as: 1, ...body } });
+      expect([r.status, errorOf(r.body).type, errorOf(r.body).message]).toEqual([400, type, expect.stringMatching(message)]);
+    }
+    const wrongFamily = await api.put(`/v2.0/bgp-peers/${learner.id}`, { bgp_peer: { accepted_prefixes: ['10.0.0.0/8'] } });
+    expect([wrongFamily.status, errorOf(wrongFamily.body).type]).toEqual([400, 'InvalidBgpPeerImportPolicy']);
+    const updated = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${plain.id}`, {
+      bgp_peer: { accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], max_prefixes: 10, bfd: true },
+    });
+    expect([updated.status, updated.body.bgp_peer]).toEqual([
+      200,
+      expect.objectContaining({ accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], max_prefixes: 10, bfd: true, revision_number: 2 }),
+    ]);
+    const cleared = await api.put<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${plain.id}`, { bgp_peer: { accepted_prefixes: [], max_prefixes: null } });
+    expect(cleared.body.bgp_peer).toMatchObject({ accept_default_route: true, accepted_prefixes: [], max_prefixes: null, bfd: true });
+    // a refused change changed nothing
+    expect((await api.get<{ bgp_peer: Resource }>(`/v2.0/bgp-peers/${learner.id}`)).body.bgp_peer).toMatchObject({
+      accepted_prefixes: ['2001:db8:100::/40', '2001:db8:200::/48'],
+      revision_number: 1,
+    });
+    const filtered = await api.get<{ bgp_peers: Resource[] }>('/v2.0/bgp-peers?bfd=true&fields=id&fields=bfd');
+    expect(filtered.body.bgp_peers.map((p) => p.id).sort()).toEqual([learner.id, plain.id].sort());
+    for (const p of [plain, learner]) expect((await api.delete(`/v2.0/bgp-peers/${p.id}`)).status).toBe(204);
+  });
+
   it("keeps a peer's password to its auth_type", async () => {
     const open = await api.create('bgp-peers', 'bgp_peer', { name: 'open', peer_ip: '10.255.0.7', remote_as: 64999 });
     const pw = await api.put(`/v2.0/bgp-peers/${open.id}`, { bgp_peer: { password: 'x' } });
@@ -157,6 +212,13 @@ describe('advertised routes, placement and desired state', () => {
   let a1: FakeAgent;
   let a2: FakeAgent;
   let b1: FakeAgent;
+  routerRoutes = async () => {
+    for (const a of agents) {
+      const intent = (await a.desired()).get(`${a.row}.${a.host}.router.${router.id}`) as { routes: { destination: string; nexthop: string }[] } | undefined;
+      if (intent !== undefined) return intent.routes.map((r) => `${r.destination} via ${r.nexthop}`).sort();
+    }
+    return [];
+  };
 
   it("advertises the same-scope tenant subnet and associated floating IPs, next hop the router's gateway address", async () => {
     const { pool } = await api.createScopedPool(
@@ -239,7 +301,16 @@ describe('advertised routes, placement and desired state', () => {
       localAs: 64711,
       routerId: '10.1.0.2',
       namespace: null,
-      peers: [{ id: peer4.id, address: '10.255.0.1', remoteAs: 14907, password: 'pw one' }],
+      peers: [
+        {
+          id: peer4.id,
+          address: '10.255.0.1',
+          remoteAs: 14907,
+          password: 'pw one',
+          importPolicy: { acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null },
+          bfd: false,
+        },
+      ],
       routes: (await routesOf(speaker.id)).map((r) => ({ destination: r.destination, nextHop: r.next_hop })),
     });
     expect(
@@ -319,6 +390,65 @@ describe('advertised routes, placement and desired state', () => {
     expect(peer.sessions[1]?.uptime_seconds).toBeNull();
   });
 
+  it('learns: get_learned_routes shows what each session learned of what its peer accepts, and forgets a session gone down', async () => {
+    const changed = await api.put(`/v2.0/bgp-peers/${peer4.id}`, { bgp_peer: { accept_default_route: true, accepted_prefixes: ['10.99.0.0/16'], bfd: true } });
+    expect(changed.status).toBe(200);
+    const intent = await eventually(
+      "the peer's policy in the speaker's intent",
+      async () => (await intentOf(a1, speaker.id)) as (Intent & { peers: { importPolicy: unknown; bfd: boolean }[] }) | undefined,
+      (i) => i?.peers[0]?.bfd === true,
+    );
+    expect(intent?.peers[0]?.importPolicy).toEqual({ acceptDefaultRoute: true, acceptedPrefixes: ['10.99.0.0/16'], maxPrefixes: null });
+
+    const route = (destination: string, nextHop: string, best = true) => ({ destination, nextHop, asPath: [14907], med: null, localPref: 100, best });
+    const report = (state: string, learned: ReturnType<typeof route>[]) => ({
+      kind: 'bgp_session',
+      id: `${speaker.id}/${peer4.id}`,
+      networkId: null,
+      status: state === 'Established' ? 'ACTIVE' : 'DOWN',
+      reason: `${state}, ${learned.length} routes learned`,
+      session: { speakerId: speaker.id, peerId: peer4.id, state, since: null, prefixesSent: 1, lastError: null, learned, learnedTotal: learned.length },
+    });
+    // 172.16.0.0/12 is not accepted (an agent under an older policy): never shown
+    // two core routers on the external subnet (192.168.81.0/26), one learned on each host
+    await a1.report([
+      report('Established', [route('0.0.0.0/0', '192.168.81.61'), route('10.99.0.0/16', '192.168.81.61'), route('172.16.0.0/12', '192.168.81.61')]),
+    ]);
+    await b1.report([report('Established', [route('0.0.0.0/0', '192.168.81.62', false)])]);
+    // bgp-a2 does not run the speaker: ignored
+    await a2.report([report('Established', [route('0.0.0.0/0', '192.168.81.3')])]);
+    type Learned = {
+      destination: string;
+      next_hop: string;
+      peer_id: string;
+      host: string;
+      as_path: number[];
+      med: number | null;
+      local_pref: number | null;
+      best: boolean;
+    };
+    const learnedRoutes = async () => (await api.get<{ learned_routes: Learned[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes;
+    const shown = await eventually('routes learned on both hosts', learnedRoutes, (l) => l.length === 3);
+    expect(shown).toEqual([
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.61', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+      { destination: '0.0.0.0/0', next_hop: '192.168.81.62', peer_id: peer4.id, host: 'bgp-b1', as_path: [14907], med: null, local_pref: 100, best: false },
+      { destination: '10.99.0.0/16', next_hop: '192.168.81.61', peer_id: peer4.id, host: 'bgp-a1', as_path: [14907], med: null, local_pref: 100, best: true },
+    ]);
+    // L3 installs them in the router of the speaker's network: the learned default route, ECMP
+    // over both core routers, instead of the subnet's gateway; the accepted prefix beside it
+    const ecmp = ['0.0.0.0/0 via 192.168.81.61', '0.0.0.0/0 via 192.168.81.62', '10.99.0.0/16 via 192.168.81.61'];
+    expect(await eventually("the router's routes", routerRoutes, (r) => JSON.stringify(r) === JSON.stringify(ecmp))).toEqual(ecmp);
+
+    await a1.report([report('Active', [])]);
+    expect((await eventually('bgp-a1 forgets', learnedRoutes, (l) => l.length === 1)).map((r) => r.host)).toEqual(['bgp-b1']);
+    expect(await eventually('the router forgets bgp-a1', routerRoutes, (r) => r.length === 1)).toEqual(['0.0.0.0/0 via 192.168.81.62']);
+
+    const member = api.as({ 'X-Roles': 'member', 'X-Project-Id': 'project-m' });
+    expect((await member.get(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).status).toBe(403);
+    const missing = await api.get(`/v2.0/bgp-speakers/00000000-0000-4000-8000-000000000000/get_learned_routes`);
+    expect([missing.status, errorOf(missing.body).type]).toEqual([404, 'BgpSpeakerNotFound']);
+  });
+
   it('moves a speaker off a dead agent to a live one, preferring the row it lost', async () => {
     await b1.stop();
     agents.splice(agents.indexOf(b1), 1);
@@ -332,6 +462,11 @@ describe('advertised routes, placement and desired state', () => {
     expect(hosts.sort()).toEqual(['bgp-a1', 'bgp-a2']);
     const peer = (await api.get<{ bgp_peer: { sessions: { host: string }[] } }>(`/v2.0/bgp-peers/${peer4.id}`)).body.bgp_peer;
     expect(peer.sessions.map((s) => s.host)).toEqual(['bgp-a1']);
+    // what bgp-b1 learned went with it: the router has its static default route again
+    expect((await api.get<{ learned_routes: unknown[] }>(`/v2.0/bgp-speakers/${speaker.id}/get_learned_routes`)).body.learned_routes).toEqual([]);
+    expect(await eventually('the static default route again', routerRoutes, (r) => r[0] === '0.0.0.0/0 via 192.168.81.1')).toEqual([
+      '0.0.0.0/0 via 192.168.81.1',
+    ]);
     await eventually(
       'the intent on bgp-a2',
       () => intentOf(a2, speaker.id),

@@ -33,6 +33,53 @@ describe('status reporter', () => {
     const r = new StatusReporter();
     const many = Array.from({ length: 1201 }, (_, i) => report(`p${i}`, 'ACTIVE'));
     expect(r.changes(many).map((b) => b.length)).toEqual([500, 500, 201]);
+    // and by size: sessions with many learned routes
+    const route = { destination: '10.0.0.0/24', nextHop: '192.0.2.1', asPath: [14907, 65000], med: null, localPref: 100, best: true };
+    const session = (i: number): ResourceReport => ({
+      kind: 'bgp_session',
+      id: `s/${i}`,
+      networkId: null,
+      status: 'ACTIVE',
+      reason: 'Established',
+      session: {
+        speakerId: 's',
+        peerId: `${i}`,
+        state: 'Established',
+        since: null,
+        prefixesSent: 1,
+        lastError: null,
+        learned: Array(256).fill(route),
+        learnedTotal: 256,
+      },
+    });
+    const batches = r.changes(Array.from({ length: 100 }, (_, i) => session(i)));
+    expect(batches.length).toBeGreaterThan(1);
+    for (const b of batches) expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThan(600 * 1024);
+    expect(batches.flat()).toHaveLength(100);
+  });
+
+  it('reports a BGP session again when its learned routes change, even with the same reason', () => {
+    const r = new StatusReporter();
+    const learned = (nextHop: string): ResourceReport => ({
+      kind: 'bgp_session',
+      id: 's/p',
+      networkId: null,
+      status: 'ACTIVE',
+      reason: 'Established, 1 routes learned',
+      session: {
+        speakerId: 's',
+        peerId: 'p',
+        state: 'Established',
+        since: null,
+        prefixesSent: 1,
+        lastError: null,
+        learned: [{ destination: '0.0.0.0/0', nextHop, asPath: [], med: null, localPref: 100, best: true }],
+        learnedTotal: 1,
+      },
+    });
+    r.changes([learned('192.0.2.1')]).forEach((b) => r.confirm(b));
+    expect(r.changes([learned('192.0.2.1')])).toEqual([]);
+    expect(r.changes([learned('192.0.2.2')]).flat()).toHaveLength(1);
   });
 });
 

@@ -9,6 +9,7 @@ import { REQUEST_SCHEMAS } from './api/bodies';
 import { BGP_EXTENSIONS } from './api/extensions';
 import { peersReader, speakers } from './api/resources';
 import { BgpCommands } from './application/commands';
+import { learnedRoutesFromAgentReports } from './application/learned.reaction';
 import { BgpPlacement } from './application/placement';
 import { bgpConfig } from './config';
 import { bgpSpeakerIntents } from './desired-state/intents';
@@ -22,7 +23,7 @@ export const BgpContext = defineService({
   database: { schema: BGP_SCHEMA, connect: createPrisma },
   events: [...bgpEventDefinitions, ...ipamEventDefinitions, ...l3EventDefinitions, ...agentEventDefinitions],
   histories: [speakerDecider, peerDecider],
-  parts: ({ config, logger, naming, nc, prisma, store, project, watch, publish, every }) => {
+  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every }) => {
     const publisher = publish(new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.bgp], () => bgpSpeakerIntents(prisma), logger));
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
     // The commands and the placement read BGP's projection, which calls the placement back
@@ -36,6 +37,7 @@ export const BgpContext = defineService({
         placement.reconcileSoon();
       },
     });
+    reactToAgentReports('bgp_learned_routes', learnedRoutesFromAgentReports(commands));
     every({ name: 'speaker placement', seconds: config.PLACEMENT_INTERVAL_SECONDS, now: true, run: () => placement.reconcileSoon() });
     return { projection, commands, placement, heartbeats, publisher };
   },
@@ -51,7 +53,7 @@ export const BgpContext = defineService({
     openapi: {
       title: 'ncp BGP',
       description:
-        "Neutron dynamic routing: BGP speakers and peers. Tenant subnets in the gateway subnet's address scope and floating IPs are advertised, next hop the router's gateway address, by BIRD 2 on two bgp agents per speaker. Beyond Neutron: dual-stack speakers (ip_version null) and session status on peers.",
+        "Neutron dynamic routing: BGP speakers and peers. Tenant subnets in the gateway subnet's address scope and floating IPs are advertised, next hop the router's gateway address, by BIRD 2 on two bgp agents per speaker. Beyond Neutron: dual-stack speakers (ip_version null), session status on peers, peers' import policies (accept_default_route, accepted_prefixes, max_prefixes) with the routes learned (get_learned_routes), and BFD.",
       requests: { 'bgp-speakers': ['bgp_speaker', REQUEST_SCHEMAS.bgp_speaker], 'bgp-peers': ['bgp_peer', REQUEST_SCHEMAS.bgp_peer] },
     },
   },

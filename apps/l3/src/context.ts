@@ -1,5 +1,6 @@
 import {
   agentEventDefinitions,
+  bgpEventDefinitions,
   ipamEventDefinitions,
   l3EventDefinitions,
   quotaEventDefinitions,
@@ -40,7 +41,14 @@ export const L3Context = defineService({
   name: 'l3',
   config: l3Config,
   database: { schema: L3_SCHEMA, connect: createPrisma },
-  events: [...l3EventDefinitions, ...usageEventDefinitions, ...ipamEventDefinitions, ...quotaEventDefinitions, ...agentEventDefinitions],
+  events: [
+    ...l3EventDefinitions,
+    ...usageEventDefinitions,
+    ...ipamEventDefinitions,
+    ...quotaEventDefinitions,
+    ...agentEventDefinitions,
+    ...bgpEventDefinitions,
+  ],
   histories: [routerDecider, floatingIpDecider, l3RegistryDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);

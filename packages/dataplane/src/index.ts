@@ -79,8 +79,16 @@ export { reconcileDhcp, type DhcpItem, type DhcpItemResult, type DhcpOptions } f
 export { BGP_EXPORT_FILTER, BGP_STATIC_PROTOCOL, bgpPeerProtocol } from './bgp/model.js';
 export { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bgp/bird.js';
 export { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './bgp/paths.js';
-export { parseBirdProtocols, type BgpSessionState, type BirdProtocolState } from './bgp/status.js';
-export { isBgpReadOnlyCommand, reconcileBgp, type BgpItem, type BgpItemResult, type BgpOptions } from './bgp/reconcile.js';
+export {
+  MAX_LEARNED_REPORTED,
+  parseBirdProtocols,
+  parseBirdRoutes,
+  type BgpLearnedRoute,
+  type BgpSessionState,
+  type BirdProtocolState,
+  type BirdRoute,
+} from './bgp/status.js';
+export { isBgpReadOnlyCommand, learnedRoutes, reconcileBgp, type BgpItem, type BgpItemResult, type BgpOptions } from './bgp/reconcile.js';
 export { METADATA_IPV4, METADATA_IPV6, MetadataProxyConfigSchema, type MetadataProxyConfig } from './metadata/model.js';
 export { metadataForwardSocket, metadataProxyDir, metadataProxyFiles, type MetadataProxyFiles } from './metadata/paths.js';
 export { relayHttp, replyText, withoutHopByHop, type RelayTarget } from './metadata/relay.js';

@@ -67,6 +67,25 @@ export class SpeakersController extends neutronResource<BgpPrisma, { commands: B
     return { advertised_routes: routes.map((r) => ({ destination: r.destination, next_hop: r.nextHop })) };
   }
 
+  /** Beyond Neutron: what the speaker's sessions learned from their peers, per peer and host. */
+  @Get(':id/get_learned_routes')
+  async learnedRoutes(@Param('id') id: string, @Req() req: HttpRequestLike) {
+    requireBgpAdmin(this.api, req, 'get_learned_routes');
+    const routes = await this.deps.commands.learnedRoutes(id);
+    return {
+      learned_routes: routes.map((r) => ({
+        destination: r.destination,
+        next_hop: r.nextHop,
+        peer_id: r.peerId,
+        host: r.host,
+        as_path: r.asPath.map(Number),
+        med: r.med === null ? null : Number(r.med),
+        local_pref: r.localPref === null ? null : Number(r.localPref),
+        best: r.best,
+      })),
+    };
+  }
+
   @Get(':id/bgp-dragents')
   async dragents(@Param('id') id: string, @Req() req: HttpRequestLike) {
     requireBgpAdmin(this.api, req, 'list_dragent_hosting_bgp_speaker');

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { ValidationError, type CommandMetadata } from '@ncp/contracts';
 import {
+  boundedList,
   defined,
   neutronBoolean,
   neutronId,
   neutronInteger,
+  neutronNullableInteger,
   neutronString,
   ownerAttributes,
   parseBody,
@@ -12,8 +14,9 @@ import {
   parseWith,
   projectOf,
 } from '@ncp/nest-common';
-import { isValidIp, normalizeIp, parseIp } from '@ncp/netaddr';
+import { isValidIp, normalizeCidr, normalizeIp, parseIp } from '@ncp/netaddr';
 import { type CreatePeerInput, type CreateSpeakerInput } from '../application/commands';
+import { type PeerChanges } from '../domain/peer.decider';
 
 const text = neutronString();
 const owner = ownerAttributes();
@@ -41,6 +44,21 @@ const peerIp = neutronString(64).superRefine((s, ctx) => {
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Bounds of the import policy (an extension: Neutron's peers learn nothing). */
+export const MAX_ACCEPTED_PREFIXES = 100;
+export const MAX_PREFIXES_RANGE = { min: 1, max: 1_000_000 };
+/** A CIDR without host bits; given in its normal form to the domain. */
+const acceptedPrefix = neutronString(64).transform((s, ctx) => {
+  try {
+    return normalizeCidr(s, { strict: true });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `accepted_prefixes: ${error instanceof Error ? error.message : String(error)}` });
+    return z.NEVER;
+  }
+});
+/** Each prefix once, in the order given (a repeated prefix accepts nothing more). */
+const acceptedPrefixes = boundedList(acceptedPrefix, MAX_ACCEPTED_PREFIXES, 'accepted prefixes').transform((list) => [...new Set(list)]);
+
 const speakerBody = z.strictObject({
   ...owner,
   name: text.optional(),
@@ -64,6 +82,10 @@ const peerBody = z.strictObject({
   remote_as: asn('remote_as').optional(),
   auth_type: z.enum(['none', 'md5'], { message: "auth_type must be 'none' or 'md5'" }).optional(),
   password: password.nullable().optional(),
+  accept_default_route: neutronBoolean('accept_default_route').optional(),
+  accepted_prefixes: acceptedPrefixes.optional(),
+  max_prefixes: neutronNullableInteger('max_prefixes', MAX_PREFIXES_RANGE).optional(),
+  bfd: neutronBoolean('bfd').optional(),
 });
 
 const required = (attribute: string) => new ValidationError('API.HTTPBadRequest', `Failed to parse request. Required attribute '${attribute}' not specified`);
@@ -99,12 +121,30 @@ export function createPeerInput(body: unknown, meta: CommandMetadata): CreatePee
   if (authType === 'md5' && pw === null) throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', 'A password is required for auth_type md5.');
   if (authType === 'none' && pw !== null)
     throw new ValidationError('BGP.InvalidBgpPeerMd5Authentication', "A password is only taken with auth_type md5, not with 'none'.");
-  return { projectId: projectOf(b, meta), name: b.name ?? '', peerIp: normalizeIp(b.peer_ip), remoteAs: b.remote_as, authType, password: pw };
+  return {
+    projectId: projectOf(b, meta),
+    name: b.name ?? '',
+    peerIp: normalizeIp(b.peer_ip),
+    remoteAs: b.remote_as,
+    authType,
+    password: pw,
+    acceptDefaultRoute: b.accept_default_route ?? false,
+    acceptedPrefixes: b.accepted_prefixes ?? [],
+    maxPrefixes: b.max_prefixes ?? null,
+    bfd: b.bfd ?? false,
+  };
 }
 
-export function updatePeerInput(body: unknown): { name?: string; password?: string | null } {
-  const b = parseUpdateBody(body, 'bgp_peer', peerBody, ['name', 'password']);
-  return defined({ name: b.name, password: b.password });
+export function updatePeerInput(body: unknown): PeerChanges {
+  const b = parseUpdateBody(body, 'bgp_peer', peerBody, ['name', 'password', 'accept_default_route', 'accepted_prefixes', 'max_prefixes', 'bfd']);
+  return defined({
+    name: b.name,
+    password: b.password,
+    acceptDefaultRoute: b.accept_default_route,
+    acceptedPrefixes: b.accepted_prefixes,
+    maxPrefixes: b.max_prefixes,
+    bfd: b.bfd,
+  });
 }
 
 /** `{"bgp_peer_id": ...}`, `{"network_id": ...}`, `{"bgp_speaker_id": ...}`: the bodies of the actions. */

@@ -19,4 +19,14 @@ export const BGP_EXTENSIONS = [
     'BGP session status',
     'Each BGP peer shows its sessions as the agents running the speakers report them: status, uptime and prefixes sent, per speaker and host.',
   ),
+  extension(
+    'bgp-peer-import-policy',
+    'BGP peers that are learned from',
+    "Beyond neutron-dynamic-routing, whose speakers only advertise: a peer may let the speakers learn routes from it. accept_default_route (default false), accepted_prefixes (CIDRs of the peer's family, each accepting itself and its more-specifics; default []), max_prefixes (routes learned per session before the session is restarted; null: no limit). Off by default: nothing is learned. GET /v2.0/bgp-speakers/<id>/get_learned_routes lists what the speakers learned.",
+  ),
+  extension(
+    'bgp-peer-bfd',
+    'BFD on BGP sessions',
+    'bfd (default false): the sessions with the peer run BFD (RFC 5880), so a dead link or peer is noticed in about a second.',
+  ),
 ];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError, type BgpPeerEvent, type BgpSpeakerEvent, type CommandMetadata } from '@ncp/contracts';
 import { AggregateRepository, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Written } from '@ncp/nest-common';
-import { peerDecider, type PeerCommand, type PeerState } from '../domain/peer.decider';
+import { peerDecider, type PeerChanges, type PeerCommand, type PeerImportPolicy, type PeerState } from '../domain/peer.decider';
 import { speakerDecider, type SpeakerAttributes, type SpeakerCommand, type SpeakerState } from '../domain/speaker.decider';
 import { type BgpPrisma } from '../infrastructure/prisma';
 import { type AdvertisedRoute } from '../domain/advertised-routes';
@@ -15,7 +15,7 @@ export interface CreateSpeakerInput extends SpeakerAttributes {
   readonly ipVersion: 4 | 6 | null;
 }
 
-export interface CreatePeerInput {
+export interface CreatePeerInput extends PeerImportPolicy {
   readonly projectId: string;
   readonly name: string;
   readonly peerIp: string;
@@ -98,13 +98,24 @@ export class BgpCommands {
     return routesOfSpeaker(speaker, await routingFacts(this.prisma));
   }
 
+  /** What the speaker's sessions learned (of what their peers' policies accept), as of everything the stream holds now. */
+  async learnedRoutes(id: string) {
+    await this.catchUp();
+    const speaker = await this.prisma.bgpSpeaker.findUnique({ where: { id }, select: { id: true } });
+    if (!speaker) throw new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
+    return this.prisma.bgpLearnedRoute.findMany({
+      where: { speakerId: id },
+      orderBy: [{ destination: 'asc' }, { nextHop: 'asc' }, { peerId: 'asc' }, { host: 'asc' }],
+    });
+  }
+
   async createPeer(input: CreatePeerInput, meta: CommandMetadata): Promise<Written> {
     const id = randomUUID();
     const r = await this.peers.execute(id, { type: 'CreatePeer', id, ...input }, meta);
     return { id, sequence: r.sequence };
   }
 
-  async updatePeer(id: string, changes: { name?: string; password?: string | null }, meta: CommandMetadata): Promise<Written> {
+  async updatePeer(id: string, changes: PeerChanges, meta: CommandMetadata): Promise<Written> {
     const r = await this.peers.execute(id, { type: 'UpdatePeer', id, changes }, meta);
     return { id, sequence: r.sequence };
   }

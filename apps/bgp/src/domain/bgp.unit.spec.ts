@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
+import { BgpPeerCreated, BgpSpeakerPeerAdded, EventRegistry, type BgpPeerEvent, type BgpSpeakerEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
-import { peerDecider } from './peer.decider';
+import { acceptedRoutes, MAX_LEARNED_ROUTES } from './learned-routes';
+import { peerDecider, type PeerImportPolicy } from './peer.decider';
 import { chooseSpeakerHosts, familiesClash, type BgpAgentCandidate } from './placement';
 import { bgpRouterId, speakerIntent, type PeerFacts } from './speaker-intent';
 import { speakerDecider } from './speaker.decider';
@@ -131,10 +132,158 @@ describe('speaker decider', () => {
   });
 });
 
+describe('learned routes', () => {
+  const spec = deciderSpec(speakerDecider);
+  const created: BgpSpeakerEvent = {
+    type: 'BgpSpeakerCreated',
+    data: { projectId: 'p', name: 's', localAs: 64711, ipVersion: 4, advertiseFloatingIpHostRoutes: true, advertiseTenantNetworks: true },
+  };
+  const peerAdded: BgpSpeakerEvent = { type: 'BgpSpeakerPeerAdded', data: { peerId: 'peer-1', peerIp: '10.255.0.1' } };
+  const hosts = [
+    { host: 'a1', row: 'a', pinned: false },
+    { host: 'b1', row: 'b', pinned: false },
+  ];
+  const placed: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts, reason: 'placed' } };
+  const policy: { peerIp: string } & PeerImportPolicy = {
+    peerIp: '10.255.0.1',
+    acceptDefaultRoute: true,
+    acceptedPrefixes: ['10.0.0.0/8'],
+    maxPrefixes: null,
+    bfd: false,
+  };
+  const route = (destination: string, nextHop = '192.168.81.1') => ({ destination, nextHop, asPath: [14907], med: null, localPref: 100, best: true });
+  const learn = (routes: ReturnType<typeof route>[], host = 'a1', peer = policy) =>
+    ({ type: 'LearnRoutes', id: S, peerId: 'peer-1', host, routes, peer }) as const;
+  const learned = (routes: ReturnType<typeof route>[], host = 'a1'): BgpSpeakerEvent => ({
+    type: 'BgpSpeakerRoutesLearned',
+    data: { peerId: 'peer-1', host, routes },
+  });
+
+  it('records what a session learned of what its peer accepts, only when it changes', () => {
+    spec
+      .given([created, peerAdded, placed])
+      .when(learn([route('10.99.0.0/16'), route('0.0.0.0/0'), route('172.16.0.0/12'), route('10.0.0.0/8', '192.168.81.2')]))
+      .then([learned([route('0.0.0.0/0'), route('10.0.0.0/8', '192.168.81.2'), route('10.99.0.0/16')])]);
+    const known = learned([route('0.0.0.0/0')]);
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+    // the session went down: nothing learned any more
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([]))
+      .then([learned([])]);
+    spec.given([created, peerAdded, placed]).when(learn([])).then([]);
+    // a peer whose policy no longer accepts the default route
+    spec
+      .given([created, peerAdded, placed, known])
+      .when(learn([route('0.0.0.0/0')], 'a1', { ...policy, acceptDefaultRoute: false }))
+      .then([learned([])]);
+  });
+
+  it('ignores reports of hosts the speaker is not on, peers it has not, or a deleted speaker', () => {
+    spec
+      .given([created, peerAdded, placed])
+      .when(learn([route('0.0.0.0/0')], 'c1'))
+      .then([]);
+    spec
+      .given([created, placed])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+    spec
+      .given([])
+      .when(learn([route('0.0.0.0/0')]))
+      .then([]);
+  });
+
+  it("forgets a session's routes with its peer or its host", () => {
+    const both = [created, peerAdded, placed, learned([route('0.0.0.0/0')]), learned([route('0.0.0.0/0', '192.168.81.2')], 'b1')];
+    expect(Object.keys(spec.given(both).state().learned)).toEqual(['peer-1 a1', 'peer-1 b1']);
+    const moved: BgpSpeakerEvent = { type: 'BgpSpeakerScheduled', data: { hosts: hosts.slice(1), reason: 'a1 died' } };
+    expect(Object.keys(spec.given([...both, moved]).state().learned)).toEqual(['peer-1 b1']);
+    expect(spec.given([...both, { type: 'BgpSpeakerPeerRemoved', data: { peerId: 'peer-1' } }]).state().learned).toEqual({});
+  });
+
+  it("keeps routes of the peer's family, in normal form, inside accepted prefixes, once each, bounded", () => {
+    const peer = { peerIp: '10.255.0.1', acceptDefaultRoute: false, acceptedPrefixes: ['10.0.0.0/8', '192.0.2.0/24'] };
+    expect(
+      acceptedRoutes(peer, [
+        route('0.0.0.0/0'),
+        route('10.0.0.0/8'),
+        route('10.0.0.0/7'),
+        route('192.0.2.128/25'),
+        // an address with leading zeros (octal to some parsers) is no next hop
+        route('192.0.2.0/25', '192.168.081.1'),
+        route('2001:db8::/32', '2001:db8::1'),
+        route('10.1.0.0/16', '2001:db8::1'),
+        route('10.1.0.1/16'),
+        route('10.1.0.0/16'),
+        route('10.1.0.0/16'),
+      ]).map((r) => `${r.destination} ${r.nextHop}`),
+    ).toEqual(['10.0.0.0/8 192.168.81.1', '10.1.0.0/16 192.168.81.1', '192.0.2.128/25 192.168.81.1']);
+    const many = Array.from({ length: MAX_LEARNED_ROUTES + 10 }, (_, i) => route(`10.${Math.floor(i / 256)}.${i % 256}.0/24`));
+    expect(acceptedRoutes(peer, many)).toHaveLength(MAX_LEARNED_ROUTES);
+  });
+});
+
 describe('peer decider', () => {
   const spec = deciderSpec(peerDecider);
-  const peerData = { projectId: 'p', name: 'core', peerIp: '10.0.0.1', remoteAs: 14907, authType: 'md5' as const, password: 'secret' as string | null };
+  const peerData = {
+    projectId: 'p',
+    name: 'core',
+    peerIp: '10.0.0.1',
+    remoteAs: 14907,
+    authType: 'md5' as const,
+    password: 'secret' as string | null,
+    acceptDefaultRoute: false,
+    acceptedPrefixes: [] as string[],
+    maxPrefixes: null as number | null,
+    bfd: false,
+  };
   const created: BgpPeerEvent = { type: 'BgpPeerCreated', data: peerData };
+
+  it('reads version 1 creations, made before import policies, as peers that learn nothing, without BFD', () => {
+    const { acceptDefaultRoute: _a, acceptedPrefixes: _p, maxPrefixes: _m, bfd: _b, ...v1 } = peerData;
+    const data = new EventRegistry([BgpPeerCreated]).readLatest('BgpPeerCreated', 1, v1);
+    expect(data).toEqual({ ...v1, acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false });
+    const state = spec.given([{ type: 'BgpPeerCreated', data } as BgpPeerEvent]).state();
+    expect(state).toMatchObject({ acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false });
+  });
+
+  it("takes accepted prefixes of the peer's family only, on create and on update", () => {
+    spec
+      .given([])
+      .when({ type: 'CreatePeer', id: 'x', ...peerData, acceptedPrefixes: ['10.0.0.0/8', '2001:db8::/32'] })
+      .thenThrows('BGP.InvalidBgpPeerImportPolicy', /2001:db8::\/32 is not IPv4, the family of its peer_ip 10.0.0.1/);
+    spec
+      .given([created])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptedPrefixes: ['2001:db8::/32'] } })
+      .thenThrows('BGP.InvalidBgpPeerImportPolicy');
+    const v6: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, peerIp: '2001:db8:ffff::1', acceptedPrefixes: ['2001:db8::/32'] } };
+    spec
+      .given([])
+      .when({ type: 'CreatePeer', id: 'x', ...v6.data })
+      .then([v6]);
+  });
+
+  it('records only the policy attributes that change (lists compared by value)', () => {
+    const policy: BgpPeerEvent = { type: 'BgpPeerCreated', data: { ...peerData, acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 10 } };
+    spec
+      .given([policy])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 10, bfd: false } })
+      .then([]);
+    spec
+      .given([policy])
+      .when({ type: 'UpdatePeer', id: 'x', changes: { acceptDefaultRoute: true, acceptedPrefixes: [], maxPrefixes: null, bfd: true } })
+      .then([{ type: 'BgpPeerUpdated', data: { changes: { acceptDefaultRoute: true, acceptedPrefixes: [], maxPrefixes: null, bfd: true } } }]);
+    expect(spec.given([policy, { type: 'BgpPeerUpdated', data: { changes: { acceptDefaultRoute: true, maxPrefixes: null } } }]).state()).toMatchObject({
+      acceptDefaultRoute: true,
+      acceptedPrefixes: ['10.0.0.0/8'],
+      maxPrefixes: null,
+      bfd: false,
+    });
+  });
 
   it('changes the name and password only when they differ, and knows no deleted peer', () => {
     spec
@@ -230,20 +379,40 @@ describe('speaker placement', () => {
 });
 
 describe('speaker intent', () => {
+  const learnNothing = { acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null, bfd: false };
   const peers: PeerFacts[] = [
-    { id: 'bee00006-0000-4000-8000-000000000006', peerIp: '2001:db8:ffff::1', remoteAs: 65000, authType: 'none', password: null },
-    { id: 'bee00004-0000-4000-8000-000000000004', peerIp: '10.255.0.1', remoteAs: 14907, authType: 'md5', password: 's3cret' },
+    { id: 'bee00006-0000-4000-8000-000000000006', peerIp: '2001:db8:ffff::1', remoteAs: 65000, authType: 'none', password: null, ...learnNothing },
+    {
+      id: 'bee00004-0000-4000-8000-000000000004',
+      peerIp: '10.255.0.1',
+      remoteAs: 14907,
+      authType: 'md5',
+      password: 's3cret',
+      acceptDefaultRoute: true,
+      acceptedPrefixes: ['10.0.0.0/8'],
+      maxPrefixes: 50,
+      bfd: true,
+    },
   ];
   const routes = [{ destination: '192.168.81.64/26', nextHop: '192.168.81.2' }];
 
-  it("keeps the peers of the speaker's family (all for a dual-stack speaker) with their MD5 password", () => {
+  it("keeps the peers of the speaker's family (all for a dual-stack speaker) with their MD5 password, import policy and BFD", () => {
     const v4 = speakerIntent({ id: S, localAs: 64711, ipVersion: 4 }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);
     expect(v4).toEqual({
       speakerId: S,
       localAs: 64711,
       routerId: '10.1.0.2',
       namespace: null,
-      peers: [{ id: 'bee00004-0000-4000-8000-000000000004', address: '10.255.0.1', remoteAs: 14907, password: 's3cret' }],
+      peers: [
+        {
+          id: 'bee00004-0000-4000-8000-000000000004',
+          address: '10.255.0.1',
+          remoteAs: 14907,
+          password: 's3cret',
+          importPolicy: { acceptDefaultRoute: true, acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 50 },
+          bfd: true,
+        },
+      ],
       routes,
     });
     const both = speakerIntent({ id: S, localAs: 64711, ipVersion: null }, { host: 'net-a1', tunnelIp: '10.1.0.2' }, peers, routes);

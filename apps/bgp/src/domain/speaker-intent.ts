@@ -9,6 +9,10 @@ export interface PeerFacts {
   readonly remoteAs: number;
   readonly authType: string;
   readonly password: string | null;
+  readonly acceptDefaultRoute: boolean;
+  readonly acceptedPrefixes: readonly string[];
+  readonly maxPrefixes: number | null;
+  readonly bfd: boolean;
 }
 
 /**
@@ -26,7 +30,7 @@ export function bgpRouterId(host: string, tunnelIp: string): string {
 
 /**
  * What one host runs for a speaker: its peers of the speaker's family (every peer when the
- * speaker serves both) and exactly the advertised routes. BIRD runs in the agent's host
+ * speaker serves both) with what may be learned from each, and exactly the advertised routes. BIRD runs in the agent's host
  * namespace (`namespace: null`), where the agent's links to the core routers are. Pure.
  */
 export function speakerIntent(
@@ -42,7 +46,14 @@ export function speakerIntent(
     namespace: null,
     peers: peers
       .filter((p) => speaker.ipVersion === null || parseIp(p.peerIp).version === speaker.ipVersion)
-      .map((p) => ({ id: p.id, address: p.peerIp, remoteAs: p.remoteAs, password: p.authType === 'md5' ? p.password : null }))
+      .map((p) => ({
+        id: p.id,
+        address: p.peerIp,
+        remoteAs: p.remoteAs,
+        password: p.authType === 'md5' ? p.password : null,
+        importPolicy: { acceptDefaultRoute: p.acceptDefaultRoute, acceptedPrefixes: [...p.acceptedPrefixes], maxPrefixes: p.maxPrefixes },
+        bfd: p.bfd,
+      }))
       .sort((a, b) => a.id.localeCompare(b.id)),
     routes: routes.map((r) => ({ destination: r.destination, nextHop: r.nextHop })),
   };

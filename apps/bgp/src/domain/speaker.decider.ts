@@ -5,11 +5,14 @@ import {
   NotFoundError,
   ValidationError,
   createdEvent,
+  type BgpLearnedRoute,
   type BgpSpeakerEvent,
   type CommandMetadata,
   type Decider,
 } from '@ncp/contracts';
 import { normalizeIp, parseIp } from '@ncp/netaddr';
+import { acceptedRoutes, sameRoutes, sessionKey } from './learned-routes';
+import { type PeerImportPolicy } from './peer.decider';
 
 export interface SpeakerHost {
   readonly host: string;
@@ -38,6 +41,8 @@ export interface SpeakerState extends SpeakerAttributes {
   peers: SpeakerPeer[];
   networkIds: string[];
   hosts: SpeakerHost[];
+  /** what each session (`sessionKey(peer, host)`) learned, of what its peer accepts; sessions that learned nothing are absent */
+  learned: Record<string, BgpLearnedRoute[]>;
 }
 
 /** Every command names its speaker (`id`), for the messages. */
@@ -60,7 +65,22 @@ export type SpeakerCommand = { id: string } & (
   | { type: 'Pin'; host: string; row: string; agentId: string }
   | { type: 'Unpin'; host: string; agentId: string }
   | { type: 'DeleteSpeaker' }
+  /**
+   * An agent's report of what one session (a peer, on a host of the speaker) holds now; `peer`:
+   * the peer's address and import policy, facts of the peer aggregate, as the report found them.
+   */
+  | { type: 'LearnRoutes'; peerId: string; host: string; routes: BgpLearnedRoute[]; peer: { peerIp: string } & PeerImportPolicy }
 );
+
+/** The sessions' routes that stay when peers or hosts go. */
+function keepLearned(learned: Record<string, BgpLearnedRoute[]>, keep: (peerId: string, host: string) => boolean): Record<string, BgpLearnedRoute[]> {
+  return Object.fromEntries(
+    Object.entries(learned).filter(([key]) => {
+      const [peerId = '', host = ''] = key.split(' ');
+      return keep(peerId, host);
+    }),
+  );
+}
 
 const notFound = (id: string) => new NotFoundError('BGP.BgpSpeakerNotFound', `BGP speaker ${id} could not be found.`);
 
@@ -78,13 +98,22 @@ function evolve(state: SpeakerState, event: BgpSpeakerEvent): SpeakerState {
     case 'BgpSpeakerPeerAdded':
       return { ...state, peers: [...state.peers, { peerId: event.data.peerId, peerIp: event.data.peerIp }] };
     case 'BgpSpeakerPeerRemoved':
-      return { ...state, peers: state.peers.filter((p) => p.peerId !== event.data.peerId) };
+      return {
+        ...state,
+        peers: state.peers.filter((p) => p.peerId !== event.data.peerId),
+        learned: keepLearned(state.learned, (peerId) => peerId !== event.data.peerId),
+      };
     case 'BgpSpeakerNetworkAdded':
       return { ...state, networkIds: [...state.networkIds, event.data.networkId] };
     case 'BgpSpeakerNetworkRemoved':
       return { ...state, networkIds: state.networkIds.filter((n) => n !== event.data.networkId) };
     case 'BgpSpeakerScheduled':
-      return { ...state, hosts: event.data.hosts };
+      return { ...state, hosts: event.data.hosts, learned: keepLearned(state.learned, (_, host) => event.data.hosts.some((h) => h.host === host)) };
+    case 'BgpSpeakerRoutesLearned': {
+      const key = sessionKey(event.data.peerId, event.data.host);
+      const { [key]: _old, ...others } = state.learned;
+      return { ...state, learned: event.data.routes.length === 0 ? others : { ...others, [key]: event.data.routes } };
+    }
     case 'BgpSpeakerDeleted':
       return initialState();
   }
@@ -97,6 +126,7 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
   }
   if (!state.exists) {
     if (command.type === 'Schedule' && command.hosts.length === 0) return [];
+    if (command.type === 'LearnRoutes') return []; // a late report of a deleted speaker
     if (command.type === 'RemovePeer' && command.ifPresent) return [];
     throw notFound(id);
   }
@@ -161,6 +191,14 @@ function decide(command: SpeakerCommand, state: Readonly<SpeakerState>, _meta: C
       ];
     case 'DeleteSpeaker':
       return [{ type: 'BgpSpeakerDeleted', data: {} }];
+    case 'LearnRoutes': {
+      // A late report of a host the speaker left, or of a peer it no longer has, is stale.
+      if (!hasPeer(state, command.peerId) || !state.hosts.some((h) => h.host === command.host)) return [];
+      const routes = acceptedRoutes(command.peer, command.routes);
+      const known = state.learned[sessionKey(command.peerId, command.host)] ?? [];
+      if (sameRoutes(known, routes)) return [];
+      return [{ type: 'BgpSpeakerRoutesLearned', data: { peerId: command.peerId, host: command.host, routes } }];
+    }
   }
 }
 
@@ -176,6 +214,7 @@ function initialState(): SpeakerState {
     peers: [],
     networkIds: [],
     hosts: [],
+    learned: {},
   };
 }
 

@@ -13,7 +13,18 @@ import { BgpProjection } from './bgp.projection';
 const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'routers', 'router_interfaces', 'floating_ips', 'agents'];
 const session = { speakerId: 'spk-1', peerId: 'peer-1', state: 'Established', since: '2026-11-01T00:10:00.000Z', prefixesSent: 3, lastError: null };
 const events = factStream()
-  .add('peer', 'peer-1', 'BgpPeerCreated', { projectId: 'p', name: 'upstream', peerIp: '192.0.2.254', remoteAs: 65001, authType: 'none', password: null })
+  .add('peer', 'peer-1', 'BgpPeerCreated', {
+    projectId: 'p',
+    name: 'upstream',
+    peerIp: '192.0.2.254',
+    remoteAs: 65001,
+    authType: 'none',
+    password: null,
+    acceptDefaultRoute: true,
+    acceptedPrefixes: ['10.99.0.0/16'],
+    maxPrefixes: 10,
+    bfd: true,
+  })
   .add('speaker', 'spk-1', 'BgpSpeakerCreated', {
     projectId: 'p',
     localAs: 65000,
@@ -28,6 +39,11 @@ const events = factStream()
   .add('agent', 'agent-r1-h1', 'ResourceStatusReported', {
     host: 'h1',
     resources: [{ kind: 'bgp_session', id: 'spk-1/peer-1', networkId: null, status: 'ACTIVE', reason: '', session }],
+  })
+  .add('speaker', 'spk-1', 'BgpSpeakerRoutesLearned', {
+    peerId: 'peer-1',
+    host: 'h1',
+    routes: [{ destination: '0.0.0.0/0', nextHop: '192.0.2.254', asPath: [65001, 4200000000], med: null, localPref: 100, best: true }],
   }).events;
 
 const isForeign = (aggregate: string) => aggregate !== 'speaker' && aggregate !== 'peer';
@@ -61,7 +77,28 @@ describe('BGP projection', () => {
     expect(await client.bgpSession.findMany({ select: { speakerId: true, peerId: true, host: true, state: true, prefixesSent: true } })).toEqual([
       { speakerId: 'spk-1', peerId: 'peer-1', host: 'h1', state: 'Established', prefixesSent: 3 },
     ]);
+    expect(await client.bgpPeer.findMany({ select: { acceptDefaultRoute: true, acceptedPrefixes: true, maxPrefixes: true, bfd: true } })).toEqual([
+      { acceptDefaultRoute: true, acceptedPrefixes: ['10.99.0.0/16'], maxPrefixes: 10, bfd: true },
+    ]);
+    expect(await client.bgpLearnedRoute.findMany({ omit: { learnedAt: true } })).toEqual([
+      {
+        speakerId: 'spk-1',
+        peerId: 'peer-1',
+        host: 'h1',
+        destination: '0.0.0.0/0',
+        nextHop: '192.0.2.254',
+        asPath: [65001n, 4200000000n],
+        med: null,
+        localPref: 100n,
+        best: true,
+      },
+    ]);
   });
 
-  db.itReplays(events, { isForeign, mirrorTables: MIRROR_TABLES, ownTables: ['bgp_speakers', 'bgp_peers', 'bgp_sessions'], reversed: 'mirror' });
+  db.itReplays(events, {
+    isForeign,
+    mirrorTables: MIRROR_TABLES,
+    ownTables: ['bgp_speakers', 'bgp_peers', 'bgp_sessions', 'bgp_learned_routes'],
+    reversed: 'mirror',
+  });
 });

@@ -21,6 +21,7 @@ const TABLES = [
   'bgp_speakers',
   'bgp_peers',
   'bgp_sessions',
+  'bgp_learned_routes',
   'ipam_networks',
   'ipam_subnets',
   'routers',
@@ -54,6 +55,7 @@ const bgp = byType<BgpTx, BgpEvent>({
   BgpSpeakerPeerRemoved: async (tx, event) => {
     await removeFromSpeaker(tx, event, 'peerIds', event.data.peerId);
     await tx.bgpSession.deleteMany({ where: { speakerId: event.id, peerId: event.data.peerId } });
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: event.id, peerId: event.data.peerId } });
   },
   BgpSpeakerNetworkAdded: (tx, event) => addToSpeaker(tx, event, 'networkIds', event.data.networkId),
   BgpSpeakerNetworkRemoved: (tx, event) => removeFromSpeaker(tx, event, 'networkIds', event.data.networkId),
@@ -61,10 +63,30 @@ const bgp = byType<BgpTx, BgpEvent>({
     // placement is not an API change: no new revision
     await tx.bgpSpeaker.update({ where: { id }, data: { hosts: json(data.hosts) } });
     await tx.bgpSession.deleteMany({ where: { speakerId: id, host: { notIn: data.hosts.map((h) => h.host) } } });
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id, host: { notIn: data.hosts.map((h) => h.host) } } });
+  },
+  BgpSpeakerRoutesLearned: async (tx, { id, at, data }) => {
+    const { peerId, host } = data;
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id, peerId, host } });
+    await tx.bgpLearnedRoute.createMany({
+      data: data.routes.map((r) => ({
+        speakerId: id,
+        peerId,
+        host,
+        destination: r.destination,
+        nextHop: r.nextHop,
+        asPath: r.asPath.map(BigInt),
+        med: r.med === null ? null : BigInt(r.med),
+        localPref: r.localPref === null ? null : BigInt(r.localPref),
+        best: r.best,
+        learnedAt: at,
+      })),
+    });
   },
   BgpSpeakerDeleted: async (tx, { id }) => {
     await tx.bgpSpeaker.deleteMany({ where: { id } });
     await tx.bgpSession.deleteMany({ where: { speakerId: id } });
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id } });
   },
   BgpPeerCreated: (tx, { id, at, data }) => tx.bgpPeer.create({ data: { id, ...data, ...firstRevision(at) } }),
   BgpPeerUpdated: (tx, { id, at, data }) => tx.bgpPeer.update({ where: { id }, data: { ...data.changes, ...nextRevision(at) } }),

@@ -1,7 +1,7 @@
 import { DESIRED_KINDS, desiredKey, type Naming } from '@ncp/contracts';
 import { DesiredStatePublisher, type NatsConnection } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
-import { routerIntent, type SubnetFacts } from '../domain/router-intent';
+import { routerIntent, type LearnedRouteFacts, type SubnetFacts } from '../domain/router-intent';
 import { type L3Prisma } from '../infrastructure/prisma';
 
 /** Every scheduled router's intent, keyed `<row>.<host>.router.<id>`, from L3's projection. */
@@ -14,6 +14,7 @@ export async function routerIntents(prisma: L3Prisma): Promise<Map<string, strin
     for (const i of r.interfaces) for (const f of i.fixedIps as { subnetId: string }[]) subnetIds.add(f.subnetId);
   }
   const subnets = new Map<string, SubnetFacts>((await prisma.ipamSubnet.findMany({ where: { id: { in: [...subnetIds] } } })).map((s) => [s.id, s]));
+  const learnedOn = await learnedRoutesByNetwork(prisma);
   const wanted = new Map<string, string>();
   for (const r of routers) {
     if (r.host === null || r.row === null) continue;
@@ -29,12 +30,36 @@ export async function routerIntents(prisma: L3Prisma): Promise<Map<string, strin
         floatingIps: fips
           .filter((f) => f.routerId === r.id && f.fixedIpAddress !== null)
           .map((f) => ({ id: f.id, floatingIpAddress: f.floatingIpAddress, fixedIpAddress: f.fixedIpAddress ?? '' })),
+        learnedRoutes: r.gatewayNetworkId === null ? [] : (learnedOn.get(r.gatewayNetworkId) ?? []),
       },
       subnets,
     );
     wanted.set(desiredKey(r.row, r.host, DESIRED_KINDS.router, r.id), JSON.stringify(intent));
   }
   return wanted;
+}
+
+/** What the BGP speakers bound to each gateway network learned (L3's copy of BGP's events), by network. */
+async function learnedRoutesByNetwork(prisma: L3Prisma): Promise<Map<string, LearnedRouteFacts[]>> {
+  const [speakers, learned] = await Promise.all([prisma.bgpSpeaker.findMany(), prisma.bgpLearnedRoute.findMany()]);
+  const bySpeaker = new Map<string, LearnedRouteFacts[]>();
+  for (const r of learned) {
+    const route = {
+      destination: r.destination,
+      nextHop: r.nextHop,
+      asPathLength: r.asPathLength,
+      med: r.med === null ? null : Number(r.med),
+      localPref: r.localPref === null ? null : Number(r.localPref),
+    };
+    bySpeaker.set(r.speakerId, [...(bySpeaker.get(r.speakerId) ?? []), route]);
+  }
+  const byNetwork = new Map<string, LearnedRouteFacts[]>();
+  for (const s of speakers) {
+    const routes = bySpeaker.get(s.id) ?? [];
+    if (routes.length === 0) continue;
+    for (const n of s.networkIds) byNetwork.set(n, [...(byNetwork.get(n) ?? []), ...routes]);
+  }
+  return byNetwork;
 }
 
 export function routerIntentPublisher(nc: NatsConnection, naming: Naming, prisma: L3Prisma, logger: Logger): DesiredStatePublisher {

@@ -3,7 +3,7 @@ import { deciderSpec } from '@ncp/testing';
 import { type RouterEvent } from '@ncp/contracts';
 import { l3RegistryDecider } from './registry.decider';
 import { MAX_ROUTES_PER_ROUTER, routerDecider } from './router.decider';
-import { routerIntent, type RouterFacts, type SubnetFacts } from './router-intent';
+import { learnedRoutesToInstall, routerIntent, type LearnedRouteFacts, type RouterFacts, type SubnetFacts } from './router-intent';
 
 const R = '33333333-0000-4000-8000-000000000001';
 
@@ -58,6 +58,106 @@ describe('router intent (NAT policy)', () => {
     expect(routerIntent({ ...facts, enableSnat: false }, subnets).snat).toEqual([]);
     const noGateway = routerIntent({ ...facts, gateway: null }, subnets);
     expect([noGateway.snat, noGateway.routes.map((r) => r.destination)]).toEqual([[], ['2001:db8:0:2::/64']]);
+  });
+});
+
+describe('router intent (routes learned by BGP)', () => {
+  const subnets = new Map<string, SubnetFacts>([
+    ['ext4', { cidr: '192.168.81.0/26', ipVersion: 4, gatewayIp: '192.168.81.1', addressScopeId: null }],
+    ['ext6', { cidr: '2001:db8:ffff::/64', ipVersion: 6, gatewayIp: '2001:db8:ffff::1', addressScopeId: null }],
+    ['private', { cidr: '172.16.100.0/24', ipVersion: 4, gatewayIp: '172.16.100.1', addressScopeId: null }],
+  ]);
+  const router: RouterFacts = {
+    id: R,
+    adminStateUp: true,
+    enableSnat: true,
+    natExclusions: [],
+    routes: [{ destination: '10.50.0.0/16', nexthop: '172.16.100.9' }],
+    gateway: {
+      portId: '4a444444-0000-4000-8000-00000000000a',
+      fixedIps: [
+        { subnetId: 'ext4', ipAddress: '192.168.81.2' },
+        { subnetId: 'ext6', ipAddress: '2001:db8:ffff::2' },
+      ],
+    },
+    interfaces: [{ portId: '42444444-0000-4000-8000-000000000002', fixedIps: [{ subnetId: 'private', ipAddress: '172.16.100.1' }] }],
+    floatingIps: [],
+  };
+  const learned = (destination: string, nextHop: string, over: Partial<LearnedRouteFacts> = {}): LearnedRouteFacts => ({
+    destination,
+    nextHop,
+    asPathLength: 1,
+    med: null,
+    localPref: 100,
+    ...over,
+  });
+
+  it('replaces the static default route of a family by the learned one: ECMP over the core routers, each next hop once', () => {
+    const intent = routerIntent(
+      {
+        ...router,
+        learnedRoutes: [
+          // both speaker hosts learned both core routers
+          learned('0.0.0.0/0', '192.168.81.3'),
+          learned('0.0.0.0/0', '192.168.81.1'),
+          learned('0.0.0.0/0', '192.168.81.3'),
+          learned('0.0.0.0/0', '192.168.81.1'),
+        ],
+      },
+      subnets,
+    );
+    expect(intent.routes).toEqual([
+      { destination: '0.0.0.0/0', nexthop: '192.168.81.1' },
+      { destination: '0.0.0.0/0', nexthop: '192.168.81.3' },
+      { destination: '::/0', nexthop: '2001:db8:ffff::1' },
+      { destination: '10.50.0.0/16', nexthop: '172.16.100.9' },
+    ]);
+    // nothing learned (withdrawn): the static default route again
+    expect(routerIntent({ ...router, learnedRoutes: [] }, subnets).routes).toEqual(routerIntent(router, subnets).routes);
+    expect(routerIntent(router, subnets).routes[0]).toEqual({ destination: '0.0.0.0/0', nexthop: '192.168.81.1' });
+  });
+
+  it('installs accepted prefixes as routes, by the best paths only (local preference, AS path, MED)', () => {
+    const routes = learnedRoutesToInstall(
+      {
+        ...router,
+        learnedRoutes: [
+          learned('10.99.0.0/16', '192.168.81.1', { localPref: 200 }),
+          learned('10.99.0.0/16', '192.168.81.3', { localPref: 100 }),
+          learned('10.98.0.0/16', '192.168.81.1', { asPathLength: 3 }),
+          learned('10.98.0.0/16', '192.168.81.3', { asPathLength: 2 }),
+          learned('10.97.0.0/16', '192.168.81.1', { med: 20 }),
+          learned('10.97.0.0/16', '192.168.81.3', { med: null }),
+          learned('10.97.0.0/16', '192.168.81.4', { med: 0 }),
+          learned('2001:db8:100::/40', '2001:db8:ffff::1'),
+        ],
+      },
+      subnets,
+    );
+    expect(Object.fromEntries(routes)).toEqual({
+      '10.99.0.0/16': ['192.168.81.1'],
+      '10.98.0.0/16': ['192.168.81.3'],
+      '10.97.0.0/16': ['192.168.81.3', '192.168.81.4'],
+      '2001:db8:100::/40': ['2001:db8:ffff::1'],
+    });
+  });
+
+  it('ignores next hops off the gateway subnet or of the router itself, connected destinations, extra routes, routers without a gateway', () => {
+    const odd = {
+      ...router,
+      learnedRoutes: [
+        learned('0.0.0.0/0', '10.255.0.1'), // the core's peering address: not on the gateway subnet
+        learned('10.1.0.0/16', '192.168.81.2'), // the router's own gateway address
+        learned('10.2.0.0/16', '172.16.100.5'), // on an internal subnet, not the gateway's
+        learned('172.16.100.0/25', '192.168.81.1'), // inside an attached subnet
+        learned('192.168.81.0/26', '192.168.81.1'), // the gateway subnet itself
+        learned('10.50.0.0/16', '192.168.81.1'), // an extra route's destination
+        learned('::/0', '192.168.81.1'), // wrong family
+      ],
+    };
+    expect(learnedRoutesToInstall(odd, subnets)).toEqual(new Map());
+    expect(routerIntent(odd, subnets).routes).toEqual(routerIntent(router, subnets).routes);
+    expect(learnedRoutesToInstall({ ...router, gateway: null, learnedRoutes: [learned('0.0.0.0/0', '192.168.81.1')] }, subnets)).toEqual(new Map());
   });
 });
 

@@ -12,6 +12,9 @@ import { L3Projection } from './l3.projection';
 
 const MIRROR_TABLES = ['ipam_networks', 'ipam_subnets', 'ipam_ports', 'agents'];
 const fip4 = { projectId: 'p', description: '', floatingNetworkId: 'net-b', floatingPortId: 'fp4', subnetId: 'sub-b4', floatingIpAddress: '203.0.113.53' };
+function learned(nextHop: string) {
+  return { destination: '0.0.0.0/0', nextHop, asPath: [14907, 65000], med: 5, localPref: null, best: true };
+}
 const events = factStream()
   // a router port L3 itself asked for, and a floating IP whose port goes
   .add(
@@ -23,7 +26,29 @@ const events = factStream()
   )
   .add('floatingip', 'fip-4', 'FloatingIpCreated', fip4)
   .add('floatingip', 'fip-4', 'FloatingIpAssociated', { portId: 'port-02', fixedIpAddress: '10.0.0.9', routerId: 'rtr-2' })
-  .add('network', 'net-a', 'PortDeleted', { portId: 'port-02', fixedIps: [] }).events;
+  .add('network', 'net-a', 'PortDeleted', { portId: 'port-02', fixedIps: [] })
+  // a BGP speaker of net-b, learning on two hosts, then leaving h1
+  .add('speaker', 'spk-1', 'BgpSpeakerCreated', {
+    projectId: 'p',
+    name: 's',
+    localAs: 64711,
+    ipVersion: 4,
+    advertiseFloatingIpHostRoutes: true,
+    advertiseTenantNetworks: true,
+  })
+  .add('speaker', 'spk-1', 'BgpSpeakerNetworkAdded', { networkId: 'net-b' })
+  .add('speaker', 'spk-1', 'BgpSpeakerPeerAdded', { peerId: 'peer-1', peerIp: '10.255.0.1' })
+  .add('speaker', 'spk-1', 'BgpSpeakerScheduled', {
+    hosts: [
+      { host: 'h1', row: 'r1', pinned: false },
+      { host: 'h2', row: 'r2', pinned: false },
+    ],
+    reason: 'placed',
+  })
+  .add('speaker', 'spk-1', 'BgpSpeakerRoutesLearned', { peerId: 'peer-1', host: 'h1', routes: [learned('192.168.81.1')] })
+  .add('speaker', 'spk-1', 'BgpSpeakerRoutesLearned', { peerId: 'peer-1', host: 'h2', routes: [learned('192.168.81.1'), learned('192.168.81.3')] })
+  .add('speaker', 'spk-1', 'BgpSpeakerRoutesLearned', { peerId: 'peer-1', host: 'h2', routes: [learned('192.168.81.3')] })
+  .add('speaker', 'spk-1', 'BgpSpeakerScheduled', { hosts: [{ host: 'h2', row: 'r2', pinned: false }], reason: 'h1 died' }).events;
 
 const isForeign = (aggregate: string) => aggregate === 'network' || aggregate === 'agent';
 
@@ -65,7 +90,17 @@ describe('L3 projection', () => {
       { id: 'fip-2', portId: null, routerId: null, status: 'DOWN' },
       { id: 'fip-4', portId: null, routerId: null, status: 'DOWN' },
     ]);
+    expect(await client.bgpSpeaker.findMany()).toEqual([{ id: 'spk-1', networkIds: ['net-b'] }]);
+    // h2's latest report only; h1's routes went with h1
+    expect(await client.bgpLearnedRoute.findMany()).toEqual([
+      { speakerId: 'spk-1', peerId: 'peer-1', host: 'h2', destination: '0.0.0.0/0', nextHop: '192.168.81.3', asPathLength: 2, med: 5n, localPref: null },
+    ]);
   });
 
-  db.itReplays(events, { isForeign, mirrorTables: MIRROR_TABLES, ownTables: ['routers', 'router_interfaces', 'floating_ips'], reversed: 'mirror' });
+  db.itReplays(events, {
+    isForeign,
+    mirrorTables: MIRROR_TABLES,
+    ownTables: ['routers', 'router_interfaces', 'floating_ips', 'bgp_speakers', 'bgp_learned_routes'],
+    reversed: 'mirror',
+  });
 });

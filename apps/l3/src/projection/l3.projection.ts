@@ -1,4 +1,4 @@
-import { type L3Event, type Naming, type NetworkEvent } from '@ncp/contracts';
+import { type BgpSpeakerEvent, type L3Event, type Naming, type NetworkEvent } from '@ncp/contracts';
 import { WholeStreamProjection, byType, firstRevision, nextRevision, quotaLimitsFold, someTypes, unchanged } from '@ncp/eventstore';
 import { FactMirror } from '@ncp/fact-mirror';
 import { type Prisma } from '../generated/prisma/client';
@@ -33,6 +33,8 @@ const TABLES = [
   'agents',
   'fact_mirror',
   'quota_limits',
+  'bgp_speakers',
+  'bgp_learned_routes',
 ];
 
 /** The columns of a floating IP let go of its port. */
@@ -112,12 +114,49 @@ const floatingIpsOfDeletedPorts = someTypes<L3Tx, NetworkEvent>({
 });
 
 /**
+ * L3's copy of the BGP speakers' gateway networks and of what their sessions learned (BGP's
+ * events): a session's routes go with its peer, its host and its speaker, as in BGP.
+ */
+const bgpFacts = someTypes<L3Tx, BgpSpeakerEvent>({
+  BgpSpeakerCreated: (tx, { id }) => tx.bgpSpeaker.create({ data: { id, networkIds: [] } }),
+  BgpSpeakerNetworkAdded: async (tx, { id, data }) => {
+    await tx.bgpSpeaker.update({ where: { id }, data: { networkIds: { push: data.networkId } } });
+  },
+  BgpSpeakerNetworkRemoved: async (tx, { id, data }) => {
+    const speaker = await tx.bgpSpeaker.findUniqueOrThrow({ where: { id } });
+    await tx.bgpSpeaker.update({ where: { id }, data: { networkIds: speaker.networkIds.filter((n) => n !== data.networkId) } });
+  },
+  BgpSpeakerPeerRemoved: (tx, { id, data }) => tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id, peerId: data.peerId } }),
+  BgpSpeakerScheduled: (tx, { id, data }) => tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id, host: { notIn: data.hosts.map((h) => h.host) } } }),
+  BgpSpeakerRoutesLearned: async (tx, { id, data: { peerId, host, routes } }) => {
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id, peerId, host } });
+    await tx.bgpLearnedRoute.createMany({
+      data: routes.map((r) => ({
+        speakerId: id,
+        peerId,
+        host,
+        destination: r.destination,
+        nextHop: r.nextHop,
+        asPathLength: r.asPath.length,
+        med: r.med === null ? null : BigInt(r.med),
+        localPref: r.localPref === null ? null : BigInt(r.localPref),
+      })),
+    });
+  },
+  BgpSpeakerDeleted: async (tx, { id }) => {
+    await tx.bgpSpeaker.deleteMany({ where: { id } });
+    await tx.bgpLearnedRoute.deleteMany({ where: { speakerId: id } });
+  },
+});
+
+/**
  * One projection over the whole stream (NATS 2.9 allows one filter per consumer): L3's own
- * routers and floating IPs, and its copy of the IPAM and agent facts (and quota limits) it reads.
+ * routers and floating IPs, and its copy of the IPAM and agent facts (and quota limits) and of
+ * the BGP speakers' learned routes it reads.
  */
 export class L3Projection extends WholeStreamProjection<L3Tx> {
   constructor(naming: Naming) {
-    super('l3', naming, { l3: '*', ipam: ['network', 'quota'], agent: ['agent'] }, TABLES, {
+    super('l3', naming, { l3: '*', ipam: ['network', 'quota'], agent: ['agent'], bgp: ['speaker'] }, TABLES, {
       router: l3,
       floatingip: l3,
       registry: l3,
@@ -125,6 +164,8 @@ export class L3Projection extends WholeStreamProjection<L3Tx> {
       agent: mirror,
       // the projects' quota overrides (IPAM's), for the limits of routers and floating IPs
       quota: quotaLimitsFold((tx) => tx.quotaLimit),
+      // the routes the BGP speakers learned, for the routers of their networks
+      speaker: bgpFacts,
     });
   }
 }

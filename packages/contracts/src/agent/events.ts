@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidCidr, isValidIp, parseCidr, parseIp } from '@ncp/netaddr';
 import { stableUuid } from '../stable-id';
 import { defineEvent, type EventsOf } from '../event-registry';
 import { type CommandMetadata, type RecordedEvent } from '../envelope';
@@ -29,6 +30,25 @@ export const AgentRegistered = defineEvent(
   }),
 );
 
+const uint32 = z.number().int().min(0).max(4294967295);
+
+/** At most this many learned routes in one session's report (what the agent's BGP driver bounds them to). */
+export const MAX_LEARNED_ROUTES_REPORTED = 256;
+
+/** A route a speaker learned from a peer: destination and next hop of one family, in their normal form. */
+export const bgpLearnedRouteReport = z
+  .object({
+    destination: z.string().refine((s) => isValidCidr(s, { strict: true }), 'must be a CIDR without host bits'),
+    nextHop: z.string().refine(isValidIp, 'must be an IP address'),
+    asPath: z.array(uint32).max(256),
+    med: uint32.nullable(),
+    localPref: uint32.nullable(),
+    /** the best route of its destination among the speaker's peers */
+    best: z.boolean(),
+  })
+  .refine((r) => parseCidr(r.destination).version === parseIp(r.nextHop).version, "the next hop must be of the destination's family");
+export type BgpLearnedRouteReport = z.infer<typeof bgpLearnedRouteReport>;
+
 /** One BGP session of a speaker on the reporting host, as BIRD shows it. */
 export const bgpSessionReport = z.object({
   speakerId: z.string(),
@@ -40,6 +60,13 @@ export const bgpSessionReport = z.object({
   /** prefixes sent to the peer; null while the session is not up */
   prefixesSent: z.number().int().min(0).nullable(),
   lastError: z.string().nullable(),
+  /**
+   * what the speaker learned from the peer (none when the session is down or the peer's policy
+   * accepts nothing); absent in older reports and when it could not be read: unknown
+   */
+  learned: z.array(bgpLearnedRouteReport).max(MAX_LEARNED_ROUTES_REPORTED).optional(),
+  /** how many routes the speaker holds from the peer (more than `learned` when bounded) */
+  learnedTotal: z.number().int().min(0).optional(),
 });
 export type BgpSessionReport = z.infer<typeof bgpSessionReport>;
 

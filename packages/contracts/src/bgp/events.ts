@@ -40,13 +40,52 @@ export const bgpSpeakerHost = z.object({ host: text, row: text, pinned: z.boolea
 export const BgpSpeakerScheduled = defineEvent('BgpSpeakerScheduled', z.object({ hosts: z.array(bgpSpeakerHost), reason: text }));
 export const BgpSpeakerDeleted = defineEvent('BgpSpeakerDeleted', z.object({}));
 
+const uint32 = z.number().int().min(0).max(4294967295);
+/** A route learned from a peer: a CIDR without host bits and a next hop of its family, in normal form. */
+export const bgpLearnedRoute = z.object({
+  destination: text,
+  nextHop: text,
+  asPath: z.array(uint32).max(256),
+  med: uint32.nullable(),
+  localPref: uint32.nullable(),
+  best: z.boolean(),
+});
+export type BgpLearnedRoute = z.infer<typeof bgpLearnedRoute>;
+/**
+ * What the session of one peer on one host of the speaker now holds, of what the peer's
+ * import policy accepts (all of it: none when the session went down), recorded when it
+ * changes. A peer's routes go with the peer (`BgpSpeakerPeerRemoved`) and a host's with the
+ * host (`BgpSpeakerScheduled` without it); L3 installs them in the routers of the speaker's
+ * networks.
+ */
+export const BgpSpeakerRoutesLearned = defineEvent('BgpSpeakerRoutesLearned', z.object({ peerId: id, host: text, routes: z.array(bgpLearnedRoute).max(256) }));
+
 export const bgpAuthType = z.enum(['none', 'md5']);
+/**
+ * What a peer lets the speakers learn from it (beyond neutron-dynamic-routing; off by default:
+ * nothing): the default route, routes inside the accepted prefixes (each with its
+ * more-specifics, never the default route itself), at most `maxPrefixes` of them (null: no
+ * limit). `bfd`: BFD on the peer's sessions. The API has checked the prefixes (CIDRs without
+ * host bits, of the peer's family, in their normal form).
+ */
+export const bgpPeerImportPolicy = {
+  acceptDefaultRoute: z.boolean(),
+  acceptedPrefixes: z.array(text).max(100),
+  maxPrefixes: z.number().int().min(1).max(1_000_000).nullable(),
+  bfd: z.boolean(),
+};
+/** A peer of version 1, made before peers had an import policy: it learns nothing, without BFD. */
+export const BGP_PEER_IMPORT_NOTHING = { acceptDefaultRoute: false, acceptedPrefixes: [] as string[], maxPrefixes: null, bfd: false };
 /** The password is kept for the agents' BIRD configuration; the API never shows it. */
-export const BgpPeerCreated = defineEvent(
-  'BgpPeerCreated',
-  z.object({ projectId: text, name: text, peerIp: text, remoteAs: asn, authType: bgpAuthType, password: text.nullable() }),
+const bgpPeerV1 = z.object({ projectId: text, name: text, peerIp: text, remoteAs: asn, authType: bgpAuthType, password: text.nullable() });
+export const BgpPeerCreated = defineEvent('BgpPeerCreated', bgpPeerV1.extend(bgpPeerImportPolicy), [
+  { version: 1, schema: bgpPeerV1, upcast: (d) => ({ ...(d as object), ...BGP_PEER_IMPORT_NOTHING }) },
+]);
+/** The policy attributes came later as optional changes: version 1 updates stay valid as they are. */
+export const BgpPeerUpdated = defineEvent(
+  'BgpPeerUpdated',
+  z.object({ changes: z.object({ name: text, password: text.nullable(), ...bgpPeerImportPolicy }).partial() }),
 );
-export const BgpPeerUpdated = defineEvent('BgpPeerUpdated', z.object({ changes: z.object({ name: text, password: text.nullable() }).partial() }));
 export const BgpPeerDeleted = defineEvent('BgpPeerDeleted', z.object({}));
 
 /** The events of each aggregate; the context's definitions are all of them. */
@@ -59,6 +98,7 @@ const speakerEvents = [
   BgpSpeakerNetworkRemoved,
   BgpSpeakerScheduled,
   BgpSpeakerDeleted,
+  BgpSpeakerRoutesLearned,
 ] as const;
 const peerEvents = [BgpPeerCreated, BgpPeerUpdated, BgpPeerDeleted] as const;
 export const bgpEventDefinitions = [...speakerEvents, ...peerEvents] as const;

@@ -6,8 +6,19 @@ import { isValidId, isValidNetnsName } from './names';
  * Desired state of one BGP speaker on the host it is scheduled to: one BIRD 2 daemon that
  * peers with the core routers and advertises exactly `routes` (tenant prefixes, floating IP
  * /32s and /128s, each with the next hop the core must use: the router's gateway address).
- * BIRD only advertises: it learns nothing (`import none`) and installs nothing in a kernel.
+ * BIRD learns from a peer only what the peer's import policy accepts (nothing by default), and
+ * installs nothing in a kernel: the agent reports what it learned, the services decide where
+ * it is used.
  */
+
+/** What BIRD may learn from one peer; the defaults learn nothing. */
+export interface BgpImportPolicyIntent {
+  acceptDefaultRoute: boolean;
+  /** CIDRs of the peer's family, each accepting itself and its more-specifics (never the default route) */
+  acceptedPrefixes: string[];
+  /** routes learned on the session before BIRD restarts it; null: no limit */
+  maxPrefixes: number | null;
+}
 
 export interface BgpPeerIntent {
   /** uuid of the peer; BIRD's protocol is `peer_<its 32 hex digits>` */
@@ -18,6 +29,10 @@ export interface BgpPeerIntent {
   remoteAs: number;
   /** TCP MD5 signature (RFC 2385) key, or null for none */
   password: string | null;
+  /** absent in intents of older services: learn nothing */
+  importPolicy: BgpImportPolicyIntent;
+  /** BFD on the session (absent in older intents: off) */
+  bfd: boolean;
 }
 
 export interface BgpRouteIntent {
@@ -63,11 +78,21 @@ const Password = z
   .max(80)
   .regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, 'must be printable ASCII without " or \\');
 
+export const BGP_LEARN_NOTHING: BgpImportPolicyIntent = { acceptDefaultRoute: false, acceptedPrefixes: [], maxPrefixes: null };
+
+export const BgpImportPolicyIntentSchema: z.ZodType<BgpImportPolicyIntent> = z.object({
+  acceptDefaultRoute: z.boolean(),
+  acceptedPrefixes: z.array(Cidr).max(100),
+  maxPrefixes: z.number().int().min(1).max(1_000_000).nullable(),
+});
+
 export const BgpPeerIntentSchema: z.ZodType<BgpPeerIntent> = z.object({
   id: Id,
   address: Ip.refine((s) => !/^fe[89ab]/i.test(s), 'must not be link-local'),
   remoteAs: Asn,
   password: Password.nullable(),
+  importPolicy: BgpImportPolicyIntentSchema.default(() => ({ ...BGP_LEARN_NOTHING, acceptedPrefixes: [] })),
+  bfd: z.boolean().default(false),
 });
 
 export const BgpRouteIntentSchema: z.ZodType<BgpRouteIntent> = z.object({ destination: Cidr, nextHop: Ip });

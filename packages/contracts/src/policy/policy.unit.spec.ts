@@ -180,6 +180,7 @@ const ROWS: Row[] = [
   ['get_bgp_speaker', 'YNNNN', own],
   ['add_bgp_peer', 'YNNNN', own],
   ['get_advertised_routes', 'YNNNN', own],
+  ['get_learned_routes', 'YNNNN', own],
   ['get_bgp_peer', 'YNNNN', own],
   ['add_bgp_speaker_to_dragent', 'YNNNN', own],
   // instances (the metadata extension)

@@ -268,6 +268,8 @@ export const NEUTRON_RULES = {
   add_gateway_network: ADMIN,
   remove_gateway_network: ADMIN,
   get_advertised_routes: ADMIN,
+  // beyond Neutron: what the speakers learned, as confidential as what they advertise
+  get_learned_routes: ADMIN,
   create_bgp_peer: ADMIN,
   get_bgp_peer: ADMIN,
   update_bgp_peer: ADMIN,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type BgpSpeakerIntent } from '@ncp/contracts';
+import { BGP_LEARN_NOTHING, type BgpSpeakerIntent } from '@ncp/contracts';
 import { processAlive, runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
@@ -31,6 +31,10 @@ const TENANT6 = '2001:db8:bad:cafe::/64';
 const FIP = '203.0.113.7';
 const HOP4 = '10.81.0.5';
 const HOP6 = '2001:db8:bad:face::5';
+/** What the core advertises; the speaker learns what its import policy accepts of it. */
+const OFFERED = ['0.0.0.0/0', '10.99.0.0/16', '172.31.0.0/16'];
+/** The next hop the core gives: another router on the link than itself. */
+const CORE_ROUTER = '10.81.0.9';
 /** UPDATE_BIRD_FIXTURES=1 stores BIRD's output for status.unit.spec.ts */
 const FIXTURES = path.join(__dirname, '__fixtures__');
 
@@ -47,8 +51,8 @@ describeOnNamespaces('BGP driver (BIRD 2) on real namespaces', ['bird', 'birdc']
     routerId: '10.81.0.2',
     namespace: ns.speaker,
     peers: [
-      { id: PEER4, address: '10.81.0.1', remoteAs: 14907, password: PASSWORD },
-      { id: PEER6, address: '2001:db8:bad:face::1', remoteAs: 14907, password: null },
+      { id: PEER4, address: '10.81.0.1', remoteAs: 14907, password: PASSWORD, importPolicy: BGP_LEARN_NOTHING, bfd: false },
+      { id: PEER6, address: '2001:db8:bad:face::1', remoteAs: 14907, password: null, importPolicy: BGP_LEARN_NOTHING, bfd: false },
     ],
     routes: [
       { destination: TENANT4, nextHop: HOP4 },
@@ -120,9 +124,11 @@ describeOnNamespaces('BGP driver (BIRD 2) on real namespaces', ['bird', 'birdc']
         'router id 10.81.0.1;',
         `log "${core.logFile}" all;`,
         'protocol device { }',
-        'protocol kernel k4 { ipv4 { import none; export all; }; }',
-        'protocol kernel k6 { ipv6 { import none; export all; }; }',
-        `protocol bgp speaker4 { local 10.81.0.1 as 14907; neighbor 10.81.0.2 as 64711; password "${PASSWORD}"; connect retry time 2; ipv4 { import all; export none; }; }`,
+        'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }',
+        'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }',
+        // what the core offers the speaker, with another router of the link as next hop
+        `protocol static offered { ipv4; ${OFFERED.map((p) => `route ${p} unreachable;`).join(' ')} }`,
+        `protocol bgp speaker4 { local 10.81.0.1 as 14907; neighbor 10.81.0.2 as 64711; password "${PASSWORD}"; connect retry time 2; ipv4 { import all; export filter { if proto = "offered" then { bgp_next_hop = ${CORE_ROUTER}; accept; } reject; }; }; }`,
         'protocol bgp speaker6 { local 2001:db8:bad:face::1 as 14907; neighbor 2001:db8:bad:face::2 as 64711; connect retry time 2; ipv6 { import all; export none; }; }',
         '',
       ].join('\n'),
@@ -192,6 +198,41 @@ describeOnNamespaces('BGP driver (BIRD 2) on real namespaces', ['bird', 'birdc']
     await reconcile([intent()]);
     await established(intent());
     await coreRoutesBecome([`${TENANT4} via ${HOP4}`, `${TENANT6} via ${HOP6}`]);
+  });
+
+  it("learns what the peer's import policy accepts, with the peer's next hop, and installs none of it in the speaker's namespace", async () => {
+    const learner = intent({
+      peers: intent().peers.map((p) =>
+        p.id === PEER4 ? { ...p, importPolicy: { acceptDefaultRoute: true, acceptedPrefixes: ['10.0.0.0/8'], maxPrefixes: 10 } } : p,
+      ),
+    });
+    const before = (await established(intent())).find((s) => s.peerId === PEER4)?.since;
+    const { mutations } = await reconcile([learner]);
+    expect(mutations).toEqual([`bird -p -c ${speakerDir}/bird.conf.new`, `birdc -s ${speakerDir}/bird.ctl configure`]);
+    const learned = await poll('the default route and 10.99.0.0/16 learned', async () => {
+      const [v4, v6] = sessionsOf((await reconcile([learner])).results);
+      return v4?.learned?.length === 2 ? { v4, v6 } : undefined;
+    });
+    const hop = { nextHop: CORE_ROUTER, asPath: [14907], localPref: 100, best: true };
+    expect(learned.v4.learned?.map((r) => ({ ...r, med: null }))).toEqual([
+      { destination: '0.0.0.0/0', ...hop, med: null },
+      { destination: '10.99.0.0/16', ...hop, med: null },
+    ]);
+    expect(learned.v4.learnedTotal).toBe(2);
+    // a new import policy is a route refresh, not a new session (which would withdraw what the speaker advertises)
+    expect(learned.v4.since).toBe(before);
+    expect([learned.v6?.learned, learned.v6?.learnedTotal]).toEqual([[], 0]);
+    // no kernel protocol: the speaker's namespace routes nothing it learned
+    const speakerRoutes = JSON.parse(await runArgv(['ip', '-4', '-j', '-n', ns.speaker, 'route', 'show', 'table', 'all'])) as { dst: string; type?: string }[];
+    expect(speakerRoutes.filter((r) => r.type !== 'local' && r.type !== 'broadcast').map((r) => r.dst)).toEqual(['10.81.0.0/24']);
+
+    // the policy withdrawn: BIRD imports nothing again, and the session reports nothing learned
+    await reconcile([intent()]);
+    const forgotten = await poll('nothing learned', async () => {
+      const [v4] = sessionsOf((await reconcile([intent()])).results);
+      return v4?.state === 'Established' && v4.learned?.length === 0 ? v4 : undefined;
+    });
+    expect(forgotten.learnedTotal).toBe(0);
   });
 
   it('the sweep stops BIRD and removes its state; the core withdraws everything', async () => {

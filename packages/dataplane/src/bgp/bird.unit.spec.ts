@@ -1,7 +1,7 @@
 import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { expectGolden } from './__fixtures__/golden.js';
-import { NS, PEER4, SPEAKER, STATE, empty, speaker1 } from './__fixtures__/intent.js';
+import { NS, PEER4, SPEAKER, STATE, empty, learning, prefixesOnly, speaker1 } from './__fixtures__/intent.js';
 import { birdArgv, birdcArgv, renderBirdConf } from './bird.js';
 import { bgpPeerProtocol } from './model.js';
 import { bgpSpeakerDir, bgpSpeakerFiles } from './paths.js';
@@ -16,6 +16,16 @@ describe('renderBirdConf', () => {
 
   it('renders a speaker with nothing to advertise, logging to stderr', () => {
     expectGolden('empty.bird.conf', renderBirdConf(empty, { logFile: null }));
+  });
+
+  it("imports per peer what its policy accepts, restarts a session over its limit, and runs BFD for the peers' families", () => {
+    expectGolden('learning.bird.conf', renderBirdConf(learning, files));
+    expectGolden('prefixes-only.bird.conf', renderBirdConf(prefixesOnly, { logFile: null }));
+  });
+
+  it('learns nothing from a peer of an older intent, which has no import policy', () => {
+    const { importPolicy: _p, bfd: _b, ...old } = empty.peers[0] ?? { importPolicy: null, bfd: null };
+    expect(renderBirdConf({ ...empty, peers: [old as (typeof empty.peers)[number]] }, { logFile: null })).toBe(renderBirdConf(empty, { logFile: null }));
   });
 
   it('is independent of the order of peers and routes', () => {
@@ -51,6 +61,13 @@ describe('renderBirdConf', () => {
       }),
     ).toThrow(/two next hops/);
     expect(bad({ peers: [peer, peer] })).toThrow(/listed twice/);
+    const policy = { acceptDefaultRoute: false, maxPrefixes: null };
+    expect(bad({ peers: [{ ...peer, importPolicy: { ...policy, acceptedPrefixes: ['10.0.0.1/8'] } }] })).toThrow(/acceptedPrefixes/);
+    expect(bad({ peers: [{ ...peer, importPolicy: { ...policy, acceptedPrefixes: ['10.0.0.0/8 ] then accept; ['] } }] })).toThrow(/acceptedPrefixes/);
+    expect(bad({ peers: [{ ...peer, importPolicy: { ...policy, acceptedPrefixes: [], maxPrefixes: 0 } }] })).toThrow(/maxPrefixes/);
+    const peer4 = speaker1.peers.find((p) => p.id === PEER4);
+    if (peer4 === undefined) throw new Error('fixture');
+    expect(bad({ peers: [{ ...peer4, importPolicy: { ...policy, acceptedPrefixes: ['2001:db8::/32'] } }] })).toThrow(/not IPv4/);
     expect(bad({ peers: [peer, { ...peer, id: PEER4.replace('1', '9') }] })).toThrow(/two peers have the address/);
   });
 });

@@ -9,7 +9,8 @@ import { isReadOnlyCommand, type CommandRunner } from '../runner.js';
 import { birdArgv, birdcArgv, checkBgpSpeaker, renderBirdConf } from './bird.js';
 import { bgpPeerProtocol } from './model.js';
 import { bgpSpeakerDir, bgpSpeakerFiles, type BgpSpeakerFiles } from './paths.js';
-import { parseBirdProtocols, type BgpSessionState } from './status.js';
+import { formatCidr, normalizeIp, parseCidr, parseIp } from '@ncp/netaddr';
+import { MAX_LEARNED_REPORTED, parseBirdProtocols, parseBirdRoutes, type BgpLearnedRoute, type BgpSessionState, type BirdRoute } from './status.js';
 
 export interface BgpOptions {
   /** e.g. `/var/lib/ncp-agent`: speakers live in `<stateDir>/bgp/<speaker id>/` */
@@ -96,20 +97,58 @@ async function converge(ctx: Context, files: BgpSpeakerFiles, argv: readonly str
   }
 }
 
-/** The sessions of the speaker's peers, in intent order, from `birdc show protocols all`. */
+const learns = (peer: BgpSpeakerIntent['peers'][number]) => peer.importPolicy.acceptDefaultRoute || peer.importPolicy.acceptedPrefixes.length > 0;
+
+/**
+ * The routes of one peer's protocol as reported: valid destinations and next hops of the
+ * peer's family, in their normal form, sorted (destination, next hop), at most
+ * `MAX_LEARNED_REPORTED`. Pure.
+ */
+export function learnedRoutes(routes: readonly BirdRoute[], protocol: string, peerAddress: string): { learned: BgpLearnedRoute[]; total: number } {
+  const version = parseIp(peerAddress).version;
+  const learned: BgpLearnedRoute[] = [];
+  const ofPeer = routes.filter((r) => r.protocol === protocol);
+  for (const r of ofPeer) {
+    try {
+      const cidr = parseCidr(r.destination, { strict: true });
+      if (r.nextHop === null || cidr.version !== version || parseIp(r.nextHop).version !== version) continue;
+      learned.push({ destination: formatCidr(cidr), nextHop: normalizeIp(r.nextHop), asPath: r.asPath, med: r.med, localPref: r.localPref, best: r.best });
+    } catch {
+      continue; // a line we misread: not reported
+    }
+  }
+  learned.sort((a, b) => (a.destination === b.destination ? a.nextHop.localeCompare(b.nextHop) : a.destination.localeCompare(b.destination)));
+  return { learned: learned.slice(0, MAX_LEARNED_REPORTED), total: ofPeer.length };
+}
+
+/**
+ * The sessions of the speaker's peers, in intent order, from `birdc show protocols all`; for
+ * an Established session of a peer the speaker learns from, what it learned
+ * (`birdc show route protocol <peer> all`).
+ */
 async function sessions(ctx: Context, intent: BgpSpeakerIntent, files: BgpSpeakerFiles): Promise<BgpSessionState[]> {
   const protocols = parseBirdProtocols((await ctx.runner.run(birdcArgv(files.ctlSocket, 'show', 'protocols', 'all'))).stdout);
-  return intent.peers.map((peer): BgpSessionState => {
-    const proto = protocols.find((p) => p.name === bgpPeerProtocol(peer.id));
-    if (proto === undefined) return { peerId: peer.id, state: 'Unknown', since: null, exported: null, lastError: null };
-    return {
-      peerId: peer.id,
-      state: proto.state === 'down' ? 'Down' : (proto.bgpState ?? 'Unknown'),
-      since: proto.since,
-      exported: proto.exported,
-      lastError: proto.lastError,
-    };
-  });
+  const states: BgpSessionState[] = [];
+  for (const peer of intent.peers) {
+    const name = bgpPeerProtocol(peer.id);
+    const proto = protocols.find((p) => p.name === name);
+    if (proto === undefined) {
+      states.push({ peerId: peer.id, state: 'Unknown', since: null, exported: null, lastError: null, learned: [], learnedTotal: 0 });
+      continue;
+    }
+    const state = proto.state === 'down' ? 'Down' : (proto.bgpState ?? 'Unknown');
+    // BIRD is asked only when it holds routes of the peer: a session that learns nothing costs one command
+    const { learned, total } =
+      learns(peer) && state === 'Established' && proto.imported !== 0
+        ? learnedRoutes(
+            parseBirdRoutes((await ctx.runner.run(birdcArgv(files.ctlSocket, 'show', 'route', 'protocol', name, 'all'))).stdout),
+            name,
+            peer.address,
+          )
+        : { learned: [], total: 0 };
+    states.push({ peerId: peer.id, state, since: proto.since, exported: proto.exported, lastError: proto.lastError, learned, learnedTotal: total });
+  }
+  return states;
 }
 
 async function reconcileSpeaker(ctx: Context, speaker: BgpSpeakerIntent): Promise<{ sessions: BgpSessionState[]; warnings: string[] }> {
@@ -128,7 +167,7 @@ async function reconcileSpeaker(ctx: Context, speaker: BgpSpeakerIntent): Promis
   } catch (error) {
     // BIRD runs the configuration; only its state could not be read (e.g. it is still starting)
     return {
-      sessions: intent.peers.map((p) => ({ peerId: p.id, state: 'Unknown', since: null, exported: null, lastError: null })),
+      sessions: intent.peers.map((p) => ({ peerId: p.id, state: 'Unknown', since: null, exported: null, lastError: null, learned: null, learnedTotal: null })),
       warnings: [`reading the sessions failed: ${message(error)}`],
     };
   }

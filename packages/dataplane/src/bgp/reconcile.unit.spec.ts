@@ -1,13 +1,25 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type BgpSpeakerIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { expectStillRunning, withDaemonRunning } from '../dhcp/__fixtures__/fake-host.js';
 import { FakeBirdMachine } from './__fixtures__/fake-host.js';
-import { NS, PEER4, PEER6, SPEAKER, SPEAKER2, STATE, empty, speaker1 } from './__fixtures__/intent.js';
-import { type BgpOptions, isBgpReadOnlyCommand, reconcileBgp } from './reconcile.js';
+import { NS, PEER4, PEER6, SPEAKER, SPEAKER2, STATE, empty, learning, speaker1 } from './__fixtures__/intent.js';
+import { bgpPeerProtocol } from './model.js';
+import { type BgpOptions, isBgpReadOnlyCommand, learnedRoutes, reconcileBgp } from './reconcile.js';
+import { MAX_LEARNED_REPORTED, type BirdRoute } from './status.js';
 
 const DIR = `${STATE}/bgp/${SPEAKER}`;
-const established = (peerId: string) => ({ peerId, state: 'Established', since: '2026-11-22T08:46:00.000Z', exported: 3, lastError: null });
+const established = (peerId: string) => ({
+  peerId,
+  state: 'Established',
+  since: '2026-11-22T08:46:00.000Z',
+  exported: 3,
+  lastError: null,
+  learned: [],
+  learnedTotal: 0,
+});
 const allOk = [
   { item: `bgp:${SPEAKER}`, ok: true, sessions: [established(PEER6), established(PEER4)] },
   { item: 'sweep', ok: true },
@@ -159,5 +171,65 @@ describe('reconcileBgp against an in-memory machine', () => {
     const { machine: m } = machine();
     await expect(reconcileBgp([], m, { stateDir: 'relative', host: m })).rejects.toThrow(/stateDir/);
     await expect(reconcileBgp([], m, { stateDir: STATE, host: m, hostNetns: 'a b' })).rejects.toThrow(/hostNetns/);
+  });
+});
+
+describe('learned routes', () => {
+  const captured = readFileSync(path.join(__dirname, '__fixtures__', 'show-route-learned.txt'), 'utf8');
+
+  it("reports what a learning peer's session holds, asking BIRD only for peers that learn and hold routes", async () => {
+    const { machine: m, options } = machine();
+    // the capture is of a session with PEER4's protocol: what the IPv4 peer of `learning` gives
+    m.learned.set(bgpPeerProtocol(PEER4), { output: captured, count: 2 });
+    const recorder = new RecordingRunner(m);
+    const [result] = await reconcileBgp([learning], recorder, options);
+    const sessions = result?.ok === true && 'sessions' in result ? result.sessions : [];
+    const hop = { nextHop: '192.168.81.1', asPath: [14907], med: 0, localPref: 100, best: true };
+    expect(sessions.map((s) => [s.peerId, s.learned, s.learnedTotal])).toEqual([
+      [
+        PEER4,
+        [
+          { destination: '0.0.0.0/0', ...hop },
+          { destination: '10.99.0.0/16', ...hop },
+        ],
+        2,
+      ],
+      [PEER6, [], 0],
+    ]);
+    const asked = recorder.calls.map((c) => c.join(' ')).filter((c) => c.includes('show route'));
+    expect(asked).toEqual([`birdc -s ${DIR}/bird.ctl show route protocol ${bgpPeerProtocol(PEER4)} all`]);
+    // speaker1's peers learn nothing: BIRD is never asked for routes
+    const quiet = new RecordingRunner(m);
+    await reconcileBgp([speaker1], quiet, options);
+    expect(quiet.calls.filter((c) => c.includes('route'))).toEqual([]);
+  });
+
+  it('keeps routes of the peer, of its family, in normal form and order, at most MAX_LEARNED_REPORTED', () => {
+    const route = (destination: string, nextHop: string | null, protocol = 'p4'): BirdRoute => ({
+      destination,
+      protocol,
+      from: null,
+      since: null,
+      best: true,
+      nextHop,
+      asPath: [],
+      med: null,
+      localPref: null,
+    });
+    const routes = [
+      route('10.2.0.0/16', '192.0.2.1'),
+      route('10.1.0.0/16', '192.0.2.2'),
+      route('10.1.0.0/16', '192.0.2.1'),
+      route('10.3.0.0/16', '192.0.2.1', 'other'),
+      route('10.4.0.0/16', null),
+      route('2001:db8::/32', '2001:db8::1'),
+      route('10.5.0.1/16', '192.0.2.1'),
+    ];
+    const { learned, total } = learnedRoutes(routes, 'p4', '192.0.2.254');
+    expect(learned.map((r) => `${r.destination} ${r.nextHop}`)).toEqual(['10.1.0.0/16 192.0.2.1', '10.1.0.0/16 192.0.2.2', '10.2.0.0/16 192.0.2.1']);
+    expect(total).toBe(6);
+    const many = Array.from({ length: MAX_LEARNED_REPORTED + 5 }, (_, i) => route(`10.${Math.floor(i / 256)}.${i % 256}.0/24`, '192.0.2.1'));
+    const bounded = learnedRoutes(many, 'p4', '192.0.2.254');
+    expect([bounded.learned.length, bounded.total]).toEqual([MAX_LEARNED_REPORTED, MAX_LEARNED_REPORTED + 5]);
   });
 });

@@ -23,6 +23,22 @@ export interface BirdProtocolState {
   readonly lastError: string | null;
 }
 
+/** A route learned from a peer, as the agent reports it. */
+export interface BgpLearnedRoute {
+  /** CIDR in its normal form */
+  readonly destination: string;
+  /** the next hop the peer sent (its own address or another router's) */
+  readonly nextHop: string;
+  readonly asPath: readonly number[];
+  readonly med: number | null;
+  readonly localPref: number | null;
+  /** the best route of its destination among the speaker's peers */
+  readonly best: boolean;
+}
+
+/** Bounds what one session's report holds: the services use the default route and a few prefixes, not a full table. */
+export const MAX_LEARNED_REPORTED = 256;
+
 const SUMMARY = /^(\S+)\s+(\S+)\s+(\S+)\s+(up|start|stop|down|flush)\s+(\S+)(?:\s+(.*?))?\s*$/;
 
 function since(text: string): string | null {
@@ -90,4 +106,92 @@ export interface BgpSessionState {
   /** routes advertised to the peer; null when the session's channel is not up */
   readonly exported: number | null;
   readonly lastError: string | null;
+  /**
+   * What the speaker learned from the peer (at most `MAX_LEARNED_REPORTED`, by destination;
+   * none from a session that is not Established or a peer whose policy accepts nothing); null
+   * when it could not be read (BIRD still starting): unknown, not empty
+   */
+  readonly learned: readonly BgpLearnedRoute[] | null;
+  /** how many routes BIRD holds from the peer (more than `learned` holds when bounded); null with `learned` */
+  readonly learnedTotal: number | null;
+}
+
+/** One route of `birdc show route ... all`, with the BGP attributes BIRD prints for it. */
+export interface BirdRoute {
+  /** the network as BIRD prints it (`0.0.0.0/0`, `2001:db8::/32`) */
+  readonly destination: string;
+  /** the protocol that brought the route (`peer_<hex>`, `ncp_static4`) */
+  readonly protocol: string;
+  /** the address of the BGP neighbour it came from, if printed */
+  readonly from: string | null;
+  /** when the route was last changed: ISO 8601 when BIRD printed UNIX seconds (`timeformat route "%s"`) */
+  readonly since: string | null;
+  /** the best route of its network in the table (BIRD's `*`) */
+  readonly best: boolean;
+  /** `BGP.next_hop`: the first address (an IPv6 next hop may be followed by its link-local address) */
+  readonly nextHop: string | null;
+  /** `BGP.as_path`, AS numbers in order (those of AS sets included) */
+  readonly asPath: readonly number[];
+  readonly med: number | null;
+  readonly localPref: number | null;
+}
+
+/**
+ * The first line of a route: `<net> <how> [<proto> <since>( from <addr>)?]( *)? (<pref>(/<metric>)?)( [<origin>])?`,
+ * `<how>` being `unreachable`, `via <addr> on <dev>`, `blackhole`... A route of a network
+ * already printed starts with spaces instead of the network.
+ */
+const ROUTE = /^(\S+)?\s+.*?\[(\S+) (\S+)(?: from (\S+))?\](\s+\*)?\s+\(\d+(?:\/[^)]*)?\)(?:\s+\[.*\])?\s*$/;
+
+const uint = (text: string): number | null => (/^\d{1,10}$/.test(text) && Number(text) <= 4294967295 ? Number(text) : null);
+
+/**
+ * Parses `birdc show route [protocol <p>] all`: the route lines, their `BGP.*` attributes
+ * (tab-indented below each route). Headers (`BIRD 2.0.12 ready.`, `Table master4:`) and lines
+ * it does not know are skipped.
+ */
+export function parseBirdRoutes(output: string): BirdRoute[] {
+  const routes: { -readonly [K in keyof BirdRoute]: BirdRoute[K] }[] = [];
+  let current: (typeof routes)[number] | undefined;
+  let network: string | undefined;
+  for (const raw of output.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    if (line.startsWith('\t')) {
+      if (current === undefined) continue;
+      const attribute = /^\t(BGP\.[a-z_]+):\s*(.*?)\s*$/.exec(line);
+      if (attribute === null) continue;
+      const [, key = '', value = ''] = attribute;
+      if (key === 'BGP.next_hop') current.nextHop = value.split(/\s+/)[0] || null;
+      else if (key === 'BGP.as_path') current.asPath = value.split(/[\s{}]+/).flatMap((t) => (t === '' || uint(t) === null ? [] : [uint(t) ?? 0]));
+      else if (key === 'BGP.med') current.med = uint(value);
+      else if (key === 'BGP.local_pref') current.localPref = uint(value);
+      continue;
+    }
+    const m = ROUTE.exec(line);
+    if (m === null) {
+      current = undefined;
+      if (!/^\s/.test(line)) network = undefined; // `Table master4:`, `BIRD 2.0.12 ready.`
+      continue;
+    }
+    const [, net, protocol = '', sinceText = '', from, star] = m;
+    if (net !== undefined) network = net;
+    if (network === undefined) {
+      current = undefined;
+      continue;
+    }
+    current = {
+      destination: network,
+      protocol,
+      from: from ?? null,
+      since: since(sinceText),
+      best: star !== undefined,
+      nextHop: null,
+      asPath: [],
+      med: null,
+      localPref: null,
+    };
+    routes.push(current);
+  }
+  return routes;
 }

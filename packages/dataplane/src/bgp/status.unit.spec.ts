@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBirdProtocols } from './status.js';
+import { parseBirdProtocols, parseBirdRoutes } from './status.js';
 
 /** Real `birdc show protocols all` output of BIRD 2.0.12, captured by bgp.int.spec.ts (UPDATE_BIRD_FIXTURES=1). */
 const captured = (name: string): string => readFileSync(path.join(__dirname, '__fixtures__', name), 'utf8');
@@ -72,5 +72,40 @@ describe('parseBirdProtocols', () => {
       },
     ]);
     expect(parseBirdProtocols('BIRD 2.0.12 ready.\n')).toEqual([]);
+  });
+});
+
+describe('parseBirdRoutes', () => {
+  it("reads what a speaker learned from FRR: unresolved (unreachable) routes, the peer's next hop, AS path, MED and local preference", () => {
+    // captured from BIRD 2.0.12 peering with FRR 8.4 (bgpd), which set a third-party next hop
+    const routes = parseBirdRoutes(captured('show-route-learned.txt'));
+    expect(routes).toEqual([
+      {
+        destination: '0.0.0.0/0',
+        protocol: 'peer_bee00001000040008000000000000001',
+        from: '10.255.0.1',
+        since: new Date(1796322578 * 1000).toISOString(),
+        best: true,
+        nextHop: '192.168.81.1',
+        asPath: [14907],
+        med: 0,
+        localPref: 100,
+      },
+      expect.objectContaining({ destination: '10.99.0.0/16', nextHop: '192.168.81.1', best: true }),
+    ]);
+  });
+
+  it('reads IPv6 next hops without their link-local address, second routes of a network, AS sets and missing attributes', () => {
+    const routes = parseBirdRoutes(captured('show-route-learned6.txt'));
+    expect(routes.map((r) => [r.destination, r.protocol.slice(-1), r.from, r.best, r.nextHop, r.asPath, r.med, r.localPref])).toEqual([
+      ['::/0', '2', '2001:db8:bad:face::1', true, '2001:db8:bad:face::1', [14907], null, 100],
+      ['::/0', '3', '2001:db8:bad:face::9', false, '2001:db8:bad:face::9', [14908, 65010, 65020, 65021], 20, 100],
+      ['2001:db8:100::/40', '2', '2001:db8:bad:face::1', true, '2001:db8:bad:face::1', [], null, 100],
+    ]);
+  });
+
+  it('reads an empty table as no routes', () => {
+    expect(parseBirdRoutes('BIRD 2.0.12 ready.\n')).toEqual([]);
+    expect(parseBirdRoutes('BIRD 2.0.12 ready.\nTable master4:\n\nTable master6:\n')).toEqual([]);
   });
 });

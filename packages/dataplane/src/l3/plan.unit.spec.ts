@@ -280,6 +280,9 @@ describe('planL3', () => {
       ),
     }));
     expect(planL3([ecmp, router2], converged)).toEqual({ steps: [], errors: [] });
+    // one next hop withdrawn (a core router's BGP route gone): one plain route again, replaced in one step
+    const single: RouterIntent = { ...ecmp, routes: ecmp.routes.filter((r) => r.nexthop !== '10.0.2.3') };
+    expect(argvs(planL3([single, router2], converged).steps)).toEqual([j(...IP, 'route', 'replace', '0.0.0.0/0', 'via', '10.0.2.2', 'proto', '190')]);
   });
 
   it('re-adds an address whose duplicate address detection failed, and says so', () => {

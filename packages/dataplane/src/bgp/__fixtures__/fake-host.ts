@@ -15,6 +15,8 @@ export class FakeBirdMachine extends FakeDhcpMachine implements CommandRunner {
   refuseConfig: string | null = null;
   /** when set, `birdc configure` answers this instead of `Reconfigured` */
   configureAnswer: string | null = null;
+  /** what each BGP protocol (by name) learned: the answer of `show route protocol <name> all`, and how many routes it holds */
+  readonly learned = new Map<string, { output: string; count: number }>();
 
   override run(argv: readonly string[]): Promise<CommandResult> {
     const a = [...argv];
@@ -69,12 +71,14 @@ export class FakeBirdMachine extends FakeDhcpMachine implements CommandRunner {
           `${name} BGP        ---        up     1795337160    Established   `,
           '  BGP state:          Established',
           '  Channel ipv4',
-          '    Routes:         0 imported, 3 exported, 0 preferred',
+          `    Routes:         ${this.learned.get(name)?.count ?? 0} imported, 3 exported, 0 preferred`,
           '',
         );
       }
       return `${lines.join('\n')}\n`;
     }
+    const route = /^show route protocol (\S+) all$/.exec(command);
+    if (route !== null) return this.learned.get(route[1] ?? '')?.output ?? 'BIRD 2.0.12 ready.\n';
     return this.refuse(argv, 'unknown birdc command');
   }
 }

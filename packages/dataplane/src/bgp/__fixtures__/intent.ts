@@ -1,4 +1,4 @@
-import { type BgpSpeakerIntent } from '@ncp/contracts';
+import { BGP_LEARN_NOTHING, type BgpSpeakerIntent } from '@ncp/contracts';
 
 export const SPEAKER = '5bea0001-0000-4000-8000-000000000001';
 export const SPEAKER2 = '5bea0002-0000-4000-8000-000000000002';
@@ -14,8 +14,8 @@ export const speaker1: BgpSpeakerIntent = {
   routerId: '10.81.0.2',
   namespace: NS,
   peers: [
-    { id: PEER6, address: '2001:0db8:bad:face::1', remoteAs: 14907, password: null },
-    { id: PEER4, address: '10.81.0.1', remoteAs: 14907, password: 's3cret-#1 with spaces' },
+    { id: PEER6, address: '2001:0db8:bad:face::1', remoteAs: 14907, password: null, importPolicy: BGP_LEARN_NOTHING, bfd: false },
+    { id: PEER4, address: '10.81.0.1', remoteAs: 14907, password: 's3cret-#1 with spaces', importPolicy: BGP_LEARN_NOTHING, bfd: false },
   ],
   routes: [
     { destination: '203.0.113.7/32', nextHop: '10.81.0.5' },
@@ -34,6 +34,47 @@ export const empty: BgpSpeakerIntent = {
   localAs: 4200000001,
   routerId: '192.0.2.1',
   namespace: null,
-  peers: [{ id: PEER4, address: '192.0.2.254', remoteAs: 4200000002, password: null }],
+  peers: [{ id: PEER4, address: '192.0.2.254', remoteAs: 4200000002, password: null, importPolicy: BGP_LEARN_NOTHING, bfd: false }],
   routes: [],
+};
+
+/**
+ * Learning: the IPv4 peer gives the default route and routes inside two prefixes (given out of
+ * order, one twice), at most 20, with BFD; the IPv6 peer only its default route, without BFD.
+ */
+export const learning: BgpSpeakerIntent = {
+  ...speaker1,
+  peers: [
+    {
+      id: PEER4,
+      address: '10.81.0.1',
+      remoteAs: 14907,
+      password: null,
+      importPolicy: { acceptDefaultRoute: true, acceptedPrefixes: ['172.16.0.0/12', '10.0.0.0/8', '172.16.0.0/12'], maxPrefixes: 20 },
+      bfd: true,
+    },
+    {
+      id: PEER6,
+      address: '2001:db8:bad:face::1',
+      remoteAs: 14907,
+      password: null,
+      importPolicy: { acceptDefaultRoute: true, acceptedPrefixes: [], maxPrefixes: null },
+      bfd: false,
+    },
+  ],
+};
+
+/** Only prefixes, no default route, from an IPv4 peer with BFD: the BFD protocol serves IPv4 alone. */
+export const prefixesOnly: BgpSpeakerIntent = {
+  ...empty,
+  peers: [
+    {
+      id: PEER4,
+      address: '192.0.2.254',
+      remoteAs: 4200000002,
+      password: null,
+      importPolicy: { acceptDefaultRoute: false, acceptedPrefixes: ['198.18.0.0/15'], maxPrefixes: null },
+      bfd: true,
+    },
+  ],
 };
