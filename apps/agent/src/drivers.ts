@@ -76,18 +76,24 @@ const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostI
   };
 };
 
+/**
+ * The routers of this host. An HA router's role (VRRP master or backup) changes on its own, so
+ * the driver runs again every `haStatusSeconds` while the host has one: a converged pass only
+ * reads the namespaces back, and reports a changed role.
+ */
 const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
   name: 'l3',
   kinds: [DESIRED_KINDS.router],
   // it configures the router ports the L2 driver plugs
   after: ['l2'],
+  periodMs: config.haStatusSeconds * 1000,
   desired: () => {
     const { intents, invalid } = desired.routerIntents();
     return { intent: intents, invalid };
   },
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
   // several hosts in namespaces) from sweeping each other's routers.
-  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }),
+  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }, { stateDir: config.stateDir }),
   failed: (routers, error) =>
     allFailed(
       routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
