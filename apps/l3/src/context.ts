@@ -92,7 +92,7 @@ export const L3Context = defineService({
         }
       },
     });
-    const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger);
+    const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger, config.L3_HA_DEFAULT);
     return { model, projection, routers: routerCommands, floatingIps, placement, heartbeats, publisher, status, portDeleted, sweeper, quota, usageReaction };
   },
   http: {

@@ -20,7 +20,7 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
   inject: { commands: RouterCommands, prisma: L3_PRISMA, heartbeats: HEARTBEATS, quota: QuotaUsage },
   reader: routers,
   create: (body, { deps, meta }) => {
-    const input = createRouterInput(body, meta);
+    const input = createRouterInput(body, meta, deps.commands.haDefault);
     const id = randomUUID();
     return deps.quota.guard(input.projectId, 'router', [id], meta, () => deps.commands.create(input, meta, id));
   },

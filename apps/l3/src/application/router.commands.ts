@@ -50,6 +50,8 @@ export class RouterCommands {
     private readonly floatingIps: Pick<FloatingIpCommands, 'letGoIfPortGone'>,
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
+    /** the ha of a router created without one (L3_HA_DEFAULT) */
+    readonly haDefault = false,
   ) {}
 
   /**

@@ -115,6 +115,28 @@ describe('router decider', () => {
       .then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
   });
 
+  it('changes ha only while the router is down, as Neutron migrates routers to and from HA', () => {
+    const down: RouterEvent = { type: 'RouterUpdated', data: { changes: { adminStateUp: false } } };
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true } }, admin)
+      .thenThrows('L3.BadRequest', /Cannot change HA attribute of active routers/);
+    // not even with admin_state_up false in the same request: the router is up until it is not
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true, adminStateUp: false } }, admin)
+      .thenThrows('L3.BadRequest', /set router admin_state_up to False/);
+    spec
+      .given([created, down])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true } }, admin)
+      .then([{ type: 'RouterUpdated', data: { changes: { ha: true } } }]);
+    // the same value is no change of HA
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: false, name: 'x' } }, admin)
+      .then([{ type: 'RouterUpdated', data: { changes: { ha: false, name: 'x' } } }]);
+  });
+
   const route = (destination: string, nexthop: string) => ({ destination, nexthop });
   const routesSet = (...routes: { destination: string; nexthop: string }[]): RouterEvent => ({ type: 'RouterRoutesSet', data: { routes } });
 

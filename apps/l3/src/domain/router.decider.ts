@@ -40,6 +40,8 @@ export interface RouterState {
   readonly projectId: string;
   readonly revision: number;
   readonly status: string;
+  readonly adminStateUp: boolean;
+  readonly ha: boolean;
   readonly gateway: { networkId: string; enableSnat: boolean; portId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] } | null;
   readonly interfaces: ReadonlyMap<string, RouterInterfaceState>;
   readonly routes: readonly Route[];
@@ -97,7 +99,19 @@ export type RouterCommand =
   | { type: 'DeleteRouter'; id: string };
 
 export function initialRouter(): RouterState {
-  return { exists: false, projectId: '', revision: 0, status: 'BUILD', gateway: null, interfaces: new Map(), routes: [], host: null, floatingIps: new Map() };
+  return {
+    exists: false,
+    projectId: '',
+    revision: 0,
+    status: 'BUILD',
+    adminStateUp: true,
+    ha: false,
+    gateway: null,
+    interfaces: new Map(),
+    routes: [],
+    host: null,
+    floatingIps: new Map(),
+  };
 }
 
 function evolve(state: RouterState, event: RouterEvent): RouterState {
@@ -105,10 +119,13 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
     case 'RouterCreated': {
       const g = event.data.gateway;
       const gateway = g ? { networkId: g.networkId, enableSnat: g.enableSnat, portId: g.portId, fixedIps: g.fixedIps, subnets: g.subnets } : null;
-      return { ...state, exists: true, projectId: event.data.projectId, gateway, routes: event.data.routes ?? [], revision: 1 };
+      const { adminStateUp, ha } = event.data;
+      return { ...state, exists: true, projectId: event.data.projectId, adminStateUp, ha, gateway, routes: event.data.routes ?? [], revision: 1 };
     }
-    case 'RouterUpdated':
-      return { ...state, revision: state.revision + 1 };
+    case 'RouterUpdated': {
+      const { adminStateUp, ha } = event.data.changes;
+      return { ...state, adminStateUp: adminStateUp ?? state.adminStateUp, ha: ha ?? state.ha, revision: state.revision + 1 };
+    }
     case 'RouterGatewaySet': {
       const d = event.data;
       return {
@@ -237,6 +254,11 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     case 'UpdateRouter': {
       checkRevision(state.revision, command.expectedRevision);
       const changes = { ...command.changes };
+      // Neutron's migration to and from HA: only of a router that is down (its traffic stops
+      // while its instances are rebuilt), in a request of its own or after one setting it down
+      if (changes.ha !== undefined && changes.ha !== state.ha && state.adminStateUp) {
+        throw badRequest('Bad router request: Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade.');
+      }
       if (changes.natExclusions !== undefined) changes.natExclusions = checkExclusions(changes.natExclusions);
       return [{ type: 'RouterUpdated', data: { changes } }];
     }
