@@ -105,19 +105,25 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
 interface DhcpIntent {
   readonly servers: readonly DhcpServerIntent[];
   readonly ras: readonly RaIntent[];
+  /** this host's HA routers: keepalived holds their RA source addresses */
+  readonly haRouterIds: readonly string[];
 }
 
 const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, DhcpItemResult> => ({
   name: 'dhcp',
-  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra],
+  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra, DESIRED_KINDS.router],
   // DHCP ports are plugged by L2; RAs go out of the qr- interfaces the L3 driver has addressed
   after: ['l2', 'l3'],
   desired: () => {
     const servers = desired.dhcpIntents();
     const ras = desired.raIntents();
-    return { intent: { servers: servers.intents, ras: ras.intents }, invalid: [...servers.invalid, ...ras.invalid] };
+    const haRouterIds = desired
+      .routerIntents()
+      .intents.filter((r) => r.ha !== undefined && r.ha !== null)
+      .map((r) => r.id);
+    return { intent: { servers: servers.intents, ras: ras.intents, haRouterIds }, invalid: [...servers.invalid, ...ras.invalid] };
   },
-  apply: ({ servers, ras }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir }),
+  apply: ({ servers, ras, haRouterIds }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds }),
   failed: ({ servers, ras }, error) =>
     allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
   reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),
