@@ -13,6 +13,7 @@ import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
 import { z } from 'zod';
 import { floatingIpDecider } from './domain/floating-ip.decider';
 import { l3RegistryDecider } from './domain/registry.decider';
+import { haNetworkDecider } from './domain/ha-network.decider';
 import { routerDecider } from './domain/router.decider';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { L3_EXTENSIONS } from './api/extensions';
@@ -41,7 +42,7 @@ export const L3Context = defineService({
   config: l3Config,
   database: { schema: L3_SCHEMA, connect: createPrisma },
   events: [...l3EventDefinitions, ...usageEventDefinitions, ...ipamEventDefinitions, ...quotaEventDefinitions, ...agentEventDefinitions],
-  histories: [routerDecider, floatingIpDecider, l3RegistryDecider, usageDecider('l3')],
+  histories: [routerDecider, floatingIpDecider, l3RegistryDecider, haNetworkDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
     const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger));

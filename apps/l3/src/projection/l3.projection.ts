@@ -94,6 +94,10 @@ const l3 = byType<L3Tx, L3Event>({
   FloatingIpDeleted: (tx, { id }) => tx.floatingIp.delete({ where: { id } }),
   FixedIpFloatingIpClaimed: unchanged,
   FixedIpFloatingIpReleased: unchanged,
+  // the HA networks and VRIDs are the aggregate's own (read when a router is placed)
+  HaNetworkClaimed: unchanged,
+  HaVridAllocated: unchanged,
+  HaVridReleased: unchanged,
 });
 
 /**
