@@ -40,6 +40,20 @@ class FakeIpam implements IpamPorts {
   failCreate: Error | null = null;
   failDelete: Error | null = null;
 
+  // HA networks are not swept: these tests make no HA router
+  createNetwork(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  deleteNetwork(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  createSubnet(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  deleteSubnet(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+
   private async append(networkId: string, event: NetworkEvent, meta: CommandMetadata): Promise<void> {
     const store = this.store;
     if (!store) throw new Error('no store yet');

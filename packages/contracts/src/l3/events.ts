@@ -50,6 +50,17 @@ export const RouterInterfaceRemoved = defineEvent('RouterInterfaceRemoved', z.ob
 export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes: z.array(route) }));
 export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
 export const RouterStatusChanged = defineEvent('RouterStatusChanged', z.object({ status: l3Status, reason: text }));
+/**
+ * The hosts an HA router runs on (the whole set, replacing the last one), each with its HA
+ * port: the router's port on its project's HA network bound to that host, over which the
+ * host's keepalived speaks VRRP with `vrid`. An HA router never has a `RouterScheduled` host.
+ */
+export const RouterHaHostsSet = defineEvent(
+  'RouterHaHostsSet',
+  z.object({ vrid: z.number().int().min(1).max(254), networkId: id, hosts: z.array(z.object({ host: text, row: text, haPortId: id })).max(2) }),
+);
+/** An HA router's VRRP role on one of its hosts, as that host's agent reports it. */
+export const RouterHaStateChanged = defineEvent('RouterHaStateChanged', z.object({ host: text, haState: z.enum(['active', 'standby']) }));
 export const RouterDeleted = defineEvent('RouterDeleted', z.object({}));
 /**
  * A floating IP reaches its fixed address through this router (its gateway is on the floating
@@ -99,6 +110,8 @@ const routerEvents = [
   RouterInterfaceRemoved,
   RouterRoutesSet,
   RouterScheduled,
+  RouterHaHostsSet,
+  RouterHaStateChanged,
   RouterStatusChanged,
   RouterDeleted,
   RouterFloatingIpAttached,
