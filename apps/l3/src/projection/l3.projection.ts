@@ -24,6 +24,7 @@ const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
 const TABLES = [
   'router_floating_ips',
   'router_interfaces',
+  'router_ha_hosts',
   'routers',
   'floating_ips',
   'ipam_networks',
