@@ -92,6 +92,14 @@ describe('HA routers', () => {
     const haSubnets = (await api.get<{ subnets: Record<string, unknown>[] }>(`/v2.0/subnets?network_id=${haNet.id as string}`)).body.subnets;
     expect(haSubnets.map((s) => [s.cidr, s.gateway_ip, s.enable_dhcp])).toEqual([['169.254.192.0/18', null, false]]);
 
+    // the tenant sees neither the HA network nor the HA ports (Neutron's: of no project)
+    const member = api.as({ 'X-Project-Id': String(router.project_id), 'X-Roles': 'member' });
+    const seenNets = (await member.get<{ networks: Resource[] }>('/v2.0/networks')).body.networks.map((n) => n.id);
+    expect(seenNets).toContain(tenant.id);
+    expect(seenNets).not.toContain(haNet.id);
+    const seenPorts = (await member.get<{ ports: Port[] }>(`/v2.0/ports?device_id=${router.id}`)).body.ports.map((p) => p.id);
+    expect(seenPorts).toEqual([interfacePortId]);
+
     // the router's own port is plugged on both hosts
     const qr = (await api.get<{ port: Port }>(`/v2.0/ports/${interfacePortId}`)).body.port;
     expect([qr['binding:host_id'], ...((qr['binding:profile'].hosts as string[] | undefined) ?? [])].sort()).toEqual(
