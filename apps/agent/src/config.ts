@@ -22,6 +22,7 @@ export const agentConfigSchema = z.object({
   resyncSeconds: z.number().int().min(5),
   /** How often BGP sessions are read back between full passes (they change on their own). */
   bgpStatusSeconds: z.number().int().min(1),
+  haStatusSeconds: z.number().int().min(1),
   /** Where DHCP/RA daemons keep their files (config, pid, leases); absolute. */
   stateDir: z.string().regex(/^\/[^\0\n]*$/, 'must be an absolute path'),
   /** Where the metadata proxies' requests go (the metadata service), signed with the secret. */
@@ -75,7 +76,8 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     .option('--heartbeat-seconds <n>', 'seconds between heartbeats', '5')
     .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
     .option('--bgp-status-seconds <n>', 'seconds between reads of the BGP sessions (birdc) between full passes', '5')
-    .option('--state-dir <dir>', 'where DHCP and RA daemons keep their files', '/var/lib/ncp-agent')
+    .option('--ha-status-seconds <n>', "seconds between reads of the HA routers' VRRP state (keepalived) between full passes", '5')
+    .option('--state-dir <dir>', 'where the DHCP, RA, BGP and keepalived daemons keep their files', '/var/lib/ncp-agent')
     .addOption(new Option('--metadata-url <url>', 'the metadata service the metadata proxies forward to').env('METADATA_URL').default('http://127.0.0.1:9705'))
     .option('--metadata-secret-file <path>', 'file with the secret shared with the metadata service (default: env METADATA_PROXY_SHARED_SECRET)')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
@@ -96,6 +98,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     heartbeatSeconds: string;
     resyncSeconds: string;
     bgpStatusSeconds: string;
+    haStatusSeconds: string;
     stateDir: string;
     metadataUrl: string;
     metadataSecretFile?: string;
@@ -117,6 +120,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     heartbeatSeconds: Number(o.heartbeatSeconds),
     resyncSeconds: Number(o.resyncSeconds),
     bgpStatusSeconds: Number(o.bgpStatusSeconds),
+    haStatusSeconds: Number(o.haStatusSeconds),
     stateDir: o.stateDir,
     metadataUrl: o.metadataUrl,
     metadataSecret: metadataSecret(o.metadataSecretFile, env),

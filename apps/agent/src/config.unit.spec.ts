@@ -31,6 +31,7 @@ describe('agent flags', () => {
       hostNetns: 'host-a1',
       heartbeatSeconds: 5,
       bgpStatusSeconds: 5,
+      haStatusSeconds: 5,
     });
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--bgp-status-seconds', '2']).bgpStatusSeconds).toBe(2);
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).hostNetns).toBeNull();

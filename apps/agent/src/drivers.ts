@@ -76,18 +76,24 @@ const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostI
   };
 };
 
+/**
+ * The routers of this host. An HA router's role (VRRP master or backup) changes on its own, so
+ * the driver runs again every `haStatusSeconds` while the host has one: a converged pass only
+ * reads the namespaces back, and reports a changed role.
+ */
 const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
   name: 'l3',
   kinds: [DESIRED_KINDS.router],
   // it configures the router ports the L2 driver plugs
   after: ['l2'],
+  periodMs: config.haStatusSeconds * 1000,
   desired: () => {
     const { intents, invalid } = desired.routerIntents();
     return { intent: intents, invalid };
   },
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
   // several hosts in namespaces) from sweeping each other's routers.
-  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }),
+  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }, { stateDir: config.stateDir }),
   failed: (routers, error) =>
     allFailed(
       routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
@@ -99,19 +105,25 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
 interface DhcpIntent {
   readonly servers: readonly DhcpServerIntent[];
   readonly ras: readonly RaIntent[];
+  /** this host's HA routers: keepalived holds their RA source addresses */
+  readonly haRouterIds: readonly string[];
 }
 
 const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, DhcpItemResult> => ({
   name: 'dhcp',
-  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra],
+  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra, DESIRED_KINDS.router],
   // DHCP ports are plugged by L2; RAs go out of the qr- interfaces the L3 driver has addressed
   after: ['l2', 'l3'],
   desired: () => {
     const servers = desired.dhcpIntents();
     const ras = desired.raIntents();
-    return { intent: { servers: servers.intents, ras: ras.intents }, invalid: [...servers.invalid, ...ras.invalid] };
+    const haRouterIds = desired
+      .routerIntents()
+      .intents.filter((r) => r.ha !== undefined && r.ha !== null)
+      .map((r) => r.id);
+    return { intent: { servers: servers.intents, ras: ras.intents, haRouterIds }, invalid: [...servers.invalid, ...ras.invalid] };
   },
-  apply: ({ servers, ras }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir }),
+  apply: ({ servers, ras, haRouterIds }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds }),
   failed: ({ servers, ras }, error) =>
     allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
   reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),

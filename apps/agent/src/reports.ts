@@ -4,7 +4,8 @@ import { bgpReports } from './bgp-reports';
 
 /** What every driver returns per item (the L2 driver adds its steps, BGP its sessions). */
 export type DriverResult =
-  { readonly item: string; readonly ok: true; readonly warnings?: readonly string[] } | { readonly item: string; readonly ok: false; readonly error: string };
+  | { readonly item: string; readonly ok: true; readonly warnings?: readonly string[]; readonly haState?: 'active' | 'standby' }
+  | { readonly item: string; readonly ok: false; readonly error: string };
 
 /** The intents some drivers were given and what they returned; a driver that did not run is absent. */
 export interface DriverResults {
@@ -48,15 +49,20 @@ function portReports(ports: readonly L2PortIntent[], results: readonly DriverRes
 
 function routerReports(routers: readonly RouterIntent[], results: readonly DriverResult[]): ResourceReport[] {
   const errorOf = errorsOf(results);
+  const haStates = new Map(results.flatMap((r) => (r.ok && r.haState !== undefined ? [[r.item, r.haState] as const] : [])));
   const reports: ResourceReport[] = [];
   for (const r of routers) {
     const error = errorOf(`router:${r.id}`);
+    const haState = haStates.get(`router:${r.id}`);
+    const reason = error ?? (r.adminStateUp ? 'configured' : 'admin down');
     reports.push({
       kind: 'router',
       id: r.id,
       networkId: null,
       status: error !== undefined ? 'ERROR' : r.adminStateUp ? 'ACTIVE' : 'DOWN',
-      reason: error ?? (r.adminStateUp ? 'configured' : 'admin down'),
+      // an HA router's role is in the reason too: a change of role alone is a change to report
+      reason: haState === undefined ? reason : `${reason}, HA ${haState}`,
+      ...(haState === undefined ? {} : { haState }),
     });
     for (const f of r.floatingIps) {
       const fipError = errorOf(`fip:${f.id}`);

@@ -79,6 +79,22 @@ describe('status reports from driver results', () => {
     expect(netFailed).toEqual([{ kind: 'port', id: 'p1', networkId: NET, status: 'ERROR', reason: `network ${NET}: no VXLAN` }]);
   });
 
+  it('reports the role of an HA router on this host, in its reason too (a new role is a change)', () => {
+    const reported = reports({
+      l3: {
+        routers: [router('r1', []), router('r2', [])],
+        results: [
+          { item: 'router:r1', ok: true, haState: 'active' },
+          { item: 'router:r2', ok: true, haState: 'standby' },
+        ],
+      },
+    });
+    expect(reported).toEqual([
+      { kind: 'router', id: 'r1', networkId: null, status: 'ACTIVE', reason: 'configured, HA active', haState: 'active' },
+      { kind: 'router', id: 'r2', networkId: null, status: 'ACTIVE', reason: 'configured, HA standby', haState: 'standby' },
+    ]);
+  });
+
   it('reports each router and its floating IPs, each with its own error', () => {
     const got = reports({
       l3: {

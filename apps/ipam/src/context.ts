@@ -10,6 +10,7 @@ import {
 import { CommandClient, QuotaUsage, SqlSnapshotStore } from '@ncp/eventstore';
 import { AGENT_NOT_FOUND, pathIdsOf } from '@ncp/nest-common';
 import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
+import { z } from 'zod';
 import { addressScopeDecider } from './domain/address-scope.decider';
 import { bulkCreateDecider } from './domain/bulk-create.decider';
 import { networkDecider } from './domain/network.decider';
@@ -32,7 +33,7 @@ import { IpamWriteModel } from './application/write-model';
 import { QuotasController } from './api/quotas.controller';
 import { QuotaProjection } from './projection/quota.projection';
 import { AGENTS_READER, AgentsController, agentsReader } from './api/agents';
-import { REQUEST_SCHEMAS, createPortInput, updatePortInput } from './api/bodies';
+import { REQUEST_SCHEMAS, createNetworkInput, createPortInput, createSubnetInput, updatePortInput } from './api/bodies';
 import { IPAM_EXTENSIONS } from './api/extensions';
 import {
   AddressScopesController,
@@ -43,6 +44,7 @@ import {
   SubnetsController,
 } from './api/ipam.controllers';
 import { addressScopes, networks, ports, rbacPolicies, subnetPools, subnets } from './api/resources';
+import { serviceOwnedBody } from './api/service-owned';
 import { ipamConfig } from './config';
 import { createPrisma, IPAM_SCHEMA } from './infrastructure/prisma';
 import { IpamProjection } from './projection/ipam.projection';
@@ -112,8 +114,10 @@ export const IpamContext = defineService({
       // The port commands other services need (L3's router ports), with the API's own
       // body parsing, so both paths accept exactly the same input.
       create_port: async (input, meta) => {
-        const i = createPortInput({ port: input }, meta);
-        const written = await portCommands.create(i.networkId, i.projectId, i.request, meta);
+        // an HA router's HA port, like its network, is of no project
+        const { body, noProject } = serviceOwnedBody(input, meta);
+        const i = createPortInput({ port: body }, meta);
+        const written = await portCommands.create(i.networkId, noProject ? '' : i.projectId, i.request, meta);
         return kit.api.show(ports, written, meta);
       },
       update_port: async (input, meta) => {
@@ -123,6 +127,31 @@ export const IpamContext = defineService({
       delete_port: async (input, meta) => {
         const { id, force } = input as { id: string; force?: boolean };
         await kit.api.settled(await portCommands.delete(id, meta, force === true));
+        return { id };
+      },
+      // The networks and subnets L3 makes for HA routers ("HA network tenant <project>"),
+      // parsed as the API's; `project_id: ''` (no project: only admins see them, as Neutron's)
+      // is for a service alone (see serviceOwnedBody).
+      create_network: async (input, meta) => {
+        const { body, noProject } = serviceOwnedBody(input, meta);
+        const i = createNetworkInput({ network: body }, meta);
+        const written = await networkCommands.create(noProject ? { ...i, projectId: '' } : i, meta);
+        return kit.api.show(networks, written, meta);
+      },
+      delete_network: async (input, meta) => {
+        const { id } = z.object({ id: z.string().min(1) }).parse(input);
+        await kit.api.settled(await networkCommands.delete(id, meta));
+        return { id };
+      },
+      create_subnet: async (input, meta) => {
+        const { body, noProject } = serviceOwnedBody(input, meta);
+        const i = createSubnetInput({ subnet: body }, meta);
+        const written = await subnetCommands.create(noProject ? { ...i, projectId: '' } : i, meta);
+        return kit.api.show(subnets, written, meta);
+      },
+      delete_subnet: async (input, meta) => {
+        const { id } = z.object({ id: z.string().min(1) }).parse(input);
+        await kit.api.settled(await subnetCommands.delete(id, meta));
         return { id };
       },
     });

@@ -1,4 +1,4 @@
-import { type z } from 'zod';
+import { z } from 'zod';
 import { loadConfig } from '@ncp/nest-common';
 import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, quotaConfigFields, serviceConfigSchema } from '@ncp/service-kit';
 
@@ -10,6 +10,11 @@ export const l3ConfigSchema = serviceConfigSchema.extend({
   PLACEMENT_INTERVAL_SECONDS,
   /** How long a router or floating IP port, claim or record may stay orphaned before the sweeper finishes its saga. */
   ORPHAN_GRACE_SECONDS,
+  /** Neutron's l3_ha: whether a router created without `ha` (only admins may give it) is an HA router. */
+  L3_HA_DEFAULT: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   ...quotaConfigFields,
 });
 export type L3Config = z.infer<typeof l3ConfigSchema>;

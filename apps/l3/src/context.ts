@@ -14,6 +14,7 @@ import { defineService, quotaDefaults, type ServiceOf } from '@ncp/service-kit';
 import { z } from 'zod';
 import { floatingIpDecider } from './domain/floating-ip.decider';
 import { l3RegistryDecider } from './domain/registry.decider';
+import { haNetworkDecider } from './domain/ha-network.decider';
 import { routerDecider } from './domain/router.decider';
 import { REQUEST_SCHEMAS } from './api/bodies';
 import { L3_EXTENSIONS } from './api/extensions';
@@ -27,6 +28,7 @@ import { RouterPlacement } from './application/placement';
 import { RouterCommands } from './application/router.commands';
 import { l3UsageChanges } from './application/usage-changes';
 import { L3WriteModel, type IpamPorts } from './application/write-model';
+import { HaNetworks } from './application/ha-networks';
 import { l3Config } from './config';
 import { routerIntentPublisher } from './desired-state/router-publisher';
 import { l3StatusFromAgentReports } from './desired-state/status.reaction';
@@ -49,7 +51,7 @@ export const L3Context = defineService({
     ...agentEventDefinitions,
     ...bgpEventDefinitions,
   ],
-  histories: [routerDecider, floatingIpDecider, l3RegistryDecider, usageDecider('l3')],
+  histories: [routerDecider, floatingIpDecider, l3RegistryDecider, haNetworkDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
     const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger));
@@ -57,7 +59,8 @@ export const L3Context = defineService({
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
     const ipam = deps.ipam ?? new IpamClient(nc, naming);
     const facts = new IpamFacts(prisma);
-    const placement = new RouterPlacement(prisma, model, ipam, heartbeats, logger);
+    const haNetworks = new HaNetworks(model, ipam, logger);
+    const placement = new RouterPlacement(prisma, model, ipam, heartbeats, logger, haNetworks);
     // Reads of IPAM facts wait until L3's copy has everything IPAM had when asked.
     const catchUp = () => projection.catchUp();
     const floatingIps = new FloatingIpCommands(model, facts, ipam, prisma, catchUp, logger);
@@ -90,17 +93,19 @@ export const L3Context = defineService({
       name: 'router placement',
       seconds: config.PLACEMENT_INTERVAL_SECONDS,
       run: async () => {
+        // HA routers every time: one whose agent died gets another (ensureHaHosts binds on a change)
         const waiting = await prisma.router.findMany({
           where: { host: null, OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] },
-          select: { id: true },
+          select: { id: true, ha: true },
         });
         for (const r of waiting) {
           const meta = serviceMeta('l3:placement', new Date());
-          if ((await placement.ensureScheduled(r.id, meta)) !== null) await placement.bindPorts(r.id, meta);
+          if (r.ha) await placement.ensureHaHosts(r.id, meta);
+          else if ((await placement.ensureScheduled(r.id, meta)) !== null) await placement.bindPorts(r.id, meta);
         }
       },
     });
-    const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger);
+    const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger, config.L3_HA_DEFAULT, haNetworks);
     return { model, projection, routers: routerCommands, floatingIps, placement, heartbeats, publisher, status, portDeleted, sweeper, quota, usageReaction };
   },
   http: {

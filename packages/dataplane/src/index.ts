@@ -59,7 +59,18 @@ export {
   type RouterNat,
   type SourceNat,
 } from './l3/nft.js';
-export { ROUTE_PROTOCOL, fipItem, planL3, routerItem, type L3Item, type L3ItemError, type L3Plan, type L3Step, type StepTolerance } from './l3/plan.js';
+export {
+  ROUTE_PROTOCOL,
+  fipItem,
+  haPrimaryVip,
+  planL3,
+  routerItem,
+  type L3Item,
+  type L3ItemError,
+  type L3Plan,
+  type L3Step,
+  type StepTolerance,
+} from './l3/plan.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
 export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
 export {
@@ -126,3 +137,20 @@ export {
 } from './secgroups/render.js';
 export { renderSecurityGroupsUpdate } from './secgroups/update.js';
 export { SecurityGroupsApplier, reconcileSecurityGroups, type SgOptions, type SgResult } from './secgroups/reconcile.js';
+export {
+  ADVERT_INTERVAL_SECONDS,
+  haStateOf,
+  keepalivedArgv,
+  keepalivedRouter,
+  parseLinkDetails,
+  planHaLinks,
+  renderKeepalivedConf,
+  type HaLinkStep,
+  type HaState,
+  type KeepalivedAddress,
+  type KeepalivedRoute,
+  type KeepalivedRouter,
+  type LinkDetails,
+} from './keepalived/conf.js';
+export { keepalivedDir, keepalivedFiles, type KeepalivedFiles } from './keepalived/paths.js';
+export { convergeKeepalived, keepalivedContext, sweepKeepalived, type KeepalivedContext, type KeepalivedOptions } from './keepalived/reconcile.js';

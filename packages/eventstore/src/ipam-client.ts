@@ -4,8 +4,12 @@ import {
   type CommandMetadata,
   type CommandReply,
   type IpamDeletePortInput,
+  type IpamNetworkReply,
+  type IpamNetworkWire,
   type IpamPortReply,
   type IpamPortWire,
+  type IpamSubnetReply,
+  type IpamSubnetWire,
   type Naming,
 } from '@ncp/contracts';
 import { unreachable } from './unreachable';
@@ -64,5 +68,22 @@ export class IpamClient {
   async deletePort(id: string, meta: CommandMetadata): Promise<void> {
     const input: IpamDeletePortInput = { id, force: true };
     await this.request('delete_port', input, meta);
+  }
+
+  /** A network of the service's (L3's HA networks); `project_id: ''` for one of no project. */
+  async createNetwork(input: Record<string, unknown>, meta: CommandMetadata): Promise<IpamNetworkWire> {
+    return (await this.request<IpamNetworkReply>('create_network', input, meta)).network;
+  }
+
+  async deleteNetwork(id: string, meta: CommandMetadata): Promise<void> {
+    await this.request('delete_network', { id }, meta);
+  }
+
+  async createSubnet(input: Record<string, unknown>, meta: CommandMetadata): Promise<IpamSubnetWire> {
+    return (await this.request<IpamSubnetReply>('create_subnet', input, meta)).subnet;
+  }
+
+  async deleteSubnet(id: string, meta: CommandMetadata): Promise<void> {
+    await this.request('delete_subnet', { id }, meta);
   }
 }

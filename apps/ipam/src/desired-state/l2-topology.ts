@@ -52,6 +52,19 @@ export interface L2TopologyJson {
 /** The shape of `L2TopologyJson`: a snapshot of another version is not read (the fold starts over). */
 export const L2_TOPOLOGY_JSON_VERSION = 2;
 
+/**
+ * The hosts a port is plugged on: its `binding:host_id`, plus the hosts its `binding:profile`
+ * lists as `hosts` (names of agents; L3 binds an HA router's qr-/qg- ports to both hosts of the
+ * router, and keepalived decides which one holds the addresses). Never without binding:host_id.
+ */
+export function hostsOfPort(port: Pick<PortFact, 'host' | 'profile'>): string[] {
+  if (port.host === '') return [];
+  const extra = Array.isArray(port.profile.hosts)
+    ? port.profile.hosts.filter((h): h is string => typeof h === 'string' && /^[A-Za-z0-9_-]{1,63}$/.test(h))
+    : [];
+  return [...new Set([port.host, ...extra])];
+}
+
 export class L2Topology {
   private readonly networks = new Map<string, NetworkFact>();
   private readonly ports = new Map<string, PortFact>();
@@ -64,6 +77,8 @@ export class L2Topology {
   private readonly hostCountsOfNetwork = new Map<string, Map<string, number>>();
   private readonly agents = new Map<string, AgentFact>();
   private readonly applied = new Map<string, number>();
+  /** the hosts each port is plugged on now (see {@link hostsOfPort}) */
+  private readonly boundHosts = new Map<string, readonly string[]>();
 
   toJSON(): L2TopologyJson {
     return { networks: [...this.networks.values()], ports: [...this.ports.values()], agents: [...this.agents.values()], applied: [...this.applied] };
@@ -130,8 +145,13 @@ export class L2Topology {
       ? [...(this.portsOfNetwork.get(n.id) ?? [])]
           .map((id) => this.ports.get(id))
           .flatMap((p) => {
-            const agent = p && p.host !== '' && p.host !== host ? this.agents.get(p.host) : undefined;
-            return p && agent ? [{ mac: p.mac, tunnelIp: agent.tunnelIp }] : [];
+            const hosts = p ? (this.boundHosts.get(p.id) ?? []) : [];
+            return hosts.flatMap((h) => {
+              const agent = h !== host ? this.agents.get(h) : undefined;
+              // a port on several hosts (an HA router's) has its MAC where VRRP puts it: it is
+              // found by flooding and the bridges' learning, never by a static entry
+              return p && agent ? [{ mac: p.mac, tunnelIp: agent.tunnelIp, pinned: hosts.length === 1 }] : [];
+            });
           })
       : [];
     return {
@@ -139,29 +159,38 @@ export class L2Topology {
       mtu: n.mtu,
       segment: n.segment,
       floodList: [...new Set(remote.map((r) => r.tunnelIp))].sort(),
-      remoteMacs: remote.sort((a, b) => a.mac.localeCompare(b.mac) || a.tunnelIp.localeCompare(b.tunnelIp)),
+      remoteMacs: remote
+        .filter((r) => r.pinned)
+        .map(({ mac, tunnelIp }) => ({ mac, tunnelIp }))
+        .sort((a, b) => a.mac.localeCompare(b.mac) || a.tunnelIp.localeCompare(b.tunnelIp)),
     };
   }
 
   private bind(port: PortFact, host: string): void {
     this.unbind(port);
     port.host = host;
-    if (host === '') return;
-    const set = this.portsOfHost.get(host) ?? new Set<string>();
-    set.add(port.id);
-    this.portsOfHost.set(host, set);
-    const counts = this.hostCountsOfNetwork.get(port.networkId) ?? new Map<string, number>();
-    counts.set(host, (counts.get(host) ?? 0) + 1);
-    this.hostCountsOfNetwork.set(port.networkId, counts);
+    const hosts = hostsOfPort(port);
+    if (hosts.length === 0) return;
+    this.boundHosts.set(port.id, hosts);
+    for (const h of hosts) {
+      const set = this.portsOfHost.get(h) ?? new Set<string>();
+      set.add(port.id);
+      this.portsOfHost.set(h, set);
+      const counts = this.hostCountsOfNetwork.get(port.networkId) ?? new Map<string, number>();
+      counts.set(h, (counts.get(h) ?? 0) + 1);
+      this.hostCountsOfNetwork.set(port.networkId, counts);
+    }
   }
 
   private unbind(port: PortFact): void {
-    if (port.host === '') return;
-    this.portsOfHost.get(port.host)?.delete(port.id);
-    const counts = this.hostCountsOfNetwork.get(port.networkId);
-    const left = (counts?.get(port.host) ?? 0) - 1;
-    if (left > 0) counts?.set(port.host, left);
-    else counts?.delete(port.host);
+    for (const h of this.boundHosts.get(port.id) ?? []) {
+      this.portsOfHost.get(h)?.delete(port.id);
+      const counts = this.hostCountsOfNetwork.get(port.networkId);
+      const left = (counts?.get(h) ?? 0) - 1;
+      if (left > 0) counts?.set(h, left);
+      else counts?.delete(h);
+    }
+    this.boundHosts.delete(port.id);
     port.host = '';
   }
 
@@ -244,8 +273,9 @@ export class L2Topology {
         const dirty = this.hostsOfNetwork(networkId);
         if (c.macAddress !== undefined) p.mac = c.macAddress;
         if (c.adminStateUp !== undefined) p.adminStateUp = c.adminStateUp;
-        if (c.bindingHostId !== undefined) this.bind(p, c.bindingHostId);
         if (c.bindingProfile !== undefined) p.profile = c.bindingProfile;
+        // the profile may list more hosts (an HA router's port): bound again either way
+        if (c.bindingHostId !== undefined || c.bindingProfile !== undefined) this.bind(p, c.bindingHostId ?? p.host);
         if (c.portSecurityEnabled !== undefined) p.portSecurityEnabled = c.portSecurityEnabled;
         if (c.deviceOwner !== undefined) p.deviceOwner = c.deviceOwner;
         for (const h of this.hostsOfNetwork(networkId)) dirty.add(h);

@@ -110,6 +110,27 @@ describe('L2 desired-state calculation', () => {
     expect(intents(t)).toEqual(expected);
   });
 
+  it('plugs a port on every host its binding profile lists, found there by flooding, not by a pinned MAC', () => {
+    const PORT_HA = '22222222-0000-4000-8000-0000000000aa';
+    const haPort = port(PORT_HA, 'fa:16:3e:00:00:aa', 'host-a1', { netns: 'qrouter-1', ifname: 'qr-1', hosts: ['host-a1', 'host-b1', 'bad host'] });
+    const t = fold([...history(), ev('network', NET_B, 'PortCreated', haPort)]);
+    const { a, b } = intents(t);
+    for (const host of [a, b]) {
+      expect(host.ports.find((p) => p.id === PORT_HA)?.workload).toEqual({ netns: 'qrouter-1', ifname: 'qr-1' });
+      expect(host.networks.find((n) => n.id === NET_B)?.remoteMacs.some((m) => m.mac === 'fa:16:3e:00:00:aa')).toBe(false);
+    }
+    expect(a.networks.find((n) => n.id === NET_B)?.floodList).toEqual(['10.2.0.9']);
+    expect(b.networks.find((n) => n.id === NET_B)?.floodList).toEqual(['10.1.0.2']);
+    // the profile without the second host: unplugged there, and a pinned MAC again
+    const dirty = t.apply(ev('network', NET_B, 'PortUpdated', { portId: PORT_HA, changes: { bindingProfile: { netns: 'qrouter-1', ifname: 'qr-1' } } }));
+    expect([...dirty].sort()).toEqual(['host-a1', 'host-b1']);
+    expect(t.intentFor('host-b1').ports.some((p) => p.id === PORT_HA)).toBe(false);
+    expect(t.intentFor('host-b1').networks.find((n) => n.id === NET_B)).toBeUndefined();
+    // a snapshot folds to the same
+    const restored = L2Topology.fromJSON(JSON.parse(JSON.stringify(t.toJSON())) as L2TopologyJson);
+    expect(intents(restored)).toEqual(intents(t));
+  });
+
   it('reports which hosts a change touches', () => {
     const events = history();
     const t = fold(events.slice(0, 6));

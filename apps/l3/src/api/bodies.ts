@@ -61,13 +61,14 @@ function gatewayOf(info: z.infer<typeof routerBody>['external_gateway_info']): G
   };
 }
 
-export function createRouterInput(body: unknown, meta: CommandMetadata) {
+/** `haDefault`: the ha of a router created without one (Neutron's l3_ha option, L3_HA_DEFAULT). */
+export function createRouterInput(body: unknown, meta: CommandMetadata, haDefault = false) {
   const b = parseBody(body, 'router', routerBody);
   const attributes: RouterAttributes = {
     name: b.name ?? '',
     description: b.description ?? '',
     adminStateUp: b.admin_state_up ?? true,
-    ha: b.ha ?? false,
+    ha: b.ha ?? haDefault,
     distributed: b.distributed ?? false,
     natExclusions: b.nat_exclusions ?? [],
   };

@@ -20,7 +20,7 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
   inject: { commands: RouterCommands, prisma: L3_PRISMA, heartbeats: HEARTBEATS, quota: QuotaUsage },
   reader: routers,
   create: (body, { deps, meta }) => {
-    const input = createRouterInput(body, meta);
+    const input = createRouterInput(body, meta, deps.commands.haDefault);
     const id = randomUUID();
     return deps.quota.guard(input.projectId, 'router', [id], meta, () => deps.commands.create(input, meta, id));
   },
@@ -67,30 +67,42 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
     return this.api.show(routers, await this.deps.commands.changeRoutes(id, [], extraRoutesInput(body), meta), meta);
   }
 
-  /** Where the router runs, in the shape of Neutron's l3_agent_scheduler extension. */
+  /**
+   * Where the router runs, in the shape of Neutron's l3_agent_scheduler extension: an HA
+   * router's agents each with `ha_state` (active / standby as that agent last reported it;
+   * null before its first report), a legacy router's one agent with `ha_state` null.
+   */
   @Get(':id/l3-agents')
   async l3Agents(@Param('id') id: string, @Req() req: HttpRequestLike) {
     await this.api.get(routers, id, req);
-    const router = await this.deps.prisma.router.findUnique({ where: { id } });
-    const agent = router?.host ? await this.deps.prisma.agent.findUnique({ where: { host: router.host } }) : null;
-    if (!agent) return { agents: [] };
-    return {
-      agents: [
-        {
-          ...agentWire({
-            id: agent.id,
-            host: agent.host,
-            row: agent.row,
-            agentType: 'L3 agent',
-            topic: 'l3_agent',
-            alive: this.deps.heartbeats.isAlive(agent.host),
-            heartbeat: this.deps.heartbeats.heartbeat(agent.host),
-            configurations: { routers: await this.deps.prisma.router.count({ where: { host: agent.host } }), agent_mode: 'legacy' },
-          }),
-          ha_state: null,
-        },
-      ],
-    };
+    const router = await this.deps.prisma.router.findUnique({ where: { id }, include: { haHosts: true } });
+    if (!router) return { agents: [] };
+    const placed: { host: string; haState: string | null }[] = router.ha
+      ? router.haHosts.map((h) => ({ host: h.host, haState: h.haState }))
+      : router.host
+        ? [{ host: router.host, haState: null }]
+        : [];
+    const agents = [];
+    for (const p of placed) {
+      const agent = await this.deps.prisma.agent.findUnique({ where: { host: p.host } });
+      if (!agent) continue;
+      const legacy = await this.deps.prisma.router.count({ where: { host: agent.host } });
+      const ha = await this.deps.prisma.routerHaHost.count({ where: { host: agent.host } });
+      agents.push({
+        ...agentWire({
+          id: agent.id,
+          host: agent.host,
+          row: agent.row,
+          agentType: 'L3 agent',
+          topic: 'l3_agent',
+          alive: this.deps.heartbeats.isAlive(agent.host),
+          heartbeat: this.deps.heartbeats.heartbeat(agent.host),
+          configurations: { routers: legacy + ha, agent_mode: 'legacy' },
+        }),
+        ha_state: p.haState,
+      });
+    }
+    return { agents };
   }
 }
 

@@ -14,6 +14,7 @@ import {
 import { type JetStreamEventStore } from '@ncp/eventstore';
 import { createTestDatabase, deployMigrations, factPort, factSubnet, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
 import { l3Config } from '../config';
+import { HA_PORT_OWNER } from './placement';
 import { L3Context } from '../context';
 import { claimKey } from '../domain/registry.decider';
 import { asService, type IpamPorts } from './write-model';
@@ -39,6 +40,20 @@ class FakeIpam implements IpamPorts {
   private readonly subnets = new Map<string, { networkId: string; prefix: string; next: number }>();
   failCreate: Error | null = null;
   failDelete: Error | null = null;
+
+  // HA networks are not swept: these tests make no HA router
+  createNetwork(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  deleteNetwork(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  createSubnet(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
+  deleteSubnet(): Promise<never> {
+    return Promise.reject(new Error('no HA network in these tests'));
+  }
 
   private async append(networkId: string, event: NetworkEvent, meta: CommandMetadata): Promise<void> {
     const store = this.store;
@@ -296,6 +311,25 @@ describe('L3 sagas and the orphan sweeper', () => {
     // The router's own gateway port stays.
     const gateway = (await ctx.model.routers.load(router.id)).state.gateway?.portId ?? '';
     expect(ipam.ports.has(gateway)).toBe(true);
+  });
+
+  it('removes an HA port no router recorded (a placement that crashed or lost), never one an HA router runs on', async () => {
+    const service = asService(serviceMeta('test'));
+    const router = await ctx.routers.create({ projectId: 'p', attributes: { ...attributes, ha: true } }, meta);
+    const haNet = await ipam.network(false, service);
+    await ipam.subnet(haNet, '169.254.192', service);
+    const recorded = await ipam.createPort({ network_id: haNet, project_id: '', device_owner: HA_PORT_OWNER, device_id: router.id }, service);
+    const lost = await ipam.createPort({ network_id: haNet, project_id: '', device_owner: HA_PORT_OWNER, device_id: router.id }, service);
+    await ctx.model.routers.execute(
+      router.id,
+      { type: 'SetHaHosts', id: router.id, vrid: 1, networkId: haNet, hosts: [{ host: 'a1', row: 'row-a', haPortId: recorded.id }], seen: [] },
+      service,
+    );
+    await ctx.projection.catchUp();
+    const now = new Date();
+    expect((await ctx.sweeper.sweep(now)).ports).toBe(0);
+    expect((await ctx.sweeper.sweep(new Date(now.getTime() + (GRACE + 1) * 1000))).ports).toBe(1);
+    expect([ipam.ports.has(recorded.id), ipam.ports.has(lost.id)]).toEqual([true, false]);
   });
 
   it('settles a floating IP whose association a crash interrupted, so the router and the fixed address are free again', async () => {

@@ -3,6 +3,7 @@ import { type Logger } from '@ncp/nest-common';
 import { claimKey } from '../domain/registry.decider';
 import { type L3Prisma } from '../infrastructure/prisma';
 import { type FloatingIpCommands, type Touched } from './floating-ip.commands';
+import { HA_PORT_OWNER } from './placement';
 import { asService, type IpamPorts, type L3WriteModel } from './write-model';
 
 export interface L3SweepReport {
@@ -67,7 +68,9 @@ export class L3OrphanSweeper {
          OR (p.device_owner = 'network:router_interface'
              AND NOT EXISTS (SELECT 1 FROM router_interfaces i WHERE i.port_id = p.id AND i.router_id = p.device_id))
          OR (p.device_owner = 'network:floatingip'
-             AND NOT EXISTS (SELECT 1 FROM floating_ips f WHERE f.id = p.device_id AND f.floating_port_id = p.id))`;
+             AND NOT EXISTS (SELECT 1 FROM floating_ips f WHERE f.id = p.device_id AND f.floating_port_id = p.id))
+         OR (p.device_owner = ${HA_PORT_OWNER}
+             AND NOT EXISTS (SELECT 1 FROM router_ha_hosts h WHERE h.ha_port_id = p.id AND h.router_id = p.device_id))`;
     let done = 0;
     for (const port of candidates) {
       const userPort = !port.created_by_l3 && port.device_owner === 'network:router_interface';
@@ -94,6 +97,8 @@ export class L3OrphanSweeper {
     }
     const router = (await this.model.routers.load(port.device_id)).state;
     if (!router.exists) return false;
+    // an HA port a placement made and did not record (it crashed, or lost to another one)
+    if (port.device_owner === HA_PORT_OWNER) return router.haPlacement?.hosts.some((h) => h.haPortId === port.id) ?? false;
     return port.device_owner === 'network:router_gateway' ? router.gateway?.portId === port.id : router.interfaces.has(port.id);
   }
 

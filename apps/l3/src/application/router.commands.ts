@@ -6,6 +6,7 @@ import { badRequest, mayChange, notFound } from '../domain/rules';
 import { type IpamFacts } from './facts';
 import { type FloatingIpCommands } from './floating-ip.commands';
 import { type RouterPlacement } from './placement';
+import { type HaNetworks } from './ha-networks';
 import { asService, certainlyNotWritten, type IpamPorts, type L3WriteModel, type Written } from './write-model';
 
 export interface GatewayInput {
@@ -50,6 +51,9 @@ export class RouterCommands {
     private readonly floatingIps: Pick<FloatingIpCommands, 'letGoIfPortGone'>,
     private readonly catchUp: () => Promise<void>,
     private readonly logger: Logger,
+    /** the ha of a router created without one (L3_HA_DEFAULT) */
+    readonly haDefault = false,
+    private readonly haNetworks?: Pick<HaNetworks, 'release'>,
   ) {}
 
   /**
@@ -229,6 +233,13 @@ export class RouterCommands {
     // The gateway the router had when it was deleted (not when this request began).
     const gateway = r.state.gateway;
     if (gateway) await this.deletePortQuietly(gateway.portId, meta);
+    // an HA router's ports on its HA network, and its VRID there
+    for (const h of r.state.haPlacement?.hosts ?? []) await this.deletePortQuietly(h.haPortId, meta);
+    if (r.state.haPlacement) {
+      await this.haNetworks?.release(r.state.projectId, id, meta).catch((err: unknown) => {
+        this.logger.warn({ err, routerId: id }, 'could not release the VRID of a deleted HA router');
+      });
+    }
     return { id, sequence: r.sequence };
   }
 
@@ -238,9 +249,10 @@ export class RouterCommands {
    */
   async placeAndBind(id: string, meta: CommandMetadata, newPortId: string): Promise<void> {
     try {
-      const before = (await this.model.routers.load(id)).state.host;
+      const router = (await this.model.routers.load(id)).state;
       const host = await this.placement.ensureScheduled(id, meta);
-      if (host !== null && before === host) await this.placement.bindPorts(id, meta, newPortId);
+      // an HA router keeps its hosts: the new port is bound to them (again, if they just changed)
+      if (host !== null && (router.ha || router.host === host)) await this.placement.bindPorts(id, meta, newPortId);
     } catch (err) {
       // Placement is retried by the background loop; the request itself succeeded.
       this.logger.warn({ err, routerId: id }, 'router placement failed; will retry');

@@ -1,13 +1,22 @@
-import { L3_REGISTRY_ID, isDomainError, type CommandMetadata, type FloatingIpEvent, type L3RegistryEvent, type RouterEvent } from '@ncp/contracts';
+import {
+  L3_REGISTRY_ID,
+  isDomainError,
+  type CommandMetadata,
+  type FloatingIpEvent,
+  type HaNetworkEvent,
+  type L3RegistryEvent,
+  type RouterEvent,
+} from '@ncp/contracts';
 import { AggregateRepository, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { floatingIpDecider, type FloatingIpCommand, type FloatingIpState } from '../domain/floating-ip.decider';
+import { haNetworkDecider, type HaNetworkCommand, type HaNetworkState } from '../domain/ha-network.decider';
 import { l3RegistryDecider, type L3RegistryCommand, type L3RegistryState } from '../domain/registry.decider';
 import { routerDecider, type RouterCommand, type RouterState } from '../domain/router.decider';
 
 export type { Written } from '@ncp/nest-common';
 
-/** What L3 asks of IPAM: its router and floating IP ports. */
-export type IpamPorts = Pick<IpamClient, 'createPort' | 'updatePort' | 'deletePort'>;
+/** What L3 asks of IPAM: its router and floating IP ports, and its HA networks. */
+export type IpamPorts = Pick<IpamClient, 'createPort' | 'updatePort' | 'deletePort' | 'createNetwork' | 'deleteNetwork' | 'createSubnet' | 'deleteSubnet'>;
 
 /**
  * Whether a failed step certainly wrote nothing: a refusal (the decider said no, the aggregate
@@ -24,11 +33,14 @@ export class L3WriteModel {
   readonly routers: AggregateRepository<RouterState, RouterCommand, RouterEvent>;
   readonly floatingIps: AggregateRepository<FloatingIpState, FloatingIpCommand, FloatingIpEvent>;
   readonly registry: AggregateRepository<L3RegistryState, L3RegistryCommand, L3RegistryEvent>;
+  /** one per project: its HA network and its HA routers' VRIDs */
+  readonly haNetworks: AggregateRepository<HaNetworkState, HaNetworkCommand, HaNetworkEvent>;
 
   constructor(store: JetStreamEventStore) {
     this.routers = new AggregateRepository(store, routerDecider);
     this.floatingIps = new AggregateRepository(store, floatingIpDecider);
     this.registry = new AggregateRepository(store, l3RegistryDecider);
+    this.haNetworks = new AggregateRepository(store, haNetworkDecider);
   }
 
   registryCommand(command: L3RegistryCommand, meta: CommandMetadata) {

@@ -1,14 +1,26 @@
-import { DESIRED_KINDS, desiredKey, type Naming } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, haInterfaceName, type Naming, type RouterHaIntent } from '@ncp/contracts';
 import { DesiredStatePublisher, type NatsConnection } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { routerIntent, type LearnedRouteFacts, type SubnetFacts } from '../domain/router-intent';
 import { type L3Prisma } from '../infrastructure/prisma';
 
-/** Every scheduled router's intent, keyed `<row>.<host>.router.<id>`, from L3's projection. */
+/** The VRRP priority of both instances of an HA router (Neutron's): with nopreempt, the master stays master. */
+export const HA_PRIORITY = 50;
+
+/**
+ * Every scheduled router's intent, keyed `<row>.<host>.router.<id>`, from L3's projection: an
+ * HA router's to each of its hosts, each with that host's HA port.
+ */
 export async function routerIntents(prisma: L3Prisma): Promise<Map<string, string>> {
-  const routers = await prisma.router.findMany({ where: { host: { not: null } }, include: { interfaces: true } });
+  const routers = await prisma.router.findMany({
+    where: { OR: [{ host: { not: null } }, { haVrid: { not: null }, haHosts: { some: {} } }] },
+    include: { interfaces: true, haHosts: true },
+  });
   const fips = await prisma.floatingIp.findMany({ where: { routerId: { not: null } } });
+  const haPortIds = routers.flatMap((r) => r.haHosts.map((h) => h.haPortId));
+  const haPorts = new Map((await prisma.ipamPort.findMany({ where: { id: { in: haPortIds } } })).map((p) => [p.id, p]));
   const subnetIds = new Set<string>();
+  for (const p of haPorts.values()) for (const f of p.fixedIps as { subnetId: string }[]) subnetIds.add(f.subnetId);
   for (const r of routers) {
     for (const f of r.gatewayFixedIps as { subnetId: string }[]) subnetIds.add(f.subnetId);
     for (const i of r.interfaces) for (const f of i.fixedIps as { subnetId: string }[]) subnetIds.add(f.subnetId);
@@ -17,7 +29,6 @@ export async function routerIntents(prisma: L3Prisma): Promise<Map<string, strin
   const learnedOn = await learnedRoutesByNetwork(prisma);
   const wanted = new Map<string, string>();
   for (const r of routers) {
-    if (r.host === null || r.row === null) continue;
     const intent = routerIntent(
       {
         id: r.id,
@@ -34,7 +45,15 @@ export async function routerIntents(prisma: L3Prisma): Promise<Map<string, strin
       },
       subnets,
     );
-    wanted.set(desiredKey(r.row, r.host, DESIRED_KINDS.router, r.id), JSON.stringify(intent));
+    if (r.ha && r.haVrid !== null) {
+      for (const h of r.haHosts) {
+        const ha = haIntent(r.haVrid, h.haPortId, haPorts.get(h.haPortId)?.fixedIps as { subnetId: string; ipAddress: string }[] | undefined, subnets);
+        // an HA port IPAM has not given an address yet: that host's instance waits for it
+        if (ha !== null) wanted.set(desiredKey(h.row, h.host, DESIRED_KINDS.router, r.id), JSON.stringify({ ...intent, ha }));
+      }
+    } else if (r.host !== null && r.row !== null) {
+      wanted.set(desiredKey(r.row, r.host, DESIRED_KINDS.router, r.id), JSON.stringify(intent));
+    }
   }
   return wanted;
 }
@@ -64,4 +83,21 @@ async function learnedRoutesByNetwork(prisma: L3Prisma): Promise<Map<string, Lea
 
 export function routerIntentPublisher(nc: NatsConnection, naming: Naming, prisma: L3Prisma, logger: Logger): DesiredStatePublisher {
   return new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.router], () => routerIntents(prisma), logger);
+}
+
+/** One host's HA part of a router's intent: its HA port's IPv4 address on the HA subnet. */
+export function haIntent(
+  vrid: number,
+  portId: string,
+  fixedIps: readonly { subnetId: string; ipAddress: string }[] | undefined,
+  subnets: ReadonlyMap<string, SubnetFacts>,
+): RouterHaIntent | null {
+  const f = (fixedIps ?? []).find((x) => subnets.get(x.subnetId)?.ipVersion === 4);
+  const subnet = f ? subnets.get(f.subnetId) : undefined;
+  if (!f || !subnet) return null;
+  return {
+    vrid,
+    priority: HA_PRIORITY,
+    interface: { portId, ifname: haInterfaceName(portId), address: `${f.ipAddress}/${subnet.cidr.split('/')[1] ?? '32'}` },
+  };
 }

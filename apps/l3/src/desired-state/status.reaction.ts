@@ -10,13 +10,14 @@ export const l3StatusFromAgentReports =
       if (!router.exists) return;
       // The router decides whether the reporting host is (still) its own.
       await model.routers.execute(r.id, { type: 'SetStatus', id: r.id, status: r.status, reason: r.reason, host }, meta);
+      if (r.haState !== undefined) await model.routers.execute(r.id, { type: 'SetHaState', id: r.id, host, haState: r.haState }, meta);
     } else if (r.kind === 'floatingip') {
       const fip = (await model.floatingIps.load(r.id)).state;
       if (!fip.exists || fip.routerId === null) return;
       // The router is another aggregate: a report that races a move of the floating IP or
       // of its router is superseded by the next report of the right host (level-triggered).
       const router = (await model.routers.load(fip.routerId)).state;
-      if (router.host !== host) return;
+      if (router.host !== host && !(router.haPlacement?.hosts.some((h) => h.host === host) ?? false)) return;
       await model.floatingIps.execute(r.id, { type: 'SetStatus', id: r.id, status: r.status, reason: r.reason }, meta);
     }
   };

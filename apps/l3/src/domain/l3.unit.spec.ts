@@ -215,6 +215,78 @@ describe('router decider', () => {
       .then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
   });
 
+  it('changes ha only while the router is down, as Neutron migrates routers to and from HA', () => {
+    const down: RouterEvent = { type: 'RouterUpdated', data: { changes: { adminStateUp: false } } };
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true } }, admin)
+      .thenThrows('L3.BadRequest', /Cannot change HA attribute of active routers/);
+    // not even with admin_state_up false in the same request: the router is up until it is not
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true, adminStateUp: false } }, admin)
+      .thenThrows('L3.BadRequest', /set router admin_state_up to False/);
+    spec
+      .given([created, down])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: true } }, admin)
+      .then([{ type: 'RouterUpdated', data: { changes: { ha: true } } }]);
+    // the same value is no change of HA
+    spec
+      .given([created])
+      .when({ type: 'UpdateRouter', id: R, changes: { ha: false, name: 'x' } }, admin)
+      .then([{ type: 'RouterUpdated', data: { changes: { ha: false, name: 'x' } } }]);
+  });
+
+  it("records an HA router's hosts, hears status from each and each host's own VRRP role", () => {
+    const createdHa: RouterEvent = { ...created, data: { ...created.data, ha: true } };
+    const hostA = { host: 'a1', row: 'row-a', haPortId: 'ha-port-a' };
+    const hostB = { host: 'b1', row: 'row-b', haPortId: 'ha-port-b' };
+    const hosts = [hostA, hostB];
+    const set: RouterEvent = { type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts } };
+    spec.given([createdHa]).when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts, seen: [] }, admin).then([set]);
+    spec
+      .given([createdHa, set])
+      .when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts, seen: ['ha-port-a', 'ha-port-b'] }, admin)
+      .then([]);
+    // a placement that decided on what it saw before another one's: refused (it deletes its ports)
+    spec
+      .given([createdHa, set])
+      .when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts: [{ host: 'a2', row: 'row-a', haPortId: 'ha-port-a2' }, hostB], seen: [] }, admin)
+      .thenThrows('L3.RouterHaHostsChanged');
+    // a dead host replaced
+    const replaced = [hostA, { host: 'b2', row: 'row-b', haPortId: 'ha-port-b2' }];
+    spec
+      .given([createdHa, set])
+      .when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts: replaced, seen: ['ha-port-a', 'ha-port-b'] }, admin)
+      .then([{ type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts: replaced } }]);
+    spec.given([created]).when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts, seen: [] }, admin).thenThrows('L3.RouterNotHa');
+    spec
+      .given([createdHa])
+      .when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts: [hostA, hostA], seen: [] }, admin)
+      .thenThrows('L3.BadRequest', /once on a host/);
+    // both hosts speak for the router's status; a host it does not run on does not
+    spec
+      .given([createdHa, set])
+      .when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'b1' }, admin)
+      .then([{ type: 'RouterStatusChanged', data: { status: 'ACTIVE', reason: 'up' } }]);
+    spec.given([createdHa, set]).when({ type: 'SetStatus', id: R, status: 'ACTIVE', reason: 'up', host: 'c1' }, admin).then([]);
+    const active: RouterEvent = { type: 'RouterHaStateChanged', data: { host: 'a1', haState: 'active' } };
+    spec.given([createdHa, set]).when({ type: 'SetHaState', id: R, host: 'a1', haState: 'active' }, admin).then([active]);
+    spec.given([createdHa, set, active]).when({ type: 'SetHaState', id: R, host: 'a1', haState: 'active' }, admin).then([]);
+    spec.given([createdHa, set]).when({ type: 'SetHaState', id: R, host: 'c1', haState: 'active' }, admin).then([]);
+    // a replaced host's role is forgotten: the new host's first report is news
+    spec
+      .given([
+        createdHa,
+        set,
+        { type: 'RouterHaStateChanged', data: { host: 'b1', haState: 'standby' } },
+        { type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts: [hostA] } },
+        { type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts } },
+      ])
+      .when({ type: 'SetHaState', id: R, host: 'b1', haState: 'standby' }, admin)
+      .then([{ type: 'RouterHaStateChanged', data: { host: 'b1', haState: 'standby' } }]);
+  });
+
   const route = (destination: string, nexthop: string) => ({ destination, nexthop });
   const routesSet = (...routes: { destination: string; nexthop: string }[]): RouterEvent => ({ type: 'RouterRoutesSet', data: { routes } });
 

@@ -40,12 +40,24 @@ export interface RouterState {
   readonly projectId: string;
   readonly revision: number;
   readonly status: string;
+  readonly adminStateUp: boolean;
+  readonly ha: boolean;
   readonly gateway: { networkId: string; enableSnat: boolean; portId: string; fixedIps: readonly FixedIp[]; subnets: readonly AttachedSubnet[] } | null;
   readonly interfaces: ReadonlyMap<string, RouterInterfaceState>;
   readonly routes: readonly Route[];
   readonly host: string | null;
+  /** an HA router's hosts (never `host`), each with its HA port; its VRID on its project's HA network */
+  readonly haPlacement: { readonly vrid: number; readonly networkId: string; readonly hosts: readonly HaHost[] } | null;
+  /** an HA router's VRRP role per host, as reported */
+  readonly haStates: ReadonlyMap<string, 'active' | 'standby'>;
   /** floating IP id -> the fixed address it reaches through this router, and its subnet */
   readonly floatingIps: ReadonlyMap<string, { fixedIpAddress: string; subnetId: string }>;
+}
+
+export interface HaHost {
+  readonly host: string;
+  readonly row: string;
+  readonly haPortId: string;
 }
 
 export interface Route {
@@ -92,12 +104,31 @@ export type RouterCommand =
   /** Idempotent, also on a router that is gone (compensations and the sweeper). */
   | { type: 'DetachFloatingIp'; id: string; floatingIpId: string }
   | { type: 'Schedule'; id: string; host: string; row: string }
+  /** An HA router's hosts, all of them (see RouterHaHostsSet). */
+  /** `seen`: the HA ports the caller decided on; another placement's change since refuses it. */
+  | { type: 'SetHaHosts'; id: string; vrid: number; networkId: string; hosts: readonly HaHost[]; seen: readonly string[] }
   /** An agent's report: only the host the router runs on (now) speaks for it. */
   | { type: 'SetStatus'; id: string; status: 'ACTIVE' | 'DOWN' | 'BUILD' | 'ERROR'; reason: string; host: string }
+  /** An HA host's agent's report of its VRRP role for the router. */
+  | { type: 'SetHaState'; id: string; host: string; haState: 'active' | 'standby' }
   | { type: 'DeleteRouter'; id: string };
 
 export function initialRouter(): RouterState {
-  return { exists: false, projectId: '', revision: 0, status: 'BUILD', gateway: null, interfaces: new Map(), routes: [], host: null, floatingIps: new Map() };
+  return {
+    exists: false,
+    projectId: '',
+    revision: 0,
+    status: 'BUILD',
+    adminStateUp: true,
+    ha: false,
+    gateway: null,
+    interfaces: new Map(),
+    routes: [],
+    host: null,
+    haPlacement: null,
+    haStates: new Map(),
+    floatingIps: new Map(),
+  };
 }
 
 function evolve(state: RouterState, event: RouterEvent): RouterState {
@@ -105,10 +136,13 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
     case 'RouterCreated': {
       const g = event.data.gateway;
       const gateway = g ? { networkId: g.networkId, enableSnat: g.enableSnat, portId: g.portId, fixedIps: g.fixedIps, subnets: g.subnets } : null;
-      return { ...state, exists: true, projectId: event.data.projectId, gateway, routes: event.data.routes ?? [], revision: 1 };
+      const { adminStateUp, ha } = event.data;
+      return { ...state, exists: true, projectId: event.data.projectId, adminStateUp, ha, gateway, routes: event.data.routes ?? [], revision: 1 };
     }
-    case 'RouterUpdated':
-      return { ...state, revision: state.revision + 1 };
+    case 'RouterUpdated': {
+      const { adminStateUp, ha } = event.data.changes;
+      return { ...state, adminStateUp: adminStateUp ?? state.adminStateUp, ha: ha ?? state.ha, revision: state.revision + 1 };
+    }
     case 'RouterGatewaySet': {
       const d = event.data;
       return {
@@ -129,6 +163,13 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
       return { ...state, routes: event.data.routes, revision: state.revision + 1 };
     case 'RouterScheduled':
       return { ...state, host: event.data.host };
+    case 'RouterHaHostsSet': {
+      const hosts = new Set(event.data.hosts.map((h) => h.host));
+      const haStates = new Map([...state.haStates].filter(([h]) => hosts.has(h)));
+      return { ...state, haPlacement: { vrid: event.data.vrid, networkId: event.data.networkId, hosts: event.data.hosts }, haStates };
+    }
+    case 'RouterHaStateChanged':
+      return { ...state, haStates: new Map(state.haStates).set(event.data.host, event.data.haState) };
     case 'RouterStatusChanged':
       return { ...state, status: event.data.status };
     case 'RouterDeleted':
@@ -237,6 +278,11 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     case 'UpdateRouter': {
       checkRevision(state.revision, command.expectedRevision);
       const changes = { ...command.changes };
+      // Neutron's migration to and from HA: only of a router that is down (its traffic stops
+      // while its instances are rebuilt), in a request of its own or after one setting it down
+      if (changes.ha !== undefined && changes.ha !== state.ha && state.adminStateUp) {
+        throw badRequest('Bad router request: Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade.');
+      }
       if (changes.natExclusions !== undefined) changes.natExclusions = checkExclusions(changes.natExclusions);
       return [{ type: 'RouterUpdated', data: { changes } }];
     }
@@ -315,10 +361,39 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
     case 'Schedule':
       // The first placement holds: two placement loops racing must not move a router between hosts.
       return state.host !== null ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
-    case 'SetStatus':
-      return state.host !== command.host || state.status === command.status
+    case 'SetHaHosts': {
+      // only an HA router has them, and a router that became non-HA keeps its last ones until
+      // its placement lets them go (it is down: Neutron's migration rule)
+      if (!state.ha && command.hosts.length > 0) throw conflict('RouterNotHa', `Router ${command.id} is not an HA router.`);
+      const now = state.haPlacement;
+      const same =
+        now !== null &&
+        now.vrid === command.vrid &&
+        now.networkId === command.networkId &&
+        now.hosts.length === command.hosts.length &&
+        now.hosts.every((h, i) => h.host === command.hosts[i]?.host && h.haPortId === command.hosts[i]?.haPortId && h.row === command.hosts[i]?.row);
+      if (same) return [];
+      // two placements at once (the loop and a request) each made HA ports: the first holds,
+      // the other deletes its own
+      const nowPorts = (now?.hosts ?? []).map((h) => h.haPortId);
+      if (nowPorts.length !== command.seen.length || nowPorts.some((p, i) => p !== command.seen[i])) {
+        throw conflict('RouterHaHostsChanged', `Router ${command.id}: its HA hosts changed meanwhile.`);
+      }
+      if (new Set(command.hosts.map((h) => h.host)).size !== command.hosts.length) throw badRequest('An HA router runs once on a host.');
+      return [{ type: 'RouterHaHostsSet', data: { vrid: command.vrid, networkId: command.networkId, hosts: command.hosts.map((h) => ({ ...h })) } }];
+    }
+    case 'SetStatus': {
+      // an HA router's hosts all speak for it (each reports the same router status)
+      const haHost = state.haPlacement?.hosts.some((h) => h.host === command.host) ?? false;
+      return (state.host !== command.host && !haHost) || state.status === command.status
         ? []
         : [{ type: 'RouterStatusChanged', data: { status: command.status, reason: command.reason } }];
+    }
+    case 'SetHaState':
+      // each HA host for its own VRRP role; a host the router no longer runs on is not heard
+      return !(state.haPlacement?.hosts.some((h) => h.host === command.host) ?? false) || state.haStates.get(command.host) === command.haState
+        ? []
+        : [{ type: 'RouterHaStateChanged', data: { host: command.host, haState: command.haState } }];
     case 'DeleteRouter':
       if (state.interfaces.size > 0) {
         throw conflict('RouterInUse', `Router ${command.id} still has ports`);

@@ -24,6 +24,7 @@ const mirror = new FactMirror<L3Tx>((tx) => tx.factMirror, {
 const TABLES = [
   'router_floating_ips',
   'router_interfaces',
+  'router_ha_hosts',
   'routers',
   'floating_ips',
   'ipam_networks',
@@ -81,6 +82,18 @@ const l3 = byType<L3Tx, L3Event>({
   RouterRoutesSet: (tx, { id, at, data }) => tx.router.update({ where: { id }, data: { routes: json(data.routes), ...nextRevision(at) } }),
   // placement and status are not API changes: no new revision
   RouterScheduled: (tx, { id, data }) => tx.router.update({ where: { id }, data: { host: data.host, row: data.row } }),
+  RouterHaHostsSet: async (tx, { id, data }) => {
+    await tx.routerHaHost.deleteMany({ where: { routerId: id, host: { notIn: data.hosts.map((h) => h.host) } } });
+    for (const h of data.hosts) {
+      await tx.routerHaHost.upsert({
+        where: { routerId_host: { routerId: id, host: h.host } },
+        create: { routerId: id, host: h.host, row: h.row, haPortId: h.haPortId },
+        update: { row: h.row, haPortId: h.haPortId },
+      });
+    }
+    await tx.router.update({ where: { id }, data: { haVrid: data.hosts.length > 0 ? data.vrid : null } });
+  },
+  RouterHaStateChanged: (tx, { id, data }) => tx.routerHaHost.updateMany({ where: { routerId: id, host: data.host }, data: { haState: data.haState } }),
   RouterStatusChanged: (tx, { id, data }) => tx.router.update({ where: { id }, data: { status: data.status } }),
   RouterDeleted: (tx, { id }) => tx.router.delete({ where: { id } }),
   RouterFloatingIpAttached: (tx, { id, data: { floatingIpId, fixedIpAddress, subnetId } }) => {
@@ -96,6 +109,10 @@ const l3 = byType<L3Tx, L3Event>({
   FloatingIpDeleted: (tx, { id }) => tx.floatingIp.delete({ where: { id } }),
   FixedIpFloatingIpClaimed: unchanged,
   FixedIpFloatingIpReleased: unchanged,
+  // the HA networks and VRIDs are the aggregate's own (read when a router is placed)
+  HaNetworkClaimed: unchanged,
+  HaVridAllocated: unchanged,
+  HaVridReleased: unchanged,
 });
 
 /**

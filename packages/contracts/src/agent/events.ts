@@ -82,6 +82,8 @@ export const resourceReportSchema = z.object({
   reason: z.string(),
   /** bgp_session only: what BIRD says of the session (optional: older reports have none) */
   session: bgpSessionReport.optional(),
+  /** router only, for an HA router: this host's role, active (VRRP master) or standby */
+  haState: z.enum(['active', 'standby']).optional(),
 });
 export type ResourceReport = z.infer<typeof resourceReportSchema>;
 

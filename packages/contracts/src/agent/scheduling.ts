@@ -45,3 +45,42 @@ export function rowsOfWorkloads(agents: readonly { host: string; row: string }[]
   }
   return [...count.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([row]) => row);
 }
+
+/** How many hosts an HA router runs on: one active, one standby. */
+export const HA_ROUTER_HOSTS = 2;
+
+/**
+ * The hosts of an HA router: those it runs on now that still qualify (alive, network role,
+ * the physical network) are kept, so a placement never moves a working instance; the others
+ * are replaced, each time by the agent `chooseNetworkAgent` prefers among those in a row
+ * the router does not use yet, or, when every live one is in a used row, in any row (two
+ * hosts of one row beat one host). Fewer than {@link HA_ROUTER_HOSTS} when not enough agents
+ * qualify: like Neutron, an HA router runs on the agents there are (alone, it is active) and
+ * gets its standby when another one comes. Deterministic; the kept hosts come first.
+ */
+export function chooseHaAgents<A extends AgentCandidate>(
+  candidates: readonly A[],
+  loadPerHost: ReadonlyMap<string, number>,
+  needs: SchedulingNeeds,
+  current: readonly string[],
+): A[] {
+  const qualifies = (a: A) => a.alive && a.roles.includes('network') && (needs.physicalNetwork === null || needs.physicalNetwork in a.physnets);
+  const chosen: A[] = [];
+  for (const host of current) {
+    const a = candidates.find((c) => c.host === host);
+    if (a !== undefined && qualifies(a) && !chosen.includes(a) && chosen.length < HA_ROUTER_HOSTS) chosen.push(a);
+  }
+  while (chosen.length < HA_ROUTER_HOSTS) {
+    const free = candidates.filter((c) => !chosen.includes(c));
+    const usedRows = new Set(chosen.map((c) => c.row));
+    const next =
+      chooseNetworkAgent(
+        free.filter((c) => !usedRows.has(c.row)),
+        loadPerHost,
+        needs,
+      ) ?? chooseNetworkAgent(free, loadPerHost, needs);
+    if (next === null) break;
+    chosen.push(next);
+  }
+  return chosen;
+}

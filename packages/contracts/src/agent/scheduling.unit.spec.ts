@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseNetworkAgent, rowsOfWorkloads, type AgentCandidate } from './scheduling';
+import { chooseHaAgents, chooseNetworkAgent, rowsOfWorkloads, type AgentCandidate } from './scheduling';
 
 describe('network agent placement', () => {
   const agent = (host: string, row: string, extra: Partial<AgentCandidate> = {}): AgentCandidate => ({
@@ -27,6 +27,39 @@ describe('network agent placement', () => {
     expect(chooseNetworkAgent(agents, load, { physicalNetwork: null, preferredRows: ['row-a'] })?.host).toBe('a2');
     expect(chooseNetworkAgent(agents, load, { physicalNetwork: null, preferredRows: [] })?.host).toBe('b1');
     expect(chooseNetworkAgent(agents.slice(3), load, { physicalNetwork: null, preferredRows: [] })).toBeNull();
+  });
+
+  describe('HA routers', () => {
+    const none = { physicalNetwork: null, preferredRows: [] };
+    const hosts = (chosen: readonly AgentCandidate[]) => chosen.map((a) => a.host);
+
+    it("takes two agents in different rows, the workloads' row first", () => {
+      expect(hosts(chooseHaAgents(agents, new Map(), { physicalNetwork: null, preferredRows: ['row-a'] }, []))).toEqual(['a1', 'b1']);
+      expect(hosts(chooseHaAgents(agents, new Map([['a1', 5]]), { physicalNetwork: null, preferredRows: ['row-a'] }, []))).toEqual(['a2', 'b1']);
+    });
+
+    it('takes two hosts of one row when only one row has live network agents, and one alone when there is one', () => {
+      expect(
+        hosts(
+          chooseHaAgents(
+            agents.filter((a) => a.row === 'row-a'),
+            new Map(),
+            none,
+            [],
+          ),
+        ),
+      ).toEqual(['a1', 'a2']);
+      expect(hosts(chooseHaAgents([agent('b1', 'row-b'), agent('a1', 'row-a', { alive: false })], new Map(), none, []))).toEqual(['b1']);
+      expect(chooseHaAgents(agents.slice(3), new Map(), none, [])).toEqual([]);
+    });
+
+    it('keeps the hosts it runs on and replaces a dead one, in another row than the survivor', () => {
+      const withDead = [...agents, agent('d2', 'row-d')];
+      expect(hosts(chooseHaAgents(withDead, new Map(), none, ['a2', 'd1']))).toEqual(['a2', 'b1']);
+      // the survivor is never moved, even where the load would say otherwise
+      expect(hosts(chooseHaAgents(withDead, new Map([['a2', 9]]), none, ['a2', 'b1']))).toEqual(['a2', 'b1']);
+      expect(hosts(chooseHaAgents(withDead, new Map(), none, ['b1']))).toEqual(['b1', 'a1']);
+    });
   });
 
   it('only places where the needed physical network is mapped', () => {

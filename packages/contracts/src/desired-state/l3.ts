@@ -51,7 +51,35 @@ export interface RouterIntent {
   /** IPv4 only: Neutron routes IPv6 without NAT */
   snat: SnatIntent[];
   floatingIps: FloatingIpIntent[];
+  /**
+   * Set for an HA router (Neutron's l3-ha): the router runs on two hosts, and keepalived (VRRP
+   * over the `ha` interface) decides which one holds its addresses and routes. Absent or null:
+   * the router runs here alone and the L3 driver configures everything itself.
+   */
+  ha?: RouterHaIntent | null;
 }
+
+/** What makes one host's instance of an HA router (see `RouterIntent.ha`). */
+export interface RouterHaIntent {
+  /** the VRRP virtual router id, unique on the router's HA network (1-254: 169.254.0.<vrid> is the primary VIP) */
+  vrid: number;
+  /** VRRP priority; both instances have the same one (with nopreempt: whoever is master stays master) */
+  priority: number;
+  /** this host's port on the project's HA network: VRRP runs over it */
+  interface: {
+    portId: string;
+    /** ha-<11 hex of the port id> */
+    ifname: string;
+    /** the port's address on the HA network with its prefix length, e.g. 169.254.192.5/18 */
+    address: string;
+  };
+}
+
+/** The lowest and highest VRID: 169.254.0.<vrid>/24 must be a host address. */
+export const HA_VRID_MIN = 1;
+export const HA_VRID_MAX = 254;
+/** What the HA port's interface in a router namespace starts with. */
+export const HA_INTERFACE_PREFIX = 'ha-';
 
 const Id = z.string().refine(isValidId, 'must be a UUID');
 const Ip = z.string().refine(isValidIp, 'must be an IP address');
@@ -72,6 +100,21 @@ export const RouterIntentSchema: z.ZodType<RouterIntent> = z.object({
   routes: z.array(z.object({ destination: Cidr, nexthop: Ip })),
   snat: z.array(z.object({ source: Cidr, to: Ip, exceptDestinations: z.array(Cidr) })),
   floatingIps: z.array(z.object({ id: Id, floatingIp: Ip, fixedIp: Ip })),
+  ha: z
+    .object({
+      vrid: z.number().int().min(HA_VRID_MIN).max(HA_VRID_MAX),
+      priority: z.number().int().min(1).max(254),
+      interface: z.object({
+        portId: Id,
+        ifname: z
+          .string()
+          .refine(isValidLinkName, 'must be an interface name')
+          .refine((name) => name.startsWith(HA_INTERFACE_PREFIX), `must start with ${HA_INTERFACE_PREFIX}`),
+        address: Cidr,
+      }),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** `qrouter-<first 8 hex digits of the router id>`, as Neutron names them. */
@@ -82,6 +125,11 @@ export function routerNamespace(routerId: string): string {
 /** Interface names of router ports inside the namespace: qr-/qg- plus 11 characters of the port id. */
 export function routerInterfaceName(kind: 'internal' | 'gateway', portId: string): string {
   return `${kind === 'internal' ? 'qr' : 'qg'}-${portId.replace(/-/g, '').slice(0, 11)}`;
+}
+
+/** The HA port's interface in a router namespace: ha- plus 11 characters of the port id, as Neutron names it. */
+export function haInterfaceName(portId: string): string {
+  return `${HA_INTERFACE_PREFIX}${portId.replace(/-/g, '').slice(0, 11)}`;
 }
 
 /** What every router namespace name starts with (Neutron's prefix). */

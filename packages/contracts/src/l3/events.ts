@@ -6,7 +6,7 @@ import { defineEvent, type EventsOf } from '../event-registry';
  * ports and floating IP ports are IPAM ports; these events name them by id.
  */
 export const L3_CONTEXT = 'l3';
-export const L3_AGGREGATES = { router: 'router', floatingIp: 'floatingip', registry: 'registry' } as const;
+export const L3_AGGREGATES = { router: 'router', floatingIp: 'floatingip', registry: 'registry', haNetwork: 'hanetwork' } as const;
 export const L3_REGISTRY_ID = 'global';
 
 const id = z.string().min(1);
@@ -50,6 +50,17 @@ export const RouterInterfaceRemoved = defineEvent('RouterInterfaceRemoved', z.ob
 export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes: z.array(route) }));
 export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
 export const RouterStatusChanged = defineEvent('RouterStatusChanged', z.object({ status: l3Status, reason: text }));
+/**
+ * The hosts an HA router runs on (the whole set, replacing the last one), each with its HA
+ * port: the router's port on its project's HA network bound to that host, over which the
+ * host's keepalived speaks VRRP with `vrid`. An HA router never has a `RouterScheduled` host.
+ */
+export const RouterHaHostsSet = defineEvent(
+  'RouterHaHostsSet',
+  z.object({ vrid: z.number().int().min(1).max(254), networkId: id, hosts: z.array(z.object({ host: text, row: text, haPortId: id })).max(2) }),
+);
+/** An HA router's VRRP role on one of its hosts, as that host's agent reports it. */
+export const RouterHaStateChanged = defineEvent('RouterHaStateChanged', z.object({ host: text, haState: z.enum(['active', 'standby']) }));
 export const RouterDeleted = defineEvent('RouterDeleted', z.object({}));
 /**
  * A floating IP reaches its fixed address through this router (its gateway is on the floating
@@ -80,6 +91,15 @@ export const FloatingIpDeleted = defineEvent('FloatingIpDeleted', z.object({}));
 export const FixedIpFloatingIpClaimed = defineEvent('FixedIpFloatingIpClaimed', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
 export const FixedIpFloatingIpReleased = defineEvent('FixedIpFloatingIpReleased', z.object({ portId: id, fixedIpAddress: text, floatingIpId: id }));
 
+/**
+ * A project's HA network (Neutron's "HA network tenant <project>"), aggregate id the project
+ * id: the IPAM network its HA routers run VRRP over, claimed once (two routers created at once
+ * must not make two), and the VRID of each of its routers (unique on the network).
+ */
+export const HaNetworkClaimed = defineEvent('HaNetworkClaimed', z.object({ networkId: id }));
+export const HaVridAllocated = defineEvent('HaVridAllocated', z.object({ routerId: id, vrid: z.number().int().min(1).max(254) }));
+export const HaVridReleased = defineEvent('HaVridReleased', z.object({ routerId: id }));
+
 /** The events of each aggregate; the context's definitions are all of them. */
 const routerEvents = [
   RouterCreated,
@@ -90,6 +110,8 @@ const routerEvents = [
   RouterInterfaceRemoved,
   RouterRoutesSet,
   RouterScheduled,
+  RouterHaHostsSet,
+  RouterHaStateChanged,
   RouterStatusChanged,
   RouterDeleted,
   RouterFloatingIpAttached,
@@ -104,10 +126,12 @@ const floatingIpEvents = [
   FloatingIpDeleted,
 ] as const;
 const registryEvents = [FixedIpFloatingIpClaimed, FixedIpFloatingIpReleased] as const;
-export const l3EventDefinitions = [...routerEvents, ...floatingIpEvents, ...registryEvents] as const;
+const haNetworkEvents = [HaNetworkClaimed, HaVridAllocated, HaVridReleased] as const;
+export const l3EventDefinitions = [...routerEvents, ...floatingIpEvents, ...registryEvents, ...haNetworkEvents] as const;
 
 export type L3Event = EventsOf<typeof l3EventDefinitions>;
 export type L3EventOf<T extends L3Event['type']> = Extract<L3Event, { type: T }>;
 export type RouterEvent = EventsOf<typeof routerEvents>;
 export type FloatingIpEvent = EventsOf<typeof floatingIpEvents>;
 export type L3RegistryEvent = EventsOf<typeof registryEvents>;
+export type HaNetworkEvent = EventsOf<typeof haNetworkEvents>;

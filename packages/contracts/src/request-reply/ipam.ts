@@ -21,3 +21,31 @@ export interface IpamDeletePortInput {
   readonly id: string;
   readonly force?: boolean;
 }
+
+/** A network as IPAM's command API returns it (the part of Neutron's wire shape callers read). */
+export interface IpamNetworkWire {
+  readonly id: string;
+  readonly project_id: string;
+  readonly 'provider:network_type'?: string;
+  readonly 'provider:segmentation_id'?: number | null;
+  readonly mtu?: number;
+}
+
+/** The result of `create_network`. */
+export interface IpamNetworkReply {
+  readonly network: IpamNetworkWire;
+}
+
+/** A subnet as IPAM's command API returns it. */
+export interface IpamSubnetWire {
+  readonly id: string;
+  readonly network_id: string;
+  readonly cidr: string;
+  readonly gateway_ip: string | null;
+  readonly enable_dhcp: boolean;
+}
+
+/** The result of `create_subnet`. */
+export interface IpamSubnetReply {
+  readonly subnet: IpamSubnetWire;
+}

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
  * A comparer against the golden files of one driver (`src/<driver>/__golden__/<name>`);
  * UPDATE_GOLDEN=1 rewrites the file instead. Under CI=true a missing file is a failure.
  */
-export function goldenFiles(driver: 'l2' | 'l3' | 'dhcp' | 'bgp'): (name: string, actual: string) => void {
+export function goldenFiles(driver: 'l2' | 'l3' | 'dhcp' | 'bgp' | 'keepalived'): (name: string, actual: string) => void {
   return (name, actual) => {
     const file = path.join(__dirname, '..', driver, '__golden__', name);
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {

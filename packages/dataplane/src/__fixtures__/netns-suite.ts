@@ -15,6 +15,7 @@ const PROBES = {
   dhclient: ['dhclient', '--version'],
   dnsmasq: ['dnsmasq', '--version'],
   nft: ['nft', '--version'],
+  keepalived: ['keepalived', '--version'],
   ping: ['ping', '-V'],
   radvd: ['which', 'radvd'],
   rdisc6: ['rdisc6', '-V'],

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DataplaneError } from '../errors.js';
 import { type DaemonHost } from './host.js';
 
-export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird' | 'metadata-proxy';
+export type DaemonProgram = 'dnsmasq' | 'radvd' | 'bird' | 'keepalived' | 'metadata-proxy';
 
 /** The proxy's entry point in dist/metadata/: its basename is how /proc/<pid>/cmdline tells our proxy from other node processes. */
 export const METADATA_PROXY_SCRIPT = 'proxy-main.js';
@@ -20,7 +20,7 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = { stopGraceMs: 3_000, start
 
 /**
  * Whether a process's argv is our daemon for this pid file: the program, and our pid-file
- * path among its arguments (dnsmasq `--pid-file=<path>`, radvd `-p <path>`, bird `-P <path>`). A pid file can
+ * path among its arguments (dnsmasq `--pid-file=<path>`, radvd and keepalived `-p <path>`, bird `-P <path>`). A pid file can
  * outlive its process and the pid be reused by anything; only this check makes a signal safe.
  * The metadata proxy is a node script: argv[0] is node (whichever binary), so its script's
  * name stands for the program.

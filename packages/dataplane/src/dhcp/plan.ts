@@ -82,15 +82,18 @@ export function planServerLinks(intent: DhcpServerIntent, links: readonly Observ
  * changed while the link was up), and added again after a DAD failure. Other link-local
  * addresses (the metadata driver's fe80::a9fe:a9fe, the kernel's) are not ours to touch.
  * nodad: IPAM keeps MACs unique on a network, and a tentative source would hold back the RAs.
- * Pure; an empty list means converged.
+ * For an HA router (`keepalivedHoldsSource`) the address is keepalived's, held by the VRRP
+ * master only: nothing is added, so radvd advertises from the master alone (it sends nothing
+ * without its source address). Pure; an empty list means converged.
  *
  * @throws DataplaneError when an interface is missing (not plugged yet: the item is retried)
  */
-export function planRaLinks(intent: RaIntent, links: readonly ObservedRouterLink[]): DhcpLinkStep[] {
+export function planRaLinks(intent: RaIntent, links: readonly ObservedRouterLink[], keepalivedHoldsSource = false): DhcpLinkStep[] {
   const ns = assertNetnsName(intent.namespace);
   const missing = intent.interfaces.map((i) => i.ifname).filter((name) => !links.some((l) => l.name === name));
   if (missing.length > 0) throw new DataplaneError('DATAPLANE.COMMAND_FAILED', `interface ${missing.join(', ')} is not in namespace ${ns} yet`);
   const steps: DhcpLinkStep[] = [];
+  if (keepalivedHoldsSource) return steps;
   for (const iface of intent.interfaces) {
     const ifname = assertLinkName(iface.ifname);
     const cidr = `${normalizeIp(iface.sourceAddress)}/64`;

@@ -19,6 +19,8 @@ export interface DhcpOptions {
   /** files, /proc and signals; the real machine by default */
   readonly host?: DaemonHost;
   readonly timings?: Partial<DaemonTimings>;
+  /** the HA routers of this host: keepalived holds their RA source addresses (see `planRaLinks`) */
+  readonly haRouterIds?: readonly string[];
 }
 
 export type DhcpItem = `dhcp:${string}` | `ra:${string}` | 'sweep';
@@ -30,6 +32,7 @@ export type DhcpItemResult =
 
 interface Context {
   readonly stateDir: string;
+  readonly haRouterIds: ReadonlySet<string>;
   readonly runner: CommandRunner;
   readonly host: DaemonHost;
   readonly timings: DaemonTimings;
@@ -145,7 +148,7 @@ async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
   const argv = radvdArgv(intent, dir);
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`router namespace ${intent.namespace} does not exist yet (the L3 driver creates it)`);
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
-  for (const step of planRaLinks(intent, links)) {
+  for (const step of planRaLinks(intent, links, ctx.haRouterIds.has(String(intent.routerId).toLowerCase()))) {
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -216,7 +219,7 @@ export async function reconcileDhcp(
 
   const pass = await startDaemonPass(runner, options, items);
   if ('failed' in pass) return pass.failed;
-  const ctx: Context = { stateDir, runner, ...pass };
+  const ctx: Context = { stateDir, runner, haRouterIds: new Set((options.haRouterIds ?? []).map((id) => id.toLowerCase())), ...pass };
 
   const results: DhcpItemResult[] = [];
   const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>): Promise<void> => {

@@ -193,6 +193,19 @@ describe('reconcileDhcp against an in-memory machine', () => {
     expect(again.mutatingCalls()).toEqual([]);
   });
 
+  it('adds no source address for an HA router: keepalived gives it to the master alone', async () => {
+    const { machine, options } = plugged();
+    // the backup: addrgenmode none, keepalived holds nothing here
+    for (const iface of ra1.interfaces) machine.link(RNS, iface.ifname).addrs = [];
+    const recorder = new RecordingRunner(machine);
+    expect(await reconcileDhcp([], [ra1], recorder, { ...options, haRouterIds: [ROUTER.toUpperCase()] })).toEqual([
+      { item: `ra:${ROUTER}`, ok: true },
+      { item: 'sweep', ok: true },
+    ]);
+    expect(recorder.mutatingCalls().map((c) => c.slice(0, 5).join(' '))).toEqual([`ip netns exec ${RNS} radvd`]);
+    for (const iface of ra1.interfaces) expect(machine.link(RNS, iface.ifname).addrs).toEqual([]);
+  });
+
   it('fails the RA of a router whose qr- is not plugged yet, and starts no radvd', async () => {
     const { machine, options } = plugged();
     machine.namespaces.get(RNS)?.delete(QR2);

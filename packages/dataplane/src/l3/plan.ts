@@ -53,7 +53,7 @@ interface DesiredAddress {
 }
 
 interface DesiredInterface {
-  readonly kind: 'internal' | 'gateway';
+  readonly kind: 'internal' | 'gateway' | 'ha';
   readonly ifname: string;
   readonly addresses: readonly DesiredAddress[];
 }
@@ -95,10 +95,19 @@ interface DesiredRouter {
   /** `F/32` of floating IPs in the intent but in error: neither added nor removed */
   readonly keptFipAddresses: ReadonlySet<string>;
   readonly nat: RouterNat | null;
+  /** an HA router: keepalived holds the addresses of the qr-/qg- interfaces and the routes */
+  readonly ha: DesiredHa | null;
 }
 
-const INTERFACE_PREFIX = { internal: 'qr-', gateway: 'qg-' } as const;
-const OUR_LINK = /^q[rg]-/;
+interface DesiredHa {
+  /** the HA port's interface, whose one address the planner adds */
+  readonly iface: DesiredInterface;
+  /** keepalived's primary VIP on it (`169.254.0.<vrid>/24`): there on the master only, never removed here */
+  readonly primaryVip: string;
+}
+
+const INTERFACE_PREFIX = { internal: 'qr-', gateway: 'qg-', ha: 'ha-' } as const;
+const OUR_LINK = /^(q[rg]|ha)-/;
 /** What `ip route replace` gives a route without `metric`: 0 for IPv4 (printed as none), 1024 for IPv6. */
 const DEFAULT_METRIC = { 4: null, 6: 1024 } as const;
 const LINK_LOCAL_V6 = parseCidr('fe80::/10');
@@ -248,13 +257,14 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
 
   // Interfaces that the L2 driver has plugged; the others are reported and skipped.
   const plugged = new Set<string>();
-  for (const i of r.interfaces) {
+  for (const i of r.ha === null ? r.interfaces : [...r.interfaces, r.ha.iface]) {
     if (links.has(i.ifname)) plugged.add(i.ifname);
     else partial.push(`interface ${i.ifname} not plugged yet`);
   }
 
   // Routes of ours that are no longer wanted, first: deleting an address may take them along.
-  const wantedRoutes = new Map(r.routes.map((rt) => [`${rt.family} ${rt.destination}`, rt]));
+  // (an HA router's routes are keepalived's virtual routes: ours are left-overs)
+  const wantedRoutes = new Map((r.ha === null ? r.routes : []).map((rt) => [`${rt.family} ${rt.destination}`, rt]));
   const ourRoutes = state.routes.filter((rt) => rt.protocol === ROUTE_PROTOCOL);
   for (const rt of ourRoutes) {
     const standard = rt.type === 'unicast' && rt.metric === DEFAULT_METRIC[rt.family];
@@ -273,17 +283,22 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
 
   // Addresses: exactly the intent's global addresses on our interfaces (plus the floating IPs
   // on the gateway, which their own items add). Link-local and other scopes are the kernel's.
+  // An HA router's qr-/qg- addresses (and floating IPs) are keepalived's virtual addresses,
+  // held by the master only: here only its ha- interface's address is ours (with keepalived's
+  // primary VIP left alone).
+  const addressed = r.ha === null ? r.interfaces : [r.ha.iface];
   const wanted = new Map<string, Set<string>>();
-  for (const i of r.interfaces) wanted.set(i.ifname, new Set(i.addresses.map((a) => a.cidr)));
+  for (const i of addressed) wanted.set(i.ifname, new Set(i.addresses.map((a) => a.cidr)));
+  if (r.ha !== null) wanted.get(r.ha.iface.ifname)?.add(r.ha.primaryVip);
   const gw = r.gateway;
-  if (gw !== null) {
+  if (gw !== null && r.ha === null) {
     const set = wanted.get(gw.ifname);
     for (const f of r.fips) set?.add(`${f.floatingIp}/32`);
     for (const kept of r.keptFipAddresses) set?.add(kept);
   }
   const removedFromGateway: string[] = [];
   for (const link of [...state.links].sort((a, b) => compare(a.name, b.name))) {
-    if (!OUR_LINK.test(link.name)) continue;
+    if (!OUR_LINK.test(link.name) || (r.ha !== null && !link.name.startsWith(INTERFACE_PREFIX.ha))) continue;
     const want = wanted.get(link.name) ?? new Set<string>();
     for (const a of link.addresses) {
       if (a.scope !== 'global') continue;
@@ -303,7 +318,7 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
     }
   }
   const newGatewayAddresses: string[] = [];
-  for (const i of r.interfaces) {
+  for (const i of addressed) {
     const link = links.get(i.ifname);
     if (link === undefined) continue;
     const present = new Set(link.addresses.filter((a) => !a.dadFailed).map((a) => a.cidr));
@@ -316,7 +331,7 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
 
   // Routes: replace what is missing or differs (admin state does not matter: forwarding is
   // what an admin-down router lacks).
-  {
+  if (r.ha === null) {
     for (const rt of r.routes) {
       if (!rt.via.every((name) => plugged.has(name))) continue; // reported as not plugged
       const other = state.routes.find(
@@ -390,7 +405,8 @@ function planFips(r: DesiredRouter, state: ObservedRouterNs, links: ReadonlyMap<
       steps.push({ item: f.item, argv: netnsExecArgv(r.namespace, ...args), why, ...(tolerate === undefined ? {} : { tolerate }) });
     };
     const cidr = `${f.floatingIp}/32`;
-    if (!link.addresses.some((a) => a.cidr === cidr)) {
+    // an HA router's floating IPs are keepalived's virtual addresses (it announces them)
+    if (r.ha === null && !link.addresses.some((a) => a.cidr === cidr)) {
       steps.push({ item: f.item, argv: ipArgv(r.namespace, 'addr', 'add', cidr, 'dev', gw.ifname), why: `answer ARP for floating IP ${f.floatingIp}` });
       if (r.adminStateUp) exec(`announce ${f.floatingIp} on ${gw.ifname}`, ['arping', '-U', '-c', '1', '-I', gw.ifname, f.floatingIp], 'best-effort');
     }
@@ -445,6 +461,18 @@ function buildRouter(
       }
     }
     interfaces.push({ kind: i.kind, ifname: i.ifname, addresses: addresses.sort((a, b) => compareIpValue(a.ip, b.ip) || compare(a.cidr, b.cidr)) });
+  }
+  let ha: DesiredHa | null = null;
+  if (intent.ha !== undefined && intent.ha !== null) {
+    const h = intent.ha;
+    const a = parseInterfaceAddress(h.interface.address);
+    if (typeof a === 'string') return `${h.interface.ifname}: ${a}`;
+    if (a.ip.version !== 4) return `${h.interface.ifname}: the HA address ${a.cidr} must be IPv4 (VRRP runs over IPv4)`;
+    if (!h.interface.ifname.startsWith(INTERFACE_PREFIX.ha)) return `HA interface ${h.interface.ifname} must be named ${INTERFACE_PREFIX.ha}...`;
+    if (ports.has(h.interface.portId.toLowerCase())) return `port ${h.interface.portId} is listed twice`;
+    const owner = addressOwners.get(hostPart(a.cidr));
+    if (owner !== undefined) return `address ${hostPart(a.cidr)} is on both ${owner} and ${h.interface.ifname}`;
+    ha = { iface: { kind: 'ha', ifname: h.interface.ifname, addresses: [a] }, primaryVip: haPrimaryVip(h.vrid) };
   }
   const gateways = interfaces.filter((i) => i.kind === 'gateway');
   if (gateways.length > 1) return `a router has at most one gateway interface, not ${gateways.map((g) => g.ifname).join(', ')}`;
@@ -535,7 +563,15 @@ function buildRouter(
   for (const f of fips) kept.delete(`${f.floatingIp}/32`);
 
   const nat = routerNat({ ...intent, floatingIps: fips.map((f) => ({ id: f.id, floatingIp: f.floatingIp, fixedIp: f.fixedIp })) });
-  return { item, id, namespace, adminStateUp: intent.adminStateUp, interfaces, gateway, routes, fips, keptFipAddresses: kept, nat };
+  return { item, id, namespace, adminStateUp: intent.adminStateUp, interfaces, gateway, routes, fips, keptFipAddresses: kept, nat, ha };
+}
+
+/**
+ * keepalived's primary virtual address of an HA router (Neutron's 169.254.0.<vrid>/24 on the
+ * ha- interface): the one address in its VRRP adverts, and the sign that this host is master.
+ */
+export function haPrimaryVip(vrid: number): string {
+  return `169.254.0.${vrid}/24`;
 }
 
 /** `172.16.100.1/24` -> the address, its subnet and the canonical text we add and compare. */

@@ -1,4 +1,7 @@
-import { type RouterIntent } from '@ncp/contracts';
+import { isValidId, type RouterIntent } from '@ncp/contracts';
+import { errorMessage } from '../daemon/items.js';
+import { type HaState } from '../keepalived/conf.js';
+import { convergeKeepalived, keepalivedContext, sweepKeepalived, type KeepalivedOptions } from '../keepalived/reconcile.js';
 import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
@@ -8,7 +11,10 @@ import { fipItem, planL3, routerItem, type L3Item } from './plan.js';
 
 /** The outcome of one item: what the agent turns into a status report. */
 export type L3ItemResult =
-  { readonly item: L3Item; readonly ok: true; readonly warnings?: readonly string[] } | { readonly item: L3Item; readonly ok: false; readonly error: string };
+  | { readonly item: L3Item; readonly ok: true; readonly warnings?: readonly string[]; readonly haState?: HaState }
+  | { readonly item: L3Item; readonly ok: false; readonly error: string };
+
+const isHa = (r: RouterIntent): boolean => r.ha !== undefined && r.ha !== null;
 
 /**
  * Observe -> plan -> apply. Level-triggered and without memory: every call reads the kernel
@@ -21,11 +27,23 @@ export type L3ItemResult =
  * with its router's when a router command failed (its NAT rules may not be in place).
  * Best-effort failures (gratuitous ARP) come back as warnings of an ok item.
  *
+ * HA routers (`ha` set) need `ha` options: their keepalived is converged after the namespace
+ * (see `convergeKeepalived`), and an ok router item carries this host's `haState`. The
+ * keepalived of routers that are no longer HA routers of this host is stopped first, before
+ * their namespaces are swept or their addresses given back to the L3 driver; its failure is
+ * the `sweep` item's.
+ *
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for invalid options. A failure to read the
  *   namespace list is not thrown: every item is reported with it, to be retried.
  */
-export async function reconcileL3(intents: readonly RouterIntent[], runner: CommandRunner, options: L3Options = {}): Promise<L3ItemResult[]> {
+export async function reconcileL3(
+  intents: readonly RouterIntent[],
+  runner: CommandRunner,
+  options: L3Options = {},
+  ha?: KeepalivedOptions,
+): Promise<L3ItemResult[]> {
   resolveL3Options(options); // invalid options are an operator error: thrown, not reported per item
+  const keepalived = ha === undefined ? null : keepalivedContext(runner, ha);
   const items: L3Item[] = [];
   const routerOf = new Map<L3Item, L3Item>();
   for (const r of intents) {
@@ -40,6 +58,18 @@ export async function reconcileL3(intents: readonly RouterIntent[], runner: Comm
   }
   items.push('sweep');
 
+  // keepalived of routers no longer HA here goes first: it would hold their addresses
+  let keepalivedSweep: string | null = null;
+  const haRouters = intents.filter(isHa);
+  if (keepalived !== null) {
+    const wanted = new Set(haRouters.flatMap((r) => (typeof r.id === 'string' && isValidId(r.id) ? [r.id.toLowerCase()] : [])));
+    try {
+      await sweepKeepalived(keepalived, wanted);
+    } catch (error) {
+      keepalivedSweep = `stopping keepalived failed: ${errorMessage(error)}`;
+    }
+  }
+
   const read = await observeOrFailAll(items, 'the router namespaces', () => observeL3(intents, runner, options));
   if ('failed' in read) return read.failed;
   const plan = planL3(intents, read.observed, options);
@@ -49,12 +79,36 @@ export async function reconcileL3(intents: readonly RouterIntent[], runner: Comm
   const warnings = new Map<L3Item, readonly string[]>();
   for (const r of applied) if (r.warnings.length > 0) warnings.set(r.item, r.warnings);
   const appliedFailures = new Map(applied.flatMap((r) => (r.ok ? [] : [[r.item, r.error] as const])));
+
+  // keepalived of each HA router whose namespace is there (even with an interface not plugged
+  // yet: keepalived adds its addresses when it appears)
+  const haStates = new Map<L3Item, HaState>();
+  const haFailures = new Map<L3Item, string>();
+  if (keepalivedSweep !== null) haFailures.set('sweep', keepalivedSweep);
+  const created = new Set(plan.steps.filter((s) => s.argv[1] === 'netns' && s.argv[2] === 'add').map((s) => s.item));
+  for (const r of haRouters) {
+    const item = routerItem(r.id);
+    if (keepalived === null) {
+      haFailures.set(item, 'an HA router needs keepalived, and this agent has no state directory for it');
+      continue;
+    }
+    // a command of the router failed, or its namespace is not there: not yet
+    if (appliedFailures.has(item) || !(read.observed.netns.includes(r.namespace) || created.has(item))) continue;
+    try {
+      haStates.set(item, await convergeKeepalived(keepalived, r));
+    } catch (error) {
+      haFailures.set(item, `keepalived: ${errorMessage(error)}`);
+    }
+  }
+
   return items.map((item): L3ItemResult => {
     const router = routerOf.get(item);
     const routerFailure = router === undefined ? undefined : appliedFailures.get(router);
-    const error = failures.get(item) ?? (routerFailure === undefined || router === undefined ? undefined : `${router} failed: ${routerFailure}`);
+    const error =
+      failures.get(item) ?? haFailures.get(item) ?? (routerFailure === undefined || router === undefined ? undefined : `${router} failed: ${routerFailure}`);
     if (error !== undefined) return { item, ok: false, error };
     const w = warnings.get(item);
-    return w === undefined ? { item, ok: true } : { item, ok: true, warnings: w };
+    const haState = haStates.get(item);
+    return { item, ok: true, ...(w === undefined ? {} : { warnings: w }), ...(haState === undefined ? {} : { haState }) };
   });
 }
