@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the scenarios drive (the data-plane tools join this list as they arrive).
-DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init python3-keystone tempest keepalived)
-COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init keystone-manage tempest keepalived)
+DEBIAN_PACKAGES=(python3-openstackclient iproute2 iputils-ping nftables conntrack iputils-arping dnsmasq-base radvd isc-dhcp-client ndisc6 bird2 bird2 curl cloud-init python3-keystone tempest keepalived frr)
+COMMANDS=(openstack ip ping nft conntrack arping dnsmasq radvd dhclient rdisc6 bird birdc curl cloud-init keystone-manage tempest keepalived vtysh)
 
 missing=()
 for i in "${!COMMANDS[@]}"; do

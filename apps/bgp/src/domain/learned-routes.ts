@@ -1,9 +1,9 @@
-import { type BgpLearnedRoute } from '@ncp/contracts';
+import { MAX_LEARNED_ROUTES_REPORTED, type BgpLearnedRoute } from '@ncp/contracts';
 import { cidrContainsCidr, formatCidr, normalizeIp, parseCidr, parseIp, type Cidr } from '@ncp/netaddr';
 import { type PeerImportPolicy } from './peer.decider';
 
 /** At most this many routes of one session are kept (what an agent reports of it). */
-export const MAX_LEARNED_ROUTES = 256;
+export const MAX_LEARNED_ROUTES = MAX_LEARNED_ROUTES_REPORTED;
 
 function cidrOf(text: string): Cidr | null {
   try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LEARNED_ROUTES_REPORTED } from '../agent/events';
 import { defineEvent, type EventsOf } from '../event-registry';
 
 /**
@@ -58,7 +59,10 @@ export type BgpLearnedRoute = z.infer<typeof bgpLearnedRoute>;
  * host (`BgpSpeakerScheduled` without it); L3 installs them in the routers of the speaker's
  * networks.
  */
-export const BgpSpeakerRoutesLearned = defineEvent('BgpSpeakerRoutesLearned', z.object({ peerId: id, host: text, routes: z.array(bgpLearnedRoute).max(256) }));
+export const BgpSpeakerRoutesLearned = defineEvent(
+  'BgpSpeakerRoutesLearned',
+  z.object({ peerId: id, host: text, routes: z.array(bgpLearnedRoute).max(MAX_LEARNED_ROUTES_REPORTED) }),
+);
 
 export const bgpAuthType = z.enum(['none', 'md5']);
 /**

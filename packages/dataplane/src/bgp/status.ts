@@ -1,3 +1,4 @@
+import { MAX_LEARNED_ROUTES_REPORTED } from '@ncp/contracts';
 /**
  * What `birdc show protocols all` says about each protocol. The summary line of a protocol is
  * `<name> <proto> <table> <state> <since> <info>` (columns padded with spaces, the protocol's
@@ -37,7 +38,7 @@ export interface BgpLearnedRoute {
 }
 
 /** Bounds what one session's report holds: the services use the default route and a few prefixes, not a full table. */
-export const MAX_LEARNED_REPORTED = 256;
+export const MAX_LEARNED_REPORTED = MAX_LEARNED_ROUTES_REPORTED;
 
 const SUMMARY = /^(\S+)\s+(\S+)\s+(\S+)\s+(up|start|stop|down|flush)\s+(\S+)(?:\s+(.*?))?\s*$/;
 
