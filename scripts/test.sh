@@ -58,9 +58,22 @@ npx turbo run build lint typecheck test:unit --concurrency="${CONCURRENCY}"
 tier "docker-compose.yml"
 bash scripts/check-compose.sh
 
-# The hostile tier runs beside the integration tests: both mostly wait on their own stacks.
+# Two lanes: the cross-service scenarios (the longest task by far, which turbo would start
+# last) from the start, beside every package's own integration tests and then the hostile
+# tier. Everything is built by now: --only keeps turbo from restoring build outputs under
+# processes that run from them.
 tier "integration tests (Postgres, NATS, the services as processes) and hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
-npx turbo run test:int test:hostile --concurrency=2
+(cd tests && npx vitest run .int.spec.ts 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /') &
+SCENARIOS_PID=$!
+trap 'kill -TERM "$SCENARIOS_PID" 2>/dev/null || true' INT TERM
+lane_status=0
+{ npx turbo run test:int --filter='!@ncp/tests' --only --concurrency=1 && npx turbo run test:hostile --only --concurrency=1; } || lane_status=$?
+scenarios_status=0
+wait "$SCENARIOS_PID" || scenarios_status=$?
+if [ "$lane_status" -ne 0 ] || [ "$scenarios_status" -ne 0 ]; then
+  echo "integration tests of the scenarios exited ${scenarios_status}; of the packages, then hostile input, ${lane_status}" >&2
+  exit 1
+fi
 
 # Tempest drives the API only (its agent has no data plane), so it runs beside the scenarios,
 # which mostly wait on the kernel and their daemons; its output follows theirs.

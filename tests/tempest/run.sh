@@ -127,7 +127,7 @@ KS=(keystone-manage --config-file "$WORKDIR/keystone/keystone.conf")
   "${KS[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" --bootstrap-region-id RegionOne \
     --bootstrap-admin-url "$KEYSTONE/v3" --bootstrap-public-url "$KEYSTONE/v3" --bootstrap-internal-url "$KEYSTONE/v3"
 } >"$WORKDIR/keystone/manage.log" 2>&1
-(OS_KEYSTONE_CONFIG_FILES="$WORKDIR/keystone/keystone.conf" exec setsid /usr/bin/keystone-wsgi-public --host 127.0.0.1 --port "$KEYSTONE_PORT") \
+(OS_KEYSTONE_CONFIG_FILES="$WORKDIR/keystone/keystone.conf" exec setsid "$PY" "$ROOT/packages/testing/keystone_server.py" 127.0.0.1 "$KEYSTONE_PORT") \
   >"$WORKDIR/keystone/keystone.log" 2>&1 &
 KEYSTONE_PID=$!
 wait_for "$KEYSTONE/v3" 120 "$KEYSTONE_PID" "$WORKDIR/keystone/keystone.log"

@@ -41,6 +41,14 @@ export interface DriverDeps {
 export const SECGROUPS_ITEM = 'secgroups';
 
 /** Every item fails with `error` (the driver threw). */
+/**
+ * Whose router namespaces these are: the host, and with a NATS prefix (one of several
+ * deployments sharing a machine, as test stacks do) the prefix too, so that two deployments
+ * with a host of the same name never sweep each other's routers.
+ */
+export const l3Owner = (config: Pick<AgentConfig, 'host' | 'natsPrefix'>): string =>
+  config.natsPrefix === '' ? config.host : `${config.host}:${config.natsPrefix.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64)}`;
+
 const allFailed = <T extends string>(items: readonly T[], error: string) => items.map((item) => ({ item, ok: false as const, error }));
 
 const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, L2ItemResult> => ({
@@ -86,14 +94,15 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
   kinds: [DESIRED_KINDS.router],
   // it configures the router ports the L2 driver plugs
   after: ['l2'],
-  periodMs: config.haStatusSeconds * 1000,
+  periodFor: (routers) => (routers.some((r) => r.ha !== undefined && r.ha !== null) ? config.haStatusSeconds * 1000 : undefined),
   desired: () => {
     const { intents, invalid } = desired.routerIntents();
     return { intent: intents, invalid };
   },
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
-  // several hosts in namespaces) from sweeping each other's routers.
-  apply: (routers) => reconcileL3(routers, runner, { owner: config.host }, { stateDir: config.stateDir }),
+  // several hosts in namespaces, several deployments told apart by their NATS prefix) from
+  // sweeping each other's routers.
+  apply: (routers) => reconcileL3(routers, runner, { owner: l3Owner(config) }, { stateDir: config.stateDir }),
   failed: (routers, error) =>
     allFailed(
       routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),

@@ -3,7 +3,7 @@ import { createLogger } from '@ncp/nest-common';
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from './config';
 import { DesiredState } from './desired-state';
-import { driverManagers } from './drivers';
+import { driverManagers, l3Owner } from './drivers';
 
 const PORT = '5e000001-0000-4000-8000-000000000001';
 const GROUP = '5e0000a0-0000-4000-8000-000000000001';
@@ -72,5 +72,16 @@ describe('the secgroups manager', () => {
     expect(outcome.errors[0]).toContain('Could not process rule');
     expect(outcome.reports).toEqual([]);
     expect(manager.failing).toBe(1);
+  });
+});
+
+describe('l3Owner', () => {
+  it('is the host alone without a NATS prefix, and tells deployments sharing a machine apart by their prefix', () => {
+    expect(l3Owner({ host: 'net-1', natsPrefix: '' })).toBe('net-1');
+    const a = l3Owner({ host: 'net-1', natsPrefix: 't1796.a' });
+    const b = l3Owner({ host: 'net-1', natsPrefix: 't1796.b' });
+    expect(a).not.toBe(b);
+    // what the L3 driver accepts as an owner, whatever the prefix holds
+    expect(l3Owner({ host: 'h'.repeat(63), natsPrefix: 'p>*'.repeat(40) })).toMatch(/^[A-Za-z0-9_.:-]{1,128}$/);
   });
 });

@@ -217,6 +217,28 @@ describe('the reconcile loop and its managers', () => {
     ]);
   });
 
+  it("runs a manager whose period depends on its intent periodically only while its last pass' intent asks for it", async () => {
+    const clock = new FakeClock();
+    // periodic while some router is HA ('ha-' ids here), as the L3 manager is
+    const l3 = new FakeDriver('l3', ['router'], { periodFor: (ids) => (ids.some((id) => id.startsWith('ha-')) ? 5_000 : undefined) });
+    const { passes, ranIn, loop } = start([l3], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    await clock.advance(3 * (5_000 + SETTLE_MS));
+    expect(passes.map(ranIn)).toEqual([['l3']]);
+    l3.ids = ['1', 'ha-2'];
+    loop.changed('router');
+    await clock.advance(SETTLE_MS);
+    await clock.advance(5_000 + SETTLE_MS);
+    expect(passes.map(ranIn)).toEqual([['l3'], ['l3'], ['l3']]);
+    expect(passes.map((p) => p.periodicOnly)).toEqual([false, false, true]);
+    l3.ids = ['1'];
+    loop.changed('router');
+    await clock.advance(SETTLE_MS);
+    await clock.advance(3 * (5_000 + SETTLE_MS));
+    expect(passes).toHaveLength(4);
+  });
+
   it('tries a failed report again after a backoff without running the drivers', async () => {
     const clock = new FakeClock();
     const l2 = new FakeDriver('l2', ['l2port']);

@@ -21,6 +21,8 @@ export interface ManagerSpec<I, R extends DriverResult> {
   readonly after?: readonly string[];
   /** run again this long after its last pass, changed or not (BGP sessions change on their own) */
   readonly periodMs?: number;
+  /** instead of `periodMs`, when only some intents need it: the period after a pass on this one (undefined: none) */
+  periodFor?(intent: I): number | undefined;
   desired(): { intent: I; invalid: readonly InvalidEntry[] };
   apply(intent: I): Promise<readonly R[]>;
   failed(intent: I, error: string): readonly R[];
@@ -47,6 +49,7 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
   private failures = 0;
   private retryAt = Infinity;
   private lastRunAt = -Infinity;
+  private periodMs: number | undefined;
   /** the last pass' outcome, kept until the next one */
   outcome: PassOutcome = { reports: [], failed: [], errors: [], thrown: false };
 
@@ -78,7 +81,8 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
 
   /** When it is due without a change: its retry, or its period. */
   nextDueAt(): number {
-    return Math.min(this.retryAt, this.spec.periodMs === undefined ? Infinity : this.lastRunAt + this.spec.periodMs);
+    const period = this.spec.periodFor ? this.periodMs : this.spec.periodMs;
+    return Math.min(this.retryAt, period === undefined ? Infinity : this.lastRunAt + period);
   }
 
   wants(now: number): boolean {
@@ -94,6 +98,7 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
   async pass(now: () => number): Promise<PassOutcome> {
     this.dirty = false;
     const { intent, invalid } = this.spec.desired();
+    if (this.spec.periodFor) this.periodMs = this.spec.periodFor(intent);
     for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
     let results: readonly R[];
     let thrown = false;

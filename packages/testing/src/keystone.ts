@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
-import { freePort } from './stack';
+import { REPO_ROOT, freePort } from './stack';
 import { requireCommands } from './netns';
 import { createTestDatabase, testInfra, type TestDatabase } from './infra';
+
+const KEYSTONE_SERVER = path.join(REPO_ROOT, 'packages', 'testing', 'keystone_server.py');
 
 const execFileAsync = promisify(execFile);
 
@@ -94,8 +96,10 @@ export class TestKeystone {
     const output = new OutputTail(200);
     const child = new Child({
       name: 'keystone',
-      command: '/usr/bin/keystone-wsgi-public',
-      args: ['--host', '127.0.0.1', '--port', String(port)],
+      // Debian's keystone-wsgi-public serves one request at a time; this serves Keystone's
+      // own WSGI application threaded, as uwsgi or mod_wsgi do in production
+      command: '/usr/bin/python3',
+      args: [KEYSTONE_SERVER, '127.0.0.1', String(port)],
       env: { ...process.env, OS_KEYSTONE_CONFIG_FILES: conf },
       onLine: output.add,
     });

@@ -28,7 +28,7 @@ export interface ResolvedL3Options {
   readonly namespacePattern: RegExp;
 }
 
-const OWNER = /^[A-Za-z0-9_.:-]{1,64}$/;
+const OWNER = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` */
 export function resolveL3Options(options: L3Options = {}): ResolvedL3Options {
@@ -38,7 +38,7 @@ export function resolveL3Options(options: L3Options = {}): ResolvedL3Options {
   }
   const owner = options.owner;
   if (owner !== undefined && (typeof owner !== 'string' || !OWNER.test(owner))) {
-    throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `invalid L3 options: owner '${String(owner)}' must be 1-64 of A-Z a-z 0-9 _ . : -`);
+    throw new DataplaneError('DATAPLANE.INVALID_CONFIG', `invalid L3 options: owner '${String(owner)}' must be 1-128 of A-Z a-z 0-9 _ . : -`);
   }
   return {
     namespacePrefix: prefix,

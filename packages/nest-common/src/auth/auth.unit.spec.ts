@@ -184,6 +184,31 @@ describe('validating tokens against Keystone', () => {
         : new Response('', { status: 500 })) as typeof fetch;
     await expect(new KeystoneAuth(settings, logger, failing).identify('t')).rejects.toThrow(KeystoneUnavailable);
   });
+
+  it('gives each request to Keystone the configured time (KEYSTONE_TIMEOUT_SECONDS), then is unavailable', async () => {
+    const given: number[] = [];
+    // a Keystone that never answers: the request ends only when its signal aborts
+    const silent = ((_url: string, init: RequestInit = {}) => {
+      const signal = init.signal as AbortSignal;
+      const started = Date.now();
+      return new Promise<Response>((_resolve, reject) =>
+        signal.addEventListener('abort', () => {
+          given.push(Date.now() - started);
+          reject(signal.reason as Error);
+        }),
+      );
+    }) as typeof fetch;
+    await expect(new KeystoneAuth({ ...settings, timeoutMs: 1000 }, logger, silent).identify('t')).rejects.toThrow(KeystoneUnavailable);
+    expect(given).toHaveLength(1);
+    expect(given[0]).toBeGreaterThanOrEqual(900);
+    const keystoneOf = (env: Record<string, string>) => {
+      const auth = authenticationOf(config({ KEYSTONE_URL: 'http://k/v3', KEYSTONE_USERNAME: 'n', KEYSTONE_PASSWORD: 'p', ...env }), logger);
+      if (auth.strategy !== 'keystone') throw new Error('expected keystone');
+      return auth.keystone;
+    };
+    expect(keystoneOf({ KEYSTONE_TIMEOUT_SECONDS: '7' }).timeoutMs).toBe(7000);
+    expect(keystoneOf({}).timeoutMs).toBe(30_000);
+  });
 });
 
 const config = (env: Record<string, string>) => z.object(authConfigShape).parse(env);

@@ -32,6 +32,7 @@ export function authenticationOf(config: AuthConfig, logger: Logger): Authentica
         projectDomainName: config.KEYSTONE_PROJECT_DOMAIN_NAME,
         cacheTtlMs: config.TOKEN_CACHE_TTL_SECONDS * 1000,
         cacheSize: config.TOKEN_CACHE_SIZE,
+        timeoutMs: config.KEYSTONE_TIMEOUT_SECONDS * 1000,
       },
       logger,
     ),

@@ -17,6 +17,11 @@ export const authConfigShape = {
   /** How long a validated token is believed without asking Keystone again (a revocation takes this long to bite). */
   TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   TOKEN_CACHE_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * How long one request to Keystone may take. A busy Keystone queues validations behind its
+   * password hashing (a Tempest run measured more than 5 s); keystonemiddleware sets no limit.
+   */
+  KEYSTONE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
 };
 
 export type AuthConfig = z.infer<z.ZodObject<typeof authConfigShape>>;

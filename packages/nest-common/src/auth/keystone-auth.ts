@@ -49,6 +49,11 @@ export class KeystoneAuth {
     return this.settings.url;
   }
 
+  /** How long one request to Keystone may take. */
+  get timeoutMs(): number {
+    return this.settings.timeoutMs ?? 30_000;
+  }
+
   /** The identity of a token, or TokenRefused (401) or KeystoneUnavailable (503). */
   async identify(token: string): Promise<Identity> {
     const key = digest(token);
@@ -111,7 +116,7 @@ export class KeystoneAuth {
 
   private async call(url: string, init: RequestInit): Promise<Response> {
     try {
-      return await this.fetchFn(url, { ...init, signal: AbortSignal.timeout(this.settings.timeoutMs ?? 5000) });
+      return await this.fetchFn(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       this.logger.error({ err, url }, 'Keystone could not be reached');
       throw new KeystoneUnavailable('Keystone could not be reached.');
