@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerNamespace } from '@ncp/contracts';
 import { type TestStack, requireCommands, requireNetns, type AgentProcess } from '@ncp/testing';
 import { waitUntil } from '../support/eventually';
+import { FRR_COMMANDS, startFrr } from '../support/frr';
 import { pingOnce } from '../support/probes';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
 import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
@@ -30,16 +31,7 @@ const run = promisify(execFile);
  */
 
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
-const canRun =
-  requireNetns() &&
-  requireCommands([
-    ['bird', '--version'],
-    ['which', 'birdc'],
-    ['/usr/lib/frr/bgpd', '--version'],
-    ['/usr/lib/frr/bfdd', '--version'],
-    ['/usr/lib/frr/zebra', '--version'],
-    ['which', 'vtysh'],
-  ]);
+const canRun = requireNetns() && requireCommands([['bird', '--version'], ['which', 'birdc'], ...FRR_COMMANDS]);
 
 const SPEAKER_AS = 64711;
 const CORE_AS = 14907;
@@ -66,10 +58,6 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), 'ncp-bgp-learn-e2e-'));
-    // FRR's daemons drop to the frr user: they must reach their directory and write in it
-    await chmod(tmp, 0o755);
-    await mkdir(path.join(tmp, 'core'));
-    await chmod(path.join(tmp, 'core'), 0o777);
     await create();
     await wireVeths(topo, [
       [ns.net, 'ext1', ns.core, 'ext'],
@@ -99,9 +87,10 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
   });
 
   /**
-   * FRR in the core namespace, each daemon with its own file and sockets in the test's
-   * directory (`-N` keeps FRR's default paths apart from any system FRR): zebra (bfdd and bgpd
-   * talk through it), bfdd, then bgpd. Each forks once it is ready (`-d`).
+   * FRR in the core namespace. The BFD sessions are configured in bfdd, with their addresses
+   * and interface: left to bgpd, a session is made again once the BGP session is up (now
+   * knowing its interface), which BIRD sees as BFD going down: it closes the BGP session and
+   * waits a minute before the next.
    */
   async function startCoreFrr(): Promise<void> {
     const neighbor = (host: keyof typeof SPEAKER_HOSTS) => [
@@ -111,11 +100,8 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
       // a restarted speaker is back within seconds
       ` neighbor ${SPEAKER_HOSTS[host]} timers connect 2`,
     ];
-    const conf = {
+    vtysh = await startFrr(topo, ns.core, coreFile(''), {
       'zebra.conf': ['hostname core'],
-      // The BFD sessions configured in bfdd, with their addresses and interface: left to bgpd, a
-      // session is made again once the BGP session is up (now knowing its interface), which BIRD
-      // sees as BFD going down: it closes the BGP session and waits a minute before the next.
       'bfdd.conf': [
         'hostname core',
         'bfd',
@@ -141,36 +127,11 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
         'route-map HOP-CMP permit 10',
         ` set ip next-hop ${CORE_HOPS.cmp}`,
       ],
-    };
-    for (const [name, lines] of Object.entries(conf)) await writeFile(coreFile(name), `${lines.join('\n')}\n`);
-    const pathspace = `ncp${path
-      .basename(tmp)
-      .slice(-6)
-      .replace(/[^A-Za-z0-9]/g, 'x')}`;
-    for (const daemon of ['zebra', 'bfdd', 'bgpd']) {
-      await topo.exec(ns.core, [
-        `/usr/lib/frr/${daemon}`,
-        '-d',
-        '-N',
-        pathspace,
-        '-f',
-        coreFile(`${daemon}.conf`),
-        '-i',
-        coreFile(`${daemon}.pid`),
-        '--vty_socket',
-        coreFile(''),
-        '-z',
-        coreFile('zserv.api'),
-        '--log',
-        `file:${coreFile(`${daemon}.log`)}`,
-        ...(daemon === 'bfdd' ? ['--bfdctl', coreFile('bfdd.sock')] : []),
-      ]);
-    }
+    });
   }
 
   /** One vtysh command against the core's daemons. */
-  const vtysh = async (...commands: string[]): Promise<string> =>
-    (await run('vtysh', ['--vty_socket', coreFile(''), ...commands.flatMap((c) => ['-c', c])])).stdout;
+  let vtysh: (...commands: string[]) => Promise<string> = () => Promise.reject(new Error('FRR not started'));
 
   async function diagnostics(): Promise<string> {
     const log = async (name: string) => (await readFile(coreFile(name), 'utf8').catch(() => '')).slice(-2000);

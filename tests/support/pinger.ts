@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { eventually } from './eventually';
 
 /**
- * A continuous ping (every 0.2 s) from a namespace, its replies counted as they come: what a
+ * A continuous ping (every 0.2 s, or `intervalSeconds`) from a namespace, its replies counted as they come: what a
  * scenario waits on while something happens around the path (an agent killed and restarted),
  * instead of sleeping, and what it judges afterwards (every packet answered).
  */
@@ -13,8 +13,21 @@ export class Pinger {
     child.stdout.on('data', (c: Buffer) => (this.output += c.toString()));
   }
 
-  static start(ns: string, target: string): Pinger {
-    return new Pinger(spawn('ip', ['netns', 'exec', ns, 'ping', '-i', '0.2', '-W', '1', target]));
+  static start(ns: string, target: string, intervalSeconds = 0.2): Pinger {
+    return new Pinger(spawn('ip', ['netns', 'exec', ns, 'ping', '-i', String(intervalSeconds), '-W', '1', target]));
+  }
+
+  /** The sequence numbers answered so far, in order. */
+  answered(): number[] {
+    return [...this.output.matchAll(/ bytes from .* icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
+  }
+
+  /** The most requests lost in a row between two replies (an outage, in requests). */
+  longestLoss(): number {
+    const seqs = this.answered();
+    let longest = 0;
+    for (let i = 1; i < seqs.length; i++) longest = Math.max(longest, (seqs[i] ?? 0) - (seqs[i - 1] ?? 0) - 1);
+    return longest;
   }
 
   /** Replies so far. */

@@ -33,7 +33,7 @@ export const AGENT_VERSION = '0.1.0';
  */
 export class HostAgent {
   readonly agentId: string;
-  private readonly desired = new DesiredState();
+  private readonly desired: DesiredState;
   private readonly reporter = new StatusReporter();
   private readonly loop: ReconcileLoop;
   private heartbeatKv: KV | undefined;
@@ -56,6 +56,7 @@ export class HostAgent {
     clock: Clock = systemClock,
   ) {
     this.agentId = agentIdOf(config.row, config.host);
+    this.desired = new DesiredState(config.netnsPrefix);
     this.firstSync = new Promise((resolve) => (this.firstSyncDone = resolve));
     const managers = driverManagers({ config, desired: this.desired, runner, hasForwarder: () => this.forwarder !== undefined }, logger);
     // Let a burst of KV updates land before touching the kernel.

@@ -18,6 +18,8 @@ export const agentConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .nullable(),
+  /** put before the names of router and DHCP namespaces on this host (several agents on one machine); '' on a real host */
+  netnsPrefix: z.string().regex(/^([A-Za-z0-9_][A-Za-z0-9_.-]{0,23})?$/, 'must be empty or 1-24 of A-Z a-z 0-9 _ . - (not starting with . or -)'),
   heartbeatSeconds: z.number().int().min(1).max(60),
   resyncSeconds: z.number().int().min(5),
   /** How often BGP sessions are read back between full passes (they change on their own). */
@@ -73,6 +75,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     .requiredOption('--tunnel-ip <ip>', 'underlay address for VXLAN')
     .option('--physnet <physnet:iface>', 'map a physical network to an interface (repeatable)', physnet, {})
     .option('--host-netns <name>', 'network namespace that stands for this host (default: the root namespace)')
+    .option('--netns-prefix <prefix>', 'put before router and DHCP namespace names (for several agents on one machine, as test scenarios run them)', '')
     .option('--heartbeat-seconds <n>', 'seconds between heartbeats', '5')
     .option('--resync-seconds <n>', 'seconds between full resyncs with the kernel', '60')
     .option('--bgp-status-seconds <n>', 'seconds between reads of the BGP sessions (birdc) between full passes', '5')
@@ -95,6 +98,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     tunnelIp: string;
     physnet: Record<string, string>;
     hostNetns?: string;
+    netnsPrefix: string;
     heartbeatSeconds: string;
     resyncSeconds: string;
     bgpStatusSeconds: string;
@@ -117,6 +121,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     tunnelIp: o.tunnelIp,
     physnets: o.physnet,
     hostNetns: o.hostNetns ?? null,
+    netnsPrefix: o.netnsPrefix,
     heartbeatSeconds: Number(o.heartbeatSeconds),
     resyncSeconds: Number(o.resyncSeconds),
     bgpStatusSeconds: Number(o.bgpStatusSeconds),

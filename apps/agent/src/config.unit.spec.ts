@@ -37,6 +37,8 @@ describe('agent flags', () => {
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).hostNetns).toBeNull();
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).stateDir).toBe('/var/lib/ncp-agent');
     expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--state-dir', '/tmp/a1']).stateDir).toBe('/tmp/a1');
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1']).netnsPrefix).toBe('');
+    expect(parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.0.0.1', '--netns-prefix', 'n2-']).netnsPrefix).toBe('n2-');
   });
 
   it('refuses names that cannot be subject tokens, unknown roles and bad mappings', () => {
@@ -46,6 +48,10 @@ describe('agent flags', () => {
     expect(() => parseAgentConfig(['--host', 'h', '--tunnel-ip', '1.1.1.1'])).toThrow(/row/);
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--state-dir', 'relative/dir'])).toThrow(/absolute/);
     expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--bgp-status-seconds', '0'])).toThrow();
+    // a namespace name must not read as an option to ip, nor be a path
+    for (const bad of ['-x', '.', 'a/b', 'x'.repeat(25)]) {
+      expect(() => parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '1.1.1.1', '--netns-prefix', bad])).toThrow(/netnsPrefix|prefix/);
+    }
   });
 
   it('reads the metadata URL and the shared secret from a file or the environment', () => {

@@ -1,6 +1,8 @@
 import {
   BgpSpeakerIntentSchema,
   DESIRED_KINDS,
+  DHCP_NAMESPACE_PREFIX,
+  ROUTER_NAMESPACE_PREFIX,
   DhcpServerIntentSchema,
   L2NetworkIntentSchema,
   L2PortIntentSchema,
@@ -28,11 +30,29 @@ export interface InvalidEntry {
 }
 
 /**
+ * The name this host gives a namespace the desired state names: the services name router and
+ * DHCP namespaces after their ids (`qrouter-<8>`, `qdhcp-<8>`), the same on every host; with a
+ * prefix, several agents on one machine (test scenarios with two network nodes holding the
+ * same HA router) keep theirs apart. Other names (workloads' namespaces) are the host's own.
+ */
+export function localNetns(netnsPrefix: string, name: string): string {
+  if (netnsPrefix === '' || !(name.startsWith(ROUTER_NAMESPACE_PREFIX) || name.startsWith(DHCP_NAMESPACE_PREFIX))) return name;
+  return `${netnsPrefix}${name}`;
+}
+
+/**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
- * intent the drivers take. Entries that do not parse are reported, not applied.
+ * intent the drivers take, with the namespaces named as this host names them
+ * ({@link localNetns}). Entries that do not parse are reported, not applied.
  */
 export class DesiredState {
   private readonly entries = new Map<string, string>();
+
+  constructor(private readonly netnsPrefix = '') {}
+
+  private local<T extends { namespace: string }>(intent: T): T {
+    return { ...intent, namespace: localNetns(this.netnsPrefix, intent.namespace) };
+  }
 
   put(key: string, value: string): void {
     this.entries.set(key, value);
@@ -69,15 +89,15 @@ export class DesiredState {
   }
 
   routerIntents(): { intents: RouterIntent[]; invalid: InvalidEntry[] } {
-    return this.intentsOf(DESIRED_KINDS.router, RouterIntentSchema, (r) => r.id);
+    return this.localised(this.intentsOf(DESIRED_KINDS.router, RouterIntentSchema, (r) => r.id));
   }
 
   dhcpIntents(): { intents: DhcpServerIntent[]; invalid: InvalidEntry[] } {
-    return this.intentsOf(DESIRED_KINDS.dhcp, DhcpServerIntentSchema, (d) => d.networkId);
+    return this.localised(this.intentsOf(DESIRED_KINDS.dhcp, DhcpServerIntentSchema, (d) => d.networkId));
   }
 
   raIntents(): { intents: RaIntent[]; invalid: InvalidEntry[] } {
-    return this.intentsOf(DESIRED_KINDS.ra, RaIntentSchema, (r) => r.routerId);
+    return this.localised(this.intentsOf(DESIRED_KINDS.ra, RaIntentSchema, (r) => r.routerId));
   }
 
   bgpIntents(): { intents: BgpSpeakerIntent[]; invalid: InvalidEntry[] } {
@@ -85,13 +105,18 @@ export class DesiredState {
   }
 
   metadataIntents(): { intents: MetadataProxyIntent[]; invalid: InvalidEntry[] } {
-    return this.intentsOf(DESIRED_KINDS.metadata, MetadataProxyIntentSchema, (m) => m.id);
+    return this.localised(this.intentsOf(DESIRED_KINDS.metadata, MetadataProxyIntentSchema, (m) => m.id));
   }
 
   l2Intent(): { intent: L2HostIntent; invalid: InvalidEntry[] } {
     const networks = this.intentsOf(DESIRED_KINDS.l2Network, L2NetworkIntentSchema, (n) => n.id);
     const ports = this.intentsOf(DESIRED_KINDS.l2Port, L2PortIntentSchema, (p) => p.id);
-    return { intent: { networks: networks.intents, ports: ports.intents }, invalid: [...networks.invalid, ...ports.invalid] };
+    const plugged = ports.intents.map((p) => ({ ...p, workload: { ...p.workload, netns: localNetns(this.netnsPrefix, p.workload.netns) } }));
+    return { intent: { networks: networks.intents, ports: plugged }, invalid: [...networks.invalid, ...ports.invalid] };
+  }
+
+  private localised<T extends { namespace: string }>(parsed: { intents: T[]; invalid: InvalidEntry[] }): { intents: T[]; invalid: InvalidEntry[] } {
+    return this.netnsPrefix === '' ? parsed : { intents: parsed.intents.map((i) => this.local(i)), invalid: parsed.invalid };
   }
 
   /**

@@ -16,6 +16,34 @@ describe('DesiredState.metadataIntents', () => {
   });
 });
 
+describe('DesiredState with a namespace prefix', () => {
+  const ID = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const PORT = 'bbbbbbbb-0000-4000-8000-000000000002';
+  const l2Port = (netns: string, id = PORT) => ({
+    id,
+    networkId: ID,
+    mac: 'fa:16:3e:00:00:01',
+    adminStateUp: true,
+    workload: { netns, ifname: 'qr-bbbbbbbb-00' },
+  });
+
+  it("names the services' router and DHCP namespaces with the prefix, everywhere they appear; workloads' namespaces stay as they are", () => {
+    const put = (desired: DesiredState) => {
+      desired.put(`r.h.meta.${ID}`, JSON.stringify(intent(ID)));
+      desired.put(`r.h.l2port.${PORT}`, JSON.stringify(l2Port('qrouter-aaaaaaaa')));
+      desired.put('r.h.l2port.cccccccc-0000-4000-8000-000000000003', JSON.stringify(l2Port('qdhcp-aaaaaaaa', 'cccccccc-0000-4000-8000-000000000003')));
+      desired.put('r.h.l2port.dddddddd-0000-4000-8000-000000000004', JSON.stringify(l2Port('vm-1', 'dddddddd-0000-4000-8000-000000000004')));
+      return desired;
+    };
+    const prefixed = put(new DesiredState('n2-'));
+    expect(prefixed.metadataIntents().intents.map((i) => i.namespace)).toEqual(['n2-qrouter-aaaaaaaa']);
+    expect(prefixed.l2Intent().intent.ports.map((p) => p.workload.netns)).toEqual(['n2-qrouter-aaaaaaaa', 'n2-qdhcp-aaaaaaaa', 'vm-1']);
+    const plain = put(new DesiredState());
+    expect(plain.metadataIntents().intents.map((i) => i.namespace)).toEqual(['qrouter-aaaaaaaa']);
+    expect(plain.l2Intent().intent.ports.map((p) => p.workload.netns)).toEqual(['qrouter-aaaaaaaa', 'qdhcp-aaaaaaaa', 'vm-1']);
+  });
+});
+
 const P1 = '5e000001-0000-4000-8000-000000000001';
 const P2 = '5e000001-0000-4000-8000-000000000002';
 const NET = '5e000000-0000-4000-8000-0000000000aa';

@@ -1,5 +1,6 @@
 import {
   DESIRED_KINDS,
+  ROUTER_NAMESPACE_PREFIX,
   type BgpSpeakerIntent,
   type DhcpServerIntent,
   type L2HostIntent,
@@ -102,7 +103,8 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
   // several hosts in namespaces, several deployments told apart by their NATS prefix) from
   // sweeping each other's routers.
-  apply: (routers) => reconcileL3(routers, runner, { owner: l3Owner(config) }, { stateDir: config.stateDir }),
+  apply: (routers) =>
+    reconcileL3(routers, runner, { owner: l3Owner(config), namespacePrefix: `${config.netnsPrefix}${ROUTER_NAMESPACE_PREFIX}` }, { stateDir: config.stateDir }),
   failed: (routers, error) =>
     allFailed(
       routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),

@@ -186,6 +186,10 @@ export interface AgentOptions {
   readonly metadataUrl?: string;
   /** the secret shared with the metadata service (env METADATA_PROXY_SHARED_SECRET); without it the agent runs no proxies */
   readonly metadataSecret?: string;
+  /** put before its router and DHCP namespace names (`--netns-prefix`): two network agents holding one HA router */
+  readonly netnsPrefix?: string;
+  /** seconds between reads of the HA routers' VRRP state (default 1 here, 5 in the agent) */
+  readonly haStatusSeconds?: number;
 }
 
 /** One agent process; kill it (-9 by default) and start it again like a host reboot would. */
@@ -225,6 +229,8 @@ export class TestStack {
   private readonly stateDirs: string[] = [];
   /** every agent's state directory, chosen or given (their daemons are killed by stop) */
   private readonly agentStateDirs: string[] = [];
+  /** the namespace prefixes of its agents ('' for none), whose router and DHCP namespaces stop removes */
+  private readonly netnsPrefixes: string[] = [];
 
   /** The gateway's base URL, e.g. http://127.0.0.1:40123 */
   readonly url: string;
@@ -345,6 +351,8 @@ export class TestStack {
   async startAgent(opts: AgentOptions): Promise<AgentProcess> {
     const args = ['--row', opts.row, '--host', opts.host, '--tunnel-ip', opts.tunnelIp, '--roles', (opts.roles ?? ['compute']).join(',')];
     if (opts.hostNetns) args.push('--host-netns', opts.hostNetns);
+    if (opts.netnsPrefix) args.push('--netns-prefix', opts.netnsPrefix);
+    if (!this.netnsPrefixes.includes(opts.netnsPrefix ?? '')) this.netnsPrefixes.push(opts.netnsPrefix ?? '');
     for (const [physnet, iface] of Object.entries(opts.physnets ?? {})) args.push('--physnet', `${physnet}:${iface}`);
     args.push(
       '--heartbeat-seconds',
@@ -353,6 +361,8 @@ export class TestStack {
       String(opts.resyncSeconds ?? 30),
       '--bgp-status-seconds',
       String(opts.bgpStatusSeconds ?? 2),
+      '--ha-status-seconds',
+      String(opts.haStatusSeconds ?? 1),
     );
     const stateDir = opts.stateDir ?? path.join(os.tmpdir(), `ncp-agent-${this.prefix}-${opts.host}`);
     if (opts.stateDir === undefined) this.stateDirs.push(stateDir);
@@ -415,7 +425,7 @@ export class TestStack {
     await Promise.all(this.stateDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 
-  /** `qrouter-<8>` and `qdhcp-<8>` of every router and network this stack's API knows. */
+  /** `qrouter-<8>` and `qdhcp-<8>` of every router and network this stack's API knows, as each of its agents names them. */
   private async agentNamespaces(): Promise<string[]> {
     const ids = async (collection: string) => {
       try {
@@ -425,7 +435,8 @@ export class TestStack {
         return [];
       }
     };
-    return [...(await ids('routers')).map((id) => `qrouter-${id}`), ...(await ids('networks')).map((id) => `qdhcp-${id}`)];
+    const names = [...(await ids('routers')).map((id) => `qrouter-${id}`), ...(await ids('networks')).map((id) => `qdhcp-${id}`)];
+    return this.netnsPrefixes.flatMap((prefix) => names.map((name) => `${prefix}${name}`));
   }
 
   /** Healthy means this child answers on its port, not just anyone. */
