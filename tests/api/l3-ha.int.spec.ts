@@ -174,4 +174,77 @@ describe('HA routers', () => {
     const qr = (await api.get<{ port: Port }>(`/v2.0/ports/${interfacePortId}`)).body.port;
     expect((qr['binding:profile'].hosts as string[]).slice().sort()).toEqual([kept?.host ?? '', spare].sort());
   });
+
+  it('migrates the router to a legacy router and back while it is down: one host and no HA port, then two hosts with new HA ports', async () => {
+    const put = (body: Record<string, unknown>) => api.put<{ router: Record<string, unknown> }>(`/v2.0/routers/${router.id}`, { router: body });
+    const hostsBefore = (await l3Agents()).map((a) => a.host).sort();
+    expect((await put({ ha: false })).status).toBe(400);
+    expect((await put({ admin_state_up: false })).status).toBe(200);
+    expect((await put({ ha: false })).status).toBe(200);
+
+    const legacy = await eventually('the router on one agent', l3Agents, (a) => a.length === 1);
+    const host = legacy[0]?.host ?? '';
+    expect(hostsBefore).toContain(host);
+    expect(legacy[0]?.ha_state).toBeNull();
+    expect(await eventually('no HA port left', haPorts, (p) => p.length === 0)).toEqual([]);
+    const qr = await eventually(
+      'the router port bound to the one host, for it alone',
+      async () => (await api.get<{ port: Port }>(`/v2.0/ports/${interfacePortId}`)).body.port,
+      (p) => p['binding:host_id'] === host && p['binding:profile'].hosts === undefined,
+    );
+    expect(qr['binding:profile']).toEqual({
+      netns: `qrouter-${router.id.replace(/-/g, '').slice(0, 8)}`,
+      ifname: `qr-${interfacePortId.replace(/-/g, '').slice(0, 11)}`,
+    });
+    const intent = await eventually(
+      `a legacy intent on ${host}`,
+      () => intentOn(host),
+      (i) => i !== undefined && (i.ha === undefined || i.ha === null),
+    );
+    expect(intent).toBeDefined();
+    for (const other of hostsBefore.filter((h) => h !== host))
+      expect(
+        await eventually(
+          `nothing on ${other}`,
+          () => intentOn(other),
+          (i) => i === undefined,
+        ),
+      ).toBeUndefined();
+
+    expect((await put({ ha: true })).status).toBe(200);
+    const back = await eventually('the router on two agents again', l3Agents, (a) => a.length === 2);
+    expect(back.map((a) => a.row).sort()).toEqual(['row-a', 'row-b']);
+    const ports = await eventually('two new HA ports', haPorts, (p) => p.length === 2 && p.every((x) => x['binding:host_id'] !== ''));
+    expect(ports.map((p) => p['binding:host_id'])).toEqual(back.map((a) => a.host).sort());
+    for (const p of ports) {
+      const i = await eventually(
+        `the HA intent on ${p['binding:host_id']}`,
+        () => intentOn(p['binding:host_id']),
+        (x) => x?.ha?.interface.portId === p.id,
+      );
+      expect(i?.ha?.vrid).toBeGreaterThan(0);
+    }
+    expect((await put({ admin_state_up: true })).status).toBe(200);
+  });
+
+  it("deletes the project's HA network with its last HA router; the next HA router gets a new one", async () => {
+    const haNetworkId = (await haPorts())[0]?.network_id ?? '';
+    expect(haNetworkId).not.toBe('');
+    const subnetId = (await api.get<{ port: { fixed_ips: { subnet_id: string }[] } }>(`/v2.0/ports/${interfacePortId}`)).body.port.fixed_ips[0]?.subnet_id;
+    expect((await api.put(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: subnetId })).status).toBe(200);
+    expect((await api.delete(`/v2.0/routers/${router.id}`)).status).toBe(204);
+    await eventually(
+      'the HA network deleted',
+      async () => (await api.get(`/v2.0/networks/${haNetworkId}`)).status,
+      (s) => s === 404,
+    );
+
+    const tenant = await api.create('networks', 'network', { name: 'tenant-ha-2' });
+    const subnet = await api.create('subnets', 'subnet', { network_id: tenant.id, ip_version: 4, cidr: '172.16.51.0/24' });
+    router = await api.create<Resource & { ha: boolean }>('routers', 'router', { name: 'ha-r2', ha: true });
+    await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    const ports = await eventually('two HA ports of the new router', haPorts, (p) => p.length === 2);
+    expect(new Set(ports.map((p) => p.network_id)).size).toBe(1);
+    expect(ports[0]?.network_id).not.toBe(haNetworkId);
+  });
 });

@@ -9,6 +9,7 @@ import { removeNetnsWithProcesses, requireCommands, requireNetns, type AgentProc
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
 import { eventually, waitUntil } from '../support/eventually';
 import { FRR_COMMANDS, startFrr } from '../support/frr';
+import { OpenstackCli } from '../support/openstack-cli';
 import { Pinger } from '../support/pinger';
 import { pingOnce } from '../support/probes';
 import { routedRowsTopology, startStack, tearDownScenario, wireVeths } from '../support/stack';
@@ -38,7 +39,15 @@ const run = promisify(execFile);
 
 // With CI=true a missing prerequisite throws here and fails the file; elsewhere it skips.
 const canRun =
-  requireNetns() && requireCommands([['bird', '--version'], ['which', 'birdc'], ['keepalived', '--version'], ['python3', '--version'], ...FRR_COMMANDS]);
+  requireNetns() &&
+  requireCommands([
+    ['bird', '--version'],
+    ['which', 'birdc'],
+    ['keepalived', '--version'],
+    ['python3', '--version'],
+    ['openstack', '--version'],
+    ...FRR_COMMANDS,
+  ]);
 
 const SPEAKER_AS = 64712;
 const CORE_AS = 14907;
@@ -145,6 +154,7 @@ describe.skipIf(!canRun)('an HA router across two rows through the whole stack: 
   let fip: Resource & { floating_ip_address: string };
   let vtysh: (...commands: string[]) => Promise<string> = () => Promise.reject(new Error('FRR not started'));
   let tcpServer: ChildProcessWithoutNullStreams | undefined;
+  let cli: OpenstackCli;
   const nodeOf = (host: string): NetworkNode => {
     const node = Object.values(nodes).find((n) => n.host === host);
     if (node === undefined) throw new Error(`no network node ${host}`);
@@ -202,6 +212,7 @@ describe.skipIf(!canRun)('an HA router across two rows through the whole stack: 
 
     ({ stack, api } = await startStack({ env: { AGENT_DOWN_SECONDS: '4', PLACEMENT_INTERVAL_SECONDS: '1' } }));
     const started = stack;
+    cli = await OpenstackCli.create(started.url);
     const startNode = async (key: HostKey, row: string, tunnelIp: string) => {
       const node = nodes[key];
       node.agent = await started.startAgent({
@@ -224,7 +235,7 @@ describe.skipIf(!canRun)('an HA router across two rows through the whole stack: 
 
   afterAll(async () => {
     tcpServer?.kill('SIGKILL');
-    await tearDownScenario(stack, topo);
+    await tearDownScenario(stack, topo, cli);
     if (tmp !== '') await rm(tmp, { recursive: true, force: true });
   });
 
@@ -267,9 +278,11 @@ describe.skipIf(!canRun)('an HA router across two rows through the whole stack: 
     });
     const tenant = await api.create('networks', 'network', { name: 'ha-net' });
     const subnet = await api.create('subnets', 'subnet', { network_id: tenant.id, ip_version: 4, cidr: '10.78.0.0/24', enable_dhcp: false });
-    router = await api.create('routers', 'router', { name: 'r-ha', ha: true, external_gateway_info: { network_id: pub.id } });
+    // the way an operator makes it: the openstack CLI
+    router = await cli.json('router', 'create', '--ha', 'r-ha');
     expect(router).toMatchObject({ ha: true });
-    await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
+    await cli.run('router', 'set', '--external-gateway', pub.id, 'r-ha');
+    await cli.run('router', 'add', 'subnet', 'r-ha', subnet.id);
     // what the core sends the workload through the floating IP: pings and the TCP connection
     const open = await api.create('security-groups', 'security_group', { name: 'from-core' });
     for (const rule of [{ protocol: 'icmp' }, { protocol: 'tcp', port_range_min: TCP_PORT, port_range_max: TCP_PORT }]) {
@@ -301,6 +314,10 @@ describe.skipIf(!canRun)('an HA router across two rows through the whole stack: 
           .join() === 'active,standby',
     );
     expect(roles.map((a) => a.host)).toEqual(['net-a1', 'net-b1']);
+    // and as the CLI shows them
+    type CliAgent = { Host: string; 'HA State': string };
+    const listed = JSON.parse(await cli.run('network', 'agent', 'list', '--router', 'r-ha', '--long', '-f', 'json')) as CliAgent[];
+    expect(listed.map((a) => `${a.Host} ${a['HA State']}`).sort()).toEqual(roles.map((a) => `${a.host} ${a.ha_state ?? ''}`));
     await waitFor(
       'router ACTIVE',
       () => statusOf('routers', 'router', router.id),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { haAdvertSeconds } from '@ncp/contracts';
 import { loadConfig } from '@ncp/nest-common';
 import { AGENT_DOWN_SECONDS, ORPHAN_GRACE_SECONDS, PLACEMENT_INTERVAL_SECONDS, httpPort, quotaConfigFields, serviceConfigSchema } from '@ncp/service-kit';
 
@@ -15,6 +16,12 @@ export const l3ConfigSchema = serviceConfigSchema.extend({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Seconds between an HA router's VRRP adverts (hundredths, 0.05 to 40; Neutron's
+   * ha_vrrp_advert_int, set here so both hosts of a router agree): the standby takes over
+   * about 3.8 intervals after the active host's last advert.
+   */
+  L3_HA_ADVERT_SECONDS: z.coerce.number().pipe(haAdvertSeconds).default(0.5),
   ...quotaConfigFields,
 });
 export type L3Config = z.infer<typeof l3ConfigSchema>;

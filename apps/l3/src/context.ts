@@ -54,7 +54,7 @@ export const L3Context = defineService({
   histories: [routerDecider, floatingIpDecider, l3RegistryDecider, haNetworkDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
-    const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger));
+    const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger, config.L3_HA_ADVERT_SECONDS));
     const projection = project(() => new L3Projection(naming), { onAdvance: () => publisher.schedule() });
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
     const ipam = deps.ipam ?? new IpamClient(nc, naming);
@@ -93,9 +93,11 @@ export const L3Context = defineService({
       name: 'router placement',
       seconds: config.PLACEMENT_INTERVAL_SECONDS,
       run: async () => {
-        // HA routers every time: one whose agent died gets another (ensureHaHosts binds on a change)
+        // HA routers every time: one whose agent died gets another (ensureHaHosts binds on a
+        // change), one that was placed before it became HA leaves its host; a router that is no
+        // longer HA has no host until placed (ensureScheduled lets its HA hosts go)
         const waiting = await prisma.router.findMany({
-          where: { host: null, OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] },
+          where: { AND: [{ OR: [{ host: null }, { ha: true }] }, { OR: [{ gatewayPortId: { not: null } }, { interfaces: { some: {} } }] }] },
           select: { id: true, ha: true },
         });
         for (const r of waiting) {
@@ -106,7 +108,21 @@ export const L3Context = defineService({
       },
     });
     const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger, config.L3_HA_DEFAULT, haNetworks);
-    return { model, projection, routers: routerCommands, floatingIps, placement, heartbeats, publisher, status, portDeleted, sweeper, quota, usageReaction };
+    return {
+      model,
+      projection,
+      routers: routerCommands,
+      floatingIps,
+      placement,
+      haNetworks,
+      heartbeats,
+      publisher,
+      status,
+      portDeleted,
+      sweeper,
+      quota,
+      usageReaction,
+    };
   },
   http: {
     extensions: L3_EXTENSIONS,

@@ -1,12 +1,11 @@
 import { RBAC_WILDCARD, legacyAttributeEntryId, type RbacAction, type RbacEvent } from '@ncp/contracts';
+import { type RbacObjectType } from '../domain/rbac';
 import { type IpamTx } from '../infrastructure/prisma';
 
 /**
  * The rbac_policies rows: Neutron's rbac-policies as the API lists them, folded from the
  * objects' events the same way their deciders fold their entries (rbac.ts in contracts).
  */
-
-export type RbacObjectType = 'network' | 'subnetpool' | 'address_scope';
 
 /** The object type of an aggregate that holds entries, or null. */
 export function rbacObjectTypeOf(aggregate: string): RbacObjectType | null {

@@ -26,19 +26,42 @@ export class HaNetworks {
     private readonly logger: Logger,
   ) {}
 
-  /** The project's HA network (made and claimed on first need) and the router's VRID on it. */
+  /**
+   * The project's HA network (made and claimed on first need) and the router's VRID on it. A
+   * network released between the two (its last router went) is made again.
+   */
   async ensure(projectId: string, routerId: string, meta: CommandMetadata): Promise<HaPlacement> {
     const service = asService(meta);
-    if ((await this.model.haNetworks.load(projectId)).state.networkId === null) await this.makeAndClaim(projectId, service);
-    const r = await this.model.haNetworks.execute(projectId, { type: 'AllocateVrid', routerId }, service);
-    const vrid = r.state.vrids.get(routerId);
-    if (r.state.networkId === null || vrid === undefined) throw new Error(`router ${routerId}: no VRID after its allocation`);
-    return { networkId: r.state.networkId, vrid };
+    for (let attempt = 1; ; attempt++) {
+      if ((await this.model.haNetworks.load(projectId)).state.networkId === null) await this.makeAndClaim(projectId, service);
+      try {
+        const r = await this.model.haNetworks.execute(projectId, { type: 'AllocateVrid', routerId }, service);
+        const vrid = r.state.vrids.get(routerId);
+        if (r.state.networkId === null || vrid === undefined) throw new Error(`router ${routerId}: no VRID after its allocation`);
+        return { networkId: r.state.networkId, vrid };
+      } catch (e) {
+        if (!(isDomainError(e) && e.code === 'L3.HaNetworkMissing') || attempt >= 3) throw e;
+      }
+    }
   }
 
-  /** Idempotent: the router (deleted, or no longer HA) gives its VRID back. */
+  /**
+   * Idempotent: the router (deleted, or no longer HA) gives its VRID back; with the project's
+   * last one the HA network goes too (Neutron deletes it with the last HA router), once the
+   * hanetwork aggregate let it go: a router placed meanwhile keeps it.
+   */
   async release(projectId: string, routerId: string, meta: CommandMetadata): Promise<void> {
-    await this.model.haNetworks.execute(projectId, { type: 'ReleaseVrid', routerId }, asService(meta));
+    const service = asService(meta);
+    const after = (await this.model.haNetworks.execute(projectId, { type: 'ReleaseVrid', routerId }, service)).state;
+    const networkId = after.networkId;
+    if (networkId === null || after.vrids.size > 0) return;
+    // the one whose command let it go deletes it (a router placed meanwhile kept it)
+    const released = await this.model.haNetworks.execute(projectId, { type: 'ReleaseHaNetwork', networkId }, service);
+    if (released.event === null) return;
+    await this.ipam.deleteNetwork(networkId, service).catch((err: unknown) => {
+      if (isDomainError(err) && err.kind === 'not_found') return;
+      this.logger.error({ err, networkId, projectId }, 'could not delete the HA network let go with its last HA router');
+    });
   }
 
   private async makeAndClaim(projectId: string, meta: CommandMetadata): Promise<void> {

@@ -41,12 +41,14 @@ class FakeIpam implements IpamPorts {
   failCreate: Error | null = null;
   failDelete: Error | null = null;
 
-  // HA networks are not swept: these tests make no HA router
+  // these tests make no HA router: an HA network is only ever released (and swept)
   createNetwork(): Promise<never> {
     return Promise.reject(new Error('no HA network in these tests'));
   }
-  deleteNetwork(): Promise<never> {
-    return Promise.reject(new Error('no HA network in these tests'));
+  failDeleteNetwork: Error | null = null;
+  async deleteNetwork(id: string, meta: CommandMetadata): Promise<void> {
+    if (this.failDeleteNetwork) throw this.failDeleteNetwork;
+    await this.append(id, { type: 'NetworkDeleted', data: { subnets: [], portIds: [] } }, meta);
   }
   createSubnet(): Promise<never> {
     return Promise.reject(new Error('no HA network in these tests'));
@@ -238,7 +240,7 @@ describe('L3 sagas and the orphan sweeper', () => {
     expect([fip.exists, fip.floatingPortId]).toEqual([true, held?.id]);
     await ctx.projection.catchUp();
     // The sweeper leaves a port a floating IP holds, however long it waits.
-    expect(await ctx.sweeper.sweep(new Date())).toEqual({ ports: 0, floatingIps: 0 });
+    expect(await ctx.sweeper.sweep(new Date())).toEqual({ ports: 0, floatingIps: 0, haNetworks: 0 });
     expect((await ctx.sweeper.sweep(later())).ports).toBe(0);
     expect(ipam.ports.has(held?.id ?? '')).toBe(true);
 
@@ -258,7 +260,7 @@ describe('L3 sagas and the orphan sweeper', () => {
     expect(ipam.ports.has(held?.id ?? '')).toBe(true);
     // Converged: a sweep later finds nothing.
     await ctx.projection.catchUp();
-    expect(await ctx.sweeper.sweep(later(3 * GRACE))).toEqual({ ports: 0, floatingIps: 0 });
+    expect(await ctx.sweeper.sweep(later(3 * GRACE))).toEqual({ ports: 0, floatingIps: 0, haNetworks: 0 });
   });
 
   it('makes no router when its gateway step fails, and frees the gateway port of a router it refused', async () => {
@@ -380,5 +382,28 @@ describe('L3 sagas and the orphan sweeper', () => {
     expect((await ctx.model.floatingIps.load(fip.id)).state).toMatchObject({ portId: null, routerId: null });
     // Once more changes nothing.
     expect(await ctx.floatingIps.forgetPort(vm.id, serviceMeta('test'))).toBe(0);
+  });
+
+  it("deletes in IPAM an HA network let go with its project's last HA router when the release's own deletion failed", async () => {
+    const service = asService(serviceMeta('test'));
+    const haNetwork = await ipam.network(false, serviceMeta('test'));
+    const router = randomUUID();
+    await ctx.model.haNetworks.execute('q', { type: 'ClaimHaNetwork', networkId: haNetwork }, service);
+    await ctx.model.haNetworks.execute('q', { type: 'AllocateVrid', routerId: router }, service);
+    // the last HA router goes; IPAM does not answer the deletion
+    ipam.failDeleteNetwork = new UnavailableError('IPAM.Unavailable', 'IPAM did not answer (injected)');
+    await ctx.haNetworks.release('q', router, service);
+    ipam.failDeleteNetwork = null;
+    expect((await ctx.model.haNetworks.load('q')).state.networkId).toBeNull();
+    await ctx.projection.catchUp();
+    expect(await ctx.prisma.releasedHaNetwork.findMany()).toEqual([{ networkId: haNetwork, projectId: 'q' }]);
+    expect(await ctx.prisma.ipamNetwork.count({ where: { id: haNetwork } })).toBe(1);
+
+    const now = new Date();
+    expect((await ctx.sweeper.sweep(now)).haNetworks).toBe(0);
+    expect((await ctx.sweeper.sweep(new Date(now.getTime() + (GRACE + 1) * 1000))).haNetworks).toBe(1);
+    await ctx.projection.catchUp();
+    expect(await ctx.prisma.ipamNetwork.count({ where: { id: haNetwork } })).toBe(0);
+    expect((await ctx.sweeper.sweep(later(3 * GRACE))).haNetworks).toBe(0);
   });
 });

@@ -11,6 +11,8 @@ export interface L3SweepReport {
   readonly ports: number;
   /** floating IPs whose claims and router records were brought in line with them */
   readonly floatingIps: number;
+  /** HA networks let go with their last HA router and deleted in IPAM here */
+  readonly haNetworks: number;
 }
 
 interface PortCandidate {
@@ -54,9 +56,13 @@ export class L3OrphanSweeper {
       this.firstSeen.set(key, first);
       return now.getTime() - first >= this.graceSeconds * 1000;
     };
-    const report = { ports: await this.sweepPorts(due, meta), floatingIps: await this.sweepFloatingIps(due, meta) };
+    const report = {
+      ports: await this.sweepPorts(due, meta),
+      floatingIps: await this.sweepFloatingIps(due, meta),
+      haNetworks: await this.sweepHaNetworks(due, meta),
+    };
     for (const key of this.firstSeen.keys()) if (!seen.has(key)) this.firstSeen.delete(key);
-    if (report.ports > 0 || report.floatingIps > 0) this.logger.warn({ report }, 'finished interrupted L3 sagas');
+    if (report.ports > 0 || report.floatingIps > 0 || report.haNetworks > 0) this.logger.warn({ report }, 'finished interrupted L3 sagas');
     return report;
   }
 
@@ -83,6 +89,33 @@ export class L3OrphanSweeper {
       } catch (err) {
         if (isDomainError(err) && err.kind === 'not_found') continue; // gone meanwhile
         this.logger.error({ err, portId: port.id }, 'could not remove an orphaned L3 port; will retry');
+      }
+    }
+    return done;
+  }
+
+  /**
+   * An HA network its project let go (its last HA router went) that IPAM still has: the
+   * release's own deletion failed (IPAM down, or HA ports not deleted yet: the port sweep
+   * removes them first). Deleted once that has lasted the grace period. (The released ones
+   * stay listed, as a rebuild of the projection lists them: one per project that had HA routers.)
+   */
+  private async sweepHaNetworks(due: (key: string) => boolean, meta: CommandMetadata): Promise<number> {
+    const released = await this.prisma.releasedHaNetwork.findMany();
+    const present = new Set(
+      (await this.prisma.ipamNetwork.findMany({ where: { id: { in: released.map((r) => r.networkId) } }, select: { id: true } })).map((n) => n.id),
+    );
+    let done = 0;
+    for (const { networkId, projectId } of released) {
+      if (!present.has(networkId) || !due(`hanetwork:${networkId}`)) continue;
+      // read fresh: a network the project holds is never deleted
+      if ((await this.model.haNetworks.load(projectId)).state.networkId === networkId) continue;
+      try {
+        await this.ipam.deleteNetwork(networkId, asService(meta));
+        done++;
+      } catch (err) {
+        if (isDomainError(err) && err.kind === 'not_found') continue;
+        this.logger.error({ err, networkId }, 'could not delete a released HA network; will retry');
       }
     }
     return done;

@@ -32,11 +32,15 @@ export class RouterPlacement {
     private readonly haNetworks: HaNetworks,
   ) {}
 
-  /** Chooses a host for a router that has none; returns its host (or null: no agent fits). */
+  /**
+   * Chooses a host for a router that has none; returns its host (or null: no agent fits). A
+   * router that was an HA router lets its HA hosts go first (see `dropHaHosts`).
+   */
   async ensureScheduled(routerId: string, meta: CommandMetadata): Promise<string | null> {
-    const router = (await this.model.routers.load(routerId)).state;
+    let router = (await this.model.routers.load(routerId)).state;
     if (!router.exists) return null;
     if (router.ha) return (await this.ensureHaHosts(routerId, meta))[0] ?? null;
+    if ((router.haPlacement?.hosts.length ?? 0) > 0) router = await this.dropHaHosts(routerId, router, meta);
     if (router.host !== null) return router.host;
     const { candidates, load, needs } = await this.schedulingInputs(router);
     const chosen = chooseNetworkAgent(candidates, load, needs);
@@ -69,9 +73,44 @@ export class RouterPlacement {
 
   private readonly haPlacing = new Map<string, Promise<string[]>>();
 
+  /**
+   * A router migrated to or from HA: the placement of its old kind goes (the one host, or the
+   * HA hosts with their ports and VRID), and one of its new kind comes if it has ports (placing
+   * it binds them there).
+   */
+  async migrated(routerId: string, meta: CommandMetadata): Promise<void> {
+    let router = (await this.model.routers.load(routerId)).state;
+    if (!router.exists) return;
+    if (router.ha && router.host !== null) router = (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, asService(meta))).state;
+    if (!router.ha && (router.haPlacement?.hosts.length ?? 0) > 0) router = await this.dropHaHosts(routerId, router, meta);
+    if (router.gateway !== null || router.interfaces.size > 0) await this.ensureScheduled(routerId, meta);
+  }
+
+  /**
+   * A router no longer HA (Neutron's migration, while it is down) runs on one host: its HA
+   * hosts go (the router refuses if they changed meanwhile; the next pass tries again), then
+   * their HA ports and its VRID. Returns the router after.
+   */
+  private async dropHaHosts(routerId: string, router: RouterState, meta: CommandMetadata): Promise<RouterState> {
+    const placement = router.haPlacement;
+    if (placement === null) return router;
+    const service = asService(meta);
+    const seen = placement.hosts.map((h) => h.haPortId);
+    const after = await this.model.routers.execute(
+      routerId,
+      { type: 'SetHaHosts', id: routerId, vrid: placement.vrid, networkId: placement.networkId, hosts: [], seen },
+      service,
+    );
+    for (const portId of seen) await this.deletePortQuietly(portId, service);
+    await this.haNetworks.release(router.projectId, routerId, service);
+    return after.state;
+  }
+
   private async placeHa(routerId: string, meta: CommandMetadata): Promise<string[]> {
-    const router = (await this.model.routers.load(routerId)).state;
+    let router = (await this.model.routers.load(routerId)).state;
     if (!router.exists || !router.ha) return [];
+    // placed on one host before it became an HA router: that instance goes, the HA ones come
+    if (router.host !== null) router = (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, asService(meta))).state;
     const current = router.haPlacement?.hosts ?? [];
     const { candidates, load, needs } = await this.schedulingInputs(router);
     const chosen = chooseHaAgents(

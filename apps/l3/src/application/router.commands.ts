@@ -93,10 +93,13 @@ export class RouterCommands {
     expectedRevision: number | undefined,
     meta: CommandMetadata,
   ): Promise<Written> {
-    await this.ownRouter(id, 'update_router', meta);
+    const before = await this.ownRouter(id, 'update_router', meta);
     let sequence = 0;
     if (Object.keys(changes).length > 0 || expectedRevision !== undefined) {
-      sequence = (await this.model.routers.execute(id, { type: 'UpdateRouter', id, changes, expectedRevision }, meta)).sequence;
+      const updated = await this.model.routers.execute(id, { type: 'UpdateRouter', id, changes, expectedRevision }, meta);
+      sequence = updated.sequence;
+      // migrated to or from HA (it is down): placed again at once, its ports bound anew
+      if (updated.state.ha !== before.ha) await this.placeAgain(id, meta);
     }
     if (gateway === null) sequence = Math.max(sequence, (await this.clearGateway(id, meta)).sequence);
     else if (gateway !== undefined) sequence = Math.max(sequence, (await this.setGateway(id, gateway, meta)).sequence);
@@ -241,6 +244,15 @@ export class RouterCommands {
       });
     }
     return { id, sequence: r.sequence };
+  }
+
+  /** A router whose HA mode changed: on its new hosts (the placement loop retries a failure). */
+  private async placeAgain(id: string, meta: CommandMetadata): Promise<void> {
+    try {
+      await this.placement.migrated(id, meta);
+    } catch (err) {
+      this.logger.warn({ err, routerId: id }, 'router placement after an HA migration failed; will retry');
+    }
   }
 
   /**

@@ -11,7 +11,7 @@ export const HA_PRIORITY = 50;
  * Every scheduled router's intent, keyed `<row>.<host>.router.<id>`, from L3's projection: an
  * HA router's to each of its hosts, each with that host's HA port.
  */
-export async function routerIntents(prisma: L3Prisma): Promise<Map<string, string>> {
+export async function routerIntents(prisma: L3Prisma, haAdvertSeconds: number): Promise<Map<string, string>> {
   const routers = await prisma.router.findMany({
     where: { OR: [{ host: { not: null } }, { haVrid: { not: null }, haHosts: { some: {} } }] },
     include: { interfaces: true, haHosts: true },
@@ -47,7 +47,8 @@ export async function routerIntents(prisma: L3Prisma): Promise<Map<string, strin
     );
     if (r.ha && r.haVrid !== null) {
       for (const h of r.haHosts) {
-        const ha = haIntent(r.haVrid, h.haPortId, haPorts.get(h.haPortId)?.fixedIps as { subnetId: string; ipAddress: string }[] | undefined, subnets);
+        const haFixedIps = haPorts.get(h.haPortId)?.fixedIps as { subnetId: string; ipAddress: string }[] | undefined;
+        const ha = haIntent(r.haVrid, h.haPortId, haFixedIps, subnets, haAdvertSeconds);
         // an HA port IPAM has not given an address yet: that host's instance waits for it
         if (ha !== null) wanted.set(desiredKey(h.row, h.host, DESIRED_KINDS.router, r.id), JSON.stringify({ ...intent, ha }));
       }
@@ -81,8 +82,9 @@ async function learnedRoutesByNetwork(prisma: L3Prisma): Promise<Map<string, Lea
   return byNetwork;
 }
 
-export function routerIntentPublisher(nc: NatsConnection, naming: Naming, prisma: L3Prisma, logger: Logger): DesiredStatePublisher {
-  return new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.router], () => routerIntents(prisma), logger);
+/** `haAdvertSeconds`: the VRRP advert interval of every HA router (L3_HA_ADVERT_SECONDS), the same on both its hosts. */
+export function routerIntentPublisher(nc: NatsConnection, naming: Naming, prisma: L3Prisma, logger: Logger, haAdvertSeconds: number): DesiredStatePublisher {
+  return new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.router], () => routerIntents(prisma, haAdvertSeconds), logger);
 }
 
 /** One host's HA part of a router's intent: its HA port's IPv4 address on the HA subnet. */
@@ -91,6 +93,7 @@ export function haIntent(
   portId: string,
   fixedIps: readonly { subnetId: string; ipAddress: string }[] | undefined,
   subnets: ReadonlyMap<string, SubnetFacts>,
+  advertSeconds: number,
 ): RouterHaIntent | null {
   const f = (fixedIps ?? []).find((x) => subnets.get(x.subnetId)?.ipVersion === 4);
   const subnet = f ? subnets.get(f.subnetId) : undefined;
@@ -98,6 +101,7 @@ export function haIntent(
   return {
     vrid,
     priority: HA_PRIORITY,
+    advertSeconds,
     interface: { portId, ifname: haInterfaceName(portId), address: `${f.ipAddress}/${subnet.cidr.split('/')[1] ?? '32'}` },
   };
 }

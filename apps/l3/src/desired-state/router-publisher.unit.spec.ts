@@ -19,12 +19,13 @@ describe("an HA router's intent on one host", () => {
           { subnetId: 'ha4', ipAddress: '169.254.192.5' },
         ],
         subnets,
+        0.2,
       ),
-    ).toEqual({ vrid: 7, priority: HA_PRIORITY, interface: { portId: PORT, ifname: 'ha-5a555555000', address: '169.254.192.5/18' } });
+    ).toEqual({ vrid: 7, priority: HA_PRIORITY, advertSeconds: 0.2, interface: { portId: PORT, ifname: 'ha-5a555555000', address: '169.254.192.5/18' } });
   });
 
   it('is not there before IPAM gave the port an IPv4 address', () => {
-    expect(haIntent(7, PORT, undefined, subnets)).toBeNull();
-    expect(haIntent(7, PORT, [{ subnetId: 'v6', ipAddress: '2001:db8::5' }], subnets)).toBeNull();
+    expect(haIntent(7, PORT, undefined, subnets, 0.5)).toBeNull();
+    expect(haIntent(7, PORT, [{ subnetId: 'v6', ipAddress: '2001:db8::5' }], subnets, 0.5)).toBeNull();
   });
 });

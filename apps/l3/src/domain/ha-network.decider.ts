@@ -15,7 +15,9 @@ export type HaNetworkCommand =
   /** The router's VRID on the network: the one it has, else the lowest free one. */
   | { type: 'AllocateVrid'; routerId: string }
   /** Idempotent: a router that is gone, or no longer HA, gives its VRID back. */
-  | { type: 'ReleaseVrid'; routerId: string };
+  | { type: 'ReleaseVrid'; routerId: string }
+  /** The network goes once no router has a VRID on it (a router placed meanwhile keeps it). */
+  | { type: 'ReleaseHaNetwork'; networkId: string };
 
 export function initialHaNetwork(): HaNetworkState {
   return { networkId: null, vrids: new Map() };
@@ -25,6 +27,8 @@ function evolve(state: HaNetworkState, event: HaNetworkEvent): HaNetworkState {
   switch (event.type) {
     case 'HaNetworkClaimed':
       return { ...state, networkId: event.data.networkId };
+    case 'HaNetworkReleased':
+      return { ...state, networkId: null };
     case 'HaVridAllocated':
       return { ...state, vrids: new Map(state.vrids).set(event.data.routerId, event.data.vrid) };
     case 'HaVridReleased': {
@@ -58,6 +62,8 @@ function decide(command: HaNetworkCommand, state: Readonly<HaNetworkState>, _met
     }
     case 'ReleaseVrid':
       return state.vrids.has(command.routerId) ? [{ type: 'HaVridReleased', data: { routerId: command.routerId } }] : [];
+    case 'ReleaseHaNetwork':
+      return state.networkId === command.networkId && state.vrids.size === 0 ? [{ type: 'HaNetworkReleased', data: { networkId: command.networkId } }] : [];
   }
 }
 

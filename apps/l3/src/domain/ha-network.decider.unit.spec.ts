@@ -19,6 +19,28 @@ describe('HA network decider', () => {
     spec.given([claimed]).when({ type: 'ClaimHaNetwork', networkId: OTHER_NET }).thenThrows('L3.HaNetworkExists', new RegExp(NET));
   });
 
+  it('lets the network go once no router has a VRID on it; a router placed first keeps it; another network is claimed after', () => {
+    const releasedNet: HaNetworkEvent = { type: 'HaNetworkReleased', data: { networkId: NET } };
+    const gone: HaNetworkEvent = { type: 'HaVridReleased', data: { routerId: R1 } };
+    spec
+      .given([claimed, vrid(R1, 1), gone])
+      .when({ type: 'ReleaseHaNetwork', networkId: NET })
+      .then([releasedNet]);
+    // a router placed between the last release and this one: the network stays
+    spec
+      .given([claimed, vrid(R1, 1)])
+      .when({ type: 'ReleaseHaNetwork', networkId: NET })
+      .then([]);
+    spec.given([claimed, releasedNet]).when({ type: 'ReleaseHaNetwork', networkId: NET }).then([]);
+    spec.given([claimed]).when({ type: 'ReleaseHaNetwork', networkId: OTHER_NET }).then([]);
+    // released: no VRID until a network is claimed again
+    spec.given([claimed, releasedNet]).when({ type: 'AllocateVrid', routerId: R2 }).thenThrows('L3.HaNetworkMissing');
+    spec
+      .given([claimed, releasedNet])
+      .when({ type: 'ClaimHaNetwork', networkId: OTHER_NET })
+      .then([{ type: 'HaNetworkClaimed', data: { networkId: OTHER_NET } }]);
+  });
+
   it('gives each router the lowest free VRID, keeps it, and reuses a released one', () => {
     spec.given([]).when({ type: 'AllocateVrid', routerId: R1 }).thenThrows('L3.HaNetworkMissing');
     spec

@@ -237,6 +237,39 @@ describe('router decider', () => {
       .then([{ type: 'RouterUpdated', data: { changes: { ha: false, name: 'x' } } }]);
   });
 
+  it('moves the placement with a migration: a router become HA leaves its one host and is never given one; a legacy one lets its HA hosts go', () => {
+    const scheduled: RouterEvent = { type: 'RouterScheduled', data: { host: 'a1', row: 'row-a' } };
+    const down: RouterEvent = { type: 'RouterUpdated', data: { changes: { adminStateUp: false } } };
+    const toHa: RouterEvent = { type: 'RouterUpdated', data: { changes: { ha: true } } };
+    spec
+      .given([created, scheduled, down, toHa])
+      .when({ type: 'Unschedule', id: R }, admin)
+      .then([{ type: 'RouterUnscheduled', data: { host: 'a1' } }]);
+    // a legacy router keeps its host; an HA router without one has nothing to give up
+    spec.given([created, scheduled]).when({ type: 'Unschedule', id: R }, admin).then([]);
+    const unscheduled: RouterEvent = { type: 'RouterUnscheduled', data: { host: 'a1' } };
+    spec.given([created, scheduled, down, toHa, unscheduled]).when({ type: 'Unschedule', id: R }, admin).then([]);
+    // a legacy placement that read the router before it became HA is not heard
+    spec.given([created, down, toHa]).when({ type: 'Schedule', id: R, host: 'b1', row: 'row-b' }, admin).then([]);
+
+    const createdHa: RouterEvent = { ...created, data: { ...created.data, ha: true } };
+    const hosts = [
+      { host: 'a1', row: 'row-a', haPortId: 'ha-port-a' },
+      { host: 'b1', row: 'row-b', haPortId: 'ha-port-b' },
+    ];
+    const set: RouterEvent = { type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts } };
+    const toLegacy: RouterEvent = { type: 'RouterUpdated', data: { changes: { ha: false } } };
+    spec
+      .given([createdHa, set, down, toLegacy])
+      .when({ type: 'SetHaHosts', id: R, vrid: 3, networkId: 'ha-net', hosts: [], seen: ['ha-port-a', 'ha-port-b'] }, admin)
+      .then([{ type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts: [] } }]);
+    const dropped: RouterEvent = { type: 'RouterHaHostsSet', data: { vrid: 3, networkId: 'ha-net', hosts: [] } };
+    spec
+      .given([createdHa, set, down, toLegacy, dropped])
+      .when({ type: 'Schedule', id: R, host: 'b1', row: 'row-b' }, admin)
+      .then([{ type: 'RouterScheduled', data: { host: 'b1', row: 'row-b' } }]);
+  });
+
   it("records an HA router's hosts, hears status from each and each host's own VRRP role", () => {
     const createdHa: RouterEvent = { ...created, data: { ...created.data, ha: true } };
     const hostA = { host: 'a1', row: 'row-a', haPortId: 'ha-port-a' };

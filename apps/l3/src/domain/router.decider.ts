@@ -104,6 +104,8 @@ export type RouterCommand =
   /** Idempotent, also on a router that is gone (compensations and the sweeper). */
   | { type: 'DetachFloatingIp'; id: string; floatingIpId: string }
   | { type: 'Schedule'; id: string; host: string; row: string }
+  /** an HA router placed before it became one gives its host up */
+  | { type: 'Unschedule'; id: string }
   /** An HA router's hosts, all of them (see RouterHaHostsSet). */
   /** `seen`: the HA ports the caller decided on; another placement's change since refuses it. */
   | { type: 'SetHaHosts'; id: string; vrid: number; networkId: string; hosts: readonly HaHost[]; seen: readonly string[] }
@@ -163,6 +165,8 @@ function evolve(state: RouterState, event: RouterEvent): RouterState {
       return { ...state, routes: event.data.routes, revision: state.revision + 1 };
     case 'RouterScheduled':
       return { ...state, host: event.data.host };
+    case 'RouterUnscheduled':
+      return { ...state, host: null };
     case 'RouterHaHostsSet': {
       const hosts = new Set(event.data.hosts.map((h) => h.host));
       const haStates = new Map([...state.haStates].filter(([h]) => hosts.has(h)));
@@ -359,8 +363,12 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       ];
     }
     case 'Schedule':
-      // The first placement holds: two placement loops racing must not move a router between hosts.
-      return state.host !== null ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
+      // The first placement holds: two placement loops racing must not move a router between
+      // hosts. An HA router has hosts instead (a placement that read it before it became one).
+      return state.host !== null || state.ha ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
+    case 'Unschedule':
+      // only an HA router leaves its host: a legacy one keeps it (a late request changes nothing)
+      return state.ha && state.host !== null ? [{ type: 'RouterUnscheduled', data: { host: state.host } }] : [];
     case 'SetHaHosts': {
       // only an HA router has them, and a router that became non-HA keeps its last ones until
       // its placement lets them go (it is down: Neutron's migration rule)

@@ -25,6 +25,7 @@ const TABLES = [
   'router_floating_ips',
   'router_interfaces',
   'router_ha_hosts',
+  'released_ha_networks',
   'routers',
   'floating_ips',
   'ipam_networks',
@@ -82,6 +83,7 @@ const l3 = byType<L3Tx, L3Event>({
   RouterRoutesSet: (tx, { id, at, data }) => tx.router.update({ where: { id }, data: { routes: json(data.routes), ...nextRevision(at) } }),
   // placement and status are not API changes: no new revision
   RouterScheduled: (tx, { id, data }) => tx.router.update({ where: { id }, data: { host: data.host, row: data.row } }),
+  RouterUnscheduled: (tx, { id }) => tx.router.update({ where: { id }, data: { host: null, row: null } }),
   RouterHaHostsSet: async (tx, { id, data }) => {
     await tx.routerHaHost.deleteMany({ where: { routerId: id, host: { notIn: data.hosts.map((h) => h.host) } } });
     for (const h of data.hosts) {
@@ -109,8 +111,11 @@ const l3 = byType<L3Tx, L3Event>({
   FloatingIpDeleted: (tx, { id }) => tx.floatingIp.delete({ where: { id } }),
   FixedIpFloatingIpClaimed: unchanged,
   FixedIpFloatingIpReleased: unchanged,
-  // the HA networks and VRIDs are the aggregate's own (read when a router is placed)
+  // the HA networks and VRIDs are the aggregate's own (read when a router is placed); a network
+  // let go is kept until IPAM no longer has it (the orphan sweeper deletes it there)
   HaNetworkClaimed: unchanged,
+  HaNetworkReleased: (tx, { id, data }) =>
+    tx.releasedHaNetwork.upsert({ where: { networkId: data.networkId }, create: { networkId: data.networkId, projectId: id }, update: {} }),
   HaVridAllocated: unchanged,
   HaVridReleased: unchanged,
 });
@@ -177,6 +182,7 @@ export class L3Projection extends WholeStreamProjection<L3Tx> {
       router: l3,
       floatingip: l3,
       registry: l3,
+      hanetwork: l3,
       network: [floatingIpsOfDeletedPorts, mirror],
       agent: mirror,
       // the projects' quota overrides (IPAM's), for the limits of routers and floating IPs

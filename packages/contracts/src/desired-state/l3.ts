@@ -65,6 +65,11 @@ export interface RouterHaIntent {
   vrid: number;
   /** VRRP priority; both instances have the same one (with nopreempt: whoever is master stays master) */
   priority: number;
+  /**
+   * Seconds between VRRP adverts (VRRPv3: hundredths), the same on both hosts; the backup takes
+   * over about 3.8 intervals after the master's last advert. Absent: 0.5.
+   */
+  advertSeconds?: number;
   /** this host's port on the project's HA network: VRRP runs over it */
   interface: {
     portId: string;
@@ -74,6 +79,13 @@ export interface RouterHaIntent {
     address: string;
   };
 }
+
+/** VRRPv3's advert interval, in hundredths of a second from 0.05 s (keepalived's range goes to 40.95 s). */
+export const haAdvertSeconds = z
+  .number()
+  .min(0.05)
+  .max(40)
+  .refine((s) => Math.abs(s * 100 - Math.round(s * 100)) < 1e-9, 'must be in hundredths of a second');
 
 /** The lowest and highest VRID: 169.254.0.<vrid>/24 must be a host address. */
 export const HA_VRID_MIN = 1;
@@ -104,6 +116,7 @@ export const RouterIntentSchema: z.ZodType<RouterIntent> = z.object({
     .object({
       vrid: z.number().int().min(HA_VRID_MIN).max(HA_VRID_MAX),
       priority: z.number().int().min(1).max(254),
+      advertSeconds: haAdvertSeconds.optional(),
       interface: z.object({
         portId: Id,
         ifname: z

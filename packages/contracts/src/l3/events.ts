@@ -49,6 +49,8 @@ export const RouterInterfaceAdded = defineEvent(
 export const RouterInterfaceRemoved = defineEvent('RouterInterfaceRemoved', z.object({ portId: id }));
 export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes: z.array(route) }));
 export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
+/** A router that became an HA router leaves its one host (its HA hosts are placed next). */
+export const RouterUnscheduled = defineEvent('RouterUnscheduled', z.object({ host: text }));
 export const RouterStatusChanged = defineEvent('RouterStatusChanged', z.object({ status: l3Status, reason: text }));
 /**
  * The hosts an HA router runs on (the whole set, replacing the last one), each with its HA
@@ -97,6 +99,8 @@ export const FixedIpFloatingIpReleased = defineEvent('FixedIpFloatingIpReleased'
  * must not make two), and the VRID of each of its routers (unique on the network).
  */
 export const HaNetworkClaimed = defineEvent('HaNetworkClaimed', z.object({ networkId: id }));
+/** The project's last HA router is gone: its HA network is let go (L3 deletes it in IPAM next). */
+export const HaNetworkReleased = defineEvent('HaNetworkReleased', z.object({ networkId: id }));
 export const HaVridAllocated = defineEvent('HaVridAllocated', z.object({ routerId: id, vrid: z.number().int().min(1).max(254) }));
 export const HaVridReleased = defineEvent('HaVridReleased', z.object({ routerId: id }));
 
@@ -110,6 +114,7 @@ const routerEvents = [
   RouterInterfaceRemoved,
   RouterRoutesSet,
   RouterScheduled,
+  RouterUnscheduled,
   RouterHaHostsSet,
   RouterHaStateChanged,
   RouterStatusChanged,
@@ -126,7 +131,7 @@ const floatingIpEvents = [
   FloatingIpDeleted,
 ] as const;
 const registryEvents = [FixedIpFloatingIpClaimed, FixedIpFloatingIpReleased] as const;
-const haNetworkEvents = [HaNetworkClaimed, HaVridAllocated, HaVridReleased] as const;
+const haNetworkEvents = [HaNetworkClaimed, HaNetworkReleased, HaVridAllocated, HaVridReleased] as const;
 export const l3EventDefinitions = [...routerEvents, ...floatingIpEvents, ...registryEvents, ...haNetworkEvents] as const;
 
 export type L3Event = EventsOf<typeof l3EventDefinitions>;

@@ -32,6 +32,8 @@ export interface KeepalivedRouter {
   readonly namespace: string;
   readonly vrid: number;
   readonly priority: number;
+  /** seconds between adverts */
+  readonly advertSeconds: number;
   readonly haIfname: string;
   /** the qr-/qg- interfaces, sorted */
   readonly interfaces: readonly string[];
@@ -43,9 +45,9 @@ export interface KeepalivedRouter {
 }
 
 /**
- * VRRPv3 adverts every half second: the backup takes over 3 adverts plus its skew time
- * ((256 - priority) / 256 adverts) after the master's last one, about 1.9 s at priority 50
- * (VRRPv2's whole seconds would make it 3.8 s).
+ * VRRPv3 adverts every half second unless the intent says otherwise: the backup takes over 3
+ * adverts plus its skew time ((256 - priority) / 256 adverts) after the master's last one,
+ * about 1.9 s at priority 50 (VRRPv2's whole seconds would make it 3.8 s).
  */
 export const ADVERT_INTERVAL_SECONDS = 0.5;
 /**
@@ -123,6 +125,7 @@ export function keepalivedRouter(intent: RouterIntent, macs: ReadonlyMap<string,
     namespace: assertNetnsName(r.namespace),
     vrid: ha.vrid,
     priority: ha.priority,
+    advertSeconds: ha.advertSeconds ?? ADVERT_INTERVAL_SECONDS,
     haIfname: assertLinkName(ha.interface.ifname),
     interfaces: r.interfaces.map((i) => i.ifname).sort(),
     primaryVip: haPrimaryVip(ha.vrid),
@@ -168,7 +171,7 @@ export function renderKeepalivedConf(router: KeepalivedRouter): string {
     `    priority ${router.priority}`,
     '    nopreempt',
     '    version 3',
-    `    advert_int ${ADVERT_INTERVAL_SECONDS}`,
+    `    advert_int ${router.advertSeconds}`,
     '    virtual_ipaddress {',
     `        ${router.primaryVip} dev ${router.haIfname}`,
     '    }',
@@ -263,4 +266,24 @@ export function planHaLinks(router: KeepalivedRouter, details: readonly LinkDeta
     steps.push({ argv: ipArgv(ns, '-6', 'addr', 'flush', 'dev', dev, 'scope', 'link'), why: `${dev}: removing the kernel's link-local addresses` });
   }
   return steps;
+}
+
+/**
+ * A router that is no longer HA on this host (migrated to legacy) is addressed by the L3
+ * driver itself, and its interfaces need their link-local addresses again (the IPv6 gateway,
+ * radvd's source): on each of its qr-/qg- interfaces still in `addrgenmode none`, the EUI-64
+ * link-local address of its MAC (`replace`: a pass cut short after it does it again), then
+ * `addrgenmode eui64` (the kernel makes no address when only the mode changes, but will when
+ * the link comes up again; the mode is also what says this is done). Pure.
+ */
+export function planLegacyLinks(namespace: string, interfaces: readonly string[], details: readonly LinkDetails[]): HaLinkStep[] {
+  return details
+    .filter((link) => interfaces.includes(link.name) && link.addrGenMode === 'none')
+    .flatMap((link) => {
+      const dev = assertLinkName(link.name);
+      const why = `${dev}: its link-local address again (no longer HA)`;
+      const linkLocal = link.mac !== null && isValidMac(link.mac) ? `${formatIp(6, eui64Address(LINK_LOCAL_V6, link.mac))}/64` : null;
+      const address = linkLocal === null ? [] : [{ argv: ipArgv(namespace, '-6', 'addr', 'replace', linkLocal, 'dev', dev), why }];
+      return [...address, { argv: ipArgv(namespace, 'link', 'set', 'dev', dev, 'addrgenmode', 'eui64'), why }];
+    });
 }

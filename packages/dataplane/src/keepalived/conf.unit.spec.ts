@@ -2,7 +2,7 @@ import { type RouterIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { goldenFiles } from '../__fixtures__/golden.js';
 import { QG, QR, router1 } from '../l3/__fixtures__/intent.js';
-import { haStateOf, keepalivedArgv, keepalivedRouter, parseLinkDetails, planHaLinks, renderKeepalivedConf } from './conf.js';
+import { haStateOf, keepalivedArgv, keepalivedRouter, parseLinkDetails, planHaLinks, planLegacyLinks, renderKeepalivedConf } from './conf.js';
 import { keepalivedDir, keepalivedFiles } from './paths.js';
 
 const expectGolden = goldenFiles('keepalived');
@@ -26,6 +26,14 @@ describe('keepalived.conf', () => {
     const conf = renderKeepalivedConf(keepalivedRouter(haRouter, new Map([[QR, 'fa:16:3e:00:00:01']])));
     expect(conf).toContain(`fe80::f816:3eff:fe00:1/64 dev ${QR}\n`);
     expect(conf).not.toContain('fe80::f816:3eff:fe00:2');
+  });
+
+  it('adverts every half second unless the intent gives the interval; the schema takes only hundredths from 0.05 s', () => {
+    expect(renderKeepalivedConf(keepalivedRouter(haRouter, MACS))).toContain('    advert_int 0.5\n');
+    const ha = haRouter.ha ?? null;
+    if (ha === null) throw new Error('fixture without HA');
+    expect(renderKeepalivedConf(keepalivedRouter({ ...haRouter, ha: { ...ha, advertSeconds: 0.1 } }, MACS))).toContain('    advert_int 0.1\n');
+    for (const bad of [0.01, 0.125, 41]) expect(() => keepalivedRouter({ ...haRouter, ha: { ...ha, advertSeconds: bad } }, MACS)).toThrow(/invalid intent/);
   });
 
   it('refuses an intent without HA settings, and a route with a nexthop on none of its subnets', () => {
@@ -76,6 +84,23 @@ describe('HA interfaces and state', () => {
       planHaLinks(
         router,
         details.map((d) => ({ ...d, addrGenMode: 'none' })),
+      ),
+    ).toEqual([]);
+  });
+
+  it('gives a router no longer HA its link-local addresses back, on the interfaces still without one, once', () => {
+    const ns = haRouter.namespace;
+    expect(planLegacyLinks(ns, [QR, QG], details).map((s) => s.argv.join(' '))).toEqual([
+      `ip -n ${ns} -6 addr replace fe80::f816:3eff:fe00:2/64 dev ${QG}`,
+      `ip -n ${ns} link set dev ${QG} addrgenmode eui64`,
+    ]);
+    // the HA port is not the router's to give back; done once the mode is eui64
+    expect(planLegacyLinks(ns, [QR], details)).toEqual([]);
+    expect(
+      planLegacyLinks(
+        ns,
+        [QR, QG],
+        details.map((d) => ({ ...d, addrGenMode: 'eui64' })),
       ),
     ).toEqual([]);
   });

@@ -182,6 +182,27 @@ describeOnNamespaces('HA router (keepalived) on two hosts of real namespaces', [
     await topo.exec(ns.up, ['ping', '-4', '-c', '2', '-W', '2', '10.0.2.215']);
   });
 
+  it('migrates the backup to a legacy router and back: keepalived stopped and the kernel link-local addresses back, then keepalived again with nothing left of the legacy router', async () => {
+    const backup = other(master);
+    const pid = keepalivedPid(backup);
+    expectAllOk(await reconcile(backup, [{ ...withFip(backup), ha: null }]));
+    expect(processAlive(pid)).toBe(false);
+    const genMode = async (dev: string) =>
+      (JSON.parse(await topo.exec(ns[backup], ['ip', '-d', '-j', 'link', 'show', 'dev', dev])) as { inet6_addr_gen_mode?: string }[])[0]?.inet6_addr_gen_mode;
+    expect([await genMode(QR), await genMode(QG)]).toEqual(['eui64', 'eui64']);
+    // addressed by the L3 driver itself now, with the kernel's link-local address
+    expect(await addresses(backup, QR)).toEqual(expect.arrayContaining(['172.16.100.1/24', 'fd00:100::1/64', `${LLA_QR}/64`]));
+    expect(await addresses(backup, QG)).toEqual(expect.arrayContaining(['10.0.2.211/24', '10.0.2.215/32']));
+
+    expectAllOk(await reconcile(backup, [withFip(backup)]));
+    expect(processAlive(keepalivedPid(backup))).toBe(true);
+    // keepalived started as backup: the legacy router's addresses are gone, the master kept its role
+    expect(await addresses(backup, QR)).toEqual([]);
+    expect(await addresses(backup, QG)).toEqual([]);
+    expect(await genMode(QR)).toBe('none');
+    expect(await oneMaster()).toBe(master);
+  });
+
   it('fails over when the master host dies: the backup takes the addresses and the traffic resumes', async () => {
     const ping = spawn('ip', ['netns', 'exec', ns.wl, 'ping', '-n', '-4', '-i', '0.1', '10.0.2.2']);
     const replies = collectReplies(ping);

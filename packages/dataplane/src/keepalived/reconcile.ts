@@ -8,7 +8,17 @@ import { assertStateDir } from '../daemon/state-dir.js';
 import { daemonAction } from '../dhcp/plan.js';
 import { parseIpAddrJson } from '../l3/observed.js';
 import { type CommandRunner } from '../runner.js';
-import { haStateOf, keepalivedArgv, keepalivedRouter, parseLinkDetails, planHaLinks, renderKeepalivedConf, type HaState } from './conf.js';
+import {
+  haStateOf,
+  keepalivedArgv,
+  keepalivedRouter,
+  parseLinkDetails,
+  planHaLinks,
+  planLegacyLinks,
+  renderKeepalivedConf,
+  type HaLinkStep,
+  type HaState,
+} from './conf.js';
 import { keepalivedDir, keepalivedFiles } from './paths.js';
 
 /** Where and how the L3 driver runs the keepalived of HA routers. */
@@ -63,13 +73,7 @@ export async function convergeKeepalived(ctx: KeepalivedContext, intent: RouterI
   const details = parseLinkDetails((await ctx.runner.run(ipArgv(ns, '-d', '-j', 'link', 'show'))).stdout);
   const macs = new Map(details.flatMap((d) => (d.mac === null ? [] : [[d.name, d.mac] as const])));
   const router = keepalivedRouter(intent, macs);
-  for (const step of planHaLinks(router, details)) {
-    try {
-      await ctx.runner.run(step.argv);
-    } catch (error) {
-      throw new Error(`${step.why}: ${errorMessage(error)}`);
-    }
-  }
+  await runSteps(ctx, planHaLinks(router, details));
 
   const files = keepalivedFiles(keepalivedDir(ctx.stateDir, router.routerId));
   const argv = keepalivedArgv(ns, files);
@@ -96,16 +100,41 @@ export async function convergeKeepalived(ctx: KeepalivedContext, intent: RouterI
   return haStateOf(links, router.haIfname, router.primaryVip);
 }
 
+async function runSteps(ctx: KeepalivedContext, steps: readonly HaLinkStep[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await ctx.runner.run(step.argv);
+    } catch (error) {
+      throw new Error(`${step.why}: ${errorMessage(error)}`);
+    }
+  }
+}
+
 /**
  * Stops the keepalived of every router under `<stateDir>/keepalived` that `wanted` (lower-case
  * router ids) does not name, and removes its files. SIGTERM: keepalived releases its addresses
  * and sends a priority 0 advert, so the other host takes over at once. Runs before the L3
- * driver sweeps a namespace (a daemon would keep a deleted namespace alive).
+ * driver sweeps a namespace (a daemon would keep a deleted namespace alive). A router that
+ * stays here as a legacy router (in `legacy`, by lower-case id) gets its interfaces' kernel
+ * link-local addresses back before its files go (they mark the work as not done yet).
  */
-export async function sweepKeepalived(ctx: KeepalivedContext, wanted: ReadonlySet<string>): Promise<void> {
+export async function sweepKeepalived(
+  ctx: KeepalivedContext,
+  wanted: ReadonlySet<string>,
+  legacy: ReadonlyMap<string, RouterIntent> = new Map(),
+): Promise<void> {
   await sweepStateDirs(ctx.host, path.posix.join(ctx.stateDir, 'keepalived'), wanted, 'keepalived of router', async (id) => {
     const files = keepalivedFiles(keepalivedDir(ctx.stateDir, id));
     await stopDaemon(ctx.host, 'keepalived', files.pidFile, ctx.timings);
+    const router = legacy.get(id);
+    if (router !== undefined) {
+      // a namespace not made yet has nothing to give back
+      const listed = await ctx.runner.run(ipArgv(router.namespace, '-d', '-j', 'link', 'show')).catch(() => null);
+      if (listed !== null) {
+        const ifnames = router.interfaces.map((i) => i.ifname);
+        await runSteps(ctx, planLegacyLinks(router.namespace, ifnames, parseLinkDetails(listed.stdout)));
+      }
+    }
     await ctx.host.removeDir(files.dir);
   });
 }

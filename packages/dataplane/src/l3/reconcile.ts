@@ -1,4 +1,4 @@
-import { isValidId, type RouterIntent } from '@ncp/contracts';
+import { RouterIntentSchema, isValidId, type RouterIntent } from '@ncp/contracts';
 import { errorMessage } from '../daemon/items.js';
 import { type HaState } from '../keepalived/conf.js';
 import { convergeKeepalived, keepalivedContext, sweepKeepalived, type KeepalivedOptions } from '../keepalived/reconcile.js';
@@ -62,9 +62,12 @@ export async function reconcileL3(
   let keepalivedSweep: string | null = null;
   const haRouters = intents.filter(isHa);
   if (keepalived !== null) {
-    const wanted = new Set(haRouters.flatMap((r) => (typeof r.id === 'string' && isValidId(r.id) ? [r.id.toLowerCase()] : [])));
+    const byId = (routers: readonly RouterIntent[]) =>
+      routers.flatMap((r) => (typeof r.id === 'string' && isValidId(r.id) ? [[r.id.toLowerCase(), r] as const] : []));
+    const wanted = new Set(byId(haRouters).map(([id]) => id));
+    const legacy = new Map(byId(intents.filter((r) => !isHa(r) && RouterIntentSchema.safeParse(r).success)));
     try {
-      await sweepKeepalived(keepalived, wanted);
+      await sweepKeepalived(keepalived, wanted, legacy);
     } catch (error) {
       keepalivedSweep = `stopping keepalived failed: ${errorMessage(error)}`;
     }
