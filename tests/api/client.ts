@@ -68,6 +68,11 @@ export class NeutronClient {
   }
 
   /** A shared external network (the reference scenario's Public-Net); `provider` its provider:* attributes. */
+  /** A resource's `status` as the API shows it; 'missing' once it is gone. */
+  async status(collection: string, singular: string, id: string): Promise<string> {
+    return (await this.get<Record<string, { status?: string } | undefined>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
+  }
+
   createSharedExternal(name: string, provider: Record<string, string>): Promise<Resource> {
     return this.create('networks', 'network', { name, shared: true, 'router:external': true, ...provider });
   }

@@ -10,7 +10,7 @@ import { waitUntil } from '../support/eventually';
 import { FRR_COMMANDS, startFrr } from '../support/frr';
 import { pingOnce } from '../support/probes';
 import { type NeutronClient, type PortResource, type Resource } from '../api/client';
-import { routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
+import { configureWorkload, routedRowsTopology, startNetAndComputeAgents, tearDownScenario, wireVeths } from '../support/stack';
 
 const run = promisify(execFile);
 
@@ -158,9 +158,6 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
     return r.body.learned_routes.map((l) => `${l.destination} via ${l.next_hop} on ${l.host}${l.peer_id === peer.id ? '' : ' (other peer)'}`).sort();
   };
 
-  const statusOf = async (collection: string, singular: string, id: string) =>
-    (await api.get<Record<string, { status: string } | undefined>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
-
   it('builds a router with SNAT on the external network; its static default route leads nowhere', async () => {
     const pub = (publicNet = await api.createSharedExternal('Public-Net', { 'provider:network_type': 'flat', 'provider:physical_network': 'extnet1' }));
     const pubSubnet = await api.create('subnets', 'subnet', {
@@ -180,14 +177,13 @@ describe.skipIf(!canRun)('BGP learns from an FRR core: the default route, ECMP i
     const port = await api.create<PortResource>('ports', 'port', { network_id: tenant.id, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns: ns.wx } });
     await waitFor(
       `port ${port.id} ACTIVE`,
-      () => statusOf('ports', 'port', port.id),
+      () => api.status('ports', 'port', port.id),
       (s) => s === 'ACTIVE',
     );
-    await topo.exec(ns.wx, ['ip', 'addr', 'add', `${port.fixed_ips[0]?.ip_address ?? ''}/24`, 'dev', 'eth0']);
-    await topo.exec(ns.wx, ['ip', 'route', 'add', 'default', 'via', '10.77.0.1']);
+    await configureWorkload(topo, ns.wx, port, 24, '10.77.0.1');
     await waitFor(
       'router ACTIVE',
-      () => statusOf('routers', 'router', router.id),
+      () => api.status('routers', 'router', router.id),
       (s) => s === 'ACTIVE',
     );
     expect(await waitFor('the static default route', routerDefault, (h) => h.length > 0)).toEqual([STATIC_GATEWAY]);

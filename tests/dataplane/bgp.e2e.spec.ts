@@ -191,15 +191,12 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     waitUntil(what, read, ok, { timeoutMs, context: diagnostics });
   const same = (expected: readonly string[]) => (actual: readonly string[]) => JSON.stringify(actual) === JSON.stringify([...expected].sort());
 
-  const statusOf = async (collection: string, singular: string, id: string) =>
-    (await api.get<Record<string, { status: string } | undefined>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
-
   /** A workload on cmp-b1: a port bound there into `netns`, its addresses and default route set by hand. */
   async function plugWorkload(netns: string, network: string, gateway: string, prefixLength: number): Promise<PortResource> {
     const port = await api.create<PortResource>('ports', 'port', { network_id: network, 'binding:host_id': 'cmp-b1', 'binding:profile': { netns } });
     await waitFor(
       `port ${port.id} ACTIVE`,
-      () => statusOf('ports', 'port', port.id),
+      () => api.status('ports', 'port', port.id),
       (s) => s === 'ACTIVE',
     );
     const address = port.fixed_ips[0]?.ip_address ?? '';
@@ -221,7 +218,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     const wn = await plugWorkload(ns.wn, net.id, '192.168.81.65', 26);
     await waitFor(
       'router ACTIVE',
-      () => statusOf('routers', 'router', router.id),
+      () => api.status('routers', 'router', router.id),
       (s) => s === 'ACTIVE',
     );
 
@@ -315,7 +312,7 @@ describe.skipIf(!canRun)('BGP: speakers on two agents advertise tenant prefixes 
     const w6 = await plugWorkload(ns.w6, net.id, String(subnet.gateway_ip), 64);
     await waitFor(
       'router r6 ACTIVE',
-      () => statusOf('routers', 'router', r6.id),
+      () => api.status('routers', 'router', r6.id),
       (s) => s === 'ACTIVE',
     );
 

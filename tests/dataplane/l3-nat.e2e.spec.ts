@@ -57,8 +57,6 @@ async function waitFor<T>(what: string, read: () => Promise<T>, expected: T, tim
     context: () => `expected ${JSON.stringify(expected)}\nagent:\n${netAgent.logs().slice(-4000)}`,
   });
 }
-const statusOf = async (collection: string, singular: string, id: string) =>
-  (await api.get<Record<string, { status: string }>>(`/v2.0/${collection}/${id}`)).body[singular]?.status ?? 'missing';
 
 async function plugWorkload(netns: string, network: string, fixedIps: unknown, gateways: { v4?: string; v6?: string }, prefix4 = 24): Promise<PortResource> {
   const port = await api.create<PortResource>('ports', 'port', {
@@ -67,7 +65,7 @@ async function plugWorkload(netns: string, network: string, fixedIps: unknown, g
     'binding:profile': { netns },
     ...(fixedIps === undefined ? {} : { fixed_ips: fixedIps }),
   });
-  await waitFor(`port ${port.id}`, () => statusOf('ports', 'port', port.id), 'ACTIVE');
+  await waitFor(`port ${port.id}`, () => api.status('ports', 'port', port.id), 'ACTIVE');
   for (const f of port.fixed_ips) {
     const v6 = f.ip_address.includes(':');
     await topo.exec(netns, ['ip', 'addr', 'add', `${f.ip_address}/${v6 ? 64 : prefix4}`, 'dev', 'eth0', ...(v6 ? ['nodad'] : [])]);
@@ -118,8 +116,8 @@ describe('floating IPs and SNAT (openstack CLI)', () => {
     await plugWorkload(ns.wb, tenant.id, [{ ip_address: '172.16.100.11' }], { v4: '172.16.100.1' });
     const fip = await cliJson('floating', 'ip', 'create', '--floating-ip-address', '10.0.2.215', 'ext_n2');
     await openstack('floating', 'ip', 'set', '--port', wa.id, '10.0.2.215');
-    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
-    await waitFor('floating IP status', () => statusOf('floatingips', 'floatingip', fip.id), 'ACTIVE');
+    await waitFor('router status', () => api.status('routers', 'router', router.id), 'ACTIVE');
+    await waitFor('floating IP status', () => api.status('floatingips', 'floatingip', fip.id), 'ACTIVE');
     const agents = (await api.get<{ agents: { host: string }[] }>(`/v2.0/routers/${router.id}/l3-agents`)).body.agents;
     expect(agents.map((a) => a.host)).toEqual(['net-a1']);
 
@@ -175,7 +173,7 @@ describe('no NAT within an address scope', () => {
     expect(gatewayIp).toBe('192.168.81.2');
     await api.put(`/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
     const wn = await plugWorkload(ns.wn, net.id, undefined, { v4: '192.168.81.65' }, 26);
-    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
+    await waitFor('router status', () => api.status('routers', 'router', router.id), 'ACTIVE');
     // The core router learns the tenant prefix (statically here; BGP announces it later).
     await topo.exec(ns.core, ['ip', 'route', 'add', '192.168.81.64/26', 'via', gatewayIp]);
     const own = wn.fixed_ips[0]?.ip_address ?? '';
@@ -205,7 +203,7 @@ describe('IPv6', () => {
       router: { routes: [{ destination: '2001:db8:0:2::/64', nexthop: cAddress }] },
     });
     expect(r.body.router.routes).toEqual([{ destination: '2001:db8:0:2::/64', nexthop: cAddress }]);
-    await waitFor('router status', () => statusOf('routers', 'router', router.id), 'ACTIVE');
+    await waitFor('router status', () => api.status('routers', 'router', router.id), 'ACTIVE');
     const bAddress = b.fixed_ips[0]?.ip_address ?? '';
     await waitFor('a reaches b', () => pingOnce(topo, ns.w6a, bAddress), 'answers', 20_000);
     expect(await sourceAt(ns.w6a, ns.w6b, bAddress)).toBe(a.fixed_ips[0]?.ip_address);

@@ -8,25 +8,27 @@ import { eventually } from './eventually';
  */
 export class Pinger {
   private output = '';
+  /** when each reply was read (ms) */
+  private readonly arrivals: number[] = [];
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.on('data', (c: Buffer) => (this.output += c.toString()));
+    child.stdout.on('data', (c: Buffer) => {
+      const text = c.toString();
+      this.output += text;
+      const now = Date.now();
+      for (let n = text.split(' bytes from ').length - 1; n > 0; n--) this.arrivals.push(now);
+    });
   }
 
   static start(ns: string, target: string, intervalSeconds = 0.2): Pinger {
-    return new Pinger(spawn('ip', ['netns', 'exec', ns, 'ping', '-i', String(intervalSeconds), '-W', '1', target]));
+    // line-buffered: into a pipe, ping's lines could come in 4 KiB blocks (and arrive late)
+    return new Pinger(spawn('stdbuf', ['-oL', 'ip', 'netns', 'exec', ns, 'ping', '-i', String(intervalSeconds), '-W', '1', target]));
   }
 
-  /** The sequence numbers answered so far, in order. */
-  answered(): number[] {
-    return [...this.output.matchAll(/ bytes from .* icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
-  }
-
-  /** The most requests lost in a row between two replies (an outage, in requests). */
-  longestLoss(): number {
-    const seqs = this.answered();
+  /** The longest time between two replies, in ms (their arrival here). */
+  longestSilenceMs(): number {
     let longest = 0;
-    for (let i = 1; i < seqs.length; i++) longest = Math.max(longest, (seqs[i] ?? 0) - (seqs[i - 1] ?? 0) - 1);
+    for (let i = 1; i < this.arrivals.length; i++) longest = Math.max(longest, (this.arrivals[i] ?? 0) - (this.arrivals[i - 1] ?? 0));
     return longest;
   }
 

@@ -1,5 +1,5 @@
 import { TestStack, Topology, netnsPrerequisites, type AgentOptions, type AgentProcess } from '@ncp/testing';
-import { NeutronClient } from '../api/client';
+import { NeutronClient, type PortResource } from '../api/client';
 import type { OpenstackCli } from './openstack-cli';
 
 /** A stack and a Neutron client pointed at its gateway, as a spec file starts them in beforeAll. */
@@ -57,6 +57,12 @@ export async function startNetAndComputeAgents(
     await stack.stop();
     throw e;
   }
+}
+
+/** What a workload's OS does with its port on an IPv4 subnet: its first address, and its default route via `gateway`. */
+export async function configureWorkload(topo: Topology, netns: string, port: PortResource, prefixLength: number, gateway: string): Promise<void> {
+  await topo.exec(netns, ['ip', 'addr', 'add', `${port.fixed_ips[0]?.ip_address ?? ''}/${prefixLength}`, 'dev', 'eth0']);
+  await topo.exec(netns, ['ip', 'route', 'add', 'default', 'via', gateway]);
 }
 
 /** Wires each veth pair `[nsA, ifA, nsB, ifB]` and brings both ends up. */

@@ -69,8 +69,8 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
 
   /**
    * Where the router runs, in the shape of Neutron's l3_agent_scheduler extension: an HA
-   * router's agents each with `ha_state` (active / standby as that agent last reported it;
-   * null before its first report), a legacy router's one agent with `ha_state` null.
+   * router's agents each with `ha_state` (see {@link shownHaState}), a legacy router's one
+   * agent with `ha_state` null.
    */
   @Get(':id/l3-agents')
   async l3Agents(@Param('id') id: string, @Req() req: HttpRequestLike) {
@@ -83,9 +83,11 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
         ? [{ host: router.host, haState: null }]
         : [];
     const agents = [];
+    const anyAlive = placed.some((p) => this.deps.heartbeats.isAlive(p.host));
     for (const p of placed) {
       const agent = await this.deps.prisma.agent.findUnique({ where: { host: p.host } });
       if (!agent) continue;
+      const alive = this.deps.heartbeats.isAlive(agent.host);
       const legacy = await this.deps.prisma.router.count({ where: { host: agent.host } });
       const ha = await this.deps.prisma.routerHaHost.count({ where: { host: agent.host } });
       agents.push({
@@ -95,15 +97,26 @@ export class RoutersController extends neutronResource<L3Prisma, { commands: Rou
           row: agent.row,
           agentType: 'L3 agent',
           topic: 'l3_agent',
-          alive: this.deps.heartbeats.isAlive(agent.host),
+          alive,
           heartbeat: this.deps.heartbeats.heartbeat(agent.host),
           configurations: { routers: legacy + ha, agent_mode: 'legacy' },
         }),
-        ha_state: p.haState,
+        ha_state: router.ha ? shownHaState(p.haState, alive, anyAlive) : null,
       });
     }
     return { agents };
   }
+}
+
+/**
+ * An HA router's role on one agent as `l3-agents` shows it, as Neutron does: what a live agent
+ * last reported (null before its first report); a dead agent's last report is stale, so it is
+ * `standby` while another agent of the router lives (the router is, or becomes, active there)
+ * and `unknown` when none does (the router may still forward: nobody can tell).
+ */
+export function shownHaState(reported: string | null, alive: boolean, anyAgentAlive: boolean): string | null {
+  if (alive) return reported;
+  return anyAgentAlive ? 'standby' : 'unknown';
 }
 
 @Controller('v2.0/floatingips')
