@@ -247,4 +247,37 @@ describe('HA routers', () => {
     expect(new Set(ports.map((p) => p.network_id)).size).toBe(1);
     expect(ports[0]?.network_id).not.toBe(haNetworkId);
   });
+
+  it('moves a legacy router off a dead agent to a live one, its ports bound there (and says how long that took)', async () => {
+    const tenant = await api.create('networks', 'network', { name: 'tenant-legacy' });
+    const subnet = await api.create('subnets', 'subnet', { network_id: tenant.id, ip_version: 4, cidr: '172.16.52.0/24' });
+    const legacy = await api.create<Resource & { ha: boolean }>('routers', 'router', { name: 'legacy-r', ha: false });
+    const added = await api.put<{ port_id: string }>(`/v2.0/routers/${legacy.id}/add_router_interface`, { subnet_id: subnet.id });
+    const agentsOf = async () => (await api.get<{ agents: L3Agent[] }>(`/v2.0/routers/${legacy.id}/l3-agents`)).body.agents;
+    const [first] = await eventually('the legacy router placed', agentsOf, (a) => a.length === 1);
+    const from = first?.host ?? '';
+    const survivors = [...agents.keys()].filter((h) => h !== from);
+    expect(survivors.length).toBeGreaterThan(0);
+
+    const died = Date.now();
+    await agents.get(from)?.stop();
+    agents.delete(from);
+    const [moved] = await eventually('the router on a live agent', agentsOf, (a) => a.length === 1 && a[0]?.host !== from, 30_000);
+    const to = moved?.host ?? '';
+    expect(survivors).toContain(to);
+    const port = await eventually(
+      'its port bound to the new host',
+      async () => (await api.get<{ port: Port }>(`/v2.0/ports/${added.body.port_id}`)).body.port,
+      (p) => p['binding:host_id'] === to,
+    );
+    expect(port['binding:profile'].hosts).toBeUndefined();
+    const intent = await eventually(
+      `the router's intent on ${to}`,
+      async () => (await agents.get(to)?.desired())?.get(`${agents.get(to)?.row}.${to}.router.${legacy.id}`),
+      (i) => i !== undefined,
+    );
+    expect(intent).toMatchObject({ id: legacy.id });
+    // AGENT_DOWN_SECONDS (3 here) before the agent counts as dead, then one placement pass
+    console.log(`legacy router moved off a dead agent: intent on ${to} ${Date.now() - died} ms after ${from} stopped`);
+  });
 });

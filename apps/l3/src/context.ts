@@ -105,6 +105,11 @@ export const L3Context = defineService({
           if (r.ha) await placement.ensureHaHosts(r.id, meta);
           else if ((await placement.ensureScheduled(r.id, meta)) !== null) await placement.bindPorts(r.id, meta);
         }
+        // legacy routers on a dead agent move to a live one
+        const placed = await prisma.router.findMany({ where: { ha: false, host: { not: null } }, select: { id: true, host: true } });
+        for (const r of placed) {
+          if (r.host !== null && heartbeats.isDead(r.host)) await placement.moveFromDeadHost(r.id, serviceMeta('l3:placement', new Date()));
+        }
       },
     });
     const routerCommands = new RouterCommands(model, facts, ipam, placement, floatingIps, catchUp, logger, config.L3_HA_DEFAULT, haNetworks);

@@ -49,4 +49,13 @@ export class HeartbeatWatcher {
     const seen = this.lastSeen.get(host);
     return seen !== undefined && now.getTime() - seen.at.getTime() <= this.downAfterSeconds * 1000;
   }
+
+  /**
+   * Known dead: its last heartbeat is older than the down time. A host not heard of yet (the
+   * watch is still reading the bucket, as right after a restart) is not known dead: what acts
+   * on a death (moving a router away) must not act on that.
+   */
+  isDead(host: string, now = new Date()): boolean {
+    return this.lastSeen.has(host) && !this.isAlive(host, now);
+  }
 }

@@ -74,6 +74,31 @@ export class RouterPlacement {
   private readonly haPlacing = new Map<string, Promise<string[]>>();
 
   /**
+   * A legacy router whose host's agent is dead (no heartbeat for AGENT_DOWN_SECONDS) moves to
+   * the live network agent that would be chosen for it now, its ports bound there; it stays
+   * while no other agent can take it. Neutron's allow_automatic_l3agent_failover, always on:
+   * the dead host, if it comes back, has no intent for the router and sweeps its namespace.
+   * Returns the new host, or null.
+   */
+  async moveFromDeadHost(routerId: string, meta: CommandMetadata): Promise<string | null> {
+    const router = (await this.model.routers.load(routerId)).state;
+    const from = router.host;
+    if (!router.exists || router.ha || from === null || !this.heartbeats.isDead(from)) return null;
+    const { candidates, load, needs } = await this.schedulingInputs(router);
+    const chosen = chooseNetworkAgent(
+      candidates.filter((c) => c.host !== from),
+      load,
+      needs,
+    );
+    if (!chosen) return null;
+    const moved = await this.model.routers.execute(routerId, { type: 'Reschedule', id: routerId, from, host: chosen.host, row: chosen.row }, asService(meta));
+    if (moved.event === null) return null;
+    this.logger.warn({ routerId, from, to: chosen.host }, 'router moved off a dead agent');
+    await this.bindPorts(routerId, meta);
+    return chosen.host;
+  }
+
+  /**
    * A router migrated to or from HA: the placement of its old kind goes (the one host, or the
    * HA hosts with their ports and VRID), and one of its new kind comes if it has ports (placing
    * it binds them there).
@@ -112,7 +137,11 @@ export class RouterPlacement {
     // placed on one host before it became an HA router: that instance goes, the HA ones come
     if (router.host !== null) router = (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, asService(meta))).state;
     const current = router.haPlacement?.hosts ?? [];
-    const { candidates, load, needs } = await this.schedulingInputs(router);
+    const inputs = await this.schedulingInputs(router);
+    const { load, needs } = inputs;
+    // a host the router runs on is replaced only once known dead, not while its heartbeat has
+    // not been read yet (a restarted L3)
+    const candidates = inputs.candidates.map((c) => (current.some((h) => h.host === c.host) ? { ...c, alive: !this.heartbeats.isDead(c.host) } : c));
     const chosen = chooseHaAgents(
       candidates,
       load,

@@ -237,6 +237,19 @@ describe('router decider', () => {
       .then([{ type: 'RouterUpdated', data: { changes: { ha: false, name: 'x' } } }]);
   });
 
+  it('moves a legacy router off its dead host, from the host it was seen on only', () => {
+    const scheduled: RouterEvent = { type: 'RouterScheduled', data: { host: 'a1', row: 'row-a' } };
+    spec
+      .given([created, scheduled])
+      .when({ type: 'Reschedule', id: R, from: 'a1', host: 'b1', row: 'row-b' }, admin)
+      .then([{ type: 'RouterScheduled', data: { host: 'b1', row: 'row-b' } }]);
+    // a placement that saw an older host, a move to the same host, an HA router: nothing
+    spec.given([created, scheduled]).when({ type: 'Reschedule', id: R, from: 'c1', host: 'b1', row: 'row-b' }, admin).then([]);
+    spec.given([created, scheduled]).when({ type: 'Reschedule', id: R, from: 'a1', host: 'a1', row: 'row-a' }, admin).then([]);
+    const createdHa: RouterEvent = { ...created, data: { ...created.data, ha: true } };
+    spec.given([createdHa]).when({ type: 'Reschedule', id: R, from: 'a1', host: 'b1', row: 'row-b' }, admin).then([]);
+  });
+
   it('moves the placement with a migration: a router become HA leaves its one host and is never given one; a legacy one lets its HA hosts go', () => {
     const scheduled: RouterEvent = { type: 'RouterScheduled', data: { host: 'a1', row: 'row-a' } };
     const down: RouterEvent = { type: 'RouterUpdated', data: { changes: { adminStateUp: false } } };

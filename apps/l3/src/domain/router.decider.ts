@@ -106,6 +106,8 @@ export type RouterCommand =
   | { type: 'Schedule'; id: string; host: string; row: string }
   /** an HA router placed before it became one gives its host up */
   | { type: 'Unschedule'; id: string }
+  /** a legacy router whose host's agent died moves to another host */
+  | { type: 'Reschedule'; id: string; from: string; host: string; row: string }
   /** An HA router's hosts, all of them (see RouterHaHostsSet). */
   /** `seen`: the HA ports the caller decided on; another placement's change since refuses it. */
   | { type: 'SetHaHosts'; id: string; vrid: number; networkId: string; hosts: readonly HaHost[]; seen: readonly string[] }
@@ -366,6 +368,12 @@ function decide(command: RouterCommand, state: Readonly<RouterState>, meta: Comm
       // The first placement holds: two placement loops racing must not move a router between
       // hosts. An HA router has hosts instead (a placement that read it before it became one).
       return state.host !== null || state.ha ? [] : [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }];
+    case 'Reschedule':
+      // from the host it was seen on only: a placement that saw an older host (the router moved
+      // meanwhile, or became HA) changes nothing
+      return !state.ha && state.host === command.from && command.host !== command.from
+        ? [{ type: 'RouterScheduled', data: { host: command.host, row: command.row } }]
+        : [];
     case 'Unschedule':
       // only an HA router leaves its host: a legacy one keeps it (a late request changes nothing)
       return state.ha && state.host !== null ? [{ type: 'RouterUnscheduled', data: { host: state.host } }] : [];

@@ -48,6 +48,7 @@ export const RouterInterfaceAdded = defineEvent(
 );
 export const RouterInterfaceRemoved = defineEvent('RouterInterfaceRemoved', z.object({ portId: id }));
 export const RouterRoutesSet = defineEvent('RouterRoutesSet', z.object({ routes: z.array(route) }));
+/** The router's one host (its first, or another when its host's agent died). */
 export const RouterScheduled = defineEvent('RouterScheduled', z.object({ host: text, row: text }));
 /** A router that became an HA router leaves its one host (its HA hosts are placed next). */
 export const RouterUnscheduled = defineEvent('RouterUnscheduled', z.object({ host: text }));
