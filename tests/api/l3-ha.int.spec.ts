@@ -262,7 +262,7 @@ describe('HA routers', () => {
     const died = Date.now();
     await agents.get(from)?.stop();
     agents.delete(from);
-    const [moved] = await eventually('the router on a live agent', agentsOf, (a) => a.length === 1 && a[0]?.host !== from, 30_000);
+    const [moved] = await eventually('the router on a live agent', agentsOf, (a) => a.length === 1 && a[0]?.host !== from, { timeoutMs: 30_000 });
     const to = moved?.host ?? '';
     expect(survivors).toContain(to);
     const port = await eventually(
