@@ -308,13 +308,25 @@ describe('security groups on the real kernel', () => {
     let marker = 0;
 
     /** Sends `payload` from `source`, then a marker from the port's own address: once the marker arrives, whatever came is all that came. */
+    /**
+     * Sends `payload` from `source`, then a marker from the workload's own address on the same
+     * path, until the marker arrives (a datagram can be lost on a busy machine): everything
+     * received by then. Each marker follows a spoofed datagram sent just before it, so a
+     * spoofed one that passed would have arrived too.
+     */
     async function received(source: string, payload: string): Promise<string[]> {
       const own = ipOf(wf, source.includes(':') ? 6 : 4);
       const target = ipOf(wr, source.includes(':') ? 6 : 4);
-      await sendUdpFrom(ns.wf, source, target, 7000, payload);
       const mark = `marker-${++marker}`;
-      await sendUdpFrom(ns.wf, own, target, 7000, mark);
-      return collector.until(mark);
+      return waitFor(
+        `a datagram '${mark}' after '${payload}'`,
+        async () => {
+          await sendUdpFrom(ns.wf, source, target, 7000, payload);
+          await sendUdpFrom(ns.wf, own, target, 7000, mark);
+          return collector.received;
+        },
+        (lines) => lines.some((l) => l.endsWith(` ${mark}`)),
+      );
     }
 
     beforeAll(async () => {
