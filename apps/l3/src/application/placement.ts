@@ -34,13 +34,13 @@ export class RouterPlacement {
 
   /**
    * Chooses a host for a router that has none; returns its host (or null: no agent fits). A
-   * router that was an HA router lets its HA hosts go first (see `dropHaHosts`).
+   * router that was an HA router lets its HA hosts go first (see `leaveOtherKind`).
    */
   async ensureScheduled(routerId: string, meta: CommandMetadata): Promise<string | null> {
     let router = (await this.model.routers.load(routerId)).state;
     if (!router.exists) return null;
     if (router.ha) return (await this.ensureHaHosts(routerId, meta))[0] ?? null;
-    if ((router.haPlacement?.hosts.length ?? 0) > 0) router = await this.dropHaHosts(routerId, router, meta);
+    router = await this.leaveOtherKind(routerId, router, meta);
     if (router.host !== null) return router.host;
     const { candidates, load, needs } = await this.schedulingInputs(router);
     const chosen = chooseNetworkAgent(candidates, load, needs);
@@ -104,22 +104,23 @@ export class RouterPlacement {
    * it binds them there).
    */
   async migrated(routerId: string, meta: CommandMetadata): Promise<void> {
-    let router = (await this.model.routers.load(routerId)).state;
+    const router = (await this.model.routers.load(routerId)).state;
     if (!router.exists) return;
-    if (router.ha && router.host !== null) router = (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, asService(meta))).state;
-    if (!router.ha && (router.haPlacement?.hosts.length ?? 0) > 0) router = await this.dropHaHosts(routerId, router, meta);
-    if (router.gateway !== null || router.interfaces.size > 0) await this.ensureScheduled(routerId, meta);
+    const after = await this.leaveOtherKind(routerId, router, meta);
+    if (after.gateway !== null || after.interfaces.size > 0) await this.ensureScheduled(routerId, meta);
   }
 
   /**
-   * A router no longer HA (Neutron's migration, while it is down) runs on one host: its HA
-   * hosts go (the router refuses if they changed meanwhile; the next pass tries again), then
-   * their HA ports and its VRID. Returns the router after.
+   * The placement of the kind a migrated router no longer is goes (Neutron's migration, while
+   * it is down): an HA router leaves its one host; a legacy router's HA hosts go (the router
+   * refuses if they changed meanwhile; the next pass tries again), then their HA ports and its
+   * VRID. Returns the router after.
    */
-  private async dropHaHosts(routerId: string, router: RouterState, meta: CommandMetadata): Promise<RouterState> {
-    const placement = router.haPlacement;
-    if (placement === null) return router;
+  private async leaveOtherKind(routerId: string, router: RouterState, meta: CommandMetadata): Promise<RouterState> {
     const service = asService(meta);
+    if (router.ha) return router.host === null ? router : (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, service)).state;
+    const placement = router.haPlacement;
+    if (placement === null || placement.hosts.length === 0) return router;
     const seen = placement.hosts.map((h) => h.haPortId);
     const after = await this.model.routers.execute(
       routerId,
@@ -135,7 +136,7 @@ export class RouterPlacement {
     let router = (await this.model.routers.load(routerId)).state;
     if (!router.exists || !router.ha) return [];
     // placed on one host before it became an HA router: that instance goes, the HA ones come
-    if (router.host !== null) router = (await this.model.routers.execute(routerId, { type: 'Unschedule', id: routerId }, asService(meta))).state;
+    router = await this.leaveOtherKind(routerId, router, meta);
     const current = router.haPlacement?.hosts ?? [];
     const inputs = await this.schedulingInputs(router);
     const { load, needs } = inputs;
