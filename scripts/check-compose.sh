@@ -37,3 +37,5 @@ version="$("${compose[@]}" version 2>/dev/null || true)"
 echo "${version%%$'\n'*}"
 "${compose[@]}" -f docker-compose.yml config -q
 echo "docker-compose.yml is valid (${compose[*]} config -q)"
+"${compose[@]}" -f docker-compose.yml -f docker-compose.ha.yml config -q
+echo "docker-compose.yml with docker-compose.ha.yml (the clustered stack) is valid"

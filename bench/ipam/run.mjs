@@ -495,7 +495,7 @@ function printReport(report) {
     for (const e of report.error_samples.slice(0, 5)) lines.push(`  [${e.phase}] ${e.status}: ${e.body}`);
   }
   lines.push('');
-  lines.push('CPU during each phase, % of one core (ipam/gateway/bench client by pid, others grouped by command):');
+  lines.push('CPU during each phase, % of one core (the services and the bench client by pid, others grouped by command):');
   for (const p of report.phases) {
     const c = report.cpu[p.phase];
     if (!c) continue;
@@ -578,11 +578,10 @@ async function main() {
       stack = started;
       baseUrl = opts.direct ? started.ipamUrl : started.url;
       // TestStack keeps its child processes in (TypeScript-)private fields; read for CPU accounting only.
-      const internals = /** @type {{ ipam?: { process?: { pid?: number } }, gateway?: { process?: { pid?: number } }, database?: { name?: string } }} */ (
+      const internals = /** @type {{ services?: Record<string, { child?: { pid?: number } }>, database?: { name?: string } }} */ (
         /** @type {unknown} */ (started)
       );
-      pids.ipam = internals.ipam?.process?.pid;
-      pids.gateway = internals.gateway?.process?.pid;
+      for (const [name, service] of Object.entries(internals.services ?? {})) if (service.child?.pid) pids[name] = service.child.pid;
       dbName = internals.database?.name ?? null;
       process.stderr.write(
         `  up in ${((performance.now() - t0) / 1000).toFixed(1)} s at ${baseUrl} (ipam pid ${pids.ipam ?? null}, gateway pid ${pids.gateway ?? null}, database ${dbName}, NATS prefix ${started.prefix})\n`,
@@ -619,7 +618,7 @@ async function main() {
         const created = results.filter((r) => r.status === 201).length || 1;
         cpu[name].cpu_ms_per_port = Object.fromEntries(
           Object.entries(cpu[name].pct_of_one_core)
-            .filter(([k]) => ['bench client', 'ipam', 'gateway', 'postgres (bench db)', 'postgres (backends)', 'nats-server'].includes(k))
+            .filter(([k]) => ['bench client', ...Object.keys(pids), 'postgres (bench db)', 'postgres (backends)', 'nats-server'].includes(k))
             .map(([k, v]) => [k, round(((Number(v) / 100) * cpu[name].wall_s * 1000) / created, 2)]),
         );
       }

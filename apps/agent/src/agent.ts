@@ -76,7 +76,8 @@ export class HostAgent {
 
   async start(): Promise<void> {
     const { row, host } = this.config;
-    const kvm = new Kvm(this.nc);
+    // through the store's JetStream client: in the cluster's domain when the agent is behind a leaf node
+    const kvm = new Kvm(this.store.js);
     await this.record({
       type: 'AgentRegistered',
       data: {

@@ -33,6 +33,11 @@ export const agentConfigSchema = z.object({
   metadataSecret: z.string().min(1).nullable(),
   natsUrl: z.string(),
   natsPrefix: z.string(),
+  /** the cluster's JetStream domain, when the agent connects through its row's leaf node; null: none */
+  natsDomain: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a JetStream domain name (letters, digits, - and _)')
+    .nullable(),
   /** its NATS user (infra/nats/auth.conf: one per host) and password; null: no authorization */
   natsUser: baseConfigSchema.shape.NATS_USER.unwrap().nullable(),
   natsPassword: z.string().nullable(),
@@ -85,6 +90,11 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     .option('--metadata-secret-file <path>', 'file with the secret shared with the metadata service (default: env METADATA_PROXY_SHARED_SECRET)')
     .addOption(new Option('--nats-url <url>').env('NATS_URL').default('nats://127.0.0.1:4222'))
     .addOption(new Option('--nats-prefix <prefix>').env('NATS_PREFIX').default(''))
+    .addOption(
+      new Option('--nats-domain <domain>', "the cluster's JetStream domain, when NATS_URL is the row's leaf node (infra/nats/cluster.conf: ncp)").env(
+        'NATS_JS_DOMAIN',
+      ),
+    )
     .addOption(new Option('--nats-user <user>', 'NATS user (infra/nats/auth.conf: agent-<row>-<host>); its password from env NATS_PASSWORD').env('NATS_USER'))
     .addOption(new Option('--log-level <level>').env('LOG_LEVEL').default('info'))
     .exitOverride()
@@ -108,6 +118,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metadataSecretFile?: string;
     natsUrl: string;
     natsPrefix: string;
+    natsDomain?: string;
     natsUser?: string;
     logLevel: string;
   }>();
@@ -131,6 +142,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metadataSecret: metadataSecret(o.metadataSecretFile, env),
     natsUrl: o.natsUrl,
     natsPrefix: o.natsPrefix,
+    natsDomain: o.natsDomain || null,
     // empty is unset, as compose passes an unset variable
     natsUser: o.natsUser || null,
     natsPassword: env.NATS_PASSWORD || null,

@@ -85,4 +85,13 @@ describe('agent flags', () => {
     expect(parseAgentConfig([...base, '--nats-user', ''], { NATS_PASSWORD: '' })).toMatchObject({ natsUser: null, natsPassword: null });
     expect(() => parseAgentConfig([...base, '--nats-user', 'a.b'], {})).toThrow();
   });
+
+  it("takes the cluster's JetStream domain for a connection through a leaf node; none by default, and no subject tokens", () => {
+    const base = ['--row', 'row-a', '--host', 'net-a1', '--tunnel-ip', '10.0.0.1'];
+    expect(parseAgentConfig(base, {}).natsDomain).toBeNull();
+    expect(parseAgentConfig([...base, '--nats-domain', 'ncp'], {}).natsDomain).toBe('ncp');
+    expect(parseAgentConfig([...base, '--nats-domain', ''], {}).natsDomain).toBeNull();
+    expect(() => parseAgentConfig([...base, '--nats-domain', 'a.b'], {})).toThrow(/JetStream domain/);
+    expect(() => parseAgentConfig([...base, '--nats-domain', 'a>'], {})).toThrow(/JetStream domain/);
+  });
 });

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
     user: config.natsUser ?? undefined,
     password: config.natsPassword ?? undefined,
   });
-  const store = new JetStreamEventStore(nc, new Naming({ prefix: config.natsPrefix }), new EventRegistry(agentEventDefinitions));
+  const store = new JetStreamEventStore(nc, new Naming({ prefix: config.natsPrefix }), new EventRegistry(agentEventDefinitions), {
+    domain: config.natsDomain ?? undefined,
+  });
   const agent = new HostAgent(config, nc, store, execFileRunner(), logger);
   await agent.start();
   logger.info({ agentId: agent.agentId, netns: config.hostNetns ?? '(root)' }, 'agent started');

@@ -23,19 +23,21 @@ export const BgpContext = defineService({
   database: { schema: BGP_SCHEMA, connect: createPrisma },
   events: [...bgpEventDefinitions, ...ipamEventDefinitions, ...l3EventDefinitions, ...agentEventDefinitions],
   histories: [speakerDecider, peerDecider],
-  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every }) => {
+  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every, onlyWhenLeading }) => {
     const publisher = publish(new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.bgp], () => bgpSpeakerIntents(prisma), logger));
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
     // The commands and the placement read BGP's projection, which calls the placement back
     // when it moves: the closures are only called after all exist.
     const catchUp = () => projection.catchUp();
-    const commands: BgpCommands = new BgpCommands(store, prisma, catchUp, () => placement.reconcileSoon());
+    // every replica folds the projection; the leader alone places and publishes
+    const placeSoon = onlyWhenLeading(() => placement.reconcileSoon());
+    const commands: BgpCommands = new BgpCommands(store, prisma, catchUp, placeSoon);
     const placement: BgpPlacement = new BgpPlacement(prisma, commands, heartbeats, catchUp, logger);
     const projection = project(() => new BgpProjection(naming), {
-      onAdvance: () => {
+      onAdvance: onlyWhenLeading(() => {
         publisher.schedule();
         placement.reconcileSoon();
-      },
+      }),
     });
     reactToAgentReports('bgp_learned_routes', learnedRoutesFromAgentReports(commands));
     every({ name: 'speaker placement', seconds: config.PLACEMENT_INTERVAL_SECONDS, now: true, run: () => placement.reconcileSoon() });

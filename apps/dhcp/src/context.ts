@@ -19,7 +19,7 @@ export const DhcpContext = defineService({
   database: { schema: DHCP_SCHEMA, connect: createPrisma },
   events: [...dhcpEventDefinitions, ...ipamEventDefinitions, ...agentEventDefinitions],
   histories: [dhcpServerDecider],
-  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every }) => {
+  parts: ({ config, logger, naming, nc, prisma, store, project, reactToAgentReports, watch, publish, every, onlyWhenLeading }) => {
     const publisher = publish(
       new DesiredStatePublisher(
         nc,
@@ -44,11 +44,12 @@ export const DhcpContext = defineService({
     // The placement reads DHCP's projection, which calls it back when it moves: the closure
     // is only called after both exist.
     const servers: DhcpServers = new DhcpServers(store, prisma, new IpamClient(nc, naming), heartbeats, () => projection.catchUp(), logger);
+    // every replica folds the projection; the leader alone places and publishes
     const projection = project(() => new DhcpProjection(naming), {
-      onAdvance: () => {
+      onAdvance: onlyWhenLeading(() => {
         publisher.schedule();
         servers.reconcileSoon();
-      },
+      }),
     });
     reactToAgentReports('dhcp_status', dhcpStatusFromAgentReports(servers));
     every({ name: 'dhcp placement', seconds: config.PLACEMENT_INTERVAL_SECONDS, now: true, run: () => servers.reconcileSoon() });

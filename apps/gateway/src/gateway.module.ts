@@ -1,10 +1,12 @@
 import { Controller, type DynamicModule, Get, Inject, Module, Param, Req } from '@nestjs/common';
-import { ServiceCommonModule, findExtension, type NeutronExtension } from '@ncp/nest-common';
-import { type GatewayConfig } from './config';
+import { type Logger, ServiceCommonModule, findExtension } from '@ncp/nest-common';
+import { upstreamReplicas, type GatewayConfig } from './config';
+import { ExtensionCatalog, fromAnyReplica } from './extension-catalog';
 import { resourcesDocument, versionsDocument } from './routing';
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
-export const EXTENSIONS = Symbol('EXTENSIONS');
+/** A replica that does not answer its health check in this time counts as down. */
+const HEALTH_TIMEOUT_MS = 5000;
 
 interface RequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -20,30 +22,6 @@ function baseUrl(config: GatewayConfig, req: RequestLike): string {
 function authToken(req: RequestLike): string | undefined {
   const token = req.headers['x-auth-token'];
   return Array.isArray(token) ? token[0] : token;
-}
-
-/** Collects the extensions every service implements, so clients see exactly those. */
-export class ExtensionCatalog {
-  private cached: { at: number; extensions: NeutronExtension[] } | undefined;
-
-  constructor(private readonly upstreams: readonly string[]) {}
-
-  /** `token`: the caller's, which the services validate as the gateway did. */
-  async list(token: string | undefined): Promise<NeutronExtension[]> {
-    if (this.cached && Date.now() - this.cached.at < 30_000) return this.cached.extensions;
-    const lists = await Promise.all(
-      this.upstreams.map(async (url) => {
-        const headers: Record<string, string> = token === undefined ? {} : { 'X-Auth-Token': token };
-        const res = await fetch(`${url}/v2.0/extensions`, { headers, signal: AbortSignal.timeout(5000) });
-        if (!res.ok) throw new Error(`${url} answered ${res.status} for its extensions`);
-        return ((await res.json()) as { extensions: NeutronExtension[] }).extensions;
-      }),
-    );
-    const byAlias = new Map(lists.flat().map((e) => [e.alias, e]));
-    const extensions = [...byAlias.values()].sort((a, b) => a.alias.localeCompare(b.alias));
-    this.cached = { at: Date.now(), extensions };
-    return extensions;
-  }
 }
 
 @Controller()
@@ -74,19 +52,27 @@ export class DiscoveryController {
   }
 }
 
+function extensionCatalog(config: GatewayConfig, services: string[][], logger: Logger): ExtensionCatalog {
+  return new ExtensionCatalog(services, {
+    // past the services' own Keystone timeout, so their answer (a list, or a 503) arrives first
+    timeoutMs: (config.KEYSTONE_TIMEOUT_SECONDS + 5) * 1000,
+    onStale: (err) => logger.warn({ err }, 'the services did not list their extensions; the last list is served'),
+  });
+}
+
 @Module({})
 export class GatewayModule {
-  static with(config: GatewayConfig): DynamicModule {
-    const upstreams = [config.IPAM_URL, config.L3_URL, config.DHCP_URL, config.BGP_URL, config.METADATA_URL, config.SECGROUPS_URL];
+  static with(config: GatewayConfig, logger: Logger): DynamicModule {
+    const services = Object.entries(upstreamReplicas(config));
     return {
       module: GatewayModule,
       imports: [
         ServiceCommonModule.forRoot({
           service: 'gateway',
-          healthChecks: upstreams.map((url) => ({
-            name: new URL(url).host,
+          healthChecks: services.map(([service, replicas]) => ({
+            name: service,
             check: async () => {
-              const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
+              const res = await fromAnyReplica(replicas, '/healthz', {}, HEALTH_TIMEOUT_MS);
               if (!res.ok) throw new Error(`answered ${res.status}`);
               // an upstream that serves but needs an operator (parked events) makes the API degraded too
               const body = (await res.json().catch(() => ({}))) as { status?: unknown; checks?: Record<string, unknown> };
@@ -100,7 +86,14 @@ export class GatewayModule {
       controllers: [DiscoveryController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
-        { provide: ExtensionCatalog, useValue: new ExtensionCatalog(upstreams) },
+        {
+          provide: ExtensionCatalog,
+          useValue: extensionCatalog(
+            config,
+            services.map(([, replicas]) => replicas),
+            logger,
+          ),
+        },
       ],
     };
   }

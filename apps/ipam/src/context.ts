@@ -80,7 +80,7 @@ export const IpamContext = defineService({
       },
       (subject, err) => logger.warn({ err, subject }, 'snapshot not saved'),
     );
-    const projection = project(() => new IpamProjection(naming.eventsOfContext('ipam')));
+    const projection = project(() => new IpamProjection(naming));
     const agentsProjection = project(() => new AgentsProjection(naming.eventsOfContext('agent')));
     const quotaProjection = project(() => new QuotaProjection(naming));
     const quotas = new QuotaCommands(store, prisma, quotaDefaults(config), () => quotaProjection.catchUp());

@@ -34,7 +34,7 @@ export function historyOf<S, C, E extends DomainEvent>(decider: Decider<S, C, E>
 const MAX_DIFFED_EVENTS = 500;
 
 /**
- * Operator requests over NATS, what `netctl` sends to a service, answered by each instance:
+ * Operator requests over NATS, what `netctl` sends to a service, answered by one of its replicas:
  * `admin.<context>.projection_status`, `admin.<context>.projection_rebuild`,
  * `admin.<context>.projection_parked` (the events its projections parked),
  * `admin.<context>.projection_reapply` (applies them again, after a fix),
@@ -130,7 +130,9 @@ export class AdminResponder {
 
   private serve(verb: string, handler: (body: unknown) => Promise<unknown>): void {
     this.subscriptions.push(
+      // one replica answers each request (a rebuild runs once; the others follow its checkpoint)
       this.nc.subscribe(this.naming.adminSubject(this.context, verb), {
+        queue: `admin_${this.context}`,
         callback: (err, msg) => {
           if (err) return;
           const respond = (reply: AdminReply<unknown>) => msg.respond(JSON.stringify(reply));

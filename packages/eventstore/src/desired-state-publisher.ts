@@ -4,6 +4,7 @@ import { type NatsConnection } from '@nats-io/nats-core';
 import { DESIRED_STATE_BUCKET, parseDesiredKey, type DesiredKind, type Naming } from '@ncp/contracts';
 import { type ProjectionLogger } from './projection-runner';
 import { SerialPass } from './serial-pass';
+import { whileClusterSettles } from './cluster-settling';
 
 /**
  * The current entries of a KV bucket whose keys match `keys` (a subject filter), read in one
@@ -59,13 +60,21 @@ export class DesiredStatePublisher {
 
   async start(): Promise<void> {
     const bucket = this.naming.bucket(DESIRED_STATE_BUCKET);
-    this.kv = await new Kvm(this.nc).create(bucket, { history: 1 });
-    for (const kind of this.kinds) for (const [key, value] of await readBucket(this.nc, bucket, `*.*.${kind}.*`)) this.published.set(key, value);
+    const kv = await whileClusterSettles(() => new Kvm(this.nc).create(bucket, { history: 1 }));
+    // started again after a stop (a replica that leads again): another leader wrote meanwhile
+    this.published.clear();
+    for (const kind of this.kinds) {
+      for (const [key, value] of await whileClusterSettles(() => readBucket(this.nc, bucket, `*.*.${kind}.*`))) this.published.set(key, value);
+    }
+    this.kv = kv;
     this.schedule();
   }
 
+  /** Publishes nothing more: a pass under way writes what it computed, none follows. */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.kv = undefined;
   }
 
   /** Something changed: recompute soon (changes arriving together are published together). */

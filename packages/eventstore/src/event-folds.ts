@@ -3,7 +3,12 @@ import { type RecordedEvent } from '@ncp/contracts';
 /** Something that folds recorded events into a service's tables (a mirror, a table of handlers, a projection). */
 export interface Fold<Tx> {
   apply(tx: Tx, recorded: RecordedEvent): Promise<void>;
+  /** False when applying the event is sure to change nothing (a type with no handler); true if unknown. */
+  touches?(recorded: RecordedEvent): boolean;
 }
+
+/** Whether `fold` may change something for `recorded`. */
+export const mayTouch = <Tx>(fold: Fold<Tx>, recorded: RecordedEvent): boolean => fold.touches?.(recorded) ?? true;
 
 /** What a handler is given of one event: its aggregate's id, when it happened, its data, and the record itself. */
 export interface Folded<D> {
@@ -29,6 +34,7 @@ export const unchanged = async (): Promise<void> => {};
 export function someTypes<Tx, E extends { type: string; data: unknown }>(handlers: Partial<EventHandlers<Tx, E>>): Fold<Tx> {
   const table = handlers as Partial<Record<string, Handler<Tx, unknown>>>;
   return {
+    touches: (recorded) => Object.hasOwn(table, recorded.envelope.type),
     async apply(tx, recorded) {
       const e = recorded.envelope;
       if (!Object.hasOwn(table, e.type)) return;
@@ -47,11 +53,14 @@ export const byType = <Tx, E extends { type: string; data: unknown }>(handlers: 
 export type AggregateFolds<Tx> = Readonly<Record<string, Fold<Tx> | readonly Fold<Tx>[]>>;
 
 export function byAggregate<Tx>(folds: AggregateFolds<Tx>): Fold<Tx> {
+  const foldsOf = (recorded: RecordedEvent): readonly Fold<Tx>[] => {
+    const aggregate = recorded.envelope.aggregate;
+    return Object.hasOwn(folds, aggregate) ? [folds[aggregate] ?? []].flat() : [];
+  };
   return {
+    touches: (recorded) => foldsOf(recorded).some((fold) => mayTouch(fold, recorded)),
     async apply(tx, recorded) {
-      const aggregate = recorded.envelope.aggregate;
-      if (!Object.hasOwn(folds, aggregate)) return;
-      for (const fold of [folds[aggregate] ?? []].flat()) await fold.apply(tx, recorded);
+      for (const fold of foldsOf(recorded)) await fold.apply(tx, recorded);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeliverPolicy,
   DiscardPolicy,
@@ -29,6 +30,7 @@ import {
   envelopeSchema,
 } from '@ncp/contracts';
 import { unreachable } from './unreachable';
+import { whileClusterSettles } from './cluster-settling';
 
 function isPermissionViolation(e: unknown): boolean {
   return e instanceof PermissionViolationError || (e instanceof Error && e.cause instanceof PermissionViolationError);
@@ -39,6 +41,13 @@ export interface EventStoreOptions {
   readonly duplicateWindowMs?: number;
   /** Attempts for an append that failed without an answer (timeout, reconnect). */
   readonly publishAttempts?: number;
+  /** Replicas of the stream (1, or 3 on a three-node cluster); an existing stream is brought to it. */
+  readonly replicas?: number;
+  /**
+   * The JetStream domain of the cluster, for a client of a leaf node (a row's agents): its API
+   * requests carry the domain (`$JS.<domain>.API`), which the hub maps to its own JetStream.
+   */
+  readonly domain?: string;
 }
 
 export interface AppendResult {
@@ -61,6 +70,8 @@ export class JetStreamEventStore {
   private jsmPromise: Promise<JetStreamManager> | undefined;
   private readonly duplicateWindowMs: number;
   private readonly publishAttempts: number;
+  private readonly replicas: number;
+  private readonly domain: string | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -68,9 +79,11 @@ export class JetStreamEventStore {
     readonly registry: EventRegistry,
     opts: EventStoreOptions = {},
   ) {
-    this.js = jetstream(nc);
+    this.domain = opts.domain;
+    this.js = jetstream(nc, { domain: opts.domain });
     this.duplicateWindowMs = opts.duplicateWindowMs ?? 120_000;
-    this.publishAttempts = opts.publishAttempts ?? 3;
+    this.publishAttempts = opts.publishAttempts ?? 6;
+    this.replicas = opts.replicas ?? 1;
   }
 
   get streamName(): string {
@@ -78,7 +91,7 @@ export class JetStreamEventStore {
   }
 
   jsm(): Promise<JetStreamManager> {
-    this.jsmPromise ??= jetstreamManager(this.nc);
+    this.jsmPromise ??= jetstreamManager(this.nc, { domain: this.domain });
     return this.jsmPromise;
   }
 
@@ -99,14 +112,17 @@ export class JetStreamEventStore {
       deny_delete: true,
       deny_purge: true,
       allow_direct: true,
+      num_replicas: this.replicas,
     };
-    try {
-      const info = await jsm.streams.info(this.streamName);
-      await jsm.streams.update(this.streamName, { ...info.config, ...config });
-    } catch (e) {
-      if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e;
-      await jsm.streams.add(config);
-    }
+    await whileClusterSettles(async () => {
+      try {
+        const info = await jsm.streams.info(this.streamName);
+        await jsm.streams.update(this.streamName, { ...info.config, ...config });
+      } catch (e) {
+        if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.StreamNotFound) throw e;
+        await jsm.streams.add(config);
+      }
+    });
   }
 
   /** Deletes the whole stream; for tests and scratch stacks only. */
@@ -160,8 +176,11 @@ export class JetStreamEventStore {
         // retry would be refused again.
         if (isPermissionViolation(e)) throw e;
         // No answer: the append may or may not have been stored. Retrying with the same
-        // message id is safe, JetStream drops the copy and reports a duplicate.
+        // message id is safe, JetStream drops the copy and reports a duplicate. A cluster
+        // electing the stream's leader answers nothing for a few seconds: wait a little longer
+        // before each attempt.
         lastError = e;
+        if (attempt < this.publishAttempts) await sleep(Math.min(2000, 100 * 2 ** attempt));
       }
     }
     throw new UnavailableError(
@@ -240,11 +259,15 @@ export class JetStreamEventStore {
   async *read(filter: string, fromSequence: number, toSequence?: number, accept?: (subject: string) => boolean): AsyncGenerator<RecordedEvent> {
     const last = toSequence ?? (await this.lastSequence(filter));
     if (last < fromSequence) return;
-    const consumer = await this.js.consumers.get(this.streamName, {
-      filter_subjects: filter,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: Math.max(1, fromSequence),
-    });
+    const consumer = await this.js.consumers
+      .get(this.streamName, {
+        filter_subjects: filter,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(1, fromSequence),
+      })
+      .catch((e: unknown) => {
+        throw unreachable('The event store', 'read', e);
+      });
     const messages = await consumer.consume({ max_messages: 1000 });
     try {
       for await (const m of messages) {

@@ -1,6 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
 import { AGENT_HEARTBEAT_BUCKET, type AgentHeartbeat, type Naming } from '@ncp/contracts';
+import { whileClusterSettles } from './cluster-settling';
 
 /** Agents' last heartbeats (KV bucket `ncp_agents`, key `<row>.<host>`), kept current by a watch. */
 export class HeartbeatWatcher {
@@ -15,8 +16,7 @@ export class HeartbeatWatcher {
   ) {}
 
   async start(): Promise<void> {
-    const kv = await new Kvm(this.nc).create(this.naming.bucket(AGENT_HEARTBEAT_BUCKET), { history: 1 });
-    const watcher = await kv.watch();
+    const watcher = await whileClusterSettles(async () => (await new Kvm(this.nc).create(this.naming.bucket(AGENT_HEARTBEAT_BUCKET), { history: 1 })).watch());
     this.watcher = watcher;
     void (async () => {
       for await (const entry of watcher) {

@@ -1,7 +1,10 @@
 export type { Decider, SnapshotCodec } from '@ncp/contracts';
+export * from './buckets';
+export * from './cluster-settling';
 export * from './event-store';
 export * from './heartbeat-watcher';
 export * from './keyed-mutex';
+export * from './leader-lease';
 export * from './nats';
 export * from './nats-permissions';
 export * from './projection-runner';
@@ -12,6 +15,7 @@ export * from './snapshot-store';
 export * from './sql-projection-store';
 export * from './ipam-client';
 export * from './command-responder';
+export * from './command-replies';
 export * from './unreachable';
 export * from './desired-state-publisher';
 export { SerialPass } from './serial-pass';

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type NatsConnection } from '@nats-io/nats-core';
 import {
+  UnavailableError,
   fromErrorReply,
   type CommandMetadata,
   type CommandReply,
@@ -12,11 +15,19 @@ import {
   type IpamSubnetWire,
   type Naming,
 } from '@ncp/contracts';
+import { COMMAND_IN_PROGRESS } from './command-responder';
 import { unreachable } from './unreachable';
+
+const RETRY_PAUSE_MS = 250;
 
 /**
  * Request/reply to another service's command API (`cmd.<context>.<verb>`): its refusals come
  * back as the same domain errors, no answer at all as a 503.
+ *
+ * Each command carries an idempotency key, and one that got no answer (its replica or its NATS
+ * server died, the reply was lost) is sent again with the same key, `attempts` times in all:
+ * it may have been applied, and the service then answers with the reply it gave the first time
+ * rather than applying it twice. Only then is it a 503.
  */
 export class CommandClient {
   constructor(
@@ -26,18 +37,32 @@ export class CommandClient {
     /** How the service is named in a 503's message. */
     private readonly service: string,
     private readonly timeoutMs = 15_000,
+    private readonly attempts = 3,
   ) {}
 
   async request<T>(verb: string, input: unknown, meta: CommandMetadata): Promise<T> {
-    const reply = await this.nc
-      .request(this.naming.commandSubject(this.context, verb), JSON.stringify({ meta, input }), { timeout: this.timeoutMs })
-      .catch((e: unknown) => {
-        throw unreachable(this.service, verb, e);
-      });
-    const body = JSON.parse(new TextDecoder().decode(reply.data)) as CommandReply<T>;
-    if ('error' in body) throw fromErrorReply(body);
-    if (body.result === undefined) throw new Error(`${this.context} ${verb}: empty reply`);
-    return body.result;
+    const request = JSON.stringify({ meta, input, idempotencyKey: randomUUID() });
+    for (let attempt = 1; ; attempt++) {
+      // a moment for the replica or NATS server that failed to be passed over
+      if (attempt > 1) await sleep(RETRY_PAUSE_MS * (attempt - 1));
+      let body: CommandReply<T>;
+      try {
+        const reply = await this.nc.request(this.naming.commandSubject(this.context, verb), request, { timeout: this.timeoutMs });
+        body = JSON.parse(new TextDecoder().decode(reply.data)) as CommandReply<T>;
+      } catch (e) {
+        const error = unreachable(this.service, verb, e);
+        if (attempt < this.attempts && error instanceof UnavailableError) continue;
+        throw error;
+      }
+      if ('error' in body) {
+        const error = fromErrorReply(body);
+        // another replica still applies it: ask again for its reply
+        if (attempt < this.attempts && error.code.endsWith(`.${COMMAND_IN_PROGRESS}`)) continue;
+        throw error;
+      }
+      if (body.result === undefined) throw new Error(`${this.context} ${verb}: empty reply`);
+      return body.result;
+    }
   }
 }
 

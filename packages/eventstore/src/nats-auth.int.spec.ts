@@ -30,6 +30,7 @@ import {
   CommandResponder,
   HeartbeatWatcher,
   JetStreamEventStore,
+  KvCommandReplies,
   ReactionRunner,
   agentNatsUser,
   natsInboxPrefix,
@@ -208,9 +209,9 @@ describe.skipIf(binary === null)('NATS users and permissions (infra/nats/auth.co
     // asking an agent to resync
     nc.publish(naming.agentControlSubject('row-a', 'net-a1', 'resync'));
 
-    // L3 asks IPAM over request/reply; IPAM answers on L3's own inbox
-    const responder = new CommandResponder(nc, naming, 'ipam', { echo: async (input) => input }, console);
-    responder.start();
+    // L3 asks IPAM over request/reply; IPAM answers on L3's own inbox, and keeps the reply for retries
+    const responder = new CommandResponder(nc, naming, 'ipam', { echo: async (input) => input }, console, () => KvCommandReplies.open(nc, naming, 'ipam', 1));
+    await responder.start();
     await nc.flush();
     const l3 = await as('l3');
     await expect(new CommandClient(l3, naming, 'ipam', 'IPAM', 5000).request('echo', { x: 1 }, meta)).resolves.toEqual({ x: 1 });

@@ -1,4 +1,6 @@
 import { AGENT_AGGREGATE, AGENT_CONTEXT, AGENT_HEARTBEAT_BUCKET, DESIRED_STATE_BUCKET, Naming, agentIdOf, assertToken } from '@ncp/contracts';
+import { leaseBucket } from './buckets';
+import { commandRepliesBucket } from './command-replies';
 
 /**
  * Who may do what on NATS: one user per service and one per host agent, each allowed the
@@ -88,6 +90,15 @@ export function natsInboxPrefix(user: string): string {
 
 const JS = '$JS.API';
 
+/**
+ * The JetStream domain of the clustered deployment (cluster.conf): a row's leaf node has no
+ * JetStream, so its agents address the hub's as `$JS.ncp.API` (NATS_JS_DOMAIN).
+ */
+export const NATS_JS_DOMAIN = 'ncp';
+
+/** The JetStream API prefix a client uses: `$JS.API`, or `$JS.<domain>.API` through a leaf node. */
+const jsApi = (domain?: string): string => (domain ? `$JS.${assertToken('domain', domain)}.API` : JS);
+
 /** A subject of Naming's with placeholder tokens turned into `*` (Naming takes no wildcards). */
 const ANY = '__any__';
 const wildcard = (subject: string): string =>
@@ -97,24 +108,28 @@ const wildcard = (subject: string): string =>
     .join('.');
 
 /** What every user needs to talk to JetStream at all: the API probe and its own inbox. */
-function base(user: string): { publish: string[]; subscribe: string[] } {
-  return { publish: [`${JS}.INFO`], subscribe: [`${natsInboxPrefix(user)}.>`] };
+function base(user: string, api = JS): { publish: string[]; subscribe: string[] } {
+  return { publish: [`${api}.INFO`], subscribe: [`${natsInboxPrefix(user)}.>`] };
 }
 
 export function serviceNatsPermissions(service: NatsServiceAccess, naming: Naming): NatsPermissions {
   const events = naming.eventStream;
   const desired = `KV_${naming.bucket(DESIRED_STATE_BUCKET)}`;
   const agents = `KV_${naming.bucket(AGENT_HEARTBEAT_BUCKET)}`;
-  const streams = [events, desired, agents];
+  const leases = leaseBucket(naming, service.context);
+  const replies = commandRepliesBucket(naming, service.context);
+  const streams = [events, desired, agents, `KV_${leases}`, `KV_${replies}`];
   const { publish, subscribe } = base(service.user);
   publish.push(
     naming.eventsOfContext(service.context),
     ...service.requests.map((context) => naming.commandsOfContext(context)),
     ...(service.agentControl ? [wildcard(naming.agentControlSubject(ANY, ANY, 'resync'))] : []),
     ...(service.desiredState ? [`$KV.${naming.bucket(DESIRED_STATE_BUCKET)}.>`] : []),
-    // the event stream (ensureStream updates it), the KV buckets (Kvm.create)
-    ...streams.flatMap((s) => [`${JS}.STREAM.INFO.${s}`, `${JS}.STREAM.CREATE.${s}`]),
-    `${JS}.STREAM.UPDATE.${events}`,
+    // its replicas' leader lease, and the replies to its commands kept for their retries
+    `$KV.${leases}.${service.context}`,
+    `$KV.${replies}.>`,
+    // the event stream and the KV buckets, created or brought to the stack's replicas (ensureStream, ensureBucket)
+    ...streams.flatMap((s) => [`${JS}.STREAM.INFO.${s}`, `${JS}.STREAM.CREATE.${s}`, `${JS}.STREAM.UPDATE.${s}`]),
     // reads: last sequence of a subject, a message by sequence, KV gets
     ...streams.flatMap((s) => [`${JS}.STREAM.MSG.GET.${s}`, `${JS}.DIRECT.GET.${s}`, `${JS}.DIRECT.GET.${s}.>`]),
     // durable projections and reactions, ordered reads, KV watches
@@ -134,8 +149,15 @@ export function serviceNatsPermissions(service: NatsServiceAccess, naming: Namin
   return { publish, subscribe, allowResponses: true };
 }
 
-export function agentNatsPermissions(agent: NatsAgentIdentity, naming: Naming): NatsPermissions {
+/**
+ * `domain`: the agent talks to JetStream through its row's leaf node, in the cluster's domain
+ * (its API subjects, and its KV writes, carry `$JS.<domain>.API`).
+ */
+export function agentNatsPermissions(agent: NatsAgentIdentity, naming: Naming, domain?: string): NatsPermissions {
   const { row, host } = agent;
+  const api = jsApi(domain);
+  // a KV write through a domain is an API subject too: `$JS.<domain>.API.$KV.<bucket>.<key>`
+  const kvWrite = domain ? `${api}.$KV` : '$KV';
   const user = agentNatsUser(row, host);
   const events = naming.eventStream;
   const own = naming.eventSubject(AGENT_CONTEXT, AGENT_AGGREGATE, agentIdOf(row, host));
@@ -144,24 +166,42 @@ export function agentNatsPermissions(agent: NatsAgentIdentity, naming: Naming): 
   const desired = `KV_${desiredBucket}`;
   const heartbeats = `KV_${heartbeatBucket}`;
   const ownKeys = `$KV.${desiredBucket}.${row}.${host}.>`;
-  const { publish, subscribe } = base(user);
+  const { publish, subscribe } = base(user, api);
   publish.push(
     // its registration and status reports, on its own aggregate only; what it reads of the
     // stream is that subject's last message (appendUnread), nothing else
     own,
-    `${JS}.DIRECT.GET.${events}.${own}`,
+    `${api}.DIRECT.GET.${events}.${own}`,
     // its heartbeat (the bucket must exist: the services create it)
-    `$KV.${heartbeatBucket}.${row}.${host}`,
-    `${JS}.STREAM.INFO.${heartbeats}`,
+    `${kvWrite}.${heartbeatBucket}.${row}.${host}`,
+    `${api}.STREAM.INFO.${heartbeats}`,
     // its host's desired state: keys and a watch filtered on them, direct gets of them
-    `${JS}.STREAM.INFO.${desired}`,
-    `${JS}.CONSUMER.CREATE.${desired}.*.${ownKeys}`,
-    `${JS}.CONSUMER.INFO.${desired}.*`,
-    `${JS}.DIRECT.GET.${desired}.${ownKeys}`,
+    `${api}.STREAM.INFO.${desired}`,
+    `${api}.CONSUMER.CREATE.${desired}.*.${ownKeys}`,
+    `${api}.CONSUMER.INFO.${desired}.*`,
+    `${api}.DIRECT.GET.${desired}.${ownKeys}`,
     `$JS.FC.${desired}.>`,
   );
   subscribe.push(wildcard(naming.agentControlSubject(row, host, ANY)));
   return { publish, subscribe, allowResponses: false };
+}
+
+/** The user a row's leaf node connects to the cluster as: `leaf-row-a`. */
+export function leafNatsUser(row: string): string {
+  return `leaf-${assertToken('row', row)}`;
+}
+
+/**
+ * What a row's leaf node may carry between its agents and the cluster: what the row's agents
+ * may do, in the cluster's domain, and nothing of another row's. For a leaf connection the
+ * cluster reads `publish` as what the leaf may send in and `subscribe` as what it lets out to
+ * the leaf; a leaf server that lets anyone in (or a stolen leaf password) gets no further.
+ */
+export function leafNatsPermissions(row: string, agents: readonly NatsAgentIdentity[], naming: Naming, domain = NATS_JS_DOMAIN): NatsPermissions {
+  const own = agents.filter((a) => a.row === row).map((a) => agentNatsPermissions(a, naming, domain));
+  if (own.length === 0) throw new Error(`row ${row} has no agents`);
+  const union = (key: 'publish' | 'subscribe') => [...new Set(own.flatMap((p) => p[key]))];
+  return { publish: union('publish'), subscribe: union('subscribe'), allowResponses: false };
 }
 
 export interface NatsAuthorizationOptions {
@@ -170,6 +210,9 @@ export interface NatsAuthorizationOptions {
   /** the host agents, one user each */
   readonly agents: readonly NatsAgentIdentity[];
 }
+
+/** The rows of the agents, each once, in order. */
+const rowsOf = (agents: readonly NatsAgentIdentity[]): string[] => [...new Set(agents.map((a) => a.row))];
 
 /** What infra/nats/auth.conf is rendered for: docker-compose.yml's prefix ('') and its two agents. */
 export const COMPOSE_NATS_AUTHORIZATION: NatsAuthorizationOptions = {
@@ -189,22 +232,50 @@ export function natsUsers(opts: NatsAuthorizationOptions): NatsUser[] {
       const user = agentNatsUser(a.row, a.host);
       return { user, passwordEnv: natsPasswordEnv(user), permissions: agentNatsPermissions(a, naming) };
     }),
+    // each row's leaf node (the clustered deployment: its agents connect to their row's leaf)
+    ...rowsOf(opts.agents).map((row) => {
+      const user = leafNatsUser(row);
+      return { user, passwordEnv: natsPasswordEnv(user), permissions: leafNatsPermissions(row, opts.agents, naming) };
+    }),
   ];
+}
+
+/** The users of a row's leaf node: the row's agents, talking to the cluster's JetStream through its domain. */
+export function leafNodeUsers(opts: NatsAuthorizationOptions, row: string, domain = NATS_JS_DOMAIN): NatsUser[] {
+  const naming = new Naming({ prefix: opts.prefix });
+  return opts.agents
+    .filter((a) => a.row === row)
+    .map((a) => {
+      const user = agentNatsUser(a.row, a.host);
+      return { user, passwordEnv: natsPasswordEnv(user), permissions: agentNatsPermissions(a, naming, domain) };
+    });
 }
 
 const quote = (s: string) => JSON.stringify(s);
 
 /** The nats-server `authorization` block (its config syntax), passwords read from the environment. */
 export function renderNatsAuthorization(opts: NatsAuthorizationOptions): string {
+  return renderUsers(opts, natsUsers(opts), []);
+}
+
+/** A row's leaf node's `authorization` block: its agents' users (infra/nats/leaf-<row>.auth.conf). */
+export function renderLeafNodeAuthorization(opts: NatsAuthorizationOptions, row: string): string {
+  return renderUsers(opts, leafNodeUsers(opts, row), [
+    `# The users of row ${row}'s leaf node: its agents, with JetStream in domain ${quote(NATS_JS_DOMAIN)} (NATS_JS_DOMAIN).`,
+  ]);
+}
+
+function renderUsers(opts: NatsAuthorizationOptions, users: readonly NatsUser[], preamble: readonly string[]): string {
   const lines = [
     '# Generated from packages/eventstore/src/nats-permissions.ts by scripts/render-nats-auth.mjs:',
     '# edit that, not this (infra/nats/README.md says how to render it and reload nats-server).',
     `# NATS_PREFIX: ${quote(opts.prefix ?? '')}; agents: ${opts.agents.map((a) => `${a.row}/${a.host}`).join(', ') || 'none'}.`,
+    ...preamble,
     '# Every password comes from the environment of nats-server (NATS_<USER>_PASSWORD).',
     'authorization {',
     '  users = [',
   ];
-  for (const u of natsUsers(opts)) {
+  for (const u of users) {
     lines.push('    {', `      user: ${quote(u.user)}`, `      password: $${u.passwordEnv}`);
     if (u.permissions) {
       const list = (subjects: readonly string[]) => subjects.map((s) => `          ${quote(s)}`);

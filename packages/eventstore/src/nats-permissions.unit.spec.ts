@@ -21,11 +21,15 @@ import {
 import {
   COMPOSE_NATS_AUTHORIZATION,
   NATS_SERVICES,
+  NATS_JS_DOMAIN,
   agentNatsUser,
+  leafNatsPermissions,
+  leafNatsUser,
   natsAllows,
   natsInboxPrefix,
   natsPasswordEnv,
   natsUsers,
+  renderLeafNodeAuthorization,
   renderNatsAuthorization,
   subjectMatches,
   type NatsUser,
@@ -81,9 +85,11 @@ describe.each(['', 'dev2'])('NATS permissions (prefix %j)', (prefix) => {
   it("lets each agent append to its own aggregate only, beat on its own key, read its own host's keys", () => {
     for (const { row, host } of COMPOSE_NATS_AUTHORIZATION.agents) {
       const me = agentNatsUser(row, host);
-      expect(publishers(naming.eventSubject(AGENT_CONTEXT, AGENT_AGGREGATE, agentIdOf(row, host)))).toEqual([me]);
+      // and its row's leaf node, which carries the agent's traffic in the clustered deployment
+      const leaf = leafNatsUser(row);
+      expect(publishers(naming.eventSubject(AGENT_CONTEXT, AGENT_AGGREGATE, agentIdOf(row, host)))).toEqual([me, leaf]);
       expect(publishers(`$KV.${naming.bucket(AGENT_HEARTBEAT_BUCKET)}.${row}.${host}`)).toEqual([me]);
-      expect(subscribers(naming.agentControlSubject(row, host, 'resync'))).toEqual([me]);
+      expect(subscribers(naming.agentControlSubject(row, host, 'resync'))).toEqual([me, leaf]);
       const bucket = naming.bucket(DESIRED_STATE_BUCKET);
       const key = desiredKey(row, host, DESIRED_KINDS.router, 'r1');
       // a watch (consumer) filtered on its keys and a direct get of one: its own host only
@@ -97,8 +103,38 @@ describe.each(['', 'dev2'])('NATS permissions (prefix %j)', (prefix) => {
       // no agent watches the whole bucket, nor writes desired state
       expect(agentsReading.some((u) => natsAllows(u.permissions, 'publish', `$JS.API.CONSUMER.CREATE.KV_${bucket}.w1.$KV.${bucket}.>`))).toBe(false);
       expect(publishers(`$KV.${bucket}.${key}`)).not.toContain(me);
-      expect(subscribers(`${natsInboxPrefix(me)}.x`)).toEqual([me]);
+      expect(subscribers(`${natsInboxPrefix(me)}.x`)).toEqual([me, leaf]);
     }
+  });
+
+  it("lets a row's leaf node carry its agents' traffic, in the cluster's JetStream domain, and nothing of another row", () => {
+    const api = `$JS.${NATS_JS_DOMAIN}.API`;
+    const desired = naming.bucket(DESIRED_STATE_BUCKET);
+    const heartbeats = naming.bucket(AGENT_HEARTBEAT_BUCKET);
+    const leaves = users.filter((u) => u.user.startsWith('leaf-'));
+    expect(leaves.map((u) => u.user)).toEqual(['leaf-row-a', 'leaf-row-b']);
+    for (const { row, host } of COMPOSE_NATS_AUTHORIZATION.agents) {
+      const carriers = (action: 'publish' | 'subscribe', subject: string) =>
+        leaves.filter((u) => natsAllows(u.permissions, action, subject)).map((u) => u.user);
+      const own = [leafNatsUser(row)];
+      expect(carriers('publish', `${api}.$KV.${heartbeats}.${row}.${host}`)).toEqual(own);
+      expect(carriers('publish', `${api}.CONSUMER.CREATE.KV_${desired}.w1.$KV.${desired}.${row}.${host}.>`)).toEqual(own);
+      expect(carriers('publish', `${api}.DIRECT.GET.KV_${desired}.$KV.${desired}.${row}.${host}.router.r1`)).toEqual(own);
+      expect(carriers('subscribe', `${natsInboxPrefix(agentNatsUser(row, host))}.x`)).toEqual(own);
+      // not in the cluster's own API (a leaf's requests there would reach no JetStream), not the whole bucket
+      expect(carriers('publish', `$JS.API.CONSUMER.CREATE.KV_${desired}.w1.$KV.${desired}.${row}.${host}.>`)).toEqual([]);
+      expect(carriers('publish', `${api}.CONSUMER.CREATE.KV_${desired}.w1.$KV.${desired}.>`)).toEqual([]);
+      expect(carriers('publish', `${api}.$KV.${desired}.${row}.${host}.router.r1`)).toEqual([]);
+    }
+    for (const leaf of leaves) {
+      expect(leaf.permissions?.allowResponses).toBe(false);
+      for (const s of NATS_SERVICES) {
+        expect(natsAllows(leaf.permissions, 'publish', naming.eventSubject(s.context, 'x', 'y'))).toBe(false);
+        expect(natsAllows(leaf.permissions, 'publish', naming.commandSubject(s.context, 'verb'))).toBe(false);
+        expect(natsAllows(leaf.permissions, 'subscribe', naming.commandSubject(s.context, 'verb'))).toBe(false);
+      }
+    }
+    expect(() => leafNatsPermissions('row-z', COMPOSE_NATS_AUTHORIZATION.agents, naming)).toThrow(/no agents/);
   });
 
   it('lets every desired-state owner publish into the bucket and nobody else', () => {
@@ -152,6 +188,14 @@ describe('infra/nats/auth.conf', () => {
     expect(readFileSync(AUTH_CONF, 'utf8')).toBe(rendered);
   });
 
+  for (const row of ['row-a', 'row-b'])
+    it(`has the rendering of ${row}'s leaf node beside it (leaf-${row}.auth.conf)`, () => {
+      const file = path.resolve(__dirname, `../../../infra/nats/leaf-${row}.auth.conf`);
+      const rendered = renderLeafNodeAuthorization(COMPOSE_NATS_AUTHORIZATION, row);
+      if (process.env.UPDATE_NATS_AUTH === '1' || (!existsSync(file) && process.env.CI !== 'true')) writeFileSync(file, rendered);
+      expect(readFileSync(file, 'utf8')).toBe(rendered);
+    });
+
   it('names one password variable per user', () => {
     const users = natsUsers(COMPOSE_NATS_AUTHORIZATION);
     expect(users.map((u) => u.passwordEnv)).toEqual([
@@ -164,6 +208,8 @@ describe('infra/nats/auth.conf', () => {
       'NATS_SECGROUPS_PASSWORD',
       'NATS_AGENT_ROW_A_NET_A1_PASSWORD',
       'NATS_AGENT_ROW_B_CMP_B1_PASSWORD',
+      'NATS_LEAF_ROW_A_PASSWORD',
+      'NATS_LEAF_ROW_B_PASSWORD',
     ]);
     expect(natsPasswordEnv('agent-row-a-net-a1')).toBe('NATS_AGENT_ROW_A_NET_A1_PASSWORD');
   });

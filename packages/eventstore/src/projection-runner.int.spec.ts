@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EventRegistry, Naming, defineEvent, type CommandMetadata, type RecordedEvent } from '@ncp/contracts';
-import { PgSqlClient, createTestDatabase, testInfra, uniqueName, type TestDatabase } from '@ncp/testing';
+import { PgSqlClient, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
 import { JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection, type Projection, type ProjectionLogger } from './index';
 
 /**
@@ -70,22 +70,50 @@ class Log implements ProjectionLogger {
   }
 }
 
+/** A stream of its own (a fresh prefix), a fresh database with the projection's tables, and a way to drop both. */
+async function testBed(client: string) {
+  const infra = await testInfra();
+  const naming = new Naming({ prefix: uniqueName() });
+  const nc = await connectNats(infra.natsUrl, client);
+  const store = new JetStreamEventStore(nc, naming, new EventRegistry([ThingAdded]));
+  await store.ensureStream();
+  const db = await createTestDatabase(infra.databaseUrl);
+  const sql = PgSqlClient.connect(db.url);
+  for (const statement of DDL) await sql.exec(statement);
+  const close = async () => {
+    await sql.$disconnect();
+    await db.drop();
+    await store.deleteStream();
+    await nc.close();
+  };
+  /** A thing appended as a service would, through the registry's validation. */
+  const add = async (id: string, name = id) =>
+    (await store.append(naming.eventSubject('test', 'thing', id), store.envelope({ type: 'ThingAdded', data: { id, name, size: 1 } }, 'thing', id, meta), 0))
+      .sequence;
+  /** Appends a thing of each id by eight writers at once, as eight API clients would; the last sequence. */
+  const addByEight = async (ids: readonly string[]) => {
+    let last = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = w; i < ids.length; i += 8) last = Math.max(last, await add(ids[i] ?? ''));
+      }),
+    );
+    return last;
+  };
+  const count = async () => Number((await sql.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM things`)[0]?.n ?? -1);
+  return { naming, nc, store, sql, filter: naming.eventsOfAggregateType('test', 'thing'), close, add, addByEight, count };
+}
+
 describe('projection runner: poison events and outages', () => {
   let nc: NatsConnection;
-  let db: TestDatabase;
   let sql: PgSqlClient;
-  const naming = new Naming({ prefix: uniqueName() });
+  let naming: Naming;
   let store: JetStreamEventStore;
-  const filter = naming.eventsOfAggregateType('test', 'thing');
+  let filter: string;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const infra = await testInfra();
-    nc = await connectNats(infra.natsUrl, 'projection-runner-test');
-    store = new JetStreamEventStore(nc, naming, new EventRegistry([ThingAdded]));
-    await store.ensureStream();
-    db = await createTestDatabase(infra.databaseUrl);
-    sql = PgSqlClient.connect(db.url);
-    for (const statement of DDL) await sql.exec(statement);
+    ({ nc, sql, naming, store, filter, close } = await testBed('projection-runner-test'));
   });
 
   const runners: ProjectionRunner<PgSqlClient>[] = [];
@@ -98,12 +126,7 @@ describe('projection runner: poison events and outages', () => {
     for (const r of runners.splice(0)) await r.stop();
   });
 
-  afterAll(async () => {
-    await sql.$disconnect();
-    await db.drop();
-    await store.deleteStream();
-    await nc.close();
-  });
+  afterAll(() => close());
 
   const subject = (id: string) => naming.eventSubject('test', 'thing', id);
   /** Appended as a service would, through the registry's validation. */
@@ -187,6 +210,19 @@ describe('projection runner: poison events and outages', () => {
     await things2.stop();
   });
 
+  it('makes its consumer again when it is deleted from under it, and applies what followed', async () => {
+    const log = new Log();
+    const things4 = runner(store, new Things(filter), 'd', log);
+    await things4.start();
+    await things4.catchUp();
+    await (await store.jsm()).consumers.delete(store.streamName, things4.durableName);
+    await log.until('projection consumer failed', 1);
+    const sequence = await add('after-delete', 'appended once the consumer was gone');
+    await things4.waitFor(sequence, 30_000);
+    expect(await things()).toContain('after-delete');
+    expect((await things4.status()).running).toBe(true);
+  });
+
   it('retries a database failure as long as it lasts and parks nothing', async () => {
     const log = new Log();
     const projection = new Things(filter);
@@ -217,5 +253,190 @@ describe('projection runner: poison events and outages', () => {
     expect(await things()).toContain('u1');
     expect((await things3.status()).parked).toBe(parkedBefore);
     await things3.stop();
+  });
+});
+
+describe('projection runner: two replicas of a service', () => {
+  let sql: PgSqlClient;
+  let store: JetStreamEventStore;
+  let filter: string;
+  let close: () => Promise<void>;
+  let add: (id: string) => Promise<number>;
+  let addByEight: (ids: readonly string[]) => Promise<number>;
+  let count: () => Promise<number>;
+
+  beforeAll(async () => {
+    ({ sql, store, filter, close, add, addByEight, count } = await testBed('projection-replicas-test'));
+  });
+
+  afterAll(() => close());
+
+  const appendMany = (prefix: string, n: number) => addByEight(Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`));
+
+  it('fold each event once (a second insert of a row would park it), and each knows how far the projection is', async () => {
+    const log = new Log();
+    const a = new ProjectionRunner(store, new Things(filter), new SqlProjectionStore(sql), { instance: 'replica-a', logger: log });
+    const b = new ProjectionRunner(store, new Things(filter), new SqlProjectionStore(sql), { instance: 'replica-b', logger: log });
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const last = await appendMany('r', 400);
+      // read-your-writes on either replica
+      await Promise.all([a.waitFor(last, 30_000), b.waitFor(last, 30_000)]);
+      expect(await count()).toBe(400);
+      expect((await a.status()).parked + (await b.status()).parked).toBe(0);
+      expect(log.count('event parked')).toBe(0);
+
+      // a rebuild on one replica, beside the other and new writes
+      const rebuilt = a.rebuild();
+      const more = await appendMany('s', 100);
+      await rebuilt;
+      await Promise.all([a.waitFor(more, 30_000), b.waitFor(more, 30_000)]);
+      expect(await count()).toBe(500);
+      expect(log.count('event parked')).toBe(0);
+
+      // what b finds when another replica's rebuild empties the projection between two of its
+      // batches (made here without a race: the reset a rebuild commits, with a stopped)
+      await a.stop();
+      const resets = log.count('projection reset by another replica');
+      await sql.$transaction(async (tx) => {
+        await tx.$executeRaw`TRUNCATE things`;
+        await tx.$executeRaw`UPDATE projection_checkpoints SET sequence = 0 WHERE name = 'things'`;
+      });
+      const last2 = await add('t-after-reset');
+      await b.waitFor(last2, 30_000);
+      expect(log.count('projection reset by another replica')).toBe(resets + 1);
+      expect(await count()).toBe(501);
+      expect(log.count('event parked')).toBe(0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
+
+describe('projection runner: events its projection does not fold', () => {
+  let sql: PgSqlClient;
+  let naming: Naming;
+  let store: JetStreamEventStore;
+  let filter: string;
+  let close: () => Promise<void>;
+  let add: (id: string, name?: string) => Promise<number>;
+  let addByEight: (ids: readonly string[]) => Promise<number>;
+  let count: () => Promise<number>;
+
+  beforeAll(async () => {
+    ({ sql, naming, store, filter, close, add, addByEight, count } = await testBed('projection-skips-test'));
+  });
+
+  afterAll(() => close());
+
+  /** Folds every thing but those whose aggregate id starts with `other-`: another context's events on the same filter. */
+  class SomeThings extends Things {
+    accepts(subject: string): boolean {
+      return !/\.other-[^.]*$/.test(subject);
+    }
+  }
+
+  const checkpoint = async () =>
+    Number((await sql.$queryRaw<{ s: bigint }[]>`SELECT sequence AS s FROM projection_checkpoints WHERE name = 'things'`)[0]?.s ?? -1);
+  /** A runner of `projection` whose checkpoint follows skipped events after `delayMs`. */
+  const runnerOf = (projection: Things, instance: string, logger: Log, delayMs: number) =>
+    new ProjectionRunner(store, projection, new SqlProjectionStore(sql), { instance, logger, skippedCheckpointDelayMs: delayMs });
+
+  it('moves past them without a transaction, and the checkpoint follows later, at a stop, or with the next commit', async () => {
+    const log = new Log();
+    // a delay no test run reaches: the checkpoint moves only with a stop or a commit
+    const lazy = runnerOf(new SomeThings(filter), 'lazy', log, 3_600_000);
+    await lazy.start();
+    const folded = await add('a1');
+    await lazy.waitFor(folded, 30_000);
+    expect(await checkpoint()).toBe(folded);
+
+    await add('other-1');
+    const skipped = await add('other-2');
+    await lazy.waitFor(skipped, 30_000);
+    expect(lazy.checkpoint).toBe(skipped);
+    // nothing folded, nothing committed
+    expect(await count()).toBe(1);
+    expect(await checkpoint()).toBe(folded);
+
+    // the next folded event commits the checkpoint past the skipped ones
+    await add('other-3');
+    const next = await add('a2');
+    await lazy.waitFor(next, 30_000);
+    expect(await count()).toBe(2);
+    expect(await checkpoint()).toBe(next);
+
+    // a stop writes what was skipped since
+    const skippedLast = await add('other-4');
+    await lazy.waitFor(skippedLast, 30_000);
+    expect(await checkpoint()).toBe(next);
+    await lazy.stop();
+    expect(await checkpoint()).toBe(skippedLast);
+
+    // without a stop, the delay writes it
+    const eager = runnerOf(new SomeThings(filter), 'eager', log, 20);
+    await eager.start();
+    try {
+      expect(eager.checkpoint).toBe(skippedLast);
+      const later = await add('other-5');
+      await eager.waitFor(later, 30_000);
+      await expect.poll(checkpoint, { timeout: 30_000 }).toBe(later);
+      expect(await count()).toBe(2);
+    } finally {
+      await eager.stop();
+    }
+    expect(log.lines).toEqual([]);
+  });
+
+  it('skips what its projection says it folds into nothing, and still parks what cannot be read', async () => {
+    const log = new Log();
+    /** Folds every thing but those named `nothing-…`: a type of event its handlers ignore. */
+    class NamedThings extends Things {
+      folds(e: RecordedEvent): boolean {
+        return !(e.envelope.data as { name: string }).name.startsWith('nothing-');
+      }
+    }
+    const r = runnerOf(new NamedThings(filter), 'named', log, 3_600_000);
+    await r.start();
+    try {
+      const folded = await add('b1');
+      await r.waitFor(folded, 30_000);
+      const before = await count();
+      const at = await checkpoint();
+      const ignored = await add('b2', 'nothing-here');
+      await r.waitFor(ignored, 30_000);
+      expect(await count()).toBe(before);
+      expect(await checkpoint()).toBe(at);
+
+      // not JSON: the projection cannot say, so it goes the way of every event, and is parked
+      const unreadable = (await store.js.publish(naming.eventSubject('test', 'thing', 'b3'), 'not json')).seq;
+      await r.waitFor(unreadable, 30_000);
+      expect((await r.parkedEvents()).map((p) => p.sequence)).toEqual([unreadable]);
+      expect(await checkpoint()).toBe(unreadable);
+    } finally {
+      await r.stop();
+    }
+    expect(log.count('event parked')).toBe(1);
+  });
+
+  it('two replicas skipping beside each other fold every other event once and never take the lag for a rebuild', async () => {
+    const log = new Log();
+    const replica = (instance: string) => runnerOf(new SomeThings(filter), instance, log, 50);
+    const a = replica('replica-a');
+    const b = replica('replica-b');
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const before = await count();
+      // every other event one the projection does not fold
+      const last = await addByEight(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? `m${String(i).padStart(4, '0')}` : `other-m${i}`)));
+      await Promise.all([a.waitFor(last, 30_000), b.waitFor(last, 30_000)]);
+      expect(await count()).toBe(before + 100);
+      expect(log.count('projection reset by another replica')).toBe(0);
+      expect(log.count('event parked')).toBe(0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyRes
 import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure, sqlState } from './projection-failure';
+import { PULL_EXPIRES_MS, whileClusterSettles } from './cluster-settling';
 
 /** Where a projection keeps its checkpoint: the same database as its tables. */
 export interface ProjectionStore<Tx> {
@@ -34,9 +35,15 @@ export interface Projection<Tx> {
   applyBatch?(tx: Tx, events: readonly RecordedEvent[]): Promise<void>;
   /**
    * Subjects the projection folds, when its filter is wider (one consumer over several
-   * contexts: NATS 2.9 allows one filter per consumer). Others are skipped undecoded.
+   * contexts: NATS 2.9 allows one filter per consumer). Others are skipped undecoded, and a
+   * batch of nothing else costs no transaction. Never throws.
    */
   accepts?(subject: string): boolean;
+  /**
+   * False when applying the (accepted) event is sure to change nothing: a batch of such events
+   * is skipped like the ones not accepted. Never throws.
+   */
+  folds?(event: RecordedEvent): boolean;
   /** Empties the projection's tables, for a rebuild from sequence 1. */
   reset(tx: Tx): Promise<void>;
 }
@@ -59,6 +66,8 @@ export interface ProjectionRunnerOptions {
   /** Distinguishes the durable consumers of several instances of one service. */
   readonly instance: string;
   readonly batchSize?: number;
+  /** SKIPPED_CHECKPOINT_DELAY_MS unless said. */
+  readonly skippedCheckpointDelayMs?: number;
   readonly logger?: ProjectionLogger;
   /** Called after each committed batch (e.g. to recompute what depends on the projection). */
   readonly onAdvance?: (sequence: number) => void;
@@ -88,6 +97,15 @@ export async function* batchesOf<M extends Delivered>(messages: AsyncIterable<M>
   }
   if (batch.length > 0) yield batch;
 }
+
+/** A replay whose consumer delivers nothing for this long while events are pending gets a new consumer. */
+const REPLAY_STALL_MS = 8_000;
+
+/**
+ * How long the checkpoint may stay behind events the projection does not fold, which move it
+ * without a transaction: a restart within this time delivers them again, to be skipped again.
+ */
+export const SKIPPED_CHECKPOINT_DELAY_MS = 1_000;
 
 /** An event that fails alone with an error of no known kind is parked after this many attempts. */
 const UNKNOWN_FAILURE_ATTEMPTS = 3;
@@ -125,6 +143,17 @@ interface Waiter {
  * checkpoint row is locked, so an event is applied exactly once even if a crash makes
  * JetStream deliver it again or two instances read the same stream.
  *
+ * Every replica of a service runs its projections (each its own consumer): the replicas'
+ * batches take the checkpoint's lock in turn, and each applies only what lies past the
+ * checkpoint, so an event is folded once per service while every replica knows how far the
+ * projection is (read-your-writes on any replica, and nothing to take over when one dies). A
+ * checkpoint found behind what this runner last saw committed means another replica rebuilt the
+ * projection; this one then follows it from there.
+ *
+ * A batch of events the projection does not fold (another context's bookkeeping) costs no
+ * transaction: the runner moves on, and the checkpoint follows with the next batch it commits,
+ * or after SKIPPED_CHECKPOINT_DELAY_MS.
+ *
  * A failing batch is never skipped and never blocks the projection for good. A failure of the
  * database (connection, lock or pool timeout, serialization) is retried with backoff, as often
  * as it takes. A failure caused by the events is narrowed down by halving the batch until one
@@ -134,12 +163,17 @@ interface Waiter {
  */
 export class ProjectionRunner<Tx> {
   private position = 0;
+  /** The highest checkpoint this runner wrote or found in the database; below `position` while skipped events are unwritten. */
+  private committed = 0;
+  private skippedFlush: { timer?: NodeJS.Timeout; running?: Promise<void> } = {};
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private waiters: Waiter[] = [];
   private readonly batchSize: number;
   private parkedCount = 0;
+  /** The checkpoint a rebuild elsewhere left, lower than this runner's position: where it goes on from. */
+  private rewoundTo: number | undefined;
 
   constructor(
     private readonly events: JetStreamEventStore,
@@ -162,11 +196,20 @@ export class ProjectionRunner<Tx> {
     if (this.loop) return;
     this.stopping = false;
     this.position = await this.store.readCheckpoint(this.projection.name);
+    this.committed = this.position;
     this.parkedCount = (await this.store.parked(this.projection.name)).length;
-    await this.recreateConsumer(this.position + 1);
-    const consumer = await this.events.js.consumers.get(this.events.streamName, this.durableName);
-    this.messages = await consumer.consume({ max_messages: this.batchSize * 2 });
-    this.loop = this.run(this.messages);
+    this.loop = this.run(await this.consumeFrom(this.position + 1));
+  }
+
+  private async consumeFrom(sequence: number): Promise<ConsumerMessages> {
+    const consumer = await whileClusterSettles(async () => {
+      await this.recreateConsumer(sequence);
+      return this.events.js.consumers.get(this.events.streamName, this.durableName);
+    });
+    // A consumer gone from under it (deleted, lost with its server) ends the iteration, and run
+    // makes it again; by default the client would wait for it forever, and the projection with it.
+    this.messages = await consumer.consume({ max_messages: this.batchSize * 2, expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
+    return this.messages;
   }
 
   async stop(): Promise<void> {
@@ -175,6 +218,11 @@ export class ProjectionRunner<Tx> {
     await this.loop;
     this.loop = undefined;
     this.messages = undefined;
+    clearTimeout(this.skippedFlush.timer);
+    await this.skippedFlush.running;
+    await this.writeSkipped().catch((err: unknown) =>
+      this.opts.logger?.error({ err, projection: this.projection.name }, 'checkpoint past skipped events not written; they are read again'),
+    );
   }
 
   /** Resolves once every event up to `sequence` has been applied. */
@@ -253,21 +301,39 @@ export class ProjectionRunner<Tx> {
    * projection has caught up with the stream as it was when the rebuild began.
    */
   async rebuild(onProgress?: (status: ProjectionStatus) => void): Promise<void> {
+    const name = this.projection.name;
+    this.opts.logger?.info({ projection: name, position: this.position }, 'projection rebuild: stopping its consumer');
     await this.stop();
-    await this.store.readCheckpoint(this.projection.name);
+    this.opts.logger?.info({ projection: name }, 'projection rebuild: emptying it');
     await this.store.transaction(async (tx) => {
-      await this.store.readCheckpoint(this.projection.name, tx);
+      await this.store.readCheckpoint(name, tx);
       await this.projection.reset(tx);
-      await this.store.unpark(tx, this.projection.name);
-      await this.store.writeCheckpoint(tx, this.projection.name, 0);
+      await this.store.unpark(tx, name);
+      await this.store.writeCheckpoint(tx, name, 0);
     });
     this.parkedCount = 0;
     const target = await this.events.streamLastSequence();
+    this.opts.logger?.info({ projection: name, target }, 'projection emptied; replaying the stream');
     await this.start();
+    let logged = Date.now();
+    let moved = { at: Date.now(), position: this.position };
     while (this.position < target) {
       const status = await this.status();
       onProgress?.(status);
       if (status.pending === 0) break;
+      if (this.position !== moved.position) moved = { at: Date.now(), position: this.position };
+      else if (Date.now() - moved.at >= REPLAY_STALL_MS) {
+        // Events are pending and its consumer delivers none (seen on a three-node cluster after
+        // a node came back): a new consumer from what is committed.
+        this.opts.logger?.error({ projection: name, ...status }, 'projection replay stalled; consuming again from its checkpoint');
+        await this.stop();
+        await this.start();
+        moved = { at: Date.now(), position: this.position };
+      }
+      if (Date.now() - logged >= 10_000) {
+        logged = Date.now();
+        this.opts.logger?.info({ projection: name, target, ...status }, 'projection replay under way');
+      }
       await sleep(200);
     }
     onProgress?.(await this.status());
@@ -284,12 +350,56 @@ export class ProjectionRunner<Tx> {
     });
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const batch of batchesOf(messages, this.batchSize)) {
-      const fresh = batch.filter((m) => m.seq > this.position);
-      for (const m of batch) if (m.seq <= this.position) m.ack();
-      if (fresh.length > 0 && !this.stopping) await this.settle(fresh);
-      if (this.stopping) break;
+  private async run(first: ConsumerMessages): Promise<void> {
+    let messages = first;
+    for (;;) {
+      try {
+        for await (const batch of batchesOf(messages, this.batchSize)) {
+          const fresh = batch.filter((m) => m.seq > this.position);
+          for (const m of batch) if (m.seq <= this.position) m.ack();
+          if (fresh.length > 0 && !this.stopping) {
+            if (this.foldsAny(fresh)) await this.settle(fresh);
+            else this.skip(fresh);
+          }
+          if (this.stopping || this.rewoundTo !== undefined) break;
+        }
+      } catch (e) {
+        if (this.stopping) return;
+        // A consumer that fails (or a new one that cannot be made yet) must not stop the projection for good.
+        this.opts.logger?.error({ err: e, projection: this.projection.name, position: this.position }, 'projection consumer failed; consuming again');
+        await sleep(1000);
+      }
+      if (this.stopping) return;
+      const rewoundTo = this.rewoundTo;
+      this.rewoundTo = undefined;
+      if (rewoundTo !== undefined) {
+        // Another replica of the service rebuilt the projection: this one follows its checkpoint.
+        this.opts.logger?.info({ projection: this.projection.name, from: this.position, to: rewoundTo }, 'projection reset by another replica; following it');
+        this.position = rewoundTo;
+        this.committed = rewoundTo;
+      }
+      // Otherwise the consumer ended by itself or failed: on again from what is committed.
+      await messages.close();
+      const next = await this.consumeAgain();
+      if (!next) return;
+      messages = next;
+    }
+  }
+
+  /** A consumer from past what is committed, tried until it is made; undefined once the runner stops. */
+  private async consumeAgain(): Promise<ConsumerMessages | undefined> {
+    for (;;) {
+      try {
+        const messages = await this.consumeFrom(this.position + 1);
+        if (!this.stopping) return messages;
+        // A consumer nobody iterates never finishes closing: unsubscribed, not awaited.
+        void messages.close();
+        return undefined;
+      } catch (e) {
+        if (this.stopping) return undefined;
+        this.opts.logger?.error({ err: e, projection: this.projection.name, position: this.position }, 'projection consumer cannot be made; trying again');
+        await sleep(1000);
+      }
     }
   }
 
@@ -333,6 +443,11 @@ export class ProjectionRunner<Tx> {
     let parked: Omit<ParkedEvent, 'parkedAt'> | undefined;
     const reached = await this.store.transaction(async (tx) => {
       const checkpoint = await this.store.readCheckpoint(name, tx);
+      // Behind what this runner saw committed: a rebuild emptied the projection since (see run).
+      if (checkpoint < this.committed) {
+        this.rewoundTo = checkpoint;
+        return checkpoint;
+      }
       const fresh = batch.filter((m) => m.seq > checkpoint);
       const last = fresh.at(-1);
       if (!last) return checkpoint;
@@ -350,6 +465,7 @@ export class ProjectionRunner<Tx> {
       await this.store.writeCheckpoint(tx, name, last.seq);
       return last.seq;
     });
+    this.committed = reached;
     for (const m of batch) m.ack();
     if (parked) {
       this.parkedCount += 1;
@@ -367,10 +483,65 @@ export class ProjectionRunner<Tx> {
     return storable(state === undefined ? text : `SQLSTATE ${state}: ${text}`);
   }
 
+  /** Whether any event of the batch may change the projection; one that cannot be decoded goes to settle, to be parked. */
+  private foldsAny(batch: JsMsg[]): boolean {
+    const accepted = batch.filter((m) => this.projection.accepts?.(m.subject) !== false);
+    const folds = this.projection.folds?.bind(this.projection);
+    if (!folds) return accepted.length > 0;
+    try {
+      return accepted.some((m) => folds(this.events.decode(m)));
+    } catch {
+      return true;
+    }
+  }
+
+  /** Past events the projection does not fold: nothing of it changes, so no transaction and no onAdvance. */
+  private skip(batch: JsMsg[]): void {
+    for (const m of batch) m.ack();
+    const last = batch.at(-1);
+    if (!last || last.seq <= this.position) return;
+    this.position = last.seq;
+    this.resolveWaiters(last.seq);
+    this.writeSkippedSoon();
+  }
+
+  private writeSkippedSoon(): void {
+    if (this.skippedFlush.timer || this.stopping) return;
+    this.skippedFlush.timer = setTimeout(() => {
+      this.skippedFlush.timer = undefined;
+      this.skippedFlush.running = this.writeSkipped()
+        .catch((err: unknown) => {
+          this.opts.logger?.error({ err, projection: this.projection.name }, 'checkpoint past skipped events not written; trying again');
+          this.writeSkippedSoon();
+        })
+        .finally(() => (this.skippedFlush.running = undefined));
+    }, this.opts.skippedCheckpointDelayMs ?? SKIPPED_CHECKPOINT_DELAY_MS);
+    this.skippedFlush.timer.unref();
+  }
+
+  /** Moves the checkpoint to the position reached by skipping, unless a commit or a rebuild moved it since. */
+  private async writeSkipped(): Promise<void> {
+    const target = this.position;
+    if (target <= this.committed) return;
+    const name = this.projection.name;
+    const written = await this.store.transaction(async (tx) => {
+      const checkpoint = await this.store.readCheckpoint(name, tx);
+      // a rebuild elsewhere (the next batch's commit follows it) or a commit past the target
+      if (checkpoint < this.committed || checkpoint >= target) return undefined;
+      await this.store.writeCheckpoint(tx, name, target);
+      return target;
+    });
+    if (written !== undefined && written > this.committed) this.committed = written;
+  }
+
   private advance(sequence: number): void {
     if (sequence <= this.position) return;
     this.position = sequence;
     this.opts.onAdvance?.(sequence);
+    this.resolveWaiters(sequence);
+  }
+
+  private resolveWaiters(sequence: number): void {
     const ready = this.waiters.filter((w) => w.sequence <= sequence);
     this.waiters = this.waiters.filter((w) => w.sequence > sequence);
     for (const w of ready) w.resolve();

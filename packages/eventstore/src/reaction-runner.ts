@@ -3,6 +3,7 @@ import { type RecordedEvent } from '@ncp/contracts';
 import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
 import { classifyProjectionFailure } from './projection-failure';
+import { PULL_EXPIRES_MS, whileClusterSettles } from './cluster-settling';
 import { type ProjectionLogger } from './projection-runner';
 
 /** Deliveries of an event whose handling fails because of the event itself before it is given up. */
@@ -38,16 +39,18 @@ export class ReactionRunner {
 
   async start(): Promise<void> {
     const jsm = await this.events.jsm();
-    const existing = await unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName));
-    if (!existing) {
-      await addDurableConsumer(this.events, this.durableName, this.reaction.filter, {
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: 60_000_000_000,
-        max_deliver: -1,
-      });
-    }
-    const consumer = await this.events.js.consumers.get(this.events.streamName, this.durableName);
-    const messages = await consumer.consume({ max_messages: 200 });
+    const consumer = await whileClusterSettles(async () => {
+      const existing = await unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName));
+      if (!existing) {
+        await addDurableConsumer(this.events, this.durableName, this.reaction.filter, {
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: 60_000_000_000,
+          max_deliver: -1,
+        });
+      }
+      return this.events.js.consumers.get(this.events.streamName, this.durableName);
+    });
+    const messages = await consumer.consume({ max_messages: 200, expires: PULL_EXPIRES_MS });
     this.messages = messages;
     this.loop = (async () => {
       for await (const m of messages) {

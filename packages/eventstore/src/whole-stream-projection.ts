@@ -1,5 +1,5 @@
 import { type Naming, type RecordedEvent } from '@ncp/contracts';
-import { byAggregate, type AggregateFolds, type Fold } from './event-folds';
+import { byAggregate, mayTouch, type AggregateFolds, type Fold } from './event-folds';
 import { type Projection } from './projection-runner';
 import { acceptsContexts } from './subject-filter';
 
@@ -16,7 +16,7 @@ interface TruncatingTx {
 export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements Projection<Tx> {
   readonly filter: string;
   readonly accepts: (subject: string) => boolean;
-  private readonly folds: Fold<Tx>;
+  private readonly aggregateFolds: Fold<Tx>;
 
   constructor(
     readonly name: string,
@@ -27,7 +27,7 @@ export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements 
   ) {
     this.filter = naming.allEvents;
     this.accepts = acceptsContexts(naming, contexts);
-    this.folds = byAggregate(folds);
+    this.aggregateFolds = byAggregate(folds);
   }
 
   async reset(tx: Tx): Promise<void> {
@@ -36,6 +36,10 @@ export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements 
   }
 
   apply(tx: Tx, recorded: RecordedEvent): Promise<void> {
-    return this.folds.apply(tx, recorded);
+    return this.aggregateFolds.apply(tx, recorded);
+  }
+
+  folds(recorded: RecordedEvent): boolean {
+    return mayTouch(this.aggregateFolds, recorded);
   }
 }

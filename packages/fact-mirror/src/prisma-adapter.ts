@@ -49,8 +49,13 @@ export class FactMirror<Tx> {
     private readonly tables: MirrorTables<Tx>,
   ) {}
 
+  /** Whether the event changes a row of a table this service keeps. */
+  touches(recorded: RecordedEvent): boolean {
+    return this.keysOf(recorded).length > 0;
+  }
+
   async apply(tx: Tx, recorded: RecordedEvent): Promise<void> {
-    const keys = [...new Set(rowChanges(recorded).map((c) => c.key))].filter((key) => this.tables[tableOf(key)] !== undefined);
+    const keys = this.keysOf(recorded);
     if (keys.length === 0) return;
     const stored = await this.states(tx).findMany({ where: { key: { in: keys } } });
     const states = foldEvents(new Map(stored.map((s) => [s.key, s.state as RowState])), [recorded]);
@@ -59,6 +64,10 @@ export class FactMirror<Tx> {
       if (state) await this.states(tx).upsert({ where: { key }, create: { key, state }, update: { state } });
     }
     for (const op of rowOps(states, keys)) await this.write(tx, op);
+  }
+
+  private keysOf(recorded: RecordedEvent): string[] {
+    return [...new Set(rowChanges(recorded).map((c) => c.key))].filter((key) => this.tables[tableOf(key)] !== undefined);
   }
 
   private async write(tx: Tx, op: MirrorOp): Promise<void> {

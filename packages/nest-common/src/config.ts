@@ -1,5 +1,11 @@
+import os from 'node:os';
 import { z } from 'zod';
 import { authConfigShape } from './auth/config';
+
+/** `<host name>-<pid>`, in the characters consumer names allow. */
+export function defaultInstanceId(): string {
+  return `${os.hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`;
+}
 
 /**
  * The settings every service shares. Each app extends this schema in its own
@@ -24,11 +30,15 @@ export const baseConfigSchema = z.object({
   NATS_PASSWORD: z.string().optional(),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Distinguishes instances of one service (durable consumer names). */
+  /**
+   * Distinguishes the replicas of one service (their projections' durable consumers, the leader
+   * lease's holder): two live processes of a service must never share one. The default is the
+   * host name and the process id, unique on its own.
+   */
   INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
-    .default('main'),
+    .default(() => defaultInstanceId()),
   ...authConfigShape,
   /** With AUTH_STRATEGY=noauth: the project a request without X-Project-Id acts for. */
   DEFAULT_PROJECT_ID: z

@@ -9,6 +9,17 @@ import { baseConfigSchema } from '@ncp/nest-common';
 export const serviceConfigSchema = baseConfigSchema.extend({
   /** Largest page a list returns (Neutron's pagination_max_limit); 0 = unlimited. */
   PAGINATION_MAX_LIMIT: z.coerce.number().int().min(0).default(0),
+  /**
+   * Replicas of the event stream and the KV buckets the service creates: 1 on one NATS server,
+   * 3 on a three-node cluster. The first service to create a bucket sets its replicas; the
+   * stream is brought to this figure at every start.
+   */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * How long a replica's leadership (of reactions, publishers, placement loops, sweepers) lasts
+   * without renewal: after the leader dies, another replica takes over within this time.
+   */
+  LEADER_LEASE_SECONDS: z.coerce.number().min(1).max(300).default(5),
 });
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 

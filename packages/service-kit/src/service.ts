@@ -11,11 +11,14 @@ import {
 import {
   AdminResponder,
   CommandResponder,
+  KvCommandReplies,
   JetStreamEventStore,
+  LeaderLease,
   ProjectionRunner,
   ReactionRunner,
   SqlProjectionStore,
   connectNats,
+  ensureSharedBuckets,
   historyOf,
   replayIntoScratch,
   type CommandHandler,
@@ -54,6 +57,14 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
   private apiSupport: ApiSupport<Db> | undefined;
   /** The projections, each with how to make it afresh (for a replay into a scratch schema). */
   readonly projections: { runner: ProjectionRunner<SqlClient>; create: () => Projection<SqlClient> }[] = [];
+  /**
+   * What runs on one replica of the service at a time (reactions, desired-state publishers,
+   * placement loops, sweepers): started when this replica gets the leader lease, stopped when
+   * it loses it, in the same stage order as the service's parts.
+   */
+  readonly leaderParts: Lifecycle;
+  /** The service's leader lease (KV bucket `ncp_leases_<context>`, key: the context). */
+  readonly lease: LeaderLease;
 
   constructor(
     readonly context: string,
@@ -64,7 +75,25 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
     readonly prisma: Db,
     readonly store: JetStreamEventStore,
     readonly lifecycle: Lifecycle,
-  ) {}
+  ) {
+    this.leaderParts = new Lifecycle(logger);
+    this.lease = new LeaderLease(nc, naming, {
+      key: context,
+      holder: config.INSTANCE_ID,
+      ttlSeconds: config.LEADER_LEASE_SECONDS,
+      replicas: config.NATS_REPLICAS,
+      onAcquired: () => this.leaderParts.start(),
+      onLost: () => this.leaderParts.stop(),
+      logger,
+    });
+  }
+
+  /** `fn`, called only while this replica leads: a nudge of a placement loop from a projection that moves on every replica. */
+  readonly onlyWhenLeading = <A extends unknown[]>(fn: (...args: A) => void): ((...args: A) => void) => {
+    return (...args) => {
+      if (this.lease.isLeader) fn(...args);
+    };
+  };
 
   /**
    * A projection into the service's schema. `create` is called again for each replay. The
@@ -82,9 +111,9 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
     return this.lifecycle.add('projections', runner, `projection ${runner.projection.name}`);
   };
 
-  /** A reaction to events (a process manager step), started beside the projections. */
+  /** A reaction to events (a process manager step), run by the leader. */
   readonly react = (reaction: Reaction): ReactionRunner => {
-    return this.lifecycle.add('projections', new ReactionRunner(this.store, reaction, this.logger), `reaction ${reaction.name}`);
+    return this.leaderParts.add('projections', new ReactionRunner(this.store, reaction, this.logger), `reaction ${reaction.name}`);
   };
 
   /**
@@ -108,17 +137,19 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
     return this.lifecycle.add('watchers', part, name);
   };
 
-  /** A desired-state publisher: it folds the projections' tables, so it starts after them. */
+  /** A desired-state publisher, run by the leader: it folds the projections' tables, so it starts after them. */
   readonly publish = <P extends Part>(publisher: P, name?: string): P => {
-    return this.lifecycle.add('publishers', publisher, name);
+    return this.leaderParts.add('publishers', publisher, name);
   };
 
   /** `cmd.<context>.*`: what other services ask of this one. */
   readonly commands = (handlers: Readonly<Record<string, CommandHandler>>): CommandResponder => {
-    return this.lifecycle.add('commands', new CommandResponder(this.nc, this.naming, this.context, handlers, this.logger), 'command responder');
+    // the replies its replicas share, so that a command a caller sends again is applied once
+    const replies = () => KvCommandReplies.open(this.nc, this.naming, this.context, this.config.NATS_REPLICAS);
+    return this.lifecycle.add('commands', new CommandResponder(this.nc, this.naming, this.context, handlers, this.logger, replies), 'command responder');
   };
 
-  /** A placement loop or a sweeper: started last, stopped first. */
+  /** A placement loop or a sweeper, run by the leader: started last, stopped first. */
   readonly every = (timer: Timer): Timer => {
     let interval: NodeJS.Timeout | undefined;
     const run = () => {
@@ -128,7 +159,7 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
         this.logger.error({ err }, `${timer.name} failed`);
       }
     };
-    this.lifecycle.add(
+    this.leaderParts.add(
       'timers',
       {
         start: () => {
@@ -191,7 +222,8 @@ export interface ServiceCore<C extends KitConfig, Db extends ServiceDb> {
   readonly api: ApiSupport<Db>;
   readonly projections: readonly ProjectionRunner<SqlClient>[];
   readonly admin: AdminResponder;
-  /** Parts by stage, in start order. */
+  readonly lease: LeaderLease;
+  /** Parts by stage, in start order; the leader's own as `leader <stage>` (they start when the lease is held). */
   plan(): { stage: string; parts: string[] }[];
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -235,8 +267,9 @@ async function createService<C extends KitConfig, Db extends ServiceDb, P extend
     const db = prisma;
     lifecycle.add('connections', { start: () => undefined, stop: () => db.$disconnect() }, 'postgres');
     lifecycle.add('connections', { start: () => undefined, stop: () => nc.drain() }, 'nats');
-    const store = new JetStreamEventStore(nc, naming, new EventRegistry(decl.events));
+    const store = new JetStreamEventStore(nc, naming, new EventRegistry(decl.events), { replicas: config.NATS_REPLICAS });
     lifecycle.add('stream', { start: () => store.ensureStream(), stop: () => undefined }, 'event stream');
+    lifecycle.add('stream', { start: () => ensureSharedBuckets(nc, naming, config.NATS_REPLICAS), stop: () => undefined }, 'shared buckets');
     const kit = new ServiceKit(context, config, logger, naming, nc, prisma, store, lifecycle);
     const parts = decl.parts(kit, deps);
     const projections = kit.projections.map((p) => p.runner);
@@ -261,6 +294,8 @@ async function createService<C extends KitConfig, Db extends ServiceDb, P extend
         }),
     );
     lifecycle.add('admin', admin, 'admin responder');
+    // last: the leader's parts use all of the above
+    lifecycle.add('timers', kit.lease, 'leader lease');
     const core: ServiceCore<C, Db> = {
       name: decl.name,
       config,
@@ -272,7 +307,8 @@ async function createService<C extends KitConfig, Db extends ServiceDb, P extend
       api: kit.api,
       projections,
       admin,
-      plan: () => lifecycle.plan(),
+      lease: kit.lease,
+      plan: () => [...lifecycle.plan(), ...kit.leaderParts.plan().map((s) => ({ stage: `leader ${s.stage}`, parts: s.parts }))],
       start: () => lifecycle.start(),
       stop: () => lifecycle.stop(),
     };

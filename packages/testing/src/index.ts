@@ -8,3 +8,5 @@ export * from './fact-stream';
 export * from './prng';
 export * from './projection-spec';
 export * from './keystone';
+export * from './cluster';
+export * from './postgres-pair';

@@ -141,6 +141,27 @@ export async function migrationDrift(service: Backend, databaseUrl: string): Pro
   }
 }
 
+/**
+ * A free port below the kernel's ephemeral range, for a process that is killed and started
+ * again on the same port. A port from the ephemeral range (port 0) can be taken meanwhile,
+ * by another test's listener or as the source port of any outgoing connection; below the
+ * range only an explicit bind takes it.
+ */
+export async function stablePort(): Promise<number> {
+  const [low = '32768'] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768')).trim().split(/\s+/);
+  const top = Math.max(11_000, Number(low));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -152,7 +173,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-interface Service {
+/** A service process of a test stack: its script, port and environment, and the child once started. */
+export interface ServiceProcess {
   readonly name: string;
   readonly script: string;
   port: number;
@@ -161,7 +183,7 @@ interface Service {
   readonly output: OutputTail;
 }
 
-const serviceUrl = (service: Service) => `http://127.0.0.1:${service.port}`;
+export const serviceUrl = (service: ServiceProcess) => `http://127.0.0.1:${service.port}`;
 
 /**
  * The built stack (IPAM + gateway) as real processes against a fresh database and a
@@ -245,7 +267,7 @@ export class TestStack {
     readonly prefix: string,
     readonly database: TestDatabase,
     readonly natsUrl: string,
-    private readonly services: Record<ServiceName, Service>,
+    private readonly services: Record<ServiceName, ServiceProcess>,
     private readonly adminToken?: () => Promise<string>,
   ) {
     // start() has settled every port by now (startIpam starts IPAM again on the same one)
@@ -276,7 +298,7 @@ export class TestStack {
       AUTH_STRATEGY: 'noauth',
       ...opts.env,
     };
-    const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<Service> => {
+    const service = async (name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess> => {
       const port = await freePort();
       return {
         name,
@@ -288,7 +310,7 @@ export class TestStack {
     };
     // All at once, as compose starts them: each service creates what it needs on NATS (the
     // stream, its consumers and buckets) idempotently, and waits for nobody.
-    const backends = {} as Record<Backend, Service>;
+    const backends = {} as Record<Backend, ServiceProcess>;
     for (const name of BACKENDS) backends[name] = await service(name);
     const upstreams = () => ({
       IPAM_URL: serviceUrl(backends.ipam),
@@ -320,10 +342,10 @@ export class TestStack {
    * Starts a service, on another free port if its own was taken meanwhile (test runs in
    * parallel choose ports too).
    */
-  private static async startOnFreePort(service: Service, attempts = 3): Promise<void> {
+  private static async startOnFreePort(service: ServiceProcess, attempts = 3): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await TestStack.startService(service);
+        await startServiceProcess(service);
         return;
       } catch (e) {
         if (attempt >= attempts || !service.output.text().includes('EADDRINUSE')) throw e;
@@ -336,7 +358,7 @@ export class TestStack {
 
   /** Starts IPAM again (after killIpam), waiting until it is healthy. */
   startIpam(): Promise<void> {
-    return TestStack.startService(this.services.ipam);
+    return startServiceProcess(this.services.ipam);
   }
 
   /** Kills IPAM, by default without warning (kill -9). Resolves once the process is gone. */
@@ -439,32 +461,32 @@ export class TestStack {
     return this.netnsPrefixes.flatMap((prefix) => names.map((name) => `${prefix}${name}`));
   }
 
-  /** Healthy means this child answers on its port, not just anyone. */
-  private static async startService(service: Service): Promise<void> {
-    const child = new Child({
-      name: service.name,
-      command: process.execPath,
-      args: [service.script],
-      env: { ...process.env, ...service.env },
-      onLine: service.output.add,
-    });
-    service.child = child;
-    const failed = (why: string) => {
-      child.kill('SIGKILL');
-      return new Error(`${service.name} did not start: ${why}\n${service.output.text()}`);
-    };
-    let healthy: boolean;
-    try {
-      // A service needs ~3 CPU-seconds to start, and a stack starts seven at once: on a busy
-      // 2-core machine one waits its turn for a while.
-      healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 90_000, pollMs: 100 });
-    } catch (e) {
-      throw failed(e instanceof Error ? e.message : String(e));
-    }
-    if (!healthy) throw failed(`exited (${describeExit(await child.exit)}) before it was healthy`);
-  }
-
-  private async kill(service: Service, signal: NodeJS.Signals): Promise<void> {
+  private async kill(service: ServiceProcess, signal: NodeJS.Signals): Promise<void> {
     await service.child?.stop({ signal, graceMs: 10_000 });
   }
+}
+
+/** Starts a service's process and waits until it is healthy; healthy means this child answers on its port, not just anyone. */
+export async function startServiceProcess(service: ServiceProcess): Promise<void> {
+  const child = new Child({
+    name: service.name,
+    command: process.execPath,
+    args: [service.script],
+    env: { ...process.env, ...service.env },
+    onLine: service.output.add,
+  });
+  service.child = child;
+  const failed = (why: string) => {
+    child.kill('SIGKILL');
+    return new Error(`${service.name} did not start: ${why}\n${service.output.text()}`);
+  };
+  let healthy: boolean;
+  try {
+    // A service needs ~3 CPU-seconds to start, and a stack starts seven at once: on a busy
+    // 2-core machine one waits its turn for a while.
+    healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 90_000, pollMs: 100 });
+  } catch (e) {
+    throw failed(e instanceof Error ? e.message : String(e));
+  }
+  if (!healthy) throw failed(`exited (${describeExit(await child.exit)}) before it was healthy`);
 }

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { DESIRED_KINDS, DESIRED_STATE_BUCKET, desiredKey, parseDesiredKey, type L2HostIntent, type Naming, type RecordedEvent } from '@ncp/contracts';
-import { batchesOf, readBucket, type JetStreamEventStore, type SnapshotStore } from '@ncp/eventstore';
+import { PULL_EXPIRES_MS, batchesOf, readBucket, whileClusterSettles, type JetStreamEventStore, type SnapshotStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { L2_TOPOLOGY_JSON_VERSION, L2Topology, type L2TopologyJson } from './l2-topology';
 
@@ -81,8 +82,29 @@ export class DesiredStatePublisher {
    */
   async start(): Promise<void> {
     const bucket = this.naming.bucket(DESIRED_STATE_BUCKET);
-    this.kv = await new Kvm(this.store.nc).create(bucket, { history: 1 });
-    this.loop = this.boot(bucket).catch((err: unknown) => this.logger.error({ err }, 'desired state: the fold stopped'));
+    this.stopping = false;
+    this.kv = await whileClusterSettles(() => new Kvm(this.store.nc).create(bucket, { history: 1 }));
+    this.loop = this.foldUntilStopped(bucket);
+  }
+
+  /** The fold, from the snapshot; started over when it fails (NATS lost its leader meanwhile, say). */
+  private async foldUntilStopped(bucket: string): Promise<void> {
+    while (!this.stopping) {
+      // a fresh start (also a replica that leads again after a stop): another leader may have published meanwhile
+      this.topology = new L2Topology();
+      this.published.clear();
+      this.failed.clear();
+      this.position = this.savedAt = this.flushedTo = 0;
+      try {
+        await this.boot(bucket);
+        if (this.stopping) return;
+        this.logger.warn({}, 'desired state: the stream consumer ended; starting the fold again');
+      } catch (err) {
+        if (this.stopping) return;
+        this.logger.error({ err }, 'desired state: the fold stopped; starting it again');
+        await sleep(1000);
+      }
+    }
   }
 
   private async boot(bucket: string): Promise<void> {
@@ -107,7 +129,7 @@ export class DesiredStatePublisher {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
-    const messages = await consumer.consume({ max_messages: 1000 });
+    const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS });
     this.messages = messages;
     if (this.stopping) await messages.close();
     const report = () =>

@@ -1,4 +1,4 @@
-import { type IpamEvent, type RecordedEvent } from '@ncp/contracts';
+import { QUOTA_AGGREGATE, USAGE_AGGREGATE, type IpamEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { type Projection } from '@ncp/eventstore';
 import { type Prisma } from '../generated/prisma/client';
 import { type IpamTx } from '../infrastructure/prisma';
@@ -25,8 +25,22 @@ const POOL_COLUMNS = {
 /** Folds ipam.* events into the tables the API reads. */
 export class IpamProjection implements Projection<IpamTx> {
   readonly name = 'ipam';
+  readonly filter: string;
 
-  constructor(readonly filter: string) {}
+  constructor(private readonly naming: Naming) {
+    this.filter = naming.eventsOfContext('ipam');
+  }
+
+  /** Quota limits and usage are the quota projection's: skipped, as two of the three events of every create. */
+  accepts(subject: string): boolean {
+    let aggregate: string;
+    try {
+      ({ aggregate } = this.naming.parseEventSubject(subject));
+    } catch {
+      return true; // not an event's subject: applied, to be parked as what it is
+    }
+    return aggregate !== QUOTA_AGGREGATE && aggregate !== USAGE_AGGREGATE;
+  }
 
   async reset(tx: IpamTx): Promise<void> {
     await tx.$executeRaw`TRUNCATE port_fixed_ips, ports, subnets, networks, subnet_pool_allocations, subnet_pools, address_scope_claims, address_scopes, segment_reservations, default_subnet_pools, bulk_creates, rbac_policies`;

@@ -38,9 +38,11 @@ export class SecurityGroupRulesController extends neutronResource<SecgroupsPrism
   reader: securityGroupRules,
   create: async (body, { deps, meta }) => {
     const { bulk, rules } = createRulesInput(body, meta);
-    await deps.commands.ensureDefault(meta.projectId, meta);
     const owners = await deps.commands.ruleOwners(rules);
     const written = await deps.quota.guardAll('security_group_rule', owners, meta, () => deps.commands.addRules(rules, meta));
+    // The project's default group, as Neutron makes it for a project that writes rules: once
+    // the rules are written, so that a refused request changes nothing.
+    await deps.commands.ensureDefault(meta.projectId, meta);
     return bulk ? written : (written[0] ?? { id: '', sequence: 0 });
   },
   // Neutron's rules are immutable: every attribute is read-only, and there is no update

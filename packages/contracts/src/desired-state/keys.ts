@@ -5,6 +5,10 @@
 export const DESIRED_STATE_BUCKET = 'ncp_desired';
 /** Heartbeats: key `<row>.<host>`, value { agentId, at }. */
 export const AGENT_HEARTBEAT_BUCKET = 'ncp_agents';
+/** Leader leases of a service's replicas: bucket `ncp_leases_<context>`, value the holder's instance id; entries expire (the TTL). */
+export const LEASE_BUCKET = 'ncp_leases';
+/** Replies to the commands a service took with an idempotency key: bucket `ncp_commands_<context>`, key `<verb>.<key>`; entries expire. */
+export const COMMAND_REPLIES_BUCKET = 'ncp_commands';
 
 export const DESIRED_KINDS = {
   l2Network: 'l2net',

@@ -18,7 +18,18 @@ export const CommandMetadataSchema: z.ZodType<CommandMetadata> = z.object({
   roles: z.array(z.string()).readonly().optional(),
 });
 
-export const CommandRequestSchema = z.object({ meta: CommandMetadataSchema, input: z.unknown() });
+export const CommandRequestSchema = z.object({
+  meta: CommandMetadataSchema,
+  input: z.unknown(),
+  /**
+   * One command across its retries (a request that got no answer may have been applied): the
+   * responder applies it once and answers every retry with the first reply. A KV key token.
+   */
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,64}$/)
+    .optional(),
+});
 export type CommandRequest = z.infer<typeof CommandRequestSchema>;
 
 export type CommandReply<T> = { readonly result: T } | ErrorReply;
