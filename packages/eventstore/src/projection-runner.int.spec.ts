@@ -440,3 +440,59 @@ describe('projection runner: events its projection does not fold', () => {
     }
   });
 });
+
+describe('projection runner: planner statistics', () => {
+  let sql: PgSqlClient;
+  let store: JetStreamEventStore;
+  let filter: string;
+  let close: () => Promise<void>;
+  let add: (id: string, name?: string) => Promise<number>;
+
+  beforeAll(async () => {
+    ({ sql, store, filter, close, add } = await testBed('projection-statistics-test'));
+  });
+
+  afterAll(() => close());
+
+  /** Analyzes its table for real, and records how many rows it held each time. */
+  class AnalyzedThings extends Things {
+    readonly rowsAtAnalyze: number[] = [];
+    private waiters: { n: number; resolve: () => void }[] = [];
+    async analyze(tx: PgSqlClient): Promise<void> {
+      await tx.$executeRaw`ANALYZE things`;
+      this.rowsAtAnalyze.push(Number((await tx.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM things`)[0]?.n));
+      for (const w of this.waiters.filter((x) => this.rowsAtAnalyze.length >= x.n)) w.resolve();
+    }
+    until(n: number): Promise<void> {
+      return this.rowsAtAnalyze.length >= n ? Promise.resolve() : new Promise((resolve) => this.waiters.push({ n, resolve }));
+    }
+  }
+
+  /** The rows of pg_stats the last ANALYZE left for the table: none until one ran. */
+  const statisticsRows = async () => Number((await sql.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_stats WHERE tablename = 'things'`)[0]?.n);
+
+  it('analyzes its tables once it has folded a few events, then each time it has folded four times as many, and after a rebuild', async () => {
+    const projection = new AnalyzedThings(filter);
+    const r = new ProjectionRunner(store, projection, new SqlProjectionStore(sql), { instance: 'a', statisticsFirstAfter: 3 });
+    expect(await statisticsRows()).toBe(0);
+    for (const id of ['s1', 's2', 's3']) await add(id);
+    await r.start();
+    try {
+      await projection.until(1);
+      expect(await statisticsRows()).toBeGreaterThan(0);
+      // the next one at 4 x 3 = 12 events folded, one at a time here: not at the eleventh
+      let last = 0;
+      for (let i = 4; i <= 12; i++) last = await add(`s${i}`);
+      await r.waitFor(last);
+      await projection.until(2);
+      expect(projection.rowsAtAnalyze).toEqual([3, 12]);
+      // the count starts again: one refresh while the 12 are folded again, one when the rebuild is done
+      await r.rebuild();
+      await projection.until(4);
+      expect(projection.rowsAtAnalyze).toHaveLength(4);
+      expect(projection.rowsAtAnalyze[3]).toBe(12);
+    } finally {
+      await r.stop();
+    }
+  });
+});

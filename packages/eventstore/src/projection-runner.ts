@@ -46,6 +46,12 @@ export interface Projection<Tx> {
   folds?(event: RecordedEvent): boolean;
   /** Empties the projection's tables, for a rebuild from sequence 1. */
   reset(tx: Tx): Promise<void>;
+  /**
+   * Refreshes the planner's statistics of the projection's tables (`ANALYZE`). Without them
+   * Postgres plans a lookup of a few hundred keys as a scan of the whole table, which made a
+   * rebuild slow down as its tables grew; autovacuum may be off, and is a minute late at best.
+   */
+  analyze?(tx: Tx): Promise<void>;
 }
 
 /** Applies events in order through the projection's batch path if it has one. */
@@ -56,6 +62,10 @@ export async function applyEvents<Tx>(projection: Projection<Tx>, tx: Tx, events
   }
   for (const e of events) await projection.apply(tx, e);
 }
+
+/** Events folded before a runner first refreshes the statistics, and the factor between two refreshes. */
+export const STATISTICS_FIRST_AFTER = 5_000;
+export const STATISTICS_GROWTH = 4;
 
 export interface ProjectionLogger {
   error(obj: object, msg: string): void;
@@ -68,6 +78,8 @@ export interface ProjectionRunnerOptions {
   readonly batchSize?: number;
   /** SKIPPED_CHECKPOINT_DELAY_MS unless said. */
   readonly skippedCheckpointDelayMs?: number;
+  /** STATISTICS_FIRST_AFTER unless said. */
+  readonly statisticsFirstAfter?: number;
   readonly logger?: ProjectionLogger;
   /** Called after each committed batch (e.g. to recompute what depends on the projection). */
   readonly onAdvance?: (sequence: number) => void;
@@ -174,6 +186,8 @@ export class ProjectionRunner<Tx> {
   private parkedCount = 0;
   /** The checkpoint a rebuild elsewhere left, lower than this runner's position: where it goes on from. */
   private rewoundTo: number | undefined;
+  /** Events this runner folded (since it was made, or since its rebuild began), and when it next refreshes statistics. */
+  private statistics: { folded: number; nextAt: number };
 
   constructor(
     private readonly events: JetStreamEventStore,
@@ -182,6 +196,11 @@ export class ProjectionRunner<Tx> {
     private readonly opts: ProjectionRunnerOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;
+    this.statistics = { folded: 0, nextAt: this.firstStatisticsAt };
+  }
+
+  private get firstStatisticsAt(): number {
+    return this.opts.statisticsFirstAfter ?? STATISTICS_FIRST_AFTER;
   }
 
   get durableName(): string {
@@ -312,6 +331,7 @@ export class ProjectionRunner<Tx> {
       await this.store.writeCheckpoint(tx, name, 0);
     });
     this.parkedCount = 0;
+    this.statistics = { folded: 0, nextAt: this.firstStatisticsAt };
     const target = await this.events.streamLastSequence();
     this.opts.logger?.info({ projection: name, target }, 'projection emptied; replaying the stream');
     await this.start();
@@ -336,7 +356,27 @@ export class ProjectionRunner<Tx> {
       }
       await sleep(200);
     }
+    // The tables are whole again: what they hold now is what the queries after it meet.
+    await this.refreshStatistics();
     onProgress?.(await this.status());
+  }
+
+  /** Analyzes the projection's tables when it has folded STATISTICS_GROWTH times as many events as at the last time. */
+  private async refreshStatisticsAsTheyGrow(folded: number): Promise<void> {
+    this.statistics.folded += folded;
+    if (this.statistics.folded >= this.statistics.nextAt) await this.refreshStatistics();
+  }
+
+  private async refreshStatistics(): Promise<void> {
+    const analyze = this.projection.analyze?.bind(this.projection);
+    if (!analyze) return;
+    this.statistics.nextAt = Math.max(this.statistics.folded * STATISTICS_GROWTH, this.firstStatisticsAt);
+    try {
+      await this.store.transaction((tx) => analyze(tx));
+    } catch (err) {
+      // Statistics only make plans better: the projection goes on without them.
+      this.opts.logger?.error({ err, projection: this.projection.name }, 'planner statistics of the projection not refreshed');
+    }
   }
 
   private async recreateConsumer(startSequence: number): Promise<void> {
@@ -441,6 +481,7 @@ export class ProjectionRunner<Tx> {
   private async commit(batch: JsMsg[], poison: unknown): Promise<void> {
     const name = this.projection.name;
     let parked: Omit<ParkedEvent, 'parkedAt'> | undefined;
+    let folded = 0;
     const reached = await this.store.transaction(async (tx) => {
       const checkpoint = await this.store.readCheckpoint(name, tx);
       // Behind what this runner saw committed: a rebuild emptied the projection since (see run).
@@ -456,6 +497,7 @@ export class ProjectionRunner<Tx> {
         await this.store.park(tx, parked);
       } else {
         const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
+        folded = accepted.length;
         await applyEvents(
           this.projection,
           tx,
@@ -473,6 +515,7 @@ export class ProjectionRunner<Tx> {
       this.opts.logger?.error({ err: poison, ...parked }, 'event parked: the projection cannot apply it and goes on without it');
     }
     this.advance(reached);
+    await this.refreshStatisticsAsTheyGrow(folded);
   }
 
   /** The error as an operator reads it: the SQLSTATE when Postgres refused, the message. */

@@ -35,6 +35,10 @@ export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements 
     await tx.$executeRawUnsafe(`TRUNCATE ${this.tables.join(', ')}`);
   }
 
+  async analyze(tx: Tx): Promise<void> {
+    await tx.$executeRawUnsafe(`ANALYZE ${this.tables.join(', ')}`);
+  }
+
   apply(tx: Tx, recorded: RecordedEvent): Promise<void> {
     return this.aggregateFolds.apply(tx, recorded);
   }
