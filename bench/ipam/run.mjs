@@ -32,6 +32,7 @@ const OPTIONS = {
   url: textOption('URL', 'benchmark an existing gateway instead of starting a TestStack', undefined),
   cidr: textOption('CIDR', 'subnet to create', '10.0.0.0/16'),
   cleanup: flagOption('with --url: delete the created ports, subnet and network afterwards'),
+  out: textOption('FILE', 'write the JSON report there instead of results/<timestamp>.json (bench/compare reads it)', undefined),
   direct: flagOption('with the TestStack: talk to ipam itself, bypassing the gateway\n(to see what the gateway hop costs)'),
   auth: flagOption(
     'with the TestStack: authentication on, against a real Keystone of its own\n(every request carries a token the services validate; what auth adds)',
@@ -676,7 +677,7 @@ async function main() {
 
     const resultsDir = path.join(HERE, 'results');
     mkdirSync(resultsDir, { recursive: true });
-    const jsonPath = path.join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+    const jsonPath = opts.out ? path.resolve(opts.out) : path.join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
     const report = {
       benchmark: 'ipam-port-allocation',
       started_at: startedAt.toISOString(),

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Client as PgClient } from 'pg';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { testInfra, uniqueName, type TestDatabase } from './infra';
@@ -71,7 +71,7 @@ export class NatsCluster {
     );
     const nodes: NatsNode[] = ports.map((p, i) => {
       const name = `n${i + 1}`;
-      return { name, port: p.client, monitorPort: p.monitor, leafPort: p.leaf, config: path.join(dir, `${name}.conf`), output: new OutputTail(200) };
+      return { name, port: p.client, monitorPort: p.monitor, leafPort: p.leaf, config: path.join(dir, `${name}.conf`), output: new OutputTail(2000) };
     });
     if (opts.authConf) await copyFile(opts.authConf, path.join(dir, 'auth.conf'));
     for (const [i, node] of nodes.entries()) {
@@ -261,7 +261,8 @@ export class ReplicatedStack {
         script: path.join(REPO_ROOT, `apps/${name}/dist/main.js`),
         port,
         env: { ...common, PORT: String(port), INSTANCE_ID: instance, ...env },
-        output: new OutputTail(),
+        // a fault scenario's whole run, to find what a long silence waited on
+        output: new OutputTail(5000),
       };
     };
     const backends = {} as Record<ReplicatedBackend, ServiceProcess[]>;
@@ -420,7 +421,7 @@ export class ReplicatedStack {
         if (seq !== last) {
           last = seq;
           since = Date.now();
-        } else if (Date.now() - since >= quietMs && (await this.pendingEvents(nc)) === 0) return seq;
+        } else if (Date.now() - since >= quietMs && (await this.pendingEvents(nc)) === 0 && (await this.pendingReactions(jsm, stream)) === 0) return seq;
         if (Date.now() > deadline) throw new Error(`the stack did not settle within ${timeoutMs} ms (stream at ${seq})`);
         await sleep(500);
       }
@@ -435,6 +436,17 @@ export class ReplicatedStack {
       const body = JSON.parse(reply.string()) as { result?: { pending: number }[] };
       pending += (body.result ?? [{ pending: 1 }]).reduce((n, p) => n + p.pending, 0);
     }
+    return pending;
+  }
+
+  /**
+   * Events the reactions (durable consumers `react_*`, shared by a service's replicas) have not
+   * handled yet: a reaction behind (a new leader starting, a retry) appends after the stream
+   * looked quiet.
+   */
+  private async pendingReactions(jsm: JetStreamManager, stream: string): Promise<number> {
+    let pending = 0;
+    for await (const c of jsm.consumers.list(stream)) if (c.name.includes('react_')) pending += c.num_pending + c.num_ack_pending;
     return pending;
   }
 
