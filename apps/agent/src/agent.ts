@@ -15,7 +15,7 @@ import {
   type ResourceReport,
 } from '@ncp/contracts';
 import { metadataForwardSocket, type CommandRunner } from '@ncp/dataplane';
-import { type JetStreamEventStore } from '@ncp/eventstore';
+import { KvWatch, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { DesiredState } from './desired-state';
@@ -143,20 +143,25 @@ export class HostAgent {
     let seen = 0;
     let loaded = expected === 0;
     if (loaded) this.loop.ready();
-    const watcher = await kv.watch({ key: filter });
-    this.stopWatching = () => watcher.stop();
-    void (async () => {
-      for await (const entry of watcher) {
-        if (entry.operation === 'PUT') this.desired.put(entry.key, entry.string());
+    const watch = new KvWatch(
+      this.store.nc,
+      await this.store.jsm(),
+      this.store.naming.bucket(DESIRED_STATE_BUCKET),
+      filter,
+      (entry) => {
+        if (entry.value !== null) this.desired.put(entry.key, entry.value);
         else this.desired.delete(entry.key);
         // a key of no known kind changes nothing; every manager runs first anyway
         this.loop.changed(parseDesiredKey(entry.key)?.kind ?? '');
-        if (!loaded && (++seen >= expected || entry.delta === 0)) {
+        if (!loaded && (++seen >= expected || entry.pending === 0)) {
           loaded = true;
           this.loop.ready();
         }
-      }
-    })();
+      },
+      { logger: this.logger },
+    );
+    await watch.start();
+    this.stopWatching = () => watch.stop();
   }
 
   /**

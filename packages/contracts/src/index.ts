@@ -1,5 +1,6 @@
 export * from './agent';
 export * from './api-routes';
+export * from './collections';
 export * from './decider';
 export * from './decider-helpers';
 export * from './desired-state';

@@ -1,7 +1,9 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
 import { AGENT_HEARTBEAT_BUCKET, type AgentHeartbeat, type Naming } from '@ncp/contracts';
 import { whileClusterSettles } from './cluster-settling';
+import { KvWatch, type WatchedEntry } from './kv-watch';
 
 /** Agents' last heartbeats (KV bucket `ncp_agents`, key `<row>.<host>`), kept current by a watch. */
 export class HeartbeatWatcher {
@@ -16,25 +18,29 @@ export class HeartbeatWatcher {
   ) {}
 
   async start(): Promise<void> {
-    const watcher = await whileClusterSettles(async () => (await new Kvm(this.nc).create(this.naming.bucket(AGENT_HEARTBEAT_BUCKET), { history: 1 })).watch());
-    this.watcher = watcher;
-    void (async () => {
-      for await (const entry of watcher) {
-        if (entry.operation !== 'PUT') continue;
-        const [row, host] = entry.key.split('.');
-        if (!row || !host) continue;
-        // a value that is not a heartbeat is ignored: it must not end the watch (nor the process)
-        let at: Date;
-        try {
-          at = new Date(entry.json<AgentHeartbeat>().at);
-        } catch {
-          continue;
-        }
-        if (Number.isNaN(at.getTime())) continue;
-        this.lastSeen.set(host, { row, at });
-        this.onBeat?.(row, host);
-      }
-    })();
+    const bucket = this.naming.bucket(AGENT_HEARTBEAT_BUCKET);
+    await whileClusterSettles(() => new Kvm(this.nc).create(bucket, { history: 1 }));
+    // a watch that goes on after its NATS server dies: one that stayed deaf would take every
+    // agent for dead (and move their routers away) once the down time has passed
+    const watch = new KvWatch(this.nc, await jetstreamManager(this.nc), bucket, '>', (entry) => this.beat(entry));
+    await whileClusterSettles(() => watch.start());
+    this.watcher = watch;
+  }
+
+  private beat(entry: WatchedEntry): void {
+    if (entry.value === null) return;
+    const [row, host] = entry.key.split('.');
+    if (!row || !host) return;
+    // a value that is not a heartbeat is ignored: it must not end the watch (nor the process)
+    let at: Date;
+    try {
+      at = new Date((JSON.parse(entry.value) as AgentHeartbeat).at);
+    } catch {
+      return;
+    }
+    if (Number.isNaN(at.getTime())) return;
+    this.lastSeen.set(host, { row, at });
+    this.onBeat?.(row, host);
   }
 
   stop(): void {

@@ -3,6 +3,7 @@ export * from './buckets';
 export * from './cluster-settling';
 export * from './event-store';
 export * from './heartbeat-watcher';
+export * from './kv-watch';
 export * from './keyed-mutex';
 export * from './leader-lease';
 export * from './nats';

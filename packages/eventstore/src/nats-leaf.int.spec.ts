@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { NATS_SERVER, NatsCluster, NatsLeaf } from '@ncp/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Arrivals, NATS_SERVER, NatsCluster, NatsLeaf } from '@ncp/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AGENT_AGGREGATE,
@@ -17,6 +18,8 @@ import {
 import {
   COMPOSE_NATS_AUTHORIZATION,
   JetStreamEventStore,
+  KvWatch,
+  NATS_ADMIN_USER,
   NATS_JS_DOMAIN,
   agentNatsUser,
   connectNats,
@@ -24,6 +27,7 @@ import {
   natsUsers,
   whileClusterSettles,
   type NatsConnection,
+  type WatchedEntry,
 } from './index';
 
 /**
@@ -42,14 +46,8 @@ const DESIRED = naming.bucket(DESIRED_STATE_BUCKET);
 const HEARTBEATS = naming.bucket(AGENT_HEARTBEAT_BUCKET);
 const meta = { now: '2026-01-01T00:00:00Z', correlationId: 'c1', causationId: null, projectId: '', actor: 'test', isAdmin: true };
 
-/** The next entry of a watch whose key is `key` (a watch also delivers what was there before). */
-async function nextEntry(watch: AsyncIterator<KvEntry>, key: string): Promise<KvEntry> {
-  for (;;) {
-    const { value, done } = await watch.next();
-    if (done) throw new Error(`the watch ended before ${key} came`);
-    if (value.key === key) return value;
-  }
-}
+/** The value of the entry of `key` an agent's watch delivered last. */
+const valueOf = (seen: Arrivals<WatchedEntry>, key: string) => seen.items.filter((e) => e.key === key).at(-1)?.value;
 
 describe.skipIf(!existsSync(NATS_SERVER))("a row's leaf node in front of a three-node cluster", () => {
   const users = natsUsers(COMPOSE_NATS_AUTHORIZATION);
@@ -123,11 +121,16 @@ describe.skipIf(!existsSync(NATS_SERVER))("a row's leaf node in front of a three
     await (await kvm.create(HEARTBEATS, { history: 1 })).put('row-a.net-a1', '{"beat":1}');
     expect((await heartbeats.get('row-a.net-a1'))?.string()).toBe('{"beat":1}');
 
-    const watch = (await (await kvm.create(DESIRED, { history: 1 })).watch({ key: 'row-a.net-a1.>' }))[Symbol.asyncIterator]();
-    expect((await nextEntry(watch, 'row-a.net-a1.router.r1')).string()).toBe('{"a":1}');
+    // the agent's watch of its host's desired state (HostAgent's KvWatch)
+    const seen = new Arrivals<WatchedEntry>();
+    const watch = new KvWatch(nc, await store.jsm(), DESIRED, 'row-a.net-a1.>', seen.add);
+    await watch.start();
+    await seen.until((e) => e.key === 'row-a.net-a1.router.r1');
+    expect(valueOf(seen, 'row-a.net-a1.router.r1')).toBe('{"a":1}');
     await desired.put('row-a.net-a1.router.r2', '{"a":2}');
-    expect((await nextEntry(watch, 'row-a.net-a1.router.r2')).string()).toBe('{"a":2}');
-    await watch.return?.();
+    await seen.until((e) => e.key === 'row-a.net-a1.router.r2');
+    expect(valueOf(seen, 'row-a.net-a1.router.r2')).toBe('{"a":2}');
+    watch.stop();
 
     const control = nc.subscribe(naming.agentControlSubject('row-a', 'net-a1', 'resync'), { max: 1 });
     await nc.flush();
@@ -181,9 +184,12 @@ describe.skipIf(!existsSync(NATS_SERVER))("a row's leaf node in front of a three
       }
     };
     const nc = await as(leaf.url, agentA);
-    const kvm = new Kvm(agentStore(nc).js);
-    const watch = (await (await kvm.create(DESIRED, { history: 1 })).watch({ key: 'row-a.net-a1.>' }))[Symbol.asyncIterator]();
-    await step('first entry through the leaf', () => nextEntry(watch, 'row-a.net-a1.router.r1'));
+    const store = agentStore(nc);
+    const kvm = new Kvm(store.js);
+    const seen = new Arrivals<WatchedEntry>();
+    const watch = new KvWatch(nc, await store.jsm(), DESIRED, 'row-a.net-a1.>', seen.add);
+    await watch.start();
+    await step('first entry through the leaf', () => seen.until((e) => e.key === 'row-a.net-a1.router.r1'));
     const beat = await kvm.create(HEARTBEATS, { history: 1 });
     const node = await leaf.hubNode();
     if (node === null) throw new Error('the leaf node is not connected');
@@ -195,13 +201,40 @@ describe.skipIf(!existsSync(NATS_SERVER))("a row's leaf node in front of a three
       });
       // a put while the cluster elects new leaders is retried, as the services retry it
       await step('put through the cluster', () => whileClusterSettles(() => desired.put('row-a.net-a1.router.r3', '{"a":3}'), 60));
-      expect((await step('the watch gets it', () => nextEntry(watch, 'row-a.net-a1.router.r3'))).string()).toBe('{"a":3}');
+      await step('the watch gets it', () => seen.until((e) => e.key === 'row-a.net-a1.router.r3'));
+      expect(valueOf(seen, 'row-a.net-a1.router.r3')).toBe('{"a":3}');
       await step('heartbeat through the leaf', () => whileClusterSettles(() => beat.put('row-a.net-a1', '{"beat":2}'), 60));
       expect((await heartbeats.get('row-a.net-a1'))?.string()).toBe('{"beat":2}');
     } finally {
-      await watch.return?.();
+      watch.stop();
       await step(`restart ${node}`, () => cluster.startNode(node));
       console.log(`leaf failover steps: ${steps.join(', ')}`);
     }
   }, 300_000);
+  it("goes on when the server its watch's consumer lives on dies: the watch gets what follows", async () => {
+    const nc = await as(leaf.url, agentA);
+    const store = agentStore(nc);
+    const seen = new Arrivals<WatchedEntry>();
+    const watch = new KvWatch(nc, await store.jsm(), DESIRED, 'row-a.net-a1.>', seen.add);
+    await watch.start();
+    await seen.until((e) => e.key === 'row-a.net-a1.router.r1');
+    // the watch's consumer has one replica, on the server that led the bucket's stream
+    const admin = await jetstreamManager(await as(cluster.url, NATS_ADMIN_USER));
+    const host = (await admin.consumers.info(`KV_${DESIRED}`, watch.consumer ?? '')).cluster?.leader;
+    const node = cluster.nodes.findIndex((n) => n.name === host);
+    expect(node).toBeGreaterThanOrEqual(0);
+    await cluster.killNode(node);
+    const killed = Date.now();
+    try {
+      await whileClusterSettles(() => desired.put('row-a.net-a1.router.r4', '{"a":4}'), 60);
+      // the test's time bounds it; the time is printed (the KV client's own watch, which the
+      // agent used before, took 89 s in two CI runs to get a change after its server died)
+      await seen.until((e) => e.key === 'row-a.net-a1.router.r4');
+      console.log(`watch after its consumer's server died: the change arrived ${Date.now() - killed} ms after the kill`);
+      expect(valueOf(seen, 'row-a.net-a1.router.r4')).toBe('{"a":4}');
+    } finally {
+      watch.stop();
+      await cluster.startNode(node);
+    }
+  }, 120_000);
 });

@@ -10,3 +10,4 @@ export * from './projection-spec';
 export * from './keystone';
 export * from './cluster';
 export * from './postgres-pair';
+export * from './arrivals';

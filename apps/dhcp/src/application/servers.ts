@@ -4,6 +4,7 @@ import {
   chooseNetworkAgent,
   dhcpInterfaceName,
   dhcpNamespace,
+  groupBy,
   rowsOfWorkloads,
   serviceMeta,
   type CommandMetadata,
@@ -47,10 +48,8 @@ export class DhcpServers extends ReconcileLoop {
       this.prisma.dhcpServer.findMany(),
       this.prisma.ipamPort.findMany({ where: { deviceOwner: DHCP_DEVICE_OWNER } }),
     ]);
-    const subnetsOf = new Map<string, SubnetFacts[]>();
-    for (const s of subnets) subnetsOf.set(s.networkId, [...(subnetsOf.get(s.networkId) ?? []), subnetFacts(s)]);
-    const dhcpPortsOf = new Map<string, PortFacts[]>();
-    for (const p of dhcpPorts) dhcpPortsOf.set(p.networkId, [...(dhcpPortsOf.get(p.networkId) ?? []), portFacts(p)]);
+    const subnetsOf = groupBy(subnets.map(subnetFacts), (s) => s.networkId);
+    const dhcpPortsOf = groupBy(dhcpPorts.map(portFacts), (p) => p.networkId);
     const serverOf = new Map(servers.map((s) => [s.networkId, s]));
     for (const network of networks) {
       const wanted = needsDhcpServer(subnetsOf.get(network.id) ?? []);

@@ -1,6 +1,6 @@
-import { DESIRED_KINDS, desiredKey } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy } from '@ncp/contracts';
 import { networkFacts, portFacts, subnetFacts } from '../application/facts';
-import { dhcpServerIntent, raIntents, type DhcpSettings, type NetworkFacts, type PortFacts, type RaSettings, type SubnetFacts } from '../domain/dhcp-intent';
+import { dhcpServerIntent, raIntents, type DhcpSettings, type NetworkFacts, type RaSettings, type SubnetFacts } from '../domain/dhcp-intent';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 
 /**
@@ -17,11 +17,9 @@ export async function dhcpAndRaIntents(prisma: DhcpPrisma, dhcp: DhcpSettings, r
   ]);
   const networkById = new Map<string, NetworkFacts>(networks.map((n) => [n.id, networkFacts(n)]));
   const subnetById = new Map<string, SubnetFacts>(subnets.map((s) => [s.id, subnetFacts(s)]));
-  const subnetsOf = new Map<string, SubnetFacts[]>();
-  for (const s of subnetById.values()) subnetsOf.set(s.networkId, [...(subnetsOf.get(s.networkId) ?? []), s]);
-  const portsOf = new Map<string, PortFacts[]>();
+  const subnetsOf = groupBy(subnetById.values(), (s) => s.networkId);
   const allPorts = ports.map(portFacts);
-  for (const p of allPorts) portsOf.set(p.networkId, [...(portsOf.get(p.networkId) ?? []), p]);
+  const portsOf = groupBy(allPorts, (p) => p.networkId);
   const rowOf = new Map(agents.map((a) => [a.host, a.row]));
 
   const wanted = new Map<string, string>();

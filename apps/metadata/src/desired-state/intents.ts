@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy } from '@ncp/contracts';
 import { metadataProxies } from '../domain/proxy-intent';
 import { type MetadataPrisma } from '../infrastructure/prisma';
 
@@ -11,10 +11,9 @@ export async function metadataProxyIntents(prisma: MetadataPrisma): Promise<Map<
     prisma.instance.findMany({ select: { id: true, projectId: true } }),
   ]);
   const ports = await prisma.ipamPort.findMany({ where: { deviceId: { in: instances.map((i) => i.id) } } });
-  const interfacesOf = new Map<string, { portId: string; networkId: string }[]>();
-  for (const i of interfaces) interfacesOf.set(i.routerId, [...(interfacesOf.get(i.routerId) ?? []), { portId: i.portId, networkId: i.networkId }]);
+  const interfacesOf = groupBy(interfaces, (i) => i.routerId);
   const proxies = metadataProxies(
-    routers.map((r) => ({ ...r, interfaces: interfacesOf.get(r.id) ?? [] })),
+    routers.map((r) => ({ ...r, interfaces: (interfacesOf.get(r.id) ?? []).map((i) => ({ portId: i.portId, networkId: i.networkId })) })),
     dhcpServers,
     ports.map((p) => ({ ...p, fixedIps: p.fixedIps as { ipAddress: string }[] })),
     new Map(instances.map((i) => [i.id, i.projectId])),

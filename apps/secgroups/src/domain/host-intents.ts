@@ -1,4 +1,13 @@
-import { DESIRED_KINDS, desiredKey, isFilteredPort, type SgGroupIntent, type SgMembersIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
+import {
+  DESIRED_KINDS,
+  desiredKey,
+  groupBy,
+  isFilteredPort,
+  type SgGroupIntent,
+  type SgMembersIntent,
+  type SgPortIntent,
+  type SgRuleIntent,
+} from '@ncp/contracts';
 import { protocolNumber } from './protocols';
 
 /** A port as the filtering sees it (the service's mirror of IPAM's ports). */
@@ -47,17 +56,6 @@ export function ruleIntent(r: RuleFacts): SgRuleIntent {
     remoteIpPrefix: prefixOf(r.remoteIpPrefix),
     remoteGroupId: r.remoteGroupId,
   };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }
 
 /** A group's members' addresses, as rules naming it match them: fixed IPs and address pairs. */
