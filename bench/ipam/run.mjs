@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { benchUsage, flagOption, intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
 import { UNLIMITED_QUOTAS, errorText, percentile } from '../lib/stack-bench.mjs';
 import { startCpuSampler } from './cpu-sampler.mjs';
+import { enableServiceProfiles, profileByPackage, profilesWritten, toggleServiceProfiles } from '../lib/cpu-profile.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -32,6 +33,11 @@ const OPTIONS = {
   url: textOption('URL', 'benchmark an existing gateway instead of starting a TestStack', undefined),
   cidr: textOption('CIDR', 'subnet to create', '10.0.0.0/16'),
   cleanup: flagOption('with --url: delete the created ports, subnet and network afterwards'),
+  profile: textOption(
+    'DIR',
+    "with the TestStack: write each service's CPU profile of each phase to DIR\n(<service>-1: sequential, -2: concurrent) and print where its time went",
+    undefined,
+  ),
   out: textOption('FILE', 'write the JSON report there instead of results/<timestamp>.json (bench/compare reads it)', undefined),
   direct: flagOption('with the TestStack: talk to ipam itself, bypassing the gateway\n(to see what the gateway hop costs)'),
   auth: flagOption(
@@ -44,6 +50,10 @@ function parseOptions(argv) {
   const o = parseBenchOptions(argv, COMMAND, OPTIONS);
   if (o.auth && o.url) {
     console.error(`--auth needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
+    process.exit(2);
+  }
+  if (o.profile && o.url) {
+    console.error(`--profile needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
     process.exit(2);
   }
   if (o.direct && o.url) {
@@ -519,6 +529,15 @@ function printReport(report) {
   }
   lines.push('');
   lines.push(`result: ${report.ok ? 'PASS' : 'FAIL'}${report.failures.length ? ` (${report.failures.join('; ')})` : ''}`);
+  if (report.profiles) {
+    lines.push('');
+    lines.push(`CPU profiles in ${report.profiles.dir}; % of each service's samples, by where the code came from:`);
+    for (const [phase, services] of Object.entries(report.profiles.by_package_pct)) {
+      for (const [service, shares] of Object.entries(services)) {
+        lines.push(`  ${phase.padEnd(10)} ${service.padEnd(9)} ${shares.map((/** @type {[string, number]} */ [what, pct]) => `${what} ${pct}`).join(', ')}`);
+      }
+    }
+  }
   lines.push(`json  : ${report.json_path}`);
   console.log(lines.join('\n'));
 }
@@ -566,6 +585,10 @@ async function main() {
   try {
     if (!baseUrl) {
       process.stderr.write('starting TestStack (built ipam + gateway, fresh database and NATS prefix)...\n');
+      if (opts.profile) {
+        mkdirSync(opts.profile, { recursive: true });
+        enableServiceProfiles(path.resolve(opts.profile));
+      }
       const testing = await import('@ncp/testing');
       const TestStack = testing.TestStack;
       if (!TestStack) throw new Error('@ncp/testing does not export TestStack; run `npx turbo run build`');
@@ -606,14 +629,22 @@ async function main() {
     const cpu = {};
     /** @type {PortResult[]} */
     const created = [];
+    /** @type {Record<string, Record<string, [string, number][]>>} per phase, per service: % of its samples by package */
+    const profiles = {};
     for (const [name, clients] of /** @type {const} */ ([
       ['sequential', 1],
       [`concurrent`, opts.concurrency],
     ])) {
       process.stderr.write(`phase ${name} (${clients} client${clients === 1 ? '' : 's'})...\n`);
       const sampler = await startCpuSampler({ 'bench client': process.pid, ...pids }, dbName);
+      if (opts.profile) toggleServiceProfiles(pids);
       const { results, wallMs } = await createPorts(client, network.id, opts.ports, clients, name, errorSamples);
       cpu[name] = await sampler.stop();
+      if (opts.profile) {
+        toggleServiceProfiles(pids);
+        const files = await profilesWritten(path.resolve(opts.profile), Object.keys(pids), Object.keys(profiles).length + 1);
+        profiles[name] = Object.fromEntries(files.map((f) => [path.basename(f).replace(/-\d+\.cpuprofile$/, ''), profileByPackage(f).slice(0, 6)]));
+      }
       if (cpu[name]) {
         // CPU time each part of the system spent per created port.
         const created = results.filter((r) => r.status === 201).length || 1;
@@ -698,6 +729,7 @@ async function main() {
       setup: { network_id: network.id, subnet_id: subnet.id, cidr: subnet.cidr ?? opts.cidr },
       phases,
       cpu,
+      profiles: opts.profile ? { dir: path.resolve(opts.profile), by_package_pct: profiles } : null,
       listing: { pages, ms: round(listMs, 1) },
       verification,
       error_samples: errorSamples,
