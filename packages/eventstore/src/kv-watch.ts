@@ -31,9 +31,9 @@ export function parseDelivery(reply: string): Delivery | null {
   if (t[0] !== '$JS' || t[1] !== 'ACK') return null;
   const base = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
   if (base < 0) return null;
-  const [streamSequence, deliverySequence, pending] = [3, 4, 6].map((i) => Number(t[base + i]));
-  if (![streamSequence, deliverySequence, pending].every((n) => Number.isSafeInteger(n) && (n ?? -1) >= 0)) return null;
-  return { streamSequence: streamSequence ?? 0, deliverySequence: deliverySequence ?? 0, pending: pending ?? 0 };
+  const at = (i: number) => Number(t[base + i]);
+  const delivery = { streamSequence: at(3), deliverySequence: at(4), pending: at(6) };
+  return Object.values(delivery).every((n) => Number.isSafeInteger(n) && n >= 0) ? delivery : null;
 }
 
 /** The server's idle heartbeat of a watch; two missed, it makes a new consumer. */
@@ -137,7 +137,6 @@ export class KvWatch {
     const sub = this.nc.subscribe(inbox, { callback: (err, msg) => (err || this.sub !== sub ? undefined : this.receive(msg)) });
     this.sub = sub;
     this.delivered = 0;
-    this.lastHeard = Date.now();
     const name = `KV_WATCH_${nuid.next()}`;
     try {
       await this.jsm.consumers.add(`KV_${this.bucket}`, {
