@@ -40,6 +40,9 @@ const OPTIONS = {
   ),
   out: textOption('FILE', 'write the JSON report there instead of results/<timestamp>.json (bench/compare reads it)', undefined),
   direct: flagOption('with the TestStack: talk to ipam itself, bypassing the gateway\n(to see what the gateway hop costs)'),
+  rebuild: flagOption(
+    'with the TestStack: afterwards every service rebuilds its projections from the\nwhole stream, one service after another (events/s of each)',
+  ),
   auth: flagOption(
     'with the TestStack: authentication on, against a real Keystone of its own\n(every request carries a token the services validate; what auth adds)',
   ),
@@ -54,6 +57,10 @@ function parseOptions(argv) {
   }
   if (o.profile && o.url) {
     console.error(`--profile needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
+    process.exit(2);
+  }
+  if (o.rebuild && o.url) {
+    console.error(`--rebuild needs the benchmark's own TestStack; it does not go with --url\n${benchUsage(COMMAND, OPTIONS)}`);
     process.exit(2);
   }
   if (o.direct && o.url) {
@@ -527,6 +534,14 @@ function printReport(report) {
         `  ${pad('', 11)} machine (${report.machine.cpu_count} cores): busy ${m.busy_pct}% = user ${m.user_pct}% + system ${m.system_pct}% + irq ${m.irq_pct}% + steal ${m.steal_pct}%; iowait ${m.iowait_pct}%`,
       );
   }
+  if (report.rebuilds) {
+    lines.push('');
+    lines.push(`projection rebuilds, every service in turn, over the stream's ${report.rebuilds.events} events (each of its projections reads all):`);
+    for (const r of report.rebuilds.services)
+      lines.push(
+        `  ${r.context.padEnd(5)} ${String(r.ms).padStart(7)} ms  ${String(r.stream_events_per_s).padStart(7)} stream events/s  (${r.projections.join(', ')})`,
+      );
+  }
   lines.push('');
   lines.push(`result: ${report.ok ? 'PASS' : 'FAIL'}${report.failures.length ? ` (${report.failures.join('; ')})` : ''}`);
   if (report.profiles) {
@@ -540,6 +555,47 @@ function printReport(report) {
   }
   lines.push(`json  : ${report.json_path}`);
   console.log(lines.join('\n'));
+}
+
+// ---------------------------------------------------------------------------- rebuilds
+
+/** The services' contexts, as their admin subjects name them. */
+const CONTEXTS = ['ipam', 'l3', 'dhcp', 'bgp', 'meta', 'sg'];
+
+/**
+ * Asks each service in turn to rebuild its projections (`admin.<context>.projection_rebuild`,
+ * as `netctl projections rebuild` does) and times it by the service's own clock. Each of a
+ * service's projections reads the whole stream.
+ * @param {import('@ncp/testing').TestStack} stack
+ */
+async function rebuildEveryService(stack) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const { Naming } = await import('@ncp/contracts');
+  const naming = new Naming({ prefix: stack.prefix });
+  const nc = await connect({ servers: stack.natsUrl.replace(/^nats:\/\//, '') });
+  try {
+    const events = (await (await jetstreamManager(nc)).streams.info(`EVENTS_${stack.prefix}`)).state.last_seq;
+    const rebuilt = [];
+    for (const context of CONTEXTS) {
+      process.stderr.write(`rebuilding ${context}'s projections from ${events} events...\n`);
+      const msg = await nc.request(naming.adminSubject(context, 'projection_rebuild'), '{}', { timeout: 30 * 60_000 });
+      const body = /** @type {{ result?: { durationMs: number, projections: { name: string, checkpoint: number }[] }, error?: { message: string } }} */ (
+        JSON.parse(msg.string())
+      );
+      if (!body.result) throw new Error(`admin.${context}.projection_rebuild: ${body.error?.message ?? 'no result'}`);
+      const { durationMs, projections } = body.result;
+      rebuilt.push({
+        context,
+        projections: projections.map((p) => p.name),
+        ms: durationMs,
+        stream_events_per_s: Math.round(events / (durationMs / 1000)),
+      });
+    }
+    return { events, services: rebuilt };
+  } finally {
+    await nc.close();
+  }
 }
 
 // ---------------------------------------------------------------------------- main
@@ -684,6 +740,8 @@ async function main() {
       verification.created_ips_missing_from_list + verification.created_ips_listed_more_than_once + verification.created_ips_listed_on_other_port;
     if (mismatched > 0) failures.push(`${mismatched} created IPs not listed exactly once on their port`);
 
+    const rebuilds = stack && opts.rebuild ? await rebuildEveryService(stack) : null;
+
     let cleanup = null;
     if (opts.url && opts.cleanup) {
       process.stderr.write(`cleanup: deleting ${listed.length} ports, the subnet and the network...\n`);
@@ -732,6 +790,7 @@ async function main() {
       profiles: opts.profile ? { dir: path.resolve(opts.profile), by_package_pct: profiles } : null,
       listing: { pages, ms: round(listMs, 1) },
       verification,
+      rebuilds,
       error_samples: errorSamples,
       cleanup,
       json_path: path.relative(REPO_ROOT, jsonPath),

@@ -7,7 +7,7 @@ import { DHCP_PRISMA, DhcpAgentsController, HEARTBEATS } from './api/dhcp.contro
 import { DHCP_EXTENSIONS } from './api/extensions';
 import { DhcpServers } from './application/servers';
 import { dhcpConfig } from './config';
-import { dhcpAndRaIntents } from './desired-state/intents';
+import { dhcpAndRaIntents, dhcpPartitionOf, networksChangedBy } from './desired-state/intents';
 import { dhcpStatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, DHCP_SCHEMA } from './infrastructure/prisma';
 import { DhcpProjection } from './projection/dhcp.projection';
@@ -25,7 +25,7 @@ export const DhcpContext = defineService({
         nc,
         naming,
         [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra],
-        () =>
+        (scope) =>
           dhcpAndRaIntents(
             prisma,
             { domain: config.DHCP_DOMAIN, leaseSeconds: config.DHCP_LEASE_SECONDS },
@@ -36,8 +36,10 @@ export const DhcpContext = defineService({
               minInterval: config.RA_MIN_INTERVAL,
               maxInterval: config.RA_MAX_INTERVAL,
             },
+            scope,
           ),
         logger,
+        { partitionOf: dhcpPartitionOf },
       ),
     );
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
@@ -46,8 +48,8 @@ export const DhcpContext = defineService({
     const servers: DhcpServers = new DhcpServers(store, prisma, new IpamClient(nc, naming), heartbeats, () => projection.catchUp(), logger);
     // every replica folds the projection; the leader alone places and publishes
     const projection = project(() => new DhcpProjection(naming), {
-      onAdvance: onlyWhenLeading(() => {
-        publisher.schedule();
+      onAdvance: onlyWhenLeading((_sequence, folded) => {
+        publisher.schedule(folded && networksChangedBy(naming, folded));
         servers.reconcileSoon();
       }),
     });

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { DESIRED_KINDS, DESIRED_STATE_BUCKET, Naming, desiredKey, parseDesiredKey } from '@ncp/contracts';
 import { testInfra, uniqueName } from '@ncp/testing';
-import { connectNats, readBucket, type NatsConnection } from './index';
+import { DesiredStatePublisher, connectNats, readBucket, type DesiredScope, type NatsConnection } from './index';
 
 describe('readBucket: a KV bucket in one pass over its stream', () => {
   let nc: NatsConnection;
@@ -32,5 +34,105 @@ describe('readBucket: a KV bucket in one pass over its stream', () => {
       ]),
     );
     expect(await readBucket(nc, bucket, '*.*.router.*')).toEqual(new Map([['row.h1.router.r1', 'r2']]));
+  });
+});
+
+/**
+ * The shared desired-state publisher with partitions (DHCP's, by network): a pass recomputes
+ * the partitions it was told of and the entries outside every partition, leaves the others'
+ * entries as they are, and recomputes everything when told nothing, after a failed pass, and
+ * at start.
+ */
+describe('desired-state publisher with partitions', () => {
+  const naming = new Naming({ prefix: uniqueName() });
+  const dhcp = (network: string) => desiredKey('row-a', 'h1', DESIRED_KINDS.dhcp, network);
+  /** outside every partition; its value is the pass's number, so a test knows which pass wrote */
+  const PASS = desiredKey('row-a', 'h1', DESIRED_KINDS.ra, 'pass');
+  let nc: NatsConnection;
+  let kv: KV;
+  let publisher: DesiredStatePublisher;
+  /** the entries each partition should have now */
+  const world = new Map<string, Map<string, string>>();
+  const scopes: DesiredScope[] = [];
+  let failNext = false;
+
+  const compute = async (scope: DesiredScope): Promise<Map<string, string>> => {
+    scopes.push(scope);
+    if (failNext) {
+      failNext = false;
+      throw new Error('the projection could not be read');
+    }
+    const wanted = new Map<string, string>();
+    for (const [partition, entries] of world) if (scope === 'all' || scope.has(partition)) for (const [k, v] of entries) wanted.set(k, v);
+    wanted.set(PASS, String(scopes.length));
+    return wanted;
+  };
+
+  const bucketState = async () => {
+    const state: Record<string, string> = {};
+    for await (const key of await kv.keys()) {
+      const entry = await kv.get(key);
+      if (entry && entry.operation === 'PUT') state[key] = entry.string();
+    }
+    return state;
+  };
+  const settlesOn = (expected: Record<string, string>) =>
+    vi.waitFor(async () => expect(await bucketState()).toEqual(expected), { timeout: 15_000, interval: 50 });
+
+  beforeAll(async () => {
+    nc = await connectNats((await testInfra()).natsUrl, 'desired-state-publisher-test');
+    world.set('n1', new Map([[dhcp('n1'), 'n1 v1']]));
+    world.set('n2', new Map([[dhcp('n2'), 'n2 v1']]));
+    publisher = new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra], compute, undefined, {
+      partitionOf: (key) => (parseDesiredKey(key)?.kind === DESIRED_KINDS.dhcp ? parseDesiredKey(key)?.id : undefined),
+    });
+    await publisher.start();
+    kv = await new Kvm(nc).open(naming.bucket(DESIRED_STATE_BUCKET));
+  });
+
+  afterAll(async () => {
+    publisher.stop();
+    await (await jetstreamManager(nc)).streams.delete(`KV_${naming.bucket(DESIRED_STATE_BUCKET)}`);
+    await nc.close();
+  });
+
+  it('publishes everything at start', async () => {
+    await settlesOn({ [dhcp('n1')]: 'n1 v1', [dhcp('n2')]: 'n2 v1', [PASS]: '1' });
+    expect(scopes).toEqual(['all']);
+  });
+
+  it('recomputes only the partitions it is told of, and what lies outside every partition', async () => {
+    world.set('n1', new Map([[dhcp('n1'), 'n1 v2']]));
+    world.set('n2', new Map([[dhcp('n2'), 'n2 v2']]));
+    publisher.schedule(['n1']);
+    // n2 changed too, but nobody said so: its entry stays as published
+    await settlesOn({ [dhcp('n1')]: 'n1 v2', [dhcp('n2')]: 'n2 v1', [PASS]: '2' });
+    expect(scopes[1]).toEqual(new Set(['n1']));
+  });
+
+  it("deletes an entry its partition no longer has, never one of a partition out of the pass's scope", async () => {
+    world.delete('n1');
+    world.delete('n2');
+    publisher.schedule(['n1', 'n3']);
+    await settlesOn({ [dhcp('n2')]: 'n2 v1', [PASS]: '3' });
+    expect(scopes[2]).toEqual(new Set(['n1', 'n3']));
+  });
+
+  it('recomputes everything when told of no partition', async () => {
+    world.set('n1', new Map([[dhcp('n1'), 'n1 v3']]));
+    publisher.schedule();
+    await settlesOn({ [dhcp('n1')]: 'n1 v3', [PASS]: '4' });
+    expect(scopes[3]).toBe('all');
+  });
+
+  it('recomputes everything after a failed pass', async () => {
+    world.set('n2', new Map([[dhcp('n2'), 'n2 v4']]));
+    failNext = true;
+    publisher.schedule(['n1']);
+    await vi.waitFor(() => expect(scopes).toHaveLength(5), { timeout: 15_000 });
+    // the failed pass published nothing; the next, told only of n1, recomputes n2 as well
+    publisher.schedule(['n1']);
+    await settlesOn({ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v4', [PASS]: '6' });
+    expect(scopes[5]).toBe('all');
   });
 });

@@ -35,15 +35,42 @@ export async function readBucket(nc: NatsConnection, bucket: string, keys: strin
 }
 
 /**
+ * What a pass recomputes: `'all'`, or the partitions (a DHCP server's network, say) whose
+ * inputs changed. Entries outside every partition are recomputed by every pass.
+ */
+export type DesiredScope = 'all' | ReadonlySet<string>;
+
+export interface DesiredStatePublisherOptions {
+  /**
+   * The partition a key's entry is computed in (its inputs change only with that partition's),
+   * or undefined for an entry every pass recomputes. Without it every pass recomputes everything.
+   */
+  readonly partitionOf?: (key: string) => string | undefined;
+  /** A pass at least this long after the last whole one recomputes everything again (ms). */
+  readonly wholeEveryMs?: number;
+}
+
+/** A pass waits at least this long after a change: changes arriving together are published together (ms). */
+const GATHER_MS = 20;
+
+/**
  * Keeps a service's share of the desired-state bucket (`<row>.<host>.<kind>.<id>` for the
- * kinds it owns) equal to what `compute` says. Level-triggered: after a projection moves,
- * everything is recomputed from it and only the keys whose value changed are written, so an
- * agent sees no churn and a restarted service converges from whatever the bucket holds.
+ * kinds it owns) equal to what `compute` says. Level-triggered: after a projection moves, what
+ * depends on what changed is recomputed from it and only the keys whose value changed are
+ * written, so an agent sees no churn and a restarted service converges from whatever the
+ * bucket holds. With partitions, a pass recomputes only those `schedule` named since the last
+ * (as Felix's dirty sets), everything at start, after a failed pass and now and then; and a
+ * pass waits after the previous one at least as long as that one took, so recomputing never
+ * takes more than about half of the process however fast the projection moves.
  */
 export class DesiredStatePublisher {
   private kv: KV | undefined;
   private readonly published = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private dirty: 'all' | Set<string> = 'all';
+  private lastWholeAt = 0;
+  /** When the last pass may be followed by the next: as long after its end as it took. */
+  private nextPassAt = 0;
   private readonly passes = new SerialPass(
     () => this.publish(),
     (err: unknown) => this.logger?.error({ err, kinds: this.kinds }, 'publishing desired state failed'),
@@ -53,9 +80,10 @@ export class DesiredStatePublisher {
     private readonly nc: NatsConnection,
     private readonly naming: Naming,
     private readonly kinds: readonly DesiredKind[],
-    /** key -> JSON value of every entry of `kinds` that should exist */
-    private readonly compute: () => Promise<Map<string, string>>,
+    /** key -> JSON value of every entry of `kinds` that should exist, within the scope */
+    private readonly compute: (scope: DesiredScope) => Promise<Map<string, string>>,
     private readonly logger?: ProjectionLogger,
+    private readonly opts: DesiredStatePublisherOptions = {},
   ) {}
 
   async start(): Promise<void> {
@@ -67,6 +95,7 @@ export class DesiredStatePublisher {
       for (const [key, value] of await whileClusterSettles(() => readBucket(this.nc, bucket, `*.*.${kind}.*`))) this.published.set(key, value);
     }
     this.kv = kv;
+    this.dirty = 'all';
     this.schedule();
   }
 
@@ -77,29 +106,60 @@ export class DesiredStatePublisher {
     this.kv = undefined;
   }
 
-  /** Something changed: recompute soon (changes arriving together are published together). */
-  schedule(): void {
+  /**
+   * Something changed: recompute soon. `partitions`: what changed, when known (see
+   * `partitionOf`); without them, anything may have.
+   */
+  schedule(partitions?: Iterable<string>): void {
+    if (partitions === undefined || this.opts.partitionOf === undefined) this.dirty = 'all';
+    else if (this.dirty !== 'all') for (const p of partitions) this.dirty.add(p);
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.passes.request();
-    }, 20);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.passes.request();
+      },
+      Math.max(GATHER_MS, this.nextPassAt - Date.now()),
+    );
   }
 
   async publish(): Promise<void> {
     const kv = this.kv;
     if (!kv) return;
-    const wanted = await this.compute();
-    for (const [key, value] of wanted) {
-      if (this.published.get(key) === value) continue;
-      await kv.put(key, value);
-      this.published.set(key, value);
+    const startedAt = Date.now();
+    let scope: DesiredScope = this.dirty;
+    if (startedAt - this.lastWholeAt >= (this.opts.wholeEveryMs ?? 60_000)) scope = 'all';
+    this.dirty = new Set();
+    try {
+      const wanted = await this.compute(scope);
+      for (const [key, value] of wanted) {
+        if (this.published.get(key) === value) continue;
+        await kv.put(key, value);
+        this.published.set(key, value);
+      }
+      for (const key of [...this.published.keys()]) {
+        if (wanted.has(key) || !this.owns(key) || !this.inScope(key, scope)) continue;
+        await kv.delete(key);
+        this.published.delete(key);
+      }
+    } catch (err) {
+      // what this pass was to recompute is recomputed by the next, with everything else
+      this.dirty = 'all';
+      throw err;
     }
-    for (const key of [...this.published.keys()]) {
-      const kind = parseDesiredKey(key)?.kind;
-      if (wanted.has(key) || kind === undefined || !(this.kinds as readonly string[]).includes(kind)) continue;
-      await kv.delete(key);
-      this.published.delete(key);
-    }
+    if (scope === 'all') this.lastWholeAt = startedAt;
+    const endedAt = Date.now();
+    this.nextPassAt = endedAt + (endedAt - startedAt);
+  }
+
+  private owns(key: string): boolean {
+    const kind = parseDesiredKey(key)?.kind;
+    return kind !== undefined && (this.kinds as readonly string[]).includes(kind);
+  }
+
+  private inScope(key: string, scope: DesiredScope): boolean {
+    if (scope === 'all') return true;
+    const partition = this.opts.partitionOf?.(key);
+    return partition === undefined || scope.has(partition);
   }
 }

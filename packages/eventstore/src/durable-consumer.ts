@@ -13,7 +13,8 @@ export async function unlessConsumerMissing<T>(request: () => Promise<T>): Promi
 
 /**
  * Adds a durable consumer of the event stream over `filter`, each message acknowledged by
- * itself; `config` says where it starts and how long a message may stay unacknowledged.
+ * itself unless `config` says otherwise; `config` says where it starts and how long a message
+ * may stay unacknowledged.
  */
 export async function addDurableConsumer(events: JetStreamEventStore, durableName: string, filter: string, config: Partial<ConsumerConfig>): Promise<void> {
   const jsm = await events.jsm();

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyResult, type RecordedEvent } from '@ncp/contracts';
 import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
@@ -81,8 +81,12 @@ export interface ProjectionRunnerOptions {
   /** STATISTICS_FIRST_AFTER unless said. */
   readonly statisticsFirstAfter?: number;
   readonly logger?: ProjectionLogger;
-  /** Called after each committed batch (e.g. to recompute what depends on the projection). */
-  readonly onAdvance?: (sequence: number) => void;
+  /**
+   * Called after each committed batch (e.g. to recompute what depends on the projection), with
+   * the events it folded; without them when the projection moved by more than this runner saw
+   * (another replica folded past its batch, an event was parked): then anything may have changed.
+   */
+  readonly onAdvance?: (sequence: number, folded?: readonly RecordedEvent[]) => void;
 }
 
 /** A message as the batching needs it: its stream sequence and the server's count of what follows. */
@@ -385,6 +389,9 @@ export class ProjectionRunner<Tx> {
     await addDurableConsumer(this.events, this.durableName, this.projection.filter, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: startSequence,
+      // Batches are folded in stream order: one acknowledgement of a batch's last message
+      // acknowledges the whole batch, not a message (and a server round of work) per event.
+      ack_policy: AckPolicy.All,
       ack_wait: 300_000_000_000,
       max_ack_pending: 20_000,
     });
@@ -396,7 +403,8 @@ export class ProjectionRunner<Tx> {
       try {
         for await (const batch of batchesOf(messages, this.batchSize)) {
           const fresh = batch.filter((m) => m.seq > this.position);
-          for (const m of batch) if (m.seq <= this.position) m.ack();
+          // applied already (by this replica before its consumer was made again, or by another)
+          if (fresh.length === 0) batch.at(-1)?.ack();
           if (fresh.length > 0 && !this.stopping) {
             if (this.foldsAny(fresh)) await this.settle(fresh);
             else this.skip(fresh);
@@ -481,7 +489,8 @@ export class ProjectionRunner<Tx> {
   private async commit(batch: JsMsg[], poison: unknown): Promise<void> {
     const name = this.projection.name;
     let parked: Omit<ParkedEvent, 'parkedAt'> | undefined;
-    let folded = 0;
+    let folded: RecordedEvent[] = [];
+    let foldedAll = false;
     const reached = await this.store.transaction(async (tx) => {
       const checkpoint = await this.store.readCheckpoint(name, tx);
       // Behind what this runner saw committed: a rebuild emptied the projection since (see run).
@@ -496,26 +505,24 @@ export class ProjectionRunner<Tx> {
         parked = { projection: name, sequence: last.seq, subject: storable(last.subject, 500), ...peekEnvelope(last.data), error: this.describe(poison) };
         await this.store.park(tx, parked);
       } else {
-        const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false);
-        folded = accepted.length;
-        await applyEvents(
-          this.projection,
-          tx,
-          accepted.map((m) => this.events.decode(m)),
-        );
+        const accepted = fresh.filter((m) => this.projection.accepts?.(m.subject) !== false).map((m) => this.events.decode(m));
+        await applyEvents(this.projection, tx, accepted);
+        folded = accepted;
+        // another replica folded part of the batch: what it folded is not known here
+        foldedAll = fresh.length === batch.length;
       }
       await this.store.writeCheckpoint(tx, name, last.seq);
       return last.seq;
     });
     this.committed = reached;
-    for (const m of batch) m.ack();
+    batch.at(-1)?.ack();
     if (parked) {
       this.parkedCount += 1;
       // Once per event: the batches that failed on the way here logged nothing.
       this.opts.logger?.error({ err: poison, ...parked }, 'event parked: the projection cannot apply it and goes on without it');
     }
-    this.advance(reached);
-    await this.refreshStatisticsAsTheyGrow(folded);
+    this.advance(reached, foldedAll && reached === batch.at(-1)?.seq ? folded : undefined);
+    await this.refreshStatisticsAsTheyGrow(folded.length);
   }
 
   /** The error as an operator reads it: the SQLSTATE when Postgres refused, the message. */
@@ -540,7 +547,7 @@ export class ProjectionRunner<Tx> {
 
   /** Past events the projection does not fold: nothing of it changes, so no transaction and no onAdvance. */
   private skip(batch: JsMsg[]): void {
-    for (const m of batch) m.ack();
+    batch.at(-1)?.ack();
     const last = batch.at(-1);
     if (!last || last.seq <= this.position) return;
     this.position = last.seq;
@@ -577,10 +584,10 @@ export class ProjectionRunner<Tx> {
     if (written !== undefined && written > this.committed) this.committed = written;
   }
 
-  private advance(sequence: number): void {
+  private advance(sequence: number, folded?: readonly RecordedEvent[]): void {
     if (sequence <= this.position) return;
     this.position = sequence;
-    this.opts.onAdvance?.(sequence);
+    this.opts.onAdvance?.(sequence, folded);
     this.resolveWaiters(sequence);
   }
 

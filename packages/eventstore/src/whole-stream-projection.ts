@@ -43,6 +43,10 @@ export abstract class WholeStreamProjection<Tx extends TruncatingTx> implements 
     return this.aggregateFolds.apply(tx, recorded);
   }
 
+  async applyBatch(tx: Tx, events: readonly RecordedEvent[]): Promise<void> {
+    await this.aggregateFolds.applyRun?.(tx, events);
+  }
+
   folds(recorded: RecordedEvent): boolean {
     return mayTouch(this.aggregateFolds, recorded);
   }

@@ -24,6 +24,7 @@ import {
   type CommandHandler,
   type NatsConnection,
   type Projection,
+  type ProjectionRunnerOptions,
   type Reaction,
   type SqlClient,
   type SqlExecutor,
@@ -99,7 +100,7 @@ export class ServiceKit<C extends KitConfig, Db extends ServiceDb> {
    * A projection into the service's schema. `create` is called again for each replay. The
    * first one is the API's: a write answers once it has applied the write's event.
    */
-  readonly project = <Tx extends SqlClient>(create: () => Projection<Tx>, opts: { onAdvance?: (sequence: number) => void } = {}): ProjectionRunner<Tx> => {
+  readonly project = <Tx extends SqlClient>(create: () => Projection<Tx>, opts: Pick<ProjectionRunnerOptions, 'onAdvance'> = {}): ProjectionRunner<Tx> => {
     // The service's own client is the transaction client of its projections.
     const db = this.prisma as unknown as TransactionalSqlClient<Tx>;
     const runner = new ProjectionRunner(this.store, create(), new SqlProjectionStore<Tx>(db), {

@@ -251,7 +251,12 @@ export function factStream(): FactStream {
 /** What the projection int tests use of a service's Prisma client and projection. */
 export interface ProjectionUnderTest<Tx> {
   client: { $transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>; $queryRawUnsafe<T>(query: string): Promise<T> };
-  projection: { reset(tx: Tx): Promise<void>; apply(tx: Tx, event: RecordedEvent): Promise<void> };
+  projection: {
+    reset(tx: Tx): Promise<void>;
+    apply(tx: Tx, event: RecordedEvent): Promise<void>;
+    /** as a projection runner folds a batch, when the projection takes batches */
+    applyBatch?(tx: Tx, events: readonly RecordedEvent[]): Promise<void>;
+  };
   /** The Postgres schema of the service's tables. */
   schema: string;
 }
@@ -291,8 +296,9 @@ export async function projectionDatabase<C extends ProjectionUnderTest<Tx>['clie
 }
 
 /**
- * The tables after the events; rebuilt from them; with the foreign events (those of the
- * aggregates the service mirrors) delivered once more; and rebuilt with the foreign events
+ * The tables after the events; rebuilt from them; rebuilt from them in one batch (as a
+ * projection runner folds them when they arrive together); with the foreign events (those of
+ * the aggregates the service mirrors) delivered once more; and rebuilt with the foreign events
  * reversed, before the service's own in order.
  */
 export async function replayedTables<Tx>(
@@ -300,23 +306,35 @@ export async function replayedTables<Tx>(
   events: readonly RecordedEvent[],
   isForeign: (aggregate: string) => boolean,
   tables: readonly string[],
-): Promise<Record<'once' | 'rebuilt' | 'redelivered' | 'reversed', Record<string, string[]>>> {
+): Promise<Record<'once' | 'rebuilt' | 'inOneBatch' | 'redelivered' | 'reversed', Record<string, string[]>>> {
   const foreign = events.filter((e) => isForeign(e.envelope.aggregate));
   const own = events.filter((e) => !isForeign(e.envelope.aggregate));
   await applyEach(p, events);
   const once = await dumpTables(p, tables);
   await applyEach(p, events);
   const rebuilt = await dumpTables(p, tables);
+  await applyInOneBatch(p, events);
+  const inOneBatch = await dumpTables(p, tables);
+  await applyEach(p, events);
   await applyEach(p, foreign, false);
   const redelivered = await dumpTables(p, tables);
   await applyEach(p, [...[...foreign].reverse(), ...own]);
-  return { once, rebuilt, redelivered, reversed: await dumpTables(p, tables) };
+  return { once, rebuilt, inOneBatch, redelivered, reversed: await dumpTables(p, tables) };
 }
 
 /** Applies events one transaction each, after emptying the projection (a rebuild) unless `reset` is false. */
 export async function applyEach<Tx>(p: ProjectionUnderTest<Tx>, events: readonly RecordedEvent[], reset = true): Promise<void> {
   if (reset) await p.client.$transaction((tx) => p.projection.reset(tx));
   for (const event of events) await p.client.$transaction((tx) => p.projection.apply(tx, event));
+}
+
+/** Empties the projection and applies the events in one transaction, as one batch when the projection takes batches. */
+export async function applyInOneBatch<Tx>(p: ProjectionUnderTest<Tx>, events: readonly RecordedEvent[]): Promise<void> {
+  await p.client.$transaction(async (tx) => {
+    await p.projection.reset(tx);
+    if (p.projection.applyBatch) await p.projection.applyBatch(tx, events);
+    else for (const event of events) await p.projection.apply(tx, event);
+  });
 }
 
 /** Each table's rows as JSON text, sorted: equal dumps, equal tables. */

@@ -50,11 +50,12 @@ export function projectionSuite<C, Tx>(runner: SpecRunner, open: () => Promise<P
     },
     itReplays(events, { isForeign, mirrorTables, ownTables, reversed }) {
       const reversedToo = reversed === 'all' ? 'or reversed, the tables are the same' : 'the tables are the same; reversed, the mirror is';
-      it(`rebuilt, with the foreign events delivered again, ${reversedToo}`, async () => {
+      it(`rebuilt (event by event, and in one batch), with the foreign events delivered again, ${reversedToo}`, async () => {
         const r = await replayedTables(opened().p, events, isForeign, [...mirrorTables, ...ownTables]);
         const empty = Object.entries(r.once).filter(([, rows]) => rows.length === 0);
         expect(empty.map(([table]) => table)).toEqual([]);
         expect(r.rebuilt).toEqual(r.once);
+        expect(r.inOneBatch).toEqual(r.once);
         expect(r.redelivered).toEqual(r.once);
         if (reversed === 'all') expect(r.reversed).toEqual(r.once);
         else for (const t of mirrorTables) expect(r.reversed[t]).toEqual(r.once[t]);

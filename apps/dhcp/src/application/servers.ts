@@ -1,4 +1,5 @@
 import {
+  agentCandidates,
   ConflictError,
   NotFoundError,
   chooseNetworkAgent,
@@ -12,9 +13,18 @@ import {
 } from '@ncp/contracts';
 import { AggregateRepository, ReconcileLoop, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
-import { DHCP_DEVICE_OWNER, dhcpDeviceId, needsDhcpServer, subnetsMissingFromDhcpPort, type PortFacts, type SubnetFacts } from '../domain/dhcp-intent';
+import {
+  DHCP_DEVICE_OWNER,
+  dhcpDeviceId,
+  dhcpServerSettled,
+  needsDhcpServer,
+  subnetsMissingFromDhcpPort,
+  type PortFacts,
+  type SubnetFacts,
+} from '../domain/dhcp-intent';
 import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from '../domain/server.decider';
 import { type DhcpPrisma } from '../infrastructure/prisma';
+import { type Agent as AgentRow } from '../generated/prisma/client';
 import { portFacts, subnetFacts } from './facts';
 
 /**
@@ -26,6 +36,8 @@ import { portFacts, subnetFacts } from './facts';
  */
 export class DhcpServers extends ReconcileLoop {
   readonly repo: AggregateRepository<DhcpServerState, DhcpServerCommand, DhcpEvent>;
+  /** Networks told in the log that no agent can serve them yet. */
+  private readonly waitingForAgent = new Set<string>();
 
   constructor(
     store: JetStreamEventStore,
@@ -42,22 +54,27 @@ export class DhcpServers extends ReconcileLoop {
   async reconcile(): Promise<void> {
     await this.catchUp();
     // One read of each table per pass, not one per network: a pass follows every projection move.
-    const [networks, subnets, servers, dhcpPorts] = await Promise.all([
+    const [networks, subnets, servers, dhcpPorts, agents] = await Promise.all([
       this.prisma.ipamNetwork.findMany(),
       this.prisma.ipamSubnet.findMany(),
       this.prisma.dhcpServer.findMany(),
       this.prisma.ipamPort.findMany({ where: { deviceOwner: DHCP_DEVICE_OWNER } }),
+      this.prisma.agent.findMany(),
     ]);
     const subnetsOf = groupBy(subnets.map(subnetFacts), (s) => s.networkId);
     const dhcpPortsOf = groupBy(dhcpPorts.map(portFacts), (p) => p.networkId);
     const serverOf = new Map(servers.map((s) => [s.networkId, s]));
+    const isAlive = (host: string) => this.heartbeats.isAlive(host);
     for (const network of networks) {
-      const wanted = needsDhcpServer(subnetsOf.get(network.id) ?? []);
+      const networkSubnets = subnetsOf.get(network.id) ?? [];
+      const ports = dhcpPortsOf.get(network.id) ?? [];
+      // A pass follows every projection move: only a network whose server differs from what it
+      // should be costs more than this (its aggregate's load, a choice of agent, a command).
+      if (dhcpServerSettled(network.id, networkSubnets, serverOf.get(network.id), ports, isAlive)) continue;
       try {
-        const ports = dhcpPortsOf.get(network.id) ?? [];
         const physicalNetwork = network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null;
-        if (wanted) await this.ensureServer(network.id, network.projectId, physicalNetwork, subnetsOf.get(network.id) ?? [], ports);
-        else if (serverOf.has(network.id)) await this.removeServer(network.id, 'no subnet with DHCP', ports);
+        if (needsDhcpServer(networkSubnets)) await this.ensureServer(network.id, network.projectId, physicalNetwork, networkSubnets, ports, agents);
+        else await this.removeServer(network.id, 'no subnet with DHCP', ports);
       } catch (err) {
         this.logger.error({ err, networkId: network.id }, 'DHCP server of the network not reconciled; retrying on the next pass');
       }
@@ -109,15 +126,21 @@ export class DhcpServers extends ReconcileLoop {
     physicalNetwork: string | null,
     subnets: readonly SubnetFacts[],
     ports: readonly PortFacts[],
+    agents: readonly AgentRow[],
   ): Promise<void> {
     let server = (await this.repo.load(networkId)).state;
     const alive = server.host !== null && this.heartbeats.isAlive(server.host);
     if (server.host === null || (!alive && !server.pinned)) {
-      const chosen = await this.choose(networkId, physicalNetwork);
+      const chosen = await this.choose(networkId, physicalNetwork, agents);
       if (!chosen) {
-        if (server.host === null) this.logger.warn({ networkId, physicalNetwork }, 'no network agent can serve DHCP for the network yet');
+        // once per network until it is placed: a pass follows every projection move
+        if (server.host === null && !this.waitingForAgent.has(networkId)) {
+          this.logger.warn({ networkId, physicalNetwork }, 'no network agent can serve DHCP for the network yet');
+        }
+        this.waitingForAgent.add(networkId);
         return;
       }
+      this.waitingForAgent.delete(networkId);
       if (server.host !== null) this.logger.warn({ networkId, from: server.host, to: chosen.host }, 'DHCP server moves off a dead agent');
       server = await this.execute(networkId, { type: 'Schedule', host: chosen.host, row: chosen.row, replacing: server.host });
     }
@@ -166,8 +189,10 @@ export class DhcpServers extends ReconcileLoop {
     if (server.host !== null || server.portId !== null) await this.execute(networkId, { type: 'Withdraw', reason });
   }
 
-  private async choose(networkId: string, physicalNetwork: string | null) {
-    const agents = await this.prisma.agent.findMany();
+  private async choose(networkId: string, physicalNetwork: string | null, agents: readonly AgentRow[]) {
+    const candidates = agentCandidates(agents, (host) => this.heartbeats.isAlive(host));
+    // none could take it: no need to weigh the hosts' loads
+    if (chooseNetworkAgent(candidates, new Map(), { physicalNetwork, preferredRows: [] }) === null) return null;
     const load = new Map<string, number>();
     for (const g of await this.prisma.dhcpServer.groupBy({ by: ['host'], _count: { _all: true }, where: { host: { not: null } } })) {
       if (g.host) load.set(g.host, g._count._all);
@@ -177,10 +202,6 @@ export class DhcpServers extends ReconcileLoop {
       agents,
       bound.map((p) => p.bindingHostId),
     );
-    return chooseNetworkAgent(
-      agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: this.heartbeats.isAlive(a.host) })),
-      load,
-      { physicalNetwork, preferredRows },
-    );
+    return chooseNetworkAgent(candidates, load, { physicalNetwork, preferredRows });
   }
 }

@@ -62,7 +62,12 @@ export interface RaSettings {
 }
 
 export const DHCP_DEVICE_OWNER = 'network:dhcp';
-const ROUTER_INTERFACE_OWNERS = new Set(['network:router_interface', 'network:router_interface_distributed', 'network:ha_router_replicated_interface']);
+/** The device owners of a router's interfaces (RAs are sent from them). */
+export const ROUTER_INTERFACE_OWNERS: ReadonlySet<string> = new Set([
+  'network:router_interface',
+  'network:router_interface_distributed',
+  'network:ha_router_replicated_interface',
+]);
 
 /** The DHCP port's device_id: one per network, whichever host serves it (a move re-binds it). */
 export function dhcpDeviceId(networkId: string): string {
@@ -91,6 +96,33 @@ export function needsDhcpServer(subnets: readonly SubnetFacts[]): boolean {
  */
 export function subnetsMissingFromDhcpPort(fixedIps: PortFacts['fixedIps'], subnets: readonly SubnetFacts[]): string[] {
   return subnets.filter((s) => servedMode(s) !== null && !fixedIps.some((f) => f.subnetId === s.id)).map((s) => s.id);
+}
+
+/** A network's DHCP server as the projection shows it. */
+export interface ServerFacts {
+  readonly host: string | null;
+  readonly pinned: boolean;
+  readonly portId: string | null;
+}
+
+/**
+ * Whether a network's DHCP server is as it should be, as the projection shows it, so that a
+ * placement pass has nothing to do for it: none where no subnet needs one (and no DHCP port
+ * left); where one is needed, one on a live agent (or pinned to one), with its port bound there
+ * and addressed on every served subnet. `ports`: the network's DHCP-owned ports.
+ */
+export function dhcpServerSettled(
+  networkId: string,
+  subnets: readonly SubnetFacts[],
+  server: ServerFacts | undefined,
+  ports: readonly PortFacts[],
+  isAlive: (host: string) => boolean,
+): boolean {
+  if (!needsDhcpServer(subnets))
+    return server === undefined || (server.host === null && server.portId === null && !ports.some((p) => p.deviceId === dhcpDeviceId(networkId)));
+  if (!server || server.host === null || (!server.pinned && !isAlive(server.host))) return false;
+  const port = ports.find((p) => p.id === server.portId);
+  return port !== undefined && port.bindingHostId === server.host && subnetsMissingFromDhcpPort(port.fixedIps, subnets).length === 0;
 }
 
 const prefixLength = (cidr: string) => parseCidr(cidr).prefixLength;

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { DESIRED_KINDS, Naming, desiredKey, type RecordedEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
+import { dhcpPartitionOf, networksChangedBy } from '../desired-state/intents';
 import {
   defaultHostname,
+  dhcpDeviceId,
   dhcpServerIntent,
+  dhcpServerSettled,
   needsDhcpServer,
   raIntents,
   servedMode,
@@ -76,6 +80,38 @@ describe('which subnets a DHCP server serves', () => {
   it('finds the served subnets the DHCP port has no address on', () => {
     expect(subnetsMissingFromDhcpPort([{ subnetId: 's4', ipAddress: '10.0.0.2' }], [v4, stateful, slaac])).toEqual(['s6f']);
     expect(subnetsMissingFromDhcpPort([], [slaac])).toEqual([]);
+  });
+});
+
+describe('whether a placement pass has anything to do for a network', () => {
+  const dhcpPort = port('p-dhcp', { deviceOwner: 'network:dhcp', deviceId: dhcpDeviceId(NET), fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.2' }] });
+  const placed = { host: 'h1', pinned: false, portId: 'p-dhcp' };
+  const alive = (host: string) => host === 'h1';
+  const dead = () => false;
+
+  it('is settled with a server on a live agent whose port is bound there with an address on every served subnet', () => {
+    expect(dhcpServerSettled(NET, [v4, slaac], placed, [dhcpPort], alive)).toBe(true);
+  });
+
+  it('is not settled while the server has no host, no port, or a port not yet bound or recorded', () => {
+    expect(dhcpServerSettled(NET, [v4], undefined, [], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], { ...placed, host: null }, [dhcpPort], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], { ...placed, portId: null }, [dhcpPort], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], placed, [], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], placed, [{ ...dhcpPort, bindingHostId: 'h2' }], alive)).toBe(false);
+  });
+
+  it('is not settled when a served subnet was added after the port, or the host died (unless pinned there)', () => {
+    expect(dhcpServerSettled(NET, [v4, stateful], placed, [dhcpPort], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], placed, [dhcpPort], dead)).toBe(false);
+    expect(dhcpServerSettled(NET, [v4], { ...placed, pinned: true }, [dhcpPort], dead)).toBe(true);
+  });
+
+  it('without a served subnet: settled with no server, or one withdrawn whose DHCP port is gone', () => {
+    expect(dhcpServerSettled(NET, [slaac], undefined, [], alive)).toBe(true);
+    expect(dhcpServerSettled(NET, [], { host: null, pinned: true, portId: null }, [], alive)).toBe(true);
+    expect(dhcpServerSettled(NET, [slaac], placed, [dhcpPort], alive)).toBe(false);
+    expect(dhcpServerSettled(NET, [slaac], { host: null, pinned: false, portId: null }, [dhcpPort], alive)).toBe(false);
   });
 });
 
@@ -315,5 +351,24 @@ describe('DHCP server decider', () => {
       .given([scheduled, assigned, { type: 'DhcpServerUnscheduled', data: { host: 'a1', reason: 'x' } }])
       .when({ type: 'Unschedule', reason: 'again' })
       .then([]);
+  });
+});
+
+describe('which networks a batch of events changes, for the DHCP servers', () => {
+  const naming = new Naming({ prefix: 'ncp' });
+  const recorded = (context: string, aggregate: string, id: string) =>
+    ({ subject: naming.eventSubject(context, aggregate, id), sequence: 1, envelope: {} }) as unknown as RecordedEvent;
+
+  it("names IPAM's networks and DHCP's servers by network, and gives up on anything else", () => {
+    expect(networksChangedBy(naming, [recorded('ipam', 'network', 'n1'), recorded('dhcp', 'server', 'n2'), recorded('ipam', 'network', 'n1')])).toEqual(
+      new Set(['n1', 'n2']),
+    );
+    expect(networksChangedBy(naming, [recorded('ipam', 'network', 'n1'), recorded('agent', 'agent', 'h1')])).toBeUndefined();
+    expect(networksChangedBy(naming, [])).toEqual(new Set());
+  });
+
+  it("partitions DHCP servers' entries by network; RAs belong to no partition", () => {
+    expect(dhcpPartitionOf(desiredKey('row-a', 'h1', DESIRED_KINDS.dhcp, 'n1'))).toBe('n1');
+    expect(dhcpPartitionOf(desiredKey('row-a', 'h1', DESIRED_KINDS.ra, 'r1'))).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import {
+  agentCandidates,
   chooseHaAgents,
   chooseNetworkAgent,
   haInterfaceName,
@@ -217,13 +218,7 @@ export class RouterPlacement {
       agents,
       bound.map((p) => p.bindingHostId),
     );
-    const candidates = agents.map((a) => ({
-      host: a.host,
-      row: a.row,
-      roles: a.roles,
-      physnets: a.physnets as Record<string, string>,
-      alive: this.heartbeats.isAlive(a.host),
-    }));
+    const candidates = agentCandidates(agents, (host) => this.heartbeats.isAlive(host));
     return { candidates, load, needs: { physicalNetwork, preferredRows } };
   }
 

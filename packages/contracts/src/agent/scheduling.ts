@@ -7,6 +7,14 @@ export interface AgentCandidate {
   readonly alive: boolean;
 }
 
+/** Agents as the projections keep them (physnets as JSON), as candidates: alive or not by `isAlive`. */
+export function agentCandidates(
+  agents: readonly { host: string; row: string; roles: readonly string[]; physnets: unknown }[],
+  isAlive: (host: string) => boolean,
+): AgentCandidate[] {
+  return agents.map((a) => ({ host: a.host, row: a.row, roles: a.roles, physnets: a.physnets as Record<string, string>, alive: isAlive(a.host) }));
+}
+
 export interface SchedulingNeeds {
   /** The physical network the host must reach (a flat or VLAN external network or served network). */
   readonly physicalNetwork: string | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseHaAgents, chooseNetworkAgent, rowsOfWorkloads, type AgentCandidate } from './scheduling';
+import { agentCandidates, chooseHaAgents, chooseNetworkAgent, rowsOfWorkloads, type AgentCandidate } from './scheduling';
 
 describe('network agent placement', () => {
   const agent = (host: string, row: string, extra: Partial<AgentCandidate> = {}): AgentCandidate => ({
@@ -27,6 +27,17 @@ describe('network agent placement', () => {
     expect(chooseNetworkAgent(agents, load, { physicalNetwork: null, preferredRows: ['row-a'] })?.host).toBe('a2');
     expect(chooseNetworkAgent(agents, load, { physicalNetwork: null, preferredRows: [] })?.host).toBe('b1');
     expect(chooseNetworkAgent(agents.slice(3), load, { physicalNetwork: null, preferredRows: [] })).toBeNull();
+  });
+
+  it('makes candidates of the agents a projection keeps, alive as the heartbeats say', () => {
+    const rows = [
+      { host: 'a1', row: 'row-a', roles: ['network'], physnets: { extnet0: 'eth1' }, id: 'x' },
+      { host: 'a2', row: 'row-a', roles: ['compute'], physnets: {}, id: 'y' },
+    ];
+    expect(agentCandidates(rows, (host) => host === 'a2')).toEqual([
+      { host: 'a1', row: 'row-a', roles: ['network'], physnets: { extnet0: 'eth1' }, alive: false },
+      { host: 'a2', row: 'row-a', roles: ['compute'], physnets: {}, alive: true },
+    ]);
   });
 
   describe('HA routers', () => {
