@@ -554,9 +554,31 @@ function hostileQuery(rng: Rng, template: Template, world: World): { query: stri
 
 /** The next request: a resource or action, and how it is broken (sometimes not at all). */
 export function nextRequest(rng: Rng, world: World): HostileRequest {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   const roll = rng.int(100);
-  const template = rng.pick(TEMPLATES);
+  return requestOfRoll(rng, world, roll, rng.pick(TEMPLATES), () => rng.pick(ACTIONS));
+}
+
+/** Where in `requestOfRoll`'s 100 each operation on a resource lies. */
+const ROLL_OF: Record<string, number> = { POST: 0, GET: 60, 'GET/id': 70, DELETE: 92 };
+
+/**
+ * A request of the operation `op` (as `HostileRequest.op` names it: `DELETE networks`, an
+ * action's), broken as `nextRequest` breaks it: for the operations a run of random requests
+ * happened to try too rarely.
+ */
+export function requestOf(rng: Rng, world: World, op: string): HostileRequest {
+  const action = ACTIONS.find((a) => a.op === op);
+  if (action) return requestOfRoll(rng, world, 80, rng.pick(TEMPLATES), () => action);
+  const [verb = '', collection = ''] = op.split(' ');
+  const [name, id] = collection.split('/');
+  const template = TEMPLATES.find((t) => t.collection === name);
+  const roll = ROLL_OF[id === undefined ? verb : `${verb}/${id}`];
+  if (!template || roll === undefined) throw new Error(`no generator for ${op}`);
+  return requestOfRoll(rng, world, roll, template, () => rng.pick(ACTIONS));
+}
+
+function requestOfRoll(rng: Rng, world: World, roll: number, template: Template, pickAction: () => Action): HostileRequest {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   const base = `/v2.0/${template.collection}`;
 
   let req: HostileRequest;
@@ -581,7 +603,7 @@ export function nextRequest(rng: Rng, world: World): HostileRequest {
     const fields = rng.chance(0.3) ? `?fields=${enc(rng.pick(['id', 'nope', '\u0000']))}` : '';
     req = { op: `GET ${template.collection}/id`, mutation: hostileId ? `id ${idName}` : 'valid', method: 'GET', path: `${base}/${enc(id)}${fields}`, headers };
   } else if (roll < 88) {
-    const action = rng.pick(ACTIONS);
+    const action = pickAction();
     const valid = action.body?.(rng, world);
     const { body, how } = valid === undefined || rng.chance(0.2) ? { body: valid, how: 'valid' } : mutateActionBody(rng, valid);
     let path = action.path(rng, world);
