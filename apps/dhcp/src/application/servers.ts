@@ -36,8 +36,9 @@ import { portFacts, subnetFacts } from './facts';
  */
 export class DhcpServers extends ReconcileLoop {
   readonly repo: AggregateRepository<DhcpServerState, DhcpServerCommand, DhcpEvent>;
-  /** Networks told in the log that no agent can serve them yet. */
+  /** Networks told in the log that no agent can serve them yet (a deleted one leaves it). */
   private readonly waitingForAgent = new Set<string>();
+  private readonly isAlive = (host: string): boolean => this.heartbeats.isAlive(host);
 
   constructor(
     store: JetStreamEventStore,
@@ -64,13 +65,12 @@ export class DhcpServers extends ReconcileLoop {
     const subnetsOf = groupBy(subnets.map(subnetFacts), (s) => s.networkId);
     const dhcpPortsOf = groupBy(dhcpPorts.map(portFacts), (p) => p.networkId);
     const serverOf = new Map(servers.map((s) => [s.networkId, s]));
-    const isAlive = (host: string) => this.heartbeats.isAlive(host);
     for (const network of networks) {
       const networkSubnets = subnetsOf.get(network.id) ?? [];
       const ports = dhcpPortsOf.get(network.id) ?? [];
       // A pass follows every projection move: only a network whose server differs from what it
       // should be costs more than this (its aggregate's load, a choice of agent, a command).
-      if (dhcpServerSettled(network.id, networkSubnets, serverOf.get(network.id), ports, isAlive)) continue;
+      if (dhcpServerSettled(network.id, networkSubnets, serverOf.get(network.id), ports, this.isAlive)) continue;
       try {
         const physicalNetwork = network.networkType === 'flat' || network.networkType === 'vlan' ? network.physicalNetwork : null;
         if (needsDhcpServer(networkSubnets)) await this.ensureServer(network.id, network.projectId, physicalNetwork, networkSubnets, ports, agents);
@@ -82,6 +82,7 @@ export class DhcpServers extends ReconcileLoop {
     // Servers of deleted networks: IPAM deleted their ports along with the network.
     const networkIds = new Set(networks.map((n) => n.id));
     for (const s of servers) if (!networkIds.has(s.networkId)) await this.execute(s.networkId, { type: 'Unschedule', reason: 'network deleted' });
+    for (const id of this.waitingForAgent) if (!networkIds.has(id)) this.waitingForAgent.delete(id);
   }
 
   /**
@@ -190,7 +191,7 @@ export class DhcpServers extends ReconcileLoop {
   }
 
   private async choose(networkId: string, physicalNetwork: string | null, agents: readonly AgentRow[]) {
-    const candidates = agentCandidates(agents, (host) => this.heartbeats.isAlive(host));
+    const candidates = agentCandidates(agents, this.isAlive);
     // none could take it: no need to weigh the hosts' loads
     if (chooseNetworkAgent(candidates, new Map(), { physicalNetwork, preferredRows: [] }) === null) return null;
     const load = new Map<string, number>();
