@@ -10,6 +10,8 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/*.mts',
       '**/*.js',
+      '**/*.cjs',
+      '**/prisma.config.ts',
       // of the plain JS, bench/ and scripts/ are linted (typed by JSDoc, tsconfig.scripts.json)
       '*.mjs',
       'apps/**/*.mjs',
@@ -20,8 +22,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
+    // One program for every TypeScript file (tsconfig.typecheck.json): per package, each would
+    // parse and check the sources of the workspace packages it imports again.
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: false, project: './tsconfig.typecheck.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'error',

@@ -52,6 +52,7 @@ trap '[ -n "${TIER_NAME:-}" ] && echo "== ${TIER_NAME}: $(( $(date +%s) - TIER_S
 tier "formatting (prettier; npm run format fixes it)"
 npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "files above are not formatted: npm run format" >&2; exit 1; }
 
+# lint and typecheck are one task each at the root, over every package at once (one program).
 tier "build, lint, types, unit tests (${CONCURRENCY} tasks at a time)"
 npx turbo run build lint typecheck test:unit --concurrency="${CONCURRENCY}"
 
@@ -59,39 +60,55 @@ tier "docker-compose.yml"
 bash scripts/check-compose.sh
 
 # Two lanes: the cross-service scenarios (the longest task by far, which turbo would start
-# last) from the start, beside every package's own integration tests and then the hostile
-# tier. Everything is built by now: --only keeps turbo from restoring build outputs under
-# processes that run from them.
+# last) from the start; beside them every package's own integration tests, then the scenarios
+# in SCENARIOS_BESIDE (taken off the first lane to even the two out), then the hostile tier.
+# Everything is built by now: --only keeps turbo from restoring build outputs under processes
+# that run from them.
+SCENARIOS_BESIDE=(cli/netctl.int.spec.ts api/authentication.int.spec.ts api/crash-safety.int.spec.ts)
 tier "integration tests (Postgres, NATS, the services as processes) and hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
-(cd tests && npx vitest run .int.spec.ts 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /') &
+scenario_excludes=()
+for f in "${SCENARIOS_BESIDE[@]}"; do scenario_excludes+=(--exclude "**/${f}"); done
+(cd tests && npx vitest run .int.spec.ts "${scenario_excludes[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /') &
 SCENARIOS_PID=$!
 trap 'kill -TERM "$SCENARIOS_PID" 2>/dev/null || true' INT TERM
 lane_status=0
-{ npx turbo run test:int --filter='!@ncp/tests' --only --concurrency=1 && npx turbo run test:hostile --only --concurrency=1; } || lane_status=$?
+{
+  npx turbo run test:int --filter='!@ncp/tests' --only --concurrency=1 &&
+    (cd tests && npx vitest run "${SCENARIOS_BESIDE[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /'; exit "${PIPESTATUS[0]}") &&
+    npx turbo run test:hostile --only --concurrency=1
+} || lane_status=$?
 scenarios_status=0
 wait "$SCENARIOS_PID" || scenarios_status=$?
 if [ "$lane_status" -ne 0 ] || [ "$scenarios_status" -ne 0 ]; then
-  echo "integration tests of the scenarios exited ${scenarios_status}; of the packages, then hostile input, ${lane_status}" >&2
+  echo "integration tests of the scenarios exited ${scenarios_status}; of the packages, then the other scenarios and hostile input, ${lane_status}" >&2
   exit 1
 fi
 
-# Tempest drives the API only (its agent has no data plane), so it runs beside the scenarios,
-# which mostly wait on the kernel and their daemons; its output follows theirs. --only, as
-# above: a build turbo ran or restored here would rewrite dist/ under the stack Tempest is
-# starting from it (seen: L3 exiting on a half-written module).
-tier "end-to-end tests (the whole stack and the openstack CLI), beside Neutron conformance (Tempest's network API tests; a real Keystone, dynamic credentials)"
-TEMPEST_LOG=$(mktemp /tmp/ncp-tempest-log.XXXXXX)
-bash tests/tempest/run.sh --no-build >"$TEMPEST_LOG" 2>&1 &
-TEMPEST_PID=$!
-trap 'kill -TERM "$TEMPEST_PID" 2>/dev/null || true' INT TERM
+# Two lanes again. Tempest drives the API only (its agent has no data plane), and so does the
+# openstack CLI scenario after it; the data-plane scenarios, which mostly wait on the kernel
+# and their daemons, run beside them. The first lane's output follows the second's.
+tier "end-to-end tests (the whole stack, agents in namespaces and the openstack CLI), beside Neutron conformance (Tempest's network API tests; a real Keystone, dynamic credentials)"
+API_LANE_LOG=$(mktemp /tmp/ncp-api-lane-log.XXXXXX)
+API_SCENARIO=cli/openstack-cli.e2e.spec.ts
+(
+  tempest_status=0
+  bash tests/tempest/run.sh --no-build || tempest_status=$?
+  echo "== Tempest (exit ${tempest_status})"
+  cli_status=0
+  (cd tests && npx vitest run "$API_SCENARIO") || cli_status=$?
+  echo "== the openstack CLI scenario (exit ${cli_status})"
+  [ "$tempest_status" -eq 0 ] && [ "$cli_status" -eq 0 ]
+) >"$API_LANE_LOG" 2>&1 &
+API_LANE_PID=$!
+trap 'kill -TERM "$API_LANE_PID" 2>/dev/null || true' INT TERM
 e2e_status=0
-npx turbo run test:e2e --only --concurrency=1 || e2e_status=$?
-tempest_status=0
-wait "$TEMPEST_PID" || tempest_status=$?
-echo "== Tempest (exit ${tempest_status}):"
-cat "$TEMPEST_LOG"
-rm -f "$TEMPEST_LOG"
-if [ "$e2e_status" -ne 0 ] || [ "$tempest_status" -ne 0 ]; then
-  echo "end-to-end tests exited ${e2e_status}, Tempest ${tempest_status}" >&2
+(cd tests && npx vitest run .e2e.spec.ts --exclude "**/${API_SCENARIO}") || e2e_status=$?
+api_lane_status=0
+wait "$API_LANE_PID" || api_lane_status=$?
+echo "== Tempest, then the openstack CLI scenario:"
+cat "$API_LANE_LOG"
+rm -f "$API_LANE_LOG"
+if [ "$e2e_status" -ne 0 ] || [ "$api_lane_status" -ne 0 ]; then
+  echo "data-plane end-to-end tests exited ${e2e_status}; Tempest and the openstack CLI scenario ${api_lane_status}" >&2
   exit 1
 fi

@@ -89,6 +89,12 @@ async function main() {
       const { port } = await api(stack, 'POST', '/v2.0/ports', { port: { network_id: tenant.id, 'binding:host_id': HOST, 'binding:profile': { netns: w } } });
       ports.push(port);
     }
+    // The ports are in their project's default group, which lets in only its own members:
+    // the upstream's pings need a rule, as an operator would add one.
+    const { security_groups: groups } = await api(stack, 'GET', `/v2.0/security-groups?name=default&project_id=${ports[0].project_id}`);
+    await api(stack, 'POST', '/v2.0/security-group-rules', {
+      security_group_rule: { security_group_id: groups[0].id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' },
+    });
     await waitUntil(
       'workloads ACTIVE',
       async () => (await api(stack, 'GET', `/v2.0/ports?network_id=${tenant.id}&status=ACTIVE&fields=id`)).ports.length >= WORKLOADS + 1,

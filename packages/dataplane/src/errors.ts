@@ -13,6 +13,8 @@ export class DataplaneError extends Error {
   constructor(
     readonly code: DataplaneErrorCode,
     message: string,
+    /** what the command printed on stderr, when a command failed */
+    readonly output?: string,
   ) {
     super(message);
   }

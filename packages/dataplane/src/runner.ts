@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { commandsOfBatch } from './batch.js';
 import { DataplaneError } from './errors.js';
 
 export interface CommandResult {
@@ -46,7 +47,7 @@ export class ExecFileRunner implements CommandRunner {
           if (error) {
             const detail = stderr.trim() || error.message;
             const timedOut = error.killed === true ? ` (killed after ${this.timeoutMs} ms)` : '';
-            reject(new DataplaneError('DATAPLANE.COMMAND_FAILED', `\`${argv.join(' ')}\` failed${timedOut}: ${detail}`));
+            reject(new DataplaneError('DATAPLANE.COMMAND_FAILED', `\`${argv.join(' ')}\` failed${timedOut}: ${detail}`, stderr));
             return;
           }
           resolve({ stdout });
@@ -67,14 +68,20 @@ export function execFileRunner(options: ExecFileRunnerOptions = {}): CommandRunn
   return new ExecFileRunner(options);
 }
 
-/** Wraps a runner and remembers every argv it was given (for tests and dry-run logs). */
+/**
+ * Wraps a runner and remembers every command it was given (for tests and dry-run logs): a
+ * batch (`ip -n NS -batch -`) as the commands of its lines, which is what it stands for.
+ */
 export class RecordingRunner implements CommandRunner {
   readonly calls: string[][] = [];
+  /** the argv of every process, a batch once */
+  readonly processes: string[][] = [];
 
   constructor(private readonly inner: CommandRunner) {}
 
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
-    this.calls.push([...argv]);
+    this.processes.push([...argv]);
+    this.calls.push(...(commandsOfBatch(argv, options?.input) ?? [[...argv]]));
     return this.inner.run(argv, options);
   }
 

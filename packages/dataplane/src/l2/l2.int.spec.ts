@@ -154,10 +154,11 @@ describeOnNamespaces('L2 driver on real namespaces', [], (topo) => {
     await runArgv([...bridge, 'del', MAC.P2, 'dev', 'vx-a1b2c3d4', 'dst', TUNNEL_B]);
     await runArgv([...bridge, 'append', '00:00:00:00:00:00', 'dev', 'vx-a1b2c3d4', 'dst', '10.91.9.9']);
     await runArgv(['ip', '-n', ns.hostA, 'link', 'set', 'dev', 'tapc0000001000', 'down']);
+    // the host's ip steps run before its fdb steps (one batch each)
     expect(await mutationsOf(intentA, configA)).toEqual([
+      `ip -n ${ns.hostA} link set dev tapc0000001000 up`,
       `bridge -n ${ns.hostA} fdb del 00:00:00:00:00:00 dev vx-a1b2c3d4 dst 10.91.9.9`,
       `bridge -n ${ns.hostA} fdb replace ${MAC.P2} dev vx-a1b2c3d4 dst ${TUNNEL_B}`,
-      `ip -n ${ns.hostA} link set dev tapc0000001000 up`,
     ]);
     expect(await mutationsOf(intentA, configA)).toEqual([]);
     await ping(ns.wa, '192.168.50.2');

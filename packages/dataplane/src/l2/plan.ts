@@ -427,9 +427,12 @@ function planPort(
   const alias = ownerAlias('port', p.id);
   const workloadLinks = observed.workloadLinks[wns] ?? [];
   const peer = workloadLinks.find((l) => l.name === ifname);
-  const steps: Step[] = [];
+  // The host's steps first, then the workload end's: neither end's changes need the other's,
+  // and an apply can then send each namespace's steps together (see applyL2).
+  const hostSteps: Step[] = [];
+  const workloadSteps: Step[] = [];
   const step = (ns: string | null, why: string, ...args: string[]): void => {
-    steps.push({ item, argv: ipArgv(ns, ...args), why });
+    (ns === wns ? workloadSteps : hostSteps).push({ item, argv: ipArgv(ns, ...args), why });
   };
 
   const current = claim(tap, alias);
@@ -477,12 +480,12 @@ function planPort(
     tapState = fresh(mtu);
     peerState = { ...fresh(mtu), address: mac };
   }
-  pushDefined(steps, linkSet(item, host, tap, tapState, { master: p.network.bridge, mtu, up: p.intent.adminStateUp }, 'host end'));
-  pushDefined(steps, linkSet(item, wns, ifname, peerState, { address: mac, mtu, up: true }, 'workload end'));
+  pushDefined(hostSteps, linkSet(item, host, tap, tapState, { master: p.network.bridge, mtu, up: p.intent.adminStateUp }, 'host end'));
+  pushDefined(workloadSteps, linkSet(item, wns, ifname, peerState, { address: mac, mtu, up: true }, 'workload end'));
   const lo = observed.netns.includes(wns) ? workloadLinks.find((l) => l.name === 'lo') : undefined;
   if ((lo === undefined || !lo.up) && !nsDone.has(wns)) step(wns, `loopback of ${wns} up`, 'link', 'set', 'dev', 'lo', 'up');
   nsDone.add(wns);
-  return steps;
+  return [...hostSteps, ...workloadSteps];
 }
 
 /** One `ip link set` with only the attributes that differ, or nothing. */

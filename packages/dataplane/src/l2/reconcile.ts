@@ -25,7 +25,7 @@ export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, ru
   const read = await observeOrFailAll(items, 'the host state', () => observeL2(intent, config, runner));
   if ('failed' in read) return read.failed;
   const plan = planL2(intent, config, read.observed);
-  const failures = itemFailures(plan, await applyL2(plan.steps, runner));
+  const failures = itemFailures(plan, await applyL2(plan.steps, runner, config.netns));
   return items.map((item) => {
     const error = failures.get(item);
     return error === undefined ? { item, ok: true } : { item, ok: false, error };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
-import { N1, N2, N3, N4, P1, P2, P3, config, fixtureIntent, port1, vxlanNet1 } from './__fixtures__/intent.js';
+import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, port1, vxlanNet1 } from './__fixtures__/intent.js';
 import { applyL2 } from './apply.js';
+import { planL2 } from './plan.js';
 import { reconcileL2 } from './reconcile.js';
 
 const mutating = (calls: readonly (readonly string[])[]): string[] => calls.filter((c) => !isReadOnlyCommand(c)).map((c) => c.join(' '));
@@ -26,6 +27,22 @@ describe('reconcileL2 against an in-memory kernel', () => {
     expect(second.every((r) => r.ok)).toBe(true);
     expect(recorder.mutatingCalls()).toEqual([]);
     expect(recorder.calls.length).toBeGreaterThan(0);
+  });
+
+  it('builds the host with one process per namespace and tool, not one per command', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    await reconcileL2(fixtureIntent, config, kernel);
+    expect(mutating(kernel.processes)).toEqual([
+      'ip netns add wl-vm1',
+      'ip netns add wl-vm2',
+      'ip -n host-a -batch -',
+      'bridge -n host-a -batch -',
+      'ip -n wl-vm1 -batch -',
+      'ip -n wl-vm2 -batch -',
+    ]);
+    // the same commands as the plan, as a set: only their order across namespaces changed
+    const plan = planL2(fixtureIntent, config, emptyHost);
+    expect(mutating(kernel.calls).sort()).toEqual(plan.steps.map((s) => s.argv.join(' ')).sort());
   });
 
   it('keeps going when one item fails, and finishes it on the next pass', async () => {
@@ -106,6 +123,7 @@ describe('applyL2', () => {
       { item: 'network:a', ok: true, applied: 2 },
       { item: 'network:b', ok: false, applied: 0, error: 'two: x 2: injected failure', failedStep: { item: 'network:b', argv: ['x', '2'], why: 'two' } },
     ]);
-    expect(kernel.calls.map((c) => c.join(' '))).toEqual(['ip netns add ns1', 'x 2']);
+    // in plan order, not item by item: network:b's second step never ran
+    expect(kernel.calls.map((c) => c.join(' '))).toEqual(['x 2', 'ip netns add ns1']);
   });
 });

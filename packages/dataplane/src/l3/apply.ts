@@ -1,3 +1,4 @@
+import { runInBatches } from '../batch.js';
 import { type CommandRunner } from '../runner.js';
 import { stepsByItem } from '../steps.js';
 import { type L3Item, type L3Step } from './plan.js';
@@ -17,42 +18,41 @@ export type L3ApplyResult =
 const NOTHING_DELETED = /\b0 flow entries have been deleted\b/;
 
 /**
- * Runs the steps item by item, in plan order. A failing command stops the rest of its own
- * item (later steps assume the earlier ones happened) and the other items go on; the failed
- * item stays different from its intent, so the next resync plans it again. Tolerated failures
- * (see `StepTolerance`) do not stop the item. Best-effort steps (gratuitous ARP) run in the
+ * Runs the steps in plan order. A failing command stops the rest of its own item (later steps
+ * assume the earlier ones happened) and the other items go on; the failed item stays different
+ * from its intent, so the next resync plans it again. Consecutive `ip` commands in one router
+ * namespace share one `ip -batch` process (see `runInBatches`). Tolerated failures (see
+ * `StepTolerance`) do not stop the item. Best-effort steps (gratuitous ARP) run in the
  * background: arping lingers a second waiting for replies that never come, and the agent must
  * not spend that second before its next change (a floating IP association would wait for
  * the previous one's announcement).
  */
 export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): Promise<L3ApplyResult[]> {
-  const results: L3ApplyResult[] = [];
-  for (const [item, group] of stepsByItem(steps)) {
-    let applied = 0;
-    const warnings: string[] = [];
-    let failure: { step: L3Step; error: string } | null = null;
-    for (const step of group) {
+  const outcomes = await runInBatches(
+    steps,
+    runner,
+    async (step) => {
       if (step.tolerate === 'best-effort') {
         runner.run(step.argv).catch(() => undefined);
-        applied += 1;
-        continue;
+        return { ok: true };
       }
       try {
         await runner.run(step.argv, step.input === undefined ? undefined : { input: step.input });
-        applied += 1;
+        return { ok: true };
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        if (step.tolerate === 'no-flow-entries' && NOTHING_DELETED.test(message)) {
-          applied += 1;
-          continue;
-        }
-        failure = { step, error: `${step.why}: ${message}` };
-        break;
+        return step.tolerate === 'no-flow-entries' && NOTHING_DELETED.test(message) ? { ok: true } : { ok: false, error: message };
       }
-    }
-    results.push(
-      failure === null ? { item, ok: true, applied, warnings } : { item, ok: false, applied, warnings, error: failure.error, failedStep: failure.step },
-    );
-  }
-  return results;
+    },
+    (step) => step.tolerate === undefined,
+  );
+  const outcomeOf = new Map(steps.map((step, i) => [step, outcomes[i] ?? null]));
+  return [...stepsByItem(steps)].map(([item, group]): L3ApplyResult => {
+    const applied = group.filter((s) => outcomeOf.get(s)?.ok === true).length;
+    const failedStep = group.find((s) => outcomeOf.get(s)?.ok === false);
+    const outcome = failedStep === undefined ? null : outcomeOf.get(failedStep);
+    return failedStep === undefined || outcome?.ok !== false
+      ? { item, ok: true, applied, warnings: [] }
+      : { item, ok: false, applied, warnings: [], error: `${failedStep.why}: ${outcome.error}`, failedStep };
+  });
 }

@@ -40,6 +40,15 @@ describe('reconcileL3 against an in-memory kernel', () => {
     expect(recorder.calls.length).toBeGreaterThan(0);
   });
 
+  it("sends a router's consecutive ip commands to one process", async () => {
+    const kernel = pluggedKernel();
+    expect(await reconcileL3([router1, router2], kernel)).toEqual(allOk);
+    const processes = mutating(kernel.processes);
+    expect(processes.filter((p) => p === `ip -n ${NS1} -batch -`)).toHaveLength(1);
+    // the same commands as one by one, in fewer processes
+    expect(mutating(kernel.calls).length - processes.length).toBeGreaterThanOrEqual(6);
+  });
+
   it('counts "0 flow entries have been deleted" as success and flushes what is there', async () => {
     const kernel = pluggedKernel();
     await reconcileL3([router1, router2], kernel);
@@ -67,7 +76,8 @@ describe('reconcileL3 against an in-memory kernel', () => {
     kernel.failOn.add(broken);
     const first = await reconcileL3([router1, router2], kernel);
     expect(first.filter((r) => !r.ok).map((r) => r.item)).toEqual([`router:${R1}`, `fip:${F2}`, `fip:${F1}`]);
-    expect(first[0]).toEqual({ item: `router:${R1}`, ok: false, error: `route to 0.0.0.0/0 is missing: ${broken}: injected failure` });
+    // the step failed within its namespace's batch: the error names the step, then what the tool said
+    expect(first[0]).toEqual({ item: `router:${R1}`, ok: false, error: `route to 0.0.0.0/0 is missing: \`${broken}\` failed: ${broken}: injected failure` });
     expect(first[1]).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`^router:${R1} failed: `)) as unknown });
     // the floating IPs' own steps ran; the router's NAT table (after the failed step) did not
     expect(

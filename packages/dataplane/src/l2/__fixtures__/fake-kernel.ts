@@ -1,4 +1,5 @@
-import { type CommandResult, type CommandRunner } from '../../runner.js';
+import { runFakeBatch } from '../../__fixtures__/batch.js';
+import { type CommandResult, type CommandRunner, type RunOptions } from '../../runner.js';
 
 /**
  * A tiny in-memory model of the `ip`/`bridge` commands the L2 driver uses, for unit tests of
@@ -27,7 +28,10 @@ interface FdbEntry {
 const ROOT = '';
 
 export class FakeKernel implements CommandRunner {
+  /** every command, a batch's lines each as the command it stands for */
   readonly calls: string[][] = [];
+  /** every process started: a batch once (`ip -n NS -batch -`) */
+  readonly processes: string[][] = [];
   private readonly namespaces = new Map<string, Map<string, FakeLink>>([[ROOT, new Map()]]);
   private readonly fdbs = new Map<string, FdbEntry[]>();
   private macCounter = 0;
@@ -56,7 +60,12 @@ export class FakeKernel implements CommandRunner {
     return this.fdbs.get(`${ns ?? ROOT}/${dev}`) ?? [];
   }
 
-  async run(argv: readonly string[]): Promise<CommandResult> {
+  async run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
+    this.processes.push([...argv]);
+    return (await runFakeBatch(argv, options, (c) => this.command(c))) ?? this.command(argv);
+  }
+
+  private async command(argv: readonly string[]): Promise<CommandResult> {
     this.calls.push([...argv]);
     if (this.failOn.has(argv.join(' '))) throw new Error(`${argv.join(' ')}: injected failure`);
     const args = [...argv];

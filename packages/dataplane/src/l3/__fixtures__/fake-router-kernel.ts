@@ -1,4 +1,5 @@
 import { formatCidr, normalizeIp, parseCidr } from '@ncp/netaddr';
+import { runFakeBatch } from '../../__fixtures__/batch.js';
 import { type CommandResult, type CommandRunner, type RunOptions } from '../../runner.js';
 
 /**
@@ -87,7 +88,16 @@ export class FakeRouterKernel implements CommandRunner {
     return ns;
   }
 
+  /** every process started: a batch once (`ip -n NS -batch -`) */
+  readonly processes: string[][] = [];
+
   async run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
+    this.processes.push([...argv]);
+    return (await runFakeBatch(argv, options, (c) => this.command(c))) ?? this.command(argv, options);
+  }
+
+  /** One command, a batch's line as the command it stands for. */
+  private async command(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
     this.calls.push([...argv]);
     if (options?.input !== undefined) this.inputs.set(this.calls.length - 1, options.input);
     if (this.failOn.has(argv.join(' '))) throw new Error(`${argv.join(' ')}: injected failure`);
