@@ -71,9 +71,19 @@ export class DesiredStatePublisher {
   private lastWholeAt = 0;
   /** When the last pass may be followed by the next: as long after its end as it took. */
   private nextPassAt = 0;
+  /** failed passes in a row */
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly passes = new SerialPass(
-    () => this.publish(),
-    (err: unknown) => this.logger?.error({ err, kinds: this.kinds }, 'publishing desired state failed'),
+    async () => {
+      await this.publish();
+      this.failures = 0;
+    },
+    (err: unknown) => {
+      this.failures++;
+      this.logger?.error({ err, kinds: this.kinds, failures: this.failures }, 'publishing desired state failed');
+      this.retryLater();
+    },
   );
 
   constructor(
@@ -102,8 +112,26 @@ export class DesiredStatePublisher {
   /** Publishes nothing more: a pass under way writes what it computed, none follows. */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.timer = undefined;
+    this.retryTimer = undefined;
     this.kv = undefined;
+  }
+
+  /**
+   * A failed pass (the bucket unreachable a while, say) is tried again on its own, everything
+   * recomputed: waiting for the next change could leave the agents on stale entries for as
+   * long as nothing changes. 0.5 s, doubling per failure in a row, up to 30 s.
+   */
+  private retryLater(): void {
+    if (!this.kv || this.retryTimer) return;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.schedule();
+      },
+      Math.min(30_000, 500 * 2 ** (this.failures - 1)),
+    );
   }
 
   /**
