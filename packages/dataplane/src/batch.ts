@@ -1,5 +1,6 @@
 import { DataplaneError } from './errors.js';
 import { type CommandRunner } from './runner.js';
+import { stepsByItem } from './steps.js';
 
 /** Tools that read commands from stdin with `-batch -`, one per line, in one process. */
 const BATCH_TOOLS: ReadonlySet<string> = new Set(['ip', 'bridge']);
@@ -109,6 +110,36 @@ export async function runInBatches<S extends RunnableStep<unknown>>(
     start = end;
   }
   return outcomes;
+}
+
+/** What became of an item: how many of its steps ran, and its failed step with the error (`<why>: <error>`). */
+export interface ItemOutcome<S extends { readonly item: unknown }> {
+  readonly item: S['item'];
+  readonly applied: number;
+  readonly failure: { readonly step: S; readonly error: string } | null;
+}
+
+/**
+ * Each item's outcome, items in the order they first appear in `plan` (the plan's order, which
+ * may differ from the order the steps ran in: `ran` and `outcomes` go together).
+ */
+export function outcomesByItem<S extends RunnableStep<unknown> & { readonly why: string }>(
+  plan: readonly S[],
+  ran: readonly S[],
+  outcomes: readonly StepOutcome[],
+): ItemOutcome<S>[] {
+  const outcomeOf = new Map(ran.map((step, i) => [step, outcomes[i] ?? null]));
+  return [...stepsByItem(plan)].map(([item, group]) => {
+    let failure: ItemOutcome<S>['failure'] = null;
+    for (const step of group) {
+      const outcome = outcomeOf.get(step);
+      if (outcome?.ok === false) {
+        failure = { step, error: `${step.why}: ${outcome.error}` };
+        break;
+      }
+    }
+    return { item, applied: group.filter((s) => outcomeOf.get(s)?.ok === true).length, failure };
+  });
 }
 
 async function runOne(argv: readonly string[], runner: CommandRunner): Promise<StepOutcome> {

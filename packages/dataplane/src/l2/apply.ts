@@ -1,6 +1,5 @@
-import { runInBatches } from '../batch.js';
+import { outcomesByItem, runInBatches } from '../batch.js';
 import { type CommandRunner } from '../runner.js';
-import { stepsByItem } from '../steps.js';
 import { type L2Item, type Step } from './plan.js';
 
 export type ItemResult =
@@ -23,19 +22,9 @@ export type ItemResult =
 export async function applyL2(steps: readonly Step[], runner: CommandRunner, hostNs: string | null = null): Promise<ItemResult[]> {
   const ordered = inBatchOrder(steps, hostNs);
   const outcomes = await runInBatches(ordered, runner);
-  const outcomeOf = new Map(ordered.map((step, i) => [step, outcomes[i] ?? null]));
-  const results: ItemResult[] = [];
-  for (const [item, group] of stepsByItem(steps)) {
-    const applied = group.filter((s) => outcomeOf.get(s)?.ok === true).length;
-    const failedStep = group.find((s) => outcomeOf.get(s)?.ok === false);
-    const outcome = failedStep === undefined ? null : outcomeOf.get(failedStep);
-    results.push(
-      failedStep === undefined || outcome?.ok !== false
-        ? { item, ok: true, applied }
-        : { item, ok: false, applied, error: `${failedStep.why}: ${outcome.error}`, failedStep },
-    );
-  }
-  return results;
+  return outcomesByItem(steps, ordered, outcomes).map(({ item, applied, failure }) =>
+    failure === null ? { item, ok: true, applied } : { item, ok: false, applied, error: failure.error, failedStep: failure.step },
+  );
 }
 
 /**

@@ -1,6 +1,5 @@
-import { runInBatches } from '../batch.js';
+import { outcomesByItem, runInBatches } from '../batch.js';
 import { type CommandRunner } from '../runner.js';
-import { stepsByItem } from '../steps.js';
 import { type L3Item, type L3Step } from './plan.js';
 
 export type L3ApplyResult =
@@ -46,13 +45,7 @@ export async function applyL3(steps: readonly L3Step[], runner: CommandRunner): 
     },
     (step) => step.tolerate === undefined,
   );
-  const outcomeOf = new Map(steps.map((step, i) => [step, outcomes[i] ?? null]));
-  return [...stepsByItem(steps)].map(([item, group]): L3ApplyResult => {
-    const applied = group.filter((s) => outcomeOf.get(s)?.ok === true).length;
-    const failedStep = group.find((s) => outcomeOf.get(s)?.ok === false);
-    const outcome = failedStep === undefined ? null : outcomeOf.get(failedStep);
-    return failedStep === undefined || outcome?.ok !== false
-      ? { item, ok: true, applied, warnings: [] }
-      : { item, ok: false, applied, warnings: [], error: `${failedStep.why}: ${outcome.error}`, failedStep };
-  });
+  return outcomesByItem(steps, steps, outcomes).map(({ item, applied, failure }): L3ApplyResult =>
+    failure === null ? { item, ok: true, applied, warnings: [] } : { item, ok: false, applied, warnings: [], error: failure.error, failedStep: failure.step },
+  );
 }
