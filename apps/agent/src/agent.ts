@@ -59,8 +59,9 @@ export class HostAgent {
     this.desired = new DesiredState(config.netnsPrefix);
     this.firstSync = new Promise((resolve) => (this.firstSyncDone = resolve));
     const managers = driverManagers({ config, desired: this.desired, runner, hasForwarder: () => this.forwarder !== undefined }, logger);
-    // Let a burst of KV updates land before touching the kernel.
-    this.loop = new ReconcileLoop(managers, clock, { resyncMs: config.resyncSeconds * 1000, settleMs: 20, afterPass: (pass) => this.afterPass(pass) });
+    // Let a burst of KV updates (one publisher pass writes its keys within a millisecond or two) land
+    // in one pass; what arrives while a pass runs is in the next anyway.
+    this.loop = new ReconcileLoop(managers, clock, { resyncMs: config.resyncSeconds * 1000, settleMs: 5, afterPass: (pass) => this.afterPass(pass) });
   }
 
   private meta(): CommandMetadata {
@@ -181,7 +182,8 @@ export class HostAgent {
     this.logger.info(
       {
         ms: pass.ms,
-        managers: pass.ran.map((m) => m.name),
+        // each manager that ran, with the milliseconds its pass took
+        managers: Object.fromEntries(pass.ran.map((m) => [m.name, m.lastPassMs])),
         networks: count(DESIRED_KINDS.l2Network),
         ports: count(DESIRED_KINDS.l2Port),
         routers: count(DESIRED_KINDS.router),

@@ -40,13 +40,27 @@ export function localNetns(netnsPrefix: string, name: string): string {
   return `${netnsPrefix}${name}`;
 }
 
+/** Freezes a parsed entry throughout: every pass shares it, so a driver that changed it would change the next pass' intent. */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
  * intent the drivers take, with the namespaces named as this host names them
  * ({@link localNetns}). Entries that do not parse are reported, not applied.
  */
 export class DesiredState {
-  private readonly entries = new Map<string, string>();
+  /**
+   * The entries by kind, each kind with its entries parsed once: a pass asks for every kind
+   * its drivers read, and parsing a host's thousands of entries again for each was a good part
+   * of a pass's own cost. A kind is parsed again only after one of its entries changed.
+   */
+  private readonly kinds = new Map<string, { readonly entries: Map<string, string>; parsed?: { intents: unknown[]; invalid: InvalidEntry[] } }>();
 
   constructor(private readonly netnsPrefix = '') {}
 
@@ -54,38 +68,53 @@ export class DesiredState {
     return { ...intent, namespace: localNetns(this.netnsPrefix, intent.namespace) };
   }
 
+  private kindOf(key: string) {
+    const kind = parseDesiredKey(key)?.kind ?? '';
+    let entries = this.kinds.get(kind);
+    if (entries === undefined) this.kinds.set(kind, (entries = { entries: new Map() }));
+    return entries;
+  }
+
   put(key: string, value: string): void {
-    this.entries.set(key, value);
+    const kind = this.kindOf(key);
+    kind.entries.set(key, value);
+    kind.parsed = undefined;
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    const kind = this.kindOf(key);
+    if (kind.entries.delete(key)) kind.parsed = undefined;
   }
 
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const kind of this.kinds.values()) n += kind.entries.size;
+    return n;
   }
 
   /** How many entries of one kind there are, valid or not. */
   count(kind: DesiredKind): number {
-    let n = 0;
-    for (const key of this.entries.keys()) if (parseDesiredKey(key)?.kind === kind) n++;
-    return n;
+    return this.kinds.get(kind)?.entries.size ?? 0;
   }
 
   /** Every entry of one kind, parsed, sorted by `sortKey` (each kind is complete: drivers sweep what it omits). */
   private intentsOf<T>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
-    const intents: T[] = [];
-    const invalid: InvalidEntry[] = [];
-    for (const [key, value] of this.entries) {
-      if (parseDesiredKey(key)?.kind !== kind) continue;
-      try {
-        intents.push(schema.parse(JSON.parse(value)));
-      } catch (e) {
-        invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
+    const entries = this.kinds.get(kind);
+    if (entries === undefined) return { intents: [], invalid: [] };
+    if (entries.parsed === undefined) {
+      const intents: T[] = [];
+      const invalid: InvalidEntry[] = [];
+      for (const [key, value] of entries.entries) {
+        try {
+          intents.push(frozen(schema.parse(JSON.parse(value))));
+        } catch (e) {
+          invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
+        }
       }
+      entries.parsed = { intents: intents.sort((a, b) => sortKey(a).localeCompare(sortKey(b))), invalid };
     }
-    return { intents: intents.sort((a, b) => sortKey(a).localeCompare(sortKey(b))), invalid };
+    // each kind is only ever parsed with its own schema
+    return { intents: [...(entries.parsed.intents as T[])], invalid: [...entries.parsed.invalid] };
   }
 
   routerIntents(): { intents: RouterIntent[]; invalid: InvalidEntry[] } {

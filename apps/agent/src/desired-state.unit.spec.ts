@@ -16,6 +16,42 @@ describe('DesiredState.metadataIntents', () => {
   });
 });
 
+describe('DesiredState between passes', () => {
+  const A = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const B = 'bbbbbbbb-0000-4000-8000-000000000002';
+
+  it('gives the same intent until an entry of its kind changes, then the new one', () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.meta.${A}`, JSON.stringify(intent(A)));
+    desired.put(`r.h.meta.${B}`, '{');
+    const first = desired.metadataIntents();
+    expect(first.intents.map((i) => i.interfaces)).toEqual([['qr-b0000001-00']]);
+    expect(first.invalid.map((i) => i.key)).toEqual([`r.h.meta.${B}`]);
+    // another kind's change leaves it as it was
+    desired.put(`r.h.router.${A}`, '{}');
+    expect(desired.metadataIntents()).toEqual(first);
+
+    desired.put(`r.h.meta.${A}`, JSON.stringify({ ...intent(A), interfaces: ['qr-b0000002-00'] }));
+    desired.put(`r.h.meta.${B}`, JSON.stringify(intent(B)));
+    expect(desired.metadataIntents().intents.map((i) => [i.id, i.interfaces])).toEqual([
+      [A, ['qr-b0000002-00']],
+      [B, ['qr-b0000001-00']],
+    ]);
+    desired.delete(`r.h.meta.${A}`);
+    expect(desired.metadataIntents().intents.map((i) => i.id)).toEqual([B]);
+    expect([desired.count('meta'), desired.count('router'), desired.size]).toEqual([1, 1, 2]);
+  });
+
+  it('hands out intents no driver can change for the next pass', () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.meta.${A}`, JSON.stringify(intent(A)));
+    const { intents } = desired.metadataIntents();
+    expect(() => (intents[0]?.interfaces as string[]).push('qr-x')).toThrow(TypeError);
+    intents.pop();
+    expect(desired.metadataIntents().intents[0]?.interfaces).toEqual(['qr-b0000001-00']);
+  });
+});
+
 describe('DesiredState with a namespace prefix', () => {
   const ID = 'aaaaaaaa-0000-4000-8000-000000000001';
   const PORT = 'bbbbbbbb-0000-4000-8000-000000000002';

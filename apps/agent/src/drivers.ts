@@ -13,7 +13,7 @@ import {
   metadataForwardSocket,
   reconcileBgp,
   reconcileDhcp,
-  reconcileL2,
+  L2Reconciler,
   reconcileL3,
   reconcileMetadata,
   SecurityGroupsApplier,
@@ -52,14 +52,19 @@ export const l3Owner = (config: Pick<AgentConfig, 'host' | 'natsPrefix'>): strin
 
 const allFailed = <T extends string>(items: readonly T[], error: string) => items.map((item) => ({ item, ok: false as const, error }));
 
-const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, L2ItemResult> => ({
-  name: 'l2',
-  kinds: [DESIRED_KINDS.l2Network, DESIRED_KINDS.l2Port],
-  desired: () => desired.l2Intent(),
-  apply: (intent) => reconcileL2(intent, { netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner),
-  failed: (intent, error) => allFailed([...intent.networks.map((n) => `network:${n.id}` as const), ...intent.ports.map((p) => `port:${p.id}` as const)], error),
-  reports: (intent, results) => reports({ l2: { ports: intent.ports, results } }),
-});
+/** Between resyncs it reads back only the workload namespaces a change concerns (see L2Reconciler). */
+const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, L2ItemResult> => {
+  const reconciler = new L2Reconciler({ netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner);
+  return {
+    name: 'l2',
+    kinds: [DESIRED_KINDS.l2Network, DESIRED_KINDS.l2Port],
+    desired: () => desired.l2Intent(),
+    apply: (intent, pass) => reconciler.reconcile(intent, pass),
+    failed: (intent, error) =>
+      allFailed([...intent.networks.map((n) => `network:${n.id}` as const), ...intent.ports.map((p) => `port:${p.id}` as const)], error),
+    reports: (intent, results) => reports({ l2: { ports: intent.ports, results } }),
+  };
+};
 
 /**
  * The host's security groups and port security, in one nft transaction per change holding only

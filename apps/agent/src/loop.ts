@@ -71,9 +71,9 @@ export class ReconcileLoop {
     this.poke();
   }
 
-  /** Every manager runs in the next pass. */
+  /** Every manager runs in the next pass, reading the whole kernel back. */
   resync(): void {
-    for (const m of this.managers) m.markDirty();
+    for (const m of this.managers) m.markResync();
     this.poke();
   }
 
@@ -99,7 +99,7 @@ export class ReconcileLoop {
       if (this.wake.signal.aborted) this.wake = new AbortController();
       const now = this.clock.now();
       if (now >= nextResync) {
-        for (const m of this.managers) m.markDirty();
+        for (const m of this.managers) m.markResync();
         nextResync = now + this.options.resyncMs;
       }
       const due = this.isReady && this.managers.some((m) => m.wants(now));

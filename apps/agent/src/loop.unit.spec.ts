@@ -56,6 +56,8 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 class FakeDriver {
   ids = ['1'];
   calls = 0;
+  /** the `resync` flag of each pass */
+  resyncs: boolean[] = [];
   throws: string | undefined;
   failsItem: string | undefined;
 
@@ -70,8 +72,9 @@ class FakeDriver {
       name: this.name,
       kinds: this.kinds,
       desired: () => ({ intent: [...this.ids], invalid: [] }),
-      apply: async (ids) => {
+      apply: async (ids, pass) => {
         this.calls++;
+        this.resyncs.push(pass.resync);
         if (this.throws !== undefined) throw new Error(this.throws);
         return ids.map((id): DriverResult =>
           `${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true },
@@ -215,6 +218,28 @@ describe('the reconcile loop and its managers', () => {
       ['l2', 'bgp'],
       ['l2', 'bgp'],
     ]);
+  });
+
+  it('tells a driver which passes must read the kernel whole: the first, the resyncs, not a change or a retry', async () => {
+    const clock = new FakeClock();
+    const l2 = new FakeDriver('l2', ['l2port']);
+    const l3 = new FakeDriver('l3', ['router'], { after: ['l2'] });
+    const { loop } = start([l2, l3], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    loop.changed('l2port');
+    await clock.advance(SETTLE_MS);
+    l2.failsItem = 'l2:1';
+    loop.changed('l2port');
+    await clock.advance(SETTLE_MS);
+    l2.failsItem = undefined;
+    await clock.advance(1_000);
+    loop.resync();
+    await clock.advance(SETTLE_MS);
+    loop.changed('router');
+    await clock.advance(RESYNC_MS);
+    expect(l2.resyncs).toEqual([true, false, false, false, true, true]);
+    expect(l3.resyncs).toEqual([true, false, false, false, true, false, true]);
   });
 
   it("runs a manager whose period depends on its intent periodically only while its last pass' intent asks for it", async () => {

@@ -24,7 +24,8 @@ export interface ManagerSpec<I, R extends DriverResult> {
   /** instead of `periodMs`, when only some intents need it: the period after a pass on this one (undefined: none) */
   periodFor?(intent: I): number | undefined;
   desired(): { intent: I; invalid: readonly InvalidEntry[] };
-  apply(intent: I): Promise<readonly R[]>;
+  /** `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read only what changed) */
+  apply(intent: I, pass: { readonly resync: boolean }): Promise<readonly R[]>;
   failed(intent: I, error: string): readonly R[];
   reports(intent: I, results: readonly R[]): ResourceReport[];
 }
@@ -46,10 +47,14 @@ export interface PassOutcome {
  */
 export class Manager<I = unknown, R extends DriverResult = DriverResult> {
   private dirty = true;
+  /** the next pass reads everything back: the first one, and the loop's periodic or requested resyncs */
+  private resyncWanted = true;
   private failures = 0;
   private retryAt = Infinity;
   private lastRunAt = -Infinity;
   private periodMs: number | undefined;
+  /** how long its last pass took: what the agent logs, to show which driver a slow pass spent its time in */
+  lastPassMs = 0;
   /** the last pass' outcome, kept until the next one */
   outcome: PassOutcome = { reports: [], failed: [], errors: [], thrown: false };
 
@@ -75,6 +80,12 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     this.dirty = true;
   }
 
+  /** Runs in the next pass, reading the whole kernel back. */
+  markResync(): void {
+    this.dirty = true;
+    this.resyncWanted = true;
+  }
+
   watches(kind: string): boolean {
     return this.spec.kinds.includes(kind);
   }
@@ -97,13 +108,16 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
   /** Runs the driver on the current desired state of its kinds; never throws. */
   async pass(now: () => number): Promise<PassOutcome> {
     this.dirty = false;
+    const resync = this.resyncWanted;
+    this.resyncWanted = false;
+    const started = now();
     const { intent, invalid } = this.spec.desired();
     if (this.spec.periodFor) this.periodMs = this.spec.periodFor(intent);
     for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
     let results: readonly R[];
     let thrown = false;
     try {
-      results = await this.spec.apply(intent);
+      results = await this.spec.apply(intent, { resync });
     } catch (err) {
       thrown = true;
       this.logger.error({ err, manager: this.name, failures: this.failures + 1 }, 'driver failed');
@@ -113,6 +127,7 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     const failed = results.filter((r) => !r.ok).map((r) => r.item);
     if (thrown && failed.length === 0) failed.push(`driver:${this.name}`);
     this.lastRunAt = now();
+    this.lastPassMs = this.lastRunAt - started;
     if (failed.length > 0) {
       this.failures++;
       this.retryAt = this.lastRunAt + backoffMs(this.failures);

@@ -37,14 +37,14 @@ export {
   type ObservedLink,
   type ObservedVxlan,
 } from './l2/observed.js';
-export { observeL2 } from './l2/observe.js';
+export { observeL2, type KnownL2 } from './l2/observe.js';
 export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
 export { formatSteps } from './format.js';
 export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './daemon/host.js';
 export { DEFAULT_DAEMON_TIMINGS, METADATA_PROXY_SCRIPT, isOurDaemon, type DaemonProgram, type DaemonTimings } from './daemon/daemon.js';
 export { assertStateDir } from './daemon/state-dir.js';
 export { applyL2, type ItemResult } from './l2/apply.js';
-export { reconcileL2, type L2ItemResult } from './l2/reconcile.js';
+export { L2Reconciler, reconcileL2, type L2ItemResult } from './l2/reconcile.js';
 export { resolveL3Options, type L3Options, type ResolvedL3Options } from './l3/model.js';
 // everything observed.ts has: the read-back model and its parsers
 export * from './l3/observed.js';

@@ -51,7 +51,7 @@ export interface DesiredStatePublisherOptions {
 }
 
 /** A pass waits at least this long after a change: changes arriving together are published together (ms). */
-const GATHER_MS = 20;
+const GATHER_MS = 5;
 
 /**
  * Keeps a service's share of the desired-state bucket (`<row>.<host>.<kind>.<id>` for the

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
-import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, port1, vxlanNet1 } from './__fixtures__/intent.js';
+import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, l2Port, port1, port2, vxlanNet1 } from './__fixtures__/intent.js';
 import { applyL2 } from './apply.js';
 import { planL2 } from './plan.js';
-import { reconcileL2 } from './reconcile.js';
+import { L2Reconciler, reconcileL2 } from './reconcile.js';
 
 const mutating = (calls: readonly (readonly string[])[]): string[] => calls.filter((c) => !isReadOnlyCommand(c)).map((c) => c.join(' '));
 
@@ -101,6 +101,139 @@ describe('reconcileL2 against an in-memory kernel', () => {
     expect(result).toHaveLength(8);
     expect(result.every((r) => !r.ok && /reading the host state failed/.test(r.error))).toBe(true);
     expect(mutating(kernel.calls)).toEqual([]);
+  });
+});
+
+describe('L2Reconciler: what it reads back between resyncs', () => {
+  const P4 = 'dddd4444-0000-4000-8000-0000000000d4';
+  const change = { resync: false };
+  /** the namespaces whose links a pass read back, in the calls since `from` */
+  const readBack = (kernel: FakeKernel, from: number) =>
+    kernel.calls
+      .slice(from)
+      .filter((c) => c.join(' ').endsWith('-j -d link show') && c[2] !== 'host-a')
+      .map((c) => c[2])
+      .sort();
+  const fdbReads = (kernel: FakeKernel, from: number) => kernel.calls.slice(from).filter((c) => c[0] === 'bridge' && c.includes('show')).length;
+
+  it('reads only the workload namespaces a change concerns, and all of them on a resync', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    kernel.addNs('wl-vm3');
+    const reconciler = new L2Reconciler(config, kernel);
+    expect((await reconciler.reconcile(fixtureIntent, { resync: true })).every((r) => r.ok)).toBe(true);
+    // what a pass changed is read once more by the next
+    let from = kernel.calls.length;
+    await reconciler.reconcile(fixtureIntent, change);
+    expect(readBack(kernel, from)).toEqual(['wl-vm1', 'wl-vm2']);
+
+    from = kernel.calls.length;
+    const withP4 = { ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm3')] };
+    expect((await reconciler.reconcile(withP4, change)).every((r) => r.ok)).toBe(true);
+    expect(readBack(kernel, from)).toEqual(['wl-vm3']);
+    expect(fdbReads(kernel, from)).toBe(0);
+    expect(kernel.link('wl-vm3', 'eth0')?.up).toBe(true);
+
+    // the last pass changed wl-vm3: read once more, then nothing
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, change);
+    expect(readBack(kernel, from)).toEqual(['wl-vm3']);
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, change);
+    expect(readBack(kernel, from)).toEqual([]);
+
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, { resync: true });
+    expect(readBack(kernel, from)).toEqual(['wl-vm1', 'wl-vm2', 'wl-vm3']);
+    expect(fdbReads(kernel, from)).toBe(1);
+  });
+
+  it('repairs what someone else changed in a workload namespace at the next resync, and not before', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    const reconciler = new L2Reconciler(config, kernel);
+    await reconciler.reconcile(fixtureIntent, { resync: true });
+    await reconciler.reconcile(fixtureIntent, change);
+    await kernel.run(['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'down']);
+
+    const recorder = new RecordingRunner(kernel);
+    const quiet = new L2Reconciler(config, recorder);
+    await quiet.reconcile(fixtureIntent, { resync: true });
+    expect(recorder.mutatingCalls()).toEqual([['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'up']]);
+    await quiet.reconcile(fixtureIntent, change);
+    await kernel.run(['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'down']);
+    await quiet.reconcile(fixtureIntent, change);
+    await quiet.reconcile(fixtureIntent, change);
+    expect(recorder.mutatingCalls()).toHaveLength(1);
+    await quiet.reconcile(fixtureIntent, { resync: true });
+    expect(recorder.mutatingCalls()).toHaveLength(2);
+    expect(kernel.link('wl-vm1', 'eth0')?.up).toBe(true);
+  });
+
+  it('plugs a new port into the interface name a deleted port left', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    const reconciler = new L2Reconciler(config, kernel);
+    await reconciler.reconcile(fixtureIntent, { resync: true });
+    const withoutP1 = { ...fixtureIntent, ports: [port2] };
+    const reused = { ...fixtureIntent, ports: [port2, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm1')] };
+    expect((await reconciler.reconcile(withoutP1, change)).every((r) => r.ok)).toBe(true);
+    expect(kernel.link('wl-vm1', 'eth0')).toBeUndefined();
+    expect((await reconciler.reconcile(reused, change)).every((r) => r.ok)).toBe(true);
+    expect(kernel.link('wl-vm1', 'eth0')?.address).toBe('fa:16:3e:00:01:04');
+  });
+
+  it('plugs a refused port once what was in its way is gone, without a resync', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    kernel.addNs('wl-vm1');
+    await kernel.run(['ip', '-n', 'wl-vm1', 'link', 'add', 'eth0', 'type', 'bridge']);
+    const reconciler = new L2Reconciler(config, kernel);
+    const refused = await reconciler.reconcile(fixtureIntent, { resync: true });
+    expect(refused.find((r) => r.item === `port:${P1}`)).toEqual({
+      item: `port:${P1}`,
+      ok: false,
+      error: expect.stringMatching(/already exists in namespace wl-vm1/),
+    });
+    await kernel.run(['ip', '-n', 'wl-vm1', 'link', 'del', 'dev', 'eth0']);
+    expect(await reconciler.reconcile(fixtureIntent, change)).toContainEqual({ item: `port:${P1}`, ok: true });
+    expect(kernel.link('wl-vm1', 'eth0')?.address).toBe(port1.mac);
+  });
+
+  it('moves a port to another namespace and back without a resync', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    kernel.addNs('wl-vm3');
+    const reconciler = new L2Reconciler(config, kernel);
+    await reconciler.reconcile(fixtureIntent, { resync: true });
+    const moved = { ...fixtureIntent, ports: [{ ...port1, workload: { netns: 'wl-vm3', ifname: 'eth0' } }, port2] };
+    expect((await reconciler.reconcile(moved, change)).every((r) => r.ok)).toBe(true);
+    expect([kernel.link('wl-vm1', 'eth0'), kernel.link('wl-vm3', 'eth0')?.address]).toEqual([undefined, port1.mac]);
+    expect((await reconciler.reconcile({ ...fixtureIntent, ports: [port1, port2] }, change)).every((r) => r.ok)).toBe(true);
+    expect([kernel.link('wl-vm1', 'eth0')?.address, kernel.link('wl-vm3', 'eth0')]).toEqual([port1.mac, undefined]);
+  });
+
+  it('finishes a failed step without a resync, and reads the fdb again when a network changed', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    const reconciler = new L2Reconciler(config, kernel);
+    await reconciler.reconcile(fixtureIntent, { resync: true });
+    await reconciler.reconcile(fixtureIntent, change);
+    const newMac = { ...fixtureIntent, ports: [port1, { ...port2, mac: 'fa:16:3e:00:01:99' }] };
+    kernel.failOn.add('ip -n wl-vm2 link set dev eth0 address fa:16:3e:00:01:99');
+    let from = kernel.calls.length;
+    expect((await reconciler.reconcile(newMac, change)).filter((r) => !r.ok).map((r) => r.item)).toEqual([`port:${P2}`]);
+    expect(readBack(kernel, from)).toEqual(['wl-vm2']);
+    kernel.failOn.clear();
+    from = kernel.calls.length;
+    expect((await reconciler.reconcile(newMac, change)).every((r) => r.ok)).toBe(true);
+    expect(readBack(kernel, from)).toEqual(['wl-vm2']);
+    expect(kernel.link('wl-vm2', 'eth0')?.address).toBe('fa:16:3e:00:01:99');
+
+    from = kernel.calls.length;
+    const widened = { ...newMac, networks: [{ ...vxlanNet1, floodList: [...vxlanNet1.floodList, '10.0.0.9'] }, ...fixtureIntent.networks.slice(1)] };
+    await reconciler.reconcile(widened, change);
+    expect(fdbReads(kernel, from)).toBe(1);
+    expect(kernel.fdb('host-a', 'vx-1a2b3c4d').map((e) => e.dst)).toContain('10.0.0.9');
+    // the fdb that pass changed is read once more, then no longer
+    from = kernel.calls.length;
+    await reconciler.reconcile(widened, change);
+    await reconciler.reconcile(widened, change);
+    expect(fdbReads(kernel, from)).toBe(1);
   });
 });
 
