@@ -23,6 +23,7 @@ export function groupById<T extends { id: string }>(items: readonly T[]): [strin
 
 /** True when entries with the same id differ (identical duplicates are harmless). */
 export function conflicting(values: readonly unknown[]): boolean {
+  if (values.length < 2) return false;
   const text = JSON.stringify(values[0]);
   return values.some((v) => JSON.stringify(v) !== text);
 }

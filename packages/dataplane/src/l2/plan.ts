@@ -91,6 +91,8 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   };
   const hostLinks = new Map(observed.hostLinks.map((l) => [l.name, l]));
   const physIfaces = new Set(Object.values(cfg.physnets));
+  // the physnet interfaces that exist, in name order: each network looks for the ones left in its bridge
+  const physLinks = observed.hostLinks.filter((l) => physIfaces.has(l.name)).sort((a, b) => compare(a.name, b.name));
 
   // --- Desired objects -------------------------------------------------------------------
   const intentNetworkIds = new Set(intent.networks.map((n) => n.id.toLowerCase()));
@@ -235,7 +237,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   // --- Networks ----------------------------------------------------------------------------
   const networkSteps: Step[] = [];
   for (const n of networks.values()) {
-    const steps = planNetwork(n, host, cfg, observed, hostLinks, physIfaces, claim);
+    const steps = planNetwork(n, host, cfg, observed, hostLinks, physLinks, claim);
     if (typeof steps === 'string') fail(n.item, steps);
     else networkSteps.push(...steps);
   }
@@ -269,7 +271,7 @@ function planNetwork(
   cfg: L2HostConfig,
   observed: ObservedL2,
   hostLinks: ReadonlyMap<string, ObservedLink>,
-  physIfaces: ReadonlySet<string>,
+  physLinks: readonly ObservedLink[],
   claim: Claim,
 ): Step[] | string {
   const { item } = n;
@@ -376,8 +378,8 @@ function planNetwork(
     if (phys !== undefined) pushDefined(steps, linkSet(item, host, n.physIface, phys, { master: n.bridge }, 'enslave physical interface'));
   }
   // A physnet interface left in this bridge by an older mapping is released.
-  for (const l of [...hostLinks.values()].sort((a, b) => compare(a.name, b.name))) {
-    if (l.master === n.bridge && physIfaces.has(l.name) && l.name !== n.physIface && parseOwnerAlias(l.alias) === null) {
+  for (const l of physLinks) {
+    if (l.master === n.bridge && l.name !== n.physIface && parseOwnerAlias(l.alias) === null) {
       ip(`${l.name} is no longer the physical interface of network ${n.id}`, 'link', 'set', 'dev', l.name, 'nomaster');
     }
   }
