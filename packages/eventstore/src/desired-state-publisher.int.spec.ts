@@ -76,8 +76,19 @@ describe('desired-state publisher with partitions', () => {
     }
     return state;
   };
+  /**
+   * A read of the bucket that has not ended after 2 s is given up and the next one tried: on a
+   * busy machine the client's key listing has hung on a consumer that never reported its end.
+   */
+  const bucketStateWithin = (ms: number) =>
+    new Promise<Record<string, string>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading the bucket took more than ${ms} ms`)), ms);
+      bucketState()
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
   const settlesOn = (expected: Record<string, string>) =>
-    vi.waitFor(async () => expect(await bucketState()).toEqual(expected), { timeout: 15_000, interval: 50 });
+    vi.waitFor(async () => expect(await bucketStateWithin(2_000)).toEqual(expected), { timeout: 15_000, interval: 50 });
 
   beforeAll(async () => {
     nc = await connectNats((await testInfra()).natsUrl, 'desired-state-publisher-test');
