@@ -268,12 +268,19 @@ describe('control plane HA: NATS cluster, two replicas of every service, two gat
 
     // every projection equals a rebuild from the stream
     // (once the stack is still: the leaders' reactions confirm the last reservations after the load)
+    // A late event (seen: one, after the settle's 3 quiet seconds) makes a comparison say
+    // nothing; it is made again, up to three times, and the stream must have stood still.
     for (const service of REPLICATED_BACKENDS) {
-      const at = await s.settle();
-      const before = await s.projectionDump(service);
-      await s.rebuild(service);
-      expect(await s.streamLastSequence(), 'the stream moved during the comparison').toBe(at);
-      expect(await s.projectionDump(service), `${service} rebuilt`).toEqual(before);
+      for (let attempt = 1; ; attempt++) {
+        const at = await s.settle();
+        const before = await s.projectionDump(service);
+        await s.rebuild(service);
+        const moved = (await s.streamLastSequence()) !== at;
+        if (moved && attempt < 3) continue;
+        expect(await s.streamLastSequence(), 'the stream moved during the comparison').toBe(at);
+        expect(await s.projectionDump(service), `${service} rebuilt`).toEqual(before);
+        break;
+      }
     }
     // how often a replay had to get a new consumer (ProjectionRunner.rebuild), for the record
     const stalls = s.serviceInstances.flatMap((i) =>
