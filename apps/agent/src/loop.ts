@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffMs, type Manager } from './manager';
+import { backoffMs } from '@ncp/eventstore';
+import { type Manager } from './manager';
 
 /** Time as the loop sees it: injectable, so timers and backoff are tested without waiting. */
 export interface Clock {

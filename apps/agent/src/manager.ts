@@ -1,12 +1,8 @@
 import { type ResourceReport } from '@ncp/contracts';
+import { backoffMs } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type InvalidEntry } from './desired-state';
 import { type DriverResult } from './reports';
-
-/** The wait before a failing manager's next pass: 0.5 s, doubling per failed pass in a row, up to 30 s. */
-export function backoffMs(failures: number): number {
-  return Math.min(30_000, 500 * 2 ** (failures - 1));
-}
 
 /**
  * One data-plane driver as the loop runs it: which desired-state kinds it reads, how to take

@@ -2,6 +2,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
 import { DESIRED_STATE_BUCKET, parseDesiredKey, type DesiredKind, type Naming } from '@ncp/contracts';
+import { backoffMs } from './backoff';
 import { type ProjectionLogger } from './projection-runner';
 import { SerialPass } from './serial-pass';
 import { whileClusterSettles } from './cluster-settling';
@@ -125,13 +126,10 @@ export class DesiredStatePublisher {
    */
   private retryLater(): void {
     if (!this.kv || this.retryTimer) return;
-    this.retryTimer = setTimeout(
-      () => {
-        this.retryTimer = undefined;
-        this.schedule();
-      },
-      Math.min(30_000, 500 * 2 ** (this.failures - 1)),
-    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, backoffMs(this.failures));
   }
 
   /**

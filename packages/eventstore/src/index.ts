@@ -1,4 +1,5 @@
 export type { Decider, SnapshotCodec } from '@ncp/contracts';
+export * from './backoff';
 export * from './buckets';
 export * from './cluster-settling';
 export * from './event-store';
