@@ -154,7 +154,8 @@ async function runOne(argv: readonly string[], runner: CommandRunner): Promise<S
 /** A batch's result: all lines ran, or the 0-based line that failed (null: unknown) and why. */
 type BatchResult = { readonly ok: true } | { readonly ok: false; readonly line: number | null; readonly error: string };
 
-const FAILED_LINE = /^Command failed -:(\d+)\s*$/m;
+/** What iproute2 prints for a failed batch line (1-based). */
+export const FAILED_LINE = /^Command failed -:(\d+)\s*$/m;
 
 async function runBatch(process: readonly string[], lines: readonly string[], runner: CommandRunner): Promise<BatchResult> {
   try {

@@ -16,7 +16,8 @@ export async function inParallel<T>(items: readonly T[], limit: number, task: (i
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** The names of the machine's network namespaces (`ip -j netns list`). */
+/** The names of the machine's network namespaces: from the runner when it can list them, else `ip -j netns list`. */
 export async function listNetns(runner: CommandRunner): Promise<string[]> {
+  if (runner.listNetns !== undefined) return runner.listNetns();
   return parseNetnsJson((await runner.run(['ip', '-j', 'netns', 'list'])).stdout);
 }

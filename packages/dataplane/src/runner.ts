@@ -1,14 +1,23 @@
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { commandsOfBatch } from './batch.js';
 import { DataplaneError } from './errors.js';
 
 export interface CommandResult {
   readonly stdout: string;
+  /** set only with `allowFailure`, when the command ran and exited non-zero */
+  readonly failure?: { readonly stderr: string };
 }
 
 export interface RunOptions {
   /** written to the command's stdin, which is then closed (e.g. a ruleset for `nft -f -`) */
   readonly input?: string;
+  /**
+   * A non-zero exit resolves with what the command printed (`failure`) instead of rejecting:
+   * for a `-force` batch of reads, whose missing devices fail their lines but not the others.
+   * A command that could not start or was killed still rejects.
+   */
+  readonly allowFailure?: boolean;
 }
 
 /**
@@ -18,7 +27,15 @@ export interface RunOptions {
  */
 export interface CommandRunner {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /**
+   * The machine's named network namespaces, as `ip netns list` prints them, read without a
+   * process. Optional: without it they are listed with `ip -j netns list`.
+   */
+  listNetns?(): Promise<string[]>;
 }
+
+/** Where `ip netns add` mounts a named namespace (iproute2's NETNS_RUN_DIR). */
+export const NETNS_RUN_DIR = '/run/netns';
 
 export interface ExecFileRunnerOptions {
   /** Kill a command that takes longer (a wedged netlink call must not hang the agent). */
@@ -33,6 +50,20 @@ export class ExecFileRunner implements CommandRunner {
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
+  /**
+   * What `ip netns list` does (the entries of /run/netns, no process): the listing was the
+   * slowest read of a pass with many namespaces, as `ip -j` also asks each one for its id.
+   */
+  async listNetns(): Promise<string[]> {
+    try {
+      return await readdir(NETNS_RUN_DIR);
+    } catch (error) {
+      // no namespace was ever added on this machine
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
   run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const [file, ...args] = argv;
     if (file === undefined || file === '') {
@@ -44,6 +75,10 @@ export class ExecFileRunner implements CommandRunner {
         args,
         { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
         (error, stdout, stderr) => {
+          if (error && options.allowFailure === true && typeof error.code === 'number' && error.killed !== true) {
+            resolve({ stdout, failure: { stderr } });
+            return;
+          }
           if (error) {
             const detail = stderr.trim() || error.message;
             const timedOut = error.killed === true ? ` (killed after ${this.timeoutMs} ms)` : '';
@@ -77,7 +112,13 @@ export class RecordingRunner implements CommandRunner {
   /** the argv of every process, a batch once */
   readonly processes: string[][] = [];
 
-  constructor(private readonly inner: CommandRunner) {}
+  readonly listNetns?: () => Promise<string[]>;
+
+  constructor(private readonly inner: CommandRunner) {
+    // a read, so it is not recorded; offered only when the inner runner offers it
+    const list = inner.listNetns;
+    if (list !== undefined) this.listNetns = () => list.call(inner);
+  }
 
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
     this.processes.push([...argv]);

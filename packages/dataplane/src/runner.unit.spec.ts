@@ -20,6 +20,16 @@ describe('ExecFileRunner', () => {
     await expect(runner.run([])).rejects.toThrow(/empty command/);
   });
 
+  it('with allowFailure, resolves a non-zero exit with what it printed; a killed command still rejects', async () => {
+    const runner = new ExecFileRunner({ timeoutMs: 30_000 });
+    const printsAndFails = [node, '-e', 'process.stdout.write("[{}]\\n"); console.error("Device \\"x\\" does not exist."); process.exit(1)'];
+    expect(await runner.run(printsAndFails, { allowFailure: true })).toEqual({ stdout: '[{}]\n', failure: { stderr: 'Device "x" does not exist.\n' } });
+    expect(await runner.run([node, '-e', 'process.stdout.write("ok")'], { allowFailure: true })).toEqual({ stdout: 'ok' });
+    await expect(runner.run(printsAndFails)).rejects.toThrow(/does not exist/);
+    await expect(new ExecFileRunner({ timeoutMs: 300 }).run(['sleep', '60'], { allowFailure: true })).rejects.toThrow(/killed after 300 ms/);
+    await expect(runner.run(['/nonexistent/tool'], { allowFailure: true })).rejects.toThrow(/ENOENT/);
+  });
+
   it('kills a command that outlives its timeout', async () => {
     // `sleep` never finishes within the timeout, however busy the machine is.
     const runner = new ExecFileRunner({ timeoutMs: 300 });

@@ -3,10 +3,10 @@ import { runArgv } from '@ncp/testing';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
 import { expectAllOk, reconcileRecorded } from '../__fixtures__/recorded.js';
-import { ExecFileRunner } from '../runner.js';
+import { ExecFileRunner, RecordingRunner } from '../runner.js';
 import { l2Port } from './__fixtures__/intent.js';
 import { type L2HostConfig } from './model.js';
-import { reconcileL2 } from './reconcile.js';
+import { L2Reconciler, reconcileL2 } from './reconcile.js';
 
 /*
  * Two "hosts" (namespaces) whose underlay addresses are in different subnets, routed by a
@@ -24,13 +24,14 @@ const P1 = 'c0000001-0000-4000-8000-000000000001';
 const P2 = 'c0000002-0000-4000-8000-000000000002';
 const P3 = 'c0000003-0000-4000-8000-000000000003';
 const P4 = 'c0000004-0000-4000-8000-000000000004';
-const MAC = { P1: 'fa:16:3e:91:00:01', P2: 'fa:16:3e:91:00:02', P3: 'fa:16:3e:91:00:03', P4: 'fa:16:3e:91:00:04' };
+const P5 = 'c0000005-0000-4000-8000-000000000005';
+const MAC = { P1: 'fa:16:3e:91:00:01', P2: 'fa:16:3e:91:00:02', P3: 'fa:16:3e:91:00:03', P4: 'fa:16:3e:91:00:04', P5: 'fa:16:3e:91:00:05' };
 const TUNNEL_A = '10.91.1.1';
 const TUNNEL_B = '10.91.2.1';
 
 describeOnNamespaces('L2 driver on real namespaces', [], (topo) => {
   // the workload namespaces are created by the code under test
-  const { ns, create } = topo.plan({ spine: 'spine', hostA: 'ha', hostB: 'hb', upstream: 'up' }, { wa: 'wa', wb: 'wb', wb2: 'wb2', wc: 'wc' });
+  const { ns, create } = topo.plan({ spine: 'spine', hostA: 'ha', hostB: 'hb', upstream: 'up' }, { wa: 'wa', wb: 'wb', wb2: 'wb2', wc: 'wc', wa2: 'wa2' });
   const configA: L2HostConfig = { netns: ns.hostA, tunnelIp: TUNNEL_A, physnets: { extnet0: 'phys0' } };
   const configB: L2HostConfig = { netns: ns.hostB, tunnelIp: TUNNEL_B, physnets: {} };
 
@@ -173,6 +174,38 @@ describeOnNamespaces('L2 driver on real namespaces', [], (topo) => {
     expect(await linkNames(ns.wb2)).toEqual(['lo']); // the namespace stays, its NIC is gone
     await ping(ns.wa, '192.168.50.2');
     await ping(ns.wb, 'fd00:50::1');
+  });
+
+  it('lists the namespaces as `ip netns list` does, without a process', async () => {
+    const listed = (JSON.parse(await runArgv(['ip', '-j', 'netns', 'list'])) as { name: string }[]).map((n) => n.name).sort();
+    expect((await runner.listNetns()).sort()).toEqual(listed);
+    expect(listed).toEqual(expect.arrayContaining([ns.hostA, ns.wa, ns.wb2]));
+  });
+
+  it('between resyncs, reads back with one `ip -force -batch` the host links a change concerns', async () => {
+    // host A as the test before left it (P4 gone from host B)
+    const current: L2HostIntent = { ...intentA, networks: [vxNet(TUNNEL_B, [[MAC.P2, TUNNEL_B]]), flatNet] };
+    const recorder = new RecordingRunner(runner);
+    const reconciler = new L2Reconciler(configA, recorder);
+    expectAllOk(await reconciler.reconcile(current, { resync: true }));
+    const withP5: L2HostIntent = { ...current, ports: [...current.ports, l2Port(P5, NET_VX, MAC.P5, ns.wa2)] };
+    const from = recorder.processes.length;
+    expectAllOk(await reconciler.reconcile(withP5, { resync: false }));
+    const processes = recorder.processes.slice(from).map((p) => p.join(' '));
+    // no whole-host read: the new tap (missing, so that line fails) and its bridge, in one batch
+    expect(processes).not.toContain(`ip -n ${ns.hostA} -j -d link show`);
+    expect(processes).toContain(`ip -n ${ns.hostA} -j -d -force -batch -`);
+    expect((await link(ns.hostA, 'tapc0000005000')).master).toBe('br-a1b2c3d4');
+    await topo.addAddress(ns.wa2, 'eth0', '192.168.50.5/24');
+    await ping(ns.wa2, '192.168.50.1');
+    // what that pass changed reads back as converged, then a resync agrees
+    const before = recorder.mutatingCalls().length;
+    expectAllOk(await reconciler.reconcile(withP5, { resync: false }));
+    expectAllOk(await reconciler.reconcile(withP5, { resync: true }));
+    expect(recorder.mutatingCalls().slice(before)).toEqual([]);
+    expectAllOk(await reconciler.reconcile(current, { resync: false }));
+    expect(await linkNames(ns.hostA)).not.toContain('tapc0000005000');
+    expect(await mutationsOf(current, configA)).toEqual([]);
   });
 
   it('removing the flat network releases the physnet interface and never deletes it', async () => {

@@ -1,5 +1,7 @@
 import { isValidLinkName, isValidNetnsName, type L2HostIntent } from '@ncp/contracts';
 import { bridgeArgv, ipArgv } from '../argv.js';
+import { FAILED_LINE } from '../batch.js';
+import { DataplaneError } from '../errors.js';
 import { parseOwnerAlias } from '../names.js';
 import { OBSERVE_PARALLELISM, inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
@@ -8,6 +10,11 @@ import { parseFdbByDevice, parseIpLinkJson, type ObservedFdbEntry, type Observed
 
 /** Read-backs a caller already holds and knows to be current: they are not read again. */
 export interface KnownL2 {
+  /**
+   * the host namespace's links as last read, by name, with the names that may have changed since:
+   * only those are read again (without it, every link is)
+   */
+  readonly hostLinks?: { readonly links: ReadonlyMap<string, ObservedLink>; readonly stale: ReadonlySet<string> };
   /** links of workload namespaces (used only for namespaces that exist) */
   readonly workloadLinks?: ReadonlyMap<string, readonly ObservedLink[]>;
   /** the fdb of our VXLAN devices */
@@ -22,7 +29,10 @@ export interface KnownL2 {
  */
 export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runner: CommandRunner, known: KnownL2 = {}): Promise<ObservedL2> {
   const host = config.netns;
-  const hostLinks = parseIpLinkJson((await runner.run(ipArgv(host, '-j', '-d', 'link', 'show'))).stdout);
+  const hostLinks =
+    known.hostLinks === undefined
+      ? parseIpLinkJson((await runner.run(ipArgv(host, '-j', '-d', 'link', 'show'))).stdout)
+      : await refreshLinks(host, known.hostLinks.links, known.hostLinks.stale, runner);
 
   const fdb: Record<string, readonly ObservedFdbEntry[]> = {};
   // Only our VXLAN devices: another driver's fdb is none of our business.
@@ -45,4 +55,46 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
     workloadLinks[ns] = parseIpLinkJson((await runner.run(ipArgv(ns, '-j', '-d', 'link', 'show'))).stdout);
   });
   return { hostLinks, fdb, netns, workloadLinks };
+}
+
+/** `Device "X" does not exist.`: what `ip link show dev X` prints for a name no link has. */
+const NO_DEVICE = /^Device "(.+)" does not exist\.$/;
+
+/**
+ * `links` with the `names` read again: one `ip -force -batch` of `link show dev` lines, whose
+ * missing devices fail their own lines only. A name no link has any more drops out.
+ *
+ * @throws DataplaneError `DATAPLANE.BAD_OUTPUT` when the batch failed for any other reason
+ *   (the caller then reads everything)
+ */
+async function refreshLinks(
+  host: string | null,
+  links: ReadonlyMap<string, ObservedLink>,
+  names: ReadonlySet<string>,
+  runner: CommandRunner,
+): Promise<ObservedLink[]> {
+  const wanted = [...names].filter(isValidLinkName).sort();
+  const merged = new Map(links);
+  if (wanted.length === 0) return [...merged.values()];
+  const result = await runner.run(ipArgv(host, '-j', '-d', '-force', '-batch', '-'), {
+    input: wanted.map((name) => `link show dev ${name}\n`).join(''),
+    allowFailure: true,
+  });
+  const missing = new Set<string>();
+  for (const line of (result.failure?.stderr ?? '').split('\n')) {
+    const name = NO_DEVICE.exec(line)?.[1];
+    if (name !== undefined) missing.add(name);
+    else if (line.trim() !== '' && !FAILED_LINE.test(line)) throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `reading links ${wanted.join(' ')}: ${line}`);
+  }
+  const found = result.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => parseIpLinkJson(line));
+  for (const name of wanted) merged.delete(name);
+  for (const link of found) merged.set(link.name, link);
+  const unaccounted = wanted.filter((name) => !merged.has(name) && !missing.has(name));
+  if (unaccounted.length > 0 || (result.failure !== undefined && missing.size === 0)) {
+    throw new DataplaneError('DATAPLANE.BAD_OUTPUT', `reading links ${wanted.join(' ')}: no answer for ${unaccounted.join(' ') || 'a failed line'}`);
+  }
+  return [...merged.values()];
 }

@@ -246,12 +246,14 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const portSteps: Step[] = [];
   // Namespaces shared by several ports are created (and their lo set up) by the first one only.
   const nsDone = new Set<string>();
+  // a set: each port looks its namespace up, and a host has a namespace per workload
+  const netns = new Set(observed.netns);
   for (const p of ports.values()) {
     if (errors.has(p.network.item)) {
       fail(p.item, `network ${p.network.id} is in error on this host, so the port cannot be plugged`);
       continue;
     }
-    const steps = planPort(p, host, observed, claim, deletedAliases, nsDone);
+    const steps = planPort(p, host, observed, netns, claim, deletedAliases, nsDone);
     if (typeof steps === 'string') fail(p.item, steps);
     else portSteps.push(...steps);
   }
@@ -419,6 +421,7 @@ function planPort(
   p: DesiredPort,
   host: string | null,
   observed: ObservedL2,
+  netns: ReadonlySet<string>,
   claim: Claim,
   deletedAliases: ReadonlySet<string | null>,
   nsDone: Set<string>,
@@ -456,7 +459,7 @@ function planPort(
     if (peer !== undefined && !peerGoes) {
       return `${ifname} already exists in namespace ${wns} (alias ${JSON.stringify(peer.alias)}); not touching it`;
     }
-    if (!observed.netns.includes(wns) && !nsDone.has(wns)) step(null, `create the workload namespace ${wns}`, 'netns', 'add', wns);
+    if (!netns.has(wns) && !nsDone.has(wns)) step(null, `create the workload namespace ${wns}`, 'netns', 'add', wns);
     step(
       host,
       `create the veth pair of port ${p.id}`,
@@ -484,7 +487,7 @@ function planPort(
   }
   pushDefined(hostSteps, linkSet(item, host, tap, tapState, { master: p.network.bridge, mtu, up: p.intent.adminStateUp }, 'host end'));
   pushDefined(workloadSteps, linkSet(item, wns, ifname, peerState, { address: mac, mtu, up: true }, 'workload end'));
-  const lo = observed.netns.includes(wns) ? workloadLinks.find((l) => l.name === 'lo') : undefined;
+  const lo = netns.has(wns) ? workloadLinks.find((l) => l.name === 'lo') : undefined;
   if ((lo === undefined || !lo.up) && !nsDone.has(wns)) step(wns, `loopback of ${wns} up`, 'link', 'set', 'dev', 'lo', 'up');
   nsDone.add(wns);
   return [...hostSteps, ...workloadSteps];

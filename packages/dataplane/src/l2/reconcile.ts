@@ -1,4 +1,5 @@
-import { type L2HostIntent } from '@ncp/contracts';
+import { isValidId, type L2HostIntent, type L2PortIntent } from '@ncp/contracts';
+import { bridgeName, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
 import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL2 } from './apply.js';
@@ -21,19 +22,28 @@ export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, ru
   return new L2Reconciler(config, runner).reconcile(intent, { resync: true });
 }
 
-/** What a pass applied for one port: its intent as compared, and where its workload end is. */
+/** What a pass applied for one port: its intent as compared, where its workload end is, its host links. */
 interface AppliedPort {
   readonly intent: string;
   readonly netns: string;
+  readonly links: readonly string[];
 }
 
+/** The host links a port's plan looks at and its steps can change: its tap, and its bridge (whose MTU and address can follow its ports). */
+const portLinks = (p: L2PortIntent): string[] => (isValidId(p.id) ? [tapName(p.id)] : []).concat(isValidId(p.networkId) ? [bridgeName(p.networkId)] : []);
+
+/** A network's: its bridge, VXLAN and VLAN devices, and the physnet interfaces (enslaved, released, or a VLAN's parent). */
+const networkLinks = (id: string, physnets: Readonly<Record<string, string>>): string[] =>
+  (isValidId(id) ? [bridgeName(id), vxlanName(id), vlanName(id)] : []).concat(Object.values(physnets));
+
 /**
- * The L2 driver with Felix's memory: a pass reads back the host namespace (one `ip` and, when a
- * network may have changed, one `bridge` process) but only the workload namespaces it has a
- * reason to: a port in it is new, changed or failed, the last pass changed it, or it was never
- * read. The others' links are the last read-back of them. A `resync` pass reads everything, as
- * does the pass after a failed read-back: what someone else changed in a workload namespace is
- * found there (the agent runs one every `--resync-seconds`).
+ * The L2 driver with Felix's memory: a pass reads back only what it has a reason to. In the host
+ * namespace, the links of the ports and networks that are new or changed, and of the items the
+ * last pass changed or failed on (one `ip -batch` of `link show dev`), and the fdb when a network
+ * may have changed; the workload namespaces where a port is new, changed or failed, that the last
+ * pass changed, or never read. Everything else is the last read-back of it. A `resync` pass
+ * reads everything, as does the pass after a failed read-back: what someone else changed on the
+ * host is found there (the agent runs one every `--resync-seconds`).
  *
  * Returns one result per network of the intent (`network:<id>`), then per port (`port:<id>`),
  * in intent order, then `sweep` (removal of our links that are no longer wanted). An item that
@@ -42,10 +52,20 @@ interface AppliedPort {
 export class L2Reconciler {
   /** each workload namespace's links as last read, while nothing we did has changed them since */
   private readonly workloads = new Map<string, readonly ObservedLink[]>();
+  /** the host namespace's links as last read (none: read them all), and the names to read again */
+  private host: Map<string, ObservedLink> | undefined;
+  private stale = new Set<string>();
   /** the fdb as last read, while no network has changed since */
   private fdb: Readonly<Record<string, readonly ObservedFdbEntry[]>> | undefined;
   private ports = new Map<string, AppliedPort>();
   private networks = new Map<string, string>();
+  /**
+   * The namespaces the last pass changed (had steps in or failed on): the workload namespaces of
+   * its ports, and the host namespace (the root one as '') when a network or the sweep was
+   * touched. Undefined after a pass that failed to read or threw. The drivers that build on
+   * ports in router and DHCP namespaces need to run again only when one of theirs is in it.
+   */
+  changedNamespaces: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly config: L2HostConfig,
@@ -55,14 +75,25 @@ export class L2Reconciler {
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
   async reconcile(intent: L2HostIntent, { resync }: { readonly resync: boolean }): Promise<L2ItemResult[]> {
     const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
-    const ports = new Map(intent.ports.map((p) => [p.id, { intent: JSON.stringify(p), netns: p.workload.netns }]));
+    const ports = new Map(intent.ports.map((p) => [p.id, { intent: JSON.stringify(p), netns: p.workload.netns, links: portLinks(p) }]));
     const networks = new Map(intent.networks.map((n) => [n.id, JSON.stringify(n)]));
     if (resync) this.forget();
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
-    for (const [id, port] of ports) if (this.ports.get(id)?.intent !== port.intent) this.workloads.delete(port.netns);
+    for (const [id, port] of ports) {
+      const before = this.ports.get(id);
+      if (before?.intent === port.intent) continue;
+      this.workloads.delete(port.netns);
+      for (const name of [...port.links, ...(before?.links ?? [])]) this.stale.add(name);
+    }
+    for (const [id, n] of networks) if (this.networks.get(id) !== n) for (const name of networkLinks(id, this.config.physnets)) this.stale.add(name);
     if ([...networks].some(([id, n]) => this.networks.get(id) !== n) || [...this.networks.keys()].some((id) => !networks.has(id))) this.fdb = undefined;
 
-    const known: KnownL2 = { workloadLinks: this.workloads, ...(this.fdb === undefined ? {} : { fdb: this.fdb }) };
+    this.changedNamespaces = undefined;
+    const known: KnownL2 = {
+      workloadLinks: this.workloads,
+      ...(this.fdb === undefined ? {} : { fdb: this.fdb }),
+      ...(this.host === undefined ? {} : { hostLinks: { links: this.host, stale: this.stale } }),
+    };
     try {
       const read = await observeOrFailAll(items, 'the host state', () => observeL2(intent, this.config, this.runner, known));
       if ('failed' in read) {
@@ -86,6 +117,8 @@ export class L2Reconciler {
   private forget(): void {
     this.workloads.clear();
     this.fdb = undefined;
+    this.host = undefined;
+    this.stale.clear();
   }
 
   /**
@@ -104,7 +137,46 @@ export class L2Reconciler {
     for (const ns of this.workloads.keys()) if (!observed.netns.includes(ns)) this.workloads.delete(ns);
     for (const [id, port] of ports) if (touched.has(portItem(id))) this.workloads.delete(port.netns);
     this.fdb = [...networks.keys()].some((id) => touched.has(networkItem(id))) ? undefined : observed.fdb;
+    this.host = new Map(observed.hostLinks.map((l) => [l.name, l]));
+    this.stale = this.changedLinks(observed, ports, networks, touched);
+    this.changedNamespaces = this.changedIn(ports, networks, touched);
     this.ports = ports;
     this.networks = networks;
+  }
+
+  private changedIn(ports: Map<string, AppliedPort>, networks: Map<string, string>, touched: ReadonlySet<L2Item>): Set<string> {
+    const changed = new Set<string>();
+    for (const [id, port] of ports) {
+      if (!touched.has(portItem(id))) continue;
+      changed.add(port.netns);
+      // a port that moved took its interface out of its old namespace
+      const before = this.ports.get(id);
+      if (before !== undefined) changed.add(before.netns);
+    }
+    if (touched.has('sweep')) for (const [id, port] of this.ports) if (!ports.has(id)) changed.add(port.netns);
+    if (touched.has('sweep') || [...networks.keys()].some((id) => touched.has(networkItem(id)))) changed.add(this.config.netns ?? '');
+    return changed;
+  }
+
+  /**
+   * The host links the touched items may have changed: a port's and a network's own (see
+   * `portLinks`, `networkLinks`); for the sweep, every link of ours that no item of the intent
+   * names, with the bridge it was in. (A physnet interface it released is read again with the
+   * network that takes it back: only that network's bridge could have held it.)
+   */
+  private changedLinks(observed: ObservedL2, ports: Map<string, AppliedPort>, networks: Map<string, string>, touched: ReadonlySet<L2Item>): Set<string> {
+    const changed = new Set<string>();
+    const physnets = this.config.physnets;
+    for (const [id, port] of ports) if (touched.has(portItem(id))) for (const name of port.links) changed.add(name);
+    for (const id of networks.keys()) if (touched.has(networkItem(id))) for (const name of networkLinks(id, physnets)) changed.add(name);
+    if (touched.has('sweep')) {
+      const named = new Set([...[...ports.values()].flatMap((p) => p.links), ...[...networks.keys()].flatMap((id) => networkLinks(id, physnets))]);
+      for (const l of observed.hostLinks) {
+        if (parseOwnerAlias(l.alias) === null || named.has(l.name)) continue;
+        changed.add(l.name);
+        if (l.master !== null) changed.add(l.master);
+      }
+    }
+    return changed;
   }
 }

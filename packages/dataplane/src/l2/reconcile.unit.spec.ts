@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
-import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, l2Port, port1, port2, vxlanNet1 } from './__fixtures__/intent.js';
+import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, l2Port, port1, port2, port3, vxlanNet1 } from './__fixtures__/intent.js';
 import { applyL2 } from './apply.js';
 import { planL2 } from './plan.js';
 import { L2Reconciler, reconcileL2 } from './reconcile.js';
@@ -234,6 +234,120 @@ describe('L2Reconciler: what it reads back between resyncs', () => {
     await reconciler.reconcile(widened, change);
     await reconciler.reconcile(widened, change);
     expect(fdbReads(kernel, from)).toBe(1);
+  });
+});
+
+describe('L2Reconciler: what it reads back of the host namespace between resyncs', () => {
+  const P4 = 'dddd4444-0000-4000-8000-0000000000d4';
+  const change = { resync: false };
+  /** the host links a pass read back since `from`: `*` for all of them, else their names */
+  const hostReads = (kernel: FakeKernel, from: number) =>
+    kernel.calls
+      .slice(from)
+      .filter((c) => c[0] === 'ip' && c[2] === 'host-a' && c.includes('show'))
+      .map((c) => (c.at(-1) === 'show' ? '*' : (c.at(-1) ?? '')))
+      .sort();
+  const converged = async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    const reconciler = new L2Reconciler(config, kernel);
+    expect((await reconciler.reconcile(fixtureIntent, { resync: true })).every((r) => r.ok)).toBe(true);
+    // the links that pass changed are read once more, then none
+    await reconciler.reconcile(fixtureIntent, change);
+    return { kernel, reconciler };
+  };
+
+  it('reads only the links of what changed (one batch), and every link on a resync', async () => {
+    const { kernel, reconciler } = await converged();
+    let from = kernel.calls.length;
+    await reconciler.reconcile(fixtureIntent, change);
+    expect(hostReads(kernel, from)).toEqual([]);
+
+    const withP4 = { ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm1', 'eth9')] };
+    from = kernel.calls.length;
+    const processes = kernel.processes.length;
+    expect((await reconciler.reconcile(withP4, change)).every((r) => r.ok)).toBe(true);
+    // its tap (which does not exist yet) and its network's bridge, in one process
+    expect(hostReads(kernel, from)).toEqual(['br-1a2b3c4d', 'tapdddd4444000']);
+    expect(kernel.processes.slice(processes).filter((p) => p.includes('-force'))).toEqual([['ip', '-n', 'host-a', '-j', '-d', '-force', '-batch', '-']]);
+    expect(kernel.link('host-a', 'tapdddd4444000')).toMatchObject({ master: 'br-1a2b3c4d', up: true });
+
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, change);
+    expect(hostReads(kernel, from)).toEqual(['br-1a2b3c4d', 'tapdddd4444000']);
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, change);
+    expect(hostReads(kernel, from)).toEqual([]);
+
+    from = kernel.calls.length;
+    await reconciler.reconcile(withP4, { resync: true });
+    expect(hostReads(kernel, from)).toEqual(['*']);
+  });
+
+  it('repairs what someone else changed on the host at the next resync, and not before', async () => {
+    const { kernel } = await converged();
+    const recorder = new RecordingRunner(kernel);
+    const quiet = new L2Reconciler(config, recorder);
+    await quiet.reconcile(fixtureIntent, { resync: true });
+    await quiet.reconcile(fixtureIntent, change);
+    await kernel.run(['ip', '-n', 'host-a', 'link', 'set', 'dev', 'tapaaaa1111000', 'nomaster']);
+    await quiet.reconcile(fixtureIntent, change);
+    expect(recorder.mutatingCalls()).toEqual([]);
+    await quiet.reconcile(fixtureIntent, { resync: true });
+    expect(recorder.mutatingCalls()).toEqual([['ip', '-n', 'host-a', 'link', 'set', 'dev', 'tapaaaa1111000', 'master', 'br-1a2b3c4d']]);
+  });
+
+  it('sees what its sweep removed: a network and a port put back without a resync are built again', async () => {
+    const { kernel, reconciler } = await converged();
+    const without = { networks: fixtureIntent.networks.filter((n) => n.id !== N3), ports: [port1, port3] };
+    expect((await reconciler.reconcile(without, change)).every((r) => r.ok)).toBe(true);
+    expect([kernel.link('host-a', 'br-3c4d5e6f'), kernel.link('host-a', 'tapbbbb2222000'), kernel.link('host-a', 'eth1')?.master]).toEqual([
+      undefined,
+      undefined,
+      null,
+    ]);
+    expect((await reconciler.reconcile(fixtureIntent, change)).every((r) => r.ok)).toBe(true);
+    expect(kernel.link('host-a', 'eth1')?.master).toBe('br-3c4d5e6f');
+    expect(kernel.link('host-a', 'tapbbbb2222000')?.master).toBe('br-3c4d5e6f');
+    expect(kernel.link('wl-vm2', 'eth0')?.address).toBe(port2.mac);
+    // and a resync finds nothing left to do
+    const recorder = new RecordingRunner(kernel);
+    await new L2Reconciler(config, recorder).reconcile(fixtureIntent, { resync: true });
+    expect(recorder.mutatingCalls()).toEqual([]);
+  });
+
+  it('tells which namespaces a pass changed', async () => {
+    const { kernel, reconciler } = await converged();
+    await reconciler.reconcile(fixtureIntent, change);
+    expect(reconciler.changedNamespaces).toEqual(new Set());
+    const withP4 = { ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm3')] };
+    await reconciler.reconcile(withP4, change);
+    expect(reconciler.changedNamespaces).toEqual(new Set(['wl-vm3']));
+    // moved: out of one namespace, into another
+    const moved = { ...withP4, ports: [port1, port2, port3, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm4')] };
+    await reconciler.reconcile(moved, change);
+    expect(reconciler.changedNamespaces).toEqual(new Set(['wl-vm3', 'wl-vm4']));
+    // swept: the removed port's namespace and the host's
+    await reconciler.reconcile(fixtureIntent, change);
+    expect(reconciler.changedNamespaces).toEqual(new Set(['wl-vm4', 'host-a']));
+    const widened = { ...fixtureIntent, networks: [{ ...vxlanNet1, floodList: [...vxlanNet1.floodList, '10.0.0.9'] }, ...fixtureIntent.networks.slice(1)] };
+    await reconciler.reconcile(widened, change);
+    expect(reconciler.changedNamespaces).toEqual(new Set(['host-a']));
+    kernel.failOn.add('ip -j netns list');
+    await reconciler.reconcile(fixtureIntent, change);
+    expect(reconciler.changedNamespaces).toBeUndefined();
+  });
+
+  it('fails every item when the batch read fails for another reason than a missing link, and then reads everything', async () => {
+    const { kernel, reconciler } = await converged();
+    const withP4 = { ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm1', 'eth9')] };
+    kernel.failOn.add('ip -n host-a -j -d -force link show dev br-1a2b3c4d');
+    const failed = await reconciler.reconcile(withP4, change);
+    expect(failed.every((r) => !r.ok && /reading the host state failed: .*injected failure/.test(r.error))).toBe(true);
+    expect(mutating(kernel.calls.slice(-20))).toEqual([]);
+    kernel.failOn.clear();
+    const from = kernel.calls.length;
+    expect((await reconciler.reconcile(withP4, change)).every((r) => r.ok)).toBe(true);
+    expect(hostReads(kernel, from)).toEqual(['*']);
   });
 });
 

@@ -75,7 +75,7 @@ export class FakeKernel implements CommandRunner {
       if (args[0] === '-n') {
         args.shift();
         ns = this.need(args.shift());
-      } else if (args[0] === '-j' || args[0] === '-d') {
+      } else if (args[0] === '-j' || args[0] === '-d' || args[0] === '-force') {
         args.shift();
       } else break;
     }
@@ -93,6 +93,12 @@ export class FakeKernel implements CommandRunner {
       return '';
     }
     if (object !== 'link') throw new Error(`fake: unsupported ${args.join(' ')}`);
+    if (verb === 'show' && rest[0] === 'dev') {
+      const link = this.table(ns).get(this.need(rest[1]));
+      if (link === undefined) throw new Error(`Device "${this.need(rest[1])}" does not exist.`);
+      // in a batch, each line's array ends with a newline, as iproute2 prints it
+      return `${JSON.stringify([this.toJson(link)])}\n`;
+    }
     if (verb === 'show') return JSON.stringify(this.links(ns).map((l) => this.toJson(l)));
     if (verb === 'add') return this.linkAdd(ns, rest);
     if (verb === 'del') return this.linkDel(ns, this.dev(ns, rest));
