@@ -21,10 +21,14 @@ import { type AgentConfig } from './config';
 import { DesiredState } from './desired-state';
 import { driverManagers } from './drivers';
 import { ReconcileLoop, systemClock, type Clock, type Pass } from './loop';
+import { type Manager } from './manager';
 import { startMetadataForwarder, type MetadataForwarder } from './metadata-forwarder';
 import { StatusReporter } from './status-reporter';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** The last manager a port's status waits for: it is plugged by L2, then filtered by the security groups. */
+const PORTS_READY_AFTER = 'secgroups';
 
 /**
  * The host agent: registers, beats, watches its host's desired state and feeds it to the
@@ -43,6 +47,8 @@ export class HostAgent {
   private stopWatching: (() => void) | undefined;
   /** what `netctl agents` shows, carried by the heartbeat */
   private lastReconcile: AgentHeartbeat['lastReconcile'];
+  /** the ports' statuses, sent as soon as the managers that decide them ran (see `reportPortsEarly`) */
+  private earlyReport: Promise<boolean> | undefined;
   /** Resolves after the first reconcile that saw the whole initial desired state. */
   readonly firstSync: Promise<void>;
   private firstSyncDone: (() => void) | undefined;
@@ -61,7 +67,12 @@ export class HostAgent {
     const managers = driverManagers({ config, desired: this.desired, runner, hasForwarder: () => this.forwarder !== undefined }, logger);
     // Let a burst of KV updates (one publisher pass writes its keys within a millisecond or two) land
     // in one pass; what arrives while a pass runs is in the next anyway.
-    this.loop = new ReconcileLoop(managers, clock, { resyncMs: config.resyncSeconds * 1000, settleMs: 5, afterPass: (pass) => this.afterPass(pass) });
+    this.loop = new ReconcileLoop(managers, clock, {
+      resyncMs: config.resyncSeconds * 1000,
+      settleMs: 5,
+      afterPass: (pass) => this.afterPass(pass),
+      afterManager: (m) => this.reportPortsEarly(m),
+    });
   }
 
   private meta(): CommandMetadata {
@@ -166,11 +177,26 @@ export class HostAgent {
   }
 
   /**
+   * A port is up once it is plugged (L2) and filtered (security groups, which run right after
+   * L2): its status goes out then, while the routers, DHCP and metadata drivers still run.
+   * `afterPass` waits for this report before its own, which then skips what this one sent.
+   */
+  private reportPortsEarly(manager: Manager): void {
+    if (manager.name !== PORTS_READY_AFTER) return;
+    const managers = this.loop.managers;
+    const upTo = managers.slice(0, managers.indexOf(manager) + 1);
+    this.earlyReport = this.report(upTo.flatMap((m) => m.outcome.reports));
+  }
+
+  /**
    * Reports the statuses of every manager's last pass (what changed since the last report) and
    * logs the pass. A pass that only read BGP sessions back is neither logged nor the heartbeat's
    * last reconcile. False when a report failed: the loop tries again after a backoff.
    */
   private async afterPass(pass: Pass): Promise<boolean> {
+    // a failed early report is sent again below: its result is that one's
+    await this.earlyReport;
+    this.earlyReport = undefined;
     const managers = this.loop.managers;
     const reports = managers.flatMap((m) => m.outcome.reports);
     this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));

@@ -60,6 +60,8 @@ const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, 
     kinds: [DESIRED_KINDS.l2Network, DESIRED_KINDS.l2Port],
     desired: () => desired.l2Intent(),
     apply: (intent, pass) => reconciler.reconcile(intent, pass),
+    // a port plugged into a VM's namespace is nothing the router, DHCP and metadata drivers build on
+    changedNamespaces: () => reconciler.changedNamespaces,
     failed: (intent, error) =>
       allFailed([...intent.networks.map((n) => `network:${n.id}` as const), ...intent.ports.map((p) => `port:${p.id}` as const)], error),
     reports: (intent, results) => reports({ l2: { ports: intent.ports, results } }),
@@ -105,6 +107,7 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
     const { intents, invalid } = desired.routerIntents();
     return { intent: intents, invalid };
   },
+  namespaces: (routers) => routers.map((r) => r.namespace),
   // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
   // several hosts in namespaces, several deployments told apart by their NATS prefix) from
   // sweeping each other's routers.
@@ -139,6 +142,7 @@ const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, 
       .map((r) => r.id);
     return { intent: { servers: servers.intents, ras: ras.intents, haRouterIds }, invalid: [...servers.invalid, ...ras.invalid] };
   },
+  namespaces: ({ servers, ras }) => [...servers.map((d) => d.namespace), ...ras.map((r) => r.namespace)],
   apply: ({ servers, ras, haRouterIds }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds }),
   failed: ({ servers, ras }, error) =>
     allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
@@ -168,6 +172,7 @@ const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): Manage
     const namespaces = [...desired.routerIntents().intents.map((r) => r.namespace), ...desired.dhcpIntents().intents.map((d) => d.namespace)];
     return { intent: { proxies: proxies.intents, namespaces }, invalid: proxies.invalid };
   },
+  namespaces: ({ namespaces }) => namespaces,
   apply: async ({ proxies, namespaces }) => {
     const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir) };
     if (hasForwarder()) return reconcileMetadata(proxies, runner, options);

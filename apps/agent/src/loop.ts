@@ -39,12 +39,15 @@ export interface LoopOptions {
   readonly settleMs: number;
   /** Reports what the pass changed; false when some of it must be tried again (after a backoff). */
   readonly afterPass: (pass: Pass) => Promise<boolean>;
+  /** Called as each manager's pass ends, before the next one runs (not awaited beyond its return). */
+  readonly afterManager?: (manager: Manager) => void;
 }
 
 /**
  * Felix-style loop: desired state in -> the managers of the kinds that changed are dirty ->
  * a pass runs, in order, every manager that is dirty, due for a retry or its period, or that
- * comes after one that ran -> `afterPass` reports. Nothing runs before `ready()`.
+ * comes after one that ran and changed what it builds on (`Manager.followsChangesOf`) ->
+ * `afterPass` reports. Nothing runs before `ready()`.
  */
 export class ReconcileLoop {
   private running = false;
@@ -120,10 +123,11 @@ export class ReconcileLoop {
     const periodicOnly = this.managers.every((m) => !m.wants(started) || m.periodicOnly(started));
     const ran: Manager[] = [];
     for (const m of this.managers) {
-      const upstreamRan = ran.some((r) => m.spec.after?.includes(r.name));
+      const upstreamRan = ran.some((r) => m.spec.after?.includes(r.name) && m.followsChangesOf(r));
       if (!this.isReady || (!m.wants(this.clock.now()) && !upstreamRan)) continue;
       await m.pass(() => this.clock.now());
       ran.push(m);
+      this.options.afterManager?.(m);
     }
     if (await this.options.afterPass({ ran, ms: this.clock.now() - started, periodicOnly })) {
       this.reportFailures = 0;

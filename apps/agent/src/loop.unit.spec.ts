@@ -106,6 +106,8 @@ afterEach(async () => {
 
 function start(drivers: FakeDriver[], clock: FakeClock, reported: () => boolean = () => true) {
   const passes: Pass[] = [];
+  /** `<manager> ended`, in the order the loop told, with the calls of every driver at that time */
+  const ended: string[] = [];
   const managers = drivers.map((d) => new Manager(d.spec(), createLogger('test', 'silent')));
   loop = new ReconcileLoop(managers, clock, {
     resyncMs: RESYNC_MS,
@@ -114,11 +116,12 @@ function start(drivers: FakeDriver[], clock: FakeClock, reported: () => boolean 
       passes.push(pass);
       return reported();
     },
+    afterManager: (m) => ended.push(`${m.name} ended, calls ${drivers.map((d) => d.calls).join('/')}`),
   });
   loop.start();
   const ranIn = (pass: Pass | undefined) => pass?.ran.map((m) => m.name);
   const reportsOf = (name: string) => managers.find((m) => m.name === name)?.outcome.reports;
-  return { passes, managers, ranIn, reportsOf, loop };
+  return { passes, ended, managers, ranIn, reportsOf, loop };
 }
 
 describe('the reconcile loop and its managers', () => {
@@ -134,6 +137,19 @@ describe('the reconcile loop and its managers', () => {
     await clock.advance(1);
     expect(passes.map(ranIn)).toEqual([['l2', 'l3']]);
     expect([l2.calls, l3.calls]).toEqual([1, 1]);
+  });
+
+  it('tells as each manager of a pass ends, before the next one runs', async () => {
+    const clock = new FakeClock();
+    const drivers = [new FakeDriver('l2', ['l2port']), new FakeDriver('secgroups', ['sg'], { after: ['l2'] }), new FakeDriver('l3', ['router'])];
+    const { passes, ended, loop } = start(drivers, clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    expect(ended).toEqual(['l2 ended, calls 1/0/0', 'secgroups ended, calls 1/1/0', 'l3 ended, calls 1/1/1']);
+    loop.changed('l2port');
+    await clock.advance(SETTLE_MS);
+    expect(ended.slice(3)).toEqual(['l2 ended, calls 2/1/1', 'secgroups ended, calls 2/2/1']);
+    expect(passes).toHaveLength(2);
   });
 
   it('keeps running the other drivers when one throws, and reports its resources as failed', async () => {
@@ -201,6 +217,36 @@ describe('the reconcile loop and its managers', () => {
     loop.changed('no-such-kind');
     await clock.advance(SETTLE_MS);
     expect(passes.map(ranIn)).toEqual([['l2', 'l3', 'bgp'], ['bgp'], ['l3'], ['l2', 'l3'], ['l3', 'bgp']]);
+  });
+
+  it('runs a manager after another only when that one changed one of its namespaces, or cannot tell', async () => {
+    const clock = new FakeClock();
+    let changed: ReadonlySet<string> | undefined = new Set(['qrouter-1', 'vm-1']);
+    const l2 = new FakeDriver('l2', ['l2port'], { changedNamespaces: () => changed });
+    const l3 = new FakeDriver('l3', ['router'], { after: ['l2'], namespaces: () => ['qrouter-1'] });
+    // no namespaces of its own: it follows every pass of L2
+    const secgroups = new FakeDriver('secgroups', ['sg'], { after: ['l2'] });
+    const { passes, ranIn, loop } = start([l2, secgroups, l3], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    for (const next of [new Set(['vm-1']), new Set<string>(), new Set(['qrouter-1']), undefined]) {
+      changed = next;
+      loop.changed('l2port');
+      await clock.advance(SETTLE_MS);
+    }
+    expect(passes.map(ranIn)).toEqual([
+      ['l2', 'secgroups', 'l3'],
+      ['l2', 'secgroups'],
+      ['l2', 'secgroups'],
+      ['l2', 'secgroups', 'l3'],
+      ['l2', 'secgroups', 'l3'],
+    ]);
+    // a driver that threw may have changed anything
+    changed = new Set(['vm-1']);
+    l2.throws = 'boom';
+    loop.changed('l2port');
+    await clock.advance(SETTLE_MS);
+    expect(ranIn(passes.at(-1))).toEqual(['l2', 'secgroups', 'l3']);
   });
 
   it('runs a periodic manager alone every period, marked as a read-back, and every manager at the resync', async () => {

@@ -22,6 +22,13 @@ export interface ManagerSpec<I, R extends DriverResult> {
   desired(): { intent: I; invalid: readonly InvalidEntry[] };
   /** `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read only what changed) */
   apply(intent: I, pass: { readonly resync: boolean }): Promise<readonly R[]>;
+  /**
+   * The namespaces its items live in. With it, a pass of a manager it comes `after` makes it run
+   * only when that pass changed one of them; without it, whenever that one ran.
+   */
+  namespaces?(intent: I): readonly string[];
+  /** The namespaces its last apply changed, or undefined when it cannot tell (every manager after it then runs). */
+  changedNamespaces?(): ReadonlySet<string> | undefined;
   failed(intent: I, error: string): readonly R[];
   reports(intent: I, results: readonly R[]): ResourceReport[];
 }
@@ -34,6 +41,8 @@ export interface PassOutcome {
   readonly errors: readonly string[];
   /** the driver threw (every item carries its error) */
   readonly thrown: boolean;
+  /** the namespaces it changed (undefined: not known) */
+  readonly changedNamespaces?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -96,6 +105,14 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     return this.dirty || now >= this.nextDueAt();
   }
 
+  /** Whether a pass of `upstream`, a manager it comes after, is a reason to run: it changed one of its namespaces, or may have. */
+  followsChangesOf(upstream: Manager): boolean {
+    const changed = upstream.outcome.changedNamespaces;
+    if (changed === undefined || this.spec.namespaces === undefined) return true;
+    if (changed.size === 0) return false;
+    return this.spec.namespaces(this.spec.desired().intent).some((ns) => changed.has(ns));
+  }
+
   /** Only its period made it due (a read-back, not a change or a retry). */
   periodicOnly(now: number): boolean {
     return !this.dirty && now < this.retryAt;
@@ -131,7 +148,8 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
       this.failures = 0;
       this.retryAt = Infinity;
     }
-    this.outcome = { reports: this.spec.reports(intent, results), failed, errors, thrown };
+    const changedNamespaces = thrown ? undefined : this.spec.changedNamespaces?.();
+    this.outcome = { reports: this.spec.reports(intent, results), failed, errors, thrown, changedNamespaces };
     return this.outcome;
   }
 }
