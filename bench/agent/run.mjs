@@ -40,6 +40,33 @@ async function activeCount(stack) {
   return body.ports.length;
 }
 
+/**
+ * The agent's passes logged since `since` (its `reconciled` lines, pino JSON): how many, and the
+ * median milliseconds of the whole pass and of each driver that ran in it.
+ * @param {string} logs
+ * @param {number} since epoch ms
+ */
+function passSummary(logs, since) {
+  /** @type {number[]} */
+  const pass = [];
+  /** @type {Record<string, number[]>} */
+  const samples = { pass };
+  for (const line of logs.split('\n')) {
+    if (!line.includes('"reconciled"')) continue;
+    let entry;
+    try {
+      entry = JSON.parse(line.slice(line.indexOf('{')));
+    } catch {
+      continue;
+    }
+    if (entry.time < since) continue;
+    pass.push(entry.ms);
+    for (const [name, ms] of Object.entries(entry.managers ?? {})) (samples[name] ??= []).push(ms);
+  }
+  const p50Ms = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, latencySummary(values).p50]));
+  return { count: pass.length, p50Ms };
+}
+
 async function main() {
   const topo = new Topology();
   const { host, workloads } = await agentHostTopology(topo, { peer: 'bp', hostLink: 'ul0', peerLink: 'ul0', workloads: NETWORKS });
@@ -51,7 +78,8 @@ async function main() {
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
   const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND };
   try {
-    const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'warn', heartbeatSeconds: 2 };
+    // info: its `reconciled` lines give each pass's time per driver (see passSummary)
+    const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'info', heartbeatSeconds: 2 };
     // Register once (desired state is published for known hosts), then stop the agent.
     const agent = await stack.startAgent(agentOptions);
     await agent.kill('SIGTERM');
@@ -93,6 +121,7 @@ async function main() {
       },
     });
     const latencies = [];
+    const bindStartedAt = Date.now();
     for (let k = 0; k < BIND; k++) {
       const sent = performance.now();
       const { port } = await api(stack, 'POST', '/v2.0/ports', {
@@ -110,6 +139,13 @@ async function main() {
     const bindToActiveMs = latencySummary(latencies);
     result.bindToActiveMs = bindToActiveMs;
     console.log(`bind -> ACTIVE over ${BIND} ports: ${latencyLine(bindToActiveMs)}`);
+    const passes = passSummary(agent.logs(), bindStartedAt);
+    result.bindPasses = passes;
+    console.log(
+      `agent passes during the binds: ${passes.count}; p50 ms per pass: ${Object.entries(passes.p50Ms)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   } finally {
     await stack.stop();
     await topo.destroy();
