@@ -22,11 +22,10 @@ export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, ru
   return new L2Reconciler(config, runner).reconcile(intent, { resync: true });
 }
 
-/** What a pass applied for one port: its intent as compared, where its workload end is, its host links. */
+/** What a pass applied for one port: its intent, and as compared. */
 interface AppliedPort {
+  readonly port: L2PortIntent;
   readonly intent: string;
-  readonly netns: string;
-  readonly links: readonly string[];
 }
 
 /** The host links a port's plan looks at and its steps can change: its tap, and its bridge (whose MTU and address can follow its ports). */
@@ -75,18 +74,19 @@ export class L2Reconciler {
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
   async reconcile(intent: L2HostIntent, { resync }: { readonly resync: boolean }): Promise<L2ItemResult[]> {
     const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
-    const ports = new Map(intent.ports.map((p) => [p.id, { intent: JSON.stringify(p), netns: p.workload.netns, links: portLinks(p) }]));
+    const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: JSON.stringify(p) }]));
     const networks = new Map(intent.networks.map((n) => [n.id, JSON.stringify(n)]));
     if (resync) this.forget();
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
-    for (const [id, port] of ports) {
+    for (const [id, { port, intent }] of ports) {
       const before = this.ports.get(id);
-      if (before?.intent === port.intent) continue;
-      this.workloads.delete(port.netns);
-      for (const name of [...port.links, ...(before?.links ?? [])]) this.stale.add(name);
+      if (before?.intent === intent) continue;
+      this.workloads.delete(port.workload.netns);
+      for (const name of [...portLinks(port), ...(before ? portLinks(before.port) : [])]) this.stale.add(name);
     }
-    for (const [id, n] of networks) if (this.networks.get(id) !== n) for (const name of networkLinks(id, this.config.physnets)) this.stale.add(name);
-    if ([...networks].some(([id, n]) => this.networks.get(id) !== n) || [...this.networks.keys()].some((id) => !networks.has(id))) this.fdb = undefined;
+    const changedNetworks = [...networks].filter(([id, n]) => this.networks.get(id) !== n).map(([id]) => id);
+    for (const id of changedNetworks) for (const name of networkLinks(id, this.config.physnets)) this.stale.add(name);
+    if (changedNetworks.length > 0 || [...this.networks.keys()].some((id) => !networks.has(id))) this.fdb = undefined;
 
     this.changedNamespaces = undefined;
     const known: KnownL2 = {
@@ -135,7 +135,7 @@ export class L2Reconciler {
     for (const [ns, links] of Object.entries(observed.workloadLinks)) this.workloads.set(ns, links);
     // a namespace that is gone has nothing to remember; if it comes back, it is read then
     for (const ns of this.workloads.keys()) if (!observed.netns.includes(ns)) this.workloads.delete(ns);
-    for (const [id, port] of ports) if (touched.has(portItem(id))) this.workloads.delete(port.netns);
+    for (const [id, { port }] of ports) if (touched.has(portItem(id))) this.workloads.delete(port.workload.netns);
     this.fdb = [...networks.keys()].some((id) => touched.has(networkItem(id))) ? undefined : observed.fdb;
     this.host = new Map(observed.hostLinks.map((l) => [l.name, l]));
     this.stale = this.changedLinks(observed, ports, networks, touched);
@@ -146,14 +146,14 @@ export class L2Reconciler {
 
   private changedIn(ports: Map<string, AppliedPort>, networks: Map<string, string>, touched: ReadonlySet<L2Item>): Set<string> {
     const changed = new Set<string>();
-    for (const [id, port] of ports) {
+    for (const [id, { port }] of ports) {
       if (!touched.has(portItem(id))) continue;
-      changed.add(port.netns);
+      changed.add(port.workload.netns);
       // a port that moved took its interface out of its old namespace
       const before = this.ports.get(id);
-      if (before !== undefined) changed.add(before.netns);
+      if (before !== undefined) changed.add(before.port.workload.netns);
     }
-    if (touched.has('sweep')) for (const [id, port] of this.ports) if (!ports.has(id)) changed.add(port.netns);
+    if (touched.has('sweep')) for (const [id, { port }] of this.ports) if (!ports.has(id)) changed.add(port.workload.netns);
     if (touched.has('sweep') || [...networks.keys()].some((id) => touched.has(networkItem(id)))) changed.add(this.config.netns ?? '');
     return changed;
   }
@@ -167,10 +167,10 @@ export class L2Reconciler {
   private changedLinks(observed: ObservedL2, ports: Map<string, AppliedPort>, networks: Map<string, string>, touched: ReadonlySet<L2Item>): Set<string> {
     const changed = new Set<string>();
     const physnets = this.config.physnets;
-    for (const [id, port] of ports) if (touched.has(portItem(id))) for (const name of port.links) changed.add(name);
+    for (const [id, { port }] of ports) if (touched.has(portItem(id))) for (const name of portLinks(port)) changed.add(name);
     for (const id of networks.keys()) if (touched.has(networkItem(id))) for (const name of networkLinks(id, physnets)) changed.add(name);
     if (touched.has('sweep')) {
-      const named = new Set([...[...ports.values()].flatMap((p) => p.links), ...[...networks.keys()].flatMap((id) => networkLinks(id, physnets))]);
+      const named = new Set([...[...ports.values()].flatMap((p) => portLinks(p.port)), ...[...networks.keys()].flatMap((id) => networkLinks(id, physnets))]);
       for (const l of observed.hostLinks) {
         if (parseOwnerAlias(l.alias) === null || named.has(l.name)) continue;
         changed.add(l.name);
