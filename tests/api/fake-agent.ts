@@ -10,6 +10,8 @@ import { agentIdOf } from '@ncp/contracts';
  */
 export class FakeAgent {
   private timer: NodeJS.Timeout | undefined;
+  /** the heartbeat under way, if any: `stop` lets it finish before closing the connection */
+  private beating: Promise<unknown> | undefined;
   private constructor(
     private readonly nc: Awaited<ReturnType<typeof connect>>,
     readonly row: string,
@@ -38,7 +40,9 @@ export class FakeAgent {
     const kv = await new Kvm(nc).create(`ncp_agents_${prefix}`, { history: 1 });
     const beat = () => kv.put(`${opts.row}.${opts.host}`, JSON.stringify({ agentId: id, at: new Date().toISOString() }));
     await beat();
-    agent.timer = setInterval(() => void beat(), 1000);
+    agent.timer = setInterval(() => {
+      agent.beating = beat();
+    }, 1000);
     return agent;
   }
 
@@ -77,6 +81,8 @@ export class FakeAgent {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // a beat under way when the connection closes would reject with nobody to hear it
+    await this.beating;
     await this.nc.close();
   }
 }
