@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { randomUUID } from 'node:crypto';
 import { agentIdOf } from '@ncp/contracts';
+import { readBucket } from '@ncp/eventstore';
 
 /**
  * An agent that exists only on the bus: it registers and heartbeats like a real one, so
@@ -70,13 +71,8 @@ export class FakeAgent {
 
   /** The desired state the control plane published for this host. */
   async desired(): Promise<Map<string, unknown>> {
-    const kv = await new Kvm(this.nc).create(`ncp_desired_${this.prefix}`, { history: 1 });
-    const out = new Map<string, unknown>();
-    for await (const key of await kv.keys(`${this.row}.${this.host}.>`)) {
-      const e = await kv.get(key);
-      if (e?.operation === 'PUT') out.set(key, e.json());
-    }
-    return out;
+    const entries = await readBucket(this.nc, `ncp_desired_${this.prefix}`, `${this.row}.${this.host}.>`);
+    return new Map([...entries].map(([key, value]) => [key, JSON.parse(value) as unknown]));
   }
 
   async stop(): Promise<void> {

@@ -15,7 +15,7 @@ import {
   type ResourceReport,
 } from '@ncp/contracts';
 import { metadataForwardSocket, type CommandRunner } from '@ncp/dataplane';
-import { KvWatch, type JetStreamEventStore } from '@ncp/eventstore';
+import { KvWatch, countWatchedKeys, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { DesiredState } from './desired-state';
@@ -113,7 +113,9 @@ export class HostAgent {
         this.loop.resync();
       },
     });
-    await this.watchDesiredState(await kvm.create(this.store.naming.bucket(DESIRED_STATE_BUCKET), { history: 1 }));
+    // made here if the services have not made it yet
+    await kvm.create(this.store.naming.bucket(DESIRED_STATE_BUCKET), { history: 1 });
+    await this.watchDesiredState();
     this.loop.start();
   }
 
@@ -147,18 +149,20 @@ export class HostAgent {
     }
   }
 
-  private async watchDesiredState(kv: KV): Promise<void> {
+  private async watchDesiredState(): Promise<void> {
     const filter = `${this.config.row}.${this.config.host}.>`;
-    // Nothing may be swept before the whole initial state has arrived: count it first.
-    let expected = 0;
-    for await (const _key of await kv.keys(filter)) expected++;
+    // Nothing may be swept before the whole initial state has arrived: count it first, deleted
+    // keys too, as the watch delivers them
+    const jsm = await this.store.jsm();
+    const bucket = this.store.naming.bucket(DESIRED_STATE_BUCKET);
+    const expected = await countWatchedKeys(jsm, bucket, filter);
     let seen = 0;
     let loaded = expected === 0;
     if (loaded) this.loop.ready();
     const watch = new KvWatch(
       this.store.nc,
-      await this.store.jsm(),
-      this.store.naming.bucket(DESIRED_STATE_BUCKET),
+      jsm,
+      bucket,
       filter,
       (entry) => {
         if (entry.value !== null) this.desired.put(entry.key, entry.value);

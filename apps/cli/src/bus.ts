@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { type NatsConnection } from '@nats-io/nats-core';
 import { AGENT_HEARTBEAT_BUCKET, DESIRED_STATE_BUCKET, type AdminReply, type AgentHeartbeat, type Naming } from '@ncp/contracts';
+import { readBucketEntries } from '@ncp/eventstore';
 import { type StreamEvent } from './trace';
 
 /** netctl's reads: the event stream, the operator requests to the services, the KV buckets. */
@@ -38,17 +38,17 @@ export class Bus {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: Math.max(1, fromSequence),
     });
-    if (!follow) {
-      const last = await this.lastSequence();
-      const info = await consumer.info(true);
-      if (info.num_pending === 0 || last < fromSequence) return;
-    }
+    // without follow, the read ends at the filter's last event when it began: a pending count
+    // of 0 may never come while events are appended (readBucketEntries)
+    const last = follow ? Infinity : await this.lastSequenceOf(filter);
+    if (last < fromSequence) return;
     const messages = await consumer.consume({ max_messages: 1000 });
     signal?.addEventListener('abort', () => void messages.close());
     try {
       for await (const m of messages) {
+        if (m.seq > last) break;
         yield { sequence: m.seq, subject: m.subject, envelope: m.json() };
-        if (!follow && m.info.pending === 0) break;
+        if (m.seq >= last || (!follow && m.info.pending === 0)) break;
       }
     } finally {
       await messages.close();
@@ -64,23 +64,15 @@ export class Bus {
   }
 
   async heartbeats(): Promise<Map<string, AgentHeartbeat>> {
-    const kv = await new Kvm(this.nc).open(this.naming.bucket(AGENT_HEARTBEAT_BUCKET));
-    const beats = new Map<string, AgentHeartbeat>();
-    for await (const key of await kv.keys()) {
-      const e = await kv.get(key);
-      if (e?.operation === 'PUT') beats.set(key, e.json<AgentHeartbeat>());
-    }
-    return beats;
+    const entries = await readBucketEntries(this.nc, this.naming.bucket(AGENT_HEARTBEAT_BUCKET), '>');
+    return new Map([...entries].map(([key, e]) => [key, JSON.parse(e.value) as AgentHeartbeat]));
   }
 
   /** The desired-state entries of one host: key -> value, revision and time. */
   async desiredState(row: string, host: string): Promise<{ key: string; value: unknown; revision: number; created: Date }[]> {
-    const kv = await new Kvm(this.nc).open(this.naming.bucket(DESIRED_STATE_BUCKET));
-    const out = [];
-    for await (const key of await kv.keys(`${row}.${host}.>`)) {
-      const e = await kv.get(key);
-      if (e?.operation === 'PUT') out.push({ key, value: e.json<unknown>(), revision: e.revision, created: e.created });
-    }
-    return out.sort((a, b) => a.key.localeCompare(b.key));
+    const entries = await readBucketEntries(this.nc, this.naming.bucket(DESIRED_STATE_BUCKET), `${row}.${host}.>`);
+    return [...entries]
+      .map(([key, e]) => ({ key, value: JSON.parse(e.value) as unknown, revision: e.revision, created: e.created }))
+      .sort((a, b) => a.key.localeCompare(b.key));
   }
 }

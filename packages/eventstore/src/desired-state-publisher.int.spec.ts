@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { DESIRED_KINDS, DESIRED_STATE_BUCKET, Naming, desiredKey, parseDesiredKey } from '@ncp/contracts';
 import { testInfra, uniqueName } from '@ncp/testing';
-import { DesiredStatePublisher, connectNats, readBucket, type DesiredScope, type NatsConnection } from './index';
+import { DesiredStatePublisher, connectNats, readBucket, readBucketEntries, type DesiredScope, type NatsConnection } from './index';
 
 describe('readBucket: a KV bucket in one pass over its stream', () => {
   let nc: NatsConnection;
@@ -35,6 +35,26 @@ describe('readBucket: a KV bucket in one pass over its stream', () => {
     );
     expect(await readBucket(nc, bucket, '*.*.router.*')).toEqual(new Map([['row.h1.router.r1', 'r2']]));
   });
+
+  it('ends while a key is written to, at the last message when it began', async () => {
+    // a heartbeat's pace, faster: kv.keys() and a read waiting for a pending count of 0 both
+    // hung a few times in a hundred under this
+    await kv.put('row.h3.beat.a', '0');
+    let beats = 0;
+    const writer = setInterval(() => void kv.put('row.h3.beat.a', String(++beats)).catch(() => undefined), 20);
+    try {
+      for (let i = 0; i < 60; i++) {
+        const entries = await readBucketEntries(nc, bucket, '*.h3.>');
+        expect([...entries.keys()]).toEqual(['row.h3.beat.a']);
+        expect(Number(entries.get('row.h3.beat.a')?.value)).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      clearInterval(writer);
+    }
+    expect(beats).toBeGreaterThan(0);
+    const entry = (await readBucketEntries(nc, bucket, 'row.h2.>')).get('row.h2.l2port.p3');
+    expect(entry).toEqual({ value: 'kept', revision: (await kv.get('row.h2.l2port.p3'))?.revision, created: expect.any(Date) });
+  }, 120_000);
 });
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Arrivals, testInfra, uniqueName } from '@ncp/testing';
-import { KvWatch, connectNats, type NatsConnection, type WatchedEntry } from './index';
+import { KvWatch, connectNats, countWatchedKeys, type NatsConnection, type WatchedEntry } from './index';
 
 /** The keys' values as the entries leave them. */
 function stateOf(entries: readonly WatchedEntry[]): Map<string, string> {
@@ -39,6 +39,25 @@ describe('KV watch', () => {
     await w.start();
     return w;
   };
+
+  it('counts what a new watch delivers before any change: one entry per key, deleted keys too', async () => {
+    await kv.put('c.h1.l2port.p1', '1');
+    await kv.put('c.h1.l2port.p1', '2');
+    await kv.put('c.h1.l2port.p2', 'x');
+    await kv.put('c.h1.l2port.p3', 'gone');
+    await kv.delete('c.h1.l2port.p3');
+    await kv.put('c.h2.l2port.p9', 'other host');
+    expect(await countWatchedKeys(jsm, bucket, 'c.h1.>')).toBe(3);
+    expect(await countWatchedKeys(jsm, bucket, 'c.h3.>')).toBe(0);
+    const seen = new Arrivals<WatchedEntry>();
+    await watch('c.h1.>', seen);
+    await seen.until((e) => e.pending === 0);
+    expect(seen.items.map((e) => [e.key, e.value])).toEqual([
+      ['c.h1.l2port.p1', '2'],
+      ['c.h1.l2port.p2', 'x'],
+      ['c.h1.l2port.p3', null],
+    ]);
+  });
 
   it("delivers each key's last value, then every change of its keys in order, and nothing of other keys", async () => {
     await kv.put('a.h1.router.r1', '1');

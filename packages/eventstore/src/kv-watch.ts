@@ -36,6 +36,16 @@ export function parseDelivery(reply: string): Delivery | null {
   return Object.values(delivery).every((n) => Number.isSafeInteger(n) && n >= 0) ? delivery : null;
 }
 
+/**
+ * How many entries a new watch of `keys` delivers before any change: one per key, a deleted
+ * key too (its marker is its last message). Read from the stream's subjects, which its info
+ * lists, not by a consumer: `kv.keys()` may never end while the keys are written to.
+ */
+export async function countWatchedKeys(jsm: JetStreamManager, bucket: string, keys: string): Promise<number> {
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.${keys}` });
+  return Object.keys(info.state.subjects ?? {}).length;
+}
+
 /** The server's idle heartbeat of a watch; two missed, it makes a new consumer. */
 export const WATCH_HEARTBEAT_MS = 5_000;
 /** A consumer nobody listens to any more (one left behind by a renewal) is removed by the server after this. */

@@ -35,6 +35,7 @@ import {
   agentNatsUser,
   natsInboxPrefix,
   connectNats,
+  countWatchedKeys,
   natsUsers,
   type NatsConnection,
   type NatsCredentials,
@@ -248,6 +249,8 @@ describe.skipIf(binary === null)('NATS users and permissions (infra/nats/auth.co
     const keys: string[] = [];
     for await (const k of await desired.keys('row-a.net-a1.>')) keys.push(k);
     expect(keys).toEqual(['row-a.net-a1.router.r1']);
+    // what the agent counts before its watch, from the stream's info
+    expect(await countWatchedKeys(await jetstreamManager(nc), naming.bucket(DESIRED_STATE_BUCKET), 'row-a.net-a1.>')).toBe(1);
     const watcher = await desired.watch({ key: 'row-a.net-a1.>' });
     for await (const entry of watcher) {
       expect(entry.key).toBe('row-a.net-a1.router.r1');

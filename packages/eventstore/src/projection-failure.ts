@@ -55,6 +55,12 @@ export function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether Postgres aborted a transaction for a deadlock or a serialization failure: trying it again may succeed. */
+export function isTransactionConflict(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === '40P01' || state === '40001';
+}
+
 export function classifyProjectionFailure(err: unknown): ProjectionFailure {
   const state = sqlState(err);
   if (state !== undefined) {

@@ -496,3 +496,67 @@ describe('projection runner: planner statistics', () => {
     }
   });
 });
+
+describe('projection runner: a rebuild beside readers', () => {
+  let sql: PgSqlClient;
+  let store: JetStreamEventStore;
+  let filter: string;
+  let close: () => Promise<void>;
+  let add: (id: string, name?: string) => Promise<number>;
+  let count: () => Promise<number>;
+
+  beforeAll(async () => {
+    ({ sql, store, filter, close, add, count } = await testBed('projection-rebuild-readers-test'));
+    await sql.exec('CREATE TABLE thing_notes (id text PRIMARY KEY)');
+  });
+
+  afterAll(() => close());
+
+  /** Two tables, emptied together as a service's projection empties its own. */
+  class ThingsWithNotes extends Things {
+    override async reset(tx: PgSqlClient): Promise<void> {
+      await tx.$executeRaw`TRUNCATE things, thing_notes`;
+    }
+  }
+
+  /** Whether some session waits for a lock on `table` (the rebuild's TRUNCATE, here). */
+  const waitingFor = async (table: string) =>
+    Number(
+      (
+        await sql.$queryRaw<
+          { n: bigint }[]
+        >`SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = ${table} AND NOT l.granted`
+      )[0]?.n,
+    ) > 0;
+
+  it('empties its projection again when Postgres aborts it for a deadlock with a reader, and rebuilds it whole', async () => {
+    const log = new Log();
+    const runner = new ProjectionRunner(store, new ThingsWithNotes(filter), new SqlProjectionStore(sql), { instance: 'r', logger: log });
+    await add('d1');
+    const last = await add('d2');
+    await runner.start();
+    await runner.waitFor(last, 30_000);
+    try {
+      // A reader's transaction holds thing_notes, the rebuild's TRUNCATE takes things and waits
+      // for thing_notes, then the reader asks for things: a deadlock. The TRUNCATE waited
+      // first, so Postgres's check (deadlock_timeout after a wait begins) aborts it.
+      let truncateWaits: () => void = () => undefined;
+      const waits = new Promise<void>((resolve) => (truncateWaits = resolve));
+      const reader = sql.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT count(*) FROM thing_notes`;
+        await waits;
+        return tx.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM things`;
+      });
+      const rebuilt = runner.rebuild();
+      while (!(await waitingFor('thing_notes'))) await new Promise((resolve) => setImmediate(resolve));
+      truncateWaits();
+      await reader;
+      await rebuilt;
+      expect(log.count('projection rebuild: emptying it conflicted with a reader')).toBe(1);
+      expect(await count()).toBe(2);
+      expect((await runner.status()).parked).toBe(0);
+    } finally {
+      await runner.stop();
+    }
+  });
+});

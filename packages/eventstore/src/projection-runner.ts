@@ -3,7 +3,8 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@na
 import { isDomainError, type ParkedEvent, type ProjectionStatus, type ReapplyResult, type RecordedEvent } from '@ncp/contracts';
 import { addDurableConsumer, unlessConsumerMissing } from './durable-consumer';
 import { type JetStreamEventStore } from './event-store';
-import { classifyProjectionFailure, sqlState } from './projection-failure';
+import { classifyProjectionFailure, isTransactionConflict, sqlState } from './projection-failure';
+import { backoffMs } from './backoff';
 import { PULL_EXPIRES_MS, whileClusterSettles } from './cluster-settling';
 
 /** Where a projection keeps its checkpoint: the same database as its tables. */
@@ -116,6 +117,8 @@ export async function* batchesOf<M extends Delivered>(messages: AsyncIterable<M>
 
 /** A replay whose consumer delivers nothing for this long while events are pending gets a new consumer. */
 const REPLAY_STALL_MS = 8_000;
+/** How often a rebuild tries to empty its projection when Postgres aborts it for a reader's sake. */
+const RESET_ATTEMPTS = 5;
 
 /**
  * How long the checkpoint may stay behind events the projection does not fold, which move it
@@ -328,12 +331,24 @@ export class ProjectionRunner<Tx> {
     this.opts.logger?.info({ projection: name, position: this.position }, 'projection rebuild: stopping its consumer');
     await this.stop();
     this.opts.logger?.info({ projection: name }, 'projection rebuild: emptying it');
-    await this.store.transaction(async (tx) => {
-      await this.store.readCheckpoint(name, tx);
-      await this.projection.reset(tx);
-      await this.store.unpark(tx, name);
-      await this.store.writeCheckpoint(tx, name, 0);
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.transaction(async (tx) => {
+          await this.store.readCheckpoint(name, tx);
+          await this.projection.reset(tx);
+          await this.store.unpark(tx, name);
+          await this.store.writeCheckpoint(tx, name, 0);
+        });
+        break;
+      } catch (err) {
+        // TRUNCATE locks every table of the projection, one after the other: a reader's
+        // transaction that holds one of them and waits for another is a deadlock, and Postgres
+        // may abort either. The reset changed nothing then; it is tried again.
+        if (!isTransactionConflict(err) || attempt >= RESET_ATTEMPTS) throw err;
+        this.opts.logger?.info({ projection: name, attempt, err }, 'projection rebuild: emptying it conflicted with a reader; trying again');
+        await sleep(backoffMs(attempt));
+      }
+    }
     this.parkedCount = 0;
     this.statistics = { folded: 0, nextAt: this.firstStatisticsAt };
     const target = await this.events.streamLastSequence();
