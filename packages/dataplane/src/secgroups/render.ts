@@ -119,23 +119,46 @@ function portMacs(port: SgPortIntent): string[] {
   return [...new Set([port.mac, ...port.allowedAddressPairs.map((p) => p.macAddress)].map(normalizeMac))];
 }
 
+/** An address or a prefix of an interval set, parsed once: its range and its text as nft takes it. */
+export interface SetAddress {
+  readonly family: 4 | 6;
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly prefixLength: number;
+  /** the address alone for a host prefix, else the prefix, normalised */
+  readonly text: string;
+}
+
+export function setAddress(address: string): SetAddress {
+  const family = familyOf(address);
+  const host = family === 4 ? 32 : 128;
+  const cidr = parseCidr(address.includes('/') ? address : `${address}/${host}`);
+  return {
+    family,
+    first: cidr.network,
+    last: cidrLast(cidr),
+    prefixLength: cidr.prefixLength,
+    text: cidr.prefixLength === host ? formatIp(family, cidr.network) : formatCidr(cidr),
+  };
+}
+
 /**
  * Addresses of one family as elements of an interval set: each once, and none inside another
  * (a CIDR address pair that covers a fixed IP), as nft refuses overlapping intervals.
- * Prefixes are either nested or disjoint, so one pass in address order is enough.
+ * Prefixes are either nested or disjoint, so one pass in address order is enough. `parse`:
+ * setAddress, or a memo of it.
  */
-export function disjointAddresses(addresses: readonly string[], family: 4 | 6): string[] {
-  const host = family === 4 ? 32 : 128;
-  const cidrs = addresses
+export function disjointAddresses(addresses: readonly string[], family: 4 | 6, parse: (address: string) => SetAddress = setAddress): string[] {
+  const parsed = addresses
     .filter((a) => familyOf(a) === family)
-    .map((a) => parseCidr(a.includes('/') ? a : `${a}/${host}`))
-    .sort((a, b) => (a.network === b.network ? a.prefixLength - b.prefixLength : a.network < b.network ? -1 : 1));
+    .map(parse)
+    .sort((a, b) => (a.first === b.first ? a.prefixLength - b.prefixLength : a.first < b.first ? -1 : 1));
   const kept: string[] = [];
   let end = -1n;
-  for (const cidr of cidrs) {
-    if (cidr.network <= end) continue;
-    end = cidrLast(cidr);
-    kept.push(cidr.prefixLength === host ? formatIp(family, cidr.network) : formatCidr(cidr));
+  for (const a of parsed) {
+    if (a.first <= end) continue;
+    end = a.last;
+    kept.push(a.text);
   }
   return kept.sort();
 }
@@ -289,16 +312,29 @@ function portPiece(port: SgPortIntent): SgPiece {
 }
 
 /** A remote group's members, a set per family. */
-function membersPiece(groupId: string, addresses: readonly string[]): SgPiece {
+function membersPiece(groupId: string, addresses: readonly string[], parse: (address: string) => SetAddress): SgPiece {
   const families = [4, 6] as const;
   return {
     sets: families.map((f) => ({ family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` })),
     chains: [],
-    elements: families.flatMap((f) => disjointAddresses(addresses, f).map((a) => element('inet', memberSet(groupId, f), a))),
+    elements: families.flatMap((f) => {
+      const set = memberSet(groupId, f);
+      return disjointAddresses(addresses, f, parse).map((a) => element('inet', set, a));
+    }),
   };
 }
 
 const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
+const dispatchElements = new WeakMap<SgPiece, readonly SgElement[]>();
+/** A port piece's dispatch entries, found once per piece. */
+function dispatchOf(piece: SgPiece): readonly SgElement[] {
+  let found = dispatchElements.get(piece);
+  if (found === undefined) {
+    found = piece.elements.filter(isDispatch);
+    dispatchElements.set(piece, found);
+  }
+  return found;
+}
 
 /**
  * Pieces kept from one build to the next, by what they are made from (a port's JSON): parsing
@@ -309,6 +345,28 @@ export class SgRenderCache {
   private last = new Map<string, SgPiece>();
   private now = new Map<string, SgPiece>();
   private readonly texts = new WeakMap<object, string>();
+  /**
+   * Remote groups' member addresses, parsed: a port joining a group changes its members' piece,
+   * and parsing every member again made a bind's pass grow with the ports on the host.
+   */
+  private lastAddresses = new Map<string, SetAddress>();
+  private nowAddresses = new Map<string, SetAddress>();
+  readonly address = (text: string): SetAddress => {
+    const parsed = this.nowAddresses.get(text) ?? this.lastAddresses.get(text) ?? setAddress(text);
+    this.nowAddresses.set(text, parsed);
+    return parsed;
+  };
+
+  private readonly profiles = new WeakMap<SgPortIntent, string>();
+  /** A port's profile (its groups, each once, sorted, space-separated), made once per object. */
+  readonly profile = (port: SgPortIntent): string => {
+    let profile = this.profiles.get(port);
+    if (profile === undefined) {
+      profile = profileOf(port).join(' ');
+      this.profiles.set(port, profile);
+    }
+    return profile;
+  };
 
   /** An entry's JSON, made once per object (validating an intent needs it too). */
   json(entry: object): string {
@@ -324,6 +382,11 @@ export class SgRenderCache {
   begin(): void {
     this.last = this.now;
     this.now = new Map();
+    // addresses are looked up only when a members piece is made again: kept while any piece is
+    if (this.nowAddresses.size > 0) {
+      this.lastAddresses = this.nowAddresses;
+      this.nowAddresses = new Map();
+    }
   }
 
   piece(key: string, make: () => SgPiece): SgPiece {
@@ -349,13 +412,19 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
     ['inet', INET_PIECE],
     ['bridge', BRIDGE_PIECE],
   ]);
-  const zoneEntries = [...zones].sort(([a], [b]) => a.localeCompare(b));
-  pieces.set('zones', { ...NO_PIECE, elements: zoneEntries.map(([net, zone]) => element('inet', 'zones', `"${bridgeName(net)}"`, String(zone))) });
+  const zoneEntries = [...zones].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  pieces.set(
+    'zones',
+    cache.piece(`zones ${zoneEntries.join(' ')}`, () => ({
+      ...NO_PIECE,
+      elements: zoneEntries.map(([net, zone]) => element('inet', 'zones', `"${bridgeName(net)}"`, String(zone))),
+    })),
+  );
   for (const g of remotes) {
     const entry = members.get(g) ?? { groupId: g, addresses: [] };
     pieces.set(
       `members ${g}`,
-      cache.piece(cache.json(entry), () => membersPiece(g, entry.addresses)),
+      cache.piece(cache.json(entry), () => membersPiece(g, entry.addresses, cache.address)),
     );
   }
   for (const g of used) {
@@ -366,7 +435,7 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
       cache.piece(cache.json(group), () => ({ ...NO_PIECE, chains: chains() })),
     );
   }
-  for (const profile of new Set(filtered.map((p) => profileOf(p).join(' ')))) {
+  for (const profile of new Set(filtered.map(cache.profile))) {
     const ids = profile === '' ? [] : profile.split(' ');
     // a port whose groups are all stateless is not tracked (Neutron refuses to mix the two)
     const stateful = ids.some((g) => groups.get(g)?.stateful ?? true);
@@ -380,7 +449,7 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
   for (const port of filtered) {
     let piece = cache.piece(cache.json(port), () => portPiece(port));
     // two ports claiming one MAC on one network (an address pair shared for VRRP): the first keeps it
-    const dispatch = piece.elements.filter(isDispatch);
+    const dispatch = dispatchOf(piece);
     if (dispatch.some((e) => claimed.has(e.key))) piece = { ...piece, elements: piece.elements.filter((e) => !isDispatch(e) || !claimed.has(e.key)) };
     for (const e of dispatch) claimed.add(e.key);
     pieces.set(`port ${port.id}`, piece);

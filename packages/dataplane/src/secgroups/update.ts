@@ -80,8 +80,30 @@ function diffPiece(was: SgPiece, now: SgPiece, changes: Record<SgFamily, TableCh
   for (const s of now.sets) if (!wasSets.has(`${s.family} ${s.name}`)) changes[s.family].newSets.push(s);
 
   // a key whose value changed (a MAC now dispatched to another port) is deleted and added again
-  const nowElements = new Map(now.elements.map((e) => [`${e.family} ${e.set} ${e.key}`, e.text]));
-  const wasElements = new Map(was.elements.map((e) => [`${e.family} ${e.set} ${e.key}`, e.text]));
-  for (const e of was.elements) if (nowElements.get(`${e.family} ${e.set} ${e.key}`) !== e.text) push(changes[e.family].deletedElements, e.set, e.key);
-  for (const e of now.elements) if (wasElements.get(`${e.family} ${e.set} ${e.key}`) !== e.text) push(changes[e.family].addedElements, e.set, e.text);
+  const nowElements = elementTexts(now);
+  const wasElements = elementTexts(was);
+  was.elements.forEach((e, i) => {
+    if (nowElements.get(wasElements.ids[i] ?? '') !== e.text) push(changes[e.family].deletedElements, e.set, e.key);
+  });
+  now.elements.forEach((e, i) => {
+    if (wasElements.get(nowElements.ids[i] ?? '') !== e.text) push(changes[e.family].addedElements, e.set, e.text);
+  });
+}
+
+/** A piece's elements' texts by `family set key`, and those ids in element order. */
+type ElementTexts = Map<string, string> & { readonly ids: readonly string[] };
+
+/**
+ * Made once per piece: a piece diffed as the new one is the old one in the next pass's diff (a
+ * remote group's members piece has an element per member, and changes with every port that joins).
+ */
+const elementIndex = new WeakMap<SgPiece, ElementTexts>();
+function elementTexts(piece: SgPiece): ElementTexts {
+  let index = elementIndex.get(piece);
+  if (index === undefined) {
+    const ids = piece.elements.map((e) => `${e.family} ${e.set} ${e.key}`);
+    index = Object.assign(new Map(ids.map((id, i) => [id, piece.elements[i]?.text ?? ''])), { ids });
+    elementIndex.set(piece, index);
+  }
+  return index;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
-import { profileChain, securityGroupTables } from './render';
+import { SgRenderCache, profileChain, securityGroupTables } from './render';
 import { renderSecurityGroupsUpdate } from './update';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
@@ -34,6 +34,28 @@ const update = (before: SgHostIntent, after: SgHostIntent) => renderSecurityGrou
 const ports = (count: number) => Array.from({ length: count }, (_, i) => port(i + 1));
 
 describe('the incremental transaction', () => {
+  it("is with a render cache kept over a run of changes what builds without one give (members, zones, profiles, a port's MAC)", () => {
+    const other = '5e000000-0000-4000-8000-0000000000bb';
+    const steps: { intent: SgHostIntent; zones: Map<string, number> }[] = [
+      { intent: host(ports(3), [sshFromR], ['10.9.0.1', '10.9.0.0/24']), zones },
+      { intent: host(ports(4), [sshFromR], ['10.9.0.1', '10.9.0.2', '2001:db8::9']), zones },
+      { intent: host([...ports(4), port(5, { networkId: other })], [sshFromR], ['10.9.0.2']), zones: new Map([...zones, [other, 2]]) },
+      { intent: host([port(1, { securityGroupIds: [G, R] }), port(2, { mac: 'fa:16:3e:00:00:99' })], [sshFromR], ['10.9.0.1', '10.9.0.0/24']), zones },
+      { intent: host(ports(3), [sshFromR], ['10.9.0.1', '10.9.0.0/24']), zones },
+    ];
+    const cache = new SgRenderCache();
+    let cached = securityGroupTables(steps[0]!.intent, steps[0]!.zones, cache);
+    for (const [i, step] of steps.entries()) {
+      if (i === 0) continue;
+      const before = steps[i - 1]!;
+      const next = securityGroupTables(step.intent, step.zones, cache);
+      const fresh = renderSecurityGroupsUpdate(securityGroupTables(before.intent, before.zones), securityGroupTables(step.intent, step.zones));
+      expect(renderSecurityGroupsUpdate(cached, next)).toBe(fresh);
+      expect(fresh).not.toBe('');
+      cached = next;
+    }
+  });
+
   it('is empty when nothing changed', () => {
     expect(update(host(ports(3)), host(ports(3)))).toBe('');
   });
