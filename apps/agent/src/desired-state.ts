@@ -49,6 +49,22 @@ function frozen<T>(value: T): T {
   return value;
 }
 
+/** A KV entry's value, and once asked for, what it parses into (each kind has its own schema). */
+interface DesiredEntry {
+  readonly value: string;
+  parsed?: { readonly intent: unknown } | { readonly error: string };
+}
+
+function parseEntry<T>(schema: z.ZodType<T>, value: string): { readonly intent: T } | { readonly error: string } {
+  try {
+    return { intent: frozen(schema.parse(JSON.parse(value))) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
  * intent the drivers take, with the namespaces named as this host names them
@@ -56,11 +72,12 @@ function frozen<T>(value: T): T {
  */
 export class DesiredState {
   /**
-   * The entries by kind, each kind with its entries parsed once: a pass asks for every kind
-   * its drivers read, and parsing a host's thousands of entries again for each was a good part
-   * of a pass's own cost. A kind is parsed again only after one of its entries changed.
+   * The entries by kind, each entry parsed once: a pass asks for every kind its drivers read,
+   * and parsing a host's thousands of entries again for each was a good part of a pass's own
+   * cost. A changed entry is parsed again, alone; its kind's list is made again from the
+   * entries as parsed.
    */
-  private readonly kinds = new Map<string, { readonly entries: Map<string, string>; parsed?: { intents: unknown[]; invalid: InvalidEntry[] } }>();
+  private readonly kinds = new Map<string, { readonly entries: Map<string, DesiredEntry>; parsed?: { intents: unknown[]; invalid: InvalidEntry[] } }>();
 
   constructor(private readonly netnsPrefix = '') {}
 
@@ -77,7 +94,8 @@ export class DesiredState {
 
   put(key: string, value: string): void {
     const kind = this.kindOf(key);
-    kind.entries.set(key, value);
+    if (kind.entries.get(key)?.value === value) return;
+    kind.entries.set(key, { value });
     kind.parsed = undefined;
   }
 
@@ -104,14 +122,12 @@ export class DesiredState {
     if (entries.parsed === undefined) {
       const intents: T[] = [];
       const invalid: InvalidEntry[] = [];
-      for (const [key, value] of entries.entries) {
-        try {
-          intents.push(frozen(schema.parse(JSON.parse(value))));
-        } catch (e) {
-          invalid.push({ key, error: e instanceof Error ? e.message : String(e) });
-        }
+      for (const [key, entry] of entries.entries) {
+        entry.parsed ??= parseEntry(schema, entry.value);
+        if ('intent' in entry.parsed) intents.push(entry.parsed.intent as T);
+        else invalid.push({ key, error: entry.parsed.error });
       }
-      entries.parsed = { intents: intents.sort((a, b) => sortKey(a).localeCompare(sortKey(b))), invalid };
+      entries.parsed = { intents: intents.sort((a, b) => compareText(sortKey(a), sortKey(b))), invalid };
     }
     // each kind is only ever parsed with its own schema
     return { intents: [...(entries.parsed.intents as T[])], invalid: [...entries.parsed.invalid] };
@@ -167,7 +183,7 @@ export class DesiredState {
       .map((p) => ({ id: p.id, networkId: p.networkId, mac: p.mac, fixedIps: [], allowedAddressPairs: [], portSecurityEnabled: true, securityGroupIds: [] }));
     return {
       intent: {
-        ports: [...ports.intents, ...held].sort((a, b) => a.id.localeCompare(b.id)),
+        ports: [...ports.intents, ...held].sort((a, b) => compareText(a.id, b.id)),
         groups: [...groups.intents, ...missing.map((id) => ({ id, stateful: true, rules: [] }))],
         members: members.intents,
       },

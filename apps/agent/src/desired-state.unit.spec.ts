@@ -42,6 +42,23 @@ describe('DesiredState between passes', () => {
     expect([desired.count('meta'), desired.count('router'), desired.size]).toEqual([1, 1, 2]);
   });
 
+  it("parses again only the entry that changed: the others' intents are the objects it gave before", () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.router.${A}`, JSON.stringify({ id: A }));
+    desired.put(`r.h.meta.${A}`, JSON.stringify(intent(A)));
+    const [before] = desired.metadataIntents().intents;
+    desired.put(`r.h.meta.${B}`, JSON.stringify(intent(B)));
+    const after = desired.metadataIntents().intents;
+    expect(after.map((i) => i.id)).toEqual([A, B]);
+    // the drivers' caches (security groups' pieces, by object) hold across a pass that added B
+    expect(after[0]).toBe(before);
+    // the same value again changes nothing
+    desired.put(`r.h.meta.${B}`, JSON.stringify(intent(B)));
+    expect(desired.metadataIntents().intents[1]).toBe(after[1]);
+    desired.put(`r.h.meta.${A}`, JSON.stringify({ ...intent(A), interfaces: [] }));
+    expect(desired.metadataIntents().intents[0]).not.toBe(before);
+  });
+
   it('hands out intents no driver can change for the next pass', () => {
     const desired = new DesiredState();
     desired.put(`r.h.meta.${A}`, JSON.stringify(intent(A)));

@@ -28,12 +28,40 @@ export function conflicting(values: readonly unknown[]): boolean {
   return values.some((v) => JSON.stringify(v) !== text);
 }
 
+/**
+ * Entries found valid, by schema: a frozen entry cannot change, and the agent hands every pass
+ * the same frozen objects, so each is validated once, not on every pass.
+ */
+const validFrozen = new WeakMap<z.ZodType, WeakMap<object, unknown>>();
+
+function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return schema.safeParse(value);
+  let known = validFrozen.get(schema);
+  if (known?.has(value)) return { success: true, data: known.get(value) as T };
+  const result = schema.safeParse(value);
+  if (result.success) {
+    if (known === undefined) validFrozen.set(schema, (known = new WeakMap()));
+    known.set(value, result.data);
+  }
+  return result;
+}
+
+const frozenJson = new WeakMap<object, string>();
+
+/** An entry's JSON, made once for a frozen entry (which cannot change), as an intent is compared with the last pass's. */
+export function intentJson(value: object): string {
+  if (!Object.isFrozen(value)) return JSON.stringify(value);
+  let text = frozenJson.get(value);
+  if (text === undefined) frozenJson.set(value, (text = JSON.stringify(value)));
+  return text;
+}
+
 /** The single valid entry of an id, or why not. */
 export function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], what: string): T | string {
   const [first] = values;
   if (first === undefined) return `no ${what}`;
   if (conflicting(values)) return `the intent holds conflicting entries for this ${what}`;
-  const result = schema.safeParse(first);
+  const result = parseOnce(schema, first);
   return result.success ? result.data : `invalid ${what}: ${formatIssues(result.error)}`;
 }
 

@@ -1,6 +1,7 @@
 import { isValidId, type L2HostIntent, type L2PortIntent } from '@ncp/contracts';
 import { bridgeName, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
 import { type CommandRunner } from '../runner.js';
+import { intentJson } from '../intent-groups.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL2 } from './apply.js';
 import { type L2HostConfig } from './model.js';
@@ -74,8 +75,8 @@ export class L2Reconciler {
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
   async reconcile(intent: L2HostIntent, { resync }: { readonly resync: boolean }): Promise<L2ItemResult[]> {
     const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
-    const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: JSON.stringify(p) }]));
-    const networks = new Map(intent.networks.map((n) => [n.id, JSON.stringify(n)]));
+    const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: intentJson(p) }]));
+    const networks = new Map(intent.networks.map((n) => [n.id, intentJson(n)]));
     if (resync) this.forget();
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
     for (const [id, { port, intent }] of ports) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
-import { SgRenderCache, profileChain, securityGroupTables } from './render';
+import { SgRenderCache, profileChain, securityGroupTables, type SgTables } from './render';
 import { renderSecurityGroupsUpdate } from './update';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
@@ -44,15 +44,17 @@ describe('the incremental transaction', () => {
       { intent: host(ports(3), [sshFromR], ['10.9.0.1', '10.9.0.0/24']), zones },
     ];
     const cache = new SgRenderCache();
-    let cached = securityGroupTables(steps[0]!.intent, steps[0]!.zones, cache);
-    for (const [i, step] of steps.entries()) {
-      if (i === 0) continue;
-      const before = steps[i - 1]!;
+    let cached: SgTables | undefined;
+    let before: (typeof steps)[number] | undefined;
+    for (const step of steps) {
       const next = securityGroupTables(step.intent, step.zones, cache);
-      const fresh = renderSecurityGroupsUpdate(securityGroupTables(before.intent, before.zones), securityGroupTables(step.intent, step.zones));
-      expect(renderSecurityGroupsUpdate(cached, next)).toBe(fresh);
-      expect(fresh).not.toBe('');
+      if (cached !== undefined && before !== undefined) {
+        const fresh = renderSecurityGroupsUpdate(securityGroupTables(before.intent, before.zones), securityGroupTables(step.intent, step.zones));
+        expect(renderSecurityGroupsUpdate(cached, next)).toBe(fresh);
+        expect(fresh).not.toBe('');
+      }
       cached = next;
+      before = step;
     }
   });
 

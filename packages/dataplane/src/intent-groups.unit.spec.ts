@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { acceptOne } from './intent-groups';
+
+describe('acceptOne: the single valid entry of an id', () => {
+  /** counts its runs: how often an entry was validated */
+  const counted = () => {
+    let runs = 0;
+    const schema = z.object({ id: z.string(), mtu: z.number().int().min(68) }).refine(() => ++runs > 0);
+    return { schema, runs: () => runs };
+  };
+
+  it('validates a frozen entry once (the agent hands every pass the same frozen objects)', () => {
+    const { schema, runs } = counted();
+    const entry = Object.freeze({ id: 'a', mtu: 1500 });
+    expect(acceptOne(schema, [entry], 'network')).toEqual({ id: 'a', mtu: 1500 });
+    expect(acceptOne(schema, [entry], 'network')).toEqual({ id: 'a', mtu: 1500 });
+    expect(runs()).toBe(1);
+    // an equal object is another entry
+    acceptOne(schema, [Object.freeze({ id: 'a', mtu: 1500 })], 'network');
+    expect(runs()).toBe(2);
+  });
+
+  it('validates an entry that can change on every call, and a frozen invalid one too', () => {
+    const { schema, runs } = counted();
+    const entry = { id: 'a', mtu: 1500 };
+    acceptOne(schema, [entry], 'network');
+    entry.mtu = 10;
+    expect(acceptOne(schema, [entry], 'network')).toMatch(/^invalid network: mtu: /);
+    const invalid = Object.freeze({ id: 'b', mtu: 10 });
+    expect(acceptOne(schema, [invalid], 'network')).toMatch(/^invalid network/);
+    expect(acceptOne(schema, [invalid], 'network')).toMatch(/^invalid network/);
+    // each of the four calls validated its entry
+    expect(runs()).toBe(4);
+  });
+});
