@@ -81,8 +81,22 @@ export class DesiredState {
 
   constructor(private readonly netnsPrefix = '') {}
 
+  /**
+   * Each parsed intent's copy with this host's namespace names, made once and frozen like it:
+   * a pass gets the same objects as the last one for what did not change, which the drivers'
+   * caches (validation, JSON, rendered pieces) are keyed by.
+   */
+  private readonly localCopies = new WeakMap<object, object>();
+
+  private localOnce<T extends object>(intent: T, make: (intent: T) => T): T {
+    let copy = this.localCopies.get(intent) as T | undefined;
+    if (copy === undefined) this.localCopies.set(intent, (copy = frozen(make(intent))));
+    return copy;
+  }
+
   private local<T extends { namespace: string }>(intent: T): T {
-    return { ...intent, namespace: localNetns(this.netnsPrefix, intent.namespace) };
+    if (localNetns(this.netnsPrefix, intent.namespace) === intent.namespace) return intent;
+    return this.localOnce(intent, (i) => ({ ...i, namespace: localNetns(this.netnsPrefix, i.namespace) }));
   }
 
   private kindOf(key: string) {
@@ -156,7 +170,11 @@ export class DesiredState {
   l2Intent(): { intent: L2HostIntent; invalid: InvalidEntry[] } {
     const networks = this.intentsOf(DESIRED_KINDS.l2Network, L2NetworkIntentSchema, (n) => n.id);
     const ports = this.intentsOf(DESIRED_KINDS.l2Port, L2PortIntentSchema, (p) => p.id);
-    const plugged = ports.intents.map((p) => ({ ...p, workload: { ...p.workload, netns: localNetns(this.netnsPrefix, p.workload.netns) } }));
+    const plugged = ports.intents.map((p) =>
+      localNetns(this.netnsPrefix, p.workload.netns) === p.workload.netns
+        ? p
+        : this.localOnce(p, (q) => ({ ...q, workload: { ...q.workload, netns: localNetns(this.netnsPrefix, q.workload.netns) } })),
+    );
     return { intent: { networks: networks.intents, ports: plugged }, invalid: [...networks.invalid, ...ports.invalid] };
   }
 

@@ -94,6 +94,17 @@ describe('DesiredState with a namespace prefix', () => {
     const plain = put(new DesiredState());
     expect(plain.metadataIntents().intents.map((i) => i.namespace)).toEqual(['qrouter-aaaaaaaa']);
     expect(plain.l2Intent().intent.ports.map((p) => p.workload.netns)).toEqual(['qrouter-aaaaaaaa', 'qdhcp-aaaaaaaa', 'vm-1']);
+
+    // the next pass gets the same frozen objects, renamed or not, until an entry changes
+    for (const desired of [prefixed, plain]) {
+      const before = desired.l2Intent().intent.ports;
+      const meta = desired.metadataIntents().intents[0];
+      desired.put('r.h.l2port.eeeeeeee-0000-4000-8000-000000000005', JSON.stringify(l2Port('vm-2', 'eeeeeeee-0000-4000-8000-000000000005')));
+      const after = desired.l2Intent().intent.ports;
+      expect(after.slice(0, 3).every((p, i) => p === before[i] && Object.isFrozen(p))).toBe(true);
+      expect(desired.metadataIntents().intents[0]).toBe(meta);
+      expect(Object.isFrozen(meta)).toBe(true);
+    }
   });
 });
 

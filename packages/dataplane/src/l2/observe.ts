@@ -43,7 +43,8 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
   }
 
   const netns = await listNetns(runner);
-  const wanted = [...new Set(intent.ports.map((p) => p.workload.netns).filter((ns) => isValidNetnsName(ns) && netns.includes(ns)))].sort();
+  const present = new Set(netns);
+  const wanted = [...new Set(intent.ports.map((p) => p.workload.netns))].filter((ns) => present.has(ns) && isValidNetnsName(ns)).sort();
   // One command per workload namespace: read them a few at a time.
   const workloadLinks: Record<string, readonly ObservedLink[]> = {};
   const unread = wanted.filter((ns) => {

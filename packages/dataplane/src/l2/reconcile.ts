@@ -135,7 +135,8 @@ export class L2Reconciler {
   private remember(observed: ObservedL2, ports: Map<string, AppliedPort>, networks: Map<string, string>, touched: ReadonlySet<L2Item>): void {
     for (const [ns, links] of Object.entries(observed.workloadLinks)) this.workloads.set(ns, links);
     // a namespace that is gone has nothing to remember; if it comes back, it is read then
-    for (const ns of this.workloads.keys()) if (!observed.netns.includes(ns)) this.workloads.delete(ns);
+    const present = new Set(observed.netns);
+    for (const ns of this.workloads.keys()) if (!present.has(ns)) this.workloads.delete(ns);
     for (const [id, { port }] of ports) if (touched.has(portItem(id))) this.workloads.delete(port.workload.netns);
     this.fdb = [...networks.keys()].some((id) => touched.has(networkItem(id))) ? undefined : observed.fdb;
     this.host = new Map(observed.hostLinks.map((l) => [l.name, l]));
