@@ -28,7 +28,21 @@ export interface KnownL2 {
  * Read-only; no decisions here.
  */
 export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runner: CommandRunner, known: KnownL2 = {}): Promise<ObservedL2> {
-  const host = config.netns;
+  // The host namespace and the workload namespaces are read side by side: a bind's pass reads
+  // one of each, and most of either is waiting for its process.
+  const [host, workloads] = await bothSettled(observeHost(config.netns, runner, known), observeWorkloads(intent, runner, known));
+  return { ...host, ...workloads };
+}
+
+/** Both results, once both have settled (no read is left running behind a failure); the first failure is thrown. */
+async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+async function observeHost(host: string | null, runner: CommandRunner, known: KnownL2): Promise<Pick<ObservedL2, 'hostLinks' | 'fdb'>> {
   const hostLinks =
     known.hostLinks === undefined
       ? parseIpLinkJson((await runner.run(ipArgv(host, '-j', '-d', 'link', 'show'))).stdout)
@@ -41,7 +55,10 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
     const byDevice = known.fdb ?? parseFdbByDevice((await runner.run(bridgeArgv(host, '-j', 'fdb', 'show'))).stdout);
     for (const link of ours) fdb[link.name] = byDevice[link.name] ?? [];
   }
+  return { hostLinks, fdb };
+}
 
+async function observeWorkloads(intent: L2HostIntent, runner: CommandRunner, known: KnownL2): Promise<Pick<ObservedL2, 'netns' | 'workloadLinks'>> {
   const netns = await listNetns(runner);
   const present = new Set(netns);
   const wanted = [...new Set(intent.ports.map((p) => p.workload.netns))].filter((ns) => present.has(ns) && isValidNetnsName(ns)).sort();
@@ -55,7 +72,7 @@ export async function observeL2(intent: L2HostIntent, config: L2HostConfig, runn
   await inParallel(unread, OBSERVE_PARALLELISM, async (ns) => {
     workloadLinks[ns] = parseIpLinkJson((await runner.run(ipArgv(ns, '-j', '-d', 'link', 'show'))).stdout);
   });
-  return { hostLinks, fdb, netns, workloadLinks };
+  return { netns, workloadLinks };
 }
 
 /** `Device "X" does not exist.`: what `ip link show dev X` prints for a name no link has. */
