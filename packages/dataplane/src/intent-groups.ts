@@ -1,4 +1,5 @@
 import { type z } from 'zod';
+import { perObject } from './memo.js';
 
 /*
  * How the L2 and L3 planners read intent lists: entries by id (case-insensitive, sorted so
@@ -46,14 +47,11 @@ function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; da
   return result;
 }
 
-const frozenJson = new WeakMap<object, string>();
+const frozenJson = perObject((value: object) => JSON.stringify(value));
 
 /** An entry's JSON, made once for a frozen entry (which cannot change), as an intent is compared with the last pass's. */
 export function intentJson(value: object): string {
-  if (!Object.isFrozen(value)) return JSON.stringify(value);
-  let text = frozenJson.get(value);
-  if (text === undefined) frozenJson.set(value, (text = JSON.stringify(value)));
-  return text;
+  return Object.isFrozen(value) ? frozenJson(value) : JSON.stringify(value);
 }
 
 /** The single valid entry of an id, or why not. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
 import { cidrLast, eui64Address, formatCidr, formatIp, normalizeMac, parseCidr, parseIp } from '@ncp/netaddr';
+import { KeptFromLastBuild, perObject } from '../memo.js';
 import { bridgeName, tapName } from '../names.js';
 
 /**
@@ -325,16 +326,8 @@ function membersPiece(groupId: string, addresses: readonly string[], parse: (add
 }
 
 const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
-const dispatchElements = new WeakMap<SgPiece, readonly SgElement[]>();
 /** A port piece's dispatch entries, found once per piece. */
-function dispatchOf(piece: SgPiece): readonly SgElement[] {
-  let found = dispatchElements.get(piece);
-  if (found === undefined) {
-    found = piece.elements.filter(isDispatch);
-    dispatchElements.set(piece, found);
-  }
-  return found;
-}
+const dispatchOf = perObject((piece: SgPiece): readonly SgElement[] => piece.elements.filter(isDispatch));
 
 /**
  * Pieces kept from one build to the next, by what they are made from (a port's JSON): parsing
@@ -342,57 +335,26 @@ function dispatchOf(piece: SgPiece): readonly SgElement[] {
  * what the last build used, nothing older.
  */
 export class SgRenderCache {
-  private last = new Map<string, SgPiece>();
-  private now = new Map<string, SgPiece>();
-  private readonly texts = new WeakMap<object, string>();
+  private readonly pieces = new KeptFromLastBuild<string, SgPiece>();
   /**
    * Remote groups' member addresses, parsed: a port joining a group changes its members' piece,
    * and parsing every member again made a bind's pass grow with the ports on the host.
    */
-  private lastAddresses = new Map<string, SetAddress>();
-  private nowAddresses = new Map<string, SetAddress>();
-  readonly address = (text: string): SetAddress => {
-    const parsed = this.nowAddresses.get(text) ?? this.lastAddresses.get(text) ?? setAddress(text);
-    this.nowAddresses.set(text, parsed);
-    return parsed;
-  };
-
-  private readonly profiles = new WeakMap<SgPortIntent, string>();
+  private readonly addresses = new KeptFromLastBuild<string, SetAddress>();
+  readonly address = (text: string): SetAddress => this.addresses.get(text, setAddress);
   /** A port's profile (its groups, each once, sorted, space-separated), made once per object. */
-  readonly profile = (port: SgPortIntent): string => {
-    let profile = this.profiles.get(port);
-    if (profile === undefined) {
-      profile = profileOf(port).join(' ');
-      this.profiles.set(port, profile);
-    }
-    return profile;
-  };
-
+  readonly profile = perObject((port: SgPortIntent) => profileOf(port).join(' '));
   /** An entry's JSON, made once per object (validating an intent needs it too). */
-  json(entry: object): string {
-    let text = this.texts.get(entry);
-    if (text === undefined) {
-      text = JSON.stringify(entry);
-      this.texts.set(entry, text);
-    }
-    return text;
-  }
+  readonly json = perObject((entry: object) => JSON.stringify(entry));
 
   /** Starts a build: what the previous build did not use is forgotten. */
   begin(): void {
-    this.last = this.now;
-    this.now = new Map();
-    // addresses are looked up only when a members piece is made again: kept while any piece is
-    if (this.nowAddresses.size > 0) {
-      this.lastAddresses = this.nowAddresses;
-      this.nowAddresses = new Map();
-    }
+    this.pieces.begin();
+    this.addresses.begin();
   }
 
   piece(key: string, make: () => SgPiece): SgPiece {
-    const piece = this.now.get(key) ?? this.last.get(key) ?? make();
-    this.now.set(key, piece);
-    return piece;
+    return this.pieces.get(key, make);
   }
 }
 

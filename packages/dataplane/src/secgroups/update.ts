@@ -1,3 +1,4 @@
+import { perObject } from '../memo.js';
 import { SG_TABLE, tableText, type SgChain, type SgFamily, type SgPiece, type SgSetDeclaration, type SgTables } from './render.js';
 
 /**
@@ -97,13 +98,7 @@ type ElementTexts = Map<string, string> & { readonly ids: readonly string[] };
  * Made once per piece: a piece diffed as the new one is the old one in the next pass's diff (a
  * remote group's members piece has an element per member, and changes with every port that joins).
  */
-const elementIndex = new WeakMap<SgPiece, ElementTexts>();
-function elementTexts(piece: SgPiece): ElementTexts {
-  let index = elementIndex.get(piece);
-  if (index === undefined) {
-    const ids = piece.elements.map((e) => `${e.family} ${e.set} ${e.key}`);
-    index = Object.assign(new Map(ids.map((id, i) => [id, piece.elements[i]?.text ?? ''])), { ids });
-    elementIndex.set(piece, index);
-  }
-  return index;
-}
+const elementTexts = perObject((piece: SgPiece): ElementTexts => {
+  const ids = piece.elements.map((e) => `${e.family} ${e.set} ${e.key}`);
+  return Object.assign(new Map(ids.map((id, i) => [id, piece.elements[i]?.text ?? ''])), { ids });
+});
