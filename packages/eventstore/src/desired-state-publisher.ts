@@ -20,10 +20,12 @@ export interface BucketEntry {
  * pass over the bucket's stream (the last message of each key), not with a request per key:
  * tens of thousands of entries take a moment instead of most of a minute at start.
  *
- * The read ends at the last message of those keys when it began. Neither the consumer's
- * pending count nor an idle heartbeat ends it for sure while the keys are written to: both
- * `kv.keys()` and a read waiting for a pending count of 0 never ended, a few times in a
- * hundred, while one key was put every 20 ms.
+ * The read ends once every key the stream held when it began has come (its last message then,
+ * or a later one: a key rewritten meanwhile has its old message replaced), or when nothing is
+ * pending. Neither the consumer's pending count nor an idle heartbeat ends it for sure while
+ * the keys are written to: both `kv.keys()` and a read waiting for a pending count of 0 never
+ * ended, a few times in a hundred, while one key was put every 20 ms. Stopping at the last
+ * message when the read began lost a key rewritten after it.
  */
 export async function readBucketEntries(nc: NatsConnection, bucket: string, keys: string): Promise<Map<string, BucketEntry>> {
   const entries = new Map<string, BucketEntry>();
@@ -31,8 +33,9 @@ export async function readBucketEntries(nc: NatsConnection, bucket: string, keys
   const prefix = `$KV.${bucket}.`;
   const filter = `${prefix}${keys}`;
   const js = jetstream(nc);
-  const last = await (await js.jetstreamManager()).streams.getMessage(stream, { last_by_subj: filter });
-  if (!last) return entries;
+  const info = await (await js.jetstreamManager()).streams.info(stream, { subjects_filter: filter });
+  const awaited = new Set(Object.keys(info.state.subjects ?? {}));
+  if (awaited.size === 0) return entries;
   const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
   const messages = await consumer.consume({ max_messages: 1000 });
   try {
@@ -41,7 +44,8 @@ export async function readBucketEntries(nc: NatsConnection, bucket: string, keys
       const key = m.subject.slice(prefix.length);
       if (operation === 'DEL' || operation === 'PURGE') entries.delete(key);
       else entries.set(key, { value: m.string(), revision: m.seq, created: m.time });
-      if (m.seq >= last.seq || m.info.pending === 0) break;
+      awaited.delete(m.subject);
+      if (awaited.size === 0 || m.info.pending === 0) break;
     }
   } finally {
     await messages.close();
