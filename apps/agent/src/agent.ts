@@ -15,7 +15,7 @@ import {
   type ResourceReport,
 } from '@ncp/contracts';
 import { metadataForwardSocket, type CommandRunner } from '@ncp/dataplane';
-import { KvWatch, countWatchedKeys, type JetStreamEventStore } from '@ncp/eventstore';
+import { InitialState, KvWatch, watchedKeys, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
 import { DesiredState } from './desired-state';
@@ -151,14 +151,12 @@ export class HostAgent {
 
   private async watchDesiredState(): Promise<void> {
     const filter = `${this.config.row}.${this.config.host}.>`;
-    // Nothing may be swept before the whole initial state has arrived: count it first, deleted
-    // keys too, as the watch delivers them
+    // Nothing may be swept before the whole initial state has arrived: list its keys first,
+    // deleted keys too, as the watch delivers them
     const jsm = await this.store.jsm();
     const bucket = this.store.naming.bucket(DESIRED_STATE_BUCKET);
-    const expected = await countWatchedKeys(jsm, bucket, filter);
-    let seen = 0;
-    let loaded = expected === 0;
-    if (loaded) this.loop.ready();
+    const initial = new InitialState(await watchedKeys(jsm, bucket, filter));
+    if (initial.loaded) this.loop.ready();
     const watch = new KvWatch(
       this.store.nc,
       jsm,
@@ -169,10 +167,7 @@ export class HostAgent {
         else this.desired.delete(entry.key);
         // a key of no known kind changes nothing; every manager runs first anyway
         this.loop.changed(parseDesiredKey(entry.key)?.kind ?? '');
-        if (!loaded && (++seen >= expected || entry.pending === 0)) {
-          loaded = true;
-          this.loop.ready();
-        }
+        if (initial.arrived(entry)) this.loop.ready();
       },
       { logger: this.logger },
     );

@@ -25,7 +25,9 @@ export interface BucketEntry {
  * pending. Neither the consumer's pending count nor an idle heartbeat ends it for sure while
  * the keys are written to: both `kv.keys()` and a read waiting for a pending count of 0 never
  * ended, a few times in a hundred, while one key was put every 20 ms. Stopping at the last
- * message when the read began lost a key rewritten after it.
+ * message when the read began lost a key rewritten after it. And the pending count can say 0
+ * before a key being rewritten has come (seen once in CI, with two keys written in turns every
+ * 10 ms): a key still awaited then is read by itself, its last message by subject.
  */
 export async function readBucketEntries(nc: NatsConnection, bucket: string, keys: string): Promise<Map<string, BucketEntry>> {
   const entries = new Map<string, BucketEntry>();
@@ -33,22 +35,30 @@ export async function readBucketEntries(nc: NatsConnection, bucket: string, keys
   const prefix = `$KV.${bucket}.`;
   const filter = `${prefix}${keys}`;
   const js = jetstream(nc);
-  const info = await (await js.jetstreamManager()).streams.info(stream, { subjects_filter: filter });
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.streams.info(stream, { subjects_filter: filter });
   const awaited = new Set(Object.keys(info.state.subjects ?? {}));
   if (awaited.size === 0) return entries;
+  const take = (subject: string, operation: string | undefined, entry: BucketEntry) => {
+    const key = subject.slice(prefix.length);
+    if (operation === 'DEL' || operation === 'PURGE') entries.delete(key);
+    else entries.set(key, entry);
+    awaited.delete(subject);
+  };
   const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
   const messages = await consumer.consume({ max_messages: 1000 });
   try {
     for await (const m of messages) {
-      const operation = m.headers?.get('KV-Operation');
-      const key = m.subject.slice(prefix.length);
-      if (operation === 'DEL' || operation === 'PURGE') entries.delete(key);
-      else entries.set(key, { value: m.string(), revision: m.seq, created: m.time });
-      awaited.delete(m.subject);
+      take(m.subject, m.headers?.get('KV-Operation'), { value: m.string(), revision: m.seq, created: m.time });
       if (awaited.size === 0 || m.info.pending === 0) break;
     }
   } finally {
     await messages.close();
+  }
+  for (const subject of [...awaited]) {
+    // gone since the read began (a purge, an age limit): nothing to read
+    const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    if (m) take(subject, m.header?.get('KV-Operation'), { value: m.string(), revision: m.seq, created: m.time });
   }
   return entries;
 }

@@ -37,13 +37,42 @@ export function parseDelivery(reply: string): Delivery | null {
 }
 
 /**
- * How many entries a new watch of `keys` delivers before any change: one per key, a deleted
- * key too (its marker is its last message). Read from the stream's subjects, which its info
- * lists, not by a consumer: `kv.keys()` may never end while the keys are written to.
+ * The keys a new watch of `keys` delivers before any change: each key once, a deleted key too
+ * (its marker is its last message). Read from the stream's subjects, which its info lists, not
+ * by a consumer: `kv.keys()` may never end while the keys are written to.
  */
-export async function countWatchedKeys(jsm: JetStreamManager, bucket: string, keys: string): Promise<number> {
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.${keys}` });
-  return Object.keys(info.state.subjects ?? {}).length;
+export async function watchedKeys(jsm: JetStreamManager, bucket: string, keys: string): Promise<Set<string>> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${keys}` });
+  return new Set(Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length)));
+}
+
+/**
+ * Whether a watch has delivered the state its keys had when it began: every key listed then
+ * (watchedKeys) has come, or the watch is caught up. Keys, not a count of entries: a key made
+ * after the listing may come before one rewritten meanwhile, and a count would be reached
+ * while the rewritten key is still on its way.
+ */
+export class InitialState {
+  private readonly awaited: Set<string>;
+  private done: boolean;
+
+  constructor(keys: ReadonlySet<string>) {
+    this.awaited = new Set(keys);
+    this.done = this.awaited.size === 0;
+  }
+
+  get loaded(): boolean {
+    return this.done;
+  }
+
+  /** Takes a delivered entry; true only for the one that completes the initial state. */
+  arrived(entry: Pick<WatchedEntry, 'key' | 'pending'>): boolean {
+    if (this.done) return false;
+    this.awaited.delete(entry.key);
+    this.done = this.awaited.size === 0 || entry.pending === 0;
+    return this.done;
+  }
 }
 
 /** The server's idle heartbeat of a watch; two missed, it makes a new consumer. */
