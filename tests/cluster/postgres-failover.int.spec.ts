@@ -65,7 +65,7 @@ describe('Postgres failover: a promoted standby under the services', () => {
     for (const service of REPLICATED_BACKENDS) {
       const before = await s.projectionDump(service);
       await s.rebuild(service);
-      expect(await s.projectionDump(service), `${service} rebuilt`).toEqual(before);
+      expect(ReplicatedStack.projectionDifference(before, await s.projectionDump(service)), `${service} rebuilt`).toEqual({});
     }
   }, 600_000);
 });

@@ -223,6 +223,22 @@ describe('projection runner: poison events and outages', () => {
     expect((await things4.status()).running).toBe(true);
   });
 
+  it('says events are pending while its checkpoint is behind its last event, though its consumer counts none', async () => {
+    const things5 = runner(store, new Things(filter), 'e');
+    await things5.start();
+    await things5.catchUp();
+    expect((await things5.status()).pending).toBe(0);
+    // stopped, and its consumer gone (lost with its server): nothing counts the next event
+    await things5.stop();
+    await (await store.jsm()).consumers.delete(store.streamName, things5.durableName);
+    const sequence = await add('unseen', 'appended while nothing consumed');
+    expect((await things5.status()).pending).toBe(1);
+    await things5.start();
+    await things5.waitFor(sequence, 30_000);
+    expect((await things5.status()).pending).toBe(0);
+    await things5.stop();
+  });
+
   it('retries a database failure as long as it lasts and parks nothing', async () => {
     const log = new Log();
     const projection = new Things(filter);

@@ -276,10 +276,21 @@ export class ProjectionRunner<Tx> {
     await this.waitFor(last, timeoutMs);
   }
 
+  /**
+   * Its consumer's count of what is left, and at least 1 while the checkpoint is behind the
+   * last event of its filter: the count can say 0 while events are still to come (a consumer
+   * just made, a server's count that is off), and what waits for 0 (a rebuild, a settle, an
+   * operator) would go on before the projection is whole. Every event delivered moves the
+   * position to it, folded or skipped, so a projection caught up stands at that last event.
+   */
   async status(): Promise<ProjectionStatus> {
     const jsm = await this.events.jsm();
-    const info = await unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName));
-    const pending = info ? info.num_pending + info.num_ack_pending : 0;
+    const [info, last] = await Promise.all([
+      unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName)),
+      this.events.lastSequence(this.projection.filter),
+    ]);
+    const counted = info ? info.num_pending + info.num_ack_pending : 0;
+    const pending = Math.max(counted, last > this.position ? 1 : 0);
     // Not running from the moment a stop (or a rebuild) begins, before the last batch is done.
     return { name: this.projection.name, checkpoint: this.position, pending, running: this.loop !== undefined && !this.stopping, parked: this.parkedCount };
   }
@@ -351,7 +362,8 @@ export class ProjectionRunner<Tx> {
     }
     this.parkedCount = 0;
     this.statistics = { folded: 0, nextAt: this.firstStatisticsAt };
-    const target = await this.events.streamLastSequence();
+    // the last event it folds or skips: the stream's last may be outside its filter, never delivered
+    const target = await this.events.lastSequence(this.projection.filter);
     this.opts.logger?.info({ projection: name, target }, 'projection emptied; replaying the stream');
     await this.start();
     let logged = Date.now();
@@ -359,7 +371,6 @@ export class ProjectionRunner<Tx> {
     while (this.position < target) {
       const status = await this.status();
       onProgress?.(status);
-      if (status.pending === 0) break;
       if (this.position !== moved.position) moved = { at: Date.now(), position: this.position };
       else if (Date.now() - moved.at >= REPLAY_STALL_MS) {
         // Events are pending and its consumer delivers none (seen on a three-node cluster after

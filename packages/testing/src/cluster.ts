@@ -405,6 +405,34 @@ export class ReplicatedStack {
   }
 
   /**
+   * What a rebuild changed in a projection (projectionDump before and after): for each table
+   * that differs, the rows only the one or the other has. Empty when they are equal. The rows
+   * themselves, because a failed deep equality of two whole dumps is too big for the test
+   * runner to print its difference ("Compared values have no visual difference").
+   */
+  static projectionDifference(before: Record<string, string[]>, after: Record<string, string[]>): Record<string, { before: string[]; after: string[] }> {
+    const difference: Record<string, { before: string[]; after: string[] }> = {};
+    const without = (rows: string[], others: string[]) => {
+      const left = new Map<string, number>();
+      for (const r of others) left.set(r, (left.get(r) ?? 0) + 1);
+      return rows.filter((r) => {
+        const n = left.get(r) ?? 0;
+        if (n > 0) left.set(r, n - 1);
+        return n === 0;
+      });
+    };
+    for (const table of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      const b = before[table] ?? [];
+      const a = after[table] ?? [];
+      const onlyBefore = without(b, a);
+      const onlyAfter = without(a, b);
+      if (onlyBefore.length > 0 || onlyAfter.length > 0 || !(table in before) || !(table in after))
+        difference[table] = { before: onlyBefore, after: onlyAfter };
+    }
+    return difference;
+  }
+
+  /**
    * Waits until the stack is still: no event appended for `quietMs`, and every projection of
    * every service with nothing pending. What runs after the load (the leaders' reactions
    * confirming reservations) must be done before a projection is compared with a rebuild.
