@@ -52,12 +52,26 @@ export const l3Owner = (config: Pick<AgentConfig, 'host' | 'natsPrefix'>): strin
 
 const allFailed = <T extends string>(items: readonly T[], error: string) => items.map((item) => ({ item, ok: false as const, error }));
 
-/** Between resyncs it reads back only the workload namespaces a change concerns (see L2Reconciler). */
+/**
+ * Workload namespaces a resync reads again per L2 pass, and how soon the next pass takes the
+ * next slice: a bind waits for one slice at most, and 5,000 namespaces are read again in about
+ * half a minute, within a resync period.
+ */
+export const L2_RESYNC_SLICE = 32;
+export const L2_RESYNC_SLICE_EVERY_MS = 200;
+
+/**
+ * Between resyncs it reads back only the workload namespaces a change concerns, and a resync
+ * reads them again a slice per pass (see L2Reconciler).
+ */
 const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, L2ItemResult> => {
-  const reconciler = new L2Reconciler({ netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner);
+  const reconciler = new L2Reconciler({ netns: config.hostNetns, tunnelIp: config.tunnelIp, physnets: config.physnets }, runner, {
+    resyncSlice: L2_RESYNC_SLICE,
+  });
   return {
     name: 'l2',
     kinds: [DESIRED_KINDS.l2Network, DESIRED_KINDS.l2Port],
+    periodFor: () => (reconciler.resyncing ? L2_RESYNC_SLICE_EVERY_MS : undefined),
     desired: () => desired.l2Intent(),
     apply: (intent, pass) => reconciler.reconcile(intent, pass),
     // a port plugged into a VM's namespace is nothing the router, DHCP and metadata drivers build on

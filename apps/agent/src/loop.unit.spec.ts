@@ -64,7 +64,7 @@ class FakeDriver {
   constructor(
     readonly name: string,
     readonly kinds: readonly string[],
-    readonly extra: Partial<ManagerSpec<string[], DriverResult>> = {},
+    public extra: Partial<ManagerSpec<string[], DriverResult>> = {},
   ) {}
 
   spec(): ManagerSpec<string[], DriverResult> {
@@ -286,6 +286,30 @@ describe('the reconcile loop and its managers', () => {
     await clock.advance(RESYNC_MS);
     expect(l2.resyncs).toEqual([true, false, false, false, true, true]);
     expect(l3.resyncs).toEqual([true, false, false, false, true, false, true]);
+  });
+
+  it('asks a manager for its period once its pass is done: a pass that leaves work (a resync read in slices) is followed by another', async () => {
+    const clock = new FakeClock();
+    // as the L2 driver: a resync leaves slices to read, one per pass, each pass soon after the last
+    let slicesLeft = 0;
+    const l2 = new FakeDriver('l2', ['l2port'], { periodFor: () => (slicesLeft > 0 ? 200 : undefined) });
+    const apply = l2.spec().apply;
+    l2.extra = {
+      ...l2.extra,
+      apply: async (ids, pass) => {
+        slicesLeft = pass.resync ? 2 : Math.max(0, slicesLeft - 1);
+        return apply(ids, pass);
+      },
+    };
+    const { passes, loop } = start([l2], clock);
+    loop.ready();
+    await clock.advance(SETTLE_MS);
+    // the first pass is a resync: two slices follow, 200 ms apart, then nothing until the next resync
+    await clock.advance(3 * (200 + SETTLE_MS));
+    expect(l2.resyncs).toEqual([true, false, false]);
+    expect(passes.map((p) => p.periodicOnly)).toEqual([false, true, true]);
+    await clock.advance(RESYNC_MS / 2);
+    expect(l2.calls).toBe(3);
   });
 
   it("runs a manager whose period depends on its intent periodically only while its last pass' intent asks for it", async () => {

@@ -17,7 +17,10 @@ export interface ManagerSpec<I, R extends DriverResult> {
   readonly after?: readonly string[];
   /** run again this long after its last pass, changed or not (BGP sessions change on their own) */
   readonly periodMs?: number;
-  /** instead of `periodMs`, when only some intents need it: the period after a pass on this one (undefined: none) */
+  /**
+   * instead of `periodMs`, when only some passes need it: the period after a pass on this intent
+   * (undefined: none), asked once the pass is done (what it left may call for another)
+   */
   periodFor?(intent: I): number | undefined;
   desired(): { intent: I; invalid: readonly InvalidEntry[] };
   /** `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read only what changed) */
@@ -125,7 +128,6 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     this.resyncWanted = false;
     const started = now();
     const { intent, invalid } = this.spec.desired();
-    if (this.spec.periodFor) this.periodMs = this.spec.periodFor(intent);
     for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
     let results: readonly R[];
     let thrown = false;
@@ -141,6 +143,7 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     if (thrown && failed.length === 0) failed.push(`driver:${this.name}`);
     this.lastRunAt = now();
     this.lastPassMs = this.lastRunAt - started;
+    if (this.spec.periodFor) this.periodMs = this.spec.periodFor(intent);
     if (failed.length > 0) {
       this.failures++;
       this.retryAt = this.lastRunAt + backoffMs(this.failures);

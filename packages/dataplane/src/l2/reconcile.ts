@@ -45,6 +45,12 @@ const networkLinks = (id: string, physnets: Readonly<Record<string, string>>): s
  * reads everything, as does the pass after a failed read-back: what someone else changed on the
  * host is found there (the agent runs one every `--resync-seconds`).
  *
+ * With `resyncSlice`, a resync reads the host namespace whole but the workload namespaces it
+ * holds a read-back of only that many at a time: this pass and each next one take the next
+ * slice, in the order they were queued, while `resyncing` says some are left (the agent runs
+ * it again soon for them). A resync reads one process per workload namespace; at thousands of
+ * ports, all at once, it held a bind that came meanwhile for most of a second.
+ *
  * Returns one result per network of the intent (`network:<id>`), then per port (`port:<id>`),
  * in intent order, then `sweep` (removal of our links that are no longer wanted). An item that
  * needed no change is ok.
@@ -59,6 +65,8 @@ export class L2Reconciler {
   private fdb: Readonly<Record<string, readonly ObservedFdbEntry[]>> | undefined;
   private ports = new Map<string, AppliedPort>();
   private networks = new Map<string, string>();
+  /** workload namespaces a resync has yet to read again, in the order it queued them */
+  private readonly rereading = new Set<string>();
   /**
    * The namespaces the last pass changed (had steps in or failed on): the workload namespaces of
    * its ports, and the host namespace (the root one as '') when a network or the sweep was
@@ -70,19 +78,27 @@ export class L2Reconciler {
   constructor(
     private readonly config: L2HostConfig,
     private readonly runner: CommandRunner,
+    private readonly opts: { readonly resyncSlice?: number } = {},
   ) {}
+
+  /** Whether a resync has workload namespaces left to read again: the next passes read them. */
+  get resyncing(): boolean {
+    return this.rereading.size > 0;
+  }
 
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
   async reconcile(intent: L2HostIntent, { resync }: { readonly resync: boolean }): Promise<L2ItemResult[]> {
     const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
     const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: intentJson(p) }]));
     const networks = new Map(intent.networks.map((n) => [n.id, intentJson(n)]));
-    if (resync) this.forget();
+    if (resync) this.resync();
+    this.rereadSlice();
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
     for (const [id, { port, intent }] of ports) {
       const before = this.ports.get(id);
       if (before?.intent === intent) continue;
       this.workloads.delete(port.workload.netns);
+      this.rereading.delete(port.workload.netns);
       for (const name of [...portLinks(port), ...(before ? portLinks(before.port) : [])]) this.stale.add(name);
     }
     const changedNetworks = [...networks].filter(([id, n]) => this.networks.get(id) !== n).map(([id]) => id);
@@ -117,9 +133,31 @@ export class L2Reconciler {
 
   private forget(): void {
     this.workloads.clear();
+    this.rereading.clear();
     this.fdb = undefined;
     this.host = undefined;
     this.stale.clear();
+  }
+
+  /** Everything read again: the workload namespaces at once, or queued behind those an earlier resync has yet to read (`resyncSlice`). */
+  private resync(): void {
+    const held = new Map(this.workloads);
+    const queued = [...this.rereading];
+    this.forget();
+    if (this.opts.resyncSlice === undefined) return;
+    // those still queued keep their place: each is read again however often resyncs come
+    for (const ns of [...queued, ...held.keys()]) if (held.has(ns)) this.rereading.add(ns);
+    for (const [ns, links] of held) this.workloads.set(ns, links);
+  }
+
+  /** The next slice of the resync's queue: its read-backs dropped, so this pass reads them. */
+  private rereadSlice(): void {
+    let left = this.opts.resyncSlice ?? 0;
+    for (const ns of this.rereading) {
+      if (left-- <= 0) break;
+      this.rereading.delete(ns);
+      this.workloads.delete(ns);
+    }
   }
 
   /**
@@ -142,6 +180,8 @@ export class L2Reconciler {
     this.host = new Map(observed.hostLinks.map((l) => [l.name, l]));
     this.stale = this.changedLinks(observed, ports, networks, touched);
     this.changedNamespaces = this.changedIn(ports, networks, touched);
+    // what is no longer held is read when a port needs it, queued or not
+    for (const ns of this.rereading) if (!this.workloads.has(ns)) this.rereading.delete(ns);
     this.ports = ports;
     this.networks = networks;
   }
