@@ -9,7 +9,8 @@
 //    the clock runs until the API shows every port ACTIVE.
 // 2. Bind latency: with the agent running, B more ports are created one at a time, each
 //    bound to the host; for each, the time from sending the POST to the PortStatusChanged
-//    ACTIVE event on the stream (the moment the API shows ACTIVE).
+//    ACTIVE event on the stream (the moment the API shows ACTIVE), split at the moment the
+//    port's entry lands in the host's desired state (the KV bucket the agent watches).
 // It starts its own TestStack (built ipam + gateway + agent, fresh database and NATS
 // prefix) and removes everything it made. See README.md beside this file.
 
@@ -111,16 +112,27 @@ async function main() {
     result.coldStartSeconds = coldStartSeconds;
     console.log(`cold start: ${PORTS} ports on ${NETWORKS} networks ACTIVE after ${coldStartSeconds} s`);
 
-    // Bind latency, measured on the event stream: PortStatusChanged ACTIVE for the port.
+    // Bind latency, measured on the event stream: PortStatusChanged ACTIVE for the port; and
+    // when its L2 entry was first put in the desired state (a KV put is a message on its key's
+    // subject, seen here without a consumer).
     const nc = await connect({ servers: stack.natsUrl.replace('nats://', '') });
     const activeAt = new Map();
+    const desiredAt = new Map();
     const sub = nc.subscribe(`${stack.prefix}.ev.ipam.network.>`, {
       callback: (_err, msg) => {
         const e = JSON.parse(new TextDecoder().decode(msg.data));
         if (e.type === 'PortStatusChanged' && e.data.status === 'ACTIVE') activeAt.set(e.data.portId, performance.now());
       },
     });
+    const desiredSub = nc.subscribe(`$KV.ncp_desired_${stack.prefix}.bench.${HOST}.l2port.*`, {
+      callback: (_err, msg) => {
+        const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+        if (!desiredAt.has(id)) desiredAt.set(id, performance.now());
+      },
+    });
     const latencies = [];
+    const toDesired = [];
+    const desiredToActive = [];
     const bindStartedAt = Date.now();
     for (let k = 0; k < BIND; k++) {
       const sent = performance.now();
@@ -133,12 +145,21 @@ async function main() {
         await sleep(2);
       }
       latencies.push(activeAt.get(port.id) - sent);
+      const desired = desiredAt.get(port.id);
+      if (desired === undefined) throw new Error(`port ${port.id} ACTIVE without its desired-state entry seen`);
+      toDesired.push(desired - sent);
+      desiredToActive.push(activeAt.get(port.id) - desired);
     }
     sub.unsubscribe();
+    desiredSub.unsubscribe();
     await nc.close();
     const bindToActiveMs = latencySummary(latencies);
     result.bindToActiveMs = bindToActiveMs;
+    result.bindToDesiredMs = latencySummary(toDesired);
+    result.desiredToActiveMs = latencySummary(desiredToActive);
     console.log(`bind -> ACTIVE over ${BIND} ports: ${latencyLine(bindToActiveMs)}`);
+    console.log(`  POST -> desired-state entry: ${latencyLine(result.bindToDesiredMs)}`);
+    console.log(`  desired-state entry -> ACTIVE (agent, report, IPAM's fold): ${latencyLine(result.desiredToActiveMs)}`);
     const passes = passSummary(agent.logs(), bindStartedAt);
     result.bindPasses = passes;
     console.log(

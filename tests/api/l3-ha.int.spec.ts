@@ -171,8 +171,11 @@ describe('HA routers', () => {
       (i) => i?.ha !== undefined && i.ha !== null,
     );
     expect(intent?.ha?.interface.portId).toBe(ports.find((p) => p['binding:host_id'] === spare)?.id);
-    const qr = (await api.get<{ port: Port }>(`/v2.0/ports/${interfacePortId}`)).body.port;
-    expect((qr['binding:profile'].hosts as string[]).slice().sort()).toEqual([kept?.host ?? '', spare].sort());
+    // the router's ports are bound to its new hosts last, after the dead host's HA port went
+    const hostsOf = async () =>
+      ((await api.get<{ port: Port }>(`/v2.0/ports/${interfacePortId}`)).body.port['binding:profile'].hosts as string[]).slice().sort();
+    const wanted = [kept?.host ?? '', spare].sort();
+    expect(await eventually('the router port bound to the new hosts', hostsOf, (h) => h.join() === wanted.join())).toEqual(wanted);
   });
 
   it('migrates the router to a legacy router and back while it is down: one host and no HA port, then two hosts with new HA ports', async () => {
