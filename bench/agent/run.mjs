@@ -42,8 +42,8 @@ async function activeCount(stack) {
 }
 
 /**
- * The agent's passes logged since `since` (its `reconciled` lines, pino JSON): how many, and the
- * median milliseconds of the whole pass and of each driver that ran in it.
+ * The agent's passes logged since `since` (its `reconciled` lines, pino JSON): how many, the
+ * median milliseconds of the whole pass and of each driver that ran in it, and the slowest.
  * @param {string} logs
  * @param {number} since epoch ms
  */
@@ -52,6 +52,8 @@ function passSummary(logs, since) {
   const pass = [];
   /** @type {Record<string, number[]>} */
   const samples = { pass };
+  /** @type {{ ms: number, managers: Record<string, number> }[]} the three slowest passes, with their drivers' times */
+  const slowest = [];
   for (const line of logs.split('\n')) {
     if (!line.includes('"reconciled"')) continue;
     let entry;
@@ -62,10 +64,13 @@ function passSummary(logs, since) {
     }
     if (entry.time < since) continue;
     pass.push(entry.ms);
+    slowest.push({ ms: entry.ms, managers: entry.managers ?? {} });
+    slowest.sort((a, b) => b.ms - a.ms);
+    slowest.splice(3);
     for (const [name, ms] of Object.entries(entry.managers ?? {})) (samples[name] ??= []).push(ms);
   }
   const p50Ms = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, latencySummary(values).p50]));
-  return { count: pass.length, p50Ms };
+  return { count: pass.length, p50Ms, slowest };
 }
 
 async function main() {
@@ -155,17 +160,29 @@ async function main() {
     await nc.close();
     const bindToActiveMs = latencySummary(latencies);
     result.bindToActiveMs = bindToActiveMs;
-    result.bindToDesiredMs = latencySummary(toDesired);
-    result.desiredToActiveMs = latencySummary(desiredToActive);
+    const bindToDesiredMs = latencySummary(toDesired);
+    const desiredToActiveMs = latencySummary(desiredToActive);
+    result.bindToDesiredMs = bindToDesiredMs;
+    result.desiredToActiveMs = desiredToActiveMs;
     console.log(`bind -> ACTIVE over ${BIND} ports: ${latencyLine(bindToActiveMs)}`);
-    console.log(`  POST -> desired-state entry: ${latencyLine(result.bindToDesiredMs)}`);
-    console.log(`  desired-state entry -> ACTIVE (agent, report, IPAM's fold): ${latencyLine(result.desiredToActiveMs)}`);
+    console.log(`  POST -> desired-state entry: ${latencyLine(bindToDesiredMs)}`);
+    console.log(`  desired-state entry -> ACTIVE (agent, report, IPAM's fold): ${latencyLine(desiredToActiveMs)}`);
     const passes = passSummary(agent.logs(), bindStartedAt);
     result.bindPasses = passes;
     console.log(
       `agent passes during the binds: ${passes.count}; p50 ms per pass: ${Object.entries(passes.p50Ms)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
+    );
+    console.log(
+      `  slowest passes: ${passes.slowest
+        .map(
+          (p) =>
+            `${p.ms} ms (${Object.entries(p.managers)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`,
+        )
+        .join('; ')}`,
     );
   } finally {
     await stack.stop();

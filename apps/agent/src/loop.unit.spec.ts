@@ -58,6 +58,8 @@ class FakeDriver {
   calls = 0;
   /** the `resync` flag of each pass */
   resyncs: boolean[] = [];
+  /** the `periodic` flag of each pass */
+  periodics: boolean[] = [];
   throws: string | undefined;
   failsItem: string | undefined;
 
@@ -75,6 +77,7 @@ class FakeDriver {
       apply: async (ids, pass) => {
         this.calls++;
         this.resyncs.push(pass.resync);
+        this.periodics.push(pass.periodic);
         if (this.throws !== undefined) throw new Error(this.throws);
         return ids.map((id): DriverResult =>
           `${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true },
@@ -307,6 +310,8 @@ describe('the reconcile loop and its managers', () => {
     // the first pass is a resync: two slices follow, 200 ms apart, then nothing until the next resync
     await clock.advance(3 * (200 + SETTLE_MS));
     expect(l2.resyncs).toEqual([true, false, false]);
+    // the driver is told: what it does in a pass may depend on it (L2 reads slices in these)
+    expect(l2.periodics).toEqual([false, true, true]);
     expect(passes.map((p) => p.periodicOnly)).toEqual([false, true, true]);
     await clock.advance(RESYNC_MS / 2);
     expect(l2.calls).toBe(3);

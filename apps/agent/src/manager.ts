@@ -23,8 +23,12 @@ export interface ManagerSpec<I, R extends DriverResult> {
    */
   periodFor?(intent: I): number | undefined;
   desired(): { intent: I; invalid: readonly InvalidEntry[] };
-  /** `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read only what changed) */
-  apply(intent: I, pass: { readonly resync: boolean }): Promise<readonly R[]>;
+  /**
+   * `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read
+   * only what changed); `periodic`: nothing it watches changed and no retry is due (its period,
+   * or a manager it comes after, made it run)
+   */
+  apply(intent: I, pass: { readonly resync: boolean; readonly periodic: boolean }): Promise<readonly R[]>;
   /**
    * The namespaces its items live in. With it, a pass of a manager it comes `after` makes it run
    * only when that pass changed one of them; without it, whenever that one ran.
@@ -123,16 +127,17 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
 
   /** Runs the driver on the current desired state of its kinds; never throws. */
   async pass(now: () => number): Promise<PassOutcome> {
+    const started = now();
+    const periodic = this.periodicOnly(started);
     this.dirty = false;
     const resync = this.resyncWanted;
     this.resyncWanted = false;
-    const started = now();
     const { intent, invalid } = this.spec.desired();
     for (const i of invalid) this.logger.error(i, 'desired state entry ignored');
     let results: readonly R[];
     let thrown = false;
     try {
-      results = await this.spec.apply(intent, { resync });
+      results = await this.spec.apply(intent, { resync, periodic });
     } catch (err) {
       thrown = true;
       this.logger.error({ err, manager: this.name, failures: this.failures + 1 }, 'driver failed');

@@ -23,6 +23,9 @@ export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, ru
   return new L2Reconciler(config, runner).reconcile(intent, { resync: true });
 }
 
+/** While a resync's slices are left, every this many change passes in a row one takes a slice. */
+const SLICE_EVERY_CHANGE_PASSES = 4;
+
 /** What a pass applied for one port: its intent, and as compared. */
 interface AppliedPort {
   readonly port: L2PortIntent;
@@ -45,11 +48,13 @@ const networkLinks = (id: string, physnets: Readonly<Record<string, string>>): s
  * reads everything, as does the pass after a failed read-back: what someone else changed on the
  * host is found there (the agent runs one every `--resync-seconds`).
  *
- * With `resyncSlice`, a resync reads the host namespace whole but the workload namespaces it
- * holds a read-back of only that many at a time: this pass and each next one take the next
- * slice, in the order they were queued, while `resyncing` says some are left (the agent runs
- * it again soon for them). A resync reads one process per workload namespace; at thousands of
- * ports, all at once, it held a bind that came meanwhile for most of a second.
+ * With `resyncSlice`, a resync reads the host namespace whole but queues the workload
+ * namespaces it holds a read-back of: the periodic passes after it read them that many at a
+ * time, in the order they were queued, while `resyncing` says some are left (the agent runs
+ * such a pass soon); a change pass takes a slice only now and then (see `rereadSlice`). A
+ * resync reads one process per workload namespace; at thousands of ports, all at once, it
+ * held a bind that came meanwhile for most of a second, and a slice in every bind's pass
+ * held each of them for a third of one.
  *
  * Returns one result per network of the intent (`network:<id>`), then per port (`port:<id>`),
  * in intent order, then `sweep` (removal of our links that are no longer wanted). An item that
@@ -67,6 +72,7 @@ export class L2Reconciler {
   private networks = new Map<string, string>();
   /** workload namespaces a resync has yet to read again, in the order it queued them */
   private readonly rereading = new Set<string>();
+  private changePassesWithoutSlice = 0;
   /**
    * The namespaces the last pass changed (had steps in or failed on): the workload namespaces of
    * its ports, and the host namespace (the root one as '') when a network or the sweep was
@@ -87,12 +93,12 @@ export class L2Reconciler {
   }
 
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
-  async reconcile(intent: L2HostIntent, { resync }: { readonly resync: boolean }): Promise<L2ItemResult[]> {
+  async reconcile(intent: L2HostIntent, { resync, periodic = false }: { readonly resync: boolean; readonly periodic?: boolean }): Promise<L2ItemResult[]> {
     const items: L2Item[] = [...intent.networks.map((n) => networkItem(n.id)), ...intent.ports.map((p) => portItem(p.id)), 'sweep'];
     const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: intentJson(p) }]));
     const networks = new Map(intent.networks.map((n) => [n.id, intentJson(n)]));
     if (resync) this.resync();
-    this.rereadSlice();
+    else this.rereadSlice(periodic);
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
     for (const [id, { port, intent }] of ports) {
       const before = this.ports.get(id);
@@ -150,8 +156,15 @@ export class L2Reconciler {
     for (const [ns, links] of held) this.workloads.set(ns, links);
   }
 
-  /** The next slice of the resync's queue: its read-backs dropped, so this pass reads them. */
-  private rereadSlice(): void {
+  /**
+   * The next slice of the resync's queue, its read-backs dropped so this pass reads them: in a
+   * periodic pass, or in a change pass (a bind) once SLICE_EVERY_CHANGE_PASSES came in a row
+   * without one, as a stream of changes keeps the periodic passes from coming.
+   */
+  private rereadSlice(periodic: boolean): void {
+    if (this.rereading.size === 0) return;
+    if (!periodic && ++this.changePassesWithoutSlice < SLICE_EVERY_CHANGE_PASSES) return;
+    this.changePassesWithoutSlice = 0;
     let left = this.opts.resyncSlice ?? 0;
     for (const ns of this.rereading) {
       if (left-- <= 0) break;

@@ -112,7 +112,7 @@ describe('L2Reconciler: what it reads back between resyncs', () => {
     kernel.calls
       .slice(from)
       .filter((c) => c.join(' ').endsWith('-j -d link show') && c[2] !== 'host-a')
-      .map((c) => c[2])
+      .map((c) => c[2] ?? '')
       .sort();
   const fdbReads = (kernel: FakeKernel, from: number) => kernel.calls.slice(from).filter((c) => c[0] === 'bridge' && c.includes('show')).length;
 
@@ -147,46 +147,47 @@ describe('L2Reconciler: what it reads back between resyncs', () => {
     expect(fdbReads(kernel, from)).toBe(1);
   });
 
-  it('with a resync slice, reads the host whole on a resync and the workload namespaces a slice per pass, each in turn', async () => {
+  it('with a resync slice, reads the host whole on a resync and the workload namespaces a slice per periodic pass, each in turn', async () => {
     const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
     kernel.addNs('wl-vm3');
     const withP4 = { ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, N1, 'fa:16:3e:00:01:04', 'wl-vm3')] };
+    const periodic = { resync: false, periodic: true };
     const reconciler = new L2Reconciler(config, kernel, { resyncSlice: 1 });
     // the first pass holds nothing: it reads everything, and leaves nothing to read in slices
     await reconciler.reconcile(withP4, { resync: true });
     expect(reconciler.resyncing).toBe(false);
     await reconciler.reconcile(withP4, change);
     let from = kernel.calls.length;
-    await reconciler.reconcile(withP4, change);
+    await reconciler.reconcile(withP4, periodic);
     expect(readBack(kernel, from)).toEqual([]);
 
     // someone else takes a port's interface down where the slices come last
     await kernel.run(['ip', '-n', 'wl-vm3', 'link', 'set', 'dev', 'eth0', 'down']);
     const slices: string[][] = [];
+    const pass = async (kind: { resync: boolean; periodic?: boolean }) => {
+      const at = kernel.calls.length;
+      await reconciler.reconcile(withP4, kind);
+      slices.push(readBack(kernel, at));
+    };
     from = kernel.calls.length;
-    await reconciler.reconcile(withP4, { resync: true });
+    await pass({ resync: true });
     expect(fdbReads(kernel, from)).toBe(1);
-    slices.push(readBack(kernel, from));
-    // a resync that comes while slices are left keeps their turn: the queue is not started over
-    from = kernel.calls.length;
-    await reconciler.reconcile(withP4, { resync: true });
-    slices.push(readBack(kernel, from));
     expect(reconciler.resyncing).toBe(true);
-    expect(kernel.link('wl-vm3', 'eth0')?.up).toBe(false);
-    from = kernel.calls.length;
-    await reconciler.reconcile(withP4, change);
-    slices.push(readBack(kernel, from));
-    expect(slices).toEqual([['wl-vm1'], ['wl-vm2'], ['wl-vm3']]);
+    await pass(periodic);
+    // a resync that comes while slices are left keeps their turn: the queue is not started over
+    await pass({ resync: true });
+    await pass(periodic);
+    // changes (binds) take no slice, but the fourth in a row does
+    for (let i = 0; i < 4; i++) await pass(change);
+    expect(slices).toEqual([[], ['wl-vm1'], [], ['wl-vm2'], [], [], [], ['wl-vm3']]);
     expect(kernel.link('wl-vm3', 'eth0')?.up).toBe(true);
-    // the second resync queued wl-vm1 again (behind the others), read now with wl-vm3, which
-    // the last pass changed; then nothing is left
-    from = kernel.calls.length;
-    await reconciler.reconcile(withP4, change);
-    expect(readBack(kernel, from)).toEqual(['wl-vm1', 'wl-vm3']);
+    // wl-vm3 changed: read once more; the second resync queued wl-vm1 again, behind the others
+    slices.length = 0;
+    await pass(change);
+    await pass(periodic);
     expect(reconciler.resyncing).toBe(false);
-    from = kernel.calls.length;
-    await reconciler.reconcile(withP4, change);
-    expect(readBack(kernel, from)).toEqual([]);
+    await pass(periodic);
+    expect(slices).toEqual([['wl-vm3'], ['wl-vm1'], []]);
   });
 
   it('repairs what someone else changed in a workload namespace at the next resync, and not before', async () => {
