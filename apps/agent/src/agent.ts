@@ -27,8 +27,8 @@ import { StatusReporter } from './status-reporter';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** The last manager a port's status waits for: it is plugged by L2, then filtered by the security groups. */
-const PORTS_READY_AFTER = 'secgroups';
+/** The last manager a port's status waits for: it is filtered by the security groups, then plugged by L2. */
+const PORTS_READY_AFTER = 'l2';
 
 /**
  * The host agent: registers, beats, watches its host's desired state and feeds it to the
@@ -176,8 +176,8 @@ export class HostAgent {
   }
 
   /**
-   * A port is up once it is plugged (L2) and filtered (security groups, which run right after
-   * L2): its status goes out then, while the routers, DHCP and metadata drivers still run.
+   * A port is up once it is filtered (security groups, which run right before L2) and plugged
+   * (L2): its status goes out then, while the routers, DHCP and metadata drivers still run.
    * `afterPass` waits for this report before its own, which then skips what this one sent.
    */
   private reportPortsEarly(manager: Manager): void {

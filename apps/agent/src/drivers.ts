@@ -86,16 +86,18 @@ const l2 = ({ config, desired, runner }: DriverDeps): ManagerSpec<L2HostIntent, 
  * The host's security groups and port security, in one nft transaction per change holding only
  * what changed (the applier remembers what it loaded; its first apply, as after a restart or a
  * failure, replaces its own tables whole, so nothing needs to be remembered across restarts).
- * It comes after L2, which plugs the taps it filters, and follows L2's ports too (a filtered
- * port is held closed until its own entry comes). Like the metadata proxies it has no resource
- * status: a failure shows in the log (and the heartbeat's failed items).
+ * It runs before L2, which plugs the taps it filters: its sets name a port's tap whether it
+ * exists or not, so a new port is filtered from the moment L2 brings it up (a tap in none of
+ * its sets is not filtered at all, and after L2 a cold start left every port open for the whole
+ * L2 pass). It follows L2's ports too (a filtered port is held closed until its own entry
+ * comes). Like the metadata proxies it has no resource status: a failure shows in the log (and
+ * the heartbeat's failed items).
  */
 const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostIntent, DriverResult> => {
   const applier = new SecurityGroupsApplier(runner, { netns: config.hostNetns });
   return {
     name: 'secgroups',
     kinds: [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers, DESIRED_KINDS.l2Port],
-    after: ['l2'],
     desired: () => desired.sgIntent(),
     apply: async (intent) => {
       const result = await applier.apply(intent);
@@ -230,11 +232,14 @@ const bgp = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly BgpS
   reports: (speakers, results) => reports({ bgp: { speakers, results } }),
 });
 
-/** The managers in pass order: L2 plugs the ports the others configure (and security groups filter); the metadata proxies run in the namespaces L3 and DHCP make. */
+/**
+ * The managers in pass order: the security groups filter the ports L2 then plugs; L2 plugs the
+ * ports the others configure; the metadata proxies run in the namespaces L3 and DHCP make.
+ */
 export function driverManagers(deps: DriverDeps, logger: Logger): Manager[] {
   return [
-    new Manager(l2(deps), logger),
     new Manager(secgroups(deps), logger),
+    new Manager(l2(deps), logger),
     new Manager(l3(deps), logger),
     new Manager(dhcp(deps), logger),
     new Manager(metadata(deps), logger),

@@ -17,14 +17,16 @@ const sgPort = {
   securityGroupIds: [GROUP],
 };
 
-/** A kernel with no table of ours yet, whose `nft -f` fails with `nftError` if given. */
+/** A kernel with no table, link or namespace of ours yet, whose `nft -f` fails with `nftError` if given. */
 function fakeKernel(nftError?: string) {
   const calls: { argv: string[]; input?: string }[] = [];
   const runner: CommandRunner = {
     run: (argv: readonly string[], options?: RunOptions) => {
       calls.push({ argv: [...argv], ...(options?.input === undefined ? {} : { input: options.input }) });
       if (argv.includes('-f') && nftError !== undefined) return Promise.reject(new Error(nftError));
-      if (argv.includes('list')) return Promise.resolve({ stdout: JSON.stringify({ nftables: [] }) });
+      if (argv.includes('nft') && argv.includes('list')) return Promise.resolve({ stdout: JSON.stringify({ nftables: [] }) });
+      // `ip -j` and `bridge -j` reads: nothing there yet
+      if (argv.includes('-j')) return Promise.resolve({ stdout: '[]' });
       return Promise.resolve({ stdout: '' });
     },
   };
@@ -41,11 +43,43 @@ function secgroupsManager(runner: CommandRunner, desired: DesiredState) {
 }
 
 describe('the secgroups manager', () => {
-  it("runs after L2 on changes to the three security group kinds and to L2's ports (a filtered port is held closed until its entry comes)", () => {
+  it("runs before L2 (a new port is in its sets before it is up), on changes to the three security group kinds and to L2's ports (a filtered port is held closed until its entry comes)", () => {
     const { manager, index, l2Index } = secgroupsManager(fakeKernel().runner, new DesiredState());
-    expect(index).toBeGreaterThan(l2Index);
-    expect(manager.spec.after).toEqual(['l2']);
+    expect(index).toBeLessThan(l2Index);
+    expect(manager.spec.after).toBeUndefined();
     expect(['sgport', 'sggroup', 'sgmem', 'l2port'].map((k) => manager.watches(k))).toEqual([true, true, true, true]);
+  });
+
+  it('puts a new port in the filter before L2 makes its tap, in a pass as the loop runs it', async () => {
+    const desired = new DesiredState();
+    const networkId = sgPort.networkId;
+    desired.put(
+      `r.h.l2net.${networkId}`,
+      JSON.stringify({
+        id: networkId,
+        mtu: 1450,
+        segment: { networkType: 'vxlan', segmentationId: 1001, physicalNetwork: null },
+        floodList: [],
+        remoteMacs: [],
+      }),
+    );
+    desired.put(
+      `r.h.l2port.${PORT}`,
+      JSON.stringify({ id: PORT, networkId, mac: sgPort.mac, adminStateUp: true, filtered: true, workload: { netns: 'wl-sg-order', ifname: 'eth0' } }),
+    );
+    desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
+    const { runner, calls } = fakeKernel();
+    const config = parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.1.0.2', '--host-netns', 'host-h'], {});
+    for (const m of driverManagers({ config, desired, runner, hasForwarder: () => false }, createLogger('test', 'silent'))) {
+      if (m.name === 'secgroups' || m.name === 'l2') await m.pass(() => 0);
+    }
+    const tap = `tap${PORT.replace(/-/g, '').slice(0, 11)}`;
+    const text = (c: { argv: string[]; input?: string }) => `${c.argv.join(' ')}\n${c.input ?? ''}`;
+    const filtered = calls.findIndex((c) => c.argv.includes('nft') && text(c).includes(`"${tap}"`));
+    const made = calls.findIndex((c) => c.argv.includes('ip') && new RegExp(`link add ${tap}\\b`).test(text(c)));
+    expect(filtered).toBeGreaterThanOrEqual(0);
+    expect(made).toBeGreaterThanOrEqual(0);
+    expect(filtered).toBeLessThan(made);
   });
 
   it("loads the host's filtering in its namespace, the group not published yet filtering with no rule, and reports no status", async () => {
