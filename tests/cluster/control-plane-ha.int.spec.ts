@@ -278,7 +278,21 @@ describe('control plane HA: NATS cluster, two replicas of every service, two gat
         const moved = (await s.streamLastSequence()) !== at;
         if (moved && attempt < 3) continue;
         expect(await s.streamLastSequence(), 'the stream moved during the comparison').toBe(at);
-        expect(ReplicatedStack.projectionDifference(before, await s.projectionDump(service)), `${service} rebuilt`).toEqual({});
+        const difference = ReplicatedStack.projectionDifference(before, await s.projectionDump(service));
+        if (Object.keys(difference).length > 0) {
+          // what its replicas said of their projections: a parked event, a reset, a consumer made again
+          const said = s.serviceInstances
+            .filter((i) => i.startsWith(`${service}-`))
+            .flatMap((i) =>
+              s
+                .logs(i)
+                .split('\n')
+                .filter((l) => /projection|parked|checkpoint/i.test(l))
+                .map((l) => `${i}: ${l}`),
+            );
+          console.log(`${service}: what its replicas logged of their projections\n${said.join('\n')}`);
+        }
+        expect(difference, `${service} rebuilt`).toEqual({});
         break;
       }
     }
