@@ -57,8 +57,8 @@ const allFailed = <T extends string>(items: readonly T[], error: string) => item
  * next slice: a bind waits for one slice at most, and 5,000 namespaces are read again in about
  * half a minute, within a resync period.
  */
-export const L2_RESYNC_SLICE = 32;
-export const L2_RESYNC_SLICE_EVERY_MS = 200;
+const L2_RESYNC_SLICE = 32;
+const L2_RESYNC_SLICE_EVERY_MS = 200;
 
 /**
  * Between resyncs it reads back only the workload namespaces a change concerns, and a resync

@@ -147,13 +147,12 @@ export class L2Reconciler {
 
   /** Everything read again: the workload namespaces at once, or queued behind those an earlier resync has yet to read (`resyncSlice`). */
   private resync(): void {
-    const held = new Map(this.workloads);
-    const queued = [...this.rereading];
-    this.forget();
-    if (this.opts.resyncSlice === undefined) return;
-    // those still queued keep their place: each is read again however often resyncs come
-    for (const ns of [...queued, ...held.keys()]) if (held.has(ns)) this.rereading.add(ns);
-    for (const [ns, links] of held) this.workloads.set(ns, links);
+    if (this.opts.resyncSlice === undefined) return this.forget();
+    this.fdb = undefined;
+    this.host = undefined;
+    this.stale.clear();
+    // a namespace still queued keeps its place (each is read again however often resyncs come)
+    for (const ns of this.workloads.keys()) this.rereading.add(ns);
   }
 
   /**
