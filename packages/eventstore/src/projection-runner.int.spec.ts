@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EventRegistry, Naming, defineEvent, type CommandMetadata, type RecordedEvent } from '@ncp/contracts';
-import { PgSqlClient, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
+import { LossyNatsProxy, PgSqlClient, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
 import { JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection, type Projection, type ProjectionLogger } from './index';
 
 /**
@@ -239,6 +239,30 @@ describe('projection runner: poison events and outages', () => {
     await things5.waitFor(sequence, 30_000);
     await settled();
     await things5.stop();
+  });
+
+  it('applies an event whose delivery was lost on the way, though the delivery after it is acknowledged', async () => {
+    // What a client meets when its server dies with messages in flight: the server counts the
+    // message delivered, and one acknowledgement of a later message covers it (AckPolicy.All).
+    const proxy = await LossyNatsProxy.start((await testInfra()).natsUrl);
+    const lossyNc = await connectNats(proxy.url, 'projection-runner-lossy-test');
+    const log = new Log();
+    const things6 = runner(new JetStreamEventStore(lossyNc, naming, new EventRegistry([ThingAdded])), new Things(filter), 'f', log);
+    try {
+      await things6.start();
+      await things6.catchUp();
+      const lost = proxy.dropNext((m) => m.subject === subject('lost-on-the-way') && m.reply?.startsWith('$JS.ACK.') === true);
+      await add('lost-on-the-way', 'its first delivery never reaches the runner');
+      const after = await add('after-the-loss', 'delivered, and acknowledged');
+      await lost;
+      await things6.waitFor(after, 30_000);
+      expect(await things()).toEqual(expect.arrayContaining(['lost-on-the-way', 'after-the-loss']));
+      expect(log.count('projection consumer skipped a delivery')).toBe(1);
+    } finally {
+      await things6.stop();
+      await lossyNc.close();
+      await proxy.close();
+    }
   });
 
   it('retries a database failure as long as it lasts and parks nothing', async () => {

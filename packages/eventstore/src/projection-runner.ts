@@ -96,6 +96,36 @@ interface Delivered {
   readonly info: { readonly pending: number };
 }
 
+type Consumed<M> = AsyncIterable<M> & { getPending(): number };
+
+/**
+ * A new consumer's messages, up to the first that does not come in turn (its delivery sequence
+ * is not the one after the last's): then `onGap` is told, and the iteration ends. The server
+ * counts every message it sends as delivered; one lost on the way (its server gone with it in
+ * flight) is acknowledged by the next one's acknowledgement when acknowledgements cover all
+ * before them, and is never delivered again. What came before the gap can be folded; what
+ * follows it must not be acknowledged.
+ */
+export function deliveredInTurn<M extends { readonly info: { readonly deliverySequence: number } }>(
+  messages: Consumed<M>,
+  onGap: (expected: number, got: M) => void,
+): Consumed<M> {
+  return {
+    getPending: () => messages.getPending(),
+    async *[Symbol.asyncIterator]() {
+      let expected = 1;
+      for await (const m of messages) {
+        if (m.info.deliverySequence !== expected) {
+          onGap(expected, m);
+          return;
+        }
+        expected += 1;
+        yield m;
+      }
+    },
+  };
+}
+
 /**
  * Groups a consumer's messages into batches: a batch ends when it is full, when the server
  * says nothing follows, or when nothing more has arrived to add to it. The last rule keeps a
@@ -103,7 +133,7 @@ interface Delivered {
  * a message is delivered and can stay above zero (events matching the filter that are never
  * delivered, a count that is off), which once held a rebuild's last batch for minutes.
  */
-export async function* batchesOf<M extends Delivered>(messages: AsyncIterable<M> & { getPending(): number }, size: number): AsyncGenerator<M[]> {
+export async function* batchesOf<M extends Delivered>(messages: Consumed<M>, size: number): AsyncGenerator<M[]> {
   let batch: M[] = [];
   for await (const m of messages) {
     batch.push(m);
@@ -425,9 +455,19 @@ export class ProjectionRunner<Tx> {
 
   private async run(first: ConsumerMessages): Promise<void> {
     let messages = first;
+    /** consumers in a row whose very first delivery was out of turn */
+    let gapsAtStart = 0;
     for (;;) {
+      let gapAtStart = false;
       try {
-        for await (const batch of batchesOf(messages, this.batchSize)) {
+        const inTurn = deliveredInTurn(messages, (expected, m) => {
+          gapAtStart = expected === 1;
+          this.opts.logger?.error(
+            { projection: this.projection.name, expected, delivered: m.info.deliverySequence, sequence: m.seq, position: this.position },
+            'projection consumer skipped a delivery (lost on the way); consuming again from its checkpoint',
+          );
+        });
+        for await (const batch of batchesOf(inTurn, this.batchSize)) {
           const fresh = batch.filter((m) => m.seq > this.position);
           // applied already (by this replica before its consumer was made again, or by another)
           if (fresh.length === 0) batch.at(-1)?.ack();
@@ -452,8 +492,12 @@ export class ProjectionRunner<Tx> {
         this.position = rewoundTo;
         this.committed = rewoundTo;
       }
-      // Otherwise the consumer ended by itself or failed: on again from what is committed.
+      // Otherwise the consumer ended by itself, skipped a delivery or failed: on again from what is committed.
       await messages.close();
+      // A new consumer is expected to number its deliveries from 1; one that keeps doing
+      // otherwise must not be made again and again as fast as the server answers.
+      gapsAtStart = gapAtStart ? gapsAtStart + 1 : 0;
+      if (gapsAtStart > 1 && !this.stopping) await sleep(Math.min(5_000, backoffMs(gapsAtStart - 1)));
       const next = await this.consumeAgain();
       if (!next) return;
       messages = next;

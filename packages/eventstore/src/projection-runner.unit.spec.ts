@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { batchesOf } from './projection-runner';
+import { batchesOf, deliveredInTurn } from './projection-runner';
 
 interface Msg {
   readonly seq: number;
-  readonly info: { readonly pending: number };
+  readonly info: { readonly pending: number; readonly deliverySequence: number };
 }
 
 /**
@@ -36,7 +36,8 @@ class Deliveries implements AsyncIterable<Msg> {
   }
 }
 
-const msg = (seq: number, pending: number): Msg => ({ seq, info: { pending } });
+/** A message of stream sequence `seq`, the `delivery`-th its consumer sent (by default its seq-th). */
+const msg = (seq: number, pending: number, delivery = seq): Msg => ({ seq, info: { pending, deliverySequence: delivery } });
 
 /** The sequences of the next batch. */
 async function next(batches: AsyncGenerator<Msg[]>): Promise<number[]> {
@@ -73,5 +74,43 @@ describe('batchesOf: how the projection runner cuts a consumer into batches', ()
     const batches = batchesOf<Msg>(source, 500);
     expect(await next(batches)).toEqual([1, 2]);
     expect(await next(batches)).toEqual([3]);
+  });
+});
+
+describe('deliveredInTurn: a delivery lost on the way ends the consumer before anything after it is acknowledged', () => {
+  it('batches what came before the gap, then ends, saying which delivery was missing', async () => {
+    const source = new Deliveries();
+    // stream sequences 10, 12, 15 are deliveries 1, 2, 3; delivery 4 (sequence 16) was lost
+    source.deliver(msg(10, 5, 1), msg(12, 4, 2), msg(15, 3, 3), msg(17, 2, 5), msg(18, 1, 6));
+    const gaps: { expected: number; seq: number }[] = [];
+    const batches = batchesOf<Msg>(
+      deliveredInTurn(source, (expected, m) => gaps.push({ expected, seq: m.seq })),
+      500,
+    );
+    expect(await next(batches)).toEqual([10, 12, 15]);
+    // nothing from the gap on: sequence 17's acknowledgement would acknowledge 16 with it
+    expect((await batches.next()).done).toBe(true);
+    expect(gaps).toEqual([{ expected: 4, seq: 17 }]);
+  });
+
+  it('ends at once when the first delivery is lost, and passes every message of an unbroken run', async () => {
+    const lostFirst = new Deliveries();
+    lostFirst.deliver(msg(3, 0, 2));
+    const gaps: number[] = [];
+    const none = batchesOf<Msg>(
+      deliveredInTurn(lostFirst, (expected) => gaps.push(expected)),
+      500,
+    );
+    expect((await none.next()).done).toBe(true);
+    expect(gaps).toEqual([1]);
+
+    const unbroken = new Deliveries();
+    unbroken.deliver(msg(1, 2), msg(2, 1), msg(5, 0, 3));
+    const batches = batchesOf<Msg>(
+      deliveredInTurn(unbroken, () => gaps.push(-1)),
+      500,
+    );
+    expect(await next(batches)).toEqual([1, 2, 5]);
+    expect(gaps).toEqual([1]);
   });
 });

@@ -11,3 +11,4 @@ export * from './keystone';
 export * from './cluster';
 export * from './postgres-pair';
 export * from './arrivals';
+export * from './lossy-nats-proxy';
