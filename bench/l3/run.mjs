@@ -2,12 +2,13 @@
 // @ts-check
 // L3 benchmark, on the real kernel, in namespaces it creates (needs root).
 //
-//   node bench/l3/run.mjs [--fips 100] [--routers 100]
+//   node bench/l3/run.mjs [--fips 100] [--routers 100] [--idle-routers 0]
 //
 // 1. Floating IP latency: one router (gateway on a flat external network towards an
-//    "upstream" namespace, one tenant interface) with 10 workloads; then --fips floating IPs
-//    are associated one at a time, each timed from sending the PUT to the first ping reply
-//    the upstream gets from the workload through it (the DNAT is in place).
+//    "upstream" namespace, one tenant interface) with 10 workloads, beside --idle-routers
+//    routers with only a gateway; then --fips floating IPs are associated one at a time, each
+//    timed from sending the PUT to the first ping reply the upstream gets from the workload
+//    through it (the DNAT is in place).
 // 2. Cold start: with the agent stopped, --routers routers are created, each with a gateway
 //    and an interface on its own tenant network; the agent starts and the clock runs until
 //    the API shows every router ACTIVE.
@@ -62,9 +63,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const opts = parseBenchOptions(process.argv.slice(2), 'node bench/l3/run.mjs', {
   fips: intOption('floating IPs associated one at a time, each timed to DNAT in place', 100, 1),
   routers: intOption('routers at the cold start', 100, 1),
+  'idle-routers': intOption('routers with only a gateway on the host while the floating IPs are timed', 0, 0),
 });
 const FIPS = opts.fips;
 const ROUTERS = opts.routers;
+const IDLE_ROUTERS = opts['idle-routers'];
 const HOST = 'bench-n1';
 const WORKLOADS = 10;
 
@@ -80,7 +83,7 @@ async function main() {
 
   const stack = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
-  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS };
+  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS, idleRouters: IDLE_ROUTERS };
   const routerIds = [];
   try {
     const agentOptions = {
@@ -128,7 +131,15 @@ async function main() {
       await topo.exec(w, ['ip', 'addr', 'add', `${ports[i].fixed_ips[0].ip_address}/24`, 'dev', 'eth0']);
       await topo.exec(w, ['ip', 'route', 'add', 'default', 'via', '172.16.0.1']);
     }
-    await waitUntil('router ACTIVE', async () => (await api(stack, 'GET', `/v2.0/routers/${router.id}`)).router.status === 'ACTIVE', 60_000);
+    for (let i = 0; i < IDLE_ROUTERS; i++) {
+      const { router: idle } = await api(stack, 'POST', '/v2.0/routers', { router: { name: `idle${i}`, external_gateway_info: { network_id: ext.id } } });
+      routerIds.push(idle.id);
+    }
+    await waitUntil(
+      'routers ACTIVE',
+      async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= IDLE_ROUTERS + 1,
+      300_000,
+    );
     const fips = [];
     for (let k = 0; k < FIPS; k++) fips.push((await api(stack, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
     console.log(`associating ${FIPS} floating IPs, each timed until the upstream's ping gets a reply...`);
@@ -166,10 +177,11 @@ async function main() {
     }
     const t0 = performance.now();
     agent.start();
-    await waitUntil('routers ACTIVE', async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= ROUTERS + 1, 900_000);
+    const all = ROUTERS + IDLE_ROUTERS + 1;
+    await waitUntil('routers ACTIVE', async () => (await api(stack, 'GET', '/v2.0/routers?status=ACTIVE&fields=id')).routers.length >= all, 900_000);
     const coldStartSeconds = +((performance.now() - t0) / 1000).toFixed(2);
     result.coldStartSeconds = coldStartSeconds;
-    console.log(`cold start: ${ROUTERS + 1} routers ACTIVE after ${coldStartSeconds} s`);
+    console.log(`cold start: ${all} routers ACTIVE after ${coldStartSeconds} s`);
   } finally {
     await stack.stop();
     await topo.destroy();

@@ -163,10 +163,10 @@ export class HostAgent {
       bucket,
       filter,
       (entry) => {
-        if (entry.value !== null) this.desired.put(entry.key, entry.value);
-        else this.desired.delete(entry.key);
-        // a key of no known kind changes nothing; every manager runs first anyway
-        this.loop.changed(parseDesiredKey(entry.key)?.kind ?? '');
+        const changed = entry.value !== null ? this.desired.put(entry.key, entry.value) : this.desired.delete(entry.key);
+        // a key written again with what it held, or of no known kind, changes nothing; every
+        // manager runs first anyway
+        if (changed) this.loop.changed(parseDesiredKey(entry.key)?.kind ?? '');
         if (initial.arrived(entry)) this.loop.ready();
       },
       { logger: this.logger },

@@ -106,16 +106,21 @@ export class DesiredState {
     return entries;
   }
 
-  put(key: string, value: string): void {
+  /** False when the key already held this value: nothing changed. */
+  put(key: string, value: string): boolean {
     const kind = this.kindOf(key);
-    if (kind.entries.get(key)?.value === value) return;
+    if (kind.entries.get(key)?.value === value) return false;
     kind.entries.set(key, { value });
     kind.parsed = undefined;
+    return true;
   }
 
-  delete(key: string): void {
+  /** False when there was no such key. */
+  delete(key: string): boolean {
     const kind = this.kindOf(key);
-    if (kind.entries.delete(key)) kind.parsed = undefined;
+    if (!kind.entries.delete(key)) return false;
+    kind.parsed = undefined;
+    return true;
   }
 
   get size(): number {

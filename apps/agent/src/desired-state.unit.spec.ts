@@ -37,7 +37,8 @@ describe('DesiredState between passes', () => {
       [A, ['qr-b0000002-00']],
       [B, ['qr-b0000001-00']],
     ]);
-    desired.delete(`r.h.meta.${A}`);
+    expect(desired.delete(`r.h.meta.${A}`)).toBe(true);
+    expect(desired.delete(`r.h.meta.${A}`)).toBe(false);
     expect(desired.metadataIntents().intents.map((i) => i.id)).toEqual([B]);
     expect([desired.count('meta'), desired.count('router'), desired.size]).toEqual([1, 1, 2]);
   });
@@ -52,10 +53,10 @@ describe('DesiredState between passes', () => {
     expect(after.map((i) => i.id)).toEqual([A, B]);
     // the drivers' caches (security groups' pieces, by object) hold across a pass that added B
     expect(after[0]).toBe(before);
-    // the same value again changes nothing
-    desired.put(`r.h.meta.${B}`, JSON.stringify(intent(B)));
+    // the same value again changes nothing, and says so (the agent then runs no pass for it)
+    expect(desired.put(`r.h.meta.${B}`, JSON.stringify(intent(B)))).toBe(false);
     expect(desired.metadataIntents().intents[1]).toBe(after[1]);
-    desired.put(`r.h.meta.${A}`, JSON.stringify({ ...intent(A), interfaces: [] }));
+    expect(desired.put(`r.h.meta.${A}`, JSON.stringify({ ...intent(A), interfaces: [] }))).toBe(true);
     expect(desired.metadataIntents().intents[0]).not.toBe(before);
   });
 

@@ -14,7 +14,7 @@ import {
   reconcileBgp,
   reconcileDhcp,
   L2Reconciler,
-  reconcileL3,
+  L3Reconciler,
   reconcileMetadata,
   SecurityGroupsApplier,
   type BgpItemResult,
@@ -111,31 +111,41 @@ const secgroups = ({ config, desired, runner }: DriverDeps): ManagerSpec<SgHostI
 /**
  * The routers of this host. An HA router's role (VRRP master or backup) changes on its own, so
  * the driver runs again every `haStatusSeconds` while the host has one: a converged pass only
- * reads the namespaces back, and reports a changed role.
+ * reads the HA routers' namespaces back, and reports a changed role. Between resyncs a pass
+ * reads back only the router namespaces a change concerns (see L3Reconciler).
  */
-const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => ({
-  name: 'l3',
-  kinds: [DESIRED_KINDS.router],
-  // it configures the router ports the L2 driver plugs
-  after: ['l2'],
-  periodFor: (routers) => (routers.some((r) => r.ha !== undefined && r.ha !== null) ? config.haStatusSeconds * 1000 : undefined),
-  desired: () => {
-    const { intents, invalid } = desired.routerIntents();
-    return { intent: intents, invalid };
-  },
-  namespaces: (routers) => routers.map((r) => r.namespace),
-  // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
-  // several hosts in namespaces, several deployments told apart by their NATS prefix) from
-  // sweeping each other's routers.
-  apply: (routers) =>
-    reconcileL3(routers, runner, { owner: l3Owner(config), namespacePrefix: `${config.netnsPrefix}${ROUTER_NAMESPACE_PREFIX}` }, { stateDir: config.stateDir }),
-  failed: (routers, error) =>
-    allFailed(
-      routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
-      error,
-    ),
-  reports: (routers, results) => reports({ l3: { routers, results } }),
-});
+const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly RouterIntent[], L3ItemResult> => {
+  const reconciler = new L3Reconciler(
+    runner,
+    { owner: l3Owner(config), namespacePrefix: `${config.netnsPrefix}${ROUTER_NAMESPACE_PREFIX}` },
+    { stateDir: config.stateDir },
+  );
+  return {
+    name: 'l3',
+    kinds: [DESIRED_KINDS.router],
+    // it configures the router ports the L2 driver plugs
+    after: ['l2'],
+    periodFor: (routers) => (routers.some((r) => r.ha !== undefined && r.ha !== null) ? config.haStatusSeconds * 1000 : undefined),
+    desired: () => {
+      const { intents, invalid } = desired.routerIntents();
+      return { intent: intents, invalid };
+    },
+    namespaces: (routers) => routers.map((r) => r.namespace),
+    // Namespaces are global to the machine: the owner mark keeps agents sharing one (tests,
+    // several hosts in namespaces, several deployments told apart by their NATS prefix) from
+    // sweeping each other's routers.
+    // the namespaces L2 changed in the pass (a router port plugged again) are read again; all
+    // of them when it cannot tell
+    apply: (routers, { resync, changedBefore }) =>
+      reconciler.reconcile(routers, { resync: resync || changedBefore === undefined, ...(changedBefore ? { changedElsewhere: changedBefore } : {}) }),
+    failed: (routers, error) =>
+      allFailed(
+        routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
+        error,
+      ),
+    reports: (routers, results) => reports({ l3: { routers, results } }),
+  };
+};
 
 interface DhcpIntent {
   readonly servers: readonly DhcpServerIntent[];
@@ -178,37 +188,43 @@ interface MetadataIntent {
  * metadata of a network moved elsewhere). Metadata proxies have no resource status (yet):
  * their failures show in the log only.
  */
-const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): ManagerSpec<MetadataIntent, MetadataItemResult> => ({
-  name: 'metadata',
-  kinds: [DESIRED_KINDS.metadata],
-  // it binds on the interfaces those make, and cannot tell one that is missing yet
-  after: ['l2', 'l3', 'dhcp'],
-  desired: () => {
-    const proxies = desired.metadataIntents();
-    const namespaces = [...desired.routerIntents().intents.map((r) => r.namespace), ...desired.dhcpIntents().intents.map((d) => d.namespace)];
-    return { intent: { proxies: proxies.intents, namespaces }, invalid: proxies.invalid };
-  },
-  namespaces: ({ namespaces }) => namespaces,
-  apply: async ({ proxies, namespaces }) => {
-    const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir) };
-    if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
-    const swept = await reconcileMetadata([], runner, options);
-    const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
-    return [
-      ...allFailed(
+const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): ManagerSpec<MetadataIntent, MetadataItemResult> => {
+  // the namespaces its sweep found without a metadata address, until the next resync: a pass
+  // after a router's change (a floating IP) read every router namespace of the host
+  const clean = new Set<string>();
+  return {
+    name: 'metadata',
+    kinds: [DESIRED_KINDS.metadata],
+    // it binds on the interfaces those make, and cannot tell one that is missing yet
+    after: ['l2', 'l3', 'dhcp'],
+    desired: () => {
+      const proxies = desired.metadataIntents();
+      const namespaces = [...desired.routerIntents().intents.map((r) => r.namespace), ...desired.dhcpIntents().intents.map((d) => d.namespace)];
+      return { intent: { proxies: proxies.intents, namespaces }, invalid: proxies.invalid };
+    },
+    namespaces: ({ namespaces }) => namespaces,
+    apply: async ({ proxies, namespaces }, { resync }) => {
+      if (resync) clean.clear();
+      const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir), clean };
+      if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
+      const swept = await reconcileMetadata([], runner, options);
+      const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';
+      return [
+        ...allFailed(
+          proxies.map((i) => `metadata:${i.id}` as const),
+          error,
+        ),
+        ...swept,
+      ];
+    },
+    failed: ({ proxies }, error) =>
+      allFailed(
         proxies.map((i) => `metadata:${i.id}` as const),
         error,
       ),
-      ...swept,
-    ];
-  },
-  failed: ({ proxies }, error) =>
-    allFailed(
-      proxies.map((i) => `metadata:${i.id}` as const),
-      error,
-    ),
-  reports: () => [],
-});
+    reports: () => [],
+  };
+};
 
 /**
  * BIRD runs where the agent's links to the core routers are: its host namespace. Its sessions

@@ -71,7 +71,7 @@ describe('the secgroups manager', () => {
     const { runner, calls } = fakeKernel();
     const config = parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.1.0.2', '--host-netns', 'host-h'], {});
     for (const m of driverManagers({ config, desired, runner, hasForwarder: () => false }, createLogger('test', 'silent'))) {
-      if (m.name === 'secgroups' || m.name === 'l2') await m.pass(() => 0);
+      if (m.name === 'secgroups' || m.name === 'l2') await m.pass(() => 0, new Set());
     }
     const tap = `tap${PORT.replace(/-/g, '').slice(0, 11)}`;
     const text = (c: { argv: string[]; input?: string }) => `${c.argv.join(' ')}\n${c.input ?? ''}`;
@@ -86,7 +86,7 @@ describe('the secgroups manager', () => {
     const desired = new DesiredState();
     desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
     const { runner, calls } = fakeKernel();
-    const outcome = await secgroupsManager(runner, desired).manager.pass(() => 0);
+    const outcome = await secgroupsManager(runner, desired).manager.pass(() => 0, new Set());
     expect(outcome).toEqual({ reports: [], failed: [], errors: [], thrown: false });
     expect(calls.every((c) => c.argv.slice(0, 4).join(' ') === 'ip netns exec host-h')).toBe(true);
     const loaded = calls.map((c) => c.input ?? '').join('\n');
@@ -100,7 +100,7 @@ describe('the secgroups manager', () => {
     const desired = new DesiredState();
     desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
     const { manager } = secgroupsManager(fakeKernel('nft: Error: Could not process rule').runner, desired);
-    const outcome = await manager.pass(() => 0);
+    const outcome = await manager.pass(() => 0, new Set());
     expect(outcome.failed).toEqual(['secgroups']);
     expect(outcome.errors).toEqual([expect.stringContaining('secgroups: ') as unknown]);
     expect(outcome.errors[0]).toContain('Could not process rule');

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '@ncp/eventstore';
-import { type Manager } from './manager';
+import { namespacesChangedBy, type Manager } from './manager';
 
 /** Time as the loop sees it: injectable, so timers and backoff are tested without waiting. */
 export interface Clock {
@@ -123,9 +123,10 @@ export class ReconcileLoop {
     const periodicOnly = this.managers.every((m) => !m.wants(started) || m.periodicOnly(started));
     const ran: Manager[] = [];
     for (const m of this.managers) {
-      const upstreamRan = ran.some((r) => m.spec.after?.includes(r.name) && m.followsChangesOf(r));
+      const upstream = ran.filter((r) => m.spec.after?.includes(r.name));
+      const upstreamRan = upstream.some((r) => m.followsChangesOf(r));
       if (!this.isReady || (!m.wants(this.clock.now()) && !upstreamRan)) continue;
-      await m.pass(() => this.clock.now());
+      await m.pass(() => this.clock.now(), namespacesChangedBy(upstream));
       ran.push(m);
       this.options.afterManager?.(m);
     }

@@ -60,6 +60,8 @@ class FakeDriver {
   resyncs: boolean[] = [];
   /** the `periodic` flag of each pass */
   periodics: boolean[] = [];
+  /** what each pass was told the managers before it changed (sorted; undefined: not known) */
+  changedBefore: (string[] | undefined)[] = [];
   throws: string | undefined;
   failsItem: string | undefined;
 
@@ -78,6 +80,7 @@ class FakeDriver {
         this.calls++;
         this.resyncs.push(pass.resync);
         this.periodics.push(pass.periodic);
+        this.changedBefore.push(pass.changedBefore && [...pass.changedBefore].sort());
         if (this.throws !== undefined) throw new Error(this.throws);
         return ids.map((id): DriverResult =>
           `${this.name}:${id}` === this.failsItem ? { item: this.failsItem, ok: false, error: 'EEXIST' } : { item: `${this.name}:${id}`, ok: true },
@@ -250,6 +253,13 @@ describe('the reconcile loop and its managers', () => {
     loop.changed('l2port');
     await clock.advance(SETTLE_MS);
     expect(ranIn(passes.at(-1))).toEqual(['l2', 'secgroups', 'l3']);
+    // each was told what L2 changed in its pass (the first one's: it made nothing here yet)
+    expect(l3.changedBefore).toEqual([['qrouter-1', 'vm-1'], ['qrouter-1'], undefined, undefined]);
+    // a pass of its own, with none of those it comes after: nothing changed before it
+    l2.throws = undefined;
+    loop.changed('router');
+    await clock.advance(SETTLE_MS);
+    expect(l3.changedBefore.at(-1)).toEqual([]);
   });
 
   it('runs a periodic manager alone every period, marked as a read-back, and every manager at the resync', async () => {

@@ -26,9 +26,11 @@ export interface ManagerSpec<I, R extends DriverResult> {
   /**
    * `resync`: the pass must read the kernel whole (a driver that remembers may otherwise read
    * only what changed); `periodic`: nothing it watches changed and no retry is due (its period,
-   * or a manager it comes after, made it run)
+   * or a manager it comes after, made it run); `changedBefore`: the namespaces the managers it
+   * comes after changed in this pass, undefined when one of them cannot tell (a driver that
+   * remembers reads those again)
    */
-  apply(intent: I, pass: { readonly resync: boolean; readonly periodic: boolean }): Promise<readonly R[]>;
+  apply(intent: I, pass: PassKind): Promise<readonly R[]>;
   /**
    * The namespaces its items live in. With it, a pass of a manager it comes `after` makes it run
    * only when that pass changed one of them; without it, whenever that one ran.
@@ -38,6 +40,27 @@ export interface ManagerSpec<I, R extends DriverResult> {
   changedNamespaces?(): ReadonlySet<string> | undefined;
   failed(intent: I, error: string): readonly R[];
   reports(intent: I, results: readonly R[]): ResourceReport[];
+}
+
+/** What a driver is told of the pass it runs in (see `ManagerSpec.apply`). */
+export interface PassKind {
+  readonly resync: boolean;
+  readonly periodic: boolean;
+  readonly changedBefore: ReadonlySet<string> | undefined;
+}
+
+/**
+ * The namespaces a set of managers changed in their last passes, together; undefined when one
+ * of them cannot tell.
+ */
+export function namespacesChangedBy(managers: readonly Manager[]): ReadonlySet<string> | undefined {
+  const changed = new Set<string>();
+  for (const m of managers) {
+    const theirs = m.outcome.changedNamespaces;
+    if (theirs === undefined) return undefined;
+    for (const ns of theirs) changed.add(ns);
+  }
+  return changed;
 }
 
 /** What a manager's last pass left: the statuses to report and the items that failed. */
@@ -125,8 +148,11 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     return !this.dirty && now < this.retryAt;
   }
 
-  /** Runs the driver on the current desired state of its kinds; never throws. */
-  async pass(now: () => number): Promise<PassOutcome> {
+  /**
+   * Runs the driver on the current desired state of its kinds; never throws. `changedBefore`:
+   * what the managers it comes after changed in this pass (see `ManagerSpec.apply`).
+   */
+  async pass(now: () => number, changedBefore: ReadonlySet<string> | undefined): Promise<PassOutcome> {
     const started = now();
     const periodic = this.periodicOnly(started);
     this.dirty = false;
@@ -137,7 +163,7 @@ export class Manager<I = unknown, R extends DriverResult = DriverResult> {
     let results: readonly R[];
     let thrown = false;
     try {
-      results = await this.spec.apply(intent, { resync, periodic });
+      results = await this.spec.apply(intent, { resync, periodic, changedBefore });
     } catch (err) {
       thrown = true;
       this.logger.error({ err, manager: this.name, failures: this.failures + 1 }, 'driver failed');

@@ -72,7 +72,7 @@ export {
   type StepTolerance,
 } from './l3/plan.js';
 export { applyL3, type L3ApplyResult } from './l3/apply.js';
-export { reconcileL3, type L3ItemResult } from './l3/reconcile.js';
+export { L3Reconciler, reconcileL3, type L3ItemResult } from './l3/reconcile.js';
 export {
   DNSMASQ_LEASE_MAX,
   dnsmasqArgv,

@@ -14,7 +14,8 @@ export const HA_PRIORITY = 50;
 export async function routerIntents(prisma: L3Prisma, haAdvertSeconds: number): Promise<Map<string, string>> {
   const routers = await prisma.router.findMany({
     where: { OR: [{ host: { not: null } }, { haVrid: { not: null }, haHosts: { some: {} } }] },
-    include: { interfaces: true, haHosts: true },
+    // interfaces in an order of their own, as the floating IPs (see routerIntent)
+    include: { interfaces: { orderBy: { portId: 'asc' } }, haHosts: true },
   });
   const fips = await prisma.floatingIp.findMany({ where: { routerId: { not: null } } });
   const haPortIds = routers.flatMap((r) => r.haHosts.map((h) => h.haPortId));

@@ -36,6 +36,16 @@ describe('router intent (NAT policy)', () => {
     floatingIps: [{ id: '55555555-0000-4000-8000-000000000001', floatingIpAddress: '192.168.81.20', fixedIpAddress: '172.16.100.10' }],
   };
 
+  it('is the same intent whatever order the floating IPs come in (Postgres returns an updated row elsewhere)', () => {
+    const two = [
+      { id: '56555555-0000-4000-8000-000000000002', floatingIpAddress: '192.168.81.21', fixedIpAddress: '172.16.100.11' },
+      { id: '55555555-0000-4000-8000-000000000001', floatingIpAddress: '192.168.81.20', fixedIpAddress: '172.16.100.10' },
+    ];
+    const one = JSON.stringify(routerIntent({ ...facts, floatingIps: two }, subnets));
+    expect(JSON.stringify(routerIntent({ ...facts, floatingIps: [...two].reverse() }, subnets))).toBe(one);
+    expect(routerIntent({ ...facts, floatingIps: two }, subnets).floatingIps.map((f) => f.floatingIp)).toEqual(['192.168.81.20', '192.168.81.21']);
+  });
+
   it('routes the same-scope subnet without NAT, SNATs the others except towards exclusions, never NATs IPv6', () => {
     const intent = routerIntent(facts, subnets);
     expect(intent.snat).toEqual([{ source: '172.16.100.0/24', to: '192.168.81.2', exceptDestinations: ['10.200.0.0/16'] }]);

@@ -174,8 +174,11 @@ export function routerIntent(router: RouterFacts, subnets: ReadonlyMap<string, S
     interfaces,
     routes,
     snat,
+    // by id: rows come in whatever order Postgres keeps them, which an update changes, and an
+    // intent that only moved its floating IPs around cost its agent a pass
     floatingIps: router.floatingIps
       .filter((f) => parseIp(f.floatingIpAddress).version === 4)
-      .map((f) => ({ id: f.id, floatingIp: f.floatingIpAddress, fixedIp: f.fixedIpAddress })),
+      .map((f) => ({ id: f.id, floatingIp: f.floatingIpAddress, fixedIp: f.fixedIpAddress }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
   };
 }

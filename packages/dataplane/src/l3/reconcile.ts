@@ -6,8 +6,10 @@ import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
-import { observeL3 } from './observe.js';
-import { fipItem, planL3, routerItem, type L3Item } from './plan.js';
+import { intentJson } from '../intent-groups.js';
+import { observeL3, type RouterReadBack } from './observe.js';
+import { type ObservedL3 } from './observed.js';
+import { fipItem, planL3, routerItem, type L3Item, type L3Step } from './plan.js';
 
 /** The outcome of one item: what the agent turns into a status report. */
 export type L3ItemResult =
@@ -42,6 +44,96 @@ export async function reconcileL3(
   options: L3Options = {},
   ha?: KeepalivedOptions,
 ): Promise<L3ItemResult[]> {
+  return new L3Reconciler(runner, options, ha).reconcile(intents, { resync: true });
+}
+
+/**
+ * `reconcileL3` with memory, as the L2 driver has (`L2Reconciler`): a pass reads back only the
+ * router namespaces it has a reason to, those whose routers are new or changed, that the last
+ * pass had a command in or an item of failed in, that the caller says someone else changed,
+ * and the HA routers' (keepalived changes them on its own); every other one is its last
+ * read-back. Without it, every pass read every router namespace of the host, six processes
+ * each: a floating IP's latency grew with the routers on the host. A `resync` pass reads them
+ * all, as does the pass after one that threw: what someone else changed in a namespace is found
+ * there (the agent runs one every `--resync-seconds`).
+ */
+export class L3Reconciler {
+  /** each router namespace as last read, while no pass has done anything in it since */
+  private readBacks = new Map<string, RouterReadBack>();
+  /** the intents of each namespace as last applied */
+  private applied = new Map<string, string>();
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly options: L3Options = {},
+    private readonly ha?: KeepalivedOptions,
+  ) {}
+
+  /**
+   * `changedElsewhere`: namespaces someone else changed since the last pass (the L2 driver
+   * plugs the routers' ports into them), read again.
+   *
+   * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for invalid options
+   */
+  async reconcile(
+    intents: readonly RouterIntent[],
+    { resync, changedElsewhere = new Set() }: { readonly resync: boolean; readonly changedElsewhere?: ReadonlySet<string> },
+  ): Promise<L3ItemResult[]> {
+    if (resync) this.readBacks.clear();
+    for (const ns of changedElsewhere) this.readBacks.delete(ns);
+    const byNamespace = new Map<string, RouterIntent[]>();
+    for (const r of intents) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
+    const applied = new Map([...byNamespace].map(([ns, routers]) => [ns, routers.map((r) => intentJson(r)).join('\n')]));
+    for (const [ns, json] of applied) if (this.applied.get(ns) !== json) this.readBacks.delete(ns);
+    // the namespaces no intent names any more are swept: nothing of them is kept
+    for (const ns of this.readBacks.keys()) if (!applied.has(ns)) this.readBacks.delete(ns);
+    this.applied = applied;
+    try {
+      const pass = await reconcilePass(intents, this.runner, this.options, this.ha, this.readBacks);
+      this.remember(intents, pass);
+      return pass.results;
+    } catch (err) {
+      // what a throwing pass did is not known: the next one reads everything
+      this.readBacks.clear();
+      throw err;
+    }
+  }
+
+  /**
+   * Keeps the read-back of each namespace the pass read or took and left alone: no command of
+   * the pass names it (in whatever namespace the command ran) and no item of its routers failed.
+   */
+  private remember(intents: readonly RouterIntent[], pass: PassResult): void {
+    this.readBacks = new Map();
+    const observed = pass.observed;
+    if (observed === undefined) return;
+    const unsettled = new Set(pass.steps.flatMap((s) => s.argv));
+    const failed = new Set(pass.results.filter((r) => !r.ok).map((r) => r.item));
+    for (const r of intents) {
+      const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
+      if (isHa(r) || items.some((item) => failed.has(item))) unsettled.add(r.namespace);
+    }
+    for (const r of intents) {
+      const state = observed.routers[r.namespace];
+      if (state !== undefined && !unsettled.has(r.namespace)) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
+    }
+  }
+}
+
+interface PassResult {
+  readonly results: L3ItemResult[];
+  /** what the pass planned from; undefined when it could not read the namespaces */
+  readonly observed?: ObservedL3;
+  readonly steps: readonly L3Step[];
+}
+
+async function reconcilePass(
+  intents: readonly RouterIntent[],
+  runner: CommandRunner,
+  options: L3Options,
+  ha: KeepalivedOptions | undefined,
+  known: ReadonlyMap<string, RouterReadBack>,
+): Promise<PassResult> {
   resolveL3Options(options); // invalid options are an operator error: thrown, not reported per item
   const keepalived = ha === undefined ? null : keepalivedContext(runner, ha);
   const items: L3Item[] = [];
@@ -73,8 +165,8 @@ export async function reconcileL3(
     }
   }
 
-  const read = await observeOrFailAll(items, 'the router namespaces', () => observeL3(intents, runner, options));
-  if ('failed' in read) return read.failed;
+  const read = await observeOrFailAll(items, 'the router namespaces', () => observeL3(intents, runner, options, known));
+  if ('failed' in read) return { results: read.failed, steps: [] };
   const plan = planL3(intents, read.observed, options);
   const applied = await applyL3(plan.steps, runner);
 
@@ -104,7 +196,7 @@ export async function reconcileL3(
     }
   }
 
-  return items.map((item): L3ItemResult => {
+  const results = items.map((item): L3ItemResult => {
     const router = routerOf.get(item);
     const routerFailure = router === undefined ? undefined : appliedFailures.get(router);
     const error =
@@ -114,4 +206,5 @@ export async function reconcileL3(
     const haState = haStates.get(item);
     return { item, ok: true, ...(w === undefined ? {} : { warnings: w }), ...(haState === undefined ? {} : { haState }) };
   });
+  return { results, observed: read.observed, steps: plan.steps };
 }

@@ -4,7 +4,7 @@ import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeRouterKernel } from './__fixtures__/fake-router-kernel.js';
 import { F1, F2, NS1, NS2, QG, QR, R1, R2, router1, router2 } from './__fixtures__/intent.js';
 import { applyL3 } from './apply.js';
-import { reconcileL3 } from './reconcile.js';
+import { L3Reconciler, reconcileL3 } from './reconcile.js';
 
 const mutating = (calls: readonly (readonly string[])[]): string[] => calls.filter((c) => !isReadOnlyCommand(c)).map((c) => c.join(' '));
 // In intent order: router 1 lists F2 before F1.
@@ -159,6 +159,64 @@ describe('reconcileL3 against an in-memory kernel', () => {
     expect(result).toHaveLength(5);
     expect(result.every((r) => !r.ok && /reading the router namespaces failed/.test(r.error))).toBe(true);
     expect(mutating(kernel.calls)).toEqual([]);
+  });
+});
+
+describe('L3Reconciler: a pass reads back only the router namespaces it has a reason to', () => {
+  /** The namespaces the commands since `from` named (reads and writes). */
+  const namespacesIn = (kernel: FakeRouterKernel, from: number): string[] =>
+    [NS1, NS2].filter((ns) => kernel.calls.slice(from).some((argv) => argv.includes(ns)));
+  const pass = async (reconciler: L3Reconciler, kernel: FakeRouterKernel, intents: RouterIntent[], resync = false, changedElsewhere = new Set<string>()) => {
+    const from = kernel.calls.length;
+    const results = await reconciler.reconcile(intents, { resync, changedElsewhere });
+    return { results, read: namespacesIn(kernel, from), mutating: mutating(kernel.calls.slice(from)) };
+  };
+
+  it('reads a namespace again when its router changed or the last pass changed it, and every one at a resync', async () => {
+    const kernel = pluggedKernel();
+    const reconciler = new L3Reconciler(kernel);
+    expect((await pass(reconciler, kernel, [router1, router2], true)).results).toEqual(allOk);
+    // both were changed by the first pass: read again, and found converged
+    expect(await pass(reconciler, kernel, [router1, router2])).toEqual({ results: allOk, read: [NS1, NS2], mutating: [] });
+    // nothing changed, nothing touched: no process enters either namespace
+    expect(await pass(reconciler, kernel, [router1, router2])).toEqual({ results: allOk, read: [], mutating: [] });
+    // the L2 driver plugged router 2's namespace again: read, and nothing else
+    expect(await pass(reconciler, kernel, [router1, router2], false, new Set([NS2]))).toEqual({ results: allOk, read: [NS2], mutating: [] });
+
+    // one floating IP less on router 1: only its namespace is read, and changed
+    const oneFip: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id === F1) };
+    const changed = await pass(reconciler, kernel, [oneFip, router2]);
+    expect(changed.results.every((r) => r.ok)).toBe(true);
+    expect(changed.read).toEqual([NS1]);
+    expect(changed.mutating).toContain(`ip -n ${NS1} addr del 10.0.2.216/32 dev ${QG}`);
+    expect((await pass(reconciler, kernel, [oneFip, router2])).read).toEqual([NS1]);
+    expect((await pass(reconciler, kernel, [oneFip, router2])).read).toEqual([]);
+
+    // what someone else did is found at the resync: the NAT table deleted by hand
+    kernel.ns(NS1).table = null;
+    expect((await pass(reconciler, kernel, [oneFip, router2])).mutating).toEqual([]);
+    const resync = await pass(reconciler, kernel, [oneFip, router2], true);
+    expect(resync.read).toEqual([NS1, NS2]);
+    expect(resync.mutating).toEqual([`ip netns exec ${NS1} nft -f -`]);
+  });
+
+  it('reads again the namespace of a failed item, and makes again one deleted by hand', async () => {
+    const kernel = pluggedKernel();
+    const reconciler = new L3Reconciler(kernel);
+    const broken = `ip -n ${NS1} route replace 0.0.0.0/0 via 10.0.2.2 proto 190`;
+    kernel.failOn.add(broken);
+    await pass(reconciler, kernel, [router1, router2], true);
+    kernel.failOn.clear();
+    // router 1 failed: it is read and finished; router 2 was created last pass and is read once more
+    const retry = await pass(reconciler, kernel, [router1, router2]);
+    expect(retry.results).toEqual(allOk);
+    expect(retry.mutating).toContain(broken);
+    await pass(reconciler, kernel, [router1, router2]);
+    expect((await pass(reconciler, kernel, [router1, router2])).read).toEqual([]);
+
+    // a namespace deleted by hand is missing from the namespace list (read every pass): made again
+    kernel.namespaces.delete(NS2);
+    expect((await pass(reconciler, kernel, [router1, router2])).mutating).toContain(`ip netns add ${NS2}`);
   });
 });
 

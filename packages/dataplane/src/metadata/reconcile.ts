@@ -21,6 +21,13 @@ export interface MetadataOptions {
    * sharing a machine share the namespace names.
    */
   readonly namespaces: readonly string[];
+  /**
+   * Namespaces known to hold no metadata address, owned by the caller across passes: the sweep
+   * does not read them, adds each it leaves clean, and drops those an intent now serves (they
+   * are read when one no longer does) or that are gone. Without it, every pass read every
+   * namespace not served; a caller clears it to have them all read again (a resync).
+   */
+  readonly clean?: Set<string>;
   /** the agent's forwarder, which signs and forwards what the proxies send (`metadataForwardSocket`) */
   readonly forwardSocket: string;
   /** files, /proc and signals; the real machine by default */
@@ -53,6 +60,7 @@ interface Context {
   readonly host: DaemonHost;
   readonly timings: DaemonTimings;
   readonly netns: readonly string[];
+  readonly clean: Set<string> | undefined;
 }
 
 const message = errorMessage;
@@ -204,7 +212,7 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
 /**
  * Stops the proxies no intent names and removes their state; then removes the metadata
  * addresses from this host's router and DHCP namespaces that no intent names (mark and sweep:
- * the kernel is read back, nothing is remembered), so that when a network's metadata moves,
+ * the kernel is read back, but for the namespaces `clean` says hold none), so that when a network's metadata moves,
  * say from its DHCP server to the router just attached to it, it does not stay behind. A
  * namespace that goes with its router or DHCP server is deleted by its own driver.
  */
@@ -219,11 +227,14 @@ async function sweep(ctx: Context, wanted: ReadonlySet<string>, served: Readonly
   } catch (error) {
     failures.push(message(error));
   }
+  const clean = ctx.clean;
+  if (clean !== undefined) for (const ns of clean) if (served.has(ns) || !ctx.netns.includes(ns)) clean.delete(ns);
   for (const ns of [...new Set(ctx.namespaces)].sort()) {
-    if (served.has(ns) || !ctx.netns.includes(ns)) continue;
+    if (served.has(ns) || !ctx.netns.includes(ns) || clean?.has(ns)) continue;
     try {
       const links = parseIpAddrJson((await ctx.runner.run(ipArgv(ns, '-j', 'addr', 'show'))).stdout);
       for (const step of planMetadataAddresses(ns, null, links)) await ctx.runner.run(step.argv);
+      clean?.add(ns);
     } catch (error) {
       failures.push(`metadata addresses of ${ns}: ${message(error)}`);
     }
@@ -261,7 +272,7 @@ export async function reconcileMetadata(
   const pass = await startDaemonPass(runner, options, items);
   if ('failed' in pass) return pass.failed;
   const namespaces = options.namespaces.filter(isValidNetnsName);
-  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, ...pass };
+  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, clean: options.clean, ...pass };
   // a namespace an intent names, even one in error, keeps its addresses for that intent's item
   const served = new Set(intents.map((i) => String(i.namespace)));
 

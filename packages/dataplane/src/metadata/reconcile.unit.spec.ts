@@ -208,6 +208,41 @@ describe('reconcileMetadata against an in-memory machine', () => {
     ]);
   });
 
+  it('with `clean`, reads a namespace it does not serve once, and again once one served stops being served', async () => {
+    const { machine: m, options } = routerHost();
+    m.addNamespace(DHCP_NS, 'ns-bbbb0002-00');
+    const clean = new Set<string>();
+    const pass = async (intents: Parameters<typeof reconcileMetadata>[0]) => {
+      const recorder = new RecordingRunner(m);
+      const results = await reconcileMetadata(intents, recorder, { ...options, clean });
+      expect(results.every((r) => r.ok)).toBe(true);
+      return { read: [NS, DHCP_NS].filter((ns) => recorder.calls.some((c) => c.includes(ns) && c.includes('addr'))), mutations: mutations(recorder) };
+    };
+    const dhcpHolds = () => m.link(DHCP_NS, 'ns-bbbb0002-00').addrs.some((a) => a.local === 'fe80::a9fe:a9fe');
+
+    expect((await pass([router1])).read).toEqual([NS, DHCP_NS]);
+    expect([...clean]).toEqual([DHCP_NS]);
+    // the router's own namespace is read for its proxy; the DHCP namespace no more
+    expect((await pass([router1])).read).toEqual([NS]);
+
+    // the metadata moves to the DHCP namespace: the router's is swept (and then clean)
+    await pass([dhcp1]);
+    expect(dhcpHolds()).toBe(true);
+    expect([...clean]).toEqual([NS]);
+    // and back: the DHCP namespace, served meanwhile, is read again and its addresses go
+    const back = await pass([router1]);
+    expect(back.mutations).toContain(`ip -n ${DHCP_NS} addr del fe80::a9fe:a9fe/64 dev ns-bbbb0002-00`);
+    expect(dhcpHolds()).toBe(false);
+
+    // an address put there by someone else is found when the caller empties the set (a resync)
+    await pass([router1]);
+    await m.run(['ip', '-n', DHCP_NS, 'addr', 'add', 'fe80::a9fe:a9fe/64', 'dev', 'ns-bbbb0002-00']);
+    expect(dhcpHolds()).toBe(true);
+    expect((await pass([router1])).read).toEqual([NS]);
+    clean.clear();
+    expect((await pass([router1])).mutations).toContain(`ip -n ${DHCP_NS} addr del fe80::a9fe:a9fe/64 dev ns-bbbb0002-00`);
+  });
+
   it('leaves namespaces it was not given alone: another agent on the machine may serve metadata there', async () => {
     const { machine: m, options } = routerHost();
     m.addNamespace(DHCP_NS, 'ns-bbbb0002-00');
