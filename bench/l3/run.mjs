@@ -161,6 +161,8 @@ async function main() {
     printReconciledLog(agent);
     const fipToDnatMs = latencySummary(latencies);
     result.fipToDnatMs = fipToDnatMs;
+    // in the order they were made: an outlier's place says what it met (the first one, a resync)
+    result.fipToDnatSamplesMs = latencies.map((ms) => Math.round(ms));
     console.log(`floating IP associate -> first reply: ${latencyLine(fipToDnatMs)}`);
 
     // --- 2. cold start with many routers
