@@ -2,7 +2,7 @@
 // @ts-check
 // L3 benchmark, on the real kernel, in namespaces it creates (needs root).
 //
-//   node bench/l3/run.mjs [--fips 100] [--routers 100] [--idle-routers 0]
+//   node bench/l3/run.mjs [--fips 100] [--routers 100] [--idle-routers 0] [--resync-seconds 30]
 //
 // 1. Floating IP latency: one router (gateway on a flat external network towards an
 //    "upstream" namespace, one tenant interface) with 10 workloads, beside --idle-routers
@@ -64,6 +64,7 @@ const opts = parseBenchOptions(process.argv.slice(2), 'node bench/l3/run.mjs', {
   fips: intOption('floating IPs associated one at a time, each timed to DNAT in place', 100, 1),
   routers: intOption('routers at the cold start', 100, 1),
   'idle-routers': intOption('routers with only a gateway on the host while the floating IPs are timed', 0, 0),
+  'resync-seconds': intOption("the agent's --resync-seconds", 30, 1),
 });
 const FIPS = opts.fips;
 const ROUTERS = opts.routers;
@@ -83,7 +84,14 @@ async function main() {
 
   const stack = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn', PLACEMENT_INTERVAL_SECONDS: '1' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
-  const result = { at: new Date().toISOString(), machine: machineSummary(), fips: FIPS, routers: ROUTERS, idleRouters: IDLE_ROUTERS };
+  const result = {
+    at: new Date().toISOString(),
+    machine: machineSummary(),
+    fips: FIPS,
+    routers: ROUTERS,
+    idleRouters: IDLE_ROUTERS,
+    resyncSeconds: opts['resync-seconds'],
+  };
   const routerIds = [];
   try {
     const agentOptions = {
@@ -95,6 +103,7 @@ async function main() {
       physnets: { extnet0: 'ext0' },
       logLevel: process.env.BENCH_AGENT_LOG ?? 'warn',
       heartbeatSeconds: 2,
+      resyncSeconds: opts['resync-seconds'],
     };
     let agent = await stack.startAgent(agentOptions);
 

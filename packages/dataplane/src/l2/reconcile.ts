@@ -3,6 +3,7 @@ import { bridgeName, parseOwnerAlias, tapName, vlanName, vxlanName } from '../na
 import { type CommandRunner } from '../runner.js';
 import { intentJson } from '../intent-groups.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
+import { ResyncSlices } from '../resync-slices.js';
 import { applyL2 } from './apply.js';
 import { type L2HostConfig } from './model.js';
 import { observeL2, type KnownL2 } from './observe.js';
@@ -22,9 +23,6 @@ export type L2ItemResult = { readonly item: L2Item; readonly ok: true } | { read
 export async function reconcileL2(intent: L2HostIntent, config: L2HostConfig, runner: CommandRunner): Promise<L2ItemResult[]> {
   return new L2Reconciler(config, runner).reconcile(intent, { resync: true });
 }
-
-/** While a resync's slices are left, every this many change passes in a row one takes a slice. */
-const SLICE_EVERY_CHANGE_PASSES = 4;
 
 /** What a pass applied for one port: its intent, and as compared. */
 interface AppliedPort {
@@ -51,7 +49,7 @@ const networkLinks = (id: string, physnets: Readonly<Record<string, string>>): s
  * With `resyncSlice`, a resync reads the host namespace whole but queues the workload
  * namespaces it holds a read-back of: the periodic passes after it read them that many at a
  * time, in the order they were queued, while `resyncing` says some are left (the agent runs
- * such a pass soon); a change pass takes a slice only now and then (see `rereadSlice`). A
+ * such a pass soon); a change pass takes a slice only now and then (see `ResyncSlices`). A
  * resync reads one process per workload namespace; at thousands of ports, all at once, it
  * held a bind that came meanwhile for most of a second, and a slice in every bind's pass
  * held each of them for a third of one.
@@ -70,9 +68,8 @@ export class L2Reconciler {
   private fdb: Readonly<Record<string, readonly ObservedFdbEntry[]>> | undefined;
   private ports = new Map<string, AppliedPort>();
   private networks = new Map<string, string>();
-  /** workload namespaces a resync has yet to read again, in the order it queued them */
-  private readonly rereading = new Set<string>();
-  private changePassesWithoutSlice = 0;
+  /** workload namespaces a resync has yet to read again */
+  private readonly rereading: ResyncSlices;
   /**
    * The namespaces the last pass changed (had steps in or failed on): the workload namespaces of
    * its ports, and the host namespace (the root one as '') when a network or the sweep was
@@ -85,11 +82,13 @@ export class L2Reconciler {
     private readonly config: L2HostConfig,
     private readonly runner: CommandRunner,
     private readonly opts: { readonly resyncSlice?: number } = {},
-  ) {}
+  ) {
+    this.rereading = new ResyncSlices(opts.resyncSlice ?? 0);
+  }
 
   /** Whether a resync has workload namespaces left to read again: the next passes read them. */
   get resyncing(): boolean {
-    return this.rereading.size > 0;
+    return this.rereading.left;
   }
 
   /** @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid host config */
@@ -98,7 +97,7 @@ export class L2Reconciler {
     const ports = new Map(intent.ports.map((p) => [p.id, { port: p, intent: intentJson(p) }]));
     const networks = new Map(intent.networks.map((n) => [n.id, intentJson(n)]));
     if (resync) this.resync();
-    else this.rereadSlice(periodic);
+    else for (const ns of this.rereading.take(periodic)) this.workloads.delete(ns);
     // a port that is new or changed is read where it is now (someone else may have made its interface there)
     for (const [id, { port, intent }] of ports) {
       const before = this.ports.get(id);
@@ -151,25 +150,7 @@ export class L2Reconciler {
     this.fdb = undefined;
     this.host = undefined;
     this.stale.clear();
-    // a namespace still queued keeps its place (each is read again however often resyncs come)
-    for (const ns of this.workloads.keys()) this.rereading.add(ns);
-  }
-
-  /**
-   * The next slice of the resync's queue, its read-backs dropped so this pass reads them: in a
-   * periodic pass, or in a change pass (a bind) once SLICE_EVERY_CHANGE_PASSES came in a row
-   * without one, as a stream of changes keeps the periodic passes from coming.
-   */
-  private rereadSlice(periodic: boolean): void {
-    if (this.rereading.size === 0) return;
-    if (!periodic && ++this.changePassesWithoutSlice < SLICE_EVERY_CHANGE_PASSES) return;
-    this.changePassesWithoutSlice = 0;
-    let left = this.opts.resyncSlice ?? 0;
-    for (const ns of this.rereading) {
-      if (left-- <= 0) break;
-      this.rereading.delete(ns);
-      this.workloads.delete(ns);
-    }
+    this.rereading.add(this.workloads.keys());
   }
 
   /**
@@ -193,7 +174,7 @@ export class L2Reconciler {
     this.stale = this.changedLinks(observed, ports, networks, touched);
     this.changedNamespaces = this.changedIn(ports, networks, touched);
     // what is no longer held is read when a port needs it, queued or not
-    for (const ns of this.rereading) if (!this.workloads.has(ns)) this.rereading.delete(ns);
+    this.rereading.retain((ns) => this.workloads.has(ns));
     this.ports = ports;
     this.networks = networks;
   }

@@ -7,6 +7,7 @@ import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { intentJson } from '../intent-groups.js';
+import { ResyncSlices } from '../resync-slices.js';
 import { observeL3, type RouterReadBack } from './observe.js';
 import { type ObservedL3 } from './observed.js';
 import { fipItem, planL3, routerItem, type L3Item, type L3Step } from './plan.js';
@@ -55,32 +56,52 @@ export async function reconcileL3(
  * read-back. Without it, every pass read every router namespace of the host, six processes
  * each: a floating IP's latency grew with the routers on the host. A `resync` pass reads them
  * all, as does the pass after one that threw: what someone else changed in a namespace is found
- * there (the agent runs one every `--resync-seconds`).
+ * there (the agent runs one every `--resync-seconds`). With `resyncSlice`, a resync queues them
+ * instead, and the passes after it read them that many at a time (see `ResyncSlices`), while
+ * `resyncing` says some are left.
  */
 export class L3Reconciler {
   /** each router namespace as last read, while no pass has done anything in it since */
   private readBacks = new Map<string, RouterReadBack>();
   /** the intents of each namespace as last applied */
   private applied = new Map<string, string>();
+  /** router namespaces a resync has yet to read again */
+  private readonly rereading: ResyncSlices;
 
   constructor(
     private readonly runner: CommandRunner,
     private readonly options: L3Options = {},
     private readonly ha?: KeepalivedOptions,
-  ) {}
+    private readonly slicing: { readonly resyncSlice?: number } = {},
+  ) {
+    this.rereading = new ResyncSlices(slicing.resyncSlice ?? 0);
+  }
+
+  /** Whether a resync has router namespaces left to read again: the next passes read them. */
+  get resyncing(): boolean {
+    return this.rereading.left;
+  }
 
   /**
    * `changedElsewhere`: namespaces someone else changed since the last pass (the L2 driver
-   * plugs the routers' ports into them), read again.
+   * plugs the routers' ports into them), read again; `all` when that is not known.
    *
    * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for invalid options
    */
   async reconcile(
     intents: readonly RouterIntent[],
-    { resync, changedElsewhere = new Set() }: { readonly resync: boolean; readonly changedElsewhere?: ReadonlySet<string> },
+    {
+      resync,
+      periodic = false,
+      changedElsewhere = new Set(),
+    }: { readonly resync: boolean; readonly periodic?: boolean; readonly changedElsewhere?: ReadonlySet<string> | 'all' },
   ): Promise<L3ItemResult[]> {
-    if (resync) this.readBacks.clear();
-    for (const ns of changedElsewhere) this.readBacks.delete(ns);
+    if (resync && this.slicing.resyncSlice === undefined) this.readBacks.clear();
+    // a namespace still queued keeps its place (each is read again however often resyncs come)
+    else if (resync) this.rereading.add(this.readBacks.keys());
+    else for (const ns of this.rereading.take(periodic)) this.readBacks.delete(ns);
+    if (changedElsewhere === 'all') this.readBacks.clear();
+    else for (const ns of changedElsewhere) this.readBacks.delete(ns);
     const byNamespace = new Map<string, RouterIntent[]>();
     for (const r of intents) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
     const applied = new Map([...byNamespace].map(([ns, routers]) => [ns, routers.map((r) => intentJson(r)).join('\n')]));
@@ -96,6 +117,9 @@ export class L3Reconciler {
       // what a throwing pass did is not known: the next one reads everything
       this.readBacks.clear();
       throw err;
+    } finally {
+      // what is no longer held is read when its pass comes, queued or not
+      this.rereading.retain((ns) => this.readBacks.has(ns));
     }
   }
 

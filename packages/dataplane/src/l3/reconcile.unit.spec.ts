@@ -166,7 +166,13 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
   /** The namespaces the commands since `from` named (reads and writes). */
   const namespacesIn = (kernel: FakeRouterKernel, from: number): string[] =>
     [NS1, NS2].filter((ns) => kernel.calls.slice(from).some((argv) => argv.includes(ns)));
-  const pass = async (reconciler: L3Reconciler, kernel: FakeRouterKernel, intents: RouterIntent[], resync = false, changedElsewhere = new Set<string>()) => {
+  const pass = async (
+    reconciler: L3Reconciler,
+    kernel: FakeRouterKernel,
+    intents: RouterIntent[],
+    resync = false,
+    changedElsewhere: ReadonlySet<string> | 'all' = new Set<string>(),
+  ) => {
     const from = kernel.calls.length;
     const results = await reconciler.reconcile(intents, { resync, changedElsewhere });
     return { results, read: namespacesIn(kernel, from), mutating: mutating(kernel.calls.slice(from)) };
@@ -182,6 +188,8 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     expect(await pass(reconciler, kernel, [router1, router2])).toEqual({ results: allOk, read: [], mutating: [] });
     // the L2 driver plugged router 2's namespace again: read, and nothing else
     expect(await pass(reconciler, kernel, [router1, router2], false, new Set([NS2]))).toEqual({ results: allOk, read: [NS2], mutating: [] });
+    // it cannot tell what it changed: every namespace is read
+    expect(await pass(reconciler, kernel, [router1, router2], false, 'all')).toEqual({ results: allOk, read: [NS1, NS2], mutating: [] });
 
     // one floating IP less on router 1: only its namespace is read, and changed
     const oneFip: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id === F1) };
@@ -198,6 +206,34 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     const resync = await pass(reconciler, kernel, [oneFip, router2], true);
     expect(resync.read).toEqual([NS1, NS2]);
     expect(resync.mutating).toEqual([`ip netns exec ${NS1} nft -f -`]);
+  });
+
+  it('with a resync slice, queues the namespaces at a resync and reads them a slice per periodic pass, or every fourth change pass', async () => {
+    const kernel = pluggedKernel();
+    const reconciler = new L3Reconciler(kernel, {}, undefined, { resyncSlice: 1 });
+    const both = [router1, router2];
+    const run = async (kind: { resync: boolean; periodic?: boolean }) => {
+      const from = kernel.calls.length;
+      expect((await reconciler.reconcile(both, kind)).every((r) => r.ok)).toBe(true);
+      return { read: namespacesIn(kernel, from), mutating: mutating(kernel.calls.slice(from)) };
+    };
+    await run({ resync: true });
+    expect(reconciler.resyncing).toBe(false);
+    await run({ resync: false });
+    expect((await run({ resync: false, periodic: true })).read).toEqual([]);
+
+    // someone deletes router 1's NAT table; the resync reads nothing itself, it queues both
+    kernel.ns(NS1).table = null;
+    expect(await run({ resync: true })).toEqual({ read: [], mutating: [] });
+    expect(reconciler.resyncing).toBe(true);
+    const repaired = await run({ resync: false, periodic: true });
+    expect(repaired.read).toEqual([NS1]);
+    expect(repaired.mutating).toEqual([`ip netns exec ${NS1} nft -f -`]);
+    // change passes: the first reads what the last pass changed, the fourth takes the next slice
+    const reads: string[][] = [];
+    for (let i = 0; i < 4; i++) reads.push((await run({ resync: false })).read);
+    expect(reads).toEqual([[NS1], [], [], [NS2]]);
+    expect(reconciler.resyncing).toBe(false);
   });
 
   it('reads again the namespace of a failed item, and makes again one deleted by hand', async () => {
