@@ -2,11 +2,12 @@
 // @ts-check
 // L3 benchmark, on the real kernel, in namespaces it creates (needs root).
 //
-//   node bench/l3/run.mjs [--fips 100] [--routers 100] [--idle-routers 0] [--resync-seconds 30]
+//   node bench/l3/run.mjs [--fips 100] [--routers 100] [--idle-routers 0] [--idle-networks] [--resync-seconds 30]
 //
 // 1. Floating IP latency: one router (gateway on a flat external network towards an
 //    "upstream" namespace, one tenant interface) with 10 workloads, beside --idle-routers
-//    routers with only a gateway; then --fips floating IPs are associated one at a time, each
+//    routers with only a gateway (and, with --idle-networks, an interface on a tenant network
+//    of their own with a DHCP server and a metadata proxy); then --fips floating IPs are associated one at a time, each
 //    timed from sending the PUT to the first ping reply the upstream gets from the workload
 //    through it (the DNAT is in place).
 // 2. Cold start: with the agent stopped, --routers routers are created, each with a gateway
@@ -19,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { TestStack, Topology } from '@ncp/testing';
-import { intOption, parseBenchOptions } from '../lib/options.mjs';
+import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import {
   agentHostTopology,
   UNLIMITED_QUOTAS,
@@ -64,11 +65,15 @@ const opts = parseBenchOptions(process.argv.slice(2), 'node bench/l3/run.mjs', {
   fips: intOption('floating IPs associated one at a time, each timed to DNAT in place', 100, 1),
   routers: intOption('routers at the cold start', 100, 1),
   'idle-routers': intOption('routers with only a gateway on the host while the floating IPs are timed', 0, 0),
+  'idle-networks': flagOption(
+    'each idle router also has an interface on a tenant network of its own, with DHCP: a DHCP server and a metadata proxy each on the host',
+  ),
   'resync-seconds': intOption("the agent's --resync-seconds", 30, 1),
 });
 const FIPS = opts.fips;
 const ROUTERS = opts.routers;
 const IDLE_ROUTERS = opts['idle-routers'];
+const IDLE_NETWORKS = opts['idle-networks'];
 const HOST = 'bench-n1';
 const WORKLOADS = 10;
 
@@ -90,6 +95,7 @@ async function main() {
     fips: FIPS,
     routers: ROUTERS,
     idleRouters: IDLE_ROUTERS,
+    idleNetworks: IDLE_NETWORKS,
     resyncSeconds: opts['resync-seconds'],
   };
   const routerIds = [];
@@ -143,6 +149,10 @@ async function main() {
     for (let i = 0; i < IDLE_ROUTERS; i++) {
       const { router: idle } = await api(stack, 'POST', '/v2.0/routers', { router: { name: `idle${i}`, external_gateway_info: { network_id: ext.id } } });
       routerIds.push(idle.id);
+      if (!IDLE_NETWORKS) continue;
+      const { network } = await api(stack, 'POST', '/v2.0/networks', { network: { name: `idle${i}` } });
+      const { subnet: s } = await api(stack, 'POST', '/v2.0/subnets', { subnet: { network_id: network.id, ip_version: 4, cidr: `172.30.${i}.0/24` } });
+      await api(stack, 'PUT', `/v2.0/routers/${idle.id}/add_router_interface`, { subnet_id: s.id });
     }
     await waitUntil(
       'routers ACTIVE',

@@ -16,6 +16,7 @@ import {
   L2Reconciler,
   L3Reconciler,
   reconcileMetadata,
+  forgetSettledIn,
   SecurityGroupsApplier,
   type BgpItemResult,
   type CommandRunner,
@@ -23,6 +24,7 @@ import {
   type L2ItemResult,
   type L3ItemResult,
   type MetadataItemResult,
+  type SettledDaemons,
 } from '@ncp/dataplane';
 import { type Logger } from '@ncp/nest-common';
 import { type AgentConfig } from './config';
@@ -143,6 +145,8 @@ const l3 = ({ config, desired, runner }: DriverDeps): ManagerSpec<readonly Route
     // the namespaces L2 changed in the pass (a router port plugged again) are read again; all
     // of them when it cannot tell
     apply: (routers, { resync, periodic, changedBefore }) => reconciler.reconcile(routers, { resync, periodic, changedElsewhere: changedBefore ?? 'all' }),
+    // RAs and metadata proxies run in router namespaces: they follow only the ones it changed
+    changedNamespaces: () => reconciler.changedNamespaces,
     failed: (routers, error) =>
       allFailed(
         routers.flatMap((r) => [`router:${r.id}` as const, ...r.floatingIps.map((f) => `fip:${f.id}` as const)]),
@@ -159,26 +163,43 @@ interface DhcpIntent {
   readonly haRouterIds: readonly string[];
 }
 
-const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, DhcpItemResult> => ({
-  name: 'dhcp',
-  kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra, DESIRED_KINDS.router],
-  // DHCP ports are plugged by L2; RAs go out of the qr- interfaces the L3 driver has addressed
-  after: ['l2', 'l3'],
-  desired: () => {
-    const servers = desired.dhcpIntents();
-    const ras = desired.raIntents();
-    const haRouterIds = desired
-      .routerIntents()
-      .intents.filter((r) => r.ha !== undefined && r.ha !== null)
-      .map((r) => r.id);
-    return { intent: { servers: servers.intents, ras: ras.intents, haRouterIds }, invalid: [...servers.invalid, ...ras.invalid] };
-  },
-  namespaces: ({ servers, ras }) => [...servers.map((d) => d.namespace), ...ras.map((r) => r.namespace)],
-  apply: ({ servers, ras, haRouterIds }) => reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds }),
-  failed: ({ servers, ras }, error) =>
-    allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
-  reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),
-});
+const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, DhcpItemResult> => {
+  // what its last pass changed, for the metadata proxies (undefined until one ends)
+  let changed: Set<string> | undefined;
+  // the servers and RAs found in place: a pass after a port's change read every server's namespace
+  const settled: SettledDaemons = new Map();
+  return {
+    name: 'dhcp',
+    kinds: [DESIRED_KINDS.dhcp, DESIRED_KINDS.ra],
+    // DHCP ports are plugged by L2; RAs go out of the qr- interfaces the L3 driver has addressed.
+    // A router's change (its HA role's with it) reaches it as L3's change of the router's
+    // namespace: watching the router kind ran it for every floating IP.
+    after: ['l2', 'l3'],
+    desired: () => {
+      const servers = desired.dhcpIntents();
+      const ras = desired.raIntents();
+      const haRouterIds = desired
+        .routerIntents()
+        .intents.filter((r) => r.ha !== undefined && r.ha !== null)
+        .map((r) => r.id);
+      return { intent: { servers: servers.intents, ras: ras.intents, haRouterIds }, invalid: [...servers.invalid, ...ras.invalid] };
+    },
+    namespaces: ({ servers, ras }) => [...servers.map((d) => d.namespace), ...ras.map((r) => r.namespace)],
+    apply: async ({ servers, ras, haRouterIds }, { resync, changedBefore }) => {
+      changed = undefined;
+      if (resync) settled.clear();
+      forgetSettledIn(settled, changedBefore);
+      const changedNamespaces = new Set<string>();
+      const results = await reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds, changedNamespaces, settled });
+      changed = changedNamespaces;
+      return results;
+    },
+    changedNamespaces: () => changed,
+    failed: ({ servers, ras }, error) =>
+      allFailed([...servers.map((d) => `dhcp:${d.networkId}` as const), ...ras.map((r) => `ra:${r.routerId}` as const)], error),
+    reports: ({ servers, ras }, results) => reports({ dhcp: { servers, ras, results } }),
+  };
+};
 
 interface MetadataIntent {
   readonly proxies: readonly MetadataProxyIntent[];
@@ -197,6 +218,9 @@ const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): Manage
   // the namespaces its sweep found without a metadata address, until the next resync: a pass
   // after a router's change (a floating IP) read every router namespace of the host
   const clean = new Set<string>();
+  // the proxies found in place, until the intent, the pid or the namespace changes (a resync
+  // reads them all): a pass after a router's change read every proxy's namespace, twice
+  const settled: SettledDaemons = new Map();
   return {
     name: 'metadata',
     kinds: [DESIRED_KINDS.metadata],
@@ -208,9 +232,13 @@ const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): Manage
       return { intent: { proxies: proxies.intents, namespaces }, invalid: proxies.invalid };
     },
     namespaces: ({ namespaces }) => namespaces,
-    apply: async ({ proxies, namespaces }, { resync }) => {
-      if (resync) clean.clear();
-      const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir), clean };
+    apply: async ({ proxies, namespaces }, { resync, changedBefore }) => {
+      if (resync) {
+        clean.clear();
+        settled.clear();
+      }
+      forgetSettledIn(settled, changedBefore);
+      const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir), clean, settled };
       if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
       const swept = await reconcileMetadata([], runner, options);
       const error = 'no metadata shared secret configured on this agent (METADATA_PROXY_SHARED_SECRET or --metadata-secret-file): proxy not started';

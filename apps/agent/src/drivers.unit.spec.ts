@@ -119,3 +119,63 @@ describe('l3Owner', () => {
     expect(l3Owner({ host: 'h'.repeat(63), natsPrefix: 'p>*'.repeat(40) })).toMatch(/^[A-Za-z0-9_.:-]{1,128}$/);
   });
 });
+
+describe('the DHCP and metadata managers after the L3 manager', () => {
+  const R1 = 'a1000000-0000-4000-8000-000000000001';
+  const R2 = 'a2000000-0000-4000-8000-000000000002';
+  const router = (id: string) => ({ id, namespace: `qrouter-${id.slice(0, 8)}`, adminStateUp: true, interfaces: [], routes: [], snat: [], floatingIps: [] });
+  const ra = (routerId: string) => ({
+    routerId,
+    namespace: `qrouter-${routerId.slice(0, 8)}`,
+    routerLifetime: 1800,
+    validLifetime: 86400,
+    preferredLifetime: 14400,
+    minInterval: 3,
+    maxInterval: 10,
+    interfaces: [],
+  });
+
+  it('run for a router change only when the L3 pass changed a namespace they serve, not for every router change', async () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.router.${R1}`, JSON.stringify(router(R1)));
+    desired.put(`r.h.router.${R2}`, JSON.stringify(router(R2)));
+    desired.put(`r.h.ra.${R2}`, JSON.stringify(ra(R2)));
+    const config = parseAgentConfig(['--row', 'r', '--host', 'h', '--tunnel-ip', '10.1.0.2', '--host-netns', 'host-h'], {});
+    // the fake kernel, with the namespaces the passes add
+    const namespaces = new Set<string>();
+    const kernel = fakeKernel().runner;
+    const runner: CommandRunner = {
+      listNetns: () => Promise.resolve([...namespaces]),
+      run: (argv, options) => {
+        if (argv[1] === 'netns' && argv[2] === 'add' && argv[3] !== undefined) namespaces.add(argv[3]);
+        // the router sysctls, as the first pass set them
+        if (argv.includes('sysctl') && argv.includes('-n')) return Promise.resolve({ stdout: '1\n1\n1\n1\n1\n' });
+        // and lo, up with the owner mark
+        const lo = { ifname: 'lo', ifalias: 'ncp:l3:h', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN', addr_info: [] };
+        if (['-j link show dev lo', '-j addr show'].includes(argv.slice(3).join(' '))) return Promise.resolve({ stdout: JSON.stringify([lo]) });
+        return kernel.run(argv, options);
+      },
+    };
+    const managers = driverManagers({ config, desired, runner, hasForwarder: () => false }, createLogger('test', 'silent'));
+    const named = (name: string) => {
+      const m = managers.find((x) => x.name === name);
+      if (m === undefined) throw new Error(`no ${name} manager`);
+      return m;
+    };
+    const [l3, dhcp] = [named('l3'), named('dhcp')];
+    // the router kind is L3's: DHCP learns of a router through what L3's pass changed
+    expect(dhcp.watches('router')).toBe(false);
+    await l3.pass(() => 0, new Set());
+    expect([...(l3.outcome.changedNamespaces ?? [])].sort()).toEqual([router(R1).namespace, router(R2).namespace]);
+    expect(dhcp.followsChangesOf(l3)).toBe(true);
+    // router 1 changes; its namespace holds no RA
+    desired.put(`r.h.router.${R1}`, JSON.stringify({ ...router(R1), adminStateUp: false }));
+    await l3.pass(() => 0, new Set());
+    expect([...(l3.outcome.changedNamespaces ?? [])]).toEqual([router(R1).namespace]);
+    expect(dhcp.followsChangesOf(l3)).toBe(false);
+    // router 2 changes, where the RA is
+    desired.put(`r.h.router.${R2}`, JSON.stringify({ ...router(R2), adminStateUp: false }));
+    await l3.pass(() => 0, new Set());
+    expect(dhcp.followsChangesOf(l3)).toBe(true);
+  });
+});

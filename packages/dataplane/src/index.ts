@@ -123,6 +123,7 @@ export {
   type MetadataOptions,
   type MetadataStep,
 } from './metadata/reconcile.js';
+export { forgetSettledIn, type SettledDaemon, type SettledDaemons } from './daemon/settled.js';
 export {
   SG_TABLE,
   assignZones,

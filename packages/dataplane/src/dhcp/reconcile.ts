@@ -8,6 +8,7 @@ import { awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type Daemon
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { type DaemonHost } from '../daemon/host.js';
 import { errorMessage, startDaemonPass } from '../daemon/items.js';
+import { stillSettled, type SettledDaemons } from '../daemon/settled.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
@@ -21,6 +22,17 @@ export interface DhcpOptions {
   readonly timings?: Partial<DaemonTimings>;
   /** the HA routers of this host: keepalived holds their RA source addresses (see `planRaLinks`) */
   readonly haRouterIds?: readonly string[];
+  /**
+   * Filled with the namespaces the pass changed: those it ran a link command in or deleted, and
+   * those of its failed items. The metadata proxies, which bind in the same namespaces, follow
+   * only these.
+   */
+  readonly changedNamespaces?: Set<string>;
+  /**
+   * The servers and RAs a pass found in place (see `SettledDaemon`), by item: their namespace's
+   * addresses and sysctls are not read again while nothing of them changes.
+   */
+  readonly settled?: SettledDaemons;
 }
 
 export type DhcpItem = `dhcp:${string}` | `ra:${string}` | 'sweep';
@@ -37,6 +49,8 @@ interface Context {
   readonly host: DaemonHost;
   readonly timings: DaemonTimings;
   readonly netns: readonly string[];
+  readonly changed: Set<string>;
+  readonly settled: SettledDaemons | undefined;
 }
 
 const message = errorMessage;
@@ -51,7 +65,8 @@ async function writeIfChanged(host: DaemonHost, file: string, content: string): 
 /**
  * Brings one daemon to its desired command line and files: see `daemonAction`. The argv is
  * stored before the start, so a start that fails half-way is retried as a start (no process)
- * and one that succeeded is recognised after an agent restart.
+ * and one that succeeded is recognised after an agent restart. Returns the daemon's pid when it
+ * was found running as wanted (nothing done), else null.
  */
 async function converge(
   ctx: Context,
@@ -62,21 +77,22 @@ async function converge(
   reloadSafe: boolean,
   /** runs after a stop and before the start (to edit files the daemon writes while it runs) */
   beforeStart?: () => Promise<void>,
-): Promise<void> {
+): Promise<number | null> {
   const wantedCmdline = `${JSON.stringify(argv)}\n`;
   const argvChanged = (await ctx.host.readFile(files.cmdlineFile)) !== wantedCmdline;
   const pid = await runningDaemon(ctx.host, program, files.pidFile);
   const action = daemonAction(pid !== null, argvChanged, filesChanged, reloadSafe);
-  if (action === 'none') return;
+  if (action === 'none') return pid;
   if (action === 'reload') {
     if (pid !== null) ctx.host.signal(pid, 'SIGHUP');
-    return;
+    return null;
   }
   if (action === 'restart') await stopDaemon(ctx.host, program, files.pidFile, ctx.timings);
   if (argvChanged) await ctx.host.writeFileAtomic(files.cmdlineFile, wantedCmdline);
   await beforeStart?.();
   await ctx.runner.run(argv);
   await awaitDaemon(ctx.host, program, files.pidFile, ctx.timings, files.logFile);
+  return null;
 }
 
 /** A sysctl of a namespace; null when the key does not exist (IPv6 disabled on the interface). */
@@ -95,11 +111,17 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
   const argv = dnsmasqArgv(intent, dir);
   const hosts = renderDhcpHosts(intent);
   const opts = renderDhcpOpts(intent);
+  const warnings = [...new Set([...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`))];
+  const item = `dhcp:${intent.networkId}`;
+  const found = { namespace: intent.namespace, intent: JSON.stringify(intent) };
+  if (await stillSettled(ctx, item, found, 'dnsmasq', files.pidFile)) return warnings;
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`namespace ${intent.namespace} does not exist yet (the L2 driver creates it with the DHCP port)`);
 
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
   const acceptRa = links.some((l) => l.name === intent.ifname) ? await readSysctl(ctx, intent.namespace, acceptRaKey(intent.ifname)) : null;
-  for (const step of planServerLinks(intent, links, acceptRa)) {
+  const steps = planServerLinks(intent, links, acceptRa);
+  for (const step of steps) {
+    ctx.changed.add(intent.namespace);
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -121,7 +143,7 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
     const current = await ctx.host.readFile(files.leaseFile);
     if (current !== null) await writeIfChanged(ctx.host, files.leaseFile, leasesBackedByHosts(current, hosts.text));
   };
-  await converge(
+  const pid = await converge(
     ctx,
     'dnsmasq',
     files,
@@ -130,9 +152,9 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
     hostsReloadSafe(oldHosts, hosts.text) && !staleLeases,
     dropStaleLeases,
   );
-
-  const warnings = [...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`);
-  return [...new Set(warnings)];
+  // a daemon started or signalled, or a link changed, now is read once more by the next pass
+  if (pid !== null && steps.length === 0) ctx.settled?.set(item, { ...found, pid });
+  return warnings;
 }
 
 async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
@@ -146,9 +168,15 @@ async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
   }
   const conf = renderRadvdConf(intent);
   const argv = radvdArgv(intent, dir);
+  const ha = ctx.haRouterIds.has(String(intent.routerId).toLowerCase());
+  const item = `ra:${intent.routerId}`;
+  const found = { namespace: intent.namespace, intent: JSON.stringify({ intent, ha }) };
+  if (await stillSettled(ctx, item, found, 'radvd', files.pidFile)) return [];
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`router namespace ${intent.namespace} does not exist yet (the L3 driver creates it)`);
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
-  for (const step of planRaLinks(intent, links, ctx.haRouterIds.has(String(intent.routerId).toLowerCase()))) {
+  const steps = planRaLinks(intent, links, ha);
+  for (const step of steps) {
+    ctx.changed.add(intent.namespace);
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -158,7 +186,8 @@ async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
 
   await ctx.host.makeDir(dir);
   const confChanged = await writeIfChanged(ctx.host, files.confFile, conf);
-  await converge(ctx, 'radvd', files, argv, confChanged, true);
+  const pid = await converge(ctx, 'radvd', files, argv, confChanged, true);
+  if (pid !== null && steps.length === 0) ctx.settled?.set(item, { ...found, pid });
   return [];
 }
 
@@ -176,7 +205,10 @@ async function sweep(ctx: Context, servers: ReadonlySet<string>, ras: ReadonlySe
       // the namespace recorded by this agent's own server: other agents on the machine use
       // the same qdhcp- names for their networks, so a name alone proves nothing
       const ns = (await ctx.host.readFile(files.namespaceFile))?.trim() ?? '';
-      if (isValidNetnsName(ns) && ctx.netns.includes(ns)) await ctx.runner.run(['ip', 'netns', 'del', ns]);
+      if (isValidNetnsName(ns) && ctx.netns.includes(ns)) {
+        ctx.changed.add(ns);
+        await ctx.runner.run(['ip', 'netns', 'del', ns]);
+      }
       await ctx.host.removeDir(files.dir);
     } catch (error) {
       failures.push(`DHCP server ${id}: ${message(error)}`);
@@ -219,10 +251,19 @@ export async function reconcileDhcp(
 
   const pass = await startDaemonPass(runner, options, items);
   if ('failed' in pass) return pass.failed;
-  const ctx: Context = { stateDir, runner, haRouterIds: new Set((options.haRouterIds ?? []).map((id) => id.toLowerCase())), ...pass };
+  const changed = options.changedNamespaces ?? new Set<string>();
+  const ctx: Context = {
+    stateDir,
+    runner,
+    haRouterIds: new Set((options.haRouterIds ?? []).map((id) => id.toLowerCase())),
+    changed,
+    settled: options.settled,
+    ...pass,
+  };
+  for (const item of options.settled?.keys() ?? []) if (!items.includes(item as DhcpItem)) options.settled?.delete(item);
 
   const results: DhcpItemResult[] = [];
-  const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>): Promise<void> => {
+  const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>, namespace: unknown): Promise<void> => {
     if (seen.has(id)) {
       results.push({ item, ok: false, error: `${item} is listed twice` });
       return;
@@ -232,15 +273,16 @@ export async function reconcileDhcp(
       const warnings = await task();
       results.push(warnings.length > 0 ? { item, ok: true, warnings } : { item, ok: true });
     } catch (error) {
+      if (typeof namespace === 'string') changed.add(namespace);
       results.push({ item, ok: false, error: message(error) });
     }
   };
   // a failing server or RA is still wanted: its daemon and state are kept for the retry
   const wantedServers = new Set<string>();
   for (const server of servers)
-    await run(`dhcp:${String(server.networkId)}`, wantedServers, String(server.networkId).toLowerCase(), () => reconcileServer(ctx, server));
+    await run(`dhcp:${String(server.networkId)}`, wantedServers, String(server.networkId).toLowerCase(), () => reconcileServer(ctx, server), server.namespace);
   const wantedRas = new Set<string>();
-  for (const ra of ras) await run(`ra:${String(ra.routerId)}`, wantedRas, String(ra.routerId).toLowerCase(), () => reconcileRa(ctx, ra));
+  for (const ra of ras) await run(`ra:${String(ra.routerId)}`, wantedRas, String(ra.routerId).toLowerCase(), () => reconcileRa(ctx, ra), ra.namespace);
   try {
     await sweep(ctx, wantedServers, wantedRas);
     results.push({ item: 'sweep', ok: true });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordingRunner } from '../runner.js';
 import { FakeDhcpMachine } from './__fixtures__/fake-host.js';
 import { IF, NET, NET2, NS, NS2, P1, QR1, QR2, RNS, ROUTER, STATE, isolated, ra1, server1 } from './__fixtures__/intent.js';
+import { forgetSettledIn, type SettledDaemons } from '../daemon/settled.js';
 import { type DhcpOptions, reconcileDhcp } from './reconcile.js';
 
 const DIR = `${STATE}/dhcp/${NET}`;
@@ -242,6 +243,62 @@ describe('reconcileDhcp against an in-memory machine', () => {
     expect(machine.dirs.has(DIR)).toBe(false);
     expect(machine.dirs.has(RA_DIR)).toBe(false);
     expect(machine.dirs.has(`${STATE}/dhcp/not-an-id`)).toBe(true);
+  });
+
+  it('says which namespaces a pass changed: link commands, failed items, a deleted namespace; not a daemon started', async () => {
+    const { machine, options } = plugged();
+    const changed = async (servers: readonly DhcpServerIntent[], ras: Parameters<typeof reconcileDhcp>[1]) => {
+      const changedNamespaces = new Set<string>();
+      await reconcileDhcp(servers, ras, machine, { ...options, changedNamespaces });
+      return [...changedNamespaces].sort();
+    };
+    // the DHCP port addressed; radvd started in the router's namespace, whose links it left alone
+    expect(await changed([server1], [ra1])).toEqual([NS]);
+    expect(await changed([server1], [ra1])).toEqual([]);
+    // the RA's interface is gone: failed, its namespace counted
+    machine.namespaces.get(RNS)?.delete(QR2);
+    expect(await changed([server1], [ra1])).toEqual([RNS]);
+    // the server goes: its namespace is deleted
+    expect(await changed([], [])).toEqual([NS]);
+  });
+
+  it('with `settled`, reads a server or RA in place no more until its intent, its daemon or its namespace (someone else changed it) does', async () => {
+    const { machine, options } = plugged();
+    const settled: SettledDaemons = new Map();
+    const pass = async (servers: readonly DhcpServerIntent[], haRouterIds: readonly string[] = []) => {
+      const recorder = new RecordingRunner(machine);
+      expect((await reconcileDhcp(servers, [ra1], recorder, { ...options, settled, haRouterIds })).every((r) => r.ok)).toBe(true);
+      const read = [NS, RNS].filter((ns) => recorder.calls.some((c) => c.includes(ns) && (c.includes('addr') || c.includes('sysctl'))));
+      return { read, mutations: recorder.mutatingCalls().map((c) => c.slice(0, 6).join(' ')) };
+    };
+    await pass([server1]);
+    expect((await pass([server1])).read).toEqual([NS, RNS]);
+    expect([...settled.keys()].sort()).toEqual([`dhcp:${NET}`, `ra:${ROUTER}`]);
+    expect(await pass([server1])).toEqual({ read: [], mutations: [] });
+
+    // the server's intent changes (a port's hosts line): only its namespace is read
+    const moreHosts = { ...server1, hosts: server1.hosts.slice(0, 1) };
+    expect((await pass([moreHosts])).read).toEqual([NS]);
+    // the router becomes an HA router: its RA is read again
+    await pass([moreHosts]);
+    expect((await pass([moreHosts], [ROUTER])).read).toEqual([RNS]);
+
+    // someone else changed the DHCP namespace: an address removed by hand is put back
+    await pass([moreHosts], [ROUTER]);
+    machine.link(NS, IF).addrs = machine.link(NS, IF).addrs.filter((a) => a.local !== '10.0.0.2');
+    expect((await pass([moreHosts], [ROUTER])).mutations).toEqual([]);
+    forgetSettledIn(settled, new Set([NS]));
+    expect((await pass([moreHosts], [ROUTER])).mutations).toEqual([`ip -n ${NS} addr add 10.0.0.2/24`]);
+    // what a pass changed, the next one reads once more
+    expect((await pass([moreHosts], [ROUTER])).read).toEqual([NS]);
+
+    // dnsmasq died: started again
+    machine.processes.delete(pid(machine, `${DIR}/pid`));
+    expect((await pass([moreHosts], [ROUTER])).mutations).toEqual([`ip netns exec ${NS} dnsmasq --conf-file=/dev/null`]);
+    // the server is gone: forgotten
+    const recorder = new RecordingRunner(machine);
+    await reconcileDhcp([], [ra1], recorder, { ...options, settled, haRouterIds: [ROUTER] });
+    expect([...settled.keys()]).toEqual([`ra:${ROUTER}`]);
   });
 
   it('refuses an unusable state directory and reports a failing namespace list on every item', async () => {

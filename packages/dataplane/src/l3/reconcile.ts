@@ -2,6 +2,7 @@ import { RouterIntentSchema, isValidId, type RouterIntent } from '@ncp/contracts
 import { errorMessage } from '../daemon/items.js';
 import { type HaState } from '../keepalived/conf.js';
 import { convergeKeepalived, keepalivedContext, sweepKeepalived, type KeepalivedOptions } from '../keepalived/reconcile.js';
+import { argvNamespace } from '../argv.js';
 import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
@@ -67,6 +68,16 @@ export class L3Reconciler {
   private applied = new Map<string, string>();
   /** router namespaces a resync has yet to read again */
   private readonly rereading: ResyncSlices;
+  /** the VRRP role each HA router's namespace reported last */
+  private haStates = new Map<string, HaState>();
+  /**
+   * The router namespaces the last pass changed or may have: those of routers that are new,
+   * changed or gone, those any of its commands named, and those of a failed item or of an HA
+   * router whose role changed. Undefined after a pass that threw or could not read the
+   * namespaces. The drivers that build on router namespaces (RAs, metadata proxies) run after
+   * it only for these: a floating IP made them run after every pass of this driver.
+   */
+  changedNamespaces: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -105,17 +116,22 @@ export class L3Reconciler {
     const byNamespace = new Map<string, RouterIntent[]>();
     for (const r of intents) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
     const applied = new Map([...byNamespace].map(([ns, routers]) => [ns, routers.map((r) => intentJson(r)).join('\n')]));
-    for (const [ns, json] of applied) if (this.applied.get(ns) !== json) this.readBacks.delete(ns);
+    const intentChanged = new Set([...this.applied.keys()].filter((ns) => !applied.has(ns)));
+    for (const [ns, json] of applied) if (this.applied.get(ns) !== json) intentChanged.add(ns);
+    for (const ns of intentChanged) this.readBacks.delete(ns);
     // the namespaces no intent names any more are swept: nothing of them is kept
     for (const ns of this.readBacks.keys()) if (!applied.has(ns)) this.readBacks.delete(ns);
     this.applied = applied;
+    this.changedNamespaces = undefined;
     try {
       const pass = await reconcilePass(intents, this.runner, this.options, this.ha, this.readBacks);
       this.remember(intents, pass);
+      if (pass.observed !== undefined) this.changedNamespaces = this.changedIn(intents, pass, intentChanged);
       return pass.results;
     } catch (err) {
       // what a throwing pass did is not known: the next one reads everything
       this.readBacks.clear();
+      this.haStates.clear();
       throw err;
     } finally {
       // what is no longer held is read when its pass comes, queued or not
@@ -141,6 +157,27 @@ export class L3Reconciler {
       const state = observed.routers[r.namespace];
       if (state !== undefined && !unsettled.has(r.namespace)) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
     }
+  }
+
+  private changedIn(intents: readonly RouterIntent[], pass: PassResult, intentChanged: ReadonlySet<string>): Set<string> {
+    const changed = new Set(intentChanged);
+    for (const s of pass.steps) {
+      const ns = argvNamespace(s.argv);
+      if (ns !== null) changed.add(ns);
+    }
+    const results = new Map(pass.results.map((r) => [r.item, r]));
+    const haStates = new Map<string, HaState>();
+    for (const r of intents) {
+      const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
+      if (items.some((item) => results.get(item)?.ok === false)) changed.add(r.namespace);
+      const result = results.get(routerItem(r.id));
+      const haState = result?.ok === true ? result.haState : undefined;
+      if (haState === undefined) continue;
+      haStates.set(r.namespace, haState);
+      if (this.haStates.get(r.namespace) !== haState) changed.add(r.namespace);
+    }
+    this.haStates = haStates;
+    return changed;
   }
 }
 

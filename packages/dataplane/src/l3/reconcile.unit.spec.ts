@@ -236,6 +236,42 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     expect(reconciler.resyncing).toBe(false);
   });
 
+  it('says which namespaces a pass changed: new, changed or gone routers, commands, failed items', async () => {
+    const kernel = pluggedKernel();
+    const reconciler = new L3Reconciler(kernel);
+    const changed = async (intents: RouterIntent[], changedElsewhere: ReadonlySet<string> | 'all' = new Set<string>()) => {
+      await reconciler.reconcile(intents, { resync: false, changedElsewhere });
+      return reconciler.changedNamespaces === undefined ? undefined : [...reconciler.changedNamespaces].sort();
+    };
+    expect(reconciler.changedNamespaces).toBeUndefined();
+    expect(await changed([router1, router2])).toEqual([NS1, NS2].sort());
+    // read again and converged: nothing changed, whatever L2 did
+    expect(await changed([router1, router2], 'all')).toEqual([]);
+    const oneFip: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id === F1) };
+    expect(await changed([oneFip, router2])).toEqual([NS1]);
+    expect(await changed([oneFip, router2])).toEqual([]);
+    // a router gone: its namespace is swept
+    expect(await changed([oneFip])).toEqual([NS2]);
+    const broken = `ip -n ${NS1} route replace 0.0.0.0/0 via 10.0.2.2 proto 190`;
+    kernel.ns(NS1).routes = kernel.ns(NS1).routes.filter((r) => r.protocol !== '190');
+    kernel.failOn.add(broken);
+    expect(await changed([oneFip], new Set([NS1]))).toEqual([NS1]);
+    // the failed item is still failing: its namespace counts as changed again
+    expect(await changed([oneFip])).toEqual([NS1]);
+    kernel.failOn.clear();
+    expect(await changed([oneFip])).toEqual([NS1]);
+    expect(await changed([oneFip])).toEqual([]);
+
+    // a router whose ports L2 has not plugged yet fails without a command: still changed
+    const bare = new FakeRouterKernel();
+    const waiting = new L3Reconciler(bare);
+    await waiting.reconcile([router1], { resync: false });
+    const from = bare.calls.length;
+    await waiting.reconcile([router1], { resync: false });
+    expect(mutating(bare.calls.slice(from))).toEqual([]);
+    expect([...(waiting.changedNamespaces ?? [])]).toEqual([NS1]);
+  });
+
   it('reads again the namespace of a failed item, and makes again one deleted by hand', async () => {
     const kernel = pluggedKernel();
     const reconciler = new L3Reconciler(kernel);

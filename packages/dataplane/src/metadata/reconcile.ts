@@ -3,6 +3,7 @@ import { MetadataProxyIntentSchema, isValidNetnsName, type MetadataProxyIntent }
 import { ipArgv } from '../argv.js';
 import { METADATA_PROXY_SCRIPT, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
 import { type DaemonHost } from '../daemon/host.js';
+import { stillSettled, type SettledDaemons } from '../daemon/settled.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { errorMessage, reconcileEach, startDaemonPass, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
@@ -28,6 +29,11 @@ export interface MetadataOptions {
    * namespace not served; a caller clears it to have them all read again (a resync).
    */
   readonly clean?: Set<string>;
+  /**
+   * The proxies a pass found in place (see `SettledDaemon`): their namespace's addresses and the
+   * namespace their pid runs in are not read again while nothing of them changes.
+   */
+  readonly settled?: SettledDaemons;
   /** the agent's forwarder, which signs and forwards what the proxies send (`metadataForwardSocket`) */
   readonly forwardSocket: string;
   /** files, /proc and signals; the real machine by default */
@@ -61,6 +67,7 @@ interface Context {
   readonly timings: DaemonTimings;
   readonly netns: readonly string[];
   readonly clean: Set<string> | undefined;
+  readonly settled: SettledDaemons | undefined;
 }
 
 const message = errorMessage;
@@ -170,6 +177,8 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
   const files = metadataProxyFiles(metadataProxyDir(ctx.stateDir, intent.id));
   const argv = proxyArgv(intent, files, ctx.forwardSocket, ctx.proxyCommand);
   const ns = intent.namespace;
+  const json = JSON.stringify(intent);
+  if (await stillSettled(ctx, intent.id, { namespace: ns, intent: json }, 'metadata-proxy', files.pidFile)) return;
   if (!ctx.netns.includes(ns)) {
     // a proxy of ours still running serves a namespace that was deleted: it goes, and a new
     // one starts when the namespace is back
@@ -180,8 +189,8 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
   // the proxy starts even when an address cannot be added (IPv6 off on an interface must not
   // cost the IPv4 service); the item still reports what failed
   const failures: string[] = [];
-  const links = parseIpAddrJson((await ctx.runner.run(ipArgv(ns, '-j', 'addr', 'show'))).stdout);
-  for (const step of planMetadataAddresses(ns, intent, links)) {
+  const steps = planMetadataAddresses(ns, intent, parseIpAddrJson((await ctx.runner.run(ipArgv(ns, '-j', 'addr', 'show'))).stdout));
+  for (const step of steps) {
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -207,6 +216,8 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
     await awaitDaemon(ctx.host, 'metadata-proxy', files.pidFile, ctx.timings, files.logFile);
   }
   if (failures.length > 0) throw new Error(failures.join('; '));
+  // a proxy started or an address added now is read once more by the next pass
+  if (pid !== null && steps.length === 0) ctx.settled?.set(intent.id, { namespace: ns, intent: json, pid });
 }
 
 /**
@@ -272,7 +283,9 @@ export async function reconcileMetadata(
   const pass = await startDaemonPass(runner, options, items);
   if ('failed' in pass) return pass.failed;
   const namespaces = options.namespaces.filter(isValidNetnsName);
-  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, clean: options.clean, ...pass };
+  const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, clean: options.clean, settled: options.settled, ...pass };
+  const ids = new Set(intents.map((i) => String(i.id)));
+  for (const id of options.settled?.keys() ?? []) if (!ids.has(id)) options.settled?.delete(id);
   // a namespace an intent names, even one in error, keeps its addresses for that intent's item
   const served = new Set(intents.map((i) => String(i.namespace)));
 

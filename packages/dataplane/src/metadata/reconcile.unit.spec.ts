@@ -5,6 +5,7 @@ import { FakeMetadataMachine } from './__fixtures__/fake-host.js';
 import { DHCP_NS, NETWORK, NODE, NS, QR1, QR2, QR3, ROUTER, SCRIPT, SOCKET, STATE, dhcp1, router1, vm1, vm2 } from './__fixtures__/intent.js';
 import { type MetadataProxyConfig } from './model.js';
 import { type ObservedAddress, type ObservedRouterLink } from '../l3/observed.js';
+import { forgetSettledIn, type SettledDaemons } from '../daemon/settled.js';
 import { type MetadataOptions, isMetadataReadOnlyCommand, planMetadataAddresses, reconcileMetadata } from './reconcile.js';
 
 const DIR = `${STATE}/metadata/${ROUTER}`;
@@ -241,6 +242,56 @@ describe('reconcileMetadata against an in-memory machine', () => {
     expect((await pass([router1])).read).toEqual([NS]);
     clean.clear();
     expect((await pass([router1])).mutations).toContain(`ip -n ${DHCP_NS} addr del fe80::a9fe:a9fe/64 dev ns-bbbb0002-00`);
+  });
+
+  it('with `settled`, reads a proxy in place no more until its intent, its pid or its namespace (someone else changed it) does', async () => {
+    const { machine: m, options } = routerHost();
+    const settled: SettledDaemons = new Map();
+    const pass = async (intents: Parameters<typeof reconcileMetadata>[0]) => {
+      const recorder = new RecordingRunner(m);
+      const results = await reconcileMetadata(intents, recorder, { ...options, namespaces: [NS], settled });
+      expect(results.every((r) => r.ok)).toBe(true);
+      // the proxy's two reads: its namespace's addresses, the namespace its pid runs in
+      const reads = recorder.calls.filter((c) => c.join(' ') === `ip -n ${NS} -j addr show` || (c[1] === 'netns' && c[2] === 'identify'));
+      return { reads: reads.length, mutations: mutations(recorder) };
+    };
+    // started, then read once more and found in place; then nothing is read
+    expect((await pass([router1])).mutations).toContain(START);
+    expect(settled.size).toBe(0);
+    expect(await pass([router1])).toEqual({ reads: 2, mutations: [] });
+    expect(settled.get(ROUTER)).toMatchObject({ namespace: NS, pid: pid(m) });
+    expect(await pass([router1])).toEqual({ reads: 0, mutations: [] });
+
+    // its intent changed: a new interface gets its address
+    m.plug(NS, router1.interfaces[2] ?? '');
+    const third = await pass([{ ...router1, endpoints: [vm1] }]);
+    expect(third.mutations).toEqual([`ip -n ${NS} addr add fe80::a9fe:a9fe/64 dev ${router1.interfaces[2] ?? ''} nodad preferred_lft 0`]);
+    await pass([{ ...router1, endpoints: [vm1] }]);
+    expect((await pass([{ ...router1, endpoints: [vm1] }])).reads).toBe(0);
+
+    // the L3 driver changed its namespace: forgotten, read again, an address removed by hand found
+    await m.run(['ip', '-n', NS, 'addr', 'del', '169.254.169.254/32', 'dev', 'lo']);
+    forgetSettledIn(settled, new Set(['qrouter-other']));
+    expect((await pass([{ ...router1, endpoints: [vm1] }])).mutations).toEqual([]);
+    forgetSettledIn(settled, new Set([NS]));
+    expect((await pass([{ ...router1, endpoints: [vm1] }])).mutations).toEqual([`ip -n ${NS} addr add 169.254.169.254/32 dev lo`]);
+
+    // another proxy process under its pid file, started outside the namespace by someone else: found and replaced
+    await pass([{ ...router1, endpoints: [vm1] }]);
+    const stray = m.spawnForeign(m.processes.get(pid(m)) ?? []);
+    m.files.set(`${DIR}/pid`, `${stray}\n`);
+    expect((await pass([{ ...router1, endpoints: [vm1] }])).mutations).toEqual([START]);
+
+    // the proxy died: started again, and its namespace checked again before it settles
+    await pass([{ ...router1, endpoints: [vm1] }]);
+    m.processes.delete(pid(m));
+    expect((await pass([{ ...router1, endpoints: [vm1] }])).mutations).toEqual([START]);
+    expect(settled.has(ROUTER)).toBe(false);
+    // gone from the intents: forgotten
+    await pass([{ ...router1, endpoints: [vm1] }]);
+    expect(settled.has(ROUTER)).toBe(true);
+    await pass([]);
+    expect(settled.size).toBe(0);
   });
 
   it('leaves namespaces it was not given alone: another agent on the machine may serve metadata there', async () => {
