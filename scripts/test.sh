@@ -71,14 +71,24 @@ for f in "${SCENARIOS_BESIDE[@]}"; do scenario_excludes+=(--exclude "**/${f}"); 
 (cd tests && npx vitest run .int.spec.ts "${scenario_excludes[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /') &
 SCENARIOS_PID=$!
 trap 'kill -TERM "$SCENARIOS_PID" 2>/dev/null || true' INT TERM
+# The lane's output is kept: when it fails, what failed is printed again at the very end, after
+# the scenarios' output (a CI report that keeps only the end of the output still shows it).
+LANE_LOG=$(mktemp /tmp/ncp-lane-log.XXXXXX)
 lane_status=0
-{
+if ! {
   npx turbo run test:int --filter='!@ncp/tests' --only --concurrency=1 &&
     (cd tests && npx vitest run "${SCENARIOS_BESIDE[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /'; exit "${PIPESTATUS[0]}") &&
     npx turbo run test:hostile --only --concurrency=1
-} || lane_status=$?
+} 2>&1 | tee "$LANE_LOG"; then
+  lane_status=1
+fi
 scenarios_status=0
 wait "$SCENARIOS_PID" || scenarios_status=$?
+if [ "$lane_status" -ne 0 ]; then
+  echo "== what failed in the packages' integration tests, the scenarios beside them and the hostile tier:"
+  grep -a -E ' FAIL |×|AssertionError|Error:|hostile seed|ERR!|Failed:' "$LANE_LOG" | tail -n 60 || true
+fi
+rm -f "$LANE_LOG"
 if [ "$lane_status" -ne 0 ] || [ "$scenarios_status" -ne 0 ]; then
   echo "integration tests of the scenarios exited ${scenarios_status}; of the packages, then the other scenarios and hostile input, ${lane_status}" >&2
   exit 1

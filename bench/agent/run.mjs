@@ -2,7 +2,7 @@
 // @ts-check
 // Host agent benchmark, on the real kernel, in namespaces it creates (needs root).
 //
-//   node bench/agent/run.mjs [--networks 50] [--ports 500] [--bind 100]
+//   node bench/agent/run.mjs [--networks 50] [--ports 500] [--bind 100] [--network-node]
 //
 // 1. Cold start: with the agent stopped, N networks (VXLAN, one /24 each) and P ports
 //    bound to its host are created through the API; then the agent process starts and
@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { TestStack, Topology } from '@ncp/testing';
-import { intOption, parseBenchOptions } from '../lib/options.mjs';
+import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import { UNLIMITED_QUOTAS, agentHostTopology, api, latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -29,10 +29,12 @@ const opts = parseBenchOptions(process.argv.slice(2), 'node bench/agent/run.mjs'
   networks: intOption('networks (VXLAN, one /24 each) at the cold start', 50, 1),
   ports: intOption('ports bound to the host at the cold start', 500, 1),
   bind: intOption('ports bound one at a time, each timed to ACTIVE', 100, 1),
+  'network-node': flagOption('the agent also has the network role: a DHCP server and a metadata proxy of every network on its host'),
 });
 const NETWORKS = opts.networks;
 const PORTS = opts.ports;
 const BIND = opts.bind;
+const ROLES = opts['network-node'] ? ['compute', 'network'] : ['compute'];
 const HOST = 'bench-h1';
 
 /** @param {import('@ncp/testing').TestStack} stack */
@@ -82,10 +84,10 @@ async function main() {
 
   const stack = await TestStack.start({ env: { ...UNLIMITED_QUOTAS, LOG_LEVEL: 'warn' } });
   /** @type {import('../lib/stack-bench.mjs').BenchResult} */
-  const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND };
+  const result = { at: new Date().toISOString(), machine: machineSummary(), networks: NETWORKS, ports: PORTS, bind: BIND, roles: ROLES };
   try {
     // info: its `reconciled` lines give each pass's time per driver (see passSummary)
-    const agentOptions = { row: 'bench', host: HOST, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'info', heartbeatSeconds: 2 };
+    const agentOptions = { row: 'bench', host: HOST, roles: ROLES, tunnelIp: '10.77.0.2', hostNetns: host, logLevel: 'info', heartbeatSeconds: 2 };
     // Register once (desired state is published for known hosts), then stop the agent.
     const agent = await stack.startAgent(agentOptions);
     await agent.kill('SIGTERM');
@@ -108,14 +110,16 @@ async function main() {
     const t0 = performance.now();
     agent.start();
     let active = 0;
-    while (active < PORTS) {
-      if (performance.now() - t0 > 600_000) throw new Error(`only ${active}/${PORTS} ACTIVE after 10 minutes`);
+    // a network node also binds each network's DHCP port
+    const expected = PORTS + (ROLES.includes('network') ? NETWORKS : 0);
+    while (active < expected) {
+      if (performance.now() - t0 > 600_000) throw new Error(`only ${active}/${expected} ACTIVE after 10 minutes`);
       await sleep(100);
       active = await activeCount(stack);
     }
     const coldStartSeconds = Number(((performance.now() - t0) / 1000).toFixed(2));
     result.coldStartSeconds = coldStartSeconds;
-    console.log(`cold start: ${PORTS} ports on ${NETWORKS} networks ACTIVE after ${coldStartSeconds} s`);
+    console.log(`cold start: ${expected} ports on ${NETWORKS} networks ACTIVE after ${coldStartSeconds} s`);
 
     // Bind latency, measured on the event stream: PortStatusChanged ACTIVE for the port; and
     // when its L2 entry was first put in the desired state (a KV put is a message on its key's
