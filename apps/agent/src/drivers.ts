@@ -187,8 +187,7 @@ const dhcp = ({ config, desired, runner }: DriverDeps): ManagerSpec<DhcpIntent, 
     namespaces: ({ servers, ras }) => [...servers.map((d) => d.namespace), ...ras.map((r) => r.namespace)],
     apply: async ({ servers, ras, haRouterIds }, { resync, changedBefore }) => {
       changed = undefined;
-      if (resync) settled.clear();
-      forgetSettledIn(settled, changedBefore);
+      forgetSettledIn(settled, resync ? undefined : changedBefore);
       const changedNamespaces = new Set<string>();
       const results = await reconcileDhcp(servers, ras, runner, { stateDir: config.stateDir, haRouterIds, changedNamespaces, settled });
       changed = changedNamespaces;
@@ -233,11 +232,8 @@ const metadata = ({ config, desired, runner, hasForwarder }: DriverDeps): Manage
     },
     namespaces: ({ namespaces }) => namespaces,
     apply: async ({ proxies, namespaces }, { resync, changedBefore }) => {
-      if (resync) {
-        clean.clear();
-        settled.clear();
-      }
-      forgetSettledIn(settled, changedBefore);
+      if (resync) clean.clear();
+      forgetSettledIn(settled, resync ? undefined : changedBefore);
       const options = { stateDir: config.stateDir, namespaces, forwardSocket: metadataForwardSocket(config.stateDir), clean, settled };
       if (hasForwarder()) return reconcileMetadata(proxies, runner, options);
       const swept = await reconcileMetadata([], runner, options);

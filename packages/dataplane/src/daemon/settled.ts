@@ -11,7 +11,7 @@ import { type DaemonHost } from './host.js';
  */
 export interface SettledDaemon {
   readonly namespace: string;
-  /** its intent, as JSON, with anything else its set-up depends on */
+  /** its intent, as JSON (`intentJson`), with anything else its set-up depends on */
   readonly intent: string;
   readonly pid: number;
 }
@@ -19,15 +19,23 @@ export interface SettledDaemon {
 /** Daemons found in place, by item; owned by the caller across passes. */
 export type SettledDaemons = Map<string, SettledDaemon>;
 
-/** Forgets the settled daemons of the namespaces someone else changed, or all when that is not known: the next pass reads them. */
+/**
+ * Forgets the settled daemons of the namespaces someone else changed, or all when that is not
+ * known (or at a resync: pass undefined): the next pass reads them.
+ */
 export function forgetSettledIn(settled: SettledDaemons, changed: ReadonlySet<string> | undefined): void {
   for (const [item, daemon] of settled) if (changed === undefined || changed.has(daemon.namespace)) settled.delete(item);
+}
+
+/** Forgets the daemons of items no longer wanted. */
+export function forgetSettledExcept(settled: SettledDaemons | undefined, wanted: ReadonlySet<string>): void {
+  for (const item of settled?.keys() ?? []) if (!wanted.has(item)) settled?.delete(item);
 }
 
 /**
  * Whether the item's daemon is still as a pass found it: the same intent and namespace (which
  * still exists), and its process alive under the same pid. It stays settled then; otherwise it
- * is taken out, and settled again only by a pass that finds it in place (`settle`).
+ * is taken out, and settled again only by a pass that finds it in place, with no command run.
  */
 export async function stillSettled(
   ctx: { readonly settled: SettledDaemons | undefined; readonly host: DaemonHost; readonly netns: readonly string[] },

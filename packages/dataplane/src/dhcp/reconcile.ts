@@ -8,7 +8,8 @@ import { awaitDaemon, runningDaemon, stopDaemon, type DaemonProgram, type Daemon
 import { dnsmasqArgv, hostsReloadSafe, leasesBackedByHosts, renderDhcpHosts, renderDhcpOpts } from './dnsmasq.js';
 import { type DaemonHost } from '../daemon/host.js';
 import { errorMessage, startDaemonPass } from '../daemon/items.js';
-import { stillSettled, type SettledDaemons } from '../daemon/settled.js';
+import { forgetSettledExcept, stillSettled, type SettledDaemons } from '../daemon/settled.js';
+import { intentJson } from '../intent-groups.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { dhcpServerDir, dhcpServerFiles, raDir, raFiles } from './paths.js';
 import { acceptRaKey, daemonAction, planRaLinks, planServerLinks } from './plan.js';
@@ -113,15 +114,15 @@ async function reconcileServer(ctx: Context, intent: DhcpServerIntent): Promise<
   const opts = renderDhcpOpts(intent);
   const warnings = [...new Set([...hosts.portErrors, ...opts.portErrors].map((e) => `port ${e.portId} left out: ${e.error}`))];
   const item = `dhcp:${intent.networkId}`;
-  const found = { namespace: intent.namespace, intent: JSON.stringify(intent) };
+  const found = { namespace: intent.namespace, intent: intentJson(intent) };
   if (await stillSettled(ctx, item, found, 'dnsmasq', files.pidFile)) return warnings;
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`namespace ${intent.namespace} does not exist yet (the L2 driver creates it with the DHCP port)`);
 
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
   const acceptRa = links.some((l) => l.name === intent.ifname) ? await readSysctl(ctx, intent.namespace, acceptRaKey(intent.ifname)) : null;
   const steps = planServerLinks(intent, links, acceptRa);
+  if (steps.length > 0) ctx.changed.add(intent.namespace);
   for (const step of steps) {
-    ctx.changed.add(intent.namespace);
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -170,13 +171,13 @@ async function reconcileRa(ctx: Context, intent: RaIntent): Promise<string[]> {
   const argv = radvdArgv(intent, dir);
   const ha = ctx.haRouterIds.has(String(intent.routerId).toLowerCase());
   const item = `ra:${intent.routerId}`;
-  const found = { namespace: intent.namespace, intent: JSON.stringify({ intent, ha }) };
+  const found = { namespace: intent.namespace, intent: `${intentJson(intent)} ha=${String(ha)}` };
   if (await stillSettled(ctx, item, found, 'radvd', files.pidFile)) return [];
   if (!ctx.netns.includes(intent.namespace)) throw new Error(`router namespace ${intent.namespace} does not exist yet (the L3 driver creates it)`);
   const links = parseIpAddrJson((await ctx.runner.run(ipArgv(intent.namespace, '-j', 'addr', 'show'))).stdout);
   const steps = planRaLinks(intent, links, ha);
+  if (steps.length > 0) ctx.changed.add(intent.namespace);
   for (const step of steps) {
-    ctx.changed.add(intent.namespace);
     try {
       await ctx.runner.run(step.argv);
     } catch (error) {
@@ -260,7 +261,7 @@ export async function reconcileDhcp(
     settled: options.settled,
     ...pass,
   };
-  for (const item of options.settled?.keys() ?? []) if (!items.includes(item as DhcpItem)) options.settled?.delete(item);
+  forgetSettledExcept(options.settled, new Set<string>(items));
 
   const results: DhcpItemResult[] = [];
   const run = async (item: DhcpItem, seen: Set<string>, id: string, task: () => Promise<string[]>, namespace: unknown): Promise<void> => {

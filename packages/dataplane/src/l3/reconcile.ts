@@ -125,8 +125,9 @@ export class L3Reconciler {
     this.changedNamespaces = undefined;
     try {
       const pass = await reconcilePass(intents, this.runner, this.options, this.ha, this.readBacks);
-      this.remember(intents, pass);
-      if (pass.observed !== undefined) this.changedNamespaces = this.changedIn(intents, pass, intentChanged);
+      const touched = touchedNamespaces(intents, pass);
+      this.remember(intents, pass, touched);
+      if (pass.observed !== undefined) this.changedNamespaces = this.changedIn(intents, pass, new Set([...intentChanged, ...touched]));
       return pass.results;
     } catch (err) {
       // what a throwing pass did is not known: the next one reads everything
@@ -140,36 +141,24 @@ export class L3Reconciler {
   }
 
   /**
-   * Keeps the read-back of each namespace the pass read or took and left alone: no command of
-   * the pass names it (in whatever namespace the command ran) and no item of its routers failed.
+   * Keeps the read-back of each namespace the pass read or took and left alone: not `touched`,
+   * and not an HA router's.
    */
-  private remember(intents: readonly RouterIntent[], pass: PassResult): void {
+  private remember(intents: readonly RouterIntent[], pass: PassResult, touched: ReadonlySet<string>): void {
     this.readBacks = new Map();
     const observed = pass.observed;
     if (observed === undefined) return;
-    const unsettled = new Set(pass.steps.flatMap((s) => s.argv));
-    const failed = new Set(pass.results.filter((r) => !r.ok).map((r) => r.item));
-    for (const r of intents) {
-      const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
-      if (isHa(r) || items.some((item) => failed.has(item))) unsettled.add(r.namespace);
-    }
     for (const r of intents) {
       const state = observed.routers[r.namespace];
-      if (state !== undefined && !unsettled.has(r.namespace)) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
+      if (state !== undefined && !isHa(r) && !touched.has(r.namespace)) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
     }
   }
 
-  private changedIn(intents: readonly RouterIntent[], pass: PassResult, intentChanged: ReadonlySet<string>): Set<string> {
-    const changed = new Set(intentChanged);
-    for (const s of pass.steps) {
-      const ns = argvNamespace(s.argv);
-      if (ns !== null) changed.add(ns);
-    }
+  /** `changed`, with the namespaces of the HA routers whose role is not the one they reported last. */
+  private changedIn(intents: readonly RouterIntent[], pass: PassResult, changed: Set<string>): Set<string> {
     const results = new Map(pass.results.map((r) => [r.item, r]));
     const haStates = new Map<string, HaState>();
     for (const r of intents) {
-      const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
-      if (items.some((item) => results.get(item)?.ok === false)) changed.add(r.namespace);
       const result = results.get(routerItem(r.id));
       const haState = result?.ok === true ? result.haState : undefined;
       if (haState === undefined) continue;
@@ -179,6 +168,21 @@ export class L3Reconciler {
     this.haStates = haStates;
     return changed;
   }
+}
+
+/** The namespaces a pass ran a command in (or made, or deleted), and those of its routers with a failed item. */
+function touchedNamespaces(intents: readonly RouterIntent[], pass: PassResult): Set<string> {
+  const touched = new Set<string>();
+  for (const s of pass.steps) {
+    const ns = argvNamespace(s.argv);
+    if (ns !== null) touched.add(ns);
+  }
+  const failed = new Set(pass.results.filter((r) => !r.ok).map((r) => r.item));
+  for (const r of intents) {
+    const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
+    if (items.some((item) => failed.has(item))) touched.add(r.namespace);
+  }
+  return touched;
 }
 
 interface PassResult {

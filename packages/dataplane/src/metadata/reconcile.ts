@@ -3,7 +3,8 @@ import { MetadataProxyIntentSchema, isValidNetnsName, type MetadataProxyIntent }
 import { ipArgv } from '../argv.js';
 import { METADATA_PROXY_SCRIPT, awaitDaemon, runningDaemon, stopDaemon, type DaemonTimings } from '../daemon/daemon.js';
 import { type DaemonHost } from '../daemon/host.js';
-import { stillSettled, type SettledDaemons } from '../daemon/settled.js';
+import { forgetSettledExcept, stillSettled, type SettledDaemons } from '../daemon/settled.js';
+import { intentJson } from '../intent-groups.js';
 import { assertStateDir } from '../daemon/state-dir.js';
 import { errorMessage, reconcileEach, startDaemonPass, sweepStateDirs, type ItemResult } from '../daemon/items.js';
 import { DataplaneError } from '../errors.js';
@@ -177,7 +178,7 @@ async function reconcileProxy(ctx: Context, raw: MetadataProxyIntent): Promise<v
   const files = metadataProxyFiles(metadataProxyDir(ctx.stateDir, intent.id));
   const argv = proxyArgv(intent, files, ctx.forwardSocket, ctx.proxyCommand);
   const ns = intent.namespace;
-  const json = JSON.stringify(intent);
+  const json = intentJson(raw);
   if (await stillSettled(ctx, intent.id, { namespace: ns, intent: json }, 'metadata-proxy', files.pidFile)) return;
   if (!ctx.netns.includes(ns)) {
     // a proxy of ours still running serves a namespace that was deleted: it goes, and a new
@@ -284,8 +285,7 @@ export async function reconcileMetadata(
   if ('failed' in pass) return pass.failed;
   const namespaces = options.namespaces.filter(isValidNetnsName);
   const ctx: Context = { stateDir, namespaces, forwardSocket, proxyCommand, runner, clean: options.clean, settled: options.settled, ...pass };
-  const ids = new Set(intents.map((i) => String(i.id)));
-  for (const id of options.settled?.keys() ?? []) if (!ids.has(id)) options.settled?.delete(id);
+  forgetSettledExcept(options.settled, new Set(intents.map((i) => String(i.id))));
   // a namespace an intent names, even one in error, keeps its addresses for that intent's item
   const served = new Set(intents.map((i) => String(i.namespace)));
 
