@@ -19,6 +19,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { DESIRED_STATE_BUCKET, Naming } from '@ncp/contracts';
 import { TestStack, Topology } from '@ncp/testing';
 import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import {
@@ -59,6 +62,37 @@ function firstReply(ns, address, timeoutMs) {
     });
     child.on('error', reject);
   });
+}
+
+/**
+ * Watches a router's entries in the desired-state bucket: `seen(text)` is the time
+ * (performance.now()) an entry holding `text` is first put after the call, what the control
+ * plane takes of a change before the agent gets it.
+ * @param {TestStack} stack
+ * @param {string} routerId
+ */
+async function watchRouterIntent(stack, routerId) {
+  const nc = await connect({ servers: stack.natsUrl.replace(/^nats:\/\//, '') });
+  const kv = await new Kvm(nc).open(new Naming({ prefix: stack.prefix }).bucket(DESIRED_STATE_BUCKET));
+  const watch = await kv.watch({ key: `*.*.router.${routerId}` });
+  /** @type {{ text: string, resolve: (at: number) => void }[]} */
+  let waiting = [];
+  void (async () => {
+    for await (const entry of watch) {
+      const at = performance.now();
+      const value = entry.string();
+      for (const w of waiting.filter((x) => value.includes(x.text))) w.resolve(at);
+      waiting = waiting.filter((x) => !value.includes(x.text));
+    }
+  })();
+  return {
+    /** @param {string} text */
+    seen: (text) => new Promise((resolve) => waiting.push({ text, resolve })),
+    close: async () => {
+      watch.stop();
+      await nc.close();
+    },
+  };
 }
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const opts = parseBenchOptions(process.argv.slice(2), 'node bench/l3/run.mjs', {
@@ -162,7 +196,9 @@ async function main() {
     const fips = [];
     for (let k = 0; k < FIPS; k++) fips.push((await api(stack, 'POST', '/v2.0/floatingips', { floatingip: { floating_network_id: ext.id } })).floatingip);
     console.log(`associating ${FIPS} floating IPs, each timed until the upstream's ping gets a reply...`);
+    const intents = await watchRouterIntent(stack, router.id);
     const latencies = [];
+    const toIntent = [];
     const current = new Map();
     for (const [k, fip] of fips.entries()) {
       const w = k % WORKLOADS;
@@ -171,18 +207,25 @@ async function main() {
       // pinging before the PUT: the upstream's ARP request for the address is pending, and the
       // router's gratuitous ARP answers it as soon as the address is in place
       const replied = firstReply(up, fip.floating_ip_address, 30_000);
+      const published = intents.seen(`"floatingIp":"${fip.floating_ip_address}"`);
       const sent = performance.now();
       await api(stack, 'PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: ports[w].id } });
       const repliedAt = await replied;
       latencies.push(repliedAt - sent);
+      toIntent.push((await published) - sent);
       current.set(w, fip.id);
     }
+    await intents.close();
     printReconciledLog(agent);
     const fipToDnatMs = latencySummary(latencies);
     result.fipToDnatMs = fipToDnatMs;
+    // the control plane's part: the API, L3's projection and its publisher, up to the bucket
+    const fipToIntentMs = latencySummary(toIntent);
+    result.fipToIntentMs = fipToIntentMs;
     // in the order they were made: an outlier's place says what it met (the first one, a resync)
     result.fipToDnatSamplesMs = latencies.map((ms) => Math.round(ms));
     console.log(`floating IP associate -> first reply: ${latencyLine(fipToDnatMs)}`);
+    console.log(`  of which associate -> router intent in the desired-state bucket: ${latencyLine(fipToIntentMs)}`);
 
     // --- 2. cold start with many routers
     await agent.kill('SIGTERM');

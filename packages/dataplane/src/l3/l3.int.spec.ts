@@ -2,12 +2,12 @@ import { routerInterfaceName, type RouterIntent } from '@ncp/contracts';
 import { runArgv, sourceSeen, waitForDad } from '@ncp/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeOnNamespaces } from '../__fixtures__/netns-suite.js';
-import { reconcileRecorded } from '../__fixtures__/recorded.js';
+import { expectAllOk, reconcileRecorded } from '../__fixtures__/recorded.js';
 import { UPSTREAM_DEFAULT_ROUTES, dualStackInterfaces } from './__fixtures__/intent.js';
-import { ExecFileRunner } from '../runner.js';
+import { ExecFileRunner, RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { type L3Options } from './model.js';
 import { renderRouterRuleset } from './nft.js';
-import { reconcileL3 } from './reconcile.js';
+import { L3Reconciler, reconcileL3 } from './reconcile.js';
 
 /*
  * A router namespace between an "upstream" (the external network, 10.0.2.0/24 and
@@ -26,6 +26,7 @@ const EMPTY_ROUTER = 'e7a1b2c4-0000-4000-8000-000000000002';
 const PORT_QR = 'd3000001-0000-4000-8000-000000000001';
 const PORT_QG = 'd3000002-0000-4000-8000-000000000002';
 const FIP = 'f7000001-0000-4000-8000-000000000001';
+const FIP2 = 'f7000001-0000-4000-8000-000000000002';
 const QR = routerInterfaceName('internal', PORT_QR);
 const QG = routerInterfaceName('gateway', PORT_QG);
 
@@ -182,6 +183,45 @@ describeOnNamespaces('L3 driver on real namespaces', ['nft', 'conntrack', 'arpin
     await unreachable(ns.up, '10.0.2.215');
     expect(await sourceAt(ns.wl1, ns.up, '10.0.2.2')).toBe('10.0.2.211');
     expect(await mutationsOf([withoutFip, emptyRouter])).toEqual([]);
+  });
+
+  it('changes floating IPs through a reconciler that remembers without reading the namespace: the kernel holds what the steps said', async () => {
+    const withoutFip = { ...excluded, floatingIps: [] };
+    const second = { id: FIP2, floatingIp: '10.0.2.216', fixedIp: '172.16.100.11' };
+    const recorder = new RecordingRunner(runner);
+    const reconciler = new L3Reconciler(recorder, options);
+    /** One pass: its commands in the router namespace, reads and others. */
+    const pass = async (router: RouterIntent, resync = false) => {
+      const from = recorder.calls.length;
+      expectAllOk(await reconciler.reconcile([router, emptyRouter], { resync }));
+      const inRouter = recorder.calls.slice(from).filter((argv) => argv.includes(ns.router));
+      return { reads: inRouter.filter(isReadOnlyCommand).length, mutations: inRouter.filter((argv) => !isReadOnlyCommand(argv)).map((argv) => argv.join(' ')) };
+    };
+    expect(await pass(withoutFip, true)).toEqual({ reads: expect.any(Number) as number, mutations: [] });
+
+    const both = await pass(intent({ snat: excluded.snat, floatingIps: [...intent().floatingIps, second] }));
+    expect(both.reads).toBe(0);
+    expect(both.mutations.filter((m) => !m.includes('arping'))).toEqual([
+      `ip netns exec ${ns.router} nft -f -`,
+      `ip -n ${ns.router} addr add 10.0.2.215/32 dev ${QG}`,
+      `ip -n ${ns.router} addr add 10.0.2.216/32 dev ${QG}`,
+    ]);
+    await ping(ns.up, '10.0.2.216');
+    // planned from what the last steps said: had it not known the addresses, it would add them again (and fail)
+    const one = await pass(intent({ snat: excluded.snat, floatingIps: [second] }));
+    expect(one).toEqual({
+      reads: 0,
+      mutations: [
+        `ip -n ${ns.router} addr del 10.0.2.215/32 dev ${QG}`,
+        `ip netns exec ${ns.router} nft -f -`,
+        `ip netns exec ${ns.router} conntrack -D -d 10.0.2.215`,
+        `ip netns exec ${ns.router} conntrack -D -q 10.0.2.215`,
+      ],
+    });
+    expect((await pass(withoutFip)).mutations).toHaveLength(4);
+    // a fresh read finds the kernel as the remembered read-back had it: converged
+    expect(await mutationsOf([withoutFip, emptyRouter])).toEqual([]);
+    expect(await pass(withoutFip, true)).toEqual({ reads: expect.any(Number) as number, mutations: [] });
   });
 
   it('an admin-down router stops forwarding, and comes back when up', async () => {

@@ -4,9 +4,18 @@ import { ipArgv } from '../argv.js';
 import { acceptOne, compare, conflicting, groupById } from '../intent-groups.js';
 import { type Plan, type PlanItemError } from '../steps.js';
 import { netnsExecArgv } from './argv.js';
+import { NO_EFFECT, addressEffect, type L3StepEffect } from './effects.js';
 import { resolveL3Options, type L3Options } from './model.js';
 import { renderRouterNat, replaceTableScript, routerNat, type RouterNat } from './nft.js';
-import { NFT_TABLE_FAMILY, NFT_TABLE_NAME, ROUTER_SYSCTLS, type ObservedL3, type ObservedRouterLink, type ObservedRouterNs } from './observed.js';
+import {
+  NFT_TABLE_FAMILY,
+  NFT_TABLE_NAME,
+  ROUTER_SYSCTLS,
+  parseNftTableText,
+  type ObservedL3,
+  type ObservedRouterLink,
+  type ObservedRouterNs,
+} from './observed.js';
 
 /** What a step belongs to: failures are reported, and stop further steps, per item. */
 export type L3Item = `router:${string}` | `fip:${string}` | 'sweep';
@@ -26,6 +35,8 @@ export interface L3Step {
   /** written to the command's stdin (the ruleset for `nft -f -`) */
   readonly input?: string;
   readonly tolerate?: StepTolerance;
+  /** what it does to the namespace as observe reads it, where that is sure (see `L3StepEffect`) */
+  readonly effect?: L3StepEffect;
 }
 
 /** An item the planner refused or could only partly plan; it may still have steps. */
@@ -207,6 +218,8 @@ export function planL3(intents: readonly RouterIntent[], observed: ObservedL3, o
 
 type Fail = (item: L3Item, message: string) => void;
 
+const withEffect = (effect: L3StepEffect | undefined): { effect?: L3StepEffect } => (effect === undefined ? {} : { effect });
+
 function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | null, fail: Fail): L3Step[] {
   const ns = r.namespace;
   const exists = observed.netns.includes(ns);
@@ -216,8 +229,11 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
   const ip = (why: string, ...args: string[]): void => {
     steps.push({ item: r.item, argv: ipArgv(ns, ...args), why });
   };
-  const exec = (why: string, args: string[], tolerate?: StepTolerance): void => {
-    steps.push({ item: r.item, argv: netnsExecArgv(ns, ...args), why, ...(tolerate === undefined ? {} : { tolerate }) });
+  const address = (why: string, add: boolean, cidr: string, link: string): void => {
+    steps.push({ item: r.item, argv: ipArgv(ns, 'addr', add ? 'add' : 'del', cidr, 'dev', link), why, ...withEffect(addressEffect(link, cidr, add)) });
+  };
+  const exec = (why: string, args: string[], tolerate?: StepTolerance, effect?: L3StepEffect): void => {
+    steps.push({ item: r.item, argv: netnsExecArgv(ns, ...args), why, ...(tolerate === undefined ? {} : { tolerate }), ...withEffect(effect) });
   };
   const partial: string[] = [];
 
@@ -306,14 +322,7 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
       if (a.dadFailed) {
         partial.push(`address ${a.cidr} on ${link.name} failed duplicate address detection (re-adding it)`);
       }
-      ip(
-        a.dadFailed ? `${a.cidr} failed DAD on ${link.name}: remove to retry` : `${a.cidr} is not an address of ${link.name}`,
-        'addr',
-        'del',
-        a.cidr,
-        'dev',
-        link.name,
-      );
+      address(a.dadFailed ? `${a.cidr} failed DAD on ${link.name}: remove to retry` : `${a.cidr} is not an address of ${link.name}`, false, a.cidr, link.name);
       if (link.name.startsWith(INTERFACE_PREFIX.gateway) && a.family === 4) removedFromGateway.push(hostPart(a.cidr));
     }
   }
@@ -324,7 +333,7 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
     const present = new Set(link.addresses.filter((a) => !a.dadFailed).map((a) => a.cidr));
     for (const a of i.addresses) {
       if (present.has(a.cidr)) continue;
-      ip(`${i.ifname} needs ${a.cidr}`, 'addr', 'add', a.cidr, 'dev', i.ifname);
+      address(`${i.ifname} needs ${a.cidr}`, true, a.cidr, i.ifname);
       if (i.kind === 'gateway' && a.ip.version === 4) newGatewayAddresses.push(hostPart(a.cidr));
     }
   }
@@ -361,11 +370,13 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
   const rendered = r.nat === null ? null : renderRouterNat(r.nat);
   const current = state.ruleset;
   if (rendered === null && current !== null) {
-    exec('the router has no NAT any more', ['nft', 'delete', 'table', NFT_TABLE_FAMILY, NFT_TABLE_NAME]);
+    exec('the router has no NAT any more', ['nft', 'delete', 'table', NFT_TABLE_FAMILY, NFT_TABLE_NAME], undefined, { kind: 'ruleset', ruleset: null });
   } else if (rendered !== null && (current === null || current.comment !== rendered.comment || !sameCounts(current.rules, rendered.rules))) {
     const why =
       current === null ? 'create the NAT table' : current.comment !== rendered.comment ? 'NAT rules changed' : 'NAT rules were changed behind our back';
-    steps.push({ item: r.item, argv: netnsExecArgv(ns, 'nft', '-f', '-'), why, input: replaceTableScript(rendered) });
+    // the table as nft lists it back is the rendered text
+    const effect: L3StepEffect = { kind: 'ruleset', ruleset: parseNftTableText(rendered.text) };
+    steps.push({ item: r.item, argv: netnsExecArgv(ns, 'nft', '-f', '-'), why, input: replaceTableScript(rendered), effect });
   }
 
   // Connections NATed to an address that went away would live on in conntrack: flush them.
@@ -376,14 +387,14 @@ function planRouter(r: DesiredRouter, observed: ObservedL3, ownerMark: string | 
     if (!wantedFips.has(floating) && !keptFips.has(floating)) stale.add(floating);
   }
   for (const address of [...stale].sort(compareIpText)) {
-    exec(`forget connections to ${address} (removed)`, ['conntrack', '-D', '-d', address], 'no-flow-entries');
-    exec(`forget connections NATed to ${address} (removed)`, ['conntrack', '-D', '-q', address], 'no-flow-entries');
+    exec(`forget connections to ${address} (removed)`, ['conntrack', '-D', '-d', address], 'no-flow-entries', NO_EFFECT);
+    exec(`forget connections NATed to ${address} (removed)`, ['conntrack', '-D', '-q', address], 'no-flow-entries', NO_EFFECT);
   }
 
   // Tell the upstream neighbours about a new gateway address at once (best effort).
   if (r.adminStateUp && gw !== null) {
     for (const address of newGatewayAddresses) {
-      exec(`announce ${address} on ${gw.ifname}`, ['arping', '-U', '-c', '1', '-I', gw.ifname, address], 'best-effort');
+      exec(`announce ${address} on ${gw.ifname}`, ['arping', '-U', '-c', '1', '-I', gw.ifname, address], 'best-effort', NO_EFFECT);
     }
   }
 
@@ -401,13 +412,15 @@ function planFips(r: DesiredRouter, state: ObservedRouterNs, links: ReadonlyMap<
       fail(f.item, `gateway interface ${gw?.ifname ?? '(none)'} not plugged yet`);
       continue;
     }
-    const exec = (why: string, args: string[], tolerate?: StepTolerance): void => {
-      steps.push({ item: f.item, argv: netnsExecArgv(r.namespace, ...args), why, ...(tolerate === undefined ? {} : { tolerate }) });
+    // a gratuitous ARP or a conntrack flush: nothing observe reads
+    const exec = (why: string, args: string[], tolerate: StepTolerance): void => {
+      steps.push({ item: f.item, argv: netnsExecArgv(r.namespace, ...args), why, tolerate, effect: NO_EFFECT });
     };
     const cidr = `${f.floatingIp}/32`;
     // an HA router's floating IPs are keepalived's virtual addresses (it announces them)
     if (r.ha === null && !link.addresses.some((a) => a.cidr === cidr)) {
-      steps.push({ item: f.item, argv: ipArgv(r.namespace, 'addr', 'add', cidr, 'dev', gw.ifname), why: `answer ARP for floating IP ${f.floatingIp}` });
+      const why = `answer ARP for floating IP ${f.floatingIp}`;
+      steps.push({ item: f.item, argv: ipArgv(r.namespace, 'addr', 'add', cidr, 'dev', gw.ifname), why, ...withEffect(addressEffect(gw.ifname, cidr, true)) });
       if (r.adminStateUp) exec(`announce ${f.floatingIp} on ${gw.ifname}`, ['arping', '-U', '-c', '1', '-I', gw.ifname, f.floatingIp], 'best-effort');
     }
     const before = state.ruleset?.dnat[f.floatingIp];

@@ -7,8 +7,8 @@ import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
-import { intentJson } from '../intent-groups.js';
 import { ResyncSlices } from '../resync-slices.js';
+import { afterEffects } from './effects.js';
 import { observeL3, type RouterReadBack } from './observe.js';
 import { type ObservedL3 } from './observed.js';
 import { fipItem, planL3, routerItem, type L3Item, type L3Step } from './plan.js';
@@ -64,7 +64,7 @@ export async function reconcileL3(
 export class L3Reconciler {
   /** each router namespace as last read, while no pass has done anything in it since */
   private readBacks = new Map<string, RouterReadBack>();
-  /** the intents of each namespace as last applied */
+  /** the intents of each namespace as last applied, floating IPs left out (see `shapeOf`) */
   private applied = new Map<string, string>();
   /** router namespaces a resync has yet to read again */
   private readonly rereading: ResyncSlices;
@@ -115,7 +115,9 @@ export class L3Reconciler {
     else for (const ns of changedElsewhere) this.readBacks.delete(ns);
     const byNamespace = new Map<string, RouterIntent[]>();
     for (const r of intents) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
-    const applied = new Map([...byNamespace].map(([ns, routers]) => [ns, routers.map((r) => intentJson(r)).join('\n')]));
+    const applied = new Map([...byNamespace].map(([ns, routers]) => [ns, routers.map(shapeOf).join('\n')]));
+    // routers new, gone or changed in more than their floating IPs: read again (a floating IP's
+    // steps say what they do, see `L3StepEffect`)
     const intentChanged = new Set([...this.applied.keys()].filter((ns) => !applied.has(ns)));
     for (const [ns, json] of applied) if (this.applied.get(ns) !== json) intentChanged.add(ns);
     for (const ns of intentChanged) this.readBacks.delete(ns);
@@ -127,7 +129,12 @@ export class L3Reconciler {
       const pass = await reconcilePass(intents, this.runner, this.options, this.ha, this.readBacks);
       const touched = touchedNamespaces(intents, pass);
       this.remember(intents, pass, touched);
-      if (pass.observed !== undefined) this.changedNamespaces = this.changedIn(intents, pass, new Set([...intentChanged, ...touched]));
+      if (pass.observed !== undefined) {
+        const changed = new Set([...intentChanged, ...touched.failed]);
+        // what a step of known effect did (a floating IP's address, the NAT table) is nothing the drivers after this one build on
+        for (const [ns, steps] of touched.steps) if (steps.some((s) => s.effect === undefined)) changed.add(ns);
+        this.changedNamespaces = this.changedIn(intents, pass, changed);
+      }
       return pass.results;
     } catch (err) {
       // what a throwing pass did is not known: the next one reads everything
@@ -141,16 +148,22 @@ export class L3Reconciler {
   }
 
   /**
-   * Keeps the read-back of each namespace the pass read or took and left alone: not `touched`,
-   * and not an HA router's.
+   * Keeps the read-back of each namespace the pass read or took, but an HA router's, and but
+   * one with a failed item: as it was when the pass ran no command in it, else as the pass'
+   * steps left it when each says what it did (see `afterEffects`).
    */
-  private remember(intents: readonly RouterIntent[], pass: PassResult, touched: ReadonlySet<string>): void {
+  private remember(intents: readonly RouterIntent[], pass: PassResult, touched: TouchedNamespaces): void {
     this.readBacks = new Map();
     const observed = pass.observed;
     if (observed === undefined) return;
     for (const r of intents) {
-      const state = observed.routers[r.namespace];
-      if (state !== undefined && !isHa(r) && !touched.has(r.namespace)) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
+      const read = observed.routers[r.namespace];
+      if (read === undefined || isHa(r) || touched.failed.has(r.namespace)) continue;
+      const state = afterEffects(
+        read,
+        (touched.steps.get(r.namespace) ?? []).map((s) => s.effect),
+      );
+      if (state !== undefined) this.readBacks.set(r.namespace, { state, mark: observed.marks?.[r.namespace] ?? null });
     }
   }
 
@@ -170,19 +183,42 @@ export class L3Reconciler {
   }
 }
 
-/** The namespaces a pass ran a command in (or made, or deleted), and those of its routers with a failed item. */
-function touchedNamespaces(intents: readonly RouterIntent[], pass: PassResult): Set<string> {
-  const touched = new Set<string>();
+/**
+ * A router's intent without its floating IPs: what a change of its namespace's read-back is
+ * judged by (the floating IPs' steps say what they do).
+ */
+function shapeOf(r: RouterIntent): string {
+  if (!Object.isFrozen(r)) return JSON.stringify({ ...r, floatingIps: [] });
+  let shape = shapes.get(r);
+  if (shape === undefined) {
+    shape = JSON.stringify({ ...r, floatingIps: [] });
+    shapes.set(r, shape);
+  }
+  return shape;
+}
+/** by frozen intent: the agent hands the same ones to every pass until they change */
+const shapes = new WeakMap<RouterIntent, string>();
+
+interface TouchedNamespaces {
+  /** the steps the pass ran (or tried) in each namespace (made or deleted ones included) */
+  readonly steps: ReadonlyMap<string, readonly L3Step[]>;
+  /** the namespaces of its routers with a failed item */
+  readonly failed: ReadonlySet<string>;
+}
+
+function touchedNamespaces(intents: readonly RouterIntent[], pass: PassResult): TouchedNamespaces {
+  const steps = new Map<string, L3Step[]>();
   for (const s of pass.steps) {
     const ns = argvNamespace(s.argv);
-    if (ns !== null) touched.add(ns);
+    if (ns !== null) steps.set(ns, [...(steps.get(ns) ?? []), s]);
   }
-  const failed = new Set(pass.results.filter((r) => !r.ok).map((r) => r.item));
+  const failedItems = new Set(pass.results.filter((r) => !r.ok).map((r) => r.item));
+  const failed = new Set<string>();
   for (const r of intents) {
     const items = [routerItem(r.id), ...(Array.isArray(r.floatingIps) ? r.floatingIps : []).map((f) => fipItem(f.id))];
-    if (items.some((item) => failed.has(item))) touched.add(r.namespace);
+    if (items.some((item) => failedItems.has(item))) failed.add(r.namespace);
   }
-  return touched;
+  return { steps, failed };
 }
 
 interface PassResult {

@@ -163,9 +163,9 @@ describe('reconcileL3 against an in-memory kernel', () => {
 });
 
 describe('L3Reconciler: a pass reads back only the router namespaces it has a reason to', () => {
-  /** The namespaces the commands since `from` named (reads and writes). */
+  /** The namespaces the reads since `from` named. */
   const namespacesIn = (kernel: FakeRouterKernel, from: number): string[] =>
-    [NS1, NS2].filter((ns) => kernel.calls.slice(from).some((argv) => argv.includes(ns)));
+    [NS1, NS2].filter((ns) => kernel.calls.slice(from).some((argv) => isReadOnlyCommand(argv) && argv.includes(ns)));
   const pass = async (
     reconciler: L3Reconciler,
     kernel: FakeRouterKernel,
@@ -191,19 +191,25 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     // it cannot tell what it changed: every namespace is read
     expect(await pass(reconciler, kernel, [router1, router2], false, 'all')).toEqual({ results: allOk, read: [NS1, NS2], mutating: [] });
 
-    // one floating IP less on router 1: only its namespace is read, and changed
+    // one floating IP less on router 1: its steps say what they do, so nothing is read, before or after
     const oneFip: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id === F1) };
     const changed = await pass(reconciler, kernel, [oneFip, router2]);
     expect(changed.results.every((r) => r.ok)).toBe(true);
-    expect(changed.read).toEqual([NS1]);
+    expect(changed.read).toEqual([]);
     expect(changed.mutating).toContain(`ip -n ${NS1} addr del 10.0.2.216/32 dev ${QG}`);
-    expect((await pass(reconciler, kernel, [oneFip, router2])).read).toEqual([NS1]);
-    expect((await pass(reconciler, kernel, [oneFip, router2])).read).toEqual([]);
+    expect(await pass(reconciler, kernel, [oneFip, router2])).toEqual({ results: changed.results, read: [], mutating: [] });
+    // a change beyond the floating IPs (a route more) reads the namespace, and the pass after it too
+    const moreRoutes: RouterIntent = { ...oneFip, routes: [...oneFip.routes, { destination: '10.60.0.0/16', nexthop: '172.16.100.254' }] };
+    const rerouted = await pass(reconciler, kernel, [moreRoutes, router2]);
+    expect(rerouted.read).toEqual([NS1]);
+    expect(rerouted.mutating).toEqual([`ip -n ${NS1} route replace 10.60.0.0/16 via 172.16.100.254 proto 190`]);
+    expect((await pass(reconciler, kernel, [moreRoutes, router2])).read).toEqual([NS1]);
+    expect((await pass(reconciler, kernel, [moreRoutes, router2])).read).toEqual([]);
 
     // what someone else did is found at the resync: the NAT table deleted by hand
     kernel.ns(NS1).table = null;
-    expect((await pass(reconciler, kernel, [oneFip, router2])).mutating).toEqual([]);
-    const resync = await pass(reconciler, kernel, [oneFip, router2], true);
+    expect((await pass(reconciler, kernel, [moreRoutes, router2])).mutating).toEqual([]);
+    const resync = await pass(reconciler, kernel, [moreRoutes, router2], true);
     expect(resync.read).toEqual([NS1, NS2]);
     expect(resync.mutating).toEqual([`ip netns exec ${NS1} nft -f -`]);
   });
@@ -229,10 +235,10 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     const repaired = await run({ resync: false, periodic: true });
     expect(repaired.read).toEqual([NS1]);
     expect(repaired.mutating).toEqual([`ip netns exec ${NS1} nft -f -`]);
-    // change passes: the first reads what the last pass changed, the fourth takes the next slice
+    // change passes: the fourth takes the next slice (the table the last one made is known from its step)
     const reads: string[][] = [];
     for (let i = 0; i < 4; i++) reads.push((await run({ resync: false })).read);
-    expect(reads).toEqual([[NS1], [], [], [NS2]]);
+    expect(reads).toEqual([[], [], [], [NS2]]);
     expect(reconciler.resyncing).toBe(false);
   });
 
@@ -247,7 +253,18 @@ describe('L3Reconciler: a pass reads back only the router namespaces it has a re
     expect(await changed([router1, router2])).toEqual([NS1, NS2].sort());
     // read again and converged: nothing changed, whatever L2 did
     expect(await changed([router1, router2], 'all')).toEqual([]);
+    // a floating IP less: its address and the NAT table are nothing the drivers after L3 build on
     const oneFip: RouterIntent = { ...router1, floatingIps: router1.floatingIps.filter((f) => f.id === F1) };
+    expect(await changed([oneFip, router2])).toEqual([]);
+    expect(
+      kernel
+        .ns(NS1)
+        .links.get(QG)
+        ?.addrs.map((a) => a.local),
+    ).not.toContain('10.0.2.216');
+    // the router changed otherwise (its routes): changed, and so is the pass back
+    const noRoutes: RouterIntent = { ...oneFip, routes: [] };
+    expect(await changed([noRoutes, router2])).toEqual([NS1]);
     expect(await changed([oneFip, router2])).toEqual([NS1]);
     expect(await changed([oneFip, router2])).toEqual([]);
     // a router gone: its namespace is swept
