@@ -19,6 +19,13 @@ type Router = Resource & {
 };
 type FloatingIp = Resource & { floating_ip_address: string; router_id: string | null; port_id: string | null; fixed_ip_address: string | null; status: string };
 const errorOf = (body: Record<string, unknown>) => body.NeutronError as { type: string; message: string };
+/** The floating addresses of a router's intent on the one network agent, once they are `expected` (L3 recomputes only the routers a change concerns). */
+const floatingIpsOfIntent = (routerId: string, expected: string[]) =>
+  eventually(
+    `router ${routerId}'s intent with floating IPs ${expected.join(', ') || 'none'}`,
+    async () => ((await agent.desired()).get(`row-a.net-a1.router.${routerId}`) as { floatingIps?: { floatingIp: string }[] } | undefined)?.floatingIps,
+    (fips) => JSON.stringify(fips?.map((f) => f.floatingIp).sort()) === JSON.stringify(expected),
+  );
 
 let ext: Resource;
 let extSubnet: Resource;
@@ -185,6 +192,7 @@ describe('floating IPs', () => {
     expect(gatewayBlocked.status).toBe(409);
     const off = await api.put<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: null } });
     expect(off.body.floatingip).toMatchObject({ port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN' });
+    await floatingIpsOfIntent(router.id, []);
     const removed = await api.put<{ port_id: string }>(`/v2.0/routers/${router.id}/remove_router_interface`, { subnet_id: tenantSubnet.id });
     expect(removed.status).toBe(200);
     expect((await api.get(`/v2.0/ports/${removed.body.port_id}`)).status).toBe(404);
@@ -247,9 +255,13 @@ describe('routers and floating IPs changed concurrently or behind their back', (
     const portB = await api.create<PortResource>('ports', 'port', { network_id: netB.id });
     const fip = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id, port_id: portA.id });
     expect(fip.router_id).toBe(routerA.id);
+    await floatingIpsOfIntent(routerA.id, [fip.floating_ip_address]);
     const moved = await api.put<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: portB.id } });
     expect(moved.status).toBe(200);
     expect(moved.body.floatingip).toMatchObject({ port_id: portB.id, fixed_ip_address: portB.fixed_ips[0]?.ip_address, router_id: routerB.id });
+    // both routers' intents follow: the one it left and the one it went to
+    await floatingIpsOfIntent(routerB.id, [fip.floating_ip_address]);
+    await floatingIpsOfIntent(routerA.id, []);
     // the first router no longer needs its interface for it; the second one does
     const subnetOfA = portA.fixed_ips[0]?.subnet_id;
     const blocked = await api.put(`/v2.0/routers/${routerB.id}/remove_router_interface`, { subnet_id: subnetB.id });
@@ -267,10 +279,12 @@ describe('routers and floating IPs changed concurrently or behind their back', (
     const port = await api.create<PortResource>('ports', 'port', { network_id: netB.id });
     const fip = await api.create<FloatingIp>('floatingips', 'floatingip', { floating_network_id: ext.id, port_id: port.id });
     expect(fip.router_id).toBe(routerB.id);
+    await floatingIpsOfIntent(routerB.id, [fip.floating_ip_address]);
     expect((await api.delete(`/v2.0/ports/${port.id}`)).status).toBe(204);
     // at once, as Tempest reads it
     const shown = (await api.get<{ floatingip: FloatingIp }>(`/v2.0/floatingips/${fip.id}`)).body.floatingip;
     expect([shown.port_id, shown.fixed_ip_address, shown.router_id]).toEqual([null, null, null]);
+    await floatingIpsOfIntent(routerB.id, []);
     // another port gets the same fixed address and is nobody's floating IP target
     const next = await api.create<PortResource>('ports', 'port', { network_id: netB.id, fixed_ips: [{ ip_address: port.fixed_ips[0]?.ip_address }] });
     const listed = await api.get<{ floatingips: FloatingIp[] }>(`/v2.0/floatingips?port_id=${next.id}`);

@@ -30,7 +30,7 @@ import { l3UsageChanges } from './application/usage-changes';
 import { L3WriteModel, type IpamPorts } from './application/write-model';
 import { HaNetworks } from './application/ha-networks';
 import { l3Config } from './config';
-import { routerIntentPublisher } from './desired-state/router-publisher';
+import { RouterIntents, routerIntentPublisher } from './desired-state/router-publisher';
 import { l3StatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, L3_SCHEMA } from './infrastructure/prisma';
 import { L3Projection } from './projection/l3.projection';
@@ -54,8 +54,16 @@ export const L3Context = defineService({
   histories: [routerDecider, floatingIpDecider, l3RegistryDecider, haNetworkDecider, usageDecider('l3')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, reactToAgentReports, watch, publish, commands, every }, deps: { ipam?: IpamPorts }) => {
     const model = new L3WriteModel(store);
-    const publisher = publish(routerIntentPublisher(nc, naming, prisma, logger, config.L3_HA_ADVERT_SECONDS));
-    const projection = project(() => new L3Projection(naming), { onAdvance: () => publisher.schedule() });
+    const intents = new RouterIntents(naming, prisma, config.L3_HA_ADVERT_SECONDS);
+    const publisher = publish(routerIntentPublisher(nc, naming, intents, logger));
+    const projection = project(() => new L3Projection(naming), {
+      onAdvance: (_sequence, folded) => {
+        // without the batch's events (another replica folded part of it), anything may have changed
+        const routers = folded === undefined ? undefined : intents.routersChangedBy(folded);
+        if (routers === undefined) publisher.schedule();
+        else if (routers.size > 0) publisher.schedule(routers);
+      },
+    });
     const heartbeats = watch(new HeartbeatWatcher(nc, naming, config.AGENT_DOWN_SECONDS));
     const ipam = deps.ipam ?? new IpamClient(nc, naming);
     const facts = new IpamFacts(prisma);

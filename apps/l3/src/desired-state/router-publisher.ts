@@ -1,6 +1,17 @@
-import { DESIRED_KINDS, desiredKey, haInterfaceName, type Naming, type RouterHaIntent } from '@ncp/contracts';
-import { DesiredStatePublisher, type NatsConnection } from '@ncp/eventstore';
+import {
+  DESIRED_KINDS,
+  desiredKey,
+  haInterfaceName,
+  parseDesiredKey,
+  type IpamEventOf,
+  type L3EventOf,
+  type Naming,
+  type RecordedEvent,
+  type RouterHaIntent,
+} from '@ncp/contracts';
+import { DesiredStatePublisher, type DesiredScope, type NatsConnection } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
+import { HA_PORT_OWNER } from '../application/placement';
 import { routerIntent, type LearnedRouteFacts, type SubnetFacts } from '../domain/router-intent';
 import { type L3Prisma } from '../infrastructure/prisma';
 
@@ -8,16 +19,24 @@ import { type L3Prisma } from '../infrastructure/prisma';
 export const HA_PRIORITY = 50;
 
 /**
- * Every scheduled router's intent, keyed `<row>.<host>.router.<id>`, from L3's projection: an
- * HA router's to each of its hosts, each with that host's HA port.
+ * The intent of every scheduled router in `scope` (router ids), keyed `<row>.<host>.router.<id>`,
+ * from L3's projection: an HA router's to each of its hosts, each with that host's HA port.
+ * `onFloatingIp` is told the router of each floating IP in an intent.
  */
-export async function routerIntents(prisma: L3Prisma, haAdvertSeconds: number): Promise<Map<string, string>> {
+export async function routerIntents(
+  prisma: L3Prisma,
+  haAdvertSeconds: number,
+  scope: DesiredScope = 'all',
+  onFloatingIp: (floatingIpId: string, routerId: string) => void = () => undefined,
+): Promise<Map<string, string>> {
+  const inScope = scope === 'all' ? {} : { id: { in: [...scope] } };
   const routers = await prisma.router.findMany({
-    where: { OR: [{ host: { not: null } }, { haVrid: { not: null }, haHosts: { some: {} } }] },
+    where: { AND: [inScope, { OR: [{ host: { not: null } }, { haVrid: { not: null }, haHosts: { some: {} } }] }] },
     // interfaces in an order of their own, as the floating IPs (see routerIntent)
     include: { interfaces: { orderBy: { portId: 'asc' } }, haHosts: true },
   });
-  const fips = await prisma.floatingIp.findMany({ where: { routerId: { not: null } } });
+  const fips = await prisma.floatingIp.findMany({ where: { routerId: scope === 'all' ? { not: null } : { in: routers.map((r) => r.id) } } });
+  for (const f of fips) if (f.routerId !== null) onFloatingIp(f.id, f.routerId);
   const haPortIds = routers.flatMap((r) => r.haHosts.map((h) => h.haPortId));
   const haPorts = new Map((await prisma.ipamPort.findMany({ where: { id: { in: haPortIds } } })).map((p) => [p.id, p]));
   const subnetIds = new Set<string>();
@@ -83,9 +102,79 @@ async function learnedRoutesByNetwork(prisma: L3Prisma): Promise<Map<string, Lea
   return byNetwork;
 }
 
+/** A router's entries (one per host of an HA router) are made of its own rows: recomputed when something of it changed. */
+const routerPartitionOf = (key: string): string | undefined => parseDesiredKey(key)?.id;
+
+/** L3's aggregates no intent shows: quota usage, the fixed IPs' claims, the HA networks and VRIDs (a router's own events carry its VRID). */
+const UNSHOWN_L3 = new Set(['usage', 'registry', 'hanetwork']);
+/** Events of the router aggregate that no intent shows (what the agents reported). */
+const REPORTS = new Set(['RouterStatusChanged', 'RouterHaStateChanged']);
+/** The IPAM events of ports an intent may show: HA ports' (their address on the HA network). */
+const portMayShow = (e: RecordedEvent): boolean => {
+  switch (e.envelope.type) {
+    case 'PortStatusChanged':
+      return false;
+    case 'PortCreated':
+      return (e.envelope.data as IpamEventOf<'PortCreated'>['data']).deviceOwner === HA_PORT_OWNER;
+    case 'PortUpdated': {
+      const { changes } = e.envelope.data as IpamEventOf<'PortUpdated'>['data'];
+      return changes.fixedIps !== undefined || changes.deviceOwner !== undefined;
+    }
+    default:
+      return true;
+  }
+};
+
+/**
+ * What of L3's projection moves router intents: a router's own events (its interfaces, gateway,
+ * routes, hosts, floating IPs attached), a floating IP's (its router's intent lists it) and
+ * IPAM's subnets and HA ports. `routersChangedBy` maps a batch of events to the routers whose
+ * intents they may change, or undefined when it cannot tell (then all are recomputed): a
+ * floating IP recomputed every router of the cloud, and every port created ran a pass.
+ */
+export class RouterIntents {
+  /** the router each floating IP was last on, from the intents computed and the associations seen */
+  private readonly routerOfFloatingIp = new Map<string, string>();
+
+  constructor(
+    private readonly naming: Naming,
+    private readonly prisma: L3Prisma,
+    private readonly haAdvertSeconds: number,
+  ) {}
+
+  compute(scope: DesiredScope): Promise<Map<string, string>> {
+    return routerIntents(this.prisma, this.haAdvertSeconds, scope, (fip, router) => this.routerOfFloatingIp.set(fip, router));
+  }
+
+  routersChangedBy(events: readonly RecordedEvent[]): Set<string> | undefined {
+    const routers = new Set<string>();
+    for (const e of events) {
+      const { context, aggregate, id } = this.naming.parseEventSubject(e.subject);
+      if (context === 'l3' && aggregate === 'router') {
+        if (!REPORTS.has(e.envelope.type)) routers.add(id);
+      } else if (context === 'l3' && aggregate === 'floatingip') {
+        const before = this.routerOfFloatingIp.get(id);
+        if (before !== undefined) routers.add(before);
+        if (e.envelope.type === 'FloatingIpAssociated') {
+          const { routerId } = e.envelope.data as L3EventOf<'FloatingIpAssociated'>['data'];
+          routers.add(routerId);
+          this.routerOfFloatingIp.set(id, routerId);
+        }
+      } else if (context === 'ipam' && aggregate === 'network') {
+        // a port deleted lets go of its floating IPs, whose routers are not known here
+        if (portMayShow(e)) return undefined;
+      } else if (!(context === 'agent' || (context === 'ipam' && aggregate === 'quota') || (context === 'l3' && UNSHOWN_L3.has(aggregate)))) {
+        // BGP's learned routes, anything new: every router
+        return undefined;
+      }
+    }
+    return routers;
+  }
+}
+
 /** `haAdvertSeconds`: the VRRP advert interval of every HA router (L3_HA_ADVERT_SECONDS), the same on both its hosts. */
-export function routerIntentPublisher(nc: NatsConnection, naming: Naming, prisma: L3Prisma, logger: Logger, haAdvertSeconds: number): DesiredStatePublisher {
-  return new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.router], () => routerIntents(prisma, haAdvertSeconds), logger);
+export function routerIntentPublisher(nc: NatsConnection, naming: Naming, intents: RouterIntents, logger: Logger): DesiredStatePublisher {
+  return new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.router], (scope) => intents.compute(scope), logger, { partitionOf: routerPartitionOf });
 }
 
 /** One host's HA part of a router's intent: its HA port's IPv4 address on the HA subnet. */
