@@ -61,9 +61,13 @@ const allFailed = <T extends string>(items: readonly T[], error: string) => item
  */
 const L2_RESYNC_SLICE = 32;
 const L2_RESYNC_SLICE_EVERY_MS = 200;
-/** The same for router namespaces, six reads each (as many processes as an L2 slice): 1,000 routers in about 35 s. */
-const L3_RESYNC_SLICE = 6;
-const L3_RESYNC_SLICE_EVERY_MS = 200;
+/**
+ * The same for router namespaces, six reads each: 1,000 routers in about 35 s. Two at a time,
+ * more often: a change that comes during a slice waits for it (six took a second on a busy
+ * 2-core machine, and a floating IP behind it as long).
+ */
+const L3_RESYNC_SLICE = 2;
+const L3_RESYNC_SLICE_EVERY_MS = 70;
 
 /**
  * Between resyncs it reads back only the workload namespaces a change concerns, and a resync
