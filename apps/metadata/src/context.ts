@@ -11,7 +11,7 @@ import { METADATA_LOGGER, METADATA_PRISMA, METADATA_SETTINGS, MetadataController
 import { instances } from './api/resources';
 import { InstanceCommands } from './application/instances';
 import { metadataConfig } from './config';
-import { metadataProxyIntents } from './desired-state/intents';
+import { metadataProxyIntents, proxiesMayChange } from './desired-state/intents';
 import { METADATA_SCHEMA, createPrisma } from './infrastructure/prisma';
 import { MetadataProjection } from './projection/metadata.projection';
 
@@ -25,7 +25,12 @@ export const MetadataContext = defineService({
   histories: [instanceDecider],
   parts: ({ config, logger, naming, nc, prisma, store, project, publish }) => {
     const publisher = publish(new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.metadata], () => metadataProxyIntents(prisma), logger));
-    const projection = project(() => new MetadataProjection(naming), { onAdvance: () => publisher.schedule() });
+    const projection = project(() => new MetadataProjection(naming), {
+      // without the batch's events (another replica folded part of it), anything may have changed
+      onAdvance: (_sequence, folded) => {
+        if (folded === undefined || proxiesMayChange(naming, folded)) publisher.schedule();
+      },
+    });
     const settings: MetadataSettings = {
       sharedSecret: config.METADATA_PROXY_SHARED_SECRET,
       // a key of its own for tokens, derived: a token is never a valid proxy signature

@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey, groupBy } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { metadataProxies } from '../domain/proxy-intent';
 import { type MetadataPrisma } from '../infrastructure/prisma';
 
@@ -19,4 +19,29 @@ export async function metadataProxyIntents(prisma: MetadataPrisma): Promise<Map<
     new Map(instances.map((i) => [i.id, i.projectId])),
   );
   return new Map(proxies.map((p) => [desiredKey(p.row, p.host, DESIRED_KINDS.metadata, p.intent.id), JSON.stringify(p.intent)]));
+}
+
+/**
+ * Whether a batch of the projection's events may change a proxy: anything but the floating IPs
+ * (an instance's metadata shows them, no proxy does) and the ports no proxy shows (no device
+ * yet, a status, a binding). A port created or bound ran a pass of every proxy of the cloud.
+ */
+export function proxiesMayChange(naming: Naming, events: readonly RecordedEvent[]): boolean {
+  return events.some((e) => {
+    const { context, aggregate } = naming.parseEventSubject(e.subject);
+    if (context === 'l3' && aggregate === 'floatingip') return false;
+    if (!(context === 'ipam' && aggregate === 'network')) return true;
+    switch (e.envelope.type) {
+      case 'PortStatusChanged':
+        return false;
+      case 'PortCreated':
+        return (e.envelope.data as IpamEventOf<'PortCreated'>['data']).deviceId !== '';
+      case 'PortUpdated': {
+        const { changes } = e.envelope.data as IpamEventOf<'PortUpdated'>['data'];
+        return changes.deviceId !== undefined || changes.fixedIps !== undefined || changes.macAddress !== undefined;
+      }
+      default:
+        return true;
+    }
+  });
 }
