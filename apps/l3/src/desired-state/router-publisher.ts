@@ -155,6 +155,7 @@ export class RouterIntents {
       } else if (context === 'l3' && aggregate === 'floatingip') {
         const before = this.routerOfFloatingIp.get(id);
         if (before !== undefined) routers.add(before);
+        if (e.envelope.type === 'FloatingIpDeleted') this.routerOfFloatingIp.delete(id);
         if (e.envelope.type === 'FloatingIpAssociated') {
           const { routerId } = e.envelope.data as L3EventOf<'FloatingIpAssociated'>['data'];
           routers.add(routerId);

@@ -7,6 +7,7 @@ import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
+import { perObject } from '../memo.js';
 import { ResyncSlices } from '../resync-slices.js';
 import { afterEffects } from './effects.js';
 import { observeL3, type RouterReadBack } from './observe.js';
@@ -51,10 +52,11 @@ export async function reconcileL3(
 
 /**
  * `reconcileL3` with memory, as the L2 driver has (`L2Reconciler`): a pass reads back only the
- * router namespaces it has a reason to, those whose routers are new or changed, that the last
- * pass had a command in or an item of failed in, that the caller says someone else changed,
- * and the HA routers' (keepalived changes them on its own); every other one is its last
- * read-back. Without it, every pass read every router namespace of the host, six processes
+ * router namespaces it has a reason to, those whose routers are new or changed in more than
+ * their floating IPs, that the last pass had a command of unknown effect in or an item of
+ * failed in, that the caller says someone else changed, and the HA routers' (keepalived
+ * changes them on its own); every other one is its last read-back, as the steps of known
+ * effect since left it (a floating IP's: see `L3StepEffect`). Without it, every pass read every router namespace of the host, six processes
  * each: a floating IP's latency grew with the routers on the host. A `resync` pass reads them
  * all, as does the pass after one that threw: what someone else changed in a namespace is found
  * there (the agent runs one every `--resync-seconds`). With `resyncSlice`, a resync queues them
@@ -62,7 +64,10 @@ export async function reconcileL3(
  * `resyncing` says some are left.
  */
 export class L3Reconciler {
-  /** each router namespace as last read, while no pass has done anything in it since */
+  /**
+   * each router namespace as last read, while no pass has done anything in it since but steps
+   * that say what they did (then as they left it)
+   */
   private readBacks = new Map<string, RouterReadBack>();
   /** the intents of each namespace as last applied, floating IPs left out (see `shapeOf`) */
   private applied = new Map<string, string>();
@@ -72,8 +77,8 @@ export class L3Reconciler {
   private haStates = new Map<string, HaState>();
   /**
    * The router namespaces the last pass changed or may have: those of routers that are new,
-   * changed or gone, those any of its commands named, and those of a failed item or of an HA
-   * router whose role changed. Undefined after a pass that threw or could not read the
+   * gone or changed in more than their floating IPs, those a command of unknown effect named
+   * (see `L3StepEffect`), and those of a failed item or of an HA router whose role changed. Undefined after a pass that threw or could not read the
    * namespaces. The drivers that build on router namespaces (RAs, metadata proxies) run after
    * it only for these: a floating IP made them run after every pass of this driver.
    */
@@ -187,17 +192,10 @@ export class L3Reconciler {
  * A router's intent without its floating IPs: what a change of its namespace's read-back is
  * judged by (the floating IPs' steps say what they do).
  */
-function shapeOf(r: RouterIntent): string {
-  if (!Object.isFrozen(r)) return JSON.stringify({ ...r, floatingIps: [] });
-  let shape = shapes.get(r);
-  if (shape === undefined) {
-    shape = JSON.stringify({ ...r, floatingIps: [] });
-    shapes.set(r, shape);
-  }
-  return shape;
-}
-/** by frozen intent: the agent hands the same ones to every pass until they change */
-const shapes = new WeakMap<RouterIntent, string>();
+const shapeOf = (r: RouterIntent): string => (Object.isFrozen(r) ? frozenShape(r) : shapeJson(r));
+const shapeJson = (r: RouterIntent): string => JSON.stringify({ ...r, floatingIps: [] });
+/** made once per frozen intent: the agent hands the same ones to every pass until they change */
+const frozenShape = perObject(shapeJson);
 
 interface TouchedNamespaces {
   /** the steps the pass ran (or tried) in each namespace (made or deleted ones included) */
