@@ -20,8 +20,18 @@ export class PgSqlClient {
 
   static connect(url: string): PgSqlClient {
     const pool = new Pool({ connectionString: url, max: 4 });
-    return new PgSqlClient(pool, pool);
+    const client = new PgSqlClient(pool, pool);
+    pool.on('connect', () => (client.connections += 1));
+    pool.on('remove', () => {
+      client.connections -= 1;
+      if (client.connections === 0) client.allClosed?.();
+    });
+    return client;
   }
+
+  /** Connections of the pool not yet closed, and what waits for none to be left. */
+  private connections = 0;
+  private allClosed: (() => void) | undefined;
 
   async $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
     return (await this.db.query(sqlText(strings), values)).rowCount ?? 0;
@@ -52,7 +62,15 @@ export class PgSqlClient {
     }
   }
 
+  /**
+   * Resolves once every connection is closed. The pool's own `end` resolves when it has asked
+   * them to close: a database dropped right after would terminate one still closing, and its
+   * error would be nobody's (an uncaught exception in the test run).
+   */
   async $disconnect(): Promise<void> {
-    await this.pool?.end();
+    if (!this.pool) return;
+    const closed = new Promise<void>((resolve) => (this.connections === 0 ? resolve() : (this.allClosed = resolve)));
+    await this.pool.end();
+    await closed;
   }
 }
