@@ -1,9 +1,10 @@
 import { type Naming, type UsageEvent } from '@ncp/contracts';
-import { WholeStreamProjection, byType, quotaLimitsFold } from '@ncp/eventstore';
+import { WholeStreamProjection, byType, quotaLimitsFold, type Fold } from '@ncp/eventstore';
 import { type IpamTx } from '../infrastructure/prisma';
+import { applyUsageRun, isUsageEvent } from './usage-rows';
 
-/** Each project's counted resources, from the usage events of the three services that count them. */
-const usage = byType<IpamTx, UsageEvent>({
+/** Each usage event alone: what a run folded set-wise (`applyUsageRun`) must equal. */
+const usageEach = byType<IpamTx, UsageEvent>({
   UsageReserved: (tx, { id, data }) =>
     tx.quotaUsage.createMany({ data: data.ids.map((i) => ({ id: i, kind: data.kind, projectId: id, confirmed: false })), skipDuplicates: true }),
   UsageConfirmed: async (tx, { id, data }) => {
@@ -17,6 +18,19 @@ const usage = byType<IpamTx, UsageEvent>({
   },
   UsageReleased: (tx, { id, data }) => tx.quotaUsage.deleteMany({ where: { kind: data.kind, id: { in: data.ids }, projectId: id } }),
 });
+
+/** Each project's counted resources, from the usage events of the three services that count them. */
+const usage: Fold<IpamTx> = {
+  ...usageEach,
+  applyRun: (tx, run) =>
+    applyUsageRun(
+      tx,
+      run.map((e) => {
+        if (!isUsageEvent(e)) throw new Error(`#${e.sequence} ${e.envelope.type} on ${e.envelope.aggregate} is not a usage event`);
+        return e;
+      }),
+    ),
+};
 
 /**
  * What `/v2.0/quotas` lists and `details` counts: the projects' overrides (IPAM's quota
