@@ -21,8 +21,9 @@ export function table(headers: readonly string[], rows: readonly (readonly Cell[
  * How far a service's rebuild has come, in stream sequences: its least advanced projection.
  * A stopped one (being emptied) is at 0. A running one with nothing pending counts as at
  * `target`: the checkpoint of one that reads a narrow filter (IPAM's agents) stays at its own
- * last event, far below the stream's end. Never moves back (`previous`): projections rebuild
- * one after the other, and the next one starting from 0 is not the rebuild going backwards.
+ * last event, far below the stream's end. Never moves back (`previous`): a service rebuilds its
+ * projections at once, but one that starts a moment after the others, or whose stalled replay
+ * consumes again from its checkpoint, is not the rebuild going backwards.
  */
 export function rebuildPosition(statuses: readonly { checkpoint: number; pending: number; running: boolean }[], target: number, previous = 0): number {
   const positions = statuses.map((s) => (!s.running ? 0 : s.pending === 0 ? target : Math.min(s.checkpoint, target)));

@@ -53,6 +53,10 @@ export class SqlProjectionStore<Tx extends SqlClient> implements ProjectionStore
       ON CONFLICT (projection, sequence) DO UPDATE SET type = EXCLUDED.type, schema_version = EXCLUDED.schema_version, error = EXCLUDED.error`;
   }
 
+  async commitWithoutWaitingForDisk(tx: Tx): Promise<void> {
+    await tx.$queryRaw`SELECT set_config('synchronous_commit', 'off', true)`;
+  }
+
   async parked(name: string): Promise<ParkedEvent[]> {
     const rows = await this.db.$queryRaw<{ sequence: bigint; subject: string; type: string; schema_version: number; error: string; parked_at: Date }[]>`
       SELECT sequence, subject, type, schema_version, error, parked_at FROM parked_events WHERE projection = ${name} ORDER BY sequence`;
