@@ -17,12 +17,13 @@
 // also on failure or Ctrl-C. See README.md beside this file.
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { flagOption, intOption, parseBenchOptions } from '../lib/options.mjs';
+import { flagOption, intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
+import { enableServiceProfiles, profileByPackage, profilesWritten, toggleServiceProfiles } from '../lib/cpu-profile.mjs';
 import pg from 'pg';
 import { EventRegistry, agentEventDefinitions, ipamEventDefinitions } from '@ncp/contracts';
 import { AggregateRepository, JetStreamEventStore, connectNats } from '@ncp/eventstore';
@@ -65,7 +66,7 @@ const QUOTA_TABLES = new Set(['quota_usage', 'quota_usage_items', 'quota_limits'
  * @property {{ events: number, seconds: number, perSecond: number, created: number, updated: number, deleted: number, ipamRunning: boolean, cpu: CpuShare | null }} [load]
  * @property {{ lastSequence: number, livePorts: number }} [stream]
  * @property {{ atLoadEnd: number, catchUpSeconds: number, catchUpPerSecond: number, cpu: CpuShare | null }} [live]
- * @property {{ events: number, seconds: number, perSecond: number, ipamDurationMs: number, cpu: CpuShare | null, projections: unknown, samples: unknown, sessions: unknown }} [rebuild]
+ * @property {{ events: number, seconds: number, perSecond: number, ipamDurationMs: number, cpu: CpuShare | null, projections: unknown, samples: unknown, sessions: unknown, profile?: unknown }} [rebuild]
  * @property {object} [check]
  */
 
@@ -80,8 +81,9 @@ function parseOptions(argv) {
     'pause-ipam': flagOption('stop IPAM while loading (the load runs alone; its live projection\nthen catches up from its checkpoint when it starts again)'),
     seed: intOption('seed of the pseudo-random operation mix', 1, 0),
     'timeout-min': intOption('give up on the rebuild after N minutes', 120, 1),
+    profile: textOption('DIR', "write IPAM's CPU profile of the rebuild to DIR/ipam-1.cpuprofile and print where its time went", undefined),
   });
-  return { events: o.events, networks: o.networks, pauseIpam: o['pause-ipam'], seed: o.seed, timeoutMin: o['timeout-min'] };
+  return { events: o.events, networks: o.networks, pauseIpam: o['pause-ipam'], seed: o.seed, timeoutMin: o['timeout-min'], profile: o.profile };
 }
 
 // ---------------------------------------------------------------------------- interruption
@@ -613,6 +615,10 @@ async function main() {
   let nc;
   try {
     await deployIpamMigrations(database.url);
+    if (opts.profile) {
+      mkdirSync(opts.profile, { recursive: true });
+      enableServiceProfiles(path.resolve(opts.profile));
+    }
     ipam = new IpamProcess({ DATABASE_URL: database.url, NATS_URL: infra.natsUrl, NATS_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: String(await freePort()) });
     await ipam.start(() => interrupted);
     nc = await connectNats(infra.natsUrl, `bench-replay-${prefix}`);
@@ -685,7 +691,9 @@ async function main() {
     console.log(`rebuilding the ipam projection from sequence 1 (admin.ipam.projection_rebuild)...`);
     cpu = cpuTimes();
     const sampler = samplePostgres(database.url);
+    if (opts.profile) toggleServiceProfiles({ ipam: ipam.child?.pid });
     const rebuilt = await rebuild(nc, naming, lastSequence, opts.timeoutMin);
+    if (opts.profile) toggleServiceProfiles({ ipam: ipam.child?.pid });
     const sessions = await sampler.stop();
     result.rebuild = {
       events: lastSequence,
@@ -708,6 +716,14 @@ async function main() {
       ['all', sessions.all],
     ];
     for (const [label, share] of shares) console.log(fmtSampled(label, share));
+    if (opts.profile) {
+      const [file] = await profilesWritten(path.resolve(opts.profile), ['ipam'], 1);
+      const byPackage = file ? profileByPackage(file).slice(0, 8) : [];
+      result.rebuild.profile = { file, byPackagePct: byPackage };
+      console.log(
+        `IPAM's CPU profile of the rebuild: ${file ?? 'not written'}; % of its samples: ${byPackage.map(([what, pct]) => `${what} ${pct}`).join(', ')}`,
+      );
+    }
 
     // --- equality
     const after = await fingerprint(database.url);
