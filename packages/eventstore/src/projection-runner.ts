@@ -163,6 +163,8 @@ export async function* batchesOf<M extends Delivered>(messages: Consumed<M>, siz
   if (batch.length > 0) yield batch;
 }
 
+/** How often a rebuild looks at its replay's progress (and reports it). */
+const REPLAY_LOOK_MS = 200;
 /** A replay whose consumer delivers nothing for this long while events are pending gets a new consumer. */
 const REPLAY_STALL_MS = 8_000;
 /** How often a rebuild tries to empty its projection when Postgres aborts it for a reader's sake. */
@@ -455,7 +457,8 @@ export class ProjectionRunner<Tx> {
         logged = Date.now();
         this.opts.logger?.info({ projection: name, target, ...status }, 'projection replay under way');
       }
-      await sleep(200);
+      // done as soon as the target is folded, not at the next look
+      await this.waitFor(target, REPLAY_LOOK_MS).catch(() => undefined);
     }
   }
 
