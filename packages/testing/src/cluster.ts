@@ -109,13 +109,21 @@ export class NatsCluster {
     return this.nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
   }
 
-  /** Starts a node (again) and waits until its JetStream is in contact with the cluster (its /healthz). */
+  /**
+   * Starts a node (again) and waits until its JetStream is in contact with the cluster (its
+   * /healthz). A node started again is back once its JetStream server is (`js-server-only`),
+   * not once each of its replicas has caught up: the other two serve every stream and consumer
+   * meanwhile, and a replica of a busy consumer was seen to stay behind for more than a minute
+   * (NATS 2.9.10, on a machine whose disk was slow).
+   */
   async startNode(i: number): Promise<void> {
     const node = this.nodes[i];
     if (!node) throw new Error(`no node ${i}`);
+    const again = node.child !== undefined;
     const child = new Child({ name: node.name, command: NATS_SERVER, args: ['-c', node.config], env: this.env, onLine: node.output.add });
     node.child = child;
-    const healthy = await child.waitHealthy(httpHealth(`http://127.0.0.1:${node.monitorPort}/healthz`, { anyPid: true }), { timeoutMs: 60_000, pollMs: 100 });
+    const url = `http://127.0.0.1:${node.monitorPort}/healthz${again ? '?js-server-only=true' : ''}`;
+    const healthy = await child.waitHealthy(httpHealth(url, { anyPid: true }), { timeoutMs: 60_000, pollMs: 100 });
     if (!healthy) throw new Error(`nats ${node.name} exited (${describeExit(await child.exit)}) before it was healthy\n${node.output.text()}`);
   }
 
