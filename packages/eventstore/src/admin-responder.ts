@@ -7,6 +7,7 @@ import {
   type Decider,
   type DomainEvent,
   type Naming,
+  type ProjectionStatus,
 } from '@ncp/contracts';
 import { type JetStreamEventStore } from './event-store';
 import { jsonChanges, toPlain } from './json-changes';
@@ -42,6 +43,20 @@ const MAX_DIFFED_EVENTS = 500;
  * the service's own deciders) and `admin.<context>.projection_replay` (its projections as of a
  * sequence, in a scratch schema).
  */
+/**
+ * Rebuilds a service's projections all at once, and then says where each stands. Each reads
+ * the stream with a consumer of its own into tables of its own, and one's Postgres work overlaps
+ * another's decoding; one after the other, the service took the sum of their times, and a
+ * progress bar (the least advanced projection) stood still once the first was done. A failure is
+ * the answer only once every rebuild has ended: none is left running behind it.
+ */
+export async function rebuildAll(projections: readonly Pick<ProjectionRunner<unknown>, 'status' | 'rebuild'>[]): Promise<ProjectionStatus[]> {
+  const rebuilt = await Promise.allSettled(projections.map((p) => p.rebuild()));
+  const failed = rebuilt.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return Promise.all(projections.map((p) => p.status()));
+}
+
 export class AdminResponder {
   private readonly subscriptions: Subscription[] = [];
 
@@ -61,14 +76,7 @@ export class AdminResponder {
     this.serve('projection_status', async () => Promise.all(this.projections.map((p) => p.status())));
     this.serve('projection_rebuild', async () => {
       const started = Date.now();
-      // All at once: each reads the stream with a consumer of its own into tables of its own, and
-      // one's Postgres work overlaps another's decoding. One after the other, the service took the
-      // sum of their times, and a progress bar (the least advanced projection) stood still after
-      // the first was done.
-      const rebuilt = await Promise.allSettled(this.projections.map((p) => p.rebuild()));
-      const failed = rebuilt.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      const results = await Promise.all(this.projections.map((p) => p.status()));
+      const results = await rebuildAll(this.projections);
       this.logger.info({ results, ms: Date.now() - started }, 'projections rebuilt');
       return { projections: results, durationMs: Date.now() - started };
     });
