@@ -35,15 +35,6 @@ export function historyOf<S, C, E extends DomainEvent>(decider: Decider<S, C, E>
 const MAX_DIFFED_EVENTS = 500;
 
 /**
- * Operator requests over NATS, what `netctl` sends to a service, answered by one of its replicas:
- * `admin.<context>.projection_status`, `admin.<context>.projection_rebuild`,
- * `admin.<context>.projection_parked` (the events its projections parked),
- * `admin.<context>.projection_reapply` (applies them again, after a fix),
- * `admin.<context>.aggregate_history` (the history and state of one aggregate, computed with
- * the service's own deciders) and `admin.<context>.projection_replay` (its projections as of a
- * sequence, in a scratch schema).
- */
-/**
  * Rebuilds a service's projections all at once, and then says where each stands. Each reads
  * the stream with a consumer of its own into tables of its own, and one's Postgres work overlaps
  * another's decoding; one after the other, the service took the sum of their times, and a
@@ -57,6 +48,15 @@ export async function rebuildAll(projections: readonly Pick<ProjectionRunner<unk
   return Promise.all(projections.map((p) => p.status()));
 }
 
+/**
+ * Operator requests over NATS, what `netctl` sends to a service, answered by one of its replicas:
+ * `admin.<context>.projection_status`, `admin.<context>.projection_rebuild`,
+ * `admin.<context>.projection_parked` (the events its projections parked),
+ * `admin.<context>.projection_reapply` (applies them again, after a fix),
+ * `admin.<context>.aggregate_history` (the history and state of one aggregate, computed with
+ * the service's own deciders) and `admin.<context>.projection_replay` (its projections as of a
+ * sequence, in a scratch schema).
+ */
 export class AdminResponder {
   private readonly subscriptions: Subscription[] = [];
 

@@ -56,8 +56,9 @@ export async function reconcileL3(
  * their floating IPs, that the last pass had a command of unknown effect in or an item of
  * failed in, that the caller says someone else changed, and the HA routers' (keepalived
  * changes them on its own); every other one is its last read-back, as the steps of known
- * effect since left it (a floating IP's: see `L3StepEffect`). Without it, every pass read every router namespace of the host, six processes
- * each: a floating IP's latency grew with the routers on the host. A `resync` pass reads them
+ * effect since left it (a floating IP's: see `L3StepEffect`). Without it, every pass read
+ * every router namespace of the host, six processes each: a floating IP's latency grew with
+ * the routers on the host. A `resync` pass reads them
  * all, as does the pass after one that threw: what someone else changed in a namespace is found
  * there (the agent runs one every `--resync-seconds`). With `resyncSlice`, a resync queues them
  * instead, and the passes after it read them that many at a time (see `ResyncSlices`), while
@@ -78,8 +79,8 @@ export class L3Reconciler {
   /**
    * The router namespaces the last pass changed or may have: those of routers that are new,
    * gone or changed in more than their floating IPs, those a command of unknown effect named
-   * (see `L3StepEffect`), and those of a failed item or of an HA router whose role changed. Undefined after a pass that threw or could not read the
-   * namespaces. The drivers that build on router namespaces (RAs, metadata proxies) run after
+   * (see `L3StepEffect`), and those of a failed item or of an HA router whose role changed.
+   * Undefined after a pass that threw or could not read the namespaces. The drivers that build on router namespaces (RAs, metadata proxies) run after
    * it only for these: a floating IP made them run after every pass of this driver.
    */
   changedNamespaces: ReadonlySet<string> | undefined;
