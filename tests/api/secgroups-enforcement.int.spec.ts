@@ -68,6 +68,11 @@ describe('security groups on ports', () => {
 
     const joining = await port([db.id], 'cmp-elsewhere');
     await eventually('the new member on the host', desired('sgmem', db.id), (v) => (v as SgMembersIntent | undefined)?.addresses.length === 2);
+    // a port bound nowhere is a member all the same
+    const unbound = await api.create<Port>('ports', 'port', { network_id: network.id, security_groups: [db.id] });
+    await eventually('the unbound member on the host', desired('sgmem', db.id), (v) =>
+      Boolean((v as SgMembersIntent | undefined)?.addresses.includes(unbound.fixed_ips[0]?.ip_address ?? '-')),
+    );
     // a rule added reaches the host
     await api.create('security-group-rules', 'security_group_rule', {
       security_group_id: web.id,
@@ -76,7 +81,7 @@ describe('security groups on ports', () => {
       protocol: 'ipv6-icmp',
     });
     await eventually('the new rule on the host', desired('sggroup', web.id), (v) => (v as SgGroupIntent).rules.some((r) => r.protocol === 58));
-    for (const p of [front, back, joining]) expect((await api.delete(`/v2.0/ports/${p.id}`)).status).toBe(204);
+    for (const p of [front, back, joining, unbound]) expect((await api.delete(`/v2.0/ports/${p.id}`)).status).toBe(204);
     await eventually('the port gone from the host', desired('sgport', front.id), (v) => v === undefined);
   });
 

@@ -5,9 +5,9 @@ import { defineService, type ServiceOf } from '@ncp/service-kit';
 import { dhcpServerDecider } from './domain/server.decider';
 import { DHCP_PRISMA, DhcpAgentsController, HEARTBEATS } from './api/dhcp.controllers';
 import { DHCP_EXTENSIONS } from './api/extensions';
-import { DhcpServers } from './application/servers';
+import { DhcpServers, placementMayChange } from './application/servers';
 import { dhcpConfig } from './config';
-import { dhcpAndRaIntents, dhcpPartitionOf, networksChangedBy } from './desired-state/intents';
+import { dhcpAndRaIntents, dhcpPartitionOf, partitionsChangedBy } from './desired-state/intents';
 import { dhcpStatusFromAgentReports } from './desired-state/status.reaction';
 import { createPrisma, DHCP_SCHEMA } from './infrastructure/prisma';
 import { DhcpProjection } from './projection/dhcp.projection';
@@ -48,9 +48,10 @@ export const DhcpContext = defineService({
     const servers: DhcpServers = new DhcpServers(store, prisma, new IpamClient(nc, naming), heartbeats, () => projection.catchUp(), logger);
     // every replica folds the projection; the leader alone places and publishes
     const projection = project(() => new DhcpProjection(naming), {
+      // without the batch's events (another replica folded part of it), anything may have changed
       onAdvance: onlyWhenLeading((_sequence, folded) => {
-        publisher.schedule(folded && networksChangedBy(naming, folded));
-        servers.reconcileSoon();
+        publisher.schedule(folded && partitionsChangedBy(naming, folded));
+        if (folded === undefined || placementMayChange(naming, folded)) servers.reconcileSoon();
       }),
     });
     reactToAgentReports('dhcp_status', dhcpStatusFromAgentReports(servers));

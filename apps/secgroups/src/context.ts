@@ -20,7 +20,7 @@ import { SecurityGroupRulesController, SecurityGroupsController } from './api/se
 import { SecurityGroupCommands } from './application/groups';
 import { sgUsageChanges } from './application/usage-changes';
 import { secgroupsConfig } from './config';
-import { securityGroupEntries } from './desired-state/intents';
+import { filteringUnchangedBy, securityGroupEntries } from './desired-state/intents';
 import { groupDecider } from './domain/group.decider';
 import { projectDecider } from './domain/project.decider';
 import { SECGROUPS_SCHEMA, createPrisma } from './infrastructure/prisma';
@@ -45,7 +45,11 @@ export const SecgroupsContext = defineService({
     const publisher = publish(
       new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers], () => securityGroupEntries(prisma), logger),
     );
-    const projection = project(() => new SecgroupsProjection(naming), { onAdvance: () => publisher.schedule() });
+    const projection = project(() => new SecgroupsProjection(naming), {
+      // without the batch's events (another replica folded part of it), anything may have changed
+      onAdvance: (_sequence, folded) =>
+        folded === undefined ? publisher.schedule() : publisher.scheduleUnless((published) => filteringUnchangedBy(naming, folded, published)),
+    });
     const groups = new SecurityGroupCommands(store, prisma, () => projection.catchUp());
     // Limits from the service's copy of IPAM's quota events, caught up first: a limit just set holds at once.
     const limitOf = projectedLimitOf(prisma.quotaLimit, quotaDefaults(config));

@@ -171,4 +171,35 @@ describe('desired-state publisher with partitions', () => {
     expect(scopes[4]).toEqual(new Set(['n1']));
     expect(scopes[5]).toBe('all');
   });
+
+  describe('scheduleUnless', () => {
+    // A pass's scope tells whether scheduleUnless scheduled one: `schedule()` makes it 'all'.
+    it('runs no pass when the change leaves the published entries as they are, and asks with those entries', async () => {
+      const seen: Record<string, string>[] = [];
+      publisher.scheduleUnless((published) => {
+        seen.push(Object.fromEntries(published));
+        return true;
+      });
+      expect(seen).toEqual([{ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v4', [PASS]: '6' }]);
+      world.set('n2', new Map([[dhcp('n2'), 'n2 v7']]));
+      publisher.schedule(['n2']);
+      await settlesOn({ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v7', [PASS]: '7' });
+      expect(scopes.slice(6)).toEqual([new Set(['n2'])]);
+    });
+
+    it('recomputes everything when the change may alter an entry', async () => {
+      publisher.scheduleUnless(() => false);
+      await settlesOn({ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v7', [PASS]: '8' });
+      expect(scopes[7]).toBe('all');
+    });
+
+    it('does not ask while a pass is due: its entries may be older than the change', async () => {
+      publisher.schedule(['n1']);
+      const asked = vi.fn(() => true);
+      publisher.scheduleUnless(asked);
+      expect(asked).not.toHaveBeenCalled();
+      await settlesOn({ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v7', [PASS]: '9' });
+      expect(scopes[8]).toBe('all');
+    });
+  });
 });

@@ -182,6 +182,17 @@ export class DesiredStatePublisher {
     );
   }
 
+  /**
+   * Something changed that may leave every entry as it is: recompute soon unless `unchanged`
+   * says it does, given the entries published. It is asked only while no pass is due, under
+   * way or to be tried again, so that those entries were computed from the projection as it
+   * was before the change (a pass reading while the change committed might have missed it).
+   */
+  scheduleUnless(unchanged: (published: ReadonlyMap<string, string>) => boolean): void {
+    const settled = this.kv !== undefined && this.dirty !== 'all' && !this.timer && !this.retryTimer && !this.passes.busy;
+    if (!settled || !unchanged(this.published)) this.schedule();
+  }
+
   async publish(): Promise<void> {
     const kv = this.kv;
     if (!kv) return;

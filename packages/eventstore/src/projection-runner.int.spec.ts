@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod';
 import { EventRegistry, Naming, defineEvent, type CommandMetadata, type RecordedEvent } from '@ncp/contracts';
 import { LossyNatsProxy, PgSqlClient, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
-import { JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection, type Projection, type ProjectionLogger } from './index';
+import { ACK_DELAY_MS, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection, type Projection, type ProjectionLogger } from './index';
 
 /**
  * The runner against real Postgres errors: an event Postgres or the registry refuses is parked
@@ -662,6 +662,46 @@ describe('projection runner: a rebuild beside readers', () => {
       expect((await runner.status()).parked).toBe(0);
     } finally {
       await runner.stop();
+    }
+  });
+});
+
+describe('projection runner: acknowledgements', () => {
+  it('acknowledges everything it folded, at most once per ACK_DELAY_MS however many batches', async () => {
+    const { nc, sql, store, filter, close, add } = await testBed('projection-acks-test');
+    const runner = new ProjectionRunner(store, new Things(filter), new SqlProjectionStore(sql), { instance: 'acks' });
+    // every acknowledgement is a message to the consumer's $JS.ACK subject
+    const acks = nc.subscribe(`$JS.ACK.${store.streamName}.${runner.durableName}.>`);
+    let acked = 0;
+    void (async () => {
+      for await (const _ of acks) acked++;
+    })();
+    try {
+      await runner.start();
+      let last = 0;
+      const startedAt = performance.now();
+      // one event at a time, each its own batch
+      for (let i = 0; i < 20; i++) {
+        last = await add(`a${i}`);
+        await runner.waitFor(last);
+      }
+      const windows = Math.ceil((performance.now() - startedAt) / ACK_DELAY_MS) + 1;
+      const jsm = await store.jsm();
+      await vi.waitFor(
+        async () => {
+          const info = await jsm.consumers.info(store.streamName, runner.durableName);
+          expect(info.ack_floor.stream_seq).toBe(last);
+          expect(info.num_ack_pending).toBe(0);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      await nc.flush();
+      expect(acked).toBeGreaterThan(0);
+      expect(acked).toBeLessThanOrEqual(Math.min(20, windows));
+    } finally {
+      acks.unsubscribe();
+      await runner.stop();
+      await close();
     }
   });
 });

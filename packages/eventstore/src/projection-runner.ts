@@ -16,6 +16,13 @@ export interface ProjectionStore<Tx> {
    */
   readCheckpoint(name: string, tx?: Tx): Promise<number>;
   writeCheckpoint(tx: Tx, name: string, sequence: number): Promise<void>;
+  /**
+   * In a batch's transaction, what readCheckpoint and writeCheckpoint do in one statement: locks
+   * the checkpoint, moves it to `to` unless it is behind `committed` (a rebuild emptied the
+   * projection) or at `to` or past it already, and answers where it was. A batch then costs
+   * one round trip less.
+   */
+  claimCheckpoint?(tx: Tx, name: string, committed: number, to: number): Promise<number>;
   /** Records an event the projection cannot apply, in the transaction that moves its checkpoint past it. */
   park(tx: Tx, event: Omit<ParkedEvent, 'parkedAt'>): Promise<void>;
   /** The projection's parked events, oldest first. */
@@ -176,6 +183,13 @@ const RESET_ATTEMPTS = 5;
  */
 export const SKIPPED_CHECKPOINT_DELAY_MS = 1_000;
 
+/**
+ * How long an acknowledgement may wait for the next: one acknowledges every message before it
+ * (AckPolicy.All), and each is a write to the server. The checkpoint, not the acknowledgement,
+ * says where a consumer made again starts.
+ */
+export const ACK_DELAY_MS = 100;
+
 /** An event that fails alone with an error of no known kind is parked after this many attempts. */
 const UNKNOWN_FAILURE_ATTEMPTS = 3;
 
@@ -235,6 +249,8 @@ export class ProjectionRunner<Tx> {
   /** The highest checkpoint this runner wrote or found in the database; below `position` while skipped events are unwritten. */
   private committed = 0;
   private skippedFlush: { timer?: NodeJS.Timeout; running?: Promise<void> } = {};
+  /** The last message folded or skipped, not acknowledged yet (see ACK_DELAY_MS). */
+  private unacked: { message: JsMsg; timer: NodeJS.Timeout } | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -299,6 +315,7 @@ export class ProjectionRunner<Tx> {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.acknowledgeNow();
     await this.messages?.close();
     await this.loop;
     this.loop = undefined;
@@ -481,6 +498,8 @@ export class ProjectionRunner<Tx> {
   }
 
   private async recreateConsumer(startSequence: number): Promise<void> {
+    // an acknowledgement names a delivery of the consumer it came from, never of the next
+    this.acknowledgeNow();
     const jsm = await this.events.jsm();
     await unlessConsumerMissing(() => jsm.consumers.delete(this.events.streamName, this.durableName));
     await addDurableConsumer(this.events, this.durableName, this.projection.filter, {
@@ -511,7 +530,7 @@ export class ProjectionRunner<Tx> {
         for await (const batch of batchesOf(inTurn, () => this.batchLimit)) {
           const fresh = batch.filter((m) => m.seq > this.position);
           // applied already (by this replica before its consumer was made again, or by another)
-          if (fresh.length === 0) batch.at(-1)?.ack();
+          if (fresh.length === 0) this.acknowledge(batch.at(-1));
           if (fresh.length > 0 && !this.stopping) {
             if (this.foldsAny(fresh)) await this.settleFolding(fresh);
             else this.skip(fresh);
@@ -534,6 +553,7 @@ export class ProjectionRunner<Tx> {
         this.committed = rewoundTo;
       }
       // Otherwise the consumer ended by itself, skipped a delivery or failed: on again from what is committed.
+      this.acknowledgeNow();
       await messages.close();
       // A new consumer is expected to number its deliveries from 1; one that keeps doing
       // otherwise must not be made again and again as fast as the server answers.
@@ -611,8 +631,10 @@ export class ProjectionRunner<Tx> {
     let parked: Omit<ParkedEvent, 'parkedAt'> | undefined;
     let folded: RecordedEvent[] = [];
     let foldedAll = false;
+    const to = batch.at(-1)?.seq ?? this.committed;
+    const claimed = this.store.claimCheckpoint?.bind(this.store);
     const reached = await this.store.transaction(async (tx) => {
-      const checkpoint = await this.store.readCheckpoint(name, tx);
+      const checkpoint = claimed ? await claimed(tx, name, this.committed, to) : await this.store.readCheckpoint(name, tx);
       // Behind what this runner saw committed: a rebuild emptied the projection since (see run).
       if (checkpoint < this.committed) {
         this.rewoundTo = checkpoint;
@@ -633,11 +655,11 @@ export class ProjectionRunner<Tx> {
         // another replica folded part of the batch: what it folded is not known here
         foldedAll = fresh.length === batch.length;
       }
-      await this.store.writeCheckpoint(tx, name, last.seq);
+      if (!claimed) await this.store.writeCheckpoint(tx, name, last.seq);
       return last.seq;
     });
     this.committed = reached;
-    batch.at(-1)?.ack();
+    this.acknowledge(batch.at(-1));
     if (parked) {
       this.parkedCount += 1;
       // Once per event: the batches that failed on the way here logged nothing.
@@ -669,12 +691,31 @@ export class ProjectionRunner<Tx> {
 
   /** Past events the projection does not fold: nothing of it changes, so no transaction and no onAdvance. */
   private skip(batch: JsMsg[]): void {
-    batch.at(-1)?.ack();
+    this.acknowledge(batch.at(-1));
     const last = batch.at(-1);
     if (!last || last.seq <= this.position) return;
     this.position = last.seq;
     this.resolveWaiters(last.seq);
     this.writeSkippedSoon();
+  }
+
+  private acknowledge(message: JsMsg | undefined): void {
+    if (!message) return;
+    if (this.unacked) {
+      this.unacked.message = message;
+      return;
+    }
+    const timer = setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
+    timer.unref();
+    this.unacked = { message, timer };
+  }
+
+  private acknowledgeNow(): void {
+    const unacked = this.unacked;
+    this.unacked = undefined;
+    if (!unacked) return;
+    clearTimeout(unacked.timer);
+    unacked.message.ack();
   }
 
   private writeSkippedSoon(): void {

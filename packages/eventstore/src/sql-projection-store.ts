@@ -46,6 +46,19 @@ export class SqlProjectionStore<Tx extends SqlClient> implements ProjectionStore
     await tx.$executeRaw`UPDATE projection_checkpoints SET sequence = ${BigInt(sequence)}, updated_at = now() WHERE name = ${name}`;
   }
 
+  async claimCheckpoint(tx: Tx, name: string, committed: number, to: number): Promise<number> {
+    // The subquery's FOR UPDATE waits for another writer and answers the row it committed.
+    const rows = await tx.$queryRaw<{ before: bigint }[]>`
+      UPDATE projection_checkpoints c
+      SET sequence = CASE WHEN was.sequence < ${BigInt(committed)} OR was.sequence >= ${BigInt(to)} THEN was.sequence ELSE ${BigInt(to)} END, updated_at = now()
+      FROM (SELECT sequence FROM projection_checkpoints WHERE name = ${name} FOR UPDATE) was
+      WHERE c.name = ${name}
+      RETURNING was.sequence AS before`;
+    const row = rows[0];
+    if (!row) throw new Error(`checkpoint ${name} missing: readCheckpoint(name) must run before the first batch`);
+    return Number(row.before);
+  }
+
   async park(tx: Tx, e: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {
     await tx.$executeRaw`
       INSERT INTO parked_events (projection, sequence, subject, type, schema_version, error, parked_at)

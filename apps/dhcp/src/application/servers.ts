@@ -10,6 +10,9 @@ import {
   serviceMeta,
   type CommandMetadata,
   type DhcpEvent,
+  type IpamEventOf,
+  type Naming,
+  type RecordedEvent,
 } from '@ncp/contracts';
 import { AggregateRepository, ReconcileLoop, type HeartbeatWatcher, type IpamClient, type JetStreamEventStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
@@ -26,6 +29,29 @@ import { dhcpServerDecider, type DhcpServerCommand, type DhcpServerState } from 
 import { type DhcpPrisma } from '../infrastructure/prisma';
 import { type Agent as AgentRow } from '../generated/prisma/client';
 import { portFacts, subnetFacts } from './facts';
+
+/**
+ * Whether a batch of the projection's events may change where a server should be or its DHCP
+ * port: anything but statuses and ports created unbound for something other than DHCP. A
+ * port bound somewhere may draw an unplaced server to its row. Every port created used to cost
+ * a read of every network, subnet, server, DHCP port and agent.
+ */
+export function placementMayChange(naming: Naming, events: readonly RecordedEvent[]): boolean {
+  return events.some((e) => {
+    const { context, aggregate } = naming.parseEventSubject(e.subject);
+    if (!(context === 'ipam' && aggregate === 'network')) return true;
+    switch (e.envelope.type) {
+      case 'PortStatusChanged':
+        return false;
+      case 'PortCreated': {
+        const port = e.envelope.data as IpamEventOf<'PortCreated'>['data'];
+        return port.deviceOwner === DHCP_DEVICE_OWNER || port.bindingHostId !== '';
+      }
+      default:
+        return true;
+    }
+  });
+}
 
 /**
  * Keeps one DHCP server per network that needs one, on a live network agent, with its DHCP

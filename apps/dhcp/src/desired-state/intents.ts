@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey, groupBy, parseDesiredKey, type Naming, type RecordedEvent } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy, parseDesiredKey, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { type DesiredScope } from '@ncp/eventstore';
 import { networkFacts, portFacts, subnetFacts } from '../application/facts';
 import {
@@ -12,39 +12,67 @@ import {
 } from '../domain/dhcp-intent';
 import { type DhcpPrisma } from '../infrastructure/prisma';
 
-/** A DHCP server's entry is its network's: it is made of that network's subnets and ports. RAs are recomputed every pass. */
+/**
+ * The partition every router's RAs are computed in: they are made of the router interface
+ * ports of every network (and those networks' subnets). No network id looks like it.
+ */
+export const RA_PARTITION = 'ra';
+
+/** A DHCP server's entry is its network's: it is made of that network's subnets and ports. */
 export const dhcpPartitionOf = (key: string): string | undefined => {
   const parsed = parseDesiredKey(key);
-  return parsed?.kind === DESIRED_KINDS.dhcp ? parsed.id : undefined;
+  if (parsed?.kind === DESIRED_KINDS.dhcp) return parsed.id;
+  return parsed?.kind === DESIRED_KINDS.ra ? RA_PARTITION : undefined;
 };
 
 /**
- * The networks whose DHCP servers the events may change (IPAM's network aggregate holds its
- * subnets and ports; a DHCP server's aggregate is its network's), or undefined when one of
- * them may change others (an agent's registration moves its row).
+ * The partitions the events may change: the networks whose DHCP servers they may change
+ * (IPAM's network aggregate holds its subnets and ports; a DHCP server's aggregate is its
+ * network's), and the RAs unless every IPAM event is a status or a port created for something
+ * other than a router; or undefined when one of them may change others (an agent's
+ * registration moves its row).
  */
-export function networksChangedBy(naming: Naming, events: readonly RecordedEvent[]): Set<string> | undefined {
-  const networks = new Set<string>();
+export function partitionsChangedBy(naming: Naming, events: readonly RecordedEvent[]): Set<string> | undefined {
+  const partitions = new Set<string>();
   for (const e of events) {
     const { context, aggregate, id } = naming.parseEventSubject(e.subject);
-    if ((context === 'ipam' && aggregate === 'network') || (context === 'dhcp' && aggregate === 'server')) networks.add(id);
-    else return undefined;
+    if (context === 'dhcp' && aggregate === 'server') partitions.add(id);
+    else if (context === 'ipam' && aggregate === 'network') {
+      partitions.add(id);
+      if (mayChangeRas(e)) partitions.add(RA_PARTITION);
+    } else return undefined;
   }
-  return networks;
+  return partitions;
+}
+
+/** An IPAM network event that may change a router's RAs (they show only router interface ports). */
+function mayChangeRas(e: RecordedEvent): boolean {
+  switch (e.envelope.type) {
+    case 'PortStatusChanged':
+      return false;
+    case 'PortCreated':
+      return ROUTER_INTERFACE_OWNERS.has((e.envelope.data as IpamEventOf<'PortCreated'>['data']).deviceOwner);
+    default:
+      return true;
+  }
 }
 
 /**
  * Every DHCP server's intent (`<row>.<host>.dhcp.<network id>`) of the networks in `scope`, and
- * every router's RAs (`<row>.<host>.ra.<router id>`), from DHCP's projection.
+ * every router's RAs (`<row>.<host>.ra.<router id>`) when the scope has them, from DHCP's
+ * projection.
  */
 export async function dhcpAndRaIntents(prisma: DhcpPrisma, dhcp: DhcpSettings, ra: RaSettings, scope: DesiredScope = 'all'): Promise<Map<string, string>> {
   const inScope = scope === 'all' ? {} : { networkId: { in: [...scope] } };
-  const [networks, subnets, servers, agents, routerPorts] = await Promise.all([
+  const withRas = scope === 'all' || scope.has(RA_PARTITION);
+  const servers = await prisma.dhcpServer.findMany({ where: { host: { not: null }, portId: { not: null }, ...inScope } });
+  // ports created on networks without a server: nothing to compute, nothing more to read
+  if (servers.length === 0 && !withRas) return new Map();
+  const [networks, subnets, agents, routerPorts] = await Promise.all([
     prisma.ipamNetwork.findMany(),
     prisma.ipamSubnet.findMany(),
-    prisma.dhcpServer.findMany({ where: { host: { not: null }, portId: { not: null }, ...inScope } }),
     prisma.agent.findMany(),
-    prisma.ipamPort.findMany({ where: { deviceOwner: { in: [...ROUTER_INTERFACE_OWNERS] } }, orderBy: { id: 'asc' } }),
+    withRas ? prisma.ipamPort.findMany({ where: { deviceOwner: { in: [...ROUTER_INTERFACE_OWNERS] } }, orderBy: { id: 'asc' } }) : [],
   ]);
   // only the ports of networks with a placed server: a server's hosts are its network's ports
   const ports = await prisma.ipamPort.findMany({ where: { networkId: { in: servers.map((s) => s.networkId) } }, orderBy: { id: 'asc' } });

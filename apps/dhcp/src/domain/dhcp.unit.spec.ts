@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DESIRED_KINDS, Naming, desiredKey, type RecordedEvent } from '@ncp/contracts';
 import { deciderSpec } from '@ncp/testing';
-import { dhcpPartitionOf, networksChangedBy } from '../desired-state/intents';
+import { dhcpPartitionOf, partitionsChangedBy, RA_PARTITION } from '../desired-state/intents';
+import { placementMayChange } from '../application/servers';
 import {
   defaultHostname,
   dhcpDeviceId,
@@ -354,21 +355,40 @@ describe('DHCP server decider', () => {
   });
 });
 
-describe('which networks a batch of events changes, for the DHCP servers', () => {
+describe('what a batch of events changes, for the DHCP servers, the RAs and the placement', () => {
   const naming = new Naming({ prefix: 'ncp' });
-  const recorded = (context: string, aggregate: string, id: string) =>
-    ({ subject: naming.eventSubject(context, aggregate, id), sequence: 1, envelope: {} }) as unknown as RecordedEvent;
+  const recorded = (context: string, aggregate: string, id: string, type = 'X', data: object = {}) =>
+    ({ subject: naming.eventSubject(context, aggregate, id), sequence: 1, envelope: { type, data } }) as unknown as RecordedEvent;
+  const portCreated = (network: string, deviceOwner: string, bindingHostId = '') =>
+    recorded('ipam', 'network', network, 'PortCreated', { portId: 'p1', deviceOwner, bindingHostId });
+  const status = (network: string) => recorded('ipam', 'network', network, 'PortStatusChanged', { portId: 'p1', status: 'ACTIVE' });
 
   it("names IPAM's networks and DHCP's servers by network, and gives up on anything else", () => {
-    expect(networksChangedBy(naming, [recorded('ipam', 'network', 'n1'), recorded('dhcp', 'server', 'n2'), recorded('ipam', 'network', 'n1')])).toEqual(
-      new Set(['n1', 'n2']),
-    );
-    expect(networksChangedBy(naming, [recorded('ipam', 'network', 'n1'), recorded('agent', 'agent', 'h1')])).toBeUndefined();
-    expect(networksChangedBy(naming, [])).toEqual(new Set());
+    expect(partitionsChangedBy(naming, [portCreated('n1', 'compute:nova'), recorded('dhcp', 'server', 'n2'), status('n1')])).toEqual(new Set(['n1', 'n2']));
+    expect(partitionsChangedBy(naming, [recorded('ipam', 'network', 'n1'), recorded('agent', 'agent', 'h1')])).toBeUndefined();
+    expect(partitionsChangedBy(naming, [])).toEqual(new Set());
   });
 
-  it("partitions DHCP servers' entries by network; RAs belong to no partition", () => {
+  it('names the RAs for any IPAM event but a status or a port created for something other than a router', () => {
+    expect(partitionsChangedBy(naming, [portCreated('n1', 'network:router_interface')])).toEqual(new Set(['n1', RA_PARTITION]));
+    expect(partitionsChangedBy(naming, [portCreated('n1', '')])).toEqual(new Set(['n1']));
+    for (const type of ['PortUpdated', 'PortDeleted', 'SubnetCreated', 'SubnetUpdated', 'NetworkUpdated'])
+      expect(partitionsChangedBy(naming, [recorded('ipam', 'network', 'n1', type)])).toEqual(new Set(['n1', RA_PARTITION]));
+  });
+
+  it("partitions DHCP servers' entries by network, and every RA in one partition of their own", () => {
     expect(dhcpPartitionOf(desiredKey('row-a', 'h1', DESIRED_KINDS.dhcp, 'n1'))).toBe('n1');
-    expect(dhcpPartitionOf(desiredKey('row-a', 'h1', DESIRED_KINDS.ra, 'r1'))).toBeUndefined();
+    expect(dhcpPartitionOf(desiredKey('row-a', 'h1', DESIRED_KINDS.ra, 'r1'))).toBe(RA_PARTITION);
+  });
+
+  it('runs the placement for anything but statuses and ports created unbound for something other than DHCP', () => {
+    expect(placementMayChange(naming, [portCreated('n1', 'compute:nova'), portCreated('n1', ''), status('n1')])).toBe(false);
+    expect(placementMayChange(naming, [])).toBe(false);
+    expect(placementMayChange(naming, [portCreated('n1', 'network:dhcp')])).toBe(true);
+    expect(placementMayChange(naming, [portCreated('n1', 'compute:nova', 'h1')])).toBe(true);
+    for (const type of ['PortUpdated', 'PortDeleted', 'SubnetCreated', 'NetworkDeleted'])
+      expect(placementMayChange(naming, [status('n1'), recorded('ipam', 'network', 'n1', type)])).toBe(true);
+    expect(placementMayChange(naming, [recorded('dhcp', 'server', 'n1')])).toBe(true);
+    expect(placementMayChange(naming, [recorded('agent', 'agent', 'h1')])).toBe(true);
   });
 });

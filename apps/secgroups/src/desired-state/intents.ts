@@ -1,3 +1,4 @@
+import { DESIRED_KINDS, parseDesiredKey, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { sgHostEntries, type PortFacts } from '../domain/host-intents';
 import { type SecgroupsPrisma } from '../infrastructure/prisma';
 
@@ -20,3 +21,37 @@ export async function securityGroupEntries(prisma: SecgroupsPrisma): Promise<Map
     new Map(agents.map((a) => [a.host, a.row])),
   );
 }
+
+/**
+ * Whether a batch of the projection's events leaves every entry as `published` shows it: only
+ * ports created unbound (no host filters them) in no group whose members an entry lists, and
+ * statuses. Every port created used to read every port of the cloud again; a port joining a
+ * group whose members hosts filter on still does.
+ */
+export function filteringUnchangedBy(naming: Naming, events: readonly RecordedEvent[], published: ReadonlyMap<string, string>): boolean {
+  let listedGroups: Set<string> | undefined;
+  return events.every((e) => {
+    const { context, aggregate } = naming.parseEventSubject(e.subject);
+    if (!(context === 'ipam' && aggregate === 'network')) return false;
+    switch (e.envelope.type) {
+      case 'PortStatusChanged':
+        return true;
+      case 'PortCreated': {
+        const port = e.envelope.data as IpamEventOf<'PortCreated'>['data'];
+        listedGroups ??= groupsWithMembersIn(published);
+        const groups = listedGroups;
+        return port.bindingHostId === '' && !port.securityGroups.some((g) => groups.has(g));
+      }
+      default:
+        return false;
+    }
+  });
+}
+
+const groupsWithMembersIn = (entries: ReadonlyMap<string, string>): Set<string> =>
+  new Set(
+    [...entries.keys()].flatMap((key) => {
+      const parsed = parseDesiredKey(key);
+      return parsed?.kind === DESIRED_KINDS.sgMembers ? [parsed.id] : [];
+    }),
+  );
