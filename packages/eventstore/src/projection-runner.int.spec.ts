@@ -2,7 +2,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod';
 import { EventRegistry, Naming, defineEvent, type CommandMetadata, type RecordedEvent } from '@ncp/contracts';
 import { LossyNatsProxy, PgSqlClient, createTestDatabase, testInfra, uniqueName } from '@ncp/testing';
-import { ACK_DELAY_MS, JetStreamEventStore, ProjectionRunner, SqlProjectionStore, connectNats, type NatsConnection, type Projection, type ProjectionLogger } from './index';
+import {
+  ACK_DELAY_MS,
+  JetStreamEventStore,
+  ProjectionRunner,
+  SqlProjectionStore,
+  connectNats,
+  type NatsConnection,
+  type Projection,
+  type ProjectionLogger,
+} from './index';
 
 /**
  * The runner against real Postgres errors: an event Postgres or the registry refuses is parked

@@ -143,7 +143,8 @@ export class QuotaUsage {
     if (!change) return;
     const meta: CommandMetadata = { ...serviceMeta(`${this.context}:quota`, new Date(e.occurredAt)), correlationId: e.correlationId, causationId: e.id };
     if (change.created.length > 0) {
-      const parentIds = change.created.flatMap((c) => (c.parentId ? [c.parentId] : []));
+      // only an item without a project of its own (a rule) takes its parent's
+      const parentIds = change.created.flatMap((c) => (c.projectId === undefined && c.parentId ? [c.parentId] : []));
       const parents = parentIds.length === 0 ? [] : await items.findMany({ where: { id: { in: parentIds } } });
       const created = change.created.flatMap((c) => {
         const projectId = c.projectId ?? parents.find((p) => p.id === c.parentId)?.projectId;
