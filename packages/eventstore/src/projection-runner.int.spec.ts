@@ -707,6 +707,11 @@ describe('projection runner: acknowledgements', () => {
       await nc.flush();
       expect(acked).toBeGreaterThan(0);
       expect(acked).toBeLessThanOrEqual(Math.min(20, windows));
+
+      // caught up is nothing pending at once, not once the acknowledgement's delay has passed
+      last = await add('a-last');
+      await runner.waitFor(last);
+      expect(await runner.status()).toMatchObject({ checkpoint: last, pending: 0 });
     } finally {
       acks.unsubscribe();
       await runner.stop();

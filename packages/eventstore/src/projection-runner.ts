@@ -360,6 +360,9 @@ export class ProjectionRunner<Tx> {
    * position to it, folded or skipped, so a projection caught up stands at that last event.
    */
   async status(): Promise<ProjectionStatus> {
+    // what it folded and has not acknowledged yet is not left to do (the server handles the
+    // acknowledgement before the info request that follows it on this connection)
+    this.acknowledgeNow();
     const jsm = await this.events.jsm();
     const [info, last] = await Promise.all([
       unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName)),
