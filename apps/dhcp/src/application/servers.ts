@@ -10,7 +10,7 @@ import {
   serviceMeta,
   type CommandMetadata,
   type DhcpEvent,
-  type IpamEventOf,
+  ipamNetworkEvent,
   type Naming,
   type RecordedEvent,
 } from '@ncp/contracts';
@@ -38,15 +38,12 @@ import { portFacts, subnetFacts } from './facts';
  */
 export function placementMayChange(naming: Naming, events: readonly RecordedEvent[]): boolean {
   return events.some((e) => {
-    const { context, aggregate } = naming.parseEventSubject(e.subject);
-    if (!(context === 'ipam' && aggregate === 'network')) return true;
-    switch (e.envelope.type) {
+    const event = ipamNetworkEvent(naming, e);
+    switch (event?.type) {
       case 'PortStatusChanged':
         return false;
-      case 'PortCreated': {
-        const port = e.envelope.data as IpamEventOf<'PortCreated'>['data'];
-        return port.deviceOwner === DHCP_DEVICE_OWNER || port.bindingHostId !== '';
-      }
+      case 'PortCreated':
+        return event.data.deviceOwner === DHCP_DEVICE_OWNER || event.data.bindingHostId !== '';
       default:
         return true;
     }

@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey, groupBy, parseDesiredKey, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy, parseDesiredKey, ipamNetworkEvent, type Naming, type NetworkEvent, type RecordedEvent } from '@ncp/contracts';
 import { type DesiredScope } from '@ncp/eventstore';
 import { networkFacts, portFacts, subnetFacts } from '../application/facts';
 import {
@@ -36,22 +36,23 @@ export function partitionsChangedBy(naming: Naming, events: readonly RecordedEve
   const partitions = new Set<string>();
   for (const e of events) {
     const { context, aggregate, id } = naming.parseEventSubject(e.subject);
+    const event = ipamNetworkEvent(naming, e);
     if (context === 'dhcp' && aggregate === 'server') partitions.add(id);
-    else if (context === 'ipam' && aggregate === 'network') {
+    else if (event) {
       partitions.add(id);
-      if (mayChangeRas(e)) partitions.add(RA_PARTITION);
+      if (mayChangeRas(event)) partitions.add(RA_PARTITION);
     } else return undefined;
   }
   return partitions;
 }
 
 /** An IPAM network event that may change a router's RAs (they show only router interface ports). */
-function mayChangeRas(e: RecordedEvent): boolean {
-  switch (e.envelope.type) {
+function mayChangeRas(event: NetworkEvent): boolean {
+  switch (event.type) {
     case 'PortStatusChanged':
       return false;
     case 'PortCreated':
-      return ROUTER_INTERFACE_OWNERS.has((e.envelope.data as IpamEventOf<'PortCreated'>['data']).deviceOwner);
+      return ROUTER_INTERFACE_OWNERS.has(event.data.deviceOwner);
     default:
       return true;
   }

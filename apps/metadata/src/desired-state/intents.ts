@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, desiredKey, groupBy, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, groupBy, ipamNetworkEvent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { metadataProxies } from '../domain/proxy-intent';
 import { type MetadataPrisma } from '../infrastructure/prisma';
 
@@ -30,14 +30,14 @@ export function proxiesMayChange(naming: Naming, events: readonly RecordedEvent[
   return events.some((e) => {
     const { context, aggregate } = naming.parseEventSubject(e.subject);
     if (context === 'l3' && aggregate === 'floatingip') return false;
-    if (!(context === 'ipam' && aggregate === 'network')) return true;
-    switch (e.envelope.type) {
+    const event = ipamNetworkEvent(naming, e);
+    switch (event?.type) {
       case 'PortStatusChanged':
         return false;
       case 'PortCreated':
-        return (e.envelope.data as IpamEventOf<'PortCreated'>['data']).deviceId !== '';
+        return event.data.deviceId !== '';
       case 'PortUpdated': {
-        const { changes } = e.envelope.data as IpamEventOf<'PortUpdated'>['data'];
+        const { changes } = event.data;
         return changes.deviceId !== undefined || changes.fixedIps !== undefined || changes.macAddress !== undefined;
       }
       default:

@@ -1,4 +1,4 @@
-import { DESIRED_KINDS, parseDesiredKey, type IpamEventOf, type Naming, type RecordedEvent } from '@ncp/contracts';
+import { DESIRED_KINDS, ipamNetworkEvent, parseDesiredKey, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { sgHostEntries, type PortFacts } from '../domain/host-intents';
 import { type SecgroupsPrisma } from '../infrastructure/prisma';
 
@@ -31,16 +31,13 @@ export async function securityGroupEntries(prisma: SecgroupsPrisma): Promise<Map
 export function filteringUnchangedBy(naming: Naming, events: readonly RecordedEvent[], published: ReadonlyMap<string, string>): boolean {
   let listedGroups: Set<string> | undefined;
   return events.every((e) => {
-    const { context, aggregate } = naming.parseEventSubject(e.subject);
-    if (!(context === 'ipam' && aggregate === 'network')) return false;
-    switch (e.envelope.type) {
+    const event = ipamNetworkEvent(naming, e);
+    switch (event?.type) {
       case 'PortStatusChanged':
         return true;
       case 'PortCreated': {
-        const port = e.envelope.data as IpamEventOf<'PortCreated'>['data'];
-        listedGroups ??= groupsWithMembersIn(published);
-        const groups = listedGroups;
-        return port.bindingHostId === '' && !port.securityGroups.some((g) => groups.has(g));
+        const groups = (listedGroups ??= groupsWithMembersIn(published));
+        return event.data.bindingHostId === '' && !event.data.securityGroups.some((g) => groups.has(g));
       }
       default:
         return false;

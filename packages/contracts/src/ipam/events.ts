@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { type RecordedEvent } from '../envelope';
 import { defineEvent, type EventsOf } from '../event-registry';
+import { type Naming } from '../subjects';
 
 /**
  * IPAM events. Addresses and prefixes are canonical text (RFC 5952 for IPv6);
@@ -273,4 +275,15 @@ export type AddressScopeEvent = EventsOf<typeof addressScopeEvents> | RbacEvent;
 export type SubnetPoolEvent = EventsOf<typeof subnetPoolEvents> | RbacEvent;
 export type RegistryEvent = EventsOf<typeof registryEvents>;
 export type NetworkEvent = EventsOf<typeof networkEvents> | RbacEvent;
+
+/**
+ * The event of an IPAM network aggregate (its subnets and ports are its own), typed, or
+ * undefined for an event of anything else: what a service asks to tell whether a batch may
+ * change what it derives from ports.
+ */
+export function ipamNetworkEvent(naming: Naming, recorded: RecordedEvent): NetworkEvent | undefined {
+  const { context, aggregate } = naming.parseEventSubject(recorded.subject);
+  if (context !== IPAM_CONTEXT || aggregate !== IPAM_AGGREGATES.network) return undefined;
+  return { type: recorded.envelope.type, data: recorded.envelope.data } as NetworkEvent;
+}
 export type BulkCreateEvent = EventsOf<typeof bulkCreateEvents>;
