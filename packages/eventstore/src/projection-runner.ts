@@ -251,6 +251,8 @@ export class ProjectionRunner<Tx> {
   private skippedFlush: { timer?: NodeJS.Timeout; running?: Promise<void> } = {};
   /** The last message folded or skipped, not acknowledged yet (see ACK_DELAY_MS). */
   private unacked: { message: JsMsg; timer: NodeJS.Timeout } | undefined;
+  /** The last acknowledgement sent, settled once the server has handled it (or did not answer). */
+  private acknowledged: Promise<unknown> = Promise.resolve();
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -315,7 +317,7 @@ export class ProjectionRunner<Tx> {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.acknowledgeNow();
+    void this.acknowledgeNow();
     await this.messages?.close();
     await this.loop;
     this.loop = undefined;
@@ -360,9 +362,9 @@ export class ProjectionRunner<Tx> {
    * position to it, folded or skipped, so a projection caught up stands at that last event.
    */
   async status(): Promise<ProjectionStatus> {
-    // what it folded and has not acknowledged yet is not left to do (the server handles the
-    // acknowledgement before the info request that follows it on this connection)
-    this.acknowledgeNow();
+    // What it folded and has not acknowledged yet is not left to do. The server handles an
+    // acknowledgement apart from API requests, so the count is read once it has answered it.
+    await this.acknowledgeNow();
     const jsm = await this.events.jsm();
     const [info, last] = await Promise.all([
       unlessConsumerMissing(() => jsm.consumers.info(this.events.streamName, this.durableName)),
@@ -502,7 +504,7 @@ export class ProjectionRunner<Tx> {
 
   private async recreateConsumer(startSequence: number): Promise<void> {
     // an acknowledgement names a delivery of the consumer it came from, never of the next
-    this.acknowledgeNow();
+    void this.acknowledgeNow();
     const jsm = await this.events.jsm();
     await unlessConsumerMissing(() => jsm.consumers.delete(this.events.streamName, this.durableName));
     await addDurableConsumer(this.events, this.durableName, this.projection.filter, {
@@ -556,7 +558,7 @@ export class ProjectionRunner<Tx> {
         this.committed = rewoundTo;
       }
       // Otherwise the consumer ended by itself, skipped a delivery or failed: on again from what is committed.
-      this.acknowledgeNow();
+      void this.acknowledgeNow();
       await messages.close();
       // A new consumer is expected to number its deliveries from 1; one that keeps doing
       // otherwise must not be made again and again as fast as the server answers.
@@ -708,17 +710,22 @@ export class ProjectionRunner<Tx> {
       this.unacked.message = message;
       return;
     }
-    const timer = setTimeout(() => this.acknowledgeNow(), ACK_DELAY_MS);
+    const timer = setTimeout(() => void this.acknowledgeNow(), ACK_DELAY_MS);
     timer.unref();
     this.unacked = { message, timer };
   }
 
-  private acknowledgeNow(): void {
+  /** Sends the pending acknowledgement; settles once the server has handled the last one sent. */
+  private acknowledgeNow(): Promise<unknown> {
     const unacked = this.unacked;
     this.unacked = undefined;
-    if (!unacked) return;
-    clearTimeout(unacked.timer);
-    unacked.message.ack();
+    if (unacked) {
+      clearTimeout(unacked.timer);
+      // No answer (a server gone, a consumer deleted) loses nothing: the checkpoint says where
+      // a consumer starts, and a later acknowledgement covers this one.
+      this.acknowledged = unacked.message.ackAck().catch(() => false);
+    }
+    return this.acknowledged;
   }
 
   private writeSkippedSoon(): void {
