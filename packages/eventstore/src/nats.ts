@@ -15,5 +15,7 @@ export async function connectNats(url: string, name: string, credentials: NatsCr
   const { user, password } = credentials;
   // a user subscribes only to its own inbox (auth.conf), so its replies must arrive there
   const auth = user ? { user, pass: password ?? '', inboxPrefix: natsInboxPrefix(user) } : {};
-  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...auth });
+  // noAsyncTraces: otherwise every request (each append, acknowledgement answer, KV write)
+  // captures a stack trace for an error it almost never has (2 % of IPAM's CPU when profiled)
+  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, ...auth });
 }
