@@ -36,12 +36,14 @@ export function partitionsChangedBy(naming: Naming, events: readonly RecordedEve
   const partitions = new Set<string>();
   for (const e of events) {
     const { context, aggregate, id } = naming.parseEventSubject(e.subject);
-    const event = ipamNetworkEvent(naming, e);
-    if (context === 'dhcp' && aggregate === 'server') partitions.add(id);
-    else if (event) {
+    if (context === 'dhcp' && aggregate === 'server') {
       partitions.add(id);
-      if (mayChangeRas(event)) partitions.add(RA_PARTITION);
-    } else return undefined;
+      continue;
+    }
+    const event = ipamNetworkEvent(naming, e);
+    if (!event) return undefined;
+    partitions.add(id);
+    if (mayChangeRas(event)) partitions.add(RA_PARTITION);
   }
   return partitions;
 }

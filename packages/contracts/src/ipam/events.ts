@@ -275,6 +275,7 @@ export type AddressScopeEvent = EventsOf<typeof addressScopeEvents> | RbacEvent;
 export type SubnetPoolEvent = EventsOf<typeof subnetPoolEvents> | RbacEvent;
 export type RegistryEvent = EventsOf<typeof registryEvents>;
 export type NetworkEvent = EventsOf<typeof networkEvents> | RbacEvent;
+export type BulkCreateEvent = EventsOf<typeof bulkCreateEvents>;
 
 /**
  * The event of an IPAM network aggregate (its subnets and ports are its own), typed, or
@@ -286,4 +287,3 @@ export function ipamNetworkEvent(naming: Naming, recorded: RecordedEvent): Netwo
   if (context !== IPAM_CONTEXT || aggregate !== IPAM_AGGREGATES.network) return undefined;
   return { type: recorded.envelope.type, data: recorded.envelope.data } as NetworkEvent;
 }
-export type BulkCreateEvent = EventsOf<typeof bulkCreateEvents>;
