@@ -186,6 +186,19 @@ function faultSummary(stack: ReplicatedStack, fault: { name: string; from: numbe
   return lines.join('\n');
 }
 
+/** The requests that failed, counted by kind and answer (a client's own names and ids left out). */
+function failureTally(failures: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const f of failures) {
+    const key = f
+      .replace(/ c\d+-\d+:/, ':')
+      .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>')
+      .slice(0, 160);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([what, n]) => `${n} x ${what}`).join('\n');
+}
+
 describe('control plane HA: NATS cluster, two replicas of every service, two gateways', () => {
   let nats: NatsCluster | undefined;
   let stack: ReplicatedStack | undefined;
@@ -294,6 +307,7 @@ describe('control plane HA: NATS cluster, two replicas of every service, two gat
       ...Object.fromEntries(REPLICATED_BACKENDS.map((b) => [b, timeline.silence(b, f.from, f.to)])),
     }));
     console.log(`control plane HA: ${acked()} writes acknowledged, ${failures.length} refused or unanswered; longest silence per fault (ms):`);
+    console.log(failureTally(failures));
     console.table(silences);
     const late = silences.filter((row) => Object.entries(row).some(([what, ms]) => what !== 'fault' && Number(ms) >= SLOW_MS));
     if (late.length > 0) console.log(faultDiagnostics(s, cluster, faults));
@@ -322,7 +336,11 @@ describe('control plane HA: NATS cluster, two replicas of every service, two gat
     // nothing; it is made again, up to three times, and the stream must have stood still.
     for (const service of REPLICATED_BACKENDS) {
       for (let attempt = 1; ; attempt++) {
-        const at = await s.settle();
+        const at = await s.settle().catch((e: unknown) => {
+          // what the replicas warned of since the faults ended: why a projection or reaction stays behind
+          const after = { name: 'after the faults', from: faults.at(-1)?.to ?? 0, to: Date.now() };
+          throw new Error(`${e instanceof Error ? e.message : String(e)}\n${faultSummary(s, after)}`);
+        });
         const before = await s.projectionDump(service);
         await s.rebuild(service);
         const moved = (await s.streamLastSequence()) !== at;

@@ -452,38 +452,57 @@ export class ReplicatedStack {
       const stream = `EVENTS_${this.prefix}`;
       let last = -1;
       let since = Date.now();
+      let waitingOn = 'nothing yet';
       for (;;) {
         const seq = (await jsm.streams.info(stream)).state.last_seq;
         if (seq !== last) {
           last = seq;
           since = Date.now();
-        } else if (Date.now() - since >= quietMs && (await this.pendingEvents(nc)) === 0 && (await this.pendingReactions(jsm, stream)) === 0) return seq;
-        if (Date.now() > deadline) throw new Error(`the stack did not settle within ${timeoutMs} ms (stream at ${seq})`);
+          waitingOn = 'the stream to stand still';
+        } else if (Date.now() - since >= quietMs) {
+          const behind = [...(await this.pendingEvents(nc)), ...(await this.pendingReactions(jsm, stream))];
+          if (behind.length === 0) return seq;
+          waitingOn = behind.join('; ');
+        }
+        if (Date.now() > deadline) {
+          // what each consumer of the stream holds: a projection's replica or a reaction stuck shows here
+          const consumers = [];
+          for await (const c of jsm.consumers.list(stream))
+            consumers.push(
+              `${c.name}: pending ${c.num_pending}, unacknowledged ${c.num_ack_pending}, pulls waiting ${c.num_waiting}, acknowledged to ${c.ack_floor.stream_seq}`,
+            );
+          throw new Error(
+            `the stack did not settle within ${timeoutMs} ms (stream at ${seq}, last moved ${Date.now() - since} ms ago); waiting on ${waitingOn}\nconsumers:\n${consumers.join('\n')}`,
+          );
+        }
         await sleep(500);
       }
     });
   }
 
-  /** Events not yet applied, over every projection of every service (projection_status). */
-  private async pendingEvents(nc: NatsConnection): Promise<number> {
-    let pending = 0;
+  /** Projections with events not yet applied, over every service (projection_status of the replica that answers). */
+  private async pendingEvents(nc: NatsConnection): Promise<string[]> {
+    const behind: string[] = [];
     for (const name of REPLICATED_BACKENDS) {
       const reply = await nc.request(`${this.prefix}.admin.${CONTEXT_OF[name]}.projection_status`, '', { timeout: 30_000 });
-      const body = JSON.parse(reply.string()) as { result?: { pending: number }[] };
-      pending += (body.result ?? [{ pending: 1 }]).reduce((n, p) => n + p.pending, 0);
+      const body = JSON.parse(reply.string()) as { result?: { name: string; pending: number; checkpoint: number }[]; error?: { message: string } };
+      if (!body.result) behind.push(`${name}: ${body.error?.message ?? 'no status'}`);
+      for (const p of body.result ?? []) if (p.pending > 0) behind.push(`${name} projection ${p.name}: ${p.pending} pending at ${p.checkpoint}`);
     }
-    return pending;
+    return behind;
   }
 
   /**
-   * Events the reactions (durable consumers `react_*`, shared by a service's replicas) have not
+   * Reactions (durable consumers `react_*`, shared by a service's replicas) with events not
    * handled yet: a reaction behind (a new leader starting, a retry) appends after the stream
    * looked quiet.
    */
-  private async pendingReactions(jsm: JetStreamManager, stream: string): Promise<number> {
-    let pending = 0;
-    for await (const c of jsm.consumers.list(stream)) if (c.name.includes('react_')) pending += c.num_pending + c.num_ack_pending;
-    return pending;
+  private async pendingReactions(jsm: JetStreamManager, stream: string): Promise<string[]> {
+    const behind: string[] = [];
+    for await (const c of jsm.consumers.list(stream))
+      if (c.name.includes('react_') && c.num_pending + c.num_ack_pending > 0)
+        behind.push(`reaction ${c.name}: ${c.num_pending} pending, ${c.num_ack_pending} unacknowledged`);
+    return behind;
   }
 
   /** The stream's last sequence. */
