@@ -161,6 +161,18 @@ describe('JetStream event store', () => {
     expect((await a.load('c1')).sequence).toBe(seq);
   });
 
+  it('lets two busy writers of one aggregate (two replicas) both through, however often they collide', async () => {
+    // each replica serialises its own commands; across replicas every append races the other's
+    const replicas = [new AggregateRepository(store, counter), new AggregateRepository(store, counter)];
+    const perReplica = 40;
+    const results = await Promise.allSettled(
+      replicas.flatMap((r) => Array.from({ length: perReplica }, () => r.execute('contended', { type: 'Increment', by: 1 }, meta))),
+    );
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    expect(refused).toEqual([]);
+    expect((await new AggregateRepository(store, counter).load('contended')).state.value).toBe(2 * perReplica);
+  });
+
   it('projects with an exactly-once checkpoint and rebuilds from sequence 1', async () => {
     const totals = new Map<string, number>();
     let checkpoint = 0;
