@@ -28,7 +28,9 @@ afterAll(async () => {
   await cli?.remove();
 });
 
-describe.runIf(run)('openstack CLI', () => {
+// Each command is a Python process (2 to 3 s of CPU here alone); a test runs 10 to 25 of them,
+// several times slower while other tiers share the cores.
+describe.runIf(run)('openstack CLI', { timeout: 360_000 }, () => {
   it('runs the reference scenario and prints the expected values', async () => {
     const scope = await json('address', 'scope', 'create', '--share', '--ip-version', '4', 'test-no-nat');
     expect([scope.name, scope.ip_version, scope.shared]).toEqual(['test-no-nat', 4, true]);
