@@ -49,6 +49,22 @@ tier() {
 }
 trap '[ -n "${TIER_NAME:-}" ] && echo "== ${TIER_NAME}: $(( $(date +%s) - TIER_STARTED )) s"' EXIT
 
+# The cross-service scenarios vitest selects with the arguments after the tier (files, or a
+# suffix), run from tests/ without turbo, each line marked with the tier as turbo marks the
+# packages' lines; pipefail gives vitest's status. scenarios_except: those of a suffix but the
+# files named.
+scenarios() {
+  local tier=$1
+  shift
+  (cd tests && npx vitest run "$@" 2>&1 | sed -u "s/^/@ncp\/tests:test:${tier}: /")
+}
+scenarios_except() {
+  local tier=$1 suffix=$2 excludes=()
+  shift 2
+  for f in "$@"; do excludes+=(--exclude "**/${f}"); done
+  scenarios "$tier" "$suffix" "${excludes[@]}"
+}
+
 tier "formatting (prettier; npm run format fixes it)"
 npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "files above are not formatted: npm run format" >&2; exit 1; }
 
@@ -66,9 +82,7 @@ bash scripts/check-compose.sh
 # that run from them.
 SCENARIOS_BESIDE=(cli/netctl.int.spec.ts api/authentication.int.spec.ts api/crash-safety.int.spec.ts)
 tier "integration tests (Postgres, NATS, the services as processes) and hostile input (generated requests against the whole stack; HOSTILE_SEED replays a run)"
-scenario_excludes=()
-for f in "${SCENARIOS_BESIDE[@]}"; do scenario_excludes+=(--exclude "**/${f}"); done
-(cd tests && npx vitest run .int.spec.ts "${scenario_excludes[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /') &
+scenarios_except int .int.spec.ts "${SCENARIOS_BESIDE[@]}" &
 SCENARIOS_PID=$!
 trap 'kill -TERM "$SCENARIOS_PID" 2>/dev/null || true' INT TERM
 # The lane's output is kept: when it fails, what failed is printed again at the very end, after
@@ -77,7 +91,7 @@ LANE_LOG=$(mktemp /tmp/ncp-lane-log.XXXXXX)
 lane_status=0
 if ! {
   npx turbo run test:int --filter='!@ncp/tests' --only --concurrency=1 &&
-    (cd tests && npx vitest run "${SCENARIOS_BESIDE[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:int: /'; exit "${PIPESTATUS[0]}") &&
+    scenarios int "${SCENARIOS_BESIDE[@]}" &&
     npx turbo run test:hostile --only --concurrency=1
 } 2>&1 | tee "$LANE_LOG"; then
   lane_status=1
@@ -108,17 +122,15 @@ SECOND_LANE_LOG=$(mktemp /tmp/ncp-e2e-lane-log.XXXXXX)
   tempest=0
   bash tests/tempest/run.sh --no-build || tempest=$?
   echo "== Tempest exited ${tempest}; the scenarios after it:"
-  scenarios=0
-  (cd tests && npx vitest run "${E2E_AFTER_TEMPEST[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:e2e: /'; exit "${PIPESTATUS[0]}") || scenarios=$?
-  echo "== the scenarios after Tempest exited ${scenarios}"
-  [ "$tempest" -eq 0 ] && [ "$scenarios" -eq 0 ]
+  after_tempest=0
+  scenarios e2e "${E2E_AFTER_TEMPEST[@]}" || after_tempest=$?
+  echo "== the scenarios after Tempest exited ${after_tempest}"
+  [ "$tempest" -eq 0 ] && [ "$after_tempest" -eq 0 ]
 ) >"$SECOND_LANE_LOG" 2>&1 &
 SECOND_LANE_PID=$!
 trap 'kill -TERM "$SECOND_LANE_PID" 2>/dev/null || true' INT TERM
-e2e_excludes=()
-for f in "${E2E_AFTER_TEMPEST[@]}"; do e2e_excludes+=(--exclude "**/${f}"); done
 e2e_status=0
-(cd tests && npx vitest run .e2e.spec.ts "${e2e_excludes[@]}" 2>&1 | sed -u 's/^/@ncp\/tests:test:e2e: /'; exit "${PIPESTATUS[0]}") || e2e_status=$?
+scenarios_except e2e .e2e.spec.ts "${E2E_AFTER_TEMPEST[@]}" || e2e_status=$?
 second_lane_status=0
 wait "$SECOND_LANE_PID" || second_lane_status=$?
 echo "== Tempest, then the scenarios after it (exit ${second_lane_status}):"

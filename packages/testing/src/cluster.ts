@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { Client as PgClient } from 'pg';
 import { Child, OutputTail, describeExit, httpHealth } from '@ncp/supervisor';
 import { testInfra, uniqueName, type TestDatabase } from './infra';
@@ -224,6 +224,24 @@ export class NatsLeaf {
 const CONTEXT_OF = { ipam: 'ipam', l3: 'l3', dhcp: 'dhcp', bgp: 'bgp', metadata: 'meta', secgroups: 'sg' } as const;
 export type ReplicatedBackend = keyof typeof CONTEXT_OF;
 export const REPLICATED_BACKENDS = Object.keys(CONTEXT_OF) as ReplicatedBackend[];
+
+/** Every consumer of the stream, with its counts. */
+async function consumersOf(jsm: JetStreamManager, stream: string): Promise<ConsumerInfo[]> {
+  const consumers: ConsumerInfo[] = [];
+  for await (const c of jsm.consumers.list(stream)) consumers.push(c);
+  return consumers;
+}
+
+/**
+ * Reactions (durable consumers `react_*`, shared by a service's replicas) with events not
+ * handled yet: a reaction behind (a new leader starting, a retry) appends after the stream
+ * looked quiet.
+ */
+function pendingReactions(consumers: readonly ConsumerInfo[]): string[] {
+  return consumers
+    .filter((c) => c.name.includes('react_') && c.num_pending + c.num_ack_pending > 0)
+    .map((c) => `reaction ${c.name}: ${c.num_pending} pending, ${c.num_ack_pending} unacknowledged`);
+}
 
 /**
  * The stack as the clustered deployment runs it, as local processes: `replicas` processes of
@@ -460,17 +478,16 @@ export class ReplicatedStack {
           since = Date.now();
           waitingOn = 'the stream to stand still';
         } else if (Date.now() - since >= quietMs) {
-          const behind = [...(await this.pendingEvents(nc)), ...(await this.pendingReactions(jsm, stream))];
+          const behind = [...(await this.pendingEvents(nc)), ...pendingReactions(await consumersOf(jsm, stream))];
           if (behind.length === 0) return seq;
           waitingOn = behind.join('; ');
         }
         if (Date.now() > deadline) {
           // what each consumer of the stream holds: a projection's replica or a reaction stuck shows here
-          const consumers = [];
-          for await (const c of jsm.consumers.list(stream))
-            consumers.push(
+          const consumers = (await consumersOf(jsm, stream)).map(
+            (c) =>
               `${c.name}: pending ${c.num_pending}, unacknowledged ${c.num_ack_pending}, pulls waiting ${c.num_waiting}, acknowledged to ${c.ack_floor.stream_seq}`,
-            );
+          );
           throw new Error(
             `the stack did not settle within ${timeoutMs} ms (stream at ${seq}, last moved ${Date.now() - since} ms ago); waiting on ${waitingOn}\nconsumers:\n${consumers.join('\n')}`,
           );
@@ -489,19 +506,6 @@ export class ReplicatedStack {
       if (!body.result) behind.push(`${name}: ${body.error?.message ?? 'no status'}`);
       for (const p of body.result ?? []) if (p.pending > 0) behind.push(`${name} projection ${p.name}: ${p.pending} pending at ${p.checkpoint}`);
     }
-    return behind;
-  }
-
-  /**
-   * Reactions (durable consumers `react_*`, shared by a service's replicas) with events not
-   * handled yet: a reaction behind (a new leader starting, a retry) appends after the stream
-   * looked quiet.
-   */
-  private async pendingReactions(jsm: JetStreamManager, stream: string): Promise<string[]> {
-    const behind: string[] = [];
-    for await (const c of jsm.consumers.list(stream))
-      if (c.name.includes('react_') && c.num_pending + c.num_ack_pending > 0)
-        behind.push(`reaction ${c.name}: ${c.num_pending} pending, ${c.num_ack_pending} unacknowledged`);
     return behind;
   }
 
