@@ -38,10 +38,10 @@ export type HealthCheck = (child: Child) => Promise<string | null>;
  * hold the port (an old child that did not die, another test's), so an answer from it does
  * not count. `anyPid`: any 2xx answer counts.
  */
-export function httpHealth(url: string, options: { readonly anyPid?: boolean } = {}): HealthCheck {
+export function httpHealth(url: string, options: { readonly anyPid?: boolean; readonly timeoutMs?: number } = {}): HealthCheck {
   return async (child) => {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 2000) });
       const text = await res.text();
       if (!res.ok) return `HTTP ${res.status}: ${text.slice(0, 300)}`;
       if (options.anyPid) return null;
@@ -138,16 +138,53 @@ export class Child {
       /** where it is checked, for the error */ readonly at?: string;
     },
   ): Promise<boolean> {
-    const deadline = Date.now() + options.timeoutMs;
-    let last = 'no answer yet';
+    const started = Date.now();
+    const deadline = started + options.timeoutMs;
+    const seen = new HealthHistory(started);
     while (Date.now() < deadline) {
       if (this.hasExited || options.cancelled?.()) return false;
       const why = await check(this);
       if (why === null) return !this.hasExited;
-      last = why;
+      seen.add(why, Date.now());
       await Promise.race([sleep(options.pollMs ?? 200), this.exit]);
     }
-    throw new Error(`${this.spec.name} was not healthy${options.at ? ` at ${options.at}` : ''} within ${options.timeoutMs / 1000} s (${last})`);
+    throw new Error(`${this.spec.name} was not healthy${options.at ? ` at ${options.at}` : ''} within ${options.timeoutMs / 1000} s (${seen.describe()})`);
+  }
+}
+
+/**
+ * Why a process was not healthy, each answer once with how often and when (seconds after the
+ * wait began): the last answer alone hides whether it never started, started and then hung, or
+ * flapped.
+ */
+export class HealthHistory {
+  /** Distinct answers kept; those after them are only counted, so the message stays readable. */
+  static readonly KEPT = 8;
+  private readonly answers = new Map<string, { count: number; first: number; last: number }>();
+  private others = 0;
+  private latest = 'no answer yet';
+
+  constructor(private readonly started: number) {}
+
+  add(why: string, at: number): void {
+    const seconds = (at - this.started) / 1000;
+    const seen = this.answers.get(why);
+    if (seen) {
+      seen.count++;
+      seen.last = seconds;
+    } else if (this.answers.size < HealthHistory.KEPT) this.answers.set(why, { count: 1, first: seconds, last: seconds });
+    else this.others++;
+    this.latest = why;
+  }
+
+  /** The last answer, then every answer: `why ×count at first-last s`. */
+  describe(): string {
+    if (this.answers.size === 0) return this.latest;
+    const every = [...this.answers].map(
+      ([why, { count, first, last }]) => `${why} ×${count} at ${first.toFixed(1)}${count > 1 ? `-${last.toFixed(1)}` : ''} s`,
+    );
+    if (this.others > 0) every.push(`${this.others} other answers`);
+    return `${this.latest}; every answer: ${every.join(', ')}`;
   }
 }
 

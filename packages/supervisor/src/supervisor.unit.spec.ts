@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Child, httpHealth, LinePrefixer, OutputTail, Supervisor, type ServiceSpec } from './index';
+import { Child, HealthHistory, httpHealth, LinePrefixer, OutputTail, Supervisor, type ServiceSpec } from './index';
 
 /** A node child running `code`; its lines go to `tail`. */
 const node = (name: string, code: string, tail = new OutputTail()) => ({ name, command: process.execPath, args: ['-e', code], onLine: tail.add });
@@ -89,8 +89,30 @@ describe('health', () => {
     const lives = new Child(node('lives', 'setInterval(() => {}, 1000)'));
     cleanup.push(() => lives.stop());
     await expect(lives.waitHealthy(httpHealth(url), { timeoutMs: 300, pollMs: 50, at: url })).rejects.toThrow(
-      `lives was not healthy at ${url} within 0.3 s (answered by process 1, not ${lives.pid})`,
+      new RegExp(
+        `^lives was not healthy at ${url} within 0.3 s \\(answered by process 1, not ${lives.pid}; every answer: answered by process 1, not ${lives.pid} ×\\d+ at [\\d.]+(-[\\d.]+)? s\\)$`,
+      ),
     );
+  });
+
+  it('says, when it gives up, every answer it had, how often and when, the last one first', () => {
+    const history = new HealthHistory(10_000);
+    expect(history.describe()).toBe('no answer yet');
+    history.add('ECONNREFUSED', 10_100);
+    expect(history.describe()).toBe('ECONNREFUSED; every answer: ECONNREFUSED ×1 at 0.1 s');
+    history.add('ECONNREFUSED', 12_000);
+    history.add('HTTP 503: {"status":"unhealthy"}', 12_500);
+    history.add('The operation was aborted due to timeout', 30_000);
+    history.add('The operation was aborted due to timeout', 99_900);
+    expect(history.describe()).toBe(
+      'The operation was aborted due to timeout; every answer: ECONNREFUSED ×2 at 0.1-2.0 s, HTTP 503: {"status":"unhealthy"} ×1 at 2.5 s, ' +
+        'The operation was aborted due to timeout ×2 at 20.0-89.9 s',
+    );
+    // answers that differ every time (a count in a body) cannot make the message grow without end
+    for (let i = 0; i < HealthHistory.KEPT + 5; i++) history.add(`HTTP 503: pending ${i}`, 100_000);
+    const described = history.describe();
+    expect(described.split(' ×')).toHaveLength(HealthHistory.KEPT + 1);
+    expect(described).toMatch(/^HTTP 503: pending 12; every answer: .*, 8 other answers$/);
   });
 });
 

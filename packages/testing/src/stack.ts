@@ -483,8 +483,10 @@ export async function startServiceProcess(service: ServiceProcess): Promise<void
   let healthy: boolean;
   try {
     // A service needs ~3 CPU-seconds to start, and a stack starts seven at once: on a busy
-    // 2-core machine one waits its turn for a while.
-    healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`), { timeoutMs: 90_000, pollMs: 100 });
+    // 2-core machine one waits its turn for a while. The gateway's health asks every upstream's
+    // and waits up to 5 s for each: a probe that gave up sooner would see only its own timeout,
+    // never the gateway's answer naming the upstream that was slow.
+    healthy = await child.waitHealthy(httpHealth(`${serviceUrl(service)}/healthz`, { timeoutMs: 10_000 }), { timeoutMs: 90_000, pollMs: 100 });
   } catch (e) {
     throw failed(e instanceof Error ? e.message : String(e));
   }
