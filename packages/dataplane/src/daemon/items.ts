@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isValidId } from '@ncp/contracts';
-import { listNetns } from '../observe-support.js';
+import { inParallel, listNetns } from '../observe-support.js';
 import { type CommandRunner } from '../runner.js';
 import { DEFAULT_DAEMON_TIMINGS, type DaemonTimings } from './daemon.js';
 import { NodeDaemonHost, type DaemonHost } from './host.js';
@@ -15,8 +15,10 @@ export type ItemResult<P extends string, R extends object> =
 
 /**
  * The item loop of the daemon drivers (BGP speakers, metadata proxies): one result per intent,
- * `<prefix>:<id>` (an id listed twice fails), then the sweep's, which gets every wanted id in
- * lower case. A failing intent is still wanted: its daemon keeps its last good configuration.
+ * in intent order, `<prefix>:<id>` (an id listed twice fails), then the sweep's, which gets
+ * every wanted id in lower case. A failing intent is still wanted: its daemon keeps its last
+ * good configuration. `concurrency`: how many intents are reconciled at once (each has its own
+ * namespace, files and daemon); the sweep runs after all of them.
  */
 export async function reconcileEach<P extends string, T, R extends object>(
   prefix: P,
@@ -24,9 +26,11 @@ export async function reconcileEach<P extends string, T, R extends object>(
   idOf: (intent: T) => string,
   one: (intent: T) => Promise<R>,
   sweep: (wanted: ReadonlySet<string>) => Promise<void>,
+  concurrency = 1,
 ): Promise<ItemResult<P, R>[]> {
   const results: ItemResult<P, R>[] = [];
   const wanted = new Set<string>();
+  const work: { readonly intent: T; readonly at: number }[] = [];
   for (const intent of intents) {
     const item = `${prefix}:${idOf(intent)}` as const;
     const id = idOf(intent).toLowerCase();
@@ -35,12 +39,17 @@ export async function reconcileEach<P extends string, T, R extends object>(
       continue;
     }
     wanted.add(id);
-    try {
-      results.push({ item, ok: true, ...(await one(intent)) });
-    } catch (error) {
-      results.push({ item, ok: false, error: errorMessage(error) });
-    }
+    work.push({ intent, at: results.length });
+    results.push({ item, ok: false, error: 'not reconciled' });
   }
+  await inParallel(work, concurrency, async ({ intent, at }) => {
+    const item = `${prefix}:${idOf(intent)}` as const;
+    try {
+      results[at] = { item, ok: true, ...(await one(intent)) };
+    } catch (error) {
+      results[at] = { item, ok: false, error: errorMessage(error) };
+    }
+  });
   try {
     await sweep(wanted);
     results.push({ item: 'sweep', ok: true });

@@ -3,8 +3,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { NodeDaemonHost } from '../daemon/host.js';
-import { EndpointsFile, createMetadataProxy } from './proxy.js';
 
 /*
  * The metadata proxy daemon, started by the agent inside a router's or DHCP server's namespace:
@@ -88,6 +86,9 @@ function daemonize(pidFile: string, logFile: string): void {
 }
 
 async function serve(config: string, pidFile: string, socket: string): Promise<void> {
+  // Loaded here, not at the top: the --daemon starter needs none of it, and loading it was
+  // about half of that process's CPU (a host's cold start starts one per router).
+  const [{ EndpointsFile, createMetadataProxy }, { NodeDaemonHost }] = await Promise.all([import('./proxy.js'), import('../daemon/host.js')]);
   const endpoints = new EndpointsFile(config, log);
   await endpoints.load();
   const server = createMetadataProxy({ endpoints, forwardSocket: socket, log });
