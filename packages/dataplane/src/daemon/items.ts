@@ -30,7 +30,7 @@ export async function reconcileEach<P extends string, T, R extends object>(
 ): Promise<ItemResult<P, R>[]> {
   const results: ItemResult<P, R>[] = [];
   const wanted = new Set<string>();
-  const work: { readonly intent: T; readonly at: number }[] = [];
+  const work: { readonly intent: T; readonly item: `${P}:${string}`; readonly at: number }[] = [];
   for (const intent of intents) {
     const item = `${prefix}:${idOf(intent)}` as const;
     const id = idOf(intent).toLowerCase();
@@ -39,11 +39,10 @@ export async function reconcileEach<P extends string, T, R extends object>(
       continue;
     }
     wanted.add(id);
-    work.push({ intent, at: results.length });
+    work.push({ intent, item, at: results.length });
     results.push({ item, ok: false, error: 'not reconciled' });
   }
-  await inParallel(work, concurrency, async ({ intent, at }) => {
-    const item = `${prefix}:${idOf(intent)}` as const;
+  await inParallel(work, concurrency, async ({ intent, item, at }) => {
     try {
       results[at] = { item, ok: true, ...(await one(intent)) };
     } catch (error) {

@@ -255,6 +255,13 @@ async function sweep(ctx: Context, wanted: ReadonlySet<string>, served: Readonly
 }
 
 /**
+ * Proxies reconciled at once. A start is two Node processes (the starter, then the proxy) and a
+ * wait for its pid file: one after another, a cold start of 101 routers took 58 to 62 s, four at
+ * a time 38 to 43 s; eight were no better, the machine being busy throughout (bench/l3).
+ */
+export const METADATA_PROXY_STARTS = 4;
+
+/**
  * Runs the metadata proxies of this host: one per router or DHCP namespace that serves
  * instances, listening on 169.254.169.254:80 and [fe80::a9fe:a9fe]:80 and forwarding, with the
  * caller's identity, to the agent's forwarder socket. Level-triggered and idempotent: the
@@ -269,13 +276,6 @@ async function sweep(ctx: Context, wanted: ReadonlySet<string>, served: Readonly
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` for an invalid stateDir, forwardSocket or
  *   proxyCommand. A failure to list the namespaces is not thrown: every item is reported with it.
  */
-/**
- * Proxies reconciled at once. Starting one is mostly waiting: two Node processes starting (the
- * daemonizing one, then the proxy), then its pid file; one after another, a host's cold start
- * took about half a second per router (bench/l3).
- */
-export const METADATA_PROXY_STARTS = 4;
-
 export async function reconcileMetadata(
   intents: readonly MetadataProxyIntent[],
   runner: CommandRunner,
