@@ -198,7 +198,7 @@ export class HostAgent {
     this.earlyReport = undefined;
     const managers = this.loop.managers;
     const reports = managers.flatMap((m) => m.outcome.reports);
-    this.reporter.retain(new Set(reports.map((r) => `${r.kind}:${r.id}`)));
+    this.reporter.retain(reports);
     const reported = await this.report(reports);
     if (pass.ran.length === 0 || pass.periodicOnly) return reported;
     const failed = managers.flatMap((m) => m.outcome.failed);

@@ -22,6 +22,7 @@ import {
   type RouterIntent,
   type SgHostIntent,
 } from '@ncp/contracts';
+import { rememberValid } from '@ncp/dataplane';
 import { type z } from 'zod';
 
 export interface InvalidEntry {
@@ -55,9 +56,12 @@ interface DesiredEntry {
   parsed?: { readonly intent: unknown } | { readonly error: string };
 }
 
-function parseEntry<T>(schema: z.ZodType<T>, value: string): { readonly intent: T } | { readonly error: string } {
+function parseEntry<T extends object>(schema: z.ZodType<T>, value: string): { readonly intent: T } | { readonly error: string } {
   try {
-    return { intent: frozen(schema.parse(JSON.parse(value))) };
+    const intent = frozen(schema.parse(JSON.parse(value)));
+    // the drivers validate what they are given: this entry they need not check again
+    rememberValid(schema, intent);
+    return { intent };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }
@@ -135,7 +139,7 @@ export class DesiredState {
   }
 
   /** Every entry of one kind, parsed, sorted by `sortKey` (each kind is complete: drivers sweep what it omits). */
-  private intentsOf<T>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
+  private intentsOf<T extends object>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
     const entries = this.kinds.get(kind);
     if (entries === undefined) return { intents: [], invalid: [] };
     if (entries.parsed === undefined) {
@@ -197,7 +201,8 @@ export class DesiredState {
     const groups = this.intentsOf(DESIRED_KINDS.sgGroup, SgGroupIntentSchema, (g) => g.id);
     const members = this.intentsOf(DESIRED_KINDS.sgMembers, SgMembersIntentSchema, (m) => m.groupId);
     const known = new Set(groups.intents.map((g) => g.id));
-    const missing = [...new Set(ports.intents.flatMap((p) => p.securityGroupIds))].filter((id) => !known.has(id)).sort();
+    const missing = new Set<string>();
+    for (const p of ports.intents) for (const id of p.securityGroupIds) if (!known.has(id)) missing.add(id);
     // A filtered port L2 plugs before its own entry arrives (another service publishes it) is
     // held closed meanwhile: no address, no group, only what a DHCP/ND client needs.
     const entered = new Set(ports.intents.map((p) => p.id));
@@ -206,8 +211,8 @@ export class DesiredState {
       .map((p) => ({ id: p.id, networkId: p.networkId, mac: p.mac, fixedIps: [], allowedAddressPairs: [], portSecurityEnabled: true, securityGroupIds: [] }));
     return {
       intent: {
-        ports: [...ports.intents, ...held].sort((a, b) => compareText(a.id, b.id)),
-        groups: [...groups.intents, ...missing.map((id) => ({ id, stateful: true, rules: [] }))],
+        ports: held.length === 0 ? ports.intents : [...ports.intents, ...held].sort((a, b) => compareText(a.id, b.id)),
+        groups: [...groups.intents, ...[...missing].sort().map((id) => ({ id, stateful: true, rules: [] }))],
         members: members.intents,
       },
       invalid: [...ports.invalid, ...groups.invalid, ...members.invalid],

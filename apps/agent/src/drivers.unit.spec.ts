@@ -1,6 +1,7 @@
 import { type CommandRunner, type RunOptions } from '@ncp/dataplane';
 import { createLogger } from '@ncp/nest-common';
-import { describe, expect, it } from 'vitest';
+import { SgMembersIntentSchema, SgPortIntentSchema } from '@ncp/contracts';
+import { describe, expect, it, vi } from 'vitest';
 import { parseAgentConfig } from './config';
 import { DesiredState } from './desired-state';
 import { driverManagers, l3Owner } from './drivers';
@@ -94,6 +95,23 @@ describe('the secgroups manager', () => {
     expect(loaded).toMatch(/"br-5e000000" \. fa:16:3e:00:00:01 : jump \S+_in/);
     expect(loaded).toContain(`"tap${PORT.replace(/-/g, '').slice(0, 11)}" . 10.0.0.5`);
     expect(loaded).toMatch(new RegExp(`chain g_${GROUP.replace(/-/g, '')}_in \\{\\n  \\}`));
+  });
+
+  it('does not validate again the entries the desired state parsed (each pass once had every address of every entry checked)', async () => {
+    const desired = new DesiredState();
+    desired.put(`r.h.sgport.${PORT}`, JSON.stringify(sgPort));
+    desired.put(`r.h.sgmem.${GROUP}`, JSON.stringify({ groupId: GROUP, addresses: ['10.0.0.5', '10.0.0.9'] }));
+    const { manager } = secgroupsManager(fakeKernel().runner, desired);
+    const validated = [vi.spyOn(SgPortIntentSchema, 'safeParse'), vi.spyOn(SgMembersIntentSchema, 'safeParse')];
+    try {
+      expect((await manager.pass(() => 0, new Set())).failed).toEqual([]);
+      expect(validated.map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+      // an entry that comes in is checked where it is parsed, and not after
+      desired.put(`r.h.sgmem.${GROUP}`, JSON.stringify({ groupId: GROUP, addresses: ['10.0.0.5', 'not-an-address'] }));
+      expect(desired.sgIntent().invalid).toEqual([{ key: `r.h.sgmem.${GROUP}`, error: expect.stringContaining('must be an IP address or a CIDR') as unknown }]);
+    } finally {
+      validated.forEach((spy) => spy.mockRestore());
+    }
   });
 
   it('fails as one item with the error, for the log and the heartbeat', async () => {

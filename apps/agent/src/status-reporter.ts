@@ -5,15 +5,29 @@ const MAX_BATCH = 500;
 const MAX_BATCH_BYTES = 512 * 1024;
 
 /** What is compared: the status, the reason and a BGP session's details (its learned routes). */
-const fingerprint = (r: ResourceReport): string =>
-  r.session === undefined ? `${r.status}|${r.reason}` : `${r.status}|${r.reason}|${JSON.stringify(r.session)}`;
+interface Reported {
+  readonly status: string;
+  readonly reason: string;
+  readonly session: string | undefined;
+}
+
+const reportedAs = (r: ResourceReport): Reported => ({
+  status: r.status,
+  reason: r.reason,
+  session: r.session === undefined ? undefined : JSON.stringify(r.session),
+});
+
+const unchanged = (was: Reported | undefined, r: ResourceReport): boolean =>
+  was !== undefined && was.status === r.status && was.reason === r.reason && was.session === (r.session === undefined ? undefined : JSON.stringify(r.session));
 
 /**
  * Decides which statuses to report: only those that changed since the last report of
- * this process (so a restarted agent reports everything once), in bounded batches.
+ * this process (so a restarted agent reports everything once), in bounded batches. Every pass
+ * asks about every resource of the host, so a resource is looked up by its kind and id as they
+ * are, with no key or fingerprint text made for it.
  */
 export class StatusReporter {
-  private readonly reported = new Map<string, string>();
+  private readonly reported = new Map<string, Map<string, Reported>>();
 
   /** Forget what was reported: the next call reports every resource again. */
   reset(): void {
@@ -21,7 +35,7 @@ export class StatusReporter {
   }
 
   changes(current: readonly ResourceReport[]): ResourceReport[][] {
-    const changed = current.filter((r) => this.reported.get(`${r.kind}:${r.id}`) !== fingerprint(r));
+    const changed = current.filter((r) => !unchanged(this.reported.get(r.kind)?.get(r.id), r));
     const batches: ResourceReport[][] = [];
     let batch: ResourceReport[] = [];
     let bytes = 0;
@@ -41,11 +55,25 @@ export class StatusReporter {
 
   /** Call once a batch is stored in the stream. */
   confirm(batch: readonly ResourceReport[]): void {
-    for (const r of batch) this.reported.set(`${r.kind}:${r.id}`, fingerprint(r));
+    for (const r of batch) {
+      let ofKind = this.reported.get(r.kind);
+      if (ofKind === undefined) this.reported.set(r.kind, (ofKind = new Map<string, Reported>()));
+      ofKind.set(r.id, reportedAs(r));
+    }
   }
 
-  /** Resources no longer on this host stop being tracked. */
-  retain(keys: ReadonlySet<string>): void {
-    for (const key of this.reported.keys()) if (!keys.has(key)) this.reported.delete(key);
+  /** Resources no longer on this host (not among `current`) stop being tracked. */
+  retain(current: readonly ResourceReport[]): void {
+    const kept = new Map<string, Set<string>>();
+    for (const r of current) {
+      let ids = kept.get(r.kind);
+      if (ids === undefined) kept.set(r.kind, (ids = new Set()));
+      ids.add(r.id);
+    }
+    for (const [kind, ofKind] of this.reported) {
+      const ids = kept.get(kind);
+      if (ids === undefined) this.reported.delete(kind);
+      else for (const id of ofKind.keys()) if (!ids.has(id)) ofKind.delete(id);
+    }
   }
 }

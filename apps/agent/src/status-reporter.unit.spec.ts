@@ -29,6 +29,16 @@ describe('status reporter', () => {
     expect(r.changes([report('a', 'ACTIVE')]).flat()).toHaveLength(1);
   });
 
+  it('forgets a resource no longer reported, which is reported again when it comes back; a router and a port of one id are two resources', () => {
+    const r = new StatusReporter();
+    const router = { ...report('a', 'ACTIVE'), kind: 'router' } as ResourceReport;
+    r.confirm([report('a', 'ACTIVE'), report('b', 'ACTIVE'), router]);
+    expect(r.changes([report('a', 'ACTIVE'), router])).toEqual([]);
+    expect(r.changes([{ ...router, status: 'ERROR' }]).flat()).toEqual([{ ...router, status: 'ERROR' }]);
+    r.retain([report('a', 'ACTIVE')]);
+    expect(r.changes([report('a', 'ACTIVE'), report('b', 'ACTIVE'), router]).flat()).toEqual([report('b', 'ACTIVE'), router]);
+  });
+
   it('cuts large reports into bounded batches', () => {
     const r = new StatusReporter();
     const many = Array.from({ length: 1201 }, (_, i) => report(`p${i}`, 'ACTIVE'));

@@ -40,6 +40,7 @@ export {
 export { observeL2, type KnownL2 } from './l2/observe.js';
 export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
 export { formatSteps } from './format.js';
+export { rememberValid } from './intent-groups.js';
 export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './daemon/host.js';
 export { DEFAULT_DAEMON_TIMINGS, METADATA_PROXY_SCRIPT, isOurDaemon, type DaemonProgram, type DaemonTimings } from './daemon/daemon.js';
 export { assertStateDir } from './daemon/state-dir.js';

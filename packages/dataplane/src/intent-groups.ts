@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { perObject } from './memo.js';
+import { perFrozenObject } from './memo.js';
 
 /*
  * How the L2 and L3 planners read intent lists: entries by id (case-insensitive, sorted so
@@ -35,7 +35,19 @@ export function conflicting(values: readonly unknown[]): boolean {
  */
 const validFrozen = new WeakMap<z.ZodType, WeakMap<object, unknown>>();
 
-function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } {
+/**
+ * Records a frozen entry that `schema` has just produced (the agent parses each desired-state
+ * entry with its kind's schema) as valid, so that a driver validating it again does not.
+ */
+export function rememberValid<T extends object>(schema: z.ZodType<T>, value: T): void {
+  if (!Object.isFrozen(value)) return;
+  let known = validFrozen.get(schema);
+  if (known === undefined) validFrozen.set(schema, (known = new WeakMap()));
+  known.set(value, value);
+}
+
+/** `schema.safeParse`, once for a frozen entry it found valid. */
+export function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } {
   if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return schema.safeParse(value);
   let known = validFrozen.get(schema);
   if (known?.has(value)) return { success: true, data: known.get(value) as T };
@@ -47,12 +59,8 @@ function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; da
   return result;
 }
 
-const frozenJson = perObject((value: object) => JSON.stringify(value));
-
 /** An entry's JSON, made once for a frozen entry (which cannot change), as an intent is compared with the last pass's. */
-export function intentJson(value: object): string {
-  return Object.isFrozen(value) ? frozenJson(value) : JSON.stringify(value);
-}
+export const intentJson = perFrozenObject((value: object) => JSON.stringify(value));
 
 /** The single valid entry of an id, or why not. */
 export function acceptOne<T>(schema: z.ZodType<T>, values: readonly unknown[], what: string): T | string {

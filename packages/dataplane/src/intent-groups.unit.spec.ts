@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { acceptOne } from './intent-groups';
+import { acceptOne, parseOnce, rememberValid } from './intent-groups';
 
 describe('acceptOne: the single valid entry of an id', () => {
   /** counts its runs: how often an entry was validated */
@@ -32,5 +32,22 @@ describe('acceptOne: the single valid entry of an id', () => {
     expect(acceptOne(schema, [invalid], 'network')).toMatch(/^invalid network/);
     // each of the four calls validated its entry
     expect(runs()).toBe(4);
+  });
+});
+
+describe('rememberValid: an entry its schema has just produced', () => {
+  it('is not validated again by that schema, while another schema and an entry that can change still are', () => {
+    let runs = 0;
+    const schema = z.object({ id: z.string() }).refine(() => ++runs > 0);
+    const other = z.object({ id: z.string().min(5) });
+    const entry = Object.freeze({ id: 'a' });
+    rememberValid(schema, entry);
+    expect(parseOnce(schema, entry)).toEqual({ success: true, data: entry });
+    expect(runs).toBe(0);
+    expect(parseOnce(other, entry).success).toBe(false);
+    const open = { id: 'a' };
+    rememberValid(schema, open);
+    expect(parseOnce(schema, open).success).toBe(true);
+    expect(runs).toBe(1);
   });
 });

@@ -15,6 +15,15 @@ export function perObject<K extends object, V>(make: (key: K) => V): (key: K) =>
 }
 
 /**
+ * perObject for frozen objects, which cannot change; any other is made again on every call, as
+ * nothing says it is the same as when it was last seen.
+ */
+export function perFrozenObject<K extends object, V>(make: (key: K) => V): (key: K) => V {
+  const memo = perObject(make);
+  return (key) => (Object.isFrozen(key) ? memo(key) : make(key));
+}
+
+/**
  * Values one build asked for, kept for the next: what a build did not ask for is forgotten
  * after it, unless it asked for nothing at all (then the build before it still counts).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeptFromLastBuild, perObject } from './memo';
+import { KeptFromLastBuild, perFrozenObject, perObject } from './memo';
 
 describe('perObject', () => {
   it('makes a value once per object, and again for an equal but other object', () => {
@@ -9,6 +9,19 @@ describe('perObject', () => {
     expect(json(a)).toBe('1:{"x":1}');
     expect(json(a)).toBe('1:{"x":1}');
     expect(json({ x: 1 })).toBe('2:{"x":1}');
+  });
+});
+
+describe('perFrozenObject', () => {
+  it('makes a value once per frozen object, and on every call for one that can still change', () => {
+    let made = 0;
+    const json = perFrozenObject((o: { x: number }) => `${++made}:${o.x}`);
+    const frozen = Object.freeze({ x: 1 });
+    expect([json(frozen), json(frozen)]).toEqual(['1:1', '1:1']);
+    const open = { x: 1 };
+    expect(json(open)).toBe('2:1');
+    open.x = 2;
+    expect(json(open)).toBe('3:2');
   });
 });
 

@@ -5,6 +5,7 @@ import { acceptedById, compare, formatIssues } from '../intent-groups.js';
 import { DataplaneError } from '../errors.js';
 import { assertIp, assertMac, bridgeName, ownerAlias, parseOwnerAlias, tapName, vlanName, vxlanName } from '../names.js';
 import { type Plan, type PlanItemError } from '../steps.js';
+import { perObject } from '../memo.js';
 import { L2HostConfigSchema, type L2HostConfig } from './model.js';
 import { type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
 
@@ -68,7 +69,29 @@ interface DesiredPort {
   readonly network: DesiredNetwork;
   readonly tap: string;
   readonly mac: string;
+  /** its host end as the sweep keeps it (keptLink) */
+  readonly kept: string;
 }
+
+/** A link the sweep keeps: its name and its alias. */
+const keptLink = (name: string, alias: string): string => `${name} ${alias}`;
+
+/**
+ * What a port's plan derives from its valid entry alone, made once per entry object: a
+ * frozen entry's is the same object from pass to pass (see parseOnce), and deriving these for
+ * each of a host's thousands of ports on every pass was a good part of a plan's cost.
+ */
+const portNames = perObject((port: L2PortIntent) => {
+  const id = port.id.toLowerCase();
+  const tap = tapName(id);
+  return {
+    netId: port.networkId.toLowerCase(),
+    tap,
+    workloadKey: `${port.workload.netns}/${port.workload.ifname}`,
+    mac: assertMac(port.mac),
+    kept: keptLink(tap, ownerAlias('port', id)),
+  };
+});
 
 /**
  * The heart of the L2 driver: compares the intent with what the kernel has and returns the
@@ -137,7 +160,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const tapOwners = new Map<string, string>();
   const workloadOwners = new Map<string, string>();
   for (const [id, item, port] of acceptedById(intent.ports, L2PortIntentSchema, 'port', portItem, fail)) {
-    const netId = port.networkId.toLowerCase();
+    const { netId, tap, workloadKey, mac, kept } = portNames(port);
     const network = networks.get(netId);
     if (network === undefined) {
       fail(
@@ -152,8 +175,6 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
       fail(item, `the workload namespace must not be the host namespace ${host}`);
       continue;
     }
-    const tap = tapName(id);
-    const workloadKey = `${port.workload.netns}/${port.workload.ifname}`;
     const tapClash = tapOwners.get(tap);
     const workloadClash = workloadOwners.get(workloadKey);
     if (tapClash !== undefined || workloadClash !== undefined) {
@@ -167,24 +188,23 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
     }
     tapOwners.set(tap, id);
     workloadOwners.set(workloadKey, id);
-    ports.set(id, { item, id, intent: port, network, tap, mac: assertMac(port.mac) });
+    ports.set(id, { item, id, intent: port, network, tap, mac, kept });
   }
 
   // --- Mark and sweep ----------------------------------------------------------------------
   // Keep: the exact (name, alias) pairs we want, and every link of an item that is in the
   // intent but in error (a bad update must not tear down what works). Sweep: our other links.
   const keep = new Set<string>();
-  const pair = (name: string, alias: string): string => `${name} ${alias}`;
   for (const n of networks.values()) {
-    keep.add(pair(n.bridge, ownerAlias('net', n.id)));
-    if (n.vxlan !== null) keep.add(pair(n.vxlan, ownerAlias('vx', n.id)));
-    if (n.vlan !== null) keep.add(pair(n.vlan, ownerAlias('vlan', n.id)));
+    keep.add(keptLink(n.bridge, ownerAlias('net', n.id)));
+    if (n.vxlan !== null) keep.add(keptLink(n.vxlan, ownerAlias('vx', n.id)));
+    if (n.vlan !== null) keep.add(keptLink(n.vlan, ownerAlias('vlan', n.id)));
   }
-  for (const p of ports.values()) keep.add(pair(p.tap, ownerAlias('port', p.id)));
+  for (const p of ports.values()) keep.add(p.kept);
   const intentPortIds = new Set(intent.ports.map((p) => p.id.toLowerCase()));
   const swept = observed.hostLinks.filter((link) => {
     const owner = parseOwnerAlias(link.alias);
-    if (owner === null || link.alias === null || keep.has(pair(link.name, link.alias))) return false;
+    if (owner === null || link.alias === null || keep.has(keptLink(link.name, link.alias))) return false;
     const inError = owner.tag === 'port' ? intentPortIds.has(owner.id) && !ports.has(owner.id) : intentNetworkIds.has(owner.id) && !networks.has(owner.id);
     return !inError;
   });

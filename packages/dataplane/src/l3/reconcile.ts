@@ -7,7 +7,7 @@ import { type CommandRunner } from '../runner.js';
 import { itemFailures, observeOrFailAll } from '../steps.js';
 import { applyL3 } from './apply.js';
 import { resolveL3Options, type L3Options } from './model.js';
-import { perObject } from '../memo.js';
+import { perFrozenObject } from '../memo.js';
 import { ResyncSlices } from '../resync-slices.js';
 import { afterEffects } from './effects.js';
 import { observeL3, type RouterReadBack } from './observe.js';
@@ -193,10 +193,8 @@ export class L3Reconciler {
  * A router's intent without its floating IPs: what a change of its namespace's read-back is
  * judged by (the floating IPs' steps say what they do).
  */
-const shapeOf = (r: RouterIntent): string => (Object.isFrozen(r) ? frozenShape(r) : shapeJson(r));
-const shapeJson = (r: RouterIntent): string => JSON.stringify({ ...r, floatingIps: [] });
 /** made once per frozen intent: the agent hands the same ones to every pass until they change */
-const frozenShape = perObject(shapeJson);
+const shapeOf = perFrozenObject((r: RouterIntent): string => JSON.stringify({ ...r, floatingIps: [] }));
 
 interface TouchedNamespaces {
   /** the steps the pass ran (or tried) in each namespace (made or deleted ones included) */

@@ -1,6 +1,7 @@
-import { SgHostIntentSchema, type SgHostIntent } from '@ncp/contracts';
+import { SgGroupIntentSchema, SgHostIntentSchema, SgMembersIntentSchema, SgPortIntentSchema, type SgHostIntent } from '@ncp/contracts';
 import { z } from 'zod';
 import { errorMessage } from '../daemon/items.js';
+import { formatIssues, parseOnce } from '../intent-groups.js';
 import { parseToolJson } from '../json-output.js';
 import { assertNetnsName, bridgeName } from '../names.js';
 import { type CommandRunner } from '../runner.js';
@@ -44,6 +45,36 @@ async function currentZones(runner: CommandRunner, netns: string | null, network
   return zones;
 }
 
+type Validated = { readonly ok: true; readonly intent: SgHostIntent } | { readonly ok: false; readonly error: string };
+
+const ENTRY_SCHEMAS: readonly (readonly ['ports' | 'groups' | 'members', z.ZodType<object>])[] = [
+  ['ports', SgPortIntentSchema],
+  ['groups', SgGroupIntentSchema],
+  ['members', SgMembersIntentSchema],
+];
+
+/**
+ * Validates an intent entry by entry, each frozen entry once (see parseOnce): the agent hands
+ * every pass the entries it parsed from the desired state, already checked by the same schemas,
+ * and checking every address of every entry on each pass was most of an apply's own cost.
+ */
+function validate(intent: SgHostIntent): Validated {
+  const fail = (message: string): Validated => ({ ok: false, error: `invalid security group intent: ${message}` });
+  const lists = intent as Partial<Record<'ports' | 'groups' | 'members', unknown>>;
+  if (typeof intent !== 'object' || intent === null || ENTRY_SCHEMAS.some(([name]) => !Array.isArray(lists[name]))) {
+    const whole = SgHostIntentSchema.safeParse(intent);
+    return whole.success ? { ok: true, intent: whole.data } : fail(whole.error.message);
+  }
+  for (const [name, schema] of ENTRY_SCHEMAS) {
+    const entries = lists[name] as readonly unknown[];
+    for (let i = 0; i < entries.length; i++) {
+      const parsed = parseOnce(schema, entries[i]);
+      if (!parsed.success) return fail(`${name}.${i}: ${formatIssues(parsed.error)}`);
+    }
+  }
+  return { ok: true, intent };
+}
+
 /**
  * Keeps a host's filtering at its intent, one `nft -f` transaction per apply. The agent makes
  * one per host: `new SecurityGroupsApplier(runner, { netns })`, then `apply(intent)` on every
@@ -56,38 +87,9 @@ async function currentZones(runner: CommandRunner, netns: string | null, network
  * a set element, a rule change one group's chains, so a change costs the same whatever the
  * number of ports on the host. An invalid intent changes nothing, in the kernel or here.
  */
-type Validated = { readonly ok: true; readonly intent: SgHostIntent; readonly seen: Set<string> } | { readonly ok: false; readonly error: string };
-
-/**
- * Validates the ports, groups and members entries of an intent that are not in `known` (the
- * JSON of entries that passed before): on a host whose intent changes one entry at a time,
- * checking every address of every entry again was most of an apply's own cost. `seen` is the
- * JSON of every entry, for the next call.
- */
-function validateNew(intent: SgHostIntent, known: ReadonlySet<string>, json: (entry: object) => string): Validated {
-  const fail = (message: string): Validated => ({ ok: false, error: `invalid security group intent: ${message}` });
-  const { ports, groups, members } = intent as Partial<SgHostIntent>;
-  const entries = <T>(list: T[] | undefined): list is T[] => Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null);
-  if (!entries(ports) || !entries(groups) || !entries(members)) {
-    const whole = SgHostIntentSchema.safeParse(intent);
-    return whole.success ? validateNew(whole.data, new Set(), json) : fail(whole.error.message);
-  }
-  const seen = new Set<string>();
-  // a port's, a group's and a members entry's JSON never look alike: one set holds them all
-  const unknown = <T extends object>(entries: readonly T[]) =>
-    entries.filter((entry) => {
-      const key = json(entry);
-      seen.add(key);
-      return !known.has(key);
-    });
-  const parsed = SgHostIntentSchema.safeParse({ ports: unknown(ports), groups: unknown(groups), members: unknown(members) });
-  return parsed.success ? { ok: true, intent, seen } : fail(parsed.error.message);
-}
-
 export class SecurityGroupsApplier {
   private applied: { readonly tables: SgTables; readonly zones: ZoneMap } | null = null;
   private readonly cache = new SgRenderCache();
-  private validated: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly runner: CommandRunner,
@@ -95,15 +97,8 @@ export class SecurityGroupsApplier {
   ) {}
 
   async apply(intent: SgHostIntent): Promise<SgResult> {
-    let valid: Validated;
-    try {
-      valid = validateNew(intent, this.validated, (entry) => this.cache.json(entry));
-    } catch (error) {
-      // what JSON cannot write (a cycle, a bigint) is no intent either
-      return { ok: false, error: `invalid security group intent: ${errorMessage(error)}` };
-    }
+    const valid = validate(intent);
     if (!valid.ok) return valid;
-    this.validated = valid.seen;
     const filtered = valid.intent.ports.filter((p) => p.portSecurityEnabled);
     const networks = [...new Set(filtered.map((p) => p.networkId))];
     const previous = this.applied;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SgGroupIntent, type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
 import { cidrLast, eui64Address, formatCidr, formatIp, normalizeMac, parseCidr, parseIp } from '@ncp/netaddr';
-import { KeptFromLastBuild, perObject } from '../memo.js';
+import { KeptFromLastBuild, perFrozenObject, perObject } from '../memo.js';
 import { bridgeName, tapName } from '../names.js';
 
 /**
@@ -202,8 +202,9 @@ export interface SgPiece {
 }
 
 /**
- * A host's filtering: its pieces by id (`inet`, `bridge`, `zones`, `members <id>`, `group
- * <id>`, `profile <ids>`, `port <id>`), in the order they are rendered. An unchanged piece is the same object
+ * A host's filtering: its pieces by id (`inet`, `bridge`, `zones`, `members <id>` with its
+ * elements in `members <id> <n>` or `members <id> all`, `group <id>`, `profile <ids>`, `port
+ * <id>`), in the order they are rendered. An unchanged piece is the same object
  * from one build to the next (SgRenderCache), so a diff passes over it at once.
  */
 export type SgTables = ReadonlyMap<string, SgPiece>;
@@ -312,27 +313,73 @@ function portPiece(port: SgPortIntent): SgPiece {
   };
 }
 
-/** A remote group's members, a set per family. */
-function membersPiece(groupId: string, addresses: readonly string[], parse: (address: string) => SetAddress): SgPiece {
-  const families = [4, 6] as const;
+/** A remote group's members' sets, one per family. */
+function memberSets(groupId: string): SgPiece {
   return {
-    sets: families.map((f) => ({ family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` })),
+    sets: ([4, 6] as const).map((f) => ({ family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` })),
     chains: [],
-    elements: families.flatMap((f) => {
+    elements: [],
+  };
+}
+
+/** Elements of a remote group's member sets, for addresses of both families. */
+function memberElements(groupId: string, addresses: readonly string[], parse: (address: string) => SetAddress): SgPiece {
+  return {
+    sets: [],
+    chains: [],
+    elements: ([4, 6] as const).flatMap((f) => {
       const set = memberSet(groupId, f);
       return disjointAddresses(addresses, f, parse).map((a) => element('inet', set, a));
     }),
   };
 }
 
-const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
-/** A port piece's dispatch entries, found once per piece. */
-const dispatchOf = perObject((piece: SgPiece): readonly SgElement[] => piece.elements.filter(isDispatch));
+/**
+ * A group of thousands of members has its addresses' elements in this many pieces, by a hash of
+ * the address: a member joining or leaving then renders and diffs one piece, not the whole group.
+ */
+const MEMBER_PIECES = 64;
+
+/** FNV-1a of a text, a piece number below MEMBER_PIECES. */
+function memberPiece(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % MEMBER_PIECES;
+}
 
 /**
- * Pieces kept from one build to the next, by what they are made from (a port's JSON): parsing
- * and formatting addresses is most of a build's cost, and a host's ports rarely change. Holds
- * what the last build used, nothing older.
+ * A remote group's member addresses split in MEMBER_PIECES lists by their normalised text (so
+ * one address is always in one list, whatever its spelling), each sorted and without
+ * duplicates; or null when a member is a prefix (an address pair's CIDR): an element inside
+ * another is dropped (nft refuses overlapping intervals), which only the whole list can say.
+ */
+function splitMembers(addresses: readonly string[], parse: (address: string) => SetAddress): string[][] | null {
+  const lists: Set<string>[] = Array.from({ length: MEMBER_PIECES }, () => new Set());
+  for (const text of addresses) {
+    const a = parse(text);
+    if (a.prefixLength !== (a.family === 4 ? 32 : 128)) return null;
+    lists[memberPiece(a.text)]?.add(a.text);
+  }
+  return lists.map((list) => [...list].sort());
+}
+
+const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
+
+/** A port's piece, with its id among the pieces and its dispatch entries. */
+interface RenderedPort {
+  readonly id: string;
+  readonly piece: SgPiece;
+  readonly dispatch: readonly SgElement[];
+}
+
+function renderedPort(piece: SgPiece, port: SgPortIntent): RenderedPort {
+  return { id: `port ${port.id}`, piece, dispatch: piece.elements.filter(isDispatch) };
+}
+
+/**
+ * Pieces kept from one build to the next, by what they are made from (a frozen port by the
+ * object, any other piece by its text): parsing and formatting addresses is most of a build's
+ * cost, and a host's ports rarely change. Holds what the last build used, nothing older.
  */
 export class SgRenderCache {
   private readonly pieces = new KeptFromLastBuild<string, SgPiece>();
@@ -342,10 +389,22 @@ export class SgRenderCache {
    */
   private readonly addresses = new KeptFromLastBuild<string, SetAddress>();
   readonly address = (text: string): SetAddress => this.addresses.get(text, setAddress);
-  /** A port's profile (its groups, each once, sorted, space-separated), made once per object. */
-  readonly profile = perObject((port: SgPortIntent) => profileOf(port).join(' '));
-  /** An entry's JSON, made once per object (validating an intent needs it too). */
-  readonly json = perObject((entry: object) => JSON.stringify(entry));
+  /** A port's profile (its groups, each once, sorted, space-separated), made once per frozen object. */
+  readonly profile = perFrozenObject((port: SgPortIntent) => profileOf(port).join(' '));
+  /** An entry's JSON, made once per frozen object. */
+  readonly json = perFrozenObject((entry: object) => JSON.stringify(entry));
+  /** A frozen port's piece, made once per object: a host's thousands of ports were each looked up by their JSON on every pass. */
+  private readonly frozenPort = perObject((port: SgPortIntent) => renderedPort(portPiece(port), port));
+
+  /** A port's piece: by the object for a frozen one (which cannot change), else by its JSON. */
+  port(port: SgPortIntent): RenderedPort {
+    return Object.isFrozen(port)
+      ? this.frozenPort(port)
+      : renderedPort(
+          this.piece(this.json(port), () => portPiece(port)),
+          port,
+        );
+  }
 
   /** Starts a build: what the previous build did not use is forgotten. */
   begin(): void {
@@ -366,7 +425,9 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
   cache.begin();
   const filtered = intent.ports.filter((p) => p.portSecurityEnabled).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const groups = new Map(intent.groups.map((g) => [g.id, g]));
-  const used = [...new Set(filtered.flatMap((p) => p.securityGroupIds))].sort();
+  // the groups in use, from the profiles (a host has few): each port's list walked on every pass was a good part of it
+  const profiles = new Set(filtered.map(cache.profile));
+  const used = [...new Set([...profiles].flatMap((profile) => (profile === '' ? [] : profile.split(' '))))].sort();
   const remotes = [...new Set(used.flatMap((g) => groups.get(g)?.rules.flatMap((r) => (r.remoteGroupId === null ? [] : [r.remoteGroupId])) ?? []))].sort();
   const members = new Map(intent.members.map((m) => [m.groupId, m]));
 
@@ -383,11 +444,26 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
     })),
   );
   for (const g of remotes) {
-    const entry = members.get(g) ?? { groupId: g, addresses: [] };
+    const addresses = members.get(g)?.addresses ?? [];
     pieces.set(
       `members ${g}`,
-      cache.piece(cache.json(entry), () => membersPiece(g, entry.addresses, cache.address)),
+      cache.piece(`members ${g}`, () => memberSets(g)),
     );
+    const lists = splitMembers(addresses, cache.address);
+    if (lists === null) {
+      pieces.set(
+        `members ${g} all`,
+        cache.piece(`members ${g} all ${addresses.join(' ')}`, () => memberElements(g, addresses, cache.address)),
+      );
+      continue;
+    }
+    lists.forEach((list, n) => {
+      if (list.length > 0)
+        pieces.set(
+          `members ${g} ${n}`,
+          cache.piece(`members ${g} ${n} ${list.join(' ')}`, () => memberElements(g, list, cache.address)),
+        );
+    });
   }
   for (const g of used) {
     const group = groups.get(g) ?? { id: g, stateful: true, rules: [] };
@@ -397,7 +473,7 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
       cache.piece(cache.json(group), () => ({ ...NO_PIECE, chains: chains() })),
     );
   }
-  for (const profile of new Set(filtered.map(cache.profile))) {
+  for (const profile of profiles) {
     const ids = profile === '' ? [] : profile.split(' ');
     // a port whose groups are all stateless is not tracked (Neutron refuses to mix the two)
     const stateful = ids.some((g) => groups.get(g)?.stateful ?? true);
@@ -409,12 +485,12 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
   }
   const claimed = new Set<string>();
   for (const port of filtered) {
-    let piece = cache.piece(cache.json(port), () => portPiece(port));
+    const rendered = cache.port(port);
+    let piece = rendered.piece;
     // two ports claiming one MAC on one network (an address pair shared for VRRP): the first keeps it
-    const dispatch = dispatchOf(piece);
-    if (dispatch.some((e) => claimed.has(e.key))) piece = { ...piece, elements: piece.elements.filter((e) => !isDispatch(e) || !claimed.has(e.key)) };
-    for (const e of dispatch) claimed.add(e.key);
-    pieces.set(`port ${port.id}`, piece);
+    if (rendered.dispatch.some((e) => claimed.has(e.key))) piece = { ...piece, elements: piece.elements.filter((e) => !isDispatch(e) || !claimed.has(e.key)) };
+    for (const e of rendered.dispatch) claimed.add(e.key);
+    pieces.set(rendered.id, piece);
   }
   return pieces;
 }

@@ -263,6 +263,12 @@ describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter 
       intent([{ direction: 'ingress', ethertype: 'IPv4', ...any, protocol: 6, portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: '10.20.0.0/24' }]),
       // w3 joins A as well, and A's members with it
       { ...base, ports: [p1, p2, { ...p3, securityGroupIds: [A, B] }], members: [{ groupId: A, addresses: ['10.20.0.1', '10.20.0.2', '10.20.0.3'] }] },
+      // an address pair's CIDR joins A's members and covers the others: they go, in one transaction
+      {
+        ...base,
+        ports: [p1, p2, { ...p3, securityGroupIds: [A, B] }],
+        members: [{ groupId: A, addresses: ['10.20.0.1', '10.20.0.2', '10.20.0.3', '10.20.0.0/28'] }],
+      },
       // A gets a rule whose remote group is B (a new set), a port on a second network arrives (a new zone)
       {
         ports: [p1, p2, { ...p3, securityGroupIds: [A, B] }, extra],
@@ -298,7 +304,7 @@ describeOnNamespaces('security groups on the real kernel (bridge + br_netfilter 
       seen.push(await tablesNow());
     }
     // the first was a full replace, the others only changes
-    expect(loads.map((l) => l.includes('delete table'))).toEqual([true, false, false, false, false, false]);
+    expect(loads.map((l) => l.includes('delete table'))).toEqual([true, false, false, false, false, false, false]);
     for (const [i, step] of steps.entries()) {
       expect(await reconcileSecurityGroups(step, new ExecFileRunner(), { netns: ns.host })).toEqual({ ok: true, ports: expect.any(Number) as number });
       expect(await tablesNow(), `after step ${i}`).toEqual(seen[i]);

@@ -58,6 +58,50 @@ describe('the incremental transaction', () => {
     }
   });
 
+  it("keeps a frozen port's piece from build to build while the object lives, and renders an equal port's again", () => {
+    const deepFrozen = (p: SgPortIntent): SgPortIntent => Object.freeze({ ...p, fixedIps: Object.freeze([...p.fixedIps]) }) as SgPortIntent;
+    const [one, two] = [deepFrozen(port(1)), deepFrozen(port(2))];
+    const cache = new SgRenderCache();
+    const before = securityGroupTables(host([one, two]), zones, cache);
+    const moved = deepFrozen(port(2, { mac: 'fa:16:3e:00:00:99' }));
+    const after = securityGroupTables(host([one, moved]), zones, cache);
+    expect(after.get(`port ${one.id}`)).toBe(before.get(`port ${one.id}`));
+    expect(renderSecurityGroupsUpdate(before, after)).toBe(update(host([port(1), port(2)]), host([port(1), port(2, { mac: 'fa:16:3e:00:00:99' })])));
+    // an equal object that can change is rendered again: nothing says it did not
+    const open = port(1);
+    const again = securityGroupTables(host([open, moved]), zones, cache);
+    expect(again.get(`port ${one.id}`)).toEqual(before.get(`port ${one.id}`));
+    open.fixedIps = ['10.0.0.77'];
+    expect(JSON.stringify(securityGroupTables(host([open, moved]), zones, cache).get(`port ${one.id}`))).toContain('10.0.0.77');
+  });
+
+  it("renders and diffs one piece of a remote group's thousands of members when one joins", () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+    const cache = new SgRenderCache();
+    const before = securityGroupTables(host(ports(3), [sshFromR], many), zones, cache);
+    const after = securityGroupTables(host(ports(3), [sshFromR], [...many, '10.9.200.1']), zones, cache);
+    const changed = [...after].filter(([id, piece]) => before.get(id) !== piece).map(([id]) => id);
+    expect(changed).toEqual([expect.stringMatching(new RegExp(`^members ${R} \\d+$`))]);
+    expect(renderSecurityGroupsUpdate(before, after)).toBe(`add element inet ncp_sg m_${c(R)}_4 { 10.9.200.1 }\n`);
+    expect(renderSecurityGroupsUpdate(after, securityGroupTables(host(ports(3), [sshFromR], many), zones, cache))).toBe(
+      `delete element inet ncp_sg m_${c(R)}_4 { 10.9.200.1 }\n`,
+    );
+  });
+
+  it('gives a member address once whatever its spelling, and drops a member inside a CIDR member', () => {
+    const elements = (members: string[]) =>
+      [...securityGroupTables(host(ports(1), [sshFromR], members), zones).values()].flatMap((p) =>
+        p.elements.filter((e) => e.set.startsWith('m_')).map((e) => e.text),
+      );
+    expect(elements(['2001:db8::1', '2001:DB8:0::1', '10.9.0.5', '10.9.0.5/32'])).toEqual(expect.arrayContaining(['10.9.0.5', '2001:db8::1']));
+    expect(elements(['2001:db8::1', '2001:DB8:0::1', '10.9.0.5', '10.9.0.5/32'])).toHaveLength(2);
+    expect(elements(['10.9.0.5', '10.9.0.0/24', '10.9.1.7']).sort()).toEqual(['10.9.0.0/24', '10.9.1.7']);
+    // a CIDR member joining a group of host members is one change
+    expect(
+      update(host(ports(1), [sshFromR], ['10.9.0.5', '10.9.1.7']), host(ports(1), [sshFromR], ['10.9.0.5', '10.9.1.7', '10.9.0.0/24'])).split('\n'),
+    ).toEqual(expect.arrayContaining([`add element inet ncp_sg m_${c(R)}_4 { 10.9.0.0/24, 10.9.1.7 }`]));
+  });
+
   it('is empty when nothing changed', () => {
     expect(update(host(ports(3)), host(ports(3)))).toBe('');
   });
@@ -133,9 +177,9 @@ describe('the incremental transaction', () => {
     expect(update(before, after).trimEnd().split('\n')).toEqual([
       'delete element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:02 }',
       'delete element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:00:00:02 }',
-      `add element inet ncp_sg m_${c(other)}_4 { 10.0.0.2 }`,
       `add element inet ncp_sg ingress_ports { "br-5e000000" . fa:16:3e:00:00:02 : jump ${profileChain(both, 'ingress')} }`,
       `add element inet ncp_sg egress_ports { "br-5e000000" . fa:16:3e:00:00:02 : jump ${profileChain(both, 'egress')} }`,
+      `add element inet ncp_sg m_${c(other)}_4 { 10.0.0.2 }`,
     ]);
   });
 
