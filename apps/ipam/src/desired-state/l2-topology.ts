@@ -79,6 +79,8 @@ export class L2Topology {
   private readonly applied = new Map<string, number>();
   /** the hosts each port is plugged on now (see {@link hostsOfPort}) */
   private readonly boundHosts = new Map<string, readonly string[]>();
+  /** each port's intent as last made (see portIntent), dropped when an event changes the port */
+  private readonly portIntents = new Map<string, L2PortIntent>();
 
   toJSON(): L2TopologyJson {
     return { networks: [...this.networks.values()], ports: [...this.ports.values()], agents: [...this.agents.values()], applied: [...this.applied] };
@@ -123,20 +125,32 @@ export class L2Topology {
       const n = this.networks.get(id);
       return n ? [this.networkIntent(n, host)] : [];
     });
-    const portIntents: L2PortIntent[] = ports
-      .map((p) => ({
+    const portIntents = ports.map((p) => this.portIntent(p)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { networks, ports: portIntents };
+  }
+
+  /**
+   * A port's intent, the same object until an event changes the port: a host's desired state is
+   * recomputed whole for each change on it, and its thousands of ports rarely change.
+   */
+  private portIntent(p: PortFact): L2PortIntent {
+    let intent = this.portIntents.get(p.id);
+    if (intent === undefined) {
+      // frozen: handed out again for every change on the host, it must not change on the way
+      intent = Object.freeze({
         id: p.id,
         networkId: p.networkId,
         mac: p.mac,
         adminStateUp: p.adminStateUp,
         filtered: isFilteredPort(p),
-        workload: {
+        workload: Object.freeze({
           netns: typeof p.profile.netns === 'string' ? p.profile.netns : `wl-${p.id.replace(/-/g, '').slice(0, 11)}`,
           ifname: typeof p.profile.ifname === 'string' ? p.profile.ifname : 'eth0',
-        },
-      }))
-      .sort((a, b) => a.id.localeCompare(b.id));
-    return { networks, ports: portIntents };
+        }),
+      });
+      this.portIntents.set(p.id, intent);
+    }
+    return intent;
   }
 
   private networkIntent(n: NetworkFact, host: string): L2NetworkIntent {
@@ -195,6 +209,7 @@ export class L2Topology {
   }
 
   private addPort(port: PortFact, host: string): void {
+    this.portIntents.delete(port.id);
     this.ports.set(port.id, port);
     this.bind(port, host);
     const set = this.portsOfNetwork.get(port.networkId) ?? new Set<string>();
@@ -203,6 +218,7 @@ export class L2Topology {
   }
 
   private forget(portId: string): void {
+    this.portIntents.delete(portId);
     const p = this.ports.get(portId);
     if (!p) return;
     this.unbind(p);
@@ -270,6 +286,7 @@ export class L2Topology {
         const p = this.ports.get(event.data.portId);
         const c = event.data.changes;
         if (!p) return new Set();
+        this.portIntents.delete(p.id);
         const dirty = this.hostsOfNetwork(networkId);
         if (c.macAddress !== undefined) p.mac = c.macAddress;
         if (c.adminStateUp !== undefined) p.adminStateUp = c.adminStateUp;

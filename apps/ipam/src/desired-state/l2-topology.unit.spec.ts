@@ -192,4 +192,23 @@ describe('L2 desired-state calculation', () => {
     t.apply(ev('network', NET_A, 'PortUpdated', { portId: PORT_1, changes: { portSecurityEnabled: false, securityGroups: [] } }));
     expect(filtered()[0]).toEqual([PORT_1, false]);
   });
+
+  it("hands out a port's intent, frozen, as the same object until an event changes that port", () => {
+    seq = 0;
+    const t = new L2Topology();
+    t.apply(ev('network', NET_A, 'NetworkCreated', network(100)));
+    t.apply(ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')));
+    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1')));
+    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_2, 'fa:16:3e:00:00:02', 'host-a1')));
+    const [one, two] = t.intentFor('host-a1').ports;
+    expect(Object.isFrozen(one) && Object.isFrozen(one?.workload)).toBe(true);
+    t.apply(ev('network', NET_A, 'PortUpdated', { portId: PORT_2, changes: { macAddress: 'fa:16:3e:00:00:22' } }));
+    const [oneAgain, twoAgain] = t.intentFor('host-a1').ports;
+    expect(oneAgain).toBe(one);
+    expect(twoAgain).not.toBe(two);
+    expect(twoAgain?.mac).toBe('fa:16:3e:00:00:22');
+    t.apply(ev('network', NET_A, 'PortDeleted', { portId: PORT_1 }));
+    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:11', 'host-a1')));
+    expect(t.intentFor('host-a1').ports[0]?.mac).toBe('fa:16:3e:00:00:11');
+  });
 });

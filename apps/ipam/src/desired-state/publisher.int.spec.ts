@@ -123,6 +123,17 @@ describe('IPAM desired-state publisher: restart from a snapshot', () => {
     await registerAgent('host-b1');
     const third = await createPort('host-b1');
     await expect.poll(keys).toContain(`row-a.host-b1.l2port.${third}`);
+    // a port that changes is published again, and its entry leaves the host it moves away from
+    const entry = async (key: string) => {
+      const e = await kv.get(key);
+      return e?.operation === 'PUT' ? e.json<{ adminStateUp: boolean }>().adminStateUp : null;
+    };
+    await networks.execute(NET, { type: 'UpdatePort', id: NET, portId: third, changes: { adminStateUp: false } }, meta);
+    await expect.poll(() => entry(`row-a.host-b1.l2port.${third}`)).toBe(false);
+    await networks.execute(NET, { type: 'UpdatePort', id: NET, portId: third, changes: { bindingHostId: 'host-a1' } }, meta);
+    await expect.poll(keys).toContain(`row-a.host-a1.l2port.${third}`);
+    await expect.poll(keys).not.toContain(`row-a.host-b1.l2port.${third}`);
+    expect(await entry(`row-a.host-a1.l2port.${third}`)).toBe(false);
     await publisher.stop();
   });
 

@@ -7,12 +7,69 @@ import { PULL_EXPIRES_MS, batchesOf, readBucket, whileClusterSettles, type JetSt
 import { type Logger } from '@ncp/nest-common';
 import { L2_TOPOLOGY_JSON_VERSION, L2Topology, type L2TopologyJson } from './l2-topology';
 
+/** A frozen intent's JSON, made once: the topology hands out a port's intent again until the port changes. */
+const frozenJson = new WeakMap<object, string>();
+function entryJson(intent: object): string {
+  if (!Object.isFrozen(intent)) return JSON.stringify(intent);
+  let json = frozenJson.get(intent);
+  if (json === undefined) frozenJson.set(intent, (json = JSON.stringify(intent)));
+  return json;
+}
+
 /** The KV entries that carry a host's L2 intent: one per network and one per port. */
 export function l2Entries(row: string, host: string, intent: L2HostIntent): Map<string, string> {
   const entries = new Map<string, string>();
-  for (const n of intent.networks) entries.set(desiredKey(row, host, DESIRED_KINDS.l2Network, n.id), JSON.stringify(n));
-  for (const p of intent.ports) entries.set(desiredKey(row, host, DESIRED_KINDS.l2Port, p.id), JSON.stringify(p));
+  for (const n of intent.networks) entries.set(desiredKey(row, host, DESIRED_KINDS.l2Network, n.id), entryJson(n));
+  for (const p of intent.ports) entries.set(desiredKey(row, host, DESIRED_KINDS.l2Port, p.id), entryJson(p));
   return entries;
+}
+
+/**
+ * The L2 entries in the bucket as last published, with each host's keys: a host's flush looks
+ * at its own keys only, not at every key of every host.
+ */
+class PublishedEntries {
+  private readonly values = new Map<string, string>();
+  private readonly byHost = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  get(key: string): string | undefined {
+    return this.values.get(key);
+  }
+
+  set(key: string, value: string): void {
+    const host = this.values.has(key) ? undefined : parseDesiredKey(key)?.host;
+    if (host !== undefined) {
+      let keys = this.byHost.get(host);
+      if (keys === undefined) this.byHost.set(host, (keys = new Set()));
+      keys.add(key);
+    }
+    this.values.set(key, value);
+  }
+
+  delete(key: string): void {
+    if (!this.values.delete(key)) return;
+    const host = parseDesiredKey(key)?.host;
+    if (host !== undefined) this.byHost.get(host)?.delete(key);
+  }
+
+  /** The hosts with entries. */
+  hosts(): string[] {
+    return [...this.byHost].filter(([, keys]) => keys.size > 0).map(([host]) => host);
+  }
+
+  /** A host's keys, as they are now. */
+  keysOf(host: string): string[] {
+    return [...(this.byHost.get(host) ?? [])];
+  }
+
+  clear(): void {
+    this.values.clear();
+    this.byHost.clear();
+  }
 }
 
 /** The kinds of desired state this publisher owns; other services' keys of a host are never its to touch. */
@@ -39,7 +96,7 @@ export interface PublisherOptions {
 export class DesiredStatePublisher {
   topology = new L2Topology();
   private kv: KV | undefined;
-  private readonly published = new Map<string, string>();
+  private readonly published = new PublishedEntries();
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   /** the last stream sequence folded */
@@ -223,12 +280,7 @@ export class DesiredStatePublisher {
 
   /** Every host the fold knows or the bucket has L2 entries for. */
   private allHosts(): Set<string> {
-    const hosts = new Set(this.topology.hosts());
-    for (const key of this.published.keys()) {
-      const host = parseDesiredKey(key)?.host;
-      if (host !== undefined) hosts.add(host);
-    }
-    return hosts;
+    return new Set([...this.topology.hosts(), ...this.published.hosts()]);
   }
 
   private async flush(hosts: ReadonlySet<string>): Promise<void> {
@@ -245,9 +297,8 @@ export class DesiredStatePublisher {
           await kv.put(key, value);
           this.published.set(key, value);
         }
-        for (const key of [...this.published.keys()]) {
-          const parsed = parseDesiredKey(key);
-          if (parsed?.host !== host || !L2_KINDS.includes(parsed.kind) || wanted.has(key)) continue;
+        for (const key of this.published.keysOf(host)) {
+          if (wanted.has(key)) continue;
           await kv.delete(key);
           this.published.delete(key);
         }
