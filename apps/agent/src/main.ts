@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { EventRegistry, Naming, agentEventDefinitions } from '@ncp/contracts';
-import { execFileRunner } from '@ncp/dataplane';
+import { HelperRunner } from '@ncp/dataplane';
 import { JetStreamEventStore, connectNats } from '@ncp/eventstore';
 import { createLogger, stopOnSignals } from '@ncp/nest-common';
 import { HostAgent } from './agent';
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const store = new JetStreamEventStore(nc, new Naming({ prefix: config.natsPrefix }), new EventRegistry(agentEventDefinitions), {
     domain: config.natsDomain ?? undefined,
   });
-  const agent = new HostAgent(config, nc, store, execFileRunner(), logger);
+  // commands start from a small helper process: a fork of the agent costs more the more it holds
+  const agent = new HostAgent(config, nc, store, new HelperRunner(), logger);
   await agent.start();
   logger.info({ agentId: agent.agentId, netns: config.hostNetns ?? '(root)' }, 'agent started');
   // The data plane stays as it is: workloads keep forwarding while the agent is away.

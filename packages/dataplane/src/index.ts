@@ -9,6 +9,7 @@ export {
   type ExecFileRunnerOptions,
   type RunOptions,
 } from './runner.js';
+export { COMMAND_HELPER_SCRIPT, HelperRunner } from './command-helper.js';
 export { bridgeArgv, ipArgv } from './argv.js';
 export {
   assertId,
