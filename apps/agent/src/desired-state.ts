@@ -69,6 +69,44 @@ function parseEntry<T extends object>(schema: z.ZodType<T>, value: string): { re
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A kind's entries, and its list as last made with the entries it was made from. */
+interface KindEntries {
+  readonly entries: Map<string, DesiredEntry>;
+  parsed?: { readonly intents: unknown[]; invalid: InvalidEntry[] };
+  /** keys changed since the list was made, each with its entry then (undefined: it had none) */
+  readonly listed: Map<string, DesiredEntry | undefined>;
+}
+
+/** A kind's list is patched while fewer than one entry in this many changed since it was made; else made again. */
+const PATCHED_AT_MOST = 8;
+
+/** The first index whose intent does not sort before `sortKey` (or after it, with `after`). */
+function searchSorted(list: readonly unknown[], sortKey: string, key: (intent: unknown) => string, after: boolean): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const order = compareText(key(list[mid]), sortKey);
+    if (order < 0 || (after && order === 0)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertSorted(list: unknown[], intent: unknown, key: (intent: unknown) => string): void {
+  list.splice(searchSorted(list, key(intent), key, true), 0, intent);
+}
+
+function removeSorted(list: unknown[], intent: unknown, key: (intent: unknown) => string): void {
+  const sortKey = key(intent);
+  for (let i = searchSorted(list, sortKey, key, false); i < list.length && key(list[i]) === sortKey; i++) {
+    if (list[i] === intent) {
+      list.splice(i, 1);
+      return;
+    }
+  }
+}
+
 /**
  * This host's desired state as the KV bucket holds it (key -> JSON), turned into the
  * intent the drivers take, with the namespaces named as this host names them
@@ -78,10 +116,10 @@ export class DesiredState {
   /**
    * The entries by kind, each entry parsed once: a pass asks for every kind its drivers read,
    * and parsing a host's thousands of entries again for each was a good part of a pass's own
-   * cost. A changed entry is parsed again, alone; its kind's list is made again from the
-   * entries as parsed.
+   * cost. A changed entry is parsed again, alone, and its kind's sorted list is patched with it
+   * (made again whole when many changed).
    */
-  private readonly kinds = new Map<string, { readonly entries: Map<string, DesiredEntry>; parsed?: { intents: unknown[]; invalid: InvalidEntry[] } }>();
+  private readonly kinds = new Map<string, KindEntries>();
 
   constructor(private readonly netnsPrefix = '') {}
 
@@ -103,27 +141,30 @@ export class DesiredState {
     return this.localOnce(intent, (i) => ({ ...i, namespace: localNetns(this.netnsPrefix, i.namespace) }));
   }
 
-  private kindOf(key: string) {
+  private kindOf(key: string): KindEntries {
     const kind = parseDesiredKey(key)?.kind ?? '';
     let entries = this.kinds.get(kind);
-    if (entries === undefined) this.kinds.set(kind, (entries = { entries: new Map() }));
+    if (entries === undefined) this.kinds.set(kind, (entries = { entries: new Map(), listed: new Map() }));
     return entries;
   }
 
   /** False when the key already held this value: nothing changed. */
   put(key: string, value: string): boolean {
     const kind = this.kindOf(key);
-    if (kind.entries.get(key)?.value === value) return false;
+    const was = kind.entries.get(key);
+    if (was?.value === value) return false;
+    if (kind.parsed !== undefined && !kind.listed.has(key)) kind.listed.set(key, was);
     kind.entries.set(key, { value });
-    kind.parsed = undefined;
     return true;
   }
 
   /** False when there was no such key. */
   delete(key: string): boolean {
     const kind = this.kindOf(key);
-    if (!kind.entries.delete(key)) return false;
-    kind.parsed = undefined;
+    const was = kind.entries.get(key);
+    if (was === undefined) return false;
+    if (kind.parsed !== undefined && !kind.listed.has(key)) kind.listed.set(key, was);
+    kind.entries.delete(key);
     return true;
   }
 
@@ -142,18 +183,33 @@ export class DesiredState {
   private intentsOf<T extends object>(kind: DesiredKind, schema: z.ZodType<T>, sortKey: (t: T) => string): { intents: T[]; invalid: InvalidEntry[] } {
     const entries = this.kinds.get(kind);
     if (entries === undefined) return { intents: [], invalid: [] };
-    if (entries.parsed === undefined) {
-      const intents: T[] = [];
-      const invalid: InvalidEntry[] = [];
-      for (const [key, entry] of entries.entries) {
-        entry.parsed ??= parseEntry(schema, entry.value);
-        if ('intent' in entry.parsed) intents.push(entry.parsed.intent as T);
-        else invalid.push({ key, error: entry.parsed.error });
-      }
-      entries.parsed = { intents: intents.sort((a, b) => compareText(sortKey(a), sortKey(b))), invalid };
-    }
+    const parse = (entry: DesiredEntry) => (entry.parsed ??= parseEntry(schema, entry.value));
     // each kind is only ever parsed with its own schema
-    return { intents: [...(entries.parsed.intents as T[])], invalid: [...entries.parsed.invalid] };
+    const key = sortKey as (intent: unknown) => string;
+    if (entries.parsed !== undefined && entries.listed.size * PATCHED_AT_MOST > entries.entries.size) entries.parsed = undefined;
+    if (entries.parsed === undefined) {
+      const intents: unknown[] = [];
+      const invalid: InvalidEntry[] = [];
+      for (const [k, entry] of entries.entries) {
+        const parsed = parse(entry);
+        if ('intent' in parsed) intents.push(parsed.intent);
+        else invalid.push({ key: k, error: parsed.error });
+      }
+      entries.parsed = { intents: intents.sort((a, b) => compareText(key(a), key(b))), invalid };
+    } else {
+      const { intents } = entries.parsed;
+      for (const [k, was] of entries.listed) {
+        if (was?.parsed !== undefined && 'intent' in was.parsed) removeSorted(intents, was.parsed.intent, key);
+        entries.parsed.invalid = entries.parsed.invalid.filter((i) => i.key !== k);
+        const now = entries.entries.get(k);
+        if (now === undefined) continue;
+        const parsed = parse(now);
+        if ('intent' in parsed) insertSorted(intents, parsed.intent, key);
+        else entries.parsed.invalid.push({ key: k, error: parsed.error });
+      }
+    }
+    entries.listed.clear();
+    return { intents: [...entries.parsed.intents] as T[], invalid: [...entries.parsed.invalid] };
   }
 
   routerIntents(): { intents: RouterIntent[]; invalid: InvalidEntry[] } {

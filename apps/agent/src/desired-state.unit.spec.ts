@@ -43,6 +43,40 @@ describe('DesiredState between passes', () => {
     expect([desired.count('meta'), desired.count('router'), desired.size]).toEqual([1, 1, 2]);
   });
 
+  it('patches a long list with the few entries that changed as a list made anew would be, invalid entries too', () => {
+    const id = (n: number) => `${n.toString(16).padStart(8, '0')}-0000-4000-8000-000000000001`;
+    const patched = new DesiredState();
+    const entries = new Map<string, string>();
+    const put = (n: number, value: string) => {
+      patched.put(`r.h.meta.${id(n)}`, value);
+      entries.set(`r.h.meta.${id(n)}`, value);
+    };
+    for (let n = 0; n < 200; n++) put(n, JSON.stringify(intent(id(n))));
+    const listed = patched.metadataIntents();
+    // a few changes between passes, each kind of them: a new entry, a changed one, a deleted one, one turned invalid and one repaired
+    const changes = [
+      () => put(500, JSON.stringify(intent(id(500)))),
+      () => put(7, JSON.stringify({ ...intent(id(7)), interfaces: [] })),
+      () => {
+        patched.delete(`r.h.meta.${id(9)}`);
+        entries.delete(`r.h.meta.${id(9)}`);
+      },
+      () => put(11, '{'),
+      () => put(11, JSON.stringify(intent(id(11)))),
+      () => put(3, JSON.stringify({ ...intent(id(3)), namespace: 'a b' })),
+    ];
+    for (const change of changes) {
+      change();
+      const fresh = new DesiredState();
+      for (const [key, value] of entries) fresh.put(key, value);
+      const now = patched.metadataIntents();
+      expect(now).toEqual(fresh.metadataIntents());
+      expect(now.intents.length).toBeGreaterThan(195);
+    }
+    // what did not change is the object listed before
+    expect(patched.metadataIntents().intents.find((i) => i.id === id(100))).toBe(listed.intents.find((i) => i.id === id(100)));
+  });
+
   it("parses again only the entry that changed: the others' intents are the objects it gave before", () => {
     const desired = new DesiredState();
     desired.put(`r.h.router.${A}`, JSON.stringify({ id: A }));
