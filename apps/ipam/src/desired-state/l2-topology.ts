@@ -65,6 +65,13 @@ export function hostsOfPort(port: Pick<PortFact, 'host' | 'profile'>): string[] 
   return [...new Set([port.host, ...extra])];
 }
 
+/** The networks and ports whose entries may have changed on the hosts an event made dirty. */
+export interface L2ScopedChanges {
+  readonly networks: Set<string>;
+  readonly ports: Set<string>;
+}
+export type L2Changes = L2ScopedChanges | 'all';
+
 export class L2Topology {
   private readonly networks = new Map<string, NetworkFact>();
   private readonly ports = new Map<string, PortFact>();
@@ -81,6 +88,14 @@ export class L2Topology {
   private readonly boundHosts = new Map<string, readonly string[]>();
   /** each port's intent as last made (see portIntent), dropped when an event changes the port */
   private readonly portIntents = new Map<string, L2PortIntent>();
+  private changes: L2Changes = { networks: new Set(), ports: new Set() };
+
+  /** Records what an event touched (see takeChanges): a network, and a port of it. */
+  private touched(networkId: string, portId?: string): void {
+    if (this.changes === 'all') return;
+    this.changes.networks.add(networkId);
+    if (portId !== undefined) this.changes.ports.add(portId);
+  }
 
   toJSON(): L2TopologyJson {
     return { networks: [...this.networks.values()], ports: [...this.ports.values()], agents: [...this.agents.values()], applied: [...this.applied] };
@@ -113,6 +128,35 @@ export class L2Topology {
   /** Every host with a registered agent. */
   hosts(): string[] {
     return [...this.agents.keys()];
+  }
+
+  /**
+   * The networks and ports the events folded since the last call touched, or 'all' after an
+   * event whose effect reaches further (an agent's registration, a network deleted): what a
+   * dirty host's entries must be computed again for.
+   */
+  takeChanges(): L2Changes {
+    const changes = this.changes;
+    this.changes = { networks: new Set(), ports: new Set() };
+    return changes;
+  }
+
+  /**
+   * The entries of the host's intent (intentFor) that `only` names: a network if one of the
+   * host's ports is in it, a port if it is plugged on the host; in a network that exists.
+   */
+  intentOf(host: string, only: L2ScopedChanges): L2HostIntent {
+    const networks = [...only.networks]
+      .filter((id) => this.hostCountsOfNetwork.get(id)?.has(host) === true)
+      .flatMap((id) => {
+        const n = this.networks.get(id);
+        return n ? [this.networkIntent(n, host)] : [];
+      });
+    const ports = [...only.ports].flatMap((id) => {
+      const p = this.ports.get(id);
+      return p && this.networks.has(p.networkId) && this.boundHosts.get(id)?.includes(host) === true ? [this.portIntent(p)] : [];
+    });
+    return { networks, ports };
   }
 
   /** What the host's agent must build: the networks its ports need, and those ports. */
@@ -232,6 +276,8 @@ export class L2Topology {
 
   private applyAgentEvent(event: AgentEvent, agentId: string): Set<string> {
     if (event.type !== 'AgentRegistered') return new Set();
+    // its tunnel address is in the flood lists of the networks it shares
+    this.changes = 'all';
     const d = event.data;
     const before = this.agents.get(d.host);
     this.agents.set(d.host, { agentId, row: d.row, host: d.host, tunnelIp: d.tunnelIp });
@@ -254,9 +300,11 @@ export class L2Topology {
         const n = this.networks.get(networkId);
         if (!n || event.data.changes.mtu === undefined) return new Set();
         n.mtu = event.data.changes.mtu;
+        this.touched(networkId);
         return this.hostsOfNetwork(networkId);
       }
       case 'NetworkDeleted': {
+        this.changes = 'all';
         const dirty = this.hostsOfNetwork(networkId);
         for (const id of [...(this.portsOfNetwork.get(networkId) ?? [])]) this.forget(id);
         this.portsOfNetwork.delete(networkId);
@@ -266,6 +314,7 @@ export class L2Topology {
       }
       case 'PortCreated': {
         const d = event.data;
+        this.touched(networkId, d.portId);
         this.forget(d.portId);
         this.addPort(
           {
@@ -287,6 +336,7 @@ export class L2Topology {
         const c = event.data.changes;
         if (!p) return new Set();
         this.portIntents.delete(p.id);
+        this.touched(networkId, p.id);
         const dirty = this.hostsOfNetwork(networkId);
         if (c.macAddress !== undefined) p.mac = c.macAddress;
         if (c.adminStateUp !== undefined) p.adminStateUp = c.adminStateUp;
@@ -299,6 +349,7 @@ export class L2Topology {
         return dirty;
       }
       case 'PortDeleted': {
+        this.touched(networkId, event.data.portId);
         const dirty = this.hostsOfNetwork(networkId);
         this.forget(event.data.portId);
         return dirty;

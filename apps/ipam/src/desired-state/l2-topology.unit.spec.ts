@@ -143,6 +143,46 @@ describe('L2 desired-state calculation', () => {
     expect(t.intentFor('host-b1')).toEqual({ networks: [], ports: [] });
   });
 
+  it("patching each dirty host with the entries of the networks and ports a change touched gives the host's whole intent", () => {
+    const events = [
+      ...history(),
+      ev('network', NET_A, 'PortUpdated', { portId: PORT_1, changes: { bindingHostId: 'host-b1' } }),
+      ev('network', NET_A, 'PortCreated', port('22222222-0000-4000-8000-000000000004', 'fa:16:3e:00:00:04', 'host-a1')),
+      ev('network', NET_B, 'PortDeleted', { portId: PORT_3 }),
+      ev('network', NET_A, 'NetworkUpdated', { changes: { mtu: 1400 } }),
+      ev('network', NET_A, 'PortUpdated', { portId: PORT_2, changes: { adminStateUp: false } }),
+      ev('network', NET_B, 'NetworkDeleted', { subnets: [], portIds: [] }),
+    ];
+    const entries = (intent: ReturnType<L2Topology['intentFor']>): Map<string, string> =>
+      new Map([
+        ...intent.networks.map((n) => [`net ${n.id}`, JSON.stringify(n)] as const),
+        ...intent.ports.map((p) => [`port ${p.id}`, JSON.stringify(p)] as const),
+      ]);
+    const hosts = ['host-a1', 'host-b1'];
+    const t = new L2Topology();
+    const published = new Map(hosts.map((h) => [h, new Map<string, string>()]));
+    for (const e of events) {
+      const dirty = t.apply(e);
+      const changes = t.takeChanges();
+      for (const host of dirty) {
+        const now = published.get(host) ?? new Map<string, string>();
+        if (changes === 'all') {
+          published.set(host, entries(t.intentFor(host)));
+          continue;
+        }
+        const wanted = entries(t.intentOf(host, changes));
+        for (const key of [...[...changes.networks].map((id) => `net ${id}`), ...[...changes.ports].map((id) => `port ${id}`)]) {
+          const value = wanted.get(key);
+          if (value === undefined) now.delete(key);
+          else now.set(key, value);
+        }
+      }
+      for (const host of hosts)
+        expect(new Map([...(published.get(host) ?? [])].sort()), `${e.envelope.type} on ${host}`).toEqual(new Map([...entries(t.intentFor(host))].sort()));
+    }
+    expect(t.intentFor('host-b1').ports.map((p) => p.id)).toEqual([PORT_1, PORT_2]);
+  });
+
   it('counts the hosts of a network by their ports: a host stays while one of its ports does', () => {
     const t = fold(history().slice(0, 3));
     const dirty = (e: RecordedEvent) => [...t.apply(e)].sort();

@@ -5,7 +5,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { DESIRED_KINDS, DESIRED_STATE_BUCKET, desiredKey, parseDesiredKey, type L2HostIntent, type Naming, type RecordedEvent } from '@ncp/contracts';
 import { PULL_EXPIRES_MS, batchesOf, readBucket, whileClusterSettles, type JetStreamEventStore, type SnapshotStore } from '@ncp/eventstore';
 import { type Logger } from '@ncp/nest-common';
-import { L2_TOPOLOGY_JSON_VERSION, L2Topology, type L2TopologyJson } from './l2-topology';
+import { L2_TOPOLOGY_JSON_VERSION, L2Topology, type L2Changes, type L2TopologyJson } from './l2-topology';
 
 /** A frozen intent's JSON, made once: the topology hands out a port's intent again until the port changes. */
 const frozenJson = new WeakMap<object, string>();
@@ -200,7 +200,7 @@ export class DesiredStatePublisher {
         'desired state caught up',
       );
     if (last < from) {
-      await this.flush(this.allHosts());
+      await this.flush(this.allHosts(), 'all');
       this.flushedTo = this.position;
       this.caughtUpResolve?.();
       report();
@@ -252,11 +252,12 @@ export class DesiredStatePublisher {
         // the first time caught up after a start: every host, against what the bucket holds
         caughtUp = true;
         dirty = this.allHosts();
-        await this.flush(dirty);
+        this.topology.takeChanges();
+        await this.flush(dirty, 'all');
         this.caughtUpResolve?.();
         report();
       } else {
-        await this.flush(dirty);
+        await this.flush(dirty, this.topology.takeChanges());
       }
       this.flushedTo = this.position;
       dirty = new Set();
@@ -283,21 +284,37 @@ export class DesiredStatePublisher {
     return new Set([...this.topology.hosts(), ...this.published.hosts()]);
   }
 
-  private async flush(hosts: ReadonlySet<string>): Promise<void> {
+  /**
+   * Brings each host's entries in the bucket to the fold: all of them with `changes` 'all' (and
+   * for a host whose last flush failed), else only those of the networks and ports `changes`
+   * names, which are all a change can have altered on a host it made dirty.
+   */
+  private async flush(hosts: ReadonlySet<string>, changes: L2Changes): Promise<void> {
     const kv = this.kv;
     if (!kv) return;
     for (const host of new Set([...hosts, ...this.failed])) {
       // one host at a time, letting requests in between: a full pass after a start is long
       await new Promise((resolve) => setImmediate(resolve));
       const agent = this.topology.agentOf(host);
-      const wanted = agent ? l2Entries(agent.row, host, this.topology.intentFor(host)) : new Map<string, string>();
+      const scoped = changes !== 'all' && !this.failed.has(host) && agent !== undefined ? changes : undefined;
+      const wanted = !agent
+        ? new Map<string, string>()
+        : l2Entries(agent.row, host, scoped ? this.topology.intentOf(host, scoped) : this.topology.intentFor(host));
+      // the keys this flush answers for: the host's, or those of the networks and ports in scope
+      const considered =
+        scoped && agent
+          ? [
+              ...[...scoped.networks].map((id) => desiredKey(agent.row, host, DESIRED_KINDS.l2Network, id)),
+              ...[...scoped.ports].map((id) => desiredKey(agent.row, host, DESIRED_KINDS.l2Port, id)),
+            ].filter((key) => this.published.get(key) !== undefined)
+          : this.published.keysOf(host);
       try {
         for (const [key, value] of wanted) {
           if (this.published.get(key) === value) continue;
           await kv.put(key, value);
           this.published.set(key, value);
         }
-        for (const key of this.published.keysOf(host)) {
+        for (const key of considered) {
           if (wanted.has(key)) continue;
           await kv.delete(key);
           this.published.delete(key);
