@@ -11,14 +11,12 @@ interface Reported {
   readonly session: string | undefined;
 }
 
-const reportedAs = (r: ResourceReport): Reported => ({
-  status: r.status,
-  reason: r.reason,
-  session: r.session === undefined ? undefined : JSON.stringify(r.session),
-});
+const sessionText = (r: ResourceReport): string | undefined => (r.session === undefined ? undefined : JSON.stringify(r.session));
+
+const reportedAs = (r: ResourceReport): Reported => ({ status: r.status, reason: r.reason, session: sessionText(r) });
 
 const unchanged = (was: Reported | undefined, r: ResourceReport): boolean =>
-  was !== undefined && was.status === r.status && was.reason === r.reason && was.session === (r.session === undefined ? undefined : JSON.stringify(r.session));
+  was !== undefined && was.status === r.status && was.reason === r.reason && was.session === sessionText(r);
 
 /**
  * Decides which statuses to report: only those that changed since the last report of

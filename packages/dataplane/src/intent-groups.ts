@@ -35,27 +35,28 @@ export function conflicting(values: readonly unknown[]): boolean {
  */
 const validFrozen = new WeakMap<z.ZodType, WeakMap<object, unknown>>();
 
+/** The frozen entries found valid by `schema`, each with what it parsed into. */
+function validOf(schema: z.ZodType): WeakMap<object, unknown> {
+  let known = validFrozen.get(schema);
+  if (known === undefined) validFrozen.set(schema, (known = new WeakMap()));
+  return known;
+}
+
 /**
  * Records a frozen entry that `schema` has just produced (the agent parses each desired-state
  * entry with its kind's schema) as valid, so that a driver validating it again does not.
  */
 export function rememberValid<T extends object>(schema: z.ZodType<T>, value: T): void {
-  if (!Object.isFrozen(value)) return;
-  let known = validFrozen.get(schema);
-  if (known === undefined) validFrozen.set(schema, (known = new WeakMap()));
-  known.set(value, value);
+  if (Object.isFrozen(value)) validOf(schema).set(value, value);
 }
 
 /** `schema.safeParse`, once for a frozen entry it found valid. */
 export function parseOnce<T>(schema: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; error: z.ZodError } {
   if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return schema.safeParse(value);
-  let known = validFrozen.get(schema);
-  if (known?.has(value)) return { success: true, data: known.get(value) as T };
+  const known = validOf(schema);
+  if (known.has(value)) return { success: true, data: known.get(value) as T };
   const result = schema.safeParse(value);
-  if (result.success) {
-    if (known === undefined) validFrozen.set(schema, (known = new WeakMap()));
-    known.set(value, result.data);
-  }
+  if (result.success) known.set(value, result.data);
   return result;
 }
 

@@ -77,6 +77,16 @@ function interleaveReversed(events: readonly RecordedEvent[]): RecordedEvent[] {
   return [...bySubject.values()].reverse().flat();
 }
 
+/** A topology of network A, host-a1's agent, and PORT_1 plugged there. */
+function hostA1WithPort1(): L2Topology {
+  seq = 0;
+  const t = new L2Topology();
+  t.apply(ev('network', NET_A, 'NetworkCreated', network(100)));
+  t.apply(ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')));
+  t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1')));
+  return t;
+}
+
 describe('L2 desired-state calculation', () => {
   it('gives each host its ports, its networks and the other hosts as flood list', () => {
     const { a, b } = intents(fold(history()));
@@ -218,11 +228,7 @@ describe('L2 desired-state calculation', () => {
   });
 
   it('marks a port filtered while it has port security and is not a trusted network: port', () => {
-    seq = 0;
-    const t = new L2Topology();
-    t.apply(ev('network', NET_A, 'NetworkCreated', network(100)));
-    t.apply(ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')));
-    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1')));
+    const t = hostA1WithPort1();
     t.apply(ev('network', NET_A, 'PortCreated', { ...port(PORT_2, 'fa:16:3e:00:00:02', 'host-a1'), deviceOwner: 'network:dhcp' }));
     const filtered = () => t.intentFor('host-a1').ports.map((p) => [p.id, p.filtered]);
     expect(filtered()).toEqual([
@@ -234,11 +240,7 @@ describe('L2 desired-state calculation', () => {
   });
 
   it("hands out a port's intent, frozen, as the same object until an event changes that port", () => {
-    seq = 0;
-    const t = new L2Topology();
-    t.apply(ev('network', NET_A, 'NetworkCreated', network(100)));
-    t.apply(ev('agent', 'agent-a', 'AgentRegistered', agent('row-a', 'host-a1', '10.1.0.2')));
-    t.apply(ev('network', NET_A, 'PortCreated', port(PORT_1, 'fa:16:3e:00:00:01', 'host-a1')));
+    const t = hostA1WithPort1();
     t.apply(ev('network', NET_A, 'PortCreated', port(PORT_2, 'fa:16:3e:00:00:02', 'host-a1')));
     const [one, two] = t.intentFor('host-a1').ports;
     expect(Object.isFrozen(one) && Object.isFrozen(one?.workload)).toBe(true);

@@ -295,17 +295,16 @@ export class DesiredStatePublisher {
     for (const host of new Set([...hosts, ...this.failed])) {
       // one host at a time, letting requests in between: a full pass after a start is long
       await new Promise((resolve) => setImmediate(resolve));
-      const agent = this.topology.agentOf(host);
-      const scoped = changes !== 'all' && !this.failed.has(host) && agent !== undefined ? changes : undefined;
-      const wanted = !agent
-        ? new Map<string, string>()
-        : l2Entries(agent.row, host, scoped ? this.topology.intentOf(host, scoped) : this.topology.intentFor(host));
+      const row = this.topology.agentOf(host)?.row;
+      const scoped = changes !== 'all' && !this.failed.has(host) && row !== undefined ? changes : undefined;
+      const wanted =
+        row === undefined ? new Map<string, string>() : l2Entries(row, host, scoped ? this.topology.intentOf(host, scoped) : this.topology.intentFor(host));
       // the keys this flush answers for: the host's, or those of the networks and ports in scope
       const considered =
-        scoped && agent
+        scoped && row !== undefined
           ? [
-              ...[...scoped.networks].map((id) => desiredKey(agent.row, host, DESIRED_KINDS.l2Network, id)),
-              ...[...scoped.ports].map((id) => desiredKey(agent.row, host, DESIRED_KINDS.l2Port, id)),
+              ...[...scoped.networks].map((id) => desiredKey(row, host, DESIRED_KINDS.l2Network, id)),
+              ...[...scoped.ports].map((id) => desiredKey(row, host, DESIRED_KINDS.l2Port, id)),
             ].filter((key) => this.published.get(key) !== undefined)
           : this.published.keysOf(host);
       try {
