@@ -20,7 +20,7 @@ import { SecurityGroupRulesController, SecurityGroupsController } from './api/se
 import { SecurityGroupCommands } from './application/groups';
 import { sgUsageChanges } from './application/usage-changes';
 import { secgroupsConfig } from './config';
-import { filteringUnchangedBy, securityGroupEntries } from './desired-state/intents';
+import { FilteringState, filteringChangesOf, filteringUnchangedBy, prismaFilteringReader } from './desired-state/intents';
 import { groupDecider } from './domain/group.decider';
 import { projectDecider } from './domain/project.decider';
 import { SECGROUPS_SCHEMA, createPrisma } from './infrastructure/prisma';
@@ -42,13 +42,25 @@ export const SecgroupsContext = defineService({
   ],
   histories: [groupDecider, projectDecider, usageDecider('sg')],
   parts: ({ config, logger, naming, nc, prisma, store, project, react, publish, commands, every }) => {
+    const filtering = new FilteringState(prismaFilteringReader(prisma));
     const publisher = publish(
-      new DesiredStatePublisher(nc, naming, [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers], () => securityGroupEntries(prisma), logger),
+      new DesiredStatePublisher(
+        nc,
+        naming,
+        [DESIRED_KINDS.sgPort, DESIRED_KINDS.sgGroup, DESIRED_KINDS.sgMembers],
+        (scope) => filtering.entries(scope),
+        logger,
+        // every pass makes every entry, from the service's copy of the facts; what a pass is
+        // scheduled with names the rows of that copy to read again (`filteringChangesOf`)
+        { partitionOf: () => undefined },
+      ),
     );
     const projection = project(() => new SecgroupsProjection(naming), {
       // without the batch's events (another replica folded part of it), anything may have changed
       onAdvance: (_sequence, folded) =>
-        folded === undefined ? publisher.schedule() : publisher.scheduleUnless((published) => filteringUnchangedBy(naming, folded, published)),
+        folded === undefined
+          ? publisher.schedule()
+          : publisher.scheduleUnless((published) => filteringUnchangedBy(naming, folded, published), filteringChangesOf(folded)),
     });
     const groups = new SecurityGroupCommands(store, prisma, () => projection.catchUp());
     // Limits from the service's copy of IPAM's quota events, caught up first: a limit just set holds at once.

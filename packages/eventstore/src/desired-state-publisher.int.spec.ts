@@ -201,5 +201,14 @@ describe('desired-state publisher with partitions', () => {
       await settlesOn({ [dhcp('n1')]: 'n1 v3', [dhcp('n2')]: 'n2 v7', [PASS]: '9' });
       expect(scopes[8]).toBe('all');
     });
+
+    it('keeps the partitions of a change it spares for the next pass', async () => {
+      world.set('n2', new Map([[dhcp('n2'), 'n2 v10']]));
+      publisher.scheduleUnless(() => true, ['n2']);
+      world.set('n1', new Map([[dhcp('n1'), 'n1 v10']]));
+      publisher.schedule(['n1']);
+      await settlesOn({ [dhcp('n1')]: 'n1 v10', [dhcp('n2')]: 'n2 v10', [PASS]: '10' });
+      expect(scopes[9]).toEqual(new Set(['n2', 'n1']));
+    });
   });
 });

@@ -187,10 +187,13 @@ export class DesiredStatePublisher {
    * says it does, given the entries published. It is asked only while no pass is due, under
    * way or to be tried again, so that those entries were computed from the projection as it
    * was before the change (a pass reading while the change committed might have missed it).
+   * `partitions` (as for `schedule`) are kept for the next pass even when this one is spared.
    */
-  scheduleUnless(unchanged: (published: ReadonlyMap<string, string>) => boolean): void {
+  scheduleUnless(unchanged: (published: ReadonlyMap<string, string>) => boolean, partitions?: Iterable<string>): void {
     const settled = this.kv !== undefined && this.dirty !== 'all' && !this.timer && !this.retryTimer && !this.passes.busy;
-    if (!settled || !unchanged(this.published)) this.schedule();
+    if (settled && unchanged(this.published)) {
+      if (partitions !== undefined && this.dirty !== 'all') for (const p of partitions) this.dirty.add(p);
+    } else this.schedule(partitions);
   }
 
   async publish(): Promise<void> {

@@ -61,35 +61,31 @@ export function ruleIntent(r: RuleFacts): SgRuleIntent {
 /** A group's members' addresses, as rules naming it match them: fixed IPs and address pairs. */
 const addressesOf = (p: PortFacts) => [...p.fixedIps.map((f) => f.ipAddress), ...p.allowedAddressPairs.map((a) => a.ipAddress)];
 
+/** What the filtering is made of: every port of the cloud, the groups and their rules, and where each host's agent is. */
+export interface FilteringFacts {
+  /** an array or a map: walked twice */
+  readonly ports: { values(): Iterable<PortFacts> };
+  readonly groups: ReadonlyMap<string, GroupFacts>;
+  readonly rulesOf: ReadonlyMap<string, readonly RuleFacts[]>;
+  readonly rowOfHost: ReadonlyMap<string, string>;
+}
+
 /**
- * Each host's share of the filtering, as desired-state entries (`<row>.<host>.<kind>.<id>`):
- * the filtered ports bound to it, the groups those ports are in, and the members of every group
- * those groups' rules name as remote group (members anywhere in the cloud). A host without an
- * agent gets nothing (its ports are filtered once its agent registers).
+ * The entries' JSON texts one computation can take from the one before: a port's by its facts'
+ * object, a group's by its facts' and rules' objects, a group's members by an equal address
+ * list. Serialising every port of a host again for each change was most of a pass at 5,000 ports.
  */
-export function sgHostEntries(
-  ports: readonly PortFacts[],
-  groups: readonly GroupFacts[],
-  rules: readonly RuleFacts[],
-  rowOfHost: ReadonlyMap<string, string>,
-): Map<string, string> {
-  const rulesOf = groupBy(rules, (r) => r.securityGroupId);
-  const groupById = new Map(groups.map((g) => [g.id, g]));
-  const members = new Map<string, Set<string>>();
-  for (const p of ports) for (const g of p.securityGroups) for (const a of addressesOf(p)) members.set(g, (members.get(g) ?? new Set()).add(a));
+export class SgEntryTexts {
+  private readonly ports = new WeakMap<PortFacts, string>();
+  private groups = new Map<string, GroupText>();
+  private memberLists = new Map<string, MembersText>();
+  private nextGroups = new Map<string, GroupText>();
+  private nextMemberLists = new Map<string, MembersText>();
 
-  const byHost = groupBy(ports.filter(isFiltered), (p) => p.bindingHostId);
-
-  const entries = new Map<string, string>();
-  for (const [host, hostPorts] of byHost) {
-    const row = rowOfHost.get(host);
-    if (row === undefined) continue;
-    const put = (kind: (typeof DESIRED_KINDS)[keyof typeof DESIRED_KINDS], id: string, value: SgPortIntent | SgGroupIntent | SgMembersIntent) =>
-      entries.set(desiredKey(row, host, kind, id), JSON.stringify(value));
-    const used = new Set<string>();
-    for (const p of hostPorts) {
-      p.securityGroups.forEach((g) => used.add(g));
-      put(DESIRED_KINDS.sgPort, p.id, {
+  port(p: PortFacts): string {
+    let text = this.ports.get(p);
+    if (text === undefined) {
+      const intent: SgPortIntent = {
         id: p.id,
         networkId: p.networkId,
         mac: p.macAddress,
@@ -97,17 +93,112 @@ export function sgHostEntries(
         allowedAddressPairs: p.allowedAddressPairs.map((a) => ({ ipAddress: a.ipAddress, macAddress: a.macAddress })),
         portSecurityEnabled: true,
         securityGroupIds: [...p.securityGroups],
-      });
+      };
+      text = JSON.stringify(intent);
+      this.ports.set(p, text);
+    }
+    return text;
+  }
+
+  group(id: string, group: GroupFacts | undefined, rules: readonly RuleFacts[]): string {
+    let kept = this.nextGroups.get(id) ?? this.groups.get(id);
+    if (kept === undefined || kept.group !== group || kept.rules !== rules) {
+      const intent: SgGroupIntent = { id, stateful: group?.stateful ?? true, rules: rules.map(ruleIntent) };
+      kept = { group, rules, text: JSON.stringify(intent) };
+    }
+    this.nextGroups.set(id, kept);
+    return kept.text;
+  }
+
+  /** `addresses` sorted */
+  members(groupId: string, addresses: readonly string[]): string {
+    let kept = this.nextMemberLists.get(groupId) ?? this.memberLists.get(groupId);
+    if (kept === undefined || !sameList(kept.addresses, addresses)) {
+      const intent: SgMembersIntent = { groupId, addresses: [...addresses] };
+      kept = { addresses, text: JSON.stringify(intent) };
+    }
+    this.nextMemberLists.set(groupId, kept);
+    return kept.text;
+  }
+
+  /** The computation is over: what it did not use is forgotten. */
+  done(): void {
+    this.groups = this.nextGroups;
+    this.nextGroups = new Map<string, GroupText>();
+    this.memberLists = this.nextMemberLists;
+    this.nextMemberLists = new Map<string, MembersText>();
+  }
+}
+
+interface GroupText {
+  readonly group: GroupFacts | undefined;
+  readonly rules: readonly RuleFacts[];
+  readonly text: string;
+}
+interface MembersText {
+  readonly addresses: readonly string[];
+  readonly text: string;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Each host's share of the filtering, as desired-state entries (`<row>.<host>.<kind>.<id>`):
+ * the filtered ports bound to it, the groups those ports are in, and the members of every group
+ * those groups' rules name as remote group (members anywhere in the cloud). A host without an
+ * agent gets nothing (its ports are filtered once its agent registers).
+ */
+export function filteringEntries(facts: FilteringFacts, texts = new SgEntryTexts()): Map<string, string> {
+  const byHost = new Map<string, PortFacts[]>();
+  for (const p of facts.ports.values()) {
+    if (!isFiltered(p) || !facts.rowOfHost.has(p.bindingHostId)) continue;
+    const hostPorts = byHost.get(p.bindingHostId);
+    if (hostPorts === undefined) byHost.set(p.bindingHostId, [p]);
+    else hostPorts.push(p);
+  }
+
+  const entries = new Map<string, string>();
+  const remotesOf = new Map<string, Set<string>>();
+  for (const [host, hostPorts] of byHost) {
+    const row = facts.rowOfHost.get(host) as string;
+    const used = new Set<string>();
+    for (const p of hostPorts) {
+      p.securityGroups.forEach((g) => used.add(g));
+      entries.set(desiredKey(row, host, DESIRED_KINDS.sgPort, p.id), texts.port(p));
     }
     const remotes = new Set<string>();
     for (const id of used) {
-      const group = groupById.get(id);
+      const group = facts.groups.get(id);
       // a group deleted meanwhile (or not yet projected) filters as one without rules: nothing passes
-      const groupRules = group === undefined ? [] : (rulesOf.get(id) ?? []);
+      const groupRules = group === undefined ? NO_RULES : (facts.rulesOf.get(id) ?? NO_RULES);
       groupRules.forEach((r) => r.remoteGroupId !== null && remotes.add(r.remoteGroupId));
-      put(DESIRED_KINDS.sgGroup, id, { id, stateful: group?.stateful ?? true, rules: groupRules.map(ruleIntent) });
+      entries.set(desiredKey(row, host, DESIRED_KINDS.sgGroup, id), texts.group(id, group, groupRules));
     }
-    for (const id of remotes) put(DESIRED_KINDS.sgMembers, id, { groupId: id, addresses: [...(members.get(id) ?? [])].sort() });
+    remotesOf.set(host, remotes);
   }
+
+  const named = new Set([...remotesOf.values()].flatMap((r) => [...r]));
+  const members = new Map<string, Set<string>>();
+  for (const p of facts.ports.values()) {
+    for (const g of p.securityGroups) if (named.has(g)) for (const a of addressesOf(p)) members.set(g, (members.get(g) ?? new Set()).add(a));
+  }
+  const sortedMembers = new Map([...named].map((g) => [g, [...(members.get(g) ?? [])].sort()]));
+  for (const [host, remotes] of remotesOf) {
+    const row = facts.rowOfHost.get(host) as string;
+    for (const id of remotes) entries.set(desiredKey(row, host, DESIRED_KINDS.sgMembers, id), texts.members(id, sortedMembers.get(id) as string[]));
+  }
+  texts.done();
   return entries;
+}
+
+const NO_RULES: readonly RuleFacts[] = [];
+
+/** `filteringEntries` of facts given as lists. */
+export function sgHostEntries(
+  ports: readonly PortFacts[],
+  groups: readonly GroupFacts[],
+  rules: readonly RuleFacts[],
+  rowOfHost: ReadonlyMap<string, string>,
+): Map<string, string> {
+  return filteringEntries({ ports, groups: new Map(groups.map((g) => [g.id, g])), rulesOf: groupBy(rules, (r) => r.securityGroupId), rowOfHost });
 }
