@@ -32,17 +32,29 @@ export type ZoneMap = ReadonlyMap<string, number>;
 const compact = (id: string) => id.replace(/-/g, '').toLowerCase();
 const groupChain = (groupId: string, direction: 'ingress' | 'egress') => `g_${compact(groupId)}_${direction === 'ingress' ? 'in' : 'out'}`;
 const memberSet = (groupId: string, family: 4 | 6) => `m_${compact(groupId)}_${family}`;
+/** Its members' prefixes (an address pair's CIDR): an interval set, beside the plain one of host addresses. */
+const memberNetSet = (groupId: string, family: 4 | 6) => `${memberSet(groupId, family)}n`;
 
 const LINK_LOCAL = parseCidr('fe80::/64');
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 
-function ruleMatch(rule: SgRuleIntent): string[] {
+/** A rule's matches: one, or one per member set of its remote group (host addresses, prefixes). */
+function ruleMatches(rule: SgRuleIntent): string[][] {
+  const v6 = rule.ethertype === 'IPv6';
+  const addr = v6 ? 'ip6' : 'ip';
+  const side = rule.direction === 'ingress' ? 'saddr' : 'daddr';
+  const remote = rule.remoteGroupId;
+  if (remote === null) return [ruleMatch(rule, null)];
+  return [memberSet(remote, v6 ? 6 : 4), memberNetSet(remote, v6 ? 6 : 4)].map((set) => ruleMatch(rule, `${addr} ${side} @${set}`));
+}
+
+function ruleMatch(rule: SgRuleIntent, remoteMatch: string | null): string[] {
   const v6 = rule.ethertype === 'IPv6';
   const parts = [`meta nfproto ${v6 ? 'ipv6' : 'ipv4'}`];
   const addr = v6 ? 'ip6' : 'ip';
   const side = rule.direction === 'ingress' ? 'saddr' : 'daddr';
   if (rule.remoteIpPrefix !== null) parts.push(`${addr} ${side} ${rule.remoteIpPrefix}`);
-  if (rule.remoteGroupId !== null) parts.push(`${addr} ${side} @${memberSet(rule.remoteGroupId, v6 ? 6 : 4)}`);
+  if (remoteMatch !== null) parts.push(remoteMatch);
   const { protocol: p, portRangeMin: min, portRangeMax: max } = rule;
   if (p === 1 || p === 58) {
     const icmp = p === 58 ? 'icmpv6' : 'icmp';
@@ -61,7 +73,7 @@ function ruleMatch(rule: SgRuleIntent): string[] {
 function groupChains(group: SgGroupIntent): [string, string[]][] {
   return (['ingress', 'egress'] as const).map((direction) => [
     groupChain(group.id, direction),
-    group.rules.filter((r) => r.direction === direction).map((r) => `${ruleMatch(r).join(' ')} accept`),
+    group.rules.filter((r) => r.direction === direction).flatMap((r) => ruleMatches(r).map((parts) => `${parts.join(' ')} accept`)),
   ]);
 }
 
@@ -164,6 +176,29 @@ export function disjointAddresses(addresses: readonly string[], family: 4 | 6, p
   return kept.sort();
 }
 
+/**
+ * Addresses of one family for the two sets that hold them: host addresses (each once,
+ * normalised) for a plain set, prefixes (none inside another) for an interval set. Before each
+ * transaction that adds an element anywhere in a table, nft reads every element of the table's
+ * interval sets, and none of its plain sets' (20,000 elements in an interval set: 126 ms a
+ * transaction, against 16): nearly every address is a host's, and goes in a plain set.
+ */
+export function hostsAndNets(
+  addresses: readonly string[],
+  family: 4 | 6,
+  parse: (address: string) => SetAddress = setAddress,
+): { hosts: string[]; nets: string[] } {
+  const hosts = new Set<string>();
+  const nets: string[] = [];
+  for (const text of addresses) {
+    if (familyOf(text) !== family) continue;
+    const a = parse(text);
+    if (a.prefixLength === (family === 4 ? 32 : 128)) hosts.add(a.text);
+    else nets.push(a.text);
+  }
+  return { hosts: [...hosts].sort(), nets: disjointAddresses(nets, family, parse) };
+}
+
 export type SgFamily = 'inet' | 'bridge';
 
 export interface SgSetDeclaration {
@@ -203,7 +238,7 @@ export interface SgPiece {
 
 /**
  * A host's filtering: its pieces by id (`inet`, `bridge`, `zones`, `members <id>` with its
- * elements in `members <id> <n>` or `members <id> all`, `group <id>`, `profile <ids>`, `port
+ * elements in `members <id> <n>` and `members <id> nets`, `group <id>`, `profile <ids>`, `port
  * <id>`), in the order they are rendered. An unchanged piece is the same object
  * from one build to the next (SgRenderCache), so a diff passes over it at once.
  */
@@ -244,9 +279,13 @@ const BRIDGE_PIECE: SgPiece = {
   sets: [
     { family: 'bridge', name: 'ports', kind: 'set', declaration: 'type ifname;' },
     { family: 'bridge', name: 'macs', kind: 'set', declaration: 'type ifname . ether_addr;' },
-    { family: 'bridge', name: 'arp4', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
-    { family: 'bridge', name: 'src4', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
-    { family: 'bridge', name: 'src6', kind: 'set', declaration: 'type ifname . ipv6_addr; flags interval;' },
+    // each port's host addresses in a plain set, its address pairs' prefixes in an interval one (see hostsAndNets)
+    { family: 'bridge', name: 'arp4', kind: 'set', declaration: 'type ifname . ipv4_addr;' },
+    { family: 'bridge', name: 'arp4net', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
+    { family: 'bridge', name: 'src4', kind: 'set', declaration: 'type ifname . ipv4_addr;' },
+    { family: 'bridge', name: 'src4net', kind: 'set', declaration: 'type ifname . ipv4_addr; flags interval;' },
+    { family: 'bridge', name: 'src6', kind: 'set', declaration: 'type ifname . ipv6_addr;' },
+    { family: 'bridge', name: 'src6net', kind: 'set', declaration: 'type ifname . ipv6_addr; flags interval;' },
     { family: 'bridge', name: 'na_any', kind: 'set', declaration: 'type ifname;' },
     { family: 'bridge', name: 'na6', kind: 'set', declaration: 'typeof iifname . @th,64,128;' },
   ],
@@ -257,16 +296,16 @@ const BRIDGE_PIECE: SgPiece = {
       rules: [
         'iifname . ether saddr != @macs drop',
         // ARP: only for its own IPv4 addresses (0.0.0.0 is an ARP probe)
-        'ether type arp iifname . arp saddr ip != @arp4 drop',
+        'ether type arp iifname . arp saddr ip != @arp4 iifname . arp saddr ip != @arp4net drop',
         // DHCP as a client: DISCOVER/REQUEST from 0.0.0.0; never as a server
         'ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
         'ether type ip udp sport 67 drop',
-        'ether type ip iifname . ip saddr != @src4 drop',
+        'ether type ip iifname . ip saddr != @src4 iifname . ip saddr != @src4net drop',
         // IPv6: no router advertisements, no DHCPv6 server replies; DAD and MLD from ::
         'ether type ip6 icmpv6 type nd-router-advert drop',
         'ether type ip6 udp sport 547 drop',
         'ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept',
-        'ether type ip6 iifname . ip6 saddr != @src6 drop',
+        'ether type ip6 iifname . ip6 saddr != @src6 iifname . ip6 saddr != @src6net drop',
         // neighbour advertisements only for its own addresses: the target field, at ICMPv6
         // offset 8 (this nft has no `icmpv6 taddr`), unless an address pair is a CIDR (then
         // any address in it)
@@ -285,10 +324,10 @@ function portPiece(port: SgPortIntent): SgPiece {
   const tap = `"${tapName(port.id)}"`;
   const macs = portMacs(port);
   const addresses = [...port.fixedIps, ...port.allowedAddressPairs.map((p) => p.ipAddress)];
-  const v4 = disjointAddresses(addresses, 4);
-  const v6 = disjointAddresses([formatIp(6, eui64Address(LINK_LOCAL, port.mac)), ...addresses], 6);
+  const v4 = hostsAndNets(addresses, 4);
+  const v6 = hostsAndNets([formatIp(6, eui64Address(LINK_LOCAL, port.mac)), ...addresses], 6);
   const on = (set: string, values: readonly string[]) => values.map((v) => element('bridge', set, `${tap} . ${v}`));
-  const anyNa = v6.some((a) => a.includes('/'));
+  const anyNa = v6.nets.length > 0;
   return {
     sets: [],
     chains: [],
@@ -300,38 +339,37 @@ function portPiece(port: SgPortIntent): SgPiece {
       ),
       element('bridge', 'ports', tap),
       ...on('macs', macs),
-      ...on('arp4', disjointAddresses(['0.0.0.0', ...v4], 4)),
-      ...on('src4', v4),
-      ...on('src6', v6),
+      ...on('arp4', hostsAndNets(['0.0.0.0', ...v4.hosts], 4).hosts),
+      ...on('arp4net', v4.nets),
+      ...on('src4', v4.hosts),
+      ...on('src4net', v4.nets),
+      ...on('src6', v6.hosts),
+      ...on('src6net', v6.nets),
       ...(anyNa
         ? [element('bridge', 'na_any', tap)]
         : on(
             'na6',
-            v6.map((a) => `0x${parseIp(a).value.toString(16).padStart(32, '0')}`),
+            v6.hosts.map((a) => `0x${parseIp(a).value.toString(16).padStart(32, '0')}`),
           )),
     ],
   };
 }
 
-/** A remote group's members' sets, one per family. */
+/** A remote group's members' sets, two per family: host addresses, and prefixes (see hostsAndNets). */
 function memberSets(groupId: string): SgPiece {
   return {
-    sets: ([4, 6] as const).map((f) => ({ family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` })),
+    sets: ([4, 6] as const).flatMap((f): SgSetDeclaration[] => [
+      { family: 'inet', name: memberSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr;` },
+      { family: 'inet', name: memberNetSet(groupId, f), kind: 'set', declaration: `type ipv${f}_addr; flags interval;` },
+    ]),
     chains: [],
     elements: [],
   };
 }
 
-/** Elements of a remote group's member sets, for addresses of both families. */
-function memberElements(groupId: string, addresses: readonly string[], parse: (address: string) => SetAddress): SgPiece {
-  return {
-    sets: [],
-    chains: [],
-    elements: ([4, 6] as const).flatMap((f) => {
-      const set = memberSet(groupId, f);
-      return disjointAddresses(addresses, f, parse).map((a) => element('inet', set, a));
-    }),
-  };
+/** Elements of a remote group's member sets (`setOf`: of host addresses or of prefixes), for normalised addresses of both families. */
+function memberElements(groupId: string, texts: readonly string[], setOf: (groupId: string, family: 4 | 6) => string): SgPiece {
+  return { sets: [], chains: [], elements: texts.map((text) => element('inet', setOf(groupId, familyOf(text)), text)) };
 }
 
 /**
@@ -348,19 +386,20 @@ function memberPiece(text: string): number {
 }
 
 /**
- * A remote group's member addresses split in MEMBER_PIECES lists by their normalised text (so
- * one address is always in one list, whatever its spelling), each sorted and without
- * duplicates; or null when a member is a prefix (an address pair's CIDR): an element inside
- * another is dropped (nft refuses overlapping intervals), which only the whole list can say.
+ * A remote group's members: its host addresses in MEMBER_PIECES lists by their normalised text
+ * (so one address is always in one list, whatever its spelling), each sorted and without
+ * duplicates; and its prefixes (address pairs' CIDRs), none inside another (nft refuses
+ * overlapping intervals), which only the whole list of them can say.
  */
-function splitMembers(addresses: readonly string[], parse: (address: string) => SetAddress): string[][] | null {
+function splitMembers(addresses: readonly string[], parse: (address: string) => SetAddress): { hosts: string[][]; nets: string[] } {
   const lists: Set<string>[] = Array.from({ length: MEMBER_PIECES }, () => new Set());
+  const nets: string[] = [];
   for (const text of addresses) {
     const a = parse(text);
-    if (a.prefixLength !== (a.family === 4 ? 32 : 128)) return null;
-    lists[memberPiece(a.text)]?.add(a.text);
+    if (a.prefixLength === (a.family === 4 ? 32 : 128)) lists[memberPiece(a.text)]?.add(a.text);
+    else nets.push(a.text);
   }
-  return lists.map((list) => [...list].sort());
+  return { hosts: lists.map((list) => [...list].sort()), nets: [...disjointAddresses(nets, 4, parse), ...disjointAddresses(nets, 6, parse)] };
 }
 
 const isDispatch = (e: SgElement) => e.family === 'inet' && (e.set === DISPATCH_MAPS.ingress || e.set === DISPATCH_MAPS.egress);
@@ -449,21 +488,19 @@ export function securityGroupTables(intent: SgHostIntent, zones: ZoneMap, cache:
       `members ${g}`,
       cache.piece(`members ${g}`, () => memberSets(g)),
     );
-    const lists = splitMembers(addresses, cache.address);
-    if (lists === null) {
-      pieces.set(
-        `members ${g} all`,
-        cache.piece(`members ${g} all ${addresses.join(' ')}`, () => memberElements(g, addresses, cache.address)),
-      );
-      continue;
-    }
-    lists.forEach((list, n) => {
+    const { hosts, nets } = splitMembers(addresses, cache.address);
+    hosts.forEach((list, n) => {
       if (list.length > 0)
         pieces.set(
           `members ${g} ${n}`,
-          cache.piece(`members ${g} ${n} ${list.join(' ')}`, () => memberElements(g, list, cache.address)),
+          cache.piece(`members ${g} ${n} ${list.join(' ')}`, () => memberElements(g, list, memberSet)),
         );
     });
+    if (nets.length > 0)
+      pieces.set(
+        `members ${g} nets`,
+        cache.piece(`members ${g} nets ${nets.join(' ')}`, () => memberElements(g, nets, memberNetSet)),
+      );
   }
   for (const g of used) {
     const group = groups.get(g) ?? { id: g, stateful: true, rules: [] };

@@ -53,10 +53,14 @@ describe('security group rules as nftables', () => {
     expect(lines(renderFilterTable(host({}, [r]), zones))).toContain(expected);
   });
 
-  it("puts a remote group's members in one set per family, CIDRs included", () => {
+  it("puts a remote group's host addresses in a plain set per family, its CIDRs in an interval set, and matches either", () => {
     const text = renderFilterTable(host({}, [rule({ remoteGroupId: R })]), zones);
-    expect(text).toContain('type ipv4_addr; flags interval; elements = { 10.0.0.7, 10.1.0.0/24 };');
-    expect(text).toContain('type ipv6_addr; flags interval; elements = { 2001:db8::7 };');
+    const m = `m_${R.replace(/-/g, '')}`;
+    expect(text).toContain(`set ${m}_4 {\n    type ipv4_addr; elements = { 10.0.0.7 };`);
+    expect(text).toContain(`set ${m}_4n {\n    type ipv4_addr; flags interval; elements = { 10.1.0.0/24 };`);
+    expect(text).toContain(`set ${m}_6 {\n    type ipv6_addr; elements = { 2001:db8::7 };`);
+    expect(text).toContain(`set ${m}_6n {\n    type ipv6_addr; flags interval;\n  }`);
+    expect(lines(text)).toEqual(expect.arrayContaining([`meta nfproto ipv4 ip saddr @${m}_4 accept`, `meta nfproto ipv4 ip saddr @${m}_4n accept`]));
   });
 
   it('tracks connections for a stateful port and not for a port whose groups are all stateless', () => {
@@ -124,18 +128,22 @@ describe('anti-spoofing and first-hop security as nftables', () => {
   it('lets a port send only from its MAC and its addresses, its EUI-64 link-local and address pairs included', () => {
     expect(lines(pair)).toContain('iifname . ether saddr != @macs drop');
     expect(elementsOf(pair, 'macs')).toEqual([`${TAP} . fa:16:3e:00:00:01`]);
-    expect(lines(pair)).toContain('ether type ip iifname . ip saddr != @src4 drop');
+    expect(lines(pair)).toContain('ether type ip iifname . ip saddr != @src4 iifname . ip saddr != @src4net drop');
     expect(elementsOf(pair, 'src4')).toEqual([`${TAP} . 10.0.0.100`, `${TAP} . 10.0.0.5`]);
-    expect(lines(pair)).toContain('ether type ip6 iifname . ip6 saddr != @src6 drop');
+    expect(lines(pair)).toContain('ether type ip6 iifname . ip6 saddr != @src6 iifname . ip6 saddr != @src6net drop');
     expect(elementsOf(pair, 'src6')).toEqual([`${TAP} . 2001:db8::5`, `${TAP} . fe80::f816:3eff:fe00:1`]);
-    expect(lines(pair)).toContain('ether type arp iifname . arp saddr ip != @arp4 drop');
+    expect(lines(pair)).toContain('ether type arp iifname . arp saddr ip != @arp4 iifname . arp saddr ip != @arp4net drop');
     expect(elementsOf(pair, 'arp4')).toEqual([`${TAP} . 0.0.0.0`, `${TAP} . 10.0.0.100`, `${TAP} . 10.0.0.5`]);
+    expect(elementsOf(pair, 'src4net')).toEqual([]);
   });
 
-  it('leaves a port without IPv4 addresses no IPv4 source at all, and a pair CIDR covering its fixed IP one interval', () => {
+  it('leaves a port without IPv4 addresses no IPv4 source at all, and puts a pair CIDR in the interval sets', () => {
     expect(elementsOf(spoof({ fixedIps: ['2001:db8::5'] }), 'src4')).toEqual([]);
     const covered = spoof({ allowedAddressPairs: [{ ipAddress: '10.0.0.0/24', macAddress: 'fa:16:3e:00:00:01' }] });
-    expect(elementsOf(covered, 'src4')).toEqual([`${TAP} . 10.0.0.0/24`]);
+    expect(elementsOf(covered, 'src4')).toEqual([`${TAP} . 10.0.0.5`]);
+    expect(elementsOf(covered, 'src4net')).toEqual([`${TAP} . 10.0.0.0/24`]);
+    expect(elementsOf(covered, 'arp4')).toEqual([`${TAP} . 0.0.0.0`, `${TAP} . 10.0.0.5`]);
+    expect(elementsOf(covered, 'arp4net')).toEqual([`${TAP} . 10.0.0.0/24`]);
   });
 
   it('refuses router advertisements and DHCP/DHCPv6 server replies, and lets DHCP and DAD through as a client', () => {
