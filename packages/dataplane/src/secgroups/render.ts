@@ -40,21 +40,18 @@ const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 
 /** A rule's matches: one, or one per member set of its remote group (host addresses, prefixes). */
 function ruleMatches(rule: SgRuleIntent): string[][] {
-  const v6 = rule.ethertype === 'IPv6';
-  const addr = v6 ? 'ip6' : 'ip';
-  const side = rule.direction === 'ingress' ? 'saddr' : 'daddr';
   const remote = rule.remoteGroupId;
-  if (remote === null) return [ruleMatch(rule, null)];
-  return [memberSet(remote, v6 ? 6 : 4), memberNetSet(remote, v6 ? 6 : 4)].map((set) => ruleMatch(rule, `${addr} ${side} @${set}`));
+  const family = rule.ethertype === 'IPv6' ? 6 : 4;
+  return remote === null ? [ruleMatch(rule, null)] : [memberSet(remote, family), memberNetSet(remote, family)].map((set) => ruleMatch(rule, set));
 }
 
-function ruleMatch(rule: SgRuleIntent, remoteMatch: string | null): string[] {
+function ruleMatch(rule: SgRuleIntent, remoteSet: string | null): string[] {
   const v6 = rule.ethertype === 'IPv6';
   const parts = [`meta nfproto ${v6 ? 'ipv6' : 'ipv4'}`];
   const addr = v6 ? 'ip6' : 'ip';
   const side = rule.direction === 'ingress' ? 'saddr' : 'daddr';
   if (rule.remoteIpPrefix !== null) parts.push(`${addr} ${side} ${rule.remoteIpPrefix}`);
-  if (remoteMatch !== null) parts.push(remoteMatch);
+  if (remoteSet !== null) parts.push(`${addr} ${side} @${remoteSet}`);
   const { protocol: p, portRangeMin: min, portRangeMax: max } = rule;
   if (p === 1 || p === 58) {
     const icmp = p === 58 ? 'icmpv6' : 'icmp';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type SgHostIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
-import { assignZones, disjointAddresses, profileChain, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
+import { assignZones, disjointAddresses, hostsAndNets, profileChain, renderFilterTable, renderSecurityGroups, renderSpoofTable } from './render';
 
 const NET = '5e000000-0000-4000-8000-0000000000aa';
 const G = '5e000000-0000-4000-8000-00000000000a';
@@ -174,6 +174,14 @@ describe('addresses as interval set elements', () => {
   it('keeps each address once and drops one inside another, of the family asked for', () => {
     expect(disjointAddresses(['10.0.0.7', '10.0.0.0/24', '10.0.0.7', '10.1.0.1', '10.1.0.1/32', '2001:db8::1'], 4)).toEqual(['10.0.0.0/24', '10.1.0.1']);
     expect(disjointAddresses(['2001:db8::1', '2001:DB8::1', '2001:db8::/64', '2001:db9::1'], 6)).toEqual(['2001:db8::/64', '2001:db9::1']);
+  });
+
+  it('splits addresses into host addresses, each once whatever its spelling, and prefixes none inside another', () => {
+    expect(hostsAndNets(['10.0.0.7', '10.0.0.0/24', '10.0.0.7/32', '10.0.0.128/25', '10.9.0.0/16', '2001:db8::1'], 4)).toEqual({
+      hosts: ['10.0.0.7'],
+      nets: ['10.0.0.0/24', '10.9.0.0/16'],
+    });
+    expect(hostsAndNets(['2001:DB8::1', '2001:db8:0::1', '2001:db8::/64', '10.0.0.1'], 6)).toEqual({ hosts: ['2001:db8::1'], nets: ['2001:db8::/64'] });
   });
 });
 
