@@ -1,6 +1,7 @@
 import { DESIRED_KINDS, desiredKey, Naming, type RecordedEvent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
-import { type GroupFacts, type PortFacts, type RuleFacts, sgHostEntries } from '../domain/host-intents';
+import { factsOf, portFacts, ruleFacts } from '../domain/__fixtures__/facts';
+import { filteringEntries, type GroupFacts, type PortFacts, type RuleFacts } from '../domain/host-intents';
 import { FilteringState, filteringChangesOf, filteringUnchangedBy, type FilteringReader } from './intents';
 
 describe('whether a batch leaves the filtering entries as published', () => {
@@ -67,28 +68,10 @@ describe('the rows a batch may have changed', () => {
 describe("the service's copy of the filtering facts", () => {
   const G1 = 'g1';
   const G2 = 'g2';
-  const port = (id: string, over: Partial<PortFacts> = {}): PortFacts => ({
-    id,
-    networkId: 'n1',
-    macAddress: 'fa:16:3e:00:00:01',
-    deviceOwner: 'compute:nova',
-    bindingHostId: 'h1',
-    fixedIps: [{ ipAddress: `10.0.0.${id.slice(1)}` }],
-    portSecurityEnabled: true,
-    securityGroups: [G1],
-    allowedAddressPairs: [],
-    ...over,
-  });
+  const port = (id: string, over: Partial<PortFacts> = {}): PortFacts => portFacts(id, { securityGroups: [G1], ...over });
   const rule = (id: string, securityGroupId: string, remoteGroupId: string | null): RuleFacts & { id: string } => ({
     id,
-    securityGroupId,
-    direction: 'ingress',
-    ethertype: 'IPv4',
-    protocol: null,
-    portRangeMin: null,
-    portRangeMax: null,
-    remoteIpPrefix: null,
-    remoteGroupId,
+    ...ruleFacts(securityGroupId, { remoteGroupId }),
   });
 
   /** The projection's tables, and a reader over them that records what it was asked for. */
@@ -119,11 +102,13 @@ describe("the service's copy of the filtering facts", () => {
         ),
     };
     const whole = () =>
-      sgHostEntries(
-        [...db.ports.values()],
-        [...db.groups.values()],
-        [...db.rules.values()].sort((a, b) => a.id.localeCompare(b.id)),
-        db.agents,
+      filteringEntries(
+        factsOf(
+          [...db.ports.values()],
+          [...db.groups.values()],
+          [...db.rules.values()].sort((a, b) => a.id.localeCompare(b.id)),
+          db.agents,
+        ),
       );
     return { db, reader, asked, whole };
   }

@@ -1,13 +1,4 @@
-import {
-  DESIRED_KINDS,
-  desiredKey,
-  groupBy,
-  isFilteredPort,
-  type SgGroupIntent,
-  type SgMembersIntent,
-  type SgPortIntent,
-  type SgRuleIntent,
-} from '@ncp/contracts';
+import { DESIRED_KINDS, desiredKey, isFilteredPort, type SgGroupIntent, type SgMembersIntent, type SgPortIntent, type SgRuleIntent } from '@ncp/contracts';
 import { protocolNumber } from './protocols';
 
 /** A port as the filtering sees it (the service's mirror of IPAM's ports). */
@@ -192,13 +183,3 @@ export function filteringEntries(facts: FilteringFacts, texts = new SgEntryTexts
 }
 
 const NO_RULES: readonly RuleFacts[] = [];
-
-/** `filteringEntries` of facts given as lists. */
-export function sgHostEntries(
-  ports: readonly PortFacts[],
-  groups: readonly GroupFacts[],
-  rules: readonly RuleFacts[],
-  rowOfHost: ReadonlyMap<string, string>,
-): Map<string, string> {
-  return filteringEntries({ ports, groups: new Map(groups.map((g) => [g.id, g])), rulesOf: groupBy(rules, (r) => r.securityGroupId), rowOfHost });
-}

@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseDesiredKey, type SgGroupIntent, type SgMembersIntent, type SgPortIntent } from '@ncp/contracts';
-import { sgHostEntries, type PortFacts, type RuleFacts } from './host-intents';
+import { factsOf, portFacts, ruleFacts } from './__fixtures__/facts';
+import { filteringEntries, type PortFacts, type RuleFacts } from './host-intents';
 
 const WEB = '5e000000-0000-4000-8000-00000000000a';
 const DB = '5e000000-0000-4000-8000-00000000000b';
 const NET = '5e000000-0000-4000-8000-0000000000aa';
-const port = (id: string, over: Partial<PortFacts> = {}): PortFacts => ({
-  id,
-  networkId: NET,
-  macAddress: 'fa:16:3e:00:00:01',
-  deviceOwner: 'compute:nova',
-  bindingHostId: 'h1',
-  fixedIps: [{ ipAddress: `10.0.0.${id.slice(-1)}` }],
-  portSecurityEnabled: true,
-  securityGroups: [WEB],
-  allowedAddressPairs: [],
-  ...over,
-});
-const rule = (over: Partial<RuleFacts>): RuleFacts => ({
-  securityGroupId: WEB,
-  direction: 'ingress',
-  ethertype: 'IPv4',
-  protocol: null,
-  portRangeMin: null,
-  portRangeMax: null,
-  remoteIpPrefix: null,
-  remoteGroupId: null,
-  ...over,
-});
+const port = (id: string, over: Partial<PortFacts> = {}): PortFacts => portFacts(id, { networkId: NET, securityGroups: [WEB], ...over });
+const rule = (over: Partial<RuleFacts>): RuleFacts => ruleFacts(WEB, over);
+/** Every host's entries, from the facts as lists. */
+const sgHostEntries = (...lists: Parameters<typeof factsOf>) => filteringEntries(factsOf(...lists));
 const rows = new Map([
   ['h1', 'r1'],
   ['h2', 'r2'],
