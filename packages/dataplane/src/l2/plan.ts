@@ -25,6 +25,24 @@ export type ItemError = PlanItemError<L2Item>;
 /** Steps: sweep first, then networks by id, then ports by id; each item's steps in order. */
 export type L2Plan = Plan<Step, L2Item>;
 
+/**
+ * What a port's plan looked at when it found nothing to do on either end: its entry and its
+ * network's (as parsed: the same objects while the agent's frozen entries are), its host link
+ * and its workload namespace's links (the same objects while nothing read them again). Handed
+ * the same objects again, its plan is nothing again, and is not made.
+ */
+export interface SettledPort {
+  readonly entry: L2PortIntent;
+  readonly network: L2NetworkIntent;
+  readonly tap: ObservedLink;
+  readonly workloadLinks: readonly ObservedLink[];
+}
+
+/** A plan, with the ports it found settled (by id), for the next plan to start from. */
+export interface L2PlanWithSettled extends L2Plan {
+  readonly settled: ReadonlyMap<string, SettledPort>;
+}
+
 export const VXLAN_UDP_PORT = 4789;
 const ZERO_MAC = '00:00:00:00:00:00';
 /** What Linux gives a new bridge (ETH_DATA_LEN). */
@@ -69,12 +87,9 @@ interface DesiredPort {
   readonly network: DesiredNetwork;
   readonly tap: string;
   readonly mac: string;
-  /** its host end as the sweep keeps it (keptLink) */
-  readonly kept: string;
+  /** its links' alias */
+  readonly alias: string;
 }
-
-/** A link the sweep keeps: its name and its alias. */
-const keptLink = (name: string, alias: string): string => `${name} ${alias}`;
 
 /**
  * What a port's plan derives from its valid entry alone, made once per entry object: a
@@ -84,12 +99,13 @@ const keptLink = (name: string, alias: string): string => `${name} ${alias}`;
 const portNames = perObject((port: L2PortIntent) => {
   const id = port.id.toLowerCase();
   const tap = tapName(id);
+  const alias = ownerAlias('port', id);
   return {
     netId: port.networkId.toLowerCase(),
     tap,
     workloadKey: `${port.workload.netns}/${port.workload.ifname}`,
     mac: assertMac(port.mac),
-    kept: keptLink(tap, ownerAlias('port', id)),
+    alias,
   };
 });
 
@@ -102,10 +118,20 @@ const portNames = perObject((port: L2PortIntent) => {
  * Ownership comes only from link aliases (`ncp:<tag>:<id>`): links without ours are never
  * changed, except physnet interfaces, which are enslaved to / released from our bridges.
  *
+ * `settled`, the last plan's (see `SettledPort`), spares it the ports that still look at the
+ * very objects they found nothing to do with: at thousands of ports on a host, planning each of
+ * them again was most of a pass's planning, whatever the pass changed. The plan is the one
+ * made without it.
+ *
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` when the host config is invalid (an
  *   operator error that no item can work around).
  */
-export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: ObservedL2): L2Plan {
+export function planL2(
+  intent: L2HostIntent,
+  config: L2HostConfig,
+  observed: ObservedL2,
+  settled: ReadonlyMap<string, SettledPort> = new Map(),
+): L2PlanWithSettled {
   const cfg = parseConfig(config);
   const host = cfg.netns;
   const errors = new Map<L2Item, string>();
@@ -160,7 +186,7 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const tapOwners = new Map<string, string>();
   const workloadOwners = new Map<string, string>();
   for (const [id, item, port] of acceptedById(intent.ports, L2PortIntentSchema, 'port', portItem, fail)) {
-    const { netId, tap, workloadKey, mac, kept } = portNames(port);
+    const { netId, tap, workloadKey, mac, alias } = portNames(port);
     const network = networks.get(netId);
     if (network === undefined) {
       fail(
@@ -188,23 +214,26 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
     }
     tapOwners.set(tap, id);
     workloadOwners.set(workloadKey, id);
-    ports.set(id, { item, id, intent: port, network, tap, mac, kept });
+    ports.set(id, { item, id, intent: port, network, tap, mac, alias });
   }
 
   // --- Mark and sweep ----------------------------------------------------------------------
   // Keep: the exact (name, alias) pairs we want, and every link of an item that is in the
   // intent but in error (a bad update must not tear down what works). Sweep: our other links.
-  const keep = new Set<string>();
+  // (The names we want are unique: the clashes above refused the items that shared one.)
+  const keep = new Map<string, string>();
   for (const n of networks.values()) {
-    keep.add(keptLink(n.bridge, ownerAlias('net', n.id)));
-    if (n.vxlan !== null) keep.add(keptLink(n.vxlan, ownerAlias('vx', n.id)));
-    if (n.vlan !== null) keep.add(keptLink(n.vlan, ownerAlias('vlan', n.id)));
+    keep.set(n.bridge, ownerAlias('net', n.id));
+    if (n.vxlan !== null) keep.set(n.vxlan, ownerAlias('vx', n.id));
+    if (n.vlan !== null) keep.set(n.vlan, ownerAlias('vlan', n.id));
   }
-  for (const p of ports.values()) keep.add(p.kept);
-  const intentPortIds = new Set(intent.ports.map((p) => p.id.toLowerCase()));
+  for (const p of ports.values()) keep.set(p.tap, p.alias);
+  let intentPortIds: ReadonlySet<string> | undefined;
   const swept = observed.hostLinks.filter((link) => {
+    if (link.alias === null || keep.get(link.name) === link.alias) return false;
     const owner = parseOwnerAlias(link.alias);
-    if (owner === null || link.alias === null || keep.has(keptLink(link.name, link.alias))) return false;
+    if (owner === null) return false;
+    intentPortIds ??= new Set(intent.ports.map((p) => p.id.toLowerCase()));
     const inError = owner.tag === 'port' ? intentPortIds.has(owner.id) && !ports.has(owner.id) : intentNetworkIds.has(owner.id) && !networks.has(owner.id);
     return !inError;
   });
@@ -268,21 +297,43 @@ export function planL2(intent: L2HostIntent, config: L2HostConfig, observed: Obs
   const nsDone = new Set<string>();
   // a set: each port looks its namespace up, and a host has a namespace per workload
   const netns = new Set(observed.netns);
+  const nowSettled = new Map<string, SettledPort>();
   for (const p of ports.values()) {
     if (errors.has(p.network.item)) {
       fail(p.item, `network ${p.network.id} is in error on this host, so the port cannot be plugged`);
       continue;
     }
+    const wns = p.intent.workload.netns;
+    const looked = { entry: p.intent, network: p.network.intent, tap: hostLinks.get(p.tap), workloadLinks: observed.workloadLinks[wns] };
+    const before = settled.get(p.id);
+    if (before !== undefined && sameObjects(before, looked) && netns.has(wns) && !sweptNames.has(p.tap)) {
+      nowSettled.set(p.id, before);
+      nsDone.add(wns);
+      continue;
+    }
     const steps = planPort(p, host, observed, netns, claim, deletedAliases, nsDone);
-    if (typeof steps === 'string') fail(p.item, steps);
-    else portSteps.push(...steps);
+    if (typeof steps === 'string') {
+      fail(p.item, steps);
+      continue;
+    }
+    portSteps.push(...steps);
+    const { tap, workloadLinks } = looked;
+    // Settled on its own only (an adopted host end, or a loopback left to another port of its namespace, is not).
+    if (steps.length === 0 && tap?.alias === p.alias && workloadLinks?.some((l) => l.name === 'lo' && l.up) === true) {
+      nowSettled.set(p.id, { ...looked, tap, workloadLinks });
+    }
   }
 
   const adopted = adoptions.filter((a) => !errors.has(a.item));
   return {
     steps: [...sweepSteps, ...adopted, ...networkSteps, ...portSteps],
     errors: [...errors].map(([item, error]) => ({ item, error })).sort((a, b) => compare(a.item, b.item)),
+    settled: nowSettled,
   };
+}
+
+function sameObjects(a: SettledPort, b: { [K in keyof SettledPort]: SettledPort[K] | undefined }): boolean {
+  return a.entry === b.entry && a.network === b.network && a.tap === b.tap && a.workloadLinks === b.workloadLinks;
 }
 
 type Claim = (name: string, alias: string) => ObservedLink | null | string;
@@ -449,7 +500,7 @@ function planPort(
   const { item, tap, mac } = p;
   const { netns: wns, ifname } = p.intent.workload;
   const mtu = p.network.intent.mtu;
-  const alias = ownerAlias('port', p.id);
+  const { alias } = p;
   const workloadLinks = observed.workloadLinks[wns] ?? [];
   const peer = workloadLinks.find((l) => l.name === ifname);
   // The host's steps first, then the workload end's: neither end's changes need the other's,

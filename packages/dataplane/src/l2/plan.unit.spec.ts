@@ -103,7 +103,7 @@ describe('planL2', () => {
   });
 
   it('plans nothing when the host already matches', () => {
-    expect(planL2(oneVxlanPort, config, convergedVxlanHost())).toEqual({ steps: [], errors: [] });
+    expect(planL2(oneVxlanPort, config, convergedVxlanHost())).toMatchObject({ steps: [], errors: [] });
   });
 
   it('removes exactly one stale flood entry', () => {

@@ -8,7 +8,7 @@ import { applyL2 } from './apply.js';
 import { type L2HostConfig } from './model.js';
 import { observeL2, type KnownL2 } from './observe.js';
 import { type ObservedFdbEntry, type ObservedL2, type ObservedLink } from './observed.js';
-import { networkItem, planL2, portItem, type L2Item } from './plan.js';
+import { networkItem, planL2, portItem, type L2Item, type SettledPort } from './plan.js';
 
 /** The outcome of one item: what the agent turns into a status report. */
 export type L2ItemResult = { readonly item: L2Item; readonly ok: true } | { readonly item: L2Item; readonly ok: false; readonly error: string };
@@ -68,6 +68,8 @@ export class L2Reconciler {
   private fdb: Readonly<Record<string, readonly ObservedFdbEntry[]>> | undefined;
   private ports = new Map<string, AppliedPort>();
   private networks = new Map<string, string>();
+  /** the ports the last plan found nothing to do for, and what it looked at (see planL2) */
+  private settled: ReadonlyMap<string, SettledPort> = new Map();
   /** workload namespaces a resync has yet to read again */
   private readonly rereading: ResyncSlices;
   /**
@@ -122,9 +124,10 @@ export class L2Reconciler {
         this.forget();
         return read.failed;
       }
-      const plan = planL2(intent, this.config, read.observed);
+      const plan = planL2(intent, this.config, read.observed, this.settled);
       const failures = itemFailures(plan, await applyL2(plan.steps, this.runner, this.config.netns));
       this.remember(read.observed, ports, networks, new Set([...plan.steps.map((s) => s.item), ...failures.keys()]));
+      this.settled = plan.settled;
       return items.map((item) => {
         const error = failures.get(item);
         return error === undefined ? { item, ok: true } : { item, ok: false, error };
@@ -137,6 +140,7 @@ export class L2Reconciler {
   }
 
   private forget(): void {
+    this.settled = new Map();
     this.workloads.clear();
     this.rereading.clear();
     this.fdb = undefined;
