@@ -8,7 +8,8 @@ import { errorText } from './stack-bench.mjs';
  * @typedef {{ kind: 'int', default: number, min: number, max: number, help: string }} IntOption
  * @typedef {{ kind: 'flag', help: string }} FlagOption
  * @typedef {{ kind: 'text', arg: string, default: string | undefined, help: string }} TextOption
- * @typedef {IntOption | FlagOption | TextOption} BenchOption
+ * @typedef {{ kind: 'ints', default: string, min: number, help: string }} IntListOption
+ * @typedef {IntOption | FlagOption | TextOption | IntListOption} BenchOption
  */
 
 /**
@@ -38,9 +39,18 @@ export const flagOption = (help) => ({ kind: 'flag', help });
 export const textOption = (arg, help, defaultValue) => ({ kind: 'text', arg, default: defaultValue, help });
 
 /**
+ * Integers >= min separated by commas, `--name N,N,...` (sizes to run one after the other).
+ * @param {string} help
+ * @param {string} defaultValue
+ * @param {number} min
+ * @returns {IntListOption}
+ */
+export const intListOption = (help, defaultValue, min) => ({ kind: 'ints', default: defaultValue, min, help });
+
+/**
  * What parseBenchOptions returns for the declarations S: a number, a boolean or a text per option.
  * @template {Record<string, BenchOption>} S
- * @typedef {{ [K in keyof S]: S[K] extends IntOption ? number : S[K] extends FlagOption ? boolean : S[K] extends { default: infer D } ? string | D : never }} BenchValues
+ * @typedef {{ [K in keyof S]: S[K] extends IntOption ? number : S[K] extends IntListOption ? number[] : S[K] extends FlagOption ? boolean : S[K] extends { default: infer D } ? string | D : never }} BenchValues
  */
 
 /**
@@ -52,7 +62,7 @@ export const textOption = (arg, help, defaultValue) => ({ kind: 'text', arg, def
 export function benchUsage(command, options) {
   /** @type {[string, string][]} */
   const rows = Object.entries(options).map(([name, o]) => {
-    const arg = o.kind === 'int' ? ' N' : o.kind === 'text' ? ` ${o.arg}` : '';
+    const arg = o.kind === 'int' ? ' N' : o.kind === 'ints' ? ' N,N,...' : o.kind === 'text' ? ` ${o.arg}` : '';
     const range = o.kind === 'int' && o.max !== Number.MAX_SAFE_INTEGER ? `, max ${o.max}` : '';
     const shown = o.kind === 'flag' || o.default === undefined ? '' : ` (default ${o.default}${range})`;
     return [`--${name}${arg}`, `${o.help}${shown}`];
@@ -90,7 +100,7 @@ export function parseBenchOptions(argv, command, options) {
     console.log(usage);
     process.exit(0);
   }
-  /** @type {Record<string, number | boolean | string | undefined>} */
+  /** @type {Record<string, number | number[] | boolean | string | undefined>} */
   const parsed = {};
   for (const [name, o] of Object.entries(options)) {
     const raw = values[name];
@@ -100,6 +110,16 @@ export function parseBenchOptions(argv, command, options) {
     }
     if (o.kind === 'text') {
       parsed[name] = raw ?? o.default;
+      continue;
+    }
+    if (o.kind === 'ints') {
+      const text = typeof raw === 'string' ? raw : o.default;
+      const list = text.split(',').map((n) => Number(n));
+      if (list.some((n) => !Number.isInteger(n) || n < o.min)) {
+        console.error(`--${name} must be integers >= ${o.min} separated by commas, got ${text}\n${usage}`);
+        process.exit(2);
+      }
+      parsed[name] = list;
       continue;
     }
     const n = raw === undefined ? o.default : Number(raw);

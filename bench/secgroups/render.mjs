@@ -17,18 +17,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SgRenderCache, renderSecurityGroupsUpdate, securityGroupTables } from '@ncp/dataplane';
-import { intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
+import { intListOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import { latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const opts = parseBenchOptions(process.argv.slice(2), 'node bench/secgroups/render.mjs', {
-  sizes: textOption('N,N,...', 'ports on the host before the binds, one run each', '100,500,2000,5000'),
+  sizes: intListOption('ports on the host before the binds, one run each', '100,500,2000,5000', 1),
   binds: intOption('ports added one pass at a time, each timed', 200, 10),
 });
-const SIZES = String(opts.sizes)
-  .split(',')
-  .map((s) => Number(s));
-if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes must be positive integers, got ${opts.sizes}`);
+const SIZES = opts.sizes;
 const BINDS = Number(opts.binds);
 
 const GROUP = '5ec10000-0000-4000-8000-000000000000';

@@ -33,20 +33,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ExecFileRunner, SecurityGroupsApplier, tapName, bridgeName } from '@ncp/dataplane';
 import { Topology } from '@ncp/testing';
-import { intOption, parseBenchOptions, textOption } from '../lib/options.mjs';
+import { intListOption, intOption, parseBenchOptions } from '../lib/options.mjs';
 import { latencyLine, latencySummary, machineSummary, runBench, saveResult } from '../lib/stack-bench.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const opts = parseBenchOptions(process.argv.slice(2), 'node bench/secgroups/run.mjs', {
-  sizes: textOption('N,N,...', 'ports on the host, one run each (the first is the cold start of a fresh process)', '500,100,1000'),
+  sizes: intListOption('ports on the host, one run each (the first is the cold start of a fresh process)', '500,100,1000', 4),
   changes: intOption('rule changes per size, each timed until enforced', 100, 1),
   joins: intOption('group joins per size, each timed until the peer accepts', 100, 1),
 });
-const SIZES = String(opts.sizes)
-  .split(',')
-  .map((s) => Number(s));
-if (SIZES.some((n) => !Number.isInteger(n) || n < 4)) throw new Error(`--sizes must be integers >= 4, got ${opts.sizes}`);
+const SIZES = opts.sizes;
 
 const GROUPS = 50;
 const NET = '5ec00000-0000-4000-8000-000000000001';
