@@ -39,7 +39,18 @@ export {
   type ObservedVxlan,
 } from './l2/observed.js';
 export { observeL2, type KnownL2 } from './l2/observe.js';
-export { VXLAN_UDP_PORT, networkItem, planL2, portItem, type ItemError, type L2Item, type L2Plan, type Step } from './l2/plan.js';
+export {
+  VXLAN_UDP_PORT,
+  networkItem,
+  planL2,
+  portItem,
+  type ItemError,
+  type L2Item,
+  type L2Plan,
+  type L2PlanWithSettled,
+  type SettledPort,
+  type Step,
+} from './l2/plan.js';
 export { formatSteps } from './format.js';
 export { rememberValid } from './intent-groups.js';
 export { NodeDaemonHost, type DaemonHost, type DaemonSignal } from './daemon/host.js';

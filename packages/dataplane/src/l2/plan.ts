@@ -120,8 +120,8 @@ const portNames = perObject((port: L2PortIntent) => {
  *
  * `settled`, the last plan's (see `SettledPort`), spares it the ports that still look at the
  * very objects they found nothing to do with: at thousands of ports on a host, planning each of
- * them again was most of a pass's planning, whatever the pass changed. The plan is the one
- * made without it.
+ * them again, whatever the pass changed, was a good part of a pass's planning. The plan is the
+ * one made without it.
  *
  * @throws DataplaneError `DATAPLANE.INVALID_CONFIG` when the host config is invalid (an
  *   operator error that no item can work around).

@@ -42,8 +42,9 @@ const networkLinks = (id: string, physnets: Readonly<Record<string, string>>): s
  * namespace, the links of the ports and networks that are new or changed, and of the items the
  * last pass changed or failed on (one `ip -batch` of `link show dev`), and the fdb when a network
  * may have changed; the workload namespaces where a port is new, changed or failed, that the last
- * pass changed, or never read. Everything else is the last read-back of it. A `resync` pass
- * reads everything, as does the pass after a failed read-back: what someone else changed on the
+ * pass changed, or never read. Everything else is the last read-back of it, and a port whose
+ * entry and read-back are the objects the last plan found nothing to do with is not planned
+ * again (planL2's settled ports). A `resync` pass reads everything, as does the pass after a failed read-back: what someone else changed on the
  * host is found there (the agent runs one every `--resync-seconds`).
  *
  * With `resyncSlice`, a resync reads the host namespace whole but queues the workload

@@ -1,3 +1,4 @@
+import { type L2HostIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
@@ -115,6 +116,32 @@ describe('L2Reconciler: what it reads back between resyncs', () => {
       .map((c) => c[2] ?? '')
       .sort();
   const fdbReads = (kernel: FakeKernel, from: number) => kernel.calls.slice(from).filter((c) => c[0] === 'bridge' && c.includes('show')).length;
+
+  it('with the agent’s frozen entries, plans again only what changed, and a resync finds what someone else changed', async () => {
+    const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
+    const intent: L2HostIntent = {
+      networks: fixtureIntent.networks.map((n) => Object.freeze({ ...n })),
+      ports: fixtureIntent.ports.map((p) => Object.freeze({ ...p })),
+    };
+    const reconciler = new L2Reconciler(config, kernel);
+    expect((await reconciler.reconcile(intent, { resync: true })).every((r) => r.ok)).toBe(true);
+    await reconciler.reconcile(intent, change);
+    const commands = async (next: L2HostIntent, kind: { resync: boolean }): Promise<string[]> => {
+      const from = kernel.calls.length;
+      expect((await reconciler.reconcile(next, kind)).every((r) => r.ok)).toBe(true);
+      return mutating(kernel.calls.slice(from));
+    };
+    expect(await commands(intent, change)).toEqual([]);
+    // port3 brought up: its host end, and nothing of the settled ports
+    const up = { ...intent, ports: intent.ports.map((p) => (p.id === P3 ? Object.freeze({ ...p, adminStateUp: true }) : p)) };
+    expect(await commands(up, change)).toEqual(['ip -n host-a link set dev tapcccc3333000 up']);
+    expect(await commands(up, change)).toEqual([]);
+    // someone else takes port1's workload end down: not seen until a resync reads it again
+    await kernel.run(['ip', '-n', 'wl-vm1', 'link', 'set', 'dev', 'eth0', 'down']);
+    expect(await commands(up, change)).toEqual([]);
+    expect(await commands(up, { resync: true })).toEqual(['ip -n wl-vm1 link set dev eth0 up']);
+    expect(kernel.link('wl-vm1', 'eth0')?.up).toBe(true);
+  });
 
   it('reads only the workload namespaces a change concerns, and all of them on a resync', async () => {
     const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
