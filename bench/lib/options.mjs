@@ -48,7 +48,7 @@ export const textOption = (arg, help, defaultValue) => ({ kind: 'text', arg, def
 export const intListOption = (help, defaultValue, min) => ({ kind: 'ints', default: defaultValue, min, help });
 
 /**
- * What parseBenchOptions returns for the declarations S: a number, a boolean or a text per option.
+ * What parseBenchOptions returns for the declarations S: a number, a list of numbers, a boolean or a text per option.
  * @template {Record<string, BenchOption>} S
  * @typedef {{ [K in keyof S]: S[K] extends IntOption ? number : S[K] extends IntListOption ? number[] : S[K] extends FlagOption ? boolean : S[K] extends { default: infer D } ? string | D : never }} BenchValues
  */
