@@ -1,7 +1,7 @@
 import { type L2HostIntent, type L2PortIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
-import { P1, P2, P3, config, fixtureIntent, l2Port, vxlanNet1 } from './__fixtures__/intent.js';
+import { P1, P2, P3, config, fixtureIntent, frozenIntent, l2Port, vxlanNet1 } from './__fixtures__/intent.js';
 import { observeL2 } from './observe.js';
 import { type ObservedL2, type ObservedLink } from './observed.js';
 import { planL2, type L2PlanWithSettled } from './plan.js';
@@ -9,14 +9,9 @@ import { reconcileL2 } from './reconcile.js';
 
 /* A plan given the last plan's settled ports must be the plan made without them, whatever changed. */
 
-// Frozen, as the agent's entries are: a settled port is known by the very objects it looked at.
-const frozen = (intent: L2HostIntent): L2HostIntent => ({
-  networks: intent.networks.map((n) => Object.freeze({ ...n })),
-  ports: intent.ports.map((p) => Object.freeze({ ...p })),
-});
 // fixtureIntent's ports, and a fourth sharing port1's namespace
 const P4 = 'dddd4444-0000-4000-8000-0000000000d4';
-const start = frozen({ ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, vxlanNet1.id, 'fa:16:3e:00:01:04', 'wl-vm1', 'eth1')] });
+const start = frozenIntent({ ...fixtureIntent, ports: [...fixtureIntent.ports, l2Port(P4, vxlanNet1.id, 'fa:16:3e:00:01:04', 'wl-vm1', 'eth1')] });
 
 async function convergedHost(intent: L2HostIntent): Promise<ObservedL2> {
   const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);

@@ -2,7 +2,7 @@ import { type L2HostIntent } from '@ncp/contracts';
 import { describe, expect, it } from 'vitest';
 import { RecordingRunner, isReadOnlyCommand } from '../runner.js';
 import { FakeKernel } from './__fixtures__/fake-kernel.js';
-import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, l2Port, port1, port2, port3, vxlanNet1 } from './__fixtures__/intent.js';
+import { N1, N2, N3, N4, P1, P2, P3, config, emptyHost, fixtureIntent, frozenIntent, l2Port, port1, port2, port3, vxlanNet1 } from './__fixtures__/intent.js';
 import { applyL2 } from './apply.js';
 import { planL2 } from './plan.js';
 import { L2Reconciler, reconcileL2 } from './reconcile.js';
@@ -119,10 +119,7 @@ describe('L2Reconciler: what it reads back between resyncs', () => {
 
   it('with the agent’s frozen entries, plans again only what changed, and a resync finds what someone else changed', async () => {
     const kernel = new FakeKernel('host-a', ['eth1', 'eth2']);
-    const intent: L2HostIntent = {
-      networks: fixtureIntent.networks.map((n) => Object.freeze({ ...n })),
-      ports: fixtureIntent.ports.map((p) => Object.freeze({ ...p })),
-    };
+    const intent = frozenIntent(fixtureIntent);
     const reconciler = new L2Reconciler(config, kernel);
     expect((await reconciler.reconcile(intent, { resync: true })).every((r) => r.ok)).toBe(true);
     await reconciler.reconcile(intent, change);

@@ -66,6 +66,11 @@ export const fixtureIntent: L2HostIntent = {
   ports: [port1, port2, port3],
 };
 
+/** A copy of `intent` whose entries are frozen, as the agent's are: L2 spares a settled port by the very objects it looked at. */
+export function frozenIntent(intent: L2HostIntent): L2HostIntent {
+  return { networks: intent.networks.map((n) => Object.freeze({ ...n })), ports: intent.ports.map((p) => Object.freeze({ ...p })) };
+}
+
 export function plainLink(name: string, extra: Partial<ObservedLink> = {}): ObservedLink {
   return { name, alias: null, kind: null, master: null, parent: null, mtu: 1500, up: true, address: null, vxlan: null, vlanId: null, ...extra };
 }
